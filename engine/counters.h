@@ -1,0 +1,35 @@
+#pragma once
+// What a counting backend does, whatever the kernel interface (perf_event or PAPI) behind it.
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "measurement.h"
+
+namespace pmc {
+
+struct Target {
+  enum class Kind { command, pid, system_wide, cgroup };
+  Kind kind = Kind::command;
+  pid_t pid = -1;           // the command's child or the -p process
+  std::string cgroup_path;  // -G: relative to the cgroup2 mount or absolute
+  std::vector<int> cpus;    // system-wide/cgroup: CPUs to open on; empty = all online
+};
+
+class Counters {
+ public:
+  virtual ~Counters() = default;
+  // Opens every event on the target. For Kind::command the child is stopped before exec and
+  // counting starts at exec (enable_on_exec); other targets start with enable().
+  // Failure of one event is recorded in its status, never thrown.
+  virtual void open(const Target& target) = 0;
+  virtual void enable() = 0;
+  virtual void disable() = 0;
+  // Cumulative counts so far, one per requested event in request order, each with its status.
+  virtual std::vector<EventCount> read() = 0;
+  // What the report must say about how events were opened (split groups, exclude_kernel…).
+  virtual std::vector<std::string> notes() const = 0;
+};
+
+}  // namespace pmc

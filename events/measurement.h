@@ -1,0 +1,79 @@
+#pragma once
+// The measurement document: what `measure` produces and `import` reads, as plain data.
+// Schema "pmcmodel.measurement/1" (docs/formats.md).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pmc {
+
+inline constexpr const char* kMeasurementSchema = "pmcmodel.measurement/1";
+
+enum class EventStatus { counted, not_supported, permission_denied, not_counted };
+const char* to_string(EventStatus status);
+std::optional<EventStatus> parse_event_status(std::string_view text);
+
+struct EventCount {
+  std::string name;
+  std::string pmu;
+  double value = 0;        // scaled for multiplexing and by the event's scale; meaningless unless counted
+  uint64_t raw = 0;        // as read from the kernel (summed over CPUs/threads)
+  std::string unit;
+  uint64_t time_enabled_ns = 0;
+  uint64_t time_running_ns = 0;
+  EventStatus status = EventStatus::not_counted;
+  std::string reason;      // why it is not counted, or a note (e.g. "group split")
+  std::optional<double> stddev;  // over -r repeats
+  bool counted() const { return status == EventStatus::counted; }
+  // Fraction of enabled time the event was on a counter; 1 when not multiplexed.
+  double running_fraction() const {
+    return time_enabled_ns == 0 ? 0.0 : double(time_running_ns) / double(time_enabled_ns);
+  }
+};
+
+struct Metric {
+  std::string name;
+  double value = 0;
+  std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
+};
+
+struct MachineInfo {
+  std::string hostname;
+  std::string cpu_model;  // /proc/cpuinfo "model name"
+  std::string vendor;     // "GenuineIntel", "AuthenticAMD", "ARM"…
+  int family = -1;
+  int model = -1;
+  int stepping = -1;
+  std::vector<std::string> pmus;
+  int logical_cpus = 0;
+  std::string kernel_release;
+};
+
+struct Interval {
+  double time_s = 0;  // end of the interval, seconds since the start
+  double duration_s = 0;
+  std::vector<EventCount> events;  // deltas over the interval
+  std::vector<Metric> metrics;
+};
+
+struct Measurement {
+  std::string source = "pmcmodel";   // "pmcmodel" for measure, "perf-stat" for import
+  std::string backend = "perf_event";
+  MachineInfo machine;
+  std::string target = "command";    // command | pid | system-wide | cgroup
+  std::vector<std::string> command;  // argv, or the target named for -p/-a/-G
+  std::optional<int> exit_status;
+  std::optional<std::string> signal;  // e.g. "SIGSEGV" when the command was killed
+  std::string start_time;             // ISO 8601 UTC
+  double duration_s = 0;
+  double user_s = 0;
+  double sys_s = 0;
+  int runs = 1;
+  std::vector<EventCount> events;
+  std::vector<Metric> metrics;
+  std::vector<Interval> intervals;
+  std::vector<std::string> notes;  // what the report must say: exclude_kernel, split groups, …
+};
+
+}  // namespace pmc

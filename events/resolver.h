@@ -1,0 +1,53 @@
+#pragma once
+// Event names → EventSpec: perf generic names, sysfs PMU events and terms, libpfm4 native names.
+// Never opens a counter: it reads sysfs text under a SysRoot and asks libpfm4 for encodings.
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event_spec.h"
+#include "sysroot.h"
+
+namespace pmc {
+
+// Bad event name or list. what() is one line, e.g.
+// "unknown event 'cycels' (did you mean: cycles, cpu-cycles, ref-cycles?)".
+struct ResolveError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct PmuInfo {
+  std::string name;  // sysfs directory name, e.g. "cpu", "power", "cpu_core", "msr"
+  int type = -1;     // perf_event_attr.type from sysfs `type`
+  std::vector<std::string> events;  // names under events/ (without .scale/.unit files)
+  std::vector<int> cpus;            // cpumask/cpus file, empty when absent
+};
+
+class EventResolver {
+ public:
+  explicit EventResolver(SysRoot root);
+  ~EventResolver();
+  EventResolver(const EventResolver&) = delete;
+  EventResolver& operator=(const EventResolver&) = delete;
+
+  // "a,b:u,{c,d},pmu/config=0x1,umask=2/k" → groups in order. Throws ResolveError.
+  std::vector<EventGroup> resolve_list(std::string_view list) const;
+  // One event name with optional modifiers. Throws ResolveError.
+  EventSpec resolve(std::string_view name) const;
+
+  // Dynamic PMUs found under <sys>/bus/event_source/devices (empty for a root without it).
+  const std::vector<PmuInfo>& pmus() const;
+  // Every name resolve() accepts without a PMU-specific term, for listing and suggestions.
+  std::vector<std::string> known_names() const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// The default event names for `measure` with no -e: hardware events for IPC, branches and caches
+// when `hardware_available`, always the software events.
+std::vector<std::string> default_event_names(bool hardware_available);
+
+}  // namespace pmc
