@@ -1,1 +1,102 @@
-int main() { return 0; }
+// pmcmodel: count a workload's hardware events and power, and model them.
+#include <cstdio>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "pmcmodel_version.h"
+
+namespace {
+
+std::string one_line(std::string text) {
+  for (auto& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pmcmodel: hardware performance counters, power and cost of a workload", "pmcmodel"};
+  app.set_version_flag("--version", std::string("pmcmodel ") + PMCMODEL_VERSION);
+  app.require_subcommand(0, 1);
+  app.footer(
+      "Examples:\n"
+      "  pmcmodel measure                      count the embedded default workload\n"
+      "  pmcmodel measure -- make -j2          count a command (threads and children included)\n"
+      "  pmcmodel measure -e cycles,instructions -I 500 --json run.json -- ./app\n"
+      "  pmcmodel list                         PMUs and events of this machine\n"
+      "  pmcmodel doctor                       what can be counted here, and the fixes\n"
+      "  pmcmodel help measure                 help of one command");
+  std::map<CLI::App*, pmc::cli::Runner> runners;
+  auto reg = [&](pmc::cli::Runner (*add)(CLI::App&)) {
+    size_t before = app.get_subcommands({}).size();
+    auto run = add(app);
+    runners[app.get_subcommands({})[before]] = std::move(run);
+  };
+  //reg(pmc::cli::add_measure);
+  reg(pmc::cli::add_list);
+  //reg(pmc::cli::add_doctor);
+  reg(pmc::cli::add_workload);
+  reg(pmc::cli::add_report);
+  auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
+  std::string help_topic;
+  help->add_option("command", help_topic, "Command to describe");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::puts(e.what());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // Help of a subcommand (`measure --help`) also arrives here, as CallForHelp on that app.
+    if (e.get_exit_code() == 0) {
+      for (auto* sub : app.get_subcommands({}))
+        if (sub->parsed()) {
+          std::fputs(sub->help().c_str(), stdout);
+          return 0;
+        }
+      std::fputs(app.help().c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "pmcmodel: %s (see 'pmcmodel help')\n", one_line(e.what()).c_str());
+    return 2;
+  }
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      std::fputs(app.help().c_str(), stdout);
+      return 0;
+    }
+    for (auto* sub : app.get_subcommands({}))
+      if (sub->get_name() == help_topic) {
+        std::fputs(sub->help().c_str(), stdout);
+        return 0;
+      }
+    std::fprintf(stderr, "pmcmodel: unknown command '%s' (see 'pmcmodel help')\n", help_topic.c_str());
+    return 2;
+  }
+  CLI::App* chosen = nullptr;
+  for (auto& [sub, run] : runners)
+    if (sub->parsed()) chosen = sub;
+  if (chosen == nullptr) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  try {
+    return runners[chosen]();
+  } catch (const pmc::cli::CommandError& e) {
+    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
+    return e.exit_code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
+    return 1;
+  }
+}

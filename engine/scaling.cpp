@@ -1,5 +1,7 @@
 #include "scaling.h"
 
+#include <cmath>
+
 namespace pmc {
 
 std::optional<double> scale(const Reading& reading) {
@@ -17,6 +19,7 @@ Reading delta(const Reading& later, const Reading& earlier) {
 }
 
 void apply_scale(EventCount& count, double unit_scale) {
+  count.unit_scale = unit_scale;
   if (count.status == EventStatus::not_supported || count.status == EventStatus::permission_denied)
     return;
   auto scaled = scale({count.raw, count.time_enabled_ns, count.time_running_ns});
@@ -31,6 +34,61 @@ void apply_scale(EventCount& count, double unit_scale) {
   }
   count.status = EventStatus::counted;
   count.value = *scaled * unit_scale;
+}
+
+}  // namespace pmc
+
+namespace pmc {
+
+EventCount delta_count(const EventCount& later, const EventCount& earlier) {
+  EventCount d = later;
+  if (later.status == EventStatus::not_supported || later.status == EventStatus::permission_denied)
+    return d;
+  Reading r = delta({later.raw, later.time_enabled_ns, later.time_running_ns},
+                    {earlier.raw, earlier.time_enabled_ns, earlier.time_running_ns});
+  d.raw = r.raw;
+  d.time_enabled_ns = r.time_enabled_ns;
+  d.time_running_ns = r.time_running_ns;
+  d.status = EventStatus::counted;
+  d.reason = later.reason;
+  apply_scale(d, later.unit_scale);
+  if (d.status == EventStatus::not_counted) d.reason = "not on a counter during this interval";
+  return d;
+}
+
+std::vector<EventCount> combine_runs(const std::vector<std::vector<EventCount>>& runs) {
+  if (runs.empty()) return {};
+  std::vector<EventCount> out = runs.front();
+  for (size_t e = 0; e < out.size(); ++e) {
+    bool all_counted = true;
+    double sum = 0;
+    long double raw_sum = 0, enabled_sum = 0, running_sum = 0;
+    for (const auto& run : runs) {
+      if (e >= run.size() || !run[e].counted()) {
+        if (all_counted && e < run.size() && out[e].counted()) {
+          out[e].status = run[e].status;
+          out[e].reason = run[e].reason;
+        }
+        all_counted = false;
+        continue;
+      }
+      sum += run[e].value;
+      raw_sum += run[e].raw;
+      enabled_sum += run[e].time_enabled_ns;
+      running_sum += run[e].time_running_ns;
+    }
+    if (!all_counted) continue;
+    double n = double(runs.size());
+    double mean = sum / n;
+    double sq = 0;
+    for (const auto& run : runs) sq += (run[e].value - mean) * (run[e].value - mean);
+    out[e].value = mean;
+    out[e].raw = uint64_t(raw_sum / n + 0.5L);
+    out[e].time_enabled_ns = uint64_t(enabled_sum / n + 0.5L);
+    out[e].time_running_ns = uint64_t(running_sum / n + 0.5L);
+    out[e].stddev = runs.size() > 1 ? std::sqrt(sq / (n - 1)) : 0.0;
+  }
+  return out;
 }
 
 }  // namespace pmc

@@ -2,6 +2,7 @@
 // Pure arithmetic on counter readings: multiplexing scale and interval deltas.
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "measurement.h"
 
@@ -24,5 +25,16 @@ Reading delta(const Reading& later, const Reading& earlier);
 // Fills value/status of `count` from its raw/enabled/running and the event's unit scale.
 // Events already marked not_supported or permission_denied are left as they are.
 void apply_scale(EventCount& count, double unit_scale);
+
+}  // namespace pmc
+
+namespace pmc {
+
+// The count of one event between two cumulative reads (interval mode), rescaled on the deltas.
+EventCount delta_count(const EventCount& later, const EventCount& earlier);
+
+// Several runs of the same event list (-r N): mean value and sample standard deviation per event.
+// An event counted in every run is counted; otherwise it takes the first run's failing status.
+std::vector<EventCount> combine_runs(const std::vector<std::vector<EventCount>>& runs);
 
 }  // namespace pmc

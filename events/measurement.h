@@ -24,6 +24,7 @@ struct EventCount {
   uint64_t time_running_ns = 0;
   EventStatus status = EventStatus::not_counted;
   std::string reason;      // why it is not counted, or a note (e.g. "group split")
+  double unit_scale = 1.0;       // raw → unit multiplier (sysfs `.scale`, 1e-6 for ns → msec)
   std::optional<double> stddev;  // over -r repeats
   bool counted() const { return status == EventStatus::counted; }
   // Fraction of enabled time the event was on a counter; 1 when not multiplexed.
@@ -55,6 +56,7 @@ struct Interval {
   double duration_s = 0;
   std::vector<EventCount> events;  // deltas over the interval
   std::vector<Metric> metrics;
+  std::vector<Metric> reported;  // metrics as an imported tool printed them
 };
 
 struct Measurement {
@@ -72,6 +74,7 @@ struct Measurement {
   int runs = 1;
   std::vector<EventCount> events;
   std::vector<Metric> metrics;
+  std::vector<Metric> reported;  // metric comments perf printed (import only), beside ours
   std::vector<Interval> intervals;
   std::vector<std::string> notes;  // what the report must say: exclude_kernel, split groups, …
 };

@@ -1,0 +1,33 @@
+#pragma once
+// Counting through perf_event_open: one code path for hardware, software, sysfs-PMU events.
+#include <memory>
+#include <vector>
+
+#include "counters.h"
+#include "event_spec.h"
+#include "permissions.h"
+#include "sysroot.h"
+
+namespace pmc {
+
+// Counters for `groups` (leader first). Groups that cannot be opened together are split into
+// single events and the notes say so; each event that cannot be opened keeps its errno reason.
+std::unique_ptr<Counters> make_perf_event_counters(std::vector<EventGroup> groups,
+                                                   const SysRoot& root);
+
+// 0 when the kernel opens a hardware cycles counter for this process, else the errno
+// (ENOENT in a VM without a virtual PMU).
+int probe_hardware_counters();
+
+// The errno of perf_event_open mapped to a status and a human reason.
+struct OpenFailure {
+  EventStatus status;
+  std::string reason;
+};
+OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, const SysRoot& root,
+                                const PerfPermissions& perms);
+
+// Online CPUs from <sys>/devices/system/cpu/online ("0-3,8"), or 0..nprocs-1.
+std::vector<int> online_cpus(const SysRoot& root);
+
+}  // namespace pmc

@@ -1,0 +1,263 @@
+#include "session.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "fd.h"
+#include "scaling.h"
+
+namespace pmc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Blocks the signals the session waits for (they are read from a signalfd) and restores the
+// previous mask on destruction.
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigemptyset(&mask_);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask_, s);
+    pthread_sigmask(SIG_BLOCK, &mask_, &previous_);
+    fd_.reset(signalfd(-1, &mask_, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd_) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
+  }
+  ~BlockedSignals() {
+    fd_.reset();
+    // Drop signals that arrived but were never read, so they do not fire after restoring.
+    timespec zero{0, 0};
+    while (sigtimedwait(&mask_, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  int fd() const { return fd_.get(); }
+  const sigset_t& previous() const { return previous_; }
+
+ private:
+  sigset_t mask_{};
+  sigset_t previous_{};
+  Fd fd_;
+};
+
+// A forked child that waits on a pipe before exec, so counters can be attached first.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const sigset_t& child_mask) {
+    int go[2], err[2];
+    if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+      throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    if (pid_ == 0) {
+      ::close(go[1]);
+      ::close(err[0]);
+      sigprocmask(SIG_SETMASK, &child_mask, nullptr);
+      char byte = 0;
+      ssize_t n;
+      do n = ::read(go[0], &byte, 1);
+      while (n < 0 && errno == EINTR);
+      if (n != 1) _exit(127);  // the parent gave up before releasing us
+      execvp(args[0], args.data());
+      int e = errno;
+      (void)!::write(err[1], &e, sizeof e);
+      _exit(e == ENOENT ? 127 : 126);
+    }
+    ::close(go[0]);
+    ::close(err[1]);
+    go_.reset(go[1]);
+    exec_error_.reset(err[0]);
+  }
+  ~Child() {
+    if (pid_ > 0 && !reaped_) {
+      go_.reset();  // an unreleased child exits on EOF
+      if (released_) kill(pid_, SIGKILL);
+      int status;
+      waitpid(pid_, &status, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Lets the child exec. Returns 0 when exec succeeded, else its errno (the child has exited).
+  int release() {
+    char byte = 1;
+    released_ = true;
+    if (::write(go_.get(), &byte, 1) != 1) return errno;
+    go_.reset();
+    int e = 0;
+    ssize_t n;
+    do n = ::read(exec_error_.get(), &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    exec_error_.reset();
+    return n == ssize_t(sizeof e) ? e : 0;
+  }
+
+  // Reaps the child if it has exited; fills status and rusage.
+  bool try_reap(bool block, int& status, rusage& usage) {
+    if (reaped_) return true;
+    pid_t r;
+    do r = wait4(pid_, &status, block ? 0 : WNOHANG, &usage);
+    while (r < 0 && errno == EINTR);
+    if (r == pid_) reaped_ = true;
+    return reaped_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  Fd go_;
+  Fd exec_error_;
+  bool released_ = false;
+  bool reaped_ = false;
+};
+
+std::string iso8601_now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+            1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms));
+  return out;
+}
+
+double seconds(const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6; }
+
+Interval make_interval(const std::vector<EventCount>& now, const std::vector<EventCount>& before,
+                       double t_s, double duration_s) {
+  Interval iv;
+  iv.time_s = t_s;
+  iv.duration_s = duration_s;
+  iv.events.reserve(now.size());
+  for (size_t i = 0; i < now.size(); ++i)
+    iv.events.push_back(i < before.size() ? delta_count(now[i], before[i]) : now[i]);
+  return iv;
+}
+
+}  // namespace
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink& on_interval) {
+  BlockedSignals signals;
+  RunResult result;
+  std::optional<Child> child;
+  if (!options.argv.empty()) {
+    child.emplace(options.argv, signals.previous());
+    if (options.target.kind == Target::Kind::command) options.target.pid = child->pid();
+  }
+  counters.open(options.target);
+  bool by_exec = options.target.kind == Target::Kind::command;
+  if (!by_exec) counters.enable();
+
+  result.start_time = iso8601_now();
+  auto t0 = Clock::now();
+  if (child) {
+    if (int e = child->release(); e != 0) {
+      int status;
+      rusage usage{};
+      child->try_reap(true, status, usage);
+      throw ExecError("cannot run '" + options.argv[0] + "': " + std::strerror(e),
+                      e == ENOENT ? 127 : 126);
+    }
+  }
+
+  auto interval = std::chrono::milliseconds(options.interval_ms);
+  auto next_tick = t0 + interval;
+  auto deadline = options.duration_s > 0 && !child
+                      ? t0 + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(options.duration_s))
+                      : Clock::time_point::max();
+  std::vector<EventCount> previous;
+  auto last_tick = t0;
+  int status = 0;
+  rusage usage{};
+  bool done = false;
+  while (!done) {
+    auto now = Clock::now();
+    auto wake = std::min(options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline);
+    int timeout_ms = -1;
+    if (wake != Clock::time_point::max())
+      timeout_ms = int(std::max<long long>(
+          0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count()));
+    pollfd pfd{signals.fd(), POLLIN, 0};
+    int r = poll(&pfd, 1, timeout_ms);
+    if (r < 0 && errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    if (r > 0) {
+      signalfd_siginfo info{};
+      while (::read(signals.fd(), &info, sizeof info) == ssize_t(sizeof info)) {
+        int sig = int(info.ssi_signo);
+        if (sig == SIGCHLD) continue;
+        result.interrupted_by = sig;
+        if (!child) {
+          done = true;
+        } else if (info.ssi_code != SI_KERNEL) {
+          // A terminal's ^C already reached the command (same process group, si_code
+          // SI_KERNEL); a kill(1) aimed at pmcmodel did not, so pass it on.
+          kill(child->pid(), sig);
+        }
+      }
+    }
+    if (child && child->try_reap(false, status, usage)) done = true;
+    now = Clock::now();
+    if (!done && options.interval_ms > 0 && now >= next_tick) {
+      auto counts = counters.read();
+      double t = std::chrono::duration<double>(now - t0).count();
+      double d = std::chrono::duration<double>(now - last_tick).count();
+      auto iv = make_interval(counts, previous, t, d);
+      if (on_interval) on_interval(iv);
+      result.intervals.push_back(std::move(iv));
+      previous = std::move(counts);
+      last_tick = now;
+      while (next_tick <= now) next_tick += interval;
+    }
+    if (now >= deadline) done = true;
+  }
+  auto t1 = Clock::now();
+  if (!by_exec) counters.disable();
+  result.duration_s = std::chrono::duration<double>(t1 - t0).count();
+  result.events = counters.read();
+  if (options.interval_ms > 0 && t1 > last_tick) {
+    // The last, partial interval, so that the intervals add up to the whole run.
+    auto iv = make_interval(result.events, previous, result.duration_s,
+                            std::chrono::duration<double>(t1 - last_tick).count());
+    if (on_interval) on_interval(iv);
+    result.intervals.push_back(std::move(iv));
+  }
+  if (child) {
+    result.user_s = seconds(usage.ru_utime);
+    result.sys_s = seconds(usage.ru_stime);
+    if (WIFEXITED(status)) {
+      result.exit_status = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      result.term_signal = WTERMSIG(status);
+      result.exit_status = 128 + WTERMSIG(status);
+    }
+  }
+  return result;
+}
+
+}  // namespace pmc

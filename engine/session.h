@@ -1,0 +1,52 @@
+#pragma once
+// Running a target under counters: fork/exec with enable_on_exec, signal forwarding, interval
+// reads, and the command's exit status and CPU times.
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "counters.h"
+#include "measurement.h"
+
+namespace pmc {
+
+struct RunOptions {
+  Target target;                   // kind, pid, cgroup, cpus (pid is filled for a command)
+  std::vector<std::string> argv;   // the command; optional for pid/system-wide/cgroup targets
+  int interval_ms = 0;             // > 0: read deltas every interval_ms
+  double duration_s = 0;           // without a command: stop after this long (0 = at a signal)
+};
+
+struct RunResult {
+  std::optional<int> exit_status;  // the command's exit code, or 128+N when killed by signal N
+  std::optional<int> term_signal;  // N when the command was killed by a signal
+  std::optional<int> interrupted_by;  // a signal that pmcmodel received and forwarded
+  std::string start_time;          // ISO 8601 UTC
+  double duration_s = 0;
+  double user_s = 0;
+  double sys_s = 0;
+  std::vector<EventCount> events;  // cumulative
+  std::vector<Interval> intervals;
+};
+
+// The command could not be executed: exit_code is 127 (not found) or 126 (not executable).
+struct ExecError : std::runtime_error {
+  ExecError(const std::string& what, int code) : std::runtime_error(what), exit_code(code) {}
+  int exit_code;
+};
+
+using IntervalSink = std::function<void(const Interval&)>;
+
+// Opens `counters` on the target, runs it, and reads the counts. SIGINT, SIGTERM and SIGHUP
+// sent to pmcmodel are forwarded to the command (or end a command-less run) and the counts so
+// far are returned.
+RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink& on_interval);
+
+// "SIGSEGV" for 11; "signal N" when unknown.
+std::string signal_name(int sig);
+
+}  // namespace pmc
