@@ -15,9 +15,9 @@ struct CommandError : std::runtime_error {
   int exit_code;
 };
 
-//Runner add_measure(CLI::App& app);
+Runner add_measure(CLI::App& app);
 Runner add_list(CLI::App& app);
-//Runner add_doctor(CLI::App& app);
+Runner add_doctor(CLI::App& app);
 Runner add_workload(CLI::App& app);
 Runner add_report(CLI::App& app);
 

@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
     auto run = add(app);
     runners[app.get_subcommands({})[before]] = std::move(run);
   };
-  //reg(pmc::cli::add_measure);
+  reg(pmc::cli::add_measure);
   reg(pmc::cli::add_list);
-  //reg(pmc::cli::add_doctor);
+  reg(pmc::cli::add_doctor);
   reg(pmc::cli::add_workload);
   reg(pmc::cli::add_report);
   auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     }
     for (auto* sub : app.get_subcommands({}))
       if (sub->get_name() == help_topic) {
-        std::fputs(sub->help().c_str(), stdout);
+        std::fputs(sub->help(app.get_name()).c_str(), stdout);
         return 0;
       }
     std::fprintf(stderr, "pmcmodel: unknown command '%s' (see 'pmcmodel help')\n", help_topic.c_str());

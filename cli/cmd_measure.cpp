@@ -1,0 +1,325 @@
+// pmcmodel measure: count a command, a process, the whole system or a cgroup.
+#include <unistd.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "derived_metrics.h"
+#include "machine.h"
+#include "measurement_io.h"
+#include "output.h"
+#if __has_include("papi_counters.h")
+#include "papi_counters.h"
+#define PMC_HAVE_PAPI_TMP 1
+#endif
+#include "perf_event.h"
+#include "resolver.h"
+#include "scaling.h"
+#include "session.h"
+#include "sysfs_pmu.h"
+
+namespace pmc::cli {
+namespace {
+
+struct MeasureOptions {
+  std::vector<std::string> events;
+  pid_t pid = -1;
+  bool all_cpus = false;
+  std::string cgroup;
+  std::string cpu_list;
+  int interval_ms = 0;
+  std::string interval_out;
+  std::string interval_format = "jsonl";
+  int repeat = 1;
+  double duration_s = 0;
+  std::string json_path;
+  std::string csv_path;
+  std::string backend = "perf_event";
+  std::string workload = "mixed";
+  double workload_seconds = 0.5;
+  bool quiet = false;
+  std::vector<std::string> command;
+};
+
+std::string self_exe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "pmcmodel" : p.string();
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+// Streams each interval as it is taken and flushes it, so a killed run keeps what it measured.
+class IntervalStream {
+ public:
+  IntervalStream(const std::string& path, const std::string& format, bool human)
+      : csv_(format == "csv"), human_(human) {
+    if (path.empty()) return;
+    file_ = path == "-" ? stdout : std::fopen(path.c_str(), "w");
+    if (file_ == nullptr)
+      throw CommandError(fmt::format("{}: cannot open for writing: {}", path, std::strerror(errno)));
+    if (csv_) write(csv_interval_header());
+  }
+  ~IntervalStream() {
+    if (file_ != nullptr && file_ != stdout) std::fclose(file_);
+  }
+  IntervalStream(const IntervalStream&) = delete;
+  IntervalStream& operator=(const IntervalStream&) = delete;
+
+  void operator()(const Interval& iv, double) {
+    if (human_) {
+      std::fputs(format_interval_rows(iv).c_str(), stderr);
+      std::fflush(stderr);
+    }
+    if (file_ != nullptr) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
+  }
+
+ private:
+  void write(const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), file_);
+    std::fflush(file_);
+  }
+  FILE* file_ = nullptr;
+  bool csv_;
+  bool human_;
+};
+
+std::vector<EventGroup> resolve_events(const MeasureOptions& o, const EventResolver& resolver,
+                                       std::vector<std::string>& notes) {
+  if (!o.events.empty()) {
+    std::string list = join(o.events, ",");
+    try {
+      return resolver.resolve_list(list);
+    } catch (const ResolveError& e) {
+      throw CommandError(e.what());
+    }
+  }
+  int hw_errno = probe_hardware_counters();
+  auto names = default_event_names(hw_errno == 0);
+  if (hw_errno != 0)
+    notes.push_back(fmt::format(
+        "no hardware counters: perf_event_open(PERF_TYPE_HARDWARE, cycles) failed with {} ({}); "
+        "cycles, instructions, branches and cache events cannot be counted here (a VM without a "
+        "virtual PMU?), so the default set is the kernel's software events",
+        std::strerror(hw_errno), hw_errno == ENOENT ? "ENOENT" : std::to_string(hw_errno)));
+  return resolver.resolve_list(join(names, ","));
+}
+
+std::unique_ptr<Counters> make_counters(const MeasureOptions& o, std::vector<EventGroup> groups,
+                                        const SysRoot& root) {
+  if (o.backend == "papi") {
+    std::vector<std::string> names;
+    if (o.events.empty()) {
+      for (auto& g : groups)
+        for (auto& e : g.events) names.push_back(e.name);
+    } else {
+      // PAPI takes its own names (PAPI_TOT_INS, perf::TASK-CLOCK), split at top-level commas.
+      for (const auto& list : o.events) {
+        size_t start = 0;
+        while (start <= list.size()) {
+          auto comma = list.find(',', start);
+          auto name = list.substr(start, comma - start);
+          if (!name.empty()) names.push_back(name);
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
+    }
+#ifdef PMC_HAVE_PAPI_TMP
+    return make_papi_counters(std::move(names));
+#else
+    throw CommandError("PAPI backend not built");
+#endif
+  }
+  return make_perf_event_counters(std::move(groups), root);
+}
+
+std::vector<std::string> papi_default_names() {
+  return {"perf::TASK-CLOCK", "perf::CONTEXT-SWITCHES", "perf::CPU-MIGRATIONS", "perf::PAGE-FAULTS",
+          "PAPI_TOT_CYC",     "PAPI_TOT_INS",           "PAPI_BR_INS",          "PAPI_BR_MSP"};
+}
+
+Target make_target(const MeasureOptions& o, const SysRoot& root) {
+  Target t;
+  int kinds = (o.pid >= 0) + o.all_cpus + !o.cgroup.empty();
+  if (kinds > 1) throw CommandError("-p, -a and -G are exclusive: choose one target");
+  if (o.pid >= 0) {
+    if (kill(o.pid, 0) != 0 && errno == ESRCH)
+      throw CommandError(fmt::format("-p {}: no such process", o.pid));
+    t.kind = Target::Kind::pid;
+    t.pid = o.pid;
+  } else if (o.all_cpus) {
+    t.kind = Target::Kind::system_wide;
+  } else if (!o.cgroup.empty()) {
+    t.kind = Target::Kind::cgroup;
+    t.cgroup_path = o.cgroup;
+  }
+  if (!o.cpu_list.empty()) {
+    if (t.kind != Target::Kind::system_wide && t.kind != Target::Kind::cgroup)
+      throw CommandError("-C needs -a or -G");
+    t.cpus = parse_cpu_list(o.cpu_list).value_or(std::vector<int>{});
+    if (t.cpus.empty()) throw CommandError("-C '" + o.cpu_list + "': expected a CPU list like 0-3,8");
+  }
+  (void)root;
+  return t;
+}
+
+Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const EventResolver& resolver,
+                         IntervalStream& stream, int& exit_code) {
+  Measurement m;
+  auto groups = resolve_events(o, resolver, m.notes);
+  auto counters = make_counters(o, std::move(groups), root);
+  RunOptions run;
+  run.target = make_target(o, root);
+  run.argv = o.command;
+  run.interval_ms = o.interval_ms;
+  run.duration_s = o.duration_s;
+  RunResult r;
+  try {
+    r = run_counted(*counters, run, [&](const Interval& iv) {
+      Interval copy = iv;
+      copy.metrics = derive_metrics(copy.events, copy.duration_s);
+      stream(std::move(copy), 0);
+    });
+  } catch (const ExecError& e) {
+    throw CommandError(e.what(), e.exit_code);
+  }
+  m.backend = o.backend;
+  m.events = std::move(r.events);
+  m.intervals = std::move(r.intervals);
+  for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
+  m.duration_s = r.duration_s;
+  m.user_s = r.user_s;
+  m.sys_s = r.sys_s;
+  m.start_time = r.start_time;
+  m.exit_status = r.exit_status;
+  if (r.term_signal) m.signal = signal_name(*r.term_signal);
+  if (r.interrupted_by)
+    m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
+                      (o.command.empty() ? "" : " (forwarded to the command)") +
+                      ": counts are up to that point");
+  for (auto& n : counters->notes()) m.notes.push_back(n);
+  exit_code = r.exit_status.value_or(0);
+  return m;
+}
+
+int run_measure(MeasureOptions o) {
+  SysRoot root = SysRoot::from_env();
+  std::vector<std::string> shown_command = o.command;
+  bool no_target = o.pid < 0 && !o.all_cpus && o.cgroup.empty();
+  if (o.command.empty() && no_target) {
+    // The embedded default workload: this binary re-executed as `pmcmodel workload NAME`, so it
+    // is counted from exec like any command.
+    o.command = {self_exe(), "workload", o.workload, "--seconds", fmt::format("{}", o.workload_seconds)};
+    shown_command = {"pmcmodel", "workload", o.workload, "--seconds", fmt::format("{}", o.workload_seconds)};
+  }
+  if (o.backend == "papi" && o.events.empty()) o.events = papi_default_names();
+  EventResolver resolver(root);
+  IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
+
+  std::vector<Measurement> runs;
+  int exit_code = 0;
+  for (int i = 0; i < o.repeat; ++i) {
+    runs.push_back(measure_once(o, root, resolver, stream, exit_code));
+    if (exit_code != 0 || runs.back().notes.end() != std::find_if(runs.back().notes.begin(), runs.back().notes.end(), [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
+      break;
+  }
+  Measurement m = runs.back();
+  if (runs.size() > 1) {
+    std::vector<std::vector<EventCount>> all;
+    double duration = 0, user = 0, sys = 0;
+    for (const auto& r : runs) {
+      all.push_back(r.events);
+      duration += r.duration_s;
+      user += r.user_s;
+      sys += r.sys_s;
+    }
+    double n = double(runs.size());
+    m.events = combine_runs(all);
+    m.duration_s = duration / n;
+    m.user_s = user / n;
+    m.sys_s = sys / n;
+    m.runs = int(runs.size());
+    m.start_time = runs.front().start_time;
+    m.intervals.clear();
+  }
+  m.machine = read_machine_info(root);
+  m.command = o.command.empty() ? std::vector<std::string>{} : shown_command;
+  if (o.pid >= 0) {
+    m.target = "pid";
+    if (m.command.empty()) m.command = {std::to_string(o.pid)};
+  } else if (o.all_cpus) {
+    m.target = "system-wide";
+  } else if (!o.cgroup.empty()) {
+    m.target = "cgroup";
+    if (m.command.empty()) m.command = {o.cgroup};
+  }
+  m.metrics = derive_metrics(m.events, m.duration_s);
+
+  if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
+  if (!o.json_path.empty()) write_file_atomically(o.json_path, measurement_to_json(m));
+  if (!o.csv_path.empty()) write_file_atomically(o.csv_path, measurement_to_csv(m));
+  return exit_code;
+}
+
+}  // namespace
+
+Runner add_measure(CLI::App& app) {
+  auto o = std::make_shared<MeasureOptions>();
+  auto* cmd = app.add_subcommand("measure", "Count a command (or a process, the system, a cgroup)");
+  cmd->add_option("-e,--events", o->events,
+                  "Events: perf names (cycles), pmu/event/ or pmu/config=0x1/, libpfm4 names "
+                  "(INST_RETIRED:ANY_P), groups {a,b}, modifiers :u :k")
+      ->delimiter('\0');
+  cmd->add_option("-p,--pid", o->pid, "Count an existing process (all its threads)");
+  cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
+  cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
+  cmd->add_option("-C,--cpu", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");
+  cmd->add_option("-I,--interval", o->interval_ms, "Report deltas every MS milliseconds")
+      ->check(CLI::Range(1, 86400000));
+  cmd->add_option("--interval-out", o->interval_out,
+                  "Stream each interval to PATH as it is taken (- = stdout)");
+  cmd->add_option("--interval-format", o->interval_format, "jsonl (default) or csv")
+      ->check(CLI::IsMember({"jsonl", "csv"}));
+  cmd->add_option("-r,--repeat", o->repeat, "Run the command N times: mean and stddev")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--duration", o->duration_s, "Without a command: stop after S seconds")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)");
+  cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)");
+  cmd->add_option("--backend", o->backend, "perf_event (default) or papi")
+      ->check(CLI::IsMember({"perf_event", "papi"}));
+  cmd->add_option("--workload", o->workload, "Embedded workload when no command is given")
+      ->check(CLI::IsMember({"mixed", "int", "fp", "chase-l1", "chase-dram", "stream", "idle"}));
+  cmd->add_option("--workload-seconds", o->workload_seconds, "Length of the embedded workload")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("-q,--quiet", o->quiet, "No table on stderr");
+  cmd->add_option("command", o->command, "The command and its arguments, after --");
+  cmd->positionals_at_end();
+  cmd->footer(
+      "Examples:\n"
+      "  pmcmodel measure                                   embedded mixed workload, 0.5 s\n"
+      "  pmcmodel measure -- ./app --size 10                count a command and its children\n"
+      "  pmcmodel measure -e '{cycles,instructions},msr/tsc/' -r 5 -- ./app\n"
+      "  pmcmodel measure -I 100 --interval-out run.jsonl -- ./app\n"
+      "  pmcmodel measure -a --duration 2 --json sys.json   whole system for 2 s\n"
+      "  pmcmodel measure -p 1234 --duration 5              a running process\n"
+      "Exit status: the command's; 128+N when it was killed by signal N; 127 when it cannot be\n"
+      "found, 126 when it cannot be executed; 2 for bad usage.");
+  return [o] { return run_measure(*o); };
+}
+
+}  // namespace pmc::cli

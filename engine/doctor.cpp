@@ -1,0 +1,165 @@
+#include "doctor.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <perfmon/pfmlib.h>
+
+#include "fd.h"
+#if __has_include("papi_counters.h")
+#include "papi_counters.h"
+#define PMC_HAVE_PAPI_TMP 1
+#endif
+#include "perf_event.h"
+#include "permissions.h"
+
+namespace pmc {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool cpuinfo_has_flag(const SysRoot& root, const std::string& flag) {
+  auto text = read_text(root.proc_path("cpuinfo"));
+  if (!text) return false;
+  auto pos = text->find("\nflags");
+  if (pos == std::string::npos) return false;
+  auto line = text->substr(pos, text->find('\n', pos + 1) - pos);
+  return (line + " ").find(" " + flag + " ") != std::string::npos;
+}
+
+Check hardware_pmu(const SysRoot& root) {
+  Check c{"hardware PMU", false, "", ""};
+  int err = probe_hardware_counters();
+  bool vm = cpuinfo_has_flag(root, "hypervisor");
+  if (err == 0) {
+    c.ok = true;
+    c.detail = "cycles can be counted (PERF_TYPE_HARDWARE opens)";
+    return c;
+  }
+  c.detail = std::string("perf_event_open(cycles) fails: ") + std::strerror(err) +
+             (vm ? "; this is a VM (cpuinfo flag 'hypervisor') without a virtual PMU" : "");
+  c.fix = vm ? "enable the virtual PMU of the VM (KVM: -cpu host,pmu=on; cloud: a bare-metal or "
+               "PMU-enabled instance type)"
+             : "check dmesg for 'Performance Events' and that no other tool holds the counters";
+  return c;
+}
+
+Check paranoid(const SysRoot& root) {
+  auto perms = read_perf_permissions(root);
+  Check c{"perf_event_paranoid", false, "", ""};
+  std::string level = perms.paranoid ? std::to_string(*perms.paranoid) : "unreadable";
+  c.detail = "level " + level + (perms.privileged ? ", and this user is privileged (root/CAP_PERFMON)" : "");
+  if (perms.privileged || perms.paranoid.value_or(2) <= 0) {
+    c.ok = true;
+    c.detail += ": per-task, kernel and system-wide counting allowed";
+  } else if (perms.paranoid.value_or(2) == 1) {
+    c.ok = true;
+    c.detail += ": per-task counting with kernel; system-wide (-a, -G) needs privileges";
+    c.fix = "for -a: sudo sysctl kernel.perf_event_paranoid=0, or setcap cap_perfmon+ep on pmcmodel";
+  } else {
+    c.detail += ": user-space per-task counting only (pmcmodel sets exclude_kernel)";
+    c.fix = "sudo sysctl kernel.perf_event_paranoid=1 (kernel) or 0 (system-wide), or setcap "
+            "cap_perfmon+ep on pmcmodel";
+  }
+  return c;
+}
+
+Check software_events() {
+  Check c{"software events", false, "", ""};
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_TASK_CLOCK;
+  attr.exclude_kernel = 1;
+  attr.exclude_hv = 1;
+  Fd fd(int(syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)));
+  c.ok = fd.valid();
+  c.detail = c.ok ? "task-clock opens" : std::string("task-clock fails: ") + std::strerror(errno);
+  if (!c.ok) c.fix = "perf_event_open is blocked (seccomp in a container, or paranoid 3/4): run with --privileged or lower kernel.perf_event_paranoid";
+  return c;
+}
+
+Check rapl(const SysRoot& root) {
+  Check c{"energy (RAPL)", false, "", ""};
+  bool power_pmu = fs::exists(root.sys_path("bus/event_source/devices/power/events"));
+  fs::path zone = root.sys_path("class/powercap/intel-rapl:0/energy_uj");
+  bool powercap = fs::exists(zone);
+  bool readable = powercap && std::ifstream(zone).good();
+  c.ok = power_pmu || readable;
+  c.detail = std::string("perf power PMU ") + (power_pmu ? "present" : "absent") + "; powercap " +
+             (powercap ? (readable ? "readable" : "present but energy_uj is root-only (Linux >= 5.10)")
+                       : "absent");
+  if (!c.ok)
+    c.fix = powercap ? "run as root, or grant read access to one group: sudo chgrp power "
+                       "/sys/class/powercap/intel-rapl:*/energy_uj && chmod g+r (never world-readable)"
+                     : "no RAPL here (VM or unsupported CPU): energy is estimated, or use --power-from";
+  return c;
+}
+
+Check cgroup_v2(const SysRoot& root) {
+  Check c{"cgroup v2", false, "", ""};
+  c.ok = fs::exists(root.sys_path("fs/cgroup/cgroup.controllers"));
+  c.detail = c.ok ? "unified hierarchy mounted at /sys/fs/cgroup" : "no cgroup2 at /sys/fs/cgroup";
+  if (!c.ok) c.fix = "boot with systemd.unified_cgroup_hierarchy=1 to use -G";
+  return c;
+}
+
+Check libpfm() {
+  Check c{"libpfm4 PMU", false, "", ""};
+  int r = pfm_initialize();
+  if (r != PFM_SUCCESS) {
+    c.detail = std::string("pfm_initialize: ") + pfm_strerror(r);
+    c.fix = "reinstall libpfm4";
+    return c;
+  }
+  std::string present;
+  for (int p = 0; p < PFM_PMU_MAX; ++p) {
+    pfm_pmu_info_t info{};
+    info.size = sizeof info;
+    if (pfm_get_pmu_info(pfm_pmu_t(p), &info) != PFM_SUCCESS || !info.is_present) continue;
+    if (info.type == PFM_PMU_TYPE_CORE) c.ok = true;
+    present += (present.empty() ? "" : ", ") + std::string(info.name);
+  }
+  c.detail = "present: " + (present.empty() ? std::string("none") : present);
+  if (!c.ok)
+    c.fix = "no core PMU detected (VM or CPU newer than this libpfm4): native names need "
+            "LIBPFM_FORCE_PMU=<pmu> for encoding, or a newer libpfm4";
+  return c;
+}
+
+#ifdef PMC_HAVE_PAPI_TMP
+Check papi() {
+  Check c{"PAPI", false, "", ""};
+  auto st = papi_status();
+  if (!st.available) {
+    c.detail = "libpapi not loadable";
+    c.fix = "apt-get install libpapi7.0t64 (or libpapi-dev)";
+    return c;
+  }
+  std::string comps;
+  for (const auto& [name, reason] : st.components) {
+    comps += (comps.empty() ? "" : "; ") + name + (reason.empty() ? " active" : " disabled: " + reason);
+    if (name == "perf_event" && reason.empty()) c.ok = true;
+  }
+  c.detail = "PAPI " + st.version + ": " + comps;
+  if (!c.ok) c.fix = "PAPI's perf_event component needs a core PMU that libpfm4 detects";
+  return c;
+}
+
+#else
+Check papi() { return {"PAPI", false, "not built", ""}; }
+#endif
+
+}  // namespace
+
+std::vector<Check> run_checks(const SysRoot& root) {
+  return {hardware_pmu(root), software_events(), paranoid(root), rapl(root),
+          cgroup_v2(root),    libpfm(),          papi()};
+}
+
+}  // namespace pmc

@@ -1,0 +1,215 @@
+// pmcmodel as a user runs it: exit codes, signals, errors, output files.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+using namespace pmc::test;
+using json = nlohmann::json;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("pmc-cli-" + std::to_string(getpid()) + "-" + name)).string();
+}
+
+bool one_line(const std::string& s) {
+  return !s.empty() && s.find('\n') == s.size() - 1;
+}
+
+const json* find_event(const json& doc, const std::string& name) {
+  for (const auto& e : doc["events"])
+    if (e["name"] == name) return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_SUITE("kernel") {
+  TEST_CASE("measure exits with the command's status and writes the document") {
+    auto path = temp_path("exit.json");
+    auto cmd = child_command("exit:3");
+    std::vector<std::string> args = {"measure", "-e", "task-clock,page-faults", "--json", path, "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto r = run_process(pmcmodel(args));
+    CHECK(r.exit_code == 3);
+    auto doc = json::parse(read_file(path));
+    CHECK(doc["schema"] == "pmcmodel.measurement/1");
+    CHECK(doc["exit_status"] == 3);
+    REQUIRE(find_event(doc, "task-clock") != nullptr);
+    CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
+    CHECK(doc["machine"]["logical_cpus"].get<int>() == int(sysconf(_SC_NPROCESSORS_ONLN)));
+    CHECK(r.err.find("task-clock") != std::string::npos);  // the table is on stderr
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("a command killed by a signal is named and gives 128+N") {
+    auto cmd = child_command("raise:" + std::to_string(SIGSEGV));
+    std::vector<std::string> args = {"measure", "-e", "task-clock", "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto r = run_process(pmcmodel(args));
+    CHECK(r.exit_code == 128 + SIGSEGV);
+    CHECK(r.err.find("SIGSEGV") != std::string::npos);
+  }
+
+  TEST_CASE("SIGINT sent to pmcmodel is forwarded and the counts so far are reported") {
+    auto path = temp_path("sigint.json");
+    auto cmd = child_command("sleep:30");
+    std::vector<std::string> args = {"measure", "-e", "task-clock,context-switches", "--json", path, "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_process(pmcmodel(args), {}, 0.5);
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(took < 10);  // the command did not sleep its 30 s
+    CHECK(r.exit_code == 128 + SIGINT);
+    auto doc = json::parse(read_file(path));
+    CHECK(doc["signal"] == "SIGINT");
+    CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
+    bool noted = false;
+    for (const auto& n : doc["notes"]) noted |= n.get<std::string>().find("interrupted by SIGINT") != std::string::npos;
+    CHECK(noted);
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("a command that cannot be run gives one line and 127 or 126") {
+    auto r = run_process(pmcmodel({"measure", "--", "/nonexistent/pmc-cmd"}));
+    CHECK(r.exit_code == 127);
+    CHECK(one_line(r.err));
+    CHECK(r.err.find("/nonexistent/pmc-cmd") != std::string::npos);
+    auto path = temp_path("noexec");
+    { std::ofstream(path) << "x"; }
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read);
+    r = run_process(pmcmodel({"measure", "--", path}));
+    CHECK(r.exit_code == 126);
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("bad input gives a one-line error and a non-zero exit") {
+    struct Case {
+      std::vector<std::string> args;
+      std::string mentions;
+    };
+    std::vector<Case> cases = {
+        {{"measure", "--bogus-option", "--", "true"}, "bogus"},
+        {{"measure", "-e", "", "--", "true"}, "empty"},
+        {{"measure", "-e", "cpu/bogus=1/", "--", "true"}, "bogus"},
+        {{"measure", "-e", "cycels", "--", "true"}, "cycles"},
+        {{"measure", "-I", "0", "--", "true"}, "interval"},
+        {{"measure", "-r", "0", "--", "true"}, "repeat"},
+        {{"nosuchcommand"}, "nosuchcommand"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.args[1]);
+      auto r = run_process(pmcmodel(c.args));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.err.find(c.mentions) != std::string::npos);
+    }
+  }
+
+  TEST_CASE("an output file is never left half-written") {
+    auto dir = temp_path("nodir");
+    auto r = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", dir + "/sub/out.json", "--", "/bin/true"}));
+    CHECK(r.exit_code != 0);
+    CHECK_FALSE(std::filesystem::exists(dir + "/sub/out.json"));
+  }
+
+  TEST_CASE("the default workload is counted with no argument and hardware events are explained") {
+    auto path = temp_path("default.json");
+    auto r = run_process(pmcmodel({"measure", "--workload-seconds", "0.2", "--json", path}));
+    CHECK(r.exit_code == 0);
+    auto doc = json::parse(read_file(path));
+    CHECK(doc["command"][0] == "pmcmodel");
+    CHECK(doc["command"][1] == "workload");
+    const json* tc = find_event(doc, "task-clock");
+    REQUIRE(tc != nullptr);
+    CHECK((*tc)["value"].get<double>() > 150.0);  // msec of a 0.2 s busy kernel
+    bool cpus = false;
+    for (const auto& m : doc["metrics"]) cpus |= m["name"] == "cpus_utilized";
+    CHECK(cpus);
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("interval streaming writes one flushed record per interval") {
+    auto path = temp_path("iv.jsonl");
+    auto cmd = child_command("spin:0.35");
+    std::vector<std::string> args = {"measure", "-q", "-e", "task-clock", "-I", "100", "--interval-out", path, "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto r = run_process(pmcmodel(args));
+    CHECK(r.exit_code == 0);
+    auto text = read_file(path);
+    int lines = 0;
+    double total_ms = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      auto nl = text.find('\n', pos);
+      auto rec = json::parse(text.substr(pos, nl - pos));
+      total_ms += rec["events"][0]["value"].get<double>();
+      ++lines;
+      pos = nl + 1;
+    }
+    CHECK(lines >= 3);
+    CHECK(total_ms == doctest::Approx(350).epsilon(0.1));
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("-r N reports mean and standard deviation") {
+    auto path = temp_path("rep.json");
+    auto cmd = child_command("spin:0.05");
+    std::vector<std::string> args = {"measure", "-q", "-r", "3", "-e", "task-clock", "--json", path, "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto r = run_process(pmcmodel(args));
+    CHECK(r.exit_code == 0);
+    auto doc = json::parse(read_file(path));
+    CHECK(doc["runs"] == 3);
+    CHECK(doc["events"][0].contains("stddev"));
+    CHECK(doc["events"][0]["value"].get<double>() == doctest::Approx(50).epsilon(0.2));
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("an unprivileged user under paranoid 2 counts user space only, and is told so") {
+    auto paranoid = read_file("/proc/sys/kernel/perf_event_paranoid");
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0 || std::atoi(paranoid.c_str()) < 2) {
+      MESSAGE("needs root, setpriv and perf_event_paranoid >= 2");
+      return;
+    }
+    auto r = run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          PMC_BINARY, "measure", "-e", "task-clock,page-faults", "--json", "-", "--", "/bin/true"});
+    CHECK(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
+    bool noted = false;
+    for (const auto& n : doc["notes"]) noted |= n.get<std::string>().find("exclude_kernel") != std::string::npos;
+    CHECK(noted);
+    SUBCASE("system-wide is refused with the paranoid file, its value and the fix") {
+      auto a = run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            PMC_BINARY, "measure", "-a", "-e", "cpu-clock", "--duration", "0.1", "--json", "-"});
+      auto d = json::parse(a.out);
+      auto& e = d["events"][0];
+      CHECK(e["status"] == "permission_denied");
+      auto reason = e["reason"].get<std::string>();
+      CHECK(reason.find("perf_event_paranoid is " + std::to_string(std::atoi(paranoid.c_str()))) != std::string::npos);
+      CHECK(reason.find("sysctl kernel.perf_event_paranoid=0") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("--version and help for every command") {
+    auto v = run_process(pmcmodel({"--version"}));
+    CHECK(v.exit_code == 0);
+    CHECK(v.out.rfind("pmcmodel ", 0) == 0);
+    for (const char* cmd : {"measure", "list", "doctor", "workload", "report"}) {
+      CAPTURE(cmd);
+      auto h = run_process(pmcmodel({cmd, "--help"}));
+      CHECK(h.exit_code == 0);
+      CHECK(h.out.find("Examples:") != std::string::npos);
+      auto h2 = run_process(pmcmodel({"help", cmd}));
+      CHECK(h2.out == h.out);
+    }
+  }
+}
