@@ -9,15 +9,15 @@ runs=${2:-300}
 perf_bin=$(command -v perf || true)
 [ -n "$perf_bin" ] || { echo "perf not found: apt-get install linux-perf" >&2; exit 1; }
 
-now_ns() { date +%s%N; }
+# Timestamps from EPOCHREALTIME (bash 5, microseconds): no fork, unlike date(1).
 declare -A total=([true]=0 [perf]=0 [pmcmodel]=0)
 for ((i = 0; i < runs; i++)); do
-  t0=$(now_ns); /bin/true; t1=$(now_ns)
-  "$perf_bin" stat -- /bin/true 2>/dev/null; t2=$(now_ns)
-  "$pmc" measure -- /bin/true 2>/dev/null; t3=$(now_ns)
-  total[true]=$((total[true] + t1 - t0))
-  total[perf]=$((total[perf] + t2 - t1))
-  total[pmcmodel]=$((total[pmcmodel] + t3 - t2))
+  t0=${EPOCHREALTIME/./}; /bin/true; t1=${EPOCHREALTIME/./}
+  "$perf_bin" stat -- /bin/true 2>/dev/null; t2=${EPOCHREALTIME/./}
+  "$pmc" measure -- /bin/true 2>/dev/null; t3=${EPOCHREALTIME/./}
+  total[true]=$((total[true] + (10#$t1 - 10#$t0) * 1000))
+  total[perf]=$((total[perf] + (10#$t2 - 10#$t1) * 1000))
+  total[pmcmodel]=$((total[pmcmodel] + (10#$t3 - 10#$t2) * 1000))
 done
 awk -v runs="$runs" -v t="${total[true]}" -v p="${total[perf]}" -v m="${total[pmcmodel]}" 'BEGIN {
   tt = t / runs / 1000; tp = p / runs / 1000; tm = m / runs / 1000

@@ -79,7 +79,8 @@ std::string group_thousands(double value) {
     out += digits[size_t(i)];
     if ((n - i - 1) % 3 == 0 && i != n - 1) out += ',';
   }
-  return value < 0 ? "-" + out : out;
+  if (value < 0) out.insert(out.begin(), '-');
+  return out;
 }
 
 void write_file_atomically(const std::string& path, std::string_view content) {
@@ -89,8 +90,8 @@ void write_file_atomically(const std::string& path, std::string_view content) {
     return;
   }
   std::filesystem::path target(path);
-  std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
-  if (target.parent_path().empty()) tmp = "." + target.filename().string() + ".XXXXXX";
+  std::string name = fmt::format(".{}.XXXXXX", target.filename().string());
+  std::string tmp = (target.parent_path() / name).string();
   int fd = mkstemp(tmp.data());
   if (fd < 0) throw std::runtime_error(path + ": cannot create a temporary file: " + std::strerror(errno));
   size_t done = 0;

@@ -13,9 +13,10 @@ if(PFM_INCLUDE_DIR AND PFM_LIBRARY)
   set(PFM_FOUND TRUE)
 endif()
 pmc_require(PFM_FOUND libpfm4-dev "libpfm4")
-add_library(pmc::pfm UNKNOWN IMPORTED)
-set_target_properties(pmc::pfm PROPERTIES IMPORTED_LOCATION ${PFM_LIBRARY}
-  INTERFACE_INCLUDE_DIRECTORIES ${PFM_INCLUDE_DIR})
+# libpfm4 is loaded with dlopen on first use (events/libpfm_loader.cpp): only its headers are
+# needed at build time, and libpfm.so.4 at run time.
+add_library(pmc::pfm INTERFACE IMPORTED)
+set_target_properties(pmc::pfm PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${PFM_INCLUDE_DIR})
 
 find_path(PAPI_INCLUDE_DIR papi.h)
 find_library(PAPI_LIBRARY papi)
