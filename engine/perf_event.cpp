@@ -167,7 +167,7 @@ class PerfEventCounters final : public Counters {
     std::vector<Placement> out;
     forced_cpu_wide = false;
     // A PMU with a cpumask (RAPL, uncore) only counts CPU-wide, on the CPUs it lists.
-    if (!spec.cpus.empty() && target_.kind != Target::Kind::cgroup) {
+    if (spec.cpu_wide_only && !spec.cpus.empty() && target_.kind != Target::Kind::cgroup) {
       forced_cpu_wide = target_.kind != Target::Kind::system_wide;
       for (int cpu : spec.cpus) out.push_back({-1, cpu, 0});
       return out;
@@ -180,17 +180,25 @@ class PerfEventCounters final : public Counters {
         for (pid_t tid : threads_of(target_.pid)) out.push_back({tid, -1, 0});
         break;
       case Target::Kind::system_wide:
-        for (int cpu : target_cpus()) out.push_back({-1, cpu, 0});
+        for (int cpu : target_cpus(spec)) out.push_back({-1, cpu, 0});
         break;
       case Target::Kind::cgroup:
-        for (int cpu : target_cpus()) out.push_back({cgroup_fd_.get(), cpu, PERF_FLAG_PID_CGROUP});
+        for (int cpu : target_cpus(spec))
+          out.push_back({cgroup_fd_.get(), cpu, PERF_FLAG_PID_CGROUP});
         break;
     }
     return out;
   }
 
-  std::vector<int> target_cpus() const {
-    return target_.cpus.empty() ? online_cpus(root_) : target_.cpus;
+  // CPUs to open a CPU-wide copy on: the target's (or all online), restricted to the CPUs the
+  // event's PMU covers (a hybrid cpu_atom event only on the E-cores).
+  std::vector<int> target_cpus(const EventSpec& spec) const {
+    auto cpus = target_.cpus.empty() ? online_cpus(root_) : target_.cpus;
+    if (spec.cpus.empty()) return cpus;
+    std::vector<int> out;
+    for (int c : cpus)
+      if (std::find(spec.cpus.begin(), spec.cpus.end(), c) != spec.cpus.end()) out.push_back(c);
+    return out;
   }
 
   std::vector<pid_t> threads_of(pid_t pid) const {
@@ -340,7 +348,7 @@ OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, c
     case EACCES:
     case EPERM:
       return {EventStatus::permission_denied,
-              what + ": " + permission_reason(root, perms, cpu_wide || !spec.cpus.empty())};
+              what + ": " + permission_reason(root, perms, cpu_wide || spec.cpu_wide_only)};
     case ENOENT:
       if (spec.hardware && (spec.attr.type == PERF_TYPE_HARDWARE ||
                             spec.attr.type == PERF_TYPE_HW_CACHE))
@@ -350,7 +358,7 @@ OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, c
       return {EventStatus::not_supported, what + ": the PMU does not know this event"};
     case EOPNOTSUPP:
       return {EventStatus::not_supported,
-              what + (spec.cpus.empty() ? ": the PMU cannot count it for a task"
+              what + (!spec.cpu_wide_only ? ": the PMU cannot count it for a task"
                                         : ": the PMU refused this mode")};
     case EINVAL:
       return {EventStatus::not_supported,

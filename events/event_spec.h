@@ -14,7 +14,8 @@ struct EventSpec {
   double scale = 1.0;       // multiply the count by this (sysfs `<event>.scale`)
   std::string unit;         // sysfs `<event>.unit` or a known unit ("msec" for clocks)
   std::string source;       // how it was resolved: "generic", "sysfs", "libpfm4"
-  std::vector<int> cpus;    // PMU cpumask: must be opened system-wide on these CPUs; empty = any
+  std::vector<int> cpus;    // CPUs the PMU covers (sysfs cpumask, or cpus of a hybrid core PMU)
+  bool cpu_wide_only = false;  // cpumask PMU (RAPL, uncore): opened CPU-wide on `cpus` only
   bool hardware = false;    // needs a hardware counter (not a software/tracepoint event)
 };
 

@@ -1,0 +1,471 @@
+#include "resolver.h"
+
+#include <fast_float/fast_float.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <mutex>
+#include <optional>
+
+#include "event_list.h"
+#include "event_modifiers.h"
+#include "generic_events.h"
+#include "libpfm_encoder.h"
+#include "sysfs_pmu.h"
+
+namespace pmc {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// "cycles:u" → {"cycles", "u"}; a suffix that is not all modifier letters stays in the name
+// ("INST_RETIRED:ANY_P", "perf::TASK-CLOCK").
+struct SplitName {
+  std::string_view base;
+  std::string_view letters;
+  EventModifiers mods;
+};
+SplitName split_modifiers(std::string_view name) {
+  size_t colon = name.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || name[colon - 1] == ':')
+    return {name, {}, {}};
+  std::string_view letters = name.substr(colon + 1);
+  auto mods = parse_modifiers(letters);
+  if (!mods) return {name, {}, {}};
+  return {name.substr(0, colon), letters, *mods};
+}
+
+// PMUs whose counters are not general-purpose PMCs: kernel software events, probes, and
+// free-running MSR/RAPL counters (arch/x86/events/msr.c, rapl.c) that never take a PMC slot.
+bool is_pmc_pmu(std::string_view pmu) {
+  for (std::string_view other :
+       {"software", "tracepoint", "breakpoint", "uprobe", "kprobe", "msr", "power"})
+    if (pmu == other) return false;
+  return true;
+}
+
+// The kernel counts cpu-clock and task-clock in nanoseconds; perf shows them in msec.
+void set_clock_unit(EventSpec& spec) {
+  if (spec.attr.type == PERF_TYPE_SOFTWARE && (spec.attr.config == PERF_COUNT_SW_CPU_CLOCK ||
+                                               spec.attr.config == PERF_COUNT_SW_TASK_CLOCK)) {
+    spec.unit = "msec";
+    spec.scale = 1e-6;
+  }
+}
+
+std::optional<double> parse_scale(std::string_view text) {
+  double value = 0;
+  auto [end, ec] = fast_float::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Optimal string alignment distance, case-insensitive: "cycels" is one transposition from "cycles".
+size_t edit_distance(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// "power/energy-pkg/" also matches the bare "energy-pkg".
+size_t name_distance(std::string_view query, std::string_view known) {
+  size_t best = edit_distance(query, known);
+  size_t slash = known.find('/');
+  if (slash != std::string_view::npos && known.size() > slash + 2 && known.back() == '/')
+    best = std::min(best, edit_distance(query, known.substr(slash + 1, known.size() - slash - 2)));
+  return best;
+}
+
+std::vector<std::string> closest_names(std::string_view query,
+                                       const std::vector<std::string>& known) {
+  const size_t limit = std::max<size_t>(2, query.size() / 3);
+  std::vector<std::pair<size_t, size_t>> scored;  // distance, index in `known`
+  for (size_t i = 0; i < known.size(); ++i)
+    if (size_t d = name_distance(query, known[i]); d <= limit) scored.emplace_back(d, i);
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::string> out;
+  for (auto [d, i] : scored) {
+    if (out.size() == 3) break;
+    out.push_back(known[i]);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+void add_modifier_suffix(EventSpec& spec, std::string_view letters) {
+  if (!spec.name.empty() && spec.name.back() == '/')
+    spec.name += letters;
+  else
+    spec.name += fmt::format(":{}", letters);
+}
+
+}  // namespace
+
+struct EventResolver::Impl {
+  SysRoot root;
+  LibpfmEncoder libpfm;
+  mutable std::once_flag scan_once;
+  mutable std::vector<SysfsPmu> sysfs_pmus;
+  mutable std::vector<PmuInfo> pmu_infos;
+
+  explicit Impl(SysRoot r) : root(std::move(r)) {}
+
+  // Scanned on first use: generic software names never touch sysfs.
+  const std::vector<SysfsPmu>& pmus() const {
+    std::call_once(scan_once, [this] {
+      sysfs_pmus = scan_pmus(root);
+      for (const SysfsPmu& pmu : sysfs_pmus) pmu_infos.push_back(pmu.info);
+    });
+    return sysfs_pmus;
+  }
+
+  const SysfsPmu* find_pmu(std::string_view name) const {
+    for (const SysfsPmu& pmu : pmus())
+      if (pmu.info.name == name) return &pmu;
+    return nullptr;
+  }
+
+  // In type order, so the PMU the kernel registered first (cpu_core, type 4) leads.
+  std::vector<const SysfsPmu*> core_pmus() const {
+    std::vector<const SysfsPmu*> cores;
+    for (const SysfsPmu& pmu : pmus())
+      if (pmu.core) cores.push_back(&pmu);
+    std::stable_sort(cores.begin(), cores.end(), [](const SysfsPmu* a, const SysfsPmu* b) {
+      return a->info.type < b->info.type;
+    });
+    return cores;
+  }
+
+  bool hybrid() const { return core_pmus().size() > 1; }
+
+  std::vector<std::string> known_names() const {
+    std::vector<std::string> names = generic_event_names();
+    for (const SysfsPmu& pmu : pmus())
+      for (const std::string& event : pmu.info.events)
+        names.push_back(fmt::format("{}/{}/", pmu.info.name, event));
+    return names;
+  }
+
+  // A generic event counted on `core`, with the extended type on hybrid machines
+  // (include/uapi/linux/perf_event.h: PERF_PMU_TYPE_SHIFT, hardware and cache events only).
+  EventSpec generic_on(const SysfsPmu* core, GenericEvent event, std::string name) const {
+    EventSpec spec;
+    spec.name = std::move(name);
+    spec.source = "generic";
+    spec.attr.type = event.type;
+    spec.attr.config = event.config;
+    spec.hardware = is_hardware_type(event.type);
+    if (!spec.hardware) {
+      spec.pmu = "software";
+    } else {
+      spec.pmu = core != nullptr ? core->info.name : "cpu";
+      if (core != nullptr && hybrid()) {
+        spec.attr.config |= static_cast<uint64_t>(core->info.type) << PERF_PMU_TYPE_SHIFT;
+        spec.cpus = core->info.cpus;
+      }
+    }
+    set_clock_unit(spec);
+    return spec;
+  }
+
+  std::vector<EventSpec> resolve_generic(const SplitName& split, GenericEvent event,
+                                         std::string_view written) const {
+    std::vector<EventSpec> specs;
+    // Software events never look at sysfs.
+    auto cores = is_hardware_type(event.type) ? core_pmus() : std::vector<const SysfsPmu*>{};
+    if (cores.size() <= 1) {
+      specs.push_back(
+          generic_on(cores.empty() ? nullptr : cores.front(), event, std::string(written)));
+    } else {
+      for (const SysfsPmu* core : cores)
+        specs.push_back(generic_on(
+            core, event, fmt::format("{}/{}/{}", core->info.name, split.base, split.letters)));
+    }
+    for (EventSpec& spec : specs) apply_modifiers(split.mods, spec.attr);
+    return specs;
+  }
+
+  // perf's raw syntax "r<hex>": a raw config on the core PMU.
+  std::optional<EventSpec> resolve_raw(const SplitName& split, std::string_view written) const {
+    std::string_view base = split.base;
+    if (base.size() < 2 || base[0] != 'r' || !std::all_of(base.begin() + 1, base.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c));
+        }))
+      return std::nullopt;
+    uint64_t config = 0;
+    auto [end, ec] = std::from_chars(base.data() + 1, base.data() + base.size(), config, 16);
+    if (ec != std::errc() || end != base.data() + base.size())
+      throw ResolveError(fmt::format("raw event '{}' does not fit in 64 bits", written));
+    auto cores = core_pmus();
+    EventSpec spec;
+    spec.name = std::string(written);
+    spec.source = "generic";
+    spec.hardware = true;
+    spec.attr.type = PERF_TYPE_RAW;
+    spec.pmu = cores.empty() ? "cpu" : cores.front()->info.name;
+    if (cores.size() > 1) {
+      spec.attr.type = static_cast<uint32_t>(cores.front()->info.type);
+      spec.cpus = cores.front()->info.cpus;
+    }
+    spec.attr.config = config;
+    apply_modifiers(split.mods, spec.attr);
+    return spec;
+  }
+
+  EventSpec resolve_pmu_event(std::string_view written) const {
+    size_t first = written.find('/');
+    size_t last = written.rfind('/');
+    if (last == first) throw ResolveError(fmt::format("unterminated 'pmu/…/' in '{}'", written));
+    std::string_view pmu_name = written.substr(0, first);
+    std::string_view body = written.substr(first + 1, last - first - 1);
+    std::string_view suffix = written.substr(last + 1);
+    if (suffix.starts_with(':')) suffix.remove_prefix(1);
+    EventModifiers mods;
+    if (!suffix.empty()) {
+      auto parsed = parse_modifiers(suffix);
+      if (!parsed)
+        throw ResolveError(fmt::format("unknown modifier '{}' in '{}'", suffix, written));
+      mods = *parsed;
+    }
+    const SysfsPmu* pmu = find_pmu(pmu_name);
+    if (pmu == nullptr) {
+      std::vector<std::string> names;
+      for (const SysfsPmu& p : pmus()) names.push_back(p.info.name);
+      throw ResolveError(fmt::format("unknown PMU '{}' in '{}' (PMUs: {})", pmu_name, written,
+                                     names.empty() ? "none" : join(names)));
+    }
+    std::vector<Term> terms = split_terms(body);
+    std::string display(written);
+    std::erase_if(terms, [&](const Term& t) {
+      if (t.name != "name" || !t.value) return false;
+      std::string_view v = *t.value;
+      if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
+        v = v.substr(1, v.size() - 2);
+      display = std::string(v);
+      return true;
+    });
+    auto legacy = legacy_term(*pmu, terms, display);
+    EventSpec spec = legacy ? std::move(*legacy) : encode_sysfs(*pmu, terms, display);
+    apply_modifiers(mods, spec.attr);
+    return spec;
+  }
+
+  // perf accepts generic hardware names as a core PMU's only term: "cpu_core/cycles/".
+  std::optional<EventSpec> legacy_term(const SysfsPmu& pmu, const std::vector<Term>& terms,
+                                       const std::string& display) const {
+    if (!pmu.core || terms.size() != 1 || terms[0].value || has_event_alias(pmu, terms[0].name) ||
+        has_format(pmu, terms[0].name))
+      return std::nullopt;
+    auto event = find_generic_event(terms[0].name);
+    if (!event || !is_hardware_type(event->type)) return std::nullopt;
+    return generic_on(&pmu, *event, display);
+  }
+
+  EventSpec encode_sysfs(const SysfsPmu& pmu, const std::vector<Term>& terms,
+                         const std::string& display) const {
+    if (pmu.info.type < 0)
+      throw ResolveError(fmt::format("PMU '{}' has no readable type file", pmu.info.name));
+    PmuConfig config = encode_terms(pmu, terms);
+    EventSpec spec;
+    spec.name = display;
+    spec.pmu = pmu.info.name;
+    spec.source = "sysfs";
+    spec.attr.type = static_cast<uint32_t>(pmu.info.type);
+    spec.attr.config = config.words[0];
+    spec.attr.config1 = config.words[1];
+    spec.attr.config2 = config.words[2];
+    spec.cpus = pmu.info.cpus;
+    // A non-core PMU with a cpumask (RAPL, uncore) counts only CPU-wide; a core PMU's `cpus`
+    // (hybrid) only says which CPUs it covers.
+    spec.cpu_wide_only = !pmu.core && !pmu.info.cpus.empty();
+    spec.hardware = is_pmc_pmu(pmu.info.name);
+    set_clock_unit(spec);
+    if (!config.alias.empty()) {
+      std::filesystem::path base = pmu.dir / "events" / config.alias;
+      if (auto text = read_text(base.string() + ".scale")) {
+        auto scale = parse_scale(*text);
+        if (!scale)
+          throw ResolveError(
+              fmt::format("bad scale '{}' for event '{}/{}/'", *text, pmu.info.name, config.alias));
+        spec.scale = *scale;
+      }
+      if (auto unit = read_text(base.string() + ".unit")) spec.unit = *unit;
+    }
+    return spec;
+  }
+
+  std::optional<EventSpec> resolve_libpfm(const SplitName& split, std::string_view written,
+                                          std::string& error) const {
+    PfmResult result = libpfm.encode(std::string(written));
+    bool apply_ours = false;
+    if (!result.encoding && !split.letters.empty()) {
+      // libpfm takes ":u" and ":k" itself; other perf modifiers ("uk", "p") are applied here.
+      PfmResult base = libpfm.encode(std::string(split.base));
+      if (base.encoding) {
+        result = std::move(base);
+        apply_ours = true;
+      }
+    }
+    if (!result.encoding) {
+      if (!result.not_found) error = result.error;
+      return std::nullopt;
+    }
+    const PfmEncoding& enc = *result.encoding;
+    EventSpec spec;
+    spec.name = std::string(written);
+    spec.pmu = enc.pmu;
+    spec.source = "libpfm4";
+    spec.attr.type = enc.type;
+    spec.attr.config = enc.config;
+    spec.attr.config1 = enc.config1;
+    spec.attr.config2 = enc.config2;
+    spec.attr.exclude_user = enc.exclude_user;
+    spec.attr.exclude_kernel = enc.exclude_kernel;
+    spec.attr.exclude_hv = enc.exclude_hv;
+    spec.hardware = enc.type != PERF_TYPE_SOFTWARE && enc.type != PERF_TYPE_TRACEPOINT &&
+                    enc.type != PERF_TYPE_BREAKPOINT;
+    if (apply_ours) apply_modifiers(split.mods, spec.attr);
+    set_clock_unit(spec);
+    return spec;
+  }
+
+  std::vector<EventSpec> resolve_all(std::string_view name) const {
+    std::string_view written = trim(name);
+    if (written.empty()) throw ResolveError("empty event name");
+    if (written.find('/') != std::string_view::npos) return {resolve_pmu_event(written)};
+    SplitName split = split_modifiers(written);
+    if (auto event = find_generic_event(split.base)) return resolve_generic(split, *event, written);
+    if (auto raw = resolve_raw(split, written)) return {*raw};
+    std::string libpfm_error;
+    if (auto spec = resolve_libpfm(split, written, libpfm_error)) return {*spec};
+    if (!libpfm_error.empty())
+      throw ResolveError(fmt::format("libpfm4 cannot encode '{}': {}", written, libpfm_error));
+    throw unknown_event(written, split.base);
+  }
+
+  ResolveError unknown_event(std::string_view written, std::string_view base) const {
+    std::vector<std::string> close = closest_names(base, known_names());
+    if (!close.empty())
+      return ResolveError(
+          fmt::format("unknown event '{}' (did you mean: {}?)", written, join(close)));
+    // Native names are upper case with ':' before the unit mask ("INST_RETIRED:ANY_P").
+    bool native = base.find(':') != std::string_view::npos &&
+                  std::any_of(base.begin(), base.end(),
+                              [](char c) { return std::isupper(static_cast<unsigned char>(c)); });
+    if (native && !libpfm.has_core_pmu())
+      return ResolveError(fmt::format(
+          "unknown event '{}' (libpfm4 found no core PMU on this machine; LIBPFM_FORCE_PMU=<pmu> "
+          "selects one)",
+          written));
+    return ResolveError(fmt::format("unknown event '{}'", written));
+  }
+
+  std::vector<EventGroup> resolve_group(const EventListItem& item) const {
+    std::optional<EventModifiers> group_mods;
+    if (!item.group_modifiers.empty()) {
+      group_mods = parse_modifiers(item.group_modifiers);
+      if (!group_mods)
+        throw ResolveError(fmt::format("unknown group modifier '{}'", item.group_modifiers));
+    }
+    std::vector<EventSpec> specs;
+    std::vector<std::string> split_pmus;  // core PMUs of names that stood for several events
+    for (const std::string& name : item.names) {
+      std::vector<EventSpec> member = resolve_all(name);
+      if (member.size() > 1)
+        for (const EventSpec& s : member)
+          if (std::find(split_pmus.begin(), split_pmus.end(), s.pmu) == split_pmus.end())
+            split_pmus.push_back(s.pmu);
+      for (EventSpec& s : member) {
+        if (group_mods) {
+          apply_modifiers(*group_mods, s.attr);
+          add_modifier_suffix(s, item.group_modifiers);
+        }
+        specs.push_back(std::move(s));
+      }
+    }
+    if (split_pmus.empty()) return {EventGroup{std::move(specs), true}};
+    // One group per core PMU; members on other PMUs (software, uncore) stay with the first.
+    std::vector<EventGroup> groups(split_pmus.size(), EventGroup{{}, true});
+    for (EventSpec& s : specs) {
+      auto it = std::find(split_pmus.begin(), split_pmus.end(), s.pmu);
+      size_t index = it == split_pmus.end() ? 0 : static_cast<size_t>(it - split_pmus.begin());
+      groups[index].events.push_back(std::move(s));
+    }
+    return groups;
+  }
+};
+
+EventResolver::EventResolver(SysRoot root) : impl_(new Impl(std::move(root))) {}
+
+EventResolver::~EventResolver() {
+  delete impl_;
+}
+
+std::vector<EventGroup> EventResolver::resolve_list(std::string_view list) const {
+  std::vector<EventGroup> groups;
+  for (const EventListItem& item : parse_event_list(list)) {
+    if (item.group) {
+      for (EventGroup& g : impl_->resolve_group(item)) groups.push_back(std::move(g));
+      continue;
+    }
+    for (EventSpec& spec : impl_->resolve_all(item.names.front()))
+      groups.push_back(EventGroup{{std::move(spec)}, false});
+  }
+  return groups;
+}
+
+EventSpec EventResolver::resolve(std::string_view name) const {
+  return impl_->resolve_all(name).front();
+}
+
+std::vector<EventSpec> EventResolver::resolve_all(std::string_view name) const {
+  return impl_->resolve_all(name);
+}
+
+const std::vector<PmuInfo>& EventResolver::pmus() const {
+  impl_->pmus();
+  return impl_->pmu_infos;
+}
+
+std::vector<std::string> EventResolver::known_names() const {
+  return impl_->known_names();
+}
+
+std::vector<std::string> default_event_names(bool hardware_available) {
+  std::vector<std::string> names = {"task-clock", "context-switches", "cpu-migrations",
+                                    "page-faults"};
+  if (hardware_available) {
+    for (const char* hw : {"cycles", "instructions", "branches", "branch-misses",
+                           "cache-references", "cache-misses"})
+      names.emplace_back(hw);
+  } else {
+    names.emplace_back("minor-faults");
+    names.emplace_back("major-faults");
+  }
+  return names;
+}
+
+}  // namespace pmc

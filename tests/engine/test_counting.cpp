@@ -9,6 +9,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "derived_metrics.h"
 #include "perf_event.h"
@@ -196,5 +200,105 @@ TEST_SUITE("kernel") {
     // cpu-clock counts wall time on each CPU: about CPUs x duration.
     double cpus = double(online_cpus(root).size());
     CHECK(r.events[0].value * 1e-3 == doctest::Approx(cpus * r.duration_s).epsilon(0.1));
+  }
+}
+
+namespace {
+
+// A child of this test binary doing `spec`, not counted from exec: for -p and -G targets.
+struct Background {
+  pid_t pid = -1;
+  explicit Background(const std::string& spec) {
+    pid = fork();
+    if (pid == 0) {
+      setenv("PMC_TEST_CHILD", spec.c_str(), 1);
+      execl("/proc/self/exe", "child", nullptr);
+      _exit(125);
+    }
+  }
+  ~Background() {
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+  }
+};
+
+std::string cgroup2_mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mount;
+    fields >> id >> parent >> dev >> root >> mount;
+    return mount;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_SUITE("kernel") {
+  TEST_CASE("-p counts an existing process's threads for the window it is watched") {
+    Background spinner("spin2threads:3");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    SysRoot root;
+    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+    RunOptions o;
+    o.target.kind = Target::Kind::pid;
+    o.target.pid = spinner.pid;
+    o.duration_s = 0.3;
+    auto r = run_counted(*counters, o, nullptr);
+    REQUIRE(r.events[0].counted());
+    // Two spinning threads over the 0.3 s window: about 0.6 s of task-clock.
+    CHECK(r.events[0].value * 1e-3 == doctest::Approx(2 * r.duration_s).epsilon(0.2));
+  }
+
+  TEST_CASE("-G counts the tasks of a cgroup, and only them") {
+    auto mount = cgroup2_mount();
+    std::string dir = mount + "/pmc-test-" + std::to_string(getpid());
+    if (mount.empty() || geteuid() != 0 || mkdir(dir.c_str(), 0755) != 0) {
+      MESSAGE("needs root and a writable cgroup2 mount");
+      return;
+    }
+    {
+      Background spinner("spin:3");
+      std::ofstream(dir + "/cgroup.procs") << spinner.pid << "\n";
+      SysRoot root;
+      auto counters = make_perf_event_counters(EventResolver(root).resolve_list("cpu-clock"), root);
+      RunOptions o;
+      o.target.kind = Target::Kind::cgroup;
+      o.target.cgroup_path = dir;
+      o.duration_s = 0.3;
+      auto r = run_counted(*counters, o, nullptr);
+      REQUIRE(r.events[0].counted());
+      // One spinning task in the cgroup: one CPU's worth of time, not all CPUs'.
+      CHECK(r.events[0].value * 1e-3 == doctest::Approx(r.duration_s).epsilon(0.2));
+    }
+    rmdir(dir.c_str());
+  }
+
+  TEST_CASE("a group the kernel refuses is split and its countable members still count") {
+    SysRoot root;
+    EventResolver resolver(root);
+    EventGroup group;
+    group.explicit_group = true;
+    group.events.push_back(resolver.resolve("task-clock"));
+    EventSpec bogus = resolver.resolve("page-faults");
+    bogus.name = "software/config=0x3e7/";
+    bogus.attr.config = 999;  // no such software event: ENOENT
+    group.events.push_back(bogus);
+    group.events.push_back(resolver.resolve("context-switches"));
+    auto counters = make_perf_event_counters({group}, root);
+    RunOptions o;
+    o.argv = test::child_command("spin:0.1");
+    auto r = run_counted(*counters, o, nullptr);
+    CHECK(r.events[0].counted());
+    CHECK(r.events[0].reason == "split from its group");
+    CHECK(r.events[1].status == EventStatus::not_supported);
+    CHECK(r.events[2].counted());
+    REQUIRE_FALSE(counters->notes().empty());
+    CHECK(counters->notes()[0].find("could not be opened together") != std::string::npos);
   }
 }
