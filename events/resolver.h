@@ -18,8 +18,8 @@ struct ResolveError : std::runtime_error {
 };
 
 struct PmuInfo {
-  std::string name;  // sysfs directory name, e.g. "cpu", "power", "cpu_core", "msr"
-  int type = -1;     // perf_event_attr.type from sysfs `type`
+  std::string name;                 // sysfs directory name, e.g. "cpu", "power", "cpu_core", "msr"
+  int type = -1;                    // perf_event_attr.type from sysfs `type`
   std::vector<std::string> events;  // names under events/ (without .scale/.unit files)
   std::vector<int> cpus;            // cpumask/cpus file, empty when absent
 };
@@ -31,10 +31,17 @@ class EventResolver {
   EventResolver(const EventResolver&) = delete;
   EventResolver& operator=(const EventResolver&) = delete;
 
-  // "a,b:u,{c,d},pmu/config=0x1,umask=2/k" → groups in order. Throws ResolveError.
+  // "a,b:u,{c,d},pmu/config=0x1,umask=2/k" → groups in order. Throws ResolveError. A name that
+  // stands for several events (hybrid) gives one group each; a {group} holding such a name is split
+  // into one group per core PMU, since the kernel cannot group events of different PMUs.
   std::vector<EventGroup> resolve_list(std::string_view list) const;
-  // One event name with optional modifiers. Throws ResolveError.
+  // One event name with optional modifiers. Throws ResolveError. On a hybrid machine a generic
+  // hardware name stands for one event per core PMU; this returns the first (see resolve_all).
   EventSpec resolve(std::string_view name) const;
+  // Every event one name stands for: "cycles" on a hybrid machine (cpu_core and cpu_atom PMUs)
+  // gives "cpu_core/cycles/" and "cpu_atom/cycles/" with the PMU type in config bits 32-63
+  // (PERF_PMU_TYPE_SHIFT); one event otherwise. Throws ResolveError.
+  std::vector<EventSpec> resolve_all(std::string_view name) const;
 
   // Dynamic PMUs found under <sys>/bus/event_source/devices (empty for a root without it).
   const std::vector<PmuInfo>& pmus() const;

@@ -1,0 +1,25 @@
+#pragma once
+// perf's event modifiers (tools/perf/Documentation/perf-list.txt "EVENT MODIFIERS"): the letters
+// after "name:" or "pmu/…/" that choose privilege levels, precision and guest/host counting.
+#include <linux/perf_event.h>
+
+#include <optional>
+#include <string_view>
+
+namespace pmc {
+
+struct EventModifiers {
+  bool user = false, kernel = false, hypervisor = false;  // u, k, h
+  bool guest = false, host = false;                       // G, H
+  int precise = 0;                                        // p, pp, ppp
+  bool empty() const { return !user && !kernel && !hypervisor && !guest && !host && precise == 0; }
+};
+
+// nullopt when `letters` is empty or holds a letter that is not a modifier.
+std::optional<EventModifiers> parse_modifiers(std::string_view letters);
+
+// As perf: naming any of u/k/h excludes the levels not named (":u" sets exclude_kernel and
+// exclude_hv); G counts only in the guest, H only on the host.
+void apply_modifiers(const EventModifiers& mods, perf_event_attr& attr);
+
+}  // namespace pmc
