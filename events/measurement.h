@@ -39,6 +39,19 @@ struct Metric {
   std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
 };
 
+// Energy of one power domain over a run or an interval, measured or estimated.
+struct EnergyReading {
+  std::string domain;      // as the source names it: "package-0", "core", "dram", "psys", "wall"…
+  double joules = 0;
+  double average_watts = 0;
+  // measured:rapl | measured:powercap | measured:external | measured:ipmi | measured:papi |
+  // estimated:sku-curve:<sku> | estimated:tdp | model:<file>; a command's share adds
+  // "+share:cpu-time".
+  std::string method;
+  double uncertainty = 0;  // relative half-width: the true value is within joules × (1 ± u)
+  std::string scope = "machine";  // "machine" (what the domain drew) or "command" (its share)
+};
+
 struct MachineInfo {
   std::string hostname;
   std::string cpu_model;  // /proc/cpuinfo "model name"
@@ -57,6 +70,7 @@ struct Interval {
   std::vector<EventCount> events;  // deltas over the interval
   std::vector<Metric> metrics;
   std::vector<Metric> reported;  // metrics as an imported tool printed them
+  std::vector<EnergyReading> energy;
 };
 
 struct Measurement {
@@ -75,6 +89,7 @@ struct Measurement {
   std::vector<EventCount> events;
   std::vector<Metric> metrics;
   std::vector<Metric> reported;  // metric comments perf printed (import only), beside ours
+  std::vector<EnergyReading> energy;
   std::vector<Interval> intervals;
   std::vector<std::string> notes;  // what the report must say: exclude_kernel, split groups, …
 };

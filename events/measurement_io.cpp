@@ -30,6 +30,18 @@ json metrics_json(const std::vector<Metric>& metrics) {
   return arr;
 }
 
+json energy_json(const std::vector<EnergyReading>& energy) {
+  json arr = json::array();
+  for (const auto& e : energy)
+    arr.push_back({{"domain", e.domain},
+                   {"joules", e.joules},
+                   {"average_watts", e.average_watts},
+                   {"method", e.method},
+                   {"uncertainty", e.uncertainty},
+                   {"scope", e.scope}});
+  return arr;
+}
+
 json events_json(const std::vector<EventCount>& events) {
   json arr = json::array();
   for (const auto& e : events) arr.push_back(event_json(e));
@@ -42,6 +54,7 @@ json interval_json(const Interval& iv) {
             {"events", events_json(iv.events)},
             {"metrics", metrics_json(iv.metrics)}};
   if (!iv.reported.empty()) j["reported"] = metrics_json(iv.reported);
+  if (!iv.energy.empty()) j["energy"] = energy_json(iv.energy);
   return j;
 }
 
@@ -124,6 +137,25 @@ struct Reader {
     return out;
   }
 
+  std::vector<EnergyReading> energy(const json& parent, const std::string& where) const {
+    std::vector<EnergyReading> out;
+    if (!parent.contains("energy")) return out;
+    const json& arr = parent.at("energy");
+    if (!arr.is_array()) fail(where + ".energy must be an array");
+    for (size_t i = 0; i < arr.size(); ++i) {
+      auto w = fmt::format("{}.energy[{}]", where, i);
+      EnergyReading e;
+      e.domain = get<std::string>(arr[i], "domain", w, "", true);
+      e.joules = get<double>(arr[i], "joules", w, 0, true);
+      e.average_watts = get<double>(arr[i], "average_watts", w, 0, false);
+      e.method = get<std::string>(arr[i], "method", w, "", true);
+      e.uncertainty = get<double>(arr[i], "uncertainty", w, 0, false);
+      e.scope = get<std::string>(arr[i], "scope", w, "machine", false);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
   std::vector<Metric> metrics(const json& parent, const char* key, const std::string& where) const {
     std::vector<Metric> out;
     if (!parent.contains(key)) return out;
@@ -184,6 +216,7 @@ std::string measurement_to_json(const Measurement& m) {
               {"events", events_json(m.events)},
               {"metrics", metrics_json(m.metrics)}};
   if (!m.reported.empty()) doc["reported"] = metrics_json(m.reported);
+  doc["energy"] = energy_json(m.energy);
   json intervals = json::array();
   for (const auto& iv : m.intervals) intervals.push_back(interval_json(iv));
   doc["intervals"] = std::move(intervals);
@@ -233,6 +266,7 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
   m.events = r.events(r.field(doc, "events", "the document"), "events");
   m.metrics = r.metrics(doc, "metrics", "the document");
   m.reported = r.metrics(doc, "reported", "the document");
+  m.energy = r.energy(doc, "the document");
   if (doc.contains("intervals")) {
     const json& arr = doc["intervals"];
     if (!arr.is_array()) r.fail("intervals must be an array");
@@ -244,6 +278,7 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
       iv.events = r.events(r.field(arr[i], "events", w), w + ".events");
       iv.metrics = r.metrics(arr[i], "metrics", w);
       iv.reported = r.metrics(arr[i], "reported", w);
+      iv.energy = r.energy(arr[i], w);
       m.intervals.push_back(std::move(iv));
     }
   }
