@@ -223,3 +223,67 @@ TEST_SUITE("kernel") {
     }
   }
 }
+
+TEST_SUITE("kernel") {
+  TEST_CASE("list shows the PMUs and events of a fixture machine, and refuses an unknown PMU") {
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/intel-client";
+    auto r = run_process(pmcmodel({"list", "--pmu", "power"}), {"PMCMODEL_SYSFS_ROOT=" + root});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("power/energy-pkg/") != std::string::npos);
+    CHECK(r.out.find("power/energy-psys/") != std::string::npos);
+    CHECK(r.out.find("cpu/") == std::string::npos);  // only the PMU asked for
+    auto bad = run_process(pmcmodel({"list", "--pmu", "nosuch"}), {"PMCMODEL_SYSFS_ROOT=" + root});
+    CHECK(bad.exit_code == 2);
+    CHECK(one_line(bad.err));
+    SUBCASE("a pattern filters the names") {
+      auto m = run_process(pmcmodel({"list", "miss"}), {"PMCMODEL_SYSFS_ROOT=" + root});
+      CHECK(m.out.find("branch-misses") != std::string::npos);
+      CHECK(m.out.find("task-clock") == std::string::npos);
+    }
+  }
+
+  TEST_CASE("a fixture root without bus/event_source still counts the kernel's software events") {
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/no-pmu";
+    auto r = run_process(pmcmodel({"measure", "-q", "-e", "task-clock,page-faults", "--json", "-", "--", "/bin/true"}),
+                         {"PMCMODEL_SYSFS_ROOT=" + root});
+    CHECK(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
+    CHECK((*find_event(doc, "page-faults"))["status"] == "counted");
+    CHECK(doc["machine"]["pmus"].empty());
+  }
+
+  TEST_CASE("doctor states each capability with the fix for what fails") {
+    auto r = run_process(pmcmodel({"doctor"}));
+    CHECK(r.exit_code == 0);
+    for (const char* what : {"hardware PMU", "software events", "perf_event_paranoid", "energy (RAPL)",
+                             "cgroup v2", "libpfm4 PMU", "PAPI"})
+      CHECK(r.out.find(what) != std::string::npos);
+    // On a machine whose hardware counters do not open, doctor says FAIL and gives a fix.
+    auto probe = run_process(pmcmodel({"measure", "-q", "-e", "cycles", "--json", "-", "--", "/bin/true"}));
+    auto doc = json::parse(probe.out);
+    bool hw = doc["events"][0]["status"] == "counted";
+    auto line = r.out.substr(r.out.find("hardware PMU") - 7, 7);
+    CHECK((line.find("ok") != std::string::npos) == hw);
+    if (!hw) CHECK(r.out.find("fix:") != std::string::npos);
+  }
+
+  TEST_CASE("report prints the table of a stored document, and rejects a bad one with FILE:LINE") {
+    auto path = temp_path("report.json");
+    auto m = run_process(pmcmodel({"measure", "-q", "-e", "task-clock", "--json", path, "--", "/bin/true"}));
+    REQUIRE(m.exit_code == 0);
+    auto r = run_process(pmcmodel({"report", path}));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("task-clock") != std::string::npos);
+    CHECK(r.out.find("seconds time elapsed") != std::string::npos);
+    auto bad = temp_path("bad.json");
+    { std::ofstream(bad) << "{\n  \"schema\": \"pmcmodel.measurement/1\",\n  \"duration_s\": \"x\"\n}\n"; }
+    auto b = run_process(pmcmodel({"report", bad}));
+    CHECK(b.exit_code == 2);
+    CHECK(one_line(b.err));
+    CHECK(b.err.find(bad + ":") != std::string::npos);
+    CHECK(b.err.find("duration_s") != std::string::npos);
+    std::filesystem::remove(path);
+    std::filesystem::remove(bad);
+  }
+}

@@ -1,0 +1,116 @@
+#include <doctest/doctest.h>
+
+#include "derived_metrics.h"
+#include "measurement_io.h"
+
+using namespace pmc;
+
+TEST_SUITE("pure") {
+  TEST_CASE("the measurement document round-trips through JSON") {
+    Measurement m;
+    m.machine.hostname = "h";
+    m.machine.cpu_model = "Intel(R) Xeon(R) Gold 6248";
+    m.machine.family = 6;
+    m.machine.model = 85;
+    m.machine.pmus = {"cpu", "power"};
+    m.command = {"./app", "a,b \"q\""};
+    m.exit_status = 3;
+    m.signal = "SIGTERM";
+    m.duration_s = 1.5;
+    m.runs = 2;
+    EventCount e;
+    e.name = "cycles";
+    e.pmu = "cpu";
+    e.status = EventStatus::counted;
+    e.value = 4e9;
+    e.raw = 2000000000;
+    e.time_enabled_ns = 1000;
+    e.time_running_ns = 500;
+    e.stddev = 12.5;
+    EventCount f;
+    f.name = "instructions";
+    f.status = EventStatus::permission_denied;
+    f.reason = "paranoid";
+    m.events = {e, f};
+    m.metrics = {{"ipc", 1.25, "insn/cycle"}};
+    m.energy = {{"package-0", 10.5, 7.0, "measured:powercap", 0.02, "machine"}};
+    Interval iv;
+    iv.time_s = 0.1;
+    iv.events = {e};
+    m.intervals = {iv};
+    m.notes = {"n"};
+    auto back = measurement_from_json(measurement_to_json(m), "x.json");
+    CHECK(back.machine.cpu_model == m.machine.cpu_model);
+    CHECK(back.machine.pmus == m.machine.pmus);
+    CHECK(back.command == m.command);
+    CHECK(back.exit_status == 3);
+    CHECK(back.signal == "SIGTERM");
+    REQUIRE(back.events.size() == 2);
+    CHECK(back.events[0].value == 4e9);
+    CHECK(back.events[0].raw == 2000000000);
+    CHECK(back.events[0].time_running_ns == 500);
+    CHECK(back.events[0].stddev == 12.5);
+    CHECK(back.events[1].status == EventStatus::permission_denied);
+    CHECK(back.events[1].reason == "paranoid");
+    CHECK(back.metrics[0].value == 1.25);
+    REQUIRE(back.energy.size() == 1);
+    CHECK(back.energy[0].method == "measured:powercap");
+    CHECK(back.energy[0].joules == 10.5);
+    REQUIRE(back.intervals.size() == 1);
+    CHECK(back.intervals[0].events[0].name == "cycles");
+    CHECK(back.notes == m.notes);
+  }
+
+  TEST_CASE("a malformed document is refused with FILE:LINE and what was expected") {
+    CHECK_THROWS_WITH_AS(measurement_from_json("{\n\"schema\": \"other/1\"}", "a.json"),
+                         doctest::Contains("a.json:1: expected schema"), FormatError);
+    CHECK_THROWS_WITH_AS(measurement_from_json("{\n\"schema\": \"pmcmodel.measurement/1\",\n\"duration_s\": 1,\n \"events\": [ {\"name\": 1} ]}",
+                                               "b.json"),
+                         doctest::Contains("events[0]"), FormatError);
+    CHECK_THROWS_WITH_AS(measurement_from_json("{\n\n  \"schema\": ", "c.json"),
+                         doctest::Contains("c.json:3:"), FormatError);
+    CHECK_THROWS_AS(measurement_from_json("", "d.json"), FormatError);
+  }
+
+  TEST_CASE("CSV quotes fields with commas and leaves uncounted values empty") {
+    Measurement m;
+    EventCount e;
+    e.name = "cpu/event=0x3c,umask=0/";
+    e.status = EventStatus::not_supported;
+    e.reason = "no PMU";
+    m.events = {e};
+    auto csv = measurement_to_csv(m);
+    CHECK(csv.find("event,\"cpu/event=0x3c,umask=0/\",,,0,") != std::string::npos);
+  }
+
+  TEST_CASE("derived metrics need every input counted and a non-zero denominator") {
+    auto ev = [](const char* name, double v, const char* unit = "") {
+      EventCount e;
+      e.name = name;
+      e.value = v;
+      e.unit = unit;
+      e.status = EventStatus::counted;
+      return e;
+    };
+    // 2e9 cycles over 1000 ms of task-clock = 2 GHz; 3e9 instructions / 2e9 cycles = 1.5 IPC.
+    std::vector<EventCount> events = {ev("task-clock", 1000, "msec"), ev("cycles", 2e9),
+                                      ev("instructions", 3e9), ev("branches", 1e8),
+                                      ev("branch-misses", 2e6)};
+    auto metrics = derive_metrics(events, 0.5);
+    auto get = [&](const char* n) -> std::optional<double> {
+      for (auto& m : metrics)
+        if (m.name == n) return m.value;
+      return std::nullopt;
+    };
+    CHECK(*get("ipc") == doctest::Approx(1.5));
+    CHECK(*get("cpi") == doctest::Approx(2.0 / 3.0));
+    CHECK(*get("ghz") == doctest::Approx(2.0));
+    CHECK(*get("cpus_utilized") == doctest::Approx(2.0));
+    CHECK(*get("branch_miss_rate") == doctest::Approx(0.02));
+    CHECK_FALSE(get("cache_miss_rate").has_value());
+    events[1].status = EventStatus::not_supported;
+    metrics = derive_metrics(events, 0.5);
+    CHECK_FALSE(get("ipc").has_value());
+    CHECK_FALSE(get("ghz").has_value());
+  }
+}
