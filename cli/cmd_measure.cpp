@@ -79,7 +79,7 @@ class IntervalStream {
   IntervalStream(const IntervalStream&) = delete;
   IntervalStream& operator=(const IntervalStream&) = delete;
 
-  void operator()(const Interval& iv, double) {
+  void operator()(const Interval& iv) {
     if (human_) {
       std::fputs(format_interval_rows(iv).c_str(), stderr);
       std::fflush(stderr);
@@ -189,10 +189,9 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
   run.duration_s = o.duration_s;
   RunResult r;
   try {
-    r = run_counted(*counters, run, [&](const Interval& iv) {
-      Interval copy = iv;
-      copy.metrics = derive_metrics(copy.events, copy.duration_s);
-      stream(std::move(copy), 0);
+    r = run_counted(*counters, run, [&](Interval& iv) {
+      iv.metrics = derive_metrics(iv.events, iv.duration_s);
+      stream(iv);
     });
   } catch (const ExecError& e) {
     throw CommandError(e.what(), e.exit_code);
@@ -200,7 +199,6 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
   m.backend = o.backend;
   m.events = std::move(r.events);
   m.intervals = std::move(r.intervals);
-  for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
   m.duration_s = r.duration_s;
   m.user_s = r.user_s;
   m.sys_s = r.sys_s;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -173,7 +174,11 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   bool by_exec = options.target.kind == Target::Kind::command;
   if (!by_exec) counters.enable();
 
+  auto sample = [&] {
+    if (options.on_sample) options.on_sample();
+  };
   result.start_time = iso8601_now();
+  sample();
   auto t0 = Clock::now();
   if (child) {
     if (int e = child->release(); e != 0) {
@@ -187,6 +192,8 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
 
   auto interval = std::chrono::milliseconds(options.interval_ms);
   auto next_tick = t0 + interval;
+  auto sample_period = std::chrono::milliseconds(options.sample_ms);
+  auto next_sample = options.sample_ms > 0 ? t0 + sample_period : Clock::time_point::max();
   auto deadline = options.duration_s > 0 && !child
                       ? t0 + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(options.duration_s))
@@ -198,7 +205,8 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   bool done = false;
   while (!done) {
     auto now = Clock::now();
-    auto wake = std::min(options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline);
+    auto wake = std::min({options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline,
+                          next_sample});
     int timeout_ms = -1;
     if (wake != Clock::time_point::max())
       timeout_ms = int(std::max<long long>(
@@ -223,8 +231,13 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
     }
     if (child && child->try_reap(false, status, usage)) done = true;
     now = Clock::now();
+    if (now >= next_sample) {
+      sample();
+      while (next_sample <= now) next_sample += sample_period;
+    }
     if (!done && options.interval_ms > 0 && now >= next_tick) {
       auto counts = counters.read();
+      sample();
       double t = std::chrono::duration<double>(now - t0).count();
       double d = std::chrono::duration<double>(now - last_tick).count();
       auto iv = make_interval(counts, previous, t, d);
@@ -240,6 +253,7 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   if (!by_exec) counters.disable();
   result.duration_s = std::chrono::duration<double>(t1 - t0).count();
   result.events = counters.read();
+  sample();
   if (options.interval_ms > 0 && t1 > last_tick) {
     // The last, partial interval, so that the intervals add up to the whole run.
     auto iv = make_interval(result.events, previous, result.duration_s,

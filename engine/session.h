@@ -19,6 +19,8 @@ struct RunOptions {
   std::vector<std::string> argv;   // the command; optional for pid/system-wide/cgroup targets
   int interval_ms = 0;             // > 0: read deltas every interval_ms
   double duration_s = 0;           // without a command: stop after this long (0 = at a signal)
+  int sample_ms = 0;               // > 0: call on_sample at least this often (power sources)
+  std::function<void()> on_sample;  // also called at the start, at each interval end, at the end
 };
 
 struct RunResult {
@@ -39,7 +41,9 @@ struct ExecError : std::runtime_error {
   int exit_code;
 };
 
-using IntervalSink = std::function<void(const Interval&)>;
+// Receives each interval as it is taken; it may complete it (metrics, energy) before the session
+// keeps it in RunResult::intervals.
+using IntervalSink = std::function<void(Interval&)>;
 
 // Opens `counters` on the target, runs it, and reads the counts. SIGINT, SIGTERM and SIGHUP
 // sent to pmcmodel are forwarded to the command (or end a command-less run) and the counts so
