@@ -2,7 +2,9 @@
 JOBS ?= $(shell nproc)
 PRESET ?= release
 
-.PHONY: deps build run test asan bench format clean
+FUZZ_RUNS ?= 20000
+
+.PHONY: deps build run test asan fuzz bench format clean
 deps:
 	@./scripts/install-deps
 
@@ -15,6 +17,13 @@ run: build
 
 test: build
 	ctest --preset $(PRESET) -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz
+
+# libFuzzer targets (importers, expression parser) under ASan+UBSan, a bounded run each.
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	./scripts/run-fuzz $(FUZZ_RUNS)
 
 asan:
 	@$(MAKE) --no-print-directory test PRESET=asan
