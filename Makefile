@@ -15,9 +15,10 @@ build: deps
 run: build
 	./build/$(PRESET)/cli/pmcmodel measure
 
+# Fuzz runs first so that ctest's summary closes the output.
 test: build
-	ctest --preset $(PRESET) -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz
+	ctest --preset $(PRESET) -j $(JOBS)
 
 # libFuzzer targets (importers, expression parser) under ASan+UBSan, a bounded run each.
 fuzz: deps
