@@ -20,5 +20,6 @@ Runner add_list(CLI::App& app);
 Runner add_doctor(CLI::App& app);
 Runner add_workload(CLI::App& app);
 Runner add_report(CLI::App& app);
+Runner add_import(CLI::App& app);
 
 }  // namespace pmc::cli

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   reg(pmc::cli::add_doctor);
   reg(pmc::cli::add_workload);
   reg(pmc::cli::add_report);
+  reg(pmc::cli::add_import);
   auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
   std::string help_topic;
   help->add_option("command", help_topic, "Command to describe");

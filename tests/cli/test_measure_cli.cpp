@@ -213,7 +213,7 @@ TEST_SUITE("kernel") {
     auto v = run_process(pmcmodel({"--version"}));
     CHECK(v.exit_code == 0);
     CHECK(v.out.rfind("pmcmodel ", 0) == 0);
-    for (const char* cmd : {"measure", "list", "doctor", "workload", "report"}) {
+    for (const char* cmd : {"measure", "list", "doctor", "workload", "report", "import"}) {
       CAPTURE(cmd);
       auto h = run_process(pmcmodel({cmd, "--help"}));
       CHECK(h.exit_code == 0);
