@@ -1,0 +1,702 @@
+#include "expr.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace pmc {
+namespace {
+
+// Deeper trees are refused so that evaluation's recursion stays bounded.
+constexpr int kMaxDepth = 200;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// perf's expr.l: sym [0-9a-zA-Z_\.:@?]+
+bool is_symbol_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+         c == '@' || c == '?';
+}
+
+// perf's expr.l: literal #[0-9a-zA-Z_\.\-]+
+bool is_literal_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+
+// perf's generic hardware and software event names and their aliases, folded to one name.
+std::string_view fold_alias(std::string_view name) {
+  static const std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"cpu-cycles", "cycles"},
+      {"branch-instructions", "branches"},
+      {"idle-cycles-frontend", "stalled-cycles-frontend"},
+      {"idle-cycles-backend", "stalled-cycles-backend"},
+      {"bus-cycles", "bus-cycles"},
+      {"faults", "page-faults"},
+      {"cs", "context-switches"},
+      {"migrations", "cpu-migrations"},
+  };
+  for (auto [alias, name_of] : kAliases)
+    if (name == alias) return name_of;
+  return name;
+}
+
+}  // namespace
+
+ExprError::ExprError(size_t column, const std::string& what)
+    : std::runtime_error("column " + std::to_string(column) + ": " + what), column_(column) {}
+
+std::string unescape_event_name(std::string_view spelling) {
+  std::string out;
+  out.reserve(spelling.size());
+  for (size_t i = 0; i < spelling.size(); ++i) {
+    char c = spelling[i];
+    if (c == '\\' && i + 1 < spelling.size()) {
+      out += spelling[++i];
+    } else if (c == '@') {
+      out += '/';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string canonical_event_name(std::string_view spelling) {
+  std::string name = lower(unescape_event_name(spelling));
+  // "cpu/X/" and "cpu/X/mods" are the default core PMU's event X; terms ("cpu/X,cmask=1/")
+  // make a different event and keep the PMU form.
+  if (name.rfind("cpu/", 0) == 0) {
+    auto close = name.find('/', 4);
+    if (close != std::string::npos) {
+      std::string_view body(name.data() + 4, close - 4);
+      std::string_view mods(name.data() + close + 1, name.size() - close - 1);
+      if (body.find_first_of(",=") == std::string_view::npos && !body.empty()) {
+        std::string plain(body);
+        if (!mods.empty()) plain += ":" + std::string(mods);
+        name = std::move(plain);
+      }
+    }
+  }
+  if (name == "msr/tsc/") return "tsc";
+  auto colon = name.find(':');
+  if (colon == std::string::npos) return std::string(fold_alias(name));
+  return std::string(fold_alias(std::string_view(name).substr(0, colon))) + name.substr(colon);
+}
+
+void EventValues::set(std::string_view name, double value) {
+  entries_[canonical_event_name(name)] = Entry{value, {}};
+}
+
+void EventValues::set_missing(std::string_view name, std::string reason) {
+  auto& entry = entries_[canonical_event_name(name)];
+  if (!entry.value) entry.reason = std::move(reason);
+}
+
+const EventValues::Entry* EventValues::find(std::string_view name) const {
+  auto it = entries_.find(canonical_event_name(name));
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+EventValues EventValues::from_counts(const std::vector<EventCount>& counts, double duration_s) {
+  EventValues out;
+  for (const auto& count : counts) {
+    // A hybrid core type's count is only known with its PMU: the same name on cpu_core and
+    // cpu_atom are different counts.
+    bool hybrid = count.pmu == "cpu_core" || count.pmu == "cpu_atom";
+    bool default_pmu = count.pmu.empty() || count.pmu == "cpu";
+    std::vector<std::string> names;
+    if (!hybrid || count.name.find('/') != std::string::npos) names.push_back(count.name);
+    if (!default_pmu && count.name.find('/') == std::string::npos)
+      names.push_back(count.pmu + "/" + count.name + "/");
+    for (const auto& name : names) {
+      if (!count.counted()) {
+        std::string why = std::string(to_string(count.status));
+        if (!count.reason.empty()) why += ": " + count.reason;
+        out.set_missing(name, why);
+        continue;
+      }
+      double value = count.value;
+      std::string key = canonical_event_name(count.name);
+      // perf evaluates metrics on clock events' nanosecond counts; the resolver shows msec.
+      if ((key == "task-clock" || key == "cpu-clock") && count.unit_scale != 0 &&
+          count.unit_scale != 1.0)
+        value /= count.unit_scale;
+      out.set(name, value);
+    }
+  }
+  if (duration_s > 0 && !out.find("duration_time")) out.set("duration_time", duration_s);
+  return out;
+}
+
+void Literals::set(std::string_view name, double value) {
+  if (!name.empty() && name.front() == '#') name.remove_prefix(1);
+  values_[lower(name)] = value;
+}
+
+std::optional<double> Literals::find(std::string_view name) const {
+  if (!name.empty() && name.front() == '#') name.remove_prefix(1);
+  auto it = values_.find(lower(name));
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+ExprValue ValuesEnv::identifier(size_t, const ExprSymbol& symbol) const {
+  const auto* entry = events_.find(symbol.key);
+  if (!entry) return {std::nullopt, "event " + symbol.spelling + " not counted"};
+  if (!entry->value)
+    return {std::nullopt, "event " + symbol.spelling + " not counted (" + entry->reason + ")"};
+  return {entry->value, {}};
+}
+
+std::optional<double> ValuesEnv::literal(std::string_view name) const { return literals_.find(name); }
+
+bool ValuesEnv::has_event(const ExprSymbol& symbol) const {
+  const auto* entry = events_.find(symbol.key);
+  return entry && entry->value;
+}
+
+std::optional<std::string> ValuesEnv::cpuid() const {
+  if (cpuid_.empty()) return std::nullopt;
+  return cpuid_;
+}
+
+// Recursive descent over perf's expr.y precedence, lowest first:
+//   if/else, |, ^, &, comparisons, + -, * / %, unary minus.
+class ExprParser {
+ public:
+  explicit ExprParser(Expr& expr) : expr_(expr), text_(expr.text_) {}
+
+  void parse() {
+    next();
+    Built root = parse_if(0);
+    if (token_.kind != Kind::end)
+      fail(token_, "expected an operator or the end, found " + describe(token_));
+    expr_.root_ = root.node;
+  }
+
+ private:
+  enum class Kind { end, number, symbol, literal, keyword, op };
+  struct Token {
+    Kind kind = Kind::end;
+    std::string_view text;
+    size_t pos = 0;
+    double number = 0;
+  };
+  struct Built {
+    int32_t node;
+    int depth;
+    size_t begin;  // where its text starts, '(' included
+  };
+
+  [[noreturn]] void fail(const Token& at, const std::string& what) {
+    throw ExprError(at.pos + 1, what);
+  }
+
+  std::string describe(const Token& t) {
+    if (t.kind == Kind::end) return "the end of the expression";
+    return "'" + std::string(t.text) + "'";
+  }
+
+  // The longest run of symbol characters (with backslash escapes) starting at `pos`.
+  size_t symbol_length(size_t pos) {
+    size_t i = pos;
+    while (i < text_.size()) {
+      if (text_[i] == '\\' && i + 1 < text_.size() &&
+          !std::isspace(static_cast<unsigned char>(text_[i + 1]))) {
+        i += 2;
+      } else if (is_symbol_char(text_[i])) {
+        ++i;
+      } else {
+        break;
+      }
+    }
+    return i - pos;
+  }
+
+  // perf's expr.l: ([0-9]+\.?[0-9]*|[0-9]*\.?[0-9]+)(e-?[0-9]+)? and 0x hex.
+  size_t number_length(size_t pos) {
+    auto digit = [&](size_t i) {
+      return i < text_.size() && std::isdigit(static_cast<unsigned char>(text_[i]));
+    };
+    size_t i = pos;
+    if (i + 1 < text_.size() && text_[i] == '0' && (text_[i + 1] == 'x' || text_[i + 1] == 'X') &&
+        i + 2 < text_.size() && std::isxdigit(static_cast<unsigned char>(text_[i + 2]))) {
+      i += 2;
+      while (i < text_.size() && std::isxdigit(static_cast<unsigned char>(text_[i]))) ++i;
+      return i - pos;
+    }
+    size_t digits = 0;
+    while (digit(i)) ++i, ++digits;
+    if (i < text_.size() && text_[i] == '.') {
+      ++i;
+      while (digit(i)) ++i, ++digits;
+    }
+    if (digits == 0) return 0;
+    if (i < text_.size() && (text_[i] == 'e' || text_[i] == 'E')) {
+      size_t j = i + 1;
+      if (j < text_.size() && (text_[j] == '-' || text_[j] == '+')) ++j;
+      if (digit(j)) {
+        while (digit(j)) ++j;
+        i = j;
+      }
+    }
+    return i - pos;
+  }
+
+  double number_value(const Token& t) {
+    std::string_view s = t.text;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+      uint64_t v = 0;
+      auto [ptr, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, 16);
+      if (ec != std::errc() || ptr != s.data() + s.size()) fail(t, "number " + std::string(s) + " out of range");
+      return double(v);
+    }
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v))
+      fail(t, "number " + std::string(s) + " out of range");
+    return v;
+  }
+
+  void next() {
+    size_t pos = pos_;
+    while (pos < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos]))) ++pos;
+    token_ = Token{};
+    token_.pos = pos;
+    if (pos >= text_.size()) {
+      pos_ = pos;
+      return;
+    }
+    char c = text_[pos];
+    if (c == '#') {
+      size_t i = pos + 1;
+      while (i < text_.size() && is_literal_char(text_[i])) ++i;
+      if (i == pos + 1) fail(token_, "expected a literal name after '#'");
+      token_.kind = Kind::literal;
+      token_.text = text_.substr(pos, i - pos);
+      pos_ = i;
+      return;
+    }
+    size_t num = number_length(pos);
+    size_t sym = symbol_length(pos);
+    if (num > 0 && num >= sym) {  // flex takes the longest match; on a tie, the number rule
+      token_.kind = Kind::number;
+      token_.text = text_.substr(pos, num);
+      token_.number = number_value(token_);
+      pos_ = pos + num;
+      return;
+    }
+    if (sym > 0) {
+      token_.text = text_.substr(pos, sym);
+      static constexpr std::string_view kKeywords[] = {
+          "if", "else", "min", "max", "d_ratio", "source_count", "has_event", "strcmp_cpuid_str"};
+      token_.kind = Kind::symbol;
+      for (auto k : kKeywords)
+        if (token_.text == k) token_.kind = Kind::keyword;
+      if (token_.text == "NaN") {
+        token_.kind = Kind::number;
+        token_.number = std::numeric_limits<double>::quiet_NaN();
+      }
+      pos_ = pos + sym;
+      return;
+    }
+    static constexpr std::string_view kTwoChar[] = {"<=", ">=", "==", "!="};
+    for (auto op : kTwoChar) {
+      if (text_.substr(pos, 2) == op) {
+        token_.kind = Kind::op;
+        token_.text = text_.substr(pos, 2);
+        pos_ = pos + 2;
+        return;
+      }
+    }
+    if (std::string_view("+-*/%<>|&^(),").find(c) != std::string_view::npos) {
+      token_.kind = Kind::op;
+      token_.text = text_.substr(pos, 1);
+      pos_ = pos + 1;
+      return;
+    }
+    if (c == '\\') fail(token_, "a backslash must escape a character of an event name");
+    fail(token_, "unexpected character '" + std::string(1, c) + "'");
+  }
+
+  bool at_op(std::string_view op) const { return token_.kind == Kind::op && token_.text == op; }
+  bool at_keyword(std::string_view k) const { return token_.kind == Kind::keyword && token_.text == k; }
+
+  void expect_op(std::string_view op) {
+    if (!at_op(op)) fail(token_, "expected '" + std::string(op) + "', found " + describe(token_));
+    next();
+  }
+
+  Built add(Expr::Node node, std::initializer_list<Built> children, size_t begin) {
+    int depth = 1;
+    for (const auto& child : children) depth = std::max(depth, child.depth + 1);
+    if (depth > kMaxDepth) fail(token_, "expression nested too deeply");
+    node.begin = uint32_t(begin);
+    node.end = uint32_t(last_end_);
+    expr_.nodes_.push_back(node);
+    return {int32_t(expr_.nodes_.size() - 1), depth, begin};
+  }
+
+  static size_t begin_of(const Built& b) { return b.begin; }
+
+  Built parse_if(int nesting) {
+    Built value = parse_binary(0, nesting);
+    if (!at_keyword("if")) return value;
+    next();
+    Built cond = parse_binary(0, nesting);
+    if (!at_keyword("else")) fail(token_, "expected 'else', found " + describe(token_));
+    next();
+    Built otherwise = parse_if(nesting);
+    Expr::Node node;
+    node.op = Expr::Op::choose;
+    node.a = value.node;
+    node.b = cond.node;
+    node.c = otherwise.node;
+    return add(node, {value, cond, otherwise}, begin_of(value));
+  }
+
+  struct Binary {
+    std::string_view text;
+    int level;
+    Expr::Op op;
+  };
+
+  const Binary* binary_at() const {
+    static const Binary kOps[] = {
+        {"|", 0, Expr::Op::bit_or},        {"^", 1, Expr::Op::bit_xor},
+        {"&", 2, Expr::Op::bit_and},       {"<", 3, Expr::Op::less},
+        {">", 3, Expr::Op::greater},       {"<=", 3, Expr::Op::less_equal},
+        {">=", 3, Expr::Op::greater_equal}, {"==", 3, Expr::Op::equal},
+        {"!=", 3, Expr::Op::not_equal},    {"+", 4, Expr::Op::add},
+        {"-", 4, Expr::Op::subtract},      {"*", 5, Expr::Op::multiply},
+        {"/", 5, Expr::Op::divide},        {"%", 5, Expr::Op::modulo},
+    };
+    if (token_.kind != Kind::op) return nullptr;
+    for (const auto& b : kOps)
+      if (token_.text == b.text) return &b;
+    return nullptr;
+  }
+
+  // Left-associative binary operators from `level` up.
+  Built parse_binary(int level, int nesting) {
+    if (level > 5) return parse_unary(nesting);
+    Built left = parse_binary(level + 1, nesting);
+    while (const Binary* b = binary_at()) {
+      if (b->level != level) break;
+      next();
+      Built right = parse_binary(level + 1, nesting);
+      Expr::Node node;
+      node.op = b->op;
+      node.a = left.node;
+      node.b = right.node;
+      left = add(node, {left, right}, begin_of(left));
+    }
+    return left;
+  }
+
+  Built parse_unary(int nesting) {
+    if (at_op("-")) {
+      size_t begin = token_.pos;
+      next();
+      Built operand = parse_unary(nesting + 1);
+      Expr::Node node;
+      node.op = Expr::Op::negate;
+      node.a = operand.node;
+      return add(node, {operand}, begin);
+    }
+    return parse_primary(nesting);
+  }
+
+  int32_t intern_symbol(std::vector<ExprSymbol>& into, std::string_view spelling) {
+    ExprSymbol symbol{unescape_event_name(spelling), canonical_event_name(spelling)};
+    for (size_t i = 0; i < into.size(); ++i)
+      if (into[i].key == symbol.key) return int32_t(i);
+    into.push_back(std::move(symbol));
+    return int32_t(into.size() - 1);
+  }
+
+  int32_t intern_name(std::string name) {
+    auto& names = expr_.names_;
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it != names.end()) return int32_t(it - names.begin());
+    names.push_back(std::move(name));
+    return int32_t(names.size() - 1);
+  }
+
+  void consume() {
+    last_end_ = token_.pos + token_.text.size();
+    next();
+  }
+
+  Built parse_primary(int nesting) {
+    if (nesting > kMaxDepth) fail(token_, "expression nested too deeply");
+    Token t = token_;
+    Expr::Node node;
+    switch (t.kind) {
+      case Kind::number:
+        consume();
+        node.op = Expr::Op::number;
+        node.number = t.number;
+        return add(node, {}, t.pos);
+      case Kind::literal:
+        consume();
+        node.op = Expr::Op::literal;
+        node.symbol = intern_name(lower(t.text.substr(1)));
+        return add(node, {}, t.pos);
+      case Kind::symbol:
+        consume();
+        if (at_op("(")) fail(t, "unknown function '" + std::string(t.text) + "'");
+        node.op = Expr::Op::identifier;
+        node.symbol = intern_symbol(expr_.symbols_, t.text);
+        return add(node, {}, t.pos);
+      case Kind::keyword:
+        return parse_function(t, nesting);
+      case Kind::op:
+        if (t.text == "(") {
+          next();
+          Built inner = parse_if(nesting + 1);
+          if (!at_op(")")) fail(token_, "expected ')', found " + describe(token_));
+          consume();
+          inner.begin = t.pos;
+          return inner;
+        }
+        break;
+      case Kind::end:
+        break;
+    }
+    fail(t, "expected a number, an event, a #literal or '(', found " + describe(t));
+  }
+
+  std::string_view symbol_argument(const Token& function) {
+    // perf's lexer has no hex numbers, so strcmp_cpuid_str(0x410fd490) reads an identifier.
+    bool cpuid_number = function.text == "strcmp_cpuid_str" && token_.kind == Kind::number;
+    if (token_.kind != Kind::symbol && !cpuid_number)
+      fail(token_, std::string(function.text) + "() takes an event name, found " + describe(token_));
+    std::string_view spelling = token_.text;
+    next();
+    return spelling;
+  }
+
+  Built parse_function(const Token& t, int nesting) {
+    if (t.text == "if" || t.text == "else")
+      fail(t, "'" + std::string(t.text) + "' must follow a value: VALUE if CONDITION else OTHER");
+    next();
+    expect_op("(");
+    Expr::Node node;
+    if (t.text == "has_event" || t.text == "source_count" || t.text == "strcmp_cpuid_str") {
+      std::string_view spelling = symbol_argument(t);
+      if (!at_op(")")) fail(token_, "expected ')', found " + describe(token_));
+      consume();
+      if (t.text == "has_event") {
+        node.op = Expr::Op::has_event;
+        node.symbol = intern_symbol(expr_.tested_, spelling);
+      } else if (t.text == "source_count") {
+        node.op = Expr::Op::source_count;
+        node.symbol = intern_symbol(expr_.symbols_, spelling);
+      } else {
+        node.op = Expr::Op::cpuid_is;
+        node.symbol = intern_name(unescape_event_name(spelling));
+      }
+      return add(node, {}, t.pos);
+    }
+    Built first = parse_if(nesting + 1);
+    expect_op(",");
+    Built second = parse_if(nesting + 1);
+    if (!at_op(")")) fail(token_, "expected ')', found " + describe(token_));
+    consume();
+    node.op = t.text == "min" ? Expr::Op::min : t.text == "max" ? Expr::Op::max : Expr::Op::d_ratio;
+    node.a = first.node;
+    node.b = second.node;
+    return add(node, {first, second}, t.pos);
+  }
+
+  Expr& expr_;
+  std::string_view text_;
+  size_t pos_ = 0;
+  size_t last_end_ = 0;
+  Token token_;
+};
+
+Expr Expr::parse(std::string_view text) {
+  Expr expr;
+  expr.text_ = std::string(text);
+  ExprParser(expr).parse();
+  return expr;
+}
+
+std::vector<std::string> Expr::literals() const {
+  std::vector<std::string> out;
+  for (const auto& node : nodes_)
+    if (node.op == Op::literal) {
+      const auto& name = names_[size_t(node.symbol)];
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  return out;
+}
+
+std::vector<size_t> Expr::needed_symbols(const ExprEnv& env) const {
+  std::vector<size_t> out;
+  if (root_ >= 0) collect_needed(root_, env, out);
+  return out;
+}
+
+void Expr::collect_needed(int32_t index, const ExprEnv& env, std::vector<size_t>& out) const {
+  const Node& n = nodes_[size_t(index)];
+  if (n.op == Op::identifier || n.op == Op::source_count) {
+    if (std::find(out.begin(), out.end(), size_t(n.symbol)) == out.end()) out.push_back(size_t(n.symbol));
+    return;
+  }
+  if (n.op == Op::choose) {
+    std::string reason;
+    if (auto cond = eval(n.b, env, reason)) {
+      collect_needed(*cond != 0 ? n.a : n.c, env, out);
+      return;
+    }
+  }
+  for (int32_t child : {n.a, n.b, n.c})
+    if (child >= 0) collect_needed(child, env, out);
+}
+
+std::string_view Expr::span(const Node& node) const {
+  std::string_view s(text_);
+  if (node.begin >= s.size() || node.end <= node.begin) return s;
+  return s.substr(node.begin, std::min<size_t>(node.end, s.size()) - node.begin);
+}
+
+ExprValue Expr::evaluate(const ExprEnv& env) const {
+  std::string reason;
+  auto value = eval(root_, env, reason);
+  if (value && std::isnan(*value)) {
+    return {std::nullopt, "not a number: " + text_};
+  }
+  if (!value) return {std::nullopt, reason};
+  return {value, {}};
+}
+
+ExprValue Expr::evaluate(const EventValues& events, const Literals& literals) const {
+  return evaluate(ValuesEnv(events, literals));
+}
+
+namespace {
+
+// perf casts to long for | & ^ %; values outside long's range have no integer meaning.
+std::optional<long long> as_integer(double v) {
+  if (!std::isfinite(v) || v >= 9.2e18 || v <= -9.2e18) return std::nullopt;
+  return static_cast<long long>(v);
+}
+
+}  // namespace
+
+std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string& reason) const {
+  const Node& n = nodes_[size_t(index)];
+  switch (n.op) {
+    case Op::number:
+      return n.number;
+    case Op::literal: {
+      const auto& name = names_[size_t(n.symbol)];
+      auto v = env.literal(name);
+      if (!v) reason = "literal #" + name + " not known";
+      return v;
+    }
+    case Op::identifier: {
+      auto v = env.identifier(size_t(n.symbol), symbols_[size_t(n.symbol)]);
+      if (!v.value) reason = v.reason;
+      return v.value;
+    }
+    case Op::source_count: {
+      auto v = env.identifier(size_t(n.symbol), symbols_[size_t(n.symbol)]);
+      if (!v.value) {
+        reason = v.reason;
+        return std::nullopt;
+      }
+      return 1.0;  // one source: pmcmodel reads each event as one aggregated count
+    }
+    case Op::has_event:
+      return env.has_event(tested_[size_t(n.symbol)]) ? 1.0 : 0.0;
+    case Op::cpuid_is: {
+      auto cpuid = env.cpuid();
+      if (!cpuid) {
+        reason = "cpuid not known for " + std::string(span(n));
+        return std::nullopt;
+      }
+      return lower(*cpuid) == lower(names_[size_t(n.symbol)]) ? 1.0 : 0.0;
+    }
+    case Op::negate: {
+      auto v = eval(n.a, env, reason);
+      if (!v) return std::nullopt;
+      return -*v;
+    }
+    case Op::choose: {
+      auto cond = eval(n.b, env, reason);
+      if (!cond) return std::nullopt;
+      return eval(*cond != 0 ? n.a : n.c, env, reason);
+    }
+    default:
+      break;
+  }
+  auto a = eval(n.a, env, reason);
+  if (!a) return std::nullopt;
+  auto b = eval(n.b, env, reason);
+  if (!b) return std::nullopt;
+  double x = *a, y = *b;
+  switch (n.op) {
+    case Op::add: return x + y;
+    case Op::subtract: return x - y;
+    case Op::multiply: return x * y;
+    case Op::divide:
+      if (y == 0) {
+        reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
+                 std::string(span(n)) + ")";
+        return std::nullopt;
+      }
+      return x / y;
+    case Op::modulo: {
+      auto xi = as_integer(x), yi = as_integer(y);
+      if (!xi || !yi) {
+        reason = "value out of integer range in " + std::string(span(n));
+        return std::nullopt;
+      }
+      if (*yi == 0) {
+        reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
+                 std::string(span(n)) + ")";
+        return std::nullopt;
+      }
+      if (*yi == -1) return 0.0;  // avoids LLONG_MIN % -1
+      return double(*xi % *yi);
+    }
+    case Op::less: return x < y ? 1.0 : 0.0;
+    case Op::greater: return x > y ? 1.0 : 0.0;
+    case Op::less_equal: return x <= y ? 1.0 : 0.0;
+    case Op::greater_equal: return x >= y ? 1.0 : 0.0;
+    case Op::equal: return x == y ? 1.0 : 0.0;
+    case Op::not_equal: return x != y ? 1.0 : 0.0;
+    case Op::bit_or:
+    case Op::bit_and:
+    case Op::bit_xor: {
+      auto xi = as_integer(x), yi = as_integer(y);
+      if (!xi || !yi) {
+        reason = "value out of integer range in " + std::string(span(n));
+        return std::nullopt;
+      }
+      if (n.op == Op::bit_or) return double(*xi | *yi);
+      if (n.op == Op::bit_and) return double(*xi & *yi);
+      return double(*xi ^ *yi);
+    }
+    case Op::min: return x < y ? x : y;
+    case Op::max: return x > y ? x : y;
+    case Op::d_ratio: return y == 0 ? 0.0 : x / y;  // perf's documented semantics
+    default:
+      break;
+  }
+  reason = "internal: unknown operation";
+  return std::nullopt;
+}
+
+}  // namespace pmc

@@ -1,0 +1,163 @@
+#pragma once
+// An evaluator for the MetricExpr language of Linux perf's pmu-events JSON files
+// (tools/perf/util/expr.l and expr.y): numbers (1e9, 0x10, NaN), + - * / %, unary minus,
+// parentheses, comparisons < > (and, as an extension, <= >= == !=), integer | & ^,
+// `a if cond else b`, min, max, d_ratio, source_count, has_event, strcmp_cpuid_str,
+// #literals, and identifiers naming events (INST_RETIRED.ANY, cpu_core@INST_RETIRED.ANY@,
+// topdown\-retiring, BR_INST_RETIRED.FAR_BRANCH:u, msr@tsc@) or other metrics.
+//
+// An expression is parsed once into a tree and evaluated many times (once per interval).
+// Evaluation never throws and never invents a value: it returns a number or an absence with the
+// reason (an event that was not counted, a literal nobody supplied, a division by zero).
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "measurement.h"
+
+namespace pmc {
+
+// A syntax error; `column` is the 1-based character position in the expression.
+class ExprError : public std::runtime_error {
+ public:
+  ExprError(size_t column, const std::string& what);
+  size_t column() const { return column_; }
+
+ private:
+  size_t column_;
+};
+
+// The key under which an event name is looked up: perf's escapes removed, '@' read as '/',
+// lower case (perf matches event names case-insensitively), the default core PMU ("cpu/X/")
+// dropped, and perf's generic aliases folded (cpu-cycles → cycles, branch-instructions →
+// branches, …).
+std::string canonical_event_name(std::string_view spelling);
+
+// An event name as perf's parser would be given it: escapes removed, '@' read as '/'.
+std::string unescape_event_name(std::string_view spelling);
+
+// Event values an expression reads, by canonical name.
+class EventValues {
+ public:
+  struct Entry {
+    std::optional<double> value;  // absent when the event was asked for but not counted
+    std::string reason;           // why it is absent
+  };
+  void set(std::string_view name, double value);
+  void set_missing(std::string_view name, std::string reason);
+  const Entry* find(std::string_view name) const;  // any spelling; nullptr when never set
+  size_t size() const { return entries_.size(); }
+
+  // From a measurement's counts. Units follow perf's metric evaluation: clock events
+  // (task-clock, cpu-clock) in nanoseconds, duration_time in seconds, everything else as the
+  // count's value. An event on a PMU other than the core one is also known as "pmu/name/".
+  static EventValues from_counts(const std::vector<EventCount>& counts, double duration_s);
+
+ private:
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+// Values of #literals ("#smt_on", "#num_cpus", "#slots", "#SYSTEM_TSC_FREQ"…), matched without
+// regard to case, with or without the '#'. Evaluation reports a literal nobody set as absent.
+class Literals {
+ public:
+  void set(std::string_view name, double value);
+  std::optional<double> find(std::string_view name) const;
+
+ private:
+  std::unordered_map<std::string, double> values_;
+};
+
+// The result of evaluating an expression: a value, or why there is none.
+struct ExprValue {
+  std::optional<double> value;
+  std::string reason;
+};
+
+// An identifier as written in an expression.
+struct ExprSymbol {
+  std::string spelling;  // unescaped, '@' read as '/': "cpu_core/INST_RETIRED.ANY/"
+  std::string key;       // canonical_event_name(spelling)
+};
+
+// What an expression's identifiers, literals and cpuid tests resolve to.
+class ExprEnv {
+ public:
+  virtual ~ExprEnv() = default;
+  // The value of identifier number `index` of the expression being evaluated.
+  virtual ExprValue identifier(size_t index, const ExprSymbol& symbol) const = 0;
+  virtual std::optional<double> literal(std::string_view name) const = 0;
+  virtual bool has_event(const ExprSymbol& symbol) const = 0;
+  virtual std::optional<std::string> cpuid() const { return std::nullopt; }
+};
+
+// Identifiers are events from `events`; literals from `literals`.
+class ValuesEnv : public ExprEnv {
+ public:
+  ValuesEnv(const EventValues& events, const Literals& literals, std::string cpuid = {})
+      : events_(events), literals_(literals), cpuid_(std::move(cpuid)) {}
+  ExprValue identifier(size_t index, const ExprSymbol& symbol) const override;
+  std::optional<double> literal(std::string_view name) const override;
+  bool has_event(const ExprSymbol& symbol) const override;
+  std::optional<std::string> cpuid() const override;
+
+ private:
+  const EventValues& events_;
+  const Literals& literals_;
+  std::string cpuid_;
+};
+
+class Expr {
+ public:
+  // Throws ExprError naming the column of the first thing that is not perf's grammar.
+  static Expr parse(std::string_view text);
+
+  const std::string& text() const { return text_; }
+  // Identifiers in order of first appearance, each once (by key). has_event() arguments are
+  // not among them: they are tested, not read.
+  const std::vector<ExprSymbol>& symbols() const { return symbols_; }
+  // Literal names used, lower case without '#'.
+  std::vector<std::string> literals() const;
+
+  // Indices into symbols() that evaluation can read, given what `env` knows without events:
+  // where an if/else condition evaluates (from #literals alone) only the branch it selects
+  // counts, as in perf's expr.y when computing ids.
+  std::vector<size_t> needed_symbols(const ExprEnv& env) const;
+
+  ExprValue evaluate(const ExprEnv& env) const;
+  ExprValue evaluate(const EventValues& events, const Literals& literals) const;
+
+  enum class Op : uint8_t {
+    number, literal, identifier, has_event, source_count, cpuid_is, negate,
+    add, subtract, multiply, divide, modulo, less, greater, less_equal, greater_equal, equal,
+    not_equal, bit_or, bit_and, bit_xor, min, max, d_ratio, choose
+  };
+  struct Node {
+    Op op = Op::number;
+    int32_t a = -1, b = -1, c = -1;  // operands; for choose: a if b else c
+    double number = 0;
+    int32_t symbol = -1;  // into symbols_ (identifier, source_count), tested_ (has_event),
+                          // or names_ (literal, cpuid_is)
+    uint32_t begin = 0, end = 0;  // source span, for reasons
+  };
+
+ private:
+  friend class ExprParser;
+  std::optional<double> eval(int32_t node, const ExprEnv& env, std::string& reason) const;
+  std::string_view span(const Node& node) const;
+  void collect_needed(int32_t node, const ExprEnv& env, std::vector<size_t>& out) const;
+
+  std::string text_;
+  std::vector<Node> nodes_;
+  int32_t root_ = -1;
+  std::vector<ExprSymbol> symbols_;  // identifiers read
+  std::vector<ExprSymbol> tested_;   // has_event() arguments
+  std::vector<std::string> names_;   // literal names and cpuid strings
+};
+
+}  // namespace pmc

@@ -1,0 +1,81 @@
+#pragma once
+// Imports a recording of `perf stat` (text, CSV from -x SEP, JSON lines from -j, each also with -I
+// intervals) into a Measurement with source "perf-stat". Only what perf printed is kept: counts go
+// to events[], perf's metric comments to reported[]; derived metrics are computed elsewhere from
+// counts.
+//
+// How perf's printed forms map onto the data model:
+// - value is the count as printed (perf already scaled it for multiplexing), in the printed unit
+//   ("msec", "Joules", "MiB"); unit_scale is 1e-6 for msec (the kernel counts ns), 1 otherwise.
+// - Multiplexing: perf prints only the percentage of enabled time the event ran, so
+//   time_enabled_ns = 1e9 and time_running_ns = round(pct * 1e7): running_fraction() is pct/100 to
+//   the printed precision. Without a percentage, running = enabled = 1e9; `<not counted>` without
+//   one has running = 0; `<not supported>` has both 0. raw = round(value / unit_scale * fraction),
+//   what the kernel would have returned before perf's scaling.
+// - `-r N`: stddev = value * pct / 100 from `( +- pct% )` (JSON "variance", CSV `pct%` field).
+// - Aggregation prefixes (--per-socket/-die/-core/-node/-cache, -A, --per-thread, CSV cgroups):
+//   each row becomes an event named "<aggr-id>/<event>" ("S0-D0-C1/cycles",
+//   "CPU3/cpu_core/cycles/", "perf-1234/instructions"), reason "aggregate of N CPUs" when perf
+//   printed N; after them comes one total per event name ("cycles"), the sum of the aggregates (its
+//   running fraction the mean of theirs, no stddev). Metrics printed on an aggregate's row are
+//   named "<aggr-id>/<metric>".
+// - Intervals (-I): rows are grouped by timestamp into intervals[] (time_s = timestamp, duration_s
+// =
+//   difference to the previous one, the first from 0); the top-level events are the sums of the
+//   interval deltas, duration_s is the elapsed line or else the last timestamp.
+// - reported[] names: ipc, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
+//   frontend_stall_ratio, backend_stall_ratio, stalled_cycles_per_insn, l1d/l1i/llc/dtlb/itlb
+//   _miss_rate, tma_* (Retiring, Bad Speculation... and AMD's frontend_bound... too), and
+//   "<event>_per_sec" (unit "/s", K/M/G applied) for perf's rate comments; percentages are stored
+//   as fractions with unit "ratio". Other comments keep perf's words, spaces as '_'.
+// - Number grouping follows the recording's locale, decided once per file from the numbers that
+//   reveal it (`1.234,5`, `(85,74%)`, `3,171346072 seconds`, Indian `1,23,45,678`).
+// - JSON: perf 6.12/6.13's trailing comma before '}' is accepted (the data is real); a record
+//   wrapped over several lines is read as one record (a JSON reader would), errors naming the
+//   line where it starts.
+// - --metric-only and legacy --topdown tables: columns are matched to their headers by right edge
+//   (perf leaves a cell blank when a metric has no value); values go to reported[].
+// - task-clock/cpu-clock printed without a unit are ns (perf 6.x on some machines), unless the
+// count
+//   has a fraction (perf 3.x printed msec without a unit).
+// - CSV and JSON drop the '%' of percentage metrics; which metrics perf prints as percentages is
+//   known by description (of all branches, frontend cycles idle, Retiring, ...). Old -M output's
+//   "Backend_Bound" (with '_') is a fraction already.
+// - Text: a recording with the "Performance counter stats" header but no "seconds time elapsed"
+//   line (outside -I) is truncated. Strict imports also refuse control bytes (binary input).
+// - Notes: elision lines ("..."), perf's advice lines and warnings go to notes[].
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "measurement.h"
+
+namespace pmc {
+
+enum class PerfStatFormat { automatic, text, csv, json };
+
+struct ImportOptions {
+  PerfStatFormat format = PerfStatFormat::automatic;
+  // Import the good lines of a damaged file, listing the others in ImportResult::skipped.
+  bool lenient = false;
+};
+
+struct ImportResult {
+  Measurement measurement;
+  std::vector<std::string> skipped;  // "FILE:LINE: why", lenient only
+};
+
+// what() is one line: "FILE:LINE: what was expected".
+struct ImportError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
+                              const ImportOptions& options = {});
+
+// json when the first record starts with '{', csv when a row splits into perf's -x fields with one
+// separator, text otherwise.
+PerfStatFormat detect_format(std::string_view text);
+
+}  // namespace pmc

@@ -1,0 +1,718 @@
+#include "import_perfstat_common.h"
+
+#include <fast_float/fast_float.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace pmc::perfstat {
+
+void Context::fail(size_t line, std::string_view what) const {
+  throw ImportError(fmt::format("{}:{}: {}", file_, line, what));
+}
+
+void Context::reject(size_t line, std::string_view what) {
+  if (!lenient_) fail(line, what);
+  skipped_.push_back(fmt::format("{}:{}: {}", file_, line, what));
+}
+
+std::string quote(std::string_view text) {
+  std::string out = "'";
+  size_t shown = 0;
+  for (unsigned char c : text) {
+    if (shown++ == 40) {
+      out += "...";
+      break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "'";
+}
+
+bool LineReader::next(std::string_view& line) {
+  if (pos_ >= text_.size()) return false;
+  size_t end = text_.find('\n', pos_);
+  if (end == std::string_view::npos) end = text_.size();
+  line = text_.substr(pos_, end - pos_);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  pos_ = end + 1;
+  ++line_no_;
+  return true;
+}
+
+namespace {
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+}
+}  // namespace
+
+std::string_view trim_left(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  return s;
+}
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+std::string_view trim(std::string_view s) {
+  return trim_right(trim_left(s));
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (lower(s[i]) != lower(prefix[i])) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// U+00A0 and U+202F: glibc's grouping for fr_FR and others.
+size_t nbsp_length(std::string_view s, size_t i) {
+  if (i + 1 < s.size() && uint8_t(s[i]) == 0xc2 && uint8_t(s[i + 1]) == 0xa0) return 2;
+  if (i + 2 < s.size() && uint8_t(s[i]) == 0xe2 && uint8_t(s[i + 1]) == 0x80 &&
+      uint8_t(s[i + 2]) == 0xaf) {
+    return 3;
+  }
+  return 0;
+}
+
+// One vote from a number token: +1 for '.' decimal, -1 for ',' decimal, 0 when it cannot tell.
+int decimal_vote(std::string_view tok) {
+  size_t dots = 0, commas = 0, last_dot = 0, last_comma = 0;
+  for (size_t i = 0; i < tok.size(); ++i) {
+    if (tok[i] == '.') {
+      ++dots;
+      last_dot = i;
+    } else if (tok[i] == ',') {
+      ++commas;
+      last_comma = i;
+    }
+  }
+  if (dots && commas) return last_dot > last_comma ? 1 : -1;
+  if (dots >= 2) return -1;
+  if (commas >= 2) return 1;
+  size_t sep = dots ? last_dot : last_comma;
+  if (!dots && !commas) return 0;
+  size_t after = tok.size() - sep - 1;
+  if (after == 3) return 0;  // 1,234 or 1.234: grouping or three decimals
+  // -I timestamps are "%lu.%09lu" in every locale: they say nothing about it.
+  if (dots && after == 9) return 0;
+  return dots ? 1 : -1;
+}
+
+}  // namespace
+
+char detect_decimal(std::string_view text, char csv_sep) {
+  text = text.substr(0, std::min<size_t>(text.size(), 256 * 1024));
+  long votes = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!is_digit(text[i]) ||
+        (i > 0 && (std::isalnum(uint8_t(text[i - 1])) || text[i - 1] == '_'))) {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < text.size() &&
+           (is_digit(text[i]) || ((text[i] == '.' || text[i] == ',') && text[i] != csv_sep &&
+                                  i + 1 < text.size() && is_digit(text[i + 1])))) {
+      ++i;
+    }
+    // Part of a name ("armv8_pmuv3_0", "l2_rqsts", "S0-D0") rather than a number.
+    if (i < text.size() && (std::isalpha(uint8_t(text[i])) || text[i] == '_' || text[i] == '-')) {
+      continue;
+    }
+    votes += decimal_vote(text.substr(start, i - start));
+  }
+  return votes < 0 ? ',' : '.';
+}
+
+std::optional<double> parse_number(std::string_view token, char decimal) {
+  if (token.empty()) return std::nullopt;
+  std::string_view t = token;
+  bool negative = false;
+  if (t.front() == '-' || t.front() == '+') {
+    negative = t.front() == '-';
+    t.remove_prefix(1);
+  }
+  if (t == "nan" || t == "NaN" || t == "-nan") return std::numeric_limits<double>::quiet_NaN();
+  if (t == "inf" || t == "Inf") {
+    return negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
+  }
+  if (t.empty() || !is_digit(t.front())) return std::nullopt;
+  // The common case needs no copy: plain digits with a '.' decimal.
+  std::array<char, 80> buffer;
+  size_t n = 0;
+  bool seen_decimal = false;
+  for (size_t i = 0; i < t.size();) {
+    char c = t[i];
+    if (is_digit(c)) {
+      if (n == buffer.size()) return std::nullopt;
+      buffer[n++] = c;
+      ++i;
+    } else if (c == decimal) {
+      if (seen_decimal || n == buffer.size()) return std::nullopt;
+      seen_decimal = true;
+      buffer[n++] = '.';
+      ++i;
+    } else if (c == ',' || c == '.' || c == '\'') {
+      if (seen_decimal || i + 1 >= t.size() || !is_digit(t[i + 1])) return std::nullopt;
+      ++i;
+    } else if (size_t len = nbsp_length(t, i); len != 0) {
+      if (seen_decimal) return std::nullopt;
+      i += len;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (n == 0 || buffer[n - 1] == '.') return std::nullopt;
+  double value = 0;
+  auto [ptr, ec] = fast_float::from_chars(buffer.data(), buffer.data() + n, value);
+  if (ec != std::errc() || ptr != buffer.data() + n) return std::nullopt;
+  return negative ? -value : value;
+}
+
+int parse_small_int(std::string_view digits) {
+  int value = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec == std::errc::result_out_of_range) return std::numeric_limits<int>::max();
+  return ec == std::errc() ? value : 0;
+}
+
+uint64_t to_count(double value) {
+  if (!(value >= 0)) return 0;
+  if (value >= 18446744073709549568.0) return std::numeric_limits<uint64_t>::max();
+  return uint64_t(std::round(value));
+}
+
+bool looks_like_timestamp(std::string_view token) {
+  size_t dot = token.find('.');
+  if (dot == std::string_view::npos || dot == 0 || token.size() - dot - 1 != 9) return false;
+  for (size_t i = 0; i < token.size(); ++i) {
+    if (i != dot && !is_digit(token[i])) return false;
+  }
+  return true;
+}
+
+std::optional<double> parse_timestamp(std::string_view token) {
+  token = trim(token);
+  if (token.empty()) return std::nullopt;
+  double value = 0;
+  auto [ptr, ec] = fast_float::from_chars(token.data(), token.data() + token.size(), value);
+  if (ec != std::errc() || ptr != token.data() + token.size() || !(value >= 0)) return std::nullopt;
+  return value;
+}
+
+namespace {
+// "<letters><digits>" at the start of `s`, e.g. "S0", "D12", "CPU3", "ID0".
+bool eat_tagged_number(std::string_view& s, std::string_view tag) {
+  if (s.substr(0, tag.size()) != tag) return false;
+  size_t i = tag.size();
+  size_t digits = 0;
+  while (i < s.size() && is_digit(s[i])) ++i, ++digits;
+  if (digits == 0) return false;
+  s.remove_prefix(i);
+  return true;
+}
+}  // namespace
+
+bool is_aggregate_id(std::string_view token) {
+  std::string_view s = token;
+  if (eat_tagged_number(s, "CPU") || eat_tagged_number(s, "N")) return s.empty();
+  if (eat_tagged_number(s, "S")) {
+    // S0, S0-D0, S0-D0-C1 (per-core), S0-D0-L3-ID0 (per-cache), S0-D0-CLS0 (per-cluster), S0-C0
+    // (4.x).
+    if (s.empty()) return true;
+    if (s.substr(0, 1) != "-") return false;
+    s.remove_prefix(1);
+    if (eat_tagged_number(s, "C") || eat_tagged_number(s, "CLS")) return s.empty();
+    if (!eat_tagged_number(s, "D")) return false;
+    if (s.empty()) return true;
+    if (s.substr(0, 1) != "-") return false;
+    s.remove_prefix(1);
+    if (eat_tagged_number(s, "CLS") || eat_tagged_number(s, "C")) return s.empty();
+    if (eat_tagged_number(s, "L"))
+      return s.substr(0, 1) == "-" && (s.remove_prefix(1), eat_tagged_number(s, "ID")) && s.empty();
+    return false;
+  }
+  // --per-thread prints "comm-pid".
+  size_t dash = token.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == token.size()) return false;
+  return std::all_of(token.begin() + long(dash) + 1, token.end(), is_digit);
+}
+
+std::optional<EventStatus> parse_count_status(std::string_view token) {
+  if (token == "<not counted>") return EventStatus::not_counted;
+  if (token == "<not supported>") return EventStatus::not_supported;
+  return std::nullopt;
+}
+
+EventCount make_event(std::string_view name, std::string_view unit, std::optional<double> count,
+                      EventStatus status, std::optional<double> pct,
+                      std::optional<double> noise_pct) {
+  EventCount e;
+  e.name = std::string(name);
+  // "cpu_core/cycles/", "power/energy-pkg/", "armv8_pmuv3_1/branches/u": the PMU before the first
+  // '/'.
+  if (size_t slash = name.find('/'); slash != std::string_view::npos && slash > 0 &&
+                                     name.find('/', slash + 1) != std::string_view::npos) {
+    e.pmu = std::string(name.substr(0, slash));
+  }
+  e.unit = std::string(unit);
+  e.status = status;
+  if (unit == "msec") e.unit_scale = 1e-6;  // task-clock and cpu-clock count ns
+  if (status == EventStatus::not_supported) {
+    e.reason = "perf printed <not supported>";
+    return e;
+  }
+  e.time_enabled_ns = 1'000'000'000;
+  if (pct && std::isnan(*pct)) pct.reset();
+  if (pct) {
+    e.time_running_ns = uint64_t(std::llround(std::clamp(*pct, 0.0, 100.0) * 1e7));
+  } else {
+    e.time_running_ns = status == EventStatus::counted ? e.time_enabled_ns : 0;
+  }
+  if (status != EventStatus::counted || !count) {
+    if (e.reason.empty()) e.reason = "perf printed <not counted>";
+    e.status = status == EventStatus::counted ? EventStatus::not_counted : status;
+    return e;
+  }
+  e.value = *count;
+  // perf 3.x printed task-clock in msec without a unit; perf 6.x on some machines prints ns
+  // without one. A fraction tells msec.
+  std::string_view base = name.substr(0, name.find(':'));
+  if (unit.empty() && (base == "task-clock" || base == "cpu-clock") &&
+      *count != std::floor(*count)) {
+    e.unit = "msec";
+    e.unit_scale = 1e-6;
+  }
+  if (std::isfinite(*count) && *count >= 0) {
+    e.raw = to_count(*count / e.unit_scale * e.running_fraction());
+  }
+  if (noise_pct) e.stddev = *count * *noise_pct / 100.0;
+  return e;
+}
+
+bool strip_percent_unit(std::string_view& description) {
+  description = trim(description);
+  if (description.empty() || description.front() != '%') return false;
+  description = trim_left(description.substr(1));
+  return true;
+}
+
+namespace {
+
+// lowercase, runs of spaces and '_' as one '_': "Bad Speculation" and "bad_speculation" meet.
+// Written into `out` (no allocation per row); descriptions longer than it are cut, which only
+// makes a long unknown description's name shorter.
+std::string_view metric_key(std::string_view s, std::array<char, 96>& out) {
+  size_t n = 0;
+  for (char c : s) {
+    if (n == out.size()) break;
+    if (c == ' ' || c == '_' || c == '\t') {
+      if (n != 0 && out[n - 1] != '_') out[n++] = '_';
+    } else {
+      out[n++] = lower(c);
+    }
+  }
+  while (n != 0 && out[n - 1] == '_') --n;
+  return {out.data(), n};
+}
+
+struct KnownMetric {
+  std::string_view key;   // metric_key of perf's description
+  std::string_view name;  // pmcmodel's
+  std::string_view unit;
+  bool percent_kind;  // perf prints it as a percentage (CSV/JSON drop the '%')
+};
+
+// From tools/perf/util/stat-shadow.c (4.x-6.x) and the topdown rows of stat-display.c.
+constexpr KnownMetric kKnownMetrics[] = {
+    {"insn_per_cycle", "ipc", "insn/cycle", false},
+    {"insns_per_cycle", "ipc", "insn/cycle", false},
+    {"ghz", "ghz", "GHz", false},
+    {"cpus_utilized", "cpus_utilized", "CPUs", false},
+    {"stalled_cycles_per_insn", "stalled_cycles_per_insn", "cycles/insn", false},
+    {"of_all_branches", "branch_miss_rate", "ratio", true},
+    {"of_all_cache_refs", "cache_miss_rate", "ratio", true},
+    {"frontend_cycles_idle", "frontend_stall_ratio", "ratio", true},
+    {"backend_cycles_idle", "backend_stall_ratio", "ratio", true},
+    {"of_all_l1-dcache_accesses", "l1d_miss_rate", "ratio", true},
+    {"of_all_l1-dcache_hits", "l1d_miss_rate", "ratio", true},
+    {"of_all_l1-icache_accesses", "l1i_miss_rate", "ratio", true},
+    {"of_all_l1-icache_hits", "l1i_miss_rate", "ratio", true},
+    {"of_all_ll-cache_accesses", "llc_miss_rate", "ratio", true},
+    {"of_all_ll-cache_hits", "llc_miss_rate", "ratio", true},
+    {"of_all_dtlb_cache_accesses", "dtlb_miss_rate", "ratio", true},
+    {"of_all_dtlb_cache_hits", "dtlb_miss_rate", "ratio", true},
+    {"of_all_itlb_cache_accesses", "itlb_miss_rate", "ratio", true},
+    {"of_all_itlb_cache_hits", "itlb_miss_rate", "ratio", true},
+    // Top-down level 1 and 2 as perf's topdown-* rows, the legacy --topdown table, old -M
+    // (Backend_Bound as a fraction) and AMD's PipelineL1 (frontend_bound) name them.
+    {"retiring", "tma_retiring", "ratio", true},
+    {"bad_speculation", "tma_bad_speculation", "ratio", true},
+    {"frontend_bound", "tma_frontend_bound", "ratio", true},
+    {"backend_bound", "tma_backend_bound", "ratio", true},
+    {"heavy_operations", "tma_heavy_operations", "ratio", true},
+    {"light_operations", "tma_light_operations", "ratio", true},
+    {"branch_mispredict", "tma_branch_mispredicts", "ratio", true},
+    {"branch_mispredicts", "tma_branch_mispredicts", "ratio", true},
+    {"machine_clears", "tma_machine_clears", "ratio", true},
+    {"fetch_latency", "tma_fetch_latency", "ratio", true},
+    {"fetch_bandwidth", "tma_fetch_bandwidth", "ratio", true},
+    {"memory_bound", "tma_memory_bound", "ratio", true},
+    {"core_bound", "tma_core_bound", "ratio", true},
+};
+
+std::optional<double> rate_multiplier(std::string_view description) {
+  if (description == "/sec") return 1.0;
+  if (description == "K/sec") return 1e3;
+  if (description == "M/sec") return 1e6;
+  if (description == "G/sec") return 1e9;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Metric normalise_metric(double value, bool percent, std::string_view description,
+                        std::string_view event) {
+  description = trim(description);
+  if (strip_percent_unit(description)) percent = true;
+  if (auto multiplier = rate_multiplier(description)) {
+    // "armv8_pmuv3_1/branches/" → "armv8_pmuv3_1/branches_per_sec"
+    if (event.size() > 1 && event.back() == '/') event.remove_suffix(1);
+    return {std::string(event.empty() ? "rate" : event) + "_per_sec", value * *multiplier, "/s"};
+  }
+  std::array<char, 96> buffer;
+  std::string_view key = metric_key(description, buffer);
+  for (const auto& known : kKnownMetrics) {
+    if (key != known.key) continue;
+    bool fraction_already = !percent && known.percent_kind &&
+                            description.find('_') != std::string_view::npos &&
+                            known.name.starts_with("tma_");
+    // CSV and JSON drop the '%' of perf's percentage metrics; old -M printed Backend_Bound as a
+    // fraction, with the '_' that the topdown rows ("Backend Bound") do not have.
+    bool as_percent = percent || (known.percent_kind && !fraction_already);
+    return {std::string(known.name), as_percent && known.unit == "ratio" ? value / 100.0 : value,
+            std::string(known.unit)};
+  }
+  if (key.starts_with("tma_")) return {std::string(key), percent ? value / 100.0 : value, "ratio"};
+  if (percent) return {std::string(key), value / 100.0, "ratio"};
+  return {std::string(key), value, ""};
+}
+
+void Builder::add_note(std::string note) {
+  m_.notes.push_back(std::move(note));
+}
+
+bool Builder::empty() const {
+  return m_.events.empty() && m_.reported.empty() && m_.intervals.empty();
+}
+
+std::vector<Builder::Total>& Builder::totals_of(std::optional<double> ts,
+                                                std::vector<EventCount>*& events,
+                                                std::vector<Metric>*& reported) {
+  if (!ts) {
+    events = &m_.events;
+    reported = &m_.reported;
+    return top_totals_;
+  }
+  if (m_.intervals.empty() || m_.intervals.back().time_s != *ts) {
+    Interval iv;
+    iv.time_s = *ts;
+    // Intervals repeat the same rows: size each like the one before, one allocation per list.
+    if (!m_.intervals.empty()) {
+      iv.events.reserve(m_.intervals.back().events.size() + interval_totals_.back().size());
+      iv.reported.reserve(m_.intervals.back().reported.size());
+    }
+    m_.intervals.push_back(std::move(iv));
+    interval_totals_.emplace_back();
+  }
+  events = &m_.intervals.back().events;
+  reported = &m_.intervals.back().reported;
+  return interval_totals_.back();
+}
+
+void Builder::accumulate(Total& total, const EventCount& e) {
+  if (total.parts++ == 0) {
+    total.sum = e;
+    total.sum.stddev.reset();
+  } else if (e.counted()) {
+    if (total.sum.counted()) {
+      total.sum.value += e.value;
+      total.sum.raw += e.raw;
+    } else {
+      total.sum.value = e.value;
+      total.sum.raw = e.raw;
+      total.sum.status = EventStatus::counted;
+    }
+  }
+  if (e.time_enabled_ns != 0) {
+    ++total.enabled_parts;
+    total.running_fraction_sum += e.running_fraction();
+  }
+}
+
+EventCount Builder::total_event(const Total& total, std::string reason) {
+  EventCount e = total.sum;
+  if (total.enabled_parts != 0) {
+    e.time_enabled_ns = 1'000'000'000;
+    e.time_running_ns =
+        uint64_t(std::llround(total.running_fraction_sum / double(total.enabled_parts) * 1e9));
+  }
+  e.reason = e.counted() ? std::move(reason) : e.reason;
+  return e;
+}
+
+void Builder::flush(std::vector<Total>& totals, std::vector<EventCount>& events) {
+  for (const auto& t : totals) {
+    events.push_back(
+        total_event(t, fmt::format("sum of {} aggregate{}", t.parts, t.parts == 1 ? "" : "s")));
+  }
+  totals.clear();
+}
+
+void Builder::add_event(std::optional<double> ts, std::string_view aggregate, int aggregate_cpus,
+                        EventCount event) {
+  std::vector<EventCount>* events = nullptr;
+  std::vector<Metric>* reported = nullptr;
+  auto& totals = totals_of(ts, events, reported);
+  last_ = {ts ? m_.intervals.size() - 1 : npos, events->size(), npos};
+  if (aggregate.empty()) {
+    events->push_back(std::move(event));
+    return;
+  }
+  auto it = std::find_if(totals.begin(), totals.end(),
+                         [&](const Total& t) { return t.sum.name == event.name; });
+  if (it == totals.end()) it = totals.insert(totals.end(), Total{});
+  accumulate(*it, event);
+  last_.total = size_t(it - totals.begin());
+  event.name = fmt::format("{}/{}", aggregate, event.name);
+  if (aggregate_cpus > 0 && event.reason.empty()) {
+    event.reason =
+        fmt::format("aggregate of {} CPU{}", aggregate_cpus, aggregate_cpus == 1 ? "" : "s");
+  }
+  events->push_back(std::move(event));
+}
+
+void Builder::amend_last_event(std::optional<double> pct, std::optional<double> noise_pct) {
+  if (pct && std::isnan(*pct)) pct.reset();
+  if (last_.event == npos || (!pct && !noise_pct)) return;
+  bool in_interval = last_.interval != npos;
+  auto& events = in_interval ? m_.intervals[last_.interval].events : m_.events;
+  auto& totals = in_interval ? interval_totals_[last_.interval] : top_totals_;
+  EventCount& e = events[last_.event];
+  if (!e.counted()) return;
+  if (noise_pct && !e.stddev) e.stddev = e.value * *noise_pct / 100.0;
+  if (pct) {
+    double before = e.running_fraction();
+    e.time_running_ns = uint64_t(std::llround(std::clamp(*pct, 0.0, 100.0) * 1e7));
+    if (std::isfinite(e.value) && e.value >= 0) {
+      e.raw = to_count(e.value / e.unit_scale * e.running_fraction());
+    }
+    if (last_.total != npos)
+      totals[last_.total].running_fraction_sum += e.running_fraction() - before;
+  }
+}
+
+void Builder::add_reported(std::optional<double> ts, std::string_view aggregate, Metric metric) {
+  if (std::isnan(metric.value)) return;  // perf prints nan where a ratio has no denominator
+  std::vector<EventCount>* events = nullptr;
+  std::vector<Metric>* reported = nullptr;
+  totals_of(ts, events, reported);
+  if (!aggregate.empty()) metric.name = fmt::format("{}/{}", aggregate, metric.name);
+  reported->push_back(std::move(metric));
+}
+
+Measurement Builder::finish() {
+  flush(top_totals_, m_.events);
+  double previous = 0;
+  for (size_t i = 0; i < m_.intervals.size(); ++i) {
+    auto& iv = m_.intervals[i];
+    flush(interval_totals_[i], iv.events);
+    iv.duration_s = iv.time_s - previous;
+    previous = iv.time_s;
+  }
+  if (!m_.intervals.empty()) {
+    if (m_.duration_s == 0) m_.duration_s = m_.intervals.back().time_s;
+    if (m_.events.empty()) {
+      // The whole run is the sum of the interval deltas.
+      std::map<std::string, size_t, std::less<>> index;
+      std::vector<Total> sums;
+      for (const auto& iv : m_.intervals) {
+        for (const auto& e : iv.events) {
+          auto [it, inserted] = index.try_emplace(e.name, sums.size());
+          if (inserted) sums.emplace_back();
+          accumulate(sums[it->second], e);
+        }
+      }
+      for (const auto& t : sums) {
+        m_.events.push_back(
+            total_event(t, fmt::format("sum of {} interval{}", t.parts, t.parts == 1 ? "" : "s")));
+      }
+      if (!sums.empty()) {
+        m_.notes.push_back(
+            fmt::format("events are the sums of {} interval deltas", m_.intervals.size()));
+      }
+    }
+  }
+  return std::move(m_);
+}
+
+void parse_stats_header(std::string_view line, Measurement& m) {
+  line = trim(line);
+  size_t open = line.find('\'');
+  size_t close = line.rfind('\'');
+  std::string_view before = open == std::string_view::npos ? line : line.substr(0, open);
+  std::string_view target = (open != std::string_view::npos && close > open)
+                                ? line.substr(open + 1, close - open - 1)
+                                : "";
+  std::string_view after = close == std::string_view::npos ? "" : line.substr(close + 1);
+  m.command.clear();
+  if (target == "system wide" || target.starts_with("CPU(s)")) {
+    m.target = "system-wide";
+    if (target != "system wide") m.command.emplace_back(target);
+  } else if (before.find("process id") != std::string_view::npos ||
+             before.find("thread id") != std::string_view::npos) {
+    m.target = "pid";
+    m.command.emplace_back(target);
+  } else {
+    m.target = "command";
+    size_t i = 0;
+    while (i < target.size()) {
+      while (i < target.size() && target[i] == ' ') ++i;
+      size_t start = i;
+      while (i < target.size() && target[i] != ' ') ++i;
+      if (i > start) m.command.emplace_back(target.substr(start, i - start));
+    }
+  }
+  if (size_t runs = after.find('('); runs != std::string_view::npos) {
+    std::string_view rest = after.substr(runs + 1);
+    size_t digits = 0;
+    while (digits < rest.size() && is_digit(rest[digits])) ++digits;
+    if (digits > 0 && trim_left(rest.substr(digits)).starts_with("runs)")) {
+      m.runs = parse_small_int(rest.substr(0, digits));
+    }
+  }
+}
+
+bool parse_time_line(std::string_view line, char decimal, Measurement& m) {
+  line = trim(line);
+  size_t sp = line.find(' ');
+  if (sp == std::string_view::npos) return false;
+  auto value = parse_number(line.substr(0, sp), decimal);
+  std::string_view rest = trim_left(line.substr(sp));
+  std::optional<double> sd;
+  if (rest.starts_with("+-")) {
+    rest = trim_left(rest.substr(2));
+    size_t end = rest.find(' ');
+    if (end == std::string_view::npos) return false;
+    sd = parse_number(rest.substr(0, end), decimal);
+    rest = trim_left(rest.substr(end));
+  }
+  if (!value || !rest.starts_with("seconds ")) return false;
+  rest = trim_left(rest.substr(8));
+  if (rest.starts_with("time elapsed")) {
+    m.duration_s = *value;
+    if (sd)
+      m.notes.push_back(fmt::format("time elapsed {} +- {} s over {} runs", *value, *sd, m.runs));
+  } else if (rest.starts_with("user")) {
+    m.user_s = *value;
+  } else if (rest.starts_with("sys")) {
+    m.sys_s = *value;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace pmc::perfstat
+
+namespace pmc {
+
+namespace {
+size_t first_content_line(std::string_view text, std::string_view& line) {
+  perfstat::LineReader lines(text);
+  while (lines.next(line)) {
+    std::string_view t = perfstat::trim(line);
+    if (!t.empty()) return lines.line_no();
+  }
+  return 0;
+}
+}  // namespace
+
+PerfStatFormat detect_format(std::string_view text) {
+  std::string_view line;
+  if (first_content_line(text, line) == 0) return PerfStatFormat::text;
+  if (perfstat::trim(line).front() == '{') return PerfStatFormat::json;
+  perfstat::LineReader lines(text);
+  for (int seen = 0; seen < 50 && lines.next(line);) {
+    std::string_view t = perfstat::trim(line);
+    if (t.empty() || t.front() == '#') continue;
+    if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
+    ++seen;
+    if (perfstat::detect_csv_separator(line) != 0) return PerfStatFormat::csv;
+  }
+  return PerfStatFormat::text;
+}
+
+ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
+                              const ImportOptions& options) {
+  ImportResult result;
+  perfstat::Context ctx(file_name, options.lenient, result.skipped);
+  std::string_view first;
+  if (first_content_line(text, first) == 0) {
+    ctx.fail(1, "expected perf stat output, found an empty file");
+  }
+  if (!options.lenient) {
+    // perf writes text; a control byte means a binary or corrupted file.
+    for (size_t i = 0, line = 1; i < text.size(); ++i) {
+      unsigned char c = uint8_t(text[i]);
+      if (c == '\n') ++line;
+      if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f') || c == 0x7f) {
+        ctx.fail(line, fmt::format("expected perf stat text, found binary byte 0x{:02x}", c));
+      }
+    }
+  }
+  auto format = options.format == PerfStatFormat::automatic ? detect_format(text) : options.format;
+  perfstat::Builder builder;
+  builder.measurement().source = "perf-stat";
+  switch (format) {
+    case PerfStatFormat::json:
+      perfstat::read_json(text, ctx, builder);
+      break;
+    case PerfStatFormat::csv:
+      perfstat::read_csv(text, ctx, builder);
+      break;
+    default:
+      perfstat::read_text(text, ctx, builder);
+      break;
+  }
+  if (builder.empty()) {
+    if (!result.skipped.empty()) throw ImportError(result.skipped.front());
+    ctx.fail(1, "expected perf stat counter rows, found none");
+  }
+  result.measurement = builder.finish();
+  return result;
+}
+
+}  // namespace pmc

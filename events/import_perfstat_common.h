@@ -1,0 +1,147 @@
+#pragma once
+// What the three perf stat readers share: lines, numbers in the recording's locale, perf's metric
+// descriptions mapped to pmcmodel names, and the builder that turns rows into a Measurement.
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "import_perfstat.h"
+#include "measurement.h"
+
+namespace pmc::perfstat {
+
+// Errors carry the file and line; lenient imports list them instead of stopping.
+class Context {
+ public:
+  Context(std::string_view file, bool lenient, std::vector<std::string>& skipped)
+      : file_(file), lenient_(lenient), skipped_(skipped) {}
+  [[noreturn]] void fail(size_t line, std::string_view what) const;
+  // Throws, or in lenient mode records the line as skipped.
+  void reject(size_t line, std::string_view what);
+  bool lenient() const { return lenient_; }
+  std::string_view file() const { return file_; }
+
+ private:
+  std::string_view file_;
+  bool lenient_;
+  std::vector<std::string>& skipped_;
+};
+
+// "found 'xyz…'" for messages: at most 40 characters, control bytes as \xNN.
+std::string quote(std::string_view text);
+
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : text_(text) {}
+  // The next line without its '\n' or "\r\n"; false at the end.
+  bool next(std::string_view& line);
+  size_t line_no() const { return line_no_; }
+  bool at_end() const { return pos_ >= text_.size(); }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  size_t line_no_ = 0;
+};
+
+std::string_view trim(std::string_view s);
+std::string_view trim_left(std::string_view s);
+std::string_view trim_right(std::string_view s);
+bool starts_with_ci(std::string_view s, std::string_view prefix);
+
+// The decimal separator of the recording's locale: ',' when its numbers show it (`1.234,5`,
+// `(85,74%)`, `3,171346072`), '.' otherwise. Looks at the first 256 KiB; `csv_sep` is a field
+// separator, never part of a number.
+char detect_decimal(std::string_view text, char csv_sep = 0);
+
+// A number as perf printed it: grouping (',' '.' '\'' and no-break spaces, whichever is not the
+// decimal), sign, "nan"/"-nan"/"inf". Nothing else may be in `token`.
+std::optional<double> parse_number(std::string_view token, char decimal);
+// A -I timestamp: always "%lu.%09lu", whatever the locale.
+std::optional<double> parse_timestamp(std::string_view token);
+bool looks_like_timestamp(std::string_view token);
+// Digits only, saturating at INT_MAX: perf's CPU counts and run counts.
+int parse_small_int(std::string_view digits);
+// A count as uint64, 0 for negative or not finite, saturating at the top.
+uint64_t to_count(double value);
+
+// "S0", "S0-D0-C1", "S0-D0-L3-ID0", "N0", "CPU3", or a --per-thread "comm-pid".
+bool is_aggregate_id(std::string_view token);
+
+// Builds one event from a printed row. `pct` is the percentage running, `noise_pct` the -r
+// relative stddev; `count` empty for not counted/supported.
+EventCount make_event(std::string_view name, std::string_view unit, std::optional<double> count,
+                      EventStatus status, std::optional<double> pct,
+                      std::optional<double> noise_pct);
+std::optional<EventStatus> parse_count_status(std::string_view token);  // "<not counted>"…
+
+// perf's description of a metric → a pmcmodel name and unit, the value as a fraction when perf
+// printed a percentage. `percent` says the value was printed with '%'; `event` names the row's
+// event, for "<event>_per_sec".
+Metric normalise_metric(double value, bool percent, std::string_view description,
+                        std::string_view event);
+// The description after a "%": "  tma_retiring" or "of all branches" (strips the unit "%").
+// Returns true when the description carried the percent sign itself.
+bool strip_percent_unit(std::string_view& description);
+
+// Events, intervals and reported metrics in the order the rows came; aggregate totals and
+// interval sums are added by finish().
+class Builder {
+ public:
+  void add_event(std::optional<double> ts, std::string_view aggregate, int aggregate_cpus,
+                 EventCount event);
+  void add_reported(std::optional<double> ts, std::string_view aggregate, Metric metric);
+  // perf prints "( +- x% )  (pp.pp%)" after the last metric of a row, which can be a
+  // continuation row ("#  0.05  stalled cycles per insn  ( +-  1.23% )  (33.36%)").
+  void amend_last_event(std::optional<double> pct, std::optional<double> noise_pct);
+  void add_note(std::string note);
+  Measurement& measurement() { return m_; }
+  bool empty() const;
+  Measurement finish();
+
+ private:
+  struct Total {
+    EventCount sum;
+    size_t parts = 0;
+    size_t enabled_parts = 0;
+    double running_fraction_sum = 0;
+  };
+  // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
+  std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
+                                std::vector<Metric>*& reported);
+  static void accumulate(Total& total, const EventCount& e);
+  static EventCount total_event(const Total& total, std::string reason);
+  static void flush(std::vector<Total>& totals, std::vector<EventCount>& events);
+
+  // Where the last added event and its aggregate total are: interval index (npos for the whole
+  // run) and index in that list (npos when none).
+  static constexpr size_t npos = size_t(-1);
+  struct Position {
+    size_t interval = npos;
+    size_t event = npos;
+    size_t total = npos;
+  };
+
+  Measurement m_;
+  Position last_;
+  std::vector<Total> top_totals_;
+  std::vector<std::vector<Total>> interval_totals_;  // parallel to m_.intervals
+};
+
+// The three readers, one file each.
+void read_text(std::string_view text, Context& ctx, Builder& out);
+void read_csv(std::string_view text, Context& ctx, Builder& out);
+void read_json(std::string_view text, Context& ctx, Builder& out);
+
+// The CSV separator that splits `line` into perf's -x fields, or 0.
+char detect_csv_separator(std::string_view line);
+
+// Parses the "Performance counter stats for 'CMD' (N runs):" line into `m`.
+void parse_stats_header(std::string_view line, Measurement& m);
+// "<t> [+- sd] seconds time elapsed|user|sys" into m; false when the line is not one.
+bool parse_time_line(std::string_view line, char decimal, Measurement& m);
+
+}  // namespace pmc::perfstat

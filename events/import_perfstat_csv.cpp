@@ -1,0 +1,234 @@
+// perf stat -x SEP: [interval,][aggr-id,[nr,]]count,unit,event[,cgroup][,stddev%],run-time,
+// pct-running[,metric-value,metric-unit], plus metric rows ",,,,,70.1,%  tma_backend_bound" and
+// metric-group rows ",<runtime>,<pct>,,,,TopdownL1". Layout: tools/perf/util/stat-display.c.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "import_perfstat_common.h"
+
+namespace pmc::perfstat {
+namespace {
+
+void split(std::string_view line, char sep, std::vector<std::string_view>& fields) {
+  fields.clear();
+  size_t start = 0;
+  while (true) {
+    size_t end = line.find(sep, start);
+    if (end == std::string_view::npos) {
+      fields.push_back(trim(line.substr(start)));
+      return;
+    }
+    fields.push_back(trim(line.substr(start, end - start)));
+    start = end + 1;
+  }
+}
+
+bool is_count(std::string_view f, char decimal) {
+  return parse_count_status(f).has_value() || parse_number(f, decimal).has_value();
+}
+
+bool is_number(std::string_view f, char decimal) {
+  return parse_number(f, decimal).has_value();
+}
+
+// Index of the count: the field followed by a unit (empty or a word) and an event name.
+std::optional<size_t> find_count(const std::vector<std::string_view>& f, char decimal) {
+  for (size_t k = 0; k <= 3 && k + 2 < f.size(); ++k) {
+    if (!is_count(f[k], decimal)) continue;
+    if (!f[k + 1].empty() && is_number(f[k + 1], decimal)) continue;
+    std::string_view event = f[k + 2];
+    if (event.empty() || is_number(event, decimal) || event.find(' ') != std::string_view::npos)
+      continue;
+    return k;
+  }
+  return std::nullopt;
+}
+
+bool is_integer(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+class CsvReader {
+ public:
+  CsvReader(std::string_view text, Context& ctx, Builder& out)
+      : text_(text), ctx_(ctx), out_(out) {}
+
+  void run() {
+    LineReader lines(text_);
+    std::string_view line;
+    while (sep_ == 0 && lines.next(line)) {
+      std::string_view t = trim(line);
+      if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
+      first_row_ = lines.line_no();
+      if (sep_ == 0 && !t.empty() && t.front() != '#') {
+        ctx_.reject(
+            lines.line_no(),
+            fmt::format(
+                "expected a perf stat -x row 'count,unit,event,run-time,pct-running', found {}",
+                quote(t)));
+      }
+    }
+    if (sep_ == 0) return;
+    decimal_ = detect_decimal(text_, sep_);
+    LineReader again(text_);
+    while (again.next(line)) {
+      line_no_ = again.line_no();
+      if (line_no_ < first_row_ && !trim(line).starts_with('#')) continue;  // rejected above
+      read_line(line);
+    }
+  }
+
+ private:
+  void read_line(std::string_view line) {
+    std::string_view t = trim(line);
+    if (t.empty()) return;
+    if (t.front() == '#') {
+      if (t.substr(1).find("started on") != std::string_view::npos) {
+        out_.add_note(fmt::format("{} (local time of the recording machine)", trim(t.substr(1))));
+      }
+      return;
+    }
+    split(line, sep_, fields_);
+    const char* why = read_row();
+    if (why != nullptr) ctx_.reject(line_no_, fmt::format("{}, found {}", why, quote(t)));
+  }
+
+  // nullptr when read, else what was expected.
+  const char* read_row() {
+    const auto& f = fields_;
+    auto k = find_count(f, decimal_);
+    if (!k) return read_metric_row();
+    std::optional<double> ts;
+    std::string_view aggregate;
+    int cpus = 0;
+    size_t j = 0;
+    if (j < *k && looks_like_timestamp(f[j])) ts = parse_timestamp(f[j++]);
+    if (j < *k) aggregate = f[j++];
+    if (j < *k && is_integer(f[j])) cpus = parse_small_int(f[j++]);
+    if (j != *k || (!aggregate.empty() && is_number(aggregate, decimal_))) {
+      return "expected '[interval,][aggr-id,[nr,]]count,unit,event'";
+    }
+    std::string_view count_text = f[*k], unit = f[*k + 1], event = f[*k + 2];
+    size_t i = *k + 3;
+    std::string_view cgroup;
+    if (i < f.size() && !f[i].empty() && !f[i].ends_with('%') && !is_number(f[i], decimal_))
+      cgroup = f[i++];
+    std::optional<double> noise, pct;
+    if (i < f.size() && f[i].ends_with('%')) {
+      noise = parse_number(f[i].substr(0, f[i].size() - 1), decimal_);
+      if (!noise) return "expected the -r stddev '<pct>%'";
+      ++i;
+    }
+    // run-time (ns) and pct-running: perf prints both since 3.13.
+    if (i + 1 >= f.size() || !is_number(f[i], decimal_) ||
+        !(pct = parse_number(f[i + 1], decimal_))) {
+      return "expected ',run-time,pct-running' after the event";
+    }
+    i += 2;
+    std::optional<double> count;
+    auto status = parse_count_status(count_text);
+    if (!status) {
+      count = parse_number(count_text, decimal_);
+      status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
+    }
+    if (!cgroup.empty()) {
+      scratch_ = aggregate.empty() ? std::string(cgroup) : fmt::format("{}/{}", aggregate, cgroup);
+      aggregate = scratch_;
+    }
+    last_event_.assign(event);
+    out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
+    if (i + 1 < f.size() && !f[i].empty() && !f[i + 1].empty()) {
+      return add_metric(ts, aggregate, f[i], f[i + 1]);
+    }
+    return nullptr;
+  }
+
+  // ",,,,,70.1,%  tma_backend_bound" (a metric on its own row), ",<runtime>,<pct>,,,,TopdownL1".
+  const char* read_metric_row() {
+    const auto& f = fields_;
+    size_t j = 0;
+    std::optional<double> ts;
+    if (looks_like_timestamp(f[0])) ts = parse_timestamp(f[j++]);
+    std::string_view aggregate;
+    if (j < f.size() && is_aggregate_id(f[j])) {
+      aggregate = f[j++];
+      if (j < f.size() && is_integer(f[j])) ++j;
+    }
+    size_t last = f.size();
+    while (last > j && f[last - 1].empty()) --last;
+    if (last <= j + 1 || is_number(f[last - 1], decimal_)) {
+      return "expected a perf stat -x row 'count,unit,event,run-time,pct-running'";
+    }
+    if (f[last - 2].empty()) {
+      for (size_t i = j; i + 1 < last; ++i) {
+        if (!f[i].empty() && !is_number(f[i], decimal_))
+          return "expected ',<run-time>,<pct>,,,,<metric group>'";
+      }
+      return nullptr;  // a metric group's name, e.g. TopdownL1: the metrics follow on their own
+                       // rows
+    }
+    for (size_t i = j; i + 2 < last; ++i) {
+      if (!f[i].empty()) return "expected ',,,,,<metric-value>,<metric-unit>'";
+    }
+    return add_metric(ts, aggregate, f[last - 2], f[last - 1]);
+  }
+
+  const char* add_metric(std::optional<double> ts, std::string_view aggregate,
+                         std::string_view value_text, std::string_view unit) {
+    auto value = parse_number(value_text, decimal_);
+    if (!value) return "expected a metric value";
+    out_.add_reported(ts, aggregate, normalise_metric(*value, false, unit, last_event_));
+    return nullptr;
+  }
+
+  std::string_view text_;
+  Context& ctx_;
+  Builder& out_;
+  char sep_ = 0;
+  char decimal_ = '.';
+  size_t line_no_ = 0;
+  size_t first_row_ = 0;
+  std::string last_event_;
+  std::string scratch_;
+  std::vector<std::string_view> fields_;
+};
+
+}  // namespace
+
+char detect_csv_separator(std::string_view line) {
+  std::array<int, 256> frequency{};
+  for (unsigned char c : line) ++frequency[c];
+  // Characters that are part of perf's fields, never a separator.
+  static constexpr std::string_view kInField = ".-_/<>%+@=' \r";
+  std::vector<std::string_view> fields;
+  for (int round = 0; round < 4; ++round) {
+    int best = 0;
+    for (int c = 1; c < 256; ++c) {
+      if (frequency[c] > frequency[best] && !std::isalnum(c) && c < 0x80 &&
+          kInField.find(char(c)) == std::string_view::npos) {
+        best = c;
+      }
+    }
+    if (best == 0) return 0;
+    frequency[best] = 0;
+    split(line, char(best), fields);
+    auto k = find_count(fields, '.');
+    if (!k) k = find_count(fields, ',');
+    if (k && *k + 4 < fields.size()) return char(best);
+    // A metric row has no count: ",,,,,70.1,%  tma_backend_bound".
+    if (fields.size() >= 6 && fields.front().empty() && !fields.back().empty() &&
+        std::count(line.begin(), line.end(), char(best)) >= 5) {
+      return char(best);
+    }
+  }
+  return 0;
+}
+
+void read_csv(std::string_view text, Context& ctx, Builder& out) {
+  CsvReader(text, ctx, out).run();
+}
+
+}  // namespace pmc::perfstat

@@ -1,0 +1,249 @@
+// perf stat -j: one JSON object per line, keys from tools/perf/util/stat-display.c (print_*_json):
+// "counter-value" (a string), "unit", "event", "event-runtime", "pcnt-running", "variance",
+// "metric-value" (a number before about 6.4, a string after), "metric-unit", "metricgroup",
+// "interval", and the aggregation keys "socket", "die", "core", "cache", "cluster", "node", "cpu",
+// "thread", "cgroup" with "aggregate-number".
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+#include "import_perfstat_common.h"
+
+namespace pmc::perfstat {
+namespace {
+
+using json = nlohmann::ordered_json;  // keeps --metric-only columns in order
+
+// Records are one line; a record wrapped over more (re-indented by hand, as in mail) is still read,
+// but no further than this.
+constexpr size_t kMaxRecordLines = 16;
+
+// Where the braces of a record balance outside strings: npos while it is still open.
+struct BraceScan {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  bool feed(std::string_view s) {
+    for (char c : s) {
+      if (in_string) {
+        if (escaped) {
+          escaped = false;
+        } else if (c == '\\') {
+          escaped = true;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{') {
+        ++depth;
+      } else if (c == '}') {
+        --depth;
+      }
+    }
+    return depth <= 0 && !in_string;
+  }
+};
+
+// Two of perf's JSON bugs, repaired outside strings: 6.12/6.13 leave a comma before '}' when a
+// record has no metric (fixed by commit 967364894e61), dropped here; before 6.4 "metric-value" was
+// printed with "%f", so a metric without a denominator reads `nan` or `-nan`, here null.
+std::string repaired(std::string_view record) {
+  std::string out;
+  out.reserve(record.size());
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < record.size(); ++i) {
+    char c = record[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ',') {
+      size_t next = record.find_first_not_of(" \t\r\n", i + 1);
+      if (next != std::string_view::npos && record[next] == '}') continue;
+    } else if (c == 'n' || c == '-' || c == 'i') {
+      for (std::string_view bare : {"-nan", "nan", "-inf", "inf"}) {
+        if (record.substr(i, bare.size()) == bare) {
+          out += "null";
+          i += bare.size() - 1;
+          c = 0;
+          break;
+        }
+      }
+      if (c == 0) continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::optional<double> number_of(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) return parse_number(trim(v.get_ref<const std::string&>()), '.');
+  return std::nullopt;
+}
+
+std::string text_of(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<long long>());
+  return v.dump();
+}
+
+constexpr std::string_view kAggregateKeys[] = {"socket", "die", "core",   "cache", "cluster",
+                                               "node",   "cpu", "thread", "cgroup"};
+
+bool is_bookkeeping_key(std::string_view key) {
+  for (auto k : kAggregateKeys) {
+    if (key == k) return true;
+  }
+  return key == "interval" || key == "aggregate-number" || key == "metric-threshold";
+}
+
+class JsonReader {
+ public:
+  JsonReader(std::string_view text, Context& ctx, Builder& out)
+      : text_(text), ctx_(ctx), out_(out) {}
+
+  void run() {
+    LineReader lines(text_);
+    std::string_view line;
+    std::string record;
+    size_t start = 0, record_lines = 0;
+    BraceScan scan;
+    while (lines.next(line)) {
+      std::string_view t = trim(line);
+      if (record_lines == 0) {
+        if (t.empty()) continue;
+        if (t.front() != '{') {
+          ctx_.reject(lines.line_no(),
+                      fmt::format("expected a perf stat -j record '{{...}}', found {}", quote(t)));
+          continue;
+        }
+        start = lines.line_no();
+        record.clear();
+        scan = BraceScan{};
+      }
+      record.append(line).push_back('\n');
+      ++record_lines;
+      if (scan.feed(line)) {
+        read_record(record, start);
+        record_lines = 0;
+      } else if (record_lines == kMaxRecordLines) {
+        ctx_.reject(start, fmt::format("expected '}}' closing the record within {} lines",
+                                       kMaxRecordLines));
+        record_lines = 0;
+      }
+    }
+    if (record_lines != 0) {
+      ctx_.reject(start,
+                  "expected '}' closing the record before the end of the input: the recording is "
+                  "truncated");
+    }
+  }
+
+ private:
+  void read_record(std::string_view record, size_t line) {
+    json j = json::parse(repaired(record), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      ctx_.reject(line,
+                  fmt::format("expected one JSON object per line, found {}", quote(trim(record))));
+      return;
+    }
+    if (const char* why = read_object(j))
+      ctx_.reject(line, fmt::format("{}, found {}", why, quote(trim(record))));
+  }
+
+  const char* read_object(const json& j) {
+    std::optional<double> ts;
+    if (auto it = j.find("interval"); it != j.end()) {
+      ts = number_of(*it);
+      if (!ts) return "expected a number in \"interval\"";
+    }
+    std::string aggregate;
+    for (auto key : kAggregateKeys) {
+      auto it = j.find(key);
+      if (it == j.end()) continue;
+      std::string id = text_of(*it);
+      if (key == "cpu") id = "CPU" + id;
+      aggregate = aggregate.empty() ? id : aggregate + "/" + id;
+    }
+    int cpus = 0;
+    if (auto it = j.find("aggregate-number"); it != j.end() && it->is_number_integer())
+      cpus = it->get<int>();
+
+    if (auto it = j.find("counter-value"); it != j.end()) {
+      auto event = j.find("event");
+      if (event == j.end() || !event->is_string())
+        return "expected \"event\" beside \"counter-value\"";
+      std::string count_text = text_of(*it);
+      std::optional<double> count;
+      auto status = parse_count_status(count_text);
+      if (!status) {
+        count = number_of(*it);
+        if (!count) return "expected a number or \"<not counted>\" in \"counter-value\"";
+        status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
+      }
+      std::optional<double> pct, noise;
+      if (auto p = j.find("pcnt-running"); p != j.end()) pct = number_of(*p);
+      if (auto v = j.find("variance"); v != j.end()) noise = number_of(*v);
+      auto unit_it = j.find("unit");
+      if (unit_it != j.end() && !unit_it->is_string()) return "expected a string in \"unit\"";
+      std::string unit = unit_it == j.end() ? std::string() : unit_it->get<std::string>();
+      last_event_ = event->get<std::string>();
+      auto e = make_event(last_event_, unit, count, *status, pct, noise);
+      if (std::isnan(count.value_or(0))) e.reason = "perf printed nan";
+      out_.add_event(ts, aggregate, cpus, std::move(e));
+      return read_metric(j, ts, aggregate);
+    }
+    if (j.contains("metric-value") || j.contains("metric-unit"))
+      return read_metric(j, ts, aggregate);
+    if (j.contains("metricgroup")) return nullptr;  // the metrics of the group follow as records
+    // --metric-only: {"%  tma_retiring" : "11.5", ...}
+    bool any = false;
+    for (const auto& [key, value] : j.items()) {
+      if (is_bookkeeping_key(key)) continue;
+      auto v = number_of(value);
+      if (!v) return "expected \"counter-value\", \"metric-value\" or metric-only values";
+      out_.add_reported(ts, aggregate, normalise_metric(*v, false, key, ""));
+      any = true;
+    }
+    return any ? nullptr : "expected \"counter-value\" or \"metric-value\"";
+  }
+
+  const char* read_metric(const json& j, std::optional<double> ts, const std::string& aggregate) {
+    auto value = j.find("metric-value");
+    auto unit = j.find("metric-unit");
+    if (value == j.end() || unit == j.end()) return nullptr;  // an event without a metric
+    if (value->is_null()) return nullptr;                     // nan: no denominator
+    auto v = number_of(*value);
+    if (!v) return "expected a number in \"metric-value\"";
+    if (!unit->is_string()) return "expected a string in \"metric-unit\"";
+    // Before 6.13 perf wrote "metric-value" : "0.000000", "metric-unit" : "" for events without
+    // one.
+    if (trim(unit->get_ref<const std::string&>()).empty()) return nullptr;
+    out_.add_reported(
+        ts, aggregate,
+        normalise_metric(*v, false, unit->get_ref<const std::string&>(), last_event_));
+    return nullptr;
+  }
+
+  std::string_view text_;
+  Context& ctx_;
+  Builder& out_;
+  std::string last_event_;
+};
+
+}  // namespace
+
+void read_json(std::string_view text, Context& ctx, Builder& out) {
+  JsonReader(text, ctx, out).run();
+}
+
+}  // namespace pmc::perfstat

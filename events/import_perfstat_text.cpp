@@ -1,0 +1,466 @@
+// perf stat's default (human) output, 4.x to 6.x layouts, with -r, -I, -A, --per-*, --metric-only
+// and the topdown forms. Layout reference: tools/perf/util/stat-display.c.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "import_perfstat_common.h"
+
+namespace pmc::perfstat {
+namespace {
+
+struct Token {
+  std::string_view text;
+  size_t end = 0;  // one past its last character, in the line
+};
+
+bool is_integer(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Splits at whitespace; "<not counted>" and "<not supported>" stay one token.
+void tokenize(std::string_view line, size_t from, size_t to, std::vector<Token>& out) {
+  out.clear();
+  size_t i = from;
+  while (i < to) {
+    while (i < to && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= to) break;
+    size_t start = i;
+    std::string_view rest = line.substr(i, to - i);
+    if (rest.starts_with("<not counted>")) {
+      i += 13;
+    } else if (rest.starts_with("<not supported>")) {
+      i += 15;
+    } else {
+      while (i < to && line[i] != ' ' && line[i] != '\t') ++i;
+    }
+    out.push_back({line.substr(start, i - start), i});
+  }
+}
+
+// "# started on Tue Jun 13 10:00:00 2023" → "2023-06-13T10:00:00" (the recording machine's local
+// time).
+std::string iso_start_time(std::string_view when) {
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < when.size()) {
+    while (i < when.size() && when[i] == ' ') ++i;
+    size_t start = i;
+    while (i < when.size() && when[i] != ' ') ++i;
+    if (i > start) words.push_back(when.substr(start, i - start));
+  }
+  if (words.size() != 5) return "";
+  auto month = std::find(kMonths.begin(), kMonths.end(), words[1]);
+  if (month == kMonths.end() || !is_integer(words[2]) || !is_integer(words[4]) ||
+      words[3].size() != 8) {
+    return "";
+  }
+  return fmt::format("{}-{:02}-{:02}T{}", words[4], int(month - kMonths.begin()) + 1,
+                     parse_small_int(words[2]), words[3]);
+}
+
+// perf event names: "cycles", "cpu_core/cycles/", "r003c", "L1-dcache-loads:u", "{a,b}"…
+bool is_event_name(std::string_view s) {
+  bool letter = false;
+  for (char c : s) {
+    if (std::isalpha(uint8_t(c))) {
+      letter = true;
+    } else if (!std::isdigit(uint8_t(c)) &&
+               std::string_view("_-./:=,@{}[]!?+~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return letter;
+}
+
+// "msec", "Joules", "MiB", "ns", "MiB/s", "%", "C"…
+bool is_unit(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalpha(uint8_t(c)) || c == '/' || c == '%' || c == '_';
+  });
+}
+
+struct MetricColumn {
+  std::string description;
+  bool percent = false;
+  size_t end = 0;
+};
+
+class TextReader {
+ public:
+  TextReader(std::string_view text, Context& ctx, Builder& out)
+      : text_(text), ctx_(ctx), out_(out), decimal_(detect_decimal(text)) {}
+
+  void run() {
+    LineReader lines(text_);
+    std::string_view line;
+    while (lines.next(line)) {
+      line_no_ = lines.line_no();
+      read_line(line);
+    }
+    if (seen_header_ && !seen_elapsed_ && !interval_) {
+      ctx_.reject(line_no_,
+                  "expected '<t> seconds time elapsed' before the end of the input: the "
+                  "recording is truncated");
+    }
+  }
+
+ private:
+  void read_line(std::string_view line) {
+    std::string_view t = trim(line);
+    if (t.empty()) {
+      in_advice_ = false;
+      return;
+    }
+    if (t == "..." || t == "[...]" || t == "\xe2\x80\xa6") {
+      out_.add_note(
+          fmt::format("line {}: '{}' (an elision by whoever published the output)", line_no_, t));
+      return;
+    }
+    if (t.front() == '#') return read_comment_line(line, t);
+    if (t.find("Performance counter stats for") != std::string_view::npos) {
+      parse_stats_header(t, out_.measurement());
+      seen_header_ = true;
+      columns_.clear();
+      rows_in_block_ = 0;
+      return;
+    }
+    if (t.find(" seconds ") != std::string_view::npos &&
+        parse_time_line(t, decimal_, out_.measurement())) {
+      if (t.find("time elapsed") != std::string_view::npos) seen_elapsed_ = true;
+      return;
+    }
+    if (read_advice(line, t)) return;
+    if (!columns_.empty() && read_metric_values(line)) return;
+    const char* why = read_row(line);
+    if (why == nullptr) return;
+    // perf right-aligns metric-only headers, and prints them before any counter row.
+    if (why == kNotARow && rows_in_block_ == 0 && line.starts_with("  ") &&
+        read_metric_header(line)) {
+      return;
+    }
+    ctx_.reject(line_no_, fmt::format("{}, found {}",
+                                      why == kNotARow ? "expected a counter row '<count> [unit] "
+                                                        "<event> [# <metric>]'"
+                                                      : why,
+                                      quote(t)));
+  }
+
+  // perf's own messages around the counts: kept as notes, never an error.
+  bool read_advice(std::string_view line, std::string_view t) {
+    if (in_advice_ && line.front() == '\t') return true;
+    static constexpr std::string_view kAdvice[] = {
+        "Some events weren't counted",
+        "The events in group usually have to be from the same PMU",
+        "WARNING:",
+        "Warning:",
+        "Error:",
+        "failed to",
+        "Using CPUID",
+    };
+    for (auto a : kAdvice) {
+      if (t.starts_with(a)) {
+        out_.add_note(std::string(t));
+        in_advice_ = true;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void read_comment_line(std::string_view line, std::string_view t) {
+    std::string_view body = trim(t.substr(1));
+    if (body.starts_with("started on")) {
+      std::string when(trim(body.substr(10)));
+      out_.measurement().start_time = iso_start_time(when);
+      out_.add_note("started on " + when + " (local time of the recording machine)");
+      return;
+    }
+    if (body.starts_with("time ") || body == "time") {
+      interval_ = true;
+      read_metric_header(line);  // "#  time  counts unit events" leaves no metric columns
+      return;
+    }
+    // A continuation row: "#  0.61  stalled cycles per insn" under the row it belongs to.
+    if (!body.empty() &&
+        (std::isdigit(uint8_t(body.front())) || body.front() == '-' || body.starts_with("nan"))) {
+      if (const char* why = read_row(line); why != nullptr && why != kNotARow) {
+        ctx_.reject(line_no_, fmt::format("{}, found {}", why, quote(t)));
+      }
+    }
+  }
+
+  static constexpr const char* kNotARow = "not a row";
+
+  // Strips "(pp.pp%)", "[pp.pp%]" (3.x) and "( +- x% )" from the end of `s`.
+  const char* strip_trailers(std::string_view& s, std::optional<double>& pct,
+                             std::optional<double>& noise) {
+    for (int round = 0; round < 2; ++round) {
+      s = trim_right(s);
+      if (s.empty() || (s.back() != ')' && s.back() != ']')) break;
+      size_t open = s.rfind(s.back() == ')' ? '(' : '[');
+      if (open == std::string_view::npos) break;
+      std::string_view inner = trim(s.substr(open + 1, s.size() - open - 2));
+      if (inner.starts_with("+-")) {
+        inner = trim(inner.substr(2));
+        if (!inner.ends_with('%') ||
+            !(noise = parse_number(trim(inner.substr(0, inner.size() - 1)), decimal_))) {
+          return "expected '( +- <pct>% )'";
+        }
+      } else if (inner.ends_with('%') && !pct) {
+        pct = parse_number(trim(inner.substr(0, inner.size() - 1)), decimal_);
+        if (!pct) return "expected '(<pct>%)' running time";
+      } else {
+        break;
+      }
+      s = s.substr(0, open);
+    }
+    return nullptr;
+  }
+
+  bool is_count(std::string_view tok) const {
+    return parse_count_status(tok).has_value() || parse_number(tok, decimal_).has_value();
+  }
+
+  // One row of counts: [timestamp] [aggregate [cpus]] <count> [unit] <event> [cgroup] [# metric]
+  // [( +- x% )] [(pp.pp%)], or a continuation/metric-group row with only "# metric".
+  // nullptr when read; kNotARow when the line has no shape of a row; else what was expected.
+  const char* read_row(std::string_view line) {
+    std::optional<double> pct, noise;
+    std::string_view s = line;
+    if (const char* why = strip_trailers(s, pct, noise)) return why;
+    size_t hash = s.find('#');
+    std::string_view comment = hash == std::string_view::npos ? "" : trim(s.substr(hash + 1));
+    tokenize(s, 0, hash == std::string_view::npos ? s.size() : hash, tokens_);
+    size_t i = 0, n = tokens_.size();
+    std::optional<double> ts;
+    if (i < n && looks_like_timestamp(tokens_[i].text) &&
+        (i + 1 < n || hash != std::string_view::npos)) {
+      ts = parse_timestamp(tokens_[i++].text);
+      interval_ = true;
+    }
+    std::string_view aggregate;
+    int cpus = 0;
+    if (i < n && is_aggregate_id(tokens_[i].text)) {
+      aggregate = tokens_[i++].text;
+      if (i < n && is_integer(tokens_[i].text) &&
+          ((i + 1 < n && is_count(tokens_[i + 1].text)) || i + 1 == n)) {
+        cpus = parse_small_int(tokens_[i++].text);
+      }
+    }
+    if (i == n || (i + 1 == n && !is_count(tokens_[i].text))) {
+      // "# 0.61 stalled cycles per insn" under its event, or "TopdownL1  # 68.7 %
+      // tma_backend_bound".
+      if (comment.empty()) return i == 0 ? kNotARow : "expected a count after the aggregate";
+      if (!parse_comment(comment)) return kBadComment;
+      if (i + 1 != n) out_.amend_last_event(pct, noise);  // not after a metric group's name
+      return read_comment(comment, ts, aggregate, last_event_);
+    }
+    if (i == 0 && !is_count(tokens_[0].text)) return kNotARow;
+    std::string_view count_text = tokens_[i++].text;
+    std::string_view unit, event, cgroup;
+    if (i < n && tokens_[n - 1].text == "(msec)") {  // 4.x: "task-clock (msec)"
+      unit = "msec";
+      --n;
+    }
+    switch (n - i) {
+      case 0:
+        return "expected an event name after the count";
+      case 1:
+        event = tokens_[i].text;
+        break;
+      case 2:
+        if (tokens_[i + 1].text.starts_with('/')) {
+          event = tokens_[i].text, cgroup = tokens_[i + 1].text;
+        } else {
+          unit = tokens_[i].text, event = tokens_[i + 1].text;
+        }
+        break;
+      case 3:
+        unit = tokens_[i].text, event = tokens_[i + 1].text, cgroup = tokens_[i + 2].text;
+        break;
+      default:
+        return "expected '<count> [unit] <event>' with no more words before '#'";
+    }
+    if (!is_event_name(event) || !is_unit(unit) ||
+        (!cgroup.empty() && cgroup.find('/') == std::string_view::npos)) {
+      return "expected '<count> [unit] <event>'";
+    }
+    std::optional<double> count;
+    auto status = parse_count_status(count_text);
+    if (!status) {
+      count = parse_number(count_text, decimal_);
+      if (!count) return "expected a count";
+      status = EventStatus::counted;
+      if (std::isnan(*count)) status = EventStatus::not_counted;
+    }
+    if (!cgroup.empty()) {
+      scratch_ = aggregate.empty() ? std::string(cgroup) : fmt::format("{}/{}", aggregate, cgroup);
+      aggregate = scratch_;
+    }
+    std::optional<PrintedMetric> metric;
+    if (!comment.empty() && !(metric = parse_comment(comment))) return kBadComment;
+    last_event_.assign(event);
+    ++rows_in_block_;
+    out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
+    if (metric) {
+      out_.add_reported(
+          ts, aggregate,
+          normalise_metric(metric->value, metric->percent, metric->description, event));
+    }
+    return nullptr;
+  }
+
+  struct PrintedMetric {
+    double value;
+    bool percent;
+    std::string_view description;
+  };
+  static constexpr const char* kBadComment = "expected '# <value> <description>'";
+
+  // "<value>[%] <description>" after a '#'.
+  std::optional<PrintedMetric> parse_comment(std::string_view comment) const {
+    size_t sp = comment.find_first_of(" \t");
+    std::string_view value_text = comment.substr(0, sp);
+    std::string_view description = sp == std::string_view::npos ? "" : trim(comment.substr(sp));
+    bool percent = value_text.ends_with('%');
+    if (percent) value_text.remove_suffix(1);
+    auto value = parse_number(value_text, decimal_);
+    if (!value || description.empty()) return std::nullopt;
+    return PrintedMetric{*value, percent, description};
+  }
+
+  const char* read_comment(std::string_view comment, std::optional<double> ts,
+                           std::string_view aggregate, std::string_view event) {
+    auto metric = parse_comment(comment);
+    if (!metric) return kBadComment;
+    out_.add_reported(ts, aggregate,
+                      normalise_metric(metric->value, metric->percent, metric->description, event));
+    return nullptr;
+  }
+
+  // --metric-only and legacy --topdown column headers: "retiring  bad speculation ...",
+  // "#  time  %  tma_retiring %  tma_backend_bound ...". True when every column is a metric.
+  bool read_metric_header(std::string_view line) {
+    static constexpr std::string_view kNotMetrics[] = {"#",      "time",    "core",   "cpus",
+                                                       "socket", "die",     "CPU",    "node",
+                                                       "cache",  "cluster", "thread", "cgroup"};
+    std::vector<MetricColumn> columns;
+    tokenize(line, 0, line.size(), tokens_);
+    bool unit_pending = false;
+    size_t previous_end = 0;
+    bool leading = true;
+    for (const auto& tok : tokens_) {
+      size_t gap = (tok.end - tok.text.size()) - previous_end;
+      // "#  time  core  cpus" before the metrics: the timestamp and aggregate columns.
+      if (leading && std::find(std::begin(kNotMetrics), std::end(kNotMetrics), tok.text) !=
+                         std::end(kNotMetrics)) {
+        previous_end = tok.end;
+        continue;
+      }
+      leading = false;
+      previous_end = tok.end;
+      if (tok.text == "counts" || tok.text == "events")
+        return false;  // "# time counts unit events"
+      if (!unit_pending && !columns.empty() && gap == 1 && tok.text != "%") {
+        columns.back().description += ' ';  // "bad speculation", "insn per cycle"
+        columns.back().description += tok.text;
+        columns.back().end = tok.end;
+        continue;
+      }
+      if (unit_pending) {
+        columns.back().description = std::string(tok.text);
+        columns.back().end = tok.end;
+        unit_pending = false;
+        continue;
+      }
+      columns.push_back({std::string(tok.text), tok.text == "%", tok.end});
+      unit_pending = tok.text == "%";
+    }
+    if (columns.empty()) return false;
+    for (const auto& c : columns) {
+      if (normalise_metric(0, c.percent, c.description, "").unit.empty()) return false;
+    }
+    columns_ = std::move(columns);
+    return true;
+  }
+
+  // A row under a metric-only header: [timestamp] [aggregate [cpus]] <value>... aligned to the
+  // headers' right edges (perf leaves a column blank when the metric has no value).
+  bool read_metric_values(std::string_view line) {
+    tokenize(line, 0, line.size(), tokens_);
+    size_t i = 0, n = tokens_.size();
+    std::optional<double> ts;
+    if (i < n && looks_like_timestamp(tokens_[i].text)) ts = parse_timestamp(tokens_[i++].text);
+    std::string_view aggregate;
+    if (i < n && is_aggregate_id(tokens_[i].text)) {
+      aggregate = tokens_[i++].text;
+      // Socket, die, core, cache and node aggregates are followed by their number of CPUs.
+      bool has_cpus = aggregate.front() == 'S' || aggregate.front() == 'N';
+      if (i < n && has_cpus && is_integer(tokens_[i].text)) ++i;
+    }
+    if (i == n || n - i > columns_.size()) return false;
+    values_.clear();
+    for (; i < n; ++i) {
+      std::string_view v = tokens_[i].text;
+      bool percent = v.ends_with('%');
+      if (percent) v.remove_suffix(1);
+      auto value = parse_number(v, decimal_);
+      if (!value) return false;
+      values_.push_back({*value, percent, tokens_[i].end});
+    }
+    if (ts) interval_ = true;
+    for (size_t k = 0; k < values_.size(); ++k) {
+      size_t column = k;
+      if (values_.size() != columns_.size()) {
+        auto distance = [&](const MetricColumn& c) {
+          return c.end > values_[k].end ? c.end - values_[k].end : values_[k].end - c.end;
+        };
+        column = size_t(std::min_element(columns_.begin(), columns_.end(),
+                                         [&](const auto& a, const auto& b) {
+                                           return distance(a) < distance(b);
+                                         }) -
+                        columns_.begin());
+      }
+      const auto& c = columns_[column];
+      out_.add_reported(
+          ts, aggregate,
+          normalise_metric(values_[k].value, values_[k].percent || c.percent, c.description, ""));
+    }
+    return true;
+  }
+
+  struct Value {
+    double value;
+    bool percent;
+    size_t end;
+  };
+
+  std::string_view text_;
+  Context& ctx_;
+  Builder& out_;
+  char decimal_;
+  size_t line_no_ = 0;
+  bool seen_header_ = false;
+  bool seen_elapsed_ = false;
+  bool interval_ = false;
+  bool in_advice_ = false;
+  size_t rows_in_block_ = 0;
+  std::string last_event_;
+  std::string scratch_;
+  std::vector<Token> tokens_;
+  std::vector<MetricColumn> columns_;
+  std::vector<Value> values_;
+};
+
+}  // namespace
+
+void read_text(std::string_view text, Context& ctx, Builder& out) {
+  TextReader(text, ctx, out).run();
+}
+
+}  // namespace pmc::perfstat

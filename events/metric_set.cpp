@@ -1,0 +1,549 @@
+#include "metric_set.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+namespace pmc {
+namespace {
+
+using json = nlohmann::json;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+size_t line_of(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  return size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(offset), '\n')) + 1;
+}
+
+std::vector<std::string> split_groups(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ';')) {
+    part = trim(part);
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+// The lines where each "MetricName" key appears, in order: nlohmann::json keeps no positions.
+std::vector<size_t> metric_name_lines(std::string_view text) {
+  std::vector<size_t> lines;
+  size_t line = 1, counted_to = 0;
+  for (size_t at = text.find("\"MetricName\""); at != std::string_view::npos;
+       at = text.find("\"MetricName\"", at + 1)) {
+    line += size_t(std::count(text.begin() + std::ptrdiff_t(counted_to), text.begin() + std::ptrdiff_t(at), '\n'));
+    counted_to = at;
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::optional<std::string> string_field(const json& object, const char* key, const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end()) return std::nullopt;
+  if (!it->is_string()) throw std::runtime_error(where + ": expected \"" + key + "\" to be a string");
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+std::pair<double, std::string> parse_scale_unit(std::string_view text) {
+  std::string s = trim(text);
+  double number = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), number);
+  if (ec != std::errc() || ptr == s.data())
+    throw std::runtime_error("ScaleUnit \"" + std::string(text) +
+                             "\": expected a number followed by a unit, e.g. \"100%\"");
+  return {number, trim(std::string_view(ptr, size_t(s.data() + s.size() - ptr)))};
+}
+
+MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::parse_error& e) {
+    size_t line = line_of(text, e.byte == 0 ? 0 : e.byte - 1);
+    throw std::runtime_error(origin + ":" + std::to_string(line) +
+                             ": expected a JSON array of metric objects (" + e.what() + ")");
+  }
+  if (!document.is_array())
+    throw std::runtime_error(origin + ":1: expected a JSON array of metric objects");
+  auto lines = metric_name_lines(text);
+  MetricSet set;
+  size_t named = 0;
+  for (const auto& entry : document) {
+    if (!entry.is_object()) throw std::runtime_error(origin + ": expected each array element to be an object");
+    if (!entry.contains("MetricName")) continue;  // perf's files mix event aliases in
+    size_t line = named < lines.size() ? lines[named] : 0;
+    ++named;
+    std::string where = origin + ":" + std::to_string(line);
+    MetricDef def;
+    def.origin = where;
+    def.name = *string_field(entry, "MetricName", where);
+    if (def.name.empty()) throw std::runtime_error(where + ": expected a non-empty MetricName");
+    where += ": metric " + def.name;
+    auto expr_text = string_field(entry, "MetricExpr", where);
+    if (!expr_text) throw std::runtime_error(where + ": expected a MetricExpr");
+    try {
+      def.expr = Expr::parse(*expr_text);
+    } catch (const ExprError& e) {
+      throw std::runtime_error(where + ": MetricExpr \"" + *expr_text + "\": " + e.what());
+    }
+    if (auto threshold = string_field(entry, "MetricThreshold", where)) {
+      try {
+        def.threshold = Expr::parse(*threshold);
+      } catch (const ExprError& e) {
+        throw std::runtime_error(where + ": MetricThreshold \"" + *threshold + "\": " + e.what());
+      }
+    }
+    def.groups = split_groups(string_field(entry, "MetricGroup", where).value_or(""));
+    def.description = string_field(entry, "BriefDescription", where).value_or("");
+    def.pmu = string_field(entry, "Unit", where).value_or("");
+    def.scale_unit = string_field(entry, "ScaleUnit", where).value_or("1");
+    try {
+      std::tie(def.scale, def.unit) = parse_scale_unit(def.scale_unit);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(where + ": " + e.what());
+    }
+    for (const auto& existing : set.metrics_)
+      if (lower(existing.name) == lower(def.name) && existing.pmu == def.pmu)
+        throw std::runtime_error(where + ": defined twice (first at " + existing.origin + ")");
+    set.metrics_.push_back(std::move(def));
+  }
+  set.link();
+  return set;
+}
+
+MetricSet MetricSet::load(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(file.string() + ": cannot open metric file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse(buffer.str(), file.string());
+}
+
+MetricSet MetricSet::load(const std::vector<std::filesystem::path>& files) {
+  MetricSet set;
+  for (const auto& file : files) set.merge(load(file));
+  return set;
+}
+
+void MetricSet::merge(const MetricSet& other) {
+  for (const auto& def : other.metrics_) {
+    auto same = std::find_if(metrics_.begin(), metrics_.end(), [&](const MetricDef& m) {
+      return lower(m.name) == lower(def.name) && m.pmu == def.pmu;
+    });
+    if (same != metrics_.end()) {
+      *same = def;
+    } else {
+      metrics_.push_back(def);
+    }
+  }
+  link();
+}
+
+void MetricSet::link() {
+  std::unordered_map<std::string, std::vector<size_t>> by_name;
+  for (size_t i = 0; i < metrics_.size(); ++i) by_name[lower(metrics_[i].name)].push_back(i);
+  // A reference resolves to the metric of the same Unit, else a Unit-less one, else any.
+  auto resolve = [&](const ExprSymbol& symbol, const std::string& pmu) -> int {
+    auto it = by_name.find(lower(symbol.spelling));
+    if (it == by_name.end()) return -1;
+    for (size_t i : it->second)
+      if (metrics_[i].pmu == pmu) return int(i);
+    for (size_t i : it->second)
+      if (metrics_[i].pmu.empty()) return int(i);
+    return int(it->second.front());
+  };
+  expr_refs_.assign(metrics_.size(), {});
+  threshold_refs_.assign(metrics_.size(), {});
+  for (size_t i = 0; i < metrics_.size(); ++i) {
+    for (const auto& symbol : metrics_[i].expr.symbols())
+      expr_refs_[i].push_back(resolve(symbol, metrics_[i].pmu));
+    if (metrics_[i].threshold)
+      for (const auto& symbol : metrics_[i].threshold->symbols())
+        threshold_refs_[i].push_back(resolve(symbol, metrics_[i].pmu));
+  }
+}
+
+std::vector<size_t> MetricSet::select(const std::vector<std::string>& names_or_groups) const {
+  std::vector<char> chosen(metrics_.size(), 0);
+  for (const auto& want : names_or_groups) {
+    std::string key = lower(want);
+    bool found = false;
+    for (size_t i = 0; i < metrics_.size(); ++i) {
+      bool match = lower(metrics_[i].name) == key;
+      for (const auto& group : metrics_[i].groups) match = match || lower(group) == key;
+      if (match) chosen[i] = 1, found = true;
+    }
+    if (!found) throw std::runtime_error("unknown metric or metric group: " + want);
+  }
+  std::vector<size_t> out;
+  for (size_t i = 0; i < metrics_.size(); ++i)
+    if (chosen[i]) out.push_back(i);
+  return out;
+}
+
+namespace {
+
+// What is known before counting: #literals, no events, and every has_event() taken as true.
+class ConstantEnv : public ValuesEnv {
+ public:
+  ConstantEnv(const Literals& literals) : ValuesEnv(empty_, literals) {}
+  bool has_event(const ExprSymbol&) const override { return true; }
+
+ private:
+  static inline const EventValues empty_{};
+};
+
+}  // namespace
+
+void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
+                               std::vector<std::string>& keys, std::vector<std::string>& spellings,
+                               std::vector<char>& seen) const {
+  if (seen[metric]) return;  // done, or a cycle that evaluation reports
+  seen[metric] = 1;
+  const auto& symbols = metrics_[metric].expr.symbols();
+  for (size_t i : metrics_[metric].expr.needed_symbols(constants)) {
+    int ref = expr_refs_[metric][i];
+    if (ref >= 0) {
+      collect_events(size_t(ref), constants, keys, spellings, seen);
+    } else if (std::find(keys.begin(), keys.end(), symbols[i].key) == keys.end()) {
+      keys.push_back(symbols[i].key);
+      spellings.push_back(symbols[i].spelling);
+    }
+  }
+}
+
+std::vector<std::string> MetricSet::required_events(
+    const std::vector<std::string>& names_or_groups, const Literals& literals) const {
+  ConstantEnv constants(literals);
+  std::vector<std::string> keys, spellings;
+  std::vector<char> seen(metrics_.size(), 0);
+  for (size_t i : select(names_or_groups)) collect_events(i, constants, keys, spellings, seen);
+  return spellings;
+}
+
+std::vector<std::vector<std::string>> MetricSet::events_by_metric(
+    const std::vector<std::string>& names_or_groups, const Literals& literals) const {
+  ConstantEnv constants(literals);
+  std::vector<std::vector<std::string>> out;
+  for (size_t i : select(names_or_groups)) {
+    std::vector<std::string> keys, spellings;
+    std::vector<char> seen(metrics_.size(), 0);
+    collect_events(i, constants, keys, spellings, seen);
+    out.push_back(std::move(spellings));
+  }
+  return out;
+}
+
+// Resolves identifiers to events or to other metrics' (unscaled) values, each metric computed
+// at most once per evaluation; a metric met again while it is being computed is a cycle.
+class MetricEnv : public ExprEnv {
+ public:
+  MetricEnv(const MetricSet& set, const EventValues& events, const Literals& literals,
+            const std::string& cpuid)
+      : set_(set), values_(events, literals, cpuid), memo_(set.metrics_.size()),
+        state_(set.metrics_.size(), 0) {}
+
+  ExprValue value_of(size_t metric) const {
+    if (state_[metric] == 2) return *memo_[metric];
+    if (state_[metric] == 1) {
+      std::string cycle;
+      auto start = std::find(stack_.begin(), stack_.end(), metric);
+      for (auto it = start; it != stack_.end(); ++it) cycle += set_.metrics_[*it].name + " -> ";
+      return {std::nullopt, "reference cycle: " + cycle + set_.metrics_[metric].name};
+    }
+    state_[metric] = 1;
+    stack_.push_back(metric);
+    const auto* saved = refs_;
+    refs_ = &set_.expr_refs_[metric];
+    ExprValue value = set_.metrics_[metric].expr.evaluate(*this);
+    refs_ = saved;
+    stack_.pop_back();
+    state_[metric] = 2;
+    memo_[metric] = value;
+    return value;
+  }
+
+  std::optional<bool> threshold_of(size_t metric) const {
+    const auto& threshold = set_.metrics_[metric].threshold;
+    if (!threshold) return std::nullopt;
+    const auto* saved = refs_;
+    refs_ = &set_.threshold_refs_[metric];
+    ExprValue value = threshold->evaluate(*this);
+    refs_ = saved;
+    if (!value.value) return std::nullopt;
+    return *value.value != 0;
+  }
+
+  ExprValue identifier(size_t index, const ExprSymbol& symbol) const override {
+    int ref = refs_ && index < refs_->size() ? (*refs_)[index] : -1;
+    if (ref < 0) return values_.identifier(index, symbol);
+    ExprValue value = value_of(size_t(ref));
+    if (!value.value && value.reason.rfind("reference cycle", 0) != 0)
+      value.reason = set_.metrics_[size_t(ref)].name + ": " + value.reason;
+    return value;
+  }
+  std::optional<double> literal(std::string_view name) const override { return values_.literal(name); }
+  bool has_event(const ExprSymbol& symbol) const override { return values_.has_event(symbol); }
+  std::optional<std::string> cpuid() const override { return values_.cpuid(); }
+
+ private:
+  const MetricSet& set_;
+  ValuesEnv values_;
+  mutable std::vector<std::optional<ExprValue>> memo_;
+  mutable std::vector<char> state_;  // 0 not yet, 1 being computed, 2 done
+  mutable std::vector<size_t> stack_;
+  mutable const std::vector<int>* refs_ = nullptr;
+};
+
+std::vector<MetricResult> MetricSet::evaluate(const std::vector<std::string>& names_or_groups,
+                                              const EventValues& events, const Literals& literals,
+                                              const std::string& cpuid) const {
+  MetricEnv env(*this, events, literals, cpuid);
+  std::vector<MetricResult> out;
+  for (size_t i : select(names_or_groups)) {
+    const auto& def = metrics_[i];
+    MetricResult result{def.name, def.pmu, std::nullopt, def.unit, {}, std::nullopt};
+    ExprValue value = env.value_of(i);
+    if (value.value) {
+      result.value = *value.value * def.scale;
+      result.threshold_exceeded = env.threshold_of(i);
+    } else {
+      result.reason = value.reason;
+    }
+    out.push_back(std::move(result));
+  }
+  return out;
+}
+
+namespace {
+
+struct Model {
+  int first, last;
+  const char* file;
+};
+
+// Intel family 6 models as in perf's tools/perf/pmu-events/arch/x86/mapfile.csv.
+constexpr Model kIntelFamily6[] = {
+    {0x4e, 0x4e, "skylake.json"}, {0x5e, 0x5e, "skylake.json"},  // Skylake client
+    {0x55, 0x55, "skylake.json"},                                // Skylake-SP, Cascade Lake
+    {0x8e, 0x8e, "skylake.json"}, {0x9e, 0x9e, "skylake.json"},  // Kaby/Coffee/Whiskey Lake
+    {0xa5, 0xa6, "skylake.json"},                                // Comet Lake
+    {0x7d, 0x7e, "icelake.json"},                                // Ice Lake client
+    {0x6a, 0x6a, "icelake.json"}, {0x6c, 0x6c, "icelake.json"},  // Ice Lake-SP
+    {0x8f, 0x8f, "sapphirerapids.json"},                         // Sapphire Rapids
+    {0xcf, 0xcf, "sapphirerapids.json"},                         // Emerald Rapids
+    {0x97, 0x97, "alderlake.json"}, {0x9a, 0x9a, "alderlake.json"},  // Alder Lake
+    {0xb7, 0xb7, "alderlake.json"}, {0xba, 0xba, "alderlake.json"},  // Raptor Lake
+    {0xbf, 0xbf, "alderlake.json"},
+};
+
+std::string squash(std::string_view name) {
+  std::string out;
+  for (char c : name)
+    if (c != '-' && c != '_' && c != ' ') out += char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+// An event name without PMU wrapper and modifiers: "cpu_core/TOPDOWN.SLOTS/k" → "topdown.slots".
+std::pair<std::string, std::string> pmu_and_event(std::string_view name) {
+  std::string key = canonical_event_name(name);
+  std::string pmu;
+  auto slash = key.find('/');
+  if (slash != std::string::npos) {
+    pmu = key.substr(0, slash);
+    auto close = key.find('/', slash + 1);
+    key = key.substr(slash + 1, close == std::string::npos ? std::string::npos : close - slash - 1);
+    auto comma = key.find(',');
+    if (comma != std::string::npos) key = key.substr(0, comma);
+  }
+  auto colon = key.find(':');
+  if (colon != std::string::npos) key = key.substr(0, colon);
+  return {pmu, key};
+}
+
+}  // namespace
+
+std::string metric_file_for_cpu(std::string_view vendor, int family, int model,
+                                const std::vector<std::string>& pmu_names) {
+  if (vendor == "GenuineIntel" && family == 6) {
+    for (const auto& m : kIntelFamily6)
+      if (model >= m.first && model <= m.last) return m.file;
+    return {};
+  }
+  if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
+    // perf's mapfile: AuthenticAMD-23-[[:xdigit:]]+ is Zen 1/2; Zen 2 from model 0x30 (Rome
+    // 0x31, Renoir 0x60, Matisse 0x71). Family 0x19: Zen 3 and Zen 4 interleave by model.
+    if (family == 0x17 && model >= 0x30) return "zen2.json";
+    if (family == 0x19) {
+      if ((model >= 0x00 && model <= 0x0f) || (model >= 0x20 && model <= 0x5f)) return "zen3.json";
+      if ((model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0xaf)) return "zen4.json";
+    }
+    return {};
+  }
+  bool arm_pmu = std::any_of(pmu_names.begin(), pmu_names.end(), [](const std::string& p) {
+    return starts_with(p, "armv8_pmuv3") || starts_with(p, "armv9_") || starts_with(p, "armv8_cortex") ||
+           starts_with(p, "armv8_neoverse");
+  });
+  if (lower(vendor) == "arm" || vendor == "0x41" || arm_pmu) return "neoverse.json";
+  return {};
+}
+
+std::string metric_file_for_name(std::string_view cpu_name) {
+  static const std::pair<std::string_view, std::string_view> kNames[] = {
+      {"generic", "generic.json"},
+      {"skylake", "skylake.json"}, {"skl", "skylake.json"}, {"skx", "skylake.json"},
+      {"skylakex", "skylake.json"}, {"skylakesp", "skylake.json"},
+      {"cascadelake", "skylake.json"}, {"clx", "skylake.json"}, {"kabylake", "skylake.json"},
+      {"kbl", "skylake.json"}, {"coffeelake", "skylake.json"}, {"cfl", "skylake.json"},
+      {"cometlake", "skylake.json"}, {"cml", "skylake.json"},
+      {"icelake", "icelake.json"}, {"icl", "icelake.json"}, {"icx", "icelake.json"},
+      {"icelakex", "icelake.json"}, {"icelakesp", "icelake.json"},
+      {"sapphirerapids", "sapphirerapids.json"}, {"spr", "sapphirerapids.json"},
+      {"emeraldrapids", "sapphirerapids.json"}, {"emr", "sapphirerapids.json"},
+      {"alderlake", "alderlake.json"}, {"adl", "alderlake.json"},
+      {"raptorlake", "alderlake.json"}, {"rpl", "alderlake.json"},
+      {"zen2", "zen2.json"}, {"amdzen2", "zen2.json"}, {"rome", "zen2.json"},
+      {"zen3", "zen3.json"}, {"amdzen3", "zen3.json"}, {"milan", "zen3.json"},
+      {"zen4", "zen4.json"}, {"amdzen4", "zen4.json"}, {"genoa", "zen4.json"},
+      {"neoverse", "neoverse.json"}, {"neoversen1", "neoverse.json"},
+      {"neoversen2", "neoverse.json"}, {"neoversev1", "neoverse.json"},
+      {"neoversev2", "neoverse.json"}, {"graviton2", "neoverse.json"},
+      {"graviton3", "neoverse.json"}, {"graviton4", "neoverse.json"}, {"sbsa", "neoverse.json"},
+  };
+  std::string key = squash(cpu_name);
+  for (auto [name, file] : kNames)
+    if (key == name) return std::string(file);
+  return {};
+}
+
+bool is_fixed_counter_event(std::string_view name) {
+  auto [pmu, event] = pmu_and_event(name);
+  if (!pmu.empty() && !starts_with(pmu, "cpu")) return false;
+  static constexpr std::string_view kFixed[] = {
+      "cycles", "instructions", "ref-cycles", "inst_retired.any", "cpu_clk_unhalted.thread",
+      "cpu_clk_unhalted.core", "cpu_clk_unhalted.ref_tsc", "slots", "topdown.slots"};
+  for (auto fixed : kFixed)
+    if (event == fixed) return true;
+  return starts_with(event, "topdown-");
+}
+
+bool is_off_core_event(std::string_view name) {
+  auto [pmu, event] = pmu_and_event(name);
+  if (!pmu.empty())
+    return !(starts_with(pmu, "cpu") || starts_with(pmu, "armv8") || starts_with(pmu, "armv9"));
+  static constexpr std::string_view kSoftware[] = {
+      "task-clock", "cpu-clock", "duration_time", "user_time", "system_time", "page-faults",
+      "minor-faults", "major-faults", "context-switches", "cpu-migrations", "tsc"};
+  for (auto software : kSoftware)
+    if (event == software) return true;
+  return starts_with(event, "unc_");
+}
+
+int general_purpose_counters(std::string_view vendor, bool smt_on) {
+  if (vendor == "GenuineIntel") return smt_on ? 4 : 8;  // SDM vol. 3B 20.2.3: 8 per core, shared
+  return 6;  // AMD Zen: 6 core PMCs (PPR 2.1.15); Arm Neoverse N1/V1/N2: 6 PMEVCNTR
+}
+
+std::vector<std::vector<std::string>> plan_event_groups(
+    const std::vector<std::vector<std::string>>& events_per_metric, int general_counters) {
+  general_counters = std::max(general_counters, 1);
+  struct Group {
+    std::vector<std::string> events;
+    std::vector<std::string> keys;
+    int general = 0;
+  };
+  std::vector<Group> groups;
+  std::vector<std::string> off_core, off_core_keys;
+
+  auto place = [&](const std::vector<std::string>& chunk) {
+    std::vector<std::string> keys;
+    int general = 0;
+    for (const auto& e : chunk) {
+      keys.push_back(canonical_event_name(e));
+      if (!is_fixed_counter_event(e)) ++general;
+    }
+    for (auto& group : groups) {
+      int extra = 0;
+      bool covered = true;
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        if (std::find(group.keys.begin(), group.keys.end(), keys[i]) != group.keys.end()) continue;
+        covered = false;
+        if (!is_fixed_counter_event(chunk[i])) ++extra;
+      }
+      if (covered) return;
+      if (group.general + extra > general_counters) continue;
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        if (std::find(group.keys.begin(), group.keys.end(), keys[i]) != group.keys.end()) continue;
+        group.events.push_back(chunk[i]);
+        group.keys.push_back(keys[i]);
+      }
+      group.general += extra;
+      return;
+    }
+    groups.push_back({chunk, keys, general});
+  };
+
+  for (const auto& metric : events_per_metric) {
+    std::vector<std::string> fixed, general, seen;
+    for (const auto& e : metric) {
+      std::string key = canonical_event_name(e);
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      seen.push_back(key);
+      if (is_off_core_event(e)) {
+        if (std::find(off_core_keys.begin(), off_core_keys.end(), key) == off_core_keys.end()) {
+          off_core_keys.push_back(key);
+          off_core.push_back(e);
+        }
+      } else if (is_fixed_counter_event(e)) {
+        fixed.push_back(e);
+      } else {
+        general.push_back(e);
+      }
+    }
+    if (fixed.empty() && general.empty()) continue;
+    for (size_t start = 0; start == 0 || start < general.size(); start += size_t(general_counters)) {
+      std::vector<std::string> chunk;
+      if (start == 0) chunk = fixed;  // fixed events ride with the first chunk
+      size_t end = std::min(general.size(), start + size_t(general_counters));
+      for (size_t i = start; i < end; ++i) chunk.push_back(general[i]);
+      place(chunk);
+      if (general.empty()) break;
+    }
+  }
+
+  std::vector<std::vector<std::string>> out;
+  for (auto& group : groups) {
+    // The slots event leads: Intel's perf metrics (topdown-*) must be in a group led by slots.
+    std::stable_partition(group.events.begin(), group.events.end(), [](const std::string& e) {
+      auto event = pmu_and_event(e).second;
+      return event == "slots" || event == "topdown.slots";
+    });
+    out.push_back(std::move(group.events));
+  }
+  for (auto& e : off_core) out.push_back({std::move(e)});
+  return out;
+}
+
+}  // namespace pmc

@@ -1,0 +1,229 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "expr.h"
+
+using namespace pmc;
+
+namespace {
+
+double value_of(const std::string& text, const EventValues& events = {}, const Literals& literals = {}) {
+  auto result = Expr::parse(text).evaluate(events, literals);
+  INFO(text << " → " << result.reason);
+  REQUIRE(result.value.has_value());
+  return *result.value;
+}
+
+std::string reason_of(const std::string& text, const EventValues& events = {},
+                      const Literals& literals = {}) {
+  auto result = Expr::parse(text).evaluate(events, literals);
+  INFO(text);
+  REQUIRE_FALSE(result.value.has_value());
+  return result.reason;
+}
+
+size_t error_column(const std::string& text) {
+  try {
+    Expr::parse(text);
+  } catch (const ExprError& e) {
+    return e.column();
+  }
+  FAIL("expected a syntax error in " << text);
+  return 0;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("expr: numbers as perf's lexer reads them") {
+    CHECK(value_of("1e9") == 1e9);
+    CHECK(value_of("0x10") == 16);
+    CHECK(value_of("2.5e-1") == 0.25);
+    CHECK(value_of(".5") == 0.5);
+    CHECK(value_of("100e3") == 100000);
+  }
+
+  TEST_CASE("expr: operators follow expr.y precedence and associativity") {
+    CHECK(value_of("1 + 2 * 3") == 7);
+    CHECK(value_of("(1 + 2) * 3") == 9);
+    CHECK(value_of("10 - 4 - 3") == 3);  // left associative
+    CHECK(value_of("8 / 4 / 2") == 1);
+    CHECK(value_of("-2 * 3") == -6);
+    CHECK(value_of("- -2") == 2);
+    CHECK(value_of("7 % 3") == 1);
+    CHECK(value_of("5 | 2") == 7);
+    CHECK(value_of("6 & 3") == 2);
+    CHECK(value_of("6 ^ 3") == 5);
+    CHECK(value_of("1 | 0 & 0") == 1);  // & binds tighter than |
+    CHECK(value_of("1 + 1 < 3") == 1);  // + binds tighter than <
+    CHECK(value_of("2 > 3") == 0);
+    CHECK(value_of("2 >= 2") == 1);
+    CHECK(value_of("2 <= 1") == 0);
+    CHECK(value_of("2 == 2") == 1);
+    CHECK(value_of("2 != 2") == 0);
+  }
+
+  TEST_CASE("expr: if/else, min, max, d_ratio") {
+    CHECK(value_of("3 if 0 else 4") == 4);
+    CHECK(value_of("3 if 2 > 1 else 4") == 3);
+    CHECK(value_of("1 + 2 if 0 else 5 * 2") == 10);  // VALUE is the whole left expression
+    CHECK(value_of("3 if 0 else 4 if 1 else 5") == 4);  // right associative
+    CHECK(value_of("(3 if 1 else 4) + 1") == 4);
+    CHECK(value_of("min(3, 2)") == 2);
+    CHECK(value_of("max(3, 2 * 2)") == 4);
+    CHECK(value_of("d_ratio(3, 4)") == 0.75);
+    CHECK(value_of("d_ratio(3, 0)") == 0);  // perf's documented semantics
+  }
+
+  TEST_CASE("expr: an untaken branch may read what was not counted") {
+    EventValues events;
+    events.set("cycles", 10);
+    // perf's tsx metrics guard events the CPU may lack with has_event().
+    CHECK(value_of("(cycles\\-t / cycles if has_event(cycles\\-t) else 0)", events) == 0);
+    events.set("cycles-t", 5);
+    CHECK(value_of("(cycles\\-t / cycles if has_event(cycles\\-t) else 0)", events) == 0.5);
+  }
+
+  TEST_CASE("expr: event names with dots, PMUs, escapes and modifiers") {
+    EventValues events;
+    events.set("INST_RETIRED.ANY", 100);
+    events.set("cpu_core/INST_RETIRED.ANY/", 70);
+    events.set("cpu_atom/INST_RETIRED.ANY/", 30);
+    events.set("INST_RETIRED.ANY:u", 60);
+    events.set("msr/tsc/", 1000);
+    events.set("cycles", 50);
+    events.set("topdown-retiring", 8);
+    events.set("cpu/INST_DECODED.DECODERS,cmask=1/", 4);
+
+    CHECK(value_of("INST_RETIRED.ANY", events) == 100);
+    CHECK(value_of("inst_retired.any", events) == 100);  // perf matches names without case
+    CHECK(value_of("cpu_core@INST_RETIRED.ANY@", events) == 70);
+    CHECK(value_of("cpu_atom@INST_RETIRED.ANY@", events) == 30);
+    CHECK(value_of("INST_RETIRED.ANY:u", events) == 60);
+    CHECK(value_of("cpu@INST_RETIRED.ANY@", events) == 100);  // the default core PMU
+    CHECK(value_of("msr@tsc@ / TSC", events) == 1);
+    CHECK(value_of("cpu\\-cycles + cycles + cpu@cycles@", events) == 150);
+    CHECK(value_of("topdown\\-retiring", events) == 8);
+    CHECK(value_of("cpu@INST_DECODED.DECODERS\\,cmask\\=1@", events) == 4);
+    CHECK(value_of("INST_RETIRED.ANY:u / INST_RETIRED.ANY", events) == 0.6);
+  }
+
+  TEST_CASE("expr: symbols list what is read, once, in perf's spelling") {
+    auto expr = Expr::parse(
+        "cpu_core@TOPDOWN.SLOTS@ + topdown\\-retiring * cpu_core@TOPDOWN.SLOTS@ + (x if has_event(y) else 0)");
+    REQUIRE(expr.symbols().size() == 3);
+    CHECK(expr.symbols()[0].spelling == "cpu_core/TOPDOWN.SLOTS/");
+    CHECK(expr.symbols()[1].spelling == "topdown-retiring");
+    CHECK(expr.symbols()[2].spelling == "x");  // y is only tested
+  }
+
+  TEST_CASE("expr: literals are looked up without regard to case") {
+    Literals literals;
+    literals.set("#smt_on", 1);
+    literals.set("num_cpus", 8);
+    literals.set("#SYSTEM_TSC_FREQ", 2e9);
+    CHECK(value_of("#SMT_on", {}, literals) == 1);
+    CHECK(value_of("#num_cpus * 2", {}, literals) == 16);
+    CHECK(value_of("#system_tsc_freq / 1e9", {}, literals) == 2);
+    CHECK(value_of("2 if #smt_on else 1", {}, literals) == 2);
+    CHECK(reason_of("#num_packages", {}, literals) == "literal #num_packages not known");
+  }
+
+  TEST_CASE("expr: source_count and strcmp_cpuid_str") {
+    EventValues events;
+    events.set("cycles", 7);
+    CHECK(value_of("source_count(cycles)", events) == 1);
+    CHECK(reason_of("source_count(instructions)", events) == "event instructions not counted");
+    Literals none;
+    auto expr = Expr::parse("strcmp_cpuid_str(0x410fd490)");
+    CHECK(*expr.evaluate(ValuesEnv(events, none, "0x410FD490")).value == 1);
+    CHECK(*expr.evaluate(ValuesEnv(events, none, "0x410fd0c0")).value == 0);
+    CHECK(expr.evaluate(ValuesEnv(events, none)).reason.find("cpuid not known") == 0);
+  }
+
+  TEST_CASE("expr: division by zero names the divisor and the expression") {
+    EventValues events;
+    events.set("a", 3);
+    events.set("b", 3);
+    std::string reason = reason_of("x / (a - b)", events);
+    // x is not counted either, but the divisor is evaluated first only after x: x's absence wins.
+    CHECK(reason == "event x not counted");
+    events.set("x", 1);
+    CHECK(reason_of("x / (a - b)", events) == "division by zero in a - b (in x / (a - b))");
+    CHECK(reason_of("1 + 7 % (a - b)", events).find("division by zero in a - b") == 0);
+  }
+
+  TEST_CASE("expr: missing and uncounted events are reasons, never zero") {
+    EventValues events;
+    events.set("cycles", 10);
+    events.set_missing("instructions", "permission_denied: perf_event_paranoid is 3");
+    CHECK(reason_of("FOO.BAR / cycles", events) == "event FOO.BAR not counted");
+    CHECK(reason_of("instructions / cycles", events) ==
+          "event instructions not counted (permission_denied: perf_event_paranoid is 3)");
+    CHECK(reason_of("min(cycles, FOO)", events) == "event FOO not counted");
+  }
+
+  TEST_CASE("expr: NaN and out-of-range integer operations are absent") {
+    CHECK(reason_of("NaN").find("not a number") == 0);
+    CHECK(reason_of("1e300 * 1e300 | 1").find("out of integer range") != std::string::npos);
+  }
+
+  TEST_CASE("expr: syntax errors give the column") {
+    CHECK(error_column("1 + * 2") == 5);
+    CHECK(error_column("(1 + 2") == 7);
+    CHECK(error_column("1 2") == 3);
+    CHECK(error_column("") == 1);
+    CHECK(error_column("min(1)") == 6);
+    CHECK(error_column("a if b") == 7);
+    CHECK(error_column("1 $ 2") == 3);
+    CHECK(error_column("#") == 1);
+    CHECK(error_column("has_event(1)") == 11);
+    CHECK_THROWS_WITH_AS(Expr::parse("foo(1)"), "column 1: unknown function 'foo'", ExprError);
+    CHECK_THROWS_WITH_AS(Expr::parse("1 +"), "column 4: expected a number, an event, a #literal or '(', found the end of the expression", ExprError);
+  }
+
+  TEST_CASE("expr: nesting is bounded instead of exhausting the stack") {
+    CHECK_THROWS_AS(Expr::parse(std::string(5000, '(') + "1" + std::string(5000, ')')), ExprError);
+    std::string chain = "1";
+    for (int i = 0; i < 5000; ++i) chain += "+1";
+    CHECK_THROWS_AS(Expr::parse(chain), ExprError);
+    CHECK_THROWS_AS(Expr::parse(std::string(5000, '-') + "1"), ExprError);
+  }
+
+  TEST_CASE("expr: parsed once, evaluated per interval") {
+    auto ipc = Expr::parse("instructions / cycles");
+    for (int interval = 1; interval <= 3; ++interval) {
+      EventValues events;
+      events.set("instructions", 100.0 * interval);
+      events.set("cycles", 50);
+      CHECK(*ipc.evaluate(events, {}).value == 2.0 * interval);
+    }
+  }
+
+  TEST_CASE("expr: event values from a measurement's counts use perf's metric units") {
+    std::vector<EventCount> counts(4);
+    counts[0].name = "task-clock";
+    counts[0].value = 2000;  // msec as the resolver shows it
+    counts[0].unit = "msec";
+    counts[0].unit_scale = 1e-6;
+    counts[0].status = EventStatus::counted;
+    counts[1].name = "cycles";
+    counts[1].value = 6e9;
+    counts[1].status = EventStatus::counted;
+    counts[2].name = "INST_RETIRED.ANY";
+    counts[2].pmu = "cpu_core";
+    counts[2].value = 5;
+    counts[2].status = EventStatus::counted;
+    counts[3].name = "instructions";
+    counts[3].status = EventStatus::not_supported;
+    counts[3].reason = "no such event";
+    auto events = EventValues::from_counts(counts, 4.0);
+    // 2000 msec of task-clock = 2e9 ns; 6e9 cycles / 2e9 ns = 3 GHz; 2 s / 4 s = 0.5 CPUs.
+    CHECK(value_of("cycles / task\\-clock", events) == doctest::Approx(3.0));
+    CHECK(value_of("task\\-clock / (duration_time * 1e9)", events) == doctest::Approx(0.5));
+    CHECK(value_of("cpu_core@INST_RETIRED.ANY@", events) == 5);
+    CHECK(reason_of("instructions", events) == "event instructions not counted (not_supported: no such event)");
+  }
+}

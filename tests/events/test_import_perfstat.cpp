@@ -1,0 +1,512 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "import_perfstat.h"
+#include "test_support.h"
+
+using namespace pmc;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  return std::string(PMC_TEST_DATA) + "/perfstat/" + name;
+}
+
+ImportResult load(const std::string& name, ImportOptions options = {}) {
+  return import_perf_stat(test::read_file(fixture(name)), name, options);
+}
+
+const EventCount& event(const std::vector<EventCount>& events, std::string_view name) {
+  for (const auto& e : events) {
+    if (e.name == name) return e;
+  }
+  FAIL("no event " << name);
+  static EventCount none;
+  return none;
+}
+
+const Metric& metric(const std::vector<Metric>& metrics, std::string_view name) {
+  for (const auto& m : metrics) {
+    if (m.name == name) return m;
+  }
+  FAIL("no metric " << name);
+  static Metric none;
+  return none;
+}
+
+std::string error_of(std::string_view text, std::string_view name, ImportOptions options = {}) {
+  try {
+    import_perf_stat(text, name, options);
+  } catch (const ImportError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("import: 001.txt (SPR system-wide, TopdownL1/L2 metric groups) reads as printed") {
+    auto r = load("001.txt");
+    const auto& m = r.measurement;
+    CHECK(m.source == "perf-stat");
+    CHECK(m.target == "system-wide");
+    CHECK(m.command.empty());
+    CHECK(m.duration_s == 1.006529767);
+    const auto& clock = event(m.events, "cpu-clock");
+    CHECK(clock.value == 226054.13);
+    CHECK(clock.unit == "msec");
+    CHECK(clock.raw == 226054130000ull);  // ns, the kernel's unit
+    CHECK(clock.running_fraction() == 1.0);
+    CHECK(event(m.events, "context-switches").value == 932);
+    CHECK(event(m.events, "cycles").value == 45940682);
+    CHECK(event(m.events, "instructions").raw == 36676047);
+    CHECK(event(m.events, "branch-misses").value == 62169);
+    CHECK(m.events.size() == 8);
+    CHECK(metric(m.reported, "cpus_utilized").value == 224.588);
+    CHECK(metric(m.reported, "cpus_utilized").unit == "CPUs");
+    CHECK(metric(m.reported, "ipc").value == 0.80);
+    CHECK(metric(m.reported, "ipc").unit == "insn/cycle");
+    CHECK(metric(m.reported, "ghz").value == 0.0);
+    CHECK(metric(m.reported, "context-switches_per_sec").value == 4.123);
+    CHECK(metric(m.reported, "context-switches_per_sec").unit == "/s");
+    CHECK(metric(m.reported, "branches_per_sec").value == doctest::Approx(31163.0));
+    CHECK(metric(m.reported, "branch_miss_rate").value == doctest::Approx(0.0088));
+    CHECK(metric(m.reported, "branch_miss_rate").unit == "ratio");
+    CHECK(metric(m.reported, "tma_backend_bound").value == doctest::Approx(0.687));
+    CHECK(metric(m.reported, "tma_retiring").value == doctest::Approx(0.152));
+    CHECK(metric(m.reported, "tma_memory_bound").value == doctest::Approx(0.491));
+    CHECK(metric(m.reported, "tma_machine_clears").value == doctest::Approx(0.004));
+    CHECK(m.reported.size() == 20);
+    CHECK(r.skipped.empty());
+  }
+
+  TEST_CASE("import: 003.json and 005.csv (the same SPR run as -j and -x,) read as printed") {
+    SUBCASE("json, string metric-value") {
+      auto m = load("003.json").measurement;
+      CHECK(event(m.events, "cpu-clock").value == 225904.823297);
+      CHECK(event(m.events, "cpu-clock").unit == "msec");
+      CHECK(event(m.events, "cycles").value == 48433482);
+      CHECK(event(m.events, "branch-misses").value == 54747);
+      CHECK(metric(m.reported, "ipc").value == 0.797391);
+      CHECK(metric(m.reported, "branch_miss_rate").value == doctest::Approx(0.00742889));
+      CHECK(metric(m.reported, "branches_per_sec").value == doctest::Approx(32622.026));
+      CHECK(metric(m.reported, "tma_backend_bound").value == doctest::Approx(0.69950631));
+      CHECK(metric(m.reported, "tma_memory_bound").value == doctest::Approx(0.5022086));
+      CHECK(m.reported.size() == 20);
+    }
+    SUBCASE("csv with metric-group and metric-only rows") {
+      auto m = load("005.csv").measurement;
+      CHECK(event(m.events, "cpu-clock").value == 225851.20);
+      CHECK(event(m.events, "context-switches").value == 976);
+      CHECK(event(m.events, "instructions").value == 37977214);
+      CHECK(m.events.size() == 8);
+      CHECK(metric(m.reported, "cpus_utilized").value == 224.431);
+      CHECK(metric(m.reported, "ipc").value == 0.73);
+      CHECK(metric(m.reported, "branch_miss_rate").value == doctest::Approx(0.0070));
+      CHECK(metric(m.reported, "tma_backend_bound").value == doctest::Approx(0.701));
+      CHECK(metric(m.reported, "tma_bad_speculation").value == doctest::Approx(0.027));
+      CHECK(m.reported.size() == 20);
+    }
+  }
+
+  TEST_CASE("import: 008.txt (ARM big.LITTLE) keeps <not counted> as a status with 0% running") {
+    auto m = load("008.txt").measurement;
+    CHECK(m.command == std::vector<std::string>{"build/tests"});
+    CHECK(m.user_s == 1.325971);
+    CHECK(m.sys_s == 1.055181);
+    const auto& little = event(m.events, "armv8_pmuv3_0/instructions/");
+    CHECK(little.status == EventStatus::not_counted);
+    CHECK(little.pmu == "armv8_pmuv3_0");
+    CHECK(little.time_running_ns == 0);
+    const auto& big = event(m.events, "armv8_pmuv3_1/instructions/");
+    CHECK(big.counted());
+    CHECK(big.value == 10522826144.0);
+    CHECK(event(m.events, "task-clock").value == 2082958624.0);  // printed without a unit: ns
+    CHECK(event(m.events, "task-clock").unit.empty());
+    CHECK(metric(m.reported, "stalled_cycles_per_insn").value == 0.61);
+    CHECK(metric(m.reported, "frontend_stall_ratio").value == doctest::Approx(0.0188));
+    CHECK(metric(m.reported, "backend_stall_ratio").value == doctest::Approx(0.8131));
+    CHECK(metric(m.reported, "armv8_pmuv3_1/branches_per_sec").value == doctest::Approx(919.238e6));
+    CHECK(metric(m.reported, "page-faults_per_sec").value == doctest::Approx(276530.0));
+  }
+
+  TEST_CASE(
+      "import: 009.txt (perf 4.1) reads MiB, Joules, insns per cycle and '28.471 % of all cache "
+      "refs'") {
+    auto m = load("009.txt").measurement;
+    CHECK(m.target == "system-wide");
+    CHECK(m.duration_s == 20.001303829);
+    CHECK(event(m.events, "cycles").value == 40852874976.0);
+    CHECK(event(m.events, "cycles").running_fraction() == 1.0);
+    const auto& reads = event(m.events, "uncore_imc/data_reads/");
+    CHECK(reads.value == 44831.61);
+    CHECK(reads.unit == "MiB");
+    CHECK(reads.pmu == "uncore_imc");
+    const auto& pkg = event(m.events, "power/energy-pkg/");
+    CHECK(pkg.value == 490.48);
+    CHECK(pkg.unit == "Joules");
+    CHECK(metric(m.reported, "ipc").value == 0.86);
+    CHECK(metric(m.reported, "cache_miss_rate").value == doctest::Approx(0.28471));
+  }
+
+  TEST_CASE("import: 011.txt and 024.txt (-r N) give stddev = value x pct / 100 and runs") {
+    auto m = load("011.txt").measurement;
+    CHECK(m.runs == 10);
+    CHECK(m.duration_s == 34.922801);
+    CHECK(event(m.events, "power/energy-cores/").value == 52.67);
+    CHECK(*event(m.events, "power/energy-cores/").stddev == doctest::Approx(52.67 * 1.24 / 100));
+    CHECK(*event(m.events, "power/energy-pkg/").stddev == doctest::Approx(85.09 * 0.83 / 100));
+    auto arm = load("024.txt").measurement;
+    CHECK(arm.runs == 5);
+    CHECK(arm.command == std::vector<std::string>{"out/shecc-stage1.elf", "tests/fib.c"});
+    CHECK(event(arm.events, "branches:u").value == 2308457);
+    CHECK(*event(arm.events, "branches:u").stddev == 0.0);
+    CHECK(*event(arm.events, "branch-misses:u").stddev == doctest::Approx(459550 * 0.02 / 100));
+    CHECK(metric(arm.reported, "branch_miss_rate").value == doctest::Approx(0.1991));
+    CHECK(metric(arm.reported, "branches:u_per_sec").value == doctest::Approx(33.270e6));
+  }
+
+  TEST_CASE(
+      "import: 013.txt (Ice Lake -r 3 -ddd) reads multiplexing exactly and the topdown-* rows") {
+    auto m = load("013.txt").measurement;
+    CHECK(m.runs == 3);
+    CHECK(m.command.front() == "taskset");
+    CHECK(m.command.size() == 8);
+    const auto& clock = event(m.events, "task-clock");
+    CHECK(clock.value == 21945.59);
+    CHECK(*clock.stddev == doctest::Approx(21945.59 * 19.25 / 100));
+    const auto& cycles = event(m.events, "cycles");
+    CHECK(cycles.value == 56513364885.0);
+    CHECK(cycles.time_enabled_ns == 1000000000);
+    CHECK(cycles.time_running_ns == 384400000);  // (38.44%)
+    CHECK(event(m.events, "iTLB-load-misses").time_running_ns == 307500000);
+    CHECK(event(m.events, "topdown-be-bound").value == 246679210776.0);
+    CHECK(metric(m.reported, "tma_retiring").value == doctest::Approx(0.038));
+    CHECK(metric(m.reported, "tma_bad_speculation").value == doctest::Approx(0.115));
+    CHECK(metric(m.reported, "tma_frontend_bound").value == doctest::Approx(0.008));
+    CHECK(metric(m.reported, "tma_backend_bound").value == doctest::Approx(0.84));
+    CHECK(metric(m.reported, "l1d_miss_rate").value == doctest::Approx(6.9117));  // perf's 691.17%
+    CHECK(metric(m.reported, "slots_per_sec").value == doctest::Approx(19.320e9));
+    CHECK(metric(m.reported, "llc_miss_rate").value == doctest::Approx(0.1036));
+  }
+
+  TEST_CASE(
+      "import: 014.txt (AMD) takes stddev and pct printed on a continuation row for its event") {
+    auto m = load("014.txt").measurement;
+    const auto& insn = event(m.events, "instructions");
+    CHECK(insn.value == 874896010.0);
+    CHECK(insn.time_running_ns == 333600000);
+    CHECK(*insn.stddev == doctest::Approx(874896010.0 * 1.23 / 100));
+    CHECK_FALSE(event(m.events, "cpu-migrations").stddev.has_value());
+    CHECK(metric(m.reported, "stalled_cycles_per_insn").value == 0.05);
+    CHECK(metric(m.reported, "itlb_miss_rate").value == doctest::Approx(2620.3846));
+    CHECK(metric(m.reported, "iTLB-loads_per_sec").value == 1.145);
+  }
+
+  TEST_CASE(
+      "import: 016.txt (-I with --topdown metric-only columns) gives one interval per timestamp") {
+    auto m = load("016.txt").measurement;
+    REQUIRE(m.intervals.size() == 6);
+    CHECK(m.intervals[0].time_s == 1.001141351);
+    CHECK(m.intervals[0].duration_s == 1.001141351);
+    CHECK(m.intervals[1].duration_s == doctest::Approx(2.006141972 - 1.001141351));
+    CHECK(metric(m.intervals[0].reported, "tma_retiring").value == doctest::Approx(0.115));
+    CHECK(metric(m.intervals[0].reported, "tma_backend_bound").value == doctest::Approx(0.349));
+    CHECK(metric(m.intervals[0].reported, "tma_frontend_bound").value == doctest::Approx(0.469));
+    CHECK(metric(m.intervals[5].reported, "tma_bad_speculation").value == doctest::Approx(0.073));
+    CHECK(m.duration_s == 5.704818971);
+    CHECK(m.notes.size() == 1);  // the "..." the doc's author wrote
+  }
+
+  TEST_CASE("import: 029.txt (pt_BR locale) reads '.' grouping and ',' decimals") {
+    auto m = load("029.txt").measurement;
+    CHECK(event(m.events, "L1-dcache-load-misses").value == 26230214);
+    CHECK(event(m.events, "L1-dcache-load-misses").time_running_ns == 857400000);  // (85,74%)
+    CHECK(event(m.events, "LLC-load-misses").value == 14699);
+    CHECK(event(m.events, "task-clock").value == 3148.94);
+    CHECK(event(m.events, "instructions").value == 20883553427.0);
+    CHECK(metric(m.reported, "l2_rqsts.miss_per_sec").value == doctest::Approx(1.868e6));
+    CHECK(metric(m.reported, "ghz").value == 3.086);
+    CHECK(metric(m.reported, "ipc").value == 2.15);
+    CHECK(m.duration_s == 3.171346072);
+    CHECK(m.user_s == 3.144026);
+    CHECK(m.sys_s == 0.00801);
+  }
+
+  TEST_CASE("import: 031.txt and 040.txt (AMD default and -d) with <not supported>") {
+    auto m = load("031.txt").measurement;
+    CHECK(event(m.events, "task-clock:u").value == 0.36);
+    CHECK(event(m.events, "instructions:u").value == 306168);
+    CHECK(metric(m.reported, "stalled_cycles_per_insn").value == 0.61);
+    CHECK(metric(m.reported, "frontend_stall_ratio").value == doctest::Approx(0.5723));
+    auto d = load("040.txt").measurement;
+    const auto& llc = event(d.events, "LLC-loads");
+    CHECK(llc.status == EventStatus::not_supported);
+    CHECK(llc.time_enabled_ns == 0);
+    CHECK(event(d.events, "LLC-load-misses").status == EventStatus::not_supported);
+    CHECK(event(d.events, "cycles").time_running_ns == 624400000);
+    CHECK(event(d.events, "instructions").time_running_ns == 625100000);  // on its continuation row
+    CHECK(metric(d.reported, "branches_per_sec").value == doctest::Approx(1.403e9));
+    CHECK(d.command.back() == "[!benchmark][SSE2Pi]");
+  }
+
+  TEST_CASE("import: 044.json, perf 6.12's trailing comma in a record wrapped over three lines") {
+    auto r = load("044.json");
+    REQUIRE(r.measurement.events.size() == 1);
+    const auto& e = r.measurement.events[0];
+    CHECK(e.name == "armv8_pmuv3_1/branch-misses/");
+    CHECK(e.pmu == "armv8_pmuv3_1");
+    CHECK(e.value == 3112);
+    CHECK(r.measurement.reported.empty());
+  }
+
+  TEST_CASE("import: -I text and CSV group rows into intervals and sum them for the run") {
+    for (const char* name :
+         {"synthetic/interval.txt", "synthetic/interval.csv", "synthetic/json_numeric.json"}) {
+      CAPTURE(name);
+      auto m = load(name).measurement;
+      REQUIRE(m.intervals.size() == 2);
+      const auto& first = m.intervals[0];
+      CHECK(first.duration_s == first.time_s);
+      CHECK(m.intervals[1].duration_s == doctest::Approx(m.intervals[1].time_s - first.time_s));
+      CHECK(m.duration_s == m.intervals[1].time_s);
+      const auto& clock = event(m.events, "task-clock");
+      CHECK(clock.value == doctest::Approx(event(first.events, "task-clock").value +
+                                           event(m.intervals[1].events, "task-clock").value));
+    }
+    auto text = load("synthetic/interval.txt").measurement;
+    CHECK(text.intervals[0].time_s == 1.001010034);
+    CHECK(event(text.intervals[0].events, "cycles").value == 3204567890.0);
+    CHECK(event(text.intervals[0].events, "cycles").time_running_ns == 833300000);
+    CHECK(event(text.intervals[0].events, "instructions").time_running_ns == 833300000);
+    CHECK(event(text.intervals[1].events, "instructions").status == EventStatus::not_counted);
+    CHECK(metric(text.intervals[0].reported, "stalled_cycles_per_insn").value == 0.10);
+    CHECK(metric(text.intervals[1].reported, "ghz").value == 3.106);
+    auto csv = load("synthetic/interval.csv").measurement;
+    CHECK(csv.intervals[0].time_s == 0.100123456);
+    CHECK(event(csv.intervals[1].events, "cycles").status == EventStatus::not_counted);
+    CHECK(event(csv.events, "instructions").value == 640913578.0 + 319000000.0);
+    auto json = load("synthetic/json_numeric.json").measurement;
+    CHECK(metric(json.intervals[0].reported, "cpus_utilized").value == 1.001);
+    CHECK(json.intervals[0].reported.size() == 1);  // -nan and "" metric units are no metric
+    CHECK(event(json.intervals[1].events, "LLC-loads").status == EventStatus::not_supported);
+  }
+
+  TEST_CASE("import: aggregation prefixes become <aggr>/<event> rows plus one total per event") {
+    SUBCASE("--per-core text") {
+      auto m = load("synthetic/per_core.txt").measurement;
+      const auto& c0 = event(m.events, "S0-D0-C0/cycles");
+      CHECK(c0.value == 250123456);
+      CHECK(c0.reason == "aggregate of 2 CPUs");
+      CHECK(event(m.events, "S0-D0-C1/instructions").status == EventStatus::not_counted);
+      const auto& cycles = event(m.events, "cycles");
+      CHECK(cycles.value == 250123456.0 + 150000000.0);
+      CHECK(cycles.running_fraction() == doctest::Approx(0.75));
+      CHECK(event(m.events, "instructions").value == 200098765.0);
+      CHECK(event(m.events, "cpu-clock").value == doctest::Approx(2004.85 + 2004.91));
+      CHECK(metric(m.reported, "S0-D0-C0/ipc").value == 0.80);
+      CHECK(metric(m.reported, "S0-D0-C1/ghz").value == 0.075);
+    }
+    SUBCASE("-A CSV") {
+      auto m = load("synthetic/per_cpu.csv").measurement;
+      CHECK(event(m.events, "CPU1/cycles").value == 22345678);
+      CHECK(event(m.events, "cycles").value == 12345678.0 + 22345678.0);
+      CHECK(metric(m.reported, "CPU0/ghz").value == 0.012);
+    }
+    SUBCASE("--per-socket -I CSV") {
+      auto m = load("synthetic/per_socket_interval.csv").measurement;
+      REQUIRE(m.intervals.size() == 2);
+      CHECK(event(m.intervals[0].events, "S1/cycles").time_running_ns == 750000000);
+      CHECK(event(m.intervals[0].events, "cycles").value == 4000000);
+      CHECK(event(m.intervals[1].events, "cycles").value == 6000000);
+      CHECK(event(m.events, "cycles").value == 10000000);
+    }
+    SUBCASE("JSON socket and cpu keys, -r variance") {
+      auto m = load("synthetic/json_aggregate.json").measurement;
+      CHECK(event(m.events, "S0/cpu-clock").value == 8012.34);
+      CHECK(event(m.events, "S0/cpu-clock").reason == "aggregate of 8 CPUs");
+      CHECK(event(m.events, "cpu-clock").value == doctest::Approx(8012.34 + 8011.0));
+      CHECK(*event(m.events, "CPU3/branches").stddev == doctest::Approx(25.0));
+      CHECK(metric(m.reported, "CPU3/branches_per_sec").value == 1000.0);
+    }
+  }
+
+  TEST_CASE("import: locales, old layouts and other separators") {
+    SUBCASE("Indian grouping 1,23,45,678") {
+      auto m = load("synthetic/indian.txt").measurement;
+      CHECK(event(m.events, "branch-misses").value == 12345678);
+      CHECK(event(m.events, "cycles").value == 9718310406.0);
+      CHECK(event(m.events, "task-clock").value == 3148.94);
+    }
+    SUBCASE("perf 4.x 'task-clock (msec)'") {
+      auto m = load("synthetic/perf4_msec.txt").measurement;
+      CHECK(event(m.events, "task-clock").unit == "msec");
+      CHECK(event(m.events, "task-clock").value == 0.923450);
+      CHECK(metric(m.reported, "page-faults_per_sec").value == doctest::Approx(112000.0));
+      CHECK(metric(m.reported, "branch_miss_rate").value == doctest::Approx(0.042));
+    }
+    SUBCASE("perf 3.x '[71.92%]' and msec without a unit") {
+      auto m = load("synthetic/perf3_brackets.txt").measurement;
+      CHECK(event(m.events, "cycles").time_running_ns == 719200000);
+      CHECK(event(m.events, "instructions").time_running_ns == 999800000);
+      CHECK(event(m.events, "task-clock").unit == "msec");
+      CHECK(metric(m.reported, "ipc").value == 0.72);
+    }
+    SUBCASE("-r -x ';' with the stddev field") {
+      auto m = load("synthetic/repeat_semicolon.csv").measurement;
+      CHECK(event(m.events, "cycles").value == 4012345678.0);
+      CHECK(*event(m.events, "cycles").stddev == doctest::Approx(4012345678.0 * 0.012));
+      CHECK(event(m.events, "LLC-loads").status == EventStatus::not_supported);
+      CHECK(metric(m.reported, "ghz").value == 3.25);
+    }
+    SUBCASE("hybrid PMUs, Joules, '# started on'") {
+      auto m = load("synthetic/hybrid.txt").measurement;
+      CHECK(event(m.events, "cpu_atom/cycles/").pmu == "cpu_atom");
+      CHECK(event(m.events, "cpu_atom/cycles/").time_running_ns == 400000);
+      CHECK(event(m.events, "power/energy-pkg/").unit == "Joules");
+      CHECK(event(m.events, "power/energy-pkg/").value == 12.74);
+      CHECK(m.start_time == "2023-06-13T10:00:00");
+      CHECK(metric(m.reported, "cpu_core/cycles_per_sec").value == doctest::Approx(10.741e6));
+    }
+    SUBCASE("fr_FR: no-break-space grouping and ',' decimal") {
+      std::string text =
+          " Performance counter stats for 'true':\n\n"
+          "     1\u202f234\u202f567      cycles          #    3,10 GHz     (50,00%)\n\n"
+          "       0,001000000 seconds time elapsed\n";
+      auto m = import_perf_stat(text, "fr.txt").measurement;
+      CHECK(event(m.events, "cycles").value == 1234567);
+      CHECK(event(m.events, "cycles").time_running_ns == 500000000);
+      CHECK(metric(m.reported, "ghz").value == 3.10);
+      CHECK(m.duration_s == 0.001);
+    }
+    SUBCASE("any one-character separator") {
+      for (char sep : {',', ';', ':', '|', '\t', '!'}) {
+        CAPTURE(sep);
+        std::string row =
+            "1234#msec#task-clock#1234000#100.00#0.998#CPUs utilized\n"
+            "5678##cycles#1234000#50.00##\n";
+        for (auto& c : row) c = c == '#' ? sep : c;
+        CHECK(detect_format(row) == PerfStatFormat::csv);
+        auto m = import_perf_stat(row, "sep.csv").measurement;
+        CHECK(event(m.events, "cycles").value == 5678);
+        CHECK(event(m.events, "cycles").time_running_ns == 500000000);
+        CHECK(metric(m.reported, "cpus_utilized").value == 0.998);
+      }
+    }
+  }
+
+  TEST_CASE("import: topdown tables and metric groups map to tma_* fractions") {
+    SUBCASE("legacy --topdown table") {
+      auto m = load("synthetic/topdown_legacy.txt").measurement;
+      CHECK(m.events.empty());
+      CHECK(metric(m.reported, "S0-D0-C0/tma_retiring").value == doctest::Approx(0.376));
+      CHECK(metric(m.reported, "S0-D0-C1/tma_backend_bound").value == doctest::Approx(0.534));
+      CHECK(m.reported.size() == 8);
+    }
+    SUBCASE("legacy --topdown -I with an empty cell") {
+      auto m = load("synthetic/topdown_legacy_interval.txt").measurement;
+      REQUIRE(m.intervals.size() == 1);
+      const auto& r = m.intervals[0].reported;
+      CHECK(metric(r, "S0-D0-C0/tma_bad_speculation").value == doctest::Approx(0.018));
+      CHECK(metric(r, "S0-D0-C1/tma_retiring").value == doctest::Approx(0.20));
+      CHECK(metric(r, "S0-D0-C1/tma_frontend_bound").value == doctest::Approx(0.30));
+      CHECK(r.size() == 7);
+    }
+    SUBCASE("6.x --metric-only") {
+      auto m = load("synthetic/metric_only.txt").measurement;
+      CHECK(metric(m.reported, "tma_retiring").value == doctest::Approx(0.116));
+      CHECK(metric(m.reported, "tma_bad_speculation").value == doctest::Approx(0.070));
+    }
+    SUBCASE("AMD -M PipelineL1") {
+      auto m = load("synthetic/amd_pipeline.txt").measurement;
+      CHECK(metric(m.reported, "tma_bad_speculation").value == doctest::Approx(0.124));
+      CHECK(metric(m.reported, "tma_frontend_bound").value == doctest::Approx(0.291));
+      CHECK(event(m.events, "ls_not_halted_cyc").time_running_ns == 499900000);
+      CHECK(event(m.events, "de_no_dispatch_per_slot.no_ops_from_frontend").value == 25797512172.0);
+    }
+  }
+
+  TEST_CASE("import: detect_format tells JSON, CSV and text apart") {
+    CHECK(detect_format(test::read_file(fixture("003.json"))) == PerfStatFormat::json);
+    CHECK(detect_format(test::read_file(fixture("044.json"))) == PerfStatFormat::json);
+    CHECK(detect_format(test::read_file(fixture("005.csv"))) == PerfStatFormat::csv);
+    CHECK(detect_format(test::read_file(fixture("synthetic/interval.csv"))) == PerfStatFormat::csv);
+    for (const char* name : {"001.txt", "009.txt", "016.txt", "029.txt", "synthetic/interval.txt",
+                             "synthetic/per_core.txt", "synthetic/indian.txt"}) {
+      CAPTURE(name);
+      CHECK(detect_format(test::read_file(fixture(name))) == PerfStatFormat::text);
+    }
+  }
+
+  TEST_CASE("import: bad input stops with FILE:LINE and what was expected") {
+    CHECK(error_of("", "empty.txt") ==
+          "empty.txt:1: expected perf stat output, found an empty file");
+    CHECK(error_of("\n  \n", "blank.txt").starts_with("blank.txt:1: expected perf stat output"));
+    CHECK(error_of(std::string("\x7f"
+                               "ELF\x02\x01\x01\0\0",
+                               9),
+                   "a.out") == "a.out:1: expected perf stat text, found binary byte 0x7f");
+    CHECK(error_of(" Performance counter stats for 'x':\n\n   12  cycles\n\x01\x02\n", "bin.txt")
+              .starts_with("bin.txt:4: expected perf stat text, found binary byte 0x01"));
+    auto read = [](const char* name) { return test::read_file(fixture(name)); };
+    CHECK(error_of(read("bad/truncated.txt"), "truncated.txt") ==
+          "truncated.txt:8: expected an event name after the count, found '36,676,0'");
+    CHECK(error_of(read("bad/wrapped.txt"), "wrapped.txt")
+              .starts_with("wrapped.txt:2: expected a counter row '<count> [unit] <event> [# "
+                           "<metric>]', found "
+                           "'--huge 1'"));
+    CHECK(error_of(read("bad/foreign.txt"), "README.md")
+              .starts_with("README.md:3: expected a counter row"));
+    CHECK(error_of(read("bad/truncated.json"), "t.json") ==
+          "t.json:2: expected '}' closing the record before the end of the input: the recording is "
+          "truncated");
+    CHECK(error_of(read("bad/short_row.csv"), "s.csv") ==
+          "s.csv:2: expected ',run-time,pct-running' after the event, found '5678,,instructions'");
+    SUBCASE("a text recording without its elapsed line is truncated") {
+      std::string text = " Performance counter stats for 'x':\n\n     1,234      cycles\n";
+      CHECK(error_of(text, "cut.txt") ==
+            "cut.txt:3: expected '<t> seconds time elapsed' before the end of the input: the "
+            "recording is truncated");
+    }
+    SUBCASE("a JSON line that is not JSON") {
+      CHECK(error_of(
+                "{\"counter-value\" : \"1\", \"event\" : \"cycles\"}\n{\"counter-value\" : \n}\n",
+                "j.json")
+                .starts_with("j.json:2: expected one JSON object per line"));
+    }
+    SUBCASE("forced text format on CSV") {
+      ImportOptions text;
+      text.format = PerfStatFormat::text;
+      CHECK(error_of(read("005.csv"), "005.csv", text)
+                .starts_with("005.csv:1: expected a counter row"));
+    }
+  }
+
+  TEST_CASE("import: lenient imports the good part and lists what it skipped") {
+    ImportOptions lenient;
+    lenient.lenient = true;
+    auto r = load("bad/lenient.txt", lenient);
+    REQUIRE(r.skipped.size() == 3);
+    CHECK(r.skipped[0].starts_with("bad/lenient.txt:9: expected a counter row"));
+    CHECK(r.skipped[1].starts_with("bad/lenient.txt:15: expected '# <value> <description>'"));
+    CHECK(r.skipped[2].starts_with("bad/lenient.txt:16: "));
+    const auto& m = r.measurement;
+    CHECK(event(m.events, "stalled-cycles-backend").value == 123237512);
+    CHECK(event(m.events, "instructions").time_running_ns == 625100000);
+    CHECK(event(m.events, "L1-dcache-load-misses").value == 120534495);
+    CHECK(m.events.size() == 13);  // all but the hard-wrapped L1-dcache-loads row
+    for (const auto& e : m.events) CHECK(e.name != "L1-dcache-loads");
+    CHECK(m.duration_s == 5.560120045);
+    SUBCASE("a file with nothing good still fails") {
+      CHECK_THROWS_AS(import_perf_stat("no perf here\n", "x.txt", lenient), ImportError);
+    }
+    SUBCASE("a truncated file keeps the rows before the cut") {
+      auto cut = load("bad/truncated.txt", lenient);
+      CHECK(cut.measurement.events.size() == 5);
+      CHECK(cut.skipped.size() == 2);
+    }
+  }
+}

@@ -1,0 +1,440 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "metric_set.h"
+
+using namespace pmc;
+
+namespace {
+
+const std::filesystem::path kMetrics = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+
+const MetricResult& result_named(const std::vector<MetricResult>& results, const std::string& name,
+                                 const std::string& pmu = {}) {
+  auto it = std::find_if(results.begin(), results.end(), [&](const MetricResult& r) {
+    return r.name == name && r.pmu == pmu;
+  });
+  REQUIRE_MESSAGE(it != results.end(), "no result for " << name);
+  return *it;
+}
+
+double value_named(const std::vector<MetricResult>& results, const std::string& name,
+                   const std::string& pmu = {}) {
+  const auto& r = result_named(results, name, pmu);
+  INFO(name << ": " << r.reason);
+  REQUIRE(r.value.has_value());
+  return *r.value;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string load_error(const std::string& json) {
+  try {
+    MetricSet::parse(json, "test.json");
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  FAIL("expected " << json << " to be refused");
+  return {};
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("metric: Skylake TMA level 1 from perf's skl-metrics.json on hand-computed counts") {
+    auto set = MetricSet::load(kMetrics / "skylake.json");
+    Literals literals;
+    literals.set("#SMT_on", 0);
+    literals.set("#core_wide", 1);
+    EventValues events;
+    // SMT off: core clocks = thread clocks = 1000, slots = 4 × 1000 = 4000.
+    events.set("CPU_CLK_UNHALTED.THREAD", 1000);
+    events.set("IDQ_UOPS_NOT_DELIVERED.CORE", 1200);  // frontend = 1200 / 4000 = 0.30
+    events.set("UOPS_ISSUED.ANY", 2000);
+    events.set("UOPS_RETIRED.RETIRE_SLOTS", 1600);    // retiring = 1600 / 4000 = 0.40
+    events.set("INT_MISC.RECOVERY_CYCLES", 50);       // recovery slots = 4 × 50 = 200
+    // bad speculation = (2000 − 1600 + 200) / 4000 = 0.15
+    // backend = 1 − 0.30 − (2000 + 200) / 4000 = 0.15
+    auto results = set.evaluate({"TopdownL1"}, events, literals);
+    CHECK(value_named(results, "tma_frontend_bound") == doctest::Approx(0.30));
+    CHECK(value_named(results, "tma_bad_speculation") == doctest::Approx(0.15));
+    CHECK(value_named(results, "tma_backend_bound") == doctest::Approx(0.15));
+    CHECK(value_named(results, "tma_retiring") == doctest::Approx(0.40));
+    CHECK(result_named(results, "tma_retiring").unit == "ratio");
+    // Thresholds: frontend 0.30 > 0.15; bad speculation 0.15 > 0.15 is false.
+    CHECK(result_named(results, "tma_frontend_bound").threshold_exceeded == true);
+    CHECK(result_named(results, "tma_bad_speculation").threshold_exceeded == false);
+    // tma_retiring > 0.7 | tma_heavy_operations > 0.1 cannot be told without MACRO_FUSED.
+    CHECK_FALSE(result_named(results, "tma_retiring").threshold_exceeded.has_value());
+  }
+
+  TEST_CASE("metric: Skylake core clocks with SMT on, per thread") {
+    auto set = MetricSet::load(kMetrics / "skylake.json");
+    Literals literals;
+    literals.set("#SMT_on", 1);
+    literals.set("#core_wide", 0);
+    EventValues events;
+    // core clocks = 1000 / 2 × (1 + 50 / 100) = 750; slots = 3000; frontend = 1200 / 3000 = 0.4
+    events.set("CPU_CLK_UNHALTED.THREAD", 1000);
+    events.set("CPU_CLK_UNHALTED.ONE_THREAD_ACTIVE", 50);
+    events.set("CPU_CLK_UNHALTED.REF_XCLK", 100);
+    events.set("IDQ_UOPS_NOT_DELIVERED.CORE", 1200);
+    auto results = set.evaluate({"tma_frontend_bound"}, events, literals);
+    CHECK(value_named(results, "tma_frontend_bound") == doctest::Approx(0.4));
+  }
+
+  TEST_CASE("metric: required events follow references and the branches #literals select") {
+    auto set = MetricSet::load(kMetrics / "skylake.json");
+    Literals smt_off;
+    smt_off.set("#SMT_on", 0);
+    smt_off.set("#core_wide", 1);
+    auto events = set.required_events({"tma_frontend_bound"}, smt_off);
+    CHECK(events == std::vector<std::string>{"IDQ_UOPS_NOT_DELIVERED.CORE", "CPU_CLK_UNHALTED.THREAD"});
+    auto bad_spec = set.required_events({"tma_bad_speculation"}, smt_off);
+    CHECK(contains(bad_spec, "INT_MISC.RECOVERY_CYCLES"));
+    CHECK_FALSE(contains(bad_spec, "INT_MISC.RECOVERY_CYCLES_ANY"));
+    // Without literals every branch may be taken, so all of them are asked for.
+    auto unknown = set.required_events({"tma_frontend_bound"});
+    CHECK(contains(unknown, "CPU_CLK_UNHALTED.THREAD_ANY"));
+    CHECK(contains(unknown, "CPU_CLK_UNHALTED.ONE_THREAD_ACTIVE"));
+  }
+
+  TEST_CASE("metric: Zen 4 pipeline utilisation from perf's amdzen4/pipeline.json") {
+    auto set = MetricSet::load(kMetrics / "zen4.json");
+    EventValues events;
+    events.set("ls_not_halted_cyc", 1000);  // 6 dispatch slots per cycle: 6000 slots
+    events.set("de_no_dispatch_per_slot.no_ops_from_frontend", 1500);  // 1500 / 6000 = 0.25
+    events.set("de_src_op_disp.all", 3000);
+    events.set("ex_ret_ops", 2400);  // bad speculation (3000 − 2400) / 6000 = 0.10; retiring 0.40
+    events.set("de_no_dispatch_per_slot.backend_stalls", 1800);  // 1800 / 6000 = 0.30
+    events.set("ex_no_retire.load_not_complete", 300);
+    events.set("ex_no_retire.not_complete", 600);  // memory share 0.5 of backend: 0.15
+    auto results = set.evaluate({"topdown", "memory"}, events, {});
+    CHECK(value_named(results, "tma_frontend_bound") == doctest::Approx(0.25));
+    CHECK(value_named(results, "tma_bad_speculation") == doctest::Approx(0.10));
+    CHECK(value_named(results, "tma_backend_bound") == doctest::Approx(0.30));
+    CHECK(value_named(results, "tma_retiring") == doctest::Approx(0.40));
+    CHECK(value_named(results, "backend_bound_memory") == doctest::Approx(0.15));
+    CHECK(value_named(results, "memory_bound_ratio") == doctest::Approx(0.15));
+    // d_ratio keeps perf's semantics: no denominator, 0, not absent.
+    events.set("ex_no_retire.not_complete", 0);
+    results = set.evaluate({"backend_bound_memory"}, events, {});
+    CHECK(value_named(results, "backend_bound_memory") == 0);
+    // An event that was not counted makes the metric absent with the reason.
+    results = set.evaluate({"bad_speculation_mispredicts"}, events, {});
+    CHECK(result_named(results, "bad_speculation_mispredicts").reason ==
+          "event ex_ret_brn_misp not counted");
+  }
+
+  TEST_CASE("metric: Arm top-down L1 uses #slots") {
+    auto set = MetricSet::load(kMetrics / "neoverse.json");
+    EventValues events;
+    events.set("CPU_CYCLES", 1000);
+    events.set("STALL_SLOT_FRONTEND", 1600);  // 1600 / (8 × 1000) = 0.2
+    events.set("STALL_SLOT_BACKEND", 2400);   // 0.3
+    events.set("STALL_SLOT", 4000);           // non-stalled share 1 − 4000/8000 = 0.5
+    events.set("OP_SPEC", 1000);
+    events.set("OP_RETIRED", 800);            // retiring 0.8 × 0.5 = 0.4; bad spec 0.2 × 0.5 = 0.1
+    auto without = set.evaluate({"tma_frontend_bound"}, events, {});
+    CHECK(result_named(without, "tma_frontend_bound").reason == "literal #slots not known");
+    Literals literals;
+    literals.set("#slots", 8);
+    auto results = set.evaluate({"topdown"}, events, literals);
+    CHECK(value_named(results, "tma_frontend_bound") == doctest::Approx(0.2));
+    CHECK(value_named(results, "tma_backend_bound") == doctest::Approx(0.3));
+    CHECK(value_named(results, "tma_retiring") == doctest::Approx(0.4));
+    CHECK(value_named(results, "tma_bad_speculation") == doctest::Approx(0.1));
+  }
+
+  TEST_CASE("metric: hybrid files keep a metric per core type") {
+    auto set = MetricSet::load(kMetrics / "alderlake.json");
+    EventValues events;
+    events.set("cpu_atom/CPU_CLK_UNHALTED.CORE/", 100);  // 5 × 100 = 500 slots
+    events.set("cpu_atom/TOPDOWN_RETIRING.ALL/", 200);   // 200 / 500 = 0.4
+    events.set("cpu_core/topdown-retiring/", 30);
+    events.set("cpu_core/topdown-fe-bound/", 20);
+    events.set("cpu_core/topdown-bad-spec/", 10);
+    events.set("cpu_core/topdown-be-bound/", 40);        // 30 / 100 = 0.3
+    events.set("cpu_core/TOPDOWN.SLOTS/", 1000);
+    auto results = set.evaluate({"tma_retiring"}, events, {});
+    CHECK(value_named(results, "tma_retiring", "cpu_atom") == doctest::Approx(0.4));
+    CHECK(value_named(results, "tma_retiring", "cpu_core") == doctest::Approx(0.3));
+  }
+
+  TEST_CASE("metric: generic metrics follow perf stat's definitions") {
+    auto set = MetricSet::load(kMetrics / "generic.json");
+    EventValues events;
+    events.set("cycles", 3e9);
+    events.set("instructions", 6e9);
+    events.set("task-clock", 1.5e9);  // ns
+    events.set("duration_time", 1.0);  // s
+    events.set("branches", 1000);
+    events.set("branch-misses", 25);
+    events.set("stalled-cycles-frontend", 3e8);
+    events.set("stalled-cycles-backend", 6e8);
+    auto results = set.evaluate({"ipc", "branch", "stalls"}, events, {});
+    CHECK(value_named(results, "ipc") == doctest::Approx(2.0));
+    CHECK(value_named(results, "cpi") == doctest::Approx(0.5));
+    CHECK(value_named(results, "ghz") == doctest::Approx(2.0));            // 3e9 / 1.5e9 ns
+    CHECK(value_named(results, "cpus_utilized") == doctest::Approx(1.5));  // 1.5 s / 1 s
+    CHECK(value_named(results, "branch_miss_rate") == doctest::Approx(0.025));
+    CHECK(value_named(results, "branch_mpki") == doctest::Approx(25.0 / 6e6));
+    CHECK(value_named(results, "frontend_stall_ratio") == doctest::Approx(0.1));
+    CHECK(value_named(results, "stalled_cycles_per_insn") == doctest::Approx(0.1));  // 6e8 / 6e9
+  }
+
+  TEST_CASE("metric: ScaleUnit multiplies the value and keeps the unit") {
+    auto [s1, u1] = parse_scale_unit("100%");
+    CHECK(s1 == 100);
+    CHECK(u1 == "%");
+    auto [s2, u2] = parse_scale_unit("1GHz");
+    CHECK(s2 == 1);
+    CHECK(u2 == "GHz");
+    auto [s3, u3] = parse_scale_unit("6.1e-5MiB");
+    CHECK(s3 == 6.1e-5);
+    CHECK(u3 == "MiB");
+    auto [s4, u4] = parse_scale_unit("1cycles / elision");
+    CHECK(s4 == 1);
+    CHECK(u4 == "cycles / elision");
+    CHECK_THROWS_AS(parse_scale_unit("%"), std::runtime_error);
+
+    auto set = MetricSet::parse(R"([{"MetricName": "m", "MetricExpr": "a / b", "ScaleUnit": "100%"}])", "t");
+    EventValues events;
+    events.set("a", 1);
+    events.set("b", 4);
+    auto results = set.evaluate({"m"}, events, {});
+    CHECK(value_named(results, "m") == doctest::Approx(25.0));
+    CHECK(result_named(results, "m").unit == "%");
+  }
+
+  TEST_CASE("metric: references use the referenced metric's unscaled value") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "half", "MetricExpr": "a / 2", "ScaleUnit": "100%"},
+      {"MetricName": "twice_half", "MetricExpr": "2 * half"}
+    ])", "t");
+    EventValues events;
+    events.set("a", 0.5);
+    auto results = set.evaluate({"twice_half"}, events, {});
+    CHECK(value_named(results, "twice_half") == doctest::Approx(0.5));
+    CHECK(set.required_events({"twice_half"}) == std::vector<std::string>{"a"});
+  }
+
+  TEST_CASE("metric: a reference cycle is a reason naming the cycle") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "a", "MetricExpr": "b + 1"},
+      {"MetricName": "b", "MetricExpr": "c * 2"},
+      {"MetricName": "c", "MetricExpr": "a - 1"},
+      {"MetricName": "d", "MetricExpr": "x"}
+    ])", "t");
+    EventValues events;
+    events.set("x", 3);
+    auto results = set.evaluate({"a", "d"}, events, {});
+    CHECK_FALSE(result_named(results, "a").value.has_value());
+    CHECK(result_named(results, "a").reason == "reference cycle: a -> b -> c -> a");
+    CHECK(value_named(results, "d") == 3);
+    CHECK(set.required_events({"a"}).empty());  // terminates
+  }
+
+  TEST_CASE("metric: unknown names and groups are refused") {
+    auto set = MetricSet::load(kMetrics / "generic.json");
+    CHECK_THROWS_WITH_AS(set.select({"no_such_metric"}), "unknown metric or metric group: no_such_metric",
+                         std::runtime_error);
+    CHECK(set.select({"IPC"}).size() == 4);  // group names match without case
+  }
+
+  TEST_CASE("metric: bad files are refused with the file, line and what was expected") {
+    CHECK(load_error("[\n{\n\"MetricName\": \"x\",,\n}]").find("test.json:3: expected a JSON array") == 0);
+    CHECK(load_error("{}").find("test.json:1: expected a JSON array") == 0);
+    std::string bad_expr = load_error("[\n {\"MetricName\": \"ok\", \"MetricExpr\": \"1\"},\n {\"MetricName\": \"broken\", \"MetricExpr\": \"a + * b\"}\n]");
+    CHECK(bad_expr == "test.json:3: metric broken: MetricExpr \"a + * b\": column 5: expected a number, an event, a #literal or '(', found '*'");
+    CHECK(load_error(R"([{"MetricName": "m"}])") == "test.json:1: metric m: expected a MetricExpr");
+    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": 3}])") ==
+          "test.json:1: metric m: expected \"MetricExpr\" to be a string");
+    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "ScaleUnit": "GHz"}])").find(
+              "test.json:1: metric m: ScaleUnit \"GHz\"") == 0);
+    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "MetricThreshold": "m >"}])").find(
+              "test.json:1: metric m: MetricThreshold") == 0);
+    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1"}, {"MetricName": "m", "MetricExpr": "2"}])")
+              .find("defined twice") != std::string::npos);
+    CHECK_THROWS_WITH_AS(MetricSet::load(kMetrics / "no-such.json"),
+                         doctest::Contains("cannot open metric file"), std::runtime_error);
+  }
+
+  TEST_CASE("metric: perf's event entries in a metric file are skipped") {
+    auto set = MetricSet::parse(R"([
+      {"EventName": "all_data_cache_accesses", "EventCode": "0x29"},
+      {"MetricName": "m", "MetricExpr": "1"}
+    ])", "t");
+    CHECK(set.metrics().size() == 1);
+  }
+
+  TEST_CASE("metric: a later file replaces metrics of the same name") {
+    auto set = MetricSet::load({kMetrics / "generic.json", kMetrics / "skylake.json"});
+    auto events = set.required_events({"branch_miss_rate"});
+    CHECK(events == std::vector<std::string>{"BR_MISP_RETIRED.ALL_BRANCHES", "BR_INST_RETIRED.ALL_BRANCHES"});
+  }
+
+  TEST_CASE("metric: every shipped file loads, and its metric references resolve") {
+    for (const auto& entry : std::filesystem::directory_iterator(kMetrics)) {
+      if (entry.path().extension() != ".json") continue;
+      CAPTURE(entry.path().filename().string());
+      MetricSet set;
+      REQUIRE_NOTHROW(set = MetricSet::load(entry.path()));
+      CHECK_FALSE(set.metrics().empty());
+      for (const auto& metric : set.metrics()) {
+        CAPTURE(metric.name);
+        CHECK_FALSE(metric.description.empty());
+        for (const auto& symbol : metric.expr.symbols()) {
+          // Names our files give metrics never reach the event resolver.
+          bool metric_like = symbol.spelling.rfind("tma_", 0) == 0 || symbol.spelling == "total_dispatch_slots" ||
+                             symbol.spelling == "backend_bound_memory";
+          if (metric_like) CHECK(set.select({symbol.spelling}).size() >= 1);
+        }
+      }
+    }
+  }
+
+  TEST_CASE("metric: shipped files carry the headline metrics under pmcmodel's names") {
+    auto has = [](const std::string& file, std::vector<std::string> names) {
+      auto set = MetricSet::load(kMetrics / file);
+      for (const auto& name : names) {
+        CAPTURE(file);
+        CAPTURE(name);
+        CHECK_NOTHROW(set.select({name}));
+      }
+    };
+    std::vector<std::string> tma = {"tma_frontend_bound", "tma_bad_speculation", "tma_backend_bound", "tma_retiring"};
+    has("generic.json", {"ipc", "cpi", "ghz", "cpus_utilized", "branch_miss_rate", "branch_mpki", "cache_miss_rate"});
+    for (const char* file : {"skylake.json", "icelake.json", "sapphirerapids.json", "alderlake.json"}) {
+      has(file, tma);
+      has(file, {"l1d_mpki", "l2_mpki", "llc_mpki", "l1d_miss_stall_ratio", "l2_miss_stall_ratio",
+                 "l3_miss_stall_ratio", "memory_bound_ratio", "branch_mpki", "tma_memory_bound"});
+    }
+    has("zen4.json", tma);
+    has("zen4.json", {"memory_bound_ratio", "branch_mpki", "l1d_mpki", "l2_mpki"});
+    has("zen3.json", {"branch_miss_rate", "branch_mpki", "l1d_mpki", "l2_mpki"});
+    has("zen2.json", {"branch_miss_rate", "branch_mpki", "l1d_mpki", "l2_mpki"});
+    has("neoverse.json", tma);
+    has("neoverse.json", {"l1d_mpki", "l2_mpki", "llc_mpki", "branch_mpki"});
+  }
+
+  TEST_CASE("metric: CPU to metric file") {
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x55, {"cpu"}) == "skylake.json");  // SKX/CLX
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x9e, {"cpu"}) == "skylake.json");  // Coffee Lake
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x6a, {"cpu"}) == "icelake.json");  // ICX
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x7e, {"cpu"}) == "icelake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8f, {"cpu"}) == "sapphirerapids.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xcf, {"cpu"}) == "sapphirerapids.json");  // EMR
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x97, {"cpu_core", "cpu_atom"}) == "alderlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xba, {"cpu_core", "cpu_atom"}) == "alderlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x3f, {"cpu"}).empty());  // Haswell-X: none
+    CHECK(metric_file_for_cpu("GenuineIntel", 15, 0x55, {"cpu"}).empty());
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x31, {"cpu"}) == "zen2.json");  // Rome
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x01, {"cpu"}).empty());          // Zen 1
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x01, {"cpu"}) == "zen3.json");   // Milan
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x21, {"cpu"}) == "zen3.json");   // Vermeer
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x11, {"cpu"}) == "zen4.json");   // Genoa
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x61, {"cpu"}) == "zen4.json");   // Raphael
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x1a, 0x02, {"cpu"}).empty());          // Zen 5: none
+    CHECK(metric_file_for_cpu("ARM", -1, -1, {"armv8_pmuv3_0"}) == "neoverse.json");
+    CHECK(metric_file_for_cpu("", -1, -1, {"armv8_pmuv3_0"}) == "neoverse.json");
+  }
+
+  TEST_CASE("metric: --cpu names to metric file") {
+    CHECK(metric_file_for_name("skylake") == "skylake.json");
+    CHECK(metric_file_for_name("SKX") == "skylake.json");
+    CHECK(metric_file_for_name("icx") == "icelake.json");
+    CHECK(metric_file_for_name("spr") == "sapphirerapids.json");
+    CHECK(metric_file_for_name("adl") == "alderlake.json");
+    CHECK(metric_file_for_name("zen3") == "zen3.json");
+    CHECK(metric_file_for_name("neoverse-n1") == "neoverse.json");
+    CHECK(metric_file_for_name("Neoverse_V2") == "neoverse.json");
+    CHECK(metric_file_for_name("pentium4").empty());
+  }
+
+  TEST_CASE("metric: fixed-counter and off-core events") {
+    CHECK(is_fixed_counter_event("cycles"));
+    CHECK(is_fixed_counter_event("cpu-cycles"));
+    CHECK(is_fixed_counter_event("INST_RETIRED.ANY"));
+    CHECK(is_fixed_counter_event("cpu_core/TOPDOWN.SLOTS/"));
+    CHECK(is_fixed_counter_event("topdown-retiring"));
+    CHECK(is_fixed_counter_event("CPU_CLK_UNHALTED.THREAD:k"));
+    CHECK_FALSE(is_fixed_counter_event("INST_RETIRED.ANY_P"));
+    CHECK_FALSE(is_fixed_counter_event("UOPS_ISSUED.ANY"));
+    CHECK(is_off_core_event("task-clock"));
+    CHECK(is_off_core_event("duration_time"));
+    CHECK(is_off_core_event("msr/tsc/"));
+    CHECK(is_off_core_event("UNC_M_CAS_COUNT.RD"));
+    CHECK_FALSE(is_off_core_event("cpu_atom/TOPDOWN_FE_BOUND.ALL/"));
+    CHECK(general_purpose_counters("GenuineIntel", true) == 4);
+    CHECK(general_purpose_counters("GenuineIntel", false) == 8);
+    CHECK(general_purpose_counters("AuthenticAMD", true) == 6);
+  }
+
+  TEST_CASE("metric: group planning respects the counter budget") {
+    SUBCASE("a metric that fits stays in one group; fixed events are free") {
+      auto groups = plan_event_groups({{"cycles", "instructions", "A", "B", "C", "D"}}, 4);
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0].size() == 6);
+    }
+    SUBCASE("a metric too big is split into groups of at most the budget") {
+      auto groups = plan_event_groups({{"cycles", "A", "B", "C", "D", "E", "F"}}, 4);
+      REQUIRE(groups.size() == 2);
+      for (const auto& group : groups) {
+        int general = int(std::count_if(group.begin(), group.end(),
+                                        [](const std::string& e) { return !is_fixed_counter_event(e); }));
+        CHECK(general <= 4);
+      }
+      CHECK(groups[0] == std::vector<std::string>{"cycles", "A", "B", "C", "D"});
+      CHECK(groups[1] == std::vector<std::string>{"E", "F"});
+    }
+    SUBCASE("small metrics share a group; shared events are counted once") {
+      auto groups = plan_event_groups({{"cycles", "A", "B"}, {"cycles", "B", "C"}, {"D", "E", "F"}}, 4);
+      REQUIRE(groups.size() == 2);
+      CHECK(groups[0] == std::vector<std::string>{"cycles", "A", "B", "C"});
+      CHECK(groups[1] == std::vector<std::string>{"D", "E", "F"});
+    }
+    SUBCASE("a metric whose events another group holds adds nothing") {
+      auto groups = plan_event_groups({{"A", "B", "C"}, {"B", "c"}}, 4);
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0].size() == 3);
+    }
+    SUBCASE("slots leads its group; off-core events stand alone") {
+      auto groups = plan_event_groups(
+          {{"topdown-retiring", "topdown-fe-bound", "TOPDOWN.SLOTS", "INT_MISC.UOP_DROPPING", "duration_time"}}, 4);
+      REQUIRE(groups.size() == 2);
+      CHECK(groups[0].front() == "TOPDOWN.SLOTS");
+      CHECK(groups[1] == std::vector<std::string>{"duration_time"});
+    }
+    SUBCASE("a budget of zero is treated as one") {
+      auto groups = plan_event_groups({{"A", "B"}}, 0);
+      CHECK(groups.size() == 2);
+    }
+  }
+
+  TEST_CASE("metric: events by metric feed the planner for a real file") {
+    auto set = MetricSet::load(kMetrics / "skylake.json");
+    Literals literals;
+    literals.set("#SMT_on", 1);
+    literals.set("#core_wide", 0);
+    auto per_metric = set.events_by_metric({"topdown"}, literals);
+    auto groups = plan_event_groups(per_metric, 4);
+    CHECK_FALSE(groups.empty());
+    for (const auto& group : groups) {
+      int general = int(std::count_if(group.begin(), group.end(),
+                                      [](const std::string& e) { return !is_fixed_counter_event(e); }));
+      CHECK(general <= 4);
+    }
+    // Every needed event is in some group.
+    for (const auto& event : set.required_events({"topdown"}, literals)) {
+      bool found = std::any_of(groups.begin(), groups.end(),
+                               [&](const auto& g) { return contains(g, event); });
+      CHECK_MESSAGE(found, event);
+    }
+  }
+}
