@@ -278,8 +278,11 @@ TEST_SUITE("kernel") {
       o.duration_s = 0.3;
       auto r = run_counted(*counters, o, nullptr);
       REQUIRE(r.events[0].counted());
-      // One spinning task in the cgroup: one CPU's worth of time, not all CPUs'.
-      CHECK(r.events[0].value * 1e-3 == doctest::Approx(r.duration_s).epsilon(0.2));
+      // One spinning task in the cgroup: at most one CPU's worth of time, not all CPUs'. Other
+      // tests may share the CPU with the spinner, so only a generous lower bound holds.
+      double cpu_s = r.events[0].value * 1e-3;  // msec, as perf reports cpu-clock
+      CHECK(cpu_s <= 1.2 * r.duration_s);
+      CHECK(cpu_s >= 0.2 * r.duration_s);
     }
     rmdir(dir.c_str());
   }

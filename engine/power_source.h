@@ -1,0 +1,55 @@
+#pragma once
+// Where measured energy comes from: the perf `power` PMU (RAPL), powercap sysfs (RAPL), a wall
+// meter's log file, or the BMC through ipmitool; and the automatic choice among them.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "measurement.h"
+#include "sysroot.h"
+
+namespace pmc {
+
+// One source of measured energy for the whole machine. Not thread-safe: the session calls every
+// member from one thread.
+class PowerSource {
+ public:
+  virtual ~PowerSource() = default;
+  // The EnergyReading method: "measured:rapl", "measured:powercap", "measured:external",
+  // "measured:ipmi".
+  virtual std::string method() const = 0;
+  // Takes the baseline: energy is counted from here.
+  virtual void start() = 0;
+  // Called by the session at least every 100 ms and whenever an interval ends, so that a counter
+  // that wraps (powercap energy_uj) is never missed. Cheap: no allocation, one pread per counter.
+  virtual void sample() = 0;
+  // Energy per domain since start(), one reading per domain in a stable order.
+  virtual std::vector<EnergyReading> read_since_start() = 0;
+  // Energy per domain since the previous read_interval (or start()).
+  virtual std::vector<EnergyReading> read_interval() = 0;
+  // What the report must say: which domains contain which, what a total covers, coverage.
+  virtual std::vector<std::string> notes() const = 0;
+};
+
+struct PowerChoice {
+  std::unique_ptr<PowerSource> source;  // null when no source could be used
+  std::string reason_if_none;           // why, and how to get access, when source is null
+  std::vector<std::string> notes;       // how the choice was made (a source skipped, and why)
+};
+
+// requested: "auto" (perf power PMU, then powercap, then none), "perf", "powercap", "papi",
+// "none". power_from: "" (RAPL as requested), a meter log FILE, or "ipmi"; when given it is the
+// source, whatever `requested` says. Throws std::runtime_error for an unknown `requested` or a
+// malformed FILE ("FILE:LINE: …"); a source that cannot be used on this machine is a
+// reason_if_none, not an exception.
+PowerChoice choose_power_source(const SysRoot& root, std::string_view requested,
+                                const std::string& power_from);
+
+// The report name of a RAPL domain of kind `kind` ("package", "core", "uncore", "dram", "gpu",
+// "psys") on package `package` of a machine with `packages` packages: "package-<N>" always; the
+// bare kind on a one-package machine (and for psys, which covers the platform); "<kind>-<N>" when
+// several packages each have one.
+std::string rapl_domain_name(std::string_view kind, int package, int packages);
+
+}  // namespace pmc
