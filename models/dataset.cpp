@@ -1,0 +1,276 @@
+#include "dataset.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <numeric>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace pmc {
+namespace {
+
+[[noreturn]] void fail(const std::string& origin, size_t line, const std::string& what) {
+  throw std::runtime_error(fmt::format("{}:{}: {}", origin, line, what));
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// Splits a CSV line into fields. Quoted fields lose their quotes; a doubled quote inside one is
+// unescaped into `unescaped` (which owns the text the view then points at). Returns false for an
+// unterminated quote.
+bool split_fields(std::string_view line, std::vector<std::string_view>& fields,
+                  std::deque<std::string>& unescaped) {
+  fields.clear();
+  size_t i = 0;
+  while (true) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size() && line[i] == '"') {
+      std::string text;
+      size_t j = i + 1;
+      bool closed = false;
+      for (; j < line.size(); ++j) {
+        if (line[j] != '"') {
+          text += line[j];
+        } else if (j + 1 < line.size() && line[j + 1] == '"') {
+          text += '"';
+          ++j;
+        } else {
+          closed = true;
+          break;
+        }
+      }
+      if (!closed) return false;
+      unescaped.push_back(std::move(text));
+      fields.emplace_back(unescaped.back());
+      size_t comma = line.find(',', j + 1);
+      if (comma == std::string_view::npos) return true;
+      i = comma + 1;
+      continue;
+    }
+    size_t comma = line.find(',', i);
+    if (comma == std::string_view::npos) {
+      fields.push_back(trim(line.substr(i)));
+      return true;
+    }
+    fields.push_back(trim(line.substr(i, comma - i)));
+    i = comma + 1;
+  }
+}
+
+bool parse_number(std::string_view cell, double& out) {
+  if (!cell.empty() && cell.front() == '+') cell.remove_prefix(1);
+  if (cell.empty()) return false;
+  auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), out);
+  return ec == std::errc() && end == cell.data() + cell.size() && std::isfinite(out);
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+Dataset Dataset::load_csv(const std::filesystem::path& file, const CsvOptions& options) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the file", file.string()));
+  std::string text;
+  in.seekg(0, std::ios::end);
+  auto size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size > 0) {
+    text.resize(size_t(size));
+    in.read(text.data(), size);
+  }
+  if (!in && size > 0) throw std::runtime_error(fmt::format("{}: cannot read the file", file.string()));
+  return parse_csv(text, file.string(), options);
+}
+
+Dataset Dataset::parse_csv(std::string_view text, const std::string& origin, const CsvOptions& options) {
+  Dataset ds(origin);
+  std::vector<std::string_view> fields;
+  std::deque<std::string> unescaped;
+  std::vector<int> kind;   // per CSV field: index into columns_ (>= 0) or -1 - label index
+  bool have_header = false;
+  size_t line_no = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (trim(line).empty() || line.front() == '#') continue;  // blank lines and comments
+    unescaped.clear();
+    if (!split_fields(line, fields, unescaped)) fail(origin, line_no, "expected a closing quote");
+    if (!have_header) {
+      have_header = true;
+      ds.header_line_ = line_no;
+      for (auto f : fields) {
+        std::string name(f);
+        if (name.empty()) fail(origin, line_no, "expected a column name in every header field");
+        if (ds.has_column(name) || ds.has_labels(name)) fail(origin, line_no, "duplicate column '" + name + "'");
+        bool is_label = std::find(options.string_columns.begin(), options.string_columns.end(), name) !=
+                        options.string_columns.end();
+        if (is_label) {
+          kind.push_back(-1 - int(ds.label_names_.size()));
+          ds.label_names_.push_back(name);
+          ds.label_columns_.emplace_back();
+        } else {
+          kind.push_back(int(ds.names_.size()));
+          ds.names_.push_back(name);
+          ds.columns_.emplace_back();
+        }
+      }
+      for (const auto& req : options.required_columns)
+        if (!ds.has_column(req) && !ds.has_labels(req))
+          fail(origin, line_no, fmt::format("expected a column '{}' (header has: {})", req,
+                                            join(ds.names_)));
+      continue;
+    }
+    if (fields.size() != kind.size())
+      fail(origin, line_no, fmt::format("expected {} fields as in the header, found {}", kind.size(), fields.size()));
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (kind[i] < 0) {
+        ds.label_columns_[size_t(-1 - kind[i])].emplace_back(fields[i]);
+        continue;
+      }
+      double v;
+      if (!parse_number(fields[i], v))
+        fail(origin, line_no, fmt::format("expected a finite number in column '{}', found '{}'",
+                                          ds.names_[size_t(kind[i])], fields[i]));
+      ds.columns_[size_t(kind[i])].push_back(v);
+    }
+    ds.lines_.push_back(line_no);
+    ++ds.rows_;
+  }
+  if (!have_header) fail(origin, std::max<size_t>(line_no, 1), "expected a CSV header line, found an empty file");
+  if (ds.rows_ == 0) fail(origin, ds.header_line_, "expected data rows after the header, found none");
+  return ds;
+}
+
+std::string Dataset::where(size_t row) const {
+  size_t line = row < lines_.size() ? lines_[row] : header_line_ + 1 + row;
+  return fmt::format("{}:{}", origin_, line);
+}
+
+std::string Dataset::where_header() const { return fmt::format("{}:{}", origin_, header_line_); }
+
+size_t Dataset::index_of(std::string_view name) const {
+  return size_t(std::find(names_.begin(), names_.end(), name) - names_.begin());
+}
+
+bool Dataset::has_column(std::string_view name) const { return index_of(name) < names_.size(); }
+
+const std::vector<double>& Dataset::column(std::string_view name) const {
+  size_t i = index_of(name);
+  if (i == names_.size())
+    throw std::runtime_error(fmt::format("{}: expected a column '{}' (columns: {})", where_header(), name, join(names_)));
+  return columns_[i];
+}
+
+void Dataset::check_size(const std::string& name, size_t size) {
+  bool empty = names_.empty() && label_names_.empty();
+  if (!empty && size != rows_)
+    throw std::runtime_error(fmt::format("{}: column '{}' has {} values, expected {}", origin_, name, size, rows_));
+  rows_ = size;
+}
+
+void Dataset::add_column(const std::string& name, std::vector<double> values) {
+  check_size(name, values.size());
+  size_t i = index_of(name);
+  if (i < names_.size()) {
+    columns_[i] = std::move(values);
+    return;
+  }
+  names_.push_back(name);
+  columns_.push_back(std::move(values));
+}
+
+bool Dataset::has_labels(std::string_view name) const {
+  return std::find(label_names_.begin(), label_names_.end(), name) != label_names_.end();
+}
+
+const std::vector<std::string>& Dataset::labels(std::string_view name) const {
+  auto it = std::find(label_names_.begin(), label_names_.end(), name);
+  if (it == label_names_.end())
+    throw std::runtime_error(fmt::format("{}: expected a text column '{}' (text columns: {})", where_header(),
+                                         name, join(label_names_)));
+  return label_columns_[size_t(it - label_names_.begin())];
+}
+
+void Dataset::add_labels(const std::string& name, std::vector<std::string> values) {
+  check_size(name, values.size());
+  auto it = std::find(label_names_.begin(), label_names_.end(), name);
+  if (it != label_names_.end()) {
+    label_columns_[size_t(it - label_names_.begin())] = std::move(values);
+    return;
+  }
+  label_names_.push_back(name);
+  label_columns_.push_back(std::move(values));
+}
+
+std::vector<uint32_t> Dataset::group_ids(std::string_view label_column, std::vector<std::string>* group_names) const {
+  const auto& values = labels(label_column);
+  std::unordered_map<std::string_view, uint32_t> index;
+  std::vector<uint32_t> ids(values.size());
+  std::vector<std::string> names;
+  for (size_t r = 0; r < values.size(); ++r) {
+    auto [it, inserted] = index.emplace(values[r], uint32_t(names.size()));
+    if (inserted) names.push_back(values[r]);
+    ids[r] = it->second;
+  }
+  if (group_names) *group_names = std::move(names);
+  return ids;
+}
+
+Dataset Dataset::select_rows(const std::vector<size_t>& indices) const {
+  Dataset out(origin_);
+  out.header_line_ = header_line_;
+  out.rows_ = indices.size();
+  out.names_ = names_;
+  out.label_names_ = label_names_;
+  for (size_t r : indices)
+    if (r >= rows_) throw std::out_of_range(fmt::format("{}: row {} of {}", origin_, r, rows_));
+  for (const auto& col : columns_) {
+    std::vector<double> c(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) c[i] = col[indices[i]];
+    out.columns_.push_back(std::move(c));
+  }
+  for (const auto& col : label_columns_) {
+    std::vector<std::string> c(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) c[i] = col[indices[i]];
+    out.label_columns_.push_back(std::move(c));
+  }
+  out.lines_.resize(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i)
+    out.lines_[i] = indices[i] < lines_.size() ? lines_[indices[i]] : header_line_ + 1 + indices[i];
+  return out;
+}
+
+Dataset Dataset::slice(size_t begin, size_t end) const {
+  end = std::min(end, rows_);
+  std::vector<size_t> idx(begin < end ? end - begin : 0);
+  std::iota(idx.begin(), idx.end(), begin);
+  return select_rows(idx);
+}
+
+Dataset Dataset::sorted_by(std::string_view name) const {
+  const auto& key = column(name);
+  std::vector<size_t> idx(rows_);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return key[a] < key[b]; });
+  return select_rows(idx);
+}
+
+}  // namespace pmc

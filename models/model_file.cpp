@@ -1,0 +1,321 @@
+#include "model_file.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "pmcmodel_version.h"
+
+namespace pmc {
+namespace {
+
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;  // the writer keeps "schema" first
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kIntervalMethod = "cv_residual_quantiles";
+
+bool needs_b(FeatureOp op) { return op == FeatureOp::rate || op == FeatureOp::ratio || op == FeatureOp::product; }
+
+ordered_json term_to_json(const ModelTerm& t) {
+  ordered_json j = {{"name", t.spec.name}, {"op", to_string(t.spec.op)}, {"a", t.spec.a}};
+  if (needs_b(t.spec.op)) j["b"] = t.spec.b;
+  if (t.spec.op == FeatureOp::hinge) j["knot"] = t.spec.knot;
+  if (t.spec.scale != 1) j["scale"] = t.spec.scale;
+  j["coefficient"] = t.coefficient;
+  j["standard_error"] = t.standard_error;  // NaN is written as null
+  j["train_min"] = t.train_min;
+  j["train_max"] = t.train_max;
+  return j;
+}
+
+// Reads a parsed document; a missing or mistyped field names its path and the line it is on
+// (found by searching the text, since the JSON parser keeps no positions).
+struct Reader {
+  std::string_view text;
+  const std::string& file;
+
+  size_t line_at(size_t byte) const {
+    size_t line = 1;
+    for (size_t i = 0; i < byte && i < text.size(); ++i) line += text[i] == '\n';
+    return line;
+  }
+  // Byte offset of the `index`-th object of the "features" array, or of "key", or 0.
+  size_t locate(const std::string& key, long index = -1) const {
+    size_t at = text.find("\"" + key + "\"");
+    if (at == std::string_view::npos) return 0;
+    if (index < 0) return at;
+    for (long i = 0; i <= index; ++i) {
+      size_t next = text.find('{', at + 1);
+      if (next == std::string_view::npos) return at;
+      at = next;
+    }
+    return at;
+  }
+  [[noreturn]] void fail(const std::string& what, size_t byte = 0) const {
+    throw std::runtime_error(fmt::format("{}:{}: {}", file, line_at(byte), what));
+  }
+
+  const json& object(const json& parent, const char* key, const std::string& where, size_t byte) const {
+    if (!parent.contains(key)) fail(fmt::format("expected field '{}' in {}", key, where), byte);
+    const json& j = parent.at(key);
+    if (!j.is_object()) fail(fmt::format("expected '{}' in {} to be an object", key, where), locate(key));
+    return j;
+  }
+  std::string string(const json& obj, const char* key, const std::string& where, size_t byte,
+                     bool required = true) const {
+    if (!obj.contains(key) || obj.at(key).is_null()) {
+      if (required) fail(fmt::format("expected field '{}' in {}", key, where), byte);
+      return {};
+    }
+    if (!obj.at(key).is_string()) fail(fmt::format("expected '{}' in {} to be a string", key, where), byte);
+    return obj.at(key).get<std::string>();
+  }
+  // A number; null reads as NaN where `nullable`.
+  double number(const json& obj, const char* key, const std::string& where, size_t byte, bool required = true,
+                bool nullable = false, double fallback = 0) const {
+    if (!obj.contains(key)) {
+      if (required) fail(fmt::format("expected field '{}' in {}", key, where), byte);
+      return fallback;
+    }
+    const json& j = obj.at(key);
+    if (j.is_null() && nullable) return kNaN;
+    if (!j.is_number()) fail(fmt::format("expected '{}' in {} to be a number", key, where), byte);
+    double v = j.get<double>();
+    if (!std::isfinite(v)) fail(fmt::format("expected '{}' in {} to be finite", key, where), byte);
+    return v;
+  }
+  size_t count(const json& obj, const char* key, const std::string& where, size_t byte) const {
+    if (!obj.contains(key) || !obj.at(key).is_number_unsigned())
+      fail(fmt::format("expected field '{}' in {} to be a non-negative integer", key, where), byte);
+    return obj.at(key).get<size_t>();
+  }
+
+  ModelTerm term(const json& j, size_t index) const {
+    std::string where = fmt::format("features[{}]", index);
+    size_t byte = locate("features", long(index));
+    if (!j.is_object()) fail("expected " + where + " to be an object", byte);
+    ModelTerm t;
+    t.spec.name = string(j, "name", where, byte);
+    std::string op = string(j, "op", where, byte);
+    auto parsed = parse_feature_op(op);
+    if (!parsed) fail(fmt::format("expected 'op' in {} to be one of raw, rate, ratio, product, square, hinge, log1p, "
+                                  "found '{}'",
+                                  where, op),
+                      byte);
+    t.spec.op = *parsed;
+    t.spec.a = string(j, "a", where, byte);
+    if (t.spec.a.empty()) fail("expected a column name in 'a' of " + where, byte);
+    if (needs_b(t.spec.op)) {
+      t.spec.b = string(j, "b", where, byte);
+      if (t.spec.b.empty()) fail("expected a column name in 'b' of " + where, byte);
+    }
+    if (t.spec.op == FeatureOp::hinge) t.spec.knot = number(j, "knot", where, byte);
+    t.spec.scale = number(j, "scale", where, byte, false, false, 1);
+    t.coefficient = number(j, "coefficient", where, byte);
+    t.standard_error = number(j, "standard_error", where, byte, false, true, kNaN);
+    t.train_min = number(j, "train_min", where, byte);
+    t.train_max = number(j, "train_max", where, byte);
+    if (t.train_min > t.train_max) fail("expected train_min ≤ train_max in " + where, byte);
+    return t;
+  }
+
+  Model model(const json& doc) const {
+    if (!doc.is_object()) fail("expected a JSON object");
+    Model m;
+    std::string schema = string(doc, "schema", "the document", 0);
+    if (schema != kModelSchema)
+      fail(fmt::format("expected schema '{}', found '{}'", kModelSchema, schema), locate("schema"));
+    m.target = string(doc, "target", "the document", 0);
+    if (m.target.empty()) fail("expected a non-empty 'target'", locate("target"));
+    m.pmcmodel_version = string(doc, "pmcmodel_version", "the document", 0, false);
+    m.created_at = string(doc, "created_at", "the document", 0, false);
+    if (doc.contains("machine")) m.machine = object(doc, "machine", "the document", 0);
+
+    const json& solver = object(doc, "solver", "the document", 0);
+    size_t sb = locate("solver");
+    m.solver = string(solver, "name", "solver", sb);
+    if (!parse_solver(m.solver)) fail(fmt::format("expected solver name ols, ridge, nnls or elastic_net, found '{}'", m.solver), sb);
+    m.lambda = number(solver, "lambda", "solver", sb, false);
+    m.alpha = number(solver, "alpha", "solver", sb, false);
+    if (solver.contains("nonnegative_intercept")) {
+      if (!solver["nonnegative_intercept"].is_boolean()) fail("expected solver.nonnegative_intercept to be a boolean", sb);
+      m.nonnegative_intercept = solver["nonnegative_intercept"].get<bool>();
+    }
+
+    const json& intercept = object(doc, "intercept", "the document", 0);
+    size_t ib = locate("intercept");
+    m.intercept = number(intercept, "value", "intercept", ib);
+    m.intercept_se = number(intercept, "standard_error", "intercept", ib, false, true, kNaN);
+
+    if (!doc.contains("features") || !doc["features"].is_array()) fail("expected an array 'features'", locate("features"));
+    const json& features = doc["features"];
+    for (size_t i = 0; i < features.size(); ++i) {
+      m.terms.push_back(term(features[i], i));
+      for (size_t k = 0; k < i; ++k)
+        if (m.terms[k].spec.name == m.terms[i].spec.name)
+          fail(fmt::format("duplicate feature name '{}'", m.terms[i].spec.name), locate("features", long(i)));
+    }
+
+    const json& training = object(doc, "training", "the document", 0);
+    size_t tb = locate("training");
+    m.training_rows = count(training, "rows", "training", tb);
+    m.target_min = number(training, "target_min", "training", tb);
+    m.target_max = number(training, "target_max", "training", tb);
+
+    const json& cv = object(doc, "cv", "the document", 0);
+    size_t cb = locate("cv");
+    m.cv.method = string(cv, "method", "cv", cb);
+    m.cv.folds = count(cv, "folds", "cv", cb);
+    m.cv.errors.n = count(cv, "rows", "cv", cb);
+    m.cv.errors.mape_percent = number(cv, "mape_percent", "cv", cb, true, true);
+    m.cv.errors.rmse = number(cv, "rmse", "cv", cb);
+    m.cv.errors.medae = number(cv, "medae", "cv", cb);
+    m.cv.errors.r2 = number(cv, "r2", "cv", cb, true, true);
+
+    const json& iv = object(doc, "interval", "the document", 0);
+    size_t vb = locate("interval");
+    std::string method = string(iv, "method", "interval", vb);
+    if (method != kIntervalMethod) fail(fmt::format("expected interval method '{}', found '{}'", kIntervalMethod, method), vb);
+    m.interval.level = number(iv, "level", "interval", vb);
+    m.interval.lower = number(iv, "residual_lower", "interval", vb);
+    m.interval.upper = number(iv, "residual_upper", "interval", vb);
+    if (!(m.interval.level > 0 && m.interval.level < 1)) fail("expected interval.level in (0, 1)", vb);
+    if (m.interval.lower > m.interval.upper) fail("expected interval.residual_lower ≤ residual_upper", vb);
+    return m;
+  }
+};
+
+}  // namespace
+
+Model make_model(const std::string& target, const std::vector<FeatureSpec>& features, const DesignMatrix& x,
+                 const std::vector<double>& y, const Fit& fit, const CvResult& cv, size_t cv_splits,
+                 const ModelIdentity& identity) {
+  Model m;
+  m.target = target;
+  m.machine = identity.machine.is_null() ? json::object() : identity.machine;
+  m.created_at = identity.created_at;
+  m.pmcmodel_version = PMCMODEL_VERSION;
+  m.solver = fit.solver;
+  m.lambda = fit.lambda;
+  m.alpha = fit.alpha;
+  m.intercept = fit.intercept;
+  m.intercept_se = fit.intercept_se;
+  for (size_t c = 0; c < features.size(); ++c) {
+    ModelTerm t;
+    t.spec = features[c];
+    t.coefficient = fit.coefficients.at(c);
+    t.standard_error = fit.standard_errors.at(c);
+    auto [lo, hi] = std::minmax_element(x.column(c), x.column(c) + x.rows);
+    t.train_min = *lo;
+    t.train_max = *hi;
+    m.terms.push_back(std::move(t));
+  }
+  m.training_rows = y.size();
+  auto [lo, hi] = std::minmax_element(y.begin(), y.end());
+  m.target_min = *lo;
+  m.target_max = *hi;
+  m.cv.method = to_string(cv.method);
+  m.cv.folds = cv_splits;
+  m.cv.errors = cv.pooled;
+  m.interval = residual_interval(cv.residuals, 0.9);
+  return m;
+}
+
+Model fit_model(const Dataset& data, const std::string& target, const std::vector<FeatureSpec>& features,
+                const SolverOptions& solver, const CvPlan& plan, const ModelIdentity& identity) {
+  const auto& y = data.column(target);
+  DesignMatrix x = design_matrix(data, features);
+  Fit fit = fit_with(x, y, solver);
+  CvResult cv = cross_validate(x, y, plan, fold_predictor(solver));
+  Model m = make_model(target, features, x, y, fit, cv, cv.folds.size(), identity);
+  m.nonnegative_intercept = solver.kind == SolverKind::nnls && solver.nnls.nonnegative_intercept;
+  return m;
+}
+
+std::string model_to_json(const Model& m) {
+  ordered_json features = ordered_json::array();
+  for (const auto& t : m.terms) features.push_back(term_to_json(t));
+  ordered_json solver = {{"name", m.solver}, {"lambda", m.lambda}, {"alpha", m.alpha}};
+  if (m.solver == "nnls") solver["nonnegative_intercept"] = m.nonnegative_intercept;
+  ordered_json doc = {
+      {"schema", kModelSchema},
+      {"pmcmodel_version", m.pmcmodel_version},
+      {"created_at", m.created_at},
+      {"target", m.target},
+      {"machine", ordered_json::parse(m.machine.dump())},
+      {"solver", solver},
+      {"intercept", {{"value", m.intercept}, {"standard_error", m.intercept_se}}},
+      {"features", features},
+      {"training", {{"rows", m.training_rows}, {"target_min", m.target_min}, {"target_max", m.target_max}}},
+      {"cv",
+       {{"method", m.cv.method},
+        {"folds", m.cv.folds},
+        {"rows", m.cv.errors.n},
+        {"mape_percent", m.cv.errors.mape_percent},
+        {"rmse", m.cv.errors.rmse},
+        {"medae", m.cv.errors.medae},
+        {"r2", m.cv.errors.r2}}},
+      {"interval",
+       {{"method", kIntervalMethod},
+        {"level", m.interval.level},
+        {"residual_lower", m.interval.lower},
+        {"residual_upper", m.interval.upper}}},
+  };
+  return doc.dump(2) + "\n";
+}
+
+Model model_from_json(std::string_view text, const std::string& file) {
+  Reader reader{text, file};
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    reader.fail(fmt::format("expected valid JSON ({})", e.what()), e.byte ? e.byte - 1 : 0);
+  }
+  return reader.model(doc);
+}
+
+Model read_model(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the model file", file.string()));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return model_from_json(buffer.str(), file.string());
+}
+
+Prediction predict(const Model& model, const Dataset& data) {
+  std::vector<FeatureSpec> specs;
+  for (const auto& t : model.terms) specs.push_back(t.spec);
+  DesignMatrix x = evaluate_features(data, specs);
+  Prediction p;
+  p.value.assign(x.rows, model.intercept);
+  p.out_of_range.assign(x.rows, 0);
+  p.out_of_range_by_term.assign(model.terms.size(), 0);
+  for (size_t c = 0; c < model.terms.size(); ++c) {
+    const auto& t = model.terms[c];
+    // A relative slack of 1e-9 keeps a round trip through decimal JSON inside the range.
+    double slack = 1e-9 * std::max(std::abs(t.train_min), std::abs(t.train_max));
+    const double* v = x.column(c);
+    for (size_t r = 0; r < x.rows; ++r) {
+      p.value[r] += t.coefficient * v[r];
+      if (v[r] < t.train_min - slack || v[r] > t.train_max + slack) {
+        p.out_of_range[r] = 1;
+        ++p.out_of_range_by_term[c];
+      }
+    }
+  }
+  p.lower.resize(x.rows);
+  p.upper.resize(x.rows);
+  for (size_t r = 0; r < x.rows; ++r) {
+    p.lower[r] = p.value[r] + model.interval.lower;
+    p.upper[r] = p.value[r] + model.interval.upper;
+  }
+  return p;
+}
+
+}  // namespace pmc

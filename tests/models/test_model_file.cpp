@@ -1,0 +1,134 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "model_file.h"
+#include "pmcmodel_version.h"
+
+using namespace pmc;
+
+namespace {
+
+Dataset synthetic_power(size_t rows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::normal_distribution<double> noise(0, 0.5);
+  std::vector<double> cycles, instructions, dur, watts;
+  for (size_t r = 0; r < rows; ++r) {
+    double d = 1 + u(rng);
+    double c = 3e9 * u(rng) * d;
+    double i = c * (0.5 + u(rng));
+    cycles.push_back(c);
+    instructions.push_back(i);
+    dur.push_back(d);
+    // 8 W per GHz, 6 W more per Gcycle above 4 Gcycles, 2 W per unit of IPC.
+    watts.push_back(20 + 8 * c / d * 1e-9 + 6 * std::max(0.0, c * 1e-9 - 4) + 2 * i / c + noise(rng));
+  }
+  Dataset ds("synthetic.csv");
+  ds.add_column("cycles", cycles);
+  ds.add_column("instructions", instructions);
+  ds.add_column("duration_s", dur);
+  ds.add_column("watts", watts);
+  return ds;
+}
+
+std::vector<FeatureSpec> power_features() {
+  return {parse_feature_spec("ghz=rate(cycles,duration_s)*1e-9"), parse_feature_spec("ipc=ratio(instructions,cycles)"),
+          {"knee", FeatureOp::hinge, "cycles", "", 4e9, 1e-9}};
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    model_from_json(text, "m.json");
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  FAIL("expected the model file to be refused");
+  return {};
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("model file: write, read, and the same predictions") {
+    auto ds = synthetic_power(400, 1);
+    for (auto kind : {SolverKind::ols, SolverKind::ridge, SolverKind::nnls, SolverKind::elastic_net}) {
+      CAPTURE(to_string(kind));
+      SolverOptions so;
+      so.kind = kind;
+      so.alpha = 0.5;
+      auto model = fit_model(ds, "watts", power_features(), so, kfold_plan(400, 5), {{{"hostname", "box"}, {"cpus", 8}}, "2026-01-02T03:04:05Z"});
+      auto text = model_to_json(model);
+      auto back = model_from_json(text, "m.json");
+      CHECK(back.target == "watts");
+      CHECK(back.machine["hostname"] == "box");
+      CHECK(back.created_at == "2026-01-02T03:04:05Z");
+      CHECK(back.pmcmodel_version == PMCMODEL_VERSION);
+      CHECK(back.solver == to_string(kind));
+      CHECK(back.terms.size() == 3);
+      CHECK(back.terms[0].spec == model.terms[0].spec);
+      CHECK(back.terms[2].spec.knot == 4e9);
+      CHECK(back.cv.method == "kfold");
+      CHECK(back.cv.folds == 5);
+      CHECK(back.cv.errors.mape_percent == doctest::Approx(model.cv.errors.mape_percent));
+      auto fresh = synthetic_power(50, 2);
+      auto p1 = predict(model, fresh), p2 = predict(back, fresh);
+      for (size_t r = 0; r < 50; ++r) {
+        CHECK(p1.value[r] == doctest::Approx(p2.value[r]).epsilon(1e-12));
+        CHECK(p1.lower[r] < p1.value[r]);
+        CHECK(p1.upper[r] > p1.value[r]);
+        CHECK(p1.out_of_range[r] == p2.out_of_range[r]);
+      }
+      CHECK(model_to_json(back) == text);
+    }
+  }
+
+  TEST_CASE("model file: a fitted watts model is accurate and flags inputs outside its training range") {
+    auto ds = synthetic_power(600, 3);
+    auto model = fit_model(ds, "watts", power_features(), {}, kfold_plan(600, 10), {});
+    CHECK(model.terms[0].coefficient == doctest::Approx(8).epsilon(0.05));
+    CHECK(model.terms[2].coefficient == doctest::Approx(6).epsilon(0.1));
+    CHECK(model.cv.errors.rmse == doctest::Approx(0.5).epsilon(0.15));
+    CHECK(model.interval.upper - model.interval.lower == doctest::Approx(2 * 1.645 * 0.5).epsilon(0.15));
+    Dataset odd("odd.csv");
+    odd.add_column("cycles", {3e9, 12e9});
+    odd.add_column("instructions", {3e9, 12e9});
+    odd.add_column("duration_s", {1.5, 1});
+    auto p = predict(model, odd);
+    CHECK(p.out_of_range[0] == 0);
+    CHECK(p.out_of_range[1] == 1);  // 12 GHz and a 12e9-cycle knee: never seen in training
+    CHECK(p.out_of_range_by_term[0] == 1);
+    Dataset missing("missing.csv");
+    missing.add_column("cycles", {1e9});
+    CHECK_THROWS_AS(predict(model, missing), std::runtime_error);
+  }
+
+  TEST_CASE("model file: malformed files are refused with FILE:LINE") {
+    auto ds = synthetic_power(100, 4);
+    auto good = model_to_json(fit_model(ds, "watts", power_features(), {}, kfold_plan(100, 5), {}));
+    auto replace = [&](const std::string& from, const std::string& to) {
+      auto text = good;
+      auto at = text.find(from);
+      REQUIRE(at != std::string::npos);
+      return text.replace(at, from.size(), to);
+    };
+    CHECK(contains(error_of("{\n  \"schema\": \n"), "m.json:3: expected valid JSON"));
+    CHECK(contains(error_of("[]"), "m.json:1: expected a JSON object"));
+    CHECK(contains(error_of(replace("pmcmodel.model/1", "pmcmodel.model/9")), "m.json:2: expected schema"));
+    CHECK(contains(error_of(replace("\"op\": \"rate\"", "\"op\": \"cube\"")), "expected 'op' in features[0]"));
+    auto no_b = replace("\"b\": \"duration_s\",", "");
+    CHECK(contains(error_of(no_b), "expected field 'b' in features[0]"));
+    auto bad_coef = replace("\"coefficient\":", "\"coefficient\": \"x\", \"was\":");
+    CHECK(contains(error_of(bad_coef), "expected 'coefficient' in features[0] to be a number"));
+    CHECK(contains(error_of(replace("\"target\": \"watts\"", "\"target\": \"\"")), "expected a non-empty 'target'"));
+    CHECK(contains(error_of(replace("\"level\": 0.9", "\"level\": 1.5")), "interval.level"));
+    // The line number points into the document, not always at line 1.
+    auto e = error_of(replace("\"op\": \"ratio\"", "\"op\": 3"));
+    CHECK(!contains(e, "m.json:1:"));
+    CHECK_THROWS_AS(read_model("/nonexistent/model.json"), std::runtime_error);
+  }
+}
