@@ -1,6 +1,6 @@
 // Fitting speed on synthetic data (docs/MODELS.md, "Performance"). The target: ridge with λ chosen
 // by 10-fold CV over 41 values on 1,000,000 rows × 32 features in ≤ 0.5 s on a 2-core machine.
-// Build by hand (the lead wires it into CMake):
+// Built by bench/CMakeLists.txt (target fit_bench); by hand:
 //   g++ -O2 -std=c++20 -I models -I events -I /usr/include/eigen3 bench/fit_bench.cpp
 //       models/dataset.cpp models/feature_transforms.cpp models/solvers.cpp
 //       models/cross_validation.cpp -lbenchmark -lfmt -o fit_bench
