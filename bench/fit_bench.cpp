@@ -6,6 +6,9 @@
 //       models/cross_validation.cpp -lbenchmark -lfmt -o fit_bench
 #include <benchmark/benchmark.h>
 
+#include <Eigen/Dense>
+
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,17 +54,23 @@ void BM_RidgeCv10Fold(benchmark::State& state) {
   }
   state.SetItemsProcessed(int64_t(state.iterations()) * state.range(0));
 }
-BENCHMARK(BM_RidgeCv10Fold)->Args({1000000, 32, 1})->Args({1000000, 32, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RidgeCv10Fold)
+    ->Args({1000000, 32, 1})
+    ->Args({1000000, 32, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_RidgeTimeOrderedCv(benchmark::State& state) {
   const auto& p = problem(1000000, 32);
   auto plan = pmc::time_ordered_plan(p.x.rows, 10);
-  for (auto _ : state) benchmark::DoNotOptimize(pmc::fit_ridge_cv(p.x, p.y, plan, {}, 2).fit.intercept);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pmc::fit_ridge_cv(p.x, p.y, plan, {}, 2).fit.intercept);
 }
 BENCHMARK(BM_RidgeTimeOrderedCv)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_KfoldPlan(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(pmc::kfold_plan(1000000, 10, 1).block_of_row.data());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pmc::kfold_plan(1000000, 10, 1).block_of_row.data());
 }
 BENCHMARK(BM_KfoldPlan)->Unit(benchmark::kMillisecond);
 
@@ -70,6 +79,42 @@ void BM_OlsQr(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(pmc::fit_ols(p.x, p.y).intercept);
 }
 BENCHMARK(BM_OlsQr)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// Peers on the same 1,000,000 × 32 data, measured in the same run (docs/PERFORMANCE.md): Eigen's
+// plain normal-equation solve (one Gram pass by a symmetric rank update, LDLᵀ; one λ, no CV), and
+// Eigen's ColPivHouseholderQR least squares on the full [1 X] matrix.
+Eigen::MatrixXd with_intercept(const pmc::DesignMatrix& x) {
+  Eigen::MatrixXd a(Eigen::Index(x.rows), Eigen::Index(x.cols + 1));
+  a.col(0).setOnes();
+  for (size_t c = 0; c < x.cols; ++c)
+    a.col(Eigen::Index(c + 1)) =
+        Eigen::Map<const Eigen::VectorXd>(x.column(c), Eigen::Index(x.rows));
+  return a;
+}
+
+void BM_PeerEigenNormalEquations(benchmark::State& state) {
+  const auto& p = problem(1000000, 32);
+  Eigen::MatrixXd a = with_intercept(p.x);
+  Eigen::Map<const Eigen::VectorXd> y(p.y.data(), Eigen::Index(p.y.size()));
+  for (auto _ : state) {
+    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(a.cols(), a.cols());
+    g.selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());
+    Eigen::VectorXd beta = g.selfadjointView<Eigen::Lower>().ldlt().solve(a.transpose() * y);
+    benchmark::DoNotOptimize(beta.data());
+  }
+}
+BENCHMARK(BM_PeerEigenNormalEquations)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_PeerEigenColPivQr(benchmark::State& state) {
+  const auto& p = problem(1000000, 32);
+  Eigen::MatrixXd a = with_intercept(p.x);
+  Eigen::Map<const Eigen::VectorXd> y(p.y.data(), Eigen::Index(p.y.size()));
+  for (auto _ : state) {
+    Eigen::VectorXd beta = a.colPivHouseholderQr().solve(y);
+    benchmark::DoNotOptimize(beta.data());
+  }
+}
+BENCHMARK(BM_PeerEigenColPivQr)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 
 void BM_ParseCsv(benchmark::State& state) {
   const size_t rows = size_t(state.range(0)), cols = 32;

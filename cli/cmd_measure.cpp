@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "derived_metrics.h"
 #include "machine.h"
+#include "measure_model.h"
 #include "measurement_io.h"
 #include "output.h"
 #if __has_include("papi_counters.h")
@@ -26,6 +27,7 @@
 #include "scaling.h"
 #include "session.h"
 #include "sysfs_pmu.h"
+#include "workloads.h"
 
 namespace pmc::cli {
 namespace {
@@ -48,6 +50,8 @@ struct MeasureOptions {
   double workload_seconds = 0.5;
   bool quiet = false;
   std::vector<std::string> command;
+  // Calibrated models (issue 5): --model FILE, estimates labelled model:<file>; cli/measure_model.h.
+  std::vector<std::string> model_paths;
 };
 
 std::string self_exe() {
@@ -216,6 +220,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
 
 int run_measure(MeasureOptions o) {
   SysRoot root = SysRoot::from_env();
+  auto models = load_measure_models(o.model_paths);
   std::vector<std::string> shown_command = o.command;
   bool no_target = o.pid < 0 && !o.all_cpus && o.cgroup.empty();
   if (o.command.empty() && no_target) {
@@ -266,6 +271,7 @@ int run_measure(MeasureOptions o) {
     if (m.command.empty()) m.command = {o.cgroup};
   }
   m.metrics = derive_metrics(m.events, m.duration_s);
+  add_model_estimates(models, m);
 
   if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
   if (!o.json_path.empty()) write_file_atomically(o.json_path, measurement_to_json(m));
@@ -301,10 +307,14 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "perf_event (default) or papi")
       ->check(CLI::IsMember({"perf_event", "papi"}));
   cmd->add_option("--workload", o->workload, "Embedded workload when no command is given")
-      ->check(CLI::IsMember({"mixed", "int", "fp", "chase-l1", "chase-dram", "stream", "idle"}));
+      ->check(CLI::IsMember(workload_names()));
   cmd->add_option("--workload-seconds", o->workload_seconds, "Length of the embedded workload")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o->quiet, "No table on stderr");
+  // Calibrated models (issue 5).
+  cmd->add_option("--model", o->model_paths,
+                  "Model file from calibrate/fit: its estimate (watts, CPI stack) from the counts, labelled "
+                  "model:<file> (repeatable)");
   cmd->add_option("command", o->command, "The command and its arguments, after --");
   cmd->positionals_at_end();
   cmd->footer(

@@ -21,5 +21,9 @@ Runner add_doctor(CLI::App& app);
 Runner add_workload(CLI::App& app);
 Runner add_report(CLI::App& app);
 Runner add_import(CLI::App& app);
+// Calibrated models (issue 5): calibrate, fit, predict.
+Runner add_calibrate(CLI::App& app);
+Runner add_fit(CLI::App& app);
+Runner add_predict(CLI::App& app);
 
 }  // namespace pmc::cli

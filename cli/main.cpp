@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   reg(pmc::cli::add_workload);
   reg(pmc::cli::add_report);
   reg(pmc::cli::add_import);
+  reg(pmc::cli::add_calibrate);
+  reg(pmc::cli::add_fit);
+  reg(pmc::cli::add_predict);
   auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
   std::string help_topic;
   help->add_option("command", help_topic, "Command to describe");

@@ -21,7 +21,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -93,20 +94,60 @@ Dataset Dataset::load_csv(const std::filesystem::path& file, const CsvOptions& o
     text.resize(size_t(size));
     in.read(text.data(), size);
   }
-  if (!in && size > 0) throw std::runtime_error(fmt::format("{}: cannot read the file", file.string()));
+  if (!in && size > 0)
+    throw std::runtime_error(fmt::format("{}: cannot read the file", file.string()));
   return parse_csv(text, file.string(), options);
 }
 
-Dataset Dataset::parse_csv(std::string_view text, const std::string& origin, const CsvOptions& options) {
+CsvPreview Dataset::preview_csv(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the file", file.string()));
+  CsvPreview out;
+  std::vector<std::string_view> fields;
+  std::deque<std::string> unescaped;
+  std::string line;
+  size_t line_no = 0;
+  bool have_header = false;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (trim(line).empty()) continue;
+    if (line.front() == '#') {
+      if (!have_header) out.comments.emplace_back(trim(std::string_view(line).substr(1)));
+      continue;
+    }
+    unescaped.clear();
+    if (!split_fields(line, fields, unescaped))
+      fail(file.string(), line_no, "expected a closing quote");
+    if (!have_header) {
+      have_header = true;
+      for (auto f : fields) out.names.emplace_back(f);
+      out.numeric_in_first_row.assign(out.names.size(), false);
+      continue;
+    }
+    double v;
+    for (size_t i = 0; i < fields.size() && i < out.names.size(); ++i)
+      out.numeric_in_first_row[i] = parse_number(fields[i], v);
+    break;
+  }
+  if (!have_header)
+    fail(file.string(), std::max<size_t>(line_no, 1),
+         "expected a CSV header line, found an empty file");
+  return out;
+}
+
+Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
+                           const CsvOptions& options) {
   Dataset ds(origin);
   std::vector<std::string_view> fields;
   std::deque<std::string> unescaped;
-  std::vector<int> kind;   // per CSV field: index into columns_ (>= 0) or -1 - label index
+  std::vector<int> kind;  // per CSV field: index into columns_ (>= 0) or -1 - label index
   bool have_header = false;
   size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -119,9 +160,10 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin, con
       for (auto f : fields) {
         std::string name(f);
         if (name.empty()) fail(origin, line_no, "expected a column name in every header field");
-        if (ds.has_column(name) || ds.has_labels(name)) fail(origin, line_no, "duplicate column '" + name + "'");
-        bool is_label = std::find(options.string_columns.begin(), options.string_columns.end(), name) !=
-                        options.string_columns.end();
+        if (ds.has_column(name) || ds.has_labels(name))
+          fail(origin, line_no, "duplicate column '" + name + "'");
+        bool is_label = std::find(options.string_columns.begin(), options.string_columns.end(),
+                                  name) != options.string_columns.end();
         if (is_label) {
           kind.push_back(-1 - int(ds.label_names_.size()));
           ds.label_names_.push_back(name);
@@ -134,12 +176,14 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin, con
       }
       for (const auto& req : options.required_columns)
         if (!ds.has_column(req) && !ds.has_labels(req))
-          fail(origin, line_no, fmt::format("expected a column '{}' (header has: {})", req,
-                                            join(ds.names_)));
+          fail(origin, line_no,
+               fmt::format("expected a column '{}' (header has: {})", req, join(ds.names_)));
       continue;
     }
     if (fields.size() != kind.size())
-      fail(origin, line_no, fmt::format("expected {} fields as in the header, found {}", kind.size(), fields.size()));
+      fail(
+          origin, line_no,
+          fmt::format("expected {} fields as in the header, found {}", kind.size(), fields.size()));
     for (size_t i = 0; i < fields.size(); ++i) {
       if (kind[i] < 0) {
         ds.label_columns_[size_t(-1 - kind[i])].emplace_back(fields[i]);
@@ -147,15 +191,18 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin, con
       }
       double v;
       if (!parse_number(fields[i], v))
-        fail(origin, line_no, fmt::format("expected a finite number in column '{}', found '{}'",
-                                          ds.names_[size_t(kind[i])], fields[i]));
+        fail(origin, line_no,
+             fmt::format("expected a finite number in column '{}', found '{}'",
+                         ds.names_[size_t(kind[i])], fields[i]));
       ds.columns_[size_t(kind[i])].push_back(v);
     }
     ds.lines_.push_back(line_no);
     ++ds.rows_;
   }
-  if (!have_header) fail(origin, std::max<size_t>(line_no, 1), "expected a CSV header line, found an empty file");
-  if (ds.rows_ == 0) fail(origin, ds.header_line_, "expected data rows after the header, found none");
+  if (!have_header)
+    fail(origin, std::max<size_t>(line_no, 1), "expected a CSV header line, found an empty file");
+  if (ds.rows_ == 0)
+    fail(origin, ds.header_line_, "expected data rows after the header, found none");
   return ds;
 }
 
@@ -164,25 +211,31 @@ std::string Dataset::where(size_t row) const {
   return fmt::format("{}:{}", origin_, line);
 }
 
-std::string Dataset::where_header() const { return fmt::format("{}:{}", origin_, header_line_); }
+std::string Dataset::where_header() const {
+  return fmt::format("{}:{}", origin_, header_line_);
+}
 
 size_t Dataset::index_of(std::string_view name) const {
   return size_t(std::find(names_.begin(), names_.end(), name) - names_.begin());
 }
 
-bool Dataset::has_column(std::string_view name) const { return index_of(name) < names_.size(); }
+bool Dataset::has_column(std::string_view name) const {
+  return index_of(name) < names_.size();
+}
 
 const std::vector<double>& Dataset::column(std::string_view name) const {
   size_t i = index_of(name);
   if (i == names_.size())
-    throw std::runtime_error(fmt::format("{}: expected a column '{}' (columns: {})", where_header(), name, join(names_)));
+    throw std::runtime_error(fmt::format("{}: expected a column '{}' (columns: {})", where_header(),
+                                         name, join(names_)));
   return columns_[i];
 }
 
 void Dataset::check_size(const std::string& name, size_t size) {
   bool empty = names_.empty() && label_names_.empty();
   if (!empty && size != rows_)
-    throw std::runtime_error(fmt::format("{}: column '{}' has {} values, expected {}", origin_, name, size, rows_));
+    throw std::runtime_error(
+        fmt::format("{}: column '{}' has {} values, expected {}", origin_, name, size, rows_));
   rows_ = size;
 }
 
@@ -204,8 +257,8 @@ bool Dataset::has_labels(std::string_view name) const {
 const std::vector<std::string>& Dataset::labels(std::string_view name) const {
   auto it = std::find(label_names_.begin(), label_names_.end(), name);
   if (it == label_names_.end())
-    throw std::runtime_error(fmt::format("{}: expected a text column '{}' (text columns: {})", where_header(),
-                                         name, join(label_names_)));
+    throw std::runtime_error(fmt::format("{}: expected a text column '{}' (text columns: {})",
+                                         where_header(), name, join(label_names_)));
   return label_columns_[size_t(it - label_names_.begin())];
 }
 
@@ -220,7 +273,8 @@ void Dataset::add_labels(const std::string& name, std::vector<std::string> value
   label_columns_.push_back(std::move(values));
 }
 
-std::vector<uint32_t> Dataset::group_ids(std::string_view label_column, std::vector<std::string>* group_names) const {
+std::vector<uint32_t> Dataset::group_ids(std::string_view label_column,
+                                         std::vector<std::string>* group_names) const {
   const auto& values = labels(label_column);
   std::unordered_map<std::string_view, uint32_t> index;
   std::vector<uint32_t> ids(values.size());

@@ -14,8 +14,18 @@ namespace pmc {
 struct CsvOptions {
   // Columns kept as text (group labels); every other column must hold a number in every row.
   std::vector<std::string> string_columns;
-  // Columns that must be present (the target, the inputs of the features); a missing one is refused.
+  // Columns that must be present (the target, the inputs of the features); a missing one is
+  // refused.
   std::vector<std::string> required_columns;
+};
+
+// The header of a CSV file and a look at its first data row, to decide which columns are text
+// before loading (`pmcmodel fit --features auto` on any table). `comments` are the `#` lines
+// before the header, without the `#` (calibrate writes the machine identity there).
+struct CsvPreview {
+  std::vector<std::string> names;
+  std::vector<bool> numeric_in_first_row;  // false also when there is no data row
+  std::vector<std::string> comments;
 };
 
 class Dataset {
@@ -28,6 +38,9 @@ class Dataset {
   static Dataset load_csv(const std::filesystem::path& file, const CsvOptions& options = {});
   static Dataset parse_csv(std::string_view text, const std::string& origin,
                            const CsvOptions& options = {});
+  // Throws std::runtime_error "FILE:LINE: …" when the file cannot be read, has no header or a
+  // line has an unterminated quote.
+  static CsvPreview preview_csv(const std::filesystem::path& file);
 
   size_t rows() const { return rows_; }
   const std::string& origin() const { return origin_; }

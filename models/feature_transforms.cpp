@@ -9,8 +9,9 @@
 namespace pmc {
 namespace {
 
-constexpr FeatureOp kOps[] = {FeatureOp::raw,     FeatureOp::rate,   FeatureOp::ratio, FeatureOp::product,
-                              FeatureOp::square,  FeatureOp::hinge,  FeatureOp::log1p};
+constexpr FeatureOp kOps[] = {FeatureOp::raw,     FeatureOp::rate,   FeatureOp::ratio,
+                              FeatureOp::product, FeatureOp::square, FeatureOp::hinge,
+                              FeatureOp::log1p};
 
 bool needs_b(FeatureOp op) {
   return op == FeatureOp::rate || op == FeatureOp::ratio || op == FeatureOp::product;
@@ -31,13 +32,20 @@ bool parse_double(std::string_view s, double& out) {
 
 double apply(FeatureOp op, double a, double b, double knot) {
   switch (op) {
-    case FeatureOp::raw: return a;
-    case FeatureOp::rate: return a / b;  // a zero duration gives inf and is refused by the caller
-    case FeatureOp::ratio: return b == 0 ? 0.0 : a / b;
-    case FeatureOp::product: return a * b;
-    case FeatureOp::square: return a * a;
-    case FeatureOp::hinge: return a > knot ? a - knot : 0.0;
-    case FeatureOp::log1p: return std::log1p(a);
+    case FeatureOp::raw:
+      return a;
+    case FeatureOp::rate:
+      return a / b;  // a zero duration gives inf and is refused by the caller
+    case FeatureOp::ratio:
+      return b == 0 ? 0.0 : a / b;
+    case FeatureOp::product:
+      return a * b;
+    case FeatureOp::square:
+      return a * a;
+    case FeatureOp::hinge:
+      return a > knot ? a - knot : 0.0;
+    case FeatureOp::log1p:
+      return std::log1p(a);
   }
   return a;
 }
@@ -46,13 +54,20 @@ double apply(FeatureOp op, double a, double b, double knot) {
 
 const char* to_string(FeatureOp op) {
   switch (op) {
-    case FeatureOp::raw: return "raw";
-    case FeatureOp::rate: return "rate";
-    case FeatureOp::ratio: return "ratio";
-    case FeatureOp::product: return "product";
-    case FeatureOp::square: return "square";
-    case FeatureOp::hinge: return "hinge";
-    case FeatureOp::log1p: return "log1p";
+    case FeatureOp::raw:
+      return "raw";
+    case FeatureOp::rate:
+      return "rate";
+    case FeatureOp::ratio:
+      return "ratio";
+    case FeatureOp::product:
+      return "product";
+    case FeatureOp::square:
+      return "square";
+    case FeatureOp::hinge:
+      return "hinge";
+    case FeatureOp::log1p:
+      return "log1p";
   }
   return "raw";
 }
@@ -63,7 +78,28 @@ std::optional<FeatureOp> parse_feature_op(std::string_view text) {
   return std::nullopt;
 }
 
-FeatureSpec raw_feature(const std::string& column) { return {column, FeatureOp::raw, column, "", 0, 1}; }
+FeatureSpec raw_feature(const std::string& column) {
+  return {column, FeatureOp::raw, column, "", 0, 1};
+}
+
+std::vector<FeatureSpec> parse_feature_list(std::string_view text) {
+  std::vector<FeatureSpec> out;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && text[i] == '(') ++depth;
+    if (i < text.size() && text[i] == ')') --depth;
+    if (i == text.size() || (text[i] == ',' && depth == 0)) {
+      auto item = trim(text.substr(start, i - start));
+      if (item.empty())
+        throw std::runtime_error(
+            fmt::format("feature list '{}': expected a feature between the commas", text));
+      out.push_back(parse_feature_spec(item));
+      start = i + 1;
+    }
+  }
+  return out;
+}
 
 FeatureSpec parse_feature_spec(std::string_view text) {
   auto bad = [&](const std::string& what) -> std::runtime_error {
@@ -91,7 +127,8 @@ FeatureSpec parse_feature_spec(std::string_view text) {
   } else {
     if (body.back() != ')') throw bad("expected ')' at the end");
     auto op = parse_feature_op(trim(body.substr(0, open)));
-    if (!op) throw bad("expected one of raw, rate, ratio, product, square, hinge, log1p before '('");
+    if (!op)
+      throw bad("expected one of raw, rate, ratio, product, square, hinge, log1p before '('");
     spec.op = *op;
     std::string_view args = body.substr(open + 1, body.size() - open - 2);
     auto comma = args.find(',');
@@ -114,11 +151,18 @@ FeatureSpec parse_feature_spec(std::string_view text) {
 std::string to_string(const FeatureSpec& spec) {
   std::string out;
   switch (spec.op) {
-    case FeatureOp::raw: out = spec.a; break;
-    case FeatureOp::hinge: out = fmt::format("hinge({},{})", spec.a, spec.knot); break;
+    case FeatureOp::raw:
+      out = spec.a;
+      break;
+    case FeatureOp::hinge:
+      out = fmt::format("hinge({},{})", spec.a, spec.knot);
+      break;
     case FeatureOp::square:
-    case FeatureOp::log1p: out = fmt::format("{}({})", to_string(spec.op), spec.a); break;
-    default: out = fmt::format("{}({},{})", to_string(spec.op), spec.a, spec.b);
+    case FeatureOp::log1p:
+      out = fmt::format("{}({})", to_string(spec.op), spec.a);
+      break;
+    default:
+      out = fmt::format("{}({},{})", to_string(spec.op), spec.a, spec.b);
   }
   if (spec.scale != 1) out += fmt::format("*{}", spec.scale);
   return out;
@@ -136,8 +180,8 @@ std::vector<double> evaluate_feature(const FeatureSpec& spec, const Dataset& dat
   for (size_t r = 0; r < out.size(); ++r) {
     double v = apply(spec.op, a[r], b ? (*b)[r] : 0.0, spec.knot) * spec.scale;
     if (!std::isfinite(v))
-      throw std::runtime_error(fmt::format("{}: feature '{}' = {} is not a finite number ({}={}{})", data.where(r),
-                                           spec.name, to_string(spec), spec.a, a[r],
+      throw std::runtime_error(fmt::format("{}: feature '{}' = {} is not a finite number ({}={}{})",
+                                           data.where(r), spec.name, to_string(spec), spec.a, a[r],
                                            b ? fmt::format(", {}={}", spec.b, (*b)[r]) : ""));
     out[r] = v;
   }
@@ -151,7 +195,8 @@ DesignMatrix DesignMatrix::from_columns(const std::vector<std::vector<double>>& 
   X.rows = columns.empty() ? 0 : columns[0].size();
   X.values.reserve(X.rows * X.cols);
   for (size_t c = 0; c < columns.size(); ++c) {
-    if (columns[c].size() != X.rows) throw std::invalid_argument("DesignMatrix: columns of unequal length");
+    if (columns[c].size() != X.rows)
+      throw std::invalid_argument("DesignMatrix: columns of unequal length");
     X.values.insert(X.values.end(), columns[c].begin(), columns[c].end());
   }
   for (size_t c = names.size(); c < X.cols; ++c) names.push_back(fmt::format("x{}", c + 1));
@@ -204,16 +249,18 @@ DesignMatrix evaluate_features(const Dataset& data, const std::vector<FeatureSpe
 DesignMatrix design_matrix(const Dataset& data, const std::vector<FeatureSpec>& specs) {
   DesignMatrix X = evaluate_features(data, specs);
   if (X.rows <= X.cols + 1)
-    throw std::runtime_error(fmt::format("{}: expected more rows than features + intercept ({} rows, {} features)",
-                                         X.rows ? data.where(X.rows - 1) : data.where_header(), X.rows, X.cols));
+    throw std::runtime_error(
+        fmt::format("{}: expected more rows than features + intercept ({} rows, {} features)",
+                    X.rows ? data.where(X.rows - 1) : data.where_header(), X.rows, X.cols));
   for (size_t c = 0; c < X.cols; ++c) {
     const double* v = X.column(c);
     bool constant = true;
     for (size_t r = 1; r < X.rows && constant; ++r) constant = v[r] == v[0];
     if (constant)
-      throw std::runtime_error(fmt::format("{}: feature '{}' is constant ({} on every row): it cannot be told "
-                                           "apart from the intercept",
-                                           data.where_header(), X.names[c], v[0]));
+      throw std::runtime_error(
+          fmt::format("{}: feature '{}' is constant ({} on every row): it cannot be told "
+                      "apart from the intercept",
+                      data.where_header(), X.names[c], v[0]));
   }
   return X;
 }

@@ -44,6 +44,9 @@ FeatureSpec raw_feature(const std::string& column);
 // Without a name the spelling itself is the name. Throws std::runtime_error naming the text.
 FeatureSpec parse_feature_spec(std::string_view text);
 std::string to_string(const FeatureSpec& spec);  // the same spelling, without the name
+// A comma-separated list of compact spellings, split at the commas outside parentheses
+// ("cycles,ratio(a,b)" is two features). Throws std::runtime_error for an empty item.
+std::vector<FeatureSpec> parse_feature_list(std::string_view text);
 
 // Input columns a spec reads.
 std::vector<std::string> input_columns(const FeatureSpec& spec);
@@ -57,8 +60,8 @@ std::vector<double> evaluate_feature(const FeatureSpec& spec, const Dataset& dat
 struct DesignMatrix {
   size_t rows = 0;
   size_t cols = 0;
-  std::vector<double> values;      // values[c * rows + r]
-  std::vector<std::string> names;  // one per column
+  std::vector<double> values;       // values[c * rows + r]
+  std::vector<std::string> names;   // one per column
   std::string origin = "<memory>";  // source file of the rows (for messages)
 
   double at(size_t r, size_t c) const { return values[c * rows + r]; }

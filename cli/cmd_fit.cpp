@@ -1,0 +1,222 @@
+// pmcmodel fit: fit one column of any CSV table on features of its other columns, with a
+// cross-validated error report, into a model file.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "dataset.h"
+#include "model_report.h"
+#include "output.h"
+
+namespace pmc::cli {
+namespace {
+
+struct FitOptions {
+  std::string data;
+  std::string target;
+  std::string features = "auto";
+  std::string candidates;
+  std::vector<std::string> exclude;
+  std::string model = "linear";
+  std::string group_by;
+  std::string cv = "auto";
+  size_t folds = 0;
+  double lambda = -1;
+  double alpha = 0.5;
+  double vif_limit = 10;
+  bool nonnegative_intercept = false;
+  std::string out;
+};
+
+SolverOptions solver_of(const FitOptions& o) {
+  SolverOptions s;
+  if (o.model == "linear") s.kind = SolverKind::ols;
+  if (o.model == "ridge") s.kind = SolverKind::ridge;
+  if (o.model == "nnls") s.kind = SolverKind::nnls;
+  if (o.model == "elastic") s.kind = SolverKind::elastic_net;
+  s.lambda = o.lambda;
+  s.alpha = o.alpha;
+  s.nnls.nonnegative_intercept = o.nonnegative_intercept;
+  return s;
+}
+
+// Columns that are never automatic candidates: the target, labels, time, and other measured
+// outputs (a power column must not predict another power column of the same interval).
+bool looks_like_output(const std::string& name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends("_power") || ends("_watts") || name.rfind("predicted_", 0) == 0 ||
+         name.rfind("lower_", 0) == 0 || name.rfind("upper_", 0) == 0 || name == "timestamp" ||
+         name == "time_s" || name == "out_of_range";
+}
+
+bool constant(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
+}
+
+// Rows are sorted by `timestamp` when the table has one, for time-ordered CV.
+CvPlan plan_for(const FitOptions& o, const Dataset& data, std::string& how) {
+  std::string cv = o.cv;
+  if (!o.group_by.empty()) cv = "grouped";
+  if (cv == "auto") cv = data.has_column("timestamp") ? "time-ordered" : "kfold";
+  if (cv == "grouped") {
+    if (o.group_by.empty()) throw CommandError("--cv grouped needs --group-by COLUMN");
+    how = fmt::format("grouped by '{}' (leave one group out)", o.group_by);
+    auto groups = data.labels(o.group_by);
+    if (std::set<std::string>(groups.begin(), groups.end()).size() < 2)
+      throw CommandError(fmt::format("{}: --group-by {}: expected at least two groups",
+                                     data.where_header(), o.group_by));
+    return grouped_plan(groups);
+  }
+  if (cv == "time-ordered") {
+    size_t blocks = o.folds ? o.folds : 5;
+    if (data.rows() < 2 * blocks)
+      throw CommandError(fmt::format("{}: expected at least {} rows for {} time-ordered blocks",
+                                     data.where(data.rows() - 1), 2 * blocks, blocks));
+    how = fmt::format("time-ordered, {} blocks (each tested on a fit to the earlier ones)", blocks);
+    return time_ordered_plan(data.rows(), blocks);
+  }
+  size_t folds = o.folds ? o.folds : std::min<size_t>(10, data.rows() / 2);
+  if (folds < 2)
+    throw CommandError(fmt::format("{}: expected at least 4 rows for cross-validation",
+                                   data.where(data.rows() - 1)));
+  how = fmt::format("k-fold, {} folds (rows shuffled, seed 1)", folds);
+  return kfold_plan(data.rows(), folds, 1);
+}
+
+int run_fit(const FitOptions& o) {
+  auto preview = Dataset::preview_csv(o.data);
+  bool auto_features = o.features == "auto";
+  std::vector<FeatureSpec> features, candidates;
+  if (!auto_features) features = parse_feature_list(o.features);
+  if (auto_features && !o.candidates.empty()) candidates = parse_feature_list(o.candidates);
+
+  // Which columns must be numbers: the target and the features' inputs. Other columns that do not
+  // hold a number in the first row are text (labels), and so is --group-by.
+  CsvOptions csv;
+  std::set<std::string> needed = {o.target};
+  for (const auto& list : {features, candidates})
+    for (const auto& f : list)
+      for (const auto& c : input_columns(f)) needed.insert(c);
+  csv.required_columns.assign(needed.begin(), needed.end());
+  if (!o.group_by.empty()) {
+    csv.required_columns.push_back(o.group_by);
+    if (needed.count(o.group_by))
+      throw CommandError("--group-by " + o.group_by +
+                         ": the column is also a feature or the target");
+  }
+  for (size_t i = 0; i < preview.names.size(); ++i) {
+    const auto& name = preview.names[i];
+    if (needed.count(name)) continue;
+    // A numeric timestamp stays a number: the rows are sorted by it for time-ordered CV.
+    if (name == "timestamp" && preview.numeric_in_first_row[i]) continue;
+    bool text = name == o.group_by || !preview.numeric_in_first_row[i] ||
+                (!auto_features || !o.candidates.empty());
+    if (text) csv.string_columns.push_back(name);
+  }
+  Dataset data = Dataset::load_csv(o.data, csv);
+  // The features' refusals (a constant column, fewer rows than features) come before the CV's.
+  if (!features.empty()) (void)design_matrix(data, features);
+  std::string how;
+  if (data.has_column("timestamp") && o.group_by.empty()) data = data.sorted_by("timestamp");
+  CvPlan plan = plan_for(o, data, how);
+
+  std::vector<std::string> notes;
+  if (auto_features && candidates.empty()) {
+    for (const auto& name : data.names()) {
+      if (name == o.target || looks_like_output(name) ||
+          std::find(o.exclude.begin(), o.exclude.end(), name) != o.exclude.end())
+        continue;
+      if (constant(data.column(name))) {
+        notes.push_back(fmt::format("column '{}' is constant: not a candidate", name));
+        continue;
+      }
+      candidates.push_back(raw_feature(name));
+    }
+  }
+  SelectionOptions selection;
+  selection.vif_limit = o.vif_limit;
+  ModelIdentity identity{machine_from_comments(preview.comments, o.data), utc_now_iso8601()};
+  auto outcome =
+      fit_table(data, o.target, features, candidates, solver_of(o), plan, selection, identity);
+
+  std::string report;
+  for (const auto& n : notes) report += "note: " + n + "\n";
+  report += fmt::format("cv plan: {}\n", how);
+  if (outcome.selected) report += format_selection(outcome.selection, selection);
+  report += format_fit_report(outcome.model, outcome.cv, o.data);
+  write_file_atomically(o.out, model_to_json(outcome.model));
+  report += fmt::format("wrote {}\n", o.out);
+  std::fputs(report.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_fit(CLI::App& app) {
+  auto o = std::make_shared<FitOptions>();
+  auto* cmd = app.add_subcommand(
+      "fit", "Fit a model of one column of a CSV table, with cross-validated error");
+  cmd->add_option("--data", o->data, "CSV table with a header (calibrate's dataset or any other)")
+      ->required();
+  cmd->add_option("--target", o->target, "Column to predict, e.g. package_watts")->required();
+  cmd->add_option(
+      "--features", o->features,
+      "Comma-separated features: columns or transforms (rate(a,b), ratio(a,b), product(a,b), "
+      "square(a), hinge(a,knot), log1p(a), name=…, …*scale), or 'auto' (forward selection)");
+  cmd->add_option("--candidates", o->candidates,
+                  "With --features auto: the pool to select from (default: every numeric column)");
+  cmd->add_option("--exclude", o->exclude, "With --features auto: columns that are not candidates")
+      ->delimiter(',');
+  cmd->add_option("--model", o->model, "linear (OLS by QR), ridge, nnls or elastic")
+      ->check(CLI::IsMember({"linear", "ridge", "nnls", "elastic"}));
+  cmd->add_option("--group-by", o->group_by,
+                  "Text column for leave-one-group-out CV (e.g. workload)");
+  cmd->add_option(
+         "--cv", o->cv,
+         "auto (time-ordered with a timestamp column, else k-fold), kfold, time-ordered, grouped")
+      ->check(CLI::IsMember({"auto", "kfold", "time-ordered", "grouped"}));
+  cmd->add_option("--folds", o->folds,
+                  "Folds (k-fold, default 10) or blocks (time-ordered, default 5)")
+      ->check(CLI::Range(2, 1000));
+  cmd->add_option("--lambda", o->lambda, "ridge/elastic: penalty (default: chosen by 5-fold CV)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--alpha", o->alpha, "elastic: L1 share, 0 (ridge) … 1 (lasso); default 0.5")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--vif-limit", o->vif_limit,
+                  "With --features auto: largest variance inflation factor (default 10)")
+      ->check(CLI::Range(1.0, 1e12));
+  cmd->add_flag("--nonnegative-intercept", o->nonnegative_intercept,
+                "nnls: constrain the intercept to ≥ 0 too");
+  cmd->add_option("--out", o->out, "Model file to write (pmcmodel.model/1)")->required();
+  cmd->footer(
+      "Examples:\n"
+      "  pmcmodel fit --data calib.csv --target package_watts --features auto --group-by workload "
+      "--out pkg.json\n"
+      "  pmcmodel fit --data kepler.csv --target package_power --features "
+      "cpu_cycles,cpu_instructions,cache_miss --out ols.json\n"
+      "  pmcmodel fit --data kepler.csv --target dram_power --features "
+      "'log1p(cpu_cycles),ratio(cpu_cycles,bpf_cpu_time_us)' --model nnls --out dram.json\n"
+      "Bad input (a non-numeric cell, a missing column, a constant feature, fewer rows than "
+      "features)\n"
+      "is one line FILE:LINE: what was expected, exit 2, and no model file.");
+  return [o] {
+    try {
+      return run_fit(*o);
+    } catch (const CommandError&) {
+      throw;
+    } catch (const std::runtime_error& e) {
+      throw CommandError(e.what());
+    } catch (const std::invalid_argument& e) {
+      throw CommandError(e.what());
+    }
+  };
+}
+
+}  // namespace pmc::cli

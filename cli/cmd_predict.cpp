@@ -1,0 +1,134 @@
+// pmcmodel predict: a model file applied to a CSV table: every input row with the prediction,
+// its 90% interval and an out-of-range flag; the errors when the table has the target column.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "dataset.h"
+#include "model_report.h"
+#include "output.h"
+
+namespace pmc::cli {
+namespace {
+
+struct PredictOptions {
+  std::string model;
+  std::string data;
+  std::string csv;
+};
+
+// The header and data lines of a CSV file exactly as written, with the rule Dataset uses to skip
+// blank and `#` lines, so that line i here is row i of the loaded dataset.
+std::vector<std::string> table_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CommandError(path + ": cannot open the file");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos || line.front() == '#') continue;
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string cell(double v) {
+  return fmt::format("{}", v);
+}
+
+int run_predict(const PredictOptions& o) {
+  Model model = read_model(o.model);
+  auto preview = Dataset::preview_csv(o.data);
+  std::set<std::string> needed;
+  for (const auto& t : model.terms)
+    for (const auto& c : input_columns(t.spec)) needed.insert(c);
+  bool has_target =
+      std::find(preview.names.begin(), preview.names.end(), model.target) != preview.names.end();
+  CsvOptions csv;
+  csv.required_columns.assign(needed.begin(), needed.end());
+  if (has_target) needed.insert(model.target);
+  for (const auto& name : preview.names)
+    if (!needed.count(name)) csv.string_columns.push_back(name);
+  Dataset data = Dataset::load_csv(o.data, csv);
+  Prediction p = predict(model, data);
+
+  auto lines = table_lines(o.data);
+  if (lines.size() != data.rows() + 1)
+    throw CommandError(
+        fmt::format("{}: expected {} data lines, found {}", o.data, data.rows(), lines.size() - 1));
+  const std::string& t = model.target;
+  std::string out = lines[0] + fmt::format(",predicted_{0},lower_{0},upper_{0},out_of_range\n", t);
+  size_t flagged = 0;
+  for (size_t r = 0; r < data.rows(); ++r) {
+    flagged += p.out_of_range[r] != 0;
+    out += fmt::format("{},{},{},{},{}\n", lines[r + 1], cell(p.value[r]), cell(p.lower[r]),
+                       cell(p.upper[r]), p.out_of_range[r] ? 1 : 0);
+  }
+
+  std::string report =
+      fmt::format("predict: {} rows of {} with {} ({} {}, CV MAPE {:.2f}%)\n", data.rows(), o.data,
+                  o.model, model.target, model.solver, model.cv.errors.mape_percent);
+  if (has_target) {
+    auto e = error_metrics(data.column(t), p.value);
+    report += fmt::format(
+        "errors on these rows: MAPE {:.2f}%  RMSE {:.4g}  R² {:.4f}  (MedAE {:.4g}, {} rows)\n",
+        e.mape_percent, e.rmse, e.r2, e.medae, e.n);
+    size_t covered = 0;
+    const auto& y = data.column(t);
+    for (size_t r = 0; r < data.rows(); ++r) covered += y[r] >= p.lower[r] && y[r] <= p.upper[r];
+    report +=
+        fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)\n", model.interval.level * 100,
+                    covered, data.rows(), 100.0 * double(covered) / double(data.rows()));
+  }
+  if (flagged > 0) {
+    report += fmt::format(
+        "warning: {} of {} rows are outside the training range (column out_of_range = 1):", flagged,
+        data.rows());
+    for (size_t i = 0; i < model.terms.size(); ++i)
+      if (p.out_of_range_by_term[i] > 0)
+        report += fmt::format(" {} {}", model.terms[i].spec.name, p.out_of_range_by_term[i]);
+    report += "\n";
+  }
+  if (o.csv.empty() || o.csv == "-") {
+    std::fputs(out.c_str(), stdout);
+  } else {
+    write_file_atomically(o.csv, out);
+    report += fmt::format("wrote {}\n", o.csv);
+  }
+  std::fputs(report.c_str(), stderr);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_predict(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  auto* cmd = app.add_subcommand(
+      "predict", "Apply a model file to a CSV table: prediction, 90% interval, range flag");
+  cmd->add_option("--model", o->model, "Model file (pmcmodel.model/1) from fit or calibrate")
+      ->required();
+  cmd->add_option("--data", o->data, "CSV table with the model's input columns")->required();
+  cmd->add_option("--csv", o->csv, "Write the rows here (default: stdout)");
+  cmd->footer(
+      "Output: the input columns, then predicted_<target>, lower_<target>, upper_<target> (90%\n"
+      "prediction interval from held-out residuals) and out_of_range (1 when a feature is outside\n"
+      "its training range). With the target column present, MAPE, RMSE and R² go to stderr.\n"
+      "Example:\n"
+      "  pmcmodel predict --model pkg.json --data later.csv --csv predicted.csv");
+  return [o] {
+    try {
+      return run_predict(*o);
+    } catch (const CommandError&) {
+      throw;
+    } catch (const std::runtime_error& e) {
+      throw CommandError(e.what());
+    }
+  };
+}
+
+}  // namespace pmc::cli

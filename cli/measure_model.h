@@ -1,0 +1,30 @@
+#pragma once
+// `pmcmodel measure --model MODEL.json`: a calibrated model's estimates from the measured counts,
+// labelled "model:<file>" — watts as an energy[] entry, the CPI stack as stall-cycle metrics.
+#include <string>
+#include <vector>
+
+#include "measurement.h"
+#include "model_file.h"
+
+namespace pmc::cli {
+
+struct MeasureModel {
+  std::string path;  // as given: the label is "model:" + path
+  Model model;
+};
+
+// Reads every file before anything is measured; a bad file is a CommandError (exit 2).
+std::vector<MeasureModel> load_measure_models(const std::vector<std::string>& paths);
+
+// The one-row table a model sees for a measurement, named as calibrate names its dataset columns
+// (engine/calibration.h): `<event>_per_s` for every counted event (value / duration), `ipc` and
+// `cpi` when cycles and instructions were counted, `<domain>_watts` for measured energy, and
+// `interval_s` (the duration).
+Dataset measurement_row(const Measurement& m);
+
+// Appends each model's estimate. A model whose inputs this measurement lacks is not applied and a
+// note says which columns were missing; inputs outside the training range are noted too.
+void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m);
+
+}  // namespace pmc::cli

@@ -1,0 +1,131 @@
+#include "model_report.h"
+
+#include <cmath>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace pmc::cli {
+namespace {
+
+std::string number(double v) {
+  return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string("-");
+}
+
+}  // namespace
+
+std::string format_errors(const ErrorMetrics& e) {
+  return fmt::format("MAPE {:.2f}%  RMSE {:.4g}  MedAE {:.4g}  R² {:.4f}  ({} rows)",
+                     e.mape_percent, e.rmse, e.medae, e.r2, e.n);
+}
+
+std::string format_fit_report(const Model& m, const CvResult& cv, const std::string& data_origin) {
+  std::string out;
+  out += fmt::format("fit: {} from {} ({} rows), solver {}", m.target, data_origin, m.training_rows,
+                     m.solver);
+  if (m.solver == "ridge" || m.solver == "elastic_net")
+    out += fmt::format(" (lambda {:.3g}", m.lambda);
+  if (m.solver == "elastic_net") out += fmt::format(", alpha {:g}", m.alpha);
+  if (m.solver == "ridge" || m.solver == "elastic_net") out += ")";
+  out += "\n";
+  out += fmt::format("cross-validation: {}, {} splits, held-out {}\n", m.cv.method, m.cv.folds,
+                     format_errors(m.cv.errors));
+  out += fmt::format("  {:<24} {:>10} {:>9} {:>10} {:>10} {:>8}\n", "test block", "train rows",
+                     "rows", "MAPE %", "RMSE", "R²");
+  for (const auto& f : cv.folds)
+    out += fmt::format("  {:<24} {:>10} {:>9} {:>10.2f} {:>10.4g} {:>8.4f}\n", f.test_block,
+                       f.train_rows, f.errors.n, f.errors.mape_percent, f.errors.rmse, f.errors.r2);
+  out += fmt::format("  {:<40} {:>14} {:>12} {:>12} {:>12}\n", "feature", "coefficient",
+                     "std error", "train min", "train max");
+  out += fmt::format("  {:<40} {:>14} {:>12}\n", "(intercept)", number(m.intercept),
+                     number(m.intercept_se));
+  for (const auto& t : m.terms) {
+    std::string spelled = to_string(t.spec);
+    std::string name = spelled == t.spec.name ? spelled : t.spec.name + "=" + spelled;
+    out += fmt::format("  {:<40} {:>14} {:>12} {:>12} {:>12}\n", name, number(t.coefficient),
+                       number(t.standard_error), number(t.train_min), number(t.train_max));
+  }
+  out += fmt::format(
+      "{:g}% prediction interval: prediction {:+.4g} … {:+.4g} (held-out residual quantiles)\n",
+      m.interval.level * 100, m.interval.lower, m.interval.upper);
+  return out;
+}
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json machine_from_comments(const std::vector<std::string>& comments,
+                                     const std::string& dataset) {
+  nlohmann::json machine = nlohmann::json::object();
+  for (const auto& c : comments) {
+    auto eq = c.find('=');
+    if (c.rfind("event.", 0) == 0 && eq != std::string::npos) {
+      machine["events"][c.substr(6, eq - 6)] = c.substr(eq + 1);
+      continue;
+    }
+    if (c.rfind("machine.", 0) != 0) continue;
+    if (eq == std::string::npos) continue;
+    machine[c.substr(8, eq - 8)] = c.substr(eq + 1);
+  }
+  machine["dataset"] = dataset;
+  return machine;
+}
+
+}  // namespace pmc::cli
+
+namespace pmc::cli {
+
+FitOutcome fit_table(const Dataset& data, const std::string& target,
+                     const std::vector<FeatureSpec>& features,
+                     const std::vector<FeatureSpec>& candidates, const SolverOptions& solver,
+                     const CvPlan& plan, const SelectionOptions& selection,
+                     const ModelIdentity& identity) {
+  FitOutcome out;
+  const auto& y = data.column(target);
+  std::vector<FeatureSpec> chosen = features;
+  if (chosen.empty()) {
+    if (candidates.empty())
+      throw std::runtime_error(
+          fmt::format("{}: no candidate features for '{}'", data.where_header(), target));
+    SelectionOptions options = selection;
+    options.solver = solver;
+    out.selection = forward_select(design_matrix(data, candidates), y, plan, options);
+    out.selected = true;
+    for (auto c : out.selection.selected) chosen.push_back(candidates[c]);
+    if (chosen.empty())
+      throw std::runtime_error(
+          fmt::format("{}: forward selection found no candidate that lowers the CV error of '{}' "
+                      "below the intercept alone",
+                      data.where_header(), target));
+  }
+  DesignMatrix x = design_matrix(data, chosen);
+  Fit fit = fit_with(x, y, solver);
+  out.cv = cross_validate(x, y, plan, fold_predictor(solver));
+  out.model = make_model(target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
+  out.model.nonnegative_intercept =
+      solver.kind == SolverKind::nnls && solver.nnls.nonnegative_intercept;
+  return out;
+}
+
+std::string format_selection(const SelectionResult& s, const SelectionOptions& options) {
+  std::string out = fmt::format(
+      "forward selection (VIF ≤ {:g}, stop below {:g}% improvement): intercept alone {:.4g}\n",
+      options.vif_limit, options.tolerance * 100, s.baseline_error);
+  for (const auto& step : s.steps) {
+    out += fmt::format("  + {:<40} CV {:.4g}", step.added, step.cv_error);
+    if (!step.rejected_for_vif.empty()) {
+      out += "   rejected for VIF:";
+      for (const auto& r : step.rejected_for_vif) out += " " + r;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace pmc::cli

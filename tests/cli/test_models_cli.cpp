@@ -1,0 +1,383 @@
+// pmcmodel fit, predict and calibrate as a user runs them: recovered coefficients, the predict
+// columns and interval, refusals with FILE:LINE and no output file, a real short calibration, and
+// the Kepler nx12 quality bar on a later period.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "perf_event.h"
+#include "test_support.h"
+
+using namespace pmc::test;
+using json = nlohmann::json;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("pmc-models-" + std::to_string(getpid()) + "-" + name))
+      .string();
+}
+
+void write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+bool one_line(const std::string& s) {
+  return !s.empty() && s.find('\n') == s.size() - 1;
+}
+
+std::vector<std::string> split(const std::string& line, char sep = ',') {
+  std::vector<std::string> out;
+  std::stringstream in(line);
+  for (std::string f; std::getline(in, f, sep);) out.push_back(f);
+  if (!line.empty() && line.back() == sep) out.emplace_back();
+  return out;
+}
+
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::map<std::string, std::string>> rows;
+  double num(size_t r, const std::string& c) const { return std::stod(rows[r].at(c)); }
+};
+
+Table parse_table(const std::string& text) {
+  Table t;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    auto f = split(line);
+    if (t.header.empty()) {
+      t.header = f;
+      continue;
+    }
+    REQUIRE(f.size() == t.header.size());
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < f.size(); ++i) row[t.header[i]] = f[i];
+    t.rows.push_back(row);
+  }
+  return t;
+}
+
+// y = 5 + 2a − 3b + N(0, 0.1²); c is pure noise; workload labels in four groups.
+std::string known_coefficients_csv(size_t rows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 10);
+  std::normal_distribution<double> noise(0, 0.1);
+  std::string out = "a,b,c,workload,y\n";
+  for (size_t r = 0; r < rows; ++r) {
+    double a = u(rng), b = u(rng), c = u(rng);
+    out += std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c) + ",w" +
+           std::to_string(r % 4) + "," + std::to_string(5 + 2 * a - 3 * b + noise(rng)) + "\n";
+  }
+  return out;
+}
+
+const json* feature(const json& model, const std::string& name) {
+  for (const auto& f : model["features"])
+    if (f["name"] == name) return &f;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE(
+      "fit recovers known coefficients from noisy data, with standard errors and a CV report") {
+    auto data = temp_path("known.csv"), model = temp_path("known.json");
+    write(data, known_coefficients_csv(400, 7));
+    auto r = run_process(
+        pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a,b", "--out", model}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    for (const char* word : {"MAPE", "RMSE", "MedAE", "R²", "coefficient", "std error", "kfold"})
+      CHECK_MESSAGE(r.out.find(word) != std::string::npos, word);
+    auto m = json::parse(read_file(model));
+    CHECK(m["schema"] == "pmcmodel.model/1");
+    CHECK(m["target"] == "y");
+    CHECK(m["cv"]["method"] == "kfold");
+    CHECK(m["cv"]["folds"] == 10);
+    CHECK(m["solver"]["name"] == "ols");
+    REQUIRE(feature(m, "a") != nullptr);
+    REQUIRE(feature(m, "b") != nullptr);
+    double ca = (*feature(m, "a"))["coefficient"], cb = (*feature(m, "b"))["coefficient"];
+    double se_a = (*feature(m, "a"))["standard_error"];
+    CHECK(ca == doctest::Approx(2).epsilon(0.01));
+    CHECK(cb == doctest::Approx(-3).epsilon(0.01));
+    CHECK(m["intercept"]["value"].get<double>() == doctest::Approx(5).epsilon(0.02));
+    // The standard error of a slope: σ / (sd(a) √n) = 0.1 / (10/√12 · √400) ≈ 0.0017.
+    CHECK(se_a == doctest::Approx(0.1 / (10 / std::sqrt(12.0) * 20)).epsilon(0.25));
+    CHECK(std::fabs(ca - 2) < 4 * se_a);
+    CHECK(m["cv"]["rmse"].get<double>() == doctest::Approx(0.1).epsilon(0.2));
+    std::filesystem::remove(data);
+    std::filesystem::remove(model);
+  }
+
+  TEST_CASE("fit --features auto selects the informative columns; --group-by makes CV grouped") {
+    auto data = temp_path("auto.csv"), model = temp_path("auto.json");
+    write(data, known_coefficients_csv(300, 11));
+    for (std::string solver : {"linear", "ridge", "nnls", "elastic"}) {
+      CAPTURE(solver);
+      auto r = run_process(pmcmodel({"fit", "--data", data, "--target", "y", "--features", "auto",
+                                     "--model", solver, "--group-by", "workload", "--out", model}));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      CHECK(r.out.find("forward selection") != std::string::npos);
+      auto m = json::parse(read_file(model));
+      std::set<std::string> names;
+      for (const auto& f : m["features"]) names.insert(f["name"]);
+      CHECK(names.count("a") == 1);
+      if (solver == "nnls") {
+        // y falls with b (−3): a non-negative coefficient cannot use it, so selection leaves it
+        // out.
+        CHECK(names.count("b") == 0);
+        for (const auto& f : m["features"]) CHECK(f["coefficient"].get<double>() >= 0);
+      } else {
+        CHECK(names.count("b") == 1);
+      }
+      CHECK(m["cv"]["method"] == "grouped");
+      CHECK(m["cv"]["folds"] == 4);
+    }
+    std::filesystem::remove(data);
+    std::filesystem::remove(model);
+  }
+
+  TEST_CASE("predict writes the input columns, the prediction, its interval and the range flag") {
+    auto data = temp_path("train.csv"), model = temp_path("pm.json"),
+         fresh = temp_path("fresh.csv"), out = temp_path("pred.csv");
+    write(data, known_coefficients_csv(300, 3));
+    REQUIRE(run_process(pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a,b",
+                                  "--out", model}))
+                .exit_code == 0);
+    auto m = json::parse(read_file(model));
+    // Three rows: two inside the training range, one with a = 20 (trained on 0…10).
+    write(fresh,
+          "# a comment line\na,b,c,workload,y\n1,2,0,w0,3.0\n4,1,0,w1,10.0\n20,1,0,w2,42.0\n");
+    auto r = run_process(pmcmodel({"predict", "--model", model, "--data", fresh, "--csv", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto t = parse_table(read_file(out));
+    CHECK(t.header == std::vector<std::string>{"a", "b", "c", "workload", "y", "predicted_y",
+                                               "lower_y", "upper_y", "out_of_range"});
+    REQUIRE(t.rows.size() == 3);
+    CHECK(t.rows[0].at("workload") == "w0");  // input cells are copied as written
+    double b0 = m["intercept"]["value"], ba = (*feature(m, "a"))["coefficient"],
+           bb = (*feature(m, "b"))["coefficient"];
+    double lo = m["interval"]["residual_lower"], hi = m["interval"]["residual_upper"];
+    const double a[] = {1, 4, 20}, b[] = {2, 1, 1};
+    for (size_t i = 0; i < 3; ++i) {
+      double expected = b0 + ba * a[i] + bb * b[i];
+      CHECK(t.num(i, "predicted_y") == doctest::Approx(expected).epsilon(1e-9));
+      CHECK(t.num(i, "lower_y") == doctest::Approx(expected + lo).epsilon(1e-9));
+      CHECK(t.num(i, "upper_y") == doctest::Approx(expected + hi).epsilon(1e-9));
+      CHECK(t.num(i, "lower_y") < t.num(i, "predicted_y"));
+      CHECK(t.num(i, "upper_y") > t.num(i, "predicted_y"));
+    }
+    CHECK(lo == doctest::Approx(-0.1645).epsilon(0.3));  // the 5% quantile of N(0, 0.1²)
+    CHECK(t.rows[0].at("out_of_range") == "0");
+    CHECK(t.rows[2].at("out_of_range") == "1");
+    CHECK(r.err.find("warning: 1 of 3 rows are outside the training range") != std::string::npos);
+    // The target is present: errors on these rows (y = 5 + 2a − 3b exactly for rows 1 and 2: 3, 10,
+    // 42).
+    CHECK(r.err.find("MAPE") != std::string::npos);
+    CHECK(r.err.find("RMSE") != std::string::npos);
+    CHECK(r.err.find("R²") != std::string::npos);
+
+    // Without --csv the rows go to stdout.
+    auto s = run_process(pmcmodel({"predict", "--model", model, "--data", fresh}));
+    CHECK(s.exit_code == 0);
+    CHECK(parse_table(s.out).rows.size() == 3);
+    for (const auto& p : {data, model, fresh, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("fit and predict refuse malformed data with FILE:LINE, exit 2 and no output file") {
+    auto model = temp_path("refused.json"), data = temp_path("bad.csv");
+    struct Case {
+      const char* what;
+      std::string csv;
+      std::string features;
+      std::string expected;  // part of the one-line message
+    };
+    std::vector<Case> cases = {
+        {"non-numeric cell", "a,b,y\n1,2,3\n2,x,4\n3,1,5\n4,2,6\n5,1,7\n", "a,b",
+         ":3: expected a finite number in column 'b', found 'x'"},
+        {"missing target", "a,b\n1,2\n2,1\n", "a,b", ":1: expected a column 'y'"},
+        {"constant column", "a,b,y\n1,2,3\n2,2,4\n3,2,5\n4,2,6\n5,2,7\n", "a,b", ":1: "},
+        {"fewer rows than features", "a,b,c,y\n1,2,3,4\n2,1,5,6\n", "a,b,c", ":3: "},
+        {"ragged row", "a,b,y\n1,2,3\n2,1\n", "a,b",
+         ":3: expected 3 fields as in the header, found 2"},
+        {"unknown feature column", "a,b,y\n1,2,3\n2,1,4\n", "a,nope",
+         ":1: expected a column 'nope'"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.what);
+      write(data, c.csv);
+      std::filesystem::remove(model);
+      auto r = run_process(pmcmodel(
+          {"fit", "--data", data, "--target", "y", "--features", c.features, "--out", model}));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK_MESSAGE(r.err.find(data + c.expected) != std::string::npos, r.err);
+      CHECK_FALSE(std::filesystem::exists(model));
+    }
+    // The constant column is named.
+    write(data, cases[2].csv);
+    auto r = run_process(
+        pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a,b", "--out", model}));
+    CHECK(r.err.find("constant") != std::string::npos);
+
+    // predict: a table without the model's inputs, and a malformed model file.
+    auto good = temp_path("good.csv"), out = temp_path("refused-pred.csv");
+    write(good, known_coefficients_csv(50, 5));
+    REQUIRE(run_process(pmcmodel({"fit", "--data", good, "--target", "y", "--features", "a,b",
+                                  "--out", model}))
+                .exit_code == 0);
+    write(data, "a,c\n1,2\n");
+    auto p = run_process(pmcmodel({"predict", "--model", model, "--data", data, "--csv", out}));
+    CHECK(p.exit_code == 2);
+    CHECK(p.err.find(data + ":1: expected a column 'b'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+    write(model, "{\"schema\": \"pmcmodel.model/1\",\n \"target\": 3}\n");
+    p = run_process(pmcmodel({"predict", "--model", model, "--data", good, "--csv", out}));
+    CHECK(p.exit_code == 2);
+    CHECK(p.err.find(model + ":") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+    for (const auto& f : {model, data, good}) std::filesystem::remove(f);
+  }
+
+  TEST_CASE(
+      "the model file round trip: fit writes it, predict and a second fit read the same model") {
+    auto data = temp_path("rt.csv"), m1 = temp_path("rt1.json"), pred = temp_path("rt.pred.csv");
+    write(data, known_coefficients_csv(120, 9));
+    REQUIRE(run_process(pmcmodel({"fit", "--data", data, "--target", "y", "--features",
+                                  "a,square(b),hinge(c,5)", "--model", "ridge", "--out", m1}))
+                .exit_code == 0);
+    auto m = json::parse(read_file(m1));
+    CHECK(m["solver"]["name"] == "ridge");
+    CHECK((*feature(m, "square(b)"))["op"] == "square");
+    CHECK((*feature(m, "hinge(c,5)"))["knot"] == 5.0);
+    CHECK(m["machine"]["dataset"] == data);
+    auto r = run_process(pmcmodel({"predict", "--model", m1, "--data", data, "--csv", pred}));
+    REQUIRE(r.exit_code == 0);
+    auto t = parse_table(read_file(pred));
+    REQUIRE(t.rows.size() == 120);
+    // Every training row is inside the training range.
+    for (const auto& row : t.rows) CHECK(row.at("out_of_range") == "0");
+    for (const auto& p : {data, m1, pred}) std::filesystem::remove(p);
+  }
+}
+
+TEST_SUITE("kernel") {
+  TEST_CASE(
+      "calibrate --seconds 3 writes real intervals and says which models could not be fitted") {
+    auto data = temp_path("calib.csv"), model = temp_path("calib.json");
+    auto start = std::chrono::system_clock::now();
+    auto r =
+        run_process(pmcmodel({"calibrate", "--seconds", "3", "--out-data", data, "--out", model}));
+    double took = std::chrono::duration<double>(std::chrono::system_clock::now() - start).count();
+    double t0 = std::chrono::duration<double>(start.time_since_epoch()).count();
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(took < 6);  // --seconds bounds the run (plus process start and the fits)
+    auto t = parse_table(read_file(data));
+    REQUIRE(t.rows.size() >= 5);
+    for (const char* col :
+         {"timestamp", "workload", "threads", "frequency_mhz", "interval_s", "task_clock_per_s"})
+      CHECK_MESSAGE(std::find(t.header.begin(), t.header.end(), col) != t.header.end(), col);
+    std::set<std::string> workloads;
+    double previous = 0;
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      double ts = t.num(i, "timestamp");
+      CHECK(ts >= t0);
+      CHECK(ts <= t0 + took + 1);
+      CHECK(ts >= previous);
+      previous = ts;
+      CHECK(t.num(i, "interval_s") >= 0.05);
+      CHECK(t.num(i, "interval_s") <= 0.2);
+      int threads = int(t.num(i, "threads"));
+      CHECK(threads >= 1);
+      CHECK(threads <= int(sysconf(_SC_NPROCESSORS_ONLN)));
+      // task-clock in msec per second: at most 1000 per thread (plus rounding at interval edges).
+      CHECK(t.num(i, "task_clock_per_s") <= 1000.0 * threads * 1.2 + 50);
+      workloads.insert(t.rows[i].at("workload"));
+    }
+    CHECK(workloads.size() >= 2);
+    // A busy kernel counts about a CPU per thread; idle almost nothing.
+    for (size_t i = 0; i < t.rows.size(); ++i)
+      if (t.rows[i].at("workload") == "idle") CHECK(t.num(i, "task_clock_per_s") < 100);
+    CHECK(r.out.find("wrote " + data) != std::string::npos);
+    CHECK(r.out.find("frequency not varied") != std::string::npos);
+    if (pmc::probe_hardware_counters() != 0) {
+      CHECK(r.out.find("models not fitted") != std::string::npos);
+      CHECK(r.out.find("IPC: needs cycles and instructions") != std::string::npos);
+      CHECK(r.out.find("CPI stack (cache stalls): needs cycles") != std::string::npos);
+    }
+    bool has_watts = false;
+    for (const auto& h : t.header)
+      has_watts |= h.size() > 6 && h.compare(h.size() - 6, 6, "_watts") == 0;
+    if (!has_watts) CHECK(r.out.find("watts need RAPL") != std::string::npos);
+    std::filesystem::remove(data);
+  }
+}
+
+TEST_SUITE("pure") {
+  // The quality bar of issue 5 on real data (tests/data/kepler): fit on the earlier 70% of the
+  // file, predict the later 30%, with the commands.
+  TEST_CASE("Kepler nx12: NNLS on the documented pool beats plain OLS on the later period") {
+    auto all = read_file(std::string(PMC_TEST_DATA) + "/kepler/kepler-nx12-train.csv");
+    std::vector<std::string> lines;
+    std::stringstream in(all);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    REQUIRE(lines.size() == 1542);
+    size_t rows = lines.size() - 1,
+           cut = rows - size_t(std::llround(double(rows) * 0.3));  // 1079 earlier rows
+    std::string earlier = lines[0] + "\n", later = lines[0] + "\n";
+    for (size_t i = 1; i <= rows; ++i) (i <= cut ? earlier : later) += lines[i] + "\n";
+    auto e = temp_path("kepler-earlier.csv"), l = temp_path("kepler-later.csv"),
+         m = temp_path("kepler.json"), p = temp_path("kepler-pred.csv");
+    write(e, earlier);
+    write(l, later);
+    auto later_mape = [&](const std::vector<std::string>& fit_args) {
+      std::vector<std::string> args = {"fit", "--data", e, "--target", "package_power", "--out", m};
+      args.insert(args.end(), fit_args.begin(), fit_args.end());
+      auto f = run_process(pmcmodel(args));
+      REQUIRE_MESSAGE(f.exit_code == 0, f.err);
+      REQUIRE(run_process(pmcmodel({"predict", "--model", m, "--data", l, "--csv", p})).exit_code ==
+              0);
+      auto t = parse_table(read_file(p));
+      REQUIRE(t.rows.size() == rows - cut);
+      double sum = 0;
+      for (size_t i = 0; i < t.rows.size(); ++i)
+        sum += std::fabs(t.num(i, "package_power") - t.num(i, "predicted_package_power")) /
+               t.num(i, "package_power");
+      return 100 * sum / double(t.rows.size());
+    };
+    double baseline = later_mape({"--features", "cpu_cycles,cpu_instructions,cache_miss"});
+    double nnls = later_mape(
+        {"--model", "nnls", "--features",
+         "cpu_cycles,cpu_instructions,bpf_cpu_time_us,log1p(cpu_cycles),log1p(cpu_instructions),"
+         "log1p(cache_miss),log1p(bpf_cpu_time_us),hinge(bpf_cpu_time_us,1000),"
+         "hinge(bpf_cpu_time_us,10000),hinge(bpf_cpu_time_us,20000),square(cpu_cycles),"
+         "product(bpf_cpu_time_us,cpu_cycles),product(bpf_cpu_time_us,cpu_instructions),"
+         "ratio(cpu_instructions,cpu_cycles),ratio(cache_miss,cpu_instructions),"
+         "ratio(cpu_cycles,bpf_cpu_time_us)"});
+    MESSAGE("later-period package_power MAPE: OLS baseline " << baseline << "%, NNLS " << nnls
+                                                             << "%");
+    CHECK(nnls < 10.5);      // the ~11% the issue quotes for the baseline would fail this
+    CHECK(baseline > 10.5);  // and the baseline does fail it on the later period
+
+    // The issue's "about 11%": the baseline with shuffled 10-fold CV over the whole file.
+    auto whole = std::string(PMC_TEST_DATA) + "/kepler/kepler-nx12-train.csv";
+    auto f = run_process(pmcmodel({"fit", "--data", whole, "--target", "package_power",
+                                   "--features", "cpu_cycles,cpu_instructions,cache_miss", "--cv",
+                                   "kfold", "--folds", "10", "--out", m}));
+    REQUIRE(f.exit_code == 0);
+    CHECK(json::parse(read_file(m))["cv"]["mape_percent"].get<double>() ==
+          doctest::Approx(11.0).epsilon(0.1));
+    for (const auto& x : {e, l, m, p}) std::filesystem::remove(x);
+  }
+}

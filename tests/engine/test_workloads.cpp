@@ -1,0 +1,174 @@
+// The embedded workloads: working sets sized from a cache tree, frequency control through
+// cpufreq, and each kernel running for about the seconds asked on the threads asked.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "calibration.h"
+#include "perf_event.h"
+#include "resolver.h"
+#include "session.h"
+#include "test_support.h"
+#include "workloads.h"
+
+using namespace pmc;
+
+namespace {
+
+SysRoot fixture(const std::string& name) {
+  SysRoot root;
+  root.sys = std::string(PMC_TEST_DATA) + "/" + name;
+  return root;
+}
+
+bool overloaded() {
+  double load = 0;
+  if (auto text = read_text("/proc/loadavg")) load = std::atof(text->c_str());
+  return load > double(sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+constexpr size_t KiB = 1024, MiB = 1024 * 1024;
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("workloads: cache sizes as sysfs writes them") {
+    CHECK(parse_cache_size("48K") == 48 * KiB);
+    CHECK(parse_cache_size("307200K") == 300 * MiB);
+    CHECK(parse_cache_size("2M") == 2 * MiB);
+    CHECK(parse_cache_size("512") == 512);
+    CHECK(parse_cache_size("") == 0);
+    CHECK(parse_cache_size("48KB") == 0);
+  }
+
+  TEST_CASE("workloads: working sets from a three-level cache tree (this VM's Xeon)") {
+    // tests/data/models/sysfs-cache-xeon: L1d 48K, L1i 32K (ignored), L2 2048K, L3 307200K.
+    auto caches = read_cache_sizes(fixture("models/sysfs-cache-xeon"));
+    CHECK(caches.l1d == 48 * KiB);
+    CHECK(caches.l2 == 2 * MiB);
+    CHECK(caches.llc == 300 * MiB);
+    CHECK(caches.llc_level == 3);
+    CHECK(caches.defaulted.empty());
+    auto sets = working_sets(caches);
+    CHECK(sets.l1 == 24 * KiB);     // L1d / 2
+    CHECK(sets.l2 == 1 * MiB);      // max(2 × 48K, 2048K / 2)
+    CHECK(sets.llc == 150 * MiB);   // max(2 × 2M, 300M / 2)
+    CHECK(sets.dram == 600 * MiB);  // 2 × 300M, inside [64M, 1G]
+  }
+
+  TEST_CASE("workloads: a two-level tree makes L2 the LLC; a missing tree keeps defaults") {
+    auto caches = read_cache_sizes(fixture("models/sysfs-cache-two-level"));
+    CHECK(caches.l1d == 64 * KiB);
+    CHECK(caches.llc == 1 * MiB);
+    CHECK(caches.llc_level == 2);
+    auto sets = working_sets(caches);
+    CHECK(sets.l2 == 512 * KiB);   // max(128K, 512K)
+    CHECK(sets.llc == 2 * MiB);    // beyond the 1M LLC
+    CHECK(sets.dram == 64 * MiB);  // 2 × 1M clamped up to 64M
+
+    auto none = read_cache_sizes(fixture("sysfs/no-pmu"));
+    CHECK(none.defaulted == std::vector<std::string>{"L1d", "L2", "LLC"});
+    CHECK(none.l1d == 32 * KiB);
+  }
+
+  TEST_CASE("workloads: the suite, the old names and the vector ISA") {
+    auto names = workload_names();
+    for (const char* n : {"int", "fp", "vector-fp", "branch", "chase-l1", "chase-l2", "chase-llc",
+                          "chase-dram", "stream-read", "stream-rw", "stream", "mixed", "idle"})
+      CHECK(std::find(names.begin(), names.end(), n) != names.end());
+    auto suite = suite_workloads();
+    CHECK(std::find(suite.begin(), suite.end(), "stream") == suite.end());  // an alias
+    CHECK(suite.size() == names.size() - 1);
+    auto isa = vector_isa();
+    CHECK((isa == "avx512f" || isa == "avx2" || isa == "sse2" || isa == "generic"));
+    CHECK_THROWS_AS(run_workload("no-such", 1, 0.01, {}), std::invalid_argument);
+  }
+
+  TEST_CASE("calibration: dataset column names of events and power domains") {
+    CHECK(rate_column("task-clock") == "task_clock_per_s");
+    CHECK(rate_column("L1-dcache-load-misses") == "l1_dcache_load_misses_per_s");
+    CHECK(rate_column("cpu/event=0x3c/") == "cpu_event_0x3c_per_s");
+    CHECK(watts_column("package-0") == "package_0_watts");
+    CHECK(watts_column("psys") == "psys_watts");
+  }
+
+  TEST_CASE("calibration: cpufreq absent, present, and a cap that is restored") {
+    auto none = probe_frequency_control(fixture("sysfs/no-pmu"), 2);
+    CHECK_FALSE(none.available);
+    CHECK(none.reason.find("cpufreq") != std::string::npos);
+
+    // A writable copy of tests/data/models/sysfs-cpufreq (two CPUs, 800 MHz … 3.6 GHz).
+    auto tmp = std::filesystem::temp_directory_path() / ("pmc-cpufreq-" + std::to_string(getpid()));
+    std::filesystem::remove_all(tmp);
+    std::filesystem::copy(std::string(PMC_TEST_DATA) + "/models/sysfs-cpufreq", tmp,
+                          std::filesystem::copy_options::recursive);
+    SysRoot root;
+    root.sys = tmp;
+    auto fc = probe_frequency_control(root, 2);
+    REQUIRE(fc.available);
+    CHECK(fc.settings_khz ==
+          std::vector<int>{800000, 2000000, 3600000});  // lowest, middle of 5, highest
+    CHECK(fc.cpus == std::vector<int>{0, 1});
+    auto max_of = [&](int cpu) {
+      return *read_text(
+          tmp / ("devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/scaling_max_freq"));
+    };
+    {
+      FrequencyCap cap(root, fc, 2000000);
+      CHECK(max_of(0) == "2000000");
+      CHECK(max_of(1) == "2000000");
+    }
+    CHECK(max_of(0) == "3600000");
+    CHECK(max_of(1) == "3600000");
+    std::filesystem::remove_all(tmp);
+  }
+}
+
+TEST_SUITE("kernel") {
+  TEST_CASE(
+      "workloads: each runs about the seconds asked, its task-clock about threads × seconds") {
+    SysRoot root = SysRoot::from_env();
+    EventResolver resolver(root);
+    const double seconds = 0.4;
+    for (const auto& name : workload_names()) {
+      for (int threads : {1, 2}) {
+        if (threads == 2 && name != "int" && name != "chase-l2" && name != "stream-read" &&
+            name != "idle")
+          continue;
+        CAPTURE(name);
+        CAPTURE(threads);
+        auto counters = make_perf_event_counters(resolver.resolve_list("task-clock"), root);
+        RunOptions o;
+        o.argv = pmc::test::pmcmodel(
+            {"workload", name, "--threads", std::to_string(threads), "--seconds", "0.4"});
+        auto start = std::chrono::steady_clock::now();
+        auto r = run_counted(*counters, o, nullptr);
+        double wall =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        REQUIRE(r.exit_status == 0);
+        REQUIRE(r.events[0].counted());
+        double cpu_s = r.events[0].value / 1000.0;  // task-clock is in msec
+        CHECK(wall >= seconds);
+        CHECK(wall <
+              seconds + 1.5);  // the deadline holds, chain building and page touching included
+        if (name == "idle") {
+          CHECK(cpu_s < 0.1 * seconds * threads);
+        } else {
+          // On a shared 2-core machine another process may take a core for a while: CPU time is
+          // bounded above by threads × wall time and should be most of threads × seconds.
+          CHECK(cpu_s <= threads * wall * 1.05 + 0.02);
+          // Most of threads × seconds, unless the machine is overloaded (load average above its
+          // CPUs: the 2-core build machine while others compile), where it is only reported.
+          if (overloaded())
+            WARN(cpu_s >= 0.6 * threads * seconds);
+          else
+            CHECK(cpu_s >= 0.6 * threads * seconds);
+        }
+      }
+    }
+  }
+}
