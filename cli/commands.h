@@ -25,5 +25,7 @@ Runner add_import(CLI::App& app);
 Runner add_calibrate(CLI::App& app);
 Runner add_fit(CLI::App& app);
 Runner add_predict(CLI::App& app);
+// Machine and SKU comparison with recommendations (issue 6).
+Runner add_compare(CLI::App& app);
 
 }  // namespace pmc::cli

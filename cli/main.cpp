@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   reg(pmc::cli::add_calibrate);
   reg(pmc::cli::add_fit);
   reg(pmc::cli::add_predict);
+  reg(pmc::cli::add_compare);
   auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
   std::string help_topic;
   help->add_option("command", help_topic, "Command to describe");

@@ -1,0 +1,223 @@
+// pmcmodel compare as a user runs it, on measurement documents built here from the real perf stat
+// recordings tests/data/perfstat/013.txt (Xeon Platinum 8358) and 014.txt (EPYC 7J13) — the same
+// `pf-test --sz 64g --huge 1` run on two machines — with energy figures and prices set here.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "derived_metrics.h"
+#include "import_perfstat.h"
+#include "measurement_io.h"
+#include "pmcmodel_version.h"
+#include "test_support.h"
+
+using namespace pmc::test;
+using json = nlohmann::json;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("pmc-compare-" + std::to_string(getpid()) + "-" + name))
+      .string();
+}
+
+std::string perfstat(const std::string& name) {
+  return std::string(PMC_TEST_DATA) + "/perfstat/" + name;
+}
+
+bool one_line(const std::string& s) {
+  return !s.empty() && s.find('\n') == s.size() - 1;
+}
+
+// A measurement document of a recording with a host name, package energy and (optionally) a
+// workload field and a different CPU model.
+std::string document(const std::string& recording, const std::string& host, double joules,
+                     const std::string& workload = "", const std::string& cpu_model = "",
+                     int logical_cpus = 0) {
+  auto m = pmc::import_perf_stat(read_file(perfstat(recording)), recording).measurement;
+  m.metrics = pmc::derive_metrics(m.events, m.duration_s);
+  m.machine.hostname = host;
+  m.machine.cpu_model = cpu_model;
+  m.machine.logical_cpus = logical_cpus;
+  if (joules > 0)
+    m.energy.push_back(
+        {"package-0", joules, joules / m.duration_s, "measured:rapl", 0.02, "machine"});
+  auto doc = json::parse(pmc::measurement_to_json(m));
+  if (!workload.empty()) doc["workload"] = workload;
+  auto path = temp_path(host + ".json");
+  std::ofstream(path) << doc.dump(2);
+  return path;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("compare ranks measured machines by cost and writes json, csv and svg") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto milan = document("014.txt", "milan", 800);
+    auto out = temp_path("cmp.json"), csv = temp_path("cmp.csv"), svg = temp_path("cmp.svg");
+    auto r = run_process(pmcmodel({"compare", icx, milan, "--price", "icx=2.0", "--price",
+                                   "milan=3.6", "--grid-intensity", "400", "--work", "64", "--json",
+                                   out, "--csv", csv, "--svg", svg}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    CHECK(doc["schema"] == "pmcmodel.comparison/1");
+    CHECK(doc["objective"] == "cost");
+    REQUIRE(doc["rows"].size() == 2);
+    const auto& best = doc["rows"][0];
+    // icx: 2.0 $/h × 7.31681 s / 3600 = 0.0040649 $ beats milan: 3.6 × 5.23915 / 3600 = 0.0052392
+    // $.
+    CHECK(best["machine"] == "icx");
+    CHECK(best["rank"] == 1);
+    CHECK(best["cost_usd"].get<double>() == doctest::Approx(2.0 * 7.31681 / 3600));
+    CHECK(best["duration_s"].get<double>() == doctest::Approx(7.31681));
+    CHECK(best["joules"].get<double>() == doctest::Approx(1200));
+    // 1200 J = 1/3000 kWh at 400 g/kWh = 0.13333 g.
+    CHECK(best["co2_g"].get<double>() == doctest::Approx(1200 / 3.6e6 * 400));
+    CHECK(best["method"] == "measured:rapl");
+    for (const char* key : {"machine", "workload", "duration_s", "average_watts", "joules",
+                            "cost_usd", "co2_g", "rank", "method", "uncertainty"})
+      CHECK_MESSAGE(best.contains(key), key);
+    // (3.6 × 5.23915) / (2.0 × 7.31681) = 1.28888.
+    CHECK(doc["rows"][1]["ratio_to_best"].get<double>() == doctest::Approx(1.28888).epsilon(1e-4));
+    CHECK(doc["rows"][1]["throughput_per_s"].get<double>() == doctest::Approx(64 / 5.23915));
+    CHECK(doc["recommendations"].is_array());
+    for (const auto& rec : doc["recommendations"]) {
+      CHECK(rec["text"].is_string());
+      CHECK(rec["evidence"].size() >= 1);
+    }
+    auto csv_text = read_file(csv);
+    CHECK(csv_text.starts_with("workload,machine,kind,rank,"));
+    CHECK(csv_text.find(",icx,measured,1,") != std::string::npos);
+    auto svg_text = read_file(svg);
+    CHECK(svg_text.starts_with("<?xml"));
+    CHECK(svg_text.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") != std::string::npos);
+    CHECK(svg_text.find("icx") < svg_text.find("milan"));  // sorted by rank
+    CHECK(svg_text.find("</svg>") != std::string::npos);
+    CHECK(r.out.find("icx") != std::string::npos);
+    for (const auto& p : {icx, milan, out, csv, svg}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare: the objective changes the order") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto milan = document("014.txt", "milan", 800);
+    auto out = temp_path("energy.json");
+    auto r = run_process(pmcmodel({"compare", icx, milan, "--objective", "energy", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    CHECK(doc["rows"][0]["machine"] == "milan");
+    CHECK(doc["rows"][1]["ratio_to_best"].get<double>() == doctest::Approx(1.5));  // 1200 / 800 J
+    for (const auto& p : {icx, milan, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare refuses mixed workloads without labels, and --label groups them") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto other = document("001.txt", "spr", 5000);  // a system-wide run, another workload
+    auto out = temp_path("mixed.json");
+    auto r = run_process(pmcmodel({"compare", icx, other, "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK(r.err.find("--label") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+    r = run_process(pmcmodel({"compare", icx, other, "--label", "mixed", "--json", out}));
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(json::parse(read_file(out))["rows"][0]["workload"] == "mixed");
+    // Workload fields group by themselves: two workloads, each ranked on its own.
+    auto a = document("013.txt", "a", 100, "alpha");
+    auto b = document("014.txt", "b", 100, "beta");
+    r = run_process(pmcmodel({"compare", a, b, "--objective", "time", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    CHECK(doc["rows"][0]["rank"] == 1);
+    CHECK(doc["rows"][1]["rank"] == 1);
+    for (const auto& p : {icx, other, out, a, b}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare: a SKU missing from the catalog and malformed catalog rows exit 2, no file") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto out = temp_path("bad.json");
+    auto r =
+        run_process(pmcmodel({"compare", icx, "--sku", "aws-c5.large,no-such-sku", "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK(r.err.find("no-such-sku") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+
+    // The shipped catalog's header and first row, then a row whose cores are text.
+    auto catalog = read_file(std::string(PMCMODEL_DATA_DIR) + "/skus.csv");
+    std::stringstream lines(catalog);
+    std::string header, first;
+    std::getline(lines, header);
+    std::getline(lines, first);
+    auto bad = temp_path("bad-skus.csv");
+    std::ofstream(bad) << header << "\n"
+                       << first << "\n"
+                       << "broken,V,Intel Xeon X1,1,many,2,2.0,3.0,95,50,60,70,80,90,100,110,120,"
+                          "130,140,150,8,,12,,,spec-power-ssj2008\n";
+    r = run_process(pmcmodel({"compare", icx, "--skus", bad, "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK(r.err.find(bad + ":3:") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+    for (const auto& p : {icx, bad}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare: a run without energy is estimated from the catalog curve and labelled") {
+    auto epyc = document("014.txt", "epyc", 0, "", "AMD EPYC 7763 64-Core Processor", 128);
+    auto out = temp_path("noenergy.json");
+    auto r = run_process(pmcmodel({"compare", epyc, "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto row = json::parse(read_file(out))["rows"][0];
+    CHECK(row["method"] ==
+          "estimated:sku-curve:specpower-12-hewlett-packard-enterprise-proliant-dl325-gen10-plus");
+    // (5.24176 s task-clock / 5.23915 s) / 128 CPUs = 0.0078164 load: 56.8 + 43.2 × 0.078164 W.
+    double watts = 56.8 + (100 - 56.8) * (5.24176 / 5.23915) / 128 * 10;
+    CHECK(row["joules"].get<double>() == doctest::Approx(watts * 5.23915).epsilon(1e-4));
+    for (const auto& p : {epyc, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare --skus projects onto catalog SKUs, each row with its method") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto out = temp_path("proj.json");
+    auto r = run_process(
+        pmcmodel({"compare", icx, "--skus", std::string(PMCMODEL_DATA_DIR) + "/skus.csv", "--sku",
+                  "aws-c5.large,aws-m5.large", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    int projected = 0;
+    for (const auto& row : doc["rows"])
+      if (row["kind"] == "projected") {
+        ++projected;
+        CHECK(row["method"].get<std::string>().starts_with("projected:cpi-stack:aws-"));
+        CHECK(row["uncertainty"].get<double>() > 0);
+        CHECK(row["cost_usd"].is_number());
+        CHECK(row["missing_inputs"].size() >= 1);  // the 8358 has no catalog row
+      }
+    CHECK(projected == 2);
+    for (const auto& p : {icx, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare reads perf stat recordings directly; --help shows examples") {
+    auto r = run_process(pmcmodel({"compare", perfstat("013.txt"), perfstat("014.txt"), "--price",
+                                   "013=2", "--price", "014=3.6"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.find("013") != std::string::npos);
+    r = run_process(pmcmodel({"compare", "--help"}));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("Examples") != std::string::npos);
+    r = run_process(pmcmodel({"compare", perfstat("013.txt"), "--objective", "co2"}));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--grid-intensity") != std::string::npos);
+    auto junk = temp_path("junk.txt");
+    std::ofstream(junk) << "hello\n";
+    r = run_process(pmcmodel({"compare", junk}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    std::filesystem::remove(junk);
+  }
+}
