@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "derived_metrics.h"
 #include "machine.h"
+#include "measure_energy.h"
 #include "measure_model.h"
 #include "measurement_io.h"
 #include "output.h"
@@ -50,6 +51,8 @@ struct MeasureOptions {
   double workload_seconds = 0.5;
   bool quiet = false;
   std::vector<std::string> command;
+  // Power and energy (issue 4): cli/measure_energy.h.
+  EnergyOptions energy;
   // Calibrated models (issue 5): --model FILE, estimates labelled model:<file>; cli/measure_model.h.
   std::vector<std::string> model_paths;
 };
@@ -182,7 +185,7 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
 }
 
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const EventResolver& resolver,
-                         IntervalStream& stream, int& exit_code) {
+                         IntervalStream& stream, EnergyRecorder& energy, int& exit_code) {
   Measurement m;
   auto groups = resolve_events(o, resolver, m.notes);
   auto counters = make_counters(o, std::move(groups), root);
@@ -191,10 +194,14 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
   run.argv = o.command;
   run.interval_ms = o.interval_ms;
   run.duration_s = o.duration_s;
+  run.sample_ms = energy.sample_ms();
+  run.on_sample = [&energy] { energy.sample(); };
+  energy.begin_run();
   RunResult r;
   try {
     r = run_counted(*counters, run, [&](Interval& iv) {
       iv.metrics = derive_metrics(iv.events, iv.duration_s);
+      energy.complete_interval(iv);
       stream(iv);
     });
   } catch (const ExecError& e) {
@@ -214,6 +221,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
                       (o.command.empty() ? "" : " (forwarded to the command)") +
                       ": counts are up to that point");
   for (auto& n : counters->notes()) m.notes.push_back(n);
+  energy.complete_run(m);
   exit_code = r.exit_status.value_or(0);
   return m;
 }
@@ -231,12 +239,13 @@ int run_measure(MeasureOptions o) {
   }
   if (o.backend == "papi" && o.events.empty()) o.events = papi_default_names();
   EventResolver resolver(root);
+  EnergyRecorder energy(o.energy, root, o.all_cpus);
   IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
 
   std::vector<Measurement> runs;
   int exit_code = 0;
   for (int i = 0; i < o.repeat; ++i) {
-    runs.push_back(measure_once(o, root, resolver, stream, exit_code));
+    runs.push_back(measure_once(o, root, resolver, stream, energy, exit_code));
     if (exit_code != 0 || runs.back().notes.end() != std::find_if(runs.back().notes.begin(), runs.back().notes.end(), [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
       break;
   }
@@ -258,6 +267,9 @@ int run_measure(MeasureOptions o) {
     m.runs = int(runs.size());
     m.start_time = runs.front().start_time;
     m.intervals.clear();
+    std::vector<std::vector<EnergyReading>> energies;
+    for (const auto& r : runs) energies.push_back(r.energy);
+    m.energy = average_energy(energies);
   }
   m.machine = read_machine_info(root);
   m.command = o.command.empty() ? std::vector<std::string>{} : shown_command;
@@ -271,6 +283,7 @@ int run_measure(MeasureOptions o) {
     if (m.command.empty()) m.command = {o.cgroup};
   }
   m.metrics = derive_metrics(m.events, m.duration_s);
+  energy.add_derived(m);
   add_model_estimates(models, m);
 
   if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
@@ -311,6 +324,7 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("--workload-seconds", o->workload_seconds, "Length of the embedded workload")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o->quiet, "No table on stderr");
+  add_energy_options(cmd, o->energy);
   // Calibrated models (issue 5).
   cmd->add_option("--model", o->model_paths,
                   "Model file from calibrate/fit: its estimate (watts, CPI stack) from the counts, labelled "

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "measure_energy.h"
+
 namespace pmc::cli {
 namespace {
 
@@ -137,6 +139,7 @@ std::string format_table(const Measurement& m) {
     out += fmt::format("\n{:>20.9f} seconds user\n", m.user_s);
     out += fmt::format("{:>20.9f} seconds sys\n", m.sys_s);
   }
+  if (!m.energy.empty()) out += "\n Energy:\n" + format_energy_rows(m.energy, "");
   bool header = false;
   for (const auto& e : m.events) {
     if (e.counted()) continue;
@@ -153,7 +156,8 @@ std::string format_table(const Measurement& m) {
 }
 
 std::string format_interval_rows(const Interval& iv) {
-  return event_rows(iv.events, iv.metrics, fmt::format("{:>14.6f} ", iv.time_s), nullptr);
+  auto prefix = fmt::format("{:>14.6f} ", iv.time_s);
+  return event_rows(iv.events, iv.metrics, prefix, nullptr) + format_energy_rows(iv.energy, prefix);
 }
 
 }  // namespace pmc::cli

@@ -1,0 +1,452 @@
+#include "measure_energy.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "energy_estimate.h"
+#include "grid.h"
+#include "machine.h"
+#include "pmcmodel_version.h"
+#include "power_source.h"
+#include "proc_stat.h"
+#include "sku_catalog.h"
+
+namespace pmc::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Sampling period while a source is open: well inside the fastest RAPL wrap (65 s at 1 kW,
+// engine/powercap.h) and the "every ≤ 100 ms".
+constexpr int kSampleMs = 100;
+
+bool has_skus(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "skus.csv", ec);
+}
+
+// The CPU time of the measured target from its events (task-clock or cpu-clock, msec); nullopt
+// when neither was counted.
+std::optional<double> task_clock_s(const std::vector<EventCount>& events) {
+  for (const auto& e : events)
+    if ((e.name == "task-clock" || e.name == "cpu-clock") && e.counted()) return e.value / 1e3;
+  return std::nullopt;
+}
+
+std::optional<double> instructions(const std::vector<EventCount>& events) {
+  for (const auto& e : events)
+    if ((e.name == "instructions" || e.name == "PAPI_TOT_INS") && e.counted()) return e.value;
+  return std::nullopt;
+}
+
+std::string percent(double fraction) {
+  return fmt::format("{:.1f}%", fraction * 100);
+}
+
+// The reading the derived figures use: the command's share when there is one, else the machine;
+// among those the widest domain that is not a sum of nested ones (psys, wall, the package total).
+const EnergyReading* basis_reading(const std::vector<EnergyReading>& energy) {
+  bool shared = false;
+  for (const auto& e : energy) shared |= e.scope == "command";
+  const EnergyReading* best = nullptr;
+  int best_rank = 99;
+  for (const auto& e : energy) {
+    if ((e.scope == "command") != shared) continue;
+    int rank = e.domain == "psys"                   ? 0
+               : e.domain == "wall"                 ? 1
+               : e.domain == "package"              ? 2
+               : e.domain.rfind("package-", 0) == 0 ? 3
+                                                    : 4;
+    // Several package-N zones without a "package" sum: none of them is the whole machine.
+    if (rank == 3 && best_rank == 3) rank = 5;
+    if (rank < best_rank) {
+      best = &e;
+      best_rank = rank;
+    }
+  }
+  return best_rank <= 4 ? best : nullptr;
+}
+
+}  // namespace
+
+void add_energy_options(CLI::App* cmd, EnergyOptions& o) {
+  cmd->add_option("--power-source", o.power_source,
+                  "Energy from: auto (perf power PMU, then powercap, then an estimate), perf, "
+                  "powercap, papi, none (estimate only)")
+      ->check(CLI::IsMember({"auto", "perf", "powercap", "papi", "none"}));
+  cmd->add_option("--power-from", o.power_from,
+                  "Wall energy from a meter log FILE (CSV timestamp,watts or timestamp,joules) or "
+                  "'ipmi' (ipmitool dcmi power reading)");
+  cmd->add_option("--sku", o.sku, "SKU id of this machine in the catalog (power curve, price)");
+  cmd->add_option("--price-per-hour", o.price_per_hour_usd, "USD per hour of this machine")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--grid-intensity", o.grid_g_per_kwh, "Grid carbon intensity, g CO2e per kWh")
+      ->check(CLI::Range(0.0, 2000.0));
+  cmd->add_option("--region", o.region, "Grid region for CO2e (data/grid.csv: us-east-1, FRA…)");
+  cmd->add_option("--catalog", o.catalog,
+                  "Directory with skus.csv and grid.csv, or a skus.csv file (default: the shipped "
+                  "data/)");
+}
+
+std::string default_data_dir() {
+  if (const char* env = std::getenv("PMCMODEL_DATA_DIR"); env != nullptr && *env != '\0')
+    return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share" / "pmcmodel";
+    if (has_skus(installed)) return installed.string();
+  }
+  if (has_skus(PMCMODEL_DATA_DIR)) return PMCMODEL_DATA_DIR;
+  return {};
+}
+
+struct EnergyRecorder::State {
+  EnergyOptions options;
+  SysRoot root;
+  bool system_wide = false;
+  MachineInfo machine;
+  PowerChoice choice;
+  std::optional<SkuCatalog> catalog;
+  std::string catalog_problem;  // why there is no catalog
+  const Sku* sku = nullptr;
+  bool sku_matched = false;  // from the CPU model string rather than --sku
+  std::optional<double> g_per_kwh;
+  std::string grid_basis;
+  std::optional<EstimateCurve> curve;
+  std::optional<CpuTimes> cpu_at_start;
+  std::optional<CpuTimes> cpu_at_interval;
+
+  int cpus() const { return std::max(1, machine.logical_cpus); }
+
+  void load_catalog() {
+    fs::path skus, grid_dir;
+    if (!options.catalog.empty()) {
+      fs::path p(options.catalog);
+      std::error_code ec;
+      bool dir = fs::is_directory(p, ec);
+      skus = dir ? p / "skus.csv" : p;
+      grid_dir = dir ? p : p.parent_path();
+    } else if (auto dir = default_data_dir(); !dir.empty()) {
+      skus = fs::path(dir) / "skus.csv";
+      grid_dir = dir;
+    }
+    if (skus.empty()) {
+      catalog_problem = "no SKU catalog found (set PMCMODEL_DATA_DIR or give --catalog)";
+    } else {
+      try {
+        catalog = SkuCatalog::load(skus);
+      } catch (const std::exception& e) {
+        // A catalog the user named must be right; a broken shipped one only loses the estimates.
+        if (!options.catalog.empty()) throw CommandError(e.what());
+        catalog_problem = e.what();
+      }
+    }
+    if (options.grid_g_per_kwh) {
+      g_per_kwh = options.grid_g_per_kwh;
+      grid_basis = fmt::format("--grid-intensity {} g/kWh", *g_per_kwh);
+    } else if (!options.region.empty()) {
+      fs::path file = grid_dir / "grid.csv";
+      std::error_code ec;
+      if (!fs::is_regular_file(file, ec) && !default_data_dir().empty())
+        file = fs::path(default_data_dir()) / "grid.csv";
+      GridTable table;
+      try {
+        table = GridTable::load(file);
+      } catch (const std::exception& e) {
+        throw CommandError(e.what());
+      }
+      const GridIntensity* g = table.find(options.region);
+      if (g == nullptr)
+        throw CommandError(
+            fmt::format("--region {}: not in {} (a cloud region such as us-east-1 "
+                        "or an ISO-3 country code such as FRA)",
+                        options.region, file.string()));
+      g_per_kwh = g->g_per_kwh;
+      grid_basis = fmt::format("region {} ({} g/kWh, {}; {})", g->region, g->g_per_kwh,
+                               table.origin(), g->source);
+    }
+  }
+
+  void choose_sku() {
+    if (!options.sku.empty()) {
+      if (!catalog) throw CommandError("--sku " + options.sku + ": " + catalog_problem);
+      sku = catalog->find(options.sku);
+      if (sku == nullptr)
+        throw CommandError(fmt::format("--sku {}: no such SKU id in {} (ids are like '{}')",
+                                       options.sku, catalog->origin(), catalog->skus().front().id));
+    } else if (catalog) {
+      sku = catalog->match_cpu_model(machine.cpu_model);
+      sku_matched = sku != nullptr;
+    }
+  }
+
+  void choose_estimate() {
+    if (choice.source || !catalog) return;
+    try {
+      curve = sku ? sku_estimate_curve(*sku, cpus()) : tdp_estimate_curve(*catalog, cpus());
+    } catch (const std::exception& e) {
+      catalog_problem = e.what();
+    }
+  }
+
+  // Idle / full-load ratio for splitting a measured reading: the SKU's, else the catalog median.
+  std::optional<double> idle_fraction(std::string* basis) const {
+    if (sku) {
+      *basis = fmt::format("f = {:.4f}, idle/100%-load watts of SKU {}",
+                           sku->watts.front() / sku->watts.back(), sku->id);
+      return sku->watts.front() / sku->watts.back();
+    }
+    if (!catalog) return std::nullopt;
+    try {
+      auto c = tdp_curve_from_specpower(*catalog, 1.0);
+      *basis = fmt::format("f = {:.4f}, the {}", c.idle_fraction, c.idle_fraction_source);
+      return c.idle_fraction;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  static std::optional<double> busy_between(const std::optional<CpuTimes>& a,
+                                            const std::optional<CpuTimes>& b) {
+    if (!a || !b) return std::nullopt;
+    return std::max(0.0, b->busy_s - a->busy_s);
+  }
+
+  // Machine readings plus, for a target that shares the machine, the command's share of each.
+  std::vector<EnergyReading> with_shares(std::vector<EnergyReading> machine_readings,
+                                         double window_s, std::optional<double> command_cpu_s,
+                                         std::optional<double> busy_cpu_s,
+                                         std::vector<std::string>* notes) const {
+    std::vector<EnergyReading> out = machine_readings;
+    if (system_wide || !command_cpu_s || !(window_s > 0)) return out;
+    std::string f_basis;
+    auto f = idle_fraction(&f_basis);
+    if (!f) {
+      if (notes) notes->push_back("no command share of the energy: " + catalog_problem);
+      return out;
+    }
+    ShareBasis basis{window_s, *command_cpu_s, busy_cpu_s.value_or(*command_cpu_s), cpus()};
+    double u = basis.machine_utilisation();
+    auto range = catalog ? idle_fraction_range(*catalog) : std::pair{*f, *f};
+    for (const auto& r : machine_readings) {
+      auto share_at = [&](double fraction) {
+        return command_share_joules(r.joules, idle_watts_from_average(r.average_watts, u, fraction),
+                                    basis);
+      };
+      EnergyReading s = r;
+      s.scope = "command";
+      s.method = r.method + "+share:cpu-time";
+      s.joules = share_at(*f);
+      s.average_watts = s.joules / window_s;
+      double spread = std::max(std::abs(share_at(range.first) - s.joules),
+                               std::abs(share_at(range.second) - s.joules));
+      s.uncertainty = r.uncertainty + (s.joules > 0 ? spread / s.joules : 0);
+      out.push_back(s);
+    }
+    if (notes)
+      notes->push_back(fmt::format(
+          "command share (scope \"command\", +share:cpu-time) = (E − P_idle·T)·c/B + "
+          "P_idle·T·c/(N·T) "
+          "per domain, with T = {:.3f} s, c = {:.3f} s CPU time of the command, B = {:.3f} s busy "
+          "CPU time of all tasks ({}), N = {} CPUs, machine utilisation U = B/(N·T) = {}, "
+          "P_idle = f·P̄/(f + (1 − f)·U) with {}; its uncertainty spans f from {:.3f} to {:.3f} "
+          "(the catalog's SPECpower range)",
+          window_s, *command_cpu_s, std::max(basis.machine_busy_cpu_s, *command_cpu_s),
+          busy_cpu_s ? "/proc/stat" : "/proc/stat unreadable: taken as the command's", cpus(),
+          percent(u), f_basis, range.first, range.second));
+    return out;
+  }
+
+  // The estimate over a window in which the target used `cpu_s` of CPU time.
+  std::vector<EnergyReading> estimate(double window_s, double cpu_s) const {
+    double u = std::clamp(cpu_s / (cpus() * window_s), 0.0, 1.0);
+    EnergyReading m;
+    m.domain = curve->domain;
+    m.average_watts = watts_at_load(curve->watts, u);
+    m.joules = m.average_watts * window_s;
+    m.method = curve->method;
+    m.uncertainty = curve->uncertainty;
+    std::vector<EnergyReading> out{m};
+    if (!system_wide) {
+      EnergyReading s = m;
+      s.scope = "command";
+      s.method = m.method + "+share:cpu-time";
+      s.joules =
+          command_share_joules(m.joules, curve->watts.front(), {window_s, cpu_s, cpu_s, cpus()});
+      s.average_watts = s.joules / window_s;
+      out.push_back(s);
+    }
+    return out;
+  }
+};
+
+EnergyRecorder::EnergyRecorder(const EnergyOptions& options, const SysRoot& root, bool system_wide)
+    : state_(std::make_unique<State>()) {
+  auto& s = *state_;
+  s.options = options;
+  s.root = root;
+  s.system_wide = system_wide;
+  if (options.grid_g_per_kwh && !options.region.empty())
+    throw CommandError("--grid-intensity and --region both give the grid's intensity: choose one");
+  s.machine = read_machine_info(root);
+  try {
+    s.choice = choose_power_source(root, options.power_source, options.power_from);
+  } catch (const std::exception& e) {
+    throw CommandError(e.what());
+  }
+  s.load_catalog();
+  s.choose_sku();
+  s.choose_estimate();
+}
+
+EnergyRecorder::~EnergyRecorder() = default;
+
+int EnergyRecorder::sample_ms() const {
+  return state_->choice.source ? kSampleMs : 0;
+}
+
+void EnergyRecorder::sample() {
+  if (state_->choice.source) state_->choice.source->sample();
+}
+
+void EnergyRecorder::begin_run() {
+  auto& s = *state_;
+  s.cpu_at_start = s.cpu_at_interval = read_cpu_times(s.root);
+  if (s.choice.source) s.choice.source->start();
+}
+
+void EnergyRecorder::complete_interval(Interval& iv) {
+  auto& s = *state_;
+  auto cpu = task_clock_s(iv.events);
+  if (s.choice.source) {
+    auto now = read_cpu_times(s.root);
+    auto busy = State::busy_between(s.cpu_at_interval, now);
+    s.cpu_at_interval = now;
+    iv.energy = s.with_shares(s.choice.source->read_interval(), iv.duration_s, cpu, busy, nullptr);
+  } else if (s.curve && cpu && iv.duration_s > 0) {
+    iv.energy = s.estimate(iv.duration_s, *cpu);
+  }
+}
+
+void EnergyRecorder::complete_run(Measurement& m) {
+  auto& s = *state_;
+  auto cpu = task_clock_s(m.events);
+  if (!cpu && !s.system_wide && (m.user_s > 0 || m.sys_s > 0)) cpu = m.user_s + m.sys_s;
+  for (const auto& n : s.choice.notes) m.notes.push_back(n);
+  if (s.choice.source) {
+    std::vector<EnergyReading> readings;
+    try {
+      readings = s.choice.source->read_since_start();
+    } catch (const std::exception& e) {
+      throw CommandError(e.what());
+    }
+    auto busy = State::busy_between(s.cpu_at_start, read_cpu_times(s.root));
+    m.energy = s.with_shares(std::move(readings), m.duration_s, cpu, busy, &m.notes);
+    for (const auto& n : s.choice.source->notes()) m.notes.push_back(n);
+    if (!s.system_wide)
+      m.notes.push_back(
+          "energy of scope \"machine\" is what the whole machine drew during the run, "
+          "the command's and every other task's");
+    return;
+  }
+  std::string why = "no power meter was read: " + s.choice.reason_if_none;
+  if (!s.curve) {
+    m.notes.push_back("no energy: " + why + "; and no estimate: " + s.catalog_problem);
+    return;
+  }
+  if (!cpu || !(m.duration_s > 0)) {
+    m.notes.push_back("no energy: " + why + "; and no estimate: task-clock was not counted");
+    return;
+  }
+  m.energy = s.estimate(m.duration_s, *cpu);
+  double u = std::clamp(*cpu / (s.cpus() * m.duration_s), 0.0, 1.0);
+  m.notes.push_back(fmt::format("energy is an ESTIMATE ({}, ±{}): {}", s.curve->method,
+                                percent(s.curve->uncertainty), why));
+  m.notes.push_back(fmt::format(
+      "estimate: watts at utilisation U = task-clock / (duration × {} logical CPUs) = {} "
+      "interpolated on the {}{}; {}",
+      s.cpus(), percent(u), s.curve->basis,
+      s.sku_matched ? " (matched from the CPU model '" + s.machine.cpu_model + "')" : "",
+      s.sku ? ""
+            : "no catalog SKU matches the CPU model '" + s.machine.cpu_model + "' (give --sku)"));
+  if (!s.system_wide)
+    m.notes.push_back(
+        "estimate: the machine's utilisation is the command's own CPU time (other load "
+        "is not seen); the command's share is P(U)·T − P_idle·T·(1 − c/(N·T))");
+}
+
+void EnergyRecorder::add_derived(Measurement& m) const {
+  const auto& s = *state_;
+  const EnergyReading* e = basis_reading(m.energy);
+  if (e != nullptr) {
+    m.metrics.push_back({"joules_per_run", e->joules, "J"});
+    std::string basis = fmt::format("{} energy of domain {} ({}, ±{})", e->scope, e->domain,
+                                    e->method, percent(e->uncertainty));
+    std::string what = "joules_per_run";
+    if (auto insns = instructions(m.events); insns && *insns > 0) {
+      m.metrics.push_back(
+          {"nj_per_instruction", nanojoules_per_instruction(e->joules, *insns), "nJ/insn"});
+      what += ", nj_per_instruction";
+    }
+    if (s.g_per_kwh) {
+      m.metrics.push_back({"co2_g", co2_grams(e->joules, *s.g_per_kwh), "gCO2e"});
+      what += ", co2_g";
+      basis += "; co2_g = joules / 3.6e6 × " + s.grid_basis;
+    }
+    m.notes.push_back(what + ": the " + basis);
+  } else if (!m.energy.empty()) {
+    m.notes.push_back("joules_per_run: no single domain covers the machine; see energy[]");
+  }
+  std::optional<double> price = s.options.price_per_hour_usd;
+  std::string price_basis = "--price-per-hour";
+  if (!price && s.sku && s.sku->price_per_hour_usd) {
+    price = s.sku->price_per_hour_usd;
+    price_basis = fmt::format("the price of SKU {} ({})", s.sku->id, s.sku->price_source);
+  }
+  if (price && m.duration_s > 0) {
+    m.metrics.push_back({"cost_usd", cost_usd(*price, m.duration_s), "USD"});
+    m.notes.push_back(fmt::format("cost_usd = {} USD/h ({}) × {:.6f} s elapsed / 3600", *price,
+                                  price_basis, m.duration_s));
+  }
+}
+
+std::vector<EnergyReading> average_energy(const std::vector<std::vector<EnergyReading>>& runs) {
+  if (runs.empty()) return {};
+  std::vector<EnergyReading> out = runs.back();
+  for (size_t i = 0; i < out.size(); ++i) {
+    double joules = 0, watts = 0;
+    size_t n = 0;
+    for (const auto& run : runs) {
+      if (i >= run.size() || run[i].domain != out[i].domain || run[i].scope != out[i].scope)
+        continue;
+      joules += run[i].joules;
+      watts += run[i].average_watts;
+      ++n;
+    }
+    out[i].joules = joules / double(n);
+    out[i].average_watts = watts / double(n);
+  }
+  return out;
+}
+
+std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::string_view prefix) {
+  std::string out;
+  for (const auto& e : energy) {
+    std::string domain = e.scope == "command" ? e.domain + " (command share)" : e.domain;
+    std::string line = fmt::format("{}{:>20.6f} J      {:<30} # {:9.3f} W  {}", prefix, e.joules,
+                                   domain, e.average_watts, e.method);
+    if (e.uncertainty > 0) line += fmt::format("  (±{})", percent(e.uncertainty));
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace pmc::cli

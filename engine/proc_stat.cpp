@@ -1,0 +1,40 @@
+#include "proc_stat.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdint>
+#include <vector>
+
+namespace pmc {
+
+std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_s) {
+  if (!(ticks_per_s > 0) || text.substr(0, 4) != "cpu ") return std::nullopt;
+  auto eol = text.find('\n');
+  std::string_view line = text.substr(4, eol == std::string_view::npos ? text.size() - 4 : eol - 4);
+  std::vector<uint64_t> fields;
+  size_t pos = 0;
+  while (pos < line.size()) {
+    while (pos < line.size() && line[pos] == ' ') ++pos;
+    if (pos >= line.size()) break;
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(line.data() + pos, line.data() + line.size(), v);
+    if (ec != std::errc()) return std::nullopt;
+    fields.push_back(v);
+    pos = size_t(end - line.data());
+  }
+  if (fields.size() < 8) return std::nullopt;
+  // user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is already
+  // included in user and nice, so it is not added again.
+  uint64_t idle = fields[3] + fields[4];
+  uint64_t busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7];
+  return CpuTimes{double(busy) / ticks_per_s, double(busy + idle) / ticks_per_s};
+}
+
+std::optional<CpuTimes> read_cpu_times(const SysRoot& root) {
+  auto text = read_text(root.proc_path("stat"));
+  if (!text) return std::nullopt;
+  return parse_proc_stat(*text, double(sysconf(_SC_CLK_TCK)));
+}
+
+}  // namespace pmc

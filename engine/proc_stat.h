@@ -1,0 +1,24 @@
+#pragma once
+// How busy the whole machine's CPUs were: the aggregate "cpu" line of /proc/stat (Linux
+// Documentation/filesystems/proc.rst, "1.8 Miscellaneous kernel statistics in /proc/stat").
+// Used to split a machine-wide energy reading between a command and everything else.
+#include <optional>
+#include <string_view>
+
+#include "sysroot.h"
+
+namespace pmc {
+
+struct CpuTimes {
+  double busy_s = 0;   // user + nice + system + irq + softirq + steal, summed over CPUs
+  double total_s = 0;  // busy + idle + iowait
+};
+
+// Parses the "cpu " line of /proc/stat text; `ticks_per_s` is USER_HZ (sysconf(_SC_CLK_TCK)).
+// nullopt when the line is missing or has fewer than the 8 fields every kernel since 2.6.11 has.
+std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_s);
+
+// <proc>/stat of `root`; nullopt when it cannot be read or parsed.
+std::optional<CpuTimes> read_cpu_times(const SysRoot& root);
+
+}  // namespace pmc

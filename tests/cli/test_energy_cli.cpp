@@ -1,0 +1,473 @@
+// Energy in `pmcmodel measure`: powercap counters driven forward while the command runs (the
+// command itself writes the new energy_uj values into a copy of a fixture tree), meter logs
+// through --power-from, estimates on this VM, derived cost and CO2e, and refusals of bad input.
+// Expected joules are the differences of the values written, worked out in the comments.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "test_support.h"
+
+using namespace pmc::test;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kPowerTrees = std::string(PMC_TEST_DATA) + "/sysfs-power/";
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / ("pmc-energy-" + std::to_string(getpid()) + "-" + name)) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// A writable copy of a fixture tree, so the run's command can move its counters.
+fs::path copy_tree(const TempDir& dir, const std::string& tree) {
+  fs::path to = dir.path / tree;
+  fs::copy(kPowerTrees + tree, to, fs::copy_options::recursive);
+  return to;
+}
+
+// A shell step that overwrites energy_uj in place with `value` zero-padded to 12 digits plus a
+// newline: the same length as every value written here, so the kernel-style pread of the source
+// never sees a half-written or truncated file (a real energy_uj is never half-written either).
+std::string write_uj(const fs::path& zone_dir, uint64_t value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%012llu", static_cast<unsigned long long>(value));
+  return "printf '" + std::string(text) + "\\n' | dd of='" + (zone_dir / "energy_uj").string() +
+         "' conv=notrunc status=none";
+}
+
+std::vector<std::string> measure(std::vector<std::string> args, const std::string& shell_script) {
+  std::vector<std::string> argv = {"measure", "-e", "task-clock"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--", "/bin/sh", "-c", shell_script});
+  return pmcmodel(argv);
+}
+
+const json* find_energy(const json& energy, const std::string& domain,
+                        const std::string& scope = "machine") {
+  for (const auto& e : energy)
+    if (e["domain"] == domain && e["scope"] == scope) return &e;
+  return nullptr;
+}
+
+const json* find_metric(const json& doc, const std::string& name) {
+  for (const auto& m : doc["metrics"])
+    if (m["name"] == name) return &m;
+  return nullptr;
+}
+
+bool has_note(const json& doc, const std::string& text) {
+  for (const auto& n : doc["notes"])
+    if (n.get<std::string>().find(text) != std::string::npos) return true;
+  return false;
+}
+
+bool one_line(const std::string& s) {
+  return !s.empty() && s.find('\n') == s.size() - 1;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A meter log from `from_s` to `to_s` (seconds relative to now), one row per 0.25 s: constant
+// watts, or a cumulative joules register rising at `watts`.
+std::string meter_log(double watts, double from_s, double to_s, bool joules = false,
+                      bool reversed = false) {
+  std::vector<std::string> rows;
+  double now = unix_now();
+  for (double t = from_s; t <= to_s + 1e-9; t += 0.25) {
+    char row[64];
+    std::snprintf(row, sizeof row, "%.3f,%.3f\n", now + t, joules ? watts * (t - from_s) : watts);
+    rows.push_back(row);
+  }
+  if (reversed) std::reverse(rows.begin(), rows.end());
+  std::string out = joules ? "timestamp,joules\n" : "timestamp,watts\n";
+  for (const auto& r : rows) out += r;
+  return out;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+json run_json(const ProcessResult& r, const std::string& path) {
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(read_file(path));
+}
+
+// A bad-input run: exit 2, one line on stderr containing `what`, and no output file.
+void check_refused(const ProcessResult& r, const std::string& what, const std::string& json_path) {
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(one_line(r.err));
+  CHECK(r.err.find(what) != std::string::npos);
+  CHECK_FALSE(fs::exists(json_path));
+}
+
+}  // namespace
+
+TEST_SUITE("kernel") {
+  TEST_CASE("powercap energy moved during the run is reported exactly, across a wrap") {
+    TempDir dir("wrap");
+    auto tree = copy_tree(dir, "wrap");
+    auto zone = tree / "class/powercap/intel-rapl:0";
+    // The fixture starts at 262143000000 µJ with max_energy_range_uj 262143328850. The command
+    // moves it to 262143300000 (+300000), then past the range to 671150 (+28850 to the range,
+    // +671150 after it): 1000000 µJ = 1 J.
+    std::string script = "sleep 0.3; " + write_uj(zone, 262143300000) + "; sleep 0.3; " +
+                         write_uj(zone, 671150) + "; sleep 0.3";
+    auto out = dir.file("run.json"), stream = dir.file("run.jsonl");
+    auto r = run_process(measure({"-I", "100", "--interval-out", stream, "--json", out}, script),
+                         {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
+    auto doc = run_json(r, out);
+    const json* pkg = find_energy(doc["energy"], "package-0");
+    REQUIRE(pkg != nullptr);
+    CHECK((*pkg)["joules"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK((*pkg)["method"] == "measured:powercap");
+    CHECK((*pkg)["uncertainty"].get<double>() == 0);
+    CHECK((*pkg)["average_watts"].get<double>() ==
+          doctest::Approx(1.0 / doc["duration_s"].get<double>()).epsilon(0.05));
+    CHECK(has_note(doc, "wrapped past max_energy_range_uj"));
+    // The command shares the machine: its part, never more than the machine's.
+    const json* share = find_energy(doc["energy"], "package-0", "command");
+    REQUIRE(share != nullptr);
+    CHECK((*share)["method"] == "measured:powercap+share:cpu-time");
+    CHECK((*share)["joules"].get<double>() >= 0);
+    CHECK((*share)["joules"].get<double>() <= 1.0);
+    CHECK(has_note(doc, "(E − P_idle·T)·c/B + P_idle·T·c/(N·T)"));
+    // Per interval, in the document and in the stream: the intervals add up to the run.
+    double sum = 0;
+    for (const auto& iv : doc["intervals"])
+      if (const json* e = find_energy(iv["energy"], "package-0"))
+        sum += (*e)["joules"].get<double>();
+    CHECK(sum == doctest::Approx(1.0).epsilon(1e-9));
+    double streamed = 0;
+    std::ifstream lines(stream);
+    for (std::string line; std::getline(lines, line);) {
+      auto iv = json::parse(line);
+      if (iv.contains("energy"))
+        if (const json* e = find_energy(iv["energy"], "package-0"))
+          streamed += (*e)["joules"].get<double>();
+    }
+    CHECK(streamed == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(r.err.find(" Energy:") != std::string::npos);
+    CHECK(r.err.find("measured:powercap") != std::string::npos);
+  }
+
+  TEST_CASE("an Intel client reports package, core, uncore, dram and psys each on its own") {
+    TempDir dir("client");
+    auto tree = copy_tree(dir, "intel-client");
+    auto zones = tree / "class/powercap";
+    // package-0 71243908611 → 71253908611 (+10 J), core 30118812330 → 30122812330 (+4 J),
+    // dram 5123678901 → 5125178901 (+1.5 J), psys 180233475210 → 180263475210 (+30 J); uncore
+    // and the MMIO view of package-0 are not moved.
+    std::string script = "sleep 0.2; " + write_uj(zones / "intel-rapl:0", 71253908611) + "; " +
+                         write_uj(zones / "intel-rapl:0:0", 30122812330) + "; " +
+                         write_uj(zones / "intel-rapl:0:2", 5125178901) + "; " +
+                         write_uj(zones / "intel-rapl:1", 180263475210) + "; sleep 0.2";
+    auto out = dir.file("run.json");
+    auto r = run_process(
+        measure({"--json", out, "--price-per-hour", "3.6", "--grid-intensity", "400"}, script),
+        {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
+    auto doc = run_json(r, out);
+    const auto& energy = doc["energy"];
+    struct Expected {
+      const char* domain;
+      double joules;
+    };
+    for (auto [domain, joules] :
+         {Expected{"package-0", 10}, Expected{"core", 4}, Expected{"uncore", 0},
+          Expected{"dram", 1.5}, Expected{"psys", 30}}) {
+      INFO(domain);
+      const json* e = find_energy(energy, domain);
+      REQUIRE(e != nullptr);
+      CHECK((*e)["joules"].get<double>() == doctest::Approx(joules).epsilon(1e-12));
+      CHECK((*e)["method"] == "measured:powercap");
+    }
+    CHECK(find_energy(energy, "package") == nullptr);  // one package: no sum, nothing added up
+    CHECK(has_note(doc, "never add them to it"));
+    CHECK(has_note(doc, "psys is the platform domain"));
+    CHECK(has_note(doc, "not counted twice"));
+    // Derived from the widest domain, psys, in the command's share.
+    const json* psys_share = find_energy(energy, "psys", "command");
+    REQUIRE(psys_share != nullptr);
+    const json* per_run = find_metric(doc, "joules_per_run");
+    REQUIRE(per_run != nullptr);
+    double joules = (*psys_share)["joules"].get<double>();
+    CHECK((*per_run)["value"].get<double>() == joules);
+    REQUIRE(find_metric(doc, "co2_g") != nullptr);
+    CHECK((*find_metric(doc, "co2_g"))["value"].get<double>() ==
+          doctest::Approx(joules / 3.6e6 * 400));
+    REQUIRE(find_metric(doc, "cost_usd") != nullptr);
+    CHECK((*find_metric(doc, "cost_usd"))["value"].get<double>() ==
+          doctest::Approx(3.6 * doc["duration_s"].get<double>() / 3600));
+    CHECK(r.err.find("psys (command share)") != std::string::npos);
+  }
+
+  TEST_CASE("a 2-socket Intel server reports each package, each DRAM and the package total") {
+    TempDir dir("server");
+    auto tree = copy_tree(dir, "intel-server-2s");
+    auto zones = tree / "class/powercap";
+    // package-0 40511223344 → 40516223344 (+5 J), package-1 38123456789 → 38130456789 (+7 J),
+    // dram of package 0 9876543210 → 9877543210 (+1 J): package = 5 + 7 = 12 J.
+    std::string script = "sleep 0.2; " + write_uj(zones / "intel-rapl:0", 40516223344) + "; " +
+                         write_uj(zones / "intel-rapl:1", 38130456789) + "; " +
+                         write_uj(zones / "intel-rapl:0:0", 9877543210) + "; sleep 0.2";
+    auto out = dir.file("run.json");
+    auto r =
+        run_process(measure({"--json", out}, script), {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
+    auto doc = run_json(r, out);
+    const auto& energy = doc["energy"];
+    struct Expected {
+      const char* domain;
+      double joules;
+    };
+    for (auto [domain, joules] :
+         {Expected{"package-0", 5}, Expected{"package-1", 7}, Expected{"dram-0", 1},
+          Expected{"dram-1", 0}, Expected{"package", 12}}) {
+      INFO(domain);
+      const json* e = find_energy(energy, domain);
+      REQUIRE(e != nullptr);
+      CHECK((*e)["joules"].get<double>() == doctest::Approx(joules).epsilon(1e-12));
+    }
+    CHECK(has_note(doc, "package is the sum of the top-level package zones"));
+    // The fixture's power PMU cannot be opened (type 4093): the choice fell back, and says so.
+    CHECK(has_note(doc, "perf power PMU not used"));
+  }
+
+  TEST_CASE("an AMD Zen server has package and core zones and no DRAM") {
+    TempDir dir("amd");
+    auto tree = copy_tree(dir, "amd-epyc-2s");
+    // package-0 21474836480 → 21484836480 (+10 J); the rest stay.
+    std::string script =
+        write_uj(tree / "class/powercap/intel-rapl:0", 21484836480) + "; sleep 0.2";
+    auto out = dir.file("run.json");
+    auto r =
+        run_process(measure({"--json", out}, script), {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
+    auto doc = run_json(r, out);
+    std::vector<std::string> domains;
+    for (const auto& e : doc["energy"])
+      if (e["scope"] == "machine") domains.push_back(e["domain"]);
+    CHECK(domains ==
+          std::vector<std::string>{"package-0", "core-0", "package-1", "core-1", "package"});
+    CHECK((*find_energy(doc["energy"], "package"))["joules"].get<double>() ==
+          doctest::Approx(10).epsilon(1e-12));
+  }
+
+  TEST_CASE("root-only energy_uj: the reason says how to get access, and the energy is estimated") {
+    TempDir dir("rootonly");
+    fs::permissions(dir.path, fs::perms::all);
+    auto tree = copy_tree(dir, "intel-client");
+    for (const auto& entry : fs::recursive_directory_iterator(tree))
+      if (entry.path().filename() == "energy_uj")
+        fs::permissions(entry.path(), fs::perms::owner_read);
+    auto out = dir.file("run.json");
+    auto argv = measure({"--json", out}, "sleep 0.1");
+    if (::geteuid() == 0) {
+      // Root reads any file: run pmcmodel as nobody, which a 0400 root-owned file refuses.
+      argv.insert(argv.begin(),
+                  {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+      for (const auto& entry : fs::recursive_directory_iterator(tree))
+        if (entry.is_directory())
+          fs::permissions(entry.path(), fs::perms::owner_all | fs::perms::group_read |
+                                            fs::perms::group_exec | fs::perms::others_read |
+                                            fs::perms::others_exec);
+    } else {
+      for (const auto& entry : fs::recursive_directory_iterator(tree))
+        if (entry.path().filename() == "energy_uj") fs::permissions(entry.path(), fs::perms::none);
+    }
+    auto r = run_process(argv, {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
+    auto doc = run_json(r, out);
+    REQUIRE_FALSE(doc["energy"].empty());
+    for (const auto& e : doc["energy"])
+      CHECK(e["method"].get<std::string>().rfind("estimated:", 0) == 0);
+    CHECK(has_note(doc, "readable by root only"));
+    CHECK(has_note(doc, "never make it world-readable"));
+  }
+
+  TEST_CASE("without RAPL the energy is an estimate labelled estimated:* with its reason") {
+    TempDir dir("norapl");
+    auto out = dir.file("run.json");
+    SUBCASE("the no-rapl tree: a TDP curve, the CPU model matching no SKU") {
+      auto r = run_process(measure({"--json", out}, "sleep 0.2"),
+                           {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl"});
+      auto doc = run_json(r, out);
+      REQUIRE_FALSE(doc["energy"].empty());
+      for (const auto& e : doc["energy"]) {
+        CHECK(e["method"].get<std::string>().rfind("estimated:", 0) == 0);
+        CHECK(e["uncertainty"].get<double>() > 0);
+      }
+      CHECK(has_note(doc, "energy is an ESTIMATE"));
+      CHECK(has_note(doc, "no RAPL"));
+      CHECK(r.err.find("ESTIMATE") != std::string::npos);
+    }
+    SUBCASE("this machine as it is") {
+      std::error_code ec;
+      bool rapl_here = fs::exists("/sys/class/powercap/intel-rapl:0/energy_uj", ec) &&
+                       ::access("/sys/class/powercap/intel-rapl:0/energy_uj", R_OK) == 0;
+      if (rapl_here) return;  // a machine with readable RAPL measures instead
+      auto r = run_process(measure({"--json", out}, "sleep 0.1"));
+      auto doc = run_json(r, out);
+      REQUIRE_FALSE(doc["energy"].empty());
+      for (const auto& e : doc["energy"])
+        CHECK(e["method"].get<std::string>().rfind("estimated:", 0) == 0);
+    }
+    SUBCASE("--sku: the SKU's published curve, scaled to this machine's share of its threads") {
+      // SPECpower result 0 (IBM x3400 M3, 24 threads): 69.2 W idle, 119 W at 10% load.
+      auto r = run_process(
+          measure({"--json", out, "--sku", "specpower-0-ibm-corporation-ibm-system-x3400-m3"},
+                  "sleep 0.2"),
+          {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl"});
+      auto doc = run_json(r, out);
+      const json* wall = find_energy(doc["energy"], "wall");
+      REQUIRE(wall != nullptr);
+      CHECK((*wall)["method"] ==
+            "estimated:sku-curve:specpower-0-ibm-corporation-ibm-system-x3400-m3");
+      double cpus = doc["machine"]["logical_cpus"].get<double>();
+      double task_s = 0;
+      for (const auto& e : doc["events"])
+        if (e["name"] == "task-clock") task_s = e["value"].get<double>() / 1e3;
+      double duration = doc["duration_s"].get<double>();
+      double u = task_s / (duration * cpus);
+      REQUIRE(u < 0.1);
+      double watts = (69.2 + (119 - 69.2) * u / 0.1) * cpus / 24;
+      CHECK((*wall)["average_watts"].get<double>() == doctest::Approx(watts).epsilon(1e-9));
+      CHECK((*wall)["joules"].get<double>() == doctest::Approx(watts * duration).epsilon(1e-9));
+      CHECK((*wall)["uncertainty"].get<double>() > 0);
+    }
+    SUBCASE("cost from the SKU's price, CO2e from the region's intensity") {
+      // aws-m5a.large: 0.086 USD/h (AWS list price, 2023-11). FRA: 98 g/kWh (Boavizta,
+      // data/grid.csv).
+      auto r = run_process(
+          measure({"--json", out, "--sku", "aws-m5a.large", "--region", "FRA"}, "sleep 0.1"),
+          {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl"});
+      auto doc = run_json(r, out);
+      REQUIRE(find_metric(doc, "cost_usd") != nullptr);
+      CHECK((*find_metric(doc, "cost_usd"))["value"].get<double>() ==
+            doctest::Approx(0.086 * doc["duration_s"].get<double>() / 3600));
+      REQUIRE(find_metric(doc, "joules_per_run") != nullptr);
+      REQUIRE(find_metric(doc, "co2_g") != nullptr);
+      CHECK((*find_metric(doc, "co2_g"))["value"].get<double>() ==
+            doctest::Approx((*find_metric(doc, "joules_per_run"))["value"].get<double>() / 3.6e6 *
+                            98));
+    }
+  }
+
+  TEST_CASE("a meter log given with --power-from is aligned to the run by its timestamps") {
+    TempDir dir("meter");
+    auto out = dir.file("run.json");
+    auto log = dir.file("meter.csv");
+    SUBCASE("aligned: the log spans the run") {
+      write_text(log, meter_log(250, -5, 30));
+      auto doc =
+          run_json(run_process(measure({"--json", out, "--power-from", log}, "sleep 0.3")), out);
+      const json* wall = find_energy(doc["energy"], "wall");
+      REQUIRE(wall != nullptr);
+      CHECK((*wall)["method"] == "measured:external");
+      CHECK((*wall)["average_watts"].get<double>() == doctest::Approx(250).epsilon(1e-9));
+      CHECK((*wall)["uncertainty"].get<double>() == 0);
+      CHECK(find_energy(doc["energy"], "wall", "command") != nullptr);
+    }
+    SUBCASE("out of order: sorted, same energy") {
+      write_text(log, meter_log(250, -5, 30, false, true));
+      auto doc =
+          run_json(run_process(measure({"--json", out, "--power-from", log}, "sleep 0.3")), out);
+      const json* wall = find_energy(doc["energy"], "wall");
+      REQUIRE(wall != nullptr);
+      CHECK((*wall)["average_watts"].get<double>() == doctest::Approx(250).epsilon(1e-9));
+      CHECK(has_note(doc, "rows are not in time order"));
+    }
+    SUBCASE("partly overlapping: the log ends during the run") {
+      write_text(log, meter_log(250, -5, 0.5));
+      auto doc =
+          run_json(run_process(measure({"--json", out, "--power-from", log}, "sleep 1.5")), out);
+      const json* wall = find_energy(doc["energy"], "wall");
+      REQUIRE(wall != nullptr);
+      CHECK((*wall)["average_watts"].get<double>() == doctest::Approx(250).epsilon(1e-9));
+      double u = (*wall)["uncertainty"].get<double>();
+      CHECK(u > 0.3);  // at most 0.5 s of a ≥ 1.5 s run is covered
+      CHECK(u < 1);
+      CHECK(has_note(doc, "of the run: wall energy is the covered part's average power"));
+    }
+    SUBCASE("a cumulative joules register rising 100 J/s") {
+      write_text(log, meter_log(100, -5, 30, true));
+      auto doc =
+          run_json(run_process(measure({"--json", out, "--power-from", log}, "sleep 0.3")), out);
+      const json* wall = find_energy(doc["energy"], "wall");
+      REQUIRE(wall != nullptr);
+      CHECK((*wall)["average_watts"].get<double>() == doctest::Approx(100).epsilon(1e-6));
+    }
+    SUBCASE("malformed: FILE:LINE, exit 2, no document") {
+      auto bad = std::string(PMC_TEST_DATA) + "/meter/malformed.csv";
+      check_refused(run_process(measure({"--json", out, "--power-from", bad}, "true")),
+                    "malformed.csv:3:", out);
+    }
+    SUBCASE("a timestamp given twice with different values") {
+      auto bad = std::string(PMC_TEST_DATA) + "/meter/conflict.csv";
+      check_refused(run_process(measure({"--json", out, "--power-from", bad}, "true")),
+                    "conflict.csv:4:", out);
+    }
+    SUBCASE("a log of another time (2024) does not overlap the run") {
+      auto old = std::string(PMC_TEST_DATA) + "/meter/aligned-watts.csv";
+      check_refused(run_process(measure({"--json", out, "--power-from", old}, "true")),
+                    "do not overlap", out);
+    }
+    SUBCASE("a file that does not exist") {
+      check_refused(
+          run_process(measure({"--json", out, "--power-from", dir.file("none.csv")}, "true")),
+          "none.csv", out);
+    }
+  }
+
+  TEST_CASE("bad energy options stop measure before it runs: one line, exit 2, no document") {
+    TempDir dir("bad");
+    auto out = dir.file("run.json");
+    std::vector<std::string> env = {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl"};
+    SUBCASE("unknown SKU") {
+      check_refused(run_process(measure({"--json", out, "--sku", "no-such-sku"}, "true"), env),
+                    "--sku no-such-sku", out);
+    }
+    SUBCASE("unknown region") {
+      check_refused(run_process(measure({"--json", out, "--region", "Atlantis"}, "true"), env),
+                    "--region Atlantis", out);
+    }
+    SUBCASE("both --grid-intensity and --region") {
+      check_refused(
+          run_process(
+              measure({"--json", out, "--grid-intensity", "400", "--region", "FRA"}, "true"), env),
+          "choose one", out);
+    }
+    SUBCASE("a catalog with a bad row") {
+      auto bad = std::string(PMC_TEST_DATA) + "/catalog/bad_nonmonotone.csv";
+      check_refused(run_process(measure({"--json", out, "--catalog", bad}, "true"), env),
+                    "bad_nonmonotone.csv:3:", out);
+    }
+    SUBCASE("unknown power source") {
+      auto r = run_process(measure({"--json", out, "--power-source", "battery"}, "true"), env);
+      CHECK(r.exit_code == 2);
+      CHECK_FALSE(fs::exists(out));
+    }
+  }
+}
