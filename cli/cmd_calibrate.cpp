@@ -295,7 +295,7 @@ int run_calibrate(CalibrateOptions o) {
           s.values.push_back(e.counted() ? std::optional<double>(e.value) : std::nullopt);
         if (power.source)
           for (const auto& e : power.source->read_interval())
-            if (iv.duration_s > 0) s.watts[e.domain] = e.joules / iv.duration_s;
+            s.watts[e.domain] = e.average_watts;  // over the source's own window, which ends here
         if (iv.duration_s < 0.5 * o.interval_ms / 1000.0) {
           ++partial;  // the short tail at the command's end: too noisy a rate to train on
           return;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -379,5 +380,100 @@ TEST_SUITE("pure") {
     CHECK(json::parse(read_file(m))["cv"]["mape_percent"].get<double>() ==
           doctest::Approx(11.0).epsilon(0.1));
     for (const auto& x : {e, l, m, p}) std::filesystem::remove(x);
+  }
+}
+
+TEST_SUITE("kernel") {
+  TEST_CASE("calibrate --power-from a meter log adds each interval's watts to the dataset") {
+    // A wall meter that reads a constant 150 W every 50 ms over the next 15 s: every interval's
+    // average must be 150 W.
+    auto meter = temp_path("meter.csv"), data = temp_path("calib-meter.csv");
+    double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::string log = "timestamp,watts\n";
+    for (int i = -40; i < 300; ++i) log += std::to_string(now + 0.05 * i) + ",150\n";
+    write(meter, log);
+    auto r = run_process(pmcmodel({"calibrate", "--seconds", "2", "--workloads", "int,idle",
+                                   "--threads", "1", "--power-from", meter, "--out-data", data}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto t = parse_table(read_file(data));
+    REQUIRE(t.rows.size() >= 4);
+    REQUIRE(std::find(t.header.begin(), t.header.end(), "wall_watts") != t.header.end());
+    for (size_t i = 0; i < t.rows.size(); ++i)
+      CHECK(t.num(i, "wall_watts") == doctest::Approx(150).epsilon(0.001));
+    // Fitted or refused, the watts model is reported.
+    CHECK_MESSAGE(r.out.find("watts of wall") != std::string::npos, r.out);
+    std::filesystem::remove(meter);
+    std::filesystem::remove(data);
+  }
+}
+
+TEST_SUITE("kernel") {
+  TEST_CASE(
+      "measure --model adds the model's watts to energy[] and metrics, labelled model:<file>") {
+    // package_watts = 10 + 0.02 × task_clock_per_s ± 0.01 (hand-made; task-clock in msec/s).
+    auto table = temp_path("watts.csv"), model = temp_path("watts.json"),
+         doc = temp_path("watts-doc.json");
+    std::string csv = "task_clock_per_s,package_watts\n";
+    for (int r = 0; r <= 40; ++r)
+      csv += std::to_string(50 * r) + "," +
+             std::to_string(10 + 0.02 * 50 * r + (r % 2 ? 0.01 : -0.01)) + "\n";
+    write(table, csv);
+    REQUIRE(run_process(pmcmodel({"fit", "--data", table, "--target", "package_watts", "--features",
+                                  "task_clock_per_s", "--out", model}))
+                .exit_code == 0);
+    auto m = json::parse(read_file(model));
+    double b0 = m["intercept"]["value"], b1 = m["features"][0]["coefficient"];
+    CHECK(b0 == doctest::Approx(10).epsilon(0.01));
+    CHECK(b1 == doctest::Approx(0.02).epsilon(0.01));
+
+    // A second model needs cycles, which -e task-clock does not count: it is not applied.
+    auto cyc_table = temp_path("cyc.csv"), cyc_model = temp_path("cyc.json");
+    write(cyc_table,
+          "cycles_per_s,package_watts\n1e9,20\n2e9,31\n3e9,39\n4e9,52\n5e9,60\n6e9,71\n");
+    REQUIRE(
+        run_process(pmcmodel({"fit", "--data", cyc_table, "--target", "package_watts", "--features",
+                              "cycles_per_s", "--cv", "kfold", "--folds", "3", "--out", cyc_model}))
+            .exit_code == 0);
+
+    auto child = child_command("spin:0.3");
+    std::vector<std::string> args = {"measure", "-e",      "task-clock", "--model", model,
+                                     "--model", cyc_model, "--json",     doc,       "--"};
+    args.insert(args.end(), child.begin(), child.end());
+    auto r = run_process(pmcmodel(args));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto d = json::parse(read_file(doc));
+    double task_clock_ms = 0;
+    for (const auto& e : d["events"])
+      if (e["name"] == "task-clock") task_clock_ms = e["value"];
+    double duration = d["duration_s"];
+    double expected = b0 + b1 * task_clock_ms / duration;
+    const json* estimate = nullptr;
+    for (const auto& e : d["energy"])
+      if (e["method"] == "model:" + model) estimate = &e;
+    REQUIRE(estimate != nullptr);
+    CHECK((*estimate)["domain"] == "package");
+    CHECK((*estimate)["average_watts"].get<double>() == doctest::Approx(expected).epsilon(1e-9));
+    CHECK((*estimate)["joules"].get<double>() ==
+          doctest::Approx(expected * duration).epsilon(1e-9));
+    bool metric = false, noted = false;
+    for (const auto& x : d["metrics"])
+      metric |= x["name"] == "model:" + model + ":package_watts" &&
+                std::fabs(x["value"].get<double>() - expected) < 1e-9;
+    for (const auto& n : d["notes"])
+      noted |=
+          n.get<std::string>().find("model:" + cyc_model +
+                                    ": not applied: it needs cycles_per_s") != std::string::npos;
+    CHECK(metric);
+    CHECK(noted);
+    for (const auto& e : d["energy"]) CHECK(e["method"] != "model:" + cyc_model);
+
+    // A model file that is not one: exit 2 before anything runs.
+    write(cyc_model, "not json\n");
+    auto bad = run_process(
+        pmcmodel({"measure", "-e", "task-clock", "--model", cyc_model, "--", "/bin/true"}));
+    CHECK(bad.exit_code == 2);
+    CHECK(one_line(bad.err));
+    for (const auto& p : {table, model, doc, cyc_table, cyc_model}) std::filesystem::remove(p);
   }
 }
