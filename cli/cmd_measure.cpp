@@ -16,6 +16,7 @@
 #include "derived_metrics.h"
 #include "machine.h"
 #include "measure_energy.h"
+#include "measure_metrics.h"
 #include "measure_model.h"
 #include "measurement_io.h"
 #include "output.h"
@@ -55,6 +56,9 @@ struct MeasureOptions {
   EnergyOptions energy;
   // Calibrated models (issue 5): --model FILE, estimates labelled model:<file>; cli/measure_model.h.
   std::vector<std::string> model_paths;
+  // Metric sets (issue 3): -m NAME[,NAME…] and --cpu MODEL; cli/measure_metrics.h.
+  std::vector<std::string> metric_names;
+  std::string cpu_model;
 };
 
 std::string self_exe() {
@@ -185,9 +189,11 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
 }
 
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const EventResolver& resolver,
-                         IntervalStream& stream, EnergyRecorder& energy, int& exit_code) {
+                         IntervalStream& stream, EnergyRecorder& energy,
+                         MeasureMetrics* metrics, int& exit_code) {
   Measurement m;
   auto groups = resolve_events(o, resolver, m.notes);
+  if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
   auto counters = make_counters(o, std::move(groups), root);
   RunOptions run;
   run.target = make_target(o, root);
@@ -200,7 +206,8 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
   RunResult r;
   try {
     r = run_counted(*counters, run, [&](Interval& iv) {
-      iv.metrics = derive_metrics(iv.events, iv.duration_s);
+      iv.metrics = metrics ? metrics->evaluate(iv.events, iv.duration_s)
+                           : derive_metrics(iv.events, iv.duration_s);
       energy.complete_interval(iv);
       stream(iv);
     });
@@ -239,13 +246,16 @@ int run_measure(MeasureOptions o) {
   }
   if (o.backend == "papi" && o.events.empty()) o.events = papi_default_names();
   EventResolver resolver(root);
+  auto metrics = make_measure_metrics(o.metric_names, o.cpu_model, root,
+                                      o.backend == "papi" || probe_hardware_counters() == 0);
   EnergyRecorder energy(o.energy, root, o.all_cpus);
   IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
 
   std::vector<Measurement> runs;
   int exit_code = 0;
   for (int i = 0; i < o.repeat; ++i) {
-    runs.push_back(measure_once(o, root, resolver, stream, energy, exit_code));
+    runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
+                                exit_code));
     if (exit_code != 0 || runs.back().notes.end() != std::find_if(runs.back().notes.begin(), runs.back().notes.end(), [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
       break;
   }
@@ -282,7 +292,10 @@ int run_measure(MeasureOptions o) {
     m.target = "cgroup";
     if (m.command.empty()) m.command = {o.cgroup};
   }
-  m.metrics = derive_metrics(m.events, m.duration_s);
+  if (metrics)
+    metrics->finish(m);
+  else
+    m.metrics = derive_metrics(m.events, m.duration_s);
   energy.add_derived(m);
   add_model_estimates(models, m);
 
@@ -304,7 +317,15 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("-p,--pid", o->pid, "Count an existing process (all its threads)");
   cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
   cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
-  cmd->add_option("-C,--cpu", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");
+  cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");
+  // Metric sets (issue 3): docs/metrics.md.
+  cmd->add_option("-m,--metrics", o->metric_names,
+                  "Metrics or metric groups: ipc, branch, cache, topdown, memory, stalls, or a "
+                  "metric name (tma_retiring); default ipc,branch,cache,topdown where countable")
+      ->delimiter(',');
+  cmd->add_option("--cpu", o->cpu_model,
+                  "CPU model whose metric file to use (skylake, icelake, spr, alderlake, zen4, "
+                  "neoverse-n2…) instead of the detected one");
   cmd->add_option("-I,--interval", o->interval_ms, "Report deltas every MS milliseconds")
       ->check(CLI::Range(1, 86400000));
   cmd->add_option("--interval-out", o->interval_out,

@@ -1,5 +1,7 @@
 #include "derived_metrics.h"
 
+#include <algorithm>
+#include <cctype>
 #include <initializer_list>
 #include <optional>
 #include <string_view>
@@ -55,6 +57,141 @@ std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double
   ratio(out, "cache_miss_rate", find(events, {"cache-misses"}), find(events, {"cache-references"}),
         1, "ratio");
   return out;
+}
+
+std::vector<std::string> default_metric_groups() {
+  return {"ipc", "branch", "cache", "topdown"};
+}
+
+std::vector<std::string> import_metric_groups() {
+  return {"ipc", "branch", "cache", "stalls", "topdown", "memory"};
+}
+
+std::vector<std::string> available_selection(const MetricSet& set,
+                                             const std::vector<std::string>& wanted) {
+  std::vector<std::string> out;
+  for (const auto& name : wanted) {
+    try {
+      (void)set.select({name});
+      out.push_back(name);
+    } catch (const std::runtime_error&) {
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// "P" of "P/event/" when P is a core PMU (counts cycles and instructions of its CPUs); empty for
+// the default "cpu" PMU, software events and off-core PMUs (power, msr, uncore).
+std::string core_pmu_of(std::string_view name) {
+  auto slash = name.find('/');
+  if (slash == std::string_view::npos || slash == 0) return {};
+  if (name.find('/', slash + 1) == std::string_view::npos) return {};  // "S0-D0-C1/cycles"
+  std::string pmu(name.substr(0, slash));
+  if (pmu == "cpu" || is_off_core_event(name)) return {};
+  return pmu;
+}
+
+// The event inside "P/event/mods": "event" (modifiers kept as ":mods").
+std::string strip_pmu(std::string_view name) {
+  auto slash = name.find('/');
+  auto close = name.find('/', slash + 1);
+  std::string inner(name.substr(slash + 1, close - slash - 1));
+  std::string_view mods = name.substr(close + 1);
+  if (!mods.empty()) inner += ":" + std::string(mods);
+  return inner;
+}
+
+// Counts as the metric engine reads them: an event counted only with modifiers
+// ("task-clock:u") is also known by its bare name, converted like the bare event would be.
+EventValues values_of(const std::vector<EventCount>& events, double duration_s) {
+  auto base_of = [](const std::string& name) {
+    if (name.find('/') != std::string::npos) return std::string();
+    auto colon = name.find(':');
+    return colon == std::string::npos || colon == 0 ? std::string() : name.substr(0, colon);
+  };
+  std::vector<EventCount> bare_named;
+  for (const auto& e : events) {
+    std::string bare = base_of(e.name);
+    if (bare.empty()) continue;
+    bool counted_bare = std::any_of(events.begin(), events.end(), [&](const EventCount& other) {
+      return canonical_event_name(other.name) == canonical_event_name(bare);
+    });
+    if (counted_bare) continue;
+    bare_named.push_back(e);
+    bare_named.back().name = bare;
+  }
+  if (bare_named.empty()) return EventValues::from_counts(events, duration_s);
+  bare_named.insert(bare_named.begin(), events.begin(), events.end());
+  return EventValues::from_counts(bare_named, duration_s);
+}
+
+std::string display_name(const MetricResult& r, const std::string& view) {
+  if (!view.empty()) return view + "/" + r.name;
+  if (!r.pmu.empty()) return r.pmu + "/" + r.name;
+  return r.name;
+}
+
+}  // namespace
+
+ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::string>& selection,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const Literals& literals) {
+  ComputedMetrics out;
+  if (selection.empty()) return out;
+  auto results = set.evaluate(selection, values_of(events, duration_s), literals);
+  for (const auto& r : results) {
+    if (r.value)
+      out.metrics.push_back({display_name(r, {}), *r.value, r.unit});
+    else
+      out.absent.push_back(r);
+  }
+  std::vector<std::string> pmus;
+  for (const auto& e : events) {
+    std::string pmu = core_pmu_of(e.name);
+    if (!pmu.empty() && e.counted() && std::find(pmus.begin(), pmus.end(), pmu) == pmus.end())
+      pmus.push_back(pmu);
+  }
+  // With one core PMU counting (an Arm SoC whose other cluster stayed idle) its metrics are the
+  // run's and keep their plain names.
+  bool one_pmu = pmus.size() == 1;
+  for (const auto& pmu : pmus) {
+    // The PMU's events under their bare names, beside the events no core PMU counts.
+    std::vector<EventCount> view;
+    for (const auto& e : events) {
+      std::string owner = core_pmu_of(e.name);
+      if (owner == pmu) {
+        EventCount bare = e;
+        bare.name = strip_pmu(e.name);
+        bare.pmu.clear();
+        view.push_back(std::move(bare));
+      } else if (owner.empty() && is_off_core_event(e.name.substr(0, e.name.find(':')))) {
+        view.push_back(e);
+      }
+    }
+    for (const auto& r : set.evaluate(selection, values_of(view, duration_s), literals)) {
+      if (!r.pmu.empty() || !r.value) continue;
+      std::string name = display_name(r, one_pmu ? std::string() : pmu);
+      bool known = std::any_of(out.metrics.begin(), out.metrics.end(),
+                               [&](const Metric& m) { return m.name == name; });
+      if (known) continue;  // computed without the PMU's events (cpus_utilized)
+      out.metrics.push_back({name, *r.value, r.unit});
+      // The metric exists for this PMU: its absence without one is no longer news.
+      out.absent.erase(
+          std::remove_if(out.absent.begin(), out.absent.end(),
+                         [&](const MetricResult& a) { return a.name == r.name && a.pmu.empty(); }),
+          out.absent.end());
+    }
+  }
+  return out;
+}
+
+void apply_metric_engine(Measurement& m, const MetricSet& set,
+                         const std::vector<std::string>& selection, const Literals& literals) {
+  m.metrics = compute_metrics(set, selection, m.events, m.duration_s, literals).metrics;
+  for (auto& iv : m.intervals)
+    iv.metrics = compute_metrics(set, selection, iv.events, iv.duration_s, literals).metrics;
 }
 
 }  // namespace pmc

@@ -1,8 +1,11 @@
 #pragma once
-// The derived metrics `measure` prints next to the counts, from perf's generic events.
+// Derived metrics: the metric engine (metric_set.h) applied to a measurement's counts, and the
+// fixed set of perf stat's generic ratios that `measure` falls back to without metric files.
+#include <string>
 #include <vector>
 
 #include "measurement.h"
+#include "metric_set.h"
 
 namespace pmc {
 
@@ -11,5 +14,34 @@ namespace pmc {
 // Definitions follow perf's tools/perf/util/stat-shadow.c: GHz = cycles / task-clock, CPUs
 // utilized = task-clock / wall time.
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s);
+
+// The groups `measure` shows without -m, and the groups `import` derives.
+std::vector<std::string> default_metric_groups();  // ipc, branch, cache, topdown
+std::vector<std::string> import_metric_groups();   // the above plus stalls and memory
+
+// The entries of `wanted` (metric names or groups) that `set` has, in order.
+std::vector<std::string> available_selection(const MetricSet& set,
+                                             const std::vector<std::string>& wanted);
+
+struct ComputedMetrics {
+  std::vector<Metric> metrics;       // with a value, in the set's order
+  std::vector<MetricResult> absent;  // selected, without a value: the reason says why
+};
+
+// Evaluates `selection` on `events`. Event names are matched as perf's metric evaluation does
+// (clocks in ns, duration_time in s); a modifier the counts carry ("instructions:u") is dropped
+// when the bare name was not counted, as perf stat still derives its ratios for :u events.
+// Events of a core PMU named in the event ("armv8_pmuv3_1/cycles/", "cpu_core/instructions/")
+// form one more evaluation per PMU whose metrics are named "<pmu>/<metric>" (plain "<metric>"
+// when only one core PMU counted anything); a metric file's per-PMU metric (Unit "cpu_atom")
+// is named "<pmu>/<metric>" too.
+ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::string>& selection,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const Literals& literals = {});
+
+// Replaces the metrics of `m` and of each of its intervals with compute_metrics() of its counts,
+// keeping reported[] as it is.
+void apply_metric_engine(Measurement& m, const MetricSet& set,
+                         const std::vector<std::string>& selection, const Literals& literals = {});
 
 }  // namespace pmc

@@ -13,9 +13,12 @@ namespace {
 // Deeper trees are refused so that evaluation's recursion stays bounded.
 constexpr int kMaxDepth = 200;
 
+// ASCII only, as perf's event names are; std::tolower's locale lookup per character showed in
+// profiles of per-interval metric evaluation.
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
   return out;
 }
 
@@ -69,6 +72,14 @@ std::string unescape_event_name(std::string_view spelling) {
 }
 
 std::string canonical_event_name(std::string_view spelling) {
+  // Most names ("cycles", "L1-dcache-loads") need only lower case and the alias fold: no
+  // escapes, '@', PMU or modifiers. Metric evaluation per interval calls this for every count.
+  bool simple = spelling.find_first_of("\\@/:") == std::string_view::npos;
+  if (simple) {
+    std::string name = lower(spelling);
+    std::string_view folded = fold_alias(name);
+    return folded.data() == name.data() ? name : std::string(folded);
+  }
   std::string name = lower(unescape_event_name(spelling));
   // "cpu/X/" and "cpu/X/mods" are the default core PMU's event X; terms ("cpu/X,cmask=1/")
   // make a different event and keep the PMU form.
@@ -100,7 +111,11 @@ void EventValues::set_missing(std::string_view name, std::string reason) {
 }
 
 const EventValues::Entry* EventValues::find(std::string_view name) const {
-  auto it = entries_.find(canonical_event_name(name));
+  return find_key(canonical_event_name(name));
+}
+
+const EventValues::Entry* EventValues::find_key(std::string_view key) const {
+  auto it = entries_.find(key);
   return it == entries_.end() ? nullptr : &it->second;
 }
 
@@ -148,17 +163,19 @@ std::optional<double> Literals::find(std::string_view name) const {
 }
 
 ExprValue ValuesEnv::identifier(size_t, const ExprSymbol& symbol) const {
-  const auto* entry = events_.find(symbol.key);
+  const auto* entry = events_.find_key(symbol.key);
   if (!entry) return {std::nullopt, "event " + symbol.spelling + " not counted"};
   if (!entry->value)
     return {std::nullopt, "event " + symbol.spelling + " not counted (" + entry->reason + ")"};
   return {entry->value, {}};
 }
 
-std::optional<double> ValuesEnv::literal(std::string_view name) const { return literals_.find(name); }
+std::optional<double> ValuesEnv::literal(std::string_view name) const {
+  return literals_.find(name);
+}
 
 bool ValuesEnv::has_event(const ExprSymbol& symbol) const {
-  const auto* entry = events_.find(symbol.key);
+  const auto* entry = events_.find_key(symbol.key);
   return entry && entry->value;
 }
 
@@ -255,7 +272,8 @@ class ExprParser {
     if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
       uint64_t v = 0;
       auto [ptr, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, 16);
-      if (ec != std::errc() || ptr != s.data() + s.size()) fail(t, "number " + std::string(s) + " out of range");
+      if (ec != std::errc() || ptr != s.data() + s.size())
+        fail(t, "number " + std::string(s) + " out of range");
       return double(v);
     }
     double v = 0;
@@ -327,7 +345,9 @@ class ExprParser {
   }
 
   bool at_op(std::string_view op) const { return token_.kind == Kind::op && token_.text == op; }
-  bool at_keyword(std::string_view k) const { return token_.kind == Kind::keyword && token_.text == k; }
+  bool at_keyword(std::string_view k) const {
+    return token_.kind == Kind::keyword && token_.text == k;
+  }
 
   void expect_op(std::string_view op) {
     if (!at_op(op)) fail(token_, "expected '" + std::string(op) + "', found " + describe(token_));
@@ -370,13 +390,13 @@ class ExprParser {
 
   const Binary* binary_at() const {
     static const Binary kOps[] = {
-        {"|", 0, Expr::Op::bit_or},        {"^", 1, Expr::Op::bit_xor},
-        {"&", 2, Expr::Op::bit_and},       {"<", 3, Expr::Op::less},
-        {">", 3, Expr::Op::greater},       {"<=", 3, Expr::Op::less_equal},
+        {"|", 0, Expr::Op::bit_or},         {"^", 1, Expr::Op::bit_xor},
+        {"&", 2, Expr::Op::bit_and},        {"<", 3, Expr::Op::less},
+        {">", 3, Expr::Op::greater},        {"<=", 3, Expr::Op::less_equal},
         {">=", 3, Expr::Op::greater_equal}, {"==", 3, Expr::Op::equal},
-        {"!=", 3, Expr::Op::not_equal},    {"+", 4, Expr::Op::add},
-        {"-", 4, Expr::Op::subtract},      {"*", 5, Expr::Op::multiply},
-        {"/", 5, Expr::Op::divide},        {"%", 5, Expr::Op::modulo},
+        {"!=", 3, Expr::Op::not_equal},     {"+", 4, Expr::Op::add},
+        {"-", 4, Expr::Op::subtract},       {"*", 5, Expr::Op::multiply},
+        {"/", 5, Expr::Op::divide},         {"%", 5, Expr::Op::modulo},
     };
     if (token_.kind != Kind::op) return nullptr;
     for (const auto& b : kOps)
@@ -478,7 +498,8 @@ class ExprParser {
     // perf's lexer has no hex numbers, so strcmp_cpuid_str(0x410fd490) reads an identifier.
     bool cpuid_number = function.text == "strcmp_cpuid_str" && token_.kind == Kind::number;
     if (token_.kind != Kind::symbol && !cpuid_number)
-      fail(token_, std::string(function.text) + "() takes an event name, found " + describe(token_));
+      fail(token_,
+           std::string(function.text) + "() takes an event name, found " + describe(token_));
     std::string_view spelling = token_.text;
     next();
     return spelling;
@@ -550,7 +571,8 @@ std::vector<size_t> Expr::needed_symbols(const ExprEnv& env) const {
 void Expr::collect_needed(int32_t index, const ExprEnv& env, std::vector<size_t>& out) const {
   const Node& n = nodes_[size_t(index)];
   if (n.op == Op::identifier || n.op == Op::source_count) {
-    if (std::find(out.begin(), out.end(), size_t(n.symbol)) == out.end()) out.push_back(size_t(n.symbol));
+    if (std::find(out.begin(), out.end(), size_t(n.symbol)) == out.end())
+      out.push_back(size_t(n.symbol));
     return;
   }
   if (n.op == Op::choose) {
@@ -647,9 +669,12 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
   if (!b) return std::nullopt;
   double x = *a, y = *b;
   switch (n.op) {
-    case Op::add: return x + y;
-    case Op::subtract: return x - y;
-    case Op::multiply: return x * y;
+    case Op::add:
+      return x + y;
+    case Op::subtract:
+      return x - y;
+    case Op::multiply:
+      return x * y;
     case Op::divide:
       if (y == 0) {
         reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
@@ -671,12 +696,18 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
       if (*yi == -1) return 0.0;  // avoids LLONG_MIN % -1
       return double(*xi % *yi);
     }
-    case Op::less: return x < y ? 1.0 : 0.0;
-    case Op::greater: return x > y ? 1.0 : 0.0;
-    case Op::less_equal: return x <= y ? 1.0 : 0.0;
-    case Op::greater_equal: return x >= y ? 1.0 : 0.0;
-    case Op::equal: return x == y ? 1.0 : 0.0;
-    case Op::not_equal: return x != y ? 1.0 : 0.0;
+    case Op::less:
+      return x < y ? 1.0 : 0.0;
+    case Op::greater:
+      return x > y ? 1.0 : 0.0;
+    case Op::less_equal:
+      return x <= y ? 1.0 : 0.0;
+    case Op::greater_equal:
+      return x >= y ? 1.0 : 0.0;
+    case Op::equal:
+      return x == y ? 1.0 : 0.0;
+    case Op::not_equal:
+      return x != y ? 1.0 : 0.0;
     case Op::bit_or:
     case Op::bit_and:
     case Op::bit_xor: {
@@ -689,9 +720,12 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
       if (n.op == Op::bit_and) return double(*xi & *yi);
       return double(*xi ^ *yi);
     }
-    case Op::min: return x < y ? x : y;
-    case Op::max: return x > y ? x : y;
-    case Op::d_ratio: return y == 0 ? 0.0 : x / y;  // perf's documented semantics
+    case Op::min:
+      return x < y ? x : y;
+    case Op::max:
+      return x > y ? x : y;
+    case Op::d_ratio:
+      return y == 0 ? 0.0 : x / y;  // perf's documented semantics
     default:
       break;
   }

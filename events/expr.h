@@ -11,6 +11,7 @@
 // reason (an event that was not counted, a literal nobody supplied, a division by zero).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -50,7 +51,8 @@ class EventValues {
   };
   void set(std::string_view name, double value);
   void set_missing(std::string_view name, std::string reason);
-  const Entry* find(std::string_view name) const;  // any spelling; nullptr when never set
+  const Entry* find(std::string_view name) const;     // any spelling; nullptr when never set
+  const Entry* find_key(std::string_view key) const;  // a canonical_event_name() already
   size_t size() const { return entries_.size(); }
 
   // From a measurement's counts. Units follow perf's metric evaluation: clock events
@@ -59,7 +61,12 @@ class EventValues {
   static EventValues from_counts(const std::vector<EventCount>& counts, double duration_s);
 
  private:
-  std::unordered_map<std::string, Entry> entries_;
+  // Looked up by string_view without building a key string (C++20 heterogeneous lookup).
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries_;
 };
 
 // Values of #literals ("#smt_on", "#num_cpus", "#slots", "#SYSTEM_TSC_FREQ"…), matched without
@@ -133,16 +140,38 @@ class Expr {
   ExprValue evaluate(const EventValues& events, const Literals& literals) const;
 
   enum class Op : uint8_t {
-    number, literal, identifier, has_event, source_count, cpuid_is, negate,
-    add, subtract, multiply, divide, modulo, less, greater, less_equal, greater_equal, equal,
-    not_equal, bit_or, bit_and, bit_xor, min, max, d_ratio, choose
+    number,
+    literal,
+    identifier,
+    has_event,
+    source_count,
+    cpuid_is,
+    negate,
+    add,
+    subtract,
+    multiply,
+    divide,
+    modulo,
+    less,
+    greater,
+    less_equal,
+    greater_equal,
+    equal,
+    not_equal,
+    bit_or,
+    bit_and,
+    bit_xor,
+    min,
+    max,
+    d_ratio,
+    choose
   };
   struct Node {
     Op op = Op::number;
     int32_t a = -1, b = -1, c = -1;  // operands; for choose: a if b else c
     double number = 0;
-    int32_t symbol = -1;  // into symbols_ (identifier, source_count), tested_ (has_event),
-                          // or names_ (literal, cpuid_is)
+    int32_t symbol = -1;          // into symbols_ (identifier, source_count), tested_ (has_event),
+                                  // or names_ (literal, cpuid_is)
     uint32_t begin = 0, end = 0;  // source span, for reasons
   };
 

@@ -145,50 +145,106 @@ char detect_decimal(std::string_view text, char csv_sep) {
   return votes < 0 ? ',' : '.';
 }
 
-std::optional<double> parse_number(std::string_view token, char decimal) {
-  if (token.empty()) return std::nullopt;
+namespace {
+
+enum class NumberKind { none, nan, inf, digits };
+
+// The digits of a printed number with grouping removed and the decimal as '.', in `buffer`; the
+// one scan both parse_number and is_number_text use, so they accept the same texts.
+NumberKind scan_number(std::string_view token, char decimal, std::array<char, 80>& buffer,
+                       size_t& n, bool& negative) {
+  n = 0;
+  negative = false;
+  if (token.empty()) return NumberKind::none;
   std::string_view t = token;
-  bool negative = false;
   if (t.front() == '-' || t.front() == '+') {
     negative = t.front() == '-';
     t.remove_prefix(1);
   }
-  if (t == "nan" || t == "NaN" || t == "-nan") return std::numeric_limits<double>::quiet_NaN();
-  if (t == "inf" || t == "Inf") {
-    return negative ? -std::numeric_limits<double>::infinity()
-                    : std::numeric_limits<double>::infinity();
+  if (t.empty()) return NumberKind::none;
+  if (!is_digit(t.front())) {
+    if (t == "nan" || t == "NaN" || t == "-nan") return NumberKind::nan;
+    if (t == "inf" || t == "Inf") return NumberKind::inf;
+    return NumberKind::none;
   }
-  if (t.empty() || !is_digit(t.front())) return std::nullopt;
-  // The common case needs no copy: plain digits with a '.' decimal.
-  std::array<char, 80> buffer;
-  size_t n = 0;
   bool seen_decimal = false;
   for (size_t i = 0; i < t.size();) {
     char c = t[i];
     if (is_digit(c)) {
-      if (n == buffer.size()) return std::nullopt;
+      if (n == buffer.size()) return NumberKind::none;
       buffer[n++] = c;
       ++i;
     } else if (c == decimal) {
-      if (seen_decimal || n == buffer.size()) return std::nullopt;
+      if (seen_decimal || n == buffer.size()) return NumberKind::none;
       seen_decimal = true;
       buffer[n++] = '.';
       ++i;
     } else if (c == ',' || c == '.' || c == '\'') {
-      if (seen_decimal || i + 1 >= t.size() || !is_digit(t[i + 1])) return std::nullopt;
+      if (seen_decimal || i + 1 >= t.size() || !is_digit(t[i + 1])) return NumberKind::none;
       ++i;
     } else if (size_t len = nbsp_length(t, i); len != 0) {
-      if (seen_decimal) return std::nullopt;
+      if (seen_decimal) return NumberKind::none;
       i += len;
     } else {
-      return std::nullopt;
+      return NumberKind::none;
     }
   }
-  if (n == 0 || buffer[n - 1] == '.') return std::nullopt;
+  if (n == 0 || buffer[n - 1] == '.') return NumberKind::none;
+  return NumberKind::digits;
+}
+
+}  // namespace
+
+namespace {
+
+// Digits with at most one '.' between digits: what perf prints in the C locale and in -x/-j,
+// which fast_float reads in place.
+bool is_plain_number(std::string_view t) {
+  if (t.empty() || !is_digit(t.front()) || !is_digit(t.back())) return false;
+  bool dot = false;
+  for (char c : t) {
+    if (is_digit(c)) continue;
+    if (c != '.' || dot) return false;
+    dot = true;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<double> parse_number(std::string_view token, char decimal) {
+  if (decimal == '.' && is_plain_number(token)) {
+    double value = 0;
+    auto [ptr, ec] = fast_float::from_chars(token.data(), token.data() + token.size(), value);
+    if (ec == std::errc() && ptr == token.data() + token.size()) return value;
+  }
+  std::array<char, 80> buffer;
+  size_t n = 0;
+  bool negative = false;
+  switch (scan_number(token, decimal, buffer, n, negative)) {
+    case NumberKind::none:
+      return std::nullopt;
+    case NumberKind::nan:
+      return std::numeric_limits<double>::quiet_NaN();
+    case NumberKind::inf:
+      return negative ? -std::numeric_limits<double>::infinity()
+                      : std::numeric_limits<double>::infinity();
+    case NumberKind::digits:
+      break;
+  }
   double value = 0;
   auto [ptr, ec] = fast_float::from_chars(buffer.data(), buffer.data() + n, value);
   if (ec != std::errc() || ptr != buffer.data() + n) return std::nullopt;
   return negative ? -value : value;
+}
+
+bool is_number_text(std::string_view token, char decimal) {
+  if (decimal == '.' && is_plain_number(token)) return true;
+  std::array<char, 80> buffer;
+  size_t n = 0;
+  bool negative = false;
+  // Digits with at most one '.' that neither starts nor ends them always convert.
+  return scan_number(token, decimal, buffer, n, negative) != NumberKind::none;
 }
 
 int parse_small_int(std::string_view digits) {
@@ -559,7 +615,13 @@ Measurement Builder::finish() {
       std::map<std::string, size_t, std::less<>> index;
       std::vector<Total> sums;
       for (const auto& iv : m_.intervals) {
-        for (const auto& e : iv.events) {
+        for (size_t j = 0; j < iv.events.size(); ++j) {
+          const auto& e = iv.events[j];
+          // Intervals repeat the rows of the first in the same order: try that position first.
+          if (j < sums.size() && sums[j].sum.name == e.name) {
+            accumulate(sums[j], e);
+            continue;
+          }
           auto [it, inserted] = index.try_emplace(e.name, sums.size());
           if (inserted) sums.emplace_back();
           accumulate(sums[it->second], e);
@@ -675,6 +737,35 @@ PerfStatFormat detect_format(std::string_view text) {
   return PerfStatFormat::text;
 }
 
+namespace {
+
+bool is_control_byte(unsigned char c) {
+  return (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f') || c == 0x7f;
+}
+
+// The first byte that perf never writes (controls other than \t \n \f \r, and DEL), or npos.
+// Eight bytes at a time: only words holding a byte below 0x20 or a DEL are looked at bytewise,
+// which keeps a 100 MB recording's check to a few tens of ms.
+size_t find_control_byte(std::string_view text) {
+  constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t x;
+    std::memcpy(&x, text.data() + i, 8);
+    uint64_t below_space = (x - 0x20 * ones) & ~x & highs;
+    uint64_t del = x ^ (0x7f * ones);
+    uint64_t is_del = (del - ones) & ~del & highs;
+    if ((below_space | is_del) == 0) continue;
+    for (size_t j = i; j < i + 8; ++j)
+      if (is_control_byte(uint8_t(text[j]))) return j;
+  }
+  for (; i < text.size(); ++i)
+    if (is_control_byte(uint8_t(text[i]))) return i;
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
                               const ImportOptions& options) {
   ImportResult result;
@@ -685,12 +776,10 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
   }
   if (!options.lenient) {
     // perf writes text; a control byte means a binary or corrupted file.
-    for (size_t i = 0, line = 1; i < text.size(); ++i) {
-      unsigned char c = uint8_t(text[i]);
-      if (c == '\n') ++line;
-      if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f') || c == 0x7f) {
-        ctx.fail(line, fmt::format("expected perf stat text, found binary byte 0x{:02x}", c));
-      }
+    if (size_t at = find_control_byte(text); at != std::string_view::npos) {
+      size_t line = size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(at), '\n')) + 1;
+      ctx.fail(line, fmt::format("expected perf stat text, found binary byte 0x{:02x}",
+                                 uint8_t(text[at])));
     }
   }
   auto format = options.format == PerfStatFormat::automatic ? detect_format(text) : options.format;

@@ -60,6 +60,9 @@ char detect_decimal(std::string_view text, char csv_sep = 0);
 // A number as perf printed it: grouping (',' '.' '\'' and no-break spaces, whichever is not the
 // decimal), sign, "nan"/"-nan"/"inf". Nothing else may be in `token`.
 std::optional<double> parse_number(std::string_view token, char decimal);
+// Whether parse_number would accept `token`, without converting it (the readers test fields
+// more often than they convert them).
+bool is_number_text(std::string_view token, char decimal);
 // A -I timestamp: always "%lu.%09lu", whatever the locale.
 std::optional<double> parse_timestamp(std::string_view token);
 bool looks_like_timestamp(std::string_view token);

@@ -223,7 +223,7 @@ class TextReader {
   }
 
   bool is_count(std::string_view tok) const {
-    return parse_count_status(tok).has_value() || parse_number(tok, decimal_).has_value();
+    return is_number_text(tok, decimal_) || parse_count_status(tok).has_value();
   }
 
   // One row of counts: [timestamp] [aggregate [cpus]] <count> [unit] <event> [cgroup] [# metric]

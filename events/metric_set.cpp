@@ -16,8 +16,20 @@ using json = nlohmann::json;
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
   return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
 }
 
 std::string trim(std::string_view s) {
@@ -48,17 +60,20 @@ std::vector<size_t> metric_name_lines(std::string_view text) {
   size_t line = 1, counted_to = 0;
   for (size_t at = text.find("\"MetricName\""); at != std::string_view::npos;
        at = text.find("\"MetricName\"", at + 1)) {
-    line += size_t(std::count(text.begin() + std::ptrdiff_t(counted_to), text.begin() + std::ptrdiff_t(at), '\n'));
+    line += size_t(std::count(text.begin() + std::ptrdiff_t(counted_to),
+                              text.begin() + std::ptrdiff_t(at), '\n'));
     counted_to = at;
     lines.push_back(line);
   }
   return lines;
 }
 
-std::optional<std::string> string_field(const json& object, const char* key, const std::string& where) {
+std::optional<std::string> string_field(const json& object, const char* key,
+                                        const std::string& where) {
   auto it = object.find(key);
   if (it == object.end()) return std::nullopt;
-  if (!it->is_string()) throw std::runtime_error(where + ": expected \"" + key + "\" to be a string");
+  if (!it->is_string())
+    throw std::runtime_error(where + ": expected \"" + key + "\" to be a string");
   return it->get<std::string>();
 }
 
@@ -89,7 +104,8 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
   MetricSet set;
   size_t named = 0;
   for (const auto& entry : document) {
-    if (!entry.is_object()) throw std::runtime_error(origin + ": expected each array element to be an object");
+    if (!entry.is_object())
+      throw std::runtime_error(origin + ": expected each array element to be an object");
     if (!entry.contains("MetricName")) continue;  // perf's files mix event aliases in
     size_t line = named < lines.size() ? lines[named] : 0;
     ++named;
@@ -186,11 +202,10 @@ void MetricSet::link() {
 std::vector<size_t> MetricSet::select(const std::vector<std::string>& names_or_groups) const {
   std::vector<char> chosen(metrics_.size(), 0);
   for (const auto& want : names_or_groups) {
-    std::string key = lower(want);
     bool found = false;
     for (size_t i = 0; i < metrics_.size(); ++i) {
-      bool match = lower(metrics_[i].name) == key;
-      for (const auto& group : metrics_[i].groups) match = match || lower(group) == key;
+      bool match = iequals(metrics_[i].name, want);
+      for (const auto& group : metrics_[i].groups) match = match || iequals(group, want);
       if (match) chosen[i] = 1, found = true;
     }
     if (!found) throw std::runtime_error("unknown metric or metric group: " + want);
@@ -232,8 +247,8 @@ void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
   }
 }
 
-std::vector<std::string> MetricSet::required_events(
-    const std::vector<std::string>& names_or_groups, const Literals& literals) const {
+std::vector<std::string> MetricSet::required_events(const std::vector<std::string>& names_or_groups,
+                                                    const Literals& literals) const {
   ConstantEnv constants(literals);
   std::vector<std::string> keys, spellings;
   std::vector<char> seen(metrics_.size(), 0);
@@ -260,7 +275,9 @@ class MetricEnv : public ExprEnv {
  public:
   MetricEnv(const MetricSet& set, const EventValues& events, const Literals& literals,
             const std::string& cpuid)
-      : set_(set), values_(events, literals, cpuid), memo_(set.metrics_.size()),
+      : set_(set),
+        values_(events, literals, cpuid),
+        memo_(set.metrics_.size()),
         state_(set.metrics_.size(), 0) {}
 
   ExprValue value_of(size_t metric) const {
@@ -302,7 +319,9 @@ class MetricEnv : public ExprEnv {
       value.reason = set_.metrics_[size_t(ref)].name + ": " + value.reason;
     return value;
   }
-  std::optional<double> literal(std::string_view name) const override { return values_.literal(name); }
+  std::optional<double> literal(std::string_view name) const override {
+    return values_.literal(name);
+  }
   bool has_event(const ExprSymbol& symbol) const override { return values_.has_event(symbol); }
   std::optional<std::string> cpuid() const override { return values_.cpuid(); }
 
@@ -344,16 +363,16 @@ struct Model {
 
 // Intel family 6 models as in perf's tools/perf/pmu-events/arch/x86/mapfile.csv.
 constexpr Model kIntelFamily6[] = {
-    {0x4e, 0x4e, "skylake.json"}, {0x5e, 0x5e, "skylake.json"},  // Skylake client
-    {0x55, 0x55, "skylake.json"},                                // Skylake-SP, Cascade Lake
-    {0x8e, 0x8e, "skylake.json"}, {0x9e, 0x9e, "skylake.json"},  // Kaby/Coffee/Whiskey Lake
-    {0xa5, 0xa6, "skylake.json"},                                // Comet Lake
-    {0x7d, 0x7e, "icelake.json"},                                // Ice Lake client
-    {0x6a, 0x6a, "icelake.json"}, {0x6c, 0x6c, "icelake.json"},  // Ice Lake-SP
-    {0x8f, 0x8f, "sapphirerapids.json"},                         // Sapphire Rapids
-    {0xcf, 0xcf, "sapphirerapids.json"},                         // Emerald Rapids
-    {0x97, 0x97, "alderlake.json"}, {0x9a, 0x9a, "alderlake.json"},  // Alder Lake
-    {0xb7, 0xb7, "alderlake.json"}, {0xba, 0xba, "alderlake.json"},  // Raptor Lake
+    {0x4e, 0x4e, "skylake.json"},        {0x5e, 0x5e, "skylake.json"},  // Skylake client
+    {0x55, 0x55, "skylake.json"},                                       // Skylake-SP, Cascade Lake
+    {0x8e, 0x8e, "skylake.json"},        {0x9e, 0x9e, "skylake.json"},  // Kaby/Coffee/Whiskey Lake
+    {0xa5, 0xa6, "skylake.json"},                                       // Comet Lake
+    {0x7d, 0x7e, "icelake.json"},                                       // Ice Lake client
+    {0x6a, 0x6a, "icelake.json"},        {0x6c, 0x6c, "icelake.json"},  // Ice Lake-SP
+    {0x8f, 0x8f, "sapphirerapids.json"},                                // Sapphire Rapids
+    {0xcf, 0xcf, "sapphirerapids.json"},                                // Emerald Rapids
+    {0x97, 0x97, "alderlake.json"},      {0x9a, 0x9a, "alderlake.json"},  // Alder Lake
+    {0xb7, 0xb7, "alderlake.json"},      {0xba, 0xba, "alderlake.json"},  // Raptor Lake
     {0xbf, 0xbf, "alderlake.json"},
 };
 
@@ -364,7 +383,9 @@ std::string squash(std::string_view name) {
   return out;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 // An event name without PMU wrapper and modifiers: "cpu_core/TOPDOWN.SLOTS/k" → "topdown.slots".
 std::pair<std::string, std::string> pmu_and_event(std::string_view name) {
@@ -403,8 +424,8 @@ std::string metric_file_for_cpu(std::string_view vendor, int family, int model,
     return {};
   }
   bool arm_pmu = std::any_of(pmu_names.begin(), pmu_names.end(), [](const std::string& p) {
-    return starts_with(p, "armv8_pmuv3") || starts_with(p, "armv9_") || starts_with(p, "armv8_cortex") ||
-           starts_with(p, "armv8_neoverse");
+    return starts_with(p, "armv8_pmuv3") || starts_with(p, "armv9_") ||
+           starts_with(p, "armv8_cortex") || starts_with(p, "armv8_neoverse");
   });
   if (lower(vendor) == "arm" || vendor == "0x41" || arm_pmu) return "neoverse.json";
   return {};
@@ -412,25 +433,29 @@ std::string metric_file_for_cpu(std::string_view vendor, int family, int model,
 
 std::string metric_file_for_name(std::string_view cpu_name) {
   static const std::pair<std::string_view, std::string_view> kNames[] = {
-      {"generic", "generic.json"},
-      {"skylake", "skylake.json"}, {"skl", "skylake.json"}, {"skx", "skylake.json"},
-      {"skylakex", "skylake.json"}, {"skylakesp", "skylake.json"},
-      {"cascadelake", "skylake.json"}, {"clx", "skylake.json"}, {"kabylake", "skylake.json"},
-      {"kbl", "skylake.json"}, {"coffeelake", "skylake.json"}, {"cfl", "skylake.json"},
-      {"cometlake", "skylake.json"}, {"cml", "skylake.json"},
-      {"icelake", "icelake.json"}, {"icl", "icelake.json"}, {"icx", "icelake.json"},
-      {"icelakex", "icelake.json"}, {"icelakesp", "icelake.json"},
-      {"sapphirerapids", "sapphirerapids.json"}, {"spr", "sapphirerapids.json"},
-      {"emeraldrapids", "sapphirerapids.json"}, {"emr", "sapphirerapids.json"},
-      {"alderlake", "alderlake.json"}, {"adl", "alderlake.json"},
-      {"raptorlake", "alderlake.json"}, {"rpl", "alderlake.json"},
-      {"zen2", "zen2.json"}, {"amdzen2", "zen2.json"}, {"rome", "zen2.json"},
-      {"zen3", "zen3.json"}, {"amdzen3", "zen3.json"}, {"milan", "zen3.json"},
-      {"zen4", "zen4.json"}, {"amdzen4", "zen4.json"}, {"genoa", "zen4.json"},
-      {"neoverse", "neoverse.json"}, {"neoversen1", "neoverse.json"},
+      {"generic", "generic.json"},     {"skylake", "skylake.json"},
+      {"skl", "skylake.json"},         {"skx", "skylake.json"},
+      {"skylakex", "skylake.json"},    {"skylakesp", "skylake.json"},
+      {"cascadelake", "skylake.json"}, {"clx", "skylake.json"},
+      {"kabylake", "skylake.json"},    {"kbl", "skylake.json"},
+      {"coffeelake", "skylake.json"},  {"cfl", "skylake.json"},
+      {"cometlake", "skylake.json"},   {"cml", "skylake.json"},
+      {"icelake", "icelake.json"},     {"icl", "icelake.json"},
+      {"icx", "icelake.json"},         {"icelakex", "icelake.json"},
+      {"icelakesp", "icelake.json"},   {"sapphirerapids", "sapphirerapids.json"},
+      {"spr", "sapphirerapids.json"},  {"emeraldrapids", "sapphirerapids.json"},
+      {"emr", "sapphirerapids.json"},  {"alderlake", "alderlake.json"},
+      {"adl", "alderlake.json"},       {"raptorlake", "alderlake.json"},
+      {"rpl", "alderlake.json"},       {"zen2", "zen2.json"},
+      {"amdzen2", "zen2.json"},        {"rome", "zen2.json"},
+      {"zen3", "zen3.json"},           {"amdzen3", "zen3.json"},
+      {"milan", "zen3.json"},          {"zen4", "zen4.json"},
+      {"amdzen4", "zen4.json"},        {"genoa", "zen4.json"},
+      {"neoverse", "neoverse.json"},   {"neoversen1", "neoverse.json"},
       {"neoversen2", "neoverse.json"}, {"neoversev1", "neoverse.json"},
       {"neoversev2", "neoverse.json"}, {"graviton2", "neoverse.json"},
-      {"graviton3", "neoverse.json"}, {"graviton4", "neoverse.json"}, {"sbsa", "neoverse.json"},
+      {"graviton3", "neoverse.json"},  {"graviton4", "neoverse.json"},
+      {"sbsa", "neoverse.json"},
   };
   std::string key = squash(cpu_name);
   for (auto [name, file] : kNames)
@@ -441,9 +466,15 @@ std::string metric_file_for_name(std::string_view cpu_name) {
 bool is_fixed_counter_event(std::string_view name) {
   auto [pmu, event] = pmu_and_event(name);
   if (!pmu.empty() && !starts_with(pmu, "cpu")) return false;
-  static constexpr std::string_view kFixed[] = {
-      "cycles", "instructions", "ref-cycles", "inst_retired.any", "cpu_clk_unhalted.thread",
-      "cpu_clk_unhalted.core", "cpu_clk_unhalted.ref_tsc", "slots", "topdown.slots"};
+  static constexpr std::string_view kFixed[] = {"cycles",
+                                                "instructions",
+                                                "ref-cycles",
+                                                "inst_retired.any",
+                                                "cpu_clk_unhalted.thread",
+                                                "cpu_clk_unhalted.core",
+                                                "cpu_clk_unhalted.ref_tsc",
+                                                "slots",
+                                                "topdown.slots"};
   for (auto fixed : kFixed)
     if (event == fixed) return true;
   return starts_with(event, "topdown-");
@@ -454,8 +485,9 @@ bool is_off_core_event(std::string_view name) {
   if (!pmu.empty())
     return !(starts_with(pmu, "cpu") || starts_with(pmu, "armv8") || starts_with(pmu, "armv9"));
   static constexpr std::string_view kSoftware[] = {
-      "task-clock", "cpu-clock", "duration_time", "user_time", "system_time", "page-faults",
-      "minor-faults", "major-faults", "context-switches", "cpu-migrations", "tsc"};
+      "task-clock",  "cpu-clock",    "duration_time", "user_time",        "system_time",
+      "page-faults", "minor-faults", "major-faults",  "context-switches", "cpu-migrations",
+      "tsc"};
   for (auto software : kSoftware)
     if (event == software) return true;
   return starts_with(event, "unc_");
@@ -523,7 +555,8 @@ std::vector<std::vector<std::string>> plan_event_groups(
       }
     }
     if (fixed.empty() && general.empty()) continue;
-    for (size_t start = 0; start == 0 || start < general.size(); start += size_t(general_counters)) {
+    for (size_t start = 0; start == 0 || start < general.size();
+         start += size_t(general_counters)) {
       std::vector<std::string> chunk;
       if (start == 0) chunk = fixed;  // fixed events ride with the first chunk
       size_t end = std::min(general.size(), start + size_t(general_counters));
