@@ -123,6 +123,10 @@ struct EnergyRecorder::State {
   std::optional<EstimateCurve> curve;
   std::optional<CpuTimes> cpu_at_start;
   std::optional<CpuTimes> cpu_at_interval;
+  std::optional<double> idle_fraction;
+  std::string proc_stat_path;
+  std::pair<double, double> idle_range{0, 0};
+  std::string idle_basis;
 
   int cpus() const { return std::max(1, machine.logical_cpus); }
 
@@ -197,20 +201,23 @@ struct EnergyRecorder::State {
     }
   }
 
-  // Idle / full-load ratio for splitting a measured reading: the SKU's, else the catalog median.
-  std::optional<double> idle_fraction(std::string* basis) const {
-    if (sku) {
-      *basis = fmt::format("f = {:.4f}, idle/100%-load watts of SKU {}",
-                           sku->watts.front() / sku->watts.back(), sku->id);
-      return sku->watts.front() / sku->watts.back();
-    }
-    if (!catalog) return std::nullopt;
+  // Idle / full-load ratio for splitting a measured reading: the SKU's, else the catalog median;
+  // with the catalog's SPECpower range for its uncertainty. Once, not per interval.
+  void choose_idle_fraction() {
+    if (!choice.source || system_wide || !catalog) return;
     try {
-      auto c = tdp_curve_from_specpower(*catalog, 1.0);
-      *basis = fmt::format("f = {:.4f}, the {}", c.idle_fraction, c.idle_fraction_source);
-      return c.idle_fraction;
-    } catch (const std::exception&) {
-      return std::nullopt;
+      idle_range = idle_fraction_range(*catalog);
+      if (sku) {
+        idle_fraction = sku->watts.front() / sku->watts.back();
+        idle_basis =
+            fmt::format("f = {:.4f}, idle/100%-load watts of SKU {}", *idle_fraction, sku->id);
+      } else {
+        auto c = tdp_curve_from_specpower(*catalog, 1.0);
+        idle_fraction = c.idle_fraction;
+        idle_basis = fmt::format("f = {:.4f}, the {}", c.idle_fraction, c.idle_fraction_source);
+      }
+    } catch (const std::exception& e) {
+      catalog_problem = e.what();
     }
   }
 
@@ -227,15 +234,14 @@ struct EnergyRecorder::State {
                                          std::vector<std::string>* notes) const {
     std::vector<EnergyReading> out = machine_readings;
     if (system_wide || !command_cpu_s || !(window_s > 0)) return out;
-    std::string f_basis;
-    auto f = idle_fraction(&f_basis);
+    const auto& f = idle_fraction;
     if (!f) {
       if (notes) notes->push_back("no command share of the energy: " + catalog_problem);
       return out;
     }
     ShareBasis basis{window_s, *command_cpu_s, busy_cpu_s.value_or(*command_cpu_s), cpus()};
     double u = basis.machine_utilisation();
-    auto range = catalog ? idle_fraction_range(*catalog) : std::pair{*f, *f};
+    const auto& range = idle_range;
     for (const auto& r : machine_readings) {
       auto share_at = [&](double fraction) {
         return command_share_joules(r.joules, idle_watts_from_average(r.average_watts, u, fraction),
@@ -261,7 +267,7 @@ struct EnergyRecorder::State {
           "(the catalog's SPECpower range)",
           window_s, *command_cpu_s, std::max(basis.machine_busy_cpu_s, *command_cpu_s),
           busy_cpu_s ? "/proc/stat" : "/proc/stat unreadable: taken as the command's", cpus(),
-          percent(u), f_basis, range.first, range.second));
+          percent(u), idle_basis, range.first, range.second));
     return out;
   }
 
@@ -293,6 +299,7 @@ EnergyRecorder::EnergyRecorder(const EnergyOptions& options, const SysRoot& root
   auto& s = *state_;
   s.options = options;
   s.root = root;
+  s.proc_stat_path = root.proc_path("stat").string();
   s.system_wide = system_wide;
   if (options.grid_g_per_kwh && !options.region.empty())
     throw CommandError("--grid-intensity and --region both give the grid's intensity: choose one");
@@ -305,6 +312,7 @@ EnergyRecorder::EnergyRecorder(const EnergyOptions& options, const SysRoot& root
   s.load_catalog();
   s.choose_sku();
   s.choose_estimate();
+  s.choose_idle_fraction();
 }
 
 EnergyRecorder::~EnergyRecorder() = default;
@@ -319,7 +327,7 @@ void EnergyRecorder::sample() {
 
 void EnergyRecorder::begin_run() {
   auto& s = *state_;
-  s.cpu_at_start = s.cpu_at_interval = read_cpu_times(s.root);
+  s.cpu_at_start = s.cpu_at_interval = read_cpu_times(s.proc_stat_path.c_str());
   if (s.choice.source) s.choice.source->start();
 }
 
@@ -327,7 +335,7 @@ void EnergyRecorder::complete_interval(Interval& iv) {
   auto& s = *state_;
   auto cpu = task_clock_s(iv.events);
   if (s.choice.source) {
-    auto now = read_cpu_times(s.root);
+    auto now = read_cpu_times(s.proc_stat_path.c_str());
     auto busy = State::busy_between(s.cpu_at_interval, now);
     s.cpu_at_interval = now;
     iv.energy = s.with_shares(s.choice.source->read_interval(), iv.duration_s, cpu, busy, nullptr);
@@ -348,7 +356,7 @@ void EnergyRecorder::complete_run(Measurement& m) {
     } catch (const std::exception& e) {
       throw CommandError(e.what());
     }
-    auto busy = State::busy_between(s.cpu_at_start, read_cpu_times(s.root));
+    auto busy = State::busy_between(s.cpu_at_start, read_cpu_times(s.proc_stat_path.c_str()));
     m.energy = s.with_shares(std::move(readings), m.duration_s, cpu, busy, &m.notes);
     for (const auto& n : s.choice.source->notes()) m.notes.push_back(n);
     if (!s.system_wide)

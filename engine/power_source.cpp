@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "external_meter.h"
+#include "papi_counters.h"
 #include "powercap.h"
 #include "rapl_perf.h"
 
@@ -18,13 +19,34 @@ std::string no_rapl_reason(const SysRoot& root) {
          "or the BMC can be read with --power-from FILE|ipmi";
 }
 
+// What the installed PAPI says about its energy components (`papi_component_avail`'s reasons):
+// reading energy through them is not implemented yet, so the choice has no source either way.
+std::string papi_power_reason() {
+  PapiStatus status = papi_status();
+  std::string text =
+      "papi power source: reading energy through PAPI components is not "
+      "implemented, so no meter was read";
+  if (!status.available) return text + "; PAPI itself is not available: " + status.reason;
+  text += "; PAPI " + status.version + ":";
+  for (const char* wanted : {"rapl", "powercap", "nvml"}) {
+    std::string state = "absent (not built into this PAPI)";
+    for (const auto& [name, disabled] : status.components)
+      if (name == wanted) state = disabled.empty() ? "enabled" : "disabled: " + disabled;
+    text += std::string(" ") + wanted + " " + state + ";";
+  }
+  text.pop_back();
+  return text;
+}
+
 PowerChoice choose_rapl(const SysRoot& root) {
   auto perf = open_rapl_perf_source(root);
   if (perf.source) return perf;
   bool pmu = power_pmu_present(root);
   auto powercap = open_powercap_source(root);
   bool zones = !scan_powercap(root).zones.empty();
-  if (pmu) powercap.notes.insert(powercap.notes.begin(), "perf power PMU not used: " + perf.reason_if_none);
+  if (pmu)
+    powercap.notes.insert(powercap.notes.begin(),
+                          "perf power PMU not used: " + perf.reason_if_none);
   if (powercap.source) return powercap;
   if (!pmu && !zones)
     powercap.reason_if_none = no_rapl_reason(root);
@@ -61,7 +83,7 @@ PowerChoice choose_power_source(const SysRoot& root, std::string_view requested,
     return choice;
   }
   if (want == "none") return {nullptr, "energy measurement turned off (power source 'none')", {}};
-  if (want == "papi") return {nullptr, "papi power source: not implemented in this source", {}};
+  if (want == "papi") return {nullptr, papi_power_reason(), {}};
   if (want == "perf") {
     if (!power_pmu_present(root)) return {nullptr, no_rapl_reason(root), {}};
     return open_rapl_perf_source(root);

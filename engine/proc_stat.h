@@ -20,5 +20,7 @@ std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_
 
 // <proc>/stat of `root`; nullopt when it cannot be read or parsed.
 std::optional<CpuTimes> read_cpu_times(const SysRoot& root);
+// The same from a path given once (what a sampler calls at every interval).
+std::optional<CpuTimes> read_cpu_times(const char* proc_stat_path);
 
 }  // namespace pmc
