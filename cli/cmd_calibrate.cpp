@@ -194,6 +194,23 @@ std::string model_file(const std::string& out, const std::string& target) {
   return stem + "." + target + ".json";
 }
 
+// Per workload, the share of its cycles the CPI stack gives to the base and to each miss level.
+std::string format_stall_shares(const CpiStack& stack, const Dataset& data,
+                                const std::string& cycles) {
+  std::string out = fmt::format("CPI stack: base CPI {:.3g}", stack.base_cpi);
+  for (size_t l = 0; l < stack.levels.size(); ++l)
+    out += fmt::format(", {:.3g} cycles per {}", stack.penalty_cycles[l], stack.levels[l]);
+  out += fmt::format("\n  {:<14} {:>6} {:>8}", "workload", "rows", "base");
+  for (const auto& l : stack.levels) out += fmt::format(" {:>28}", l);
+  out += fmt::format(" {:>12}\n", "unexplained");
+  for (const auto& g : stall_shares_by_group(stack, data.column(cycles), data.labels("workload"))) {
+    out += fmt::format("  {:<14} {:>6} {:>7.1f}%", g.group, g.rows, 100 * g.base_share);
+    for (double s : g.level_share) out += fmt::format(" {:>27.1f}%", 100 * s);
+    out += fmt::format(" {:>11.1f}%\n", 100 * g.unexplained_share);
+  }
+  return out;
+}
+
 int run_calibrate(CalibrateOptions o) {
   auto started = Clock::now();
   SysRoot root = SysRoot::from_env();
@@ -394,6 +411,7 @@ int run_calibrate(CalibrateOptions o) {
       not_fitted.push_back(fmt::format("{} ({}): {}", what, target, e.what()));
     }
   };
+  std::string stall_report;  // the CPI stack per workload, when it was fitted
   std::vector<FeatureSpec> rates;
   for (const auto& col : c.event_columns)
     if (non_constant(data, col)) rates.push_back(raw_feature(col));
@@ -445,6 +463,15 @@ int run_calibrate(CalibrateOptions o) {
       nnls.kind = SolverKind::nnls;
       nnls.nnls.nonnegative_intercept = true;
       fit_one("CPI stack (cache stalls)", "cpi", misses, nnls, false);
+      if (!fitted.empty() && fitted.back().outcome.model.target == "cpi") {
+        std::vector<std::string> levels;
+        for (const auto& f : misses) levels.push_back(f.a);
+        try {
+          stall_report = format_stall_shares(fit_cpi_stack(data, cyc, ins, levels), data, cyc);
+        } catch (const std::exception& e) {
+          not_fitted.push_back(std::string("CPI stack per workload: ") + e.what());
+        }
+      }
     }
   }
 
@@ -457,6 +484,7 @@ int run_calibrate(CalibrateOptions o) {
       report += fmt::format("wrote {}\n", f.file);
     }
   }
+  if (!stall_report.empty()) report += "\n" + stall_report;
   if (fitted.empty()) report += "\nno model could be fitted from what was counted here\n";
   if (!not_fitted.empty()) {
     report += "models not fitted:\n";

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <stdexcept>
 #include <thread>
@@ -21,21 +22,26 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 void check_inputs(const DesignMatrix& x, const std::vector<double>& y, const char* solver) {
   if (x.rows != y.size() || x.values.size() != x.rows * x.cols)
-    throw std::runtime_error(fmt::format("{}: {} fit: {} rows of features but {} targets", x.origin, solver, x.rows,
-                                         y.size()));
+    throw std::runtime_error(fmt::format("{}: {} fit: {} rows of features but {} targets", x.origin,
+                                         solver, x.rows, y.size()));
   if (x.rows <= x.cols + 1)
-    throw std::runtime_error(fmt::format("{}: {} fit: expected more rows than features + intercept ({} rows, {} "
-                                         "features)",
-                                         x.origin, solver, x.rows, x.cols));
+    throw std::runtime_error(
+        fmt::format("{}: {} fit: expected more rows than features + intercept ({} rows, {} "
+                    "features)",
+                    x.origin, solver, x.rows, x.cols));
   for (double v : y)
-    if (!std::isfinite(v)) throw std::runtime_error(fmt::format("{}: {} fit: a target value is not finite", x.origin, solver));
+    if (!std::isfinite(v))
+      throw std::runtime_error(
+          fmt::format("{}: {} fit: a target value is not finite", x.origin, solver));
 }
 
 Eigen::Map<const MatrixXd> as_matrix(const DesignMatrix& x) {
   return {x.values.data(), Index(x.rows), Index(x.cols)};
 }
 
-Eigen::Map<const VectorXd> as_vector(const std::vector<double>& v) { return {v.data(), Index(v.size())}; }
+Eigen::Map<const VectorXd> as_vector(const std::vector<double>& v) {
+  return {v.data(), Index(v.size())};
+}
 
 double total_sum_of_squares(const std::vector<double>& y) {
   double mean = std::accumulate(y.begin(), y.end(), 0.0) / double(y.size());
@@ -67,7 +73,8 @@ LeastSquares least_squares(const MatrixXd& a, const VectorXd& b) {
   out.coef = theta.cwiseQuotient(norms);
   out.sse = (b - a * out.coef).squaredNorm();
   const Index r = out.rank;
-  MatrixXd rinv = qr.matrixR().topLeftCorner(r, r).triangularView<Eigen::Upper>().solve(MatrixXd::Identity(r, r));
+  MatrixXd rinv = qr.matrixR().topLeftCorner(r, r).triangularView<Eigen::Upper>().solve(
+      MatrixXd::Identity(r, r));
   MatrixXd cov_perm = rinv * rinv.transpose();
   out.cov_unscaled = MatrixXd::Constant(p, p, kNaN);
   const auto& perm = qr.colsPermutation().indices();
@@ -155,8 +162,9 @@ GlobalScaling global_scaling(const DesignMatrix& x, const std::vector<double>& y
 }
 
 // Lower triangles of Wᵀ W per block, W = [1 U v] of the rows [begin, end).
-void accumulate_grams(const DesignMatrix& x, const std::vector<double>& y, const std::vector<uint32_t>& block_of_row,
-                      const GlobalScaling& s, size_t begin, size_t end, std::vector<MatrixXd>& grams) {
+void accumulate_grams(const DesignMatrix& x, const std::vector<double>& y,
+                      const std::vector<uint32_t>& block_of_row, const GlobalScaling& s,
+                      size_t begin, size_t end, std::vector<MatrixXd>& grams) {
   const size_t chunk = 4096;
   const Index p = Index(x.cols);
   const size_t blocks = grams.size();
@@ -183,21 +191,24 @@ void accumulate_grams(const DesignMatrix& x, const std::vector<double>& y, const
     put(p + 1, y.data() + r0, s.y_shift, 1 / s.y_scale);
     for (size_t b = 0; b < blocks; ++b)
       if (count[b])
-        grams[b].selfadjointView<Eigen::Lower>().rankUpdate(w.middleRows(Index(start[b]), Index(count[b])).adjoint());
+        grams[b].selfadjointView<Eigen::Lower>().rankUpdate(
+            w.middleRows(Index(start[b]), Index(count[b])).adjoint());
   }
 }
 
 std::vector<MatrixXd> block_grams(const DesignMatrix& x, const std::vector<double>& y,
-                                  const std::vector<uint32_t>& block_of_row, size_t blocks, const GlobalScaling& s,
-                                  size_t threads) {
+                                  const std::vector<uint32_t>& block_of_row, size_t blocks,
+                                  const GlobalScaling& s, size_t threads) {
   const Index k = Index(x.cols) + 2;
   // Below ~50k rows a thread costs more than it saves.
   threads = std::clamp<size_t>(std::min(threads, x.rows / 50000), 1, 64);
-  std::vector<std::vector<MatrixXd>> partial(threads, std::vector<MatrixXd>(blocks, MatrixXd::Zero(k, k)));
+  std::vector<std::vector<MatrixXd>> partial(threads,
+                                             std::vector<MatrixXd>(blocks, MatrixXd::Zero(k, k)));
   std::vector<std::thread> workers;
   for (size_t t = 1; t < threads; ++t)
     workers.emplace_back([&, t] {
-      accumulate_grams(x, y, block_of_row, s, x.rows * t / threads, x.rows * (t + 1) / threads, partial[t]);
+      accumulate_grams(x, y, block_of_row, s, x.rows * t / threads, x.rows * (t + 1) / threads,
+                       partial[t]);
     });
   accumulate_grams(x, y, block_of_row, s, 0, x.rows / threads, partial[0]);
   for (auto& w : workers) w.join();
@@ -212,11 +223,11 @@ std::vector<MatrixXd> block_grams(const DesignMatrix& x, const std::vector<doubl
 struct Standardized {
   Index p = 0;
   double n = 0;
-  VectorXd mu, sd;   // training mean and population sd (globally scaled units)
+  VectorXd mu, sd;  // training mean and population sd (globally scaled units)
   double ybar = 0;
-  MatrixXd g;        // correlation-like Gram / n
-  VectorXd c;        // Zᵀ(y - ȳ) / n
-  double syy = 0;    // Σ(y - ȳ)² (globally scaled units)
+  MatrixXd g;      // correlation-like Gram / n
+  VectorXd c;      // Zᵀ(y - ȳ) / n
+  double syy = 0;  // Σ(y - ȳ)² (globally scaled units)
   std::vector<char> constant;
 };
 
@@ -285,8 +296,9 @@ double gram_sse(const MatrixXd& gram, const ScaledModel& m) {
   return std::max(sse, 0.0);
 }
 
-Fit fit_from_scaled(const char* solver, const DesignMatrix& x, const GlobalScaling& s, const Standardized& st,
-                    const ScaledModel& m, double sse_scaled, double effective, const MatrixXd* cov_beta) {
+Fit fit_from_scaled(const char* solver, const DesignMatrix& x, const GlobalScaling& s,
+                    const Standardized& st, const ScaledModel& m, double sse_scaled,
+                    double effective, const MatrixXd* cov_beta) {
   Fit fit;
   fit.solver = solver;
   fit.names = x.names;
@@ -317,7 +329,8 @@ Fit fit_from_scaled(const char* solver, const DesignMatrix& x, const GlobalScali
   return fit;
 }
 
-Fit ridge_from_gram(const DesignMatrix& x, const GlobalScaling& s, const MatrixXd& total, double lambda) {
+Fit ridge_from_gram(const DesignMatrix& x, const GlobalScaling& s, const MatrixXd& total,
+                    double lambda) {
   Standardized st = standardize(total);
   VectorXd beta = ridge_solve(st, lambda);
   ScaledModel m = unstandardize(st, beta);
@@ -333,10 +346,12 @@ Fit ridge_from_gram(const DesignMatrix& x, const GlobalScaling& s, const MatrixX
   return fit;
 }
 
-MatrixXd train_gram(const std::vector<MatrixXd>& grams, const MatrixXd& total, const CvSplit& split) {
+MatrixXd train_gram(const std::vector<MatrixXd>& grams, const MatrixXd& total,
+                    const CvSplit& split) {
   // Leave-one-out style splits (k-fold, grouped): total minus the test block.
   if (split.train_blocks.size() + 1 == grams.size() &&
-      std::find(split.train_blocks.begin(), split.train_blocks.end(), split.test_block) == split.train_blocks.end())
+      std::find(split.train_blocks.begin(), split.train_blocks.end(), split.test_block) ==
+          split.train_blocks.end())
     return total - grams[split.test_block];
   MatrixXd sum = MatrixXd::Zero(total.rows(), total.cols());
   for (auto b : split.train_blocks) sum += grams[b];
@@ -345,10 +360,13 @@ MatrixXd train_gram(const std::vector<MatrixXd>& grams, const MatrixXd& total, c
 
 // ---- elastic net -----------------------------------------------------------------------------
 
-double soft_threshold(double z, double t) { return z > t ? z - t : (z < -t ? z + t : 0.0); }
+double soft_threshold(double z, double t) {
+  return z > t ? z - t : (z < -t ? z + t : 0.0);
+}
 
 // Cyclic coordinate descent with covariance updates on (1/2)βᵀGβ - cᵀβ + λ(α|β|₁ + (1-α)/2 β²).
-void coordinate_descent(const Standardized& st, double lambda, const ElasticNetOptions& o, VectorXd& beta) {
+void coordinate_descent(const Standardized& st, double lambda, const ElasticNetOptions& o,
+                        VectorXd& beta) {
   VectorXd grad = st.c - st.g * beta;  // c - Gβ
   const double l1 = lambda * o.alpha, l2 = lambda * (1 - o.alpha);
   for (size_t sweep = 0; sweep < o.max_sweeps; ++sweep) {
@@ -377,8 +395,8 @@ std::vector<double> enet_lambdas(const Standardized& st, const ElasticNetOptions
   return log_grid(hi * o.lambda_min_ratio, hi, std::max<size_t>(o.path_length, 2));
 }
 
-Fit enet_fit(const DesignMatrix& x, const GlobalScaling& s, const Standardized& st, const MatrixXd& gram,
-             const VectorXd& beta, double lambda, double alpha) {
+Fit enet_fit(const DesignMatrix& x, const GlobalScaling& s, const Standardized& st,
+             const MatrixXd& gram, const VectorXd& beta, double lambda, double alpha) {
   ScaledModel m = unstandardize(st, beta);
   double nonzero = double((beta.array() != 0).count());
   Fit fit = fit_from_scaled("elastic_net", x, s, st, m, gram_sse(gram, m), nonzero, nullptr);
@@ -388,7 +406,8 @@ Fit enet_fit(const DesignMatrix& x, const GlobalScaling& s, const Standardized& 
 }
 
 void check_alpha(double alpha) {
-  if (!(alpha >= 0 && alpha <= 1)) throw std::invalid_argument(fmt::format("elastic net: α = {} is not in [0, 1]", alpha));
+  if (!(alpha >= 0 && alpha <= 1))
+    throw std::invalid_argument(fmt::format("elastic net: α = {} is not in [0, 1]", alpha));
 }
 
 // ---- NNLS ------------------------------------------------------------------------------------
@@ -455,7 +474,8 @@ double Fit::predict_row(const DesignMatrix& x, size_t row) const {
 
 std::vector<double> Fit::predict(const DesignMatrix& x) const {
   if (x.cols != coefficients.size())
-    throw std::invalid_argument(fmt::format("predict: {} feature columns for {} coefficients", x.cols, coefficients.size()));
+    throw std::invalid_argument(fmt::format("predict: {} feature columns for {} coefficients",
+                                            x.cols, coefficients.size()));
   std::vector<double> out(x.rows, intercept);
   for (size_t c = 0; c < x.cols; ++c) {
     const double* col = x.column(c);
@@ -480,11 +500,14 @@ std::vector<double> log_grid(double lo, double hi, size_t count) {
   std::vector<double> out;
   if (count == 1) return {hi};
   for (size_t i = 0; i < count; ++i)
-    out.push_back(std::exp(std::log(hi) + (std::log(lo) - std::log(hi)) * double(i) / double(count - 1)));
+    out.push_back(
+        std::exp(std::log(hi) + (std::log(lo) - std::log(hi)) * double(i) / double(count - 1)));
   return out;
 }
 
-std::vector<double> default_ridge_lambdas() { return log_grid(1e-8, 1e2, 41); }
+std::vector<double> default_ridge_lambdas() {
+  return log_grid(1e-8, 1e2, 41);
+}
 
 Fit fit_ridge(const DesignMatrix& x, const std::vector<double>& y, double lambda) {
   check_inputs(x, y, "ridge");
@@ -497,7 +520,8 @@ Fit fit_ridge(const DesignMatrix& x, const std::vector<double>& y, double lambda
 PathCv fit_ridge_cv(const DesignMatrix& x, const std::vector<double>& y, const CvPlan& plan,
                     std::vector<double> lambdas, size_t threads) {
   check_inputs(x, y, "ridge");
-  if (plan.rows() != x.rows) throw std::invalid_argument("fit_ridge_cv: the plan is for another number of rows");
+  if (plan.rows() != x.rows)
+    throw std::invalid_argument("fit_ridge_cv: the plan is for another number of rows");
   if (lambdas.empty()) lambdas = default_ridge_lambdas();
   GlobalScaling s = global_scaling(x, y);
   auto grams = block_grams(x, y, plan.block_of_row, plan.blocks(), s, threads);
@@ -542,7 +566,8 @@ Fit fit_nnls(const DesignMatrix& x, const std::vector<double>& y, const NnlsOpti
   for (Index j = 0; j < m; ++j)
     if (norms[j] == 0) norms[j] = 1;
   size_t max_iterations = options.max_iterations ? options.max_iterations : size_t(3 * (m + 1));
-  VectorXd z = lawson_hanson(a * norms.cwiseInverse().asDiagonal(), b, max_iterations).cwiseQuotient(norms);
+  VectorXd z =
+      lawson_hanson(a * norms.cwiseInverse().asDiagonal(), b, max_iterations).cwiseQuotient(norms);
 
   Fit fit;
   fit.solver = "nnls";
@@ -560,10 +585,12 @@ Fit fit_nnls(const DesignMatrix& x, const std::vector<double>& y, const NnlsOpti
   return fit;
 }
 
-Fit fit_elastic_net(const DesignMatrix& x, const std::vector<double>& y, double lambda, const ElasticNetOptions& o) {
+Fit fit_elastic_net(const DesignMatrix& x, const std::vector<double>& y, double lambda,
+                    const ElasticNetOptions& o) {
   check_inputs(x, y, "elastic net");
   check_alpha(o.alpha);
-  if (!(lambda >= 0)) throw std::invalid_argument(fmt::format("elastic net: λ = {} must be ≥ 0", lambda));
+  if (!(lambda >= 0))
+    throw std::invalid_argument(fmt::format("elastic net: λ = {} must be ≥ 0", lambda));
   GlobalScaling s = global_scaling(x, y);
   MatrixXd gram = block_grams(x, y, std::vector<uint32_t>(x.rows, 0), 1, s, 2)[0];
   Standardized st = standardize(gram);
@@ -577,7 +604,8 @@ Fit fit_elastic_net(const DesignMatrix& x, const std::vector<double>& y, double 
   return enet_fit(x, s, st, gram, beta, lambda, o.alpha);
 }
 
-std::vector<Fit> elastic_net_path(const DesignMatrix& x, const std::vector<double>& y, const ElasticNetOptions& o) {
+std::vector<Fit> elastic_net_path(const DesignMatrix& x, const std::vector<double>& y,
+                                  const ElasticNetOptions& o) {
   check_inputs(x, y, "elastic net");
   check_alpha(o.alpha);
   GlobalScaling s = global_scaling(x, y);
@@ -596,7 +624,8 @@ PathCv fit_elastic_net_cv(const DesignMatrix& x, const std::vector<double>& y, c
                           const ElasticNetOptions& o, size_t threads) {
   check_inputs(x, y, "elastic net");
   check_alpha(o.alpha);
-  if (plan.rows() != x.rows) throw std::invalid_argument("fit_elastic_net_cv: the plan is for another number of rows");
+  if (plan.rows() != x.rows)
+    throw std::invalid_argument("fit_elastic_net_cv: the plan is for another number of rows");
   GlobalScaling s = global_scaling(x, y);
   auto grams = block_grams(x, y, plan.block_of_row, plan.blocks(), s, threads);
   MatrixXd total = MatrixXd::Zero(grams[0].rows(), grams[0].cols());
@@ -628,10 +657,14 @@ PathCv fit_elastic_net_cv(const DesignMatrix& x, const std::vector<double>& y, c
 
 const char* to_string(SolverKind kind) {
   switch (kind) {
-    case SolverKind::ols: return "ols";
-    case SolverKind::ridge: return "ridge";
-    case SolverKind::nnls: return "nnls";
-    case SolverKind::elastic_net: return "elastic_net";
+    case SolverKind::ols:
+      return "ols";
+    case SolverKind::ridge:
+      return "ridge";
+    case SolverKind::nnls:
+      return "nnls";
+    case SolverKind::elastic_net:
+      return "elastic_net";
   }
   return "ols";
 }
@@ -645,26 +678,59 @@ std::optional<SolverKind> parse_solver(std::string_view text) {
 Fit fit_with(const DesignMatrix& x, const std::vector<double>& y, const SolverOptions& o) {
   auto inner_plan = [&] { return kfold_plan(x.rows, std::min(o.inner_folds, x.rows), o.seed); };
   switch (o.kind) {
-    case SolverKind::ols: return fit_ols(x, y);
+    case SolverKind::ols:
+      return fit_ols(x, y);
     case SolverKind::ridge:
       return o.lambda >= 0 ? fit_ridge(x, y, o.lambda) : fit_ridge_cv(x, y, inner_plan()).fit;
-    case SolverKind::nnls: return fit_nnls(x, y, o.nnls);
+    case SolverKind::nnls:
+      return fit_nnls(x, y, o.nnls);
     case SolverKind::elastic_net: {
       ElasticNetOptions en;
       en.alpha = o.alpha;
-      return o.lambda >= 0 ? fit_elastic_net(x, y, o.lambda, en) : fit_elastic_net_cv(x, y, inner_plan(), en).fit;
+      return o.lambda >= 0 ? fit_elastic_net(x, y, o.lambda, en)
+                           : fit_elastic_net_cv(x, y, inner_plan(), en).fit;
     }
   }
   return fit_ols(x, y);
 }
 
 FoldPredictor fold_predictor(const SolverOptions& options) {
-  return [options](const DesignMatrix& train_x, const std::vector<double>& train_y, const DesignMatrix& test_x) {
+  return [options](const DesignMatrix& train_x, const std::vector<double>& train_y,
+                   const DesignMatrix& test_x) {
     return fit_with(train_x, train_y, options).predict(test_x);
   };
 }
 
-CpiStack fit_cpi_stack(const Dataset& data, const std::string& cycles_column, const std::string& instructions_column,
+std::vector<GroupStallShares> stall_shares_by_group(const CpiStack& stack,
+                                                    const std::vector<double>& cycles,
+                                                    const std::vector<std::string>& group_of_row) {
+  std::vector<GroupStallShares> out;
+  std::vector<double> total;
+  std::map<std::string, size_t> index;
+  for (size_t r = 0; r < group_of_row.size() && r < cycles.size(); ++r) {
+    auto [it, fresh] = index.emplace(group_of_row[r], out.size());
+    if (fresh) {
+      out.push_back({group_of_row[r], 0, 0, std::vector<double>(stack.levels.size()), 0});
+      total.push_back(0);
+    }
+    auto& g = out[it->second];
+    ++g.rows;
+    total[it->second] += cycles[r];
+    g.base_share += stack.base_cycles[r];
+    for (size_t l = 0; l < stack.levels.size(); ++l) g.level_share[l] += stack.stall_cycles[l][r];
+    g.unexplained_share += stack.unexplained_cycles[r];
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    double c = total[i] != 0 ? total[i] : std::numeric_limits<double>::quiet_NaN();
+    out[i].base_share /= c;
+    for (auto& s : out[i].level_share) s /= c;
+    out[i].unexplained_share /= c;
+  }
+  return out;
+}
+
+CpiStack fit_cpi_stack(const Dataset& data, const std::string& cycles_column,
+                       const std::string& instructions_column,
                        const std::vector<std::string>& miss_columns) {
   const auto& cycles = data.column(cycles_column);
   const auto& instructions = data.column(instructions_column);
@@ -686,9 +752,10 @@ CpiStack fit_cpi_stack(const Dataset& data, const std::string& cycles_column, co
   }
   for (const auto& name : miss_columns) x.names.push_back(name + "_per_instruction");
   if (x.rows <= x.cols + 1)
-    throw std::runtime_error(fmt::format("{}: CPI stack: expected more rows with instructions > 0 than miss levels "
-                                         "+ 1 ({} rows, {} levels)",
-                                         data.where_header(), x.rows, x.cols));
+    throw std::runtime_error(
+        fmt::format("{}: CPI stack: expected more rows with instructions > 0 than miss levels "
+                    "+ 1 ({} rows, {} levels)",
+                    data.where_header(), x.rows, x.cols));
   NnlsOptions nn;
   nn.nonnegative_intercept = true;
   Fit fit = fit_nnls(x, cpi, nn);

@@ -31,8 +31,8 @@
 namespace pmc {
 
 struct Fit {
-  std::string solver;                   // "ols", "ridge", "nnls", "elastic_net"
-  std::vector<std::string> names;       // one per coefficient (the design's column names)
+  std::string solver;              // "ols", "ridge", "nnls", "elastic_net"
+  std::vector<std::string> names;  // one per coefficient (the design's column names)
   double intercept = 0;
   double intercept_se = 0;              // NaN where the solver gives none
   std::vector<double> coefficients;     // on the scale of the design's columns
@@ -40,9 +40,9 @@ struct Fit {
   double lambda = 0;                    // ridge, elastic net
   double alpha = 0;                     // elastic net (0 for ridge)
   size_t rows = 0;
-  double effective_parameters = 0;      // rank for OLS/NNLS, tr(hat matrix) for ridge
-  double sigma = 0;                     // residual sd, √(SSE / (n - 1 - effective parameters))
-  double r2 = 0;                        // on the training rows
+  double effective_parameters = 0;  // rank for OLS/NNLS, tr(hat matrix) for ridge
+  double sigma = 0;                 // residual sd, √(SSE / (n - 1 - effective parameters))
+  double r2 = 0;                    // on the training rows
 
   double predict_row(const DesignMatrix& x, size_t row) const;
   std::vector<double> predict(const DesignMatrix& x) const;
@@ -59,10 +59,10 @@ std::vector<double> log_grid(double lo, double hi, size_t count);
 std::vector<double> default_ridge_lambdas();  // 1e-8 … 1e2, 41 values
 
 struct PathCv {
-  Fit fit;                          // refitted on every row at the chosen λ
-  std::vector<double> lambdas;      // as tried
-  std::vector<double> cv_mse;       // pooled held-out mean squared error per λ
-  size_t best = 0;                  // index of the chosen λ (lowest cv_mse)
+  Fit fit;                      // refitted on every row at the chosen λ
+  std::vector<double> lambdas;  // as tried
+  std::vector<double> cv_mse;   // pooled held-out mean squared error per λ
+  size_t best = 0;              // index of the chosen λ (lowest cv_mse)
 };
 
 // λ by cross-validation over `plan`'s splits (rows of x in the plan's order). `threads` splits
@@ -118,17 +118,32 @@ FoldPredictor fold_predictor(const SolverOptions& options);
 // out of the fit.
 struct CpiStack {
   double base_cpi = 0;
-  std::vector<std::string> levels;      // the miss columns
-  std::vector<double> penalty_cycles;   // cycles per miss, ≥ 0
-  std::vector<double> penalty_se;       // NaN at the bound
-  ErrorMetrics cpi_error;               // of the fitted CPI on the fitted rows
+  std::vector<std::string> levels;     // the miss columns
+  std::vector<double> penalty_cycles;  // cycles per miss, ≥ 0
+  std::vector<double> penalty_se;      // NaN at the bound
+  ErrorMetrics cpi_error;              // of the fitted CPI on the fitted rows
   // Per row: base_cpi × instructions, penalty × misses per level, and what is left of the cycles.
   std::vector<double> base_cycles;
   std::vector<std::vector<double>> stall_cycles;  // [level][row]
   std::vector<double> unexplained_cycles;         // cycles - base - Σ stalls (may be negative)
 };
 
+// The cache-stall estimate per workload: over the rows of each group (in order of first
+// appearance), the base, each level's stall and the unexplained cycles as shares of the group's
+// cycles (Σ component / Σ cycles, so long intervals weigh more).
+struct GroupStallShares {
+  std::string group;
+  size_t rows = 0;
+  double base_share = 0;
+  std::vector<double> level_share;  // per level of the stack
+  double unexplained_share = 0;
+};
+std::vector<GroupStallShares> stall_shares_by_group(const CpiStack& stack,
+                                                    const std::vector<double>& cycles,
+                                                    const std::vector<std::string>& group_of_row);
+
 CpiStack fit_cpi_stack(const Dataset& data, const std::string& cycles_column,
-                       const std::string& instructions_column, const std::vector<std::string>& miss_columns);
+                       const std::string& instructions_column,
+                       const std::vector<std::string>& miss_columns);
 
 }  // namespace pmc
