@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -32,6 +33,10 @@ using json = nlohmann::ordered_json;
 
 // Rows of projected SKUs the table shows per workload when --top is not given.
 constexpr size_t kTableProjectedRows = 20;
+// Beyond this many workloads, recommendations look at each workload's best kRecommendationSkus
+// projected SKUs instead of the whole catalog, to keep a batch call's memory near its output.
+constexpr size_t kFullProjectionWorkloads = 100;
+constexpr size_t kRecommendationSkus = 50;
 
 struct CompareCliOptions {
   std::vector<std::string> files;
@@ -389,27 +394,40 @@ int run_compare(const CompareCliOptions& o) {
       throw CommandError(o.files[i] + ": duration_s is not positive: nothing to compare");
   }
 
+  // A --price that names nothing would silently leave a machine unpriced.
+  for (const auto& [name, price] : options.price_per_hour) {
+    bool known = catalog.find(name) != nullptr;
+    for (const auto& r : runs) known = known || r.machine == name;
+    if (!known)
+      throw CommandError(fmt::format(
+          "--price {}=...: no run's machine and no catalog SKU is named '{}' (machines: {})", name,
+          name, runs.front().machine + (runs.size() > 1 ? ", …" : "")));
+  }
+
   Report report;
   report.options = options;
   report.catalog_origin = catalog.origin();
   report.runs_per_month = o.runs_per_month.value_or(rules.runs_per_month);
   report.comparison = compare_measured(runs, &catalog, options);
-  // Recommendations quantify against the whole catalog even when only measured rows are shown.
-  Comparison projected = compare_projected(runs, catalog, skus, options, 0);
+  // Recommendations quantify against the whole catalog even when only measured rows are shown;
+  // with many workloads, against each one's best kRecommendationSkus projected SKUs.
   auto profiles = merge_repeats(runs);
+  std::set<std::string_view> distinct;
+  for (const auto& p : profiles) distinct.insert(p.workload);
+  size_t recommendation_top = distinct.size() > kFullProjectionWorkloads ? kRecommendationSkus : 0;
+  Comparison projected = compare_projected(runs, catalog, skus, options, recommendation_top);
+  if (recommendation_top)
+    report.comparison.notes.push_back(fmt::format(
+        "{} workloads: recommendations consider each one's best {} projected SKUs by {}",
+        distinct.size(), recommendation_top, to_string(options.objective)));
   std::vector<ComparisonRow> measured_rows = report.comparison.rows;
   report.recommendations =
       recommend(profiles, measured_rows, projected.rows, catalog, rules, report.runs_per_month);
   if (projected_mode) {
+    if (o.top != recommendation_top)
+      projected = compare_projected(runs, catalog, skus, options, o.top);
     for (auto& row : projected.rows) report.comparison.rows.push_back(std::move(row));
     rank_rows(report.comparison.rows, options.objective);
-    if (o.top > 0) {
-      std::vector<ComparisonRow> kept;
-      std::map<std::string, size_t> shown;
-      for (auto& row : report.comparison.rows)
-        if (row.kind == "measured" || shown[row.workload]++ < o.top) kept.push_back(std::move(row));
-      report.comparison.rows = std::move(kept);
-    }
   }
 
   // Render everything first, so a failure leaves no partial output file.

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <unordered_map>
 
 #include "power_curve.h"
 
@@ -300,17 +302,12 @@ std::vector<std::string> assign_workloads(std::span<const WorkloadClaim> claims,
 namespace {
 
 std::vector<std::vector<const RunProfile*>> group_by_machine(std::span<const RunProfile> runs) {
-  std::vector<std::pair<std::string, std::string>> keys;
+  std::map<std::pair<std::string_view, std::string_view>, size_t> slot;
   std::vector<std::vector<const RunProfile*>> groups;
   for (const auto& r : runs) {
-    auto key = std::make_pair(r.workload, r.machine);
-    auto it = std::find(keys.begin(), keys.end(), key);
-    if (it == keys.end()) {
-      keys.push_back(key);
-      groups.emplace_back();
-      it = keys.end() - 1;
-    }
-    groups[size_t(it - keys.begin())].push_back(&r);
+    auto [it, inserted] = slot.try_emplace({r.workload, r.machine}, groups.size());
+    if (inserted) groups.emplace_back();
+    groups[it->second].push_back(&r);
   }
   return groups;
 }
@@ -368,17 +365,24 @@ std::optional<double> objective_value(const ComparisonRow& row, Objective object
   return std::nullopt;
 }
 
+std::vector<std::vector<size_t>> indices_by_workload(std::span<const ComparisonRow> rows) {
+  std::unordered_map<std::string_view, size_t> slot;
+  std::vector<std::vector<size_t>> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    auto [it, inserted] = slot.try_emplace(rows[i].workload, out.size());
+    if (inserted) out.emplace_back();
+    out[it->second].push_back(i);
+  }
+  return out;
+}
+
 void rank_rows(std::vector<ComparisonRow>& rows, Objective objective) {
-  std::vector<std::string> order;
-  for (const auto& r : rows)
-    if (std::find(order.begin(), order.end(), r.workload) == order.end())
-      order.push_back(r.workload);
   std::vector<ComparisonRow> out;
   out.reserve(rows.size());
-  for (const auto& w : order) {
+  for (const auto& group : indices_by_workload(rows)) {
     std::vector<ComparisonRow*> ranked, rest;
-    for (auto& r : rows)
-      if (r.workload == w) (objective_value(r, objective) ? ranked : rest).push_back(&r);
+    for (size_t i : group)
+      (objective_value(rows[i], objective) ? ranked : rest).push_back(&rows[i]);
     std::stable_sort(ranked.begin(), ranked.end(), [&](auto* a, auto* b) {
       return *objective_value(*a, objective) < *objective_value(*b, objective);
     });

@@ -119,6 +119,9 @@ std::vector<RunProfile> merge_repeats(std::span<const RunProfile> runs);
 // The objective's figure of a row, if it has one.
 std::optional<double> objective_value(const ComparisonRow& row, Objective objective);
 
+// Indices of the rows of each workload, workloads in order of first appearance.
+std::vector<std::vector<size_t>> indices_by_workload(std::span<const ComparisonRow> rows);
+
 // Ranks rows within each workload by the objective (ties keep input order) and orders each
 // workload's rows: ranked ones by rank, then the rest.
 void rank_rows(std::vector<ComparisonRow>& rows, Objective objective);

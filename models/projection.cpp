@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <regex>
+#include <unordered_map>
 
 #include "power_curve.h"
 
@@ -12,11 +13,19 @@ namespace pmc {
 namespace {
 
 // "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz" → 2.9: the nominal clock /proc/cpuinfo names.
-double nominal_ghz_from_name(const std::string& cpu_model) {
-  static const std::regex clock(R"(@\s*([0-9]+(?:\.[0-9]+)?)\s*GHz)", std::regex::icase);
-  std::smatch m;
-  if (!std::regex_search(cpu_model, m, clock)) return 0;
-  return std::stod(m[1].str());
+double nominal_ghz_from_name(std::string_view cpu_model) {
+  auto at = cpu_model.rfind('@');
+  if (at == std::string_view::npos) return 0;
+  auto rest = cpu_model.substr(at + 1);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  double ghz = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), ghz);
+  if (ec != std::errc()) return 0;
+  rest.remove_prefix(size_t(end - rest.data()));
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  bool unit = rest.size() >= 3 && (rest[0] == 'G' || rest[0] == 'g') &&
+              (rest[1] == 'H' || rest[1] == 'h') && (rest[2] == 'z' || rest[2] == 'Z');
+  return unit && ghz > 0 && ghz < 10 ? ghz : 0;
 }
 
 const Sku* source_sku(const RunProfile& run, const SkuCatalog& catalog) {
@@ -207,35 +216,58 @@ Comparison compare_projected(std::span<const RunProfile> runs, const SkuCatalog&
     for (size_t i = 0; i < catalog.skus().size(); ++i) chosen.push_back(i);
   double g = options.grid_g_per_kwh.value_or(NAN);
 
-  std::vector<std::string> workloads;
-  for (const auto& p : profiles)
-    if (std::find(workloads.begin(), workloads.end(), p.workload) == workloads.end())
-      workloads.push_back(p.workload);
+  std::vector<SkuFactors> sku_table;
+  std::vector<std::optional<double>> prices;
   for (size_t idx : chosen) {
     const Sku& sku = catalog.skus().at(idx);
     std::optional<double> price;
     if (auto it = options.price_per_hour.find(sku.id); it != options.price_per_hour.end())
       price = it->second;
-    SkuFactors sf = sku_factors(sku, packages, price);
-    for (const auto& w : workloads) {
-      size_t best = SIZE_MAX;
-      ProjectedCell cell;
-      for (size_t i = 0; i < profiles.size(); ++i) {
-        if (profiles[i].workload != w) continue;
-        auto candidate = project(factors[i], sf, g, u);
-        if (best == SIZE_MAX || candidate.uncertainty < cell.uncertainty) {
-          best = i;
-          cell = candidate;
-        }
+    prices.push_back(price);
+    sku_table.push_back(sku_factors(sku, packages, price));
+  }
+  std::unordered_map<std::string_view, size_t> slot;
+  std::vector<std::vector<size_t>> by_workload;
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    auto [it, inserted] = slot.try_emplace(profiles[i].workload, by_workload.size());
+    if (inserted) by_workload.emplace_back();
+    by_workload[it->second].push_back(i);
+  }
+  struct Candidate {
+    double value;  // the objective; NaN sorts last
+    size_t sku, profile;
+    ProjectedCell cell;
+  };
+  std::vector<Candidate> cells(chosen.size());
+  for (const auto& group : by_workload) {
+    for (size_t k = 0; k < chosen.size(); ++k) {
+      Candidate& best = cells[k];
+      best = {NAN, k, SIZE_MAX, {}};
+      for (size_t i : group) {
+        auto candidate = project(factors[i], sku_table[k], g, u);
+        if (best.profile == SIZE_MAX || candidate.uncertainty < best.cell.uncertainty)
+          best = {objective_value(candidate, options.objective), k, i, candidate};
       }
-      const RunFactors& rf = factors[best];
+    }
+    size_t keep = top > 0 ? std::min(top, cells.size()) : cells.size();
+    auto before = [](const Candidate& a, const Candidate& b) {
+      if (std::isnan(a.value)) return false;
+      return std::isnan(b.value) || a.value < b.value;
+    };
+    if (keep < cells.size())
+      std::partial_sort(cells.begin(), cells.begin() + ptrdiff_t(keep), cells.end(), before);
+    for (size_t n = 0; n < keep; ++n) {
+      const Candidate& cand = cells[n];
+      const Sku& sku = catalog.skus()[chosen[cand.sku]];
+      const RunFactors& rf = factors[cand.profile];
+      const ProjectedCell& cell = cand.cell;
       ComparisonRow row;
-      row.workload = w;
+      row.workload = profiles[cand.profile].workload;
       row.machine = sku.id;
       row.kind = "projected";
       row.sku_id = sku.id;
-      row.projected_from = profiles[best].machine;
-      row.runs = profiles[best].repeats;
+      row.projected_from = profiles[cand.profile].machine;
+      row.runs = profiles[cand.profile].repeats;
       row.duration_s = cell.duration_s;
       row.duration_uncertainty = cell.duration_uncertainty;
       row.average_watts = cell.watts;
@@ -243,28 +275,21 @@ Comparison compare_projected(std::span<const RunProfile> runs, const SkuCatalog&
       if (!std::isnan(cell.cost_usd)) {
         row.cost_usd = cell.cost_usd;
         row.price_source =
-            price ? "--price" : fmt::format("catalog:{} ({})", sku.id, sku.price_source);
+            prices[cand.sku] ? "--price" : fmt::format("catalog:{} ({})", sku.id, sku.price_source);
       }
       if (!std::isnan(cell.co2_g)) row.co2_g = cell.co2_g;
       if (options.work_units && cell.duration_s > 0)
         row.throughput_per_s = *options.work_units / cell.duration_s;
       row.method = projection_method(rf, sku.id);
       row.uncertainty = cell.uncertainty;
-      row.utilisation = std::min(1.0, rf.busy_cpus / sf.threads);
-      uint32_t mask = rf.missing | sf.missing;
+      row.utilisation = std::min(1.0, rf.busy_cpus / sku_table[cand.sku].threads);
+      uint32_t mask = rf.missing | sku_table[cand.sku].missing;
       if (rf.memory_fraction == 0) mask &= ~(kMissingSourceBandwidth | kMissingTargetBandwidth);
-      row.missing_inputs = describe_missing(mask, profiles[best].machine, sku.id);
+      row.missing_inputs = describe_missing(mask, profiles[cand.profile].machine, sku.id);
       c.rows.push_back(std::move(row));
     }
   }
   rank_rows(c.rows, options.objective);
-  if (top > 0) {
-    std::vector<ComparisonRow> kept;
-    std::map<std::string, size_t> per_workload;
-    for (auto& r : c.rows)
-      if (per_workload[r.workload]++ < top) kept.push_back(std::move(r));
-    c.rows = std::move(kept);
-  }
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -394,25 +395,21 @@ std::vector<Recommendation> recommend(std::span<const RunProfile> profiles,
                                       double runs_per_month) {
   std::vector<Recommendation> out;
   auto packages = cores_per_package(catalog);
-  std::vector<std::string> workloads;
-  for (const auto& row : measured)
-    if (std::find(workloads.begin(), workloads.end(), row.workload) == workloads.end())
-      workloads.push_back(row.workload);
-  for (const auto& w : workloads) {
+  std::map<std::string_view, std::vector<size_t>> projected_of;
+  for (size_t i = 0; i < projected.size(); ++i) projected_of[projected[i].workload].push_back(i);
+  std::map<std::pair<std::string_view, std::string_view>, const RunProfile*> profile_of;
+  for (const auto& p : profiles) profile_of.try_emplace({p.workload, p.machine}, &p);
+  for (const auto& group : indices_by_workload(measured)) {
     // The baseline is the workload's best-ranked measured machine (rows come in rank order).
-    const ComparisonRow* baseline = nullptr;
+    const ComparisonRow* baseline = &measured[group.front()];
+    const std::string& w = baseline->workload;
     std::vector<ComparisonRow> rows;
-    for (const auto& row : measured)
-      if (row.workload == w) {
-        if (!baseline) baseline = &row;
-        rows.push_back(row);
-      }
-    for (const auto& row : projected)
-      if (row.workload == w) rows.push_back(row);
-    const RunProfile* run = nullptr;
-    for (const auto& p : profiles)
-      if (p.workload == w && p.machine == baseline->machine) run = &p;
-    if (run == nullptr) continue;
+    for (size_t i : group) rows.push_back(measured[i]);
+    if (auto it = projected_of.find(w); it != projected_of.end())
+      for (size_t i : it->second) rows.push_back(projected[i]);
+    auto found = profile_of.find({w, baseline->machine});
+    if (found == profile_of.end()) continue;
+    const RunProfile* run = found->second;
     Context cx{w, *run, *baseline, {}, {}, catalog, packages, runs_per_month};
     for (const auto& row : rows) {
       cx.rows.push_back(&row);

@@ -147,6 +147,11 @@ TEST_SUITE("pure") {
     CHECK(one_line(r.err));
     CHECK(r.err.find("no-such-sku") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(out));
+    // A --price for a machine that is not there is a typo, not a silent no-op.
+    r = run_process(pmcmodel({"compare", icx, "--price", "icy=2.0", "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("'icy'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
 
     // The shipped catalog's header and first row, then a row whose cores are text.
     auto catalog = read_file(std::string(PMCMODEL_DATA_DIR) + "/skus.csv");
