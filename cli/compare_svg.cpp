@@ -8,7 +8,7 @@
 namespace pmc::cli {
 namespace {
 
-constexpr int kWidth = 1100;
+constexpr int kWidth = 1200;  // room for the value printed after the longest energy bar
 constexpr int kLabelWidth = 300;
 constexpr int kChartWidth = 340;
 constexpr int kGap = 60;
@@ -108,7 +108,7 @@ std::string comparison_svg(std::span<const ComparisonRow> rows, Objective object
     }
     bars(svg, sections[i], kLabelWidth, top, "cost per run (USD)", "#3a7bd5",
          &ComparisonRow::cost_usd, "USD");
-    bars(svg, sections[i], kLabelWidth + kChartWidth + kGap + 60, top, "energy per run (J)",
+    bars(svg, sections[i], kLabelWidth + kChartWidth + kGap + 40, top, "energy per run (J)",
          "#e07b39", &ComparisonRow::joules, "J");
     y = top + int(sections[i].size()) * kRowHeight + 30;
   }
