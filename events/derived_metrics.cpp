@@ -135,12 +135,14 @@ std::string display_name(const MetricResult& r, const std::string& view) {
 
 }  // namespace
 
-ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::string>& selection,
-                                const std::vector<EventCount>& events, double duration_s,
-                                const Literals& literals) {
+namespace {
+
+ComputedMetrics compute_selected(const MetricSet& set, const std::vector<size_t>& selection,
+                                 const std::vector<EventCount>& events, double duration_s,
+                                 const Literals& literals) {
   ComputedMetrics out;
   if (selection.empty()) return out;
-  auto results = set.evaluate(selection, values_of(events, duration_s), literals);
+  auto results = set.evaluate_selected(selection, values_of(events, duration_s), literals);
   for (const auto& r : results) {
     if (r.value)
       out.metrics.push_back({display_name(r, {}), *r.value, r.unit});
@@ -170,7 +172,7 @@ ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::str
         view.push_back(e);
       }
     }
-    for (const auto& r : set.evaluate(selection, values_of(view, duration_s), literals)) {
+    for (const auto& r : set.evaluate_selected(selection, values_of(view, duration_s), literals)) {
       if (!r.pmu.empty() || !r.value) continue;
       std::string name = display_name(r, one_pmu ? std::string() : pmu);
       bool known = std::any_of(out.metrics.begin(), out.metrics.end(),
@@ -187,11 +189,37 @@ ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::str
   return out;
 }
 
+}  // namespace
+
+ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::string>& selection,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const Literals& literals) {
+  if (selection.empty()) return {};
+  return compute_selected(set, set.select(selection), events, duration_s, literals);
+}
+
 void apply_metric_engine(Measurement& m, const MetricSet& set,
                          const std::vector<std::string>& selection, const Literals& literals) {
-  m.metrics = compute_metrics(set, selection, m.events, m.duration_s, literals).metrics;
+  if (selection.empty()) return;
+  auto selected = set.select(selection);
+  auto run = compute_selected(set, selected, m.events, m.duration_s, literals);
+  m.metrics = std::move(run.metrics);
+  if (m.intervals.empty()) return;
+  // Every event of an interval is among the run's events, so a metric the run lacks because an
+  // event was never counted is lacking in every interval: only the others are evaluated per
+  // interval (a long -I recording has tens of thousands).
+  std::vector<size_t> per_interval;
+  for (size_t i : selected) {
+    const auto& def = set.metrics()[i];
+    bool never = std::any_of(run.absent.begin(), run.absent.end(), [&](const MetricResult& r) {
+      return r.name == def.name && r.pmu == def.pmu &&
+             r.reason.find("not counted") != std::string::npos &&
+             r.reason.find("division by zero") == std::string::npos;
+    });
+    if (!never) per_interval.push_back(i);
+  }
   for (auto& iv : m.intervals)
-    iv.metrics = compute_metrics(set, selection, iv.events, iv.duration_s, literals).metrics;
+    iv.metrics = compute_selected(set, per_interval, iv.events, iv.duration_s, literals).metrics;
 }
 
 }  // namespace pmc

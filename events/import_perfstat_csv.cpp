@@ -179,6 +179,7 @@ class CsvReader {
     if (text != last_timestamp_text_) {
       last_timestamp_text_.assign(text);
       last_timestamp_ = parse_timestamp(text);
+      row_in_interval_ = 0;
     }
     return last_timestamp_;
   }
@@ -187,8 +188,26 @@ class CsvReader {
                          std::string_view value_text, std::string_view unit) {
     auto value = parse_number(value_text, decimal_);
     if (!value) return "expected a metric value";
-    out_.add_reported(ts, aggregate, normalise_metric(*value, false, unit, last_event_));
+    out_.add_reported(ts, aggregate, metric_of(*value, unit));
     return nullptr;
+  }
+
+  // normalise_metric() depends on the metric's unit text and the row's event only, and is linear
+  // in the value; an -I recording repeats the same rows in every interval, so each row position
+  // remembers its last result.
+  Metric metric_of(double value, std::string_view unit) {
+    size_t row = row_in_interval_++;
+    if (row >= shapes_.size()) shapes_.resize(row + 1);
+    Shape& shape = shapes_[row];
+    if (!shape.valid || shape.unit != unit || shape.event != last_event_) {
+      shape.unit.assign(unit);
+      shape.event = last_event_;
+      shape.metric = normalise_metric(1.0, false, unit, last_event_);
+      shape.valid = true;
+    }
+    // Percentages are divided by 100 as normalise_metric does, so the result is the same double.
+    double scaled = shape.metric.value == 0.01 ? value / 100.0 : value * shape.metric.value;
+    return {shape.metric.name, scaled, shape.metric.unit};
   }
 
   std::string_view text_;
@@ -201,6 +220,13 @@ class CsvReader {
   std::string last_event_;
   std::string last_timestamp_text_;
   std::optional<double> last_timestamp_;
+  struct Shape {
+    bool valid = false;
+    std::string unit, event;
+    Metric metric;  // of the value 1
+  };
+  std::vector<Shape> shapes_;
+  size_t row_in_interval_ = 0;
   std::string scratch_;
   std::vector<std::string_view> fields_;
 };

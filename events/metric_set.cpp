@@ -337,9 +337,16 @@ class MetricEnv : public ExprEnv {
 std::vector<MetricResult> MetricSet::evaluate(const std::vector<std::string>& names_or_groups,
                                               const EventValues& events, const Literals& literals,
                                               const std::string& cpuid) const {
+  return evaluate_selected(select(names_or_groups), events, literals, cpuid);
+}
+
+std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>& selected,
+                                                       const EventValues& events,
+                                                       const Literals& literals,
+                                                       const std::string& cpuid) const {
   MetricEnv env(*this, events, literals, cpuid);
   std::vector<MetricResult> out;
-  for (size_t i : select(names_or_groups)) {
+  for (size_t i : selected) {
     const auto& def = metrics_[i];
     MetricResult result{def.name, def.pmu, std::nullopt, def.unit, {}, std::nullopt};
     ExprValue value = env.value_of(i);

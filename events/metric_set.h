@@ -13,16 +13,16 @@
 namespace pmc {
 
 struct MetricDef {
-  std::string name;                // MetricName
-  std::string pmu;                 // "Unit" (cpu_core, cpu_atom on hybrids); empty for all
-  std::vector<std::string> groups; // MetricGroup split on ';'
-  std::string description;         // BriefDescription
-  std::string scale_unit;          // ScaleUnit as written ("100%", "1GHz")
-  double scale = 1;                // its number: value shown = value × scale
-  std::string unit;                // its unit: "%", "GHz", "ratio"…
+  std::string name;                 // MetricName
+  std::string pmu;                  // "Unit" (cpu_core, cpu_atom on hybrids); empty for all
+  std::vector<std::string> groups;  // MetricGroup split on ';'
+  std::string description;          // BriefDescription
+  std::string scale_unit;           // ScaleUnit as written ("100%", "1GHz")
+  double scale = 1;                 // its number: value shown = value × scale
+  std::string unit;                 // its unit: "%", "GHz", "ratio"…
   Expr expr;
-  std::optional<Expr> threshold;   // MetricThreshold: true when the metric needs attention
-  std::string origin;              // "FILE:LINE"
+  std::optional<Expr> threshold;  // MetricThreshold: true when the metric needs attention
+  std::string origin;             // "FILE:LINE"
 };
 
 struct MetricResult {
@@ -30,8 +30,8 @@ struct MetricResult {
   std::string pmu;
   std::optional<double> value;  // scaled by ScaleUnit
   std::string unit;
-  std::string reason;                     // why value is absent
-  std::optional<bool> threshold_exceeded; // absent without a threshold or when it cannot be told
+  std::string reason;                      // why value is absent
+  std::optional<bool> threshold_exceeded;  // absent without a threshold or when it cannot be told
 };
 
 // "<number><unit>" as in ScaleUnit: "100%" → {100, "%"}, "1GHz" → {1, "GHz"}, "3e-5MiB" →
@@ -69,6 +69,10 @@ class MetricSet {
   std::vector<MetricResult> evaluate(const std::vector<std::string>& names_or_groups,
                                      const EventValues& events, const Literals& literals,
                                      const std::string& cpuid = {}) const;
+  // The same for metrics already chosen with select(): per-interval evaluation selects once.
+  std::vector<MetricResult> evaluate_selected(const std::vector<size_t>& selected,
+                                              const EventValues& events, const Literals& literals,
+                                              const std::string& cpuid = {}) const;
 
  private:
   void link();

@@ -1,0 +1,122 @@
+// Import speed of a long interval recording (issue 3, "Performance"): `perf stat -I 100 -x,` CSV
+// of 100 MB imported at >= 100 MB/s. The peer, measured in the same run on the same buffer, is
+// counting its lines with memchr (what `wc -l` does): the least any importer must do.
+// Built by bench/CMakeLists.txt (target import_bench); results in docs/PERFORMANCE.md.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "derived_metrics.h"
+#include "import_perfstat.h"
+#include "metric_set.h"
+#include "pmcmodel_version.h"
+
+namespace {
+
+// A recording in perf 6.x's -I 100 -x, layout (tools/perf/util/stat-display.c: "%6lu.%09lu"
+// timestamp padded to 15 columns, then count,unit,event,run-time,pct,metric-value,metric-unit),
+// 16 events per interval as `perf stat -I 100 -x, -d` prints them, counts varying per interval.
+const std::string& recording(size_t bytes) {
+  static std::string text;
+  if (text.size() >= bytes) return text;
+  struct Row {
+    const char* unit;
+    const char* event;
+    double base;
+    const char* metric_unit;
+  };
+  static const Row rows[] = {
+      {"msec", "task-clock", 100.2, "CPUs utilized"},
+      {"", "context-switches", 12, "/sec"},
+      {"", "cpu-migrations", 1, "/sec"},
+      {"", "page-faults", 640, "K/sec"},
+      {"", "cycles", 320456789, "GHz"},
+      {"", "stalled-cycles-frontend", 12345678, "frontend cycles idle"},
+      {"", "stalled-cycles-backend", 45678901, "backend cycles idle"},
+      {"", "instructions", 640913578, "insn per cycle"},
+      {"", "branches", 120456789, "M/sec"},
+      {"", "branch-misses", 1234567, "of all branches"},
+      {"", "L1-dcache-loads", 210987654, "M/sec"},
+      {"", "L1-dcache-load-misses", 9876543, "of all L1-dcache accesses"},
+      {"", "LLC-loads", 1234567, "K/sec"},
+      {"", "LLC-load-misses", 234567, "of all LL-cache accesses"},
+      {"", "dTLB-loads", 198765432, "M/sec"},
+      {"", "dTLB-load-misses", 123456, "of all dTLB cache accesses"},
+  };
+  text.clear();
+  text.reserve(bytes + 4096);
+  for (unsigned long i = 1; text.size() < bytes; ++i) {
+    double t = double(i) * 0.100012345;
+    auto secs = static_cast<unsigned long>(t);
+    auto nanos = static_cast<unsigned long>((t - double(secs)) * 1e9);
+    std::string stamp = fmt::format("{:6}.{:09}", secs, nanos);
+    for (const auto& r : rows) {
+      double v = r.base * (1.0 + 0.001 * double((i * 7919 + std::strlen(r.event)) % 97));
+      std::string count = *r.unit ? fmt::format("{:.2f}", v) : fmt::format("{:.0f}", v);
+      double pct = 50 + double((i + std::strlen(r.event)) % 50);
+      text += fmt::format("{},{},{},{},{},{:.2f},{:.2f},{}\n", stamp, count, r.unit, r.event,
+                          100000000 + i % 1000, pct, v / r.base, r.metric_unit);
+    }
+  }
+  return text;
+}
+
+constexpr size_t kBytes = 100u << 20;
+
+void BM_ImportInterval100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  pmc::ImportOptions options;
+  options.format = pmc::PerfStatFormat::csv;
+  size_t intervals = 0;
+  for (auto _ : state) {
+    auto result = pmc::import_perf_stat(text, "bench.csv", options);
+    intervals = result.measurement.intervals.size();
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
+  state.counters["intervals"] = double(intervals);
+}
+
+// What `pmcmodel import` does: the import, then the metric engine on the run and every interval.
+void BM_ImportAndDerive100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  auto set =
+      pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
+  auto selection = pmc::available_selection(set, pmc::import_metric_groups());
+  pmc::ImportOptions options;
+  options.format = pmc::PerfStatFormat::csv;
+  for (auto _ : state) {
+    auto result = pmc::import_perf_stat(text, "bench.csv", options);
+    pmc::apply_metric_engine(result.measurement, set, selection);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
+}
+
+// The peer: count the lines (wc -l) of the same buffer.
+void BM_CountLines100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  for (auto _ : state) {
+    size_t lines = 0;
+    const char* p = text.data();
+    const char* end = p + text.size();
+    while ((p = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)))) != nullptr) {
+      ++lines;
+      ++p;
+    }
+    benchmark::DoNotOptimize(lines);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
+}
+
+}  // namespace
+
+BENCHMARK(BM_CountLines100MB)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_ImportInterval100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_ImportAndDerive100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+BENCHMARK_MAIN();
