@@ -33,10 +33,14 @@ bool has_skus(const fs::path& dir) {
 }
 
 // The CPU time of the measured target from its events (task-clock or cpu-clock, msec); nullopt
-// when neither was counted.
+// when neither was counted. A per-task clock that was never enabled in an interval (time_enabled
+// advances only while the task runs) means the task did not run: 0 s, an idle interval.
 std::optional<double> task_clock_s(const std::vector<EventCount>& events) {
-  for (const auto& e : events)
-    if ((e.name == "task-clock" || e.name == "cpu-clock") && e.counted()) return e.value / 1e3;
+  for (const auto& e : events) {
+    if (e.name != "task-clock" && e.name != "cpu-clock") continue;
+    if (e.counted()) return e.value / 1e3;
+    if (e.status == EventStatus::not_counted && e.time_enabled_ns == 0 && e.raw == 0) return 0.0;
+  }
   return std::nullopt;
 }
 

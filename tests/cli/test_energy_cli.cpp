@@ -375,6 +375,45 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("estimates per interval follow each interval's task-clock; repeats give the mean") {
+    TempDir dir("estimate-iv");
+    auto out = dir.file("run.json");
+    std::vector<std::string> env = {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl"};
+    const std::string sku = "specpower-0-ibm-corporation-ibm-system-x3400-m3";
+    SUBCASE("-I 100: every interval is estimated from its own utilisation") {
+      auto doc = run_json(
+          run_process(measure({"--json", out, "-I", "100", "--sku", sku}, "sleep 0.35"), env), out);
+      REQUIRE(doc["intervals"].size() >= 3);
+      double cpus = doc["machine"]["logical_cpus"].get<double>();
+      for (const auto& iv : doc["intervals"]) {
+        REQUIRE(iv.contains("energy"));
+        const json* wall = find_energy(iv["energy"], "wall");
+        REQUIRE(wall != nullptr);
+        CHECK((*wall)["method"] == "estimated:sku-curve:" + sku);
+        double task_s = 0;
+        // An interval in which the sleeping command never ran has task-clock not counted: 0 s.
+        for (const auto& e : iv["events"])
+          if (e["name"] == "task-clock" && e["status"] == "counted")
+            task_s = e["value"].get<double>() / 1e3;
+        double u = task_s / (iv["duration_s"].get<double>() * cpus);
+        REQUIRE(u < 0.1);
+        // SPECpower result 0: 69.2 W idle, 119 W at 10% load; scaled by cpus / 24 threads.
+        CHECK((*wall)["average_watts"].get<double>() ==
+              doctest::Approx((69.2 + (119 - 69.2) * u / 0.1) * cpus / 24).epsilon(1e-9));
+      }
+    }
+    SUBCASE("-r 2: joules_per_run is the mean of the runs") {
+      auto doc = run_json(
+          run_process(measure({"--json", out, "-r", "2", "--sku", sku}, "sleep 0.1"), env), out);
+      CHECK(doc["runs"] == 2);
+      const json* share = find_energy(doc["energy"], "wall", "command");
+      REQUIRE(share != nullptr);
+      REQUIRE(find_metric(doc, "joules_per_run") != nullptr);
+      CHECK((*find_metric(doc, "joules_per_run"))["value"].get<double>() ==
+            (*share)["joules"].get<double>());
+    }
+  }
+
   TEST_CASE("a meter log given with --power-from is aligned to the run by its timestamps") {
     TempDir dir("meter");
     auto out = dir.file("run.json");
