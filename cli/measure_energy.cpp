@@ -461,4 +461,14 @@ std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::st
   return out;
 }
 
+std::string format_energy_block(const std::vector<EnergyReading>& energy) {
+  if (energy.empty()) return {};
+  bool estimated = false;
+  for (const auto& e : energy) estimated |= e.method.rfind("estimated:", 0) == 0;
+  return std::string(estimated
+                         ? "\n Energy (ESTIMATED, no power meter was read; see the notes):\n"
+                         : "\n Energy (measured; nested domains are parts, never add them):\n") +
+         format_energy_rows(energy, "");
+}
+
 }  // namespace pmc::cli

@@ -66,4 +66,8 @@ std::vector<EnergyReading> average_energy(const std::vector<std::vector<EnergyRe
 // Table rows for energy readings: joules, domain, average watts, method, uncertainty, scope.
 std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::string_view prefix);
 
+// The run's "Energy:" block of the table, its heading saying whether it was measured or
+// estimated; empty without readings.
+std::string format_energy_block(const std::vector<EnergyReading>& energy);
+
 }  // namespace pmc::cli

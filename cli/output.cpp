@@ -139,7 +139,7 @@ std::string format_table(const Measurement& m) {
     out += fmt::format("\n{:>20.9f} seconds user\n", m.user_s);
     out += fmt::format("{:>20.9f} seconds sys\n", m.sys_s);
   }
-  if (!m.energy.empty()) out += "\n Energy:\n" + format_energy_rows(m.energy, "");
+  out += format_energy_block(m.energy);
   bool header = false;
   for (const auto& e : m.events) {
     if (e.counted()) continue;
