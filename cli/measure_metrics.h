@@ -58,6 +58,7 @@ class MeasureMetrics {
  private:
   LoadedMetrics metrics_;
   std::vector<std::string> selection_;
+  std::vector<size_t> selected_;  // selection_ resolved by MetricSet::select()
   bool explicit_ = false;
   Literals literals_;
   int general_counters_;

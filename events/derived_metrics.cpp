@@ -191,6 +191,12 @@ ComputedMetrics compute_selected(const MetricSet& set, const std::vector<size_t>
 
 }  // namespace
 
+ComputedMetrics compute_selected_metrics(const MetricSet& set, const std::vector<size_t>& selected,
+                                         const std::vector<EventCount>& events, double duration_s,
+                                         const Literals& literals) {
+  return compute_selected(set, selected, events, duration_s, literals);
+}
+
 ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::string>& selection,
                                 const std::vector<EventCount>& events, double duration_s,
                                 const Literals& literals) {

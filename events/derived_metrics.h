@@ -39,6 +39,11 @@ ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::str
                                 const std::vector<EventCount>& events, double duration_s,
                                 const Literals& literals = {});
 
+// The same for metrics already chosen with MetricSet::select(), for evaluation per interval.
+ComputedMetrics compute_selected_metrics(const MetricSet& set, const std::vector<size_t>& selected,
+                                         const std::vector<EventCount>& events, double duration_s,
+                                         const Literals& literals = {});
+
 // Replaces the metrics of `m` and of each of its intervals with compute_metrics() of its counts,
 // keeping reported[] as it is.
 void apply_metric_engine(Measurement& m, const MetricSet& set,
