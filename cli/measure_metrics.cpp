@@ -101,6 +101,20 @@ Literals machine_literals(const MachineInfo& machine, const SysRoot& root) {
   return literals;
 }
 
+namespace {
+
+// Whether a metric's reason says it needs an event that no later interval can have: one the run
+// does not count at all ("event X not counted", expr.cpp) or one the kernel refused to open.
+bool lacks_event_for_good(const std::string& reason) {
+  static constexpr std::string_view kMissing = " not counted";
+  bool missing = reason.size() >= kMissing.size() &&
+                 reason.compare(reason.size() - kMissing.size(), kMissing.size(), kMissing) == 0;
+  return missing || reason.find("not counted (not_supported") != std::string::npos ||
+         reason.find("not counted (permission_denied") != std::string::npos;
+}
+
+}  // namespace
+
 MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> names,
                                Literals literals, int general_counters, bool hardware_available)
     : metrics_(std::move(metrics)),
@@ -129,6 +143,7 @@ MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> n
 
 void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolver& resolver) {
   unresolved_.clear();
+  per_interval_.reset();
   std::set<std::string> counted;
   for (const auto& g : groups)
     for (const auto& e : g.events) counted.insert(canonical_event_name(e.name));
@@ -187,7 +202,21 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
 std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& events,
                                              double duration_s) const {
   // Selected once, in the constructor: this runs every interval (-I 100: ten times a second).
-  return compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_).metrics;
+  if (per_interval_)
+    return compute_selected_metrics(metrics_.set, *per_interval_, events, duration_s, literals_)
+        .metrics;
+  auto computed = compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_);
+  std::vector<size_t> kept;
+  for (size_t i : selected_) {
+    const auto& def = metrics_.set.metrics()[i];
+    bool never =
+        std::any_of(computed.absent.begin(), computed.absent.end(), [&](const MetricResult& r) {
+          return r.name == def.name && r.pmu == def.pmu && lacks_event_for_good(r.reason);
+        });
+    if (!never) kept.push_back(i);
+  }
+  per_interval_ = std::move(kept);
+  return std::move(computed.metrics);
 }
 
 void MeasureMetrics::finish(Measurement& m) const {

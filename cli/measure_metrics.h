@@ -65,6 +65,11 @@ class MeasureMetrics {
   bool hardware_available_;
   std::vector<EventCount> unresolved_;
   bool skipped_hardware_ = false;
+  // The selected metrics worth evaluating per interval, worked out at the first interval of a
+  // run: a metric that needs an event the run does not have, or one the kernel refused
+  // (not_supported, permission_denied), lacks it in every interval. -I 100 evaluates ten times
+  // a second, and on a machine without a PMU most of the default metrics are such.
+  mutable std::optional<std::vector<size_t>> per_interval_;
 };
 
 // The metrics of `measure`: -m's names (empty: the default groups) from the files for --cpu or
