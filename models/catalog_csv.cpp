@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <deque>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -32,8 +33,9 @@ bool parse_double(std::string_view text, double& out) {
 
 }  // namespace
 
-std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
-  std::vector<std::string> fields;
+bool split_csv_fields(std::string_view line, std::vector<std::string_view>& fields,
+                      std::deque<std::string>& unescaped) {
+  fields.clear();
   size_t i = 0;
   while (true) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
@@ -52,21 +54,29 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
           break;
         }
       }
-      if (!closed) return std::nullopt;
-      fields.push_back(std::move(text));
+      if (!closed) return false;
+      unescaped.push_back(std::move(text));
+      fields.emplace_back(unescaped.back());
       size_t comma = line.find(',', j + 1);
-      if (comma == std::string_view::npos) return fields;
+      if (comma == std::string_view::npos) return true;
       i = comma + 1;
       continue;
     }
     size_t comma = line.find(',', i);
     if (comma == std::string_view::npos) {
-      fields.emplace_back(trim(line.substr(i)));
-      return fields;
+      fields.push_back(trim(line.substr(i)));
+      return true;
     }
-    fields.emplace_back(trim(line.substr(i, comma - i)));
+    fields.push_back(trim(line.substr(i, comma - i)));
     i = comma + 1;
   }
+}
+
+std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
+  std::vector<std::string_view> views;
+  std::deque<std::string> unescaped;
+  if (!split_csv_fields(line, views, unescaped)) return std::nullopt;
+  return std::vector<std::string>(views.begin(), views.end());
 }
 
 std::string CatalogRow::where() const {

@@ -1,5 +1,7 @@
 #include "dataset.h"
 
+#include "catalog_csv.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,48 +26,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
-}
-
-// Splits a CSV line into fields. Quoted fields lose their quotes; a doubled quote inside one is
-// unescaped into `unescaped` (which owns the text the view then points at). Returns false for an
-// unterminated quote.
-bool split_fields(std::string_view line, std::vector<std::string_view>& fields,
-                  std::deque<std::string>& unescaped) {
-  fields.clear();
-  size_t i = 0;
-  while (true) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    if (i < line.size() && line[i] == '"') {
-      std::string text;
-      size_t j = i + 1;
-      bool closed = false;
-      for (; j < line.size(); ++j) {
-        if (line[j] != '"') {
-          text += line[j];
-        } else if (j + 1 < line.size() && line[j + 1] == '"') {
-          text += '"';
-          ++j;
-        } else {
-          closed = true;
-          break;
-        }
-      }
-      if (!closed) return false;
-      unescaped.push_back(std::move(text));
-      fields.emplace_back(unescaped.back());
-      size_t comma = line.find(',', j + 1);
-      if (comma == std::string_view::npos) return true;
-      i = comma + 1;
-      continue;
-    }
-    size_t comma = line.find(',', i);
-    if (comma == std::string_view::npos) {
-      fields.push_back(trim(line.substr(i)));
-      return true;
-    }
-    fields.push_back(trim(line.substr(i, comma - i)));
-    i = comma + 1;
-  }
 }
 
 bool parse_number(std::string_view cell, double& out) {
@@ -117,7 +77,7 @@ CsvPreview Dataset::preview_csv(const std::filesystem::path& file) {
       continue;
     }
     unescaped.clear();
-    if (!split_fields(line, fields, unescaped))
+    if (!split_csv_fields(line, fields, unescaped))
       fail(file.string(), line_no, "expected a closing quote");
     if (!have_header) {
       have_header = true;
@@ -153,7 +113,8 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (trim(line).empty() || line.front() == '#') continue;  // blank lines and comments
     unescaped.clear();
-    if (!split_fields(line, fields, unescaped)) fail(origin, line_no, "expected a closing quote");
+    if (!split_csv_fields(line, fields, unescaped))
+      fail(origin, line_no, "expected a closing quote");
     if (!have_header) {
       have_header = true;
       ds.header_line_ = line_no;
