@@ -21,9 +21,12 @@ namespace {
 // Which metric is printed beside which event, as perf stat does.
 const std::map<std::string, std::string>& metric_beside_event() {
   static const std::map<std::string, std::string> m = {
-      {"task-clock", "cpus_utilized"},  {"cpu-clock", "cpus_utilized"},
-      {"cycles", "ghz"},                {"cpu-cycles", "ghz"},
-      {"instructions", "ipc"},          {"branch-misses", "branch_miss_rate"},
+      {"task-clock", "cpus_utilized"},
+      {"cpu-clock", "cpus_utilized"},
+      {"cycles", "ghz"},
+      {"cpu-cycles", "ghz"},
+      {"instructions", "ipc"},
+      {"branch-misses", "branch_miss_rate"},
       {"cache-misses", "cache_miss_rate"},
   };
   return m;
@@ -31,6 +34,10 @@ const std::map<std::string, std::string>& metric_beside_event() {
 
 std::string metric_text(const Metric& m) {
   if (m.unit == "ratio") return fmt::format("{:8.2f}% {}", m.value * 100, m.name);
+  // Three decimals hide small figures (a run's cost in USD, g CO2e of a short run): below 0.01
+  // they are shown with three significant digits instead.
+  if (m.value != 0 && std::abs(m.value) < 0.01)
+    return fmt::format("{:8.3g} {} ({})", m.value, m.name, m.unit);
   return fmt::format("{:8.3f} {} ({})", m.value, m.name, m.unit);
 }
 
@@ -40,9 +47,12 @@ std::string count_text(const EventCount& e) {
       return e.unit == "msec" || std::abs(e.value - std::round(e.value)) > 1e-9
                  ? fmt::format("{:.2f}", e.value)
                  : group_thousands(e.value);
-    case EventStatus::not_supported: return "<not supported>";
-    case EventStatus::permission_denied: return "<permission denied>";
-    case EventStatus::not_counted: return "<not counted>";
+    case EventStatus::not_supported:
+      return "<not supported>";
+    case EventStatus::permission_denied:
+      return "<permission denied>";
+    case EventStatus::not_counted:
+      return "<not counted>";
   }
   return "";
 }
@@ -95,7 +105,8 @@ void write_file_atomically(const std::string& path, std::string_view content) {
   std::string name = fmt::format(".{}.XXXXXX", target.filename().string());
   std::string tmp = (target.parent_path() / name).string();
   int fd = mkstemp(tmp.data());
-  if (fd < 0) throw std::runtime_error(path + ": cannot create a temporary file: " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error(path + ": cannot create a temporary file: " + std::strerror(errno));
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);

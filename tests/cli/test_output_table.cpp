@@ -1,0 +1,21 @@
+// The human table's metric column (cli/output.cpp), on measurements built in memory.
+#include <doctest/doctest.h>
+
+#include "output.h"
+
+using pmc::Measurement;
+using pmc::Metric;
+
+TEST_SUITE("pure") {
+  TEST_CASE("the table shows small metric values with significant digits, not as 0.000") {
+    Measurement m;
+    m.duration_s = 1;
+    m.metrics.push_back(Metric{"cost_usd", 0.000123, "USD"});
+    m.metrics.push_back(Metric{"joules_per_run", 12.5, "J"});
+    m.metrics.push_back(Metric{"co2_g", 0, "g"});
+    std::string table = pmc::cli::format_table(m);
+    CHECK(table.find("0.000123 cost_usd (USD)") != std::string::npos);
+    CHECK(table.find("12.500 joules_per_run (J)") != std::string::npos);
+    CHECK(table.find("0.000 co2_g (g)") != std::string::npos);
+  }
+}
