@@ -5,14 +5,17 @@
 
 #include <signal.h>
 
-#include <algorithm>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <thread>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
 
 #include "derived_metrics.h"
 #include "perf_event.h"
@@ -48,7 +51,9 @@ const EventCount& event(const RunResult& r, const std::string& name) {
   return none;
 }
 
-double task_clock_s(const RunResult& r) { return event(r, "task-clock").value * 1e-3; }
+double task_clock_s(const RunResult& r) {
+  return event(r, "task-clock").value * 1e-3;
+}
 
 }  // namespace
 
@@ -62,7 +67,8 @@ TEST_SUITE("kernel") {
     CHECK(cpu > 0.25);
     CHECK(task_clock_s(c.run) == doctest::Approx(cpu).epsilon(0.05));
     auto metrics = derive_metrics(c.run.events, c.run.duration_s);
-    auto it = std::find_if(metrics.begin(), metrics.end(), [](auto& m) { return m.name == "cpus_utilized"; });
+    auto it = std::find_if(metrics.begin(), metrics.end(),
+                           [](auto& m) { return m.name == "cpus_utilized"; });
     REQUIRE(it != metrics.end());
     CHECK(it->value == doctest::Approx(1.0).epsilon(0.1));
   }
@@ -80,7 +86,8 @@ TEST_SUITE("kernel") {
       CHECK(task_clock_s(c.run) >= 0.59);
       // CPUs utilized is 2 on an idle 2-core machine; under load it is what the scheduler gave
       // them, which wait4's CPU time over the wall time also says.
-      CHECK(task_clock_s(c.run) / c.run.duration_s == doctest::Approx(cpu / c.run.duration_s).epsilon(0.05));
+      CHECK(task_clock_s(c.run) / c.run.duration_s ==
+            doctest::Approx(cpu / c.run.duration_s).epsilon(0.05));
       if (c.run.duration_s < 0.35) CHECK(task_clock_s(c.run) / c.run.duration_s > 1.7);
     }
   }
@@ -135,7 +142,8 @@ TEST_SUITE("kernel") {
     std::vector<Interval> streamed;
     SysRoot root = SysRoot::from_env();
     EventResolver resolver(root);
-    auto counters = make_perf_event_counters(resolver.resolve_list("task-clock,context-switches"), root);
+    auto counters =
+        make_perf_event_counters(resolver.resolve_list("task-clock,context-switches"), root);
     o.argv = test::child_command("spin:0.3");
     auto r = run_counted(*counters, o, [&](Interval& iv) { streamed.push_back(iv); });
     REQUIRE(r.intervals.size() >= 4);
@@ -161,7 +169,8 @@ TEST_SUITE("kernel") {
     }
     SUBCASE("a command that does not exist is an ExecError with 127") {
       SysRoot root;
-      auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+      auto counters =
+          make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
       RunOptions o;
       o.argv = {"/nonexistent/command"};
       try {
@@ -174,11 +183,13 @@ TEST_SUITE("kernel") {
     }
     SUBCASE("a file that is not executable gives 126") {
       SysRoot root;
-      auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+      auto counters =
+          make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
       RunOptions o;
       std::string path = std::filesystem::temp_directory_path() / "pmc-not-executable.txt";
       { std::ofstream(path) << "data\n"; }
-      std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+      std::filesystem::permissions(
+          path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
       o.argv = {path};
       try {
         run_counted(*counters, o, nullptr);
@@ -228,6 +239,27 @@ struct Background {
   }
 };
 
+// Waits (up to 5 s) until `pid` has spent some CPU time of its own, so that a process started
+// with Background is spinning, not still being loaded, when a short count begins. A sanitizer
+// build's test binary can take longer than a 0.3 s window to exec on a loaded machine.
+void wait_until_spinning(pid_t pid) {
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    if (close != std::string::npos) {
+      std::istringstream fields(text.substr(close + 2));
+      std::string field;
+      long utime = 0;
+      // After "pid (comm) ": state is field 3 and utime field 14 of proc(5).
+      for (int f = 3; f <= 14 && fields >> field; ++f)
+        if (f == 14) utime = std::atol(field.c_str());
+      if (utime >= 2) return;
+    }
+    usleep(10000);
+  }
+}
+
 std::string cgroup2_mount() {
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
@@ -270,6 +302,7 @@ TEST_SUITE("kernel") {
     {
       Background spinner("spin:3");
       std::ofstream(dir + "/cgroup.procs") << spinner.pid << "\n";
+      wait_until_spinning(spinner.pid);
       SysRoot root;
       auto counters = make_perf_event_counters(EventResolver(root).resolve_list("cpu-clock"), root);
       RunOptions o;
