@@ -27,7 +27,8 @@ void spin(double seconds) {
   do {
     for (int i = 0; i < 100000; ++i) x = x * 6364136223846793005ul + 1442695040888963407ul;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  } while (double(now.tv_sec - start.tv_sec) + double(now.tv_nsec - start.tv_nsec) * 1e-9 < seconds);
+  } while (double(now.tv_sec - start.tv_sec) + double(now.tv_nsec - start.tv_nsec) * 1e-9 <
+           seconds);
   sink = x;
 }
 
@@ -47,6 +48,17 @@ int child_main(const std::string& spec) {
   }
   if (what == "spin") {
     spin(std::atof(arg.c_str()));
+    return 0;
+  }
+  if (what == "spinsleep") {
+    // Spins in 5 ms pieces with a 1 ms sleep between them, so the task is switched out and back
+    // in often: the kernel starts a cgroup event's clock only when the cgroup is next scheduled
+    // in on a CPU, which a task spinning alone on an idle CPU may not be for a long time.
+    double total = std::atof(arg.c_str());
+    for (double done = 0; done < total; done += 0.005) {
+      spin(0.005);
+      usleep(1000);
+    }
     return 0;
   }
   if (what == "spin2threads") {

@@ -300,13 +300,24 @@ TEST_SUITE("kernel") {
       return;
     }
     {
-      // A cgroup event is enabled only while a task of the cgroup is on a CPU. In full sanitizer
-      // runs it has now and then come back never enabled (cause not found: alone it always
-      // counts), so the count is tried up to three times, each try saying why it failed.
+      // A cgroup event's clock starts when a task of the cgroup is next scheduled in on a CPU, so
+      // the spinner sleeps briefly and often; a pure spinner on an idle CPU left the event never
+      // enabled now and then. The count is still tried up to three times, each failure shown.
       RunResult r;
       for (int attempt = 0; attempt < 3; ++attempt) {
-        Background spinner("spin:3");
-        std::ofstream(dir + "/cgroup.procs") << spinner.pid << "\n";
+        Background spinner("spinsleep:3");
+        // The move is checked in /proc/PID/cgroup (and written again) before counting.
+        std::string leaf = dir.substr(mount.size());
+        for (int i = 0; i < 100; ++i) {
+          std::ofstream(dir + "/cgroup.procs") << spinner.pid << "\n";
+          std::ifstream member("/proc/" + std::to_string(spinner.pid) + "/cgroup");
+          std::string line;
+          std::getline(member, line);
+          if (line.size() >= leaf.size() &&
+              line.compare(line.size() - leaf.size(), leaf.size(), leaf) == 0)
+            break;
+          usleep(10000);
+        }
         wait_until_spinning(spinner.pid);
         SysRoot root;
         auto counters =
@@ -317,8 +328,8 @@ TEST_SUITE("kernel") {
         o.duration_s = 0.3;
         r = run_counted(*counters, o, nullptr);
         if (r.events[0].counted()) break;
-        MESSAGE("cgroup count try ", attempt + 1, ": ", pmc::to_string(r.events[0].status), ": ",
-                r.events[0].reason);
+        MESSAGE("cgroup count try ", attempt + 1, ": ",
+                std::string(pmc::to_string(r.events[0].status)), ": ", r.events[0].reason);
       }
       REQUIRE(r.events[0].counted());
       // One spinning task in the cgroup: at most one CPU's worth of time, not all CPUs'. Other
