@@ -1,5 +1,7 @@
 #include "external_meter.h"
 
+#include "text.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,12 +32,6 @@ extern char** environ;
 
 namespace pmc {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -161,9 +157,8 @@ void order_rows(std::vector<Row>& rows, MeterLog& log, const std::string& name) 
   if (unordered != rows.end()) {
     log.notes.push_back(name + ": rows are not in time order (line " +
                         std::to_string((unordered + 1)->line) + " goes back in time): sorted");
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      return a.sample.time_s < b.sample.time_s;
-    });
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const Row& a, const Row& b) { return a.sample.time_s < b.sample.time_s; });
   }
   size_t repeats = 0;
   std::vector<Row> kept;
@@ -234,13 +229,15 @@ MeterLog parse_meter_csv(std::string_view text, const std::string& name) {
     rows.push_back({{*t, *v}, line_no});
   }
   if (!header)
-    throw std::runtime_error(name + ":1: expected the header 'timestamp,watts' or 'timestamp,joules'");
+    throw std::runtime_error(name +
+                             ":1: expected the header 'timestamp,watts' or 'timestamp,joules'");
   order_rows(rows, log, name);
   if (log.kind == MeterKind::joules) {
     for (size_t i = 1; i < rows.size(); ++i)
       if (rows[i].sample.value < rows[i - 1].sample.value)
-        throw std::runtime_error(name + ":" + std::to_string(rows[i].line) +
-                                 ": cumulative joules decrease (a meter reset?): split the file there");
+        throw std::runtime_error(
+            name + ":" + std::to_string(rows[i].line) +
+            ": cumulative joules decrease (a meter reset?): split the file there");
   }
   if (zoneless)
     log.notes.push_back(name + ": ISO 8601 timestamps without a zone were taken as UTC");
@@ -322,7 +319,8 @@ class MeterFileSource final : public PowerSource {
 
   std::vector<std::string> notes() const override {
     auto out = log_.notes;
-    out.push_back("wall energy from " + path_ + ", aligned to the run by its timestamps: the "
+    out.push_back("wall energy from " + path_ +
+                  ", aligned to the run by its timestamps: the "
                   "meter's clock must agree with this machine's");
     if (!coverage_note_.empty()) out.push_back(coverage_note_);
     if (uncovered_intervals_ > 0)
@@ -334,7 +332,8 @@ class MeterFileSource final : public PowerSource {
  private:
   std::string span_text() const {
     if (log_.samples.empty()) return "none";
-    return format_time(log_.samples.front().time_s) + " to " + format_time(log_.samples.back().time_s);
+    return format_time(log_.samples.front().time_s) + " to " +
+           format_time(log_.samples.back().time_s);
   }
 
   // Size and modification time: what changes when a meter appends or rewrites its log.
@@ -576,7 +575,8 @@ class IpmiSource final : public PowerSource {
       return {};
     }
     coverage_note_ = e->coverage < 1 ? coverage_note("the BMC's readings", *e) : "";
-    return {wall_reading(extrapolate_to_window(*e, now - started_), now - started_, "measured:ipmi")};
+    return {
+        wall_reading(extrapolate_to_window(*e, now - started_), now - started_, "measured:ipmi")};
   }
 
   std::vector<EnergyReading> read_interval() override {
@@ -596,11 +596,14 @@ class IpmiSource final : public PowerSource {
     std::vector<std::string> out;
     char every[32];
     std::snprintf(every, sizeof every, "%g", options_.poll_interval_s);
-    out.push_back("wall power from `" + command_text(options_.argv) + "` (the BMC's DCMI reading), "
-                  "polled every " + every + " s and integrated as a piecewise-linear curve");
+    out.push_back("wall power from `" + command_text(options_.argv) +
+                  "` (the BMC's DCMI reading), "
+                  "polled every " +
+                  every + " s and integrated as a piecewise-linear curve");
     if (!coverage_note_.empty()) out.push_back(coverage_note_);
     if (failures_ > 0)
-      out.push_back(std::to_string(failures_) + " ipmitool poll(s) failed; the last: " + last_error_);
+      out.push_back(std::to_string(failures_) +
+                    " ipmitool poll(s) failed; the last: " + last_error_);
     if (uncovered_intervals_ > 0)
       out.push_back(std::to_string(uncovered_intervals_) +
                     " interval(s) had no BMC readings after them yet and carry no wall energy");
@@ -665,7 +668,8 @@ PowerChoice open_ipmi_source(const IpmiOptions& options) {
     choice.reason_if_none = "--power-from ipmi: " + first.error;
     return choice;
   }
-  choice.source = std::make_unique<IpmiSource>(options, MeterSample{0.5 * (begin + end), *first.watts});
+  choice.source =
+      std::make_unique<IpmiSource>(options, MeterSample{0.5 * (begin + end), *first.watts});
   return choice;
 }
 

@@ -1,5 +1,7 @@
 #include "machine.h"
 
+#include "text.h"
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -11,12 +13,6 @@
 
 namespace pmc {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 int parse_int(std::string_view s) {
   std::string str(s);
@@ -43,16 +39,21 @@ void parse_cpuinfo(std::string_view text, MachineInfo& info) {
     auto value = trim(line.substr(colon + 1));
     if (key == "processor") ++processors;
     if (!first_block) continue;
-    if (key == "vendor_id") info.vendor = value;
-    else if (key == "cpu family") info.family = parse_int(value);
-    else if (key == "model") info.model = parse_int(value);
-    else if (key == "model name") info.cpu_model = value;
-    else if (key == "stepping") info.stepping = parse_int(value);
+    if (key == "vendor_id")
+      info.vendor = value;
+    else if (key == "cpu family")
+      info.family = parse_int(value);
+    else if (key == "model")
+      info.model = parse_int(value);
+    else if (key == "model name")
+      info.cpu_model = value;
+    else if (key == "stepping")
+      info.stepping = parse_int(value);
     else if (key == "CPU implementer") {
       info.vendor = "ARM";
       info.family = parse_int(value);  // implementer code, e.g. 0x41 = Arm Ltd
     } else if (key == "CPU part") {
-      info.model = parse_int(value);   // part number, e.g. 0xd0c = Neoverse N1
+      info.model = parse_int(value);  // part number, e.g. 0xd0c = Neoverse N1
     }
   }
   if (processors > 0) info.logical_cpus = processors;

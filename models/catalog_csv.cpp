@@ -1,5 +1,7 @@
 #include "catalog_csv.h"
 
+#include "text.h"
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -11,13 +13,6 @@
 
 namespace pmc {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 template <typename T>
 bool parse_whole(std::string_view text, T& out) {

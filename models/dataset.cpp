@@ -1,5 +1,7 @@
 #include "dataset.h"
 
+#include "text.h"
+
 #include "catalog_csv.h"
 
 #include <fmt/format.h>
@@ -19,13 +21,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& origin, size_t line, const std::string& what) {
   throw std::runtime_error(fmt::format("{}:{}: {}", origin, line, what));
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
 }
 
 bool parse_number(std::string_view cell, double& out) {
