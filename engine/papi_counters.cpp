@@ -1,7 +1,7 @@
 #include "papi_counters.h"
 
-#include <dlfcn.h>
-#include <papi.h>  // constants and types only: every call goes through PapiApi (dlsym)
+#include "papi_library.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,144 +15,12 @@
 namespace pmc {
 namespace {
 
-// PAPI 7.0's soname first; a constant array, so no static initialisation order to get wrong.
-constexpr const char* kDefaultLibraries[] = {"libpapi.so.7.0", "libpapi.so.7", "libpapi.so"};
 constexpr const char* kComponent = "perf_event";
 // PAPI_attach and PAPI_set_multiplex first test-open PERF_COUNT_HW_INSTRUCTIONS (check_permissions
 // in PAPI's components/perf_event/perf_event.c); a kernel without a PMU answers ENOENT, which
 // PAPI reports as "Event does not exist" whatever events were asked for.
 constexpr const char* kHardwareProbe =
     " (PAPI tests with a hardware instructions counter, which the kernel refused: no PMU?)";
-
-// The PAPI functions this backend calls, resolved from the loaded libpapi.
-struct PapiApi {
-  decltype(&::PAPI_is_initialized) is_initialized = nullptr;
-  decltype(&::PAPI_library_init) library_init = nullptr;
-  decltype(&::PAPI_multiplex_init) multiplex_init = nullptr;
-  decltype(&::PAPI_get_opt) get_opt = nullptr;
-  decltype(&::PAPI_set_opt) set_opt = nullptr;
-  decltype(&::PAPI_strerror) strerror = nullptr;
-  decltype(&::PAPI_num_components) num_components = nullptr;
-  decltype(&::PAPI_get_component_info) get_component_info = nullptr;
-  decltype(&::PAPI_get_component_index) get_component_index = nullptr;
-  decltype(&::PAPI_event_name_to_code) event_name_to_code = nullptr;
-  decltype(&::PAPI_create_eventset) create_eventset = nullptr;
-  decltype(&::PAPI_assign_eventset_component) assign_eventset_component = nullptr;
-  decltype(&::PAPI_set_multiplex) set_multiplex = nullptr;
-  decltype(&::PAPI_attach) attach = nullptr;
-  decltype(&::PAPI_add_named_event) add_named_event = nullptr;
-  decltype(&::PAPI_start) start = nullptr;
-  decltype(&::PAPI_stop) stop = nullptr;
-  decltype(&::PAPI_read) read = nullptr;
-  decltype(&::PAPI_cleanup_eventset) cleanup_eventset = nullptr;
-  decltype(&::PAPI_destroy_eventset) destroy_eventset = nullptr;
-  decltype(&::PAPI_get_real_nsec) get_real_nsec = nullptr;
-};
-
-template <typename F>
-bool bind(void* handle, const char* symbol, F& fn, std::string& missing) {
-  fn = reinterpret_cast<F>(dlsym(handle, symbol));
-  if (!fn) missing += (missing.empty() ? "" : ", ") + std::string(symbol);
-  return fn != nullptr;
-}
-
-bool bind_all(void* handle, PapiApi& a, std::string& missing) {
-  bool ok = true;
-  ok &= bind(handle, "PAPI_is_initialized", a.is_initialized, missing);
-  ok &= bind(handle, "PAPI_library_init", a.library_init, missing);
-  ok &= bind(handle, "PAPI_multiplex_init", a.multiplex_init, missing);
-  ok &= bind(handle, "PAPI_get_opt", a.get_opt, missing);
-  ok &= bind(handle, "PAPI_set_opt", a.set_opt, missing);
-  ok &= bind(handle, "PAPI_strerror", a.strerror, missing);
-  ok &= bind(handle, "PAPI_num_components", a.num_components, missing);
-  ok &= bind(handle, "PAPI_get_component_info", a.get_component_info, missing);
-  ok &= bind(handle, "PAPI_get_component_index", a.get_component_index, missing);
-  ok &= bind(handle, "PAPI_event_name_to_code", a.event_name_to_code, missing);
-  ok &= bind(handle, "PAPI_create_eventset", a.create_eventset, missing);
-  ok &= bind(handle, "PAPI_assign_eventset_component", a.assign_eventset_component, missing);
-  ok &= bind(handle, "PAPI_set_multiplex", a.set_multiplex, missing);
-  ok &= bind(handle, "PAPI_attach", a.attach, missing);
-  ok &= bind(handle, "PAPI_add_named_event", a.add_named_event, missing);
-  ok &= bind(handle, "PAPI_start", a.start, missing);
-  ok &= bind(handle, "PAPI_stop", a.stop, missing);
-  ok &= bind(handle, "PAPI_read", a.read, missing);
-  ok &= bind(handle, "PAPI_cleanup_eventset", a.cleanup_eventset, missing);
-  ok &= bind(handle, "PAPI_destroy_eventset", a.destroy_eventset, missing);
-  ok &= bind(handle, "PAPI_get_real_nsec", a.get_real_nsec, missing);
-  return ok;
-}
-
-// "7.0.0.0" for PAPI_VERSION_NUMBER(7,0,0,0).
-std::string version_text(int v) {
-  return std::to_string(PAPI_VERSION_MAJOR(v)) + "." + std::to_string(PAPI_VERSION_MINOR(v)) + "." +
-         std::to_string(PAPI_VERSION_REVISION(v)) + "." + std::to_string(PAPI_VERSION_INCREMENT(v));
-}
-
-// A loaded libpapi. PAPI keeps its state per process and PAPI_library_init may run only once, so
-// the library is never unloaded (RTLD_NODELETE) and initialised once per PapiLibrary.
-class PapiLibrary {
- public:
-  explicit PapiLibrary(const std::vector<std::string>& names) {
-    std::string errors;
-    for (const auto& name : names) {
-      void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-      if (!handle) {
-        const char* e = dlerror();
-        errors += (errors.empty() ? "" : "; ") + std::string(e ? e : name + ": cannot load");
-        continue;
-      }
-      std::string missing;
-      if (bind_all(handle, api_, missing)) {
-        loaded_ = true;
-        return;
-      }
-      errors += (errors.empty() ? "" : "; ") + name + " lacks " + missing;
-    }
-    load_error_ = errors.empty() ? "no library name to load" : errors;
-  }
-
-  // nullptr when libpapi could not be loaded (load_error() says why).
-  const PapiApi* api() const { return loaded_ ? &api_ : nullptr; }
-  const std::string& load_error() const { return load_error_; }
-
-  // PAPI_library_init and PAPI_multiplex_init, once; "" or why PAPI cannot be used.
-  const std::string& initialize() const {
-    std::call_once(init_once_, [this] { init_error_ = run_init(); });
-    return init_error_;
-  }
-
-  std::string error_text(int code) const {
-    const char* text = api_.strerror(code);
-    return text ? text : "PAPI error " + std::to_string(code);
-  }
-
- private:
-  std::string run_init() const {
-    if (api_.is_initialized() == PAPI_NOT_INITED) {
-      int version = api_.library_init(PAPI_VER_CURRENT);
-      if (version > 0 && version != PAPI_VER_CURRENT)
-        return "PAPI_library_init: libpapi is version " + version_text(version) +
-               " but pmcmodel was built for " + version_text(PAPI_VER_CURRENT);
-      if (version != PAPI_VER_CURRENT) return "PAPI_library_init: " + error_text(version);
-    }
-    if (int r = api_.multiplex_init(); r != PAPI_OK)
-      return "PAPI_multiplex_init: " + error_text(r);
-    return "";
-  }
-
-  PapiApi api_;
-  bool loaded_ = false;
-  std::string load_error_;
-  mutable std::once_flag init_once_;
-  mutable std::string init_error_;
-};
-
-// The default libpapi, loaded at the first PAPI request of the process and never before.
-std::shared_ptr<const PapiLibrary> default_library() {
-  static const auto library = std::make_shared<const PapiLibrary>(
-      std::vector<std::string>(std::begin(kDefaultLibraries), std::end(kDefaultLibraries)));
-  return library;
-}
 
 // perf software events that count nanoseconds (linux/perf_event.h PERF_COUNT_SW_*_CLOCK).
 std::string unit_of(const std::string& name) {
@@ -171,8 +39,8 @@ struct PapiEvent {
   std::string name;
   EventStatus status = EventStatus::not_counted;
   std::string reason;
-  bool failed = false;       // status and reason are final
-  long long total = 0;       // summed over event sets and over stopped enable/disable spans
+  bool failed = false;  // status and reason are final
+  long long total = 0;  // summed over event sets and over stopped enable/disable spans
 };
 
 // One PAPI event set: the target task, or one CPU of a system-wide run.
@@ -205,8 +73,9 @@ class PapiCounters final : public Counters {
     api_ = library_->api();
     if (const auto& error = library_->initialize(); !error.empty()) throw std::runtime_error(error);
     locate_component();
-    notes_.push_back("PAPI backend: multiplexed counts are scaled by PAPI; time_enabled and "
-                     "time_running are the real time counted");
+    notes_.push_back(
+        "PAPI backend: multiplexed counts are scaled by PAPI; time_enabled and "
+        "time_running are the real time counted");
   }
 
   ~PapiCounters() override {
@@ -255,16 +124,16 @@ class PapiCounters final : public Counters {
       // the session's enable() just before releasing it is then a no-op. PAPI has no
       // enable_on_exec: the child's few instructions between its release and exec are counted.
       enable();
-      notes_.push_back("PAPI backend: counting starts before the command's exec (PAPI has no "
-                       "enable_on_exec), so a few instructions of the launcher are counted");
+      notes_.push_back(
+          "PAPI backend: counting starts before the command's exec (PAPI has no "
+          "enable_on_exec), so a few instructions of the launcher are counted");
     }
   }
 
   void enable() override {
     if (!api_ || running_ || sets_.empty()) return;
     for (auto& set : sets_) {
-      if (int r = api_->start(set.id); r != PAPI_OK)
-        fail_set(set, SetupFailure{"PAPI_start", r});
+      if (int r = api_->start(set.id); r != PAPI_OK) fail_set(set, SetupFailure{"PAPI_start", r});
     }
     started_ = true;
     running_ = true;
@@ -302,7 +171,8 @@ class PapiCounters final : public Counters {
     }
     std::vector<EventCount> counts;
     counts.reserve(events_.size());
-    for (size_t i = 0; i < events_.size(); ++i) counts.push_back(count_of(i, running_totals[i], elapsed));
+    for (size_t i = 0; i < events_.size(); ++i)
+      counts.push_back(count_of(i, running_totals[i], elapsed));
     return counts;
   }
 
@@ -381,7 +251,8 @@ class PapiCounters final : public Counters {
     for (auto& e : events_) {
       int code = 0;
       if (int r = api_->event_name_to_code(e.name.c_str(), &code); r != PAPI_OK)
-        fail(e, EventStatus::not_supported, reason_for("PAPI does not know event '" + e.name + "'", r));
+        fail(e, EventStatus::not_supported,
+             reason_for("PAPI does not know event '" + e.name + "'", r));
     }
   }
 
@@ -513,18 +384,17 @@ class PapiCounters final : public Counters {
 }  // namespace
 
 std::unique_ptr<Counters> make_papi_counters(std::vector<std::string> event_names) {
-  return std::make_unique<PapiCounters>(std::move(event_names), default_library());
+  return std::make_unique<PapiCounters>(std::move(event_names), default_papi_library());
 }
 
 std::unique_ptr<Counters> make_papi_counters(std::vector<std::string> event_names,
                                              const std::vector<std::string>& library_names) {
-  return std::make_unique<PapiCounters>(std::move(event_names),
-                                        std::make_shared<const PapiLibrary>(library_names));
+  return std::make_unique<PapiCounters>(std::move(event_names), papi_library(library_names));
 }
 
 PapiStatus papi_status() {
   PapiStatus status;
-  auto library = default_library();
+  auto library = default_papi_library();
   const PapiApi* api = library->api();
   if (!api) {
     status.reason = library->load_error();
@@ -535,13 +405,14 @@ PapiStatus papi_status() {
     return status;
   }
   status.available = true;
-  status.version = version_text(api->get_opt(PAPI_LIB_VERSION, nullptr));
+  status.version = papi_version_text(api->get_opt(PAPI_LIB_VERSION, nullptr));
   for (int i = 0; i < api->num_components(); ++i) {
     const PAPI_component_info_t* info = api->get_component_info(i);
     if (!info) continue;
     std::string reason;
     if (info->disabled != 0)
-      reason = info->disabled_reason[0] ? info->disabled_reason : library->error_text(info->disabled);
+      reason =
+          info->disabled_reason[0] ? info->disabled_reason : library->error_text(info->disabled);
     status.components.emplace_back(info->name, reason);
   }
   return status;

@@ -18,7 +18,8 @@ namespace pmc {
 std::unique_ptr<Counters> make_papi_counters(std::vector<std::string> event_names);
 
 // The same, loading the first of `library_names` that dlopen finds (tests use a missing name to
-// see the not-available path; the default is libpapi.so.7.0, libpapi.so.7, libpapi.so).
+// see the not-available path; the default is $PMCMODEL_PAPI_LIBRARY when set, else
+// libpapi.so.7.0, libpapi.so.7, libpapi.so).
 std::unique_ptr<Counters> make_papi_counters(std::vector<std::string> event_names,
                                              const std::vector<std::string>& library_names);
 

@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "external_meter.h"
-#include "papi_counters.h"
+#include "papi_power.h"
 #include "powercap.h"
 #include "rapl_perf.h"
 
@@ -17,25 +17,6 @@ std::string no_rapl_reason(const SysRoot& root) {
          root.sys_path("class/powercap").string() +
          " (a VM does not expose RAPL to its guests, and some CPUs lack it); a wall meter's log "
          "or the BMC can be read with --power-from FILE|ipmi";
-}
-
-// What the installed PAPI says about its energy components (`papi_component_avail`'s reasons):
-// reading energy through them is not implemented yet, so the choice has no source either way.
-std::string papi_power_reason() {
-  PapiStatus status = papi_status();
-  std::string text =
-      "papi power source: reading energy through PAPI components is not "
-      "implemented, so no meter was read";
-  if (!status.available) return text + "; PAPI itself is not available: " + status.reason;
-  text += "; PAPI " + status.version + ":";
-  for (const char* wanted : {"rapl", "powercap", "nvml"}) {
-    std::string state = "absent (not built into this PAPI)";
-    for (const auto& [name, disabled] : status.components)
-      if (name == wanted) state = disabled.empty() ? "enabled" : "disabled: " + disabled;
-    text += std::string(" ") + wanted + " " + state + ";";
-  }
-  text.pop_back();
-  return text;
 }
 
 PowerChoice choose_rapl(const SysRoot& root) {
@@ -83,7 +64,7 @@ PowerChoice choose_power_source(const SysRoot& root, std::string_view requested,
     return choice;
   }
   if (want == "none") return {nullptr, "energy measurement turned off (power source 'none')", {}};
-  if (want == "papi") return {nullptr, papi_power_reason(), {}};
+  if (want == "papi") return open_papi_power_source();
   if (want == "perf") {
     if (!power_pmu_present(root)) return {nullptr, no_rapl_reason(root), {}};
     return open_rapl_perf_source(root);

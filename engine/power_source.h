@@ -17,7 +17,7 @@ class PowerSource {
  public:
   virtual ~PowerSource() = default;
   // The EnergyReading method: "measured:rapl", "measured:powercap", "measured:external",
-  // "measured:ipmi".
+  // "measured:ipmi", "measured:papi:<component>".
   virtual std::string method() const = 0;
   // Takes the baseline: energy is counted from here.
   virtual void start() = 0;
