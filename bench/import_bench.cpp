@@ -12,6 +12,7 @@
 
 #include "derived_metrics.h"
 #include "import_perfstat.h"
+#include "measurement_io.h"
 #include "metric_set.h"
 #include "pmcmodel_version.h"
 
@@ -97,6 +98,44 @@ void BM_ImportAndDerive100MB(benchmark::State& state) {
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
 }
 
+// All of `pmcmodel import FILE --json OUT` but the file system: import, metrics, and the JSON
+// document as a string.
+void BM_ImportDeriveJson100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  auto set =
+      pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
+  auto selection = pmc::available_selection(set, pmc::import_metric_groups());
+  pmc::ImportOptions options;
+  options.format = pmc::PerfStatFormat::csv;
+  size_t json_bytes = 0;
+  for (auto _ : state) {
+    auto result = pmc::import_perf_stat(text, "bench.csv", options);
+    pmc::apply_metric_engine(result.measurement, set, selection);
+    std::string json = pmc::measurement_to_json(result.measurement);
+    json_bytes = json.size();
+    benchmark::DoNotOptimize(json);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
+  state.counters["json_MB"] = double(json_bytes) / 1048576.0;
+}
+
+// The JSON writer alone, on the document of the import above.
+void BM_WriteJson100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  auto set =
+      pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
+  pmc::ImportOptions options;
+  options.format = pmc::PerfStatFormat::csv;
+  auto result = pmc::import_perf_stat(text, "bench.csv", options);
+  pmc::apply_metric_engine(result.measurement, set,
+                           pmc::available_selection(set, pmc::import_metric_groups()));
+  for (auto _ : state) {
+    std::string json = pmc::measurement_to_json(result.measurement);
+    benchmark::DoNotOptimize(json);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
+}
+
 // The peer: count the lines (wc -l) of the same buffer.
 void BM_CountLines100MB(benchmark::State& state) {
   const std::string& text = recording(kBytes);
@@ -118,5 +157,7 @@ void BM_CountLines100MB(benchmark::State& state) {
 BENCHMARK(BM_CountLines100MB)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_ImportInterval100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_ImportAndDerive100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_WriteJson100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_ImportDeriveJson100MB)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 BENCHMARK_MAIN();
