@@ -177,6 +177,52 @@ TEST_SUITE("kernel") {
     CHECK(r.err.find("measured:powercap") != std::string::npos);
   }
 
+  TEST_CASE(
+      "--power-source papi reads PAPI's powercap component: the counters' advance, wrap included") {
+    // tests/engine/fake_papi.c stands in for libpapi: its powercap ENERGY_UJ:ZONE0 and
+    // ZONE0_SUBZONE0 are the files zone0 and zone0_0, which the command moves (written beside and
+    // renamed, so that no read sees a half-written file). Same numbers as the powercap case above:
+    // 262143000000 → 262143300000 (+300000) → past the range 262143328850 to 671150 (+28850,
+    // +671150): 1000000 µJ = 1 J; dram does not move.
+    TempDir dir("papi");
+    auto zones = dir.path / "zones";
+    fs::create_directories(zones);
+    write_text((zones / "zone0").string(), "262143000000\n");
+    write_text((zones / "zone0_0").string(), "5000000\n");
+    auto set = [&](uint64_t uj) {
+      return "echo " + std::to_string(uj) + " > '" + (zones / "next").string() + "' && mv '" +
+             (zones / "next").string() + "' '" + (zones / "zone0").string() + "'";
+    };
+    std::string script =
+        "sleep 0.3; " + set(262143300000) + "; sleep 0.3; " + set(671150) + "; sleep 0.3";
+    auto out = dir.file("run.json");
+    auto r = run_process(measure({"--power-source", "papi", "--json", out}, script),
+                         {"PMCMODEL_PAPI_LIBRARY=" + std::string(PMC_FAKE_PAPI),
+                          "PMC_FAKE_PAPI_DIR=" + zones.string()});
+    auto doc = run_json(r, out);
+    const json* pkg = find_energy(doc["energy"], "package-0");
+    REQUIRE(pkg != nullptr);
+    CHECK((*pkg)["joules"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK((*pkg)["method"] == "measured:papi:powercap");
+    const json* dram = find_energy(doc["energy"], "dram");
+    REQUIRE(dram != nullptr);
+    CHECK((*dram)["joules"].get<double>() == 0);
+    CHECK(has_note(doc, "PAPI rapl disabled: Can't open fd for cpu0"));
+    CHECK(r.err.find("measured:papi:powercap") != std::string::npos);
+
+    // A PAPI whose energy components are all disabled: no meter, an estimate, PAPI's reasons.
+    auto none_out = dir.file("none.json");
+    auto none = run_process(measure({"--power-source", "papi", "--json", none_out}, "true"),
+                            {"PMCMODEL_PAPI_LIBRARY=" + std::string(PMC_FAKE_PAPI_DISABLED)});
+    auto none_doc = run_json(none, none_out);
+    CHECK(has_note(none_doc,
+                   "no energy component of PAPI 7.0.0.0 can be read: rapl disabled: "
+                   "Can't open fd for cpu0: No such file or directory; powercap "
+                   "disabled: Not an Intel processor; nvml absent"));
+    for (const auto& e : none_doc["energy"])
+      CHECK(e["method"].get<std::string>().rfind("estimated:", 0) == 0);
+  }
+
   TEST_CASE("an Intel client reports package, core, uncore, dram and psys each on its own") {
     TempDir dir("client");
     auto tree = copy_tree(dir, "intel-client");
