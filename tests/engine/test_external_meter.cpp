@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -107,11 +108,13 @@ TEST_SUITE("pure") {
           "m.csv:1: expected the header 'timestamp,watts' or 'timestamp,joules'");
     CHECK(error_of([] { parse_meter_csv("", "m.csv"); }) ==
           "m.csv:1: expected the header 'timestamp,watts' or 'timestamp,joules'");
-    const char* rows[] = {"1,abc\n", "1\n", "1,2,3\n", "yesterday,5\n", "1,-5\n", "1,nan\n", ",5\n"};
+    const char* rows[] = {"1,abc\n", "1\n",     "1,2,3\n", "yesterday,5\n",
+                          "1,-5\n",  "1,nan\n", ",5\n"};
     for (const char* row : rows) {
       CAPTURE(row);
-      CHECK(error_of([&] { parse_meter_csv(std::string("timestamp,watts\n0,1\n") + row, "m.csv"); }) ==
-            "m.csv:3: expected 'timestamp,watts' with numbers");
+      CHECK(error_of([&] {
+              parse_meter_csv(std::string("timestamp,watts\n0,1\n") + row, "m.csv");
+            }) == "m.csv:3: expected 'timestamp,watts' with numbers");
     }
     CHECK(error_of([] { parse_meter_csv("timestamp,joules\n0,5\nx,6\n", "m.csv"); }) ==
           "m.csv:3: expected 'timestamp,joules' with numbers");
@@ -123,8 +126,9 @@ TEST_SUITE("pure") {
           conflict + ":4: timestamp repeats line 3 with a different value");
     CHECK(error_of([] { parse_meter_csv("timestamp,joules\n0,500\n1,400\n", "m.csv"); }) ==
           "m.csv:3: cumulative joules decrease (a meter reset?): split the file there");
-    CHECK(error_of([] { read_meter_file("/nonexistent/meter.csv"); })
-              .rfind("/nonexistent/meter.csv: cannot open", 0) == 0);
+    CHECK(error_of([] {
+            read_meter_file("/nonexistent/meter.csv");
+          }).rfind("/nonexistent/meter.csv: cannot open", 0) == 0);
   }
 
   TEST_CASE("meter CSV: out-of-order rows are sorted, exact repeats dropped, both noted") {
@@ -257,8 +261,9 @@ TEST_SUITE("pure") {
     CHECK(r.error == "the BMC reports its power reading state as deactivated");
     auto none = parse_ipmi_power_reading("DCMI request failed because: Invalid command (c1)\n");
     CHECK_FALSE(none.watts);
-    CHECK(none.error == "no 'Instantaneous power reading' in the output (it said: DCMI request "
-                        "failed because: Invalid command (c1))");
+    CHECK(none.error ==
+          "no 'Instantaneous power reading' in the output (it said: DCMI request "
+          "failed because: Invalid command (c1))");
     auto bad = parse_ipmi_power_reading("    Instantaneous power reading:  n/a Watts\n");
     CHECK_FALSE(bad.watts);
     CHECK(bad.error == "cannot read a number of Watts from 'n/a Watts'");
@@ -306,6 +311,17 @@ TEST_SUITE("pure") {
 }
 
 namespace {
+
+// tests/data/ipmi/bin/ipmitool: ipmitool's real output, a reading that changes at every call,
+// and its failure modes, chosen by environment variables (see the script).
+const std::string kFakeIpmitool = std::string(PMC_TEST_DATA) + "/ipmi/bin/ipmitool";
+
+IpmiOptions fake_ipmi_options() {
+  IpmiOptions options;
+  options.argv = {kFakeIpmitool, "dcmi", "power", "reading"};
+  options.poll_interval_s = 0.05;
+  return options;
+}
 
 // A stand-in for ipmitool in a temp dir: prints `output` and exits with `code`.
 struct FakeCommand {
@@ -380,8 +396,10 @@ TEST_SUITE("kernel") {
           "--power-from ipmi: /nonexistent/ipmitool is not installed (not found in PATH)");
 
     // What ipmitool prints on a machine without the ipmi_si/ipmi_devintf drivers.
-    FakeCommand fake("", "Could not open device at /dev/ipmi0 or /dev/ipmi/0 or /dev/ipmidev/0: "
-                         "No such file or directory", 1);
+    FakeCommand fake("",
+                     "Could not open device at /dev/ipmi0 or /dev/ipmi/0 or /dev/ipmidev/0: "
+                     "No such file or directory",
+                     1);
     IpmiOptions failing;
     failing.argv = {fake.path.string(), "dcmi", "power", "reading"};
     auto failed = open_ipmi_source(failing);
@@ -395,5 +413,76 @@ TEST_SUITE("kernel") {
     SysRoot root;
     auto real = choose_power_source(root, "auto", "ipmi");
     if (!real.source) CHECK(real.reason_if_none.rfind("--power-from ipmi: ", 0) == 0);
+  }
+
+  TEST_CASE("ipmi meter integrates readings that change at every call (fake ipmitool ramp)") {
+    // tests/data/ipmi/bin/ipmitool prints ipmitool 1.8.18's text with a reading of
+    // 100 W + 100 W/s × (time since PMC_FAKE_IPMI_T0): a straight line, which the piecewise-linear
+    // integral reproduces whatever the poll times, so the run's average power is the line at the
+    // run's middle: 100 + 100 × (a + b) / 2 for a run from a to b seconds after T0.
+    auto now = [] {
+      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+    double t0 = now();
+    ::setenv("PMC_FAKE_IPMI_T0", std::to_string(t0).c_str(), 1);
+    auto choice = open_ipmi_source(fake_ipmi_options());
+    REQUIRE_MESSAGE(choice.source, choice.reason_if_none);
+    double a = now() - t0;
+    choice.source->start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    double b = now() - t0;
+    auto e = choice.source->read_since_start();
+    ::unsetenv("PMC_FAKE_IPMI_T0");
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].method == "measured:ipmi");
+    CHECK(e[0].domain == "wall");
+    double expected_watts = 100 + 100 * (a + b) / 2;  // about 130 W
+    // Whole-watt readings (±0.5 W) taken at some moment of each call (a few ms).
+    CHECK(e[0].average_watts == doctest::Approx(expected_watts).epsilon(0.02));
+    CHECK(e[0].joules == doctest::Approx(expected_watts * (b - a)).epsilon(0.03));
+    CHECK(e[0].uncertainty == 0);
+  }
+
+  TEST_CASE("ipmi meter failures give a clear reason: exit status, garbage, polls failing later") {
+    SUBCASE("ipmitool exits non-zero") {
+      ::setenv("PMC_FAKE_IPMI_MODE", "fail", 1);
+      auto r = open_ipmi_source(fake_ipmi_options());
+      CHECK_FALSE(r.source);
+      CHECK(r.reason_if_none == "--power-from ipmi: " + std::string(kFakeIpmitool) +
+                                    " dcmi power reading failed (exit 1): Could not open device "
+                                    "at /dev/ipmi0 or /dev/ipmi/0 or /dev/ipmidev/0: No such file "
+                                    "or directory");
+    }
+    SUBCASE("ipmitool prints something that is no power reading") {
+      ::setenv("PMC_FAKE_IPMI_MODE", "garbage", 1);
+      auto r = open_ipmi_source(fake_ipmi_options());
+      CHECK_FALSE(r.source);
+      CHECK(r.reason_if_none == "--power-from ipmi: " + std::string(kFakeIpmitool) +
+                                    " dcmi power reading: no 'Instantaneous power reading' in the "
+                                    "output (it said: this is not ipmitool output)");
+    }
+    ::unsetenv("PMC_FAKE_IPMI_MODE");
+    SUBCASE("the first call works, every later one fails: no energy, and the notes say why") {
+      char tmpl[] = "/tmp/pmc-ipmi-calls-XXXXXX";
+      fs::path dir = ::mkdtemp(tmpl);
+      ::setenv("PMC_FAKE_IPMI_CALLS", (dir / "calls").c_str(), 1);
+      ::setenv("PMC_FAKE_IPMI_FAIL_AFTER", "1", 1);
+      auto choice = open_ipmi_source(fake_ipmi_options());
+      REQUIRE_MESSAGE(choice.source, choice.reason_if_none);
+      choice.source->start();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      auto e = choice.source->read_since_start();
+      CHECK(e.empty());
+      auto notes = choice.source->notes();
+      CHECK(has_note(notes, "ipmitool gave no readings over the run (" +
+                                std::string(kFakeIpmitool) +
+                                " dcmi power reading failed (exit 1)"));
+      CHECK(has_note(notes, "ipmitool poll(s) failed; the last: "));
+      choice.source.reset();
+      ::unsetenv("PMC_FAKE_IPMI_CALLS");
+      ::unsetenv("PMC_FAKE_IPMI_FAIL_AFTER");
+      fs::remove_all(dir);
+    }
   }
 }
