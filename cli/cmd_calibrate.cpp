@@ -72,6 +72,25 @@ std::vector<std::string> calibration_events(bool hardware) {
   return names;
 }
 
+// The CPU's stall counters (CYCLE_ACTIVITY.STALLS_*, Intel from Skylake on), to check the CPI
+// stack against: each is added when libpfm4 knows it for this CPU, so other CPUs calibrate
+// without them. Each is its own group, so one the kernel refuses costs no other event.
+void add_stall_counters(const EventResolver& resolver, std::vector<EventGroup>& groups,
+                        std::vector<std::string>& notes) {
+  std::vector<std::string> unknown;
+  for (const auto& c : stall_counters()) {
+    try {
+      for (auto& g : resolver.resolve_list(c.event)) groups.push_back(std::move(g));
+    } catch (const ResolveError&) {
+      unknown.emplace_back(c.event);
+    }
+  }
+  if (!unknown.empty())
+    notes.push_back(fmt::format(
+        "stall counters not on this CPU ({}): the CPI stack is not checked against them",
+        fmt::join(unknown, ", ")));
+}
+
 std::string self_exe() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -238,6 +257,7 @@ int run_calibrate(CalibrateOptions o) {
   } catch (const ResolveError& e) {
     throw CommandError(e.what(), 1);
   }
+  if (hw_errno == 0) add_stall_counters(resolver, groups, notes);
 
   PowerChoice power;
   try {
@@ -464,10 +484,13 @@ int run_calibrate(CalibrateOptions o) {
       nnls.nnls.nonnegative_intercept = true;
       fit_one("CPI stack (cache stalls)", "cpi", misses, nnls, false);
       if (!fitted.empty() && fitted.back().outcome.model.target == "cpi") {
+        auto& model = fitted.back().outcome.model;
+        model.stall_check = stall_check(model, data, data.labels("workload"));
         std::vector<std::string> levels;
         for (const auto& f : misses) levels.push_back(f.a);
         try {
           stall_report = format_stall_shares(fit_cpi_stack(data, cyc, ins, levels), data, cyc);
+          stall_report += format_stall_comparison(model.stall_check);
         } catch (const std::exception& e) {
           not_fitted.push_back(std::string("CPI stack per workload: ") + e.what());
         }

@@ -56,6 +56,12 @@ bool looks_like_output(const std::string& name) {
          name == "time_s" || name == "out_of_range";
 }
 
+bool is_stall_counter_column(const std::string& name) {
+  for (const auto& c : stall_counters())
+    if (name == c.column || name == std::string(c.column) + "_per_s") return true;
+  return false;
+}
+
 bool constant(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
 }
@@ -116,6 +122,8 @@ int run_fit(const FitOptions& o) {
     if (needed.count(name)) continue;
     // A numeric timestamp stays a number: the rows are sorted by it for time-ordered CV.
     if (name == "timestamp" && preview.numeric_in_first_row[i]) continue;
+    // Stall counters stay numbers too: a CPI-stack model is compared with them.
+    if (is_stall_counter_column(name) && preview.numeric_in_first_row[i]) continue;
     bool text = name == o.group_by || !preview.numeric_in_first_row[i] ||
                 (!auto_features || !o.candidates.empty());
     if (text) csv.string_columns.push_back(name);
@@ -146,11 +154,16 @@ int run_fit(const FitOptions& o) {
   auto outcome =
       fit_table(data, o.target, features, candidates, solver_of(o), plan, selection, identity);
 
+  std::vector<std::string> no_groups;
+  outcome.model.stall_check =
+      stall_check(outcome.model, data, o.group_by.empty() ? no_groups : data.labels(o.group_by));
+
   std::string report;
   for (const auto& n : notes) report += "note: " + n + "\n";
   report += fmt::format("cv plan: {}\n", how);
   if (outcome.selected) report += format_selection(outcome.selection, selection);
   report += format_fit_report(outcome.model, outcome.cv, o.data);
+  report += format_stall_comparison(outcome.model.stall_check);
   write_file_atomically(o.out, model_to_json(outcome.model));
   report += fmt::format("wrote {}\n", o.out);
   std::fputs(report.c_str(), stdout);

@@ -51,6 +51,52 @@ std::string format_fit_report(const Model& m, const CvResult& cv, const std::str
   return out;
 }
 
+StallComparison stall_check(const Model& m, const Dataset& data,
+                            const std::vector<std::string>& group_of_row) {
+  if (m.target != "cpi" || m.terms.empty() || !data.has_column("cpi")) return {};
+  const std::string& ins = m.terms.front().spec.b;
+  std::vector<std::string> misses;
+  std::vector<double> penalty;
+  for (const auto& t : m.terms) {
+    if (t.spec.op != FeatureOp::ratio || t.spec.b != ins || !data.has_column(t.spec.a)) return {};
+    misses.push_back(t.spec.a);
+    // The feature is scale · miss / I, so its cycles are coefficient · scale · miss.
+    penalty.push_back(t.coefficient * t.spec.scale);
+  }
+  if (!data.has_column(ins)) return {};
+  const auto& cpi = data.column("cpi");
+  const auto& instructions = data.column(ins);
+  std::vector<double> cycles(data.rows());
+  for (size_t r = 0; r < data.rows(); ++r) cycles[r] = cpi[r] * instructions[r];
+  bool rates = ins.size() > 6 && ins.compare(ins.size() - 6, 6, "_per_s") == 0;
+  return compare_stall_counters(data, misses, penalty, cycles, group_of_row, rates ? "_per_s" : "");
+}
+
+std::string format_stall_comparison(const StallComparison& s) {
+  std::string out;
+  if (!s.empty()) {
+    out +=
+        "CPI stack against the stall counters (shares of cycles; the model's side is the sum of "
+        "its miss levels at and beyond the counter's level, since the counters nest):\n";
+    out += fmt::format("  {:<14} {:>6} {:<38} {:>8} {:>9} {:>9} {:>9}\n", "group", "rows",
+                       "counter", "model", "measured", "diff", "error");
+    for (const auto& g : s.groups) {
+      for (const auto& l : g.levels)
+        out += fmt::format("  {:<14} {:>6} {:<38} {:>7.2f}% {:>8.2f}% {:>+8.2f}% {:>9}\n", g.group,
+                           g.rows, l.counter, 100 * l.model_share, 100 * l.measured_share,
+                           100 * l.difference,
+                           std::isfinite(l.relative_error_percent)
+                               ? fmt::format("{:+.1f}%", l.relative_error_percent)
+                               : std::string("-"));
+      for (size_t i = 0; i < s.reference.size() && i < g.reference_share.size(); ++i)
+        out += fmt::format("  {:<14} {:>6} {:<38} {:>8} {:>8.2f}%   (for scale, not compared)\n",
+                           g.group, g.rows, s.reference[i], "", 100 * g.reference_share[i]);
+    }
+  }
+  for (const auto& n : s.notes) out += "note: " + n + "\n";
+  return out;
+}
+
 std::string utc_now_iso8601() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};

@@ -15,6 +15,16 @@ namespace pmc::cli {
 std::string format_fit_report(const Model& model, const CvResult& cv,
                               const std::string& data_origin);
 
+// For a CPI-stack model — target `cpi`, every feature ratio(miss column, I) with one I — the
+// comparison of its stall estimate with the stall counters in `data` (calibrate's `_per_s` rates
+// when I ends in `_per_s`, else columns named as the counters' stems), per group of
+// `group_of_row` (empty: every row is one group). Empty when there is nothing to compare.
+StallComparison stall_check(const Model& model, const Dataset& data,
+                            const std::vector<std::string>& group_of_row);
+// The comparison as fit and calibrate print it: per group and level, the model's and the
+// counter's stall cycles as shares of cycles, their difference and the relative error.
+std::string format_stall_comparison(const StallComparison& s);
+
 // "MAPE 8.2%  RMSE 10.4  MedAE 6.1  R² 0.953  (863 rows)"
 std::string format_errors(const ErrorMetrics& e);
 

@@ -19,7 +19,9 @@ using ordered_json = nlohmann::ordered_json;  // the writer keeps "schema" first
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kIntervalMethod = "cv_residual_quantiles";
 
-bool needs_b(FeatureOp op) { return op == FeatureOp::rate || op == FeatureOp::ratio || op == FeatureOp::product; }
+bool needs_b(FeatureOp op) {
+  return op == FeatureOp::rate || op == FeatureOp::ratio || op == FeatureOp::product;
+}
 
 ordered_json term_to_json(const ModelTerm& t) {
   ordered_json j = {{"name", t.spec.name}, {"op", to_string(t.spec.op)}, {"a", t.spec.a}};
@@ -31,6 +33,26 @@ ordered_json term_to_json(const ModelTerm& t) {
   j["train_min"] = t.train_min;
   j["train_max"] = t.train_max;
   return j;
+}
+
+ordered_json stall_check_to_json(const StallComparison& s) {
+  ordered_json groups = ordered_json::array();
+  for (const auto& g : s.groups) {
+    ordered_json levels = ordered_json::array();
+    for (const auto& l : g.levels)
+      levels.push_back({{"level", l.level},
+                        {"counter", l.counter},
+                        {"model_levels", l.model_levels},
+                        {"model_share", l.model_share},
+                        {"measured_share", l.measured_share},
+                        {"difference", l.difference},
+                        {"relative_error_percent", l.relative_error_percent}});
+    groups.push_back({{"group", g.group},
+                      {"rows", g.rows},
+                      {"levels", levels},
+                      {"reference_share", g.reference_share}});
+  }
+  return {{"reference", s.reference}, {"notes", s.notes}, {"groups", groups}};
 }
 
 // Reads a parsed document; a missing or mistyped field names its path and the line it is on
@@ -60,10 +82,12 @@ struct Reader {
     throw std::runtime_error(fmt::format("{}:{}: {}", file, line_at(byte), what));
   }
 
-  const json& object(const json& parent, const char* key, const std::string& where, size_t byte) const {
+  const json& object(const json& parent, const char* key, const std::string& where,
+                     size_t byte) const {
     if (!parent.contains(key)) fail(fmt::format("expected field '{}' in {}", key, where), byte);
     const json& j = parent.at(key);
-    if (!j.is_object()) fail(fmt::format("expected '{}' in {} to be an object", key, where), locate(key));
+    if (!j.is_object())
+      fail(fmt::format("expected '{}' in {} to be an object", key, where), locate(key));
     return j;
   }
   std::string string(const json& obj, const char* key, const std::string& where, size_t byte,
@@ -72,12 +96,13 @@ struct Reader {
       if (required) fail(fmt::format("expected field '{}' in {}", key, where), byte);
       return {};
     }
-    if (!obj.at(key).is_string()) fail(fmt::format("expected '{}' in {} to be a string", key, where), byte);
+    if (!obj.at(key).is_string())
+      fail(fmt::format("expected '{}' in {} to be a string", key, where), byte);
     return obj.at(key).get<std::string>();
   }
   // A number; null reads as NaN where `nullable`.
-  double number(const json& obj, const char* key, const std::string& where, size_t byte, bool required = true,
-                bool nullable = false, double fallback = 0) const {
+  double number(const json& obj, const char* key, const std::string& where, size_t byte,
+                bool required = true, bool nullable = false, double fallback = 0) const {
     if (!obj.contains(key)) {
       if (required) fail(fmt::format("expected field '{}' in {}", key, where), byte);
       return fallback;
@@ -103,10 +128,12 @@ struct Reader {
     t.spec.name = string(j, "name", where, byte);
     std::string op = string(j, "op", where, byte);
     auto parsed = parse_feature_op(op);
-    if (!parsed) fail(fmt::format("expected 'op' in {} to be one of raw, rate, ratio, product, square, hinge, log1p, "
-                                  "found '{}'",
-                                  where, op),
-                      byte);
+    if (!parsed)
+      fail(fmt::format(
+               "expected 'op' in {} to be one of raw, rate, ratio, product, square, hinge, log1p, "
+               "found '{}'",
+               where, op),
+           byte);
     t.spec.op = *parsed;
     t.spec.a = string(j, "a", where, byte);
     if (t.spec.a.empty()) fail("expected a column name in 'a' of " + where, byte);
@@ -139,11 +166,15 @@ struct Reader {
     const json& solver = object(doc, "solver", "the document", 0);
     size_t sb = locate("solver");
     m.solver = string(solver, "name", "solver", sb);
-    if (!parse_solver(m.solver)) fail(fmt::format("expected solver name ols, ridge, nnls or elastic_net, found '{}'", m.solver), sb);
+    if (!parse_solver(m.solver))
+      fail(
+          fmt::format("expected solver name ols, ridge, nnls or elastic_net, found '{}'", m.solver),
+          sb);
     m.lambda = number(solver, "lambda", "solver", sb, false);
     m.alpha = number(solver, "alpha", "solver", sb, false);
     if (solver.contains("nonnegative_intercept")) {
-      if (!solver["nonnegative_intercept"].is_boolean()) fail("expected solver.nonnegative_intercept to be a boolean", sb);
+      if (!solver["nonnegative_intercept"].is_boolean())
+        fail("expected solver.nonnegative_intercept to be a boolean", sb);
       m.nonnegative_intercept = solver["nonnegative_intercept"].get<bool>();
     }
 
@@ -152,13 +183,15 @@ struct Reader {
     m.intercept = number(intercept, "value", "intercept", ib);
     m.intercept_se = number(intercept, "standard_error", "intercept", ib, false, true, kNaN);
 
-    if (!doc.contains("features") || !doc["features"].is_array()) fail("expected an array 'features'", locate("features"));
+    if (!doc.contains("features") || !doc["features"].is_array())
+      fail("expected an array 'features'", locate("features"));
     const json& features = doc["features"];
     for (size_t i = 0; i < features.size(); ++i) {
       m.terms.push_back(term(features[i], i));
       for (size_t k = 0; k < i; ++k)
         if (m.terms[k].spec.name == m.terms[i].spec.name)
-          fail(fmt::format("duplicate feature name '{}'", m.terms[i].spec.name), locate("features", long(i)));
+          fail(fmt::format("duplicate feature name '{}'", m.terms[i].spec.name),
+               locate("features", long(i)));
     }
 
     const json& training = object(doc, "training", "the document", 0);
@@ -180,21 +213,79 @@ struct Reader {
     const json& iv = object(doc, "interval", "the document", 0);
     size_t vb = locate("interval");
     std::string method = string(iv, "method", "interval", vb);
-    if (method != kIntervalMethod) fail(fmt::format("expected interval method '{}', found '{}'", kIntervalMethod, method), vb);
+    if (method != kIntervalMethod)
+      fail(fmt::format("expected interval method '{}', found '{}'", kIntervalMethod, method), vb);
     m.interval.level = number(iv, "level", "interval", vb);
     m.interval.lower = number(iv, "residual_lower", "interval", vb);
     m.interval.upper = number(iv, "residual_upper", "interval", vb);
-    if (!(m.interval.level > 0 && m.interval.level < 1)) fail("expected interval.level in (0, 1)", vb);
-    if (m.interval.lower > m.interval.upper) fail("expected interval.residual_lower ≤ residual_upper", vb);
+    if (!(m.interval.level > 0 && m.interval.level < 1))
+      fail("expected interval.level in (0, 1)", vb);
+    if (m.interval.lower > m.interval.upper)
+      fail("expected interval.residual_lower ≤ residual_upper", vb);
+    if (doc.contains("stall_counters"))
+      m.stall_check = stall_check(object(doc, "stall_counters", "the document", 0));
     return m;
+  }
+
+  std::vector<std::string> strings(const json& obj, const char* key, const std::string& where,
+                                   size_t byte) const {
+    std::vector<std::string> out;
+    if (!obj.contains(key)) return out;
+    if (!obj.at(key).is_array())
+      fail(fmt::format("expected '{}' in {} to be an array of strings", key, where), byte);
+    for (const auto& v : obj.at(key)) {
+      if (!v.is_string())
+        fail(fmt::format("expected '{}' in {} to be an array of strings", key, where), byte);
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+
+  StallComparison stall_check(const json& j) const {
+    StallComparison s;
+    size_t sb = locate("stall_counters");
+    s.reference = strings(j, "reference", "stall_counters", sb);
+    s.notes = strings(j, "notes", "stall_counters", sb);
+    if (!j.contains("groups") || !j["groups"].is_array())
+      fail("expected an array 'groups' in stall_counters", sb);
+    for (size_t i = 0; i < j["groups"].size(); ++i) {
+      const json& g = j["groups"][i];
+      std::string where = fmt::format("stall_counters.groups[{}]", i);
+      if (!g.is_object()) fail("expected " + where + " to be an object", sb);
+      GroupStallComparison gc;
+      gc.group = string(g, "group", where, sb);
+      gc.rows = count(g, "rows", where, sb);
+      if (!g.contains("levels") || !g["levels"].is_array())
+        fail("expected an array 'levels' in " + where, sb);
+      for (const auto& l : g["levels"]) {
+        if (!l.is_object()) fail("expected the levels of " + where + " to be objects", sb);
+        LevelComparison lc;
+        lc.level = int(count(l, "level", where, sb));
+        lc.counter = string(l, "counter", where, sb);
+        lc.model_levels = strings(l, "model_levels", where, sb);
+        lc.model_share = number(l, "model_share", where, sb, true, true);
+        lc.measured_share = number(l, "measured_share", where, sb, true, true);
+        lc.difference = number(l, "difference", where, sb, true, true);
+        lc.relative_error_percent = number(l, "relative_error_percent", where, sb, true, true);
+        gc.levels.push_back(std::move(lc));
+      }
+      if (g.contains("reference_share")) {
+        if (!g["reference_share"].is_array())
+          fail("expected 'reference_share' in " + where + " to be an array", sb);
+        for (const auto& v : g["reference_share"])
+          gc.reference_share.push_back(v.is_number() ? v.get<double>() : kNaN);
+      }
+      s.groups.push_back(std::move(gc));
+    }
+    return s;
   }
 };
 
 }  // namespace
 
-Model make_model(const std::string& target, const std::vector<FeatureSpec>& features, const DesignMatrix& x,
-                 const std::vector<double>& y, const Fit& fit, const CvResult& cv, size_t cv_splits,
-                 const ModelIdentity& identity) {
+Model make_model(const std::string& target, const std::vector<FeatureSpec>& features,
+                 const DesignMatrix& x, const std::vector<double>& y, const Fit& fit,
+                 const CvResult& cv, size_t cv_splits, const ModelIdentity& identity) {
   Model m;
   m.target = target;
   m.machine = identity.machine.is_null() ? json::object() : identity.machine;
@@ -226,8 +317,9 @@ Model make_model(const std::string& target, const std::vector<FeatureSpec>& feat
   return m;
 }
 
-Model fit_model(const Dataset& data, const std::string& target, const std::vector<FeatureSpec>& features,
-                const SolverOptions& solver, const CvPlan& plan, const ModelIdentity& identity) {
+Model fit_model(const Dataset& data, const std::string& target,
+                const std::vector<FeatureSpec>& features, const SolverOptions& solver,
+                const CvPlan& plan, const ModelIdentity& identity) {
   const auto& y = data.column(target);
   DesignMatrix x = design_matrix(data, features);
   Fit fit = fit_with(x, y, solver);
@@ -251,7 +343,8 @@ std::string model_to_json(const Model& m) {
       {"solver", solver},
       {"intercept", {{"value", m.intercept}, {"standard_error", m.intercept_se}}},
       {"features", features},
-      {"training", {{"rows", m.training_rows}, {"target_min", m.target_min}, {"target_max", m.target_max}}},
+      {"training",
+       {{"rows", m.training_rows}, {"target_min", m.target_min}, {"target_max", m.target_max}}},
       {"cv",
        {{"method", m.cv.method},
         {"folds", m.cv.folds},
@@ -266,6 +359,7 @@ std::string model_to_json(const Model& m) {
         {"residual_lower", m.interval.lower},
         {"residual_upper", m.interval.upper}}},
   };
+  if (!m.stall_check.empty()) doc["stall_counters"] = stall_check_to_json(m.stall_check);
   return doc.dump(2) + "\n";
 }
 

@@ -16,6 +16,7 @@
 #include "dataset.h"
 #include "feature_transforms.h"
 #include "solvers.h"
+#include "stall_comparison.h"
 
 namespace pmc {
 
@@ -30,8 +31,8 @@ struct ModelTerm {
 };
 
 struct CvSummary {
-  std::string method;  // to_string(CvMethod)
-  size_t folds = 0;    // splits tested
+  std::string method;   // to_string(CvMethod)
+  size_t folds = 0;     // splits tested
   ErrorMetrics errors;  // pooled over the held-out rows
 };
 
@@ -51,6 +52,9 @@ struct Model {
   ResidualInterval interval;
   std::string created_at;  // ISO 8601, given by the caller (models/ reads no clock)
   std::string pmcmodel_version;
+  // A CPI-stack model's estimate against the dataset's stall counters ("stall_counters"), when
+  // the training data had them; empty otherwise.
+  StallComparison stall_check;
 };
 
 struct ModelIdentity {
@@ -60,12 +64,13 @@ struct ModelIdentity {
 
 // Fits `features` → `target` on every row with `solver`, cross-validates with `plan` (the same
 // solver refitted per split) and keeps the CV residual quantiles for the interval.
-Model fit_model(const Dataset& data, const std::string& target, const std::vector<FeatureSpec>& features,
-                const SolverOptions& solver, const CvPlan& plan, const ModelIdentity& identity);
+Model fit_model(const Dataset& data, const std::string& target,
+                const std::vector<FeatureSpec>& features, const SolverOptions& solver,
+                const CvPlan& plan, const ModelIdentity& identity);
 // The same from a fit already made (the CV result gives the errors and the interval).
-Model make_model(const std::string& target, const std::vector<FeatureSpec>& features, const DesignMatrix& x,
-                 const std::vector<double>& y, const Fit& fit, const CvResult& cv, size_t cv_splits,
-                 const ModelIdentity& identity);
+Model make_model(const std::string& target, const std::vector<FeatureSpec>& features,
+                 const DesignMatrix& x, const std::vector<double>& y, const Fit& fit,
+                 const CvResult& cv, size_t cv_splits, const ModelIdentity& identity);
 
 std::string model_to_json(const Model& model);  // pretty-printed, with a trailing newline
 // Throws std::runtime_error "FILE:LINE: what was expected".
@@ -76,8 +81,8 @@ struct Prediction {
   std::vector<double> value;
   std::vector<double> lower;  // value + the interval's lower residual quantile
   std::vector<double> upper;
-  std::vector<char> out_of_range;             // per row: a feature outside its training range
-  std::vector<size_t> out_of_range_by_term;   // per term: rows outside its range
+  std::vector<char> out_of_range;            // per row: a feature outside its training range
+  std::vector<size_t> out_of_range_by_term;  // per term: rows outside its range
 };
 
 // Evaluates the model's features on `data` (which needs their input columns).

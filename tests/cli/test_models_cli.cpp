@@ -82,6 +82,17 @@ std::string known_coefficients_csv(size_t rows, uint64_t seed) {
   return out;
 }
 
+std::string fmt_row(const std::vector<std::string>& labels, const std::vector<double>& values) {
+  std::string out;
+  for (const auto& l : labels) out += l + ",";
+  for (size_t i = 0; i < values.size(); ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", values[i]);
+    out += std::string(buf) + (i + 1 < values.size() ? "," : "\n");
+  }
+  return out;
+}
+
 const json* feature(const json& model, const std::string& name) {
   for (const auto& f : model["features"])
     if (f["name"] == name) return &f;
@@ -270,6 +281,56 @@ TEST_SUITE("pure") {
     // Every training row is inside the training range.
     for (const auto& row : t.rows) CHECK(row.at("out_of_range") == "0");
     for (const auto& p : {data, m1, pred}) std::filesystem::remove(p);
+  }
+}
+
+TEST_SUITE("pure") {
+  TEST_CASE(
+      "fit of a CPI stack compares it with the stall counters, per workload and in the file") {
+    // cycles = 0.5·ins + 12·L1 misses + 200·LLC misses (hand-made). STALLS_L1D_MISS counts every
+    // miss's cycles (it includes L2 and L3 misses); STALLS_L3_MISS reads 250 cycles per LLC miss,
+    // 1.25× what the penalties give, so the model is 20% short beyond L3 and exact beyond L1.
+    std::mt19937_64 rng(3);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::string csv =
+        "workload,instructions_per_s,cpi,l1_dcache_load_misses_per_s,llc_load_misses_per_s,"
+        "cycle_activity_stalls_l1d_miss_per_s,cycle_activity_stalls_l2_miss_per_s,"
+        "cycle_activity_stalls_l3_miss_per_s\n";
+    for (int r = 0; r < 60; ++r) {
+      double ins = 1e9 * (0.5 + u(rng)), l1 = ins * 0.02 * u(rng), llc = l1 * 0.5 * u(rng);
+      double cycles = 0.5 * ins + 12 * l1 + 200 * llc;
+      csv += fmt_row({r % 2 ? std::string("chase-llc") : std::string("int")},
+                     {ins, cycles / ins, l1, llc, 12 * l1 + 200 * llc, 100 * llc, 250 * llc});
+    }
+    auto data = temp_path("stalls.csv"), model = temp_path("stalls.json");
+    write(data, csv);
+    auto r = run_process(pmcmodel(
+        {"fit", "--data", data, "--target", "cpi", "--features",
+         "ratio(l1_dcache_load_misses_per_s,instructions_per_s),ratio(llc_load_misses_per_s,"
+         "instructions_per_s)",
+         "--model", "nnls", "--nonnegative-intercept", "--group-by", "workload", "--out", model}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("against the stall counters") != std::string::npos, r.out);
+    CHECK_MESSAGE(
+        r.out.find("cycle_activity_stalls_l2_miss_per_s: not compared") != std::string::npos,
+        r.out);
+    auto m = json::parse(read_file(model));
+    REQUIRE(m.contains("stall_counters"));
+    const auto& groups = m["stall_counters"]["groups"];
+    REQUIRE(groups.size() == 3);
+    CHECK(groups[0]["group"] == "int");
+    CHECK(groups[1]["group"] == "chase-llc");
+    CHECK(groups[2]["group"] == "all");
+    for (const auto& g : groups) {
+      REQUIRE(g["levels"].size() == 2);
+      CHECK(g["levels"][0]["counter"] == "cycle_activity_stalls_l1d_miss_per_s");
+      CHECK(std::fabs(g["levels"][0]["relative_error_percent"].get<double>()) < 1e-3);
+      CHECK(g["levels"][1]["counter"] == "cycle_activity_stalls_l3_miss_per_s");
+      CHECK(g["levels"][1]["relative_error_percent"].get<double>() ==
+            doctest::Approx(-20).epsilon(1e-4));
+    }
+    std::filesystem::remove(data);
+    std::filesystem::remove(model);
   }
 }
 
