@@ -527,6 +527,39 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("--power-from ipmi polls ipmitool from PATH and integrates its changing readings") {
+    // tests/data/ipmi/bin/ipmitool, first on PATH, prints ipmitool 1.8.18's text with a reading
+    // of 100 W + 100 W/s since PMC_FAKE_IPMI_T0. The run starts s seconds after T0 (pmcmodel's
+    // start-up and its first ipmitool call: well under 0.3 s) and lasts d, so its average power
+    // is 100 + 100 × (s + d/2) W.
+    TempDir dir("ipmi");
+    auto out = dir.file("run.json");
+    std::string path = "PATH=" + std::string(PMC_TEST_DATA) + "/ipmi/bin:/usr/bin:/bin";
+    char t0[64];
+    std::snprintf(t0, sizeof t0, "PMC_FAKE_IPMI_T0=%.6f", unix_now());
+    auto r = run_process(measure({"--power-from", "ipmi", "--json", out}, "sleep 1.5"), {path, t0});
+    auto doc = run_json(r, out);
+    const json* wall = find_energy(doc["energy"], "wall");
+    REQUIRE(wall != nullptr);
+    CHECK((*wall)["method"] == "measured:ipmi");
+    double d = doc["duration_s"].get<double>();
+    double watts = (*wall)["average_watts"].get<double>();
+    CHECK(watts >= 100 + 100 * d / 2 - 1);
+    CHECK(watts <= 100 + 100 * (0.3 + d / 2));
+    CHECK((*wall)["joules"].get<double>() == doctest::Approx(watts * d).epsilon(0.05));
+    CHECK(has_note(doc, "ipmitool dcmi power reading` (the BMC's DCMI reading)"));
+
+    // ipmitool that fails: no meter, an estimate, and ipmitool's own words in the reason.
+    auto failed = run_process(measure({"--power-from", "ipmi", "--json", out}, "true"),
+                              {path, "PMC_FAKE_IPMI_MODE=fail"});
+    auto failed_doc = run_json(failed, out);
+    CHECK(has_note(failed_doc,
+                   "--power-from ipmi: ipmitool dcmi power reading failed (exit 1): "
+                   "Could not open device at /dev/ipmi0"));
+    for (const auto& e : failed_doc["energy"])
+      CHECK(e["method"].get<std::string>().rfind("estimated:", 0) == 0);
+  }
+
   TEST_CASE("bad energy options stop measure before it runs: one line, exit 2, no document") {
     TempDir dir("bad");
     auto out = dir.file("run.json");
