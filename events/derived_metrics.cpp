@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -105,26 +106,34 @@ std::string strip_pmu(std::string_view name) {
 
 // Counts as the metric engine reads them: an event counted only with modifiers
 // ("task-clock:u") is also known by its bare name, converted like the bare event would be.
-EventValues values_of(const std::vector<EventCount>& events, double duration_s) {
+// `bindings` index `events`.
+EventValues values_of(const std::vector<EventCount>& events, double duration_s,
+                      std::vector<EventValues::Binding>& bindings) {
   auto base_of = [](const std::string& name) {
     if (name.find('/') != std::string::npos) return std::string();
     auto colon = name.find(':');
     return colon == std::string::npos || colon == 0 ? std::string() : name.substr(0, colon);
   };
   std::vector<EventCount> bare_named;
-  for (const auto& e : events) {
-    std::string bare = base_of(e.name);
+  std::vector<size_t> origin;  // bare_named[n + k] is events[origin[k]]
+  for (size_t i = 0; i < events.size(); ++i) {
+    std::string bare = base_of(events[i].name);
     if (bare.empty()) continue;
     bool counted_bare = std::any_of(events.begin(), events.end(), [&](const EventCount& other) {
       return canonical_event_name(other.name) == canonical_event_name(bare);
     });
     if (counted_bare) continue;
-    bare_named.push_back(e);
+    bare_named.push_back(events[i]);
     bare_named.back().name = bare;
+    origin.push_back(i);
   }
-  if (bare_named.empty()) return EventValues::from_counts(events, duration_s);
+  if (bare_named.empty()) return EventValues::from_counts(events, duration_s, bindings);
   bare_named.insert(bare_named.begin(), events.begin(), events.end());
-  return EventValues::from_counts(bare_named, duration_s);
+  auto values = EventValues::from_counts(bare_named, duration_s, bindings);
+  for (auto& b : bindings)
+    if (b.count != EventValues::kDuration && b.count >= events.size())
+      b.count = origin[b.count - events.size()];
+  return values;
 }
 
 std::string display_name(const MetricResult& r, const std::string& view) {
@@ -135,46 +144,112 @@ std::string display_name(const MetricResult& r, const std::string& view) {
 
 }  // namespace
 
-namespace {
+struct IntervalMetricEvaluator::View {
+  std::string pmu;  // empty for the run's own view
+  EventValues values;
+  std::vector<EventValues::Binding> bindings;  // counts index the evaluated events
+  std::vector<EventValues::Entry*> entries;
+};
 
-ComputedMetrics compute_selected(const MetricSet& set, const std::vector<size_t>& selection,
-                                 const std::vector<EventCount>& events, double duration_s,
-                                 const Literals& literals) {
-  ComputedMetrics out;
-  if (selection.empty()) return out;
-  auto results = set.evaluate_selected(selection, values_of(events, duration_s), literals);
-  for (const auto& r : results) {
-    if (r.value)
-      out.metrics.push_back({display_name(r, {}), *r.value, r.unit});
-    else
-      out.absent.push_back(r);
+IntervalMetricEvaluator::IntervalMetricEvaluator(const MetricSet& set, std::vector<size_t> selected,
+                                                 Literals literals)
+    : set_(set), selected_(std::move(selected)), literals_(std::move(literals)) {}
+
+IntervalMetricEvaluator::~IntervalMetricEvaluator() = default;
+IntervalMetricEvaluator::IntervalMetricEvaluator(IntervalMetricEvaluator&&) noexcept = default;
+
+bool IntervalMetricEvaluator::same_layout(const std::vector<EventCount>& events) const {
+  if (!built_ || events.size() != layout_.size()) return false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& a = events[i];
+    const auto& b = layout_[i];
+    if (a.status != b.status || a.unit_scale != b.unit_scale || a.name != b.name ||
+        a.pmu != b.pmu || a.unit != b.unit)
+      return false;
   }
+  return true;
+}
+
+void IntervalMetricEvaluator::build(const std::vector<EventCount>& events, double duration_s) {
+  views_.clear();
+  layout_.clear();
+  for (const auto& e : events) {
+    EventCount shape;
+    shape.name = e.name;
+    shape.pmu = e.pmu;
+    shape.unit = e.unit;
+    shape.unit_scale = e.unit_scale;
+    shape.status = e.status;
+    layout_.push_back(std::move(shape));
+  }
+  auto add_view = [&](std::string pmu, const std::vector<EventCount>& view_events,
+                      const std::vector<size_t>& origin) {
+    auto view = std::make_unique<View>();
+    view->pmu = std::move(pmu);
+    view->values = values_of(view_events, duration_s, view->bindings);
+    for (auto& b : view->bindings)
+      if (b.count != EventValues::kDuration) b.count = origin[b.count];
+    view->entries = view->values.entries_of(view->bindings);
+    views_.push_back(std::move(view));
+  };
+  std::vector<size_t> identity(events.size());
+  for (size_t i = 0; i < events.size(); ++i) identity[i] = i;
+  add_view({}, events, identity);
   std::vector<std::string> pmus;
   for (const auto& e : events) {
     std::string pmu = core_pmu_of(e.name);
     if (!pmu.empty() && e.counted() && std::find(pmus.begin(), pmus.end(), pmu) == pmus.end())
       pmus.push_back(pmu);
   }
-  // With one core PMU counting (an Arm SoC whose other cluster stayed idle) its metrics are the
-  // run's and keep their plain names.
-  bool one_pmu = pmus.size() == 1;
+  one_pmu_ = pmus.size() == 1;
   for (const auto& pmu : pmus) {
     // The PMU's events under their bare names, beside the events no core PMU counts.
     std::vector<EventCount> view;
-    for (const auto& e : events) {
+    std::vector<size_t> origin;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
       std::string owner = core_pmu_of(e.name);
       if (owner == pmu) {
         EventCount bare = e;
         bare.name = strip_pmu(e.name);
         bare.pmu.clear();
         view.push_back(std::move(bare));
+        origin.push_back(i);
       } else if (owner.empty() && is_off_core_event(e.name.substr(0, e.name.find(':')))) {
         view.push_back(e);
+        origin.push_back(i);
       }
     }
-    for (const auto& r : set.evaluate_selected(selection, values_of(view, duration_s), literals)) {
+    add_view(pmu, view, origin);
+  }
+  built_ = true;
+  built_with_duration_ = duration_s > 0;
+}
+
+ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>& events,
+                                                  double duration_s) {
+  ComputedMetrics out;
+  if (selected_.empty()) return out;
+  if (same_layout(events) && built_with_duration_ == (duration_s > 0)) {
+    for (auto& view : views_)
+      EventValues::update(view->bindings, view->entries, events, duration_s);
+  } else {
+    build(events, duration_s);
+  }
+  auto results = set_.evaluate_selected(selected_, views_[0]->values, literals_);
+  for (auto& r : results) {
+    if (r.value)
+      out.metrics.push_back({display_name(r, {}), *r.value, std::move(r.unit)});
+    else
+      out.absent.push_back(std::move(r));
+  }
+  // With one core PMU counting (an Arm SoC whose other cluster stayed idle) its metrics are the
+  // run's and keep their plain names.
+  for (size_t v = 1; v < views_.size(); ++v) {
+    const std::string& pmu = views_[v]->pmu;
+    for (const auto& r : set_.evaluate_selected(selected_, views_[v]->values, literals_)) {
       if (!r.pmu.empty() || !r.value) continue;
-      std::string name = display_name(r, one_pmu ? std::string() : pmu);
+      std::string name = display_name(r, one_pmu_ ? std::string() : pmu);
       bool known = std::any_of(out.metrics.begin(), out.metrics.end(),
                                [&](const Metric& m) { return m.name == name; });
       if (known) continue;  // computed without the PMU's events (cpus_utilized)
@@ -189,26 +264,24 @@ ComputedMetrics compute_selected(const MetricSet& set, const std::vector<size_t>
   return out;
 }
 
-}  // namespace
-
 ComputedMetrics compute_selected_metrics(const MetricSet& set, const std::vector<size_t>& selected,
                                          const std::vector<EventCount>& events, double duration_s,
                                          const Literals& literals) {
-  return compute_selected(set, selected, events, duration_s, literals);
+  return IntervalMetricEvaluator(set, selected, literals).evaluate(events, duration_s);
 }
 
 ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::string>& selection,
                                 const std::vector<EventCount>& events, double duration_s,
                                 const Literals& literals) {
   if (selection.empty()) return {};
-  return compute_selected(set, set.select(selection), events, duration_s, literals);
+  return compute_selected_metrics(set, set.select(selection), events, duration_s, literals);
 }
 
 void apply_metric_engine(Measurement& m, const MetricSet& set,
                          const std::vector<std::string>& selection, const Literals& literals) {
   if (selection.empty()) return;
   auto selected = set.select(selection);
-  auto run = compute_selected(set, selected, m.events, m.duration_s, literals);
+  auto run = compute_selected_metrics(set, selected, m.events, m.duration_s, literals);
   m.metrics = std::move(run.metrics);
   if (m.intervals.empty()) return;
   // Every event of an interval is among the run's events, so a metric the run lacks because an
@@ -224,8 +297,8 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
     });
     if (!never) per_interval.push_back(i);
   }
-  for (auto& iv : m.intervals)
-    iv.metrics = compute_selected(set, per_interval, iv.events, iv.duration_s, literals).metrics;
+  IntervalMetricEvaluator evaluator(set, std::move(per_interval), literals);
+  for (auto& iv : m.intervals) iv.metrics = evaluator.evaluate(iv.events, iv.duration_s).metrics;
 }
 
 }  // namespace pmc

@@ -1,6 +1,7 @@
 #pragma once
 // Derived metrics: the metric engine (metric_set.h) applied to a measurement's counts, and the
 // fixed set of perf stat's generic ratios that `measure` falls back to without metric files.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,34 @@ ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::str
 ComputedMetrics compute_selected_metrics(const MetricSet& set, const std::vector<size_t>& selected,
                                          const std::vector<EventCount>& events, double duration_s,
                                          const Literals& literals = {});
+
+// Evaluates one selection on interval after interval (import of -I recordings, measure -I),
+// with the results of compute_selected_metrics(). The event tables are built from an interval's
+// layout (event names, PMUs, units, statuses) and, while the next interval has the same layout,
+// only their values are updated: building them was two thirds of the per-interval cost.
+class IntervalMetricEvaluator {
+ public:
+  IntervalMetricEvaluator(const MetricSet& set, std::vector<size_t> selected,
+                          Literals literals = {});
+  ~IntervalMetricEvaluator();
+  IntervalMetricEvaluator(IntervalMetricEvaluator&&) noexcept;
+  ComputedMetrics evaluate(const std::vector<EventCount>& events, double duration_s);
+  const std::vector<size_t>& selected() const { return selected_; }
+
+ private:
+  struct View;
+  bool same_layout(const std::vector<EventCount>& events) const;
+  void build(const std::vector<EventCount>& events, double duration_s);
+
+  const MetricSet& set_;
+  std::vector<size_t> selected_;
+  Literals literals_;
+  std::vector<EventCount> layout_;  // names, PMUs, units and statuses the views were built for
+  std::vector<std::unique_ptr<View>> views_;  // the run's own, then one per core PMU counting
+  bool one_pmu_ = false;
+  bool built_ = false;
+  bool built_with_duration_ = false;
+};
 
 // Replaces the metrics of `m` and of each of its intervals with compute_metrics() of its counts,
 // keeping reported[] as it is.

@@ -120,8 +120,16 @@ const EventValues::Entry* EventValues::find_key(std::string_view key) const {
 }
 
 EventValues EventValues::from_counts(const std::vector<EventCount>& counts, double duration_s) {
+  std::vector<Binding> bindings;
+  return from_counts(counts, duration_s, bindings);
+}
+
+EventValues EventValues::from_counts(const std::vector<EventCount>& counts, double duration_s,
+                                     std::vector<Binding>& bindings) {
   EventValues out;
-  for (const auto& count : counts) {
+  bindings.clear();
+  for (size_t i = 0; i < counts.size(); ++i) {
+    const auto& count = counts[i];
     // A hybrid core type's count is only known with its PMU: the same name on cpu_core and
     // cpu_atom are different counts.
     bool hybrid = count.pmu == "cpu_core" || count.pmu == "cpu_atom";
@@ -137,17 +145,40 @@ EventValues EventValues::from_counts(const std::vector<EventCount>& counts, doub
         out.set_missing(name, why);
         continue;
       }
-      double value = count.value;
+      double divisor = 1;
       std::string key = canonical_event_name(count.name);
       // perf evaluates metrics on clock events' nanosecond counts; the resolver shows msec.
       if ((key == "task-clock" || key == "cpu-clock") && count.unit_scale != 0 &&
           count.unit_scale != 1.0)
-        value /= count.unit_scale;
-      out.set(name, value);
+        divisor = count.unit_scale;
+      out.set(name, count.value / divisor);
+      bindings.push_back({canonical_event_name(name), i, divisor});
     }
   }
-  if (duration_s > 0 && !out.find("duration_time")) out.set("duration_time", duration_s);
+  if (duration_s > 0 && !out.find("duration_time")) {
+    out.set("duration_time", duration_s);
+    bindings.push_back({"duration_time", kDuration, 1});
+  }
   return out;
+}
+
+std::vector<EventValues::Entry*> EventValues::entries_of(const std::vector<Binding>& bindings) {
+  std::vector<Entry*> out;
+  out.reserve(bindings.size());
+  for (const auto& b : bindings) {
+    auto it = entries_.find(std::string_view(b.key));
+    out.push_back(it == entries_.end() ? nullptr : &it->second);
+  }
+  return out;
+}
+
+void EventValues::update(const std::vector<Binding>& bindings, const std::vector<Entry*>& entries,
+                         const std::vector<EventCount>& counts, double duration_s) {
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    if (!entries[i]) continue;
+    const auto& b = bindings[i];
+    entries[i]->value = b.count == kDuration ? duration_s : counts[b.count].value / b.divisor;
+  }
 }
 
 void Literals::set(std::string_view name, double value) {

@@ -60,6 +60,26 @@ class EventValues {
   // count's value. An event on a PMU other than the core one is also known as "pmu/name/".
   static EventValues from_counts(const std::vector<EventCount>& counts, double duration_s);
 
+  // What from_counts() set from each count, in order: entry `key` = counts[count].value / divisor
+  // (count == npos: duration_time = duration_s). With these, counts laid out the same way (the
+  // next interval of a recording: same names, PMUs, units and statuses) update the table in place
+  // instead of building it again.
+  struct Binding {
+    std::string key;
+    size_t count = 0;
+    double divisor = 1;
+  };
+  static constexpr size_t kDuration = size_t(-1);
+  static EventValues from_counts(const std::vector<EventCount>& counts, double duration_s,
+                                 std::vector<Binding>& bindings);
+  // The entry of each binding's key (nullptr where none), for update(). Valid while this table
+  // lives; a table that is moved keeps its entries (node-based), but take them after it is in
+  // place.
+  std::vector<Entry*> entries_of(const std::vector<Binding>& bindings);
+  // Sets the bound entries from counts with the layout the bindings were made from.
+  static void update(const std::vector<Binding>& bindings, const std::vector<Entry*>& entries,
+                     const std::vector<EventCount>& counts, double duration_s);
+
  private:
   // Looked up by string_view without building a key string (C++20 heterogeneous lookup).
   struct KeyHash {

@@ -2,21 +2,23 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <string>
 
+#include "derived_metrics.h"
 #include "metric_set.h"
 
 using namespace pmc;
 
 namespace {
 
-const std::filesystem::path kMetrics = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+const std::filesystem::path kMetrics =
+    std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
 
 const MetricResult& result_named(const std::vector<MetricResult>& results, const std::string& name,
                                  const std::string& pmu = {}) {
-  auto it = std::find_if(results.begin(), results.end(), [&](const MetricResult& r) {
-    return r.name == name && r.pmu == pmu;
-  });
+  auto it = std::find_if(results.begin(), results.end(),
+                         [&](const MetricResult& r) { return r.name == name && r.pmu == pmu; });
   REQUIRE_MESSAGE(it != results.end(), "no result for " << name);
   return *it;
 }
@@ -56,8 +58,8 @@ TEST_SUITE("pure") {
     events.set("CPU_CLK_UNHALTED.THREAD", 1000);
     events.set("IDQ_UOPS_NOT_DELIVERED.CORE", 1200);  // frontend = 1200 / 4000 = 0.30
     events.set("UOPS_ISSUED.ANY", 2000);
-    events.set("UOPS_RETIRED.RETIRE_SLOTS", 1600);    // retiring = 1600 / 4000 = 0.40
-    events.set("INT_MISC.RECOVERY_CYCLES", 50);       // recovery slots = 4 × 50 = 200
+    events.set("UOPS_RETIRED.RETIRE_SLOTS", 1600);  // retiring = 1600 / 4000 = 0.40
+    events.set("INT_MISC.RECOVERY_CYCLES", 50);     // recovery slots = 4 × 50 = 200
     // bad speculation = (2000 − 1600 + 200) / 4000 = 0.15
     // backend = 1 − 0.30 − (2000 + 200) / 4000 = 0.15
     auto results = set.evaluate({"TopdownL1"}, events, literals);
@@ -94,7 +96,8 @@ TEST_SUITE("pure") {
     smt_off.set("#SMT_on", 0);
     smt_off.set("#core_wide", 1);
     auto events = set.required_events({"tma_frontend_bound"}, smt_off);
-    CHECK(events == std::vector<std::string>{"IDQ_UOPS_NOT_DELIVERED.CORE", "CPU_CLK_UNHALTED.THREAD"});
+    CHECK(events ==
+          std::vector<std::string>{"IDQ_UOPS_NOT_DELIVERED.CORE", "CPU_CLK_UNHALTED.THREAD"});
     auto bad_spec = set.required_events({"tma_bad_speculation"}, smt_off);
     CHECK(contains(bad_spec, "INT_MISC.RECOVERY_CYCLES"));
     CHECK_FALSE(contains(bad_spec, "INT_MISC.RECOVERY_CYCLES_ANY"));
@@ -139,7 +142,7 @@ TEST_SUITE("pure") {
     events.set("STALL_SLOT_BACKEND", 2400);   // 0.3
     events.set("STALL_SLOT", 4000);           // non-stalled share 1 − 4000/8000 = 0.5
     events.set("OP_SPEC", 1000);
-    events.set("OP_RETIRED", 800);            // retiring 0.8 × 0.5 = 0.4; bad spec 0.2 × 0.5 = 0.1
+    events.set("OP_RETIRED", 800);  // retiring 0.8 × 0.5 = 0.4; bad spec 0.2 × 0.5 = 0.1
     auto without = set.evaluate({"tma_frontend_bound"}, events, {});
     CHECK(result_named(without, "tma_frontend_bound").reason == "literal #slots not known");
     Literals literals;
@@ -159,7 +162,7 @@ TEST_SUITE("pure") {
     events.set("cpu_core/topdown-retiring/", 30);
     events.set("cpu_core/topdown-fe-bound/", 20);
     events.set("cpu_core/topdown-bad-spec/", 10);
-    events.set("cpu_core/topdown-be-bound/", 40);        // 30 / 100 = 0.3
+    events.set("cpu_core/topdown-be-bound/", 40);  // 30 / 100 = 0.3
     events.set("cpu_core/TOPDOWN.SLOTS/", 1000);
     auto results = set.evaluate({"tma_retiring"}, events, {});
     CHECK(value_named(results, "tma_retiring", "cpu_atom") == doctest::Approx(0.4));
@@ -171,7 +174,7 @@ TEST_SUITE("pure") {
     EventValues events;
     events.set("cycles", 3e9);
     events.set("instructions", 6e9);
-    events.set("task-clock", 1.5e9);  // ns
+    events.set("task-clock", 1.5e9);   // ns
     events.set("duration_time", 1.0);  // s
     events.set("branches", 1000);
     events.set("branch-misses", 25);
@@ -203,7 +206,8 @@ TEST_SUITE("pure") {
     CHECK(u4 == "cycles / elision");
     CHECK_THROWS_AS(parse_scale_unit("%"), std::runtime_error);
 
-    auto set = MetricSet::parse(R"([{"MetricName": "m", "MetricExpr": "a / b", "ScaleUnit": "100%"}])", "t");
+    auto set = MetricSet::parse(
+        R"([{"MetricName": "m", "MetricExpr": "a / b", "ScaleUnit": "100%"}])", "t");
     EventValues events;
     events.set("a", 1);
     events.set("b", 4);
@@ -216,7 +220,8 @@ TEST_SUITE("pure") {
     auto set = MetricSet::parse(R"([
       {"MetricName": "half", "MetricExpr": "a / 2", "ScaleUnit": "100%"},
       {"MetricName": "twice_half", "MetricExpr": "2 * half"}
-    ])", "t");
+    ])",
+                                "t");
     EventValues events;
     events.set("a", 0.5);
     auto results = set.evaluate({"twice_half"}, events, {});
@@ -230,7 +235,8 @@ TEST_SUITE("pure") {
       {"MetricName": "b", "MetricExpr": "c * 2"},
       {"MetricName": "c", "MetricExpr": "a - 1"},
       {"MetricName": "d", "MetricExpr": "x"}
-    ])", "t");
+    ])",
+                                "t");
     EventValues events;
     events.set("x", 3);
     auto results = set.evaluate({"a", "d"}, events, {});
@@ -242,24 +248,30 @@ TEST_SUITE("pure") {
 
   TEST_CASE("metric: unknown names and groups are refused") {
     auto set = MetricSet::load(kMetrics / "generic.json");
-    CHECK_THROWS_WITH_AS(set.select({"no_such_metric"}), "unknown metric or metric group: no_such_metric",
-                         std::runtime_error);
+    CHECK_THROWS_WITH_AS(set.select({"no_such_metric"}),
+                         "unknown metric or metric group: no_such_metric", std::runtime_error);
     CHECK(set.select({"IPC"}).size() == 4);  // group names match without case
   }
 
   TEST_CASE("metric: bad files are refused with the file, line and what was expected") {
-    CHECK(load_error("[\n{\n\"MetricName\": \"x\",,\n}]").find("test.json:3: expected a JSON array") == 0);
+    CHECK(load_error("[\n{\n\"MetricName\": \"x\",,\n}]")
+              .find("test.json:3: expected a JSON array") == 0);
     CHECK(load_error("{}").find("test.json:1: expected a JSON array") == 0);
-    std::string bad_expr = load_error("[\n {\"MetricName\": \"ok\", \"MetricExpr\": \"1\"},\n {\"MetricName\": \"broken\", \"MetricExpr\": \"a + * b\"}\n]");
-    CHECK(bad_expr == "test.json:3: metric broken: MetricExpr \"a + * b\": column 5: expected a number, an event, a #literal or '(', found '*'");
+    std::string bad_expr = load_error(
+        "[\n {\"MetricName\": \"ok\", \"MetricExpr\": \"1\"},\n {\"MetricName\": \"broken\", "
+        "\"MetricExpr\": \"a + * b\"}\n]");
+    CHECK(bad_expr ==
+          "test.json:3: metric broken: MetricExpr \"a + * b\": column 5: expected a number, an "
+          "event, a #literal or '(', found '*'");
     CHECK(load_error(R"([{"MetricName": "m"}])") == "test.json:1: metric m: expected a MetricExpr");
     CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": 3}])") ==
           "test.json:1: metric m: expected \"MetricExpr\" to be a string");
-    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "ScaleUnit": "GHz"}])").find(
-              "test.json:1: metric m: ScaleUnit \"GHz\"") == 0);
-    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "MetricThreshold": "m >"}])").find(
-              "test.json:1: metric m: MetricThreshold") == 0);
-    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1"}, {"MetricName": "m", "MetricExpr": "2"}])")
+    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "ScaleUnit": "GHz"}])")
+              .find("test.json:1: metric m: ScaleUnit \"GHz\"") == 0);
+    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "MetricThreshold": "m >"}])")
+              .find("test.json:1: metric m: MetricThreshold") == 0);
+    CHECK(load_error(
+              R"([{"MetricName": "m", "MetricExpr": "1"}, {"MetricName": "m", "MetricExpr": "2"}])")
               .find("defined twice") != std::string::npos);
     CHECK_THROWS_WITH_AS(MetricSet::load(kMetrics / "no-such.json"),
                          doctest::Contains("cannot open metric file"), std::runtime_error);
@@ -269,14 +281,16 @@ TEST_SUITE("pure") {
     auto set = MetricSet::parse(R"([
       {"EventName": "all_data_cache_accesses", "EventCode": "0x29"},
       {"MetricName": "m", "MetricExpr": "1"}
-    ])", "t");
+    ])",
+                                "t");
     CHECK(set.metrics().size() == 1);
   }
 
   TEST_CASE("metric: a later file replaces metrics of the same name") {
     auto set = MetricSet::load({kMetrics / "generic.json", kMetrics / "skylake.json"});
     auto events = set.required_events({"branch_miss_rate"});
-    CHECK(events == std::vector<std::string>{"BR_MISP_RETIRED.ALL_BRANCHES", "BR_INST_RETIRED.ALL_BRANCHES"});
+    CHECK(events ==
+          std::vector<std::string>{"BR_MISP_RETIRED.ALL_BRANCHES", "BR_INST_RETIRED.ALL_BRANCHES"});
   }
 
   TEST_CASE("metric: every shipped file loads, and its metric references resolve") {
@@ -291,7 +305,8 @@ TEST_SUITE("pure") {
         CHECK_FALSE(metric.description.empty());
         for (const auto& symbol : metric.expr.symbols()) {
           // Names our files give metrics never reach the event resolver.
-          bool metric_like = symbol.spelling.rfind("tma_", 0) == 0 || symbol.spelling == "total_dispatch_slots" ||
+          bool metric_like = symbol.spelling.rfind("tma_", 0) == 0 ||
+                             symbol.spelling == "total_dispatch_slots" ||
                              symbol.spelling == "backend_bound_memory";
           if (metric_like) CHECK(set.select({symbol.spelling}).size() >= 1);
         }
@@ -308,9 +323,12 @@ TEST_SUITE("pure") {
         CHECK_NOTHROW(set.select({name}));
       }
     };
-    std::vector<std::string> tma = {"tma_frontend_bound", "tma_bad_speculation", "tma_backend_bound", "tma_retiring"};
-    has("generic.json", {"ipc", "cpi", "ghz", "cpus_utilized", "branch_miss_rate", "branch_mpki", "cache_miss_rate"});
-    for (const char* file : {"skylake.json", "icelake.json", "sapphirerapids.json", "alderlake.json"}) {
+    std::vector<std::string> tma = {"tma_frontend_bound", "tma_bad_speculation",
+                                    "tma_backend_bound", "tma_retiring"};
+    has("generic.json", {"ipc", "cpi", "ghz", "cpus_utilized", "branch_miss_rate", "branch_mpki",
+                         "cache_miss_rate"});
+    for (const char* file :
+         {"skylake.json", "icelake.json", "sapphirerapids.json", "alderlake.json"}) {
       has(file, tma);
       has(file, {"l1d_mpki", "l2_mpki", "llc_mpki", "l1d_miss_stall_ratio", "l2_miss_stall_ratio",
                  "l3_miss_stall_ratio", "memory_bound_ratio", "branch_mpki", "tma_memory_bound"});
@@ -330,17 +348,19 @@ TEST_SUITE("pure") {
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x7e, {"cpu"}) == "icelake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8f, {"cpu"}) == "sapphirerapids.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xcf, {"cpu"}) == "sapphirerapids.json");  // EMR
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x97, {"cpu_core", "cpu_atom"}) == "alderlake.json");
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xba, {"cpu_core", "cpu_atom"}) == "alderlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x97, {"cpu_core", "cpu_atom"}) ==
+          "alderlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xba, {"cpu_core", "cpu_atom"}) ==
+          "alderlake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x3f, {"cpu"}).empty());  // Haswell-X: none
     CHECK(metric_file_for_cpu("GenuineIntel", 15, 0x55, {"cpu"}).empty());
     CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x31, {"cpu"}) == "zen2.json");  // Rome
-    CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x01, {"cpu"}).empty());          // Zen 1
-    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x01, {"cpu"}) == "zen3.json");   // Milan
-    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x21, {"cpu"}) == "zen3.json");   // Vermeer
-    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x11, {"cpu"}) == "zen4.json");   // Genoa
-    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x61, {"cpu"}) == "zen4.json");   // Raphael
-    CHECK(metric_file_for_cpu("AuthenticAMD", 0x1a, 0x02, {"cpu"}).empty());          // Zen 5: none
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x01, {"cpu"}).empty());         // Zen 1
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x01, {"cpu"}) == "zen3.json");  // Milan
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x21, {"cpu"}) == "zen3.json");  // Vermeer
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x11, {"cpu"}) == "zen4.json");  // Genoa
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x61, {"cpu"}) == "zen4.json");  // Raphael
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x1a, 0x02, {"cpu"}).empty());         // Zen 5: none
     CHECK(metric_file_for_cpu("ARM", -1, -1, {"armv8_pmuv3_0"}) == "neoverse.json");
     CHECK(metric_file_for_cpu("", -1, -1, {"armv8_pmuv3_0"}) == "neoverse.json");
   }
@@ -386,15 +406,17 @@ TEST_SUITE("pure") {
       auto groups = plan_event_groups({{"cycles", "A", "B", "C", "D", "E", "F"}}, 4);
       REQUIRE(groups.size() == 2);
       for (const auto& group : groups) {
-        int general = int(std::count_if(group.begin(), group.end(),
-                                        [](const std::string& e) { return !is_fixed_counter_event(e); }));
+        int general = int(std::count_if(group.begin(), group.end(), [](const std::string& e) {
+          return !is_fixed_counter_event(e);
+        }));
         CHECK(general <= 4);
       }
       CHECK(groups[0] == std::vector<std::string>{"cycles", "A", "B", "C", "D"});
       CHECK(groups[1] == std::vector<std::string>{"E", "F"});
     }
     SUBCASE("small metrics share a group; shared events are counted once") {
-      auto groups = plan_event_groups({{"cycles", "A", "B"}, {"cycles", "B", "C"}, {"D", "E", "F"}}, 4);
+      auto groups =
+          plan_event_groups({{"cycles", "A", "B"}, {"cycles", "B", "C"}, {"D", "E", "F"}}, 4);
       REQUIRE(groups.size() == 2);
       CHECK(groups[0] == std::vector<std::string>{"cycles", "A", "B", "C"});
       CHECK(groups[1] == std::vector<std::string>{"D", "E", "F"});
@@ -405,8 +427,9 @@ TEST_SUITE("pure") {
       CHECK(groups[0].size() == 3);
     }
     SUBCASE("slots leads its group; off-core events stand alone") {
-      auto groups = plan_event_groups(
-          {{"topdown-retiring", "topdown-fe-bound", "TOPDOWN.SLOTS", "INT_MISC.UOP_DROPPING", "duration_time"}}, 4);
+      auto groups = plan_event_groups({{"topdown-retiring", "topdown-fe-bound", "TOPDOWN.SLOTS",
+                                        "INT_MISC.UOP_DROPPING", "duration_time"}},
+                                      4);
       REQUIRE(groups.size() == 2);
       CHECK(groups[0].front() == "TOPDOWN.SLOTS");
       CHECK(groups[1] == std::vector<std::string>{"duration_time"});
@@ -426,8 +449,9 @@ TEST_SUITE("pure") {
     auto groups = plan_event_groups(per_metric, 4);
     CHECK_FALSE(groups.empty());
     for (const auto& group : groups) {
-      int general = int(std::count_if(group.begin(), group.end(),
-                                      [](const std::string& e) { return !is_fixed_counter_event(e); }));
+      int general = int(std::count_if(group.begin(), group.end(), [](const std::string& e) {
+        return !is_fixed_counter_event(e);
+      }));
       CHECK(general <= 4);
     }
     // Every needed event is in some group.
@@ -436,5 +460,59 @@ TEST_SUITE("pure") {
                                [&](const auto& g) { return contains(g, event); });
       CHECK_MESSAGE(found, event);
     }
+  }
+}
+
+TEST_SUITE("pure") {
+  TEST_CASE("interval after interval, reused tables give what a fresh evaluation gives") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "ipc", "MetricExpr": "instructions / cycles", "MetricGroup": "g"},
+      {"MetricName": "ghz", "MetricExpr": "cycles / task\\-clock", "MetricGroup": "g"},
+      {"MetricName": "per_s", "MetricExpr": "instructions / duration_time", "MetricGroup": "g"}])",
+                                "t.json");
+    auto count = [](const char* name, double v, const char* unit = "", double scale = 1) {
+      EventCount e;
+      e.name = name;
+      e.value = v;
+      e.unit = unit;
+      e.unit_scale = scale;
+      e.status = EventStatus::counted;
+      return e;
+    };
+    auto interval = [&](double cycles, std::optional<double> instructions, double task_ms) {
+      std::vector<EventCount> v = {count("cycles", cycles),
+                                   count("instructions", instructions.value_or(0)),
+                                   count("task-clock", task_ms, "msec", 1e-6)};
+      if (!instructions) v[1].status = EventStatus::not_counted;
+      return v;
+    };
+    IntervalMetricEvaluator evaluator(set, set.select({"g"}));
+    auto get = [](const ComputedMetrics& c, const std::string& name) -> std::optional<double> {
+      for (const auto& m : c.metrics)
+        if (m.name == name) return m.value;
+      return std::nullopt;
+    };
+    // Hand-computed: ipc = instructions / cycles; ghz = cycles / (task-clock ms × 1e6 ns);
+    // per_s = instructions / the interval's seconds.
+    auto a = evaluator.evaluate(interval(100, 250, 0.0001), 0.5);
+    CHECK(get(a, "ipc") == 2.5);
+    CHECK(get(a, "ghz") == doctest::Approx(1.0));
+    CHECK(get(a, "per_s") == 500);
+    auto b = evaluator.evaluate(interval(200, 100, 0.0004), 0.25);  // same layout: reused
+    CHECK(get(b, "ipc") == 0.5);
+    CHECK(get(b, "ghz") == doctest::Approx(0.5));
+    CHECK(get(b, "per_s") == 400);
+    auto c = evaluator.evaluate(interval(300, std::nullopt, 0.0003), 0.5);  // status changed
+    CHECK_FALSE(get(c, "ipc"));
+    REQUIRE(c.absent.size() == 2);
+    CHECK(c.absent[0].reason.find("instructions") != std::string::npos);
+    CHECK(get(c, "ghz") == doctest::Approx(1.0));
+    auto d = evaluator.evaluate(interval(400, 1200, 0.0004), 0.5);  // counted again
+    CHECK(get(d, "ipc") == 3.0);
+    CHECK(get(d, "per_s") == 2400);
+    // The same intervals evaluated one by one from scratch.
+    auto fresh = compute_selected_metrics(set, set.select({"g"}), interval(200, 100, 0.0004), 0.25);
+    CHECK(get(fresh, "ipc") == get(b, "ipc"));
+    CHECK(get(fresh, "ghz") == get(b, "ghz"));
   }
 }
