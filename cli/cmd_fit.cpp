@@ -1,6 +1,7 @@
 // pmcmodel fit: fit one column of any CSV table on features of its other columns, with a
 // cross-validated error report, into a model file.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <set>
@@ -29,6 +30,9 @@ struct FitOptions {
   double alpha = 0.5;
   double vif_limit = 10;
   bool nonnegative_intercept = false;
+  std::string band_by;
+  std::vector<double> band_edges;
+  size_t band_min_rows = 0;
   std::string out;
 };
 
@@ -96,7 +100,100 @@ CvPlan plan_for(const FitOptions& o, const Dataset& data, std::string& how) {
   return kfold_plan(data.rows(), folds, 1);
 }
 
+std::string band_label(const ModelBand& b) {
+  auto bound = [](double v) { return std::isfinite(v) ? fmt::format("{:g}", v) : std::string(""); };
+  if (!std::isfinite(b.lower)) return fmt::format("< {}", bound(b.upper));
+  if (!std::isfinite(b.upper)) return fmt::format(">= {}", bound(b.lower));
+  return fmt::format("[{}, {})", bound(b.lower), bound(b.upper));
+}
+
+// One sub-model per band of --band-by, with the pooled model's features (less those constant in
+// the band) and its own CV; a band with fewer than min_rows rows, or whose fit is refused, keeps
+// no model and the pooled one predicts it.
+void fit_bands(const FitOptions& o, const Dataset& data, const SolverOptions& solver,
+               const ModelIdentity& identity, Model& pooled, std::string& report) {
+  const auto& values = data.column(o.band_by);
+  pooled.band_column = o.band_by;
+  pooled.band_edges = o.band_edges.empty() ? default_band_edges(values) : o.band_edges;
+  if (!std::is_sorted(pooled.band_edges.begin(), pooled.band_edges.end()) ||
+      std::adjacent_find(pooled.band_edges.begin(), pooled.band_edges.end()) !=
+          pooled.band_edges.end())
+    throw CommandError("--band-edges: expected increasing values");
+  std::vector<FeatureSpec> features;
+  for (const auto& t : pooled.terms) features.push_back(t.spec);
+  pooled.band_min_rows =
+      o.band_min_rows ? o.band_min_rows : std::max<size_t>(10, 5 * (features.size() + 1));
+  std::vector<std::vector<size_t>> rows(pooled.band_edges.size() + 1);
+  for (size_t r = 0; r < data.rows(); ++r)
+    rows[band_index(pooled.band_edges, values[r])].push_back(r);
+
+  const auto& y = data.column(o.target);
+  std::vector<double> actual, held_out;
+  report +=
+      fmt::format("bands by {} (edges {}; a band needs {} rows):\n", o.band_by,
+                  pooled.band_edges.empty() ? std::string("none")
+                                            : fmt::format("{}", fmt::join(pooled.band_edges, ", ")),
+                  pooled.band_min_rows);
+  for (size_t b = 0; b < rows.size(); ++b) {
+    ModelBand band;
+    band.lower = b == 0 ? -INFINITY : pooled.band_edges[b - 1];
+    band.upper = b == pooled.band_edges.size() ? INFINITY : pooled.band_edges[b];
+    band.rows = rows[b].size();
+    std::string label = band_label(band);
+    if (band.rows < pooled.band_min_rows) {
+      band.reason = fmt::format("{} training rows, fewer than {}: the pooled model predicts it",
+                                band.rows, pooled.band_min_rows);
+    } else {
+      Dataset sub = data.select_rows(rows[b]);
+      std::vector<FeatureSpec> kept;
+      for (const auto& f : features) {
+        auto v = evaluate_feature(f, sub);
+        if (!constant(v)) kept.push_back(f);
+      }
+      try {
+        FitOptions band_options = o;
+        std::string how;
+        auto groups = o.group_by.empty() ? std::vector<std::string>{} : sub.labels(o.group_by);
+        if (std::set<std::string>(groups.begin(), groups.end()).size() < 2)
+          band_options.group_by.clear();
+        if (band_options.group_by.empty() && band_options.cv == "grouped") band_options.cv = "auto";
+        CvPlan plan = plan_for(band_options, sub, how);
+        if (kept.empty()) throw std::runtime_error("every feature is constant in the band");
+        auto fitted = fit_table(sub, o.target, kept, {}, solver, plan, {}, identity);
+        for (size_t i = 0; i < fitted.cv.predictions.size(); ++i)
+          if (std::isfinite(fitted.cv.predictions[i])) {
+            actual.push_back(y[rows[b][i]]);
+            held_out.push_back(fitted.cv.predictions[i]);
+          }
+        fitted.model.nonnegative_intercept = pooled.nonnegative_intercept;
+        band.model = std::make_shared<Model>(std::move(fitted.model));
+      } catch (const std::exception& e) {
+        band.reason = fmt::format("not fitted ({}): the pooled model predicts it", e.what());
+      }
+    }
+    if (band.model) {
+      report += fmt::format("  band {:<20} {:>6} rows  intercept {:<12.6g}", label, band.rows,
+                            band.model->intercept);
+      for (const auto& t : band.model->terms)
+        report += fmt::format(" {} {:.6g}", t.spec.name, t.coefficient);
+      report += fmt::format("\n    held-out {}\n", format_errors(band.model->cv.errors));
+    } else {
+      report += fmt::format("  band {:<20} {:>6} rows  {}\n", label, band.rows, band.reason);
+    }
+    pooled.bands.push_back(std::move(band));
+  }
+  if (!actual.empty()) {
+    pooled.band_cv = error_metrics(actual, held_out);
+    report += fmt::format(
+        "banded, held-out over the fitted bands: {}\npooled, held-out:          "
+        "              {}\n",
+        format_errors(pooled.band_cv), format_errors(pooled.cv.errors));
+  }
+}
+
 int run_fit(const FitOptions& o) {
+  if (o.band_by.empty() && (!o.band_edges.empty() || o.band_min_rows))
+    throw CommandError("--band-edges and --band-min-rows need --band-by COLUMN");
   auto preview = Dataset::preview_csv(o.data);
   bool auto_features = o.features == "auto";
   std::vector<FeatureSpec> features, candidates;
@@ -111,6 +208,14 @@ int run_fit(const FitOptions& o) {
     for (const auto& f : list)
       for (const auto& c : input_columns(f)) needed.insert(c);
   csv.required_columns.assign(needed.begin(), needed.end());
+  if (!o.band_by.empty()) {
+    if (o.band_by == o.target)
+      throw CommandError("--band-by " + o.band_by + ": the column is the target");
+    if (o.band_by == o.group_by)
+      throw CommandError("--band-by and --group-by name the same column");
+    needed.insert(o.band_by);
+    csv.required_columns.push_back(o.band_by);
+  }
   if (!o.group_by.empty()) {
     csv.required_columns.push_back(o.group_by);
     if (needed.count(o.group_by))
@@ -158,12 +263,16 @@ int run_fit(const FitOptions& o) {
   outcome.model.stall_check =
       stall_check(outcome.model, data, o.group_by.empty() ? no_groups : data.labels(o.group_by));
 
+  std::string band_report;
+  if (!o.band_by.empty()) fit_bands(o, data, solver_of(o), identity, outcome.model, band_report);
+
   std::string report;
   for (const auto& n : notes) report += "note: " + n + "\n";
   report += fmt::format("cv plan: {}\n", how);
   if (outcome.selected) report += format_selection(outcome.selection, selection);
   report += format_fit_report(outcome.model, outcome.cv, o.data);
   report += format_stall_comparison(outcome.model.stall_check);
+  report += band_report;
   write_file_atomically(o.out, model_to_json(outcome.model));
   report += fmt::format("wrote {}\n", o.out);
   std::fputs(report.c_str(), stdout);
@@ -207,6 +316,17 @@ Runner add_fit(CLI::App& app) {
       ->check(CLI::Range(1.0, 1e12));
   cmd->add_flag("--nonnegative-intercept", o->nonnegative_intercept,
                 "nnls: constrain the intercept to ≥ 0 too");
+  cmd->add_option("--band-by", o->band_by,
+                  "Numeric column (e.g. frequency_mhz): one sub-model per band of its values, "
+                  "besides the pooled model");
+  cmd->add_option("--band-edges", o->band_edges,
+                  "With --band-by: increasing edges a,b,… between bands (default: one band per "
+                  "distinct value when ≤ 8, else 4 quantile bands)")
+      ->delimiter(',');
+  cmd->add_option("--band-min-rows", o->band_min_rows,
+                  "With --band-by: fewest rows a band is fitted with (default max(10, 5 × "
+                  "(features + 1))); smaller bands use the pooled model")
+      ->check(CLI::Range(size_t(3), size_t(100000000)));
   cmd->add_option("--out", o->out, "Model file to write (pmcmodel.model/1)")->required();
   cmd->footer(
       "Examples:\n"

@@ -41,17 +41,48 @@ std::string cell(double v) {
   return fmt::format("{}", v);
 }
 
+// Which band predicted how many rows, and the rows of bands without a model that the pooled model
+// predicted instead.
+std::string format_band_use(const Model& model, const Prediction& p, const Dataset& data) {
+  if (!p.band_note.empty()) return "note: " + p.band_note + "\n";
+  std::vector<size_t> predicted(model.bands.size()), fallback(model.bands.size());
+  const auto& v = data.column(model.band_column);
+  for (size_t r = 0; r < data.rows(); ++r) {
+    size_t b = band_index(model.band_edges, v[r]);
+    (p.band[r] >= 0 ? predicted : fallback)[b]++;
+  }
+  std::string out;
+  for (size_t b = 0; b < model.bands.size(); ++b) {
+    if (predicted[b])
+      out += fmt::format("band {} of {}: {} rows by its own model\n", b, model.band_column,
+                         predicted[b]);
+    if (fallback[b])
+      out += fmt::format("band {} of {}: {} rows by the pooled model ({})\n", b, model.band_column,
+                         fallback[b], model.bands[b].reason);
+  }
+  return out;
+}
+
 int run_predict(const PredictOptions& o) {
   Model model = read_model(o.model);
   auto preview = Dataset::preview_csv(o.data);
   std::set<std::string> needed;
   for (const auto& t : model.terms)
     for (const auto& c : input_columns(t.spec)) needed.insert(c);
+  for (const auto& b : model.bands)
+    if (b.model)
+      for (const auto& t : b.model->terms)
+        for (const auto& c : input_columns(t.spec)) needed.insert(c);
+  // The band column is optional: without it the pooled model predicts every row.
+  bool has_band_column = !model.band_column.empty() &&
+                         std::find(preview.names.begin(), preview.names.end(), model.band_column) !=
+                             preview.names.end();
   bool has_target =
       std::find(preview.names.begin(), preview.names.end(), model.target) != preview.names.end();
   CsvOptions csv;
   csv.required_columns.assign(needed.begin(), needed.end());
   if (has_target) needed.insert(model.target);
+  if (has_band_column) needed.insert(model.band_column);
   for (const auto& name : preview.names)
     if (!needed.count(name)) csv.string_columns.push_back(name);
   Dataset data = Dataset::load_csv(o.data, csv);
@@ -62,12 +93,16 @@ int run_predict(const PredictOptions& o) {
     throw CommandError(
         fmt::format("{}: expected {} data lines, found {}", o.data, data.rows(), lines.size() - 1));
   const std::string& t = model.target;
-  std::string out = lines[0] + fmt::format(",predicted_{0},lower_{0},upper_{0},out_of_range\n", t);
+  bool banded = !model.bands.empty();
+  std::string out = lines[0] + fmt::format(",predicted_{0},lower_{0},upper_{0},out_of_range{1}\n",
+                                           t, banded ? ",band" : "");
   size_t flagged = 0;
   for (size_t r = 0; r < data.rows(); ++r) {
     flagged += p.out_of_range[r] != 0;
-    out += fmt::format("{},{},{},{},{}\n", lines[r + 1], cell(p.value[r]), cell(p.lower[r]),
+    out += fmt::format("{},{},{},{},{}", lines[r + 1], cell(p.value[r]), cell(p.lower[r]),
                        cell(p.upper[r]), p.out_of_range[r] ? 1 : 0);
+    if (banded) out += p.band[r] >= 0 ? fmt::format(",{}", p.band[r]) : std::string(",pooled");
+    out += "\n";
   }
 
   std::string report =
@@ -85,6 +120,7 @@ int run_predict(const PredictOptions& o) {
         fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)\n", model.interval.level * 100,
                     covered, data.rows(), 100.0 * double(covered) / double(data.rows()));
   }
+  if (banded) report += format_band_use(model, p, data);
   if (flagged > 0) {
     report += fmt::format(
         "warning: {} of {} rows are outside the training range (column out_of_range = 1):", flagged,

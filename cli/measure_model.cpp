@@ -108,6 +108,13 @@ void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m
       m.notes.push_back(fmt::format("{}: not applied: {}", label, e.what()));
       continue;
     }
+    if (!p.band_note.empty()) {
+      m.notes.push_back(fmt::format("{}: {}", label, p.band_note));
+    } else if (!p.band.empty() && p.band[0] < 0) {
+      size_t b = band_index(mm.model.band_edges, row.column(mm.model.band_column)[0]);
+      m.notes.push_back(fmt::format("{}: band {} of {}: {}", label, b, mm.model.band_column,
+                                    mm.model.bands[b].reason));
+    }
     double value = p.value[0];
     std::string domain = watts_domain(mm.model.target);
     if (!domain.empty()) {

@@ -60,6 +60,7 @@ ordered_json stall_check_to_json(const StallComparison& s) {
 struct Reader {
   std::string_view text;
   const std::string& file;
+  size_t from = 0;  // where keys are searched from: the start of a band's model object
 
   size_t line_at(size_t byte) const {
     size_t line = 1;
@@ -68,7 +69,7 @@ struct Reader {
   }
   // Byte offset of the `index`-th object of the "features" array, or of "key", or 0.
   size_t locate(const std::string& key, long index = -1) const {
-    size_t at = text.find("\"" + key + "\"");
+    size_t at = text.find("\"" + key + "\"", from);
     if (at == std::string_view::npos) return 0;
     if (index < 0) return at;
     for (long i = 0; i <= index; ++i) {
@@ -162,8 +163,16 @@ struct Reader {
     m.pmcmodel_version = string(doc, "pmcmodel_version", "the document", 0, false);
     m.created_at = string(doc, "created_at", "the document", 0, false);
     if (doc.contains("machine")) m.machine = object(doc, "machine", "the document", 0);
+    body(doc, m, "the document");
+    if (doc.contains("stall_counters"))
+      m.stall_check = stall_check(object(doc, "stall_counters", "the document", 0));
+    if (doc.contains("bands")) bands(object(doc, "bands", "the document", 0), m);
+    return m;
+  }
 
-    const json& solver = object(doc, "solver", "the document", 0);
+  // The fields a band's model has as well as the whole document's.
+  void body(const json& doc, Model& m, const std::string& where) const {
+    const json& solver = object(doc, "solver", where, from);
     size_t sb = locate("solver");
     m.solver = string(solver, "name", "solver", sb);
     if (!parse_solver(m.solver))
@@ -178,7 +187,7 @@ struct Reader {
       m.nonnegative_intercept = solver["nonnegative_intercept"].get<bool>();
     }
 
-    const json& intercept = object(doc, "intercept", "the document", 0);
+    const json& intercept = object(doc, "intercept", where, from);
     size_t ib = locate("intercept");
     m.intercept = number(intercept, "value", "intercept", ib);
     m.intercept_se = number(intercept, "standard_error", "intercept", ib, false, true, kNaN);
@@ -194,13 +203,13 @@ struct Reader {
                locate("features", long(i)));
     }
 
-    const json& training = object(doc, "training", "the document", 0);
+    const json& training = object(doc, "training", where, from);
     size_t tb = locate("training");
     m.training_rows = count(training, "rows", "training", tb);
     m.target_min = number(training, "target_min", "training", tb);
     m.target_max = number(training, "target_max", "training", tb);
 
-    const json& cv = object(doc, "cv", "the document", 0);
+    const json& cv = object(doc, "cv", where, from);
     size_t cb = locate("cv");
     m.cv.method = string(cv, "method", "cv", cb);
     m.cv.folds = count(cv, "folds", "cv", cb);
@@ -210,7 +219,7 @@ struct Reader {
     m.cv.errors.medae = number(cv, "medae", "cv", cb);
     m.cv.errors.r2 = number(cv, "r2", "cv", cb, true, true);
 
-    const json& iv = object(doc, "interval", "the document", 0);
+    const json& iv = object(doc, "interval", where, from);
     size_t vb = locate("interval");
     std::string method = string(iv, "method", "interval", vb);
     if (method != kIntervalMethod)
@@ -222,9 +231,57 @@ struct Reader {
       fail("expected interval.level in (0, 1)", vb);
     if (m.interval.lower > m.interval.upper)
       fail("expected interval.residual_lower ≤ residual_upper", vb);
-    if (doc.contains("stall_counters"))
-      m.stall_check = stall_check(object(doc, "stall_counters", "the document", 0));
-    return m;
+  }
+
+  void bands(const json& j, Model& m) const {
+    size_t bb = locate("bands");
+    m.band_column = string(j, "column", "bands", bb);
+    if (m.band_column.empty()) fail("expected a column name in bands.column", bb);
+    if (!j.contains("edges") || !j["edges"].is_array())
+      fail("expected an array 'edges' in bands", bb);
+    for (const auto& e : j["edges"]) {
+      if (!e.is_number()) fail("expected bands.edges to be numbers", bb);
+      m.band_edges.push_back(e.get<double>());
+    }
+    if (!std::is_sorted(m.band_edges.begin(), m.band_edges.end()) ||
+        std::adjacent_find(m.band_edges.begin(), m.band_edges.end()) != m.band_edges.end())
+      fail("expected bands.edges in increasing order", bb);
+    m.band_min_rows = count(j, "min_rows", "bands", bb);
+    if (j.contains("cv")) {
+      const json& cv = object(j, "cv", "bands", bb);
+      m.band_cv.n = count(cv, "rows", "bands.cv", bb);
+      m.band_cv.mape_percent = number(cv, "mape_percent", "bands.cv", bb, true, true);
+      m.band_cv.rmse = number(cv, "rmse", "bands.cv", bb, true, true);
+      m.band_cv.medae = number(cv, "medae", "bands.cv", bb, true, true);
+      m.band_cv.r2 = number(cv, "r2", "bands.cv", bb, true, true);
+    }
+    if (!j.contains("list") || !j["list"].is_array() || j["list"].size() != m.band_edges.size() + 1)
+      fail(fmt::format("expected an array 'list' of {} bands in bands (edges + 1)",
+                       m.band_edges.size() + 1),
+           bb);
+    for (size_t i = 0; i < j["list"].size(); ++i) {
+      const json& b = j["list"][i];
+      std::string where = fmt::format("bands.list[{}]", i);
+      if (!b.is_object()) fail("expected " + where + " to be an object", bb);
+      ModelBand band;
+      band.lower = i == 0 ? -std::numeric_limits<double>::infinity() : m.band_edges[i - 1];
+      band.upper =
+          i == m.band_edges.size() ? std::numeric_limits<double>::infinity() : m.band_edges[i];
+      band.rows = count(b, "rows", where, bb);
+      band.reason = string(b, "fallback", where, bb, false);
+      if (b.contains("model")) {
+        Reader inner = *this;
+        inner.from = text.find("\"model\"", locate("list", long(i)));
+        if (inner.from == std::string_view::npos) inner.from = bb;
+        auto sub = std::make_shared<Model>();
+        sub->target = m.target;
+        inner.body(inner.object(b, "model", where, inner.from), *sub, where + ".model");
+        band.model = std::move(sub);
+      } else if (band.reason.empty()) {
+        fail("expected 'model' or 'fallback' in " + where, bb);
+      }
+      m.bands.push_back(std::move(band));
+    }
   }
 
   std::vector<std::string> strings(const json& obj, const char* key, const std::string& where,
@@ -329,37 +386,71 @@ Model fit_model(const Dataset& data, const std::string& target,
   return m;
 }
 
-std::string model_to_json(const Model& m) {
+namespace {
+
+ordered_json errors_json(const ErrorMetrics& e) {
+  return {{"rows", e.n},
+          {"mape_percent", e.mape_percent},
+          {"rmse", e.rmse},
+          {"medae", e.medae},
+          {"r2", e.r2}};
+}
+
+// solver … interval: what a band's model has as well as the document.
+ordered_json body_json(const Model& m) {
   ordered_json features = ordered_json::array();
   for (const auto& t : m.terms) features.push_back(term_to_json(t));
   ordered_json solver = {{"name", m.solver}, {"lambda", m.lambda}, {"alpha", m.alpha}};
   if (m.solver == "nnls") solver["nonnegative_intercept"] = m.nonnegative_intercept;
-  ordered_json doc = {
-      {"schema", kModelSchema},
-      {"pmcmodel_version", m.pmcmodel_version},
-      {"created_at", m.created_at},
-      {"target", m.target},
-      {"machine", ordered_json::parse(m.machine.dump())},
+  ordered_json cv = {{"method", m.cv.method}, {"folds", m.cv.folds}};
+  ordered_json errors = errors_json(m.cv.errors);
+  for (auto& [k, v] : errors.items()) cv[k] = v;
+  return {
       {"solver", solver},
       {"intercept", {{"value", m.intercept}, {"standard_error", m.intercept_se}}},
       {"features", features},
       {"training",
        {{"rows", m.training_rows}, {"target_min", m.target_min}, {"target_max", m.target_max}}},
-      {"cv",
-       {{"method", m.cv.method},
-        {"folds", m.cv.folds},
-        {"rows", m.cv.errors.n},
-        {"mape_percent", m.cv.errors.mape_percent},
-        {"rmse", m.cv.errors.rmse},
-        {"medae", m.cv.errors.medae},
-        {"r2", m.cv.errors.r2}}},
+      {"cv", cv},
       {"interval",
        {{"method", kIntervalMethod},
         {"level", m.interval.level},
         {"residual_lower", m.interval.lower},
         {"residual_upper", m.interval.upper}}},
   };
+}
+
+ordered_json bands_json(const Model& m) {
+  ordered_json list = ordered_json::array();
+  for (const auto& b : m.bands) {
+    ordered_json j = {{"lower", b.lower}, {"upper", b.upper}, {"rows", b.rows}};
+    if (b.model)
+      j["model"] = body_json(*b.model);
+    else
+      j["fallback"] = b.reason;
+    list.push_back(j);
+  }
+  return {{"column", m.band_column},
+          {"edges", m.band_edges},
+          {"min_rows", m.band_min_rows},
+          {"cv", errors_json(m.band_cv)},
+          {"list", list}};
+}
+
+}  // namespace
+
+std::string model_to_json(const Model& m) {
+  ordered_json doc = {
+      {"schema", kModelSchema},
+      {"pmcmodel_version", m.pmcmodel_version},
+      {"created_at", m.created_at},
+      {"target", m.target},
+      {"machine", ordered_json::parse(m.machine.dump())},
+  };
+  ordered_json body = body_json(m);
+  for (auto& [k, v] : body.items()) doc[k] = v;
   if (!m.stall_check.empty()) doc["stall_counters"] = stall_check_to_json(m.stall_check);
+  if (!m.bands.empty()) doc["bands"] = bands_json(m);
   return doc.dump(2) + "\n";
 }
 
@@ -382,7 +473,78 @@ Model read_model(const std::filesystem::path& file) {
   return model_from_json(buffer.str(), file.string());
 }
 
+size_t band_index(const std::vector<double>& edges, double value) {
+  return size_t(std::upper_bound(edges.begin(), edges.end(), value) - edges.begin());
+}
+
+std::vector<double> default_band_edges(std::vector<double> values, size_t max_distinct,
+                                       size_t quantile_bands) {
+  std::sort(values.begin(), values.end());
+  std::vector<double> distinct = values;
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  std::vector<double> edges;
+  if (distinct.size() <= max_distinct) {
+    // Midway between neighbouring values, so each value is its own band.
+    for (size_t i = 1; i < distinct.size(); ++i)
+      edges.push_back(distinct[i - 1] + (distinct[i] - distinct[i - 1]) / 2);
+    return edges;
+  }
+  for (size_t q = 1; q < quantile_bands; ++q) {
+    // Hyndman–Fan type 7, as the residual quantiles.
+    double h = double(values.size() - 1) * double(q) / double(quantile_bands);
+    size_t lo = size_t(std::floor(h));
+    double e =
+        values[lo] + (h - double(lo)) * (values[std::min(lo + 1, values.size() - 1)] - values[lo]);
+    if (edges.empty() || e > edges.back()) edges.push_back(e);
+  }
+  return edges;
+}
+
+namespace {
+
+Prediction predict_pooled(const Model& model, const Dataset& data);
+
+}  // namespace
+
 Prediction predict(const Model& model, const Dataset& data) {
+  Prediction p = predict_pooled(model, data);
+  if (model.bands.empty()) return p;
+  p.band.assign(data.rows(), -1);
+  if (!data.has_column(model.band_column)) {
+    p.band_note =
+        fmt::format("no column '{}' to choose a band by: the pooled model predicts every row",
+                    model.band_column);
+    return p;
+  }
+  const auto& v = data.column(model.band_column);
+  std::vector<std::vector<size_t>> rows(model.bands.size());
+  for (size_t r = 0; r < data.rows(); ++r) rows[band_index(model.band_edges, v[r])].push_back(r);
+  for (size_t b = 0; b < model.bands.size(); ++b) {
+    if (!model.bands[b].model || rows[b].empty()) continue;
+    Prediction q = predict_pooled(*model.bands[b].model, data.select_rows(rows[b]));
+    for (size_t i = 0; i < rows[b].size(); ++i) {
+      size_t r = rows[b][i];
+      p.value[r] = q.value[i];
+      p.lower[r] = q.lower[i];
+      p.upper[r] = q.upper[i];
+      p.out_of_range[r] = q.out_of_range[i];
+      p.band[r] = int(b);
+    }
+  }
+  // Per-term counts: the terms of the pooled model, counted on the rows it still predicts.
+  std::fill(p.out_of_range_by_term.begin(), p.out_of_range_by_term.end(), 0);
+  std::vector<size_t> pooled_rows;
+  for (size_t r = 0; r < data.rows(); ++r)
+    if (p.band[r] < 0) pooled_rows.push_back(r);
+  if (!pooled_rows.empty())
+    p.out_of_range_by_term =
+        predict_pooled(model, data.select_rows(pooled_rows)).out_of_range_by_term;
+  return p;
+}
+
+namespace {
+
+Prediction predict_pooled(const Model& model, const Dataset& data) {
   std::vector<FeatureSpec> specs;
   for (const auto& t : model.terms) specs.push_back(t.spec);
   DesignMatrix x = evaluate_features(data, specs);
@@ -411,5 +573,7 @@ Prediction predict(const Model& model, const Dataset& data) {
   }
   return p;
 }
+
+}  // namespace
 
 }  // namespace pmc

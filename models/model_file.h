@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,17 @@ struct CvSummary {
   ErrorMetrics errors;  // pooled over the held-out rows
 };
 
+struct Model;
+
+// One band of a banded model: the training rows whose band column is in [lower, upper).
+struct ModelBand {
+  double lower = -std::numeric_limits<double>::infinity();
+  double upper = std::numeric_limits<double>::infinity();
+  size_t rows = 0;                     // training rows in the band
+  std::shared_ptr<const Model> model;  // its own fit; null when it had too few rows
+  std::string reason;                  // why there is no model (the pooled one predicts)
+};
+
 struct Model {
   std::string target;
   nlohmann::json machine = nlohmann::json::object();  // free-form, given by the caller
@@ -55,7 +67,24 @@ struct Model {
   // A CPI-stack model's estimate against the dataset's stall counters ("stall_counters"), when
   // the training data had them; empty otherwise.
   StallComparison stall_check;
+  // A banded model ("bands", as SmartWatts fits one model per frequency): the column that chooses
+  // the band, the edges between bands (band i is edges[i-1] ≤ value < edges[i]), the fewest rows
+  // a band was fitted with, and the held-out error of the band models over all their rows. The
+  // fields above are the pooled model, which predicts rows of a band without a model.
+  std::string band_column;
+  std::vector<double> band_edges;
+  size_t band_min_rows = 0;
+  ErrorMetrics band_cv;
+  std::vector<ModelBand> bands;  // band_edges.size() + 1 when banded
 };
+
+// The band of `value`: the number of edges ≤ value.
+size_t band_index(const std::vector<double>& edges, double value);
+// Edges for --band-by without --band-edges: midway between neighbouring distinct values when
+// there are at most `max_distinct` of them (one band per value), else the quantiles that cut the
+// values into `quantile_bands` bands (fewer when quantiles coincide).
+std::vector<double> default_band_edges(std::vector<double> values, size_t max_distinct = 8,
+                                       size_t quantile_bands = 4);
 
 struct ModelIdentity {
   nlohmann::json machine = nlohmann::json::object();
@@ -83,6 +112,10 @@ struct Prediction {
   std::vector<double> upper;
   std::vector<char> out_of_range;            // per row: a feature outside its training range
   std::vector<size_t> out_of_range_by_term;  // per term: rows outside its range
+  // Banded models only: per row the band whose model predicted it, −1 where the pooled model did
+  // (the band had too few training rows); band_note says why no row could choose a band.
+  std::vector<int> band;
+  std::string band_note;
 };
 
 // Evaluates the model's features on `data` (which needs their input columns).

@@ -334,6 +334,85 @@ TEST_SUITE("pure") {
   }
 }
 
+TEST_SUITE("pure") {
+  TEST_CASE(
+      "fit --band-by: one model per frequency band recovers each band's law; predict picks it") {
+    // Two linear laws (hand-made): at 1000 MHz y = 5 + 2a, at 3000 MHz y = 20 + 6a, noise
+    // N(0, 0.1²); three rows at 5000 MHz (y = 50 + 10a) are too few for a band of their own.
+    std::mt19937_64 rng(21);
+    std::uniform_real_distribution<double> u(0, 10);
+    std::normal_distribution<double> noise(0, 0.1);
+    std::string csv = "workload,frequency_mhz,a,y\n";
+    for (int r = 0; r < 200; ++r) {
+      double f = r % 2 ? 3000 : 1000, a = u(rng);
+      double y = (f == 1000 ? 5 + 2 * a : 20 + 6 * a) + noise(rng);
+      csv += fmt_row({"w" + std::to_string(r % 4)}, {f, a, y});
+    }
+    for (double a : {2.0, 5.0, 8.0}) csv += fmt_row({"w0"}, {5000, a, 50 + 10 * a});
+    auto data = temp_path("bands.csv"), model = temp_path("bands.json"),
+         out = temp_path("bands-pred.csv");
+    write(data, csv);
+    auto r = run_process(pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a",
+                                   "--band-by", "frequency_mhz", "--out", model}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("bands by frequency_mhz") != std::string::npos, r.out);
+    auto m = json::parse(read_file(model));
+    REQUIRE(m.contains("bands"));
+    const auto& bands = m["bands"];
+    CHECK(bands["column"] == "frequency_mhz");
+    // Three distinct values → edges midway: 2000 and 4000.
+    CHECK(bands["edges"] == json::array({2000.0, 4000.0}));
+    REQUIRE(bands["list"].size() == 3);
+    const auto& low = bands["list"][0]["model"];
+    const auto& high = bands["list"][1]["model"];
+    CHECK(low["intercept"]["value"].get<double>() == doctest::Approx(5).epsilon(0.02));
+    CHECK(low["features"][0]["coefficient"].get<double>() == doctest::Approx(2).epsilon(0.01));
+    CHECK(high["intercept"]["value"].get<double>() == doctest::Approx(20).epsilon(0.02));
+    CHECK(high["features"][0]["coefficient"].get<double>() == doctest::Approx(6).epsilon(0.01));
+    CHECK(bands["list"][0]["rows"] == 100);
+    CHECK(bands["list"][2]["rows"] == 3);
+    CHECK_FALSE(bands["list"][2].contains("model"));
+    CHECK(bands["list"][2]["fallback"].get<std::string>().find("fewer than 10") !=
+          std::string::npos);
+    // Each band's held-out RMSE is the noise (0.1); the pooled line through both laws cannot do
+    // better than the spread between them (the laws differ by 15 + 4a, several units).
+    double band_rmse = bands["cv"]["rmse"], pooled_rmse = m["cv"]["rmse"];
+    CHECK(band_rmse == doctest::Approx(0.1).epsilon(0.3));
+    CHECK(low["cv"]["rmse"].get<double>() == doctest::Approx(0.1).epsilon(0.3));
+    CHECK(pooled_rmse > 20 * band_rmse);
+
+    // predict: each row by its band's model; the 5000 MHz rows by the pooled model, saying so.
+    write(data + ".new", "frequency_mhz,a\n1000,1\n3000,1\n5000,1\n");
+    auto p =
+        run_process(pmcmodel({"predict", "--model", model, "--data", data + ".new", "--csv", out}));
+    REQUIRE_MESSAGE(p.exit_code == 0, p.err);
+    CHECK_MESSAGE(p.err.find("by the pooled model") != std::string::npos, p.err);
+    auto t = parse_table(read_file(out));
+    REQUIRE(t.rows.size() == 3);
+    CHECK(t.num(0, "predicted_y") == doctest::Approx(7).epsilon(0.02));
+    CHECK(t.num(1, "predicted_y") == doctest::Approx(26).epsilon(0.02));
+    double pooled =
+        m["intercept"]["value"].get<double>() + m["features"][0]["coefficient"].get<double>() * 1;
+    CHECK(t.num(2, "predicted_y") == doctest::Approx(pooled).epsilon(1e-9));
+    CHECK(t.rows[0].at("band") == "0");
+    CHECK(t.rows[1].at("band") == "1");
+    CHECK(t.rows[2].at("band") == "pooled");
+
+    // --band-edges given: one band below 2000 and one above; bad edges are refused.
+    r = run_process(
+        pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a", "--band-by",
+                  "frequency_mhz", "--band-edges", "2000", "--out", model}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(json::parse(read_file(model))["bands"]["list"].size() == 2);
+    r = run_process(
+        pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a", "--band-by",
+                  "frequency_mhz", "--band-edges", "3000,2000", "--out", model}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    for (const auto& f : {data, data + ".new", model, out}) std::filesystem::remove(f);
+  }
+}
+
 TEST_SUITE("kernel") {
   TEST_CASE(
       "calibrate --seconds 3 writes real intervals and says which models could not be fitted") {
