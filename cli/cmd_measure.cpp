@@ -190,7 +190,8 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
 
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const EventResolver& resolver,
                          IntervalStream& stream, EnergyRecorder& energy,
-                         MeasureMetrics* metrics, int& exit_code) {
+                         MeasureMetrics* metrics, const std::vector<MeasureModel>& models,
+                         int& exit_code) {
   Measurement m;
   auto groups = resolve_events(o, resolver, m.notes);
   if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
@@ -209,6 +210,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
       iv.metrics = metrics ? metrics->evaluate(iv.events, iv.duration_s)
                            : derive_metrics(iv.events, iv.duration_s);
       energy.complete_interval(iv);
+      add_interval_model_estimates(models, iv);
       stream(iv);
     });
   } catch (const ExecError& e) {
@@ -255,7 +257,7 @@ int run_measure(MeasureOptions o) {
   int exit_code = 0;
   for (int i = 0; i < o.repeat; ++i) {
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
-                                exit_code));
+                                models, exit_code));
     if (exit_code != 0 || runs.back().notes.end() != std::find_if(runs.back().notes.begin(), runs.back().notes.end(), [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
       break;
   }

@@ -23,16 +23,46 @@ std::string watts_domain(const std::string& target) {
   return "";
 }
 
-const EventCount* counted(const Measurement& m, std::string_view name) {
-  for (const auto& e : m.events)
+const EventCount* counted(const std::vector<EventCount>& events, std::string_view name) {
+  for (const auto& e : events)
     if (e.name == name && e.counted()) return &e;
   return nullptr;
 }
 
-void add_cpi_stack(const MeasureModel& mm, const Dataset& row, const Prediction& p,
-                   Measurement& m) {
-  const auto* cycles = counted(m, "cycles");
-  const auto* instructions = counted(m, "instructions");
+// What a model's estimate is made from and added to: a whole run, or one interval (which has no
+// notes of its own: what an interval would note, the run notes once).
+struct EstimateSite {
+  const std::vector<EventCount>& events;
+  double duration_s;
+  std::vector<Metric>& metrics;
+  std::vector<EnergyReading>& energy;
+  std::vector<std::string>* notes;
+  void note(std::string text) const {
+    if (notes != nullptr) notes->push_back(std::move(text));
+  }
+};
+
+Dataset row_of(const std::vector<EventCount>& events, const std::vector<EnergyReading>& energy,
+               double d) {
+  Dataset row("measurement");
+  row.add_column("interval_s", {d});
+  for (const auto& e : events)
+    if (e.counted() && d > 0) row.add_column(rate_column(e.name), {e.value / d});
+  const auto* cycles = counted(events, "cycles");
+  const auto* instructions = counted(events, "instructions");
+  if (cycles && instructions && cycles->value > 0 && instructions->value > 0) {
+    row.add_column("ipc", {instructions->value / cycles->value});
+    row.add_column("cpi", {cycles->value / instructions->value});
+  }
+  for (const auto& e : energy)
+    if (e.method.rfind("measured", 0) == 0 && d > 0)
+      row.add_column(watts_column(e.domain), {e.joules / d});
+  return row;
+}
+
+void add_cpi_stack(const MeasureModel& mm, const Dataset& row, const EstimateSite& m) {
+  const auto* cycles = counted(m.events, "cycles");
+  const auto* instructions = counted(m.events, "instructions");
   std::string label = "model:" + mm.path;
   m.metrics.push_back({label + ":base_cpi", mm.model.intercept, "cycles/insn"});
   for (const auto& t : mm.model.terms) {
@@ -45,7 +75,6 @@ void add_cpi_stack(const MeasureModel& mm, const Dataset& row, const Prediction&
                            per_insn * instructions->value / cycles->value, "ratio"});
     }
   }
-  (void)p;
 }
 
 }  // namespace
@@ -63,26 +92,14 @@ std::vector<MeasureModel> load_measure_models(const std::vector<std::string>& pa
 }
 
 Dataset measurement_row(const Measurement& m) {
-  Dataset row("measurement");
-  double d = m.duration_s;
-  row.add_column("interval_s", {d});
-  for (const auto& e : m.events)
-    if (e.counted() && d > 0) row.add_column(rate_column(e.name), {e.value / d});
-  const auto* cycles = counted(m, "cycles");
-  const auto* instructions = counted(m, "instructions");
-  if (cycles && instructions && cycles->value > 0 && instructions->value > 0) {
-    row.add_column("ipc", {instructions->value / cycles->value});
-    row.add_column("cpi", {cycles->value / instructions->value});
-  }
-  for (const auto& e : m.energy)
-    if (e.method.rfind("measured", 0) == 0 && d > 0)
-      row.add_column(watts_column(e.domain), {e.joules / d});
-  return row;
+  return row_of(m.events, m.energy, m.duration_s);
 }
 
-void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m) {
+namespace {
+
+void estimate(const std::vector<MeasureModel>& models, const EstimateSite& m) {
   if (models.empty()) return;
-  Dataset row = measurement_row(m);
+  Dataset row = row_of(m.events, m.energy, m.duration_s);
   for (const auto& mm : models) {
     std::string label = "model:" + mm.path;
     std::vector<std::string> missing;
@@ -96,24 +113,24 @@ void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m
         for (const auto& c : missing)
           if (mm.model.machine["events"].contains(c))
             hint += (hint.empty() ? "" : ",") + mm.model.machine["events"][c].get<std::string>();
-      m.notes.push_back(fmt::format(
-          "{}: not applied: it needs {}, which this measurement did not count{}", label,
-          fmt::join(missing, ", "), hint.empty() ? "" : " (count them with -e " + hint + ")"));
+      m.note(fmt::format("{}: not applied: it needs {}, which this measurement did not count{}",
+                         label, fmt::join(missing, ", "),
+                         hint.empty() ? "" : " (count them with -e " + hint + ")"));
       continue;
     }
     Prediction p;
     try {
       p = predict(mm.model, row);
     } catch (const std::exception& e) {
-      m.notes.push_back(fmt::format("{}: not applied: {}", label, e.what()));
+      m.note(fmt::format("{}: not applied: {}", label, e.what()));
       continue;
     }
     if (!p.band_note.empty()) {
-      m.notes.push_back(fmt::format("{}: {}", label, p.band_note));
+      m.note(fmt::format("{}: {}", label, p.band_note));
     } else if (!p.band.empty() && p.band[0] < 0) {
       size_t b = band_index(mm.model.band_edges, row.column(mm.model.band_column)[0]);
-      m.notes.push_back(fmt::format("{}: band {} of {}: {}", label, b, mm.model.band_column,
-                                    mm.model.bands[b].reason));
+      m.note(fmt::format("{}: band {} of {}: {}", label, b, mm.model.band_column,
+                         mm.model.bands[b].reason));
     }
     double value = p.value[0];
     std::string domain = watts_domain(mm.model.target);
@@ -131,16 +148,25 @@ void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m
       m.energy.push_back(r);
     }
     m.metrics.push_back({label + ":" + mm.model.target, value, domain.empty() ? "" : "W"});
-    if (mm.model.target == "cpi") add_cpi_stack(mm, row, p, m);
+    if (mm.model.target == "cpi") add_cpi_stack(mm, row, m);
     if (p.out_of_range[0]) {
       std::vector<std::string> outside;
       for (size_t i = 0; i < mm.model.terms.size(); ++i)
         if (p.out_of_range_by_term[i]) outside.push_back(mm.model.terms[i].spec.name);
-      m.notes.push_back(
-          fmt::format("{}: {} outside the training range ({}): the estimate is an extrapolation",
-                      label, mm.model.target, fmt::join(outside, ", ")));
+      m.note(fmt::format("{}: {} outside the training range ({}): the estimate is an extrapolation",
+                         label, mm.model.target, fmt::join(outside, ", ")));
     }
   }
+}
+
+}  // namespace
+
+void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m) {
+  estimate(models, {m.events, m.duration_s, m.metrics, m.energy, &m.notes});
+}
+
+void add_interval_model_estimates(const std::vector<MeasureModel>& models, Interval& iv) {
+  estimate(models, {iv.events, iv.duration_s, iv.metrics, iv.energy, nullptr});
 }
 
 }  // namespace pmc::cli

@@ -27,4 +27,9 @@ Dataset measurement_row(const Measurement& m);
 // note says which columns were missing; inputs outside the training range are noted too.
 void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m);
 
+// The same for one interval of `measure -I` (its events are the interval's deltas, its duration
+// the interval's): the estimates join the interval's metrics[] and energy[] under the run's names.
+// Notes (inputs missing, extrapolation) are the run's alone, so an interval adds none.
+void add_interval_model_estimates(const std::vector<MeasureModel>& models, Interval& iv);
+
 }  // namespace pmc::cli
