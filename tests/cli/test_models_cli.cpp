@@ -616,4 +616,66 @@ TEST_SUITE("kernel") {
     CHECK(one_line(bad.err));
     for (const auto& p : {table, model, doc, cyc_table, cyc_model}) std::filesystem::remove(p);
   }
+
+  TEST_CASE("measure -I --model adds the model's estimate to every interval from its own deltas") {
+    // package_watts = 10 + 0.02 × task_clock_per_s, exactly (hand-made; task-clock in msec/s, so
+    // one busy CPU is 1000 and 30 W).
+    auto table = temp_path("iv-watts.csv"), model = temp_path("iv-watts.json"),
+         doc = temp_path("iv-doc.json"), stream = temp_path("iv-stream.jsonl");
+    write(table, "task_clock_per_s,package_watts\n0,10\n250,15\n500,20\n750,25\n1000,30\n100,12\n");
+    REQUIRE(
+        run_process(pmcmodel({"fit", "--data", table, "--target", "package_watts", "--features",
+                              "task_clock_per_s", "--cv", "kfold", "--folds", "3", "--out", model}))
+            .exit_code == 0);
+    auto child = child_command("spin:0.45");
+    std::vector<std::string> args = {"measure", "-I",  "100",    "-e", "task-clock",
+                                     "--model", model, "--json", doc,  "--interval-out",
+                                     stream,    "--"};
+    args.insert(args.end(), child.begin(), child.end());
+    auto r = run_process(pmcmodel(args));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto d = json::parse(read_file(doc));
+    REQUIRE(d["intervals"].size() >= 3);
+    const std::string label = "model:" + model;
+    auto check_interval = [&](const json& iv) {
+      double ms = -1;
+      for (const auto& e : iv["events"])
+        if (e["name"] == "task-clock") ms = e["value"];
+      REQUIRE(ms >= 0);
+      double duration = iv["duration_s"];
+      double expected = 10 + 0.02 * ms / duration;
+      const json* metric = nullptr;
+      for (const auto& x : iv["metrics"])
+        if (x["name"] == label + ":package_watts") metric = &x;
+      REQUIRE(metric != nullptr);
+      CHECK((*metric)["value"].get<double>() == doctest::Approx(expected).epsilon(1e-6));
+      const json* energy = nullptr;
+      for (const auto& e : iv["energy"])
+        if (e["method"] == label) energy = &e;
+      REQUIRE(energy != nullptr);
+      CHECK((*energy)["average_watts"].get<double>() == doctest::Approx(expected).epsilon(1e-6));
+      CHECK((*energy)["joules"].get<double>() ==
+            doctest::Approx(expected * duration).epsilon(1e-6));
+    };
+    for (const auto& iv : d["intervals"]) check_interval(iv);
+    // A busy interval of the spinner is near one CPU, so near 30 W: the estimate follows the
+    // interval, not the run's mean.
+    double busiest = 0;
+    for (const auto& iv : d["intervals"])
+      for (const auto& x : iv["metrics"])
+        if (x["name"] == label + ":package_watts")
+          busiest = std::max(busiest, x["value"].get<double>());
+    CHECK(busiest > 25);
+    CHECK(busiest < 31);
+    // The streamed intervals carry the same entries.
+    std::stringstream lines(read_file(stream));
+    size_t streamed = 0;
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty()) {
+        check_interval(json::parse(line));
+        ++streamed;
+      }
+    CHECK(streamed == d["intervals"].size());
+    for (const auto& p : {table, model, doc, stream}) std::filesystem::remove(p);
+  }
 }
