@@ -161,11 +161,18 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
     EventGroup group;
     std::vector<EventGroup> alone;  // an event that stands for one per core PMU (hybrid)
     for (const auto& spelling : planned) {
+      // Without a hardware PMU only off-core events (clocks, msr, duration_time) can be counted
+      // for the default set: the others are skipped unresolved, so a VM never loads libpfm4's
+      // tables (a third of measure's start-up) just to learn that.
+      if (!hardware_available_ && !explicit_ && !is_off_core_event(spelling)) {
+        skipped_hardware_ = true;
+        continue;
+      }
       std::vector<EventSpec> specs;
       std::string why;
       for (const auto& name : resolver_spellings(spelling)) {
         try {
-          specs = resolver.resolve_all(name);
+          specs = resolver.resolve_all(name, explicit_);  // the default set drops the reason
           break;
         } catch (const ResolveError& e) {
           if (why.empty()) why = e.what();
@@ -202,9 +209,7 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
 std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& events,
                                              double duration_s) const {
   // Selected once, in the constructor: this runs every interval (-I 100: ten times a second).
-  if (per_interval_)
-    return compute_selected_metrics(metrics_.set, *per_interval_, events, duration_s, literals_)
-        .metrics;
+  if (per_interval_) return per_interval_->evaluate(events, duration_s).metrics;
   auto computed = compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_);
   std::vector<size_t> kept;
   for (size_t i : selected_) {
@@ -215,7 +220,7 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
         });
     if (!never) kept.push_back(i);
   }
-  per_interval_ = std::move(kept);
+  per_interval_.emplace(metrics_.set, std::move(kept), literals_);
   return std::move(computed.metrics);
 }
 

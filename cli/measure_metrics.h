@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "derived_metrics.h"
 #include "event_spec.h"
 #include "expr.h"
 #include "measurement.h"
@@ -69,7 +70,9 @@ class MeasureMetrics {
   // run: a metric that needs an event the run does not have, or one the kernel refused
   // (not_supported, permission_denied), lacks it in every interval. -I 100 evaluates ten times
   // a second, and on a machine without a PMU most of the default metrics are such.
-  mutable std::optional<std::vector<size_t>> per_interval_;
+  // After the first interval: the metrics that can have a value, with tables kept between
+  // intervals.
+  mutable std::optional<IntervalMetricEvaluator> per_interval_;
 };
 
 // The metrics of `measure`: -m's names (empty: the default groups) from the files for --cpu or

@@ -131,8 +131,8 @@ class Child {
 std::string iso8601_now() {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-            1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
@@ -142,7 +142,9 @@ std::string iso8601_now() {
   return out;
 }
 
-double seconds(const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6; }
+double seconds(const timeval& tv) {
+  return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6;
+}
 
 Interval make_interval(const std::vector<EventCount>& now, const std::vector<EventCount>& before,
                        double t_s, double duration_s) {
@@ -205,15 +207,16 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   bool done = false;
   while (!done) {
     auto now = Clock::now();
-    auto wake = std::min({options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline,
-                          next_sample});
+    auto wake = std::min(
+        {options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline, next_sample});
     int timeout_ms = -1;
     if (wake != Clock::time_point::max())
-      timeout_ms = int(std::max<long long>(
-          0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count()));
+      timeout_ms = int(
+          std::max<long long>(0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count()));
     pollfd pfd{signals.fd(), POLLIN, 0};
     int r = poll(&pfd, 1, timeout_ms);
-    if (r < 0 && errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    if (r < 0 && errno != EINTR)
+      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
     if (r > 0) {
       signalfd_siginfo info{};
       while (::read(signals.fd(), &info, sizeof info) == ssize_t(sizeof info)) {
@@ -231,13 +234,15 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
     }
     if (child && child->try_reap(false, status, usage)) done = true;
     now = Clock::now();
+    bool tick = !done && options.interval_ms > 0 && now >= next_tick;
+    // At a tick the interval sink reads the power source, which samples it (every source's
+    // read_interval does): sampling here too would read each meter three times per interval.
     if (now >= next_sample) {
-      sample();
+      if (!tick) sample();
       while (next_sample <= now) next_sample += sample_period;
     }
-    if (!done && options.interval_ms > 0 && now >= next_tick) {
+    if (tick) {
       auto counts = counters.read();
-      sample();
       double t = std::chrono::duration<double>(now - t0).count();
       double d = std::chrono::duration<double>(now - last_tick).count();
       auto iv = make_interval(counts, previous, t, d);

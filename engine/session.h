@@ -15,19 +15,21 @@
 namespace pmc {
 
 struct RunOptions {
-  Target target;                   // kind, pid, cgroup, cpus (pid is filled for a command)
-  std::vector<std::string> argv;   // the command; optional for pid/system-wide/cgroup targets
-  int interval_ms = 0;             // > 0: read deltas every interval_ms
-  double duration_s = 0;           // without a command: stop after this long (0 = at a signal)
-  int sample_ms = 0;               // > 0: call on_sample at least this often (power sources)
-  std::function<void()> on_sample;  // also called at the start, at each interval end, at the end
+  Target target;                  // kind, pid, cgroup, cpus (pid is filled for a command)
+  std::vector<std::string> argv;  // the command; optional for pid/system-wide/cgroup targets
+  int interval_ms = 0;            // > 0: read deltas every interval_ms
+  double duration_s = 0;          // without a command: stop after this long (0 = at a signal)
+  int sample_ms = 0;              // > 0: call on_sample at least this often (power sources)
+  // Also called at the start and at the end; not at an interval's end, where the interval sink
+  // reads (and so samples) the power source itself.
+  std::function<void()> on_sample;
 };
 
 struct RunResult {
-  std::optional<int> exit_status;  // the command's exit code, or 128+N when killed by signal N
-  std::optional<int> term_signal;  // N when the command was killed by a signal
+  std::optional<int> exit_status;     // the command's exit code, or 128+N when killed by signal N
+  std::optional<int> term_signal;     // N when the command was killed by a signal
   std::optional<int> interrupted_by;  // a signal that pmcmodel received and forwarded
-  std::string start_time;          // ISO 8601 UTC
+  std::string start_time;             // ISO 8601 UTC
   double duration_s = 0;
   double user_s = 0;
   double sys_s = 0;

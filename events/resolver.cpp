@@ -67,29 +67,62 @@ std::optional<double> parse_scale(std::string_view text) {
 }
 
 // Optimal string alignment distance, case-insensitive: "cycels" is one transposition from "cycles".
-size_t edit_distance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1]))
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+// Anything above `limit` comes back as limit + 1: the distance is at least the difference in
+// length, so most of a catalog of hundreds of names is dismissed without a table (measure's
+// start-up asks this for every metric event a VM cannot count). Three rolling rows, no allocation
+// per pair beyond them.
+size_t edit_distance(std::string_view a, std::string_view b, size_t limit) {
+  size_t gap = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  if (gap > limit) return limit + 1;
+  thread_local std::string lower_a, lower_b;
+  auto lowered = [](std::string_view from, std::string& to) {
+    to.resize(from.size());
+    for (size_t i = 0; i < from.size(); ++i) {
+      char c = from[i];
+      to[i] = c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
     }
+  };
+  lowered(a, lower_a);
+  lowered(b, lower_b);
+  a = lower_a;
+  b = lower_b;
+  thread_local std::vector<size_t> rows;
+  const size_t width = b.size() + 1;
+  rows.assign(3 * width, 0);
+  size_t* before = rows.data();        // row i - 2
+  size_t* previous = before + width;   // row i - 1
+  size_t* current = previous + width;  // row i
+  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  size_t previous_min = 0;  // of row i - 1
+  for (size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    size_t row_min = i;
+    char ai = a[i - 1];
+    for (size_t j = 1; j <= b.size(); ++j) {
+      char bj = b[j - 1];
+      size_t cost = ai == bj ? 0 : 1;
+      size_t d = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && ai == b[j - 2] && a[i - 2] == bj) d = std::min(d, before[j - 2] + 1);
+      current[j] = d;
+      row_min = std::min(row_min, d);
+    }
+    // An entry below row i is at least row i's minimum, or row i-1's plus one (a transposition
+    // reaches two rows back): once both bounds pass the limit, nothing can come back under it.
+    if (std::min(row_min, previous_min + 1) > limit) return limit + 1;
+    previous_min = row_min;
+    std::swap(before, previous);
+    std::swap(previous, current);
   }
-  return d[a.size()][b.size()];
+  return std::min(previous[b.size()], limit + 1);
 }
 
 // "power/energy-pkg/" also matches the bare "energy-pkg".
-size_t name_distance(std::string_view query, std::string_view known) {
-  size_t best = edit_distance(query, known);
+size_t name_distance(std::string_view query, std::string_view known, size_t limit) {
+  size_t best = edit_distance(query, known, limit);
   size_t slash = known.find('/');
   if (slash != std::string_view::npos && known.size() > slash + 2 && known.back() == '/')
-    best = std::min(best, edit_distance(query, known.substr(slash + 1, known.size() - slash - 2)));
+    best = std::min(best,
+                    edit_distance(query, known.substr(slash + 1, known.size() - slash - 2), limit));
   return best;
 }
 
@@ -98,7 +131,7 @@ std::vector<std::string> closest_names(std::string_view query,
   const size_t limit = std::max<size_t>(2, query.size() / 3);
   std::vector<std::pair<size_t, size_t>> scored;  // distance, index in `known`
   for (size_t i = 0; i < known.size(); ++i)
-    if (size_t d = name_distance(query, known[i]); d <= limit) scored.emplace_back(d, i);
+    if (size_t d = name_distance(query, known[i], limit); d <= limit) scored.emplace_back(d, i);
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> out;
@@ -352,7 +385,7 @@ struct EventResolver::Impl {
     return spec;
   }
 
-  std::vector<EventSpec> resolve_all(std::string_view name) const {
+  std::vector<EventSpec> resolve_all(std::string_view name, bool suggest = true) const {
     std::string_view written = trim(name);
     if (written.empty()) throw ResolveError("empty event name");
     if (written.find('/') != std::string_view::npos) return {resolve_pmu_event(written)};
@@ -363,11 +396,13 @@ struct EventResolver::Impl {
     if (auto spec = resolve_libpfm(split, written, libpfm_error)) return {*spec};
     if (!libpfm_error.empty())
       throw ResolveError(fmt::format("libpfm4 cannot encode '{}': {}", written, libpfm_error));
-    throw unknown_event(written, split.base);
+    throw unknown_event(written, split.base, suggest);
   }
 
-  ResolveError unknown_event(std::string_view written, std::string_view base) const {
-    std::vector<std::string> close = closest_names(base, known_names());
+  ResolveError unknown_event(std::string_view written, std::string_view base,
+                             bool suggest = true) const {
+    std::vector<std::string> close;
+    if (suggest) close = closest_names(base, known_names());
     if (!close.empty())
       return ResolveError(
           fmt::format("unknown event '{}' (did you mean: {}?)", written, join(close)));
@@ -441,8 +476,8 @@ EventSpec EventResolver::resolve(std::string_view name) const {
   return impl_->resolve_all(name).front();
 }
 
-std::vector<EventSpec> EventResolver::resolve_all(std::string_view name) const {
-  return impl_->resolve_all(name);
+std::vector<EventSpec> EventResolver::resolve_all(std::string_view name, bool suggest) const {
+  return impl_->resolve_all(name, suggest);
 }
 
 const std::vector<PmuInfo>& EventResolver::pmus() const {

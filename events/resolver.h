@@ -40,8 +40,10 @@ class EventResolver {
   EventSpec resolve(std::string_view name) const;
   // Every event one name stands for: "cycles" on a hybrid machine (cpu_core and cpu_atom PMUs)
   // gives "cpu_core/cycles/" and "cpu_atom/cycles/" with the PMU type in config bits 32-63
-  // (PERF_PMU_TYPE_SHIFT); one event otherwise. Throws ResolveError.
-  std::vector<EventSpec> resolve_all(std::string_view name) const;
+  // (PERF_PMU_TYPE_SHIFT); one event otherwise. Throws ResolveError, whose message suggests close
+  // names unless `suggest` is false (a caller that drops the message: comparing the name with a
+  // catalog of hundreds is most of what a failed lookup costs).
+  std::vector<EventSpec> resolve_all(std::string_view name, bool suggest = true) const;
 
   // Dynamic PMUs found under <sys>/bus/event_source/devices (empty for a root without it).
   const std::vector<PmuInfo>& pmus() const;

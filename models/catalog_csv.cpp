@@ -82,7 +82,7 @@ void CatalogRow::fail(const std::string& what) const {
   throw std::runtime_error(fmt::format("{}: {}", where(), what));
 }
 
-const std::string& CatalogRow::text(size_t column) const {
+std::string_view CatalogRow::text(size_t column) const {
   if (fields_[column].empty())
     fail(fmt::format("expected a value in {}, found an empty field", name(column)));
   return fields_[column];
@@ -129,11 +129,13 @@ std::optional<std::string_view> CatalogTable::next_line(std::string_view text, s
   return std::nullopt;
 }
 
-std::vector<std::string> CatalogTable::split(std::string_view line, size_t line_no) const {
+void CatalogTable::split(std::string_view line, size_t line_no,
+                         std::vector<std::string_view>& fields,
+                         std::deque<std::string>& unescaped) const {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  auto fields = split_csv_line(line);
-  if (!fields) fail(line_no, "expected a closing quote (\") before the end of the line");
-  return std::move(*fields);
+  unescaped.clear();
+  if (!split_csv_fields(line, fields, unescaped))
+    fail(line_no, "expected a closing quote (\") before the end of the line");
 }
 
 std::string CatalogTable::header() const {
@@ -142,7 +144,7 @@ std::string CatalogTable::header() const {
   return out;
 }
 
-void CatalogTable::check_header(const std::vector<std::string>& fields, size_t line_no) const {
+void CatalogTable::check_header(const std::vector<std::string_view>& fields, size_t line_no) const {
   // A UTF-8 byte order mark would make the first name differ invisibly.
   std::string_view first = fields.empty() ? std::string_view() : std::string_view(fields[0]);
   if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);
@@ -160,7 +162,7 @@ void CatalogTable::check_header(const std::vector<std::string>& fields, size_t l
   }
 }
 
-void CatalogTable::check_width(const std::vector<std::string>& fields, size_t line_no) const {
+void CatalogTable::check_width(const std::vector<std::string_view>& fields, size_t line_no) const {
   if (fields.size() != columns_.size())
     fail(line_no, fmt::format("expected {} fields as in the header, found {}", columns_.size(),
                               fields.size()));

@@ -27,9 +27,10 @@ bool split_csv_fields(std::string_view line, std::vector<std::string_view>& fiel
 // "ORIGIN:LINE: expected …" naming the column.
 class CatalogRow {
  public:
+  // `fields` are views into the line being read: a row lives only during the visit.
   CatalogRow(const std::string* origin, size_t line, std::span<const std::string_view> columns,
-             std::vector<std::string> fields)
-      : origin_(origin), line_(line), columns_(columns), fields_(std::move(fields)) {}
+             std::span<const std::string_view> fields)
+      : origin_(origin), line_(line), columns_(columns), fields_(fields) {}
 
   size_t line() const { return line_; }
   std::string where() const;
@@ -37,9 +38,9 @@ class CatalogRow {
 
   std::string_view name(size_t column) const { return columns_[column]; }
   // The field as written (possibly empty).
-  const std::string& raw(size_t column) const { return fields_[column]; }
+  std::string_view raw(size_t column) const { return fields_[column]; }
   // A required non-empty text field.
-  const std::string& text(size_t column) const;
+  std::string_view text(size_t column) const;
   // A required finite number / whole number; empty or text is refused.
   double number(size_t column) const;
   int whole_number(size_t column) const;
@@ -51,7 +52,7 @@ class CatalogRow {
   const std::string* origin_;
   size_t line_;
   std::span<const std::string_view> columns_;
-  std::vector<std::string> fields_;
+  std::span<const std::string_view> fields_;
 };
 
 // Parses `text` whose first non-blank line must be exactly `columns` joined by commas; calls
@@ -65,15 +66,19 @@ class CatalogTable {
   void parse(std::string_view text, Visit&& visit) const {
     size_t pos = 0, line_no = 0;
     bool header_seen = false;
+    // Reused from line to line: a row's fields are views, so reading the 1,000-row SKU catalog
+    // (on every `measure` start) allocates almost nothing per row.
+    std::vector<std::string_view> fields;
+    std::deque<std::string> unescaped;
     while (auto line = next_line(text, pos, line_no)) {
-      auto fields = split(*line, line_no);
+      split(*line, line_no, fields, unescaped);
       if (!header_seen) {
         check_header(fields, line_no);
         header_seen = true;
         continue;
       }
       check_width(fields, line_no);
-      visit(CatalogRow(&origin_, line_no, columns_, std::move(fields)));
+      visit(CatalogRow(&origin_, line_no, columns_, fields));
     }
     if (!header_seen) fail(1, "expected a header line (" + header() + "), found an empty file");
   }
@@ -85,9 +90,10 @@ class CatalogTable {
   // The next non-blank line (without its line ending), advancing `pos` and `line_no`.
   static std::optional<std::string_view> next_line(std::string_view text, size_t& pos,
                                                    size_t& line_no);
-  std::vector<std::string> split(std::string_view line, size_t line_no) const;
-  void check_header(const std::vector<std::string>& fields, size_t line_no) const;
-  void check_width(const std::vector<std::string>& fields, size_t line_no) const;
+  void split(std::string_view line, size_t line_no, std::vector<std::string_view>& fields,
+             std::deque<std::string>& unescaped) const;
+  void check_header(const std::vector<std::string_view>& fields, size_t line_no) const;
+  void check_width(const std::vector<std::string_view>& fields, size_t line_no) const;
   std::string header() const;
 
   std::string origin_;

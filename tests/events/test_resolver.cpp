@@ -441,6 +441,10 @@ TEST_SUITE("pure") {
     std::string far = error_of([&] { resolver.resolve("zzzzzzzzzzzzzzzz"); });
     CHECK(contains(far, "unknown event 'zzzzzzzzzzzzzzzz'"));
     CHECK_FALSE(contains(far, "did you mean"));
+    // A caller that drops the message asks for no suggestions: the same error, without them.
+    std::string quiet = error_of([&] { resolver.resolve_all("cycels", false); });
+    CHECK(contains(quiet, "unknown event 'cycels'"));
+    CHECK_FALSE(contains(quiet, "did you mean"));
   }
 
   TEST_CASE("known_names and pmus list what the fixture holds") {
