@@ -131,7 +131,7 @@ struct EnergyRecorder::State {
   std::optional<CpuTimes> cpu_at_start;
   std::optional<CpuTimes> cpu_at_interval;
   std::optional<double> idle_fraction;
-  std::string proc_stat_path;
+  std::optional<ProcStatReader> proc_stat;  // <proc>/stat, kept open between intervals
   std::pair<double, double> idle_range{0, 0};
   std::string idle_basis;
 
@@ -311,7 +311,7 @@ EnergyRecorder::EnergyRecorder(const EnergyOptions& options, const SysRoot& root
   auto& s = *state_;
   s.options = options;
   s.root = root;
-  s.proc_stat_path = root.proc_path("stat").string();
+  s.proc_stat.emplace(root.proc_path("stat").string());
   s.system_wide = system_wide;
   if (options.grid_g_per_kwh && !options.region.empty())
     throw CommandError("--grid-intensity and --region both give the grid's intensity: choose one");
@@ -361,7 +361,7 @@ void EnergyRecorder::sample() {
 
 void EnergyRecorder::begin_run() {
   auto& s = *state_;
-  s.cpu_at_start = s.cpu_at_interval = read_cpu_times(s.proc_stat_path.c_str());
+  s.cpu_at_start = s.cpu_at_interval = s.proc_stat->read();
   if (s.choice.source) s.choice.source->start();
 }
 
@@ -370,7 +370,7 @@ void EnergyRecorder::complete_interval(Interval& iv) {
   s.await_catalog();
   auto cpu = task_clock_s(iv.events);
   if (s.choice.source) {
-    auto now = read_cpu_times(s.proc_stat_path.c_str());
+    auto now = s.proc_stat->read();
     auto busy = State::busy_between(s.cpu_at_interval, now);
     s.cpu_at_interval = now;
     iv.energy = s.with_shares(s.choice.source->read_interval(), iv.duration_s, cpu, busy, nullptr);
@@ -392,7 +392,7 @@ void EnergyRecorder::complete_run(Measurement& m) {
     } catch (const std::exception& e) {
       throw CommandError(e.what());
     }
-    auto busy = State::busy_between(s.cpu_at_start, read_cpu_times(s.proc_stat_path.c_str()));
+    auto busy = State::busy_between(s.cpu_at_start, s.proc_stat->read());
     m.energy = s.with_shares(std::move(readings), m.duration_s, cpu, busy, &m.notes);
     for (const auto& n : s.choice.source->notes()) m.notes.push_back(n);
     if (!s.system_wide)

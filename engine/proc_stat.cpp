@@ -49,3 +49,19 @@ std::optional<CpuTimes> read_cpu_times(const char* proc_stat_path) {
 }
 
 }  // namespace pmc
+
+namespace pmc {
+
+ProcStatReader::ProcStatReader(std::string path)
+    : path_(std::move(path)), ticks_per_s_(double(sysconf(_SC_CLK_TCK))) {}
+
+std::optional<CpuTimes> ProcStatReader::read() {
+  if (!fd_) fd_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd_) return std::nullopt;
+  char buf[1024];
+  ssize_t n = ::pread(fd_.get(), buf, sizeof buf, 0);
+  if (n <= 0) return std::nullopt;
+  return parse_proc_stat(std::string_view(buf, size_t(n)), ticks_per_s_);
+}
+
+}  // namespace pmc

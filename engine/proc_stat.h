@@ -3,8 +3,10 @@
 // Documentation/filesystems/proc.rst, "1.8 Miscellaneous kernel statistics in /proc/stat").
 // Used to split a machine-wide energy reading between a command and everything else.
 #include <optional>
+#include <string>
 #include <string_view>
 
+#include "fd.h"
 #include "sysroot.h"
 
 namespace pmc {
@@ -20,7 +22,22 @@ std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_
 
 // <proc>/stat of `root`; nullopt when it cannot be read or parsed.
 std::optional<CpuTimes> read_cpu_times(const SysRoot& root);
-// The same from a path given once (what a sampler calls at every interval).
+// The same from a path given once.
 std::optional<CpuTimes> read_cpu_times(const char* proc_stat_path);
+
+// What a sampler reads at every interval: the file is opened once and read again from offset 0
+// (the kernel regenerates /proc/stat on each read), so an interval costs one pread instead of a
+// path lookup, an open and a close, about half the cost on a VM.
+class ProcStatReader {
+ public:
+  explicit ProcStatReader(std::string path);
+  // nullopt when the file cannot be opened, read or parsed (opening is tried again next time).
+  std::optional<CpuTimes> read();
+
+ private:
+  std::string path_;
+  Fd fd_;
+  double ticks_per_s_;
+};
 
 }  // namespace pmc

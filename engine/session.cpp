@@ -202,6 +202,8 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
                       : Clock::time_point::max();
   std::vector<EventCount> previous;
   auto last_tick = t0;
+  bool child_signalled = false;
+  auto next_reap = t0 + std::chrono::seconds(1);
   int status = 0;
   rusage usage{};
   bool done = false;
@@ -221,7 +223,10 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
       signalfd_siginfo info{};
       while (::read(signals.fd(), &info, sizeof info) == ssize_t(sizeof info)) {
         int sig = int(info.ssi_signo);
-        if (sig == SIGCHLD) continue;
+        if (sig == SIGCHLD) {
+          child_signalled = true;
+          continue;
+        }
         result.interrupted_by = sig;
         if (!child) {
           done = true;
@@ -232,8 +237,14 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
         }
       }
     }
-    if (child && child->try_reap(false, status, usage)) done = true;
+    // wait4 only when SIGCHLD came (a syscall per interval saved), and once a second whatever
+    // came, so that a lost signal can only delay the end, never hang the session.
     now = Clock::now();
+    if (child && (child_signalled || now >= next_reap)) {
+      child_signalled = false;
+      next_reap = now + std::chrono::seconds(1);
+      if (child->try_reap(false, status, usage)) done = true;
+    }
     bool tick = !done && options.interval_ms > 0 && now >= next_tick;
     // At a tick the interval sink reads the power source, which samples it (every source's
     // read_interval does): sampling here too would read each meter three times per interval.

@@ -271,17 +271,44 @@ std::vector<std::vector<std::string>> MetricSet::events_by_metric(
 
 // Resolves identifiers to events or to other metrics' (unscaled) values, each metric computed
 // at most once per evaluation; a metric met again while it is being computed is a cycle.
+// Per-metric memo and state, sized to the whole set (hundreds of metrics in a CPU's file) but
+// touched only for the few an evaluation reads: kept between evaluations and reset entry by entry,
+// since allocating and clearing them for every -I interval was most of the metric engine's cost.
+struct MetricScratch {
+  std::vector<std::optional<ExprValue>> memo;
+  std::vector<char> state;  // 0 not yet, 1 being computed, 2 done
+  std::vector<size_t> touched;
+  std::vector<size_t> stack;
+  void reserve(size_t metrics) {
+    if (memo.size() < metrics) {
+      memo.resize(metrics);
+      state.resize(metrics, 0);
+    }
+  }
+  void reset() {
+    for (size_t i : touched) {
+      memo[i].reset();
+      state[i] = 0;
+    }
+    touched.clear();
+    stack.clear();
+  }
+};
+
 class MetricEnv : public ExprEnv {
  public:
   MetricEnv(const MetricSet& set, const EventValues& events, const Literals& literals,
-            const std::string& cpuid)
+            const std::string& cpuid, MetricScratch& scratch)
       : set_(set),
         values_(events, literals, cpuid),
-        memo_(set.metrics_.size()),
-        state_(set.metrics_.size(), 0) {}
+        memo_(scratch.memo),
+        state_(scratch.state),
+        touched_(scratch.touched),
+        stack_(scratch.stack) {}
 
   ExprValue value_of(size_t metric) const {
     if (state_[metric] == 2) return *memo_[metric];
+    if (state_[metric] == 0) touched_.push_back(metric);
     if (state_[metric] == 1) {
       std::string cycle;
       auto start = std::find(stack_.begin(), stack_.end(), metric);
@@ -328,9 +355,10 @@ class MetricEnv : public ExprEnv {
  private:
   const MetricSet& set_;
   ValuesEnv values_;
-  mutable std::vector<std::optional<ExprValue>> memo_;
-  mutable std::vector<char> state_;  // 0 not yet, 1 being computed, 2 done
-  mutable std::vector<size_t> stack_;
+  std::vector<std::optional<ExprValue>>& memo_;
+  std::vector<char>& state_;
+  std::vector<size_t>& touched_;
+  std::vector<size_t>& stack_;
   mutable const std::vector<int>* refs_ = nullptr;
 };
 
@@ -344,8 +372,15 @@ std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>
                                                        const EventValues& events,
                                                        const Literals& literals,
                                                        const std::string& cpuid) const {
-  MetricEnv env(*this, events, literals, cpuid);
+  thread_local MetricScratch scratch;
+  scratch.reserve(metrics_.size());
+  struct Reset {
+    MetricScratch& s;
+    ~Reset() { s.reset(); }
+  } reset{scratch};
+  MetricEnv env(*this, events, literals, cpuid, scratch);
   std::vector<MetricResult> out;
+  out.reserve(selected.size());
   for (size_t i : selected) {
     const auto& def = metrics_[i];
     MetricResult result{def.name, def.pmu, std::nullopt, def.unit, {}, std::nullopt};
