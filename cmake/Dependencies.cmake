@@ -40,3 +40,18 @@ if(PMCMODEL_TESTS)
   pmc_require(doctest_FOUND doctest-dev "doctest")
 endif()
 find_package(Threads REQUIRED)
+
+# mimalloc replaces malloc in the pmcmodel executable and in import_bench: importing a long -I
+# recording is allocation-bound (1.4 M events, each with its strings, per 100 MB), and with
+# mimalloc the import runs 1.4x faster than with glibc's malloc (docs/PERFORMANCE.md). Not in
+# sanitizer builds, which bring their own allocator. Without the package the build still works.
+option(PMCMODEL_MIMALLOC "Link the pmcmodel executable with mimalloc (libmimalloc-dev)" ON)
+set(PMC_MALLOC_LIBRARY "")
+if(PMCMODEL_MIMALLOC AND NOT PMCMODEL_SANITIZE)
+  find_package(mimalloc 2.0 QUIET CONFIG)
+  if(mimalloc_FOUND)
+    set(PMC_MALLOC_LIBRARY mimalloc)
+  else()
+    message(STATUS "mimalloc not found (libmimalloc-dev): pmcmodel uses glibc's malloc")
+  endif()
+endif()
