@@ -52,6 +52,7 @@ struct CompareCliOptions {
   std::string rules_path = std::string(PMCMODEL_DATA_DIR) + "/recommendations.json";
   std::optional<double> runs_per_month;
   size_t top = 0;
+  std::optional<double> min_memory_gb;
 };
 
 std::string read_whole(const std::string& path) {
@@ -151,6 +152,36 @@ CompareOptions model_options(const CompareCliOptions& o) {
   if (c.objective == Objective::co2 && !c.grid_g_per_kwh)
     throw CommandError("--objective co2 needs --grid-intensity G or --region NAME");
   return c;
+}
+
+// The --sku list (empty: the whole catalog), without the SKUs --min-memory-gb rules out: those
+// with less memory, and those whose memory the catalog does not give. `notes` says how many.
+std::vector<size_t> memory_filtered(std::vector<size_t> skus, const SkuCatalog& catalog,
+                                    std::optional<double> min_memory_gb,
+                                    std::vector<std::string>& notes) {
+  if (!min_memory_gb) return skus;
+  if (skus.empty())
+    for (size_t i = 0; i < catalog.skus().size(); ++i) skus.push_back(i);
+  std::vector<size_t> kept;
+  size_t smaller = 0, unknown = 0;
+  for (size_t i : skus) {
+    const auto& memory = catalog.skus()[i].memory_gb;
+    if (!memory)
+      ++unknown;
+    else if (*memory < *min_memory_gb)
+      ++smaller;
+    else
+      kept.push_back(i);
+  }
+  if (kept.empty())
+    throw CommandError(fmt::format(
+        "--min-memory-gb {}: no SKU of {} has that much memory ({} have less, {} do not say)",
+        *min_memory_gb, catalog.origin(), smaller, unknown));
+  notes.push_back(fmt::format(
+      "--min-memory-gb {}: {} SKU{} with less memory and {} whose memory the catalog does not "
+      "give left out; {} kept",
+      *min_memory_gb, smaller, smaller == 1 ? "" : "s", unknown, kept.size()));
+  return kept;
 }
 
 std::vector<size_t> chosen_skus(const CompareCliOptions& o, const SkuCatalog& catalog) {
@@ -364,7 +395,8 @@ int run_compare(const CompareCliOptions& o) {
   bool projected_mode = !o.skus_path.empty() || !o.sku_ids.empty();
   SkuCatalog catalog = load_catalog(
       o.skus_path.empty() ? std::string(PMCMODEL_DATA_DIR) + "/skus.csv" : o.skus_path);
-  auto skus = chosen_skus(o, catalog);
+  std::vector<std::string> memory_notes;
+  auto skus = memory_filtered(chosen_skus(o, catalog), catalog, o.min_memory_gb, memory_notes);
   RecommendationRules rules;
   try {
     rules = RecommendationRules::load(o.rules_path);
@@ -409,6 +441,7 @@ int run_compare(const CompareCliOptions& o) {
   report.catalog_origin = catalog.origin();
   report.runs_per_month = o.runs_per_month.value_or(rules.runs_per_month);
   report.comparison = compare_measured(runs, &catalog, options);
+  for (auto& note : memory_notes) report.comparison.notes.push_back(std::move(note));
   // Recommendations quantify against the whole catalog even when only measured rows are shown;
   // with many workloads, against each one's best kRecommendationSkus projected SKUs.
   auto profiles = merge_repeats(runs);
@@ -472,6 +505,10 @@ Runner add_compare(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--rules", o->rules_path,
                   "Recommendation rules (default data/recommendations.json)");
+  cmd->add_option("--min-memory-gb", o->min_memory_gb,
+                  "Project only onto SKUs with at least this much memory (GB); SKUs whose memory "
+                  "the catalog does not give are left out too")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--top", o->top, "Keep the best N projected SKUs per workload (default: all)");
   cmd->footer(
       "Examples:\n"

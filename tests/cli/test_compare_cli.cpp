@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -205,6 +206,37 @@ TEST_SUITE("pure") {
       }
     CHECK(projected == 2);
     for (const auto& p : {icx, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare --min-memory-gb leaves out SKUs with less memory, and says so") {
+    // AWS sizes the three with 4, 8 and 16 GiB (data/skus.csv memory_gb, from the instance table).
+    auto icx = document("013.txt", "icx-mem", 1200);
+    auto out = temp_path("mem.json");
+    auto r = run_process(pmcmodel(
+        {"compare", icx, "--skus", std::string(PMCMODEL_DATA_DIR) + "/skus.csv", "--sku",
+         "aws-c5.large,aws-m5.large,aws-r5.large", "--min-memory-gb", "8", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    std::vector<std::string> projected;
+    for (const auto& row : doc["rows"])
+      if (row["kind"] == "projected") projected.push_back(row["sku"].get<std::string>());
+    std::sort(projected.begin(), projected.end());
+    CHECK(projected == std::vector<std::string>{"aws-m5.large", "aws-r5.large"});
+    bool noted = false;
+    for (const auto& n : doc["notes"])
+      noted = noted || n.get<std::string>().find("--min-memory-gb 8: 1 SKU with less memory") !=
+                           std::string::npos;
+    CHECK(noted);
+    // Nothing left: one line, exit 2, no file.
+    std::filesystem::remove(out);
+    r = run_process(
+        pmcmodel({"compare", icx, "--skus", std::string(PMCMODEL_DATA_DIR) + "/skus.csv", "--sku",
+                  "aws-c5.large", "--min-memory-gb", "64", "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK(r.err.find("--min-memory-gb 64") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+    std::filesystem::remove(icx);
   }
 
   TEST_CASE("compare reads perf stat recordings directly; --help shows examples") {
