@@ -25,7 +25,8 @@
 //   interval deltas, duration_s is the elapsed line or else the last timestamp.
 // - reported[] names: ipc, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
 //   frontend_stall_ratio, backend_stall_ratio, stalled_cycles_per_insn, l1d/l1i/llc/dtlb/itlb
-//   _miss_rate, tma_* (Retiring, Bad Speculation... and AMD's frontend_bound... too), and
+//   _miss_ratio (as the metric engine names them), tma_* (Retiring, Bad Speculation... and AMD's
+//   frontend_bound... too), and
 //   "<event>_per_sec" (unit "/s", K/M/G applied) for perf's rate comments; percentages are stored
 //   as fractions with unit "ratio". Other comments keep perf's words, spaces as '_'.
 // - Number grouping follows the recording's locale, decided once per file from the numbers that

@@ -188,9 +188,9 @@ TEST_SUITE("pure") {
     CHECK(metric(m.reported, "tma_bad_speculation").value == doctest::Approx(0.115));
     CHECK(metric(m.reported, "tma_frontend_bound").value == doctest::Approx(0.008));
     CHECK(metric(m.reported, "tma_backend_bound").value == doctest::Approx(0.84));
-    CHECK(metric(m.reported, "l1d_miss_rate").value == doctest::Approx(6.9117));  // perf's 691.17%
+    CHECK(metric(m.reported, "l1d_miss_ratio").value == doctest::Approx(6.9117));  // perf's 691.17%
     CHECK(metric(m.reported, "slots_per_sec").value == doctest::Approx(19.320e9));
-    CHECK(metric(m.reported, "llc_miss_rate").value == doctest::Approx(0.1036));
+    CHECK(metric(m.reported, "llc_miss_ratio").value == doctest::Approx(0.1036));
   }
 
   TEST_CASE(
@@ -202,7 +202,7 @@ TEST_SUITE("pure") {
     CHECK(*insn.stddev == doctest::Approx(874896010.0 * 1.23 / 100));
     CHECK_FALSE(event(m.events, "cpu-migrations").stddev.has_value());
     CHECK(metric(m.reported, "stalled_cycles_per_insn").value == 0.05);
-    CHECK(metric(m.reported, "itlb_miss_rate").value == doctest::Approx(2620.3846));
+    CHECK(metric(m.reported, "itlb_miss_ratio").value == doctest::Approx(2620.3846));
     CHECK(metric(m.reported, "iTLB-loads_per_sec").value == 1.145);
   }
 
