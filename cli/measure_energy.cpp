@@ -244,8 +244,9 @@ struct EnergyRecorder::State {
                                          double window_s, std::optional<double> command_cpu_s,
                                          std::optional<double> busy_cpu_s,
                                          std::vector<std::string>* notes) const {
+    if (system_wide || !command_cpu_s || !(window_s > 0)) return machine_readings;
     std::vector<EnergyReading> out = machine_readings;
-    if (system_wide || !command_cpu_s || !(window_s > 0)) return out;
+    out.reserve(2 * machine_readings.size());
     const auto& f = idle_fraction;
     if (!f) {
       if (notes) notes->push_back("no command share of the energy: " + catalog_problem);
