@@ -1,7 +1,5 @@
 #include "measure_energy.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -19,6 +17,7 @@
 #include "pmcmodel_version.h"
 #include "power_source.h"
 #include "proc_stat.h"
+#include "quiet_thread.h"
 #include "sku_catalog.h"
 
 namespace pmc::cli {
@@ -332,19 +331,10 @@ EnergyRecorder::EnergyRecorder(const EnergyOptions& options, const SysRoot& root
   // thread while the command starts: nothing needs it before the first interval ends. What the
   // user names (--catalog, --sku, --region) is read first, so that its errors stop the command
   // before it runs; errors in the shipped catalog only lose the estimates and never throw.
-  // The thread starts with every signal blocked: the session takes SIGCHLD and SIGINT from a
-  // signalfd, which only sees signals that no thread has unblocked.
+  // The thread starts with every signal blocked (engine/quiet_thread.h).
   if (options.catalog.empty() && options.sku.empty() && options.region.empty()) {
-    sigset_t all, previous;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &previous);
-    try {
-      s.catalog_ready = std::async(std::launch::async, prepare);
-    } catch (...) {
-      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-      throw;
-    }
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    s.catalog_ready =
+        start_without_signals([&] { return std::async(std::launch::async, prepare); });
   } else {
     prepare();
   }

@@ -1,5 +1,7 @@
 #include "external_meter.h"
 
+#include "quiet_thread.h"
+
 #include "text.h"
 
 #include <fcntl.h>
@@ -532,13 +534,8 @@ class IpmiSource final : public PowerSource {
  public:
   IpmiSource(IpmiOptions options, MeterSample first) : options_(std::move(options)) {
     samples_.push_back(first);
-    // The poller inherits a full signal mask, so SIGINT/SIGTERM/SIGCHLD keep going to the
-    // session's thread, which waits for them.
-    sigset_t all, previous;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &previous);
-    poller_ = std::thread([this] { poll_loop(); });
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    // SIGINT/SIGTERM/SIGCHLD keep going to the session's thread, which waits for them.
+    poller_ = start_without_signals([this] { return std::thread([this] { poll_loop(); }); });
   }
 
   ~IpmiSource() override {
