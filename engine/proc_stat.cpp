@@ -32,26 +32,6 @@ std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_
   return CpuTimes{double(busy) / ticks_per_s, double(busy + idle) / ticks_per_s};
 }
 
-std::optional<CpuTimes> read_cpu_times(const SysRoot& root) {
-  return read_cpu_times(root.proc_path("stat").c_str());
-}
-
-std::optional<CpuTimes> read_cpu_times(const char* proc_stat_path) {
-  // Read at every interval: one read into a stack buffer (the "cpu" line comes first), no
-  // stream buffers or heap, so sampling stays cheap.
-  int fd = ::open(proc_stat_path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  return parse_proc_stat(std::string_view(buf, size_t(n)), double(sysconf(_SC_CLK_TCK)));
-}
-
-}  // namespace pmc
-
-namespace pmc {
-
 ProcStatReader::ProcStatReader(std::string path)
     : path_(std::move(path)), ticks_per_s_(double(sysconf(_SC_CLK_TCK))) {}
 

@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "fd.h"
-#include "sysroot.h"
 
 namespace pmc {
 
@@ -20,14 +19,9 @@ struct CpuTimes {
 // nullopt when the line is missing or has fewer than the 8 fields every kernel since 2.6.11 has.
 std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_s);
 
-// <proc>/stat of `root`; nullopt when it cannot be read or parsed.
-std::optional<CpuTimes> read_cpu_times(const SysRoot& root);
-// The same from a path given once.
-std::optional<CpuTimes> read_cpu_times(const char* proc_stat_path);
-
-// What a sampler reads at every interval: the file is opened once and read again from offset 0
-// (the kernel regenerates /proc/stat on each read), so an interval costs one pread instead of a
-// path lookup, an open and a close, about half the cost on a VM.
+// <proc>/stat as a sampler reads it at every interval: the file is opened once and read again from
+// offset 0 (the kernel regenerates /proc/stat on each read), so an interval costs one pread instead
+// of a path lookup, an open and a close, about half the cost on a VM.
 class ProcStatReader {
  public:
   explicit ProcStatReader(std::string path);
