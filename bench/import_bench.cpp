@@ -68,13 +68,30 @@ const std::string& recording(size_t bytes) {
 
 constexpr size_t kBytes = 100u << 20;
 
+// What `pmcmodel import` does to a recording: import it as -x, CSV, then derive its metrics with
+// generic.json's import groups on the run and every interval.
+struct ImportPipeline {
+  pmc::MetricSet set =
+      pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
+  std::vector<std::string> selection = pmc::available_selection(set, pmc::import_metric_groups());
+
+  static pmc::ImportResult import(const std::string& text) {
+    pmc::ImportOptions options;
+    options.format = pmc::PerfStatFormat::csv;
+    return pmc::import_perf_stat(text, "bench.csv", options);
+  }
+  pmc::ImportResult import_and_derive(const std::string& text) const {
+    auto result = import(text);
+    pmc::apply_metric_engine(result.measurement, set, selection);
+    return result;
+  }
+};
+
 void BM_ImportInterval100MB(benchmark::State& state) {
   const std::string& text = recording(kBytes);
-  pmc::ImportOptions options;
-  options.format = pmc::PerfStatFormat::csv;
   size_t intervals = 0;
   for (auto _ : state) {
-    auto result = pmc::import_perf_stat(text, "bench.csv", options);
+    auto result = ImportPipeline::import(text);
     intervals = result.measurement.intervals.size();
     benchmark::DoNotOptimize(result);
   }
@@ -85,14 +102,9 @@ void BM_ImportInterval100MB(benchmark::State& state) {
 // What `pmcmodel import` does: the import, then the metric engine on the run and every interval.
 void BM_ImportAndDerive100MB(benchmark::State& state) {
   const std::string& text = recording(kBytes);
-  auto set =
-      pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
-  auto selection = pmc::available_selection(set, pmc::import_metric_groups());
-  pmc::ImportOptions options;
-  options.format = pmc::PerfStatFormat::csv;
+  ImportPipeline pipeline;
   for (auto _ : state) {
-    auto result = pmc::import_perf_stat(text, "bench.csv", options);
-    pmc::apply_metric_engine(result.measurement, set, selection);
+    auto result = pipeline.import_and_derive(text);
     benchmark::DoNotOptimize(result);
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
@@ -102,16 +114,10 @@ void BM_ImportAndDerive100MB(benchmark::State& state) {
 // document as a string.
 void BM_ImportDeriveJson100MB(benchmark::State& state) {
   const std::string& text = recording(kBytes);
-  auto set =
-      pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
-  auto selection = pmc::available_selection(set, pmc::import_metric_groups());
-  pmc::ImportOptions options;
-  options.format = pmc::PerfStatFormat::csv;
+  ImportPipeline pipeline;
   size_t json_bytes = 0;
   for (auto _ : state) {
-    auto result = pmc::import_perf_stat(text, "bench.csv", options);
-    pmc::apply_metric_engine(result.measurement, set, selection);
-    std::string json = pmc::measurement_to_json(result.measurement);
+    std::string json = pmc::measurement_to_json(pipeline.import_and_derive(text).measurement);
     json_bytes = json.size();
     benchmark::DoNotOptimize(json);
   }
@@ -122,15 +128,9 @@ void BM_ImportDeriveJson100MB(benchmark::State& state) {
 // The JSON writer alone, on the document of the import above.
 void BM_WriteJson100MB(benchmark::State& state) {
   const std::string& text = recording(kBytes);
-  auto set =
-      pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
-  pmc::ImportOptions options;
-  options.format = pmc::PerfStatFormat::csv;
-  auto result = pmc::import_perf_stat(text, "bench.csv", options);
-  pmc::apply_metric_engine(result.measurement, set,
-                           pmc::available_selection(set, pmc::import_metric_groups()));
+  auto measurement = ImportPipeline().import_and_derive(text).measurement;
   for (auto _ : state) {
-    std::string json = pmc::measurement_to_json(result.measurement);
+    std::string json = pmc::measurement_to_json(measurement);
     benchmark::DoNotOptimize(json);
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
