@@ -67,7 +67,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
         (i == 0 ? r.out : r.err).append(buf, size_t(n));
       }
     }
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!sent && send_sigint_after_s >= 0 && elapsed >= send_sigint_after_s) {
       kill(pid, SIGINT);
       sent = true;
@@ -77,6 +78,16 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+double machine_steal_s() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  unsigned long long user, nice, system, idle, iowait, irq, softirq, steal;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      cpu != "cpu")
+    return 0;
+  return double(steal) / double(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace pmc::test

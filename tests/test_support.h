@@ -15,12 +15,20 @@ struct ProcessResult {
 };
 
 // Runs argv with extra environment entries ("NAME=value"), capturing stdout and stderr.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& env = {},
                           double send_sigint_after_s = -1);
 
 // argv for the pmcmodel binary under test with `args`.
 std::vector<std::string> pmcmodel(std::vector<std::string> args);
 
 std::string read_file(const std::string& path);
+
+// Steal time of the whole machine so far, in seconds: the "steal" field of /proc/stat's cpu line
+// (0 when unreadable). On a VM, perf's task-clock counts the time the hypervisor took from a
+// running task (it reads the task's clock, local_clock), while the kernel's rusage does not (with
+// steal accounting, sum_exec_runtime runs on the rq's clock_task, which excludes steal): tests
+// that compare the two allow the steal that happened during the run.
+double machine_steal_s();
 
 }  // namespace pmc::test

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,7 +17,9 @@ using json = nlohmann::json;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("pmc-cli-" + std::to_string(getpid()) + "-" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("pmc-cli-" + std::to_string(getpid()) + "-" + name))
+      .string();
 }
 
 bool one_line(const std::string& s) {
@@ -35,7 +38,8 @@ TEST_SUITE("kernel") {
   TEST_CASE("measure exits with the command's status and writes the document") {
     auto path = temp_path("exit.json");
     auto cmd = child_command("exit:3");
-    std::vector<std::string> args = {"measure", "-e", "task-clock,page-faults", "--json", path, "--"};
+    std::vector<std::string> args = {"measure", "-e", "task-clock,page-faults",
+                                     "--json",  path, "--"};
     args.insert(args.end(), cmd.begin(), cmd.end());
     auto r = run_process(pmcmodel(args));
     CHECK(r.exit_code == 3);
@@ -61,7 +65,8 @@ TEST_SUITE("kernel") {
   TEST_CASE("SIGINT sent to pmcmodel is forwarded and the counts so far are reported") {
     auto path = temp_path("sigint.json");
     auto cmd = child_command("sleep:30");
-    std::vector<std::string> args = {"measure", "-e", "task-clock,context-switches", "--json", path, "--"};
+    std::vector<std::string> args = {"measure", "-e", "task-clock,context-switches",
+                                     "--json",  path, "--"};
     args.insert(args.end(), cmd.begin(), cmd.end());
     auto start = std::chrono::steady_clock::now();
     auto r = run_process(pmcmodel(args), {}, 0.5);
@@ -72,7 +77,8 @@ TEST_SUITE("kernel") {
     CHECK(doc["signal"] == "SIGINT");
     CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
     bool noted = false;
-    for (const auto& n : doc["notes"]) noted |= n.get<std::string>().find("interrupted by SIGINT") != std::string::npos;
+    for (const auto& n : doc["notes"])
+      noted |= n.get<std::string>().find("interrupted by SIGINT") != std::string::npos;
     CHECK(noted);
     std::filesystem::remove(path);
   }
@@ -115,14 +121,17 @@ TEST_SUITE("kernel") {
 
   TEST_CASE("an output file is never left half-written") {
     auto dir = temp_path("nodir");
-    auto r = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", dir + "/sub/out.json", "--", "/bin/true"}));
+    auto r = run_process(pmcmodel(
+        {"measure", "-e", "task-clock", "--json", dir + "/sub/out.json", "--", "/bin/true"}));
     CHECK(r.exit_code != 0);
     CHECK_FALSE(std::filesystem::exists(dir + "/sub/out.json"));
   }
 
   TEST_CASE("the default workload is counted with no argument and hardware events are explained") {
     auto path = temp_path("default.json");
+    double steal_before = machine_steal_s();
     auto r = run_process(pmcmodel({"measure", "--workload-seconds", "0.2", "--json", path}));
+    double steal_s = machine_steal_s() - steal_before;
     CHECK(r.exit_code == 0);
     auto doc = json::parse(read_file(path));
     CHECK(doc["command"][0] == "pmcmodel");
@@ -135,7 +144,8 @@ TEST_SUITE("kernel") {
     double task_ms = (*tc)["value"].get<double>();
     double rusage_ms = 1e3 * (doc["user_s"].get<double>() + doc["sys_s"].get<double>());
     CHECK(task_ms > 20.0);
-    CHECK(task_ms == doctest::Approx(rusage_ms).epsilon(0.15));
+    CAPTURE(steal_s);
+    CHECK(std::abs(task_ms - rusage_ms) <= 0.15 * rusage_ms + 1e3 * steal_s);
     bool cpus = false;
     for (const auto& m : doc["metrics"]) cpus |= m["name"] == "cpus_utilized";
     CHECK(cpus);
@@ -146,7 +156,8 @@ TEST_SUITE("kernel") {
     auto path = temp_path("iv.jsonl");
     auto doc_path = temp_path("iv.json");
     auto cmd = child_command("spin:0.35");
-    std::vector<std::string> args = {"measure", "-q", "-e", "task-clock", "-I", "100", "--interval-out", path, "--json", doc_path, "--"};
+    std::vector<std::string> args = {"measure",        "-q", "-e",     "task-clock", "-I", "100",
+                                     "--interval-out", path, "--json", doc_path,     "--"};
     args.insert(args.end(), cmd.begin(), cmd.end());
     auto r = run_process(pmcmodel(args));
     CHECK(r.exit_code == 0);
@@ -175,42 +186,51 @@ TEST_SUITE("kernel") {
   TEST_CASE("-r N reports mean and standard deviation") {
     auto path = temp_path("rep.json");
     auto cmd = child_command("spin:0.05");
-    std::vector<std::string> args = {"measure", "-q", "-r", "3", "-e", "task-clock", "--json", path, "--"};
+    std::vector<std::string> args = {"measure",    "-q",     "-r", "3", "-e",
+                                     "task-clock", "--json", path, "--"};
     args.insert(args.end(), cmd.begin(), cmd.end());
+    double steal_before = machine_steal_s();
     auto r = run_process(pmcmodel(args));
+    double steal_ms = 1e3 * (machine_steal_s() - steal_before) / 3;  // per run, as the means are
     CHECK(r.exit_code == 0);
     auto doc = json::parse(read_file(path));
     CHECK(doc["runs"] == 3);
     CHECK(doc["events"][0].contains("stddev"));
     // Mean task-clock against the mean CPU time of the runs from wait4 rusage.
     double cpu_ms = (doc["user_s"].get<double>() + doc["sys_s"].get<double>()) * 1e3;
-    CHECK(doc["events"][0]["value"].get<double>() == doctest::Approx(cpu_ms).epsilon(0.1));
+    CAPTURE(steal_ms);
+    CHECK(std::abs(doc["events"][0]["value"].get<double>() - cpu_ms) <= 0.1 * cpu_ms + steal_ms);
     CHECK(doc["events"][0]["value"].get<double>() >= 50);
     std::filesystem::remove(path);
   }
 
   TEST_CASE("an unprivileged user under paranoid 2 counts user space only, and is told so") {
     auto paranoid = read_file("/proc/sys/kernel/perf_event_paranoid");
-    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0 || std::atoi(paranoid.c_str()) < 2) {
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0 ||
+        std::atoi(paranoid.c_str()) < 2) {
       MESSAGE("needs root, setpriv and perf_event_paranoid >= 2");
       return;
     }
     auto r = run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                          PMC_BINARY, "measure", "-e", "task-clock,page-faults", "--json", "-", "--", "/bin/true"});
+                          PMC_BINARY, "measure", "-e", "task-clock,page-faults", "--json", "-",
+                          "--", "/bin/true"});
     CHECK(r.exit_code == 0);
     auto doc = json::parse(r.out);
     CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
     bool noted = false;
-    for (const auto& n : doc["notes"]) noted |= n.get<std::string>().find("exclude_kernel") != std::string::npos;
+    for (const auto& n : doc["notes"])
+      noted |= n.get<std::string>().find("exclude_kernel") != std::string::npos;
     CHECK(noted);
     SUBCASE("system-wide is refused with the paranoid file, its value and the fix") {
       auto a = run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            PMC_BINARY, "measure", "-a", "-e", "cpu-clock", "--duration", "0.1", "--json", "-"});
+                            PMC_BINARY, "measure", "-a", "-e", "cpu-clock", "--duration", "0.1",
+                            "--json", "-"});
       auto d = json::parse(a.out);
       auto& e = d["events"][0];
       CHECK(e["status"] == "permission_denied");
       auto reason = e["reason"].get<std::string>();
-      CHECK(reason.find("perf_event_paranoid is " + std::to_string(std::atoi(paranoid.c_str()))) != std::string::npos);
+      CHECK(reason.find("perf_event_paranoid is " + std::to_string(std::atoi(paranoid.c_str()))) !=
+            std::string::npos);
       CHECK(reason.find("sysctl kernel.perf_event_paranoid=0") != std::string::npos);
     }
   }
@@ -250,7 +270,8 @@ TEST_SUITE("kernel") {
 
   TEST_CASE("a fixture root without bus/event_source still counts the kernel's software events") {
     std::string root = std::string(PMC_TEST_DATA) + "/sysfs/no-pmu";
-    auto r = run_process(pmcmodel({"measure", "-q", "-e", "task-clock,page-faults", "--json", "-", "--", "/bin/true"}),
+    auto r = run_process(pmcmodel({"measure", "-q", "-e", "task-clock,page-faults", "--json", "-",
+                                   "--", "/bin/true"}),
                          {"PMCMODEL_SYSFS_ROOT=" + root});
     CHECK(r.exit_code == 0);
     auto doc = json::parse(r.out);
@@ -262,11 +283,12 @@ TEST_SUITE("kernel") {
   TEST_CASE("doctor states each capability with the fix for what fails") {
     auto r = run_process(pmcmodel({"doctor"}));
     CHECK(r.exit_code == 0);
-    for (const char* what : {"hardware PMU", "software events", "perf_event_paranoid", "energy (RAPL)",
-                             "cgroup v2", "libpfm4 PMU", "PAPI"})
+    for (const char* what : {"hardware PMU", "software events", "perf_event_paranoid",
+                             "energy (RAPL)", "cgroup v2", "libpfm4 PMU", "PAPI"})
       CHECK(r.out.find(what) != std::string::npos);
     // On a machine whose hardware counters do not open, doctor says FAIL and gives a fix.
-    auto probe = run_process(pmcmodel({"measure", "-q", "-e", "cycles", "--json", "-", "--", "/bin/true"}));
+    auto probe =
+        run_process(pmcmodel({"measure", "-q", "-e", "cycles", "--json", "-", "--", "/bin/true"}));
     auto doc = json::parse(probe.out);
     bool hw = doc["events"][0]["status"] == "counted";
     auto line = r.out.substr(r.out.find("hardware PMU") - 7, 7);
@@ -276,14 +298,18 @@ TEST_SUITE("kernel") {
 
   TEST_CASE("report prints the table of a stored document, and rejects a bad one with FILE:LINE") {
     auto path = temp_path("report.json");
-    auto m = run_process(pmcmodel({"measure", "-q", "-e", "task-clock", "--json", path, "--", "/bin/true"}));
+    auto m = run_process(
+        pmcmodel({"measure", "-q", "-e", "task-clock", "--json", path, "--", "/bin/true"}));
     REQUIRE(m.exit_code == 0);
     auto r = run_process(pmcmodel({"report", path}));
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("task-clock") != std::string::npos);
     CHECK(r.out.find("seconds time elapsed") != std::string::npos);
     auto bad = temp_path("bad.json");
-    { std::ofstream(bad) << "{\n  \"schema\": \"pmcmodel.measurement/1\",\n  \"duration_s\": \"x\"\n}\n"; }
+    {
+      std::ofstream(bad)
+          << "{\n  \"schema\": \"pmcmodel.measurement/1\",\n  \"duration_s\": \"x\"\n}\n";
+    }
     auto b = run_process(pmcmodel({"report", bad}));
     CHECK(b.exit_code == 2);
     CHECK(one_line(b.err));
