@@ -54,7 +54,8 @@ struct MeasureOptions {
   std::vector<std::string> command;
   // Power and energy (issue 4): cli/measure_energy.h.
   EnergyOptions energy;
-  // Calibrated models (issue 5): --model FILE, estimates labelled model:<file>; cli/measure_model.h.
+  // Calibrated models (issue 5): --model FILE, estimates labelled model:<file>;
+  // cli/measure_model.h.
   std::vector<std::string> model_paths;
   // Metric sets (issue 3): -m NAME[,NAME…] and --cpu MODEL; cli/measure_metrics.h.
   std::vector<std::string> metric_names;
@@ -81,7 +82,8 @@ class IntervalStream {
     if (path.empty()) return;
     file_ = path == "-" ? stdout : std::fopen(path.c_str(), "w");
     if (file_ == nullptr)
-      throw CommandError(fmt::format("{}: cannot open for writing: {}", path, std::strerror(errno)));
+      throw CommandError(
+          fmt::format("{}: cannot open for writing: {}", path, std::strerror(errno)));
     if (csv_) write(csv_interval_header());
   }
   ~IntervalStream() {
@@ -89,6 +91,9 @@ class IntervalStream {
   }
   IntervalStream(const IntervalStream&) = delete;
   IntervalStream& operator=(const IntervalStream&) = delete;
+
+  // Whether anything shows the intervals while the run goes on.
+  bool live() const { return human_ || file_ != nullptr; }
 
   void operator()(const Interval& iv) {
     if (human_) {
@@ -182,16 +187,17 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
     if (t.kind != Target::Kind::system_wide && t.kind != Target::Kind::cgroup)
       throw CommandError("-C needs -a or -G");
     t.cpus = parse_cpu_list(o.cpu_list).value_or(std::vector<int>{});
-    if (t.cpus.empty()) throw CommandError("-C '" + o.cpu_list + "': expected a CPU list like 0-3,8");
+    if (t.cpus.empty())
+      throw CommandError("-C '" + o.cpu_list + "': expected a CPU list like 0-3,8");
   }
   (void)root;
   return t;
 }
 
-Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const EventResolver& resolver,
-                         IntervalStream& stream, EnergyRecorder& energy,
-                         MeasureMetrics* metrics, const std::vector<MeasureModel>& models,
-                         int& exit_code) {
+Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
+                         const EventResolver& resolver, IntervalStream& stream,
+                         EnergyRecorder& energy, MeasureMetrics* metrics,
+                         const std::vector<MeasureModel>& models, int& exit_code) {
   Measurement m;
   auto groups = resolve_events(o, resolver, m.notes);
   if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
@@ -204,15 +210,29 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root, const Eve
   run.sample_ms = energy.sample_ms();
   run.on_sample = [&energy] { energy.sample(); };
   energy.begin_run();
+  auto derive = [&](Interval& iv) {
+    iv.metrics = metrics ? metrics->evaluate(iv.events, iv.duration_s)
+                         : derive_metrics(iv.events, iv.duration_s);
+  };
   RunResult r;
   try {
-    r = run_counted(*counters, run, [&](Interval& iv) {
-      iv.metrics = metrics ? metrics->evaluate(iv.events, iv.duration_s)
-                           : derive_metrics(iv.events, iv.duration_s);
-      energy.complete_interval(iv);
-      add_interval_model_estimates(models, iv);
-      stream(iv);
-    });
+    if (stream.live()) {
+      r = run_counted(*counters, run, [&](Interval& iv) {
+        derive(iv);
+        energy.complete_interval(iv);
+        add_interval_model_estimates(models, iv);
+        stream(iv);
+      });
+    } else {
+      // Nothing shows the intervals before the run ends: a tick only reads (counters, meter,
+      // /proc/stat) and the figures are derived afterwards, with warm caches, to the same values.
+      r = run_counted(*counters, run, [&](Interval&) { energy.mark_interval(); });
+      energy.finish_intervals(r.intervals);
+      for (auto& iv : r.intervals) {
+        derive(iv);
+        add_interval_model_estimates(models, iv);
+      }
+    }
   } catch (const ExecError& e) {
     throw CommandError(e.what(), e.exit_code);
   }
@@ -243,8 +263,10 @@ int run_measure(MeasureOptions o) {
   if (o.command.empty() && no_target) {
     // The embedded default workload: this binary re-executed as `pmcmodel workload NAME`, so it
     // is counted from exec like any command.
-    o.command = {self_exe(), "workload", o.workload, "--seconds", fmt::format("{}", o.workload_seconds)};
-    shown_command = {"pmcmodel", "workload", o.workload, "--seconds", fmt::format("{}", o.workload_seconds)};
+    o.command = {self_exe(), "workload", o.workload, "--seconds",
+                 fmt::format("{}", o.workload_seconds)};
+    shown_command = {"pmcmodel", "workload", o.workload, "--seconds",
+                     fmt::format("{}", o.workload_seconds)};
   }
   if (o.backend == "papi" && o.events.empty()) o.events = papi_default_names();
   EventResolver resolver(root);
@@ -258,7 +280,10 @@ int run_measure(MeasureOptions o) {
   for (int i = 0; i < o.repeat; ++i) {
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
                                 models, exit_code));
-    if (exit_code != 0 || runs.back().notes.end() != std::find_if(runs.back().notes.begin(), runs.back().notes.end(), [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
+    if (exit_code != 0 ||
+        runs.back().notes.end() !=
+            std::find_if(runs.back().notes.begin(), runs.back().notes.end(),
+                         [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
       break;
   }
   Measurement m = runs.back();
@@ -349,9 +374,10 @@ Runner add_measure(CLI::App& app) {
   cmd->add_flag("-q,--quiet", o->quiet, "No table on stderr");
   add_energy_options(cmd, o->energy);
   // Calibrated models (issue 5).
-  cmd->add_option("--model", o->model_paths,
-                  "Model file from calibrate/fit: its estimate (watts, CPI stack) from the counts, labelled "
-                  "model:<file> (repeatable)");
+  cmd->add_option(
+      "--model", o->model_paths,
+      "Model file from calibrate/fit: its estimate (watts, CPI stack) from the counts, labelled "
+      "model:<file> (repeatable)");
   cmd->add_option("command", o->command, "The command and its arguments, after --");
   cmd->positionals_at_end();
   cmd->footer(

@@ -130,7 +130,8 @@ struct EnergyRecorder::State {
   std::optional<CpuTimes> cpu_at_start;
   std::optional<CpuTimes> cpu_at_interval;
   std::optional<double> idle_fraction;
-  std::optional<ProcStatReader> proc_stat;  // <proc>/stat, kept open between intervals
+  std::optional<ProcStatReader> proc_stat;         // <proc>/stat, kept open between intervals
+  std::vector<std::optional<double>> marked_busy;  // mark_interval: busy CPU s of each interval
   std::pair<double, double> idle_range{0, 0};
   std::string idle_basis;
 
@@ -367,6 +368,34 @@ void EnergyRecorder::complete_interval(Interval& iv) {
     iv.energy = s.with_shares(s.choice.source->read_interval(), iv.duration_s, cpu, busy, nullptr);
   } else if (s.curve && cpu && iv.duration_s > 0) {
     iv.energy = s.estimate(iv.duration_s, *cpu);
+  }
+}
+
+void EnergyRecorder::mark_interval() {
+  auto& s = *state_;
+  if (!s.choice.source) return;
+  auto now = s.proc_stat->read();
+  s.marked_busy.push_back(State::busy_between(s.cpu_at_interval, now));
+  s.cpu_at_interval = now;
+  s.choice.source->mark_interval();
+}
+
+void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals) {
+  auto& s = *state_;
+  s.await_catalog();
+  if (s.choice.source) {
+    auto readings = s.choice.source->take_marked_intervals();
+    auto busy = std::exchange(s.marked_busy, {});
+    for (size_t k = 0; k < intervals.size() && k < readings.size() && k < busy.size(); ++k) {
+      auto& iv = intervals[k];
+      iv.energy = s.with_shares(std::move(readings[k]), iv.duration_s, task_clock_s(iv.events),
+                                busy[k], nullptr);
+    }
+    return;
+  }
+  for (auto& iv : intervals) {
+    auto cpu = task_clock_s(iv.events);
+    if (s.curve && cpu && iv.duration_s > 0) iv.energy = s.estimate(iv.duration_s, *cpu);
   }
 }
 

@@ -50,6 +50,13 @@ class EnergyRecorder {
   void begin_run();
   // Fills iv.energy from the source (or the estimate) over the interval.
   void complete_interval(Interval& iv);
+  // The same in two steps, for a run whose intervals nobody sees live (-q, no --interval-out):
+  // mark_interval() at each interval's end reads only what must be read then (the source, the
+  // machine's CPU times); finish_intervals() fills every interval's energy after the run, with the
+  // same figures complete_interval would have given. A tick then costs the measuring process
+  // a few syscalls instead of building readings with cold caches (docs/PERFORMANCE.md).
+  void mark_interval();
+  void finish_intervals(std::vector<Interval>& intervals);
   // Fills m.energy and the energy notes of one run from its events, duration and CPU times.
   void complete_run(Measurement& m);
   // joules_per_run, nj_per_instruction, cost_usd, co2_g into m.metrics, with their basis in notes.

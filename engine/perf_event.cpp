@@ -14,8 +14,8 @@
 #include <set>
 
 #include "fd.h"
-#include "sysfs_pmu.h"
 #include "scaling.h"
+#include "sysfs_pmu.h"
 
 namespace pmc {
 namespace {
@@ -50,23 +50,34 @@ struct EventSlot {
 
 // A set of events opened as one kernel group on every placement it needs.
 struct Group {
-  std::vector<size_t> slots;          // indices into Impl::slots_, leader first
-  std::vector<OpenedGroup> copies;    // one per placement that opened
+  std::vector<size_t> slots;        // indices into Impl::slots_, leader first
+  std::vector<OpenedGroup> copies;  // one per placement that opened
 };
 
 std::string errno_name(int err) {
   switch (err) {
-    case ENOENT: return "ENOENT";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EINVAL: return "EINVAL";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case EBUSY: return "EBUSY";
-    case ENODEV: return "ENODEV";
-    case EMFILE: return "EMFILE";
-    case E2BIG: return "E2BIG";
-    case ESRCH: return "ESRCH";
-    default: return "errno " + std::to_string(err);
+    case ENOENT:
+      return "ENOENT";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
+    case EINVAL:
+      return "EINVAL";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case EBUSY:
+      return "EBUSY";
+    case ENODEV:
+      return "ENODEV";
+    case EMFILE:
+      return "EMFILE";
+    case E2BIG:
+      return "E2BIG";
+    case ESRCH:
+      return "ESRCH";
+    default:
+      return "errno " + std::to_string(err);
   }
 }
 
@@ -101,15 +112,17 @@ class PerfEventCounters final : public Counters {
   void enable() override { ioctl_all(PERF_EVENT_IOC_ENABLE); }
   void disable() override { ioctl_all(PERF_EVENT_IOC_DISABLE); }
 
+  // Called at every -I tick: the sums and the read buffer are members, so a tick allocates only
+  // the result (each allocation after 100 ms of sleep touches cold memory, on a VM a page fault).
   std::vector<EventCount> read() override {
-    std::vector<Reading> sums(slots_.size());
-    std::vector<bool> seen(slots_.size(), false);
+    sums_.assign(slots_.size(), Reading{});
+    seen_.assign(slots_.size(), 0);
     for (auto& group : opened_) {
-      for (auto& copy : group.copies) read_copy(group, copy, sums, seen);
+      for (auto& copy : group.copies) read_copy(group, copy);
     }
     std::vector<EventCount> out;
     out.reserve(slots_.size());
-    for (size_t i = 0; i < slots_.size(); ++i) out.push_back(to_count(i, sums[i], seen[i]));
+    for (size_t i = 0; i < slots_.size(); ++i) out.push_back(to_count(i, sums_[i], seen_[i] != 0));
     return out;
   }
 
@@ -136,11 +149,13 @@ class PerfEventCounters final : public Counters {
     return c;
   }
 
-  void read_copy(const Group& group, const OpenedGroup& copy, std::vector<Reading>& sums,
-                 std::vector<bool>& seen) const {
+  void read_copy(const Group& group, const OpenedGroup& copy) {
     // Layout from perf_event_open(2), PERF_FORMAT_GROUP: nr, time_enabled, time_running,
     // then {value, id} per member.
-    std::vector<uint64_t> buf(3 + 2 * copy.fds.size());
+    auto& buf = read_buf_;
+    buf.resize(3 + 2 * copy.fds.size());
+    auto& sums = sums_;
+    auto& seen = seen_;
     ssize_t n = ::read(copy.fds[0].get(), buf.data(), buf.size() * sizeof(uint64_t));
     if (n < ssize_t(3 * sizeof(uint64_t))) return;
     uint64_t nr = std::min<uint64_t>(buf[0], copy.fds.size());
@@ -152,7 +167,7 @@ class PerfEventCounters final : public Counters {
       size_t slot = group.slots[size_t(it - copy.ids.begin())];
       Reading r{value, buf[1], buf[2]};
       sums[slot] = add_readings(sums[slot], r);
-      seen[slot] = true;
+      seen[slot] = 1;
     }
   }
 
@@ -205,7 +220,8 @@ class PerfEventCounters final : public Counters {
     std::vector<pid_t> tids;
     std::error_code ec;
     // The kernel's own /proc, not the fixture root: these are live threads of a live process.
-    for (auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    for (auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
       pid_t tid = 0;
       auto name = e.path().filename().string();
       if (std::from_chars(name.data(), name.data() + name.size(), tid).ec == std::errc())
@@ -297,7 +313,8 @@ class PerfEventCounters final : public Counters {
       }
       return;
     }
-    auto f = classify_open_error(failure->err, slots_[group.slots[0]].spec, cpu_wide, root_, perms_);
+    auto f =
+        classify_open_error(failure->err, slots_[group.slots[0]].spec, cpu_wide, root_, perms_);
     auto& slot = slots_[group.slots[0]];
     slot.failed = true;
     slot.status = f.status;
@@ -306,8 +323,7 @@ class PerfEventCounters final : public Counters {
 
   void ioctl_all(unsigned long request) {
     for (auto& group : opened_)
-      for (auto& copy : group.copies)
-        ioctl(copy.fds[0].get(), request, PERF_IOC_FLAG_GROUP);
+      for (auto& copy : group.copies) ioctl(copy.fds[0].get(), request, PERF_IOC_FLAG_GROUP);
   }
 
   SysRoot root_;
@@ -319,6 +335,10 @@ class PerfEventCounters final : public Counters {
   std::vector<Group> requested_;
   std::vector<Group> opened_;
   std::vector<std::string> notes_;
+  // Scratch of read(), kept between ticks.
+  std::vector<Reading> sums_;
+  std::vector<char> seen_;
+  std::vector<uint64_t> read_buf_;
 };
 
 }  // namespace
@@ -342,24 +362,25 @@ int probe_hardware_counters() {
 
 OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, const SysRoot& root,
                                 const PerfPermissions& perms) {
-  std::string what = "perf_event_open: " + std::string(std::strerror(err)) + " (" +
-                     errno_name(err) + ")";
+  std::string what =
+      "perf_event_open: " + std::string(std::strerror(err)) + " (" + errno_name(err) + ")";
   switch (err) {
     case EACCES:
     case EPERM:
       return {EventStatus::permission_denied,
               what + ": " + permission_reason(root, perms, cpu_wide || spec.cpu_wide_only)};
     case ENOENT:
-      if (spec.hardware && (spec.attr.type == PERF_TYPE_HARDWARE ||
-                            spec.attr.type == PERF_TYPE_HW_CACHE))
+      if (spec.hardware &&
+          (spec.attr.type == PERF_TYPE_HARDWARE || spec.attr.type == PERF_TYPE_HW_CACHE))
         return {EventStatus::not_supported,
-                what + ": this CPU exposes no hardware counter for it (a VM without a virtual "
-                       "PMU has none)"};
+                what +
+                    ": this CPU exposes no hardware counter for it (a VM without a virtual "
+                    "PMU has none)"};
       return {EventStatus::not_supported, what + ": the PMU does not know this event"};
     case EOPNOTSUPP:
       return {EventStatus::not_supported,
               what + (!spec.cpu_wide_only ? ": the PMU cannot count it for a task"
-                                        : ": the PMU refused this mode")};
+                                          : ": the PMU refused this mode")};
     case EINVAL:
       return {EventStatus::not_supported,
               what + ": the PMU rejected its encoding or modifiers for this target"};

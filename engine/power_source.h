@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "measurement.h"
@@ -30,6 +31,20 @@ class PowerSource {
   virtual std::vector<EnergyReading> read_interval() = 0;
   // What the report must say: which domains contain which, what a total covers, coverage.
   virtual std::vector<std::string> notes() const = 0;
+
+  // For a run whose intervals are derived after it ends (nothing shows them live): ends an
+  // interval at the least cost at the tick, keeping what read_interval() would return then;
+  // take_marked_intervals() builds those readings afterwards, in order, and forgets them. A -I
+  // tick comes after 100 ms of sleep with cold caches, so every allocation and string it avoids
+  // is measurable in the measuring process's CPU time (docs/PERFORMANCE.md). Sources whose
+  // read_interval is already cheap keep this default.
+  virtual void mark_interval() { marked_.push_back(read_interval()); }
+  virtual std::vector<std::vector<EnergyReading>> take_marked_intervals() {
+    return std::exchange(marked_, {});
+  }
+
+ private:
+  std::vector<std::vector<EnergyReading>> marked_;
 };
 
 struct PowerChoice {

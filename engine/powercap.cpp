@@ -10,6 +10,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <span>
 
 #include "energy_math.h"
 #include "fd.h"
@@ -66,9 +67,13 @@ std::optional<ZoneId> parse_zone_id(const std::string& id) {
   return z;
 }
 
-bool is_mmio(const std::string& type) { return type.find("mmio") != std::string::npos; }
+bool is_mmio(const std::string& type) {
+  return type.find("mmio") != std::string::npos;
+}
 
-bool is_package(const PowercapZone& z) { return z.parent.empty() && z.name.rfind("package", 0) == 0; }
+bool is_package(const PowercapZone& z) {
+  return z.parent.empty() && z.name.rfind("package", 0) == 0;
+}
 
 // Report names: package zones keep the kernel's name ("package-0", "package-0-die-1"); a child
 // takes its parent's suffix when several packages each have one ("dram" → "dram-1").
@@ -158,6 +163,30 @@ class PowercapSource final : public PowerSource {
     return readings(uj, seconds);
   }
 
+  // One subtraction per zone into flat arrays: no reading, string or vector is built at the tick.
+  void mark_interval() override {
+    sample();
+    auto now = Clock::now();
+    for (auto& c : counters_) {
+      marked_uj_.push_back(c.total_uj - c.at_interval_uj);
+      c.at_interval_uj = c.total_uj;
+    }
+    marked_seconds_.push_back(seconds_between(last_interval_, now));
+    last_interval_ = now;
+  }
+
+  std::vector<std::vector<EnergyReading>> take_marked_intervals() override {
+    std::vector<std::vector<EnergyReading>> out;
+    out.reserve(marked_seconds_.size());
+    std::span<const uint64_t> uj(marked_uj_);
+    for (size_t k = 0; k < marked_seconds_.size(); ++k)
+      out.push_back(
+          readings(uj.subspan(k * counters_.size(), counters_.size()), marked_seconds_[k]));
+    marked_uj_.clear();
+    marked_seconds_.clear();
+    return out;
+  }
+
   std::vector<std::string> notes() const override {
     auto out = notes_;
     if (wraps_ > 0)
@@ -179,10 +208,11 @@ class PowercapSource final : public PowerSource {
     return r;
   }
 
-  std::vector<EnergyReading> readings(const std::vector<uint64_t>& uj, double seconds) const {
+  std::vector<EnergyReading> readings(std::span<const uint64_t> uj, double seconds) const {
     std::vector<EnergyReading> out;
     out.reserve(zones_.size() + 1);
-    for (size_t i = 0; i < zones_.size(); ++i) out.push_back(reading(zones_[i].domain, uj[i], seconds));
+    for (size_t i = 0; i < zones_.size(); ++i)
+      out.push_back(reading(zones_[i].domain, uj[i], seconds));
     if (packages_.size() > 1) {
       uint64_t sum = 0;
       for (size_t i : packages_) sum += uj[i];
@@ -197,6 +227,8 @@ class PowercapSource final : public PowerSource {
   std::vector<std::string> notes_;
   uint64_t wraps_ = 0;
   uint64_t bad_reads_ = 0;
+  std::vector<uint64_t> marked_uj_;     // mark_interval: zones_.size() deltas per interval
+  std::vector<double> marked_seconds_;  // and each interval's length
   Clock::time_point started_;
   Clock::time_point last_interval_;
 };
@@ -242,13 +274,14 @@ PowercapScan scan_powercap(const SysRoot& root) {
   for (auto& f : found) {
     // intel-rapl-mmio:0 is the same package counter as intel-rapl:0 read through MMIO
     // (drivers/thermal/intel/int340x_thermal/processor_thermal_rapl.c): count it once.
-    bool duplicate = is_mmio(f.id.type) &&
-                     (f.zone.parent.empty() ? names.count(f.zone.name) > 0
-                                            : skipped.count(f.zone.parent) > 0);
+    bool duplicate =
+        is_mmio(f.id.type) &&
+        (f.zone.parent.empty() ? names.count(f.zone.name) > 0 : skipped.count(f.zone.parent) > 0);
     if (duplicate) {
       if (f.zone.parent.empty())
-        scan.notes.push_back(f.zone.id + " (" + f.zone.name +
-                             ") is the MMIO view of a zone already read through MSRs: not counted twice");
+        scan.notes.push_back(
+            f.zone.id + " (" + f.zone.name +
+            ") is the MMIO view of a zone already read through MSRs: not counted twice");
       skipped.insert(f.zone.id);
       continue;
     }
@@ -279,23 +312,25 @@ std::vector<std::string> describe_powercap_zones(const std::vector<PowercapZone>
                       " is their parent zone): their energy is part of " + top.domain +
                       ", never add them to it");
     if (!beside.empty())
-      notes.push_back(join(beside) + " (a child zone of " + top.id +
-                      ") is DRAM energy, which " + top.domain + " does not include");
+      notes.push_back(join(beside) + " (a child zone of " + top.id + ") is DRAM energy, which " +
+                      top.domain + " does not include");
   }
   if (packages.size() > 1)
     notes.push_back("package is the sum of the top-level package zones " + join(packages) +
                     " (DRAM not included)");
   if (psys)
-    notes.push_back("psys is the platform domain: it covers the package, graphics, DRAM and "
-                    "whatever else the platform firmware includes, so it is the machine total "
-                    "here; never add the other domains to it");
+    notes.push_back(
+        "psys is the platform domain: it covers the package, graphics, DRAM and "
+        "whatever else the platform firmware includes, so it is the machine total "
+        "here; never add the other domains to it");
   return notes;
 }
 
 std::string powercap_permission_reason(const fs::path& path) {
   return path.string() +
          " is readable by root only (Linux 5.10 and later, and stable kernels with the fix for "
-         "CVE-2020-8694, PLATYPUS): run as root, or grant read access to one dedicated group, e.g. a "
+         "CVE-2020-8694, PLATYPUS): run as root, or grant read access to one dedicated group, e.g. "
+         "a "
          "udev rule SUBSYSTEM==\"powercap\", ACTION==\"add\", RUN+=\"/bin/chgrp power "
          "/sys%p/energy_uj\", RUN+=\"/bin/chmod g+r /sys%p/energy_uj\" and add the user to group "
          "power; never make it world-readable (that reopens the side channel)";
@@ -342,8 +377,8 @@ PowerChoice open_powercap_source(const SysRoot& root) {
     return choice;
   }
   for (auto& n : describe_powercap_zones(zones)) notes.push_back(std::move(n));
-  choice.source = std::make_unique<PowercapSource>(std::move(zones), std::move(counters),
-                                                   std::move(notes));
+  choice.source =
+      std::make_unique<PowercapSource>(std::move(zones), std::move(counters), std::move(notes));
   return choice;
 }
 

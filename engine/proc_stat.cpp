@@ -5,7 +5,6 @@
 
 #include <charconv>
 #include <cstdint>
-#include <vector>
 
 namespace pmc {
 
@@ -13,18 +12,20 @@ std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_
   if (!(ticks_per_s > 0) || text.substr(0, 4) != "cpu ") return std::nullopt;
   auto eol = text.find('\n');
   std::string_view line = text.substr(4, eol == std::string_view::npos ? text.size() - 4 : eol - 4);
-  std::vector<uint64_t> fields;
+  // Only the first 8 fields are used: no vector, since this runs at every interval.
+  uint64_t fields[8] = {};
+  size_t count = 0;
   size_t pos = 0;
-  while (pos < line.size()) {
+  while (pos < line.size() && count < 8) {
     while (pos < line.size() && line[pos] == ' ') ++pos;
     if (pos >= line.size()) break;
     uint64_t v = 0;
     auto [end, ec] = std::from_chars(line.data() + pos, line.data() + line.size(), v);
     if (ec != std::errc()) return std::nullopt;
-    fields.push_back(v);
+    fields[count++] = v;
     pos = size_t(end - line.data());
   }
-  if (fields.size() < 8) return std::nullopt;
+  if (count < 8) return std::nullopt;
   // user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is already
   // included in user and nice, so it is not added again.
   uint64_t idle = fields[3] + fields[4];

@@ -46,8 +46,9 @@ std::vector<int> packages_of(const SysRoot& root, const std::vector<int>& cpus,
   std::set<int> distinct(ids.begin(), ids.end());
   if (distinct.size() == ids.size() && !distinct.count(-1)) return ids;
   if (cpus.size() > 1)
-    notes.push_back("power PMU cpumask CPUs have no distinct physical_package_id: domains are "
-                    "numbered by cpumask position");
+    notes.push_back(
+        "power PMU cpumask CPUs have no distinct physical_package_id: domains are "
+        "numbered by cpumask position");
   std::vector<int> positions(cpus.size());
   for (size_t i = 0; i < cpus.size(); ++i) positions[i] = int(i);
   return positions;
@@ -57,7 +58,9 @@ class RaplPerfSource final : public PowerSource {
  public:
   RaplPerfSource(std::unique_ptr<Counters> counters, std::vector<PowerPmuEvent> events,
                  std::vector<size_t> slots, std::vector<std::string> notes)
-      : counters_(std::move(counters)), events_(std::move(events)), slots_(std::move(slots)),
+      : counters_(std::move(counters)),
+        events_(std::move(events)),
+        slots_(std::move(slots)),
         notes_(std::move(notes)) {
     for (size_t i = 0; i < events_.size(); ++i)
       if (events_[i].kind == "package") packages_.push_back(i);
@@ -83,13 +86,38 @@ class RaplPerfSource final : public PowerSource {
   std::vector<EnergyReading> read_interval() override {
     auto now = raw_counts();
     auto t = Clock::now();
-    auto out = readings(now, at_interval_, std::chrono::duration<double>(t - last_interval_).count());
+    auto out =
+        readings(now, at_interval_, std::chrono::duration<double>(t - last_interval_).count());
     at_interval_ = std::move(now);
     last_interval_ = t;
     return out;
   }
 
   std::vector<std::string> notes() const override { return notes_; }
+
+  // The raw counts and the interval's length only: the readings are built afterwards.
+  void mark_interval() override {
+    auto now = raw_counts();
+    auto t = Clock::now();
+    marked_raw_.insert(marked_raw_.end(), now.begin(), now.end());
+    marked_seconds_.push_back(std::chrono::duration<double>(t - last_interval_).count());
+    last_interval_ = t;
+  }
+
+  std::vector<std::vector<EnergyReading>> take_marked_intervals() override {
+    std::vector<std::vector<EnergyReading>> out;
+    out.reserve(marked_seconds_.size());
+    size_t n = slots_.size();
+    for (size_t k = 0; k < marked_seconds_.size(); ++k) {
+      std::vector<uint64_t> now(marked_raw_.begin() + ptrdiff_t(k * n),
+                                marked_raw_.begin() + ptrdiff_t((k + 1) * n));
+      out.push_back(readings(now, at_interval_, marked_seconds_[k]));
+      at_interval_ = std::move(now);
+    }
+    marked_raw_.clear();
+    marked_seconds_.clear();
+    return out;
+  }
 
  private:
   std::vector<uint64_t> raw_counts() {
@@ -130,6 +158,8 @@ class RaplPerfSource final : public PowerSource {
   std::vector<size_t> packages_;
   std::vector<uint64_t> baseline_;
   std::vector<uint64_t> at_interval_;
+  std::vector<uint64_t> marked_raw_;    // mark_interval: slots_.size() raw counts per interval
+  std::vector<double> marked_seconds_;  // and each interval's length
   Clock::time_point started_;
   Clock::time_point last_interval_;
 };
@@ -146,16 +176,18 @@ std::vector<std::string> describe_domains(const std::vector<PowerPmuEvent>& even
   // Intel SDM vol. 3B, "RAPL Interfaces": PP0 (cores) and PP1 (graphics) are parts of the package
   // domain; DRAM is outside it; the platform domain (psys) covers the whole SoC platform.
   if (parts)
-    notes.push_back("core and gpu energy are parts of their package's energy: never add them to it");
+    notes.push_back(
+        "core and gpu energy are parts of their package's energy: never add them to it");
   if (packages.size() > 1) {
     std::string list;
     for (const auto& p : packages) list += (list.empty() ? "" : ", ") + p;
     notes.push_back("package is the sum of " + list + " (DRAM not included)");
   }
   if (psys)
-    notes.push_back("psys is the platform domain: it covers the package, graphics, DRAM and "
-                    "whatever else the platform firmware includes, so it is the machine total "
-                    "here; never add the other domains to it");
+    notes.push_back(
+        "psys is the platform domain: it covers the package, graphics, DRAM and "
+        "whatever else the platform firmware includes, so it is the machine total "
+        "here; never add the other domains to it");
   return notes;
 }
 
@@ -245,9 +277,9 @@ PowerChoice open_rapl_perf_source(const SysRoot& root) {
   bool has_package = std::any_of(usable.begin(), usable.end(),
                                  [](const PowerPmuEvent& e) { return e.kind == "package"; });
   if (!has_package) {
-    choice.reason_if_none = "perf power PMU events do not open: " +
-                            (package_failure.empty() ? std::string("no energy-pkg event")
-                                                     : package_failure);
+    choice.reason_if_none =
+        "perf power PMU events do not open: " +
+        (package_failure.empty() ? std::string("no energy-pkg event") : package_failure);
     return choice;
   }
   auto notes = plan.notes;
@@ -256,6 +288,13 @@ PowerChoice open_rapl_perf_source(const SysRoot& root) {
   choice.source = std::make_unique<RaplPerfSource>(std::move(counters), std::move(usable),
                                                    std::move(slots), std::move(notes));
   return choice;
+}
+
+std::unique_ptr<PowerSource> make_rapl_perf_source(std::unique_ptr<Counters> counters,
+                                                   std::vector<PowerPmuEvent> events,
+                                                   std::vector<size_t> slots) {
+  return std::make_unique<RaplPerfSource>(std::move(counters), std::move(events), std::move(slots),
+                                          std::vector<std::string>{});
 }
 
 }  // namespace pmc

@@ -3,9 +3,11 @@
 // energy-cores, energy-ram, energy-gpu, energy-psys, opened CPU-wide on the one CPU per package
 // that the PMU's cpumask lists. Counts are 64-bit (the kernel folds the 32-bit MSR into them), so
 // they do not wrap in practice.
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "counters.h"
 #include "event_spec.h"
 #include "power_source.h"
 #include "sysroot.h"
@@ -17,7 +19,7 @@ struct PowerPmuEvent {
   std::string domain;  // "package-0", "core", "dram-1", "psys"…
   std::string kind;    // "package", "core", "dram", "gpu", "psys"
   int package = 0;
-  EventSpec spec;      // resolved from sysfs, cpus = the package's one CPU
+  EventSpec spec;  // resolved from sysfs, cpus = the package's one CPU
 };
 
 struct PowerPmuPlan {
@@ -35,5 +37,11 @@ PowerPmuPlan plan_power_pmu_events(const SysRoot& root);
 // Opens the planned events through make_perf_event_counters. No source when the PMU is absent or
 // no package event opens (reason_if_none keeps the kernel's errno reason).
 PowerChoice open_rapl_perf_source(const SysRoot& root);
+
+// The source over counters that are already open: slots[i] is the index in counters->read() of
+// events[i]. open_rapl_perf_source builds it so; tests give it scripted counters.
+std::unique_ptr<PowerSource> make_rapl_perf_source(std::unique_ptr<Counters> counters,
+                                                   std::vector<PowerPmuEvent> events,
+                                                   std::vector<size_t> slots);
 
 }  // namespace pmc

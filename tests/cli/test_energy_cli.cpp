@@ -130,51 +130,77 @@ void check_refused(const ProcessResult& r, const std::string& what, const std::s
 
 TEST_SUITE("kernel") {
   TEST_CASE("powercap energy moved during the run is reported exactly, across a wrap") {
-    TempDir dir("wrap");
-    auto tree = copy_tree(dir, "wrap");
-    auto zone = tree / "class/powercap/intel-rapl:0";
-    // The fixture starts at 262143000000 µJ with max_energy_range_uj 262143328850. The command
-    // moves it to 262143300000 (+300000), then past the range to 671150 (+28850 to the range,
-    // +671150 after it): 1000000 µJ = 1 J.
-    std::string script = "sleep 0.3; " + write_uj(zone, 262143300000) + "; sleep 0.3; " +
-                         write_uj(zone, 671150) + "; sleep 0.3";
-    auto out = dir.file("run.json"), stream = dir.file("run.jsonl");
-    auto r = run_process(measure({"-I", "100", "--interval-out", stream, "--json", out}, script),
-                         {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
-    auto doc = run_json(r, out);
-    const json* pkg = find_energy(doc["energy"], "package-0");
-    REQUIRE(pkg != nullptr);
-    CHECK((*pkg)["joules"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
-    CHECK((*pkg)["method"] == "measured:powercap");
-    CHECK((*pkg)["uncertainty"].get<double>() == 0);
-    CHECK((*pkg)["average_watts"].get<double>() ==
-          doctest::Approx(1.0 / doc["duration_s"].get<double>()).epsilon(0.05));
-    CHECK(has_note(doc, "wrapped past max_energy_range_uj"));
-    // The command shares the machine: its part, never more than the machine's.
-    const json* share = find_energy(doc["energy"], "package-0", "command");
-    REQUIRE(share != nullptr);
-    CHECK((*share)["method"] == "measured:powercap+share:cpu-time");
-    CHECK((*share)["joules"].get<double>() >= 0);
-    CHECK((*share)["joules"].get<double>() <= 1.0);
-    CHECK(has_note(doc, "(E − P_idle·T)·c/B + P_idle·T·c/(N·T)"));
-    // Per interval, in the document and in the stream: the intervals add up to the run.
-    double sum = 0;
-    for (const auto& iv : doc["intervals"])
-      if (const json* e = find_energy(iv["energy"], "package-0"))
+    // Twice: with the intervals shown live (a stream and the table: each interval's energy is
+    // built at its tick), and with -q and no stream, where a tick only marks the interval and its
+    // energy is built after the run (EnergyRecorder::mark_interval). Both must give the same
+    // figures.
+    for (bool live : {true, false}) {
+      CAPTURE(live);
+      TempDir dir(live ? "wrap-live" : "wrap-after");
+      auto tree = copy_tree(dir, "wrap");
+      auto zone = tree / "class/powercap/intel-rapl:0";
+      // The fixture starts at 262143000000 µJ with max_energy_range_uj 262143328850. The command
+      // moves it to 262143300000 (+300000), then past the range to 671150 (+28850 to the range,
+      // +671150 after it): 1000000 µJ = 1 J.
+      std::string script = "sleep 0.3; " + write_uj(zone, 262143300000) + "; sleep 0.3; " +
+                           write_uj(zone, 671150) + "; sleep 0.3";
+      auto out = dir.file("run.json"), stream = dir.file("run.jsonl");
+      std::vector<std::string> args = {"-I", "100", "--json", out};
+      if (live) {
+        args.insert(args.end(), {"--interval-out", stream});
+      } else {
+        args.push_back("-q");
+      }
+      auto r = run_process(measure(args, script), {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
+      auto doc = run_json(r, out);
+      const json* pkg = find_energy(doc["energy"], "package-0");
+      REQUIRE(pkg != nullptr);
+      CHECK((*pkg)["joules"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+      CHECK((*pkg)["method"] == "measured:powercap");
+      CHECK((*pkg)["uncertainty"].get<double>() == 0);
+      CHECK((*pkg)["average_watts"].get<double>() ==
+            doctest::Approx(1.0 / doc["duration_s"].get<double>()).epsilon(0.05));
+      CHECK(has_note(doc, "wrapped past max_energy_range_uj"));
+      // The command shares the machine: its part, never more than the machine's.
+      const json* share = find_energy(doc["energy"], "package-0", "command");
+      REQUIRE(share != nullptr);
+      CHECK((*share)["method"] == "measured:powercap+share:cpu-time");
+      CHECK((*share)["joules"].get<double>() >= 0);
+      CHECK((*share)["joules"].get<double>() <= 1.0);
+      CHECK(has_note(doc, "(E − P_idle·T)·c/B + P_idle·T·c/(N·T)"));
+      // Per interval, in the document and in the stream: the intervals add up to the run.
+      double sum = 0;
+      REQUIRE(doc["intervals"].size() >= 8);
+      for (const auto& iv : doc["intervals"]) {
+        const json* e = find_energy(iv["energy"], "package-0");
+        REQUIRE(e != nullptr);
         sum += (*e)["joules"].get<double>();
-    CHECK(sum == doctest::Approx(1.0).epsilon(1e-9));
-    double streamed = 0;
-    std::ifstream lines(stream);
-    for (std::string line; std::getline(lines, line);) {
-      auto iv = json::parse(line);
-      if (iv.contains("energy"))
-        if (const json* e = find_energy(iv["energy"], "package-0"))
-          streamed += (*e)["joules"].get<double>();
+        CHECK((*e)["average_watts"].get<double>() ==
+              doctest::Approx((*e)["joules"].get<double>() / iv["duration_s"].get<double>())
+                  .epsilon(0.05));
+        // Each interval has the command's share too, within what the machine drew.
+        const json* part = find_energy(iv["energy"], "package-0", "command");
+        REQUIRE(part != nullptr);
+        CHECK((*part)["joules"].get<double>() <= (*e)["joules"].get<double>() + 1e-12);
+      }
+      CHECK(sum == doctest::Approx(1.0).epsilon(1e-9));
+      if (!live) {
+        CHECK(r.err.empty());
+        continue;
+      }
+      double streamed = 0;
+      std::ifstream lines(stream);
+      for (std::string line; std::getline(lines, line);) {
+        auto iv = json::parse(line);
+        if (iv.contains("energy"))
+          if (const json* e = find_energy(iv["energy"], "package-0"))
+            streamed += (*e)["joules"].get<double>();
+      }
+      CHECK(streamed == doctest::Approx(1.0).epsilon(1e-9));
+      CHECK(r.err.find(" Energy (measured; nested domains are parts, never add them):") !=
+            std::string::npos);
+      CHECK(r.err.find("measured:powercap") != std::string::npos);
     }
-    CHECK(streamed == doctest::Approx(1.0).epsilon(1e-9));
-    CHECK(r.err.find(" Energy (measured; nested domains are parts, never add them):") !=
-          std::string::npos);
-    CHECK(r.err.find("measured:powercap") != std::string::npos);
   }
 
   TEST_CASE(

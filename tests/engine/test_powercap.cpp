@@ -66,7 +66,9 @@ struct TreeCopy {
     r.sys = dir;
     return r;
   }
-  fs::path energy(const std::string& zone) const { return dir / "class/powercap" / zone / "energy_uj"; }
+  fs::path energy(const std::string& zone) const {
+    return dir / "class/powercap" / zone / "energy_uj";
+  }
   // Rewrites energy_uj in place, as the kernel's attribute changes under an open fd: the source
   // keeps its fds open, so a rename would leave it reading the old file.
   void write(const std::string& zone, uint64_t uj) const {
@@ -93,12 +95,15 @@ TEST_SUITE("pure") {
     CHECK(ids == std::vector<std::string>{"intel-rapl:0", "intel-rapl:0:0", "intel-rapl:0:1",
                                           "intel-rapl:0:2", "intel-rapl:1"});
     CHECK(domains == std::vector<std::string>{"package-0", "core", "uncore", "dram", "psys"});
-    CHECK(parents == std::vector<std::string>{"", "intel-rapl:0", "intel-rapl:0", "intel-rapl:0", ""});
+    CHECK(parents ==
+          std::vector<std::string>{"", "intel-rapl:0", "intel-rapl:0", "intel-rapl:0", ""});
     CHECK(scan.zones[0].max_energy_range_uj == 262143328850u);
     CHECK(has_note(scan.notes, "intel-rapl-mmio:0 (package-0) is the MMIO view"));
     auto notes = describe_powercap_zones(scan.zones);
     CHECK(has_note(notes, "package-0 contains core, uncore (intel-rapl:0 is their parent zone)"));
-    CHECK(has_note(notes, "dram (a child zone of intel-rapl:0) is DRAM energy, which package-0 does not include"));
+    CHECK(has_note(
+        notes,
+        "dram (a child zone of intel-rapl:0) is DRAM energy, which package-0 does not include"));
     CHECK(has_note(notes, "psys is the platform domain"));
     CHECK_FALSE(has_note(notes, "package is the sum"));
   }
@@ -110,7 +115,8 @@ TEST_SUITE("pure") {
     CHECK(domains == std::vector<std::string>{"package-0", "dram-0", "package-1", "dram-1"});
     CHECK(scan.zones[1].max_energy_range_uj == 65712999613u);
     auto notes = describe_powercap_zones(scan.zones);
-    CHECK(has_note(notes, "package is the sum of the top-level package zones package-0, package-1"));
+    CHECK(
+        has_note(notes, "package is the sum of the top-level package zones package-0, package-1"));
     CHECK_FALSE(has_note(notes, "psys"));
   }
 
@@ -168,7 +174,8 @@ TEST_SUITE("kernel") {
     //   100000 → 5000000              +4900000
     //   -- interval 1: 200000 + 228850 + 4900000 = 5328850 µJ = 5.32885 J
     //   5000000 → 262000000000        +261995000000
-    //   262000000000 → 1000           wrap: (R - 262000000000) + 1000 = 143328850 + 1000 = 143329850
+    //   262000000000 → 1000           wrap: (R - 262000000000) + 1000 = 143328850 + 1000 =
+    //   143329850
     //   -- interval 2: 261995000000 + 143329850 = 262138329850 µJ = 262138.32985 J
     //   run: 5328850 + 262138329850 = 262143658700 µJ = 262143.6587 J
     // The run's energy exceeds one range, so a source that only compared the first and last values
@@ -279,6 +286,53 @@ TEST_SUITE("kernel") {
     CHECK(j["dram-1"] == 55589.543437);
   }
 
+  TEST_CASE("powercap intervals marked at their ticks and built after the run: same joules") {
+    // mark_interval keeps only each zone's delta; take_marked_intervals builds the readings
+    // afterwards. Three intervals on the 2-socket tree, the second with dram-1 wrapping at
+    // max_energy_range_uj 65712999613 (hand-computed as in the case above):
+    //   1: package-0 +100 J, package-1 +150.5 J, dram-0 +20 J, dram-1 10123456789 → 65712999000
+    //      = +55589542211 µJ
+    //   2: dram-1 65712999000 → 613: +613 to the range, +613 after = 1226 µJ; package-0 +1 J
+    //   3: nothing moves: every domain 0 J.
+    TreeCopy copy("intel-server-2s");
+    auto choice = choose_power_source(copy.root(), "powercap", "");
+    REQUIRE_MESSAGE(choice.source, choice.reason_if_none);
+    PowerSource& source = *choice.source;
+    source.start();
+    copy.write("intel-rapl:0", 40511223344 + 100000000);
+    copy.write("intel-rapl:1", 38123456789 + 150500000);
+    copy.write("intel-rapl:0:0", 9876543210 + 20000000);
+    copy.write("intel-rapl:1:0", 65712999000);
+    source.mark_interval();
+    copy.write("intel-rapl:1:0", 613);
+    copy.write("intel-rapl:0", 40511223344 + 101000000);
+    source.mark_interval();
+    source.mark_interval();
+    auto intervals = source.take_marked_intervals();
+    REQUIRE(intervals.size() == 3);
+    CHECK(source.take_marked_intervals().empty());  // taken: forgotten
+    for (const auto& iv : intervals)
+      CHECK(domains_of(iv) ==
+            std::vector<std::string>{"package-0", "dram-0", "package-1", "dram-1", "package"});
+    auto j1 = joules_by_domain(intervals[0]), j2 = joules_by_domain(intervals[1]),
+         j3 = joules_by_domain(intervals[2]);
+    CHECK(j1["package-0"] == 100.0);
+    CHECK(j1["package-1"] == 150.5);
+    CHECK(j1["package"] == 250.5);
+    CHECK(j1["dram-0"] == 20.0);
+    CHECK(j1["dram-1"] == 55589.542211);
+    CHECK(j2["dram-1"] == 0.001226);
+    CHECK(j2["package-0"] == 1.0);
+    CHECK(j2["package"] == 1.0);
+    for (const auto& [domain, joules] : j3) CHECK(joules == 0.0);
+    for (const auto& iv : intervals)
+      for (const auto& r : iv) CHECK(r.method == "measured:powercap");
+    // The run's total is unaffected by marking: the sum of the intervals.
+    auto run = joules_by_domain(source.read_since_start());
+    CHECK(run["dram-1"] == 55589.543437);
+    CHECK(run["package"] == 251.5);
+  }
+
   TEST_CASE("powercap energy_uj readable by root only gives the reason and the safe fix") {
     // Since Linux 5.10 energy_uj is mode 0400 root. Root reads it whatever the mode, so as root the
     // check runs in a forked child that drops to nobody (65534); as another user the file is made
@@ -304,7 +358,8 @@ TEST_SUITE("kernel") {
         if (root && (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0))
           ::_exit(77);
         auto choice = choose_power_source(copy.root(), requested, "");
-        std::string out = (choice.source ? "source" : "none") + std::string("\n") + choice.reason_if_none;
+        std::string out =
+            (choice.source ? "source" : "none") + std::string("\n") + choice.reason_if_none;
         (void)!::write(fds[1], out.data(), out.size());
         ::_exit(0);
       }
