@@ -4,6 +4,7 @@
 // Built by bench/CMakeLists.txt (target import_bench); results in docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -160,4 +161,20 @@ BENCHMARK(BM_ImportAndDerive100MB)->Unit(benchmark::kMillisecond)->Iterations(3)
 BENCHMARK(BM_WriteJson100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_ImportDeriveJson100MB)->Unit(benchmark::kMillisecond)->Iterations(1);
 
-BENCHMARK_MAIN();
+// `import_bench --write-recording PATH` writes the 100 MiB recording to PATH and exits, for timing
+// the real command (`pmcmodel import PATH --json OUT`) on the same input.
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--write-recording") == 0) {
+    const std::string& text = recording(kBytes);
+    std::FILE* f = std::fopen(argv[2], "wb");
+    bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+    if (!ok) std::perror(argv[2]);
+    return ok ? 0 : 1;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,13 +1,20 @@
 // pmcmodel import: perf stat recordings (text, -x CSV, -j JSON, -I intervals) into measurement
 // documents, with pmcmodel's derived metrics beside the ones perf printed.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -27,7 +34,17 @@ struct ImportCliOptions {
   std::string format = "auto";
   bool lenient = false;
   std::string cpu_model;  // --cpu: the metric file for the recording's CPU
+  unsigned threads = 0;   // --threads: 0 for one per CPU (at most kMaxThreads)
 };
+
+// A long recording's parse, metrics and JSON are split over this many threads at most: the work
+// is memory-bound and each thread holds a few megabytes of buffers.
+constexpr unsigned kMaxThreads = 8;
+
+unsigned thread_count(const ImportCliOptions& o) {
+  if (o.threads != 0) return std::min(o.threads, kMaxThreads);
+  return std::clamp(std::thread::hardware_concurrency(), 1u, kMaxThreads);
+}
 
 // The metric engine's files: generic.json (perf stat's own ratios, top-down from topdown-*
 // events) and the --cpu file. Without --cpu a missing data directory falls back to
@@ -48,12 +65,96 @@ PerfStatFormat parse_format(const std::string& f) {
   return PerfStatFormat::automatic;
 }
 
-std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// A file's bytes: a regular file mapped (a 100 MB recording was copied twice before, through an
+// ifstream and a stringstream), anything else (a pipe, /dev/stdin) read to its end.
+class InputText {
+ public:
+  explicit InputText(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw CommandError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (p != MAP_FAILED) {
+        ::close(fd);
+        mapped_ = p;
+        size_ = size_t(st.st_size);
+        return;
+      }
+    }
+    char buffer[1 << 16];
+    while (true) {
+      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        ::close(fd);
+        throw CommandError(fmt::format("{}: cannot read: {}", path, std::strerror(e)));
+      }
+      if (n == 0) break;
+      read_.append(buffer, size_t(n));
+    }
+    ::close(fd);
+  }
+  ~InputText() {
+    if (mapped_ != nullptr) ::munmap(mapped_, size_);
+  }
+  InputText(const InputText&) = delete;
+  InputText& operator=(const InputText&) = delete;
+
+  std::string_view text() const {
+    return mapped_ != nullptr ? std::string_view(static_cast<const char*>(mapped_), size_)
+                              : std::string_view(read_);
+  }
+
+ private:
+  void* mapped_ = nullptr;
+  size_t size_ = 0;
+  std::string read_;
+};
+
+// The metric engine on the run and on every interval, the intervals split between `threads`
+// threads: each part is a Measurement with the run's own events (so each works out the same
+// per-interval selection from the run, as apply_metric_engine does) and a consecutive share of
+// the intervals, which come back in order. The metrics are the same as from one call.
+void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
+                                const std::vector<std::string>& selection, unsigned threads) {
+  constexpr size_t kMinIntervalsPerThread = 1024;  // below that a thread costs more than it saves
+  threads = unsigned(std::min<size_t>(threads, m.intervals.size() / kMinIntervalsPerThread));
+  if (threads <= 1) {
+    apply_metric_engine(m, set, selection);
+    return;
+  }
+  std::vector<Measurement> parts(threads - 1);
+  size_t share = m.intervals.size() / threads;
+  for (size_t p = 0; p < parts.size(); ++p) {
+    auto begin = m.intervals.begin() + std::ptrdiff_t(share * (p + 1));
+    auto end = p + 2 == threads ? m.intervals.end() : begin + std::ptrdiff_t(share);
+    parts[p].events = m.events;
+    parts[p].duration_s = m.duration_s;
+    parts[p].intervals.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
+  }
+  m.intervals.resize(share);
+  std::vector<std::exception_ptr> failures(parts.size());
+  {
+    std::vector<std::jthread> workers;
+    for (size_t p = 0; p < parts.size(); ++p) {
+      workers.emplace_back([&, p] {
+        try {
+          apply_metric_engine(parts[p], set, selection);
+        } catch (...) {
+          failures[p] = std::current_exception();
+        }
+      });
+    }
+    apply_metric_engine(m, set, selection);
+  }
+  for (auto& f : failures)
+    if (f) std::rethrow_exception(f);
+  for (auto& part : parts) {
+    m.intervals.insert(m.intervals.end(), std::make_move_iterator(part.intervals.begin()),
+                       std::make_move_iterator(part.intervals.end()));
+  }
 }
 
 Measurement import_one(const std::string& path, const ImportCliOptions& o,
@@ -61,16 +162,19 @@ Measurement import_one(const std::string& path, const ImportCliOptions& o,
   ImportOptions options;
   options.format = parse_format(o.format);
   options.lenient = o.lenient;
+  options.threads = thread_count(o);
   ImportResult r;
   try {
-    r = import_perf_stat(read_whole(path), path, options);
+    r = import_perf_stat(InputText(path).text(), path, options);
   } catch (const ImportError& e) {
     throw CommandError(e.what());
   }
   for (const auto& s : r.skipped) std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
   Measurement& m = r.measurement;
   if (metrics) {
-    apply_metric_engine(m, metrics->set, available_selection(metrics->set, import_metric_groups()));
+    derive_metrics_in_parallel(m, metrics->set,
+                               available_selection(metrics->set, import_metric_groups()),
+                               thread_count(o));
   } else {
     m.metrics = derive_metrics(m.events, m.duration_s);
     for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
@@ -89,8 +193,13 @@ int run_import(const ImportCliOptions& o) {
     for (const auto& m : docs) std::fputs(format_table(m).c_str(), stdout);
     return 0;
   }
+  auto write_json = [&](const std::string& path, const Measurement& m) {
+    write_file_atomically(path, [&](const FileAppender& append) {
+      write_measurement_json(m, append, thread_count(o));
+    });
+  };
   if (docs.size() == 1) {
-    write_file_atomically(o.json_path, measurement_to_json(docs[0]));
+    write_json(o.json_path, docs[0]);
     return 0;
   }
   // Several inputs: --json names a directory that receives <input name>.json for each.
@@ -100,8 +209,7 @@ int run_import(const ImportCliOptions& o) {
     throw CommandError(o.json_path + ": with several inputs, --json must name a directory");
   for (size_t i = 0; i < docs.size(); ++i) {
     auto name = std::filesystem::path(o.files[i]).filename().string() + ".json";
-    write_file_atomically((std::filesystem::path(o.json_path) / name).string(),
-                          measurement_to_json(docs[i]));
+    write_json((std::filesystem::path(o.json_path) / name).string(), docs[i]);
   }
   return 0;
 }
@@ -122,6 +230,10 @@ Runner add_import(CLI::App& app) {
   cmd->add_option("--cpu", o->cpu_model,
                   "CPU the recording was made on (skylake, icelake, spr, zen4, neoverse-n2…): "
                   "derive its metric file's metrics too (docs/metrics.md)");
+  cmd->add_option("--threads", o->threads,
+                  "Threads for a long -x -I recording's parse, metrics and JSON (default: one "
+                  "per CPU, at most 8; 1 for none); the document is the same for any number")
+      ->check(CLI::Range(0u, 1024u));
   cmd->footer(
       "Examples:\n"
       "  perf stat -o run.txt -- ./app && pmcmodel import run.txt --json run.json\n"

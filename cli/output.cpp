@@ -96,8 +96,16 @@ std::string group_thousands(double value) {
 }
 
 void write_file_atomically(const std::string& path, std::string_view content) {
+  write_file_atomically(path, [&](const FileAppender& append) { append(content); });
+}
+
+void write_file_atomically(const std::string& path,
+                           const std::function<void(const FileAppender&)>& produce) {
   if (path == "-") {
-    fwrite(content.data(), 1, content.size(), stdout);
+    produce([](std::string_view piece) {
+      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
+        throw std::runtime_error(std::string("stdout: write failed: ") + std::strerror(errno));
+    });
     fflush(stdout);
     return;
   }
@@ -107,17 +115,21 @@ void write_file_atomically(const std::string& path, std::string_view content) {
   int fd = mkstemp(tmp.data());
   if (fd < 0)
     throw std::runtime_error(path + ": cannot create a temporary file: " + std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw std::runtime_error(path + ": write failed: " + std::strerror(e));
+  auto append = [&](std::string_view piece) {
+    size_t done = 0;
+    while (done < piece.size()) {
+      ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(path + ": write failed: " + std::strerror(errno));
+      done += size_t(n);
     }
-    done += size_t(n);
+  };
+  try {
+    produce(append);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
   }
   fchmod(fd, 0644);
   if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {

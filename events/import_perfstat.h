@@ -60,11 +60,19 @@ struct ImportOptions {
   PerfStatFormat format = PerfStatFormat::automatic;
   // Import the good lines of a damaged file, listing the others in ImportResult::skipped.
   bool lenient = false;
+  // A long -x CSV recording with -I intervals is cut at interval boundaries and its parts read
+  // on this many threads (1: none); the result, errors and skipped lines are the same.
+  unsigned threads = 1;
+  // Parts smaller than this are not worth a thread (tests lower it to cut small files).
+  size_t min_part_bytes = 4u << 20;
 };
 
 struct ImportResult {
   Measurement measurement;
   std::vector<std::string> skipped;  // "FILE:LINE: why", lenient only
+  // Parts of the file read on threads of their own and appended (ImportOptions::threads); 1
+  // when it was read in one sequence.
+  size_t parts = 1;
 };
 
 // what() is one line: "FILE:LINE: what was expected".

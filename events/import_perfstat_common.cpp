@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 namespace pmc::perfstat {
@@ -484,6 +485,28 @@ bool Builder::empty() const {
   return m_.events.empty() && m_.reported.empty() && m_.intervals.empty();
 }
 
+bool Builder::can_append(const Builder& later) const {
+  // An interval of this part can go on in the next only when both have the same timestamp;
+  // parts are cut where the timestamp changes, and a part that printed anything else (a note,
+  // rows without a timestamp) is read in sequence instead.
+  return later.m_.events.empty() && later.m_.reported.empty() && later.m_.notes.empty() &&
+         later.top_totals_.empty() && !later.m_.intervals.empty() && !m_.intervals.empty() &&
+         m_.intervals.back().time_s != later.m_.intervals.front().time_s;
+}
+
+void Builder::append(Builder&& later) {
+  size_t offset = m_.intervals.size();
+  m_.intervals.insert(m_.intervals.end(), std::make_move_iterator(later.m_.intervals.begin()),
+                      std::make_move_iterator(later.m_.intervals.end()));
+  interval_totals_.insert(interval_totals_.end(),
+                          std::make_move_iterator(later.interval_totals_.begin()),
+                          std::make_move_iterator(later.interval_totals_.end()));
+  if (later.last_.event != npos) {
+    last_ = later.last_;
+    if (last_.interval != npos) last_.interval += offset;
+  }
+}
+
 std::vector<Builder::Total>& Builder::totals_of(std::optional<double> ts,
                                                 std::vector<EventCount>*& events,
                                                 std::vector<Metric>*& reported) {
@@ -769,7 +792,8 @@ size_t find_control_byte(std::string_view text) {
 ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
                               const ImportOptions& options) {
   ImportResult result;
-  perfstat::Context ctx(file_name, options.lenient, result.skipped);
+  perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
+                        options.min_part_bytes);
   std::string_view first;
   if (first_content_line(text, first) == 0) {
     ctx.fail(1, "expected perf stat output, found an empty file");
@@ -801,6 +825,7 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
     ctx.fail(1, "expected perf stat counter rows, found none");
   }
   result.measurement = builder.finish();
+  result.parts = ctx.parts();
   return result;
 }
 

@@ -16,18 +16,34 @@ namespace pmc::perfstat {
 // Errors carry the file and line; lenient imports list them instead of stopping.
 class Context {
  public:
-  Context(std::string_view file, bool lenient, std::vector<std::string>& skipped)
-      : file_(file), lenient_(lenient), skipped_(skipped) {}
+  Context(std::string_view file, bool lenient, std::vector<std::string>& skipped,
+          unsigned threads = 1, size_t min_part_bytes = 0)
+      : file_(file),
+        lenient_(lenient),
+        skipped_(skipped),
+        threads_(threads),
+        min_part_bytes_(min_part_bytes) {}
   [[noreturn]] void fail(size_t line, std::string_view what) const;
   // Throws, or in lenient mode records the line as skipped.
   void reject(size_t line, std::string_view what);
   bool lenient() const { return lenient_; }
   std::string_view file() const { return file_; }
+  // Threads a reader may split a long recording over (ImportOptions::threads).
+  unsigned threads() const { return threads_; }
+  size_t min_part_bytes() const { return min_part_bytes_; }
+  // How many parts a reader read on their own threads (ImportResult::parts).
+  void set_parts(size_t parts) { parts_ = parts; }
+  size_t parts() const { return parts_; }
+  // A line skipped by a reader of a later part of the file, with its own Context.
+  void add_skipped(std::string line) { skipped_.push_back(std::move(line)); }
 
  private:
   std::string_view file_;
   bool lenient_;
   std::vector<std::string>& skipped_;
+  unsigned threads_;
+  size_t min_part_bytes_;
+  size_t parts_ = 1;
 };
 
 // "found 'xyz…'" for messages: at most 40 characters, control bytes as \xNN.
@@ -103,6 +119,12 @@ class Builder {
   void add_note(std::string note);
   Measurement& measurement() { return m_; }
   bool empty() const;
+  // Whether `later`, the builder of the rows after this one's (a part of the file read on
+  // another thread), holds nothing but whole intervals that start after this one's last, so
+  // append() gives what one builder reading both would have.
+  bool can_append(const Builder& later) const;
+  // Moves `later`'s intervals after this one's.
+  void append(Builder&& later);
   Measurement finish();
 
  private:

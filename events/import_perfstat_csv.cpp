@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <thread>
 
 #include "import_perfstat_common.h"
 
@@ -54,13 +58,16 @@ class CsvReader {
   CsvReader(std::string_view text, Context& ctx, Builder& out)
       : text_(text), ctx_(ctx), out_(out) {}
 
-  void run() {
+  // The separator from the first row that has one (rejecting the lines before it) and the
+  // locale's decimal; false when no line is a -x row.
+  bool detect() {
     LineReader lines(text_);
     std::string_view line;
     while (sep_ == 0 && lines.next(line)) {
       std::string_view t = trim(line);
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
       first_row_ = lines.line_no();
+      first_row_end_ = size_t(line.data() + line.size() - text_.data());
       if (sep_ == 0 && !t.empty() && t.front() != '#') {
         ctx_.reject(
             lines.line_no(),
@@ -69,15 +76,46 @@ class CsvReader {
                 quote(t)));
       }
     }
-    if (sep_ == 0) return;
+    if (sep_ == 0) return false;
     decimal_ = detect_decimal(text_, sep_);
-    LineReader again(text_);
+    return true;
+  }
+
+  // The lines of `part` (from `text`), the first of which is line `first_line` of the file.
+  void read_lines(std::string_view part, size_t first_line) {
+    LineReader again(part);
+    std::string_view line;
     while (again.next(line)) {
-      line_no_ = again.line_no();
+      line_no_ = first_line - 1 + again.line_no();
       if (line_no_ < first_row_ && !trim(line).starts_with('#')) continue;  // rejected above
       read_line(line);
     }
   }
+
+  // A reader of a later part of the file with the separator and decimal of `first`.
+  static CsvReader continuing(const CsvReader& first, Context& ctx, Builder& out) {
+    CsvReader r(first.text_, ctx, out);
+    r.sep_ = first.sep_;
+    r.decimal_ = first.decimal_;
+    r.continuation_ = true;
+    return r;
+  }
+
+  // Takes over what `later` remembers of the rows it read (the last event, the interval's
+  // timestamp and row shapes), to read the lines after them as it would have.
+  void resume_after(const CsvReader& later) {
+    last_event_ = later.last_event_;
+    last_timestamp_text_ = later.last_timestamp_text_;
+    last_timestamp_ = later.last_timestamp_;
+    shapes_ = later.shapes_;
+    row_in_interval_ = later.row_in_interval_;
+  }
+
+  char separator() const { return sep_; }
+  size_t first_row_end() const { return first_row_end_; }
+  // A continuation met a metric row before any event row: that row names its metric after the
+  // event of the row before it, in the previous part.
+  bool needs_previous_part() const { return needs_previous_part_; }
 
  private:
   void read_line(std::string_view line) {
@@ -137,6 +175,7 @@ class CsvReader {
       aggregate = scratch_;
     }
     last_event_.assign(event);
+    seen_event_ = true;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
     if (i + 1 < f.size() && !f[i].empty() && !f[i + 1].empty()) {
       return add_metric(ts, aggregate, f[i], f[i + 1]);
@@ -196,6 +235,7 @@ class CsvReader {
   // in the value; an -I recording repeats the same rows in every interval, so each row position
   // remembers its last result.
   Metric metric_of(double value, std::string_view unit) {
+    if (continuation_ && !seen_event_) needs_previous_part_ = true;
     size_t row = row_in_interval_++;
     if (row >= shapes_.size()) shapes_.resize(row + 1);
     Shape& shape = shapes_[row];
@@ -217,6 +257,10 @@ class CsvReader {
   char decimal_ = '.';
   size_t line_no_ = 0;
   size_t first_row_ = 0;
+  size_t first_row_end_ = 0;  // offset in text_ of the end of the first row
+  bool continuation_ = false;
+  bool seen_event_ = false;
+  bool needs_previous_part_ = false;
   std::string last_event_;
   std::string last_timestamp_text_;
   std::optional<double> last_timestamp_;
@@ -262,8 +306,123 @@ char detect_csv_separator(std::string_view line) {
   return 0;
 }
 
+namespace {
+
+// How far past a cut's target a part may start: beyond it no interval boundary is near.
+constexpr size_t kMaxBoundarySearch = 1u << 20;
+
+// The timestamp field of a -I row (before the first separator), or empty.
+std::string_view timestamp_field(std::string_view line, char sep) {
+  std::string_view f = trim(line.substr(0, line.find(sep)));
+  return looks_like_timestamp(f) ? f : std::string_view();
+}
+
+// The start of the first line at or after `from` whose timestamp differs from the line before
+// it, both -I rows: the first row of an interval. npos when none is near.
+size_t interval_boundary(std::string_view text, size_t from, char sep) {
+  size_t pos = text.find('\n', from);
+  if (pos == std::string_view::npos) return pos;
+  ++pos;
+  std::string_view previous;
+  size_t limit = std::min(text.size(), from + kMaxBoundarySearch);
+  while (pos < limit) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) return std::string_view::npos;  // the last line: no gain
+    std::string_view stamp = timestamp_field(text.substr(pos, end - pos), sep);
+    if (!stamp.empty() && !previous.empty() && stamp != previous) return pos;
+    previous = stamp;
+    pos = end + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Where parts after the first start: at interval boundaries near equal shares of the file.
+std::vector<size_t> part_starts(std::string_view text, size_t after, char sep, const Context& ctx) {
+  std::vector<size_t> starts;
+  size_t parts =
+      std::min<size_t>(ctx.threads(), text.size() / std::max<size_t>(ctx.min_part_bytes(), 1));
+  for (size_t p = 1; p < parts; ++p) {
+    size_t target = std::max(after, text.size() / parts * p);
+    if (!starts.empty()) target = std::max(target, starts.back());
+    size_t start = interval_boundary(text, target, sep);
+    if (start != std::string_view::npos && start < text.size()) starts.push_back(start);
+  }
+  return starts;
+}
+
+// A part after the first, read on its own thread into its own builder.
+struct Part {
+  size_t begin = 0, end = 0;  // offsets in the text
+  std::vector<std::string> skipped;
+  Context ctx;
+  Builder out;
+  std::optional<CsvReader> reader;
+  std::exception_ptr failure;
+  Part(std::string_view file, bool lenient) : ctx(file, lenient, skipped) {}
+};
+
+// The line number at `offset`.
+size_t line_at(std::string_view text, size_t offset) {
+  return size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(offset), '\n')) + 1;
+}
+
+}  // namespace
+
+// A long -I recording is cut where an interval starts into one part per thread; each part is read
+// by its own reader into its own builder, and the builders are appended in order. From the first
+// part whose reading depends on the part before it (a metric row before its event row, a note,
+// rows without timestamps), the rest of the file is read in sequence into the first builder,
+// which is what one reader would have done. Errors: the first part's error is the first of the
+// file; a later part's counts only when all before it were read cleanly.
 void read_csv(std::string_view text, Context& ctx, Builder& out) {
-  CsvReader(text, ctx, out).run();
+  CsvReader first(text, ctx, out);
+  if (!first.detect()) return;
+  std::vector<size_t> starts =
+      ctx.threads() > 1 ? part_starts(text, first.first_row_end(), first.separator(), ctx)
+                        : std::vector<size_t>();
+  std::vector<std::unique_ptr<Part>> parts;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    parts.push_back(std::make_unique<Part>(ctx.file(), ctx.lenient()));
+    Part& p = *parts.back();
+    p.begin = starts[i];
+    p.end = i + 1 < starts.size() ? starts[i + 1] : text.size();
+    p.reader.emplace(CsvReader::continuing(first, p.ctx, p.out));
+  }
+  size_t first_end = starts.empty() ? text.size() : starts.front();
+  {
+    std::vector<std::jthread> threads;
+    for (auto& part : parts) {
+      threads.emplace_back([&text, &p = *part] {
+        try {
+          p.reader->read_lines(text.substr(p.begin, p.end - p.begin), line_at(text, p.begin));
+        } catch (...) {
+          p.failure = std::current_exception();
+        }
+      });
+    }
+    first.read_lines(text.substr(0, first_end), 1);
+  }
+  // The parts that can be appended as they are, up to the first that cannot: the reader before
+  // it reads the rest of the file.
+  size_t clean = 0;
+  const Builder* previous = &out;
+  for (; clean < parts.size(); ++clean) {
+    Part& p = *parts[clean];
+    if (p.failure) std::rethrow_exception(p.failure);
+    if (p.reader->needs_previous_part() || !previous->can_append(p.out)) break;
+    previous = &p.out;
+  }
+  for (size_t i = 0; i < clean; ++i) {
+    out.append(std::move(parts[i]->out));
+    for (auto& s : parts[i]->skipped) ctx.add_skipped(std::move(s));
+  }
+  ctx.set_parts(clean + 1);
+  if (clean < parts.size()) {
+    // The first reader goes on into `out`, from where the last clean part's reader stopped.
+    if (clean > 0) first.resume_after(*parts[clean - 1]->reader);
+    size_t from = parts[clean]->begin;
+    first.read_lines(text.substr(from), line_at(text, from));
+  }
 }
 
 }  // namespace pmc::perfstat

@@ -3,6 +3,7 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 
@@ -54,30 +55,34 @@ void JsonWriter::key(std::string_view name) {
 
 void JsonWriter::value(std::string_view s) {
   before_value();
-  escaped(s);
+  append_json_string(out_, s);
 }
 
 void JsonWriter::value(double v) {
   before_value();
+  append_json_number(out_, v);
+}
+
+void append_json_number(std::string& out, double v) {
   if (!std::isfinite(v)) {
-    out_.append("null", 4);
+    out.append("null", 4);
     return;
   }
   // Counts and scales are mostly whole numbers: below 2^53 they print exactly as integers, which
   // is the shortest round-trip form too, and several times faster than the general algorithm.
   if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
     fmt::format_int digits(static_cast<long long>(v));
-    if (v == 0 && std::signbit(v)) out_.push_back('-');
-    out_.append(digits.data(), digits.size());
-    out_.append(".0", 2);
+    if (v == 0 && std::signbit(v)) out.push_back('-');
+    out.append(digits.data(), digits.size());
+    out.append(".0", 2);
     return;
   }
-  size_t start = out_.size();
-  fmt::format_to(std::back_inserter(out_), FMT_COMPILE("{}"), v);
-  bool fraction_or_exponent = false;
-  for (size_t i = start; i < out_.size(); ++i)
-    fraction_or_exponent |= out_[i] == '.' || out_[i] == 'e';
-  if (!fraction_or_exponent) out_.append(".0", 2);
+  // The shortest round-trip form is at most 24 characters ("-2.2250738585072014e-308").
+  char digits[32];
+  char* end = fmt::format_to(digits, FMT_COMPILE("{}"), v);
+  out.append(digits, size_t(end - digits));
+  if (std::find_if(digits, end, [](char c) { return c == '.' || c == 'e'; }) == end)
+    out.append(".0", 2);
 }
 
 void JsonWriter::value(int64_t v) {
@@ -133,10 +138,10 @@ size_t utf8_length(std::string_view s, size_t i) {
 
 }  // namespace
 
-void JsonWriter::escaped(std::string_view s) {
-  out_.push_back('"');
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
   size_t plain = 0;  // start of the run of bytes copied as they are
-  auto flush = [&](size_t end) { out_.append(s.data() + plain, end - plain); };
+  auto flush = [&](size_t end) { out.append(s.data() + plain, end - plain); };
   for (size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
@@ -149,40 +154,40 @@ void JsonWriter::escaped(std::string_view s) {
         continue;
       }
       flush(i);
-      out_.append("\xEF\xBF\xBD");  // U+FFFD
+      out.append("\xEF\xBF\xBD");  // U+FFFD
       plain = ++i;
       continue;
     }
     flush(i);
     switch (c) {
       case '"':
-        out_.append("\\\"");
+        out.append("\\\"");
         break;
       case '\\':
-        out_.append("\\\\");
+        out.append("\\\\");
         break;
       case '\n':
-        out_.append("\\n");
+        out.append("\\n");
         break;
       case '\r':
-        out_.append("\\r");
+        out.append("\\r");
         break;
       case '\t':
-        out_.append("\\t");
+        out.append("\\t");
         break;
       case '\b':
-        out_.append("\\b");
+        out.append("\\b");
         break;
       case '\f':
-        out_.append("\\f");
+        out.append("\\f");
         break;
       default:
-        fmt::format_to(std::back_inserter(out_), FMT_COMPILE("\\u{:04x}"), unsigned(c));
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE("\\u{:04x}"), unsigned(c));
     }
     plain = ++i;
   }
   flush(s.size());
-  out_.push_back('"');
+  out.push_back('"');
 }
 
 }  // namespace pmc

@@ -15,6 +15,11 @@
 
 namespace pmc {
 
+// The writer's forms of a double and of a string, appended to `out`: for code that writes many
+// objects of one shape (a recording's interval events) with its keys as literals.
+void append_json_number(std::string& out, double v);
+void append_json_string(std::string& out, std::string_view s);
+
 class JsonWriter {
  public:
   // Containers opened with `multiline` put each element on its own line, indented by two spaces
@@ -49,12 +54,28 @@ class JsonWriter {
   }
   void string_array(std::string_view name, const std::vector<std::string>& items);
 
+  // Starts a value and returns the buffer, to which the caller appends one complete JSON value
+  // (an object of a shape written many times, with its keys as literals).
+  std::string& raw_value() {
+    before_value();
+    return out_;
+  }
+
+  // The open array has elements that were written elsewhere (a long recording's intervals,
+  // formatted on other threads and sent on their own): closing it ends its last line as it
+  // would have.
+  void assume_elements() { levels_.back().empty = false; }
+
   // Room for `bytes` more, so a large document is not copied as it grows.
   void reserve(size_t bytes) { out_.reserve(out_.size() + bytes); }
   // The text so far; complete once every container is closed.
   const std::string& str() const { return out_; }
   // The text, moved out; the writer is empty afterwards.
-  std::string take() { return std::move(out_); }
+  std::string take() {
+    std::string text = std::move(out_);
+    out_.clear();
+    return text;
+  }
 
  private:
   struct Level {
@@ -65,7 +86,6 @@ class JsonWriter {
   void close(char bracket);
   void before_value();
   void newline(size_t depth);
-  void escaped(std::string_view s);
 
   std::string out_;
   std::vector<Level> levels_;

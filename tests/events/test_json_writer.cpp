@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string_view>
 
 #include "json_writer.h"
 #include "measurement_io.h"
@@ -91,5 +93,112 @@ TEST_SUITE("pure") {
     m.intervals.push_back(iv);
     std::string longer = measurement_to_json(m);
     CHECK(size_t(std::count(longer.begin(), longer.end(), '\n')) == lines + 1);
+  }
+}
+
+namespace {
+
+// A recording-like document: `intervals` intervals of two events, a metric and a reported one.
+Measurement with_intervals(size_t intervals) {
+  Measurement m;
+  EventCount e;
+  e.name = "cycles";
+  e.status = EventStatus::counted;
+  e.time_enabled_ns = e.time_running_ns = 1'000'000'000;
+  EventCount missing;
+  missing.name = "cpu_core/instructions/";
+  missing.pmu = "cpu_core";
+  missing.reason = "perf printed <not counted>";
+  for (size_t i = 0; i < intervals; ++i) {
+    Interval iv;
+    iv.time_s = 0.1 * double(i + 1);
+    iv.duration_s = 0.1;
+    e.value = double(1000 + i) / 3;
+    e.raw = 1000 + i;
+    iv.events = {e, missing};
+    iv.metrics = {{"ghz", double(i) / 7, "GHz"}};
+    iv.reported = {{"ipc", 0.5, "insn/cycle"}};
+    m.intervals.push_back(iv);
+  }
+  m.events = {e};
+  m.notes = {"events are the sums of the interval deltas"};
+  return m;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("an interval is one line in the documented layout") {
+    // docs/formats.md: keys in this order, ", " between items, null for an uncounted value.
+    Interval iv;
+    iv.time_s = 0.25;
+    iv.duration_s = 0.125;
+    EventCount e;
+    e.name = "cycles";
+    e.status = EventStatus::counted;
+    e.value = 7;
+    e.raw = 7;
+    e.unit_scale = 1e-6;
+    e.time_enabled_ns = 1000;
+    e.time_running_ns = 500;
+    e.stddev = 0.5;
+    EventCount n;
+    n.name = "a\"b";
+    n.reason = "perf printed <not supported>";
+    n.status = EventStatus::not_supported;
+    iv.events = {e, n};
+    iv.metrics = {{"ipc", 1.5, "insn/cycle"}};
+    iv.energy = {{"package-0", 2.5, 25, "measured:rapl", 0.05, "machine"}};
+    CHECK(interval_to_jsonl(iv) ==
+          R"({"time_s": 0.25, "duration_s": 0.125, "events": [)"
+          R"({"name": "cycles", "pmu": "", "value": 7.0, "raw": 7, "unit": "", "scale": 1e-06, )"
+          R"("time_enabled_ns": 1000, "time_running_ns": 500, "status": "counted", "reason": "", )"
+          R"("stddev": 0.5}, )"
+          R"({"name": "a\"b", "pmu": "", "value": null, "raw": 0, "unit": "", "scale": 1.0, )"
+          R"("time_enabled_ns": 0, "time_running_ns": 0, "status": "not_supported", )"
+          R"("reason": "perf printed <not supported>"}], )"
+          R"("metrics": [{"name": "ipc", "value": 1.5, "unit": "insn/cycle"}], )"
+          R"("energy": [{"domain": "package-0", "joules": 2.5, "average_watts": 25.0, )"
+          R"("method": "measured:rapl", "uncertainty": 0.05, "scope": "machine"}]})"
+          "\n");
+  }
+
+  TEST_CASE("the document written in pieces, on any number of threads, is measurement_to_json's") {
+    for (size_t intervals : {size_t(0), size_t(1), size_t(255), size_t(256), size_t(1500)}) {
+      CAPTURE(intervals);
+      Measurement m = with_intervals(intervals);
+      std::string whole = measurement_to_json(m);
+      CHECK(measurement_from_json(whole, "t.json").intervals.size() == intervals);
+      // Head, then ~256 intervals a piece, then the tail.
+      size_t expected_pieces = intervals == 0 ? 1 : 2 + (intervals + 255) / 256;
+      for (unsigned threads : {1u, 2u, 5u}) {
+        CAPTURE(threads);
+        std::string pieces;
+        size_t calls = 0;
+        write_measurement_json(
+            m,
+            [&](std::string_view piece) {
+              pieces.append(piece);
+              ++calls;
+            },
+            threads);
+        CHECK((pieces == whole));
+        CHECK(calls == expected_pieces);
+      }
+    }
+  }
+
+  TEST_CASE("a sink that fails stops the writer's threads and its error reaches the caller") {
+    Measurement m = with_intervals(3000);
+    for (unsigned threads : {1u, 4u}) {
+      CAPTURE(threads);
+      size_t calls = 0;
+      auto failing = [&](std::string_view) {
+        if (++calls == 3) throw std::runtime_error("disk full");
+      };
+      CHECK_THROWS_WITH_AS(write_measurement_json(m, failing, threads), "disk full",
+                           std::runtime_error);
+      CHECK(calls == 3);
+    }
   }
 }

@@ -1,0 +1,191 @@
+// A long `perf stat -I -x,` recording is cut at interval boundaries and read on several threads
+// (ImportOptions::threads); the document, the errors and the skipped lines must be those of one
+// thread reading it all. The oracle is the one-thread import, which test_import_perfstat.cpp
+// checks against hand-computed values; here the recordings are real perf rows repeated.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "import_perfstat.h"
+#include "measurement_io.h"
+#include "test_support.h"
+
+using namespace pmc;
+
+namespace {
+
+std::vector<std::string> rows_of(const std::string& fixture) {
+  std::string text = test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/" + fixture);
+  std::vector<std::string> rows;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string row = text.substr(start, end - start);
+    if (!row.empty() && row.front() != '#') rows.push_back(row);
+    start = end + 1;
+  }
+  return rows;
+}
+
+// perf's -I timestamp, "%6lu.%09lu" (tools/perf/util/stat-display.c), of interval i of 100 ms.
+std::string stamp(size_t i) {
+  return fmt::format("{:6}.{:09}", i / 10, (i % 10) * 100'000'000);
+}
+
+// `rows` (a -x, recording without -I, or with -I when `drop_stamp` says its rows carry one
+// already) as `intervals` intervals: each row prefixed by the interval's timestamp, counts that
+// are plain integers multiplied by 1 + i % 5 so that intervals differ.
+std::string recording(const std::vector<std::string>& rows, size_t intervals,
+                      bool drop_stamp = false, size_t first = 1) {
+  std::string out;
+  for (size_t i = first; i < first + intervals; ++i) {
+    for (std::string row : rows) {
+      if (drop_stamp) row = row.substr(row.find(',') + 1);
+      size_t comma = row.find(',');
+      std::string first = row.substr(0, comma);
+      bool integer = !first.empty() && first.find_first_not_of("0123456789") == std::string::npos;
+      if (integer && comma != std::string::npos)
+        row = fmt::format("{}{}", std::stoull(first) * (1 + i % 5), row.substr(comma));
+      out += stamp(i) + "," + row + "\n";
+    }
+  }
+  return out;
+}
+
+// The rows of a -I fixture's first interval (its fixtures have two of equal length).
+std::vector<std::string> first_interval(const std::string& fixture) {
+  auto rows = rows_of(fixture);
+  rows.resize(rows.size() / 2);
+  return rows;
+}
+
+ImportOptions with_threads(unsigned threads, bool lenient = false) {
+  ImportOptions o;
+  o.format = PerfStatFormat::csv;
+  o.threads = threads;
+  o.min_part_bytes = 4096;  // small recordings, cut into many parts
+  o.lenient = lenient;
+  return o;
+}
+
+std::string error_of(const std::string& text, const ImportOptions& options) {
+  try {
+    import_perf_stat(text, "long.csv", options);
+  } catch (const ImportError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// Line `line` (1-based) of `text` replaced by `with`.
+std::string replace_line(const std::string& text, size_t line, const std::string& with) {
+  size_t start = 0;
+  for (size_t i = 1; i < line; ++i) start = text.find('\n', start) + 1;
+  size_t end = text.find('\n', start);
+  return text.substr(0, start) + with + text.substr(end);
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("a long -I recording read on several threads gives the document one thread gives") {
+    struct Case {
+      const char* fixture;
+      bool stamped;
+      size_t parts_at_least;  // with 8 threads
+    };
+    // 005.csv: perf 6.4's metric-group rows and metric rows; per_socket_interval.csv: aggregate
+    // prefixes and their totals; interval.csv: <not counted> with empty metric fields.
+    for (const Case& c :
+         {Case{"005.csv", false, 8}, Case{"synthetic/per_socket_interval.csv", true, 8},
+          Case{"synthetic/interval.csv", true, 8}}) {
+      auto rows = c.stamped ? first_interval(c.fixture) : rows_of(c.fixture);
+      CAPTURE(c.fixture);
+      std::string text = recording(rows, 400, c.stamped);
+      auto one = import_perf_stat(text, "long.csv", with_threads(1));
+      CHECK(one.parts == 1);
+      REQUIRE(one.measurement.intervals.size() == 400);
+      std::string expected = measurement_to_json(one.measurement);
+      for (unsigned threads : {2u, 3u, 8u}) {
+        CAPTURE(threads);
+        auto many = import_perf_stat(text, "long.csv", with_threads(threads));
+        CHECK(many.parts == std::min<size_t>(threads, c.parts_at_least));
+        CHECK((measurement_to_json(many.measurement) == expected));  // no 100 KB diff on failure
+      }
+    }
+  }
+
+  TEST_CASE("a part that depends on the part before it is read in sequence, with the same result") {
+    auto rows = rows_of("005.csv");
+    std::string text;
+    size_t parts = 0;
+    SUBCASE("every interval but the first starts with a metric row, named after the row before") {
+      // ",,,,,70.1,%  tma_backend_bound" first: a part starting there cannot know its event.
+      auto rotated = rows;
+      std::rotate(rotated.begin(), rotated.begin() + 9, rotated.end());
+      REQUIRE(rotated.front().starts_with(",,,,,"));
+      text = recording(rows, 1) + recording(rotated, 299, false, 2);
+      parts = 1;  // the second part already starts with one
+    }
+    SUBCASE("a note in the middle of the recording") {
+      text = recording(rows, 300);
+      size_t middle = text.find('\n', text.size() * 6 / 10) + 1;
+      text.insert(middle, "# started on Tue Jun 13 10:00:00 2023\n");
+      parts = 2;  // in the third of 4 parts (cut at 25, 50, 75 %): the first two are appended
+    }
+    auto one = import_perf_stat(text, "long.csv", with_threads(1));
+    auto many = import_perf_stat(text, "long.csv", with_threads(4));
+    CHECK(many.parts == parts);
+    CHECK((measurement_to_json(many.measurement) == measurement_to_json(one.measurement)));
+  }
+
+  TEST_CASE("errors and skipped lines name the same FILE:LINE with any number of threads") {
+    std::string text = recording(first_interval("synthetic/interval.csv"), 2000, true);
+    // interval.csv has 6 rows, 3 per interval: line 4501 is in the second half, line 1201 in
+    // the first, line 5998 in the last part.
+    std::string late = replace_line(text, 4501, "this is not a row");
+    SUBCASE("one bad line late in the file") {
+      for (unsigned threads : {1u, 2u, 8u}) {
+        CAPTURE(threads);
+        CHECK(error_of(late, with_threads(threads)).starts_with("long.csv:4501: expected"));
+      }
+    }
+    std::string both = replace_line(late, 1201, "1,2");
+    both = replace_line(both, 5998, "neither,is,this");
+    SUBCASE("the first of several bad lines is the error") {
+      for (unsigned threads : {1u, 2u, 8u}) {
+        CAPTURE(threads);
+        CHECK(error_of(both, with_threads(threads)).starts_with("long.csv:1201: expected"));
+      }
+    }
+    SUBCASE("--lenient skips the same lines, in order") {
+      auto one = import_perf_stat(both, "long.csv", with_threads(1, true));
+      REQUIRE(one.skipped.size() == 3);
+      CHECK(one.skipped[0].starts_with("long.csv:1201: "));
+      CHECK(one.skipped[1].starts_with("long.csv:4501: "));
+      CHECK(one.skipped[2].starts_with("long.csv:5998: "));
+      for (unsigned threads : {2u, 8u}) {
+        CAPTURE(threads);
+        auto many = import_perf_stat(both, "long.csv", with_threads(threads, true));
+        CHECK(many.parts > 1);
+        CHECK(many.skipped == one.skipped);
+        CHECK((measurement_to_json(many.measurement) == measurement_to_json(one.measurement)));
+      }
+    }
+  }
+
+  TEST_CASE("a short recording or one thread is read in one part") {
+    std::string text = recording(first_interval("synthetic/interval.csv"), 10, true);
+    CHECK(import_perf_stat(text, "short.csv", with_threads(8)).parts == 1);  // < 2 x 4096 bytes
+    ImportOptions defaults;
+    defaults.threads = 8;  // parts of at least 4 MiB by default
+    CHECK(import_perf_stat(recording(first_interval("synthetic/interval.csv"), 2000, true), "a.csv",
+                           defaults)
+              .parts == 1);
+  }
+}
