@@ -1,0 +1,88 @@
+// `pmcmodel import --threads N` on a recording long enough to be cut into parts (two 4 MiB parts
+// at least): the document, the metrics and the errors are those of --threads 1.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "test_support.h"
+
+using namespace pmc::test;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("pmc-import-cli-" + std::to_string(getpid()) + "-" + name))
+      .string();
+}
+
+// tests/data/perfstat/synthetic/interval.csv's first interval (task-clock, cycles,
+// instructions) repeated with perf's "%6lu.%09lu" timestamps every 100 ms: `intervals` of them.
+// Line 3 * i + 2 is interval i's cycles row.
+std::string long_recording(size_t intervals) {
+  std::string out;
+  for (size_t i = 1; i <= intervals; ++i) {
+    std::string stamp = fmt::format("{:6}.{:09}", i / 10, (i % 10) * 100'000'000);
+    out += fmt::format("{},{:.2f},msec,task-clock,100230000,100.00,1.002,CPUs utilized\n", stamp,
+                       100.0 + double(i % 7));
+    out += fmt::format("{},{},,cycles,100200000,100.00,3.197,GHz\n", stamp, 320456789 + i);
+    out += fmt::format("{},{},,instructions,100200000,100.00,2.00,insn per cycle\n", stamp,
+                       640913578 + 2 * i);
+  }
+  return out;
+}
+
+void write(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("import --threads 2 writes the document --threads 1 writes, and names the same line") {
+    const size_t intervals = 60'000;  // ~12 MB: three 4 MiB parts
+    std::string text = long_recording(intervals);
+    REQUIRE(text.size() > (8u << 20));
+    auto csv = temp_path("long.csv");
+    write(csv, text);
+    auto one = temp_path("one.json"), two = temp_path("two.json");
+    auto r1 = run_process(pmcmodel({"import", csv, "--threads", "1", "--json", one}));
+    auto r2 = run_process(pmcmodel({"import", csv, "--threads", "2", "--json", two}));
+    REQUIRE(r1.exit_code == 0);
+    REQUIRE(r2.exit_code == 0);
+    std::string a = read_file(one), b = read_file(two);
+    CHECK((a == b));  // no 40 MB diff on failure
+    auto doc = nlohmann::json::parse(b);
+    REQUIRE(doc["intervals"].size() == intervals);
+    // Interval 45,000 (in the second half): cycles 320,456,789 + 45,000 over its task-clock
+    // 100 + 45,000 % 7 = 104 ms gives the metric engine's GHz.
+    const auto& iv = doc["intervals"][44'999];
+    CHECK(iv["time_s"].get<double>() == doctest::Approx(4500.0));
+    bool found = false;
+    for (const auto& m : iv["metrics"]) {
+      if (m["name"] != "ghz") continue;
+      found = true;
+      CHECK(m["value"].get<double>() == doctest::Approx(320501789.0 / 104e6));
+    }
+    CHECK(found);
+
+    // A bad row in the last part: both name its line.
+    size_t line = 3 * 55'000 + 2, start = 0;
+    for (size_t i = 1; i < line; ++i) start = text.find('\n', start) + 1;
+    text.replace(start, text.find('\n', start) - start, "not,a,perf,row");
+    write(csv, text);
+    for (const char* threads : {"1", "2"}) {
+      CAPTURE(threads);
+      auto r = run_process(pmcmodel({"import", csv, "--threads", threads, "--json", one}));
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find(fmt::format("{}:{}: expected", csv, line)) != std::string::npos);
+    }
+    for (const auto& p : {csv, one, two}) std::filesystem::remove(p);
+  }
+}
