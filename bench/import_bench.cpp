@@ -76,9 +76,10 @@ struct ImportPipeline {
       pmc::MetricSet::load(std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics" / "generic.json");
   std::vector<std::string> selection = pmc::available_selection(set, pmc::import_metric_groups());
 
-  static pmc::ImportResult import(const std::string& text) {
+  static pmc::ImportResult import(const std::string& text, unsigned threads = 1) {
     pmc::ImportOptions options;
     options.format = pmc::PerfStatFormat::csv;
+    options.threads = threads;
     return pmc::import_perf_stat(text, "bench.csv", options);
   }
   pmc::ImportResult import_and_derive(const std::string& text) const {
@@ -98,6 +99,17 @@ void BM_ImportInterval100MB(benchmark::State& state) {
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
   state.counters["intervals"] = double(intervals);
+}
+
+// The import cut into parts read on `threads` threads (pmcmodel import's default on this 2-CPU
+// machine): wall time, since the CPU time of the main thread alone says nothing.
+void BM_ImportIntervalThreads100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  for (auto _ : state) {
+    auto result = ImportPipeline::import(text, unsigned(state.range(0)));
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
 }
 
 // What `pmcmodel import` does: the import, then the metric engine on the run and every interval.
@@ -137,6 +149,23 @@ void BM_WriteJson100MB(benchmark::State& state) {
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
 }
 
+// The document in pieces as `pmcmodel import --json` writes it (write_measurement_json), to a
+// sink that only counts the bytes, on `threads` threads; wall time.
+void BM_WriteJsonPieces100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  auto measurement = ImportPipeline().import_and_derive(text).measurement;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = 0;
+    pmc::write_measurement_json(
+        measurement, [&](std::string_view piece) { bytes += piece.size(); },
+        unsigned(state.range(0)));
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
+  state.counters["json_MB"] = double(bytes) / 1048576.0;
+}
+
 // The peer: count the lines (wc -l) of the same buffer.
 void BM_CountLines100MB(benchmark::State& state) {
   const std::string& text = recording(kBytes);
@@ -157,8 +186,19 @@ void BM_CountLines100MB(benchmark::State& state) {
 
 BENCHMARK(BM_CountLines100MB)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_ImportInterval100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_ImportIntervalThreads100MB)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->Arg(2)
+    ->UseRealTime();
 BENCHMARK(BM_ImportAndDerive100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_WriteJson100MB)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_WriteJsonPieces100MB)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
 BENCHMARK(BM_ImportDeriveJson100MB)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // `import_bench --write-recording PATH` writes the 100 MiB recording to PATH and exits, for timing

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 
 namespace pmc {
@@ -63,26 +65,33 @@ void JsonWriter::value(double v) {
   append_json_number(out_, v);
 }
 
-void append_json_number(std::string& out, double v) {
+char* write_json_number(char* p, double v) {
   if (!std::isfinite(v)) {
-    out.append("null", 4);
-    return;
+    std::memcpy(p, "null", 4);
+    return p + 4;
   }
   // Counts and scales are mostly whole numbers: below 2^53 they print exactly as integers, which
   // is the shortest round-trip form too, and several times faster than the general algorithm.
   if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
     fmt::format_int digits(static_cast<long long>(v));
-    if (v == 0 && std::signbit(v)) out.push_back('-');
-    out.append(digits.data(), digits.size());
-    out.append(".0", 2);
-    return;
+    if (v == 0 && std::signbit(v)) *p++ = '-';
+    std::memcpy(p, digits.data(), digits.size());
+    p += digits.size();
+    std::memcpy(p, ".0", 2);
+    return p + 2;
   }
-  // The shortest round-trip form is at most 24 characters ("-2.2250738585072014e-308").
-  char digits[32];
-  char* end = fmt::format_to(digits, FMT_COMPILE("{}"), v);
-  out.append(digits, size_t(end - digits));
-  if (std::find_if(digits, end, [](char c) { return c == '.' || c == 'e'; }) == end)
-    out.append(".0", 2);
+  char* start = p;
+  p = fmt::format_to(p, FMT_COMPILE("{}"), v);
+  if (std::find_if(start, p, [](char c) { return c == '.' || c == 'e'; }) == p) {
+    std::memcpy(p, ".0", 2);
+    p += 2;
+  }
+  return p;
+}
+
+void append_json_number(std::string& out, double v) {
+  char text[kJsonNumberMax];
+  out.append(text, size_t(write_json_number(text, v) - text));
 }
 
 void JsonWriter::value(int64_t v) {
@@ -138,13 +147,31 @@ size_t utf8_length(std::string_view s, size_t i) {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
+namespace {
+
+// Bytes copied as they are: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[size_t(c)] = c != '"' && c != '\\';
+  return plain;
+}();
+
+}  // namespace
+
+char* write_json_string(char* p, std::string_view s) {
+  *p++ = '"';
   size_t plain = 0;  // start of the run of bytes copied as they are
-  auto flush = [&](size_t end) { out.append(s.data() + plain, end - plain); };
+  auto flush = [&](size_t end) {
+    std::memcpy(p, s.data() + plain, end - plain);
+    p += end - plain;
+  };
+  auto put = [&](std::string_view text) {
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+  };
   for (size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if (kPlain[c]) {
       ++i;
       continue;
     }
@@ -154,40 +181,47 @@ void append_json_string(std::string& out, std::string_view s) {
         continue;
       }
       flush(i);
-      out.append("\xEF\xBF\xBD");  // U+FFFD
+      put("\xEF\xBF\xBD");  // U+FFFD
       plain = ++i;
       continue;
     }
     flush(i);
     switch (c) {
       case '"':
-        out.append("\\\"");
+        put("\\\"");
         break;
       case '\\':
-        out.append("\\\\");
+        put("\\\\");
         break;
       case '\n':
-        out.append("\\n");
+        put("\\n");
         break;
       case '\r':
-        out.append("\\r");
+        put("\\r");
         break;
       case '\t':
-        out.append("\\t");
+        put("\\t");
         break;
       case '\b':
-        out.append("\\b");
+        put("\\b");
         break;
       case '\f':
-        out.append("\\f");
+        put("\\f");
         break;
       default:
-        fmt::format_to(std::back_inserter(out), FMT_COMPILE("\\u{:04x}"), unsigned(c));
+        p = fmt::format_to(p, FMT_COMPILE("\\u{:04x}"), unsigned(c));
     }
     plain = ++i;
   }
   flush(s.size());
-  out.push_back('"');
+  *p++ = '"';
+  return p;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  size_t size = out.size();
+  out.resize(size + json_string_max(s));
+  out.resize(size_t(write_json_string(out.data() + size, s) - out.data()));
 }
 
 }  // namespace pmc

@@ -20,6 +20,16 @@ namespace pmc {
 void append_json_number(std::string& out, double v);
 void append_json_string(std::string& out, std::string_view s);
 
+// The same written at `p`, which has room for the most they can take (kJsonNumberMax,
+// json_string_max()); they return the end. A caller makes room for a whole object once and
+// writes its fields without a check each.
+inline constexpr size_t kJsonNumberMax = 32;  // "-2.2250738585072014e-308" is 24
+inline size_t json_string_max(std::string_view s) {
+  return 2 + 6 * s.size();  // a control byte is "\u00XX"
+}
+char* write_json_number(char* p, double v);
+char* write_json_string(char* p, std::string_view s);
+
 class JsonWriter {
  public:
   // Containers opened with `multiline` put each element on its own line, indented by two spaces
