@@ -11,6 +11,7 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <thread>
 
 namespace pmc::perfstat {
 
@@ -787,6 +788,28 @@ size_t find_control_byte(std::string_view text) {
   return std::string_view::npos;
 }
 
+// The same over `threads` shares of a long text at once (it is 30 ms of a 100 MB import).
+size_t find_control_byte(std::string_view text, unsigned threads) {
+  constexpr size_t kMinShare = 8u << 20;
+  size_t shares = std::min<size_t>(std::max(threads, 1u), text.size() / kMinShare);
+  if (shares <= 1) return find_control_byte(text);
+  size_t share = text.size() / shares;
+  std::vector<size_t> found(shares, std::string_view::npos);
+  {
+    std::vector<std::jthread> workers;
+    for (size_t i = 1; i < shares; ++i) {
+      workers.emplace_back([&, i] {
+        size_t end = i + 1 == shares ? text.size() : share * (i + 1);
+        found[i] = find_control_byte(text.substr(share * i, end - share * i));
+      });
+    }
+    found[0] = find_control_byte(text.substr(0, share));
+  }
+  for (size_t i = 0; i < shares; ++i)
+    if (found[i] != std::string_view::npos) return share * i + found[i];
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
@@ -800,7 +823,7 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
   }
   if (!options.lenient) {
     // perf writes text; a control byte means a binary or corrupted file.
-    if (size_t at = find_control_byte(text); at != std::string_view::npos) {
+    if (size_t at = find_control_byte(text, options.threads); at != std::string_view::npos) {
       size_t line = size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(at), '\n')) + 1;
       ctx.fail(line, fmt::format("expected perf stat text, found binary byte 0x{:02x}",
                                  uint8_t(text[at])));

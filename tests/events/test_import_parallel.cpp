@@ -179,6 +179,20 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("a binary byte late in a long recording is found on any number of threads") {
+    // Over 16 MiB, so that the check for bytes perf never writes runs on two shares of 8 MiB.
+    std::string text = recording(first_interval("synthetic/interval.csv"), 100'000, true);
+    REQUIRE(text.size() > (16u << 20));
+    std::string damaged = replace_line(text, 250'001, std::string("\x01") + "garbage");
+    for (unsigned threads : {1u, 2u}) {
+      CAPTURE(threads);
+      ImportOptions o;
+      o.threads = threads;
+      CHECK(error_of(damaged, o) ==
+            "long.csv:250001: expected perf stat text, found binary byte 0x01");
+    }
+  }
+
   TEST_CASE("a short recording or one thread is read in one part") {
     std::string text = recording(first_interval("synthetic/interval.csv"), 10, true);
     CHECK(import_perf_stat(text, "short.csv", with_threads(8)).parts == 1);  // < 2 x 4096 bytes
