@@ -28,6 +28,9 @@ class Counters {
   virtual void disable() = 0;
   // Cumulative counts so far, one per requested event in request order, each with its status.
   virtual std::vector<EventCount> read() = 0;
+  // The same into `out`, reusing its storage: a -I tick reads into the buffer of the tick before
+  // the last, so it allocates nothing (an allocation after 100 ms of sleep touches cold memory).
+  virtual void read_into(std::vector<EventCount>& out) { out = read(); }
   // What the report must say about how events were opened (split groups, exclude_kernel…).
   virtual std::vector<std::string> notes() const = 0;
 };

@@ -115,38 +115,44 @@ class PerfEventCounters final : public Counters {
   // Called at every -I tick: the sums and the read buffer are members, so a tick allocates only
   // the result (each allocation after 100 ms of sleep touches cold memory, on a VM a page fault).
   std::vector<EventCount> read() override {
+    std::vector<EventCount> out;
+    read_into(out);
+    return out;
+  }
+
+  void read_into(std::vector<EventCount>& out) override {
     sums_.assign(slots_.size(), Reading{});
     seen_.assign(slots_.size(), 0);
     for (auto& group : opened_) {
       for (auto& copy : group.copies) read_copy(group, copy);
     }
-    std::vector<EventCount> out;
-    out.reserve(slots_.size());
-    for (size_t i = 0; i < slots_.size(); ++i) out.push_back(to_count(i, sums_[i], seen_[i] != 0));
-    return out;
+    out.resize(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums_[i], seen_[i] != 0, out[i]);
   }
 
   std::vector<std::string> notes() const override { return notes_; }
 
  private:
-  EventCount to_count(size_t i, const Reading& r, bool seen) const {
+  // Fills c in place (assigning its strings reuses their storage).
+  void to_count(size_t i, const Reading& r, bool seen, EventCount& c) const {
     const auto& slot = slots_[i];
-    EventCount c;
     c.name = slot.spec.name;
     c.pmu = slot.spec.pmu;
     c.unit = slot.spec.unit;
+    c.value = 0;
     c.raw = r.raw;
     c.time_enabled_ns = r.time_enabled_ns;
     c.time_running_ns = r.time_running_ns;
+    c.unit_scale = 1.0;
+    c.stddev.reset();
     if (slot.failed || !seen) {
       c.status = slot.failed ? slot.status : EventStatus::not_counted;
       c.reason = slot.failed ? slot.reason : "no counter was opened for it";
-      return c;
+      return;
     }
     c.status = EventStatus::counted;
     c.reason = slot.reason;
     apply_scale(c, slot.spec.scale);
-    return c;
   }
 
   void read_copy(const Group& group, const OpenedGroup& copy) {

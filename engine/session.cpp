@@ -1,10 +1,8 @@
 #include "session.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +20,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Blocks the signals the session waits for (they are read from a signalfd) and restores the
+// Blocks the signals the session waits for (it takes them with sigtimedwait) and restores the
 // previous mask on destruction.
 class BlockedSignals {
  public:
@@ -30,12 +28,9 @@ class BlockedSignals {
     sigemptyset(&mask_);
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask_, s);
     pthread_sigmask(SIG_BLOCK, &mask_, &previous_);
-    fd_.reset(signalfd(-1, &mask_, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!fd_) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
   }
   ~BlockedSignals() {
-    fd_.reset();
-    // Drop signals that arrived but were never read, so they do not fire after restoring.
+    // Drop signals that arrived but were never taken, so they do not fire after restoring.
     timespec zero{0, 0};
     while (sigtimedwait(&mask_, nullptr, &zero) > 0) {
     }
@@ -43,13 +38,27 @@ class BlockedSignals {
   }
   BlockedSignals(const BlockedSignals&) = delete;
   BlockedSignals& operator=(const BlockedSignals&) = delete;
-  int fd() const { return fd_.get(); }
   const sigset_t& previous() const { return previous_; }
+
+  // Waits until one of the signals comes or `timeout` passes (forever when null): the signal
+  // number, or 0 at the timeout or an interruption. One syscall that both sleeps and takes the
+  // signal: a -I tick is this wait's timeout, so it runs ten times a second, and a poll on a
+  // signalfd cost more (the poll table, signalfd_poll, then a read for each signal).
+  int wait(const timespec* timeout, siginfo_t& info) const {
+    int sig = timeout ? sigtimedwait(&mask_, &info, timeout) : sigwaitinfo(&mask_, &info);
+    if (sig > 0) return sig;
+    if (errno == EAGAIN || errno == EINTR) return 0;
+    throw std::runtime_error(std::string("sigtimedwait: ") + std::strerror(errno));
+  }
+  // A signal already pending, without waiting; 0 when none.
+  int take_pending(siginfo_t& info) const {
+    timespec zero{0, 0};
+    return wait(&zero, info);
+  }
 
  private:
   sigset_t mask_{};
   sigset_t previous_{};
-  Fd fd_;
 };
 
 // A forked child that waits on a pipe before exec, so counters can be attached first.
@@ -200,7 +209,7 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
                       ? t0 + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(options.duration_s))
                       : Clock::time_point::max();
-  std::vector<EventCount> previous;
+  std::vector<EventCount> previous, current;  // swapped at each tick, their storage reused
   auto last_tick = t0;
   bool child_signalled = false;
   auto next_reap = t0 + std::chrono::seconds(1);
@@ -211,30 +220,27 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
     auto now = Clock::now();
     auto wake = std::min(
         {options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline, next_sample});
-    int timeout_ms = -1;
-    if (wake != Clock::time_point::max())
-      timeout_ms = int(
-          std::max<long long>(0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count()));
-    pollfd pfd{signals.fd(), POLLIN, 0};
-    int r = poll(&pfd, 1, timeout_ms);
-    if (r < 0 && errno != EINTR)
-      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
-    if (r > 0) {
-      signalfd_siginfo info{};
-      while (::read(signals.fd(), &info, sizeof info) == ssize_t(sizeof info)) {
-        int sig = int(info.ssi_signo);
-        if (sig == SIGCHLD) {
-          child_signalled = true;
-          continue;
-        }
-        result.interrupted_by = sig;
-        if (!child) {
-          done = true;
-        } else if (info.ssi_code != SI_KERNEL) {
-          // A terminal's ^C already reached the command (same process group, si_code
-          // SI_KERNEL); a kill(1) aimed at pmcmodel did not, so pass it on.
-          kill(child->pid(), sig);
-        }
+    timespec timeout{};
+    if (wake != Clock::time_point::max()) {
+      auto ns = std::max<long long>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now).count());
+      timeout.tv_sec = time_t(ns / 1000000000);
+      timeout.tv_nsec = long(ns % 1000000000);
+    }
+    siginfo_t info{};
+    for (int sig = signals.wait(wake == Clock::time_point::max() ? nullptr : &timeout, info);
+         sig > 0; sig = signals.take_pending(info)) {
+      if (sig == SIGCHLD) {
+        child_signalled = true;
+        continue;
+      }
+      result.interrupted_by = sig;
+      if (!child) {
+        done = true;
+      } else if (info.si_code != SI_KERNEL) {
+        // A terminal's ^C already reached the command (same process group, si_code
+        // SI_KERNEL); a kill(1) aimed at pmcmodel did not, so pass it on.
+        kill(child->pid(), sig);
       }
     }
     // wait4 only when SIGCHLD came (a syscall per interval saved), and once a second whatever
@@ -253,13 +259,13 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
       while (next_sample <= now) next_sample += sample_period;
     }
     if (tick) {
-      auto counts = counters.read();
+      counters.read_into(current);
       double t = std::chrono::duration<double>(now - t0).count();
       double d = std::chrono::duration<double>(now - last_tick).count();
-      auto iv = make_interval(counts, previous, t, d);
+      auto iv = make_interval(current, previous, t, d);
       if (on_interval) on_interval(iv);
       result.intervals.push_back(std::move(iv));
-      previous = std::move(counts);
+      std::swap(previous, current);
       last_tick = now;
       while (next_tick <= now) next_tick += interval;
     }
