@@ -227,7 +227,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
       // Nothing shows the intervals before the run ends: a tick only reads (counters, meter,
       // /proc/stat) and the figures are derived afterwards, with warm caches, to the same values.
       r = run_counted(*counters, run, [&](Interval&) { energy.mark_interval(); });
-      energy.finish_intervals(r.intervals);
+      energy.finish_intervals(r.intervals, m.notes);
       for (auto& iv : r.intervals) {
         derive(iv);
         add_interval_model_estimates(models, iv);

@@ -132,6 +132,11 @@ struct EnergyRecorder::State {
   std::optional<double> idle_fraction;
   std::optional<ProcStatReader> proc_stat;         // <proc>/stat, kept open between intervals
   std::vector<std::optional<double>> marked_busy;  // mark_interval: busy CPU s of each interval
+  // The root cgroup's CPU time of all tasks: what a mark reads instead of /proc/stat, when it
+  // exists (see TaskCpuReader); marked_task holds its advance in each interval.
+  std::optional<TaskCpuReader> task_cpu;
+  std::optional<double> task_at_interval;
+  std::vector<double> marked_task;
   std::pair<double, double> idle_range{0, 0};
   std::string idle_basis;
 
@@ -313,6 +318,7 @@ EnergyRecorder::EnergyRecorder(const EnergyOptions& options, const SysRoot& root
   s.options = options;
   s.root = root;
   s.proc_stat.emplace(root.proc_path("stat").string());
+  s.task_cpu.emplace(root.sys.string());
   s.system_wide = system_wide;
   if (options.grid_g_per_kwh && !options.region.empty())
     throw CommandError("--grid-intensity and --region both give the grid's intensity: choose one");
@@ -354,6 +360,9 @@ void EnergyRecorder::sample() {
 void EnergyRecorder::begin_run() {
   auto& s = *state_;
   s.cpu_at_start = s.cpu_at_interval = s.proc_stat->read();
+  s.marked_busy.clear();
+  s.marked_task.clear();
+  if (s.choice.source && s.task_cpu->available()) s.task_at_interval = s.task_cpu->read();
   if (s.choice.source) s.choice.source->start();
 }
 
@@ -374,18 +383,58 @@ void EnergyRecorder::complete_interval(Interval& iv) {
 void EnergyRecorder::mark_interval() {
   auto& s = *state_;
   if (!s.choice.source) return;
-  auto now = s.proc_stat->read();
-  s.marked_busy.push_back(State::busy_between(s.cpu_at_interval, now));
-  s.cpu_at_interval = now;
+  if (s.task_cpu->available()) {
+    auto now = s.task_cpu->read();
+    s.marked_task.push_back(now && s.task_at_interval ? std::max(0.0, *now - *s.task_at_interval)
+                                                      : 0.0);
+    if (now) s.task_at_interval = now;
+  } else {
+    auto now = s.proc_stat->read();
+    s.marked_busy.push_back(State::busy_between(s.cpu_at_interval, now));
+    s.cpu_at_interval = now;
+  }
   s.choice.source->mark_interval();
 }
 
-void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals) {
+void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
+                                      std::vector<std::string>& notes) {
   auto& s = *state_;
   s.await_catalog();
   if (s.choice.source) {
     auto readings = s.choice.source->take_marked_intervals();
-    auto busy = std::exchange(s.marked_busy, {});
+    std::vector<std::optional<double>> busy = std::exchange(s.marked_busy, {});
+    if (!s.marked_task.empty()) {
+      // The marks read the cgroup counter; /proc/stat, read at the run's start and now, gives
+      // the run's busy time, which the intervals share in proportion to the counter's advance.
+      auto marks = std::exchange(s.marked_task, {});
+      busy.assign(marks.size(), std::nullopt);
+      if (auto run_busy = State::busy_between(s.cpu_at_start, s.proc_stat->read())) {
+        std::vector<double> durations;
+        double task_run = 0;
+        for (size_t k = 0; k < marks.size(); ++k) {
+          durations.push_back(k < intervals.size() ? intervals[k].duration_s : 0.0);
+          task_run += marks[k];
+        }
+        auto b = apportion_busy(marks, durations, *run_busy);
+        for (size_t k = 0; k < b.size(); ++k) busy[k] = b[k];
+        notes.push_back(fmt::format(
+            "per-interval busy CPU time B follows {} (read at each tick instead of /proc/stat, "
+            "which costs several times more to generate), scaled so that the intervals add up to "
+            "/proc/stat's {:.3f} s over the run",
+            s.task_cpu->path(), *run_busy));
+        double window = 0;
+        for (double d : durations) window += d;
+        // /proc/stat counts in ticks of 1/USER_HZ per CPU at each end; the cgroup counter leaves
+        // out steal time (and cgroup v1 interrupts): 20 % and two ticks per CPU are allowed.
+        double allowed = 0.2 * *run_busy + 2.0 * s.cpus() * 0.01;
+        if (window > 0 && std::abs(task_run - *run_busy) > allowed)
+          notes.push_back(fmt::format(
+              "{} advanced {:.3f} s over the run against /proc/stat's {:.3f} s of busy CPU time: "
+              "it does not cover the whole machine (a container's cgroup?), so the per-interval "
+              "shares follow its load rather than the machine's; the run's share uses /proc/stat",
+              s.task_cpu->path(), task_run, *run_busy));
+      }
+    }
     for (size_t k = 0; k < intervals.size() && k < readings.size() && k < busy.size(); ++k) {
       auto& iv = intervals[k];
       iv.energy = s.with_shares(std::move(readings[k]), iv.duration_s, task_clock_s(iv.events),

@@ -55,8 +55,11 @@ class EnergyRecorder {
   // machine's CPU times); finish_intervals() fills every interval's energy after the run, with the
   // same figures complete_interval would have given. A tick then costs the measuring process
   // a few syscalls instead of building readings with cold caches (docs/PERFORMANCE.md).
+  // Where the root cgroup's CPU-time counter exists, a mark reads it instead of /proc/stat and
+  // the run's busy time from /proc/stat is shared among the intervals in proportion to it; the
+  // notes say so (and when the counter does not cover the machine).
   void mark_interval();
-  void finish_intervals(std::vector<Interval>& intervals);
+  void finish_intervals(std::vector<Interval>& intervals, std::vector<std::string>& notes);
   // Fills m.energy and the energy notes of one run from its events, duration and CPU times.
   void complete_run(Measurement& m);
   // joules_per_run, nj_per_instruction, cost_usd, co2_g into m.metrics, with their basis in notes.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
@@ -43,6 +44,76 @@ std::optional<CpuTimes> ProcStatReader::read() {
   ssize_t n = ::pread(fd_.get(), buf, sizeof buf, 0);
   if (n <= 0) return std::nullopt;
   return parse_proc_stat(std::string_view(buf, size_t(n)), ticks_per_s_);
+}
+
+std::optional<double> parse_cgroup_usage_usec(std::string_view text) {
+  constexpr std::string_view key = "usage_usec ";
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    std::string_view line =
+        text.substr(pos, eol == std::string_view::npos ? text.size() - pos : eol - pos);
+    if (line.substr(0, key.size()) == key) {
+      uint64_t v = 0;
+      auto [end, ec] = std::from_chars(line.data() + key.size(), line.data() + line.size(), v);
+      if (ec != std::errc() || end != line.data() + line.size()) return std::nullopt;
+      return double(v) / 1e6;
+    }
+    if (eol == std::string_view::npos) break;
+    pos = eol + 1;
+  }
+  return std::nullopt;
+}
+
+TaskCpuReader::TaskCpuReader(const std::string& sys) {
+  struct Candidate {
+    const char* rel;
+    bool usec;
+  };
+  for (auto [rel, usec] :
+       {Candidate{"fs/cgroup/cpu.stat", true}, Candidate{"fs/cgroup/unified/cpu.stat", true},
+        Candidate{"fs/cgroup/cpuacct/cpuacct.usage", false},
+        Candidate{"fs/cgroup/cpu,cpuacct/cpuacct.usage", false}}) {
+    std::string path = sys + "/" + rel;
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    path_ = std::move(path);
+    usec_ = usec;
+    fd_ = std::move(fd);
+    if (read()) return;
+    path_.clear();  // there but not what it should be: try the next
+    fd_.reset();
+  }
+}
+
+std::optional<double> TaskCpuReader::read() {
+  if (!fd_) return std::nullopt;
+  char buf[512];
+  ssize_t n = ::pread(fd_.get(), buf, sizeof buf, 0);
+  if (n <= 0) return std::nullopt;
+  std::string_view text(buf, size_t(n));
+  if (usec_) return parse_cgroup_usage_usec(text);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  uint64_t ns = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ns);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return double(ns) / 1e9;
+}
+
+std::vector<double> apportion_busy(const std::vector<double>& deltas,
+                                   const std::vector<double>& durations, double run_busy_s) {
+  std::vector<double> out(deltas.size(), 0.0);
+  double sum = 0, time = 0;
+  for (double d : deltas) sum += std::max(0.0, d);
+  for (size_t k = 0; k < out.size() && k < durations.size(); ++k)
+    time += std::max(0.0, durations[k]);
+  for (size_t k = 0; k < out.size(); ++k) {
+    if (sum > 0)
+      out[k] = run_busy_s * std::max(0.0, deltas[k]) / sum;
+    else if (time > 0 && k < durations.size())
+      out[k] = run_busy_s * std::max(0.0, durations[k]) / time;
+  }
+  return out;
 }
 
 }  // namespace pmc

@@ -203,6 +203,43 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("measure -q -I: each tick reads the root cgroup's CPU counter, not /proc/stat") {
+    // The tree gains a cgroup v2 root cpu.stat whose usage_usec the command advances by 5000 s in
+    // one step, far beyond what /proc/stat can show this run's CPUs doing: the notes must say
+    // where the per-interval busy time came from and that this counter does not match the
+    // machine. The package moves 0.5 J (000000100000 → 000000600000) in the same run.
+    TempDir dir("cgroup-busy");
+    auto tree = copy_tree(dir, "wrap");
+    fs::create_directories(tree / "fs/cgroup");
+    auto stat = tree / "fs/cgroup/cpu.stat";
+    write_text(stat.string(), "usage_usec 000000001000000\n");
+    auto zone = tree / "class/powercap/intel-rapl:0";
+    std::string script = write_uj(zone, 100000) + "; sleep 0.25; " + write_uj(zone, 600000) +
+                         "; printf 'usage_usec 005001000000\\n' | dd of='" + stat.string() +
+                         "' conv=notrunc status=none; sleep 0.3";
+    auto out = dir.file("run.json");
+    auto doc = run_json(
+        run_process(measure({"-q", "-I", "100", "--json", out}, script),
+                    {"PMCMODEL_SYSFS_ROOT=" + tree.string()}),
+        out);
+    CHECK(has_note(doc, "per-interval busy CPU time B follows " + stat.string()));
+    CHECK(has_note(doc, "does not cover the whole machine"));
+    double machine = 0, command = 0;
+    for (const auto& iv : doc["intervals"]) {
+      const json* e = find_energy(iv["energy"], "package-0");
+      const json* part = find_energy(iv["energy"], "package-0", "command");
+      REQUIRE(e != nullptr);
+      REQUIRE(part != nullptr);
+      machine += (*e)["joules"].get<double>();
+      command += (*part)["joules"].get<double>();
+      CHECK((*part)["joules"].get<double>() <= (*e)["joules"].get<double>() + 1e-12);
+    }
+    // The first write happens before the first tick, after start(): 0.5 J plus the fixture's
+    // start value's move to 100000 (262143000000 → wrap at 262143328850 → 100000: 428850 µJ).
+    CHECK(machine == doctest::Approx(0.928850).epsilon(1e-9));
+    CHECK(command <= machine);
+  }
+
   TEST_CASE(
       "--power-source papi reads PAPI's powercap component: the counters' advance, wrap included") {
     // tests/engine/fake_papi.c stands in for libpapi: its powercap ENERGY_UJ:ZONE0 and

@@ -65,3 +65,83 @@ TEST_SUITE("kernel") {
     CHECK(b->busy_s >= a->busy_s);
   }
 }
+
+TEST_SUITE("pure") {
+  TEST_CASE("cgroup v2 cpu.stat: usage_usec in seconds, wherever the line is") {
+    // Documentation/admin-guide/cgroup-v2.rst, "cpu.stat": usage_usec, user_usec, system_usec,
+    // then (non-root, cpu controller) nr_periods…; the text below is this VM's root cpu.stat.
+    auto t = parse_cgroup_usage_usec(
+        "usage_usec 30841025926\nuser_usec 29252533903\nsystem_usec 1588492022\n"
+        "nice_usec 270214490\n");
+    REQUIRE(t);
+    CHECK(*t == doctest::Approx(30841.025926));
+    CHECK(parse_cgroup_usage_usec("user_usec 5\nusage_usec 1500000\n").value_or(0) == 1.5);
+    CHECK_FALSE(parse_cgroup_usage_usec("user_usec 5\nsystem_usec 6\n"));
+    CHECK_FALSE(parse_cgroup_usage_usec("usage_usec 12x\n"));
+    CHECK_FALSE(parse_cgroup_usage_usec(""));
+  }
+
+  TEST_CASE("the run's busy time shared among intervals in proportion to a counter's advance") {
+    // Counter advances 0.1, 0.3, 0 and 0.6 s: shares 10 %, 30 %, 0 %, 60 % of 2.0 s.
+    auto b = apportion_busy({0.1, 0.3, 0.0, 0.6}, {0.1, 0.1, 0.1, 0.05}, 2.0);
+    REQUIRE(b.size() == 4);
+    CHECK(b[0] == doctest::Approx(0.2));
+    CHECK(b[1] == doctest::Approx(0.6));
+    CHECK(b[2] == 0.0);
+    CHECK(b[3] == doctest::Approx(1.2));
+    // A counter that never moved: the busy time is spread by duration (0.1 : 0.1 : 0.05).
+    auto flat = apportion_busy({0, 0, 0}, {0.1, 0.1, 0.05}, 1.0);
+    CHECK(flat[0] == doctest::Approx(0.4));
+    CHECK(flat[1] == doctest::Approx(0.4));
+    CHECK(flat[2] == doctest::Approx(0.2));
+    CHECK(apportion_busy({}, {}, 1.0).empty());
+  }
+}
+
+TEST_SUITE("kernel") {
+  TEST_CASE("task CPU time from the first cgroup counter that exists under the sys root") {
+    namespace fs = std::filesystem;
+    fs::path sys = fs::temp_directory_path() / ("pmc-task-cpu-" + std::to_string(::getpid()));
+    fs::remove_all(sys);
+    CHECK_FALSE(TaskCpuReader(sys.string()).available());  // no cgroup files: /proc/stat is used
+    // cgroup v1 cpuacct.usage (ns) on its own.
+    fs::create_directories(sys / "fs/cgroup/cpuacct");
+    std::ofstream(sys / "fs/cgroup/cpuacct/cpuacct.usage") << "2500000000\n";
+    TaskCpuReader v1(sys.string());
+    REQUIRE(v1.available());
+    CHECK(v1.path() == (sys / "fs/cgroup/cpuacct/cpuacct.usage").string());
+    CHECK(v1.read().value_or(0) == doctest::Approx(2.5));
+    // A hybrid layout's cgroup v2 hierarchy comes first; an unparsable one is passed over.
+    fs::create_directories(sys / "fs/cgroup/unified");
+    std::ofstream(sys / "fs/cgroup/unified/cpu.stat") << "user_usec 1\n";
+    CHECK(TaskCpuReader(sys.string()).path() == v1.path());
+    {
+      std::ofstream out(sys / "fs/cgroup/unified/cpu.stat", std::ios::trunc);
+      out << "usage_usec 7000000\nuser_usec 6000000\nsystem_usec 1000000\n";
+    }
+    TaskCpuReader v2(sys.string());
+    CHECK(v2.path() == (sys / "fs/cgroup/unified/cpu.stat").string());
+    CHECK(v2.read().value_or(0) == doctest::Approx(7.0));
+    {
+      std::ofstream out(sys / "fs/cgroup/unified/cpu.stat", std::ios::trunc);
+      out << "usage_usec 7250000\n";  // in place: the kept-open descriptor sees the new text
+    }
+    CHECK(v2.read().value_or(0) == doctest::Approx(7.25));
+    fs::remove_all(sys);
+  }
+
+  TEST_CASE("this machine's root cgroup counter, when it has one, grows with a busy loop") {
+    TaskCpuReader reader("/sys");
+    if (!reader.available()) {
+      MESSAGE("no root cgroup CPU counter here: /proc/stat is read at each tick");
+      return;
+    }
+    auto a = reader.read();
+    REQUIRE(a);
+    volatile double x = 1;
+    for (int i = 0; i < 20000000; ++i) x = x * 1.0000001;  // tens of ms of this task's CPU time
+    auto b = reader.read();
+    REQUIRE(b);
+    CHECK(*b - *a >= 0.005);  // it counts at least this task's own time
+  }
+}
