@@ -66,6 +66,14 @@ def main():
     work = tempfile.mkdtemp(prefix="pmc-power-bench-")
     tree = os.path.join(work, "intel-client")
     shutil.copytree(TREE, tree)
+    # The fixture replaces all of /sys; a real machine also has its cgroup hierarchy there, whose
+    # root CPU counter measure -q -I reads at each tick (TaskCpuReader). The machine's own
+    # /sys/fs/cgroup stands in for it; a second copy without it shows the /proc/stat fallback.
+    bare = os.path.join(work, "intel-client-no-cgroup")
+    shutil.copytree(TREE, bare)
+    if os.path.isdir("/sys/fs/cgroup"):
+        os.makedirs(os.path.join(tree, "fs"), exist_ok=True)
+        os.symlink("/sys/fs/cgroup", os.path.join(tree, "fs", "cgroup"))
     stream = ["--interval-out", os.path.join(work, "run.jsonl")]
     configs = [
         ("pmcmodel measure (powercap sampled every 100 ms, no -I)", []),
@@ -74,7 +82,9 @@ def main():
         ("pmcmodel measure -I 100 --power-source none (counters only; peer)",
          ["-I", "100", "--power-source", "none"]),
         ("pmcmodel measure -I 100 --interval-out FILE (streamed JSON Lines)", ["-I", "100"] + stream),
+        ("pmcmodel measure -I 100, no cgroup counter (/proc/stat at each tick)", ["-I", "100"]),
     ]
+    tree_of = {configs[-1][0]: bare}
     samples = {label: [] for label, _ in configs}
     perf = shutil.which("perf")
     perf_label = "perf stat -I 100 -e task-clock (peer)"
@@ -83,8 +93,9 @@ def main():
         _, sleep_cpu = timed(["sleep", str(seconds)])
     for _ in range(repeats):
         for label, extra in configs:
-            ws, cs = pmcmodel_run(pmc, tree, short, extra, work)
-            wl, cl = pmcmodel_run(pmc, tree, seconds, extra, work)
+            t = tree_of.get(label, tree)
+            ws, cs = pmcmodel_run(pmc, t, short, extra, work)
+            wl, cl = pmcmodel_run(pmc, t, seconds, extra, work)
             samples[label].append((wl, cl, (cl - cs) / (wl - ws)))
         if perf:
             ws, cs = timed([perf, "stat", "-I", "100", "-e", "task-clock", "--", "sleep", str(short)])
