@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -113,44 +114,50 @@ class InputText {
   std::string read_;
 };
 
-// The metric engine on the run and on every interval, the intervals split between `threads`
-// threads: each part is a Measurement with the run's own events (so each works out the same
-// per-interval selection from the run, as apply_metric_engine does) and a consecutive share of
-// the intervals, which come back in order. The metrics are the same as from one call.
+// The metric engine on the run and on every interval, the intervals cut into shares that
+// `threads` threads take in turn (several per thread, so that a thread slowed by another process
+// on its CPU does fewer): each share is a Measurement with the run's own events, so each works out
+// the same per-interval selection from the run as apply_metric_engine does on the whole, and the
+// intervals come back in order. The metrics are the same as from one call.
 void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
                                 const std::vector<std::string>& selection, unsigned threads) {
-  constexpr size_t kMinIntervalsPerThread = 1024;  // below that a thread costs more than it saves
-  threads = unsigned(std::min<size_t>(threads, m.intervals.size() / kMinIntervalsPerThread));
-  if (threads <= 1) {
+  constexpr size_t kMinIntervalsPerShare = 1024;  // below that a share costs more than it saves
+  constexpr size_t kSharesPerThread = 4;
+  size_t shares = std::min<size_t>(size_t(threads) * kSharesPerThread,
+                                   m.intervals.size() / kMinIntervalsPerShare);
+  if (threads <= 1 || shares <= 1) {
     apply_metric_engine(m, set, selection);
     return;
   }
-  std::vector<Measurement> parts(threads - 1);
-  size_t share = m.intervals.size() / threads;
-  for (size_t p = 0; p < parts.size(); ++p) {
-    auto begin = m.intervals.begin() + std::ptrdiff_t(share * (p + 1));
-    auto end = p + 2 == threads ? m.intervals.end() : begin + std::ptrdiff_t(share);
+  std::vector<Measurement> parts(shares);
+  size_t share = m.intervals.size() / shares;
+  for (size_t p = 0; p < shares; ++p) {
+    auto begin = m.intervals.begin() + std::ptrdiff_t(share * p);
+    auto end = p + 1 == shares ? m.intervals.end() : begin + std::ptrdiff_t(share);
     parts[p].events = m.events;
     parts[p].duration_s = m.duration_s;
     parts[p].intervals.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
   }
-  m.intervals.resize(share);
-  std::vector<std::exception_ptr> failures(parts.size());
+  m.intervals.clear();
+  std::vector<std::exception_ptr> failures(shares);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t p; (p = next.fetch_add(1)) < shares;) {
+      try {
+        apply_metric_engine(parts[p], set, selection);
+      } catch (...) {
+        failures[p] = std::current_exception();
+      }
+    }
+  };
   {
     std::vector<std::jthread> workers;
-    for (size_t p = 0; p < parts.size(); ++p) {
-      workers.emplace_back([&, p] {
-        try {
-          apply_metric_engine(parts[p], set, selection);
-        } catch (...) {
-          failures[p] = std::current_exception();
-        }
-      });
-    }
-    apply_metric_engine(m, set, selection);
+    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(work);
+    work();
   }
   for (auto& f : failures)
     if (f) std::rethrow_exception(f);
+  m.metrics = std::move(parts[0].metrics);
   for (auto& part : parts) {
     m.intervals.insert(m.intervals.end(), std::make_move_iterator(part.intervals.begin()),
                        std::make_move_iterator(part.intervals.end()));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <memory>
@@ -81,13 +82,18 @@ class CsvReader {
     return true;
   }
 
-  // The lines of `part` (from `text`), the first of which is line `first_line` of the file.
+  // The lines of `part` (a substring of the text), the first of which is line `first_line` of
+  // the file; 0 when not known yet: it is counted if a line of the part is rejected, so a part
+  // read on its own thread does not first count the lines of all the parts before it.
   void read_lines(std::string_view part, size_t first_line) {
+    part_offset_ = size_t(part.data() - text_.data());
+    first_line_ = first_line;
     LineReader again(part);
     std::string_view line;
     while (again.next(line)) {
-      line_no_ = first_line - 1 + again.line_no();
-      if (line_no_ < first_row_ && !trim(line).starts_with('#')) continue;  // rejected above
+      line_in_part_ = again.line_no();
+      if (first_row_ != 0 && line_no() < first_row_ && !trim(line).starts_with('#'))
+        continue;  // rejected by detect()
       read_line(line);
     }
   }
@@ -118,6 +124,14 @@ class CsvReader {
   bool needs_previous_part() const { return needs_previous_part_; }
 
  private:
+  size_t line_no() {
+    if (first_line_ == 0) {
+      auto begin = text_.begin();
+      first_line_ = size_t(std::count(begin, begin + std::ptrdiff_t(part_offset_), '\n')) + 1;
+    }
+    return first_line_ - 1 + line_in_part_;
+  }
+
   void read_line(std::string_view line) {
     std::string_view t = trim(line);
     if (t.empty()) return;
@@ -129,7 +143,7 @@ class CsvReader {
     }
     split(line, sep_, fields_);
     const char* why = read_row();
-    if (why != nullptr) ctx_.reject(line_no_, fmt::format("{}, found {}", why, quote(t)));
+    if (why != nullptr) ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
   }
 
   // nullptr when read, else what was expected.
@@ -255,7 +269,9 @@ class CsvReader {
   Builder& out_;
   char sep_ = 0;
   char decimal_ = '.';
-  size_t line_no_ = 0;
+  size_t part_offset_ = 0;   // where the part being read starts in text_
+  size_t first_line_ = 0;    // its first line's number, 0 until counted
+  size_t line_in_part_ = 0;  // the line being read, counted from 1 in the part
   size_t first_row_ = 0;
   size_t first_row_end_ = 0;  // offset in text_ of the end of the first row
   bool continuation_ = false;
@@ -308,6 +324,8 @@ char detect_csv_separator(std::string_view line) {
 
 namespace {
 
+// Parts per thread: more parts than threads balance the work when a CPU is shared.
+constexpr size_t kPartsPerThread = 4;
 // How far past a cut's target a part may start: beyond it no interval boundary is near.
 constexpr size_t kMaxBoundarySearch = 1u << 20;
 
@@ -339,8 +357,8 @@ size_t interval_boundary(std::string_view text, size_t from, char sep) {
 // Where parts after the first start: at interval boundaries near equal shares of the file.
 std::vector<size_t> part_starts(std::string_view text, size_t after, char sep, const Context& ctx) {
   std::vector<size_t> starts;
-  size_t parts =
-      std::min<size_t>(ctx.threads(), text.size() / std::max<size_t>(ctx.min_part_bytes(), 1));
+  size_t parts = std::min<size_t>(kPartsPerThread * ctx.threads(),
+                                  text.size() / std::max<size_t>(ctx.min_part_bytes(), 1));
   for (size_t p = 1; p < parts; ++p) {
     size_t target = std::max(after, text.size() / parts * p);
     if (!starts.empty()) target = std::max(target, starts.back());
@@ -388,20 +406,36 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
     p.end = i + 1 < starts.size() ? starts[i + 1] : text.size();
     p.reader.emplace(CsvReader::continuing(first, p.ctx, p.out));
   }
+  // The threads take the parts in turn (the first part is the first reader's), so that a thread
+  // slowed by another process on its CPU reads fewer of them instead of holding up the rest.
   size_t first_end = starts.empty() ? text.size() : starts.front();
+  std::exception_ptr first_failure;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) <= parts.size();) {
+      if (i == 0) {
+        try {
+          first.read_lines(text.substr(0, first_end), 1);
+        } catch (...) {
+          first_failure = std::current_exception();
+        }
+        continue;
+      }
+      Part& p = *parts[i - 1];
+      try {
+        p.reader->read_lines(text.substr(p.begin, p.end - p.begin), 0);
+      } catch (...) {
+        p.failure = std::current_exception();
+      }
+    }
+  };
   {
     std::vector<std::jthread> threads;
-    for (auto& part : parts) {
-      threads.emplace_back([&text, &p = *part] {
-        try {
-          p.reader->read_lines(text.substr(p.begin, p.end - p.begin), line_at(text, p.begin));
-        } catch (...) {
-          p.failure = std::current_exception();
-        }
-      });
-    }
-    first.read_lines(text.substr(0, first_end), 1);
+    size_t helpers = std::min<size_t>(ctx.threads(), parts.size() + 1) - 1;
+    for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
+    work();
   }
+  if (first_failure) std::rethrow_exception(first_failure);
   // The parts that can be appended as they are, up to the first that cannot: the reader before
   // it reads the rest of the file.
   size_t clean = 0;
