@@ -226,7 +226,8 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
     } else {
       // Nothing shows the intervals before the run ends: a tick only reads (counters, meter,
       // /proc/stat) and the figures are derived afterwards, with warm caches, to the same values.
-      r = run_counted(*counters, run, [&](Interval&) { energy.mark_interval(); });
+      run.on_tick = [&energy] { energy.mark_interval(); };
+      r = run_counted(*counters, run, {});
       energy.finish_intervals(r.intervals, m.notes);
       for (auto& iv : r.intervals) {
         derive(iv);

@@ -31,6 +31,19 @@ class Counters {
   // The same into `out`, reusing its storage: a -I tick reads into the buffer of the tick before
   // the last, so it allocates nothing (an allocation after 100 ms of sleep touches cold memory).
   virtual void read_into(std::vector<EventCount>& out) { out = read(); }
+  // For a run whose intervals are built after it ends: appends to `out` the kernel's numbers of
+  // every event (raw_record_size() values), nothing else; counts_from_raw() turns one such record
+  // into what read() would have returned then. False (and nothing appended) when the backend
+  // cannot: the session then calls read() at each tick.
+  virtual bool read_raw(std::vector<uint64_t>& out) {
+    (void)out;
+    return false;
+  }
+  virtual size_t raw_record_size() const { return 0; }
+  virtual void counts_from_raw(const uint64_t* record, std::vector<EventCount>& out) const {
+    (void)record;
+    out.clear();
+  }
   // What the report must say about how events were opened (split groups, exclude_kernel…).
   virtual std::vector<std::string> notes() const = 0;
 };

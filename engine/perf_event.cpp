@@ -121,13 +121,26 @@ class PerfEventCounters final : public Counters {
   }
 
   void read_into(std::vector<EventCount>& out) override {
-    sums_.assign(slots_.size(), Reading{});
-    seen_.assign(slots_.size(), 0);
-    for (auto& group : opened_) {
-      for (auto& copy : group.copies) read_copy(group, copy);
-    }
+    read_sums();
     out.resize(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums_[i], seen_[i] != 0, out[i]);
+  }
+
+  // Per event: raw, time_enabled, time_running, seen.
+  bool read_raw(std::vector<uint64_t>& out) override {
+    read_sums();
+    for (size_t i = 0; i < slots_.size(); ++i)
+      out.insert(out.end(), {sums_[i].raw, sums_[i].time_enabled_ns, sums_[i].time_running_ns,
+                             uint64_t(seen_[i])});
+    return true;
+  }
+  size_t raw_record_size() const override { return 4 * slots_.size(); }
+  void counts_from_raw(const uint64_t* record, std::vector<EventCount>& out) const override {
+    out.resize(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const uint64_t* r = record + 4 * i;
+      to_count(i, Reading{r[0], r[1], r[2]}, r[3] != 0, out[i]);
+    }
   }
 
   std::vector<std::string> notes() const override { return notes_; }
@@ -153,6 +166,14 @@ class PerfEventCounters final : public Counters {
     c.status = EventStatus::counted;
     c.reason = slot.reason;
     apply_scale(c, slot.spec.scale);
+  }
+
+  void read_sums() {
+    sums_.assign(slots_.size(), Reading{});
+    seen_.assign(slots_.size(), 0);
+    for (auto& group : opened_) {
+      for (auto& copy : group.copies) read_copy(group, copy);
+    }
   }
 
   void read_copy(const Group& group, const OpenedGroup& copy) {

@@ -210,6 +210,8 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
                                  std::chrono::duration<double>(options.duration_s))
                       : Clock::time_point::max();
   std::vector<EventCount> previous, current;  // swapped at each tick, their storage reused
+  std::vector<uint64_t> raw_ticks;            // RunOptions::on_tick: each tick's raw record
+  std::vector<double> tick_times;             // and its time and duration
   auto last_tick = t0;
   bool child_signalled = false;
   auto next_reap = t0 + std::chrono::seconds(1);
@@ -258,11 +260,18 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
       if (!tick) sample();
       while (next_sample <= now) next_sample += sample_period;
     }
-    if (tick) {
+    if (tick && options.on_tick && counters.read_raw(raw_ticks)) {
+      tick_times.push_back(std::chrono::duration<double>(now - t0).count());
+      tick_times.push_back(std::chrono::duration<double>(now - last_tick).count());
+      options.on_tick();
+      last_tick = now;
+      while (next_tick <= now) next_tick += interval;
+    } else if (tick) {
       counters.read_into(current);
       double t = std::chrono::duration<double>(now - t0).count();
       double d = std::chrono::duration<double>(now - last_tick).count();
       auto iv = make_interval(current, previous, t, d);
+      if (options.on_tick) options.on_tick();
       if (on_interval) on_interval(iv);
       result.intervals.push_back(std::move(iv));
       std::swap(previous, current);
@@ -276,10 +285,22 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   result.duration_s = std::chrono::duration<double>(t1 - t0).count();
   result.events = counters.read();
   sample();
+  if (size_t record = counters.raw_record_size(); !tick_times.empty() && record > 0) {
+    // The ticks' intervals, built as a tick would have built them.
+    result.intervals.reserve(tick_times.size() / 2 + 1);
+    for (size_t k = 0; k < tick_times.size() / 2; ++k) {
+      counters.counts_from_raw(raw_ticks.data() + k * record, current);
+      auto iv = make_interval(current, previous, tick_times[2 * k], tick_times[2 * k + 1]);
+      if (on_interval) on_interval(iv);
+      result.intervals.push_back(std::move(iv));
+      std::swap(previous, current);
+    }
+  }
   if (options.interval_ms > 0 && t1 > last_tick) {
     // The last, partial interval, so that the intervals add up to the whole run.
     auto iv = make_interval(result.events, previous, result.duration_s,
                             std::chrono::duration<double>(t1 - last_tick).count());
+    if (options.on_tick) options.on_tick();
     if (on_interval) on_interval(iv);
     result.intervals.push_back(std::move(iv));
   }

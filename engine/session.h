@@ -23,6 +23,14 @@ struct RunOptions {
   // Also called at the start and at the end; not at an interval's end, where the interval sink
   // reads (and so samples) the power source itself.
   std::function<void()> on_sample;
+  // When set, nothing needs an interval before the run ends: a tick keeps only the counters' raw
+  // numbers (Counters::read_raw) and calls on_tick, and the intervals are built from them after
+  // the run, each passed to the interval sink then. on_tick is called once per interval in
+  // every case (at its tick, or for the last, partial one at the end), also by a backend that
+  // cannot read raw numbers (its intervals are then built at the ticks). A tick after 100 ms of
+  // sleep runs with cold caches, so every structure it builds costs the measuring process
+  // (docs/PERFORMANCE.md).
+  std::function<void()> on_tick;
 };
 
 struct RunResult {

@@ -184,6 +184,14 @@ TEST_SUITE("kernel") {
         CHECK((*part)["joules"].get<double>() <= (*e)["joules"].get<double>() + 1e-12);
       }
       CHECK(sum == doctest::Approx(1.0).epsilon(1e-9));
+      // The intervals' counts are deltas of the run's (built at the ticks when live, from the
+      // ticks' raw numbers after the run otherwise): their raw task-clock adds up exactly.
+      uint64_t raw = 0;
+      for (const auto& iv : doc["intervals"]) raw += iv["events"][0]["raw"].get<uint64_t>();
+      CHECK(doc["events"][0]["name"] == "task-clock");
+      CHECK(raw == doc["events"][0]["raw"].get<uint64_t>());
+      CHECK(doc["intervals"].back()["time_s"].get<double>() ==
+            doctest::Approx(doc["duration_s"].get<double>()));
       if (!live) {
         CHECK(r.err.empty());
         continue;

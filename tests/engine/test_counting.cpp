@@ -160,6 +160,73 @@ TEST_SUITE("kernel") {
       CHECK(r.intervals[i].duration_s == doctest::Approx(0.05).epsilon(0.5));
   }
 
+  TEST_CASE("interval mode with on_tick: raw numbers at the ticks, intervals built after the run") {
+    // The same run as above through RunOptions::on_tick: each tick keeps only the counters' raw
+    // record, and the intervals reach the sink after the run; on_tick comes once per interval,
+    // the last partial one included, and the deltas still add up exactly.
+    RunOptions o;
+    o.interval_ms = 50;
+    SysRoot root = SysRoot::from_env();
+    EventResolver resolver(root);
+    auto counters =
+        make_perf_event_counters(resolver.resolve_list("task-clock,context-switches"), root);
+    o.argv = test::child_command("spin:0.3");
+    size_t ticks = 0, sunk = 0;
+    bool ended = false;
+    o.on_tick = [&] {
+      CHECK_FALSE(ended);
+      ++ticks;
+    };
+    auto r = run_counted(*counters, o, [&](Interval&) { ++sunk; });
+    ended = true;
+    REQUIRE(r.intervals.size() >= 4);
+    CHECK(ticks == r.intervals.size());
+    CHECK(sunk == r.intervals.size());
+    for (size_t e = 0; e < 2; ++e) {
+      uint64_t sum = 0;
+      for (const auto& iv : r.intervals) sum += iv.events[e].raw;
+      CHECK(sum == r.events[e].raw);
+    }
+    CHECK(r.intervals[0].events[0].name == "task-clock");
+    CHECK(r.intervals[0].events[0].status == EventStatus::counted);
+    CHECK(r.intervals[0].events[0].value ==
+          doctest::Approx(double(r.intervals[0].events[0].raw) * 1e-6));  // ns → msec
+    for (size_t i = 1; i + 1 < r.intervals.size(); ++i) {
+      CHECK(r.intervals[i].duration_s == doctest::Approx(0.05).epsilon(0.5));
+      CHECK(r.intervals[i].time_s > r.intervals[i - 1].time_s);
+    }
+  }
+
+  TEST_CASE("a raw record read after the counters stop gives what read() gives") {
+    SysRoot root = SysRoot::from_env();
+    auto counters = make_perf_event_counters(
+        EventResolver(root).resolve_list("task-clock,page-faults,cycles"), root);
+    Target self;
+    self.kind = Target::Kind::pid;
+    self.pid = ::getpid();
+    counters->open(self);
+    counters->enable();
+    std::vector<char> touch(1 << 22, 1);  // page faults and CPU time to count
+    counters->disable();
+    std::vector<uint64_t> raw;
+    REQUIRE(counters->read_raw(raw));
+    REQUIRE(raw.size() == counters->raw_record_size());
+    std::vector<EventCount> from_raw;
+    counters->counts_from_raw(raw.data(), from_raw);
+    auto direct = counters->read();
+    REQUIRE(from_raw.size() == direct.size());
+    for (size_t i = 0; i < direct.size(); ++i) {
+      CAPTURE(direct[i].name);
+      CHECK(from_raw[i].name == direct[i].name);
+      CHECK(from_raw[i].raw == direct[i].raw);
+      CHECK(from_raw[i].value == direct[i].value);
+      CHECK(from_raw[i].status == direct[i].status);
+      CHECK(from_raw[i].reason == direct[i].reason);
+      CHECK(from_raw[i].time_running_ns == direct[i].time_running_ns);
+    }
+    CHECK(direct[0].raw > 0);  // task-clock counted this thread's work
+  }
+
   TEST_CASE("exit status and signals of the command are reported") {
     SUBCASE("exit code") {
       auto c = count("task-clock", "exit:7");
