@@ -260,21 +260,21 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
       if (!tick) sample();
       while (next_sample <= now) next_sample += sample_period;
     }
-    if (tick && options.on_tick && counters.read_raw(raw_ticks)) {
-      tick_times.push_back(std::chrono::duration<double>(now - t0).count());
-      tick_times.push_back(std::chrono::duration<double>(now - last_tick).count());
-      options.on_tick();
-      last_tick = now;
-      while (next_tick <= now) next_tick += interval;
-    } else if (tick) {
-      counters.read_into(current);
+    if (tick) {
       double t = std::chrono::duration<double>(now - t0).count();
       double d = std::chrono::duration<double>(now - last_tick).count();
-      auto iv = make_interval(current, previous, t, d);
-      if (options.on_tick) options.on_tick();
-      if (on_interval) on_interval(iv);
-      result.intervals.push_back(std::move(iv));
-      std::swap(previous, current);
+      if (options.on_tick && counters.read_raw(raw_ticks)) {
+        tick_times.push_back(t);
+        tick_times.push_back(d);
+        options.on_tick();
+      } else {
+        counters.read_into(current);
+        auto iv = make_interval(current, previous, t, d);
+        if (options.on_tick) options.on_tick();
+        if (on_interval) on_interval(iv);
+        result.intervals.push_back(std::move(iv));
+        std::swap(previous, current);
+      }
       last_tick = now;
       while (next_tick <= now) next_tick += interval;
     }

@@ -160,26 +160,13 @@ void put_list(TextBuffer& out, const std::vector<T>& items, size_t (*max)(const 
   out.commit(p);
 }
 
-void write_events(JsonWriter& w, std::string_view key, const std::vector<EventCount>& events,
-                  bool multiline) {
+// One array of the document's head, an element per line.
+template <class T>
+void write_list(JsonWriter& w, std::string_view key, const std::vector<T>& items,
+                size_t (*max)(const T&), char* (*put)(char*, const T&)) {
   w.key(key);
-  w.begin_array(multiline && !events.empty());
-  for (const auto& e : events) append_object(w.raw_value(), e, event_max, put_event);
-  w.end_array();
-}
-
-void write_metrics(JsonWriter& w, std::string_view key, const std::vector<Metric>& metrics,
-                   bool multiline) {
-  w.key(key);
-  w.begin_array(multiline && !metrics.empty());
-  for (const auto& m : metrics) append_object(w.raw_value(), m, metric_max, put_metric);
-  w.end_array();
-}
-
-void write_energy(JsonWriter& w, const std::vector<EnergyReading>& energy, bool multiline) {
-  w.key("energy");
-  w.begin_array(multiline && !energy.empty());
-  for (const auto& e : energy) append_object(w.raw_value(), e, energy_max, put_energy);
+  w.begin_array(!items.empty());
+  for (const auto& item : items) append_object(w.raw_value(), item, max, put);
   w.end_array();
 }
 
@@ -386,10 +373,10 @@ void write_head(JsonWriter& w, const Measurement& m) {
   w.field("user_s", m.user_s);
   w.field("sys_s", m.sys_s);
   w.field("runs", m.runs);
-  write_events(w, "events", m.events, true);
-  write_metrics(w, "metrics", m.metrics, true);
-  if (!m.reported.empty()) write_metrics(w, "reported", m.reported, true);
-  write_energy(w, m.energy, true);
+  write_list(w, "events", m.events, event_max, put_event);
+  write_list(w, "metrics", m.metrics, metric_max, put_metric);
+  if (!m.reported.empty()) write_list(w, "reported", m.reported, metric_max, put_metric);
+  write_list(w, "energy", m.energy, energy_max, put_energy);
   w.key("intervals");
   w.begin_array(!m.intervals.empty());
 }
