@@ -51,8 +51,20 @@ EventCount delta_count(const EventCount& later, const EventCount& earlier) {
   d.time_running_ns = r.time_running_ns;
   d.status = EventStatus::counted;
   d.reason = later.reason;
+  // A per-task event's enabled time only advances while the command is on a CPU, and it counts
+  // nothing while it is off. An open event (enabled before) whose enabled time did not move in
+  // this interval saw a command that did not run (sleeping, or not yet scheduled): the count is
+  // exactly 0, not unknown. perf stat -I prints <not counted> there; a 0 is what happened.
+  bool was_open = later.status == EventStatus::counted || later.time_enabled_ns > 0;
+  if (was_open && r.time_enabled_ns == 0 && r.raw == 0) {
+    d.unit_scale = later.unit_scale;
+    d.value = 0;
+    d.reason.clear();
+    return d;
+  }
   apply_scale(d, later.unit_scale);
-  if (d.status == EventStatus::not_counted) d.reason = "not on a counter during this interval";
+  if (d.status == EventStatus::not_counted && r.time_enabled_ns > 0)
+    d.reason = "not on a counter during this interval";
   return d;
 }
 

@@ -183,6 +183,44 @@ TEST_SUITE("kernel") {
     std::filesystem::remove(doc_path);
   }
 
+  TEST_CASE("-I: an interval in which the command sleeps counts 0, not <not counted>") {
+    // A per-task event's enabled time stands still while the command is off the CPU, so an
+    // interval of sleep has no enabled time and nothing counted: exactly 0. Both interval paths
+    // (deferred with -q, built at each tick with --interval-out) give it.
+    for (bool live : {false, true}) {
+      CAPTURE(live);
+      auto doc_path = temp_path("ivsleep.json"), stream = temp_path("ivsleep.jsonl");
+      auto cmd = child_command("sleep:0.45");
+      std::vector<std::string> args = {"measure", "-q",     "-e",     "task-clock,page-faults",
+                                       "-I",      "100",    "--json", doc_path};
+      if (live) args.insert(args.end(), {"--interval-out", stream});
+      args.push_back("--");
+      args.insert(args.end(), cmd.begin(), cmd.end());
+      auto r = run_process(pmcmodel(args));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto doc = json::parse(read_file(doc_path));
+      int asleep = 0;
+      double sum_ms = 0;
+      for (const auto& iv : doc["intervals"]) {
+        for (const auto& e : iv["events"]) {
+          CHECK(e["status"] == "counted");
+          REQUIRE(e["value"].is_number());
+          if (e["name"] == "task-clock") sum_ms += e["value"].get<double>();
+        }
+        if (iv["events"][0]["time_enabled_ns"] == 0) {
+          ++asleep;
+          CHECK(iv["events"][0]["value"] == 0.0);
+          CHECK(iv["events"][1]["value"] == 0.0);
+        }
+      }
+      // 0.45 s of sleep holds at least two whole 100 ms intervals, however late the child starts.
+      CHECK(asleep >= 2);
+      CHECK(sum_ms == doctest::Approx(doc["events"][0]["value"].get<double>()).epsilon(1e-9));
+      std::filesystem::remove(doc_path);
+      std::filesystem::remove(stream);
+    }
+  }
+
   TEST_CASE("-r N reports mean and standard deviation") {
     auto path = temp_path("rep.json");
     auto cmd = child_command("spin:0.05");

@@ -56,10 +56,29 @@ TEST_SUITE("pure") {
     CHECK(d.raw == 200);
     CHECK(d.value == doctest::Approx(400.0));
     CHECK(d.counted());
-    SUBCASE("an interval in which the event never ran is not_counted") {
+    SUBCASE("an interval in which the event was enabled but never on a counter is not_counted") {
       after.time_running_ns = 1000;
       after.raw = 100;
-      CHECK(delta_count(after, before).status == EventStatus::not_counted);
+      auto n = delta_count(after, before);
+      CHECK(n.status == EventStatus::not_counted);
+      CHECK(n.reason == "not on a counter during this interval");
+    }
+    SUBCASE("an interval in which the command did not run (enabled time still) counts 0") {
+      after = before;
+      after.unit_scale = 1e-6;
+      auto z = delta_count(after, before);
+      CHECK(z.status == EventStatus::counted);
+      CHECK(z.value == 0.0);
+      CHECK(z.reason.empty());
+    }
+    SUBCASE("an event that has never been enabled stays not_counted") {
+      before.status = after.status = EventStatus::not_counted;
+      before.raw = after.raw = 0;
+      before.time_enabled_ns = after.time_enabled_ns = 0;
+      before.time_running_ns = after.time_running_ns = 0;
+      auto z = delta_count(after, before);
+      CHECK(z.status == EventStatus::not_counted);
+      CHECK(z.reason == "never enabled (the target did not run)");
     }
   }
 
