@@ -19,6 +19,15 @@
 
 #include <fmt/format.h>
 
+// mimalloc, when it is the executable's allocator (cmake/Dependencies.cmake), is asked for
+// transparent huge pages during a long import; the reference is weak so that the test binaries,
+// which link the commands without it, still link.
+#if __has_include(<mimalloc.h>)
+#include <mimalloc.h>
+#pragma weak mi_option_set
+#define PMC_CAN_ASK_MIMALLOC 1
+#endif
+
 #include "commands.h"
 #include "derived_metrics.h"
 #include "import_perfstat.h"
@@ -164,8 +173,19 @@ void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
   }
 }
 
-Measurement import_one(const std::string& path, const ImportCliOptions& o,
-                       const std::optional<LoadedMetrics>& metrics) {
+// An imported document, and how its intervals' metrics are worked out when they are not in it.
+struct Imported {
+  Measurement m;
+  // Set when the intervals' metrics are left to the JSON writer's threads, which evaluate each
+  // interval as they format it: with the metric engine on these metrics, or (no metric files)
+  // derive_metrics.
+  bool deferred = false;
+  std::vector<size_t> per_interval;
+};
+
+// `defer`: leave the intervals' metrics to the writer (import --json).
+Imported import_one(const std::string& path, const ImportCliOptions& o,
+                    const std::optional<LoadedMetrics>& metrics, bool defer) {
   ImportOptions options;
   options.format = parse_format(o.format);
   options.lenient = o.lenient;
@@ -177,27 +197,57 @@ Measurement import_one(const std::string& path, const ImportCliOptions& o,
     throw CommandError(e.what());
   }
   for (const auto& s : r.skipped) std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
-  Measurement& m = r.measurement;
+  Imported out{std::move(r.measurement), false, {}};
+  Measurement& m = out.m;
+  out.deferred = defer && !m.intervals.empty();
   if (metrics) {
-    derive_metrics_in_parallel(m, metrics->set,
-                               available_selection(metrics->set, import_metric_groups()),
-                               thread_count(o));
+    auto selection = available_selection(metrics->set, import_metric_groups());
+    if (out.deferred) {
+      auto plan = plan_metric_engine(m, metrics->set, selection);
+      if (!selection.empty()) m.metrics = std::move(plan.run);
+      out.per_interval = std::move(plan.per_interval);
+    } else {
+      derive_metrics_in_parallel(m, metrics->set, selection, thread_count(o));
+    }
   } else {
     m.metrics = derive_metrics(m.events, m.duration_s);
-    for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
+    if (!out.deferred)
+      for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
     m.notes.push_back("metric files not found under " + metrics_dir().string() +
                       ": only perf stat's generic ratios were derived");
   }
-  return std::move(m);
+  return out;
+}
+
+// What each writer thread evaluates the intervals' metrics with, for a deferred document.
+IntervalMetricsFactory interval_metrics_of(const Imported& doc,
+                                           const std::optional<LoadedMetrics>& metrics) {
+  if (!doc.deferred) return {};
+  if (!metrics) {
+    return [] {
+      return [](const Interval& iv, std::vector<Metric>& out) {
+        out = derive_metrics(iv.events, iv.duration_s);
+      };
+    };
+  }
+  const MetricSet& set = metrics->set;
+  const std::vector<size_t>& selected = doc.per_interval;
+  return [&set, &selected]() -> IntervalMetricsFn {
+    auto evaluator = std::make_shared<IntervalMetricEvaluator>(set, selected);
+    return [evaluator](const Interval& iv, std::vector<Metric>& out) {
+      evaluator->evaluate_into(iv.events, iv.duration_s, out);
+    };
+  };
 }
 
 // Frees the documents' intervals on `threads` threads: a 100 MB recording's 1.4 M events took
-// 60 ms to free on one, after everything else was done.
+// 60 ms to free on one, after everything else was done. (The JSON writer frees what it wrote.)
 struct FreedInParallel {
-  std::vector<Measurement>& docs;
+  std::vector<Imported>& docs;
   unsigned threads;
   ~FreedInParallel() {
-    for (auto& m : docs) {
+    for (auto& doc : docs) {
+      auto& m = doc.m;
       size_t share = m.intervals.size() / std::max(threads, 1u);
       if (threads <= 1 || share < 1024) continue;
       std::vector<std::vector<Interval>> parts(threads - 1);
@@ -214,20 +264,35 @@ struct FreedInParallel {
   }
 };
 
+// A 100 MB recording becomes ~450 MB of events and metrics, touched once each: backed by 2 MiB
+// pages, the kernel takes 9,000 page faults for them instead of 117,000 (a tenth of the command's
+// CPU time, docs/PERFORMANCE.md). Only the import asks: for the other commands, whose heaps are
+// small, whole huge pages would only raise the memory they hold.
+void prefer_huge_pages() {
+#ifdef PMC_CAN_ASK_MIMALLOC
+  if (&mi_option_set != nullptr) mi_option_set(mi_option_large_os_pages, 1);
+#endif
+}
+
 int run_import(const ImportCliOptions& o) {
+  prefer_huge_pages();
   // Every input is read and checked before anything is written.
-  std::vector<Measurement> docs;
+  std::vector<Imported> docs;
   FreedInParallel freed{docs, thread_count(o)};
   auto metrics = import_metrics(o);
-  for (const auto& f : o.files) docs.push_back(import_one(f, o, metrics));
-  if (o.json_path.empty()) {
-    for (const auto& m : docs) std::fputs(format_table(m).c_str(), stdout);
+  bool to_json = !o.json_path.empty();
+  for (const auto& f : o.files) docs.push_back(import_one(f, o, metrics, to_json));
+  if (!to_json) {
+    for (const auto& doc : docs) std::fputs(format_table(doc.m).c_str(), stdout);
     return 0;
   }
-  auto write_json = [&](const std::string& path, const Measurement& m) {
-    write_file_atomically(path, [&](const FileAppender& append) {
-      write_measurement_json(m, append, thread_count(o));
-    });
+  auto write_json = [&](const std::string& path, Imported& doc) {
+    JsonWriteOptions options;
+    options.threads = thread_count(o);
+    options.interval_metrics = interval_metrics_of(doc, metrics);
+    options.release_written = true;
+    write_file_atomically(
+        path, [&](const FileAppender& append) { write_measurement_json(doc.m, append, options); });
   };
   if (docs.size() == 1) {
     write_json(o.json_path, docs[0]);

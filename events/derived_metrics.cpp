@@ -230,12 +230,7 @@ ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>&
                                                   double duration_s) {
   ComputedMetrics out;
   if (selected_.empty()) return out;
-  if (same_layout(events) && built_with_duration_ == (duration_s > 0)) {
-    for (auto& view : views_)
-      EventValues::update(view->bindings, view->entries, events, duration_s);
-  } else {
-    build(events, duration_s);
-  }
+  update_views(events, duration_s);
   auto results = set_.evaluate_selected(selected_, views_[0]->values, literals_);
   for (auto& r : results) {
     if (r.value)
@@ -264,6 +259,47 @@ ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>&
   return out;
 }
 
+void IntervalMetricEvaluator::update_views(const std::vector<EventCount>& events,
+                                           double duration_s) {
+  if (same_layout(events) && built_with_duration_ == (duration_s > 0)) {
+    for (auto& view : views_)
+      EventValues::update(view->bindings, view->entries, events, duration_s);
+  } else {
+    build(events, duration_s);
+  }
+}
+
+void IntervalMetricEvaluator::evaluate_into(const std::vector<EventCount>& events,
+                                            double duration_s, std::vector<Metric>& out) {
+  if (selected_.empty()) {
+    out.clear();
+    return;
+  }
+  update_views(events, duration_s);
+  if (views_.size() > 1) {  // per-PMU views: evaluate() merges their names
+    out = evaluate(events, duration_s).metrics;
+    return;
+  }
+  if (names_.size() != selected_.size()) {
+    names_.clear();
+    for (size_t i : selected_) {
+      const auto& def = set_.metrics()[i];
+      names_.push_back(def.pmu.empty() ? def.name : def.pmu + "/" + def.name);
+    }
+  }
+  set_.evaluate_values(selected_, views_[0]->values, literals_, values_);
+  size_t n = 0;
+  for (size_t k = 0; k < selected_.size(); ++k) {
+    if (!values_[k]) continue;
+    if (n == out.size()) out.emplace_back();
+    Metric& m = out[n++];
+    m.name = names_[k];  // assigning the same text again reuses the string's storage
+    m.value = *values_[k];
+    m.unit = set_.metrics()[selected_[k]].unit;
+  }
+  out.resize(n);
+}
+
 ComputedMetrics compute_selected_metrics(const MetricSet& set, const std::vector<size_t>& selected,
                                          const std::vector<EventCount>& events, double duration_s,
                                          const Literals& literals) {
@@ -277,17 +313,16 @@ ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::str
   return compute_selected_metrics(set, set.select(selection), events, duration_s, literals);
 }
 
-void apply_metric_engine(Measurement& m, const MetricSet& set,
-                         const std::vector<std::string>& selection, const Literals& literals) {
-  if (selection.empty()) return;
+MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,
+                              const std::vector<std::string>& selection, const Literals& literals) {
+  MetricPlan plan;
+  if (selection.empty()) return plan;
   auto selected = set.select(selection);
   auto run = compute_selected_metrics(set, selected, m.events, m.duration_s, literals);
-  m.metrics = std::move(run.metrics);
-  if (m.intervals.empty()) return;
+  plan.run = std::move(run.metrics);
   // Every event of an interval is among the run's events, so a metric the run lacks because an
   // event was never counted is lacking in every interval: only the others are evaluated per
   // interval (a long -I recording has tens of thousands).
-  std::vector<size_t> per_interval;
   for (size_t i : selected) {
     const auto& def = set.metrics()[i];
     bool never = std::any_of(run.absent.begin(), run.absent.end(), [&](const MetricResult& r) {
@@ -295,9 +330,18 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
              r.reason.find("not counted") != std::string::npos &&
              r.reason.find("division by zero") == std::string::npos;
     });
-    if (!never) per_interval.push_back(i);
+    if (!never) plan.per_interval.push_back(i);
   }
-  IntervalMetricEvaluator evaluator(set, std::move(per_interval), literals);
+  return plan;
+}
+
+void apply_metric_engine(Measurement& m, const MetricSet& set,
+                         const std::vector<std::string>& selection, const Literals& literals) {
+  if (selection.empty()) return;
+  auto plan = plan_metric_engine(m, set, selection, literals);
+  m.metrics = std::move(plan.run);
+  if (m.intervals.empty()) return;
+  IntervalMetricEvaluator evaluator(set, std::move(plan.per_interval), literals);
   for (auto& iv : m.intervals) iv.metrics = evaluator.evaluate(iv.events, iv.duration_s).metrics;
 }
 

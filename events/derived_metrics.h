@@ -56,12 +56,17 @@ class IntervalMetricEvaluator {
   ~IntervalMetricEvaluator();
   IntervalMetricEvaluator(IntervalMetricEvaluator&&) noexcept;
   ComputedMetrics evaluate(const std::vector<EventCount>& events, double duration_s);
+  // evaluate()'s metrics into `out`, whose strings are reused: what a writer formatting
+  // interval after interval needs, without the reasons of the absent ones.
+  void evaluate_into(const std::vector<EventCount>& events, double duration_s,
+                     std::vector<Metric>& out);
   const std::vector<size_t>& selected() const { return selected_; }
 
  private:
   struct View;
   bool same_layout(const std::vector<EventCount>& events) const;
   void build(const std::vector<EventCount>& events, double duration_s);
+  void update_views(const std::vector<EventCount>& events, double duration_s);
 
   const MetricSet& set_;
   std::vector<size_t> selected_;
@@ -71,7 +76,20 @@ class IntervalMetricEvaluator {
   bool one_pmu_ = false;
   bool built_ = false;
   bool built_with_duration_ = false;
+  std::vector<std::string> names_;  // display names of selected_ in the run's own view
+  std::vector<std::optional<double>> values_;
 };
+
+// What apply_metric_engine works out from the run: its metrics, and the selected metrics worth
+// evaluating per interval (those the run lacks for an event never counted are left out), for an
+// IntervalMetricEvaluator.
+struct MetricPlan {
+  std::vector<Metric> run;
+  std::vector<size_t> per_interval;
+};
+MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,
+                              const std::vector<std::string>& selection,
+                              const Literals& literals = {});
 
 // Replaces the metrics of `m` and of each of its intervals with compute_metrics() of its counts,
 // keeping reported[] as it is.

@@ -8,6 +8,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -171,7 +172,7 @@ void write_list(JsonWriter& w, std::string_view key, const std::vector<T>& items
 }
 
 // One interval on one line: a long -I recording stays a file of one line per interval.
-void put_interval(TextBuffer& out, const Interval& iv) {
+void put_interval(TextBuffer& out, const Interval& iv, const std::vector<Metric>& metrics) {
   char* p = out.room(64 + 2 * kJsonNumberMax);
   p = put(p, "{\"time_s\": ");
   p = write_json_number(p, iv.time_s);
@@ -181,7 +182,7 @@ void put_interval(TextBuffer& out, const Interval& iv) {
   out.commit(p);
   put_list(out, iv.events, event_max, put_event);
   out.commit(put(out.room(16), ", \"metrics\": "));
-  put_list(out, iv.metrics, metric_max, put_metric);
+  put_list(out, metrics, metric_max, put_metric);
   if (!iv.reported.empty()) {
     out.commit(put(out.room(16), ", \"reported\": "));
     put_list(out, iv.reported, metric_max, put_metric);
@@ -386,25 +387,50 @@ void write_head(JsonWriter& w, const Measurement& m) {
 // already touched.
 constexpr size_t kIntervalsPerPiece = 256;
 
+// What a thread formatting pieces keeps between them: its metric function and the metrics it
+// last computed (their storage reused), and the intervals it may free once written.
+struct PieceContext {
+  const std::vector<Interval>& intervals;
+  std::vector<Interval>* release = nullptr;  // the same vector, when written intervals are freed
+  IntervalMetricsFn metrics;                 // empty: each interval's own metrics
+  std::vector<Metric> computed;
+};
+
 // Piece `piece` of the intervals as the elements of the document's multiline "intervals" array:
 // each on its own line, indented to the array's depth (2), after a ',' but for the first.
-void format_piece(const std::vector<Interval>& intervals, size_t piece, TextBuffer& out) {
+void format_piece(PieceContext& ctx, size_t piece, TextBuffer& out) {
   out.clear();
   size_t begin = piece * kIntervalsPerPiece;
-  size_t end = std::min(intervals.size(), begin + kIntervalsPerPiece);
+  size_t end = std::min(ctx.intervals.size(), begin + kIntervalsPerPiece);
   for (size_t i = begin; i < end; ++i) {
     char* p = out.room(6);
     if (i != 0) *p++ = ',';
     out.commit(put(p, "\n    "));
-    put_interval(out, intervals[i]);
+    const Interval& iv = ctx.intervals[i];
+    if (ctx.metrics) {
+      ctx.metrics(iv, ctx.computed);
+      put_interval(out, iv, ctx.computed);
+    } else {
+      put_interval(out, iv, iv.metrics);
+    }
+    if (ctx.release != nullptr) (*ctx.release)[i] = Interval{};
   }
+}
+
+// A context for each thread that formats pieces.
+PieceContext piece_context(const std::vector<Interval>& intervals, const JsonWriteOptions& options,
+                           std::vector<Interval>* release) {
+  PieceContext ctx{intervals, release, {}, {}};
+  if (options.interval_metrics) ctx.metrics = options.interval_metrics();
+  return ctx;
 }
 
 // Pieces formatted by `threads` workers and handed to `sink` by the calling thread in their
 // order. A piece's slot is reused once the sink has had the piece `slots` before it, which bounds
 // the memory to a few pieces per worker.
 void write_pieces_in_parallel(const std::vector<Interval>& intervals, size_t pieces,
-                              const JsonSink& sink, unsigned threads) {
+                              const JsonSink& sink, unsigned threads,
+                              const JsonWriteOptions& options, std::vector<Interval>* release) {
   struct Slot {
     TextBuffer text;
     size_t piece = 0;
@@ -421,6 +447,7 @@ void write_pieces_in_parallel(const std::vector<Interval>& intervals, size_t pie
 
   auto work = [&] {
     std::unique_lock lock(mutex);
+    std::optional<PieceContext> ctx;
     while (true) {
       changed.wait(
           lock, [&] { return stop || next_piece >= pieces || next_piece < written + slot_count; });
@@ -429,7 +456,8 @@ void write_pieces_in_parallel(const std::vector<Interval>& intervals, size_t pie
       Slot& slot = slots[piece % slot_count];
       lock.unlock();
       try {
-        format_piece(intervals, piece, slot.text);
+        if (!ctx) ctx.emplace(piece_context(intervals, options, release));
+        format_piece(*ctx, piece, slot.text);
       } catch (...) {
         lock.lock();
         if (!failure) failure = std::current_exception();
@@ -476,22 +504,23 @@ void write_pieces_in_parallel(const std::vector<Interval>& intervals, size_t pie
   if (failure) std::rethrow_exception(failure);
 }
 
-}  // namespace
-
-void write_measurement_json(const Measurement& m, const JsonSink& sink, unsigned threads) {
+void write_document(const Measurement& m, const JsonSink& sink, const JsonWriteOptions& options,
+                    std::vector<Interval>* release) {
   JsonWriter w;
   write_head(w, m);
   if (!m.intervals.empty()) {
     sink(w.str());
     w.take();
     size_t pieces = (m.intervals.size() + kIntervalsPerPiece - 1) / kIntervalsPerPiece;
-    if (threads > 1 && pieces > 1) {
+    if (options.threads > 1 && pieces > 1) {
       write_pieces_in_parallel(m.intervals, pieces, sink,
-                               std::min<unsigned>(threads, unsigned(pieces)));
+                               std::min<unsigned>(options.threads, unsigned(pieces)), options,
+                               release);
     } else {
       TextBuffer text;
+      auto ctx = piece_context(m.intervals, options, release);
       for (size_t piece = 0; piece < pieces; ++piece) {
-        format_piece(m.intervals, piece, text);
+        format_piece(ctx, piece, text);
         sink(text.view());
       }
     }
@@ -503,6 +532,19 @@ void write_measurement_json(const Measurement& m, const JsonSink& sink, unsigned
   std::string tail = w.take();
   tail += '\n';
   sink(tail);
+}
+
+}  // namespace
+
+void write_measurement_json(const Measurement& m, const JsonSink& sink, unsigned threads) {
+  JsonWriteOptions options;
+  options.threads = threads;
+  write_document(m, sink, options, nullptr);
+}
+
+void write_measurement_json(Measurement& m, const JsonSink& sink, const JsonWriteOptions& options) {
+  write_document(m, sink, options, options.release_written ? &m.intervals : nullptr);
+  if (options.release_written) m.intervals.clear();
 }
 
 std::string measurement_to_json(const Measurement& m) {
@@ -592,7 +634,7 @@ std::string measurement_to_csv(const Measurement& m) {
 
 std::string interval_to_jsonl(const Interval& iv) {
   TextBuffer text;
-  put_interval(text, iv);
+  put_interval(text, iv, iv.metrics);
   std::string out(text.view());
   out += '\n';
   return out;

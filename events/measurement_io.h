@@ -23,6 +23,23 @@ std::string measurement_to_json(const Measurement& m);
 // rethrown once the threads have stopped.
 using JsonSink = std::function<void(std::string_view)>;
 void write_measurement_json(const Measurement& m, const JsonSink& sink, unsigned threads = 1);
+
+// Works out an interval's metrics as it is written, in place of Interval::metrics. Each thread
+// that formats intervals makes its own with the factory and calls it on its intervals in order.
+using IntervalMetricsFn = std::function<void(const Interval&, std::vector<Metric>&)>;
+using IntervalMetricsFactory = std::function<IntervalMetricsFn()>;
+
+struct JsonWriteOptions {
+  unsigned threads = 1;
+  // When set, the intervals' metrics come from it (the import of a long recording evaluates them
+  // on the threads that format them, with no pass of its own and nothing kept).
+  IntervalMetricsFactory interval_metrics;
+  // Frees each interval's lists once it is written, on the thread that wrote it.
+  bool release_written = false;
+};
+// The same bytes as write_measurement_json of `m` with its intervals' metrics set. `m`'s
+// intervals are left empty when release_written is set.
+void write_measurement_json(Measurement& m, const JsonSink& sink, const JsonWriteOptions& options);
 // Throws FormatError "FILE:LINE: what was expected".
 Measurement measurement_from_json(std::string_view text, std::string_view file_name);
 

@@ -396,6 +396,25 @@ std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>
   return out;
 }
 
+void MetricSet::evaluate_values(const std::vector<size_t>& selected, const EventValues& events,
+                                const Literals& literals,
+                                std::vector<std::optional<double>>& values,
+                                const std::string& cpuid) const {
+  thread_local MetricScratch scratch;
+  scratch.reserve(metrics_.size());
+  struct Reset {
+    MetricScratch& s;
+    ~Reset() { s.reset(); }
+  } reset{scratch};
+  MetricEnv env(*this, events, literals, cpuid, scratch);
+  values.resize(selected.size());
+  for (size_t k = 0; k < selected.size(); ++k) {
+    ExprValue value = env.value_of(selected[k]);
+    values[k] = value.value ? std::optional<double>(*value.value * metrics_[selected[k]].scale)
+                            : std::nullopt;
+  }
+}
+
 namespace {
 
 struct Model {

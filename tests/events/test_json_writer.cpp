@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+#include <atomic>
+#include <cmath>
 
 #include <algorithm>
 #include <cmath>
@@ -185,6 +187,36 @@ TEST_SUITE("pure") {
         CHECK((pieces == whole));
         CHECK(calls == expected_pieces);
       }
+    }
+  }
+
+  TEST_CASE("interval metrics worked out while writing, and intervals freed once written") {
+    // The metric function gives what with_intervals() stores (ghz = i / 7, i from time_s), so
+    // the bytes must be measurement_to_json's of the stored document.
+    Measurement stored = with_intervals(1500);
+    std::string whole = measurement_to_json(stored);
+    for (unsigned threads : {1u, 3u}) {
+      CAPTURE(threads);
+      Measurement m = with_intervals(1500);
+      for (auto& iv : m.intervals) iv.metrics.clear();
+      std::atomic<int> made{0};
+      JsonWriteOptions options;
+      options.threads = threads;
+      options.release_written = true;
+      options.interval_metrics = [&made]() -> IntervalMetricsFn {
+        ++made;
+        return [](const Interval& iv, std::vector<Metric>& out) {
+          double i = std::round(iv.time_s / 0.1) - 1;
+          out = {{"ghz", i / 7, "GHz"}};
+        };
+      };
+      std::string pieces;
+      write_measurement_json(
+          m, [&](std::string_view piece) { pieces.append(piece); }, options);
+      CHECK((pieces == whole));
+      CHECK(m.intervals.empty());
+      CHECK(made >= 1);
+      CHECK(made <= int(threads));  // one per thread that formatted pieces
     }
   }
 

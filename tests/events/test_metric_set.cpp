@@ -510,6 +510,28 @@ TEST_SUITE("pure") {
     auto d = evaluator.evaluate(interval(400, 1200, 0.0004), 0.5);  // counted again
     CHECK(get(d, "ipc") == 3.0);
     CHECK(get(d, "per_s") == 2400);
+    // evaluate_into() gives evaluate()'s metrics, into storage it reuses, as the layout changes.
+    IntervalMetricEvaluator into(set, set.select({"g"}));
+    std::vector<Metric> out;
+    for (const auto& [iv, dur] : std::vector<std::pair<std::vector<EventCount>, double>>{
+             {interval(100, 250, 0.0001), 0.5},
+             {interval(200, 100, 0.0004), 0.25},
+             {interval(300, std::nullopt, 0.0003), 0.5},
+             {interval(400, 1200, 0.0004), 0.5}}) {
+      into.evaluate_into(iv, dur, out);
+      auto expected = evaluator.evaluate(iv, dur).metrics;
+      REQUIRE(out.size() == expected.size());
+      for (size_t i = 0; i < out.size(); ++i) {
+        CHECK(out[i].name == expected[i].name);
+        CHECK(out[i].value == expected[i].value);
+        CHECK(out[i].unit == expected[i].unit);
+      }
+    }
+    into.evaluate_into(interval(300, std::nullopt, 0.0003), 0.5, out);
+    // Without instructions only ghz remains: 300 cycles in 0.0003 ms = 300 ns is 1 GHz.
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].name == "ghz");
+    CHECK(out[0].value == doctest::Approx(1.0));
     // The same intervals evaluated one by one from scratch.
     auto fresh = compute_selected_metrics(set, set.select({"g"}), interval(200, 100, 0.0004), 0.25);
     CHECK(get(fresh, "ipc") == get(b, "ipc"));
