@@ -149,6 +149,7 @@ struct IntervalMetricEvaluator::View {
   EventValues values;
   std::vector<EventValues::Binding> bindings;  // counts index the evaluated events
   std::vector<EventValues::Entry*> entries;
+  SymbolLookupCache lookups;  // of `values`, made again with the view
 };
 
 IntervalMetricEvaluator::IntervalMetricEvaluator(const MetricSet& set, std::vector<size_t> selected,
@@ -287,7 +288,7 @@ void IntervalMetricEvaluator::evaluate_into(const std::vector<EventCount>& event
       names_.push_back(def.pmu.empty() ? def.name : def.pmu + "/" + def.name);
     }
   }
-  set_.evaluate_values(selected_, views_[0]->values, literals_, values_);
+  set_.evaluate_values(selected_, views_[0]->values, literals_, values_, &views_[0]->lookups);
   size_t n = 0;
   for (size_t k = 0; k < selected_.size(); ++k) {
     if (!values_[k]) continue;

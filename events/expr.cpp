@@ -193,8 +193,19 @@ std::optional<double> Literals::find(std::string_view name) const {
   return it->second;
 }
 
+const EventValues::Entry* SymbolLookupCache::find(const EventValues& events,
+                                                  const ExprSymbol& symbol) {
+  auto [it, inserted] = found_.try_emplace(&symbol, nullptr);
+  if (inserted) it->second = events.find_key(symbol.key);
+  return it->second;
+}
+
+const EventValues::Entry* ValuesEnv::find(const ExprSymbol& symbol) const {
+  return cache_ != nullptr ? cache_->find(events_, symbol) : events_.find_key(symbol.key);
+}
+
 ExprValue ValuesEnv::identifier(size_t, const ExprSymbol& symbol) const {
-  const auto* entry = events_.find_key(symbol.key);
+  const auto* entry = find(symbol);
   if (!entry) return {std::nullopt, "event " + symbol.spelling + " not counted"};
   if (!entry->value)
     return {std::nullopt, "event " + symbol.spelling + " not counted (" + entry->reason + ")"};
@@ -206,7 +217,7 @@ std::optional<double> ValuesEnv::literal(std::string_view name) const {
 }
 
 bool ValuesEnv::has_event(const ExprSymbol& symbol) const {
-  const auto* entry = events_.find_key(symbol.key);
+  const auto* entry = find(symbol);
   return entry && entry->value;
 }
 

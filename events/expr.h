@@ -124,19 +124,36 @@ class ExprEnv {
 };
 
 // Identifiers are events from `events`; literals from `literals`.
+// The entries of one EventValues table that symbols named, remembered by the symbol's address:
+// for the same expressions evaluated on one table again and again while only its values change
+// (EventValues::update keeps the entries where they are). The symbols must outlive the cache,
+// and a table rebuilt needs a cache cleared.
+class SymbolLookupCache {
+ public:
+  const EventValues::Entry* find(const EventValues& events, const ExprSymbol& symbol);
+  void clear() { found_.clear(); }
+
+ private:
+  std::unordered_map<const ExprSymbol*, const EventValues::Entry*> found_;
+};
+
 class ValuesEnv : public ExprEnv {
  public:
-  ValuesEnv(const EventValues& events, const Literals& literals, std::string cpuid = {})
-      : events_(events), literals_(literals), cpuid_(std::move(cpuid)) {}
+  ValuesEnv(const EventValues& events, const Literals& literals, std::string cpuid = {},
+            SymbolLookupCache* cache = nullptr)
+      : events_(events), literals_(literals), cpuid_(std::move(cpuid)), cache_(cache) {}
   ExprValue identifier(size_t index, const ExprSymbol& symbol) const override;
   std::optional<double> literal(std::string_view name) const override;
   bool has_event(const ExprSymbol& symbol) const override;
   std::optional<std::string> cpuid() const override;
 
  private:
+  const EventValues::Entry* find(const ExprSymbol& symbol) const;
+
   const EventValues& events_;
   const Literals& literals_;
   std::string cpuid_;
+  SymbolLookupCache* cache_;
 };
 
 class Expr {

@@ -156,6 +156,17 @@ constexpr std::array<bool, 256> kPlain = [] {
   return plain;
 }();
 
+// Whether none of the 8 bytes of `x` needs escaping: no control byte, '"', '\\' or byte of
+// 0x80 and above (which the bytewise loop checks as UTF-8). The tests can report a byte that
+// does not need it, after one that does, which only sends the word to the bytewise loop.
+bool plain_word(uint64_t x) {
+  constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - ones) & ~v & highs; };
+  uint64_t below_space = (x - 0x20 * ones) & ~x & highs;
+  return ((x & highs) | below_space | has_zero(x ^ ('"' * ones)) | has_zero(x ^ ('\\' * ones))) ==
+         0;
+}
+
 }  // namespace
 
 char* write_json_string(char* p, std::string_view s) {
@@ -170,6 +181,14 @@ char* write_json_string(char* p, std::string_view s) {
     p += text.size();
   };
   for (size_t i = 0; i < s.size();) {
+    if (i + 8 <= s.size()) {  // names and units are mostly plain: 8 bytes at a time
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if (plain_word(word)) {
+        i += 8;
+        continue;
+      }
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (kPlain[c]) {
       ++i;

@@ -298,9 +298,9 @@ struct MetricScratch {
 class MetricEnv : public ExprEnv {
  public:
   MetricEnv(const MetricSet& set, const EventValues& events, const Literals& literals,
-            const std::string& cpuid, MetricScratch& scratch)
+            const std::string& cpuid, MetricScratch& scratch, SymbolLookupCache* cache = nullptr)
       : set_(set),
-        values_(events, literals, cpuid),
+        values_(events, literals, cpuid, cache),
         memo_(scratch.memo),
         state_(scratch.state),
         touched_(scratch.touched),
@@ -399,14 +399,14 @@ std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>
 void MetricSet::evaluate_values(const std::vector<size_t>& selected, const EventValues& events,
                                 const Literals& literals,
                                 std::vector<std::optional<double>>& values,
-                                const std::string& cpuid) const {
+                                SymbolLookupCache* cache) const {
   thread_local MetricScratch scratch;
   scratch.reserve(metrics_.size());
   struct Reset {
     MetricScratch& s;
     ~Reset() { s.reset(); }
   } reset{scratch};
-  MetricEnv env(*this, events, literals, cpuid, scratch);
+  MetricEnv env(*this, events, literals, {}, scratch, cache);
   values.resize(selected.size());
   for (size_t k = 0; k < selected.size(); ++k) {
     ExprValue value = env.value_of(selected[k]);

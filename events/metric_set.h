@@ -75,10 +75,11 @@ class MetricSet {
                                               const std::string& cpuid = {}) const;
   // Only the values evaluate_selected() gives (values[k] for selected[k], nullopt where it gives
   // none), without the names, units, reasons and thresholds it builds: for the same metrics on
-  // interval after interval, where those were most of the cost.
+  // interval after interval, where those were most of the cost. `cache` (for `events`, which
+  // only update() changed since) saves looking the events up by name each time.
   void evaluate_values(const std::vector<size_t>& selected, const EventValues& events,
                        const Literals& literals, std::vector<std::optional<double>>& values,
-                       const std::string& cpuid = {}) const;
+                       SymbolLookupCache* cache = nullptr) const;
 
  private:
   void link();

@@ -1,8 +1,7 @@
 #include <doctest/doctest.h>
-#include <atomic>
-#include <cmath>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -22,6 +21,25 @@ TEST_SUITE("pure") {
       w.value(text);
       CHECK(w.str() == R"("a\"b\\c\nd\te\u0001f")");
       CHECK(nlohmann::json::parse(w.str()).get<std::string>() == text);
+    }
+    SUBCASE("a byte to escape is found at any position of a long string") {
+      // Plain bytes are skipped 8 at a time: each special byte at each offset of a 21-byte
+      // string, against its escape written out by hand.
+      const std::pair<std::string, std::string> cases[] = {
+          {"\"", "\\\""},           {"\\", "\\\\"},      {"\n", "\\n"},
+          {"\x01", "\\u0001"},      {"\x1f", "\\u001f"}, {"\xff", "\xEF\xBF\xBD"},
+          {"\xc3\xa9", "\xc3\xa9"}, {"\x7f", "\x7f"},    {"~", "~"}};
+      for (const auto& [raw, escaped] : cases) {
+        for (size_t at = 0; at + raw.size() <= 21; ++at) {
+          std::string text = std::string(at, 'a') + raw + std::string(21 - at - raw.size(), 'b');
+          std::string expected =
+              "\"" + std::string(at, 'a') + escaped + std::string(21 - at - raw.size(), 'b') + "\"";
+          JsonWriter w;
+          w.value(text);
+          CAPTURE(at);
+          CHECK(w.str() == expected);
+        }
+      }
     }
     SUBCASE("UTF-8 passes through, a byte that is not UTF-8 becomes U+FFFD") {
       JsonWriter w;
