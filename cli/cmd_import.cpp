@@ -19,15 +19,6 @@
 
 #include <fmt/format.h>
 
-// mimalloc, when it is the executable's allocator (cmake/Dependencies.cmake), is asked for
-// transparent huge pages during a long import; the reference is weak so that the test binaries,
-// which link the commands without it, still link.
-#if __has_include(<mimalloc.h>)
-#include <mimalloc.h>
-#pragma weak mi_option_set
-#define PMC_CAN_ASK_MIMALLOC 1
-#endif
-
 #include "commands.h"
 #include "derived_metrics.h"
 #include "import_perfstat.h"
@@ -264,18 +255,7 @@ struct FreedInParallel {
   }
 };
 
-// A 100 MB recording becomes ~450 MB of events and metrics, touched once each: backed by 2 MiB
-// pages, the kernel takes 9,000 page faults for them instead of 117,000 (a tenth of the command's
-// CPU time, docs/PERFORMANCE.md). Only the import asks: for the other commands, whose heaps are
-// small, whole huge pages would only raise the memory they hold.
-void prefer_huge_pages() {
-#ifdef PMC_CAN_ASK_MIMALLOC
-  if (&mi_option_set != nullptr) mi_option_set(mi_option_large_os_pages, 1);
-#endif
-}
-
 int run_import(const ImportCliOptions& o) {
-  prefer_huge_pages();
   // Every input is read and checked before anything is written.
   std::vector<Imported> docs;
   FreedInParallel freed{docs, thread_count(o)};
