@@ -340,8 +340,9 @@ std::optional<EventStatus> parse_event_status(std::string_view text) {
 
 namespace {
 
-// Everything before the intervals, with the "intervals" key written and its array opened.
-void write_head(JsonWriter& w, const Measurement& m) {
+// Everything before the intervals, with the "intervals" key written and its array opened (on
+// lines of its own when there are intervals).
+void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
   const auto& mi = m.machine;
   w.begin_object(true);
   w.field("schema", kMeasurementSchema);
@@ -370,6 +371,14 @@ void write_head(JsonWriter& w, const Measurement& m) {
   else
     w.field_null("signal");
   w.field("start_time", m.start_time);
+  w.key("intervals");
+  w.begin_array(multiline_intervals);
+}
+
+// The intervals' array closed, then the run's figures, which a long recording's import knows
+// only once it has read every interval (docs/formats.md: they follow the intervals).
+void write_tail(JsonWriter& w, const Measurement& m) {
+  w.end_array();
   w.field("duration_s", m.duration_s);
   w.field("user_s", m.user_s);
   w.field("sys_s", m.sys_s);
@@ -378,8 +387,8 @@ void write_head(JsonWriter& w, const Measurement& m) {
   write_list(w, "metrics", m.metrics, metric_max, put_metric);
   if (!m.reported.empty()) write_list(w, "reported", m.reported, metric_max, put_metric);
   write_list(w, "energy", m.energy, energy_max, put_energy);
-  w.key("intervals");
-  w.begin_array(!m.intervals.empty());
+  w.string_array("notes", m.notes);
+  w.end_object();
 }
 
 // Intervals per piece: ~5 KB each in a perf stat -d recording, so a piece is about a megabyte,
@@ -507,7 +516,7 @@ void write_pieces_in_parallel(const std::vector<Interval>& intervals, size_t pie
 void write_document(const Measurement& m, const JsonSink& sink, const JsonWriteOptions& options,
                     std::vector<Interval>* release) {
   JsonWriter w;
-  write_head(w, m);
+  write_head(w, m, !m.intervals.empty());
   if (!m.intervals.empty()) {
     sink(w.str());
     w.take();
@@ -526,9 +535,7 @@ void write_document(const Measurement& m, const JsonSink& sink, const JsonWriteO
     }
     w.assume_elements();
   }
-  w.end_array();
-  w.string_array("notes", m.notes);
-  w.end_object();
+  write_tail(w, m);
   std::string tail = w.take();
   tail += '\n';
   sink(tail);
