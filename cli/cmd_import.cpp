@@ -194,9 +194,11 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
   if (metrics) {
     auto selection = available_selection(metrics->set, import_metric_groups());
     if (out.deferred) {
+      // Every selected metric is evaluated on every interval, as the streamed import must
+      // (it writes intervals before the run that apply_metric_engine prunes them by is known).
       auto plan = plan_metric_engine(m, metrics->set, selection);
       if (!selection.empty()) m.metrics = std::move(plan.run);
-      out.per_interval = std::move(plan.per_interval);
+      out.per_interval = metrics->set.select(selection);
     } else {
       derive_metrics_in_parallel(m, metrics->set, selection, thread_count(o));
     }
@@ -255,11 +257,62 @@ struct FreedInParallel {
   }
 };
 
+// One -x CSV recording to a JSON file: its intervals are written while it is read, so that a
+// long recording is never held whole (a 100 MB one was ~450 MB of intervals). The document is
+// the one the other path writes; on an error the file is not written.
+void import_streamed(const std::string& path, const InputText& input, const ImportCliOptions& o,
+                     const std::optional<LoadedMetrics>& metrics) {
+  ImportOptions options;
+  options.format = PerfStatFormat::csv;
+  options.lenient = o.lenient;
+  options.threads = thread_count(o);
+  std::vector<std::string> selection;
+  Imported plan{Measurement{}, true, {}};
+  if (metrics) {
+    selection = available_selection(metrics->set, import_metric_groups());
+    plan.per_interval = metrics->set.select(selection);
+  }
+  write_file_atomically(o.json_path, [&](const FileAppender& append) {
+    Measurement head;
+    head.source = "perf-stat";
+    StreamedDocumentWriter writer(head, append, interval_metrics_of(plan, metrics));
+    ImportResult r;
+    try {
+      r = import_perf_stat_streamed(input.text(), path, options,
+                                    [&](size_t batch, std::vector<Interval>&& intervals) {
+                                      writer.add_batch(batch, std::move(intervals));
+                                    });
+    } catch (const ImportError& e) {
+      throw CommandError(e.what());
+    }
+    for (const auto& s : r.skipped)
+      std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
+    Measurement& m = r.measurement;
+    if (metrics) {
+      if (!selection.empty()) m.metrics = plan_metric_engine(m, metrics->set, selection).run;
+    } else {
+      m.metrics = derive_metrics(m.events, m.duration_s);
+      m.notes.push_back("metric files not found under " + metrics_dir().string() +
+                        ": only perf stat's generic ratios were derived");
+    }
+    writer.finish(m);
+  });
+}
+
 int run_import(const ImportCliOptions& o) {
+  auto metrics = import_metrics(o);
+  if (o.files.size() == 1 && !o.json_path.empty() && o.json_path != "-") {
+    InputText input(o.files[0]);
+    auto format = parse_format(o.format);
+    if (format == PerfStatFormat::automatic) format = detect_format(input.text());
+    if (format == PerfStatFormat::csv) {
+      import_streamed(o.files[0], input, o, metrics);
+      return 0;
+    }
+  }
   // Every input is read and checked before anything is written.
   std::vector<Imported> docs;
   FreedInParallel freed{docs, thread_count(o)};
-  auto metrics = import_metrics(o);
   bool to_json = !o.json_path.empty();
   for (const auto& f : o.files) docs.push_back(import_one(f, o, metrics, to_json));
   if (!to_json) {

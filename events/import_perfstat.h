@@ -45,6 +45,7 @@
 // - Text: a recording with the "Performance counter stats" header but no "seconds time elapsed"
 //   line (outside -I) is truncated. Strict imports also refuse control bytes (binary input).
 // - Notes: elision lines ("..."), perf's advice lines and warnings go to notes[].
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -82,6 +83,20 @@ struct ImportError : std::runtime_error {
 
 ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
                               const ImportOptions& options = {});
+
+// Receives a recording's intervals while it is read: batch n holds the intervals that follow
+// batch n-1's in the file, finished (durations, aggregate totals). Called on the reading threads,
+// several at once, each batch once, in any order.
+using IntervalBatchSink = std::function<void(size_t batch, std::vector<Interval>&& intervals)>;
+
+// import_perf_stat with the intervals of a -x CSV recording handed to `sink` instead of kept:
+// it is read in parts of about 1 MiB, a few at a time on options.threads threads, so that only
+// those few are held. The result's measurement has no intervals; everything else is
+// import_perf_stat's, and so are the intervals and errors. After an error some batches may have
+// been handed on. Other formats (whose header can come last) are read whole, their intervals
+// kept in the result, and `sink` is not called.
+ImportResult import_perf_stat_streamed(std::string_view text, std::string_view file_name,
+                                       const ImportOptions& options, const IntervalBatchSink& sink);
 
 // json when the first record starts with '{', csv when a row splits into perf's -x fields with one
 // separator, text otherwise.

@@ -483,7 +483,7 @@ void Builder::add_note(std::string note) {
 }
 
 bool Builder::empty() const {
-  return m_.events.empty() && m_.reported.empty() && m_.intervals.empty();
+  return m_.events.empty() && m_.reported.empty() && m_.intervals.empty() && taken_ == 0;
 }
 
 bool Builder::can_append(const Builder& later) const {
@@ -623,44 +623,77 @@ void Builder::add_reported(std::optional<double> ts, std::string_view aggregate,
   reported->push_back(std::move(metric));
 }
 
+void Builder::RunSums::add(const std::vector<EventCount>& events) {
+  ++intervals;
+  for (size_t j = 0; j < events.size(); ++j) {
+    const auto& e = events[j];
+    // Intervals repeat the rows of the first in the same order: try that position first.
+    if (j < sums.size() && sums[j].sum.name == e.name) {
+      accumulate(sums[j], e);
+      continue;
+    }
+    auto [it, inserted] = index.try_emplace(e.name, sums.size());
+    if (inserted) sums.emplace_back();
+    accumulate(sums[it->second], e);
+  }
+}
+
+std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_time,
+                                              RunSums& sums) {
+  size_t n = m_.intervals.size();
+  if (keep_last && n > 0) --n;
+  std::vector<Interval> out;
+  if (n == m_.intervals.size()) {
+    out = std::move(m_.intervals);
+    m_.intervals.clear();
+  } else {
+    out.assign(std::make_move_iterator(m_.intervals.begin()),
+               std::make_move_iterator(m_.intervals.begin() + std::ptrdiff_t(n)));
+    m_.intervals.erase(m_.intervals.begin(), m_.intervals.begin() + std::ptrdiff_t(n));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto& iv = out[i];
+    flush(interval_totals_[i], iv.events);
+    iv.duration_s = iv.time_s - previous_time;
+    previous_time = iv.time_s;
+    sums.add(iv.events);
+  }
+  interval_totals_.erase(interval_totals_.begin(),
+                         interval_totals_.begin() + std::ptrdiff_t(out.size()));
+  if (last_.interval != npos) last_.interval -= std::min(last_.interval, out.size());
+  taken_ += out.size();
+  return out;
+}
+
+void Builder::finish_run(RunSums& sums, double last_time) {
+  if (sums.intervals == 0) return;
+  if (m_.duration_s == 0) m_.duration_s = last_time;
+  if (!m_.events.empty()) return;
+  // The whole run is the sum of the interval deltas.
+  for (const auto& t : sums.sums) {
+    m_.events.push_back(
+        total_event(t, fmt::format("sum of {} interval{}", t.parts, t.parts == 1 ? "" : "s")));
+  }
+  if (!sums.sums.empty()) {
+    m_.notes.push_back(fmt::format("events are the sums of {} interval deltas", sums.intervals));
+  }
+}
+
 Measurement Builder::finish() {
   flush(top_totals_, m_.events);
   double previous = 0;
-  for (size_t i = 0; i < m_.intervals.size(); ++i) {
-    auto& iv = m_.intervals[i];
-    flush(interval_totals_[i], iv.events);
-    iv.duration_s = iv.time_s - previous;
-    previous = iv.time_s;
-  }
-  if (!m_.intervals.empty()) {
-    if (m_.duration_s == 0) m_.duration_s = m_.intervals.back().time_s;
-    if (m_.events.empty()) {
-      // The whole run is the sum of the interval deltas.
-      std::map<std::string, size_t, std::less<>> index;
-      std::vector<Total> sums;
-      for (const auto& iv : m_.intervals) {
-        for (size_t j = 0; j < iv.events.size(); ++j) {
-          const auto& e = iv.events[j];
-          // Intervals repeat the rows of the first in the same order: try that position first.
-          if (j < sums.size() && sums[j].sum.name == e.name) {
-            accumulate(sums[j], e);
-            continue;
-          }
-          auto [it, inserted] = index.try_emplace(e.name, sums.size());
-          if (inserted) sums.emplace_back();
-          accumulate(sums[it->second], e);
-        }
-      }
-      for (const auto& t : sums) {
-        m_.events.push_back(
-            total_event(t, fmt::format("sum of {} interval{}", t.parts, t.parts == 1 ? "" : "s")));
-      }
-      if (!sums.empty()) {
-        m_.notes.push_back(
-            fmt::format("events are the sums of {} interval deltas", m_.intervals.size()));
-      }
-    }
-  }
+  RunSums sums;
+  size_t taken = taken_;
+  auto intervals = take_intervals(false, previous, sums);
+  finish_run(sums, previous);
+  m_.intervals = std::move(intervals);
+  taken_ = taken;
+  return std::move(m_);
+}
+
+Measurement Builder::finish_streamed(RunSums& sums, double last_time) {
+  flush(top_totals_, m_.events);
+  finish_run(sums, last_time);
   return std::move(m_);
 }
 
@@ -812,11 +845,11 @@ size_t find_control_byte(std::string_view text, unsigned threads) {
 
 }  // namespace
 
-ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
-                              const ImportOptions& options) {
-  ImportResult result;
-  perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
-                        options.min_part_bytes);
+namespace {
+
+// What every import checks first; the format to read.
+PerfStatFormat check_input(std::string_view text, perfstat::Context& ctx,
+                           const ImportOptions& options) {
   std::string_view first;
   if (first_content_line(text, first) == 0) {
     ctx.fail(1, "expected perf stat output, found an empty file");
@@ -829,9 +862,11 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
                                  uint8_t(text[at])));
     }
   }
-  auto format = options.format == PerfStatFormat::automatic ? detect_format(text) : options.format;
-  perfstat::Builder builder;
-  builder.measurement().source = "perf-stat";
+  return options.format == PerfStatFormat::automatic ? detect_format(text) : options.format;
+}
+
+void read_whole(std::string_view text, PerfStatFormat format, perfstat::Context& ctx,
+                perfstat::Builder& builder) {
   switch (format) {
     case PerfStatFormat::json:
       perfstat::read_json(text, ctx, builder);
@@ -843,11 +878,58 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
       perfstat::read_text(text, ctx, builder);
       break;
   }
+}
+
+bool sums_are_empty(const perfstat::Builder::RunSums& sums) {
+  return sums.interval_count() == 0;
+}
+
+void check_not_empty(const perfstat::Builder& builder, perfstat::Context& ctx,
+                     const ImportResult& result) {
   if (builder.empty()) {
     if (!result.skipped.empty()) throw ImportError(result.skipped.front());
     ctx.fail(1, "expected perf stat counter rows, found none");
   }
+}
+
+}  // namespace
+
+ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
+                              const ImportOptions& options) {
+  ImportResult result;
+  perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
+                        options.min_part_bytes);
+  auto format = check_input(text, ctx, options);
+  perfstat::Builder builder;
+  builder.measurement().source = "perf-stat";
+  read_whole(text, format, ctx, builder);
+  check_not_empty(builder, ctx, result);
   result.measurement = builder.finish();
+  result.parts = ctx.parts();
+  return result;
+}
+
+ImportResult import_perf_stat_streamed(std::string_view text, std::string_view file_name,
+                                       const ImportOptions& options,
+                                       const IntervalBatchSink& sink) {
+  ImportResult result;
+  perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
+                        options.min_part_bytes);
+  auto format = check_input(text, ctx, options);
+  perfstat::Builder builder;
+  builder.measurement().source = "perf-stat";
+  if (format != PerfStatFormat::csv) {
+    read_whole(text, format, ctx, builder);
+    check_not_empty(builder, ctx, result);
+    result.measurement = builder.finish();
+    result.parts = ctx.parts();
+    return result;
+  }
+  perfstat::Builder::RunSums sums;
+  double last_time = 0;
+  perfstat::read_csv_streamed(text, ctx, builder, sink, sums, last_time);
+  if (sums_are_empty(sums)) check_not_empty(builder, ctx, result);
+  result.measurement = builder.finish_streamed(sums, last_time);
   result.parts = ctx.parts();
   return result;
 }

@@ -134,6 +134,32 @@ class Builder {
     size_t enabled_parts = 0;
     double running_fraction_sum = 0;
   };
+
+ public:
+  // The sums of the intervals' events, added in the order of the file: the run's events when no
+  // row without a timestamp gave them.
+  class RunSums {
+   public:
+    void add(const std::vector<EventCount>& events);
+    size_t interval_count() const { return intervals; }
+
+   private:
+    friend class Builder;
+    std::map<std::string, size_t, std::less<>> index;
+    std::vector<Total> sums;
+    size_t intervals = 0;
+  };
+  // Moves out the intervals read so far, finished as finish() finishes them (aggregate totals,
+  // durations from `previous_time`, which is updated, and added to `sums`): all, or all but the
+  // last when more rows of it may follow.
+  std::vector<Interval> take_intervals(bool keep_last, double& previous_time, RunSums& sums);
+  // finish() for a builder whose intervals were all taken: the run's events from `sums`,
+  // duration the last interval's time.
+  Measurement finish_streamed(RunSums& sums, double last_time);
+
+ private:
+  void finish_run(RunSums& sums, double last_time);
+  size_t taken_ = 0;  // intervals taken out, for empty()
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
   std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
                                 std::vector<Metric>*& reported);
@@ -159,6 +185,10 @@ class Builder {
 // The three readers, one file each.
 void read_text(std::string_view text, Context& ctx, Builder& out);
 void read_csv(std::string_view text, Context& ctx, Builder& out);
+// The same with the intervals handed to `sink` as they are read (import_perf_stat_streamed).
+void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
+                       const IntervalBatchSink& sink, Builder::RunSums& sums,
+                       double& previous_time);
 void read_json(std::string_view text, Context& ctx, Builder& out);
 
 // The CSV separator that splits `line` into perf's -x fields, or 0.

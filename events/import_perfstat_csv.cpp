@@ -7,8 +7,10 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -355,10 +357,10 @@ size_t interval_boundary(std::string_view text, size_t from, char sep) {
 }
 
 // Where parts after the first start: at interval boundaries near equal shares of the file.
-std::vector<size_t> part_starts(std::string_view text, size_t after, char sep, const Context& ctx) {
+std::vector<size_t> part_starts(std::string_view text, size_t after, char sep, size_t part_bytes,
+                                size_t max_parts) {
   std::vector<size_t> starts;
-  size_t parts = std::min<size_t>(kPartsPerThread * ctx.threads(),
-                                  text.size() / std::max<size_t>(ctx.min_part_bytes(), 1));
+  size_t parts = std::min<size_t>(max_parts, text.size() / std::max<size_t>(part_bytes, 1));
   for (size_t p = 1; p < parts; ++p) {
     size_t target = std::max(after, text.size() / parts * p);
     if (!starts.empty()) target = std::max(target, starts.back());
@@ -396,7 +398,8 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
   CsvReader first(text, ctx, out);
   if (!first.detect()) return;
   std::vector<size_t> starts =
-      ctx.threads() > 1 ? part_starts(text, first.first_row_end(), first.separator(), ctx)
+      ctx.threads() > 1 ? part_starts(text, first.first_row_end(), first.separator(),
+                                      ctx.min_part_bytes(), kPartsPerThread * ctx.threads())
                         : std::vector<size_t>();
   std::vector<std::unique_ptr<Part>> parts;
   for (size_t i = 0; i < starts.size(); ++i) {
@@ -457,6 +460,161 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
     size_t from = parts[clean]->begin;
     first.read_lines(text.substr(from), line_at(text, from));
   }
+}
+
+namespace {
+
+// Parts of a streamed recording: about kStreamPartBytes each (or min_part_bytes when it is
+// less), at most kMaxStreamParts. A part's intervals make ~4 MB of JSON, which the writer still
+// finds in the CPU's cache when it copies them to the file.
+constexpr size_t kStreamPartBytes = 1u << 20;
+constexpr size_t kMaxStreamParts = 4096;
+
+}  // namespace
+
+// read_csv with the intervals handed to `sink` as the parts are read, in batches that follow
+// each other in the file: the parts (kStreamPartBytes each, cut where an interval starts)
+// are read by ctx.threads() threads, at most a few ahead of the last one handed on, so that only
+// those few are held at once. A part is handed on once every part before it was, by the thread
+// that finished it or the part it waited for, after the checks read_csv makes before appending
+// it (can_append); the last interval of each part is held back until the next part is known not
+// to go on with it. From the first part that fails, the first error of the file is thrown; from
+// the first that cannot be appended, the rest of the file is read in sequence, as read_csv does,
+// and handed on in one batch.
+void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
+                       const IntervalBatchSink& sink, Builder::RunSums& sums,
+                       double& previous_time) {
+  CsvReader first(text, ctx, out);
+  if (!first.detect()) return;
+  std::vector<size_t> starts =
+      part_starts(text, first.first_row_end(), first.separator(),
+                  std::min<size_t>(ctx.min_part_bytes(), kStreamPartBytes), kMaxStreamParts);
+  std::vector<std::unique_ptr<Part>> parts;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    parts.push_back(std::make_unique<Part>(ctx.file(), ctx.lenient()));
+    Part& p = *parts.back();
+    p.begin = starts[i];
+    p.end = i + 1 < starts.size() ? starts[i + 1] : text.size();
+    p.reader.emplace(CsvReader::continuing(first, p.ctx, p.out));
+  }
+  const size_t count = parts.size() + 1;  // part 0 is the first reader's, into `out`
+  const size_t first_end = starts.empty() ? text.size() : starts.front();
+  auto builder_of = [&](size_t k) -> Builder& { return k == 0 ? out : parts[k - 1]->out; };
+  std::exception_ptr first_failure, sink_failure;
+  std::mutex mutex;
+  std::condition_variable changed;
+  const size_t window = 2 * size_t(std::max(ctx.threads(), 1u)) + 2;
+  std::vector<char> parsed(count, 0);
+  size_t next_parse = 0, next_seal = 0, batch = 0;
+  size_t stop_at = count;  // the first part not handed on: failed, or not appendable
+  bool sealing = false, aborted = false;
+
+  // The next part in order, checked and finished into a batch; false when it cannot be.
+  auto seal = [&](size_t k, std::vector<Interval>& intervals) {
+    if (k == 0) {
+      if (first_failure) return false;
+      intervals = out.take_intervals(true, previous_time, sums);
+      return true;
+    }
+    Part& p = *parts[k - 1];
+    Builder& previous = builder_of(k - 1);
+    if (p.failure || p.reader->needs_previous_part() || !previous.can_append(p.out)) return false;
+    intervals = previous.take_intervals(false, previous_time, sums);
+    auto own = p.out.take_intervals(true, previous_time, sums);
+    intervals.insert(intervals.end(), std::make_move_iterator(own.begin()),
+                     std::make_move_iterator(own.end()));
+    for (auto& line : p.skipped) ctx.add_skipped(std::move(line));
+    p.skipped.clear();
+    return true;
+  };
+  // Hands on the parts read, in order, while this thread holds the in-order stage (`sealing`);
+  // the batch is formatted by the sink after the stage is let go.
+  auto hand_on = [&](std::unique_lock<std::mutex>& lock) {
+    while (!aborted && stop_at == count && next_seal < count && parsed[next_seal] != 0 &&
+           !sealing) {
+      sealing = true;
+      size_t k = next_seal;
+      lock.unlock();
+      std::vector<Interval> intervals;
+      bool ok = seal(k, intervals);
+      lock.lock();
+      sealing = false;
+      if (!ok) {
+        stop_at = k;
+        changed.notify_all();
+        return;
+      }
+      ++next_seal;
+      changed.notify_all();
+      if (intervals.empty()) continue;  // batches are numbered without gaps
+      size_t b = batch++;
+      lock.unlock();
+      try {
+        sink(b, std::move(intervals));
+      } catch (...) {
+        lock.lock();
+        if (!sink_failure) sink_failure = std::current_exception();
+        aborted = true;
+        changed.notify_all();
+        return;
+      }
+      lock.lock();
+    }
+  };
+  auto work = [&] {
+    std::unique_lock lock(mutex);
+    while (true) {
+      changed.wait(lock, [&] {
+        return aborted || stop_at != count || next_parse >= count ||
+               next_parse < next_seal + window;
+      });
+      if (aborted || stop_at != count || next_parse >= count) break;
+      size_t k = next_parse++;
+      lock.unlock();
+      if (k == 0) {
+        try {
+          first.read_lines(text.substr(0, first_end), 1);
+        } catch (...) {
+          first_failure = std::current_exception();
+        }
+      } else {
+        Part& p = *parts[k - 1];
+        try {
+          p.reader->read_lines(text.substr(p.begin, p.end - p.begin), 0);
+        } catch (...) {
+          p.failure = std::current_exception();
+        }
+      }
+      lock.lock();
+      parsed[k] = 1;
+      hand_on(lock);
+    }
+    hand_on(lock);  // what the others read while this thread waited
+  };
+  {
+    std::vector<std::jthread> threads;
+    size_t helpers = std::min<size_t>(std::max(ctx.threads(), 1u), count) - 1;
+    for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
+    work();
+  }
+  if (sink_failure) std::rethrow_exception(sink_failure);
+  if (first_failure) std::rethrow_exception(first_failure);
+  ctx.set_parts(stop_at == count ? count : std::max<size_t>(stop_at, 1));
+  if (stop_at < count) {
+    Part& p = *parts[stop_at - 1];
+    if (p.failure) std::rethrow_exception(p.failure);
+    // The first reader goes on into `out` from where the last part handed on stopped, with the
+    // interval it held back.
+    if (stop_at >= 2) {
+      out.append(std::move(parts[stop_at - 2]->out));
+      first.resume_after(*parts[stop_at - 2]->reader);
+    }
+    first.read_lines(text.substr(p.begin), line_at(text, p.begin));
+  }
+  // The interval held back last, or the rest read in sequence.
+  Builder& last = stop_at < count ? out : builder_of(count - 1);
+  auto intervals = last.take_intervals(false, previous_time, sums);
+  if (!intervals.empty()) sink(batch++, std::move(intervals));
 }
 
 }  // namespace pmc::perfstat

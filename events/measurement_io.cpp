@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -552,6 +553,121 @@ void write_measurement_json(const Measurement& m, const JsonSink& sink, unsigned
 void write_measurement_json(Measurement& m, const JsonSink& sink, const JsonWriteOptions& options) {
   write_document(m, sink, options, options.release_written ? &m.intervals : nullptr);
   if (options.release_written) m.intervals.clear();
+}
+
+struct StreamedDocumentWriter::State {
+  JsonSink sink;
+  IntervalMetricsFactory metrics;
+  std::string head;   // the text before the first interval (written with it)
+  JsonWriter writer;  // holds the document's nesting for the tail
+  std::mutex mutex;
+  std::map<size_t, TextBuffer> ready;  // formatted batches waiting for those before them
+  std::vector<TextBuffer> spare;       // buffers of written batches, for the next ones
+  std::vector<PieceContext> contexts;  // per formatting thread, taken and given back
+  std::vector<Interval> no_intervals;  // what the contexts refer to
+  size_t next = 0;                     // the batch to write next
+  bool writing = false;                // a thread is handing batches to the sink
+  bool wrote_interval = false;
+  bool failed = false;
+};
+
+StreamedDocumentWriter::StreamedDocumentWriter(const Measurement& head, JsonSink sink,
+                                               IntervalMetricsFactory metrics)
+    : state_(std::make_unique<State>()) {
+  state_->sink = std::move(sink);
+  state_->metrics = std::move(metrics);
+  write_head(state_->writer, head, true);
+  state_->head = state_->writer.take();
+}
+
+StreamedDocumentWriter::~StreamedDocumentWriter() = default;
+
+void StreamedDocumentWriter::add_batch(size_t index, std::vector<Interval>&& intervals) {
+  State& st = *state_;
+  TextBuffer text;
+  std::optional<PieceContext> ctx;
+  {
+    std::lock_guard lock(st.mutex);
+    if (!st.spare.empty()) {
+      text = std::move(st.spare.back());
+      st.spare.pop_back();
+    }
+    if (!st.contexts.empty()) {
+      ctx.emplace(std::move(st.contexts.back()));
+      st.contexts.pop_back();
+    }
+  }
+  if (!ctx) {
+    JsonWriteOptions options;
+    options.interval_metrics = st.metrics;
+    ctx.emplace(piece_context(st.no_intervals, options, nullptr));
+  }
+  // Every interval after ",\n    "; the comma of the document's first is not written.
+  text.clear();
+  for (auto& iv : intervals) {
+    text.commit(put(text.room(6), ",\n    "));
+    if (ctx->metrics) {
+      ctx->metrics(iv, ctx->computed);
+      put_interval(text, iv, ctx->computed);
+    } else {
+      put_interval(text, iv, iv.metrics);
+    }
+    iv = Interval{};
+  }
+  intervals = {};
+  std::unique_lock lock(st.mutex);
+  st.contexts.push_back(std::move(*ctx));
+  st.ready.emplace(index, std::move(text));
+  if (st.writing || st.failed) return;
+  st.writing = true;
+  try {
+    for (auto it = st.ready.find(st.next); it != st.ready.end(); it = st.ready.find(st.next)) {
+      TextBuffer batch = std::move(it->second);
+      st.ready.erase(it);
+      ++st.next;
+      lock.unlock();
+      std::string_view view = batch.view();
+      if (!view.empty()) {
+        if (!st.wrote_interval) {
+          st.sink(st.head);
+          view.remove_prefix(1);  // the first interval's ','
+          st.wrote_interval = true;
+        }
+        st.sink(view);
+      }
+      lock.lock();
+      st.spare.push_back(std::move(batch));
+    }
+  } catch (...) {
+    if (!lock.owns_lock()) lock.lock();
+    st.failed = true;
+    st.writing = false;
+    throw;
+  }
+  st.writing = false;
+}
+
+void StreamedDocumentWriter::finish(const Measurement& m) {
+  State& st = *state_;
+  std::lock_guard lock(st.mutex);
+  if (st.failed) throw std::logic_error("StreamedDocumentWriter::finish after a failed write");
+  if (st.writing || !st.ready.empty())
+    throw std::logic_error("StreamedDocumentWriter::finish with batches not written");
+  if (!st.wrote_interval) {
+    write_measurement_json(m, st.sink);
+    return;
+  }
+  if (!m.intervals.empty())
+    throw std::logic_error("StreamedDocumentWriter::finish with intervals after streamed ones");
+  JsonWriter check;
+  write_head(check, m, true);
+  if (check.str() != st.head)
+    throw std::logic_error("StreamedDocumentWriter: the document's head changed while streaming");
+  st.writer.assume_elements();
+  write_tail(st.writer, m);
+  std::string tail = st.writer.take();
+  tail += '\n';
+  st.sink(tail);
 }
 
 std::string measurement_to_json(const Measurement& m) {

@@ -2,9 +2,11 @@
 // The measurement document as JSON ("pmcmodel.measurement/1") and CSV, and interval records as
 // JSON Lines / CSV rows. Formats are documented in docs/formats.md.
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "measurement.h"
 
@@ -40,6 +42,32 @@ struct JsonWriteOptions {
 // The same bytes as write_measurement_json of `m` with its intervals' metrics set. `m`'s
 // intervals are left empty when release_written is set.
 void write_measurement_json(Measurement& m, const JsonSink& sink, const JsonWriteOptions& options);
+// A document written while its intervals are still being read (the import of a long -I
+// recording): batches of intervals are formatted on whichever threads give them, in any order,
+// and reach the sink in batch order, on the thread that completes the next one; the run's
+// figures follow the last (docs/formats.md). The bytes are write_measurement_json's of the whole
+// document. What the sink throws reaches the add_batch() caller whose batch it was writing;
+// after that the writer writes nothing more.
+class StreamedDocumentWriter {
+ public:
+  // `head` gives the fields before intervals[] (schema to start_time); `metrics` the intervals'
+  // metrics (empty: each interval's own).
+  StreamedDocumentWriter(const Measurement& head, JsonSink sink, IntervalMetricsFactory metrics);
+  ~StreamedDocumentWriter();
+  StreamedDocumentWriter(const StreamedDocumentWriter&) = delete;
+  StreamedDocumentWriter& operator=(const StreamedDocumentWriter&) = delete;
+  // Batch `index` (0, 1, 2…, each once): formatted on the calling thread and freed.
+  void add_batch(size_t index, std::vector<Interval>&& intervals);
+  // After the last batch, with `m` holding the run's figures and notes (its head fields must be
+  // the ones given at construction, and it has no intervals: std::logic_error otherwise). When
+  // no interval was given, this writes `m` whole, its own intervals included.
+  void finish(const Measurement& m);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // Throws FormatError "FILE:LINE: what was expected".
 Measurement measurement_from_json(std::string_view text, std::string_view file_name);
 

@@ -77,11 +77,23 @@ TEST_SUITE("pure") {
     for (size_t i = 1; i < line; ++i) start = text.find('\n', start) + 1;
     text.replace(start, text.find('\n', start) - start, "not,a,perf,row");
     write(csv, text);
+    auto fresh = temp_path("fresh.json");
     for (const char* threads : {"1", "2"}) {
       CAPTURE(threads);
       auto r = run_process(pmcmodel({"import", csv, "--threads", threads, "--json", one}));
       CHECK(r.exit_code == 2);
       CHECK(r.err.find(fmt::format("{}:{}: expected", csv, line)) != std::string::npos);
+      // The intervals before the bad row were written while it was read, to a temporary file:
+      // the old document stays as it was, and a new path gets no file at all.
+      CHECK((read_file(one) == a));
+      auto r2 = run_process(pmcmodel({"import", csv, "--threads", threads, "--json", fresh}));
+      CHECK(r2.exit_code == 2);
+      CHECK_FALSE(std::filesystem::exists(fresh));
+    }
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(fresh).parent_path(), ec)) {
+      CHECK(entry.path().filename().string().find("fresh.json.") == std::string::npos);
     }
     for (const auto& p : {csv, one, two}) std::filesystem::remove(p);
   }

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -202,5 +204,138 @@ TEST_SUITE("pure") {
     CHECK(import_perf_stat(recording(first_interval("synthetic/interval.csv"), 2000, true), "a.csv",
                            defaults)
               .parts == 1);
+  }
+}
+
+namespace {
+
+// import_perf_stat_streamed into a StreamedDocumentWriter (what `pmcmodel import FILE.csv --json
+// OUT` does): the document's text, or the error.
+struct Streamed {
+  std::string json;
+  ImportResult result;
+  std::string error;
+  size_t batches = 0;
+};
+
+Streamed streamed(const std::string& text, const ImportOptions& options,
+                  const std::string& file = "long.csv") {
+  Streamed s;
+  Measurement head;
+  head.source = "perf-stat";
+  StreamedDocumentWriter writer(head, [&](std::string_view piece) { s.json.append(piece); }, {});
+  std::atomic<size_t> batches{0};
+  try {
+    s.result = import_perf_stat_streamed(text, file, options,
+                                         [&](size_t b, std::vector<Interval>&& intervals) {
+                                           ++batches;
+                                           writer.add_batch(b, std::move(intervals));
+                                         });
+    writer.finish(s.result.measurement);
+  } catch (const ImportError& e) {
+    s.error = e.what();
+  }
+  s.batches = batches;
+  return s;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("a recording streamed part by part gives the document it gives read whole") {
+    struct Case {
+      const char* fixture;
+      bool stamped;
+    };
+    for (const Case& c : {Case{"005.csv", false}, Case{"synthetic/per_socket_interval.csv", true},
+                          Case{"synthetic/interval.csv", true}}) {
+      auto rows = c.stamped ? first_interval(c.fixture) : rows_of(c.fixture);
+      CAPTURE(c.fixture);
+      std::string text = recording(rows, 400, c.stamped);
+      auto whole = import_perf_stat(text, "long.csv", with_threads(1));
+      std::string expected = measurement_to_json(whole.measurement);
+      for (unsigned threads : {1u, 2u, 3u, 8u}) {
+        CAPTURE(threads);
+        auto s = streamed(text, with_threads(threads));
+        REQUIRE(s.error.empty());
+        CHECK((s.json == expected));  // no 100 KB diff on failure
+        CHECK(s.result.measurement.intervals.empty());
+        CHECK(s.batches > 4);  // parts of min_part_bytes (4096 here), handed on as read
+        // One batch per part, and the last part's held-back interval after them.
+        CHECK(s.batches == s.result.parts + 1);
+      }
+    }
+  }
+
+  TEST_CASE("a streamed part that depends on the one before it: the rest is read in sequence") {
+    auto rows = rows_of("005.csv");
+    std::string text;
+    SUBCASE("every interval but the first starts with a metric row") {
+      auto rotated = rows;
+      std::rotate(rotated.begin(), rotated.begin() + 9, rotated.end());
+      text = recording(rows, 1) + recording(rotated, 299, false, 2);
+    }
+    SUBCASE("a note in the middle of the recording") {
+      text = recording(rows, 300);
+      size_t middle = text.find('\n', text.size() * 6 / 10) + 1;
+      text.insert(middle, "# started on Tue Jun 13 10:00:00 2023\n");
+    }
+    auto whole = import_perf_stat(text, "long.csv", with_threads(1));
+    for (unsigned threads : {1u, 4u}) {
+      CAPTURE(threads);
+      auto s = streamed(text, with_threads(threads));
+      REQUIRE(s.error.empty());
+      CHECK((s.json == measurement_to_json(whole.measurement)));
+    }
+  }
+
+  TEST_CASE("streamed: the first bad line is the error, and --lenient skips the same lines") {
+    std::string text = recording(first_interval("synthetic/interval.csv"), 2000, true);
+    std::string both = replace_line(text, 4501, "this is not a row");
+    both = replace_line(both, 1201, "1,2");
+    both = replace_line(both, 5998, "neither,is,this");
+    auto lenient_whole = import_perf_stat(both, "long.csv", with_threads(1, true));
+    for (unsigned threads : {1u, 2u, 8u}) {
+      CAPTURE(threads);
+      CHECK(streamed(both, with_threads(threads)).error.starts_with("long.csv:1201: expected"));
+      auto s = streamed(both, with_threads(threads, true));
+      REQUIRE(s.error.empty());
+      CHECK(s.result.skipped == lenient_whole.skipped);
+      CHECK((s.json == measurement_to_json(lenient_whole.measurement)));
+    }
+  }
+
+  TEST_CASE("streamed: a sink that fails stops the import, and its error reaches the caller") {
+    std::string text = recording(first_interval("synthetic/interval.csv"), 2000, true);
+    for (unsigned threads : {1u, 4u}) {
+      CAPTURE(threads);
+      std::atomic<int> calls{0};
+      auto failing = [&](size_t, std::vector<Interval>&&) {
+        if (++calls == 3) throw std::runtime_error("disk full");
+      };
+      CHECK_THROWS_WITH_AS(
+          import_perf_stat_streamed(text, "long.csv", with_threads(threads), failing), "disk full",
+          std::runtime_error);
+    }
+  }
+
+  TEST_CASE("streamed: other formats are read whole, their intervals kept, the document whole") {
+    // A text or JSON recording's header gives the document's head (the command): read whole.
+    std::string text =
+        test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/synthetic/interval.txt");
+    ImportOptions o;
+    auto whole = import_perf_stat(text, "interval.txt", o);
+    REQUIRE(!whole.measurement.intervals.empty());
+    auto s = streamed(text, o, "interval.txt");
+    REQUIRE(s.error.empty());
+    CHECK(s.batches == 0);
+    CHECK(s.result.measurement.intervals.size() == whole.measurement.intervals.size());
+    CHECK((s.json == measurement_to_json(whole.measurement)));
+    // A file with no interval: the writer writes the document whole.
+    std::string plain = test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/001.txt");
+    auto no_intervals = streamed(plain, o, "001.txt");
+    CHECK(no_intervals.batches == 0);
+    CHECK((no_intervals.json ==
+           measurement_to_json(import_perf_stat(plain, "001.txt", o).measurement)));
   }
 }
