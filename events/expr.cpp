@@ -206,6 +206,7 @@ const EventValues::Entry* ValuesEnv::find(const ExprSymbol& symbol) const {
 
 ExprValue ValuesEnv::identifier(size_t, const ExprSymbol& symbol) const {
   const auto* entry = find(symbol);
+  if (!reasons_ && (!entry || !entry->value)) return {};
   if (!entry) return {std::nullopt, "event " + symbol.spelling + " not counted"};
   if (!entry->value)
     return {std::nullopt, "event " + symbol.spelling + " not counted (" + entry->reason + ")"};
@@ -687,7 +688,7 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     case Op::cpuid_is: {
       auto cpuid = env.cpuid();
       if (!cpuid) {
-        reason = "cpuid not known for " + std::string(span(n));
+        if (env.wants_reasons()) reason = "cpuid not known for " + std::string(span(n));
         return std::nullopt;
       }
       return lower(*cpuid) == lower(names_[size_t(n.symbol)]) ? 1.0 : 0.0;
@@ -719,7 +720,7 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
       return x * y;
     case Op::divide:
       if (y == 0) {
-        reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
+        if (env.wants_reasons()) reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
                  std::string(span(n)) + ")";
         return std::nullopt;
       }
@@ -727,11 +728,11 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     case Op::modulo: {
       auto xi = as_integer(x), yi = as_integer(y);
       if (!xi || !yi) {
-        reason = "value out of integer range in " + std::string(span(n));
+        if (env.wants_reasons()) reason = "value out of integer range in " + std::string(span(n));
         return std::nullopt;
       }
       if (*yi == 0) {
-        reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
+        if (env.wants_reasons()) reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
                  std::string(span(n)) + ")";
         return std::nullopt;
       }
@@ -755,7 +756,7 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     case Op::bit_xor: {
       auto xi = as_integer(x), yi = as_integer(y);
       if (!xi || !yi) {
-        reason = "value out of integer range in " + std::string(span(n));
+        if (env.wants_reasons()) reason = "value out of integer range in " + std::string(span(n));
         return std::nullopt;
       }
       if (n.op == Op::bit_or) return double(*xi | *yi);
@@ -771,7 +772,7 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     default:
       break;
   }
-  reason = "internal: unknown operation";
+  if (env.wants_reasons()) reason = "internal: unknown operation";
   return std::nullopt;
 }
 

@@ -121,9 +121,11 @@ class ExprEnv {
   virtual std::optional<double> literal(std::string_view name) const = 0;
   virtual bool has_event(const ExprSymbol& symbol) const = 0;
   virtual std::optional<std::string> cpuid() const { return std::nullopt; }
+  // False when only values are wanted: absent ones then come without the reason, which is
+  // not built.
+  virtual bool wants_reasons() const { return true; }
 };
 
-// Identifiers are events from `events`; literals from `literals`.
 // The entries of one EventValues table that symbols named, remembered by the symbol's address:
 // for the same expressions evaluated on one table again and again while only its values change
 // (EventValues::update keeps the entries where they are). The symbols must outlive the cache,
@@ -137,11 +139,17 @@ class SymbolLookupCache {
   std::unordered_map<const ExprSymbol*, const EventValues::Entry*> found_;
 };
 
+// Identifiers are events from `events`; literals from `literals`.
 class ValuesEnv : public ExprEnv {
  public:
   ValuesEnv(const EventValues& events, const Literals& literals, std::string cpuid = {},
-            SymbolLookupCache* cache = nullptr)
-      : events_(events), literals_(literals), cpuid_(std::move(cpuid)), cache_(cache) {}
+            SymbolLookupCache* cache = nullptr, bool reasons = true)
+      : events_(events),
+        literals_(literals),
+        cpuid_(std::move(cpuid)),
+        cache_(cache),
+        reasons_(reasons) {}
+  bool wants_reasons() const override { return reasons_; }
   ExprValue identifier(size_t index, const ExprSymbol& symbol) const override;
   std::optional<double> literal(std::string_view name) const override;
   bool has_event(const ExprSymbol& symbol) const override;
@@ -154,6 +162,7 @@ class ValuesEnv : public ExprEnv {
   const Literals& literals_;
   std::string cpuid_;
   SymbolLookupCache* cache_;
+  bool reasons_;
 };
 
 class Expr {

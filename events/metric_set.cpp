@@ -298,9 +298,10 @@ struct MetricScratch {
 class MetricEnv : public ExprEnv {
  public:
   MetricEnv(const MetricSet& set, const EventValues& events, const Literals& literals,
-            const std::string& cpuid, MetricScratch& scratch, SymbolLookupCache* cache = nullptr)
+            const std::string& cpuid, MetricScratch& scratch, SymbolLookupCache* cache = nullptr,
+            bool reasons = true)
       : set_(set),
-        values_(events, literals, cpuid, cache),
+        values_(events, literals, cpuid, cache, reasons),
         memo_(scratch.memo),
         state_(scratch.state),
         touched_(scratch.touched),
@@ -310,6 +311,7 @@ class MetricEnv : public ExprEnv {
     if (state_[metric] == 2) return *memo_[metric];
     if (state_[metric] == 0) touched_.push_back(metric);
     if (state_[metric] == 1) {
+      if (!values_.wants_reasons()) return {};
       std::string cycle;
       auto start = std::find(stack_.begin(), stack_.end(), metric);
       for (auto it = start; it != stack_.end(); ++it) cycle += set_.metrics_[*it].name + " -> ";
@@ -342,7 +344,7 @@ class MetricEnv : public ExprEnv {
     int ref = refs_ && index < refs_->size() ? (*refs_)[index] : -1;
     if (ref < 0) return values_.identifier(index, symbol);
     ExprValue value = value_of(size_t(ref));
-    if (!value.value && value.reason.rfind("reference cycle", 0) != 0)
+    if (!value.value && values_.wants_reasons() && value.reason.rfind("reference cycle", 0) != 0)
       value.reason = set_.metrics_[size_t(ref)].name + ": " + value.reason;
     return value;
   }
@@ -351,6 +353,7 @@ class MetricEnv : public ExprEnv {
   }
   bool has_event(const ExprSymbol& symbol) const override { return values_.has_event(symbol); }
   std::optional<std::string> cpuid() const override { return values_.cpuid(); }
+  bool wants_reasons() const override { return values_.wants_reasons(); }
 
  private:
   const MetricSet& set_;
@@ -406,7 +409,7 @@ void MetricSet::evaluate_values(const std::vector<size_t>& selected, const Event
     MetricScratch& s;
     ~Reset() { s.reset(); }
   } reset{scratch};
-  MetricEnv env(*this, events, literals, {}, scratch, cache);
+  MetricEnv env(*this, events, literals, {}, scratch, cache, false);
   values.resize(selected.size());
   for (size_t k = 0; k < selected.size(); ++k) {
     ExprValue value = env.value_of(selected[k]);
