@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
@@ -166,6 +167,43 @@ void BM_WriteJsonPieces100MB(benchmark::State& state) {
   state.counters["json_MB"] = double(bytes) / 1048576.0;
 }
 
+// What `pmcmodel import FILE.csv --json OUT` does without the file system: the recording streamed
+// part by part (import_perf_stat_streamed) into the JSON writer, each interval's metrics
+// evaluated as it is formatted, on `threads` threads, to a sink that only counts the bytes; wall
+// time.
+void BM_ImportStreamedJson100MB(benchmark::State& state) {
+  const std::string& text = recording(kBytes);
+  ImportPipeline pipeline;
+  auto selected = pipeline.set.select(pipeline.selection);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = 0;
+    pmc::ImportOptions options;
+    options.format = pmc::PerfStatFormat::csv;
+    options.threads = unsigned(state.range(0));
+    pmc::Measurement head;
+    head.source = "perf-stat";
+    pmc::StreamedDocumentWriter writer(
+        head, [&](std::string_view piece) { bytes += piece.size(); },
+        [&]() -> pmc::IntervalMetricsFn {
+          auto evaluator = std::make_shared<pmc::IntervalMetricEvaluator>(pipeline.set, selected);
+          return [evaluator](const pmc::Interval& iv, std::vector<pmc::Metric>& out) {
+            evaluator->evaluate_into(iv.events, iv.duration_s, out);
+          };
+        });
+    auto result = pmc::import_perf_stat_streamed(
+        text, "bench.csv", options, [&](size_t batch, std::vector<pmc::Interval>&& intervals) {
+          writer.add_batch(batch, std::move(intervals));
+        });
+    result.measurement.metrics =
+        pmc::plan_metric_engine(result.measurement, pipeline.set, pipeline.selection).run;
+    writer.finish(result.measurement);
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
+  state.counters["json_MB"] = double(bytes) / 1048576.0;
+}
+
 // The peer: count the lines (wc -l) of the same buffer.
 void BM_CountLines100MB(benchmark::State& state) {
   const std::string& text = recording(kBytes);
@@ -200,6 +238,12 @@ BENCHMARK(BM_WriteJsonPieces100MB)
     ->Arg(2)
     ->UseRealTime();
 BENCHMARK(BM_ImportDeriveJson100MB)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_ImportStreamedJson100MB)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
 
 // `import_bench --write-recording PATH` writes the 100 MiB recording to PATH and exits, for timing
 // the real command (`pmcmodel import PATH --json OUT`) on the same input.

@@ -536,7 +536,17 @@ void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
       size_t k = next_seal;
       lock.unlock();
       std::vector<Interval> intervals;
-      bool ok = seal(k, intervals);
+      bool ok = false;
+      try {
+        ok = seal(k, intervals);
+      } catch (...) {  // out of memory: stop as a failing sink does
+        lock.lock();
+        sealing = false;
+        if (!sink_failure) sink_failure = std::current_exception();
+        aborted = true;
+        changed.notify_all();
+        return;
+      }
       lock.lock();
       sealing = false;
       if (!ok) {
