@@ -164,6 +164,19 @@ void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
   }
 }
 
+// The run's metrics of an import whose intervals' metrics are left to the writer: the metric
+// engine's on the selection, or without metric files perf stat's generic ratios and a note.
+void run_metrics(Measurement& m, const std::optional<LoadedMetrics>& metrics,
+                 const std::vector<std::string>& selection) {
+  if (metrics) {
+    if (!selection.empty()) m.metrics = plan_metric_engine(m, metrics->set, selection).run;
+    return;
+  }
+  m.metrics = derive_metrics(m.events, m.duration_s);
+  m.notes.push_back("metric files not found under " + metrics_dir().string() +
+                    ": only perf stat's generic ratios were derived");
+}
+
 // An imported document, and how its intervals' metrics are worked out when they are not in it.
 struct Imported {
   Measurement m;
@@ -191,23 +204,18 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
   Imported out{std::move(r.measurement), false, {}};
   Measurement& m = out.m;
   out.deferred = defer && !m.intervals.empty();
-  if (metrics) {
-    auto selection = available_selection(metrics->set, import_metric_groups());
-    if (out.deferred) {
-      // Every selected metric is evaluated on every interval, as the streamed import must
-      // (it writes intervals before the run that apply_metric_engine prunes them by is known).
-      auto plan = plan_metric_engine(m, metrics->set, selection);
-      if (!selection.empty()) m.metrics = std::move(plan.run);
-      out.per_interval = metrics->set.select(selection);
-    } else {
-      derive_metrics_in_parallel(m, metrics->set, selection, thread_count(o));
-    }
+  std::vector<std::string> selection;
+  if (metrics) selection = available_selection(metrics->set, import_metric_groups());
+  if (out.deferred) {
+    // Every selected metric is evaluated on every interval, as the streamed import must: it
+    // writes the intervals before the run, by which apply_metric_engine prunes them, is known.
+    if (metrics) out.per_interval = metrics->set.select(selection);
+    run_metrics(m, metrics, selection);
+  } else if (metrics) {
+    derive_metrics_in_parallel(m, metrics->set, selection, thread_count(o));
   } else {
-    m.metrics = derive_metrics(m.events, m.duration_s);
-    if (!out.deferred)
-      for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
-    m.notes.push_back("metric files not found under " + metrics_dir().string() +
-                      ": only perf stat's generic ratios were derived");
+    run_metrics(m, metrics, selection);
+    for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
   }
   return out;
 }
@@ -287,15 +295,8 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
     }
     for (const auto& s : r.skipped)
       std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
-    Measurement& m = r.measurement;
-    if (metrics) {
-      if (!selection.empty()) m.metrics = plan_metric_engine(m, metrics->set, selection).run;
-    } else {
-      m.metrics = derive_metrics(m.events, m.duration_s);
-      m.notes.push_back("metric files not found under " + metrics_dir().string() +
-                        ": only perf stat's generic ratios were derived");
-    }
-    writer.finish(m);
+    run_metrics(r.measurement, metrics, selection);
+    writer.finish(r.measurement);
   });
 }
 

@@ -97,4 +97,37 @@ TEST_SUITE("pure") {
     }
     for (const auto& p : {csv, one, two}) std::filesystem::remove(p);
   }
+
+  TEST_CASE("import without metric files derives perf stat's generic ratios, streamed or whole") {
+    // PMCMODEL_DATA_DIR without metrics/: each interval still gets ghz from its own counts, and a
+    // note says why nothing more was derived; the file (streamed) and stdout (read whole) agree.
+    const size_t intervals = 50;
+    auto csv = temp_path("nometrics.csv"), out = temp_path("nometrics.json");
+    write(csv, long_recording(intervals));
+    auto empty = temp_path("no-data");
+    std::filesystem::create_directories(empty);
+    std::vector<std::string> env = {"PMCMODEL_DATA_DIR=" + empty};
+    auto to_file = run_process(pmcmodel({"import", csv, "--json", out}), env);
+    auto to_stdout = run_process(pmcmodel({"import", csv, "--json", "-"}), env);
+    REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+    REQUIRE(to_stdout.exit_code == 0);
+    std::string written = read_file(out);
+    CHECK((written == to_stdout.out));
+    auto doc = nlohmann::json::parse(written);
+    bool noted = false;
+    for (const auto& n : doc["notes"])
+      noted |= n.get<std::string>().find("metric files not found under " + empty) == 0;
+    CHECK(noted);
+    // Interval 7: cycles 320,456,789 + 7 over task-clock 100 + 7 % 7 = 100 ms.
+    const auto& iv = doc["intervals"][6];
+    bool found = false;
+    for (const auto& m : iv["metrics"]) {
+      if (m["name"] != "ghz") continue;
+      found = true;
+      CHECK(m["value"].get<double>() == doctest::Approx(320456796.0 / 100e6));
+    }
+    CHECK(found);
+    for (const auto& p : {csv, out}) std::filesystem::remove(p);
+    std::filesystem::remove_all(empty);
+  }
 }
