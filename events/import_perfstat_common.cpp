@@ -892,6 +892,15 @@ void check_not_empty(const perfstat::Builder& builder, perfstat::Context& ctx,
   }
 }
 
+// The recording read whole into `result`.
+void import_whole(std::string_view text, PerfStatFormat format, perfstat::Context& ctx,
+                  perfstat::Builder& builder, ImportResult& result) {
+  read_whole(text, format, ctx, builder);
+  check_not_empty(builder, ctx, result);
+  result.measurement = builder.finish();
+  result.parts = ctx.parts();
+}
+
 }  // namespace
 
 ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
@@ -902,10 +911,7 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
   auto format = check_input(text, ctx, options);
   perfstat::Builder builder;
   builder.measurement().source = "perf-stat";
-  read_whole(text, format, ctx, builder);
-  check_not_empty(builder, ctx, result);
-  result.measurement = builder.finish();
-  result.parts = ctx.parts();
+  import_whole(text, format, ctx, builder, result);
   return result;
 }
 
@@ -919,10 +925,7 @@ ImportResult import_perf_stat_streamed(std::string_view text, std::string_view f
   perfstat::Builder builder;
   builder.measurement().source = "perf-stat";
   if (format != PerfStatFormat::csv) {
-    read_whole(text, format, ctx, builder);
-    check_not_empty(builder, ctx, result);
-    result.measurement = builder.finish();
-    result.parts = ctx.parts();
+    import_whole(text, format, ctx, builder, result);
     return result;
   }
   perfstat::Builder::RunSums sums;

@@ -381,6 +381,21 @@ struct Part {
   Part(std::string_view file, bool lenient) : ctx(file, lenient, skipped) {}
 };
 
+// The parts after the first, from where each starts, each with its own reader continuing `first`.
+std::vector<std::unique_ptr<Part>> make_parts(std::string_view text,
+                                              const std::vector<size_t>& starts,
+                                              const CsvReader& first, const Context& ctx) {
+  std::vector<std::unique_ptr<Part>> parts;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    parts.push_back(std::make_unique<Part>(ctx.file(), ctx.lenient()));
+    Part& p = *parts.back();
+    p.begin = starts[i];
+    p.end = i + 1 < starts.size() ? starts[i + 1] : text.size();
+    p.reader.emplace(CsvReader::continuing(first, p.ctx, p.out));
+  }
+  return parts;
+}
+
 // The line number at `offset`.
 size_t line_at(std::string_view text, size_t offset) {
   return size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(offset), '\n')) + 1;
@@ -401,14 +416,7 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
       ctx.threads() > 1 ? part_starts(text, first.first_row_end(), first.separator(),
                                       ctx.min_part_bytes(), kPartsPerThread * ctx.threads())
                         : std::vector<size_t>();
-  std::vector<std::unique_ptr<Part>> parts;
-  for (size_t i = 0; i < starts.size(); ++i) {
-    parts.push_back(std::make_unique<Part>(ctx.file(), ctx.lenient()));
-    Part& p = *parts.back();
-    p.begin = starts[i];
-    p.end = i + 1 < starts.size() ? starts[i + 1] : text.size();
-    p.reader.emplace(CsvReader::continuing(first, p.ctx, p.out));
-  }
+  auto parts = make_parts(text, starts, first, ctx);
   // The threads take the parts in turn (the first part is the first reader's), so that a thread
   // slowed by another process on its CPU reads fewer of them instead of holding up the rest.
   size_t first_end = starts.empty() ? text.size() : starts.front();
@@ -489,14 +497,7 @@ void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
   std::vector<size_t> starts =
       part_starts(text, first.first_row_end(), first.separator(),
                   std::min<size_t>(ctx.min_part_bytes(), kStreamPartBytes), kMaxStreamParts);
-  std::vector<std::unique_ptr<Part>> parts;
-  for (size_t i = 0; i < starts.size(); ++i) {
-    parts.push_back(std::make_unique<Part>(ctx.file(), ctx.lenient()));
-    Part& p = *parts.back();
-    p.begin = starts[i];
-    p.end = i + 1 < starts.size() ? starts[i + 1] : text.size();
-    p.reader.emplace(CsvReader::continuing(first, p.ctx, p.out));
-  }
+  auto parts = make_parts(text, starts, first, ctx);
   const size_t count = parts.size() + 1;  // part 0 is the first reader's, into `out`
   const size_t first_end = starts.empty() ? text.size() : starts.front();
   auto builder_of = [&](size_t k) -> Builder& { return k == 0 ? out : parts[k - 1]->out; };

@@ -295,6 +295,19 @@ struct MetricScratch {
   }
 };
 
+// This thread's scratch, sized to `metrics` and reset when the evaluation ends.
+struct ScratchLease {
+  explicit ScratchLease(size_t metrics) : scratch(mine()) { scratch.reserve(metrics); }
+  ~ScratchLease() { scratch.reset(); }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  static MetricScratch& mine() {
+    thread_local MetricScratch s;
+    return s;
+  }
+  MetricScratch& scratch;
+};
+
 class MetricEnv : public ExprEnv {
  public:
   MetricEnv(const MetricSet& set, const EventValues& events, const Literals& literals,
@@ -375,12 +388,8 @@ std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>
                                                        const EventValues& events,
                                                        const Literals& literals,
                                                        const std::string& cpuid) const {
-  thread_local MetricScratch scratch;
-  scratch.reserve(metrics_.size());
-  struct Reset {
-    MetricScratch& s;
-    ~Reset() { s.reset(); }
-  } reset{scratch};
+  ScratchLease lease(metrics_.size());
+  MetricScratch& scratch = lease.scratch;
   MetricEnv env(*this, events, literals, cpuid, scratch);
   std::vector<MetricResult> out;
   out.reserve(selected.size());
@@ -403,12 +412,8 @@ void MetricSet::evaluate_values(const std::vector<size_t>& selected, const Event
                                 const Literals& literals,
                                 std::vector<std::optional<double>>& values,
                                 SymbolLookupCache* cache) const {
-  thread_local MetricScratch scratch;
-  scratch.reserve(metrics_.size());
-  struct Reset {
-    MetricScratch& s;
-    ~Reset() { s.reset(); }
-  } reset{scratch};
+  ScratchLease lease(metrics_.size());
+  MetricScratch& scratch = lease.scratch;
   MetricEnv env(*this, events, literals, {}, scratch, cache, false);
   values.resize(selected.size());
   for (size_t k = 0; k < selected.size(); ++k) {
