@@ -3,8 +3,10 @@ JOBS ?= $(shell nproc)
 PRESET ?= release
 
 FUZZ_RUNS ?= 20000
+# Each target also stops after this many seconds in `make fuzz` (so `make test` stays bounded).
+FUZZ_MAX_SECONDS ?= 60
 
-.PHONY: deps build run test asan fuzz bench format clean
+.PHONY: deps build run test asan fuzz fuzz-long bench format clean
 deps:
 	@./scripts/install-deps
 
@@ -24,7 +26,13 @@ test: build
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
-	./scripts/run-fuzz $(FUZZ_RUNS)
+	FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) ./scripts/run-fuzz $(FUZZ_RUNS)
+
+# Every fuzz target for a million inputs, with no time limit (docs/testing.md records a run).
+fuzz-long: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	FUZZ_MAX_SECONDS=0 ./scripts/run-fuzz 1000000
 
 asan:
 	@$(MAKE) --no-print-directory test PRESET=asan
