@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "pmcmodel_version.h"
-#include "power_curve.h"
-#include "projection.h"
-#include "sku_catalog.h"
+#include "models/fleet/power_curve.h"
+#include "models/fleet/projection.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "cross_validation.h"
-#include "dataset.h"
-#include "solvers.h"
+#include "models/fit/cross_validation.h"
+#include "models/fit/dataset.h"
+#include "models/fit/solvers.h"
 
 namespace {
 

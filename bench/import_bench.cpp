@@ -12,10 +12,10 @@
 
 #include <fmt/format.h>
 
-#include "derived_metrics.h"
-#include "import_perfstat.h"
-#include "measurement_io.h"
-#include "metric_set.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/document/measurement_io.h"
+#include "events/metrics/metric_set.h"
 #include "pmcmodel_version.h"
 
 namespace {

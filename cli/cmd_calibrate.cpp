@@ -15,17 +15,17 @@
 
 #include <fmt/format.h>
 
-#include "calibration.h"
-#include "commands.h"
-#include "dataset.h"
-#include "machine.h"
-#include "model_report.h"
-#include "output.h"
-#include "perf_event.h"
-#include "power_source.h"
-#include "resolver.h"
-#include "session.h"
-#include "workloads.h"
+#include "engine/workloads/calibration.h"
+#include "cli/commands.h"
+#include "models/fit/dataset.h"
+#include "engine/session/machine.h"
+#include "cli/model_report.h"
+#include "cli/output.h"
+#include "engine/counting/perf_event.h"
+#include "engine/power/power_source.h"
+#include "events/names/resolver.h"
+#include "engine/session/session.h"
+#include "engine/workloads/workloads.h"
 
 namespace pmc::cli {
 namespace {

@@ -13,18 +13,18 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
-#include "compare_svg.h"
-#include "comparison.h"
-#include "derived_metrics.h"
-#include "grid.h"
-#include "import_perfstat.h"
-#include "measurement_io.h"
-#include "output.h"
+#include "cli/commands.h"
+#include "cli/compare_svg.h"
+#include "models/fleet/comparison.h"
+#include "events/metrics/derived_metrics.h"
+#include "models/fleet/grid.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/document/measurement_io.h"
+#include "cli/output.h"
 #include "pmcmodel_version.h"
-#include "projection.h"
-#include "recommendations.h"
-#include "sku_catalog.h"
+#include "models/fleet/projection.h"
+#include "models/fleet/recommendations.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace pmc::cli {
 namespace {

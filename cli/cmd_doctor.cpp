@@ -1,8 +1,8 @@
 // pmcmodel doctor: what can be counted here, and the command that fixes what cannot.
 #include <cstdio>
 
-#include "commands.h"
-#include "doctor.h"
+#include "cli/commands.h"
+#include "engine/session/doctor.h"
 
 namespace pmc::cli {
 

@@ -19,12 +19,12 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
-#include "derived_metrics.h"
-#include "import_perfstat.h"
-#include "measure_metrics.h"
-#include "measurement_io.h"
-#include "output.h"
+#include "cli/commands.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
+#include "cli/measure_metrics.h"
+#include "events/document/measurement_io.h"
+#include "cli/output.h"
 
 namespace pmc::cli {
 namespace {

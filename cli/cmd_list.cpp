@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <memory>
 
-#include "commands.h"
-#include "pfm_catalog.h"
-#include "resolver.h"
+#include "cli/commands.h"
+#include "events/names/pfm_catalog.h"
+#include "events/names/resolver.h"
 
 namespace pmc::cli {
 namespace {

@@ -12,24 +12,24 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
-#include "derived_metrics.h"
-#include "machine.h"
-#include "measure_energy.h"
-#include "measure_metrics.h"
-#include "measure_model.h"
-#include "measurement_io.h"
-#include "output.h"
+#include "cli/commands.h"
+#include "events/metrics/derived_metrics.h"
+#include "engine/session/machine.h"
+#include "cli/measure_energy.h"
+#include "cli/measure_metrics.h"
+#include "cli/measure_model.h"
+#include "events/document/measurement_io.h"
+#include "cli/output.h"
 #if __has_include("papi_counters.h")
-#include "papi_counters.h"
+#include "engine/counting/papi_counters.h"
 #define PMC_HAVE_PAPI_TMP 1
 #endif
-#include "perf_event.h"
-#include "resolver.h"
-#include "scaling.h"
-#include "session.h"
-#include "sysfs_pmu.h"
-#include "workloads.h"
+#include "engine/counting/perf_event.h"
+#include "events/names/resolver.h"
+#include "engine/counting/scaling.h"
+#include "engine/session/session.h"
+#include "events/names/sysfs_pmu.h"
+#include "engine/workloads/workloads.h"
 
 namespace pmc::cli {
 namespace {

@@ -8,10 +8,10 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
-#include "dataset.h"
-#include "model_report.h"
-#include "output.h"
+#include "cli/commands.h"
+#include "models/fit/dataset.h"
+#include "cli/model_report.h"
+#include "cli/output.h"
 
 namespace pmc::cli {
 namespace {

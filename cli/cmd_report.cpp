@@ -6,9 +6,9 @@
 #include <memory>
 #include <sstream>
 
-#include "commands.h"
-#include "measurement_io.h"
-#include "output.h"
+#include "cli/commands.h"
+#include "events/document/measurement_io.h"
+#include "cli/output.h"
 
 namespace pmc::cli {
 

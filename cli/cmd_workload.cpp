@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
-#include "workloads.h"
+#include "cli/commands.h"
+#include "engine/workloads/workloads.h"
 
 namespace pmc::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "compare_svg.h"
+#include "cli/compare_svg.h"
 
 #include <fmt/format.h>
 

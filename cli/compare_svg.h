@@ -5,7 +5,7 @@
 #include <span>
 #include <string>
 
-#include "comparison.h"
+#include "models/fleet/comparison.h"
 
 namespace pmc::cli {
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
+#include "cli/commands.h"
 #include "pmcmodel_version.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "measure_energy.h"
+#include "cli/measure_energy.h"
 
 #include <unistd.h>
 
@@ -10,15 +10,15 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
-#include "energy_estimate.h"
-#include "grid.h"
-#include "machine.h"
+#include "cli/commands.h"
+#include "models/fleet/energy_estimate.h"
+#include "models/fleet/grid.h"
+#include "engine/session/machine.h"
 #include "pmcmodel_version.h"
-#include "power_source.h"
-#include "proc_stat.h"
-#include "quiet_thread.h"
-#include "sku_catalog.h"
+#include "engine/power/power_source.h"
+#include "engine/system/proc_stat.h"
+#include "engine/system/quiet_thread.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace pmc::cli {
 namespace fs = std::filesystem;

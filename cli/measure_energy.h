@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "measurement.h"
-#include "sysroot.h"
+#include "events/document/measurement.h"
+#include "events/names/sysroot.h"
 
 namespace pmc::cli {
 

@@ -1,4 +1,4 @@
-#include "measure_metrics.h"
+#include "cli/measure_metrics.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "commands.h"
-#include "derived_metrics.h"
-#include "machine.h"
+#include "cli/commands.h"
+#include "events/metrics/derived_metrics.h"
+#include "engine/session/machine.h"
 #include "pmcmodel_version.h"
 
 namespace pmc::cli {

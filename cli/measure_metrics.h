@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "derived_metrics.h"
-#include "event_spec.h"
-#include "expr.h"
-#include "measurement.h"
-#include "metric_set.h"
-#include "resolver.h"
-#include "sysroot.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/names/event_spec.h"
+#include "events/metrics/expr.h"
+#include "events/document/measurement.h"
+#include "events/metrics/metric_set.h"
+#include "events/names/resolver.h"
+#include "events/names/sysroot.h"
 
 namespace pmc::cli {
 

@@ -1,12 +1,12 @@
-#include "measure_model.h"
+#include "cli/measure_model.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "calibration.h"
-#include "commands.h"
+#include "engine/workloads/calibration.h"
+#include "cli/commands.h"
 
 namespace pmc::cli {
 namespace {

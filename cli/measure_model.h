@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "measurement.h"
-#include "model_file.h"
+#include "events/document/measurement.h"
+#include "models/fit/model_file.h"
 
 namespace pmc::cli {
 

@@ -1,4 +1,4 @@
-#include "model_report.h"
+#include "cli/model_report.h"
 
 #include <cmath>
 #include <ctime>

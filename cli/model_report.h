@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "cross_validation.h"
-#include "feature_selection.h"
-#include "model_file.h"
+#include "models/fit/cross_validation.h"
+#include "models/fit/feature_selection.h"
+#include "models/fit/model_file.h"
 
 namespace pmc::cli {
 

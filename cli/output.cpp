@@ -1,4 +1,4 @@
-#include "output.h"
+#include "cli/output.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "measure_energy.h"
+#include "cli/measure_energy.h"
 
 namespace pmc::cli {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "measurement.h"
+#include "events/document/measurement.h"
 
 namespace pmc::cli {
 

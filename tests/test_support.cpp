@@ -3,13 +3,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace pmc::test {
 
@@ -88,6 +92,90 @@ double machine_steal_s() {
       cpu != "cpu")
     return 0;
   return double(steal) / double(sysconf(_SC_CLK_TCK));
+}
+
+std::vector<std::string> as_nobody() {
+  std::string id = std::to_string(kNobody);
+  return {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups"};
+}
+
+bool others_can_reach(const std::filesystem::path& path, std::string* why) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  if (ec) {
+    if (why != nullptr) *why = path.string() + ": " + ec.message();
+    return false;
+  }
+  fs::path folder = fs::is_directory(absolute, ec) ? absolute : absolute.parent_path();
+  for (fs::path p = folder;; p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_mode & S_IXOTH) == 0) {
+      if (why != nullptr) *why = p.string() + " does not let other users through (mode o-x)";
+      return false;
+    }
+    if (p == p.root_path()) return true;
+  }
+}
+
+ReachableDir::ReachableDir(const std::string& name, bool writable) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> bases;
+  std::error_code ec;
+  if (fs::path tmp = fs::temp_directory_path(ec); !ec) bases.push_back(tmp);
+  bases.insert(bases.end(), {"/tmp", "/var/tmp"});
+  for (const auto& base : bases) {
+    std::string reason;
+    if (!others_can_reach(base, &reason)) {
+      why += (why.empty() ? "" : "; ") + reason;
+      continue;
+    }
+    std::string pattern = (base / ("pmc-" + name + "-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      why += (why.empty() ? "" : "; ") + base.string() + ": " + std::strerror(errno);
+      continue;
+    }
+    path = pattern;
+    ::chmod(path.c_str(), writable ? 0777 : 0755);
+    why.clear();
+    return;
+  }
+  why = "no folder another user can reach: " + why;
+}
+
+ReachableDir::~ReachableDir() {
+  std::error_code ec;
+  if (!path.empty()) std::filesystem::remove_all(path, ec);
+}
+
+InstalledCopy install_copy(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  fs::path bin = dir / "bin";
+  fs::path share = dir / "share" / "pmcmodel";
+  fs::create_directories(bin);
+  fs::create_directories(share);
+  fs::copy_file(PMC_BINARY, bin / "pmcmodel");
+  fs::path data = fs::path(PMC_TEST_DATA).parent_path().parent_path() / "data";
+  fs::copy(data, share, fs::copy_options::recursive);
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    bool folder = entry.is_directory();
+    fs::permissions(entry.path(), folder ? fs::perms(0755) : fs::perms(0644));
+  }
+  fs::permissions(bin / "pmcmodel", fs::perms(0755));
+  return {(bin / "pmcmodel").string(), "PMCMODEL_DATA_DIR=" + share.string()};
+}
+
+std::string nobody_cannot_use(const std::vector<std::string>& paths) {
+  if (::access("/usr/bin/setpriv", X_OK) != 0) return "/usr/bin/setpriv is missing";
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto argv = as_nobody();
+    argv.insert(argv.end(), {"/usr/bin/test", i == 0 ? "-x" : "-r", paths[i]});
+    auto r = run_process(argv);
+    if (r.exit_code != 0)
+      return "user " + std::to_string(kNobody) + " cannot " + (i == 0 ? "run " : "read ") +
+             paths[i] + (r.err.empty() ? "" : " (" + r.err.substr(0, r.err.find('\n')) + ")");
+  }
+  return "";
 }
 
 }  // namespace pmc::test

@@ -1,5 +1,8 @@
 #pragma once
 // Helpers shared by tests: the test binary as a child command, running pmcmodel.
+#include <sys/types.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -30,5 +33,43 @@ std::string read_file(const std::string& path);
 // steal accounting, sum_exec_runtime runs on the rq's clock_task, which excludes steal): tests
 // that compare the two allow the steal that happened during the run.
 double machine_steal_s();
+
+// The uid and gid tests drop to with setpriv (nobody) when they need a user without root's
+// permission to read any file.
+constexpr uid_t kNobody = 65534;
+
+// argv prefix that runs a command as kNobody with no supplementary groups.
+std::vector<std::string> as_nobody();
+
+// A fresh folder that another user can reach, removed on destruction. A test that runs pmcmodel as
+// another user cannot rely on where the checkout, the build tree or $TMPDIR lives: any of them may
+// be under a mode-0700 folder (a home, a `mktemp -d`). The folder is made under $TMPDIR when every
+// folder above it lets others through, else under /tmp or /var/tmp; it is mode 0755 (0777 with
+// `writable`). When no such place exists, `path` is empty and `why` says what was tried.
+struct ReachableDir {
+  std::filesystem::path path;
+  std::string why;
+  explicit ReachableDir(const std::string& name, bool writable = false);
+  ~ReachableDir();
+  ReachableDir(const ReachableDir&) = delete;
+  ReachableDir& operator=(const ReachableDir&) = delete;
+};
+
+// Whether every folder above `path` (and `path` itself when it is a folder) lets others through
+// (mode o+x); `why` names the first that does not.
+bool others_can_reach(const std::filesystem::path& path, std::string* why = nullptr);
+
+// pmcmodel as an installed copy another user can run: `dir`/bin/pmcmodel and its data under
+// `dir`/share/pmcmodel (skus.csv, grid.csv, metrics/…), all world-readable. Returns the binary's
+// path and the environment entry `data_dir_env` that points PMCMODEL_DATA_DIR at the copied data.
+struct InstalledCopy {
+  std::string binary;
+  std::string data_dir_env;  // "PMCMODEL_DATA_DIR=…"
+};
+InstalledCopy install_copy(const std::filesystem::path& dir);
+
+// Checks, as kNobody, that `paths` can be read (and the first one executed); empty when they can,
+// else the reason. Run it before a test that depends on it and skip with the reason printed.
+std::string nobody_cannot_use(const std::vector<std::string>& paths);
 
 }  // namespace pmc::test

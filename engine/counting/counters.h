@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "measurement.h"
+#include "events/document/measurement.h"
 
 namespace pmc {
 

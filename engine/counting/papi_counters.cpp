@@ -1,6 +1,6 @@
-#include "papi_counters.h"
+#include "engine/counting/papi_counters.h"
 
-#include "papi_library.h"
+#include "engine/counting/papi_library.h"
 
 #include <unistd.h>
 

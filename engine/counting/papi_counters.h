@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "counters.h"
+#include "engine/counting/counters.h"
 
 namespace pmc {
 

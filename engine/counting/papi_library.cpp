@@ -1,4 +1,4 @@
-#include "papi_library.h"
+#include "engine/counting/papi_library.h"
 
 #include <dlfcn.h>
 

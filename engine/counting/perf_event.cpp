@@ -1,4 +1,4 @@
-#include "perf_event.h"
+#include "engine/counting/perf_event.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -13,9 +13,9 @@
 #include <map>
 #include <set>
 
-#include "fd.h"
-#include "scaling.h"
-#include "sysfs_pmu.h"
+#include "engine/system/fd.h"
+#include "engine/counting/scaling.h"
+#include "events/names/sysfs_pmu.h"
 
 namespace pmc {
 namespace {

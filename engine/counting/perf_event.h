@@ -3,10 +3,10 @@
 #include <memory>
 #include <vector>
 
-#include "counters.h"
-#include "event_spec.h"
-#include "permissions.h"
-#include "sysroot.h"
+#include "engine/counting/counters.h"
+#include "events/names/event_spec.h"
+#include "engine/system/permissions.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "scaling.h"
+#include "engine/counting/scaling.h"
 
 #include <cmath>
 

@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "measurement.h"
+#include "events/document/measurement.h"
 
 namespace pmc {
 

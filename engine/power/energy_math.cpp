@@ -1,4 +1,4 @@
-#include "energy_math.h"
+#include "engine/power/energy_math.h"
 
 #include <algorithm>
 

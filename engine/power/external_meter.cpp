@@ -1,8 +1,8 @@
-#include "external_meter.h"
+#include "engine/power/external_meter.h"
 
-#include "quiet_thread.h"
+#include "engine/system/quiet_thread.h"
 
-#include "text.h"
+#include "events/text/text.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -28,7 +28,7 @@
 #include <thread>
 #include <utility>
 
-#include "fd.h"
+#include "engine/system/fd.h"
 
 extern char** environ;
 

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "energy_math.h"
-#include "power_source.h"
+#include "engine/power/energy_math.h"
+#include "engine/power/power_source.h"
 
 namespace pmc {
 

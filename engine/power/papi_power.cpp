@@ -1,4 +1,4 @@
-#include "papi_power.h"
+#include "engine/power/papi_power.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,8 +8,8 @@
 #include <map>
 #include <memory>
 
-#include "energy_math.h"
-#include "papi_library.h"
+#include "engine/power/energy_math.h"
+#include "engine/counting/papi_library.h"
 
 namespace pmc {
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "power_source.h"
+#include "engine/power/power_source.h"
 
 namespace pmc {
 

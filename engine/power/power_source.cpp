@@ -1,11 +1,11 @@
-#include "power_source.h"
+#include "engine/power/power_source.h"
 
 #include <stdexcept>
 
-#include "external_meter.h"
-#include "papi_power.h"
-#include "powercap.h"
-#include "rapl_perf.h"
+#include "engine/power/external_meter.h"
+#include "engine/power/papi_power.h"
+#include "engine/power/powercap.h"
+#include "engine/power/rapl_perf.h"
 
 namespace pmc {
 namespace {

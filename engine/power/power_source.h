@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "measurement.h"
-#include "sysroot.h"
+#include "events/document/measurement.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

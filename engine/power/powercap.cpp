@@ -1,4 +1,4 @@
-#include "powercap.h"
+#include "engine/power/powercap.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,8 +12,8 @@
 #include <set>
 #include <span>
 
-#include "energy_math.h"
-#include "fd.h"
+#include "engine/power/energy_math.h"
+#include "engine/system/fd.h"
 
 namespace pmc {
 namespace fs = std::filesystem;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "power_source.h"
-#include "sysroot.h"
+#include "engine/power/power_source.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

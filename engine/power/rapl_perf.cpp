@@ -1,13 +1,13 @@
-#include "rapl_perf.h"
+#include "engine/power/rapl_perf.h"
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
 
-#include "counters.h"
-#include "perf_event.h"
-#include "resolver.h"
+#include "engine/counting/counters.h"
+#include "engine/counting/perf_event.h"
+#include "events/names/resolver.h"
 
 namespace pmc {
 namespace fs = std::filesystem;

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "counters.h"
-#include "event_spec.h"
-#include "power_source.h"
-#include "sysroot.h"
+#include "engine/counting/counters.h"
+#include "events/names/event_spec.h"
+#include "engine/power/power_source.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

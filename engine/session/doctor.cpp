@@ -1,4 +1,4 @@
-#include "doctor.h"
+#include "engine/session/doctor.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -10,13 +10,13 @@
 
 #include <perfmon/pfmlib.h>
 
-#include "fd.h"
+#include "engine/system/fd.h"
 #if __has_include("papi_counters.h")
-#include "papi_counters.h"
+#include "engine/counting/papi_counters.h"
 #define PMC_HAVE_PAPI_TMP 1
 #endif
-#include "perf_event.h"
-#include "permissions.h"
+#include "engine/counting/perf_event.h"
+#include "engine/system/permissions.h"
 
 namespace pmc {
 namespace {

@@ -1,6 +1,6 @@
-#include "machine.h"
+#include "engine/session/machine.h"
 
-#include "text.h"
+#include "events/text/text.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "perf_event.h"
+#include "engine/counting/perf_event.h"
 
 namespace pmc {
 namespace {

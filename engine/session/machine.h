@@ -1,7 +1,7 @@
 #pragma once
 // Identity of the machine a measurement was taken on, read through the SysRoot.
-#include "measurement.h"
-#include "sysroot.h"
+#include "events/document/measurement.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "session.h"
+#include "engine/session/session.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,8 +12,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "fd.h"
-#include "scaling.h"
+#include "engine/system/fd.h"
+#include "engine/counting/scaling.h"
 
 namespace pmc {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "counters.h"
-#include "measurement.h"
+#include "engine/counting/counters.h"
+#include "events/document/measurement.h"
 
 namespace pmc {
 

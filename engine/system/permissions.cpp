@@ -1,4 +1,4 @@
-#include "permissions.h"
+#include "engine/system/permissions.h"
 
 #include <linux/capability.h>
 #include <sys/syscall.h>

@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "sysroot.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

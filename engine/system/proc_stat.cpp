@@ -1,4 +1,4 @@
-#include "proc_stat.h"
+#include "engine/system/proc_stat.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fd.h"
+#include "engine/system/fd.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "calibration.h"
+#include "engine/workloads/calibration.h"
 
 #include <unistd.h>
 

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sysroot.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "workloads.h"
+#include "engine/workloads/workloads.h"
 
 #include <unistd.h>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sysroot.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

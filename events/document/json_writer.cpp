@@ -1,4 +1,4 @@
-#include "json_writer.h"
+#include "events/document/json_writer.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-#include "measurement_io.h"
+#include "events/document/measurement_io.h"
 
 #include <fmt/format.h>
 
@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_writer.h"
+#include "events/document/json_writer.h"
 
 namespace pmc {
 namespace {

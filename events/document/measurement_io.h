@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "measurement.h"
+#include "events/document/measurement.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "derived_metrics.h"
+#include "events/metrics/derived_metrics.h"
 
 #include <algorithm>
 #include <cctype>

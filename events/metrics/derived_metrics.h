@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "measurement.h"
-#include "metric_set.h"
+#include "events/document/measurement.h"
+#include "events/metrics/metric_set.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "expr.h"
+#include "events/metrics/expr.h"
 
 #include <algorithm>
 #include <cctype>

@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "measurement.h"
+#include "events/document/measurement.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "metric_set.h"
+#include "events/metrics/metric_set.h"
 
 #include <algorithm>
 #include <cctype>

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "expr.h"
+#include "events/metrics/expr.h"
 
 namespace pmc {
 

@@ -1,8 +1,8 @@
-#include "event_list.h"
+#include "events/names/event_list.h"
 
 #include <fmt/format.h>
 
-#include "resolver.h"
+#include "events/names/resolver.h"
 
 namespace pmc {
 namespace {

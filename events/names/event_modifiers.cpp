@@ -1,4 +1,4 @@
-#include "event_modifiers.h"
+#include "events/names/event_modifiers.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "generic_events.h"
+#include "events/names/generic_events.h"
 
 #include <linux/perf_event.h>
 

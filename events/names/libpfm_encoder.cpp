@@ -1,4 +1,4 @@
-#include "libpfm_encoder.h"
+#include "events/names/libpfm_encoder.h"
 
 #include <perfmon/pfmlib_perf_event.h>
 

@@ -1,4 +1,4 @@
-#include "pfm_catalog.h"
+#include "events/names/pfm_catalog.h"
 
 #include <perfmon/pfmlib.h>
 

@@ -1,4 +1,4 @@
-#include "resolver.h"
+#include "events/names/resolver.h"
 
 #include <fast_float/fast_float.h>
 #include <fmt/format.h>
@@ -9,11 +9,11 @@
 #include <mutex>
 #include <optional>
 
-#include "event_list.h"
-#include "event_modifiers.h"
-#include "generic_events.h"
-#include "libpfm_encoder.h"
-#include "sysfs_pmu.h"
+#include "events/names/event_list.h"
+#include "events/names/event_modifiers.h"
+#include "events/names/generic_events.h"
+#include "events/names/libpfm_encoder.h"
+#include "events/names/sysfs_pmu.h"
 
 namespace pmc {
 namespace {

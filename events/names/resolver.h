@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "event_spec.h"
-#include "sysroot.h"
+#include "events/names/event_spec.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

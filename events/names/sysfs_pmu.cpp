@@ -1,4 +1,4 @@
-#include "sysfs_pmu.h"
+#include "events/names/sysfs_pmu.h"
 
 #include <fmt/format.h>
 

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "resolver.h"
-#include "sysroot.h"
+#include "events/names/resolver.h"
+#include "events/names/sysroot.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "sysroot.h"
+#include "events/names/sysroot.h"
 
 #include <cstdlib>
 #include <fstream>

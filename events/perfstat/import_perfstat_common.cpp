@@ -1,4 +1,4 @@
-#include "import_perfstat_common.h"
+#include "events/perfstat/import_perfstat_common.h"
 
 #include <fast_float/fast_float.h>
 #include <fmt/format.h>

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "import_perfstat.h"
-#include "measurement.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/document/measurement.h"
 
 namespace pmc::perfstat {
 

@@ -14,7 +14,7 @@
 #include <optional>
 #include <thread>
 
-#include "import_perfstat_common.h"
+#include "events/perfstat/import_perfstat_common.h"
 
 namespace pmc::perfstat {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "import_perfstat_common.h"
+#include "events/perfstat/import_perfstat_common.h"
 
 namespace pmc::perfstat {
 namespace {

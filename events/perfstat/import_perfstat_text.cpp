@@ -6,7 +6,7 @@
 #include <array>
 #include <cmath>
 
-#include "import_perfstat_common.h"
+#include "events/perfstat/import_perfstat_common.h"
 
 namespace pmc::perfstat {
 namespace {

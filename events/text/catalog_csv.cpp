@@ -1,6 +1,6 @@
-#include "catalog_csv.h"
+#include "events/text/catalog_csv.h"
 
-#include "text.h"
+#include "events/text/text.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "cross_validation.h"
+#include "models/fit/cross_validation.h"
 
 #include <fmt/format.h>
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "feature_transforms.h"
+#include "models/fit/feature_transforms.h"
 
 namespace pmc {
 

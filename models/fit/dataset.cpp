@@ -1,8 +1,8 @@
-#include "dataset.h"
+#include "models/fit/dataset.h"
 
-#include "text.h"
+#include "events/text/text.h"
 
-#include "catalog_csv.h"
+#include "events/text/catalog_csv.h"
 
 #include <fmt/format.h>
 

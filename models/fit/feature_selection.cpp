@@ -1,4 +1,4 @@
-#include "feature_selection.h"
+#include "models/fit/feature_selection.h"
 
 #include <cmath>
 #include <limits>

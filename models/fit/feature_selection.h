@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "cross_validation.h"
-#include "feature_transforms.h"
-#include "solvers.h"
+#include "models/fit/cross_validation.h"
+#include "models/fit/feature_transforms.h"
+#include "models/fit/solvers.h"
 
 namespace pmc {
 

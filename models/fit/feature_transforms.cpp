@@ -1,4 +1,4 @@
-#include "feature_transforms.h"
+#include "models/fit/feature_transforms.h"
 
 #include <fmt/format.h>
 

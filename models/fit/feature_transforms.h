@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataset.h"
+#include "models/fit/dataset.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "model_file.h"
+#include "models/fit/model_file.h"
 
 #include <fmt/format.h>
 

@@ -13,11 +13,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cross_validation.h"
-#include "dataset.h"
-#include "feature_transforms.h"
-#include "solvers.h"
-#include "stall_comparison.h"
+#include "models/fit/cross_validation.h"
+#include "models/fit/dataset.h"
+#include "models/fit/feature_transforms.h"
+#include "models/fit/solvers.h"
+#include "models/fit/stall_comparison.h"
 
 namespace pmc {
 

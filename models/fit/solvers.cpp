@@ -1,4 +1,4 @@
-#include "solvers.h"
+#include "models/fit/solvers.h"
 
 #include <fmt/format.h>
 

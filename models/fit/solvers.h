@@ -24,9 +24,9 @@
 #include <string_view>
 #include <vector>
 
-#include "cross_validation.h"
-#include "dataset.h"
-#include "feature_transforms.h"
+#include "models/fit/cross_validation.h"
+#include "models/fit/dataset.h"
+#include "models/fit/feature_transforms.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "stall_comparison.h"
+#include "models/fit/stall_comparison.h"
 
 #include <fmt/format.h>
 

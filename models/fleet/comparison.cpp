@@ -1,4 +1,4 @@
-#include "comparison.h"
+#include "models/fleet/comparison.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <numeric>
 #include <unordered_map>
 
-#include "power_curve.h"
+#include "models/fleet/power_curve.h"
 
 namespace pmc {
 namespace {

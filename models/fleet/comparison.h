@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "measurement.h"
-#include "sku_catalog.h"
+#include "events/document/measurement.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "energy_estimate.h"
+#include "models/fleet/energy_estimate.h"
 
 #include <fmt/format.h>
 

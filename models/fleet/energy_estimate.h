@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "power_curve.h"
-#include "sku_catalog.h"
+#include "models/fleet/power_curve.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace pmc {
 

@@ -1,11 +1,11 @@
-#include "grid.h"
+#include "models/fleet/grid.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "catalog_csv.h"
+#include "events/text/catalog_csv.h"
 
 namespace pmc {
 

@@ -1,4 +1,4 @@
-#include "power_curve.h"
+#include "models/fleet/power_curve.h"
 
 #include <fmt/format.h>
 

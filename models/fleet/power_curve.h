@@ -5,7 +5,7 @@
 #include <span>
 #include <string>
 
-#include "sku_catalog.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace pmc {
 

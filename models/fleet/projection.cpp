@@ -1,4 +1,4 @@
-#include "projection.h"
+#include "models/fleet/projection.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "power_curve.h"
+#include "models/fleet/power_curve.h"
 
 namespace pmc {
 namespace {

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "comparison.h"
-#include "sku_catalog.h"
+#include "models/fleet/comparison.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace pmc {
 

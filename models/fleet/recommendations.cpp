@@ -1,4 +1,4 @@
-#include "recommendations.h"
+#include "models/fleet/recommendations.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "power_curve.h"
+#include "models/fleet/power_curve.h"
 
 namespace pmc {
 namespace {

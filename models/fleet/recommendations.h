@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "comparison.h"
-#include "projection.h"
-#include "sku_catalog.h"
+#include "models/fleet/comparison.h"
+#include "models/fleet/projection.h"
+#include "models/fleet/sku_catalog.h"
 
 namespace pmc {
 

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "derived_metrics.h"
-#include "import_perfstat.h"
-#include "measurement_io.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/document/measurement_io.h"
 #include "pmcmodel_version.h"
 #include "test_support.h"
 

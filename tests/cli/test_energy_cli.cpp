@@ -395,28 +395,42 @@ TEST_SUITE("kernel") {
   }
 
   TEST_CASE("root-only energy_uj: the reason says how to get access, and the energy is estimated") {
-    TempDir dir("rootonly");
-    fs::permissions(dir.path, fs::perms::all);
-    auto tree = copy_tree(dir, "intel-client");
-    for (const auto& entry : fs::recursive_directory_iterator(tree))
-      if (entry.path().filename() == "energy_uj")
-        fs::permissions(entry.path(), fs::perms::owner_read);
-    auto out = dir.file("run.json");
-    auto argv = measure({"--json", out}, "sleep 0.1");
-    if (::geteuid() == 0) {
-      // Root reads any file: run pmcmodel as nobody, which a 0400 root-owned file refuses.
-      argv.insert(argv.begin(),
-                  {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
-      for (const auto& entry : fs::recursive_directory_iterator(tree))
-        if (entry.is_directory())
-          fs::permissions(entry.path(), fs::perms::owner_all | fs::perms::group_read |
-                                            fs::perms::group_exec | fs::perms::others_read |
-                                            fs::perms::others_exec);
-    } else {
-      for (const auto& entry : fs::recursive_directory_iterator(tree))
-        if (entry.path().filename() == "energy_uj") fs::permissions(entry.path(), fs::perms::none);
+    // Root reads any file, so as root pmcmodel runs as nobody, which a 0400 root-owned file
+    // refuses. Nobody must reach the binary, its data and the tree wherever the checkout and
+    // $TMPDIR live (a home or a `mktemp -d` folder is mode 0700): all three are copied into a
+    // folder every user can reach, and the test says why it skips when there is none.
+    bool root = ::geteuid() == 0;
+    ReachableDir dir("energy-rootonly", /*writable=*/true);
+    if (dir.path.empty()) {
+      MESSAGE("skipped: " << dir.why);
+      return;
     }
-    auto r = run_process(argv, {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
+    fs::path tree = dir.path / "intel-client";
+    fs::copy(kPowerTrees + "intel-client", tree, fs::copy_options::recursive);
+    for (const auto& entry : fs::recursive_directory_iterator(tree)) {
+      if (entry.is_directory())
+        fs::permissions(entry.path(), fs::perms(0755));
+      else if (entry.path().filename() == "energy_uj")
+        fs::permissions(entry.path(), root ? fs::perms(0400) : fs::perms::none);
+      else
+        fs::permissions(entry.path(), fs::perms(0444));
+    }
+    auto out = (dir.path / "run.json").string();
+    auto argv = measure({"--json", out}, "sleep 0.1");
+    std::vector<std::string> env = {"PMCMODEL_SYSFS_ROOT=" + tree.string()};
+    if (root) {
+      auto copy = install_copy(dir.path / "install");
+      argv[0] = copy.binary;
+      env.push_back(copy.data_dir_env);
+      auto why = nobody_cannot_use({copy.binary, (tree / "class/powercap").string()});
+      if (!why.empty()) {
+        MESSAGE("skipped: " << why);
+        return;
+      }
+      auto nobody = as_nobody();
+      argv.insert(argv.begin(), nobody.begin(), nobody.end());
+    }
+    auto r = run_process(argv, env);
     auto doc = run_json(r, out);
     REQUIRE_FALSE(doc["energy"].empty());
     for (const auto& e : doc["energy"])

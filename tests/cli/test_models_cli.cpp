@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "perf_event.h"
+#include "engine/counting/perf_event.h"
 #include "test_support.h"
 
 using namespace pmc::test;

@@ -1,7 +1,7 @@
 // The human table's metric column (cli/output.cpp), on measurements built in memory.
 #include <doctest/doctest.h>
 
-#include "output.h"
+#include "cli/output.h"
 
 using pmc::Measurement;
 using pmc::Metric;

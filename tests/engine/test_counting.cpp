@@ -18,10 +18,10 @@
 #include <sstream>
 #include <thread>
 
-#include "derived_metrics.h"
-#include "perf_event.h"
-#include "resolver.h"
-#include "session.h"
+#include "events/metrics/derived_metrics.h"
+#include "engine/counting/perf_event.h"
+#include "events/names/resolver.h"
+#include "engine/session/session.h"
 #include "test_support.h"
 
 using namespace pmc;

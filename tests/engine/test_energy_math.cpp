@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "energy_math.h"
+#include "engine/power/energy_math.h"
 
 using namespace pmc;
 

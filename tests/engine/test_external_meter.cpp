@@ -10,9 +10,9 @@
 #include <string>
 #include <thread>
 
-#include "external_meter.h"
-#include "papi_counters.h"
-#include "power_source.h"
+#include "engine/power/external_meter.h"
+#include "engine/counting/papi_counters.h"
+#include "engine/power/power_source.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;

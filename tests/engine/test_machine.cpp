@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "machine.h"
+#include "engine/session/machine.h"
 
 using namespace pmc;
 

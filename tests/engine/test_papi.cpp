@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "papi_counters.h"
-#include "perf_event.h"
+#include "engine/counting/papi_counters.h"
+#include "engine/counting/perf_event.h"
 #include "test_support.h"
 
 using namespace pmc;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "papi_power.h"
+#include "engine/power/papi_power.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;

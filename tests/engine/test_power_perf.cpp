@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "power_source.h"
-#include "rapl_perf.h"
+#include "engine/power/power_source.h"
+#include "engine/power/rapl_perf.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "power_source.h"
-#include "powercap.h"
+#include "engine/power/power_source.h"
+#include "engine/power/powercap.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;

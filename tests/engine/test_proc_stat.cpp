@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "proc_stat.h"
+#include "engine/system/proc_stat.h"
 
 using namespace pmc;
 

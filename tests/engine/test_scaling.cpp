@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "perf_event.h"
-#include "scaling.h"
+#include "engine/counting/perf_event.h"
+#include "engine/counting/scaling.h"
 
 using namespace pmc;
 

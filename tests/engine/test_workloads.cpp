@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <string>
 
-#include "calibration.h"
-#include "perf_event.h"
-#include "resolver.h"
-#include "session.h"
+#include "engine/workloads/calibration.h"
+#include "engine/counting/perf_event.h"
+#include "events/names/resolver.h"
+#include "engine/session/session.h"
 #include "test_support.h"
-#include "workloads.h"
+#include "engine/workloads/workloads.h"
 
 using namespace pmc;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "expr.h"
+#include "events/metrics/expr.h"
 
 using namespace pmc;
 

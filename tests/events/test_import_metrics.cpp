@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "derived_metrics.h"
-#include "import_perfstat.h"
-#include "metric_set.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/metrics/metric_set.h"
 #include "test_support.h"
 
 using namespace pmc;

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "import_perfstat.h"
-#include "measurement_io.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/document/measurement_io.h"
 #include "test_support.h"
 
 using namespace pmc;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "import_perfstat.h"
+#include "events/perfstat/import_perfstat.h"
 #include "test_support.h"
 
 using namespace pmc;

@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "json_writer.h"
-#include "measurement_io.h"
+#include "events/document/json_writer.h"
+#include "events/document/measurement_io.h"
 
 using namespace pmc;
 

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "derived_metrics.h"
-#include "measurement_io.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/document/measurement_io.h"
 
 using namespace pmc;
 

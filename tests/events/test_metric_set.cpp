@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "derived_metrics.h"
-#include "metric_set.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/metrics/metric_set.h"
 
 using namespace pmc;
 

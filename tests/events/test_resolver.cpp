@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <string>
 
-#include "event_list.h"
-#include "resolver.h"
-#include "sysfs_pmu.h"
+#include "events/names/event_list.h"
+#include "events/names/resolver.h"
+#include "events/names/sysfs_pmu.h"
 
 namespace {
 

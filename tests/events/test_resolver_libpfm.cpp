@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "resolver.h"
+#include "events/names/resolver.h"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "expr.h"
-#include "metric_set.h"
+#include "events/metrics/expr.h"
+#include "events/metrics/metric_set.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

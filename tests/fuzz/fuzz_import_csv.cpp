@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "import_perfstat.h"
-#include "measurement_io.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/document/measurement_io.h"
 
 namespace {
 

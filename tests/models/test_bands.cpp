@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "model_file.h"
+#include "models/fit/model_file.h"
 
 using namespace pmc;
 

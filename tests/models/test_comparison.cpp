@@ -8,11 +8,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "comparison.h"
-#include "derived_metrics.h"
-#include "import_perfstat.h"
+#include "models/fleet/comparison.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
 #include "pmcmodel_version.h"
-#include "sku_catalog.h"
+#include "models/fleet/sku_catalog.h"
 
 using namespace pmc;
 

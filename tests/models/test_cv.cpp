@@ -6,8 +6,8 @@
 #include <set>
 #include <vector>
 
-#include "cross_validation.h"
-#include "solvers.h"
+#include "models/fit/cross_validation.h"
+#include "models/fit/solvers.h"
 
 using namespace pmc;
 

@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "dataset.h"
-#include "feature_transforms.h"
+#include "models/fit/dataset.h"
+#include "models/fit/feature_transforms.h"
 
 using namespace pmc;
 

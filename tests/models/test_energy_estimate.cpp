@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "energy_estimate.h"
-#include "power_curve.h"
-#include "sku_catalog.h"
+#include "models/fleet/energy_estimate.h"
+#include "models/fleet/power_curve.h"
+#include "models/fleet/sku_catalog.h"
 
 using namespace pmc;
 

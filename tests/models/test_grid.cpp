@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "catalog_csv.h"
-#include "grid.h"
+#include "events/text/catalog_csv.h"
+#include "models/fleet/grid.h"
 #include "pmcmodel_version.h"
 
 using namespace pmc;

@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-#include "model_file.h"
+#include "models/fit/model_file.h"
 #include "pmcmodel_version.h"
 
 using namespace pmc;

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "catalog_csv.h"
+#include "events/text/catalog_csv.h"
 #include "pmcmodel_version.h"
-#include "power_curve.h"
-#include "sku_catalog.h"
+#include "models/fleet/power_curve.h"
+#include "models/fleet/sku_catalog.h"
 
 using namespace pmc;
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 
 #include "pmcmodel_version.h"
-#include "projection.h"
-#include "sku_catalog.h"
+#include "models/fleet/projection.h"
+#include "models/fleet/sku_catalog.h"
 
 using namespace pmc;
 

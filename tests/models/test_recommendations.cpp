@@ -5,10 +5,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "derived_metrics.h"
-#include "import_perfstat.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
 #include "pmcmodel_version.h"
-#include "recommendations.h"
+#include "models/fleet/recommendations.h"
 
 using namespace pmc;
 

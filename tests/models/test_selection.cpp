@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "feature_selection.h"
-#include "model_file.h"
+#include "models/fit/feature_selection.h"
+#include "models/fit/model_file.h"
 
 using namespace pmc;
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <utility>
 
-#include "catalog_csv.h"
+#include "events/text/catalog_csv.h"
 #include "pmcmodel_version.h"
-#include "sku_catalog.h"
+#include "models/fleet/sku_catalog.h"
 
 using namespace pmc;
 

@@ -4,7 +4,7 @@
 #include <random>
 #include <vector>
 
-#include "solvers.h"
+#include "models/fit/solvers.h"
 
 using namespace pmc;
 

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <random>
 
-#include "model_file.h"
-#include "solvers.h"
-#include "stall_comparison.h"
+#include "models/fit/model_file.h"
+#include "models/fit/solvers.h"
+#include "models/fit/stall_comparison.h"
 
 using namespace pmc;
 

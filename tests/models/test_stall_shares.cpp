@@ -1,7 +1,7 @@
 // The cache-stall estimate per workload from a CPI stack: shares of each group's cycles.
 #include <doctest/doctest.h>
 
-#include "solvers.h"
+#include "models/fit/solvers.h"
 
 using namespace pmc;
 

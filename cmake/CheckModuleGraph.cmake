@@ -1,0 +1,15 @@
+# cmake -DGRAPH=build/modules/graph.txt -DDOC=docs/ARCHITECTURE.md -P CheckModuleGraph.cmake
+# The lines between "```modules" and the next "```" in DOC must equal GRAPH (the links CMake made).
+file(READ ${GRAPH} built)
+file(READ ${DOC} doc)
+string(FIND "${doc}" "```modules\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "${DOC}: no ```modules block (the module graph)")
+endif()
+math(EXPR start "${start} + 11")
+string(SUBSTRING "${doc}" ${start} -1 rest)
+string(FIND "${rest}" "```" end)
+string(SUBSTRING "${rest}" 0 ${end} drawn)
+if(NOT drawn STREQUAL built)
+  message(FATAL_ERROR "${DOC}: the module graph differs from the one CMake built.\nDrawn:\n${drawn}\nBuilt (${GRAPH}):\n${built}")
+endif()
