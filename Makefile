@@ -6,15 +6,19 @@ FUZZ_RUNS ?= 20000
 # Each target also stops after this many seconds in `make fuzz` (so `make test` stays bounded).
 FUZZ_MAX_SECONDS ?= 60
 
-.PHONY: deps build run test asan fuzz fuzz-long bench format clean
+.PHONY: deps configure build run test asan fuzz fuzz-long bench format clean
 deps:
 	@./scripts/install-deps
 
-build: deps
+configure: deps
 	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
-run: build
+# Builds the pmcmodel executable only; the tests and benchmarks are built by `make test`.
+run: configure
+	@cmake --build --preset $(PRESET) -j $(JOBS) --target pmcmodel
 	./build/$(PRESET)/cli/pmcmodel measure
 
 # Fuzz runs first so that ctest's summary closes the output.
