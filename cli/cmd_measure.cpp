@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -74,41 +75,57 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return out;
 }
 
-// Streams each interval as it is taken and flushes it, so a killed run keeps what it measured.
+// Streams each interval as it is taken (each write reaches the file at once), so a killed run
+// keeps what it measured. A write that fails (a full disk) is said once on stderr; the run goes
+// on without the stream, and the command exits 1 at the end.
 class IntervalStream {
  public:
   IntervalStream(const std::string& path, const std::string& format, bool human)
       : csv_(format == "csv"), human_(human) {
     if (path.empty()) return;
-    file_ = path == "-" ? stdout : std::fopen(path.c_str(), "w");
-    if (file_ == nullptr)
-      throw CommandError(
-          fmt::format("{}: cannot open for writing: {}", path, std::strerror(errno)));
+    out_.emplace(path);
     if (csv_) write(csv_interval_header());
   }
-  ~IntervalStream() {
-    if (file_ != nullptr && file_ != stdout) std::fclose(file_);
-  }
-  IntervalStream(const IntervalStream&) = delete;
-  IntervalStream& operator=(const IntervalStream&) = delete;
 
   // Whether anything shows the intervals while the run goes on.
-  bool live() const { return human_ || file_ != nullptr; }
+  bool live() const { return human_ || out_.has_value(); }
+  // The write error that stopped the stream, empty when none.
+  const std::string& failure() const { return failure_; }
 
   void operator()(const Interval& iv) {
     if (human_) {
       std::fputs(format_interval_rows(iv).c_str(), stderr);
       std::fflush(stderr);
     }
-    if (file_ != nullptr) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
+    if (out_) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
+  }
+
+  // At the end of the run: fsync and close, checked.
+  void finish() {
+    if (!out_) return;
+    try {
+      out_->close();
+    } catch (const CommandError& e) {
+      fail(e.what());
+    }
   }
 
  private:
   void write(const std::string& s) {
-    std::fwrite(s.data(), 1, s.size(), file_);
-    std::fflush(file_);
+    if (!failure_.empty()) return;
+    try {
+      out_->write(s);
+    } catch (const CommandError& e) {
+      fail(e.what());
+    }
   }
-  FILE* file_ = nullptr;
+  void fail(const std::string& what) {
+    failure_ = what;
+    std::fprintf(stderr, "pmcmodel measure: %s; intervals are no longer written, the run goes on\n",
+                 what.c_str());
+  }
+  std::optional<OutputStream> out_;
+  std::string failure_;
   bool csv_;
   bool human_;
 };
@@ -257,6 +274,9 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
 }
 
 int run_measure(MeasureOptions o) {
+  // Outputs are checked before anything runs: a bad path should not cost a run.
+  for (const auto* path : {&o.json_path, &o.csv_path})
+    if (!path->empty()) check_output_path(*path);
   SysRoot root = SysRoot::from_env();
   auto models = load_measure_models(o.model_paths);
   std::vector<std::string> shown_command = o.command;
@@ -287,6 +307,7 @@ int run_measure(MeasureOptions o) {
                          [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
       break;
   }
+  stream.finish();
   Measurement m = runs.back();
   if (runs.size() > 1) {
     std::vector<std::vector<EventCount>> all;
@@ -330,6 +351,7 @@ int run_measure(MeasureOptions o) {
   if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
   if (!o.json_path.empty()) write_file_atomically(o.json_path, measurement_to_json(m));
   if (!o.csv_path.empty()) write_file_atomically(o.csv_path, measurement_to_csv(m));
+  if (!stream.failure().empty() && exit_code == 0) exit_code = 1;
   return exit_code;
 }
 

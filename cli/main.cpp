@@ -1,10 +1,14 @@
 // pmcmodel: count a workload's hardware events and power, and model them.
+#include <cstdint>
 #include <cstdio>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/failsafe.h"
+#include "cli/output.h"
+#include "events/text/input_file.h"
 #include "pmcmodel_version.h"
 
 namespace {
@@ -46,6 +50,13 @@ int main(int argc, char** argv) {
   reg(pmc::cli::add_fit);
   reg(pmc::cli::add_predict);
   reg(pmc::cli::add_compare);
+  // An option of every command (given before or after the command's name): the readers' input
+  // limit (docs/security.md).
+  uint64_t max_input_bytes = pmc::kDefaultMaxInputBytes;
+  app.add_option("--max-input-bytes", max_input_bytes,
+                 "Refuse input files larger than this (default 1 GiB)")
+      ->check(CLI::PositiveNumber);
+  for (auto* sub : app.get_subcommands({})) sub->fallthrough();
   auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
   std::string help_topic;
   help->add_option("command", help_topic, "Command to describe");
@@ -95,11 +106,18 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
+  pmc::set_max_input_bytes(max_input_bytes);
+  pmc::cli::install_failsafe(chosen->get_name());
   try {
-    return runners[chosen]();
+    int status = runners[chosen]();
+    pmc::cli::finish_standard_output();
+    return status;
   } catch (const pmc::cli::CommandError& e) {
     std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
     return e.exit_code;
+  } catch (const pmc::InputError& e) {
+    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
     return 1;

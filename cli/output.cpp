@@ -1,10 +1,15 @@
 #include "cli/output.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,10 +18,47 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
+#include "cli/failsafe.h"
 #include "cli/measure_energy.h"
+#include "events/text/input_file.h"
 
 namespace pmc::cli {
 namespace {
+
+[[noreturn]] void throw_write_error(const std::string& path, int error) {
+  throw CommandError(fmt::format("{}: write failed: {}", path, std::strerror(error)), 1);
+}
+
+// Every byte of `piece`, or a CommandError (exit 1) naming `name` and the errno.
+void write_all(int fd, std::string_view piece, const std::string& name) {
+  size_t done = 0;
+  while (done < piece.size()) {
+    ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
+    if (n <= 0) throw_write_error(name, n < 0 ? errno : EIO);
+    done += size_t(n);
+  }
+}
+
+// The process's umask, read without changing it (umask(2) sets it, which races other threads).
+mode_t current_umask() {
+  if (FILE* f = std::fopen("/proc/self/status", "re")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "Umask:", 6) == 0) {
+        std::fclose(f);
+        return mode_t(std::strtoul(line + 6, nullptr, 8));
+      }
+    std::fclose(f);
+  }
+  return 022;
+}
 
 // Which metric is printed beside which event, as perf stat does.
 const std::map<std::string, std::string>& metric_beside_event() {
@@ -102,50 +144,174 @@ void write_file_atomically(const std::string& path, std::string_view content) {
 void write_file_atomically(const std::string& path,
                            const std::function<void(const FileAppender&)>& produce) {
   if (path == "-") {
-    produce([](std::string_view piece) {
-      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
-        throw std::runtime_error(std::string("stdout: write failed: ") + std::strerror(errno));
-    });
-    fflush(stdout);
+    // What went to stdout through stdio goes first, then the pieces with write(2), each checked.
+    if (std::fflush(stdout) != 0) throw_write_error("standard output", errno);
+    produce([](std::string_view piece) { write_all(STDOUT_FILENO, piece, "standard output"); });
     return;
   }
+  auto existing = check_output_path(path);
+  remove_stale_temp_files(path);
   std::filesystem::path target(path);
-  std::string name = fmt::format(".{}.XXXXXX", target.filename().string());
-  std::string tmp = (target.parent_path() / name).string();
-  int fd = mkstemp(tmp.data());
-  if (fd < 0)
-    throw std::runtime_error(path + ": cannot create a temporary file: " + std::strerror(errno));
+  std::string tmp = (target.parent_path() / temp_file_name(target.filename().string())).string();
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    throw CommandError(fmt::format("{}: cannot create a file beside it: {}", path,
+                                   std::strerror(e)),
+                       e == ENOSPC || e == EIO || e == EDQUOT ? 1 : 2);
+  }
+  TempFileGuard guard(tmp);
   // Writeback of what is written is started every few megabytes, so that the fsync at the end
   // waits for the last of them only, not for the whole of a 400 MB document (0.17 s on a VM).
   constexpr off_t kWritebackBytes = 8 << 20;
   off_t written = 0, flushed = 0;
   auto append = [&](std::string_view piece) {
-    size_t done = 0;
-    while (done < piece.size()) {
-      ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(path + ": write failed: " + std::strerror(errno));
-      done += size_t(n);
-      written += n;
-    }
+    write_all(fd, piece, path);
+    written += off_t(piece.size());
     if (written - flushed >= kWritebackBytes) {
       ::sync_file_range(fd, flushed, written - flushed, SYNC_FILE_RANGE_WRITE);
       flushed = written;
     }
   };
   try {
+    Activity activity("writing " + path);
     produce(append);
+    // A rewritten file keeps its permission bits (and, for root, its owner); a new one gets what
+    // open(2) would give it, 0666 less the umask.
+    if (existing) {
+      if (::fchmod(fd, existing->st_mode & 07777) != 0) throw_write_error(path, errno);
+      if (::geteuid() == 0) (void)!::fchown(fd, existing->st_uid, existing->st_gid);
+    } else if (::fchmod(fd, 0666 & ~current_umask()) != 0) {
+      throw_write_error(path, errno);
+    }
+    if (::fsync(fd) != 0) throw_write_error(path, errno);
+    int rc = ::close(fd);
+    fd = -1;
+    if (rc != 0) throw_write_error(path, errno);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_write_error(path, errno);
   } catch (...) {
-    ::close(fd);
+    if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
     throw;
   }
-  fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(path + ": cannot write: " + std::strerror(e));
+}
+
+std::optional<struct stat> check_output_path(const std::string& path) {
+  if (path == "-") return std::nullopt;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISREG(st.st_mode)) return st;
+    if (S_ISDIR(st.st_mode))
+      throw CommandError(fmt::format("{}: is a directory; expected a file name to write", path));
+    throw CommandError(fmt::format(
+        "{}: is {}; pmcmodel writes only regular files (remove it, or give - for stdout)", path,
+        file_kind_name(st.st_mode)));
   }
+  if (errno != ENOENT)
+    throw CommandError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+  auto dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode))
+    throw CommandError(fmt::format("{}: the folder {} does not exist", path, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw CommandError(fmt::format("{}: cannot write in {}: {}", path, dir.string(),
+                                   std::strerror(errno)));
+  return std::nullopt;
+}
+
+std::string temp_file_name(const std::string& file_name) {
+  return fmt::format(".{}{}{}.XXXXXX", file_name, kTempMarker, ::getpid());
+}
+
+void remove_stale_temp_files(const std::string& path) {
+  std::filesystem::path target(path);
+  auto dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  std::string prefix = "." + target.filename().string() + std::string(kTempMarker);
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() + 7 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    // .NAME.pmcmodel-tmp.PID.XXXXXX: removed when PID no longer runs.
+    std::string_view rest = std::string_view(name).substr(prefix.size());
+    auto dot = rest.find('.');
+    if (dot == std::string_view::npos || dot == 0 || rest.size() - dot != 7) continue;
+    pid_t pid = 0;
+    auto [p, err] = std::from_chars(rest.data(), rest.data() + dot, pid);
+    if (err != std::errc() || p != rest.data() + dot || pid <= 0) continue;
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      ::unlink(it->path().c_str());
+  }
+}
+
+OutputStream::OutputStream(const std::string& path) : path_(path) {
+  if (path == "-") {
+    fd_ = STDOUT_FILENO;
+    name_ = "standard output";
+    return;
+  }
+  name_ = path;
+  check_output_path(path);
+  // O_NOFOLLOW: a link put there since the check is not followed; O_NONBLOCK: a FIFO put there
+  // does not hang the run (it fails, or is refused below); no O_TRUNC until it is known to be a
+  // regular file.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                  0666);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ELOOP)
+      throw CommandError(fmt::format("{}: is a symbolic link; pmcmodel writes only regular files",
+                                     path));
+    throw CommandError(fmt::format("{}: cannot open for writing: {}", path, std::strerror(e)),
+                       e == ENOSPC || e == EIO || e == EDQUOT ? 1 : 2);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw CommandError(fmt::format("{}: is {}; pmcmodel writes only regular files", path,
+                                   file_kind_name(st.st_mode)));
+  }
+  if (::ftruncate(fd, 0) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw_write_error(path, e);
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  fd_ = fd;
+  owned_ = true;
+}
+
+OutputStream::~OutputStream() {
+  if (owned_ && fd_ >= 0) ::close(fd_);
+}
+
+void OutputStream::write(std::string_view text) {
+  if (fd_ < 0) return;
+  if (fd_ == STDOUT_FILENO && std::fflush(stdout) != 0) throw_write_error(name_, errno);
+  write_all(fd_, text, name_);
+}
+
+void OutputStream::close() {
+  if (!owned_ || fd_ < 0) return;
+  int fd = fd_;
+  fd_ = -1;
+  owned_ = false;
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    int e = errno;
+    ::close(fd);
+    throw_write_error(name_, e);
+  }
+  if (::close(fd) != 0) throw_write_error(name_, errno);
+}
+
+void finish_standard_output() {
+  // Buffered output (tables, --json -) is flushed and the descriptor closed, so that a full disk
+  // or /dev/full behind stdout is an error, not a silent exit 0.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw_write_error("standard output", errno != 0 ? errno : EIO);
+  if (std::fclose(stdout) != 0 && errno != EBADF) throw_write_error("standard output", errno);
 }
 
 std::string format_table(const Measurement& m) {

@@ -1,7 +1,10 @@
 #pragma once
 // Writing results: atomic files, the human table, interval streams.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -9,14 +12,55 @@
 
 namespace pmc::cli {
 
-// Writes `content` to a temp file beside `path` and renames it over `path`, so a reader never
-// sees a partial file; "-" writes to stdout. Throws std::runtime_error naming the path.
+// Every output goes through these (docs/security.md). Failures throw CommandError: exit 2 for a
+// path that cannot be an output (a link, a FIFO, a device, a directory, a missing folder), exit 1
+// for a write that fails (a full disk, an I/O error, /dev/full as stdout).
+
+// Writes `content` to a temporary file beside `path` (.NAME.pmcmodel-tmp.PID.XXXXXX, removed on
+// SIGTERM/SIGHUP/SIGINT) and renames it over `path`, so a reader never sees a partial file and a
+// failed write leaves the old file as it was; a rewritten file keeps its mode. "-" writes to
+// stdout, every write checked.
 void write_file_atomically(const std::string& path, std::string_view content);
 // The same for content made in pieces: `produce` is called once with a function that appends a
 // piece to the file, so a large document is written as it is formatted instead of held whole.
 using FileAppender = std::function<void(std::string_view)>;
 void write_file_atomically(const std::string& path,
                            const std::function<void(const FileAppender&)>& produce);
+
+// Refuses (CommandError, exit 2) a path that is not a regular file or absent, or whose folder is
+// missing or not writable; "-" is always accepted. Returns the existing file's stat. Commands
+// call it before they start a run, so a bad path does not cost one.
+std::optional<struct stat> check_output_path(const std::string& path);
+
+// Removes temporary files of `path` left by a pmcmodel that no longer runs (SIGKILL).
+void remove_stale_temp_files(const std::string& path);
+inline constexpr std::string_view kTempMarker = ".pmcmodel-tmp.";
+// ".NAME.pmcmodel-tmp.PID.XXXXXX", a mkstemp template.
+std::string temp_file_name(const std::string& file_name);
+
+// A stream written as it goes (--interval-out): opened with O_NOFOLLOW and without blocking,
+// refused unless a regular file (or "-" for stdout), truncated only then, its mode kept.
+class OutputStream {
+ public:
+  explicit OutputStream(const std::string& path);
+  ~OutputStream();
+  OutputStream(const OutputStream&) = delete;
+  OutputStream& operator=(const OutputStream&) = delete;
+  // Throws CommandError (exit 1) when the write fails.
+  void write(std::string_view text);
+  // fsync and close, checked; stdout is left to finish_standard_output.
+  void close();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string name_;
+  int fd_ = -1;
+  bool owned_ = false;
+};
+
+// Flushes and closes stdout at the end of a command; throws CommandError (exit 1) when that fails.
+void finish_standard_output();
 
 // The perf-stat-like table: count, unit, event, derived metric, running % when multiplexed,
 // then elapsed/user/sys seconds, then what could not be counted and why, then notes.
