@@ -21,6 +21,8 @@
 #include "events/perfstat/import_perfstat.h"
 #include "events/document/measurement_io.h"
 #include "cli/output.h"
+#include "events/text/input_file.h"
+#include "events/text/json_guard.h"
 #include "pmcmodel_version.h"
 #include "models/fleet/projection.h"
 #include "models/fleet/recommendations.h"
@@ -55,12 +57,9 @@ struct CompareCliOptions {
   std::optional<double> min_memory_gb;
 };
 
+// Refuses a directory, FIFO or device before reading, and a file over the input limit.
 std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return read_input_file(path);
 }
 
 struct LoadedRun {
@@ -72,6 +71,10 @@ struct LoadedRun {
 LoadedRun load_run(const std::string& path) {
   std::string text = read_whole(path);
   LoadedRun run;
+  // Nesting, duplicate keys and numbers outside a double are refused before any parser runs.
+  if (text.find_first_not_of(" \t\r\n") < text.size() && text[text.find_first_not_of(" \t\r\n")] == '{')
+    if (auto problem = find_json_problem(text))
+      throw CommandError(fmt::format("{}:{}: {}", path, problem->line, problem->what));
   json doc = json::parse(text, nullptr, false);
   if (!doc.is_discarded() && doc.is_object() && doc.contains("schema")) {
     try {

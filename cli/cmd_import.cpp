@@ -25,6 +25,7 @@
 #include "cli/measure_metrics.h"
 #include "events/document/measurement_io.h"
 #include "cli/output.h"
+#include "events/text/input_file.h"
 
 namespace pmc::cli {
 namespace {
@@ -71,6 +72,9 @@ PerfStatFormat parse_format(const std::string& f) {
 class InputText {
  public:
   explicit InputText(const std::string& path) {
+    // A directory, FIFO or device (/dev/zero) is refused before reading, and so is a file over
+    // the input limit (docs/security.md).
+    check_input_file(path);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw CommandError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
     struct stat st {};

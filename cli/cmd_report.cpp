@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "events/document/measurement_io.h"
 #include "cli/output.h"
+#include "events/text/input_file.h"
 
 namespace pmc::cli {
 
@@ -19,12 +20,10 @@ Runner add_report(CLI::App& app) {
       ->required();
   cmd->footer("Examples:\n  pmcmodel measure --json run.json -- ./app && pmcmodel report run.json");
   return [path] {
-    std::ifstream in(*path, std::ios::binary);
-    if (!in) throw CommandError(*path + ": cannot open: " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
+    // Refuses a directory, FIFO or device before reading, and a file over the input limit.
+    std::string text = read_input_file(*path);
     try {
-      auto m = measurement_from_json(text.str(), *path);
+      auto m = measurement_from_json(text, *path);
       std::fputs(format_table(m).c_str(), stdout);
     } catch (const FormatError& e) {
       throw CommandError(e.what());

@@ -2,6 +2,7 @@
 
 #include "engine/system/quiet_thread.h"
 
+#include "events/text/input_file.h"
 #include "events/text/text.h"
 
 #include <fcntl.h>
@@ -190,6 +191,8 @@ std::optional<double> parse_timestamp(std::string_view text, bool* had_zone) {
 }
 
 MeterLog parse_meter_csv(std::string_view text, const std::string& name) {
+  if (auto problem = find_oversized_line(text, name); !problem.empty())
+    throw std::runtime_error(problem);
   MeterLog log;
   std::vector<Row> rows;
   bool header = false;
@@ -248,11 +251,8 @@ MeterLog parse_meter_csv(std::string_view text, const std::string& name) {
 }
 
 MeterLog read_meter_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_meter_csv(text.str(), path);
+  // Refuses a directory, FIFO or device before reading, and a file over the input limit.
+  return parse_meter_csv(read_input_file(path), path);
 }
 
 namespace {

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/text/json_guard.h"
+
 #include "events/document/json_writer.h"
 
 namespace pmc {
@@ -259,6 +261,11 @@ struct Reader {
     e.name = get<std::string>(j, "name", where, "", true);
     e.pmu = get<std::string>(j, "pmu", where, "", false);
     e.value = get<double>(j, "value", where, 0, false);
+    if (e.value < 0)
+      fail(fmt::format("{}: value {} is negative; expected a count of 0 or more", where, e.value));
+    for (const char* key : {"raw", "time_enabled_ns", "time_running_ns"})
+      if (j.is_object() && j.contains(key) && j.at(key).is_number() && j.at(key).get<double>() < 0)
+        fail(fmt::format("{}: {} is negative; expected 0 or more", where, key));
     e.raw = get<uint64_t>(j, "raw", where, 0, false);
     e.unit = get<std::string>(j, "unit", where, "", false);
     e.unit_scale = get<double>(j, "scale", where, 1.0, false);
@@ -292,6 +299,8 @@ struct Reader {
       EnergyReading e;
       e.domain = get<std::string>(arr[i], "domain", w, "", true);
       e.joules = get<double>(arr[i], "joules", w, 0, true);
+      if (e.joules < 0)
+        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
       e.average_watts = get<double>(arr[i], "average_watts", w, 0, false);
       e.method = get<std::string>(arr[i], "method", w, "", true);
       e.uncertainty = get<double>(arr[i], "uncertainty", w, 0, false);
@@ -683,6 +692,10 @@ std::string measurement_to_json(const Measurement& m) {
 
 Measurement measurement_from_json(std::string_view text, std::string_view file_name) {
   Reader r{file_name, text};
+  // Nesting, duplicate keys and numbers outside a double are refused before the parser sees them
+  // (docs/security.md).
+  if (auto problem = find_json_problem(text))
+    throw FormatError(fmt::format("{}:{}: {}", file_name, problem->line, problem->what));
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
@@ -722,6 +735,8 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
   m.duration_s = r.get<double>(doc, "duration_s", "the document", 0, true);
   m.user_s = r.get<double>(doc, "user_s", "the document", 0, false);
   m.sys_s = r.get<double>(doc, "sys_s", "the document", 0, false);
+  if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
+    r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
   m.runs = r.get<int>(doc, "runs", "the document", 1, false);
   m.events = r.events(r.field(doc, "events", "the document"), "events");
   m.metrics = r.metrics(doc, "metrics", "the document");

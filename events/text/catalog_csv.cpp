@@ -1,5 +1,6 @@
 #include "events/text/catalog_csv.h"
 
+#include "events/text/input_file.h"
 #include "events/text/text.h"
 
 #include <fmt/format.h>
@@ -169,12 +170,11 @@ void CatalogTable::check_width(const std::vector<std::string_view>& fields, size
 }
 
 std::string read_catalog_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the file", file.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw std::runtime_error(fmt::format("{}: cannot read the file", file.string()));
-  return std::move(text).str();
+  // Refuses a directory, FIFO or device before reading, and a file over the input limit.
+  std::string text = read_input_file(file.string());
+  if (auto problem = find_oversized_line(text, file.string()); !problem.empty())
+    throw std::runtime_error(problem);
+  return text;
 }
 
 }  // namespace pmc

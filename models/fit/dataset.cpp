@@ -3,6 +3,7 @@
 #include "events/text/text.h"
 
 #include "events/text/catalog_csv.h"
+#include "events/text/input_file.h"
 
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace pmc {
 namespace {
@@ -39,22 +41,13 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 Dataset Dataset::load_csv(const std::filesystem::path& file, const CsvOptions& options) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the file", file.string()));
-  std::string text;
-  in.seekg(0, std::ios::end);
-  auto size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size > 0) {
-    text.resize(size_t(size));
-    in.read(text.data(), size);
-  }
-  if (!in && size > 0)
-    throw std::runtime_error(fmt::format("{}: cannot read the file", file.string()));
+  // Refuses a directory, FIFO or device before reading, and a file over the input limit.
+  std::string text = read_input_file(file.string());
   return parse_csv(text, file.string(), options);
 }
 
 CsvPreview Dataset::preview_csv(const std::filesystem::path& file) {
+  check_input_file(file.string());
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open the file", file.string()));
   CsvPreview out;
@@ -97,6 +90,11 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
   std::vector<std::string_view> fields;
   std::deque<std::string> unescaped;
   std::vector<int> kind;  // per CSV field: index into columns_ (>= 0) or -1 - label index
+  if (auto problem = find_oversized_line(text, origin); !problem.empty())
+    throw std::runtime_error(problem);
+  // The header's names, so that a duplicate is found in linear time (100,000 columns took 12 s
+  // when each name was looked up in the list of the ones before it).
+  std::unordered_set<std::string_view> header_names;
   bool have_header = false;
   size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
@@ -116,7 +114,7 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
       for (auto f : fields) {
         std::string name(f);
         if (name.empty()) fail(origin, line_no, "expected a column name in every header field");
-        if (ds.has_column(name) || ds.has_labels(name))
+        if (!header_names.insert(f).second)
           fail(origin, line_no, "duplicate column '" + name + "'");
         bool is_label = std::find(options.string_columns.begin(), options.string_columns.end(),
                                   name) != options.string_columns.end();

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "events/text/input_file.h"
+#include "events/text/json_guard.h"
 #include "pmcmodel_version.h"
 
 namespace pmc {
@@ -456,6 +458,10 @@ std::string model_to_json(const Model& m) {
 
 Model model_from_json(std::string_view text, const std::string& file) {
   Reader reader{text, file};
+  // Nesting, duplicate keys (a second "target" would relabel the model) and numbers outside a
+  // double are refused before the parser sees them (docs/security.md).
+  if (auto problem = find_json_problem(text))
+    throw std::runtime_error(fmt::format("{}:{}: {}", file, problem->line, problem->what));
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
@@ -466,11 +472,8 @@ Model model_from_json(std::string_view text, const std::string& file) {
 }
 
 Model read_model(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the model file", file.string()));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return model_from_json(buffer.str(), file.string());
+  // Refuses a directory, FIFO or device before reading, and a file over the input limit.
+  return model_from_json(read_input_file(file.string()), file.string());
 }
 
 size_t band_index(const std::vector<double>& edges, double value) {
