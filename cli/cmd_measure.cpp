@@ -45,6 +45,8 @@ struct MeasureOptions {
   std::string interval_out;
   std::string interval_format = "jsonl";
   int repeat = 1;
+  double kill_after_s = 10;      // --kill-after: SIGKILL this long after a forwarded signal
+  bool no_kill_on_exit = false;  // --no-kill-on-exit: no PR_SET_PDEATHSIG on the command
   double duration_s = 0;
   std::string json_path;
   std::string csv_path;
@@ -223,6 +225,8 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   run.target = make_target(o, root);
   run.argv = o.command;
   run.interval_ms = o.interval_ms;
+  run.kill_after_s = o.kill_after_s;
+  run.kill_on_exit = !o.no_kill_on_exit;
   run.duration_s = o.duration_s;
   run.sample_ms = energy.sample_ms();
   run.on_sample = [&energy] { energy.sample(); };
@@ -263,6 +267,13 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   m.start_time = r.start_time;
   m.exit_status = r.exit_status;
   if (r.term_signal) m.signal = signal_name(*r.term_signal);
+  if (r.killed_after_s) {
+    m.killed_after_s = r.killed_after_s;
+    m.notes.push_back(fmt::format(
+        "the command was still running {:.1f} s after the signal was forwarded: pmcmodel sent it "
+        "SIGKILL (--kill-after)",
+        *r.killed_after_s));
+  }
   if (r.interrupted_by)
     m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
                       (o.command.empty() ? "" : " (forwarded to the command)") +
@@ -271,6 +282,19 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   energy.complete_run(m);
   exit_code = r.exit_status.value_or(0);
   return m;
+}
+
+// A run in which not one event could be counted fails, as perf stat does, after its outputs are
+// written: one line on stderr with the first event's reason (which names the fix: the paranoid
+// level, a capability) and status 1. 0 when something was counted.
+int nothing_counted_status(const Measurement& m) {
+  if (m.events.empty()) return 0;
+  for (const auto& e : m.events)
+    if (e.counted()) return 0;
+  const EventCount& first = m.events.front();
+  std::fprintf(stderr, "pmcmodel measure: no event could be counted (%s: %s — %s)\n",
+               first.name.c_str(), to_string(first.status), first.reason.c_str());
+  return 1;
 }
 
 int run_measure(MeasureOptions o) {
@@ -352,6 +376,7 @@ int run_measure(MeasureOptions o) {
   if (!o.json_path.empty()) write_file_atomically(o.json_path, measurement_to_json(m));
   if (!o.csv_path.empty()) write_file_atomically(o.csv_path, measurement_to_csv(m));
   if (!stream.failure().empty() && exit_code == 0) exit_code = 1;
+  if (int status = nothing_counted_status(m); status != 0 && exit_code == 0) exit_code = status;
   return exit_code;
 }
 
@@ -395,6 +420,13 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("--workload-seconds", o->workload_seconds, "Length of the embedded workload")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o->quiet, "No table on stderr");
+  cmd->add_option("--kill-after", o->kill_after_s,
+                  "After forwarding a signal to the command, SIGKILL it if it still runs this many "
+                  "seconds later (default 10; 0 = never)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-kill-on-exit", o->no_kill_on_exit,
+                "Let the command run on if pmcmodel dies (by default it is killed with pmcmodel, "
+                "PR_SET_PDEATHSIG)");
   add_energy_options(cmd, o->energy);
   // Calibrated models (issue 5).
   cmd->add_option(

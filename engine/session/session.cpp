@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,8 +65,10 @@ class BlockedSignals {
 // A forked child that waits on a pipe before exec, so counters can be attached first.
 class Child {
  public:
-  Child(const std::vector<std::string>& argv, const sigset_t& child_mask) {
+  Child(const std::vector<std::string>& argv, const sigset_t& child_mask, bool kill_on_exit)
+      : kill_on_exit_(kill_on_exit) {
     int go[2], err[2];
+    pid_t parent = getpid();
     if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
       throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     std::vector<char*> args;
@@ -77,6 +80,11 @@ class Child {
       ::close(go[1]);
       ::close(err[0]);
       sigprocmask(SIG_SETMASK, &child_mask, nullptr);
+      // The command dies with pmcmodel, even when pmcmodel is SIGKILLed (the kernel clears this
+      // at the exec of a set-user-ID program). A parent already gone before it took effect is
+      // seen as a new parent.
+      if (kill_on_exit && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+        _exit(127);
       char byte = 0;
       ssize_t n;
       do n = ::read(go[0], &byte, 1);
@@ -95,6 +103,7 @@ class Child {
   ~Child() {
     if (pid_ > 0 && !reaped_) {
       go_.reset();  // an unreleased child exits on EOF
+      if (released_ && !kill_on_exit_) return;  // --no-kill-on-exit: left running
       if (released_) kill(pid_, SIGKILL);
       int status;
       waitpid(pid_, &status, 0);
@@ -135,6 +144,7 @@ class Child {
   Fd exec_error_;
   bool released_ = false;
   bool reaped_ = false;
+  bool kill_on_exit_ = true;
 };
 
 std::string iso8601_now() {
@@ -178,7 +188,7 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   RunResult result;
   std::optional<Child> child;
   if (!options.argv.empty()) {
-    child.emplace(options.argv, signals.previous());
+    child.emplace(options.argv, signals.previous(), options.kill_on_exit);
     if (options.target.kind == Target::Kind::command) options.target.pid = child->pid();
   }
   counters.open(options.target);
@@ -214,6 +224,9 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   std::vector<double> tick_times;             // and its time and duration
   auto last_tick = t0;
   bool child_signalled = false;
+  // RunOptions::kill_after_s: when the command is sent SIGKILL, counted from the first signal.
+  auto first_signal = Clock::time_point::max();
+  auto kill_at = Clock::time_point::max();
   auto next_reap = t0 + std::chrono::seconds(1);
   int status = 0;
   rusage usage{};
@@ -221,7 +234,7 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   while (!done) {
     auto now = Clock::now();
     auto wake = std::min(
-        {options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline, next_sample});
+        {options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline, next_sample, kill_at});
     timespec timeout{};
     if (wake != Clock::time_point::max()) {
       auto ns = std::max<long long>(
@@ -237,6 +250,12 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
         continue;
       }
       result.interrupted_by = sig;
+      if (child && first_signal == Clock::time_point::max()) {
+        first_signal = Clock::now();
+        if (options.kill_after_s > 0)
+          kill_at = first_signal + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(options.kill_after_s));
+      }
       if (!child) {
         done = true;
       } else if (info.si_code != SI_KERNEL) {
@@ -252,6 +271,12 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
       child_signalled = false;
       next_reap = now + std::chrono::seconds(1);
       if (child->try_reap(false, status, usage)) done = true;
+    }
+    if (child && !done && now >= kill_at) {
+      // The command outlived the signal by the grace period: SIGKILL, and the record says so.
+      kill(child->pid(), SIGKILL);
+      result.killed_after_s = std::chrono::duration<double>(now - first_signal).count();
+      kill_at = Clock::time_point::max();
     }
     bool tick = !done && options.interval_ms > 0 && now >= next_tick;
     // At a tick the interval sink reads the power source, which samples it (every source's

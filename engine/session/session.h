@@ -20,6 +20,12 @@ struct RunOptions {
   int interval_ms = 0;            // > 0: read deltas every interval_ms
   double duration_s = 0;          // without a command: stop after this long (0 = at a signal)
   int sample_ms = 0;              // > 0: call on_sample at least this often (power sources)
+  // After the first signal forwarded to the command, SIGKILL if it still runs this much later
+  // (0: never); measure --kill-after.
+  double kill_after_s = 10;
+  // The command is started with PR_SET_PDEATHSIG = SIGKILL, so it dies with pmcmodel;
+  // measure --no-kill-on-exit leaves it running.
+  bool kill_on_exit = true;
   // Also called at the start and at the end; not at an interval's end, where the interval sink
   // reads (and so samples) the power source itself.
   std::function<void()> on_sample;
@@ -37,6 +43,7 @@ struct RunResult {
   std::optional<int> exit_status;     // the command's exit code, or 128+N when killed by signal N
   std::optional<int> term_signal;     // N when the command was killed by a signal
   std::optional<int> interrupted_by;  // a signal that pmcmodel received and forwarded
+  std::optional<double> killed_after_s;  // SIGKILL sent this long after the first signal
   std::string start_time;             // ISO 8601 UTC
   double duration_s = 0;
   double user_s = 0;

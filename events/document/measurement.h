@@ -81,6 +81,9 @@ struct Measurement {
   std::vector<std::string> command;  // argv, or the target named for -p/-a/-G
   std::optional<int> exit_status;
   std::optional<std::string> signal;  // e.g. "SIGSEGV" when the command was killed
+  // pmcmodel sent SIGKILL this many seconds after forwarding a signal the command outlived
+  // (measure --kill-after).
+  std::optional<double> killed_after_s;
   std::string start_time;             // ISO 8601 UTC
   double duration_s = 0;
   double user_s = 0;

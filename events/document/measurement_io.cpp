@@ -16,6 +16,8 @@
 
 #include "events/text/json_guard.h"
 
+#include "events/text/json_guard.h"
+
 #include "events/document/json_writer.h"
 
 namespace pmc {
@@ -301,6 +303,8 @@ struct Reader {
       e.joules = get<double>(arr[i], "joules", w, 0, true);
       if (e.joules < 0)
         fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
+      if (e.joules < 0)
+        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
       e.average_watts = get<double>(arr[i], "average_watts", w, 0, false);
       e.method = get<std::string>(arr[i], "method", w, "", true);
       e.uncertainty = get<double>(arr[i], "uncertainty", w, 0, false);
@@ -380,6 +384,7 @@ void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
     w.field("signal", *m.signal);
   else
     w.field_null("signal");
+  if (m.killed_after_s) w.field("killed_after_s", *m.killed_after_s);
   w.field("start_time", m.start_time);
   w.key("intervals");
   w.begin_array(multiline_intervals);
@@ -731,10 +736,14 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
     m.exit_status = r.get<int>(doc, "exit_status", "the document", 0, false);
   if (doc.contains("signal") && !doc["signal"].is_null())
     m.signal = r.get<std::string>(doc, "signal", "the document", "", false);
+  if (doc.contains("killed_after_s") && !doc["killed_after_s"].is_null())
+    m.killed_after_s = r.get<double>(doc, "killed_after_s", "the document", 0, false);
   m.start_time = r.get<std::string>(doc, "start_time", "the document", "", false);
   m.duration_s = r.get<double>(doc, "duration_s", "the document", 0, true);
   m.user_s = r.get<double>(doc, "user_s", "the document", 0, false);
   m.sys_s = r.get<double>(doc, "sys_s", "the document", 0, false);
+  if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
+    r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
   if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
     r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
   m.runs = r.get<int>(doc, "runs", "the document", 1, false);
