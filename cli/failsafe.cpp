@@ -84,6 +84,10 @@ void copy_bounded(char* to, size_t size, std::string_view from) {
 
 }  // namespace
 
+void exit_out_of_memory() {
+  out_of_memory();
+}
+
 void install_failsafe(std::string_view command) {
   g_owner.store(::getpid());
   copy_bounded(g_command, sizeof g_command, command);

@@ -13,6 +13,10 @@ namespace pmc::cli {
 // signal. `command` names the subcommand in the messages ("measure").
 void install_failsafe(std::string_view command);
 
+// The out-of-memory line, temporary files removed, exit 1. For allocators that report failure
+// their own way (mimalloc's error handler) instead of through the new-handler.
+[[noreturn]] void exit_out_of_memory();
+
 // What the command is doing, for the out-of-memory line ("reading run.json"); kept until the
 // scope ends. Copied into a fixed buffer: the handler must not allocate.
 class Activity {

@@ -1,4 +1,5 @@
 // pmcmodel: count a workload's hardware events and power, and model them.
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -11,7 +12,16 @@
 #include "events/text/input_file.h"
 #include "pmcmodel_version.h"
 
+// mimalloc (when the executable is linked with it) aborts on a failed `new` without asking the
+// new-handler from its shared library; its error callback is told first, so out of memory is
+// reported there. A weak reference: null when glibc's malloc is the allocator.
+extern "C" void mi_register_error(void (*fun)(int err, void* arg), void* arg) __attribute__((weak));
+
 namespace {
+
+void on_allocator_error(int err, void*) {
+  if (err == ENOMEM) pmc::cli::exit_out_of_memory();
+}
 
 std::string one_line(std::string text) {
   for (auto& c : text)
@@ -108,6 +118,7 @@ int main(int argc, char** argv) {
   }
   pmc::set_max_input_bytes(max_input_bytes);
   pmc::cli::install_failsafe(chosen->get_name());
+  if (mi_register_error != nullptr) mi_register_error(on_allocator_error, nullptr);
   try {
     int status = runners[chosen]();
     pmc::cli::finish_standard_output();

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   pmc::CsvOptions with_labels;
   with_labels.string_columns = {"workload"};
-  for (const auto* options : {&with_labels, static_cast<const pmc::CsvOptions*>(nullptr)}) {
+  const pmc::CsvOptions* none = nullptr;
+  for (const pmc::CsvOptions* options : {static_cast<const pmc::CsvOptions*>(&with_labels), none}) {
     try {
       auto d = options ? pmc::Dataset::parse_csv(text, "fuzz", *options)
                        : pmc::Dataset::parse_csv(text, "fuzz");
