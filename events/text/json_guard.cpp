@@ -164,7 +164,9 @@ std::optional<JsonProblem> find_json_problem(std::string_view text, size_t max_d
             std::string token(start, n);
             char* parsed_end = nullptr;
             double v = std::strtod(token.c_str(), &parsed_end);
-            if (parsed_end == token.c_str() + token.size() && std::isinf(v))
+            // The number the parser reads is the longest prefix that is one ("1e999-06" reads
+            // 1e999 and then fails on "-"): check that prefix, as strtod reads it.
+            if (parsed_end != token.c_str() && std::isinf(v))
               return JsonProblem{line, fmt::format("the number {} is outside the range of a "
                                                    "double (about ±1.8e308)",
                                                    token.substr(0, 40))};

@@ -120,6 +120,8 @@ TEST_CASE("a number outside a double is found, one inside is not") {
   CHECK(problem->what == "the number 1e400 is outside the range of a double (about ±1.8e308)");
   CHECK(find_json_problem("[-1.5E+309]").has_value());
   CHECK(find_json_problem("[" + std::string(400, '9') + "]").has_value());
+  // Found by fuzz_measurement_json: a number followed by more number characters.
+  CHECK(find_json_problem(R"({"scale": 1e55555555555555555555-06})").has_value());
   CHECK_FALSE(find_json_problem("[1.7976931348623157e308, -2.2250738585072014e-308, 1e-400]"));
 }
 
