@@ -1,6 +1,7 @@
 // pmcmodel fit: fit one column of any CSV table on features of its other columns, with a
 // cross-validated error report, into a model file.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "models/fit/auto_features.h"
 #include "models/fit/dataset.h"
 #include "cli/model_report.h"
 #include "cli/output.h"
@@ -33,6 +35,7 @@ struct FitOptions {
   std::string band_by;
   std::vector<double> band_edges;
   size_t band_min_rows = 0;
+  long cv_gap = -1;  // rows left out before each time-ordered test block; < 0: automatic
   std::string out;
 };
 
@@ -89,8 +92,14 @@ CvPlan plan_for(const FitOptions& o, const Dataset& data, std::string& how) {
     if (data.rows() < 2 * blocks)
       throw CommandError(fmt::format("{}: expected at least {} rows for {} time-ordered blocks",
                                      data.where(data.rows() - 1), 2 * blocks, blocks));
-    how = fmt::format("time-ordered, {} blocks (each tested on a fit to the earlier ones)", blocks);
-    return time_ordered_plan(data.rows(), blocks);
+    // --features auto (default pool) leaves a gap of 1% of the rows before each test block, so
+    // a block is not predicted from the near-copies of its own first rows.
+    bool auto_pool = o.features == "auto" && o.candidates.empty() && o.model == "linear";
+    size_t gap = o.cv_gap >= 0 ? size_t(o.cv_gap) : auto_pool ? std::max<size_t>(1, data.rows() / 100) : 0;
+    if (gap >= data.rows() / blocks) gap = data.rows() / blocks / 2;
+    how = fmt::format("time-ordered, {} blocks (each tested on a fit to the earlier ones{})", blocks,
+                      gap ? fmt::format(", leaving out the {} rows before it", gap) : "");
+    return time_ordered_gap_plan(data.rows(), blocks, gap);
   }
   size_t folds = o.folds ? o.folds : std::min<size_t>(10, data.rows() / 2);
   if (folds < 2)
@@ -166,6 +175,7 @@ void fit_bands(const FitOptions& o, const Dataset& data, const SolverOptions& so
             held_out.push_back(fitted.cv.predictions[i]);
           }
         fitted.model.nonnegative_intercept = pooled.nonnegative_intercept;
+        fitted.model.clip_out_of_range = pooled.clip_out_of_range;
         band.model = std::make_shared<Model>(std::move(fitted.model));
       } catch (const std::exception& e) {
         band.reason = fmt::format("not fitted ({}): the pooled model predicts it", e.what());
@@ -189,6 +199,83 @@ void fit_bands(const FitOptions& o, const Dataset& data, const SolverOptions& so
         "              {}\n",
         format_errors(pooled.band_cv), format_errors(pooled.cv.errors));
   }
+}
+
+// --features auto with the default pool: √, log1p and hinge candidates of every input column,
+// activity terms ≥ 0, clipped folds, and the plain linear baseline kept when the selection is not
+// better on the same plan (auto_features.h).
+FitOutcome fit_auto(const Dataset& data, const std::string& target,
+                    const std::vector<FeatureSpec>& raw_candidates, const CvPlan& plan,
+                    SelectionOptions selection, const ModelIdentity& identity, std::string& report) {
+  if (raw_candidates.empty())
+    throw std::runtime_error(
+        fmt::format("{}: no candidate features for '{}'", data.where_header(), target));
+  std::vector<std::string> columns;
+  for (const auto& c : raw_candidates) columns.push_back(c.a);
+  CandidatePool pool = expand_candidates(data, columns);
+  DesignMatrix px = design_matrix(data, pool.specs);
+  const auto& y = data.column(target);
+  selection.criterion = SelectionCriterion::mape;
+  AutoSelection sel = select_auto(px, pool.nonnegative, pool.raw, y, plan, selection);
+
+  report += fmt::format(
+      "auto features: {} candidates from {} columns (each column, sqrt and log1p of columns ≥ 0, "
+      "hinges at its 25/50/75% quantiles); activity terms kept ≥ 0; held-out features clipped "
+      "to each fold's training range; forward selection by CV MAPE (VIF ≤ {:g}, stop below {:g}% "
+      "improvement)\n",
+      pool.specs.size(), columns.size(), selection.vif_limit, selection.tolerance * 100);
+  for (const auto& step : sel.steps) {
+    report += fmt::format("  + {:<40} CV MAPE {:.3f}%", step.added, step.cv_error);
+    if (!step.rejected_for_vif.empty())
+      report += fmt::format("   ({} rejected for VIF)", step.rejected_for_vif.size());
+    report += "\n";
+  }
+  report += fmt::format(
+      "selected features: CV MAPE {:.2f}% (RMSE {:.4g}); plain linear baseline (OLS on the {} raw "
+      "columns, same plan, clipped): CV MAPE {:.2f}% (RMSE {:.4g}) -> {}\n",
+      sel.selected_cv.mape_percent, sel.selected_cv.rmse, pool.raw.size(),
+      sel.baseline_cv.mape_percent, sel.baseline_cv.rmse,
+      sel.baseline_kept ? "the baseline is kept (the selection is not better)"
+                        : "the selection is kept");
+
+  // The final fit: a constrained term that the bound holds at 0 adds nothing and is dropped; the
+  // rest is then the unconstrained least-squares fit (no bound is active), with its standard errors.
+  std::vector<size_t> cols = sel.final_columns;
+  std::vector<char> mask;
+  for (bool changed = true; changed && !sel.baseline_kept;) {
+    mask.clear();
+    for (size_t c : cols) mask.push_back(pool.nonnegative[c]);
+    Fit f = fit_sign_constrained(px.select_columns(cols), y, mask);
+    std::vector<size_t> kept;
+    for (size_t i = 0; i < cols.size(); ++i)
+      if (!(mask[i] && f.coefficients[i] == 0)) kept.push_back(cols[i]);
+    changed = kept.size() != cols.size() && !kept.empty();
+    if (changed) {
+      for (size_t i = 0; i < cols.size(); ++i)
+        if (std::find(kept.begin(), kept.end(), cols[i]) == kept.end())
+          report += fmt::format("note: {} dropped: its coefficient is held at 0 by the ≥ 0 bound\n",
+                                pool.specs[cols[i]].name);
+      cols = kept;
+    }
+  }
+  mask.clear();
+  for (size_t c : cols) mask.push_back(sel.baseline_kept ? 0 : pool.nonnegative[c]);
+  std::vector<FeatureSpec> chosen;
+  for (size_t c : cols) chosen.push_back(pool.specs[c]);
+  DesignMatrix x = px.select_columns(cols);
+  Fit constrained = fit_sign_constrained(x, y, mask);
+  bool bound_active = false;
+  for (size_t i = 0; i < cols.size(); ++i) bound_active |= mask[i] && constrained.coefficients[i] == 0;
+  Fit fit = bound_active ? constrained : fit_ols(x, y);
+  FitOutcome out;
+  out.cv = cross_validate(x, y, plan,
+                          clipping_predictor([mask](const DesignMatrix& tx, const std::vector<double>& ty) {
+                            return fit_sign_constrained(tx, ty, mask);
+                          }));
+  out.model = make_model(target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
+  out.model.clip_out_of_range = true;
+  out.selected = true;
+  return out;
 }
 
 int run_fit(const FitOptions& o) {
@@ -256,8 +343,12 @@ int run_fit(const FitOptions& o) {
   SelectionOptions selection;
   selection.vif_limit = o.vif_limit;
   ModelIdentity identity{machine_from_comments(preview.comments, o.data), utc_now_iso8601()};
-  auto outcome =
-      fit_table(data, o.target, features, candidates, solver_of(o), plan, selection, identity);
+  bool auto_pool = auto_features && o.candidates.empty() && o.model == "linear";
+  std::string auto_report;
+  auto outcome = auto_pool ? fit_auto(data, o.target, candidates, plan, selection, identity,
+                                      auto_report)
+                           : fit_table(data, o.target, features, candidates, solver_of(o), plan,
+                                       selection, identity);
 
   std::vector<std::string> no_groups;
   outcome.model.stall_check =
@@ -265,11 +356,42 @@ int run_fit(const FitOptions& o) {
 
   std::string band_report;
   if (!o.band_by.empty()) fit_bands(o, data, solver_of(o), identity, outcome.model, band_report);
+  if (auto_pool && o.band_by.empty()) {
+    // A frequency column: one model per frequency band (as SmartWatts fits) when CV says so.
+    for (const auto& name : data.names()) {
+      std::string lower = name;
+      for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+      if (name == o.target || lower.find("freq") == std::string::npos) continue;
+      if (constant(data.column(name))) continue;
+      FitOptions banded = o;
+      banded.band_by = name;
+      Model trial = outcome.model;
+      std::string trial_report;
+      try {
+        fit_bands(banded, data, solver_of(banded), identity, trial, trial_report);
+      } catch (const std::exception& e) {
+        band_report += fmt::format("note: bands by {} not tried: {}\n", name, e.what());
+        break;
+      }
+      bool better = trial.band_cv.n > 0 &&
+                    trial.band_cv.mape_percent < outcome.model.cv.errors.mape_percent;
+      band_report += fmt::format(
+          "bands by {}: held-out MAPE {:.2f}% against the pooled model's {:.2f}%: {}\n", name,
+          trial.band_cv.mape_percent, outcome.model.cv.errors.mape_percent,
+          better ? "kept" : "not kept (no better)");
+      if (better) {
+        band_report += trial_report;
+        outcome.model = std::move(trial);
+      }
+      break;
+    }
+  }
 
   std::string report;
   for (const auto& n : notes) report += "note: " + n + "\n";
   report += fmt::format("cv plan: {}\n", how);
-  if (outcome.selected) report += format_selection(outcome.selection, selection);
+  if (outcome.selected && !auto_pool) report += format_selection(outcome.selection, selection);
+  report += auto_report;
   report += format_fit_report(outcome.model, outcome.cv, o.data);
   report += format_stall_comparison(outcome.model.stall_check);
   report += band_report;
@@ -327,6 +449,10 @@ Runner add_fit(CLI::App& app) {
                   "With --band-by: fewest rows a band is fitted with (default max(10, 5 × "
                   "(features + 1))); smaller bands use the pooled model")
       ->check(CLI::Range(size_t(3), size_t(100000000)));
+  cmd->add_option("--cv-gap", o->cv_gap,
+                  "Time-ordered CV: rows left out before each test block (default: 1% of the rows "
+                  "with --features auto, else 0)")
+      ->check(CLI::Range(0L, 100000000L));
   cmd->add_option("--out", o->out, "Model file to write (pmcmodel.model/1)")->required();
   cmd->footer(
       "Examples:\n"

@@ -113,12 +113,25 @@ int run_predict(const PredictOptions& o) {
     report += fmt::format(
         "errors on these rows: MAPE {:.2f}%  RMSE {:.4g}  R² {:.4f}  (MedAE {:.4g}, {} rows)\n",
         e.mape_percent, e.rmse, e.r2, e.medae, e.n);
-    size_t covered = 0;
+    size_t covered = 0, outside = 0, outside_covered = 0;
     const auto& y = data.column(t);
-    for (size_t r = 0; r < data.rows(); ++r) covered += y[r] >= p.lower[r] && y[r] <= p.upper[r];
+    for (size_t r = 0; r < data.rows(); ++r) {
+      bool in = y[r] >= p.lower[r] && y[r] <= p.upper[r];
+      covered += in;
+      if (p.out_of_range[r]) ++outside, outside_covered += in;
+    }
     report +=
-        fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)\n", model.interval.level * 100,
+        fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)", model.interval.level * 100,
                     covered, data.rows(), 100.0 * double(covered) / double(data.rows()));
+    if (outside > 0 && outside < data.rows())
+      report += fmt::format("; {} of {} rows in the training range ({:.1f}%), {} of {} outside it "
+                            "({:.1f}%{})",
+                            covered - outside_covered, data.rows() - outside,
+                            100.0 * double(covered - outside_covered) / double(data.rows() - outside),
+                            outside_covered, outside,
+                            100.0 * double(outside_covered) / double(outside),
+                            model.clip_out_of_range ? ", clipped, interval widened" : "");
+    report += "\n";
   }
   if (banded) report += format_band_use(model, p, data);
   if (flagged > 0) {
@@ -128,6 +141,9 @@ int run_predict(const PredictOptions& o) {
     for (size_t i = 0; i < model.terms.size(); ++i)
       if (p.out_of_range_by_term[i] > 0)
         report += fmt::format(" {} {}", model.terms[i].spec.name, p.out_of_range_by_term[i]);
+    if (model.clip_out_of_range)
+      report += "; those features were clipped to the training range and the interval widened by "
+                "what the unclipped values would have added";
     report += "\n";
   }
   if (o.csv.empty() || o.csv == "-") {

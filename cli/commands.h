@@ -27,5 +27,7 @@ Runner add_fit(CLI::App& app);
 Runner add_predict(CLI::App& app);
 // Machine and SKU comparison with recommendations (issue 6).
 Runner add_compare(CLI::App& app);
+// A server's power curve from its specifications (SPEC result-table columns).
+Runner add_sku_curve(CLI::App& app);
 
 }  // namespace pmc::cli

@@ -11,7 +11,7 @@ namespace {
 
 constexpr FeatureOp kOps[] = {FeatureOp::raw,     FeatureOp::rate,   FeatureOp::ratio,
                               FeatureOp::product, FeatureOp::square, FeatureOp::hinge,
-                              FeatureOp::log1p};
+                              FeatureOp::log1p,   FeatureOp::sqrt};
 
 bool needs_b(FeatureOp op) {
   return op == FeatureOp::rate || op == FeatureOp::ratio || op == FeatureOp::product;
@@ -46,6 +46,8 @@ double apply(FeatureOp op, double a, double b, double knot) {
       return a > knot ? a - knot : 0.0;
     case FeatureOp::log1p:
       return std::log1p(a);
+    case FeatureOp::sqrt:
+      return std::sqrt(a);  // NaN below 0, refused by the caller
   }
   return a;
 }
@@ -68,6 +70,8 @@ const char* to_string(FeatureOp op) {
       return "hinge";
     case FeatureOp::log1p:
       return "log1p";
+    case FeatureOp::sqrt:
+      return "sqrt";
   }
   return "raw";
 }
@@ -128,7 +132,7 @@ FeatureSpec parse_feature_spec(std::string_view text) {
     if (body.back() != ')') throw bad("expected ')' at the end");
     auto op = parse_feature_op(trim(body.substr(0, open)));
     if (!op)
-      throw bad("expected one of raw, rate, ratio, product, square, hinge, log1p before '('");
+      throw bad("expected one of raw, rate, ratio, product, square, hinge, log1p, sqrt before '('");
     spec.op = *op;
     std::string_view args = body.substr(open + 1, body.size() - open - 2);
     auto comma = args.find(',');
@@ -159,6 +163,7 @@ std::string to_string(const FeatureSpec& spec) {
       break;
     case FeatureOp::square:
     case FeatureOp::log1p:
+    case FeatureOp::sqrt:
       out = fmt::format("{}({})", to_string(spec.op), spec.a);
       break;
     default:

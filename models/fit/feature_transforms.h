@@ -21,6 +21,7 @@ enum class FeatureOp {
   square,   // a * a
   hinge,    // max(0, a - knot)
   log1p,    // log(1 + a), a > -1
+  sqrt,     // √a, a ≥ 0 (a concave response: power against utilisation)
 };
 
 const char* to_string(FeatureOp op);
@@ -40,7 +41,7 @@ struct FeatureSpec {
 FeatureSpec raw_feature(const std::string& column);
 
 // The compact spelling used on command lines: "col", "rate(a,dur)", "ratio(a,b)", "product(a,b)",
-// "square(a)", "hinge(a,knot)", "log1p(a)", optionally "name=" in front and "*scale" behind.
+// "square(a)", "hinge(a,knot)", "log1p(a)", "sqrt(a)", optionally "name=" in front and "*scale" behind.
 // Without a name the spelling itself is the name. Throws std::runtime_error naming the text.
 FeatureSpec parse_feature_spec(std::string_view text);
 std::string to_string(const FeatureSpec& spec);  // the same spelling, without the name

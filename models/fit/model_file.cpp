@@ -133,7 +133,7 @@ struct Reader {
     auto parsed = parse_feature_op(op);
     if (!parsed)
       fail(fmt::format(
-               "expected 'op' in {} to be one of raw, rate, ratio, product, square, hinge, log1p, "
+               "expected 'op' in {} to be one of raw, rate, ratio, product, square, hinge, log1p, sqrt, "
                "found '{}'",
                where, op),
            byte);
@@ -193,6 +193,13 @@ struct Reader {
     size_t ib = locate("intercept");
     m.intercept = number(intercept, "value", "intercept", ib);
     m.intercept_se = number(intercept, "standard_error", "intercept", ib, false, true, kNaN);
+    if (doc.contains("extrapolation")) {
+      std::string how = string(doc, "extrapolation", where, from);
+      if (how != "clip" && how != "linear")
+        fail(fmt::format("expected 'extrapolation' to be clip or linear, found '{}'", how),
+             locate("extrapolation"));
+      m.clip_out_of_range = how == "clip";
+    }
 
     if (!doc.contains("features") || !doc["features"].is_array())
       fail("expected an array 'features'", locate("features"));
@@ -407,7 +414,7 @@ ordered_json body_json(const Model& m) {
   ordered_json cv = {{"method", m.cv.method}, {"folds", m.cv.folds}};
   ordered_json errors = errors_json(m.cv.errors);
   for (auto& [k, v] : errors.items()) cv[k] = v;
-  return {
+  ordered_json out = {
       {"solver", solver},
       {"intercept", {{"value", m.intercept}, {"standard_error", m.intercept_se}}},
       {"features", features},
@@ -420,6 +427,8 @@ ordered_json body_json(const Model& m) {
         {"residual_lower", m.interval.lower},
         {"residual_upper", m.interval.upper}}},
   };
+  if (m.clip_out_of_range) out["extrapolation"] = "clip";
+  return out;
 }
 
 ordered_json bands_json(const Model& m) {
@@ -555,24 +564,31 @@ Prediction predict_pooled(const Model& model, const Dataset& data) {
   p.value.assign(x.rows, model.intercept);
   p.out_of_range.assign(x.rows, 0);
   p.out_of_range_by_term.assign(model.terms.size(), 0);
+  // With clipping: what the unclipped features would have added, per row (widens the interval).
+  std::vector<double> beyond(x.rows, 0.0);
   for (size_t c = 0; c < model.terms.size(); ++c) {
     const auto& t = model.terms[c];
     // A relative slack of 1e-9 keeps a round trip through decimal JSON inside the range.
     double slack = 1e-9 * std::max(std::abs(t.train_min), std::abs(t.train_max));
     const double* v = x.column(c);
     for (size_t r = 0; r < x.rows; ++r) {
-      p.value[r] += t.coefficient * v[r];
+      double used = v[r];
       if (v[r] < t.train_min - slack || v[r] > t.train_max + slack) {
         p.out_of_range[r] = 1;
         ++p.out_of_range_by_term[c];
+        if (model.clip_out_of_range) {
+          used = std::clamp(v[r], t.train_min, t.train_max);
+          beyond[r] += t.coefficient * (v[r] - used);
+        }
       }
+      p.value[r] += t.coefficient * used;
     }
   }
   p.lower.resize(x.rows);
   p.upper.resize(x.rows);
   for (size_t r = 0; r < x.rows; ++r) {
-    p.lower[r] = p.value[r] + model.interval.lower;
-    p.upper[r] = p.value[r] + model.interval.upper;
+    p.lower[r] = p.value[r] + model.interval.lower - std::abs(beyond[r]);
+    p.upper[r] = p.value[r] + model.interval.upper + std::abs(beyond[r]);
   }
   return p;
 }

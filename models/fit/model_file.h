@@ -60,6 +60,10 @@ struct Model {
   bool nonnegative_intercept = false;  // nnls only
   size_t training_rows = 0;
   double target_min = 0, target_max = 0;
+  // "extrapolation": "clip" (fit --features auto): a feature outside its training range is clipped
+  // to it for the prediction, and the interval is widened on both sides by what the unclipped
+  // value would have added (|Σ coefficient × (value − clipped)|). Absent: extrapolated linearly.
+  bool clip_out_of_range = false;
   CvSummary cv;
   ResidualInterval interval;
   std::string created_at;  // ISO 8601, given by the caller (models/ reads no clock)

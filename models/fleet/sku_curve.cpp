@@ -1,0 +1,276 @@
+#include "models/fleet/sku_curve.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "events/text/catalog_csv.h"
+#include "events/text/text.h"
+
+namespace pmc {
+namespace {
+
+constexpr std::array<std::string_view, 8> kFactsColumns = {
+    "cpu_key", "cpu_name", "tdp_w", "cores", "base_ghz", "turbo_ghz", "launch_year", "source"};
+
+const SkuCurveModel::Level& checked_level(const SkuCurveModel::Level& l, size_t features,
+                                          const std::string& origin) {
+  if (l.coefficients.size() != features)
+    throw std::runtime_error(fmt::format("{}: expected {} coefficients per level, found {}", origin,
+                                         features, l.coefficients.size()));
+  return l;
+}
+
+std::array<SkuCurveModel::Level, kPowerCurvePoints> read_levels(const nlohmann::json& j,
+                                                                size_t features,
+                                                                const std::string& origin) {
+  if (!j.is_array() || j.size() != kPowerCurvePoints)
+    throw std::runtime_error(fmt::format("{}: expected 'levels' to be an array of {} levels",
+                                         origin, kPowerCurvePoints));
+  std::array<SkuCurveModel::Level, kPowerCurvePoints> out;
+  for (size_t i = 0; i < kPowerCurvePoints; ++i) {
+    out[i].intercept = j[i].at("intercept").get<double>();
+    out[i].coefficients = j[i].at("coefficients").get<std::vector<double>>();
+    checked_level(out[i], features, origin);
+  }
+  return out;
+}
+
+std::array<double, kPowerCurvePoints> read_points(const nlohmann::json& j, const char* name,
+                                                  const std::string& origin) {
+  auto v = j.at(name).get<std::vector<double>>();
+  if (v.size() != kPowerCurvePoints)
+    throw std::runtime_error(
+        fmt::format("{}: expected '{}' to hold {} values", origin, name, kPowerCurvePoints));
+  std::array<double, kPowerCurvePoints> out{};
+  std::copy(v.begin(), v.end(), out.begin());
+  return out;
+}
+
+double feature_value(const std::string& name, const ServerSpecs& s, double tdp_w) {
+  if (name == "ln_total_tdp_w") return std::log(s.chips * tdp_w);
+  if (name == "ln_memory_gb") return std::log(s.memory_gb);
+  if (name == "ln_cores") return std::log(double(s.cores));
+  if (name == "ln_chips") return std::log(double(s.chips));
+  throw std::invalid_argument("unknown sku-curve feature '" + name + "'");
+}
+
+std::optional<double> parse_number(std::string_view text) {
+  text = trim(text);
+  if (text.empty()) return std::nullopt;
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v))
+    return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+const std::array<std::string_view, 7> kSpecsColumns = {
+    "CPU Description",    "Chips",         "# Cores",          "# Cores Per Chip",
+    "# Threads Per Core", "Processor MHz", "Total Memory (GB)"};
+
+CpuFactsTable CpuFactsTable::load(const std::filesystem::path& file) {
+  return parse(read_catalog_file(file), file.string());
+}
+
+CpuFactsTable CpuFactsTable::parse(std::string_view text, const std::string& origin) {
+  CpuFactsTable table;
+  CatalogTable csv(origin, kFactsColumns);
+  csv.parse(text, [&](const CatalogRow& row) {
+    CpuFacts f;
+    f.key = std::string(row.text(0));
+    f.name = std::string(row.text(1));
+    f.tdp_w = row.number(2);
+    if (!(f.tdp_w > 0)) row.fail("expected a positive TDP in column 'tdp_w'");
+    f.cores = row.optional_whole_number(3);
+    f.base_ghz = row.optional_number(4);
+    f.turbo_ghz = row.optional_number(5);
+    f.launch_year = row.optional_whole_number(6);
+    f.source = std::string(row.text(7));
+    if (!table.by_key_.emplace(f.key, table.facts_.size()).second)
+      row.fail(fmt::format("duplicate cpu_key '{}'", f.key));
+    table.facts_.push_back(std::move(f));
+  });
+  return table;
+}
+
+const CpuFacts* CpuFactsTable::find(std::string_view cpu_name) const {
+  std::string key = cpu_model_key(cpu_name);
+  if (key.empty()) return nullptr;
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : &facts_[it->second];
+}
+
+SkuCurveModel SkuCurveModel::load(const std::filesystem::path& file) {
+  return parse(read_catalog_file(file), file.string());
+}
+
+SkuCurveModel SkuCurveModel::parse(std::string_view text, const std::string& origin) {
+  SkuCurveModel model;
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.at("schema").get<std::string>() != "pmcmodel.sku_curve/1")
+      throw std::runtime_error("expected schema 'pmcmodel.sku_curve/1'");
+    model.trained_from_ = j.at("trained_on").at("published_from").get<std::string>();
+    model.trained_to_ = j.at("trained_on").at("published_to").get<std::string>();
+    for (const auto& m : j.at("methods")) {
+      Method method;
+      method.name = m.at("name").get<std::string>();
+      method.features = m.at("features").get<std::vector<std::string>>();
+      method.levels = read_levels(m.at("levels"), method.features.size(), origin);
+      const auto& h = m.at("holdout");
+      method.holdout.trained_before = h.at("trained_before").get<std::string>();
+      method.holdout.train_rows = h.at("train_rows").get<size_t>();
+      method.holdout.test_rows = h.at("test_rows").get<size_t>();
+      method.holdout.levels = read_levels(h.at("levels"), method.features.size(), origin);
+      method.holdout.mape_percent = read_points(h, "mape_percent", origin);
+      method.holdout.log_residual_q05 = read_points(h, "log_residual_q05", origin);
+      method.holdout.log_residual_q95 = read_points(h, "log_residual_q95", origin);
+      model.methods_.push_back(std::move(method));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(
+        fmt::format("{}: expected the sku-curve model ({})", origin, e.what()));
+  } catch (const std::runtime_error& e) {
+    std::string what = e.what();
+    if (what.rfind(origin + ":", 0) == 0) throw;
+    throw std::runtime_error(fmt::format("{}: {}", origin, what));
+  }
+  auto has = [&](std::string_view name) {
+    return std::any_of(model.methods_.begin(), model.methods_.end(),
+                       [&](const Method& m) { return m.name == name; });
+  };
+  if (!has("tdp") || !has("cores"))
+    throw std::runtime_error(fmt::format("{}: expected the methods 'tdp' and 'cores'", origin));
+  return model;
+}
+
+SkuCurveModel SkuCurveModel::holdout_model() const {
+  SkuCurveModel out = *this;
+  for (auto& m : out.methods_) m.levels = m.holdout.levels;
+  return out;
+}
+
+SkuCurveEstimate SkuCurveModel::estimate(const ServerSpecs& specs,
+                                         const CpuFactsTable& cpus) const {
+  if (specs.chips < 1) throw std::invalid_argument("expected at least one chip");
+  if (specs.cores < specs.chips) throw std::invalid_argument("expected at least one core per chip");
+  if (!(specs.memory_gb > 0)) throw std::invalid_argument("expected a positive memory size");
+  const CpuFacts* cpu = cpus.find(specs.cpu);
+  std::string_view want = cpu ? "tdp" : "cores";
+  auto it = std::find_if(methods_.begin(), methods_.end(),
+                         [&](const Method& m) { return m.name == want; });
+  if (it == methods_.end())
+    throw std::invalid_argument("the model has no method " + std::string(want));
+  const Method& m = *it;
+  SkuCurveEstimate e;
+  e.method_name = m.name;
+  double tdp = cpu ? cpu->tdp_w : 0;
+  e.tdp_w = tdp;
+  std::vector<double> x;
+  for (const auto& f : m.features) x.push_back(feature_value(f, specs, tdp));
+  for (size_t i = 0; i < kPowerCurvePoints; ++i) {
+    double log_w = m.levels[i].intercept;
+    for (size_t k = 0; k < x.size(); ++k) log_w += m.levels[i].coefficients[k] * x[k];
+    e.watts[i] = std::exp(log_w);
+    if (i > 0) e.watts[i] = std::max(e.watts[i], e.watts[i - 1]);  // a curve does not fall
+  }
+  const auto& h = m.holdout;
+  e.idle_lower = e.watts[0] * std::exp(h.log_residual_q05[0]);
+  e.idle_upper = e.watts[0] * std::exp(h.log_residual_q95[0]);
+  e.watts_100_lower = e.watts.back() * std::exp(h.log_residual_q05.back());
+  e.watts_100_upper = e.watts.back() * std::exp(h.log_residual_q95.back());
+  e.method =
+      cpu ? fmt::format("sku-curve:tdp ({} {:g} W per chip, {})", cpu->name, tdp, cpu->source)
+          : std::string("sku-curve:cores (CPU not in the CPU facts table)");
+  return e;
+}
+
+SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {
+  SpecsTable table;
+  table.origin = origin;
+  size_t pos = 0, line_no = 0;
+  std::array<size_t, kSpecsColumns.size()> at{};
+  size_t published = SIZE_MAX;
+  bool header = false;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (trim(line).empty()) continue;
+    auto fields = split_csv_line(line);
+    if (!fields)
+      throw std::runtime_error(fmt::format("{}:{}: unterminated quote", origin, line_no));
+    if (!header) {
+      header = true;
+      if (!fields->empty() && fields->front().rfind("\xEF\xBB\xBF", 0) == 0)
+        fields->front().erase(0, 3);  // a byte order mark
+      for (auto& f : *fields) f = std::string(trim(f));
+      table.columns = *fields;
+      for (size_t c = 0; c < kSpecsColumns.size(); ++c) {
+        auto it = std::find(fields->begin(), fields->end(), kSpecsColumns[c]);
+        if (it == fields->end())
+          throw std::runtime_error(
+              fmt::format("{}:{}: expected a column '{}' (SPEC's result table names: {})", origin,
+                          line_no, kSpecsColumns[c], fmt::join(kSpecsColumns, ", ")));
+        at[c] = size_t(it - fields->begin());
+      }
+      if (auto it = std::find(fields->begin(), fields->end(), "Published"); it != fields->end())
+        published = size_t(it - fields->begin());
+      continue;
+    }
+    if (fields->size() != table.columns.size())
+      throw std::runtime_error(fmt::format("{}:{}: expected {} fields as in the header, found {}",
+                                           origin, line_no, table.columns.size(), fields->size()));
+    SpecsRow row;
+    row.line = line_no;
+    row.fields = *fields;
+    auto number = [&](size_t c, std::string& reason) -> std::optional<double> {
+      auto v = parse_number(row.fields[at[c]]);
+      if (!v && reason.empty())
+        reason =
+            fmt::format("'{}' is '{}', expected a number", kSpecsColumns[c], row.fields[at[c]]);
+      return v;
+    };
+    std::string reason;
+    std::string cpu(trim(row.fields[at[0]]));
+    if (cpu.empty()) reason = "'CPU Description' is empty";
+    auto chips = number(1, reason), cores = number(2, reason), per_chip = number(3, reason),
+         threads = number(4, reason), mhz = number(5, reason), memory = number(6, reason);
+    auto whole = [](std::optional<double> v) { return v && *v >= 1 && *v == std::floor(*v); };
+    if (reason.empty()) {
+      if (!whole(chips) || !whole(cores) || !whole(per_chip) || !whole(threads))
+        reason =
+            "'Chips', '# Cores', '# Cores Per Chip' and '# Threads Per Core' must be whole "
+            "numbers of at least 1";
+      else if (*cores != *chips * *per_chip)
+        reason = fmt::format("'# Cores' is {:g}, but 'Chips' × '# Cores Per Chip' is {:g}", *cores,
+                             *chips * *per_chip);
+      else if (!(*mhz > 0))
+        reason = "'Processor MHz' must be positive";
+      else if (!(*memory > 0))
+        reason = "'Total Memory (GB)' must be positive";
+    }
+    (void)published;
+    if (reason.empty())
+      row.specs = ServerSpecs{cpu, int(*chips), int(*cores), *memory};
+    else
+      row.reason = reason;
+    table.rows.push_back(std::move(row));
+  }
+  if (!header)
+    throw std::runtime_error(
+        fmt::format("{}:1: expected a header line, found an empty file", origin));
+  return table;
+}
+
+}  // namespace pmc
