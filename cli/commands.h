@@ -29,5 +29,7 @@ Runner add_predict(CLI::App& app);
 Runner add_compare(CLI::App& app);
 // A server's power curve from its specifications (SPEC result-table columns).
 Runner add_sku_curve(CLI::App& app);
+// A Prometheus exporter of energy and per-cgroup attribution.
+Runner add_serve(CLI::App& app);
 
 }  // namespace pmc::cli

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   reg(pmc::cli::add_predict);
   reg(pmc::cli::add_compare);
   reg(pmc::cli::add_sku_curve);
+  reg(pmc::cli::add_serve);
   // An option of every command (given before or after the command's name): the readers' input
   // limit (docs/security.md).
   uint64_t max_input_bytes = pmc::kDefaultMaxInputBytes;

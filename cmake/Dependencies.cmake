@@ -45,6 +45,9 @@ if(PMCMODEL_TESTS)
   pmc_require(doctest_FOUND doctest-dev "doctest")
 endif()
 find_package(Threads REQUIRED)
+# cpp-httplib serves `pmcmodel serve`'s /metrics; Debian builds it as a shared library.
+pkg_check_modules(HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+pmc_require(HTTPLIB_FOUND libcpp-httplib-dev "cpp-httplib")
 
 # mimalloc replaces malloc in the pmcmodel executable and in import_bench: importing a long -I
 # recording is allocation-bound (1.4 M events, each with its strings, per 100 MB), and with

@@ -1,0 +1,360 @@
+// `pmcmodel serve` as a process: scraped over HTTP (a raw socket client here, and a real Prometheus
+// from Debian's `prometheus` package), over fixture powercap, cgroup and /proc/stat trees that the
+// test moves while it runs; promtool checks a scrape; SIGTERM stops it with status 0.
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.h"
+
+using namespace pmc::test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct TempTree {
+  fs::path path;
+  explicit TempTree(const std::string& name)
+      : path(fs::temp_directory_path() /
+             ("pmc-serve-cli-" + std::to_string(getpid()) + "-" + name)) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempTree() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void write_file(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+// In place, same length: pmcmodel keeps energy_uj open and preads it, as it does the kernel's.
+void overwrite(const fs::path& p, const std::string& text) {
+  int fd = ::open(p.c_str(), O_WRONLY);
+  if (fd < 0) return;
+  [[maybe_unused]] auto n = ::pwrite(fd, text.data(), text.size(), 0);
+  ::close(fd);
+}
+
+std::string uj(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012llu\n", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+fs::path powercap_zone(const fs::path& sys, uint64_t start_uj, uint64_t range_uj) {
+  auto zone = sys / "class/powercap/intel-rapl:0";
+  write_file(zone / "name", "package-0\n");
+  write_file(zone / "max_energy_range_uj", std::to_string(range_uj) + "\n");
+  write_file(zone / "energy_uj", uj(start_uj));
+  write_file(sys / "class/powercap/intel-rapl/enabled", "1\n");
+  return zone;
+}
+
+bool on_path(const std::string& name) {
+  return run_process({"/bin/sh", "-c", "command -v " + name}).exit_code == 0;
+}
+
+// A child process with stderr to a file, killed (if still running) when this goes away.
+struct Child {
+  pid_t pid = -1;
+  fs::path err_path;
+  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env, fs::path err)
+      : err_path(std::move(err)) {
+    pid = fork();
+    if (pid == 0) {
+      int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 2);
+      int null = ::open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(125);
+    }
+  }
+  ~Child() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  std::string err() const { return read_file(err_path.string()); }
+  // The exit status after SIGTERM, or nullopt when it did not exit within `limit`.
+  std::optional<int> terminate(std::chrono::milliseconds limit) {
+    kill(pid, SIGTERM);
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+};
+
+// The port pmcmodel serve says it listens on ("listening on 127.0.0.1:PORT"), within 10 s.
+int wait_for_port(const Child& c) {
+  for (int i = 0; i < 1000; ++i) {
+    std::string err = c.err();
+    auto at = err.find("listening on 127.0.0.1:");
+    if (at != std::string::npos) return std::atoi(err.c_str() + at + 23);
+    std::this_thread::sleep_for(10ms);
+  }
+  return -1;
+}
+
+struct HttpReply {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+
+// HTTP/1.0 GET on the loopback (no chunked replies, the connection closes at the end).
+HttpReply http_get(int port, const std::string& target, const std::string& accept = "") {
+  HttpReply r;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return r;
+  }
+  std::string req = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
+  if (!accept.empty()) req += "Accept: " + accept + "\r\n";
+  req += "\r\n";
+  [[maybe_unused]] auto n = ::write(fd, req.data(), req.size());
+  std::string all;
+  char buf[65536];
+  ssize_t got;
+  while ((got = ::read(fd, buf, sizeof buf)) > 0) all.append(buf, size_t(got));
+  ::close(fd);
+  auto split = all.find("\r\n\r\n");
+  if (all.rfind("HTTP/1.", 0) != 0 || split == std::string::npos) return r;
+  r.status = std::atoi(all.c_str() + 9);
+  r.headers = all.substr(0, split);
+  r.body = all.substr(split + 4);
+  return r;
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The value of the sample line that starts with `series` (name and labels, exactly), or NaN.
+double sample_value(const std::string& body, const std::string& series) {
+  auto at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(body.c_str() + at + series.size() + 2, nullptr);
+}
+
+std::string url_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += char(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+const std::string kPackage =
+    "pmcmodel_energy_joules_total{domain=\"package-0\",method=\"measured:powercap\"}";
+
+}  // namespace
+
+TEST_SUITE("kernel") {
+  TEST_CASE(
+      "serve: exact energy across a wrap between scrapes, promtool-clean, OpenMetrics on "
+      "request, cgroups followed as they come and go, SIGTERM exits 0") {
+    TempTree t("exact");
+    auto sys = t.path / "sys";
+    // The fixture of the measure wrap test: 262143000000 µJ, wrapping at 262143328850.
+    auto zone = powercap_zone(sys, 262143000000, 262143328850);
+    auto cg = sys / "fs/cgroup";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    Child serve(pmcmodel({"serve", "--listen", "127.0.0.1:0", "--interval", "0.1", "--cgroups",
+                          "system.slice/*.service"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    int port = wait_for_port(serve);
+    INFO(serve.err());
+    REQUIRE(port > 0);
+
+    auto first = http_get(port, "/metrics");
+    REQUIRE(first.status == 200);
+    CHECK(first.headers.find("text/plain; version=0.0.4") != std::string::npos);
+    CHECK(sample_value(first.body, kPackage) == 0);
+    // +300000 µJ, then past the range: +28850 to it and +671150 after it; 1 J in all.
+    overwrite(zone / "energy_uj", uj(262143300000));
+    std::this_thread::sleep_for(300ms);
+    overwrite(zone / "energy_uj", uj(671150));
+    std::this_thread::sleep_for(300ms);
+    auto second = http_get(port, "/metrics");
+    CHECK(sample_value(second.body, kPackage) == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(sample_value(second.body, "pmcmodel_source_up{source=\"powercap\"}") == 1);
+    CHECK(second.body.find("pmcmodel_build_info{version=\"") != std::string::npos);
+
+    if (on_path("promtool")) {
+      write_file(t.path / "scrape.txt", second.body);
+      auto lint = run_process(
+          {"/bin/sh", "-c", "promtool check metrics < '" + (t.path / "scrape.txt").string() + "'"});
+      INFO(lint.out, lint.err);
+      CHECK(lint.exit_code == 0);
+      CHECK(lint.out + lint.err == "");
+    } else {
+      MESSAGE("promtool not installed (Debian package prometheus): the lint was not run");
+    }
+
+    auto om = http_get(port, "/metrics", "application/openmetrics-text;version=1.0.0");
+    CHECK(om.headers.find("application/openmetrics-text; version=1.0.0") != std::string::npos);
+    CHECK(om.body.find("# TYPE pmcmodel_energy_joules counter\n") != std::string::npos);
+    CHECK(om.body.size() >= 6);
+    CHECK(om.body.substr(om.body.size() - 6) == "# EOF\n");
+    CHECK(http_get(port, "/healthz").body == "ok\n");
+    CHECK(http_get(port, "/").status == 404);
+
+    // A service appears, then goes.
+    write_file(cg / "system.slice/a.service/cpu.stat", "usage_usec 2500000\n");
+    std::this_thread::sleep_for(400ms);
+    auto with = http_get(port, "/metrics");
+    CHECK(sample_value(with.body,
+                       "pmcmodel_cgroup_cpu_seconds_total{cgroup=\"/system.slice/a.service\"}") ==
+          2.5);
+    fs::remove_all(cg / "system.slice/a.service");
+    std::this_thread::sleep_for(400ms);
+    auto without = http_get(port, "/metrics");
+    CHECK(without.status == 200);
+    CHECK(without.body.find("a.service") == std::string::npos);
+
+    auto start = std::chrono::steady_clock::now();
+    auto status = serve.terminate(3000ms);
+    REQUIRE(status);
+    CHECK(*status == 0);
+    CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+    CHECK(serve.err().find("SIGTERM: stopping") != std::string::npos);
+  }
+
+  TEST_CASE("serve: a real Prometheus scraping it measures the fed watts within 5%, across wraps") {
+    if (!on_path("prometheus")) {
+      MESSAGE(
+          "prometheus not installed (Debian package prometheus; scripts/install-deps): skipped");
+      return;
+    }
+    TempTree t("prometheus");
+    auto sys = t.path / "sys";
+    // 40 W into a counter that wraps at 50 J: a wrap every 1.25 s, each seen by the 0.1 s samples
+    // and none by Prometheus's 1 s scrapes directly.
+    constexpr double kWatts = 40;
+    constexpr uint64_t kRange = 50000000;
+    auto zone = powercap_zone(sys, 0, kRange);
+    std::atomic<bool> feeding{true};
+    std::thread feeder([&] {
+      auto t0 = std::chrono::steady_clock::now();
+      while (feeding) {
+        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        overwrite(zone / "energy_uj", uj(uint64_t(s * kWatts * 1e6) % kRange));
+        std::this_thread::sleep_for(10ms);
+      }
+    });
+    struct Stop {
+      std::atomic<bool>& flag;
+      std::thread& thread;
+      ~Stop() {
+        flag = false;
+        thread.join();
+      }
+    } stop_feeder{feeding, feeder};
+
+    Child serve(
+        pmcmodel({"serve", "--listen", "127.0.0.1:0", "--interval", "0.1", "--cgroups", "none"}),
+        {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "serve-err.txt");
+    int port = wait_for_port(serve);
+    REQUIRE(port > 0);
+    int prom_port = free_port();
+    write_file(t.path / "prometheus.yml",
+               "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+               "scrape_configs:\n  - job_name: pmcmodel\n    static_configs:\n"
+               "      - targets: ['127.0.0.1:" +
+                   std::to_string(port) + "']\n");
+    Child prom({"prometheus", "--config.file=" + (t.path / "prometheus.yml").string(),
+                "--storage.tsdb.path=" + (t.path / "tsdb").string(),
+                "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+               {}, t.path / "prometheus-err.txt");
+    bool ready = false;
+    for (int i = 0; i < 300 && !ready; ++i) {
+      ready = http_get(prom_port, "/-/ready").status == 200;
+      if (!ready) std::this_thread::sleep_for(100ms);
+    }
+    INFO(prom.err());
+    REQUIRE(ready);
+    auto query = [&](const std::string& promql) {
+      auto r = http_get(prom_port, "/api/v1/query?query=" + url_encode(promql));
+      INFO(r.body);
+      REQUIRE(r.status == 200);
+      return nlohmann::json::parse(r.body);
+    };
+    // rate() extrapolates only where the series covers the window, so wait until Prometheus holds
+    // 13 s of scrapes (at most 40 s), then take the rate over the last 10 s.
+    auto deadline = std::chrono::steady_clock::now() + 40s;
+    for (;;) {
+      auto n = query("count_over_time(pmcmodel_energy_joules_total{domain=\"package-0\"}[13s])");
+      if (n["data"]["result"].size() == 1 &&
+          std::stod(n["data"]["result"][0]["value"][1].get<std::string>()) >= 13)
+        break;
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(500ms);
+    }
+    auto up = query("up{job=\"pmcmodel\"}");
+    REQUIRE(up["data"]["result"].size() == 1);
+    CHECK(up["data"]["result"][0]["value"][1] == "1");
+    auto rate = query("rate(pmcmodel_energy_joules_total{domain=\"package-0\"}[10s])");
+    INFO(rate.dump());
+    INFO(query("pmcmodel_energy_joules_total{domain=\"package-0\"}[10s]").dump());
+    REQUIRE(rate["data"]["result"].size() == 1);
+    double watts = std::stod(rate["data"]["result"][0]["value"][1].get<std::string>());
+    CHECK(watts == doctest::Approx(kWatts).epsilon(0.05));
+    auto status = serve.terminate(3000ms);
+    REQUIRE(status);
+    CHECK(*status == 0);
+  }
+}

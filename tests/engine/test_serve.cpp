@@ -1,0 +1,325 @@
+// `pmcmodel serve`'s library: the exposition formats, the --cgroups selection, and the sampler over
+// fixture powercap, cgroup and /proc/stat trees moved by hand between samples.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "engine/serve/cgroups.h"
+#include "engine/serve/exposition.h"
+#include "engine/serve/sampler.h"
+#include "engine/serve/server.h"
+
+using namespace pmc;
+using namespace pmc::serve;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempTree {
+  fs::path path;
+  explicit TempTree(const std::string& name)
+      : path(fs::temp_directory_path() / ("pmc-serve-" + std::to_string(getpid()) + "-" + name)) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempTree() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void write_file(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+// Overwrites a file in place (same inode, same length): the sampler keeps its files open and
+// preads them, as it does the kernel's.
+void overwrite(const fs::path& p, const std::string& text) {
+  int fd = ::open(p.c_str(), O_WRONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, text.data(), text.size(), 0) == ssize_t(text.size()));
+  ::close(fd);
+}
+
+std::string uj(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012llu\n", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// The cpu line with `busy` ticks of user time and a fixed idle time, padded to one length.
+std::string proc_stat(uint64_t busy_ticks) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "cpu  %010llu 0 0 0000100000 0 0 0 0 0 0\n",
+                static_cast<unsigned long long>(busy_ticks));
+  return buf;
+}
+
+std::string cpu_stat(uint64_t usage_usec) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "usage_usec %012llu\nuser_usec 0\nsystem_usec 0\n",
+                static_cast<unsigned long long>(usage_usec));
+  return buf;
+}
+
+const Sample* find(const Snapshot& s, const std::string& family,
+                   const std::vector<std::pair<std::string, std::string>>& labels) {
+  for (const auto& f : s.families)
+    if (f.name == family)
+      for (const auto& sample : f.samples)
+        if (sample.labels == labels) return &sample;
+  return nullptr;
+}
+
+size_t count(const Snapshot& s, const std::string& family) {
+  for (const auto& f : s.families)
+    if (f.name == family) return f.samples.size();
+  return 0;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("the text format 0.0.4: HELP, TYPE, counters named with _total, escaped labels") {
+    std::vector<MetricFamily> families = {
+        {"pmcmodel_energy_joules",
+         MetricType::counter,
+         "joules",
+         "Energy\nper domain",
+         {{{{"domain", "package-0"}, {"method", "measured:powercap"}}, 12.5},
+          {{{"domain", "a\"b\\c\nd"}, {"method", "m"}}, 0.1}}},
+        {"pmcmodel_build_info", MetricType::gauge, "", "Version", {{{{"version", "0.1.0"}}, 1}}},
+        {"pmcmodel_cgroup_cycles", MetricType::counter, "", "Cycles", {}},
+    };
+    CHECK(format_metrics(families, ExpositionFormat::text_0_0_4) ==
+          "# HELP pmcmodel_energy_joules_total Energy\\nper domain\n"
+          "# TYPE pmcmodel_energy_joules_total counter\n"
+          "pmcmodel_energy_joules_total{domain=\"package-0\",method=\"measured:powercap\"} 12.5\n"
+          "pmcmodel_energy_joules_total{domain=\"a\\\"b\\\\c\\nd\",method=\"m\"} 0.1\n"
+          "# HELP pmcmodel_build_info Version\n"
+          "# TYPE pmcmodel_build_info gauge\n"
+          "pmcmodel_build_info{version=\"0.1.0\"} 1\n"
+          "# HELP pmcmodel_cgroup_cycles_total Cycles\n"
+          "# TYPE pmcmodel_cgroup_cycles_total counter\n");
+  }
+
+  TEST_CASE("OpenMetrics 1.0.0: the family without _total, UNIT, and # EOF at the end") {
+    std::vector<MetricFamily> families = {
+        {"pmcmodel_energy_joules",
+         MetricType::counter,
+         "joules",
+         "Energy",
+         {{{{"domain", "psys"}}, 3}}},
+        {"pmcmodel_power_watts",
+         MetricType::gauge,
+         "watts",
+         "Power",
+         {{{{"domain", "psys"}}, 1.5}}},
+    };
+    CHECK(format_metrics(families, ExpositionFormat::openmetrics_1_0_0) ==
+          "# HELP pmcmodel_energy_joules Energy\n"
+          "# TYPE pmcmodel_energy_joules counter\n"
+          "# UNIT pmcmodel_energy_joules joules\n"
+          "pmcmodel_energy_joules_total{domain=\"psys\"} 3\n"
+          "# HELP pmcmodel_power_watts Power\n"
+          "# TYPE pmcmodel_power_watts gauge\n"
+          "# UNIT pmcmodel_power_watts watts\n"
+          "pmcmodel_power_watts{domain=\"psys\"} 1.5\n"
+          "# EOF\n");
+  }
+
+  TEST_CASE("values read back exactly; NaN and infinities are spelled as Prometheus reads them") {
+    CHECK(format_value(0.1) == "0.1");
+    CHECK(format_value(65536.000015) == "65536.000015");
+    CHECK(format_value(1e21) == "1e+21");
+    CHECK(format_value(std::nan("")) == "NaN");
+    CHECK(format_value(1.0 / 0.0) == "+Inf");
+    CHECK(format_value(-1.0 / 0.0) == "-Inf");
+  }
+
+  TEST_CASE("OpenMetrics only when the Accept header asks for it, as Prometheus sends it") {
+    // Prometheus 2.42's scrape Accept header (scrape/scrape.go, scrapeAcceptHeader).
+    CHECK(negotiate_format("application/openmetrics-text;version=1.0.0,application/"
+                           "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,"
+                           "*/*;q=0.1") == ExpositionFormat::openmetrics_1_0_0);
+    CHECK(negotiate_format("") == ExpositionFormat::text_0_0_4);
+    CHECK(negotiate_format("*/*") == ExpositionFormat::text_0_0_4);
+    CHECK(negotiate_format("text/plain;version=0.0.4") == ExpositionFormat::text_0_0_4);
+    CHECK(negotiate_format("Application/OpenMetrics-Text; q=0") == ExpositionFormat::text_0_0_4);
+    CHECK(std::string(content_type(ExpositionFormat::text_0_0_4)) ==
+          "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  TEST_CASE("--listen: HOST:PORT, :PORT and [V6]:PORT") {
+    std::string host;
+    int port = -1;
+    CHECK(parse_listen_address("127.0.0.1:9648", &host, &port));
+    CHECK(host == "127.0.0.1");
+    CHECK(port == 9648);
+    CHECK(parse_listen_address(":0", &host, &port));
+    CHECK(host.empty());
+    CHECK(port == 0);
+    CHECK(parse_listen_address("[::1]:80", &host, &port));
+    CHECK(host == "::1");
+    CHECK_FALSE(parse_listen_address("9648", &host, &port));
+    CHECK_FALSE(parse_listen_address("::1:80", &host, &port));
+    CHECK_FALSE(parse_listen_address("h:65536", &host, &port));
+    CHECK_FALSE(parse_listen_address("h:8x", &host, &port));
+  }
+
+  TEST_CASE("--cgroups: paths, globs, auto; '..' and empty components are refused") {
+    std::string error;
+    auto sel = parse_cgroup_selection("/system.slice/a.service, user.slice/*", &error);
+    REQUIRE(sel);
+    CHECK(sel->patterns == std::vector<std::string>{"system.slice/a.service", "user.slice/*"});
+    auto a = parse_cgroup_selection("auto", &error);
+    REQUIRE(a);
+    CHECK(a->patterns == auto_cgroup_patterns());
+    CHECK_FALSE(parse_cgroup_selection("system.slice/../x", &error));
+    CHECK(error.find("'..'") != std::string::npos);
+    CHECK_FALSE(parse_cgroup_selection("a//b", &error));
+  }
+
+  TEST_CASE("cgroups are expanded from the tree as it is now: globs per component, auto layouts") {
+    TempTree t("expand");
+    auto cg = t.path / "fs/cgroup";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    for (const char* d :
+         {"system.slice/nginx.service", "system.slice/sshd.service", "system.slice/x.mount",
+          "system.slice/docker-0123.scope", "user.slice/user-1000.slice",
+          "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podabc.slice",
+          "kubepods.slice/kubepods-podgg.slice", "kubepods/besteffort/pod42", "init.scope"})
+      fs::create_directories(cg / d);
+    auto root = find_cgroup2_root(t.path);
+    REQUIRE(root);
+    CHECK(*root == cg);
+    std::string error;
+    CHECK(
+        expand_cgroups(cg, *parse_cgroup_selection("system.slice/*.service,init.scope", &error)) ==
+        std::vector<std::string>{"/init.scope", "/system.slice/nginx.service",
+                                 "/system.slice/sshd.service"});
+    CHECK(expand_cgroups(cg, *parse_cgroup_selection("auto", &error)) ==
+          std::vector<std::string>{
+              "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podabc.slice",
+              "/kubepods.slice/kubepods-podgg.slice", "/kubepods/besteffort/pod42",
+              "/system.slice/docker-0123.scope", "/system.slice/nginx.service",
+              "/system.slice/sshd.service", "/user.slice/user-1000.slice"});
+    CHECK(expand_cgroups(cg, *parse_cgroup_selection("nothing/here", &error)).empty());
+    CHECK_FALSE(find_cgroup2_root(t.path / "nowhere"));
+  }
+
+  TEST_CASE(
+      "the sampler: energy across a wrap, each cgroup's share of the busy CPU time, "
+      "cgroups followed as they come and go") {
+    TempTree t("sampler");
+    auto zone = t.path / "sys/class/powercap/intel-rapl:0";
+    write_file(zone / "name", "package-0\n");
+    write_file(zone / "max_energy_range_uj", "262143328850\n");
+    write_file(zone / "energy_uj", uj(262140000000));
+    write_file(t.path / "sys/class/powercap/intel-rapl/enabled", "1\n");
+    auto cg = t.path / "sys/fs/cgroup";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    write_file(cg / "system.slice/a.service/cpu.stat", cpu_stat(1000000));
+    write_file(cg / "system.slice/b.service/cpu.stat", cpu_stat(0));
+    write_file(t.path / "proc/stat", proc_stat(1000));
+    SysRoot root;
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.cgroups.patterns = {"system.slice/*.service"};
+    settings.cgroup_counters = false;
+    settings.version = "9.9.9";
+    std::vector<std::string> log;
+    settings.log = [&](const std::string& line) { log.push_back(line); };
+    Sampler sampler(root, settings);
+    sampler.sample_once();
+    auto s0 = sampler.snapshot();
+    const std::vector<std::pair<std::string, std::string>> pkg = {{"domain", "package-0"},
+                                                                  {"method", "measured:powercap"}};
+    REQUIRE(find(*s0, "pmcmodel_energy_joules", pkg) != nullptr);
+    CHECK(find(*s0, "pmcmodel_energy_joules", pkg)->value == 0);
+    CHECK(find(*s0, "pmcmodel_build_info", {{"version", "9.9.9"}})->value == 1);
+    CHECK(find(*s0, "pmcmodel_source_up", {{"source", "powercap"}})->value == 1);
+    CHECK(find(*s0, "pmcmodel_source_up", {{"source", "cgroups"}})->value == 1);
+    CHECK(
+        find(*s0, "pmcmodel_cgroup_cpu_seconds", {{"cgroup", "/system.slice/a.service"}})->value ==
+        1.0);
+
+    // 2 J in the package; the machine busy 2 s (200 ticks at USER_HZ 100), a 0.5 s of it and
+    // b 1.5 s: a is given 2 J × 0.5/2 = 0.5 J and b 1.5 J.
+    overwrite(zone / "energy_uj", uj(262142000000));
+    overwrite(t.path / "proc/stat", proc_stat(1200));
+    overwrite(cg / "system.slice/a.service/cpu.stat", cpu_stat(1500000));
+    overwrite(cg / "system.slice/b.service/cpu.stat", cpu_stat(1500000));
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    CHECK(find(*s1, "pmcmodel_energy_joules", pkg)->value == doctest::Approx(2.0).epsilon(1e-12));
+    const std::vector<std::pair<std::string, std::string>> a_pkg = {
+        {"cgroup", "/system.slice/a.service"},
+        {"domain", "package-0"},
+        {"method", "measured:powercap+share:busy-cpu"}};
+    const std::vector<std::pair<std::string, std::string>> b_pkg = {
+        {"cgroup", "/system.slice/b.service"},
+        {"domain", "package-0"},
+        {"method", "measured:powercap+share:busy-cpu"}};
+    REQUIRE(find(*s1, "pmcmodel_cgroup_energy_joules", a_pkg) != nullptr);
+    CHECK(find(*s1, "pmcmodel_cgroup_energy_joules", a_pkg)->value ==
+          doctest::Approx(0.5).epsilon(1e-12));
+    CHECK(find(*s1, "pmcmodel_cgroup_energy_joules", b_pkg)->value ==
+          doctest::Approx(1.5).epsilon(1e-12));
+    CHECK(
+        find(*s1, "pmcmodel_cgroup_cpu_seconds", {{"cgroup", "/system.slice/b.service"}})->value ==
+        1.5);
+
+    // The counter wraps: from 262142000000 up to the range 262143328850 (1.32885 J) and on to
+    // 671150 µJ: 2 J in all. b vanishes, c appears (its baseline: no energy yet).
+    overwrite(zone / "energy_uj", uj(671150));
+    overwrite(t.path / "proc/stat", proc_stat(1300));
+    overwrite(cg / "system.slice/a.service/cpu.stat", cpu_stat(2500000));
+    fs::remove_all(cg / "system.slice/b.service");
+    write_file(cg / "system.slice/c.service/cpu.stat", cpu_stat(7000000));
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_energy_joules", pkg)->value == doctest::Approx(4.0).epsilon(1e-12));
+    // a ran 1 s of the machine's 1 s busy: all of the 2 J.
+    CHECK(find(*s2, "pmcmodel_cgroup_energy_joules", a_pkg)->value ==
+          doctest::Approx(2.5).epsilon(1e-12));
+    CHECK(find(*s2, "pmcmodel_cgroup_energy_joules", b_pkg) == nullptr);
+    CHECK(
+        find(*s2, "pmcmodel_cgroup_cpu_seconds", {{"cgroup", "/system.slice/c.service"}})->value ==
+        7.0);
+    CHECK(count(*s2, "pmcmodel_cgroup_cpu_seconds") == 2);
+    CHECK(count(*s2, "pmcmodel_cgroup_energy_joules") == 1);  // c has had no interval yet
+    CHECK(s2->samples == 3);
+    // The first snapshot is unchanged: a scrape holding it is never disturbed.
+    CHECK(find(*s0, "pmcmodel_energy_joules", pkg)->value == 0);
+  }
+
+  TEST_CASE("a source that cannot be read is down, and the log says why") {
+    TempTree t("down");
+    SysRoot root;
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.cgroups.patterns = {"x"};
+    std::vector<std::string> log;
+    settings.log = [&](const std::string& line) { log.push_back(line); };
+    Sampler sampler(root, settings);
+    sampler.sample_once();
+    auto s = sampler.snapshot();
+    CHECK(find(*s, "pmcmodel_source_up", {{"source", "powercap"}})->value == 0);
+    CHECK(find(*s, "pmcmodel_source_up", {{"source", "cgroups"}})->value == 0);
+    CHECK(find(*s, "pmcmodel_source_up", {{"source", "procstat"}})->value == 0);
+    CHECK(count(*s, "pmcmodel_energy_joules") == 0);
+    bool said = false;
+    for (const auto& l : log) said |= l.rfind("cgroups: down: no cgroup v2 hierarchy", 0) == 0;
+    CHECK(said);
+  }
+}
