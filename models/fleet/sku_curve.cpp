@@ -192,6 +192,12 @@ SkuCurveEstimate SkuCurveModel::estimate(const ServerSpecs& specs,
   return e;
 }
 
+std::optional<ServerSpecs> server_specs(const Sku& sku) {
+  if (!sku.sockets || *sku.sockets < 1 || !sku.memory_gb || !(*sku.memory_gb > 0))
+    return std::nullopt;
+  return ServerSpecs{sku.cpu_model, *sku.sockets, sku.cores, *sku.memory_gb};
+}
+
 SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {
   SpecsTable table;
   table.origin = origin;

@@ -107,6 +107,10 @@ class SkuCurveModel {
   std::string trained_from_, trained_to_;
 };
 
+// The specs of a catalog SKU (a whole server: sockets, cores, memory and its CPU model), for the
+// curve of a SKU that has none; nullopt for a cloud instance (no socket count) or without memory.
+std::optional<ServerSpecs> server_specs(const Sku& sku);
+
 // One row of a --specs table: the fields as read, its line, and the specs or why it is unusable.
 struct SpecsRow {
   size_t line = 0;

@@ -164,4 +164,23 @@ TEST_SUITE("pure") {
       shipped.push_back(model.estimate(*row.specs, cpus).watts[10]);
     CHECK(mape(full, shipped) <= mape(full, full_hat));
   }
+
+  TEST_CASE("sku-curve: a catalog server's specs, and none for a cloud instance") {
+    Sku server;
+    server.cpu_model = "Intel Xeon Platinum 8380";
+    server.sockets = 2;
+    server.cores = 80;
+    server.memory_gb = 256;
+    auto s = server_specs(server);
+    REQUIRE(s.has_value());
+    CHECK(s->chips == 2);
+    CHECK(s->cores == 80);
+    CHECK(s->memory_gb == 256);
+    auto model = SkuCurveModel::parse(hand_model(), "hand.json");
+    auto cpus = CpuFactsTable::parse(kFacts, "facts.csv");
+    CHECK(model.estimate(*s, cpus).watts[10] == doctest::Approx(540).epsilon(1e-5));
+    Sku instance = server;
+    instance.sockets.reset();
+    CHECK(!server_specs(instance).has_value());
+  }
 }
