@@ -4,7 +4,7 @@ PRESET ?= release
 
 FUZZ_RUNS ?= 20000
 # Each target also stops after this many seconds in `make fuzz` (so `make test` stays bounded).
-FUZZ_MAX_SECONDS ?= 60
+FUZZ_MAX_SECONDS ?= 30
 
 .PHONY: deps configure build run test asan fuzz fuzz-long bench format clean
 deps:
