@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
+#include <type_traits>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -13,6 +15,8 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+#include "events/text/json_guard.h"
 
 #include "events/text/json_guard.h"
 
@@ -252,7 +256,18 @@ struct Reader {
       return fallback;
     }
     try {
-      return obj.at(key).get<T>();
+      const json& value = obj.at(key);
+      // A fraction for a whole-number field is converted by nlohmann with a cast, undefined
+      // beyond the type's range (1e127 as time_enabled_ns, found by fuzz_measurement_json).
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (value.is_number_float()) {
+          double d = value.get<double>();
+          if (!(d >= double(std::numeric_limits<T>::min()) &&
+                d < double(std::numeric_limits<T>::max())))
+            fail("field '" + std::string(key) + "' in " + where + " is out of range");
+        }
+      }
+      return value.get<T>();
     } catch (const json::exception&) {
       fail("field '" + std::string(key) + "' in " + where + " has the wrong type");
     }
@@ -301,6 +316,8 @@ struct Reader {
       EnergyReading e;
       e.domain = get<std::string>(arr[i], "domain", w, "", true);
       e.joules = get<double>(arr[i], "joules", w, 0, true);
+      if (e.joules < 0)
+        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
       if (e.joules < 0)
         fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
       if (e.joules < 0)
@@ -384,6 +401,7 @@ void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
     w.field("signal", *m.signal);
   else
     w.field_null("signal");
+  if (m.killed_after_s) w.field("killed_after_s", *m.killed_after_s);
   if (m.killed_after_s) w.field("killed_after_s", *m.killed_after_s);
   w.field("start_time", m.start_time);
   w.key("intervals");
@@ -738,10 +756,14 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
     m.signal = r.get<std::string>(doc, "signal", "the document", "", false);
   if (doc.contains("killed_after_s") && !doc["killed_after_s"].is_null())
     m.killed_after_s = r.get<double>(doc, "killed_after_s", "the document", 0, false);
+  if (doc.contains("killed_after_s") && !doc["killed_after_s"].is_null())
+    m.killed_after_s = r.get<double>(doc, "killed_after_s", "the document", 0, false);
   m.start_time = r.get<std::string>(doc, "start_time", "the document", "", false);
   m.duration_s = r.get<double>(doc, "duration_s", "the document", 0, true);
   m.user_s = r.get<double>(doc, "user_s", "the document", 0, false);
   m.sys_s = r.get<double>(doc, "sys_s", "the document", 0, false);
+  if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
+    r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
   if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
     r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
   if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
