@@ -198,7 +198,7 @@ struct Sampler::State {
       }
     }
     for (const auto& r : readings) add_energy(r);
-    if (!settings.estimators.empty()) {
+    if (!settings.estimators.empty() && seconds > 0) {  // the first sample is a baseline
       Measurement m;
       m.duration_s = seconds;
       m.energy = readings;

@@ -357,4 +357,34 @@ TEST_SUITE("kernel") {
     REQUIRE(status);
     CHECK(*status == 0);
   }
+
+  TEST_CASE("serve --model: a model's estimate from machine-wide counts, labelled model:FILE") {
+    // A model fitted by hand-made rows: package_watts = 8 + 0.02 × task_clock_per_s (exact).
+    // Counted machine-wide, task-clock advances 1000 ms per second on every online CPU, so the
+    // estimate is 8 + 0.02 × 1000 × CPUs watts.
+    TempTree t("model");
+    write_file(t.path / "rows.csv",
+               "task_clock_per_s,package_watts\n100,10\n200,12\n300,14\n400,16\n500,18\n"
+               "600,20\n700,22\n800,24\n");
+    auto model = (t.path / "m.json").string();
+    auto fit = run_process(
+        pmcmodel({"fit", "--data", (t.path / "rows.csv").string(), "--target", "package_watts",
+                  "--features", "task_clock_per_s", "--folds", "2", "--out", model}));
+    INFO(fit.err);
+    REQUIRE(fit.exit_code == 0);
+    Child serve(pmcmodel({"serve", "--listen", "127.0.0.1:0", "--interval", "0.2", "--cgroups",
+                          "none", "--model", model}),
+                {"PMCMODEL_SYSFS_ROOT=" + (t.path / "sys").string()}, t.path / "err.txt");
+    int port = wait_for_port(serve);
+    INFO(serve.err());
+    REQUIRE(port > 0);
+    std::this_thread::sleep_for(700ms);
+    auto body = http_get(port, "/metrics").body;
+    double cpus = double(sysconf(_SC_NPROCESSORS_ONLN));
+    CHECK(sample_value(body, "pmcmodel_power_watts{domain=\"package\",method=\"model:" + model +
+                                 "\"}") == doctest::Approx(8 + 0.02 * 1000 * cpus).epsilon(0.03));
+    CHECK(sample_value(body, "pmcmodel_source_up{source=\"model:" + model + "\"}") == 1);
+    CHECK(sample_value(body, "pmcmodel_source_up{source=\"powercap\"}") == 0);
+    CHECK(serve.terminate(3000ms) == std::optional<int>(0));
+  }
 }
