@@ -249,11 +249,9 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
       // /proc/stat) and the figures are derived afterwards, with warm caches, to the same values.
       run.on_tick = [&energy] { energy.mark_interval(); };
       r = run_counted(*counters, run, {});
+      for (auto& iv : r.intervals) derive(iv);
       energy.finish_intervals(r.intervals, m.notes);
-      for (auto& iv : r.intervals) {
-        derive(iv);
-        add_interval_model_estimates(models, iv);
-      }
+      for (auto& iv : r.intervals) add_interval_model_estimates(models, iv);
     }
   } catch (const ExecError& e) {
     throw CommandError(e.what(), e.exit_code);
@@ -279,7 +277,11 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
                       (o.command.empty() ? "" : " (forwarded to the command)") +
                       ": counts are up to that point");
   for (auto& n : counters->notes()) m.notes.push_back(n);
-  energy.complete_run(m);
+  try {
+    energy.complete_run(m);
+  } catch (const EnergyError& e) {
+    throw CommandError(e.what());
+  }
   exit_code = r.exit_status.value_or(0);
   return m;
 }
@@ -317,7 +319,17 @@ int run_measure(MeasureOptions o) {
   EventResolver resolver(root);
   auto metrics = make_measure_metrics(o.metric_names, o.cpu_model, root,
                                       o.backend == "papi" || probe_hardware_counters() == 0);
-  EnergyRecorder energy(o.energy, root, o.all_cpus);
+  MachineInfo machine = read_machine_info(root);
+  std::optional<EnergyRecorder> recorder;
+  try {
+    EnergySettings settings = o.energy;
+    settings.data_dir = default_data_dir();
+    if (o.pid >= 0) settings.command_root = o.pid;
+    recorder.emplace(settings, root, machine, o.all_cpus);
+  } catch (const EnergyError& e) {
+    throw CommandError(e.what());
+  }
+  EnergyRecorder& energy = *recorder;
   IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
 
   std::vector<Measurement> runs;
@@ -354,7 +366,8 @@ int run_measure(MeasureOptions o) {
     for (const auto& r : runs) energies.push_back(r.energy);
     m.energy = average_energy(energies);
   }
-  m.machine = read_machine_info(root);
+  m.machine = machine;
+  energy.describe(m.machine);
   m.command = o.command.empty() ? std::vector<std::string>{} : shown_command;
   if (o.pid >= 0) {
     m.target = "pid";

@@ -1,83 +1,24 @@
 #include "cli/measure_energy.h"
 
-#include <unistd.h>
-
-#include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <future>
-#include <stdexcept>
 
 #include <fmt/format.h>
 
-#include "cli/commands.h"
-#include "models/fleet/energy_estimate.h"
-#include "models/fleet/grid.h"
-#include "engine/session/machine.h"
 #include "pmcmodel_version.h"
-#include "engine/power/power_source.h"
-#include "engine/system/proc_stat.h"
-#include "engine/system/quiet_thread.h"
-#include "models/fleet/sku_catalog.h"
 
 namespace pmc::cli {
-namespace fs = std::filesystem;
-
 namespace {
 
-// Sampling period while a source is open: well inside the fastest RAPL wrap (65 s at 1 kW,
-// engine/powercap.h) and the "every ≤ 100 ms".
-constexpr int kSampleMs = 100;
+namespace fs = std::filesystem;
 
 bool has_skus(const fs::path& dir) {
   std::error_code ec;
   return fs::is_regular_file(dir / "skus.csv", ec);
 }
 
-// The CPU time of the measured target from its events (task-clock or cpu-clock, msec); nullopt
-// when neither was counted. A per-task clock that was never enabled in an interval (time_enabled
-// advances only while the task runs) means the task did not run: 0 s, an idle interval.
-std::optional<double> task_clock_s(const std::vector<EventCount>& events) {
-  for (const auto& e : events) {
-    if (e.name != "task-clock" && e.name != "cpu-clock") continue;
-    if (e.counted()) return e.value / 1e3;
-    if (e.status == EventStatus::not_counted && e.time_enabled_ns == 0 && e.raw == 0) return 0.0;
-  }
-  return std::nullopt;
-}
-
-std::optional<double> instructions(const std::vector<EventCount>& events) {
-  for (const auto& e : events)
-    if ((e.name == "instructions" || e.name == "PAPI_TOT_INS") && e.counted()) return e.value;
-  return std::nullopt;
-}
-
 std::string percent(double fraction) {
   return fmt::format("{:.1f}%", fraction * 100);
-}
-
-// The reading the derived figures use: the command's share when there is one, else the machine;
-// among those the widest domain that is not a sum of nested ones (psys, wall, the package total).
-const EnergyReading* basis_reading(const std::vector<EnergyReading>& energy) {
-  bool shared = false;
-  for (const auto& e : energy) shared |= e.scope == "command";
-  const EnergyReading* best = nullptr;
-  int best_rank = 99;
-  for (const auto& e : energy) {
-    if ((e.scope == "command") != shared) continue;
-    int rank = e.domain == "psys"                   ? 0
-               : e.domain == "wall"                 ? 1
-               : e.domain == "package"              ? 2
-               : e.domain.rfind("package-", 0) == 0 ? 3
-                                                    : 4;
-    // Several package-N zones without a "package" sum: none of them is the whole machine.
-    if (rank == 3 && best_rank == 3) rank = 5;
-    if (rank < best_rank) {
-      best = &e;
-      best_rank = rank;
-    }
-  }
-  return best_rank <= 4 ? best : nullptr;
 }
 
 }  // namespace
@@ -99,6 +40,9 @@ void add_energy_options(CLI::App* cmd, EnergyOptions& o) {
   cmd->add_option("--catalog", o.catalog,
                   "Directory with skus.csv and grid.csv, or a skus.csv file (default: the shipped "
                   "data/)");
+  cmd->add_option("--gpus", o.gpus,
+                  "NVIDIA GPUs to measure through NVML: all (default: every GPU NVML sees), none, "
+                  "or a list of indices such as 0,2 or 0-3");
 }
 
 std::string default_data_dir() {
@@ -112,443 +56,6 @@ std::string default_data_dir() {
   }
   if (has_skus(PMCMODEL_DATA_DIR)) return PMCMODEL_DATA_DIR;
   return {};
-}
-
-struct EnergyRecorder::State {
-  EnergyOptions options;
-  SysRoot root;
-  bool system_wide = false;
-  MachineInfo machine;
-  PowerChoice choice;
-  std::optional<SkuCatalog> catalog;
-  std::string catalog_problem;  // why there is no catalog
-  const Sku* sku = nullptr;
-  bool sku_matched = false;  // from the CPU model string rather than --sku
-  std::optional<double> g_per_kwh;
-  std::string grid_basis;
-  std::optional<EstimateCurve> curve;
-  std::optional<CpuTimes> cpu_at_start;
-  std::optional<CpuTimes> cpu_at_interval;
-  std::optional<double> idle_fraction;
-  std::optional<ProcStatReader> proc_stat;         // <proc>/stat, kept open between intervals
-  std::vector<std::optional<double>> marked_busy;  // mark_interval: busy CPU s of each interval
-  // The root cgroup's CPU time of all tasks: what a mark reads instead of /proc/stat, when it
-  // exists (see TaskCpuReader); marked_task holds its advance in each interval.
-  std::optional<TaskCpuReader> task_cpu;
-  std::optional<double> task_at_interval;
-  std::vector<double> marked_task;
-  std::pair<double, double> idle_range{0, 0};
-  std::string idle_basis;
-
-  std::future<void> catalog_ready;  // while the shipped catalog is read in the background
-
-  int cpus() const { return std::max(1, machine.logical_cpus); }
-  void await_catalog() {
-    if (catalog_ready.valid()) catalog_ready.get();
-  }
-
-  void load_catalog() {
-    fs::path skus, grid_dir;
-    if (!options.catalog.empty()) {
-      fs::path p(options.catalog);
-      std::error_code ec;
-      bool dir = fs::is_directory(p, ec);
-      skus = dir ? p / "skus.csv" : p;
-      grid_dir = dir ? p : p.parent_path();
-    } else if (auto dir = default_data_dir(); !dir.empty()) {
-      skus = fs::path(dir) / "skus.csv";
-      grid_dir = dir;
-    }
-    if (skus.empty()) {
-      catalog_problem = "no SKU catalog found (set PMCMODEL_DATA_DIR or give --catalog)";
-    } else {
-      try {
-        catalog = SkuCatalog::load(skus);
-      } catch (const std::exception& e) {
-        // A catalog the user named must be right; a broken shipped one only loses the estimates.
-        if (!options.catalog.empty()) throw CommandError(e.what());
-        catalog_problem = e.what();
-      }
-    }
-    if (options.grid_g_per_kwh) {
-      g_per_kwh = options.grid_g_per_kwh;
-      grid_basis = fmt::format("--grid-intensity {} g/kWh", *g_per_kwh);
-    } else if (!options.region.empty()) {
-      fs::path file = grid_dir / "grid.csv";
-      std::error_code ec;
-      if (!fs::is_regular_file(file, ec) && !default_data_dir().empty())
-        file = fs::path(default_data_dir()) / "grid.csv";
-      GridTable table;
-      try {
-        table = GridTable::load(file);
-      } catch (const std::exception& e) {
-        throw CommandError(e.what());
-      }
-      const GridIntensity* g = table.find(options.region);
-      if (g == nullptr)
-        throw CommandError(
-            fmt::format("--region {}: not in {} (a cloud region such as us-east-1 "
-                        "or an ISO-3 country code such as FRA)",
-                        options.region, file.string()));
-      g_per_kwh = g->g_per_kwh;
-      grid_basis = fmt::format("region {} ({} g/kWh, {}; {})", g->region, g->g_per_kwh,
-                               table.origin(), g->source);
-    }
-  }
-
-  void choose_sku() {
-    if (!options.sku.empty()) {
-      if (!catalog) throw CommandError("--sku " + options.sku + ": " + catalog_problem);
-      sku = catalog->find(options.sku);
-      if (sku == nullptr)
-        throw CommandError(fmt::format("--sku {}: no such SKU id in {} (ids are like '{}')",
-                                       options.sku, catalog->origin(), catalog->skus().front().id));
-    } else if (catalog) {
-      sku = catalog->match_cpu_model(machine.cpu_model);
-      sku_matched = sku != nullptr;
-    }
-  }
-
-  void choose_estimate() {
-    if (choice.source || !catalog) return;
-    try {
-      curve = sku ? sku_estimate_curve(*sku, cpus()) : tdp_estimate_curve(*catalog, cpus());
-    } catch (const std::exception& e) {
-      catalog_problem = e.what();
-    }
-  }
-
-  // Idle / full-load ratio for splitting a measured reading: the SKU's, else the catalog median;
-  // with the catalog's SPECpower range for its uncertainty. Once, not per interval.
-  void choose_idle_fraction() {
-    if (!choice.source || system_wide || !catalog) return;
-    try {
-      idle_range = idle_fraction_range(*catalog);
-      if (sku) {
-        idle_fraction = sku->watts.front() / sku->watts.back();
-        idle_basis =
-            fmt::format("f = {:.4f}, idle/100%-load watts of SKU {}", *idle_fraction, sku->id);
-      } else {
-        auto c = tdp_curve_from_specpower(*catalog, 1.0);
-        idle_fraction = c.idle_fraction;
-        idle_basis = fmt::format("f = {:.4f}, the {}", c.idle_fraction, c.idle_fraction_source);
-      }
-    } catch (const std::exception& e) {
-      catalog_problem = e.what();
-    }
-  }
-
-  static std::optional<double> busy_between(const std::optional<CpuTimes>& a,
-                                            const std::optional<CpuTimes>& b) {
-    if (!a || !b) return std::nullopt;
-    return std::max(0.0, b->busy_s - a->busy_s);
-  }
-
-  // Machine readings plus, for a target that shares the machine, the command's share of each.
-  std::vector<EnergyReading> with_shares(std::vector<EnergyReading> machine_readings,
-                                         double window_s, std::optional<double> command_cpu_s,
-                                         std::optional<double> busy_cpu_s,
-                                         std::vector<std::string>* notes) const {
-    if (system_wide || !command_cpu_s || !(window_s > 0)) return machine_readings;
-    std::vector<EnergyReading> out = machine_readings;
-    out.reserve(2 * machine_readings.size());
-    const auto& f = idle_fraction;
-    if (!f) {
-      if (notes) notes->push_back("no command share of the energy: " + catalog_problem);
-      return out;
-    }
-    ShareBasis basis{window_s, *command_cpu_s, busy_cpu_s.value_or(*command_cpu_s), cpus()};
-    double u = basis.machine_utilisation();
-    const auto& range = idle_range;
-    for (const auto& r : machine_readings) {
-      auto share_at = [&](double fraction) {
-        return command_share_joules(r.joules, idle_watts_from_average(r.average_watts, u, fraction),
-                                    basis);
-      };
-      EnergyReading s = r;
-      s.scope = "command";
-      s.method = r.method + "+share:cpu-time";
-      s.joules = share_at(*f);
-      s.average_watts = s.joules / window_s;
-      double spread = std::max(std::abs(share_at(range.first) - s.joules),
-                               std::abs(share_at(range.second) - s.joules));
-      s.uncertainty = r.uncertainty + (s.joules > 0 ? spread / s.joules : 0);
-      out.push_back(s);
-    }
-    if (notes)
-      notes->push_back(fmt::format(
-          "command share (scope \"command\", +share:cpu-time) = (E − P_idle·T)·c/B + "
-          "P_idle·T·c/(N·T) "
-          "per domain, with T = {:.3f} s, c = {:.3f} s CPU time of the command, B = {:.3f} s busy "
-          "CPU time of all tasks ({}), N = {} CPUs, machine utilisation U = B/(N·T) = {}, "
-          "P_idle = f·P̄/(f + (1 − f)·U) with {}; its uncertainty spans f from {:.3f} to {:.3f} "
-          "(the catalog's SPECpower range)",
-          window_s, *command_cpu_s, std::max(basis.machine_busy_cpu_s, *command_cpu_s),
-          busy_cpu_s ? "/proc/stat" : "/proc/stat unreadable: taken as the command's", cpus(),
-          percent(u), idle_basis, range.first, range.second));
-    return out;
-  }
-
-  // The estimate over a window in which the target used `cpu_s` of CPU time.
-  std::vector<EnergyReading> estimate(double window_s, double cpu_s) const {
-    double u = std::clamp(cpu_s / (cpus() * window_s), 0.0, 1.0);
-    EnergyReading m;
-    m.domain = curve->domain;
-    m.average_watts = watts_at_load(curve->watts, u);
-    m.joules = m.average_watts * window_s;
-    m.method = curve->method;
-    m.uncertainty = curve->uncertainty;
-    std::vector<EnergyReading> out{m};
-    if (!system_wide) {
-      EnergyReading s = m;
-      s.scope = "command";
-      s.method = m.method + "+share:cpu-time";
-      s.joules =
-          command_share_joules(m.joules, curve->watts.front(), {window_s, cpu_s, cpu_s, cpus()});
-      s.average_watts = s.joules / window_s;
-      out.push_back(s);
-    }
-    return out;
-  }
-};
-
-EnergyRecorder::EnergyRecorder(const EnergyOptions& options, const SysRoot& root, bool system_wide)
-    : state_(std::make_unique<State>()) {
-  auto& s = *state_;
-  s.options = options;
-  s.root = root;
-  s.proc_stat.emplace(root.proc_path("stat").string());
-  s.task_cpu.emplace(root.sys.string());
-  s.system_wide = system_wide;
-  if (options.grid_g_per_kwh && !options.region.empty())
-    throw CommandError("--grid-intensity and --region both give the grid's intensity: choose one");
-  s.machine = read_machine_info(root);
-  try {
-    s.choice = choose_power_source(root, options.power_source, options.power_from);
-  } catch (const std::exception& e) {
-    throw CommandError(e.what());
-  }
-  auto prepare = [&s] {
-    s.load_catalog();
-    s.choose_sku();
-    s.choose_estimate();
-    s.choose_idle_fraction();
-  };
-  // The shipped catalog (1,000 SPECpower rows, a fifth of measure's start-up) is read on a second
-  // thread while the command starts: nothing needs it before the first interval ends. What the
-  // user names (--catalog, --sku, --region) is read first, so that its errors stop the command
-  // before it runs; errors in the shipped catalog only lose the estimates and never throw.
-  // The thread starts with every signal blocked (engine/quiet_thread.h).
-  if (options.catalog.empty() && options.sku.empty() && options.region.empty()) {
-    s.catalog_ready =
-        start_without_signals([&] { return std::async(std::launch::async, prepare); });
-  } else {
-    prepare();
-  }
-}
-
-EnergyRecorder::~EnergyRecorder() = default;
-
-int EnergyRecorder::sample_ms() const {
-  return state_->choice.source ? kSampleMs : 0;
-}
-
-void EnergyRecorder::sample() {
-  if (state_->choice.source) state_->choice.source->sample();
-}
-
-void EnergyRecorder::begin_run() {
-  auto& s = *state_;
-  s.cpu_at_start = s.cpu_at_interval = s.proc_stat->read();
-  s.marked_busy.clear();
-  s.marked_task.clear();
-  if (s.choice.source && s.task_cpu->available()) s.task_at_interval = s.task_cpu->read();
-  if (s.choice.source) s.choice.source->start();
-}
-
-void EnergyRecorder::complete_interval(Interval& iv) {
-  auto& s = *state_;
-  s.await_catalog();
-  auto cpu = task_clock_s(iv.events);
-  if (s.choice.source) {
-    auto now = s.proc_stat->read();
-    auto busy = State::busy_between(s.cpu_at_interval, now);
-    s.cpu_at_interval = now;
-    iv.energy = s.with_shares(s.choice.source->read_interval(), iv.duration_s, cpu, busy, nullptr);
-  } else if (s.curve && cpu && iv.duration_s > 0) {
-    iv.energy = s.estimate(iv.duration_s, *cpu);
-  }
-}
-
-void EnergyRecorder::mark_interval() {
-  auto& s = *state_;
-  if (!s.choice.source) return;
-  if (s.task_cpu->available()) {
-    auto now = s.task_cpu->read();
-    s.marked_task.push_back(now && s.task_at_interval ? std::max(0.0, *now - *s.task_at_interval)
-                                                      : 0.0);
-    if (now) s.task_at_interval = now;
-  } else {
-    auto now = s.proc_stat->read();
-    s.marked_busy.push_back(State::busy_between(s.cpu_at_interval, now));
-    s.cpu_at_interval = now;
-  }
-  s.choice.source->mark_interval();
-}
-
-void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
-                                      std::vector<std::string>& notes) {
-  auto& s = *state_;
-  s.await_catalog();
-  if (s.choice.source) {
-    auto readings = s.choice.source->take_marked_intervals();
-    std::vector<std::optional<double>> busy = std::exchange(s.marked_busy, {});
-    if (!s.marked_task.empty()) {
-      // The marks read the cgroup counter; /proc/stat, read at the run's start and now, gives
-      // the run's busy time, which the intervals share in proportion to the counter's advance.
-      auto marks = std::exchange(s.marked_task, {});
-      busy.assign(marks.size(), std::nullopt);
-      if (auto run_busy = State::busy_between(s.cpu_at_start, s.proc_stat->read())) {
-        std::vector<double> durations;
-        double task_run = 0;
-        for (size_t k = 0; k < marks.size(); ++k) {
-          durations.push_back(k < intervals.size() ? intervals[k].duration_s : 0.0);
-          task_run += marks[k];
-        }
-        auto b = apportion_busy(marks, durations, *run_busy);
-        for (size_t k = 0; k < b.size(); ++k) busy[k] = b[k];
-        notes.push_back(fmt::format(
-            "per-interval busy CPU time B follows {} (read at each tick instead of /proc/stat, "
-            "which costs several times more to generate), scaled so that the intervals add up to "
-            "/proc/stat's {:.3f} s over the run",
-            s.task_cpu->path(), *run_busy));
-        double window = 0;
-        for (double d : durations) window += d;
-        // /proc/stat counts in ticks of 1/USER_HZ per CPU at each end; the cgroup counter leaves
-        // out steal time (and cgroup v1 interrupts): 20 % and two ticks per CPU are allowed.
-        double allowed = 0.2 * *run_busy + 2.0 * s.cpus() * 0.01;
-        if (window > 0 && std::abs(task_run - *run_busy) > allowed)
-          notes.push_back(fmt::format(
-              "{} advanced {:.3f} s over the run against /proc/stat's {:.3f} s of busy CPU time: "
-              "it does not cover the whole machine (a container's cgroup?), so the per-interval "
-              "shares follow its load rather than the machine's; the run's share uses /proc/stat",
-              s.task_cpu->path(), task_run, *run_busy));
-      }
-    }
-    for (size_t k = 0; k < intervals.size() && k < readings.size() && k < busy.size(); ++k) {
-      auto& iv = intervals[k];
-      iv.energy = s.with_shares(std::move(readings[k]), iv.duration_s, task_clock_s(iv.events),
-                                busy[k], nullptr);
-    }
-    return;
-  }
-  for (auto& iv : intervals) {
-    auto cpu = task_clock_s(iv.events);
-    if (s.curve && cpu && iv.duration_s > 0) iv.energy = s.estimate(iv.duration_s, *cpu);
-  }
-}
-
-void EnergyRecorder::complete_run(Measurement& m) {
-  auto& s = *state_;
-  s.await_catalog();
-  auto cpu = task_clock_s(m.events);
-  if (!cpu && !s.system_wide && (m.user_s > 0 || m.sys_s > 0)) cpu = m.user_s + m.sys_s;
-  for (const auto& n : s.choice.notes) m.notes.push_back(n);
-  if (s.choice.source) {
-    std::vector<EnergyReading> readings;
-    try {
-      readings = s.choice.source->read_since_start();
-    } catch (const std::exception& e) {
-      throw CommandError(e.what());
-    }
-    auto busy = State::busy_between(s.cpu_at_start, s.proc_stat->read());
-    m.energy = s.with_shares(std::move(readings), m.duration_s, cpu, busy, &m.notes);
-    for (const auto& n : s.choice.source->notes()) m.notes.push_back(n);
-    if (!s.system_wide)
-      m.notes.push_back(
-          "energy of scope \"machine\" is what the whole machine drew during the run, "
-          "the command's and every other task's");
-    return;
-  }
-  std::string why = "no power meter was read: " + s.choice.reason_if_none;
-  if (!s.curve) {
-    m.notes.push_back("no energy: " + why + "; and no estimate: " + s.catalog_problem);
-    return;
-  }
-  if (!cpu || !(m.duration_s > 0)) {
-    m.notes.push_back("no energy: " + why + "; and no estimate: task-clock was not counted");
-    return;
-  }
-  m.energy = s.estimate(m.duration_s, *cpu);
-  double u = std::clamp(*cpu / (s.cpus() * m.duration_s), 0.0, 1.0);
-  m.notes.push_back(fmt::format("energy is an ESTIMATE ({}, ±{}): {}", s.curve->method,
-                                percent(s.curve->uncertainty), why));
-  m.notes.push_back(fmt::format(
-      "estimate: watts at utilisation U = task-clock / (duration × {} logical CPUs) = {} "
-      "interpolated on the {}{}; {}",
-      s.cpus(), percent(u), s.curve->basis,
-      s.sku_matched ? " (matched from the CPU model '" + s.machine.cpu_model + "')" : "",
-      s.sku ? ""
-            : "no catalog SKU matches the CPU model '" + s.machine.cpu_model + "' (give --sku)"));
-  if (!s.system_wide)
-    m.notes.push_back(
-        "estimate: the machine's utilisation is the command's own CPU time (other load "
-        "is not seen); the command's share is P(U)·T − P_idle·T·(1 − c/(N·T))");
-}
-
-void EnergyRecorder::add_derived(Measurement& m) const {
-  state_->await_catalog();
-  const auto& s = *state_;
-  const EnergyReading* e = basis_reading(m.energy);
-  if (e != nullptr) {
-    m.metrics.push_back({"joules_per_run", e->joules, "J"});
-    std::string basis = fmt::format("{} energy of domain {} ({}, ±{})", e->scope, e->domain,
-                                    e->method, percent(e->uncertainty));
-    std::string what = "joules_per_run";
-    if (auto insns = instructions(m.events); insns && *insns > 0) {
-      m.metrics.push_back(
-          {"nj_per_instruction", nanojoules_per_instruction(e->joules, *insns), "nJ/insn"});
-      what += ", nj_per_instruction";
-    }
-    if (s.g_per_kwh) {
-      m.metrics.push_back({"co2_g", co2_grams(e->joules, *s.g_per_kwh), "gCO2e"});
-      what += ", co2_g";
-      basis += "; co2_g = joules / 3.6e6 × " + s.grid_basis;
-    }
-    m.notes.push_back(what + ": the " + basis);
-  } else if (!m.energy.empty()) {
-    m.notes.push_back("joules_per_run: no single domain covers the machine; see energy[]");
-  }
-  std::optional<double> price = s.options.price_per_hour_usd;
-  std::string price_basis = "--price-per-hour";
-  if (!price && s.sku && s.sku->price_per_hour_usd) {
-    price = s.sku->price_per_hour_usd;
-    price_basis = fmt::format("the price of SKU {} ({})", s.sku->id, s.sku->price_source);
-  }
-  if (price && m.duration_s > 0) {
-    m.metrics.push_back({"cost_usd", cost_usd(*price, m.duration_s), "USD"});
-    m.notes.push_back(fmt::format("cost_usd = {} USD/h ({}) × {:.6f} s elapsed / 3600", *price,
-                                  price_basis, m.duration_s));
-  }
-}
-
-std::vector<EnergyReading> average_energy(const std::vector<std::vector<EnergyReading>>& runs) {
-  if (runs.empty()) return {};
-  std::vector<EnergyReading> out = runs.back();
-  for (size_t i = 0; i < out.size(); ++i) {
-    double joules = 0, watts = 0;
-    size_t n = 0;
-    for (const auto& run : runs) {
-      if (i >= run.size() || run[i].domain != out[i].domain || run[i].scope != out[i].scope)
-        continue;
-      joules += run[i].joules;
-      watts += run[i].average_watts;
-      ++n;
-    }
-    out[i].joules = joules / double(n);
-    out[i].average_watts = watts / double(n);
-  }
-  return out;
 }
 
 std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::string_view prefix) {
@@ -565,12 +72,26 @@ std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::st
 
 std::string format_energy_block(const std::vector<EnergyReading>& energy) {
   if (energy.empty()) return {};
-  bool estimated = false;
-  for (const auto& e : energy) estimated |= e.method.rfind("estimated:", 0) == 0;
-  return std::string(estimated
-                         ? "\n Energy (ESTIMATED, no power meter was read; see the notes):\n"
-                         : "\n Energy (measured; nested domains are parts, never add them):\n") +
-         format_energy_rows(energy, "");
+  bool estimated = false, gpus = false;
+  for (const auto& e : energy) {
+    estimated |= e.method.rfind("estimated:", 0) == 0;
+    gpus |= is_gpu_card_domain(e.domain);
+  }
+  std::string out =
+      estimated && gpus
+          ? "\n Energy (CPU ESTIMATED, no power meter was read; GPUs measured; see the notes):\n"
+      : estimated ? "\n Energy (ESTIMATED, no power meter was read; see the notes):\n"
+                  : "\n Energy (measured; nested domains are parts, never add them):\n";
+  out += format_energy_rows(energy, "");
+  // Beside the GPUs, the total that stands for the run: what joules_per_run is.
+  if (auto basis = energy_basis(energy); basis && gpus && basis->parts.size() > 1) {
+    std::string parts;
+    for (const auto& p : basis->parts) parts += (parts.empty() ? "" : " + ") + p.domain;
+    std::string what = (basis->scope == "command" ? "command total: " : "machine total: ") + parts;
+    out += fmt::format("{:>20.6f} J      {:<30} # {:9.3f} W  (±{})\n", basis->joules, what,
+                       basis->average_watts, percent(basis->uncertainty));
+  }
+  return out;
 }
 
 }  // namespace pmc::cli

@@ -10,6 +10,7 @@
 
 #include <perfmon/pfmlib.h>
 
+#include "engine/power/nvml.h"
 #include "engine/system/fd.h"
 #if __has_include("papi_counters.h")
 #include "engine/counting/papi_counters.h"
@@ -155,11 +156,44 @@ Check papi() {
 Check papi() { return {"PAPI", false, "not built", ""}; }
 #endif
 
+// NVIDIA GPUs through NVML: the library, the driver, each GPU and how its energy is read. A
+// machine with no sign of an NVIDIA driver is not a failure: there is nothing to measure.
+Check gpu(const SysRoot& root) {
+  Check c{"GPU (NVML)", false, "", ""};
+  auto st = nvml_status();
+  std::error_code ec;
+  bool driver_present = fs::exists(root.proc_path("driver/nvidia"), ec);
+  if (!st.loaded) {
+    c.ok = !driver_present;
+    c.detail = st.problem;
+    c.detail += driver_present ? "; the NVIDIA driver is loaded (" +
+                                     root.proc_path("driver/nvidia").string() + ")"
+                               : "; no NVIDIA driver here, so no GPU is measured";
+    c.fix = "on a machine with an NVIDIA GPU: install the driver's NVML library (libnvidia-ml.so.1: "
+            "Debian nvidia-smi/libnvidia-ml1 from non-free, or the CUDA driver package), or name it "
+            "with PMCMODEL_NVML_LIBRARY=/path/to/libnvidia-ml.so.1";
+    return c;
+  }
+  if (!st.problem.empty()) {
+    c.detail = st.library + " loaded, but " + st.problem;
+    c.fix = st.problem.find("/dev/nvidia") != std::string::npos
+                ? "add this user to the group that owns /dev/nvidia* (often 'video'), or run as root"
+                : "check the driver with nvidia-smi; a container needs the GPU passed in "
+                  "(--gpus all, the NVIDIA container toolkit)";
+    return c;
+  }
+  c.ok = true;
+  c.detail = st.library + ", driver " + (st.driver.empty() ? "unknown" : st.driver);
+  for (const auto& g : st.gpus)
+    c.detail += "; gpu" + std::to_string(g.index) + " " + g.name + ": energy " + g.energy_method;
+  return c;
+}
+
 }  // namespace
 
 std::vector<Check> run_checks(const SysRoot& root) {
   return {hardware_pmu(root), software_events(), paranoid(root), rapl(root),
-          cgroup_v2(root),    libpfm(),          papi()};
+          cgroup_v2(root),    libpfm(),          papi(),          gpu(root)};
 }
 
 }  // namespace pmc

@@ -52,6 +52,17 @@ struct EnergyReading {
   std::string scope = "machine";  // "machine" (what the domain drew) or "command" (its share)
 };
 
+// A GPU that was measured (machine.gpus[] of the document).
+struct GpuInfo {
+  unsigned index = 0;  // as NVML numbers it
+  std::string name;    // "NVIDIA H200"
+  std::string uuid;    // "GPU-…"
+  std::string driver;  // the driver version
+  std::optional<double> power_limit_w;
+  std::optional<double> memory_mib;  // total memory
+  std::string energy_method;         // measured:nvml, measured:nvml-power, measured:nvml-average
+};
+
 struct MachineInfo {
   std::string hostname;
   std::string cpu_model;  // /proc/cpuinfo "model name"
@@ -62,6 +73,7 @@ struct MachineInfo {
   std::vector<std::string> pmus;
   int logical_cpus = 0;
   std::string kernel_release;
+  std::vector<GpuInfo> gpus;
 };
 
 struct Interval {

@@ -306,6 +306,28 @@ struct Reader {
     return out;
   }
 
+  std::vector<GpuInfo> gpus(const json& machine) const {
+    std::vector<GpuInfo> out;
+    if (!machine.contains("gpus")) return out;
+    const json& arr = machine.at("gpus");
+    if (!arr.is_array()) fail("machine.gpus must be an array");
+    for (size_t i = 0; i < arr.size(); ++i) {
+      auto w = fmt::format("machine.gpus[{}]", i);
+      GpuInfo g;
+      g.index = get<unsigned>(arr[i], "index", w, 0, true);
+      g.name = get<std::string>(arr[i], "name", w, "", false);
+      g.uuid = get<std::string>(arr[i], "uuid", w, "", false);
+      g.driver = get<std::string>(arr[i], "driver", w, "", false);
+      if (arr[i].contains("power_limit_w") && !arr[i].at("power_limit_w").is_null())
+        g.power_limit_w = get<double>(arr[i], "power_limit_w", w, 0, false);
+      if (arr[i].contains("memory_mib") && !arr[i].at("memory_mib").is_null())
+        g.memory_mib = get<double>(arr[i], "memory_mib", w, 0, false);
+      g.energy_method = get<std::string>(arr[i], "energy_method", w, "", false);
+      out.push_back(std::move(g));
+    }
+    return out;
+  }
+
   std::vector<EnergyReading> energy(const json& parent, const std::string& where) const {
     std::vector<EnergyReading> out;
     if (!parent.contains("energy")) return out;
@@ -371,6 +393,30 @@ std::optional<EventStatus> parse_event_status(std::string_view text) {
 
 namespace {
 
+// machine.gpus: one object per measured GPU, on a line of its own; absent without GPUs.
+void write_gpus(JsonWriter& w, const std::vector<GpuInfo>& gpus) {
+  w.key("gpus");
+  w.begin_array(true);
+  for (const auto& g : gpus) {
+    w.begin_object();
+    w.field("index", uint64_t(g.index));
+    w.field("name", g.name);
+    w.field("uuid", g.uuid);
+    w.field("driver", g.driver);
+    if (g.power_limit_w)
+      w.field("power_limit_w", *g.power_limit_w);
+    else
+      w.field_null("power_limit_w");
+    if (g.memory_mib)
+      w.field("memory_mib", *g.memory_mib);
+    else
+      w.field_null("memory_mib");
+    w.field("energy_method", g.energy_method);
+    w.end_object();
+  }
+  w.end_array();
+}
+
 // Everything before the intervals, with the "intervals" key written and its array opened (on
 // lines of its own when there are intervals).
 void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
@@ -390,6 +436,7 @@ void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
   w.string_array("pmus", mi.pmus);
   w.field("logical_cpus", mi.logical_cpus);
   w.field("kernel_release", mi.kernel_release);
+  if (!mi.gpus.empty()) write_gpus(w, mi.gpus);
   w.end_object();
   w.field("target", m.target);
   w.string_array("command", m.command);
@@ -747,6 +794,7 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
     mi.pmus = r.get<std::vector<std::string>>(mj, "pmus", "machine", {}, false);
     mi.logical_cpus = r.get<int>(mj, "logical_cpus", "machine", 0, false);
     mi.kernel_release = r.get<std::string>(mj, "kernel_release", "machine", "", false);
+    mi.gpus = r.gpus(mj);
   }
   m.target = r.get<std::string>(doc, "target", "the document", "command", false);
   m.command = r.get<std::vector<std::string>>(doc, "command", "the document", {}, false);

@@ -1,0 +1,109 @@
+#pragma once
+// Energy accounting: the power sources sampled during a run (the machine's RAPL or meter, and its
+// GPUs through NVML), the command's share of each machine-wide reading and its uncertainty, the
+// estimate where no meter can be read, the one rule for which reading stands for the whole
+// machine, and the figures derived from it (joules per run, nJ per instruction, cost, CO2e).
+// Used by `measure`; usable by any command that runs something and wants its energy.
+// docs/energy.md.
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "events/document/measurement.h"
+#include "events/names/sysroot.h"
+
+namespace pmc {
+
+// What the accounting is asked for: the command's options, resolved.
+struct EnergySettings {
+  std::string power_source = "auto";  // auto | perf | powercap | papi | none
+  std::string power_from;             // a meter log FILE, or "ipmi"
+  std::string sku;
+  std::optional<double> price_per_hour_usd;
+  std::optional<double> grid_g_per_kwh;
+  std::string region;
+  std::string catalog;   // a directory with skus.csv (and grid.csv), or a skus.csv file
+  std::string data_dir;  // the shipped data directory (skus.csv, grid.csv); empty when none
+  std::string gpus = "all";  // all | none | a list of NVML indices (0,2 or 0-3)
+  // The GPU compute processes that are the command's: those under this process (0: under the
+  // measuring process itself, i.e. the command it started). Unused for a system-wide target.
+  pid_t command_root = 0;
+};
+
+// Bad input in the settings or the files they name (an option, catalog, grid or meter file), or
+// a reading that failed: the message is one line, "FILE:LINE: …" where a file is at fault.
+struct EnergyError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One per command invocation: chooses the power sources (and checks every setting) when
+// constructed, so that bad input stops the command before it runs; then measures each run.
+class EnergyRecorder {
+ public:
+  // `machine` is this machine (logical CPUs, CPU model); throws EnergyError for bad settings.
+  EnergyRecorder(const EnergySettings& settings, const SysRoot& root, const MachineInfo& machine,
+                 bool system_wide);
+  ~EnergyRecorder();
+  EnergyRecorder(const EnergyRecorder&) = delete;
+  EnergyRecorder& operator=(const EnergyRecorder&) = delete;
+
+  // The sampling period the sources need (100 ms, 50 ms while a GPU's power is integrated), or
+  // 0 without a source.
+  int sample_ms() const;
+  void sample();
+  // Before each run: the sources' baselines and the machine's CPU times.
+  void begin_run();
+  // Fills iv.energy from the sources (or the estimate) over the interval, and appends each
+  // GPU's gpu_util, gpu_sm_clock_mhz and gpu_watts to iv.metrics.
+  void complete_interval(Interval& iv);
+  // The same in two steps, for a run whose intervals nobody sees live (-q, no --interval-out):
+  // mark_interval() at each interval's end reads only what must be read then (the sources, the
+  // machine's CPU times); finish_intervals() fills every interval's energy after the run, with the
+  // same figures complete_interval would have given. A tick then costs the measuring process
+  // a few syscalls instead of building readings with cold caches (docs/PERFORMANCE.md).
+  // Where the root cgroup's CPU-time counter exists, a mark reads it instead of /proc/stat and
+  // the run's busy time from /proc/stat is shared among the intervals in proportion to it; the
+  // notes say so (and when the counter does not cover the machine).
+  void mark_interval();
+  void finish_intervals(std::vector<Interval>& intervals, std::vector<std::string>& notes);
+  // Fills m.energy and the energy notes of one run from its events, duration and CPU times.
+  // Throws EnergyError when the machine's source cannot be read at the end.
+  void complete_run(Measurement& m);
+  // joules_per_run, nj_per_instruction, cost_usd, co2_g and the GPUs' metrics into m.metrics,
+  // with their basis in notes.
+  void add_derived(Measurement& m) const;
+  // The GPUs measured (machine.gpus of the document).
+  void describe(MachineInfo& machine) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Whether a domain is a GPU card read on its own (gpu0, gpu1…), beside the CPU's domains; RAPL's
+// "gpu" (an integrated GPU inside the package) is not.
+bool is_gpu_card_domain(const std::string& domain);
+
+// The one rule for the energy that stands for the run: of the command's share when there is
+// one, else of the machine, the widest CPU-side domain that is not a sum of nested ones (psys,
+// wall, package, the single package-N), plus every GPU card of the same scope unless that domain
+// is wall (a wall meter already contains the GPUs). nullopt when no single CPU-side domain covers
+// the machine and there is no GPU.
+struct EnergyBasis {
+  std::string scope;  // "command" or "machine"
+  double joules = 0;
+  double average_watts = 0;
+  double uncertainty = 0;                // joule-weighted over the parts
+  std::vector<EnergyReading> parts;      // the CPU-side domain first (when there is one)
+  std::string describe() const;          // "command energy of domain package (…, ±…) + gpu0 (…)"
+};
+std::optional<EnergyBasis> energy_basis(const std::vector<EnergyReading>& energy);
+
+// The energy of several runs of one command: each domain's joules and watts averaged.
+std::vector<EnergyReading> average_energy(const std::vector<std::vector<EnergyReading>>& runs);
+
+}  // namespace pmc

@@ -1,0 +1,796 @@
+#include "engine/power/nvml.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace pmc {
+
+// The few NVML declarations used here, as NVIDIA's nvml.h documents them (NVML API Reference,
+// "Device Queries", "Field Value Queries"); declared rather than included so that no CUDA or
+// driver package is needed to build.
+namespace nvml_api {
+
+using Return = int;
+constexpr Return kSuccess = 0;
+constexpr Return kNoPermission = 4;
+constexpr Return kInsufficientSize = 7;
+
+struct DeviceSt;
+using Device = DeviceSt*;
+
+struct Utilization {
+  unsigned gpu;
+  unsigned memory;
+};
+struct Memory {
+  unsigned long long total;
+  unsigned long long free;
+  unsigned long long used;
+};
+// nvmlProcessInfo_t of the _v2/_v3 process queries.
+struct ProcessInfo {
+  unsigned pid;
+  unsigned long long used_gpu_memory;
+  unsigned gpu_instance_id;
+  unsigned compute_instance_id;
+};
+struct ProcessUtilizationSample {
+  unsigned pid;
+  unsigned long long time_stamp_us;  // CPU time stamp, µs since the epoch
+  unsigned sm_util;
+  unsigned mem_util;
+  unsigned enc_util;
+  unsigned dec_util;
+};
+union Value {
+  double d;
+  unsigned ui;
+  unsigned long ul;
+  unsigned long long ull;
+  long long sll;
+  int si;
+  unsigned short us;
+};
+struct FieldValue {
+  unsigned field_id;
+  unsigned scope_id;
+  long long timestamp;
+  long long latency_usec;
+  int value_type;
+  Return nvml_return;
+  Value value;
+};
+constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT, mW
+constexpr int kValueUnsignedInt = 1;
+constexpr int kValueUnsignedLongLong = 3;
+constexpr int kClockSm = 1;               // NVML_CLOCK_SM
+constexpr unsigned kNameBufferSize = 96;  // NVML_DEVICE_NAME_V2_BUFFER_SIZE
+constexpr unsigned kUuidBufferSize = 96;  // NVML_DEVICE_UUID_V2_BUFFER_SIZE
+constexpr unsigned kDriverBufferSize = 80;  // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
+
+struct Api {
+  Return (*init)();
+  Return (*shutdown)();
+  const char* (*error_string)(Return);
+  Return (*device_count)(unsigned*);
+  Return (*handle_by_index)(unsigned, Device*);
+  Return (*name)(Device, char*, unsigned);
+  Return (*uuid)(Device, char*, unsigned);
+  Return (*power_usage)(Device, unsigned*);
+  // Optional: each absent one loses only its own feature.
+  Return (*total_energy)(Device, unsigned long long*);
+  Return (*field_values)(Device, int, FieldValue*);
+  Return (*utilization)(Device, Utilization*);
+  Return (*clock_info)(Device, int, unsigned*);
+  Return (*max_clock_info)(Device, int, unsigned*);
+  Return (*power_management_limit)(Device, unsigned*);
+  Return (*enforced_power_limit)(Device, unsigned*);
+  Return (*memory_info)(Device, Memory*);
+  Return (*temperature)(Device, int, unsigned*);
+  Return (*compute_processes)(Device, unsigned*, ProcessInfo*);
+  Return (*process_utilization)(Device, ProcessUtilizationSample*, unsigned*, unsigned long long);
+  Return (*driver_version)(char*, unsigned);
+};
+
+}  // namespace nvml_api
+
+namespace {
+
+using namespace nvml_api;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kDefaultLibrary = "libnvidia-ml.so.1";
+
+// The sampling period while a GPU's power is integrated: 20 Hz nominal, so that the >= 10 Hz the
+// instant field needs holds even when a sample is late.
+constexpr int kIntegrateSampleMs = 50;
+constexpr int kCounterSampleMs = 100;
+
+// Judgements, stated in docs/energy.md: the counter steps about every 100 ms, so each end of a
+// window is off by at most one step; the instant field sampled at 20 Hz misses what changes
+// faster (±5 %, as Zeus found ≤ 1 % against the counter over long runs); the 1 s average lags by
+// about half a second and read 40-90 % high after a load on the H200 trace (±15 % plus the lag).
+constexpr double kCounterStepS = 0.1;
+constexpr double kInstantUncertainty = 0.05;
+constexpr double kAverageUncertainty = 0.15;
+constexpr double kAverageLagS = 1.0;
+// An SM-time split of a shared GPU also splits its idle and memory power by SM time.
+constexpr double kSmSplitUncertainty = 0.25;
+
+std::string library_name() {
+  if (const char* path = std::getenv("PMCMODEL_NVML_LIBRARY"); path != nullptr && *path != '\0')
+    return path;
+  return kDefaultLibrary;
+}
+
+template <typename F>
+void bind(void* handle, const char* symbol, F& fn, std::vector<std::string>* missing) {
+  fn = reinterpret_cast<F>(dlsym(handle, symbol));
+  if (fn == nullptr && missing != nullptr) missing->push_back(symbol);
+}
+
+// The loaded library and its initialisation; nvmlShutdown when destroyed. The library is never
+// unloaded (RTLD_NODELETE): NVML keeps threads of its own.
+class Library {
+ public:
+  // Empty problem() when NVML is loaded and initialised.
+  Library() : name_(library_name()) {
+    void* handle = dlopen(name_.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (handle == nullptr) {
+      const char* e = dlerror();
+      problem_ = e != nullptr ? e : name_ + ": cannot load";
+      return;
+    }
+    found_ = true;
+    std::vector<std::string> missing;
+    bind(handle, "nvmlInit_v2", api_.init, &missing);
+    bind(handle, "nvmlShutdown", api_.shutdown, &missing);
+    bind(handle, "nvmlErrorString", api_.error_string, &missing);
+    bind(handle, "nvmlDeviceGetCount_v2", api_.device_count, &missing);
+    bind(handle, "nvmlDeviceGetHandleByIndex_v2", api_.handle_by_index, &missing);
+    bind(handle, "nvmlDeviceGetName", api_.name, &missing);
+    bind(handle, "nvmlDeviceGetUUID", api_.uuid, &missing);
+    bind(handle, "nvmlDeviceGetPowerUsage", api_.power_usage, &missing);
+    if (!missing.empty()) {
+      problem_ = name_ + " lacks " + fmt::format("{}", fmt::join(missing, ", ")) +
+                 " (not NVIDIA's NVML, or older than the R450 driver)";
+      return;
+    }
+    bind(handle, "nvmlDeviceGetTotalEnergyConsumption", api_.total_energy, &optional_missing_);
+    bind(handle, "nvmlDeviceGetFieldValues", api_.field_values, &optional_missing_);
+    bind(handle, "nvmlDeviceGetUtilizationRates", api_.utilization, &optional_missing_);
+    bind(handle, "nvmlDeviceGetClockInfo", api_.clock_info, &optional_missing_);
+    bind(handle, "nvmlDeviceGetMaxClockInfo", api_.max_clock_info, &optional_missing_);
+    bind(handle, "nvmlDeviceGetPowerManagementLimit", api_.power_management_limit,
+         &optional_missing_);
+    bind(handle, "nvmlDeviceGetEnforcedPowerLimit", api_.enforced_power_limit,
+         &optional_missing_);
+    bind(handle, "nvmlDeviceGetMemoryInfo", api_.memory_info, &optional_missing_);
+    bind(handle, "nvmlDeviceGetTemperature", api_.temperature, &optional_missing_);
+    bind(handle, "nvmlDeviceGetComputeRunningProcesses_v3", api_.compute_processes,
+         &optional_missing_);
+    bind(handle, "nvmlDeviceGetProcessUtilization", api_.process_utilization,
+         &optional_missing_);
+    bind(handle, "nvmlSystemGetDriverVersion", api_.driver_version, &optional_missing_);
+    Return r = api_.init();
+    if (r != kSuccess) {
+      problem_ = fmt::format("nvmlInit_v2 failed: {} (NVML error {}){}", error(r), r,
+                             r == kNoPermission ? "; this user may not open /dev/nvidia*" : "");
+      return;
+    }
+    initialised_ = true;
+  }
+  ~Library() {
+    if (initialised_) api_.shutdown();
+  }
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+
+  bool found() const { return found_; }
+  bool usable() const { return initialised_; }
+  const std::string& name() const { return name_; }
+  const std::string& problem() const { return problem_; }
+  const Api& api() const { return api_; }
+  const std::vector<std::string>& optional_missing() const { return optional_missing_; }
+  std::string error(Return r) const {
+    const char* s = api_.error_string != nullptr ? api_.error_string(r) : nullptr;
+    return s != nullptr ? s : fmt::format("error {}", r);
+  }
+  std::string driver() const {
+    char buf[kDriverBufferSize] = {};
+    if (api_.driver_version == nullptr || api_.driver_version(buf, sizeof buf) != kSuccess)
+      return {};
+    return buf;
+  }
+
+ private:
+  std::string name_;
+  std::string problem_;
+  Api api_{};
+  bool found_ = false;
+  bool initialised_ = false;
+  std::vector<std::string> optional_missing_;
+};
+
+enum class EnergyKind { counter, instant, average };
+
+const char* method_of(EnergyKind kind) {
+  switch (kind) {
+    case EnergyKind::counter: return "measured:nvml";
+    case EnergyKind::instant: return "measured:nvml-power";
+    case EnergyKind::average: return "measured:nvml-average";
+  }
+  return "measured:nvml";
+}
+
+std::optional<uint64_t> read_counter_mj(const Api& api, Device d) {
+  unsigned long long mj = 0;
+  if (api.total_energy == nullptr || api.total_energy(d, &mj) != kSuccess) return std::nullopt;
+  return mj;
+}
+
+std::optional<double> read_instant_w(const Api& api, Device d) {
+  if (api.field_values == nullptr) return std::nullopt;
+  FieldValue v{};
+  v.field_id = kFieldPowerInstant;
+  if (api.field_values(d, 1, &v) != kSuccess || v.nvml_return != kSuccess) return std::nullopt;
+  if (v.value_type == kValueUnsignedLongLong) return double(v.value.ull) / 1e3;
+  if (v.value_type != kValueUnsignedInt) return std::nullopt;
+  return double(v.value.ui) / 1e3;
+}
+
+std::optional<double> read_average_w(const Api& api, Device d) {
+  unsigned mw = 0;
+  if (api.power_usage(d, &mw) != kSuccess) return std::nullopt;
+  return double(mw) / 1e3;
+}
+
+// Describes a GPU and decides how its energy is read. nullopt kind: no reading answers.
+struct Probe {
+  GpuInfo info;
+  Device handle = nullptr;
+  std::optional<EnergyKind> kind;
+  std::string counter_problem;  // why the counter is not used
+};
+
+Probe probe_gpu(const Library& lib, unsigned index, const std::string& driver) {
+  const Api& api = lib.api();
+  Probe p;
+  p.info.index = index;
+  p.info.driver = driver;
+  if (Return r = api.handle_by_index(index, &p.handle); r != kSuccess) {
+    p.counter_problem = "nvmlDeviceGetHandleByIndex_v2: " + lib.error(r);
+    p.handle = nullptr;
+    return p;
+  }
+  char buf[std::max(kNameBufferSize, kUuidBufferSize)] = {};
+  if (api.name(p.handle, buf, kNameBufferSize) == kSuccess) p.info.name = buf;
+  buf[0] = '\0';
+  if (api.uuid(p.handle, buf, kUuidBufferSize) == kSuccess) p.info.uuid = buf;
+  unsigned mw = 0;
+  if ((api.enforced_power_limit != nullptr && api.enforced_power_limit(p.handle, &mw) == kSuccess) ||
+      (api.power_management_limit != nullptr &&
+       api.power_management_limit(p.handle, &mw) == kSuccess))
+    p.info.power_limit_w = mw / 1e3;
+  Memory mem{};
+  if (api.memory_info != nullptr && api.memory_info(p.handle, &mem) == kSuccess)
+    p.info.memory_mib = double(mem.total) / (1024.0 * 1024.0);
+  unsigned long long mj = 0;
+  if (api.total_energy == nullptr) {
+    p.counter_problem = "this NVML lacks nvmlDeviceGetTotalEnergyConsumption";
+  } else if (Return r = api.total_energy(p.handle, &mj); r == kSuccess) {
+    p.kind = EnergyKind::counter;
+  } else {
+    p.counter_problem = "nvmlDeviceGetTotalEnergyConsumption: " + lib.error(r);
+  }
+  if (!p.kind && read_instant_w(api, p.handle)) p.kind = EnergyKind::instant;
+  if (!p.kind && read_average_w(api, p.handle)) p.kind = EnergyKind::average;
+  if (p.kind) p.info.energy_method = method_of(*p.kind);
+  return p;
+}
+
+double now_s() {
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+unsigned long long wall_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL +
+         static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+}
+
+// What one window (the run, or the current interval) accumulates for one GPU.
+struct Window {
+  double start_s = 0;
+  uint64_t counter_start_mj = 0;
+  double integrated_j = 0;
+  double util_sum = 0, memory_util_sum = 0, clock_sum = 0;
+  int util_n = 0, clock_n = 0;
+  bool command_seen = false, other_seen = false;
+  double command_sm = 0, other_sm = 0;  // summed SM % of the per-process samples
+  int sm_samples = 0;
+
+  void reset(double t, uint64_t counter_mj) { *this = Window{t, counter_mj}; }
+};
+
+struct Gpu {
+  GpuInfo info;
+  Device handle = nullptr;
+  EnergyKind kind = EnergyKind::counter;
+  uint64_t last_counter_mj = 0;
+  bool counter_failed = false;
+  std::optional<double> last_w;
+  double last_t = 0;
+  unsigned long long last_seen_us = 0;  // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
+  Window run, interval;
+  std::string domain() const { return "gpu" + std::to_string(info.index); }
+};
+
+class NvmlSourceImpl final : public NvmlSource {
+ public:
+  NvmlSourceImpl(std::unique_ptr<Library> lib, std::vector<Gpu> gpus)
+      : lib_(std::move(lib)), gpus_(std::move(gpus)) {
+    for (const auto& g : gpus_) infos_.push_back(g.info);
+  }
+
+  std::string method() const override { return method_of(gpus_.front().kind); }
+  const std::vector<GpuInfo>& gpus() const override { return infos_; }
+  void set_command_processes(CommandProcesses is_command) override {
+    is_command_ = std::move(is_command);
+  }
+  int sample_ms() const override {
+    for (const auto& g : gpus_)
+      if (g.kind != EnergyKind::counter) return kIntegrateSampleMs;
+    return kCounterSampleMs;
+  }
+
+  void start() override {
+    double t = now_s();
+    unsigned long long stamp = wall_us();
+    for (auto& g : gpus_) {
+      g.last_w.reset();
+      read_energy(g, t);
+      g.run.reset(t, g.last_counter_mj);
+      g.interval.reset(t, g.last_counter_mj);
+      g.last_seen_us = stamp;
+    }
+    share_notes_.clear();
+  }
+
+  void sample() override {
+    double t = now_s();
+    for (auto& g : gpus_) {
+      if (g.kind != EnergyKind::counter) read_energy(g, t);
+      sample_activity(g);
+      sample_processes(g);
+    }
+  }
+
+  std::vector<EnergyReading> read_since_start() override {
+    double t = now_s();
+    std::vector<EnergyReading> machine, shares;
+    last_activity_.clear();
+    share_notes_.clear();
+    for (auto& g : gpus_) {
+      read_energy(g, t);
+      sample_processes(g);
+      machine.push_back(reading(g, g.run, t));
+      if (auto s = share(g, g.run, machine.back(), &share_notes_)) shares.push_back(*s);
+      last_activity_.push_back(activity(g, g.run));
+    }
+    machine.insert(machine.end(), shares.begin(), shares.end());
+    return machine;
+  }
+
+  std::vector<EnergyReading> read_interval() override {
+    double t = now_s();
+    std::vector<EnergyReading> machine, shares;
+    last_activity_.clear();
+    for (auto& g : gpus_) {
+      read_energy(g, t);
+      machine.push_back(reading(g, g.interval, t));
+      if (auto s = share(g, g.interval, machine.back(), nullptr)) shares.push_back(*s);
+      last_activity_.push_back(activity(g, g.interval));
+      g.interval.reset(t, g.last_counter_mj);
+    }
+    machine.insert(machine.end(), shares.begin(), shares.end());
+    return machine;
+  }
+
+  void mark_interval() override {
+    PowerSource::mark_interval();
+    marked_activity_.push_back(last_activity_);
+  }
+  std::vector<std::vector<GpuActivity>> take_marked_activity() override {
+    return std::exchange(marked_activity_, {});
+  }
+  std::vector<GpuActivity> last_activity() const override { return last_activity_; }
+
+  std::vector<std::string> notes() const override {
+    std::vector<std::string> out;
+    for (const auto& g : gpus_) out.push_back(method_note(g));
+    out.push_back(
+        "GPU domains (gpu0, gpu1…) are beside the CPU's: no RAPL domain (package, psys) contains "
+        "a GPU card, a wall meter does");
+    out.insert(out.end(), share_notes_.begin(), share_notes_.end());
+    return out;
+  }
+
+ private:
+  // Reads the energy reading of g at time t: the counter, or one more trapezoid of power.
+  void read_energy(Gpu& g, double t) {
+    const Api& api = lib_->api();
+    if (g.kind == EnergyKind::counter) {
+      if (auto mj = read_counter_mj(api, g.handle))
+        g.last_counter_mj = *mj;
+      else
+        g.counter_failed = true;  // the last good value stands
+      return;
+    }
+    auto w = g.kind == EnergyKind::instant ? read_instant_w(api, g.handle)
+                                           : read_average_w(api, g.handle);
+    if (!w) return;
+    if (g.last_w) {
+      double j = (*w + *g.last_w) / 2 * std::max(0.0, t - g.last_t);
+      g.run.integrated_j += j;
+      g.interval.integrated_j += j;
+    }
+    g.last_w = w;
+    g.last_t = t;
+  }
+
+  void sample_activity(Gpu& g) {
+    const Api& api = lib_->api();
+    Utilization u{};
+    if (api.utilization != nullptr && api.utilization(g.handle, &u) == kSuccess) {
+      for (Window* w : {&g.run, &g.interval}) {
+        w->util_sum += u.gpu;
+        w->memory_util_sum += u.memory;
+        ++w->util_n;
+      }
+    }
+    unsigned mhz = 0;
+    if (api.clock_info != nullptr && api.clock_info(g.handle, kClockSm, &mhz) == kSuccess) {
+      for (Window* w : {&g.run, &g.interval}) {
+        w->clock_sum += mhz;
+        ++w->clock_n;
+      }
+    }
+  }
+
+  // Which compute processes run on g now: the command's, others', and when both, their SM
+  // shares since the last look.
+  void sample_processes(Gpu& g) {
+    const Api& api = lib_->api();
+    if (!is_command_ || api.compute_processes == nullptr) return;
+    unsigned count = unsigned(procs_.size());
+    Return r = api.compute_processes(g.handle, &count, procs_.data());
+    if (r == kInsufficientSize) {
+      procs_.resize(count + 8);
+      count = unsigned(procs_.size());
+      r = api.compute_processes(g.handle, &count, procs_.data());
+    }
+    if (r != kSuccess) return;
+    bool command = false, other = false;
+    for (unsigned i = 0; i < count && i < procs_.size(); ++i)
+      (is_command_(procs_[i].pid) ? command : other) = true;
+    for (Window* w : {&g.run, &g.interval}) {
+      w->command_seen |= command;
+      w->other_seen |= other;
+    }
+    if (command && other) sample_process_utilization(g);
+  }
+
+  void sample_process_utilization(Gpu& g) {
+    const Api& api = lib_->api();
+    if (api.process_utilization == nullptr) return;
+    unsigned count = unsigned(util_samples_.size());
+    Return r = api.process_utilization(g.handle, util_samples_.data(), &count, g.last_seen_us);
+    if (r == kInsufficientSize) {
+      util_samples_.resize(count + 8);
+      count = unsigned(util_samples_.size());
+      r = api.process_utilization(g.handle, util_samples_.data(), &count, g.last_seen_us);
+    }
+    // NOT_FOUND: no sample newer than the last one, which is not an error.
+    if (r != kSuccess) return;
+    for (unsigned i = 0; i < count && i < util_samples_.size(); ++i) {
+      const auto& s = util_samples_[i];
+      if (s.time_stamp_us <= g.last_seen_us) continue;
+      bool mine = is_command_(s.pid);
+      for (Window* w : {&g.run, &g.interval}) {
+        (mine ? w->command_sm : w->other_sm) += s.sm_util;
+        ++w->sm_samples;
+      }
+    }
+    for (unsigned i = 0; i < count && i < util_samples_.size(); ++i)
+      g.last_seen_us = std::max(g.last_seen_us, util_samples_[i].time_stamp_us);
+  }
+
+  EnergyReading reading(const Gpu& g, const Window& w, double t) const {
+    EnergyReading e;
+    e.domain = g.domain();
+    e.method = method_of(g.kind);
+    double window_s = std::max(0.0, t - w.start_s);
+    e.joules = g.kind == EnergyKind::counter
+                   ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
+                   : w.integrated_j;
+    e.average_watts = window_s > 0 ? e.joules / window_s : 0;
+    double edge = window_s > 0 ? 1.0 / window_s : 1.0;
+    switch (g.kind) {
+      case EnergyKind::counter: e.uncertainty = std::min(1.0, kCounterStepS * edge); break;
+      case EnergyKind::instant:
+        e.uncertainty = std::min(1.0, kInstantUncertainty + kIntegrateSampleMs / 1e3 * edge);
+        break;
+      case EnergyKind::average:
+        e.uncertainty = std::min(1.0, kAverageUncertainty + kAverageLagS * edge);
+        break;
+    }
+    return e;
+  }
+
+  std::optional<EnergyReading> share(const Gpu& g, const Window& w, const EnergyReading& machine,
+                                     std::vector<std::string>* notes) const {
+    if (!is_command_ || !w.command_seen) {
+      if (notes != nullptr && is_command_)
+        notes->push_back(fmt::format(
+            "{}: no command share: NVML never listed a process of the command among its compute "
+            "processes",
+            g.domain()));
+      return std::nullopt;
+    }
+    EnergyReading s = machine;
+    s.scope = "command";
+    if (!w.other_seen) {
+      s.method += "+share:sole-process";
+      if (notes != nullptr)
+        notes->push_back(fmt::format(
+            "{} (command share, +share:sole-process): the command's processes were the only "
+            "compute processes NVML listed on it, so its whole energy is the command's",
+            g.domain()));
+      return s;
+    }
+    double total = w.command_sm + w.other_sm;
+    if (!(total > 0)) {
+      if (notes != nullptr)
+        notes->push_back(fmt::format(
+            "{}: no command share: other processes computed on it too and "
+            "nvmlDeviceGetProcessUtilization gave no sample to split it by",
+            g.domain()));
+      return std::nullopt;
+    }
+    double fraction = w.command_sm / total;
+    s.method += "+share:sm-util";
+    s.joules = machine.joules * fraction;
+    s.average_watts = machine.average_watts * fraction;
+    s.uncertainty = machine.uncertainty + kSmSplitUncertainty;
+    if (notes != nullptr)
+      notes->push_back(fmt::format(
+          "{} (command share, +share:sm-util): other processes computed on it too; split by their "
+          "SM utilisation in {} per-process samples of nvmlDeviceGetProcessUtilization: the "
+          "command's {:.1f}% of the SM time they recorded; ±{:.0f}% more for idle and memory "
+          "power split the same way",
+          g.domain(), w.sm_samples, fraction * 100, kSmSplitUncertainty * 100));
+    return s;
+  }
+
+  static GpuActivity activity(const Gpu& g, const Window& w) {
+    GpuActivity a;
+    a.index = g.info.index;
+    a.domain = g.domain();
+    if (w.util_n > 0) {
+      a.util_pct = w.util_sum / w.util_n;
+      a.memory_util_pct = w.memory_util_sum / w.util_n;
+    }
+    if (w.clock_n > 0) a.sm_clock_mhz = w.clock_sum / w.clock_n;
+    return a;
+  }
+
+  std::string method_note(const Gpu& g) const {
+    std::string what = fmt::format("{} ({}{}{})", g.domain(), g.info.name,
+                                   g.info.uuid.empty() ? "" : ", ", g.info.uuid);
+    switch (g.kind) {
+      case EnergyKind::counter:
+        return what + ": energy from NVML's energy counter (nvmlDeviceGetTotalEnergyConsumption, " +
+               "mJ; it advances about every 100 ms, so each end of a window may be off by one step)" +
+               (g.counter_failed ? "; a read failed during the run and the last value was kept"
+                                 : "");
+      case EnergyKind::instant:
+        return what + ": the energy counter does not answer, so energy integrates the instant "
+                      "power field (NVML_FI_DEV_POWER_INSTANT) sampled every " +
+               std::to_string(kIntegrateSampleMs) + " ms (±5%)";
+      case EnergyKind::average:
+        return what + ": neither the energy counter nor the instant power field answers, so "
+                      "energy integrates nvmlDeviceGetPowerUsage, which on recent GPUs is a ~1 s "
+                      "moving average: it lags the load (40-90% high in the seconds after a load "
+                      "ends on an H200), hence ±15% plus 1 s of the window";
+    }
+    return what;
+  }
+
+  std::unique_ptr<Library> lib_;
+  std::vector<Gpu> gpus_;
+  std::vector<GpuInfo> infos_;
+  CommandProcesses is_command_;
+  std::vector<ProcessInfo> procs_ = std::vector<ProcessInfo>(16);
+  std::vector<ProcessUtilizationSample> util_samples_ = std::vector<ProcessUtilizationSample>(16);
+  std::vector<GpuActivity> last_activity_;
+  std::vector<std::vector<GpuActivity>> marked_activity_;
+  std::vector<std::string> share_notes_;
+};
+
+bool parse_index(std::string_view s, unsigned& out) {
+  if (s.empty() || s.size() > 4) return false;
+  unsigned v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + unsigned(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+std::optional<pid_t> parent_of(const SysRoot& root, pid_t pid) {
+  std::ifstream in(root.proc_path(std::to_string(pid) + "/stat"));
+  std::string text;
+  if (!std::getline(in, text)) return std::nullopt;
+  auto close = text.rfind(')');
+  if (close == std::string::npos || close + 4 >= text.size()) return std::nullopt;
+  // ") S PPID …": the state, then the parent.
+  auto rest = text.substr(close + 4);
+  try {
+    return pid_t(std::stol(rest));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+NvmlSource::~NvmlSource() = default;
+
+std::optional<GpuSelection> parse_gpu_selection(std::string_view text) {
+  GpuSelection s;
+  if (text == "all") return s;
+  if (text == "none") {
+    s.kind = GpuSelection::Kind::none;
+    return s;
+  }
+  s.kind = GpuSelection::Kind::list;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    auto item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+    auto dash = item.find('-');
+    unsigned a = 0, b = 0;
+    if (dash == std::string_view::npos) {
+      if (!parse_index(item, a)) return std::nullopt;
+      b = a;
+    } else if (!parse_index(item.substr(0, dash), a) || !parse_index(item.substr(dash + 1), b) ||
+               b < a) {
+      return std::nullopt;
+    }
+    for (unsigned i = a; i <= b; ++i) s.indices.push_back(i);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  std::sort(s.indices.begin(), s.indices.end());
+  s.indices.erase(std::unique(s.indices.begin(), s.indices.end()), s.indices.end());
+  return s;
+}
+
+CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor) {
+  auto known = std::make_shared<std::map<unsigned, bool>>();
+  return [root, ancestor, known](unsigned pid) {
+    if (auto it = known->find(pid); it != known->end()) return it->second;
+    bool mine = false;
+    pid_t p = pid_t(pid);
+    for (int depth = 0; depth < 64 && p > 1; ++depth) {
+      if (p == ancestor) {
+        mine = true;
+        break;
+      }
+      auto parent = parent_of(root, p);
+      if (!parent) break;
+      p = *parent;
+    }
+    (*known)[pid] = mine;
+    return mine;
+  };
+}
+
+NvmlChoice open_nvml_source(const GpuSelection& selection) {
+  NvmlChoice choice;
+  if (selection.kind == GpuSelection::Kind::none) {
+    choice.reason_if_none = "GPUs not measured (--gpus none)";
+    return choice;
+  }
+  auto lib = std::make_unique<Library>();
+  choice.library_found = lib->found();
+  if (!lib->usable()) {
+    choice.reason_if_none = "no NVIDIA GPU read: " + lib->problem();
+    return choice;
+  }
+  const Api& api = lib->api();
+  unsigned count = 0;
+  if (Return r = api.device_count(&count); r != kSuccess) {
+    choice.reason_if_none = "no NVIDIA GPU read: nvmlDeviceGetCount_v2: " + lib->error(r);
+    return choice;
+  }
+  std::vector<unsigned> wanted = selection.indices;
+  if (selection.kind == GpuSelection::Kind::all)
+    for (unsigned i = 0; i < count; ++i) wanted.push_back(i);
+  for (unsigned i : wanted)
+    if (i >= count)
+      throw std::invalid_argument(
+          count == 0 ? fmt::format("--gpus: GPU {} asked for, but NVML sees no GPU", i)
+                     : fmt::format("--gpus: GPU {} asked for, but NVML sees GPUs 0-{}", i,
+                                   count - 1));
+  if (!lib->optional_missing().empty())
+    choice.notes.push_back(fmt::format(
+        "{} lacks {}: what each gives (energy counter, instant power, utilisation, clocks, "
+        "limits, memory, processes, driver version) is not read",
+        lib->name(), fmt::join(lib->optional_missing(), ", ")));
+  std::string driver = lib->driver();
+  std::vector<Gpu> gpus;
+  for (unsigned i : wanted) {
+    Probe p = probe_gpu(*lib, i, driver);
+    if (!p.kind) {
+      choice.notes.push_back(fmt::format("gpu{} ({}): no power reading answers ({}): not measured",
+                                         i, p.info.name, p.counter_problem));
+      continue;
+    }
+    if (*p.kind != EnergyKind::counter)
+      choice.notes.push_back(fmt::format("gpu{}: no energy counter: {}", i, p.counter_problem));
+    Gpu g;
+    g.info = p.info;
+    g.handle = p.handle;
+    g.kind = *p.kind;
+    gpus.push_back(std::move(g));
+  }
+  if (gpus.empty()) {
+    choice.reason_if_none =
+        count == 0 ? "no NVIDIA GPU read: NVML sees no GPU" : "no NVIDIA GPU read: none answers";
+    return choice;
+  }
+  choice.source = std::make_unique<NvmlSourceImpl>(std::move(lib), std::move(gpus));
+  return choice;
+}
+
+NvmlStatus nvml_status() {
+  NvmlStatus st;
+  Library lib;
+  st.library = lib.name();
+  if (!lib.usable()) {
+    st.problem = lib.problem();
+    return st;
+  }
+  st.loaded = true;
+  st.driver = lib.driver();
+  unsigned count = 0;
+  if (Return r = lib.api().device_count(&count); r != kSuccess) {
+    st.problem = "nvmlDeviceGetCount_v2: " + lib.error(r);
+    return st;
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    Probe p = probe_gpu(lib, i, st.driver);
+    if (!p.kind) p.info.energy_method = "none (" + p.counter_problem + ")";
+    st.gpus.push_back(p.info);
+  }
+  if (count == 0) st.problem = "NVML sees no GPU";
+  return st;
+}
+
+}  // namespace pmc
