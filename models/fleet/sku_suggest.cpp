@@ -1,0 +1,75 @@
+#include "models/fleet/sku_suggest.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+#include <utility>
+
+namespace pmc {
+namespace {
+
+// Lower-case words of a CPU name without "(R)", "(TM)", "CPU", "Processor" and "@ 2.50GHz".
+std::vector<std::string> words(std::string_view name) {
+  std::vector<std::string> out;
+  std::string word;
+  auto flush = [&] {
+    static const std::set<std::string, std::less<>> noise = {"r", "tm", "cpu", "processor", "@"};
+    bool clock = word.size() > 3 && word.ends_with("ghz");
+    if (!word.empty() && !noise.contains(word) && !clock) out.push_back(word);
+    word.clear();
+  };
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '@')
+      word += char(std::tolower(static_cast<unsigned char>(c)));
+    else
+      flush();
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
+std::vector<const Sku*> closest_skus(const SkuCatalog& catalog, std::string_view cpu_model,
+                                     int logical_cpus, size_t count) {
+  auto wanted = words(cpu_model);
+  struct Scored {
+    size_t shared;
+    double size_gap;
+    const Sku* sku;
+  };
+  std::vector<Scored> scored;
+  for (const Sku& sku : catalog.skus()) {
+    auto have = words(sku.cpu_model);
+    size_t shared = 0;
+    for (const auto& w : wanted)
+      if (std::find(have.begin(), have.end(), w) != have.end()) ++shared;
+    if (shared == 0) continue;
+    double gap = logical_cpus > 0 && sku.threads > 0
+                     ? std::abs(std::log(double(sku.threads) / double(logical_cpus)))
+                     : 0.0;
+    scored.push_back({shared, gap, &sku});
+  }
+  std::stable_sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+    if (a.shared != b.shared) return a.shared > b.shared;
+    return a.size_gap < b.size_gap;
+  });
+  std::vector<const Sku*> out;
+  std::set<std::pair<std::string, int>> seen;  // one per CPU model and thread count
+  for (const Scored& s : scored) {
+    if (out.size() == count) break;
+    if (seen.insert({s.sku->cpu_model, s.sku->threads}).second) out.push_back(s.sku);
+  }
+  return out;
+}
+
+std::string describe_skus(const std::vector<const Sku*>& skus) {
+  std::string out;
+  for (const Sku* s : skus)
+    out += (out.empty() ? "" : ", ") + s->id + " (" + s->cpu_model + ", " +
+           std::to_string(s->threads) + " threads)";
+  return out;
+}
+
+}  // namespace pmc
