@@ -1,13 +1,21 @@
-// pmcmodel list: PMUs and events this machine has (generic, sysfs, libpfm4 native).
+// pmcmodel list: PMUs and events this machine has (generic, sysfs, tracepoints, libpfm4 native),
+// each marked when this machine cannot count it, and why; --json for scripts.
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
+#include "engine/counting/perf_event.h"
+#include "engine/system/permissions.h"
 #include "events/names/pfm_catalog.h"
 #include "events/names/resolver.h"
+#include "events/names/tracepoints.h"
 
 namespace pmc::cli {
 namespace {
+
+using json = nlohmann::ordered_json;
 
 bool matches(const std::string& name, const std::string& pattern) {
   if (pattern.empty()) return true;
@@ -18,49 +26,169 @@ bool matches(const std::string& name, const std::string& pattern) {
   return lower(name).find(lower(pattern)) != std::string::npos;
 }
 
+// One listed event: whether it can be counted here, and why not.
+struct Listed {
+  std::string name;
+  std::string pmu;
+  std::string source;
+  std::string description;
+  bool countable = true;
+  std::string reason;
+};
+
+// Opens the event once on this process (perf_event_open, disabled, closed at once); `resolved`
+// false keeps the event listed as not countable with the resolver's reason.
+Listed probe(const EventResolver& resolver, const std::string& name, const SysRoot& root,
+             const PerfPermissions& perms) {
+  Listed l{name, "", "", "", true, ""};
+  try {
+    EventSpec spec = resolver.resolve(name);
+    l.pmu = spec.pmu;
+    l.source = spec.source;
+    if (auto failure = probe_event(spec, root, perms)) {
+      l.countable = false;
+      l.reason = failure->reason;
+    }
+  } catch (const ResolveError& e) {
+    l.countable = false;
+    l.reason = e.what();
+  }
+  return l;
+}
+
+void print_event(const Listed& l) {
+  if (l.countable && l.description.empty()) {
+    std::printf("  %s\n", l.name.c_str());
+  } else if (l.countable) {
+    std::printf("  %-48s %s\n", l.name.c_str(), l.description.c_str());
+  } else {
+    std::printf("  %-30s [not countable here: %s]\n", l.name.c_str(), l.reason.c_str());
+  }
+}
+
+json to_json(const Listed& l) {
+  json e = {{"name", l.name}, {"pmu", l.pmu}, {"source", l.source}, {"countable", l.countable}};
+  if (!l.description.empty()) e["description"] = l.description;
+  if (!l.countable) e["reason"] = l.reason;
+  return e;
+}
+
+struct Options {
+  std::string pmu;
+  std::string pattern;
+  bool json = false;
+};
+
+int run_list(const Options& o) {
+  SysRoot root = SysRoot::from_env();
+  EventResolver resolver(root);
+  PerfPermissions perms = read_perf_permissions(root);
+  json doc = {{"events", json::array()}, {"pmus", json::array()}};
+  bool any = false;
+  auto emit = [&](const Listed& l) {
+    if (o.json)
+      doc["events"].push_back(to_json(l));
+    else
+      print_event(l);
+  };
+  auto heading = [&](const std::string& text) {
+    if (!o.json) std::printf("%s\n", text.c_str());
+  };
+  if (o.pmu.empty()) {
+    heading("Generic events (perf names):");
+    for (const auto& n : resolver.known_names())
+      if (n.find('/') == std::string::npos && matches(n, o.pattern))
+        emit(probe(resolver, n, root, perms)), any = true;
+  }
+  for (const auto& p : resolver.pmus()) {
+    if (!o.pmu.empty() && p.name != o.pmu) continue;
+    any = true;
+    if (o.json)
+      doc["pmus"].push_back({{"name", p.name}, {"type", p.type}, {"cpu_wide", !p.cpus.empty()}});
+    heading("PMU " + p.name + " (type " + std::to_string(p.type) +
+            (p.cpus.empty() ? "" : ", CPU-wide") + "):");
+    for (const auto& e : p.events)
+      if (matches(e, o.pattern)) emit(probe(resolver, p.name + "/" + e + "/", root, perms));
+    if (p.name != "tracepoint") continue;
+    // The tracepoint PMU's events are in tracefs, not in its sysfs folder.
+    auto tracepoints = all_tracepoints(root);
+    if (tracepoints.empty()) {
+      std::string why = locate_tracefs_events(root).problem;
+      if (why.empty()) why = "tracefs lists no tracepoint";
+      if (o.json)
+        doc["tracepoints_unavailable"] = why;
+      else
+        std::printf("  tracepoints (subsystem:event) cannot be listed: %s\n", why.c_str());
+    }
+    for (const auto& tp : tracepoints) {
+      if (!matches(tp.name, o.pattern)) continue;
+      EventSpec spec;
+      spec.attr.type = PERF_TYPE_TRACEPOINT;
+      spec.attr.config = tp.id;
+      Listed l{tp.name, "tracepoint", "tracefs", "", true, ""};
+      if (auto failure = probe_event(spec, root, perms)) {
+        l.countable = false;
+        l.reason = failure->reason;
+      }
+      emit(l);
+    }
+  }
+  // libpfm4 encodes native names for the PMU it detects (or is forced to); this machine counts
+  // them only when its core PMU opens.
+  std::optional<OpenFailure> core_failure;
+  if (int err = probe_hardware_counters(); err != 0) {
+    EventSpec cycles;
+    cycles.attr.type = PERF_TYPE_HARDWARE;
+    cycles.hardware = true;
+    core_failure = classify_open_error(err, cycles, false, root, perms);
+  }
+  for (const auto& p : libpfm_pmus()) {
+    if (p.name == "perf" || p.name == "perf_raw") continue;  // the generic names above
+    if (!o.pmu.empty() && p.name != o.pmu) continue;
+    any = true;
+    bool countable = !(p.core && core_failure);
+    if (o.json)
+      doc["pmus"].push_back({{"name", p.name}, {"libpfm4", true}, {"description", p.description}});
+    heading("libpfm4 PMU " + p.name + " (" + p.description + ")" +
+            (countable ? "" : " [not countable here: " + core_failure->reason + "]") + ":");
+    for (const auto& e : libpfm_events(p.name)) {
+      if (!matches(e.name, o.pattern)) continue;
+      Listed l{e.name, p.name, "libpfm4", e.description, countable, ""};
+      if (!countable) l.reason = core_failure->reason;
+      if (o.json)
+        doc["events"].push_back(to_json(l));
+      else
+        std::printf("  %-48s %s\n", e.name.c_str(), e.description.c_str());
+    }
+  }
+  if (!any && !o.pmu.empty())
+    throw CommandError("no PMU named '" + o.pmu + "' (see 'pmcmodel list')");
+  if (o.json) std::printf("%s\n", doc.dump(2).c_str());
+  return 0;
+}
+
 }  // namespace
 
 Runner add_list(CLI::App& app) {
-  struct Options {
-    std::string pmu;
-    std::string pattern;
-  };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("list", "List detected PMUs and their events");
-  cmd->add_option("--pmu", o->pmu, "Only this PMU (sysfs name like cpu, power, msr, or a libpfm4 PMU)");
-  cmd->add_option("pattern", o->pattern, "Only events whose name contains PATTERN (case-insensitive)");
+  cmd->add_option("--pmu", o->pmu,
+                  "Only this PMU (sysfs name like cpu, power, msr, tracepoint, or a libpfm4 PMU)");
+  cmd->add_option("pattern", o->pattern,
+                  "Only events whose name contains PATTERN (case-insensitive)");
+  cmd->add_flag("--json", o->json,
+                "One JSON document on stdout: events (name, pmu, source, countable, reason) and "
+                "PMUs (docs/formats.md)");
   cmd->footer(
+      "Events this machine cannot count are marked [not countable here: why].\n"
       "Examples:\n"
       "  pmcmodel list                    every PMU and event\n"
       "  pmcmodel list --pmu power        RAPL energy events\n"
       "  pmcmodel list miss               events whose name contains 'miss'\n"
+      "  pmcmodel list sched:             scheduler tracepoints (count with -e 'sched:*')\n"
+      "  pmcmodel list --json | jq '.events[] | select(.countable) | .name'\n"
       "  LIBPFM_FORCE_PMU=skl pmcmodel list --pmu skl   Skylake native events (offline)");
-  return [o] {
-    EventResolver resolver(SysRoot::from_env());
-    bool any = false;
-    if (o->pmu.empty()) {
-      std::printf("Generic events (perf names):\n");
-      for (const auto& n : resolver.known_names())
-        if (n.find('/') == std::string::npos && matches(n, o->pattern)) std::printf("  %s\n", n.c_str()), any = true;
-    }
-    for (const auto& p : resolver.pmus()) {
-      if (!o->pmu.empty() && p.name != o->pmu) continue;
-      std::printf("PMU %s (type %d%s):\n", p.name.c_str(), p.type, p.cpus.empty() ? "" : ", CPU-wide");
-      any = true;
-      for (const auto& e : p.events)
-        if (matches(e, o->pattern)) std::printf("  %s/%s/\n", p.name.c_str(), e.c_str());
-    }
-    for (const auto& p : libpfm_pmus()) {
-      if (p.name == "perf" || p.name == "perf_raw") continue;  // the generic names above
-      if (!o->pmu.empty() && p.name != o->pmu) continue;
-      std::printf("libpfm4 PMU %s (%s):\n", p.name.c_str(), p.description.c_str());
-      any = true;
-      for (const auto& e : libpfm_events(p.name))
-        if (matches(e.name, o->pattern)) std::printf("  %-48s %s\n", e.name.c_str(), e.description.c_str());
-    }
-    if (!any && !o->pmu.empty()) throw CommandError("no PMU named '" + o->pmu + "' (see 'pmcmodel list')");
-    return 0;
-  };
+  return [o] { return run_list(*o); };
 }
 
 }  // namespace pmc::cli

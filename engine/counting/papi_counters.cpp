@@ -216,8 +216,14 @@ class PapiCounters final : public Counters {
           info->disabled_reason[0] ? info->disabled_reason : library_->error_text(info->disabled);
   }
 
+  // Why PAPI disabled its perf_event component, and what to do: PAPI disables it when libpfm4
+  // finds no core PMU ("Unknown processor"), as in a VM without a virtual PMU, while the
+  // default backend still counts the kernel's software events there.
   std::string component_disabled_text() const {
-    return std::string(kComponent) + " component disabled: " + component_disabled_;
+    return std::string(kComponent) + " component disabled: " + component_disabled_ +
+           " (PAPI needs a CPU whose counters libpfm4 recognises; pmcmodel doctor shows what this "
+           "machine has): use --backend perf_event for the software events (task-clock, "
+           "page-faults), or run where hardware counters are exposed";
   }
 
   std::string reason_for(const std::string& what, int code, const std::string& hint = "") const {

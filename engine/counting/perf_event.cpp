@@ -14,6 +14,7 @@
 #include <set>
 
 #include "engine/system/fd.h"
+#include "engine/system/mounts.h"
 #include "engine/counting/scaling.h"
 #include "events/names/sysfs_pmu.h"
 
@@ -261,7 +262,12 @@ class PerfEventCounters final : public Counters {
 
   void open_cgroup_fd() {
     std::filesystem::path p = target_.cgroup_path;
-    if (p.is_relative()) p = root_.sys_path("fs/cgroup") / p;
+    // A relative path is under the cgroup2 mount, wherever mountinfo says it is (a hybrid host
+    // has it at /sys/fs/cgroup/unified).
+    if (p.is_relative())
+      p = std::filesystem::path(cgroup2_mount_point(root_).value_or(
+              root_.sys_path("fs/cgroup").string())) /
+          p;
     cgroup_fd_.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
     if (!cgroup_fd_)
       throw std::runtime_error("cannot open cgroup " + p.string() + ": " + std::strerror(errno));
@@ -294,6 +300,8 @@ class PerfEventCounters final : public Counters {
                                      bool cpu_wide, OpenedGroup& out) const {
     for (size_t k = 0; k < slots.size(); ++k) {
       perf_event_attr attr = attr_for(slots_[slots[k]].spec, k == 0, cpu_wide);
+      // A tracepoint fires in kernel mode: with exclude_kernel it would open and count nothing.
+      if (attr.type == PERF_TYPE_TRACEPOINT && exclude_kernel_) return OpenError{k, EACCES};
       int group_fd = k == 0 ? -1 : out.fds[0].get();
       int fd = sys_perf_event_open(&attr, where.pid, where.cpu, group_fd,
                                    where.flags | PERF_FLAG_FD_CLOEXEC);
@@ -394,6 +402,14 @@ OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, c
   switch (err) {
     case EACCES:
     case EPERM:
+      if (spec.attr.type == PERF_TYPE_TRACEPOINT && perms.must_exclude_kernel())
+        return {EventStatus::permission_denied,
+                "a tracepoint fires in the kernel, and kernel-mode counting is not allowed for "
+                "this user (" +
+                    root.proc_path("sys/kernel/perf_event_paranoid").string() + " is " +
+                    std::to_string(perms.paranoid.value_or(2)) +
+                    "): sudo sysctl kernel.perf_event_paranoid=1, or run as root or with "
+                    "CAP_PERFMON"};
       return {EventStatus::permission_denied,
               what + ": " + permission_reason(root, perms, cpu_wide || spec.cpu_wide_only)};
     case ENOENT:
@@ -421,6 +437,24 @@ OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, c
     default:
       return {EventStatus::not_supported, what};
   }
+}
+
+std::optional<OpenFailure> probe_event(const EventSpec& spec, const SysRoot& root,
+                                       const PerfPermissions& perms) {
+  perf_event_attr attr = spec.attr;
+  attr.size = sizeof(attr);
+  attr.disabled = 1;
+  if (perms.must_exclude_kernel()) {
+    if (attr.type == PERF_TYPE_TRACEPOINT)
+      return classify_open_error(EACCES, spec, false, root, perms);
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+  }
+  bool cpu_wide = spec.cpu_wide_only && !spec.cpus.empty();
+  Fd fd(sys_perf_event_open(&attr, cpu_wide ? -1 : 0, cpu_wide ? spec.cpus.front() : -1, -1,
+                            PERF_FLAG_FD_CLOEXEC));
+  if (fd.valid()) return std::nullopt;
+  return classify_open_error(errno, spec, cpu_wide, root, perms);
 }
 
 std::vector<int> online_cpus(const SysRoot& root) {

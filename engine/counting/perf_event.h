@@ -1,6 +1,8 @@
 #pragma once
 // Counting through perf_event_open: one code path for hardware, software, sysfs-PMU events.
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/counting/counters.h"
@@ -26,6 +28,11 @@ struct OpenFailure {
 };
 OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, const SysRoot& root,
                                 const PerfPermissions& perms);
+
+// Whether this process could count `spec` now (on itself; an event of a cpumask PMU on the first
+// CPU of the mask): nullopt when the kernel opens it, else why not. Opens and closes one counter.
+std::optional<OpenFailure> probe_event(const EventSpec& spec, const SysRoot& root,
+                                       const PerfPermissions& perms);
 
 // Online CPUs from <sys>/devices/system/cpu/online ("0-3,8"), or 0..nprocs-1.
 std::vector<int> online_cpus(const SysRoot& root);

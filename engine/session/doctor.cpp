@@ -12,10 +12,8 @@
 
 #include "engine/power/nvml.h"
 #include "engine/system/fd.h"
-#if __has_include("papi_counters.h")
+#include "engine/system/mounts.h"
 #include "engine/counting/papi_counters.h"
-#define PMC_HAVE_PAPI_TMP 1
-#endif
 #include "engine/counting/perf_event.h"
 #include "engine/system/permissions.h"
 
@@ -102,11 +100,25 @@ Check rapl(const SysRoot& root) {
   return c;
 }
 
+// cgroup2 may be mounted anywhere: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on
+// systemd's hybrid layout (v1 controllers beside it), so mountinfo is read rather than one path.
 Check cgroup_v2(const SysRoot& root) {
   Check c{"cgroup v2", false, "", ""};
-  c.ok = fs::exists(root.sys_path("fs/cgroup/cgroup.controllers"));
-  c.detail = c.ok ? "unified hierarchy mounted at /sys/fs/cgroup" : "no cgroup2 at /sys/fs/cgroup";
-  if (!c.ok) c.fix = "boot with systemd.unified_cgroup_hierarchy=1 to use -G";
+  bool readable = false;
+  auto mount = cgroup2_mount_point(root, &readable);
+  std::string mountinfo = root.proc_path("self/mountinfo").string();
+  if (mount) {
+    c.ok = true;
+    c.detail = "cgroup2 mounted at " + *mount + " (" + mountinfo + ")";
+    if (*mount != "/sys/fs/cgroup")
+      c.detail += "; a hybrid layout: -G takes a path under " + *mount + ", e.g. -G " + *mount +
+                  "/system.slice";
+    return c;
+  }
+  c.detail = readable ? "no cgroup2 mount in " + mountinfo
+                      : "cannot read " + mountinfo + " to find a cgroup2 mount";
+  c.fix = "mount one (sudo mount -t cgroup2 none /sys/fs/cgroup/unified), or boot with "
+          "systemd.unified_cgroup_hierarchy=1, to use -G";
   return c;
 }
 
@@ -133,7 +145,6 @@ Check libpfm() {
   return c;
 }
 
-#ifdef PMC_HAVE_PAPI_TMP
 Check papi() {
   Check c{"PAPI", false, "", ""};
   auto st = papi_status();
@@ -151,10 +162,6 @@ Check papi() {
   if (!c.ok) c.fix = "PAPI's perf_event component needs a core PMU that libpfm4 detects";
   return c;
 }
-
-#else
-Check papi() { return {"PAPI", false, "not built", ""}; }
-#endif
 
 // NVIDIA GPUs through NVML: the library, the driver, each GPU and how its energy is read. A
 // machine with no sign of an NVIDIA driver is not a failure: there is nothing to measure.

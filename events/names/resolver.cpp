@@ -14,6 +14,7 @@
 #include "events/names/generic_events.h"
 #include "events/names/libpfm_encoder.h"
 #include "events/names/sysfs_pmu.h"
+#include "events/names/tracepoints.h"
 
 namespace pmc {
 namespace {
@@ -385,6 +386,40 @@ struct EventResolver::Impl {
     return spec;
   }
 
+  // perf's tracepoint syntax, "sched:sched_switch" or a glob ("sched:*"): one event per match,
+  // in name order. Empty with `problem` set when tracefs has no such subsystem or cannot be read
+  // (the name may still be a lower-case libpfm4 name); throws when the subsystem exists but
+  // nothing in it matches.
+  std::vector<EventSpec> resolve_tracepoints(const SplitName& split, std::string_view written,
+                                             std::string& problem) const {
+    TracepointLookup lookup = find_tracepoints(root, split.base);
+    if (lookup.matches.empty()) {
+      if (!lookup.subsystem_found) {
+        problem = lookup.problem;
+        return {};
+      }
+      auto close = closest_names(split.base, lookup.close);
+      if (!close.empty())
+        throw ResolveError(fmt::format("unknown tracepoint '{}' (did you mean: {}?)", written,
+                                       join(close)));
+      throw ResolveError(fmt::format("unknown event '{}': {}", written, lookup.problem));
+    }
+    std::vector<EventSpec> specs;
+    bool plain = lookup.matches.size() == 1 && lookup.matches[0].name == split.base;
+    for (const Tracepoint& tp : lookup.matches) {
+      EventSpec spec;
+      spec.name = plain ? std::string(written) : tp.name;
+      if (!plain && !split.letters.empty()) spec.name += fmt::format(":{}", split.letters);
+      spec.pmu = "tracepoint";
+      spec.source = "tracefs";
+      spec.attr.type = PERF_TYPE_TRACEPOINT;
+      spec.attr.config = tp.id;
+      apply_modifiers(split.mods, spec.attr);
+      specs.push_back(std::move(spec));
+    }
+    return specs;
+  }
+
   std::vector<EventSpec> resolve_all(std::string_view name, bool suggest = true) const {
     std::string_view written = trim(name);
     if (written.empty()) throw ResolveError("empty event name");
@@ -392,10 +427,17 @@ struct EventResolver::Impl {
     SplitName split = split_modifiers(written);
     if (auto event = find_generic_event(split.base)) return resolve_generic(split, *event, written);
     if (auto raw = resolve_raw(split, written)) return {*raw};
+    std::string tracepoint_problem;
+    if (looks_like_tracepoint(split.base)) {
+      auto specs = resolve_tracepoints(split, written, tracepoint_problem);
+      if (!specs.empty()) return specs;
+    }
     std::string libpfm_error;
     if (auto spec = resolve_libpfm(split, written, libpfm_error)) return {*spec};
     if (!libpfm_error.empty())
       throw ResolveError(fmt::format("libpfm4 cannot encode '{}': {}", written, libpfm_error));
+    if (!tracepoint_problem.empty())
+      throw ResolveError(fmt::format("unknown event '{}': {}", written, tracepoint_problem));
     throw unknown_event(written, split.base, suggest);
   }
 
@@ -453,11 +495,9 @@ struct EventResolver::Impl {
   }
 };
 
-EventResolver::EventResolver(SysRoot root) : impl_(new Impl(std::move(root))) {}
+EventResolver::EventResolver(SysRoot root) : impl_(std::make_unique<Impl>(std::move(root))) {}
 
-EventResolver::~EventResolver() {
-  delete impl_;
-}
+EventResolver::~EventResolver() = default;
 
 std::vector<EventGroup> EventResolver::resolve_list(std::string_view list) const {
   std::vector<EventGroup> groups;
