@@ -21,10 +21,7 @@
 #include "cli/measure_model.h"
 #include "events/document/measurement_io.h"
 #include "cli/output.h"
-#if __has_include("papi_counters.h")
 #include "engine/counting/papi_counters.h"
-#define PMC_HAVE_PAPI_TMP 1
-#endif
 #include "engine/counting/perf_event.h"
 #include "events/names/resolver.h"
 #include "engine/counting/scaling.h"
@@ -173,11 +170,7 @@ std::unique_ptr<Counters> make_counters(const MeasureOptions& o, std::vector<Eve
         }
       }
     }
-#ifdef PMC_HAVE_PAPI_TMP
     return make_papi_counters(std::move(names));
-#else
-    throw CommandError("PAPI backend not built");
-#endif
   }
   return make_perf_event_counters(std::move(groups), root);
 }
@@ -218,7 +211,9 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
                          EnergyRecorder& energy, MeasureMetrics* metrics,
                          const std::vector<MeasureModel>& models, int& exit_code) {
   Measurement m;
-  auto groups = resolve_events(o, resolver, m.notes);
+  // PAPI takes its own names (PAPI_TOT_CYC, perf::TASK-CLOCK): perf's resolver does not know
+  // them, and PAPI says for each why it cannot count it.
+  auto groups = o.backend == "papi" ? std::vector<EventGroup>{} : resolve_events(o, resolver, m.notes);
   if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
   auto counters = make_counters(o, std::move(groups), root);
   RunOptions run;
@@ -272,6 +267,12 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
         "SIGKILL (--kill-after)",
         *r.killed_after_s));
   }
+  m.stopped_at_duration = r.stopped_at_duration;
+  if (r.stopped_at_duration)
+    m.notes.push_back(fmt::format(
+        "the command was stopped at --duration {} s: sent SIGTERM, as timeout(1) does (and "
+        "SIGKILL 2 s later had it not ended); counts are up to its end",
+        o.duration_s));
   if (r.interrupted_by)
     m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
                       (o.command.empty() ? "" : " (forwarded to the command)") +
@@ -369,14 +370,21 @@ int run_measure(MeasureOptions o) {
   m.machine = machine;
   energy.describe(m.machine);
   m.command = o.command.empty() ? std::vector<std::string>{} : shown_command;
+  // With -p, -a or -G a command only sets the window, as in perf stat -p PID -- sleep 1: the
+  // target is counted while the command runs, and the command itself is not counted (unless
+  // it belongs to the target). `command` names the target, `while_command` the window.
+  if (!no_target) {
+    m.while_command = m.command;
+    m.command.clear();
+  }
   if (o.pid >= 0) {
     m.target = "pid";
-    if (m.command.empty()) m.command = {std::to_string(o.pid)};
+    m.command = {std::to_string(o.pid)};
   } else if (o.all_cpus) {
     m.target = "system-wide";
   } else if (!o.cgroup.empty()) {
     m.target = "cgroup";
-    if (m.command.empty()) m.command = {o.cgroup};
+    m.command = {o.cgroup};
   }
   if (metrics)
     metrics->finish(m);
@@ -422,7 +430,9 @@ Runner add_measure(CLI::App& app) {
       ->check(CLI::IsMember({"jsonl", "csv"}));
   cmd->add_option("-r,--repeat", o->repeat, "Run the command N times: mean and stddev")
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--duration", o->duration_s, "Without a command: stop after S seconds")
+  cmd->add_option("--duration", o->duration_s,
+                  "Stop after S seconds; a command is then sent SIGTERM (SIGKILL 2 s later), as "
+                  "timeout(1) does, and the document says so (stopped_at_duration)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)");
   cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)");
@@ -456,6 +466,7 @@ Runner add_measure(CLI::App& app) {
       "  pmcmodel measure -I 100 --interval-out run.jsonl -- ./app\n"
       "  pmcmodel measure -a --duration 2 --json sys.json   whole system for 2 s\n"
       "  pmcmodel measure -p 1234 --duration 5              a running process\n"
+      "  pmcmodel measure -p 1234 -- sleep 2                process 1234 while sleep 2 runs\n"
       "Exit status: the command's; 128+N when it was killed by signal N; 127 when it cannot be\n"
       "found, 126 when it cannot be executed; 2 for bad usage.");
   return [o] { return run_measure(*o); };

@@ -83,6 +83,24 @@ std::string metric_text(const Metric& m) {
   return fmt::format("{:8.3f} {} ({})", m.value, m.name, m.unit);
 }
 
+// What a metric shown on its own line (no event beside it) is: the table names it, so that
+// "2.300 joules_per_run (J)" is not a bare figure.
+std::string metric_meaning(const Metric& m) {
+  static const std::map<std::string, std::string, std::less<>> meanings = {
+      {"joules_per_run", "energy of the run, from the widest energy domain (see Energy)"},
+      {"co2_g", "CO2e of that energy at the grid's carbon intensity"},
+      {"cost_usd", "the run's cost: price per hour × time elapsed"},
+      {"cpus_utilized", "CPUs busy on average: task-clock / time elapsed"},
+      {"ghz", "cycles / task-clock"},
+      {"ipc", "instructions per cycle"},
+      {"branch_miss_rate", "branch-misses / branches"},
+      {"cache_miss_rate", "cache-misses / cache-references"},
+  };
+  if (auto it = meanings.find(m.name); it != meanings.end()) return it->second;
+  if (m.name.rfind("model:", 0) == 0) return "estimated by the model file named in it";
+  return "derived from the counts (docs/metrics.md)";
+}
+
 std::string count_text(const EventCount& e) {
   switch (e.status) {
     case EventStatus::counted:
@@ -321,6 +339,11 @@ std::string format_table(const Measurement& m) {
                      : m.target == "pid"       ? "process id '" + cmd + "'"
                      : m.target == "cgroup"    ? "cgroup '" + cmd + "'"
                                                : "'" + cmd + "'";
+  if (!m.while_command.empty()) {
+    std::string window;
+    for (const auto& a : m.while_command) window += (window.empty() ? "" : " ") + a;
+    what += " while '" + window + "' ran";
+  }
   std::string out = fmt::format("\n Performance counter stats for {}{}:\n\n", what,
                                 m.runs > 1 ? fmt::format(" ({} runs)", m.runs) : "");
   std::vector<bool> shown(m.metrics.size(), false);
@@ -330,7 +353,8 @@ std::string format_table(const Measurement& m) {
     if (shown[i]) continue;
     if (!any_other) out += "\n";
     any_other = true;
-    out += fmt::format("{:>20} {:<6} {:<30} # {}\n", "", "", "", metric_text(m.metrics[i]));
+    out += fmt::format("{:>20} {:<6} {:<30} # {}: {}\n", "", "", "", metric_text(m.metrics[i]),
+                       metric_meaning(m.metrics[i]));
   }
   out += fmt::format("\n{:>20.9f} seconds time elapsed\n", m.duration_s);
   if (m.target == "command") {
@@ -355,7 +379,12 @@ std::string format_table(const Measurement& m) {
 
 std::string format_interval_rows(const Interval& iv) {
   auto prefix = fmt::format("{:>14.6f} ", iv.time_s);
-  return event_rows(iv.events, iv.metrics, prefix, nullptr) + format_energy_rows(iv.energy, prefix);
+  std::string rows =
+      event_rows(iv.events, iv.metrics, prefix, nullptr) + format_energy_rows(iv.energy, prefix);
+  if (iv.partial)
+    rows += fmt::format("{}(partial interval: {:.3f} ms, the run ended)\n", prefix,
+                        iv.duration_s * 1e3);
+  return rows;
 }
 
 }  // namespace pmc::cli

@@ -128,6 +128,14 @@ class Child {
     return n == ssize_t(sizeof e) ? e : 0;
   }
 
+  // Whether the child has exited, without reaping it (waitid WNOWAIT): its counters then hold
+  // their final values, and a tick would read an interval in which nothing ran.
+  bool has_exited() const {
+    if (reaped_) return true;
+    siginfo_t info{};
+    return waitid(P_PID, id_t(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+  }
+
   // Reaps the child if it has exited; fills status and rusage.
   bool try_reap(bool block, int& status, rusage& usage) {
     if (reaped_) return true;
@@ -163,6 +171,18 @@ std::string iso8601_now() {
 
 double seconds(const timeval& tv) {
   return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6;
+}
+
+// The events of an interval in which no counter ran at all (no count, no enabled time): for a
+// command, the interval after its exit, read from counters that had already stopped.
+bool nothing_ran(const std::vector<EventCount>& events) {
+  bool any = false;
+  for (const EventCount& e : events) {
+    if (!e.counted()) continue;
+    if (e.raw != 0 || e.time_enabled_ns != 0) return false;
+    any = true;
+  }
+  return any;
 }
 
 Interval make_interval(const std::vector<EventCount>& now, const std::vector<EventCount>& before,
@@ -215,7 +235,10 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   auto next_tick = t0 + interval;
   auto sample_period = std::chrono::milliseconds(options.sample_ms);
   auto next_sample = options.sample_ms > 0 ? t0 + sample_period : Clock::time_point::max();
-  auto deadline = options.duration_s > 0 && !child
+  // --duration ends a command-less run; a command is stopped then as timeout(1) stops it:
+  // SIGTERM, and SIGKILL kStopGrace later if it is still running.
+  constexpr auto kStopGrace = std::chrono::seconds(2);
+  auto deadline = options.duration_s > 0
                       ? t0 + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(options.duration_s))
                       : Clock::time_point::max();
@@ -279,6 +302,13 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
       kill_at = Clock::time_point::max();
     }
     bool tick = !done && options.interval_ms > 0 && now >= next_tick;
+    if (tick && child && child->has_exited()) {
+      // The command ended before this tick: the run ends here, and its last interval is the
+      // one from the previous tick to the exit, not an empty one after it.
+      child->try_reap(true, status, usage);
+      done = true;
+      tick = false;
+    }
     // At a tick the interval sink reads the power source, which samples it (every source's
     // read_interval does): sampling here too would read each meter three times per interval.
     if (now >= next_sample) {
@@ -303,7 +333,18 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
       last_tick = now;
       while (next_tick <= now) next_tick += interval;
     }
-    if (now >= deadline) done = true;
+    if (now >= deadline && !done) {
+      if (!child) {
+        done = true;
+      } else if (!result.stopped_at_duration) {
+        result.stopped_at_duration = true;
+        kill(child->pid(), SIGTERM);
+        deadline = now + kStopGrace;
+      } else {
+        kill(child->pid(), SIGKILL);
+        deadline = Clock::time_point::max();
+      }
+    }
   }
   auto t1 = Clock::now();
   if (!by_exec) counters.disable();
@@ -325,6 +366,16 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
     // The last, partial interval, so that the intervals add up to the whole run.
     auto iv = make_interval(result.events, previous, result.duration_s,
                             std::chrono::duration<double>(t1 - last_tick).count());
+    iv.partial = true;
+    if (child && last_tick > t0 && nothing_ran(iv.events)) {
+      // The command exited before the previous tick's read (between the exit check and the
+      // read): nothing was counted after it, which is not a count of 0.
+      for (EventCount& e : iv.events) {
+        if (!e.counted()) continue;
+        e.status = EventStatus::not_counted;
+        e.reason = "the command had ended before this interval: its counters were stopped";
+      }
+    }
     if (options.on_tick) options.on_tick();
     if (on_interval) on_interval(iv);
     result.intervals.push_back(std::move(iv));

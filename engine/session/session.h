@@ -18,7 +18,9 @@ struct RunOptions {
   Target target;                  // kind, pid, cgroup, cpus (pid is filled for a command)
   std::vector<std::string> argv;  // the command; optional for pid/system-wide/cgroup targets
   int interval_ms = 0;            // > 0: read deltas every interval_ms
-  double duration_s = 0;          // without a command: stop after this long (0 = at a signal)
+  // > 0: stop after this long. Without a command the run ends; a command is sent SIGTERM, and
+  // SIGKILL 2 s later if it still runs (as timeout(1) with -k 2 does).
+  double duration_s = 0;
   int sample_ms = 0;              // > 0: call on_sample at least this often (power sources)
   // After the first signal forwarded to the command, SIGKILL if it still runs this much later
   // (0: never); measure --kill-after.
@@ -44,6 +46,7 @@ struct RunResult {
   std::optional<int> term_signal;     // N when the command was killed by a signal
   std::optional<int> interrupted_by;  // a signal that pmcmodel received and forwarded
   std::optional<double> killed_after_s;  // SIGKILL sent this long after the first signal
+  bool stopped_at_duration = false;   // the command was sent SIGTERM at RunOptions::duration_s
   std::string start_time;             // ISO 8601 UTC
   double duration_s = 0;
   double user_s = 0;

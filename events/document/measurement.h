@@ -79,6 +79,7 @@ struct MachineInfo {
 struct Interval {
   double time_s = 0;  // end of the interval, seconds since the start
   double duration_s = 0;
+  bool partial = false;            // the last one, cut short by the end of the run
   std::vector<EventCount> events;  // deltas over the interval
   std::vector<Metric> metrics;
   std::vector<Metric> reported;  // metrics as an imported tool printed them
@@ -91,6 +92,9 @@ struct Measurement {
   MachineInfo machine;
   std::string target = "command";    // command | pid | system-wide | cgroup
   std::vector<std::string> command;  // argv, or the target named for -p/-a/-G
+  // -p/-a/-G with a command: the target was counted while this command ran (perf stat's rule).
+  std::vector<std::string> while_command;
+  bool stopped_at_duration = false;  // the command was stopped (SIGTERM) at --duration
   std::optional<int> exit_status;
   std::optional<std::string> signal;  // e.g. "SIGSEGV" when the command was killed
   // pmcmodel sent SIGKILL this many seconds after forwarding a signal the command outlived

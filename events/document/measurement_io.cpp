@@ -22,6 +22,8 @@
 
 #include "events/text/json_guard.h"
 
+#include "events/text/json_guard.h"
+
 #include "events/document/json_writer.h"
 
 namespace pmc {
@@ -182,11 +184,12 @@ void write_list(JsonWriter& w, std::string_view key, const std::vector<T>& items
 
 // One interval on one line: a long -I recording stays a file of one line per interval.
 void put_interval(TextBuffer& out, const Interval& iv, const std::vector<Metric>& metrics) {
-  char* p = out.room(64 + 2 * kJsonNumberMax);
+  char* p = out.room(96 + 2 * kJsonNumberMax);
   p = put(p, "{\"time_s\": ");
   p = write_json_number(p, iv.time_s);
   p = put(p, ", \"duration_s\": ");
   p = write_json_number(p, iv.duration_s);
+  if (iv.partial) p = put(p, ", \"partial\": true");
   p = put(p, ", \"events\": ");
   out.commit(p);
   put_list(out, iv.events, event_max, put_event);
@@ -344,6 +347,8 @@ struct Reader {
         fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
       if (e.joules < 0)
         fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
+      if (e.joules < 0)
+        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
       e.average_watts = get<double>(arr[i], "average_watts", w, 0, false);
       e.method = get<std::string>(arr[i], "method", w, "", true);
       e.uncertainty = get<double>(arr[i], "uncertainty", w, 0, false);
@@ -440,6 +445,8 @@ void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
   w.end_object();
   w.field("target", m.target);
   w.string_array("command", m.command);
+  if (!m.while_command.empty()) w.string_array("while_command", m.while_command);
+  if (m.stopped_at_duration) w.field("stopped_at_duration", true);
   if (m.exit_status)
     w.field("exit_status", *m.exit_status);
   else
@@ -798,6 +805,9 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
   }
   m.target = r.get<std::string>(doc, "target", "the document", "command", false);
   m.command = r.get<std::vector<std::string>>(doc, "command", "the document", {}, false);
+  m.while_command =
+      r.get<std::vector<std::string>>(doc, "while_command", "the document", {}, false);
+  m.stopped_at_duration = r.get<bool>(doc, "stopped_at_duration", "the document", false, false);
   if (doc.contains("exit_status") && !doc["exit_status"].is_null())
     m.exit_status = r.get<int>(doc, "exit_status", "the document", 0, false);
   if (doc.contains("signal") && !doc["signal"].is_null())
@@ -829,6 +839,7 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
       Interval iv;
       iv.time_s = r.get<double>(arr[i], "time_s", w, 0, true);
       iv.duration_s = r.get<double>(arr[i], "duration_s", w, 0, false);
+      iv.partial = r.get<bool>(arr[i], "partial", w, false, false);
       iv.events = r.events(r.field(arr[i], "events", w), w + ".events");
       iv.metrics = r.metrics(arr[i], "metrics", w);
       iv.reported = r.metrics(arr[i], "reported", w);
