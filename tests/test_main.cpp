@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +83,16 @@ int child_main(const std::string& spec) {
     return 99;
   }
   if (what == "sleep") {
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(arg.c_str())));
+    return 0;
+  }
+  if (what == "getppid") {  // exactly N getppid system calls, for the syscalls tracepoints
+    long n = std::atol(arg.c_str());
+    for (long i = 0; i < n; ++i) syscall(SYS_getppid);
+    return 0;
+  }
+  if (what == "ignoreterm") {  // sleeps, deaf to SIGTERM: only SIGKILL ends it early
+    signal(SIGTERM, SIG_IGN);
     std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(arg.c_str())));
     return 0;
   }

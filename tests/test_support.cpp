@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 
 namespace pmc::test {
@@ -118,6 +120,14 @@ bool others_can_reach(const std::filesystem::path& path, std::string* why) {
   }
 }
 
+std::filesystem::path make_temp_dir(const std::string& name) {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / ("pmc-" + name + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
+  return pattern;
+}
+
 ReachableDir::ReachableDir(const std::string& name, bool writable) {
   namespace fs = std::filesystem;
   std::vector<fs::path> bases;
@@ -176,6 +186,18 @@ std::string nobody_cannot_use(const std::vector<std::string>& paths) {
              paths[i] + (r.err.empty() ? "" : " (" + r.err.substr(0, r.err.find('\n')) + ")");
   }
   return "";
+}
+
+std::string tracefs_unavailable() {
+  for (const char* events : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"})
+    if (::access(events, R_OK | X_OK) == 0) return "";
+  if (::geteuid() != 0)
+    return "tracefs is not mounted or not readable by this user, and only root may mount it";
+  if (::mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
+    return std::string("mount -t tracefs nodev /sys/kernel/tracing: ") + std::strerror(errno);
+  return ::access("/sys/kernel/tracing/events", R_OK | X_OK) == 0
+             ? ""
+             : "tracefs mounted, but /sys/kernel/tracing/events is missing";
 }
 
 }  // namespace pmc::test

@@ -41,6 +41,10 @@ constexpr uid_t kNobody = 65534;
 // argv prefix that runs a command as kNobody with no supplementary groups.
 std::vector<std::string> as_nobody();
 
+// A fresh folder (mkdtemp, mode 0700) under $TMPDIR, or /tmp when it is unset; the caller
+// removes it.
+std::filesystem::path make_temp_dir(const std::string& name);
+
 // A fresh folder that another user can reach, removed on destruction. A test that runs pmcmodel as
 // another user cannot rely on where the checkout, the build tree or $TMPDIR lives: any of them may
 // be under a mode-0700 folder (a home, a `mktemp -d`). The folder is made under $TMPDIR when every
@@ -71,5 +75,10 @@ InstalledCopy install_copy(const std::filesystem::path& dir);
 // Checks, as kNobody, that `paths` can be read (and the first one executed); empty when they can,
 // else the reason. Run it before a test that depends on it and skip with the reason printed.
 std::string nobody_cannot_use(const std::vector<std::string>& paths);
+
+// Makes sure tracefs can be read at /sys/kernel/tracing (or /sys/kernel/debug/tracing), mounting
+// it as root when it is not mounted: empty when it can, else why not (the test then skips and
+// prints it). Tests that count tracepoints for real call it first.
+std::string tracefs_unavailable();
 
 }  // namespace pmc::test

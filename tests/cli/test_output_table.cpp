@@ -18,4 +18,16 @@ TEST_SUITE("pure") {
     CHECK(table.find("12.500 joules_per_run (J)") != std::string::npos);
     CHECK(table.find("0.000 co2_g (g)") != std::string::npos);
   }
+
+  TEST_CASE("a metric shown without an event beside it says what it is") {
+    Measurement m;
+    m.duration_s = 1;
+    m.metrics.push_back(Metric{"joules_per_run", 2.3, "J"});
+    m.metrics.push_back(Metric{"co2_g", 0.5, "gCO2e"});
+    m.metrics.push_back(Metric{"model:m.json:base_cpi", 0.7, "cycles/insn"});
+    std::string table = pmc::cli::format_table(m);
+    CHECK(table.find("2.300 joules_per_run (J): energy of the run") != std::string::npos);
+    CHECK(table.find("co2_g (gCO2e): CO2e of that energy") != std::string::npos);
+    CHECK(table.find("base_cpi (cycles/insn): estimated by the model file") != std::string::npos);
+  }
 }

@@ -1,0 +1,249 @@
+// What a new user meets first in measure, list, doctor and the PAPI backend: tracepoints counted
+// for real, list marking what cannot be counted here, PAPI's disabled component explained,
+// cgroup2 found wherever it is mounted, -p or --duration with a command, the last -I interval.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "test_support.h"
+
+using namespace pmc::test;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const json* find_event(const json& doc, const std::string& name) {
+  for (const auto& e : doc["events"])
+    if (e["name"] == name) return &e;
+  return nullptr;
+}
+
+bool has_note(const json& doc, const std::string& text) {
+  for (const auto& n : doc["notes"])
+    if (n.get<std::string>().find(text) != std::string::npos) return true;
+  return false;
+}
+
+json run_json(const ProcessResult& r) {
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+// This test binary spinning in the background (test_main.cpp's children), killed at the end.
+struct Background {
+  pid_t pid = -1;
+  explicit Background(const std::string& spec) {
+    auto argv = child_command(spec);
+    pid = ::fork();
+    if (pid == 0) {
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Background() {
+    ::kill(pid, SIGKILL);
+    int status;
+    ::waitpid(pid, &status, 0);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("kernel") {
+  TEST_CASE("measure counts tracepoints: an exact syscall count, and a glob") {
+    if (auto why = tracefs_unavailable(); !why.empty()) {
+      MESSAGE("skipped: " << why);
+      return;
+    }
+    auto child = child_command("getppid:777");
+    auto r = run_process(pmcmodel({"measure", "-e", "syscalls:sys_enter_getppid", "-e", "sched:*",
+                                   "--json", "-", "--", child[0], child[1], child[2]}));
+    auto doc = run_json(r);
+    const json* getppid = find_event(doc, "syscalls:sys_enter_getppid");
+    REQUIRE(getppid != nullptr);
+    CHECK((*getppid)["status"] == "counted");
+    CHECK((*getppid)["pmu"] == "tracepoint");
+    CHECK((*getppid)["raw"] == 777);
+    // sched:* stands for every scheduler tracepoint, each its own event.
+    const json* exec = find_event(doc, "sched:sched_process_exec");
+    REQUIRE(exec != nullptr);
+    CHECK((*exec)["status"] == "counted");
+    CHECK((*exec)["raw"].get<uint64_t>() >= 1);
+    CHECK(find_event(doc, "sched:sched_switch") != nullptr);
+    CHECK(r.err.find("syscalls:sys_enter_getppid") != std::string::npos);
+  }
+
+  TEST_CASE("list marks what cannot be counted here, with the reason; list --json for scripts") {
+    auto r = run_process(pmcmodel({"list", "--json"}));
+    auto doc = run_json(r);
+    REQUIRE(doc["events"].is_array());
+    const json* task_clock = find_event(doc, "task-clock");
+    REQUIRE(task_clock != nullptr);
+    CHECK((*task_clock)["countable"] == true);
+    CHECK((*task_clock)["pmu"] == "software");
+    const json* cycles = find_event(doc, "cycles");
+    REQUIRE(cycles != nullptr);
+    bool pmu_less = (*cycles)["countable"] == false;
+    auto text = run_process(pmcmodel({"list", "cycles"}));
+    REQUIRE(text.exit_code == 0);
+    if (pmu_less) {
+      // A VM without a virtual PMU: cycles and LLC-loads are listed as such, with the errno.
+      CHECK((*cycles)["reason"].get<std::string>().find("ENOENT") != std::string::npos);
+      const json* llc = find_event(doc, "LLC-loads");
+      REQUIRE(llc != nullptr);
+      CHECK((*llc)["countable"] == false);
+      CHECK(text.out.find("cycles") != std::string::npos);
+      CHECK(text.out.find("[not countable here: perf_event_open") != std::string::npos);
+    } else {
+      CHECK(text.out.find("not countable here") == std::string::npos);
+    }
+    if (tracefs_unavailable().empty()) {
+      const json* tp = find_event(doc, "sched:sched_switch");
+      REQUIRE(tp != nullptr);
+      CHECK((*tp)["pmu"] == "tracepoint");
+      CHECK((*tp)["source"] == "tracefs");
+    }
+  }
+
+  TEST_CASE("-p PID -- cmd counts the process while the command runs, and says so") {
+    Background spinner("spin:30");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto pid = std::to_string(spinner.pid);
+    auto r = run_process(
+        pmcmodel({"measure", "-p", pid, "-e", "task-clock", "--json", "-", "--", "sleep", "0.3"}));
+    auto doc = run_json(r);
+    CHECK(doc["target"] == "pid");
+    CHECK(doc["command"] == json::array({pid}));
+    CHECK(doc["while_command"] == json::array({"sleep", "0.3"}));
+    CHECK(doc["exit_status"] == 0);
+    CHECK(r.err.find("process id '" + pid + "' while 'sleep 0.3' ran") != std::string::npos);
+    // The spinner, not sleep, was counted: it ran for most of the 0.3 s window.
+    const json* tc = find_event(doc, "task-clock");
+    REQUIRE(tc != nullptr);
+    CHECK((*tc)["value"].get<double>() > 0.3 * 1e3 * 0.3);
+    CHECK(doc["duration_s"].get<double>() >= 0.3);
+  }
+
+  TEST_CASE("--duration with a command stops it as timeout does, and records that") {
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_process(pmcmodel(
+        {"measure", "-e", "task-clock", "--duration", "0.3", "--json", "-", "--", "sleep", "10"}));
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(r.exit_code == 128 + SIGTERM);
+    auto doc = json::parse(r.out);
+    CHECK(doc["stopped_at_duration"] == true);
+    CHECK(doc["signal"] == "SIGTERM");
+    CHECK(doc["exit_status"] == 128 + SIGTERM);
+    CHECK(has_note(doc, "stopped at --duration 0.3 s"));
+    CHECK(doc["duration_s"].get<double>() >= 0.3);
+    CHECK(wall < 5);
+    SUBCASE("a command deaf to SIGTERM is killed 2 s later") {
+      auto child = child_command("ignoreterm:20");
+      auto k = run_process(pmcmodel({"measure", "-e", "task-clock", "--duration", "0.2", "--json",
+                                     "-", "--", child[0], child[1], child[2]}));
+      CHECK(k.exit_code == 128 + SIGKILL);
+      auto d = json::parse(k.out);
+      CHECK(d["signal"] == "SIGKILL");
+      CHECK(d["stopped_at_duration"] == true);
+      CHECK(d["duration_s"].get<double>() == doctest::Approx(2.2).epsilon(0.3));
+    }
+  }
+
+  TEST_CASE("-I: the last interval is labelled partial with its length, never zeros read late") {
+    auto child = child_command("spin:0.25");
+    for (const char* quiet : {"", "-q"}) {
+      CAPTURE(quiet);
+      std::vector<std::string> args = {"measure", "-I", "100", "-e", "task-clock", "--json", "-"};
+      if (*quiet) args.push_back(quiet);
+      args.insert(args.end(), {"--", child[0], child[1], child[2]});
+      auto r = run_process(pmcmodel(args));
+      auto doc = run_json(r);
+      auto& intervals = doc["intervals"];
+      REQUIRE(intervals.size() >= 2);
+      for (size_t i = 0; i + 1 < intervals.size(); ++i)
+        CHECK_FALSE(intervals[i].contains("partial"));
+      const auto& last = intervals.back();
+      CHECK(last["partial"] == true);
+      CHECK(last["duration_s"].get<double>() <= 0.2);
+      // Counted events of the last interval ran in it: a count read after the command had
+      // ended would be a 0 with no enabled time.
+      for (const auto& e : last["events"])
+        if (e["status"] == "counted") CHECK(e["time_enabled_ns"].get<uint64_t>() > 0);
+      if (!*quiet) {
+        char expected[64];
+        std::snprintf(expected, sizeof expected, "(partial interval: %.3f ms",
+                      last["duration_s"].get<double>() * 1e3);
+        CHECK(r.err.find(expected) != std::string::npos);
+      }
+    }
+  }
+
+  TEST_CASE("--backend papi with PAPI's perf_event component disabled says why and what to do") {
+    auto r = run_process(pmcmodel({"measure", "--backend", "papi", "-e", "PAPI_TOT_CYC", "--json",
+                                   "-", "--", "/bin/true"}),
+                         {"PMCMODEL_PAPI_LIBRARY=" + std::string(PMC_FAKE_PAPI)});
+    // Nothing could be counted: exit 1 with the reason, the document written all the same.
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("no event could be counted (PAPI_TOT_CYC: not_supported") !=
+          std::string::npos);
+    auto doc = json::parse(r.out);
+    const json* cyc = find_event(doc, "PAPI_TOT_CYC");
+    REQUIRE(cyc != nullptr);
+    CHECK((*cyc)["status"] == "not_supported");
+    auto reason = (*cyc)["reason"].get<std::string>();
+    CHECK(reason.find("perf_event component disabled: Unknown processor") != std::string::npos);
+    CHECK(reason.find("use --backend perf_event") != std::string::npos);
+    CHECK(r.err.find("unknown event") == std::string::npos);
+  }
+}
+
+TEST_SUITE("kernel") {
+  TEST_CASE("an unmatched CPU model gets the closest catalog SKUs by name and size") {
+    auto r = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}));
+    auto doc = run_json(r);
+    bool unmatched = has_note(doc, "no catalog SKU matches the CPU model");
+    if (!unmatched) {
+      MESSAGE("skipped: this machine's CPU model is in the catalog");
+      return;
+    }
+    // This VM says "AMD EPYC" (no model number): the catalog's EPYC rows nearest its size.
+    CHECK(has_note(doc, "closest by name and"));
+    CHECK(has_note(doc, "(give one with --sku)"));
+  }
+}
+
+TEST_SUITE("pure") {
+  TEST_CASE("doctor finds cgroup2 where mountinfo says it is mounted (a hybrid host)") {
+    ReachableDir dir("doctor-proc");
+    fs::create_directories(dir.path / "self");
+    std::ofstream(dir.path / "self/mountinfo")
+        << "25 22 0:23 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n"
+           "26 25 0:24 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n"
+           "27 25 0:25 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n";
+    auto r = run_process(pmcmodel({"doctor"}), {"PMCMODEL_PROCFS_ROOT=" + dir.path.string()});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("cgroup2 mounted at /sys/fs/cgroup/unified") != std::string::npos);
+    CHECK(r.out.find("-G /sys/fs/cgroup/unified/system.slice") != std::string::npos);
+    CHECK(r.out.find("systemd.unified_cgroup_hierarchy") == std::string::npos);
+    SUBCASE("no cgroup2 at all: the fix") {
+      std::ofstream(dir.path / "self/mountinfo")
+          << "27 25 0:25 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n";
+      auto none = run_process(pmcmodel({"doctor"}), {"PMCMODEL_PROCFS_ROOT=" + dir.path.string()});
+      CHECK(none.out.find("no cgroup2 mount in") != std::string::npos);
+      CHECK(none.out.find("systemd.unified_cgroup_hierarchy=1") != std::string::npos);
+    }
+  }
+}
