@@ -13,6 +13,7 @@
 #include "engine/power/external_meter.h"
 #include "engine/counting/papi_counters.h"
 #include "engine/power/power_source.h"
+#include "test_support.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;
@@ -328,8 +329,7 @@ struct FakeCommand {
   fs::path dir;
   fs::path path;
   FakeCommand(const std::string& stdout_text, const std::string& stderr_text, int code) {
-    char tmpl[] = "/tmp/pmc-ipmi-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    dir = test::make_temp_dir("ipmi");
     path = dir / "ipmitool";
     std::ofstream out(path);
     out << "#!/bin/sh\ncat <<'EOF'\n" << stdout_text << "\nEOF\n";
@@ -346,8 +346,7 @@ struct FakeCommand {
 TEST_SUITE("kernel") {
   TEST_CASE("meter file that grows during the run is re-read (external meter)") {
     // A meter logging while the command runs: at the start the log holds only its header.
-    char tmpl[] = "/tmp/pmc-meter-XXXXXX";
-    fs::path dir = ::mkdtemp(tmpl);
+    fs::path dir = test::make_temp_dir("meter");
     fs::path path = dir / "live.csv";
     { std::ofstream(path) << "timestamp,watts\n"; }
     ManualClock clock;
@@ -464,8 +463,7 @@ TEST_SUITE("kernel") {
     }
     ::unsetenv("PMC_FAKE_IPMI_MODE");
     SUBCASE("the first call works, every later one fails: no energy, and the notes say why") {
-      char tmpl[] = "/tmp/pmc-ipmi-calls-XXXXXX";
-      fs::path dir = ::mkdtemp(tmpl);
+      fs::path dir = test::make_temp_dir("ipmi-calls");
       ::setenv("PMC_FAKE_IPMI_CALLS", (dir / "calls").c_str(), 1);
       ::setenv("PMC_FAKE_IPMI_FAIL_AFTER", "1", 1);
       auto choice = open_ipmi_source(fake_ipmi_options());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/power/papi_power.h"
+#include "test_support.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;
@@ -25,8 +26,7 @@ constexpr uint64_t kRange = 262143328850ULL;
 struct FakeZones {
   fs::path dir;
   FakeZones() {
-    char tmpl[] = "/tmp/pmc-papi-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    dir = test::make_temp_dir("papi");
     ::setenv("PMC_FAKE_PAPI_DIR", dir.c_str(), 1);
   }
   ~FakeZones() {

@@ -16,6 +16,7 @@
 
 #include "engine/power/power_source.h"
 #include "engine/power/powercap.h"
+#include "test_support.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;
@@ -48,12 +49,14 @@ bool has_note(const std::vector<std::string>& notes, const std::string& part) {
   return false;
 }
 
-// A writable copy of a fixture tree, removed at the end.
+// A writable copy of a fixture tree, removed at the end. It is in a folder every user can reach,
+// since a test reads it as nobody.
 struct TreeCopy {
+  test::ReachableDir base{"powercap"};
   fs::path dir;
   explicit TreeCopy(const std::string& name) {
-    char tmpl[] = "/tmp/pmc-powercap-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    REQUIRE_MESSAGE(!base.path.empty(), base.why);
+    dir = base.path;
     fs::copy(kTrees / name, dir, fs::copy_options::recursive);
   }
   ~TreeCopy() {
