@@ -408,6 +408,8 @@ constexpr KnownMetric kKnownMetrics[] = {
     {"insn_per_cycle", "ipc", "insn/cycle", false},
     {"insns_per_cycle", "ipc", "insn/cycle", false},
     {"ghz", "ghz", "GHz", false},
+    {"cycles_frequency", "ghz", "GHz", false},  // perf 6.19's names for its default metrics
+    {"branch_miss_rate", "branch_miss_rate", "ratio", true},
     {"cpus_utilized", "cpus_utilized", "CPUs", false},
     {"stalled_cycles_per_insn", "stalled_cycles_per_insn", "cycles/insn", false},
     {"of_all_branches", "branch_miss_rate", "ratio", true},
@@ -455,6 +457,24 @@ Metric normalise_metric(double value, bool percent, std::string_view description
                         std::string_view event) {
   description = trim(description);
   if (strip_percent_unit(description)) percent = true;
+  // perf 6.19 prints its default metrics as "<unit>  <name>": "GHz  cycles_frequency",
+  // "CPUs  CPUs_utilized", "K/sec  branch_frequency", "faults/sec  page_faults_per_second".
+  if (size_t gap = description.find("  "); gap != std::string_view::npos) {
+    std::string_view unit = trim(description.substr(0, gap));
+    std::string_view name = trim(description.substr(gap));
+    bool identifier = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(uint8_t(c)) || c == '_';
+    });
+    if (identifier && !unit.empty() && unit.find(' ') == std::string_view::npos) {
+      if (unit.ends_with("/sec")) {
+        std::string_view prefix = unit.substr(0, unit.size() - 4);
+        double multiplier = prefix == "K" ? 1e3 : prefix == "M" ? 1e6 : prefix == "G" ? 1e9 : 1.0;
+        if (event.size() > 1 && event.back() == '/') event.remove_suffix(1);
+        return {std::string(event.empty() ? name : event) + "_per_sec", value * multiplier, "/s"};
+      }
+      description = name;
+    }
+  }
   if (auto multiplier = rate_multiplier(description)) {
     // "armv8_pmuv3_1/branches/" → "armv8_pmuv3_1/branches_per_sec"
     if (event.size() > 1 && event.back() == '/') event.remove_suffix(1);
@@ -476,6 +496,34 @@ Metric normalise_metric(double value, bool percent, std::string_view description
   if (key.starts_with("tma_")) return {std::string(key), percent ? value / 100.0 : value, "ratio"};
   if (percent) return {std::string(key), value / 100.0, "ratio"};
   return {std::string(key), value, ""};
+}
+
+namespace {
+bool is_hybrid_pmu(std::string_view pmu) {
+  return pmu == "cpu_core" || pmu == "cpu_atom" || pmu == "cpu_lowpower";
+}
+}  // namespace
+
+std::string_view hybrid_pmu_of_event(std::string_view event) {
+  size_t slash = event.find('/');
+  if (slash == std::string_view::npos) return {};
+  std::string_view pmu = event.substr(0, slash);
+  return is_hybrid_pmu(pmu) ? pmu : std::string_view();
+}
+
+std::string_view hybrid_pmu_of_group(std::string_view label) {
+  size_t open = label.rfind('(');
+  if (open == std::string_view::npos || !label.ends_with(')')) return {};
+  std::string_view pmu = trim(label.substr(open + 1, label.size() - open - 2));
+  return is_hybrid_pmu(pmu) ? pmu : std::string_view();
+}
+
+void qualify_by_pmu(Metric& metric, std::string_view pmu) {
+  if (pmu.empty() || (metric.name.size() > pmu.size() && metric.name.starts_with(pmu) &&
+                      metric.name[pmu.size()] == '/')) {
+    return;
+  }
+  metric.name = fmt::format("{}/{}", pmu, metric.name);
 }
 
 void Builder::add_note(std::string note) {
@@ -615,11 +663,18 @@ void Builder::amend_last_event(std::optional<double> pct, std::optional<double> 
 }
 
 void Builder::add_reported(std::optional<double> ts, std::string_view aggregate, Metric metric) {
-  if (std::isnan(metric.value)) return;  // perf prints nan where a ratio has no denominator
+  if (!aggregate.empty()) metric.name = fmt::format("{}/{}", aggregate, metric.name);
+  if (std::isnan(metric.value)) {
+    // perf prints nan where a ratio has no denominator (an event that was not counted): there
+    // is no value to keep, but the report says perf printed one.
+    if (nan_noted_.insert(metric.name).second) {
+      add_note(fmt::format("perf printed nan for {} (its inputs were not counted)", metric.name));
+    }
+    return;
+  }
   std::vector<EventCount>* events = nullptr;
   std::vector<Metric>* reported = nullptr;
   totals_of(ts, events, reported);
-  if (!aggregate.empty()) metric.name = fmt::format("{}/{}", aggregate, metric.name);
   reported->push_back(std::move(metric));
 }
 
@@ -777,16 +832,103 @@ size_t first_content_line(std::string_view text, std::string_view& line) {
   }
   return 0;
 }
+
+// The first line that is not blank and not the shell command that ran perf.
+size_t first_output_line(std::string_view text, std::string_view& line) {
+  perfstat::LineReader lines(text);
+  while (lines.next(line)) {
+    std::string_view t = perfstat::trim(line);
+    if (!t.empty() && !perfstat::is_shell_command(t)) return lines.line_no();
+  }
+  return 0;
+}
 }  // namespace
+
+namespace perfstat {
+
+bool is_shell_command(std::string_view t) {
+  if (t.empty() || std::isdigit(uint8_t(t.front())) || t.front() == '<' || t.front() == '{') {
+    return false;
+  }
+  // A word naming perf ("perf", "./perf", "/usr/bin/perf", "./perf-after", "$sudo ./perf")
+  // followed, at once or after options, by "stat".
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < t.size() && words.size() < 64) {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < t.size() && t[i] != ' ' && t[i] != '\t') ++i;
+    if (i > start) words.push_back(t.substr(start, i - start));
+  }
+  for (size_t w = 0; w + 1 < words.size(); ++w) {
+    std::string_view base = words[w];
+    if (size_t slash = base.rfind('/'); slash != std::string_view::npos) {
+      base = base.substr(slash + 1);
+    } else if (size_t dollar = base.rfind('$'); dollar != std::string_view::npos) {
+      base = base.substr(dollar + 1);
+    }
+    if (!base.starts_with("perf")) continue;
+    for (size_t k = w + 1; k < words.size() && k < w + 4; ++k) {
+      if (words[k] == "stat") return true;
+      if (!words[k].starts_with('-')) break;
+    }
+  }
+  return false;
+}
+
+std::optional<std::string> strip_quote_marks(std::string_view text, std::string& how) {
+  // Mail readers quote with "> " (">> " and "> > " when nested); some authors quote output in a
+  // commit message with "| ". Only when every line that is not empty carries the mark.
+  std::optional<std::string> stripped;
+  std::string_view current = text;
+  for (int depth = 0; depth < 8; ++depth) {
+    char mark = 0;
+    bool all = true, any = false;
+    LineReader lines(current);
+    std::string_view line;
+    while (lines.next(line)) {
+      if (line.empty()) continue;
+      char c = line.front();
+      if (mark == 0 && (c == '>' || c == '|')) mark = c;
+      if (c != mark || mark == 0) {
+        all = false;
+        break;
+      }
+      any = true;
+    }
+    if (!all || !any) break;
+    std::string out;
+    out.reserve(current.size());
+    LineReader again(current);
+    bool first = true;
+    while (again.next(line)) {
+      if (!first) out += '\n';
+      first = false;
+      if (!line.empty()) {
+        line.remove_prefix(1);
+        if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      }
+      out += line;
+    }
+    if (current.ends_with('\n')) out += '\n';
+    if (!how.empty()) how += ' ';
+    how += fmt::format("'{} '", mark);
+    stripped = std::move(out);
+    current = *stripped;
+  }
+  return stripped;
+}
+
+}  // namespace perfstat
 
 PerfStatFormat detect_format(std::string_view text) {
   std::string_view line;
-  if (first_content_line(text, line) == 0) return PerfStatFormat::text;
+  if (first_output_line(text, line) == 0) return PerfStatFormat::text;
   if (perfstat::trim(line).front() == '{') return PerfStatFormat::json;
   perfstat::LineReader lines(text);
   for (int seen = 0; seen < 50 && lines.next(line);) {
     std::string_view t = perfstat::trim(line);
-    if (t.empty() || t.front() == '#') continue;
+    if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t)) continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
     ++seen;
     if (perfstat::detect_csv_separator(line) != 0) return PerfStatFormat::csv;
@@ -903,14 +1045,26 @@ void import_whole(std::string_view text, PerfStatFormat format, perfstat::Contex
 
 }  // namespace
 
+// A recording quoted in a mail or a commit message is read without its quote marks.
+void unquote(std::string_view& text, std::optional<std::string>& storage,
+             perfstat::Builder& builder) {
+  std::string how;
+  storage = perfstat::strip_quote_marks(text, how);
+  if (!storage) return;
+  text = *storage;
+  builder.add_note("the recording was quoted; its quote marks " + how + " were removed");
+}
+
 ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
                               const ImportOptions& options) {
   ImportResult result;
   perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
                         options.min_part_bytes);
-  auto format = check_input(text, ctx, options);
   perfstat::Builder builder;
   builder.measurement().source = "perf-stat";
+  std::optional<std::string> unquoted;
+  unquote(text, unquoted, builder);
+  auto format = check_input(text, ctx, options);
   import_whole(text, format, ctx, builder, result);
   return result;
 }
@@ -921,9 +1075,11 @@ ImportResult import_perf_stat_streamed(std::string_view text, std::string_view f
   ImportResult result;
   perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
                         options.min_part_bytes);
-  auto format = check_input(text, ctx, options);
   perfstat::Builder builder;
   builder.measurement().source = "perf-stat";
+  std::optional<std::string> unquoted;
+  unquote(text, unquoted, builder);
+  auto format = check_input(text, ctx, options);
   if (format != PerfStatFormat::csv) {
     import_whole(text, format, ctx, builder, result);
     return result;

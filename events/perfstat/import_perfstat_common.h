@@ -4,12 +4,13 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "events/perfstat/import_perfstat.h"
 #include "events/document/measurement.h"
+#include "events/perfstat/import_perfstat.h"
 
 namespace pmc::perfstat {
 
@@ -87,6 +88,15 @@ int parse_small_int(std::string_view digits);
 // A count as uint64, 0 for negative or not finite, saturating at the top.
 uint64_t to_count(double value);
 
+// The shell command that ran perf, as published above its output: "$ perf stat -a sleep 1",
+// "[root@host ~]# perf stat ...", "command# ./perf stat ...", "$sudo ./perf stat ...".
+bool is_shell_command(std::string_view trimmed_line);
+
+// The text without the quote marks of a mail or a commit message ("> ", ">> ", "| ") when every
+// line that is not empty has them; `how` gets the marks removed ("'> ' '> '"). Line numbers are
+// unchanged. nullopt when the text is not quoted.
+std::optional<std::string> strip_quote_marks(std::string_view text, std::string& how);
+
 // "S0", "S0-D0-C1", "S0-D0-L3-ID0", "N0", "CPU3", or a --per-thread "comm-pid".
 bool is_aggregate_id(std::string_view token);
 
@@ -102,6 +112,14 @@ std::optional<EventStatus> parse_count_status(std::string_view token);  // "<not
 // event, for "<event>_per_sec".
 Metric normalise_metric(double value, bool percent, std::string_view description,
                         std::string_view event);
+// The core PMU of a hybrid machine that a row's event names ("cpu_core/cycles/" → "cpu_core",
+// also cpu_atom and cpu_lowpower), or of a metric group's label ("TopdownL1 (cpu_atom)");
+// empty for any other event or label.
+std::string_view hybrid_pmu_of_event(std::string_view event);
+std::string_view hybrid_pmu_of_group(std::string_view label);
+// A hybrid PMU's metrics are its own: "ipc" printed for cpu_core's events is "cpu_core/ipc".
+void qualify_by_pmu(Metric& metric, std::string_view pmu);
+
 // The description after a "%": "  tma_retiring" or "of all branches" (strips the unit "%").
 // Returns true when the description carried the percent sign itself.
 bool strip_percent_unit(std::string_view& description);
@@ -177,6 +195,7 @@ class Builder {
   };
 
   Measurement m_;
+  std::set<std::string, std::less<>> nan_noted_;
   Position last_;
   std::vector<Total> top_totals_;
   std::vector<std::vector<Total>> interval_totals_;  // parallel to m_.intervals

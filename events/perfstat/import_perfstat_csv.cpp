@@ -52,6 +52,11 @@ std::optional<size_t> find_count(const std::vector<std::string_view>& f, char de
   return std::nullopt;
 }
 
+// perf's metric threshold classes (metric_threshold_classify__str).
+bool is_threshold(std::string_view f) {
+  return f == "good" || f == "bad" || f == "nearly bad" || f == "less good" || f == "unknown";
+}
+
 bool is_integer(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -71,6 +76,10 @@ class CsvReader {
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
       first_row_ = lines.line_no();
       first_row_end_ = size_t(line.data() + line.size() - text_.data());
+      if (sep_ == 0 && is_shell_command(t)) {
+        out_.add_note(fmt::format("line {}: {} (before perf's output)", lines.line_no(), quote(t)));
+        continue;
+      }
       if (sep_ == 0 && !t.empty() && t.front() != '#') {
         ctx_.reject(
             lines.line_no(),
@@ -92,10 +101,20 @@ class CsvReader {
     first_line_ = first_line;
     LineReader again(part);
     std::string_view line;
+    bool last_part = part.data() + part.size() == text_.data() + text_.size();
     while (again.next(line)) {
       line_in_part_ = again.line_no();
       if (first_row_ != 0 && line_no() < first_row_ && !trim(line).starts_with('#'))
         continue;  // rejected by detect()
+      if (last_part && again.at_end() && !text_.ends_with('\n') && !trim(line).empty() &&
+          !trim(line).starts_with('#')) {
+        // perf ends every row with a line end: without it the row may have lost its last fields.
+        ctx_.reject(line_no(), fmt::format("expected the end of the last line, found {} and no "
+                                           "line end: the recording is cut in the middle of its "
+                                           "last line",
+                                           quote(trim(line))));
+        break;
+      }
       read_line(line);
     }
   }
@@ -113,6 +132,8 @@ class CsvReader {
   // timestamp and row shapes), to read the lines after them as it would have.
   void resume_after(const CsvReader& later) {
     last_event_ = later.last_event_;
+    group_pmu_ = later.group_pmu_;
+    in_group_ = later.in_group_;
     last_timestamp_text_ = later.last_timestamp_text_;
     last_timestamp_ = later.last_timestamp_;
     shapes_ = later.shapes_;
@@ -143,7 +164,15 @@ class CsvReader {
       }
       return;
     }
+    if (t == "..." || t == "[...]" || t == "\xe2\x80\xa6") {
+      out_.add_note(
+          fmt::format("line {}: '{}' (an elision by whoever published the output)", line_no(), t));
+      return;
+    }
     split(line, sep_, fields_);
+    // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
+    if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
+      fields_.pop_back();
     const char* why = read_row();
     if (why != nullptr) ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
   }
@@ -191,6 +220,8 @@ class CsvReader {
       aggregate = scratch_;
     }
     last_event_.assign(event);
+    in_group_ = false;
+    group_pmu_.clear();
     seen_event_ = true;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
     if (i + 1 < f.size() && !f[i].empty() && !f[i + 1].empty()) {
@@ -215,17 +246,29 @@ class CsvReader {
     if (last <= j + 1 || is_number(f[last - 1], decimal_)) {
       return "expected a perf stat -x row 'count,unit,event,run-time,pct-running'";
     }
-    if (f[last - 2].empty()) {
+    // A metric row may carry its group's run time and percentage (hybrid machines):
+    // ",10188319019,63.00,,,41.3,%  tma_frontend_bound".
+    size_t from = j;
+    if (last - j > 5 && f[j].empty() && !f[j + 1].empty() && is_number(f[j + 1], decimal_) &&
+        !f[j + 2].empty() && is_number(f[j + 2], decimal_) && f[j + 3].empty()) {
+      from = j + 3;
+    }
+    if (f[last - 2].empty() && !f[last - 1].starts_with('%')) {
       for (size_t i = j; i + 1 < last; ++i) {
         if (!f[i].empty() && !is_number(f[i], decimal_))
           return "expected ',<run-time>,<pct>,,,,<metric group>'";
       }
-      return nullptr;  // a metric group's name, e.g. TopdownL1: the metrics follow on their own
-                       // rows
+      // A metric group's name, e.g. "TopdownL1 (cpu_core)": its metrics follow on their own
+      // rows.
+      in_group_ = true;
+      group_pmu_.assign(hybrid_pmu_of_group(f[last - 1]));
+      return nullptr;
     }
-    for (size_t i = j; i + 2 < last; ++i) {
+    for (size_t i = from; i + 2 < last; ++i) {
       if (!f[i].empty()) return "expected ',,,,,<metric-value>,<metric-unit>'";
     }
+    // perf prints nothing for a metric whose value is nan: ",,,,,,%  tma_backend_bound".
+    if (f[last - 2].empty()) return add_metric(ts, aggregate, "nan", f[last - 1]);
     return add_metric(ts, aggregate, f[last - 2], f[last - 1]);
   }
 
@@ -243,7 +286,9 @@ class CsvReader {
                          std::string_view value_text, std::string_view unit) {
     auto value = parse_number(value_text, decimal_);
     if (!value) return "expected a metric value";
-    out_.add_reported(ts, aggregate, metric_of(*value, unit));
+    Metric m = metric_of(*value, unit);
+    qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(last_event_));
+    out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;
   }
 
@@ -279,6 +324,8 @@ class CsvReader {
   bool continuation_ = false;
   bool seen_event_ = false;
   bool needs_previous_part_ = false;
+  bool in_group_ = false;  // metric rows follow a metric group's name
+  std::string group_pmu_;  // that group's hybrid PMU
   std::string last_event_;
   std::string last_timestamp_text_;
   std::optional<double> last_timestamp_;

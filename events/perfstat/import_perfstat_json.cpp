@@ -103,7 +103,8 @@ bool is_bookkeeping_key(std::string_view key) {
   for (auto k : kAggregateKeys) {
     if (key == k) return true;
   }
-  return key == "interval" || key == "aggregate-number" || key == "metric-threshold";
+  return key == "interval" || key == "aggregate-number" || key == "cpu-count" ||
+         key == "metric-threshold";
 }
 
 class JsonReader {
@@ -121,6 +122,16 @@ class JsonReader {
       std::string_view t = trim(line);
       if (record_lines == 0) {
         if (t.empty()) continue;
+        if (t == "..." || t == "[...]" || t == "\xe2\x80\xa6") {
+          out_.add_note(fmt::format("line {}: '{}' (an elision by whoever published the output)",
+                                    lines.line_no(), t));
+          continue;
+        }
+        if (!seen_record_ && is_shell_command(t)) {
+          out_.add_note(
+              fmt::format("line {}: {} (before perf's output)", lines.line_no(), quote(t)));
+          continue;
+        }
         if (t.front() != '{') {
           ctx_.reject(lines.line_no(),
                       fmt::format("expected a perf stat -j record '{{...}}', found {}", quote(t)));
@@ -132,6 +143,7 @@ class JsonReader {
       }
       record.append(line).push_back('\n');
       ++record_lines;
+      seen_record_ = true;
       if (scan.feed(line)) {
         read_record(record, start);
         record_lines = 0;
@@ -150,6 +162,7 @@ class JsonReader {
 
  private:
   void read_record(std::string_view record, size_t line) {
+    while (!record.empty() && record.back() == '\n') record.remove_suffix(1);
     json j = json::parse(repaired(record), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
       ctx_.reject(line,
@@ -197,6 +210,8 @@ class JsonReader {
       if (unit_it != j.end() && !unit_it->is_string()) return "expected a string in \"unit\"";
       std::string unit = unit_it == j.end() ? std::string() : unit_it->get<std::string>();
       last_event_ = event->get<std::string>();
+      in_group_ = false;
+      group_pmu_.clear();
       auto e = make_event(last_event_, unit, count, *status, pct, noise);
       if (std::isnan(count.value_or(0))) e.reason = "perf printed nan";
       out_.add_event(ts, aggregate, cpus, std::move(e));
@@ -204,33 +219,57 @@ class JsonReader {
     }
     if (j.contains("metric-value") || j.contains("metric-unit"))
       return read_metric(j, ts, aggregate);
-    if (j.contains("metricgroup")) return nullptr;  // the metrics of the group follow as records
-    // --metric-only: {"%  tma_retiring" : "11.5", ...}
-    bool any = false;
+    if (auto group = j.find("metricgroup"); group != j.end()) {
+      // The metrics of the group follow as records: "TopdownL1 (cpu_core)" names their PMU.
+      if (!group->is_string()) return "expected a string in \"metricgroup\"";
+      in_group_ = true;
+      group_pmu_.assign(hybrid_pmu_of_group(group->get_ref<const std::string&>()));
+      return nullptr;
+    }
+    // --metric-only: {"GHz" : "0.990", "insn per cycle" : "2.06", ...}, every key one of perf's
+    // metrics; anything else is not a perf stat record ({"a" : 1}).
+    metrics_.clear();
     for (const auto& [key, value] : j.items()) {
       if (is_bookkeeping_key(key)) continue;
       auto v = number_of(value);
-      if (!v) return "expected \"counter-value\", \"metric-value\" or metric-only values";
-      out_.add_reported(ts, aggregate, normalise_metric(*v, false, key, ""));
-      any = true;
+      Metric m = metric_only_value(key, v.value_or(0));
+      if (!v || m.unit.empty()) {
+        return "expected a perf stat -j record: \"counter-value\", \"metric-value\", "
+               "\"metricgroup\" or --metric-only values keyed by perf's metric units";
+      }
+      metrics_.push_back(std::move(m));
     }
-    return any ? nullptr : "expected \"counter-value\" or \"metric-value\"";
+    if (metrics_.empty()) return "expected \"counter-value\" or \"metric-value\"";
+    for (auto& m : metrics_) out_.add_reported(ts, aggregate, std::move(m));
+    return nullptr;
+  }
+
+  // A --metric-only column: perf's metric unit ("GHz", "insn per cycle"), or that unit after
+  // the event's name ("branch-misses of all branches").
+  static Metric metric_only_value(std::string_view key, double v) {
+    Metric m = normalise_metric(v, false, key, "");
+    if (!m.unit.empty()) return m;
+    if (size_t space = key.find(' '); space != std::string_view::npos) {
+      Metric rest = normalise_metric(v, false, key.substr(space + 1), key.substr(0, space));
+      if (!rest.unit.empty()) return rest;
+    }
+    return m;
   }
 
   const char* read_metric(const json& j, std::optional<double> ts, const std::string& aggregate) {
     auto value = j.find("metric-value");
     auto unit = j.find("metric-unit");
     if (value == j.end() || unit == j.end()) return nullptr;  // an event without a metric
-    if (value->is_null()) return nullptr;                     // nan: no denominator
-    auto v = number_of(*value);
+    // A bare nan (read as null) or "nan": perf had no denominator.
+    auto v = value->is_null() ? std::optional<double>(std::nan("")) : number_of(*value);
     if (!v) return "expected a number in \"metric-value\"";
     if (!unit->is_string()) return "expected a string in \"metric-unit\"";
     // Before 6.13 perf wrote "metric-value" : "0.000000", "metric-unit" : "" for events without
     // one.
     if (trim(unit->get_ref<const std::string&>()).empty()) return nullptr;
-    out_.add_reported(
-        ts, aggregate,
-        normalise_metric(*v, false, unit->get_ref<const std::string&>(), last_event_));
+    Metric m = normalise_metric(*v, false, unit->get_ref<const std::string&>(), last_event_);
+    qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(last_event_));
+    out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;
   }
 
@@ -238,6 +277,10 @@ class JsonReader {
   Context& ctx_;
   Builder& out_;
   std::string last_event_;
+  bool seen_record_ = false;
+  bool in_group_ = false;  // the records follow a "metricgroup" record
+  std::string group_pmu_;  // that group's hybrid PMU
+  std::vector<Metric> metrics_;
 };
 
 }  // namespace

@@ -96,35 +96,109 @@ class TextReader {
       : text_(text), ctx_(ctx), out_(out), decimal_(detect_decimal(text)) {}
 
   void run() {
+    find_first_header();
     LineReader lines(text_);
     std::string_view line;
+    std::string joined;
     while (lines.next(line)) {
       line_no_ = lines.line_no();
+      if (lines.at_end() && !text_.ends_with('\n') && !last_line_is_complete(trim(line))) {
+        ctx_.reject(line_no_, fmt::format("expected the end of the last line, found {} and no "
+                                          "line end: the recording is cut in the middle of "
+                                          "its last line",
+                                          quote(trim(line))));
+        break;
+      }
+      if (join_wrapped_event(lines, line, joined)) line = joined;
       read_line(line);
     }
-    if (seen_header_ && !seen_elapsed_ && !interval_) {
-      ctx_.reject(line_no_,
-                  "expected '<t> seconds time elapsed' before the end of the input: the "
-                  "recording is truncated");
+    if (!seen_elapsed_ && !interval_ && !out_.empty()) {
+      out_.add_note(
+          "the recording has no '<t> seconds time elapsed' line (it was trimmed): the elapsed "
+          "time is absent");
     }
   }
 
  private:
+  // The line of perf's first header ("Performance counter stats for", "#  time  counts unit
+  // events"): the lines before it that are not perf's (a shell prompt, the command's own
+  // output) are notes, not errors.
+  void find_first_header() {
+    LineReader lines(text_);
+    std::string_view line;
+    while (lines.next(line)) {
+      std::string_view t = trim(line);
+      if (t.starts_with("Performance counter stats for") ||
+          (t.starts_with('#') && trim(t.substr(1)).starts_with("time") &&
+           t.find("counts") != std::string_view::npos)) {
+        first_header_ = lines.line_no();
+        return;
+      }
+    }
+  }
+
+  // A last line without its end of line is whole only when its end shows it: perf's time lines,
+  // a closing "(pp.pp%)" or "( +- x% )", an elision.
+  static bool last_line_is_complete(std::string_view t) {
+    return t.empty() || t.ends_with("elapsed") || t.ends_with(" user") || t.ends_with(" sys") ||
+           t.ends_with(')') || t.ends_with(']') || t == "..." || t.ends_with("nmi_watchdog");
+  }
+
+  // perf 4.x printed some events' names on the line after their count and unit
+  // ("              0.00 Joules" then " power/energy-cores/"): the two lines are one row.
+  bool join_wrapped_event(LineReader& lines, std::string_view line, std::string& joined) {
+    static constexpr std::string_view kUnits[] = {"Joules", "MiB", "GiB", "KiB", "Bytes",
+                                                  "msec",   "ns",  "us",  "ms"};
+    tokenize(line, 0, line.size(), tokens_);
+    if (tokens_.size() < 2 || tokens_.size() > 4 ||
+        std::find(std::begin(kUnits), std::end(kUnits), tokens_.back().text) == std::end(kUnits) ||
+        !is_count(tokens_[tokens_.size() - 2].text)) {
+      return false;
+    }
+    LineReader peek = lines;
+    std::string_view next;
+    if (!peek.next(next) || next.empty() || (next.front() != ' ' && next.front() != '\t')) {
+      return false;
+    }
+    std::string_view name = trim(next);
+    if (name.empty() || name.find_first_of(" \t#") != std::string_view::npos ||
+        !is_event_name(name) || is_count(name)) {
+      return false;
+    }
+    joined = fmt::format("{} {}", trim_right(line), name);
+    out_.add_note(
+        fmt::format("lines {}-{}: the event's name was printed on the line after its "
+                    "count (perf 4.x); read as one row",
+                    line_no_, line_no_ + 1));
+    lines = peek;
+    return true;
+  }
+
   void read_line(std::string_view line) {
     std::string_view t = trim(line);
     if (t.empty()) {
       in_advice_ = false;
       return;
     }
-    if (t == "..." || t == "[...]" || t == "\xe2\x80\xa6") {
+    if (t == "..." || t == "[...]" || t == "\xe2\x80\xa6" || t == ".") {
       out_.add_note(
           fmt::format("line {}: '{}' (an elision by whoever published the output)", line_no_, t));
       return;
+    }
+    if (t.starts_with("^C")) {
+      // The terminal echoed Ctrl-C before perf printed the interval it cut short.
+      out_.add_note(fmt::format("line {}: perf was interrupted (^C)", line_no_));
+      interrupted_.assign(line);
+      interrupted_.replace(interrupted_.find("^C"), 2, "  ");
+      line = interrupted_;
+      t = trim(line);
+      if (t.empty()) return;
     }
     if (t.front() == '#') return read_comment_line(line, t);
     if (t.find("Performance counter stats for") != std::string_view::npos) {
       parse_stats_header(t, out_.measurement());
       seen_header_ = true;
+      seen_output_ = true;
       columns_.clear();
       rows_in_block_ = 0;
       return;
@@ -132,15 +206,29 @@ class TextReader {
     if (t.find(" seconds ") != std::string_view::npos &&
         parse_time_line(t, decimal_, out_.measurement())) {
       if (t.find("time elapsed") != std::string_view::npos) seen_elapsed_ = true;
+      seen_output_ = true;
       return;
     }
     if (read_advice(line, t)) return;
-    if (!columns_.empty() && read_metric_values(line)) return;
+    if (!columns_.empty() && read_metric_values(line)) {
+      seen_output_ = true;
+      return;
+    }
     const char* why = read_row(line);
-    if (why == nullptr) return;
+    if (why == nullptr) {
+      seen_output_ = true;
+      return;
+    }
     // perf right-aligns metric-only headers, and prints them before any counter row.
     if (why == kNotARow && rows_in_block_ == 0 && line.starts_with("  ") &&
         read_metric_header(line)) {
+      seen_output_ = true;
+      return;
+    }
+    // Before perf's output: the command that ran it, or (above perf's header) what the command
+    // printed itself.
+    if (!seen_output_ && (is_shell_command(t) || line_no_ < first_header_)) {
+      out_.add_note(fmt::format("line {}: {} (before perf's output)", line_no_, quote(t)));
       return;
     }
     ctx_.reject(line_no_, fmt::format("{}, found {}",
@@ -152,7 +240,10 @@ class TextReader {
 
   // perf's own messages around the counts: kept as notes, never an error.
   bool read_advice(std::string_view line, std::string_view t) {
-    if (in_advice_ && line.front() == '\t') return true;
+    // The NMI watchdog hint's indented commands ("\techo 0 > /proc/sys/kernel/nmi_watchdog").
+    if (in_advice_ && (line.front() == '\t' || t.starts_with("echo ") || t.starts_with("perf "))) {
+      return true;
+    }
     static constexpr std::string_view kAdvice[] = {
         "Some events weren't counted",
         "The events in group usually have to be from the same PMU",
@@ -182,6 +273,7 @@ class TextReader {
     }
     if (body.starts_with("time ") || body == "time") {
       interval_ = true;
+      seen_output_ = true;
       read_metric_header(line);  // "#  time  counts unit events" leaves no metric columns
       return;
     }
@@ -252,12 +344,24 @@ class TextReader {
         cpus = parse_small_int(tokens_[i++].text);
       }
     }
-    if (i == n || (i + 1 == n && !is_count(tokens_[i].text))) {
+    // A metric group's name on a hybrid machine: "TopdownL1 (cpu_core)  # 10.3 %  tma_...".
+    bool group_with_pmu = i + 2 == n && !comment.empty() && !is_count(tokens_[i].text) &&
+                          tokens_[i + 1].text.starts_with('(') &&
+                          tokens_[i + 1].text.ends_with(')');
+    if (i == n || (i + 1 == n && !is_count(tokens_[i].text)) || group_with_pmu) {
       // "# 0.61 stalled cycles per insn" under its event, or "TopdownL1  # 68.7 %
       // tma_backend_bound".
       if (comment.empty()) return i == 0 ? kNotARow : "expected a count after the aggregate";
       if (!parse_comment(comment)) return kBadComment;
-      if (i + 1 != n) out_.amend_last_event(pct, noise);  // not after a metric group's name
+      if (i == n) {
+        // The trailers of the first row under an event are the event's (perf 4.x printed
+        // "( +- x% )  (pp%)" after its last metric); later rows' are their metric groups'.
+        if (continuations_++ == 0) out_.amend_last_event(pct, noise);
+      } else {
+        // A metric group's name: the rows under it are its metrics, of the PMU it names.
+        in_group_ = true;
+        group_pmu_ = group_with_pmu ? std::string(hybrid_pmu_of_group(tokens_[i + 1].text)) : "";
+      }
       return read_comment(comment, ts, aggregate, last_event_);
     }
     if (i == 0 && !is_count(tokens_[0].text)) return kNotARow;
@@ -265,6 +369,13 @@ class TextReader {
     std::string_view unit, event, cgroup;
     if (i < n && tokens_[n - 1].text == "(msec)") {  // 4.x: "task-clock (msec)"
       unit = "msec";
+      --n;
+    }
+    // -A with a PMU of several instances: "data_read [uncore_imc_free_running_0]".
+    std::string_view instance;
+    if (n - i >= 2 && tokens_[n - 1].text.size() > 2 && tokens_[n - 1].text.front() == '[' &&
+        tokens_[n - 1].text.back() == ']') {
+      instance = tokens_[n - 1].text.substr(1, tokens_[n - 1].text.size() - 2);
       --n;
     }
     switch (n - i) {
@@ -302,15 +413,23 @@ class TextReader {
       scratch_ = aggregate.empty() ? std::string(cgroup) : fmt::format("{}/{}", aggregate, cgroup);
       aggregate = scratch_;
     }
+    if (!instance.empty()) {
+      if (!is_event_name(instance)) return "expected '<event> [<pmu instance>]'";
+      instance_event_ = fmt::format("{}/{}/", instance, event);
+      event = instance_event_;
+    }
     std::optional<PrintedMetric> metric;
     if (!comment.empty() && !(metric = parse_comment(comment))) return kBadComment;
     last_event_.assign(event);
+    continuations_ = 0;
+    in_group_ = false;
+    group_pmu_.clear();
     ++rows_in_block_;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
     if (metric) {
-      out_.add_reported(
-          ts, aggregate,
-          normalise_metric(metric->value, metric->percent, metric->description, event));
+      Metric m = normalise_metric(metric->value, metric->percent, metric->description, event);
+      qualify_by_pmu(m, hybrid_pmu_of_event(event));
+      out_.add_reported(ts, aggregate, std::move(m));
     }
     return nullptr;
   }
@@ -338,8 +457,9 @@ class TextReader {
                            std::string_view aggregate, std::string_view event) {
     auto metric = parse_comment(comment);
     if (!metric) return kBadComment;
-    out_.add_reported(ts, aggregate,
-                      normalise_metric(metric->value, metric->percent, metric->description, event));
+    Metric m = normalise_metric(metric->value, metric->percent, metric->description, event);
+    qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(event));
+    out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;
   }
 
@@ -446,11 +566,18 @@ class TextReader {
   char decimal_;
   size_t line_no_ = 0;
   bool seen_header_ = false;
+  bool seen_output_ = false;  // a line of perf's output was read
+  size_t first_header_ = 0;   // the line of perf's first header, 0 when none
+  std::string interrupted_;
   bool seen_elapsed_ = false;
   bool interval_ = false;
   bool in_advice_ = false;
   size_t rows_in_block_ = 0;
   std::string last_event_;
+  size_t continuations_ = 0;  // metric rows read under the last event
+  bool in_group_ = false;     // the last rows were under a metric group's name
+  std::string group_pmu_;     // that group's hybrid PMU
+  std::string instance_event_;
   std::string scratch_;
   std::vector<Token> tokens_;
   std::vector<MetricColumn> columns_;

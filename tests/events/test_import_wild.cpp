@@ -1,0 +1,158 @@
+// Recordings of perf stat published by others (tests/data/perfstat/wild, sources in INDEX.md):
+// every value checked here is one perf printed in the recording.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "events/perfstat/import_perfstat.h"
+#include "test_support.h"
+
+using namespace pmc;
+
+namespace {
+
+std::string wild(const std::string& name) {
+  return std::string(PMC_TEST_DATA) + "/perfstat/wild/" + name;
+}
+
+ImportResult load(const std::string& name, bool lenient = false) {
+  ImportOptions options;
+  options.lenient = lenient;
+  return import_perf_stat(test::read_file(wild(name)), name, options);
+}
+
+std::string error_of(const std::string& name) {
+  try {
+    load(name);
+  } catch (const ImportError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+double value_of(const std::vector<EventCount>& events, std::string_view name) {
+  for (const auto& e : events)
+    if (e.name == name) return e.value;
+  FAIL("no event " << name);
+  return 0;
+}
+
+double value_of(const std::vector<Metric>& metrics, std::string_view name) {
+  for (const auto& m : metrics)
+    if (m.name == name) return m.value;
+  FAIL("no metric " << name);
+  return 0;
+}
+
+bool has_note(const Measurement& m, std::string_view part) {
+  for (const auto& n : m.notes)
+    if (n.find(part) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("wild: every collected recording imports, except the damaged ones, which name a line") {
+    const char* imports[] = {
+        "001.txt",  "002.txt",  "003.txt",  "004.txt", "005.txt",  "008.txt",  "009.txt",
+        "010.txt",  "011.txt",  "012.csv",  "013.csv", "014.txt",  "015.txt",  "016.txt",
+        "017.json", "018.csv",  "019.json", "020.csv", "021.json", "022.txt",  "023.txt",
+        "024.txt",  "025.txt",  "026.txt",  "027.txt", "028.txt",  "029.txt",  "030.txt",
+        "031.txt",  "032.txt",  "033.txt",  "034.txt", "035.txt",  "036.txt",  "037.txt",
+        "038.txt",  "039.json", "040.csv",  "041.csv", "042.csv",  "043.txt",  "044.txt",
+        "045.txt",  "046.json", "047.json", "049.csv", "050.csv",  "051.json", "053.txt",
+        "055.txt",  "056.txt",  "057.txt",  "059.txt", "060.txt",  "061.txt",  "062.txt",
+        "063.txt",  "064.txt",  "065.txt",  "066.txt", "067.txt",  "068.txt"};
+    for (const char* name : imports) {
+      CAPTURE(name);
+      CHECK_NOTHROW(load(name));
+    }
+    // A mailer's wrapped lines, a script's lines between perf's, perf 2.6.31's event names with
+    // spaces, and perf's own broken JSON are refused where they start; lenient keeps the rest.
+    CHECK(error_of("006.txt").starts_with("006.txt:8: expected a counter row"));
+    CHECK(error_of("007.txt").starts_with("007.txt:6: expected a counter row"));
+    CHECK(error_of("052.txt").starts_with("052.txt:8: expected a counter row"));
+    CHECK(error_of("054.txt").starts_with("054.txt:10: expected a counter row"));
+    CHECK(error_of("058.txt").starts_with("058.txt:6: expected '<count> [unit] <event>'"));
+    CHECK(error_of("048.json").starts_with("048.json:1: expected one JSON object per line"));
+    auto r = load("054.txt", true);
+    CHECK(r.skipped.size() == 2);  // the two "Rate of work" lines between intervals
+    CHECK(value_of(r.measurement.intervals.front().events, "PM_EXEC_STALL") == 3004031488);
+  }
+
+  TEST_CASE("wild: aggregation modes keep perf's counts") {
+    auto per_core = load("001.txt").measurement;
+    CHECK(value_of(per_core.events, "S0-D0-C20/cpu_core/cycles/") == 2958461);
+    CHECK(per_core.duration_s == 1.003597211);
+    auto socket = load("004.txt").measurement;
+    CHECK(value_of(socket.events, "S0/data_read") == 2484.96);
+    auto instances = load("005.txt").measurement;
+    CHECK(value_of(instances.events, "CPU0/uncore_imc_free_running_1/data_read/") == 1337.06);
+    auto node = load("031.txt").measurement;
+    CHECK(value_of(node.events, "N5/UNC_M_CLOCKTICKS") == 6421842618);
+    auto die = load("068.txt").measurement;
+    REQUIRE(die.intervals.size() == 5);
+    CHECK(value_of(die.intervals.back().events, "S1-D1/llc_misses.mem_read") == 978432);
+  }
+
+  TEST_CASE("wild: hybrid TopdownL1 is kept per PMU in text, CSV and JSON") {
+    auto text = load("038.txt").measurement;
+    CHECK(value_of(text.reported, "cpu_atom/tma_frontend_bound") == doctest::Approx(0.411));
+    CHECK(value_of(text.reported, "cpu_core/tma_bad_speculation") == 0);
+    CHECK(value_of(text.reported, "cpu_atom/ipc") == 5.97);
+    CHECK(value_of(text.reported, "cpu_core/ipc") == 0.71);
+    CHECK(has_note(text, "perf printed nan for cpu_core/tma_backend_bound"));
+    auto csv = load("040.csv").measurement;
+    CHECK(value_of(csv.reported, "cpu_atom/tma_frontend_bound") == doctest::Approx(0.413));
+    CHECK(value_of(csv.reported, "cpu_atom/tma_retiring") == doctest::Approx(0.054));
+    CHECK(has_note(csv, "perf printed nan for cpu_core/tma_retiring"));
+    auto json = load("039.json").measurement;
+    CHECK(value_of(json.reported, "cpu_atom/tma_backend_bound") == doctest::Approx(0.39327764));
+    CHECK(has_note(json, "perf printed nan for cpu_core/tma_frontend_bound"));
+    auto perf619 = load("003.txt").measurement;
+    CHECK(value_of(perf619.reported, "cpu_core/tma_backend_bound") == doctest::Approx(0.373));
+    CHECK(value_of(perf619.reported, "cpu_core/ipc") == 2.3);
+    CHECK(value_of(perf619.reported, "cpus_utilized") == 28.0);
+  }
+
+  TEST_CASE("wild: trimmed recordings import and say the elapsed time is absent") {
+    for (const char* name : {"011.txt", "016.txt", "036.txt", "037.txt", "064.txt"}) {
+      CAPTURE(name);
+      auto m = load(name).measurement;
+      CHECK(m.duration_s == 0);
+      CHECK(has_note(m, "elapsed time is absent"));
+    }
+    auto m = load("011.txt").measurement;
+    CHECK(value_of(m.events, "S0-D0-C0/power/energy-pkg/") == 2.09);
+  }
+
+  TEST_CASE("wild: quoted, prompted, wrapped and interrupted recordings") {
+    auto quoted = load("034.txt").measurement;
+    CHECK(value_of(quoted.events, "armv8_pmuv3_0/cycles/") == 965175);
+    CHECK(has_note(quoted, "quote marks"));
+    auto energy = load("043.txt").measurement;
+    CHECK(value_of(energy.events, "power/energy-pkg/") == 178.64);
+    CHECK(value_of(energy.events, "power/energy-ram/") == 6.39);
+    CHECK(energy.duration_s == 10.003550180);
+    auto interrupted = load("032.txt").measurement;
+    CHECK(value_of(interrupted.events, "hv_24x7/pm_pb_cyc,chip=0/") == 25436820);
+    CHECK(has_note(interrupted, "interrupted"));
+    auto nmi = load("010.txt").measurement;
+    CHECK(value_of(nmi.events, "S0-D0-C0/power/energy-pkg/") == 3.73);
+    auto threshold = load("042.csv").measurement;
+    CHECK(value_of(threshold.intervals.front().reported, "tma_frontend_bound") ==
+          doctest::Approx(0.51));
+    auto metric_only = load("046.json").measurement;
+    CHECK(value_of(metric_only.reported, "S0/ghz") == 0.817);
+  }
+
+  TEST_CASE("wild: a JSON file that is not a perf stat recording is refused") {
+    try {
+      import_perf_stat("{\"a\":1}\n", "a.json");
+      FAIL("accepted");
+    } catch (const ImportError& e) {
+      CHECK(std::string(e.what()).starts_with("a.json:1: expected a perf stat -j record"));
+    }
+  }
+}
