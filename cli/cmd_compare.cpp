@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/system/data_dir.h"
 #include "cli/commands.h"
 #include "cli/compare_svg.h"
 #include "models/fleet/comparison.h"
@@ -51,7 +52,7 @@ struct CompareCliOptions {
   std::string region;
   std::string label;
   std::string json_path, csv_path, svg_path;
-  std::string rules_path = std::string(PMCMODEL_DATA_DIR) + "/recommendations.json";
+  std::string rules_path = data_file("recommendations.json");
   std::optional<double> runs_per_month;
   size_t top = 0;
   std::optional<double> min_memory_gb;
@@ -139,7 +140,7 @@ CompareOptions model_options(const CompareCliOptions& o) {
   } else if (!o.region.empty()) {
     GridTable grid;
     try {
-      grid = GridTable::load(std::string(PMCMODEL_DATA_DIR) + "/grid.csv");
+      grid = GridTable::load(data_file("grid.csv"));
     } catch (const std::runtime_error& e) {
       throw CommandError(e.what());
     }
@@ -397,7 +398,7 @@ int run_compare(const CompareCliOptions& o) {
   CompareOptions options = model_options(o);
   bool projected_mode = !o.skus_path.empty() || !o.sku_ids.empty();
   SkuCatalog catalog = load_catalog(
-      o.skus_path.empty() ? std::string(PMCMODEL_DATA_DIR) + "/skus.csv" : o.skus_path);
+      o.skus_path.empty() ? data_file("skus.csv") : o.skus_path);
   std::vector<std::string> memory_notes;
   auto skus = memory_filtered(chosen_skus(o, catalog), catalog, o.min_memory_gb, memory_notes);
   RecommendationRules rules;

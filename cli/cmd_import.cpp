@@ -20,11 +20,11 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/measure_metrics.h"
+#include "cli/output.h"
+#include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
-#include "cli/measure_metrics.h"
-#include "events/document/measurement_io.h"
-#include "cli/output.h"
 #include "events/text/input_file.h"
 
 namespace pmc::cli {
@@ -173,6 +173,7 @@ void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
 void run_metrics(Measurement& m, const std::optional<LoadedMetrics>& metrics,
                  const std::vector<std::string>& selection) {
   if (metrics) {
+    m.notes.insert(m.notes.end(), metrics->notes.begin(), metrics->notes.end());
     if (!selection.empty()) m.metrics = plan_metric_engine(m, metrics->set, selection).run;
     return;
   }
@@ -216,6 +217,7 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
     if (metrics) out.per_interval = metrics->set.select(selection);
     run_metrics(m, metrics, selection);
   } else if (metrics) {
+    m.notes.insert(m.notes.end(), metrics->notes.begin(), metrics->notes.end());
     derive_metrics_in_parallel(m, metrics->set, selection, thread_count(o));
   } else {
     run_metrics(m, metrics, selection);

@@ -1,21 +1,11 @@
 #include "cli/measure_energy.h"
 
-#include <cstdlib>
-#include <filesystem>
-
 #include <fmt/format.h>
 
-#include "pmcmodel_version.h"
+#include "engine/system/data_dir.h"
 
 namespace pmc::cli {
 namespace {
-
-namespace fs = std::filesystem;
-
-bool has_skus(const fs::path& dir) {
-  std::error_code ec;
-  return fs::is_regular_file(dir / "skus.csv", ec);
-}
 
 std::string percent(double fraction) {
   return fmt::format("{:.1f}%", fraction * 100);
@@ -45,18 +35,7 @@ void add_energy_options(CLI::App* cmd, EnergyOptions& o) {
                   "or a list of indices such as 0,2 or 0-3");
 }
 
-std::string default_data_dir() {
-  if (const char* env = std::getenv("PMCMODEL_DATA_DIR"); env != nullptr && *env != '\0')
-    return env;
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path installed = exe.parent_path().parent_path() / "share" / "pmcmodel";
-    if (has_skus(installed)) return installed.string();
-  }
-  if (has_skus(PMCMODEL_DATA_DIR)) return PMCMODEL_DATA_DIR;
-  return {};
-}
+std::string default_data_dir() { return find_data_dir().path; }
 
 std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::string_view prefix) {
   std::string out;

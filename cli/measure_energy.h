@@ -19,9 +19,8 @@ using EnergyOptions = EnergySettings;
 // --gpus.
 void add_energy_options(CLI::App* cmd, EnergyOptions& options);
 
-// The data directory with the shipped skus.csv and grid.csv: $PMCMODEL_DATA_DIR, else
-// <dir of the executable>/../share/pmcmodel (an installed tree), else the source tree's data/
-// that this binary was built from. Empty when none holds skus.csv.
+// The data directory (engine/system/data_dir.h: $PMCMODEL_DATA_DIR, the installed share/pmcmodel,
+// the build tree's data/); empty when there is none.
 std::string default_data_dir();
 
 // Table rows for energy readings: joules, domain, average watts, method, uncertainty, scope.

@@ -8,8 +8,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "events/metrics/derived_metrics.h"
 #include "engine/session/machine.h"
+#include "engine/system/data_dir.h"
+#include "events/metrics/derived_metrics.h"
 #include "pmcmodel_version.h"
 
 namespace pmc::cli {
@@ -44,9 +45,7 @@ bool supplied_without_counter(const std::string& key) {
 }  // namespace
 
 std::filesystem::path metrics_dir() {
-  if (const char* dir = std::getenv("PMCMODEL_DATA_DIR"); dir != nullptr && *dir != '\0')
-    return std::filesystem::path(dir) / "metrics";
-  return std::filesystem::path(PMCMODEL_DATA_DIR) / "metrics";
+  return data_file("metrics");
 }
 
 LoadedMetrics load_metrics(const std::string& cpu_model, const MachineInfo& machine) {
@@ -65,10 +64,32 @@ LoadedMetrics load_metrics(const std::string& cpu_model, const MachineInfo& mach
     file = metric_file_for_cpu(machine.vendor, machine.family, machine.model, machine.pmus);
   }
   if (!file.empty() && file != "generic.json") out.files.push_back(file);
-  std::vector<std::filesystem::path> paths;
-  for (const auto& f : out.files) paths.push_back(metrics_dir() / f);
+  // Without a data directory (or its generic.json), the generic ratios come from the built-in
+  // copy; a CPU's file can only come from the data directory.
+  // A CPU file found from the machine (not asked for with --cpu) that the data directory lacks
+  // is left out with a note; one asked for is an error.
+  std::filesystem::path dir = metrics_dir();
+  std::error_code ec;
   try {
-    out.set = MetricSet::load(paths);
+    if (!dir.empty() && std::filesystem::exists(dir / "generic.json", ec)) {
+      out.set = MetricSet::load(dir / "generic.json");
+    } else {
+      out.set = MetricSet::builtin_generic();
+      out.files.front() = "generic.json (built in)";
+      out.notes.push_back("metric files not found under " +
+                          (dir.empty() ? std::string("the data directory") : dir.string()) +
+                          ": perf stat's generic ratios come from the built-in generic.json");
+    }
+    if (out.files.size() > 1) {
+      auto cpu_file = dir / out.files.back();
+      if (cpu_model.empty() && !std::filesystem::exists(cpu_file, ec)) {
+        out.notes.push_back("metric file " + cpu_file.string() +
+                            " not found: this CPU's own metrics are left out");
+        out.files.pop_back();
+      } else {
+        out.set.merge(MetricSet::load(cpu_file));
+      }
+    }
   } catch (const std::runtime_error& e) {
     throw CommandError(e.what());
   }
@@ -226,6 +247,7 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
 
 void MeasureMetrics::finish(Measurement& m) const {
   for (const auto& row : unresolved_) m.events.push_back(row);
+  m.notes.insert(m.notes.end(), metrics_.notes.begin(), metrics_.notes.end());
   auto computed = compute_metrics(metrics_.set, selection_, m.events, m.duration_s, literals_);
   m.metrics = std::move(computed.metrics);
   std::string files = join(metrics_.files, " + ");

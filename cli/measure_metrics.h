@@ -17,12 +17,13 @@
 
 namespace pmc::cli {
 
-// The shipped metric files: $PMCMODEL_DATA_DIR/metrics when set, else the source tree's.
+// The shipped metric files: metrics/ of the data directory (engine/system/data_dir.h).
 std::filesystem::path metrics_dir();
 
 struct LoadedMetrics {
   MetricSet set;
   std::vector<std::string> files;  // "generic.json", then the CPU's file when there is one
+  std::vector<std::string> notes;  // what was not found and what was used instead
 };
 
 // generic.json plus the CPU's file: the one `cpu_model` names (--cpu), else the one for

@@ -13,9 +13,9 @@
 #include <map>
 #include <set>
 
+#include "engine/counting/scaling.h"
 #include "engine/system/fd.h"
 #include "engine/system/mounts.h"
-#include "engine/counting/scaling.h"
 #include "events/names/sysfs_pmu.h"
 
 namespace pmc {
@@ -108,6 +108,32 @@ class PerfEventCounters final : public Counters {
     }
     if (target.kind == Target::Kind::cgroup) open_cgroup_fd();
     for (auto& group : requested_) open_group(group, cpu_wide);
+    // perf's fallback (evsel__fallback): a user that looks privileged but is refused kernel-mode
+    // counting (root of a user namespace, a container without CAP_PERFMON in the host's
+    // namespace) counts user space only rather than nothing.
+    if (!exclude_kernel_ && !cpu_wide && any_refused()) {
+      opened_.clear();
+      for (auto& slot : slots_) {
+        slot.status = EventStatus::not_counted;
+        slot.reason.clear();
+        slot.failed = false;
+      }
+      notes_.clear();
+      exclude_kernel_ = true;
+      notes_.push_back(
+          "kernel-mode counting was refused (EACCES) although this user looks "
+          "privileged (root of a user namespace?): counting user space only "
+          "(exclude_kernel, exclude_hv), as perf does");
+      for (auto& group : requested_) open_group(group, cpu_wide);
+    }
+  }
+
+  bool any_refused() const {
+    for (const auto& slot : slots_)
+      if (slot.failed && slot.status == EventStatus::permission_denied &&
+          slot.spec.attr.type != PERF_TYPE_TRACEPOINT)
+        return true;
+    return false;
   }
 
   void enable() override { ioctl_all(PERF_EVENT_IOC_ENABLE); }
@@ -265,8 +291,8 @@ class PerfEventCounters final : public Counters {
     // A relative path is under the cgroup2 mount, wherever mountinfo says it is (a hybrid host
     // has it at /sys/fs/cgroup/unified).
     if (p.is_relative())
-      p = std::filesystem::path(cgroup2_mount_point(root_).value_or(
-              root_.sys_path("fs/cgroup").string())) /
+      p = std::filesystem::path(
+              cgroup2_mount_point(root_).value_or(root_.sys_path("fs/cgroup").string())) /
           p;
     cgroup_fd_.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
     if (!cgroup_fd_)

@@ -29,8 +29,7 @@ PerfPermissions read_perf_permissions(const SysRoot& root) {
     long v = std::strtol(text->c_str(), &end, 10);
     if (end != text->c_str()) perms.paranoid = int(v);
   }
-  perms.privileged =
-      geteuid() == 0 || has_capability(CAP_PERFMON) || has_capability(CAP_SYS_ADMIN);
+  perms.privileged = geteuid() == 0 || has_capability(CAP_PERFMON) || has_capability(CAP_SYS_ADMIN);
   return perms;
 }
 
@@ -39,9 +38,18 @@ std::string permission_reason(const SysRoot& root, const PerfPermissions& perms,
   std::string level = perms.paranoid ? std::to_string(*perms.paranoid) : "unreadable";
   // Levels from the kernel's Documentation/admin-guide/perf-security.rst; Debian adds 3 (no
   // perf_event_open for unprivileged users at all).
-  std::string need = cpu_wide ? "0" : "2";
+  int need = cpu_wide ? 0 : 2;
+  if (perms.paranoid && *perms.paranoid <= need) {
+    // The level allows it: something else refused (a user namespace's root has no capability
+    // in the host's namespace; SELinux, AppArmor or kernel lockdown can forbid perf_event_open).
+    return file + " is " + level + ", which allows it" +
+           (perms.privileged ? " (this user looks privileged: root of a user namespace?)" : "") +
+           "; a security module (SELinux, AppArmor, lockdown) or a container's seccomp profile "
+           "may refuse perf_event_open: run on the host or grant CAP_PERFMON there";
+  }
   return file + " is " + level + "; run as root, grant CAP_PERFMON (setcap cap_perfmon+ep " +
-         "on the binary), or allow it with 'sysctl kernel.perf_event_paranoid=" + need + "'";
+         "on the binary), or allow it with 'sysctl kernel.perf_event_paranoid=" +
+         std::to_string(need) + "'";
 }
 
 }  // namespace pmc

@@ -1,6 +1,6 @@
 #pragma once
-// Derived metrics: the metric engine (metric_set.h) applied to a measurement's counts, and the
-// fixed set of perf stat's generic ratios that `measure` falls back to without metric files.
+// Derived metrics: the metric engine (metric_set.h) applied to a measurement's counts, and perf
+// stat's generic ratios from the built-in generic.json.
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,10 +10,10 @@
 
 namespace pmc {
 
-// ipc, cpi, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate: each present only when all of
-// its inputs were counted and its denominator is not zero. Rates are fractions (unit "ratio").
-// Definitions follow perf's tools/perf/util/stat-shadow.c: GHz = cycles / task-clock, CPUs
-// utilized = task-clock / wall time.
+// perf stat's generic ratios, as data/metrics/generic.json defines them (the built-in copy,
+// MetricSet::builtin_generic): ipc, cpi, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
+// each present only when all of its inputs were counted and its value is finite (a zero
+// denominator gives none). Rates are fractions (unit "ratio").
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s);
 
 // The groups `measure` shows without -m, and the groups `import` derives.

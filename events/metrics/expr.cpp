@@ -148,9 +148,16 @@ EventValues EventValues::from_counts(const std::vector<EventCount>& counts, doub
       double divisor = 1;
       std::string key = canonical_event_name(count.name);
       // perf evaluates metrics on clock events' nanosecond counts; the resolver shows msec.
-      if ((key == "task-clock" || key == "cpu-clock") && count.unit_scale != 0 &&
-          count.unit_scale != 1.0)
-        divisor = count.unit_scale;
+      // A count whose unit says msec (or us) but that carries no scale (a document written by
+      // hand or by another tool) is taken in the unit it names.
+      if (key == "task-clock" || key == "cpu-clock") {
+        if (count.unit_scale != 0 && count.unit_scale != 1.0)
+          divisor = count.unit_scale;
+        else if (count.unit == "msec" || count.unit == "ms")
+          divisor = 1e-6;
+        else if (count.unit == "us" || count.unit == "usec")
+          divisor = 1e-3;
+      }
       out.set(name, count.value / divisor);
       bindings.push_back({canonical_event_name(name), i, divisor});
     }
@@ -720,8 +727,9 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
       return x * y;
     case Op::divide:
       if (y == 0) {
-        if (env.wants_reasons()) reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
-                 std::string(span(n)) + ")";
+        if (env.wants_reasons())
+          reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
+                   std::string(span(n)) + ")";
         return std::nullopt;
       }
       return x / y;
@@ -732,8 +740,9 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
         return std::nullopt;
       }
       if (*yi == 0) {
-        if (env.wants_reasons()) reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
-                 std::string(span(n)) + ")";
+        if (env.wants_reasons())
+          reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
+                   std::string(span(n)) + ")";
         return std::nullopt;
       }
       if (*yi == -1) return 0.0;  // avoids LLONG_MIN % -1

@@ -147,6 +147,13 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
   return set;
 }
 
+const MetricSet& MetricSet::builtin_generic() {
+  static const MetricSet set = parse(
+#include "generic_metrics.inc"
+      , "generic.json (built in)");
+  return set;
+}
+
 MetricSet MetricSet::load(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error(file.string() + ": cannot open metric file");

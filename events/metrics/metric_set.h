@@ -46,6 +46,9 @@ class MetricSet {
   // Several files in order; a metric (same name and Unit) in a later file replaces an earlier one.
   static MetricSet load(const std::vector<std::filesystem::path>& files);
   static MetricSet parse(std::string_view json_text, const std::string& origin);
+  // data/metrics/generic.json as it was when this binary was built (compiled in): perf's generic
+  // ratios for a run without its data directory, and the one definition derive_metrics uses.
+  static const MetricSet& builtin_generic();
 
   // Adds `other`'s metrics, replacing those with the same name and Unit.
   void merge(const MetricSet& other);

@@ -1,6 +1,7 @@
 #pragma once
 // Event names → EventSpec: perf generic names, sysfs PMU events and terms, libpfm4 native names.
 // Never opens a counter: it reads sysfs text under a SysRoot and asks libpfm4 for encodings.
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -52,7 +53,7 @@ class EventResolver {
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 // The default event names for `measure` with no -e: hardware events for IPC, branches and caches
