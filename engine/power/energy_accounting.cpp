@@ -51,6 +51,32 @@ std::string percent(double fraction) {
   return fmt::format("{:.1f}%", fraction * 100);
 }
 
+// A RAPL counter updates about every millisecond (Intel SDM vol. 3B, 14.10 "Platform Specific
+// Power Management Support", MSR_PKG_ENERGY_STATUS) and every domain draws some power even at
+// idle, so a window this long that reads exactly 0 J is a counter that exists and does not count:
+// a hypervisor exposing the perf power PMU (energy-psys) without the MSR behind it, or a zone
+// whose firmware never updates it.
+constexpr double kNotCountingWindowS = 0.02;
+
+// Removes the CPU-side domains that read exactly 0 J over a window of at least
+// kNotCountingWindowS; returns their names. GPU cards are left to their own source.
+std::vector<std::string> drop_not_counting(std::vector<EnergyReading>& readings, double window_s) {
+  std::vector<std::string> silent;
+  if (!(window_s >= kNotCountingWindowS)) return silent;
+  std::erase_if(readings, [&](const EnergyReading& r) {
+    bool idle = r.joules == 0 && !is_gpu_card_domain(r.domain);
+    if (idle) silent.push_back(r.domain);
+    return idle;
+  });
+  return silent;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 // The CPU-side reading that stands for the machine (or the command's share): the widest domain
 // that is not a sum of nested ones (psys, wall, the package total), among the non-GPU readings of
 // `scope`.
@@ -140,6 +166,9 @@ struct EnergyRecorder::State {
   std::optional<EstimateCurve> curve;
   std::optional<CpuTimes> cpu_at_start;
   std::optional<CpuTimes> cpu_at_interval;
+  std::optional<double> task_at_start;             // the root cgroup's CPU time at begin_run
+  std::vector<std::optional<double>> marked_util;  // mark_interval, estimate of a system-wide
+                                                   // target: each interval's utilisation
   std::optional<double> idle_fraction;
   std::optional<ProcStatReader> proc_stat;         // <proc>/stat, kept open between intervals
   std::vector<std::optional<double>> marked_busy;  // mark_interval: busy CPU s of each interval
@@ -223,8 +252,9 @@ struct EnergyRecorder::State {
     }
   }
 
+  // Also with a source: a domain that is present but does not count hands over to the estimate.
   void choose_estimate() {
-    if (choice.source || !catalog) return;
+    if (!catalog) return;
     try {
       curve = sku ? sku_estimate_curve(*sku, cpus()) : tdp_estimate_curve(*catalog, cpus());
     } catch (const std::exception& e) {
@@ -318,9 +348,40 @@ struct EnergyRecorder::State {
     return out;
   }
 
-  // The estimate over a window in which the target used `cpu_s` of CPU time.
-  std::vector<EnergyReading> estimate(double window_s, double cpu_s) const {
-    double u = std::clamp(cpu_s / (cpus() * window_s), 0.0, 1.0);
+  // The utilisation an estimate uses: of a command, its own CPU time over the window (other
+  // load is not seen); of the whole machine, /proc/stat's busy time less steal over its total,
+  // else the root cgroup's CPU time over N·T; never the system-wide task-clock, which counts
+  // every CPU's idle time as well. nullopt when none can be read.
+  struct Utilisation {
+    double u = 0;
+    std::string source;
+  };
+  std::optional<Utilisation> utilisation(double window_s, std::optional<double> command_cpu_s,
+                                         const std::optional<CpuTimes>& from,
+                                         const std::optional<CpuTimes>& to,
+                                         std::optional<double> task_from = std::nullopt,
+                                         std::optional<double> task_to = std::nullopt) const {
+    if (!(window_s > 0)) return std::nullopt;
+    if (!system_wide) {
+      if (!command_cpu_s) return std::nullopt;
+      return Utilisation{std::clamp(*command_cpu_s / (cpus() * window_s), 0.0, 1.0),
+                         fmt::format("task-clock / (duration × {} logical CPUs)", cpus())};
+    }
+    if (from && to)
+      if (auto u = utilisation_between(*from, *to))
+        return Utilisation{*u, "(busy − steal) / total CPU time of /proc/stat's cpu line"};
+    if (task_from && task_to)
+      return Utilisation{
+          std::clamp((*task_to - *task_from) / (cpus() * window_s), 0.0, 1.0),
+          fmt::format("CPU time of {} / (duration × {} logical CPUs) (/proc/stat did not advance "
+                      "or is unreadable)",
+                      task_cpu->path(), cpus())};
+    return std::nullopt;
+  }
+
+  // The estimate over a window at machine utilisation `u`; for a command target, with the
+  // command's share from its CPU time `cpu_s`.
+  std::vector<EnergyReading> estimate(double window_s, double u, double cpu_s) const {
     EnergyReading m;
     m.domain = curve->domain;
     m.average_watts = watts_at_load(curve->watts, u);
@@ -340,11 +401,36 @@ struct EnergyRecorder::State {
     return out;
   }
 
+  // One interval's energy from the source's readings with the command's shares, or the estimate
+  // at `machine_u` (a system-wide target's utilisation) when no domain covering the machine
+  // counted in it.
+  std::vector<EnergyReading> interval_energy(std::vector<EnergyReading> readings, double window_s,
+                                             std::optional<double> cpu, std::optional<double> busy,
+                                             std::optional<double> machine_u) const {
+    auto silent = drop_not_counting(readings, window_s);
+    if (!silent.empty() && curve && !cpu_basis_reading(readings, "machine"))
+      return interval_estimate(window_s, cpu, machine_u);
+    return with_shares(std::move(readings), window_s, cpu, busy, nullptr);
+  }
+
+  std::vector<EnergyReading> interval_estimate(double window_s, std::optional<double> cpu,
+                                               std::optional<double> machine_u) const {
+    if (!curve || !(window_s > 0)) return {};
+    std::optional<double> u = machine_u;
+    if (!system_wide) {
+      auto own = utilisation(window_s, cpu, std::nullopt, std::nullopt);
+      u = own ? std::optional<double>(own->u) : std::nullopt;
+    }
+    if (!u) return {};
+    return estimate(window_s, *u, cpu.value_or(0));
+  }
+
   // The CPU side of one run: the machine's source with the command's share, else the estimate.
   void complete_cpu_run(Measurement& m) {
     auto cpu = task_clock_s(m.events);
     if (!cpu && !system_wide && (m.user_s > 0 || m.sys_s > 0)) cpu = m.user_s + m.sys_s;
     for (const auto& n : choice.notes) m.notes.push_back(n);
+    auto cpu_now = proc_stat->read();
     if (choice.source) {
       std::vector<EnergyReading> readings;
       try {
@@ -352,34 +438,56 @@ struct EnergyRecorder::State {
       } catch (const std::exception& e) {
         throw EnergyError(e.what());
       }
-      auto busy = busy_between(cpu_at_start, proc_stat->read());
-      m.energy = with_shares(std::move(readings), m.duration_s, cpu, busy, &m.notes);
+      auto silent = drop_not_counting(readings, m.duration_s);
+      std::string silent_text;
+      if (!silent.empty()) {
+        silent_text = fmt::format("power domain{} {} ({}) present, not counting: 0 J over {:.3f} s",
+                                  silent.size() > 1 ? "s" : "", join_names(silent),
+                                  choice.source->method(), m.duration_s);
+        m.notes.push_back(silent_text);
+      }
       for (const auto& n : choice.source->notes()) m.notes.push_back(n);
+      if (!silent.empty() && !cpu_basis_reading(readings, "machine")) {
+        complete_estimate_run(m, cpu, cpu_now, silent_text);
+        return;
+      }
+      auto busy = busy_between(cpu_at_start, cpu_now);
+      m.energy = with_shares(std::move(readings), m.duration_s, cpu, busy, &m.notes);
       if (!system_wide)
         m.notes.push_back(
             "energy of scope \"machine\" is what the whole machine drew during the run, "
             "the command's and every other task's");
       return;
     }
-    std::string why = "no power meter was read: " + choice.reason_if_none;
+    complete_estimate_run(m, cpu, cpu_now, "no power meter was read: " + choice.reason_if_none);
+  }
+
+  // The estimate of one run, `why` saying why no meter stands for it.
+  void complete_estimate_run(Measurement& m, std::optional<double> cpu,
+                             const std::optional<CpuTimes>& cpu_now, const std::string& why) {
     if (!curve) {
       m.notes.push_back("no energy: " + why + "; and no estimate: " + catalog_problem);
       return;
     }
-    if (!cpu || !(m.duration_s > 0)) {
-      m.notes.push_back("no energy: " + why + "; and no estimate: task-clock was not counted");
+    std::optional<double> task_now;
+    if (system_wide && task_at_start) task_now = task_cpu->read();
+    auto u = utilisation(m.duration_s, cpu, cpu_at_start, cpu_now, task_at_start, task_now);
+    if (!u) {
+      m.notes.push_back("no energy: " + why + "; and no estimate: " +
+                        (system_wide
+                             ? "the machine's utilisation could not be read (/proc/stat, the root "
+                               "cgroup's CPU time)"
+                             : "task-clock was not counted"));
       return;
     }
-    m.energy = estimate(m.duration_s, *cpu);
-    double u = std::clamp(*cpu / (cpus() * m.duration_s), 0.0, 1.0);
+    m.energy = estimate(m.duration_s, u->u, cpu.value_or(0));
     m.notes.push_back(fmt::format("energy is an ESTIMATE ({}, ±{}): {}", curve->method,
                                   percent(curve->uncertainty), why));
-    m.notes.push_back(fmt::format(
-        "estimate: watts at utilisation U = task-clock / (duration × {} logical CPUs) = {} "
-        "interpolated on the {}{}; {}",
-        cpus(), percent(u), curve->basis,
-        sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
-        sku ? "" : unmatched_cpu_text()));
+    m.notes.push_back(
+        fmt::format("estimate: watts at utilisation U = {} = {} interpolated on the {}{}; {}",
+                    u->source, percent(u->u), curve->basis,
+                    sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
+                    sku ? "" : unmatched_cpu_text()));
     if (!system_wide)
       m.notes.push_back(
           "estimate: the machine's utilisation is the command's own CPU time (other load "
@@ -454,7 +562,8 @@ EnergyRecorder::~EnergyRecorder() = default;
 int EnergyRecorder::sample_ms() const {
   const auto& s = *state_;
   int ms = s.choice.source ? kSampleMs : 0;
-  if (s.gpu.source) ms = ms > 0 ? std::min(ms, s.gpu.source->sample_ms()) : s.gpu.source->sample_ms();
+  if (s.gpu.source)
+    ms = ms > 0 ? std::min(ms, s.gpu.source->sample_ms()) : s.gpu.source->sample_ms();
   return ms;
 }
 
@@ -468,7 +577,10 @@ void EnergyRecorder::begin_run() {
   s.cpu_at_start = s.cpu_at_interval = s.proc_stat->read();
   s.marked_busy.clear();
   s.marked_task.clear();
+  s.marked_util.clear();
   if (s.choice.source && s.task_cpu->available()) s.task_at_interval = s.task_cpu->read();
+  s.task_at_start.reset();
+  if (s.system_wide && s.task_cpu->available()) s.task_at_start = s.task_cpu->read();
   if (s.choice.source) s.choice.source->start();
   if (s.gpu.source) s.gpu.source->start();
 }
@@ -477,13 +589,19 @@ void EnergyRecorder::complete_interval(Interval& iv) {
   auto& s = *state_;
   s.await_catalog();
   auto cpu = task_clock_s(iv.events);
-  if (s.choice.source) {
+  if (s.choice.source || s.system_wide) {
+    auto from = s.cpu_at_interval;
     auto now = s.proc_stat->read();
-    auto busy = State::busy_between(s.cpu_at_interval, now);
     s.cpu_at_interval = now;
-    iv.energy = s.with_shares(s.choice.source->read_interval(), iv.duration_s, cpu, busy, nullptr);
-  } else if (s.curve && cpu && iv.duration_s > 0) {
-    iv.energy = s.estimate(iv.duration_s, *cpu);
+    std::optional<double> machine_u;
+    if (from && now) machine_u = utilisation_between(*from, *now);
+    if (s.choice.source)
+      iv.energy = s.interval_energy(s.choice.source->read_interval(), iv.duration_s, cpu,
+                                    State::busy_between(from, now), machine_u);
+    else
+      iv.energy = s.interval_estimate(iv.duration_s, cpu, machine_u);
+  } else {
+    iv.energy = s.interval_estimate(iv.duration_s, cpu, std::nullopt);
   }
   if (s.gpu.source) {
     auto readings = s.gpu.source->read_interval();
@@ -495,7 +613,15 @@ void EnergyRecorder::complete_interval(Interval& iv) {
 void EnergyRecorder::mark_interval() {
   auto& s = *state_;
   if (s.gpu.source) s.gpu.source->mark_interval();
-  if (!s.choice.source) return;
+  if (!s.choice.source) {
+    // A system-wide estimate needs each interval's utilisation from /proc/stat.
+    if (!s.system_wide) return;
+    auto now = s.proc_stat->read();
+    s.marked_util.push_back(s.cpu_at_interval && now ? utilisation_between(*s.cpu_at_interval, *now)
+                                                     : std::nullopt);
+    s.cpu_at_interval = now;
+    return;
+  }
   if (s.task_cpu->available()) {
     auto now = s.task_cpu->read();
     s.marked_task.push_back(now && s.task_at_interval ? std::max(0.0, *now - *s.task_at_interval)
@@ -550,13 +676,19 @@ void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
     }
     for (size_t k = 0; k < intervals.size() && k < readings.size() && k < busy.size(); ++k) {
       auto& iv = intervals[k];
-      iv.energy = s.with_shares(std::move(readings[k]), iv.duration_s, task_clock_s(iv.events),
-                                busy[k], nullptr);
+      std::optional<double> machine_u;
+      if (busy[k] && iv.duration_s > 0)
+        machine_u = std::clamp(*busy[k] / (s.cpus() * iv.duration_s), 0.0, 1.0);
+      iv.energy = s.interval_energy(std::move(readings[k]), iv.duration_s, task_clock_s(iv.events),
+                                    busy[k], machine_u);
     }
   } else {
-    for (auto& iv : intervals) {
-      auto cpu = task_clock_s(iv.events);
-      if (s.curve && cpu && iv.duration_s > 0) iv.energy = s.estimate(iv.duration_s, *cpu);
+    auto utils = std::exchange(s.marked_util, {});
+    for (size_t k = 0; k < intervals.size(); ++k) {
+      auto& iv = intervals[k];
+      std::optional<double> machine_u;
+      if (k < utils.size()) machine_u = utils[k];
+      iv.energy = s.interval_estimate(iv.duration_s, task_clock_s(iv.events), machine_u);
     }
   }
   if (s.gpu.source) {

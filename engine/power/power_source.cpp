@@ -1,6 +1,8 @@
 #include "engine/power/power_source.h"
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "engine/power/external_meter.h"
 #include "engine/power/papi_power.h"
@@ -39,6 +41,28 @@ PowerChoice choose_rapl(const SysRoot& root) {
 }
 
 }  // namespace
+
+PowerProbe probe_power_source(const SysRoot& root, double window_s) {
+  PowerProbe probe;
+  probe.window_s = window_s;
+  PowerChoice choice;
+  try {
+    choice = choose_power_source(root, "auto", "");
+  } catch (const std::exception& e) {
+    probe.reason_if_none = e.what();
+    return probe;
+  }
+  if (!choice.source) {
+    probe.reason_if_none = choice.reason_if_none;
+    return probe;
+  }
+  probe.method = choice.source->method();
+  choice.source->start();
+  std::this_thread::sleep_for(std::chrono::duration<double>(window_s));
+  for (const auto& r : choice.source->read_since_start())
+    (r.joules > 0 ? probe.counting : probe.silent).push_back(r.domain);
+  return probe;
+}
 
 std::string rapl_domain_name(std::string_view kind, int package, int packages) {
   if (kind == "package") return "package-" + std::to_string(package);

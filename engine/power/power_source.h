@@ -61,6 +61,18 @@ struct PowerChoice {
 PowerChoice choose_power_source(const SysRoot& root, std::string_view requested,
                                 const std::string& power_from);
 
+// Whether the source `auto` would choose counts: opened, started, read after `window_s` of
+// sleep. A domain that advanced is counting; one that read exactly 0 J is present, not counting
+// (a VM exposing energy-psys without the counter behind it). For doctor.
+struct PowerProbe {
+  std::string method;                 // the source's method; empty when none opened
+  std::string reason_if_none;         // why none opened
+  std::vector<std::string> counting;  // domains that advanced over the window
+  std::vector<std::string> silent;    // domains that read 0 J over the window
+  double window_s = 0;
+};
+PowerProbe probe_power_source(const SysRoot& root, double window_s);
+
 // The report name of a RAPL domain of kind `kind` ("package", "core", "uncore", "dram", "gpu",
 // "psys") on package `package` of a machine with `packages` packages: "package-<N>" always; the
 // bare kind on a one-package machine (and for psys, which covers the platform); "<kind>-<N>" when

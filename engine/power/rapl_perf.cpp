@@ -274,12 +274,15 @@ PowerChoice open_rapl_perf_source(const SysRoot& root) {
     usable.push_back(plan.events[i]);
     slots.push_back(i);
   }
-  bool has_package = std::any_of(usable.begin(), usable.end(),
-                                 [](const PowerPmuEvent& e) { return e.kind == "package"; });
-  if (!has_package) {
+  // A package or the platform (psys) domain stands for the machine; a VM may expose psys alone.
+  bool covers_machine = std::any_of(usable.begin(), usable.end(), [](const PowerPmuEvent& e) {
+    return e.kind == "package" || e.kind == "psys";
+  });
+  if (!covers_machine) {
     choice.reason_if_none =
         "perf power PMU events do not open: " +
-        (package_failure.empty() ? std::string("no energy-pkg event") : package_failure);
+        (package_failure.empty() ? std::string("no energy-pkg or energy-psys event")
+                                 : package_failure);
     return choice;
   }
   auto notes = plan.notes;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <perfmon/pfmlib.h>
 
 #include "engine/power/nvml.h"
+#include "engine/power/power_source.h"
 #include "engine/system/fd.h"
 #include "engine/system/mounts.h"
 #include "engine/counting/papi_counters.h"
@@ -83,16 +85,43 @@ Check software_events() {
   return c;
 }
 
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// The RAPL interfaces that exist, then whether the source measure would use counts: a domain
+// that is present may still read 0 J (a VM exposing energy-psys alone), which only reading it
+// over a short window tells.
 Check rapl(const SysRoot& root) {
   Check c{"energy (RAPL)", false, "", ""};
   bool power_pmu = fs::exists(root.sys_path("bus/event_source/devices/power/events"));
   fs::path zone = root.sys_path("class/powercap/intel-rapl:0/energy_uj");
   bool powercap = fs::exists(zone);
   bool readable = powercap && std::ifstream(zone).good();
-  c.ok = power_pmu || readable;
   c.detail = std::string("perf power PMU ") + (power_pmu ? "present" : "absent") + "; powercap " +
              (powercap ? (readable ? "readable" : "present but energy_uj is root-only (Linux >= 5.10)")
                        : "absent");
+  if (power_pmu || readable) {
+    auto probe = probe_power_source(root, 0.1);
+    char window[32];
+    std::snprintf(window, sizeof window, "%.1f s", probe.window_s);
+    if (!probe.counting.empty())
+      c.detail += "; " + probe.method + ": " + joined(probe.counting) +
+                  " present and counting (advanced over " + std::string(window) + ")";
+    if (!probe.silent.empty())
+      c.detail += "; " + probe.method + ": " + joined(probe.silent) +
+                  " present, not counting (0 J over " + std::string(window) + ")";
+    if (probe.method.empty()) c.detail += "; no source opens: " + probe.reason_if_none;
+    c.ok = !probe.counting.empty();
+    if (!c.ok && !probe.method.empty()) {
+      c.fix = "the power domains exist but do not count here (a hypervisor exposing the counters "
+              "without the energy behind them): measure estimates energy instead, or reads a wall "
+              "meter's log or the BMC with --power-from FILE|ipmi";
+      return c;
+    }
+  }
   if (!c.ok)
     c.fix = powercap ? "run as root, or grant read access to one group: sudo chgrp power "
                        "/sys/class/powercap/intel-rapl:*/energy_uj && chmod g+r (never world-readable)"

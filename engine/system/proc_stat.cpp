@@ -31,7 +31,15 @@ std::optional<CpuTimes> parse_proc_stat(std::string_view text, double ticks_per_
   // included in user and nice, so it is not added again.
   uint64_t idle = fields[3] + fields[4];
   uint64_t busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7];
-  return CpuTimes{double(busy) / ticks_per_s, double(busy + idle) / ticks_per_s};
+  return CpuTimes{double(busy) / ticks_per_s, double(busy + idle) / ticks_per_s,
+                  double(fields[7]) / ticks_per_s};
+}
+
+std::optional<double> utilisation_between(const CpuTimes& before, const CpuTimes& after) {
+  double total = after.total_s - before.total_s;
+  if (!(total > 0)) return std::nullopt;
+  double own = (after.busy_s - before.busy_s) - (after.steal_s - before.steal_s);
+  return std::clamp(own / total, 0.0, 1.0);
 }
 
 ProcStatReader::ProcStatReader(std::string path)

@@ -14,7 +14,15 @@ namespace pmc {
 struct CpuTimes {
   double busy_s = 0;   // user + nice + system + irq + softirq + steal, summed over CPUs
   double total_s = 0;  // busy + idle + iowait
+  double steal_s = 0;  // steal alone: a hypervisor ran something else on this VM's vCPUs
 };
+
+// The share of the machine's CPU time spent running its own tasks between two readings:
+// (Δbusy − Δsteal) / Δtotal. Idle and iowait count as idle; steal is left out of the numerator
+// because the vCPU was not running this machine's work then (the host's CPU was drawing power
+// for another guest). nullopt when the total did not advance (a window shorter than one tick of
+// USER_HZ on every CPU) or went backwards.
+std::optional<double> utilisation_between(const CpuTimes& before, const CpuTimes& after);
 
 // Parses the "cpu " line of /proc/stat text; `ticks_per_s` is USER_HZ (sysconf(_SC_CLK_TCK)).
 // nullopt when the line is missing or has fewer than the 8 fields every kernel since 2.6.11 has.
