@@ -24,6 +24,8 @@ class Counters {
   // counting starts at exec (enable_on_exec); other targets start with enable().
   // Failure of one event is recorded in its status, never thrown.
   virtual void open(const Target& target) = 0;
+  // Starts counting. The session calls it for every target, for a command just before releasing
+  // it: then it starts only what exec does not (CPU-wide counters of cpumask PMUs).
   virtual void enable() = 0;
   virtual void disable() = 0;
   // Cumulative counts so far, one per requested event in request order, each with its status.

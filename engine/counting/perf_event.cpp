@@ -8,11 +8,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <utility>
 
+#include "engine/counting/perf_kernel.h"
 #include "engine/counting/scaling.h"
 #include "engine/system/fd.h"
 #include "engine/system/mounts.h"
@@ -24,9 +28,53 @@ namespace {
 constexpr uint64_t kReadFormat = PERF_FORMAT_GROUP | PERF_FORMAT_ID |
                                  PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
 
-int sys_perf_event_open(perf_event_attr* attr, pid_t pid, int cpu, int group_fd,
-                        unsigned long flags) {
-  return int(syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags));
+// A counter fd, closed through the kernel interface that opened it (a fake kernel's fds are
+// not the process's).
+class CounterFd {
+ public:
+  CounterFd(PerfKernel& kernel, int fd) : kernel_(&kernel), fd_(fd) {}
+  CounterFd(const CounterFd&) = delete;
+  CounterFd& operator=(const CounterFd&) = delete;
+  CounterFd(CounterFd&& other) noexcept
+      : kernel_(other.kernel_), fd_(std::exchange(other.fd_, -1)) {}
+  CounterFd& operator=(CounterFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      kernel_ = other.kernel_;
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~CounterFd() { reset(); }
+  int get() const { return fd_; }
+
+ private:
+  void reset() {
+    if (fd_ >= 0) kernel_->close(fd_);
+    fd_ = -1;
+  }
+  PerfKernel* kernel_;
+  int fd_ = -1;
+};
+
+// "0-3,8" for {0,1,2,3,8}.
+std::string cpu_list_text(const std::vector<int>& cpus) {
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
+    if (j > i) out += "-" + std::to_string(cpus[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+// An event that counts kernel mode only (:k): with exclude_kernel added it would open and
+// count nothing, so under paranoid >= 2 it is refused instead, as perf does (evsel__fallback
+// only drops kernel mode from events that also count user mode).
+bool kernel_only(const perf_event_attr& attr) {
+  return attr.exclude_user && !attr.exclude_kernel;
 }
 
 // Where one copy of a group is opened: a task (pid, cpu -1), a CPU (pid -1), or a cgroup on a CPU.
@@ -38,7 +86,7 @@ struct Placement {
 
 // One copy of a group opened on one placement; fds[i] belongs to events[i] of the group.
 struct OpenedGroup {
-  std::vector<Fd> fds;
+  std::vector<CounterFd> fds;
   std::vector<uint64_t> ids;
 };
 
@@ -53,6 +101,7 @@ struct EventSlot {
 struct Group {
   std::vector<size_t> slots;        // indices into Impl::slots_, leader first
   std::vector<OpenedGroup> copies;  // one per placement that opened
+  bool cpu_wide = false;            // opened per CPU (the target's kind, or a cpumask PMU)
 };
 
 std::string errno_name(int err) {
@@ -84,8 +133,8 @@ std::string errno_name(int err) {
 
 class PerfEventCounters final : public Counters {
  public:
-  PerfEventCounters(std::vector<EventGroup> groups, SysRoot root)
-      : root_(std::move(root)), perms_(read_perf_permissions(root_)) {
+  PerfEventCounters(std::vector<EventGroup> groups, SysRoot root, PerfKernel& kernel)
+      : root_(std::move(root)), kernel_(kernel), perms_(kernel.permissions(root_)) {
     for (auto& g : groups) {
       Group group;
       for (auto& spec : g.events) {
@@ -94,6 +143,7 @@ class PerfEventCounters final : public Counters {
       }
       requested_.push_back(std::move(group));
     }
+    slot_group_.assign(slots_.size(), SIZE_MAX);
   }
 
   void open(const Target& target) override {
@@ -106,6 +156,11 @@ class PerfEventCounters final : public Counters {
                        std::to_string(perms_.paranoid.value_or(2)) +
                        "): counting user space only (exclude_kernel, exclude_hv), as perf does");
     }
+    if (auto text = read_text(root_.proc_path("sys/kernel/nmi_watchdog"))) {
+      char* end = nullptr;
+      long v = std::strtol(text->c_str(), &end, 10);
+      if (end != text->c_str()) nmi_watchdog_ = int(v);
+    }
     if (target.kind == Target::Kind::cgroup) open_cgroup_fd();
     for (auto& group : requested_) open_group(group, cpu_wide);
     // perf's fallback (evsel__fallback): a user that looks privileged but is refused kernel-mode
@@ -113,6 +168,7 @@ class PerfEventCounters final : public Counters {
     // namespace) counts user space only rather than nothing.
     if (!exclude_kernel_ && !cpu_wide && any_refused()) {
       opened_.clear();
+      slot_group_.assign(slots_.size(), SIZE_MAX);
       for (auto& slot : slots_) {
         slot.status = EventStatus::not_counted;
         slot.reason.clear();
@@ -136,8 +192,15 @@ class PerfEventCounters final : public Counters {
     return false;
   }
 
-  void enable() override { ioctl_all(PERF_EVENT_IOC_ENABLE); }
-  void disable() override { ioctl_all(PERF_EVENT_IOC_DISABLE); }
+  // For a command, exec enables its task counters (enable_on_exec); what exec cannot enable is
+  // the CPU-wide copies of events of a cpumask PMU (RAPL, uncore), enabled here.
+  void enable() override {
+    bool command = target_.kind == Target::Kind::command;
+    ioctl_all(PERF_EVENT_IOC_ENABLE, [&](const Group& g) { return !command || g.cpu_wide; });
+  }
+  void disable() override {
+    ioctl_all(PERF_EVENT_IOC_DISABLE, [](const Group&) { return true; });
+  }
 
   // Called at every -I tick: the sums and the read buffer are members, so a tick allocates only
   // the result (each allocation after 100 ms of sleep touches cold memory, on a VM a page fault).
@@ -150,54 +213,97 @@ class PerfEventCounters final : public Counters {
   void read_into(std::vector<EventCount>& out) override {
     read_sums();
     out.resize(slots_.size());
-    for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums_[i], seen_[i] != 0, out[i]);
+    for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums_, out[i]);
   }
 
-  // Per event: raw, time_enabled, time_running, seen.
+  // Per event: raw, time_enabled, time_running (added over copies), copies, enabled and ran
+  // copies (low and high halves), and the scaled sum's bits.
+  static constexpr size_t kRecord = 6;
   bool read_raw(std::vector<uint64_t>& out) override {
     read_sums();
-    for (size_t i = 0; i < slots_.size(); ++i)
-      out.insert(out.end(), {sums_[i].raw, sums_[i].time_enabled_ns, sums_[i].time_running_ns,
-                             uint64_t(seen_[i])});
+    for (const CopySum& s : sums_) {
+      uint64_t scaled_bits;
+      std::memcpy(&scaled_bits, &s.scaled, sizeof scaled_bits);
+      out.insert(out.end(), {s.sum.raw, s.sum.time_enabled_ns, s.sum.time_running_ns, s.copies,
+                             uint64_t(s.enabled) | uint64_t(s.ran) << 32, scaled_bits});
+    }
     return true;
   }
-  size_t raw_record_size() const override { return 4 * slots_.size(); }
+  size_t raw_record_size() const override { return kRecord * slots_.size(); }
   void counts_from_raw(const uint64_t* record, std::vector<EventCount>& out) const override {
     out.resize(slots_.size());
+    auto& sums = raw_sums_;
+    sums.resize(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) {
-      const uint64_t* r = record + 4 * i;
-      to_count(i, Reading{r[0], r[1], r[2]}, r[3] != 0, out[i]);
+      const uint64_t* r = record + kRecord * i;
+      CopySum& s = sums[i];
+      s.sum = Reading{r[0], r[1], r[2]};
+      s.copies = uint32_t(r[3]);
+      s.enabled = uint32_t(r[4]);
+      s.ran = uint32_t(r[4] >> 32);
+      std::memcpy(&s.scaled, &r[5], sizeof s.scaled);
     }
+    for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums, out[i]);
   }
 
   std::vector<std::string> notes() const override { return notes_; }
 
  private:
   // Fills c in place (assigning its strings reuses their storage).
-  void to_count(size_t i, const Reading& r, bool seen, EventCount& c) const {
+  void to_count(size_t i, const std::vector<CopySum>& sums, EventCount& c) const {
     const auto& slot = slots_[i];
+    const CopySum& s = sums[i];
     c.name = slot.spec.name;
     c.pmu = slot.spec.pmu;
     c.unit = slot.spec.unit;
     c.value = 0;
-    c.raw = r.raw;
-    c.time_enabled_ns = r.time_enabled_ns;
-    c.time_running_ns = r.time_running_ns;
+    c.raw = s.sum.raw;
+    c.time_enabled_ns = s.sum.time_enabled_ns;
+    c.time_running_ns = s.sum.time_running_ns;
     c.unit_scale = 1.0;
     c.stddev.reset();
-    if (slot.failed || !seen) {
+    if (slot.failed || s.copies == 0) {
       c.status = slot.failed ? slot.status : EventStatus::not_counted;
       c.reason = slot.failed ? slot.reason : "no counter was opened for it";
       return;
     }
     c.status = EventStatus::counted;
     c.reason = slot.reason;
-    apply_scale(c, slot.spec.scale);
+    apply_copies(c, s, slot.spec.scale);
+    if (!c.counted() && s.enabled > 0) c.reason = never_ran_reason(i, sums);
+  }
+
+  // Why an event that was enabled never got a counter, in the words that fit the case.
+  std::string never_ran_reason(size_t i, const std::vector<CopySum>& sums) const {
+    const auto& slot = slots_[i];
+    const Group* group = slot_group_[i] < opened_.size() ? &opened_[slot_group_[i]] : nullptr;
+    bool task = group && !group->cpu_wide;
+    // A task's event of a hybrid core PMU runs only while the task is on that PMU's CPUs
+    // (pmu->filter in kernel/events/core.c); on the other cores it is enabled but off.
+    if (task && !slot.spec.cpu_wide_only && !slot.spec.cpus.empty())
+      return "never ran: " + slot.spec.pmu + " counts only on CPUs " +
+             cpu_list_text(slot.spec.cpus) +
+             " and the task did not run there while it was counted (or found no free counter "
+             "there)";
+    bool whole_group = group && group->slots.size() > 1 && slot.spec.hardware;
+    if (whole_group)
+      for (size_t m : group->slots) whole_group = whole_group && sums[m].ran == 0;
+    if (!whole_group) return "never scheduled on a counter (time_running is 0)";
+    std::string why = "its group of " + std::to_string(group->slots.size()) +
+                      " events never got its counters together (time_running is 0 all run): "
+                      "the kernel accepted the group, but fewer counters are free than it needs";
+    if (nmi_watchdog_.value_or(0) != 0)
+      why += "; the NMI watchdog (" + root_.proc_path("sys/kernel/nmi_watchdog").string() + " is " +
+             std::to_string(*nmi_watchdog_) +
+             ") holds a counter on every CPU. Try disabling the NMI watchdog (sudo sysctl "
+             "kernel.nmi_watchdog=0), or count fewer events in the group";
+    else
+      why += "; count fewer events in the group";
+    return why;
   }
 
   void read_sums() {
-    sums_.assign(slots_.size(), Reading{});
-    seen_.assign(slots_.size(), 0);
+    sums_.assign(slots_.size(), CopySum{});
     for (auto& group : opened_) {
       for (auto& copy : group.copies) read_copy(group, copy);
     }
@@ -208,9 +314,7 @@ class PerfEventCounters final : public Counters {
     // then {value, id} per member.
     auto& buf = read_buf_;
     buf.resize(3 + 2 * copy.fds.size());
-    auto& sums = sums_;
-    auto& seen = seen_;
-    ssize_t n = ::read(copy.fds[0].get(), buf.data(), buf.size() * sizeof(uint64_t));
+    ssize_t n = kernel_.read(copy.fds[0].get(), buf.data(), buf.size() * sizeof(uint64_t));
     if (n < ssize_t(3 * sizeof(uint64_t))) return;
     uint64_t nr = std::min<uint64_t>(buf[0], copy.fds.size());
     for (uint64_t k = 0; k < nr && 4 + 2 * k < buf.size(); ++k) {
@@ -219,23 +323,18 @@ class PerfEventCounters final : public Counters {
       auto it = std::find(copy.ids.begin(), copy.ids.end(), id);
       if (it == copy.ids.end()) continue;
       size_t slot = group.slots[size_t(it - copy.ids.begin())];
-      Reading r{value, buf[1], buf[2]};
-      sums[slot] = add_readings(sums[slot], r);
-      seen[slot] = 1;
+      add_copy(sums_[slot], Reading{value, buf[1], buf[2]});
     }
   }
 
-  // Copies of one event (CPUs, threads) add raw counts and times, then scale once, as perf
-  // stat aggregates (tools/perf/util/stat.c, process_counter_values).
-  static Reading add_readings(const Reading& a, const Reading& b) {
-    return {a.raw + b.raw, a.time_enabled_ns + b.time_enabled_ns,
-            a.time_running_ns + b.time_running_ns};
-  }
-
-  std::vector<Placement> placements_for(const EventSpec& spec, bool& forced_cpu_wide) const {
+  // Where the copies of a group go. A PMU with a cpumask (RAPL, uncore) only counts CPU-wide,
+  // on the CPUs it lists; a CPU-wide group goes to the CPUs every member's PMU covers (on a
+  // hybrid machine, the intersection of the members' core PMUs).
+  std::vector<Placement> placements_for(const std::vector<size_t>& members,
+                                        bool& forced_cpu_wide) const {
+    const EventSpec& spec = slots_[members[0]].spec;
     std::vector<Placement> out;
     forced_cpu_wide = false;
-    // A PMU with a cpumask (RAPL, uncore) only counts CPU-wide, on the CPUs it lists.
     if (spec.cpu_wide_only && !spec.cpus.empty() && target_.kind != Target::Kind::cgroup) {
       forced_cpu_wide = target_.kind != Target::Kind::system_wide;
       for (int cpu : spec.cpus) out.push_back({-1, cpu, 0});
@@ -249,25 +348,28 @@ class PerfEventCounters final : public Counters {
         for (pid_t tid : threads_of(target_.pid)) out.push_back({tid, -1, 0});
         break;
       case Target::Kind::system_wide:
-        for (int cpu : target_cpus(spec)) out.push_back({-1, cpu, 0});
+        for (int cpu : target_cpus(members)) out.push_back({-1, cpu, 0});
         break;
       case Target::Kind::cgroup:
-        for (int cpu : target_cpus(spec))
+        for (int cpu : target_cpus(members))
           out.push_back({cgroup_fd_.get(), cpu, PERF_FLAG_PID_CGROUP});
         break;
     }
     return out;
   }
 
-  // CPUs to open a CPU-wide copy on: the target's (or all online), restricted to the CPUs the
-  // event's PMU covers (a hybrid cpu_atom event only on the E-cores).
-  std::vector<int> target_cpus(const EventSpec& spec) const {
+  // CPUs to open a CPU-wide copy on: the target's (or all online), restricted to the CPUs
+  // every member's PMU covers (a hybrid cpu_atom event only on the E-cores).
+  std::vector<int> target_cpus(const std::vector<size_t>& members) const {
     auto cpus = target_.cpus.empty() ? online_cpus(root_) : target_.cpus;
-    if (spec.cpus.empty()) return cpus;
-    std::vector<int> out;
-    for (int c : cpus)
-      if (std::find(spec.cpus.begin(), spec.cpus.end(), c) != spec.cpus.end()) out.push_back(c);
-    return out;
+    for (size_t m : members) {
+      const auto& covered = slots_[m].spec.cpus;
+      if (covered.empty()) continue;
+      std::erase_if(cpus, [&](int c) {
+        return std::find(covered.begin(), covered.end(), c) == covered.end();
+      });
+    }
+    return cpus;
   }
 
   std::vector<pid_t> threads_of(pid_t pid) const {
@@ -308,6 +410,8 @@ class PerfEventCounters final : public Counters {
     // Inherit so threads and forked children of the task are counted; counts of exited children
     // are folded into ours by the kernel. Per-CPU events cannot inherit.
     attr.inherit = (!cpu_wide && target_.kind != Target::Kind::system_wide) ? 1 : 0;
+    // A command's task counters start at its exec; its CPU-wide ones (cpumask PMUs) have no
+    // exec to wait for and are enabled by enable() when the command is released.
     attr.enable_on_exec = (leader && on_command) ? 1 : 0;
     if (exclude_kernel_) {
       attr.exclude_kernel = 1;
@@ -323,43 +427,83 @@ class PerfEventCounters final : public Counters {
     int err;
   };
   std::optional<OpenError> open_copy(const std::vector<size_t>& slots, const Placement& where,
-                                     bool cpu_wide, OpenedGroup& out) const {
+                                     bool cpu_wide, OpenedGroup& out) {
     for (size_t k = 0; k < slots.size(); ++k) {
-      perf_event_attr attr = attr_for(slots_[slots[k]].spec, k == 0, cpu_wide);
-      // A tracepoint fires in kernel mode: with exclude_kernel it would open and count nothing.
-      if (attr.type == PERF_TYPE_TRACEPOINT && exclude_kernel_) return OpenError{k, EACCES};
+      const EventSpec& spec = slots_[slots[k]].spec;
+      perf_event_attr attr = attr_for(spec, k == 0, cpu_wide);
+      // A tracepoint fires in kernel mode, a :k event counts only there: with exclude_kernel
+      // either would open and count nothing.
+      if (exclude_kernel_ && (attr.type == PERF_TYPE_TRACEPOINT || kernel_only(spec.attr)))
+        return OpenError{k, EACCES};
       int group_fd = k == 0 ? -1 : out.fds[0].get();
-      int fd = sys_perf_event_open(&attr, where.pid, where.cpu, group_fd,
-                                   where.flags | PERF_FLAG_FD_CLOEXEC);
-      if (fd < 0) return OpenError{k, errno};
-      out.fds.emplace_back(fd);
+      int fd = open_retrying(attr, where, group_fd);
+      if (fd < 0) return OpenError{k, -fd};
+      out.fds.emplace_back(kernel_, fd);
       uint64_t id = 0;
-      if (ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0) return OpenError{k, errno};
+      if (int e = kernel_.ioctl(fd, PERF_EVENT_IOC_ID, reinterpret_cast<uintptr_t>(&id)); e != 0)
+        return OpenError{k, -e};
       out.ids.push_back(id);
     }
     return std::nullopt;
   }
 
+  // perf_event_open; on EMFILE the open-file soft limit is raised to the hard limit once and
+  // the open retried, as perf does (evsel__open_cpu, rlimit__increase_nofile): (events x CPUs)
+  // descriptors pass 1024 with ten events on a 103-CPU server.
+  int open_retrying(perf_event_attr& attr, const Placement& where, int group_fd) {
+    for (;;) {
+      int fd =
+          kernel_.open(attr, where.pid, where.cpu, group_fd, where.flags | PERF_FLAG_FD_CLOEXEC);
+      if (fd != -EMFILE || nofile_raised_) return fd;
+      nofile_raised_ = true;
+      auto limit = kernel_.raise_nofile_limit();
+      if (!limit) return fd;
+      notes_.push_back(
+          "too many open files for one counter per event and CPU: the open-file "
+          "limit (ulimit -n) was raised to its hard limit " +
+          std::to_string(*limit) + ", as perf does");
+    }
+  }
+
   void open_group(const Group& requested, bool target_cpu_wide) {
     bool forced_cpu_wide = false;
-    auto placements = placements_for(slots_[requested.slots[0]].spec, forced_cpu_wide);
+    auto placements = placements_for(requested.slots, forced_cpu_wide);
     bool cpu_wide = target_cpu_wide || forced_cpu_wide;
-    Group group{requested.slots, {}};
+    Group group{requested.slots, {}, cpu_wide};
     std::optional<OpenError> failure;
+    Placement failed_at;
     for (const auto& where : placements) {
       OpenedGroup copy;
       failure = open_copy(group.slots, where, cpu_wide, copy);
-      if (failure) break;
+      // A thread of a -p process that exited between the listing of /proc/PID/task and its
+      // open is left out, as perf does (evsel__ignore_missing_thread), not the whole event.
+      if (failure && failure->err == ESRCH && target_.kind == Target::Kind::pid &&
+          placements.size() > 1) {
+        notes_.push_back("thread " + std::to_string(where.pid) + " of process " +
+                         std::to_string(target_.pid) +
+                         " exited before its counters were opened (ESRCH): left out, as perf "
+                         "does");
+        failure.reset();
+        continue;
+      }
+      if (failure) {
+        failed_at = where;
+        break;
+      }
       group.copies.push_back(std::move(copy));
     }
+    if (!failure && group.copies.empty() && !placements.empty()) failure = OpenError{0, ESRCH};
     if (!failure) {
       if (forced_cpu_wide)
         notes_.push_back(slots_[group.slots[0]].spec.name +
                          " is counted CPU-wide (its PMU has a cpumask): it includes other tasks");
+      for (size_t s : group.slots) slot_group_[s] = opened_.size();
       opened_.push_back(std::move(group));
       return;
     }
-    if (group.slots.size() > 1) {
+    size_t opened_copies = group.copies.size();
+    group.copies.clear();  // an event is counted on all its CPUs or threads, or not at all
+    if (group.slots.size() > 1 && failure->err != EMFILE) {
       // The kernel refused the group as a whole (EINVAL from group validation when the members
       // do not fit the counters together, or one member it cannot count): count each alone.
       const auto& bad = slots_[group.slots[failure->index]].spec;
@@ -368,45 +512,79 @@ class PerfEventCounters final : public Counters {
       notes_.push_back("group {" + names + "} could not be opened together (" + bad.name + ": " +
                        errno_name(failure->err) + "); its events were split into separate groups");
       for (size_t s : group.slots) {
-        Group single{{s}, {}};
+        Group single{{s}, {}, false};
         open_group(single, target_cpu_wide);
         if (!slots_[s].failed) slots_[s].reason = "split from its group";
       }
       return;
     }
-    auto f =
-        classify_open_error(failure->err, slots_[group.slots[0]].spec, cpu_wide, root_, perms_);
-    auto& slot = slots_[group.slots[0]];
-    slot.failed = true;
-    slot.status = f.status;
-    slot.reason = f.reason;
+    for (size_t k = 0; k < group.slots.size(); ++k) {
+      auto& slot = slots_[group.slots[k]];
+      // A group that failed on EMFILE fails as a whole: its other members name the one that hit
+      // the limit.
+      size_t culprit = group.slots.size() > 1 ? failure->index : k;
+      auto f = classify_open_error(failure->err, slots_[group.slots[culprit]].spec, cpu_wide, root_,
+                                   perms_);
+      if (failure->err == EACCES && exclude_kernel_ && kernel_only(slot.spec.attr))
+        f = {EventStatus::permission_denied, kernel_only_reason()};
+      if (opened_copies > 0)
+        f.reason += " (it failed on " + placement_text(failed_at) + " after opening on " +
+                    std::to_string(opened_copies) + " of " + std::to_string(placements.size()) +
+                    (cpu_wide ? " CPUs" : " threads") +
+                    "; an event is counted everywhere or not at all, so those were closed)";
+      slot.failed = true;
+      slot.status = f.status;
+      slot.reason = f.reason;
+    }
   }
 
-  void ioctl_all(unsigned long request) {
-    for (auto& group : opened_)
-      for (auto& copy : group.copies) ioctl(copy.fds[0].get(), request, PERF_IOC_FLAG_GROUP);
+  static std::string placement_text(const Placement& where) {
+    return where.cpu >= 0 ? "CPU " + std::to_string(where.cpu)
+                          : "thread " + std::to_string(where.pid);
+  }
+
+  std::string kernel_only_reason() const {
+    return "it counts kernel mode only (:k), and kernel-mode counting is not allowed for this "
+           "user (" +
+           root_.proc_path("sys/kernel/perf_event_paranoid").string() + " is " +
+           std::to_string(perms_.paranoid.value_or(2)) +
+           "): with exclude_kernel it would count nothing. sudo sysctl "
+           "kernel.perf_event_paranoid=1, or run as root or with CAP_PERFMON";
+  }
+
+  template <class Pick>
+  void ioctl_all(unsigned long request, Pick pick) {
+    for (auto& group : opened_) {
+      if (!pick(group)) continue;
+      for (auto& copy : group.copies)
+        kernel_.ioctl(copy.fds[0].get(), request, PERF_IOC_FLAG_GROUP);
+    }
   }
 
   SysRoot root_;
+  PerfKernel& kernel_;
   PerfPermissions perms_;
   Target target_;
   Fd cgroup_fd_;
   bool exclude_kernel_ = false;
+  bool nofile_raised_ = false;
+  std::optional<int> nmi_watchdog_;  // /proc/sys/kernel/nmi_watchdog, when readable
   std::vector<EventSlot> slots_;
   std::vector<Group> requested_;
   std::vector<Group> opened_;
+  std::vector<size_t> slot_group_;  // index into opened_ of each slot's group (SIZE_MAX: none)
   std::vector<std::string> notes_;
   // Scratch of read(), kept between ticks.
-  std::vector<Reading> sums_;
-  std::vector<char> seen_;
+  std::vector<CopySum> sums_;
+  mutable std::vector<CopySum> raw_sums_;
   std::vector<uint64_t> read_buf_;
 };
 
 }  // namespace
 
 std::unique_ptr<Counters> make_perf_event_counters(std::vector<EventGroup> groups,
-                                                   const SysRoot& root) {
-  return std::make_unique<PerfEventCounters>(std::move(groups), root);
+                                                   const SysRoot& root, PerfKernel& kernel) {
+  return std::make_unique<PerfEventCounters>(std::move(groups), root, kernel);
 }
 
 int probe_hardware_counters() {
@@ -417,8 +595,11 @@ int probe_hardware_counters() {
   attr.disabled = 1;
   attr.exclude_kernel = 1;
   attr.exclude_hv = 1;
-  Fd fd(sys_perf_event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
-  return fd.valid() ? 0 : errno;
+  PerfKernel& kernel = real_perf_kernel();
+  int fd = kernel.open(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) return -fd;
+  kernel.close(fd);
+  return 0;
 }
 
 OpenFailure classify_open_error(int err, const EventSpec& spec, bool cpu_wide, const SysRoot& root,
@@ -473,14 +654,24 @@ std::optional<OpenFailure> probe_event(const EventSpec& spec, const SysRoot& roo
   if (perms.must_exclude_kernel()) {
     if (attr.type == PERF_TYPE_TRACEPOINT)
       return classify_open_error(EACCES, spec, false, root, perms);
+    if (kernel_only(attr))
+      return OpenFailure{EventStatus::permission_denied,
+                         "it counts kernel mode only (:k), and kernel-mode counting is not "
+                         "allowed for this user (" +
+                             root.proc_path("sys/kernel/perf_event_paranoid").string() + " is " +
+                             std::to_string(perms.paranoid.value_or(2)) + ")"};
     attr.exclude_kernel = 1;
     attr.exclude_hv = 1;
   }
   bool cpu_wide = spec.cpu_wide_only && !spec.cpus.empty();
-  Fd fd(sys_perf_event_open(&attr, cpu_wide ? -1 : 0, cpu_wide ? spec.cpus.front() : -1, -1,
-                            PERF_FLAG_FD_CLOEXEC));
-  if (fd.valid()) return std::nullopt;
-  return classify_open_error(errno, spec, cpu_wide, root, perms);
+  PerfKernel& kernel = real_perf_kernel();
+  int fd = kernel.open(attr, cpu_wide ? -1 : 0, cpu_wide ? spec.cpus.front() : -1, -1,
+                       PERF_FLAG_FD_CLOEXEC);
+  if (fd >= 0) {
+    kernel.close(fd);
+    return std::nullopt;
+  }
+  return classify_open_error(-fd, spec, cpu_wide, root, perms);
 }
 
 std::vector<int> online_cpus(const SysRoot& root) {

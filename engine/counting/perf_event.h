@@ -6,16 +6,19 @@
 #include <vector>
 
 #include "engine/counting/counters.h"
-#include "events/names/event_spec.h"
+#include "engine/counting/perf_kernel.h"
 #include "engine/system/permissions.h"
+#include "events/names/event_spec.h"
 #include "events/names/sysroot.h"
 
 namespace pmc {
 
 // Counters for `groups` (leader first). Groups that cannot be opened together are split into
 // single events and the notes say so; each event that cannot be opened keeps its errno reason.
+// `kernel` takes the counters' system calls (a test passes a fake); it must outlive them.
 std::unique_ptr<Counters> make_perf_event_counters(std::vector<EventGroup> groups,
-                                                   const SysRoot& root);
+                                                   const SysRoot& root,
+                                                   PerfKernel& kernel = real_perf_kernel());
 
 // 0 when the kernel opens a hardware cycles counter for this process, else the errno
 // (ENOENT in a VM without a virtual PMU).

@@ -1,6 +1,7 @@
 #include "engine/counting/scaling.h"
 
 #include <cmath>
+#include <string>
 
 namespace pmc {
 
@@ -34,6 +35,41 @@ void apply_scale(EventCount& count, double unit_scale) {
   }
   count.status = EventStatus::counted;
   count.value = *scaled * unit_scale;
+}
+
+void add_copy(CopySum& total, const Reading& copy) {
+  total.sum.raw += copy.raw;
+  total.sum.time_enabled_ns += copy.time_enabled_ns;
+  total.sum.time_running_ns += copy.time_running_ns;
+  ++total.copies;
+  if (copy.time_enabled_ns > 0) ++total.enabled;
+  if (auto v = scale(copy)) {
+    total.scaled += *v;
+    ++total.ran;
+  }
+}
+
+void apply_copies(EventCount& count, const CopySum& copies, double unit_scale) {
+  count.raw = copies.sum.raw;
+  count.time_enabled_ns = copies.sum.time_enabled_ns;
+  count.time_running_ns = copies.sum.time_running_ns;
+  count.unit_scale = unit_scale;
+  if (count.status == EventStatus::not_supported || count.status == EventStatus::permission_denied)
+    return;
+  if (copies.ran == 0) {
+    apply_scale(count, unit_scale);  // time_running is 0: not_counted with its reason
+    return;
+  }
+  count.status = EventStatus::counted;
+  count.value = copies.scaled * unit_scale;
+  if (copies.ran < copies.enabled) {
+    std::string missing = std::to_string(copies.enabled - copies.ran) + " of " +
+                          std::to_string(copies.enabled) +
+                          " copies (CPUs or threads) never got a counter: the value adds the " +
+                          std::to_string(copies.ran) + " that ran";
+    count.reason =
+        count.reason.empty() ? "partial: " + missing : count.reason + "; partial: " + missing;
+  }
 }
 
 }  // namespace pmc

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "engine/system/fd.h"
 #include "engine/counting/scaling.h"
+#include "engine/system/fd.h"
 
 namespace pmc {
 namespace {
@@ -102,7 +102,7 @@ class Child {
   }
   ~Child() {
     if (pid_ > 0 && !reaped_) {
-      go_.reset();  // an unreleased child exits on EOF
+      go_.reset();                              // an unreleased child exits on EOF
       if (released_ && !kill_on_exit_) return;  // --no-kill-on-exit: left running
       if (released_) kill(pid_, SIGKILL);
       int status;
@@ -213,7 +213,9 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   }
   counters.open(options.target);
   bool by_exec = options.target.kind == Target::Kind::command;
-  if (!by_exec) counters.enable();
+  // Every target is enabled here; for a command that starts only what its exec cannot (the
+  // CPU-wide copies of RAPL and uncore events), its task counters start at exec.
+  counters.enable();
 
   auto sample = [&] {
     if (options.on_sample) options.on_sample();
@@ -256,8 +258,8 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   bool done = false;
   while (!done) {
     auto now = Clock::now();
-    auto wake = std::min(
-        {options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline, next_sample, kill_at});
+    auto wake = std::min({options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline,
+                          next_sample, kill_at});
     timespec timeout{};
     if (wake != Clock::time_point::max()) {
       auto ns = std::max<long long>(

@@ -1,0 +1,532 @@
+// The counting engine on machines this one is not: the fake kernel (fake_kernel.h) stands in
+// for perf_event_open, ioctl and read, with the hardware's rules (docs/testing.md, "The fake
+// kernel"). Expected values come from those rules and the fake's counting rates, never from the
+// engine's output.
+#include <doctest/doctest.h>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "engine/counting/perf_event.h"
+#include "engine/counting/scaling.h"
+#include "engine/fake_kernel.h"
+#include "engine/session/session.h"
+#include "events/names/resolver.h"
+#include "test_support.h"
+
+using namespace pmc;
+using pmc::test::FakeKernel;
+
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+
+SysRoot fixture(const std::string& name) {
+  SysRoot root;
+  root.sys = std::filesystem::path(PMC_TEST_DATA) / "sysfs" / name;
+  root.proc = std::filesystem::path(PMC_TEST_DATA) / "sysfs" / "no-proc";  // nothing readable
+  return root;
+}
+
+// A /proc holding only sys/kernel/nmi_watchdog (and perf_event_paranoid), removed at the end.
+struct ProcRoot {
+  std::filesystem::path dir = test::make_temp_dir("fakeproc");
+  explicit ProcRoot(int nmi_watchdog) {
+    std::filesystem::create_directories(dir / "sys/kernel");
+    std::ofstream(dir / "sys/kernel/nmi_watchdog") << nmi_watchdog << "\n";
+    std::ofstream(dir / "sys/kernel/perf_event_paranoid") << 2 << "\n";
+  }
+  ~ProcRoot() { std::filesystem::remove_all(dir); }
+};
+
+const EventCount& event(const std::vector<EventCount>& counts, const std::string& name) {
+  for (const auto& e : counts)
+    if (e.name == name) return e;
+  FAIL("no event " << name);
+  static EventCount none;
+  return none;
+}
+
+bool any_note(const std::vector<std::string>& notes, const std::string& text) {
+  for (const auto& n : notes)
+    if (n.find(text) != std::string::npos) return true;
+  return false;
+}
+
+// A command as the session runs it, on the fake: open, exec (its enable_on_exec counters
+// start), `ns` of the machine, read.
+struct FakeRun {
+  std::vector<EventCount> counts;
+  std::vector<std::string> notes;
+  std::unique_ptr<Counters> counters;  // still open
+};
+FakeRun run_command(FakeKernel& fake, const SysRoot& root, std::vector<EventGroup> groups,
+                    uint64_t ns, pid_t pid = 4242) {
+  auto counters = make_perf_event_counters(std::move(groups), root, fake);
+  Target t;
+  t.kind = Target::Kind::command;
+  t.pid = pid;
+  counters->open(t);
+  counters->enable();
+  fake.exec(pid);
+  fake.advance(ns);
+  return {counters->read(), counters->notes(), std::move(counters)};
+}
+
+FakeRun run_target(FakeKernel& fake, const SysRoot& root, std::vector<EventGroup> groups,
+                   const Target& target, uint64_t ns) {
+  auto counters = make_perf_event_counters(std::move(groups), root, fake);
+  counters->open(target);
+  counters->enable();
+  fake.advance(ns);
+  return {counters->read(), counters->notes(), std::move(counters)};
+}
+
+Target system_wide(std::vector<int> cpus) {
+  Target t;
+  t.kind = Target::Kind::system_wide;
+  t.cpus = std::move(cpus);
+  return t;
+}
+
+std::vector<int> range(int from, int to) {
+  std::vector<int> v;
+  for (int c = from; c <= to; ++c) v.push_back(c);
+  return v;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("copies are scaled one by one and then added, as perf 6.2 and later aggregate") {
+    // (raw, enabled, running) per copy; perf >= 6.2: 100 + 10 x 10/5 = 120, not 110 x 20/15.
+    CopySum s;
+    add_copy(s, {100, 10, 10});
+    add_copy(s, {10, 10, 5});
+    EventCount c;
+    apply_copies(c, s, 1.0);
+    CHECK(c.counted());
+    CHECK(c.value == doctest::Approx(120.0));
+    CHECK(c.raw == 110);
+    CHECK(c.time_enabled_ns == 20);
+    CHECK(c.time_running_ns == 15);
+    CHECK(c.reason.empty());
+
+    SUBCASE("a copy that never ran leaves the others' sum, marked partial") {
+      add_copy(s, {0, 10, 0});
+      EventCount p;
+      apply_copies(p, s, 1.0);
+      CHECK(p.counted());
+      CHECK(p.value == doctest::Approx(120.0));
+      CHECK(p.reason.find("partial: 1 of 3 copies") != std::string::npos);
+    }
+    SUBCASE("a thread that never ran (nothing enabled) is not missing from the sum") {
+      add_copy(s, {0, 0, 0});
+      EventCount p;
+      apply_copies(p, s, 1.0);
+      CHECK(p.reason.empty());
+    }
+    SUBCASE("no copy ran: not counted") {
+      CopySum none;
+      add_copy(none, {0, 10, 0});
+      add_copy(none, {0, 10, 0});
+      EventCount p;
+      apply_copies(p, none, 1.0);
+      CHECK(p.status == EventStatus::not_counted);
+    }
+  }
+
+  TEST_CASE("perf's per-CPU rows of a recording add up to its total through the copy sum") {
+    // tests/data/perfstat/wild/049.csv (perf 5.19, -x, -A -a): cpu-clock per CPU with its run
+    // time and 100.00 % running. cpu-clock counts nanoseconds (the unit scale 1e-6 makes msec),
+    // so each row's count is its run time; perf prints 1.50 and 1.48 msec, and without -A the
+    // sum of the two.
+    CopySum s;
+    add_copy(s, {1502781, 1502781, 1502781});
+    add_copy(s, {1476113, 1476113, 1476113});
+    EventCount c;
+    apply_copies(c, s, 1e-6);
+    CHECK(c.counted());
+    CHECK(c.value == doctest::Approx(1.50 + 1.48).epsilon(0.005));
+    CHECK(c.value == doctest::Approx(2.978894));
+  }
+
+  TEST_CASE("fake kernel: group validation, the slots leader, hybrid CPUs and cpumask PMUs") {
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    auto attr = [](uint32_t type, uint64_t config, bool disabled = true) {
+      perf_event_attr a{};
+      a.size = sizeof a;
+      a.type = type;
+      a.config = config;
+      a.disabled = disabled;
+      a.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED |
+                      PERF_FORMAT_TOTAL_TIME_RUNNING;
+      return a;
+    };
+    SUBCASE("Ice Lake: 8 general-purpose counters, a ninth in the group is EINVAL") {
+      int leader = fake.open(attr(PERF_TYPE_RAW, 0x01c2), 0, -1, -1, 0);
+      REQUIRE(leader >= 0);
+      for (int i = 1; i < 8; ++i)
+        CHECK(fake.open(attr(PERF_TYPE_RAW, 0x01c2), 0, -1, leader, 0) >= 0);
+      CHECK(fake.open(attr(PERF_TYPE_RAW, 0x01c2), 0, -1, leader, 0) == -EINVAL);
+      // cycles and instructions take their fixed counters.
+      CHECK(fake.open(attr(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES), 0, -1, leader, 0) >= 0);
+      CHECK(fake.open(attr(PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS), 0, -1, leader, 0) >= 0);
+    }
+    SUBCASE("a topdown metric event needs slots as its group leader") {
+      CHECK(fake.open(attr(PERF_TYPE_RAW, 0x8000), 0, -1, -1, 0) == -EINVAL);
+      int cycles = fake.open(attr(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES), 0, -1, -1, 0);
+      CHECK(fake.open(attr(PERF_TYPE_RAW, 0x8000), 0, -1, cycles, 0) == -EINVAL);
+      int slots = fake.open(attr(PERF_TYPE_RAW, 0x0400), 0, -1, -1, 0);
+      CHECK(fake.open(attr(PERF_TYPE_RAW, 0x8000), 0, -1, slots, 0) >= 0);
+    }
+    SUBCASE("RAPL refuses a task event; paranoid levels refuse kernel mode and CPU-wide") {
+      CHECK(fake.open(attr(13, 0x02), 0, -1, -1, 0) == -EINVAL);
+      CHECK(fake.open(attr(13, 0x02), -1, 0, -1, 0) >= 0);
+      fake.set_privileged(false);
+      fake.set_paranoid(2);
+      CHECK(fake.open(attr(PERF_TYPE_HARDWARE, 0), 0, -1, -1, 0) == -EACCES);
+      auto user = attr(PERF_TYPE_HARDWARE, 0);
+      user.exclude_kernel = 1;
+      CHECK(fake.open(user, 0, -1, -1, 0) >= 0);
+      CHECK(fake.open(user, -1, 0, -1, 0) == -EACCES);
+      fake.set_paranoid(3);
+      CHECK(fake.open(user, 0, -1, -1, 0) == -EACCES);
+    }
+    SUBCASE("hybrid: a cpu_atom event on a P-core is ENOENT") {
+      FakeKernel hybrid(fixture("hybrid"));
+      hybrid.set_privileged(true);
+      CHECK(hybrid.open(attr(8, 0x3c), -1, 0, -1, 0) == -ENOENT);
+      CHECK(hybrid.open(attr(8, 0x3c), -1, 16, -1, 0) >= 0);
+      // cpu_core and cpu_atom events cannot share a group.
+      int core = hybrid.open(attr(4, 0x3c), 0, -1, -1, 0);
+      CHECK(hybrid.open(attr(8, 0x3c), 0, -1, core, 0) == -EINVAL);
+    }
+    SUBCASE("exclude_user and exclude_kernel together count nothing") {
+      auto none = attr(PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, false);
+      none.exclude_user = none.exclude_kernel = 1;
+      int fd = fake.open(none, 0, -1, -1, 0);
+      fake.advance(8 * kMs);
+      uint64_t buf[5];
+      REQUIRE(fake.read(fd, buf, sizeof buf) == 5 * 8);
+      CHECK(buf[1] == 8 * kMs);  // enabled and running
+      CHECK(buf[2] == 8 * kMs);
+      CHECK(buf[3] == 0);
+    }
+  }
+}
+
+TEST_SUITE("pure") {
+  TEST_CASE("multiplexing: more groups than counters rotate, and each scaled count is the truth") {
+    // Ice Lake (intel-client): 8 general-purpose counters. Nine single events of a GP-only
+    // encoding rotate over them: in 9 ticks each runs 8, so time_running is 8/9 of
+    // time_enabled and raw x enabled / running gives back rate x time exactly.
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    EventResolver resolver(root);
+    std::string list;
+    for (int i = 0; i < 9; ++i)
+      list += (i ? "," : "") + std::string("cpu/event=0xc2,umask=0x") + std::to_string(i + 1) + "/";
+    auto run = run_command(fake, root, resolver.resolve_list(list), 9 * 4 * kMs);
+    for (const auto& e : run.counts) {
+      CAPTURE(e.name);
+      REQUIRE(e.counted());
+      CHECK(e.time_enabled_ns == 36 * kMs);
+      CHECK(e.time_running_ns == 32 * kMs);
+      CHECK(e.value == doctest::Approx(36.0 * kMs));  // 1 per ns for 36 ms
+    }
+  }
+
+  TEST_CASE("an event of a cpumask PMU is enabled for a command and counts its package") {
+    // Before: opened CPU-wide with disabled=1 and no exec to enable it, never enabled.
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.count_at("power", 0x02, 3.0);  // energy-pkg: 3 units of 2^-32 J per ns
+    EventResolver resolver(root);
+    auto run =
+        run_command(fake, root, resolver.resolve_list("power/energy-pkg/,instructions"), 20 * kMs);
+    const auto& pkg = event(run.counts, "power/energy-pkg/");
+    REQUIRE(pkg.counted());
+    CHECK(pkg.raw == 3 * 20 * kMs);
+    CHECK(pkg.value == doctest::Approx(3.0 * 20 * kMs * 2.3283064365386962890625e-10));
+    CHECK(event(run.counts, "instructions").counted());
+    CHECK(any_note(run.notes, "counted CPU-wide"));
+  }
+
+  TEST_CASE("run_counted enables a cpumask PMU's event for a command, and only after open") {
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    EventResolver resolver(root);
+    auto counters =
+        make_perf_event_counters(resolver.resolve_list("power/energy-pkg/"), root, fake);
+    RunOptions o;
+    o.argv = test::child_command("spin:0.05");
+    o.sample_ms = 1;
+    int calls = 0;
+    // Each sample moves the machine on 1 ms; the last sample comes after the final read.
+    o.on_sample = [&] {
+      ++calls;
+      fake.advance(kMs);
+    };
+    auto r = run_counted(*counters, o, nullptr);
+    REQUIRE(r.exit_status == 0);
+    const auto& pkg = event(r.events, "power/energy-pkg/");
+    REQUIRE(pkg.counted());
+    CHECK(pkg.raw == uint64_t(calls - 1) * kMs);  // RAPL counts 1 per ns by default here
+  }
+
+  TEST_CASE("2-socket Sapphire Rapids: RAPL and uncore count once per package, never per CPU") {
+    SysRoot root = fixture("spr-2s");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.count_at("power", 0x02, 2.0);
+    EventResolver resolver(root);
+    auto run = run_target(fake, root,
+                          resolver.resolve_list("power/energy-pkg/,uncore_imc_0/cas_count_read/"),
+                          system_wide({}), 8 * kMs);
+    const auto& pkg = event(run.counts, "power/energy-pkg/");
+    REQUIRE(pkg.counted());
+    CHECK(pkg.raw == 2 * 2 * 8 * kMs);  // two packages, each its own copy
+    const auto& imc = event(run.counts, "uncore_imc_0/cas_count_read/");
+    REQUIRE(imc.counted());
+    CHECK(imc.raw == 2 * 8 * kMs);
+
+    SUBCASE("for -p the cpumask event is still opened CPU-wide, never as a task event") {
+      Target t;
+      t.kind = Target::Kind::pid;
+      t.pid = getpid();
+      auto p = run_target(fake, root, resolver.resolve_list("power/energy-pkg/"), t, 8 * kMs);
+      CHECK(event(p.counts, "power/energy-pkg/").counted());
+      CHECK(any_note(p.notes, "counted CPU-wide"));
+    }
+  }
+
+  TEST_CASE("EMFILE: the open-file limit is raised to the hard limit and the open retried") {
+    // Ten events on 128 CPUs: 1280 descriptors, past the usual soft limit of 1024.
+    SysRoot root = fixture("spr-2s");
+    EventResolver resolver(root);
+    const std::string ten =
+        "cycles,instructions,branches,branch-misses,cache-misses,cache-references,"
+        "task-clock,context-switches,cpu-migrations,page-faults";
+    SUBCASE("raised: everything counts") {
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      fake.set_nofile_limit(1024, 524288);
+      auto run = run_target(fake, root, resolver.resolve_list(ten), system_wide({}), 4 * kMs);
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
+        CHECK(e.counted());
+      }
+      CHECK(fake.nofile_soft() == 524288);
+      CHECK(any_note(run.notes, "raised to its hard limit 524288"));
+    }
+    SUBCASE("the hard limit is reached too: the event says on how many CPUs it had opened") {
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      fake.set_nofile_limit(1024, 1024);
+      auto run = run_target(fake, root, resolver.resolve_list(ten), system_wide({}), 4 * kMs);
+      size_t failed = 0;
+      for (const auto& e : run.counts) {
+        if (e.counted()) continue;
+        ++failed;
+        CHECK(e.reason.find("EMFILE") != std::string::npos);
+      }
+      REQUIRE(failed > 0);
+      bool says_where = false;
+      for (const auto& e : run.counts)
+        says_where |= e.reason.find("of 128 CPUs") != std::string::npos;
+      CHECK(says_where);
+      // What failed was closed: the descriptors left are the counted events' copies.
+      size_t counted = run.counts.size() - failed;
+      CHECK(fake.open_fds() == counted * 128);
+    }
+  }
+
+  TEST_CASE("-p: a thread that exits before its open (ESRCH) is left out, as perf does") {
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    std::atomic<pid_t> tid{0};
+    std::mutex m;
+    std::condition_variable cv;
+    bool stop = false;
+    std::thread worker([&] {
+      tid = pid_t(syscall(SYS_gettid));
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return stop; });
+    });
+    while (tid == 0) std::this_thread::yield();
+    fake.fail_task(tid, ESRCH);
+    Target t;
+    t.kind = Target::Kind::pid;
+    t.pid = getpid();
+    EventResolver resolver(root);
+    auto run = run_target(fake, root, resolver.resolve_list("instructions"), t, 8 * kMs);
+    {
+      std::lock_guard lock(m);
+      stop = true;
+    }
+    cv.notify_all();
+    worker.join();
+    const auto& ins = event(run.counts, "instructions");
+    CHECK(ins.counted());
+    CHECK(any_note(run.notes, "thread " + std::to_string(tid.load())));
+  }
+
+  TEST_CASE("cycles:k under paranoid 2 is refused with the reason, not counted as 0") {
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_paranoid(2);
+    fake.count_at("cpu", PERF_COUNT_HW_CPU_CYCLES, 2.0, 1.0);
+    EventResolver resolver(root);
+    auto run =
+        run_command(fake, root, resolver.resolve_list("cycles:k,cycles:u,instructions"), 8 * kMs);
+    const auto& k = event(run.counts, "cycles:k");
+    CHECK(k.status == EventStatus::permission_denied);
+    CHECK(k.reason.find("kernel mode only") != std::string::npos);
+    CHECK(k.reason.find("perf_event_paranoid") != std::string::npos);
+    // The others count user space: 2 cycles per ns of it.
+    const auto& u = event(run.counts, "cycles:u");
+    REQUIRE(u.counted());
+    CHECK(u.value == doctest::Approx(2.0 * 8 * kMs));
+    CHECK(event(run.counts, "instructions").counted());
+    CHECK(any_note(run.notes, "exclude_kernel"));
+  }
+
+  TEST_CASE("a group that opens but never runs under the NMI watchdog says so, with perf's hint") {
+    // Ice Lake: {cycles + 8 GP events} passes validation on an empty PMU (cycles on fixed
+    // counter 1), but the watchdog's pinned cycles holds that counter on every CPU, so the
+    // group needs 9 of 8 general-purpose counters and never runs.
+    SysRoot root = fixture("intel-client");
+    std::string group = "{cycles";
+    for (int i = 0; i < 8; ++i) group += ",cpu/event=0xc2,umask=0x" + std::to_string(i + 1) + "/";
+    group += "}";
+    SUBCASE("watchdog on") {
+      ProcRoot proc(1);
+      root.proc = proc.dir;
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      fake.set_nmi_watchdog(true);
+      auto run = run_command(fake, root, EventResolver(root).resolve_list(group), 8 * kMs);
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
+        CHECK(e.status == EventStatus::not_counted);
+        CHECK(e.time_enabled_ns == 8 * kMs);
+        CHECK(e.reason.find("Try disabling the NMI watchdog") != std::string::npos);
+      }
+    }
+    SUBCASE("watchdog off: the same group counts") {
+      ProcRoot proc(0);
+      root.proc = proc.dir;
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      auto run = run_command(fake, root, EventResolver(root).resolve_list(group), 8 * kMs);
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
+        CHECK(e.counted());
+      }
+    }
+    SUBCASE("AMD has no fixed counters: the watchdog leaves 5 of 6") {
+      SysRoot amd = fixture("amd-zen");
+      ProcRoot proc(1);
+      amd.proc = proc.dir;
+      FakeKernel fake(amd);
+      fake.set_privileged(true);
+      fake.set_nmi_watchdog(true);
+      EventResolver resolver(amd);
+      auto five =
+          run_command(fake, amd,
+                      resolver.resolve_list("{cycles,instructions,cpu/event=0xc2/,cpu/event=0xc3/,"
+                                            "cpu/event=0xc4/}"),
+                      8 * kMs);
+      for (const auto& e : five.counts) CHECK(e.counted());
+      auto six =
+          run_command(fake, amd,
+                      resolver.resolve_list("{cycles,instructions,cpu/event=0xc2/,cpu/event=0xc3/,"
+                                            "cpu/event=0xc4/,cpu/event=0xc5/}"),
+                      8 * kMs, 4343);
+      for (const auto& e : six.counts) {
+        CHECK(e.status == EventStatus::not_counted);
+        CHECK(e.reason.find("NMI watchdog") != std::string::npos);
+      }
+    }
+  }
+
+  TEST_CASE("hybrid: a group goes to the CPUs all its members' PMUs cover") {
+    // {task-clock, cpu_atom/cycles/} system-wide: task-clock covers every CPU, cpu_atom only
+    // the E-cores 16-23; opened on every CPU the group's second member gets ENOENT on CPU 0.
+    SysRoot root = fixture("hybrid");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    EventResolver resolver(root);
+    auto run = run_target(fake, root, resolver.resolve_list("{cpu-clock,cpu_atom/cycles/}"),
+                          system_wide(range(0, 23)), 8 * kMs);
+    CHECK_FALSE(any_note(run.notes, "could not be opened together"));
+    const auto& atom = event(run.counts, "cpu_atom/cycles/");
+    REQUIRE(atom.counted());
+    CHECK(atom.value == doctest::Approx(8.0 * 8 * kMs));  // 8 E-cores x 8 ms
+    CHECK(event(run.counts, "cpu-clock").raw == 8 * 8 * kMs);
+  }
+
+  TEST_CASE("hybrid: a task's cpu_atom event that never ran on an E-core says so") {
+    SysRoot root = fixture("hybrid");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.run_task(4242, 2);  // a P-core
+    EventResolver resolver(root);
+    auto run = run_command(fake, root, resolver.resolve_list("cpu_atom/cycles/,cpu_core/cycles/"),
+                           8 * kMs);
+    const auto& atom = event(run.counts, "cpu_atom/cycles/");
+    CHECK(atom.status == EventStatus::not_counted);
+    CHECK(atom.reason.find("CPUs 16-23") != std::string::npos);
+    CHECK(atom.reason.find("never scheduled on a counter") == std::string::npos);
+    CHECK(event(run.counts, "cpu_core/cycles/").counted());
+  }
+
+  TEST_CASE("the topdown group: led by slots it opens, led by a metric event it is split") {
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    EventResolver resolver(root);
+    auto good = run_command(fake, root, resolver.resolve_list("{slots,topdown-retiring}"), 8 * kMs);
+    CHECK(event(good.counts, "topdown-retiring").counted());
+    auto bad =
+        run_command(fake, root, resolver.resolve_list("{topdown-retiring,slots}"), 8 * kMs, 4343);
+    CHECK(any_note(bad.notes, "could not be opened together"));
+    CHECK(event(bad.counts, "topdown-retiring").status == EventStatus::not_supported);
+    CHECK(event(bad.counts, "slots").counted());
+  }
+
+  TEST_CASE("Neoverse N2: a cycle counter and 6 general counters, no fixed instructions") {
+    SysRoot root = fixture("neoverse-n2");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    EventResolver resolver(root);
+    std::string six =
+        "armv8_pmuv3_0/event=0x3/,armv8_pmuv3_0/event=0x4/,"
+        "armv8_pmuv3_0/event=0x10/,armv8_pmuv3_0/event=0x21/,"
+        "armv8_pmuv3_0/event=0x23/";
+    auto fits = run_command(
+        fake, root,
+        resolver.resolve_list("{armv8_pmuv3_0/event=0x11/,armv8_pmuv3_0/event=0x8/," + six + "}"),
+        8 * kMs);
+    for (const auto& e : fits.counts) CHECK(e.counted());
+    auto too_many = run_command(
+        fake, root,
+        resolver.resolve_list("{armv8_pmuv3_0/event=0x8/,armv8_pmuv3_0/event=0x24/," + six + "}"),
+        8 * kMs, 4343);
+    CHECK(any_note(too_many.notes, "could not be opened together"));
+  }
+}
