@@ -14,10 +14,12 @@
 #include "engine/power/power_source.h"
 #include "engine/system/proc_stat.h"
 #include "engine/system/quiet_thread.h"
+#include "models/fleet/cpu_identity.h"
 #include "models/fleet/energy_estimate.h"
 #include "models/fleet/grid.h"
 #include "models/fleet/power_curve.h"
 #include "models/fleet/sku_catalog.h"
+#include "models/fleet/sku_curve.h"
 #include "models/fleet/sku_suggest.h"
 
 namespace pmc {
@@ -161,6 +163,13 @@ struct EnergyRecorder::State {
   std::string catalog_problem;  // why there is no catalog
   const Sku* sku = nullptr;
   bool sku_matched = false;  // from the CPU model string rather than --sku
+  // A CPU model string that matches no SKU (a VM masking it): the host CPU identified from
+  // /proc/cpuinfo, and the tables that identification and its curve need.
+  std::optional<CpuIdentity> identity;
+  std::string identity_problem;  // why the CPU was not identified
+  std::optional<CpuGenerationTable> generations;
+  std::optional<CpuFactsTable> cpu_facts;
+  std::optional<SkuCurveModel> sku_curve_model;
   std::optional<double> g_per_kwh;
   std::string grid_basis;
   std::optional<EstimateCurve> curve;
@@ -252,11 +261,53 @@ struct EnergyRecorder::State {
     }
   }
 
+  // No SKU has this CPU's name: which CPU the host has, from what /proc/cpuinfo shows.
+  void identify_host_cpu() {
+    if (sku || options.data_dir.empty()) return;
+    auto text = read_text(root.proc_path("cpuinfo"));
+    if (!text) {
+      identity_problem = "cannot read " + root.proc_path("cpuinfo").string();
+      return;
+    }
+    CpuInfo info = parse_cpuinfo(*text);
+    // The host assumptions (a 2-socket server, this machine a share of its threads) are a
+    // cloud VM's; bare metal keeps the TDP curve of its own CPUs.
+    if (!info.flags.count("hypervisor")) return;
+    fs::path dir(options.data_dir);
+    try {
+      generations = CpuGenerationTable::load(dir / "cpu_generations.csv");
+      cpu_facts = CpuFactsTable::load(dir / "cpu_facts.csv");
+      identity = identify_cpu(info, *generations, *cpu_facts, catalog ? &*catalog : nullptr);
+      if (!identity) {
+        identity_problem = "its vendor, family and model are not in " + generations->origin();
+        return;
+      }
+      if (!identity->sku) sku_curve_model = SkuCurveModel::load(dir / "sku_curve.json");
+    } catch (const std::exception& e) {
+      identity.reset();
+      identity_problem = e.what();
+    }
+  }
+
   // Also with a source: a domain that is present but does not count hands over to the estimate.
   void choose_estimate() {
     if (!catalog) return;
     try {
-      curve = sku ? sku_estimate_curve(*sku, cpus()) : tdp_estimate_curve(*catalog, cpus());
+      if (sku) {
+        curve = sku_estimate_curve(*sku, cpus());
+        return;
+      }
+      if (identity) {
+        try {
+          curve = identified_host_curve(*identity, sku_curve_model ? &*sku_curve_model : nullptr,
+                                        *cpu_facts, cpus());
+          return;
+        } catch (const std::exception& e) {
+          identity_problem = identity->describe() + ", but no curve for it: " + e.what();
+          identity.reset();
+        }
+      }
+      curve = tdp_estimate_curve(*catalog, cpus());
     } catch (const std::exception& e) {
       catalog_problem = e.what();
     }
@@ -487,7 +538,9 @@ struct EnergyRecorder::State {
         fmt::format("estimate: watts at utilisation U = {} = {} interpolated on the {}{}; {}",
                     u->source, percent(u->u), curve->basis,
                     sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
-                    sku ? "" : unmatched_cpu_text()));
+                    sku        ? ""
+                    : identity ? "no catalog SKU matches the CPU model '" + machine.cpu_model + "'"
+                               : unmatched_cpu_text()));
     if (!system_wide)
       m.notes.push_back(
           "estimate: the machine's utilisation is the command's own CPU time (other load "
@@ -499,6 +552,7 @@ struct EnergyRecorder::State {
     std::string text = "no catalog SKU matches the CPU model '" + machine.cpu_model + "'";
     auto close = catalog ? closest_skus(*catalog, machine.cpu_model, machine.logical_cpus)
                          : std::vector<const Sku*>{};
+    if (!identity_problem.empty()) text += "; the host CPU was not identified: " + identity_problem;
     if (close.empty()) return text + " (give --sku)";
     return text + "; closest by name and " + std::to_string(machine.logical_cpus) +
            " logical CPUs: " + describe_skus(close) + " (give one with --sku)";
@@ -541,6 +595,7 @@ EnergyRecorder::EnergyRecorder(const EnergySettings& options, const SysRoot& roo
   auto prepare = [&s] {
     s.load_catalog();
     s.choose_sku();
+    s.identify_host_cpu();
     s.choose_estimate();
     s.choose_idle_fraction();
   };

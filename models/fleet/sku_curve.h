@@ -42,6 +42,7 @@ class CpuFactsTable {
   // The CPU whose cpu_model_key equals that of `cpu_name`; nullptr when none does.
   const CpuFacts* find(std::string_view cpu_name) const;
   size_t size() const { return facts_.size(); }
+  const std::vector<CpuFacts>& all() const { return facts_; }
 
  private:
   std::vector<CpuFacts> facts_;

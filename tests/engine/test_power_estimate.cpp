@@ -208,6 +208,30 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("a masked VM CPU without a SKU: the identified host's curve, and how it was found") {
+    Rig rig;
+    rig.settings.sku.clear();
+    rig.settings.catalog.clear();
+    rig.settings.data_dir = std::string(PMC_SOURCE_DIR) + "/data";
+    rig.machine.logical_cpus = 4;
+    fs::copy_file(fs::path(PMC_TEST_DATA) / "proc-cpuinfo/emr-vm-masked.cpuinfo",
+                  rig.root.proc / "cpuinfo");
+    rig.stat("cpu  1000 0 500 8000 100 0 0 0 0 0");
+    EnergyRecorder recorder(rig.settings, rig.root, rig.machine, /*system_wide=*/false);
+    recorder.begin_run();
+    auto m = run_of(1.0, 0);
+    recorder.complete_run(m);
+    const EnergyReading* wall = find(m.energy, "wall");
+    REQUIRE(wall != nullptr);
+    CHECK(wall->method == "estimated:sku-curve:model:platinum8571n");
+    CHECK(has_note(m.notes,
+                   "host CPU identified as Intel Xeon Platinum 8571N Processor (medium "
+                   "confidence): GenuineIntel family 6 model 207 stepping 2 is Emerald "
+                   "Rapids"));
+    CHECK(has_note(m.notes, "scaled by this machine's 4 of its 208 threads"));
+    CHECK_FALSE(has_note(m.notes, "give one with --sku"));
+  }
+
   TEST_CASE("doctor tells a power domain that is present from one that counts") {
     SysRoot root;
     root.sys = kPowerTrees / "vm-psys-silent";

@@ -1,0 +1,304 @@
+#include "models/fleet/cpu_identity.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "events/text/catalog_csv.h"
+
+namespace pmc {
+namespace {
+
+constexpr std::array<std::string_view, 10> kGenerationColumns = {
+    "vendor",     "family",      "model",        "stepping_min", "stepping_max",
+    "generation", "launch_year", "marker_flags", "name_keys",    "source"};
+
+// A nominal frequency this close to a CPU's base clock is that base clock: ARK and AMD give base
+// clocks to 10 MHz, and a guest's calibrated TSC is within a few MHz of the host's.
+constexpr double kBaseClockToleranceGhz = 0.05;
+
+std::vector<std::string> words(std::string_view text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    size_t end = text.find(' ', i);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > i) out.emplace_back(text.substr(i, end - i));
+    i = end;
+  }
+  return out;
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+template <typename T>
+T number_or(std::string_view text, T fallback) {
+  T v{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() ? v : fallback;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+}  // namespace
+
+CpuInfo parse_cpuinfo(std::string_view text) {
+  CpuInfo info;
+  bool first_block = true;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      if (info.processors > 0 && trimmed(line).empty()) first_block = false;
+      continue;
+    }
+    std::string_view key = trimmed(line.substr(0, colon));
+    std::string_view value = trimmed(line.substr(colon + 1));
+    if (key == "processor") ++info.processors;
+    if (!first_block) continue;
+    if (key == "vendor_id")
+      info.vendor = value;
+    else if (key == "model name")
+      info.model_name = value;
+    else if (key == "cpu family")
+      info.family = number_or(value, -1);
+    else if (key == "model")
+      info.model = number_or(value, -1);
+    else if (key == "stepping")
+      info.stepping = number_or(value, -1);
+    else if (key == "cpu MHz")
+      info.mhz = number_or(value, 0.0);
+    else if (key == "cache size")
+      info.cache_kb = number_or(value, 0.0);  // "327680 KB"
+    else if (key == "flags")
+      for (auto& w : words(value)) info.flags.insert(std::move(w));
+  }
+  return info;
+}
+
+bool CpuGeneration::names(std::string_view cpu_name) const {
+  std::string key = cpu_model_key(cpu_name);
+  if (key.empty()) return false;
+  return std::any_of(name_keys.begin(), name_keys.end(), [&](const std::string& pattern) {
+    return ::fnmatch(pattern.c_str(), key.c_str(), 0) == 0;
+  });
+}
+
+CpuGenerationTable CpuGenerationTable::load(const std::filesystem::path& file) {
+  return parse(read_catalog_file(file), file.string());
+}
+
+CpuGenerationTable CpuGenerationTable::parse(std::string_view text, const std::string& origin) {
+  CpuGenerationTable table;
+  table.origin_ = origin;
+  CatalogTable csv(origin, kGenerationColumns);
+  csv.parse(text, [&](const CatalogRow& row) {
+    CpuGeneration g;
+    g.vendor = std::string(row.text(0));
+    g.family = row.whole_number(1);
+    g.model = row.whole_number(2);
+    g.stepping_min = row.whole_number(3);
+    g.stepping_max = row.whole_number(4);
+    if (g.stepping_min > g.stepping_max)
+      row.fail("expected stepping_min no greater than stepping_max");
+    g.name = std::string(row.text(5));
+    g.launch_year = row.whole_number(6);
+    g.marker_flags = words(row.text(7));
+    g.name_keys = words(row.text(8));
+    g.source = std::string(row.text(9));
+    table.rows_.push_back(std::move(g));
+  });
+  return table;
+}
+
+const CpuGeneration* CpuGenerationTable::find(std::string_view vendor, int family, int model,
+                                              int stepping) const {
+  for (const auto& g : rows_)
+    if (g.vendor == vendor && g.family == family && g.model == model &&
+        (stepping < 0 || (stepping >= g.stepping_min && stepping <= g.stepping_max)))
+      return &g;
+  return nullptr;
+}
+
+std::string CpuIdentity::describe() const {
+  std::string what =
+      host_cpu.empty() ? (generation ? generation->name : std::string("unknown")) : host_cpu;
+  return fmt::format("host CPU identified as {} ({} confidence): {}", what, confidence,
+                     join(evidence));
+}
+
+namespace {
+
+// The generation's CPU in `facts` taken for the host: base clock matching `nominal_ghz` where
+// any does, then the most cores, then the median TDP.
+const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, double nominal_ghz,
+                          CpuIdentity& id) {
+  std::vector<const CpuFacts*> all;
+  for (const auto& f : facts.all())
+    if (f.cores && gen.names(f.name)) all.push_back(&f);
+  if (all.empty()) {
+    id.evidence.push_back("no CPU of that generation with a core count in the CPU facts table");
+    return nullptr;
+  }
+  std::vector<const CpuFacts*> clocked;
+  for (const CpuFacts* f : all)
+    if (nominal_ghz > 0 && f->base_ghz &&
+        std::abs(*f->base_ghz - nominal_ghz) <= kBaseClockToleranceGhz)
+      clocked.push_back(f);
+  if (!clocked.empty()) {
+    id.evidence.push_back(
+        fmt::format("{} of its {} CPUs in the facts table have the base clock "
+                    "{:.2f} GHz shown as cpu MHz",
+                    clocked.size(), all.size(), nominal_ghz));
+    all = std::move(clocked);
+  } else {
+    id.evidence.push_back(fmt::format(
+        "none of its {} CPUs in the facts table has a base clock of {:.2f} GHz (cpu MHz): all "
+        "kept",
+        all.size(), nominal_ghz));
+  }
+  id.candidates = int(all.size());
+  int most = 0;
+  for (const CpuFacts* f : all) most = std::max(most, *f->cores);
+  std::vector<const CpuFacts*> largest;
+  for (const CpuFacts* f : all)
+    if (*f->cores == most) largest.push_back(f);
+  std::sort(largest.begin(), largest.end(), [](const CpuFacts* a, const CpuFacts* b) {
+    return a->tdp_w != b->tdp_w ? a->tdp_w < b->tdp_w : a->key < b->key;
+  });
+  const CpuFacts* pick = largest[(largest.size() - 1) / 2];
+  id.evidence.push_back(
+      fmt::format("taken: {} ({} cores, {:g} W), the median TDP of the {} with "
+                  "the most cores (cloud hosts run the largest dies)",
+                  pick->name, most, pick->tdp_w, largest.size()));
+  return pick;
+}
+
+// A catalog SKU of the generation with the VM's L3 size and base clock: a server whose curve
+// was measured, a 2-socket one where there is one. `models`: how many CPU models matched.
+const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog, double l3_mb,
+                            double nominal_ghz, int& models) {
+  const Sku* best = nullptr;
+  std::set<std::string> keys;
+  for (const Sku& s : catalog.skus()) {
+    if (!s.sockets || !s.llc_mb || !s.base_ghz || !gen.names(s.cpu_model)) continue;
+    if (std::abs(*s.llc_mb - l3_mb) > 0.5 ||
+        std::abs(*s.base_ghz - nominal_ghz) > kBaseClockToleranceGhz)
+      continue;
+    keys.insert(cpu_model_key(s.cpu_model));
+    bool two_socket = *s.sockets == kHostChips;
+    if (best == nullptr || (two_socket && *best->sockets != kHostChips)) best = &s;
+  }
+  models = int(keys.size());
+  return best;
+}
+
+}  // namespace
+
+std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationTable& generations,
+                                        const CpuFactsTable& facts, const SkuCatalog* catalog) {
+  CpuIdentity id;
+  id.generation = generations.find(cpu.vendor, cpu.family, cpu.model, cpu.stepping);
+  if (const CpuFacts* named = facts.find(cpu.model_name)) {
+    id.host_cpu = named->name;
+    id.facts = named;
+    id.candidates = 1;
+    id.confidence = "high";
+    id.evidence.push_back("the model name '" + cpu.model_name + "' names it");
+    return id;
+  }
+  if (id.generation == nullptr) return std::nullopt;
+  const CpuGeneration& gen = *id.generation;
+  id.evidence.push_back(fmt::format("{} family {} model {} stepping {} is {} ({}, {})", cpu.vendor,
+                                    cpu.family, cpu.model, cpu.stepping, gen.name, gen.launch_year,
+                                    gen.source));
+  std::vector<std::string> shown, missing;
+  for (const auto& f : gen.marker_flags) (cpu.flags.count(f) ? shown : missing).push_back(f);
+  if (!shown.empty()) id.evidence.push_back("flags " + join(shown) + " shown");
+  if (!missing.empty())
+    id.evidence.push_back("flags " + join(missing) +
+                          " not shown (a hypervisor may mask them, or this is another generation)");
+  double nominal_ghz = cpu.mhz / 1000;
+  double l3_mb = cpu.cache_kb / 1024;
+  if (l3_mb > 0) id.evidence.push_back(fmt::format("L3 {:g} MB", l3_mb));
+  int sku_matches = 0;
+  if (catalog != nullptr) id.sku = pick_catalog_sku(gen, *catalog, l3_mb, nominal_ghz, sku_matches);
+  if (id.sku != nullptr) {
+    id.host_cpu = id.sku->cpu_model;
+    id.facts = facts.find(id.sku->cpu_model);
+    id.candidates = sku_matches;
+    id.evidence.push_back(
+        fmt::format("catalog SKU {} has that L3 and the base clock {:.2f} GHz "
+                    "shown as cpu MHz ({} CPU model(s) so; the first {}-socket SKU taken)",
+                    id.sku->id, nominal_ghz, sku_matches, kHostChips));
+  } else if (const CpuFacts* f = pick_host(gen, facts, nominal_ghz, id)) {
+    id.host_cpu = f->name;
+    id.facts = f;
+  }
+  // A base clock alone is a weak sign (several CPUs share one): high needs the L3 as well.
+  bool unique = id.sku != nullptr && id.candidates == 1;
+  id.confidence = !missing.empty() ? "low" : unique ? "high" : "medium";
+  return id;
+}
+
+EstimateCurve identified_host_curve(const CpuIdentity& identity, const SkuCurveModel* model,
+                                    const CpuFactsTable& facts, int logical_cpus) {
+  double widen = identity.confidence == "high" ? 0.0 : 0.1;
+  if (identity.sku != nullptr) {
+    EstimateCurve c = sku_estimate_curve(*identity.sku, logical_cpus);
+    c.uncertainty += widen;
+    c.basis += "; " + identity.describe();
+    return c;
+  }
+  if (identity.facts == nullptr || !identity.facts->cores || model == nullptr)
+    throw std::invalid_argument(identity.facts == nullptr
+                                    ? "no host CPU with known facts"
+                                    : "no server power model (data/sku_curve.json)");
+  const CpuFacts& cpu = *identity.facts;
+  ServerSpecs specs;
+  specs.cpu = cpu.name;
+  specs.chips = kHostChips;
+  specs.cores = kHostChips * *cpu.cores;
+  specs.memory_gb = kHostMemoryGbPerCore * specs.cores;
+  SkuCurveEstimate e = model->estimate(specs, facts);
+  int host_threads = specs.cores * kHostThreadsPerCore;
+  double scale = logical_cpus > 0 && logical_cpus < host_threads
+                     ? double(logical_cpus) / double(host_threads)
+                     : 1.0;
+  EstimateCurve c;
+  c.method = "estimated:sku-curve:model:" + cpu.key;
+  c.domain = "wall";
+  for (size_t i = 0; i < kPowerCurvePoints; ++i) c.watts[i] = e.watts[i] * scale;
+  double idle_half = (e.idle_upper - e.idle_lower) / 2 / e.watts.front();
+  double full_half = (e.watts_100_upper - e.watts_100_lower) / 2 / e.watts.back();
+  c.uncertainty = std::max(idle_half, full_half) + widen;
+  c.basis = fmt::format(
+      "{} of a {}-socket server of {} ({} cores, {} GB assumed), {:.1f} W idle to {:.1f} W at "
+      "100% load, scaled by this machine's {} of its {} threads; {}",
+      e.method, kHostChips, cpu.name, specs.cores, specs.memory_gb, e.watts.front(), e.watts.back(),
+      logical_cpus, host_threads, identity.describe());
+  return c;
+}
+
+}  // namespace pmc

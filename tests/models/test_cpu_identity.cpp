@@ -1,0 +1,179 @@
+// A masked VM CPU identified from /proc/cpuinfo (tests/data/proc-cpuinfo/README.md says where
+// each file came from) against the shipped tables. The expected host CPUs were worked out from
+// data/cpu_facts.csv by the rule (a generation's name patterns, base clock within 50 MHz of cpu
+// MHz, then the most cores, then the median TDP) with a separate script:
+//   python3: [r for r in csv.DictReader(open('data/cpu_facts.csv')) if r['cores'] and
+//            any(fnmatch(r['cpu_key'], p) for p in patterns) and abs(float(r['base_ghz']) - ghz) <=
+//            0.05]
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "models/fleet/cpu_identity.h"
+#include "test_support.h"
+
+using namespace pmc;
+
+namespace {
+
+const std::string kData = std::string(PMC_SOURCE_DIR) + "/data/";
+const std::string kCpuinfo = std::string(PMC_TEST_DATA) + "/proc-cpuinfo/";
+
+CpuInfo cpuinfo(const std::string& name) {
+  return parse_cpuinfo(pmc::test::read_file(kCpuinfo + name));
+}
+
+struct Tables {
+  CpuGenerationTable generations = CpuGenerationTable::load(kData + "cpu_generations.csv");
+  CpuFactsTable facts = CpuFactsTable::load(kData + "cpu_facts.csv");
+  SkuCatalog catalog = SkuCatalog::load(kData + "skus.csv");
+};
+
+bool has(const std::vector<std::string>& lines, const std::string& text) {
+  for (const auto& l : lines)
+    if (l.find(text) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("/proc/cpuinfo of a masked Emerald Rapids VM: the first block's fields, 4 processors") {
+    auto c = cpuinfo("emr-vm-masked.cpuinfo");
+    CHECK(c.vendor == "GenuineIntel");
+    CHECK(c.model_name == "Intel(R) Xeon(R) Processor");
+    CHECK(c.family == 6);
+    CHECK(c.model == 207);
+    CHECK(c.stepping == 2);
+    CHECK(c.mhz == doctest::Approx(2400.0));
+    CHECK(c.cache_kb == doctest::Approx(327680));
+    CHECK(c.processors == 4);
+    CHECK(c.flags.count("amx_tile") == 1);
+    CHECK(c.flags.count("hypervisor") == 1);
+    CHECK(c.flags.count("vnmi") == 1);  // from flags, not from "vmx flags"… both list it
+    CHECK(c.flags.count("preemption_timer") == 0);  // "vmx flags" only
+  }
+
+  TEST_CASE("a masked VM CPU: the generation from family/model, the host from the facts table") {
+    Tables t;
+    SUBCASE("family 6 model 207 with amx_tile and avx512_fp16 shown: Emerald Rapids, medium") {
+      auto id = identify_cpu(cpuinfo("emr-vm-masked.cpuinfo"), t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      REQUIRE(id->generation != nullptr);
+      CHECK(id->generation->name.find("Emerald Rapids") == 0);
+      // 2.4 GHz: Platinum 8571N (52 cores) and Silver 4510 (12 cores); the most cores.
+      REQUIRE(id->facts != nullptr);
+      CHECK(id->facts->key == "platinum8571n");
+      CHECK(id->candidates == 2);
+      CHECK(id->confidence == "medium");
+      CHECK(id->sku == nullptr);  // the catalog has no SPECpower result of this generation
+      CHECK(has(id->evidence, "flags amx_tile, avx512_fp16 shown"));
+      CHECK(has(id->evidence, "L3 320 MB"));
+      CHECK(id->describe().find("host CPU identified as Intel Xeon Platinum 8571N Processor "
+                                "(medium confidence)") == 0);
+    }
+    SUBCASE("an AWS 8575C whose hypervisor hides amx_tile: low confidence, the flags named") {
+      auto id = identify_cpu(cpuinfo("emr-8575c-flags-masked.cpuinfo"), t.generations, t.facts,
+                             &t.catalog);
+      REQUIRE(id);
+      CHECK(id->generation->name.find("Emerald Rapids") == 0);
+      CHECK(id->confidence == "low");
+      CHECK(has(id->evidence, "flags amx_tile, avx512_fp16 not shown"));
+      // 3.2 GHz: Gold 5515+ (8 cores) and Gold 6558Q (32 cores).
+      REQUIRE(id->facts != nullptr);
+      CHECK(id->facts->key == "gold6558q");
+    }
+    SUBCASE("this project's own VM, an 'AMD EPYC' on family 26 model 2: Turin") {
+      auto id =
+          identify_cpu(cpuinfo("turin-vm-masked.cpuinfo"), t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(id->generation->name.find("Turin") == 0);
+      // 2096 MHz: EPYC 9845 (2.1 GHz base) is the only Turin within 50 MHz.
+      REQUIRE(id->facts != nullptr);
+      CHECK(id->facts->key == "epyc9845");
+      CHECK(id->candidates == 1);
+      CHECK(id->confidence == "medium");  // a base clock alone never makes it high
+    }
+    SUBCASE("QEMU's Cascadelake model with the host's L3 and base clock: a catalog SKU, high") {
+      // What QEMU's named CPU model shows a guest of a Xeon Platinum 8280 host (38.5 MB L3,
+      // 2.7 GHz base). The catalog has 8280 servers with 2, 4 and 8 sockets, and 8280L servers
+      // with the same L3 and clock: two CPU models, so medium; a 2-socket SKU is taken.
+      CpuInfo c;
+      c.vendor = "GenuineIntel";
+      c.model_name = "Intel Xeon Processor (Cascadelake)";
+      c.family = 6;
+      c.model = 85;
+      c.stepping = 7;
+      c.mhz = 2693.670;
+      c.cache_kb = 39424;
+      c.flags = {"avx512f", "avx512_vnni", "hypervisor"};
+      auto id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(id->generation->name.find("Cascade Lake") == 0);
+      REQUIRE(id->sku != nullptr);
+      CHECK(id->sku->cpu_model.find("Intel Xeon Platinum 8280") == 0);
+      CHECK(*id->sku->sockets == 2);
+      CHECK(id->candidates == 2);
+      CHECK(id->confidence == "medium");
+      SUBCASE("stepping 4 on the same model number is Skylake-SP, whose names do not match") {
+        c.stepping = 4;
+        auto sky = identify_cpu(c, t.generations, t.facts, &t.catalog);
+        REQUIRE(sky);
+        CHECK(sky->generation->name.find("Skylake-SP") == 0);
+        CHECK(sky->sku == nullptr);
+        CHECK(has(sky->evidence, "flags avx512bw not shown"));
+      }
+    }
+    SUBCASE("a model name that names a CPU of the facts table: high, whatever the family says") {
+      CpuInfo c;
+      c.vendor = "GenuineIntel";
+      c.model_name = "Intel(R) Xeon(R) Platinum 8592+";
+      auto id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(id->facts->key == "platinum8592+");
+      CHECK(id->confidence == "high");
+    }
+    SUBCASE("an unknown family/model and an unknown name: not identified") {
+      CpuInfo c;
+      c.vendor = "GenuineIntel";
+      c.model_name = "Intel(R) Xeon(R) Processor";
+      c.family = 6;
+      c.model = 1;
+      CHECK_FALSE(identify_cpu(c, t.generations, t.facts, &t.catalog));
+    }
+  }
+
+  TEST_CASE("the identified host's curve is scaled by the VM's share of the host's threads") {
+    Tables t;
+    auto model = SkuCurveModel::load(kData + "sku_curve.json");
+    auto id = identify_cpu(cpuinfo("emr-vm-masked.cpuinfo"), t.generations, t.facts, &t.catalog);
+    REQUIRE(id);
+    auto curve = identified_host_curve(*id, &model, t.facts, 4);
+    // A 2-socket host of 52-core 8571Ns with SMT 2: 208 threads, 4 of them this VM's; 2 GB of
+    // memory per core.
+    ServerSpecs host{"Intel Xeon Platinum 8571N Processor", 2, 104, 208};
+    auto whole = model.estimate(host, t.facts);
+    for (size_t i = 0; i < kPowerCurvePoints; ++i)
+      CHECK(curve.watts[i] == doctest::Approx(whole.watts[i] * 4 / 208));
+    CHECK(curve.method == "estimated:sku-curve:model:platinum8571n");
+    CHECK(curve.domain == "wall");
+    // The held-out interval's half-width at 100 % (or idle), plus 0.1 for medium confidence.
+    double half = std::max((whole.watts_100_upper - whole.watts_100_lower) / 2 / whole.watts.back(),
+                           (whole.idle_upper - whole.idle_lower) / 2 / whole.watts.front());
+    CHECK(curve.uncertainty == doctest::Approx(half + 0.1));
+    CHECK(curve.basis.find("scaled by this machine's 4 of its 208 threads") != std::string::npos);
+  }
+
+  TEST_CASE("a generations table with a bad row names its file and line") {
+    const std::string header =
+        "vendor,family,model,stepping_min,stepping_max,generation,launch_year,marker_flags,"
+        "name_keys,source\n";
+    CHECK_THROWS_WITH(
+        CpuGenerationTable::parse(header + "GenuineIntel,6,85,7,5,X,2019,a,b,c\n", "gen.csv"),
+        doctest::Contains("gen.csv:2"));
+    CHECK_THROWS_WITH(
+        CpuGenerationTable::parse(header + "GenuineIntel,six,85,0,4,X,2019,a,b,c\n", "gen.csv"),
+        doctest::Contains("gen.csv:2"));
+  }
+}
