@@ -46,6 +46,17 @@ class Counters {
     (void)record;
     out.clear();
   }
+  // The events of the interval between two such records (`earlier` null: since counting
+  // began), each copy of an event (CPU, thread) taken as a delta and scaled on its own times
+  // before the copies are added, as perf stat -I does since 6.2. False when the backend cannot
+  // (raw_record_size() is 0): the session then takes delta_count of two reads.
+  virtual bool interval_from_raw(const uint64_t* later, const uint64_t* earlier,
+                                 std::vector<EventCount>& out) const {
+    (void)later;
+    (void)earlier;
+    out.clear();
+    return false;
+  }
   // What the report must say about how events were opened (split groups, exclude_kernel…).
   virtual std::vector<std::string> notes() const = 0;
 };

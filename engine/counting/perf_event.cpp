@@ -182,6 +182,8 @@ class PerfEventCounters final : public Counters {
           "(exclude_kernel, exclude_hv), as perf does");
       for (auto& group : requested_) open_group(group, cpu_wide);
     }
+    entries_ = 0;
+    for (const Group& group : opened_) entries_ += group.copies.size() * group.slots.size();
   }
 
   bool any_refused() const {
@@ -211,39 +213,48 @@ class PerfEventCounters final : public Counters {
   }
 
   void read_into(std::vector<EventCount>& out) override {
-    read_sums();
+    record_.clear();
+    read_raw(record_);
+    counts_from_raw(record_.data(), out);
+  }
+
+  // One (value, time_enabled, time_running) per member of every opened copy, in the order of
+  // opened_; a copy whose read failed gives zeros. Copies are kept apart so that each is
+  // scaled on its own times, for the totals and for every interval.
+  bool read_raw(std::vector<uint64_t>& out) override {
+    for (const Group& group : opened_)
+      for (const OpenedGroup& copy : group.copies) read_copy(copy, out);
+    return true;
+  }
+  size_t raw_record_size() const override { return 3 * entries_; }
+  void counts_from_raw(const uint64_t* record, std::vector<EventCount>& out) const override {
+    sum_copies(record, nullptr, sums_);
     out.resize(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums_, out[i]);
   }
-
-  // Per event: raw, time_enabled, time_running (added over copies), copies, enabled and ran
-  // copies (low and high halves), and the scaled sum's bits.
-  static constexpr size_t kRecord = 6;
-  bool read_raw(std::vector<uint64_t>& out) override {
-    read_sums();
-    for (const CopySum& s : sums_) {
-      uint64_t scaled_bits;
-      std::memcpy(&scaled_bits, &s.scaled, sizeof scaled_bits);
-      out.insert(out.end(), {s.sum.raw, s.sum.time_enabled_ns, s.sum.time_running_ns, s.copies,
-                             uint64_t(s.enabled) | uint64_t(s.ran) << 32, scaled_bits});
+  bool interval_from_raw(const uint64_t* later, const uint64_t* earlier,
+                         std::vector<EventCount>& out) const override {
+    sum_copies(later, nullptr, open_sums_);
+    sum_copies(later, earlier, sums_);
+    out.resize(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      EventCount& c = out[i];
+      to_count(i, sums_, c);
+      if (slots_[i].failed || sums_[i].copies == 0) continue;
+      // A per-task copy's enabled time only advances while the task is on a CPU, and it counts
+      // nothing while it is off: an event that was open before and whose copies neither ran
+      // nor counted in this interval saw a task that did not run. That is a count of 0, not
+      // an unknown (perf stat -I prints <not counted> there).
+      if (sums_[i].enabled == 0 && sums_[i].sum.raw == 0 && open_sums_[i].enabled > 0) {
+        c.status = EventStatus::counted;
+        c.value = 0;
+        c.unit_scale = slots_[i].spec.scale;
+        c.reason.clear();
+      } else if (!c.counted() && sums_[i].enabled > 0) {
+        c.reason = "not on a counter during this interval";
+      }
     }
     return true;
-  }
-  size_t raw_record_size() const override { return kRecord * slots_.size(); }
-  void counts_from_raw(const uint64_t* record, std::vector<EventCount>& out) const override {
-    out.resize(slots_.size());
-    auto& sums = raw_sums_;
-    sums.resize(slots_.size());
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      const uint64_t* r = record + kRecord * i;
-      CopySum& s = sums[i];
-      s.sum = Reading{r[0], r[1], r[2]};
-      s.copies = uint32_t(r[3]);
-      s.enabled = uint32_t(r[4]);
-      s.ran = uint32_t(r[4] >> 32);
-      std::memcpy(&s.scaled, &r[5], sizeof s.scaled);
-    }
-    for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums, out[i]);
   }
 
   std::vector<std::string> notes() const override { return notes_; }
@@ -302,28 +313,38 @@ class PerfEventCounters final : public Counters {
     return why;
   }
 
-  void read_sums() {
-    sums_.assign(slots_.size(), CopySum{});
-    for (auto& group : opened_) {
-      for (auto& copy : group.copies) read_copy(group, copy);
-    }
+  // Per event, its copies in `later` (minus `earlier` when given, copy by copy) scaled one by
+  // one and added.
+  void sum_copies(const uint64_t* later, const uint64_t* earlier,
+                  std::vector<CopySum>& sums) const {
+    sums.assign(slots_.size(), CopySum{});
+    size_t pos = 0;
+    for (const Group& group : opened_)
+      for (size_t c = 0; c < group.copies.size(); ++c)
+        for (size_t k = 0; k < group.slots.size(); ++k, pos += 3) {
+          Reading r{later[pos], later[pos + 1], later[pos + 2]};
+          if (earlier) r = delta(r, Reading{earlier[pos], earlier[pos + 1], earlier[pos + 2]});
+          add_copy(sums[group.slots[k]], r);
+        }
   }
 
-  void read_copy(const Group& group, const OpenedGroup& copy) {
+  void read_copy(const OpenedGroup& copy, std::vector<uint64_t>& out) const {
     // Layout from perf_event_open(2), PERF_FORMAT_GROUP: nr, time_enabled, time_running,
     // then {value, id} per member.
     auto& buf = read_buf_;
-    buf.resize(3 + 2 * copy.fds.size());
+    buf.assign(3 + 2 * copy.fds.size(), 0);
+    size_t at = out.size();
+    out.resize(at + 3 * copy.fds.size(), 0);
     ssize_t n = kernel_.read(copy.fds[0].get(), buf.data(), buf.size() * sizeof(uint64_t));
     if (n < ssize_t(3 * sizeof(uint64_t))) return;
     uint64_t nr = std::min<uint64_t>(buf[0], copy.fds.size());
     for (uint64_t k = 0; k < nr && 4 + 2 * k < buf.size(); ++k) {
-      uint64_t value = buf[3 + 2 * k];
-      uint64_t id = buf[4 + 2 * k];
-      auto it = std::find(copy.ids.begin(), copy.ids.end(), id);
+      auto it = std::find(copy.ids.begin(), copy.ids.end(), buf[4 + 2 * k]);
       if (it == copy.ids.end()) continue;
-      size_t slot = group.slots[size_t(it - copy.ids.begin())];
-      add_copy(sums_[slot], Reading{value, buf[1], buf[2]});
+      uint64_t* entry = &out[at + 3 * size_t(it - copy.ids.begin())];
+      entry[0] = buf[3 + 2 * k];
+      entry[1] = buf[1];
+      entry[2] = buf[2];
     }
   }
 
@@ -575,9 +596,11 @@ class PerfEventCounters final : public Counters {
   std::vector<size_t> slot_group_;  // index into opened_ of each slot's group (SIZE_MAX: none)
   std::vector<std::string> notes_;
   // Scratch of read(), kept between ticks.
-  std::vector<CopySum> sums_;
-  mutable std::vector<CopySum> raw_sums_;
-  std::vector<uint64_t> read_buf_;
+  size_t entries_ = 0;  // (copy, member) pairs over the opened groups: a raw record's length / 3
+  mutable std::vector<CopySum> sums_;
+  mutable std::vector<CopySum> open_sums_;
+  mutable std::vector<uint64_t> read_buf_;
+  std::vector<uint64_t> record_;
 };
 
 }  // namespace

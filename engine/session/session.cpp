@@ -196,6 +196,16 @@ Interval make_interval(const std::vector<EventCount>& now, const std::vector<Eve
   return iv;
 }
 
+// The interval between two raw records of the counters (`earlier` null: since the start).
+Interval raw_interval(const Counters& counters, const uint64_t* later, const uint64_t* earlier,
+                      double t_s, double duration_s) {
+  Interval iv;
+  iv.time_s = t_s;
+  iv.duration_s = duration_s;
+  counters.interval_from_raw(later, earlier, iv.events);
+  return iv;
+}
+
 }  // namespace
 
 std::string signal_name(int sig) {
@@ -245,8 +255,11 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
                                  std::chrono::duration<double>(options.duration_s))
                       : Clock::time_point::max();
   std::vector<EventCount> previous, current;  // swapped at each tick, their storage reused
-  std::vector<uint64_t> raw_ticks;            // RunOptions::on_tick: each tick's raw record
-  std::vector<double> tick_times;             // and its time and duration
+  // A backend with raw records builds each interval from two of them, copy by copy.
+  const size_t record = counters.raw_record_size();
+  std::vector<uint64_t> raw_now, raw_before;
+  std::vector<uint64_t> raw_ticks;  // RunOptions::on_tick: each tick's raw record
+  std::vector<double> tick_times;   // and its time and duration
   auto last_tick = t0;
   bool child_signalled = false;
   // RunOptions::kill_after_s: when the command is sent SIGKILL, counted from the first signal.
@@ -324,6 +337,15 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
         tick_times.push_back(t);
         tick_times.push_back(d);
         options.on_tick();
+      } else if (record > 0) {
+        raw_now.clear();
+        counters.read_raw(raw_now);
+        auto iv = raw_interval(counters, raw_now.data(),
+                               raw_before.empty() ? nullptr : raw_before.data(), t, d);
+        if (options.on_tick) options.on_tick();
+        if (on_interval) on_interval(iv);
+        result.intervals.push_back(std::move(iv));
+        std::swap(raw_now, raw_before);
       } else {
         counters.read_into(current);
         auto iv = make_interval(current, previous, t, d);
@@ -351,23 +373,33 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   auto t1 = Clock::now();
   if (!by_exec) counters.disable();
   result.duration_s = std::chrono::duration<double>(t1 - t0).count();
-  result.events = counters.read();
+  if (record > 0) {
+    raw_now.clear();
+    counters.read_raw(raw_now);
+    counters.counts_from_raw(raw_now.data(), result.events);
+  } else {
+    result.events = counters.read();
+  }
   sample();
-  if (size_t record = counters.raw_record_size(); !tick_times.empty() && record > 0) {
+  if (!tick_times.empty() && record > 0) {
     // The ticks' intervals, built as a tick would have built them.
     result.intervals.reserve(tick_times.size() / 2 + 1);
     for (size_t k = 0; k < tick_times.size() / 2; ++k) {
-      counters.counts_from_raw(raw_ticks.data() + k * record, current);
-      auto iv = make_interval(current, previous, tick_times[2 * k], tick_times[2 * k + 1]);
+      const uint64_t* earlier = k > 0 ? raw_ticks.data() + (k - 1) * record : nullptr;
+      auto iv = raw_interval(counters, raw_ticks.data() + k * record, earlier, tick_times[2 * k],
+                             tick_times[2 * k + 1]);
       if (on_interval) on_interval(iv);
       result.intervals.push_back(std::move(iv));
-      std::swap(previous, current);
     }
+    raw_before.assign(raw_ticks.end() - long(record), raw_ticks.end());
   }
   if (options.interval_ms > 0 && t1 > last_tick) {
     // The last, partial interval, so that the intervals add up to the whole run.
-    auto iv = make_interval(result.events, previous, result.duration_s,
-                            std::chrono::duration<double>(t1 - last_tick).count());
+    double d = std::chrono::duration<double>(t1 - last_tick).count();
+    auto iv = record > 0 ? raw_interval(counters, raw_now.data(),
+                                        raw_before.empty() ? nullptr : raw_before.data(),
+                                        result.duration_s, d)
+                         : make_interval(result.events, previous, result.duration_s, d);
     iv.partial = true;
     if (child && last_tick > t0 && nothing_ran(iv.events)) {
       // The command exited before the previous tick's read (between the exit check and the

@@ -172,7 +172,10 @@ FakeKernel::FakeKernel(const SysRoot& root) {
       for (int c : p->cpus) online_.push_back(c);
     std::sort(online_.begin(), online_.end());
     online_.erase(std::unique(online_.begin(), online_.end()), online_.end());
-    if (online_.empty()) online_ = {0};
+    // A fixture without `online` or core PMU `cpus` (intel-client, amd-zen) stands for an
+    // 8-thread desktop.
+    if (online_.empty())
+      for (int c = 0; c < 8; ++c) online_.push_back(c);
   }
   for (int c : online_) {
     auto id = read_text(root.sys_path("devices/system/cpu/cpu" + std::to_string(c) +
@@ -461,7 +464,7 @@ int FakeKernel::where(const Event& e) const {
   return it == task_cpu_.end() ? 0 : it->second;
 }
 
-double FakeKernel::rate(const Event& e) const {
+double FakeKernel::rate(const Event& e, int cpu) const {
   uint64_t config = e.attr.config;
   if (e.attr.type == PERF_TYPE_HARDWARE || e.attr.type == PERF_TYPE_HW_CACHE)
     config &= 0xffffffffULL;
@@ -476,7 +479,9 @@ double FakeKernel::rate(const Event& e) const {
     r = it->second;
   else if (!e.pmu->software || e.pmu->name == "power" || e.pmu->name == "msr")
     r = {1, 0};
-  return (e.attr.exclude_user ? 0 : r.first) + (e.attr.exclude_kernel ? 0 : r.second);
+  double speed = 1;
+  if (auto it = cpu_speed_.find(cpu); it != cpu_speed_.end() && e.pmu->core) speed = it->second;
+  return speed * ((e.attr.exclude_user ? 0 : r.first) + (e.attr.exclude_kernel ? 0 : r.second));
 }
 
 // One multiplexing tick on every CPU: kernel/events/core.c ctx_sched_in, pinned groups first
@@ -534,7 +539,7 @@ void FakeKernel::tick(uint64_t dt) {
         Event& s = *events_.at(m);
         if (!s.enabled) continue;
         s.running_ns += dt;
-        s.count += rate(s) * double(dt);
+        s.count += rate(s, c) * double(dt);
       }
     };
     for (Event* l : pinned) try_group(l);

@@ -6,7 +6,8 @@
 //
 // Time is the test's: advance(ns) runs the machine in multiplexing ticks of 4 ms (the hrtimer
 // interval of kernel/events/core.c, perf_event_mux_interval_ms). Every CPU is busy all the
-// time; a task runs on the CPU the test puts it on (run_task), else on CPU 0. Events count at a
+// time; a task runs on the CPU the test puts it on (run_task), else on CPU 0. Without an
+// `online` file or core PMU `cpus`, the machine has CPUs 0-7. Events count at a
 // rate per nanosecond the test sets (count_at), 1 by default for hardware and clock events; a
 // PMU with a cpumask counts for the whole package (or box), once per copy.
 #include <linux/perf_event.h>
@@ -58,6 +59,8 @@ class FakeKernel final : public PerfKernel {
   // this config (hardware events: PERF_COUNT_HW_*), in user and in kernel mode.
   void count_at(const std::string& pmu, uint64_t config, double user_per_ns,
                 double kernel_per_ns = 0);
+  // Events of core PMUs count `factor` times their rate on this CPU (a busier CPU).
+  void set_cpu_speed(int cpu, double factor) { cpu_speed_[cpu] = factor; }
   // Where a task runs from now on (-1: nowhere, it sleeps).
   void run_task(pid_t pid, int cpu) { task_cpu_[pid] = cpu; }
   // The task execs: its enable_on_exec events start.
@@ -88,7 +91,7 @@ class FakeKernel final : public PerfKernel {
   int redirect(const Pmu& pmu, int cpu) const;
   bool group_fits_empty(const Event& leader, const Event* extra) const;
   void tick(uint64_t dt);
-  double rate(const Event& e) const;
+  double rate(const Event& e, int cpu) const;
   int where(const Event& e) const;
 
   std::vector<std::unique_ptr<Pmu>> pmus_;
@@ -97,6 +100,7 @@ class FakeKernel final : public PerfKernel {
   std::map<int, std::unique_ptr<Event>> events_;  // by fd
   std::map<std::pair<std::string, uint64_t>, std::pair<double, double>> rates_;
   std::map<pid_t, int> task_cpu_;
+  std::map<int, double> cpu_speed_;
   std::map<pid_t, int> task_errors_;
   std::map<int, uint64_t> rotation_;  // per CPU: flexible groups rotated so far
   int paranoid_ = 2;

@@ -247,6 +247,44 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("-a: each CPU's copy is scaled on its own times, in the total and in each interval") {
+    // CPU 0 counts 10 per ns and always has a counter. On CPU 1 (1 per ns) another tool holds a
+    // group of 8 general-purpose events, so this event and that group take turns: half the
+    // time. Per copy: 10 x 8 ms + (1 x 4 ms) x 8/4 = 88e6, the true count; adding raw counts and
+    // times first (perf before 6.2) gives 84e6 x 16/12 = 112e6.
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.set_cpu_speed(0, 10);
+    EventResolver resolver(root);
+    auto counters =
+        make_perf_event_counters(resolver.resolve_list("cpu/event=0xc2,umask=0x1/"), root, fake);
+    counters->open(system_wide({0, 1}));
+    perf_event_attr other{};
+    other.size = sizeof other;
+    other.type = PERF_TYPE_RAW;
+    other.config = 0x02c2;
+    other.read_format = PERF_FORMAT_GROUP;
+    int leader = fake.open(other, -1, 1, -1, 0);
+    for (int i = 1; i < 8; ++i) REQUIRE(fake.open(other, -1, 1, leader, 0) >= 0);
+    counters->enable();
+    fake.advance(8 * kMs);
+    std::vector<uint64_t> first;
+    REQUIRE(counters->read_raw(first));
+    auto total = counters->read();
+    REQUIRE(total[0].counted());
+    CHECK(total[0].time_enabled_ns == 16 * kMs);
+    CHECK(total[0].time_running_ns == 12 * kMs);
+    CHECK(total[0].value == doctest::Approx(88.0 * kMs));
+    fake.advance(8 * kMs);
+    std::vector<uint64_t> second;
+    REQUIRE(counters->read_raw(second));
+    std::vector<EventCount> interval;
+    REQUIRE(counters->interval_from_raw(second.data(), first.data(), interval));
+    REQUIRE(interval[0].counted());
+    CHECK(interval[0].value == doctest::Approx(88.0 * kMs));
+  }
+
   TEST_CASE("an event of a cpumask PMU is enabled for a command and counts its package") {
     // Before: opened CPU-wide with disabled=1 and no exec to enable it, never enabled.
     SysRoot root = fixture("intel-client");
