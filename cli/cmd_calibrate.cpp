@@ -1,31 +1,29 @@
 // pmcmodel calibrate: run the embedded workload suite over thread counts (and frequency caps
 // where cpufreq allows), sample counters and power every 100 ms, write the training dataset and
-// fit the watts, IPC and CPI-stack models that what was counted allows.
+// fit the watts, IPC and CPI-stack models that what was counted allows. The run is
+// engine/workloads/calibration_suite.h, the dataset and the fits models/calibration/.
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 
 #include <fmt/format.h>
 
-#include "engine/workloads/calibration.h"
 #include "cli/commands.h"
-#include "models/fit/dataset.h"
-#include "engine/session/machine.h"
 #include "cli/model_report.h"
 #include "cli/output.h"
 #include "engine/counting/perf_event.h"
 #include "engine/power/power_source.h"
-#include "events/names/resolver.h"
-#include "engine/session/session.h"
+#include "engine/session/machine.h"
+#include "engine/workloads/calibration_suite.h"
 #include "engine/workloads/workloads.h"
+#include "events/names/resolver.h"
+#include "models/calibration/calibration_models.h"
+#include "models/fit/dataset.h"
 
 namespace pmc::cli {
 namespace {
@@ -43,167 +41,18 @@ struct CalibrateOptions {
   int interval_ms = 100;
 };
 
-struct Step {
-  std::string workload;
-  int threads = 1;
-  int khz = 0;  // 0: frequency not set
-};
-
-struct Sample {
-  double timestamp = 0;
-  std::string workload;
-  int threads = 0;
-  int khz = 0;
-  double duration_s = 0;
-  std::vector<std::optional<double>> values;  // per event, nullopt when not counted
-  std::map<std::string, double> watts;        // per power domain
-};
-
-// Events of the dataset: the software events always; with a hardware PMU the events the IPC and
-// CPI-stack models need (cycles, instructions, branch and cache misses at L1 and the LLC).
-std::vector<std::string> calibration_events(bool hardware) {
-  std::vector<std::string> names = {"task-clock", "context-switches", "cpu-migrations",
-                                    "page-faults"};
-  if (hardware)
-    for (const char* hw :
-         {"cycles", "instructions", "branches", "branch-misses", "cache-references", "cache-misses",
-          "L1-dcache-load-misses", "LLC-load-misses"})
-      names.emplace_back(hw);
-  return names;
-}
-
-// The CPU's stall counters (CYCLE_ACTIVITY.STALLS_*, Intel from Skylake on), to check the CPI
-// stack against: each is added when libpfm4 knows it for this CPU, so other CPUs calibrate
-// without them. Each is its own group, so one the kernel refuses costs no other event.
-void add_stall_counters(const EventResolver& resolver, std::vector<EventGroup>& groups,
-                        std::vector<std::string>& notes) {
-  std::vector<std::string> unknown;
-  for (const auto& c : stall_counters()) {
-    try {
-      for (auto& g : resolver.resolve_list(c.event)) groups.push_back(std::move(g));
-    } catch (const ResolveError&) {
-      unknown.emplace_back(c.event);
-    }
-  }
-  if (!unknown.empty())
-    notes.push_back(fmt::format(
-        "stall counters not on this CPU ({}): the CPI stack is not checked against them",
-        fmt::join(unknown, ", ")));
-}
-
 std::string self_exe() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? "pmcmodel" : p.string();
 }
 
-// Fewer steps when --seconds cannot give each at least `min_step` s: thread counts first shrink to
-// the smallest and the largest, then the suite is cut from its end.
-std::vector<Step> plan_steps(const CalibrateOptions& o, const std::vector<int>& khz, double budget,
-                             double min_step, std::vector<std::string>& notes) {
-  auto build = [&](const std::vector<int>& threads, size_t workloads) {
-    std::vector<Step> steps;
-    for (int f : khz)
-      for (size_t w = 0; w < workloads; ++w)
-        for (int t : threads) steps.push_back({o.workloads[w], t, f});
-    return steps;
-  };
-  auto steps = build(o.threads, o.workloads.size());
-  size_t fit = size_t(std::max(1.0, std::floor(budget / min_step)));
-  if (steps.size() <= fit) return steps;
-  std::vector<int> threads = {o.threads.front()};
-  if (o.threads.size() > 1) threads.push_back(o.threads.back());
-  size_t workloads = o.workloads.size();
-  while (build(threads, workloads).size() > fit && threads.size() > 1) threads.pop_back();
-  while (build(threads, workloads).size() > fit && workloads > 1) --workloads;
-  auto cut = build(threads, workloads);
-  std::string left;
-  for (size_t w = workloads; w < o.workloads.size(); ++w)
-    left += (left.empty() ? "" : ", ") + o.workloads[w];
-  notes.push_back(fmt::format(
-      "--seconds {:g} allows {} steps of at least {:g} s, not {}: ran thread counts {} and {}",
-      o.seconds, cut.size(), min_step, steps.size(), fmt::join(threads, ","),
-      left.empty() ? "every workload" : "left out " + left));
-  if (cut.size() > fit) cut.resize(fit);
-  return cut;
-}
-
-void show_progress(size_t index, size_t count, const Step& s, double left_s) {
+void show_progress(size_t index, size_t count, const CalibrationStep& s, double left_s) {
   std::fprintf(stderr, "\r\033[K[%zu/%zu] %s, %d thread%s%s, %.0f s left", index + 1, count,
                s.workload.c_str(), s.threads, s.threads == 1 ? "" : "s",
                s.khz ? fmt::format(", max {} MHz", s.khz / 1000).c_str() : "",
                std::max(0.0, left_s));
   std::fflush(stderr);
-}
-
-struct Columns {
-  std::vector<size_t> events;  // indices of events that have a column
-  std::vector<std::string> event_columns;
-  std::vector<std::string> event_names;
-  std::vector<std::string> domains;
-  int cycles = -1, instructions = -1;  // index into events/event_columns
-};
-
-std::string csv_text(const std::vector<Sample>& samples, const Columns& c,
-                     const MachineInfo& machine, const CalibrateOptions& o,
-                     const std::string& created_at, size_t& rows) {
-  std::string out = "# pmcmodel calibrate dataset (docs/formats.md): one row per interval\n";
-  out += fmt::format("# machine.hostname={}\n# machine.cpu_model={}\n# machine.vendor={}\n",
-                     machine.hostname, machine.cpu_model, machine.vendor);
-  out += fmt::format(
-      "# machine.family={}\n# machine.model={}\n# machine.logical_cpus={}\n# "
-      "machine.kernel_release={}\n",
-      machine.family, machine.model, machine.logical_cpus, machine.kernel_release);
-  out += fmt::format("# created_at={}\n# interval_ms={}\n", created_at, o.interval_ms);
-  for (size_t i = 0; i < c.events.size(); ++i)
-    out += fmt::format("# event.{}={}\n", c.event_columns[i], c.event_names[i]);
-  out += "timestamp,workload,threads,frequency_mhz,interval_s";
-  for (const auto& name : c.event_columns) out += "," + name;
-  bool ipc = c.cycles >= 0 && c.instructions >= 0;
-  if (ipc) out += ",ipc,cpi";
-  for (const auto& d : c.domains) out += "," + watts_column(d);
-  out += "\n";
-  rows = 0;
-  for (const auto& s : samples) {
-    bool complete = std::all_of(c.events.begin(), c.events.end(),
-                                [&](size_t e) { return s.values[e].has_value(); });
-    for (const auto& d : c.domains) complete &= s.watts.count(d) > 0;
-    if (!complete) continue;
-    out += fmt::format("{:.3f},{},{},{},{}", s.timestamp, s.workload, s.threads, s.khz / 1000,
-                       s.duration_s);
-    for (size_t e : c.events) out += fmt::format(",{}", *s.values[e] / s.duration_s);
-    if (ipc) {
-      double cyc = *s.values[c.events[size_t(c.cycles)]],
-             ins = *s.values[c.events[size_t(c.instructions)]];
-      out += fmt::format(",{},{}", cyc > 0 ? ins / cyc : 0.0, ins > 0 ? cyc / ins : 0.0);
-    }
-    for (const auto& d : c.domains) out += fmt::format(",{}", s.watts.at(d));
-    out += "\n";
-    ++rows;
-  }
-  return out;
-}
-
-struct Fitted {
-  std::string what;
-  std::string file;
-  FitOutcome outcome;
-};
-
-bool non_constant(const Dataset& data, const std::string& column) {
-  const auto& v = data.column(column);
-  return std::any_of(v.begin(), v.end(), [&](double x) { return x != v.front(); });
-}
-
-CvPlan calibration_plan(const Dataset& data, std::string& how) {
-  const auto& w = data.labels("workload");
-  if (std::set<std::string>(w.begin(), w.end()).size() >= 2) {
-    how = "grouped by workload (leave one workload out)";
-    return grouped_plan(w);
-  }
-  size_t folds = std::min<size_t>(5, data.rows() / 2);
-  how = fmt::format("k-fold, {} folds", folds);
-  return kfold_plan(data.rows(), folds, 1);
 }
 
 std::string model_file(const std::string& out, const std::string& target) {
@@ -230,11 +79,8 @@ std::string format_stall_shares(const CpiStack& stack, const Dataset& data,
   return out;
 }
 
-int run_calibrate(CalibrateOptions o) {
-  auto started = Clock::now();
-  SysRoot root = SysRoot::from_env();
-  MachineInfo machine = read_machine_info(root);
-  int cpus = std::max(1, machine.logical_cpus);
+// --threads and --workloads with their defaults, checked before anything runs.
+void complete_options(CalibrateOptions& o, int cpus) {
   if (o.threads.empty())
     for (int t = 1; t <= cpus; ++t) o.threads.push_back(t);
   std::sort(o.threads.begin(), o.threads.end());
@@ -245,17 +91,68 @@ int run_calibrate(CalibrateOptions o) {
     if (std::find(known.begin(), known.end(), w) == known.end())
       throw CommandError(fmt::format("--workloads: unknown workload '{}' (expected one of: {})", w,
                                      fmt::join(known, ", ")));
-  std::vector<std::string> notes, not_fitted;
+}
+
+std::vector<std::pair<std::string, std::string>> identity_of(const MachineInfo& m) {
+  return {{"hostname", m.hostname},
+          {"cpu_model", m.cpu_model},
+          {"vendor", m.vendor},
+          {"family", std::to_string(m.family)},
+          {"model", std::to_string(m.model)},
+          {"logical_cpus", std::to_string(m.logical_cpus)},
+          {"kernel_release", m.kernel_release}};
+}
+
+// The report's fits: each model's CV report and file, the CPI stack per workload, what was not
+// fitted and why.
+std::string report_models(const CalibrationModels& models, const Dataset& data,
+                          const CalibrateOptions& o) {
+  std::string report;
+  if (!models.cv_how.empty()) report += fmt::format("cv plan: {}\n", models.cv_how);
+  for (const auto& f : models.fitted) {
+    report += fmt::format("\n{}:\n", f.what);
+    report += format_fit_report(f.outcome.model, f.outcome.cv, o.out_data);
+    if (!o.out.empty()) {
+      auto file = model_file(o.out, f.target);
+      write_file_atomically(file, model_to_json(f.outcome.model));
+      report += fmt::format("wrote {}\n", file);
+    }
+  }
+  if (models.cpi_stack) {
+    report += "\n" + format_stall_shares(*models.cpi_stack, data, models.cycles_column);
+    for (const auto& f : models.fitted)
+      if (f.target == "cpi") report += format_stall_comparison(f.outcome.model.stall_check);
+  }
+  if (models.fitted.empty()) report += "\nno model could be fitted from what was counted here\n";
+  if (!models.not_fitted.empty()) {
+    report += "models not fitted:\n";
+    for (const auto& n : models.not_fitted) report += "  " + n + "\n";
+  }
+  if (!models.fitted.empty() && o.out.empty())
+    report += "(no --out: the models were not written)\n";
+  return report;
+}
+
+int run_calibrate(CalibrateOptions o) {
+  auto started = Clock::now();
+  SysRoot root = SysRoot::from_env();
+  MachineInfo machine = read_machine_info(root);
+  int cpus = std::max(1, machine.logical_cpus);
+  complete_options(o, cpus);
+  // Outputs are checked before the suite runs, not found unwritable minutes later.
+  check_output_path(o.out_data);
+  if (!o.out.empty()) check_output_path(model_file(o.out, "ipc"));
+  std::vector<std::string> notes;
   std::string created_at = utc_now_iso8601();
 
   int hw_errno = probe_hardware_counters();
-  auto event_names = calibration_events(hw_errno == 0);
   EventResolver resolver(root);
   std::vector<EventGroup> groups;
   try {
-    groups = resolver.resolve_list(fmt::format("{}", fmt::join(event_names, ",")));
+    groups =
+        resolver.resolve_list(fmt::format("{}", fmt::join(calibration_events(hw_errno == 0), ",")));
   } catch (const ResolveError& e) {
-    throw CommandError(e.what(), 1);
+    throw CommandError(e.what());
   }
   if (hw_errno == 0) add_stall_counters(resolver, groups, notes);
 
@@ -268,130 +165,29 @@ int run_calibrate(CalibrateOptions o) {
   if (power.source) power.source->start();
 
   FrequencyControl freq = probe_frequency_control(root, cpus);
-  std::vector<int> khz = freq.available ? freq.settings_khz : std::vector<int>{0};
   if (!freq.available) notes.push_back("frequency not varied: " + freq.reason);
-
   // Keep 5% of --seconds for writing and fitting.
-  double budget = o.seconds * 0.95;
+  CalibrationRunOptions run_options{self_exe(), o.seconds * 0.95, o.interval_ms, o.seconds};
   double min_step = std::max(0.25, 2.5 * o.interval_ms / 1000.0);
-  auto steps = plan_steps(o, khz, budget, min_step, notes);
+  auto steps = plan_calibration_steps(
+      {o.seconds, o.threads, o.workloads, freq.available ? freq.settings_khz : std::vector<int>{0}},
+      run_options.budget_s, min_step, notes);
   bool tty = isatty(STDERR_FILENO) != 0;
-  auto deadline =
-      started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget));
-
-  std::vector<Sample> samples;
-  std::vector<EventCount> last_events;
-  size_t partial = 0;
-  std::optional<int> interrupted;
-  std::unique_ptr<FrequencyCap> cap;
-  int cap_khz = 0;
-  double overhead_s = 0.05;
-  for (size_t i = 0; i < steps.size() && !interrupted; ++i) {
-    const auto& step = steps[i];
-    auto step_start = Clock::now();
-    double left = std::chrono::duration<double>(deadline - step_start).count();
-    double step_s = left / double(steps.size() - i) - overhead_s;
-    if (step_s < 0.05) {
-      notes.push_back(fmt::format("{} of {} steps not run: --seconds {:g} ran out",
-                                  steps.size() - i, steps.size(), o.seconds));
-      break;
-    }
-    if (tty) show_progress(i, steps.size(), step, left);
-    if (step.khz != cap_khz) {
-      cap.reset();
-      if (step.khz) cap = std::make_unique<FrequencyCap>(root, freq, step.khz);
-      cap_khz = step.khz;
-    }
-    RunOptions run;
-    run.argv = {self_exe(),
-                "workload",
-                step.workload,
-                "--threads",
-                std::to_string(step.threads),
-                "--seconds",
-                fmt::format("{:.3f}", step_s)};
-    run.interval_ms = o.interval_ms;
-    if (power.source) {
-      run.sample_ms = 100;
-      run.on_sample = [&] { power.source->sample(); };
-      power.source->read_interval();  // energy between steps belongs to no row
-    }
-    auto counters = make_perf_event_counters(groups, root);
-    RunResult r;
-    try {
-      r = run_counted(*counters, run, [&](Interval& iv) {
-        Sample s;
-        s.timestamp =
-            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
-        s.workload = step.workload;
-        s.threads = step.threads;
-        s.khz = step.khz;
-        s.duration_s = iv.duration_s;
-        for (const auto& e : iv.events)
-          s.values.push_back(e.counted() ? std::optional<double>(e.value) : std::nullopt);
-        if (power.source)
-          for (const auto& e : power.source->read_interval())
-            s.watts[e.domain] = e.average_watts;  // over the source's own window, which ends here
-        if (iv.duration_s < 0.5 * o.interval_ms / 1000.0) {
-          ++partial;  // the short tail at the command's end: too noisy a rate to train on
-          return;
-        }
-        samples.push_back(std::move(s));
-      });
-    } catch (const ExecError& e) {
-      throw CommandError(e.what(), 1);
-    }
-    // Starting and reaping the process costs time beyond the step's own: learn how much.
-    double spent = std::chrono::duration<double>(Clock::now() - step_start).count();
-    overhead_s = 0.5 * overhead_s + 0.5 * std::max(0.0, spent - step_s);
-    if (r.exit_status.value_or(0) != 0)
-      throw CommandError(
-          fmt::format("workload {} exited with status {}", step.workload, *r.exit_status), 1);
-    if (r.interrupted_by) {
-      interrupted = r.interrupted_by;
-      notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
-                      ": the dataset has the steps run so far");
-    }
-    if (last_events.empty()) {
-      last_events = r.events;
-      for (const auto& n : counters->notes()) notes.push_back(n);
-    }
-  }
-  cap.reset();
+  CalibrationRun run = run_calibration(root, groups, power.source.get(), freq, steps, run_options,
+                                       tty ? CalibrationProgress(show_progress) : nullptr);
   if (tty) std::fputs("\r\033[K", stderr);
-  if (partial)
-    notes.push_back(
-        fmt::format("{} partial intervals shorter than {} ms (a command's last) left out", partial,
-                    o.interval_ms / 2));
+  notes.insert(notes.end(), run.notes.begin(), run.notes.end());
 
-  Columns c;
-  std::set<std::string> domains;
-  for (const auto& s : samples)
-    for (const auto& [d, w] : s.watts) domains.insert(d);
-  c.domains.assign(domains.begin(), domains.end());
-  std::vector<std::string> uncounted;
-  for (size_t e = 0; e < last_events.size(); ++e) {
-    const auto& ev = last_events[e];
-    if (!ev.counted()) {
-      uncounted.push_back(
-          fmt::format("{} ({})", ev.name, ev.reason.empty() ? to_string(ev.status) : ev.reason));
-      continue;
-    }
-    if (ev.name == "cycles") c.cycles = int(c.events.size());
-    if (ev.name == "instructions") c.instructions = int(c.events.size());
-    c.events.push_back(e);
-    c.event_columns.push_back(rate_column(ev.name));
-    c.event_names.push_back(ev.name);
-  }
+  CalibrationColumns c = calibration_columns(run.events, run.samples);
   size_t rows = 0;
-  std::string text = csv_text(samples, c, machine, o, created_at, rows);
+  std::string text =
+      calibration_csv(run.samples, c, identity_of(machine), created_at, o.interval_ms, rows);
   if (rows == 0)
     throw CommandError(
         fmt::format(
             "no complete interval was measured ({} steps, --seconds {:g}): no dataset written",
             steps.size(), o.seconds),
-        1);
+        ExitStatus::environment);
   write_file_atomically(o.out_data, text);
 
   std::string report = fmt::format(
@@ -399,7 +195,8 @@ int run_calibrate(CalibrateOptions o) {
       rows, o.interval_ms, steps.size(), o.workloads.size(), fmt::join(o.threads, ","),
       std::chrono::duration<double>(Clock::now() - started).count());
   report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
-  if (!uncounted.empty()) report += fmt::format("not counted: {}\n", fmt::join(uncounted, "; "));
+  if (!c.uncounted.empty())
+    report += fmt::format("not counted: {}\n", fmt::join(c.uncounted, "; "));
   if (power.source)
     report += fmt::format("power: {} ({})\n", power.source->method(), fmt::join(c.domains, ", "));
   for (const auto& n : power.notes) notes.push_back(n);
@@ -408,112 +205,15 @@ int run_calibrate(CalibrateOptions o) {
 
   // Fits, each on the dataset as written (its FILE:LINE in any refusal).
   Dataset data = Dataset::load_csv(o.out_data, {{"workload"}, {}});
-  std::string how;
-  std::optional<CvPlan> plan;
-  try {
-    plan = calibration_plan(data, how);
-  } catch (const std::exception& e) {
-    not_fitted.push_back(
-        fmt::format("every model: {} rows cannot be cross-validated ({})", data.rows(), e.what()));
-  }
   ModelIdentity identity{
       machine_from_comments(Dataset::preview_csv(o.out_data).comments, o.out_data), created_at};
-  std::vector<Fitted> fitted;
-  auto fit_one = [&](const std::string& what, const std::string& target,
-                     std::vector<FeatureSpec> candidates, const SolverOptions& solver,
-                     bool select) {
-    if (!plan) return;
-    try {
-      auto outcome = fit_table(data, target, select ? std::vector<FeatureSpec>{} : candidates,
-                               candidates, solver, *plan, {}, identity);
-      fitted.push_back({what, o.out.empty() ? "" : model_file(o.out, target), std::move(outcome)});
-    } catch (const std::exception& e) {
-      not_fitted.push_back(fmt::format("{} ({}): {}", what, target, e.what()));
-    }
-  };
-  std::string stall_report;  // the CPI stack per workload, when it was fitted
-  std::vector<FeatureSpec> rates;
-  for (const auto& col : c.event_columns)
-    if (non_constant(data, col)) rates.push_back(raw_feature(col));
-
-  if (c.domains.empty()) {
-    not_fitted.push_back(
-        fmt::format("watts: {}; watts need RAPL (the perf power PMU or powercap, readable) or "
-                    "--power-from FILE|ipmi",
-                    power.source ? "the power source gave no domain"
-                                 : "no power source (" + power.reason_if_none + ")"));
-  }
-  for (const auto& d : c.domains) fit_one("watts of " + d, watts_column(d), rates, {}, true);
-
-  bool have_ipc = c.cycles >= 0 && c.instructions >= 0;
-  std::string why_no_hw =
-      hw_errno == 0
-          ? ""
-          : fmt::format(
-                " (no hardware counters here: perf_event_open of cycles failed with errno {})",
-                hw_errno);
-  if (!have_ipc) {
-    not_fitted.push_back("IPC: needs cycles and instructions, which were not counted" + why_no_hw);
-    not_fitted.push_back(
-        "CPI stack (cache stalls): needs cycles, instructions and cache-miss events, which were "
-        "not counted" +
-        why_no_hw);
-  } else {
-    const std::string ins = c.event_columns[size_t(c.instructions)],
-                      cyc = c.event_columns[size_t(c.cycles)];
-    std::vector<FeatureSpec> per_instruction, misses;
-    for (const auto& col : c.event_columns) {
-      if (col == ins || col == cyc || col == "task_clock_per_s" || !non_constant(data, col))
-        continue;
-      FeatureSpec f{col.substr(0, col.size() - 6) + "_per_instruction", FeatureOp::ratio, col, ins};
-      per_instruction.push_back(f);
-      if (col == "l1_dcache_load_misses_per_s" || col == "llc_load_misses_per_s")
-        misses.push_back(f);
-    }
-    if (misses.empty())
-      for (const auto& f : per_instruction)
-        if (f.a == "cache_misses_per_s") misses.push_back(f);
-    fit_one("IPC", "ipc", per_instruction, {}, true);
-    if (misses.empty()) {
-      not_fitted.push_back(
-          "CPI stack (cache stalls): no cache-miss event was counted (L1-dcache-load-misses, "
-          "LLC-load-misses or cache-misses)");
-    } else {
-      SolverOptions nnls;
-      nnls.kind = SolverKind::nnls;
-      nnls.nnls.nonnegative_intercept = true;
-      fit_one("CPI stack (cache stalls)", "cpi", misses, nnls, false);
-      if (!fitted.empty() && fitted.back().outcome.model.target == "cpi") {
-        auto& model = fitted.back().outcome.model;
-        model.stall_check = stall_check(model, data, data.labels("workload"));
-        std::vector<std::string> levels;
-        for (const auto& f : misses) levels.push_back(f.a);
-        try {
-          stall_report = format_stall_shares(fit_cpi_stack(data, cyc, ins, levels), data, cyc);
-          stall_report += format_stall_comparison(model.stall_check);
-        } catch (const std::exception& e) {
-          not_fitted.push_back(std::string("CPI stack per workload: ") + e.what());
-        }
-      }
-    }
-  }
-
-  if (plan) report += fmt::format("cv plan: {}\n", how);
-  for (const auto& f : fitted) {
-    report += fmt::format("\n{}:\n", f.what);
-    report += format_fit_report(f.outcome.model, f.outcome.cv, o.out_data);
-    if (!f.file.empty()) {
-      write_file_atomically(f.file, model_to_json(f.outcome.model));
-      report += fmt::format("wrote {}\n", f.file);
-    }
-  }
-  if (!stall_report.empty()) report += "\n" + stall_report;
-  if (fitted.empty()) report += "\nno model could be fitted from what was counted here\n";
-  if (!not_fitted.empty()) {
-    report += "models not fitted:\n";
-    for (const auto& n : not_fitted) report += "  " + n + "\n";
-  }
-  if (!fitted.empty() && o.out.empty()) report += "(no --out: the models were not written)\n";
+  CalibrationContext context;
+  context.no_watts = power.source ? "the power source gave no domain"
+                                  : "no power source (" + power.reason_if_none + ")";
+  if (hw_errno != 0)
+    context.no_hardware = fmt::format(
+        " (no hardware counters here: perf_event_open of cycles failed with errno {})", hw_errno);
+  report += report_models(fit_calibration_models(data, c, identity, context), data, o);
   std::fputs(report.c_str(), stdout);
   return 0;
 }
@@ -556,7 +256,7 @@ Runner add_calibrate(CLI::App& app) {
     } catch (const CommandError&) {
       throw;
     } catch (const std::runtime_error& e) {
-      throw CommandError(e.what(), 1);
+      throw CommandError(e.what(), ExitStatus::environment);
     }
   };
 }

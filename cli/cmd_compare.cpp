@@ -13,21 +13,21 @@
 
 #include <fmt/format.h>
 
-#include "engine/system/data_dir.h"
 #include "cli/commands.h"
 #include "cli/compare_svg.h"
-#include "models/fleet/comparison.h"
-#include "events/metrics/derived_metrics.h"
-#include "models/fleet/grid.h"
-#include "events/perfstat/import_perfstat.h"
-#include "events/document/measurement_io.h"
 #include "cli/output.h"
+#include "engine/system/data_dir.h"
+#include "events/document/measurement_io.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
 #include "events/text/input_file.h"
 #include "events/text/json_guard.h"
-#include "pmcmodel_version.h"
+#include "models/fleet/comparison.h"
+#include "models/fleet/grid.h"
 #include "models/fleet/projection.h"
 #include "models/fleet/recommendations.h"
 #include "models/fleet/sku_catalog.h"
+#include "pmcmodel_version.h"
 
 namespace pmc::cli {
 namespace {
@@ -73,7 +73,8 @@ LoadedRun load_run(const std::string& path) {
   std::string text = read_whole(path);
   LoadedRun run;
   // Nesting, duplicate keys and numbers outside a double are refused before any parser runs.
-  if (text.find_first_not_of(" \t\r\n") < text.size() && text[text.find_first_not_of(" \t\r\n")] == '{')
+  if (text.find_first_not_of(" \t\r\n") < text.size() &&
+      text[text.find_first_not_of(" \t\r\n")] == '{')
     if (auto problem = find_json_problem(text))
       throw CommandError(fmt::format("{}:{}: {}", path, problem->line, problem->what));
   json doc = json::parse(text, nullptr, false);
@@ -397,8 +398,7 @@ SkuCatalog load_catalog(const std::string& path) {
 int run_compare(const CompareCliOptions& o) {
   CompareOptions options = model_options(o);
   bool projected_mode = !o.skus_path.empty() || !o.sku_ids.empty();
-  SkuCatalog catalog = load_catalog(
-      o.skus_path.empty() ? data_file("skus.csv") : o.skus_path);
+  SkuCatalog catalog = load_catalog(o.skus_path.empty() ? data_file("skus.csv") : o.skus_path);
   std::vector<std::string> memory_notes;
   auto skus = memory_filtered(chosen_skus(o, catalog), catalog, o.min_memory_gb, memory_notes);
   RecommendationRules rules;

@@ -7,7 +7,8 @@
 namespace pmc::cli {
 
 Runner add_doctor(CLI::App& app) {
-  auto* cmd = app.add_subcommand("doctor", "Say what works on this machine and how to fix the rest");
+  auto* cmd =
+      app.add_subcommand("doctor", "Say what works on this machine and how to fix the rest");
   cmd->footer("Examples:\n  pmcmodel doctor\n  PMCMODEL_SYSFS_ROOT=fixture/sys pmcmodel doctor");
   return [] {
     auto checks = run_checks(SysRoot::from_env());

@@ -10,10 +10,11 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "models/fit/auto_features.h"
-#include "models/fit/dataset.h"
 #include "cli/model_report.h"
 #include "cli/output.h"
+#include "models/fit/auto_features.h"
+#include "models/fit/dataset.h"
+#include "models/fit/fit_table.h"
 
 namespace pmc::cli {
 namespace {
@@ -95,10 +96,12 @@ CvPlan plan_for(const FitOptions& o, const Dataset& data, std::string& how) {
     // --features auto (default pool) leaves a gap of 1% of the rows before each test block, so
     // a block is not predicted from the near-copies of its own first rows.
     bool auto_pool = o.features == "auto" && o.candidates.empty() && o.model == "linear";
-    size_t gap = o.cv_gap >= 0 ? size_t(o.cv_gap) : auto_pool ? std::max<size_t>(1, data.rows() / 100) : 0;
+    size_t gap = o.cv_gap >= 0 ? size_t(o.cv_gap)
+                 : auto_pool   ? std::max<size_t>(1, data.rows() / 100)
+                               : 0;
     if (gap >= data.rows() / blocks) gap = data.rows() / blocks / 2;
-    how = fmt::format("time-ordered, {} blocks (each tested on a fit to the earlier ones{})", blocks,
-                      gap ? fmt::format(", leaving out the {} rows before it", gap) : "");
+    how = fmt::format("time-ordered, {} blocks (each tested on a fit to the earlier ones{})",
+                      blocks, gap ? fmt::format(", leaving out the {} rows before it", gap) : "");
     return time_ordered_gap_plan(data.rows(), blocks, gap);
   }
   size_t folds = o.folds ? o.folds : std::min<size_t>(10, data.rows() / 2);
@@ -109,78 +112,32 @@ CvPlan plan_for(const FitOptions& o, const Dataset& data, std::string& how) {
   return kfold_plan(data.rows(), folds, 1);
 }
 
-std::string band_label(const ModelBand& b) {
-  auto bound = [](double v) { return std::isfinite(v) ? fmt::format("{:g}", v) : std::string(""); };
-  if (!std::isfinite(b.lower)) return fmt::format("< {}", bound(b.upper));
-  if (!std::isfinite(b.upper)) return fmt::format(">= {}", bound(b.lower));
-  return fmt::format("[{}, {})", bound(b.lower), bound(b.upper));
-}
-
-// One sub-model per band of --band-by, with the pooled model's features (less those constant in
-// the band) and its own CV; a band with fewer than min_rows rows, or whose fit is refused, keeps
-// no model and the pooled one predicts it.
+// fit_bands (models/fit/fit_table.h) with --band-by's options, and its report: per band its
+// rows and sub-model, or why the pooled model predicts it.
 void fit_bands(const FitOptions& o, const Dataset& data, const SolverOptions& solver,
                const ModelIdentity& identity, Model& pooled, std::string& report) {
-  const auto& values = data.column(o.band_by);
-  pooled.band_column = o.band_by;
-  pooled.band_edges = o.band_edges.empty() ? default_band_edges(values) : o.band_edges;
-  if (!std::is_sorted(pooled.band_edges.begin(), pooled.band_edges.end()) ||
-      std::adjacent_find(pooled.band_edges.begin(), pooled.band_edges.end()) !=
-          pooled.band_edges.end())
-    throw CommandError("--band-edges: expected increasing values");
-  std::vector<FeatureSpec> features;
-  for (const auto& t : pooled.terms) features.push_back(t.spec);
-  pooled.band_min_rows =
-      o.band_min_rows ? o.band_min_rows : std::max<size_t>(10, 5 * (features.size() + 1));
-  std::vector<std::vector<size_t>> rows(pooled.band_edges.size() + 1);
-  for (size_t r = 0; r < data.rows(); ++r)
-    rows[band_index(pooled.band_edges, values[r])].push_back(r);
-
-  const auto& y = data.column(o.target);
-  std::vector<double> actual, held_out;
+  auto plan_for_band = [&](const Dataset& sub) {
+    FitOptions band_options = o;
+    std::string how;
+    auto groups = o.group_by.empty() ? std::vector<std::string>{} : sub.labels(o.group_by);
+    if (std::set<std::string>(groups.begin(), groups.end()).size() < 2)
+      band_options.group_by.clear();
+    if (band_options.group_by.empty() && band_options.cv == "grouped") band_options.cv = "auto";
+    return plan_for(band_options, sub, how);
+  };
+  try {
+    pmc::fit_bands(data, o.target, o.band_by, o.band_edges, o.band_min_rows, solver, identity,
+                   plan_for_band, pooled);
+  } catch (const std::invalid_argument& e) {
+    throw CommandError(e.what());
+  }
   report +=
       fmt::format("bands by {} (edges {}; a band needs {} rows):\n", o.band_by,
                   pooled.band_edges.empty() ? std::string("none")
                                             : fmt::format("{}", fmt::join(pooled.band_edges, ", ")),
                   pooled.band_min_rows);
-  for (size_t b = 0; b < rows.size(); ++b) {
-    ModelBand band;
-    band.lower = b == 0 ? -INFINITY : pooled.band_edges[b - 1];
-    band.upper = b == pooled.band_edges.size() ? INFINITY : pooled.band_edges[b];
-    band.rows = rows[b].size();
+  for (const auto& band : pooled.bands) {
     std::string label = band_label(band);
-    if (band.rows < pooled.band_min_rows) {
-      band.reason = fmt::format("{} training rows, fewer than {}: the pooled model predicts it",
-                                band.rows, pooled.band_min_rows);
-    } else {
-      Dataset sub = data.select_rows(rows[b]);
-      std::vector<FeatureSpec> kept;
-      for (const auto& f : features) {
-        auto v = evaluate_feature(f, sub);
-        if (!constant(v)) kept.push_back(f);
-      }
-      try {
-        FitOptions band_options = o;
-        std::string how;
-        auto groups = o.group_by.empty() ? std::vector<std::string>{} : sub.labels(o.group_by);
-        if (std::set<std::string>(groups.begin(), groups.end()).size() < 2)
-          band_options.group_by.clear();
-        if (band_options.group_by.empty() && band_options.cv == "grouped") band_options.cv = "auto";
-        CvPlan plan = plan_for(band_options, sub, how);
-        if (kept.empty()) throw std::runtime_error("every feature is constant in the band");
-        auto fitted = fit_table(sub, o.target, kept, {}, solver, plan, {}, identity);
-        for (size_t i = 0; i < fitted.cv.predictions.size(); ++i)
-          if (std::isfinite(fitted.cv.predictions[i])) {
-            actual.push_back(y[rows[b][i]]);
-            held_out.push_back(fitted.cv.predictions[i]);
-          }
-        fitted.model.nonnegative_intercept = pooled.nonnegative_intercept;
-        fitted.model.clip_out_of_range = pooled.clip_out_of_range;
-        band.model = std::make_shared<Model>(std::move(fitted.model));
-      } catch (const std::exception& e) {
-        band.reason = fmt::format("not fitted ({}): the pooled model predicts it", e.what());
-      }
-    }
     if (band.model) {
       report += fmt::format("  band {:<20} {:>6} rows  intercept {:<12.6g}", label, band.rows,
                             band.model->intercept);
@@ -190,15 +147,12 @@ void fit_bands(const FitOptions& o, const Dataset& data, const SolverOptions& so
     } else {
       report += fmt::format("  band {:<20} {:>6} rows  {}\n", label, band.rows, band.reason);
     }
-    pooled.bands.push_back(std::move(band));
   }
-  if (!actual.empty()) {
-    pooled.band_cv = error_metrics(actual, held_out);
+  if (pooled.band_cv.n > 0)
     report += fmt::format(
         "banded, held-out over the fitted bands: {}\npooled, held-out:          "
         "              {}\n",
         format_errors(pooled.band_cv), format_errors(pooled.cv.errors));
-  }
 }
 
 // --features auto with the default pool: √, log1p and hinge candidates of every input column,
@@ -206,7 +160,8 @@ void fit_bands(const FitOptions& o, const Dataset& data, const SolverOptions& so
 // better on the same plan (auto_features.h).
 FitOutcome fit_auto(const Dataset& data, const std::string& target,
                     const std::vector<FeatureSpec>& raw_candidates, const CvPlan& plan,
-                    SelectionOptions selection, const ModelIdentity& identity, std::string& report) {
+                    SelectionOptions selection, const ModelIdentity& identity,
+                    std::string& report) {
   if (raw_candidates.empty())
     throw std::runtime_error(
         fmt::format("{}: no candidate features for '{}'", data.where_header(), target));
@@ -239,7 +194,8 @@ FitOutcome fit_auto(const Dataset& data, const std::string& target,
                         : "the selection is kept");
 
   // The final fit: a constrained term that the bound holds at 0 adds nothing and is dropped; the
-  // rest is then the unconstrained least-squares fit (no bound is active), with its standard errors.
+  // rest is then the unconstrained least-squares fit (no bound is active), with its standard
+  // errors.
   std::vector<size_t> cols = sel.final_columns;
   std::vector<char> mask;
   for (bool changed = true; changed && !sel.baseline_kept;) {
@@ -265,13 +221,14 @@ FitOutcome fit_auto(const Dataset& data, const std::string& target,
   DesignMatrix x = px.select_columns(cols);
   Fit constrained = fit_sign_constrained(x, y, mask);
   bool bound_active = false;
-  for (size_t i = 0; i < cols.size(); ++i) bound_active |= mask[i] && constrained.coefficients[i] == 0;
+  for (size_t i = 0; i < cols.size(); ++i)
+    bound_active |= mask[i] && constrained.coefficients[i] == 0;
   Fit fit = bound_active ? constrained : fit_ols(x, y);
   FitOutcome out;
-  out.cv = cross_validate(x, y, plan,
-                          clipping_predictor([mask](const DesignMatrix& tx, const std::vector<double>& ty) {
-                            return fit_sign_constrained(tx, ty, mask);
-                          }));
+  out.cv = cross_validate(
+      x, y, plan, clipping_predictor([mask](const DesignMatrix& tx, const std::vector<double>& ty) {
+        return fit_sign_constrained(tx, ty, mask);
+      }));
   out.model = make_model(target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
   out.model.clip_out_of_range = true;
   out.selected = true;
@@ -345,10 +302,10 @@ int run_fit(const FitOptions& o) {
   ModelIdentity identity{machine_from_comments(preview.comments, o.data), utc_now_iso8601()};
   bool auto_pool = auto_features && o.candidates.empty() && o.model == "linear";
   std::string auto_report;
-  auto outcome = auto_pool ? fit_auto(data, o.target, candidates, plan, selection, identity,
-                                      auto_report)
-                           : fit_table(data, o.target, features, candidates, solver_of(o), plan,
-                                       selection, identity);
+  auto outcome = auto_pool
+                     ? fit_auto(data, o.target, candidates, plan, selection, identity, auto_report)
+                     : fit_table(data, o.target, features, candidates, solver_of(o), plan,
+                                 selection, identity);
 
   std::vector<std::string> no_groups;
   outcome.model.stall_check =
@@ -373,12 +330,12 @@ int run_fit(const FitOptions& o) {
         band_report += fmt::format("note: bands by {} not tried: {}\n", name, e.what());
         break;
       }
-      bool better = trial.band_cv.n > 0 &&
-                    trial.band_cv.mape_percent < outcome.model.cv.errors.mape_percent;
-      band_report += fmt::format(
-          "bands by {}: held-out MAPE {:.2f}% against the pooled model's {:.2f}%: {}\n", name,
-          trial.band_cv.mape_percent, outcome.model.cv.errors.mape_percent,
-          better ? "kept" : "not kept (no better)");
+      bool better =
+          trial.band_cv.n > 0 && trial.band_cv.mape_percent < outcome.model.cv.errors.mape_percent;
+      band_report +=
+          fmt::format("bands by {}: held-out MAPE {:.2f}% against the pooled model's {:.2f}%: {}\n",
+                      name, trial.band_cv.mape_percent, outcome.model.cv.errors.mape_percent,
+                      better ? "kept" : "not kept (no better)");
       if (better) {
         band_report += trial_report;
         outcome.model = std::move(trial);

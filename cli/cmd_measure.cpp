@@ -14,20 +14,20 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "events/metrics/derived_metrics.h"
-#include "engine/session/machine.h"
 #include "cli/measure_energy.h"
 #include "cli/measure_metrics.h"
 #include "cli/measure_model.h"
-#include "events/document/measurement_io.h"
 #include "cli/output.h"
 #include "engine/counting/papi_counters.h"
 #include "engine/counting/perf_event.h"
-#include "events/names/resolver.h"
 #include "engine/counting/scaling.h"
+#include "engine/session/machine.h"
 #include "engine/session/session.h"
-#include "events/names/sysfs_pmu.h"
 #include "engine/workloads/workloads.h"
+#include "events/document/measurement_io.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/names/resolver.h"
+#include "events/names/sysfs_pmu.h"
 
 namespace pmc::cli {
 namespace {
@@ -52,12 +52,12 @@ struct MeasureOptions {
   double workload_seconds = 0.5;
   bool quiet = false;
   std::vector<std::string> command;
-  // Power and energy (issue 4): cli/measure_energy.h.
+  // Power and energy : cli/measure_energy.h.
   EnergyOptions energy;
-  // Calibrated models (issue 5): --model FILE, estimates labelled model:<file>;
+  // Calibrated models : --model FILE, estimates labelled model:<file>;
   // cli/measure_model.h.
   std::vector<std::string> model_paths;
-  // Metric sets (issue 3): -m NAME[,NAME…] and --cpu MODEL; cli/measure_metrics.h.
+  // Metric sets : -m NAME[,NAME…] and --cpu MODEL; cli/measure_metrics.h.
   std::vector<std::string> metric_names;
   std::string cpu_model;
 };
@@ -213,7 +213,8 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   Measurement m;
   // PAPI takes its own names (PAPI_TOT_CYC, perf::TASK-CLOCK): perf's resolver does not know
   // them, and PAPI says for each why it cannot count it.
-  auto groups = o.backend == "papi" ? std::vector<EventGroup>{} : resolve_events(o, resolver, m.notes);
+  auto groups =
+      o.backend == "papi" ? std::vector<EventGroup>{} : resolve_events(o, resolver, m.notes);
   if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
   auto counters = make_counters(o, std::move(groups), root);
   RunOptions run;
@@ -278,10 +279,12 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
                       (o.command.empty() ? "" : " (forwarded to the command)") +
                       ": counts are up to that point");
   for (auto& n : counters->notes()) m.notes.push_back(n);
+  // A power source that fails once the command has run costs its energy figure, not the run:
+  // the counts are kept and a note says what was lost.
   try {
     energy.complete_run(m);
   } catch (const EnergyError& e) {
-    throw CommandError(e.what());
+    m.notes.push_back(std::string("energy not measured: ") + e.what());
   }
   exit_code = r.exit_status.value_or(0);
   return m;
@@ -297,7 +300,7 @@ int nothing_counted_status(const Measurement& m) {
   const EventCount& first = m.events.front();
   std::fprintf(stderr, "pmcmodel measure: no event could be counted (%s: %s — %s)\n",
                first.name.c_str(), to_string(first.status), first.reason.c_str());
-  return 1;
+  return int(ExitStatus::environment);
 }
 
 int run_measure(MeasureOptions o) {
@@ -414,7 +417,7 @@ Runner add_measure(CLI::App& app) {
   cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
   cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
   cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");
-  // Metric sets (issue 3): docs/metrics.md.
+  // Metric sets : docs/metrics.md.
   cmd->add_option("-m,--metrics", o->metric_names,
                   "Metrics or metric groups: ipc, branch, cache, topdown, memory, stalls, or a "
                   "metric name (tma_retiring); default ipc,branch,cache,topdown where countable")
@@ -451,7 +454,7 @@ Runner add_measure(CLI::App& app) {
                 "Let the command run on if pmcmodel dies (by default it is killed with pmcmodel, "
                 "PR_SET_PDEATHSIG)");
   add_energy_options(cmd, o->energy);
-  // Calibrated models (issue 5).
+  // Calibrated models .
   cmd->add_option(
       "--model", o->model_paths,
       "Model file from calibrate/fit: its estimate (watts, CPI stack) from the counts, labelled "

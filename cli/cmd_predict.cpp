@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "models/fit/dataset.h"
 #include "cli/model_report.h"
 #include "cli/output.h"
+#include "models/fit/dataset.h"
 
 namespace pmc::cli {
 namespace {
@@ -124,13 +124,13 @@ int run_predict(const PredictOptions& o) {
         fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)", model.interval.level * 100,
                     covered, data.rows(), 100.0 * double(covered) / double(data.rows()));
     if (outside > 0 && outside < data.rows())
-      report += fmt::format("; {} of {} rows in the training range ({:.1f}%), {} of {} outside it "
-                            "({:.1f}%{})",
-                            covered - outside_covered, data.rows() - outside,
-                            100.0 * double(covered - outside_covered) / double(data.rows() - outside),
-                            outside_covered, outside,
-                            100.0 * double(outside_covered) / double(outside),
-                            model.clip_out_of_range ? ", clipped, interval widened" : "");
+      report += fmt::format(
+          "; {} of {} rows in the training range ({:.1f}%), {} of {} outside it "
+          "({:.1f}%{})",
+          covered - outside_covered, data.rows() - outside,
+          100.0 * double(covered - outside_covered) / double(data.rows() - outside),
+          outside_covered, outside, 100.0 * double(outside_covered) / double(outside),
+          model.clip_out_of_range ? ", clipped, interval widened" : "");
     report += "\n";
   }
   if (banded) report += format_band_use(model, p, data);
@@ -142,8 +142,9 @@ int run_predict(const PredictOptions& o) {
       if (p.out_of_range_by_term[i] > 0)
         report += fmt::format(" {} {}", model.terms[i].spec.name, p.out_of_range_by_term[i]);
     if (model.clip_out_of_range)
-      report += "; those features were clipped to the training range and the interval widened by "
-                "what the unclipped values would have added";
+      report +=
+          "; those features were clipped to the training range and the interval widened by "
+          "what the unclipped values would have added";
     report += "\n";
   }
   if (o.csv.empty() || o.csv == "-") {

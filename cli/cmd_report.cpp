@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "events/document/measurement_io.h"
 #include "cli/output.h"
+#include "events/document/measurement_io.h"
 #include "events/text/input_file.h"
 
 namespace pmc::cli {

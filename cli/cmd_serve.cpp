@@ -133,7 +133,7 @@ int run_serve(const ServeOptions& o) {
   sigset_t stop_signals = block_stop_signals();
   serve::Sampler sampler(root, std::move(settings));
   serve::MetricsServer server(sampler);
-  if (!server.bind(host, port, &error)) throw CommandError(error, 1);
+  if (!server.bind(host, port, &error)) throw CommandError(error, ExitStatus::environment);
   sampler.start();
   log_line(fmt::format("listening on {}:{} (GET /metrics, /healthz), sampling every {} s",
                        host.empty() ? "*" : host, server.port(), o.interval_s));

@@ -9,9 +9,25 @@ namespace pmc::cli {
 
 using Runner = std::function<int()>;
 
-// An error that stops a command: one line on stderr and this exit code (2 = bad input/usage).
+// pmcmodel's exit statuses, in one place (docs/formats.md, "Exit status"). A command that runs
+// another program (measure -- CMD) exits with that program's status instead, 128+N when a signal
+// N ended it, and 126/127 when it could not be started (as a shell does).
+enum class ExitStatus : int {
+  ok = 0,
+  // The environment failed: a counter, file or port the machine refused, a write that failed,
+  // nothing could be counted, a workload that could not run.
+  environment = 1,
+  // Bad usage or input, found before anything runs where it can be: an unknown option, event or
+  // metric, a malformed input file (FILE:LINE), an output folder that does not exist.
+  usage = 2,
+};
+
+// An error that stops a command: one line on stderr and its exit status.
 struct CommandError : std::runtime_error {
-  CommandError(const std::string& what, int code = 2) : std::runtime_error(what), exit_code(code) {}
+  CommandError(const std::string& what, ExitStatus status = ExitStatus::usage)
+      : std::runtime_error(what), exit_code(int(status)) {}
+  // A status that is not pmcmodel's own (a command's 126/127).
+  CommandError(const std::string& what, int code) : std::runtime_error(what), exit_code(code) {}
   int exit_code;
 };
 
@@ -21,11 +37,11 @@ Runner add_doctor(CLI::App& app);
 Runner add_workload(CLI::App& app);
 Runner add_report(CLI::App& app);
 Runner add_import(CLI::App& app);
-// Calibrated models (issue 5): calibrate, fit, predict.
+// Calibrated models: calibrate, fit, predict.
 Runner add_calibrate(CLI::App& app);
 Runner add_fit(CLI::App& app);
 Runner add_predict(CLI::App& app);
-// Machine and SKU comparison with recommendations (issue 6).
+// Machine and SKU comparison with recommendations.
 Runner add_compare(CLI::App& app);
 // A server's power curve from its specifications (SPEC result-table columns).
 Runner add_sku_curve(CLI::App& app);

@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
         std::fputs(sub->help(app.get_name()).c_str(), stdout);
         return 0;
       }
-    std::fprintf(stderr, "pmcmodel: unknown command '%s' (see 'pmcmodel help')\n", help_topic.c_str());
+    std::fprintf(stderr, "pmcmodel: unknown command '%s' (see 'pmcmodel help')\n",
+                 help_topic.c_str());
     return 2;
   }
   CLI::App* chosen = nullptr;
@@ -126,13 +127,16 @@ int main(int argc, char** argv) {
     pmc::cli::finish_standard_output();
     return status;
   } catch (const pmc::cli::CommandError& e) {
-    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
+    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(),
+                 one_line(e.what()).c_str());
     return e.exit_code;
   } catch (const pmc::InputError& e) {
-    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
+    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(),
+                 one_line(e.what()).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(), one_line(e.what()).c_str());
+    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(),
+                 one_line(e.what()).c_str());
     return 1;
   }
 }

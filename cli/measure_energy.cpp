@@ -35,7 +35,9 @@ void add_energy_options(CLI::App* cmd, EnergyOptions& o) {
                   "or a list of indices such as 0,2 or 0-3");
 }
 
-std::string default_data_dir() { return find_data_dir().path; }
+std::string default_data_dir() {
+  return find_data_dir().path;
+}
 
 std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::string_view prefix) {
   std::string out;

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "events/metrics/derived_metrics.h"
-#include "events/names/event_spec.h"
-#include "events/metrics/expr.h"
 #include "events/document/measurement.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/metrics/expr.h"
 #include "events/metrics/metric_set.h"
+#include "events/names/event_spec.h"
 #include "events/names/resolver.h"
 #include "events/names/sysroot.h"
 

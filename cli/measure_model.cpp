@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/workloads/calibration.h"
 #include "cli/commands.h"
+#include "engine/workloads/calibration.h"
 
 namespace pmc::cli {
 namespace {

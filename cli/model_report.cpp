@@ -51,27 +51,6 @@ std::string format_fit_report(const Model& m, const CvResult& cv, const std::str
   return out;
 }
 
-StallComparison stall_check(const Model& m, const Dataset& data,
-                            const std::vector<std::string>& group_of_row) {
-  if (m.target != "cpi" || m.terms.empty() || !data.has_column("cpi")) return {};
-  const std::string& ins = m.terms.front().spec.b;
-  std::vector<std::string> misses;
-  std::vector<double> penalty;
-  for (const auto& t : m.terms) {
-    if (t.spec.op != FeatureOp::ratio || t.spec.b != ins || !data.has_column(t.spec.a)) return {};
-    misses.push_back(t.spec.a);
-    // The feature is scale · miss / I, so its cycles are coefficient · scale · miss.
-    penalty.push_back(t.coefficient * t.spec.scale);
-  }
-  if (!data.has_column(ins)) return {};
-  const auto& cpi = data.column("cpi");
-  const auto& instructions = data.column(ins);
-  std::vector<double> cycles(data.rows());
-  for (size_t r = 0; r < data.rows(); ++r) cycles[r] = cpi[r] * instructions[r];
-  bool rates = ins.size() > 6 && ins.compare(ins.size() - 6, 6, "_per_s") == 0;
-  return compare_stall_counters(data, misses, penalty, cycles, group_of_row, rates ? "_per_s" : "");
-}
-
 std::string format_stall_comparison(const StallComparison& s) {
   std::string out;
   if (!s.empty()) {
@@ -106,58 +85,9 @@ std::string utc_now_iso8601() {
   return buf;
 }
 
-nlohmann::json machine_from_comments(const std::vector<std::string>& comments,
-                                     const std::string& dataset) {
-  nlohmann::json machine = nlohmann::json::object();
-  for (const auto& c : comments) {
-    auto eq = c.find('=');
-    if (c.rfind("event.", 0) == 0 && eq != std::string::npos) {
-      machine["events"][c.substr(6, eq - 6)] = c.substr(eq + 1);
-      continue;
-    }
-    if (c.rfind("machine.", 0) != 0) continue;
-    if (eq == std::string::npos) continue;
-    machine[c.substr(8, eq - 8)] = c.substr(eq + 1);
-  }
-  machine["dataset"] = dataset;
-  return machine;
-}
-
 }  // namespace pmc::cli
 
 namespace pmc::cli {
-
-FitOutcome fit_table(const Dataset& data, const std::string& target,
-                     const std::vector<FeatureSpec>& features,
-                     const std::vector<FeatureSpec>& candidates, const SolverOptions& solver,
-                     const CvPlan& plan, const SelectionOptions& selection,
-                     const ModelIdentity& identity) {
-  FitOutcome out;
-  const auto& y = data.column(target);
-  std::vector<FeatureSpec> chosen = features;
-  if (chosen.empty()) {
-    if (candidates.empty())
-      throw std::runtime_error(
-          fmt::format("{}: no candidate features for '{}'", data.where_header(), target));
-    SelectionOptions options = selection;
-    options.solver = solver;
-    out.selection = forward_select(design_matrix(data, candidates), y, plan, options);
-    out.selected = true;
-    for (auto c : out.selection.selected) chosen.push_back(candidates[c]);
-    if (chosen.empty())
-      throw std::runtime_error(
-          fmt::format("{}: forward selection found no candidate that lowers the CV error of '{}' "
-                      "below the intercept alone",
-                      data.where_header(), target));
-  }
-  DesignMatrix x = design_matrix(data, chosen);
-  Fit fit = fit_with(x, y, solver);
-  out.cv = cross_validate(x, y, plan, fold_predictor(solver));
-  out.model = make_model(target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
-  out.model.nonnegative_intercept =
-      solver.kind == SolverKind::nnls && solver.nnls.nonnegative_intercept;
-  return out;
-}
 
 std::string format_selection(const SelectionResult& s, const SelectionOptions& options) {
   std::string out = fmt::format(

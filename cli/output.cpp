@@ -8,9 +8,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -27,7 +27,8 @@ namespace pmc::cli {
 namespace {
 
 [[noreturn]] void throw_write_error(const std::string& path, int error) {
-  throw CommandError(fmt::format("{}: write failed: {}", path, std::strerror(error)), 1);
+  throw CommandError(fmt::format("{}: write failed: {}", path, std::strerror(error)),
+                     ExitStatus::environment);
 }
 
 // Every byte of `piece`, or a CommandError (exit 1) naming `name` and the errno.
@@ -174,9 +175,9 @@ void write_file_atomically(const std::string& path,
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    throw CommandError(fmt::format("{}: cannot create a file beside it: {}", path,
-                                   std::strerror(e)),
-                       e == ENOSPC || e == EIO || e == EDQUOT ? 1 : 2);
+    throw CommandError(
+        fmt::format("{}: cannot create a file beside it: {}", path, std::strerror(e)),
+        e == ENOSPC || e == EIO || e == EDQUOT ? 1 : 2);
   }
   TempFileGuard guard(tmp);
   // Writeback of what is written is started every few megabytes, so that the fsync at the end
@@ -233,8 +234,8 @@ std::optional<struct stat> check_output_path(const std::string& path) {
   if (::stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode))
     throw CommandError(fmt::format("{}: the folder {} does not exist", path, dir.string()));
   if (::access(dir.c_str(), W_OK) != 0)
-    throw CommandError(fmt::format("{}: cannot write in {}: {}", path, dir.string(),
-                                   std::strerror(errno)));
+    throw CommandError(
+        fmt::format("{}: cannot write in {}: {}", path, dir.string(), std::strerror(errno)));
   return std::nullopt;
 }
 
@@ -259,8 +260,7 @@ void remove_stale_temp_files(const std::string& path) {
     if (err != std::errc() || p != rest.data() + dot || pid <= 0) continue;
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
     struct stat st {};
-    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      ::unlink(it->path().c_str());
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(it->path().c_str());
   }
 }
 
@@ -280,8 +280,8 @@ OutputStream::OutputStream(const std::string& path) : path_(path) {
   if (fd < 0) {
     int e = errno;
     if (e == ELOOP)
-      throw CommandError(fmt::format("{}: is a symbolic link; pmcmodel writes only regular files",
-                                     path));
+      throw CommandError(
+          fmt::format("{}: is a symbolic link; pmcmodel writes only regular files", path));
     throw CommandError(fmt::format("{}: cannot open for writing: {}", path, std::strerror(e)),
                        e == ENOSPC || e == EIO || e == EDQUOT ? 1 : 2);
   }

@@ -12,23 +12,6 @@
 namespace pmc {
 namespace {
 
-std::string sanitize(std::string_view name) {
-  std::string out;
-  bool pending = false;
-  for (char c : name) {
-    char l = (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
-    bool keep = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9');
-    if (!keep) {
-      pending = !out.empty();
-      continue;
-    }
-    if (pending) out += '_';
-    pending = false;
-    out += l;
-  }
-  return out.empty() ? "event" : out;
-}
-
 std::string cpufreq_file(const SysRoot& root, int cpu, const char* name) {
   return root.sys_path("devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/" + name)
       .string();
@@ -43,13 +26,6 @@ void write_value(const std::string& file, const std::string& value) {
 }
 
 }  // namespace
-
-std::string rate_column(std::string_view event_name) {
-  return sanitize(event_name) + "_per_s";
-}
-std::string watts_column(std::string_view domain) {
-  return sanitize(domain) + "_watts";
-}
 
 FrequencyControl probe_frequency_control(const SysRoot& root, int logical_cpus) {
   FrequencyControl fc;

@@ -1,21 +1,14 @@
 #pragma once
 // What calibration needs from the machine besides counting: the frequency settings cpufreq lets
-// us impose (read and written through the SysRoot), and the column names of the training dataset.
+// us impose (read and written through the SysRoot).
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "events/names/sysroot.h"
+#include "models/calibration/calibration_dataset.h"  // rate_column, watts_column
 
 namespace pmc {
-
-// The dataset column of an event's rate: lower case, every run of characters other than a-z and
-// 0-9 turned into one '_', then "_per_s": "L1-dcache-load-misses" → "l1_dcache_load_misses_per_s",
-// "task-clock" → "task_clock_per_s" (the event's value in its unit, msec for task-clock, per
-// second).
-std::string rate_column(std::string_view event_name);
-// The dataset column of a power domain's average watts: "package-0" → "package_0_watts".
-std::string watts_column(std::string_view domain);
 
 // Frequency settings calibration can impose: the scaling_max_freq of every CPU, written through
 // SYS/devices/system/cpu/cpuN/cpufreq. `available` is false with the reason when there is no

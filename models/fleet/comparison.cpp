@@ -256,6 +256,7 @@ RunProfile profile_run(const Measurement& m, std::string source, std::string wor
   p.ghz = metric(m, "ghz");
   if (!p.ghz && task && cycles && task->value > 0)
     p.ghz = cycles->value / task_clock_s(*task) / 1e9;
+  p.peak_rss_mb = metric(m, "peak_rss_mb");
   p.tma_retiring = metric(m, "tma_retiring");
   p.tma_bad_speculation = metric(m, "tma_bad_speculation");
   p.tma_frontend_bound = metric(m, "tma_frontend_bound");
@@ -335,6 +336,9 @@ std::vector<RunProfile> merge_repeats(std::span<const RunProfile> runs) {
                          &RunProfile::tma_memory_bound, &RunProfile::backend_stall_ratio,
                          &RunProfile::llc_mpki, &RunProfile::l1d_mpki})
         p.*field = mean_of(g, field);
+      // The memory a machine must have is the most any run used.
+      for (const auto* r : g)
+        if (r->peak_rss_mb) p.peak_rss_mb = std::max(p.peak_rss_mb.value_or(0), *r->peak_rss_mb);
     }
     out.push_back(std::move(p));
   }

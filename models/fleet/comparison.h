@@ -44,6 +44,7 @@ struct RunProfile {
   std::optional<double> tma_memory_bound;
   std::optional<double> backend_stall_ratio;  // stalled-cycles-backend / cycles (AMD, Arm)
   std::optional<double> llc_mpki, l1d_mpki;
+  std::optional<double> peak_rss_mb;  // the command's largest resident set (metric peak_rss_mb)
 };
 
 // Metrics are taken from metrics[] first, then from what perf printed (reported[]), then derived

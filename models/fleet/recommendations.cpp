@@ -438,4 +438,33 @@ std::vector<Recommendation> recommend(std::span<const RunProfile> profiles,
   return out;
 }
 
+std::vector<ComparisonRow> rows_with_memory_for(std::span<const ComparisonRow> projected,
+                                                std::span<const RunProfile> profiles,
+                                                const SkuCatalog& catalog,
+                                                std::span<const std::string> asked,
+                                                std::vector<std::string>& notes) {
+  std::map<std::string_view, double> peak_mb;  // per workload, over its machines
+  for (const auto& p : profiles)
+    if (p.peak_rss_mb) peak_mb[p.workload] = std::max(peak_mb[p.workload], *p.peak_rss_mb);
+  std::vector<ComparisonRow> out;
+  std::map<std::string_view, size_t> left_out;
+  for (const auto& row : projected) {
+    auto peak = peak_mb.find(row.workload);
+    const Sku* sku = row.sku_id.empty() ? nullptr : catalog.find(row.sku_id);
+    bool named = std::find(asked.begin(), asked.end(), row.sku_id) != asked.end();
+    if (peak != peak_mb.end() && sku && sku->memory_gb && !named &&
+        *sku->memory_gb * 1024 < peak->second) {
+      ++left_out[row.workload];
+      continue;
+    }
+    out.push_back(row);
+  }
+  for (const auto& [workload, count] : left_out)
+    notes.push_back(fmt::format(
+        "{}: {} SKU{} with less memory than the run's peak RSS ({:.0f} MB) not recommended "
+        "(name one with --sku to consider it)",
+        workload, count, count == 1 ? "" : "s", peak_mb[workload]));
+  return out;
+}
+
 }  // namespace pmc

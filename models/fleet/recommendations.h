@@ -80,6 +80,16 @@ std::vector<std::pair<std::string, double>> rule_metrics(const RunProfile& run,
                                                          const ComparisonRow* baseline,
                                                          std::span<const ComparisonRow> rows);
 
+// The rows a recommendation may name: the projected rows of SKUs with at least the memory the
+// workload's runs used (their peak RSS), and those of the SKUs the user named (`asked`). A SKU
+// whose memory the catalog does not give, and a workload whose runs say no peak RSS, keep their
+// rows. `notes` says, per workload, how many SKUs were left out and why.
+std::vector<ComparisonRow> rows_with_memory_for(std::span<const ComparisonRow> projected,
+                                                std::span<const RunProfile> profiles,
+                                                const SkuCatalog& catalog,
+                                                std::span<const std::string> asked,
+                                                std::vector<std::string>& notes);
+
 // Recommendations for each workload of `comparison` (measured rows, optionally projected rows
 // too). `projected` holds projections of every workload onto the catalog (compare_projected
 // with all SKUs); `profiles` are merge_repeats() of the runs. Ranked per workload.

@@ -1,0 +1,62 @@
+#pragma once
+// Fitting a model on a dataset's columns, as fit, calibrate and predict share it: one target on
+// given features (or on those forward selection picks), cross-validated; the stall counters'
+// check of a CPI-stack model; per-band sub-models; the machine identity a dataset carries.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/fit/cross_validation.h"
+#include "models/fit/feature_selection.h"
+#include "models/fit/model_file.h"
+#include "models/fit/stall_comparison.h"
+
+namespace pmc {
+
+struct FitOutcome {
+  Model model;
+  CvResult cv;
+  bool selected = false;      // features chosen by forward selection
+  SelectionResult selection;  // when selected
+};
+
+// Fits `target` on `features`, or, when `features` is empty, on the features forward selection
+// picks from `candidates` (VIF limit in `selection`); cross-validates with `plan`. Throws
+// std::runtime_error naming the dataset when there is nothing to fit on.
+FitOutcome fit_table(const Dataset& data, const std::string& target,
+                     const std::vector<FeatureSpec>& features,
+                     const std::vector<FeatureSpec>& candidates, const SolverOptions& solver,
+                     const CvPlan& plan, const SelectionOptions& selection,
+                     const ModelIdentity& identity);
+
+// For a CPI-stack model — target `cpi`, every feature ratio(miss column, I) with one I — the
+// comparison of its stall estimate with the stall counters in `data` (calibrate's `_per_s` rates
+// when I ends in `_per_s`, else columns named as the counters' stems), per group of
+// `group_of_row` (empty: every row is one group). Empty when there is nothing to compare.
+StallComparison stall_check(const Model& model, const Dataset& data,
+                            const std::vector<std::string>& group_of_row);
+
+// Per-band sub-models of `pooled` (already fitted on every row): one per band of `band_by`
+// (`edges`, or default_band_edges of the column when empty), with the pooled model's features
+// less those constant in the band, each cross-validated with the plan `plan_for` gives for the
+// band's rows. A band with fewer than `min_rows` rows (0: max(10, 5 × (features + 1))), or
+// whose fit is refused, keeps no model and its reason; the pooled model predicts it. Sets
+// pooled.band_* and pooled.bands, and pooled.band_cv over the fitted bands' held-out rows.
+// Throws std::invalid_argument when the edges are not increasing.
+void fit_bands(const Dataset& data, const std::string& target, const std::string& band_by,
+               std::vector<double> edges, size_t min_rows, const SolverOptions& solver,
+               const ModelIdentity& identity,
+               const std::function<CvPlan(const Dataset& band_rows)>& plan_for, Model& pooled);
+
+// "[1.2e+09, 2.4e+09)", "< 1.2e+09", ">= 2.4e+09": a band's range as fit prints it.
+std::string band_label(const ModelBand& band);
+
+// The machine identity of a dataset: its `# machine.KEY=VALUE` comment lines (calibrate writes
+// them) as {"KEY": "VALUE"}, the `# event.COLUMN=EVENT` lines as {"events": {COLUMN: EVENT}} (so
+// `measure --model` can say which event to count), plus "dataset": the file's path.
+nlohmann::json machine_from_comments(const std::vector<std::string>& comments,
+                                     const std::string& dataset);
+
+}  // namespace pmc
