@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/power/power_source.h"
@@ -45,6 +46,19 @@ struct GpuActivity {
   std::optional<double> sm_clock_mhz;
 };
 
+// One GPU's compute processes, for splitting its energy among several workloads: the PIDs NVML
+// lists on it (nvmlDeviceGetComputeRunningProcesses_v3) and, per PID, the SM utilisation (%)
+// summed over NVML's per-process samples newer than the last look
+// (nvmlDeviceGetProcessUtilization).
+struct GpuProcesses {
+  unsigned index = 0;
+  std::string domain;   // "gpu0"…
+  bool listed = false;  // the process list answered
+  std::vector<unsigned> pids;
+  std::vector<std::pair<unsigned, double>> sm_util_sum;  // pid, summed SM %
+  unsigned sm_samples = 0;
+};
+
 // Which processes are the command's: true for a PID (as this process sees it) that belongs to
 // the measured command.
 using CommandProcesses = std::function<bool(unsigned pid)>;
@@ -68,6 +82,9 @@ class NvmlSource : public PowerSource {
   virtual std::vector<GpuActivity> last_activity() const = 0;
   // The activity of each interval mark_interval() ended, in order, and forgets them.
   virtual std::vector<std::vector<GpuActivity>> take_marked_activity() = 0;
+  // Each GPU's compute processes now and their SM samples since the last call (or start()).
+  // Independent of set_command_processes().
+  virtual std::vector<GpuProcesses> read_processes() = 0;
 };
 
 struct NvmlChoice {
