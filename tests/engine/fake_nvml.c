@@ -16,8 +16,11 @@
  *   PMC_FAKE_NVML_GPUS       the number of GPUs (1 or 2; both replay the trace)
  *   PMC_FAKE_NVML_INIT_FAIL  nvmlInit_v2 answers DRIVER_NOT_LOADED
  *   PMC_FAKE_NVML_OTHER_PID  a process that is not the caller's child also computes on GPU 0
- *   PMC_FAKE_NVML_CHILD_SM   SM utilisation of each child process in nvmlDeviceGetProcessUtilization
- *                            (default 80); the other process gets 100 minus that
+ *   PMC_FAKE_NVML_CHILD_SM   SM utilisation of each child process in
+ * nvmlDeviceGetProcessUtilization (default 80); the other process gets 100 minus that
+ *   PMC_FAKE_NVML_PROCESSES  "GPU:PID:SM,…": exactly these compute processes, each on its GPU
+ *                            with its SM utilisation, instead of the children and the other
+ *                            process (any PIDs: a test with a procfs fixture names its own)
  *
  * Compute processes: the caller's child processes (those whose parent in /proc/<pid>/stat is the
  * caller), on GPU 0 only, and the PMC_FAKE_NVML_OTHER_PID process when set.
@@ -108,6 +111,13 @@ static int gpus = 1;
 static int no_energy, no_fields;
 static unsigned other_pid;
 static unsigned child_sm = 80;
+/* PMC_FAKE_NVML_PROCESSES, when set. */
+#define MAX_LISTED 64
+static struct listed {
+  int gpu;
+  unsigned pid, sm;
+} listed[MAX_LISTED];
+static int listed_count = -1; /* -1: not set */
 /* Two device handles: the address of an element is the handle. */
 static char devices[2];
 
@@ -183,9 +193,9 @@ static int device_index(nvmlDevice_t device) {
   return -1;
 }
 
-#define CHECK_DEVICE(device)                                \
-  do {                                                      \
-    if (!initialized) return NVML_ERROR_UNINITIALIZED;      \
+#define CHECK_DEVICE(device)                                          \
+  do {                                                                \
+    if (!initialized) return NVML_ERROR_UNINITIALIZED;                \
     if (device_index(device) < 0) return NVML_ERROR_INVALID_ARGUMENT; \
   } while (0)
 
@@ -210,6 +220,20 @@ nvmlReturn_t nvmlInit_v2(void) {
   v = getenv("PMC_FAKE_NVML_CHILD_SM");
   child_sm = v ? (unsigned)atoi(v) : 80;
   if (child_sm > 100) child_sm = 100;
+  listed_count = -1;
+  v = getenv("PMC_FAKE_NVML_PROCESSES");
+  if (v) {
+    const char* p = v;
+    listed_count = 0;
+    while (*p && listed_count < MAX_LISTED) {
+      struct listed* l = &listed[listed_count];
+      int used = 0;
+      if (sscanf(p, "%d:%u:%u%n", &l->gpu, &l->pid, &l->sm, &used) != 3) break;
+      ++listed_count;
+      p += used;
+      if (*p == ',') ++p;
+    }
+  }
   clock_gettime(CLOCK_MONOTONIC, &init_time);
   initialized = 1;
   return NVML_SUCCESS;
@@ -226,14 +250,22 @@ nvmlReturn_t nvmlShutdown(void) {
 
 const char* nvmlErrorString(nvmlReturn_t result) {
   switch (result) {
-    case NVML_SUCCESS: return "Success";
-    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
-    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
-    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-    case NVML_ERROR_NOT_FOUND: return "Not Found";
-    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
-    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
-    default: return "Unknown Error";
+    case NVML_SUCCESS:
+      return "Success";
+    case NVML_ERROR_UNINITIALIZED:
+      return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT:
+      return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED:
+      return "Not Supported";
+    case NVML_ERROR_NOT_FOUND:
+      return "Not Found";
+    case NVML_ERROR_INSUFFICIENT_SIZE:
+      return "Insufficient Size";
+    case NVML_ERROR_DRIVER_NOT_LOADED:
+      return "Driver Not Loaded";
+    default:
+      return "Unknown Error";
   }
 }
 
@@ -394,9 +426,20 @@ static unsigned children(unsigned* out, unsigned capacity) {
   return n;
 }
 
-/* The compute processes of a device: children (GPU 0) and the other process (GPU 0). */
+/* The compute processes of a device: those PMC_FAKE_NVML_PROCESSES lists for it, else children
+ * (GPU 0) and the other process (GPU 0). */
 static unsigned processes(nvmlDevice_t device, unsigned* pids, unsigned capacity) {
   unsigned n;
+  int i;
+  if (listed_count >= 0) {
+    n = 0;
+    for (i = 0; i < listed_count; ++i) {
+      if (listed[i].gpu != device_index(device)) continue;
+      if (n < capacity) pids[n] = listed[i].pid;
+      ++n;
+    }
+    return n;
+  }
   if (device_index(device) != 0) return 0;
   n = children(pids, capacity);
   if (other_pid) {
@@ -427,6 +470,16 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsign
   return NVML_SUCCESS;
 }
 
+static unsigned sm_of(nvmlDevice_t device, unsigned pid) {
+  int i;
+  if (listed_count >= 0) {
+    for (i = 0; i < listed_count; ++i)
+      if (listed[i].gpu == device_index(device) && listed[i].pid == pid) return listed[i].sm;
+    return 0;
+  }
+  return other_pid && pid == other_pid ? 100 - child_sm : child_sm;
+}
+
 /* One sample per compute process, stamped now (µs); NOT_FOUND when none is newer than
  * lastSeenTimeStamp, which is how NVML says "no new sample". */
 nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device,
@@ -450,7 +503,7 @@ nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device,
   for (i = 0; i < n; ++i) {
     samples[i].pid = pids[i];
     samples[i].timeStamp = stamp;
-    samples[i].smUtil = other_pid && pids[i] == other_pid ? 100 - child_sm : child_sm;
+    samples[i].smUtil = sm_of(device, pids[i]);
     samples[i].memUtil = samples[i].smUtil / 2;
     samples[i].encUtil = 0;
     samples[i].decUtil = 0;
