@@ -16,8 +16,8 @@
  *   PMC_FAKE_NVML_GPUS       the number of GPUs (1 or 2; both replay the trace)
  *   PMC_FAKE_NVML_INIT_FAIL  nvmlInit_v2 answers DRIVER_NOT_LOADED
  *   PMC_FAKE_NVML_OTHER_PID  a process that is not the caller's child also computes on GPU 0
- *   PMC_FAKE_NVML_CHILD_SM   SM utilisation of each child process in
- * nvmlDeviceGetProcessUtilization (default 80); the other process gets 100 minus that
+ *   PMC_FAKE_NVML_CHILD_SM   SM utilisation of each child process in nvmlDeviceGetProcessUtilization
+ *                            (default 80); the other process gets 100 minus that
  *   PMC_FAKE_NVML_PROCESSES  "GPU:PID:SM,…": exactly these compute processes, each on its GPU
  *                            with its SM utilisation, instead of the children and the other
  *                            process (any PIDs: a test with a procfs fixture names its own)
@@ -193,9 +193,9 @@ static int device_index(nvmlDevice_t device) {
   return -1;
 }
 
-#define CHECK_DEVICE(device)                                          \
-  do {                                                                \
-    if (!initialized) return NVML_ERROR_UNINITIALIZED;                \
+#define CHECK_DEVICE(device)                                \
+  do {                                                      \
+    if (!initialized) return NVML_ERROR_UNINITIALIZED;      \
     if (device_index(device) < 0) return NVML_ERROR_INVALID_ARGUMENT; \
   } while (0)
 
@@ -250,22 +250,14 @@ nvmlReturn_t nvmlShutdown(void) {
 
 const char* nvmlErrorString(nvmlReturn_t result) {
   switch (result) {
-    case NVML_SUCCESS:
-      return "Success";
-    case NVML_ERROR_UNINITIALIZED:
-      return "Uninitialized";
-    case NVML_ERROR_INVALID_ARGUMENT:
-      return "Invalid Argument";
-    case NVML_ERROR_NOT_SUPPORTED:
-      return "Not Supported";
-    case NVML_ERROR_NOT_FOUND:
-      return "Not Found";
-    case NVML_ERROR_INSUFFICIENT_SIZE:
-      return "Insufficient Size";
-    case NVML_ERROR_DRIVER_NOT_LOADED:
-      return "Driver Not Loaded";
-    default:
-      return "Unknown Error";
+    case NVML_SUCCESS: return "Success";
+    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+    case NVML_ERROR_NOT_FOUND: return "Not Found";
+    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
+    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+    default: return "Unknown Error";
   }
 }
 
