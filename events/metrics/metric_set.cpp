@@ -54,18 +54,21 @@ std::vector<std::string> split_groups(const std::string& text) {
   return out;
 }
 
-// The lines where each "MetricName" key appears, in order: nlohmann::json keeps no positions.
-std::vector<size_t> metric_name_lines(std::string_view text) {
+// The lines where each `key` appears, in order: nlohmann::json keeps no positions.
+std::vector<size_t> key_lines(std::string_view text, std::string_view key) {
   std::vector<size_t> lines;
   size_t line = 1, counted_to = 0;
-  for (size_t at = text.find("\"MetricName\""); at != std::string_view::npos;
-       at = text.find("\"MetricName\"", at + 1)) {
+  for (size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
     line += size_t(std::count(text.begin() + std::ptrdiff_t(counted_to),
                               text.begin() + std::ptrdiff_t(at), '\n'));
     counted_to = at;
     lines.push_back(line);
   }
   return lines;
+}
+
+std::vector<size_t> metric_name_lines(std::string_view text) {
+  return key_lines(text, "\"MetricName\"");
 }
 
 std::optional<std::string> string_field(const json& object, const char* key,
@@ -77,7 +80,88 @@ std::optional<std::string> string_field(const json& object, const char* key,
   return it->get<std::string>();
 }
 
+// A number field of an event entry, as perf's files write them ("0xc0", "4"): the text for a
+// sysfs term, checked to be a number.
+std::optional<std::string> number_field(const json& object, const char* key,
+                                        const std::string& where) {
+  auto text = string_field(object, key, where);
+  if (!text) return std::nullopt;
+  std::string_view digits = *text;
+  int base = 10;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+    digits.remove_prefix(2), base = 16;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+    throw std::runtime_error(where + ": expected \"" + key + "\" to be a number, got \"" + *text +
+                             "\"");
+  return *text;
+}
+
+// perf's pmu-events fields and the sysfs terms of the x86 and Arm core PMUs they fill
+// (tools/perf/pmu-events/jevents.py, JsonEvent: EventCode → event, UMask → umask, CounterMask →
+// cmask, Invert → inv, EdgeDetect → edge, AnyThread → any).
+EventDef parse_event(const json& entry, const std::string& where_line) {
+  EventDef def;
+  def.origin = where_line;
+  def.name = *string_field(entry, "EventName", where_line);
+  std::string where = where_line + ": event " + def.name;
+  auto code = number_field(entry, "EventCode", where);
+  if (!code) throw std::runtime_error(where + ": expected an EventCode");
+  def.terms = "event=" + *code;
+  static constexpr std::pair<const char*, const char*> kTerms[] = {{"UMask", "umask"},
+                                                                   {"CounterMask", "cmask"},
+                                                                   {"Invert", "inv"},
+                                                                   {"EdgeDetect", "edge"},
+                                                                   {"AnyThread", "any"}};
+  for (auto [field, term] : kTerms)
+    if (auto value = number_field(entry, field, where))
+      if (*value != "0" || std::string_view(term) == "umask")
+        def.terms += std::string(",") + term + "=" + *value;
+  def.pmu = string_field(entry, "Unit", where).value_or("");
+  return def;
+}
+
 }  // namespace
+
+void MetricSet::add_event(EventDef def) {
+  auto same = std::find_if(events_.begin(), events_.end(), [&](const EventDef& e) {
+    return iequals(e.name, def.name) && e.pmu == def.pmu;
+  });
+  if (same != events_.end())
+    *same = std::move(def);
+  else
+    events_.push_back(std::move(def));
+}
+
+const EventDef* MetricSet::find_event(std::string_view name, std::string_view pmu) const {
+  for (const EventDef& e : events_)
+    if (iequals(e.name, name) && (e.pmu.empty() || e.pmu == pmu)) return &e;
+  return nullptr;
+}
+
+std::string MetricSet::resolver_spelling(const std::string& spelling) const {
+  if (events_.empty()) return spelling;
+  size_t slash = spelling.find('/');
+  if (slash == std::string::npos) {
+    const EventDef* def = find_event(spelling, "");
+    if (def == nullptr) def = find_event(spelling, "cpu");
+    if (def == nullptr) return spelling;
+    return (def->pmu.empty() ? "cpu" : def->pmu) + "/" + def->terms + ",name='" + spelling + "'/";
+  }
+  size_t close = spelling.rfind('/');
+  if (close == slash) return spelling;
+  std::string pmu = spelling.substr(0, slash);
+  std::string body = spelling.substr(slash + 1, close - slash - 1);
+  std::string mods = spelling.substr(close + 1);
+  size_t comma = body.find(',');
+  std::string first = body.substr(0, comma);
+  if (first.find('=') != std::string::npos) return spelling;
+  const EventDef* def = find_event(first, pmu);
+  if (def == nullptr) return spelling;
+  std::string rest = comma == std::string::npos ? "" : body.substr(comma);
+  return pmu + "/" + def->terms + rest + ",name='" + spelling + "'/" + mods;
+}
 
 std::pair<double, std::string> parse_scale_unit(std::string_view text) {
   std::string s = trim(text);
@@ -101,12 +185,19 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
   if (!document.is_array())
     throw std::runtime_error(origin + ":1: expected a JSON array of metric objects");
   auto lines = metric_name_lines(text);
+  auto event_lines = key_lines(text, "\"EventName\"");
   MetricSet set;
-  size_t named = 0;
+  size_t named = 0, events = 0;
   for (const auto& entry : document) {
     if (!entry.is_object())
       throw std::runtime_error(origin + ": expected each array element to be an object");
-    if (!entry.contains("MetricName")) continue;  // perf's files mix event aliases in
+    if (!entry.contains("MetricName")) {
+      if (!entry.contains("EventName")) continue;
+      size_t line = events < event_lines.size() ? event_lines[events] : 0;
+      ++events;
+      set.add_event(parse_event(entry, origin + ":" + std::to_string(line)));
+      continue;
+    }
     size_t line = named < lines.size() ? lines[named] : 0;
     ++named;
     std::string where = origin + ":" + std::to_string(line);
@@ -169,6 +260,7 @@ MetricSet MetricSet::load(const std::vector<std::filesystem::path>& files) {
 }
 
 void MetricSet::merge(const MetricSet& other) {
+  for (const auto& def : other.events_) add_event(def);
   for (const auto& def : other.metrics_) {
     auto same = std::find_if(metrics_.begin(), metrics_.end(), [&](const MetricDef& m) {
       return lower(m.name) == lower(def.name) && m.pmu == def.pmu;
@@ -225,14 +317,20 @@ std::vector<size_t> MetricSet::select(const std::vector<std::string>& names_or_g
 
 namespace {
 
-// What is known before counting: #literals, no events, and every has_event() taken as true.
+// What is known before counting: #literals, no events, and has_event() as `available` answers
+// (true without it).
 class ConstantEnv : public ValuesEnv {
  public:
-  ConstantEnv(const Literals& literals) : ValuesEnv(empty_, literals) {}
-  bool has_event(const ExprSymbol&) const override { return true; }
+  ConstantEnv(const Literals& literals, const MetricSet& set, const EventAvailable& available)
+      : ValuesEnv(empty_, literals), set_(set), available_(available) {}
+  bool has_event(const ExprSymbol& symbol) const override {
+    return !available_ || available_(set_.resolver_spelling(symbol.spelling));
+  }
 
  private:
   static inline const EventValues empty_{};
+  const MetricSet& set_;
+  const EventAvailable& available_;
 };
 
 }  // namespace
@@ -249,14 +347,15 @@ void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
       collect_events(size_t(ref), constants, keys, spellings, seen);
     } else if (std::find(keys.begin(), keys.end(), symbols[i].key) == keys.end()) {
       keys.push_back(symbols[i].key);
-      spellings.push_back(symbols[i].spelling);
+      spellings.push_back(resolver_spelling(symbols[i].spelling));
     }
   }
 }
 
 std::vector<std::string> MetricSet::required_events(const std::vector<std::string>& names_or_groups,
-                                                    const Literals& literals) const {
-  ConstantEnv constants(literals);
+                                                    const Literals& literals,
+                                                    const EventAvailable& available) const {
+  ConstantEnv constants(literals, *this, available);
   std::vector<std::string> keys, spellings;
   std::vector<char> seen(metrics_.size(), 0);
   for (size_t i : select(names_or_groups)) collect_events(i, constants, keys, spellings, seen);
@@ -264,8 +363,9 @@ std::vector<std::string> MetricSet::required_events(const std::vector<std::strin
 }
 
 std::vector<std::vector<std::string>> MetricSet::events_by_metric(
-    const std::vector<std::string>& names_or_groups, const Literals& literals) const {
-  ConstantEnv constants(literals);
+    const std::vector<std::string>& names_or_groups, const Literals& literals,
+    const EventAvailable& available) const {
+  ConstantEnv constants(literals, *this, available);
   std::vector<std::vector<std::string>> out;
   for (size_t i : select(names_or_groups)) {
     std::vector<std::string> keys, spellings;
@@ -445,8 +545,11 @@ constexpr Model kIntelFamily6[] = {
     {0xa5, 0xa6, "skylake.json"},                                       // Comet Lake
     {0x7d, 0x7e, "icelake.json"},                                       // Ice Lake client
     {0x6a, 0x6a, "icelake.json"},        {0x6c, 0x6c, "icelake.json"},  // Ice Lake-SP
-    {0x8f, 0x8f, "sapphirerapids.json"},                                // Sapphire Rapids
-    {0xcf, 0xcf, "sapphirerapids.json"},                                // Emerald Rapids
+    {0x8c, 0x8d, "icelake.json"},         // Tiger Lake (Willow Cove: Ice Lake's core events)
+    {0xa7, 0xa7, "icelake.json"},         // Rocket Lake (Cypress Cove, Sunny Cove back-ported)
+    {0x8f, 0x8f, "sapphirerapids.json"},  // Sapphire Rapids
+    {0xcf, 0xcf, "sapphirerapids.json"},  // Emerald Rapids
+    {0xad, 0xae, "sapphirerapids.json"},  // Granite Rapids (Redwood Cove: the eight perf metrics)
     {0x97, 0x97, "alderlake.json"},      {0x9a, 0x9a, "alderlake.json"},  // Alder Lake
     {0xb7, 0xb7, "alderlake.json"},      {0xba, 0xba, "alderlake.json"},  // Raptor Lake
     {0xbf, 0xbf, "alderlake.json"},
@@ -464,7 +567,12 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 // An event name without PMU wrapper and modifiers: "cpu_core/TOPDOWN.SLOTS/k" → "topdown.slots".
+// An encoding named for a metric ("cpu/event=0xc0,name='INST_RETIRED.ANY'/") is that event.
 std::pair<std::string, std::string> pmu_and_event(std::string_view name) {
+  if (auto at = name.find(",name='"); at != std::string_view::npos) {
+    auto end = name.find('\'', at + 7);
+    if (end != std::string_view::npos) return pmu_and_event(name.substr(at + 7, end - at - 7));
+  }
   std::string key = canonical_event_name(name);
   std::string pmu;
   auto slash = key.find('/');
@@ -539,21 +647,90 @@ std::string metric_file_for_name(std::string_view cpu_name) {
   return {};
 }
 
-bool is_fixed_counter_event(std::string_view name) {
+namespace {
+
+// Intel family 6 models whose core has 8 general counters per thread and perf metrics (Ice Lake
+// and later big cores), from the models above and perf's mapfile.csv.
+bool intel_perf_metrics_model(int model) {
+  switch (model) {
+    case 0x7d:
+    case 0x7e:
+    case 0x6a:
+    case 0x6c:  // Ice Lake client and server
+    case 0x8c:
+    case 0x8d:
+    case 0xa7:  // Tiger Lake, Rocket Lake
+    case 0x8f:
+    case 0xcf:
+    case 0xad:
+    case 0xae:  // Sapphire, Emerald, Granite Rapids
+    case 0x97:
+    case 0x9a:
+    case 0xb7:
+    case 0xba:
+    case 0xbf:  // Alder Lake, Raptor Lake
+    case 0xaa:
+    case 0xac:
+    case 0xbd:
+    case 0xc5:
+    case 0xc6:  // Meteor, Lunar, Arrow Lake
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+CounterModel counter_model(std::string_view vendor, int family, int model, bool smt_on, bool atom,
+                           bool nmi_watchdog) {
+  CounterModel m;
+  if (vendor == "GenuineIntel") {
+    bool modern = family == 6 && intel_perf_metrics_model(model);
+    m.general = atom ? 6 : modern ? 8 : smt_on ? 4 : 8;
+    m.perf_metrics = modern && !atom;
+    if (nmi_watchdog) m.fixed_cycles = false;
+  } else if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
+    m.general = nmi_watchdog ? 5 : 6;
+    m.fixed_cycles = m.fixed_instructions = m.perf_metrics = false;
+  } else {
+    // Arm PMUv3 (or unknown: the same cautious model).
+    m.general = 6;
+    m.fixed_instructions = m.perf_metrics = false;
+    m.fixed_cycles = !nmi_watchdog;
+  }
+  return m;
+}
+
+bool is_topdown_metric_event(std::string_view name) {
   auto [pmu, event] = pmu_and_event(name);
   if (!pmu.empty() && !starts_with(pmu, "cpu")) return false;
-  static constexpr std::string_view kFixed[] = {"cycles",
-                                                "instructions",
-                                                "ref-cycles",
-                                                "inst_retired.any",
-                                                "cpu_clk_unhalted.thread",
-                                                "cpu_clk_unhalted.core",
-                                                "cpu_clk_unhalted.ref_tsc",
-                                                "slots",
-                                                "topdown.slots"};
-  for (auto fixed : kFixed)
-    if (event == fixed) return true;
-  return starts_with(event, "topdown-");
+  static constexpr std::string_view kMetrics[] = {
+      "topdown-retiring",  "topdown-bad-spec",      "topdown-fe-bound",  "topdown-be-bound",
+      "topdown-heavy-ops", "topdown-br-mispredict", "topdown-fetch-lat", "topdown-mem-bound"};
+  return std::find(std::begin(kMetrics), std::end(kMetrics), event) != std::end(kMetrics);
+}
+
+bool is_fixed_counter_event(std::string_view name, const CounterModel& model) {
+  auto [pmu, event] = pmu_and_event(name);
+  if (!pmu.empty() && !starts_with(pmu, "cpu") && !starts_with(pmu, "armv8") &&
+      !starts_with(pmu, "armv9"))
+    return false;
+  static constexpr std::string_view kCycles[] = {"cycles", "cpu-cycles", "cpu_clk_unhalted.thread",
+                                                 "cpu_clk_unhalted.core", "cpu_cycles"};
+  static constexpr std::string_view kIntelFixed[] = {
+      "instructions", "ref-cycles", "inst_retired.any", "cpu_clk_unhalted.ref_tsc"};
+  if (std::find(std::begin(kCycles), std::end(kCycles), event) != std::end(kCycles))
+    return model.fixed_cycles;
+  if (std::find(std::begin(kIntelFixed), std::end(kIntelFixed), event) != std::end(kIntelFixed))
+    return model.fixed_instructions;
+  if (event == "slots" || event == "topdown.slots" || is_topdown_metric_event(name))
+    return model.perf_metrics;
+  return false;
+}
+
+bool is_fixed_counter_event(std::string_view name) {
+  return is_fixed_counter_event(name, CounterModel{});
 }
 
 bool is_off_core_event(std::string_view name) {
@@ -574,9 +751,42 @@ int general_purpose_counters(std::string_view vendor, bool smt_on) {
   return 6;  // AMD Zen: 6 core PMCs (PPR 2.1.15); Arm Neoverse N1/V1/N2: 6 PMEVCNTR
 }
 
+namespace {
+
+// perf's order for a group with a perf-metrics event (arch/x86/util/evlist.c arch_evlist__cmp):
+// the slots event, then topdown events, then the others as they were; slots added when missing,
+// since the kernel refuses a topdown metric event whose group slots does not lead.
+void order_topdown_group(std::vector<std::string>& events) {
+  auto it = std::find_if(events.begin(), events.end(),
+                         [](const std::string& e) { return is_topdown_metric_event(e); });
+  if (it == events.end()) return;
+  auto rank = [](const std::string& e) {
+    std::string event = pmu_and_event(e).second;
+    if (event == "slots" || event == "topdown.slots") return 0;
+    return event.find("topdown") != std::string::npos ? 1 : 2;
+  };
+  if (std::none_of(events.begin(), events.end(),
+                   [&](const std::string& e) { return rank(e) == 0; })) {
+    std::string pmu = pmu_and_event(*it).first;
+    events.push_back(pmu.empty() || pmu == "cpu" ? std::string("slots") : pmu + "/slots/");
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+}
+
+}  // namespace
+
 std::vector<std::vector<std::string>> plan_event_groups(
     const std::vector<std::vector<std::string>>& events_per_metric, int general_counters) {
-  general_counters = std::max(general_counters, 1);
+  CounterModel model;
+  model.general = general_counters;
+  return plan_event_groups(events_per_metric, model);
+}
+
+std::vector<std::vector<std::string>> plan_event_groups(
+    const std::vector<std::vector<std::string>>& events_per_metric, const CounterModel& model) {
+  const int general_counters = std::max(model.general, 1);
+  auto fixed_event = [&](const std::string& e) { return is_fixed_counter_event(e, model); };
   struct Group {
     std::vector<std::string> events;
     std::vector<std::string> keys;
@@ -590,7 +800,7 @@ std::vector<std::vector<std::string>> plan_event_groups(
     int general = 0;
     for (const auto& e : chunk) {
       keys.push_back(canonical_event_name(e));
-      if (!is_fixed_counter_event(e)) ++general;
+      if (!fixed_event(e)) ++general;
     }
     for (auto& group : groups) {
       int extra = 0;
@@ -598,7 +808,7 @@ std::vector<std::vector<std::string>> plan_event_groups(
       for (size_t i = 0; i < chunk.size(); ++i) {
         if (std::find(group.keys.begin(), group.keys.end(), keys[i]) != group.keys.end()) continue;
         covered = false;
-        if (!is_fixed_counter_event(chunk[i])) ++extra;
+        if (!fixed_event(chunk[i])) ++extra;
       }
       if (covered) return;
       if (group.general + extra > general_counters) continue;
@@ -624,7 +834,7 @@ std::vector<std::vector<std::string>> plan_event_groups(
           off_core_keys.push_back(key);
           off_core.push_back(e);
         }
-      } else if (is_fixed_counter_event(e)) {
+      } else if (fixed_event(e)) {
         fixed.push_back(e);
       } else {
         general.push_back(e);
@@ -644,11 +854,7 @@ std::vector<std::vector<std::string>> plan_event_groups(
 
   std::vector<std::vector<std::string>> out;
   for (auto& group : groups) {
-    // The slots event leads: Intel's perf metrics (topdown-*) must be in a group led by slots.
-    std::stable_partition(group.events.begin(), group.events.end(), [](const std::string& e) {
-      auto event = pmu_and_event(e).second;
-      return event == "slots" || event == "topdown.slots";
-    });
+    order_topdown_group(group.events);
     out.push_back(std::move(group.events));
   }
   for (auto& e : off_core) out.push_back({std::move(e)});

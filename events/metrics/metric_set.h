@@ -3,6 +3,7 @@
 // {MetricName, MetricExpr, MetricGroup, ScaleUnit, BriefDescription, MetricThreshold, Unit…}),
 // evaluated with the MetricExpr engine of expr.h. Users can load perf's own files for their CPU.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,21 @@ struct MetricResult {
   std::optional<bool> threshold_exceeded;  // absent without a threshold or when it cannot be told
 };
 
+// An event a metric file defines in perf's pmu-events form ({"EventName", "EventCode", "UMask",
+// "CounterMask", "Invert", "EdgeDetect", "AnyThread", "Unit"}): for events that libpfm4 does not
+// name on the CPU (perf's AMD names, Intel's fixed-counter names), counted through the core
+// PMU's sysfs format terms.
+struct EventDef {
+  std::string name;    // EventName
+  std::string pmu;     // Unit (cpu_core, cpu_atom), empty for the core PMU
+  std::string terms;   // "event=0xc0,umask=0x0"
+  std::string origin;  // "FILE:LINE"
+};
+
+// Whether the machine has an event (has_event() in an expression), by the spelling that would
+// be given to the resolver.
+using EventAvailable = std::function<bool(const std::string& spelling)>;
+
 // "<number><unit>" as in ScaleUnit: "100%" → {100, "%"}, "1GHz" → {1, "GHz"}, "3e-5MiB" →
 // {3e-5, "MiB"}. Throws std::runtime_error when there is no leading number.
 std::pair<double, std::string> parse_scale_unit(std::string_view text);
@@ -54,6 +70,14 @@ class MetricSet {
   void merge(const MetricSet& other);
 
   const std::vector<MetricDef>& metrics() const { return metrics_; }
+  const std::vector<EventDef>& events() const { return events_; }
+
+  // How an event the metrics read is given to the resolver: an event the files define becomes
+  // its sysfs encoding named as the metrics spell it ("ex_ret_instr" →
+  // "cpu/event=0xc0,name='ex_ret_instr'/"), so its count is found under that name; an event name
+  // as a PMU's first term keeps the other terms ("cpu/X,cmask=0x6/" → "cpu/event=…,cmask=0x6,
+  // name='cpu/X,cmask=0x6/'/"). Anything else is returned as it is.
+  std::string resolver_spelling(const std::string& spelling) const;
 
   // Indices of the metrics that names (MetricName) or groups (MetricGroup entries) select, in
   // file order; matching ignores case. Throws std::runtime_error for a name that is neither.
@@ -62,12 +86,16 @@ class MetricSet {
   // Events the selected metrics read, following references to other metrics, each once, in
   // order of first appearance, spelled as perf would be given them ("cpu_core/TOPDOWN.SLOTS/").
   // An if/else whose condition `literals` decide (#smt_on, #core_wide) contributes only the
-  // branch taken; has_event() conditions are taken as true, so the guarded events are asked for.
+  // branch taken; has_event() conditions ask `available` (given the resolver spelling), and are
+  // taken as true without it, so the guarded events are asked for. Spellings are
+  // resolver_spelling()'s.
   std::vector<std::string> required_events(const std::vector<std::string>& names_or_groups,
-                                           const Literals& literals = {}) const;
+                                           const Literals& literals = {},
+                                           const EventAvailable& available = {}) const;
   // The same per selected metric: what each one needs, for planning groups.
   std::vector<std::vector<std::string>> events_by_metric(
-      const std::vector<std::string>& names_or_groups, const Literals& literals = {}) const;
+      const std::vector<std::string>& names_or_groups, const Literals& literals = {},
+      const EventAvailable& available = {}) const;
 
   std::vector<MetricResult> evaluate(const std::vector<std::string>& names_or_groups,
                                      const EventValues& events, const Literals& literals,
@@ -86,10 +114,14 @@ class MetricSet {
 
  private:
   void link();
+  void add_event(EventDef def);
+  // The event `name` defined for `pmu` (or for any core PMU), nullptr when none.
+  const EventDef* find_event(std::string_view name, std::string_view pmu) const;
   void collect_events(size_t metric, const ExprEnv& constants, std::vector<std::string>& keys,
                       std::vector<std::string>& spellings, std::vector<char>& visiting) const;
 
   std::vector<MetricDef> metrics_;
+  std::vector<EventDef> events_;
   // Per metric, per identifier of its expression (then of its threshold): the metric it
   // names, or -1 for an event. Rebuilt by link().
   std::vector<std::vector<int>> expr_refs_;
@@ -108,24 +140,58 @@ std::string metric_file_for_cpu(std::string_view vendor, int family, int model,
 // "zen3", "neoverse-n1", "generic"…; empty when the name is unknown.
 std::string metric_file_for_name(std::string_view cpu_name);
 
+// The counters one hardware thread can give a group.
+struct CounterModel {
+  int general = 4;           // general-purpose counters
+  bool fixed_cycles = true;  // a fixed counter for cycles (Intel IA32_FIXED_CTR1, Arm PMCCNTR)
+  bool fixed_instructions = true;  // and for instructions and ref-cycles (Intel only)
+  bool perf_metrics = true;        // Intel's slots + topdown-* metrics (Ice Lake and later)
+};
+
+// The counter model of a CPU (vendor, family and model as /proc/cpuinfo gives them):
+// - Intel: fixed counters for instructions, cycles and ref-cycles (SDM vol. 3B 20.2.2); general
+//   counters 8 per thread from Ice Lake / Golden Cove on (Ice Lake, Tiger Lake, Rocket Lake,
+//   Sapphire/Emerald/Granite Rapids, Alder/Raptor Lake P-cores; SDM 20.3.10), before that 8 per
+//   core, so 4 per thread with SMT on; 6 on Gracemont E-cores (`atom`); slots/topdown-* perf
+//   metrics from Ice Lake on (arch/x86/events/intel/core.c, intel_pmu_init: PERF_METRICS).
+// - AMD Zen: 6 general counters and no fixed ones (PPR 2.1.15, Core::X86::Msr::PERF_CTL0..5).
+// - Arm PMUv3: a cycle counter (PMCCNTR_EL0) and 6 event counters on Neoverse N1/N2/V1 (their
+//   TRMs, PMCR_EL0.N = 6).
+// `nmi_watchdog` (/proc/sys/kernel/nmi_watchdog is 1): the kernel's hard-lockup detector holds a
+// pinned cycles event on every CPU (kernel/watchdog_perf.c), which takes the cycle counter on
+// Intel and Arm (so cycles needs a general counter) and a general counter on AMD.
+CounterModel counter_model(std::string_view vendor, int family, int model, bool smt_on,
+                           bool atom = false, bool nmi_watchdog = false);
+
 // Whether an event is counted on a fixed-function counter (cycles, instructions, ref-cycles,
 // INST_RETIRED.ANY, CPU_CLK_UNHALTED.THREAD/REF_TSC, slots, topdown-*) and so uses none of the
-// general-purpose counters.
+// general-purpose counters. The first form assumes an Intel CPU with perf metrics.
 bool is_fixed_counter_event(std::string_view name);
+bool is_fixed_counter_event(std::string_view name, const CounterModel& model);
+
+// Whether the event is one of Intel's perf-metrics top-down events (topdown-retiring, -bad-spec,
+// -fe-bound, -be-bound, -heavy-ops, -br-mispredict, -fetch-lat, -mem-bound), which the kernel
+// counts only in a group led by slots (intel/core.c intel_pmu_hw_config, is_metric_event).
+bool is_topdown_metric_event(std::string_view name);
 
 // Whether an event is counted off the core PMU (software clocks, duration_time, msr, uncore), so
 // it uses no core counter and cannot join a core group.
 bool is_off_core_event(std::string_view name);
 
 // General-purpose core counters available to one thread: 4 on Intel with SMT on, 8 with it off,
-// 6 on AMD Zen, 6 on Arm Neoverse (a safe minimum).
+// 6 on AMD Zen, 6 on Arm Neoverse (a safe minimum). Without the model: counter_model() knows it.
 int general_purpose_counters(std::string_view vendor, bool smt_on);
 
-// Splits the events each metric needs into groups that fit `general_counters` general-purpose
-// counters (fixed-counter events do not count against it), keeping each metric's events in one
-// group when they fit and packing metrics into as few groups as possible. Off-core events come
-// back as groups of one. Within a group the slots event, when present, leads (Intel requires
-// it to lead topdown-* events). Pure.
+// Splits the events each metric needs into groups that fit the model's general-purpose counters
+// (events on a fixed counter of the model do not count against it), keeping each metric's events
+// in one group when they fit and packing metrics into as few groups as possible. Off-core events
+// come back as groups of one. A group holding a perf-metrics topdown event gets a slots event if
+// it has none (the PMU's "slots" alias, "cpu_core/slots/" for cpu_core events) and is ordered as
+// perf orders it (arch/x86/util/evlist.c arch_evlist__cmp): slots first, then the topdown events,
+// then the rest in their order. Pure.
+std::vector<std::vector<std::string>> plan_event_groups(
+    const std::vector<std::vector<std::string>>& events_per_metric, const CounterModel& model);
+// The same with `general_counters` and an Intel counter model.
 std::vector<std::vector<std::string>> plan_event_groups(
     const std::vector<std::vector<std::string>>& events_per_metric, int general_counters);
 

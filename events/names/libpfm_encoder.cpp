@@ -64,6 +64,9 @@ PfmResult LibpfmEncoder::encode(const std::string& name) const {
   enc.exclude_user = attr.exclude_user;
   enc.exclude_kernel = attr.exclude_kernel;
   enc.exclude_hv = attr.exclude_hv;
+  enc.exclude_guest = attr.exclude_guest;
+  enc.exclude_host = attr.exclude_host;
+  enc.precise_ip = static_cast<uint8_t>(attr.precise_ip);
   enc.pmu = pmu_name(arg.idx);
   result.encoding = std::move(enc);
   return result;

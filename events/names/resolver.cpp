@@ -149,6 +149,55 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
+// The sysfs aliases a core PMU may publish for a generic hardware event: x86 prints perf's own
+// names (arch/x86/events/core.c events_sysfs_show), Arm PMUv3 the architectural event names that
+// armv8_pmuv3_perf_map maps the generic events to (drivers/perf/arm_pmuv3.c).
+std::vector<std::string_view> sysfs_names_of(uint64_t hardware_config) {
+  switch (hardware_config) {
+    case PERF_COUNT_HW_CPU_CYCLES:
+      return {"cpu-cycles", "cpu_cycles"};
+    case PERF_COUNT_HW_INSTRUCTIONS:
+      return {"instructions", "inst_retired"};
+    case PERF_COUNT_HW_CACHE_REFERENCES:
+      return {"cache-references", "l1d_cache"};
+    case PERF_COUNT_HW_CACHE_MISSES:
+      return {"cache-misses", "l1d_cache_refill"};
+    case PERF_COUNT_HW_BRANCH_INSTRUCTIONS:
+      return {"branch-instructions", "br_retired"};
+    case PERF_COUNT_HW_BRANCH_MISSES:
+      return {"branch-misses", "br_mis_pred"};
+    case PERF_COUNT_HW_BUS_CYCLES:
+      return {"bus-cycles", "bus_cycles"};
+    case PERF_COUNT_HW_REF_CPU_CYCLES:
+      return {"ref-cycles"};
+    default:
+      return {};
+  }
+}
+
+// "INST_RETIRED.ANY" as libpfm4 spells it: the first '.' separates event and unit mask (libpfm
+// takes it like ':'), a later one belongs to Intel's unit-mask name, where libpfm writes '_'
+// (IDQ_UOPS_NOT_DELIVERED.CYCLES_0_UOPS_DELIV.CORE → …:CYCLES_0_UOPS_DELIV_CORE).
+std::optional<std::string> libpfm_spelling(std::string_view name) {
+  size_t first = name.find('.');
+  if (first == std::string_view::npos || name.find('.', first + 1) == std::string_view::npos)
+    return std::nullopt;
+  std::string out(name);
+  for (size_t i = first + 1; i < out.size(); ++i)
+    if (out[i] == '.') out[i] = '_';
+  return out;
+}
+
+// perf ignores a PMU instance's numeric suffix: "uncore_imc" names uncore_imc_0, uncore_imc_1…
+// (pmu.c perf_pmu__match_ignoring_suffix).
+bool is_instance_of(std::string_view pmu, std::string_view prefix) {
+  if (pmu.size() <= prefix.size() + 1 || !pmu.starts_with(prefix) || pmu[prefix.size()] != '_')
+    return false;
+  std::string_view suffix = pmu.substr(prefix.size() + 1);
+  return std::all_of(suffix.begin(), suffix.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
 void add_modifier_suffix(EventSpec& spec, std::string_view letters) {
   if (!spec.name.empty() && spec.name.back() == '/')
     spec.name += letters;
@@ -160,12 +209,13 @@ void add_modifier_suffix(EventSpec& spec, std::string_view letters) {
 
 struct EventResolver::Impl {
   SysRoot root;
-  LibpfmEncoder libpfm;
+  std::unique_ptr<NativeEncoder> native;
   mutable std::once_flag scan_once;
   mutable std::vector<SysfsPmu> sysfs_pmus;
   mutable std::vector<PmuInfo> pmu_infos;
 
-  explicit Impl(SysRoot r) : root(std::move(r)) {}
+  Impl(SysRoot r, std::unique_ptr<NativeEncoder> encoder)
+      : root(std::move(r)), native(std::move(encoder)) {}
 
   // Scanned on first use: generic software names never touch sysfs.
   const std::vector<SysfsPmu>& pmus() const {
@@ -217,12 +267,38 @@ struct EventResolver::Impl {
     } else {
       spec.pmu = core != nullptr ? core->info.name : "cpu";
       if (core != nullptr && hybrid()) {
+        spec.without_extended_type = legacy_attr(*core, event);
         spec.attr.config |= static_cast<uint64_t>(core->info.type) << PERF_PMU_TYPE_SHIFT;
         spec.cpus = core->info.cpus;
       }
     }
     set_clock_unit(spec);
     return spec;
+  }
+
+  // The generic event on `core` without the extended type: its sysfs alias in the PMU's own type
+  // where the PMU has one, else the plain generic encoding, which a kernel without extended types
+  // gives to the PMU of the CPU the event is opened on.
+  perf_event_attr legacy_attr(const SysfsPmu& core, GenericEvent event) const {
+    perf_event_attr attr{};
+    attr.type = event.type;
+    attr.config = event.config;
+    if (event.type != PERF_TYPE_HARDWARE || core.info.type < 0) return attr;
+    for (std::string_view name : sysfs_names_of(event.config)) {
+      auto alias = find_event_alias(core, name);
+      if (!alias) continue;
+      try {
+        PmuConfig config = encode_terms(core, {Term{*alias, std::nullopt}});
+        attr.type = static_cast<uint32_t>(core.info.type);
+        attr.config = config.words[0];
+        attr.config1 = config.words[1];
+        attr.config2 = config.words[2];
+      } catch (const ResolveError&) {
+        continue;  // an alias this PMU's formats cannot encode: keep the generic one
+      }
+      break;
+    }
+    return attr;
   }
 
   std::vector<EventSpec> resolve_generic(const SplitName& split, GenericEvent event,
@@ -238,38 +314,62 @@ struct EventResolver::Impl {
         specs.push_back(generic_on(
             core, event, fmt::format("{}/{}/{}", core->info.name, split.base, split.letters)));
     }
-    for (EventSpec& spec : specs) apply_modifiers(split.mods, spec.attr);
+    for (EventSpec& spec : specs) {
+      apply_modifiers(split.mods, spec.attr);
+      if (spec.without_extended_type) apply_modifiers(split.mods, *spec.without_extended_type);
+    }
     return specs;
   }
 
-  // perf's raw syntax "r<hex>": a raw config on the core PMU.
-  std::optional<EventSpec> resolve_raw(const SplitName& split, std::string_view written) const {
+  // perf's raw syntax "r<hex>": a raw config on the core PMU; on a hybrid machine one event per
+  // core PMU ("cpu_core/r1a/", "cpu_atom/r1a/"), each in its PMU's own type, as perf opens it.
+  std::vector<EventSpec> resolve_raw(const SplitName& split, std::string_view written) const {
     std::string_view base = split.base;
     if (base.size() < 2 || base[0] != 'r' || !std::all_of(base.begin() + 1, base.end(), [](char c) {
           return std::isxdigit(static_cast<unsigned char>(c));
         }))
-      return std::nullopt;
+      return {};
     uint64_t config = 0;
     auto [end, ec] = std::from_chars(base.data() + 1, base.data() + base.size(), config, 16);
     if (ec != std::errc() || end != base.data() + base.size())
       throw ResolveError(fmt::format("raw event '{}' does not fit in 64 bits", written));
     auto cores = core_pmus();
-    EventSpec spec;
-    spec.name = std::string(written);
-    spec.source = "generic";
-    spec.hardware = true;
-    spec.attr.type = PERF_TYPE_RAW;
-    spec.pmu = cores.empty() ? "cpu" : cores.front()->info.name;
-    if (cores.size() > 1) {
-      spec.attr.type = static_cast<uint32_t>(cores.front()->info.type);
-      spec.cpus = cores.front()->info.cpus;
-    }
-    spec.attr.config = config;
-    apply_modifiers(split.mods, spec.attr);
-    return spec;
+    auto raw_on = [&](const SysfsPmu* core, std::string name) {
+      EventSpec spec;
+      spec.name = std::move(name);
+      spec.source = "generic";
+      spec.hardware = true;
+      spec.attr.type = PERF_TYPE_RAW;
+      spec.pmu = core == nullptr ? "cpu" : core->info.name;
+      if (cores.size() > 1) {
+        spec.attr.type = static_cast<uint32_t>(core->info.type);
+        spec.cpus = core->info.cpus;
+      }
+      spec.attr.config = config;
+      apply_modifiers(split.mods, spec.attr);
+      return spec;
+    };
+    if (cores.size() <= 1)
+      return {raw_on(cores.empty() ? nullptr : cores.front(), std::string(written))};
+    std::vector<EventSpec> specs;
+    for (const SysfsPmu* core : cores)
+      specs.push_back(
+          raw_on(core, fmt::format("{}/{}/{}", core->info.name, split.base, split.letters)));
+    return specs;
   }
 
-  EventSpec resolve_pmu_event(std::string_view written) const {
+  // The PMUs "pmu/…/" names: that PMU; its numbered instances (uncore_imc → uncore_imc_0..N);
+  // for "cpu" on a machine without one, the core PMUs (armv8_pmuv3_0, or cpu_core and cpu_atom).
+  std::vector<const SysfsPmu*> pmus_named(std::string_view name) const {
+    if (const SysfsPmu* pmu = find_pmu(name)) return {pmu};
+    std::vector<const SysfsPmu*> found;
+    for (const SysfsPmu& pmu : pmus())
+      if (is_instance_of(pmu.info.name, name)) found.push_back(&pmu);
+    if (found.empty() && name == "cpu") found = core_pmus();
+    return found;
+  }
+
+  std::vector<EventSpec> resolve_pmu_event(std::string_view written) const {
     size_t first = written.find('/');
     size_t last = written.rfind('/');
     if (last == first) throw ResolveError(fmt::format("unterminated 'pmu/…/' in '{}'", written));
@@ -284,8 +384,8 @@ struct EventResolver::Impl {
         throw ResolveError(fmt::format("unknown modifier '{}' in '{}'", suffix, written));
       mods = *parsed;
     }
-    const SysfsPmu* pmu = find_pmu(pmu_name);
-    if (pmu == nullptr) {
+    std::vector<const SysfsPmu*> targets = pmus_named(pmu_name);
+    if (targets.empty()) {
       std::vector<std::string> names;
       for (const SysfsPmu& p : pmus()) names.push_back(p.info.name);
       throw ResolveError(fmt::format("unknown PMU '{}' in '{}' (PMUs: {})", pmu_name, written,
@@ -301,9 +401,60 @@ struct EventResolver::Impl {
       display = std::string(v);
       return true;
     });
-    auto legacy = legacy_term(*pmu, terms, display);
-    EventSpec spec = legacy ? std::move(*legacy) : encode_sysfs(*pmu, terms, display);
-    apply_modifiers(mods, spec.attr);
+    std::vector<EventSpec> specs;
+    for (const SysfsPmu* pmu : targets) {
+      // "cpu/X/" standing for several core PMUs is named per PMU, as a hybrid generic name is.
+      std::string name = targets.size() > 1 && pmu->core && display == written
+                             ? fmt::format("{}/{}/{}", pmu->info.name, body, suffix)
+                             : display;
+      auto legacy = legacy_term(*pmu, terms, name);
+      EventSpec spec = legacy                           ? std::move(*legacy)
+                       : native_first_term(*pmu, terms) ? encode_native_on(*pmu, terms, name)
+                                                        : encode_sysfs(*pmu, terms, name);
+      apply_modifiers(mods, spec.attr);
+      if (spec.without_extended_type) apply_modifiers(mods, *spec.without_extended_type);
+      specs.push_back(std::move(spec));
+    }
+    return specs;
+  }
+
+  // "cpu_core/INST_RETIRED.ANY/", "cpu/UOPS_DECODED.DEC0,cmask=1/": a vendor event name as the
+  // first term of a core PMU, where it is neither an alias nor a format term.
+  bool native_first_term(const SysfsPmu& pmu, const std::vector<Term>& terms) const {
+    if (!pmu.core || terms.empty() || terms[0].value) return false;
+    const std::string& name = terms[0].name;
+    if (has_event_alias(pmu, name) || has_format(pmu, name) || name.starts_with("config"))
+      return false;
+    return std::any_of(name.begin(), name.end(),
+                       [](char c) { return std::isupper(static_cast<unsigned char>(c)); }) ||
+           name.find('.') != std::string::npos;
+  }
+
+  // The native encoding of the first term, counted on `pmu` (its type, its CPUs), with the other
+  // terms packed over it by the PMU's format files, as perf applies terms to a JSON event.
+  EventSpec encode_native_on(const SysfsPmu& pmu, const std::vector<Term>& terms,
+                             const std::string& display) const {
+    std::string native_error;
+    SplitName bare{terms[0].name, {}, {}};
+    auto native_spec = resolve_libpfm(bare, terms[0].name, native_error);
+    if (!native_spec)
+      throw ResolveError(
+          fmt::format("cannot encode '{}' for PMU '{}': {}", terms[0].name, pmu.info.name,
+                      native_error.empty() ? native_hint(terms[0].name) : native_error));
+    EventSpec spec = std::move(*native_spec);
+    if (spec.attr.type != PERF_TYPE_RAW && spec.attr.type != static_cast<uint32_t>(pmu.info.type))
+      throw ResolveError(fmt::format("'{}' is not an event of PMU '{}' (libpfm4 PMU '{}')",
+                                     terms[0].name, pmu.info.name, spec.pmu));
+    if (terms.size() > 1) {
+      PmuConfig extra = encode_terms(pmu, std::vector<Term>(terms.begin() + 1, terms.end()));
+      spec.attr.config |= extra.words[0];
+      spec.attr.config1 |= extra.words[1];
+      spec.attr.config2 |= extra.words[2];
+    }
+    spec.name = display;
+    spec.pmu = pmu.info.name;
+    if (hybrid()) spec.attr.type = static_cast<uint32_t>(pmu.info.type);
+    spec.cpus = pmu.info.cpus;
     return spec;
   }
 
@@ -351,13 +502,24 @@ struct EventResolver::Impl {
     return spec;
   }
 
+  PfmResult encode_native(const std::string& name) const {
+    PfmResult result = native->encode(name);
+    if (!result.encoding) {
+      if (auto spelled = libpfm_spelling(name)) {
+        PfmResult retry = native->encode(*spelled);
+        if (retry.encoding) return retry;
+      }
+    }
+    return result;
+  }
+
   std::optional<EventSpec> resolve_libpfm(const SplitName& split, std::string_view written,
                                           std::string& error) const {
-    PfmResult result = libpfm.encode(std::string(written));
+    PfmResult result = encode_native(std::string(written));
     bool apply_ours = false;
     if (!result.encoding && !split.letters.empty()) {
       // libpfm takes ":u" and ":k" itself; other perf modifiers ("uk", "p") are applied here.
-      PfmResult base = libpfm.encode(std::string(split.base));
+      PfmResult base = encode_native(std::string(split.base));
       if (base.encoding) {
         result = std::move(base);
         apply_ours = true;
@@ -379,11 +541,57 @@ struct EventResolver::Impl {
     spec.attr.exclude_user = enc.exclude_user;
     spec.attr.exclude_kernel = enc.exclude_kernel;
     spec.attr.exclude_hv = enc.exclude_hv;
+    spec.attr.exclude_guest = enc.exclude_guest;
+    spec.attr.exclude_host = enc.exclude_host;
+    spec.attr.precise_ip = enc.precise_ip;
     spec.hardware = enc.type != PERF_TYPE_SOFTWARE && enc.type != PERF_TYPE_TRACEPOINT &&
                     enc.type != PERF_TYPE_BREAKPOINT;
+    place_on_sysfs_pmu(spec);
     if (apply_ours) apply_modifiers(split.mods, spec.attr);
     set_clock_unit(spec);
     return spec;
+  }
+
+  // libpfm4 gives a type but not the PMU's CPUs: take them from the sysfs PMU of that type, as
+  // an event named through sysfs gets them. A PMU with a cpumask (RAPL, uncore, amd_l3) counts
+  // CPU-wide on those CPUs only; opened on every CPU, each copy would count the whole package.
+  void place_on_sysfs_pmu(EventSpec& spec) const {
+    const SysfsPmu* pmu = nullptr;
+    if (spec.attr.type >= PERF_TYPE_MAX) {
+      for (const SysfsPmu& p : pmus())
+        if (p.info.type >= 0 && static_cast<uint32_t>(p.info.type) == spec.attr.type) pmu = &p;
+    } else if (spec.attr.type == PERF_TYPE_RAW) {
+      auto cores = core_pmus();
+      if (cores.size() == 1) pmu = cores.front();
+    }
+    if (pmu == nullptr) return;
+    spec.pmu = pmu->info.name;
+    spec.cpus = pmu->info.cpus;
+    spec.cpu_wide_only = !pmu->core && !pmu->info.cpus.empty();
+    spec.hardware = is_pmc_pmu(pmu->info.name);
+  }
+
+  // A bare name that is a sysfs alias ("topdown-retiring", Arm's "CPU_CYCLES", "cas_count_read"):
+  // the core PMUs that publish it, else every other PMU that does, as perf looks aliases up on
+  // all PMUs. Named as written when one PMU (or one PMU's instances) has it, else per PMU.
+  std::vector<EventSpec> resolve_alias(const SplitName& split, std::string_view written) const {
+    std::vector<const SysfsPmu*> found;
+    for (const SysfsPmu* core : core_pmus())
+      if (has_event_alias(*core, split.base)) found.push_back(core);
+    if (found.empty())
+      for (const SysfsPmu& pmu : pmus())
+        if (!pmu.core && has_event_alias(pmu, split.base)) found.push_back(&pmu);
+    std::vector<EventSpec> specs;
+    bool cores = !found.empty() && found.front()->core;
+    for (const SysfsPmu* pmu : found) {
+      std::string name = cores && found.size() > 1
+                             ? fmt::format("{}/{}/{}", pmu->info.name, split.base, split.letters)
+                             : std::string(written);
+      EventSpec spec = encode_sysfs(*pmu, {Term{std::string(split.base), std::nullopt}}, name);
+      apply_modifiers(split.mods, spec.attr);
+      specs.push_back(std::move(spec));
+    }
+    return specs;
   }
 
   // perf's tracepoint syntax, "sched:sched_switch" or a glob ("sched:*"): one event per match,
@@ -400,8 +608,8 @@ struct EventResolver::Impl {
       }
       auto close = closest_names(split.base, lookup.close);
       if (!close.empty())
-        throw ResolveError(fmt::format("unknown tracepoint '{}' (did you mean: {}?)", written,
-                                       join(close)));
+        throw ResolveError(
+            fmt::format("unknown tracepoint '{}' (did you mean: {}?)", written, join(close)));
       throw ResolveError(fmt::format("unknown event '{}': {}", written, lookup.problem));
     }
     std::vector<EventSpec> specs;
@@ -423,15 +631,16 @@ struct EventResolver::Impl {
   std::vector<EventSpec> resolve_all(std::string_view name, bool suggest = true) const {
     std::string_view written = trim(name);
     if (written.empty()) throw ResolveError("empty event name");
-    if (written.find('/') != std::string_view::npos) return {resolve_pmu_event(written)};
+    if (written.find('/') != std::string_view::npos) return resolve_pmu_event(written);
     SplitName split = split_modifiers(written);
     if (auto event = find_generic_event(split.base)) return resolve_generic(split, *event, written);
-    if (auto raw = resolve_raw(split, written)) return {*raw};
+    if (auto raw = resolve_raw(split, written); !raw.empty()) return raw;
     std::string tracepoint_problem;
     if (looks_like_tracepoint(split.base)) {
       auto specs = resolve_tracepoints(split, written, tracepoint_problem);
       if (!specs.empty()) return specs;
     }
+    if (auto aliases = resolve_alias(split, written); !aliases.empty()) return aliases;
     std::string libpfm_error;
     if (auto spec = resolve_libpfm(split, written, libpfm_error)) return {*spec};
     if (!libpfm_error.empty())
@@ -448,16 +657,23 @@ struct EventResolver::Impl {
     if (!close.empty())
       return ResolveError(
           fmt::format("unknown event '{}' (did you mean: {}?)", written, join(close)));
-    // Native names are upper case with ':' before the unit mask ("INST_RETIRED:ANY_P").
-    bool native = base.find(':') != std::string_view::npos &&
-                  std::any_of(base.begin(), base.end(),
-                              [](char c) { return std::isupper(static_cast<unsigned char>(c)); });
-    if (native && !libpfm.has_core_pmu())
-      return ResolveError(fmt::format(
-          "unknown event '{}' (libpfm4 found no core PMU on this machine; LIBPFM_FORCE_PMU=<pmu> "
-          "selects one)",
-          written));
+    // Native names are upper case with ':' or '.' before the unit mask ("INST_RETIRED:ANY_P").
+    bool native_name = base.find_first_of(":.") != std::string_view::npos &&
+                       std::any_of(base.begin(), base.end(), [](char c) {
+                         return std::isupper(static_cast<unsigned char>(c));
+                       });
+    if (native_name && !native->has_core_pmu())
+      return ResolveError(fmt::format("unknown event '{}' ({})", written, native_hint(base)));
     return ResolveError(fmt::format("unknown event '{}'", written));
+  }
+
+  // What to do about a native name libpfm4 has no table for. Forcing another CPU's table
+  // (LIBPFM_FORCE_PMU) would encode the name with that CPU's codes: wrong counts, no error.
+  std::string native_hint(std::string_view name) const {
+    if (native->has_core_pmu()) return fmt::format("libpfm4 has no event '{}' for this CPU", name);
+    return "libpfm4 has no event table for this CPU; give the event's encoding from the CPU's "
+           "event list, e.g. cpu/event=0xc0,umask=0x0/; LIBPFM_FORCE_PMU=<pmu> only helps a CPU "
+           "libpfm4 lists but cannot detect (a VM hiding the model), and must name that CPU";
   }
 
   std::vector<EventGroup> resolve_group(const EventListItem& item) const {
@@ -495,7 +711,11 @@ struct EventResolver::Impl {
   }
 };
 
-EventResolver::EventResolver(SysRoot root) : impl_(std::make_unique<Impl>(std::move(root))) {}
+EventResolver::EventResolver(SysRoot root)
+    : impl_(std::make_unique<Impl>(std::move(root), std::make_unique<LibpfmEncoder>())) {}
+
+EventResolver::EventResolver(SysRoot root, std::unique_ptr<NativeEncoder> native)
+    : impl_(std::make_unique<Impl>(std::move(root), std::move(native))) {}
 
 EventResolver::~EventResolver() = default;
 

@@ -18,6 +18,8 @@ struct ResolveError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class NativeEncoder;  // events/names/libpfm_encoder.h
+
 struct PmuInfo {
   std::string name;                 // sysfs directory name, e.g. "cpu", "power", "cpu_core", "msr"
   int type = -1;                    // perf_event_attr.type from sysfs `type`
@@ -28,6 +30,8 @@ struct PmuInfo {
 class EventResolver {
  public:
   explicit EventResolver(SysRoot root);
+  // With native names encoded by `native` instead of libpfm4 (tests: a CPU this machine is not).
+  EventResolver(SysRoot root, std::unique_ptr<NativeEncoder> native);
   ~EventResolver();
   EventResolver(const EventResolver&) = delete;
   EventResolver& operator=(const EventResolver&) = delete;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <system_error>
 
@@ -83,27 +84,40 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
-void encode_term(const SysfsPmu& pmu, const Term& term, PmuConfig& config, bool allow_alias);
+void encode_term(const SysfsPmu& pmu, const Term& term, PmuConfig& config,
+                 const std::vector<Term>* user_terms);
 
-void encode_alias(const SysfsPmu& pmu, const std::string& name, PmuConfig& config) {
+// An alias's `term=?` (arm_cmn's nodeid, hisi's cfg) needs its value from the user's own terms,
+// which encode_terms packs after the alias, in the order written.
+void encode_alias(const SysfsPmu& pmu, const std::string& name, PmuConfig& config,
+                  const std::vector<Term>& user_terms) {
   auto text = read_text(pmu.dir / "events" / name);
   if (!text)
     throw ResolveError(fmt::format("cannot read event '{}' of PMU '{}'", name, pmu.info.name));
   for (const Term& term : split_terms(*text)) {
-    if (term.value == "?")
-      throw ResolveError(fmt::format("event '{}/{}/' needs a value for term '{}'", pmu.info.name,
-                                     name, term.name));
-    encode_term(pmu, term, config, false);
+    if (term.value == "?") {
+      bool given = std::any_of(user_terms.begin(), user_terms.end(), [&](const Term& t) {
+        return t.name == term.name && t.value && *t.value != "?";
+      });
+      if (!given)
+        throw ResolveError(fmt::format("event '{}/{}/' needs a value for term '{}' (give {}=…)",
+                                       pmu.info.name, name, term.name, term.name));
+      continue;
+    }
+    encode_term(pmu, term, config, nullptr);
   }
   config.alias = name;
 }
 
-void encode_term(const SysfsPmu& pmu, const Term& term, PmuConfig& config, bool allow_alias) {
+void encode_term(const SysfsPmu& pmu, const Term& term, PmuConfig& config,
+                 const std::vector<Term>* user_terms) {
   const std::string& pmu_name = pmu.info.name;
   if (term.name.empty()) throw ResolveError(fmt::format("empty term for PMU '{}'", pmu_name));
-  if (!term.value && allow_alias && has_event_alias(pmu, term.name)) {
-    encode_alias(pmu, term.name, config);
-    return;
+  if (!term.value && user_terms != nullptr) {
+    if (auto alias = find_event_alias(pmu, term.name)) {
+      encode_alias(pmu, *alias, config, *user_terms);
+      return;
+    }
   }
   auto term_value = [&] {
     std::optional<uint64_t> value = term.value ? parse_term_value(*term.value) : uint64_t{1};
@@ -205,7 +219,20 @@ std::vector<Term> split_terms(std::string_view text) {
   text = trim(text);
   if (text.empty()) return terms;
   while (true) {
-    size_t comma = text.find(',');
+    // A quoted value (name='cpu/X,cmask=0x6/') may hold commas.
+    size_t comma = std::string_view::npos;
+    char quote = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      if (quote != 0) {
+        if (c == quote) quote = 0;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == ',') {
+        comma = i;
+        break;
+      }
+    }
     std::string_view part = trim(text.substr(0, comma));
     Term term;
     size_t eq = part.find('=');
@@ -221,12 +248,29 @@ std::vector<Term> split_terms(std::string_view text) {
 PmuConfig encode_terms(const SysfsPmu& pmu, const std::vector<Term>& terms) {
   if (terms.empty()) throw ResolveError(fmt::format("no terms for PMU '{}'", pmu.info.name));
   PmuConfig config;
-  for (const Term& term : terms) encode_term(pmu, term, config, true);
+  for (const Term& term : terms) encode_term(pmu, term, config, &terms);
   return config;
 }
 
+std::optional<std::string> find_event_alias(const SysfsPmu& pmu, std::string_view name) {
+  for (const std::string& event : pmu.info.events)
+    if (event == name) return event;
+  // perf matches aliases without regard to case (perf_pmu__find_alias, strcasecmp): the Arm
+  // PMU's sysfs names are lower case (cpu_cycles), Arm's event lists upper case (CPU_CYCLES).
+  auto same = [&](const std::string& event) {
+    return event.size() == name.size() &&
+           std::equal(event.begin(), event.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  for (const std::string& event : pmu.info.events)
+    if (same(event)) return event;
+  return std::nullopt;
+}
+
 bool has_event_alias(const SysfsPmu& pmu, std::string_view name) {
-  return std::find(pmu.info.events.begin(), pmu.info.events.end(), name) != pmu.info.events.end();
+  return find_event_alias(pmu, name).has_value();
 }
 
 bool has_format(const SysfsPmu& pmu, std::string_view name) {

@@ -46,14 +46,18 @@ struct Term {
 std::vector<Term> split_terms(std::string_view text);
 
 // config, config1, config2 built from terms on one PMU. Event aliases (terms naming a file in
-// events/) expand in place. Throws ResolveError for an unknown term or a value that does not fit.
+// events/) expand in place; an alias's `term=?` takes the value the terms give for that term.
+// Throws ResolveError for an unknown term or a value that does not fit.
 struct PmuConfig {
   uint64_t words[3] = {0, 0, 0};
   std::string alias;  // the events/ name used, if any (for .scale and .unit)
 };
 PmuConfig encode_terms(const SysfsPmu& pmu, const std::vector<Term>& terms);
 
-// True when `name` is a file under the PMU's events/ directory.
+// The file under the PMU's events/ directory that `name` names, matched without regard to case
+// as perf does ("CPU_CYCLES" finds armv8_pmuv3_0/events/cpu_cycles); nullopt when none.
+std::optional<std::string> find_event_alias(const SysfsPmu& pmu, std::string_view name);
+// True when find_event_alias() finds one.
 bool has_event_alias(const SysfsPmu& pmu, std::string_view name);
 // True when `name` is a file under the PMU's format/ directory.
 bool has_format(const SysfsPmu& pmu, std::string_view name);

@@ -1,11 +1,43 @@
 #include <doctest/doctest.h>
 
-#include "events/metrics/derived_metrics.h"
 #include "events/document/measurement_io.h"
+#include "events/metrics/derived_metrics.h"
 
 using namespace pmc;
 
 TEST_SUITE("pure") {
+  TEST_CASE("-r spreads, each run's value and absent times round-trip through JSON") {
+    Measurement m;
+    m.source = "perf-stat";
+    m.runs = 4;
+    m.has_duration = false;
+    m.has_user = false;
+    m.sys_s = 0.25;
+    EventCount e;
+    e.name = "page-faults";
+    e.status = EventStatus::counted;
+    e.value = 120;
+    e.run_values = {100, 110, 130, 140};
+    e.stddev = 18.257418583505537;  // of the four runs (n - 1)
+    e.sem = 9.128709291752768;      // stddev / sqrt(4)
+    m.events = {e};
+    auto text = measurement_to_json(m);
+    CHECK(text.find("\"duration_s\": null") != std::string::npos);
+    CHECK(text.find("\"user_s\": null") != std::string::npos);
+    auto back = measurement_from_json(text, "x.json");
+    CHECK_FALSE(back.has_duration);
+    CHECK_FALSE(back.has_user);
+    CHECK(back.has_sys);
+    CHECK(back.sys_s == 0.25);
+    REQUIRE(back.events.size() == 1);
+    CHECK(back.events[0].run_values == e.run_values);
+    CHECK(back.events[0].stddev == e.stddev);
+    CHECK(back.events[0].sem == e.sem);
+    auto csv = measurement_to_csv(m);
+    CHECK(csv.starts_with(
+        "kind,name,pmu,value,raw,unit,time_enabled_ns,time_running_ns,status,reason,stddev,sem\n"));
+  }
+
   TEST_CASE("the measurement document round-trips through JSON") {
     Measurement m;
     m.machine.hostname = "h";
@@ -64,9 +96,11 @@ TEST_SUITE("pure") {
   TEST_CASE("a malformed document is refused with FILE:LINE and what was expected") {
     CHECK_THROWS_WITH_AS(measurement_from_json("{\n\"schema\": \"other/1\"}", "a.json"),
                          doctest::Contains("a.json:1: expected schema"), FormatError);
-    CHECK_THROWS_WITH_AS(measurement_from_json("{\n\"schema\": \"pmcmodel.measurement/1\",\n\"duration_s\": 1,\n \"events\": [ {\"name\": 1} ]}",
-                                               "b.json"),
-                         doctest::Contains("events[0]"), FormatError);
+    CHECK_THROWS_WITH_AS(
+        measurement_from_json("{\n\"schema\": \"pmcmodel.measurement/1\",\n\"duration_s\": 1,\n "
+                              "\"events\": [ {\"name\": 1} ]}",
+                              "b.json"),
+        doctest::Contains("events[0]"), FormatError);
     CHECK_THROWS_WITH_AS(measurement_from_json("{\n\n  \"schema\": ", "c.json"),
                          doctest::Contains("c.json:3:"), FormatError);
     CHECK_THROWS_AS(measurement_from_json("", "d.json"), FormatError);

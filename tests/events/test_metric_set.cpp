@@ -96,14 +96,16 @@ TEST_SUITE("pure") {
     smt_off.set("#SMT_on", 0);
     smt_off.set("#core_wide", 1);
     auto events = set.required_events({"tma_frontend_bound"}, smt_off);
-    CHECK(events ==
-          std::vector<std::string>{"IDQ_UOPS_NOT_DELIVERED.CORE", "CPU_CLK_UNHALTED.THREAD"});
+    // CPU_CLK_UNHALTED.THREAD is defined in skylake.json as perf's jevents.py encodes it (libpfm4
+    // has no such unit mask): given to the resolver as that encoding, named as the metric reads it.
+    CHECK(events == std::vector<std::string>{"IDQ_UOPS_NOT_DELIVERED.CORE",
+                                             "cpu/event=0x3c,name='CPU_CLK_UNHALTED.THREAD'/"});
     auto bad_spec = set.required_events({"tma_bad_speculation"}, smt_off);
     CHECK(contains(bad_spec, "INT_MISC.RECOVERY_CYCLES"));
     CHECK_FALSE(contains(bad_spec, "INT_MISC.RECOVERY_CYCLES_ANY"));
     // Without literals every branch may be taken, so all of them are asked for.
     auto unknown = set.required_events({"tma_frontend_bound"});
-    CHECK(contains(unknown, "CPU_CLK_UNHALTED.THREAD_ANY"));
+    CHECK(contains(unknown, "cpu/event=0x3c,any=1,name='CPU_CLK_UNHALTED.THREAD_ANY'/"));
     CHECK(contains(unknown, "CPU_CLK_UNHALTED.ONE_THREAD_ACTIVE"));
   }
 

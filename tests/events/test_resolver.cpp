@@ -437,7 +437,7 @@ TEST_SUITE("pure") {
     CHECK(typo.find('\n') == std::string::npos);
     CHECK(contains(error_of([&] { resolver.resolve("instrucions:u"); }), "instructions"));
     CHECK(contains(error_of([&] { resolver.resolve("LLC-load-mises"); }), "LLC-load-misses"));
-    CHECK(contains(error_of([&] { resolver.resolve("energy-pkg"); }), "power/energy-pkg/"));
+    CHECK(contains(error_of([&] { resolver.resolve("energy-pkgg"); }), "power/energy-pkg/"));
     std::string far = error_of([&] { resolver.resolve("zzzzzzzzzzzzzzzz"); });
     CHECK(contains(far, "unknown event 'zzzzzzzzzzzzzzzz'"));
     CHECK_FALSE(contains(far, "did you mean"));

@@ -279,9 +279,40 @@ TEST_SUITE("pure") {
     if (out.rfind("none ", 0) == 0) {
       CHECK(out.find("unknown event 'INST_RETIRED:ANY_P'") != std::string::npos);
       CHECK(out.find("LIBPFM_FORCE_PMU") != std::string::npos);
+      // Forcing another CPU's table encodes with that CPU's codes: the hint offers the encoding
+      // first and says the forced table must be this CPU's.
+      CHECK(out.find("cpu/event=") != std::string::npos);
+      CHECK(out.find("must name that CPU") != std::string::npos);
     } else {
       CHECK((out == "core ok 192" || out.find("unknown event") != std::string::npos));
     }
+  }
+
+  TEST_CASE("libpfm4's exclude_guest, :mg, :mh and :precise= reach the attr") {
+    std::string out = run_in_child("skl", [] {
+      pmc::EventResolver resolver(no_pmu_root());
+      std::string text;
+      for (const char* name : {"INST_RETIRED:ANY_P", "INST_RETIRED:ANY_P:mg",
+                               "INST_RETIRED:ANY_P:mh", "INST_RETIRED:ANY_P:precise=2"}) {
+        auto spec = resolver.resolve(name);
+        text += std::to_string(spec.attr.exclude_guest) + std::to_string(spec.attr.exclude_host) +
+                std::to_string(spec.attr.precise_ip) + " ";
+      }
+      return text;
+    });
+    // libpfm4 perf_event(3): host-only counting (exclude_guest) unless :mg; :mg without :mh
+    // excludes the host; precise=2 is precise_ip 2.
+    CHECK(out == "100 010 100 102 ");
+  }
+
+  TEST_CASE("Intel's dotted names with a dot inside the unit mask reach libpfm4") {
+    std::string out = run_in_child("skl", [] {
+      pmc::EventResolver resolver(no_pmu_root());
+      auto spec = resolver.resolve("IDQ_UOPS_NOT_DELIVERED.CYCLES_0_UOPS_DELIV.CORE");
+      return std::to_string(spec.attr.config & 0xffffffff);
+    });
+    // Intel Skylake core events: EventCode 0x9C, UMask 0x01, CounterMask 4 (cmask is bits 24-31).
+    CHECK(out == std::to_string(0x0400019c));
   }
 
 }  // TEST_SUITE("pure")

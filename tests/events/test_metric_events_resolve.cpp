@@ -1,0 +1,140 @@
+// Every event every shipped metric file (data/metrics/*.json) reads must resolve on the CPU the
+// file is for: its libpfm4 table forced with LIBPFM_FORCE_PMU (libpfm reads it once, in
+// pfm_initialize(), so each file is resolved in a forked child) and a sysfs tree of that kind of
+// machine. A CPU the installed libpfm4 (4.13, x86 tables only in Debian's build) does not know
+// runs with no table forced, so its file can only use sysfs names and cpu/event=…,umask=…/ terms.
+#include <doctest/doctest.h>
+#include <perfmon/pfmlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "events/metrics/metric_set.h"
+#include "events/names/resolver.h"
+
+namespace {
+
+std::string in_child(const char* forced, const std::function<std::string()>& body) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    pfm_terminate();
+    if (forced != nullptr)
+      setenv("LIBPFM_FORCE_PMU", forced, 1);
+    else
+      unsetenv("LIBPFM_FORCE_PMU");
+    std::string out;
+    try {
+      out = body();
+    } catch (const std::exception& e) {
+      out = std::string("exception: ") + e.what();
+    }
+    for (size_t done = 0; done < out.size();) {
+      ssize_t n = write(fds[1], out.data() + done, out.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  return out;
+}
+
+// Each event the file's metrics read, under both #smt_on values (if/else on it picks events),
+// with has_event() answered by `resolves` as measure answers it on the machine.
+std::vector<std::string> metric_events(const std::string& file,
+                                       const pmc::EventAvailable& resolves) {
+  pmc::MetricSet set = pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/" + file);
+  std::vector<std::string> names;
+  for (const auto& m : set.metrics()) names.push_back(m.name);
+  std::vector<std::string> events;
+  std::set<std::string> seen;
+  for (double smt : {0.0, 1.0}) {
+    pmc::Literals literals;
+    literals.set("#smt_on", smt);
+    for (const auto& e : set.required_events(names, literals, resolves))
+      if (seen.insert(e).second) events.push_back(e);
+  }
+  return events;
+}
+
+// The events of `file` that do not resolve, one line each with the resolver's reason.
+std::string unresolved(const std::string& file, const char* forced, const char* tree) {
+  return in_child(forced, [&] {
+    pmc::SysRoot root;
+    root.sys = std::string(PMC_TEST_DATA) + "/sysfs/" + tree;
+    pmc::EventResolver resolver(root);
+    auto resolves = [&](const std::string& spelling) {
+      try {
+        return !resolver.resolve_all(spelling, false).empty();
+      } catch (const pmc::ResolveError&) {
+        return false;
+      }
+    };
+    std::vector<std::string> events = metric_events(file, resolves);
+    if (events.empty()) return std::string("no events\n");
+    std::string out;
+    for (const std::string& event : events) {
+      // Metric engines supply these themselves (perf's tool PMU).
+      if (event == "duration_time") continue;
+      try {
+        if (resolver.resolve_all(event).empty()) out += event + ": nothing\n";
+      } catch (const pmc::ResolveError& e) {
+        out += event + ": " + e.what() + "\n";
+      }
+    }
+    return out;
+  });
+}
+
+struct Case {
+  const char* file;
+  const char* forced;  // libpfm4 PMU, or null where libpfm 4.13 has no table for the CPU
+  const char* tree;    // tests/data/sysfs/<tree>
+};
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("every event of every shipped metric file resolves on the CPU it is for") {
+    const Case cases[] = {
+        {"generic.json", "skl", "skylake"},
+        {"generic.json", "icl", "intel-client"},
+        {"generic.json", "amd64_fam19h_zen3", "amd-zen"},
+        {"generic.json", nullptr, "neoverse-n2"},
+        {"generic.json", nullptr, "alderlake-p"},
+        {"skylake.json", "skl", "skylake"},
+        {"skylake.json", "skx", "skylake"},
+        {"icelake.json", "icl", "intel-client"},
+        {"icelake.json", "icx", "intel-client"},
+        {"sapphirerapids.json", "spr", "spr-2s"},
+        {"alderlake.json", nullptr, "alderlake-p"},
+        {"zen2.json", "amd64_fam17h_zen2", "amd-zen"},
+        {"zen3.json", "amd64_fam19h_zen3", "amd-zen"},
+        {"zen4.json", "amd64_fam19h_zen4", "amd-zen"},
+        {"neoverse.json", nullptr, "neoverse-n2"},
+    };
+    for (const Case& c : cases) {
+      std::string where =
+          std::string(c.file) + " under " + (c.forced ? c.forced : "no table") + " on " + c.tree;
+      CAPTURE(where);
+      CHECK(unresolved(c.file, c.forced, c.tree) == "");
+    }
+  }
+}
