@@ -1,5 +1,5 @@
-// pmcmodel serve: a Prometheus exporter of the machine's energy and of each cgroup's share of it,
-// its CPU time and (where the PMU exists) its counters. docs/serve.md.
+// pmcmodel serve: a Prometheus exporter of the machine's energy (RAPL and NVIDIA GPUs) and of each
+// cgroup's share of it, its CPU time and (where the PMU exists) its counters. docs/serve.md.
 #include <pthread.h>
 #include <signal.h>
 
@@ -34,6 +34,7 @@ struct ServeOptions {
   double interval_s = 1;
   std::string cgroups = "auto";
   std::vector<std::string> models;
+  std::string gpus = "all";
 };
 
 void log_line(const std::string& line) {
@@ -116,12 +117,17 @@ int run_serve(const ServeOptions& o) {
   auto selection = serve::parse_cgroup_selection(o.cgroups == "none" ? "" : o.cgroups, &error);
   if (!selection) throw CommandError("--cgroups: " + error);
 
+  auto gpus = parse_gpu_selection(o.gpus);
+  if (!gpus)
+    throw CommandError("--gpus " + o.gpus + ": expected all, none or indices (0,2 or 0-3)");
+
   SysRoot root = SysRoot::from_env();
   serve::SamplerSettings settings;
   settings.interval_s = o.interval_s;
   settings.cgroups = *selection;
   settings.version = PMCMODEL_VERSION;
   settings.log = log_line;
+  settings.gpus = *gpus;
   if (!o.models.empty()) {
     auto models = load_measure_models(o.models);
     EventResolver resolver(root);
@@ -131,7 +137,13 @@ int run_serve(const ServeOptions& o) {
   }
 
   sigset_t stop_signals = block_stop_signals();
-  serve::Sampler sampler(root, std::move(settings));
+  std::unique_ptr<serve::Sampler> made;
+  try {
+    made = std::make_unique<serve::Sampler>(root, std::move(settings));
+  } catch (const std::invalid_argument& e) {  // --gpus names a GPU NVML does not see
+    throw CommandError(e.what());
+  }
+  serve::Sampler& sampler = *made;
   serve::MetricsServer server(sampler);
   if (!server.bind(host, port, &error)) throw CommandError(error, ExitStatus::environment);
   sampler.start();
@@ -170,6 +182,9 @@ Runner add_serve(CLI::App& app) {
   cmd->add_option("--cgroups", o->cgroups,
                   "cgroup v2 paths and globs under the cgroup2 mount, comma-separated; auto "
                   "(services, containers, pods: the default) or none");
+  cmd->add_option("--gpus", o->gpus,
+                  "NVIDIA GPUs to export (NVML): all (the default), none, or indices \"0,2\", "
+                  "\"0-3\"");
   cmd->add_option("--model", o->models,
                   "A calibrated model (calibrate/fit) whose power estimate is exported beside "
                   "the measurements, method=\"model:FILE\"; repeatable");

@@ -19,7 +19,8 @@ struct Sample {
 
 // One metric family. `name` is the family's name without the counter suffix: a counter
 // "pmcmodel_energy_joules" is exposed as pmcmodel_energy_joules_total; `unit` ("joules",
-// "seconds", "watts" or empty) must be the name's last word, as OpenMetrics requires.
+// "seconds", "watts", "hertz", "ratio" or empty) must be the name's last word, as OpenMetrics
+// requires.
 struct MetricFamily {
   std::string name;
   MetricType type = MetricType::gauge;

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "engine/counting/perf_event.h"
+#include "engine/power/energy_accounting.h"
 #include "engine/power/power_source.h"
 #include "engine/power/powercap.h"
 #include "engine/system/fd.h"
@@ -60,6 +62,24 @@ std::optional<double> read_usage_s(const Fd& fd) {
   return parse_cgroup_usage_usec(std::string_view(buf, size_t(n)));
 }
 
+// The cgroup v2 path of a process ("/system.slice/a.service"), from the "0::" line of
+// <proc>/PID/cgroup; nullopt when the process is gone or has no v2 line.
+std::optional<std::string> cgroup_of(const SysRoot& root, unsigned pid) {
+  std::ifstream in(root.proc_path(std::to_string(pid) + "/cgroup"));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  return std::nullopt;
+}
+
+// Whether cgroup path `path` is `followed` or below it (a parent's cgroup holds its children's
+// processes, as its cpu.stat counts their time).
+bool within(const std::string& path, const std::string& followed) {
+  return path == followed ||
+         (path.size() > followed.size() && path.compare(0, followed.size(), followed) == 0 &&
+          path[followed.size()] == '/');
+}
+
 Sample labelled(std::vector<std::pair<std::string, std::string>> labels, double value) {
   return Sample{std::move(labels), value};
 }
@@ -71,6 +91,10 @@ struct Sampler::State {
   SamplerSettings settings;
 
   std::unique_ptr<PowerSource> power;
+  std::unique_ptr<NvmlSource> gpu;
+  std::vector<EnergyReading> gpu_readings;  // the last interval's, one per GPU
+  std::vector<GpuProcesses> gpu_processes;  // at the last sample
+  std::vector<GpuActivity> gpu_activity;
   ProcStatReader proc_stat;
   std::optional<CpuTimes> last_cpu;
   std::optional<std::filesystem::path> cgroup_root;
@@ -114,6 +138,35 @@ struct Sampler::State {
     } else {
       set_source("powercap", false, choice.reason_if_none);
     }
+  }
+
+  // No library at all is a machine without NVIDIA GPUs: said once in the log, no source. A
+  // library that loads but cannot read a GPU is a source that is down.
+  void open_gpus() {
+    if (settings.gpus.kind == GpuSelection::Kind::none) return;
+    NvmlChoice choice = open_nvml_source(settings.gpus);
+    for (const auto& note : choice.notes)
+      if (settings.log) settings.log("nvml: " + note);
+    if (choice.source) {
+      gpu = std::move(choice.source);
+      gpu->start();
+      set_source("nvml", true, "");
+    } else if (choice.library_found) {
+      set_source("nvml", false, choice.reason_if_none);
+    } else if (settings.log) {
+      settings.log("nvml: not used: " + choice.reason_if_none);
+    }
+  }
+
+  void sample_gpus() {
+    gpu_readings.clear();
+    if (!gpu) return;
+    gpu->sample();  // utilisation and SM clock at this instant
+    for (auto& r : gpu->read_interval())
+      if (r.scope == "machine") gpu_readings.push_back(std::move(r));
+    gpu_activity = gpu->last_activity();
+    gpu_processes = gpu->read_processes();
+    for (const auto& r : gpu_readings) add_energy(r);
   }
 
   void open_cgroups() {
@@ -228,6 +281,7 @@ struct Sampler::State {
   void sample_cgroups(const std::vector<EnergyReading>& readings, double busy_s) {
     if (!cgroup_root) return;
     auto now = expand_cgroups(*cgroup_root, settings.cgroups);
+    auto process_cgroups = gpu_process_cgroups();
     for (auto it = cgroups.begin(); it != cgroups.end();) {
       if (std::binary_search(now.begin(), now.end(), it->first))
         ++it;
@@ -245,12 +299,57 @@ struct Sampler::State {
       if (usage && cg.usage_s && busy_s > 0) {
         double share = std::clamp((*usage - *cg.usage_s) / busy_s, 0.0, 1.0);
         for (const auto& r : readings) {
-          if (r.scope != "machine") continue;
+          if (r.scope != "machine" || is_gpu_card_domain(r.domain)) continue;
           cg.joules[EnergyKey{r.domain, r.method + "+share:busy-cpu"}] += r.joules * share;
         }
       }
+      attribute_gpus(rel, cg, process_cgroups);
       if (usage) cg.usage_s = usage;
       if (cg.counters) cg.counters->read_into(cg.counts);
+    }
+  }
+
+  // The cgroup of every process NVML listed on a GPU or sampled there.
+  std::map<unsigned, std::string> gpu_process_cgroups() const {
+    std::map<unsigned, std::string> out;
+    auto add = [&](unsigned pid) {
+      if (out.count(pid)) return;
+      if (auto path = cgroup_of(root, pid)) out[pid] = *path;
+    };
+    for (const auto& p : gpu_processes) {
+      for (unsigned pid : p.pids) add(pid);
+      for (const auto& [pid, sm] : p.sm_util_sum) add(pid);
+    }
+    return out;
+  }
+
+  // measure's rule for a command's share of a GPU, with the cgroup's processes as the command.
+  void attribute_gpus(const std::string& rel, FollowedCgroup& cg,
+                      const std::map<unsigned, std::string>& process_cgroups) {
+    auto mine = [&](unsigned pid) {
+      auto it = process_cgroups.find(pid);
+      return it != process_cgroups.end() && within(it->second, rel);
+    };
+    for (const auto& r : gpu_readings) {
+      auto p = std::find_if(gpu_processes.begin(), gpu_processes.end(),
+                            [&](const GpuProcesses& g) { return g.domain == r.domain; });
+      if (p == gpu_processes.end()) continue;
+      bool command = false, other = false;
+      for (unsigned pid : p->pids) (mine(pid) ? command : other) = true;
+      double mine_sm = 0, total_sm = 0;
+      for (const auto& [pid, sm] : p->sm_util_sum) {
+        total_sm += sm;
+        if (mine(pid)) {
+          mine_sm += sm;
+          command = true;
+        }
+      }
+      if (!command) continue;
+      if (!other)
+        cg.joules[EnergyKey{r.domain, r.method + "+share:sole-process"}] += r.joules;
+      else if (total_sm > 0)
+        cg.joules[EnergyKey{r.domain, r.method + "+share:sm-util"}] +=
+            r.joules * (mine_sm / total_sm);
     }
   }
 
@@ -260,6 +359,7 @@ struct Sampler::State {
     double seconds = last_time ? std::chrono::duration<double>(t - *last_time).count() : 0;
     last_time = t;
     auto readings = sample_energy(seconds);
+    sample_gpus();
     double busy_s = 0;
     if (auto cpu = proc_stat.read()) {
       if (last_cpu) busy_s = cpu->busy_s - last_cpu->busy_s;
@@ -310,9 +410,32 @@ struct Sampler::State {
     }
     f.push_back(std::move(joules));
     f.push_back(std::move(watts));
+    if (gpu) publish_gpus(f);
     publish_cgroups(f);
     std::lock_guard lock(snapshot_mutex);
     snapshot = std::move(snap);
+  }
+
+  void publish_gpus(std::vector<MetricFamily>& f) {
+    MetricFamily util{"pmcmodel_gpu_utilization_ratio",
+                      MetricType::gauge,
+                      "ratio",
+                      "Fraction of the last sample period in which a kernel ran on the GPU "
+                      "(nvmlDeviceGetUtilizationRates), 0 to 1",
+                      {}};
+    MetricFamily clock{"pmcmodel_gpu_sm_clock_hertz",
+                       MetricType::gauge,
+                       "hertz",
+                       "The GPU's SM clock at the last sample (nvmlDeviceGetClockInfo)",
+                       {}};
+    for (const auto& a : gpu_activity) {
+      std::string index = std::to_string(a.index);
+      if (a.util_pct) util.samples.push_back(labelled({{"gpu", index}}, *a.util_pct / 100));
+      if (a.sm_clock_mhz)
+        clock.samples.push_back(labelled({{"gpu", index}}, *a.sm_clock_mhz * 1e6));
+    }
+    f.push_back(std::move(util));
+    f.push_back(std::move(clock));
   }
 
   void publish_cgroups(std::vector<MetricFamily>& f) {
@@ -325,7 +448,8 @@ struct Sampler::State {
                         MetricType::counter,
                         "joules",
                         "Energy attributed to the cgroup since it was first seen: each "
-                        "interval's energy times the cgroup's share of the machine's busy CPU time",
+                        "interval's energy times the cgroup's share of the machine's busy CPU "
+                        "time, or of a GPU by its processes there (method says which)",
                         {}};
     std::vector<MetricFamily> counters;
     for (size_t i = 0; i < std::size(kCgroupEvents); ++i)
@@ -367,6 +491,7 @@ struct Sampler::State {
 Sampler::Sampler(SysRoot root, SamplerSettings settings)
     : state_(std::make_unique<State>(std::move(root), std::move(settings))) {
   state_->open_power();
+  state_->open_gpus();
   state_->open_cgroups();
   state_->open_machine_counters();
 }

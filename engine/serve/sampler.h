@@ -10,12 +10,20 @@
 // A cgroup's energy over an interval is each domain's energy times the cgroup's share of the
 // machine's busy CPU time in that interval (c / B, at most 1): the machine's whole draw, idle
 // included, is split among what ran. Labelled "<method>+share:busy-cpu".
+//
+// GPUs (NVML, engine/power/nvml.h): each GPU's energy is its own domain ("gpu0"…, never split by
+// CPU time); a GPU's interval energy goes to the cgroups whose processes NVML lists on it, by
+// measure's rule: a cgroup whose processes are the only compute processes on the GPU is given
+// all of it ("<method>+share:sole-process"); when others compute there too, its share of the SM
+// utilisation in NVML's per-process samples over the interval ("<method>+share:sm-util"); none
+// when no sample splits it.
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/power/nvml.h"
 #include "engine/serve/cgroups.h"
 #include "engine/serve/exposition.h"
 #include "events/document/measurement.h"
@@ -44,6 +52,7 @@ struct SamplerSettings {
   bool cgroup_counters = true;              // instructions, cycles, cache misses per cgroup
   std::vector<std::string> machine_events;  // counted machine-wide for the estimators
   std::vector<NamedEstimator> estimators;
+  GpuSelection gpus;    // every GPU NVML sees, by default
   std::string version;  // pmcmodel_build_info{version}
   // One line per change of a source's state ("powercap: up", "perf: down: …"). May be empty.
   std::function<void(const std::string&)> log;
@@ -57,7 +66,7 @@ struct Snapshot {
 class Sampler {
  public:
   // Opens the sources (a source that cannot be used is down, with its reason logged); takes no
-  // sample yet.
+  // sample yet. Throws std::invalid_argument when settings.gpus names a GPU NVML does not see.
   Sampler(SysRoot root, SamplerSettings settings);
   ~Sampler();  // stops the thread
   Sampler(const Sampler&) = delete;

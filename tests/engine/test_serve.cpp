@@ -1,5 +1,6 @@
 // `pmcmodel serve`'s library: the exposition formats, the --cgroups selection, and the sampler over
-// fixture powercap, cgroup and /proc/stat trees moved by hand between samples.
+// fixture powercap, cgroup and /proc/stat trees moved by hand between samples, and GPUs from
+// tests/engine/fake_nvml.c (a libnvidia-ml replaying a real H200 trace) moved by a clock file.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "engine/serve/exposition.h"
 #include "engine/serve/sampler.h"
 #include "engine/serve/server.h"
+#include "test_support.h"
 
 using namespace pmc;
 using namespace pmc::serve;
@@ -76,6 +78,30 @@ const Sample* find(const Snapshot& s, const std::string& family,
       for (const auto& sample : f.samples)
         if (sample.labels == labels) return &sample;
   return nullptr;
+}
+
+// Points NVML at the fake with its switches for the life of the object (read at nvmlInit, when
+// the sampler is made).
+struct FakeNvml {
+  fs::path dir = test::make_temp_dir("serve-nvml");
+  std::vector<std::string> names;
+  explicit FakeNvml(std::vector<std::pair<std::string, std::string>> env) {
+    env.emplace_back("PMCMODEL_NVML_LIBRARY", PMC_FAKE_NVML);
+    for (const auto& [k, v] : env) {
+      ::setenv(k.c_str(), v.c_str(), 1);
+      names.push_back(k);
+    }
+  }
+  ~FakeNvml() {
+    for (const auto& k : names) ::unsetenv(k.c_str());
+    fs::remove_all(dir);
+  }
+};
+
+bool logged(const std::vector<std::string>& log, const std::string& start) {
+  for (const auto& l : log)
+    if (l.rfind(start, 0) == 0) return true;
+  return false;
 }
 
 size_t count(const Snapshot& s, const std::string& family) {
@@ -235,6 +261,7 @@ TEST_SUITE("pure") {
     SamplerSettings settings;
     settings.cgroups.patterns = {"system.slice/*.service"};
     settings.cgroup_counters = false;
+    settings.gpus.kind = GpuSelection::Kind::none;
     settings.version = "9.9.9";
     std::vector<std::string> log;
     settings.log = [&](const std::string& line) { log.push_back(line); };
@@ -309,6 +336,7 @@ TEST_SUITE("pure") {
     root.proc = t.path / "proc";
     SamplerSettings settings;
     settings.cgroups.patterns = {"x"};
+    settings.gpus.kind = GpuSelection::Kind::none;
     std::vector<std::string> log;
     settings.log = [&](const std::string& line) { log.push_back(line); };
     Sampler sampler(root, settings);
@@ -321,5 +349,113 @@ TEST_SUITE("pure") {
     bool said = false;
     for (const auto& l : log) said |= l.rfind("cgroups: down: no cgroup v2 hierarchy", 0) == 0;
     CHECK(said);
+  }
+
+  TEST_CASE(
+      "the sampler's GPUs: the energy counter's advance, utilisation and SM clock in base units, "
+      "each GPU split among cgroups by their processes on it") {
+    TempTree t("gpus");
+    auto cg = t.path / "sys/fs/cgroup";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    write_file(cg / "system.slice/a.service/cpu.stat", cpu_stat(0));
+    write_file(cg / "system.slice/b.service/cpu.stat", cpu_stat(0));
+    write_file(t.path / "proc/stat", proc_stat(1000));
+    // PIDs 101 and 103 are a's (103 in a child cgroup of a), 102 is b's, 104 is in no followed
+    // cgroup.
+    write_file(t.path / "proc/101/cgroup", "0::/system.slice/a.service\n");
+    write_file(t.path / "proc/102/cgroup", "0::/system.slice/b.service\n");
+    write_file(t.path / "proc/103/cgroup", "0::/system.slice/a.service/worker\n");
+    write_file(t.path / "proc/104/cgroup", "0::/user.slice\n");
+    auto clock = t.path / "clock";
+    std::ofstream(clock) << "4.5\n";
+    // GPU 0: a's 101 at 60% SM and b's 102 at 20%; GPU 1: a's 103 alone.
+    FakeNvml nvml({{"PMC_FAKE_NVML_CLOCK", clock.string()},
+                   {"PMC_FAKE_NVML_GPUS", "2"},
+                   {"PMC_FAKE_NVML_PROCESSES", "0:101:60,0:102:20,1:103:90"}});
+    SysRoot root;
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.cgroups.patterns = {"system.slice/*.service"};
+    settings.cgroup_counters = false;
+    std::vector<std::string> log;
+    settings.log = [&](const std::string& line) { log.push_back(line); };
+    Sampler sampler(root, settings);
+    sampler.sample_once();
+    auto s0 = sampler.snapshot();
+    const std::vector<std::pair<std::string, std::string>> gpu0 = {{"domain", "gpu0"},
+                                                                   {"method", "measured:nvml"}};
+    const std::vector<std::pair<std::string, std::string>> gpu1 = {{"domain", "gpu1"},
+                                                                   {"method", "measured:nvml"}};
+    CHECK(find(*s0, "pmcmodel_source_up", {{"source", "nvml"}})->value == 1);
+    REQUIRE(find(*s0, "pmcmodel_energy_joules", gpu0) != nullptr);
+    CHECK(find(*s0, "pmcmodel_energy_joules", gpu0)->value == 0);
+    // The row in force at 4.5 s (t=4.4984): 0% busy, SM at 1980 MHz.
+    CHECK(find(*s0, "pmcmodel_gpu_utilization_ratio", {{"gpu", "0"}})->value == 0);
+    CHECK(find(*s0, "pmcmodel_gpu_sm_clock_hertz", {{"gpu", "1"}})->value == 1980e6);
+
+    std::ofstream(clock) << "10.4\n";
+    overwrite(t.path / "proc/stat", proc_stat(1100));
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    // The counter's rows in force: t=4.4984 (3498747 mJ) and t=10.3942 (7483951 mJ): 3985.204 J
+    // on each GPU (both replay the trace).
+    CHECK(find(*s1, "pmcmodel_energy_joules", gpu0)->value == doctest::Approx(3985.204));
+    CHECK(find(*s1, "pmcmodel_energy_joules", gpu1)->value == doctest::Approx(3985.204));
+    CHECK(find(*s1, "pmcmodel_power_watts", gpu0)->value > 0);
+    // t=10.3942: 99% busy, SM at 1455 MHz.
+    CHECK(find(*s1, "pmcmodel_gpu_utilization_ratio", {{"gpu", "0"}})->value ==
+          doctest::Approx(0.99));
+    CHECK(find(*s1, "pmcmodel_gpu_sm_clock_hertz", {{"gpu", "0"}})->value == 1455e6);
+    auto cgroup_j = [&](const char* cgroup, const char* domain, const char* method) {
+      const Sample* x = find(*s1, "pmcmodel_cgroup_energy_joules",
+                             {{"cgroup", cgroup}, {"domain", domain}, {"method", method}});
+      return x != nullptr ? x->value : -1.0;
+    };
+    // GPU 0 is shared: a 60 / (60 + 20) of it, b 20 / 80.
+    CHECK(cgroup_j("/system.slice/a.service", "gpu0", "measured:nvml+share:sm-util") ==
+          doctest::Approx(3985.204 * 0.75));
+    CHECK(cgroup_j("/system.slice/b.service", "gpu0", "measured:nvml+share:sm-util") ==
+          doctest::Approx(3985.204 * 0.25));
+    // GPU 1 runs only a's process (in a child cgroup of a): all of it is a's.
+    CHECK(cgroup_j("/system.slice/a.service", "gpu1", "measured:nvml+share:sole-process") ==
+          doctest::Approx(3985.204));
+    CHECK(cgroup_j("/system.slice/b.service", "gpu1", "measured:nvml+share:sole-process") == -1);
+    // A GPU's energy is never split by CPU time.
+    for (const auto& f : s1->families)
+      if (f.name == "pmcmodel_cgroup_energy_joules")
+        for (const auto& x : f.samples)
+          CHECK(x.labels[2].second.find("busy-cpu") == std::string::npos);
+  }
+
+  TEST_CASE("the sampler without NVML: no library says nothing; a library that fails is down") {
+    TempTree t("nogpu");
+    SysRoot root;
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    std::vector<std::string> log;
+    settings.log = [&](const std::string& line) { log.push_back(line); };
+    SUBCASE("no library") {
+      ::setenv("PMCMODEL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+      Sampler sampler(root, settings);
+      ::unsetenv("PMCMODEL_NVML_LIBRARY");
+      sampler.sample_once();
+      auto s = sampler.snapshot();
+      CHECK(find(*s, "pmcmodel_source_up", {{"source", "nvml"}}) == nullptr);
+      CHECK(count(*s, "pmcmodel_gpu_utilization_ratio") == 0);
+      for (const auto& f : s->families) CHECK(f.name.find("gpu") == std::string::npos);
+      CHECK(logged(log, "nvml: not used: no NVIDIA GPU read: "));
+    }
+    SUBCASE("the library loads, nvmlInit fails") {
+      FakeNvml nvml({{"PMC_FAKE_NVML_INIT_FAIL", "1"}, {"PMC_FAKE_NVML_GPUS", "1"}});
+      Sampler sampler(root, settings);
+      sampler.sample_once();
+      auto s = sampler.snapshot();
+      CHECK(find(*s, "pmcmodel_source_up", {{"source", "nvml"}})->value == 0);
+      for (const auto& f : s->families) CHECK(f.name.find("gpu") == std::string::npos);
+      CHECK(count(*s, "pmcmodel_energy_joules") == 0);
+      CHECK(logged(log, "nvml: down: no NVIDIA GPU read: nvmlInit_v2 failed"));
+    }
   }
 }
