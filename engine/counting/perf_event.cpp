@@ -366,7 +366,8 @@ class PerfEventCounters final : public Counters {
         out.push_back({target_.pid, -1, 0});
         break;
       case Target::Kind::pid:
-        for (pid_t tid : threads_of(target_.pid)) out.push_back({tid, -1, 0});
+        for (pid_t tid : threads_of(target_.pid))
+          if (!gone_threads_.count(tid)) out.push_back({tid, -1, 0});
         break;
       case Target::Kind::system_wide:
         for (int cpu : target_cpus(members)) out.push_back({-1, cpu, 0});
@@ -500,10 +501,11 @@ class PerfEventCounters final : public Counters {
       // open is left out, as perf does (evsel__ignore_missing_thread), not the whole event.
       if (failure && failure->err == ESRCH && target_.kind == Target::Kind::pid &&
           placements.size() > 1) {
-        notes_.push_back("thread " + std::to_string(where.pid) + " of process " +
-                         std::to_string(target_.pid) +
-                         " exited before its counters were opened (ESRCH): left out, as perf "
-                         "does");
+        if (gone_threads_.insert(where.pid).second)
+          notes_.push_back("thread " + std::to_string(where.pid) + " of process " +
+                           std::to_string(target_.pid) +
+                           " exited before its counters were opened (ESRCH): left out, as perf "
+                           "does");
         failure.reset();
         continue;
       }
@@ -589,6 +591,7 @@ class PerfEventCounters final : public Counters {
   Fd cgroup_fd_;
   bool exclude_kernel_ = false;
   bool nofile_raised_ = false;
+  std::set<pid_t> gone_threads_;     // -p threads that had exited when their counters were opened
   std::optional<int> nmi_watchdog_;  // /proc/sys/kernel/nmi_watchdog, when readable
   std::vector<EventSlot> slots_;
   std::vector<Group> requested_;

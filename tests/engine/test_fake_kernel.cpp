@@ -411,7 +411,7 @@ TEST_SUITE("pure") {
     t.kind = Target::Kind::pid;
     t.pid = getpid();
     EventResolver resolver(root);
-    auto run = run_target(fake, root, resolver.resolve_list("instructions"), t, 8 * kMs);
+    auto run = run_target(fake, root, resolver.resolve_list("instructions,cycles"), t, 8 * kMs);
     {
       std::lock_guard lock(m);
       stop = true;
@@ -420,7 +420,11 @@ TEST_SUITE("pure") {
     worker.join();
     const auto& ins = event(run.counts, "instructions");
     CHECK(ins.counted());
-    CHECK(any_note(run.notes, "thread " + std::to_string(tid.load())));
+    CHECK(event(run.counts, "cycles").counted());
+    // Said once, and the thread is not tried again for the next event.
+    size_t said = 0;
+    for (const auto& n : run.notes) said += n.find("thread " + std::to_string(tid.load())) == 0;
+    CHECK(said == 1);
   }
 
   TEST_CASE("cycles:k under paranoid 2 is refused with the reason, not counted as 0") {
@@ -474,6 +478,27 @@ TEST_SUITE("pure") {
       for (const auto& e : run.counts) {
         CAPTURE(e.name);
         CHECK(e.counted());
+      }
+    }
+    SUBCASE("Skylake: 4 general counters per thread, so {cycles + 4} is one too many") {
+      ProcRoot proc(1);
+      root.proc = proc.dir;
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      fake.set_nmi_watchdog(true);
+      pmc::test::CounterLayout skylake;  // CPUID 0xA with SMT on: 4 general, 3 fixed
+      skylake.general = 4;
+      skylake.fixed_instructions = skylake.fixed_cycles = skylake.fixed_ref_cycles = true;
+      fake.set_layout("cpu", skylake);
+      auto run = run_command(fake, root,
+                             EventResolver(root).resolve_list(
+                                 "{cycles,cpu/event=0xc2,umask=0x1/,cpu/event=0xc2,umask=0x2/,"
+                                 "cpu/event=0xc2,umask=0x3/,cpu/event=0xc2,umask=0x4/}"),
+                             8 * kMs);
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
+        CHECK(e.status == EventStatus::not_counted);
+        CHECK(e.reason.find("Try disabling the NMI watchdog") != std::string::npos);
       }
     }
     SUBCASE("AMD has no fixed counters: the watchdog leaves 5 of 6") {
