@@ -442,6 +442,101 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("metric: a group with a perf-metrics topdown event is led by slots, in perf's order") {
+    // The kernel refuses a topdown-* metric event unless slots leads its group
+    // (arch/x86/events/intel/core.c intel_pmu_hw_config); perf adds slots
+    // (arch_evlist__add_required_events) and orders slots, topdown events, the rest
+    // (arch_evlist__cmp).
+    SUBCASE("slots is added when missing") {
+      auto groups =
+          plan_event_groups({{"INT_MISC.UOP_DROPPING", "topdown-fe-bound", "topdown-retiring"}}, 4);
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0] == std::vector<std::string>{"slots", "topdown-fe-bound", "topdown-retiring",
+                                                  "INT_MISC.UOP_DROPPING"});
+    }
+    SUBCASE("on a hybrid PMU the slots of that PMU") {
+      auto groups =
+          plan_event_groups({{"cpu_core/INST_RETIRED.ANY/", "cpu_core/topdown-retiring/"}}, 8);
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0] == std::vector<std::string>{"cpu_core/slots/", "cpu_core/topdown-retiring/",
+                                                  "cpu_core/INST_RETIRED.ANY/"});
+    }
+    SUBCASE("a slots event already there moves first, none is added") {
+      auto groups = plan_event_groups({{"A", "topdown-be-bound", "TOPDOWN.SLOTS"}}, 4);
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0] == std::vector<std::string>{"TOPDOWN.SLOTS", "topdown-be-bound", "A"});
+    }
+    SUBCASE("Skylake's topdown-* are ordinary events: no slots, order kept") {
+      auto groups = plan_event_groups({{"topdown-total-slots", "topdown-fetch-bubbles"}}, 4);
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0] == std::vector<std::string>{"topdown-total-slots", "topdown-fetch-bubbles"});
+    }
+  }
+
+  TEST_CASE(
+      "metric: Tiger Lake, Rocket Lake and Granite Rapids get a file, and its TMA groups "
+      "a slots leader") {
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8c, {"cpu"}) == "icelake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8d, {"cpu"}) == "icelake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xa7, {"cpu"}) == "icelake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xad, {"cpu"}) == "sapphirerapids.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xae, {"cpu"}) == "sapphirerapids.json");
+    auto set = MetricSet::load(kMetrics / metric_file_for_cpu("GenuineIntel", 6, 0x8c, {"cpu"}));
+    Literals literals;
+    literals.set("#SMT_on", 1);
+    auto model = counter_model("GenuineIntel", 6, 0x8c, true);
+    auto groups = plan_event_groups(set.events_by_metric({"TopdownL1"}, literals), model);
+    int with_topdown = 0;
+    for (const auto& group : groups) {
+      if (std::none_of(group.begin(), group.end(),
+                       [](const std::string& e) { return is_topdown_metric_event(e); }))
+        continue;
+      ++with_topdown;
+      CHECK((group.front() == "slots" || group.front() == "TOPDOWN.SLOTS"));
+    }
+    CHECK(with_topdown > 0);
+  }
+
+  TEST_CASE("metric: the counter model per vendor, core and NMI watchdog") {
+    // SDM vol. 3B 20.3.10 / PPR 2.1.15 / Neoverse TRMs: see counter_model().
+    CHECK(counter_model("GenuineIntel", 6, 0x55, true).general == 4);        // Skylake-SP, SMT on
+    CHECK(counter_model("GenuineIntel", 6, 0x55, false).general == 8);       // SMT off
+    CHECK(counter_model("GenuineIntel", 6, 0x6a, true).general == 8);        // Ice Lake-SP
+    CHECK(counter_model("GenuineIntel", 6, 0x97, true).general == 8);        // Golden Cove P-core
+    CHECK(counter_model("GenuineIntel", 6, 0x97, true, true).general == 6);  // Gracemont
+    CHECK_FALSE(counter_model("GenuineIntel", 6, 0x55, true).perf_metrics);
+    CHECK(counter_model("GenuineIntel", 6, 0x8f, true).perf_metrics);
+    CHECK(counter_model("AuthenticAMD", 0x19, 0x11, true).general == 6);
+    CHECK(counter_model("AuthenticAMD", 0x19, 0x11, true, false, true).general == 5);
+
+    const std::vector<std::string> seven = {"cycles", "instructions", "A", "B", "C", "D", "E"};
+    SUBCASE("AMD has no fixed counters: cycles and instructions take general ones") {
+      auto amd = counter_model("AuthenticAMD", 0x19, 0x11, true);
+      CHECK_FALSE(is_fixed_counter_event("cycles", amd));
+      CHECK(plan_event_groups({seven}, amd).size() == 2);
+      auto intel = counter_model("GenuineIntel", 6, 0x6a, true);
+      CHECK(plan_event_groups({seven}, intel).size() == 1);
+    }
+    SUBCASE("Arm has a cycle counter only") {
+      auto arm = counter_model("ARM", -1, -1, true);
+      CHECK(is_fixed_counter_event("CPU_CYCLES", arm));
+      CHECK(is_fixed_counter_event("armv8_pmuv3_0/cpu_cycles/", arm));
+      CHECK_FALSE(is_fixed_counter_event("INST_RETIRED", arm));
+      auto groups = plan_event_groups({{"CPU_CYCLES", "INST_RETIRED", "A", "B", "C", "D", "E"}},
+                                      arm);  // 6 general
+      CHECK(groups.size() == 1);
+    }
+    SUBCASE("the NMI watchdog's pinned cycles event takes Intel's cycle counter") {
+      std::vector<std::string> nine = {"cycles", "A", "B", "C", "D", "E", "F", "G", "H"};
+      CHECK(plan_event_groups({nine}, counter_model("GenuineIntel", 6, 0x6a, true)).size() == 1);
+      auto watched = counter_model("GenuineIntel", 6, 0x6a, true, false, true);
+      CHECK_FALSE(is_fixed_counter_event("cycles", watched));
+      CHECK(plan_event_groups({nine}, watched).size() == 2);
+      CHECK(plan_event_groups({seven}, counter_model("AuthenticAMD", 0x17, 0x31, true, false, true))
+                .size() == 2);
+    }
+  }
+
   TEST_CASE("metric: events by metric feed the planner for a real file") {
     auto set = MetricSet::load(kMetrics / "skylake.json");
     Literals literals;
