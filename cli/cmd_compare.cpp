@@ -339,9 +339,9 @@ std::string to_table(const Report& r, size_t projected_limit) {
       out += fmt::format("\nworkload: {}   objective: {}\n", current,
                          to_string(r.comparison.objective));
       out += fmt::format(
-          "{:>4} {:<34} {:>10} {:>6} {:>9} {:>8} {:>11} {:>11} {:>9} {:>7} {:>5} {:>23} {:>5}  "
+          "{:>4} {:<34} {:>10} {:>6} {:>9} {:>8} {:>17} {:>11} {:>9} {:>7} {:>5} {:>23} {:>5}  "
           "{}\n",
-          "rank", "machine", "seconds", "±", "watts", "joules", "cost_usd", "co2_g", "x_best",
+          "rank", "machine", "seconds", "±", "watts", "joules", "cost", "co2_g", "x_best",
           "ipc", "util", "ret/bad/fe/be %", "llc", "method");
     }
     if (row.kind == "projected" && projected_limit && projected_shown >= projected_limit) {
@@ -357,11 +357,12 @@ std::string to_table(const Report& r, size_t projected_limit) {
                        *row.tma_backend_bound * 100);
     std::string name = row.machine.size() > 34 ? row.machine.substr(0, 33) + "~" : row.machine;
     out += fmt::format(
-        "{:>4} {:<34} {:>10.4g} {:>5.0f}% {:>9} {:>8} {:>11} {:>11} {:>9} {:>7} {:>5} {:>23} {:>5} "
+        "{:>4} {:<34} {:>10.4g} {:>5.0f}% {:>9} {:>8} {:>17} {:>11} {:>9} {:>7} {:>5} {:>23} {:>5} "
         " {}\n",
         row.rank ? std::to_string(*row.rank) : "-", name, row.duration_s,
         std::max(row.duration_uncertainty, row.uncertainty) * 100,
-        cell(row.average_watts, "{:.4g}"), cell(row.joules, "{:.4g}"), cell(row.cost_usd, "{:.4g}"),
+        cell(row.average_watts, "{:.4g}"), cell(row.joules, "{:.4g}"),
+        row.cost_usd ? human_cost_usd(*row.cost_usd) : "-",
         cell(row.co2_g, "{:.4g}"), cell(row.ratio_to_best, "{:.3f}x"), cell(row.ipc, "{:.2f}"),
         row.utilisation ? fmt::format("{:.0f}%", *row.utilisation * 100) : "-", td,
         cell(row.llc_mpki, "{:.2f}"), row.method.empty() ? "-" : row.method);
@@ -458,8 +459,13 @@ int run_compare(const CompareCliOptions& o) {
         "{} workloads: recommendations consider each one's best {} projected SKUs by {}",
         distinct.size(), recommendation_top, to_string(options.objective)));
   std::vector<ComparisonRow> measured_rows = report.comparison.rows;
+  std::vector<std::string> asked;
+  if (!o.sku_ids.empty())
+    for (size_t i : skus) asked.push_back(catalog.skus()[i].id);
+  auto recommendable =
+      rows_with_memory_for(projected.rows, profiles, catalog, asked, report.comparison.notes);
   report.recommendations =
-      recommend(profiles, measured_rows, projected.rows, catalog, rules, report.runs_per_month);
+      recommend(profiles, measured_rows, recommendable, catalog, rules, report.runs_per_month);
   if (projected_mode) {
     if (o.top != recommendation_top)
       projected = compare_projected(runs, catalog, skus, options, o.top);

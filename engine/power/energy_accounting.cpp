@@ -1,5 +1,6 @@
 #include "engine/power/energy_accounting.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,17 +61,32 @@ std::string percent(double fraction) {
 // whose firmware never updates it.
 constexpr double kNotCountingWindowS = 0.02;
 
-// Removes the CPU-side domains that read exactly 0 J over a window of at least
-// kNotCountingWindowS; returns their names. GPU cards are left to their own source.
+// A domain that can stand for the whole machine (energy_basis): psys, wall, the package total or
+// one package.
+bool stands_for_machine(const std::string& domain) {
+  return domain == "psys" || domain == "wall" || domain == "package" ||
+         domain.rfind("package-", 0) == 0;
+}
+
+// The CPU-side domains that read exactly 0 J over a run of at least kNotCountingWindowS: their
+// names, all of them; those that could stand for the machine are removed from `readings` (a 0 J
+// psys would otherwise become the run's energy), the others (dram, core…) stay with their 0 J.
+// Only the run is judged: one interval may read 0 J from a counter that updates more slowly (a
+// meter's log, a fixture), so intervals keep what the source read.
 std::vector<std::string> drop_not_counting(std::vector<EnergyReading>& readings, double window_s) {
   std::vector<std::string> silent;
   if (!(window_s >= kNotCountingWindowS)) return silent;
-  std::erase_if(readings, [&](const EnergyReading& r) {
-    bool idle = r.joules == 0 && !is_gpu_card_domain(r.domain);
-    if (idle) silent.push_back(r.domain);
-    return idle;
+  for (const auto& r : readings)
+    if (r.joules == 0 && !is_gpu_card_domain(r.domain)) silent.push_back(r.domain);
+  std::erase_if(readings, [](const EnergyReading& r) {
+    return r.joules == 0 && stands_for_machine(r.domain);
   });
   return silent;
+}
+
+bool any_stands_for_machine(const std::vector<EnergyReading>& readings) {
+  return std::any_of(readings.begin(), readings.end(),
+                     [](const EnergyReading& r) { return stands_for_machine(r.domain); });
 }
 
 std::string join_names(const std::vector<std::string>& names) {
@@ -452,15 +468,10 @@ struct EnergyRecorder::State {
     return out;
   }
 
-  // One interval's energy from the source's readings with the command's shares, or the estimate
-  // at `machine_u` (a system-wide target's utilisation) when no domain covering the machine
-  // counted in it.
+  // One interval's energy from the source's readings, with the command's shares.
   std::vector<EnergyReading> interval_energy(std::vector<EnergyReading> readings, double window_s,
-                                             std::optional<double> cpu, std::optional<double> busy,
-                                             std::optional<double> machine_u) const {
-    auto silent = drop_not_counting(readings, window_s);
-    if (!silent.empty() && curve && !cpu_basis_reading(readings, "machine"))
-      return interval_estimate(window_s, cpu, machine_u);
+                                             std::optional<double> cpu,
+                                             std::optional<double> busy) const {
     return with_shares(std::move(readings), window_s, cpu, busy, nullptr);
   }
 
@@ -498,7 +509,7 @@ struct EnergyRecorder::State {
         m.notes.push_back(silent_text);
       }
       for (const auto& n : choice.source->notes()) m.notes.push_back(n);
-      if (!silent.empty() && !cpu_basis_reading(readings, "machine")) {
+      if (!silent.empty() && !any_stands_for_machine(readings)) {
         complete_estimate_run(m, cpu, cpu_now, silent_text);
         return;
       }
@@ -652,7 +663,7 @@ void EnergyRecorder::complete_interval(Interval& iv) {
     if (from && now) machine_u = utilisation_between(*from, *now);
     if (s.choice.source)
       iv.energy = s.interval_energy(s.choice.source->read_interval(), iv.duration_s, cpu,
-                                    State::busy_between(from, now), machine_u);
+                                    State::busy_between(from, now));
     else
       iv.energy = s.interval_estimate(iv.duration_s, cpu, machine_u);
   } else {
@@ -731,11 +742,8 @@ void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
     }
     for (size_t k = 0; k < intervals.size() && k < readings.size() && k < busy.size(); ++k) {
       auto& iv = intervals[k];
-      std::optional<double> machine_u;
-      if (busy[k] && iv.duration_s > 0)
-        machine_u = std::clamp(*busy[k] / (s.cpus() * iv.duration_s), 0.0, 1.0);
       iv.energy = s.interval_energy(std::move(readings[k]), iv.duration_s, task_clock_s(iv.events),
-                                    busy[k], machine_u);
+                                    busy[k]);
     }
   } else {
     auto utils = std::exchange(s.marked_util, {});
@@ -801,6 +809,20 @@ void EnergyRecorder::add_derived(Measurement& m) const {
                                   price_basis, m.duration_s));
   }
   add_gpu_metrics(s.run_activity, m.energy, m.metrics);
+  add_peak_rss(m);
+}
+
+// The memory the command needed, which compare checks a SKU has before recommending it:
+// ru_maxrss of RUSAGE_CHILDREN, the largest resident set among the descendants this process has
+// waited for (getrusage(2); kilobytes on Linux). Only for a command this process started.
+void EnergyRecorder::add_peak_rss(Measurement& m) {
+  if (m.target != "command") return;
+  struct rusage ru {};
+  if (::getrusage(RUSAGE_CHILDREN, &ru) != 0 || ru.ru_maxrss <= 0) return;
+  m.metrics.push_back({"peak_rss_mb", double(ru.ru_maxrss) / 1024, "MB"});
+  m.notes.push_back(
+      "peak_rss_mb: the largest resident set of the command's processes (getrusage "
+      "RUSAGE_CHILDREN ru_maxrss; with -r, the largest of the runs)");
 }
 
 void EnergyRecorder::describe(MachineInfo& machine) const {

@@ -26,8 +26,8 @@ struct EnergySettings {
   std::optional<double> price_per_hour_usd;
   std::optional<double> grid_g_per_kwh;
   std::string region;
-  std::string catalog;   // a directory with skus.csv (and grid.csv), or a skus.csv file
-  std::string data_dir;  // the shipped data directory (skus.csv, grid.csv); empty when none
+  std::string catalog;       // a directory with skus.csv (and grid.csv), or a skus.csv file
+  std::string data_dir;      // the shipped data directory (skus.csv, grid.csv); empty when none
   std::string gpus = "all";  // all | none | a list of NVML indices (0,2 or 0-3)
   // The GPU compute processes that are the command's: those under this process (0: under the
   // measuring process itself, i.e. the command it started). Unused for a system-wide target.
@@ -73,13 +73,14 @@ class EnergyRecorder {
   // Fills m.energy and the energy notes of one run from its events, duration and CPU times.
   // Throws EnergyError when the machine's source cannot be read at the end.
   void complete_run(Measurement& m);
-  // joules_per_run, nj_per_instruction, cost_usd, co2_g and the GPUs' metrics into m.metrics,
-  // with their basis in notes.
+  // joules_per_run, nj_per_instruction, cost_usd, co2_g, the GPUs' metrics and, for a command,
+  // peak_rss_mb (its largest resident set) into m.metrics, with their basis in notes.
   void add_derived(Measurement& m) const;
   // The GPUs measured (machine.gpus of the document).
   void describe(MachineInfo& machine) const;
 
  private:
+  static void add_peak_rss(Measurement& m);
   struct State;
   std::unique_ptr<State> state_;
 };
@@ -97,9 +98,9 @@ struct EnergyBasis {
   std::string scope;  // "command" or "machine"
   double joules = 0;
   double average_watts = 0;
-  double uncertainty = 0;                // joule-weighted over the parts
-  std::vector<EnergyReading> parts;      // the CPU-side domain first (when there is one)
-  std::string describe() const;          // "command energy of domain package (…, ±…) + gpu0 (…)"
+  double uncertainty = 0;            // joule-weighted over the parts
+  std::vector<EnergyReading> parts;  // the CPU-side domain first (when there is one)
+  std::string describe() const;      // "command energy of domain package (…, ±…) + gpu0 (…)"
 };
 std::optional<EnergyBasis> energy_basis(const std::vector<EnergyReading>& energy);
 
