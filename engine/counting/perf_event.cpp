@@ -423,8 +423,12 @@ class PerfEventCounters final : public Counters {
       throw std::runtime_error("cannot open cgroup " + p.string() + ": " + std::strerror(errno));
   }
 
-  perf_event_attr attr_for(const EventSpec& spec, bool leader, bool cpu_wide) const {
-    perf_event_attr attr = spec.attr;
+  // `legacy`: the event's encoding without the extended hardware type (its PMU's own type),
+  // for kernels that have none.
+  perf_event_attr attr_for(const EventSpec& spec, bool leader, bool cpu_wide,
+                           bool legacy = false) const {
+    perf_event_attr attr =
+        legacy && spec.without_extended_type ? *spec.without_extended_type : spec.attr;
     attr.size = sizeof(attr);
     attr.read_format = kReadFormat;
     attr.disabled = leader ? 1 : 0;
@@ -458,7 +462,22 @@ class PerfEventCounters final : public Counters {
       if (exclude_kernel_ && (attr.type == PERF_TYPE_TRACEPOINT || kernel_only(spec.attr)))
         return OpenError{k, EACCES};
       int group_fd = k == 0 ? -1 : out.fds[0].get();
+      bool legacy = legacy_types_ && spec.without_extended_type;
+      if (legacy) attr = attr_for(spec, k == 0, cpu_wide, true);
       int fd = open_retrying(attr, where, group_fd);
+      if (fd < 0 && !legacy && spec.without_extended_type && (fd == -EINVAL || fd == -ENOENT)) {
+        // A kernel without extended hardware types (before Linux 5.18 on x86, 6.1 on arm64)
+        // refuses a PMU type in config bits 32-63: the event in its PMU's own type, as perf
+        // falls back (parse-events.c, the legacy hybrid encoding).
+        perf_event_attr plain = attr_for(spec, k == 0, cpu_wide, true);
+        if (int again = open_retrying(plain, where, group_fd); again >= 0) {
+          fd = again;
+          legacy_types_ = true;
+          notes_.push_back(
+              "this kernel has no extended hardware types (Linux before 5.18 on x86, 6.1 on "
+              "arm64): each core PMU's generic events were opened in that PMU's own type");
+        }
+      }
       if (fd < 0) return OpenError{k, -fd};
       out.fds.emplace_back(kernel_, fd);
       uint64_t id = 0;
@@ -591,6 +610,7 @@ class PerfEventCounters final : public Counters {
   Fd cgroup_fd_;
   bool exclude_kernel_ = false;
   bool nofile_raised_ = false;
+  bool legacy_types_ = false;        // the kernel refused extended hardware types once
   std::set<pid_t> gone_threads_;     // -p threads that had exited when their counters were opened
   std::optional<int> nmi_watchdog_;  // /proc/sys/kernel/nmi_watchdog, when readable
   std::vector<EventSlot> slots_;

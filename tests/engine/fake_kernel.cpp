@@ -320,6 +320,11 @@ int FakeKernel::open(const perf_event_attr& attr, pid_t pid, int cpu, int group_
     if (auto it = task_errors_.find(pid); it != task_errors_.end()) return -it->second;
   }
   if (cpu >= 0 && !contains(online_, cpu)) return -ENODEV;
+  // Before extended types, x86_pmu_event_init took config as an index into the generic event
+  // map and refused it past the map's end (arch/x86/events/core.c, `max_events`).
+  if (!extended_types_ && (attr.type == PERF_TYPE_HARDWARE || attr.type == PERF_TYPE_HW_CACHE) &&
+      (attr.config >> 32) != 0)
+    return -EINVAL;
   const Pmu* pmu = pmu_for(attr);
   if (!pmu) return -ENOENT;
   auto e = std::make_unique<Event>();

@@ -48,6 +48,9 @@ class FakeKernel final : public PerfKernel {
   void set_paranoid(int level) { paranoid_ = level; }
   void set_privileged(bool privileged) { privileged_ = privileged; }
   void set_nmi_watchdog(bool on) { nmi_watchdog_ = on; }
+  // false: a kernel before extended hardware types (x86 before 5.18), which refuses a PMU type
+  // in config bits 32-63 of a hardware or cache event.
+  void set_extended_types(bool on) { extended_types_ = on; }
   void set_nofile_limit(uint64_t soft, uint64_t hard) {
     nofile_soft_ = soft;
     nofile_hard_ = hard;
@@ -106,6 +109,7 @@ class FakeKernel final : public PerfKernel {
   int paranoid_ = 2;
   bool privileged_ = false;
   bool nmi_watchdog_ = false;
+  bool extended_types_ = true;
   uint64_t nofile_soft_ = 1024;
   uint64_t nofile_hard_ = 524288;
   int next_fd_ = 1000;

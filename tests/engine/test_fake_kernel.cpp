@@ -543,6 +543,26 @@ TEST_SUITE("pure") {
     CHECK(event(run.counts, "cpu-clock").raw == 8 * 8 * kMs);
   }
 
+  TEST_CASE("hybrid on a kernel without extended types: generic events open in each PMU's type") {
+    // Before Linux 5.18, cycles with cpu_core's type in config bits 32-63 is EINVAL; the
+    // resolver gives each hybrid generic event its PMU's own encoding too (cpu_core/cpu-cycles/).
+    SysRoot root = fixture("hybrid");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.set_extended_types(false);
+    EventResolver resolver(root);
+    auto run =
+        run_target(fake, root, resolver.resolve_list("cycles"), system_wide(range(0, 23)), 8 * kMs);
+    REQUIRE(run.counts.size() == 2);
+    for (const auto& e : run.counts) {
+      CAPTURE(e.name);
+      REQUIRE(e.counted());
+      // 16 P-core threads or 8 E-cores, 1 cycle per ns for 8 ms each.
+      CHECK(e.value == doctest::Approx((e.pmu == "cpu_core" ? 16.0 : 8.0) * 8 * kMs));
+    }
+    CHECK(any_note(run.notes, "no extended hardware types"));
+  }
+
   TEST_CASE("hybrid: a task's cpu_atom event that never ran on an E-core says so") {
     SysRoot root = fixture("hybrid");
     FakeKernel fake(root);
