@@ -25,6 +25,7 @@
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/reported_agreement.h"
 #include "events/text/input_file.h"
 
 namespace pmc::cli {
@@ -182,6 +183,13 @@ void run_metrics(Measurement& m, const std::optional<LoadedMetrics>& metrics,
                     ": only perf stat's generic ratios were derived");
 }
 
+// perf's printed metrics that pmcmodel's differ from beyond rounding, each with why (the -r
+// last-run rule of perf before 6.2, hybrid PMUs mixed by perf).
+void note_disagreements(Measurement& m) {
+  auto notes = reported_disagreements(m);
+  m.notes.insert(m.notes.end(), notes.begin(), notes.end());
+}
+
 // An imported document, and how its intervals' metrics are worked out when they are not in it.
 struct Imported {
   Measurement m;
@@ -223,6 +231,7 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
     run_metrics(m, metrics, selection);
     for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
   }
+  note_disagreements(m);
   return out;
 }
 
@@ -302,11 +311,36 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
     for (const auto& s : r.skipped)
       std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
     run_metrics(r.measurement, metrics, selection);
+    note_disagreements(r.measurement);
     writer.finish(r.measurement);
   });
 }
 
+// With several inputs --json names a directory (an existing one, or one to create): checked before
+// anything is read, so that a file name given by mistake (one.json) or stdout is refused, not
+// made into a directory.
+void check_json_directory(const ImportCliOptions& o) {
+  if (o.files.size() < 2 || o.json_path.empty()) return;
+  const std::string& path = o.json_path;
+  auto refuse = [&](std::string_view why) {
+    throw CommandError(
+        fmt::format("{}: with {} inputs, --json must name a directory (one document "
+                    "per input); {}",
+                    path, o.files.size(), why));
+  };
+  if (path == "-") refuse("stdout takes one document: import one file at a time");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return;
+  if (std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
+    refuse("it is not a directory");
+  if (std::filesystem::path(path).extension() == ".json")
+    refuse(
+        "a name ending in .json reads as a file: give a directory name (imported/), or end it "
+        "with / to have one made");
+}
+
 int run_import(const ImportCliOptions& o) {
+  check_json_directory(o);
   auto metrics = import_metrics(o);
   if (o.files.size() == 1 && !o.json_path.empty() && o.json_path != "-") {
     InputText input(o.files[0]);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -131,12 +132,43 @@ std::string event_rows(const std::vector<EventCount>& events, const std::vector<
           if (shown_metric) (*shown_metric)[i] = true;
         }
     }
-    if (e.counted() && e.stddev && e.value != 0)
-      line += fmt::format("  ( +- {:5.2f}% )", *e.stddev / std::abs(e.value) * 100);
+    // perf's "+-": the standard error of the mean, as a percentage of the mean.
+    if (e.counted() && e.sem && e.value != 0)
+      line += fmt::format("  ( +- {:5.2f}% )", *e.sem / std::abs(e.value) * 100);
     if (e.counted() && e.time_running_ns < e.time_enabled_ns)
       line += fmt::format("  ({:.2f}%)", e.running_fraction() * 100);
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
+  }
+  return out;
+}
+
+// perf's own metric comments an import kept (reported[]), as perf printed them: the LLC ratio,
+// TopdownL1, CPUs utilized... beside pmcmodel's derived metrics above.
+std::string reported_rows(const std::vector<Metric>& reported) {
+  if (reported.empty()) return "";
+  std::string out = "\n As perf printed them (reported):\n";
+  for (const auto& r : reported)
+    out += fmt::format("{:>20} {:<6} {:<30} # {}\n", "", "", "", metric_text(r));
+  return out;
+}
+
+// perf's time lines, each only when the source gave it: a recording trimmed before them has no
+// times, and 0 would read as a measured figure.
+std::string time_rows(const Measurement& m) {
+  std::string out;
+  if (m.has_duration)
+    out += fmt::format("\n{:>20.9f} seconds time elapsed\n", m.duration_s);
+  else
+    out += fmt::format("\n{:>20} seconds time elapsed: absent from the source\n", "-");
+  if (m.target != "command" || (!m.has_user && !m.has_sys)) return out;
+  out += "\n";
+  for (auto [name, value, given] :
+       {std::tuple{"user", m.user_s, m.has_user}, std::tuple{"sys", m.sys_s, m.has_sys}}) {
+    if (given)
+      out += fmt::format("{:>20.9f} seconds {}\n", value, name);
+    else
+      out += fmt::format("{:>20} seconds {}: absent from the source\n", "-", name);
   }
   return out;
 }
@@ -356,11 +388,8 @@ std::string format_table(const Measurement& m) {
     out += fmt::format("{:>20} {:<6} {:<30} # {}: {}\n", "", "", "", metric_text(m.metrics[i]),
                        metric_meaning(m.metrics[i]));
   }
-  out += fmt::format("\n{:>20.9f} seconds time elapsed\n", m.duration_s);
-  if (m.target == "command") {
-    out += fmt::format("\n{:>20.9f} seconds user\n", m.user_s);
-    out += fmt::format("{:>20.9f} seconds sys\n", m.sys_s);
-  }
+  out += reported_rows(m.reported);
+  out += time_rows(m);
   out += format_energy_block(m.energy);
   bool header = false;
   for (const auto& e : m.events) {

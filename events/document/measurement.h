@@ -17,15 +17,21 @@ std::optional<EventStatus> parse_event_status(std::string_view text);
 struct EventCount {
   std::string name;
   std::string pmu;
-  double value = 0;        // scaled for multiplexing and by the event's scale; meaningless unless counted
-  uint64_t raw = 0;        // as read from the kernel (summed over CPUs/threads)
+  double value = 0;  // scaled for multiplexing and by the event's scale; meaningless unless counted
+  uint64_t raw = 0;  // as read from the kernel (summed over CPUs/threads)
   std::string unit;
   uint64_t time_enabled_ns = 0;
   uint64_t time_running_ns = 0;
   EventStatus status = EventStatus::not_counted;
-  std::string reason;      // why it is not counted, or a note (e.g. "group split")
-  double unit_scale = 1.0;       // raw → unit multiplier (sysfs `.scale`, 1e-6 for ns → msec)
-  std::optional<double> stddev;  // over -r repeats
+  std::string reason;       // why it is not counted, or a note (e.g. "group split")
+  double unit_scale = 1.0;  // raw → unit multiplier (sysfs `.scale`, 1e-6 for ns → msec)
+  // Over -r repeats: stddev is the sample standard deviation of the runs' values (n - 1);
+  // sem the standard error of their mean, stddev / sqrt(runs), which is what perf prints as
+  // "( +- x% )" (x = 100 * sem / value). An import has perf's sem, and stddev only when the
+  // recording says how many runs there were.
+  std::optional<double> stddev;
+  std::optional<double> sem;
+  std::vector<double> run_values;  // each run's value, in order (measure -r; empty otherwise)
   bool counted() const { return status == EventStatus::counted; }
   // Fraction of enabled time the event was on a counter; 1 when not multiplexed.
   double running_fraction() const {
@@ -41,7 +47,7 @@ struct Metric {
 
 // Energy of one power domain over a run or an interval, measured or estimated.
 struct EnergyReading {
-  std::string domain;      // as the source names it: "package-0", "core", "dram", "psys", "wall"…
+  std::string domain;  // as the source names it: "package-0", "core", "dram", "psys", "wall"…
   double joules = 0;
   double average_watts = 0;
   // measured:rapl | measured:powercap | measured:external | measured:ipmi | measured:papi |
@@ -87,7 +93,7 @@ struct Interval {
 };
 
 struct Measurement {
-  std::string source = "pmcmodel";   // "pmcmodel" for measure, "perf-stat" for import
+  std::string source = "pmcmodel";  // "pmcmodel" for measure, "perf-stat" for import
   std::string backend = "perf_event";
   MachineInfo machine;
   std::string target = "command";    // command | pid | system-wide | cgroup
@@ -100,10 +106,16 @@ struct Measurement {
   // pmcmodel sent SIGKILL this many seconds after forwarding a signal the command outlived
   // (measure --kill-after).
   std::optional<double> killed_after_s;
-  std::string start_time;             // ISO 8601 UTC
+  std::string start_time;  // ISO 8601 UTC
   double duration_s = 0;
   double user_s = 0;
   double sys_s = 0;
+  // Which of those times the source gave: an imported recording may lack perf's time lines
+  // (trimmed before "seconds time elapsed", -x/-j output, which prints none, perf 3.x without
+  // user and sys). An absent time holds 0, means nothing, and is written as null.
+  bool has_duration = true;
+  bool has_user = true;
+  bool has_sys = true;
   int runs = 1;
   std::vector<EventCount> events;
   std::vector<Metric> metrics;

@@ -1,30 +1,23 @@
 #include "events/document/measurement_io.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <limits>
-#include <type_traits>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "events/text/json_guard.h"
-
-#include "events/text/json_guard.h"
-
-#include "events/text/json_guard.h"
-
-#include "events/text/json_guard.h"
-
 #include "events/document/json_writer.h"
+#include "events/text/json_guard.h"
 
 namespace pmc {
 namespace {
@@ -75,8 +68,9 @@ char* put_count(char* p, uint64_t v) {
 // The longest text of each object: its keys and punctuation, its strings escaped, its numbers.
 constexpr size_t kCountMax = 20;  // 18446744073709551615
 size_t event_max(const EventCount& e) {
-  return 200 + 4 * kJsonNumberMax + 3 * kCountMax + json_string_max(e.name) +
-         json_string_max(e.pmu) + json_string_max(e.unit) + json_string_max(e.reason);
+  return 240 + (5 + e.run_values.size()) * (kJsonNumberMax + 2) + 3 * kCountMax +
+         json_string_max(e.name) + json_string_max(e.pmu) + json_string_max(e.unit) +
+         json_string_max(e.reason);
 }
 size_t metric_max(const Metric& m) {
   return 40 + kJsonNumberMax + json_string_max(m.name) + json_string_max(m.unit);
@@ -113,6 +107,18 @@ char* put_event(char* p, const EventCount& e) {
   if (e.stddev) {
     p = put(p, ", \"stddev\": ");
     p = write_json_number(p, *e.stddev);
+  }
+  if (e.sem) {
+    p = put(p, ", \"sem\": ");
+    p = write_json_number(p, *e.sem);
+  }
+  if (!e.run_values.empty()) {
+    p = put(p, ", \"run_values\": [");
+    for (size_t i = 0; i < e.run_values.size(); ++i) {
+      if (i > 0) p = put(p, ", ");
+      p = write_json_number(p, e.run_values[i]);
+    }
+    *p++ = ']';
   }
   *p++ = '}';
   return p;
@@ -223,15 +229,30 @@ std::string number(double v) {
 }
 
 std::string event_csv(const EventCount& e) {
-  return fmt::format("event,{},{},{},{},{},{},{},{},{},{}", csv_field(e.name), csv_field(e.pmu),
+  return fmt::format("event,{},{},{},{},{},{},{},{},{},{},{}", csv_field(e.name), csv_field(e.pmu),
                      e.counted() ? number(e.value) : "", e.raw, csv_field(e.unit),
                      e.time_enabled_ns, e.time_running_ns, to_string(e.status), csv_field(e.reason),
-                     e.stddev ? number(*e.stddev) : "");
+                     e.stddev ? number(*e.stddev) : "", e.sem ? number(*e.sem) : "");
 }
 
 std::string metric_csv(const char* kind, const Metric& m) {
-  return fmt::format("{},{},,{},,{},,,,,", kind, csv_field(m.name), number(m.value),
+  return fmt::format("{},{},,{},,{},,,,,,", kind, csv_field(m.name), number(m.value),
                      csv_field(m.unit));
+}
+
+// Documents written before "sem" existed held one spread in "stddev": measure's was the runs'
+// sample standard deviation, an import's perf's "+-", the standard error of the mean. Each is
+// given both, as a new document has them.
+void complete_spread(EventCount& e, std::string_view source, int runs) {
+  if (!e.stddev || e.sem) return;
+  double n = runs > 1 ? double(runs) : 0;
+  if (source == "perf-stat") {
+    e.sem = e.stddev;
+    e.stddev.reset();
+    if (n > 0) e.stddev = *e.sem * std::sqrt(n);
+  } else if (n > 0) {
+    e.sem = *e.stddev / std::sqrt(n);
+  }
 }
 
 // Reading: every field is checked and a missing or mistyped one names the path in the document.
@@ -298,6 +319,8 @@ struct Reader {
     e.reason = get<std::string>(j, "reason", where, "", false);
     if (j.contains("stddev") && !j["stddev"].is_null())
       e.stddev = get<double>(j, "stddev", where, 0, false);
+    if (j.contains("sem") && !j["sem"].is_null()) e.sem = get<double>(j, "sem", where, 0, false);
+    e.run_values = get<std::vector<double>>(j, "run_values", where, {}, false);
     return e;
   }
 
@@ -342,13 +365,8 @@ struct Reader {
       e.domain = get<std::string>(arr[i], "domain", w, "", true);
       e.joules = get<double>(arr[i], "joules", w, 0, true);
       if (e.joules < 0)
-        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
-      if (e.joules < 0)
-        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
-      if (e.joules < 0)
-        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
-      if (e.joules < 0)
-        fail(fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
+        fail(
+            fmt::format("{}: joules {} is negative; expected an energy of 0 or more", w, e.joules));
       e.average_watts = get<double>(arr[i], "average_watts", w, 0, false);
       e.method = get<std::string>(arr[i], "method", w, "", true);
       e.uncertainty = get<double>(arr[i], "uncertainty", w, 0, false);
@@ -456,7 +474,6 @@ void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
   else
     w.field_null("signal");
   if (m.killed_after_s) w.field("killed_after_s", *m.killed_after_s);
-  if (m.killed_after_s) w.field("killed_after_s", *m.killed_after_s);
   w.field("start_time", m.start_time);
   w.key("intervals");
   w.begin_array(multiline_intervals);
@@ -466,9 +483,15 @@ void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
 // only once it has read every interval (docs/formats.md: they follow the intervals).
 void write_tail(JsonWriter& w, const Measurement& m) {
   w.end_array();
-  w.field("duration_s", m.duration_s);
-  w.field("user_s", m.user_s);
-  w.field("sys_s", m.sys_s);
+  auto time = [&w](const char* name, double value, bool given) {
+    if (given)
+      w.field(name, value);
+    else
+      w.field_null(name);
+  };
+  time("duration_s", m.duration_s, m.has_duration);
+  time("user_s", m.user_s, m.has_user);
+  time("sys_s", m.sys_s, m.has_sys);
   w.field("runs", m.runs);
   write_list(w, "events", m.events, event_max, put_event);
   write_list(w, "metrics", m.metrics, metric_max, put_metric);
@@ -814,20 +837,19 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
     m.signal = r.get<std::string>(doc, "signal", "the document", "", false);
   if (doc.contains("killed_after_s") && !doc["killed_after_s"].is_null())
     m.killed_after_s = r.get<double>(doc, "killed_after_s", "the document", 0, false);
-  if (doc.contains("killed_after_s") && !doc["killed_after_s"].is_null())
-    m.killed_after_s = r.get<double>(doc, "killed_after_s", "the document", 0, false);
   m.start_time = r.get<std::string>(doc, "start_time", "the document", "", false);
-  m.duration_s = r.get<double>(doc, "duration_s", "the document", 0, true);
-  m.user_s = r.get<double>(doc, "user_s", "the document", 0, false);
-  m.sys_s = r.get<double>(doc, "sys_s", "the document", 0, false);
-  if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
-    r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
-  if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
-    r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
+  // null: a time the source did not give (an import of a trimmed recording).
+  m.has_duration = !(doc.contains("duration_s") && doc["duration_s"].is_null());
+  m.has_user = !(doc.contains("user_s") && doc["user_s"].is_null());
+  m.has_sys = !(doc.contains("sys_s") && doc["sys_s"].is_null());
+  if (m.has_duration) m.duration_s = r.get<double>(doc, "duration_s", "the document", 0, true);
+  if (m.has_user) m.user_s = r.get<double>(doc, "user_s", "the document", 0, false);
+  if (m.has_sys) m.sys_s = r.get<double>(doc, "sys_s", "the document", 0, false);
   if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
     r.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
   m.runs = r.get<int>(doc, "runs", "the document", 1, false);
   m.events = r.events(r.field(doc, "events", "the document"), "events");
+  for (auto& e : m.events) complete_spread(e, m.source, m.runs);
   m.metrics = r.metrics(doc, "metrics", "the document");
   m.reported = r.metrics(doc, "reported", "the document");
   m.energy = r.energy(doc, "the document");
@@ -853,7 +875,7 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
 
 std::string measurement_to_csv(const Measurement& m) {
   std::string out =
-      "kind,name,pmu,value,raw,unit,time_enabled_ns,time_running_ns,status,reason,stddev\n";
+      "kind,name,pmu,value,raw,unit,time_enabled_ns,time_running_ns,status,reason,stddev,sem\n";
   for (const auto& e : m.events) out += event_csv(e) + "\n";
   for (const auto& x : m.metrics) out += metric_csv("metric", x) + "\n";
   for (const auto& x : m.reported) out += metric_csv("reported", x) + "\n";
@@ -870,7 +892,7 @@ std::string interval_to_jsonl(const Interval& iv) {
 
 std::string csv_interval_header() {
   return "time_s,duration_s,kind,name,pmu,value,raw,unit,time_enabled_ns,time_running_ns,status,"
-         "reason,stddev\n";
+         "reason,stddev,sem\n";
 }
 
 std::string interval_to_csv(const Interval& iv) {

@@ -72,7 +72,7 @@ class StreamedDocumentWriter {
 Measurement measurement_from_json(std::string_view text, std::string_view file_name);
 
 // One row per event and per metric: kind,name,pmu,value,raw,unit,time_enabled_ns,
-// time_running_ns,status,reason,stddev (kind = event | metric | reported).
+// time_running_ns,status,reason,stddev,sem (kind = event | metric | reported).
 std::string measurement_to_csv(const Measurement& m);
 
 // Interval streaming: one JSON object per line, or CSV rows under csv_interval_header().

@@ -12,7 +12,11 @@
 //   the printed precision. Without a percentage, running = enabled = 1e9; `<not counted>` without
 //   one has running = 0; `<not supported>` has both 0. raw = round(value / unit_scale * fraction),
 //   what the kernel would have returned before perf's scaling.
-// - `-r N`: stddev = value * pct / 100 from `( +- pct% )` (JSON "variance", CSV `pct%` field).
+// - `-r N`: sem = value * pct / 100 from `( +- pct% )` (JSON "variance", CSV `pct%` field):
+//   perf's +- is the standard error of the mean (stat.c stddev_stats: sqrt(variance / n)). The
+//   runs' stddev = sem * sqrt(N) only where the text header says N ("(5 runs)").
+// - Times: duration_s, user_s and sys_s are set, and has_duration/has_user/has_sys true, only
+//   from perf's time lines (or, for -I, the last timestamp); -x and -j print none.
 // - Aggregation prefixes (--per-socket/-die/-core/-node/-cache, -A, --per-thread, CSV cgroups):
 //   each row becomes an event named "<aggr-id>/<event>" ("S0-D0-C1/cycles",
 //   "CPU3/cpu_core/cycles/", "perf-1234/instructions"), reason "aggregate of N CPUs" when perf

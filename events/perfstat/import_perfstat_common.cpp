@@ -366,7 +366,9 @@ EventCount make_event(std::string_view name, std::string_view unit, std::optiona
   if (std::isfinite(*count) && *count >= 0) {
     e.raw = to_count(*count / e.unit_scale * e.running_fraction());
   }
-  if (noise_pct) e.stddev = *count * *noise_pct / 100.0;
+  // perf's "+- x%" is the standard error of the mean as a percentage of it (stat.c:
+  // stddev_stats is sqrt(variance / n)), not the runs' standard deviation.
+  if (noise_pct) e.sem = *count * *noise_pct / 100.0;
   return e;
 }
 
@@ -584,6 +586,7 @@ void Builder::accumulate(Total& total, const EventCount& e) {
   if (total.parts++ == 0) {
     total.sum = e;
     total.sum.stddev.reset();
+    total.sum.sem.reset();
   } else if (e.counted()) {
     if (total.sum.counted()) {
       total.sum.value += e.value;
@@ -650,7 +653,7 @@ void Builder::amend_last_event(std::optional<double> pct, std::optional<double> 
   auto& totals = in_interval ? interval_totals_[last_.interval] : top_totals_;
   EventCount& e = events[last_.event];
   if (!e.counted()) return;
-  if (noise_pct && !e.stddev) e.stddev = e.value * *noise_pct / 100.0;
+  if (noise_pct && !e.sem) e.sem = e.value * *noise_pct / 100.0;
   if (pct) {
     double before = e.running_fraction();
     e.time_running_ns = uint64_t(std::llround(std::clamp(*pct, 0.0, 100.0) * 1e7));
@@ -720,9 +723,23 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
   return out;
 }
 
+// The runs' standard deviation where the recording says how many runs there were (text's
+// "(N runs)" header; -x and -j output does not): sem * sqrt(N).
+namespace {
+void add_run_stddev(std::vector<EventCount>& events, int runs) {
+  if (runs <= 1) return;
+  for (auto& e : events)
+    if (e.sem) e.stddev = *e.sem * std::sqrt(double(runs));
+}
+}  // namespace
+
 void Builder::finish_run(RunSums& sums, double last_time) {
+  add_run_stddev(m_.events, m_.runs);
   if (sums.intervals == 0) return;
-  if (m_.duration_s == 0) m_.duration_s = last_time;
+  if (!m_.has_duration) {
+    m_.duration_s = last_time;
+    m_.has_duration = true;
+  }
   if (!m_.events.empty()) return;
   // The whole run is the sum of the interval deltas.
   for (const auto& t : sums.sums) {
@@ -807,12 +824,15 @@ bool parse_time_line(std::string_view line, char decimal, Measurement& m) {
   rest = trim_left(rest.substr(8));
   if (rest.starts_with("time elapsed")) {
     m.duration_s = *value;
+    m.has_duration = true;
     if (sd)
       m.notes.push_back(fmt::format("time elapsed {} +- {} s over {} runs", *value, *sd, m.runs));
   } else if (rest.starts_with("user")) {
     m.user_s = *value;
+    m.has_user = true;
   } else if (rest.starts_with("sys")) {
     m.sys_s = *value;
+    m.has_sys = true;
   } else {
     return false;
   }
@@ -1045,6 +1065,14 @@ void import_whole(std::string_view text, PerfStatFormat format, perfstat::Contex
 
 }  // namespace
 
+namespace {
+// An import has the times perf printed, and perf prints them last (text only).
+void start_measurement(Measurement& m) {
+  m.source = "perf-stat";
+  m.has_duration = m.has_user = m.has_sys = false;
+}
+}  // namespace
+
 // A recording quoted in a mail or a commit message is read without its quote marks.
 void unquote(std::string_view& text, std::optional<std::string>& storage,
              perfstat::Builder& builder) {
@@ -1061,7 +1089,7 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
   perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
                         options.min_part_bytes);
   perfstat::Builder builder;
-  builder.measurement().source = "perf-stat";
+  start_measurement(builder.measurement());
   std::optional<std::string> unquoted;
   unquote(text, unquoted, builder);
   auto format = check_input(text, ctx, options);
@@ -1076,7 +1104,7 @@ ImportResult import_perf_stat_streamed(std::string_view text, std::string_view f
   perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
                         options.min_part_bytes);
   perfstat::Builder builder;
-  builder.measurement().source = "perf-stat";
+  start_measurement(builder.measurement());
   std::optional<std::string> unquoted;
   unquote(text, unquoted, builder);
   auto format = check_input(text, ctx, options);

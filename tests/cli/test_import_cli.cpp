@@ -130,4 +130,51 @@ TEST_SUITE("pure") {
     for (const auto& p : {csv, out}) std::filesystem::remove(p);
     std::filesystem::remove_all(empty);
   }
+
+  TEST_CASE("import of several files refuses a --json that is not a directory, creating nothing") {
+    auto dir = make_temp_dir("import-json-dir");
+    std::string data = std::string(PMC_TEST_DATA) + "/perfstat/";
+    std::vector<std::string> inputs = {data + "013.txt", data + "wild/016.txt"};
+    auto import_to = [&](const std::string& json_path) {
+      std::vector<std::string> args = {"import"};
+      args.insert(args.end(), inputs.begin(), inputs.end());
+      args.insert(args.end(), {"--json", json_path});
+      return run_process(pmcmodel(args));
+    };
+    auto one_line = [](const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; };
+    SUBCASE("a name ending in .json") {
+      auto path = (dir / "one.json").string();
+      auto r = import_to(path);
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.err.find(path) != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+    SUBCASE("an existing file") {
+      auto path = (dir / "existing").string();
+      write(path, "kept\n");
+      auto r = import_to(path);
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(read_file(path) == "kept\n");
+    }
+    SUBCASE("standard output") {
+      auto r = import_to("-");
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.out.empty());
+      CHECK_FALSE(std::filesystem::exists("-"));
+    }
+    SUBCASE("a directory, existing or to be made, receives one document per input") {
+      for (const auto& path :
+           {dir.string(), (dir / "made.json/").string(), (dir / "made").string()}) {
+        CAPTURE(path);
+        auto r = import_to(path);
+        REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+        CHECK(std::filesystem::is_regular_file(std::filesystem::path(path) / "013.txt.json"));
+        CHECK(std::filesystem::is_regular_file(std::filesystem::path(path) / "016.txt.json"));
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
 }

@@ -1,0 +1,97 @@
+// reported_disagreements on real recordings: pmcmodel's metrics are worked out here from each
+// recording's printed counts, perf's are what it printed, and a note must appear exactly where
+// the two differ by more than perf's rounding, with the reason the recording shows.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/reported_agreement.h"
+#include "test_support.h"
+
+using namespace pmc;
+
+namespace {
+
+Measurement load(const std::string& name) {
+  return import_perf_stat(test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/" + name), name)
+      .measurement;
+}
+
+std::vector<std::string> notes_naming(const std::vector<std::string>& notes,
+                                      const std::string& metric) {
+  std::vector<std::string> out;
+  for (const auto& n : notes)
+    if (n.starts_with(metric + ":")) out.push_back(n);
+  return out;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("-r N: a metric perf printed from the last run's counts is noted, with why") {
+    // 013.txt, perf stat -r 3: "56,513,364,885 cycles # 3.863 GHz" beside "21,945.59 msec
+    // task-clock # 2.999 CPUs utilized"; elapsed 7.31681 s. The means give 2.575 GHz: perf's
+    // 3.863 is not the means' figure. CPUs utilized, 21.94559 / 7.31681 = 2.9993, agrees.
+    auto m = load("013.txt");
+    m.metrics = {
+        {"ghz", 56513364885.0 / 21945.59e-3 / 1e9, "GHz"},
+        {"cpus_utilized", 21945.59e-3 / 7.31681, "CPUs"},
+        {"ipc", 2583719806.0 / 56513364885.0, "insn/cycle"},    // 0.046; perf printed 0.07
+        {"llc_miss_ratio", 793272.0 / 11475685.0, "ratio"},     // 6.91%; perf printed 10.36%
+        {"branch_miss_rate", 562164.0 / 585212952.0, "ratio"},  // 0.096%; perf printed 0.14%
+    };
+    auto notes = reported_disagreements(m);
+    CAPTURE(notes);
+    for (const char* name : {"ghz", "ipc", "llc_miss_ratio", "branch_miss_rate"}) {
+      CAPTURE(name);
+      auto found = notes_naming(notes, name);
+      REQUIRE(found.size() == 1);
+      CHECK(contains(found[0], "-r 3"));
+      CHECK(contains(found[0], "last run"));
+      CHECK(contains(found[0], "reported[]"));
+    }
+    CHECK(contains(notes_naming(notes, "ghz")[0], "perf printed 3.863"));
+    CHECK(notes_naming(notes, "cpus_utilized").empty());
+  }
+
+  TEST_CASE("hybrid: perf's ratio of one PMU's count over another's is noted, naming both") {
+    // 016.txt (perf 6.4-dev, Alder Lake): cpu_core 3,921,839 instructions / 5,653,347 cycles =
+    // 0.694 (perf: 0.69); cpu_atom 2,142,800 / 4,164,114 = 0.515, but perf printed 0.38, which
+    // is 2,142,800 / 5,653,347 = 0.379: cpu_atom's instructions over cpu_core's cycles.
+    auto m = load("wild/016.txt");
+    // Branch misses too: cpu_atom 26,029 / 452,838 = 5.75%, perf 3.65% = 26,029 / 713,629,
+    // cpu_core's branches; cpu_core's own 26,810 / 713,629 = 3.757% (perf: 3.76%).
+    m.metrics = {
+        {"cpu_core/ipc", 3921839.0 / 5653347.0, "insn/cycle"},
+        {"cpu_atom/ipc", 2142800.0 / 4164114.0, "insn/cycle"},
+        {"cpu_core/branch_miss_rate", 26810.0 / 713629.0, "ratio"},
+        {"cpu_atom/branch_miss_rate", 26029.0 / 452838.0, "ratio"},
+    };
+    auto notes = reported_disagreements(m);
+    CAPTURE(notes);
+    CHECK(notes_naming(notes, "cpu_core/ipc").empty());
+    auto atom = notes_naming(notes, "cpu_atom/ipc");
+    REQUIRE(atom.size() == 1);
+    CHECK(contains(atom[0], "perf printed 0.38"));
+    CHECK(contains(atom[0], "cpu_atom's instructions over cpu_core's cycles"));
+    CHECK(notes_naming(notes, "cpu_core/branch_miss_rate").empty());
+    auto misses = notes_naming(notes, "cpu_atom/branch_miss_rate");
+    REQUIRE(misses.size() == 1);
+    CHECK(contains(misses[0], "perf printed 3.65%"));
+    CHECK(contains(misses[0], "cpu_atom's branch-misses over cpu_core's branches"));
+  }
+
+  TEST_CASE("metrics that agree to perf's rounding give no note") {
+    // 024.txt (-r 5): "459,550 branch-misses:u # 19.91% of all branches" over 2,308,457
+    // branches: 19.907%.
+    auto m = load("024.txt");
+    m.metrics = {{"branch_miss_rate", 459550.0 / 2308457.0, "ratio"}};
+    CHECK(reported_disagreements(m).empty());
+  }
+}
