@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -360,6 +361,13 @@ int run_measure(MeasureOptions o) {
     }
     double n = double(runs.size());
     m.events = combine_runs(all);
+    // Each run's value beside the mean, and the spread as perf prints it: the standard error of
+    // the mean, stddev / sqrt(runs) (perf's stat.c, stddev_stats).
+    for (size_t e = 0; e < m.events.size(); ++e) {
+      if (!m.events[e].stddev) continue;
+      for (const auto& run : all) m.events[e].run_values.push_back(run[e].value);
+      m.events[e].sem = *m.events[e].stddev / std::sqrt(n);
+    }
     m.duration_s = duration / n;
     m.user_s = user / n;
     m.sys_s = sys / n;
@@ -431,7 +439,9 @@ Runner add_measure(CLI::App& app) {
                   "Stream each interval to PATH as it is taken (- = stdout)");
   cmd->add_option("--interval-format", o->interval_format, "jsonl (default) or csv")
       ->check(CLI::IsMember({"jsonl", "csv"}));
-  cmd->add_option("-r,--repeat", o->repeat, "Run the command N times: mean and stddev")
+  cmd->add_option("-r,--repeat", o->repeat,
+                  "Run the command N times: the mean, and perf's +- (the standard error of the "
+                  "mean)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--duration", o->duration_s,
                   "Stop after S seconds; a command is then sent SIGTERM (SIGKILL 2 s later), as "
