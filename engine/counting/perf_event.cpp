@@ -135,12 +135,25 @@ class PerfEventCounters final : public Counters {
  public:
   PerfEventCounters(std::vector<EventGroup> groups, SysRoot root, PerfKernel& kernel)
       : root_(std::move(root)), kernel_(kernel), perms_(kernel.permissions(root_)) {
+    bool after_lone = false;
     for (auto& g : groups) {
       Group group;
+      bool lone = g.events.size() == 1;
       for (auto& spec : g.events) {
+        // Lone events of one name on several PMU instances (uncore_imc/cas_count_read/ on
+        // uncore_imc_0..N, given in a row by the resolver) are one event: one count, summed
+        // over the instances as perf's default merge does.
+        bool instance = lone && after_lone && !outputs_.empty() &&
+                        slots_[outputs_.back().back()].spec.name == spec.name &&
+                        slots_[outputs_.back().back()].spec.pmu != spec.pmu;
+        if (instance)
+          outputs_.back().push_back(slots_.size());
+        else
+          outputs_.push_back({slots_.size()});
         group.slots.push_back(slots_.size());
         slots_.push_back(EventSlot{std::move(spec), EventStatus::not_counted, {}, false});
       }
+      after_lone = lone;
       requested_.push_back(std::move(group));
     }
     slot_group_.assign(slots_.size(), SIZE_MAX);
@@ -229,28 +242,29 @@ class PerfEventCounters final : public Counters {
   size_t raw_record_size() const override { return 3 * entries_; }
   void counts_from_raw(const uint64_t* record, std::vector<EventCount>& out) const override {
     sum_copies(record, nullptr, sums_);
-    out.resize(slots_.size());
-    for (size_t i = 0; i < slots_.size(); ++i) to_count(i, sums_, out[i]);
+    out.resize(outputs_.size());
+    for (size_t o = 0; o < outputs_.size(); ++o) to_count(o, sums_, out[o]);
   }
   bool interval_from_raw(const uint64_t* later, const uint64_t* earlier,
                          std::vector<EventCount>& out) const override {
     sum_copies(later, nullptr, open_sums_);
     sum_copies(later, earlier, sums_);
-    out.resize(slots_.size());
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      EventCount& c = out[i];
-      to_count(i, sums_, c);
-      if (slots_[i].failed || sums_[i].copies == 0) continue;
+    out.resize(outputs_.size());
+    for (size_t o = 0; o < outputs_.size(); ++o) {
+      EventCount& c = out[o];
+      to_count(o, sums_, c);
+      OutputSum d = output_sum(o, sums_);
+      if (slots_[d.slot].failed || d.sum.copies == 0) continue;
       // A per-task copy's enabled time only advances while the task is on a CPU, and it counts
       // nothing while it is off: an event that was open before and whose copies neither ran
       // nor counted in this interval saw a task that did not run. That is a count of 0, not
       // an unknown (perf stat -I prints <not counted> there).
-      if (sums_[i].enabled == 0 && sums_[i].sum.raw == 0 && open_sums_[i].enabled > 0) {
+      if (d.sum.enabled == 0 && d.sum.sum.raw == 0 && output_sum(o, open_sums_).sum.enabled > 0) {
         c.status = EventStatus::counted;
         c.value = 0;
-        c.unit_scale = slots_[i].spec.scale;
+        c.unit_scale = slots_[d.slot].spec.scale;
         c.reason.clear();
-      } else if (!c.counted() && sums_[i].enabled > 0) {
+      } else if (!c.counted() && d.sum.enabled > 0) {
         c.reason = "not on a counter during this interval";
       }
     }
@@ -260,12 +274,42 @@ class PerfEventCounters final : public Counters {
   std::vector<std::string> notes() const override { return notes_; }
 
  private:
+  // One output's copies over its PMU instances: `slot` the first instance that opened (else
+  // the first), `failed` how many could not be opened.
+  struct OutputSum {
+    size_t slot = 0;
+    CopySum sum;
+    size_t failed = 0;
+  };
+  OutputSum output_sum(size_t o, const std::vector<CopySum>& sums) const {
+    const auto& members = outputs_[o];
+    OutputSum out;
+    out.slot = members.front();
+    for (size_t m : members)
+      if (!slots_[m].failed) {
+        out.slot = m;
+        break;
+      }
+    out.sum = sums[out.slot];
+    for (size_t m : members) {
+      if (slots_[m].failed) ++out.failed;
+      if (m != out.slot && !slots_[m].failed) add_copies(out.sum, sums[m]);
+    }
+    return out;
+  }
+
   // Fills c in place (assigning its strings reuses their storage).
-  void to_count(size_t i, const std::vector<CopySum>& sums, EventCount& c) const {
+  void to_count(size_t o, const std::vector<CopySum>& sums, EventCount& c) const {
+    OutputSum merged = output_sum(o, sums);
+    size_t i = merged.slot;
     const auto& slot = slots_[i];
-    const CopySum& s = sums[i];
+    const CopySum& s = merged.sum;
+    size_t instances = outputs_[o].size();
     c.name = slot.spec.name;
-    c.pmu = slot.spec.pmu;
+    // The instances' PMU without its number: uncore_imc for uncore_imc_0..N.
+    c.pmu = instances > 1 ? slot.spec.pmu.substr(0, slot.spec.pmu.find_last_not_of("0123456789"))
+                          : slot.spec.pmu;
+    if (instances > 1 && !c.pmu.empty() && c.pmu.back() == '_') c.pmu.pop_back();
     c.unit = slot.spec.unit;
     c.value = 0;
     c.raw = s.sum.raw;
@@ -282,6 +326,14 @@ class PerfEventCounters final : public Counters {
     c.reason = slot.reason;
     apply_copies(c, s, slot.spec.scale);
     if (!c.counted() && s.enabled > 0) c.reason = never_ran_reason(i, sums);
+    if (merged.failed > 0 && c.counted()) {
+      const auto& bad = *std::find_if(outputs_[o].begin(), outputs_[o].end(),
+                                      [&](size_t m) { return slots_[m].failed; });
+      c.reason += std::string(c.reason.empty() ? "" : "; ") +
+                  "partial: " + std::to_string(merged.failed) + " of " + std::to_string(instances) +
+                  " PMU instances could not be opened (" + slots_[bad].spec.pmu + ": " +
+                  slots_[bad].reason + ")";
+    }
   }
 
   // Why an event that was enabled never got a counter, in the words that fit the case.
@@ -617,6 +669,7 @@ class PerfEventCounters final : public Counters {
   std::vector<Group> requested_;
   std::vector<Group> opened_;
   std::vector<size_t> slot_group_;  // index into opened_ of each slot's group (SIZE_MAX: none)
+  std::vector<std::vector<size_t>> outputs_;  // the slots of each count read() gives
   std::vector<std::string> notes_;
   // Scratch of read(), kept between ticks.
   size_t entries_ = 0;  // (copy, member) pairs over the opened groups: a raw record's length / 3

@@ -49,6 +49,16 @@ void add_copy(CopySum& total, const Reading& copy) {
   }
 }
 
+void add_copies(CopySum& total, const CopySum& more) {
+  total.sum.raw += more.sum.raw;
+  total.sum.time_enabled_ns += more.sum.time_enabled_ns;
+  total.sum.time_running_ns += more.sum.time_running_ns;
+  total.scaled += more.scaled;
+  total.copies += more.copies;
+  total.enabled += more.enabled;
+  total.ran += more.ran;
+}
+
 void apply_copies(EventCount& count, const CopySum& copies, double unit_scale) {
   count.raw = copies.sum.raw;
   count.time_enabled_ns = copies.sum.time_enabled_ns;

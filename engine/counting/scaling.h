@@ -40,6 +40,8 @@ struct CopySum {
   uint32_t ran = 0;      // copies with time_running > 0
 };
 void add_copy(CopySum& total, const Reading& copy);
+// Adds the copies of another PMU instance of the same event (uncore_imc_0..N).
+void add_copies(CopySum& total, const CopySum& more);
 
 // Fills `count` from the copies: counted when at least one copy ran, its value the scaled sum
 // times `unit_scale`. When some enabled copies never got a counter, the value is still the sum

@@ -341,6 +341,18 @@ TEST_SUITE("pure") {
     REQUIRE(imc.counted());
     CHECK(imc.raw == 2 * 8 * kMs);
 
+    SUBCASE("uncore_imc/…/ names the eight channels; perf sums them into one count") {
+      FakeKernel all(root);
+      all.set_privileged(true);
+      auto imc = run_target(all, root, resolver.resolve_list("uncore_imc/cas_count_read/"),
+                            system_wide({}), 8 * kMs);
+      REQUIRE(imc.counts.size() == 1);
+      const auto& c = imc.counts[0];
+      REQUIRE(c.counted());
+      CHECK(c.pmu == "uncore_imc");
+      CHECK(c.raw == 8 * 2 * 8 * kMs);  // 8 channels x 2 packages x 8 ms at 1 per ns
+      CHECK(c.value == doctest::Approx(128.0 * kMs * 6.103515625e-5));
+    }
     SUBCASE("for -p the cpumask event is still opened CPU-wide, never as a task event") {
       Target t;
       t.kind = Target::Kind::pid;
