@@ -1,6 +1,7 @@
 // `pmcmodel serve` as a process: scraped over HTTP (a raw socket client here, and a real Prometheus
 // from Debian's `prometheus` package), over fixture powercap, cgroup and /proc/stat trees that the
-// test moves while it runs; promtool checks a scrape; SIGTERM stops it with status 0.
+// test moves while it runs and GPUs from tests/engine/fake_nvml.c (a libnvidia-ml replaying a real
+// H200 trace); promtool checks a scrape; SIGTERM stops it with status 0.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -198,6 +199,26 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
+// The energy counter (mJ) of the trace's row in force at trace time t (the last row at or before
+// it), as the fake NVML answers.
+double trace_energy_mj(double t) {
+  std::ifstream in(std::string(PMC_SOURCE_DIR) + "/tests/data/gpu/h200-trace1-samples.csv");
+  std::string line;
+  std::getline(in, line);
+  double energy = std::nan("");
+  while (std::getline(in, line)) {
+    double row_t = 0, power = 0, mj = 0;
+    if (std::sscanf(line.c_str(), "%lf,%lf,%lf", &row_t, &power, &mj) != 3) continue;
+    if (row_t > t && !std::isnan(energy)) break;
+    energy = mj;
+  }
+  return energy;
+}
+
+double now_unix_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 const std::string kPackage =
     "pmcmodel_energy_joules_total{domain=\"package-0\",method=\"measured:powercap\"}";
 
@@ -213,9 +234,14 @@ TEST_SUITE("kernel") {
     auto zone = powercap_zone(sys, 262143000000, 262143328850);
     auto cg = sys / "fs/cgroup";
     write_file(cg / "cgroup.controllers", "cpu\n");
+    // The fake GPU held at trace time 10.4 s (row t=10.3942: 99% busy, SM at 1455 MHz).
+    write_file(t.path / "clock", "10.4\n");
     Child serve(pmcmodel({"serve", "--listen", "127.0.0.1:0", "--interval", "0.1", "--cgroups",
                           "system.slice/*.service"}),
-                {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string(),
+                 std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+                 "PMC_FAKE_NVML_CLOCK=" + (t.path / "clock").string()},
+                t.path / "err.txt");
     int port = wait_for_port(serve);
     INFO(serve.err());
     REQUIRE(port > 0);
@@ -233,6 +259,13 @@ TEST_SUITE("kernel") {
     CHECK(sample_value(second.body, kPackage) == doctest::Approx(1.0).epsilon(1e-9));
     CHECK(sample_value(second.body, "pmcmodel_source_up{source=\"powercap\"}") == 1);
     CHECK(second.body.find("pmcmodel_build_info{version=\"") != std::string::npos);
+    CHECK(sample_value(second.body, "pmcmodel_source_up{source=\"nvml\"}") == 1);
+    CHECK(sample_value(second.body,
+                       "pmcmodel_energy_joules_total{domain=\"gpu0\",method=\"measured:nvml\"}") ==
+          0);
+    CHECK(sample_value(second.body, "pmcmodel_gpu_utilization_ratio{gpu=\"0\"}") ==
+          doctest::Approx(0.99));
+    CHECK(sample_value(second.body, "pmcmodel_gpu_sm_clock_hertz{gpu=\"0\"}") == 1455e6);
 
     if (on_path("promtool")) {
       write_file(t.path / "scrape.txt", second.body);
@@ -385,6 +418,108 @@ TEST_SUITE("kernel") {
                                  "\"}") == doctest::Approx(8 + 0.02 * 1000 * cpus).epsilon(0.03));
     CHECK(sample_value(body, "pmcmodel_source_up{source=\"model:" + model + "\"}") == 1);
     CHECK(sample_value(body, "pmcmodel_source_up{source=\"powercap\"}") == 0);
+    CHECK(serve.terminate(3000ms) == std::optional<int>(0));
+  }
+
+  TEST_CASE("serve: a real Prometheus's rate() of a GPU's energy is the trace's power") {
+    if (!on_path("prometheus")) {
+      MESSAGE(
+          "prometheus not installed (Debian package prometheus; scripts/install-deps): skipped");
+      return;
+    }
+    TempTree t("prometheus-gpu");
+    int port = free_port(), prom_port = free_port();
+    while (prom_port == port) prom_port = free_port();
+    write_file(t.path / "prometheus.yml",
+               "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+               "scrape_configs:\n  - job_name: pmcmodel\n    static_configs:\n"
+               "      - targets: ['127.0.0.1:" +
+                   std::to_string(port) + "']\n");
+    // Prometheus first, so that it scrapes serve from its first second.
+    Child prom({"prometheus", "--config.file=" + (t.path / "prometheus.yml").string(),
+                "--storage.tsdb.path=" + (t.path / "tsdb").string(),
+                "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+               {}, t.path / "prometheus-err.txt");
+    bool ready = false;
+    for (int i = 0; i < 300 && !ready; ++i) {
+      ready = http_get(prom_port, "/-/ready").status == 200;
+      if (!ready) std::this_thread::sleep_for(100ms);
+    }
+    INFO(prom.err());
+    REQUIRE(ready);
+    // The fake reads its trace time from a clock file that this test moves in real time (written
+    // whole and renamed, so that a read never sees it half-written): held at 5 s, where the H200's
+    // load starts its ~690 W plateau (5 s to 13.9 s of the trace), until Prometheus has scraped
+    // serve once, then advancing with the wall clock. The rate is taken over the 5 wall seconds
+    // that are the trace's 6.5 s to 11.5 s, however long serve and Prometheus took to start.
+    constexpr double kHold = 5.0, kFrom = 6.5, kTo = 11.5;
+    auto clock = t.path / "clock";
+    auto write_clock = [&](double trace_s) {
+      write_file(t.path / "clock.new", std::to_string(trace_s) + "\n");
+      fs::rename(t.path / "clock.new", clock);
+    };
+    write_clock(kHold);
+    std::atomic<double> advancing_since{-1};  // now_unix_s() when the clock started to move
+    std::atomic<bool> feeding{true};
+    std::thread feeder([&] {
+      while (feeding) {
+        double since = advancing_since;
+        write_clock(since < 0 ? kHold : kHold + (now_unix_s() - since));
+        std::this_thread::sleep_for(10ms);
+      }
+    });
+    struct Stop {
+      std::atomic<bool>& flag;
+      std::thread& thread;
+      ~Stop() {
+        flag = false;
+        thread.join();
+      }
+    } stop_feeder{feeding, feeder};
+    Child serve(pmcmodel({"serve", "--listen", "127.0.0.1:" + std::to_string(port), "--interval",
+                          "0.1", "--cgroups", "none"}),
+                {"PMCMODEL_SYSFS_ROOT=" + (t.path / "sys").string(),
+                 std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+                 "PMC_FAKE_NVML_CLOCK=" + clock.string()},
+                t.path / "serve-err.txt");
+    INFO(serve.err());
+    REQUIRE(wait_for_port(serve) == port);
+    auto query_at = [&](const std::string& promql, std::optional<double> at) {
+      std::string target = "/api/v1/query?query=" + url_encode(promql);
+      if (at) target += "&time=" + std::to_string(*at);
+      auto r = http_get(prom_port, target);
+      INFO(r.body);
+      REQUIRE(r.status == 200);
+      return nlohmann::json::parse(r.body);
+    };
+    const std::string series = "pmcmodel_energy_joules_total{domain=\"gpu0\"}";
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (query_at(series, std::nullopt)["data"]["result"].empty()) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(100ms);
+    }
+    double since = now_unix_s();
+    advancing_since = since;
+    double at = since + (kTo - kHold);
+    while (now_unix_s() < at + 1.5) std::this_thread::sleep_for(100ms);
+    auto query = [&](const std::string& promql) { return query_at(promql, at); };
+    auto n = query("count_over_time(" + series + "[5s])");
+    INFO(n.dump());
+    REQUIRE(n["data"]["result"].size() == 1);
+    CHECK(std::stod(n["data"]["result"][0]["value"][1].get<std::string>()) >= 4);
+    auto rate = query("rate(" + series + "[5s])");
+    INFO(rate.dump());
+    INFO(query(series + "[5s]").dump());
+    REQUIRE(rate["data"]["result"].size() == 1);
+    double watts = std::stod(rate["data"]["result"][0]["value"][1].get<std::string>());
+    // The trace's own energy counter over those 5 s: rows t=6.4942 (4797379 mJ) and t=11.4940
+    // (8234752 mJ), 687.5 W. Prometheus's rate() extrapolates the samples inside the window to its
+    // edges, which is exact at constant power: the plateau's 1 s averages stay within 691-703 W
+    // (±1%); the counter steps every ~0.1 s (~70 J, 2% of the window) and a scraped value is up to
+    // one 0.1 s sample old at either end. 5% covers their sum.
+    double expected = (trace_energy_mj(kTo) - trace_energy_mj(kFrom)) / 1e3 / (kTo - kFrom);
+    CHECK(expected == doctest::Approx(687.4746));
+    CHECK(watts == doctest::Approx(expected).epsilon(0.05));
     CHECK(serve.terminate(3000ms) == std::optional<int>(0));
   }
 }
