@@ -81,6 +81,21 @@ std::string canonical_event_name(std::string_view spelling) {
     return folded.data() == name.data() ? name : std::string(folded);
   }
   std::string name = lower(unescape_event_name(spelling));
+  // "pmu/…,name=X/" is known by X, as perf names the event (and the resolver its count): a
+  // metric file's own event given as its encoding, "cpu/event=0xc0,name='ex_ret_instr'/".
+  if (auto slash = name.find('/'); slash != std::string::npos) {
+    for (size_t at = name.find("name=", slash); at != std::string::npos;
+         at = name.find("name=", at + 1)) {
+      if (name[at - 1] != '/' && name[at - 1] != ',') continue;
+      size_t begin = at + 5;
+      char quote =
+          begin < name.size() && (name[begin] == '\'' || name[begin] == '"') ? name[begin] : 0;
+      size_t end = quote ? name.find(quote, begin + 1) : name.find_first_of(",/", begin);
+      if (end == std::string::npos) break;
+      std::string value = name.substr(begin + (quote ? 1 : 0), end - begin - (quote ? 1 : 0));
+      if (!value.empty()) return canonical_event_name(value);
+    }
+  }
   // "cpu/X/" and "cpu/X/mods" are the default core PMU's event X; terms ("cpu/X,cmask=1/")
   // make a different event and keep the PMU form.
   if (name.rfind("cpu/", 0) == 0) {

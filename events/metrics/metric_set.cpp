@@ -567,12 +567,9 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 // An event name without PMU wrapper and modifiers: "cpu_core/TOPDOWN.SLOTS/k" → "topdown.slots".
-// An encoding named for a metric ("cpu/event=0xc0,name='INST_RETIRED.ANY'/") is that event.
+// An encoding named for a metric ("cpu/event=0xc0,name='INST_RETIRED.ANY'/") is that event:
+// canonical_event_name() reads the name term.
 std::pair<std::string, std::string> pmu_and_event(std::string_view name) {
-  if (auto at = name.find(",name='"); at != std::string_view::npos) {
-    auto end = name.find('\'', at + 7);
-    if (end != std::string_view::npos) return pmu_and_event(name.substr(at + 7, end - at - 7));
-  }
   std::string key = canonical_event_name(name);
   std::string pmu;
   auto slash = key.find('/');

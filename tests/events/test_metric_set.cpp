@@ -497,6 +497,20 @@ TEST_SUITE("pure") {
     CHECK(with_topdown > 0);
   }
 
+  TEST_CASE("metric: an event given as its encoding is known by its name term") {
+    // perf names an event by its name= term; the resolver names the count so.
+    CHECK(canonical_event_name("cpu/event=0xc0,name='ex_ret_instr'/") == "ex_ret_instr");
+    CHECK(canonical_event_name("cpu_core/event=0xc0,name='cpu_core/INST_RETIRED.ANY/'/") ==
+          "cpu_core/inst_retired.any/");
+    CHECK(canonical_event_name("cpu/event=0x3c,name=foo/") == "foo");
+    CHECK(canonical_event_name("cpu/event=0x3c/") == "cpu/event=0x3c/");
+    CHECK(is_fixed_counter_event("cpu/event=0xc0,name='INST_RETIRED.ANY'/"));
+    auto groups = plan_event_groups(
+        {{"cpu/event=0xc0,name='INST_RETIRED.ANY'/", "INST_RETIRED.ANY", "A"}}, 4);
+    REQUIRE(groups.size() == 1);
+    CHECK(groups[0].size() == 2);
+  }
+
   TEST_CASE("metric: the counter model per vendor, core and NMI watchdog") {
     // SDM vol. 3B 20.3.10 / PPR 2.1.15 / Neoverse TRMs: see counter_model().
     CHECK(counter_model("GenuineIntel", 6, 0x55, true).general == 4);        // Skylake-SP, SMT on
