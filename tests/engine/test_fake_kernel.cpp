@@ -418,6 +418,20 @@ TEST_SUITE("pure") {
       cv.wait(lock, [&] { return stop; });
     });
     while (tid == 0) std::this_thread::yield();
+    SUBCASE("every thread is counted, each its own copy") {
+      size_t threads = 0;
+      for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/task"))
+        ++threads;
+      Target all;
+      all.kind = Target::Kind::pid;
+      all.pid = getpid();
+      auto both =
+          run_target(fake, root, EventResolver(root).resolve_list("instructions"), all, 8 * kMs);
+      const auto& ins = event(both.counts, "instructions");
+      REQUIRE(ins.counted());
+      CHECK(threads >= 2);
+      CHECK(ins.value == doctest::Approx(double(threads) * 8 * kMs));
+    }
     fake.fail_task(tid, ESRCH);
     Target t;
     t.kind = Target::Kind::pid;
