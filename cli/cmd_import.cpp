@@ -25,6 +25,7 @@
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/metric_cpu.h"
 #include "events/perfstat/reported_agreement.h"
 #include "events/text/input_file.h"
 
@@ -198,11 +199,61 @@ struct Imported {
   // derive_metrics.
   bool deferred = false;
   std::vector<size_t> per_interval;
+  // Without --cpu: the metric files of the CPU family the recording's events show, when they
+  // show one (infer_metric_cpu).
+  std::optional<LoadedMetrics> inferred;
+  const std::optional<LoadedMetrics>& metrics_or(const std::optional<LoadedMetrics>& given) const {
+    return inferred ? inferred : given;
+  }
 };
+
+// Whether `metrics` derive any top-down (tma_*) metric from the run's counts.
+bool derives_topdown(const Measurement& m, const std::optional<LoadedMetrics>& metrics) {
+  if (!metrics) return false;
+  Measurement run;
+  run.events = m.events;
+  run.duration_s = m.duration_s;
+  auto selection = available_selection(metrics->set, import_metric_groups());
+  if (selection.empty()) return false;
+  auto derived = plan_metric_engine(run, metrics->set, selection).run;
+  return std::any_of(derived.begin(), derived.end(),
+                     [](const Metric& x) { return x.name.starts_with("tma_"); });
+}
+
+// Without --cpu, when generic.json derives no top-down from the recording: the metric file of
+// the CPU family whose top-down events the recording holds, said in a note. It is taken only
+// when it derives top-down from them (a CPU file replaces generic.json's metrics of the same
+// name, which generic.json may be able to give where the CPU's formula lacks an input).
+void infer_metrics(Imported& doc, const ImportCliOptions& o,
+                   const std::optional<LoadedMetrics>& given) {
+  if (!o.cpu_model.empty()) return;
+  auto cpu = infer_metric_cpu(doc.m);
+  if (!cpu || derives_topdown(doc.m, given)) return;
+  std::optional<LoadedMetrics> candidate;
+  try {
+    candidate = load_metrics(cpu->cpu, MachineInfo{});
+  } catch (const CommandError& e) {
+    doc.m.notes.push_back(
+        fmt::format("the recording's events show a {} ({}), but its metric file did not load: {}",
+                    cpu->cpu, cpu->why, e.what()));
+    return;
+  }
+  if (!derives_topdown(doc.m, candidate)) {
+    doc.m.notes.push_back(fmt::format(
+        "{}'s metric file was not used although {}: it derives no top-down from the recorded "
+        "events; generic.json's metrics only",
+        cpu->cpu, cpu->why));
+    return;
+  }
+  doc.inferred = std::move(candidate);
+  doc.m.notes.push_back(
+      fmt::format("metric file: {}'s, chosen without --cpu because {}; --cpu MODEL chooses another",
+                  cpu->cpu, cpu->why));
+}
 
 // `defer`: leave the intervals' metrics to the writer (import --json).
 Imported import_one(const std::string& path, const ImportCliOptions& o,
-                    const std::optional<LoadedMetrics>& metrics, bool defer) {
+                    const std::optional<LoadedMetrics>& given, bool defer) {
   ImportOptions options;
   options.format = parse_format(o.format);
   options.lenient = o.lenient;
@@ -214,8 +265,10 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
     throw CommandError(e.what());
   }
   for (const auto& s : r.skipped) std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
-  Imported out{std::move(r.measurement), false, {}};
+  Imported out{std::move(r.measurement), false, {}, std::nullopt};
   Measurement& m = out.m;
+  infer_metrics(out, o, given);
+  const std::optional<LoadedMetrics>& metrics = out.metrics_or(given);
   out.deferred = defer && !m.intervals.empty();
   std::vector<std::string> selection;
   if (metrics) selection = available_selection(metrics->set, import_metric_groups());
@@ -237,8 +290,9 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
 
 // What each writer thread evaluates the intervals' metrics with, for a deferred document.
 IntervalMetricsFactory interval_metrics_of(const Imported& doc,
-                                           const std::optional<LoadedMetrics>& metrics) {
+                                           const std::optional<LoadedMetrics>& given) {
   if (!doc.deferred) return {};
+  const std::optional<LoadedMetrics>& metrics = doc.metrics_or(given);
   if (!metrics) {
     return [] {
       return [](const Interval& iv, std::vector<Metric>& out) {
@@ -290,7 +344,7 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
   options.lenient = o.lenient;
   options.threads = thread_count(o);
   std::vector<std::string> selection;
-  Imported plan{Measurement{}, true, {}};
+  Imported plan{Measurement{}, true, {}, std::nullopt};
   if (metrics) {
     selection = available_selection(metrics->set, import_metric_groups());
     plan.per_interval = metrics->set.select(selection);

@@ -456,7 +456,7 @@ std::optional<double> rate_multiplier(std::string_view description) {
 }  // namespace
 
 Metric normalise_metric(double value, bool percent, std::string_view description,
-                        std::string_view event) {
+                        std::string_view event, bool percent_shown) {
   description = trim(description);
   if (strip_percent_unit(description)) percent = true;
   // perf 6.19 prints its default metrics as "<unit>  <name>": "GHz  cycles_frequency",
@@ -487,7 +487,7 @@ Metric normalise_metric(double value, bool percent, std::string_view description
   for (const auto& known : kKnownMetrics) {
     if (key != known.key) continue;
     bool fraction_already = !percent && known.percent_kind &&
-                            description.find('_') != std::string_view::npos &&
+                            (percent_shown || description.find('_') != std::string_view::npos) &&
                             known.name.starts_with("tma_");
     // CSV and JSON drop the '%' of perf's percentage metrics; old -M printed Backend_Bound as a
     // fraction, with the '_' that the topdown rows ("Backend Bound") do not have.

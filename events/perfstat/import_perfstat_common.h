@@ -109,9 +109,10 @@ std::optional<EventStatus> parse_count_status(std::string_view token);  // "<not
 
 // perf's description of a metric → a pmcmodel name and unit, the value as a fraction when perf
 // printed a percentage. `percent` says the value was printed with '%'; `event` names the row's
-// event, for "<event>_per_sec".
+// event, for "<event>_per_sec". `percent_shown`: the form prints '%' where the value is one (a
+// text comment), so a top-down value without it is a fraction, as old -M printed "0.14 Retiring".
 Metric normalise_metric(double value, bool percent, std::string_view description,
-                        std::string_view event);
+                        std::string_view event, bool percent_shown = false);
 // The core PMU of a hybrid machine that a row's event names ("cpu_core/cycles/" → "cpu_core",
 // also cpu_atom and cpu_lowpower), or of a metric group's label ("TopdownL1 (cpu_atom)");
 // empty for any other event or label.

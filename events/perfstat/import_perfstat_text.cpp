@@ -427,7 +427,7 @@ class TextReader {
     ++rows_in_block_;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
     if (metric) {
-      Metric m = normalise_metric(metric->value, metric->percent, metric->description, event);
+      Metric m = normalise_metric(metric->value, metric->percent, metric->description, event, true);
       qualify_by_pmu(m, hybrid_pmu_of_event(event));
       out_.add_reported(ts, aggregate, std::move(m));
     }
@@ -457,7 +457,7 @@ class TextReader {
                            std::string_view aggregate, std::string_view event) {
     auto metric = parse_comment(comment);
     if (!metric) return kBadComment;
-    Metric m = normalise_metric(metric->value, metric->percent, metric->description, event);
+    Metric m = normalise_metric(metric->value, metric->percent, metric->description, event, true);
     qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(event));
     out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;

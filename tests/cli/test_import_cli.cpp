@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -176,5 +177,36 @@ TEST_SUITE("pure") {
       }
     }
     std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("import without --cpu derives top-down from a Zen 4 recording's raw events") {
+    // wild/065.txt (AMD Zen 4, perf stat -M PipelineL1): perf printed "0.0 % bad_speculation",
+    // "33.7 % retiring", "65.1 % frontend_bound", "1.2 % backend_bound" from the raw events.
+    auto r = run_process(
+        pmcmodel({"import", std::string(PMC_TEST_DATA) + "/perfstat/wild/065.txt", "--json", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    const std::pair<const char*, double> printed[] = {{"tma_bad_speculation", 0.0},
+                                                      {"tma_retiring", 0.337},
+                                                      {"tma_frontend_bound", 0.651},
+                                                      {"tma_backend_bound", 0.012}};
+    for (const auto& [name, value] : printed) {
+      CAPTURE(name);
+      bool found = false;
+      for (const auto& m : doc["metrics"]) {
+        if (m["name"] != name) continue;
+        found = true;
+        // Half a unit of perf's last printed digit (0.1 %).
+        CHECK(std::abs(m["value"].get<double>() - value) <= 0.0005);
+      }
+      CHECK(found);
+    }
+    bool noted = false;
+    for (const auto& n : doc["notes"]) {
+      std::string note = n;
+      noted |= note.find("zen4") != std::string::npos &&
+               note.find("de_src_op_disp.all") != std::string::npos;
+    }
+    CHECK(noted);
   }
 }

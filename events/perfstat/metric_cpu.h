@@ -1,0 +1,29 @@
+#pragma once
+// Which CPU's metric file fits an imported recording that names no CPU (import without --cpu),
+// from the event and PMU names it holds: the top-down level-1 inputs are particular to a CPU
+// family (perf's pmu-events/arch files):
+// - AMD Zen 4: de_src_op_disp.all, ex_ret_ops, de_no_dispatch_per_slot.*, ls_not_halted_cyc
+//   (amdzen4/pipeline.json) → "zen4".
+// - Intel hybrid (cpu_core/ or cpu_atom/ events) with topdown-* or slots → "alderlake".
+// - Intel with the level-2 topdown-heavy-ops, -br-mispredict, -fetch-lat or -mem-bound events
+//   (Sapphire Rapids and later server cores) → "sapphirerapids".
+// - Intel with slots or topdown-retiring/-bad-spec/-fe-bound/-be-bound (Ice Lake and later) →
+//   "icelake".
+// - Intel Skylake-era TMA events: uops_issued.any, uops_retired.retire_slots,
+//   idq_uops_not_delivered.core, int_misc.recovery_cycles (skl/clx metrics) → "skylake".
+// Names are matched without case, a PMU prefix ("cpu/", "cpu_core/") or modifiers (":u").
+#include <optional>
+#include <string>
+
+#include "events/document/measurement.h"
+
+namespace pmc {
+
+struct MetricCpu {
+  std::string cpu;  // a --cpu name: zen4, alderlake, sapphirerapids, icelake, skylake
+  std::string why;  // "the recording holds de_src_op_disp.all (AMD Zen 4's top-down events)"
+};
+
+std::optional<MetricCpu> infer_metric_cpu(const Measurement& m);
+
+}  // namespace pmc
