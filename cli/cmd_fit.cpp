@@ -235,17 +235,11 @@ FitOutcome fit_auto(const Dataset& data, const std::string& target,
   return out;
 }
 
-int run_fit(const FitOptions& o) {
-  if (o.band_by.empty() && (!o.band_edges.empty() || o.band_min_rows))
-    throw CommandError("--band-edges and --band-min-rows need --band-by COLUMN");
-  auto preview = Dataset::preview_csv(o.data);
-  bool auto_features = o.features == "auto";
-  std::vector<FeatureSpec> features, candidates;
-  if (!auto_features) features = parse_feature_list(o.features);
-  if (auto_features && !o.candidates.empty()) candidates = parse_feature_list(o.candidates);
-
-  // Which columns must be numbers: the target and the features' inputs. Other columns that do not
-  // hold a number in the first row are text (labels), and so is --group-by.
+// How the CSV is read: which columns must be numbers (the target, the features' inputs,
+// --band-by) and which are text (labels, --group-by, anything not numeric in the first row).
+CsvOptions csv_options(const FitOptions& o, const CsvPreview& preview, bool auto_features,
+                       const std::vector<FeatureSpec>& features,
+                       const std::vector<FeatureSpec>& candidates) {
   CsvOptions csv;
   std::set<std::string> needed = {o.target};
   for (const auto& list : {features, candidates})
@@ -277,7 +271,70 @@ int run_fit(const FitOptions& o) {
                 (!auto_features || !o.candidates.empty());
     if (text) csv.string_columns.push_back(name);
   }
-  Dataset data = Dataset::load_csv(o.data, csv);
+  return csv;
+}
+
+// --features auto without --candidates: every input column that is not the target, an output,
+// excluded or constant (a note for each constant one).
+std::vector<FeatureSpec> default_candidates(const FitOptions& o, const Dataset& data,
+                                            std::vector<std::string>& notes) {
+  std::vector<FeatureSpec> candidates;
+  for (const auto& name : data.names()) {
+    if (name == o.target || looks_like_output(name) ||
+        std::find(o.exclude.begin(), o.exclude.end(), name) != o.exclude.end())
+      continue;
+    if (constant(data.column(name))) {
+      notes.push_back(fmt::format("column '{}' is constant: not a candidate", name));
+      continue;
+    }
+    candidates.push_back(raw_feature(name));
+  }
+  return candidates;
+}
+
+// --features auto with a frequency column: one model per frequency band (as SmartWatts fits),
+// kept when its held-out error beats the pooled model's.
+void try_frequency_bands(const FitOptions& o, const Dataset& data, const ModelIdentity& identity,
+                         Model& model, std::string& band_report) {
+  for (const auto& name : data.names()) {
+    std::string lower = name;
+    for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (name == o.target || lower.find("freq") == std::string::npos) continue;
+    if (constant(data.column(name))) continue;
+    FitOptions banded = o;
+    banded.band_by = name;
+    Model trial = model;
+    std::string trial_report;
+    try {
+      fit_bands(banded, data, solver_of(banded), identity, trial, trial_report);
+    } catch (const std::exception& e) {
+      band_report += fmt::format("note: bands by {} not tried: {}\n", name, e.what());
+      return;
+    }
+    bool better = trial.band_cv.n > 0 && trial.band_cv.mape_percent < model.cv.errors.mape_percent;
+    band_report +=
+        fmt::format("bands by {}: held-out MAPE {:.2f}% against the pooled model's {:.2f}%: {}\n",
+                    name, trial.band_cv.mape_percent, model.cv.errors.mape_percent,
+                    better ? "kept" : "not kept (no better)");
+    if (better) {
+      band_report += trial_report;
+      model = std::move(trial);
+    }
+    return;
+  }
+}
+
+int run_fit(const FitOptions& o) {
+  if (o.band_by.empty() && (!o.band_edges.empty() || o.band_min_rows))
+    throw CommandError("--band-edges and --band-min-rows need --band-by COLUMN");
+  check_output_path(o.out);
+  auto preview = Dataset::preview_csv(o.data);
+  bool auto_features = o.features == "auto";
+  std::vector<FeatureSpec> features, candidates;
+  if (!auto_features) features = parse_feature_list(o.features);
+  if (auto_features && !o.candidates.empty()) candidates = parse_feature_list(o.candidates);
+  Dataset data =
+      Dataset::load_csv(o.data, csv_options(o, preview, auto_features, features, candidates));
   // The features' refusals (a constant column, fewer rows than features) come before the CV's.
   if (!features.empty()) (void)design_matrix(data, features);
   std::string how;
@@ -285,18 +342,7 @@ int run_fit(const FitOptions& o) {
   CvPlan plan = plan_for(o, data, how);
 
   std::vector<std::string> notes;
-  if (auto_features && candidates.empty()) {
-    for (const auto& name : data.names()) {
-      if (name == o.target || looks_like_output(name) ||
-          std::find(o.exclude.begin(), o.exclude.end(), name) != o.exclude.end())
-        continue;
-      if (constant(data.column(name))) {
-        notes.push_back(fmt::format("column '{}' is constant: not a candidate", name));
-        continue;
-      }
-      candidates.push_back(raw_feature(name));
-    }
-  }
+  if (auto_features && candidates.empty()) candidates = default_candidates(o, data, notes);
   SelectionOptions selection;
   selection.vif_limit = o.vif_limit;
   ModelIdentity identity{machine_from_comments(preview.comments, o.data), utc_now_iso8601()};
@@ -306,43 +352,14 @@ int run_fit(const FitOptions& o) {
                      ? fit_auto(data, o.target, candidates, plan, selection, identity, auto_report)
                      : fit_table(data, o.target, features, candidates, solver_of(o), plan,
                                  selection, identity);
-
   std::vector<std::string> no_groups;
   outcome.model.stall_check =
       stall_check(outcome.model, data, o.group_by.empty() ? no_groups : data.labels(o.group_by));
 
   std::string band_report;
   if (!o.band_by.empty()) fit_bands(o, data, solver_of(o), identity, outcome.model, band_report);
-  if (auto_pool && o.band_by.empty()) {
-    // A frequency column: one model per frequency band (as SmartWatts fits) when CV says so.
-    for (const auto& name : data.names()) {
-      std::string lower = name;
-      for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
-      if (name == o.target || lower.find("freq") == std::string::npos) continue;
-      if (constant(data.column(name))) continue;
-      FitOptions banded = o;
-      banded.band_by = name;
-      Model trial = outcome.model;
-      std::string trial_report;
-      try {
-        fit_bands(banded, data, solver_of(banded), identity, trial, trial_report);
-      } catch (const std::exception& e) {
-        band_report += fmt::format("note: bands by {} not tried: {}\n", name, e.what());
-        break;
-      }
-      bool better =
-          trial.band_cv.n > 0 && trial.band_cv.mape_percent < outcome.model.cv.errors.mape_percent;
-      band_report +=
-          fmt::format("bands by {}: held-out MAPE {:.2f}% against the pooled model's {:.2f}%: {}\n",
-                      name, trial.band_cv.mape_percent, outcome.model.cv.errors.mape_percent,
-                      better ? "kept" : "not kept (no better)");
-      if (better) {
-        band_report += trial_report;
-        outcome.model = std::move(trial);
-      }
-      break;
-    }
-  }
+  if (auto_pool && o.band_by.empty())
+    try_frequency_bands(o, data, identity, outcome.model, band_report);
 
   std::string report;
   for (const auto& n : notes) report += "note: " + n + "\n";

@@ -210,7 +210,8 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
                          const EventResolver& resolver, IntervalStream& stream,
                          EnergyRecorder& energy, MeasureMetrics* metrics,
-                         const std::vector<MeasureModel>& models, int& exit_code) {
+                         const std::vector<MeasureModel>& models, int& exit_code,
+                         bool& interrupted) {
   Measurement m;
   // PAPI takes its own names (PAPI_TOT_CYC, perf::TASK-CLOCK): perf's resolver does not know
   // them, and PAPI says for each why it cannot count it.
@@ -275,6 +276,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
         "the command was stopped at --duration {} s: sent SIGTERM, as timeout(1) does (and "
         "SIGKILL 2 s later had it not ended); counts are up to its end",
         o.duration_s));
+  interrupted = r.interrupted_by.has_value();
   if (r.interrupted_by)
     m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
                       (o.command.empty() ? "" : " (forwarded to the command)") +
@@ -340,13 +342,10 @@ int run_measure(MeasureOptions o) {
   std::vector<Measurement> runs;
   int exit_code = 0;
   for (int i = 0; i < o.repeat; ++i) {
+    bool interrupted = false;
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
-                                models, exit_code));
-    if (exit_code != 0 ||
-        runs.back().notes.end() !=
-            std::find_if(runs.back().notes.begin(), runs.back().notes.end(),
-                         [](const std::string& n) { return n.rfind("interrupted", 0) == 0; }))
-      break;
+                                models, exit_code, interrupted));
+    if (exit_code != 0 || interrupted) break;
   }
   stream.finish();
   Measurement m = runs.back();

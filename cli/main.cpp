@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -30,20 +31,8 @@ std::string one_line(std::string text) {
   return text;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"pmcmodel: hardware performance counters, power and cost of a workload", "pmcmodel"};
-  app.set_version_flag("--version", std::string("pmcmodel ") + PMCMODEL_VERSION);
-  app.require_subcommand(0, 1);
-  app.footer(
-      "Examples:\n"
-      "  pmcmodel measure                      count the embedded default workload\n"
-      "  pmcmodel measure -- make -j2          count a command (threads and children included)\n"
-      "  pmcmodel measure -e cycles,instructions -I 500 --json run.json -- ./app\n"
-      "  pmcmodel list                         PMUs and events of this machine\n"
-      "  pmcmodel doctor                       what can be counted here, and the fixes\n"
-      "  pmcmodel help measure                 help of one command");
+// Every command on `app`, with the function that runs each.
+std::map<CLI::App*, pmc::cli::Runner> register_commands(CLI::App& app) {
   std::map<CLI::App*, pmc::cli::Runner> runners;
   auto reg = [&](pmc::cli::Runner (*add)(CLI::App&)) {
     size_t before = app.get_subcommands({}).size();
@@ -62,17 +51,12 @@ int main(int argc, char** argv) {
   reg(pmc::cli::add_compare);
   reg(pmc::cli::add_sku_curve);
   reg(pmc::cli::add_serve);
-  // An option of every command (given before or after the command's name): the readers' input
-  // limit (docs/security.md).
-  uint64_t max_input_bytes = pmc::kDefaultMaxInputBytes;
-  app.add_option("--max-input-bytes", max_input_bytes,
-                 "Refuse input files larger than this (default 1 GiB)")
-      ->check(CLI::PositiveNumber);
-  for (auto* sub : app.get_subcommands({})) sub->fallthrough();
-  auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
-  std::string help_topic;
-  help->add_option("command", help_topic, "Command to describe");
+  return runners;
+}
 
+// Parses argv. Returns the exit status when parsing ends the program (help, version, a usage
+// error), nullopt when a command is to run.
+std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -96,47 +80,80 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::fprintf(stderr, "pmcmodel: %s (see 'pmcmodel help')\n", one_line(e.what()).c_str());
-    return 2;
+    return int(pmc::cli::ExitStatus::usage);
   }
-  if (help->parsed()) {
-    if (help_topic.empty()) {
-      std::fputs(app.help().c_str(), stdout);
-      return 0;
-    }
-    for (auto* sub : app.get_subcommands({}))
-      if (sub->get_name() == help_topic) {
-        std::fputs(sub->help(app.get_name()).c_str(), stdout);
-        return 0;
-      }
-    std::fprintf(stderr, "pmcmodel: unknown command '%s' (see 'pmcmodel help')\n",
-                 help_topic.c_str());
-    return 2;
-  }
-  CLI::App* chosen = nullptr;
-  for (auto& [sub, run] : runners)
-    if (sub->parsed()) chosen = sub;
-  if (chosen == nullptr) {
+  return std::nullopt;
+}
+
+// `pmcmodel help [COMMAND]`.
+int run_help(CLI::App& app, const std::string& topic) {
+  if (topic.empty()) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  pmc::set_max_input_bytes(max_input_bytes);
-  pmc::cli::install_failsafe(chosen->get_name());
+  for (auto* sub : app.get_subcommands({}))
+    if (sub->get_name() == topic) {
+      std::fputs(sub->help(app.get_name()).c_str(), stdout);
+      return 0;
+    }
+  std::fprintf(stderr, "pmcmodel: unknown command '%s' (see 'pmcmodel help')\n", topic.c_str());
+  return int(pmc::cli::ExitStatus::usage);
+}
+
+// Runs one command: its errors become one line on stderr and their exit status
+// (pmc::cli::ExitStatus).
+int run_command(const std::string& name, const pmc::cli::Runner& run) {
+  pmc::cli::install_failsafe(name);
   if (mi_register_error != nullptr) mi_register_error(on_allocator_error, nullptr);
   try {
-    int status = runners[chosen]();
+    int status = run();
     pmc::cli::finish_standard_output();
     return status;
   } catch (const pmc::cli::CommandError& e) {
-    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(),
-                 one_line(e.what()).c_str());
+    std::fprintf(stderr, "pmcmodel %s: %s\n", name.c_str(), one_line(e.what()).c_str());
     return e.exit_code;
   } catch (const pmc::InputError& e) {
-    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(),
-                 one_line(e.what()).c_str());
-    return 2;
+    std::fprintf(stderr, "pmcmodel %s: %s\n", name.c_str(), one_line(e.what()).c_str());
+    return int(pmc::cli::ExitStatus::usage);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pmcmodel %s: %s\n", chosen->get_name().c_str(),
-                 one_line(e.what()).c_str());
-    return 1;
+    std::fprintf(stderr, "pmcmodel %s: %s\n", name.c_str(), one_line(e.what()).c_str());
+    return int(pmc::cli::ExitStatus::environment);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pmcmodel: hardware performance counters, power and cost of a workload", "pmcmodel"};
+  app.set_version_flag("--version", std::string("pmcmodel ") + PMCMODEL_VERSION);
+  app.require_subcommand(0, 1);
+  app.footer(
+      "Examples:\n"
+      "  pmcmodel measure                      count the embedded default workload\n"
+      "  pmcmodel measure -- make -j2          count a command (threads and children included)\n"
+      "  pmcmodel measure -e cycles,instructions -I 500 --json run.json -- ./app\n"
+      "  pmcmodel list                         PMUs and events of this machine\n"
+      "  pmcmodel doctor                       what can be counted here, and the fixes\n"
+      "  pmcmodel help measure                 help of one command");
+  auto runners = register_commands(app);
+  // An option of every command (given before or after the command's name): the readers' input
+  // limit (docs/security.md).
+  uint64_t max_input_bytes = pmc::kDefaultMaxInputBytes;
+  app.add_option("--max-input-bytes", max_input_bytes,
+                 "Refuse input files larger than this (default 1 GiB)")
+      ->check(CLI::PositiveNumber);
+  for (auto* sub : app.get_subcommands({})) sub->fallthrough();
+  auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
+  std::string help_topic;
+  help->add_option("command", help_topic, "Command to describe");
+
+  if (auto status = parse(app, argc, argv)) return *status;
+  if (help->parsed()) return run_help(app, help_topic);
+  for (auto& [sub, run] : runners)
+    if (sub->parsed()) {
+      pmc::set_max_input_bytes(max_input_bytes);
+      return run_command(sub->get_name(), run);
+    }
+  std::fputs(app.help().c_str(), stdout);
+  return 0;
 }
