@@ -508,8 +508,11 @@ TEST_SUITE("kernel") {
     REQUIRE(n["data"]["result"].size() == 1);
     CHECK(std::stod(n["data"]["result"][0]["value"][1].get<std::string>()) >= 4);
     auto rate = query("rate(" + series + "[5s])");
+    // Queried before INFO, which evaluates its expression lazily: a REQUIRE inside it would report
+    // from within the reporter.
+    std::string samples = query(series + "[5s]").dump();
     INFO(rate.dump());
-    INFO(query(series + "[5s]").dump());
+    INFO(samples);
     REQUIRE(rate["data"]["result"].size() == 1);
     double watts = std::stod(rate["data"]["result"][0]["value"][1].get<std::string>());
     // The trace's own energy counter over those 5 s: rows t=6.4942 (4797379 mJ) and t=11.4940
