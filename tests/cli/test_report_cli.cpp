@@ -78,6 +78,10 @@ TEST_SUITE("pure") {
       CHECK(table.find("0.000000000 seconds time elapsed") == std::string::npos);
       CHECK(table.find("seconds time elapsed: absent") != std::string::npos);
       CHECK(table.find("seconds user") == std::string::npos);
+      // "2,142,800 cpu_atom/instructions/ # 0.38 insn per cycle" is cpu_atom's instructions over
+      // cpu_core's 5,653,347 cycles (0.379); cpu_atom's own 4,164,114 cycles give 0.515.
+      CHECK(table.find("cpu_atom/ipc: perf printed 0.38") != std::string::npos);
+      CHECK(table.find("cpu_atom's instructions over cpu_core's cycles") != std::string::npos);
       const std::pair<const char*, double> printed[] = {
           {"cpus_utilized", 31.978},
           {"cpu_core/tma_backend_bound", 32.0},
@@ -102,6 +106,9 @@ TEST_SUITE("pure") {
       double elapsed = doc["duration_s"].get<double>();
       CHECK(elapsed > 0);
       CHECK(table.find("seconds time elapsed: absent") == std::string::npos);
+      // "56,513,364,885 cycles # 3.863 GHz" over 21,945.59 msec: the means give 2.575 GHz.
+      CHECK(table.find("ghz: perf printed 3.863") != std::string::npos);
+      CHECK(table.find("with -r 3, perf before 6.2") != std::string::npos);
       auto kept = reported_block(table);
       auto cpus = line_naming(kept, "cpus_utilized");
       REQUIRE(!cpus.empty());
