@@ -137,11 +137,11 @@ bool lacks_event_for_good(const std::string& reason) {
 }  // namespace
 
 MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> names,
-                               Literals literals, int general_counters, bool hardware_available)
+                               Literals literals, CounterModel counters, bool hardware_available)
     : metrics_(std::move(metrics)),
       explicit_(!names.empty()),
       literals_(std::move(literals)),
-      general_counters_(general_counters),
+      counters_(counters),
       hardware_available_(hardware_available) {
   if (names.empty()) {
     selection_ = available_selection(metrics_.set, default_metric_groups());
@@ -178,7 +178,7 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
                                 }),
                  events.end());
   }
-  for (const auto& planned : plan_event_groups(per_metric, general_counters_)) {
+  for (const auto& planned : plan_event_groups(per_metric, counters_)) {
     EventGroup group;
     std::vector<EventGroup> alone;  // an event that stands for one per core PMU (hybrid)
     for (const auto& spelling : planned) {
@@ -265,7 +265,7 @@ void MeasureMetrics::finish(Measurement& m) const {
   for (const auto& r : computed.absent)
     m.notes.push_back(fmt::format("metric {}{}: not available: {}",
                                   r.pmu.empty() ? "" : r.pmu + "/", r.name, r.reason));
-  if (explicit_) m.notes.push_back("metrics from " + files);
+  m.notes.push_back("metrics from " + files);
 }
 
 std::optional<MeasureMetrics> make_measure_metrics(const std::vector<std::string>& names,
@@ -282,8 +282,14 @@ std::optional<MeasureMetrics> make_measure_metrics(const std::vector<std::string
     return std::nullopt;
   }
   bool smt_on = read_text(root.sys_path("devices/system/cpu/smt/active")).value_or("1") == "1";
-  return MeasureMetrics(std::move(*loaded), names, machine_literals(machine, root),
-                        general_purpose_counters(machine.vendor, smt_on), hardware_available);
+  // The NMI watchdog (on by default on most distributions) holds one counter pinned, on x86 a
+  // general-purpose one when its cycles cannot use the fixed counter (AMD): counter_model()
+  // takes it away from the groups so that a planned group does fit.
+  bool nmi_watchdog = read_text(root.proc_path("sys/kernel/nmi_watchdog")).value_or("0") == "1";
+  CounterModel counters =
+      counter_model(machine.vendor, machine.family, machine.model, smt_on, false, nmi_watchdog);
+  return MeasureMetrics(std::move(*loaded), names, machine_literals(machine, root), counters,
+                        hardware_available);
 }
 
 }  // namespace pmc::cli

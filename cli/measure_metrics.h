@@ -38,9 +38,10 @@ class MeasureMetrics {
  public:
   // `names` are -m's metric names and groups; empty means the default groups the loaded files
   // have. Throws CommandError for a name that is neither a metric nor a group.
-  // `general_counters` is the budget per group (general_purpose_counters()).
+  // `counters` is this CPU's counter model (counter_model(): general-purpose counters per group,
+  // which events take a fixed counter, one taken by the NMI watchdog).
   MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> names, Literals literals,
-                 int general_counters, bool hardware_available);
+                 CounterModel counters, bool hardware_available);
 
   // Appends groups counting the events the metrics need that `groups` does not count already,
   // planned with plan_event_groups (fixed counters free, each metric's events together).
@@ -63,7 +64,7 @@ class MeasureMetrics {
   std::vector<size_t> selected_;  // selection_ resolved by MetricSet::select()
   bool explicit_ = false;
   Literals literals_;
-  int general_counters_;
+  CounterModel counters_;
   bool hardware_available_;
   std::vector<EventCount> unresolved_;
   bool skipped_hardware_ = false;
