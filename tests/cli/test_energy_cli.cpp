@@ -378,9 +378,13 @@ TEST_SUITE("kernel") {
   TEST_CASE("an AMD Zen server has package and core zones and no DRAM") {
     TempDir dir("amd");
     auto tree = copy_tree(dir, "amd-epyc-2s");
-    // package-0 21474836480 → 21484836480 (+10 J); the rest stay.
+    // package-0 21474836480 → 21484836480 (+10 J), package-1 +6 J, each core zone +2 J. (A zone
+    // that stays at 0 J over the run is "present, not counting" and leaves energy[].)
     std::string script =
-        write_uj(tree / "class/powercap/intel-rapl:0", 21484836480) + "; sleep 0.2";
+        write_uj(tree / "class/powercap/intel-rapl:0", 21484836480) + "; " +
+        write_uj(tree / "class/powercap/intel-rapl:0:0", 3221225472 + 2000000) + "; " +
+        write_uj(tree / "class/powercap/intel-rapl:1", 20401094656 + 6000000) + "; " +
+        write_uj(tree / "class/powercap/intel-rapl:1:0", 3113851289 + 2000000) + "; sleep 0.2";
     auto out = dir.file("run.json");
     auto r =
         run_process(measure({"--json", out}, script), {"PMCMODEL_SYSFS_ROOT=" + tree.string()});
@@ -391,7 +395,9 @@ TEST_SUITE("kernel") {
     CHECK(domains ==
           std::vector<std::string>{"package-0", "core-0", "package-1", "core-1", "package"});
     CHECK((*find_energy(doc["energy"], "package"))["joules"].get<double>() ==
-          doctest::Approx(10).epsilon(1e-12));
+          doctest::Approx(16).epsilon(1e-12));
+    CHECK((*find_energy(doc["energy"], "core-1"))["joules"].get<double>() ==
+          doctest::Approx(2).epsilon(1e-12));
   }
 
   TEST_CASE("root-only energy_uj: the reason says how to get access, and the energy is estimated") {
