@@ -19,6 +19,12 @@ void Context::fail(size_t line, std::string_view what) const {
   throw ImportError(fmt::format("{}:{}: {}", file_, line, what));
 }
 
+void Context::fail_overlong(size_t line) const {
+  fail(line, fmt::format("a line longer than {} bytes; expected perf stat output, whose lines are "
+                         "at most a few hundred bytes",
+                         kMaxLineBytes));
+}
+
 void Context::reject(size_t line, std::string_view what) {
   if (!lenient_) fail(line, what);
   skipped_.push_back(fmt::format("{}:{}: {}", file_, line, what));
@@ -260,6 +266,16 @@ uint64_t to_count(double value) {
   if (!(value >= 0)) return 0;
   if (value >= 18446744073709549568.0) return std::numeric_limits<uint64_t>::max();
   return uint64_t(std::round(value));
+}
+
+const char* negative_count(double count, std::string_view unit) {
+  if (!(count < 0)) return nullptr;
+  if (unit == "Joules") return "the energy is negative; expected an energy of 0 or more";
+  // task-clock and cpu-clock in msec, duration_time in ns (perf 6.x), us and ms in some PMUs'
+  // event files.
+  if (unit == "msec" || unit == "ns" || unit == "us" || unit == "ms")
+    return "the time is negative; expected a time of 0 or more";
+  return "the count is negative; expected a count of 0 or more";
 }
 
 bool looks_like_timestamp(std::string_view token) {
@@ -806,22 +822,26 @@ void parse_stats_header(std::string_view line, Measurement& m) {
   }
 }
 
-bool parse_time_line(std::string_view line, char decimal, Measurement& m) {
+TimeLine parse_time_line(std::string_view line, char decimal, Measurement& m) {
   line = trim(line);
   size_t sp = line.find(' ');
-  if (sp == std::string_view::npos) return false;
+  if (sp == std::string_view::npos) return TimeLine::not_one;
   auto value = parse_number(line.substr(0, sp), decimal);
   std::string_view rest = trim_left(line.substr(sp));
   std::optional<double> sd;
   if (rest.starts_with("+-")) {
     rest = trim_left(rest.substr(2));
     size_t end = rest.find(' ');
-    if (end == std::string_view::npos) return false;
+    if (end == std::string_view::npos) return TimeLine::not_one;
     sd = parse_number(rest.substr(0, end), decimal);
     rest = trim_left(rest.substr(end));
   }
-  if (!value || !rest.starts_with("seconds ")) return false;
+  if (!value || !rest.starts_with("seconds ")) return TimeLine::not_one;
   rest = trim_left(rest.substr(8));
+  bool is_time =
+      rest.starts_with("time elapsed") || rest.starts_with("user") || rest.starts_with("sys");
+  if (!is_time) return TimeLine::not_one;
+  if (*value < 0) return TimeLine::negative;
   if (rest.starts_with("time elapsed")) {
     m.duration_s = *value;
     m.has_duration = true;
@@ -833,10 +853,8 @@ bool parse_time_line(std::string_view line, char decimal, Measurement& m) {
   } else if (rest.starts_with("sys")) {
     m.sys_s = *value;
     m.has_sys = true;
-  } else {
-    return false;
   }
-  return true;
+  return TimeLine::read;
 }
 
 }  // namespace pmc::perfstat
@@ -947,6 +965,8 @@ PerfStatFormat detect_format(std::string_view text) {
   if (perfstat::trim(line).front() == '{') return PerfStatFormat::json;
   perfstat::LineReader lines(text);
   for (int seen = 0; seen < 50 && lines.next(line);) {
+    // Left to the reader, which refuses it with its line, before splitting it into fields here.
+    if (perfstat::is_overlong(line)) continue;
     std::string_view t = perfstat::trim(line);
     if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t)) continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;

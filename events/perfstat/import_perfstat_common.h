@@ -11,6 +11,7 @@
 
 #include "events/document/measurement.h"
 #include "events/perfstat/import_perfstat.h"
+#include "events/text/input_file.h"
 
 namespace pmc::perfstat {
 
@@ -25,6 +26,8 @@ class Context {
         threads_(threads),
         min_part_bytes_(min_part_bytes) {}
   [[noreturn]] void fail(size_t line, std::string_view what) const;
+  // A line longer than kMaxLineBytes (is_overlong), refused with --lenient too.
+  [[noreturn]] void fail_overlong(size_t line) const;
   // Throws, or in lenient mode records the line as skipped.
   void reject(size_t line, std::string_view what);
   bool lenient() const { return lenient_; }
@@ -64,6 +67,15 @@ class LineReader {
   size_t line_no_ = 0;
 };
 
+// perf never writes a line near kMaxLineBytes long (its longest, -x rows and -j records, are a few
+// hundred bytes). A longer one is refused, --lenient or not: the limit bounds what one line can
+// cost a reader (its fields, its copies), it is not a damaged row to skip and go on. Each reader
+// tests the lines in its own loop over them, where their length is known, so no pass is added.
+// The length is the line's bytes before its "\n" or "\r\n".
+inline bool is_overlong(std::string_view line) {
+  return line.size() > kMaxLineBytes;
+}
+
 std::string_view trim(std::string_view s);
 std::string_view trim_left(std::string_view s);
 std::string_view trim_right(std::string_view s);
@@ -87,6 +99,12 @@ bool looks_like_timestamp(std::string_view token);
 int parse_small_int(std::string_view digits);
 // A count as uint64, 0 for negative or not finite, saturating at the top.
 uint64_t to_count(double value);
+// perf prints counts from the kernel's unsigned 64-bit values, times (task-clock's msec) and
+// energies (RAPL's Joules) included, so a negative one is a damaged recording; perf's metrics can
+// be negative (a top-down formula's difference, a ratio's rounding) and are not checked here.
+// nullptr for a count of 0 or more or nan (perf's "not counted"), else what was expected, in the
+// measurement document reader's words ("expected an energy of 0 or more").
+const char* negative_count(double count, std::string_view unit);
 
 // The shell command that ran perf, as published above its output: "$ perf stat -a sleep 1",
 // "[root@host ~]# perf stat ...", "command# ./perf stat ...", "$sudo ./perf stat ...".
@@ -216,7 +234,9 @@ char detect_csv_separator(std::string_view line);
 
 // Parses the "Performance counter stats for 'CMD' (N runs):" line into `m`.
 void parse_stats_header(std::string_view line, Measurement& m);
-// "<t> [+- sd] seconds time elapsed|user|sys" into m; false when the line is not one.
-bool parse_time_line(std::string_view line, char decimal, Measurement& m);
+// "<t> [+- sd] seconds time elapsed|user|sys" into m; not_one when the line is not one, negative
+// (m unchanged) when <t> is below 0, which perf, printing a clock's difference, never does.
+enum class TimeLine { not_one, read, negative };
+TimeLine parse_time_line(std::string_view line, char decimal, Measurement& m);
 
 }  // namespace pmc::perfstat

@@ -72,6 +72,7 @@ class CsvReader {
     LineReader lines(text_);
     std::string_view line;
     while (sep_ == 0 && lines.next(line)) {
+      if (is_overlong(line)) ctx_.fail_overlong(lines.line_no());
       std::string_view t = trim(line);
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
       first_row_ = lines.line_no();
@@ -104,6 +105,7 @@ class CsvReader {
     bool last_part = part.data() + part.size() == text_.data() + text_.size();
     while (again.next(line)) {
       line_in_part_ = again.line_no();
+      if (is_overlong(line)) ctx_.fail_overlong(line_no());
       if (first_row_ != 0 && line_no() < first_row_ && !trim(line).starts_with('#'))
         continue;  // rejected by detect()
       if (last_part && again.at_end() && !text_.ends_with('\n') && !trim(line).empty() &&
@@ -213,6 +215,7 @@ class CsvReader {
     auto status = parse_count_status(count_text);
     if (!status) {
       count = parse_number(count_text, decimal_);
+      if (const char* why = negative_count(*count, unit)) return why;
       status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
     }
     if (!cgroup.empty()) {

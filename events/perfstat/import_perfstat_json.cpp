@@ -119,6 +119,7 @@ class JsonReader {
     size_t start = 0, record_lines = 0;
     BraceScan scan;
     while (lines.next(line)) {
+      if (is_overlong(line)) ctx_.fail_overlong(lines.line_no());
       std::string_view t = trim(line);
       if (record_lines == 0) {
         if (t.empty()) continue;
@@ -195,20 +196,21 @@ class JsonReader {
       auto event = j.find("event");
       if (event == j.end() || !event->is_string())
         return "expected \"event\" beside \"counter-value\"";
+      auto unit_it = j.find("unit");
+      if (unit_it != j.end() && !unit_it->is_string()) return "expected a string in \"unit\"";
+      std::string unit = unit_it == j.end() ? std::string() : unit_it->get<std::string>();
       std::string count_text = text_of(*it);
       std::optional<double> count;
       auto status = parse_count_status(count_text);
       if (!status) {
         count = number_of(*it);
         if (!count) return "expected a number or \"<not counted>\" in \"counter-value\"";
+        if (const char* why = negative_count(*count, unit)) return why;
         status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
       }
       std::optional<double> pct, noise;
       if (auto p = j.find("pcnt-running"); p != j.end()) pct = number_of(*p);
       if (auto v = j.find("variance"); v != j.end()) noise = number_of(*v);
-      auto unit_it = j.find("unit");
-      if (unit_it != j.end() && !unit_it->is_string()) return "expected a string in \"unit\"";
-      std::string unit = unit_it == j.end() ? std::string() : unit_it->get<std::string>();
       last_event_ = event->get<std::string>();
       in_group_ = false;
       group_pmu_.clear();

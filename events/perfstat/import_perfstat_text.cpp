@@ -102,6 +102,7 @@ class TextReader {
     std::string joined;
     while (lines.next(line)) {
       line_no_ = lines.line_no();
+      if (is_overlong(line)) ctx_.fail_overlong(line_no_);
       if (lines.at_end() && !text_.ends_with('\n') && !last_line_is_complete(trim(line))) {
         ctx_.reject(line_no_, fmt::format("expected the end of the last line, found {} and no "
                                           "line end: the recording is cut in the middle of "
@@ -157,7 +158,8 @@ class TextReader {
     }
     LineReader peek = lines;
     std::string_view next;
-    if (!peek.next(next) || next.empty() || (next.front() != ' ' && next.front() != '\t')) {
+    if (!peek.next(next) || next.empty() || (next.front() != ' ' && next.front() != '\t') ||
+        is_overlong(next)) {
       return false;
     }
     std::string_view name = trim(next);
@@ -203,11 +205,20 @@ class TextReader {
       rows_in_block_ = 0;
       return;
     }
-    if (t.find(" seconds ") != std::string_view::npos &&
-        parse_time_line(t, decimal_, out_.measurement())) {
-      if (t.find("time elapsed") != std::string_view::npos) seen_elapsed_ = true;
-      seen_output_ = true;
-      return;
+    if (t.find(" seconds ") != std::string_view::npos) {
+      switch (parse_time_line(t, decimal_, out_.measurement())) {
+        case TimeLine::read:
+          if (t.find("time elapsed") != std::string_view::npos) seen_elapsed_ = true;
+          seen_output_ = true;
+          return;
+        case TimeLine::negative:
+          ctx_.reject(line_no_, fmt::format("the time is negative; expected a time of 0 or more, "
+                                            "found {}",
+                                            quote(t)));
+          return;
+        case TimeLine::not_one:
+          break;
+      }
     }
     if (read_advice(line, t)) return;
     if (!columns_.empty() && read_metric_values(line)) {
@@ -406,6 +417,7 @@ class TextReader {
     if (!status) {
       count = parse_number(count_text, decimal_);
       if (!count) return "expected a count";
+      if (const char* why = negative_count(*count, unit)) return why;
       status = EventStatus::counted;
       if (std::isnan(*count)) status = EventStatus::not_counted;
     }
