@@ -209,4 +209,94 @@ TEST_SUITE("pure") {
     }
     CHECK(noted);
   }
+
+  TEST_CASE("import refuses a line over 1 MiB (exit 2, --lenient too), streamed or read whole") {
+    // 10,000 intervals (~2 MB): the streamed import reads it in 1 MiB parts. Line 15,002 is
+    // interval 5,001's cycles row.
+    std::string text = long_recording(10'000);
+    size_t start = 0;
+    for (size_t i = 1; i < 15'002; ++i) start = text.find('\n', start) + 1;
+    text.replace(start, text.find('\n', start) - start,
+                 "   500.100000000" + std::string(size_t(1) << 20, ','));
+    auto dir = make_temp_dir("import-overlong");
+    auto csv = (dir / "over.csv").string(), out = (dir / "over.json").string();
+    write(csv, text);
+    for (const char* threads : {"1", "2"}) {
+      for (bool lenient : {false, true}) {
+        CAPTURE(threads);
+        CAPTURE(lenient);
+        for (const std::string& json : {out, std::string("-")}) {
+          std::vector<std::string> args = {"import", csv, "--threads", threads, "--json", json};
+          if (lenient) args.push_back("--lenient");
+          auto r = run_process(pmcmodel(args));
+          CHECK(r.exit_code == 2);
+          CHECK(r.err == "pmcmodel import: " + csv +
+                             ":15002: a line longer than 1048576 bytes; expected perf stat "
+                             "output, whose lines are at most a few hundred bytes\n");
+          CHECK(r.out.empty());
+          CHECK_FALSE(std::filesystem::exists(out));
+        }
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("import refuses a negative count with FILE:LINE (exit 2); --lenient drops the line") {
+    auto dir = make_temp_dir("import-negative");
+    SUBCASE("text: a negative task-clock") {
+      auto txt = (dir / "neg.txt").string();
+      write(txt,
+            " Performance counter stats for 'x':\n\n"
+            "             -5.00 msec task-clock          #    0.005 CPUs utilized\n"
+            "     3,204,567,890      cycles\n\n"
+            "       1.001 seconds time elapsed\n");
+      auto strict = run_process(pmcmodel({"import", txt, "--json", "-"}));
+      CHECK(strict.exit_code == 2);
+      CHECK(strict.err.starts_with("pmcmodel import: " + txt +
+                                   ":3: the time is negative; expected a time of 0 or more"));
+      CHECK(strict.out.empty());
+      auto lenient = run_process(pmcmodel({"import", txt, "--lenient", "--json", "-"}));
+      REQUIRE_MESSAGE(lenient.exit_code == 0, lenient.err);
+      CHECK(
+          lenient.err.starts_with("pmcmodel import: skipped " + txt + ":3: the time is negative"));
+      auto doc = nlohmann::json::parse(lenient.out);
+      REQUIRE(doc["events"].size() == 1);
+      CHECK(doc["events"][0]["name"] == "cycles");
+      CHECK(doc["events"][0]["value"] == 3204567890.0);
+      CHECK(doc["duration_s"] == 1.001);
+    }
+    SUBCASE("-x CSV streamed: a negative count in the second part") {
+      // Line 15,002 is interval 5,001's cycles row (long_recording).
+      std::string text = long_recording(10'000);
+      size_t start = 0;
+      for (size_t i = 1; i < 15'002; ++i) start = text.find('\n', start) + 1;
+      text.replace(start, text.find('\n', start) - start,
+                   "   500.100000000,-320461790,,cycles,100200000,100.00,3.197,GHz");
+      auto csv = (dir / "neg.csv").string(), out = (dir / "neg.json").string();
+      write(csv, text);
+      for (const char* threads : {"1", "2"}) {
+        CAPTURE(threads);
+        auto strict = run_process(pmcmodel({"import", csv, "--threads", threads, "--json", out}));
+        CHECK(strict.exit_code == 2);
+        CHECK(strict.err.starts_with("pmcmodel import: " + csv +
+                                     ":15002: the count is negative; expected a count of 0 or "
+                                     "more, found '500.100000000,-320461790,,cycles"));
+        CHECK_FALSE(std::filesystem::exists(out));
+        auto lenient = run_process(
+            pmcmodel({"import", csv, "--threads", threads, "--lenient", "--json", out}));
+        REQUIRE_MESSAGE(lenient.exit_code == 0, lenient.err);
+        CHECK(lenient.err.starts_with("pmcmodel import: skipped " + csv +
+                                      ":15002: the count is negative"));
+        auto doc = nlohmann::json::parse(read_file(out));
+        REQUIRE(doc["intervals"].size() == 10'000);
+        const auto& dropped = doc["intervals"][5'000];
+        CHECK(dropped["time_s"].get<double>() == doctest::Approx(500.1));
+        REQUIRE(dropped["events"].size() == 2);
+        for (const auto& e : dropped["events"]) CHECK(e["name"] != "cycles");
+        CHECK(doc["intervals"][4'999]["events"].size() == 3);
+        std::filesystem::remove(out);
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
 }

@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "events/perfstat/import_perfstat.h"
 #include "events/document/measurement_io.h"
+#include "events/perfstat/import_perfstat.h"
+#include "events/text/input_file.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -337,5 +338,48 @@ TEST_SUITE("pure") {
     CHECK(no_intervals.batches == 0);
     CHECK((no_intervals.json ==
            measurement_to_json(import_perf_stat(plain, "001.txt", o).measurement)));
+  }
+
+  TEST_CASE(
+      "streamed or whole, on any threads: an overlong line and a negative count name their line") {
+    std::string text = recording(first_interval("synthetic/interval.csv"), 2000, true);
+    // Line 4501 is interval 1501's first row (task-clock), in the second half of the file.
+    SUBCASE("a line longer than 1 MiB stops the import, --lenient too") {
+      std::string over = replace_line(text, 4501, stamp(1501) + std::string(kMaxLineBytes, ','));
+      for (unsigned threads : {1u, 2u, 8u}) {
+        for (bool lenient : {false, true}) {
+          CAPTURE(threads);
+          CAPTURE(lenient);
+          const std::string expected = "long.csv:4501: a line longer than 1048576 bytes";
+          CHECK(error_of(over, with_threads(threads, lenient)).starts_with(expected));
+          CHECK(streamed(over, with_threads(threads, lenient)).error.starts_with(expected));
+        }
+      }
+    }
+    SUBCASE("a negative time is refused, or with --lenient its line alone is dropped") {
+      std::string negative = replace_line(
+          text, 4501,
+          stamp(1501) + ",-100.23,msec,task-clock,100230000,100.00,1.002,CPUs utilized");
+      auto whole = import_perf_stat(negative, "long.csv", with_threads(1, true));
+      REQUIRE(whole.skipped.size() == 1);
+      CHECK(whole.skipped[0].starts_with(
+          "long.csv:4501: the time is negative; expected a time of 0 or more"));
+      const auto& interval = whole.measurement.intervals.at(1500);
+      CHECK(interval.time_s == doctest::Approx(150.1));
+      CHECK(interval.events.size() == 2);  // cycles and instructions
+      for (const auto& e : interval.events) CHECK(e.name != "task-clock");
+      CHECK(whole.measurement.intervals.at(1499).events.size() == 3);
+      for (unsigned threads : {1u, 2u, 8u}) {
+        CAPTURE(threads);
+        CHECK(error_of(negative, with_threads(threads))
+                  .starts_with("long.csv:4501: the time is negative"));
+        CHECK(streamed(negative, with_threads(threads))
+                  .error.starts_with("long.csv:4501: the time is negative"));
+        auto s = streamed(negative, with_threads(threads, true));
+        REQUIRE(s.error.empty());
+        CHECK(s.result.skipped == whole.skipped);
+        CHECK((s.json == measurement_to_json(whole.measurement)));
+      }
+    }
   }
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "events/perfstat/import_perfstat.h"
+#include "events/text/input_file.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -520,6 +521,168 @@ TEST_SUITE("pure") {
       auto cut = load("bad/truncated.txt", lenient);
       CHECK(cut.measurement.events.size() == 5);
       CHECK(cut.skipped.size() == 1);
+    }
+  }
+
+  TEST_CASE("import: a line longer than 1 MiB is refused with its line, --lenient or not") {
+    // kMaxLineBytes is 1 MiB (events/text/input_file.h); the length is the bytes before "\n".
+    REQUIRE(kMaxLineBytes == 1048576);
+    const std::string expected = ": a line longer than 1048576 bytes; expected ";
+    ImportOptions lenient;
+    lenient.lenient = true;
+    const std::string header = " Performance counter stats for 'x':\n\n";
+    // A row perf would print, padded to `bytes` with the blanks perf aligns its columns with.
+    auto padded = [](std::string row, size_t bytes) {
+      return std::string(bytes - row.size(), ' ') + row;
+    };
+    SUBCASE("text") {
+      std::string at_limit = header + padded("1,234      cycles", kMaxLineBytes) +
+                             "\n\n       1.000 seconds time elapsed\n";
+      auto r = import_perf_stat(at_limit, "limit.txt");
+      CHECK(event(r.measurement.events, "cycles").value == 1234);
+      std::string over = header + "  5 instructions\n" +
+                         padded("1,234      cycles", kMaxLineBytes + 1) +
+                         "\n\n       1.000 seconds time elapsed\n";
+      for (const auto& options : {ImportOptions{}, lenient}) {
+        CAPTURE(options.lenient);
+        CHECK(error_of(over, "over.txt", options).starts_with("over.txt:4" + expected));
+      }
+      // The line of an energy name wrapped onto the next one (perf 4.x) is checked too.
+      std::string wrapped = header + "              0.00 Joules\n" +
+                            padded("power/energy-cores/", kMaxLineBytes + 1) + "\n";
+      CHECK(error_of(wrapped, "wrapped.txt").starts_with("wrapped.txt:4" + expected));
+      // Not split into words first: a megabyte of one-letter words.
+      std::string words = header;
+      for (size_t i = 0; i <= kMaxLineBytes / 2; ++i) words += "a ";
+      CHECK(error_of(words + "\n", "words.txt", lenient).starts_with("words.txt:3" + expected));
+    }
+    SUBCASE("-x CSV, the first row and a later one, as a whole file and streamed") {
+      std::string row = "1234,,cycles,100,100.00,,";
+      std::string at_limit = padded(row, kMaxLineBytes) + "\n";
+      CHECK(event(import_perf_stat(at_limit, "limit.csv").measurement.events, "cycles").value ==
+            1234);
+      std::string first = padded(row, kMaxLineBytes + 1) + "\n" + row + "\n";
+      std::string later = row + "\n" + row + "\n" + std::string(kMaxLineBytes + 1, ',') + "\n";
+      for (const auto& options : {ImportOptions{}, lenient}) {
+        CAPTURE(options.lenient);
+        CHECK(error_of(first, "first.csv", options).starts_with("first.csv:1" + expected));
+        CHECK(error_of(later, "later.csv", options).starts_with("later.csv:3" + expected));
+        std::string streamed_error;
+        try {
+          import_perf_stat_streamed(later, "later.csv", options, [](size_t, auto&&) {});
+        } catch (const ImportError& e) {
+          streamed_error = e.what();
+        }
+        CHECK(streamed_error.starts_with("later.csv:3" + expected));
+      }
+    }
+    SUBCASE("-j JSON") {
+      std::string record = R"({"counter-value" : "1234", "unit" : "", "event" : "cycles"})";
+      std::string text = record + "\n" + record + "\n{" + std::string(kMaxLineBytes, ' ') + "}\n";
+      for (const auto& options : {ImportOptions{}, lenient}) {
+        CAPTURE(options.lenient);
+        CHECK(error_of(text, "long.json", options).starts_with("long.json:3" + expected));
+      }
+    }
+  }
+
+  TEST_CASE("import: negative counts, times and energies are refused; --lenient drops the line") {
+    // perf prints counts from the kernel's u64 values (task-clock's msec and RAPL's Joules too):
+    // a negative one is damage. Its metrics can be below 0 and are kept.
+    ImportOptions lenient;
+    lenient.lenient = true;
+    const std::string header = " Performance counter stats for 'x':\n\n";
+    const std::string elapsed = "\n       1.000 seconds time elapsed\n";
+    struct Case {
+      std::string row;
+      std::string why;
+    };
+    SUBCASE("text") {
+      for (const Case& c : {Case{"  -5.00 msec task-clock  #  0.5 CPUs utilized",
+                                 "the time is negative; expected a time of 0 or more"},
+                            Case{"  -1,234      cycles",
+                                 "the count is negative; expected a count "
+                                 "of 0 or more"},
+                            Case{"  -12.74 Joules power/energy-pkg/",
+                                 "the energy is negative; expected an energy of 0 or more"},
+                            Case{"  -inf      cycles", "the count is negative"}}) {
+        CAPTURE(c.row);
+        std::string text = header + "  5 instructions\n" + c.row + "\n" + elapsed;
+        CHECK(error_of(text, "neg.txt").starts_with("neg.txt:4: " + c.why));
+        auto r = import_perf_stat(text, "neg.txt", lenient);
+        REQUIRE(r.skipped.size() == 1);
+        CHECK(r.skipped[0].starts_with("neg.txt:4: " + c.why));
+        REQUIRE(r.measurement.events.size() == 1);  // the line is dropped, the import goes on
+        CHECK(r.measurement.events[0].name == "instructions");
+        CHECK(r.measurement.reported.empty());  // and the metric printed on it
+        CHECK(r.measurement.duration_s == 1.0);
+      }
+    }
+    SUBCASE("text: a negative time line") {
+      for (const char* line : {"      -1.000 seconds time elapsed", "      -0.5 seconds user",
+                               "      -0.5 seconds sys"}) {
+        CAPTURE(line);
+        std::string text = header + "  5 instructions\n\n" + line + "\n";
+        CHECK(error_of(text, "t.txt")
+                  .starts_with("t.txt:5: the time is negative; expected a time of 0 or more"));
+        auto r = import_perf_stat(text, "t.txt", lenient);
+        REQUIRE(r.skipped.size() == 1);
+        CHECK(r.skipped[0].starts_with("t.txt:5: the time is negative"));
+        CHECK_FALSE(r.measurement.has_duration);
+        CHECK_FALSE(r.measurement.has_user);
+        CHECK_FALSE(r.measurement.has_sys);
+      }
+    }
+    SUBCASE("-x CSV, whole and streamed") {
+      std::string text =
+          "5,,instructions,100,100.00,,\n-1234,,cycles,100,100.00,3.1,GHz\n"
+          "-0.50,Joules,power/energy-pkg/,100,100.00,,\n";
+      CHECK(error_of(text, "neg.csv") ==
+            "neg.csv:2: the count is negative; expected a count of 0 or more, found "
+            "'-1234,,cycles,100,100.00,3.1,GHz'");
+      auto r = import_perf_stat(text, "neg.csv", lenient);
+      REQUIRE(r.skipped.size() == 2);
+      CHECK(r.skipped[0].starts_with("neg.csv:2: the count is negative"));
+      CHECK(r.skipped[1].starts_with("neg.csv:3: the energy is negative"));
+      REQUIRE(r.measurement.events.size() == 1);
+      CHECK(r.measurement.events[0].name == "instructions");
+      CHECK(r.measurement.reported.empty());
+      auto s = import_perf_stat_streamed(text, "neg.csv", lenient, [](size_t, auto&&) {});
+      CHECK(s.skipped == r.skipped);
+    }
+    SUBCASE("-j JSON") {
+      std::string text =
+          R"({"counter-value" : "5.000000", "unit" : "", "event" : "instructions"})"
+          "\n"
+          R"({"counter-value" : "-5.000000", "unit" : "msec", "event" : "task-clock"})"
+          "\n";
+      CHECK(error_of(text, "neg.json")
+                .starts_with("neg.json:2: the time is negative; expected a time of 0 or more"));
+      auto r = import_perf_stat(text, "neg.json", lenient);
+      REQUIRE(r.skipped.size() == 1);
+      CHECK(r.skipped[0].starts_with("neg.json:2: the time is negative"));
+      REQUIRE(r.measurement.events.size() == 1);
+      CHECK(r.measurement.events[0].name == "instructions");
+    }
+    SUBCASE("negative metrics, nan and -nan stay as perf printed them") {
+      // tma_bad_speculation is 1 minus the other three level-1 categories, below 0 when they
+      // overshoot; perf 6.0-6.3 printed a metric without a denominator as -nan.
+      std::string text = header +
+                         "  1,000      cycles    #  -0.05  stalled cycles per insn\n"
+                         "             TopdownL1    #     -2.1 %  tma_bad_speculation\n"
+                         "  -nan       instructions\n" +
+                         elapsed;
+      auto r = import_perf_stat(text, "metrics.txt");
+      CHECK(metric(r.measurement.reported, "stalled_cycles_per_insn").value == -0.05);
+      CHECK(metric(r.measurement.reported, "tma_bad_speculation").value == doctest::Approx(-0.021));
+      CHECK(event(r.measurement.events, "instructions").status == EventStatus::not_counted);
+      std::string csv =
+          "1000,,cycles,100,100.00,-0.05,stalled cycles per insn\n"
+          ",,,,,-2.1,%  tma_bad_speculation\n-nan,,instructions,100,100.00,,\n";
+      auto c = import_perf_stat(csv, "metrics.csv");
+      CHECK(metric(c.measurement.reported, "stalled_cycles_per_insn").value == -0.05);
+      CHECK(metric(c.measurement.reported, "tma_bad_speculation").value == doctest::Approx(-0.021));
+      CHECK(event(c.measurement.events, "instructions").status == EventStatus::not_counted);
     }
   }
 }
