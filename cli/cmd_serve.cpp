@@ -121,6 +121,12 @@ int run_serve(const ServeOptions& o) {
   if (!gpus)
     throw CommandError("--gpus " + o.gpus + ": expected all, none or indices (0,2 or 0-3)");
 
+  // The HTTP module first: without it nothing can be served, and nothing should be sampled.
+  try {
+    serve::load_http_module();
+  } catch (const std::runtime_error& e) {  // missing, or from another build
+    throw CommandError(e.what(), ExitStatus::environment);
+  }
   SysRoot root = SysRoot::from_env();
   serve::SamplerSettings settings;
   settings.interval_s = o.interval_s;

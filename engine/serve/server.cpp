@@ -1,53 +1,109 @@
 #include "engine/serve/server.h"
 
+#include <dlfcn.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
 
-#include <httplib.h>
+#include "engine/serve/http/http_api.h"
 
 namespace pmc::serve {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Loaded once per process and never unloaded (httplib's threads may outlive a server object).
+const HttpApi* load_http_api() {
+  static const HttpApi* api = nullptr;
+  static std::string failure;
+  if (api) return api;
+  if (!failure.empty()) throw std::runtime_error(failure);
+  std::vector<std::string> tried;
+  for (const auto& path : http_module_candidates()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) {
+      tried.push_back(path + " (absent)");
+      continue;
+    }
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char* why = dlerror();
+      tried.push_back(path + " (" + (why ? why : "dlopen failed") + ")");
+      continue;
+    }
+    auto* entry = reinterpret_cast<const HttpApi* (*)()>(dlsym(handle, "pmcmodel_http_api"));
+    const HttpApi* found = entry ? entry() : nullptr;
+    if (!found || found->version != kHttpApiVersion) {
+      tried.push_back(path + " (not this build's module)");
+      dlclose(handle);
+      continue;
+    }
+    api = found;
+    return api;
+  }
+  std::string list;
+  for (const auto& t : tried) list += (list.empty() ? "" : "; ") + t;
+  failure = "serve's HTTP module " + std::string(kHttpModuleName) +
+            " cannot be loaded (it is installed beside pmcmodel, in lib/pmcmodel/): tried " + list;
+  throw std::runtime_error(failure);
+}
+
+void answer_metrics(void* context, const std::string& accept, std::string& body,
+                    std::string& type) {
+  const auto& sampler = *static_cast<const Sampler*>(context);
+  auto format = negotiate_format(accept);
+  auto snapshot = sampler.snapshot();  // a shared pointer: the sampler may publish anew
+  body = format_metrics(snapshot->families, format);
+  type = content_type(format);
+}
+
+}  // namespace
+
+std::vector<std::string> http_module_candidates() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("PMCMODEL_HTTP_MODULE"); env != nullptr && *env != '\0')
+    return {env};
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    out.push_back((exe.parent_path() / kHttpModuleName).string());
+    out.push_back((exe.parent_path().parent_path() / "lib" / "pmcmodel" / kHttpModuleName)
+                      .lexically_normal()
+                      .string());
+  }
+  out.push_back(PMCMODEL_HTTP_MODULE_BUILT);
+  return out;
+}
+
+void load_http_module() {
+  load_http_api();
+}
 
 struct MetricsServer::Impl {
-  const Sampler& sampler;
-  httplib::Server http;
+  const HttpApi* api;
+  void* server;
   int port = -1;
-  explicit Impl(const Sampler& s) : sampler(s) {}
 };
 
-MetricsServer::MetricsServer(const Sampler& sampler) : impl_(std::make_unique<Impl>(sampler)) {
-  auto* impl = impl_.get();
-  impl->http.Get("/metrics", [impl](const httplib::Request& req, httplib::Response& res) {
-    auto format = negotiate_format(req.get_header_value("Accept"));
-    auto snapshot = impl->sampler.snapshot();  // a shared pointer: the sampler may publish anew
-    res.set_content(format_metrics(snapshot->families, format), content_type(format));
-  });
-  impl->http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain; charset=utf-8");
-  });
-  auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
-    res.status = 405;
-    res.set_header("Allow", "GET, HEAD");
-  };
-  for (const char* path : {"/metrics", "/healthz"}) {
-    impl->http.Post(path, not_allowed);
-    impl->http.Put(path, not_allowed);
-    impl->http.Delete(path, not_allowed);
-    impl->http.Patch(path, not_allowed);
-  }
+MetricsServer::MetricsServer(const Sampler& sampler) {
+  const HttpApi* api = load_http_api();
+  impl_ = std::make_unique<Impl>(
+      Impl{api, api->create(answer_metrics, const_cast<Sampler*>(&sampler))});
 }
 
 MetricsServer::~MetricsServer() {
   stop();
+  impl_->api->destroy(impl_->server);
 }
 
 bool MetricsServer::bind(const std::string& host, int port, std::string* error) {
   errno = 0;
-  if (port == 0) {
-    impl_->port = impl_->http.bind_to_any_port(host.empty() ? "0.0.0.0" : host);
-  } else {
-    impl_->port = impl_->http.bind_to_port(host.empty() ? "0.0.0.0" : host, port) ? port : -1;
-  }
+  impl_->port = impl_->api->bind(impl_->server, host.empty() ? "0.0.0.0" : host, port);
   if (impl_->port < 0) {
     if (error)
       *error = "cannot listen on " + (host.empty() ? std::string("*") : host) + ":" +
@@ -62,11 +118,11 @@ int MetricsServer::port() const {
 }
 
 void MetricsServer::serve() {
-  impl_->http.listen_after_bind();
+  impl_->api->listen(impl_->server);
 }
 
 void MetricsServer::stop() {
-  if (impl_->http.is_running()) impl_->http.stop();
+  if (impl_->api->running(impl_->server)) impl_->api->stop(impl_->server);
 }
 
 bool parse_listen_address(const std::string& text, std::string* host, int* port) {

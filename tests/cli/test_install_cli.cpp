@@ -1,8 +1,8 @@
 // `cmake --install` into a temporary prefix, then the installed pmcmodel run from an empty
 // directory with the source and build trees hidden (an empty tmpfs mounted over each, in a private
 // mount namespace): measure, import, report and compare --skus must find everything they read in
-// <prefix>/share/pmcmodel. A binary that still reached for its compiled-in source path would lose
-// its metric files and SKU catalog there.
+// <prefix>/share/pmcmodel, and serve its HTTP module in <prefix>/lib/pmcmodel. A binary that still
+// reached for its compiled-in source path would lose its metric files and SKU catalog there.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -67,10 +67,17 @@ TEST_SUITE("kernel") {
                          "$B import $W/epyc.txt --json $W/epyc.json && "
                          "$B report $W/icx.json > $W/report.txt && "
                          "$B compare $W/icx.json $W/epyc.json --skus '" +
-                         skus + "' --json $W/compare.json";
+                         skus + "' --json $W/compare.json && " +
+                         // serve finds its HTTP module in <prefix>/lib/pmcmodel/ and listens.
+                         "($B serve --listen 127.0.0.1:0 2> $W/serve.err & p=$!; "
+                         "for i in $(seq 100); do grep -q listening $W/serve.err && break; "
+                         "sleep 0.1; done; kill -TERM $p; wait $p)";
     auto r = run_process(hidden_trees(script), {"PMCMODEL_DATA_DIR="});
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
 
+    CHECK(fs::exists(prefix / "lib" / "pmcmodel" / "pmcmodel-http.so"));
+    std::string served = read_file((work / "serve.err").string());
+    CHECK_MESSAGE(served.find("listening on 127.0.0.1:") != std::string::npos, served);
     auto run = json::parse(read_file((work / "run.json").string()));
     // generic.json gives measure its metrics and skus.csv its energy estimate.
     CHECK_FALSE(run["metrics"].empty());

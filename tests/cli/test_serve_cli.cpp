@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -225,6 +226,37 @@ const std::string kPackage =
 }  // namespace
 
 TEST_SUITE("kernel") {
+  TEST_CASE("serve without its HTTP module: one line naming each place tried, status 1") {
+    TempTree t("nomodule");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 0, 262143328850);
+    std::string missing = (t.path / "gone" / "pmcmodel-http.so").string();
+    auto r =
+        run_process(pmcmodel({"serve", "--listen", "127.0.0.1:0"}),
+                    {"PMCMODEL_SYSFS_ROOT=" + sys.string(), "PMCMODEL_HTTP_MODULE=" + missing});
+    CHECK(r.exit_code == 1);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find("pmcmodel-http.so") != std::string::npos);
+    CHECK(r.err.find(missing + " (absent)") != std::string::npos);
+    // A file that is not the module (here a text file) is named with the loader's reason.
+    write_file(t.path / "not-a-module.so", "text\n");
+    auto bad = run_process(pmcmodel({"serve", "--listen", "127.0.0.1:0"}),
+                           {"PMCMODEL_SYSFS_ROOT=" + sys.string(),
+                            "PMCMODEL_HTTP_MODULE=" + (t.path / "not-a-module.so").string()});
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.err.find("not-a-module.so (") != std::string::npos);
+  }
+
+  TEST_CASE("only serve loads the HTTP library and its TLS and compression libraries") {
+    // Debian's cpp-httplib needs libssl, libcrypto, zlib and brotli: linked into pmcmodel they
+    // cost every command their loading (docs/PERFORMANCE.md, start-up). ldd lists what the
+    // executable itself needs.
+    auto r = run_process({"/usr/bin/ldd", PMC_BINARY});
+    REQUIRE(r.exit_code == 0);
+    for (const char* lib : {"libcpp-httplib", "libssl", "libcrypto", "libbrotli"})
+      CHECK_MESSAGE(r.out.find(lib) == std::string::npos, lib);
+  }
+
   TEST_CASE(
       "serve: exact energy across a wrap between scrapes, promtool-clean, OpenMetrics on "
       "request, cgroups followed as they come and go, SIGTERM exits 0") {
