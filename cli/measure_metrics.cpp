@@ -122,20 +122,6 @@ Literals machine_literals(const MachineInfo& machine, const SysRoot& root) {
   return literals;
 }
 
-namespace {
-
-// Whether a metric's reason says it needs an event that no later interval can have: one the run
-// does not count at all ("event X not counted", expr.cpp) or one the kernel refused to open.
-bool lacks_event_for_good(const std::string& reason) {
-  static constexpr std::string_view kMissing = " not counted";
-  bool missing = reason.size() >= kMissing.size() &&
-                 reason.compare(reason.size() - kMissing.size(), kMissing.size(), kMissing) == 0;
-  return missing || reason.find("not counted (not_supported") != std::string::npos ||
-         reason.find("not counted (permission_denied") != std::string::npos;
-}
-
-}  // namespace
-
 MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> names,
                                Literals literals, CounterModel counters, bool hardware_available)
     : metrics_(std::move(metrics)),
@@ -237,7 +223,7 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
     const auto& def = metrics_.set.metrics()[i];
     bool never =
         std::any_of(computed.absent.begin(), computed.absent.end(), [&](const MetricResult& r) {
-          return r.name == def.name && r.pmu == def.pmu && lacks_event_for_good(r.reason);
+          return r.name == def.name && r.pmu == def.pmu && lacks_event_for_good(r.absence);
         });
     if (!never) kept.push_back(i);
   }

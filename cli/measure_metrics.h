@@ -70,9 +70,9 @@ class MeasureMetrics {
   bool skipped_hardware_ = false;
   // The selected metrics worth evaluating per interval, worked out at the first interval of a
   // run: a metric that needs an event the run does not have, or one the kernel refused
-  // (not_supported, permission_denied), lacks it in every interval. -I 100 evaluates ten times
-  // a second, and on a machine without a PMU most of the default metrics are such.
-  // After the first interval: the metrics that can have a value, with tables kept between
+  // (not_supported, permission_denied: lacks_event_for_good), lacks it in every interval. -I 100
+  // evaluates ten times a second, and on a machine without a PMU most of the default metrics are
+  // such. After the first interval: the metrics that can have a value, with tables kept between
   // intervals.
   mutable std::optional<IntervalMetricEvaluator> per_interval_;
 };

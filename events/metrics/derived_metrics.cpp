@@ -281,15 +281,17 @@ MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,
   auto selected = set.select(selection);
   auto run = compute_selected_metrics(set, selected, m.events, m.duration_s, literals);
   plan.run = std::move(run.metrics);
-  // Every event of an interval is among the run's events, so a metric the run lacks because an
-  // event was never counted is lacking in every interval: only the others are evaluated per
-  // interval (a long -I recording has tens of thousands).
+  // Every event of an interval is among the run's events, so a metric the run lacks for an event
+  // it cannot count is lacking in every interval, and so is one whose event the run's totals never
+  // had on a counter (no interval did either): only the others are evaluated per interval (a long
+  // -I recording has tens of thousands).
+  auto in_no_interval = [](MetricAbsence absence) {
+    return lacks_event_for_good(absence) || absence == MetricAbsence::event_not_counted;
+  };
   for (size_t i : selected) {
     const auto& def = set.metrics()[i];
     bool never = std::any_of(run.absent.begin(), run.absent.end(), [&](const MetricResult& r) {
-      return r.name == def.name && r.pmu == def.pmu &&
-             r.reason.find("not counted") != std::string::npos &&
-             r.reason.find("division by zero") == std::string::npos;
+      return r.name == def.name && r.pmu == def.pmu && in_no_interval(r.absence);
     });
     if (!never) plan.per_interval.push_back(i);
   }

@@ -26,7 +26,7 @@ std::vector<std::string> available_selection(const MetricSet& set,
 
 struct ComputedMetrics {
   std::vector<Metric> metrics;       // with a value, in the set's order
-  std::vector<MetricResult> absent;  // selected, without a value: the reason says why
+  std::vector<MetricResult> absent;  // selected, without a value: its absence says why
 };
 
 // Evaluates `selection` on `events`. Event names are matched as perf's metric evaluation does

@@ -116,13 +116,36 @@ std::string canonical_event_name(std::string_view spelling) {
   return std::string(fold_alias(std::string_view(name).substr(0, colon))) + name.substr(colon);
 }
 
-void EventValues::set(std::string_view name, double value) {
-  entries_[canonical_event_name(name)] = Entry{value, {}};
+MetricAbsence absence_of(EventStatus status) {
+  switch (status) {
+    case EventStatus::counted:
+      return MetricAbsence::none;
+    case EventStatus::not_supported:
+      return MetricAbsence::event_not_supported;
+    case EventStatus::permission_denied:
+      return MetricAbsence::event_permission_denied;
+    case EventStatus::not_counted:
+      return MetricAbsence::event_not_counted;
+  }
+  return MetricAbsence::event_not_counted;
 }
 
-void EventValues::set_missing(std::string_view name, std::string reason) {
+bool lacks_event_for_good(MetricAbsence absence) {
+  return absence == MetricAbsence::event_not_measured ||
+         absence == MetricAbsence::event_not_supported ||
+         absence == MetricAbsence::event_permission_denied;
+}
+
+void EventValues::set(std::string_view name, double value) {
+  entries_[canonical_event_name(name)] = Entry{value, MetricAbsence::none, {}};
+}
+
+void EventValues::set_missing(std::string_view name, EventStatus status, std::string_view reason) {
   auto& entry = entries_[canonical_event_name(name)];
-  if (!entry.value) entry.reason = std::move(reason);
+  if (entry.value) return;
+  entry.absence = absence_of(status);
+  entry.reason = to_string(status);
+  if (!reason.empty()) entry.reason.append(": ").append(reason);
 }
 
 const EventValues::Entry* EventValues::find(std::string_view name) const {
@@ -155,9 +178,7 @@ EventValues EventValues::from_counts(const std::vector<EventCount>& counts, doub
       names.push_back(count.pmu + "/" + count.name + "/");
     for (const auto& name : names) {
       if (!count.counted()) {
-        std::string why = std::string(to_string(count.status));
-        if (!count.reason.empty()) why += ": " + count.reason;
-        out.set_missing(name, why);
+        out.set_missing(name, count.status, count.reason);
         continue;
       }
       double divisor = 1;
@@ -228,11 +249,12 @@ const EventValues::Entry* ValuesEnv::find(const ExprSymbol& symbol) const {
 
 ExprValue ValuesEnv::identifier(size_t, const ExprSymbol& symbol) const {
   const auto* entry = find(symbol);
-  if (!reasons_ && (!entry || !entry->value)) return {};
-  if (!entry) return {std::nullopt, "event " + symbol.spelling + " not counted"};
-  if (!entry->value)
-    return {std::nullopt, "event " + symbol.spelling + " not counted (" + entry->reason + ")"};
-  return {entry->value, {}};
+  if (entry && entry->value) return {entry->value, MetricAbsence::none, {}};
+  MetricAbsence absence = entry ? entry->absence : MetricAbsence::event_not_measured;
+  if (!reasons_) return {std::nullopt, absence, {}};
+  if (!entry) return {std::nullopt, absence, "event " + symbol.spelling + " not counted"};
+  return {std::nullopt, absence,
+          "event " + symbol.spelling + " not counted (" + entry->reason + ")"};
 }
 
 std::optional<double> ValuesEnv::literal(std::string_view name) const {
@@ -641,8 +663,8 @@ void Expr::collect_needed(int32_t index, const ExprEnv& env, std::vector<size_t>
     return;
   }
   if (n.op == Op::choose) {
-    std::string reason;
-    if (auto cond = eval(n.b, env, reason)) {
+    ExprValue absent;
+    if (auto cond = eval(n.b, env, absent)) {
       collect_needed(*cond != 0 ? n.a : n.c, env, out);
       return;
     }
@@ -658,13 +680,12 @@ std::string_view Expr::span(const Node& node) const {
 }
 
 ExprValue Expr::evaluate(const ExprEnv& env) const {
-  std::string reason;
-  auto value = eval(root_, env, reason);
-  if (value && std::isnan(*value)) {
-    return {std::nullopt, "not a number: " + text_};
-  }
-  if (!value) return {std::nullopt, reason};
-  return {value, {}};
+  ExprValue out;
+  auto value = eval(root_, env, out);
+  if (!value) return out;
+  if (std::isnan(*value))
+    return {std::nullopt, MetricAbsence::not_a_number, "not a number: " + text_};
+  return {value, MetricAbsence::none, {}};
 }
 
 ExprValue Expr::evaluate(const EventValues& events, const Literals& literals) const {
@@ -681,7 +702,7 @@ std::optional<long long> as_integer(double v) {
 
 }  // namespace
 
-std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string& reason) const {
+std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& absent) const {
   const Node& n = nodes_[size_t(index)];
   switch (n.op) {
     case Op::number:
@@ -689,18 +710,22 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     case Op::literal: {
       const auto& name = names_[size_t(n.symbol)];
       auto v = env.literal(name);
-      if (!v) reason = "literal #" + name + " not known";
+      if (!v) {
+        absent.absence = MetricAbsence::literal_unknown;
+        if (env.wants_reasons()) absent.reason = "literal #" + name + " not known";
+      }
       return v;
     }
     case Op::identifier: {
       auto v = env.identifier(size_t(n.symbol), symbols_[size_t(n.symbol)]);
-      if (!v.value) reason = v.reason;
-      return v.value;
+      if (v.value) return v.value;
+      absent = std::move(v);
+      return std::nullopt;
     }
     case Op::source_count: {
       auto v = env.identifier(size_t(n.symbol), symbols_[size_t(n.symbol)]);
       if (!v.value) {
-        reason = v.reason;
+        absent = std::move(v);
         return std::nullopt;
       }
       return 1.0;  // one source: pmcmodel reads each event as one aggregated count
@@ -710,27 +735,28 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     case Op::cpuid_is: {
       auto cpuid = env.cpuid();
       if (!cpuid) {
-        if (env.wants_reasons()) reason = "cpuid not known for " + std::string(span(n));
+        absent.absence = MetricAbsence::cpuid_unknown;
+        if (env.wants_reasons()) absent.reason = "cpuid not known for " + std::string(span(n));
         return std::nullopt;
       }
       return lower(*cpuid) == lower(names_[size_t(n.symbol)]) ? 1.0 : 0.0;
     }
     case Op::negate: {
-      auto v = eval(n.a, env, reason);
+      auto v = eval(n.a, env, absent);
       if (!v) return std::nullopt;
       return -*v;
     }
     case Op::choose: {
-      auto cond = eval(n.b, env, reason);
+      auto cond = eval(n.b, env, absent);
       if (!cond) return std::nullopt;
-      return eval(*cond != 0 ? n.a : n.c, env, reason);
+      return eval(*cond != 0 ? n.a : n.c, env, absent);
     }
     default:
       break;
   }
-  auto a = eval(n.a, env, reason);
+  auto a = eval(n.a, env, absent);
   if (!a) return std::nullopt;
-  auto b = eval(n.b, env, reason);
+  auto b = eval(n.b, env, absent);
   if (!b) return std::nullopt;
   double x = *a, y = *b;
   switch (n.op) {
@@ -742,22 +768,26 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
       return x * y;
     case Op::divide:
       if (y == 0) {
+        absent.absence = MetricAbsence::division_by_zero;
         if (env.wants_reasons())
-          reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
-                   std::string(span(n)) + ")";
+          absent.reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) +
+                          " (in " + std::string(span(n)) + ")";
         return std::nullopt;
       }
       return x / y;
     case Op::modulo: {
       auto xi = as_integer(x), yi = as_integer(y);
       if (!xi || !yi) {
-        if (env.wants_reasons()) reason = "value out of integer range in " + std::string(span(n));
+        absent.absence = MetricAbsence::not_an_integer;
+        if (env.wants_reasons())
+          absent.reason = "value out of integer range in " + std::string(span(n));
         return std::nullopt;
       }
       if (*yi == 0) {
+        absent.absence = MetricAbsence::division_by_zero;
         if (env.wants_reasons())
-          reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) + " (in " +
-                   std::string(span(n)) + ")";
+          absent.reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) +
+                          " (in " + std::string(span(n)) + ")";
         return std::nullopt;
       }
       if (*yi == -1) return 0.0;  // avoids LLONG_MIN % -1
@@ -780,7 +810,9 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     case Op::bit_xor: {
       auto xi = as_integer(x), yi = as_integer(y);
       if (!xi || !yi) {
-        if (env.wants_reasons()) reason = "value out of integer range in " + std::string(span(n));
+        absent.absence = MetricAbsence::not_an_integer;
+        if (env.wants_reasons())
+          absent.reason = "value out of integer range in " + std::string(span(n));
         return std::nullopt;
       }
       if (n.op == Op::bit_or) return double(*xi | *yi);
@@ -796,7 +828,8 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, std::string&
     default:
       break;
   }
-  if (env.wants_reasons()) reason = "internal: unknown operation";
+  absent.absence = MetricAbsence::internal;
+  if (env.wants_reasons()) absent.reason = "internal: unknown operation";
   return std::nullopt;
 }
 

@@ -7,8 +7,9 @@
 // topdown\-retiring, BR_INST_RETIRED.FAR_BRANCH:u, msr@tsc@) or other metrics.
 //
 // An expression is parsed once into a tree and evaluated many times (once per interval).
-// Evaluation never throws and never invents a value: it returns a number or an absence with the
-// reason (an event that was not counted, a literal nobody supplied, a division by zero).
+// Evaluation never throws and never invents a value: it returns a number or an absence, as a kind
+// (MetricAbsence) and a reason (an event that was not counted, a literal nobody supplied, a
+// division by zero).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,32 @@ class ExprError : public std::runtime_error {
   size_t column_;
 };
 
+// Why an expression, and so a metric, has no value: what code decides on. The reason beside it
+// says the same for people and is never read back.
+enum class MetricAbsence : uint8_t {
+  none,                     // there is a value
+  event_not_measured,       // the counts have no event of that name (never asked for, not named)
+  event_not_supported,      // EventStatus::not_supported: this machine cannot count it
+  event_permission_denied,  // EventStatus::permission_denied: the kernel refused it
+  event_not_counted,        // EventStatus::not_counted: opened but never on a counter
+  literal_unknown,          // a #literal nobody supplied
+  cpuid_unknown,            // strcmp_cpuid_str() without the CPU's identifier
+  division_by_zero,         // a / or % whose divisor is 0
+  not_an_integer,           // | & ^ % of a value outside long's range
+  not_a_number,             // the expression gave NaN
+  reference_cycle,          // metrics that name each other
+  internal,                 // an operation the evaluator does not know: a bug
+};
+
+// The absence an event's status gives the expressions that read it (none when counted).
+MetricAbsence absence_of(EventStatus status);
+
+// Whether the absence comes from an event that no other reading of the same run can have: the
+// run does not count it at all, or the kernel could not or would not open it. An event not
+// counted in one interval (multiplexed away) can be counted in the next, a zero denominator can
+// be another number, and neither is for good.
+bool lacks_event_for_good(MetricAbsence absence);
+
 // The key under which an event name is looked up: perf's escapes removed, '@' read as '/',
 // lower case (perf matches event names case-insensitively), the default core PMU ("cpu/X/")
 // dropped, and perf's generic aliases folded (cpu-cycles → cycles, branch-instructions →
@@ -47,10 +74,12 @@ class EventValues {
  public:
   struct Entry {
     std::optional<double> value;  // absent when the event was asked for but not counted
-    std::string reason;           // why it is absent
+    MetricAbsence absence = MetricAbsence::none;  // absence_of() its status
+    std::string reason;                           // why it is absent: "status: the count's reason"
   };
   void set(std::string_view name, double value);
-  void set_missing(std::string_view name, std::string reason);
+  // An event of the counts that has no value: `status` is not counted, `reason` the count's.
+  void set_missing(std::string_view name, EventStatus status, std::string_view reason);
   const Entry* find(std::string_view name) const;     // any spelling; nullptr when never set
   const Entry* find_key(std::string_view key) const;  // a canonical_event_name() already
   size_t size() const { return entries_.size(); }
@@ -103,7 +132,8 @@ class Literals {
 // The result of evaluating an expression: a value, or why there is none.
 struct ExprValue {
   std::optional<double> value;
-  std::string reason;
+  MetricAbsence absence = MetricAbsence::none;  // none exactly when value is there
+  std::string reason;                           // the absence in words
 };
 
 // An identifier as written in an expression.
@@ -223,7 +253,8 @@ class Expr {
 
  private:
   friend class ExprParser;
-  std::optional<double> eval(int32_t node, const ExprEnv& env, std::string& reason) const;
+  // The value of `node`, or nullopt with `absent`'s absence and reason set.
+  std::optional<double> eval(int32_t node, const ExprEnv& env, ExprValue& absent) const;
   std::string_view span(const Node& node) const;
   void collect_needed(int32_t node, const ExprEnv& env, std::vector<size_t>& out) const;
 

@@ -431,11 +431,12 @@ class MetricEnv : public ExprEnv {
     if (state_[metric] == 2) return *memo_[metric];
     if (state_[metric] == 0) touched_.push_back(metric);
     if (state_[metric] == 1) {
-      if (!values_.wants_reasons()) return {};
+      if (!values_.wants_reasons()) return {std::nullopt, MetricAbsence::reference_cycle, {}};
       std::string cycle;
       auto start = std::find(stack_.begin(), stack_.end(), metric);
       for (auto it = start; it != stack_.end(); ++it) cycle += set_.metrics_[*it].name + " -> ";
-      return {std::nullopt, "reference cycle: " + cycle + set_.metrics_[metric].name};
+      return {std::nullopt, MetricAbsence::reference_cycle,
+              "reference cycle: " + cycle + set_.metrics_[metric].name};
     }
     state_[metric] = 1;
     stack_.push_back(metric);
@@ -464,7 +465,7 @@ class MetricEnv : public ExprEnv {
     int ref = refs_ && index < refs_->size() ? (*refs_)[index] : -1;
     if (ref < 0) return values_.identifier(index, symbol);
     ExprValue value = value_of(size_t(ref));
-    if (!value.value && values_.wants_reasons() && value.reason.rfind("reference cycle", 0) != 0)
+    if (!value.value && values_.wants_reasons() && value.absence != MetricAbsence::reference_cycle)
       value.reason = set_.metrics_[size_t(ref)].name + ": " + value.reason;
     return value;
   }
@@ -502,12 +503,13 @@ std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>
   out.reserve(selected.size());
   for (size_t i : selected) {
     const auto& def = metrics_[i];
-    MetricResult result{def.name, def.pmu, std::nullopt, def.unit, {}, std::nullopt};
+    MetricResult result{def.name, def.pmu, std::nullopt, def.unit, {}, {}, std::nullopt};
     ExprValue value = env.value_of(i);
     if (value.value) {
       result.value = *value.value * def.scale;
       result.threshold_exceeded = env.threshold_of(i);
     } else {
+      result.absence = value.absence;
       result.reason = value.reason;
     }
     out.push_back(std::move(result));

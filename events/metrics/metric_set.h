@@ -31,7 +31,8 @@ struct MetricResult {
   std::string pmu;
   std::optional<double> value;  // scaled by ScaleUnit
   std::string unit;
-  std::string reason;                      // why value is absent
+  MetricAbsence absence = MetricAbsence::none;  // why value is absent: what code decides on
+  std::string reason;                           // the same in words, for people
   std::optional<bool> threshold_exceeded;  // absent without a threshold or when it cannot be told
 };
 

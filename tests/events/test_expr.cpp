@@ -9,7 +9,8 @@ using namespace pmc;
 
 namespace {
 
-double value_of(const std::string& text, const EventValues& events = {}, const Literals& literals = {}) {
+double value_of(const std::string& text, const EventValues& events = {},
+                const Literals& literals = {}) {
   auto result = Expr::parse(text).evaluate(events, literals);
   INFO(text << " → " << result.reason);
   REQUIRE(result.value.has_value());
@@ -22,6 +23,14 @@ std::string reason_of(const std::string& text, const EventValues& events = {},
   INFO(text);
   REQUIRE_FALSE(result.value.has_value());
   return result.reason;
+}
+
+MetricAbsence absence_of_expr(const std::string& text, const EventValues& events = {},
+                              const Literals& literals = {}) {
+  auto result = Expr::parse(text).evaluate(events, literals);
+  INFO(text << " → " << result.reason);
+  REQUIRE_FALSE(result.value.has_value());
+  return result.absence;
 }
 
 size_t error_column(const std::string& text) {
@@ -68,7 +77,7 @@ TEST_SUITE("pure") {
   TEST_CASE("expr: if/else, min, max, d_ratio") {
     CHECK(value_of("3 if 0 else 4") == 4);
     CHECK(value_of("3 if 2 > 1 else 4") == 3);
-    CHECK(value_of("1 + 2 if 0 else 5 * 2") == 10);  // VALUE is the whole left expression
+    CHECK(value_of("1 + 2 if 0 else 5 * 2") == 10);     // VALUE is the whole left expression
     CHECK(value_of("3 if 0 else 4 if 1 else 5") == 4);  // right associative
     CHECK(value_of("(3 if 1 else 4) + 1") == 4);
     CHECK(value_of("min(3, 2)") == 2);
@@ -112,7 +121,8 @@ TEST_SUITE("pure") {
 
   TEST_CASE("expr: symbols list what is read, once, in perf's spelling") {
     auto expr = Expr::parse(
-        "cpu_core@TOPDOWN.SLOTS@ + topdown\\-retiring * cpu_core@TOPDOWN.SLOTS@ + (x if has_event(y) else 0)");
+        "cpu_core@TOPDOWN.SLOTS@ + topdown\\-retiring * cpu_core@TOPDOWN.SLOTS@ + (x if "
+        "has_event(y) else 0)");
     REQUIRE(expr.symbols().size() == 3);
     CHECK(expr.symbols()[0].spelling == "cpu_core/TOPDOWN.SLOTS/");
     CHECK(expr.symbols()[1].spelling == "topdown-retiring");
@@ -158,11 +168,77 @@ TEST_SUITE("pure") {
   TEST_CASE("expr: missing and uncounted events are reasons, never zero") {
     EventValues events;
     events.set("cycles", 10);
-    events.set_missing("instructions", "permission_denied: perf_event_paranoid is 3");
+    events.set_missing("instructions", EventStatus::permission_denied, "perf_event_paranoid is 3");
     CHECK(reason_of("FOO.BAR / cycles", events) == "event FOO.BAR not counted");
     CHECK(reason_of("instructions / cycles", events) ==
           "event instructions not counted (permission_denied: perf_event_paranoid is 3)");
     CHECK(reason_of("min(cycles, FOO)", events) == "event FOO not counted");
+  }
+
+  TEST_CASE("expr: an absence carries its kind, from the status of the event read") {
+    // The kernel's three ways of not counting (docs/formats.md, events[].status), one per event.
+    auto count = [](const char* name, EventStatus status, const char* reason) {
+      EventCount e;
+      e.name = name;
+      e.status = status;
+      e.reason = reason;
+      e.value = 7;  // meaningless unless counted: never read
+      return e;
+    };
+    auto events = EventValues::from_counts(
+        {count("cycles", EventStatus::counted, ""),
+         count("instructions", EventStatus::not_supported, "ENOENT"),
+         count("branches", EventStatus::permission_denied, "perf_event_paranoid is 3"),
+         count("branch-misses", EventStatus::not_counted, "never scheduled on a counter")},
+        0);
+    CHECK(Expr::parse("cycles").evaluate(events, {}).absence == MetricAbsence::none);
+    CHECK(absence_of_expr("instructions / cycles", events) == MetricAbsence::event_not_supported);
+    CHECK(absence_of_expr("branches", events) == MetricAbsence::event_permission_denied);
+    CHECK(absence_of_expr("branch\\-misses / branches", events) ==
+          MetricAbsence::event_not_counted);
+    CHECK(absence_of_expr("FOO.BAR + cycles", events) == MetricAbsence::event_not_measured);
+    // The first absent operand decides, as it does the reason.
+    CHECK(absence_of_expr("branches / instructions", events) ==
+          MetricAbsence::event_permission_denied);
+    CHECK(absence_of_expr("cycles / (cycles - cycles)", events) == MetricAbsence::division_by_zero);
+    CHECK(absence_of_expr("cycles % 0", events) == MetricAbsence::division_by_zero);
+    CHECK(absence_of_expr("cycles * #smt_on", events) == MetricAbsence::literal_unknown);
+    CHECK(absence_of_expr("1e300 * 1e300 | 1") == MetricAbsence::not_an_integer);
+    CHECK(absence_of_expr("NaN") == MetricAbsence::not_a_number);
+    CHECK(absence_of_expr("strcmp_cpuid_str(0x410fd490)") == MetricAbsence::cpuid_unknown);
+    // d_ratio's zero denominator is perf's 0, not an absence.
+    CHECK(Expr::parse("d_ratio(cycles, 0)").evaluate(events, {}).absence == MetricAbsence::none);
+  }
+
+  TEST_CASE("expr: the kind is there when reasons are not built") {
+    EventValues events;
+    events.set("cycles", 10);
+    events.set_missing("instructions", EventStatus::not_counted, "");
+    Literals none;
+    ValuesEnv quiet(events, none, {}, nullptr, false);
+    auto missing = Expr::parse("instructions / cycles").evaluate(quiet);
+    CHECK(missing.absence == MetricAbsence::event_not_counted);
+    CHECK(missing.reason.empty());
+    CHECK(Expr::parse("x / cycles").evaluate(quiet).absence == MetricAbsence::event_not_measured);
+    CHECK(Expr::parse("cycles / 0").evaluate(quiet).absence == MetricAbsence::division_by_zero);
+  }
+
+  TEST_CASE(
+      "expr: an event status maps to one absence, and only the event's own lack is for good") {
+    CHECK(absence_of(EventStatus::counted) == MetricAbsence::none);
+    CHECK(absence_of(EventStatus::not_supported) == MetricAbsence::event_not_supported);
+    CHECK(absence_of(EventStatus::permission_denied) == MetricAbsence::event_permission_denied);
+    CHECK(absence_of(EventStatus::not_counted) == MetricAbsence::event_not_counted);
+    // For good: this machine or run cannot have the event. Not: an interval multiplexed it away,
+    // or its inputs made this value impossible once.
+    CHECK(lacks_event_for_good(MetricAbsence::event_not_measured));
+    CHECK(lacks_event_for_good(MetricAbsence::event_not_supported));
+    CHECK(lacks_event_for_good(MetricAbsence::event_permission_denied));
+    CHECK_FALSE(lacks_event_for_good(MetricAbsence::event_not_counted));
+    CHECK_FALSE(lacks_event_for_good(MetricAbsence::division_by_zero));
+    CHECK_FALSE(lacks_event_for_good(MetricAbsence::literal_unknown));
+    CHECK_FALSE(lacks_event_for_good(MetricAbsence::not_a_number));
+    CHECK_FALSE(lacks_event_for_good(MetricAbsence::none));
   }
 
   TEST_CASE("expr: NaN and out-of-range integer operations are absent") {
@@ -181,7 +257,10 @@ TEST_SUITE("pure") {
     CHECK(error_column("#") == 1);
     CHECK(error_column("has_event(1)") == 11);
     CHECK_THROWS_WITH_AS(Expr::parse("foo(1)"), "column 1: unknown function 'foo'", ExprError);
-    CHECK_THROWS_WITH_AS(Expr::parse("1 +"), "column 4: expected a number, an event, a #literal or '(', found the end of the expression", ExprError);
+    CHECK_THROWS_WITH_AS(
+        Expr::parse("1 +"),
+        "column 4: expected a number, an event, a #literal or '(', found the end of the expression",
+        ExprError);
   }
 
   TEST_CASE("expr: nesting is bounded instead of exhausting the stack") {
@@ -224,6 +303,7 @@ TEST_SUITE("pure") {
     CHECK(value_of("cycles / task\\-clock", events) == doctest::Approx(3.0));
     CHECK(value_of("task\\-clock / (duration_time * 1e9)", events) == doctest::Approx(0.5));
     CHECK(value_of("cpu_core@INST_RETIRED.ANY@", events) == 5);
-    CHECK(reason_of("instructions", events) == "event instructions not counted (not_supported: no such event)");
+    CHECK(reason_of("instructions", events) ==
+          "event instructions not counted (not_supported: no such event)");
   }
 }

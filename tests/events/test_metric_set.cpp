@@ -248,6 +248,71 @@ TEST_SUITE("pure") {
     CHECK(set.required_events({"a"}).empty());  // terminates
   }
 
+  TEST_CASE("metric: an absent metric carries the kind of its absence, through references") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "ipc", "MetricExpr": "instructions / cycles"},
+      {"MetricName": "ipc_pct", "MetricExpr": "ipc * 100"},
+      {"MetricName": "a", "MetricExpr": "b + 1"},
+      {"MetricName": "b", "MetricExpr": "a - 1"},
+      {"MetricName": "per_zero", "MetricExpr": "cycles / zero"}
+    ])",
+                                "t");
+    EventValues events;
+    events.set("cycles", 10);
+    events.set("zero", 0);
+    events.set_missing("instructions", EventStatus::not_supported, "ENOENT");
+    auto results = set.evaluate({"ipc", "ipc_pct", "a", "per_zero"}, events, {});
+    CHECK(result_named(results, "ipc").absence == MetricAbsence::event_not_supported);
+    // A metric reading another keeps that metric's kind; its reason names the metric.
+    CHECK(result_named(results, "ipc_pct").absence == MetricAbsence::event_not_supported);
+    CHECK(result_named(results, "ipc_pct").reason.rfind("ipc: event instructions", 0) == 0);
+    CHECK(result_named(results, "a").absence == MetricAbsence::reference_cycle);
+    CHECK(result_named(results, "per_zero").absence == MetricAbsence::division_by_zero);
+    events.set("instructions", 20);
+    CHECK(result_named(set.evaluate({"ipc"}, events, {}), "ipc").absence == MetricAbsence::none);
+  }
+
+  TEST_CASE("metric: the per-interval plan leaves out what the run lacks by kind, not by words") {
+    // Each metric reads one event with `cycles`; the run's totals give that event's status.
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "counted", "MetricExpr": "a / cycles", "MetricGroup": "g"},
+      {"MetricName": "unsupported", "MetricExpr": "b / cycles", "MetricGroup": "g"},
+      {"MetricName": "refused", "MetricExpr": "c / cycles", "MetricGroup": "g"},
+      {"MetricName": "never_on_counter", "MetricExpr": "d / cycles", "MetricGroup": "g"},
+      {"MetricName": "not_in_run", "MetricExpr": "x / cycles", "MetricGroup": "g"},
+      {"MetricName": "zero_denominator", "MetricExpr": "cycles / z", "MetricGroup": "g"},
+      {"MetricName": "unknown_literal", "MetricExpr": "cycles * #smt_on", "MetricGroup": "g"}
+    ])",
+                                "t");
+    auto count = [](const char* name, EventStatus status, double value, const char* reason = "") {
+      EventCount e;
+      e.name = name;
+      e.status = status;
+      e.value = value;
+      e.reason = reason;
+      return e;
+    };
+    Measurement m;
+    m.duration_s = 1;
+    // d's reason mentions a division by zero, which the words-based rule took for a zero
+    // denominator (kept per interval); its status says it was never on a counter all run.
+    m.events = {count("cycles", EventStatus::counted, 1000),
+                count("a", EventStatus::counted, 10),
+                count("b", EventStatus::not_supported, 0, "ENOENT"),
+                count("c", EventStatus::permission_denied, 0, "perf_event_paranoid is 3"),
+                count("d", EventStatus::not_counted, 0,
+                      "time_running is 0, so scaling would be a division by zero"),
+                count("z", EventStatus::counted, 0)};
+    auto plan = plan_metric_engine(m, set, {"g"});
+    std::vector<std::string> kept;
+    for (size_t i : plan.per_interval) kept.push_back(set.metrics()[i].name);
+    // A zero denominator or an unknown literal may differ per interval: kept.
+    CHECK(kept == std::vector<std::string>{"counted", "zero_denominator", "unknown_literal"});
+    REQUIRE(plan.run.size() == 1);
+    CHECK(plan.run[0].name == "counted");
+    CHECK(plan.run[0].value == doctest::Approx(0.01));
+  }
+
   TEST_CASE("metric: unknown names and groups are refused") {
     auto set = MetricSet::load(kMetrics / "generic.json");
     CHECK_THROWS_WITH_AS(set.select({"no_such_metric"}),
