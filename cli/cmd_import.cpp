@@ -450,7 +450,8 @@ Runner add_import(CLI::App& app) {
   cmd->add_option("--format", o->format, "auto (default), text, csv (-x SEP) or json (-j)")
       ->check(CLI::IsMember({"auto", "text", "csv", "json"}));
   cmd->add_flag("--lenient", o->lenient,
-                "Import the good part of a damaged file, listing what was skipped");
+                "Import the good part of a damaged file (negative counts too), listing what was "
+                "skipped; a line over 1 MiB still stops it");
   cmd->add_option("--cpu", o->cpu_model,
                   "CPU the recording was made on (skylake, icelake, spr, zen4, neoverse-n2…): "
                   "derive its metric file's metrics too (docs/metrics.md)");

@@ -48,6 +48,9 @@
 //   "Backend_Bound" (with '_') is a fraction already.
 // - Text: a recording with the "Performance counter stats" header but no "seconds time elapsed"
 //   line (outside -I) is truncated. Strict imports also refuse control bytes (binary input).
+// - A negative count, time or energy (perf prints them from the kernel's u64) is an error, a
+//   skipped line with `lenient`; negative metrics are kept. A line longer than kMaxLineBytes
+//   (events/text/input_file.h) is an error with `lenient` too.
 // - Notes: elision lines ("..."), perf's advice lines and warnings go to notes[].
 #include <functional>
 #include <stdexcept>
