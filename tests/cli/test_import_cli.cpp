@@ -241,7 +241,8 @@ TEST_SUITE("pure") {
     std::filesystem::remove_all(dir);
   }
 
-  TEST_CASE("import refuses a negative count with FILE:LINE (exit 2); --lenient drops the line") {
+  TEST_CASE(
+      "import refuses a negative count with FILE:LINE (exit 2) and --lenient drops the line") {
     auto dir = make_temp_dir("import-negative");
     SUBCASE("text: a negative task-clock") {
       auto txt = (dir / "neg.txt").string();

@@ -586,7 +586,8 @@ TEST_SUITE("pure") {
     }
   }
 
-  TEST_CASE("import: negative counts, times and energies are refused; --lenient drops the line") {
+  TEST_CASE(
+      "import: negative counts, times and energies are refused, and --lenient drops their line") {
     // perf prints counts from the kernel's u64 values (task-clock's msec and RAPL's Joules too):
     // a negative one is damage. Its metrics can be below 0 and are kept.
     ImportOptions lenient;
