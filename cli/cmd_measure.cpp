@@ -75,6 +75,10 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return out;
 }
 
+// Deferred intervals (no live output) are derived this many at a time: 60 s at -I 100, a few
+// hundred kilobytes of raw records, and few enough calls that the caches stay warm for each.
+constexpr size_t kTicksPerBatch = 600;
+
 // Streams each interval as it is taken (each write reaches the file at once), so a killed run
 // keeps what it measured. A write that fails (a full disk) is said once on stderr; the run goes
 // on without the stream, and the command exits 1 at the end.
@@ -210,8 +214,8 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
                          const EventResolver& resolver, IntervalStream& stream,
                          EnergyRecorder& energy, MeasureMetrics* metrics,
-                         const std::vector<MeasureModel>& models, int& exit_code,
-                         bool& interrupted) {
+                         const std::vector<MeasureModel>& models, IntervalSpool* spool,
+                         int& exit_code, bool& interrupted) {
   Measurement m;
   // PAPI takes its own names (PAPI_TOT_CYC, perf::TASK-CLOCK): perf's resolver does not know
   // them, and PAPI says for each why it cannot count it.
@@ -233,6 +237,9 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
     iv.metrics = metrics ? metrics->evaluate(iv.events, iv.duration_s)
                          : derive_metrics(iv.events, iv.duration_s);
   };
+  // Each interval goes to the outputs as it is completed and is not kept: a run of any length
+  // measures in the same memory (the document's intervals wait in the spool, on disk).
+  run.keep_intervals = false;
   RunResult r;
   try {
     if (stream.live()) {
@@ -241,22 +248,33 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
         energy.complete_interval(iv);
         add_interval_model_estimates(models, iv);
         stream(iv);
+        if (spool) spool->add(iv);
       });
     } else {
       // Nothing shows the intervals before the run ends: a tick only reads (counters, meter,
-      // /proc/stat) and the figures are derived afterwards, with warm caches, to the same values.
+      // /proc/stat), and the figures are derived in batches of kTicksPerBatch intervals, with
+      // warm caches, to the same values.
+      std::vector<Interval> batch;
+      auto finish_batch = [&] {
+        for (auto& iv : batch) derive(iv);
+        energy.finish_intervals(batch, m.notes);
+        for (auto& iv : batch) {
+          add_interval_model_estimates(models, iv);
+          if (spool) spool->add(iv);
+        }
+        batch.clear();
+      };
       run.on_tick = [&energy] { energy.mark_interval(); };
-      r = run_counted(*counters, run, {});
-      for (auto& iv : r.intervals) derive(iv);
-      energy.finish_intervals(r.intervals, m.notes);
-      for (auto& iv : r.intervals) add_interval_model_estimates(models, iv);
+      run.ticks_per_batch = kTicksPerBatch;
+      run.on_batch = finish_batch;
+      r = run_counted(*counters, run, [&](Interval& iv) { batch.push_back(std::move(iv)); });
+      finish_batch();
     }
   } catch (const ExecError& e) {
     throw CommandError(e.what(), e.exit_code);
   }
   m.backend = o.backend;
   m.events = std::move(r.events);
-  m.intervals = std::move(r.intervals);
   m.duration_s = r.duration_s;
   m.user_s = r.user_s;
   m.sys_s = r.sys_s;
@@ -339,12 +357,17 @@ int run_measure(MeasureOptions o) {
   EnergyRecorder& energy = *recorder;
   IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
 
+  // The document's intervals, kept on disk while the run goes on (one run only: -r N averages
+  // runs, and its document has no intervals).
+  std::optional<IntervalSpool> spool;
+  if (o.interval_ms > 0 && o.repeat == 1 && !o.json_path.empty()) spool.emplace(o.json_path);
+
   std::vector<Measurement> runs;
   int exit_code = 0;
   for (int i = 0; i < o.repeat; ++i) {
     bool interrupted = false;
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
-                                models, exit_code, interrupted));
+                                models, spool ? &*spool : nullptr, exit_code, interrupted));
     if (exit_code != 0 || interrupted) break;
   }
   stream.finish();
@@ -372,7 +395,6 @@ int run_measure(MeasureOptions o) {
     m.sys_s = sys / n;
     m.runs = int(runs.size());
     m.start_time = runs.front().start_time;
-    m.intervals.clear();
     std::vector<std::vector<EnergyReading>> energies;
     for (const auto& r : runs) energies.push_back(r.energy);
     m.energy = average_energy(energies);
@@ -404,7 +426,14 @@ int run_measure(MeasureOptions o) {
   add_model_estimates(models, m);
 
   if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
-  if (!o.json_path.empty()) write_file_atomically(o.json_path, measurement_to_json(m));
+  if (spool) {
+    write_file_atomically(o.json_path, [&](const FileAppender& append) {
+      write_measurement_json_with_elements(
+          m, spool->count(), [&](const JsonSink& sink) { spool->replay(sink); }, append);
+    });
+  } else if (!o.json_path.empty()) {
+    write_file_atomically(o.json_path, measurement_to_json(m));
+  }
   if (!o.csv_path.empty()) write_file_atomically(o.csv_path, measurement_to_csv(m));
   if (!stream.failure().empty() && exit_code == 0) exit_code = 1;
   if (int status = nothing_counted_status(m); status != 0 && exit_code == 0) exit_code = status;

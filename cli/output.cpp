@@ -22,10 +22,14 @@
 #include "cli/commands.h"
 #include "cli/failsafe.h"
 #include "cli/measure_energy.h"
+#include "events/document/measurement_io.h"
 #include "events/text/input_file.h"
 
 namespace pmc::cli {
 namespace {
+
+// What IntervalSpool gathers before a write, and reads back at a time.
+constexpr size_t kSpoolBufferBytes = size_t(1) << 20;
 
 [[noreturn]] void throw_write_error(const std::string& path, int error) {
   throw CommandError(fmt::format("{}: write failed: {}", path, std::strerror(error)),
@@ -293,6 +297,64 @@ void remove_stale_temp_files(const std::string& path) {
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(it->path().c_str());
+  }
+}
+
+IntervalSpool::IntervalSpool(const std::string& output_path) {
+  std::filesystem::path dir = output_path == "-" ? std::filesystem::temp_directory_path()
+                                                 : std::filesystem::path(output_path).parent_path();
+  if (dir.empty()) dir = ".";
+  where_ = dir.string();
+  // O_TMPFILE: a file with no name, gone with the last descriptor; where the filesystem lacks it,
+  // a named one removed at once.
+  fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd_ < 0) {
+    std::string tmp = (dir / temp_file_name("intervals")).string();
+    fd_ = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd_ >= 0) ::unlink(tmp.c_str());
+  }
+  if (fd_ < 0)
+    throw CommandError(fmt::format("{}: cannot make a temporary file for the intervals: {}", where_,
+                                   std::strerror(errno)),
+                       ExitStatus::environment);
+  buffer_.reserve(kSpoolBufferBytes);
+}
+
+IntervalSpool::~IntervalSpool() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void IntervalSpool::add(const Interval& iv) {
+  append_interval_element(buffer_, iv, count_ == 0);
+  ++count_;
+  if (buffer_.size() >= kSpoolBufferBytes) flush();
+}
+
+void IntervalSpool::flush() {
+  if (failure_.empty() && !buffer_.empty()) {
+    try {
+      write_all(fd_, buffer_, where_ + " (the intervals' temporary file)");
+    } catch (const CommandError& e) {
+      failure_ = e.what();
+    }
+  }
+  buffer_.clear();
+}
+
+void IntervalSpool::replay(const std::function<void(std::string_view)>& sink) {
+  flush();
+  if (!failure_.empty()) throw CommandError(failure_, ExitStatus::environment);
+  std::string chunk(kSpoolBufferBytes, '\0');
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd_, chunk.data(), chunk.size(), at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw CommandError(fmt::format("{}: cannot read the intervals' temporary file back: {}",
+                                     where_, std::strerror(errno)),
+                         ExitStatus::environment);
+    if (n == 0) break;
+    sink(std::string_view(chunk.data(), size_t(n)));
+    at += n;
   }
 }
 

@@ -59,6 +59,33 @@ class OutputStream {
   bool owned_ = false;
 };
 
+// The -I intervals of measure's document, formatted as they come (append_interval_element) and
+// kept in an unlinked temporary file in the output's folder ($TMPDIR for stdout), so that a run
+// of any length holds none of them in memory and a killed run leaves nothing behind; replayed
+// into the document when the run ends.
+class IntervalSpool {
+ public:
+  // Throws CommandError (exit 1) when no temporary file can be made there.
+  explicit IntervalSpool(const std::string& output_path);
+  ~IntervalSpool();
+  IntervalSpool(const IntervalSpool&) = delete;
+  IntervalSpool& operator=(const IntervalSpool&) = delete;
+  // Never throws: a write that fails (a full disk) is kept and reported by replay().
+  void add(const Interval& iv);
+  size_t count() const { return count_; }
+  // Hands the elements to `sink` in order, a megabyte at a time; throws CommandError (exit 1)
+  // when a write or read of the spool failed.
+  void replay(const std::function<void(std::string_view)>& sink);
+
+ private:
+  void flush();
+  std::string where_;
+  int fd_ = -1;
+  std::string buffer_;
+  size_t count_ = 0;
+  std::string failure_;
+};
+
 // Flushes and closes stdout at the end of a command; throws CommandError (exit 1) when that fails.
 void finish_standard_output();
 

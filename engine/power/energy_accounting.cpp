@@ -190,6 +190,11 @@ struct EnergyRecorder::State {
   std::string grid_basis;
   std::optional<EstimateCurve> curve;
   std::optional<CpuTimes> cpu_at_start;
+  // finish_intervals: /proc/stat where the batch of intervals it finishes began (the run's start,
+  // then where the previous batch ended), and whether its notes were given in this run.
+  std::optional<CpuTimes> cpu_at_batch;
+  bool batch_notes_given = false;
+  bool batch_coverage_noted = false;
   std::optional<CpuTimes> cpu_at_interval;
   std::optional<double> task_at_start;             // the root cgroup's CPU time at begin_run
   std::vector<std::optional<double>> marked_util;  // mark_interval, estimate of a system-wide
@@ -640,7 +645,8 @@ void EnergyRecorder::sample() {
 
 void EnergyRecorder::begin_run() {
   auto& s = *state_;
-  s.cpu_at_start = s.cpu_at_interval = s.proc_stat->read();
+  s.cpu_at_start = s.cpu_at_interval = s.cpu_at_batch = s.proc_stat->read();
+  s.batch_notes_given = s.batch_coverage_noted = false;
   s.marked_busy.clear();
   s.marked_task.clear();
   s.marked_util.clear();
@@ -713,7 +719,9 @@ void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
       // the run's busy time, which the intervals share in proportion to the counter's advance.
       auto marks = std::exchange(s.marked_task, {});
       busy.assign(marks.size(), std::nullopt);
-      if (auto run_busy = State::busy_between(s.cpu_at_start, s.proc_stat->read())) {
+      auto batch_end = s.proc_stat->read();
+      auto batch_start = std::exchange(s.cpu_at_batch, batch_end);
+      if (auto run_busy = State::busy_between(batch_start, batch_end)) {
         std::vector<double> durations;
         double task_run = 0;
         for (size_t k = 0; k < marks.size(); ++k) {
@@ -722,22 +730,26 @@ void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
         }
         auto b = apportion_busy(marks, durations, *run_busy);
         for (size_t k = 0; k < b.size(); ++k) busy[k] = b[k];
-        notes.push_back(fmt::format(
-            "per-interval busy CPU time B follows {} (read at each tick instead of /proc/stat, "
-            "which costs several times more to generate), scaled so that the intervals add up to "
-            "/proc/stat's {:.3f} s over the run",
-            s.task_cpu->path(), *run_busy));
+        if (!std::exchange(s.batch_notes_given, true))
+          notes.push_back(fmt::format(
+              "per-interval busy CPU time B follows {} (read at each tick instead of /proc/stat, "
+              "which costs several times more to generate), scaled so that the intervals add up "
+              "to /proc/stat's busy CPU time, read at the run's start and after each batch of "
+              "intervals ({:.3f} s over the first {})",
+              s.task_cpu->path(), *run_busy, marks.size()));
         double window = 0;
         for (double d : durations) window += d;
         // /proc/stat counts in ticks of 1/USER_HZ per CPU at each end; the cgroup counter leaves
         // out steal time (and cgroup v1 interrupts): 20 % and two ticks per CPU are allowed.
         double allowed = 0.2 * *run_busy + 2.0 * s.cpus() * 0.01;
-        if (window > 0 && std::abs(task_run - *run_busy) > allowed)
+        if (window > 0 && std::abs(task_run - *run_busy) > allowed &&
+            !std::exchange(s.batch_coverage_noted, true))
           notes.push_back(fmt::format(
-              "{} advanced {:.3f} s over the run against /proc/stat's {:.3f} s of busy CPU time: "
+              "{} advanced {:.3f} s over {} intervals against /proc/stat's {:.3f} s of busy CPU "
+              "time: "
               "it does not cover the whole machine (a container's cgroup?), so the per-interval "
               "shares follow its load rather than the machine's; the run's share uses /proc/stat",
-              s.task_cpu->path(), task_run, *run_busy));
+              s.task_cpu->path(), task_run, marks.size(), *run_busy));
       }
     }
     for (size_t k = 0; k < intervals.size() && k < readings.size() && k < busy.size(); ++k) {

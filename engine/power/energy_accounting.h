@@ -68,6 +68,9 @@ class EnergyRecorder {
   // Where the root cgroup's CPU-time counter exists, a mark reads it instead of /proc/stat and
   // the run's busy time from /proc/stat is shared among the intervals in proportion to it; the
   // notes say so (and when the counter does not cover the machine).
+  // finish_intervals() may be called for batches, in order (each with the intervals marked since
+  // the previous call), so that a long run never holds all its intervals: the busy time is then
+  // shared within each batch, and the notes are given once per run.
   void mark_interval();
   void finish_intervals(std::vector<Interval>& intervals, std::vector<std::string>& notes);
   // Fills m.energy and the energy notes of one run from its events, duration and CPU times.

@@ -260,6 +260,26 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
   std::vector<uint64_t> raw_now, raw_before;
   std::vector<uint64_t> raw_ticks;  // RunOptions::on_tick: each tick's raw record
   std::vector<double> tick_times;   // and its time and duration
+  // The intervals of the ticks recorded so far, built as a tick would have built them, each
+  // passed to the sink (and kept unless RunOptions::keep_intervals is false); raw_before then
+  // holds the last tick's record, from which the next interval starts.
+  auto build_ticks = [&] {
+    size_t ticks = tick_times.size() / 2;
+    if (ticks == 0) return;
+    if (options.keep_intervals) result.intervals.reserve(result.intervals.size() + ticks + 1);
+    for (size_t k = 0; k < ticks; ++k) {
+      const uint64_t* earlier = k > 0                ? raw_ticks.data() + (k - 1) * record
+                                : raw_before.empty() ? nullptr
+                                                     : raw_before.data();
+      auto iv = raw_interval(counters, raw_ticks.data() + k * record, earlier, tick_times[2 * k],
+                             tick_times[2 * k + 1]);
+      if (on_interval) on_interval(iv);
+      if (options.keep_intervals) result.intervals.push_back(std::move(iv));
+    }
+    raw_before.assign(raw_ticks.end() - long(record), raw_ticks.end());
+    raw_ticks.clear();
+    tick_times.clear();
+  };
   auto last_tick = t0;
   bool child_signalled = false;
   // RunOptions::kill_after_s: when the command is sent SIGKILL, counted from the first signal.
@@ -337,6 +357,10 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
         tick_times.push_back(t);
         tick_times.push_back(d);
         options.on_tick();
+        if (options.ticks_per_batch > 0 && tick_times.size() / 2 >= options.ticks_per_batch) {
+          build_ticks();
+          if (options.on_batch) options.on_batch();
+        }
       } else if (record > 0) {
         raw_now.clear();
         counters.read_raw(raw_now);
@@ -344,14 +368,14 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
                                raw_before.empty() ? nullptr : raw_before.data(), t, d);
         if (options.on_tick) options.on_tick();
         if (on_interval) on_interval(iv);
-        result.intervals.push_back(std::move(iv));
+        if (options.keep_intervals) result.intervals.push_back(std::move(iv));
         std::swap(raw_now, raw_before);
       } else {
         counters.read_into(current);
         auto iv = make_interval(current, previous, t, d);
         if (options.on_tick) options.on_tick();
         if (on_interval) on_interval(iv);
-        result.intervals.push_back(std::move(iv));
+        if (options.keep_intervals) result.intervals.push_back(std::move(iv));
         std::swap(previous, current);
       }
       last_tick = now;
@@ -381,18 +405,7 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
     result.events = counters.read();
   }
   sample();
-  if (!tick_times.empty() && record > 0) {
-    // The ticks' intervals, built as a tick would have built them.
-    result.intervals.reserve(tick_times.size() / 2 + 1);
-    for (size_t k = 0; k < tick_times.size() / 2; ++k) {
-      const uint64_t* earlier = k > 0 ? raw_ticks.data() + (k - 1) * record : nullptr;
-      auto iv = raw_interval(counters, raw_ticks.data() + k * record, earlier, tick_times[2 * k],
-                             tick_times[2 * k + 1]);
-      if (on_interval) on_interval(iv);
-      result.intervals.push_back(std::move(iv));
-    }
-    raw_before.assign(raw_ticks.end() - long(record), raw_ticks.end());
-  }
+  if (record > 0) build_ticks();
   if (options.interval_ms > 0 && t1 > last_tick) {
     // The last, partial interval, so that the intervals add up to the whole run.
     double d = std::chrono::duration<double>(t1 - last_tick).count();
@@ -412,7 +425,7 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
     }
     if (options.on_tick) options.on_tick();
     if (on_interval) on_interval(iv);
-    result.intervals.push_back(std::move(iv));
+    if (options.keep_intervals) result.intervals.push_back(std::move(iv));
   }
   if (child) {
     result.user_s = seconds(usage.ru_utime);

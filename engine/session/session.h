@@ -21,7 +21,7 @@ struct RunOptions {
   // > 0: stop after this long. Without a command the run ends; a command is sent SIGTERM, and
   // SIGKILL 2 s later if it still runs (as timeout(1) with -k 2 does).
   double duration_s = 0;
-  int sample_ms = 0;              // > 0: call on_sample at least this often (power sources)
+  int sample_ms = 0;  // > 0: call on_sample at least this often (power sources)
   // After the first signal forwarded to the command, SIGKILL if it still runs this much later
   // (0: never); measure --kill-after.
   double kill_after_s = 10;
@@ -39,6 +39,14 @@ struct RunOptions {
   // sleep runs with cold caches, so every structure it builds costs the measuring process
   // (docs/PERFORMANCE.md).
   std::function<void()> on_tick;
+  // With on_tick: every this many ticks (0: never) the intervals of the ticks so far are built
+  // and passed to the sink, then on_batch is called, so that a long run holds at most a batch of
+  // raw records (a day at -I 10 is 8.6 million ticks).
+  size_t ticks_per_batch = 0;
+  std::function<void()> on_batch;
+  // false: the intervals are passed to the sink only, and RunResult::intervals stays empty, so
+  // that memory does not grow with the run's length (measure -I streams them to its outputs).
+  bool keep_intervals = true;
 };
 
 struct RunResult {
@@ -46,8 +54,8 @@ struct RunResult {
   std::optional<int> term_signal;     // N when the command was killed by a signal
   std::optional<int> interrupted_by;  // a signal that pmcmodel received and forwarded
   std::optional<double> killed_after_s;  // SIGKILL sent this long after the first signal
-  bool stopped_at_duration = false;   // the command was sent SIGTERM at RunOptions::duration_s
-  std::string start_time;             // ISO 8601 UTC
+  bool stopped_at_duration = false;      // the command was sent SIGTERM at RunOptions::duration_s
+  std::string start_time;                // ISO 8601 UTC
   double duration_s = 0;
   double user_s = 0;
   double sys_s = 0;

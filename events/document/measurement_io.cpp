@@ -779,6 +779,34 @@ void StreamedDocumentWriter::finish(const Measurement& m) {
   st.sink(tail);
 }
 
+void append_interval_element(std::string& out, const Interval& iv, bool first) {
+  TextBuffer text;
+  char* p = text.room(6);
+  if (!first) *p++ = ',';
+  text.commit(put(p, "\n    "));
+  put_interval(text, iv, iv.metrics);
+  out.append(text.view());
+}
+
+void write_measurement_json_with_elements(const Measurement& m, size_t count,
+                                          const std::function<void(const JsonSink&)>& elements,
+                                          const JsonSink& sink) {
+  if (!m.intervals.empty())
+    throw std::logic_error("write_measurement_json_with_elements: the intervals come as elements");
+  JsonWriter w;
+  write_head(w, m, count > 0);
+  if (count > 0) {
+    sink(w.str());
+    w.take();
+    elements(sink);
+    w.assume_elements();
+  }
+  write_tail(w, m);
+  std::string tail = w.take();
+  tail += '\n';
+  sink(tail);
+}
+
 std::string measurement_to_json(const Measurement& m) {
   std::string out;
   // About 300 bytes per event written, with its share of the reported metrics (measured on perf

@@ -68,6 +68,17 @@ class StreamedDocumentWriter {
   std::unique_ptr<State> state_;
 };
 
+// A document whose intervals were formatted while the run went on and kept out of memory
+// (measure -I): append_interval_element() formats one as an element of the document's
+// multiline "intervals" array (',' first unless `first`); write_measurement_json_with_elements()
+// writes `m`'s head and tail (m holds no intervals) around `count` elements that `elements` hands
+// to the sink in order. The bytes are write_measurement_json's of the document with the
+// intervals in it.
+void append_interval_element(std::string& out, const Interval& iv, bool first);
+void write_measurement_json_with_elements(const Measurement& m, size_t count,
+                                          const std::function<void(const JsonSink&)>& elements,
+                                          const JsonSink& sink);
+
 // Throws FormatError "FILE:LINE: what was expected".
 Measurement measurement_from_json(std::string_view text, std::string_view file_name);
 

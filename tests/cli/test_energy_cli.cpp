@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -211,6 +212,45 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("measure -q -I over several batches: intervals still add up, notes given once") {
+    // -I 2 for 3 s is about 1,500 ticks: the intervals are derived in batches of 600 while the
+    // run goes on and kept on disk, not in memory. The package's joules across the wrap (1 J,
+    // as in the wrap test) and the raw task-clock must still add up over every interval, and
+    // each note (the cgroup counter's, per batch) must be given once.
+    TempDir dir("batches");
+    auto tree = copy_tree(dir, "wrap");
+    fs::create_directories(tree / "fs/cgroup");
+    write_text((tree / "fs/cgroup/cpu.stat").string(), "usage_usec 000000001000000\n");
+    auto zone = tree / "class/powercap/intel-rapl:0";
+    std::string script = "sleep 0.5; " + write_uj(zone, 262143300000) + "; sleep 2; " +
+                         write_uj(zone, 671150) + "; sleep 0.5";
+    auto out = dir.file("run.json");
+    auto doc = run_json(run_process(measure({"-q", "-I", "2", "--json", out}, script),
+                                    {"PMCMODEL_SYSFS_ROOT=" + tree.string()}),
+                        out);
+    const auto& intervals = doc["intervals"];
+    REQUIRE(intervals.size() > 600);  // more than one batch, even on a busy machine
+    double joules = 0;
+    uint64_t raw = 0;
+    double last_t = 0;
+    for (const auto& iv : intervals) {
+      const json* e = find_energy(iv["energy"], "package-0");
+      REQUIRE(e != nullptr);
+      joules += (*e)["joules"].get<double>();
+      raw += iv["events"][0]["raw"].get<uint64_t>();
+      CHECK(iv["time_s"].get<double>() > last_t);
+      last_t = iv["time_s"].get<double>();
+    }
+    CHECK(joules == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(raw == doc["events"][0]["raw"].get<uint64_t>());
+    std::set<std::string> seen;
+    for (const auto& n : doc["notes"]) CHECK_MESSAGE(seen.insert(n.get<std::string>()).second, n);
+    CHECK(has_note(doc, "per-interval busy CPU time B follows"));
+    // Nothing of the spool is left beside the document.
+    for (const auto& f : fs::directory_iterator(fs::path(out).parent_path()))
+      CHECK(f.path().filename().string().find("pmcmodel-tmp") == std::string::npos);
+  }
+
   TEST_CASE("measure -q -I: each tick reads the root cgroup's CPU counter, not /proc/stat") {
     // The tree gains a cgroup v2 root cpu.stat whose usage_usec the command advances by 5000 s in
     // one step, far beyond what /proc/stat can show this run's CPUs doing: the notes must say
@@ -226,10 +266,9 @@ TEST_SUITE("kernel") {
                          "; printf 'usage_usec 005001000000\\n' | dd of='" + stat.string() +
                          "' conv=notrunc status=none; sleep 0.3";
     auto out = dir.file("run.json");
-    auto doc = run_json(
-        run_process(measure({"-q", "-I", "100", "--json", out}, script),
-                    {"PMCMODEL_SYSFS_ROOT=" + tree.string()}),
-        out);
+    auto doc = run_json(run_process(measure({"-q", "-I", "100", "--json", out}, script),
+                                    {"PMCMODEL_SYSFS_ROOT=" + tree.string()}),
+                        out);
     CHECK(has_note(doc, "per-interval busy CPU time B follows " + stat.string()));
     CHECK(has_note(doc, "does not cover the whole machine"));
     double machine = 0, command = 0;

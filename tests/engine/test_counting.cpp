@@ -18,10 +18,10 @@
 #include <sstream>
 #include <thread>
 
-#include "events/metrics/derived_metrics.h"
 #include "engine/counting/perf_event.h"
-#include "events/names/resolver.h"
 #include "engine/session/session.h"
+#include "events/metrics/derived_metrics.h"
+#include "events/names/resolver.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -200,6 +200,43 @@ TEST_SUITE("kernel") {
       CHECK(r.intervals[i].duration_s == doctest::Approx(0.05).epsilon(0.5));
       CHECK(r.intervals[i].time_s > r.intervals[i - 1].time_s);
     }
+  }
+
+  TEST_CASE("on_tick in batches: the intervals reach the sink batch by batch and none is kept") {
+    // ticks_per_batch 3 and keep_intervals false, as measure -I runs a long recording: every 3
+    // ticks the intervals so far go to the sink, then on_batch; nothing is left in the result,
+    // and the streamed deltas still add up exactly (the first of each batch starts from the
+    // previous batch's last record, not from zero).
+    RunOptions o;
+    o.interval_ms = 20;
+    o.ticks_per_batch = 3;
+    o.keep_intervals = false;
+    SysRoot root = SysRoot::from_env();
+    EventResolver resolver(root);
+    auto counters =
+        make_perf_event_counters(resolver.resolve_list("task-clock,context-switches"), root);
+    o.argv = test::child_command("spin:0.3");
+    size_t ticks = 0;
+    std::vector<size_t> sunk_at_batch;
+    std::vector<Interval> streamed;
+    o.on_tick = [&] { ++ticks; };
+    o.on_batch = [&] {
+      CHECK(streamed.size() == ticks);  // each batch delivers every tick so far
+      sunk_at_batch.push_back(streamed.size());
+    };
+    auto r = run_counted(*counters, o, [&](Interval& iv) { streamed.push_back(iv); });
+    CHECK(r.intervals.empty());
+    REQUIRE(streamed.size() >= 7);
+    CHECK(ticks == streamed.size());
+    REQUIRE_FALSE(sunk_at_batch.empty());
+    for (size_t b = 0; b < sunk_at_batch.size(); ++b) CHECK(sunk_at_batch[b] == 3 * (b + 1));
+    for (size_t e = 0; e < 2; ++e) {
+      uint64_t sum = 0;
+      for (const auto& iv : streamed) sum += iv.events[e].raw;
+      CHECK(sum == r.events[e].raw);
+    }
+    for (size_t i = 1; i < streamed.size(); ++i) CHECK(streamed[i].time_s > streamed[i - 1].time_s);
+    CHECK(streamed.back().partial);
   }
 
   TEST_CASE("a raw record read after the counters stop gives what read() gives") {

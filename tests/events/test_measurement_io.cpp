@@ -2,6 +2,8 @@
 
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat.h"
+#include "test_support.h"
 
 using namespace pmc;
 
@@ -36,6 +38,40 @@ TEST_SUITE("pure") {
     auto csv = measurement_to_csv(m);
     CHECK(csv.starts_with(
         "kind,name,pmu,value,raw,unit,time_enabled_ns,time_running_ns,status,reason,stddev,sem\n"));
+  }
+
+  TEST_CASE("a document written around spooled interval elements is the whole document's bytes") {
+    // measure -I formats each interval as it comes (append_interval_element) and writes the head
+    // and tail around them at the end: the bytes must be those of the document holding them.
+    for (const char* file : {"synthetic/interval.csv", "synthetic/interval.txt"}) {
+      INFO(file);
+      std::string path = std::string(PMC_TEST_DATA) + "/perfstat/" + file;
+      Measurement whole = import_perf_stat(test::read_file(path), path).measurement;
+      REQUIRE(whole.intervals.size() >= 2);
+      std::string elements;
+      for (size_t i = 0; i < whole.intervals.size(); ++i)
+        append_interval_element(elements, whole.intervals[i], i == 0);
+      Measurement head = whole;
+      head.intervals.clear();
+      std::string out;
+      write_measurement_json_with_elements(
+          head, whole.intervals.size(),
+          [&](const JsonSink& sink) {
+            // Handed over in uneven pieces, as the spool reads them back.
+            for (size_t at = 0; at < elements.size(); at += 7)
+              sink(std::string_view(elements).substr(at, 7));
+          },
+          [&](std::string_view piece) { out.append(piece); });
+      CHECK(out == measurement_to_json(whole));
+      // No intervals: the same as a document without any.
+      std::string empty;
+      write_measurement_json_with_elements(
+          head, 0, [](const JsonSink&) {}, [&](std::string_view piece) { empty.append(piece); });
+      CHECK(empty == measurement_to_json(head));
+      CHECK_THROWS_AS(write_measurement_json_with_elements(
+                          whole, 1, [](const JsonSink&) {}, [](std::string_view) {}),
+                      std::logic_error);
+    }
   }
 
   TEST_CASE("the measurement document round-trips through JSON") {
