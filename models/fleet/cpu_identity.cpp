@@ -98,10 +98,14 @@ CpuInfo parse_cpuinfo(std::string_view text) {
 }
 
 bool CpuGeneration::names(std::string_view cpu_name) const {
-  std::string key = cpu_model_key(cpu_name);
+  return names_key(cpu_model_key(cpu_name));
+}
+
+bool CpuGeneration::names_key(std::string_view key) const {
   if (key.empty()) return false;
+  std::string text(key);  // fnmatch needs a terminated string
   return std::any_of(name_keys.begin(), name_keys.end(), [&](const std::string& pattern) {
-    return ::fnmatch(pattern.c_str(), key.c_str(), 0) == 0;
+    return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
   });
 }
 
@@ -156,7 +160,7 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
                           CpuIdentity& id) {
   std::vector<const CpuFacts*> all;
   for (const auto& f : facts.all())
-    if (f.cores && gen.names(f.name)) all.push_back(&f);
+    if (f.cores && gen.names_key(f.key)) all.push_back(&f);  // the table's key is the name's
   if (all.empty()) {
     id.evidence.push_back("no CPU of that generation with a core count in the CPU facts table");
     return nullptr;
@@ -202,11 +206,11 @@ const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog,
   const Sku* best = nullptr;
   std::set<std::string> keys;
   for (const Sku& s : catalog.skus()) {
-    if (!s.sockets || !s.llc_mb || !s.base_ghz || !gen.names(s.cpu_model)) continue;
+    if (!s.sockets || !s.llc_mb || !s.base_ghz || !gen.names_key(s.cpu_key)) continue;
     if (std::abs(*s.llc_mb - l3_mb) > 0.5 ||
         std::abs(*s.base_ghz - nominal_ghz) > kBaseClockToleranceGhz)
       continue;
-    keys.insert(cpu_model_key(s.cpu_model));
+    keys.insert(s.cpu_key);
     bool two_socket = *s.sockets == kHostChips;
     if (best == nullptr || (two_socket && *best->sockets != kHostChips)) best = &s;
   }

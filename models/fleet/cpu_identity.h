@@ -40,6 +40,7 @@ struct CpuGeneration {
   std::vector<std::string> name_keys;     // fnmatch patterns over cpu_model_key ("platinum85*")
   std::string source;
   bool names(std::string_view cpu_name) const;  // cpu_name's key matches one of name_keys
+  bool names_key(std::string_view key) const;   // the same for a cpu_model_key already made
 };
 
 class CpuGenerationTable {
@@ -49,6 +50,7 @@ class CpuGenerationTable {
   static CpuGenerationTable parse(std::string_view text, const std::string& origin);
   const CpuGeneration* find(std::string_view vendor, int family, int model, int stepping) const;
   const std::string& origin() const { return origin_; }
+  const std::vector<CpuGeneration>& all() const { return rows_; }
 
  private:
   std::vector<CpuGeneration> rows_;

@@ -202,9 +202,10 @@ SkuCatalog SkuCatalog::parse(std::string_view text, const std::string& origin) {
   });
   if (catalog.skus_.empty()) table.fail(1, "expected at least one SKU row after the header");
   for (size_t i = 0; i < catalog.skus_.size(); ++i) {
-    std::string key = cpu_model_key(catalog.skus_[i].cpu_model);
-    if (key.empty()) continue;
-    auto [at, inserted] = catalog.by_cpu_key_.emplace(std::move(key), i);
+    Sku& sku = catalog.skus_[i];
+    sku.cpu_key = cpu_model_key(sku.cpu_model);
+    if (sku.cpu_key.empty()) continue;
+    auto [at, inserted] = catalog.by_cpu_key_.emplace(sku.cpu_key, i);
     if (!inserted && better_match(catalog.skus_[i], catalog.skus_[at->second])) at->second = i;
   }
   return catalog;

@@ -21,6 +21,7 @@ struct Sku {
   std::string id;              // "specpower-<row>-<system>" or "aws-<instance type>"
   std::string vendor;          // system vendor, or the cloud provider
   std::string cpu_model;       // e.g. "Intel Xeon X5670"
+  std::string cpu_key;         // cpu_model_key(cpu_model), empty when it has none
   std::optional<int> sockets;  // absent for a cloud instance (a share of a host)
   int cores = 0;
   int threads = 0;

@@ -39,6 +39,24 @@ bool has(const std::vector<std::string>& lines, const std::string& text) {
 }  // namespace
 
 TEST_SUITE("pure") {
+  TEST_CASE("the shipped tables' keys are their names' cpu_model_key, which identification reads") {
+    // pick_host and pick_catalog_sku match a generation against the stored keys (cpu_key of
+    // cpu_facts.csv, Sku::cpu_key) instead of making one per row at every start-up: a row whose
+    // key is not its name's would be matched differently.
+    Tables t;
+    size_t facts = 0;
+    for (const auto& f : t.facts.all()) {
+      CHECK_MESSAGE(cpu_model_key(f.name) == f.key, f.name);
+      ++facts;
+    }
+    CHECK(facts > 1000);
+    for (const auto& sku : t.catalog.skus()) CHECK(sku.cpu_key == cpu_model_key(sku.cpu_model));
+    // names_key on a key is names on the name.
+    for (const auto& g : t.generations.all())
+      for (const auto& f : t.facts.all())
+        if (g.names(f.name) != g.names_key(f.key)) FAIL_CHECK(g.name << " / " << f.name);
+  }
+
   TEST_CASE("/proc/cpuinfo of a masked Emerald Rapids VM: the first block's fields, 4 processors") {
     auto c = cpuinfo("emr-vm-masked.cpuinfo");
     CHECK(c.vendor == "GenuineIntel");
