@@ -239,7 +239,7 @@ TEST_SUITE("pure") {
     std::filesystem::remove(icx);
   }
 
-  TEST_CASE("compare reads perf stat recordings directly; --help shows examples") {
+  TEST_CASE("compare reads perf stat recordings directly, --help shows examples") {
     auto r = run_process(pmcmodel({"compare", perfstat("013.txt"), perfstat("014.txt"), "--price",
                                    "013=2", "--price", "014=3.6"}));
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);

@@ -552,7 +552,7 @@ TEST_SUITE("kernel") {
     }
   }
 
-  TEST_CASE("estimates per interval follow each interval's task-clock; repeats give the mean") {
+  TEST_CASE("estimates per interval follow each interval's task-clock, repeats give the mean") {
     TempDir dir("estimate-iv");
     auto out = dir.file("run.json");
     std::vector<std::string> env = {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl"};

@@ -86,7 +86,7 @@ TEST_SUITE("kernel") {
     CHECK(r.err.find("syscalls:sys_enter_getppid") != std::string::npos);
   }
 
-  TEST_CASE("list marks what cannot be counted here, with the reason; list --json for scripts") {
+  TEST_CASE("list marks what cannot be counted here, with the reason, list --json for scripts") {
     auto r = run_process(pmcmodel({"list", "--json"}));
     auto doc = run_json(r);
     REQUIRE(doc["events"].is_array());

@@ -146,7 +146,7 @@ TEST_SUITE("pure") {
     std::filesystem::remove(path);
   }
 
-  TEST_CASE("import --cpu: the CPU's file adds its metrics; an unknown model is refused") {
+  TEST_CASE("import --cpu: the CPU's file adds its metrics, an unknown model is refused") {
     auto path = temp_path("import-cpu.json");
     auto bad =
         run_process(pmcmodel({"import", perfstat("013.txt"), "--cpu", "z80", "--json", path}));

@@ -132,7 +132,7 @@ TEST_SUITE("pure") {
     std::filesystem::remove(model);
   }
 
-  TEST_CASE("fit --features auto selects the informative columns; --group-by makes CV grouped") {
+  TEST_CASE("fit --features auto selects the informative columns, --group-by makes CV grouped") {
     auto data = temp_path("auto.csv"), model = temp_path("auto.json");
     write(data, known_coefficients_csv(300, 11));
     for (std::string solver : {"linear", "ridge", "nnls", "elastic"}) {
@@ -336,7 +336,7 @@ TEST_SUITE("pure") {
 
 TEST_SUITE("pure") {
   TEST_CASE(
-      "fit --band-by: one model per frequency band recovers each band's law; predict picks it") {
+      "fit --band-by: one model per frequency band recovers each band's law, predict picks it") {
     // Two linear laws (hand-made): at 1000 MHz y = 5 + 2a, at 3000 MHz y = 20 + 6a, noise
     // N(0, 0.1²); three rows at 5000 MHz (y = 50 + 10a) are too few for a band of their own.
     std::mt19937_64 rng(21);

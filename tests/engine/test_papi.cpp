@@ -164,7 +164,7 @@ TEST_SUITE("kernel") {
     CHECK(counts[0].reason.find("cgroup") != std::string::npos);
   }
 
-  TEST_CASE("with LIBPFM_FORCE_PMU PAPI's perf_event component is active; a VM still counts no hardware") {
+  TEST_CASE("with LIBPFM_FORCE_PMU PAPI's perf_event component is active, a VM still counts no hardware") {
     std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
     auto run = test::run_process({self}, {"LIBPFM_FORCE_PMU=amd64_fam19h_zen3",
                                           "PMC_PAPI_PROBE=PAPI_TOT_INS,PAPI_TOT_CYC,perf::TASK-CLOCK"});

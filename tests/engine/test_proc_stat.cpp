@@ -12,7 +12,7 @@
 using namespace pmc;
 
 TEST_SUITE("pure") {
-  TEST_CASE("busy time is user+nice+system+irq+softirq+steal; idle and iowait are not busy") {
+  TEST_CASE("busy time is user+nice+system+irq+softirq+steal, idle and iowait are not busy") {
     // user nice system idle iowait irq softirq steal guest guest_nice, at 100 ticks per second.
     auto t =
         parse_proc_stat("cpu  100 20 30 400 50 6 7 8 9 0\ncpu0 50 10 15 200 25 3 3 4 4 0\n", 100);

@@ -161,7 +161,7 @@ TEST_SUITE("pure") {
           "# EOF\n");
   }
 
-  TEST_CASE("values read back exactly; NaN and infinities are spelled as Prometheus reads them") {
+  TEST_CASE("values read back exactly, NaN and infinities are spelled as Prometheus reads them") {
     CHECK(format_value(0.1) == "0.1");
     CHECK(format_value(65536.000015) == "65536.000015");
     CHECK(format_value(1e21) == "1e+21");
@@ -200,7 +200,7 @@ TEST_SUITE("pure") {
     CHECK_FALSE(parse_listen_address("h:8x", &host, &port));
   }
 
-  TEST_CASE("--cgroups: paths, globs, auto; '..' and empty components are refused") {
+  TEST_CASE("--cgroups: paths, globs, auto, '..' and empty components are refused") {
     std::string error;
     auto sel = parse_cgroup_selection("/system.slice/a.service, user.slice/*", &error);
     REQUIRE(sel);
@@ -428,7 +428,7 @@ TEST_SUITE("pure") {
           CHECK(x.labels[2].second.find("busy-cpu") == std::string::npos);
   }
 
-  TEST_CASE("the sampler without NVML: no library says nothing; a library that fails is down") {
+  TEST_CASE("the sampler without NVML: no library says nothing, a library that fails is down") {
     TempTree t("nogpu");
     SysRoot root;
     root.sys = t.path / "sys";

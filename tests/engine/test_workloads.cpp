@@ -57,7 +57,7 @@ TEST_SUITE("pure") {
     CHECK(sets.dram == 600 * MiB);  // 2 × 300M, inside [64M, 1G]
   }
 
-  TEST_CASE("workloads: a two-level tree makes L2 the LLC; a missing tree keeps defaults") {
+  TEST_CASE("workloads: a two-level tree makes L2 the LLC, a missing tree keeps defaults") {
     auto caches = read_cache_sizes(fixture("models/sysfs-cache-two-level"));
     CHECK(caches.l1d == 64 * KiB);
     CHECK(caches.llc == 1 * MiB);

@@ -186,7 +186,7 @@ TEST_SUITE("pure") {
     CHECK(said);
   }
 
-  TEST_CASE("workloads: a label groups everything; mixed runs without labels are refused") {
+  TEST_CASE("workloads: a label groups everything, mixed runs without labels are refused") {
     std::vector<WorkloadClaim> same = {{"a.json", std::nullopt, "./app 1"},
                                        {"b.json", std::nullopt, "./app 1"}};
     CHECK(assign_workloads(same, std::nullopt) == std::vector<std::string>{"./app 1", "./app 1"});
