@@ -1,5 +1,7 @@
 #include "cli/compare_svg.h"
 
+#include "models/fleet/recommendations.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -96,13 +98,6 @@ void bars(std::string& svg, const std::vector<const ComparisonRow*>& rows, int x
 }
 
 }  // namespace
-
-std::string human_cost_usd(double usd) {
-  double a = std::abs(usd);
-  if (a >= 0.01 || a == 0) return fmt::format("{:.4g} USD/run", usd);
-  if (a * 1e3 >= 0.01) return fmt::format("{:.3g} USD/1k runs", usd * 1e3);
-  return fmt::format("{:.3g} USD/1M runs", usd * 1e6);
-}
 
 std::string comparison_svg(std::span<const ComparisonRow> rows, Objective objective,
                            size_t max_rows) {

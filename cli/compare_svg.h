@@ -11,10 +11,6 @@
 
 namespace pmc::cli {
 
-// A cost per run as a person says it: "0.0123 USD/run" from a cent up, else per 1,000 runs
-// ("1.09 USD/1k runs") or per million runs ("1.09 USD/1M runs"), three significant figures.
-std::string human_cost_usd(double usd_per_run);
-
 // One section per workload; at most `max_rows` rows each (ranked ones first).
 std::string comparison_svg(std::span<const ComparisonRow> rows, Objective objective,
                            size_t max_rows = 40);

@@ -91,7 +91,7 @@ bool fires(const Rule& rule, const std::vector<std::pair<std::string, double>>& 
 }
 
 std::string usd(double v) {
-  return std::abs(v) >= 0.01 ? fmt::format("${:.4f}", v) : fmt::format("${:.3g}", v);
+  return human_cost_usd(v);
 }
 std::string pct(double fraction) {
   return fmt::format("{:.0f}%", fraction * 100);
@@ -117,8 +117,11 @@ void add_saving(Recommendation& r, const Context& cx, const ComparisonRow& to) {
 
 std::string saving_words(const Recommendation& r, const Context& cx) {
   if (!r.saving_usd_per_run) return "";
-  return fmt::format("; saves {} per run, {} per month at {:g} runs/month",
-                     usd(*r.saving_usd_per_run), usd(*r.saving_usd_per_month), cx.runs_per_month);
+  double month = *r.saving_usd_per_month;
+  return fmt::format(
+      "; saves {}, {} USD per month at {:g} runs/month", usd(*r.saving_usd_per_run),
+      std::abs(month) >= 0.01 ? fmt::format("{:.2f}", month) : fmt::format("{:.3g}", month),
+      cx.runs_per_month);
 }
 
 template <class Better>
@@ -139,8 +142,8 @@ bool cheapest_sku(const Context& cx, Recommendation& r) {
   r.method = c->method;
   r.uncertainty = c->duration_uncertainty;
   add_saving(r, cx, *c);
-  r.text = fmt::format("{} at {} per run ({}, ±{}) vs {} on {}{}", c->machine, usd(*c->cost_usd),
-                       c->method, pct(c->duration_uncertainty),
+  r.text = fmt::format("{} at {} ({}, ±{}) vs {} on {}{}", c->machine, usd(*c->cost_usd), c->method,
+                       pct(c->duration_uncertainty),
                        cx.baseline.cost_usd ? usd(*cx.baseline.cost_usd) : "no price",
                        cx.baseline.machine, saving_words(r, cx));
   return true;
@@ -219,7 +222,7 @@ bool smaller_instance(const Context& cx, Recommendation& r) {
     add_saving(r, cx, *c);
   }
   r.text = fmt::format("{:.2f} of {} CPUs busy{}{}{}", busy, threads, idle,
-                       c ? fmt::format("; {} ({} CPUs) at {} per run", c->machine,
+                       c ? fmt::format("; {} ({} CPUs) at {}", c->machine,
                                        cx.catalog.find(c->sku_id)->threads, usd(*c->cost_usd))
                          : std::string("; no smaller priced SKU in the catalog"),
                        saving_words(r, cx));
@@ -465,6 +468,13 @@ std::vector<ComparisonRow> rows_with_memory_for(std::span<const ComparisonRow> p
         "(name one with --sku to consider it)",
         workload, count, count == 1 ? "" : "s", peak_mb[workload]));
   return out;
+}
+
+std::string human_cost_usd(double usd) {
+  double a = std::abs(usd);
+  if (a >= 0.01 || a == 0) return fmt::format("{:.4g} USD/run", usd);
+  if (a * 1e3 >= 0.01) return fmt::format("{:.3g} USD/1k runs", usd * 1e3);
+  return fmt::format("{:.3g} USD/1M runs", usd * 1e6);
 }
 
 }  // namespace pmc

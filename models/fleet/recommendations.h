@@ -15,6 +15,11 @@
 
 namespace pmc {
 
+// A cost per run as a person says it: "0.0123 USD/run" from a cent up, else per 1,000 runs
+// ("1.09 USD/1k runs") or per million runs ("1.09 USD/1M runs"), three significant figures. The
+// one spelling of a cost in compare's table, its SVG and the recommendations' sentences.
+std::string human_cost_usd(double usd_per_run);
+
 inline constexpr const char* kRecommendationsSchema = "pmcmodel.recommendations/1";
 
 struct RuleCondition {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/compare_svg.h"
+#include "models/fleet/recommendations.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -39,13 +40,13 @@ size_t count(const std::string& text, const std::string& what) {
 
 TEST_SUITE("pure") {
   TEST_CASE("a cost per run reads as a person says it: per run, per 1,000 or per million runs") {
-    CHECK(cli::human_cost_usd(0.0123) == "0.0123 USD/run");
-    CHECK(cli::human_cost_usd(1.5) == "1.5 USD/run");
-    CHECK(cli::human_cost_usd(0.0004) == "0.4 USD/1k runs");
-    CHECK(cli::human_cost_usd(0.00001) == "0.01 USD/1k runs");
-    CHECK(cli::human_cost_usd(1.085e-06) == "1.08 USD/1M runs");  // 1.085 to 3 figures (binary)
-    CHECK(cli::human_cost_usd(2.4e-9) == "0.0024 USD/1M runs");
-    CHECK(cli::human_cost_usd(0) == "0 USD/run");
+    CHECK(human_cost_usd(0.0123) == "0.0123 USD/run");
+    CHECK(human_cost_usd(1.5) == "1.5 USD/run");
+    CHECK(human_cost_usd(0.0004) == "0.4 USD/1k runs");
+    CHECK(human_cost_usd(0.00001) == "0.01 USD/1k runs");
+    CHECK(human_cost_usd(1.085e-06) == "1.08 USD/1M runs");  // 1.085 to 3 figures (binary)
+    CHECK(human_cost_usd(2.4e-9) == "0.0024 USD/1M runs");
+    CHECK(human_cost_usd(0) == "0 USD/run");
   }
 
   TEST_CASE("the compare SVG draws each interval as an error bar and marks projected rows") {

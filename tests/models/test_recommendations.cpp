@@ -132,6 +132,25 @@ TEST_SUITE("pure") {
     CHECK(*cheap->saving_usd_per_run == doctest::Approx(0.065));
     CHECK(*cheap->saving_usd_per_month == doctest::Approx(65.0));
     CHECK(cheap->rank >= 1);
+    CHECK(cheap->text.find("wide at 0.035 USD/run") != std::string::npos);
+    CHECK(cheap->text.find("saves 0.065 USD/run, 65.00 USD per month at 1000 runs/month") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("a tiny cost reads as a person says it in the sentence, not in e-notation") {
+    // The same run for 1 ms instead of 100 s: every cost is 1e-5 of the one above, so wide's
+    // 0.035 $ is 3.5e-7 $ a run, 0.35 USD per million runs; the saving 6.5e-7 $ a run.
+    auto catalog = SkuCatalog::parse(kCatalog, "test");
+    auto run = run_on_src(0.6, 8);
+    run.duration_s = 0.001;
+    run.joules = 0.09;
+    auto r = run_rules(run, catalog, 1000);
+    const auto* cheap = find(r.recs, "cheapest-sku");
+    REQUIRE(cheap != nullptr);
+    INFO(cheap->text);
+    CHECK(cheap->text.find("wide at 0.35 USD/1M runs") != std::string::npos);
+    CHECK(cheap->text.find("saves 0.65 USD/1M runs, 0.00065 USD per month") != std::string::npos);
+    CHECK(cheap->text.find("e-0") == std::string::npos);
   }
 
   TEST_CASE("low utilisation: a smaller instance and the idle share wasted") {
