@@ -22,6 +22,7 @@
 #include "events/perfstat/import_perfstat.h"
 #include "events/text/input_file.h"
 #include "events/text/json_guard.h"
+#include "events/text/text.h"
 #include "models/fleet/comparison.h"
 #include "models/fleet/comparison_document.h"
 #include "models/fleet/grid.h"
@@ -101,12 +102,6 @@ LoadedRun load_run(const std::string& path) {
   }
   run.measurement.metrics = derive_metrics(run.measurement.events, run.measurement.duration_s);
   return run;
-}
-
-std::string join(const std::vector<std::string>& words, const char* sep) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : sep) + w;
-  return out;
 }
 
 double parse_number(const std::string& text, const std::string& what) {

@@ -29,6 +29,7 @@
 #include "events/metrics/derived_metrics.h"
 #include "events/names/resolver.h"
 #include "events/names/sysfs_pmu.h"
+#include "events/text/text.h"
 
 namespace pmc::cli {
 namespace {
@@ -67,12 +68,6 @@ std::string self_exe() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? "pmcmodel" : p.string();
-}
-
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
-  return out;
 }
 
 // Deferred intervals (no live output) are derived this many at a time: 60 s at -I 100, a few

@@ -11,16 +11,11 @@
 #include "engine/session/machine.h"
 #include "engine/system/data_dir.h"
 #include "events/metrics/derived_metrics.h"
+#include "events/text/text.h"
 #include "pmcmodel_version.h"
 
 namespace pmc::cli {
 namespace {
-
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
-  return out;
-}
 
 // The names a resolver may know a metric file's event by: perf's spelling, then libpfm4's
 // ("INST_RETIRED.ANY" is "INST_RETIRED:ANY" there), then the core PMU's sysfs alias.

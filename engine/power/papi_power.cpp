@@ -8,8 +8,9 @@
 #include <map>
 #include <memory>
 
-#include "engine/power/energy_math.h"
 #include "engine/counting/papi_library.h"
+#include "engine/power/energy_math.h"
+#include "events/text/text.h"
 
 namespace pmc {
 namespace {
@@ -24,12 +25,6 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 // The digits right after `prefix` in `s` ("PACKAGE3" → 3); nullopt when there are none.
 std::optional<int> number_after(std::string_view s, std::string_view prefix) {
   if (s.substr(0, prefix.size()) != prefix) return std::nullopt;
@@ -42,7 +37,7 @@ std::optional<int> number_after(std::string_view s, std::string_view prefix) {
 
 // Joules per count for an energy unit, watts per unit for a power unit; 0 when not one of them.
 double energy_scale(std::string_view units) {
-  std::string u = upper(trim(units));
+  std::string u = upper(trim_space(units));
   if (u == "NJ") return 1e-9;
   if (u == "UJ" || u == "µJ") return 1e-6;
   if (u == "MJ") return 1e-3;  // millijoules: PAPI never reports megajoules
@@ -50,7 +45,7 @@ double energy_scale(std::string_view units) {
   return 0;
 }
 double power_scale(std::string_view units) {
-  std::string u = upper(trim(units));
+  std::string u = upper(trim_space(units));
   if (u == "MW") return 1e-3;  // milliwatts, NVML's unit
   if (u == "UW" || u == "µW") return 1e-6;
   if (u == "W") return 1;
@@ -151,12 +146,6 @@ struct ComponentSet {
   std::vector<long long> values;
   bool ok = false;  // the last PAPI_read succeeded
 };
-
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 class PapiPowerSource final : public PowerSource {
  public:
@@ -401,7 +390,7 @@ std::string open_component(const PapiLibrary& library, const ComponentState& sta
     std::string short_name(strip_component(e.name));
     codes[short_name] = e.code;
     if (short_name.rfind("NAME:", 0) == 0) {
-      auto name = std::string(trim(e.description));
+      auto name = std::string(trim_space(e.description));
       if (!name.empty()) zone_names[short_name.substr(5)] = name;
     }
     auto info = classify_papi_event(state.name, e.name, e.units);

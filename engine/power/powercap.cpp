@@ -14,6 +14,7 @@
 
 #include "engine/power/energy_math.h"
 #include "engine/system/fd.h"
+#include "events/text/text.h"
 
 namespace pmc {
 namespace fs = std::filesystem;
@@ -232,12 +233,6 @@ class PowercapSource final : public PowerSource {
   Clock::time_point started_;
   Clock::time_point last_interval_;
 };
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 }  // namespace
 

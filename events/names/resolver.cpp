@@ -15,15 +15,10 @@
 #include "events/names/libpfm_encoder.h"
 #include "events/names/sysfs_pmu.h"
 #include "events/names/tracepoints.h"
+#include "events/text/text.h"
 
 namespace pmc {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // "cycles:u" → {"cycles", "u"}; a suffix that is not all modifier letters stays in the name
 // ("INST_RETIRED:ANY_P", "perf::TASK-CLOCK").
@@ -140,12 +135,6 @@ std::vector<std::string> closest_names(std::string_view query,
     if (out.size() == 3) break;
     out.push_back(known[i]);
   }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
   return out;
 }
 
@@ -629,7 +618,7 @@ struct EventResolver::Impl {
   }
 
   std::vector<EventSpec> resolve_all(std::string_view name, bool suggest = true) const {
-    std::string_view written = trim(name);
+    std::string_view written = trim_space(name);
     if (written.empty()) throw ResolveError("empty event name");
     if (written.find('/') != std::string_view::npos) return resolve_pmu_event(written);
     SplitName split = split_modifiers(written);

@@ -1,4 +1,5 @@
 #include "events/names/sysfs_pmu.h"
+#include "events/text/text.h"
 
 #include <fmt/format.h>
 
@@ -10,14 +11,6 @@
 namespace pmc {
 namespace fs = std::filesystem;
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 template <typename Int>
 std::optional<Int> parse_int(std::string_view text, int base = 10) {
@@ -76,12 +69,6 @@ void pack(uint64_t& word, const FormatField& field, uint64_t value) {
     word = (word & ~mask) | ((value << lo) & mask);
     value = width >= 64 ? 0 : value >> width;
   }
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 void encode_term(const SysfsPmu& pmu, const Term& term, PmuConfig& config,
@@ -164,10 +151,10 @@ std::vector<SysfsPmu> scan_pmus(const SysRoot& root) {
 
 std::optional<std::vector<int>> parse_cpu_list(std::string_view text) {
   std::vector<int> cpus;
-  text = trim(text);
+  text = trim_space(text);
   while (!text.empty()) {
     size_t comma = text.find(',');
-    std::string_view part = trim(text.substr(0, comma));
+    std::string_view part = trim_space(text.substr(0, comma));
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     size_t dash = part.find('-');
     auto first = parse_int<int>(part.substr(0, dash));
@@ -185,7 +172,7 @@ int FormatField::width() const {
 }
 
 std::optional<FormatField> parse_format(std::string_view text) {
-  text = trim(text);
+  text = trim_space(text);
   size_t colon = text.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
   FormatField field;
@@ -216,7 +203,7 @@ std::optional<FormatField> parse_format(std::string_view text) {
 
 std::vector<Term> split_terms(std::string_view text) {
   std::vector<Term> terms;
-  text = trim(text);
+  text = trim_space(text);
   if (text.empty()) return terms;
   while (true) {
     // A quoted value (name='cpu/X,cmask=0x6/') may hold commas.
@@ -233,11 +220,11 @@ std::vector<Term> split_terms(std::string_view text) {
         break;
       }
     }
-    std::string_view part = trim(text.substr(0, comma));
+    std::string_view part = trim_space(text.substr(0, comma));
     Term term;
     size_t eq = part.find('=');
-    term.name = std::string(trim(part.substr(0, eq)));
-    if (eq != std::string_view::npos) term.value = std::string(trim(part.substr(eq + 1)));
+    term.name = std::string(trim_space(part.substr(0, eq)));
+    if (eq != std::string_view::npos) term.value = std::string(trim_space(part.substr(eq + 1)));
     terms.push_back(std::move(term));
     if (comma == std::string_view::npos) break;
     text = text.substr(comma + 1);

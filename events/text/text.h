@@ -1,6 +1,9 @@
 #pragma once
 // Small text helpers that readers of sysfs, procfs, CSV and perf output share.
+#include <cctype>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace pmc {
 
@@ -10,6 +13,24 @@ inline std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
+}
+
+// `s` without leading and trailing white space of any kind (std::isspace: also '\n', '\r', '\v',
+// '\f'): sysfs and procfs values, event names as typed.
+inline std::string_view trim_space(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// The items with `sep` between them ("a, b, c"): the one join of lists in messages and notes.
+inline std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += sep;
+    out += items[i];
+  }
+  return out;
 }
 
 }  // namespace pmc

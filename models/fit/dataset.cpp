@@ -32,12 +32,6 @@ bool parse_number(std::string_view cell, double& out) {
   return ec == std::errc() && end == cell.data() + cell.size() && std::isfinite(out);
 }
 
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 }  // namespace
 
 Dataset Dataset::load_csv(const std::filesystem::path& file, const CsvOptions& options) {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "events/text/catalog_csv.h"
+#include "events/text/text.h"
 
 namespace pmc {
 namespace {
@@ -49,12 +50,6 @@ T number_or(std::string_view text, T fallback) {
   T v{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   return ec == std::errc() ? v : fallback;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
 }
 
 }  // namespace
