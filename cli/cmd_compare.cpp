@@ -29,6 +29,7 @@
 #include "models/fleet/projection.h"
 #include "models/fleet/recommendations.h"
 #include "models/fleet/sku_catalog.h"
+#include "models/shipped/shipped_tables.h"
 #include "pmcmodel_version.h"
 
 namespace pmc::cli {
@@ -291,7 +292,7 @@ std::string to_table(const Report& r, size_t projected_limit) {
 
 SkuCatalog load_catalog(const std::string& path) {
   try {
-    return SkuCatalog::load(path);
+    return load_sku_catalog(path);
   } catch (const std::runtime_error& e) {
     throw CommandError(e.what());
   }

@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "events/text/catalog_csv.h"
 #include "models/fleet/sku_curve.h"
+#include "models/shipped/shipped_tables.h"
 #include "pmcmodel_version.h"
 
 namespace pmc::cli {
@@ -45,7 +46,7 @@ int run_sku_curve(const SkuCurveOptions& o) {
   std::string dir = data_dir();
   SkuCurveModel model = SkuCurveModel::load(o.model.empty() ? dir + "/sku_curve.json" : o.model);
   if (o.holdout) model = model.holdout_model();
-  CpuFactsTable cpus = CpuFactsTable::load(o.cpus.empty() ? dir + "/cpu_facts.csv" : o.cpus);
+  CpuFactsTable cpus = load_cpu_facts(o.cpus.empty() ? dir + "/cpu_facts.csv" : o.cpus);
   SpecsTable table = read_specs_csv(read_catalog_file(o.specs), o.specs);
 
   std::string out;

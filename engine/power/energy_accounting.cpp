@@ -22,6 +22,7 @@
 #include "models/fleet/sku_catalog.h"
 #include "models/fleet/sku_curve.h"
 #include "models/fleet/sku_suggest.h"
+#include "models/shipped/shipped_tables.h"
 
 namespace pmc {
 namespace fs = std::filesystem;
@@ -233,7 +234,7 @@ struct EnergyRecorder::State {
       catalog_problem = "no SKU catalog found (set PMCMODEL_DATA_DIR or give --catalog)";
     } else {
       try {
-        catalog = SkuCatalog::load(skus);
+        catalog = load_sku_catalog(skus);
       } catch (const std::exception& e) {
         // A catalog the user named must be right; a broken shipped one only loses the estimates.
         if (!options.catalog.empty()) throw EnergyError(e.what());
@@ -282,28 +283,57 @@ struct EnergyRecorder::State {
     }
   }
 
-  // No SKU has this CPU's name: which CPU the host has, from what /proc/cpuinfo shows.
-  void identify_host_cpu() {
-    if (sku || options.data_dir.empty()) return;
+  // What identifying a VM's host CPU reads: /proc/cpuinfo and, on a VM, the generation and CPU
+  // facts tables. Independent of the SKU catalog, so it runs beside load_catalog (the two are
+  // most of measure's start-up), even though a matching SKU may make it unneeded.
+  struct HostTables {
+    std::optional<CpuInfo> info;  // only on a VM (the "hypervisor" flag)
+    std::optional<CpuGenerationTable> generations;
+    std::optional<CpuFactsTable> facts;
+    std::string problem;
+  };
+  HostTables read_host_tables() const {
+    HostTables t;
+    if (options.data_dir.empty()) return t;
     auto text = read_text(root.proc_path("cpuinfo"));
     if (!text) {
-      identity_problem = "cannot read " + root.proc_path("cpuinfo").string();
-      return;
+      t.problem = "cannot read " + root.proc_path("cpuinfo").string();
+      return t;
     }
     CpuInfo info = parse_cpuinfo(*text);
     // The host assumptions (a 2-socket server, this machine a share of its threads) are a
     // cloud VM's; bare metal keeps the TDP curve of its own CPUs.
-    if (!info.flags.count("hypervisor")) return;
+    if (!info.flags.count("hypervisor")) return t;
     fs::path dir(options.data_dir);
     try {
-      generations = CpuGenerationTable::load(dir / "cpu_generations.csv");
-      cpu_facts = CpuFactsTable::load(dir / "cpu_facts.csv");
-      identity = identify_cpu(info, *generations, *cpu_facts, catalog ? &*catalog : nullptr);
+      t.generations = CpuGenerationTable::load(dir / "cpu_generations.csv");
+      t.facts = load_cpu_facts(dir / "cpu_facts.csv");
+      t.info = std::move(info);
+    } catch (const std::exception& e) {
+      t.problem = e.what();
+    }
+    return t;
+  }
+
+  // No SKU has this CPU's name: which CPU the host has, from what /proc/cpuinfo shows.
+  void identify_host_cpu(HostTables tables) {
+    if (sku || options.data_dir.empty()) return;
+    if (!tables.problem.empty()) {
+      identity_problem = std::move(tables.problem);
+      return;
+    }
+    if (!tables.info) return;
+    generations = std::move(tables.generations);
+    cpu_facts = std::move(tables.facts);
+    try {
+      identity =
+          identify_cpu(*tables.info, *generations, *cpu_facts, catalog ? &*catalog : nullptr);
       if (!identity) {
         identity_problem = "its vendor, family and model are not in " + generations->origin();
         return;
       }
-      if (!identity->sku) sku_curve_model = SkuCurveModel::load(dir / "sku_curve.json");
+      if (!identity->sku)
+        sku_curve_model = SkuCurveModel::load(fs::path(options.data_dir) / "sku_curve.json");
     } catch (const std::exception& e) {
       identity.reset();
       identity_problem = e.what();
@@ -609,9 +639,12 @@ EnergyRecorder::EnergyRecorder(const EnergySettings& options, const SysRoot& roo
   }
   s.open_gpus();
   auto prepare = [&s] {
+    // The host tables are read on a thread of their own while the catalog is read here.
+    auto tables = start_without_signals(
+        [&] { return std::async(std::launch::async, [&s] { return s.read_host_tables(); }); });
     s.load_catalog();
     s.choose_sku();
-    s.identify_host_cpu();
+    s.identify_host_cpu(tables.get());
     s.choose_estimate();
     s.choose_idle_fraction();
   };

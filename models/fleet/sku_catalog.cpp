@@ -191,24 +191,39 @@ SkuCatalog SkuCatalog::parse(std::string_view text, const std::string& origin) {
   SkuCatalog catalog;
   catalog.origin_ = origin;
   CatalogTable table(origin, kSkuColumns);
-  std::map<std::string, size_t, std::less<>> line_of_id;
+  std::vector<size_t> line_of;  // each SKU's line, for the duplicate's message
+  catalog.by_id_.reserve(1024);
   table.parse(text, [&](const CatalogRow& row) {
     Sku sku = read_sku(row);
-    auto [at, inserted] = line_of_id.emplace(sku.id, row.line());
+    auto [at, inserted] = catalog.by_id_.emplace(sku.id, catalog.skus_.size());
     if (!inserted)
-      row.fail(fmt::format("duplicate id '{}' (first on line {})", sku.id, at->second));
-    catalog.by_id_.emplace(sku.id, catalog.skus_.size());
+      row.fail(fmt::format("duplicate id '{}' (first on line {})", sku.id, line_of[at->second]));
+    line_of.push_back(row.line());
     catalog.skus_.push_back(std::move(sku));
   });
   if (catalog.skus_.empty()) table.fail(1, "expected at least one SKU row after the header");
-  for (size_t i = 0; i < catalog.skus_.size(); ++i) {
-    Sku& sku = catalog.skus_[i];
-    sku.cpu_key = cpu_model_key(sku.cpu_model);
-    if (sku.cpu_key.empty()) continue;
-    auto [at, inserted] = catalog.by_cpu_key_.emplace(sku.cpu_key, i);
-    if (!inserted && better_match(catalog.skus_[i], catalog.skus_[at->second])) at->second = i;
-  }
+  for (Sku& sku : catalog.skus_) sku.cpu_key = cpu_model_key(sku.cpu_model);
+  catalog.index_cpu_keys();
   return catalog;
+}
+
+SkuCatalog SkuCatalog::from_checked(std::vector<Sku> skus, std::string origin) {
+  SkuCatalog catalog;
+  catalog.origin_ = std::move(origin);
+  catalog.skus_ = std::move(skus);
+  catalog.by_id_.reserve(catalog.skus_.size());
+  for (size_t i = 0; i < catalog.skus_.size(); ++i) catalog.by_id_.emplace(catalog.skus_[i].id, i);
+  catalog.index_cpu_keys();
+  return catalog;
+}
+
+void SkuCatalog::index_cpu_keys() {
+  for (size_t i = 0; i < skus_.size(); ++i) {
+    const Sku& sku = skus_[i];
+    if (sku.cpu_key.empty()) continue;
+    auto [at, inserted] = by_cpu_key_.emplace(sku.cpu_key, i);
+    if (!inserted && better_match(skus_[i], skus_[at->second])) at->second = i;
+  }
 }
 
 const Sku* SkuCatalog::find(std::string_view id) const {

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "events/text/text_map.h"
+
 namespace pmc {
 
 // Wall watts are given at idle and at 10%, 20%, …, 100% load: 11 points.
@@ -35,6 +37,8 @@ struct Sku {
   std::optional<double> price_per_hour_usd;
   std::string price_source;  // e.g. "aws-list-2023-11"; empty without a price
   std::string power_source;  // e.g. "spec-power-ssj2008"
+
+  bool operator==(const Sku&) const = default;
 };
 
 // The column names of data/skus.csv, in order.
@@ -54,6 +58,9 @@ class SkuCatalog {
   // a negative price or one without its source, a duplicate id, no rows.
   static SkuCatalog load(const std::filesystem::path& file);
   static SkuCatalog parse(std::string_view text, const std::string& origin);
+  // Rows that parse() has already checked (models/shipped: the build's parse of data/skus.csv),
+  // indexed as parse() indexes them.
+  static SkuCatalog from_checked(std::vector<Sku> skus, std::string origin);
 
   const std::string& origin() const { return origin_; }
   const std::vector<Sku>& skus() const { return skus_; }
@@ -66,10 +73,12 @@ class SkuCatalog {
   const Sku* match_cpu_model(std::string_view cpu_model_string) const;
 
  private:
+  void index_cpu_keys();
+
   std::string origin_;
   std::vector<Sku> skus_;
-  std::map<std::string, size_t, std::less<>> by_id_;
-  std::map<std::string, size_t, std::less<>> by_cpu_key_;
+  TextMap<size_t> by_id_;
+  TextMap<size_t> by_cpu_key_;
 };
 
 }  // namespace pmc

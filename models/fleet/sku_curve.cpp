@@ -100,6 +100,14 @@ CpuFactsTable CpuFactsTable::parse(std::string_view text, const std::string& ori
   return table;
 }
 
+CpuFactsTable CpuFactsTable::from_checked(std::vector<CpuFacts> facts) {
+  CpuFactsTable table;
+  table.facts_ = std::move(facts);
+  table.by_key_.reserve(table.facts_.size());
+  for (size_t i = 0; i < table.facts_.size(); ++i) table.by_key_.emplace(table.facts_[i].key, i);
+  return table;
+}
+
 const CpuFacts* CpuFactsTable::find(std::string_view cpu_name) const {
   std::string key = cpu_model_key(cpu_name);
   if (key.empty()) return nullptr;

@@ -30,6 +30,8 @@ struct CpuFacts {
   std::optional<double> turbo_ghz;
   std::optional<int> launch_year;
   std::string source;  // intel-ark, amd-epyc, cpu-specs
+
+  bool operator==(const CpuFacts&) const = default;
 };
 
 class CpuFactsTable {
@@ -38,6 +40,9 @@ class CpuFactsTable {
   // a duplicate key).
   static CpuFactsTable load(const std::filesystem::path& file);
   static CpuFactsTable parse(std::string_view text, const std::string& origin);
+  // Rows that parse() has already checked (models/shipped: the build's parse of
+  // data/cpu_facts.csv).
+  static CpuFactsTable from_checked(std::vector<CpuFacts> facts);
 
   // The CPU whose cpu_model_key equals that of `cpu_name`; nullptr when none does.
   const CpuFacts* find(std::string_view cpu_name) const;
@@ -46,7 +51,7 @@ class CpuFactsTable {
 
  private:
   std::vector<CpuFacts> facts_;
-  std::map<std::string, size_t, std::less<>> by_key_;
+  TextMap<size_t> by_key_;
 };
 
 // What the model reads of a server (SPEC's result-table columns).
