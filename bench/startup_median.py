@@ -6,7 +6,9 @@ perf_event_open after a pause (seen with `strace -T` in both tools), medians of 
 are steadier. Beside bare /bin/true, a floor is measured when a C compiler is present: a program
 that forks, opens one task-clock event on the child and execs /bin/true (bench/fork_open_exec.c).
 
-Usage: bench/startup_median.py PATH/TO/pmcmodel [RUNS]   (prints a markdown table)
+Usage: bench/startup_median.py PATH/TO/pmcmodel [RUNS] [LABEL=PATH/TO/other/pmcmodel ...]
+(prints a markdown table). Each LABEL=PATH adds another build of pmcmodel to the same interleaved
+loop (an older commit, say), with its own ratio, so that builds are compared in one run.
 """
 import os
 import shutil
@@ -22,6 +24,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def main():
     pmc = os.path.abspath(sys.argv[1])
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    others = []
+    for arg in sys.argv[3:]:
+        label, sep, path = arg.partition("=")
+        if not sep or not os.access(path, os.X_OK):
+            sys.exit(f"{arg}: expected LABEL=PATH to an executable pmcmodel")
+        others.append((label, os.path.abspath(path)))
     perf = shutil.which("perf")
     if not perf:
         sys.exit("perf not found: scripts/install-deps --bench installs linux-perf")
@@ -34,6 +42,8 @@ def main():
         cmds["floor: fork + one perf_event_open + exec"] = [floor]
     cmds["perf stat -- /bin/true"] = [perf, "stat", "--", "/bin/true"]
     cmds["pmcmodel measure -- /bin/true"] = [pmc, "measure", "--", "/bin/true"]
+    for label, path in others:
+        cmds[f"pmcmodel ({label}) measure -- /bin/true"] = [path, "measure", "--", "/bin/true"]
     times = {k: [] for k in cmds}
     for _ in range(runs):
         for name, argv in cmds.items():
@@ -47,8 +57,12 @@ def main():
     for name in cmds:
         print(f"| {name} | {med[name]:.2f} |")
     true = med["/bin/true"]
-    ratio = (med["pmcmodel measure -- /bin/true"] - true) / (med["perf stat -- /bin/true"] - true)
+    perf_added = med["perf stat -- /bin/true"] - true
+    ratio = (med["pmcmodel measure -- /bin/true"] - true) / perf_added
     print(f"\npmcmodel added / perf added = {ratio:.2f} (target <= 0.5)")
+    for label, _ in others:
+        other = (med[f"pmcmodel ({label}) measure -- /bin/true"] - true) / perf_added
+        print(f"pmcmodel ({label}) added / perf added = {other:.2f}")
 
 
 if __name__ == "__main__":

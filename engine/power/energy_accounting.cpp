@@ -284,8 +284,7 @@ struct EnergyRecorder::State {
   }
 
   // What identifying a VM's host CPU reads: /proc/cpuinfo and, on a VM, the generation and CPU
-  // facts tables. Independent of the SKU catalog, so it runs beside load_catalog (the two are
-  // most of measure's start-up), even though a matching SKU may make it unneeded.
+  // facts tables.
   struct HostTables {
     std::optional<CpuInfo> info;  // only on a VM (the "hypervisor" flag)
     std::optional<CpuGenerationTable> generations;
@@ -639,12 +638,9 @@ EnergyRecorder::EnergyRecorder(const EnergySettings& options, const SysRoot& roo
   }
   s.open_gpus();
   auto prepare = [&s] {
-    // The host tables are read on a thread of their own while the catalog is read here.
-    auto tables = start_without_signals(
-        [&] { return std::async(std::launch::async, [&s] { return s.read_host_tables(); }); });
     s.load_catalog();
     s.choose_sku();
-    s.identify_host_cpu(tables.get());
+    if (s.sku == nullptr) s.identify_host_cpu(s.read_host_tables());
     s.choose_estimate();
     s.choose_idle_fraction();
   };

@@ -1,6 +1,7 @@
 #include "events/text/input_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +145,25 @@ std::string find_oversized_line(std::string_view text, std::string_view origin, 
     start = end + 1;
   }
   return {};
+}
+
+bool file_holds(const std::string& path, std::string_view bytes) {
+  // O_NONBLOCK: a FIFO in the file's place must not block the open.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  bool same = false;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && uint64_t(st.st_size) == bytes.size()) {
+    if (bytes.empty()) {
+      same = true;
+    } else if (void* map = ::mmap(nullptr, bytes.size(), PROT_READ, MAP_PRIVATE, fd, 0);
+               map != MAP_FAILED) {
+      same = std::memcmp(map, bytes.data(), bytes.size()) == 0;
+      ::munmap(map, bytes.size());
+    }
+  }
+  ::close(fd);
+  return same;
 }
 
 }  // namespace pmc

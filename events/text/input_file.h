@@ -39,6 +39,11 @@ void check_input_file(const std::string& path);
 // limit (a pipe has no size to check first).
 std::string read_input_file(const std::string& path);
 
+// Whether `path` is a regular file holding exactly `bytes`; false when it differs or cannot be
+// read (read_input_file then says why). The file is mapped, not copied: a program that keeps a
+// copy of a data file finds it is that file without touching a page of heap.
+bool file_holds(const std::string& path, std::string_view bytes);
+
 // "a directory", "a FIFO", "a character device", "a block device", "a socket", "a regular file".
 std::string file_kind_name(unsigned mode);
 

@@ -1,23 +1,31 @@
 #include "models/shipped/shipped_tables.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "events/text/catalog_csv.h"
+#include "events/text/input_file.h"
 
 namespace pmc {
 namespace {
 
+// A text of a row: where it is in kPool and how long. Rows hold no pointers, so the tables are
+// constants that the loader does not relocate (and copy) at every start.
+struct Text {
+  uint32_t at;
+  uint32_t size;
+};
+
 // A row as the generator writes it: an absent number is NaN (the tables' numbers are finite),
 // an absent whole number -1.
 struct SkuRow {
-  const char* id;
-  const char* vendor;
-  const char* cpu_model;
-  const char* cpu_key;
+  Text id;
+  Text vendor;
+  Text cpu_model;
+  Text cpu_key;
   int sockets;
   int cores;
   int threads;
@@ -29,22 +37,26 @@ struct SkuRow {
   double mem_bw_gbs;
   double llc_mb;
   double price_per_hour_usd;
-  const char* price_source;
-  const char* power_source;
+  Text price_source;
+  Text power_source;
 };
 
 struct FactsRow {
-  const char* key;
-  const char* name;
+  Text key;
+  Text name;
   double tdp_w;
   int cores;
   double base_ghz;
   double turbo_ghz;
   int launch_year;
-  const char* source;
+  Text source;
 };
 
 #include "shipped_tables_data.inc"
+
+std::string text(Text t) {
+  return std::string(kPool + t.at, t.size);
+}
 
 std::optional<double> number(double v) {
   return std::isnan(v) ? std::nullopt : std::optional<double>(v);
@@ -63,10 +75,10 @@ std::vector<Sku> shipped_skus() {
   skus.reserve(std::size(kSkuRows));
   for (const SkuRow& r : kSkuRows) {
     Sku& s = skus.emplace_back();
-    s.id = r.id;
-    s.vendor = r.vendor;
-    s.cpu_model = r.cpu_model;
-    s.cpu_key = r.cpu_key;
+    s.id = text(r.id);
+    s.vendor = text(r.vendor);
+    s.cpu_model = text(r.cpu_model);
+    s.cpu_key = text(r.cpu_key);
     s.sockets = whole(r.sockets);
     s.cores = r.cores;
     s.threads = r.threads;
@@ -78,8 +90,8 @@ std::vector<Sku> shipped_skus() {
     s.mem_bw_gbs = number(r.mem_bw_gbs);
     s.llc_mb = number(r.llc_mb);
     s.price_per_hour_usd = number(r.price_per_hour_usd);
-    s.price_source = r.price_source;
-    s.power_source = r.power_source;
+    s.price_source = text(r.price_source);
+    s.power_source = text(r.power_source);
   }
   return skus;
 }
@@ -89,14 +101,14 @@ std::vector<CpuFacts> shipped_facts() {
   facts.reserve(std::size(kFactsRows));
   for (const FactsRow& r : kFactsRows) {
     CpuFacts& f = facts.emplace_back();
-    f.key = r.key;
-    f.name = r.name;
+    f.key = text(r.key);
+    f.name = text(r.name);
     f.tdp_w = r.tdp_w;
     f.cores = whole(r.cores);
     f.base_ghz = number(r.base_ghz);
     f.turbo_ghz = number(r.turbo_ghz);
     f.launch_year = whole(r.launch_year);
-    f.source = r.source;
+    f.source = text(r.source);
   }
   return facts;
 }
@@ -112,15 +124,15 @@ bool is_shipped_cpu_facts(std::string_view text) {
 }
 
 SkuCatalog load_sku_catalog(const std::filesystem::path& file) {
-  std::string text = read_catalog_file(file);
-  if (is_shipped_sku_catalog(text)) return SkuCatalog::from_checked(shipped_skus(), file.string());
-  return SkuCatalog::parse(text, file.string());
+  if (file_holds(file.string(), {kSkusCsv, sizeof(kSkusCsv) - 1}))
+    return SkuCatalog::from_checked(shipped_skus(), file.string());
+  return SkuCatalog::load(file);
 }
 
 CpuFactsTable load_cpu_facts(const std::filesystem::path& file) {
-  std::string text = read_catalog_file(file);
-  if (is_shipped_cpu_facts(text)) return CpuFactsTable::from_checked(shipped_facts());
-  return CpuFactsTable::parse(text, file.string());
+  if (file_holds(file.string(), {kFactsCsv, sizeof(kFactsCsv) - 1}))
+    return CpuFactsTable::from_checked(shipped_facts());
+  return CpuFactsTable::load(file);
 }
 
 }  // namespace pmc

@@ -137,3 +137,23 @@ TEST_CASE("over-long and over-wide lines are named with their line") {
   CHECK(find_oversized_line(std::string(20000, ','), "n.csv", 0).empty());
   CHECK(find_oversized_line("a,b\n1,2\n", "ok.csv").empty());
 }
+
+TEST_CASE("file_holds: a regular file with exactly the bytes, and nothing else") {
+  TempDir dir;
+  std::string text = "id,name\n1,a\n";
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::string p = (dir.path / name).string();
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  };
+  CHECK(file_holds(write("same.csv", text), text));
+  CHECK_FALSE(file_holds(write("one-byte.csv", "id,name\n1,b\n"), text));  // same size
+  CHECK_FALSE(file_holds(write("longer.csv", text + "\n"), text));
+  CHECK_FALSE(file_holds(write("shorter.csv", text.substr(1)), text));
+  CHECK(file_holds(write("empty.csv", ""), ""));
+  CHECK_FALSE(file_holds((dir.path / "missing.csv").string(), text));
+  CHECK_FALSE(file_holds(dir.path.string(), text));  // a directory
+  std::string fifo = (dir.path / "fifo").string();
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_FALSE(file_holds(fifo, text));  // returns at once: no writer is waited for
+}
