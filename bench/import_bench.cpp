@@ -12,10 +12,10 @@
 
 #include <fmt/format.h>
 
-#include "events/metrics/derived_metrics.h"
-#include "events/perfstat/import_perfstat.h"
 #include "events/document/measurement_io.h"
+#include "events/metrics/derived_metrics.h"
 #include "events/metrics/metric_set.h"
+#include "events/perfstat/import_perfstat.h"
 #include "pmcmodel_version.h"
 
 namespace {
@@ -190,7 +190,8 @@ void BM_ImportStreamedJson100MB(benchmark::State& state) {
           return [evaluator](const pmc::Interval& iv, std::vector<pmc::Metric>& out) {
             evaluator->evaluate_into(iv.events, iv.duration_s, out);
           };
-        });
+        },
+        options.threads);
     auto result = pmc::import_perf_stat_streamed(
         text, "bench.csv", options, [&](size_t batch, std::vector<pmc::Interval>&& intervals) {
           writer.add_batch(batch, std::move(intervals));

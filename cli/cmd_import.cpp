@@ -352,7 +352,8 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
   write_file_atomically(o.json_path, [&](const FileAppender& append) {
     Measurement head;
     head.source = "perf-stat";
-    StreamedDocumentWriter writer(head, append, interval_metrics_of(plan, metrics));
+    StreamedDocumentWriter writer(head, append, interval_metrics_of(plan, metrics),
+                                  options.threads);
     ImportResult r;
     try {
       r = import_perf_stat_streamed(input.text(), path, options,

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <limits>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -18,6 +14,7 @@
 
 #include "events/document/json_writer.h"
 #include "events/text/json_guard.h"
+#include "events/text/ordered_parallel.h"
 
 namespace pmc {
 namespace {
@@ -545,82 +542,19 @@ PieceContext piece_context(const std::vector<Interval>& intervals, const JsonWri
 }
 
 // Pieces formatted by `threads` workers and handed to `sink` by the calling thread in their
-// order. A piece's slot is reused once the sink has had the piece `slots` before it, which bounds
-// the memory to a few pieces per worker.
-void write_pieces_in_parallel(const std::vector<Interval>& intervals, size_t pieces,
-                              const JsonSink& sink, unsigned threads,
-                              const JsonWriteOptions& options, std::vector<Interval>* release) {
-  struct Slot {
-    TextBuffer text;
-    size_t piece = 0;
-    bool ready = false;
-  };
-  const size_t slot_count = 2 * size_t(threads);
-  std::vector<Slot> slots(slot_count);
-  std::mutex mutex;
-  std::condition_variable changed;
-  size_t next_piece = 0;  // the next one a worker takes
-  size_t written = 0;     // pieces the sink has had
-  bool stop = false;
-  std::exception_ptr failure;
-
-  auto work = [&] {
-    std::unique_lock lock(mutex);
-    std::optional<PieceContext> ctx;
-    while (true) {
-      changed.wait(
-          lock, [&] { return stop || next_piece >= pieces || next_piece < written + slot_count; });
-      if (stop || next_piece >= pieces) return;
-      size_t piece = next_piece++;
-      Slot& slot = slots[piece % slot_count];
-      lock.unlock();
-      try {
+// order, in buffers reused every 2 * `threads` pieces: the memory is a few pieces per worker.
+void write_pieces(const std::vector<Interval>& intervals, size_t pieces, const JsonSink& sink,
+                  unsigned threads, const JsonWriteOptions& options,
+                  std::vector<Interval>* release) {
+  std::vector<std::optional<PieceContext>> contexts(std::max(threads, 1u));
+  ordered_parallel<TextBuffer>(
+      pieces, threads, 2 * size_t(threads),
+      [&](size_t piece, TextBuffer& text, unsigned worker) {
+        auto& ctx = contexts[worker];
         if (!ctx) ctx.emplace(piece_context(intervals, options, release));
-        format_piece(*ctx, piece, slot.text);
-      } catch (...) {
-        lock.lock();
-        if (!failure) failure = std::current_exception();
-        stop = true;
-        changed.notify_all();
-        return;
-      }
-      lock.lock();
-      slot.piece = piece;
-      slot.ready = true;
-      changed.notify_all();
-    }
-  };
-  std::vector<std::thread> workers;
-  auto join = [&] {
-    {
-      std::lock_guard lock(mutex);
-      stop = true;
-    }
-    changed.notify_all();
-    for (auto& t : workers) t.join();
-    workers.clear();
-  };
-  try {
-    for (unsigned i = 0; i < threads; ++i) workers.emplace_back(work);
-    for (size_t piece = 0; piece < pieces; ++piece) {
-      Slot& slot = slots[piece % slot_count];
-      {
-        std::unique_lock lock(mutex);
-        changed.wait(lock, [&] { return failure || (slot.ready && slot.piece == piece); });
-        if (failure) break;
-      }
-      sink(slot.text.view());
-      std::lock_guard lock(mutex);
-      slot.ready = false;
-      written = piece + 1;
-      changed.notify_all();
-    }
-  } catch (...) {
-    join();
-    throw;
-  }
-  join();
-  if (failure) std::rethrow_exception(failure);
+        format_piece(*ctx, piece, text);
+      },
+      [&](size_t, TextBuffer& text) { sink(text.view()); });
 }
 
 void write_document(const Measurement& m, const JsonSink& sink, const JsonWriteOptions& options,
@@ -631,18 +565,8 @@ void write_document(const Measurement& m, const JsonSink& sink, const JsonWriteO
     sink(w.str());
     w.take();
     size_t pieces = (m.intervals.size() + kIntervalsPerPiece - 1) / kIntervalsPerPiece;
-    if (options.threads > 1 && pieces > 1) {
-      write_pieces_in_parallel(m.intervals, pieces, sink,
-                               std::min<unsigned>(options.threads, unsigned(pieces)), options,
-                               release);
-    } else {
-      TextBuffer text;
-      auto ctx = piece_context(m.intervals, options, release);
-      for (size_t piece = 0; piece < pieces; ++piece) {
-        format_piece(ctx, piece, text);
-        sink(text.view());
-      }
-    }
+    write_pieces(m.intervals, pieces, sink, unsigned(std::min<size_t>(options.threads, pieces)),
+                 options, release);
     w.assume_elements();
   }
   write_tail(w, m);
@@ -665,103 +589,97 @@ void write_measurement_json(Measurement& m, const JsonSink& sink, const JsonWrit
 }
 
 struct StreamedDocumentWriter::State {
+  // A batch's intervals, then its text.
+  struct Batch {
+    std::vector<Interval> intervals;
+    TextBuffer text;
+  };
   JsonSink sink;
   IntervalMetricsFactory metrics;
-  std::string head;   // the text before the first interval (written with it)
-  JsonWriter writer;  // holds the document's nesting for the tail
-  std::mutex mutex;
-  std::map<size_t, TextBuffer> ready;  // formatted batches waiting for those before them
-  std::vector<TextBuffer> spare;       // buffers of written batches, for the next ones
-  std::vector<PieceContext> contexts;  // per formatting thread, taken and given back
+  std::string head;                    // the text before the first interval (written with it)
+  JsonWriter writer;                   // holds the document's nesting for the tail
   std::vector<Interval> no_intervals;  // what the contexts refer to
-  size_t next = 0;                     // the batch to write next
-  bool writing = false;                // a thread is handing batches to the sink
+  std::vector<std::optional<PieceContext>> contexts;  // per formatting worker
+  size_t next = 0;                                    // the batch expected next
   bool wrote_interval = false;
   bool failed = false;
+  // Last: its workers, which use the members above, are joined first.
+  std::optional<OrderedParallel<Batch>> work;
+
+  // Every interval after ",\n    " (the comma of the document's first is not written); the
+  // intervals are freed.
+  void format(Batch& batch, unsigned worker) {
+    auto& ctx = contexts[worker];
+    if (!ctx) {
+      JsonWriteOptions options;
+      options.interval_metrics = metrics;
+      ctx.emplace(piece_context(no_intervals, options, nullptr));
+    }
+    TextBuffer& text = batch.text;
+    text.clear();
+    for (auto& iv : batch.intervals) {
+      text.commit(put(text.room(6), ",\n    "));
+      if (ctx->metrics) {
+        ctx->metrics(iv, ctx->computed);
+        put_interval(text, iv, ctx->computed);
+      } else {
+        put_interval(text, iv, iv.metrics);
+      }
+      iv = Interval{};
+    }
+    batch.intervals = {};
+  }
+  void write(const Batch& batch) {
+    std::string_view view = batch.text.view();
+    if (view.empty()) return;
+    if (!wrote_interval) {
+      sink(head);
+      view.remove_prefix(1);  // the first interval's ','
+      wrote_interval = true;
+    }
+    sink(view);
+  }
 };
 
 StreamedDocumentWriter::StreamedDocumentWriter(const Measurement& head, JsonSink sink,
-                                               IntervalMetricsFactory metrics)
+                                               IntervalMetricsFactory metrics, unsigned threads)
     : state_(std::make_unique<State>()) {
-  state_->sink = std::move(sink);
-  state_->metrics = std::move(metrics);
-  write_head(state_->writer, head, true);
-  state_->head = state_->writer.take();
+  State& st = *state_;
+  st.sink = std::move(sink);
+  st.metrics = std::move(metrics);
+  write_head(st.writer, head, true);
+  st.head = st.writer.take();
+  st.contexts.resize(std::max(threads, 1u));
+  st.work.emplace(
+      threads, 2 * size_t(threads),
+      [&st](size_t, State::Batch& batch, unsigned worker) { st.format(batch, worker); },
+      [&st](size_t, State::Batch& batch) { st.write(batch); });
 }
 
 StreamedDocumentWriter::~StreamedDocumentWriter() = default;
 
 void StreamedDocumentWriter::add_batch(size_t index, std::vector<Interval>&& intervals) {
   State& st = *state_;
-  TextBuffer text;
-  std::optional<PieceContext> ctx;
-  {
-    std::lock_guard lock(st.mutex);
-    if (!st.spare.empty()) {
-      text = std::move(st.spare.back());
-      st.spare.pop_back();
-    }
-    if (!st.contexts.empty()) {
-      ctx.emplace(std::move(st.contexts.back()));
-      st.contexts.pop_back();
-    }
-  }
-  if (!ctx) {
-    JsonWriteOptions options;
-    options.interval_metrics = st.metrics;
-    ctx.emplace(piece_context(st.no_intervals, options, nullptr));
-  }
-  // Every interval after ",\n    "; the comma of the document's first is not written.
-  text.clear();
-  for (auto& iv : intervals) {
-    text.commit(put(text.room(6), ",\n    "));
-    if (ctx->metrics) {
-      ctx->metrics(iv, ctx->computed);
-      put_interval(text, iv, ctx->computed);
-    } else {
-      put_interval(text, iv, iv.metrics);
-    }
-    iv = Interval{};
-  }
-  intervals = {};
-  std::unique_lock lock(st.mutex);
-  st.contexts.push_back(std::move(*ctx));
-  st.ready.emplace(index, std::move(text));
-  if (st.writing || st.failed) return;
-  st.writing = true;
+  if (st.failed) return;
+  if (index != st.next) throw std::logic_error("StreamedDocumentWriter::add_batch out of order");
+  ++st.next;
   try {
-    for (auto it = st.ready.find(st.next); it != st.ready.end(); it = st.ready.find(st.next)) {
-      TextBuffer batch = std::move(it->second);
-      st.ready.erase(it);
-      ++st.next;
-      lock.unlock();
-      std::string_view view = batch.view();
-      if (!view.empty()) {
-        if (!st.wrote_interval) {
-          st.sink(st.head);
-          view.remove_prefix(1);  // the first interval's ','
-          st.wrote_interval = true;
-        }
-        st.sink(view);
-      }
-      lock.lock();
-      st.spare.push_back(std::move(batch));
-    }
+    st.work->submit([&](State::Batch& batch) { batch.intervals = std::move(intervals); });
   } catch (...) {
-    if (!lock.owns_lock()) lock.lock();
     st.failed = true;
-    st.writing = false;
     throw;
   }
-  st.writing = false;
 }
 
 void StreamedDocumentWriter::finish(const Measurement& m) {
   State& st = *state_;
-  std::lock_guard lock(st.mutex);
   if (st.failed) throw std::logic_error("StreamedDocumentWriter::finish after a failed write");
-  if (st.writing || !st.ready.empty())
-    throw std::logic_error("StreamedDocumentWriter::finish with batches not written");
+  try {
+    st.work->finish();
+  } catch (...) {
+    st.failed = true;
+    throw;
+  }
   if (!st.wrote_interval) {
     write_measurement_json(m, st.sink);
     return;

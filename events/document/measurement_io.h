@@ -43,20 +43,23 @@ struct JsonWriteOptions {
 // intervals are left empty when release_written is set.
 void write_measurement_json(Measurement& m, const JsonSink& sink, const JsonWriteOptions& options);
 // A document written while its intervals are still being read (the import of a long -I
-// recording): batches of intervals are formatted on whichever threads give them, in any order,
-// and reach the sink in batch order, on the thread that completes the next one; the run's
-// figures follow the last (docs/formats.md). The bytes are write_measurement_json's of the whole
-// document. What the sink throws reaches the add_batch() caller whose batch it was writing;
-// after that the writer writes nothing more.
+// recording): batches of intervals, given in order on one thread, are formatted on `threads`
+// threads, at most 2 per thread at once, and reach the sink in order on the thread that gives
+// them (in add_batch() or finish()); the run's figures follow the last (docs/formats.md). The
+// bytes are write_measurement_json's of the whole document. What the sink or a formatting thread
+// throws reaches the add_batch() or finish() call that was writing once the threads have
+// stopped; after that the writer writes nothing more.
 class StreamedDocumentWriter {
  public:
   // `head` gives the fields before intervals[] (schema to start_time); `metrics` the intervals'
   // metrics (empty: each interval's own).
-  StreamedDocumentWriter(const Measurement& head, JsonSink sink, IntervalMetricsFactory metrics);
+  StreamedDocumentWriter(const Measurement& head, JsonSink sink, IntervalMetricsFactory metrics,
+                         unsigned threads = 1);
   ~StreamedDocumentWriter();
   StreamedDocumentWriter(const StreamedDocumentWriter&) = delete;
   StreamedDocumentWriter& operator=(const StreamedDocumentWriter&) = delete;
-  // Batch `index` (0, 1, 2…, each once): formatted on the calling thread and freed.
+  // Batch `index` (0, 1, 2…, in order: std::logic_error otherwise); its intervals are freed once
+  // formatted.
   void add_batch(size_t index, std::vector<Interval>&& intervals);
   // After the last batch, with `m` holding the run's figures and notes (its head fields must be
   // the ones given at construction, and it has no intervals: std::logic_error otherwise). When

@@ -92,8 +92,8 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
                               const ImportOptions& options = {});
 
 // Receives a recording's intervals while it is read: batch n holds the intervals that follow
-// batch n-1's in the file, finished (durations, aggregate totals). Called on the reading threads,
-// several at once, each batch once, in any order.
+// batch n-1's in the file, finished (durations, aggregate totals). Called on the thread that
+// imports, in batch order, while the other threads read the parts after them.
 using IntervalBatchSink = std::function<void(size_t batch, std::vector<Interval>&& intervals)>;
 
 // import_perf_stat with the intervals of a -x CSV recording handed to `sink` instead of kept:

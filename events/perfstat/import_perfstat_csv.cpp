@@ -5,16 +5,13 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cmath>
-#include <condition_variable>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "events/perfstat/import_perfstat_common.h"
+#include "events/text/ordered_parallel.h"
 
 namespace pmc::perfstat {
 namespace {
@@ -410,9 +407,9 @@ size_t interval_boundary(std::string_view text, size_t from, char sep) {
 std::vector<size_t> part_starts(std::string_view text, size_t after, char sep, size_t part_bytes,
                                 size_t max_parts) {
   std::vector<size_t> starts;
-  size_t parts = std::min<size_t>(max_parts, text.size() / std::max<size_t>(part_bytes, 1));
-  for (size_t p = 1; p < parts; ++p) {
-    size_t target = std::max(after, text.size() / parts * p);
+  EvenShares shares(text.size(), part_bytes, max_parts);
+  for (size_t p = 1; p < shares.count; ++p) {
+    size_t target = std::max(after, shares.begin(p));
     if (!starts.empty()) target = std::max(target, starts.back());
     size_t start = interval_boundary(text, target, sep);
     if (start != std::string_view::npos && start < text.size()) starts.push_back(start);
@@ -451,6 +448,26 @@ size_t line_at(std::string_view text, size_t offset) {
   return size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(offset), '\n')) + 1;
 }
 
+// Part k of the text (0: the first reader's, up to `first_end`; k: parts[k - 1]), read with its
+// error kept for when the parts are taken in order.
+void read_part(std::string_view text, size_t k, CsvReader& first, size_t first_end,
+               std::exception_ptr& first_failure, std::vector<std::unique_ptr<Part>>& parts) {
+  if (k == 0) {
+    try {
+      first.read_lines(text.substr(0, first_end), 1);
+    } catch (...) {
+      first_failure = std::current_exception();
+    }
+    return;
+  }
+  Part& p = *parts[k - 1];
+  try {
+    p.reader->read_lines(text.substr(p.begin, p.end - p.begin), 0);
+  } catch (...) {
+    p.failure = std::current_exception();
+  }
+}
+
 }  // namespace
 
 // A long -I recording is cut where an interval starts into one part per thread; each part is read
@@ -471,31 +488,13 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
   // slowed by another process on its CPU reads fewer of them instead of holding up the rest.
   size_t first_end = starts.empty() ? text.size() : starts.front();
   std::exception_ptr first_failure;
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) <= parts.size();) {
-      if (i == 0) {
-        try {
-          first.read_lines(text.substr(0, first_end), 1);
-        } catch (...) {
-          first_failure = std::current_exception();
-        }
-        continue;
-      }
-      Part& p = *parts[i - 1];
-      try {
-        p.reader->read_lines(text.substr(p.begin, p.end - p.begin), 0);
-      } catch (...) {
-        p.failure = std::current_exception();
-      }
-    }
-  };
-  {
-    std::vector<std::jthread> threads;
-    size_t helpers = std::min<size_t>(ctx.threads(), parts.size() + 1) - 1;
-    for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
-    work();
-  }
+  size_t count = parts.size() + 1;
+  ordered_parallel<char>(
+      count, ctx.threads(), count,
+      [&](size_t k, char&, unsigned) {
+        read_part(text, k, first, first_end, first_failure, parts);
+      },
+      [](size_t, char&) {});
   if (first_failure) std::rethrow_exception(first_failure);
   // The parts that can be appended as they are, up to the first that cannot: the reader before
   // it reads the rest of the file.
@@ -531,14 +530,14 @@ constexpr size_t kMaxStreamParts = 4096;
 }  // namespace
 
 // read_csv with the intervals handed to `sink` as the parts are read, in batches that follow
-// each other in the file: the parts (kStreamPartBytes each, cut where an interval starts)
-// are read by ctx.threads() threads, at most a few ahead of the last one handed on, so that only
-// those few are held at once. A part is handed on once every part before it was, by the thread
-// that finished it or the part it waited for, after the checks read_csv makes before appending
-// it (can_append); the last interval of each part is held back until the next part is known not
-// to go on with it. From the first part that fails, the first error of the file is thrown; from
-// the first that cannot be appended, the rest of the file is read in sequence, as read_csv does,
-// and handed on in one batch.
+// each other in the file: the parts (kStreamPartBytes each, cut where an interval starts) are
+// read by ctx.threads() threads, at most a few ahead of the last one handed on, so that only
+// those few are held at once. The calling thread takes them in order: it makes the checks
+// read_csv makes before appending a part (can_append), finishes the part's intervals (the last
+// one held back until the next part is known not to go on with it) and hands them to `sink`.
+// From the first part that fails, the first error of the file is thrown; from the first that
+// cannot be appended, the rest of the file is read in sequence, as read_csv does, and handed on
+// in one batch.
 void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
                        const IntervalBatchSink& sink, Builder::RunSums& sums,
                        double& previous_time) {
@@ -551,14 +550,9 @@ void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
   const size_t count = parts.size() + 1;  // part 0 is the first reader's, into `out`
   const size_t first_end = starts.empty() ? text.size() : starts.front();
   auto builder_of = [&](size_t k) -> Builder& { return k == 0 ? out : parts[k - 1]->out; };
-  std::exception_ptr first_failure, sink_failure;
-  std::mutex mutex;
-  std::condition_variable changed;
-  const size_t window = 2 * size_t(std::max(ctx.threads(), 1u)) + 2;
-  std::vector<char> parsed(count, 0);
-  size_t next_parse = 0, next_seal = 0, batch = 0;
+  std::exception_ptr first_failure;
+  size_t batch = 0;
   size_t stop_at = count;  // the first part not handed on: failed, or not appendable
-  bool sealing = false, aborted = false;
 
   // The next part in order, checked and finished into a batch; false when it cannot be.
   auto seal = [&](size_t k, std::vector<Interval>& intervals) {
@@ -578,87 +572,21 @@ void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
     p.skipped.clear();
     return true;
   };
-  // Hands on the parts read, in order, while this thread holds the in-order stage (`sealing`);
-  // the batch is formatted by the sink after the stage is let go.
-  auto hand_on = [&](std::unique_lock<std::mutex>& lock) {
-    while (!aborted && stop_at == count && next_seal < count && parsed[next_seal] != 0 &&
-           !sealing) {
-      sealing = true;
-      size_t k = next_seal;
-      lock.unlock();
-      std::vector<Interval> intervals;
-      bool ok = false;
-      try {
-        ok = seal(k, intervals);
-      } catch (...) {  // out of memory: stop as a failing sink does
-        lock.lock();
-        sealing = false;
-        if (!sink_failure) sink_failure = std::current_exception();
-        aborted = true;
-        changed.notify_all();
-        return;
-      }
-      lock.lock();
-      sealing = false;
-      if (!ok) {
-        stop_at = k;
-        changed.notify_all();
-        return;
-      }
-      ++next_seal;
-      changed.notify_all();
-      if (intervals.empty()) continue;  // batches are numbered without gaps
-      size_t b = batch++;
-      lock.unlock();
-      try {
-        sink(b, std::move(intervals));
-      } catch (...) {
-        lock.lock();
-        if (!sink_failure) sink_failure = std::current_exception();
-        aborted = true;
-        changed.notify_all();
-        return;
-      }
-      lock.lock();
-    }
-  };
-  auto work = [&] {
-    std::unique_lock lock(mutex);
-    while (true) {
-      changed.wait(lock, [&] {
-        return aborted || stop_at != count || next_parse >= count ||
-               next_parse < next_seal + window;
+  const unsigned threads = std::max(ctx.threads(), 1u);
+  ordered_parallel<char>(
+      count, threads, 2 * size_t(threads) + 2,
+      [&](size_t k, char&, unsigned) {
+        read_part(text, k, first, first_end, first_failure, parts);
+      },
+      [&](size_t k, char&) {
+        std::vector<Interval> intervals;
+        if (!seal(k, intervals)) {
+          stop_at = k;
+          return false;
+        }
+        if (!intervals.empty()) sink(batch++, std::move(intervals));  // numbered without gaps
+        return true;
       });
-      if (aborted || stop_at != count || next_parse >= count) break;
-      size_t k = next_parse++;
-      lock.unlock();
-      if (k == 0) {
-        try {
-          first.read_lines(text.substr(0, first_end), 1);
-        } catch (...) {
-          first_failure = std::current_exception();
-        }
-      } else {
-        Part& p = *parts[k - 1];
-        try {
-          p.reader->read_lines(text.substr(p.begin, p.end - p.begin), 0);
-        } catch (...) {
-          p.failure = std::current_exception();
-        }
-      }
-      lock.lock();
-      parsed[k] = 1;
-      hand_on(lock);
-    }
-    hand_on(lock);  // what the others read while this thread waited
-  };
-  {
-    std::vector<std::jthread> threads;
-    size_t helpers = std::min<size_t>(std::max(ctx.threads(), 1u), count) - 1;
-    for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
-    work();
-  }
-  if (sink_failure) std::rethrow_exception(sink_failure);
   if (first_failure) std::rethrow_exception(first_failure);
   ctx.set_parts(stop_at == count ? count : std::max<size_t>(stop_at, 1));
   if (stop_at < count) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "events/document/measurement_io.h"
@@ -217,6 +218,7 @@ struct Streamed {
   ImportResult result;
   std::string error;
   size_t batches = 0;
+  bool in_order = true;  // every batch numbered after the one before, on the calling thread
 };
 
 Streamed streamed(const std::string& text, const ImportOptions& options,
@@ -224,14 +226,16 @@ Streamed streamed(const std::string& text, const ImportOptions& options,
   Streamed s;
   Measurement head;
   head.source = "perf-stat";
-  StreamedDocumentWriter writer(head, [&](std::string_view piece) { s.json.append(piece); }, {});
-  std::atomic<size_t> batches{0};
+  StreamedDocumentWriter writer(
+      head, [&](std::string_view piece) { s.json.append(piece); }, {}, options.threads);
+  size_t batches = 0;
+  auto caller = std::this_thread::get_id();
   try {
-    s.result = import_perf_stat_streamed(text, file, options,
-                                         [&](size_t b, std::vector<Interval>&& intervals) {
-                                           ++batches;
-                                           writer.add_batch(b, std::move(intervals));
-                                         });
+    s.result = import_perf_stat_streamed(
+        text, file, options, [&](size_t b, std::vector<Interval>&& intervals) {
+          s.in_order &= b == batches++ && std::this_thread::get_id() == caller;
+          writer.add_batch(b, std::move(intervals));
+        });
     writer.finish(s.result.measurement);
   } catch (const ImportError& e) {
     s.error = e.what();
@@ -264,6 +268,7 @@ TEST_SUITE("pure") {
         CHECK(s.batches > 4);  // parts of min_part_bytes (4096 here), handed on as read
         // One batch per part, and the last part's held-back interval after them.
         CHECK(s.batches == s.result.parts + 1);
+        CHECK(s.in_order);
       }
     }
   }

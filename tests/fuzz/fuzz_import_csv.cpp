@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "events/perfstat/import_perfstat.h"
 #include "events/document/measurement_io.h"
+#include "events/perfstat/import_perfstat.h"
 
 namespace {
 
@@ -28,8 +28,8 @@ std::string outcome(std::string_view text, bool lenient, unsigned threads, bool 
     if (streamed) {
       pmc::Measurement head;
       head.source = "perf-stat";
-      pmc::StreamedDocumentWriter writer(head, [&](std::string_view piece) { out.append(piece); },
-                                         {});
+      pmc::StreamedDocumentWriter writer(
+          head, [&](std::string_view piece) { out.append(piece); }, {}, threads);
       r = pmc::import_perf_stat_streamed(text, "fuzz", options,
                                          [&](size_t batch, std::vector<pmc::Interval>&& intervals) {
                                            writer.add_batch(batch, std::move(intervals));
