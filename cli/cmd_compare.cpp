@@ -20,6 +20,7 @@
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/run_file.h"
 #include "events/text/input_file.h"
 #include "events/text/json_guard.h"
 #include "events/text/text.h"
@@ -66,43 +67,15 @@ std::string read_whole(const std::string& path) {
   return read_input_file(path);
 }
 
-struct LoadedRun {
-  Measurement measurement;
-  std::optional<std::string> workload;
-};
+using LoadedRun = RunFile;
 
-// A measurement document, or else a perf stat recording imported on the fly.
+// A measurement document, or else a perf stat recording imported on the fly (read_run_file).
 LoadedRun load_run(const std::string& path) {
-  std::string text = read_whole(path);
-  LoadedRun run;
-  // Nesting, duplicate keys and numbers outside a double are refused before any parser runs.
-  if (text.find_first_not_of(" \t\r\n") < text.size() &&
-      text[text.find_first_not_of(" \t\r\n")] == '{')
-    if (auto problem = find_json_problem(text))
-      throw CommandError(fmt::format("{}:{}: {}", path, problem->line, problem->what));
-  json doc = json::parse(text, nullptr, false);
-  if (!doc.is_discarded() && doc.is_object() && doc.contains("schema")) {
-    try {
-      run.measurement = measurement_from_json(text, path);
-    } catch (const FormatError& e) {
-      throw CommandError(e.what());
-    }
-    // measurement_io does not keep the optional top-level "workload" string; read it here.
-    if (doc.contains("workload")) {
-      if (!doc["workload"].is_string())
-        throw CommandError(path + ":1: \"workload\" must be a string naming the workload");
-      run.workload = doc["workload"].get<std::string>();
-    }
-    return run;
-  }
   try {
-    run.measurement = import_perf_stat(text, path).measurement;
-  } catch (const ImportError& e) {
-    throw CommandError(fmt::format("{} (neither a {} document nor a perf stat recording)", e.what(),
-                                   kMeasurementSchema));
+    return read_run_file(read_whole(path), path);
+  } catch (const RunFileError& e) {
+    throw CommandError(e.what());
   }
-  run.measurement.metrics = derive_metrics(run.measurement.events, run.measurement.duration_s);
-  return run;
 }
 
 double parse_number(const std::string& text, const std::string& what) {

@@ -13,6 +13,7 @@
 #include "cli/model_report.h"
 #include "cli/output.h"
 #include "models/fit/auto_features.h"
+#include "models/fit/cv_choice.h"
 #include "models/fit/dataset.h"
 #include "models/fit/fit_table.h"
 
@@ -52,78 +53,33 @@ SolverOptions solver_of(const FitOptions& o) {
   return s;
 }
 
-// Columns that are never automatic candidates: the target, labels, time, and other measured
-// outputs (a power column must not predict another power column of the same interval).
-bool looks_like_output(const std::string& name) {
-  auto ends = [&](std::string_view suffix) {
-    return name.size() >= suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return ends("_power") || ends("_watts") || name.rfind("predicted_", 0) == 0 ||
-         name.rfind("lower_", 0) == 0 || name.rfind("upper_", 0) == 0 || name == "timestamp" ||
-         name == "time_s" || name == "out_of_range";
-}
-
-bool is_stall_counter_column(const std::string& name) {
-  for (const auto& c : stall_counters())
-    if (name == c.column || name == std::string(c.column) + "_per_s") return true;
-  return false;
-}
-
-bool constant(const std::vector<double>& v) {
-  return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
-}
-
-// Rows are sorted by `timestamp` when the table has one, for time-ordered CV.
-CvPlan plan_for(const FitOptions& o, const Dataset& data, std::string& how) {
-  std::string cv = o.cv;
-  if (!o.group_by.empty()) cv = "grouped";
-  if (cv == "auto") cv = data.has_column("timestamp") ? "time-ordered" : "kfold";
-  if (cv == "grouped") {
-    if (o.group_by.empty()) throw CommandError("--cv grouped needs --group-by COLUMN");
-    how = fmt::format("grouped by '{}' (leave one group out)", o.group_by);
-    auto groups = data.labels(o.group_by);
-    if (std::set<std::string>(groups.begin(), groups.end()).size() < 2)
-      throw CommandError(fmt::format("{}: --group-by {}: expected at least two groups",
-                                     data.where_header(), o.group_by));
-    return grouped_plan(groups);
-  }
-  if (cv == "time-ordered") {
-    size_t blocks = o.folds ? o.folds : 5;
-    if (data.rows() < 2 * blocks)
-      throw CommandError(fmt::format("{}: expected at least {} rows for {} time-ordered blocks",
-                                     data.where(data.rows() - 1), 2 * blocks, blocks));
-    // --features auto (default pool) leaves a gap of 1% of the rows before each test block, so
-    // a block is not predicted from the near-copies of its own first rows.
-    bool auto_pool = o.features == "auto" && o.candidates.empty() && o.model == "linear";
-    size_t gap = o.cv_gap >= 0 ? size_t(o.cv_gap)
-                 : auto_pool   ? std::max<size_t>(1, data.rows() / 100)
-                               : 0;
-    if (gap >= data.rows() / blocks) gap = data.rows() / blocks / 2;
-    how = fmt::format("time-ordered, {} blocks (each tested on a fit to the earlier ones{})",
-                      blocks, gap ? fmt::format(", leaving out the {} rows before it", gap) : "");
-    return time_ordered_gap_plan(data.rows(), blocks, gap);
-  }
-  size_t folds = o.folds ? o.folds : std::min<size_t>(10, data.rows() / 2);
-  if (folds < 2)
-    throw CommandError(fmt::format("{}: expected at least 4 rows for cross-validation",
-                                   data.where(data.rows() - 1)));
-  how = fmt::format("k-fold, {} folds (rows shuffled, seed 1)", folds);
-  return kfold_plan(data.rows(), folds, 1);
+// The CV plan --cv, --group-by, --folds and --cv-gap ask for (choose_cv_plan); rows are sorted by
+// `timestamp` when the table has one, for time-ordered CV.
+CvRequest cv_request(const FitOptions& o) {
+  if (o.cv == "grouped" && o.group_by.empty())
+    throw CommandError("--cv grouped needs --group-by COLUMN");
+  CvRequest request;
+  if (o.cv == "kfold") request.method = CvChoice::kfold;
+  if (o.cv == "time-ordered") request.method = CvChoice::time_ordered;
+  if (o.cv == "grouped") request.method = CvChoice::grouped;
+  request.group_by = o.group_by;
+  request.folds = o.folds;
+  request.gap = o.cv_gap;
+  // --features auto (default pool) leaves a gap before each time-ordered test block.
+  request.gap_by_default = o.features == "auto" && o.candidates.empty() && o.model == "linear";
+  return request;
 }
 
 // fit_bands (models/fit/fit_table.h) with --band-by's options, and its report: per band its
 // rows and sub-model, or why the pooled model predicts it.
 void fit_bands(const FitOptions& o, const Dataset& data, const SolverOptions& solver,
                const ModelIdentity& identity, Model& pooled, std::string& report) {
+  // A band's rows are grouped only when they hold two groups.
+  CvRequest band_request = cv_request(o);
+  band_request.few_groups_ignored = true;
   auto plan_for_band = [&](const Dataset& sub) {
-    FitOptions band_options = o;
     std::string how;
-    auto groups = o.group_by.empty() ? std::vector<std::string>{} : sub.labels(o.group_by);
-    if (std::set<std::string>(groups.begin(), groups.end()).size() < 2)
-      band_options.group_by.clear();
-    if (band_options.group_by.empty() && band_options.cv == "grouped") band_options.cv = "auto";
-    return plan_for(band_options, sub, how);
+    return choose_cv_plan(sub, band_request, how);
   };
   try {
     pmc::fit_bands(data, o.target, o.band_by, o.band_edges, o.band_min_rows, solver, identity,
@@ -274,24 +230,6 @@ CsvOptions csv_options(const FitOptions& o, const CsvPreview& preview, bool auto
   return csv;
 }
 
-// --features auto without --candidates: every input column that is not the target, an output,
-// excluded or constant (a note for each constant one).
-std::vector<FeatureSpec> default_candidates(const FitOptions& o, const Dataset& data,
-                                            std::vector<std::string>& notes) {
-  std::vector<FeatureSpec> candidates;
-  for (const auto& name : data.names()) {
-    if (name == o.target || looks_like_output(name) ||
-        std::find(o.exclude.begin(), o.exclude.end(), name) != o.exclude.end())
-      continue;
-    if (constant(data.column(name))) {
-      notes.push_back(fmt::format("column '{}' is constant: not a candidate", name));
-      continue;
-    }
-    candidates.push_back(raw_feature(name));
-  }
-  return candidates;
-}
-
 // --features auto with a frequency column: one model per frequency band (as SmartWatts fits),
 // kept when its held-out error beats the pooled model's.
 void try_frequency_bands(const FitOptions& o, const Dataset& data, const ModelIdentity& identity,
@@ -300,7 +238,7 @@ void try_frequency_bands(const FitOptions& o, const Dataset& data, const ModelId
     std::string lower = name;
     for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
     if (name == o.target || lower.find("freq") == std::string::npos) continue;
-    if (constant(data.column(name))) continue;
+    if (is_constant(data.column(name))) continue;
     FitOptions banded = o;
     banded.band_by = name;
     Model trial = model;
@@ -339,10 +277,11 @@ int run_fit(const FitOptions& o) {
   if (!features.empty()) (void)design_matrix(data, features);
   std::string how;
   if (data.has_column("timestamp") && o.group_by.empty()) data = data.sorted_by("timestamp");
-  CvPlan plan = plan_for(o, data, how);
+  CvPlan plan = choose_cv_plan(data, cv_request(o), how);
 
   std::vector<std::string> notes;
-  if (auto_features && candidates.empty()) candidates = default_candidates(o, data, notes);
+  if (auto_features && candidates.empty())
+    candidates = default_candidates(data, o.target, o.exclude, notes);
   SelectionOptions selection;
   selection.vif_limit = o.vif_limit;
   ModelIdentity identity{machine_from_comments(preview.comments, o.data), utc_now_iso8601()};

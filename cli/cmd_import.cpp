@@ -1,15 +1,8 @@
 // pmcmodel import: perf stat recordings (text, -x CSV, -j JSON, -I intervals) into measurement
 // documents, with pmcmodel's derived metrics beside the ones perf printed.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -22,12 +15,12 @@
 #include "cli/commands.h"
 #include "cli/measure_metrics.h"
 #include "cli/output.h"
+#include "engine/system/input_text.h"
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "events/perfstat/metric_cpu.h"
 #include "events/perfstat/reported_agreement.h"
-#include "events/text/input_file.h"
 
 namespace pmc::cli {
 namespace {
@@ -68,57 +61,6 @@ PerfStatFormat parse_format(const std::string& f) {
   if (f == "json") return PerfStatFormat::json;
   return PerfStatFormat::automatic;
 }
-
-// A file's bytes: a regular file mapped (a 100 MB recording was copied twice before, through an
-// ifstream and a stringstream), anything else (a pipe, /dev/stdin) read to its end.
-class InputText {
- public:
-  explicit InputText(const std::string& path) {
-    // A directory, FIFO or device (/dev/zero) is refused before reading, and so is a file over
-    // the input limit (docs/security.md).
-    check_input_file(path);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw CommandError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (p != MAP_FAILED) {
-        ::close(fd);
-        mapped_ = p;
-        size_ = size_t(st.st_size);
-        return;
-      }
-    }
-    char buffer[1 << 16];
-    while (true) {
-      ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        ::close(fd);
-        throw CommandError(fmt::format("{}: cannot read: {}", path, std::strerror(e)));
-      }
-      if (n == 0) break;
-      read_.append(buffer, size_t(n));
-    }
-    ::close(fd);
-  }
-  ~InputText() {
-    if (mapped_ != nullptr) ::munmap(mapped_, size_);
-  }
-  InputText(const InputText&) = delete;
-  InputText& operator=(const InputText&) = delete;
-
-  std::string_view text() const {
-    return mapped_ != nullptr ? std::string_view(static_cast<const char*>(mapped_), size_)
-                              : std::string_view(read_);
-  }
-
- private:
-  void* mapped_ = nullptr;
-  size_t size_ = 0;
-  std::string read_;
-};
 
 // The metric engine on the run and on every interval, the intervals cut into shares that
 // `threads` threads take in turn (several per thread, so that a thread slowed by another process
@@ -184,13 +126,6 @@ void run_metrics(Measurement& m, const std::optional<LoadedMetrics>& metrics,
                     ": only perf stat's generic ratios were derived");
 }
 
-// perf's printed metrics that pmcmodel's differ from beyond rounding, each with why (the -r
-// last-run rule of perf before 6.2, hybrid PMUs mixed by perf).
-void note_disagreements(Measurement& m) {
-  auto notes = reported_disagreements(m);
-  m.notes.insert(m.notes.end(), notes.begin(), notes.end());
-}
-
 // An imported document, and how its intervals' metrics are worked out when they are not in it.
 struct Imported {
   Measurement m;
@@ -207,48 +142,14 @@ struct Imported {
   }
 };
 
-// Whether `metrics` derive any top-down (tma_*) metric from the run's counts.
-bool derives_topdown(const Measurement& m, const std::optional<LoadedMetrics>& metrics) {
-  if (!metrics) return false;
-  Measurement run;
-  run.events = m.events;
-  run.duration_s = m.duration_s;
-  auto selection = available_selection(metrics->set, import_metric_groups());
-  if (selection.empty()) return false;
-  auto derived = plan_metric_engine(run, metrics->set, selection).run;
-  return std::any_of(derived.begin(), derived.end(),
-                     [](const Metric& x) { return x.name.starts_with("tma_"); });
-}
-
-// Without --cpu, when generic.json derives no top-down from the recording: the metric file of
-// the CPU family whose top-down events the recording holds, said in a note. It is taken only
-// when it derives top-down from them (a CPU file replaces generic.json's metrics of the same
-// name, which generic.json may be able to give where the CPU's formula lacks an input).
+// Without --cpu: the metric files the recording's events show, when the given ones derive no
+// top-down from it (infer_metric_files).
 void infer_metrics(Imported& doc, const ImportCliOptions& o,
                    const std::optional<LoadedMetrics>& given) {
   if (!o.cpu_model.empty()) return;
-  auto cpu = infer_metric_cpu(doc.m);
-  if (!cpu || derives_topdown(doc.m, given)) return;
-  std::optional<LoadedMetrics> candidate;
-  try {
-    candidate = load_metrics(cpu->cpu, MachineInfo{});
-  } catch (const CommandError& e) {
-    doc.m.notes.push_back(
-        fmt::format("the recording's events show a {} ({}), but its metric file did not load: {}",
-                    cpu->cpu, cpu->why, e.what()));
-    return;
-  }
-  if (!derives_topdown(doc.m, candidate)) {
-    doc.m.notes.push_back(fmt::format(
-        "{}'s metric file was not used although {}: it derives no top-down from the recorded "
-        "events; generic.json's metrics only",
-        cpu->cpu, cpu->why));
-    return;
-  }
-  doc.inferred = std::move(candidate);
-  doc.m.notes.push_back(
-      fmt::format("metric file: {}'s, chosen without --cpu because {}; --cpu MODEL chooses another",
-                  cpu->cpu, cpu->why));
+  doc.inferred = infer_metric_files(doc.m, given ? &*given : nullptr, [](const std::string& cpu) {
+    return load_metrics(cpu, MachineInfo{});
+  });
 }
 
 // `defer`: leave the intervals' metrics to the writer (import --json).

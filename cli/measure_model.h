@@ -1,35 +1,14 @@
 #pragma once
-// `pmcmodel measure --model MODEL.json`: a calibrated model's estimates from the measured counts,
-// labelled "model:<file>" — watts as an energy[] entry, the CPI stack as stall-cycle metrics.
+// `pmcmodel measure --model MODEL.json` and `serve --model`: the model files read before anything
+// is measured; their estimates come from models/calibration/model_estimates.h.
 #include <string>
 #include <vector>
 
-#include "events/document/measurement.h"
-#include "models/fit/model_file.h"
+#include "models/calibration/model_estimates.h"
 
 namespace pmc::cli {
 
-struct MeasureModel {
-  std::string path;  // as given: the label is "model:" + path
-  Model model;
-};
-
 // Reads every file before anything is measured; a bad file is a CommandError (exit 2).
 std::vector<MeasureModel> load_measure_models(const std::vector<std::string>& paths);
-
-// The one-row table a model sees for a measurement, named as calibrate names its dataset columns
-// (engine/calibration.h): `<event>_per_s` for every counted event (value / duration), `ipc` and
-// `cpi` when cycles and instructions were counted, `<domain>_watts` for measured energy, and
-// `interval_s` (the duration).
-Dataset measurement_row(const Measurement& m);
-
-// Appends each model's estimate. A model whose inputs this measurement lacks is not applied and a
-// note says which columns were missing; inputs outside the training range are noted too.
-void add_model_estimates(const std::vector<MeasureModel>& models, Measurement& m);
-
-// The same for one interval of `measure -I` (its events are the interval's deltas, its duration
-// the interval's): the estimates join the interval's metrics[] and energy[] under the run's names.
-// Notes (inputs missing, extrapolation) are the run's alone, so an interval adds none.
-void add_interval_model_estimates(const std::vector<MeasureModel>& models, Interval& iv);
 
 }  // namespace pmc::cli

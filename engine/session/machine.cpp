@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <string>
 
 #include "engine/counting/perf_event.h"
 
@@ -75,6 +77,41 @@ MachineInfo read_machine_info(const SysRoot& root) {
     info.hostname = u.nodename;
   }
   return info;
+}
+
+Literals machine_literals(const MachineInfo& machine, const SysRoot& root) {
+  Literals literals;
+  if (machine.logical_cpus > 0) literals.set("num_cpus", machine.logical_cpus);
+  if (auto smt = read_text(root.sys_path("devices/system/cpu/smt/active")))
+    literals.set("smt_on", *smt == "1" ? 1 : 0);
+  std::set<std::string> packages;
+  for (int cpu = 0; cpu < std::max(machine.logical_cpus, 1); ++cpu) {
+    auto id = read_text(root.sys_path("devices/system/cpu/cpu" + std::to_string(cpu) +
+                                      "/topology/physical_package_id"));
+    if (id) packages.insert(*id);
+  }
+  if (!packages.empty()) literals.set("num_packages", double(packages.size()));
+  // Arm's top-down width: caps/slots of the core PMU (sysfs, Armv8.4 PMUs).
+  for (const auto& pmu : machine.pmus) {
+    auto slots = read_text(root.sys_path("bus/event_source/devices/" + pmu + "/caps/slots"));
+    if (!slots) continue;
+    char* end = nullptr;
+    double value = std::strtod(slots->c_str(), &end);
+    if (end != slots->c_str() && value > 0) {
+      literals.set("slots", value);
+      break;
+    }
+  }
+  return literals;
+}
+
+CounterModel machine_counter_model(const MachineInfo& machine, const SysRoot& root) {
+  bool smt_on = read_text(root.sys_path("devices/system/cpu/smt/active")).value_or("1") == "1";
+  // The NMI watchdog (on by default on most distributions) holds one counter pinned, on x86 a
+  // general-purpose one when its cycles cannot use the fixed counter (AMD): counter_model()
+  // takes it away from the groups so that a planned group does fit.
+  bool nmi_watchdog = read_text(root.proc_path("sys/kernel/nmi_watchdog")).value_or("0") == "1";
+  return counter_model(machine.vendor, machine.family, machine.model, smt_on, false, nmi_watchdog);
 }
 
 }  // namespace pmc

@@ -208,6 +208,10 @@ Interval raw_interval(const Counters& counters, const uint64_t* later, const uin
 
 }  // namespace
 
+bool process_exists(int pid) {
+  return !(::kill(pid, 0) != 0 && errno == ESRCH);
+}
+
 std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);

@@ -81,4 +81,8 @@ RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink
 // "SIGSEGV" for 11; "signal N" when unknown.
 std::string signal_name(int sig);
 
+// Whether a process `pid` exists (kill with signal 0: false only for ESRCH, so a process of
+// another user, which refuses the signal with EPERM, exists).
+bool process_exists(int pid);
+
 }  // namespace pmc

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <stdexcept>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -81,6 +82,33 @@ std::optional<MetricCpu> infer_metric_cpu(const Measurement& m) {
     }
   }
   return std::nullopt;
+}
+
+std::optional<LoadedMetrics> infer_metric_files(
+    Measurement& m, const LoadedMetrics* given,
+    const std::function<LoadedMetrics(const std::string& cpu)>& load) {
+  auto cpu = infer_metric_cpu(m);
+  if (!cpu || (given != nullptr && derives_topdown(m, given->set))) return std::nullopt;
+  std::optional<LoadedMetrics> candidate;
+  try {
+    candidate = load(cpu->cpu);
+  } catch (const std::runtime_error& e) {
+    m.notes.push_back(
+        fmt::format("the recording's events show a {} ({}), but its metric file did not load: {}",
+                    cpu->cpu, cpu->why, e.what()));
+    return std::nullopt;
+  }
+  if (!derives_topdown(m, candidate->set)) {
+    m.notes.push_back(fmt::format(
+        "{}'s metric file was not used although {}: it derives no top-down from the recorded "
+        "events; generic.json's metrics only",
+        cpu->cpu, cpu->why));
+    return std::nullopt;
+  }
+  m.notes.push_back(
+      fmt::format("metric file: {}'s, chosen without --cpu because {}; --cpu MODEL chooses another",
+                  cpu->cpu, cpu->why));
+  return candidate;
 }
 
 }  // namespace pmc

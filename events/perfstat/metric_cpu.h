@@ -12,10 +12,12 @@
 // - Intel Skylake-era TMA events: uops_issued.any, uops_retired.retire_slots,
 //   idq_uops_not_delivered.core, int_misc.recovery_cycles (skl/clx metrics) → "skylake".
 // Names are matched without case, a PMU prefix ("cpu/", "cpu_core/") or modifiers (":u").
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "events/document/measurement.h"
+#include "events/metrics/metric_schedule.h"
 
 namespace pmc {
 
@@ -25,5 +27,16 @@ struct MetricCpu {
 };
 
 std::optional<MetricCpu> infer_metric_cpu(const Measurement& m);
+
+// import without --cpu: when `given` (the metric files loaded for the import; null when there are
+// none) derives no top-down from the recording, the metric files of the CPU family whose
+// top-down events the recording holds (infer_metric_cpu), read with `load` (a --cpu name → its
+// files; throws std::runtime_error when they do not load). They are taken only when they derive
+// top-down from the recording (a CPU file replaces generic.json's metrics of the same name, which
+// generic.json may be able to give where the CPU's formula lacks an input). A note on `m` says
+// which files were chosen and why, or why the ones the events show were not.
+std::optional<LoadedMetrics> infer_metric_files(
+    Measurement& m, const LoadedMetrics* given,
+    const std::function<LoadedMetrics(const std::string& cpu)>& load);
 
 }  // namespace pmc

@@ -115,4 +115,9 @@ std::vector<std::string> reported_disagreements(const Measurement& m) {
   return notes;
 }
 
+void note_disagreements(Measurement& m) {
+  auto notes = reported_disagreements(m);
+  m.notes.insert(m.notes.end(), notes.begin(), notes.end());
+}
+
 }  // namespace pmc

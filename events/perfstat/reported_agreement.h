@@ -22,4 +22,7 @@ namespace pmc {
 
 std::vector<std::string> reported_disagreements(const Measurement& m);
 
+// The same, appended to m.notes.
+void note_disagreements(Measurement& m);
+
 }  // namespace pmc

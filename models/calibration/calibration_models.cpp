@@ -5,12 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "models/fit/cv_choice.h"
+
 namespace pmc {
 namespace {
 
 bool non_constant(const Dataset& data, const std::string& column) {
-  const auto& v = data.column(column);
-  return std::any_of(v.begin(), v.end(), [&](double x) { return x != v.front(); });
+  return !is_constant(data.column(column));
 }
 
 class Fitter {
@@ -90,14 +91,12 @@ void fit_ipc_models(const Dataset& data, const CalibrationColumns& c, Fitter& fi
 }  // namespace
 
 CvPlan calibration_plan(const Dataset& data, std::string& how) {
-  const auto& w = data.labels("workload");
-  if (std::set<std::string>(w.begin(), w.end()).size() >= 2) {
-    how = "grouped by workload (leave one workload out)";
-    return grouped_plan(w);
-  }
-  size_t folds = std::min<size_t>(5, data.rows() / 2);
-  how = fmt::format("k-fold, {} folds", folds);
-  return kfold_plan(data.rows(), folds, 1);
+  CvRequest request;
+  request.method = CvChoice::kfold;
+  request.group_by = "workload";
+  request.few_groups_ignored = true;
+  request.max_folds = 5;
+  return choose_cv_plan(data, request, how);
 }
 
 CalibrationModels fit_calibration_models(const Dataset& data, const CalibrationColumns& c,

@@ -35,8 +35,8 @@ struct CalibrationContext {
   std::string no_hardware;
 };
 
-// The CV plan of a calibration dataset: leave one workload out when there are two or more,
-// else k-fold (at most 5). `how` says which. Throws when the rows cannot be split.
+// The CV plan of a calibration dataset (choose_cv_plan): leave one workload out when there are two
+// or more, else k-fold (at most 5 folds). `how` says which. Throws when the rows cannot be split.
 CvPlan calibration_plan(const Dataset& data, std::string& how);
 
 // Fits what `columns` allows on `data` (the dataset as written and read back, so a refusal names

@@ -13,10 +13,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-bool constant(const std::vector<double>& v) {
-  return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
-}
-
 }  // namespace
 
 CandidatePool expand_candidates(const Dataset& data, const std::vector<std::string>& columns,
@@ -24,7 +20,7 @@ CandidatePool expand_candidates(const Dataset& data, const std::vector<std::stri
   CandidatePool pool;
   for (const auto& name : columns) {
     const auto& v = data.column(name);
-    if (v.empty() || constant(v)) continue;
+    if (v.empty() || is_constant(v)) continue;
     auto [lo, hi] = std::minmax_element(v.begin(), v.end());
     pool.raw.push_back(pool.specs.size());
     pool.specs.push_back(raw_feature(name));
@@ -230,6 +226,30 @@ AutoSelection select_auto(const DesignMatrix& pool, const std::vector<char>& non
       out.selected.empty() || !(criterion(out.selected_cv) < criterion(out.baseline_cv));
   out.final_columns = out.baseline_kept ? raw_columns : out.selected;
   return out;
+}
+
+bool looks_like_output(const std::string& column) {
+  return column.ends_with("_power") || column.ends_with("_watts") ||
+         column.starts_with("predicted_") || column.starts_with("lower_") ||
+         column.starts_with("upper_") || column == "timestamp" || column == "time_s" ||
+         column == "out_of_range";
+}
+
+std::vector<FeatureSpec> default_candidates(const Dataset& data, const std::string& target,
+                                            const std::vector<std::string>& exclude,
+                                            std::vector<std::string>& notes) {
+  std::vector<FeatureSpec> candidates;
+  for (const auto& name : data.names()) {
+    if (name == target || looks_like_output(name) ||
+        std::find(exclude.begin(), exclude.end(), name) != exclude.end())
+      continue;
+    if (is_constant(data.column(name))) {
+      notes.push_back(fmt::format("column '{}' is constant: not a candidate", name));
+      continue;
+    }
+    candidates.push_back(raw_feature(name));
+  }
+  return candidates;
 }
 
 }  // namespace pmc

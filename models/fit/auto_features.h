@@ -25,6 +25,19 @@
 
 namespace pmc {
 
+// Whether a column is a measured output or a label rather than an input, and so never an
+// automatic candidate: a power column (`*_power`, `*_watts`) must not predict another power
+// column of the same interval, nor may a prediction (`predicted_*`, `lower_*`, `upper_*`,
+// `out_of_range`) or the time (`timestamp`, `time_s`).
+bool looks_like_output(const std::string& column);
+
+// `fit --features auto` without --candidates: every column of `data` that is not the target, an
+// output (looks_like_output), in `exclude` or constant, as a raw feature; a note for each constant
+// one.
+std::vector<FeatureSpec> default_candidates(const Dataset& data, const std::string& target,
+                                            const std::vector<std::string>& exclude,
+                                            std::vector<std::string>& notes);
+
 struct CandidatePool {
   std::vector<FeatureSpec> specs;
   std::vector<char> nonnegative;  // per spec: coefficient kept ≥ 0

@@ -275,4 +275,8 @@ Dataset Dataset::sorted_by(std::string_view name) const {
   return select_rows(idx);
 }
 
+bool is_constant(const std::vector<double>& values) {
+  return std::all_of(values.begin(), values.end(), [&](double x) { return x == values.front(); });
+}
+
 }  // namespace pmc

@@ -88,4 +88,8 @@ class Dataset {
   std::vector<size_t> lines_;  // source line of each row
 };
 
+// Whether every value equals the first (true for no values): a column that cannot explain
+// anything.
+bool is_constant(const std::vector<double>& values);
+
 }  // namespace pmc

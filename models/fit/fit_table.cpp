@@ -8,13 +8,6 @@
 #include <fmt/format.h>
 
 namespace pmc {
-namespace {
-
-bool constant(const std::vector<double>& v) {
-  return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
-}
-
-}  // namespace
 
 FitOutcome fit_table(const Dataset& data, const std::string& target,
                      const std::vector<FeatureSpec>& features,
@@ -95,7 +88,7 @@ ModelBand fit_band(const Dataset& data, const std::string& target, const std::ve
   Dataset sub = data.select_rows(rows);
   std::vector<FeatureSpec> kept;
   for (const auto& f : features)
-    if (!constant(evaluate_feature(f, sub))) kept.push_back(f);
+    if (!is_constant(evaluate_feature(f, sub))) kept.push_back(f);
   try {
     CvPlan plan = plan_for(sub);
     if (kept.empty()) throw std::runtime_error("every feature is constant in the band");

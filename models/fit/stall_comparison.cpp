@@ -174,4 +174,10 @@ StallComparison compare_stall_counters(const Dataset& data,
   return out;
 }
 
+bool is_stall_counter_column(const std::string& name) {
+  for (const auto& c : stall_counters())
+    if (name == c.column || name == std::string(c.column) + "_per_s") return true;
+  return false;
+}
+
 }  // namespace pmc

@@ -29,6 +29,10 @@ struct StallCounter {
 // its base CPI, and TOTAL counts every stall).
 const std::vector<StallCounter>& stall_counters();
 
+// Whether a dataset column holds one of stall_counters(), as a count ("<column>") or a rate
+// ("<column>_per_s"): such a column stays numeric, since a CPI-stack model is compared with it.
+bool is_stall_counter_column(const std::string& name);
+
 // The cache level whose misses a miss column counts, from its name: the first '_'-separated word
 // l1/l1d → 1, l2 → 2, l3/llc → 3, dram → 4; perf's generic cache-misses (LLC misses on x86,
 // arch/x86/events/intel/core.c maps it to LONGEST_LAT_CACHE.MISS) → 3; 0 when unknown.

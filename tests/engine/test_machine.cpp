@@ -1,8 +1,29 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 #include "engine/session/machine.h"
+#include "test_support.h"
 
 using namespace pmc;
+
+namespace {
+
+// A /sys and /proc of a few files, written for one test and removed after it.
+struct TempRoot {
+  std::filesystem::path dir = test::make_temp_dir("machine-root");
+  SysRoot root{dir / "sys", dir / "proc"};
+  void write(const std::string& path, const std::string& text) const {
+    auto file = dir / path;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file) << text << "\n";
+  }
+  ~TempRoot() { std::filesystem::remove_all(dir); }
+};
+
+}  // namespace
 
 TEST_SUITE("pure") {
   TEST_CASE("parse_cpuinfo reads the first processor block") {
@@ -22,12 +43,84 @@ TEST_SUITE("pure") {
   }
   TEST_CASE("parse_cpuinfo reads Arm implementer and part") {
     // arch/arm64/kernel/cpuinfo.c: Neoverse N1 is implementer 0x41, part 0xd0c.
-    const char* text = "processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\n"
-                       "CPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\n\n";
+    const char* text =
+        "processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\n"
+        "CPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\n\n";
     MachineInfo info;
     parse_cpuinfo(text, info);
     CHECK(info.vendor == "ARM");
     CHECK(info.family == 0x41);
     CHECK(info.model == 0xd0c);
+  }
+
+  TEST_CASE("machine_literals: CPUs, SMT, packages and Arm's slots from sysfs") {
+    SUBCASE("two packages of two CPUs with SMT on, an Armv8.4 PMU with caps/slots") {
+      TempRoot t;
+      t.write("sys/devices/system/cpu/smt/active", "1");
+      for (int cpu : {0, 1})
+        t.write(
+            "sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/physical_package_id",
+            "0");
+      for (int cpu : {2, 3})
+        t.write(
+            "sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/physical_package_id",
+            "1");
+      t.write("sys/bus/event_source/devices/armv8_pmuv3_0/caps/slots", "0x00000008");
+      MachineInfo m;
+      m.logical_cpus = 4;
+      m.pmus = {"software", "armv8_pmuv3_0"};
+      auto literals = machine_literals(m, t.root);
+      CHECK(literals.find("num_cpus") == 4.0);
+      CHECK(literals.find("smt_on") == 1.0);
+      CHECK(literals.find("num_packages") == 2.0);
+      CHECK(literals.find("slots") == 8.0);  // caps/slots is hexadecimal, as the kernel prints it
+    }
+    SUBCASE("the spr-2s fixture: 128 CPUs on two packages, no SMT file, no slots") {
+      SysRoot root;
+      root.sys = std::string(PMC_TEST_DATA) + "/sysfs/spr-2s";
+      MachineInfo m;
+      m.logical_cpus = 128;
+      m.pmus = {"cpu", "power"};
+      auto literals = machine_literals(m, root);
+      CHECK(literals.find("num_cpus") == 128.0);
+      CHECK(literals.find("num_packages") == 2.0);
+      CHECK_FALSE(literals.find("smt_on"));
+      CHECK_FALSE(literals.find("slots"));
+    }
+    SUBCASE("SMT off, nothing else readable") {
+      TempRoot t;
+      t.write("sys/devices/system/cpu/smt/active", "0");
+      auto literals = machine_literals(MachineInfo{}, t.root);
+      CHECK(literals.find("smt_on") == 0.0);
+      CHECK_FALSE(literals.find("num_cpus"));
+      CHECK_FALSE(literals.find("num_packages"));
+    }
+  }
+
+  TEST_CASE("machine_counter_model: SMT and the NMI watchdog as sysfs and procfs say") {
+    MachineInfo skylake;  // Skylake-SP: 4 general counters per thread with SMT on, 8 without
+    skylake.vendor = "GenuineIntel";
+    skylake.family = 6;
+    skylake.model = 85;
+    MachineInfo zen3;  // 6 general counters; the watchdog takes one (metric_set.h)
+    zen3.vendor = "AuthenticAMD";
+    zen3.family = 25;
+    zen3.model = 33;
+    SUBCASE("nothing readable: SMT taken as on, no watchdog") {
+      TempRoot t;
+      auto model = machine_counter_model(skylake, t.root);
+      CHECK(model.general == 4);
+      CHECK(model.fixed_cycles);
+      CHECK(machine_counter_model(zen3, t.root).general == 6);
+    }
+    SUBCASE("SMT off and the watchdog on") {
+      TempRoot t;
+      t.write("sys/devices/system/cpu/smt/active", "0");
+      t.write("proc/sys/kernel/nmi_watchdog", "1");
+      auto model = machine_counter_model(skylake, t.root);
+      CHECK(model.general == 8);
+      CHECK_FALSE(model.fixed_cycles);  // the watchdog's cycles hold the fixed counter
+      CHECK(machine_counter_model(zen3, t.root).general == 5);
+    }
   }
 }

@@ -94,4 +94,24 @@ TEST_SUITE("pure") {
     m.metrics = {{"branch_miss_rate", 459550.0 / 2308457.0, "ratio"}};
     CHECK(reported_disagreements(m).empty());
   }
+
+  TEST_CASE("note_disagreements appends the disagreements to the document's notes") {
+    // 013.txt as above: ghz, ipc, llc_miss_ratio and branch_miss_rate disagree (-r 3).
+    auto m = load("013.txt");
+    m.metrics = {
+        {"ghz", 56513364885.0 / 21945.59e-3 / 1e9, "GHz"},
+        {"cpus_utilized", 21945.59e-3 / 7.31681, "CPUs"},
+        {"ipc", 2583719806.0 / 56513364885.0, "insn/cycle"},
+        {"llc_miss_ratio", 793272.0 / 11475685.0, "ratio"},
+        {"branch_miss_rate", 562164.0 / 585212952.0, "ratio"},
+    };
+    auto before = m.notes;
+    auto expected = reported_disagreements(m);
+    REQUIRE(expected.size() == 4);
+    note_disagreements(m);
+    REQUIRE(m.notes.size() == before.size() + 4);
+    CHECK(std::vector<std::string>(m.notes.begin(), m.notes.begin() + long(before.size())) ==
+          before);
+    CHECK(std::vector<std::string>(m.notes.end() - 4, m.notes.end()) == expected);
+  }
 }

@@ -3,6 +3,7 @@
 // -M top-down values printed without '%' are fractions.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "events/perfstat/import_perfstat.h"
@@ -77,5 +78,68 @@ TEST_SUITE("pure") {
     CHECK(reported(load("wild/063.txt"), "tma_retiring") == doctest::Approx(0.09));
     // 013.txt: "#      3.8% Retiring" stays a percentage.
     CHECK(reported(load("013.txt"), "tma_retiring") == doctest::Approx(0.038));
+  }
+
+  TEST_CASE("import without --cpu takes the files the top-down events show when they derive it") {
+    // 013.txt: Ice Lake-SP with slots and topdown-* rows (INDEX.md).
+    const char* kTopdown = R"([{"MetricName": "tma_retiring", "MetricGroup": "topdown",
+                                "MetricExpr": "topdown\\-retiring / slots"}])";
+    const char* kIpc =
+        R"([{"MetricName": "ipc", "MetricExpr": "instructions / cycles", "MetricGroup": "ipc"}])";
+    LoadedMetrics generic{MetricSet::parse(kIpc, "generic.json"), {"generic.json"}, {}};
+    LoadedMetrics icelake{
+        MetricSet::parse(kTopdown, "icelake.json"), {"generic.json", "icelake.json"}, {}};
+    Measurement m = load("013.txt");
+    auto cpu = infer_metric_cpu(m);
+    REQUIRE(cpu);
+    size_t notes = m.notes.size();
+    std::vector<std::string> asked;
+    auto load_as = [&](const LoadedMetrics& files) {
+      return [&asked, files](const std::string& name) {
+        asked.push_back(name);
+        return files;
+      };
+    };
+    SUBCASE("the icelake files derive top-down: taken, with why") {
+      auto chosen = infer_metric_files(m, &generic, load_as(icelake));
+      REQUIRE(chosen);
+      CHECK(chosen->files == icelake.files);
+      CHECK(asked == std::vector<std::string>{"icelake"});
+      REQUIRE(m.notes.size() == notes + 1);
+      CHECK(m.notes.back() == "metric file: icelake's, chosen without --cpu because " + cpu->why +
+                                  "; --cpu MODEL chooses another");
+    }
+    SUBCASE("without given files the same") {
+      CHECK(infer_metric_files(m, nullptr, load_as(icelake)));
+    }
+    SUBCASE("files that derive no top-down from the recording are not taken") {
+      CHECK_FALSE(infer_metric_files(m, &generic, load_as(generic)));
+      REQUIRE(m.notes.size() == notes + 1);
+      CHECK(m.notes.back() == "icelake's metric file was not used although " + cpu->why +
+                                  ": it derives no top-down from the recorded events; "
+                                  "generic.json's metrics only");
+    }
+    SUBCASE("files that do not load: a note, and the given ones stay") {
+      auto failing = [](const std::string&) -> LoadedMetrics {
+        throw std::runtime_error("icelake.json:3: expected a metric");
+      };
+      CHECK_FALSE(infer_metric_files(m, &generic, failing));
+      REQUIRE(m.notes.size() == notes + 1);
+      CHECK(m.notes.back() == "the recording's events show a icelake (" + cpu->why +
+                                  "), but its metric file did not load: icelake.json:3: "
+                                  "expected a metric");
+    }
+    SUBCASE("given files that derive top-down already: nothing is loaded") {
+      CHECK_FALSE(infer_metric_files(m, &icelake, load_as(icelake)));
+      CHECK(asked.empty());
+      CHECK(m.notes.size() == notes);
+    }
+    SUBCASE("a recording without top-down events: nothing is loaded") {
+      Measurement alder = load("wild/016.txt");
+      size_t before = alder.notes.size();
+      CHECK_FALSE(infer_metric_files(alder, &generic, load_as(icelake)));
+      CHECK(asked.empty());
+      CHECK(alder.notes.size() == before);
+    }
   }
 }
