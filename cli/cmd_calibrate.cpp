@@ -133,6 +133,92 @@ std::string report_models(const CalibrationModels& models, const Dataset& data,
   return report;
 }
 
+// calibrate's events; with hardware counters, the stall counters this CPU has besides.
+std::vector<EventGroup> resolve_calibration_events(const EventResolver& resolver, bool hardware,
+                                                   std::vector<std::string>& notes) {
+  std::vector<EventGroup> groups;
+  try {
+    groups = resolver.resolve_list(fmt::format("{}", fmt::join(calibration_events(hardware), ",")));
+  } catch (const ResolveError& e) {
+    throw CommandError(e.what());
+  }
+  if (hardware) add_stall_counters(resolver, groups, notes);
+  return groups;
+}
+
+PowerChoice start_power_source(const SysRoot& root, const CalibrateOptions& o) {
+  PowerChoice power;
+  try {
+    power = choose_power_source(root, o.power_source, o.power_from);
+  } catch (const std::runtime_error& e) {
+    throw CommandError(e.what());
+  }
+  if (power.source) power.source->start();
+  return power;
+}
+
+// The suite as planned for --seconds and as run.
+struct SuiteRun {
+  std::vector<CalibrationStep> steps;
+  CalibrationRun run;
+};
+
+// Plans the steps that fit in --seconds (at each frequency setting when the caps can be written)
+// and runs them, with a progress line on a terminal.
+SuiteRun run_suite(const SysRoot& root, const CalibrateOptions& o, int cpus,
+                   const std::vector<EventGroup>& groups, PowerSource* power,
+                   std::vector<std::string>& notes) {
+  FrequencyControl freq = probe_frequency_control(root, cpus);
+  if (!freq.available) notes.push_back("frequency not varied: " + freq.reason);
+  // Keep 5% of --seconds for writing and fitting.
+  CalibrationRunOptions run_options{self_exe(), o.seconds * 0.95, o.interval_ms, o.seconds};
+  double min_step = std::max(0.25, 2.5 * o.interval_ms / 1000.0);
+  SuiteRun suite;
+  suite.steps = plan_calibration_steps(
+      {o.seconds, o.threads, o.workloads, freq.available ? freq.settings_khz : std::vector<int>{0}},
+      run_options.budget_s, min_step, notes);
+  bool tty = isatty(STDERR_FILENO) != 0;
+  suite.run = run_calibration(root, groups, power, freq, suite.steps, run_options,
+                              tty ? CalibrationProgress(show_progress) : nullptr);
+  if (tty) std::fputs("\r\033[K", stderr);
+  notes.insert(notes.end(), suite.run.notes.begin(), suite.run.notes.end());
+  return suite;
+}
+
+// What was run, counted and written, and the notes, as the report's first lines.
+std::string format_run_summary(const CalibrateOptions& o, size_t rows, size_t steps,
+                               double elapsed_s, const CalibrationColumns& c,
+                               const PowerChoice& power, std::vector<std::string>& notes) {
+  std::string report = fmt::format(
+      "calibrate: {} rows ({} ms intervals) from {} steps ({} workloads, threads {}) in {:.1f} s\n",
+      rows, o.interval_ms, steps, o.workloads.size(), fmt::join(o.threads, ","), elapsed_s);
+  report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
+  if (!c.uncounted.empty())
+    report += fmt::format("not counted: {}\n", fmt::join(c.uncounted, "; "));
+  if (power.source)
+    report += fmt::format("power: {} ({})\n", power.source->method(), fmt::join(c.domains, ", "));
+  for (const auto& n : power.notes) notes.push_back(n);
+  for (const auto& n : notes) report += "note: " + n + "\n";
+  report += fmt::format("wrote {}\n", o.out_data);
+  return report;
+}
+
+// Fits, each on the dataset as written (its FILE:LINE in any refusal), and their report.
+std::string fit_written_dataset(const CalibrateOptions& o, const CalibrationColumns& c,
+                                const std::string& created_at, const PowerChoice& power,
+                                int hw_errno) {
+  Dataset data = Dataset::load_csv(o.out_data, {{"workload"}, {}});
+  ModelIdentity identity{
+      machine_from_comments(Dataset::preview_csv(o.out_data).comments, o.out_data), created_at};
+  CalibrationContext context;
+  context.no_watts = power.source ? "the power source gave no domain"
+                                  : "no power source (" + power.reason_if_none + ")";
+  if (hw_errno != 0)
+    context.no_hardware = fmt::format(
+        " (no hardware counters here: perf_event_open of cycles failed with errno {})", hw_errno);
+  return report_models(fit_calibration_models(data, c, identity, context), data, o);
+}
+
 int run_calibrate(CalibrateOptions o) {
   auto started = Clock::now();
   SysRoot root = SysRoot::from_env();
@@ -147,73 +233,25 @@ int run_calibrate(CalibrateOptions o) {
 
   int hw_errno = probe_hardware_counters();
   EventResolver resolver(root);
-  std::vector<EventGroup> groups;
-  try {
-    groups =
-        resolver.resolve_list(fmt::format("{}", fmt::join(calibration_events(hw_errno == 0), ",")));
-  } catch (const ResolveError& e) {
-    throw CommandError(e.what());
-  }
-  if (hw_errno == 0) add_stall_counters(resolver, groups, notes);
+  std::vector<EventGroup> groups = resolve_calibration_events(resolver, hw_errno == 0, notes);
+  PowerChoice power = start_power_source(root, o);
+  SuiteRun suite = run_suite(root, o, cpus, groups, power.source.get(), notes);
 
-  PowerChoice power;
-  try {
-    power = choose_power_source(root, o.power_source, o.power_from);
-  } catch (const std::runtime_error& e) {
-    throw CommandError(e.what());
-  }
-  if (power.source) power.source->start();
-
-  FrequencyControl freq = probe_frequency_control(root, cpus);
-  if (!freq.available) notes.push_back("frequency not varied: " + freq.reason);
-  // Keep 5% of --seconds for writing and fitting.
-  CalibrationRunOptions run_options{self_exe(), o.seconds * 0.95, o.interval_ms, o.seconds};
-  double min_step = std::max(0.25, 2.5 * o.interval_ms / 1000.0);
-  auto steps = plan_calibration_steps(
-      {o.seconds, o.threads, o.workloads, freq.available ? freq.settings_khz : std::vector<int>{0}},
-      run_options.budget_s, min_step, notes);
-  bool tty = isatty(STDERR_FILENO) != 0;
-  CalibrationRun run = run_calibration(root, groups, power.source.get(), freq, steps, run_options,
-                                       tty ? CalibrationProgress(show_progress) : nullptr);
-  if (tty) std::fputs("\r\033[K", stderr);
-  notes.insert(notes.end(), run.notes.begin(), run.notes.end());
-
-  CalibrationColumns c = calibration_columns(run.events, run.samples);
+  CalibrationColumns c = calibration_columns(suite.run.events, suite.run.samples);
   size_t rows = 0;
   std::string text =
-      calibration_csv(run.samples, c, identity_of(machine), created_at, o.interval_ms, rows);
+      calibration_csv(suite.run.samples, c, identity_of(machine), created_at, o.interval_ms, rows);
   if (rows == 0)
     throw CommandError(
         fmt::format(
             "no complete interval was measured ({} steps, --seconds {:g}): no dataset written",
-            steps.size(), o.seconds),
+            suite.steps.size(), o.seconds),
         ExitStatus::environment);
   write_file_atomically(o.out_data, text);
 
-  std::string report = fmt::format(
-      "calibrate: {} rows ({} ms intervals) from {} steps ({} workloads, threads {}) in {:.1f} s\n",
-      rows, o.interval_ms, steps.size(), o.workloads.size(), fmt::join(o.threads, ","),
-      std::chrono::duration<double>(Clock::now() - started).count());
-  report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
-  if (!c.uncounted.empty())
-    report += fmt::format("not counted: {}\n", fmt::join(c.uncounted, "; "));
-  if (power.source)
-    report += fmt::format("power: {} ({})\n", power.source->method(), fmt::join(c.domains, ", "));
-  for (const auto& n : power.notes) notes.push_back(n);
-  for (const auto& n : notes) report += "note: " + n + "\n";
-  report += fmt::format("wrote {}\n", o.out_data);
-
-  // Fits, each on the dataset as written (its FILE:LINE in any refusal).
-  Dataset data = Dataset::load_csv(o.out_data, {{"workload"}, {}});
-  ModelIdentity identity{
-      machine_from_comments(Dataset::preview_csv(o.out_data).comments, o.out_data), created_at};
-  CalibrationContext context;
-  context.no_watts = power.source ? "the power source gave no domain"
-                                  : "no power source (" + power.reason_if_none + ")";
-  if (hw_errno != 0)
-    context.no_hardware = fmt::format(
-        " (no hardware counters here: perf_event_open of cycles failed with errno {})", hw_errno);
-  report += report_models(fit_calibration_models(data, c, identity, context), data, o);
+  double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
+  std::string report = format_run_summary(o, rows, suite.steps.size(), elapsed_s, c, power, notes);
+  report += fit_written_dataset(o, c, created_at, power, hw_errno);
   std::fputs(report.c_str(), stdout);
   return 0;
 }

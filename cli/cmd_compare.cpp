@@ -271,20 +271,16 @@ SkuCatalog load_catalog(const std::string& path) {
   }
 }
 
-int run_compare(const CompareCliOptions& o) {
-  CompareOptions options = model_options(o);
-  bool projected_mode = !o.skus_path.empty() || !o.sku_ids.empty();
-  SkuCatalog catalog = load_catalog(o.skus_path.empty() ? data_file("skus.csv") : o.skus_path);
-  std::vector<std::string> memory_notes;
-  auto skus = memory_filtered(chosen_skus(o, catalog), catalog, o.min_memory_gb, memory_notes);
-  RecommendationRules rules;
+RecommendationRules load_rules(const std::string& path) {
   try {
-    rules = RecommendationRules::load(o.rules_path);
+    return RecommendationRules::load(path);
   } catch (const std::runtime_error& e) {
     throw CommandError(e.what());
   }
+}
 
-  // Every input is read and checked before anything is computed or written.
+// Every run read and checked, with its workload assigned, as a profile to compare.
+std::vector<RunProfile> load_profiles(const CompareCliOptions& o) {
   std::vector<LoadedRun> loaded;
   std::vector<WorkloadClaim> claims;
   for (const auto& f : o.files) {
@@ -305,8 +301,12 @@ int run_compare(const CompareCliOptions& o) {
     if (loaded[i].measurement.duration_s <= 0)
       throw CommandError(o.files[i] + ": duration_s is not positive: nothing to compare");
   }
+  return runs;
+}
 
-  // A --price that names nothing would silently leave a machine unpriced.
+// A --price that names nothing would silently leave a machine unpriced.
+void check_prices(const CompareOptions& options, const SkuCatalog& catalog,
+                  const std::vector<RunProfile>& runs) {
   for (const auto& [name, price] : options.price_per_hour) {
     bool known = catalog.find(name) != nullptr;
     for (const auto& r : runs) known = known || r.machine == name;
@@ -315,13 +315,14 @@ int run_compare(const CompareCliOptions& o) {
           "--price {}=...: no run's machine and no catalog SKU is named '{}' (machines: {})", name,
           name, runs.front().machine + (runs.size() > 1 ? ", …" : "")));
   }
+}
 
-  Report report;
-  report.options = options;
-  report.catalog_origin = catalog.origin();
-  report.runs_per_month = o.runs_per_month.value_or(rules.runs_per_month);
-  report.comparison = compare_measured(runs, &catalog, options);
-  for (auto& note : memory_notes) report.comparison.notes.push_back(std::move(note));
+// The recommendations, and in projected mode the projected SKUs' rows beside the measured ones,
+// ranked together.
+void recommend_and_project(const CompareCliOptions& o, const SkuCatalog& catalog,
+                           const std::vector<size_t>& skus, const RecommendationRules& rules,
+                           const std::vector<RunProfile>& runs, Report& report) {
+  const CompareOptions& options = report.options;
   // Recommendations quantify against the whole catalog even when only measured rows are shown;
   // with many workloads, against each one's best kRecommendationSkus projected SKUs.
   auto profiles = merge_repeats(runs);
@@ -341,23 +342,48 @@ int run_compare(const CompareCliOptions& o) {
       rows_with_memory_for(projected.rows, profiles, catalog, asked, report.comparison.notes);
   report.recommendations =
       recommend(profiles, measured_rows, recommendable, catalog, rules, report.runs_per_month);
+  bool projected_mode = !o.skus_path.empty() || !o.sku_ids.empty();
   if (projected_mode) {
     if (o.top != recommendation_top)
       projected = compare_projected(runs, catalog, skus, options, o.top);
     for (auto& row : projected.rows) report.comparison.rows.push_back(std::move(row));
     rank_rows(report.comparison.rows, options.objective);
   }
+}
 
-  // Render everything first, so a failure leaves no partial output file.
+// Renders everything first, so a failure leaves no partial output file; the table goes to stdout
+// unless a file does.
+void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
   std::string json_text = o.json_path.empty() ? "" : to_json(report);
   std::string csv_text = o.csv_path.empty() ? "" : to_csv(report.comparison);
   std::string svg_text =
-      o.svg_path.empty() ? "" : comparison_svg(report.comparison.rows, options.objective);
+      o.svg_path.empty() ? "" : comparison_svg(report.comparison.rows, report.options.objective);
   if (!o.json_path.empty()) write_file_atomically(o.json_path, json_text);
   if (!o.csv_path.empty()) write_file_atomically(o.csv_path, csv_text);
   if (!o.svg_path.empty()) write_file_atomically(o.svg_path, svg_text);
   if (o.json_path != "-" && o.csv_path != "-" && o.svg_path != "-")
     std::fputs(to_table(report, o.top > 0 ? 0 : kTableProjectedRows).c_str(), stdout);
+}
+
+int run_compare(const CompareCliOptions& o) {
+  CompareOptions options = model_options(o);
+  SkuCatalog catalog = load_catalog(o.skus_path.empty() ? data_file("skus.csv") : o.skus_path);
+  std::vector<std::string> memory_notes;
+  auto skus = memory_filtered(chosen_skus(o, catalog), catalog, o.min_memory_gb, memory_notes);
+  RecommendationRules rules = load_rules(o.rules_path);
+
+  // Every input is read and checked before anything is computed or written.
+  std::vector<RunProfile> runs = load_profiles(o);
+  check_prices(options, catalog, runs);
+
+  Report report;
+  report.options = options;
+  report.catalog_origin = catalog.origin();
+  report.runs_per_month = o.runs_per_month.value_or(rules.runs_per_month);
+  report.comparison = compare_measured(runs, &catalog, options);
+  for (auto& note : memory_notes) report.comparison.notes.push_back(std::move(note));
+  recommend_and_project(o, catalog, skus, rules, runs, report);
+  write_compare_outputs(o, report);
   return 0;
 }
 

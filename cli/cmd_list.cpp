@@ -79,91 +79,126 @@ struct Options {
   bool json = false;
 };
 
-int run_list(const Options& o) {
-  SysRoot root = SysRoot::from_env();
-  EventResolver resolver(root);
-  PerfPermissions perms = read_perf_permissions(root);
-  json doc = {{"events", json::array()}, {"pmus", json::array()}};
-  bool any = false;
-  auto emit = [&](const Listed& l) {
-    if (o.json)
-      doc["events"].push_back(to_json(l));
+// One listing in progress: printed as it goes, or gathered into one JSON document for --json.
+class Listing {
+ public:
+  explicit Listing(const Options& o)
+      : o_(o), root_(SysRoot::from_env()), resolver_(root_), perms_(read_perf_permissions(root_)) {}
+
+  // The generic perf names, listed only when no --pmu is asked for.
+  void list_generic() {
+    if (!o_.pmu.empty()) return;
+    heading("Generic events (perf names):");
+    for (const auto& n : resolver_.known_names())
+      if (n.find('/') == std::string::npos && matches(n, o_.pattern))
+        emit(probe(resolver_, n, root_, perms_)), any_ = true;
+  }
+
+  // The PMUs of sysfs and their events.
+  void list_sysfs_pmus() {
+    for (const auto& p : resolver_.pmus()) {
+      if (!o_.pmu.empty() && p.name != o_.pmu) continue;
+      any_ = true;
+      if (o_.json)
+        doc_["pmus"].push_back({{"name", p.name}, {"type", p.type}, {"cpu_wide", !p.cpus.empty()}});
+      heading("PMU " + p.name + " (type " + std::to_string(p.type) +
+              (p.cpus.empty() ? "" : ", CPU-wide") + "):");
+      for (const auto& e : p.events)
+        if (matches(e, o_.pattern)) emit(probe(resolver_, p.name + "/" + e + "/", root_, perms_));
+      if (p.name == "tracepoint") list_tracepoints();
+    }
+  }
+
+  // libpfm4 encodes native names for the PMU it detects (or is forced to); this machine counts
+  // them only when its core PMU opens.
+  void list_libpfm_pmus() {
+    std::optional<OpenFailure> core_failure;
+    if (int err = probe_hardware_counters(); err != 0) {
+      EventSpec cycles;
+      cycles.attr.type = PERF_TYPE_HARDWARE;
+      cycles.hardware = true;
+      core_failure = classify_open_error(err, cycles, false, root_, perms_);
+    }
+    for (const auto& p : libpfm_pmus()) {
+      if (p.name == "perf" || p.name == "perf_raw") continue;  // the generic names above
+      if (!o_.pmu.empty() && p.name != o_.pmu) continue;
+      any_ = true;
+      bool countable = !(p.core && core_failure);
+      if (o_.json)
+        doc_["pmus"].push_back(
+            {{"name", p.name}, {"libpfm4", true}, {"description", p.description}});
+      heading("libpfm4 PMU " + p.name + " (" + p.description + ")" +
+              (countable ? "" : " [not countable here: " + core_failure->reason + "]") + ":");
+      for (const auto& e : libpfm_events(p.name)) {
+        if (!matches(e.name, o_.pattern)) continue;
+        Listed l{e.name, p.name, "libpfm4", e.description, countable, ""};
+        if (!countable) l.reason = core_failure->reason;
+        if (o_.json)
+          doc_["events"].push_back(to_json(l));
+        else
+          std::printf("  %-48s %s\n", e.name.c_str(), e.description.c_str());
+      }
+    }
+  }
+
+  // A --pmu that named nothing is an error; --json prints the document.
+  void finish() const {
+    if (!any_ && !o_.pmu.empty())
+      throw CommandError("no PMU named '" + o_.pmu + "' (see 'pmcmodel list')");
+    if (o_.json) std::printf("%s\n", doc_.dump(2).c_str());
+  }
+
+ private:
+  void emit(const Listed& l) {
+    if (o_.json)
+      doc_["events"].push_back(to_json(l));
     else
       print_event(l);
-  };
-  auto heading = [&](const std::string& text) {
-    if (!o.json) std::printf("%s\n", text.c_str());
-  };
-  if (o.pmu.empty()) {
-    heading("Generic events (perf names):");
-    for (const auto& n : resolver.known_names())
-      if (n.find('/') == std::string::npos && matches(n, o.pattern))
-        emit(probe(resolver, n, root, perms)), any = true;
   }
-  for (const auto& p : resolver.pmus()) {
-    if (!o.pmu.empty() && p.name != o.pmu) continue;
-    any = true;
-    if (o.json)
-      doc["pmus"].push_back({{"name", p.name}, {"type", p.type}, {"cpu_wide", !p.cpus.empty()}});
-    heading("PMU " + p.name + " (type " + std::to_string(p.type) +
-            (p.cpus.empty() ? "" : ", CPU-wide") + "):");
-    for (const auto& e : p.events)
-      if (matches(e, o.pattern)) emit(probe(resolver, p.name + "/" + e + "/", root, perms));
-    if (p.name != "tracepoint") continue;
-    // The tracepoint PMU's events are in tracefs, not in its sysfs folder.
-    auto tracepoints = all_tracepoints(root);
+
+  void heading(const std::string& text) const {
+    if (!o_.json) std::printf("%s\n", text.c_str());
+  }
+
+  // The tracepoint PMU's events are in tracefs, not in its sysfs folder.
+  void list_tracepoints() {
+    auto tracepoints = all_tracepoints(root_);
     if (tracepoints.empty()) {
-      std::string why = locate_tracefs_events(root).problem;
+      std::string why = locate_tracefs_events(root_).problem;
       if (why.empty()) why = "tracefs lists no tracepoint";
-      if (o.json)
-        doc["tracepoints_unavailable"] = why;
+      if (o_.json)
+        doc_["tracepoints_unavailable"] = why;
       else
         std::printf("  tracepoints (subsystem:event) cannot be listed: %s\n", why.c_str());
     }
     for (const auto& tp : tracepoints) {
-      if (!matches(tp.name, o.pattern)) continue;
+      if (!matches(tp.name, o_.pattern)) continue;
       EventSpec spec;
       spec.attr.type = PERF_TYPE_TRACEPOINT;
       spec.attr.config = tp.id;
       Listed l{tp.name, "tracepoint", "tracefs", "", true, ""};
-      if (auto failure = probe_event(spec, root, perms)) {
+      if (auto failure = probe_event(spec, root_, perms_)) {
         l.countable = false;
         l.reason = failure->reason;
       }
       emit(l);
     }
   }
-  // libpfm4 encodes native names for the PMU it detects (or is forced to); this machine counts
-  // them only when its core PMU opens.
-  std::optional<OpenFailure> core_failure;
-  if (int err = probe_hardware_counters(); err != 0) {
-    EventSpec cycles;
-    cycles.attr.type = PERF_TYPE_HARDWARE;
-    cycles.hardware = true;
-    core_failure = classify_open_error(err, cycles, false, root, perms);
-  }
-  for (const auto& p : libpfm_pmus()) {
-    if (p.name == "perf" || p.name == "perf_raw") continue;  // the generic names above
-    if (!o.pmu.empty() && p.name != o.pmu) continue;
-    any = true;
-    bool countable = !(p.core && core_failure);
-    if (o.json)
-      doc["pmus"].push_back({{"name", p.name}, {"libpfm4", true}, {"description", p.description}});
-    heading("libpfm4 PMU " + p.name + " (" + p.description + ")" +
-            (countable ? "" : " [not countable here: " + core_failure->reason + "]") + ":");
-    for (const auto& e : libpfm_events(p.name)) {
-      if (!matches(e.name, o.pattern)) continue;
-      Listed l{e.name, p.name, "libpfm4", e.description, countable, ""};
-      if (!countable) l.reason = core_failure->reason;
-      if (o.json)
-        doc["events"].push_back(to_json(l));
-      else
-        std::printf("  %-48s %s\n", e.name.c_str(), e.description.c_str());
-    }
-  }
-  if (!any && !o.pmu.empty())
-    throw CommandError("no PMU named '" + o.pmu + "' (see 'pmcmodel list')");
-  if (o.json) std::printf("%s\n", doc.dump(2).c_str());
+
+  const Options& o_;
+  SysRoot root_;
+  EventResolver resolver_;
+  PerfPermissions perms_;
+  json doc_ = {{"events", json::array()}, {"pmus", json::array()}};
+  bool any_ = false;
+};
+
+int run_list(const Options& o) {
+  Listing listing(o);
+  listing.list_generic();
+  listing.list_sysfs_pmus();
+  listing.list_libpfm_pmus();
+  listing.finish();
   return 0;
 }
 

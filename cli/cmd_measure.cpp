@@ -319,28 +319,18 @@ int nothing_counted_status(const Measurement& m) {
   return int(ExitStatus::environment);
 }
 
-int run_measure(MeasureOptions o) {
-  // Outputs are checked before anything runs: a bad path should not cost a run.
-  for (const auto* path : {&o.json_path, &o.csv_path})
-    if (!path->empty()) check_output_path(*path);
-  SysRoot root = SysRoot::from_env();
-  auto models = load_measure_models(o.model_paths);
-  std::vector<std::string> shown_command = o.command;
-  bool no_target = o.pid < 0 && !o.all_cpus && o.cgroup.empty();
-  if (o.command.empty() && no_target) {
-    // The embedded default workload: this binary re-executed as `pmcmodel workload NAME`, so it
-    // is counted from exec like any command.
-    o.command = {self_exe(), "workload", o.workload, "--seconds",
-                 fmt::format("{}", o.workload_seconds)};
-    shown_command = {"pmcmodel", "workload", o.workload, "--seconds",
-                     fmt::format("{}", o.workload_seconds)};
-  }
-  if (o.backend == "papi" && o.events.empty()) o.events = papi_default_names();
-  EventResolver resolver(root);
-  auto metrics = make_measure_metrics(o.metric_names, o.cpu_model, root,
-                                      o.backend == "papi" || probe_hardware_counters() == 0);
-  MachineInfo machine = read_machine_info(root);
-  std::optional<EnergyRecorder> recorder;
+// With no command and no other target, the embedded default workload: this binary re-executed
+// as `pmcmodel workload NAME`, so it is counted from exec like any command. Returns the command
+// as the document shows it.
+std::vector<std::string> choose_command(MeasureOptions& o, bool no_target) {
+  if (!o.command.empty() || !no_target) return o.command;
+  o.command = {self_exe(), "workload", o.workload, "--seconds",
+               fmt::format("{}", o.workload_seconds)};
+  return {"pmcmodel", "workload", o.workload, "--seconds", fmt::format("{}", o.workload_seconds)};
+}
+
+void open_energy_recorder(const MeasureOptions& o, const SysRoot& root, const MachineInfo& machine,
+                          std::optional<EnergyRecorder>& recorder) {
   try {
     EnergySettings settings = o.energy;
     settings.data_dir = default_data_dir();
@@ -349,53 +339,43 @@ int run_measure(MeasureOptions o) {
   } catch (const EnergyError& e) {
     throw CommandError(e.what());
   }
-  EnergyRecorder& energy = *recorder;
-  IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
+}
 
-  // The document's intervals, kept on disk while the run goes on (one run only: -r N averages
-  // runs, and its document has no intervals).
-  std::optional<IntervalSpool> spool;
-  if (o.interval_ms > 0 && o.repeat == 1 && !o.json_path.empty()) spool.emplace(o.json_path);
-
-  std::vector<Measurement> runs;
-  int exit_code = 0;
-  for (int i = 0; i < o.repeat; ++i) {
-    bool interrupted = false;
-    runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
-                                models, spool ? &*spool : nullptr, exit_code, interrupted));
-    if (exit_code != 0 || interrupted) break;
-  }
-  stream.finish();
+// -r N: the last run with the mean of every run's counts, times and energy in place of its own.
+Measurement average_runs(const std::vector<Measurement>& runs) {
   Measurement m = runs.back();
-  if (runs.size() > 1) {
-    std::vector<std::vector<EventCount>> all;
-    double duration = 0, user = 0, sys = 0;
-    for (const auto& r : runs) {
-      all.push_back(r.events);
-      duration += r.duration_s;
-      user += r.user_s;
-      sys += r.sys_s;
-    }
-    double n = double(runs.size());
-    m.events = combine_runs(all);
-    // Each run's value beside the mean, and the spread as perf prints it: the standard error of
-    // the mean, stddev / sqrt(runs) (perf's stat.c, stddev_stats).
-    for (size_t e = 0; e < m.events.size(); ++e) {
-      if (!m.events[e].stddev) continue;
-      for (const auto& run : all) m.events[e].run_values.push_back(run[e].value);
-      m.events[e].sem = *m.events[e].stddev / std::sqrt(n);
-    }
-    m.duration_s = duration / n;
-    m.user_s = user / n;
-    m.sys_s = sys / n;
-    m.runs = int(runs.size());
-    m.start_time = runs.front().start_time;
-    std::vector<std::vector<EnergyReading>> energies;
-    for (const auto& r : runs) energies.push_back(r.energy);
-    m.energy = average_energy(energies);
+  if (runs.size() == 1) return m;
+  std::vector<std::vector<EventCount>> all;
+  double duration = 0, user = 0, sys = 0;
+  for (const auto& r : runs) {
+    all.push_back(r.events);
+    duration += r.duration_s;
+    user += r.user_s;
+    sys += r.sys_s;
   }
-  m.machine = machine;
-  energy.describe(m.machine);
+  double n = double(runs.size());
+  m.events = combine_runs(all);
+  // Each run's value beside the mean, and the spread as perf prints it: the standard error of
+  // the mean, stddev / sqrt(runs) (perf's stat.c, stddev_stats).
+  for (size_t e = 0; e < m.events.size(); ++e) {
+    if (!m.events[e].stddev) continue;
+    for (const auto& run : all) m.events[e].run_values.push_back(run[e].value);
+    m.events[e].sem = *m.events[e].stddev / std::sqrt(n);
+  }
+  m.duration_s = duration / n;
+  m.user_s = user / n;
+  m.sys_s = sys / n;
+  m.runs = int(runs.size());
+  m.start_time = runs.front().start_time;
+  std::vector<std::vector<EnergyReading>> energies;
+  for (const auto& r : runs) energies.push_back(r.energy);
+  m.energy = average_energy(energies);
+  return m;
+}
+
+// The document's command, target and window.
+void describe_target(const MeasureOptions& o, bool no_target,
+                     const std::vector<std::string>& shown_command, Measurement& m) {
   m.command = o.command.empty() ? std::vector<std::string>{} : shown_command;
   // With -p, -a or -G a command only sets the window, as in perf stat -p PID -- sleep 1: the
   // target is counted while the command runs, and the command itself is not counted (unless
@@ -413,13 +393,11 @@ int run_measure(MeasureOptions o) {
     m.target = "cgroup";
     m.command = {o.cgroup};
   }
-  if (metrics)
-    metrics->finish(m);
-  else
-    m.metrics = derive_metrics(m.events, m.duration_s);
-  energy.add_derived(m);
-  add_model_estimates(models, m);
+}
 
+// The table on stderr, then the JSON (its intervals replayed from the spool) and CSV files.
+void write_measure_outputs(const MeasureOptions& o, const Measurement& m,
+                           std::optional<IntervalSpool>& spool) {
   if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
   if (spool) {
     write_file_atomically(o.json_path, [&](const FileAppender& append) {
@@ -430,6 +408,52 @@ int run_measure(MeasureOptions o) {
     write_file_atomically(o.json_path, measurement_to_json(m));
   }
   if (!o.csv_path.empty()) write_file_atomically(o.csv_path, measurement_to_csv(m));
+}
+
+int run_measure(MeasureOptions o) {
+  // Outputs are checked before anything runs: a bad path should not cost a run.
+  for (const auto* path : {&o.json_path, &o.csv_path})
+    if (!path->empty()) check_output_path(*path);
+  SysRoot root = SysRoot::from_env();
+  auto models = load_measure_models(o.model_paths);
+  bool no_target = o.pid < 0 && !o.all_cpus && o.cgroup.empty();
+  std::vector<std::string> shown_command = choose_command(o, no_target);
+  if (o.backend == "papi" && o.events.empty()) o.events = papi_default_names();
+  EventResolver resolver(root);
+  auto metrics = make_measure_metrics(o.metric_names, o.cpu_model, root,
+                                      o.backend == "papi" || probe_hardware_counters() == 0);
+  MachineInfo machine = read_machine_info(root);
+  std::optional<EnergyRecorder> recorder;
+  open_energy_recorder(o, root, machine, recorder);
+  EnergyRecorder& energy = *recorder;
+  IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
+
+  // The document's intervals, kept on disk while the run goes on (one run only: -r N averages
+  // runs, and its document has no intervals).
+  std::optional<IntervalSpool> spool;
+  if (o.interval_ms > 0 && o.repeat == 1 && !o.json_path.empty()) spool.emplace(o.json_path);
+
+  std::vector<Measurement> runs;
+  int exit_code = 0;
+  for (int i = 0; i < o.repeat; ++i) {
+    bool interrupted = false;
+    runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
+                                models, spool ? &*spool : nullptr, exit_code, interrupted));
+    if (exit_code != 0 || interrupted) break;
+  }
+  stream.finish();
+  Measurement m = average_runs(runs);
+  m.machine = machine;
+  energy.describe(m.machine);
+  describe_target(o, no_target, shown_command, m);
+  if (metrics)
+    metrics->finish(m);
+  else
+    m.metrics = derive_metrics(m.events, m.duration_s);
+  energy.add_derived(m);
+  add_model_estimates(models, m);
+
+  write_measure_outputs(o, m, spool);
   if (!stream.failure().empty() && exit_code == 0) exit_code = 1;
   if (int status = nothing_counted_status(m); status != 0 && exit_code == 0) exit_code = status;
   return exit_code;

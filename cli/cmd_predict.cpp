@@ -63,9 +63,15 @@ std::string format_band_use(const Model& model, const Prediction& p, const Datas
   return out;
 }
 
-int run_predict(const PredictOptions& o) {
-  Model model = read_model(o.model);
-  auto preview = Dataset::preview_csv(o.data);
+// The data table loaded with the model's input columns as numbers (every other column kept as
+// text), and whether it has the target column.
+struct PredictionTable {
+  Dataset data;
+  bool has_target = false;
+};
+
+PredictionTable load_prediction_table(const Model& model, const std::string& path) {
+  auto preview = Dataset::preview_csv(path);
   std::set<std::string> needed;
   for (const auto& t : model.terms)
     for (const auto& c : input_columns(t.spec)) needed.insert(c);
@@ -85,68 +91,88 @@ int run_predict(const PredictOptions& o) {
   if (has_band_column) needed.insert(model.band_column);
   for (const auto& name : preview.names)
     if (!needed.count(name)) csv.string_columns.push_back(name);
-  Dataset data = Dataset::load_csv(o.data, csv);
-  Prediction p = predict(model, data);
+  return {Dataset::load_csv(path, csv), has_target};
+}
 
-  auto lines = table_lines(o.data);
+// Every input line as written, followed by the prediction, its interval, the range flag and,
+// for a banded model, the band.
+std::string format_predicted_rows(const std::string& path, const Model& model, const Prediction& p,
+                                  const Dataset& data) {
+  auto lines = table_lines(path);
   if (lines.size() != data.rows() + 1)
     throw CommandError(
-        fmt::format("{}: expected {} data lines, found {}", o.data, data.rows(), lines.size() - 1));
-  const std::string& t = model.target;
+        fmt::format("{}: expected {} data lines, found {}", path, data.rows(), lines.size() - 1));
   bool banded = !model.bands.empty();
   std::string out = lines[0] + fmt::format(",predicted_{0},lower_{0},upper_{0},out_of_range{1}\n",
-                                           t, banded ? ",band" : "");
-  size_t flagged = 0;
+                                           model.target, banded ? ",band" : "");
   for (size_t r = 0; r < data.rows(); ++r) {
-    flagged += p.out_of_range[r] != 0;
     out += fmt::format("{},{},{},{},{}", lines[r + 1], cell(p.value[r]), cell(p.lower[r]),
                        cell(p.upper[r]), p.out_of_range[r] ? 1 : 0);
     if (banded) out += p.band[r] >= 0 ? fmt::format(",{}", p.band[r]) : std::string(",pooled");
     out += "\n";
   }
+  return out;
+}
+
+// The errors on rows that have the target, and how many of them the interval covers, inside and
+// outside the training range.
+std::string format_errors(const Model& model, const Prediction& p, const Dataset& data) {
+  const auto& y = data.column(model.target);
+  auto e = error_metrics(y, p.value);
+  std::string report = fmt::format(
+      "errors on these rows: MAPE {:.2f}%  RMSE {:.4g}  R² {:.4f}  (MedAE {:.4g}, {} rows)\n",
+      e.mape_percent, e.rmse, e.r2, e.medae, e.n);
+  size_t covered = 0, outside = 0, outside_covered = 0;
+  for (size_t r = 0; r < data.rows(); ++r) {
+    bool in = y[r] >= p.lower[r] && y[r] <= p.upper[r];
+    covered += in;
+    if (p.out_of_range[r]) ++outside, outside_covered += in;
+  }
+  report += fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)", model.interval.level * 100,
+                        covered, data.rows(), 100.0 * double(covered) / double(data.rows()));
+  if (outside > 0 && outside < data.rows())
+    report += fmt::format(
+        "; {} of {} rows in the training range ({:.1f}%), {} of {} outside it "
+        "({:.1f}%{})",
+        covered - outside_covered, data.rows() - outside,
+        100.0 * double(covered - outside_covered) / double(data.rows() - outside), outside_covered,
+        outside, 100.0 * double(outside_covered) / double(outside),
+        model.clip_out_of_range ? ", clipped, interval widened" : "");
+  return report + "\n";
+}
+
+// The warning for rows outside the training range, with how many each feature put there; empty
+// when none is.
+std::string format_range_warning(const Model& model, const Prediction& p, size_t rows) {
+  size_t flagged = 0;
+  for (size_t r = 0; r < rows; ++r) flagged += p.out_of_range[r] != 0;
+  if (flagged == 0) return "";
+  std::string report = fmt::format(
+      "warning: {} of {} rows are outside the training range (column out_of_range = 1):", flagged,
+      rows);
+  for (size_t i = 0; i < model.terms.size(); ++i)
+    if (p.out_of_range_by_term[i] > 0)
+      report += fmt::format(" {} {}", model.terms[i].spec.name, p.out_of_range_by_term[i]);
+  if (model.clip_out_of_range)
+    report +=
+        "; those features were clipped to the training range and the interval widened by "
+        "what the unclipped values would have added";
+  return report + "\n";
+}
+
+int run_predict(const PredictOptions& o) {
+  Model model = read_model(o.model);
+  PredictionTable table = load_prediction_table(model, o.data);
+  const Dataset& data = table.data;
+  Prediction p = predict(model, data);
+  std::string out = format_predicted_rows(o.data, model, p, data);
 
   std::string report =
       fmt::format("predict: {} rows of {} with {} ({} {}, CV MAPE {:.2f}%)\n", data.rows(), o.data,
                   o.model, model.target, model.solver, model.cv.errors.mape_percent);
-  if (has_target) {
-    auto e = error_metrics(data.column(t), p.value);
-    report += fmt::format(
-        "errors on these rows: MAPE {:.2f}%  RMSE {:.4g}  R² {:.4f}  (MedAE {:.4g}, {} rows)\n",
-        e.mape_percent, e.rmse, e.r2, e.medae, e.n);
-    size_t covered = 0, outside = 0, outside_covered = 0;
-    const auto& y = data.column(t);
-    for (size_t r = 0; r < data.rows(); ++r) {
-      bool in = y[r] >= p.lower[r] && y[r] <= p.upper[r];
-      covered += in;
-      if (p.out_of_range[r]) ++outside, outside_covered += in;
-    }
-    report +=
-        fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)", model.interval.level * 100,
-                    covered, data.rows(), 100.0 * double(covered) / double(data.rows()));
-    if (outside > 0 && outside < data.rows())
-      report += fmt::format(
-          "; {} of {} rows in the training range ({:.1f}%), {} of {} outside it "
-          "({:.1f}%{})",
-          covered - outside_covered, data.rows() - outside,
-          100.0 * double(covered - outside_covered) / double(data.rows() - outside),
-          outside_covered, outside, 100.0 * double(outside_covered) / double(outside),
-          model.clip_out_of_range ? ", clipped, interval widened" : "");
-    report += "\n";
-  }
-  if (banded) report += format_band_use(model, p, data);
-  if (flagged > 0) {
-    report += fmt::format(
-        "warning: {} of {} rows are outside the training range (column out_of_range = 1):", flagged,
-        data.rows());
-    for (size_t i = 0; i < model.terms.size(); ++i)
-      if (p.out_of_range_by_term[i] > 0)
-        report += fmt::format(" {} {}", model.terms[i].spec.name, p.out_of_range_by_term[i]);
-    if (model.clip_out_of_range)
-      report +=
-          "; those features were clipped to the training range and the interval widened by "
-          "what the unclipped values would have added";
-    report += "\n";
-  }
+  if (table.has_target) report += format_errors(model, p, data);
+  if (!model.bands.empty()) report += format_band_use(model, p, data);
+  report += format_range_warning(model, p, data.rows());
   if (o.csv.empty() || o.csv == "-") {
     std::fputs(out.c_str(), stdout);
   } else {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <memory>
 
 #include "engine/counting/scaling.h"
 #include "engine/system/fd.h"
@@ -206,6 +207,318 @@ Interval raw_interval(const Counters& counters, const uint64_t* later, const uin
   return iv;
 }
 
+// The sentinel of a clock that never fires: no tick, no deadline, no sample, no kill.
+constexpr Clock::time_point kNever = Clock::time_point::max();
+
+Clock::duration seconds_as_duration(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// One run_counted call: the child and its signals, the clocks of the wait loop, the counters'
+// previous reads and the result being filled. run() takes its steps in order: start the command
+// and attach the counters, release it, wait and tick until it ends, then read the final counts
+// and the command's exit.
+class CountedRun {
+ public:
+  CountedRun(Counters& counters, RunOptions options, const IntervalSink& on_interval)
+      : counters_(counters), options_(std::move(options)), on_interval_(on_interval) {}
+
+  RunResult run() {
+    start_and_attach();
+    release();
+    while (!done_) step();
+    finish();
+    return std::move(result_);
+  }
+
+ private:
+  void sample() {
+    if (options_.on_sample) options_.on_sample();
+  }
+
+  // Passes an interval to the sink, then keeps it unless RunOptions::keep_intervals is false.
+  void deliver(Interval& iv) {
+    if (on_interval_) on_interval_(iv);
+    if (options_.keep_intervals) result_.intervals.push_back(std::move(iv));
+  }
+
+  // Forks the command (held on its pipe before exec) and opens the counters on the target.
+  void start_and_attach() {
+    if (!options_.argv.empty()) {
+      child_ = std::make_unique<Child>(options_.argv, signals_.previous(), options_.kill_on_exit);
+      if (options_.target.kind == Target::Kind::command) options_.target.pid = child_->pid();
+    }
+    counters_.open(options_.target);
+    by_exec_ = options_.target.kind == Target::Kind::command;
+    // Every target is enabled here; for a command that starts only what its exec cannot (the
+    // CPU-wide copies of RAPL and uncore events), its task counters start at exec.
+    counters_.enable();
+  }
+
+  // Starts the clock and lets the command exec; throws ExecError when exec failed.
+  void release() {
+    result_.start_time = iso8601_now();
+    sample();
+    t0_ = Clock::now();
+    if (child_) {
+      if (int e = child_->release(); e != 0) {
+        int status;
+        rusage usage{};
+        child_->try_reap(true, status, usage);
+        throw ExecError("cannot run '" + options_.argv[0] + "': " + std::strerror(e),
+                        e == ENOENT ? 127 : 126);
+      }
+    }
+    interval_ = std::chrono::milliseconds(options_.interval_ms);
+    next_tick_ = t0_ + interval_;
+    sample_period_ = std::chrono::milliseconds(options_.sample_ms);
+    next_sample_ = options_.sample_ms > 0 ? t0_ + sample_period_ : kNever;
+    deadline_ = options_.duration_s > 0 ? t0_ + seconds_as_duration(options_.duration_s) : kNever;
+    record_ = counters_.raw_record_size();
+    last_tick_ = t0_;
+    next_reap_ = t0_ + std::chrono::seconds(1);
+  }
+
+  // One turn of the loop: sleep until a signal or the next clock, then do what is due.
+  void step() {
+    take_signals();
+    auto now = Clock::now();
+    reap_if_due(now);
+    kill_if_overdue(now);
+    bool tick = tick_due(now);
+    // At a tick the interval sink reads the power source, which samples it (every source's
+    // read_interval does): sampling here too would read each meter three times per interval.
+    if (now >= next_sample_) {
+      if (!tick) sample();
+      while (next_sample_ <= now) next_sample_ += sample_period_;
+    }
+    if (tick) take_tick(now);
+    if (now >= deadline_ && !done_) stop_at_deadline(now);
+  }
+
+  // Waits for a signal or the earliest clock, then takes every signal pending.
+  void take_signals() {
+    auto wake = std::min(
+        {options_.interval_ms > 0 ? next_tick_ : kNever, deadline_, next_sample_, kill_at_});
+    timespec timeout{};
+    if (wake != kNever) {
+      auto ns = std::max<long long>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now()).count());
+      timeout.tv_sec = time_t(ns / 1000000000);
+      timeout.tv_nsec = long(ns % 1000000000);
+    }
+    siginfo_t info{};
+    for (int sig = signals_.wait(wake == kNever ? nullptr : &timeout, info); sig > 0;
+         sig = signals_.take_pending(info))
+      on_signal(sig, info);
+  }
+
+  void on_signal(int sig, const siginfo_t& info) {
+    if (sig == SIGCHLD) {
+      child_signalled_ = true;
+      return;
+    }
+    result_.interrupted_by = sig;
+    if (child_ && first_signal_ == kNever) {
+      first_signal_ = Clock::now();
+      if (options_.kill_after_s > 0)
+        kill_at_ = first_signal_ + seconds_as_duration(options_.kill_after_s);
+    }
+    if (!child_) {
+      done_ = true;
+    } else if (info.si_code != SI_KERNEL) {
+      // A terminal's ^C already reached the command (same process group, si_code SI_KERNEL);
+      // a kill(1) aimed at pmcmodel did not, so pass it on.
+      kill(child_->pid(), sig);
+    }
+  }
+
+  // wait4 only when SIGCHLD came (a syscall per interval saved), and once a second whatever
+  // came, so that a lost signal can only delay the end, never hang the session.
+  void reap_if_due(Clock::time_point now) {
+    if (!child_ || !(child_signalled_ || now >= next_reap_)) return;
+    child_signalled_ = false;
+    next_reap_ = now + std::chrono::seconds(1);
+    if (child_->try_reap(false, status_, usage_)) done_ = true;
+  }
+
+  // The command outlived the first signal by RunOptions::kill_after_s: SIGKILL, and the record
+  // says so.
+  void kill_if_overdue(Clock::time_point now) {
+    if (!child_ || done_ || now < kill_at_) return;
+    kill(child_->pid(), SIGKILL);
+    result_.killed_after_s = seconds_between(first_signal_, now);
+    kill_at_ = kNever;
+  }
+
+  // Whether an interval ends now. A command that ended before this tick ends the run instead:
+  // its last interval is the one from the previous tick to the exit, not an empty one after it.
+  bool tick_due(Clock::time_point now) {
+    if (done_ || options_.interval_ms <= 0 || now < next_tick_) return false;
+    if (child_ && child_->has_exited()) {
+      child_->try_reap(true, status_, usage_);
+      done_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  // Reads the counters at a tick: with on_tick and a backend with raw records only the record is
+  // kept (its interval is built later, in build_ticks); otherwise the interval is built now.
+  void take_tick(Clock::time_point now) {
+    double t = seconds_between(t0_, now);
+    double d = seconds_between(last_tick_, now);
+    if (options_.on_tick && counters_.read_raw(raw_ticks_)) {
+      tick_times_.push_back(t);
+      tick_times_.push_back(d);
+      options_.on_tick();
+      if (options_.ticks_per_batch > 0 && tick_times_.size() / 2 >= options_.ticks_per_batch) {
+        build_ticks();
+        if (options_.on_batch) options_.on_batch();
+      }
+    } else if (record_ > 0) {
+      raw_now_.clear();
+      counters_.read_raw(raw_now_);
+      auto iv = raw_interval(counters_, raw_now_.data(),
+                             raw_before_.empty() ? nullptr : raw_before_.data(), t, d);
+      if (options_.on_tick) options_.on_tick();
+      deliver(iv);
+      std::swap(raw_now_, raw_before_);
+    } else {
+      counters_.read_into(current_);
+      auto iv = make_interval(current_, previous_, t, d);
+      if (options_.on_tick) options_.on_tick();
+      deliver(iv);
+      std::swap(previous_, current_);
+    }
+    last_tick_ = now;
+    while (next_tick_ <= now) next_tick_ += interval_;
+  }
+
+  // The intervals of the ticks recorded so far, built as a tick would have built them, each
+  // delivered; raw_before_ then holds the last tick's record, from which the next interval starts.
+  void build_ticks() {
+    size_t ticks = tick_times_.size() / 2;
+    if (ticks == 0) return;
+    if (options_.keep_intervals) result_.intervals.reserve(result_.intervals.size() + ticks + 1);
+    for (size_t k = 0; k < ticks; ++k) {
+      const uint64_t* earlier = k > 0                 ? raw_ticks_.data() + (k - 1) * record_
+                                : raw_before_.empty() ? nullptr
+                                                      : raw_before_.data();
+      auto iv = raw_interval(counters_, raw_ticks_.data() + k * record_, earlier,
+                             tick_times_[2 * k], tick_times_[2 * k + 1]);
+      deliver(iv);
+    }
+    raw_before_.assign(raw_ticks_.end() - long(record_), raw_ticks_.end());
+    raw_ticks_.clear();
+    tick_times_.clear();
+  }
+
+  // --duration ends a command-less run; a command is stopped then as timeout(1) stops it:
+  // SIGTERM, and SIGKILL kStopGrace later if it is still running.
+  void stop_at_deadline(Clock::time_point now) {
+    constexpr auto kStopGrace = std::chrono::seconds(2);
+    if (!child_) {
+      done_ = true;
+    } else if (!result_.stopped_at_duration) {
+      result_.stopped_at_duration = true;
+      kill(child_->pid(), SIGTERM);
+      deadline_ = now + kStopGrace;
+    } else {
+      kill(child_->pid(), SIGKILL);
+      deadline_ = kNever;
+    }
+  }
+
+  // The run has ended: the final counts, the intervals still owed, the command's exit.
+  void finish() {
+    auto t1 = Clock::now();
+    if (!by_exec_) counters_.disable();
+    result_.duration_s = seconds_between(t0_, t1);
+    if (record_ > 0) {
+      raw_now_.clear();
+      counters_.read_raw(raw_now_);
+      counters_.counts_from_raw(raw_now_.data(), result_.events);
+    } else {
+      result_.events = counters_.read();
+    }
+    sample();
+    if (record_ > 0) build_ticks();
+    if (options_.interval_ms > 0 && t1 > last_tick_) deliver_last_interval(t1);
+    if (child_) record_exit();
+  }
+
+  // The last, partial interval, so that the intervals add up to the whole run.
+  void deliver_last_interval(Clock::time_point t1) {
+    double d = seconds_between(last_tick_, t1);
+    auto iv = record_ > 0 ? raw_interval(counters_, raw_now_.data(),
+                                         raw_before_.empty() ? nullptr : raw_before_.data(),
+                                         result_.duration_s, d)
+                          : make_interval(result_.events, previous_, result_.duration_s, d);
+    iv.partial = true;
+    if (child_ && last_tick_ > t0_ && nothing_ran(iv.events)) {
+      // The command exited before the previous tick's read (between the exit check and the
+      // read): nothing was counted after it, which is not a count of 0.
+      for (EventCount& e : iv.events) {
+        if (!e.counted()) continue;
+        e.status = EventStatus::not_counted;
+        e.reason = "the command had ended before this interval: its counters were stopped";
+      }
+    }
+    if (options_.on_tick) options_.on_tick();
+    deliver(iv);
+  }
+
+  void record_exit() {
+    result_.user_s = seconds(usage_.ru_utime);
+    result_.sys_s = seconds(usage_.ru_stime);
+    if (WIFEXITED(status_)) {
+      result_.exit_status = WEXITSTATUS(status_);
+    } else if (WIFSIGNALED(status_)) {
+      result_.term_signal = WTERMSIG(status_);
+      result_.exit_status = 128 + WTERMSIG(status_);
+    }
+  }
+
+  Counters& counters_;
+  RunOptions options_;
+  const IntervalSink& on_interval_;
+  RunResult result_;
+  // Declared before child_, so the child is killed and reaped before the mask is restored.
+  BlockedSignals signals_;
+  // On the heap: GCC (-O2 with -fsanitize) warns that a std::optional<Child> member may be
+  // used uninitialized.
+  std::unique_ptr<Child> child_;
+  bool by_exec_ = false;  // the target is the command, whose counters start at its exec
+  bool done_ = false;
+
+  Clock::time_point t0_;
+  Clock::duration interval_{};
+  Clock::time_point next_tick_ = kNever;
+  Clock::time_point last_tick_;
+  Clock::duration sample_period_{};
+  Clock::time_point next_sample_ = kNever;
+  Clock::time_point deadline_ = kNever;
+  Clock::time_point next_reap_ = kNever;
+  // RunOptions::kill_after_s: when the command is sent SIGKILL, counted from the first signal.
+  Clock::time_point first_signal_ = kNever;
+  Clock::time_point kill_at_ = kNever;
+  bool child_signalled_ = false;
+  int status_ = 0;  // the command's wait status and resource usage, once reaped
+  rusage usage_{};
+
+  std::vector<EventCount> previous_, current_;  // swapped at each tick, their storage reused
+  // A backend with raw records builds each interval from two of them, copy by copy.
+  size_t record_ = 0;
+  std::vector<uint64_t> raw_now_, raw_before_;
+  std::vector<uint64_t> raw_ticks_;  // RunOptions::on_tick: each tick's raw record
+  std::vector<double> tick_times_;   // and its time and duration
+};
+
 }  // namespace
 
 bool process_exists(int pid) {
@@ -218,230 +531,7 @@ std::string signal_name(int sig) {
 }
 
 RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink& on_interval) {
-  BlockedSignals signals;
-  RunResult result;
-  std::optional<Child> child;
-  if (!options.argv.empty()) {
-    child.emplace(options.argv, signals.previous(), options.kill_on_exit);
-    if (options.target.kind == Target::Kind::command) options.target.pid = child->pid();
-  }
-  counters.open(options.target);
-  bool by_exec = options.target.kind == Target::Kind::command;
-  // Every target is enabled here; for a command that starts only what its exec cannot (the
-  // CPU-wide copies of RAPL and uncore events), its task counters start at exec.
-  counters.enable();
-
-  auto sample = [&] {
-    if (options.on_sample) options.on_sample();
-  };
-  result.start_time = iso8601_now();
-  sample();
-  auto t0 = Clock::now();
-  if (child) {
-    if (int e = child->release(); e != 0) {
-      int status;
-      rusage usage{};
-      child->try_reap(true, status, usage);
-      throw ExecError("cannot run '" + options.argv[0] + "': " + std::strerror(e),
-                      e == ENOENT ? 127 : 126);
-    }
-  }
-
-  auto interval = std::chrono::milliseconds(options.interval_ms);
-  auto next_tick = t0 + interval;
-  auto sample_period = std::chrono::milliseconds(options.sample_ms);
-  auto next_sample = options.sample_ms > 0 ? t0 + sample_period : Clock::time_point::max();
-  // --duration ends a command-less run; a command is stopped then as timeout(1) stops it:
-  // SIGTERM, and SIGKILL kStopGrace later if it is still running.
-  constexpr auto kStopGrace = std::chrono::seconds(2);
-  auto deadline = options.duration_s > 0
-                      ? t0 + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(options.duration_s))
-                      : Clock::time_point::max();
-  std::vector<EventCount> previous, current;  // swapped at each tick, their storage reused
-  // A backend with raw records builds each interval from two of them, copy by copy.
-  const size_t record = counters.raw_record_size();
-  std::vector<uint64_t> raw_now, raw_before;
-  std::vector<uint64_t> raw_ticks;  // RunOptions::on_tick: each tick's raw record
-  std::vector<double> tick_times;   // and its time and duration
-  // The intervals of the ticks recorded so far, built as a tick would have built them, each
-  // passed to the sink (and kept unless RunOptions::keep_intervals is false); raw_before then
-  // holds the last tick's record, from which the next interval starts.
-  auto build_ticks = [&] {
-    size_t ticks = tick_times.size() / 2;
-    if (ticks == 0) return;
-    if (options.keep_intervals) result.intervals.reserve(result.intervals.size() + ticks + 1);
-    for (size_t k = 0; k < ticks; ++k) {
-      const uint64_t* earlier = k > 0                ? raw_ticks.data() + (k - 1) * record
-                                : raw_before.empty() ? nullptr
-                                                     : raw_before.data();
-      auto iv = raw_interval(counters, raw_ticks.data() + k * record, earlier, tick_times[2 * k],
-                             tick_times[2 * k + 1]);
-      if (on_interval) on_interval(iv);
-      if (options.keep_intervals) result.intervals.push_back(std::move(iv));
-    }
-    raw_before.assign(raw_ticks.end() - long(record), raw_ticks.end());
-    raw_ticks.clear();
-    tick_times.clear();
-  };
-  auto last_tick = t0;
-  bool child_signalled = false;
-  // RunOptions::kill_after_s: when the command is sent SIGKILL, counted from the first signal.
-  auto first_signal = Clock::time_point::max();
-  auto kill_at = Clock::time_point::max();
-  auto next_reap = t0 + std::chrono::seconds(1);
-  int status = 0;
-  rusage usage{};
-  bool done = false;
-  while (!done) {
-    auto now = Clock::now();
-    auto wake = std::min({options.interval_ms > 0 ? next_tick : Clock::time_point::max(), deadline,
-                          next_sample, kill_at});
-    timespec timeout{};
-    if (wake != Clock::time_point::max()) {
-      auto ns = std::max<long long>(
-          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now).count());
-      timeout.tv_sec = time_t(ns / 1000000000);
-      timeout.tv_nsec = long(ns % 1000000000);
-    }
-    siginfo_t info{};
-    for (int sig = signals.wait(wake == Clock::time_point::max() ? nullptr : &timeout, info);
-         sig > 0; sig = signals.take_pending(info)) {
-      if (sig == SIGCHLD) {
-        child_signalled = true;
-        continue;
-      }
-      result.interrupted_by = sig;
-      if (child && first_signal == Clock::time_point::max()) {
-        first_signal = Clock::now();
-        if (options.kill_after_s > 0)
-          kill_at = first_signal + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(options.kill_after_s));
-      }
-      if (!child) {
-        done = true;
-      } else if (info.si_code != SI_KERNEL) {
-        // A terminal's ^C already reached the command (same process group, si_code
-        // SI_KERNEL); a kill(1) aimed at pmcmodel did not, so pass it on.
-        kill(child->pid(), sig);
-      }
-    }
-    // wait4 only when SIGCHLD came (a syscall per interval saved), and once a second whatever
-    // came, so that a lost signal can only delay the end, never hang the session.
-    now = Clock::now();
-    if (child && (child_signalled || now >= next_reap)) {
-      child_signalled = false;
-      next_reap = now + std::chrono::seconds(1);
-      if (child->try_reap(false, status, usage)) done = true;
-    }
-    if (child && !done && now >= kill_at) {
-      // The command outlived the signal by the grace period: SIGKILL, and the record says so.
-      kill(child->pid(), SIGKILL);
-      result.killed_after_s = std::chrono::duration<double>(now - first_signal).count();
-      kill_at = Clock::time_point::max();
-    }
-    bool tick = !done && options.interval_ms > 0 && now >= next_tick;
-    if (tick && child && child->has_exited()) {
-      // The command ended before this tick: the run ends here, and its last interval is the
-      // one from the previous tick to the exit, not an empty one after it.
-      child->try_reap(true, status, usage);
-      done = true;
-      tick = false;
-    }
-    // At a tick the interval sink reads the power source, which samples it (every source's
-    // read_interval does): sampling here too would read each meter three times per interval.
-    if (now >= next_sample) {
-      if (!tick) sample();
-      while (next_sample <= now) next_sample += sample_period;
-    }
-    if (tick) {
-      double t = std::chrono::duration<double>(now - t0).count();
-      double d = std::chrono::duration<double>(now - last_tick).count();
-      if (options.on_tick && counters.read_raw(raw_ticks)) {
-        tick_times.push_back(t);
-        tick_times.push_back(d);
-        options.on_tick();
-        if (options.ticks_per_batch > 0 && tick_times.size() / 2 >= options.ticks_per_batch) {
-          build_ticks();
-          if (options.on_batch) options.on_batch();
-        }
-      } else if (record > 0) {
-        raw_now.clear();
-        counters.read_raw(raw_now);
-        auto iv = raw_interval(counters, raw_now.data(),
-                               raw_before.empty() ? nullptr : raw_before.data(), t, d);
-        if (options.on_tick) options.on_tick();
-        if (on_interval) on_interval(iv);
-        if (options.keep_intervals) result.intervals.push_back(std::move(iv));
-        std::swap(raw_now, raw_before);
-      } else {
-        counters.read_into(current);
-        auto iv = make_interval(current, previous, t, d);
-        if (options.on_tick) options.on_tick();
-        if (on_interval) on_interval(iv);
-        if (options.keep_intervals) result.intervals.push_back(std::move(iv));
-        std::swap(previous, current);
-      }
-      last_tick = now;
-      while (next_tick <= now) next_tick += interval;
-    }
-    if (now >= deadline && !done) {
-      if (!child) {
-        done = true;
-      } else if (!result.stopped_at_duration) {
-        result.stopped_at_duration = true;
-        kill(child->pid(), SIGTERM);
-        deadline = now + kStopGrace;
-      } else {
-        kill(child->pid(), SIGKILL);
-        deadline = Clock::time_point::max();
-      }
-    }
-  }
-  auto t1 = Clock::now();
-  if (!by_exec) counters.disable();
-  result.duration_s = std::chrono::duration<double>(t1 - t0).count();
-  if (record > 0) {
-    raw_now.clear();
-    counters.read_raw(raw_now);
-    counters.counts_from_raw(raw_now.data(), result.events);
-  } else {
-    result.events = counters.read();
-  }
-  sample();
-  if (record > 0) build_ticks();
-  if (options.interval_ms > 0 && t1 > last_tick) {
-    // The last, partial interval, so that the intervals add up to the whole run.
-    double d = std::chrono::duration<double>(t1 - last_tick).count();
-    auto iv = record > 0 ? raw_interval(counters, raw_now.data(),
-                                        raw_before.empty() ? nullptr : raw_before.data(),
-                                        result.duration_s, d)
-                         : make_interval(result.events, previous, result.duration_s, d);
-    iv.partial = true;
-    if (child && last_tick > t0 && nothing_ran(iv.events)) {
-      // The command exited before the previous tick's read (between the exit check and the
-      // read): nothing was counted after it, which is not a count of 0.
-      for (EventCount& e : iv.events) {
-        if (!e.counted()) continue;
-        e.status = EventStatus::not_counted;
-        e.reason = "the command had ended before this interval: its counters were stopped";
-      }
-    }
-    if (options.on_tick) options.on_tick();
-    if (on_interval) on_interval(iv);
-    if (options.keep_intervals) result.intervals.push_back(std::move(iv));
-  }
-  if (child) {
-    result.user_s = seconds(usage.ru_utime);
-    result.sys_s = seconds(usage.ru_stime);
-    if (WIFEXITED(status)) {
-      result.exit_status = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      result.term_signal = WTERMSIG(status);
-      result.exit_status = 128 + WTERMSIG(status);
-    }
-  }
-  return result;
+  return CountedRun(counters, std::move(options), on_interval).run();
 }
 
 }  // namespace pmc

@@ -53,14 +53,25 @@ std::string decode_key(std::string_view raw) {
     }
     char c = raw[++i];
     switch (c) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
       case 'u':
         if (i + 4 < raw.size()) {
-          unsigned code = unsigned(std::strtoul(std::string(raw.substr(i + 1, 4)).c_str(), nullptr, 16));
+          unsigned code =
+              unsigned(std::strtoul(std::string(raw.substr(i + 1, 4)).c_str(), nullptr, 16));
           // Code points are compared as their UTF-8 bytes; surrogate pairs as their two halves.
           if (code < 0x80) {
             out += char(code);
@@ -77,7 +88,8 @@ std::string decode_key(std::string_view raw) {
           out += "\\u";
         }
         break;
-      default: out += c;  // \" \\ \/
+      default:
+        out += c;  // \" \\ \/
     }
   }
   return out;
@@ -87,13 +99,63 @@ bool is_number_char(char c) {
   return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
+// Moves `p`, just past a string's opening quote, to just past its closing one, counting the lines
+// in it; returns the string's raw text and sets `escaped` when it holds a backslash.
+std::string_view scan_string(const char*& p, const char* end, size_t& line, bool& escaped) {
+  const char* start = p;
+  while (p < end && *p != '"') {
+    if (*p == '\\') {
+      escaped = true;
+      ++p;
+    } else if (*p == '\n') {
+      ++line;  // invalid in JSON; the parser refuses it, the line count stays right
+    }
+    if (p < end) ++p;
+  }
+  std::string_view raw(start, size_t(p - start));
+  if (p < end) ++p;  // the closing quote
+  return raw;
+}
+
+// Records a key of an object; false when the object has it already. A key with escapes is
+// compared decoded, and kept in `decoded` (a deque: views of its strings stay valid).
+bool add_key(Frame& f, std::string_view raw, bool escaped, std::deque<std::string>& decoded) {
+  std::string_view key = raw;
+  if (escaped) {
+    decoded.push_back(decode_key(raw));
+    key = decoded.back();
+  }
+  return f.add(key);
+}
+
+// Moves `p` past a number; returns its text when it is outside a double's range, else empty.
+std::string_view scan_number(const char*& p, const char* end) {
+  const char* start = p;
+  bool exponent = false;
+  while (p < end && is_number_char(*p)) {
+    exponent |= *p == 'e' || *p == 'E';
+    ++p;
+  }
+  size_t n = size_t(p - start);
+  // Only an exponent or more than 308 digits can leave a double's range.
+  if (exponent || n > 308) {
+    std::string token(start, n);
+    char* parsed_end = nullptr;
+    double v = std::strtod(token.c_str(), &parsed_end);
+    // The number the parser reads is the longest prefix that is one ("1e999-06" reads 1e999 and
+    // then fails on "-"): check that prefix, as strtod reads it.
+    if (parsed_end != token.c_str() && std::isinf(v)) return {start, n};
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<JsonProblem> find_json_problem(std::string_view text, size_t max_depth) {
   std::vector<Frame> frames;
   size_t depth = 0;
   size_t line = 1;
-  std::deque<std::string> decoded;  // keys with escapes (a deque: views of them stay valid)
+  std::deque<std::string> decoded;  // keys with escapes, decoded
   const char* p = text.data();
   const char* end = p + text.size();
   while (p < end) {
@@ -107,7 +169,8 @@ std::optional<JsonProblem> find_json_problem(std::string_view text, size_t max_d
       case '[':
         if (++depth > max_depth)
           return JsonProblem{line, fmt::format("nesting deeper than {} levels of arrays and "
-                                               "objects", max_depth)};
+                                               "objects",
+                                               max_depth)};
         if (frames.size() < depth) frames.emplace_back();
         frames[depth - 1].reset(c == '{');
         ++p;
@@ -122,28 +185,12 @@ std::optional<JsonProblem> find_json_problem(std::string_view text, size_t max_d
         ++p;
         break;
       case '"': {
-        const char* start = ++p;
+        ++p;
         bool escaped = false;
-        while (p < end && *p != '"') {
-          if (*p == '\\') {
-            escaped = true;
-            ++p;
-          } else if (*p == '\n') {
-            ++line;  // invalid in JSON; the parser refuses it, the line count stays right
-          }
-          if (p < end) ++p;
-        }
-        std::string_view raw(start, size_t(p - start));
-        if (p < end) ++p;  // the closing quote
+        std::string_view raw = scan_string(p, end, line, escaped);
         if (depth > 0 && frames[depth - 1].object && frames[depth - 1].expect_key) {
-          Frame& f = frames[depth - 1];
-          f.expect_key = false;
-          std::string_view key = raw;
-          if (escaped) {
-            decoded.push_back(decode_key(raw));
-            key = decoded.back();
-          }
-          if (!f.add(key))
+          frames[depth - 1].expect_key = false;
+          if (!add_key(frames[depth - 1], raw, escaped, decoded))
             return JsonProblem{line, fmt::format("key \"{}\" given twice in one object; expected "
                                                  "each key once",
                                                  std::string(raw.substr(0, 80)))};
@@ -152,25 +199,10 @@ std::optional<JsonProblem> find_json_problem(std::string_view text, size_t max_d
       }
       default:
         if ((c >= '0' && c <= '9') || c == '-') {
-          const char* start = p;
-          bool exponent = false;
-          while (p < end && is_number_char(*p)) {
-            exponent |= *p == 'e' || *p == 'E';
-            ++p;
-          }
-          size_t n = size_t(p - start);
-          // Only an exponent or more than 308 digits can leave a double's range.
-          if (exponent || n > 308) {
-            std::string token(start, n);
-            char* parsed_end = nullptr;
-            double v = std::strtod(token.c_str(), &parsed_end);
-            // The number the parser reads is the longest prefix that is one ("1e999-06" reads
-            // 1e999 and then fails on "-"): check that prefix, as strtod reads it.
-            if (parsed_end != token.c_str() && std::isinf(v))
-              return JsonProblem{line, fmt::format("the number {} is outside the range of a "
-                                                   "double (about ±1.8e308)",
-                                                   token.substr(0, 40))};
-          }
+          if (std::string_view token = scan_number(p, end); !token.empty())
+            return JsonProblem{line, fmt::format("the number {} is outside the range of a "
+                                                 "double (about ±1.8e308)",
+                                                 std::string(token.substr(0, 40)))};
         } else {
           ++p;
         }

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
-#include "events/document/measurement_io.h"
 #include "pmcmodel_version.h"
 #include "test_support.h"
 
@@ -170,7 +170,18 @@ TEST_SUITE("pure") {
     CHECK(one_line(r.err));
     CHECK(r.err.find(bad + ":3:") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(out));
-    for (const auto& p : {icx, bad}) std::filesystem::remove(p);
+
+    // A run that lasted no time has no rate to compare: refused in one line naming its file.
+    auto doc = json::parse(read_file(icx));
+    doc["duration_s"] = 0;
+    auto still = temp_path("no-duration.json");
+    std::ofstream(still) << doc.dump(2);
+    r = run_process(pmcmodel({"compare", still, "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK_MESSAGE(r.err.find(still) != std::string::npos, r.err);
+    CHECK_FALSE(std::filesystem::exists(out));
+    for (const auto& p : {icx, bad, still}) std::filesystem::remove(p);
   }
 
   TEST_CASE("compare: a run without energy is estimated from the catalog curve and labelled") {

@@ -199,6 +199,13 @@ TEST_SUITE("pure") {
     CHECK(r.err.find("MAPE") != std::string::npos);
     CHECK(r.err.find("RMSE") != std::string::npos);
     CHECK(r.err.find("R²") != std::string::npos);
+    // Coverage (docs/formats.md, "Predictions"): row 0 is 2 off the law (y 3, law 1), far outside
+    // an interval of about ±0.16; rows 1 and 2 are on it. Row 2 (a = 20) is outside the training
+    // range, rows 0 and 1 inside it.
+    CHECK_MESSAGE(
+        r.err.find("90% interval covers 2 of 3 rows (66.7%); 1 of 2 rows in the "
+                   "training range (50.0%), 1 of 1 outside it (100.0%)\n") != std::string::npos,
+        r.err);
 
     // Without --csv the rows go to stdout.
     auto s = run_process(pmcmodel({"predict", "--model", model, "--data", fresh}));
