@@ -405,12 +405,12 @@ int run_measure(MeasureOptions o) {
     m.command.clear();
   }
   if (o.pid >= 0) {
-    m.target = "pid";
+    m.target = MeasurementTarget::pid;
     m.command = {std::to_string(o.pid)};
   } else if (o.all_cpus) {
-    m.target = "system-wide";
+    m.target = MeasurementTarget::system_wide;
   } else if (!o.cgroup.empty()) {
-    m.target = "cgroup";
+    m.target = MeasurementTarget::cgroup;
     m.command = {o.cgroup};
   }
   if (metrics)

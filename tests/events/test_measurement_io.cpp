@@ -101,7 +101,7 @@ TEST_SUITE("pure") {
     f.reason = "paranoid";
     m.events = {e, f};
     m.metrics = {{"ipc", 1.25, "insn/cycle"}};
-    m.energy = {{"package-0", 10.5, 7.0, "measured:powercap", 0.02, "machine"}};
+    m.energy = {{"package-0", 10.5, 7.0, "measured:powercap", 0.02, EnergyScope::machine}};
     Interval iv;
     iv.time_s = 0.1;
     iv.events = {e};
