@@ -385,12 +385,12 @@ void describe_target(const MeasureOptions& o, bool no_target,
     m.command.clear();
   }
   if (o.pid >= 0) {
-    m.target = "pid";
+    m.target = MeasurementTarget::pid;
     m.command = {std::to_string(o.pid)};
   } else if (o.all_cpus) {
-    m.target = "system-wide";
+    m.target = MeasurementTarget::system_wide;
   } else if (!o.cgroup.empty()) {
-    m.target = "cgroup";
+    m.target = MeasurementTarget::cgroup;
     m.command = {o.cgroup};
   }
 }

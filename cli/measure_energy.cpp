@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "engine/system/data_dir.h"
+#include "events/document/energy_basis.h"
 
 namespace pmc::cli {
 namespace {
@@ -42,7 +43,7 @@ std::string default_data_dir() {
 std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::string_view prefix) {
   std::string out;
   for (const auto& e : energy) {
-    std::string domain = e.scope == "command" ? e.domain + " (command share)" : e.domain;
+    std::string domain = e.scope == EnergyScope::command ? e.domain + " (command share)" : e.domain;
     std::string line = fmt::format("{}{:>20.6f} J      {:<30} # {:9.3f} W  {}", prefix, e.joules,
                                    domain, e.average_watts, e.method);
     if (e.uncertainty > 0) line += fmt::format("  (±{})", percent(e.uncertainty));
@@ -55,7 +56,7 @@ std::string format_energy_block(const std::vector<EnergyReading>& energy) {
   if (energy.empty()) return {};
   bool estimated = false, gpus = false;
   for (const auto& e : energy) {
-    estimated |= e.method.rfind("estimated:", 0) == 0;
+    estimated |= classify_method(e.method) == MethodKind::estimated;
     gpus |= is_gpu_card_domain(e.domain);
   }
   std::string out =
@@ -68,7 +69,8 @@ std::string format_energy_block(const std::vector<EnergyReading>& energy) {
   if (auto basis = energy_basis(energy); basis && gpus && basis->parts.size() > 1) {
     std::string parts;
     for (const auto& p : basis->parts) parts += (parts.empty() ? "" : " + ") + p.domain;
-    std::string what = (basis->scope == "command" ? "command total: " : "machine total: ") + parts;
+    std::string what =
+        (basis->scope == EnergyScope::command ? "command total: " : "machine total: ") + parts;
     out += fmt::format("{:>20.6f} J      {:<30} # {:9.3f} W  (±{})\n", basis->joules, what,
                        basis->average_watts, percent(basis->uncertainty));
   }

@@ -165,7 +165,7 @@ std::string time_rows(const Measurement& m) {
     out += fmt::format("\n{:>20.9f} seconds time elapsed\n", m.duration_s);
   else
     out += fmt::format("\n{:>20} seconds time elapsed: absent from the source\n", "-");
-  if (m.target != "command" || (!m.has_user && !m.has_sys)) return out;
+  if (m.target != MeasurementTarget::command || (!m.has_user && !m.has_sys)) return out;
   out += "\n";
   for (auto [name, value, given] :
        {std::tuple{"user", m.user_s, m.has_user}, std::tuple{"sys", m.sys_s, m.has_sys}}) {
@@ -429,10 +429,10 @@ void finish_standard_output() {
 std::string format_table(const Measurement& m) {
   std::string cmd;
   for (const auto& a : m.command) cmd += (cmd.empty() ? "" : " ") + a;
-  std::string what = m.target == "system-wide" ? "system wide"
-                     : m.target == "pid"       ? "process id '" + cmd + "'"
-                     : m.target == "cgroup"    ? "cgroup '" + cmd + "'"
-                                               : "'" + cmd + "'";
+  std::string what = m.target == MeasurementTarget::system_wide ? "system wide"
+                     : m.target == MeasurementTarget::pid       ? "process id '" + cmd + "'"
+                     : m.target == MeasurementTarget::cgroup    ? "cgroup '" + cmd + "'"
+                                                                : "'" + cmd + "'";
   if (!m.while_command.empty()) {
     std::string window;
     for (const auto& a : m.while_command) window += (window.empty() ? "" : " ") + a;

@@ -62,13 +62,6 @@ std::string percent(double fraction) {
 // whose firmware never updates it.
 constexpr double kNotCountingWindowS = 0.02;
 
-// A domain that can stand for the whole machine (energy_basis): psys, wall, the package total or
-// one package.
-bool stands_for_machine(const std::string& domain) {
-  return domain == "psys" || domain == "wall" || domain == "package" ||
-         domain.rfind("package-", 0) == 0;
-}
-
 // The CPU-side domains that read exactly 0 J over a run of at least kNotCountingWindowS: their
 // names, all of them; those that could stand for the machine are removed from `readings` (a 0 J
 // psys would otherwise become the run's energy), the others (dram, core…) stay with their 0 J.
@@ -96,30 +89,6 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
-// The CPU-side reading that stands for the machine (or the command's share): the widest domain
-// that is not a sum of nested ones (psys, wall, the package total), among the non-GPU readings of
-// `scope`.
-const EnergyReading* cpu_basis_reading(const std::vector<EnergyReading>& energy,
-                                       const std::string& scope) {
-  const EnergyReading* best = nullptr;
-  int best_rank = 99;
-  for (const auto& e : energy) {
-    if (e.scope != scope || is_gpu_card_domain(e.domain)) continue;
-    int rank = e.domain == "psys"                   ? 0
-               : e.domain == "wall"                 ? 1
-               : e.domain == "package"              ? 2
-               : e.domain.rfind("package-", 0) == 0 ? 3
-                                                    : 4;
-    // Several package-N zones without a "package" sum: none of them is the whole machine.
-    if (rank == 3 && best_rank == 3) rank = 5;
-    if (rank < best_rank) {
-      best = &e;
-      best_rank = rank;
-    }
-  }
-  return best_rank <= 4 ? best : nullptr;
-}
-
 // The GPUs' metrics over a window: utilisation, SM clock and average watts of each GPU.
 void add_gpu_metrics(const std::vector<GpuActivity>& activity,
                      const std::vector<EnergyReading>& energy, std::vector<Metric>& metrics) {
@@ -127,46 +96,12 @@ void add_gpu_metrics(const std::vector<GpuActivity>& activity,
     if (a.util_pct) metrics.push_back({"gpu_util." + a.domain, *a.util_pct / 100, "ratio"});
     if (a.sm_clock_mhz) metrics.push_back({"gpu_sm_clock_mhz." + a.domain, *a.sm_clock_mhz, "MHz"});
     for (const auto& e : energy)
-      if (e.domain == a.domain && e.scope == "machine")
+      if (e.domain == a.domain && e.scope == EnergyScope::machine)
         metrics.push_back({"gpu_watts." + a.domain, e.average_watts, "W"});
   }
 }
 
 }  // namespace
-
-bool is_gpu_card_domain(const std::string& domain) {
-  return domain.size() > 3 && domain.compare(0, 3, "gpu") == 0 &&
-         std::all_of(domain.begin() + 3, domain.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string EnergyBasis::describe() const {
-  std::string out;
-  for (const auto& p : parts)
-    out += fmt::format("{}{} ({}, ±{})", out.empty() ? "" : " + ", p.domain, p.method,
-                       percent(p.uncertainty));
-  return scope + " energy of domain" + (parts.size() > 1 ? "s " : " ") + out;
-}
-
-std::optional<EnergyBasis> energy_basis(const std::vector<EnergyReading>& energy) {
-  bool shared = false;
-  for (const auto& e : energy) shared |= e.scope == "command";
-  EnergyBasis b;
-  b.scope = shared ? "command" : "machine";
-  const EnergyReading* cpu = cpu_basis_reading(energy, b.scope);
-  if (cpu != nullptr) b.parts.push_back(*cpu);
-  if (cpu == nullptr || cpu->domain != "wall")
-    for (const auto& e : energy)
-      if (e.scope == b.scope && is_gpu_card_domain(e.domain)) b.parts.push_back(e);
-  if (b.parts.empty()) return std::nullopt;
-  double spread = 0;
-  for (const auto& p : b.parts) {
-    b.joules += p.joules;
-    b.average_watts += p.average_watts;
-    spread += p.uncertainty * p.joules;
-  }
-  b.uncertainty = b.joules > 0 ? spread / b.joules : b.parts.front().uncertainty;
-  return b;
-}
 
 struct EnergyRecorder::State {
   EnergySettings options;
@@ -426,7 +361,7 @@ struct EnergyRecorder::State {
                                     basis);
       };
       EnergyReading s = r;
-      s.scope = "command";
+      s.scope = EnergyScope::command;
       s.method = r.method + "+share:cpu-time";
       s.joules = share_at(*f);
       s.average_watts = s.joules / window_s;
@@ -492,7 +427,7 @@ struct EnergyRecorder::State {
     std::vector<EnergyReading> out{m};
     if (!system_wide) {
       EnergyReading s = m;
-      s.scope = "command";
+      s.scope = EnergyScope::command;
       s.method = m.method + "+share:cpu-time";
       s.joules =
           command_share_joules(m.joules, curve->watts.front(), {window_s, cpu_s, cpu_s, cpus()});
@@ -857,7 +792,7 @@ void EnergyRecorder::add_derived(Measurement& m) const {
 // ru_maxrss of RUSAGE_CHILDREN, the largest resident set among the descendants this process has
 // waited for (getrusage(2); kilobytes on Linux). Only for a command this process started.
 void EnergyRecorder::add_peak_rss(Measurement& m) {
-  if (m.target != "command") return;
+  if (m.target != MeasurementTarget::command) return;
   struct rusage ru {};
   if (::getrusage(RUSAGE_CHILDREN, &ru) != 0 || ru.ru_maxrss <= 0) return;
   m.metrics.push_back({"peak_rss_mb", double(ru.ru_maxrss) / 1024, "MB"});

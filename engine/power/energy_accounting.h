@@ -1,10 +1,10 @@
 #pragma once
 // Energy accounting: the power sources sampled during a run (the machine's RAPL or meter, and its
 // GPUs through NVML), the command's share of each machine-wide reading and its uncertainty, the
-// estimate where no meter can be read, the one rule for which reading stands for the whole
-// machine, and the figures derived from it (joules per run, nJ per instruction, cost, CO2e).
-// Used by `measure`; usable by any command that runs something and wants its energy.
-// docs/energy.md.
+// estimate where no meter can be read, and the figures derived from the energy that stands for
+// the run (joules per run, nJ per instruction, cost, CO2e; the rule:
+// events/document/energy_basis.h). Used by `measure`; usable by any command that runs something and
+// wants its energy. docs/energy.md.
 #include <sys/types.h>
 
 #include <memory>
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "events/document/energy_basis.h"
 #include "events/document/measurement.h"
 #include "events/names/sysroot.h"
 
@@ -87,25 +88,6 @@ class EnergyRecorder {
   struct State;
   std::unique_ptr<State> state_;
 };
-
-// Whether a domain is a GPU card read on its own (gpu0, gpu1…), beside the CPU's domains; RAPL's
-// "gpu" (an integrated GPU inside the package) is not.
-bool is_gpu_card_domain(const std::string& domain);
-
-// The one rule for the energy that stands for the run: of the command's share when there is
-// one, else of the machine, the widest CPU-side domain that is not a sum of nested ones (psys,
-// wall, package, the single package-N), plus every GPU card of the same scope unless that domain
-// is wall (a wall meter already contains the GPUs). nullopt when no single CPU-side domain covers
-// the machine and there is no GPU.
-struct EnergyBasis {
-  std::string scope;  // "command" or "machine"
-  double joules = 0;
-  double average_watts = 0;
-  double uncertainty = 0;            // joule-weighted over the parts
-  std::vector<EnergyReading> parts;  // the CPU-side domain first (when there is one)
-  std::string describe() const;      // "command energy of domain package (…, ±…) + gpu0 (…)"
-};
-std::optional<EnergyBasis> energy_basis(const std::vector<EnergyReading>& energy);
 
 // The energy of several runs of one command: each domain's joules and watts averaged.
 std::vector<EnergyReading> average_energy(const std::vector<std::vector<EnergyReading>>& runs);

@@ -609,7 +609,7 @@ class NvmlSourceImpl final : public NvmlSource {
       return std::nullopt;
     }
     EnergyReading s = machine;
-    s.scope = "command";
+    s.scope = EnergyScope::command;
     if (!w.other_seen) {
       s.method += "+share:sole-process";
       if (notes != nullptr)

@@ -19,6 +19,7 @@
 #include "engine/power/powercap.h"
 #include "engine/system/fd.h"
 #include "engine/system/proc_stat.h"
+#include "events/document/energy_basis.h"
 #include "events/names/resolver.h"
 
 namespace pmc::serve {
@@ -163,7 +164,7 @@ struct Sampler::State {
     if (!gpu) return;
     gpu->sample();  // utilisation and SM clock at this instant
     for (auto& r : gpu->read_interval())
-      if (r.scope == "machine") gpu_readings.push_back(std::move(r));
+      if (r.scope == EnergyScope::machine) gpu_readings.push_back(std::move(r));
     gpu_activity = gpu->last_activity();
     gpu_processes = gpu->read_processes();
     for (const auto& r : gpu_readings) add_energy(r);
@@ -299,7 +300,7 @@ struct Sampler::State {
       if (usage && cg.usage_s && busy_s > 0) {
         double share = std::clamp((*usage - *cg.usage_s) / busy_s, 0.0, 1.0);
         for (const auto& r : readings) {
-          if (r.scope != "machine" || is_gpu_card_domain(r.domain)) continue;
+          if (r.scope != EnergyScope::machine || is_gpu_card_domain(r.domain)) continue;
           cg.joules[EnergyKey{r.domain, r.method + "+share:busy-cpu"}] += r.joules * share;
         }
       }

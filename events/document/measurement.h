@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pmc {
@@ -45,6 +46,17 @@ struct Metric {
   std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
 };
 
+// Whose energy a reading is: what the domain drew (every task's), or the measured command's
+// share of it. Written as "machine" and "command".
+enum class EnergyScope { machine, command };
+const char* to_string(EnergyScope scope);
+std::optional<EnergyScope> parse_energy_scope(std::string_view text);
+
+// How an energy figure was obtained: the word before the first ':' of its method
+// ("measured:rapl+share:cpu-time" is measured). `other` is a method none of these begins.
+enum class MethodKind { measured, estimated, model, projected, other };
+MethodKind classify_method(std::string_view method);
+
 // Energy of one power domain over a run or an interval, measured or estimated.
 struct EnergyReading {
   std::string domain;  // as the source names it: "package-0", "core", "dram", "psys", "wall"…
@@ -55,7 +67,7 @@ struct EnergyReading {
   // "+share:cpu-time".
   std::string method;
   double uncertainty = 0;  // relative half-width: the true value is within joules × (1 ± u)
-  std::string scope = "machine";  // "machine" (what the domain drew) or "command" (its share)
+  EnergyScope scope = EnergyScope::machine;
 };
 
 // A GPU that was measured (machine.gpus[] of the document).
@@ -92,11 +104,17 @@ struct Interval {
   std::vector<EnergyReading> energy;
 };
 
+// What a measurement counted: a command it started, a process (-p), the whole machine (-a), a
+// cgroup (-G). Written as "command", "pid", "system-wide", "cgroup".
+enum class MeasurementTarget { command, pid, system_wide, cgroup };
+const char* to_string(MeasurementTarget target);
+std::optional<MeasurementTarget> parse_measurement_target(std::string_view text);
+
 struct Measurement {
   std::string source = "pmcmodel";  // "pmcmodel" for measure, "perf-stat" for import
   std::string backend = "perf_event";
   MachineInfo machine;
-  std::string target = "command";    // command | pid | system-wide | cgroup
+  MeasurementTarget target = MeasurementTarget::command;
   std::vector<std::string> command;  // argv, or the target named for -p/-a/-G
   // -p/-a/-G with a command: the target was counted while this command ran (perf stat's rule).
   std::vector<std::string> while_command;

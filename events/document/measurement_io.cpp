@@ -74,7 +74,7 @@ size_t metric_max(const Metric& m) {
 }
 size_t energy_max(const EnergyReading& e) {
   return 100 + 3 * kJsonNumberMax + json_string_max(e.domain) + json_string_max(e.method) +
-         json_string_max(e.scope);
+         json_string_max(to_string(e.scope));
 }
 
 // One event as one JSON object on one line. Events are most of a recording's document (1.4 M in
@@ -144,7 +144,7 @@ char* put_energy(char* p, const EnergyReading& e) {
   p = put(p, ", \"uncertainty\": ");
   p = write_json_number(p, e.uncertainty);
   p = put(p, ", \"scope\": ");
-  p = write_json_string(p, e.scope);
+  p = write_json_string(p, to_string(e.scope));
   *p++ = '}';
   return p;
 }
@@ -264,6 +264,22 @@ struct Reader {
     throw FormatError(fmt::format("{}:{}: {}", file, line, what));
   }
 
+  // Where `"key": "value"` first stands in the text, for the line of an error about that value;
+  // npos when it is not written so (escaped characters).
+  size_t find_string_field(std::string_view key, std::string_view value) const {
+    std::string quoted_key = fmt::format("\"{}\"", key);
+    std::string quoted_value = fmt::format("\"{}\"", value);
+    for (size_t at = text.find(quoted_key); at != std::string_view::npos;
+         at = text.find(quoted_key, at + 1)) {
+      size_t p = at + quoted_key.size();
+      while (p < text.size() && (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' ||
+                                 text[p] == '\r' || text[p] == ':'))
+        ++p;
+      if (text.substr(p, quoted_value.size()) == quoted_value) return p;
+    }
+    return std::string_view::npos;
+  }
+
   const json& field(const json& obj, const char* key, const std::string& where) const {
     if (!obj.is_object() || !obj.contains(key))
       fail("expected field '" + std::string(key) + "' in " + where);
@@ -367,7 +383,13 @@ struct Reader {
       e.average_watts = get<double>(arr[i], "average_watts", w, 0, false);
       e.method = get<std::string>(arr[i], "method", w, "", true);
       e.uncertainty = get<double>(arr[i], "uncertainty", w, 0, false);
-      e.scope = get<std::string>(arr[i], "scope", w, "machine", false);
+      auto scope = get<std::string>(arr[i], "scope", w, "machine", false);
+      auto parsed = parse_energy_scope(scope);
+      if (!parsed)
+        fail(fmt::format("{}.scope: unknown scope '{}'; expected \"machine\" or \"command\"", w,
+                         scope),
+             find_string_field("scope", scope));
+      e.scope = *parsed;
       out.push_back(std::move(e));
     }
     return out;
@@ -387,31 +409,6 @@ struct Reader {
     return out;
   }
 };
-
-}  // namespace
-
-const char* to_string(EventStatus status) {
-  switch (status) {
-    case EventStatus::counted:
-      return "counted";
-    case EventStatus::not_supported:
-      return "not_supported";
-    case EventStatus::permission_denied:
-      return "permission_denied";
-    case EventStatus::not_counted:
-      return "not_counted";
-  }
-  return "not_counted";
-}
-
-std::optional<EventStatus> parse_event_status(std::string_view text) {
-  for (auto s : {EventStatus::counted, EventStatus::not_supported, EventStatus::permission_denied,
-                 EventStatus::not_counted})
-    if (text == to_string(s)) return s;
-  return std::nullopt;
-}
-
-namespace {
 
 // machine.gpus: one object per measured GPU, on a line of its own; absent without GPUs.
 void write_gpus(JsonWriter& w, const std::vector<GpuInfo>& gpus) {
@@ -458,7 +455,7 @@ void write_head(JsonWriter& w, const Measurement& m, bool multiline_intervals) {
   w.field("kernel_release", mi.kernel_release);
   if (!mi.gpus.empty()) write_gpus(w, mi.gpus);
   w.end_object();
-  w.field("target", m.target);
+  w.field("target", to_string(m.target));
   w.string_array("command", m.command);
   if (!m.while_command.empty()) w.string_array("while_command", m.while_command);
   if (m.stopped_at_duration) w.field("stopped_at_duration", true);
@@ -772,7 +769,14 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
     mi.kernel_release = r.get<std::string>(mj, "kernel_release", "machine", "", false);
     mi.gpus = r.gpus(mj);
   }
-  m.target = r.get<std::string>(doc, "target", "the document", "command", false);
+  auto target = r.get<std::string>(doc, "target", "the document", "command", false);
+  auto parsed_target = parse_measurement_target(target);
+  if (!parsed_target)
+    r.fail(fmt::format("target: unknown target '{}'; expected \"command\", \"pid\", "
+                       "\"system-wide\" or \"cgroup\"",
+                       target),
+           r.find_string_field("target", target));
+  m.target = *parsed_target;
   m.command = r.get<std::vector<std::string>>(doc, "command", "the document", {}, false);
   m.while_command =
       r.get<std::vector<std::string>>(doc, "while_command", "the document", {}, false);

@@ -797,14 +797,14 @@ void parse_stats_header(std::string_view line, Measurement& m) {
   std::string_view after = close == std::string_view::npos ? "" : line.substr(close + 1);
   m.command.clear();
   if (target == "system wide" || target.starts_with("CPU(s)")) {
-    m.target = "system-wide";
+    m.target = MeasurementTarget::system_wide;
     if (target != "system wide") m.command.emplace_back(target);
   } else if (before.find("process id") != std::string_view::npos ||
              before.find("thread id") != std::string_view::npos) {
-    m.target = "pid";
+    m.target = MeasurementTarget::pid;
     m.command.emplace_back(target);
   } else {
-    m.target = "command";
+    m.target = MeasurementTarget::command;
     size_t i = 0;
     while (i < target.size()) {
       while (i < target.size() && target[i] == ' ') ++i;

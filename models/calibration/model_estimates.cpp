@@ -47,7 +47,7 @@ Dataset row_of(const std::vector<EventCount>& events, const std::vector<EnergyRe
     row.add_column("cpi", {cycles->value / instructions->value});
   }
   for (const auto& e : energy)
-    if (e.method.rfind("measured", 0) == 0 && d > 0)
+    if (classify_method(e.method) == MethodKind::measured && d > 0)
       row.add_column(watts_column(e.domain), {e.joules / d});
   return row;
 }

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "events/document/energy_basis.h"
 #include "models/fleet/power_curve.h"
 
 namespace pmc {
@@ -61,45 +62,6 @@ void topdown_from_events(const Measurement& m, RunProfile& p) {
   if (!p.tma_bad_speculation) p.tma_bad_speculation = bad->value / sum;
   if (!p.tma_frontend_bound) p.tma_frontend_bound = fe->value / sum;
   if (!p.tma_backend_bound) p.tma_backend_bound = be->value / sum;
-}
-
-void choose_energy(const Measurement& m, RunProfile& p) {
-  std::vector<const EnergyReading*> pool;
-  for (const auto& e : m.energy)
-    if (e.scope == "machine") pool.push_back(&e);
-  if (pool.empty())
-    for (const auto& e : m.energy) pool.push_back(&e);
-  if (pool.empty()) return;
-  for (const char* whole : {"wall", "psys"})
-    for (const auto* e : pool)
-      if (e->domain == whole) {
-        p.joules = e->joules;
-        p.energy_method = e->method;
-        p.energy_uncertainty = e->uncertainty;
-        return;
-      }
-  double sum = 0, weighted_u = 0;
-  std::string method;
-  for (const auto* e : pool) {
-    bool part = e->domain.starts_with("package") || e->domain.starts_with("pkg") ||
-                e->domain.starts_with("dram") || e->domain.starts_with("ram");
-    if (!part) continue;
-    sum += e->joules;
-    weighted_u += e->joules * e->uncertainty;
-    if (method.empty())
-      method = e->method;
-    else if (method != e->method)
-      method += "+" + e->method;
-  }
-  if (sum > 0) {
-    p.joules = sum;
-    p.energy_method = method;
-    p.energy_uncertainty = weighted_u / sum;
-    return;
-  }
-  p.joules = pool.front()->joules;
-  p.energy_method = pool.front()->method;
-  p.energy_uncertainty = pool.front()->uncertainty;
 }
 
 double mean(const std::vector<double>& v) {
@@ -244,7 +206,11 @@ RunProfile profile_run(const Measurement& m, std::string source, std::string wor
   const auto* task = find_event(m, "task-clock");
   if (!task) task = find_event(m, "cpu-clock");
   if (task && task->stddev && task->value > 0) p.duration_uncertainty = *task->stddev / task->value;
-  choose_energy(m, p);
+  if (auto basis = energy_basis(m.energy)) {
+    p.joules = basis->joules;
+    p.energy_method = basis->method();
+    p.energy_uncertainty = basis->uncertainty;
+  }
 
   const auto* cycles = find_event(m, "cycles");
   const auto* insns = find_event(m, "instructions");

@@ -34,8 +34,8 @@ struct RunProfile {
   double duration_s = 0;
   int repeats = 1;                  // perf -r / measure -r count of the document
   double duration_uncertainty = 0;  // relative, from the document's -r spread (task-clock stddev)
-  std::optional<double> joules;     // whole-run energy chosen from energy[]
-  std::string energy_method;        // the chosen entry's method
+  std::optional<double> joules;     // energy_basis of energy[] (events/document/energy_basis.h)
+  std::string energy_method;        // the basis's methods
   double energy_uncertainty = 0;
   std::optional<double> ipc;
   std::optional<double> cpus_utilized;  // task-clock / wall time: CPUs kept busy

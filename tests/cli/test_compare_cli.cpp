@@ -46,8 +46,8 @@ std::string document(const std::string& recording, const std::string& host, doub
   m.machine.cpu_model = cpu_model;
   m.machine.logical_cpus = logical_cpus;
   if (joules > 0)
-    m.energy.push_back(
-        {"package-0", joules, joules / m.duration_s, "measured:rapl", 0.02, "machine"});
+    m.energy.push_back({"package-0", joules, joules / m.duration_s, "measured:rapl", 0.02,
+                        pmc::EnergyScope::machine});
   auto doc = json::parse(pmc::measurement_to_json(m));
   if (!workload.empty()) doc["workload"] = workload;
   auto path = temp_path(host + ".json");

@@ -412,6 +412,29 @@ TEST_SUITE("kernel") {
     CHECK(has_note(doc, "package is the sum of the top-level package zones"));
     // The fixture's power PMU cannot be opened (type 4093): the choice fell back, and says so.
     CHECK(has_note(doc, "perf power PMU not used"));
+    // The run's energy is the command's share of the package total plus both DRAM domains
+    // (DRAM is outside the package): events/document/energy_basis.h.
+    double share = 0;
+    for (const char* domain : {"package", "dram-0", "dram-1"}) {
+      INFO(domain);
+      const json* e = find_energy(energy, domain, "command");
+      REQUIRE(e != nullptr);
+      share += (*e)["joules"].get<double>();
+    }
+    const json* per_run = find_metric(doc, "joules_per_run");
+    REQUIRE(per_run != nullptr);
+    CHECK((*per_run)["value"].get<double>() == doctest::Approx(share).epsilon(1e-12));
+    CHECK(has_note(doc, "command energy of domains package (measured:powercap+share:cpu-time"));
+    // compare ranks the same figure the document reports.
+    auto ranked = dir.file("compare.json");
+    auto c = run_process(pmcmodel({"compare", out, "--objective", "energy", "--json", ranked}));
+    INFO(c.err);
+    REQUIRE(c.exit_code == 0);
+    auto rows = json::parse(read_file(ranked))["rows"];
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0]["joules"].get<double>() ==
+          doctest::Approx((*per_run)["value"].get<double>()).epsilon(1e-12));
+    CHECK(rows[0]["method"] == "measured:powercap+share:cpu-time");
   }
 
   TEST_CASE("an AMD Zen server has package and core zones and no DRAM") {

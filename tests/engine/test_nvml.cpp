@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <initializer_list>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,7 +55,7 @@ void set_clock(const fs::path& path, double t) {
 }
 
 const EnergyReading* find(const std::vector<EnergyReading>& readings, const std::string& domain,
-                          const std::string& scope = "machine") {
+                          EnergyScope scope = EnergyScope::machine) {
   for (const auto& r : readings)
     if (r.domain == domain && r.scope == scope) return &r;
   return nullptr;
@@ -96,40 +96,41 @@ TEST_SUITE("pure") {
 
   TEST_CASE("the basis of a run adds the GPU cards to the widest CPU domain, except to wall") {
     std::vector<EnergyReading> e = {
-        {"package", 100, 10, "measured:powercap", 0.0, "machine"},
-        {"core", 60, 6, "measured:powercap", 0.0, "machine"},
-        {"gpu0", 300, 30, "measured:nvml", 0.01, "machine"},
-        {"gpu", 5, 0.5, "measured:powercap", 0.0, "machine"},  // RAPL's integrated GPU
+        {"package", 100, 10, "measured:powercap", 0.0, EnergyScope::machine},
+        {"core", 60, 6, "measured:powercap", 0.0, EnergyScope::machine},
+        {"gpu0", 300, 30, "measured:nvml", 0.01, EnergyScope::machine},
+        {"gpu", 5, 0.5, "measured:powercap", 0.0, EnergyScope::machine},  // RAPL's integrated GPU
     };
     auto b = energy_basis(e);
     REQUIRE(b);
-    CHECK(b->scope == "machine");
+    CHECK(b->scope == EnergyScope::machine);
     CHECK(b->joules == doctest::Approx(400));  // package 100 + gpu0 300
     CHECK(b->average_watts == doctest::Approx(40));
     CHECK(b->uncertainty == doctest::Approx(300 * 0.01 / 400));
     REQUIRE(b->parts.size() == 2);
     CHECK(b->parts[0].domain == "package");
 
-    e.push_back({"wall", 500, 50, "measured:external", 0.02, "machine"});
+    e.push_back({"wall", 500, 50, "measured:external", 0.02, EnergyScope::machine});
     b = energy_basis(e);
     REQUIRE(b);
     CHECK(b->joules == doctest::Approx(500));  // a wall meter contains the GPU card
     CHECK(b->parts.size() == 1);
 
     std::vector<EnergyReading> command = {
-        {"package", 100, 10, "measured:powercap", 0.0, "machine"},
-        {"gpu0", 300, 30, "measured:nvml", 0.0, "machine"},
-        {"package", 20, 2, "measured:powercap+share:cpu-time", 0.1, "command"},
-        {"gpu0", 240, 24, "measured:nvml+share:sm-util", 0.25, "command"},
+        {"package", 100, 10, "measured:powercap", 0.0, EnergyScope::machine},
+        {"gpu0", 300, 30, "measured:nvml", 0.0, EnergyScope::machine},
+        {"package", 20, 2, "measured:powercap+share:cpu-time", 0.1, EnergyScope::command},
+        {"gpu0", 240, 24, "measured:nvml+share:sm-util", 0.25, EnergyScope::command},
     };
     b = energy_basis(command);
     REQUIRE(b);
-    CHECK(b->scope == "command");
+    CHECK(b->scope == EnergyScope::command);
     CHECK(b->joules == doctest::Approx(260));
     CHECK(b->uncertainty == doctest::Approx((20 * 0.1 + 240 * 0.25) / 260));
 
-    std::vector<EnergyReading> gpus_only = {{"gpu0", 10, 1, "measured:nvml", 0, "machine"},
-                                            {"gpu1", 30, 3, "measured:nvml", 0, "machine"}};
+    std::vector<EnergyReading> gpus_only = {
+        {"gpu0", 10, 1, "measured:nvml", 0, EnergyScope::machine},
+        {"gpu1", 30, 3, "measured:nvml", 0, EnergyScope::machine}};
     b = energy_basis(gpus_only);
     REQUIRE(b);
     CHECK(b->joules == doctest::Approx(40));
@@ -186,7 +187,7 @@ TEST_SUITE("kernel") {
     CHECK(g->joules == doctest::Approx(3985.204).epsilon(1e-9));
     CHECK(g->method == "measured:nvml");
     // No command filter was set: no share.
-    CHECK_FALSE(find(run, "gpu0", "command"));
+    CHECK_FALSE(find(run, "gpu0", EnergyScope::command));
     // The activity of the sample taken at 10.4 s: utilisation 99 %, SM clock 1455 MHz.
     auto act = src.last_activity();
     REQUIRE(act.size() == 1);
@@ -301,11 +302,11 @@ TEST_SUITE("kernel") {
       set_clock(clock, 10.4);
       choice.source->sample();
       auto run = choice.source->read_since_start();
-      auto* share = find(run, "gpu0", "command");
+      auto* share = find(run, "gpu0", EnergyScope::command);
       REQUIRE(share);
       CHECK(share->joules == doctest::Approx(3985.204));
       CHECK(share->method == "measured:nvml+share:sole-process");
-      CHECK_FALSE(find(run, "gpu1", "command"));
+      CHECK_FALSE(find(run, "gpu1", EnergyScope::command));
       CHECK(has_note(choice.source->notes(), "gpu1: no command share"));
     }
     SUBCASE("another process on GPU 0: split by SM utilisation, 80 to 20") {
@@ -321,7 +322,7 @@ TEST_SUITE("kernel") {
       choice.source->sample();
       auto run = choice.source->read_since_start();
       auto* machine = find(run, "gpu0");
-      auto* share = find(run, "gpu0", "command");
+      auto* share = find(run, "gpu0", EnergyScope::command);
       REQUIRE(share);
       // 3985.204 J × 80 / (80 + 20).
       CHECK(share->joules == doctest::Approx(3188.1632));

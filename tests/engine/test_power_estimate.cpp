@@ -65,7 +65,7 @@ Measurement run_of(double duration_s, double task_clock_ms) {
 }
 
 const EnergyReading* find(const std::vector<EnergyReading>& energy, const std::string& domain,
-                          const std::string& scope = "machine") {
+                          EnergyScope scope = EnergyScope::machine) {
   for (const auto& e : energy)
     if (e.domain == domain && e.scope == scope) return &e;
   return nullptr;
@@ -126,7 +126,7 @@ TEST_SUITE("kernel") {
       CHECK(wall->average_watts == doctest::Approx(162.5 * kShare));
       CHECK(wall->joules == doctest::Approx(162.5 * kShare * 1.0));
       CHECK(has_note(m.notes, "/proc/stat's cpu line = 45.0%"));
-      CHECK_FALSE(find(m.energy, "wall", "command"));  // nothing to share with
+      CHECK_FALSE(find(m.energy, "wall", EnergyScope::command));  // nothing to share with
     }
     SUBCASE("each interval from its own /proc/stat advance, live or marked") {
       for (bool live : {true, false}) {

@@ -134,7 +134,7 @@ TEST_SUITE("pure") {
     for (const auto& r : e) {
       CHECK(r.joules == 0);  // nothing changed in the fixture
       CHECK(r.method == "measured:powercap");
-      CHECK(r.scope == "machine");
+      CHECK(r.scope == EnergyScope::machine);
     }
     CHECK(has_note(choice.source->notes(), "package-1 contains core-1"));
   }

@@ -53,7 +53,7 @@ TEST_SUITE("pure") {
     auto r = load("001.txt");
     const auto& m = r.measurement;
     CHECK(m.source == "perf-stat");
-    CHECK(m.target == "system-wide");
+    CHECK(m.target == MeasurementTarget::system_wide);
     CHECK(m.command.empty());
     CHECK(m.duration_s == 1.006529767);
     const auto& clock = event(m.events, "cpu-clock");
@@ -138,7 +138,7 @@ TEST_SUITE("pure") {
       "import: 009.txt (perf 4.1) reads MiB, Joules, insns per cycle and '28.471 % of all cache "
       "refs'") {
     auto m = load("009.txt").measurement;
-    CHECK(m.target == "system-wide");
+    CHECK(m.target == MeasurementTarget::system_wide);
     CHECK(m.duration_s == 20.001303829);
     CHECK(event(m.events, "cycles").value == 40852874976.0);
     CHECK(event(m.events, "cycles").running_fraction() == 1.0);

@@ -168,7 +168,7 @@ TEST_SUITE("pure") {
     n.status = EventStatus::not_supported;
     iv.events = {e, n};
     iv.metrics = {{"ipc", 1.5, "insn/cycle"}};
-    iv.energy = {{"package-0", 2.5, 25, "measured:rapl", 0.05, "machine"}};
+    iv.energy = {{"package-0", 2.5, 25, "measured:rapl", 0.05, EnergyScope::machine}};
     CHECK(interval_to_jsonl(iv) ==
           R"({"time_s": 0.25, "duration_s": 0.125, "events": [)"
           R"({"name": "cycles", "pmu": "", "value": 7.0, "raw": 7, "unit": "", "scale": 1e-06, )"

@@ -101,7 +101,7 @@ TEST_SUITE("pure") {
     f.reason = "paranoid";
     m.events = {e, f};
     m.metrics = {{"ipc", 1.25, "insn/cycle"}};
-    m.energy = {{"package-0", 10.5, 7.0, "measured:powercap", 0.02, "machine"}};
+    m.energy = {{"package-0", 10.5, 7.0, "measured:powercap", 0.02, EnergyScope::machine}};
     Interval iv;
     iv.time_s = 0.1;
     iv.events = {e};
@@ -127,6 +127,61 @@ TEST_SUITE("pure") {
     REQUIRE(back.intervals.size() == 1);
     CHECK(back.intervals[0].events[0].name == "cycles");
     CHECK(back.notes == m.notes);
+  }
+
+  TEST_CASE("every field the writer writes is read back: a second write gives the same bytes") {
+    // Every field of the document set away from its default (a field the reader forgot would
+    // come back as its default and be written differently).
+    Measurement m;
+    m.source = "perf-stat";
+    m.backend = "papi";
+    m.machine = {"h", "cpu", "GenuineIntel", 6, 143, 8, {"cpu", "power"}, 224, "6.8.0", {}};
+    m.machine.gpus = {{1, "NVIDIA H200", "GPU-1", "580.1", 700.0, 143771.0, "measured:nvml"}};
+    m.target = MeasurementTarget::cgroup;
+    m.command = {"/sys/fs/cgroup/a"};
+    m.while_command = {"sleep", "1"};
+    m.stopped_at_duration = true;
+    m.exit_status = 1;
+    m.signal = "SIGINT";
+    m.killed_after_s = 2.5;
+    m.start_time = "2026-12-05T16:00:00Z";
+    m.duration_s = 3.25;
+    m.user_s = 1.5;
+    m.sys_s = 0.75;
+    m.runs = 3;
+    EventCount e;
+    e.name = "cycles";
+    e.pmu = "cpu";
+    e.value = 1e9;
+    e.raw = 999;
+    e.unit = "msec";
+    e.time_enabled_ns = 10;
+    e.time_running_ns = 5;
+    e.status = EventStatus::counted;
+    e.reason = "group split";
+    e.unit_scale = 1e-6;
+    e.stddev = 3;
+    e.sem = 1.5;
+    e.run_values = {1, 2, 3};
+    m.events = {e};
+    m.metrics = {{"ipc", 1.25, "insn/cycle"}};
+    m.reported = {{"insn per cycle", 1.2, "insn/cycle"}};
+    m.energy = {{"package", 4, 2, "measured:rapl+share:cpu-time", 0.1, EnergyScope::command}};
+    Interval iv;
+    iv.time_s = 0.5;
+    iv.duration_s = 0.25;
+    iv.partial = true;
+    iv.events = {e};
+    iv.metrics = {{"ghz", 2.5, "GHz"}};
+    iv.reported = {{"GHz", 2.4, ""}};
+    iv.energy = m.energy;
+    m.intervals = {iv};
+    m.notes = {"a note"};
+    auto text = measurement_to_json(m);
+    auto back = measurement_from_json(text, "all.json");
+    CHECK(measurement_to_json(back) == text);
+    CHECK(back.target == MeasurementTarget::cgroup);
+    CHECK(back.energy[0].scope == EnergyScope::command);
   }
 
   TEST_CASE("a malformed document is refused with FILE:LINE and what was expected") {

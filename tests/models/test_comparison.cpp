@@ -9,11 +9,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "models/fleet/comparison.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
-#include "pmcmodel_version.h"
+#include "models/fleet/comparison.h"
 #include "models/fleet/sku_catalog.h"
+#include "pmcmodel_version.h"
 
 using namespace pmc;
 
@@ -31,9 +31,10 @@ Measurement recorded(const std::string& name, const std::string& host) {
 }
 
 void add_energy(Measurement& m, double package_j, double dram_j) {
+  m.energy.push_back({"package-0", package_j, package_j / m.duration_s, "measured:rapl", 0.02,
+                      EnergyScope::machine});
   m.energy.push_back(
-      {"package-0", package_j, package_j / m.duration_s, "measured:rapl", 0.02, "machine"});
-  m.energy.push_back({"dram", dram_j, dram_j / m.duration_s, "measured:rapl", 0.02, "machine"});
+      {"dram", dram_j, dram_j / m.duration_s, "measured:rapl", 0.02, EnergyScope::machine});
 }
 
 // icx: 1000 J package + 200 J DRAM; milan: 700 J + 100 J.
