@@ -55,7 +55,7 @@ TEST_SUITE("pure") {
     CHECK(classify_method("") == MethodKind::other);
   }
 
-  TEST_CASE("one socket: its package plus its DRAM; core and uncore are inside the package") {
+  TEST_CASE("one socket: its package plus its DRAM, and core and uncore are inside the package") {
     auto b = energy_basis(
         {reading("package-0", 10), reading("core", 4), reading("uncore", 1), reading("dram", 1.5)});
     REQUIRE(b);
