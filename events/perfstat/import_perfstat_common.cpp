@@ -984,19 +984,24 @@ bool is_control_byte(unsigned char c) {
 }
 
 // The first byte that perf never writes (controls other than \t \n \f \r, and DEL), or npos.
-// Eight bytes at a time: only words holding a byte below 0x20 or a DEL are looked at bytewise,
-// which keeps a 100 MB recording's check to a few tens of ms.
+// Sixteen bytes at a time with GCC's vector extension (SSE2 on x86-64, NEON on Arm): a block is
+// looked at bytewise only when it holds such a byte, so a 100 MB recording's check costs about
+// what memchr over it does.
 size_t find_control_byte(std::string_view text) {
-  constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  using Bytes = uint8_t __attribute__((vector_size(16)));
+  const Bytes space = {0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+                       0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20};
   size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    uint64_t x;
-    std::memcpy(&x, text.data() + i, 8);
-    uint64_t below_space = (x - 0x20 * ones) & ~x & highs;
-    uint64_t del = x ^ (0x7f * ones);
-    uint64_t is_del = (del - ones) & ~del & highs;
-    if ((below_space | is_del) == 0) continue;
-    for (size_t j = i; j < i + 8; ++j)
+  for (; i + 16 <= text.size(); i += 16) {
+    Bytes x;
+    std::memcpy(&x, text.data() + i, 16);
+    // A control byte or DEL: below 0x20 and not one of \t \n \f \r, or 0x7f.
+    auto bad = (x < space) & (x != '\t') & (x != '\n') & (x != '\f') & (x != '\r');
+    bad |= (x == 0x7f);
+    uint64_t halves[2];
+    std::memcpy(halves, &bad, 16);
+    if ((halves[0] | halves[1]) == 0) continue;
+    for (size_t j = i; j < i + 16; ++j)
       if (is_control_byte(uint8_t(text[j]))) return j;
   }
   for (; i < text.size(); ++i)

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "events/perfstat/import_perfstat.h"
 #include "events/text/input_file.h"
@@ -442,6 +445,33 @@ TEST_SUITE("pure") {
                              "synthetic/per_core.txt", "synthetic/indian.txt"}) {
       CAPTURE(name);
       CHECK(detect_format(test::read_file(fixture(name))) == PerfStatFormat::text);
+    }
+  }
+
+  TEST_CASE("import: every byte perf never writes is found at every offset, no other byte is") {
+    // Lines shorter than the 16-byte blocks the check reads, so a byte lands at every position of
+    // a block and blocks span line ends. Expected: controls other than \t \n \f \r, and DEL.
+    const std::string head = " Performance counter stats for 'x':\n\n   12  cycles\n";
+    for (int b = 0; b < 256; ++b) {
+      bool perf_never_writes =
+          (b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f') || b == 0x7f;
+      for (size_t offset = 0; offset < 40; offset += 3) {
+        CAPTURE(b);
+        CAPTURE(offset);
+        std::string text = head;
+        std::string tail = "   13  instructions\n   14  branches\n   15  branch-misses\n";
+        tail[offset] = char(b);
+        text += tail;
+        std::string error = error_of(text, "bytes.txt");
+        if (perf_never_writes) {
+          size_t line = 4 + size_t(std::count(tail.begin(), tail.begin() + long(offset), '\n'));
+          CHECK(error == fmt::format("bytes.txt:{}: expected perf stat text, found binary byte "
+                                     "0x{:02x}",
+                                     line, b));
+        } else {
+          CHECK(error.find("binary byte") == std::string::npos);
+        }
+      }
     }
   }
 
