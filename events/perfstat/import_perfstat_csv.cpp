@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -19,13 +20,17 @@ namespace {
 // A plain loop: fields are a few bytes, too short for memchr's set-up to pay.
 void split(std::string_view line, char sep, std::vector<std::string_view>& fields) {
   fields.clear();
-  size_t start = 0;
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] != sep) continue;
-    fields.push_back(trim(line.substr(start, i - start)));
-    start = i + 1;
+  const char* begin = line.data();
+  const char* end = begin + line.size();
+  for (const char* p = begin;;) {
+    const auto* at = static_cast<const char*>(std::memchr(p, sep, size_t(end - p)));
+    if (at == nullptr) {
+      fields.push_back(trim(std::string_view(p, size_t(end - p))));
+      return;
+    }
+    fields.push_back(trim(std::string_view(p, size_t(at - p))));
+    p = at + 1;
   }
-  fields.push_back(trim(line.substr(start)));
 }
 
 bool is_count(std::string_view f, char decimal) {
