@@ -29,6 +29,30 @@ std::vector<std::string> words(std::string_view name) {
   return out;
 }
 
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '@';
+}
+
+// Whether `name` holds `word` (lower case, as words() gives it) as one of its words, compared
+// without copying: the catalog has thousands of names and this runs at every start-up on a CPU
+// the catalog does not name.
+bool has_word(std::string_view name, std::string_view word) {
+  size_t i = 0;
+  while (i < name.size()) {
+    while (i < name.size() && !word_char(name[i])) ++i;
+    size_t end = i;
+    while (end < name.size() && word_char(name[end])) ++end;
+    if (end - i == word.size()) {
+      bool same = true;
+      for (size_t k = 0; k < word.size() && same; ++k)
+        same = char(std::tolower(static_cast<unsigned char>(name[i + k]))) == word[k];
+      if (same) return true;
+    }
+    i = end;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<const Sku*> closest_skus(const SkuCatalog& catalog, std::string_view cpu_model,
@@ -41,10 +65,9 @@ std::vector<const Sku*> closest_skus(const SkuCatalog& catalog, std::string_view
   };
   std::vector<Scored> scored;
   for (const Sku& sku : catalog.skus()) {
-    auto have = words(sku.cpu_model);
     size_t shared = 0;
     for (const auto& w : wanted)
-      if (std::find(have.begin(), have.end(), w) != have.end()) ++shared;
+      if (has_word(sku.cpu_model, w)) ++shared;
     if (shared == 0) continue;
     double gap = logical_cpus > 0 && sku.threads > 0
                      ? std::abs(std::log(double(sku.threads) / double(logical_cpus)))
