@@ -1,6 +1,7 @@
 #include "engine/power/nvml.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -75,9 +76,9 @@ struct FieldValue {
 constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT, mW
 constexpr int kValueUnsignedInt = 1;
 constexpr int kValueUnsignedLongLong = 3;
-constexpr int kClockSm = 1;               // NVML_CLOCK_SM
-constexpr unsigned kNameBufferSize = 96;  // NVML_DEVICE_NAME_V2_BUFFER_SIZE
-constexpr unsigned kUuidBufferSize = 96;  // NVML_DEVICE_UUID_V2_BUFFER_SIZE
+constexpr int kClockSm = 1;                 // NVML_CLOCK_SM
+constexpr unsigned kNameBufferSize = 96;    // NVML_DEVICE_NAME_V2_BUFFER_SIZE
+constexpr unsigned kUuidBufferSize = 96;    // NVML_DEVICE_UUID_V2_BUFFER_SIZE
 constexpr unsigned kDriverBufferSize = 80;  // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
 
 struct Api {
@@ -135,6 +136,13 @@ std::string library_name() {
   return kDefaultLibrary;
 }
 
+// NVML answers only through the driver's control device (/dev/nvidiactl; /dev/dxg under WSL 2).
+// Without one, looking for the library costs ~130 failed opens of the loader's search path at
+// every start-up and could not find a GPU anyway.
+bool nvidia_device_present() {
+  return access("/dev/nvidiactl", F_OK) == 0 || access("/dev/dxg", F_OK) == 0;
+}
+
 template <typename F>
 void bind(void* handle, const char* symbol, F& fn, std::vector<std::string>* missing) {
   fn = reinterpret_cast<F>(dlsym(handle, symbol));
@@ -147,6 +155,11 @@ class Library {
  public:
   // Empty problem() when NVML is loaded and initialised.
   Library() : name_(library_name()) {
+    if (name_ == kDefaultLibrary && !nvidia_device_present()) {
+      problem_ =
+          "neither /dev/nvidiactl nor /dev/dxg (WSL) exists, so " + name_ + " was not loaded";
+      return;
+    }
     void* handle = dlopen(name_.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (handle == nullptr) {
       const char* e = dlerror();
@@ -175,14 +188,12 @@ class Library {
     bind(handle, "nvmlDeviceGetMaxClockInfo", api_.max_clock_info, &optional_missing_);
     bind(handle, "nvmlDeviceGetPowerManagementLimit", api_.power_management_limit,
          &optional_missing_);
-    bind(handle, "nvmlDeviceGetEnforcedPowerLimit", api_.enforced_power_limit,
-         &optional_missing_);
+    bind(handle, "nvmlDeviceGetEnforcedPowerLimit", api_.enforced_power_limit, &optional_missing_);
     bind(handle, "nvmlDeviceGetMemoryInfo", api_.memory_info, &optional_missing_);
     bind(handle, "nvmlDeviceGetTemperature", api_.temperature, &optional_missing_);
     bind(handle, "nvmlDeviceGetComputeRunningProcesses_v3", api_.compute_processes,
          &optional_missing_);
-    bind(handle, "nvmlDeviceGetProcessUtilization", api_.process_utilization,
-         &optional_missing_);
+    bind(handle, "nvmlDeviceGetProcessUtilization", api_.process_utilization, &optional_missing_);
     bind(handle, "nvmlSystemGetDriverVersion", api_.driver_version, &optional_missing_);
     Return r = api_.init();
     if (r != kSuccess) {
@@ -228,9 +239,12 @@ enum class EnergyKind { counter, instant, average };
 
 const char* method_of(EnergyKind kind) {
   switch (kind) {
-    case EnergyKind::counter: return "measured:nvml";
-    case EnergyKind::instant: return "measured:nvml-power";
-    case EnergyKind::average: return "measured:nvml-average";
+    case EnergyKind::counter:
+      return "measured:nvml";
+    case EnergyKind::instant:
+      return "measured:nvml-power";
+    case EnergyKind::average:
+      return "measured:nvml-average";
   }
   return "measured:nvml";
 }
@@ -280,7 +294,8 @@ Probe probe_gpu(const Library& lib, unsigned index, const std::string& driver) {
   buf[0] = '\0';
   if (api.uuid(p.handle, buf, kUuidBufferSize) == kSuccess) p.info.uuid = buf;
   unsigned mw = 0;
-  if ((api.enforced_power_limit != nullptr && api.enforced_power_limit(p.handle, &mw) == kSuccess) ||
+  if ((api.enforced_power_limit != nullptr &&
+       api.enforced_power_limit(p.handle, &mw) == kSuccess) ||
       (api.power_management_limit != nullptr &&
        api.power_management_limit(p.handle, &mw) == kSuccess))
     p.info.power_limit_w = mw / 1e3;
@@ -334,7 +349,7 @@ struct Gpu {
   bool counter_failed = false;
   std::optional<double> last_w;
   double last_t = 0;
-  unsigned long long last_seen_us = 0;  // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
+  unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
   unsigned long long processes_seen_us = 0;  // the same, for read_processes()
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
@@ -581,13 +596,16 @@ class NvmlSourceImpl final : public NvmlSource {
     e.domain = g.domain();
     e.method = method_of(g.kind);
     double window_s = std::max(0.0, t - w.start_s);
-    e.joules = g.kind == EnergyKind::counter
-                   ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
-                   : w.integrated_j;
+    e.joules =
+        g.kind == EnergyKind::counter
+            ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
+            : w.integrated_j;
     e.average_watts = window_s > 0 ? e.joules / window_s : 0;
     double edge = window_s > 0 ? 1.0 / window_s : 1.0;
     switch (g.kind) {
-      case EnergyKind::counter: e.uncertainty = std::min(1.0, kCounterStepS * edge); break;
+      case EnergyKind::counter:
+        e.uncertainty = std::min(1.0, kCounterStepS * edge);
+        break;
       case EnergyKind::instant:
         e.uncertainty = std::min(1.0, kInstantUncertainty + kIntegrateSampleMs / 1e3 * edge);
         break;
@@ -622,10 +640,10 @@ class NvmlSourceImpl final : public NvmlSource {
     double total = w.command_sm + w.other_sm;
     if (!(total > 0)) {
       if (notes != nullptr)
-        notes->push_back(fmt::format(
-            "{}: no command share: other processes computed on it too and "
-            "nvmlDeviceGetProcessUtilization gave no sample to split it by",
-            g.domain()));
+        notes->push_back(
+            fmt::format("{}: no command share: other processes computed on it too and "
+                        "nvmlDeviceGetProcessUtilization gave no sample to split it by",
+                        g.domain()));
       return std::nullopt;
     }
     double fraction = w.command_sm / total;
@@ -661,18 +679,21 @@ class NvmlSourceImpl final : public NvmlSource {
     switch (g.kind) {
       case EnergyKind::counter:
         return what + ": energy from NVML's energy counter (nvmlDeviceGetTotalEnergyConsumption, " +
-               "mJ; it advances about every 100 ms, so each end of a window may be off by one step)" +
+               "mJ; it advances about every 100 ms, so each end of a window may be off by one "
+               "step)" +
                (g.counter_failed ? "; a read failed during the run and the last value was kept"
                                  : "");
       case EnergyKind::instant:
-        return what + ": the energy counter does not answer, so energy integrates the instant "
-                      "power field (NVML_FI_DEV_POWER_INSTANT) sampled every " +
+        return what +
+               ": the energy counter does not answer, so energy integrates the instant "
+               "power field (NVML_FI_DEV_POWER_INSTANT) sampled every " +
                std::to_string(kIntegrateSampleMs) + " ms (±5%)";
       case EnergyKind::average:
-        return what + ": neither the energy counter nor the instant power field answers, so "
-                      "energy integrates nvmlDeviceGetPowerUsage, which on recent GPUs is a ~1 s "
-                      "moving average: it lags the load (40-90% high in the seconds after a load "
-                      "ends on an H200), hence ±15% plus 1 s of the window";
+        return what +
+               ": neither the energy counter nor the instant power field answers, so "
+               "energy integrates nvmlDeviceGetPowerUsage, which on recent GPUs is a ~1 s "
+               "moving average: it lags the load (40-90% high in the seconds after a load "
+               "ends on an H200), hence ±15% plus 1 s of the window";
     }
     return what;
   }
@@ -792,9 +813,9 @@ NvmlChoice open_nvml_source(const GpuSelection& selection) {
   for (unsigned i : wanted)
     if (i >= count)
       throw std::invalid_argument(
-          count == 0 ? fmt::format("--gpus: GPU {} asked for, but NVML sees no GPU", i)
-                     : fmt::format("--gpus: GPU {} asked for, but NVML sees GPUs 0-{}", i,
-                                   count - 1));
+          count == 0
+              ? fmt::format("--gpus: GPU {} asked for, but NVML sees no GPU", i)
+              : fmt::format("--gpus: GPU {} asked for, but NVML sees GPUs 0-{}", i, count - 1));
   if (!lib->optional_missing().empty())
     choice.notes.push_back(fmt::format(
         "{} lacks {}: what each gives (energy counter, instant power, utilisation, clocks, "

@@ -152,6 +152,17 @@ TEST_SUITE("kernel") {
     CHECK_FALSE(none.source);
   }
 
+  TEST_CASE("without an NVIDIA driver device the default library is not looked for") {
+    // NVML answers only through /dev/nvidiactl (/dev/dxg under WSL 2); on a machine with neither
+    // the loader's search for libnvidia-ml.so.1 is skipped and the reason names the device.
+    if (::access("/dev/nvidiactl", F_OK) == 0 || ::access("/dev/dxg", F_OK) == 0) return;
+    ::unsetenv("PMCMODEL_NVML_LIBRARY");
+    auto choice = open_nvml_source({});
+    CHECK_FALSE(choice.source);
+    CHECK_FALSE(choice.library_found);
+    CHECK(choice.reason_if_none.find("/dev/nvidiactl") != std::string::npos);
+  }
+
   TEST_CASE("nvmlInit failing leaves no source, with NVML's error") {
     FakeNvml fake({{"PMC_FAKE_NVML_INIT_FAIL", "1"}});
     auto choice = open_nvml_source({});
