@@ -669,6 +669,15 @@ void Expr::collect_needed(int32_t index, const ExprEnv& env, std::vector<size_t>
       return;
     }
   }
+  if (n.op == Op::bit_or || n.op == Op::bit_and) {
+    // A side known without events that decides the result (non-zero for |, zero for &) leaves
+    // the other side unread: "0 & EVENT1 > 0" needs no event (perf's tests/expr.c).
+    for (int32_t side : {n.a, n.b}) {
+      ExprValue absent;
+      auto v = eval(side, env, absent);
+      if (v && (n.op == Op::bit_or ? *v != 0 : *v == 0)) return;
+    }
+  }
   for (int32_t child : {n.a, n.b, n.c})
     if (child >= 0) collect_needed(child, env, out);
 }
@@ -694,13 +703,37 @@ ExprValue Expr::evaluate(const EventValues& events, const Literals& literals) co
 
 namespace {
 
-// perf casts to long for | & ^ %; values outside long's range have no integer meaning.
+// perf casts to long for %; values outside long's range have no integer meaning.
 std::optional<long long> as_integer(double v) {
   if (!std::isfinite(v) || v >= 9.2e18 || v <= -9.2e18) return std::nullopt;
   return static_cast<long long>(v);
 }
 
 }  // namespace
+
+// `|` and `&` are logical and lazy, as in perf's expr.y since 6.5 ("Make the evaluation of & and |
+// logical and lazy"): a side that decides the result (non-zero for `|`, zero for `&`; NaN is
+// non-zero) gives it even when the other side cannot be computed, so a threshold such as
+// `tma_retiring > 0.7 | tma_heavy_operations > 0.1` has an answer without every event.
+std::optional<double> Expr::eval_logical(const Node& n, const ExprEnv& env,
+                                         ExprValue& absent) const {
+  const bool is_or = n.op == Op::bit_or;
+  auto decides = [&](double v) { return is_or ? v != 0 : v == 0; };
+  ExprValue absent_a, absent_b;
+  auto a = eval(n.a, env, absent_a);
+  if (a && decides(*a)) return is_or ? 1.0 : 0.0;
+  auto b = eval(n.b, env, absent_b);
+  if (b && decides(*b)) return is_or ? 1.0 : 0.0;
+  if (!a) {
+    absent = std::move(absent_a);
+    return std::nullopt;
+  }
+  if (!b) {
+    absent = std::move(absent_b);
+    return std::nullopt;
+  }
+  return is_or ? 0.0 : 1.0;  // neither side decided: both zero for `|`, both non-zero for `&`
+}
 
 std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& absent) const {
   const Node& n = nodes_[size_t(index)];
@@ -751,6 +784,9 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
       if (!cond) return std::nullopt;
       return eval(*cond != 0 ? n.a : n.c, env, absent);
     }
+    case Op::bit_or:
+    case Op::bit_and:
+      return eval_logical(n, env, absent);
     default:
       break;
   }
@@ -805,20 +841,8 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
       return x == y ? 1.0 : 0.0;
     case Op::not_equal:
       return x != y ? 1.0 : 0.0;
-    case Op::bit_or:
-    case Op::bit_and:
-    case Op::bit_xor: {
-      auto xi = as_integer(x), yi = as_integer(y);
-      if (!xi || !yi) {
-        absent.absence = MetricAbsence::not_an_integer;
-        if (env.wants_reasons())
-          absent.reason = "value out of integer range in " + std::string(span(n));
-        return std::nullopt;
-      }
-      if (n.op == Op::bit_or) return double(*xi | *yi);
-      if (n.op == Op::bit_and) return double(*xi & *yi);
-      return double(*xi ^ *yi);
-    }
+    case Op::bit_xor:  // logical, as perf's expr.y since 6.5: exactly one side non-zero
+      return ((x != 0) != (y != 0)) ? 1.0 : 0.0;
     case Op::min:
       return x < y ? x : y;
     case Op::max:

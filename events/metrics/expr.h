@@ -255,6 +255,7 @@ class Expr {
   friend class ExprParser;
   // The value of `node`, or nullopt with `absent`'s absence and reason set.
   std::optional<double> eval(int32_t node, const ExprEnv& env, ExprValue& absent) const;
+  std::optional<double> eval_logical(const Node& n, const ExprEnv& env, ExprValue& absent) const;
   std::string_view span(const Node& node) const;
   void collect_needed(int32_t node, const ExprEnv& env, std::vector<size_t>& out) const;
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "events/metrics/expr.h"
 
@@ -62,16 +63,64 @@ TEST_SUITE("pure") {
     CHECK(value_of("-2 * 3") == -6);
     CHECK(value_of("- -2") == 2);
     CHECK(value_of("7 % 3") == 1);
-    CHECK(value_of("5 | 2") == 7);
-    CHECK(value_of("6 & 3") == 2);
-    CHECK(value_of("6 ^ 3") == 5);
     CHECK(value_of("1 | 0 & 0") == 1);  // & binds tighter than |
+    CHECK(value_of("(1 | 0) & 0") == 0);
     CHECK(value_of("1 + 1 < 3") == 1);  // + binds tighter than <
     CHECK(value_of("2 > 3") == 0);
     CHECK(value_of("2 >= 2") == 1);
     CHECK(value_of("2 <= 1") == 0);
     CHECK(value_of("2 == 2") == 1);
     CHECK(value_of("2 != 2") == 0);
+  }
+
+  TEST_CASE("expr: | & ^ are logical, and | & lazy, as in perf's expr.y since 6.5") {
+    // Logical on non-zero-ness, not bitwise: perf 6.5's expr.y gives 1 for 2 & 1.
+    CHECK(value_of("2 & 1") == 1);
+    CHECK(value_of("6 & 3") == 1);
+    CHECK(value_of("2 & 0") == 0);
+    CHECK(value_of("5 | 2") == 1);
+    CHECK(value_of("0 | 0") == 0);
+    CHECK(value_of("0.5 | 0") == 1);  // not truncated to an integer first
+    CHECK(value_of("6 ^ 3") == 0);
+    CHECK(value_of("6 ^ 0") == 1);
+    CHECK(value_of("0 ^ 0") == 0);
+    CHECK(value_of("1e30 & 1e30") == 1);  // beyond long long: no range error
+    // Lazy: the side that decides gives the answer even when the other was not counted (perf's
+    // tests/expr.c: "0 & EVENT1 > 0" and "1 | EVENT1 > 0" need no event).
+    CHECK(value_of("0 & EVENT1 > 0") == 0);
+    CHECK(value_of("EVENT1 > 0 & 0") == 0);
+    CHECK(value_of("1 | EVENT1 > 0") == 1);
+    CHECK(value_of("EVENT1 > 0 | 1") == 1);
+    EventValues events;
+    events.set("tma_retiring_in", 0.8);
+    CHECK(value_of("tma_retiring_in > 0.7 | EVENT2 > 0.1", events) == 1);
+    CHECK(absence_of_expr("tma_retiring_in > 0.9 | EVENT2 > 0.1", events) ==
+          absence_of_expr("EVENT2 > 0.1", events));
+    CHECK(reason_of("1 & EVENT1 > 0").find("EVENT1") != std::string::npos);
+    CHECK(reason_of("0 | EVENT1 > 0").find("EVENT1") != std::string::npos);
+    CHECK(reason_of("EVENT1 ^ 0").find("EVENT1") != std::string::npos);  // ^ needs both
+  }
+
+  TEST_CASE("expr: a side of | or & decided without events leaves the other unread") {
+    // perf's tests/expr.c (expr__find_ids): "0 & EVENT1 > 0" and "1 | EVENT1 > 0" need no id,
+    // "1 & EVENT1 > 0" and "0 | EVENT1 > 0" need EVENT1.
+    auto needed = [](const std::string& text) {
+      Expr e = Expr::parse(text);
+      std::vector<std::string> names;
+      for (size_t i : e.needed_symbols(ValuesEnv(EventValues{}, Literals{})))
+        names.push_back(e.symbols()[i].spelling);
+      return names;
+    };
+    using Names = std::vector<std::string>;
+    CHECK(needed("0 & EVENT1 > 0").empty());
+    CHECK(needed("EVENT1 > 0 & 0").empty());
+    CHECK(needed("1 | EVENT1 > 0").empty());
+    CHECK(needed("EVENT1 > 0 | 1").empty());
+    CHECK(needed("1 & EVENT1 > 0") == Names{"EVENT1"});
+    CHECK(needed("EVENT1 > 0 & 1") == Names{"EVENT1"});
+    CHECK(needed("0 | EVENT1 > 0") == Names{"EVENT1"});
+    CHECK(needed("EVENT1 > 0 | 0") == Names{"EVENT1"});
+    CHECK(needed("EVENT1 | EVENT2") == Names{"EVENT1", "EVENT2"});
   }
 
   TEST_CASE("expr: if/else, min, max, d_ratio") {
@@ -203,7 +252,7 @@ TEST_SUITE("pure") {
     CHECK(absence_of_expr("cycles / (cycles - cycles)", events) == MetricAbsence::division_by_zero);
     CHECK(absence_of_expr("cycles % 0", events) == MetricAbsence::division_by_zero);
     CHECK(absence_of_expr("cycles * #smt_on", events) == MetricAbsence::literal_unknown);
-    CHECK(absence_of_expr("1e300 * 1e300 | 1") == MetricAbsence::not_an_integer);
+    CHECK(absence_of_expr("1e300 % 2") == MetricAbsence::not_an_integer);
     CHECK(absence_of_expr("NaN") == MetricAbsence::not_a_number);
     CHECK(absence_of_expr("strcmp_cpuid_str(0x410fd490)") == MetricAbsence::cpuid_unknown);
     // d_ratio's zero denominator is perf's 0, not an absence.
@@ -243,7 +292,7 @@ TEST_SUITE("pure") {
 
   TEST_CASE("expr: NaN and out-of-range integer operations are absent") {
     CHECK(reason_of("NaN").find("not a number") == 0);
-    CHECK(reason_of("1e300 * 1e300 | 1").find("out of integer range") != std::string::npos);
+    CHECK(reason_of("1e300 % 2").find("out of integer range") != std::string::npos);
   }
 
   TEST_CASE("expr: syntax errors give the column") {
