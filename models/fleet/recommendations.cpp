@@ -115,13 +115,26 @@ void add_saving(Recommendation& r, const Context& cx, const ComparisonRow& to) {
   }
 }
 
+// A number as a person writes it in a sentence: fixed notation, never e-notation, with three
+// significant figures below 100 (0.0000123, 4.56) and whole numbers above (1000000).
+std::string plain_number(double v) {
+  double a = std::abs(v);
+  if (a == 0 || !std::isfinite(v)) return fmt::format("{}", v);
+  int digits = std::max(0, 2 - int(std::floor(std::log10(a))));
+  std::string text = fmt::format("{:.{}f}", v, digits);
+  if (digits > 0) {  // 0.000650 -> 0.00065, 2.50 -> 2.5
+    text.erase(text.find_last_not_of('0') + 1);
+    if (text.back() == '.') text.pop_back();
+  }
+  return text;
+}
+
 std::string saving_words(const Recommendation& r, const Context& cx) {
   if (!r.saving_usd_per_run) return "";
   double month = *r.saving_usd_per_month;
-  return fmt::format(
-      "; saves {}, {} USD per month at {:g} runs/month", usd(*r.saving_usd_per_run),
-      std::abs(month) >= 0.01 ? fmt::format("{:.2f}", month) : fmt::format("{:.3g}", month),
-      cx.runs_per_month);
+  return fmt::format("; saves {}, {} USD per month at {} runs/month", usd(*r.saving_usd_per_run),
+                     std::abs(month) >= 0.01 ? fmt::format("{:.2f}", month) : plain_number(month),
+                     plain_number(cx.runs_per_month));
 }
 
 template <class Better>

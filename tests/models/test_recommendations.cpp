@@ -7,8 +7,8 @@
 
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
-#include "pmcmodel_version.h"
 #include "models/fleet/recommendations.h"
+#include "pmcmodel_version.h"
 
 using namespace pmc;
 
@@ -151,6 +151,20 @@ TEST_SUITE("pure") {
     CHECK(cheap->text.find("wide at 0.35 USD/1M runs") != std::string::npos);
     CHECK(cheap->text.find("saves 0.65 USD/1M runs, 0.00065 USD per month") != std::string::npos);
     CHECK(cheap->text.find("e-0") == std::string::npos);
+    // A hundred times less work a month: 6.5e-7 $ x 10 runs = 6.5e-6 USD, a million runs a month
+    // written out, not 1e+06.
+    auto rare = run_rules(run, catalog, 10);
+    const auto* rare_cheap = find(rare.recs, "cheapest-sku");
+    REQUIRE(rare_cheap != nullptr);
+    INFO(rare_cheap->text);
+    CHECK(rare_cheap->text.find("0.0000065 USD per month at 10 runs/month") != std::string::npos);
+    auto busy = run_rules(run, catalog, 1e6);
+    const auto* busy_cheap = find(busy.recs, "cheapest-sku");
+    REQUIRE(busy_cheap != nullptr);
+    INFO(busy_cheap->text);
+    CHECK(busy_cheap->text.find("0.65 USD per month at 1000000 runs/month") != std::string::npos);
+    CHECK(rare_cheap->text.find("e-0") == std::string::npos);
+    CHECK(busy_cheap->text.find("e+0") == std::string::npos);
   }
 
   TEST_CASE("low utilisation: a smaller instance and the idle share wasted") {
