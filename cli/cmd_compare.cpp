@@ -1,15 +1,12 @@
 // pmcmodel compare: runs of one workload on different machines side by side (measured mode) and
 // projected onto catalog SKUs (--skus), ranked by cost, time, energy or CO2, with recommendations.
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -24,6 +21,7 @@
 #include "events/text/input_file.h"
 #include "events/text/json_guard.h"
 #include "events/text/text.h"
+#include "models/fleet/compare_runs.h"
 #include "models/fleet/comparison.h"
 #include "models/fleet/comparison_document.h"
 #include "models/fleet/grid.h"
@@ -40,10 +38,6 @@ using json = nlohmann::ordered_json;
 
 // Rows of projected SKUs the table shows per workload when --top is not given.
 constexpr size_t kTableProjectedRows = 20;
-// Beyond this many workloads, recommendations look at each workload's best kRecommendationSkus
-// projected SKUs instead of the whole catalog, to keep a batch call's memory near its output.
-constexpr size_t kFullProjectionWorkloads = 100;
-constexpr size_t kRecommendationSkus = 50;
 
 struct CompareCliOptions {
   std::vector<std::string> files;
@@ -78,110 +72,31 @@ LoadedRun load_run(const std::string& path) {
   }
 }
 
-double parse_number(const std::string& text, const std::string& what) {
-  size_t used = 0;
-  double v = NAN;
+// The request the options make.
+CompareRequest compare_request(const CompareCliOptions& o) {
+  CompareRequest r;
+  r.objective = o.objective;
+  r.work = o.work;
+  r.prices = o.prices;
+  r.grid_intensity = o.grid_intensity;
+  r.region = o.region;
+  r.sku_ids = o.sku_ids;
+  r.projected = !o.skus_path.empty() || !o.sku_ids.empty();
+  r.top = o.top;
+  r.min_memory_gb = o.min_memory_gb;
+  r.runs_per_month = o.runs_per_month;
+  return r;
+}
+
+GridTable load_grid() {
   try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
+    return GridTable::load(data_file("grid.csv"));
+  } catch (const std::runtime_error& e) {
+    throw CommandError(e.what());
   }
-  if (used != text.size() || !std::isfinite(v) || v < 0)
-    throw CommandError(fmt::format("{}: expected a non-negative number, got '{}'", what, text));
-  return v;
 }
 
-CompareOptions model_options(const CompareCliOptions& o) {
-  CompareOptions c;
-  auto objective = parse_objective(o.objective);
-  if (!objective) throw CommandError("--objective: expected time, energy, cost or co2");
-  c.objective = *objective;
-  if (o.work > 0) c.work_units = o.work;
-  for (const auto& p : o.prices) {
-    auto eq = p.rfind('=');
-    if (eq == std::string::npos || eq == 0)
-      throw CommandError(fmt::format("--price '{}': expected MACHINE=USD_PER_HOUR", p));
-    c.price_per_hour[p.substr(0, eq)] = parse_number(p.substr(eq + 1), "--price " + p);
-  }
-  if (o.grid_intensity && !o.region.empty())
-    throw CommandError("--grid-intensity and --region both given: choose one");
-  if (o.grid_intensity) {
-    c.grid_g_per_kwh = *o.grid_intensity;
-    c.grid_source = "--grid-intensity";
-  } else if (!o.region.empty()) {
-    GridTable grid;
-    try {
-      grid = GridTable::load(data_file("grid.csv"));
-    } catch (const std::runtime_error& e) {
-      throw CommandError(e.what());
-    }
-    const auto* g = grid.find(o.region);
-    if (!g)
-      throw CommandError(
-          fmt::format("--region '{}': not in {} (cloud regions such as us-east-1, "
-                      "or ISO-3 country codes such as FRA)",
-                      o.region, grid.origin()));
-    c.grid_g_per_kwh = g->g_per_kwh;
-    c.grid_source = fmt::format("region:{} ({})", g->region, g->source);
-  }
-  if (c.objective == Objective::co2 && !c.grid_g_per_kwh)
-    throw CommandError("--objective co2 needs --grid-intensity G or --region NAME");
-  return c;
-}
-
-// The --sku list (empty: the whole catalog), without the SKUs --min-memory-gb rules out: those
-// with less memory, and those whose memory the catalog does not give. `notes` says how many.
-std::vector<size_t> memory_filtered(std::vector<size_t> skus, const SkuCatalog& catalog,
-                                    std::optional<double> min_memory_gb,
-                                    std::vector<std::string>& notes) {
-  if (!min_memory_gb) return skus;
-  if (skus.empty())
-    for (size_t i = 0; i < catalog.skus().size(); ++i) skus.push_back(i);
-  std::vector<size_t> kept;
-  size_t smaller = 0, unknown = 0;
-  for (size_t i : skus) {
-    const auto& memory = catalog.skus()[i].memory_gb;
-    if (!memory)
-      ++unknown;
-    else if (*memory < *min_memory_gb)
-      ++smaller;
-    else
-      kept.push_back(i);
-  }
-  if (kept.empty())
-    throw CommandError(fmt::format(
-        "--min-memory-gb {}: no SKU of {} has that much memory ({} have less, {} do not say)",
-        *min_memory_gb, catalog.origin(), smaller, unknown));
-  notes.push_back(fmt::format(
-      "--min-memory-gb {}: {} SKU{} with less memory and {} whose memory the catalog does not "
-      "give left out; {} kept",
-      *min_memory_gb, smaller, smaller == 1 ? "" : "s", unknown, kept.size()));
-  return kept;
-}
-
-std::vector<size_t> chosen_skus(const CompareCliOptions& o, const SkuCatalog& catalog) {
-  std::vector<size_t> out;
-  for (const auto& list : o.sku_ids) {
-    std::stringstream ids(list);
-    std::string id;
-    while (std::getline(ids, id, ',')) {
-      if (id.empty()) continue;
-      const Sku* s = catalog.find(id);
-      if (!s)
-        throw CommandError(fmt::format("--sku '{}': not in the catalog {}", id, catalog.origin()));
-      out.push_back(size_t(s - catalog.skus().data()));
-    }
-  }
-  return out;
-}
-
-struct Report {
-  Comparison comparison;
-  std::vector<Recommendation> recommendations;
-  std::string catalog_origin;
-  double runs_per_month = 0;
-  CompareOptions options;
-};
+using Report = CompareReport;
 
 std::string to_json(const Report& r) {
   return comparison_json(r.comparison, r.recommendations, r.options, r.catalog_origin,
@@ -304,53 +219,6 @@ std::vector<RunProfile> load_profiles(const CompareCliOptions& o) {
   return runs;
 }
 
-// A --price that names nothing would silently leave a machine unpriced.
-void check_prices(const CompareOptions& options, const SkuCatalog& catalog,
-                  const std::vector<RunProfile>& runs) {
-  for (const auto& [name, price] : options.price_per_hour) {
-    bool known = catalog.find(name) != nullptr;
-    for (const auto& r : runs) known = known || r.machine == name;
-    if (!known)
-      throw CommandError(fmt::format(
-          "--price {}=...: no run's machine and no catalog SKU is named '{}' (machines: {})", name,
-          name, runs.front().machine + (runs.size() > 1 ? ", …" : "")));
-  }
-}
-
-// The recommendations, and in projected mode the projected SKUs' rows beside the measured ones,
-// ranked together.
-void recommend_and_project(const CompareCliOptions& o, const SkuCatalog& catalog,
-                           const std::vector<size_t>& skus, const RecommendationRules& rules,
-                           const std::vector<RunProfile>& runs, Report& report) {
-  const CompareOptions& options = report.options;
-  // Recommendations quantify against the whole catalog even when only measured rows are shown;
-  // with many workloads, against each one's best kRecommendationSkus projected SKUs.
-  auto profiles = merge_repeats(runs);
-  std::set<std::string_view> distinct;
-  for (const auto& p : profiles) distinct.insert(p.workload);
-  size_t recommendation_top = distinct.size() > kFullProjectionWorkloads ? kRecommendationSkus : 0;
-  Comparison projected = compare_projected(runs, catalog, skus, options, recommendation_top);
-  if (recommendation_top)
-    report.comparison.notes.push_back(fmt::format(
-        "{} workloads: recommendations consider each one's best {} projected SKUs by {}",
-        distinct.size(), recommendation_top, to_string(options.objective)));
-  std::vector<ComparisonRow> measured_rows = report.comparison.rows;
-  std::vector<std::string> asked;
-  if (!o.sku_ids.empty())
-    for (size_t i : skus) asked.push_back(catalog.skus()[i].id);
-  auto recommendable =
-      rows_with_memory_for(projected.rows, profiles, catalog, asked, report.comparison.notes);
-  report.recommendations =
-      recommend(profiles, measured_rows, recommendable, catalog, rules, report.runs_per_month);
-  bool projected_mode = !o.skus_path.empty() || !o.sku_ids.empty();
-  if (projected_mode) {
-    if (o.top != recommendation_top)
-      projected = compare_projected(runs, catalog, skus, options, o.top);
-    for (auto& row : projected.rows) report.comparison.rows.push_back(std::move(row));
-    rank_rows(report.comparison.rows, options.objective);
-  }
-}
-
 // Renders everything first, so a failure leaves no partial output file; the table goes to stdout
 // unless a file does.
 void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
@@ -366,24 +234,19 @@ void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
 }
 
 int run_compare(const CompareCliOptions& o) {
-  CompareOptions options = model_options(o);
-  SkuCatalog catalog = load_catalog(o.skus_path.empty() ? data_file("skus.csv") : o.skus_path);
-  std::vector<std::string> memory_notes;
-  auto skus = memory_filtered(chosen_skus(o, catalog), catalog, o.min_memory_gb, memory_notes);
-  RecommendationRules rules = load_rules(o.rules_path);
-
-  // Every input is read and checked before anything is computed or written.
-  std::vector<RunProfile> runs = load_profiles(o);
-  check_prices(options, catalog, runs);
-
-  Report report;
-  report.options = options;
-  report.catalog_origin = catalog.origin();
-  report.runs_per_month = o.runs_per_month.value_or(rules.runs_per_month);
-  report.comparison = compare_measured(runs, &catalog, options);
-  for (auto& note : memory_notes) report.comparison.notes.push_back(std::move(note));
-  recommend_and_project(o, catalog, skus, rules, runs, report);
-  write_compare_outputs(o, report);
+  CompareRequest request = compare_request(o);
+  try {
+    CompareOptions options = compare_options(request, load_grid);
+    SkuCatalog catalog = load_catalog(o.skus_path.empty() ? data_file("skus.csv") : o.skus_path);
+    SkuChoice skus = choose_skus(request, catalog);
+    RecommendationRules rules = load_rules(o.rules_path);
+    // Every input is read and checked before anything is computed or written.
+    std::vector<RunProfile> runs = load_profiles(o);
+    Report report = compare_runs(runs, catalog, skus, rules, options, request);
+    write_compare_outputs(o, report);
+  } catch (const ComparisonError& e) {
+    throw CommandError(e.what());
+  }
   return 0;
 }
 

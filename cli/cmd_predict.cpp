@@ -1,10 +1,8 @@
 // pmcmodel predict: a model file applied to a CSV table: every input row with the prediction,
 // its 90% interval and an out-of-range flag; the errors when the table has the target column.
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -12,6 +10,7 @@
 #include "cli/model_report.h"
 #include "cli/output.h"
 #include "models/fit/dataset.h"
+#include "models/fit/prediction_table.h"
 
 namespace pmc::cli {
 namespace {
@@ -43,55 +42,20 @@ std::string cell(double v) {
 
 // Which band predicted how many rows, and the rows of bands without a model that the pooled model
 // predicted instead.
-std::string format_band_use(const Model& model, const Prediction& p, const Dataset& data) {
-  if (!p.band_note.empty()) return "note: " + p.band_note + "\n";
-  std::vector<size_t> predicted(model.bands.size()), fallback(model.bands.size());
-  const auto& v = data.column(model.band_column);
-  for (size_t r = 0; r < data.rows(); ++r) {
-    size_t b = band_index(model.band_edges, v[r]);
-    (p.band[r] >= 0 ? predicted : fallback)[b]++;
-  }
+std::string format_band_use(const Model& model, const Prediction& p,
+                            const PredictionSummary& summary) {
+  if (!summary.band_use) return "note: " + p.band_note + "\n";
+  const BandUse& use = *summary.band_use;
   std::string out;
   for (size_t b = 0; b < model.bands.size(); ++b) {
-    if (predicted[b])
+    if (use.by_band_model[b])
       out += fmt::format("band {} of {}: {} rows by its own model\n", b, model.band_column,
-                         predicted[b]);
-    if (fallback[b])
+                         use.by_band_model[b]);
+    if (use.by_pooled_model[b])
       out += fmt::format("band {} of {}: {} rows by the pooled model ({})\n", b, model.band_column,
-                         fallback[b], model.bands[b].reason);
+                         use.by_pooled_model[b], model.bands[b].reason);
   }
   return out;
-}
-
-// The data table loaded with the model's input columns as numbers (every other column kept as
-// text), and whether it has the target column.
-struct PredictionTable {
-  Dataset data;
-  bool has_target = false;
-};
-
-PredictionTable load_prediction_table(const Model& model, const std::string& path) {
-  auto preview = Dataset::preview_csv(path);
-  std::set<std::string> needed;
-  for (const auto& t : model.terms)
-    for (const auto& c : input_columns(t.spec)) needed.insert(c);
-  for (const auto& b : model.bands)
-    if (b.model)
-      for (const auto& t : b.model->terms)
-        for (const auto& c : input_columns(t.spec)) needed.insert(c);
-  // The band column is optional: without it the pooled model predicts every row.
-  bool has_band_column = !model.band_column.empty() &&
-                         std::find(preview.names.begin(), preview.names.end(), model.band_column) !=
-                             preview.names.end();
-  bool has_target =
-      std::find(preview.names.begin(), preview.names.end(), model.target) != preview.names.end();
-  CsvOptions csv;
-  csv.required_columns.assign(needed.begin(), needed.end());
-  if (has_target) needed.insert(model.target);
-  if (has_band_column) needed.insert(model.band_column);
-  for (const auto& name : preview.names)
-    if (!needed.count(name)) csv.string_columns.push_back(name);
-  return {Dataset::load_csv(path, csv), has_target};
 }
 
 // Every input line as written, followed by the prediction, its interval, the range flag and,
@@ -116,36 +80,29 @@ std::string format_predicted_rows(const std::string& path, const Model& model, c
 
 // The errors on rows that have the target, and how many of them the interval covers, inside and
 // outside the training range.
-std::string format_errors(const Model& model, const Prediction& p, const Dataset& data) {
-  const auto& y = data.column(model.target);
-  auto e = error_metrics(y, p.value);
+std::string format_errors(const Model& model, const PredictionCheck& c) {
+  const auto& e = c.errors;
   std::string report = fmt::format(
       "errors on these rows: MAPE {:.2f}%  RMSE {:.4g}  R² {:.4f}  (MedAE {:.4g}, {} rows)\n",
       e.mape_percent, e.rmse, e.r2, e.medae, e.n);
-  size_t covered = 0, outside = 0, outside_covered = 0;
-  for (size_t r = 0; r < data.rows(); ++r) {
-    bool in = y[r] >= p.lower[r] && y[r] <= p.upper[r];
-    covered += in;
-    if (p.out_of_range[r]) ++outside, outside_covered += in;
-  }
   report += fmt::format("{:g}% interval covers {} of {} rows ({:.1f}%)", model.interval.level * 100,
-                        covered, data.rows(), 100.0 * double(covered) / double(data.rows()));
-  if (outside > 0 && outside < data.rows())
+                        c.covered, c.rows, 100.0 * double(c.covered) / double(c.rows));
+  if (c.out_of_range > 0 && c.out_of_range < c.rows)
     report += fmt::format(
         "; {} of {} rows in the training range ({:.1f}%), {} of {} outside it "
         "({:.1f}%{})",
-        covered - outside_covered, data.rows() - outside,
-        100.0 * double(covered - outside_covered) / double(data.rows() - outside), outside_covered,
-        outside, 100.0 * double(outside_covered) / double(outside),
+        c.covered - c.out_of_range_covered, c.rows - c.out_of_range,
+        100.0 * double(c.covered - c.out_of_range_covered) / double(c.rows - c.out_of_range),
+        c.out_of_range_covered, c.out_of_range,
+        100.0 * double(c.out_of_range_covered) / double(c.out_of_range),
         model.clip_out_of_range ? ", clipped, interval widened" : "");
   return report + "\n";
 }
 
 // The warning for rows outside the training range, with how many each feature put there; empty
 // when none is.
-std::string format_range_warning(const Model& model, const Prediction& p, size_t rows) {
-  size_t flagged = 0;
-  for (size_t r = 0; r < rows; ++r) flagged += p.out_of_range[r] != 0;
+std::string format_range_warning(const Model& model, const Prediction& p, size_t flagged,
+                                 size_t rows) {
   if (flagged == 0) return "";
   std::string report = fmt::format(
       "warning: {} of {} rows are outside the training range (column out_of_range = 1):", flagged,
@@ -162,17 +119,18 @@ std::string format_range_warning(const Model& model, const Prediction& p, size_t
 
 int run_predict(const PredictOptions& o) {
   Model model = read_model(o.model);
-  PredictionTable table = load_prediction_table(model, o.data);
-  const Dataset& data = table.data;
+  auto columns = prediction_columns(model, Dataset::preview_csv(o.data));
+  Dataset data = Dataset::load_csv(o.data, columns.csv);
   Prediction p = predict(model, data);
   std::string out = format_predicted_rows(o.data, model, p, data);
+  PredictionSummary summary = summarize_prediction(model, p, data, columns.has_target);
 
   std::string report =
       fmt::format("predict: {} rows of {} with {} ({} {}, CV MAPE {:.2f}%)\n", data.rows(), o.data,
                   o.model, model.target, model.solver, model.cv.errors.mape_percent);
-  if (table.has_target) report += format_errors(model, p, data);
-  if (!model.bands.empty()) report += format_band_use(model, p, data);
-  report += format_range_warning(model, p, data.rows());
+  if (summary.check) report += format_errors(model, *summary.check);
+  if (!model.bands.empty()) report += format_band_use(model, p, summary);
+  report += format_range_warning(model, p, summary.out_of_range_rows, data.rows());
   if (o.csv.empty() || o.csv == "-") {
     std::fputs(out.c_str(), stdout);
   } else {

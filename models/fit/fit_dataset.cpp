@@ -1,0 +1,215 @@
+#include "models/fit/fit_dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace pmc {
+namespace {
+
+// The pooled model's per-band sub-models by `band_by` (fit_bands); a band's rows are grouped only
+// when they hold two groups.
+void fit_request_bands(const Dataset& data, const FitRequest& request, const std::string& band_by,
+                       const ModelIdentity& identity, Model& pooled) {
+  CvRequest band_request = request.cv;
+  band_request.few_groups_ignored = true;
+  auto plan_for_band = [&](const Dataset& sub) {
+    std::string how;
+    return choose_cv_plan(sub, band_request, how);
+  };
+  fit_bands(data, request.target, band_by, request.band_edges, request.band_min_rows,
+            request.solver, identity, plan_for_band, pooled);
+}
+
+// The selected columns less the constrained terms that the ≥ 0 bound holds at 0 (they add
+// nothing), refitted until no more is dropped; `dropped` gets their names.
+std::vector<size_t> drop_terms_held_at_zero(std::vector<size_t> cols, const CandidatePool& pool,
+                                            const DesignMatrix& px, const std::vector<double>& y,
+                                            std::vector<std::string>& dropped) {
+  for (bool changed = true; changed;) {
+    std::vector<char> mask;
+    for (size_t c : cols) mask.push_back(pool.nonnegative[c]);
+    Fit f = fit_sign_constrained(px.select_columns(cols), y, mask);
+    std::vector<size_t> kept;
+    for (size_t i = 0; i < cols.size(); ++i)
+      if (!(mask[i] && f.coefficients[i] == 0)) kept.push_back(cols[i]);
+    changed = kept.size() != cols.size() && !kept.empty();
+    if (changed) {
+      for (size_t c : cols)
+        if (std::find(kept.begin(), kept.end(), c) == kept.end())
+          dropped.push_back(pool.specs[c].name);
+      cols = kept;
+    }
+  }
+  return cols;
+}
+
+// --features auto with the default pool (auto_features.h). The final fit is the unconstrained
+// least-squares fit, with its standard errors, unless a bound is still active.
+FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
+                    const std::vector<FeatureSpec>& raw_candidates, const CvPlan& plan,
+                    const ModelIdentity& identity, AutoFeaturesReport& report) {
+  if (raw_candidates.empty())
+    throw std::runtime_error(
+        fmt::format("{}: no candidate features for '{}'", data.where_header(), request.target));
+  std::vector<std::string> columns;
+  for (const auto& c : raw_candidates) columns.push_back(c.a);
+  CandidatePool pool = expand_candidates(data, columns);
+  DesignMatrix px = design_matrix(data, pool.specs);
+  const auto& y = data.column(request.target);
+  report.candidates = pool.specs.size();
+  report.columns = columns.size();
+  report.raw_columns = pool.raw.size();
+  report.options.vif_limit = request.vif_limit;
+  report.options.criterion = SelectionCriterion::mape;
+  report.selection = select_auto(px, pool.nonnegative, pool.raw, y, plan, report.options);
+  const AutoSelection& sel = report.selection;
+
+  std::vector<size_t> cols =
+      sel.baseline_kept
+          ? sel.final_columns
+          : drop_terms_held_at_zero(sel.final_columns, pool, px, y, report.dropped_at_bound);
+  std::vector<char> mask;
+  for (size_t c : cols) mask.push_back(sel.baseline_kept ? 0 : pool.nonnegative[c]);
+  std::vector<FeatureSpec> chosen;
+  for (size_t c : cols) chosen.push_back(pool.specs[c]);
+  DesignMatrix x = px.select_columns(cols);
+  Fit constrained = fit_sign_constrained(x, y, mask);
+  bool bound_active = false;
+  for (size_t i = 0; i < cols.size(); ++i)
+    bound_active |= mask[i] && constrained.coefficients[i] == 0;
+  Fit fit = bound_active ? constrained : fit_ols(x, y);
+  FitOutcome out;
+  out.cv = cross_validate(
+      x, y, plan, clipping_predictor([mask](const DesignMatrix& tx, const std::vector<double>& ty) {
+        return fit_sign_constrained(tx, ty, mask);
+      }));
+  out.model = make_model(request.target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
+  out.model.clip_out_of_range = true;
+  out.selected = true;
+  return out;
+}
+
+bool names_frequency(const std::string& column) {
+  std::string lower = column;
+  for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("freq") != std::string::npos;
+}
+
+// The first non-constant column other than the target whose name holds "freq": its bands are
+// tried, and kept in `model` when their held-out MAPE beats the pooled model's.
+std::optional<FrequencyBandTrial> try_frequency_bands(const Dataset& data,
+                                                      const FitRequest& request,
+                                                      const ModelIdentity& identity, Model& model) {
+  for (const auto& name : data.names()) {
+    if (name == request.target || !names_frequency(name)) continue;
+    if (is_constant(data.column(name))) continue;
+    FrequencyBandTrial trial;
+    trial.column = name;
+    Model banded = model;
+    try {
+      fit_request_bands(data, request, name, identity, banded);
+    } catch (const std::exception& e) {
+      trial.not_tried_reason = e.what();
+      return trial;
+    }
+    trial.tried = true;
+    trial.banded_mape_percent = banded.band_cv.mape_percent;
+    trial.pooled_mape_percent = model.cv.errors.mape_percent;
+    trial.kept = banded.band_cv.n > 0 && trial.banded_mape_percent < trial.pooled_mape_percent;
+    if (trial.kept) model = std::move(banded);
+    return trial;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool auto_pool(const FitRequest& request) {
+  return request.features.empty() && request.candidates.empty() &&
+         request.solver.kind == SolverKind::ols;
+}
+
+CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview) {
+  const std::string& group_by = request.cv.group_by;
+  CsvOptions csv;
+  std::set<std::string> needed = {request.target};
+  for (const auto& list : {request.features, request.candidates})
+    for (const auto& f : list)
+      for (const auto& c : input_columns(f)) needed.insert(c);
+  csv.required_columns.assign(needed.begin(), needed.end());
+  if (!request.band_by.empty()) {
+    if (request.band_by == request.target)
+      throw std::invalid_argument("--band-by " + request.band_by + ": the column is the target");
+    if (request.band_by == group_by)
+      throw std::invalid_argument("--band-by and --group-by name the same column");
+    needed.insert(request.band_by);
+    csv.required_columns.push_back(request.band_by);
+  }
+  if (!group_by.empty()) {
+    csv.required_columns.push_back(group_by);
+    if (needed.count(group_by))
+      throw std::invalid_argument("--group-by " + group_by +
+                                  ": the column is also a feature or the target");
+  }
+  bool every_column_a_candidate = request.features.empty() && request.candidates.empty();
+  for (size_t i = 0; i < preview.names.size(); ++i) {
+    const auto& name = preview.names[i];
+    if (needed.count(name)) continue;
+    // A numeric timestamp stays a number: the rows are sorted by it for time-ordered CV.
+    if (name == "timestamp" && preview.numeric_in_first_row[i]) continue;
+    // Stall counters stay numbers too: a CPI-stack model is compared with them.
+    if (is_stall_counter_column(name) && preview.numeric_in_first_row[i]) continue;
+    bool text = name == group_by || !preview.numeric_in_first_row[i] || !every_column_a_candidate;
+    if (text) csv.string_columns.push_back(name);
+  }
+  return csv;
+}
+
+FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdentity& identity) {
+  // The features' refusals (a constant column, fewer rows than features) come before the CV's.
+  if (!request.features.empty()) (void)design_matrix(data, request.features);
+  const std::string& group_by = request.cv.group_by;
+  if (data.has_column("timestamp") && group_by.empty()) data = data.sorted_by("timestamp");
+  if (request.cv.method == CvChoice::grouped && group_by.empty())
+    throw std::invalid_argument("--cv grouped needs --group-by COLUMN");
+  bool pool = auto_pool(request);
+  FitRequest asked = request;
+  asked.cv.gap_by_default = pool;
+  FitResult result;
+  CvPlan plan = choose_cv_plan(data, asked.cv, result.cv_plan);
+
+  std::vector<FeatureSpec> candidates = request.candidates;
+  if (request.features.empty() && candidates.empty())
+    candidates = default_candidates(data, request.target, request.exclude, result.notes);
+  result.selection_options.vif_limit = request.vif_limit;
+  FitOutcome outcome;
+  if (pool) {
+    result.auto_features.emplace();
+    outcome = fit_auto(data, asked, candidates, plan, identity, *result.auto_features);
+  } else {
+    outcome = fit_table(data, request.target, request.features, candidates, request.solver, plan,
+                        result.selection_options, identity);
+    if (outcome.selected) result.selection = outcome.selection;
+  }
+  std::vector<std::string> no_groups;
+  outcome.model.stall_check =
+      stall_check(outcome.model, data, group_by.empty() ? no_groups : data.labels(group_by));
+
+  if (!request.band_by.empty()) {
+    fit_request_bands(data, asked, request.band_by, identity, outcome.model);
+    result.banded = true;
+  }
+  if (pool && request.band_by.empty()) {
+    result.frequency_bands = try_frequency_bands(data, asked, identity, outcome.model);
+    result.banded = result.frequency_bands && result.frequency_bands->kept;
+  }
+  result.model = std::move(outcome.model);
+  result.cv = std::move(outcome.cv);
+  return result;
+}
+
+}  // namespace pmc
