@@ -18,6 +18,7 @@
 #include "engine/counting/scaling.h"
 #include "engine/fake_kernel.h"
 #include "engine/session/session.h"
+#include "events/metrics/metric_set.h"
 #include "events/names/resolver.h"
 #include "test_support.h"
 
@@ -703,5 +704,69 @@ TEST_SUITE("pure") {
         resolver.resolve_list("{armv8_pmuv3_0/event=0x8/,armv8_pmuv3_0/event=0x24/," + six + "}"),
         8 * kMs, 4343);
     CHECK(any_note(too_many.notes, "could not be opened together"));
+  }
+
+  TEST_CASE("hybrid: a raw event counts on both core types, each on its own CPUs") {
+    // perf opens rNNN once per core PMU; opened on cpu_core alone it would miss the E-cores.
+    SysRoot root = fixture("hybrid");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    EventResolver resolver(root);
+    auto run =
+        run_target(fake, root, resolver.resolve_list("r1a"), system_wide(range(0, 23)), 8 * kMs);
+    REQUIRE(run.counts.size() == 2);
+    const auto& core = event(run.counts, "cpu_core/r1a/");
+    const auto& atom = event(run.counts, "cpu_atom/r1a/");
+    REQUIRE(core.counted());
+    REQUIRE(atom.counted());
+    CHECK(core.raw == 16 * 8 * kMs);  // CPUs 0-15 at 1 per ns
+    CHECK(atom.raw == 8 * 8 * kMs);   // CPUs 16-23
+  }
+
+  TEST_CASE("hybrid: a group fits 6 general counters on cpu_atom and 8 on cpu_core") {
+    SysRoot root = fixture("hybrid");
+    EventResolver resolver(root);
+    auto group = [](const std::string& pmu, int n) {
+      std::string text = "{";
+      for (int i = 1; i <= n; ++i)
+        text += (i > 1 ? "," : "") + pmu + "/event=0xd1,umask=0x" + std::to_string(i) + "/";
+      return text + "}";
+    };
+    auto opens_whole = [&](const std::string& pmu, int n) {
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      auto run = run_target(fake, root, resolver.resolve_list(group(pmu, n)),
+                            system_wide(pmu == "cpu_atom" ? range(16, 23) : range(0, 15)), 8 * kMs);
+      for (const auto& e : run.counts) CHECK(e.counted());
+      return !any_note(run.notes, "could not be opened together");
+    };
+    CHECK(opens_whole("cpu_atom", 6));
+    CHECK_FALSE(opens_whole("cpu_atom", 7));
+    CHECK(opens_whole("cpu_core", 8));
+    CHECK_FALSE(opens_whole("cpu_core", 9));
+  }
+
+  TEST_CASE("Tiger Lake: the planned TMA group is led by slots and opens whole") {
+    // intel-client is an Ice Lake / Tiger Lake client: its topdown-* need a slots leader, which
+    // the planner adds and puts first as perf does.
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    auto planned = plan_event_groups(
+        {{"topdown-fe-bound", "topdown-be-bound", "topdown-bad-spec", "topdown-retiring"}},
+        counter_model("GenuineIntel", 6, 0x8c, true));
+    REQUIRE(planned.size() == 1);
+    EventGroup group;
+    EventResolver resolver(root);
+    for (const auto& name : planned[0]) group.events.push_back(resolver.resolve(name));
+    group.explicit_group = true;
+    auto run = run_command(fake, root, {group}, 8 * kMs);
+    CHECK_FALSE(any_note(run.notes, "could not be opened together"));
+    REQUIRE(run.counts.size() == 5);
+    for (const auto& e : run.counts) {
+      CAPTURE(e.name);
+      CHECK(e.counted());
+      CHECK(e.time_running_ns == 8 * kMs);
+    }
   }
 }
