@@ -618,6 +618,31 @@ TEST_SUITE("pure") {
         CHECK(e.time_running_ns == 8 * kMs);
       }
     }
+    SUBCASE("a probe that tells nothing leaves the group whole, and the run gives perf's hint") {
+      // This thread is on an E-core, so the cpu_core group's probe never runs and neither does
+      // its member alone. Counted -a on the P-cores, the group {cycles + 8} never runs beside the
+      // watchdog, and the events say why.
+      SysRoot root = fixture("hybrid");
+      ProcRoot proc(1);
+      root.proc = proc.dir;
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      fake.set_nmi_watchdog(true);
+      fake.run_task(0, 16);
+      std::string group = "{cpu_core/cycles/";
+      for (int i = 1; i <= 8; ++i)
+        group += ",cpu_core/event=0xc2,umask=0x" + std::to_string(i) + "/";
+      group += "}";
+      auto run = run_target(fake, root, EventResolver(root).resolve_list(group),
+                            system_wide(range(0, 15)), 8 * kMs);
+      CHECK_FALSE(any_note(run.notes, "split"));
+      REQUIRE(run.counts.size() == 9);
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
+        CHECK(e.status == EventStatus::not_counted);
+        CHECK(e.reason.find("Try disabling the NMI watchdog") != std::string::npos);
+      }
+    }
   }
 
   TEST_CASE("hybrid: a group goes to the CPUs all its members' PMUs cover") {
