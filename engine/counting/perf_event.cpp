@@ -587,6 +587,19 @@ class PerfEventCounters final : public Counters {
       group.copies.push_back(std::move(copy));
     }
     if (!failure && group.copies.empty() && !placements.empty()) failure = OpenError{0, ESRCH};
+    if (!failure && !group.copies.empty() && probe_group(group.slots) == Probe::never_together) {
+      // Accepted by the kernel, yet it would never run: opened with nothing else on the PMU it
+      // fits, but the counters free while it is counted (the NMI watchdog's pinned cycles holds
+      // one on every CPU) are fewer than it needs. Counted as separate groups instead, before
+      // the run starts, so the run is not lost to a group that never runs.
+      group.copies.clear();
+      std::string why = "its group of " + std::to_string(group.slots.size()) +
+                        " events never got its counters together (" + held_counters_text() + ")";
+      notes_.push_back("group {" + group_names(group.slots) +
+                       "} was split into separate groups: " + why);
+      split_group(group, target_cpu_wide, "split: " + why);
+      return;
+    }
     if (!failure) {
       if (forced_cpu_wide)
         notes_.push_back(slots_[group.slots[0]].spec.name +
@@ -601,15 +614,10 @@ class PerfEventCounters final : public Counters {
       // The kernel refused the group as a whole (EINVAL from group validation when the members
       // do not fit the counters together, or one member it cannot count): count each alone.
       const auto& bad = slots_[group.slots[failure->index]].spec;
-      std::string names;
-      for (size_t s : group.slots) names += (names.empty() ? "" : ",") + slots_[s].spec.name;
-      notes_.push_back("group {" + names + "} could not be opened together (" + bad.name + ": " +
-                       errno_name(failure->err) + "); its events were split into separate groups");
-      for (size_t s : group.slots) {
-        Group single{{s}, {}, false};
-        open_group(single, target_cpu_wide);
-        if (!slots_[s].failed) slots_[s].reason = "split from its group";
-      }
+      notes_.push_back("group {" + group_names(group.slots) + "} could not be opened together (" +
+                       bad.name + ": " + errno_name(failure->err) +
+                       "); its events were split into separate groups");
+      split_group(group, target_cpu_wide, "split from its group");
       return;
     }
     for (size_t k = 0; k < group.slots.size(); ++k) {
@@ -630,6 +638,83 @@ class PerfEventCounters final : public Counters {
       slot.status = f.status;
       slot.reason = f.reason;
     }
+  }
+
+  std::string group_names(const std::vector<size_t>& slots) const {
+    std::string names;
+    for (size_t s : slots) names += (names.empty() ? "" : ",") + slots_[s].spec.name;
+    return names;
+  }
+
+  // Each event of `group` opened as a group of its own; `reason` is kept by those that open.
+  void split_group(const Group& group, bool target_cpu_wide, const std::string& reason) {
+    for (size_t s : group.slots) {
+      Group single{{s}, {}, false};
+      open_group(single, target_cpu_wide);
+      if (!slots_[s].failed) slots_[s].reason = reason;
+    }
+  }
+
+  // Who holds the counters a group lacks, as far as this machine tells.
+  std::string held_counters_text() const {
+    if (nmi_watchdog_.value_or(0) != 0)
+      return "the NMI watchdog holds one: " + root_.proc_path("sys/kernel/nmi_watchdog").string() +
+             " is " + std::to_string(*nmi_watchdog_) +
+             "; sudo sysctl kernel.nmi_watchdog=0 frees it";
+    return "fewer counters are free than it needs";
+  }
+
+  // Whether a group of core-PMU hardware events gets its counters together, found with a copy
+  // of it on this thread enabled for a moment (kProbeNs): the kernel schedules an enabled
+  // group of the running task at once (kernel/events/core.c, __perf_event_enable and
+  // ctx_resched), after the pinned events already on the CPU (the NMI watchdog's). Enabled
+  // time without running time says it did not fit; the group is then called never_together
+  // only if one of its hardware members alone does run, so that a PMU this thread's CPU lacks
+  // (a hybrid's other core type) or a probe that cannot be opened tells nothing (unknown).
+  // Groups without a core hardware event are not probed: no start-up cost without a PMU.
+  enum class Probe { runs, never_together, unknown };
+  static constexpr uint64_t kProbeNs = 50'000;
+
+  Probe probe_group(const std::vector<size_t>& slots) {
+    if (slots.size() < 2) return Probe::unknown;
+    auto hw = std::find_if(slots.begin(), slots.end(), [&](size_t s) {
+      return slots_[s].spec.hardware && !slots_[s].spec.cpu_wide_only;
+    });
+    if (hw == slots.end()) return Probe::unknown;
+    std::optional<bool> together = probe_runs(slots);
+    if (!together) return Probe::unknown;
+    if (*together) return Probe::runs;
+    std::optional<bool> alone = probe_runs({*hw});
+    return alone.value_or(false) ? Probe::never_together : Probe::unknown;
+  }
+
+  // Opens `slots` as one group on this thread, enables it for kProbeNs and reads it: whether it
+  // ran, nullopt when it could not be opened or no time passed.
+  std::optional<bool> probe_runs(const std::vector<size_t>& slots) {
+    OpenedGroup copy;
+    for (size_t k = 0; k < slots.size(); ++k) {
+      const EventSpec& spec = slots_[slots[k]].spec;
+      perf_event_attr attr =
+          attr_for(spec, k == 0, false, legacy_types_ && spec.without_extended_type);
+      attr.inherit = 0;
+      attr.enable_on_exec = 0;
+      int group_fd = k == 0 ? -1 : copy.fds[0].get();
+      int fd = kernel_.open(attr, 0, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
+      if (fd < 0) return std::nullopt;
+      copy.fds.emplace_back(kernel_, fd);
+      uint64_t id = 0;
+      if (kernel_.ioctl(fd, PERF_EVENT_IOC_ID, reinterpret_cast<uintptr_t>(&id)) != 0)
+        return std::nullopt;
+      copy.ids.push_back(id);
+    }
+    int leader = copy.fds[0].get();
+    if (kernel_.ioctl(leader, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) != 0) return std::nullopt;
+    kernel_.busy_wait(kProbeNs);
+    kernel_.ioctl(leader, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+    std::vector<uint64_t> raw;
+    read_copy(copy, raw);
+    if (raw.size() < 3 || raw[1] == 0) return std::nullopt;
+    return raw[2] > 0;
   }
 
   static std::string placement_text(const Placement& where) {

@@ -13,8 +13,10 @@
 
 namespace pmc {
 
-// Counters for `groups` (leader first). Groups that cannot be opened together are split into
-// single events and the notes say so; each event that cannot be opened keeps its errno reason.
+// Counters for `groups` (leader first). Groups that cannot be opened together, and groups of
+// hardware events that open but never get their counters together (found by enabling a copy on
+// this thread for a moment: the NMI watchdog holds a counter), are split into single events and
+// the notes say so; each event that cannot be opened keeps its errno reason.
 // `kernel` takes the counters' system calls (a test passes a fake); it must outlive them.
 std::unique_ptr<Counters> make_perf_event_counters(std::vector<EventGroup> groups,
                                                    const SysRoot& root,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 namespace pmc {
 namespace {
@@ -35,6 +36,16 @@ class RealPerfKernel final : public PerfKernel {
     return uint64_t(limit.rlim_cur);
   }
   PerfPermissions permissions(const SysRoot& root) override { return read_perf_permissions(root); }
+  void busy_wait(uint64_t ns) override {
+    auto now_ns = [] {
+      timespec t{};
+      clock_gettime(CLOCK_MONOTONIC, &t);
+      return uint64_t(t.tv_sec) * 1'000'000'000ULL + uint64_t(t.tv_nsec);
+    };
+    uint64_t start = now_ns();
+    while (now_ns() - start < ns) {
+    }
+  }
 };
 
 }  // namespace

@@ -33,6 +33,10 @@ class PerfKernel {
   virtual std::optional<uint64_t> raise_nofile_limit() = 0;
   // perf_event_paranoid and this process's capabilities.
   virtual PerfPermissions permissions(const SysRoot& root) = 0;
+  // Keeps the calling thread busy on its CPU for about `ns`, so that counters opened on it
+  // (pid 0) are scheduled and their enabled and running times move: a probe of whether a group
+  // gets its counters together.
+  virtual void busy_wait(uint64_t ns) = 0;
 };
 
 // The running kernel (stateless, shared by every caller).

@@ -111,7 +111,14 @@ CounterModel machine_counter_model(const MachineInfo& machine, const SysRoot& ro
   // general-purpose one when its cycles cannot use the fixed counter (AMD): counter_model()
   // takes it away from the groups so that a planned group does fit.
   bool nmi_watchdog = read_text(root.proc_path("sys/kernel/nmi_watchdog")).value_or("0") == "1";
-  return counter_model(machine.vendor, machine.family, machine.model, smt_on, false, nmi_watchdog);
+  CounterModel model =
+      counter_model(machine.vendor, machine.family, machine.model, smt_on, false, nmi_watchdog);
+  if (std::find(machine.pmus.begin(), machine.pmus.end(), "cpu_atom") != machine.pmus.end()) {
+    CounterModel atom =
+        counter_model(machine.vendor, machine.family, machine.model, smt_on, true, nmi_watchdog);
+    model.atom = CounterModel::Atom{atom.general, atom.fixed_cycles};
+  }
+  return model;
 }
 
 }  // namespace pmc

@@ -21,6 +21,7 @@ Literals machine_literals(const MachineInfo& machine, const SysRoot& root);
 
 // counter_model() of this machine: SMT on unless devices/system/cpu/smt/active says 0, and the
 // NMI watchdog on when /proc/sys/kernel/nmi_watchdog is 1 (it then holds one counter pinned).
+// With a cpu_atom PMU (a hybrid Intel CPU) the model carries the E-cores' counters as `atom`.
 CounterModel machine_counter_model(const MachineInfo& machine, const SysRoot& root);
 
 }  // namespace pmc

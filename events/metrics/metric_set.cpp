@@ -703,7 +703,9 @@ CounterModel counter_model(std::string_view vendor, int family, int model, bool 
 
 bool is_topdown_metric_event(std::string_view name) {
   auto [pmu, event] = pmu_and_event(name);
-  if (!pmu.empty() && !starts_with(pmu, "cpu")) return false;
+  // cpu_atom's topdown-* aliases are ordinary events on general counters (Gracemont has no
+  // perf metrics: intel/core.c gives them "atom" encodings of event 0x71-0x74, 0xc2).
+  if (!pmu.empty() && (!starts_with(pmu, "cpu") || starts_with(pmu, "cpu_atom"))) return false;
   static constexpr std::string_view kMetrics[] = {
       "topdown-retiring",  "topdown-bad-spec",      "topdown-fe-bound",  "topdown-be-bound",
       "topdown-heavy-ops", "topdown-br-mispredict", "topdown-fetch-lat", "topdown-mem-bound"};
@@ -784,33 +786,50 @@ std::vector<std::vector<std::string>> plan_event_groups(
 
 std::vector<std::vector<std::string>> plan_event_groups(
     const std::vector<std::vector<std::string>>& events_per_metric, const CounterModel& model) {
-  const int general_counters = std::max(model.general, 1);
-  auto fixed_event = [&](const std::string& e) { return is_fixed_counter_event(e, model); };
+  // Two core PMUs at most: unit 0 the core PMU (cpu, cpu_core, Arm's), unit 1 a hybrid's
+  // cpu_atom, each with its counters.
+  CounterModel atom_model = model;
+  if (model.atom) {
+    atom_model.general = model.atom->general;
+    atom_model.fixed_cycles = model.atom->fixed_cycles;
+    atom_model.fixed_instructions = true;
+    atom_model.perf_metrics = false;
+  }
+  const CounterModel* models[2] = {&model, &atom_model};
+  auto general_counters = [&](int unit) { return std::max(models[unit]->general, 1); };
+  auto fixed_event = [&](const std::string& e, int unit) {
+    return is_fixed_counter_event(e, *models[unit]);
+  };
+  auto unit_of = [](const std::string& e) {
+    return starts_with(pmu_and_event(e).first, "cpu_atom") ? 1 : 0;
+  };
   struct Group {
     std::vector<std::string> events;
     std::vector<std::string> keys;
     int general = 0;
+    int unit = 0;
   };
   std::vector<Group> groups;
   std::vector<std::string> off_core, off_core_keys;
 
-  auto place = [&](const std::vector<std::string>& chunk) {
+  auto place = [&](const std::vector<std::string>& chunk, int unit) {
     std::vector<std::string> keys;
     int general = 0;
     for (const auto& e : chunk) {
       keys.push_back(canonical_event_name(e));
-      if (!fixed_event(e)) ++general;
+      if (!fixed_event(e, unit)) ++general;
     }
     for (auto& group : groups) {
+      if (group.unit != unit) continue;
       int extra = 0;
       bool covered = true;
       for (size_t i = 0; i < chunk.size(); ++i) {
         if (std::find(group.keys.begin(), group.keys.end(), keys[i]) != group.keys.end()) continue;
         covered = false;
-        if (!fixed_event(chunk[i])) ++extra;
+        if (!fixed_event(chunk[i], unit)) ++extra;
       }
       if (covered) return;
-      if (group.general + extra > general_counters) continue;
+      if (group.general + extra > general_counters(unit)) continue;
       for (size_t i = 0; i < chunk.size(); ++i) {
         if (std::find(group.keys.begin(), group.keys.end(), keys[i]) != group.keys.end()) continue;
         group.events.push_back(chunk[i]);
@@ -819,35 +838,38 @@ std::vector<std::vector<std::string>> plan_event_groups(
       group.general += extra;
       return;
     }
-    groups.push_back({chunk, keys, general});
+    groups.push_back({chunk, keys, general, unit});
   };
 
   for (const auto& metric : events_per_metric) {
-    std::vector<std::string> fixed, general, seen;
+    std::vector<std::string> fixed[2], general[2], seen;
     for (const auto& e : metric) {
       std::string key = canonical_event_name(e);
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
       seen.push_back(key);
+      int unit = unit_of(e);
       if (is_off_core_event(e)) {
         if (std::find(off_core_keys.begin(), off_core_keys.end(), key) == off_core_keys.end()) {
           off_core_keys.push_back(key);
           off_core.push_back(e);
         }
-      } else if (fixed_event(e)) {
-        fixed.push_back(e);
+      } else if (fixed_event(e, unit)) {
+        fixed[unit].push_back(e);
       } else {
-        general.push_back(e);
+        general[unit].push_back(e);
       }
     }
-    if (fixed.empty() && general.empty()) continue;
-    for (size_t start = 0; start == 0 || start < general.size();
-         start += size_t(general_counters)) {
-      std::vector<std::string> chunk;
-      if (start == 0) chunk = fixed;  // fixed events ride with the first chunk
-      size_t end = std::min(general.size(), start + size_t(general_counters));
-      for (size_t i = start; i < end; ++i) chunk.push_back(general[i]);
-      place(chunk);
-      if (general.empty()) break;
+    for (int unit = 0; unit < 2; ++unit) {
+      if (fixed[unit].empty() && general[unit].empty()) continue;
+      size_t step = size_t(general_counters(unit));
+      for (size_t start = 0; start == 0 || start < general[unit].size(); start += step) {
+        std::vector<std::string> chunk;
+        if (start == 0) chunk = fixed[unit];  // fixed events ride with the first chunk
+        size_t end = std::min(general[unit].size(), start + step);
+        for (size_t i = start; i < end; ++i) chunk.push_back(general[unit][i]);
+        place(chunk, unit);
+        if (general[unit].empty()) break;
+      }
     }
   }
 

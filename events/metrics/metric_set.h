@@ -147,6 +147,14 @@ struct CounterModel {
   bool fixed_cycles = true;  // a fixed counter for cycles (Intel IA32_FIXED_CTR1, Arm PMCCNTR)
   bool fixed_instructions = true;  // and for instructions and ref-cycles (Intel only)
   bool perf_metrics = true;        // Intel's slots + topdown-* metrics (Ice Lake and later)
+  // A hybrid Intel CPU's E-core PMU (cpu_atom, Gracemont: fixed counters for instructions,
+  // cycles and ref-cycles, no perf metrics): the counters its events are planned on, in groups
+  // of their own. Absent on a CPU with one core PMU.
+  struct Atom {
+    int general = 6;
+    bool fixed_cycles = true;  // false while the NMI watchdog holds it
+  };
+  std::optional<Atom> atom;
 };
 
 // The counter model of a CPU (vendor, family and model as /proc/cpuinfo gives them):
@@ -173,6 +181,7 @@ bool is_fixed_counter_event(std::string_view name, const CounterModel& model);
 // Whether the event is one of Intel's perf-metrics top-down events (topdown-retiring, -bad-spec,
 // -fe-bound, -be-bound, -heavy-ops, -br-mispredict, -fetch-lat, -mem-bound), which the kernel
 // counts only in a group led by slots (intel/core.c intel_pmu_hw_config, is_metric_event).
+// cpu_atom's events of those names are not: Gracemont has no perf metrics.
 bool is_topdown_metric_event(std::string_view name);
 
 // Whether an event is counted off the core PMU (software clocks, duration_time, msr, uncore), so
@@ -186,7 +195,9 @@ int general_purpose_counters(std::string_view vendor, bool smt_on);
 // Splits the events each metric needs into groups that fit the model's general-purpose counters
 // (events on a fixed counter of the model do not count against it), keeping each metric's events
 // in one group when they fit and packing metrics into as few groups as possible. Off-core events
-// come back as groups of one. A group holding a perf-metrics topdown event gets a slots event if
+// come back as groups of one. Events of the cpu_atom PMU go to groups of their own (the kernel
+// keeps a group on one hardware PMU), planned on `model.atom` where the model has one. A group
+// holding a perf-metrics topdown event gets a slots event if
 // it has none (the PMU's "slots" alias, "cpu_core/slots/" for cpu_core events) and is ordered as
 // perf orders it (arch/x86/util/evlist.c arch_evlist__cmp): slots first, then the topdown events,
 // then the rest in their order. Pure.

@@ -363,6 +363,7 @@ int FakeKernel::open(const perf_event_attr& attr, pid_t pid, int cpu, int group_
     // fit the PMU's counters with nothing else on them.
     if (!group_fits_empty(*leader, e.get())) return -EINVAL;
   }
+  ++opens_;
   e->fd = next_fd_++;
   e->id = next_id_++;
   e->enabled = !attr.disabled;

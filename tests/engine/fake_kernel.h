@@ -73,6 +73,7 @@ class FakeKernel final : public PerfKernel {
 
   // What the test may look at.
   size_t open_fds() const { return events_.size(); }
+  size_t opens() const { return opens_; }  // perf_event_open calls that gave an fd
   uint64_t nofile_soft() const { return nofile_soft_; }
   std::vector<int> online_cpus() const { return online_; }
 
@@ -84,6 +85,9 @@ class FakeKernel final : public PerfKernel {
   void close(int fd) override;
   std::optional<uint64_t> raise_nofile_limit() override;
   PerfPermissions permissions(const SysRoot& root) override;
+  // The calling thread (pid 0) runs on its CPU (run_task(0, cpu), else CPU 0): the machine
+  // advances by `ns`.
+  void busy_wait(uint64_t ns) override { advance(ns); }
 
   struct Pmu;
   struct Event;
@@ -113,6 +117,7 @@ class FakeKernel final : public PerfKernel {
   uint64_t nofile_soft_ = 1024;
   uint64_t nofile_hard_ = 524288;
   int next_fd_ = 1000;
+  size_t opens_ = 0;
   uint64_t next_id_ = 1;
 };
 

@@ -18,6 +18,7 @@
 #include "engine/counting/scaling.h"
 #include "engine/fake_kernel.h"
 #include "engine/session/session.h"
+#include "events/metrics/metric_set.h"
 #include "events/names/resolver.h"
 #include "test_support.h"
 
@@ -473,40 +474,53 @@ TEST_SUITE("pure") {
     CHECK(any_note(run.notes, "exclude_kernel"));
   }
 
-  TEST_CASE("a group that opens but never runs under the NMI watchdog says so, with perf's hint") {
+  TEST_CASE("a group the NMI watchdog keeps off its counters is split before the run, and counts") {
     // Ice Lake: {cycles + 8 GP events} passes validation on an empty PMU (cycles on fixed
     // counter 1), but the watchdog's pinned cycles holds that counter on every CPU, so the
-    // group needs 9 of 8 general-purpose counters and never runs.
+    // group needs 9 of 8 general-purpose counters and would never run. The probe at open finds
+    // that, and the nine events are counted as groups of one, multiplexed on 8 counters.
     SysRoot root = fixture("intel-client");
     std::string group = "{cycles";
     for (int i = 0; i < 8; ++i) group += ",cpu/event=0xc2,umask=0x" + std::to_string(i + 1) + "/";
     group += "}";
-    SUBCASE("watchdog on") {
+    SUBCASE("watchdog on: split, each event counted and scaled back to its true count") {
       ProcRoot proc(1);
       root.proc = proc.dir;
       FakeKernel fake(root);
       fake.set_privileged(true);
       fake.set_nmi_watchdog(true);
-      auto run = run_command(fake, root, EventResolver(root).resolve_list(group), 8 * kMs);
+      auto run = run_command(fake, root, EventResolver(root).resolve_list(group), 36 * kMs);
+      CHECK(any_note(run.notes, "was split into separate groups"));
+      REQUIRE(run.counts.size() == 9);
+      bool multiplexed = false;
       for (const auto& e : run.counts) {
         CAPTURE(e.name);
-        CHECK(e.status == EventStatus::not_counted);
-        CHECK(e.time_enabled_ns == 8 * kMs);
-        CHECK(e.reason.find("Try disabling the NMI watchdog") != std::string::npos);
+        REQUIRE(e.counted());
+        CHECK(e.reason.find("split: its group of 9 events never got its counters together") !=
+              std::string::npos);
+        CHECK(e.reason.find("NMI watchdog holds one") != std::string::npos);
+        CHECK(e.time_enabled_ns == 36 * kMs);
+        multiplexed |= e.time_running_ns < e.time_enabled_ns;
+        // 1 per ns for 36 ms, whatever share of it the event was on a counter.
+        CHECK(e.value == doctest::Approx(36.0 * kMs));
       }
+      CHECK(multiplexed);  // 9 groups needing a general counter each, 8 counters
     }
-    SUBCASE("watchdog off: the same group counts") {
+    SUBCASE("watchdog off: the same group is probed, fits, and counts as one group") {
       ProcRoot proc(0);
       root.proc = proc.dir;
       FakeKernel fake(root);
       fake.set_privileged(true);
       auto run = run_command(fake, root, EventResolver(root).resolve_list(group), 8 * kMs);
+      CHECK_FALSE(any_note(run.notes, "split"));
       for (const auto& e : run.counts) {
         CAPTURE(e.name);
-        CHECK(e.counted());
+        REQUIRE(e.counted());
+        CHECK(e.time_running_ns == 8 * kMs);
+        CHECK(e.reason.empty());
       }
     }
-    SUBCASE("Skylake: 4 general counters per thread, so {cycles + 4} is one too many") {
+    SUBCASE("Skylake: 4 general counters per thread, so {cycles + 4} is split") {
       ProcRoot proc(1);
       root.proc = proc.dir;
       FakeKernel fake(root);
@@ -520,35 +534,113 @@ TEST_SUITE("pure") {
                              EventResolver(root).resolve_list(
                                  "{cycles,cpu/event=0xc2,umask=0x1/,cpu/event=0xc2,umask=0x2/,"
                                  "cpu/event=0xc2,umask=0x3/,cpu/event=0xc2,umask=0x4/}"),
-                             8 * kMs);
+                             20 * kMs);
+      REQUIRE(run.counts.size() == 5);
       for (const auto& e : run.counts) {
         CAPTURE(e.name);
-        CHECK(e.status == EventStatus::not_counted);
-        CHECK(e.reason.find("Try disabling the NMI watchdog") != std::string::npos);
+        REQUIRE(e.counted());
+        CHECK(e.reason.find("split: its group of 5 events") != std::string::npos);
+        CHECK(e.value == doctest::Approx(20.0 * kMs));
       }
     }
     SUBCASE("AMD has no fixed counters: the watchdog leaves 5 of 6") {
       SysRoot amd = fixture("amd-zen");
       ProcRoot proc(1);
       amd.proc = proc.dir;
+      std::string five = "cycles,instructions,cpu/event=0xc2/,cpu/event=0xc3/,cpu/event=0xc4/";
+      {
+        FakeKernel fake(amd);
+        fake.set_privileged(true);
+        fake.set_nmi_watchdog(true);
+        auto run =
+            run_command(fake, amd, EventResolver(amd).resolve_list("{" + five + "}"), 8 * kMs);
+        CHECK_FALSE(any_note(run.notes, "split"));
+        for (const auto& e : run.counts) {
+          CHECK(e.counted());
+          CHECK(e.time_running_ns == 8 * kMs);
+        }
+      }
       FakeKernel fake(amd);
       fake.set_privileged(true);
       fake.set_nmi_watchdog(true);
-      EventResolver resolver(amd);
-      auto five =
-          run_command(fake, amd,
-                      resolver.resolve_list("{cycles,instructions,cpu/event=0xc2/,cpu/event=0xc3/,"
-                                            "cpu/event=0xc4/}"),
-                      8 * kMs);
-      for (const auto& e : five.counts) CHECK(e.counted());
-      auto six =
-          run_command(fake, amd,
-                      resolver.resolve_list("{cycles,instructions,cpu/event=0xc2/,cpu/event=0xc3/,"
-                                            "cpu/event=0xc4/,cpu/event=0xc5/}"),
-                      8 * kMs, 4343);
+      auto six = run_command(
+          fake, amd, EventResolver(amd).resolve_list("{" + five + ",cpu/event=0xc5/}"), 24 * kMs);
+      CHECK(any_note(six.notes, "was split"));
+      REQUIRE(six.counts.size() == 6);
       for (const auto& e : six.counts) {
+        CAPTURE(e.name);
+        REQUIRE(e.counted());
+        CHECK(e.reason.find("split: its group of 6 events") != std::string::npos);
+        CHECK(e.value == doctest::Approx(24.0 * kMs));
+      }
+    }
+  }
+
+  TEST_CASE(
+      "the group probe: not for software groups, and a hybrid PMU of other CPUs tells nothing") {
+    SUBCASE("a group without a hardware event opens once, with no probe") {
+      SysRoot root = fixture("intel-client");
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      auto run = run_command(fake, root,
+                             EventResolver(root).resolve_list("{task-clock,page-faults}"), 8 * kMs);
+      CHECK(fake.opens() == 2);
+      CHECK(event(run.counts, "task-clock").counted());
+    }
+    SUBCASE("a hardware group is probed on this thread: opened once more, then closed") {
+      SysRoot root = fixture("intel-client");
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      auto run = run_command(fake, root, EventResolver(root).resolve_list("{cycles,instructions}"),
+                             8 * kMs);
+      CHECK(fake.opens() == 4);
+      CHECK(fake.open_fds() == 2);
+      CHECK(event(run.counts, "instructions").time_running_ns == 8 * kMs);
+    }
+    SUBCASE("hybrid: a cpu_atom group probed from a P-core is left whole") {
+      // This thread runs on CPU 0 (a P-core): the cpu_atom group is enabled there but never
+      // runs, and neither does its first member alone, so the probe says nothing. The command
+      // runs on an E-core, where the group fits even beside the watchdog.
+      SysRoot root = fixture("hybrid");
+      ProcRoot proc(1);
+      root.proc = proc.dir;
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      fake.set_nmi_watchdog(true);
+      fake.run_task(4242, 16);
+      auto run = run_command(
+          fake, root, EventResolver(root).resolve_list("{cpu_atom/cycles/,cpu_atom/instructions/}"),
+          8 * kMs);
+      CHECK_FALSE(any_note(run.notes, "split"));
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
+        REQUIRE(e.counted());
+        CHECK(e.time_running_ns == 8 * kMs);
+      }
+    }
+    SUBCASE("a probe that tells nothing leaves the group whole, and the run gives perf's hint") {
+      // This thread is on an E-core, so the cpu_core group's probe never runs and neither does
+      // its member alone. Counted -a on the P-cores, the group {cycles + 8} never runs beside the
+      // watchdog, and the events say why.
+      SysRoot root = fixture("hybrid");
+      ProcRoot proc(1);
+      root.proc = proc.dir;
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      fake.set_nmi_watchdog(true);
+      fake.run_task(0, 16);
+      std::string group = "{cpu_core/cycles/";
+      for (int i = 1; i <= 8; ++i)
+        group += ",cpu_core/event=0xc2,umask=0x" + std::to_string(i) + "/";
+      group += "}";
+      auto run = run_target(fake, root, EventResolver(root).resolve_list(group),
+                            system_wide(range(0, 15)), 8 * kMs);
+      CHECK_FALSE(any_note(run.notes, "split"));
+      REQUIRE(run.counts.size() == 9);
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
         CHECK(e.status == EventStatus::not_counted);
-        CHECK(e.reason.find("NMI watchdog") != std::string::npos);
+        CHECK(e.reason.find("Try disabling the NMI watchdog") != std::string::npos);
       }
     }
   }
@@ -637,5 +729,69 @@ TEST_SUITE("pure") {
         resolver.resolve_list("{armv8_pmuv3_0/event=0x8/,armv8_pmuv3_0/event=0x24/," + six + "}"),
         8 * kMs, 4343);
     CHECK(any_note(too_many.notes, "could not be opened together"));
+  }
+
+  TEST_CASE("hybrid: a raw event counts on both core types, each on its own CPUs") {
+    // perf opens rNNN once per core PMU; opened on cpu_core alone it would miss the E-cores.
+    SysRoot root = fixture("hybrid");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    EventResolver resolver(root);
+    auto run =
+        run_target(fake, root, resolver.resolve_list("r1a"), system_wide(range(0, 23)), 8 * kMs);
+    REQUIRE(run.counts.size() == 2);
+    const auto& core = event(run.counts, "cpu_core/r1a/");
+    const auto& atom = event(run.counts, "cpu_atom/r1a/");
+    REQUIRE(core.counted());
+    REQUIRE(atom.counted());
+    CHECK(core.raw == 16 * 8 * kMs);  // CPUs 0-15 at 1 per ns
+    CHECK(atom.raw == 8 * 8 * kMs);   // CPUs 16-23
+  }
+
+  TEST_CASE("hybrid: a group fits 6 general counters on cpu_atom and 8 on cpu_core") {
+    SysRoot root = fixture("hybrid");
+    EventResolver resolver(root);
+    auto group = [](const std::string& pmu, int n) {
+      std::string text = "{";
+      for (int i = 1; i <= n; ++i)
+        text += (i > 1 ? "," : "") + pmu + "/event=0xd1,umask=0x" + std::to_string(i) + "/";
+      return text + "}";
+    };
+    auto opens_whole = [&](const std::string& pmu, int n) {
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      auto run = run_target(fake, root, resolver.resolve_list(group(pmu, n)),
+                            system_wide(pmu == "cpu_atom" ? range(16, 23) : range(0, 15)), 8 * kMs);
+      for (const auto& e : run.counts) CHECK(e.counted());
+      return !any_note(run.notes, "could not be opened together");
+    };
+    CHECK(opens_whole("cpu_atom", 6));
+    CHECK_FALSE(opens_whole("cpu_atom", 7));
+    CHECK(opens_whole("cpu_core", 8));
+    CHECK_FALSE(opens_whole("cpu_core", 9));
+  }
+
+  TEST_CASE("Tiger Lake: the planned TMA group is led by slots and opens whole") {
+    // intel-client is an Ice Lake / Tiger Lake client: its topdown-* need a slots leader, which
+    // the planner adds and puts first as perf does.
+    SysRoot root = fixture("intel-client");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    auto planned = plan_event_groups(
+        {{"topdown-fe-bound", "topdown-be-bound", "topdown-bad-spec", "topdown-retiring"}},
+        counter_model("GenuineIntel", 6, 0x8c, true));
+    REQUIRE(planned.size() == 1);
+    EventGroup group;
+    EventResolver resolver(root);
+    for (const auto& name : planned[0]) group.events.push_back(resolver.resolve(name));
+    group.explicit_group = true;
+    auto run = run_command(fake, root, {group}, 8 * kMs);
+    CHECK_FALSE(any_note(run.notes, "could not be opened together"));
+    REQUIRE(run.counts.size() == 5);
+    for (const auto& e : run.counts) {
+      CAPTURE(e.name);
+      CHECK(e.counted());
+      CHECK(e.time_running_ns == 8 * kMs);
+    }
   }
 }

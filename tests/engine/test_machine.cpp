@@ -122,5 +122,24 @@ TEST_SUITE("pure") {
       CHECK_FALSE(model.fixed_cycles);  // the watchdog's cycles hold the fixed counter
       CHECK(machine_counter_model(zen3, t.root).general == 5);
     }
+    SUBCASE("a hybrid (cpu_atom among the PMUs) carries the E-cores' counters") {
+      MachineInfo alderlake;
+      alderlake.vendor = "GenuineIntel";
+      alderlake.family = 6;
+      alderlake.model = 0x97;
+      alderlake.pmus = {"cpu_atom", "cpu_core", "power"};
+      TempRoot t;
+      auto model = machine_counter_model(alderlake, t.root);
+      CHECK(model.general == 8);
+      REQUIRE(model.atom);
+      CHECK(model.atom->general == 6);
+      CHECK(model.atom->fixed_cycles);
+      t.write("proc/sys/kernel/nmi_watchdog", "1");
+      auto watched = machine_counter_model(alderlake, t.root);
+      REQUIRE(watched.atom);
+      CHECK_FALSE(watched.fixed_cycles);
+      CHECK_FALSE(watched.atom->fixed_cycles);
+      CHECK_FALSE(machine_counter_model(skylake, t.root).atom);
+    }
   }
 }

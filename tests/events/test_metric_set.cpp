@@ -7,6 +7,7 @@
 
 #include "events/metrics/derived_metrics.h"
 #include "events/metrics/metric_set.h"
+#include "events/text/text.h"
 
 using namespace pmc;
 
@@ -613,6 +614,76 @@ TEST_SUITE("pure") {
       CHECK(plan_event_groups({nine}, watched).size() == 2);
       CHECK(plan_event_groups({seven}, counter_model("AuthenticAMD", 0x17, 0x31, true, false, true))
                 .size() == 2);
+    }
+  }
+
+  TEST_CASE("metric: a hybrid's cpu_atom events are planned on the E-core's counters, apart") {
+    // intel/core.c (Alder Lake): cpu_core has CPUID 0xA's counters + 2 = 8 general per logical
+    // CPU whatever SMT says, cpu_atom 6; the kernel keeps a group on one hardware PMU.
+    auto model = counter_model("GenuineIntel", 6, 0x97, false);
+    model.atom = CounterModel::Atom{6, true};
+    auto seven = [](const std::string& pmu) {
+      std::vector<std::string> events;
+      for (const char* e : {"A", "B", "C", "D", "E", "F", "G"})
+        events.push_back(pmu + "/" + e + "/");
+      return events;
+    };
+    SUBCASE("7 general events: split on cpu_atom (6), one group on cpu_core (8)") {
+      auto atom = plan_event_groups({seven("cpu_atom")}, model);
+      REQUIRE(atom.size() == 2);
+      CHECK(atom[0].size() + atom[1].size() == 7);
+      CHECK(plan_event_groups({seven("cpu_core")}, model).size() == 1);
+      // The SMT-on model of the same CPU is the same 8 per thread.
+      auto smt = counter_model("GenuineIntel", 6, 0x97, true);
+      smt.atom = CounterModel::Atom{6, true};
+      CHECK(plan_event_groups({seven("cpu_core")}, smt).size() == 1);
+    }
+    SUBCASE("the E-core's fixed counters: cycles and instructions ride free unless watched") {
+      auto events = seven("cpu_atom");
+      events.resize(6);
+      events.push_back("cpu_atom/cycles/");
+      events.push_back("cpu_atom/instructions/");
+      CHECK(plan_event_groups({events}, model).size() == 1);
+      auto watched = model;
+      watched.atom->fixed_cycles = false;  // the watchdog's cycles on the E-core's fixed counter
+      CHECK(plan_event_groups({events}, watched).size() == 2);
+    }
+    SUBCASE("metrics of the two PMUs are never packed into one group") {
+      auto groups = plan_event_groups({{"cpu_core/A/", "cpu_core/B/"}, {"cpu_atom/C/"}}, model);
+      REQUIRE(groups.size() == 2);
+      CHECK(groups[0] == std::vector<std::string>{"cpu_core/A/", "cpu_core/B/"});
+      CHECK(groups[1] == std::vector<std::string>{"cpu_atom/C/"});
+    }
+    SUBCASE("cpu_atom's topdown-* are general events: no slots leader is added") {
+      CHECK_FALSE(is_topdown_metric_event("cpu_atom/topdown-retiring/"));
+      CHECK(is_topdown_metric_event("cpu_core/topdown-retiring/"));
+      auto groups = plan_event_groups({{"cpu_atom/topdown-retiring/", "cpu_atom/cycles/"}}, model);
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0].size() == 2);  // no cpu_atom/slots/: Gracemont has none
+      CHECK(std::find(groups[0].begin(), groups[0].end(), "cpu_atom/topdown-retiring/") !=
+            groups[0].end());
+    }
+    SUBCASE("alderlake.json: every planned group is of one PMU and fits its counters") {
+      auto set = MetricSet::load(kMetrics / "alderlake.json");
+      Literals literals;
+      literals.set("#SMT_on", 1);
+      auto groups = plan_event_groups(set.events_by_metric({"TopdownL1"}, literals), model);
+      int atom_groups = 0;
+      for (const auto& group : groups) {
+        CAPTURE(join(group, " "));
+        size_t atom = size_t(std::count_if(group.begin(), group.end(), [](const std::string& e) {
+          return e.find("cpu_atom") != std::string::npos;
+        }));
+        CHECK((atom == 0 || atom == group.size()));
+        if (atom == 0) continue;
+        ++atom_groups;
+        CounterModel gracemont = counter_model("GenuineIntel", 6, 0x97, true, true);
+        int general = int(std::count_if(group.begin(), group.end(), [&](const std::string& e) {
+          return !is_fixed_counter_event(e, gracemont);
+        }));
+        CHECK(general <= 6);
+      }
+      CHECK(atom_groups > 0);
     }
   }
 
