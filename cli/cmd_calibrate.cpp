@@ -129,8 +129,8 @@ std::string fit_written_dataset(const CalibrateOptions& o, const CalibrationResu
   ModelIdentity identity{
       machine_from_comments(Dataset::preview_csv(o.out_data).comments, o.out_data),
       o.request.created_at};
-  return report_models(fit_calibration_models(data, result.columns, identity, result.context),
-                       data, o);
+  return report_models(fit_calibration_models(data, result.columns, identity, result.context), data,
+                       o);
 }
 
 // The suite, with a progress line on a terminal. Errors in the request and the power options are
@@ -190,7 +190,8 @@ Runner add_calibrate(CLI::App& app) {
       "Run the workload suite, write a training dataset and fit this machine's models");
   cmd->add_option("--seconds", o->request.seconds, "Bound on the whole run (default 60)")
       ->check(CLI::Range(0.5, 86400.0));
-  cmd->add_option("--threads", o->request.threads, "Thread counts, e.g. 1,2,4 (default 1 … logical CPUs)")
+  cmd->add_option("--threads", o->request.threads,
+                  "Thread counts, e.g. 1,2,4 (default 1 … logical CPUs)")
       ->delimiter(',')
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--workloads", o->request.workloads,
@@ -204,7 +205,8 @@ Runner add_calibrate(CLI::App& app) {
   cmd->add_option("--power-source", o->request.power_source,
                   "auto (perf power PMU, then powercap), perf, powercap, papi, none")
       ->check(CLI::IsMember({"auto", "perf", "powercap", "papi", "none"}));
-  cmd->add_option("--power-from", o->request.power_from, "Power from a wall meter's log FILE, or ipmi");
+  cmd->add_option("--power-from", o->request.power_from,
+                  "Power from a wall meter's log FILE, or ipmi");
   cmd->add_option("--interval-ms", o->request.interval_ms, "Sampling interval (default 100)")
       ->check(CLI::Range(10, 10000));
   cmd->footer(

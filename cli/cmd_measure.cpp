@@ -184,8 +184,7 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
   int kinds = (o.pid >= 0) + o.all_cpus + !o.cgroup.empty();
   if (kinds > 1) throw CommandError("-p, -a and -G are exclusive: choose one target");
   if (o.pid >= 0) {
-    if (!process_exists(o.pid))
-      throw CommandError(fmt::format("-p {}: no such process", o.pid));
+    if (!process_exists(o.pid)) throw CommandError(fmt::format("-p {}: no such process", o.pid));
     t.kind = Target::Kind::pid;
     t.pid = o.pid;
   } else if (o.all_cpus) {

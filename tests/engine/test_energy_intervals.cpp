@@ -49,8 +49,8 @@ struct WrapTree {
   // In place, as the kernel's attribute changes under the source's open descriptor.
   void write(uint64_t uj) const {
     std::string text = std::to_string(uj) + "\n";
-    int fd = ::open((root.sys / "class/powercap/intel-rapl:0/energy_uj").c_str(),
-                    O_WRONLY | O_CLOEXEC);
+    int fd =
+        ::open((root.sys / "class/powercap/intel-rapl:0/energy_uj").c_str(), O_WRONLY | O_CLOEXEC);
     REQUIRE(fd >= 0);
     REQUIRE(::pwrite(fd, text.data(), text.size(), 0) == ssize_t(text.size()));
     REQUIRE(::ftruncate(fd, off_t(text.size())) == 0);
@@ -142,9 +142,9 @@ TEST_SUITE("pure") {
     CHECK(covered[0].average_watts == doctest::Approx(100).epsilon(1e-6));
     // Past the log's end (1 s after `now`), then a whole window after it.
     double past_end = now + 1.0 + 0.05;
-    double wait = past_end - std::chrono::duration<double>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+    double wait =
+        past_end -
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (wait > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait));
     (void)energy.read_machine_interval(notes);  // partly covered
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -186,7 +186,8 @@ TEST_SUITE("pure") {
 }
 
 TEST_SUITE("kernel") {
-  TEST_CASE("calibrate as one call: rows with the fixture's powercap watts, the power source named") {
+  TEST_CASE(
+      "calibrate as one call: rows with the fixture's powercap watts, the power source named") {
     // The wrap tree's energy_uj never changes during the run: every row's package-0 watts are 0,
     // and the tree has no cpufreq, so the frequency is not varied.
     WrapTree tree;

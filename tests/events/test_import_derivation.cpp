@@ -85,7 +85,8 @@ TEST_SUITE("pure") {
     }
   }
 
-  TEST_CASE("derive_import_metrics without metric files: perf's ratios and where files were sought") {
+  TEST_CASE(
+      "derive_import_metrics without metric files: perf's ratios and where files were sought") {
     Measurement m = recording(3);
     auto plan = derive_import_metrics(m, nullptr, false, 1, "/nowhere/metrics");
     CHECK_FALSE(plan.deferred);
@@ -105,7 +106,8 @@ TEST_SUITE("pure") {
     }
   }
 
-  TEST_CASE("derive_import_metrics deferred: the run's metrics now, each interval's by the writer") {
+  TEST_CASE(
+      "derive_import_metrics deferred: the run's metrics now, each interval's by the writer") {
     auto loaded = load_metrics(kMetrics, "", MachineInfo{});
     auto selection = available_selection(loaded.set, import_metric_groups());
     Measurement m = recording(4);
@@ -115,7 +117,8 @@ TEST_SUITE("pure") {
     CHECK_FALSE(plan.per_interval.empty());
     for (const auto& iv : m.intervals) CHECK(iv.metrics.empty());
     REQUIRE(find(m.metrics, "ipc") != nullptr);
-    for (const auto& n : loaded.notes) CHECK(std::find(m.notes.begin(), m.notes.end(), n) != m.notes.end());
+    for (const auto& n : loaded.notes)
+      CHECK(std::find(m.notes.begin(), m.notes.end(), n) != m.notes.end());
 
     // Nothing to defer without intervals: the run's metrics are derived here.
     Measurement run = recording(0);
