@@ -1,7 +1,8 @@
 // pmcmodel calibrate: run the embedded workload suite over thread counts (and frequency caps
 // where cpufreq allows), sample counters and power every 100 ms, write the training dataset and
-// fit the watts, IPC and CPI-stack models that what was counted allows. The run is
-// engine/workloads/calibration_suite.h, the dataset and the fits models/calibration/.
+// fit the watts, IPC and CPI-stack models that what was counted allows. The run and the dataset's
+// text are engine/workloads/calibrate.h, the fits models/calibration/; here are the options, the
+// progress line, the files and the report.
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,11 +17,9 @@
 #include "cli/commands.h"
 #include "cli/model_report.h"
 #include "cli/output.h"
-#include "engine/counting/perf_event.h"
-#include "engine/power/power_source.h"
+#include "engine/power/energy_accounting.h"
 #include "engine/session/machine.h"
-#include "engine/workloads/calibration_suite.h"
-#include "engine/workloads/workloads.h"
+#include "engine/workloads/calibrate.h"
 #include "events/names/resolver.h"
 #include "models/calibration/calibration_models.h"
 #include "models/fit/dataset.h"
@@ -31,14 +30,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct CalibrateOptions {
-  double seconds = 60;
-  std::vector<int> threads;
-  std::vector<std::string> workloads;
+  CalibrationRequest request;
   std::string out_data = "calibration.csv";
   std::string out;
-  std::string power_source = "auto";
-  std::string power_from;
-  int interval_ms = 100;
 };
 
 std::string self_exe() {
@@ -79,30 +73,6 @@ std::string format_stall_shares(const CpiStack& stack, const Dataset& data,
   return out;
 }
 
-// --threads and --workloads with their defaults, checked before anything runs.
-void complete_options(CalibrateOptions& o, int cpus) {
-  if (o.threads.empty())
-    for (int t = 1; t <= cpus; ++t) o.threads.push_back(t);
-  std::sort(o.threads.begin(), o.threads.end());
-  o.threads.erase(std::unique(o.threads.begin(), o.threads.end()), o.threads.end());
-  if (o.workloads.empty()) o.workloads = suite_workloads();
-  auto known = workload_names();
-  for (const auto& w : o.workloads)
-    if (std::find(known.begin(), known.end(), w) == known.end())
-      throw CommandError(fmt::format("--workloads: unknown workload '{}' (expected one of: {})", w,
-                                     fmt::join(known, ", ")));
-}
-
-std::vector<std::pair<std::string, std::string>> identity_of(const MachineInfo& m) {
-  return {{"hostname", m.hostname},
-          {"cpu_model", m.cpu_model},
-          {"vendor", m.vendor},
-          {"family", std::to_string(m.family)},
-          {"model", std::to_string(m.model)},
-          {"logical_cpus", std::to_string(m.logical_cpus)},
-          {"kernel_release", m.kernel_release}};
-}
-
 // The report's fits: each model's CV report and file, the CPI stack per workload, what was not
 // fitted and why.
 std::string report_models(const CalibrationModels& models, const Dataset& data,
@@ -133,125 +103,80 @@ std::string report_models(const CalibrationModels& models, const Dataset& data,
   return report;
 }
 
-// calibrate's events; with hardware counters, the stall counters this CPU has besides.
-std::vector<EventGroup> resolve_calibration_events(const EventResolver& resolver, bool hardware,
-                                                   std::vector<std::string>& notes) {
-  std::vector<EventGroup> groups;
-  try {
-    groups = resolver.resolve_list(fmt::format("{}", fmt::join(calibration_events(hardware), ",")));
-  } catch (const ResolveError& e) {
-    throw CommandError(e.what());
-  }
-  if (hardware) add_stall_counters(resolver, groups, notes);
-  return groups;
-}
-
-PowerChoice start_power_source(const SysRoot& root, const CalibrateOptions& o) {
-  PowerChoice power;
-  try {
-    power = choose_power_source(root, o.power_source, o.power_from);
-  } catch (const std::runtime_error& e) {
-    throw CommandError(e.what());
-  }
-  if (power.source) power.source->start();
-  return power;
-}
-
-// The suite as planned for --seconds and as run.
-struct SuiteRun {
-  std::vector<CalibrationStep> steps;
-  CalibrationRun run;
-};
-
-// Plans the steps that fit in --seconds (at each frequency setting when the caps can be written)
-// and runs them, with a progress line on a terminal.
-SuiteRun run_suite(const SysRoot& root, const CalibrateOptions& o, int cpus,
-                   const std::vector<EventGroup>& groups, PowerSource* power,
-                   std::vector<std::string>& notes) {
-  FrequencyControl freq = probe_frequency_control(root, cpus);
-  if (!freq.available) notes.push_back("frequency not varied: " + freq.reason);
-  // Keep 5% of --seconds for writing and fitting.
-  CalibrationRunOptions run_options{self_exe(), o.seconds * 0.95, o.interval_ms, o.seconds};
-  double min_step = std::max(0.25, 2.5 * o.interval_ms / 1000.0);
-  SuiteRun suite;
-  suite.steps = plan_calibration_steps(
-      {o.seconds, o.threads, o.workloads, freq.available ? freq.settings_khz : std::vector<int>{0}},
-      run_options.budget_s, min_step, notes);
-  bool tty = isatty(STDERR_FILENO) != 0;
-  suite.run = run_calibration(root, groups, power, freq, suite.steps, run_options,
-                              tty ? CalibrationProgress(show_progress) : nullptr);
-  if (tty) std::fputs("\r\033[K", stderr);
-  notes.insert(notes.end(), suite.run.notes.begin(), suite.run.notes.end());
-  return suite;
-}
-
 // What was run, counted and written, and the notes, as the report's first lines.
-std::string format_run_summary(const CalibrateOptions& o, size_t rows, size_t steps,
-                               double elapsed_s, const CalibrationColumns& c,
-                               const PowerChoice& power, std::vector<std::string>& notes) {
+std::string format_run_summary(const CalibrateOptions& o, const CalibrationResult& result,
+                               double elapsed_s) {
+  const CalibrationRequest& r = o.request;
+  const CalibrationColumns& c = result.columns;
   std::string report = fmt::format(
       "calibrate: {} rows ({} ms intervals) from {} steps ({} workloads, threads {}) in {:.1f} s\n",
-      rows, o.interval_ms, steps, o.workloads.size(), fmt::join(o.threads, ","), elapsed_s);
+      result.rows, r.interval_ms, result.steps.size(), r.workloads.size(),
+      fmt::join(r.threads, ","), elapsed_s);
   report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
   if (!c.uncounted.empty())
     report += fmt::format("not counted: {}\n", fmt::join(c.uncounted, "; "));
-  if (power.source)
-    report += fmt::format("power: {} ({})\n", power.source->method(), fmt::join(c.domains, ", "));
-  for (const auto& n : power.notes) notes.push_back(n);
-  for (const auto& n : notes) report += "note: " + n + "\n";
+  if (!result.power_method.empty())
+    report += fmt::format("power: {} ({})\n", result.power_method, fmt::join(c.domains, ", "));
+  for (const auto& n : result.notes) report += "note: " + n + "\n";
+  for (const auto& n : result.power_notes) report += "note: " + n + "\n";
   report += fmt::format("wrote {}\n", o.out_data);
   return report;
 }
 
 // Fits, each on the dataset as written (its FILE:LINE in any refusal), and their report.
-std::string fit_written_dataset(const CalibrateOptions& o, const CalibrationColumns& c,
-                                const std::string& created_at, const PowerChoice& power,
-                                int hw_errno) {
+std::string fit_written_dataset(const CalibrateOptions& o, const CalibrationResult& result) {
   Dataset data = Dataset::load_csv(o.out_data, {{"workload"}, {}});
   ModelIdentity identity{
-      machine_from_comments(Dataset::preview_csv(o.out_data).comments, o.out_data), created_at};
-  CalibrationContext context;
-  context.no_watts = power.source ? "the power source gave no domain"
-                                  : "no power source (" + power.reason_if_none + ")";
-  if (hw_errno != 0)
-    context.no_hardware = fmt::format(
-        " (no hardware counters here: perf_event_open of cycles failed with errno {})", hw_errno);
-  return report_models(fit_calibration_models(data, c, identity, context), data, o);
+      machine_from_comments(Dataset::preview_csv(o.out_data).comments, o.out_data),
+      o.request.created_at};
+  return report_models(fit_calibration_models(data, result.columns, identity, result.context), data,
+                       o);
+}
+
+// The suite, with a progress line on a terminal. Errors in the request and the power options are
+// usage errors, as the options' own checks are.
+CalibrationResult run_suite(const SysRoot& root, const MachineInfo& machine,
+                            const CalibrationRequest& request) {
+  bool tty = isatty(STDERR_FILENO) != 0;
+  CalibrationResult result;
+  try {
+    result = calibrate(root, machine, request, tty ? CalibrationProgress(show_progress) : nullptr);
+  } catch (const ResolveError& e) {
+    throw CommandError(e.what());
+  } catch (const EnergyError& e) {
+    throw CommandError(e.what());
+  }
+  if (tty) std::fputs("\r\033[K", stderr);
+  return result;
 }
 
 int run_calibrate(CalibrateOptions o) {
   auto started = Clock::now();
   SysRoot root = SysRoot::from_env();
   MachineInfo machine = read_machine_info(root);
-  int cpus = std::max(1, machine.logical_cpus);
-  complete_options(o, cpus);
+  try {
+    complete_calibration_request(o.request, std::max(1, machine.logical_cpus));
+  } catch (const CalibrationRequestError& e) {
+    throw CommandError(e.what());
+  }
   // Outputs are checked before the suite runs, not found unwritable minutes later.
   check_output_path(o.out_data);
   if (!o.out.empty()) check_output_path(model_file(o.out, "ipc"));
-  std::vector<std::string> notes;
-  std::string created_at = utc_now_iso8601();
+  o.request.created_at = utc_now_iso8601();
+  o.request.executable = self_exe();
 
-  int hw_errno = probe_hardware_counters();
-  EventResolver resolver(root);
-  std::vector<EventGroup> groups = resolve_calibration_events(resolver, hw_errno == 0, notes);
-  PowerChoice power = start_power_source(root, o);
-  SuiteRun suite = run_suite(root, o, cpus, groups, power.source.get(), notes);
-
-  CalibrationColumns c = calibration_columns(suite.run.events, suite.run.samples);
-  size_t rows = 0;
-  std::string text =
-      calibration_csv(suite.run.samples, c, identity_of(machine), created_at, o.interval_ms, rows);
-  if (rows == 0)
+  CalibrationResult result = run_suite(root, machine, o.request);
+  if (result.rows == 0)
     throw CommandError(
         fmt::format(
             "no complete interval was measured ({} steps, --seconds {:g}): no dataset written",
-            suite.steps.size(), o.seconds),
+            result.steps.size(), o.request.seconds),
         ExitStatus::environment);
-  write_file_atomically(o.out_data, text);
+  write_file_atomically(o.out_data, result.csv);
 
   double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
-  std::string report = format_run_summary(o, rows, suite.steps.size(), elapsed_s, c, power, notes);
-  report += fit_written_dataset(o, c, created_at, power, hw_errno);
+  std::string report = format_run_summary(o, result, elapsed_s);
+  report += fit_written_dataset(o, result);
   std::fputs(report.c_str(), stdout);
   return 0;
 }
@@ -263,12 +188,13 @@ Runner add_calibrate(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "calibrate",
       "Run the workload suite, write a training dataset and fit this machine's models");
-  cmd->add_option("--seconds", o->seconds, "Bound on the whole run (default 60)")
+  cmd->add_option("--seconds", o->request.seconds, "Bound on the whole run (default 60)")
       ->check(CLI::Range(0.5, 86400.0));
-  cmd->add_option("--threads", o->threads, "Thread counts, e.g. 1,2,4 (default 1 … logical CPUs)")
+  cmd->add_option("--threads", o->request.threads,
+                  "Thread counts, e.g. 1,2,4 (default 1 … logical CPUs)")
       ->delimiter(',')
       ->check(CLI::Range(1, 4096));
-  cmd->add_option("--workloads", o->workloads,
+  cmd->add_option("--workloads", o->request.workloads,
                   "Workloads to run (default the suite, see 'pmcmodel workload --list')")
       ->delimiter(',');
   cmd->add_option("--out-data", o->out_data,
@@ -276,11 +202,12 @@ Runner add_calibrate(CLI::App& app) {
   cmd->add_option("--out", o->out,
                   "Model files: MODEL.json gives MODEL.<target>.json per fitted model "
                   "(package_watts, ipc, cpi)");
-  cmd->add_option("--power-source", o->power_source,
+  cmd->add_option("--power-source", o->request.power_source,
                   "auto (perf power PMU, then powercap), perf, powercap, papi, none")
       ->check(CLI::IsMember({"auto", "perf", "powercap", "papi", "none"}));
-  cmd->add_option("--power-from", o->power_from, "Power from a wall meter's log FILE, or ipmi");
-  cmd->add_option("--interval-ms", o->interval_ms, "Sampling interval (default 100)")
+  cmd->add_option("--power-from", o->request.power_from,
+                  "Power from a wall meter's log FILE, or ipmi");
+  cmd->add_option("--interval-ms", o->request.interval_ms, "Sampling interval (default 100)")
       ->check(CLI::Range(10, 10000));
   cmd->footer(
       "Examples:\n"

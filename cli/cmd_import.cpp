@@ -1,9 +1,7 @@
 // pmcmodel import: perf stat recordings (text, -x CSV, -j JSON, -I intervals) into measurement
 // documents, with pmcmodel's derived metrics beside the ones perf printed.
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -18,8 +16,8 @@
 #include "engine/system/input_text.h"
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_metrics.h"
 #include "events/perfstat/import_perfstat.h"
-#include "events/perfstat/metric_cpu.h"
 #include "events/perfstat/reported_agreement.h"
 
 namespace pmc::cli {
@@ -62,70 +60,6 @@ PerfStatFormat parse_format(const std::string& f) {
   return PerfStatFormat::automatic;
 }
 
-// The metric engine on the run and on every interval, the intervals cut into shares that
-// `threads` threads take in turn (several per thread, so that a thread slowed by another process
-// on its CPU does fewer): each share is a Measurement with the run's own events, so each works out
-// the same per-interval selection from the run as apply_metric_engine does on the whole, and the
-// intervals come back in order. The metrics are the same as from one call.
-void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
-                                const std::vector<std::string>& selection, unsigned threads) {
-  constexpr size_t kMinIntervalsPerShare = 1024;  // below that a share costs more than it saves
-  constexpr size_t kSharesPerThread = 4;
-  size_t shares = std::min<size_t>(size_t(threads) * kSharesPerThread,
-                                   m.intervals.size() / kMinIntervalsPerShare);
-  if (threads <= 1 || shares <= 1) {
-    apply_metric_engine(m, set, selection);
-    return;
-  }
-  std::vector<Measurement> parts(shares);
-  size_t share = m.intervals.size() / shares;
-  for (size_t p = 0; p < shares; ++p) {
-    auto begin = m.intervals.begin() + std::ptrdiff_t(share * p);
-    auto end = p + 1 == shares ? m.intervals.end() : begin + std::ptrdiff_t(share);
-    parts[p].events = m.events;
-    parts[p].duration_s = m.duration_s;
-    parts[p].intervals.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
-  }
-  m.intervals.clear();
-  std::vector<std::exception_ptr> failures(shares);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t p; (p = next.fetch_add(1)) < shares;) {
-      try {
-        apply_metric_engine(parts[p], set, selection);
-      } catch (...) {
-        failures[p] = std::current_exception();
-      }
-    }
-  };
-  {
-    std::vector<std::jthread> workers;
-    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(work);
-    work();
-  }
-  for (auto& f : failures)
-    if (f) std::rethrow_exception(f);
-  m.metrics = std::move(parts[0].metrics);
-  for (auto& part : parts) {
-    m.intervals.insert(m.intervals.end(), std::make_move_iterator(part.intervals.begin()),
-                       std::make_move_iterator(part.intervals.end()));
-  }
-}
-
-// The run's metrics of an import whose intervals' metrics are left to the writer: the metric
-// engine's on the selection, or without metric files perf stat's generic ratios and a note.
-void run_metrics(Measurement& m, const std::optional<LoadedMetrics>& metrics,
-                 const std::vector<std::string>& selection) {
-  if (metrics) {
-    m.notes.insert(m.notes.end(), metrics->notes.begin(), metrics->notes.end());
-    if (!selection.empty()) m.metrics = plan_metric_engine(m, metrics->set, selection).run;
-    return;
-  }
-  m.metrics = derive_metrics(m.events, m.duration_s);
-  m.notes.push_back("metric files not found under " + metrics_dir().string() +
-                    ": only perf stat's generic ratios were derived");
-}
-
 // An imported document, and how its intervals' metrics are worked out when they are not in it.
 struct Imported {
   Measurement m;
@@ -142,14 +76,14 @@ struct Imported {
   }
 };
 
-// Without --cpu: the metric files the recording's events show, when the given ones derive no
-// top-down from it (infer_metric_files).
-void infer_metrics(Imported& doc, const ImportCliOptions& o,
-                   const std::optional<LoadedMetrics>& given) {
-  if (!o.cpu_model.empty()) return;
-  doc.inferred = infer_metric_files(doc.m, given ? &*given : nullptr, [](const std::string& cpu) {
-    return load_metrics(cpu, MachineInfo{});
-  });
+// Where the metric files were looked for, for the note when there are none (empty otherwise).
+std::string missing_metrics_dir(const std::optional<LoadedMetrics>& metrics) {
+  return metrics ? std::string() : metrics_dir().string();
+}
+
+// A --cpu name's metric files, as infer_import_metrics loads them.
+LoadedMetrics load_cpu_metrics(const std::string& cpu) {
+  return load_metrics(cpu, MachineInfo{});
 }
 
 // `defer`: leave the intervals' metrics to the writer (import --json).
@@ -168,23 +102,12 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
   for (const auto& s : r.skipped) std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
   Imported out{std::move(r.measurement), false, {}, std::nullopt};
   Measurement& m = out.m;
-  infer_metrics(out, o, given);
+  out.inferred = infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu_metrics);
   const std::optional<LoadedMetrics>& metrics = out.metrics_or(given);
-  out.deferred = defer && !m.intervals.empty();
-  std::vector<std::string> selection;
-  if (metrics) selection = available_selection(metrics->set, import_metric_groups());
-  if (out.deferred) {
-    // Every selected metric is evaluated on every interval, as the streamed import must: it
-    // writes the intervals before the run, by which apply_metric_engine prunes them, is known.
-    if (metrics) out.per_interval = metrics->set.select(selection);
-    run_metrics(m, metrics, selection);
-  } else if (metrics) {
-    m.notes.insert(m.notes.end(), metrics->notes.begin(), metrics->notes.end());
-    derive_metrics_in_parallel(m, metrics->set, selection, thread_count(o));
-  } else {
-    run_metrics(m, metrics, selection);
-    for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
-  }
+  auto plan = derive_import_metrics(m, metrics ? &*metrics : nullptr, defer, thread_count(o),
+                                    missing_metrics_dir(metrics));
+  out.deferred = plan.deferred;
+  out.per_interval = std::move(plan.per_interval);
   note_disagreements(m);
   return out;
 }
@@ -266,7 +189,8 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
     }
     for (const auto& s : r.skipped)
       std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
-    run_metrics(r.measurement, metrics, selection);
+    derive_run_metrics(r.measurement, metrics ? &*metrics : nullptr, selection,
+                       missing_metrics_dir(metrics));
     note_disagreements(r.measurement);
     writer.finish(r.measurement);
   });

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -21,8 +20,8 @@
 #include "cli/output.h"
 #include "engine/counting/papi_counters.h"
 #include "engine/counting/perf_event.h"
-#include "engine/counting/scaling.h"
 #include "engine/session/machine.h"
+#include "engine/session/repeated_runs.h"
 #include "engine/session/session.h"
 #include "engine/workloads/workloads.h"
 #include "events/document/measurement_io.h"
@@ -185,8 +184,7 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
   int kinds = (o.pid >= 0) + o.all_cpus + !o.cgroup.empty();
   if (kinds > 1) throw CommandError("-p, -a and -G are exclusive: choose one target");
   if (o.pid >= 0) {
-    if (!process_exists(o.pid))
-      throw CommandError(fmt::format("-p {}: no such process", o.pid));
+    if (!process_exists(o.pid)) throw CommandError(fmt::format("-p {}: no such process", o.pid));
     t.kind = Target::Kind::pid;
     t.pid = o.pid;
   } else if (o.all_cpus) {
@@ -307,15 +305,12 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
 }
 
 // A run in which not one event could be counted fails, as perf stat does, after its outputs are
-// written: one line on stderr with the first event's reason (which names the fix: the paranoid
-// level, a capability) and status 1. 0 when something was counted.
+// written: one line on stderr (nothing_counted names the fix) and status 1. 0 when something was
+// counted.
 int nothing_counted_status(const Measurement& m) {
-  if (m.events.empty()) return 0;
-  for (const auto& e : m.events)
-    if (e.counted()) return 0;
-  const EventCount& first = m.events.front();
-  std::fprintf(stderr, "pmcmodel measure: no event could be counted (%s: %s — %s)\n",
-               first.name.c_str(), to_string(first.status), first.reason.c_str());
+  auto why = nothing_counted(m);
+  if (!why) return 0;
+  std::fprintf(stderr, "pmcmodel measure: no event could be counted (%s)\n", why->c_str());
   return int(ExitStatus::environment);
 }
 
@@ -339,38 +334,6 @@ void open_energy_recorder(const MeasureOptions& o, const SysRoot& root, const Ma
   } catch (const EnergyError& e) {
     throw CommandError(e.what());
   }
-}
-
-// -r N: the last run with the mean of every run's counts, times and energy in place of its own.
-Measurement average_runs(const std::vector<Measurement>& runs) {
-  Measurement m = runs.back();
-  if (runs.size() == 1) return m;
-  std::vector<std::vector<EventCount>> all;
-  double duration = 0, user = 0, sys = 0;
-  for (const auto& r : runs) {
-    all.push_back(r.events);
-    duration += r.duration_s;
-    user += r.user_s;
-    sys += r.sys_s;
-  }
-  double n = double(runs.size());
-  m.events = combine_runs(all);
-  // Each run's value beside the mean, and the spread as perf prints it: the standard error of
-  // the mean, stddev / sqrt(runs) (perf's stat.c, stddev_stats).
-  for (size_t e = 0; e < m.events.size(); ++e) {
-    if (!m.events[e].stddev) continue;
-    for (const auto& run : all) m.events[e].run_values.push_back(run[e].value);
-    m.events[e].sem = *m.events[e].stddev / std::sqrt(n);
-  }
-  m.duration_s = duration / n;
-  m.user_s = user / n;
-  m.sys_s = sys / n;
-  m.runs = int(runs.size());
-  m.start_time = runs.front().start_time;
-  std::vector<std::vector<EnergyReading>> energies;
-  for (const auto& r : runs) energies.push_back(r.energy);
-  m.energy = average_energy(energies);
-  return m;
 }
 
 // The document's command, target and window.

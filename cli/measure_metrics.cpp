@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
-#include "engine/session/machine.h"
+#include "engine/session/measure_metrics.h"
 #include "engine/system/data_dir.h"
 
 namespace pmc::cli {
@@ -23,20 +23,9 @@ LoadedMetrics load_metrics(const std::string& cpu_model, const MachineInfo& mach
 std::optional<MeasureMetrics> make_measure_metrics(const std::vector<std::string>& names,
                                                    const std::string& cpu_model,
                                                    const SysRoot& root, bool hardware_available) {
-  MachineInfo machine = read_machine_info(root);
-  std::optional<LoadedMetrics> loaded;
   try {
-    loaded = load_metrics(cpu_model, machine);
-  } catch (const CommandError&) {
-    // The default metrics are a convenience: without metric files measure keeps perf's
-    // generic ratios. Asking for metrics or a CPU makes a missing file an error.
-    if (!names.empty() || !cpu_model.empty()) throw;
-    return std::nullopt;
-  }
-  try {
-    return MeasureMetrics(std::move(*loaded), names, machine_literals(machine, root),
-                          machine_counter_model(machine, root), hardware_available);
-  } catch (const MetricChoiceError& e) {
+    return open_measure_metrics(metrics_dir(), names, cpu_model, root, hardware_available);
+  } catch (const std::runtime_error& e) {
     throw CommandError(e.what());
   }
 }

@@ -805,6 +805,34 @@ void EnergyRecorder::describe(MachineInfo& machine) const {
   if (state_->gpu.source) machine.gpus = state_->gpu.source->gpus();
 }
 
+std::vector<EnergyReading> EnergyRecorder::read_machine_interval(std::vector<std::string>& notes) {
+  auto& source = state_->choice.source;
+  if (!source) return {};
+  try {
+    return source->read_interval();
+  } catch (const std::exception& e) {
+    notes.push_back(fmt::format("an interval without energy: {} could not be read ({})",
+                                source->method(), e.what()));
+    return {};
+  }
+}
+
+std::string EnergyRecorder::machine_method() const {
+  return state_->choice.source ? state_->choice.source->method() : std::string();
+}
+
+std::string EnergyRecorder::machine_reason_if_none() const {
+  return state_->choice.reason_if_none;
+}
+
+std::vector<std::string> EnergyRecorder::choice_notes() const {
+  return state_->choice.notes;
+}
+
+std::vector<std::string> EnergyRecorder::machine_source_notes() const {
+  return state_->choice.source ? state_->choice.source->notes() : std::vector<std::string>{};
+}
+
 std::vector<EnergyReading> average_energy(const std::vector<std::vector<EnergyReading>>& runs) {
   if (runs.empty()) return {};
   std::vector<EnergyReading> out = runs.back();

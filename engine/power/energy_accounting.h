@@ -3,8 +3,8 @@
 // GPUs through NVML), the command's share of each machine-wide reading and its uncertainty, the
 // estimate where no meter can be read, and the figures derived from the energy that stands for
 // the run (joules per run, nJ per instruction, cost, CO2e; the rule:
-// events/document/energy_basis.h). Used by `measure`; usable by any command that runs something and
-// wants its energy. docs/energy.md.
+// events/document/energy_basis.h). Used by `measure`, and by `calibrate` for the machine's readings
+// per interval; usable by any command that runs something and wants its energy. docs/energy.md.
 #include <sys/types.h>
 
 #include <memory>
@@ -82,6 +82,23 @@ class EnergyRecorder {
   void add_derived(Measurement& m) const;
   // The GPUs measured (machine.gpus of the document).
   void describe(MachineInfo& machine) const;
+
+  // For a command that keeps its own rows of intervals (calibrate), after begin_run(): what the
+  // machine's power source read since the previous call (or begin_run), each domain's joules and
+  // average watts over that window, with the source's method ("measured:powercap"…) and scope
+  // machine, as measure's intervals have them before any command share or estimate. Empty
+  // without a source, and for a window the source could not cover (its notes say so). A source
+  // that fails gives no readings and a line in `notes`, never an exception.
+  std::vector<EnergyReading> read_machine_interval(std::vector<std::string>& notes);
+  // The machine's power source: its method, empty when there is none.
+  std::string machine_method() const;
+  // Why no source could be used (empty when one is).
+  std::string machine_reason_if_none() const;
+  // How the source was chosen (a source skipped, and why): the first of measure's energy notes.
+  std::vector<std::string> choice_notes() const;
+  // The source's own notes as they stand now (nested domains, wraps, uncovered intervals);
+  // empty without a source.
+  std::vector<std::string> machine_source_notes() const;
 
  private:
   static void add_peak_rss(Measurement& m);

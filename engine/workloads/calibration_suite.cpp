@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -24,9 +25,9 @@ double epoch_seconds() {
 // starting and reaping a workload costs beyond its own seconds.
 class SuiteRunner {
  public:
-  SuiteRunner(const SysRoot& root, const std::vector<EventGroup>& groups, PowerSource* power,
+  SuiteRunner(const SysRoot& root, const std::vector<EventGroup>& groups, EnergyRecorder* energy,
               const FrequencyControl& freq, const CalibrationRunOptions& options)
-      : root_(root), groups_(groups), power_(power), freq_(freq), options_(options) {}
+      : root_(root), groups_(groups), energy_(energy), freq_(freq), options_(options) {}
 
   void run_step(const CalibrationStep& step, double step_s, CalibrationRun& out) {
     auto step_start = Clock::now();
@@ -40,10 +41,10 @@ class SuiteRunner {
                 "--seconds",
                 fmt::format("{:.3f}", step_s)};
     run.interval_ms = options_.interval_ms;
-    if (power_ != nullptr) {
-      run.sample_ms = 100;
-      run.on_sample = [this] { power_->sample(); };
-      power_->read_interval();  // energy between steps belongs to no row
+    if (sampled()) {
+      run.sample_ms = energy_->sample_ms();
+      run.on_sample = [this] { energy_->sample(); };
+      read_watts(out);  // energy between steps belongs to no row
     }
     auto counters = make_perf_event_counters(groups_, root_);
     RunResult r = run_counted(*counters, run, [&](Interval& iv) { add_sample(step, iv, out); });
@@ -87,9 +88,7 @@ class SuiteRunner {
     s.duration_s = iv.duration_s;
     for (const auto& e : iv.events)
       s.values.push_back(e.counted() ? std::optional<double>(e.value) : std::nullopt);
-    if (power_ != nullptr)
-      for (const auto& e : power_->read_interval())
-        s.watts[e.domain] = e.average_watts;  // over the source's own window, which ends here
+    if (sampled()) s.watts = read_watts(out);  // over the source's own window, which ends here
     if (iv.duration_s < 0.5 * options_.interval_ms / 1000.0) {
       ++partial_;  // the short tail at the command's end: too noisy a rate to train on
       return;
@@ -97,9 +96,22 @@ class SuiteRunner {
     out.samples.push_back(std::move(s));
   }
 
+  bool sampled() const { return energy_ != nullptr && energy_->sample_ms() > 0; }
+
+  // Each domain's average watts since the previous read; a failed read's note once in the run's.
+  std::map<std::string, double> read_watts(CalibrationRun& out) {
+    std::vector<std::string> notes;
+    std::map<std::string, double> watts;
+    for (const auto& e : energy_->read_machine_interval(notes)) watts[e.domain] = e.average_watts;
+    for (auto& n : notes)
+      if (std::find(out.notes.begin(), out.notes.end(), n) == out.notes.end())
+        out.notes.push_back(std::move(n));
+    return watts;
+  }
+
   const SysRoot& root_;
   const std::vector<EventGroup>& groups_;
-  PowerSource* power_;
+  EnergyRecorder* energy_;
   const FrequencyControl& freq_;
   const CalibrationRunOptions& options_;
   std::unique_ptr<FrequencyCap> cap_;
@@ -168,12 +180,12 @@ std::vector<CalibrationStep> plan_calibration_steps(const CalibrationPlanInput& 
 }
 
 CalibrationRun run_calibration(const SysRoot& root, const std::vector<EventGroup>& groups,
-                               PowerSource* power, const FrequencyControl& freq,
+                               EnergyRecorder* energy, const FrequencyControl& freq,
                                const std::vector<CalibrationStep>& steps,
                                const CalibrationRunOptions& options,
                                const CalibrationProgress& progress) {
   CalibrationRun out;
-  SuiteRunner runner(root, groups, power, freq, options);
+  SuiteRunner runner(root, groups, energy, freq, options);
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(options.budget_s));
   for (size_t i = 0; i < steps.size() && !out.interrupted_by; ++i) {

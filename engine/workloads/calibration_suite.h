@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/power/power_source.h"
+#include "engine/power/energy_accounting.h"
 #include "engine/workloads/calibration.h"
 #include "events/document/measurement.h"
 #include "events/names/resolver.h"
@@ -65,11 +65,12 @@ using CalibrationProgress =
     std::function<void(size_t index, size_t count, const CalibrationStep& step, double left_s)>;
 
 // Runs `steps` one after another (each as `executable workload NAME --threads N --seconds S`),
-// counting `groups` per interval and reading `power` (may be null) at each interval's end;
+// counting `groups` per interval and reading the machine's power through `energy` (may be null;
+// begin_run() already called) at each interval's end, each domain's average watts over it;
 // frequency caps through `freq`. Throws std::runtime_error when a workload cannot be started or
 // exits with a non-zero status.
 CalibrationRun run_calibration(const SysRoot& root, const std::vector<EventGroup>& groups,
-                               PowerSource* power, const FrequencyControl& freq,
+                               EnergyRecorder* energy, const FrequencyControl& freq,
                                const std::vector<CalibrationStep>& steps,
                                const CalibrationRunOptions& options,
                                const CalibrationProgress& progress);

@@ -1,0 +1,25 @@
+#pragma once
+// The metric engine of `measure -m NAME --cpu MODEL` on this machine: which metric files load
+// (events/metrics/metric_schedule.h) and with which literals (#num_packages…) and counter model.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/metrics/metric_schedule.h"
+#include "events/names/sysroot.h"
+
+namespace pmc {
+
+// -m's `names` (empty: the default groups the files have) from the metric files in `dir` for
+// `cpu_model`, or for this machine (read_machine_info of `root`) when it is empty. The default
+// metrics are a convenience: without names and cpu_model, files that do not load give nullopt
+// (measure then keeps derive_metrics). Otherwise throws what load_metrics throws
+// (std::runtime_error, MetricChoiceError for a --cpu no file covers) and MetricChoiceError for a
+// name that is neither a metric nor a group.
+std::optional<MeasureMetrics> open_measure_metrics(const std::filesystem::path& dir,
+                                                   const std::vector<std::string>& names,
+                                                   const std::string& cpu_model,
+                                                   const SysRoot& root, bool hardware_available);
+
+}  // namespace pmc

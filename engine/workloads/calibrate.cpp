@@ -1,0 +1,108 @@
+#include "engine/workloads/calibrate.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "engine/counting/perf_event.h"
+#include "engine/power/energy_accounting.h"
+#include "engine/workloads/workloads.h"
+#include "events/names/resolver.h"
+
+namespace pmc {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> identity_of(const MachineInfo& m) {
+  return {{"hostname", m.hostname},
+          {"cpu_model", m.cpu_model},
+          {"vendor", m.vendor},
+          {"family", std::to_string(m.family)},
+          {"model", std::to_string(m.model)},
+          {"logical_cpus", std::to_string(m.logical_cpus)},
+          {"kernel_release", m.kernel_release}};
+}
+
+// The dataset's events; with hardware counters, the stall counters this CPU has besides.
+std::vector<EventGroup> resolve_calibration_events(const SysRoot& root, bool hardware,
+                                                   std::vector<std::string>& notes) {
+  EventResolver resolver(root);
+  std::vector<EventGroup> groups =
+      resolver.resolve_list(fmt::format("{}", fmt::join(calibration_events(hardware), ",")));
+  if (hardware) add_stall_counters(resolver, groups, notes);
+  return groups;
+}
+
+// The machine's power source only, read machine-wide: no GPU, no estimate, no command share.
+EnergySettings power_settings(const CalibrationRequest& request) {
+  EnergySettings settings;
+  settings.power_source = request.power_source;
+  settings.power_from = request.power_from;
+  settings.gpus = "none";
+  return settings;
+}
+
+// Plans the steps that fit in --seconds (at each frequency setting when the caps can be written)
+// and runs them.
+void run_suite(const SysRoot& root, int cpus, const CalibrationRequest& request,
+               const std::vector<EventGroup>& groups, EnergyRecorder& energy,
+               const CalibrationProgress& progress, CalibrationResult& out) {
+  FrequencyControl freq = probe_frequency_control(root, cpus);
+  if (!freq.available) out.notes.push_back("frequency not varied: " + freq.reason);
+  // Keep 5% of --seconds for writing and fitting.
+  CalibrationRunOptions options{request.executable, request.seconds * 0.95, request.interval_ms,
+                                request.seconds};
+  double min_step = std::max(0.25, 2.5 * request.interval_ms / 1000.0);
+  out.steps = plan_calibration_steps({request.seconds, request.threads, request.workloads,
+                                      freq.available ? freq.settings_khz : std::vector<int>{0}},
+                                     options.budget_s, min_step, out.notes);
+  out.run = run_calibration(root, groups, &energy, freq, out.steps, options, progress);
+  out.notes.insert(out.notes.end(), out.run.notes.begin(), out.run.notes.end());
+}
+
+CalibrationContext context_of(const EnergyRecorder& energy, int hw_errno) {
+  CalibrationContext context;
+  context.no_watts = !energy.machine_method().empty()
+                         ? "the power source gave no domain"
+                         : "no power source (" + energy.machine_reason_if_none() + ")";
+  if (hw_errno != 0)
+    context.no_hardware = fmt::format(
+        " (no hardware counters here: perf_event_open of cycles failed with errno {})", hw_errno);
+  return context;
+}
+
+}  // namespace
+
+void complete_calibration_request(CalibrationRequest& r, int cpus) {
+  if (r.threads.empty())
+    for (int t = 1; t <= cpus; ++t) r.threads.push_back(t);
+  std::sort(r.threads.begin(), r.threads.end());
+  r.threads.erase(std::unique(r.threads.begin(), r.threads.end()), r.threads.end());
+  if (r.workloads.empty()) r.workloads = suite_workloads();
+  auto known = workload_names();
+  for (const auto& w : r.workloads)
+    if (std::find(known.begin(), known.end(), w) == known.end())
+      throw CalibrationRequestError(fmt::format(
+          "--workloads: unknown workload '{}' (expected one of: {})", w, fmt::join(known, ", ")));
+}
+
+CalibrationResult calibrate(const SysRoot& root, const MachineInfo& machine,
+                            const CalibrationRequest& request,
+                            const CalibrationProgress& progress) {
+  int cpus = std::max(1, machine.logical_cpus);
+  CalibrationResult out;
+  int hw_errno = probe_hardware_counters();
+  std::vector<EventGroup> groups = resolve_calibration_events(root, hw_errno == 0, out.notes);
+  EnergyRecorder energy(power_settings(request), root, machine, true);
+  energy.begin_run();
+  out.power_method = energy.machine_method();
+  out.power_notes = energy.choice_notes();
+  run_suite(root, cpus, request, groups, energy, progress, out);
+  out.context = context_of(energy, hw_errno);
+
+  out.columns = calibration_columns(out.run.events, out.run.samples);
+  out.csv = calibration_csv(out.run.samples, out.columns, identity_of(machine), request.created_at,
+                            request.interval_ms, out.rows);
+  return out;
+}
+
+}  // namespace pmc
