@@ -470,7 +470,7 @@ template <const auto& Fields, class R, size_t... I>
 
 // The longest text of a record whose fields are all flat, as put_record() writes it.
 template <const auto& Fields, class R>
-size_t record_max(const R& r) {
+[[gnu::always_inline]] inline size_t record_max(const R& r) {
   return 2 + fields_max<Fields>(r, std::make_index_sequence<kFieldCount<Fields>>());
 }
 
