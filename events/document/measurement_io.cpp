@@ -3,11 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
-#include <limits>
 #include <memory>
 #include <optional>
-#include <type_traits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
