@@ -18,6 +18,7 @@
 #include "engine/counting/papi_counters.h"
 #include "engine/counting/perf_event.h"
 #include "engine/system/permissions.h"
+#include "events/text/text.h"
 
 namespace pmc {
 namespace {
@@ -85,12 +86,6 @@ Check software_events() {
   return c;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // The RAPL interfaces that exist, then whether the source measure would use counts: a domain
 // that is present may still read 0 J (a VM exposing energy-psys alone), which only reading it
 // over a short window tells.
@@ -108,10 +103,10 @@ Check rapl(const SysRoot& root) {
     char window[32];
     std::snprintf(window, sizeof window, "%.1f s", probe.window_s);
     if (!probe.counting.empty())
-      c.detail += "; " + probe.method + ": " + joined(probe.counting) +
+      c.detail += "; " + probe.method + ": " + join(probe.counting) +
                   " present and counting (advanced over " + std::string(window) + ")";
     if (!probe.silent.empty())
-      c.detail += "; " + probe.method + ": " + joined(probe.silent) +
+      c.detail += "; " + probe.method + ": " + join(probe.silent) +
                   " present, not counting (0 J over " + std::string(window) + ")";
     if (probe.method.empty()) c.detail += "; no source opens: " + probe.reason_if_none;
     c.ok = !probe.counting.empty();

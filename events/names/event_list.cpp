@@ -3,18 +3,16 @@
 #include <fmt/format.h>
 
 #include "events/names/resolver.h"
+#include "events/text/text.h"
 
 namespace pmc {
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+// The white space of an event list.
+constexpr std::string_view kSpace = " \t\n\r";
 
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return std::string(s);
+bool is_space(char c) {
+  return kSpace.find(c) != std::string_view::npos;
 }
 
 class ListParser {
@@ -23,7 +21,7 @@ class ListParser {
 
   std::vector<EventListItem> parse() {
     std::vector<EventListItem> items;
-    if (trimmed(list_).empty()) throw ResolveError("empty event list");
+    if (trim_any(list_, kSpace).empty()) throw ResolveError("empty event list");
     while (true) {
       skip_space();
       items.push_back(at('{') ? group() : EventListItem{{name()}, false, {}});
@@ -56,7 +54,7 @@ class ListParser {
       if (c == '{') fail("unexpected '{' (groups cannot nest)");
     }
     if (in_terms) fail("unterminated 'pmu/…/'");
-    std::string text = trimmed(list_.substr(start, pos_ - start));
+    std::string text(trim_any(list_.substr(start, pos_ - start), kSpace));
     if (text.empty()) fail("empty event name");
     return text;
   }

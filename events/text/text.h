@@ -23,6 +23,14 @@ inline std::string_view trim_space(std::string_view s) {
   return s;
 }
 
+// `s` without leading and trailing characters of `chars`: for a syntax whose white space is a set
+// of its own (" " alone in feature specs; " \t\n\r" in event lists).
+inline std::string_view trim_any(std::string_view s, std::string_view chars) {
+  size_t begin = s.find_first_not_of(chars);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(chars) + 1 - begin);
+}
+
 // The items with `sep` between them ("a, b, c"): the one join of lists in messages and notes.
 inline std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
   std::string out;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "events/text/text.h"
+
 namespace pmc {
 namespace {
 
@@ -17,14 +19,11 @@ bool needs_b(FeatureOp op) {
   return op == FeatureOp::rate || op == FeatureOp::ratio || op == FeatureOp::product;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
+// The white space of a feature spec: spaces alone (a tab is part of what it stands in).
+constexpr std::string_view kSpace = " ";
 
 bool parse_double(std::string_view s, double& out) {
-  s = trim(s);
+  s = trim_any(s, kSpace);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return !s.empty() && ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
@@ -94,7 +93,7 @@ std::vector<FeatureSpec> parse_feature_list(std::string_view text) {
     if (i < text.size() && text[i] == '(') ++depth;
     if (i < text.size() && text[i] == ')') --depth;
     if (i == text.size() || (text[i] == ',' && depth == 0)) {
-      auto item = trim(text.substr(start, i - start));
+      auto item = trim_any(text.substr(start, i - start), kSpace);
       if (item.empty())
         throw std::runtime_error(
             fmt::format("feature list '{}': expected a feature between the commas", text));
@@ -110,18 +109,18 @@ FeatureSpec parse_feature_spec(std::string_view text) {
     return std::runtime_error(fmt::format("feature '{}': {}", text, what));
   };
   FeatureSpec spec;
-  std::string_view body = trim(text);
+  std::string_view body = trim_any(text, kSpace);
   std::string name;
   if (auto eq = body.find('='); eq != std::string_view::npos) {
-    name = std::string(trim(body.substr(0, eq)));
-    body = trim(body.substr(eq + 1));
+    name = std::string(trim_any(body.substr(0, eq), kSpace));
+    body = trim_any(body.substr(eq + 1), kSpace);
     if (name.empty()) throw bad("expected a name before '='");
   }
   if (auto star = body.rfind('*'); star != std::string_view::npos) {
     double scale;
     if (parse_double(body.substr(star + 1), scale)) {
       spec.scale = scale;
-      body = trim(body.substr(0, star));
+      body = trim_any(body.substr(0, star), kSpace);
     }
   }
   auto open = body.find('(');
@@ -130,14 +129,15 @@ FeatureSpec parse_feature_spec(std::string_view text) {
     spec.a = std::string(body);
   } else {
     if (body.back() != ')') throw bad("expected ')' at the end");
-    auto op = parse_feature_op(trim(body.substr(0, open)));
+    auto op = parse_feature_op(trim_any(body.substr(0, open), kSpace));
     if (!op)
       throw bad("expected one of raw, rate, ratio, product, square, hinge, log1p, sqrt before '('");
     spec.op = *op;
     std::string_view args = body.substr(open + 1, body.size() - open - 2);
     auto comma = args.find(',');
-    spec.a = std::string(trim(args.substr(0, comma)));
-    std::string_view second = comma == std::string_view::npos ? "" : trim(args.substr(comma + 1));
+    spec.a = std::string(trim_any(args.substr(0, comma), kSpace));
+    std::string_view second =
+        comma == std::string_view::npos ? "" : trim_any(args.substr(comma + 1), kSpace);
     if (spec.a.empty()) throw bad("expected an input column");
     if (needs_b(spec.op)) {
       if (second.empty()) throw bad(fmt::format("{} expects two columns", to_string(spec.op)));

@@ -38,13 +38,6 @@ std::vector<std::string> words(std::string_view text) {
   return out;
 }
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 template <typename T>
 T number_or(std::string_view text, T fallback) {
   T v{};
@@ -65,11 +58,11 @@ CpuInfo parse_cpuinfo(std::string_view text) {
     pos = eol + 1;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      if (info.processors > 0 && trimmed(line).empty()) first_block = false;
+      if (info.processors > 0 && trim(line).empty()) first_block = false;
       continue;
     }
-    std::string_view key = trimmed(line.substr(0, colon));
-    std::string_view value = trimmed(line.substr(colon + 1));
+    std::string_view key = trim(line.substr(0, colon));
+    std::string_view value = trim(line.substr(colon + 1));
     if (key == "processor") ++info.processors;
     if (!first_block) continue;
     if (key == "vendor_id")

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "events/document/field_table.h"
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
@@ -8,6 +9,19 @@
 using namespace pmc;
 
 TEST_SUITE("pure") {
+  TEST_CASE("every enum name a document holds fits the writer's bound for it") {
+    auto fits = [](const char* name) {
+      return std::string_view(name).size() <= fields::kEnumNameMax;
+    };
+    for (auto s : {EventStatus::counted, EventStatus::not_supported, EventStatus::permission_denied,
+                   EventStatus::not_counted})
+      CHECK(fits(to_string(s)));
+    for (auto s : {EnergyScope::machine, EnergyScope::command}) CHECK(fits(to_string(s)));
+    for (auto t : {MeasurementTarget::command, MeasurementTarget::pid,
+                   MeasurementTarget::system_wide, MeasurementTarget::cgroup})
+      CHECK(fits(to_string(t)));
+  }
+
   TEST_CASE("-r spreads, each run's value and absent times round-trip through JSON") {
     Measurement m;
     m.source = "perf-stat";
