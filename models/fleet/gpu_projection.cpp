@@ -393,8 +393,8 @@ const GpuProjection* least(const GpuRanking& r, Objective objective, std::string
   const GpuProjection* best = nullptr;
   for (const auto& p : r.rows) {
     auto v = gpu_objective(p, objective);
-    if ((kind.empty() || p.kind == kind) && v && (!best || *v < *gpu_objective(*best, objective)))
-      best = &p;
+    bool wanted = kind.empty() ? p.kind != "instance" : p.kind == kind;
+    if (wanted && v && (!best || *v < *gpu_objective(*best, objective))) best = &p;
   }
   return best;
 }
