@@ -18,12 +18,14 @@
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "events/perfstat/run_file.h"
+#include "events/text/catalog_csv.h"
 #include "events/text/input_file.h"
 #include "events/text/json_guard.h"
 #include "events/text/text.h"
 #include "models/fleet/compare_runs.h"
 #include "models/fleet/comparison.h"
 #include "models/fleet/comparison_document.h"
+#include "models/fleet/gpu_projection.h"
 #include "models/fleet/grid.h"
 #include "models/fleet/projection.h"
 #include "models/fleet/recommendations.h"
@@ -54,6 +56,8 @@ struct CompareCliOptions {
   std::optional<double> runs_per_month;
   size_t top = 0;
   std::optional<double> min_memory_gb;
+  std::string gpu_catalog_path = data_file("gpus.csv");
+  std::string measured_gpu;
 };
 
 // Refuses a directory, FIFO or device before reading, and a file over the input limit.
@@ -195,7 +199,7 @@ RecommendationRules load_rules(const std::string& path) {
 }
 
 // Every run read and checked, with its workload assigned, as a profile to compare.
-std::vector<RunProfile> load_profiles(const CompareCliOptions& o) {
+std::vector<RunProfile> load_profiles(const CompareCliOptions& o, std::vector<GpuRun>& gpu_runs) {
   std::vector<LoadedRun> loaded;
   std::vector<WorkloadClaim> claims;
   for (const auto& f : o.files) {
@@ -215,13 +219,70 @@ std::vector<RunProfile> load_profiles(const CompareCliOptions& o) {
       runs.back().machine = std::filesystem::path(o.files[i]).stem().string();
     if (loaded[i].measurement.duration_s <= 0)
       throw CommandError(o.files[i] + ": duration_s is not positive: nothing to compare");
+    if (auto g = gpu_run(loaded[i].measurement, o.files[i], workloads[i]))
+      gpu_runs.push_back(std::move(*g));
   }
   return runs;
 }
 
+// The GPU catalog: gpus.csv and gpu_instances.csv beside it.
+GpuCatalog load_gpu_catalog(const std::string& path) {
+  auto instances = (std::filesystem::path(path).parent_path() / "gpu_instances.csv").string();
+  try {
+    return GpuCatalog::parse(read_catalog_file(path), path, read_catalog_file(instances),
+                             instances);
+  } catch (const std::runtime_error& e) {
+    throw CommandError(e.what());
+  }
+}
+
+std::string gpu_table(const std::vector<GpuRanking>& rankings, size_t limit) {
+  std::string out;
+  for (const auto& r : rankings) {
+    if (r.rows.empty()) continue;
+    out +=
+        fmt::format("\nGPU ranking: {}   objective: {}   ({} GPU{} of {})\n", r.run.workload,
+                    to_string(r.objective), r.run.gpus, r.run.gpus == 1 ? "" : "s", r.source->id);
+    out += fmt::format("{:>4} {:<30} {:<8} {:>10} {:>6} {:>9} {:>10} {:>17} {:>9}  {}\n", "rank",
+                       "gpu / instance", "kind", "seconds", "±", "W/gpu", "joules", "cost", "co2_g",
+                       "method");
+    size_t shown = 0;
+    for (const auto& p : r.rows) {
+      if (limit && shown++ >= limit) break;
+      out += fmt::format(
+          "{:>4} {:<30} {:<8} {:>10.4g} {:>5.0f}% {:>9.4g} {:>10.4g} {:>17} {:>9}  {}\n",
+          p.rank ? std::to_string(*p.rank) : "-", p.target, p.kind, p.duration_s,
+          p.duration_uncertainty * 100, p.watts_per_gpu, p.joules,
+          p.cost_usd ? human_cost_usd(*p.cost_usd) : "-", cell(p.co2_g, "{:.4g}"), p.method);
+    }
+    if (limit && r.rows.size() > limit)
+      out += fmt::format("  … {} more GPU rows (--top N)\n", r.rows.size() - limit);
+  }
+  return out;
+}
+
+// Runs with GPU energy ranked on the GPU catalog; their two recommendations join the report's.
+std::vector<GpuRanking> rank_gpu_runs(const CompareCliOptions& o, const std::vector<GpuRun>& runs,
+                                      Report& report) {
+  std::vector<GpuRanking> rankings;
+  if (runs.empty()) return rankings;
+  GpuCatalog catalog = load_gpu_catalog(o.gpu_catalog_path);
+  for (const auto& run : runs) {
+    rankings.push_back(rank_gpus(run, catalog, report.options, o.measured_gpu));
+    int last = 0;
+    for (const auto& rec : report.recommendations)
+      if (rec.workload == run.workload) last = std::max(last, rec.rank);
+    for (auto& rec : recommend_gpus(rankings.back(), report.runs_per_month, last))
+      report.recommendations.push_back(std::move(rec));
+    for (const auto& n : rankings.back().notes) report.comparison.notes.push_back(n);
+  }
+  return rankings;
+}
+
 // Renders everything first, so a failure leaves no partial output file; the table goes to stdout
 // unless a file does.
-void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
+void write_compare_outputs(const CompareCliOptions& o, const Report& report,
+                           const std::vector<GpuRanking>& gpus) {
   std::string json_text = o.json_path.empty() ? "" : to_json(report);
   std::string csv_text = o.csv_path.empty() ? "" : to_csv(report.comparison);
   std::string svg_text =
@@ -230,7 +291,10 @@ void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
   if (!o.csv_path.empty()) write_file_atomically(o.csv_path, csv_text);
   if (!o.svg_path.empty()) write_file_atomically(o.svg_path, svg_text);
   if (o.json_path != "-" && o.csv_path != "-" && o.svg_path != "-")
-    std::fputs(to_table(report, o.top > 0 ? 0 : kTableProjectedRows).c_str(), stdout);
+    std::fputs((to_table(report, o.top > 0 ? 0 : kTableProjectedRows) +
+                gpu_table(gpus, o.top > 0 ? o.top : kTableProjectedRows))
+                   .c_str(),
+               stdout);
 }
 
 int run_compare(const CompareCliOptions& o) {
@@ -241,9 +305,11 @@ int run_compare(const CompareCliOptions& o) {
     SkuChoice skus = choose_skus(request, catalog);
     RecommendationRules rules = load_rules(o.rules_path);
     // Every input is read and checked before anything is computed or written.
-    std::vector<RunProfile> runs = load_profiles(o);
+    std::vector<GpuRun> gpu_runs;
+    std::vector<RunProfile> runs = load_profiles(o, gpu_runs);
     Report report = compare_runs(runs, catalog, skus, rules, options, request);
-    write_compare_outputs(o, report);
+    auto gpus = rank_gpu_runs(o, gpu_runs, report);
+    write_compare_outputs(o, report, gpus);
   } catch (const ComparisonError& e) {
     throw CommandError(e.what());
   }
@@ -283,6 +349,11 @@ Runner add_compare(CLI::App& app) {
                   "Project only onto SKUs with at least this much memory (GB); SKUs whose memory "
                   "the catalog does not give are left out too")
       ->check(CLI::PositiveNumber);
+  cmd->add_option(
+      "--gpu-catalog", o->gpu_catalog_path,
+      "GPU catalog for runs with GPU energy (data/gpus.csv; gpu_instances.csv beside it)");
+  cmd->add_option("--measured-gpu", o->measured_gpu,
+                  "The GPU catalog row of the measured GPU, when its NVML name does not match one");
   cmd->add_option("--top", o->top, "Keep the best N projected SKUs per workload (default: all)");
   cmd->footer(
       "Examples:\n"

@@ -269,3 +269,47 @@ TEST_SUITE("pure") {
     std::filesystem::remove(junk);
   }
 }
+
+TEST_SUITE("pure") {
+  TEST_CASE("compare ranks a GPU run on the GPU catalog and recommends an instance and a GPU") {
+    // 013.txt's run (7.31681 s) given one H200 at its 700 W limit, busy all the time: φ = 1,
+    // compute-bound, so time scales with the tensor (else FP32) peak.
+    auto m = pmc::import_perf_stat(read_file(perfstat("013.txt")), "013.txt").measurement;
+    m.machine.hostname = "h200";
+    pmc::GpuInfo gpu;
+    gpu.name = "NVIDIA H200";
+    gpu.power_limit_w = 700;
+    gpu.memory_mib = 143771;
+    m.machine.gpus.push_back(gpu);
+    m.energy.push_back(
+        {"gpu0", 700 * m.duration_s, 700, "measured:nvml", 0.01, pmc::EnergyScope::machine});
+    m.metrics.push_back({"gpu_util.gpu0", 1.0, "ratio"});
+    m.metrics.push_back({"gpu_sm_clock_mhz.gpu0", 1980, "MHz"});
+    auto path = temp_path("h200.json"), out = temp_path("gpu.json");
+    std::ofstream(path) << pmc::measurement_to_json(m);
+    auto r = run_process(pmcmodel({"compare", path, "--json", out, "--price", "h200=0"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    const json* cheapest = nullptr;
+    const json* lowest = nullptr;
+    for (const auto& rec : doc["recommendations"]) {
+      if (rec["rule"] == "gpu-cheapest") cheapest = &rec;
+      if (rec["rule"] == "gpu-lowest-energy") lowest = &rec;
+    }
+    REQUIRE(cheapest);
+    REQUIRE(lowest);
+    // Price per GPU-hour × time factor: g5.xlarge 1.006 × FP32 66.91/31.5 = 2.14 beats g4dn.xlarge
+    // 0.526 × 66.91/8.141 = 4.32, p4d 32.7726/8 × 989.5/312 = 13.0, p5 98.32/8 = 12.3.
+    CHECK((*cheapest)["sku"] == "g5.xlarge");
+    // Energy factor TDP' × peak ratio: A10G 150 × FP32 66.91/31.5 = 319 beats A10 PCIe
+    // 150 × 66.91/31.24 = 321, B100 700 × 989.5/1750 = 396, B200 1000 × 989.5/2250 = 440 and
+    // the H200's own 700; the GPU is named, not one of its instances.
+    CHECK((*lowest)["sku"] == "nvidia-a10g");
+    CHECK((*lowest)["text"].get<std::string>().find("100% compute-bound") != std::string::npos);
+    auto table = run_process(pmcmodel({"compare", path, "--objective", "time"}));
+    REQUIRE_MESSAGE(table.exit_code == 0, table.err);
+    CHECK(table.out.find("GPU ranking") != std::string::npos);
+    CHECK(table.out.find("nvidia-h200-sxm") != std::string::npos);
+    for (const auto& p : {path, out}) std::filesystem::remove(p);
+  }
+}

@@ -1,0 +1,223 @@
+// GPU projection: a small catalog written here (figures chosen for easy arithmetic) and the
+// shipped data/gpus.csv. Expected figures follow the formulas of models/fleet/gpu_projection.h,
+// worked by hand in the comments.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "events/text/catalog_csv.h"
+#include "models/fleet/gpu_projection.h"
+#include "pmcmodel_version.h"
+
+using namespace pmc;
+
+namespace {
+
+const std::string kGpuHeader =
+    "id,name,vendor,tensor_tflops,fp32_tflops,memory_gb,mem_bw_gbs,tdp_w,idle_w,boost_mhz,"
+    "release_date,source\n";
+// src: the measured GPU. fast: twice its tensor peak, the same bandwidth, 1000 W. wide: the same
+// peak, twice the bandwidth. nofp: no tensor figure, half the FP32 peak and half the bandwidth.
+const std::string kGpus = kGpuHeader +
+                          "src,NVIDIA H100 SXM5 80GB,NVIDIA,1000,50,80,3000,700,100,2000,2022,t\n"
+                          "pcie,NVIDIA H100 PCIe,NVIDIA,800,40,80,2000,350,50,1750,2022,t\n"
+                          "fast,NVIDIA X200,NVIDIA,2000,100,80,3000,1000,150,2000,2024,t\n"
+                          "wide,NVIDIA W100,NVIDIA,1000,50,80,6000,700,100,2000,2024,t\n"
+                          "nofp,NVIDIA Tesla T9,NVIDIA,,25,16,1500,350,50,1500,2018,t\n";
+const std::string kInstanceHeader =
+    "instance,gpu_id,gpu_count,price_per_hour_usd,price_source,region,source\n";
+const std::string kInstances = kInstanceHeader +
+                               "fast1,fast,1,4.0,list,r,t\n"
+                               "fast8,fast,8,24.0,list,r,t\n"
+                               "src1,src,1,3.0,list,r,t\n"
+                               "wide1,wide,1,,,r,t\n";
+
+GpuCatalog catalog() {
+  return GpuCatalog::parse(kGpus, "gpus.csv", kInstances, "gpu_instances.csv");
+}
+
+// One GPU, 100 s, at `watts` with the 700 W limit of src.
+GpuRun run_at(double watts, double util, std::optional<double> clock = 2000) {
+  GpuRun r;
+  r.workload = "w";
+  r.gpu_name = "NVIDIA H100 80GB HBM3";
+  r.gpus = 1;
+  r.duration_s = 100;
+  r.watts_per_gpu = watts;
+  r.joules = watts * 100;
+  r.util = util;
+  r.sm_clock_mhz = clock;
+  r.power_limit_w = 700;
+  r.energy_method = "measured:nvml";
+  return r;
+}
+
+bool has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+const GpuProjection& row(const GpuRanking& r, const std::string& target) {
+  for (const auto& p : r.rows)
+    if (p.target == target) return p;
+  FAIL("no row " << target);
+  return r.rows.front();
+}
+
+}  // namespace
+
+TEST_CASE("a GPU job's compute share comes from its busy power fraction and its clock") {
+  auto c = catalog();
+  const GpuSpec& src = *c.find("src");
+  SUBCASE("at the power limit all the time: compute-bound") {
+    // busy = 100 + (700 − 100) / 1 = 700 W, φ = 600 / 600 = 1 → c = 1.
+    auto b = classify_gpu_job(run_at(700, 1.0), src);
+    CHECK(b.busy_power_fraction == doctest::Approx(1.0));
+    CHECK(b.compute_share == doctest::Approx(1.0));
+  }
+  SUBCASE("half the range: memory-bound") {
+    // φ = (400 − 100) / 600 = 0.5 → c = (0.5 − 0.5) / 0.4 = 0.
+    auto b = classify_gpu_job(run_at(400, 1.0), src);
+    CHECK(b.busy_power_fraction == doctest::Approx(0.5));
+    CHECK(b.compute_share == doctest::Approx(0.0));
+  }
+  SUBCASE("idle half the time: the busy half's draw decides") {
+    // busy = 100 + (400 − 100) / 0.5 = 700 W → φ = 1 → c = 1.
+    CHECK(classify_gpu_job(run_at(400, 0.5), src).compute_share == doctest::Approx(1.0));
+  }
+  SUBCASE("in between: a linear share") {
+    // φ = (520 − 100) / 600 = 0.7 → c = 0.2 / 0.4 = 0.5.
+    CHECK(classify_gpu_job(run_at(520, 1.0), src).compute_share == doctest::Approx(0.5));
+  }
+  SUBCASE("the clock held below its maximum near the limit makes it compute-bound") {
+    // φ = 480 / 600 = 0.8 → 0.75 by power alone; 1500 / 2000 MHz = 0.75 < 0.95 → 1.
+    CHECK(classify_gpu_job(run_at(580, 1.0, 2000), src).compute_share == doctest::Approx(0.75));
+    auto b = classify_gpu_job(run_at(580, 1.0, 1500), src);
+    CHECK(b.power_capped);
+    CHECK(b.compute_share == doctest::Approx(1.0));
+  }
+}
+
+TEST_CASE("a compute-bound job scales with peak FLOP/s, a memory-bound one with bandwidth") {
+  auto c = catalog();
+  CompareOptions options;
+  options.objective = Objective::time;
+  options.grid_g_per_kwh = 360;
+  SUBCASE("compute-bound") {
+    auto r = rank_gpus(run_at(700, 1.0), c, options);
+    REQUIRE(r.source == c.find("src"));
+    // Twice the tensor peak: half the time; 1000 W × 700/700 = 1000 W → 50 kJ.
+    CHECK(row(r, "fast").duration_s == doctest::Approx(50));
+    CHECK(row(r, "fast").watts_per_gpu == doctest::Approx(1000));
+    CHECK(row(r, "fast").joules == doctest::Approx(50000));
+    // 50 kJ = 1/72 kWh × 360 g/kWh = 5 g.
+    CHECK(*row(r, "fast").co2_g == doctest::Approx(5));
+    CHECK(row(r, "wide").duration_s == doctest::Approx(100));
+    // No tensor figure on nofp: FP32 50 / 25 → twice the time, with the wider uncertainty.
+    CHECK(row(r, "nofp").duration_s == doctest::Approx(200));
+    CHECK(row(r, "nofp").duration_uncertainty == doctest::Approx(0.25));
+    CHECK(row(r, "fast").duration_uncertainty == doctest::Approx(0.15));
+    CHECK(row(r, "src").kind == "measured");
+    CHECK(row(r, "src").joules == doctest::Approx(70000));
+    CHECK(r.rows.front().target == "fast");
+    CHECK(r.rows.front().rank == 1);
+  }
+  SUBCASE("memory-bound") {
+    auto r = rank_gpus(run_at(400, 1.0), c, options);
+    // Twice the bandwidth: half the time; 700 W × 400/700 = 400 W.
+    CHECK(row(r, "wide").duration_s == doctest::Approx(50));
+    CHECK(row(r, "wide").watts_per_gpu == doctest::Approx(400));
+    CHECK(row(r, "fast").duration_s == doctest::Approx(100));
+    CHECK(row(r, "nofp").duration_s == doctest::Approx(200));
+  }
+  SUBCASE("the time no kernel ran does not scale") {
+    // u = 0.5, c = 1: 100 × (0.5 + 0.5 × 1000/2000) = 75 s.
+    CHECK(row(rank_gpus(run_at(400, 0.5), c, options), "fast").duration_s == doctest::Approx(75));
+  }
+  SUBCASE("an undecided job is as uncertain as its two projections are apart") {
+    // c = 0.5 on fast: 100 × (0.5 × 0.5 + 0.5 × 1) = 75 s; compute-only 50 s, bandwidth-only
+    // 100 s; u = 0.15 + 1 × 50 / (2 × 75).
+    auto p = row(rank_gpus(run_at(520, 1.0), c, options), "fast");
+    CHECK(p.duration_s == doctest::Approx(75));
+    CHECK(p.duration_uncertainty == doctest::Approx(0.15 + 50.0 / 150));
+  }
+}
+
+TEST_CASE("an instance costs its price for the job's share of its GPUs and time") {
+  auto c = catalog();
+  CompareOptions options;  // objective cost
+  auto r = rank_gpus(run_at(700, 1.0), c, options);
+  // fast1: 4 USD/h × 50 s; fast8: 24 USD/h × 50 s × 1/8 GPUs; src1: 3 USD/h × 100 s.
+  CHECK(*row(r, "fast1").cost_usd == doctest::Approx(4.0 * 50 / 3600));
+  CHECK(*row(r, "fast8").cost_usd == doctest::Approx(24.0 * 50 / 3600 / 8));
+  CHECK(*row(r, "src1").cost_usd == doctest::Approx(3.0 * 100 / 3600));
+  CHECK_FALSE(row(r, "wide1").cost_usd);
+  CHECK_FALSE(row(r, "wide1").rank);
+  CHECK(r.rows.front().target == "fast8");
+  SUBCASE("--price beats the catalog's") {
+    options.price_per_hour["fast1"] = 0.36;  // 0.36 USD/h × 50 s = 0.005 USD
+    auto priced = rank_gpus(run_at(700, 1.0), c, options);
+    CHECK(*row(priced, "fast1").cost_usd == doctest::Approx(0.005));
+    CHECK(row(priced, "fast1").price_source == "--price");
+    CHECK(priced.rows.front().target == "fast1");
+  }
+  SUBCASE("recommendations: the least cost × time, and the least energy") {
+    auto recs = recommend_gpus(r, 100, 2);
+    REQUIRE(recs.size() == 2);
+    CHECK(recs[0].rule == "gpu-cheapest");
+    CHECK(recs[0].sku == "fast8");
+    CHECK(recs[0].rank == 3);
+    // Against src1, the measured GPU's own instance: 3/36 − 24·50/3600/8 USD per run.
+    CHECK(*recs[0].saving_usd_per_run == doctest::Approx(3.0 / 36 - 24.0 * 50 / 3600 / 8));
+    CHECK(*recs[0].saving_usd_per_month == doctest::Approx(100 * (3.0 / 36 - 24.0 / 576)));
+    CHECK(has(recs[0].text, "fast8"));
+    CHECK(has(recs[0].text, "100% compute-bound"));
+    CHECK(recs[1].rule == "gpu-lowest-energy");
+    // fast: 50 kJ; wide and src 70 kJ; nofp 350 W × 200 s = 70 kJ; pcie 350 W × 125 s = 43.75 kJ.
+    CHECK(recs[1].sku == "pcie");
+    CHECK(*recs[1].projected_gain == doctest::Approx(1 - 43750.0 / 70000));
+  }
+}
+
+TEST_CASE("the measured GPU is found by its NVML name, memory and power limit") {
+  auto c = catalog();
+  CHECK(c.match("NVIDIA H100 80GB HBM3", 81559, 700) == c.find("src"));
+  CHECK(c.match("NVIDIA H100 PCIe", 81559, 350) == c.find("pcie"));
+  CHECK(c.match("Tesla T9", std::nullopt, std::nullopt) == c.find("nofp"));
+  CHECK(c.match("NVIDIA Z900", std::nullopt, std::nullopt) == nullptr);
+  SUBCASE("a GPU not in the catalog gives no rows and a note") {
+    auto run = run_at(700, 1.0);
+    run.gpu_name = "NVIDIA Z900";
+    auto r = rank_gpus(run, c, CompareOptions{});
+    CHECK(r.rows.empty());
+    REQUIRE(r.notes.size() == 1);
+    CHECK(has(r.notes[0], "Z900"));
+    CHECK(recommend_gpus(r, 1, 0).empty());
+  }
+  SUBCASE("in the shipped catalog") {
+    auto dir = std::string(PMCMODEL_DATA_DIR);
+    auto shipped =
+        GpuCatalog::parse(read_catalog_file(dir + "/gpus.csv"), "gpus.csv",
+                          read_catalog_file(dir + "/gpu_instances.csv"), "gpu_instances.csv");
+    CHECK(shipped.match("NVIDIA H200", 143771, 700)->id == "nvidia-h200-sxm");
+    CHECK(shipped.match("NVIDIA A100-SXM4-80GB", 81920, 400)->id == "nvidia-a100-sxm4-80-gb");
+    CHECK(shipped.match("NVIDIA H100 80GB HBM3", 81559, 700)->id == "nvidia-h100-sxm5-80gb");
+    CHECK(shipped.match("Tesla T4", 15360, 70)->id == "nvidia-tesla-t4");
+    CHECK(shipped.match("NVIDIA L4", 23034, 72)->id == "nvidia-l4");
+  }
+}
+
+TEST_CASE("GPU catalog rows are checked") {
+  auto bad = [](const std::string& gpu_row, const std::string& instance_row = "") {
+    return GpuCatalog::parse(kGpuHeader + gpu_row, "g.csv", kInstanceHeader + instance_row,
+                             "i.csv");
+  };
+  const std::string good = "a,A 1,V,1,1,1,1,100,10,,d,s\n";
+  CHECK_NOTHROW(bad(good));
+  CHECK_THROWS_WITH_AS(bad("a,A 1,V,,,1,1,100,10,,d,s\n"),
+                       "g.csv:2: expected tensor_tflops or fp32_tflops", std::runtime_error);
+  CHECK_THROWS_AS(bad("a,A 1,V,1,1,1,0,100,10,,d,s\n"), std::runtime_error);
+  CHECK_THROWS_AS(bad(good + good), std::runtime_error);
+  CHECK_THROWS_WITH_AS(bad(good, "x,b,1,1,p,r,s\n"), "i.csv:2: gpu_id 'b' is not a GPU row",
+                       std::runtime_error);
+  CHECK_THROWS_AS(bad(good, "x,a,0,1,p,r,s\n"), std::runtime_error);
+}
