@@ -340,7 +340,7 @@ struct Gpu {
   std::string domain() const { return "gpu" + std::to_string(info.index); }
 };
 
-class NvmlSourceImpl final : public NvmlSource {
+class NvmlSourceImpl final : public GpuSource {
  public:
   NvmlSourceImpl(std::unique_ptr<Library> lib, std::vector<Gpu> gpus)
       : lib_(std::move(lib)), gpus_(std::move(gpus)) {
@@ -437,9 +437,7 @@ class NvmlSourceImpl final : public NvmlSource {
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;
     for (const auto& g : gpus_) out.push_back(method_note(g));
-    out.push_back(
-        "GPU domains (gpu0, gpu1…) are beside the CPU's: no RAPL domain (package, psys) contains "
-        "a GPU card, a wall meter does");
+    out.push_back(kGpuDomainsNote);
     out.insert(out.end(), share_notes_.begin(), share_notes_.end());
     return out;
   }
@@ -688,88 +686,10 @@ class NvmlSourceImpl final : public NvmlSource {
   std::vector<std::string> share_notes_;
 };
 
-bool parse_index(std::string_view s, unsigned& out) {
-  if (s.empty() || s.size() > 4) return false;
-  unsigned v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + unsigned(c - '0');
-  }
-  out = v;
-  return true;
-}
-
-std::optional<pid_t> parent_of(const SysRoot& root, pid_t pid) {
-  std::ifstream in(root.proc_path(std::to_string(pid) + "/stat"));
-  std::string text;
-  if (!std::getline(in, text)) return std::nullopt;
-  auto close = text.rfind(')');
-  if (close == std::string::npos || close + 4 >= text.size()) return std::nullopt;
-  // ") S PPID …": the state, then the parent.
-  auto rest = text.substr(close + 4);
-  try {
-    return pid_t(std::stol(rest));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 }  // namespace
 
-NvmlSource::~NvmlSource() = default;
-
-std::optional<GpuSelection> parse_gpu_selection(std::string_view text) {
-  GpuSelection s;
-  if (text == "all") return s;
-  if (text == "none") {
-    s.kind = GpuSelection::Kind::none;
-    return s;
-  }
-  s.kind = GpuSelection::Kind::list;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    auto item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
-    auto dash = item.find('-');
-    unsigned a = 0, b = 0;
-    if (dash == std::string_view::npos) {
-      if (!parse_index(item, a)) return std::nullopt;
-      b = a;
-    } else if (!parse_index(item.substr(0, dash), a) || !parse_index(item.substr(dash + 1), b) ||
-               b < a) {
-      return std::nullopt;
-    }
-    for (unsigned i = a; i <= b; ++i) s.indices.push_back(i);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  std::sort(s.indices.begin(), s.indices.end());
-  s.indices.erase(std::unique(s.indices.begin(), s.indices.end()), s.indices.end());
-  return s;
-}
-
-CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor) {
-  auto known = std::make_shared<std::map<unsigned, bool>>();
-  return [root, ancestor, known](unsigned pid) {
-    if (auto it = known->find(pid); it != known->end()) return it->second;
-    bool mine = false;
-    pid_t p = pid_t(pid);
-    for (int depth = 0; depth < 64 && p > 1; ++depth) {
-      if (p == ancestor) {
-        mine = true;
-        break;
-      }
-      auto parent = parent_of(root, p);
-      if (!parent) break;
-      p = *parent;
-    }
-    (*known)[pid] = mine;
-    return mine;
-  };
-}
-
-NvmlChoice open_nvml_source(const GpuSelection& selection) {
-  NvmlChoice choice;
+GpuChoice open_nvml_gpus(const GpuSelection& selection, unsigned first_index) {
+  GpuChoice choice;
   if (selection.kind == GpuSelection::Kind::none) {
     choice.reason_if_none = "GPUs not measured (--gpus none)";
     return choice;
@@ -786,15 +706,16 @@ NvmlChoice open_nvml_source(const GpuSelection& selection) {
     choice.reason_if_none = "no NVIDIA GPU read: nvmlDeviceGetCount_v2: " + lib->error(r);
     return choice;
   }
-  std::vector<unsigned> wanted = selection.indices;
-  if (selection.kind == GpuSelection::Kind::all)
-    for (unsigned i = 0; i < count; ++i) wanted.push_back(i);
-  for (unsigned i : wanted)
-    if (i >= count)
-      throw std::invalid_argument(
-          count == 0 ? fmt::format("--gpus: GPU {} asked for, but NVML sees no GPU", i)
-                     : fmt::format("--gpus: GPU {} asked for, but NVML sees GPUs 0-{}", i,
-                                   count - 1));
+  choice.counted = true;
+  choice.seen = count;
+  std::vector<unsigned> wanted;  // NVML indices
+  for (unsigned k = 0; k < count; ++k)
+    if (selects(selection, first_index + k)) wanted.push_back(k);
+  if (wanted.empty()) {
+    choice.reason_if_none = count == 0 ? "no NVIDIA GPU read: NVML sees no GPU"
+                                       : "no NVIDIA GPU read: none selected (--gpus)";
+    return choice;
+  }
   if (!lib->optional_missing().empty())
     choice.notes.push_back(fmt::format(
         "{} lacks {}: what each gives (energy counter, instant power, utilisation, clocks, "
@@ -802,8 +723,10 @@ NvmlChoice open_nvml_source(const GpuSelection& selection) {
         lib->name(), fmt::join(lib->optional_missing(), ", ")));
   std::string driver = lib->driver();
   std::vector<Gpu> gpus;
-  for (unsigned i : wanted) {
-    Probe p = probe_gpu(*lib, i, driver);
+  for (unsigned k : wanted) {
+    Probe p = probe_gpu(*lib, k, driver);
+    unsigned i = first_index + k;
+    p.info.index = i;
     if (!p.kind) {
       choice.notes.push_back(fmt::format("gpu{} ({}): no power reading answers ({}): not measured",
                                          i, p.info.name, p.counter_problem));
@@ -818,16 +741,21 @@ NvmlChoice open_nvml_source(const GpuSelection& selection) {
     gpus.push_back(std::move(g));
   }
   if (gpus.empty()) {
-    choice.reason_if_none =
-        count == 0 ? "no NVIDIA GPU read: NVML sees no GPU" : "no NVIDIA GPU read: none answers";
+    choice.reason_if_none = "no NVIDIA GPU read: none answers";
     return choice;
   }
   choice.source = std::make_unique<NvmlSourceImpl>(std::move(lib), std::move(gpus));
   return choice;
 }
 
-NvmlStatus nvml_status() {
-  NvmlStatus st;
+GpuChoice open_nvml_source(const GpuSelection& selection) {
+  GpuChoice choice = open_nvml_gpus(selection, 0);
+  check_gpu_selection(selection, {{"NVML", &choice}});
+  return choice;
+}
+
+GpuLibraryStatus nvml_status() {
+  GpuLibraryStatus st;
   Library lib;
   st.library = lib.name();
   if (!lib.usable()) {
