@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/power/nvml.h"
+#include "engine/power/gpu_source.h"
 #include "engine/power/power_source.h"
 #include "engine/system/proc_stat.h"
 #include "engine/system/quiet_thread.h"
@@ -109,7 +109,7 @@ struct EnergyRecorder::State {
   bool system_wide = false;
   MachineInfo machine;
   PowerChoice choice;
-  NvmlChoice gpu;
+  GpuSources gpu;
   std::vector<GpuActivity> run_activity;
   std::optional<SkuCatalog> catalog;
   std::string catalog_problem;  // why there is no catalog
@@ -324,7 +324,7 @@ struct EnergyRecorder::State {
       throw EnergyError("--gpus " + options.gpus +
                         ": expected all, none or a list of GPU indices such as 0,2 or 0-3");
     try {
-      gpu = open_nvml_source(*selection);
+      gpu = open_gpu_sources(*selection);
     } catch (const std::invalid_argument& e) {
       throw EnergyError(e.what());
     }
@@ -543,7 +543,7 @@ struct EnergyRecorder::State {
     for (const auto& n : gpu.notes) m.notes.push_back(n);
     run_activity.clear();
     if (!gpu.source) {
-      // A machine without NVML says nothing: it is the common case, not a fault.
+      // A machine without a GPU library says nothing: it is the common case, not a fault.
       if (gpu.library_found || options.gpus != "all") m.notes.push_back(gpu.reason_if_none);
       return;
     }

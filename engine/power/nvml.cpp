@@ -76,9 +76,9 @@ struct FieldValue {
 constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT, mW
 constexpr int kValueUnsignedInt = 1;
 constexpr int kValueUnsignedLongLong = 3;
-constexpr int kClockSm = 1;                 // NVML_CLOCK_SM
-constexpr unsigned kNameBufferSize = 96;    // NVML_DEVICE_NAME_V2_BUFFER_SIZE
-constexpr unsigned kUuidBufferSize = 96;    // NVML_DEVICE_UUID_V2_BUFFER_SIZE
+constexpr int kClockSm = 1;               // NVML_CLOCK_SM
+constexpr unsigned kNameBufferSize = 96;  // NVML_DEVICE_NAME_V2_BUFFER_SIZE
+constexpr unsigned kUuidBufferSize = 96;  // NVML_DEVICE_UUID_V2_BUFFER_SIZE
 constexpr unsigned kDriverBufferSize = 80;  // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
 
 struct Api {
@@ -156,8 +156,7 @@ class Library {
   // Empty problem() when NVML is loaded and initialised.
   Library() : name_(library_name()) {
     if (name_ == kDefaultLibrary && !nvidia_device_present()) {
-      problem_ =
-          "neither /dev/nvidiactl nor /dev/dxg (WSL) exists, so " + name_ + " was not loaded";
+      problem_ = "neither /dev/nvidiactl nor /dev/dxg (WSL) exists, so " + name_ + " was not loaded";
       return;
     }
     void* handle = dlopen(name_.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
@@ -188,12 +187,14 @@ class Library {
     bind(handle, "nvmlDeviceGetMaxClockInfo", api_.max_clock_info, &optional_missing_);
     bind(handle, "nvmlDeviceGetPowerManagementLimit", api_.power_management_limit,
          &optional_missing_);
-    bind(handle, "nvmlDeviceGetEnforcedPowerLimit", api_.enforced_power_limit, &optional_missing_);
+    bind(handle, "nvmlDeviceGetEnforcedPowerLimit", api_.enforced_power_limit,
+         &optional_missing_);
     bind(handle, "nvmlDeviceGetMemoryInfo", api_.memory_info, &optional_missing_);
     bind(handle, "nvmlDeviceGetTemperature", api_.temperature, &optional_missing_);
     bind(handle, "nvmlDeviceGetComputeRunningProcesses_v3", api_.compute_processes,
          &optional_missing_);
-    bind(handle, "nvmlDeviceGetProcessUtilization", api_.process_utilization, &optional_missing_);
+    bind(handle, "nvmlDeviceGetProcessUtilization", api_.process_utilization,
+         &optional_missing_);
     bind(handle, "nvmlSystemGetDriverVersion", api_.driver_version, &optional_missing_);
     Return r = api_.init();
     if (r != kSuccess) {
@@ -239,12 +240,9 @@ enum class EnergyKind { counter, instant, average };
 
 const char* method_of(EnergyKind kind) {
   switch (kind) {
-    case EnergyKind::counter:
-      return "measured:nvml";
-    case EnergyKind::instant:
-      return "measured:nvml-power";
-    case EnergyKind::average:
-      return "measured:nvml-average";
+    case EnergyKind::counter: return "measured:nvml";
+    case EnergyKind::instant: return "measured:nvml-power";
+    case EnergyKind::average: return "measured:nvml-average";
   }
   return "measured:nvml";
 }
@@ -294,8 +292,7 @@ Probe probe_gpu(const Library& lib, unsigned index, const std::string& driver) {
   buf[0] = '\0';
   if (api.uuid(p.handle, buf, kUuidBufferSize) == kSuccess) p.info.uuid = buf;
   unsigned mw = 0;
-  if ((api.enforced_power_limit != nullptr &&
-       api.enforced_power_limit(p.handle, &mw) == kSuccess) ||
+  if ((api.enforced_power_limit != nullptr && api.enforced_power_limit(p.handle, &mw) == kSuccess) ||
       (api.power_management_limit != nullptr &&
        api.power_management_limit(p.handle, &mw) == kSuccess))
     p.info.power_limit_w = mw / 1e3;
@@ -349,13 +346,13 @@ struct Gpu {
   bool counter_failed = false;
   std::optional<double> last_w;
   double last_t = 0;
-  unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
+  unsigned long long last_seen_us = 0;  // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
   unsigned long long processes_seen_us = 0;  // the same, for read_processes()
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
 };
 
-class NvmlSourceImpl final : public NvmlSource {
+class NvmlSourceImpl final : public GpuSource {
  public:
   NvmlSourceImpl(std::unique_ptr<Library> lib, std::vector<Gpu> gpus)
       : lib_(std::move(lib)), gpus_(std::move(gpus)) {
@@ -452,9 +449,7 @@ class NvmlSourceImpl final : public NvmlSource {
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;
     for (const auto& g : gpus_) out.push_back(method_note(g));
-    out.push_back(
-        "GPU domains (gpu0, gpu1…) are beside the CPU's: no RAPL domain (package, psys) contains "
-        "a GPU card, a wall meter does");
+    out.push_back(kGpuDomainsNote);
     out.insert(out.end(), share_notes_.begin(), share_notes_.end());
     return out;
   }
@@ -596,16 +591,13 @@ class NvmlSourceImpl final : public NvmlSource {
     e.domain = g.domain();
     e.method = method_of(g.kind);
     double window_s = std::max(0.0, t - w.start_s);
-    e.joules =
-        g.kind == EnergyKind::counter
-            ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
-            : w.integrated_j;
+    e.joules = g.kind == EnergyKind::counter
+                   ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
+                   : w.integrated_j;
     e.average_watts = window_s > 0 ? e.joules / window_s : 0;
     double edge = window_s > 0 ? 1.0 / window_s : 1.0;
     switch (g.kind) {
-      case EnergyKind::counter:
-        e.uncertainty = std::min(1.0, kCounterStepS * edge);
-        break;
+      case EnergyKind::counter: e.uncertainty = std::min(1.0, kCounterStepS * edge); break;
       case EnergyKind::instant:
         e.uncertainty = std::min(1.0, kInstantUncertainty + kIntegrateSampleMs / 1e3 * edge);
         break;
@@ -640,10 +632,10 @@ class NvmlSourceImpl final : public NvmlSource {
     double total = w.command_sm + w.other_sm;
     if (!(total > 0)) {
       if (notes != nullptr)
-        notes->push_back(
-            fmt::format("{}: no command share: other processes computed on it too and "
-                        "nvmlDeviceGetProcessUtilization gave no sample to split it by",
-                        g.domain()));
+        notes->push_back(fmt::format(
+            "{}: no command share: other processes computed on it too and "
+            "nvmlDeviceGetProcessUtilization gave no sample to split it by",
+            g.domain()));
       return std::nullopt;
     }
     double fraction = w.command_sm / total;
@@ -679,21 +671,18 @@ class NvmlSourceImpl final : public NvmlSource {
     switch (g.kind) {
       case EnergyKind::counter:
         return what + ": energy from NVML's energy counter (nvmlDeviceGetTotalEnergyConsumption, " +
-               "mJ; it advances about every 100 ms, so each end of a window may be off by one "
-               "step)" +
+               "mJ; it advances about every 100 ms, so each end of a window may be off by one step)" +
                (g.counter_failed ? "; a read failed during the run and the last value was kept"
                                  : "");
       case EnergyKind::instant:
-        return what +
-               ": the energy counter does not answer, so energy integrates the instant "
-               "power field (NVML_FI_DEV_POWER_INSTANT) sampled every " +
+        return what + ": the energy counter does not answer, so energy integrates the instant "
+                      "power field (NVML_FI_DEV_POWER_INSTANT) sampled every " +
                std::to_string(kIntegrateSampleMs) + " ms (±5%)";
       case EnergyKind::average:
-        return what +
-               ": neither the energy counter nor the instant power field answers, so "
-               "energy integrates nvmlDeviceGetPowerUsage, which on recent GPUs is a ~1 s "
-               "moving average: it lags the load (40-90% high in the seconds after a load "
-               "ends on an H200), hence ±15% plus 1 s of the window";
+        return what + ": neither the energy counter nor the instant power field answers, so "
+                      "energy integrates nvmlDeviceGetPowerUsage, which on recent GPUs is a ~1 s "
+                      "moving average: it lags the load (40-90% high in the seconds after a load "
+                      "ends on an H200), hence ±15% plus 1 s of the window";
     }
     return what;
   }
@@ -709,88 +698,10 @@ class NvmlSourceImpl final : public NvmlSource {
   std::vector<std::string> share_notes_;
 };
 
-bool parse_index(std::string_view s, unsigned& out) {
-  if (s.empty() || s.size() > 4) return false;
-  unsigned v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + unsigned(c - '0');
-  }
-  out = v;
-  return true;
-}
-
-std::optional<pid_t> parent_of(const SysRoot& root, pid_t pid) {
-  std::ifstream in(root.proc_path(std::to_string(pid) + "/stat"));
-  std::string text;
-  if (!std::getline(in, text)) return std::nullopt;
-  auto close = text.rfind(')');
-  if (close == std::string::npos || close + 4 >= text.size()) return std::nullopt;
-  // ") S PPID …": the state, then the parent.
-  auto rest = text.substr(close + 4);
-  try {
-    return pid_t(std::stol(rest));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 }  // namespace
 
-NvmlSource::~NvmlSource() = default;
-
-std::optional<GpuSelection> parse_gpu_selection(std::string_view text) {
-  GpuSelection s;
-  if (text == "all") return s;
-  if (text == "none") {
-    s.kind = GpuSelection::Kind::none;
-    return s;
-  }
-  s.kind = GpuSelection::Kind::list;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    auto item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
-    auto dash = item.find('-');
-    unsigned a = 0, b = 0;
-    if (dash == std::string_view::npos) {
-      if (!parse_index(item, a)) return std::nullopt;
-      b = a;
-    } else if (!parse_index(item.substr(0, dash), a) || !parse_index(item.substr(dash + 1), b) ||
-               b < a) {
-      return std::nullopt;
-    }
-    for (unsigned i = a; i <= b; ++i) s.indices.push_back(i);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  std::sort(s.indices.begin(), s.indices.end());
-  s.indices.erase(std::unique(s.indices.begin(), s.indices.end()), s.indices.end());
-  return s;
-}
-
-CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor) {
-  auto known = std::make_shared<std::map<unsigned, bool>>();
-  return [root, ancestor, known](unsigned pid) {
-    if (auto it = known->find(pid); it != known->end()) return it->second;
-    bool mine = false;
-    pid_t p = pid_t(pid);
-    for (int depth = 0; depth < 64 && p > 1; ++depth) {
-      if (p == ancestor) {
-        mine = true;
-        break;
-      }
-      auto parent = parent_of(root, p);
-      if (!parent) break;
-      p = *parent;
-    }
-    (*known)[pid] = mine;
-    return mine;
-  };
-}
-
-NvmlChoice open_nvml_source(const GpuSelection& selection) {
-  NvmlChoice choice;
+GpuChoice open_nvml_gpus(const GpuSelection& selection, unsigned first_index) {
+  GpuChoice choice;
   if (selection.kind == GpuSelection::Kind::none) {
     choice.reason_if_none = "GPUs not measured (--gpus none)";
     return choice;
@@ -807,15 +718,16 @@ NvmlChoice open_nvml_source(const GpuSelection& selection) {
     choice.reason_if_none = "no NVIDIA GPU read: nvmlDeviceGetCount_v2: " + lib->error(r);
     return choice;
   }
-  std::vector<unsigned> wanted = selection.indices;
-  if (selection.kind == GpuSelection::Kind::all)
-    for (unsigned i = 0; i < count; ++i) wanted.push_back(i);
-  for (unsigned i : wanted)
-    if (i >= count)
-      throw std::invalid_argument(
-          count == 0
-              ? fmt::format("--gpus: GPU {} asked for, but NVML sees no GPU", i)
-              : fmt::format("--gpus: GPU {} asked for, but NVML sees GPUs 0-{}", i, count - 1));
+  choice.counted = true;
+  choice.seen = count;
+  std::vector<unsigned> wanted;  // NVML indices
+  for (unsigned k = 0; k < count; ++k)
+    if (selects(selection, first_index + k)) wanted.push_back(k);
+  if (wanted.empty()) {
+    choice.reason_if_none = count == 0 ? "no NVIDIA GPU read: NVML sees no GPU"
+                                       : "no NVIDIA GPU read: none selected (--gpus)";
+    return choice;
+  }
   if (!lib->optional_missing().empty())
     choice.notes.push_back(fmt::format(
         "{} lacks {}: what each gives (energy counter, instant power, utilisation, clocks, "
@@ -823,8 +735,10 @@ NvmlChoice open_nvml_source(const GpuSelection& selection) {
         lib->name(), fmt::join(lib->optional_missing(), ", ")));
   std::string driver = lib->driver();
   std::vector<Gpu> gpus;
-  for (unsigned i : wanted) {
-    Probe p = probe_gpu(*lib, i, driver);
+  for (unsigned k : wanted) {
+    Probe p = probe_gpu(*lib, k, driver);
+    unsigned i = first_index + k;
+    p.info.index = i;
     if (!p.kind) {
       choice.notes.push_back(fmt::format("gpu{} ({}): no power reading answers ({}): not measured",
                                          i, p.info.name, p.counter_problem));
@@ -839,16 +753,21 @@ NvmlChoice open_nvml_source(const GpuSelection& selection) {
     gpus.push_back(std::move(g));
   }
   if (gpus.empty()) {
-    choice.reason_if_none =
-        count == 0 ? "no NVIDIA GPU read: NVML sees no GPU" : "no NVIDIA GPU read: none answers";
+    choice.reason_if_none = "no NVIDIA GPU read: none answers";
     return choice;
   }
   choice.source = std::make_unique<NvmlSourceImpl>(std::move(lib), std::move(gpus));
   return choice;
 }
 
-NvmlStatus nvml_status() {
-  NvmlStatus st;
+GpuChoice open_nvml_source(const GpuSelection& selection) {
+  GpuChoice choice = open_nvml_gpus(selection, 0);
+  check_gpu_selection(selection, {{"NVML", &choice}});
+  return choice;
+}
+
+GpuLibraryStatus nvml_status() {
+  GpuLibraryStatus st;
   Library lib;
   st.library = lib.name();
   if (!lib.usable()) {

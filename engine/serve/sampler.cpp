@@ -92,7 +92,7 @@ struct Sampler::State {
   SamplerSettings settings;
 
   std::unique_ptr<PowerSource> power;
-  std::unique_ptr<NvmlSource> gpu;
+  std::unique_ptr<GpuSource> gpu;
   std::vector<EnergyReading> gpu_readings;  // the last interval's, one per GPU
   std::vector<GpuProcesses> gpu_processes;  // at the last sample
   std::vector<GpuActivity> gpu_activity;
@@ -141,21 +141,24 @@ struct Sampler::State {
     }
   }
 
-  // No library at all is a machine without NVIDIA GPUs: said once in the log, no source. A
-  // library that loads but cannot read a GPU is a source that is down.
+  // No library at all is a machine without that vendor's GPUs: said once in the log, no
+  // source. A library that loads but cannot read a GPU is a source that is down.
   void open_gpus() {
     if (settings.gpus.kind == GpuSelection::Kind::none) return;
-    NvmlChoice choice = open_nvml_source(settings.gpus);
-    for (const auto& note : choice.notes)
-      if (settings.log) settings.log("nvml: " + note);
+    GpuSources choice = open_gpu_sources(settings.gpus);
+    for (const auto& lib : choice.libraries) {
+      for (const auto& note : lib.notes)
+        if (settings.log) settings.log(lib.name + ": " + note);
+      if (lib.up)
+        set_source(lib.name, true, "");
+      else if (lib.library_found)
+        set_source(lib.name, false, lib.reason);
+      else if (settings.log)
+        settings.log(lib.name + ": not used: " + lib.reason);
+    }
     if (choice.source) {
       gpu = std::move(choice.source);
       gpu->start();
-      set_source("nvml", true, "");
-    } else if (choice.library_found) {
-      set_source("nvml", false, choice.reason_if_none);
-    } else if (settings.log) {
-      settings.log("nvml: not used: " + choice.reason_if_none);
     }
   }
 
@@ -418,17 +421,20 @@ struct Sampler::State {
   }
 
   void publish_gpus(std::vector<MetricFamily>& f) {
-    MetricFamily util{"pmcmodel_gpu_utilization_ratio",
-                      MetricType::gauge,
-                      "ratio",
-                      "Fraction of the last sample period in which a kernel ran on the GPU "
-                      "(nvmlDeviceGetUtilizationRates), 0 to 1",
-                      {}};
-    MetricFamily clock{"pmcmodel_gpu_sm_clock_hertz",
-                       MetricType::gauge,
-                       "hertz",
-                       "The GPU's SM clock at the last sample (nvmlDeviceGetClockInfo)",
-                       {}};
+    MetricFamily util{
+        "pmcmodel_gpu_utilization_ratio",
+        MetricType::gauge,
+        "ratio",
+        "Fraction of the last sample period in which a kernel ran on the GPU "
+        "(nvmlDeviceGetUtilizationRates; AMD: amdsmi_get_gpu_activity's gfx_activity), 0 to 1",
+        {}};
+    MetricFamily clock{
+        "pmcmodel_gpu_sm_clock_hertz",
+        MetricType::gauge,
+        "hertz",
+        "The GPU's SM (AMD: graphics) clock at the last sample (nvmlDeviceGetClockInfo, "
+        "amdsmi_get_clock_info)",
+        {}};
     for (const auto& a : gpu_activity) {
       std::string index = std::to_string(a.index);
       if (a.util_pct) util.samples.push_back(labelled({{"gpu", index}}, *a.util_pct / 100));

@@ -11,19 +11,20 @@
 // machine's busy CPU time in that interval (c / B, at most 1): the machine's whole draw, idle
 // included, is split among what ran. Labelled "<method>+share:busy-cpu".
 //
-// GPUs (NVML, engine/power/nvml.h): each GPU's energy is its own domain ("gpu0"…, never split by
+// GPUs (NVML and AMD SMI, engine/power/gpu_source.h; each library is a source of its own, "nvml"
+// and "amdsmi"): each GPU's energy is its own domain ("gpu0"…, never split by
 // CPU time); a GPU's interval energy goes to the cgroups whose processes NVML lists on it, by
 // measure's rule: a cgroup whose processes are the only compute processes on the GPU is given
 // all of it ("<method>+share:sole-process"); when others compute there too, its share of the SM
 // utilisation in NVML's per-process samples over the interval ("<method>+share:sm-util"); none
-// when no sample splits it.
+// when no sample splits it. AMD SMI's GPUs list no processes: their energy goes to no cgroup.
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "engine/power/nvml.h"
+#include "engine/power/gpu_source.h"
 #include "engine/serve/cgroups.h"
 #include "engine/serve/exposition.h"
 #include "events/document/measurement.h"
@@ -52,7 +53,7 @@ struct SamplerSettings {
   bool cgroup_counters = true;              // instructions, cycles, cache misses per cgroup
   std::vector<std::string> machine_events;  // counted machine-wide for the estimators
   std::vector<NamedEstimator> estimators;
-  GpuSelection gpus;    // every GPU NVML sees, by default
+  GpuSelection gpus;    // every GPU the libraries see, by default
   std::string version;  // pmcmodel_build_info{version}
   // One line per change of a source's state ("powercap: up", "perf: down: …"). May be empty.
   std::function<void(const std::string&)> log;
@@ -66,7 +67,7 @@ struct Snapshot {
 class Sampler {
  public:
   // Opens the sources (a source that cannot be used is down, with its reason logged); takes no
-  // sample yet. Throws std::invalid_argument when settings.gpus names a GPU NVML does not see.
+  // sample yet. Throws std::invalid_argument when settings.gpus names a GPU no GPU library sees.
   Sampler(SysRoot root, SamplerSettings settings);
   ~Sampler();  // stops the thread
   Sampler(const Sampler&) = delete;

@@ -11,6 +11,7 @@
 
 #include <perfmon/pfmlib.h>
 
+#include "engine/power/amdsmi.h"
 #include "engine/power/nvml.h"
 #include "engine/power/power_source.h"
 #include "engine/system/fd.h"
@@ -220,11 +221,51 @@ Check gpu(const SysRoot& root) {
   return c;
 }
 
+// AMD GPUs through AMD SMI: the library, each GPU (numbered after NVML's) and whether its energy
+// counter answers. A machine without the amdgpu driver is not a failure.
+Check amd_gpu(const SysRoot& root) {
+  Check c{"GPU (AMD SMI)", false, "", ""};
+  unsigned first = unsigned(nvml_status().gpus.size());
+  auto st = amdsmi_status(first);
+  std::error_code ec;
+  auto module = root.sys_path("module/amdgpu");
+  bool driver_present = fs::exists(module, ec);
+  if (!st.loaded) {
+    c.ok = !driver_present;
+    c.detail = st.problem;
+    c.detail += driver_present ? "; the amdgpu driver is loaded (" + module.string() + ")"
+                               : "; no amdgpu driver here, so no AMD GPU is measured";
+    c.fix =
+        "on a machine with an AMD GPU: install ROCm's AMD SMI library (libamd_smi.so: the "
+        "amd-smi-lib package), or name it with PMCMODEL_AMDSMI_LIBRARY=/path/to/libamd_smi.so";
+    return c;
+  }
+  if (!st.problem.empty()) {
+    c.detail = st.library + " loaded, but " + st.problem;
+    c.fix =
+        st.problem.find("/dev/kfd") != std::string::npos
+            ? "add this user to the groups that own /dev/kfd and /dev/dri/renderD* (render, "
+              "video), or run as root"
+            : "check the driver with amd-smi; a container needs /dev/kfd and /dev/dri passed in";
+    return c;
+  }
+  c.detail = st.library + (st.driver.empty() ? "" : ", driver " + st.driver);
+  for (const auto& g : st.gpus) {
+    c.detail += "; gpu" + std::to_string(g.index) + " " + g.name + ": energy " + g.energy_method;
+    if (g.energy_method.starts_with("measured:")) c.ok = true;
+  }
+  if (!c.ok)
+    c.fix =
+        "no AMD GPU's energy counter answers: AMD SMI does not support it in VM guests; on "
+        "bare metal, update the driver and firmware";
+  return c;
+}
+
 }  // namespace
 
 std::vector<Check> run_checks(const SysRoot& root) {
-  return {hardware_pmu(root), software_events(), paranoid(root), rapl(root),
-          cgroup_v2(root),    libpfm(),          papi(),          gpu(root)};
+  return {hardware_pmu(root), software_events(), paranoid(root), rapl(root), cgroup_v2(root),
+          libpfm(),           papi(),            gpu(root),      amd_gpu(root)};
 }
 
 }  // namespace pmc

@@ -1,5 +1,6 @@
 // measure with NVIDIA GPUs, against tests/engine/fake_nvml.c (a libnvidia-ml replaying a real H200
-// trace). The command itself moves the fake's clock, so the rows a run sees are known exactly.
+// trace), and with AMD GPUs against tests/engine/fake_amdsmi.c (an energy accumulator at a set
+// power). The command itself moves the fake's clock, so what a run sees is known exactly.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -69,5 +70,44 @@ TEST_SUITE("kernel") {
                          {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("GPU 3") != std::string::npos);
+  }
+  TEST_CASE("measure: an AMD GPU's joules are its accumulator's advance times its resolution") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", out = dir / "m.json";
+    std::ofstream(clock) << "0\n";
+    // The command moves the stand-in's clock from 0 to 10 s: at 400 W and 15.625 µJ a count,
+    // 256,000,000 counts, 4000 J.
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
+                                   "echo 10 > " + clock.string()}),
+                         {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+                          "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1",
+                          "PMC_FAKE_AMDSMI_CLOCK=" + clock.string(), "PMC_FAKE_AMDSMI_WATTS=400"});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    REQUIRE(doc["machine"]["gpus"].size() == 1);
+    CHECK(doc["machine"]["gpus"][0]["name"] == "AMD Instinct MI300X");
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    REQUIRE(g);
+    CHECK((*g)["joules"].get<double>() == doctest::Approx(4000));
+    CHECK((*g)["method"] == "measured:amdsmi");
+    CHECK_FALSE(find(doc["energy"], "gpu0", "command"));
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: without AMD SMI nothing about AMD GPUs is said, and the exit status is 0") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path out = dir / "m.json";
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "true"}),
+                         {"PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so",
+                          "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1"});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    CHECK_FALSE(doc["machine"].contains("gpus"));
+    for (const auto& e : doc["energy"]) CHECK(e["domain"].get<std::string>().rfind("gpu", 0) != 0);
+    for (const auto& n : doc["notes"]) {
+      CHECK(n.get<std::string>().find("AMD SMI") == std::string::npos);
+      CHECK(n.get<std::string>().find("libamd_smi") == std::string::npos);
+    }
+    fs::remove_all(dir);
   }
 }

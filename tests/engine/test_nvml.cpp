@@ -68,7 +68,7 @@ bool has_note(const std::vector<std::string>& notes, const std::string& part) {
 }
 
 // Samples `source` every 20 ms for `seconds`.
-void sample_for(NvmlSource& source, double seconds) {
+void sample_for(GpuSource& source, double seconds) {
   auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

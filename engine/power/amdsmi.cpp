@@ -1,0 +1,622 @@
+#include "engine/power/amdsmi.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace pmc {
+
+// The few AMD SMI declarations used here, as AMD's amdsmi.h documents them (AMD SMI C++ API
+// reference: "Initialization and Shutdown", "Discovery Queries", "Power Queries", "Clock,
+// Power and Performance Queries"); declared rather than included so that no ROCm is needed to
+// build. The info structs have grown between ROCm releases, but the field read here has stayed
+// first in each (market_name, gfx_activity/umc_activity, the current clock, power_cap,
+// driver_version), so each is read into a buffer larger than any release's struct.
+namespace amdsmi_api {
+
+using Status = int;  // amdsmi_status_t
+constexpr Status kSuccess = 0;
+constexpr Status kNotSupported = 2;
+constexpr Status kNoPerm = 10;
+using Handle = void*;  // amdsmi_socket_handle, amdsmi_processor_handle
+
+constexpr uint64_t kInitAmdGpus = 1u << 1;  // AMDSMI_INIT_AMD_GPUS
+constexpr int kClockSys = 0;                // AMDSMI_CLK_TYPE_SYS, the graphics clock
+constexpr int kMemoryVram = 0;              // AMDSMI_MEM_TYPE_VRAM
+constexpr unsigned kNameLength = 256;       // AMDSMI_256_LENGTH, market_name's longest
+constexpr unsigned kUuidLength = 38;        // AMDSMI_GPU_UUID_SIZE
+
+// Room for any release's amdsmi_asic_info_t, amdsmi_driver_info_t and the smaller structs.
+struct alignas(8) InfoBuffer {
+  unsigned char bytes[4096];
+};
+struct EngineUsage {  // amdsmi_engine_usage_t's leading fields, percent
+  uint32_t gfx_activity;
+  uint32_t umc_activity;
+};
+
+struct Api {
+  Status (*init)(uint64_t);
+  Status (*shut_down)();
+  Status (*socket_handles)(uint32_t*, Handle*);
+  Status (*processor_handles)(Handle, uint32_t*, Handle*);
+  // Optional: each absent one loses only its own feature.
+  Status (*energy_count)(Handle, uint64_t*, float*, uint64_t*);
+  Status (*status_string)(Status, const char**);
+  Status (*asic_info)(Handle, void*);
+  Status (*device_uuid)(Handle, unsigned*, char*);
+  Status (*activity)(Handle, void*);
+  Status (*clock_info)(Handle, int, void*);
+  Status (*power_cap_info)(Handle, uint32_t, void*);
+  Status (*memory_total)(Handle, int, uint64_t*);
+  Status (*driver_info)(Handle, void*);
+};
+
+}  // namespace amdsmi_api
+
+namespace {
+
+using namespace amdsmi_api;
+using Clock = std::chrono::steady_clock;
+
+// The names ROCm's packages give the library (libamd_smi.so links to the versioned file; 6.x
+// ships .so.24 and later releases higher), then its install directory, which not every system
+// puts on the loader's path.
+constexpr const char* kDefaultLibraries[] = {"libamd_smi.so", "libamd_smi.so.26",
+                                             "libamd_smi.so.25", "libamd_smi.so.24",
+                                             "/opt/rocm/lib/libamd_smi.so"};
+
+constexpr int kSampleMs = 100;
+// Judgement, stated in docs/energy.md (not measured on an AMD GPU here): the firmware refreshes
+// the accumulator at least every 100 ms, so each end of a window is off by at most that much.
+constexpr double kCounterStepS = 0.1;
+
+template <typename F>
+void bind(void* handle, const char* symbol, F& fn, std::vector<std::string>* missing) {
+  fn = reinterpret_cast<F>(dlsym(handle, symbol));
+  if (fn == nullptr && missing != nullptr) missing->push_back(symbol);
+}
+
+// The loaded library and its initialisation; amdsmi_shut_down when destroyed. Never unloaded
+// (RTLD_NODELETE): the library keeps threads of its own.
+class Library {
+ public:
+  Library() {
+    void* handle = open();
+    if (handle == nullptr) return;
+    found_ = true;
+    std::vector<std::string> missing;
+    bind(handle, "amdsmi_init", api_.init, &missing);
+    bind(handle, "amdsmi_shut_down", api_.shut_down, &missing);
+    bind(handle, "amdsmi_get_socket_handles", api_.socket_handles, &missing);
+    bind(handle, "amdsmi_get_processor_handles", api_.processor_handles, &missing);
+    if (!missing.empty()) {
+      problem_ = name_ + " lacks " + fmt::format("{}", fmt::join(missing, ", ")) +
+                 " (not AMD SMI, or older than ROCm 6)";
+      return;
+    }
+    bind(handle, "amdsmi_get_energy_count", api_.energy_count, &optional_missing_);
+    bind(handle, "amdsmi_status_code_to_string", api_.status_string, &optional_missing_);
+    bind(handle, "amdsmi_get_gpu_asic_info", api_.asic_info, &optional_missing_);
+    bind(handle, "amdsmi_get_gpu_device_uuid", api_.device_uuid, &optional_missing_);
+    bind(handle, "amdsmi_get_gpu_activity", api_.activity, &optional_missing_);
+    bind(handle, "amdsmi_get_clock_info", api_.clock_info, &optional_missing_);
+    bind(handle, "amdsmi_get_power_cap_info", api_.power_cap_info, &optional_missing_);
+    bind(handle, "amdsmi_get_gpu_memory_total", api_.memory_total, &optional_missing_);
+    bind(handle, "amdsmi_get_gpu_driver_info", api_.driver_info, &optional_missing_);
+    Status r = api_.init(kInitAmdGpus);
+    if (r != kSuccess) {
+      problem_ = fmt::format("amdsmi_init failed: {} (AMD SMI status {}){}", error(r), r,
+                             r == kNoPerm ? "; this user may not open /dev/kfd or /dev/dri" : "");
+      return;
+    }
+    initialised_ = true;
+  }
+  ~Library() {
+    if (initialised_) api_.shut_down();
+  }
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+
+  bool found() const { return found_; }
+  bool usable() const { return initialised_; }
+  const std::string& name() const { return name_; }
+  const std::string& problem() const { return problem_; }
+  const Api& api() const { return api_; }
+  const std::vector<std::string>& optional_missing() const { return optional_missing_; }
+  std::string error(Status r) const {
+    const char* s = nullptr;
+    if (api_.status_string != nullptr && api_.status_string(r, &s) == kSuccess && s != nullptr)
+      return s;
+    return fmt::format("status {}", r);
+  }
+
+ private:
+  void* open() {
+    if (const char* path = std::getenv("PMCMODEL_AMDSMI_LIBRARY");
+        path != nullptr && *path != '\0') {
+      name_ = path;
+      void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+      if (h == nullptr) {
+        const char* e = dlerror();
+        problem_ = e != nullptr ? e : name_ + ": cannot load";
+      }
+      return h;
+    }
+    for (const char* candidate : kDefaultLibraries) {
+      if (void* h = dlopen(candidate, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) {
+        name_ = candidate;
+        return h;
+      }
+    }
+    name_ = kDefaultLibraries[0];
+    problem_ = fmt::format("{}: cannot load ({} tried, and $PMCMODEL_AMDSMI_LIBRARY is unset)",
+                           name_, fmt::join(kDefaultLibraries, ", "));
+    return nullptr;
+  }
+
+  std::string name_;
+  std::string problem_;
+  Api api_{};
+  bool found_ = false;
+  bool initialised_ = false;
+  std::vector<std::string> optional_missing_;
+};
+
+struct Counter {
+  uint64_t raw = 0;
+  double resolution_uj = 0;
+};
+
+std::optional<Counter> read_counter(const Api& api, Handle h, Status* status = nullptr) {
+  if (api.energy_count == nullptr) return std::nullopt;
+  uint64_t raw = 0, stamp = 0;
+  float resolution = 0;
+  Status r = api.energy_count(h, &raw, &resolution, &stamp);
+  if (status != nullptr) *status = r;
+  if (r != kSuccess || !(resolution > 0)) return std::nullopt;
+  return Counter{raw, double(resolution)};
+}
+
+// One AMD SMI processor: its socket (dies of one package share it) and its place in the
+// numbering.
+struct Processor {
+  Handle handle = nullptr;
+  unsigned socket = 0;
+  unsigned index = 0;  // first_index + its position
+};
+
+// Every processor of every socket, in AMD SMI's order; empty with `problem` set when a listing
+// fails.
+std::vector<Processor> list_processors(const Library& lib, unsigned first_index,
+                                       std::string& problem) {
+  const Api& api = lib.api();
+  uint32_t sockets = 0;
+  if (Status r = api.socket_handles(&sockets, nullptr); r != kSuccess) {
+    problem = "amdsmi_get_socket_handles: " + lib.error(r);
+    return {};
+  }
+  std::vector<Handle> socket_handles(sockets);
+  if (Status r = api.socket_handles(&sockets, socket_handles.data()); r != kSuccess) {
+    problem = "amdsmi_get_socket_handles: " + lib.error(r);
+    return {};
+  }
+  socket_handles.resize(std::min<size_t>(sockets, socket_handles.size()));
+  std::vector<Processor> out;
+  for (unsigned s = 0; s < socket_handles.size(); ++s) {
+    uint32_t n = 0;
+    if (Status r = api.processor_handles(socket_handles[s], &n, nullptr); r != kSuccess) {
+      problem = "amdsmi_get_processor_handles: " + lib.error(r);
+      return {};
+    }
+    std::vector<Handle> handles(n);
+    if (Status r = api.processor_handles(socket_handles[s], &n, handles.data()); r != kSuccess) {
+      problem = "amdsmi_get_processor_handles: " + lib.error(r);
+      return {};
+    }
+    handles.resize(std::min<size_t>(n, handles.size()));
+    for (Handle h : handles) out.push_back({h, s, first_index + unsigned(out.size())});
+  }
+  return out;
+}
+
+std::string leading_string(const InfoBuffer& b, size_t max) {
+  const char* s = reinterpret_cast<const char*>(b.bytes);
+  return std::string(s, strnlen(s, std::min(max, sizeof b.bytes)));
+}
+
+GpuInfo describe(const Library& lib, const Processor& p) {
+  const Api& api = lib.api();
+  GpuInfo info;
+  info.index = p.index;
+  InfoBuffer buf{};
+  if (api.asic_info != nullptr && api.asic_info(p.handle, &buf) == kSuccess)
+    info.name = leading_string(buf, kNameLength);
+  if (info.name.empty()) info.name = "AMD GPU";
+  char uuid[kUuidLength + 26] = {};
+  unsigned length = sizeof uuid - 1;
+  if (api.device_uuid != nullptr && api.device_uuid(p.handle, &length, uuid) == kSuccess)
+    info.uuid = std::string(uuid, strnlen(uuid, sizeof uuid - 1));
+  buf = InfoBuffer{};
+  if (api.driver_info != nullptr && api.driver_info(p.handle, &buf) == kSuccess)
+    info.driver = leading_string(buf, kNameLength);
+  buf = InfoBuffer{};
+  if (api.power_cap_info != nullptr && api.power_cap_info(p.handle, 0, &buf) == kSuccess) {
+    uint64_t cap_uw = 0;  // power_cap, µW
+    std::memcpy(&cap_uw, buf.bytes, sizeof cap_uw);
+    if (cap_uw > 0) info.power_limit_w = double(cap_uw) / 1e6;
+  }
+  uint64_t bytes = 0;
+  if (api.memory_total != nullptr && api.memory_total(p.handle, kMemoryVram, &bytes) == kSuccess &&
+      bytes > 0)
+    info.memory_mib = double(bytes) / (1024.0 * 1024.0);
+  return info;
+}
+
+double now_s() {
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+struct Window {
+  double start_s = 0;
+  double start_uj = 0;
+  double util_sum = 0, memory_util_sum = 0, clock_sum = 0;
+  int util_n = 0, clock_n = 0;
+  void reset(double t, double uj) { *this = Window{t, uj}; }
+};
+
+// A die on the same socket, for telling a die that reads 0 because its sibling reports the
+// package from one whose counter does not count.
+struct Sibling {
+  unsigned index = 0;
+  Handle handle = nullptr;
+  uint64_t raw_at_open = 0;
+  bool selected = false;
+};
+
+struct Gpu {
+  GpuInfo info;
+  Handle handle = nullptr;
+  double resolution_uj = 0;
+  uint64_t last_raw = 0;
+  double total_uj = 0;               // the accumulator's advance since the source opened, unwrapped
+  bool zero_so_far = true;           // every read of the accumulator gave 0
+  std::optional<unsigned> reporter;  // the sibling that reports this die's energy too
+  std::vector<Sibling> siblings;
+  unsigned wraps = 0, resets = 0;
+  bool counter_failed = false;
+  Window run, interval;
+  std::string domain() const { return "gpu" + std::to_string(info.index); }
+  // A die whose counter never counted gets no reading: not 0 W.
+  bool has_reading() const { return !zero_so_far; }
+};
+
+class AmdSmiSource final : public GpuSource {
+ public:
+  AmdSmiSource(std::unique_ptr<Library> lib, std::vector<Gpu> gpus)
+      : lib_(std::move(lib)), gpus_(std::move(gpus)) {
+    for (const auto& g : gpus_) infos_.push_back(g.info);
+  }
+
+  std::string method() const override { return "measured:amdsmi"; }
+  const std::vector<GpuInfo>& gpus() const override { return infos_; }
+  void set_command_processes(CommandProcesses is_command) override {
+    command_asked_ = static_cast<bool>(is_command);
+  }
+  int sample_ms() const override { return kSampleMs; }
+
+  void start() override {
+    double t = now_s();
+    for (auto& g : gpus_) {
+      read_energy(g);
+      g.run.reset(t, g.total_uj);
+      g.interval.reset(t, g.total_uj);
+    }
+  }
+
+  void sample() override {
+    for (auto& g : gpus_) {
+      read_energy(g);
+      sample_activity(g);
+    }
+  }
+
+  std::vector<EnergyReading> read_since_start() override {
+    double t = now_s();
+    std::vector<EnergyReading> out;
+    last_activity_.clear();
+    for (auto& g : gpus_) {
+      read_energy(g);
+      if (g.has_reading()) out.push_back(reading(g, g.run, t));
+      last_activity_.push_back(activity(g, g.run));
+    }
+    return out;
+  }
+
+  std::vector<EnergyReading> read_interval() override {
+    double t = now_s();
+    std::vector<EnergyReading> out;
+    last_activity_.clear();
+    for (auto& g : gpus_) {
+      read_energy(g);
+      if (g.has_reading()) out.push_back(reading(g, g.interval, t));
+      last_activity_.push_back(activity(g, g.interval));
+      g.interval.reset(t, g.total_uj);
+    }
+    return out;
+  }
+
+  void mark_interval() override {
+    PowerSource::mark_interval();
+    marked_activity_.push_back(last_activity_);
+  }
+  std::vector<std::vector<GpuActivity>> take_marked_activity() override {
+    return std::exchange(marked_activity_, {});
+  }
+  std::vector<GpuActivity> last_activity() const override { return last_activity_; }
+
+  std::vector<GpuProcesses> read_processes() override {
+    std::vector<GpuProcesses> out;
+    for (const auto& g : gpus_) out.push_back({g.info.index, g.domain(), false, {}, {}, 0});
+    return out;
+  }
+
+  std::vector<std::string> notes() const override {
+    std::vector<std::string> out;
+    for (const auto& g : gpus_) out.push_back(method_note(g));
+    out.push_back(kGpuDomainsNote);
+    return out;
+  }
+
+ private:
+  // Adds the accumulator's advance since the last read; a die that has read only 0 looks for
+  // the sibling that reports its energy.
+  void read_energy(Gpu& g) {
+    auto c = read_counter(lib_->api(), g.handle);
+    if (!c) {
+      g.counter_failed = true;  // the last good value stands
+      return;
+    }
+    CounterAdvance a = accumulator_advance(g.last_raw, c->raw);
+    g.wraps += a.wrapped;
+    g.resets += a.reset;
+    g.total_uj += double(a.counts) * c->resolution_uj;
+    g.last_raw = c->raw;
+    g.resolution_uj = c->resolution_uj;
+    if (c->raw != 0) g.zero_so_far = false;
+    if (g.zero_so_far && !g.reporter) find_reporter(g);
+  }
+
+  void find_reporter(Gpu& g) {
+    for (const auto& s : g.siblings) {
+      auto c = read_counter(lib_->api(), s.handle);
+      if (c && c->raw != s.raw_at_open) {
+        g.reporter = s.index;
+        return;
+      }
+    }
+  }
+
+  void sample_activity(Gpu& g) {
+    const Api& api = lib_->api();
+    InfoBuffer buf{};
+    if (api.activity != nullptr && api.activity(g.handle, &buf) == kSuccess) {
+      EngineUsage u{};
+      std::memcpy(&u, buf.bytes, sizeof u);
+      for (Window* w : {&g.run, &g.interval}) {
+        w->util_sum += u.gfx_activity;
+        w->memory_util_sum += u.umc_activity;
+        ++w->util_n;
+      }
+    }
+    buf = InfoBuffer{};
+    if (api.clock_info != nullptr && api.clock_info(g.handle, kClockSys, &buf) == kSuccess) {
+      uint32_t mhz = 0;  // the current clock, first in amdsmi_clk_info_t
+      std::memcpy(&mhz, buf.bytes, sizeof mhz);
+      for (Window* w : {&g.run, &g.interval}) {
+        w->clock_sum += mhz;
+        ++w->clock_n;
+      }
+    }
+  }
+
+  EnergyReading reading(const Gpu& g, const Window& w, double t) const {
+    EnergyReading e;
+    e.domain = g.domain();
+    e.method = "measured:amdsmi";
+    double window_s = std::max(0.0, t - w.start_s);
+    e.joules = std::max(0.0, g.total_uj - w.start_uj) / 1e6;
+    e.average_watts = window_s > 0 ? e.joules / window_s : 0;
+    e.uncertainty = std::min(1.0, kCounterStepS * (window_s > 0 ? 1.0 / window_s : 1.0));
+    return e;
+  }
+
+  static GpuActivity activity(const Gpu& g, const Window& w) {
+    GpuActivity a;
+    a.index = g.info.index;
+    a.domain = g.domain();
+    if (w.util_n > 0) {
+      a.util_pct = w.util_sum / w.util_n;
+      a.memory_util_pct = w.memory_util_sum / w.util_n;
+    }
+    if (w.clock_n > 0) a.sm_clock_mhz = w.clock_sum / w.clock_n;
+    return a;
+  }
+
+  std::string method_note(const Gpu& g) const {
+    std::string what = fmt::format("{} ({}{}{})", g.domain(), g.info.name,
+                                   g.info.uuid.empty() ? "" : ", ", g.info.uuid);
+    if (g.zero_so_far && g.reporter) {
+      bool selected = std::any_of(g.siblings.begin(), g.siblings.end(), [&](const Sibling& s) {
+        return s.index == *g.reporter && s.selected;
+      });
+      return fmt::format(
+          "{}: its energy counter stayed at 0 while gpu{}'s, on the same socket, advanced: on "
+          "dual-die parts (MI250X) one die reports both dies' power and the other 0, so gpu{}'s "
+          "reading{} holds this die's energy too; this die gets no reading of its own (it is "
+          "not 0 W)",
+          what, *g.reporter, *g.reporter, selected ? "" : " (not measured: --gpus left it out)");
+    }
+    if (g.zero_so_far)
+      return what +
+             ": its energy counter stayed at 0 and no die beside it on the same socket "
+             "advanced: the counter does not count here (AMD SMI does not support it in VM "
+             "guests), so this GPU gets no reading (it is not 0 W)";
+    std::string note = fmt::format(
+        "{}: energy from AMD SMI's energy accumulator (amdsmi_get_energy_count, × its resolution "
+        "of {:.3f} µJ)",
+        what, g.resolution_uj);
+    if (g.wraps > 0)
+      note += fmt::format("; it wrapped at 32 bits {} time{} and was unwrapped", g.wraps,
+                          g.wraps == 1 ? "" : "s");
+    if (g.resets > 0)
+      note += fmt::format("; it went back {} time{} (a driver reload): counted from there",
+                          g.resets, g.resets == 1 ? "" : "s");
+    if (g.counter_failed) note += "; a read failed during the run and the last value was kept";
+    if (command_asked_)
+      note += "; no command share: pmcmodel reads no per-process energy from AMD SMI";
+    return note;
+  }
+
+  std::unique_ptr<Library> lib_;
+  std::vector<Gpu> gpus_;
+  std::vector<GpuInfo> infos_;
+  bool command_asked_ = false;
+  std::vector<GpuActivity> last_activity_;
+  std::vector<std::vector<GpuActivity>> marked_activity_;
+};
+
+std::vector<Sibling> siblings_of(const Library& lib, const std::vector<Processor>& all,
+                                 const Processor& p, const GpuSelection& selection) {
+  std::vector<Sibling> out;
+  for (const auto& q : all) {
+    if (q.socket != p.socket || q.handle == p.handle) continue;
+    auto c = read_counter(lib.api(), q.handle);
+    out.push_back({q.index, q.handle, c ? c->raw : 0, selects(selection, q.index)});
+  }
+  return out;
+}
+
+}  // namespace
+
+CounterAdvance accumulator_advance(uint64_t previous, uint64_t now) {
+  if (now >= previous) return {now - previous, false, false};
+  constexpr uint64_t k32 = uint64_t(1) << 32;
+  if (previous < k32) return {k32 - previous + now, true, false};
+  return {now, false, true};
+}
+
+GpuChoice open_amdsmi_gpus(const GpuSelection& selection, unsigned first_index) {
+  GpuChoice choice;
+  if (selection.kind == GpuSelection::Kind::none) {
+    choice.reason_if_none = "GPUs not measured (--gpus none)";
+    return choice;
+  }
+  auto lib = std::make_unique<Library>();
+  choice.library_found = lib->found();
+  if (!lib->usable()) {
+    choice.reason_if_none = "no AMD GPU read: " + lib->problem();
+    return choice;
+  }
+  std::string problem;
+  auto all = list_processors(*lib, first_index, problem);
+  if (!problem.empty()) {
+    choice.reason_if_none = "no AMD GPU read: " + problem;
+    return choice;
+  }
+  choice.counted = true;
+  choice.seen = unsigned(all.size());
+  if (all.empty()) {
+    choice.reason_if_none = "no AMD GPU read: AMD SMI sees no GPU";
+    return choice;
+  }
+  if (!lib->optional_missing().empty())
+    choice.notes.push_back(fmt::format(
+        "{} lacks {}: what each gives (the energy counter, error text, name, uuid, utilisation, "
+        "clock, power cap, memory, driver) is not read",
+        lib->name(), fmt::join(lib->optional_missing(), ", ")));
+  std::vector<Gpu> gpus;
+  for (const auto& p : all) {
+    if (!selects(selection, p.index)) continue;
+    Gpu g;
+    g.info = describe(*lib, p);
+    Status status = 0;
+    auto c = read_counter(lib->api(), p.handle, &status);
+    if (!c) {
+      std::string why = lib->api().energy_count == nullptr
+                            ? "this AMD SMI lacks amdsmi_get_energy_count"
+                            : "amdsmi_get_energy_count: " + lib->error(status);
+      if (status == kNotSupported) why += " (AMD SMI does not support it in VM guests)";
+      choice.notes.push_back(fmt::format("gpu{} ({}): no energy counter ({}): not measured",
+                                         p.index, g.info.name, why));
+      continue;
+    }
+    g.info.energy_method = "measured:amdsmi";
+    g.handle = p.handle;
+    g.last_raw = c->raw;
+    g.resolution_uj = c->resolution_uj;
+    g.zero_so_far = c->raw == 0;
+    g.siblings = siblings_of(*lib, all, p, selection);
+    gpus.push_back(std::move(g));
+  }
+  if (gpus.empty()) {
+    bool any_selected = std::any_of(
+        all.begin(), all.end(), [&](const Processor& p) { return selects(selection, p.index); });
+    choice.reason_if_none =
+        any_selected ? "no AMD GPU read: none answers" : "no AMD GPU read: none selected (--gpus)";
+    return choice;
+  }
+  choice.source = std::make_unique<AmdSmiSource>(std::move(lib), std::move(gpus));
+  return choice;
+}
+
+GpuLibraryStatus amdsmi_status(unsigned first_index) {
+  GpuLibraryStatus st;
+  Library lib;
+  st.library = lib.name();
+  if (!lib.usable()) {
+    st.problem = lib.problem();
+    return st;
+  }
+  st.loaded = true;
+  auto all = list_processors(lib, first_index, st.problem);
+  if (!st.problem.empty()) return st;
+  for (const auto& p : all) {
+    GpuInfo info = describe(lib, p);
+    if (st.driver.empty()) st.driver = info.driver;
+    Status status = 0;
+    auto c = read_counter(lib.api(), p.handle, &status);
+    if (!c) {
+      info.energy_method = lib.api().energy_count == nullptr
+                               ? "none (this AMD SMI lacks amdsmi_get_energy_count)"
+                               : "none (amdsmi_get_energy_count: " + lib.error(status) + ")";
+    } else if (c->raw == 0) {
+      // A die reading 0 beside one that counts: the sibling reports the package.
+      std::optional<unsigned> reporter;
+      for (const auto& q : all) {
+        if (q.socket != p.socket || q.handle == p.handle) continue;
+        if (auto qc = read_counter(lib.api(), q.handle); qc && qc->raw != 0) reporter = q.index;
+      }
+      info.energy_method =
+          reporter ? fmt::format(
+                         "measured:amdsmi on gpu{} (dual-die: this die's counter reads 0, "
+                         "its sibling reports both)",
+                         *reporter)
+                   : "none (the energy counter reads 0)";
+    } else {
+      info.energy_method = "measured:amdsmi";
+    }
+    st.gpus.push_back(std::move(info));
+  }
+  if (all.empty()) st.problem = "AMD SMI sees no GPU";
+  return st;
+}
+
+}  // namespace pmc

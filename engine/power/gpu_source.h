@@ -1,0 +1,139 @@
+#pragma once
+// GPUs as power sources, whatever their vendor's library: the interface each library's source
+// implements (NVML, engine/power/nvml.h; AMD SMI, engine/power/amdsmi.h), the --gpus selection,
+// and every library's GPUs opened as one source. GPUs are numbered across the libraries in a
+// fixed order: NVML's first, by NVML index, then AMD SMI's, by their order in AMD SMI's sockets;
+// each is the energy domain gpuN, which no RAPL domain contains.
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/power/power_source.h"
+#include "events/document/measurement.h"
+#include "events/names/sysroot.h"
+
+namespace pmc {
+
+// --gpus: every GPU the libraries see (the default), none, or a list of indices ("0,2", "0-3").
+struct GpuSelection {
+  enum class Kind { all, none, list };
+  Kind kind = Kind::all;
+  std::vector<unsigned> indices;  // for list, sorted, distinct
+};
+// nullopt for text that is neither all, none nor a list of indices and ranges.
+std::optional<GpuSelection> parse_gpu_selection(std::string_view text);
+// Whether `selection` takes GPU `index`.
+bool selects(const GpuSelection& selection, unsigned index);
+
+// Averages over a window of what each GPU reported at the samples: utilisation (% of time a
+// kernel ran) and the SM (NVIDIA) or graphics (AMD) clock. Absent where the GPU did not answer or
+// nothing was sampled.
+struct GpuActivity {
+  unsigned index = 0;
+  std::string domain;  // "gpu0"…
+  std::optional<double> util_pct;
+  std::optional<double> memory_util_pct;
+  std::optional<double> sm_clock_mhz;
+};
+
+// One GPU's compute processes, for splitting its energy among several workloads: the PIDs its
+// library lists on it and, per PID, the SM utilisation (%) summed over the library's per-process
+// samples newer than the last look.
+struct GpuProcesses {
+  unsigned index = 0;
+  std::string domain;   // "gpu0"…
+  bool listed = false;  // the process list answered
+  std::vector<unsigned> pids;
+  std::vector<std::pair<unsigned, double>> sm_util_sum;  // pid, summed SM %
+  unsigned sm_samples = 0;
+};
+
+// Which processes are the command's: true for a PID (as this process sees it) that belongs to
+// the measured command.
+using CommandProcesses = std::function<bool(unsigned pid)>;
+
+// The processes under `ancestor` (itself included) by their parent links in <proc>/PID/stat;
+// each PID is looked up once per run.
+CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor);
+
+// The GPUs' energy as a PowerSource: one reading per selected GPU (domain gpuN, scope machine),
+// followed, once set_command_processes() was called, by the command's share of each GPU it used
+// (scope command) where the library can tell. Not thread-safe, like every PowerSource.
+class GpuSource : public PowerSource {
+ public:
+  ~GpuSource() override;
+  virtual const std::vector<GpuInfo>& gpus() const = 0;
+  // Before start(): which compute processes are the command's. Without it no share is given.
+  virtual void set_command_processes(CommandProcesses is_command) = 0;
+  // The sampling period the readings need: shorter where a GPU's power is integrated.
+  virtual int sample_ms() const = 0;
+  // The activity over the window the last read_since_start() or read_interval() covered.
+  virtual std::vector<GpuActivity> last_activity() const = 0;
+  // The activity of each interval mark_interval() ended, in order, and forgets them.
+  virtual std::vector<std::vector<GpuActivity>> take_marked_activity() = 0;
+  // Each GPU's compute processes now and their SM samples since the last call (or start()).
+  // Independent of set_command_processes(). listed is false where the library cannot tell.
+  virtual std::vector<GpuProcesses> read_processes() = 0;
+};
+
+// The note every GPU source gives once: where its domains stand beside the CPU's.
+extern const char* const kGpuDomainsNote;
+
+// What one library gave.
+struct GpuChoice {
+  std::unique_ptr<GpuSource> source;  // null when no GPU can be read
+  std::string reason_if_none;         // why: no library, init failed, no GPU, none selected
+  std::vector<std::string> notes;     // a GPU's reading that is missing, and what replaces it
+  bool library_found = false;         // the library was loaded (whether or not it then worked)
+  // The library answered how many GPUs it sees (`seen`, selected or not): the next library's
+  // GPUs are numbered after them.
+  bool counted = false;
+  unsigned seen = 0;
+};
+
+// Throws std::invalid_argument when `selection` names a GPU that none of the libraries that
+// counted their GPUs sees. `libraries`: each library's name ("NVML") and choice, in numbering
+// order starting at GPU 0. A selection is not checked when no library counted.
+void check_gpu_selection(const GpuSelection& selection,
+                         const std::vector<std::pair<std::string, const GpuChoice*>>& libraries);
+
+// Every library's GPUs: one source over all of them, and each library's own outcome (for serve,
+// which reports each library as a source that is up or down).
+struct GpuLibraryOutcome {
+  std::string name;  // "nvml", "amdsmi"
+  bool library_found = false;
+  bool up = false;     // at least one of its GPUs is read
+  std::string reason;  // why not, when !up
+  std::vector<std::string> notes;
+};
+struct GpuSources {
+  std::unique_ptr<GpuSource> source;  // null when no library reads a GPU
+  // Why there is none: the reasons of the libraries that were found, or of every library when
+  // none was.
+  std::string reason_if_none;
+  // The libraries' notes, and why a library that was found reads no GPU while another does.
+  std::vector<std::string> notes;
+  bool library_found = false;  // some library was loaded
+  std::vector<GpuLibraryOutcome> libraries;
+};
+
+// For `doctor`: a GPU library found or why not, the driver, each GPU and its energy method.
+struct GpuLibraryStatus {
+  bool loaded = false;
+  std::string library;  // the name that was loaded, or tried
+  std::string problem;  // why the library cannot be used; empty when it can
+  std::string driver;
+  std::vector<GpuInfo> gpus;
+};
+
+// Loads NVML and AMD SMI and opens the selected GPUs. Throws std::invalid_argument when
+// `selection` names an index no library sees; every other failure is a reason.
+GpuSources open_gpu_sources(const GpuSelection& selection);
+
+}  // namespace pmc

@@ -1,0 +1,295 @@
+// The AMD SMI GPU source against tests/engine/fake_amdsmi.c, a libamd_smi whose energy
+// accumulator advances at a set power: accumulator(t) = START + floor(t × W × 1e6 / resolution)
+// (mod 2^bits), t read from a clock file this test writes. Expected joules are worked out by hand
+// in the comments; the resolution 15.625 µJ is exact in a float, so they are exact.
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/power/amdsmi.h"
+#include "engine/power/gpu_source.h"
+#include "engine/session/doctor.h"
+#include "test_support.h"
+
+using namespace pmc;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Points AMD SMI at the fake (and NVML nowhere) with its switches and a clock file, for the life
+// of the object.
+struct FakeAmdSmi {
+  fs::path dir = test::make_temp_dir("amdsmi");
+  fs::path clock = dir / "clock";
+  std::vector<std::string> names;
+  explicit FakeAmdSmi(std::initializer_list<std::pair<const char*, const char*>> switches = {},
+                      const char* library = PMC_FAKE_AMDSMI) {
+    set("PMCMODEL_AMDSMI_LIBRARY", library);
+    set("PMCMODEL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1");
+    set("PMC_FAKE_AMDSMI_CLOCK", clock.c_str());
+    for (const auto& [k, v] : switches) set(k, v);
+    at(0);
+  }
+  ~FakeAmdSmi() {
+    for (const auto& k : names) ::unsetenv(k.c_str());
+    fs::remove_all(dir);
+  }
+  void set(const char* k, const char* v) {
+    ::setenv(k, v, 1);
+    names.emplace_back(k);
+  }
+  void at(double t) const { std::ofstream(clock) << t << "\n"; }
+};
+
+const EnergyReading* find(const std::vector<EnergyReading>& readings, const std::string& domain) {
+  for (const auto& r : readings)
+    if (r.domain == domain && r.scope == EnergyScope::machine) return &r;
+  return nullptr;
+}
+
+bool has_note(const std::vector<std::string>& notes, const std::string& part) {
+  for (const auto& n : notes)
+    if (n.find(part) != std::string::npos) return true;
+  return false;
+}
+
+const Check* check_named(const std::vector<Check>& checks, const std::string& name) {
+  for (const auto& c : checks)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("the accumulator's advance: forward, a 32-bit wrap, a reset") {
+    struct Row {
+      uint64_t previous, now, counts;
+      bool wrapped, reset;
+    };
+    const uint64_t k32 = uint64_t(1) << 32;
+    for (const Row& r : {
+             Row{10, 25, 15, false, false}, Row{7, 7, 0, false, false},
+             Row{k32 - 100, 50, 150, true, false},  // 100 to 2^32, then 50
+             Row{k32 - 1, 0, 1, true, false},
+             Row{k32 + 5000, 40, 40, false, true},  // back from above 2^32: counted from 0
+         }) {
+      CAPTURE(r.previous);
+      CAPTURE(r.now);
+      auto a = accumulator_advance(r.previous, r.now);
+      CHECK(a.counts == r.counts);
+      CHECK(a.wrapped == r.wrapped);
+      CHECK(a.reset == r.reset);
+    }
+  }
+}
+
+TEST_SUITE("kernel") {
+  TEST_CASE("AMD SMI: joules are the accumulator's advance times its resolution") {
+    FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_WATTS", "400"}});
+    auto choice = open_amdsmi_gpus({}, 0);
+    REQUIRE(choice.source);
+    CHECK(choice.counted);
+    CHECK(choice.seen == 1);
+    auto& src = *choice.source;
+    REQUIRE(src.gpus().size() == 1);
+    const auto& info = src.gpus()[0];
+    CHECK(info.name == "AMD Instinct MI300X");
+    CHECK(info.driver == "6.8.5");
+    CHECK(info.power_limit_w == doctest::Approx(750));
+    CHECK(info.memory_mib == doctest::Approx(192 * 1024));
+    CHECK(info.energy_method == "measured:amdsmi");
+    CHECK(src.method() == "measured:amdsmi");
+    src.start();
+    // 0 → 5 s: 5 × 400 W = 2000 J = 128,000,000 counts of 15.625 µJ.
+    fake.at(5);
+    src.sample();
+    auto first = src.read_interval();
+    REQUIRE(find(first, "gpu0"));
+    CHECK(find(first, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));
+    fake.at(10);
+    src.sample();
+    auto second = src.read_interval();
+    REQUIRE(find(second, "gpu0"));
+    CHECK(find(second, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));
+    // 0 → 10 s: 256,000,000 counts × 15.625 µJ = 4000 J.
+    auto run = src.read_since_start();
+    auto* g = find(run, "gpu0");
+    REQUIRE(g);
+    CHECK(g->joules == doctest::Approx(4000).epsilon(1e-12));
+    CHECK(g->method == "measured:amdsmi");
+    auto act = src.last_activity();
+    REQUIRE(act.size() == 1);
+    CHECK(act[0].util_pct == doctest::Approx(90));
+    CHECK(act[0].sm_clock_mhz == doctest::Approx(2100));
+    CHECK(has_note(src.notes(), "amdsmi_get_energy_count, × its resolution of 15.625 µJ"));
+  }
+
+  TEST_CASE("AMD SMI: a 32-bit accumulator that wraps during the run is unwrapped") {
+    // Starts 1000 counts below 2^32 = 4294967296; 10 s at 400 W add 256,000,000 counts.
+    FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_WATTS", "400"},
+                     {"PMC_FAKE_AMDSMI_WRAP_BITS", "32"},
+                     {"PMC_FAKE_AMDSMI_START", "4294966296"}});
+    auto choice = open_amdsmi_gpus({}, 0);
+    REQUIRE(choice.source);
+    auto& src = *choice.source;
+    src.start();
+    fake.at(2.5);
+    src.sample();
+    fake.at(10);
+    auto run = src.read_since_start();
+    auto* g = find(run, "gpu0");
+    REQUIRE(g);
+    CHECK(g->joules == doctest::Approx(4000).epsilon(1e-12));
+    CHECK(has_note(src.notes(), "wrapped at 32 bits 1 time"));
+  }
+
+  TEST_CASE("AMD SMI: on a dual-die part the die that reads 0 gets no reading, and a note") {
+    // Two GCDs on one socket: gpu0 reports the package (500 W), gpu1 reads 0.
+    FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_GPUS", "2"},
+                     {"PMC_FAKE_AMDSMI_DUAL_DIE", "1"},
+                     {"PMC_FAKE_AMDSMI_WATTS", "500"}});
+    auto choice = open_amdsmi_gpus({}, 0);
+    REQUIRE(choice.source);
+    auto& src = *choice.source;
+    REQUIRE(src.gpus().size() == 2);
+    CHECK(src.gpus()[1].name == "AMD Instinct MI250X");
+    src.start();
+    fake.at(4);
+    src.sample();
+    auto run = src.read_since_start();
+    REQUIRE(find(run, "gpu0"));
+    CHECK(find(run, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));  // 4 s × 500 W
+    CHECK_FALSE(find(run, "gpu1"));  // neither 0 J nor counted twice
+    auto notes = src.notes();
+    CHECK(has_note(notes, "gpu1 (AMD Instinct MI250X"));
+    CHECK(has_note(notes,
+                   "one die reports both dies' power and the other 0, so gpu0's reading "
+                   "holds this die's energy too"));
+    // Utilisation is per die: both are reported.
+    CHECK(src.last_activity().size() == 2);
+
+    SUBCASE("the reporting die left out by --gpus is named") {
+      auto only = open_amdsmi_gpus(*parse_gpu_selection("1"), 0);
+      REQUIRE(only.source);
+      only.source->start();
+      fake.at(6);
+      auto r = only.source->read_since_start();
+      CHECK(r.empty());
+      CHECK(has_note(only.source->notes(), "not measured: --gpus left it out"));
+    }
+  }
+
+  TEST_CASE("AMD SMI: init failing, no energy symbol, a counter that is not supported") {
+    SUBCASE("amdsmi_init fails") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_INIT_FAIL", "1"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      CHECK_FALSE(choice.source);
+      CHECK(choice.library_found);
+      CHECK_FALSE(choice.counted);
+      CHECK(choice.reason_if_none.find("amdsmi_init failed: AMDSMI_STATUS_INIT_ERROR") !=
+            std::string::npos);
+    }
+    SUBCASE("the library lacks amdsmi_get_energy_count") {
+      FakeAmdSmi fake({}, PMC_FAKE_AMDSMI_NO_ENERGY);
+      auto choice = open_amdsmi_gpus({}, 0);
+      CHECK_FALSE(choice.source);
+      CHECK(choice.library_found);
+      CHECK(choice.reason_if_none == "no AMD GPU read: none answers");
+      CHECK(has_note(choice.notes, "lacks amdsmi_get_energy_count"));
+    }
+    SUBCASE("the counter answers NOT_SUPPORTED, as in a VM guest") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_ENERGY", "1"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      CHECK_FALSE(choice.source);
+      CHECK(has_note(choice.notes, "AMDSMI_STATUS_NOT_SUPPORTED"));
+      CHECK(has_note(choice.notes, "VM guests"));
+    }
+  }
+
+  TEST_CASE("NVIDIA and AMD GPUs together: NVML's first, AMD's numbered after them") {
+    FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_WATTS", "400"}});
+    fake.set("PMCMODEL_NVML_LIBRARY", PMC_FAKE_NVML);
+    auto all = open_gpu_sources({});
+    REQUIRE(all.source);
+    REQUIRE(all.source->gpus().size() == 2);
+    CHECK(all.source->gpus()[0].name == "NVIDIA H200");
+    CHECK(all.source->gpus()[1].index == 1);
+    CHECK(all.source->gpus()[1].name == "AMD Instinct MI300X");
+    REQUIRE(all.libraries.size() == 2);
+    CHECK(all.libraries[0].name == "nvml");
+    CHECK(all.libraries[0].up);
+    CHECK(all.libraries[1].name == "amdsmi");
+    CHECK(all.libraries[1].up);
+    all.source->start();
+    fake.at(10);
+    auto run = all.source->read_since_start();
+    REQUIRE(find(run, "gpu0"));
+    CHECK(find(run, "gpu0")->method == "measured:nvml");
+    REQUIRE(find(run, "gpu1"));
+    CHECK(find(run, "gpu1")->method == "measured:amdsmi");
+    CHECK(find(run, "gpu1")->joules == doctest::Approx(4000).epsilon(1e-12));
+    auto notes = all.source->notes();
+    CHECK(std::count(notes.begin(), notes.end(), std::string(kGpuDomainsNote)) == 1);
+
+    auto amd_only = open_gpu_sources(*parse_gpu_selection("1"));
+    REQUIRE(amd_only.source);
+    REQUIRE(amd_only.source->gpus().size() == 1);
+    CHECK(amd_only.source->gpus()[0].index == 1);
+    CHECK_FALSE(amd_only.libraries[0].up);
+    CHECK(amd_only.libraries[0].reason == "no NVIDIA GPU read: none selected (--gpus)");
+    CHECK_THROWS_WITH_AS(
+        open_gpu_sources(*parse_gpu_selection("2")),
+        "--gpus: GPU 2 asked for, but NVML sees GPUs 0-0 and AMD SMI sees GPUs 1-1",
+        std::invalid_argument);
+  }
+
+  TEST_CASE("without AMD SMI there is no AMD source, and the reason names the library") {
+    FakeAmdSmi fake({}, "/nonexistent/libamd_smi.so");
+    auto choice = open_amdsmi_gpus({}, 0);
+    CHECK_FALSE(choice.source);
+    CHECK_FALSE(choice.library_found);
+    CHECK(choice.reason_if_none.find("/nonexistent/libamd_smi.so") != std::string::npos);
+    auto all = open_gpu_sources({});
+    CHECK_FALSE(all.source);
+    CHECK_FALSE(all.library_found);
+  }
+
+  TEST_CASE("doctor's AMD GPU line: each GPU and its counter, or the library missing and the fix") {
+    SysRoot root;
+    fs::path empty = test::make_temp_dir("amdsmi-sys");
+    root.sys = empty;  // no /sys/module/amdgpu: a machine without the driver
+    {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_GPUS", "2"}, {"PMC_FAKE_AMDSMI_DUAL_DIE", "1"}});
+      auto checks = run_checks(root);
+      auto* c = check_named(checks, "GPU (AMD SMI)");
+      REQUIRE(c);
+      CHECK(c->ok);
+      CHECK(c->detail.find("gpu0 AMD Instinct MI250X: energy measured:amdsmi;") !=
+            std::string::npos);
+      CHECK(c->detail.find("gpu1 AMD Instinct MI250X: energy measured:amdsmi on gpu0 (dual-die") !=
+            std::string::npos);
+    }
+    {
+      FakeAmdSmi fake({}, "/nonexistent/libamd_smi.so");
+      auto checks = run_checks(root);
+      auto* c = check_named(checks, "GPU (AMD SMI)");
+      REQUIRE(c);
+      CHECK(c->ok);  // no driver: nothing to measure
+      CHECK(c->detail.find("/nonexistent/libamd_smi.so") != std::string::npos);
+      CHECK(c->fix.find("PMCMODEL_AMDSMI_LIBRARY") != std::string::npos);
+      fs::create_directories(empty / "module/amdgpu");
+      auto with_driver = run_checks(root);
+      CHECK_FALSE(check_named(with_driver, "GPU (AMD SMI)")->ok);
+    }
+    fs::remove_all(empty);
+  }
+}
