@@ -78,12 +78,6 @@ constexpr int kSampleMs = 100;
 // the accumulator at least every 100 ms, so each end of a window is off by at most that much.
 constexpr double kCounterStepS = 0.1;
 
-template <typename F>
-void bind(void* handle, const char* symbol, F& fn, std::vector<std::string>* missing) {
-  fn = reinterpret_cast<F>(dlsym(handle, symbol));
-  if (fn == nullptr && missing != nullptr) missing->push_back(symbol);
-}
-
 // The loaded library and its initialisation; amdsmi_shut_down when destroyed. Never unloaded
 // (RTLD_NODELETE): the library keeps threads of its own.
 class Library {
@@ -93,24 +87,24 @@ class Library {
     if (handle == nullptr) return;
     found_ = true;
     std::vector<std::string> missing;
-    bind(handle, "amdsmi_init", api_.init, &missing);
-    bind(handle, "amdsmi_shut_down", api_.shut_down, &missing);
-    bind(handle, "amdsmi_get_socket_handles", api_.socket_handles, &missing);
-    bind(handle, "amdsmi_get_processor_handles", api_.processor_handles, &missing);
+    bind_gpu_symbol(handle, "amdsmi_init", api_.init, &missing);
+    bind_gpu_symbol(handle, "amdsmi_shut_down", api_.shut_down, &missing);
+    bind_gpu_symbol(handle, "amdsmi_get_socket_handles", api_.socket_handles, &missing);
+    bind_gpu_symbol(handle, "amdsmi_get_processor_handles", api_.processor_handles, &missing);
     if (!missing.empty()) {
       problem_ = name_ + " lacks " + fmt::format("{}", fmt::join(missing, ", ")) +
                  " (not AMD SMI, or older than ROCm 6)";
       return;
     }
-    bind(handle, "amdsmi_get_energy_count", api_.energy_count, &optional_missing_);
-    bind(handle, "amdsmi_status_code_to_string", api_.status_string, &optional_missing_);
-    bind(handle, "amdsmi_get_gpu_asic_info", api_.asic_info, &optional_missing_);
-    bind(handle, "amdsmi_get_gpu_device_uuid", api_.device_uuid, &optional_missing_);
-    bind(handle, "amdsmi_get_gpu_activity", api_.activity, &optional_missing_);
-    bind(handle, "amdsmi_get_clock_info", api_.clock_info, &optional_missing_);
-    bind(handle, "amdsmi_get_power_cap_info", api_.power_cap_info, &optional_missing_);
-    bind(handle, "amdsmi_get_gpu_memory_total", api_.memory_total, &optional_missing_);
-    bind(handle, "amdsmi_get_gpu_driver_info", api_.driver_info, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_energy_count", api_.energy_count, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_status_code_to_string", api_.status_string, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_gpu_asic_info", api_.asic_info, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_gpu_device_uuid", api_.device_uuid, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_gpu_activity", api_.activity, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_clock_info", api_.clock_info, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_power_cap_info", api_.power_cap_info, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_gpu_memory_total", api_.memory_total, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_gpu_driver_info", api_.driver_info, &optional_missing_);
     Status r = api_.init(kInitAmdGpus);
     if (r != kSuccess) {
       problem_ = fmt::format("amdsmi_init failed: {} (AMD SMI status {}){}", error(r), r,
@@ -139,27 +133,15 @@ class Library {
   }
 
  private:
+  // AMD SMI reaches GPUs only through the kernel driver's /dev/kfd.
   void* open() {
-    if (const char* path = std::getenv("PMCMODEL_AMDSMI_LIBRARY");
-        path != nullptr && *path != '\0') {
-      name_ = path;
-      void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-      if (h == nullptr) {
-        const char* e = dlerror();
-        problem_ = e != nullptr ? e : name_ + ": cannot load";
-      }
-      return h;
-    }
-    for (const char* candidate : kDefaultLibraries) {
-      if (void* h = dlopen(candidate, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) {
-        name_ = candidate;
-        return h;
-      }
-    }
-    name_ = kDefaultLibraries[0];
-    problem_ = fmt::format("{}: cannot load ({} tried, and $PMCMODEL_AMDSMI_LIBRARY is unset)",
-                           name_, fmt::join(kDefaultLibraries, ", "));
-    return nullptr;
+    GpuLibrary lib = load_gpu_library(
+        "PMCMODEL_AMDSMI_LIBRARY",
+        std::vector<const char*>(std::begin(kDefaultLibraries), std::end(kDefaultLibraries)),
+        {"/dev/kfd"});
+    name_ = lib.name;
+    problem_ = lib.problem;
+    return lib.handle;
   }
 
   std::string name_;

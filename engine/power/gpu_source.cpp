@@ -1,6 +1,10 @@
 #include "engine/power/gpu_source.h"
 
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -278,6 +282,49 @@ GpuSources open_gpu_sources(const GpuSelection& selection) {
   else
     out.source = std::make_unique<CombinedGpuSource>(std::move(parts));
   return out;
+}
+
+GpuLibrary load_gpu_library(const char* env_var, const std::vector<const char*>& defaults,
+                            const std::vector<const char*>& devices) {
+  GpuLibrary lib;
+  auto open = [&](const char* name) {
+    lib.name = name;
+    lib.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    return lib.handle != nullptr;
+  };
+  if (const char* path = std::getenv(env_var); path != nullptr && *path != '\0') {
+    if (!open(path)) {
+      const char* e = dlerror();
+      lib.problem = e != nullptr ? e : lib.name + ": cannot load";
+    }
+    return lib;
+  }
+  bool device = std::any_of(devices.begin(), devices.end(),
+                            [](const char* d) { return access(d, F_OK) == 0; });
+  if (!device) {
+    lib.name = defaults.front();
+    lib.problem =
+        fmt::format("{} exists, so {} was not loaded",
+                    devices.size() == 1 ? fmt::format("no {}", devices.front())
+                                        : fmt::format("none of {}", fmt::join(devices, ", ")),
+                    lib.name);
+    return lib;
+  }
+  for (const char* candidate : defaults)
+    if (open(candidate)) return lib;
+  lib.name = defaults.front();
+  lib.problem = defaults.size() == 1 ? fmt::format("{}: cannot load", lib.name)
+                                     : fmt::format("{}: cannot load ({} tried, and ${} is unset)",
+                                                   lib.name, fmt::join(defaults, ", "), env_var);
+  if (defaults.size() == 1)
+    if (const char* e = dlerror()) lib.problem = e;
+  return lib;
+}
+
+void* gpu_symbol(void* handle, const char* symbol, std::vector<std::string>* missing) {
+  void* fn = dlsym(handle, symbol);
+  if (fn == nullptr && missing != nullptr) missing->push_back(symbol);
+  return fn;
 }
 
 }  // namespace pmc

@@ -136,4 +136,25 @@ struct GpuLibraryStatus {
 // `selection` names an index no library sees; every other failure is a reason.
 GpuSources open_gpu_sources(const GpuSelection& selection);
 
+// A vendor's GPU library loaded with dlopen (never unloaded: RTLD_NODELETE, as NVML and AMD SMI
+// keep threads of their own). `handle` is null when it was not loaded, and `problem` says why.
+struct GpuLibrary {
+  void* handle = nullptr;
+  std::string name;  // the path or soname loaded, or the one that could not be
+  std::string problem;
+};
+// The library `$env_var` names (any path or soname, always tried), else the first of `defaults`
+// that loads. The defaults are not looked for when none of `devices` exists: a vendor's library
+// reaches its GPUs only through its driver's device files, and the loader's search of its path
+// costs dozens of failed opens at every start-up.
+GpuLibrary load_gpu_library(const char* env_var, const std::vector<const char*>& defaults,
+                            const std::vector<const char*>& devices);
+
+// fn = the library's `symbol`, or nullptr with `symbol` added to `missing` (when given).
+void* gpu_symbol(void* handle, const char* symbol, std::vector<std::string>* missing);
+template <typename F>
+void bind_gpu_symbol(void* handle, const char* symbol, F& fn, std::vector<std::string>* missing) {
+  fn = reinterpret_cast<F>(gpu_symbol(handle, symbol, missing));
+}
+
 }  // namespace pmc

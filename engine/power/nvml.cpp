@@ -76,9 +76,9 @@ struct FieldValue {
 constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT, mW
 constexpr int kValueUnsignedInt = 1;
 constexpr int kValueUnsignedLongLong = 3;
-constexpr int kClockSm = 1;               // NVML_CLOCK_SM
-constexpr unsigned kNameBufferSize = 96;  // NVML_DEVICE_NAME_V2_BUFFER_SIZE
-constexpr unsigned kUuidBufferSize = 96;  // NVML_DEVICE_UUID_V2_BUFFER_SIZE
+constexpr int kClockSm = 1;                 // NVML_CLOCK_SM
+constexpr unsigned kNameBufferSize = 96;    // NVML_DEVICE_NAME_V2_BUFFER_SIZE
+constexpr unsigned kUuidBufferSize = 96;    // NVML_DEVICE_UUID_V2_BUFFER_SIZE
 constexpr unsigned kDriverBufferSize = 80;  // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
 
 struct Api {
@@ -130,72 +130,53 @@ constexpr double kAverageLagS = 1.0;
 // An SM-time split of a shared GPU also splits its idle and memory power by SM time.
 constexpr double kSmSplitUncertainty = 0.25;
 
-std::string library_name() {
-  if (const char* path = std::getenv("PMCMODEL_NVML_LIBRARY"); path != nullptr && *path != '\0')
-    return path;
-  return kDefaultLibrary;
-}
-
-// NVML answers only through the driver's control device (/dev/nvidiactl; /dev/dxg under WSL 2).
-// Without one, looking for the library costs ~130 failed opens of the loader's search path at
-// every start-up and could not find a GPU anyway.
-bool nvidia_device_present() {
-  return access("/dev/nvidiactl", F_OK) == 0 || access("/dev/dxg", F_OK) == 0;
-}
-
-template <typename F>
-void bind(void* handle, const char* symbol, F& fn, std::vector<std::string>* missing) {
-  fn = reinterpret_cast<F>(dlsym(handle, symbol));
-  if (fn == nullptr && missing != nullptr) missing->push_back(symbol);
-}
-
 // The loaded library and its initialisation; nvmlShutdown when destroyed. The library is never
 // unloaded (RTLD_NODELETE): NVML keeps threads of its own.
 class Library {
  public:
   // Empty problem() when NVML is loaded and initialised.
-  Library() : name_(library_name()) {
-    if (name_ == kDefaultLibrary && !nvidia_device_present()) {
-      problem_ = "neither /dev/nvidiactl nor /dev/dxg (WSL) exists, so " + name_ + " was not loaded";
-      return;
-    }
-    void* handle = dlopen(name_.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  Library() {
+    // NVML reaches GPUs only through /dev/nvidiactl (/dev/dxg under WSL 2).
+    GpuLibrary lib = load_gpu_library("PMCMODEL_NVML_LIBRARY", {kDefaultLibrary},
+                                      {"/dev/nvidiactl", "/dev/dxg"});
+    name_ = lib.name;
+    void* handle = lib.handle;
     if (handle == nullptr) {
-      const char* e = dlerror();
-      problem_ = e != nullptr ? e : name_ + ": cannot load";
+      problem_ = lib.problem;
       return;
     }
     found_ = true;
     std::vector<std::string> missing;
-    bind(handle, "nvmlInit_v2", api_.init, &missing);
-    bind(handle, "nvmlShutdown", api_.shutdown, &missing);
-    bind(handle, "nvmlErrorString", api_.error_string, &missing);
-    bind(handle, "nvmlDeviceGetCount_v2", api_.device_count, &missing);
-    bind(handle, "nvmlDeviceGetHandleByIndex_v2", api_.handle_by_index, &missing);
-    bind(handle, "nvmlDeviceGetName", api_.name, &missing);
-    bind(handle, "nvmlDeviceGetUUID", api_.uuid, &missing);
-    bind(handle, "nvmlDeviceGetPowerUsage", api_.power_usage, &missing);
+    bind_gpu_symbol(handle, "nvmlInit_v2", api_.init, &missing);
+    bind_gpu_symbol(handle, "nvmlShutdown", api_.shutdown, &missing);
+    bind_gpu_symbol(handle, "nvmlErrorString", api_.error_string, &missing);
+    bind_gpu_symbol(handle, "nvmlDeviceGetCount_v2", api_.device_count, &missing);
+    bind_gpu_symbol(handle, "nvmlDeviceGetHandleByIndex_v2", api_.handle_by_index, &missing);
+    bind_gpu_symbol(handle, "nvmlDeviceGetName", api_.name, &missing);
+    bind_gpu_symbol(handle, "nvmlDeviceGetUUID", api_.uuid, &missing);
+    bind_gpu_symbol(handle, "nvmlDeviceGetPowerUsage", api_.power_usage, &missing);
     if (!missing.empty()) {
       problem_ = name_ + " lacks " + fmt::format("{}", fmt::join(missing, ", ")) +
                  " (not NVIDIA's NVML, or older than the R450 driver)";
       return;
     }
-    bind(handle, "nvmlDeviceGetTotalEnergyConsumption", api_.total_energy, &optional_missing_);
-    bind(handle, "nvmlDeviceGetFieldValues", api_.field_values, &optional_missing_);
-    bind(handle, "nvmlDeviceGetUtilizationRates", api_.utilization, &optional_missing_);
-    bind(handle, "nvmlDeviceGetClockInfo", api_.clock_info, &optional_missing_);
-    bind(handle, "nvmlDeviceGetMaxClockInfo", api_.max_clock_info, &optional_missing_);
-    bind(handle, "nvmlDeviceGetPowerManagementLimit", api_.power_management_limit,
-         &optional_missing_);
-    bind(handle, "nvmlDeviceGetEnforcedPowerLimit", api_.enforced_power_limit,
-         &optional_missing_);
-    bind(handle, "nvmlDeviceGetMemoryInfo", api_.memory_info, &optional_missing_);
-    bind(handle, "nvmlDeviceGetTemperature", api_.temperature, &optional_missing_);
-    bind(handle, "nvmlDeviceGetComputeRunningProcesses_v3", api_.compute_processes,
-         &optional_missing_);
-    bind(handle, "nvmlDeviceGetProcessUtilization", api_.process_utilization,
-         &optional_missing_);
-    bind(handle, "nvmlSystemGetDriverVersion", api_.driver_version, &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetTotalEnergyConsumption", api_.total_energy,
+                    &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetFieldValues", api_.field_values, &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetUtilizationRates", api_.utilization, &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetClockInfo", api_.clock_info, &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetMaxClockInfo", api_.max_clock_info, &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetPowerManagementLimit", api_.power_management_limit,
+                    &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetEnforcedPowerLimit", api_.enforced_power_limit,
+                    &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetMemoryInfo", api_.memory_info, &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetTemperature", api_.temperature, &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetComputeRunningProcesses_v3", api_.compute_processes,
+                    &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlDeviceGetProcessUtilization", api_.process_utilization,
+                    &optional_missing_);
+    bind_gpu_symbol(handle, "nvmlSystemGetDriverVersion", api_.driver_version, &optional_missing_);
     Return r = api_.init();
     if (r != kSuccess) {
       problem_ = fmt::format("nvmlInit_v2 failed: {} (NVML error {}){}", error(r), r,
@@ -240,9 +221,12 @@ enum class EnergyKind { counter, instant, average };
 
 const char* method_of(EnergyKind kind) {
   switch (kind) {
-    case EnergyKind::counter: return "measured:nvml";
-    case EnergyKind::instant: return "measured:nvml-power";
-    case EnergyKind::average: return "measured:nvml-average";
+    case EnergyKind::counter:
+      return "measured:nvml";
+    case EnergyKind::instant:
+      return "measured:nvml-power";
+    case EnergyKind::average:
+      return "measured:nvml-average";
   }
   return "measured:nvml";
 }
@@ -292,7 +276,8 @@ Probe probe_gpu(const Library& lib, unsigned index, const std::string& driver) {
   buf[0] = '\0';
   if (api.uuid(p.handle, buf, kUuidBufferSize) == kSuccess) p.info.uuid = buf;
   unsigned mw = 0;
-  if ((api.enforced_power_limit != nullptr && api.enforced_power_limit(p.handle, &mw) == kSuccess) ||
+  if ((api.enforced_power_limit != nullptr &&
+       api.enforced_power_limit(p.handle, &mw) == kSuccess) ||
       (api.power_management_limit != nullptr &&
        api.power_management_limit(p.handle, &mw) == kSuccess))
     p.info.power_limit_w = mw / 1e3;
@@ -346,7 +331,7 @@ struct Gpu {
   bool counter_failed = false;
   std::optional<double> last_w;
   double last_t = 0;
-  unsigned long long last_seen_us = 0;  // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
+  unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
   unsigned long long processes_seen_us = 0;  // the same, for read_processes()
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
@@ -591,13 +576,16 @@ class NvmlSourceImpl final : public GpuSource {
     e.domain = g.domain();
     e.method = method_of(g.kind);
     double window_s = std::max(0.0, t - w.start_s);
-    e.joules = g.kind == EnergyKind::counter
-                   ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
-                   : w.integrated_j;
+    e.joules =
+        g.kind == EnergyKind::counter
+            ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
+            : w.integrated_j;
     e.average_watts = window_s > 0 ? e.joules / window_s : 0;
     double edge = window_s > 0 ? 1.0 / window_s : 1.0;
     switch (g.kind) {
-      case EnergyKind::counter: e.uncertainty = std::min(1.0, kCounterStepS * edge); break;
+      case EnergyKind::counter:
+        e.uncertainty = std::min(1.0, kCounterStepS * edge);
+        break;
       case EnergyKind::instant:
         e.uncertainty = std::min(1.0, kInstantUncertainty + kIntegrateSampleMs / 1e3 * edge);
         break;
@@ -632,10 +620,10 @@ class NvmlSourceImpl final : public GpuSource {
     double total = w.command_sm + w.other_sm;
     if (!(total > 0)) {
       if (notes != nullptr)
-        notes->push_back(fmt::format(
-            "{}: no command share: other processes computed on it too and "
-            "nvmlDeviceGetProcessUtilization gave no sample to split it by",
-            g.domain()));
+        notes->push_back(
+            fmt::format("{}: no command share: other processes computed on it too and "
+                        "nvmlDeviceGetProcessUtilization gave no sample to split it by",
+                        g.domain()));
       return std::nullopt;
     }
     double fraction = w.command_sm / total;
@@ -671,18 +659,21 @@ class NvmlSourceImpl final : public GpuSource {
     switch (g.kind) {
       case EnergyKind::counter:
         return what + ": energy from NVML's energy counter (nvmlDeviceGetTotalEnergyConsumption, " +
-               "mJ; it advances about every 100 ms, so each end of a window may be off by one step)" +
+               "mJ; it advances about every 100 ms, so each end of a window may be off by one "
+               "step)" +
                (g.counter_failed ? "; a read failed during the run and the last value was kept"
                                  : "");
       case EnergyKind::instant:
-        return what + ": the energy counter does not answer, so energy integrates the instant "
-                      "power field (NVML_FI_DEV_POWER_INSTANT) sampled every " +
+        return what +
+               ": the energy counter does not answer, so energy integrates the instant "
+               "power field (NVML_FI_DEV_POWER_INSTANT) sampled every " +
                std::to_string(kIntegrateSampleMs) + " ms (±5%)";
       case EnergyKind::average:
-        return what + ": neither the energy counter nor the instant power field answers, so "
-                      "energy integrates nvmlDeviceGetPowerUsage, which on recent GPUs is a ~1 s "
-                      "moving average: it lags the load (40-90% high in the seconds after a load "
-                      "ends on an H200), hence ±15% plus 1 s of the window";
+        return what +
+               ": neither the energy counter nor the instant power field answers, so "
+               "energy integrates nvmlDeviceGetPowerUsage, which on recent GPUs is a ~1 s "
+               "moving average: it lags the load (40-90% high in the seconds after a load "
+               "ends on an H200), hence ±15% plus 1 s of the window";
     }
     return what;
   }

@@ -3,6 +3,7 @@
 // (mod 2^bits), t read from a clock file this test writes. Expected joules are worked out by hand
 // in the comments; the resolution 15.625 µJ is exact in a float, so they are exact.
 #include <doctest/doctest.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -186,6 +187,15 @@ TEST_SUITE("kernel") {
       CHECK(r.empty());
       CHECK(has_note(only.source->notes(), "not measured: --gpus left it out"));
     }
+  }
+
+  TEST_CASE("AMD SMI: without /dev/kfd the default library is not looked for") {
+    if (::access("/dev/kfd", F_OK) == 0) return;  // a machine with the amdgpu driver
+    ::unsetenv("PMCMODEL_AMDSMI_LIBRARY");
+    auto choice = open_amdsmi_gpus({}, 0);
+    CHECK_FALSE(choice.source);
+    CHECK_FALSE(choice.library_found);
+    CHECK(choice.reason_if_none.find("/dev/kfd") != std::string::npos);
   }
 
   TEST_CASE("AMD SMI: init failing, no energy symbol, a counter that is not supported") {
