@@ -19,6 +19,7 @@
 #include "cli/output.h"
 #include "engine/power/energy_accounting.h"
 #include "engine/session/machine.h"
+#include "engine/system/self_exe.h"
 #include "engine/workloads/calibrate.h"
 #include "events/names/resolver.h"
 #include "models/calibration/calibration_models.h"
@@ -34,12 +35,6 @@ struct CalibrateOptions {
   std::string out_data = "calibration.csv";
   std::string out;
 };
-
-std::string self_exe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? "pmcmodel" : p.string();
-}
 
 void show_progress(size_t index, size_t count, const CalibrationStep& s, double left_s) {
   std::fprintf(stderr, "\r\033[K[%zu/%zu] %s, %d thread%s%s, %.0f s left", index + 1, count,
@@ -163,7 +158,7 @@ int run_calibrate(CalibrateOptions o) {
   check_output_path(o.out_data);
   if (!o.out.empty()) check_output_path(model_file(o.out, "ipc"));
   o.request.created_at = utc_now_iso8601();
-  o.request.executable = self_exe();
+  o.request.executable = self_executable_or("pmcmodel");
 
   CalibrationResult result = run_suite(root, machine, o.request);
   if (result.rows == 0)

@@ -23,6 +23,7 @@
 #include "engine/session/machine.h"
 #include "engine/session/repeated_runs.h"
 #include "engine/session/session.h"
+#include "engine/system/self_exe.h"
 #include "engine/workloads/workloads.h"
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
@@ -62,12 +63,6 @@ struct MeasureOptions {
   std::vector<std::string> metric_names;
   std::string cpu_model;
 };
-
-std::string self_exe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? "pmcmodel" : p.string();
-}
 
 // Deferred intervals (no live output) are derived this many at a time: 60 s at -I 100, a few
 // hundred kilobytes of raw records, and few enough calls that the caches stay warm for each.
@@ -319,7 +314,7 @@ int nothing_counted_status(const Measurement& m) {
 // as the document shows it.
 std::vector<std::string> choose_command(MeasureOptions& o, bool no_target) {
   if (!o.command.empty() || !no_target) return o.command;
-  o.command = {self_exe(), "workload", o.workload, "--seconds",
+  o.command = {self_executable_or("pmcmodel"), "workload", o.workload, "--seconds",
                fmt::format("{}", o.workload_seconds)};
   return {"pmcmodel", "workload", o.workload, "--seconds", fmt::format("{}", o.workload_seconds)};
 }

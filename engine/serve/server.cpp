@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/serve/http/http_api.h"
+#include "engine/system/self_exe.h"
 
 namespace pmc::serve {
 namespace fs = std::filesystem;
@@ -68,9 +69,7 @@ std::vector<std::string> http_module_candidates() {
   std::vector<std::string> out;
   if (const char* env = std::getenv("PMCMODEL_HTTP_MODULE"); env != nullptr && *env != '\0')
     return {env};
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
+  if (fs::path exe = self_executable(); !exe.empty()) {
     out.push_back((exe.parent_path() / kHttpModuleName).string());
     out.push_back((exe.parent_path().parent_path() / "lib" / "pmcmodel" / kHttpModuleName)
                       .lexically_normal()

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "engine/system/self_exe.h"
 #include "pmcmodel_version.h"
 
 namespace pmc {
@@ -21,15 +22,14 @@ bool holds_data(const fs::path& dir) {
 DataDir find_data_dir() {
   if (const char* env = std::getenv("PMCMODEL_DATA_DIR"); env != nullptr && *env != '\0')
     return {env, "PMCMODEL_DATA_DIR"};
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
+  if (fs::path exe = self_executable(); !exe.empty()) {
     fs::path installed = exe.parent_path().parent_path() / "share" / "pmcmodel";
     if (holds_data(installed)) return {installed.lexically_normal().string(), "installed"};
   }
   if (holds_data(PMCMODEL_DATA_DIR)) return {PMCMODEL_DATA_DIR, "build tree"};
-  return {"", "no data directory: set PMCMODEL_DATA_DIR, or install pmcmodel (share/pmcmodel beside "
-              "bin/)"};
+  return {"",
+          "no data directory: set PMCMODEL_DATA_DIR, or install pmcmodel (share/pmcmodel beside "
+          "bin/)"};
 }
 
 std::string data_file(const std::string& name) {
