@@ -248,8 +248,21 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
     id.host_cpu = f->name;
     id.facts = f;
   }
-  // A base clock alone is a weak sign (several CPUs share one): high needs the L3 as well.
-  bool unique = id.sku != nullptr && id.candidates == 1;
+  // A base clock alone is a weak sign (several CPUs share one): high needs the L3 as well, and
+  // no other CPU of the generation in the facts table (which has no L3 sizes) at that base clock,
+  // since the catalog holds only the CPUs someone published a SPECpower result for.
+  int others = 0;
+  if (id.sku != nullptr)
+    for (const auto& f : facts.all())
+      if (f.key != id.sku->cpu_key && gen.names_key(f.key) && f.base_ghz &&
+          std::abs(*f.base_ghz - nominal_ghz) <= kBaseClockToleranceGhz)
+        ++others;
+  if (others > 0)
+    id.evidence.push_back(fmt::format(
+        "{} other CPU model(s) of the generation in the facts table have that base clock and an "
+        "L3 it does not give",
+        others));
+  bool unique = id.sku != nullptr && id.candidates == 1 && others == 0;
   id.confidence = !missing.empty() ? "low" : unique ? "high" : "medium";
   return id;
 }

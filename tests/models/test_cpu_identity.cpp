@@ -195,3 +195,57 @@ TEST_SUITE("pure") {
         doctest::Contains("gen.csv:2"));
   }
 }
+
+TEST_SUITE("pure") {
+  TEST_CASE(
+      "identification of every known CPU of the shipped generations, masked as a VM shows it") {
+    // Each CPU of data/cpu_facts.csv that a generation's name patterns cover, shown as a VM shows
+    // it: the generation's vendor/family/model, its marker flags, its base clock as cpu MHz, and
+    // its L3 where a catalog SKU of that CPU gives one. What the confidence promises is checked:
+    // "high" must name the CPU itself. The rates are printed (doctest -s) for docs/energy.md.
+    Tables t;
+    size_t cpus = 0, exact = 0, high = 0, same_tdp = 0;
+    std::vector<double> tdp_error;
+    for (const auto& g : t.generations.all()) {
+      for (const auto& f : t.facts.all()) {
+        if (!g.names_key(f.key) || !f.base_ghz || !f.cores || f.tdp_w <= 0) continue;
+        CpuInfo info;
+        info.vendor = g.vendor;
+        info.model_name =
+            g.vendor == "AuthenticAMD" ? "AMD EPYC Processor" : "Intel(R) Xeon(R) Processor";
+        info.family = g.family;
+        info.model = g.model;
+        info.stepping = g.stepping_min;
+        info.mhz = *f.base_ghz * 1000;
+        for (const auto& s : t.catalog.skus())
+          if (s.cpu_key == f.key && s.llc_mb) info.cache_kb = *s.llc_mb * 1024;
+        for (const auto& flag : g.marker_flags) info.flags.insert(flag);
+        info.processors = 4;
+        auto id = identify_cpu(info, t.generations, t.facts, &t.catalog);
+        REQUIRE_MESSAGE(id, f.name);
+        REQUIRE(id->generation != nullptr);
+        CHECK_MESSAGE(id->generation->name == g.name,
+                      f.name << " identified as " << id->generation->name << ", not " << g.name);
+        ++cpus;
+        bool is_it = id->facts != nullptr && id->facts->key == f.key;
+        exact += is_it;
+        if (id->confidence == "high") {
+          ++high;
+          CHECK_MESSAGE(is_it, f.name << " identified with high confidence as " << id->host_cpu);
+        }
+        if (id->facts != nullptr) {
+          double e = std::abs(id->facts->tdp_w - f.tdp_w) / f.tdp_w;
+          tdp_error.push_back(e);
+          same_tdp += e == 0;
+        }
+      }
+    }
+    CHECK(cpus > 100);
+    std::sort(tdp_error.begin(), tdp_error.end());
+    auto q = [&](double p) { return tdp_error[size_t(p * double(tdp_error.size() - 1))]; };
+    REQUIRE(!tdp_error.empty());
+    MESSAGE(cpus << " CPUs: " << exact << " identified exactly, " << high
+                 << " with high confidence, " << same_tdp << " with the same TDP; TDP error median "
+                 << q(0.5) << ", p90 " << q(0.9) << ", max " << tdp_error.back());
+  }
+}
