@@ -104,24 +104,22 @@ std::string unresolved(const std::string& file, const char* forced, const char* 
   });
 }
 
-// Events that a per-thread core count cannot give, by what they need: an uncore or C-state PMU
-// (absent from the fixture trees), an offcore-response or frontend MSR that the event fields
-// of a metric file cannot carry, AMD's L3, data-fabric and memory-controller PMUs, fixed-counter
-// pseudo-encodings that libpfm4 4.13 refuses, and perf's retire-latency samples.
-bool off_core_or_msr_event(const std::string& line) {
+// Whether an event that did not resolve is of a kind a core count cannot give: an uncore,
+// C-state or RAPL PMU (absent from the fixture trees); an event that needs the offcore-response
+// or frontend MSR, which the event fields of a metric file cannot carry (OCR.*,
+// OFFCORE_RESPONSE.*, FRONTEND_RETIRED.*, and on Sapphire Rapids' successors
+// INT_MISC.UNKNOWN_BRANCH_CYCLES and UOPS_RETIRED.MS); AMD's L3, data-fabric and
+// memory-controller PMUs; perf's retire-latency modifier (":R", perf 6.8).
+bool off_core_or_msr_event(std::string line) {
+  for (const char* core : {"cpu/", "cpu_core/", "cpu_atom/"})
+    if (line.rfind(core, 0) == 0) line.erase(0, std::string(core).size());
   static const char* const kKinds[] = {
-      "UNC_",          "uncore_",      "cstate_",         "OCR.",           "OFFCORE_RESPONSE.",
-      "FRONTEND_RETIRED.", "msr/",     "power/",          "imc_",           "l3_",
-      "local_",        "remote_",      "umc_",            "dram_channel_", "xi_",
-      "INT_MISC.UNKNOWN_BRANCH_CYCLES", "frontend_retired.", "cpu_core/FRONTEND_RETIRED.",
-      "cpu_core/OCR.", "CPU_CLK_UNHALTED.REF_TSC", "cpu_core/CPU_CLK_UNHALTED.REF_TSC",
-      "cpu_atom/CPU_CLK_UNHALTED.REF_TSC", "TOPDOWN.SLOTS", "UOPS_RETIRED.MS",
-      "cpu_core/UOPS_RETIRED.MS", "cpu_core/INT_MISC.UNKNOWN_BRANCH_CYCLES",
-      "cpu_core/CYCLE_ACTIVITY.", "cpu_core/br_misp_retired.", "cpu_core/frontend_retired.",
-      "arb/", "cha/", "cha_", "pcu_", "cbox_", "cpu_atom/CPU_CLK_UNHALTED.REF_TSC"};
+      "UNC_",    "uncore_", "arb/",  "cha/",  "cha_",           "pcu_",          "cstate_",
+      "msr/",    "power/",  "OCR.",  "OFFCORE_RESPONSE.",       "FRONTEND_RETIRED.",
+      "INT_MISC.UNKNOWN_BRANCH_CYCLES", "UOPS_RETIRED.MS",      "l3_",           "xi_",
+      "local_",  "remote_", "umc_",  "dram_channel_"};
   for (const char* kind : kKinds)
     if (line.rfind(kind, 0) == 0) return true;
-  // perf's retire-latency modifier (":R", perf 6.8) is not one pmcmodel's resolver takes.
   return line.find("unknown modifier 'R'") != std::string::npos ||
          line.find(":R: ") != std::string::npos;
 }
