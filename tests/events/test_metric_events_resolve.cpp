@@ -113,11 +113,27 @@ std::string unresolved(const std::string& file, const char* forced, const char* 
 bool off_core_or_msr_event(std::string line) {
   for (const char* core : {"cpu/", "cpu_core/", "cpu_atom/"})
     if (line.rfind(core, 0) == 0) line.erase(0, std::string(core).size());
-  static const char* const kKinds[] = {
-      "UNC_",    "uncore_", "arb/",  "cha/",  "cha_",           "pcu_",          "cstate_",
-      "msr/",    "power/",  "OCR.",  "OFFCORE_RESPONSE.",       "FRONTEND_RETIRED.",
-      "INT_MISC.UNKNOWN_BRANCH_CYCLES", "UOPS_RETIRED.MS",      "l3_",           "xi_",
-      "local_",  "remote_", "umc_",  "dram_channel_"};
+  static const char* const kKinds[] = {"UNC_",
+                                       "uncore_",
+                                       "arb/",
+                                       "cha/",
+                                       "cha_",
+                                       "pcu_",
+                                       "cstate_",
+                                       "msr/",
+                                       "power/",
+                                       "imc",
+                                       "OCR.",
+                                       "OFFCORE_RESPONSE.",
+                                       "FRONTEND_RETIRED.",
+                                       "INT_MISC.UNKNOWN_BRANCH_CYCLES",
+                                       "UOPS_RETIRED.MS",
+                                       "l3_",
+                                       "xi_",
+                                       "local_",
+                                       "remote_",
+                                       "umc_",
+                                       "dram_channel_"};
   for (const char* kind : kKinds)
     if (line.rfind(kind, 0) == 0) return true;
   return line.find("unknown modifier 'R'") != std::string::npos ||

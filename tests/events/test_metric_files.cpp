@@ -76,8 +76,8 @@ std::vector<std::string> expression_symbols(const std::string& expr, bool& depen
       name += d == '@' ? '/' : d;
       ++i;
     }
-    bool number = std::isdigit(static_cast<unsigned char>(raw[0])) ||
-                  (raw[0] == '.' && raw.size() > 1);
+    bool number =
+        std::isdigit(static_cast<unsigned char>(raw[0])) || (raw[0] == '.' && raw.size() > 1);
     bool cpuid_argument = previous == "(" && !out.empty() && out.back() == "strcmp_cpuid_str";
     if (raw == "has_event") depends = true;
     if (!number && !cpuid_argument && raw != "?" && raw[0] != '#' && !kKeywords.count(raw))
@@ -178,8 +178,7 @@ TEST_SUITE("pure") {
   TEST_CASE("the largest shipped metric file parses in a few milliseconds") {
     std::filesystem::path largest;
     for (const auto& file : shipped_files())
-      if (largest.empty() ||
-          std::filesystem::file_size(file) > std::filesystem::file_size(largest))
+      if (largest.empty() || std::filesystem::file_size(file) > std::filesystem::file_size(largest))
         largest = file;
     auto best = std::chrono::nanoseconds::max();
     for (int i = 0; i < 5; ++i) {
