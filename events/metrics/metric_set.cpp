@@ -548,19 +548,28 @@ struct Model {
 
 // Intel family 6 models as in perf's tools/perf/pmu-events/arch/x86/mapfile.csv.
 constexpr Model kIntelFamily6[] = {
-    {0x4e, 0x4e, "skylake.json"},        {0x5e, 0x5e, "skylake.json"},  // Skylake client
-    {0x55, 0x55, "skylakex.json"},  // Skylake-SP; Cascade Lake by stepping
-    {0x8e, 0x8e, "skylake.json"},        {0x9e, 0x9e, "skylake.json"},   // Kaby/Coffee/Whiskey Lake
-    {0xa5, 0xa6, "skylake.json"},                                        // Comet Lake
-    {0x7d, 0x7e, "icelake.json"},                                        // Ice Lake client
-    {0x6a, 0x6a, "icelakex.json"},       {0x6c, 0x6c, "icelakex.json"},  // Ice Lake-SP
-    {0x8c, 0x8d, "tigerlake.json"},      {0xa7, 0xa7, "rocketlake.json"},
-    {0x8f, 0x8f, "sapphirerapids.json"}, {0xcf, 0xcf, "emeraldrapids.json"},
-    {0xad, 0xae, "graniterapids.json"},  {0x97, 0x97, "alderlake.json"},
-    {0x9a, 0x9a, "alderlake.json"},                                       // Alder Lake
-    {0xb7, 0xb7, "alderlake.json"},      {0xba, 0xba, "alderlake.json"},  // Raptor Lake
-    {0xbf, 0xbf, "alderlake.json"},      {0xaa, 0xac, "meteorlake.json"},
-    {0xbd, 0xbd, "lunarlake.json"},
+    {0x4e, 0x4e, "skylake.json"},         // Skylake mobile
+    {0x5e, 0x5e, "skylake.json"},         // Skylake desktop
+    {0x8e, 0x8e, "skylake.json"},         // Kaby, Whiskey, Amber Lake mobile
+    {0x9e, 0x9e, "skylake.json"},         // Kaby, Coffee Lake desktop
+    {0xa5, 0xa6, "skylake.json"},         // Comet Lake
+    {0x55, 0x55, "skylakex.json"},        // Skylake-SP (Cascade Lake by stepping, above)
+    {0x7d, 0x7e, "icelake.json"},         // Ice Lake client
+    {0x6a, 0x6a, "icelakex.json"},        // Ice Lake-SP
+    {0x6c, 0x6c, "icelakex.json"},        // Ice Lake-D
+    {0x8c, 0x8d, "tigerlake.json"},       // Tiger Lake
+    {0xa7, 0xa7, "rocketlake.json"},      // Rocket Lake
+    {0x8f, 0x8f, "sapphirerapids.json"},  // Sapphire Rapids
+    {0xcf, 0xcf, "emeraldrapids.json"},   // Emerald Rapids
+    {0xad, 0xae, "graniterapids.json"},   // Granite Rapids
+    {0x97, 0x97, "alderlake.json"},       // Alder Lake desktop
+    {0x9a, 0x9a, "alderlake.json"},       // Alder Lake mobile
+    {0xb7, 0xb7, "alderlake.json"},       // Raptor Lake desktop
+    {0xba, 0xba, "alderlake.json"},       // Raptor Lake mobile
+    {0xbf, 0xbf, "alderlake.json"},       // Raptor Lake desktop (S refresh)
+    {0xaa, 0xaa, "meteorlake.json"},      // Meteor Lake mobile
+    {0xac, 0xac, "meteorlake.json"},      // Meteor Lake desktop
+    {0xbd, 0xbd, "lunarlake.json"},       // Lunar Lake
 };
 
 std::string squash(std::string_view name) {
