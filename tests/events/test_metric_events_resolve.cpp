@@ -1,8 +1,10 @@
-// Every event every shipped metric file (data/metrics/*.json) reads must resolve on the CPU the
-// file is for: its libpfm4 table forced with LIBPFM_FORCE_PMU (libpfm reads it once, in
-// pfm_initialize(), so each file is resolved in a forked child) and a sysfs tree of that kind of
-// machine. A CPU the installed libpfm4 (4.13, x86 tables only in Debian's build) does not know
-// runs with no table forced, so its file can only use sysfs names and cpu/event=…,umask=…/ terms.
+// Every core event every shipped metric file (data/metrics/*.json) reads must resolve on the CPU
+// the file is for: its libpfm4 table forced with LIBPFM_FORCE_PMU (libpfm reads it once, in
+// pfm_initialize(), so each file is resolved in a forked child) or the file's own event entries,
+// and a sysfs tree of that kind of machine. A CPU the installed libpfm4 (4.13, x86 tables only in
+// Debian's build) does not know runs with no table forced, so its file can only use sysfs names
+// and its own entries. The events that do not resolve are printed, and must be of a kind a core
+// count cannot give (off_core_or_msr_event).
 #include <doctest/doctest.h>
 #include <perfmon/pfmlib.h>
 #include <sys/wait.h>
