@@ -175,6 +175,26 @@ TEST_SUITE("pure") {
     CHECK(compared > 3000);
   }
 
+  TEST_CASE("every per-CPU file keeps pmcmodel's group and metric names") {
+    // The names measure's default groups, docs/metrics.md and the tests use, merged from
+    // scripts/metric-supplement.json into perf's files.
+    const std::vector<std::string> topdown = {"tma_frontend_bound", "tma_bad_speculation",
+                                              "tma_backend_bound", "tma_retiring"};
+    for (const char* file :
+         {"skylake.json", "skylakex.json", "cascadelake.json", "icelake.json", "icelakex.json",
+          "tigerlake.json", "rocketlake.json", "sapphirerapids.json", "emeraldrapids.json",
+          "graniterapids.json", "alderlake.json", "meteorlake.json", "lunarlake.json", "zen4.json",
+          "zen5.json", "neoverse.json", "neoverse-n2.json", "neoverse-v1.json",
+          "neoverse-v2.json"}) {
+      CAPTURE(file);
+      auto set = pmc::MetricSet::load(kMetrics / file);
+      std::set<std::string> in_topdown;
+      for (size_t i : set.select({"topdown"})) in_topdown.insert(set.metrics()[i].name);
+      for (const std::string& name : topdown) CHECK(in_topdown.count(name) == 1);
+      CHECK_FALSE(set.select({"branch_mpki"}).empty());
+    }
+  }
+
   TEST_CASE("the largest shipped metric file parses in a few milliseconds") {
     std::filesystem::path largest;
     for (const auto& file : shipped_files())
