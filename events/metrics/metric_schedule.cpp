@@ -47,11 +47,13 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
     if (file.empty())
       throw MetricChoiceError(fmt::format(
           "--cpu {}: unknown CPU model (expected one of: generic, skylake, skx, cascadelake, "
-          "icelake, icx, sapphirerapids, spr, emeraldrapids, alderlake, raptorlake, zen2, zen3, "
-          "zen4, neoverse-n1, neoverse-n2, neoverse-v1, neoverse-v2, graviton3)",
+          "icelake, icx, tigerlake, rocketlake, sapphirerapids, spr, emeraldrapids, "
+          "graniterapids, alderlake, raptorlake, meteorlake, lunarlake, zen2, zen3, zen4, zen5, "
+          "neoverse-n1, neoverse-n2, neoverse-v1, neoverse-v2, graviton3)",
           cpu_model));
   } else {
-    file = metric_file_for_cpu(machine.vendor, machine.family, machine.model, machine.pmus);
+    file = metric_file_for_cpu(machine.vendor, machine.family, machine.model, machine.pmus,
+                               machine.stepping);
   }
   if (!file.empty() && file != "generic.json") out.files.push_back(file);
   // Without a data directory (or its generic.json), the generic ratios come from the built-in

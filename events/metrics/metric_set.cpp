@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -187,6 +188,9 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
   auto lines = metric_name_lines(text);
   auto event_lines = key_lines(text, "\"EventName\"");
   MetricSet set;
+  // Name and Unit of each metric so far: a file of several hundred metrics (perf's Intel files)
+  // would spend most of its load comparing every pair.
+  std::unordered_set<std::string> seen_names;
   size_t named = 0, events = 0;
   for (const auto& entry : document) {
     if (!entry.is_object())
@@ -229,9 +233,10 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
     } catch (const std::runtime_error& e) {
       throw std::runtime_error(where + ": " + e.what());
     }
-    for (const auto& existing : set.metrics_)
-      if (lower(existing.name) == lower(def.name) && existing.pmu == def.pmu)
-        throw std::runtime_error(where + ": defined twice (first at " + existing.origin + ")");
+    if (!seen_names.insert(lower(def.name) + '\0' + def.pmu).second)
+      for (const auto& existing : set.metrics_)
+        if (lower(existing.name) == lower(def.name) && existing.pmu == def.pmu)
+          throw std::runtime_error(where + ": defined twice (first at " + existing.origin + ")");
     set.metrics_.push_back(std::move(def));
   }
   set.link();
@@ -261,15 +266,17 @@ MetricSet MetricSet::load(const std::vector<std::filesystem::path>& files) {
 
 void MetricSet::merge(const MetricSet& other) {
   for (const auto& def : other.events_) add_event(def);
+  // Name and Unit → index, so that merging a CPU file of several hundred metrics compares each
+  // once rather than with every metric before it.
+  std::unordered_map<std::string, size_t> index;
+  auto key = [](const MetricDef& m) { return lower(m.name) + '\0' + m.pmu; };
+  for (size_t i = 0; i < metrics_.size(); ++i) index.emplace(key(metrics_[i]), i);
   for (const auto& def : other.metrics_) {
-    auto same = std::find_if(metrics_.begin(), metrics_.end(), [&](const MetricDef& m) {
-      return lower(m.name) == lower(def.name) && m.pmu == def.pmu;
-    });
-    if (same != metrics_.end()) {
-      *same = def;
-    } else {
+    auto [it, added] = index.emplace(key(def), metrics_.size());
+    if (added)
       metrics_.push_back(def);
-    }
+    else
+      metrics_[it->second] = def;
   }
   link();
 }
@@ -541,20 +548,28 @@ struct Model {
 
 // Intel family 6 models as in perf's tools/perf/pmu-events/arch/x86/mapfile.csv.
 constexpr Model kIntelFamily6[] = {
-    {0x4e, 0x4e, "skylake.json"},        {0x5e, 0x5e, "skylake.json"},  // Skylake client
-    {0x55, 0x55, "skylake.json"},                                       // Skylake-SP, Cascade Lake
-    {0x8e, 0x8e, "skylake.json"},        {0x9e, 0x9e, "skylake.json"},  // Kaby/Coffee/Whiskey Lake
-    {0xa5, 0xa6, "skylake.json"},                                       // Comet Lake
-    {0x7d, 0x7e, "icelake.json"},                                       // Ice Lake client
-    {0x6a, 0x6a, "icelake.json"},        {0x6c, 0x6c, "icelake.json"},  // Ice Lake-SP
-    {0x8c, 0x8d, "icelake.json"},         // Tiger Lake (Willow Cove: Ice Lake's core events)
-    {0xa7, 0xa7, "icelake.json"},         // Rocket Lake (Cypress Cove, Sunny Cove back-ported)
+    {0x4e, 0x4e, "skylake.json"},         // Skylake mobile
+    {0x5e, 0x5e, "skylake.json"},         // Skylake desktop
+    {0x8e, 0x8e, "skylake.json"},         // Kaby, Whiskey, Amber Lake mobile
+    {0x9e, 0x9e, "skylake.json"},         // Kaby, Coffee Lake desktop
+    {0xa5, 0xa6, "skylake.json"},         // Comet Lake
+    {0x55, 0x55, "skylakex.json"},        // Skylake-SP (Cascade Lake by stepping, above)
+    {0x7d, 0x7e, "icelake.json"},         // Ice Lake client
+    {0x6a, 0x6a, "icelakex.json"},        // Ice Lake-SP
+    {0x6c, 0x6c, "icelakex.json"},        // Ice Lake-D
+    {0x8c, 0x8d, "tigerlake.json"},       // Tiger Lake
+    {0xa7, 0xa7, "rocketlake.json"},      // Rocket Lake
     {0x8f, 0x8f, "sapphirerapids.json"},  // Sapphire Rapids
-    {0xcf, 0xcf, "sapphirerapids.json"},  // Emerald Rapids
-    {0xad, 0xae, "sapphirerapids.json"},  // Granite Rapids (Redwood Cove: the eight perf metrics)
-    {0x97, 0x97, "alderlake.json"},      {0x9a, 0x9a, "alderlake.json"},  // Alder Lake
-    {0xb7, 0xb7, "alderlake.json"},      {0xba, 0xba, "alderlake.json"},  // Raptor Lake
-    {0xbf, 0xbf, "alderlake.json"},
+    {0xcf, 0xcf, "emeraldrapids.json"},   // Emerald Rapids
+    {0xad, 0xae, "graniterapids.json"},   // Granite Rapids
+    {0x97, 0x97, "alderlake.json"},       // Alder Lake desktop
+    {0x9a, 0x9a, "alderlake.json"},       // Alder Lake mobile
+    {0xb7, 0xb7, "alderlake.json"},       // Raptor Lake desktop
+    {0xba, 0xba, "alderlake.json"},       // Raptor Lake mobile
+    {0xbf, 0xbf, "alderlake.json"},       // Raptor Lake desktop (S refresh)
+    {0xaa, 0xaa, "meteorlake.json"},      // Meteor Lake mobile
+    {0xac, 0xac, "meteorlake.json"},      // Meteor Lake desktop
+    {0xbd, 0xbd, "lunarlake.json"},       // Lunar Lake
 };
 
 std::string squash(std::string_view name) {
@@ -590,8 +605,10 @@ std::pair<std::string, std::string> pmu_and_event(std::string_view name) {
 }  // namespace
 
 std::string metric_file_for_cpu(std::string_view vendor, int family, int model,
-                                const std::vector<std::string>& pmu_names) {
+                                const std::vector<std::string>& pmu_names, int stepping) {
   if (vendor == "GenuineIntel" && family == 6) {
+    // mapfile.csv: GenuineIntel-6-55-[56789ABCDEF] is Cascade Lake.
+    if (model == 0x55 && stepping >= 5) return "cascadelake.json";
     for (const auto& m : kIntelFamily6)
       if (model >= m.first && model <= m.last) return m.file;
     return {};
@@ -599,45 +616,100 @@ std::string metric_file_for_cpu(std::string_view vendor, int family, int model,
   if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
     // perf's mapfile: AuthenticAMD-23-[[:xdigit:]]+ is Zen 1/2; Zen 2 from model 0x30 (Rome
     // 0x31, Renoir 0x60, Matisse 0x71). Family 0x19: Zen 3 and Zen 4 interleave by model.
+    // Family 0x1a is Zen 5.
     if (family == 0x17 && model >= 0x30) return "zen2.json";
     if (family == 0x19) {
       if ((model >= 0x00 && model <= 0x0f) || (model >= 0x20 && model <= 0x5f)) return "zen3.json";
       if ((model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0xaf)) return "zen4.json";
     }
+    if (family == 0x1a) return "zen5.json";
     return {};
   }
   bool arm_pmu = std::any_of(pmu_names.begin(), pmu_names.end(), [](const std::string& p) {
     return starts_with(p, "armv8_pmuv3") || starts_with(p, "armv9_") ||
            starts_with(p, "armv8_cortex") || starts_with(p, "armv8_neoverse");
   });
-  if (lower(vendor) == "arm" || vendor == "0x41" || arm_pmu) return "neoverse.json";
+  if (lower(vendor) == "arm" || vendor == "0x41" || arm_pmu) {
+    // Arm Ltd (implementer 0x41) part numbers, as the kernel's arm64 mapfile.csv lists them.
+    if (family == 0x41) {
+      switch (model) {
+        case 0xd0c:
+          return "neoverse-n1.json";
+        case 0xd49:
+          return "neoverse-n2.json";
+        case 0xd40:
+          return "neoverse-v1.json";
+        case 0xd4f:
+          return "neoverse-v2.json";
+        default:
+          break;
+      }
+    }
+    return "neoverse.json";
+  }
   return {};
 }
 
 std::string metric_file_for_name(std::string_view cpu_name) {
   static const std::pair<std::string_view, std::string_view> kNames[] = {
-      {"generic", "generic.json"},     {"skylake", "skylake.json"},
-      {"skl", "skylake.json"},         {"skx", "skylake.json"},
-      {"skylakex", "skylake.json"},    {"skylakesp", "skylake.json"},
-      {"cascadelake", "skylake.json"}, {"clx", "skylake.json"},
-      {"kabylake", "skylake.json"},    {"kbl", "skylake.json"},
-      {"coffeelake", "skylake.json"},  {"cfl", "skylake.json"},
-      {"cometlake", "skylake.json"},   {"cml", "skylake.json"},
-      {"icelake", "icelake.json"},     {"icl", "icelake.json"},
-      {"icx", "icelake.json"},         {"icelakex", "icelake.json"},
-      {"icelakesp", "icelake.json"},   {"sapphirerapids", "sapphirerapids.json"},
-      {"spr", "sapphirerapids.json"},  {"emeraldrapids", "sapphirerapids.json"},
-      {"emr", "sapphirerapids.json"},  {"alderlake", "alderlake.json"},
-      {"adl", "alderlake.json"},       {"raptorlake", "alderlake.json"},
-      {"rpl", "alderlake.json"},       {"zen2", "zen2.json"},
-      {"amdzen2", "zen2.json"},        {"rome", "zen2.json"},
-      {"zen3", "zen3.json"},           {"amdzen3", "zen3.json"},
-      {"milan", "zen3.json"},          {"zen4", "zen4.json"},
-      {"amdzen4", "zen4.json"},        {"genoa", "zen4.json"},
-      {"neoverse", "neoverse.json"},   {"neoversen1", "neoverse.json"},
-      {"neoversen2", "neoverse.json"}, {"neoversev1", "neoverse.json"},
-      {"neoversev2", "neoverse.json"}, {"graviton2", "neoverse.json"},
-      {"graviton3", "neoverse.json"},  {"graviton4", "neoverse.json"},
+      {"generic", "generic.json"},
+      {"skylake", "skylake.json"},
+      {"skl", "skylake.json"},
+      {"skx", "skylakex.json"},
+      {"skylakex", "skylakex.json"},
+      {"skylakesp", "skylakex.json"},
+      {"cascadelake", "cascadelake.json"},
+      {"cascadelakex", "cascadelake.json"},
+      {"clx", "cascadelake.json"},
+      {"kabylake", "skylake.json"},
+      {"kbl", "skylake.json"},
+      {"coffeelake", "skylake.json"},
+      {"cfl", "skylake.json"},
+      {"cometlake", "skylake.json"},
+      {"cml", "skylake.json"},
+      {"icelake", "icelake.json"},
+      {"icl", "icelake.json"},
+      {"icx", "icelakex.json"},
+      {"icelakex", "icelakex.json"},
+      {"icelakesp", "icelakex.json"},
+      {"tigerlake", "tigerlake.json"},
+      {"tgl", "tigerlake.json"},
+      {"rocketlake", "rocketlake.json"},
+      {"rkl", "rocketlake.json"},
+      {"sapphirerapids", "sapphirerapids.json"},
+      {"spr", "sapphirerapids.json"},
+      {"emeraldrapids", "emeraldrapids.json"},
+      {"emr", "emeraldrapids.json"},
+      {"graniterapids", "graniterapids.json"},
+      {"gnr", "graniterapids.json"},
+      {"alderlake", "alderlake.json"},
+      {"adl", "alderlake.json"},
+      {"raptorlake", "alderlake.json"},
+      {"rpl", "alderlake.json"},
+      {"meteorlake", "meteorlake.json"},
+      {"mtl", "meteorlake.json"},
+      {"lunarlake", "lunarlake.json"},
+      {"lnl", "lunarlake.json"},
+      {"zen2", "zen2.json"},
+      {"amdzen2", "zen2.json"},
+      {"rome", "zen2.json"},
+      {"zen3", "zen3.json"},
+      {"amdzen3", "zen3.json"},
+      {"milan", "zen3.json"},
+      {"zen4", "zen4.json"},
+      {"amdzen4", "zen4.json"},
+      {"genoa", "zen4.json"},
+      {"zen5", "zen5.json"},
+      {"amdzen5", "zen5.json"},
+      {"turin", "zen5.json"},
+      {"neoverse", "neoverse.json"},
+      {"neoversen1", "neoverse-n1.json"},
+      {"neoversen2", "neoverse-n2.json"},
+      {"neoversev1", "neoverse-v1.json"},
+      {"neoversev2", "neoverse-v2.json"},
+      {"graviton2", "neoverse-n1.json"},
+      {"graviton3", "neoverse-v1.json"},
+      {"graviton4", "neoverse-v2.json"},
       {"sbsa", "neoverse.json"},
   };
   std::string key = squash(cpu_name);

@@ -131,11 +131,12 @@ class MetricSet {
 };
 
 // The metric file for a CPU, by vendor ("GenuineIntel", "AuthenticAMD", "ARM"), family and
-// model as /proc/cpuinfo gives them, and the PMUs in sysfs ("cpu", "cpu_core", "armv8_pmuv3_0").
-// A file name under data/metrics ("skylake.json"), or empty when none covers the CPU; generic.json
-// applies to every CPU in addition.
+// model as /proc/cpuinfo gives them (on Arm: the implementer and the part number), the PMUs in
+// sysfs ("cpu", "cpu_core", "armv8_pmuv3_0") and the stepping (Skylake-SP and Cascade Lake share
+// model 0x55; -1 when not known). A file name under data/metrics ("skylake.json"), or empty when
+// none covers the CPU; generic.json applies to every CPU in addition.
 std::string metric_file_for_cpu(std::string_view vendor, int family, int model,
-                                const std::vector<std::string>& pmu_names);
+                                const std::vector<std::string>& pmu_names, int stepping = -1);
 
 // The metric file for a name a user gives with --cpu: "skylake", "skx", "icx", "spr", "adl",
 // "zen3", "neoverse-n1", "generic"…; empty when the name is unknown.

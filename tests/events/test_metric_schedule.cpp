@@ -111,7 +111,7 @@ TEST_SUITE("pure") {
     SUBCASE("the machine's own file missing from the directory is left out with a note") {
       auto tmp = test::make_temp_dir("metric-schedule");
       std::filesystem::copy_file(dir / "generic.json", tmp / "generic.json");
-      // An Ice Lake server (family 6, model 106) with the core PMU `cpu`: icelake.json.
+      // An Ice Lake server (family 6, model 106) with the core PMU `cpu`: icelakex.json.
       MachineInfo icx;
       icx.vendor = "GenuineIntel";
       icx.family = 6;
@@ -120,7 +120,7 @@ TEST_SUITE("pure") {
       auto loaded = load_metrics(tmp, "", icx);
       CHECK(loaded.files == std::vector<std::string>{"generic.json"});
       REQUIRE(loaded.notes.size() == 1);
-      CHECK(loaded.notes[0] == "metric file " + (tmp / "icelake.json").string() +
+      CHECK(loaded.notes[0] == "metric file " + (tmp / "icelakex.json").string() +
                                    " not found: this CPU's own metrics are left out");
       // Asked for with --cpu, the missing file is an error.
       CHECK_THROWS(load_metrics(tmp, "icelake", MachineInfo{}));

@@ -410,12 +410,13 @@ TEST_SUITE("pure") {
   }
 
   TEST_CASE("metric: CPU to metric file") {
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x55, {"cpu"}) == "skylake.json");  // SKX/CLX
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x9e, {"cpu"}) == "skylake.json");  // Coffee Lake
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x6a, {"cpu"}) == "icelake.json");  // ICX
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x55, {"cpu"}, 4) == "skylakex.json");     // SKX
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x55, {"cpu"}, 7) == "cascadelake.json");  // CLX
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x9e, {"cpu"}) == "skylake.json");   // Coffee Lake
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x6a, {"cpu"}) == "icelakex.json");  // ICX
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x7e, {"cpu"}) == "icelake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8f, {"cpu"}) == "sapphirerapids.json");
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xcf, {"cpu"}) == "sapphirerapids.json");  // EMR
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xcf, {"cpu"}) == "emeraldrapids.json");  // EMR
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x97, {"cpu_core", "cpu_atom"}) ==
           "alderlake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xba, {"cpu_core", "cpu_atom"}) ==
@@ -428,20 +429,23 @@ TEST_SUITE("pure") {
     CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x21, {"cpu"}) == "zen3.json");  // Vermeer
     CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x11, {"cpu"}) == "zen4.json");  // Genoa
     CHECK(metric_file_for_cpu("AuthenticAMD", 0x19, 0x61, {"cpu"}) == "zen4.json");  // Raphael
-    CHECK(metric_file_for_cpu("AuthenticAMD", 0x1a, 0x02, {"cpu"}).empty());         // Zen 5: none
+    CHECK(metric_file_for_cpu("AuthenticAMD", 0x1a, 0x02, {"cpu"}) == "zen5.json");  // Zen 5
+    CHECK(metric_file_for_cpu("ARM", 0x41, 0xd0c, {"armv8_pmuv3_0"}) == "neoverse-n1.json");
+    CHECK(metric_file_for_cpu("ARM", 0x41, 0xd4f, {"armv8_pmuv3_0"}) == "neoverse-v2.json");
     CHECK(metric_file_for_cpu("ARM", -1, -1, {"armv8_pmuv3_0"}) == "neoverse.json");
     CHECK(metric_file_for_cpu("", -1, -1, {"armv8_pmuv3_0"}) == "neoverse.json");
   }
 
   TEST_CASE("metric: --cpu names to metric file") {
     CHECK(metric_file_for_name("skylake") == "skylake.json");
-    CHECK(metric_file_for_name("SKX") == "skylake.json");
-    CHECK(metric_file_for_name("icx") == "icelake.json");
+    CHECK(metric_file_for_name("SKX") == "skylakex.json");
+    CHECK(metric_file_for_name("icx") == "icelakex.json");
     CHECK(metric_file_for_name("spr") == "sapphirerapids.json");
     CHECK(metric_file_for_name("adl") == "alderlake.json");
     CHECK(metric_file_for_name("zen3") == "zen3.json");
-    CHECK(metric_file_for_name("neoverse-n1") == "neoverse.json");
-    CHECK(metric_file_for_name("Neoverse_V2") == "neoverse.json");
+    CHECK(metric_file_for_name("neoverse-n1") == "neoverse-n1.json");
+    CHECK(metric_file_for_name("Neoverse_V2") == "neoverse-v2.json");
+    CHECK(metric_file_for_name("sbsa") == "neoverse.json");
     CHECK(metric_file_for_name("pentium4").empty());
   }
 
@@ -542,11 +546,11 @@ TEST_SUITE("pure") {
   TEST_CASE(
       "metric: Tiger Lake, Rocket Lake and Granite Rapids get a file, and its TMA groups "
       "a slots leader") {
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8c, {"cpu"}) == "icelake.json");
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8d, {"cpu"}) == "icelake.json");
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xa7, {"cpu"}) == "icelake.json");
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xad, {"cpu"}) == "sapphirerapids.json");
-    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xae, {"cpu"}) == "sapphirerapids.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8c, {"cpu"}) == "tigerlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x8d, {"cpu"}) == "tigerlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xa7, {"cpu"}) == "rocketlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xad, {"cpu"}) == "graniterapids.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xae, {"cpu"}) == "graniterapids.json");
     auto set = MetricSet::load(kMetrics / metric_file_for_cpu("GenuineIntel", 6, 0x8c, {"cpu"}));
     Literals literals;
     literals.set("#SMT_on", 1);
