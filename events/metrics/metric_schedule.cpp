@@ -78,6 +78,9 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
       out.set.merge(MetricSet::load(cpu_file));
     }
   }
+  // The entries the files' loading left out, each with its FILE:LINE.
+  const auto& left_out = out.set.notes();
+  out.notes.insert(out.notes.end(), left_out.begin(), left_out.end());
   return out;
 }
 
@@ -175,7 +178,8 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
 std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& events,
                                              double duration_s) const {
   // Selected once, in the constructor: this runs every interval (-I 100: ten times a second).
-  if (per_interval_) return per_interval_->evaluate(events, duration_s).metrics;
+  if (per_interval_)
+    return as_interval_metrics(per_interval_->evaluate(events, duration_s).metrics);
   auto computed = compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_);
   std::vector<size_t> kept;
   for (size_t i : selected_) {
@@ -187,7 +191,7 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
     if (!never) kept.push_back(i);
   }
   per_interval_.emplace(metrics_.set, std::move(kept), literals_);
-  return std::move(computed.metrics);
+  return as_interval_metrics(std::move(computed.metrics));
 }
 
 void MeasureMetrics::finish(Measurement& m) const {
