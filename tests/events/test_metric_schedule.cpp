@@ -5,10 +5,10 @@
 // MetricAbsence, never on its reason's words).
 #include <doctest/doctest.h>
 
-#include <cmath>
-
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +86,34 @@ TEST_SUITE("pure") {
     CHECK(supplied_without_counter("duration_time"));
     CHECK_FALSE(supplied_without_counter("cycles"));
     CHECK_FALSE(supplied_without_counter("task-clock"));
+  }
+
+  TEST_CASE("a bad entry of a metric file reaches the document's notes, the others stay") {
+    auto tmp = test::make_temp_dir("metric-schedule-bad");
+    {
+      std::ofstream generic(tmp / "generic.json");
+      generic << "[\n  {\"MetricName\": \"ipc\", \"MetricExpr\": \"instructions / cycles\", "
+                 "\"MetricGroup\": \"ipc\"},\n  {\"MetricName\": \"broken\", \"MetricExpr\": "
+                 "\"cycles +\", \"MetricGroup\": \"ipc\"}\n]\n";
+    }
+    auto loaded = load_metrics(tmp, "", MachineInfo{});
+    std::string note = (tmp / "generic.json").string() +
+                       ":3: metric broken: MetricExpr \"cycles +\": column 9: expected a number, "
+                       "an event, a #literal or '(', found the end of the expression; the metric "
+                       "is left out";
+    CHECK(loaded.notes == std::vector<std::string>{note});
+    REQUIRE(loaded.set.metrics().size() == 1);
+    // measure: the notes go to the document with the metrics.
+    MeasureMetrics metrics(loaded, {"ipc"}, Literals{}, CounterModel{}, true);
+    Measurement m;
+    m.duration_s = 1;
+    m.events = {count("instructions", EventStatus::counted, 300),
+                count("cycles", EventStatus::counted, 100)};
+    metrics.finish(m);
+    CHECK(std::find(m.notes.begin(), m.notes.end(), note) != m.notes.end());
+    REQUIRE(names_of(m.metrics) == std::vector<std::string>{"ipc"});
+    CHECK(m.metrics[0].value == doctest::Approx(3.0));
+    std::filesystem::remove_all(tmp);
   }
 
   TEST_CASE("load_metrics: generic.json, then the CPU's file asked for or found from the machine") {
