@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -186,6 +187,32 @@ TEST_SUITE("pure") {
       REQUIRE((*ours).contains("origin"));
       CHECK((*ours)["origin"].get<std::string>().rfind("generic.json:", 0) == 0);
     }
+    std::filesystem::remove(path);
+  }
+  TEST_CASE("import: a zero denominator is nan in the document and in report, with its reason") {
+    auto text = temp_path("zero.txt");
+    auto path = temp_path("zero.json");
+    std::ofstream(text)
+        << ("\n Performance counter stats for 'true':\n\n"
+            "             1,000      cycles\n"
+            "             2,000      instructions              #    2.00  insn per cycle\n"
+            "                 0      branches\n"
+            "                 0      branch-misses\n\n"
+            "       0.001000000 seconds time elapsed\n\n");
+    auto r = run_process(pmcmodel({"import", text, "--json", path}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(path));
+    // branch-misses / branches = 0 / 0: NaN, which perf prints as nan, not a dropped metric.
+    const json* rate = find_named(doc["metrics"], "branch_miss_rate");
+    REQUIRE(rate != nullptr);
+    CHECK((*rate)["value"].is_null());
+    CHECK((*rate)["nan"] == true);
+    CHECK((*rate)["reason"].get<std::string>().rfind("division by zero in branches", 0) == 0);
+    auto report = run_process(pmcmodel({"report", path}));
+    REQUIRE_MESSAGE(report.exit_code == 0, report.err);
+    CHECK(report.out.find("nan% branch_miss_rate [division by zero in branches") !=
+          std::string::npos);
+    std::filesystem::remove(text);
     std::filesystem::remove(path);
   }
 }
