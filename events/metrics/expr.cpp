@@ -746,7 +746,9 @@ std::optional<uint64_t> hex_cpuid(std::string_view text) {
 // - MIDRs (arm64): the same implementer, architecture and part, and the CPU's variant.revision
 //   (r<variant>p<revision>) at least the wanted one: 0x410fd493 is "Neoverse N2 r0p3 or later".
 // - otherwise `wanted` is a POSIX extended regular expression that must match the whole
-//   identifier ("GenuineIntel-6-55-[01234]" against "GenuineIntel-6-55-4"), as on x86.
+//   identifier ("GenuineIntel-6-55-[01234]" against "GenuineIntel-6-55-4"), as on x86, where a
+//   pattern without the stepping (fewer than three '-') matches the identifier without it, and
+//   one with it never matches an identifier that lacks it.
 bool cpuid_matches(std::string_view cpuid, const std::string& wanted) {
   auto cpu = hex_cpuid(cpuid), want = hex_cpuid(wanted);
   if (cpu && want) {
@@ -756,12 +758,16 @@ bool cpuid_matches(std::string_view cpuid, const std::string& wanted) {
     auto version = [&](uint64_t midr) { return ((midr & kVariant) >> 16) | (midr & kRevision); };
     return version(*cpu) >= version(*want);
   }
+  auto full = [](std::string_view id) { return std::count(id.begin(), id.end(), '-') == 3; };
+  bool full_wanted = full(wanted), full_cpuid = full(cpuid);
+  if (full_wanted && !full_cpuid) return false;
+  size_t length = !full_wanted && full_cpuid ? cpuid.rfind('-') : cpuid.size();
   regex_t re;
   if (regcomp(&re, wanted.c_str(), REG_EXTENDED) != 0) return false;  // perf: no match
   std::string id(cpuid);
   regmatch_t match[1];
   bool whole = regexec(&re, id.c_str(), 1, match, 0) == 0 && match[0].rm_so == 0 &&
-               size_t(match[0].rm_eo) == id.size();
+               size_t(match[0].rm_eo) == length;
   regfree(&re);
   return whole;
 }
