@@ -118,6 +118,7 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
     for (const auto& e : g.events) counted.insert(canonical_event_name(e.name));
 
   auto per_metric = metrics_.set.events_by_metric(selection_, literals_);
+  if (hardware_available_ || explicit_) add_replaced_events(per_metric, resolver);
   for (auto& events : per_metric) {
     events.erase(std::remove_if(events.begin(), events.end(),
                                 [&](const std::string& e) {
@@ -172,6 +173,34 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
       groups.push_back(std::move(group));
     }
     for (auto& g : alone) groups.push_back(std::move(g));
+  }
+}
+
+void MeasureMetrics::add_replaced_events(std::vector<std::vector<std::string>>& per_metric,
+                                         const EventResolver& resolver) const {
+  auto nameable = [&](const std::string& spelling) {
+    if (supplied_without_counter(canonical_event_name(spelling))) return true;
+    for (const auto& name : resolver_spellings(spelling)) {
+      try {
+        if (!resolver.resolve_all(name, false).empty()) return true;
+      } catch (const ResolveError&) {
+      }
+    }
+    return false;
+  };
+  auto all_nameable = [&](const std::vector<std::string>& events) {
+    return std::all_of(events.begin(), events.end(), nameable);
+  };
+  for (size_t m = 0; m < selected_.size() && m < per_metric.size(); ++m) {
+    if (metrics_.set.metrics()[selected_[m]].replaced.empty() || all_nameable(per_metric[m]))
+      continue;
+    for (const auto& events : metrics_.set.replaced_events(selected_[m], literals_)) {
+      if (!all_nameable(events)) continue;
+      for (const auto& e : events)
+        if (std::find(per_metric[m].begin(), per_metric[m].end(), e) == per_metric[m].end())
+          per_metric[m].push_back(e);
+      break;
+    }
   }
 }
 

@@ -448,9 +448,16 @@ void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
                                std::vector<char>& seen) const {
   if (seen[metric]) return;  // done, or a cycle that evaluation reports
   seen[metric] = 1;
-  const auto& symbols = metrics_[metric].expr.symbols();
-  for (size_t i : metrics_[metric].expr.needed_symbols(constants)) {
-    int ref = expr_refs_[metric][i];
+  collect_expr_events(metrics_[metric].expr, expr_refs_[metric], constants, keys, spellings, seen);
+}
+
+void MetricSet::collect_expr_events(const Expr& expr, const std::vector<int>& refs,
+                                    const ExprEnv& constants, std::vector<std::string>& keys,
+                                    std::vector<std::string>& spellings,
+                                    std::vector<char>& seen) const {
+  const auto& symbols = expr.symbols();
+  for (size_t i : expr.needed_symbols(constants)) {
+    int ref = refs[i];
     if (ref >= 0) {
       collect_events(size_t(ref), constants, keys, spellings, seen);
     } else if (std::find(keys.begin(), keys.end(), symbols[i].key) == keys.end()) {
@@ -458,6 +465,22 @@ void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
       spellings.push_back(resolver_spelling(symbols[i].spelling));
     }
   }
+}
+
+std::vector<std::vector<std::string>> MetricSet::replaced_events(
+    size_t metric, const Literals& literals, const EventAvailable& available) const {
+  ConstantEnv constants(literals, *this, available);
+  std::vector<std::vector<std::string>> out;
+  const auto& replaced = metrics_[metric].replaced;
+  for (size_t k = 0; k < replaced.size(); ++k) {
+    std::vector<std::string> keys, spellings;
+    std::vector<char> seen(metrics_.size(), 0);
+    seen[metric] = 1;  // a formula naming its own metric reads the one that replaced it
+    collect_expr_events(replaced[k].expr, replaced_refs_[metric][k], constants, keys, spellings,
+                        seen);
+    out.push_back(std::move(spellings));
+  }
+  return out;
 }
 
 std::vector<std::string> MetricSet::required_events(const std::vector<std::string>& names_or_groups,

@@ -122,6 +122,13 @@ class MetricSet {
       const std::vector<std::string>& names_or_groups, const Literals& literals = {},
       const EventAvailable& available = {}) const;
 
+  // The events of each of metric `metric`'s replaced definitions (MetricDef::replaced), in
+  // their order, each as events_by_metric() gives a metric's: what to count for the metric when
+  // its own events cannot be named on the machine.
+  std::vector<std::vector<std::string>> replaced_events(size_t metric,
+                                                        const Literals& literals = {},
+                                                        const EventAvailable& available = {}) const;
+
   std::vector<MetricResult> evaluate(const std::vector<std::string>& names_or_groups,
                                      const EventValues& events, const Literals& literals,
                                      const std::string& cpuid = {}) const;
@@ -142,6 +149,9 @@ class MetricSet {
   void add_event(EventDef def);
   // The event `name` defined for `pmu` (or for any core PMU), nullptr when none.
   const EventDef* find_event(std::string_view name, std::string_view pmu) const;
+  void collect_expr_events(const Expr& expr, const std::vector<int>& refs, const ExprEnv& constants,
+                           std::vector<std::string>& keys, std::vector<std::string>& spellings,
+                           std::vector<char>& seen) const;
   void collect_events(size_t metric, const ExprEnv& constants, std::vector<std::string>& keys,
                       std::vector<std::string>& spellings, std::vector<char>& visiting) const;
 

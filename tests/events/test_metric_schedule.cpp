@@ -189,6 +189,41 @@ TEST_SUITE("pure") {
     CHECK(m.notes[1] == "metrics from t.json");
   }
 
+  TEST_CASE("-m: a CPU formula whose events cannot be named also counts the one it replaced") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "branch_miss_rate", "MetricExpr": "branch\\-misses / branches", "MetricGroup": "branch"}
+    ])",
+                                "generic.json");
+    set.merge(MetricSet::parse(R"([
+      {"MetricName": "branch_miss_rate", "MetricExpr": "BR_MISP_RETIRED.ALL_BRANCHES / BR_INST_RETIRED.ALL_BRANCHES", "MetricGroup": "branch"}
+    ])",
+                               "skylake.json"));
+    REQUIRE(set.replaced_events(0) ==
+            std::vector<std::vector<std::string>>{{"branch-misses", "branches"}});
+    MeasureMetrics metrics(LoadedMetrics{set, {"generic.json", "skylake.json"}, {}}, {"branch"},
+                           Literals{}, CounterModel{}, true);
+    // This resolver knows no native names: the Skylake events cannot be named, perf's generic
+    // ones can.
+    auto resolver = intel_client_resolver();
+    std::vector<EventGroup> groups;
+    metrics.schedule(groups, resolver);
+    std::vector<std::string> scheduled;
+    for (const auto& g : groups)
+      for (const auto& e : g.events) scheduled.push_back(e.name);
+    std::sort(scheduled.begin(), scheduled.end());
+    CHECK(scheduled == std::vector<std::string>{"branch-misses", "branches"});
+    Measurement m;
+    m.duration_s = 1;
+    m.events = {count("branch-misses", EventStatus::counted, 5),
+                count("branches", EventStatus::counted, 200)};
+    metrics.finish(m);
+    REQUIRE(names_of(m.metrics) == std::vector<std::string>{"branch_miss_rate"});
+    CHECK(m.metrics[0].value == doctest::Approx(0.025));
+    CHECK(m.metrics[0].origin == std::optional<std::string>("generic.json:2"));
+    // The Skylake events are rows that say why they were not counted.
+    CHECK(m.events.size() == 4);
+  }
+
   TEST_CASE("the default metrics without hardware counters: core events skipped, one note") {
     auto set = MetricSet::parse(kTwoMetrics, "t.json");
     MeasureMetrics metrics(LoadedMetrics{set, {"t.json"}, {}}, {}, Literals{}, CounterModel{},
