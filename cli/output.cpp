@@ -81,6 +81,12 @@ const std::map<std::string, std::string>& metric_beside_event() {
 }
 
 std::string metric_text(const Metric& m) {
+  // NaN (a division by zero) is shown "nan", as perf prints it, with where it came from.
+  if (std::isnan(m.value)) {
+    std::string why = m.reason ? " [" + *m.reason + "]" : "";
+    if (m.unit == "ratio") return fmt::format("{:>8}% {}{}", "nan", m.name, why);
+    return fmt::format("{:>8} {} ({}){}", "nan", m.name, m.unit, why);
+  }
   if (m.unit == "ratio") return fmt::format("{:8.2f}% {}", m.value * 100, m.name);
   // Three decimals hide small figures (a run's cost in USD, g CO2e of a short run): below 0.01
   // they are shown with three significant digits instead.

@@ -11,6 +11,7 @@
 //
 // Internal to pmc_document: the reader half uses nlohmann::json.
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -237,6 +238,59 @@ struct Number {
 template <class R>
 Number(Key, double R::*, bool = false, const char* = nullptr, bool (*)(const R&) = nullptr)
     -> Number<R>;
+
+// A double that may be NaN (a metric's value, as perf computes it). JSON has no NaN: it is
+// written as null, with NanMark's `"nan": true` beside it, and read back as NaN only with that
+// mark; a null without it is refused as for a required number.
+template <class R>
+struct MaybeNan {
+  Key key;
+  double R::*member;
+  const char* mark;  // the NanMark's key
+
+  static constexpr bool flat = true;
+  static constexpr bool always_written = true;
+  bool written(const R&) const { return true; }
+  size_t value_max(const R&) const { return kJsonNumberMax; }
+  char* put_value(char* p, const R& r) const {
+    if (std::isnan(r.*member)) return put(p, "null");
+    return write_json_number(p, r.*member);
+  }
+  void read(const Reader& in, const json& obj, const std::string& where, R& r) const {
+    bool marked = obj.is_object() && obj.contains(mark) && obj.at(mark).is_boolean() &&
+                  obj.at(mark).template get<bool>();
+    if (marked && obj.contains(key.name) && obj.at(key.name).is_null()) {
+      r.*member = std::numeric_limits<double>::quiet_NaN();
+      return;
+    }
+    in.read_into(obj, key.name, where, r.*member, true);
+  }
+};
+template <class R>
+MaybeNan(Key, double R::*, const char*) -> MaybeNan<R>;
+
+// `"nan": true`, written when MaybeNan's value is NaN. Read: a boolean, and true only beside a
+// null value.
+template <class R>
+struct NanMark {
+  Key key;
+  double R::*member;
+
+  static constexpr bool flat = true;
+  static constexpr bool always_written = false;
+  bool written(const R& r) const { return std::isnan(r.*member); }
+  size_t value_max(const R&) const { return 4; }
+  char* put_value(char* p, const R&) const { return put(p, "true"); }
+  void read(const Reader& in, const json& obj, const std::string& where, R& r) const {
+    bool marked = false;
+    if (!in.read_into(obj, key.name, where, marked, false) || !marked) return;
+    if (!std::isnan(r.*member))
+      in.fail(fmt::format("{}: \"{}\" is true but the value is a number; expected null", where,
+                          key.name));
+  }
+};
+template <class R>
+NanMark(Key, double R::*) -> NanMark<R>;
 
 // A whole number (a count of bytes, nanoseconds, CPUs…), always written. With `unsigned_count`
 // a negative number in the document is an error of its own ("… is negative").

@@ -42,8 +42,14 @@ struct EventCount {
 
 struct Metric {
   std::string name;
+  // NaN where the formula gave NaN (a division by zero, as perf computes it and prints "nan").
   double value = 0;
   std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
+  // Why the value is NaN, for people: "division by zero in cycles (in instructions / cycles)".
+  std::optional<std::string> reason{};
+  // The metric file and line of the formula that gave the value ("skylake.json:12"), for the
+  // metric engine's values of a run (an interval's are the run's formulas).
+  std::optional<std::string> origin{};
 };
 
 // Whose energy a reading is: what the domain drew (every task's), or the measured command's

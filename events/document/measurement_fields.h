@@ -36,8 +36,12 @@ inline constexpr auto kEventFields = std::tuple{
 
 inline constexpr auto kMetricFields = std::tuple{
     Text{"name", &Metric::name, kRequired},
-    Number{"value", &Metric::value, kRequired},
+    // NaN (a division by zero) is null with "nan": true.
+    MaybeNan{"value", &Metric::value, "nan"},
     Text{"unit", &Metric::unit},
+    NanMark{"nan", &Metric::value},
+    Optional{"reason", &Metric::reason, Absent::omitted},
+    Optional{"origin", &Metric::origin, Absent::omitted},
 };
 
 inline constexpr auto kEnergyFields = std::tuple{

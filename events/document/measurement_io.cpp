@@ -45,9 +45,10 @@ std::string event_csv(const EventCount& e) {
                      e.stddev ? number(*e.stddev) : "", e.sem ? number(*e.sem) : "");
 }
 
+// A NaN value is written "nan", as perf prints it, with its reason in the reason column.
 std::string metric_csv(const char* kind, const Metric& m) {
-  return fmt::format("{},{},,{},,{},,,,,,", kind, csv_field(m.name), number(m.value),
-                     csv_field(m.unit));
+  return fmt::format("{},{},,{},,{},,,,{},,", kind, csv_field(m.name), number(m.value),
+                     csv_field(m.unit), csv_field(m.reason.value_or("")));
 }
 
 // Documents written before "sem" existed held one spread in "stddev": measure's was the runs'

@@ -17,7 +17,8 @@ std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double
   for (auto& metric :
        compute_metrics(MetricSet::builtin_generic(), kRatios, events, duration_s).metrics)
     if (std::isfinite(metric.value)) out.push_back(std::move(metric));
-  return out;
+  // Used for intervals as for runs, with one file: no origin to tell apart.
+  return as_interval_metrics(std::move(out));
 }
 
 std::vector<std::string> default_metric_groups() {
@@ -94,6 +95,18 @@ EventValues values_of(const std::vector<EventCount>& events, double duration_s,
     if (b.count != EventValues::kDuration && b.count >= events.size())
       b.count = origin[b.count - events.size()];
   return values;
+}
+
+// A metric's value for the document: NaN keeps its reason; the formula's origin is the file's
+// name and line ("skylake.json:12"), its directory being the reader's business.
+Metric document_metric(std::string name, const MetricResult& r) {
+  Metric m{std::move(name), *r.value, r.unit};
+  if (std::isnan(m.value) && !r.reason.empty()) m.reason = r.reason;
+  std::string_view origin = r.origin;
+  if (auto slash = origin.rfind('/'); slash != std::string_view::npos)
+    origin.remove_prefix(slash + 1);
+  if (!origin.empty()) m.origin = std::string(origin);
+  return m;
 }
 
 std::string display_name(const MetricResult& r, const std::string& view) {
@@ -195,7 +208,7 @@ ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>&
   auto results = set_.evaluate_selected(selected_, views_[0]->values, literals_);
   for (auto& r : results) {
     if (r.value)
-      out.metrics.push_back({display_name(r, {}), *r.value, std::move(r.unit)});
+      out.metrics.push_back(document_metric(display_name(r, {}), r));
     else
       out.absent.push_back(std::move(r));
   }
@@ -209,7 +222,7 @@ ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>&
       bool known = std::any_of(out.metrics.begin(), out.metrics.end(),
                                [&](const Metric& m) { return m.name == name; });
       if (known) continue;  // computed without the PMU's events (cpus_utilized)
-      out.metrics.push_back({name, *r.value, r.unit});
+      out.metrics.push_back(document_metric(name, r));
       // The metric exists for this PMU: its absence without one is no longer news.
       out.absent.erase(
           std::remove_if(out.absent.begin(), out.absent.end(),
@@ -261,6 +274,14 @@ void IntervalMetricEvaluator::evaluate_into(const std::vector<EventCount>& event
   out.resize(n);
 }
 
+std::vector<Metric> as_interval_metrics(std::vector<Metric> metrics) {
+  for (auto& m : metrics) {
+    m.origin.reset();
+    m.reason.reset();
+  }
+  return metrics;
+}
+
 ComputedMetrics compute_selected_metrics(const MetricSet& set, const std::vector<size_t>& selected,
                                          const std::vector<EventCount>& events, double duration_s,
                                          const Literals& literals) {
@@ -305,7 +326,8 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
   m.metrics = std::move(plan.run);
   if (m.intervals.empty()) return;
   IntervalMetricEvaluator evaluator(set, std::move(plan.per_interval), literals);
-  for (auto& iv : m.intervals) iv.metrics = evaluator.evaluate(iv.events, iv.duration_s).metrics;
+  for (auto& iv : m.intervals)
+    iv.metrics = as_interval_metrics(evaluator.evaluate(iv.events, iv.duration_s).metrics);
 }
 
 }  // namespace pmc

@@ -13,7 +13,8 @@ namespace pmc {
 // perf stat's generic ratios, as data/metrics/generic.json defines them (the built-in copy,
 // MetricSet::builtin_generic): ipc, cpi, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
 // each present only when all of its inputs were counted and its value is finite (a zero
-// denominator gives none). Rates are fractions (unit "ratio").
+// denominator's NaN is left out here), without origin or reason. Rates are fractions (unit
+// "ratio").
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s);
 
 // The groups `measure` shows without -m, and the groups `import` derives.
@@ -25,7 +26,9 @@ std::vector<std::string> available_selection(const MetricSet& set,
                                              const std::vector<std::string>& wanted);
 
 struct ComputedMetrics {
-  std::vector<Metric> metrics;       // with a value, in the set's order
+  // With a value (NaN included, with its reason), in the set's order, each with the origin of
+  // the formula that gave it.
+  std::vector<Metric> metrics;
   std::vector<MetricResult> absent;  // selected, without a value: its absence says why
 };
 
@@ -91,8 +94,14 @@ MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,
                               const std::vector<std::string>& selection,
                               const Literals& literals = {});
 
+// The metrics as an interval's are written: without Metric::origin and Metric::reason (the
+// run's metrics name the formulas; an interval's NaN is "nan": true alone, as the streamed
+// import, which evaluates values only, writes it).
+std::vector<Metric> as_interval_metrics(std::vector<Metric> metrics);
+
 // Replaces the metrics of `m` and of each of its intervals with compute_metrics() of its counts,
-// keeping reported[] as it is.
+// keeping reported[] as it is. The run's metrics say which formula gave each (Metric::origin),
+// the intervals' do not (as_interval_metrics).
 void apply_metric_engine(Measurement& m, const MetricSet& set,
                          const std::vector<std::string>& selection, const Literals& literals = {});
 

@@ -7,6 +7,8 @@
 #include <limits>
 #include <utility>
 
+#include <regex.h>
+
 namespace pmc {
 namespace {
 
@@ -267,15 +269,16 @@ bool ValuesEnv::has_event(const ExprSymbol& symbol) const {
 }
 
 std::optional<std::string> ValuesEnv::cpuid() const {
-  if (cpuid_.empty()) return std::nullopt;
-  return cpuid_;
+  if (!cpuid_.empty()) return cpuid_;
+  if (!literals_.cpuid().empty()) return literals_.cpuid();
+  return std::nullopt;
 }
 
 // Recursive descent over perf's expr.y precedence, lowest first:
 //   if/else, |, ^, &, comparisons, + -, * / %, unary minus.
 class ExprParser {
  public:
-  explicit ExprParser(Expr& expr) : expr_(expr), text_(expr.text_) {}
+  ExprParser(Expr& expr, int runtime) : expr_(expr), text_(expr.text_), runtime_(runtime) {}
 
   void parse() {
     next();
@@ -521,7 +524,20 @@ class ExprParser {
     return parse_primary(nesting);
   }
 
-  int32_t intern_symbol(std::vector<ExprSymbol>& into, std::string_view spelling) {
+  int32_t intern_symbol(std::vector<ExprSymbol>& into, std::string_view written) {
+    // perf's expr.l (normalize): each '?' of an event name is the runtime parameter's value.
+    // A '?' escaped with a backslash stays itself.
+    std::string spelling;
+    for (size_t i = 0; i < written.size(); ++i) {
+      if (written[i] == '\\' && i + 1 < written.size()) {
+        spelling += written.substr(i, 2);
+        ++i;
+      } else if (written[i] == '?') {
+        spelling += std::to_string(runtime_);
+      } else {
+        spelling += written[i];
+      }
+    }
     ExprSymbol symbol{unescape_event_name(spelling), canonical_event_name(spelling)};
     for (size_t i = 0; i < into.size(); ++i)
       if (into[i].key == symbol.key) return int32_t(i);
@@ -630,12 +646,13 @@ class ExprParser {
   size_t pos_ = 0;
   size_t last_end_ = 0;
   Token token_;
+  int runtime_;
 };
 
-Expr Expr::parse(std::string_view text) {
+Expr Expr::parse(std::string_view text, int runtime) {
   Expr expr;
   expr.text_ = std::string(text);
-  ExprParser(expr).parse();
+  ExprParser(expr, runtime).parse();
   return expr;
 }
 
@@ -668,6 +685,11 @@ void Expr::collect_needed(int32_t index, const ExprEnv& env, std::vector<size_t>
       collect_needed(*cond != 0 ? n.a : n.c, env, out);
       return;
     }
+    // Both branches the same constant: the condition decides nothing ("1.0 if EVENT1 > 100.0
+    // else 1.0" needs no event, perf's tests/expr.c).
+    ExprValue absent_a, absent_c;
+    auto a = eval(n.a, env, absent_a), c = eval(n.c, env, absent_c);
+    if (a && c && *a == *c) return;
   }
   if (n.op == Op::bit_or || n.op == Op::bit_and) {
     // A side known without events that decides the result (non-zero for |, zero for &) leaves
@@ -692,8 +714,15 @@ ExprValue Expr::evaluate(const ExprEnv& env) const {
   ExprValue out;
   auto value = eval(root_, env, out);
   if (!value) return out;
-  if (std::isnan(*value))
-    return {std::nullopt, MetricAbsence::not_a_number, "not a number: " + text_};
+  if (std::isnan(*value)) {
+    // eval() marks a NaN that a division by zero made with that kind: a value, as perf gives
+    // it. Any other NaN is the file's own NaN constant, which metric files write for "no value
+    // on this machine" (generic.json's top-down without topdown events).
+    if (out.absence == MetricAbsence::division_by_zero)
+      return {value, MetricAbsence::none, std::move(out.reason)};
+    return {std::nullopt, MetricAbsence::not_a_number,
+            env.wants_reasons() ? "not a number: " + text_ : std::string()};
+  }
   return {value, MetricAbsence::none, {}};
 }
 
@@ -702,6 +731,46 @@ ExprValue Expr::evaluate(const EventValues& events, const Literals& literals) co
 }
 
 namespace {
+
+// A CPU identifier as a number: perf's arm64 form, the MIDR in hex ("0x00000000410fd493").
+std::optional<uint64_t> hex_cpuid(std::string_view text) {
+  if (text.size() < 3 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return std::nullopt;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data() + 2, text.data() + text.size(), value, 16);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// strcmp_cpuid_str(wanted) on a CPU whose identifier is `cpuid`, as perf's strcmp_cpuid_str of
+// each architecture answers it (tools/perf/arch/{arm64,x86}/util/header.c):
+// - MIDRs (arm64): the same implementer, architecture and part, and the CPU's variant.revision
+//   (r<variant>p<revision>) at least the wanted one: 0x410fd493 is "Neoverse N2 r0p3 or later".
+// - otherwise `wanted` is a POSIX extended regular expression that must match the whole
+//   identifier ("GenuineIntel-6-55-[01234]" against "GenuineIntel-6-55-4"), as on x86, where a
+//   pattern without the stepping (fewer than three '-') matches the identifier without it, and
+//   one with it never matches an identifier that lacks it.
+bool cpuid_matches(std::string_view cpuid, const std::string& wanted) {
+  auto cpu = hex_cpuid(cpuid), want = hex_cpuid(wanted);
+  if (cpu && want) {
+    constexpr uint64_t kVariant = 0xf00000, kRevision = 0xf;
+    constexpr uint64_t kIdentity = 0xffffffff & ~(kVariant | kRevision);
+    if ((*cpu & kIdentity) != (*want & kIdentity)) return false;
+    auto version = [&](uint64_t midr) { return ((midr & kVariant) >> 16) | (midr & kRevision); };
+    return version(*cpu) >= version(*want);
+  }
+  auto full = [](std::string_view id) { return std::count(id.begin(), id.end(), '-') == 3; };
+  bool full_wanted = full(wanted), full_cpuid = full(cpuid);
+  if (full_wanted && !full_cpuid) return false;
+  size_t length = !full_wanted && full_cpuid ? cpuid.rfind('-') : cpuid.size();
+  regex_t re;
+  if (regcomp(&re, wanted.c_str(), REG_EXTENDED) != 0) return false;  // perf: no match
+  std::string id(cpuid);
+  regmatch_t match[1];
+  bool whole = regexec(&re, id.c_str(), 1, match, 0) == 0 && match[0].rm_so == 0 &&
+               size_t(match[0].rm_eo) == length;
+  regfree(&re);
+  return whole;
+}
 
 // perf casts to long for %; values outside long's range have no integer meaning.
 std::optional<long long> as_integer(double v) {
@@ -751,7 +820,14 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
     }
     case Op::identifier: {
       auto v = env.identifier(size_t(n.symbol), symbols_[size_t(n.symbol)]);
-      if (v.value) return v.value;
+      if (v.value) {
+        // Another metric's NaN (a division by zero's: any other is absent) brings its reason.
+        if (std::isnan(*v.value) && absent.absence != MetricAbsence::division_by_zero) {
+          absent.absence = MetricAbsence::division_by_zero;
+          absent.reason = std::move(v.reason);
+        }
+        return v.value;
+      }
       absent = std::move(v);
       return std::nullopt;
     }
@@ -772,7 +848,7 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
         if (env.wants_reasons()) absent.reason = "cpuid not known for " + std::string(span(n));
         return std::nullopt;
       }
-      return lower(*cpuid) == lower(names_[size_t(n.symbol)]) ? 1.0 : 0.0;
+      return cpuid_matches(*cpuid, names_[size_t(n.symbol)]) ? 1.0 : 0.0;
     }
     case Op::negate: {
       auto v = eval(n.a, env, absent);
@@ -781,7 +857,13 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
     }
     case Op::choose: {
       auto cond = eval(n.b, env, absent);
-      if (!cond) return std::nullopt;
+      if (!cond) {
+        // The same value either way needs no condition (what collect_needed() asks for).
+        ExprValue absent_a, absent_c;
+        auto a = eval(n.a, env, absent_a), c = eval(n.c, env, absent_c);
+        if (a && c && *a == *c) return a;
+        return std::nullopt;
+      }
       return eval(*cond != 0 ? n.a : n.c, env, absent);
     }
     case Op::bit_or:
@@ -802,13 +884,25 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
       return x - y;
     case Op::multiply:
       return x * y;
+    // As perf's expr.y writes them: min(NaN, 2) is 2 and min(2, NaN) NaN.
+    case Op::min:
+      return x < y ? x : y;
+    case Op::max:
+      return x > y ? x : y;
+    case Op::d_ratio:
+      return y == 0 ? 0.0 : x / y;  // perf's documented semantics
     case Op::divide:
+      // perf's expr.y: a zero divisor gives NaN, printed as "nan", rather than no value. The
+      // first one met is marked in `absent` (its kind and reason) beside the value, for
+      // evaluate(); an absent operand met later replaces the mark.
       if (y == 0) {
-        absent.absence = MetricAbsence::division_by_zero;
-        if (env.wants_reasons())
-          absent.reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) +
-                          " (in " + std::string(span(n)) + ")";
-        return std::nullopt;
+        if (absent.absence != MetricAbsence::division_by_zero) {
+          absent.absence = MetricAbsence::division_by_zero;
+          if (env.wants_reasons())
+            absent.reason = "division by zero in " + std::string(span(nodes_[size_t(n.b)])) +
+                            " (in " + std::string(span(n)) + ")";
+        }
+        return std::numeric_limits<double>::quiet_NaN();
       }
       return x / y;
     case Op::modulo: {
@@ -829,6 +923,12 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
       if (*yi == -1) return 0.0;  // avoids LLONG_MIN % -1
       return double(*xi % *yi);
     }
+    default:
+      break;
+  }
+  // perf's expr.y gives NaN for a comparison or ^ with a NaN side, as for arithmetic.
+  if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<double>::quiet_NaN();
+  switch (n.op) {
     case Op::less:
       return x < y ? 1.0 : 0.0;
     case Op::greater:
@@ -843,12 +943,6 @@ std::optional<double> Expr::eval(int32_t index, const ExprEnv& env, ExprValue& a
       return x != y ? 1.0 : 0.0;
     case Op::bit_xor:  // logical, as perf's expr.y since 6.5: exactly one side non-zero
       return ((x != 0) != (y != 0)) ? 1.0 : 0.0;
-    case Op::min:
-      return x < y ? x : y;
-    case Op::max:
-      return x > y ? x : y;
-    case Op::d_ratio:
-      return y == 0 ? 0.0 : x / y;  // perf's documented semantics
     default:
       break;
   }

@@ -1,15 +1,16 @@
 #pragma once
 // An evaluator for the MetricExpr language of Linux perf's pmu-events JSON files
 // (tools/perf/util/expr.l and expr.y): numbers (1e9, 0x10, NaN), + - * / %, unary minus,
-// parentheses, comparisons < > (and, as an extension, <= >= == !=), integer | & ^,
+// parentheses, comparisons < > (and, as an extension, <= >= == !=), logical | & ^ (| and & lazy),
 // `a if cond else b`, min, max, d_ratio, source_count, has_event, strcmp_cpuid_str,
 // #literals, and identifiers naming events (INST_RETIRED.ANY, cpu_core@INST_RETIRED.ANY@,
 // topdown\-retiring, BR_INST_RETIRED.FAR_BRANCH:u, msr@tsc@) or other metrics.
 //
 // An expression is parsed once into a tree and evaluated many times (once per interval).
 // Evaluation never throws and never invents a value: it returns a number or an absence, as a kind
-// (MetricAbsence) and a reason (an event that was not counted, a literal nobody supplied, a
-// division by zero).
+// (MetricAbsence) and a reason (an event that was not counted, a literal nobody supplied). As in
+// perf's expr.y, a division by zero gives NaN, a value that perf prints as "nan": the reason
+// then says which division it was.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -44,9 +45,9 @@ enum class MetricAbsence : uint8_t {
   event_not_counted,        // EventStatus::not_counted: opened but never on a counter
   literal_unknown,          // a #literal nobody supplied
   cpuid_unknown,            // strcmp_cpuid_str() without the CPU's identifier
-  division_by_zero,         // a / or % whose divisor is 0
-  not_an_integer,           // | & ^ % of a value outside long's range
-  not_a_number,             // the expression gave NaN
+  division_by_zero,         // a % whose divisor is 0 (perf's expr.y gives up there; / gives NaN)
+  not_an_integer,           // % of a value outside long's range
+  not_a_number,             // the expression's own NaN constant: "no value here"
   reference_cycle,          // metrics that name each other
   internal,                 // an operation the evaluator does not know: a bug
 };
@@ -120,20 +121,27 @@ class EventValues {
 
 // Values of #literals ("#smt_on", "#num_cpus", "#slots", "#SYSTEM_TSC_FREQ"…), matched without
 // regard to case, with or without the '#'. Evaluation reports a literal nobody set as absent.
+// The CPU's identifier travels with them for strcmp_cpuid_str(), in perf's form for the
+// architecture (get_cpuid_str: arm64's MIDR "0x00000000410fd493", x86's "GenuineIntel-6-55-4").
 class Literals {
  public:
   void set(std::string_view name, double value);
   std::optional<double> find(std::string_view name) const;
+  void set_cpuid(std::string cpuid) { cpuid_ = std::move(cpuid); }
+  const std::string& cpuid() const { return cpuid_; }  // empty when unknown
 
  private:
   std::unordered_map<std::string, double> values_;
+  std::string cpuid_;
 };
 
-// The result of evaluating an expression: a value, or why there is none.
+// The result of evaluating an expression: a value, or why there is none. A value may be NaN:
+// a division by zero's, as perf computes and prints it. The NaN constant (`else NaN`), with which
+// a metric file says it has no formula for the machine, gives no value (not_a_number).
 struct ExprValue {
   std::optional<double> value;
   MetricAbsence absence = MetricAbsence::none;  // none exactly when value is there
-  std::string reason;                           // the absence in words
+  std::string reason;  // the absence in words; for a NaN value, where the NaN came from
 };
 
 // An identifier as written in an expression.
@@ -169,7 +177,8 @@ class SymbolLookupCache {
   std::unordered_map<const ExprSymbol*, const EventValues::Entry*> found_;
 };
 
-// Identifiers are events from `events`; literals from `literals`.
+// Identifiers are events from `events`; literals from `literals`; the CPU's identifier is
+// `cpuid`, else the literals'.
 class ValuesEnv : public ExprEnv {
  public:
   ValuesEnv(const EventValues& events, const Literals& literals, std::string cpuid = {},
@@ -198,7 +207,11 @@ class ValuesEnv : public ExprEnv {
 class Expr {
  public:
   // Throws ExprError naming the column of the first thing that is not perf's grammar.
-  static Expr parse(std::string_view text);
+  // `runtime` is perf's runtime parameter: each '?' in an event name is its value
+  // ("hv_24x7@PM_PB_CYC\,chip\=?@" reads hv_24x7/PM_PB_CYC,chip=0/). perf makes one instance of
+  // such a metric per value from 0 to arch_get_runtimeparam() - 1, which is 1 but on POWER's
+  // hv_24x7 (its sockets): metric files are parsed with 0.
+  static Expr parse(std::string_view text, int runtime = 0);
 
   const std::string& text() const { return text_; }
   // Identifiers in order of first appearance, each once (by key). has_event() arguments are

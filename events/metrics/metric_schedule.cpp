@@ -80,6 +80,9 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
       out.set.merge(MetricSet::load(cpu_file));
     }
   }
+  // The entries the files' loading left out, each with its FILE:LINE.
+  const auto& left_out = out.set.notes();
+  out.notes.insert(out.notes.end(), left_out.begin(), left_out.end());
   return out;
 }
 
@@ -117,6 +120,7 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
     for (const auto& e : g.events) counted.insert(canonical_event_name(e.name));
 
   auto per_metric = metrics_.set.events_by_metric(selection_, literals_);
+  if (hardware_available_ || explicit_) add_replaced_events(per_metric, resolver);
   for (auto& events : per_metric) {
     events.erase(std::remove_if(events.begin(), events.end(),
                                 [&](const std::string& e) {
@@ -174,10 +178,39 @@ void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolv
   }
 }
 
+void MeasureMetrics::add_replaced_events(std::vector<std::vector<std::string>>& per_metric,
+                                         const EventResolver& resolver) const {
+  auto nameable = [&](const std::string& spelling) {
+    if (supplied_without_counter(canonical_event_name(spelling))) return true;
+    for (const auto& name : resolver_spellings(spelling)) {
+      try {
+        if (!resolver.resolve_all(name, false).empty()) return true;
+      } catch (const ResolveError&) {
+      }
+    }
+    return false;
+  };
+  auto all_nameable = [&](const std::vector<std::string>& events) {
+    return std::all_of(events.begin(), events.end(), nameable);
+  };
+  for (size_t m = 0; m < selected_.size() && m < per_metric.size(); ++m) {
+    if (metrics_.set.metrics()[selected_[m]].replaced.empty() || all_nameable(per_metric[m]))
+      continue;
+    for (const auto& events : metrics_.set.replaced_events(selected_[m], literals_)) {
+      if (!all_nameable(events)) continue;
+      for (const auto& e : events)
+        if (std::find(per_metric[m].begin(), per_metric[m].end(), e) == per_metric[m].end())
+          per_metric[m].push_back(e);
+      break;
+    }
+  }
+}
+
 std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& events,
                                              double duration_s) const {
   // Selected once, in the constructor: this runs every interval (-I 100: ten times a second).
-  if (per_interval_) return per_interval_->evaluate(events, duration_s).metrics;
+  if (per_interval_)
+    return as_interval_metrics(per_interval_->evaluate(events, duration_s).metrics);
   auto computed = compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_);
   std::vector<size_t> kept;
   for (size_t i : selected_) {
@@ -189,7 +222,7 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
     if (!never) kept.push_back(i);
   }
   per_interval_.emplace(metrics_.set, std::move(kept), literals_);
-  return std::move(computed.metrics);
+  return as_interval_metrics(std::move(computed.metrics));
 }
 
 void MeasureMetrics::finish(Measurement& m) const {

@@ -60,7 +60,9 @@ class MeasureMetrics {
                  CounterModel counters, bool hardware_available);
 
   // Appends groups counting the events the metrics need that `groups` does not count already,
-  // planned with plan_event_groups (fixed counters free, each metric's events together).
+  // planned with plan_event_groups (fixed counters free, each metric's events together). A
+  // metric whose own events cannot all be named here also gets the events of the first formula
+  // it replaced (MetricDef::replaced) that can, which evaluation falls back to.
   // Without -m, hardware events are asked for only when the machine has hardware counters and
   // events the resolver cannot name are left out; with -m, such an event is kept as a
   // not-supported row for finish(). Called once per run (-r): it starts afresh.
@@ -75,6 +77,10 @@ class MeasureMetrics {
   const std::vector<std::string>& selection() const { return selection_; }
 
  private:
+  // Adds to per_metric[k] (the events of selected_[k]) those of its replaced formula, where
+  // its own cannot all be named by `resolver` and that one's can.
+  void add_replaced_events(std::vector<std::vector<std::string>>& per_metric,
+                           const EventResolver& resolver) const;
   LoadedMetrics metrics_;
   std::vector<std::string> selection_;
   std::vector<size_t> selected_;  // selection_ resolved by MetricSet::select()

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -174,6 +175,83 @@ std::pair<double, std::string> parse_scale_unit(std::string_view text) {
   return {number, trim(std::string_view(ptr, size_t(s.data() + s.size() - ptr)))};
 }
 
+// The fields of one metric entry that the file gives; an ArchStdEvent entry takes the others
+// from the standard metric it names.
+struct MetricFields {
+  std::optional<std::string> expr, threshold, groups, description, pmu, scale_unit;
+};
+
+namespace {
+
+MetricFields metric_fields(const json& entry, const std::string& where) {
+  MetricFields f;
+  f.expr = string_field(entry, "MetricExpr", where);
+  f.threshold = string_field(entry, "MetricThreshold", where);
+  f.groups = string_field(entry, "MetricGroup", where);
+  f.description = string_field(entry, "BriefDescription", where);
+  f.pmu = string_field(entry, "Unit", where);
+  f.scale_unit = string_field(entry, "ScaleUnit", where);
+  return f;
+}
+
+// Sets the fields `f` gives on `def`; throws std::runtime_error "what was expected" (without
+// the place) for one that does not parse.
+void apply_fields(const MetricFields& f, MetricDef& def) {
+  if (f.expr) {
+    try {
+      def.expr = Expr::parse(*f.expr);
+    } catch (const ExprError& e) {
+      throw std::runtime_error("MetricExpr \"" + *f.expr + "\": " + e.what());
+    }
+  }
+  if (f.threshold) {
+    try {
+      def.threshold = Expr::parse(*f.threshold);
+    } catch (const ExprError& e) {
+      throw std::runtime_error("MetricThreshold \"" + *f.threshold + "\": " + e.what());
+    }
+  }
+  if (f.groups) def.groups = split_groups(*f.groups);
+  if (f.description) def.description = *f.description;
+  if (f.pmu) def.pmu = *f.pmu;
+  if (f.scale_unit) {
+    std::tie(def.scale, def.unit) = parse_scale_unit(*f.scale_unit);
+    def.scale_unit = *f.scale_unit;
+  }
+}
+
+MetricDef parse_metric(const json& entry, const std::string& where_line) {
+  MetricDef def;
+  def.origin = where_line;
+  def.name = *string_field(entry, "MetricName", where_line);
+  if (def.name.empty()) throw std::runtime_error(where_line + ": expected a non-empty MetricName");
+  std::string where = where_line + ": metric " + def.name;
+  MetricFields fields = metric_fields(entry, where);
+  if (!fields.expr) throw std::runtime_error(where + ": expected a MetricExpr");
+  if (!fields.scale_unit) fields.scale_unit = "1";
+  try {
+    apply_fields(fields, def);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(where + ": " + e.what());
+  }
+  return def;
+}
+
+// The fields an ArchStdEvent entry gives, checked now so that a bad expression is noted where it
+// is written.
+MetricFields parse_override(const json& entry, const std::string& where) {
+  MetricFields fields = metric_fields(entry, where);
+  MetricDef check;
+  try {
+    apply_fields(fields, check);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(where + ": " + e.what());
+  }
+  return fields;
+}
+
+}  // namespace
+
 MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
   json document;
   try {
@@ -187,57 +265,54 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
     throw std::runtime_error(origin + ":1: expected a JSON array of metric objects");
   auto lines = metric_name_lines(text);
   auto event_lines = key_lines(text, "\"EventName\"");
+  auto standard_lines = key_lines(text, "\"ArchStdEvent\"");
   MetricSet set;
   // Name and Unit of each metric so far: a file of several hundred metrics (perf's Intel files)
   // would spend most of its load comparing every pair.
   std::unordered_set<std::string> seen_names;
-  size_t named = 0, events = 0;
+  size_t named = 0, events = 0, standard = 0;
+  auto at_line = [&](const std::vector<size_t>& found, size_t& k) {
+    size_t line = k < found.size() ? found[k] : 0;
+    ++k;
+    return origin + ":" + std::to_string(line);
+  };
   for (const auto& entry : document) {
     if (!entry.is_object())
       throw std::runtime_error(origin + ": expected each array element to be an object");
+    // One entry that is not right is left out with a note; the file's other entries stay.
     if (!entry.contains("MetricName")) {
-      if (!entry.contains("EventName")) continue;
-      size_t line = events < event_lines.size() ? event_lines[events] : 0;
-      ++events;
-      set.add_event(parse_event(entry, origin + ":" + std::to_string(line)));
+      if (entry.contains("EventName")) {
+        std::string where = at_line(event_lines, events);
+        try {
+          set.add_event(parse_event(entry, where));
+        } catch (const std::runtime_error& e) {
+          set.notes_.push_back(std::string(e.what()) + "; the event is left out");
+        }
+      } else if (entry.contains("ArchStdEvent")) {
+        std::string where = at_line(standard_lines, standard);
+        try {
+          std::string name = *string_field(entry, "ArchStdEvent", where);
+          auto fields = parse_override(entry, where + ": ArchStdEvent " + name);
+          set.overrides_.push_back(
+              {std::move(name), where, std::make_shared<const MetricFields>(std::move(fields))});
+        } catch (const std::runtime_error& e) {
+          set.notes_.push_back(std::string(e.what()) + "; the entry is left out");
+        }
+      }
       continue;
     }
-    size_t line = named < lines.size() ? lines[named] : 0;
-    ++named;
-    std::string where = origin + ":" + std::to_string(line);
-    MetricDef def;
-    def.origin = where;
-    def.name = *string_field(entry, "MetricName", where);
-    if (def.name.empty()) throw std::runtime_error(where + ": expected a non-empty MetricName");
-    where += ": metric " + def.name;
-    auto expr_text = string_field(entry, "MetricExpr", where);
-    if (!expr_text) throw std::runtime_error(where + ": expected a MetricExpr");
+    std::string where = at_line(lines, named);
     try {
-      def.expr = Expr::parse(*expr_text);
-    } catch (const ExprError& e) {
-      throw std::runtime_error(where + ": MetricExpr \"" + *expr_text + "\": " + e.what());
-    }
-    if (auto threshold = string_field(entry, "MetricThreshold", where)) {
-      try {
-        def.threshold = Expr::parse(*threshold);
-      } catch (const ExprError& e) {
-        throw std::runtime_error(where + ": MetricThreshold \"" + *threshold + "\": " + e.what());
-      }
-    }
-    def.groups = split_groups(string_field(entry, "MetricGroup", where).value_or(""));
-    def.description = string_field(entry, "BriefDescription", where).value_or("");
-    def.pmu = string_field(entry, "Unit", where).value_or("");
-    def.scale_unit = string_field(entry, "ScaleUnit", where).value_or("1");
-    try {
-      std::tie(def.scale, def.unit) = parse_scale_unit(def.scale_unit);
+      MetricDef def = parse_metric(entry, where);
+      if (!seen_names.insert(lower(def.name) + '\0' + def.pmu).second)
+        for (const auto& existing : set.metrics_)
+          if (iequals(existing.name, def.name) && existing.pmu == def.pmu)
+            throw std::runtime_error(where + ": metric " + def.name + ": defined twice (first at " +
+                                     existing.origin + ")");
+      set.metrics_.push_back(std::move(def));
     } catch (const std::runtime_error& e) {
-      throw std::runtime_error(where + ": " + e.what());
+      set.notes_.push_back(std::string(e.what()) + "; the metric is left out");
     }
-    if (!seen_names.insert(lower(def.name) + '\0' + def.pmu).second)
-      for (const auto& existing : set.metrics_)
-        if (lower(existing.name) == lower(def.name) && existing.pmu == def.pmu)
-          throw std::runtime_error(where + ": defined twice (first at " + existing.origin + ")");
-    set.metrics_.push_back(std::move(def));
   }
   set.link();
   return set;
@@ -264,19 +339,48 @@ MetricSet MetricSet::load(const std::vector<std::filesystem::path>& files) {
   return set;
 }
 
+void MetricSet::replace_metric(MetricDef def, std::unordered_map<std::string, size_t>& index) {
+  auto [it, added] = index.emplace(lower(def.name) + '\0' + def.pmu, metrics_.size());
+  if (added) {
+    metrics_.push_back(std::move(def));
+    return;
+  }
+  MetricDef& same = metrics_[it->second];
+  MetricDef earlier = std::move(same);
+  def.replaced = std::move(earlier.replaced);
+  // The same formula again (an ArchStdEvent entry that only names its standard metric) would
+  // give nothing the first try did not.
+  if (earlier.expr.text() != def.expr.text())
+    def.replaced.insert(def.replaced.begin(), std::move(earlier));
+  same = std::move(def);
+}
+
 void MetricSet::merge(const MetricSet& other) {
+  notes_.insert(notes_.end(), other.notes_.begin(), other.notes_.end());
   for (const auto& def : other.events_) add_event(def);
   // Name and Unit → index, so that merging a CPU file of several hundred metrics compares each
   // once rather than with every metric before it.
   std::unordered_map<std::string, size_t> index;
-  auto key = [](const MetricDef& m) { return lower(m.name) + '\0' + m.pmu; };
-  for (size_t i = 0; i < metrics_.size(); ++i) index.emplace(key(metrics_[i]), i);
-  for (const auto& def : other.metrics_) {
-    auto [it, added] = index.emplace(key(def), metrics_.size());
-    if (added)
-      metrics_.push_back(def);
-    else
-      metrics_[it->second] = def;
+  for (size_t i = 0; i < metrics_.size(); ++i)
+    index.emplace(lower(metrics_[i].name) + '\0' + metrics_[i].pmu, i);
+  for (const auto& def : other.metrics_) replace_metric(def, index);
+  for (const auto& o : other.overrides_) {
+    auto standard = std::find_if(metrics_.begin(), metrics_.end(),
+                                 [&](const MetricDef& m) { return iequals(m.name, o.name); });
+    if (standard == metrics_.end()) {
+      // Without a formula the entry is most likely an event's (perf's arm64 event files name
+      // their standard events the same way).
+      if (o.fields->expr)
+        notes_.push_back(o.origin + ": ArchStdEvent " + o.name +
+                         ": expected a standard metric of that name in the metric files loaded "
+                         "before; the entry is left out");
+      continue;
+    }
+    MetricDef def = *standard;
+    def.replaced.clear();
+    def.origin = o.origin;
+    apply_fields(*o.fields, def);  // checked when the entry was read
+    replace_metric(std::move(def), index);
   }
   link();
 }
@@ -296,9 +400,15 @@ void MetricSet::link() {
   };
   expr_refs_.assign(metrics_.size(), {});
   threshold_refs_.assign(metrics_.size(), {});
+  replaced_refs_.assign(metrics_.size(), {});
   for (size_t i = 0; i < metrics_.size(); ++i) {
     for (const auto& symbol : metrics_[i].expr.symbols())
       expr_refs_[i].push_back(resolve(symbol, metrics_[i].pmu));
+    for (const auto& earlier : metrics_[i].replaced) {
+      auto& refs = replaced_refs_[i].emplace_back();
+      for (const auto& symbol : earlier.expr.symbols())
+        refs.push_back(resolve(symbol, metrics_[i].pmu));
+    }
     if (metrics_[i].threshold)
       for (const auto& symbol : metrics_[i].threshold->symbols())
         threshold_refs_[i].push_back(resolve(symbol, metrics_[i].pmu));
@@ -347,9 +457,16 @@ void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
                                std::vector<char>& seen) const {
   if (seen[metric]) return;  // done, or a cycle that evaluation reports
   seen[metric] = 1;
-  const auto& symbols = metrics_[metric].expr.symbols();
-  for (size_t i : metrics_[metric].expr.needed_symbols(constants)) {
-    int ref = expr_refs_[metric][i];
+  collect_expr_events(metrics_[metric].expr, expr_refs_[metric], constants, keys, spellings, seen);
+}
+
+void MetricSet::collect_expr_events(const Expr& expr, const std::vector<int>& refs,
+                                    const ExprEnv& constants, std::vector<std::string>& keys,
+                                    std::vector<std::string>& spellings,
+                                    std::vector<char>& seen) const {
+  const auto& symbols = expr.symbols();
+  for (size_t i : expr.needed_symbols(constants)) {
+    int ref = refs[i];
     if (ref >= 0) {
       collect_events(size_t(ref), constants, keys, spellings, seen);
     } else if (std::find(keys.begin(), keys.end(), symbols[i].key) == keys.end()) {
@@ -357,6 +474,22 @@ void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
       spellings.push_back(resolver_spelling(symbols[i].spelling));
     }
   }
+}
+
+std::vector<std::vector<std::string>> MetricSet::replaced_events(
+    size_t metric, const Literals& literals, const EventAvailable& available) const {
+  ConstantEnv constants(literals, *this, available);
+  std::vector<std::vector<std::string>> out;
+  const auto& replaced = metrics_[metric].replaced;
+  for (size_t k = 0; k < replaced.size(); ++k) {
+    std::vector<std::string> keys, spellings;
+    std::vector<char> seen(metrics_.size(), 0);
+    seen[metric] = 1;  // a formula naming its own metric reads the one that replaced it
+    collect_expr_events(replaced[k].expr, replaced_refs_[metric][k], constants, keys, spellings,
+                        seen);
+    out.push_back(std::move(spellings));
+  }
+  return out;
 }
 
 std::vector<std::string> MetricSet::required_events(const std::vector<std::string>& names_or_groups,
@@ -390,19 +523,22 @@ std::vector<std::vector<std::string>> MetricSet::events_by_metric(
 // since allocating and clearing them for every -I interval was most of the metric engine's cost.
 struct MetricScratch {
   std::vector<std::optional<ExprValue>> memo;
-  std::vector<char> state;  // 0 not yet, 1 being computed, 2 done
+  std::vector<char> state;       // 0 not yet, 1 being computed, 2 done
+  std::vector<uint32_t> source;  // 0: the metric's own formula gave memo; k: its replaced[k-1]
   std::vector<size_t> touched;
   std::vector<size_t> stack;
   void reserve(size_t metrics) {
     if (memo.size() < metrics) {
       memo.resize(metrics);
       state.resize(metrics, 0);
+      source.resize(metrics, 0);
     }
   }
   void reset() {
     for (size_t i : touched) {
       memo[i].reset();
       state[i] = 0;
+      source[i] = 0;
     }
     touched.clear();
     stack.clear();
@@ -431,6 +567,7 @@ class MetricEnv : public ExprEnv {
         values_(events, literals, cpuid, cache, reasons),
         memo_(scratch.memo),
         state_(scratch.state),
+        source_(scratch.source),
         touched_(scratch.touched),
         stack_(scratch.stack) {}
 
@@ -447,14 +584,25 @@ class MetricEnv : public ExprEnv {
     }
     state_[metric] = 1;
     stack_.push_back(metric);
-    const auto* saved = refs_;
-    refs_ = &set_.expr_refs_[metric];
-    ExprValue value = set_.metrics_[metric].expr.evaluate(*this);
-    refs_ = saved;
+    const auto& def = set_.metrics_[metric];
+    ExprValue value = evaluate_with(def.expr, set_.expr_refs_[metric]);
+    for (size_t k = 0; !value.value && falls_back(value.absence) && k < def.replaced.size(); ++k) {
+      ExprValue earlier = evaluate_with(def.replaced[k].expr, set_.replaced_refs_[metric][k]);
+      if (!earlier.value) continue;
+      value = std::move(earlier);
+      source_[metric] = uint32_t(k + 1);
+    }
     stack_.pop_back();
     state_[metric] = 2;
     memo_[metric] = value;
     return value;
+  }
+
+  // The "FILE:LINE" of the formula that gave value_of(metric).
+  const std::string& origin_of(size_t metric) const {
+    const auto& def = set_.metrics_[metric];
+    uint32_t k = source_[metric];
+    return k == 0 ? def.origin : def.replaced[k - 1].origin;
   }
 
   std::optional<bool> threshold_of(size_t metric) const {
@@ -464,7 +612,7 @@ class MetricEnv : public ExprEnv {
     refs_ = &set_.threshold_refs_[metric];
     ExprValue value = threshold->evaluate(*this);
     refs_ = saved;
-    if (!value.value) return std::nullopt;
+    if (!value.value || std::isnan(*value.value)) return std::nullopt;
     return *value.value != 0;
   }
 
@@ -472,7 +620,8 @@ class MetricEnv : public ExprEnv {
     int ref = refs_ && index < refs_->size() ? (*refs_)[index] : -1;
     if (ref < 0) return values_.identifier(index, symbol);
     ExprValue value = value_of(size_t(ref));
-    if (!value.value && values_.wants_reasons() && value.absence != MetricAbsence::reference_cycle)
+    bool explained = !value.value || std::isnan(*value.value);
+    if (explained && values_.wants_reasons() && value.absence != MetricAbsence::reference_cycle)
       value.reason = set_.metrics_[size_t(ref)].name + ": " + value.reason;
     return value;
   }
@@ -486,8 +635,22 @@ class MetricEnv : public ExprEnv {
  private:
   const MetricSet& set_;
   ValuesEnv values_;
+  ExprValue evaluate_with(const Expr& expr, const std::vector<int>& refs) const {
+    const auto* saved = refs_;
+    refs_ = &refs;
+    ExprValue value = expr.evaluate(*this);
+    refs_ = saved;
+    return value;
+  }
+
+  // Whether an earlier definition is tried: the formula lacks one of its events.
+  static bool falls_back(MetricAbsence absence) {
+    return lacks_event_for_good(absence) || absence == MetricAbsence::event_not_counted;
+  }
+
   std::vector<std::optional<ExprValue>>& memo_;
   std::vector<char>& state_;
+  std::vector<uint32_t>& source_;
   std::vector<size_t>& touched_;
   std::vector<size_t>& stack_;
   mutable const std::vector<int>* refs_ = nullptr;
@@ -510,11 +673,13 @@ std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>
   out.reserve(selected.size());
   for (size_t i : selected) {
     const auto& def = metrics_[i];
-    MetricResult result{def.name, def.pmu, std::nullopt, def.unit, {}, {}, std::nullopt};
+    MetricResult result{def.name, def.pmu, std::nullopt, def.unit, {}, {}, std::nullopt, {}};
     ExprValue value = env.value_of(i);
+    result.origin = env.origin_of(i);
     if (value.value) {
       result.value = *value.value * def.scale;
       result.threshold_exceeded = env.threshold_of(i);
+      result.reason = std::move(value.reason);  // where a NaN came from
     } else {
       result.absence = value.absence;
       result.reason = value.reason;

@@ -4,9 +4,11 @@
 // evaluated with the MetricExpr engine of expr.h. Users can load perf's own files for their CPU.
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "events/metrics/expr.h"
@@ -24,6 +26,11 @@ struct MetricDef {
   Expr expr;
   std::optional<Expr> threshold;  // MetricThreshold: true when the metric needs attention
   std::string origin;             // "FILE:LINE"
+  // The definitions of the same name and Unit that files loaded earlier gave and this one
+  // replaced, the latest first. When this one's formula lacks an event (not measured, not
+  // supported, refused, not counted), they are tried in turn: a CPU's file adds to generic.json
+  // instead of taking away a value generic's formula gives from what was counted.
+  std::vector<MetricDef> replaced;
 };
 
 struct MetricResult {
@@ -32,8 +39,13 @@ struct MetricResult {
   std::optional<double> value;  // scaled by ScaleUnit
   std::string unit;
   MetricAbsence absence = MetricAbsence::none;  // why value is absent: what code decides on
-  std::string reason;                           // the same in words, for people
+  // The absence in words, for people; with a NaN value (a division by zero, as perf gives it),
+  // where the NaN came from.
+  std::string reason;
   std::optional<bool> threshold_exceeded;  // absent without a threshold or when it cannot be told
+  // The "FILE:LINE" of the definition whose formula gave the value: the metric's own, or one it
+  // replaced (MetricDef::replaced) when its own lacked an event. For an absent value, its own.
+  std::string origin;
 };
 
 // An event a metric file defines in perf's pmu-events form ({"EventName", "EventCode", "UMask",
@@ -55,23 +67,36 @@ using EventAvailable = std::function<bool(const std::string& spelling)>;
 // {3e-5, "MiB"}. Throws std::runtime_error when there is no leading number.
 std::pair<double, std::string> parse_scale_unit(std::string_view text);
 
+struct MetricFields;
+
 class MetricSet {
  public:
-  // Throws std::runtime_error "FILE:LINE: what was expected" for bad JSON, a missing field or
-  // an expression that does not parse (naming the metric and the column).
+  // Throws std::runtime_error "FILE:LINE: what was expected" for a file that is not JSON or not
+  // an array of objects. An entry that is not right (a missing field, an expression that does
+  // not parse, a ScaleUnit without a number, a metric defined twice) is left out, with a note
+  // "FILE:LINE: metric NAME: what was expected; the metric is left out" in notes().
+  // perf's arm64 entries {"ArchStdEvent": "FRONTEND_BOUND", "MetricExpr": …} are kept to
+  // override the standard metric of that name (any case) when this set is merged into one that
+  // has it, as perf's jevents.py does: the fields the entry gives replace the standard metric's,
+  // the others stay.
   static MetricSet load(const std::filesystem::path& file);
-  // Several files in order; a metric (same name and Unit) in a later file replaces an earlier one.
+  // Several files in order, merged (merge()).
   static MetricSet load(const std::vector<std::filesystem::path>& files);
   static MetricSet parse(std::string_view json_text, const std::string& origin);
   // data/metrics/generic.json as it was when this binary was built (compiled in): perf's generic
   // ratios for a run without its data directory, and the one definition derive_metrics uses.
   static const MetricSet& builtin_generic();
 
-  // Adds `other`'s metrics, replacing those with the same name and Unit.
+  // Adds `other`'s metrics, replacing those with the same name and Unit (which each keeps in
+  // MetricDef::replaced), then applies its ArchStdEvent entries to the metrics they name; one
+  // with a MetricExpr whose standard metric is not here is left out with a note (one without
+  // is taken for an event's entry and skipped). `other`'s notes are added to this set's.
   void merge(const MetricSet& other);
 
   const std::vector<MetricDef>& metrics() const { return metrics_; }
   const std::vector<EventDef>& events() const { return events_; }
+  // What was left out of the files, and why: "FILE:LINE: metric NAME: …; the metric is left out".
+  const std::vector<std::string>& notes() const { return notes_; }
 
   // How an event the metrics read is given to the resolver: an event the files define becomes
   // its sysfs encoding named as the metrics spell it ("ex_ret_instr" →
@@ -98,6 +123,13 @@ class MetricSet {
       const std::vector<std::string>& names_or_groups, const Literals& literals = {},
       const EventAvailable& available = {}) const;
 
+  // The events of each of metric `metric`'s replaced definitions (MetricDef::replaced), in
+  // their order, each as events_by_metric() gives a metric's: what to count for the metric when
+  // its own events cannot be named on the machine.
+  std::vector<std::vector<std::string>> replaced_events(size_t metric,
+                                                        const Literals& literals = {},
+                                                        const EventAvailable& available = {}) const;
+
   std::vector<MetricResult> evaluate(const std::vector<std::string>& names_or_groups,
                                      const EventValues& events, const Literals& literals,
                                      const std::string& cpuid = {}) const;
@@ -118,15 +150,32 @@ class MetricSet {
   void add_event(EventDef def);
   // The event `name` defined for `pmu` (or for any core PMU), nullptr when none.
   const EventDef* find_event(std::string_view name, std::string_view pmu) const;
+  void collect_expr_events(const Expr& expr, const std::vector<int>& refs, const ExprEnv& constants,
+                           std::vector<std::string>& keys, std::vector<std::string>& spellings,
+                           std::vector<char>& seen) const;
   void collect_events(size_t metric, const ExprEnv& constants, std::vector<std::string>& keys,
                       std::vector<std::string>& spellings, std::vector<char>& visiting) const;
 
+  // An ArchStdEvent entry, applied by merge().
+  struct StandardOverride {
+    std::string name;  // the ArchStdEvent
+    std::string origin;
+    std::shared_ptr<const MetricFields> fields;
+  };
+  // Adds `def`, or puts it in place of the metric of its name and Unit (kept in def.replaced);
+  // `index` maps lower-case name, a NUL and the Unit, to a position in metrics_ and is kept up to
+  // date.
+  void replace_metric(MetricDef def, std::unordered_map<std::string, size_t>& index);
+
   std::vector<MetricDef> metrics_;
   std::vector<EventDef> events_;
+  std::vector<StandardOverride> overrides_;
+  std::vector<std::string> notes_;
   // Per metric, per identifier of its expression (then of its threshold): the metric it
   // names, or -1 for an event. Rebuilt by link().
   std::vector<std::vector<int>> expr_refs_;
   std::vector<std::vector<int>> threshold_refs_;
+  std::vector<std::vector<std::vector<int>>> replaced_refs_;  // per metric, per replaced def
   friend class MetricEnv;
 };
 

@@ -19,9 +19,10 @@ namespace {
 // this workload's. A heuristic, stated in docs/recommendations.md, not a calibrated figure.
 constexpr double kCurveEstimateUncertainty = 0.3;
 
+// A NaN metric (a division by zero) is no figure to compare: as if it were not there.
 const Metric* find_metric(const std::vector<Metric>& list, std::string_view name) {
   for (const auto& m : list)
-    if (m.name == name) return &m;
+    if (m.name == name && !std::isnan(m.value)) return &m;
   return nullptr;
 }
 

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -161,6 +163,56 @@ TEST_SUITE("pure") {
     const json* fe = find_named(doc["metrics"], "frontend_stall_ratio");
     REQUIRE(fe != nullptr);
     CHECK((*fe)["value"].get<double>() == doctest::Approx(36709243.0 / 12730694768.0));
+    std::filesystem::remove(path);
+  }
+  TEST_CASE("import --cpu keeps generic's values where the CPU's formulas lack their events") {
+    // 008.txt (Arm, perf's default events): perf printed "0.20% of all branches", "1.88%
+    // frontend cycles idle", "81.31% backend cycles idle". The Neoverse file's formulas of those
+    // names read BR_MIS_PRED_RETIRED, STALL_FRONTEND, STALL_BACKEND, which were not counted:
+    // generic.json's give the values from branch-misses, branches and stalled-cycles-*.
+    auto path = temp_path("008-neoverse.json");
+    auto r = run_process(
+        pmcmodel({"import", perfstat("008.txt"), "--cpu", "neoverse-n1", "--json", path}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(path));
+    const std::pair<const char*, double> printed[] = {{"branch_miss_rate", 0.0020},
+                                                      {"frontend_stall_ratio", 0.0188},
+                                                      {"backend_stall_ratio", 0.8131}};
+    for (const auto& [name, value] : printed) {
+      CAPTURE(name);
+      const json* ours = find_named(doc["metrics"], name);
+      REQUIRE(ours != nullptr);
+      // Half a unit of perf's last printed digit (0.01 %).
+      CHECK(std::abs((*ours)["value"].get<double>() - value) <= 0.00005);
+      REQUIRE((*ours).contains("origin"));
+      CHECK((*ours)["origin"].get<std::string>().rfind("generic.json:", 0) == 0);
+    }
+    std::filesystem::remove(path);
+  }
+  TEST_CASE("import: a zero denominator is nan in the document and in report, with its reason") {
+    auto text = temp_path("zero.txt");
+    auto path = temp_path("zero.json");
+    std::ofstream(text)
+        << ("\n Performance counter stats for 'true':\n\n"
+            "             1,000      cycles\n"
+            "             2,000      instructions              #    2.00  insn per cycle\n"
+            "                 0      branches\n"
+            "                 0      branch-misses\n\n"
+            "       0.001000000 seconds time elapsed\n\n");
+    auto r = run_process(pmcmodel({"import", text, "--json", path}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(path));
+    // branch-misses / branches = 0 / 0: NaN, which perf prints as nan, not a dropped metric.
+    const json* rate = find_named(doc["metrics"], "branch_miss_rate");
+    REQUIRE(rate != nullptr);
+    CHECK((*rate)["value"].is_null());
+    CHECK((*rate)["nan"] == true);
+    CHECK((*rate)["reason"].get<std::string>().rfind("division by zero in branches", 0) == 0);
+    auto report = run_process(pmcmodel({"report", path}));
+    REQUIRE_MESSAGE(report.exit_code == 0, report.err);
+    CHECK(report.out.find("nan% branch_miss_rate [division by zero in branches") !=
+          std::string::npos);
+    std::filesystem::remove(text);
     std::filesystem::remove(path);
   }
 }

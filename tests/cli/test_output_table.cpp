@@ -1,6 +1,8 @@
 // The human table's metric column (cli/output.cpp), on measurements built in memory.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "cli/output.h"
 
 using pmc::Measurement;
@@ -29,5 +31,16 @@ TEST_SUITE("pure") {
     CHECK(table.find("2.300 joules_per_run (J): energy of the run") != std::string::npos);
     CHECK(table.find("co2_g (gCO2e): CO2e of that energy") != std::string::npos);
     CHECK(table.find("base_cpi (cycles/insn): estimated by the model file") != std::string::npos);
+  }
+  TEST_CASE("a NaN metric is shown nan, as perf prints it, with its reason") {
+    Measurement m;
+    m.duration_s = 1;
+    m.metrics.push_back(Metric{"tma_frontend_bound", std::nan(""), "ratio",
+                               "division by zero in slots (in a / slots)"});
+    m.metrics.push_back(Metric{"ipc", std::nan(""), "insn/cycle"});
+    std::string table = pmc::cli::format_table(m);
+    CHECK(table.find("nan% tma_frontend_bound [division by zero in slots (in a / slots)]") !=
+          std::string::npos);
+    CHECK(table.find("nan ipc (insn/cycle)") != std::string::npos);
   }
 }

@@ -34,6 +34,17 @@ MetricAbsence absence_of_expr(const std::string& text, const EventValues& events
   return result.absence;
 }
 
+// The spellings of the events `text` needs, given `literals` and the CPU's identifier, as
+// perf's expr__find_ids gives its ids.
+std::vector<std::string> needed_ids(const std::string& text, const Literals& literals = {},
+                                    int runtime = 0) {
+  Expr e = Expr::parse(text, runtime);
+  std::vector<std::string> names;
+  for (size_t i : e.needed_symbols(ValuesEnv(EventValues{}, literals)))
+    names.push_back(e.symbols()[i].spelling);
+  return names;
+}
+
 size_t error_column(const std::string& text) {
   try {
     Expr::parse(text);
@@ -202,7 +213,7 @@ TEST_SUITE("pure") {
     CHECK(expr.evaluate(ValuesEnv(events, none)).reason.find("cpuid not known") == 0);
   }
 
-  TEST_CASE("expr: division by zero names the divisor and the expression") {
+  TEST_CASE("expr: division by zero is NaN, as perf's expr.y gives it, naming the divisor") {
     EventValues events;
     events.set("a", 3);
     events.set("b", 3);
@@ -210,7 +221,21 @@ TEST_SUITE("pure") {
     // x is not counted either, but the divisor is evaluated first only after x: x's absence wins.
     CHECK(reason == "event x not counted");
     events.set("x", 1);
-    CHECK(reason_of("x / (a - b)", events) == "division by zero in a - b (in x / (a - b))");
+    auto nan = Expr::parse("x / (a - b)").evaluate(events, {});
+    REQUIRE(nan.value.has_value());
+    CHECK(std::isnan(*nan.value));
+    CHECK(nan.absence == MetricAbsence::none);
+    CHECK(nan.reason == "division by zero in a - b (in x / (a - b))");
+    // NaN goes through arithmetic and comparisons, and keeps the first division's reason.
+    auto through = Expr::parse("2 * (x / (a - b)) + 1 > 0").evaluate(events, {});
+    REQUIRE(through.value.has_value());
+    CHECK(std::isnan(*through.value));
+    CHECK(through.reason == "division by zero in a - b (in x / (a - b))");
+    // A NaN condition is not zero: the if branch, as in perf.
+    CHECK(value_of("5 if x / (a - b) else 6", events) == 5);
+    // A NaN that no result depends on leaves no trace.
+    CHECK(Expr::parse("0 * 2 if 1 / 0 > 1 else 4").evaluate(events, {}).reason.empty());
+    // % by zero stays no value: perf's expr.y gives up on it.
     CHECK(reason_of("1 + 7 % (a - b)", events).find("division by zero in a - b") == 0);
   }
 
@@ -249,7 +274,8 @@ TEST_SUITE("pure") {
     // The first absent operand decides, as it does the reason.
     CHECK(absence_of_expr("branches / instructions", events) ==
           MetricAbsence::event_permission_denied);
-    CHECK(absence_of_expr("cycles / (cycles - cycles)", events) == MetricAbsence::division_by_zero);
+    CHECK(Expr::parse("cycles / (cycles - cycles)").evaluate(events, {}).absence ==
+          MetricAbsence::none);  // NaN
     CHECK(absence_of_expr("cycles % 0", events) == MetricAbsence::division_by_zero);
     CHECK(absence_of_expr("cycles * #smt_on", events) == MetricAbsence::literal_unknown);
     CHECK(absence_of_expr("1e300 % 2") == MetricAbsence::not_an_integer);
@@ -269,7 +295,10 @@ TEST_SUITE("pure") {
     CHECK(missing.absence == MetricAbsence::event_not_counted);
     CHECK(missing.reason.empty());
     CHECK(Expr::parse("x / cycles").evaluate(quiet).absence == MetricAbsence::event_not_measured);
-    CHECK(Expr::parse("cycles / 0").evaluate(quiet).absence == MetricAbsence::division_by_zero);
+    CHECK(Expr::parse("cycles % 0").evaluate(quiet).absence == MetricAbsence::division_by_zero);
+    auto nan = Expr::parse("cycles / 0").evaluate(quiet);
+    CHECK(std::isnan(nan.value.value_or(0)));
+    CHECK(nan.reason.empty());
   }
 
   TEST_CASE(
@@ -290,8 +319,12 @@ TEST_SUITE("pure") {
     CHECK_FALSE(lacks_event_for_good(MetricAbsence::none));
   }
 
-  TEST_CASE("expr: NaN and out-of-range integer operations are absent") {
-    CHECK(reason_of("NaN").find("not a number") == 0);
+  TEST_CASE("expr: the NaN constant and out-of-range integer operations are absent") {
+    // A metric file's `else NaN` says it has no formula here: no value, unlike a division by 0.
+    CHECK(reason_of("NaN + 1") == "not a number: NaN + 1");
+    CHECK(absence_of_expr("1 if 0 else NaN") == MetricAbsence::not_a_number);
+    CHECK(value_of("min(NaN, 2)") == 2);  // perf's min: NaN < 2 is false
+    CHECK(value_of("d_ratio(NaN, 0)") == 0);
     CHECK(reason_of("1e300 % 2").find("out of integer range") != std::string::npos);
   }
 
@@ -354,5 +387,129 @@ TEST_SUITE("pure") {
     CHECK(value_of("cpu_core@INST_RETIRED.ANY@", events) == 5);
     CHECK(reason_of("instructions", events) ==
           "event instructions not counted (not_supported: no such event)");
+  }
+  // perf's own tests of its expression parser (tools/perf/tests/expr.c, test__expr), each
+  // expression with the value or the events perf expects.
+  TEST_CASE("expr: perf's tests/expr.c values") {
+    EventValues ids;
+    ids.set("FOO", 1);
+    ids.set("BAR", 2);
+    const std::pair<const char*, double> cases[] = {
+        {"1+1", 2},
+        {"FOO+BAR", 3},
+        {"(BAR/2)%2", 1},
+        {"1 - -4", 5},
+        {"(FOO-1)*2 + (BAR/2)%2 - -4", 5},
+        {"1-1 | 1", 1},
+        {"1-1 & 1", 0},
+        {"min(1,2) + 1", 2},
+        {"max(1,2) + 1", 3},
+        {"1+1 if 3*4 else 0", 2},
+        {"100 if 1 else 200 if 1 else 300", 100},
+        {"100 if 0 else 200 if 1 else 300", 200},
+        {"100 if 1 else 200 if 0 else 300", 100},
+        {"100 if 0 else 200 if 0 else 300", 300},
+        {"1.1 + 2.1", 3.2},
+        {".1 + 2.", 2.1},
+        {"d_ratio(1, 2)", 0.5},
+        {"d_ratio(2.5, 0)", 0},
+        {"1.1 < 2.2", 1},
+        {"2.2 > 1.1", 1},
+        {"1.1 < 1.1", 0},
+        {"2.2 > 2.2", 0},
+        {"2.2 < 1.1", 0},
+        {"1.1 > 2.2", 0},
+        {"1.1e10 < 1.1e100", 1},
+        {"1.1e2 > 1.1e-2", 1},
+    };
+    for (auto [text, expected] : cases) {
+      CAPTURE(text);
+      CHECK(value_of(text, ids) == expected);  // perf compares with ==
+    }
+    // "FOO/0" parses and gives NaN; "BAR/" lacks an operand.
+    auto nan = Expr::parse("FOO/0").evaluate(ids, {});
+    REQUIRE(nan.value.has_value());
+    CHECK(std::isnan(*nan.value));
+    CHECK_THROWS_AS(Expr::parse("BAR/"), ExprError);
+    // has_event() is 1 for an event that exists.
+    ids.set("cycles", 2);
+    CHECK(value_of("has_event(cycles)", ids) == 1);
+  }
+
+  TEST_CASE("expr: perf's tests/expr.c event sets") {
+    using Names = std::vector<std::string>;
+    auto symbols = [](const std::string& text, int runtime = 0) {
+      Names names;
+      Expr parsed = Expr::parse(text, runtime);
+      for (const auto& s : parsed.symbols()) names.push_back(s.spelling);
+      return names;
+    };
+    // perf leaves out the metric's own name (FOO); the others are ids.
+    CHECK(symbols("FOO + BAR + BAZ + BOZO") == Names{"FOO", "BAR", "BAZ", "BOZO"});
+    // The runtime parameter fills each '?'; escapes are dropped ('@' reads '/' here).
+    CHECK(needed_ids("EVENT1\\,param\\=?@ + EVENT2\\,param\\=?@", {}, 3) ==
+          Names{"EVENT1,param=3/", "EVENT2,param=3/"});
+    CHECK(needed_ids("EVENT1\\,param\\=?@") == Names{"EVENT1,param=0/"});
+    CHECK(needed_ids("dash\\-event1 - dash\\-event2") == Names{"dash-event1", "dash-event2"});
+    // Only EVENT1 or EVENT2, as #smt_on and #core_wide say.
+    for (const char* literal : {"smt_on", "core_wide"}) {
+      CAPTURE(literal);
+      std::string text = std::string("EVENT1 if #") + literal + " else EVENT2";
+      Literals on, off;
+      on.set(literal, 1);
+      off.set(literal, 0);
+      CHECK(needed_ids(text, on) == Names{"EVENT1"});
+      CHECK(needed_ids(text, off) == Names{"EVENT2"});
+    }
+    // A constant either way needs no event, and has its value without it.
+    CHECK(needed_ids("1.0 if EVENT1 > 100.0 else 1.0").empty());
+    CHECK(value_of("1.0 if EVENT1 > 100.0 else 1.0") == 1.0);
+    CHECK(needed_ids("1.0 if EVENT1 > 100.0 else 2.0") == Names{"EVENT1"});
+    // & and | decided by a constant side need nothing from the other.
+    CHECK(needed_ids("0 & EVENT1 > 0").empty());
+    CHECK(needed_ids("EVENT1 > 0 & 0").empty());
+    CHECK(needed_ids("1 & EVENT1 > 0") == Names{"EVENT1"});
+    CHECK(needed_ids("EVENT1 > 0 & 1") == Names{"EVENT1"});
+    CHECK(needed_ids("1 | EVENT1 > 0").empty());
+    CHECK(needed_ids("EVENT1 > 0 | 1").empty());
+    CHECK(needed_ids("0 | EVENT1 > 0") == Names{"EVENT1"});
+    CHECK(needed_ids("EVENT1 > 0 | 0") == Names{"EVENT1"});
+    CHECK(needed_ids("source_count(EVENT1)") == Names{"EVENT1"});
+  }
+
+  TEST_CASE("expr: strcmp_cpuid_str as perf's arm64 and x86 compare CPU identifiers") {
+    auto with_cpuid = [](const std::string& text, const std::string& cpuid) {
+      Literals literals;
+      literals.set_cpuid(cpuid);
+      auto r = Expr::parse(text).evaluate(EventValues{}, literals);
+      INFO(text << " on " << cpuid << ": " << r.reason);
+      REQUIRE(r.value.has_value());
+      return *r.value;
+    };
+    // perf's tests/expr.c: no match for 0x0, a match for the CPU's own identifier escaped.
+    for (const char* cpuid : {"0x00000000410fd493", "GenuineIntel-6-8F-8"}) {
+      CAPTURE(cpuid);
+      CHECK(with_cpuid("strcmp_cpuid_str(0x0)", cpuid) == 0);
+    }
+    CHECK(with_cpuid("strcmp_cpuid_str(0x00000000410fd493)", "0x00000000410fd493") == 1);
+    CHECK(with_cpuid("strcmp_cpuid_str(GenuineIntel\\-6\\-8F\\-8)", "GenuineIntel-6-8F-8") == 1);
+    // arm64: the same part at the wanted r<variant>p<revision> or later. Neoverse N2 is part
+    // 0xd49; perf's N2 metrics take "r0p3 or later, or not an N2" as
+    // strcmp_cpuid_str(0x410fd493) | strcmp_cpuid_str(0x410fd490) ^ 1.
+    const char* n2_fixed = "strcmp_cpuid_str(0x410fd493) | strcmp_cpuid_str(0x410fd490) ^ 1";
+    CHECK(with_cpuid(n2_fixed, "0x00000000410fd490") == 0);  // r0p0
+    CHECK(with_cpuid(n2_fixed, "0x00000000410fd492") == 0);  // r0p2
+    CHECK(with_cpuid(n2_fixed, "0x00000000410fd493") == 1);  // r0p3
+    CHECK(with_cpuid(n2_fixed, "0x00000000411fd490") == 1);  // r1p0
+    CHECK(with_cpuid(n2_fixed, "0x00000000410fd4f0") == 1);  // Neoverse V2: not an N2
+    CHECK(with_cpuid("strcmp_cpuid_str(0x410fd493)", "0x00000000420fd493") == 0);  // implementer
+    // x86: a POSIX extended regular expression over the whole identifier.
+    CHECK(with_cpuid("strcmp_cpuid_str(GenuineIntel\\-6\\-55\\-\\[01234\\])",
+                     "GenuineIntel-6-55-4") == 1);
+    // Without the stepping, a pattern matches whatever the stepping; with it, exactly.
+    CHECK(with_cpuid("strcmp_cpuid_str(GenuineIntel\\-6\\-55)", "GenuineIntel-6-55-4") == 1);
+    CHECK(with_cpuid("strcmp_cpuid_str(GenuineIntel\\-6\\-5)", "GenuineIntel-6-55-4") == 0);
+    CHECK(with_cpuid("strcmp_cpuid_str(GenuineIntel\\-6\\-55\\-3)", "GenuineIntel-6-55-4") == 0);
+    CHECK(with_cpuid("strcmp_cpuid_str(GenuineIntel\\-6\\-55\\-4)", "GenuineIntel-6-55") == 0);
   }
 }

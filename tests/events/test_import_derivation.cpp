@@ -106,6 +106,24 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("derive_import_metrics: a metric file's bad entry is a note, its good ones derive") {
+    LoadedMetrics loaded;
+    loaded.set = MetricSet::parse(R"([
+      {"MetricName": "ipc", "MetricExpr": "instructions / cycles", "MetricGroup": "ipc"},
+      {"MetricName": "broken", "MetricExpr": "cycles * * 2", "MetricGroup": "ipc"}
+    ])",
+                                  "mine.json");
+    loaded.files = {"mine.json"};
+    loaded.notes = loaded.set.notes();
+    Measurement m = recording(2);
+    derive_import_metrics(m, &loaded, false, 1, "");
+    CHECK(std::count_if(m.notes.begin(), m.notes.end(), [](const std::string& n) {
+            return n.rfind("mine.json:3: metric broken: MetricExpr \"cycles * * 2\"", 0) == 0;
+          }) == 1);
+    REQUIRE(find(m.metrics, "ipc") != nullptr);
+    CHECK(find(m.metrics, "ipc")->value == doctest::Approx((2000.0 + 2003.0) / (1000.0 + 1001.0)));
+  }
+
   TEST_CASE(
       "derive_import_metrics deferred: the run's metrics now, each interval's by the writer") {
     auto loaded = load_metrics(kMetrics, "", MachineInfo{});

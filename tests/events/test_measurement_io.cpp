@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "events/document/field_table.h"
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
@@ -178,7 +180,8 @@ TEST_SUITE("pure") {
     e.sem = 1.5;
     e.run_values = {1, 2, 3};
     m.events = {e};
-    m.metrics = {{"ipc", 1.25, "insn/cycle"}};
+    m.metrics = {{"ipc", 1.25, "insn/cycle", std::nullopt, "generic.json:3"},
+                 {"r", std::nan(""), "ratio", "division by zero in b (in a / b)", "x.json:4"}};
     m.reported = {{"insn per cycle", 1.2, "insn/cycle"}};
     m.energy = {{"package", 4, 2, "measured:rapl+share:cpu-time", 0.1, EnergyScope::command}};
     Interval iv;
@@ -209,6 +212,41 @@ TEST_SUITE("pure") {
     CHECK_THROWS_WITH_AS(measurement_from_json("{\n\n  \"schema\": ", "c.json"),
                          doctest::Contains("c.json:3:"), FormatError);
     CHECK_THROWS_AS(measurement_from_json("", "d.json"), FormatError);
+  }
+
+  TEST_CASE("a NaN metric is null with \"nan\": true in JSON, nan in CSV, and read back NaN") {
+    Measurement m;
+    m.duration_s = 1;
+    m.metrics = {{"tma_frontend_bound", std::nan(""), "ratio", "division by zero in x (in a / x)",
+                  "skylake.json:12"},
+                 {"ipc", 2, "insn/cycle", std::nullopt, "generic.json:3"}};
+    auto text = measurement_to_json(m);
+    auto doc = nlohmann::json::parse(text);
+    const auto& nan = doc["metrics"][0];
+    CHECK(nan["value"].is_null());
+    CHECK(nan["nan"] == true);
+    CHECK(nan["reason"] == "division by zero in x (in a / x)");
+    CHECK(nan["origin"] == "skylake.json:12");
+    CHECK_FALSE(doc["metrics"][1].contains("nan"));
+    CHECK_FALSE(doc["metrics"][1].contains("reason"));
+    auto back = measurement_from_json(text, "x.json");
+    REQUIRE(back.metrics.size() == 2);
+    CHECK(std::isnan(back.metrics[0].value));
+    CHECK(back.metrics[0].reason == std::optional<std::string>("division by zero in x (in a / x)"));
+    CHECK(back.metrics[1].value == 2);
+    CHECK(back.metrics[1].origin == std::optional<std::string>("generic.json:3"));
+    // A null value without the mark, and the mark beside a number, are refused.
+    std::string head =
+        "{\"schema\": \"pmcmodel.measurement/1\", \"duration_s\": 1, \"events\": [], \"metrics\": ";
+    CHECK_THROWS_WITH_AS(
+        measurement_from_json(head + "[{\"name\": \"r\", \"value\": null}]}", "n.json"),
+        doctest::Contains("expected field 'value'"), FormatError);
+    CHECK_THROWS_WITH_AS(
+        measurement_from_json(head + "[{\"name\": \"r\", \"value\": 1, \"nan\": true}]}", "n.json"),
+        doctest::Contains("\"nan\" is true but the value is a number"), FormatError);
+    auto csv = measurement_to_csv(m);
+    CHECK(csv.find("metric,tma_frontend_bound,,nan,,ratio,,,,division by zero in x (in a / x),,") !=
+          std::string::npos);
   }
 
   TEST_CASE("CSV quotes fields with commas and leaves uncounted values empty") {

@@ -6,7 +6,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +88,34 @@ TEST_SUITE("pure") {
     CHECK_FALSE(supplied_without_counter("task-clock"));
   }
 
+  TEST_CASE("a bad entry of a metric file reaches the document's notes, the others stay") {
+    auto tmp = test::make_temp_dir("metric-schedule-bad");
+    {
+      std::ofstream generic(tmp / "generic.json");
+      generic << "[\n  {\"MetricName\": \"ipc\", \"MetricExpr\": \"instructions / cycles\", "
+                 "\"MetricGroup\": \"ipc\"},\n  {\"MetricName\": \"broken\", \"MetricExpr\": "
+                 "\"cycles +\", \"MetricGroup\": \"ipc\"}\n]\n";
+    }
+    auto loaded = load_metrics(tmp, "", MachineInfo{});
+    std::string note = (tmp / "generic.json").string() +
+                       ":3: metric broken: MetricExpr \"cycles +\": column 9: expected a number, "
+                       "an event, a #literal or '(', found the end of the expression; the metric "
+                       "is left out";
+    CHECK(loaded.notes == std::vector<std::string>{note});
+    REQUIRE(loaded.set.metrics().size() == 1);
+    // measure: the notes go to the document with the metrics.
+    MeasureMetrics metrics(loaded, {"ipc"}, Literals{}, CounterModel{}, true);
+    Measurement m;
+    m.duration_s = 1;
+    m.events = {count("instructions", EventStatus::counted, 300),
+                count("cycles", EventStatus::counted, 100)};
+    metrics.finish(m);
+    CHECK(std::find(m.notes.begin(), m.notes.end(), note) != m.notes.end());
+    REQUIRE(names_of(m.metrics) == std::vector<std::string>{"ipc"});
+    CHECK(m.metrics[0].value == doctest::Approx(3.0));
+    std::filesystem::remove_all(tmp);
+  }
+
   TEST_CASE("load_metrics: generic.json, then the CPU's file asked for or found from the machine") {
     std::filesystem::path dir = std::string(PMC_SOURCE_DIR) + "/data/metrics";
     SUBCASE("--cpu skylake") {
@@ -159,6 +189,41 @@ TEST_SUITE("pure") {
     CHECK(m.notes[1] == "metrics from t.json");
   }
 
+  TEST_CASE("-m: a CPU formula whose events cannot be named also counts the one it replaced") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "branch_miss_rate", "MetricExpr": "branch\\-misses / branches", "MetricGroup": "branch"}
+    ])",
+                                "generic.json");
+    set.merge(MetricSet::parse(R"([
+      {"MetricName": "branch_miss_rate", "MetricExpr": "BR_MISP_RETIRED.ALL_BRANCHES / BR_INST_RETIRED.ALL_BRANCHES", "MetricGroup": "branch"}
+    ])",
+                               "skylake.json"));
+    REQUIRE(set.replaced_events(0) ==
+            std::vector<std::vector<std::string>>{{"branch-misses", "branches"}});
+    MeasureMetrics metrics(LoadedMetrics{set, {"generic.json", "skylake.json"}, {}}, {"branch"},
+                           Literals{}, CounterModel{}, true);
+    // This resolver knows no native names: the Skylake events cannot be named, perf's generic
+    // ones can.
+    auto resolver = intel_client_resolver();
+    std::vector<EventGroup> groups;
+    metrics.schedule(groups, resolver);
+    std::vector<std::string> scheduled;
+    for (const auto& g : groups)
+      for (const auto& e : g.events) scheduled.push_back(e.name);
+    std::sort(scheduled.begin(), scheduled.end());
+    CHECK(scheduled == std::vector<std::string>{"branch-misses", "branches"});
+    Measurement m;
+    m.duration_s = 1;
+    m.events = {count("branch-misses", EventStatus::counted, 5),
+                count("branches", EventStatus::counted, 200)};
+    metrics.finish(m);
+    REQUIRE(names_of(m.metrics) == std::vector<std::string>{"branch_miss_rate"});
+    CHECK(m.metrics[0].value == doctest::Approx(0.025));
+    CHECK(m.metrics[0].origin == std::optional<std::string>("generic.json:2"));
+    // The Skylake events are rows that say why they were not counted.
+    CHECK(m.events.size() == 4);
+  }
+
   TEST_CASE("the default metrics without hardware counters: core events skipped, one note") {
     auto set = MetricSet::parse(kTwoMetrics, "t.json");
     MeasureMetrics metrics(LoadedMetrics{set, {"t.json"}, {}}, {}, Literals{}, CounterModel{},
@@ -212,7 +277,9 @@ TEST_SUITE("pure") {
                "setting changed)"),
          count("z", EventStatus::counted, 0)},
         0.1);
-    CHECK(first.empty());
+    // Only zero_first has a value: NaN (cycles / 0), as perf prints it.
+    REQUIRE(names_of(first) == std::vector<std::string>{"zero_first"});
+    CHECK(std::isnan(first[0].value));
     // Second interval: everything counted. Only the metrics kept at the first interval are
     // evaluated: what was missing for good stays absent, what was missing for one interval
     // comes back.

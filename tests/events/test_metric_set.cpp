@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -268,7 +269,12 @@ TEST_SUITE("pure") {
     CHECK(result_named(results, "ipc_pct").absence == MetricAbsence::event_not_supported);
     CHECK(result_named(results, "ipc_pct").reason.rfind("ipc: event instructions", 0) == 0);
     CHECK(result_named(results, "a").absence == MetricAbsence::reference_cycle);
-    CHECK(result_named(results, "per_zero").absence == MetricAbsence::division_by_zero);
+    // A zero denominator is NaN, as perf gives it, with where it came from.
+    const auto& per_zero = result_named(results, "per_zero");
+    CHECK(per_zero.absence == MetricAbsence::none);
+    REQUIRE(per_zero.value.has_value());
+    CHECK(std::isnan(*per_zero.value));
+    CHECK(per_zero.reason == "division by zero in zero (in cycles / zero)");
     events.set("instructions", 20);
     CHECK(result_named(set.evaluate({"ipc"}, events, {}), "ipc").absence == MetricAbsence::none);
   }
@@ -309,9 +315,12 @@ TEST_SUITE("pure") {
     for (size_t i : plan.per_interval) kept.push_back(set.metrics()[i].name);
     // A zero denominator or an unknown literal may differ per interval: kept.
     CHECK(kept == std::vector<std::string>{"counted", "zero_denominator", "unknown_literal"});
-    REQUIRE(plan.run.size() == 1);
+    REQUIRE(plan.run.size() == 2);
     CHECK(plan.run[0].name == "counted");
     CHECK(plan.run[0].value == doctest::Approx(0.01));
+    CHECK(plan.run[1].name == "zero_denominator");  // NaN, as perf prints it
+    CHECK(std::isnan(plan.run[1].value));
+    CHECK(plan.run[1].reason == "division by zero in z (in cycles / z)");
   }
 
   TEST_CASE("metric: unknown names and groups are refused") {
@@ -321,28 +330,51 @@ TEST_SUITE("pure") {
     CHECK(set.select({"IPC"}).size() == 4);  // group names match without case
   }
 
-  TEST_CASE("metric: bad files are refused with the file, line and what was expected") {
+  TEST_CASE("metric: a file that is not a JSON array is refused with the file and line") {
     CHECK(load_error("[\n{\n\"MetricName\": \"x\",,\n}]")
               .find("test.json:3: expected a JSON array") == 0);
     CHECK(load_error("{}").find("test.json:1: expected a JSON array") == 0);
-    std::string bad_expr = load_error(
-        "[\n {\"MetricName\": \"ok\", \"MetricExpr\": \"1\"},\n {\"MetricName\": \"broken\", "
-        "\"MetricExpr\": \"a + * b\"}\n]");
-    CHECK(bad_expr ==
-          "test.json:3: metric broken: MetricExpr \"a + * b\": column 5: expected a number, an "
-          "event, a #literal or '(', found '*'");
-    CHECK(load_error(R"([{"MetricName": "m"}])") == "test.json:1: metric m: expected a MetricExpr");
-    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": 3}])") ==
-          "test.json:1: metric m: expected \"MetricExpr\" to be a string");
-    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "ScaleUnit": "GHz"}])")
-              .find("test.json:1: metric m: ScaleUnit \"GHz\"") == 0);
-    CHECK(load_error(R"([{"MetricName": "m", "MetricExpr": "1", "MetricThreshold": "m >"}])")
-              .find("test.json:1: metric m: MetricThreshold") == 0);
-    CHECK(load_error(
-              R"([{"MetricName": "m", "MetricExpr": "1"}, {"MetricName": "m", "MetricExpr": "2"}])")
-              .find("defined twice") != std::string::npos);
     CHECK_THROWS_WITH_AS(MetricSet::load(kMetrics / "no-such.json"),
                          doctest::Contains("cannot open metric file"), std::runtime_error);
+  }
+
+  TEST_CASE("metric: a bad entry is left out with a note naming its line, the others stay") {
+    auto left_out = [](const std::string& json) {
+      auto set = MetricSet::parse(json, "test.json");
+      INFO(json);
+      REQUIRE(set.notes().size() == 1);
+      return set.notes()[0];
+    };
+    auto set = MetricSet::parse(
+        "[\n {\"MetricName\": \"ok\", \"MetricExpr\": \"1\"},\n {\"MetricName\": \"broken\", "
+        "\"MetricExpr\": \"a + * b\"},\n {\"MetricName\": \"also_ok\", \"MetricExpr\": \"2\"}\n]",
+        "test.json");
+    REQUIRE(set.metrics().size() == 2);
+    CHECK(set.metrics()[0].name == "ok");
+    CHECK(set.metrics()[1].name == "also_ok");
+    REQUIRE(set.notes().size() == 1);
+    CHECK(set.notes()[0] ==
+          "test.json:3: metric broken: MetricExpr \"a + * b\": column 5: expected a number, an "
+          "event, a #literal or '(', found '*'; the metric is left out");
+    CHECK(left_out(R"([{"MetricName": "m"}])") ==
+          "test.json:1: metric m: expected a MetricExpr; the metric is left out");
+    CHECK(left_out(R"([{"MetricName": "m", "MetricExpr": 3}])") ==
+          "test.json:1: metric m: expected \"MetricExpr\" to be a string; the metric is left out");
+    CHECK(left_out(R"([{"MetricName": "m", "MetricExpr": "1", "ScaleUnit": "GHz"}])")
+              .find("test.json:1: metric m: ScaleUnit \"GHz\"") == 0);
+    CHECK(left_out(R"([{"MetricName": "m", "MetricExpr": "1", "MetricThreshold": "m >"}])")
+              .find("test.json:1: metric m: MetricThreshold") == 0);
+    auto twice = MetricSet::parse(
+        R"([{"MetricName": "m", "MetricExpr": "1"}, {"MetricName": "m", "MetricExpr": "2"}])",
+        "test.json");
+    REQUIRE(twice.metrics().size() == 1);
+    CHECK(twice.metrics()[0].expr.text() == "1");
+    REQUIRE(twice.notes().size() == 1);
+    CHECK(twice.notes()[0].find("defined twice") != std::string::npos);
+    // The notes travel with a merge, as load_metrics gives them to the document.
+    MetricSet merged = MetricSet::parse(R"([{"MetricName": "x", "MetricExpr": "1"}])", "a.json");
+    merged.merge(set);
+    CHECK(merged.notes() == set.notes());
   }
 
   TEST_CASE("metric: perf's event entries in a metric file are skipped") {
@@ -367,6 +399,8 @@ TEST_SUITE("pure") {
       CAPTURE(entry.path().filename().string());
       MetricSet set;
       REQUIRE_NOTHROW(set = MetricSet::load(entry.path()));
+      // A bad entry would only be a note: a shipped file has none.
+      CHECK(set.notes().empty());
       CHECK_FALSE(set.metrics().empty());
       for (const auto& metric : set.metrics()) {
         CAPTURE(metric.name);
@@ -787,5 +821,135 @@ TEST_SUITE("pure") {
     auto fresh = compute_selected_metrics(set, set.select({"g"}), interval(200, 100, 0.0004), 0.25);
     CHECK(get(fresh, "ipc") == get(b, "ipc"));
     CHECK(get(fresh, "ghz") == get(b, "ghz"));
+  }
+  TEST_CASE("metric: a CPU file's formula that lacks its events falls back to the one replaced") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "branch_miss_rate", "MetricExpr": "branch\\-misses / branches", "MetricGroup": "branch", "ScaleUnit": "1ratio"},
+      {"MetricName": "ipc", "MetricExpr": "instructions / cycles", "MetricGroup": "ipc"}
+    ])",
+                                "generic.json");
+    set.merge(MetricSet::parse(R"([
+      {"MetricName": "branch_miss_rate", "MetricExpr": "BR_MISP_RETIRED.ALL_BRANCHES / BR_INST_RETIRED.ALL_BRANCHES", "MetricGroup": "branch", "ScaleUnit": "1ratio"},
+      {"MetricName": "ipc", "MetricExpr": "INST_RETIRED.ANY / CPU_CLK_UNHALTED.THREAD", "MetricGroup": "ipc"}
+    ])",
+                               "/data/metrics/skylake.json"));
+    REQUIRE(set.metrics().size() == 2);
+    REQUIRE(set.metrics()[0].replaced.size() == 1);
+    CHECK(set.metrics()[0].replaced[0].origin == "generic.json:2");
+    EventValues events;
+    events.set("branches", 1000);
+    events.set("branch-misses", 25);
+    events.set_missing("BR_MISP_RETIRED.ALL_BRANCHES", EventStatus::not_supported, "ENOENT");
+    events.set("INST_RETIRED.ANY", 300);
+    events.set("CPU_CLK_UNHALTED.THREAD", 100);
+    events.set("instructions", 290);
+    events.set("cycles", 110);
+    auto results = set.evaluate({"branch", "ipc"}, events, {});
+    // The CPU's branch events were not counted: generic's formula gives the value, and says so.
+    CHECK(value_named(results, "branch_miss_rate") == doctest::Approx(25.0 / 1000));
+    CHECK(result_named(results, "branch_miss_rate").origin == "generic.json:2");
+    // The CPU's own formula where it can be computed.
+    CHECK(value_named(results, "ipc") == doctest::Approx(3.0));
+    CHECK(result_named(results, "ipc").origin == "/data/metrics/skylake.json:3");
+    // In the document, the file's name and line.
+    std::vector<EventCount> counts;
+    for (auto [name, value] : {std::pair{"branches", 1000.0},
+                               {"branch-misses", 25.0},
+                               {"INST_RETIRED.ANY", 300.0},
+                               {"CPU_CLK_UNHALTED.THREAD", 100.0}}) {
+      EventCount e;
+      e.name = name;
+      e.value = value;
+      e.status = EventStatus::counted;
+      counts.push_back(e);
+    }
+    auto computed = compute_metrics(set, {"branch", "ipc"}, counts, 1.0);
+    REQUIRE(computed.metrics.size() == 2);
+    CHECK(computed.metrics[0].name == "branch_miss_rate");
+    CHECK(computed.metrics[0].origin == std::optional<std::string>("generic.json:2"));
+    CHECK(computed.metrics[1].origin == std::optional<std::string>("skylake.json:3"));
+    // Neither formula computable: the CPU's absence, with its reason and origin.
+    EventValues none;
+    auto absent_results = set.evaluate({"branch"}, none, {});
+    const auto& absent = result_named(absent_results, "branch_miss_rate");
+    CHECK_FALSE(absent.value.has_value());
+    CHECK(absent.reason.find("BR_MISP_RETIRED.ALL_BRANCHES") != std::string::npos);
+    CHECK(absent.origin == "/data/metrics/skylake.json:2");
+  }
+
+  TEST_CASE("metric: arm64 ArchStdEvent entries override the standard metric of that name") {
+    // perf's arm64/sbsa.json frontend_bound and backend_bound, and
+    // arm64/arm/neoverse-n2-v2/metrics.json's entries for them (Linux 6.6): N2 r0p0-r0p2
+    // count a cycle's worth of frontend stall slots too many, which its formula takes off.
+    auto set = MetricSet::parse(R"json([
+    {
+        "MetricExpr": "stall_slot_frontend / (#slots * cpu_cycles)",
+        "BriefDescription": "Frontend bound L1 topdown metric",
+        "MetricGroup": "Default;TopdownL1",
+        "MetricName": "frontend_bound",
+        "ScaleUnit": "100%"
+    },
+    {
+        "MetricExpr": "stall_slot_backend / (#slots * cpu_cycles)",
+        "BriefDescription": "Backend Bound L1 topdown metric",
+        "MetricGroup": "Default;TopdownL1",
+        "MetricName": "backend_bound",
+        "ScaleUnit": "100%"
+    }
+])json",
+                                "sbsa.json");
+    set.merge(MetricSet::parse(R"json([
+    {
+        "ArchStdEvent": "FRONTEND_BOUND",
+        "MetricExpr": "((stall_slot_frontend) if (#slots - 5) else (stall_slot_frontend - cpu_cycles)) / (#slots * cpu_cycles)"
+},
+    {
+        "ArchStdEvent": "BACKEND_BOUND"
+    },
+    {
+        "ArchStdEvent": "L1D_CACHE_REFILL"
+    },
+    {
+        "ArchStdEvent": "NO_SUCH_METRIC",
+        "MetricExpr": "cpu_cycles"
+    }
+])json",
+                               "neoverse-n2-v2/metrics.json"));
+    EventValues events;
+    events.set("cpu_cycles", 1000000);
+    events.set("stall_slot_frontend", 700000);
+    events.set("stall_slot_backend", 2000000);
+    Literals literals;
+    literals.set("#slots", 5);
+    auto results = set.evaluate({"TopdownL1"}, events, literals);
+    // N2's formula with 5 slots: (700000 - 1000000) / (5 * 1000000) = -0.06, shown as -6 %;
+    // SBSA's would give 700000 / 5000000 = 14 %.
+    CHECK(value_named(results, "frontend_bound") == doctest::Approx(-6.0));
+    CHECK(result_named(results, "frontend_bound").unit == "%");
+    CHECK(result_named(results, "frontend_bound").origin == "neoverse-n2-v2/metrics.json:3");
+    // Named only: SBSA's formula, 2000000 / 5000000 = 40 %.
+    CHECK(value_named(results, "backend_bound") == doctest::Approx(40.0));
+    const auto& frontend = set.metrics()[set.select({"frontend_bound"}).front()];
+    CHECK(frontend.groups == std::vector<std::string>{"Default", "TopdownL1"});
+    CHECK(frontend.description == "Frontend bound L1 topdown metric");
+    // An event's entry (no formula) is skipped quietly; a formula for no standard metric is noted.
+    REQUIRE(set.notes().size() == 1);
+    CHECK(set.notes()[0] ==
+          "neoverse-n2-v2/metrics.json:13: ArchStdEvent NO_SUCH_METRIC: expected a standard "
+          "metric of that name in the metric files loaded before; the entry is left out");
+  }
+
+  TEST_CASE("metric: a NaN threshold cannot be told") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "r", "MetricExpr": "a / b", "MetricThreshold": "r > 0.5", "MetricGroup": "g"}
+    ])",
+                                "t");
+    EventValues events;
+    events.set("a", 1);
+    events.set("b", 0);
+    auto results = set.evaluate({"g"}, events, {});
+    const auto& r = result_named(results, "r");
+    CHECK(std::isnan(r.value.value_or(0)));
+    CHECK_FALSE(r.threshold_exceeded.has_value());
   }
 }
