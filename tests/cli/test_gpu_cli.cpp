@@ -111,3 +111,19 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 }
+
+TEST_SUITE("pure") {
+  TEST_CASE("--gpus help names both libraries, NVIDIA's GPUs numbered first") {
+    for (const char* command : {"measure", "serve"}) {
+      CAPTURE(command);
+      auto r = run_process(pmcmodel({command, "--help"}));
+      REQUIRE(r.exit_code == 0);
+      auto at = r.out.find("--gpus");
+      REQUIRE(at != std::string::npos);
+      auto help = r.out.substr(at, r.out.find("\n  -", at + 1) - at);
+      CHECK(help.find("NVML") != std::string::npos);
+      CHECK(help.find("AMD SMI") != std::string::npos);
+      CHECK(help.find("NVIDIA GPUs") == std::string::npos);
+    }
+  }
+}
