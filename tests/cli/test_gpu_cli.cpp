@@ -76,9 +76,9 @@ TEST_SUITE("kernel") {
     fs::path clock = dir / "clock", out = dir / "m.json";
     std::ofstream(clock) << "0\n";
     // The command moves the stand-in's clock from 0 to 10 s: at 400 W and 15.625 µJ a count,
-    // 256,000,000 counts, 4000 J.
+    // 256,000,000 counts, 4000 J. It stays long enough to be listed on the GPU, alone.
     auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
-                                   "echo 10 > " + clock.string()}),
+                                   "echo 10 > " + clock.string() + "; sleep 0.5"}),
                          {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
                           "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1",
                           "PMC_FAKE_AMDSMI_CLOCK=" + clock.string(), "PMC_FAKE_AMDSMI_WATTS=400"});
@@ -90,7 +90,31 @@ TEST_SUITE("kernel") {
     REQUIRE(g);
     CHECK((*g)["joules"].get<double>() == doctest::Approx(4000));
     CHECK((*g)["method"] == "measured:amdsmi");
-    CHECK_FALSE(find(doc["energy"], "gpu0", "command"));
+    auto* share = find(doc["energy"], "gpu0", "command");
+    REQUIRE(share);
+    CHECK((*share)["joules"].get<double>() == doctest::Approx(4000));
+    CHECK((*share)["method"] == "measured:amdsmi+share:sole-process");
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: an AMD GPU without an energy counter has its current power integrated") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path out = dir / "m.json";
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "--json", out.string(), "--", "sleep", "0.5"}),
+        {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+         "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "PMC_FAKE_AMDSMI_NO_ENERGY=1",
+         "PMC_FAKE_AMDSMI_WATTS=400"});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    REQUIRE(doc["machine"]["gpus"].size() == 1);
+    CHECK(doc["machine"]["gpus"][0]["energy_method"] == "measured:amdsmi-power");
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    REQUIRE(g);
+    CHECK((*g)["method"] == "measured:amdsmi-power");
+    // A constant 400 W: the trapezoids give it back over whatever window was sampled.
+    CHECK((*g)["average_watts"].get<double>() == doctest::Approx(400).epsilon(0.01));
+    CHECK((*g)["uncertainty"].get<double>() >= 0.05);
     fs::remove_all(dir);
   }
 
