@@ -89,6 +89,7 @@ CompareRequest compare_request(const CompareCliOptions& o) {
   r.top = o.top;
   r.min_memory_gb = o.min_memory_gb;
   r.runs_per_month = o.runs_per_month;
+  r.measured_gpu = o.measured_gpu;
   return r;
 }
 
@@ -101,15 +102,6 @@ GridTable load_grid() {
 }
 
 using Report = CompareReport;
-
-std::string to_json(const Report& r) {
-  return comparison_json(r.comparison, r.recommendations, r.options, r.catalog_origin,
-                         r.runs_per_month);
-}
-
-std::string to_csv(const Comparison& c) {
-  return comparison_csv(c);
-}
 
 std::string cell(const std::optional<double>& v, const char* spec) {
   return v ? fmt::format(fmt::runtime(spec), *v) : "-";
@@ -261,30 +253,11 @@ std::string gpu_table(const std::vector<GpuRanking>& rankings, size_t limit) {
   return out;
 }
 
-// Runs with GPU energy ranked on the GPU catalog; their two recommendations join the report's.
-std::vector<GpuRanking> rank_gpu_runs(const CompareCliOptions& o, const std::vector<GpuRun>& runs,
-                                      Report& report) {
-  std::vector<GpuRanking> rankings;
-  if (runs.empty()) return rankings;
-  GpuCatalog catalog = load_gpu_catalog(o.gpu_catalog_path);
-  for (const auto& run : runs) {
-    rankings.push_back(rank_gpus(run, catalog, report.options, o.measured_gpu));
-    int last = 0;
-    for (const auto& rec : report.recommendations)
-      if (rec.workload == run.workload) last = std::max(last, rec.rank);
-    for (auto& rec : recommend_gpus(rankings.back(), report.runs_per_month, last))
-      report.recommendations.push_back(std::move(rec));
-    for (const auto& n : rankings.back().notes) report.comparison.notes.push_back(n);
-  }
-  return rankings;
-}
-
 // Renders everything first, so a failure leaves no partial output file; the table goes to stdout
 // unless a file does.
-void write_compare_outputs(const CompareCliOptions& o, const Report& report,
-                           const std::vector<GpuRanking>& gpus) {
-  std::string json_text = o.json_path.empty() ? "" : to_json(report);
-  std::string csv_text = o.csv_path.empty() ? "" : to_csv(report.comparison);
+void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
+  std::string json_text = o.json_path.empty() ? "" : comparison_json(report);
+  std::string csv_text = o.csv_path.empty() ? "" : comparison_csv(report);
   std::string svg_text =
       o.svg_path.empty() ? "" : comparison_svg(report.comparison.rows, report.options.objective);
   if (!o.json_path.empty()) write_file_atomically(o.json_path, json_text);
@@ -292,7 +265,7 @@ void write_compare_outputs(const CompareCliOptions& o, const Report& report,
   if (!o.svg_path.empty()) write_file_atomically(o.svg_path, svg_text);
   if (o.json_path != "-" && o.csv_path != "-" && o.svg_path != "-")
     std::fputs((to_table(report, o.top > 0 ? 0 : kTableProjectedRows) +
-                gpu_table(gpus, o.top > 0 ? o.top : kTableProjectedRows))
+                gpu_table(report.gpus, o.top > 0 ? o.top : kTableProjectedRows))
                    .c_str(),
                stdout);
 }
@@ -307,9 +280,11 @@ int run_compare(const CompareCliOptions& o) {
     // Every input is read and checked before anything is computed or written.
     std::vector<GpuRun> gpu_runs;
     std::vector<RunProfile> runs = load_profiles(o, gpu_runs);
-    Report report = compare_runs(runs, catalog, skus, rules, options, request);
-    auto gpus = rank_gpu_runs(o, gpu_runs, report);
-    write_compare_outputs(o, report, gpus);
+    std::optional<GpuCatalog> gpu_catalog;
+    if (!gpu_runs.empty()) gpu_catalog = load_gpu_catalog(o.gpu_catalog_path);
+    Report report = compare_runs(runs, catalog, skus, rules, options, request,
+                                 {gpu_runs, gpu_catalog ? &*gpu_catalog : nullptr});
+    write_compare_outputs(o, report);
   } catch (const ComparisonError& e) {
     throw CommandError(e.what());
   }
@@ -332,7 +307,7 @@ Runner add_compare(CLI::App& app) {
   cmd->add_option("--work", o->work, "Units of work per run: prints throughput")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--price", o->prices,
-                  "MACHINE=USD_PER_HOUR (machine name or SKU id; repeatable)");
+                  "MACHINE=USD_PER_HOUR (machine name, SKU id or GPU instance; repeatable)");
   cmd->add_option("--grid-intensity", o->grid_intensity, "Grams CO2e per kWh")
       ->check(CLI::Range(0.0, 2000.0));
   cmd->add_option("--region", o->region, "Grid region of data/grid.csv (us-east-1, FRA…)");

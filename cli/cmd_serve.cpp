@@ -1,5 +1,5 @@
-// pmcmodel serve: a Prometheus exporter of the machine's energy (RAPL and NVIDIA GPUs) and of each
-// cgroup's share of it, its CPU time and (where the PMU exists) its counters. docs/serve.md.
+// pmcmodel serve: a Prometheus exporter of the machine's energy (RAPL, NVIDIA and AMD GPUs) and of
+// each cgroup's share of it, its CPU time and (where the PMU exists) its counters. docs/serve.md.
 #include <pthread.h>
 #include <signal.h>
 
@@ -146,7 +146,7 @@ int run_serve(const ServeOptions& o) {
   std::unique_ptr<serve::Sampler> made;
   try {
     made = std::make_unique<serve::Sampler>(root, std::move(settings));
-  } catch (const std::invalid_argument& e) {  // --gpus names a GPU NVML does not see
+  } catch (const std::invalid_argument& e) {  // --gpus names a GPU neither NVML nor AMD SMI sees
     throw CommandError(e.what());
   }
   serve::Sampler& sampler = *made;
@@ -189,8 +189,8 @@ Runner add_serve(CLI::App& app) {
                   "cgroup v2 paths and globs under the cgroup2 mount, comma-separated; auto "
                   "(services, containers, pods: the default) or none");
   cmd->add_option("--gpus", o->gpus,
-                  "NVIDIA GPUs to export (NVML): all (the default), none, or indices \"0,2\", "
-                  "\"0-3\"");
+                  "GPUs to export (NVIDIA's through NVML, then AMD's through AMD SMI): all (the "
+                  "default), none, or indices \"0,2\", \"0-3\"");
   cmd->add_option("--model", o->models,
                   "A calibrated model (calibrate/fit) whose power estimate is exported beside "
                   "the measurements, method=\"model:FILE\"; repeatable");

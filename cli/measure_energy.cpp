@@ -32,8 +32,9 @@ void add_energy_options(CLI::App* cmd, EnergyOptions& o) {
                   "Directory with skus.csv and grid.csv, or a skus.csv file (default: the shipped "
                   "data/)");
   cmd->add_option("--gpus", o.gpus,
-                  "NVIDIA GPUs to measure through NVML: all (default: every GPU NVML sees), none, "
-                  "or a list of indices such as 0,2 or 0-3");
+                  "GPUs to measure, NVIDIA's through NVML and AMD's through AMD SMI: all (default: "
+                  "every GPU either sees), none, or a list of indices such as 0,2 or 0-3 (NVIDIA's "
+                  "first, then AMD's)");
 }
 
 std::string default_data_dir() {

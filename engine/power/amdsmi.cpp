@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -25,7 +27,8 @@ using Status = int;  // amdsmi_status_t
 constexpr Status kSuccess = 0;
 constexpr Status kNotSupported = 2;
 constexpr Status kNoPerm = 10;
-using Handle = void*;  // amdsmi_socket_handle, amdsmi_processor_handle
+constexpr Status kOutOfResources = 15;  // a list filled, but more entries exist
+using Handle = void*;                   // amdsmi_socket_handle, amdsmi_processor_handle
 
 constexpr uint64_t kInitAmdGpus = 1u << 1;  // AMDSMI_INIT_AMD_GPUS
 constexpr int kClockSys = 0;                // AMDSMI_CLK_TYPE_SYS, the graphics clock
@@ -41,6 +44,33 @@ struct EngineUsage {  // amdsmi_engine_usage_t's leading fields, percent
   uint32_t gfx_activity;
   uint32_t umc_activity;
 };
+// amdsmi_power_info_t's leading fields as amdsmi.h lays them out since ROCm 6.2, in watts;
+// current_socket_power answers on MI300 and later, and a member a GPU does not support reads
+// UINT32_MAX. Releases before 6.2 began the struct with two 32-bit fields (current and average
+// socket power), which read here as a socket_power of 2^32 or more.
+struct PowerInfoHead {
+  uint64_t socket_power;
+  uint32_t current_socket_power;
+  uint32_t average_socket_power;
+};
+// amdsmi_proc_info_t as amdsmi.h lays it out since ROCm 6.1 (AMDSMI_MAX_STRING_LENGTH 64, 320
+// bytes): the process list's stride. engine_usage.gfx is the GFX engine time the process has
+// used on the GPU, in ns.
+struct ProcInfo {
+  char name[64];
+  uint32_t pid;
+  uint64_t mem;
+  uint64_t gfx_ns;
+  uint64_t enc_ns;
+  uint32_t engine_reserved[12];
+  uint64_t gtt_mem, cpu_mem, vram_mem;
+  uint32_t memory_reserved[10];
+  char container_name[64];
+  uint32_t cu_occupancy;
+  uint32_t evicted_time;
+  uint32_t reserved[10];
+};
+static_assert(sizeof(ProcInfo) == 320, "amdsmi_proc_info_t is 320 bytes");
 
 struct Api {
   Status (*init)(uint64_t);
@@ -57,6 +87,8 @@ struct Api {
   Status (*power_cap_info)(Handle, uint32_t, void*);
   Status (*memory_total)(Handle, int, uint64_t*);
   Status (*driver_info)(Handle, void*);
+  Status (*power_info)(Handle, void*);
+  Status (*process_list)(Handle, uint32_t*, ProcInfo*);
 };
 
 }  // namespace amdsmi_api
@@ -74,9 +106,28 @@ constexpr const char* kDefaultLibraries[] = {"libamd_smi.so", "libamd_smi.so.26"
                                              "/opt/rocm/lib/libamd_smi.so"};
 
 constexpr int kSampleMs = 100;
-// Judgement, stated in docs/energy.md (not measured on an AMD GPU here): the firmware refreshes
-// the accumulator at least every 100 ms, so each end of a window is off by at most that much.
+// While a GPU's power is integrated: 20 Hz nominal, so that >= 10 Hz holds when a sample is late.
+constexpr int kIntegrateSampleMs = 50;
+// Judgements, stated in docs/energy.md (not measured on an AMD GPU here): the firmware refreshes
+// the accumulator at least every 100 ms, so each end of a window is off by at most that much;
+// the current socket power sampled at 20 Hz misses what changes faster (±5 %, as NVML's instant
+// field), and AMD SMI gives it in whole watts (±0.5 W).
 constexpr double kCounterStepS = 0.1;
+constexpr double kPowerUncertainty = 0.05;
+constexpr double kPowerResolutionW = 0.5;
+// Above any accelerator's draw: a larger value is not a reading.
+constexpr uint32_t kMostWatts = 5000;
+// A shared GPU split by the GFX engine time each process used over the window (the process
+// list's engine_usage.gfx); idle and memory power split the same way (±25 %, as NVML's SM split).
+const ShareSplit kGfxSplit{
+    "gfx-time", "AMD SMI", "amdsmi_get_gpu_process_list gave no GFX engine time to split it by",
+    [](int samples, double percent) {
+      return fmt::format(
+          "the GFX engine time each process used in {} listings of amdsmi_get_gpu_process_list: "
+          "the command's {:.1f}% of the engine time they used",
+          samples, percent);
+    },
+    0.25};
 
 // The loaded library and its initialisation; amdsmi_shut_down when destroyed. Never unloaded
 // (RTLD_NODELETE): the library keeps threads of its own.
@@ -105,6 +156,15 @@ class Library {
     bind_gpu_symbol(handle, "amdsmi_get_power_cap_info", api_.power_cap_info, &optional_missing_);
     bind_gpu_symbol(handle, "amdsmi_get_gpu_memory_total", api_.memory_total, &optional_missing_);
     bind_gpu_symbol(handle, "amdsmi_get_gpu_driver_info", api_.driver_info, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_power_info", api_.power_info, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_gpu_process_list", api_.process_list, &optional_missing_);
+    // Before ROCm 6.1 the process list gave handles, read one by one with
+    // amdsmi_get_gpu_process_info: that form is not read.
+    if (api_.process_list != nullptr &&
+        gpu_symbol(handle, "amdsmi_get_gpu_process_info", nullptr) != nullptr) {
+      api_.process_list = nullptr;
+      older_process_list_ = true;
+    }
     Status r = api_.init(kInitAmdGpus);
     if (r != kSuccess) {
       problem_ = fmt::format("amdsmi_init failed: {} (AMD SMI status {}){}", error(r), r,
@@ -125,6 +185,7 @@ class Library {
   const std::string& problem() const { return problem_; }
   const Api& api() const { return api_; }
   const std::vector<std::string>& optional_missing() const { return optional_missing_; }
+  bool older_process_list() const { return older_process_list_; }
   std::string error(Status r) const {
     const char* s = nullptr;
     if (api_.status_string != nullptr && api_.status_string(r, &s) == kSuccess && s != nullptr)
@@ -149,6 +210,7 @@ class Library {
   Api api_{};
   bool found_ = false;
   bool initialised_ = false;
+  bool older_process_list_ = false;
   std::vector<std::string> optional_missing_;
 };
 
@@ -165,6 +227,22 @@ std::optional<Counter> read_counter(const Api& api, Handle h, Status* status = n
   if (status != nullptr) *status = r;
   if (r != kSuccess || !(resolution > 0)) return std::nullopt;
   return Counter{raw, double(resolution)};
+}
+
+// The current socket power in watts, or nullopt where it does not answer: not supported, 0 (no
+// accelerator draws nothing), implausible, or a struct of the layout before ROCm 6.2.
+std::optional<double> read_power_w(const Api& api, Handle h, Status* status = nullptr) {
+  if (api.power_info == nullptr) return std::nullopt;
+  InfoBuffer buf{};
+  Status r = api.power_info(h, &buf);
+  if (status != nullptr) *status = r;
+  if (r != kSuccess) return std::nullopt;
+  PowerInfoHead p{};
+  std::memcpy(&p, buf.bytes, sizeof p);
+  if (p.socket_power >= (uint64_t(1) << 32)) return std::nullopt;
+  uint32_t w = p.current_socket_power;
+  if (w == 0 || w > kMostWatts) return std::nullopt;
+  return double(w);
 }
 
 // One AMD SMI processor: its socket (dies of one package share it) and its place in the
@@ -249,9 +327,15 @@ double now_s() {
 struct Window {
   double start_s = 0;
   double start_uj = 0;
+  double integrated_j = 0;  // the power integrated over the window
   double util_sum = 0, memory_util_sum = 0, clock_sum = 0;
   int util_n = 0, clock_n = 0;
-  void reset(double t, double uj) { *this = Window{t, uj}; }
+  ProcessWindow processes;  // use: GFX engine ns
+  void reset(double t, double uj) {
+    *this = Window{};
+    start_s = t;
+    start_uj = uj;
+  }
 };
 
 // A die on the same socket, for telling a die that reads 0 because its sibling reports the
@@ -274,10 +358,15 @@ struct Gpu {
   std::vector<Sibling> siblings;
   unsigned wraps = 0, resets = 0;
   bool counter_failed = false;
+  bool integrates_power = false;  // no energy counter: the current socket power integrated
+  std::optional<double> last_w;
+  double last_t = 0;
+  unsigned power_misses = 0;            // samples at which the power did not answer
+  std::map<unsigned, uint64_t> gfx_ns;  // each listed process's GFX engine time at the last look
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
   // A die whose counter never counted gets no reading: not 0 W.
-  bool has_reading() const { return !zero_so_far; }
+  bool has_reading() const { return integrates_power || !zero_so_far; }
 };
 
 class AmdSmiSource final : public GpuSource {
@@ -287,52 +376,72 @@ class AmdSmiSource final : public GpuSource {
     for (const auto& g : gpus_) infos_.push_back(g.info);
   }
 
-  std::string method() const override { return "measured:amdsmi"; }
+  std::string method() const override { return method_of(gpus_.front()); }
   const std::vector<GpuInfo>& gpus() const override { return infos_; }
   void set_command_processes(CommandProcesses is_command) override {
-    command_asked_ = static_cast<bool>(is_command);
+    is_command_ = std::move(is_command);
   }
-  int sample_ms() const override { return kSampleMs; }
+  int sample_ms() const override {
+    for (const auto& g : gpus_)
+      if (g.integrates_power) return kIntegrateSampleMs;
+    return kSampleMs;
+  }
 
   void start() override {
     double t = now_s();
+    share_notes_.clear();
     for (auto& g : gpus_) {
-      read_energy(g);
+      g.last_w.reset();
+      read_energy(g, t);
+      g.gfx_ns.clear();
+      if (is_command_) list_processes(g, false);  // the processes already there: their baseline
       g.run.reset(t, g.total_uj);
       g.interval.reset(t, g.total_uj);
     }
   }
 
   void sample() override {
+    double t = now_s();
     for (auto& g : gpus_) {
-      read_energy(g);
+      read_energy(g, t);
       sample_activity(g);
+      if (is_command_) list_processes(g, true);
     }
   }
 
   std::vector<EnergyReading> read_since_start() override {
     double t = now_s();
-    std::vector<EnergyReading> out;
+    std::vector<EnergyReading> machine, shares;
     last_activity_.clear();
+    share_notes_.clear();
     for (auto& g : gpus_) {
-      read_energy(g);
-      if (g.has_reading()) out.push_back(reading(g, g.run, t));
+      read_energy(g, t);
+      if (is_command_) list_processes(g, true);
+      if (g.has_reading()) {
+        machine.push_back(reading(g, g.run, t));
+        if (auto s = share(g.run, machine.back(), &share_notes_)) shares.push_back(*s);
+      }
       last_activity_.push_back(activity(g, g.run));
     }
-    return out;
+    machine.insert(machine.end(), shares.begin(), shares.end());
+    return machine;
   }
 
   std::vector<EnergyReading> read_interval() override {
     double t = now_s();
-    std::vector<EnergyReading> out;
+    std::vector<EnergyReading> machine, shares;
     last_activity_.clear();
     for (auto& g : gpus_) {
-      read_energy(g);
-      if (g.has_reading()) out.push_back(reading(g, g.interval, t));
+      read_energy(g, t);
+      if (g.has_reading()) {
+        machine.push_back(reading(g, g.interval, t));
+        if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
+      }
       last_activity_.push_back(activity(g, g.interval));
       g.interval.reset(t, g.total_uj);
     }
-    return out;
+    machine.insert(machine.end(), shares.begin(), shares.end());
+    return machine;
   }
 
   void mark_interval() override {
@@ -354,13 +463,92 @@ class AmdSmiSource final : public GpuSource {
     std::vector<std::string> out;
     for (const auto& g : gpus_) out.push_back(method_note(g));
     out.push_back(kGpuDomainsNote);
+    out.insert(out.end(), share_notes_.begin(), share_notes_.end());
     return out;
   }
 
  private:
+  static std::string method_of(const Gpu& g) {
+    return g.integrates_power ? "measured:amdsmi-power" : "measured:amdsmi";
+  }
+
+  // The reading of g at time t: the accumulator, or one more trapezoid of power.
+  void read_energy(Gpu& g, double t) {
+    if (!g.integrates_power) {
+      read_counter_energy(g);
+      return;
+    }
+    auto w = read_power_w(lib_->api(), g.handle);
+    if (!w) {
+      ++g.power_misses;  // the trapezoid spans the gap to the next reading
+      return;
+    }
+    if (g.last_w) {
+      double j = (*w + *g.last_w) / 2 * std::max(0.0, t - g.last_t);
+      g.run.integrated_j += j;
+      g.interval.integrated_j += j;
+    }
+    g.last_w = w;
+    g.last_t = t;
+  }
+
+  // The processes on g now: whether the command's and others' are there, and when both, the GFX
+  // engine time each side used since the last look (a process first seen after start() counts
+  // all of its time, which it used since it started). `count` false takes the baseline only.
+  void list_processes(Gpu& g, bool count) {
+    const Api& api = lib_->api();
+    if (api.process_list == nullptr) return;
+    uint32_t n = uint32_t(procs_.size());
+    Status r = api.process_list(g.handle, &n, procs_.data());
+    if (r == kOutOfResources && n > procs_.size()) {
+      procs_.resize(n + 8);
+      n = uint32_t(procs_.size());
+      r = api.process_list(g.handle, &n, procs_.data());
+    }
+    if (r != kSuccess) return;
+    n = std::min<uint32_t>(n, uint32_t(procs_.size()));
+    bool command = false, other = false;
+    double command_ns = 0, other_ns = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const ProcInfo& p = procs_[i];
+      bool mine = is_command_(p.pid);
+      (mine ? command : other) = true;
+      auto it = g.gfx_ns.try_emplace(p.pid, 0).first;  // first seen: all of its time
+      uint64_t used = p.gfx_ns >= it->second ? p.gfx_ns - it->second : p.gfx_ns;
+      it->second = p.gfx_ns;
+      (mine ? command_ns : other_ns) += double(used);
+    }
+    if (!count) return;
+    for (Window* w : {&g.run, &g.interval}) {
+      w->processes.command_seen |= command;
+      w->processes.other_seen |= other;
+      if (command && other) {
+        w->processes.command_use += command_ns;
+        w->processes.other_use += other_ns;
+        ++w->processes.use_samples;
+      }
+    }
+  }
+
+  std::optional<EnergyReading> share(const Window& w, const EnergyReading& machine,
+                                     std::vector<std::string>* notes) const {
+    if (!is_command_) return std::nullopt;
+    if (lib_->api().process_list == nullptr) {
+      if (notes != nullptr)
+        notes->push_back(fmt::format(
+            "{}: no command share: {}", machine.domain,
+            lib_->older_process_list()
+                ? "this AMD SMI lists processes in the form before ROCm 6.1 (handles read with "
+                  "amdsmi_get_gpu_process_info), which pmcmodel does not read"
+                : "this AMD SMI lacks amdsmi_get_gpu_process_list"));
+      return std::nullopt;
+    }
+    return command_share(w.processes, machine, kGfxSplit, notes);
+  }
+
   // Adds the accumulator's advance since the last read; a die that has read only 0 looks for
   // the sibling that reports its energy.
-  void read_energy(Gpu& g) {
+  void read_counter_energy(Gpu& g) {
     auto c = read_counter(lib_->api(), g.handle);
     if (!c) {
       g.counter_failed = true;  // the last good value stands
@@ -409,14 +597,22 @@ class AmdSmiSource final : public GpuSource {
     }
   }
 
-  EnergyReading reading(const Gpu& g, const Window& w, double t) const {
+  static EnergyReading reading(const Gpu& g, const Window& w, double t) {
     EnergyReading e;
     e.domain = g.domain();
-    e.method = "measured:amdsmi";
+    e.method = method_of(g);
     double window_s = std::max(0.0, t - w.start_s);
-    e.joules = std::max(0.0, g.total_uj - w.start_uj) / 1e6;
+    double edge = window_s > 0 ? 1.0 / window_s : 1.0;
+    if (!g.integrates_power) {
+      e.joules = std::max(0.0, g.total_uj - w.start_uj) / 1e6;
+      e.average_watts = window_s > 0 ? e.joules / window_s : 0;
+      e.uncertainty = std::min(1.0, kCounterStepS * edge);
+      return e;
+    }
+    e.joules = w.integrated_j;
     e.average_watts = window_s > 0 ? e.joules / window_s : 0;
-    e.uncertainty = std::min(1.0, kCounterStepS * (window_s > 0 ? 1.0 / window_s : 1.0));
+    double resolution = e.average_watts > 0 ? kPowerResolutionW / e.average_watts : 0;
+    e.uncertainty = std::min(1.0, kPowerUncertainty + kIntegrateSampleMs / 1e3 * edge + resolution);
     return e;
   }
 
@@ -435,6 +631,17 @@ class AmdSmiSource final : public GpuSource {
   std::string method_note(const Gpu& g) const {
     std::string what = fmt::format("{} ({}{}{})", g.domain(), g.info.name,
                                    g.info.uuid.empty() ? "" : ", ", g.info.uuid);
+    if (g.integrates_power)
+      return what + fmt::format(
+                        ": the energy counter does not answer, so energy integrates the current "
+                        "socket power (amdsmi_get_power_info, whole watts) sampled every {} ms "
+                        "(±{:.0f}% and ±{} W){}",
+                        kIntegrateSampleMs, kPowerUncertainty * 100, kPowerResolutionW,
+                        g.power_misses > 0
+                            ? fmt::format("; it did not answer at {} samples, which the "
+                                          "trapezoids bridge",
+                                          g.power_misses)
+                            : "");
     if (g.zero_so_far && g.reporter) {
       bool selected = std::any_of(g.siblings.begin(), g.siblings.end(), [&](const Sibling& s) {
         return s.index == *g.reporter && s.selected;
@@ -462,15 +669,15 @@ class AmdSmiSource final : public GpuSource {
       note += fmt::format("; it went back {} time{} (a driver reload): counted from there",
                           g.resets, g.resets == 1 ? "" : "s");
     if (g.counter_failed) note += "; a read failed during the run and the last value was kept";
-    if (command_asked_)
-      note += "; no command share: pmcmodel reads no per-process energy from AMD SMI";
     return note;
   }
 
   std::unique_ptr<Library> lib_;
   std::vector<Gpu> gpus_;
   std::vector<GpuInfo> infos_;
-  bool command_asked_ = false;
+  CommandProcesses is_command_;
+  std::vector<ProcInfo> procs_ = std::vector<ProcInfo>(16);
+  std::vector<std::string> share_notes_;
   std::vector<GpuActivity> last_activity_;
   std::vector<std::vector<GpuActivity>> marked_activity_;
 };
@@ -522,7 +729,7 @@ GpuChoice open_amdsmi_gpus(const GpuSelection& selection, unsigned first_index) 
   if (!lib->optional_missing().empty())
     choice.notes.push_back(fmt::format(
         "{} lacks {}: what each gives (the energy counter, error text, name, uuid, utilisation, "
-        "clock, power cap, memory, driver) is not read",
+        "clock, power cap, memory, driver, current power, process list) is not read",
         lib->name(), fmt::join(lib->optional_missing(), ", ")));
   std::vector<Gpu> gpus;
   for (const auto& p : all) {
@@ -531,17 +738,33 @@ GpuChoice open_amdsmi_gpus(const GpuSelection& selection, unsigned first_index) 
     g.info = describe(*lib, p);
     Status status = 0;
     auto c = read_counter(lib->api(), p.handle, &status);
+    g.handle = p.handle;
     if (!c) {
       std::string why = lib->api().energy_count == nullptr
                             ? "this AMD SMI lacks amdsmi_get_energy_count"
                             : "amdsmi_get_energy_count: " + lib->error(status);
       if (status == kNotSupported) why += " (AMD SMI does not support it in VM guests)";
-      choice.notes.push_back(fmt::format("gpu{} ({}): no energy counter ({}): not measured",
-                                         p.index, g.info.name, why));
+      Status power_status = kSuccess;
+      if (read_power_w(lib->api(), p.handle, &power_status)) {
+        choice.notes.push_back(fmt::format(
+            "gpu{} ({}): no energy counter ({}): its current socket power is integrated instead",
+            p.index, g.info.name, why));
+        g.integrates_power = true;
+        g.zero_so_far = false;
+        g.info.energy_method = "measured:amdsmi-power";
+        gpus.push_back(std::move(g));
+        continue;
+      }
+      std::string power_why =
+          lib->api().power_info == nullptr ? "this AMD SMI lacks amdsmi_get_power_info"
+          : power_status != kSuccess       ? "amdsmi_get_power_info: " + lib->error(power_status)
+                                           : "amdsmi_get_power_info gives no current socket power";
+      choice.notes.push_back(fmt::format(
+          "gpu{} ({}): no energy counter ({}) and no power to integrate ({}): not measured",
+          p.index, g.info.name, why, power_why));
       continue;
     }
     g.info.energy_method = "measured:amdsmi";
-    g.handle = p.handle;
     g.last_raw = c->raw;
     g.resolution_uj = c->resolution_uj;
     g.zero_so_far = c->raw == 0;
@@ -576,9 +799,12 @@ GpuLibraryStatus amdsmi_status(unsigned first_index) {
     Status status = 0;
     auto c = read_counter(lib.api(), p.handle, &status);
     if (!c) {
-      info.energy_method = lib.api().energy_count == nullptr
-                               ? "none (this AMD SMI lacks amdsmi_get_energy_count)"
-                               : "none (amdsmi_get_energy_count: " + lib.error(status) + ")";
+      std::string why = lib.api().energy_count == nullptr
+                            ? "this AMD SMI lacks amdsmi_get_energy_count"
+                            : "amdsmi_get_energy_count: " + lib.error(status);
+      info.energy_method = read_power_w(lib.api(), p.handle)
+                               ? "measured:amdsmi-power (no energy counter: " + why + ")"
+                               : "none (" + why + ")";
     } else if (c->raw == 0) {
       // A die reading 0 beside one that counts: the sibling reports the package.
       std::optional<unsigned> reporter;

@@ -1,8 +1,8 @@
 #pragma once
 // Energy accounting: the power sources sampled during a run (the machine's RAPL or meter, and its
-// GPUs through NVML), the command's share of each machine-wide reading and its uncertainty, the
-// estimate where no meter can be read, and the figures derived from the energy that stands for
-// the run (joules per run, nJ per instruction, cost, CO2e; the rule:
+// GPUs through NVML and AMD SMI), the command's share of each machine-wide reading and its
+// uncertainty, the estimate where no meter can be read, and the figures derived from the energy
+// that stands for the run (joules per run, nJ per instruction, cost, CO2e; the rule:
 // events/document/energy_basis.h). Used by `measure`, and by `calibrate` for the machine's readings
 // per interval; usable by any command that runs something and wants its energy. docs/energy.md.
 #include <sys/types.h>
@@ -29,7 +29,7 @@ struct EnergySettings {
   std::string region;
   std::string catalog;       // a directory with skus.csv (and grid.csv), or a skus.csv file
   std::string data_dir;      // the shipped data directory (skus.csv, grid.csv); empty when none
-  std::string gpus = "all";  // all | none | a list of NVML indices (0,2 or 0-3)
+  std::string gpus = "all";  // all | none | GPU indices (0,2 or 0-3): NVML's, then AMD SMI's
   // The GPU compute processes that are the command's: those under this process (0: under the
   // measuring process itself, i.e. the command it started). Unused for a system-wide target.
   pid_t command_root = 0;

@@ -201,6 +201,50 @@ bool selects(const GpuSelection& selection, unsigned index) {
   return false;
 }
 
+std::optional<EnergyReading> command_share(const ProcessWindow& w, const EnergyReading& machine,
+                                           const ShareSplit& split,
+                                           std::vector<std::string>* notes) {
+  if (!w.command_seen) {
+    if (notes != nullptr)
+      notes->push_back(
+          fmt::format("{}: no command share: {} never listed a process of the command among its "
+                      "compute processes",
+                      machine.domain, split.library));
+    return std::nullopt;
+  }
+  EnergyReading s = machine;
+  s.scope = EnergyScope::command;
+  if (!w.other_seen) {
+    s.method += "+share:sole-process";
+    if (notes != nullptr)
+      notes->push_back(fmt::format(
+          "{} (command share, +share:sole-process): the command's processes were the only "
+          "compute processes {} listed on it, so its whole energy is the command's",
+          machine.domain, split.library));
+    return s;
+  }
+  double total = w.command_use + w.other_use;
+  if (!(total > 0)) {
+    if (notes != nullptr)
+      notes->push_back(
+          fmt::format("{}: no command share: other processes computed on it too and {}",
+                      machine.domain, split.no_samples));
+    return std::nullopt;
+  }
+  double fraction = w.command_use / total;
+  s.method += "+share:" + split.method;
+  s.joules = machine.joules * fraction;
+  s.average_watts = machine.average_watts * fraction;
+  s.uncertainty = machine.uncertainty + split.uncertainty;
+  if (notes != nullptr)
+    notes->push_back(fmt::format(
+        "{} (command share, +share:{}): other processes computed on it too; split by {}; ±{:.0f}% "
+        "more for idle and memory power split the same way",
+        machine.domain, split.method, split.describe(w.use_samples, fraction * 100),
+        split.uncertainty * 100));
+  return s;
+}
+
 CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor) {
   auto known = std::make_shared<std::map<unsigned, bool>>();
   return [root, ancestor, known](unsigned pid) {

@@ -58,6 +58,36 @@ struct GpuProcesses {
 // the measured command.
 using CommandProcesses = std::function<bool(unsigned pid)>;
 
+// What one window (a run, an interval) saw of the compute processes on one GPU: whether the
+// command's and others' were listed, and the use each side recorded where both were (NVML: SM
+// utilisation summed over per-process samples; AMD SMI: GFX engine time).
+struct ProcessWindow {
+  bool command_seen = false, other_seen = false;
+  double command_use = 0, other_use = 0;
+  int use_samples = 0;
+};
+
+// How a library's use splits a shared GPU: the method's suffix ("sm-util" gives
+// "+share:sm-util"), the library's name for the notes, what says there is no use to split by, the
+// sentence on the split (from the samples and the command's percentage), and the uncertainty a
+// split adds (idle and memory power split like the use).
+struct ShareSplit {
+  std::string method;
+  std::string library;
+  std::string no_samples;
+  std::function<std::string(int samples, double percent)> describe;
+  double uncertainty = 0;
+};
+
+// The command's share of `machine`, the GPU's reading over the window: all of it when only the
+// command's processes were listed on the GPU (+share:sole-process), the command's part of the
+// use when others' were too (+share:<split.method>, uncertainty + split.uncertainty), none when
+// the command was never listed or no use was recorded. Each outcome is said in `notes` (when
+// given).
+std::optional<EnergyReading> command_share(const ProcessWindow& w, const EnergyReading& machine,
+                                           const ShareSplit& split,
+                                           std::vector<std::string>* notes);
+
 // The processes under `ancestor` (itself included) by their parent links in <proc>/PID/stat;
 // each PID is looked up once per run.
 CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor);

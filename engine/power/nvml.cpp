@@ -127,8 +127,17 @@ constexpr double kCounterStepS = 0.1;
 constexpr double kInstantUncertainty = 0.05;
 constexpr double kAverageUncertainty = 0.15;
 constexpr double kAverageLagS = 1.0;
-// An SM-time split of a shared GPU also splits its idle and memory power by SM time.
-constexpr double kSmSplitUncertainty = 0.25;
+// A shared GPU split by the SM utilisation of NVML's per-process samples; the split also splits
+// the GPU's idle and memory power by SM time (±25 %, judgement).
+const ShareSplit kSmSplit{
+    "sm-util", "NVML", "nvmlDeviceGetProcessUtilization gave no sample to split it by",
+    [](int samples, double percent) {
+      return fmt::format(
+          "their SM utilisation in {} per-process samples of nvmlDeviceGetProcessUtilization: the "
+          "command's {:.1f}% of the SM time they recorded",
+          samples, percent);
+    },
+    0.25};
 
 // The loaded library and its initialisation; nvmlShutdown when destroyed. The library is never
 // unloaded (RTLD_NODELETE): NVML keeps threads of its own.
@@ -316,11 +325,13 @@ struct Window {
   double integrated_j = 0;
   double util_sum = 0, memory_util_sum = 0, clock_sum = 0;
   int util_n = 0, clock_n = 0;
-  bool command_seen = false, other_seen = false;
-  double command_sm = 0, other_sm = 0;  // summed SM % of the per-process samples
-  int sm_samples = 0;
+  ProcessWindow processes;  // use: summed SM % of the per-process samples
 
-  void reset(double t, uint64_t counter_mj) { *this = Window{t, counter_mj}; }
+  void reset(double t, uint64_t counter_mj) {
+    *this = Window{};
+    start_s = t;
+    counter_start_mj = counter_mj;
+  }
 };
 
 struct Gpu {
@@ -387,7 +398,7 @@ class NvmlSourceImpl final : public GpuSource {
       read_energy(g, t);
       sample_processes(g);
       machine.push_back(reading(g, g.run, t));
-      if (auto s = share(g, g.run, machine.back(), &share_notes_)) shares.push_back(*s);
+      if (auto s = share(g.run, machine.back(), &share_notes_)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.run));
     }
     machine.insert(machine.end(), shares.begin(), shares.end());
@@ -401,7 +412,7 @@ class NvmlSourceImpl final : public GpuSource {
     for (auto& g : gpus_) {
       read_energy(g, t);
       machine.push_back(reading(g, g.interval, t));
-      if (auto s = share(g, g.interval, machine.back(), nullptr)) shares.push_back(*s);
+      if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.interval));
       g.interval.reset(t, g.last_counter_mj);
     }
@@ -498,8 +509,8 @@ class NvmlSourceImpl final : public GpuSource {
     for (unsigned i = 0; i < count && i < procs_.size(); ++i)
       (is_command_(procs_[i].pid) ? command : other) = true;
     for (Window* w : {&g.run, &g.interval}) {
-      w->command_seen |= command;
-      w->other_seen |= other;
+      w->processes.command_seen |= command;
+      w->processes.other_seen |= other;
     }
     if (command && other) sample_process_utilization(g);
   }
@@ -521,8 +532,8 @@ class NvmlSourceImpl final : public GpuSource {
       if (s.time_stamp_us <= g.last_seen_us) continue;
       bool mine = is_command_(s.pid);
       for (Window* w : {&g.run, &g.interval}) {
-        (mine ? w->command_sm : w->other_sm) += s.sm_util;
-        ++w->sm_samples;
+        (mine ? w->processes.command_use : w->processes.other_use) += s.sm_util;
+        ++w->processes.use_samples;
       }
     }
     for (unsigned i = 0; i < count && i < util_samples_.size(); ++i)
@@ -596,49 +607,10 @@ class NvmlSourceImpl final : public GpuSource {
     return e;
   }
 
-  std::optional<EnergyReading> share(const Gpu& g, const Window& w, const EnergyReading& machine,
+  std::optional<EnergyReading> share(const Window& w, const EnergyReading& machine,
                                      std::vector<std::string>* notes) const {
-    if (!is_command_ || !w.command_seen) {
-      if (notes != nullptr && is_command_)
-        notes->push_back(fmt::format(
-            "{}: no command share: NVML never listed a process of the command among its compute "
-            "processes",
-            g.domain()));
-      return std::nullopt;
-    }
-    EnergyReading s = machine;
-    s.scope = EnergyScope::command;
-    if (!w.other_seen) {
-      s.method += "+share:sole-process";
-      if (notes != nullptr)
-        notes->push_back(fmt::format(
-            "{} (command share, +share:sole-process): the command's processes were the only "
-            "compute processes NVML listed on it, so its whole energy is the command's",
-            g.domain()));
-      return s;
-    }
-    double total = w.command_sm + w.other_sm;
-    if (!(total > 0)) {
-      if (notes != nullptr)
-        notes->push_back(
-            fmt::format("{}: no command share: other processes computed on it too and "
-                        "nvmlDeviceGetProcessUtilization gave no sample to split it by",
-                        g.domain()));
-      return std::nullopt;
-    }
-    double fraction = w.command_sm / total;
-    s.method += "+share:sm-util";
-    s.joules = machine.joules * fraction;
-    s.average_watts = machine.average_watts * fraction;
-    s.uncertainty = machine.uncertainty + kSmSplitUncertainty;
-    if (notes != nullptr)
-      notes->push_back(fmt::format(
-          "{} (command share, +share:sm-util): other processes computed on it too; split by their "
-          "SM utilisation in {} per-process samples of nvmlDeviceGetProcessUtilization: the "
-          "command's {:.1f}% of the SM time they recorded; ±{:.0f}% more for idle and memory "
-          "power split the same way",
-          g.domain(), w.sm_samples, fraction * 100, kSmSplitUncertainty * 100));
-    return s;
+    if (!is_command_) return std::nullopt;
+    return command_share(w.processes, machine, kSmSplit, notes);
   }
 
   static GpuActivity activity(const Gpu& g, const Window& w) {

@@ -1,5 +1,6 @@
 #include "models/fleet/compare_runs.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -90,16 +91,38 @@ std::vector<size_t> memory_filtered(std::vector<size_t> skus, const SkuCatalog& 
   return kept;
 }
 
+bool gpu_instance(const GpuCatalog* catalog, std::string_view name) {
+  if (!catalog) return false;
+  return std::any_of(catalog->instances().begin(), catalog->instances().end(),
+                     [&](const GpuInstance& i) { return i.instance == name; });
+}
+
 // A price that names nothing would silently leave a machine unpriced.
 void check_prices(const CompareOptions& options, const SkuCatalog& catalog,
-                  std::span<const RunProfile> runs) {
+                  std::span<const RunProfile> runs, const GpuCatalog* gpu_catalog) {
   for (const auto& [name, price] : options.price_per_hour) {
-    bool known = catalog.find(name) != nullptr;
+    bool known = catalog.find(name) != nullptr || gpu_instance(gpu_catalog, name);
     for (const auto& r : runs) known = known || r.machine == name;
     if (!known)
       throw ComparisonError(fmt::format(
-          "--price {}=...: no run's machine and no catalog SKU is named '{}' (machines: {})", name,
-          name, runs.front().machine + (runs.size() > 1 ? ", …" : "")));
+          "--price {}=...: no run's machine, no catalog SKU and no GPU instance{} is named '{}' "
+          "(machines: {})",
+          name, gpu_catalog ? "" : " (no run has GPU energy)", name,
+          runs.front().machine + (runs.size() > 1 ? ", …" : "")));
+  }
+}
+
+// Each GPU run ranked on the GPU catalog; its recommendations follow its workload's.
+void rank_gpu_runs(const GpuRuns& gpu_runs, const CompareRequest& request, CompareReport& report) {
+  if (!gpu_runs.catalog) return;
+  for (const auto& run : gpu_runs.runs) {
+    report.gpus.push_back(rank_gpus(run, *gpu_runs.catalog, report.options, request.measured_gpu));
+    int last = 0;
+    for (const auto& rec : report.recommendations)
+      if (rec.workload == run.workload) last = std::max(last, rec.rank);
+    for (auto& rec : recommend_gpus(report.gpus.back(), report.runs_per_month, last))
+      report.recommendations.push_back(std::move(rec));
+    for (const auto& n : report.gpus.back().notes) report.comparison.notes.push_back(n);
   }
 }
 
@@ -167,8 +190,9 @@ SkuChoice choose_skus(const CompareRequest& request, const SkuCatalog& catalog) 
 
 CompareReport compare_runs(std::span<const RunProfile> runs, const SkuCatalog& catalog,
                            const SkuChoice& skus, const RecommendationRules& rules,
-                           const CompareOptions& options, const CompareRequest& request) {
-  check_prices(options, catalog, runs);
+                           const CompareOptions& options, const CompareRequest& request,
+                           const GpuRuns& gpu_runs) {
+  check_prices(options, catalog, runs, gpu_runs.catalog);
   CompareReport report;
   report.options = options;
   report.catalog_origin = catalog.origin();
@@ -176,6 +200,7 @@ CompareReport compare_runs(std::span<const RunProfile> runs, const SkuCatalog& c
   report.comparison = compare_measured(runs, &catalog, options);
   for (const auto& note : skus.notes) report.comparison.notes.push_back(note);
   recommend_and_project(runs, catalog, skus.skus, rules, request, report);
+  rank_gpu_runs(gpu_runs, request, report);
   return report;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/fleet/comparison.h"
+#include "models/fleet/gpu_projection.h"
 #include "models/fleet/grid.h"
 #include "models/fleet/recommendations.h"
 #include "models/fleet/sku_catalog.h"
@@ -34,6 +35,7 @@ struct CompareRequest {
   size_t top = 0;                        // the best N projected SKUs per workload; 0: all
   std::optional<double> min_memory_gb;   // only SKUs the catalog gives at least this memory
   std::optional<double> runs_per_month;  // for monthly savings; default: the rules'
+  std::string measured_gpu;              // the GPU catalog row of the measured GPU; empty: matched
 };
 
 // The comparison's options: the objective, work, prices, and the grid intensity given or looked
@@ -61,14 +63,24 @@ struct CompareReport {
   std::string catalog_origin;
   double runs_per_month = 0;
   CompareOptions options;
+  std::vector<GpuRanking> gpus;  // one per run with GPU energy
+};
+
+// The runs with GPU energy and the GPU catalog they are ranked on (null when there are none).
+struct GpuRuns {
+  std::span<const GpuRun> runs;
+  const GpuCatalog* catalog = nullptr;
 };
 
 // The measured rows of `runs` ranked by the objective, the SKU notes, the recommendations
 // (quantified against the projections onto `skus`, the whole catalog when empty) and, when
-// request.projected, the projected rows (request.top per workload) ranked with the measured ones.
-// Throws ComparisonError for a price that names no run's machine and no catalog SKU.
+// request.projected, the projected rows (request.top per workload) ranked with the measured ones;
+// each of gpu_runs ranked on its catalog (rank_gpus, request.measured_gpu), its two
+// recommendations numbered after its workload's and its notes added. Throws ComparisonError for a
+// price that names no run's machine, no catalog SKU and no instance of the GPU catalog.
 CompareReport compare_runs(std::span<const RunProfile> runs, const SkuCatalog& catalog,
                            const SkuChoice& skus, const RecommendationRules& rules,
-                           const CompareOptions& options, const CompareRequest& request);
+                           const CompareOptions& options, const CompareRequest& request,
+                           const GpuRuns& gpu_runs = {});
 
 }  // namespace pmc

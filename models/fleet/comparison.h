@@ -77,8 +77,9 @@ struct CompareOptions {
 
 struct ComparisonRow {
   std::string workload;
-  std::string machine;         // measured machine, or the SKU id in projected mode
-  std::string kind;            // "measured" or "projected"
+  std::string machine;  // measured machine, or the SKU id in projected mode
+  std::string
+      kind;  // "measured", "projected"; GPU rows "gpu-measured", "gpu-projected", "gpu-instance"
   std::string sku_id;          // catalog row used for price / energy / projection; empty for none
   std::string projected_from;  // projected: the measured machine the projection starts from
   int runs = 1;                // documents (× their repeats) behind the row
@@ -98,6 +99,11 @@ struct ComparisonRow {
   std::optional<int> rank;            // 1 = best within the workload; absent without the figure
   std::optional<double> ratio_to_best;
   std::vector<std::string> missing_inputs;
+  // GPU rows only (gpu_comparison_rows): the catalog GPU, the GPUs the job ran on, the
+  // instance's GPUs and the watts of one GPU.
+  std::string gpu_id;
+  std::optional<int> gpus, instance_gpus;
+  std::optional<double> watts_per_gpu;
 };
 
 struct Comparison {

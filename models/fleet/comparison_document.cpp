@@ -1,5 +1,7 @@
 #include "models/fleet/comparison_document.h"
 
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -39,7 +41,11 @@ json row_json(const ComparisonRow& r) {
           {"tma_frontend_bound", opt(r.tma_frontend_bound)},
           {"tma_backend_bound", opt(r.tma_backend_bound)},
           {"llc_mpki", opt(r.llc_mpki)},
-          {"missing_inputs", r.missing_inputs}};
+          {"missing_inputs", r.missing_inputs},
+          {"gpu", r.gpu_id.empty() ? json(nullptr) : json(r.gpu_id)},
+          {"gpus", r.gpus ? json(*r.gpus) : json(nullptr)},
+          {"instance_gpus", r.instance_gpus ? json(*r.instance_gpus) : json(nullptr)},
+          {"watts_per_gpu", opt(r.watts_per_gpu)}};
 }
 
 json recommendation_json(const Recommendation& r) {
@@ -75,38 +81,64 @@ std::string csv_number(const std::optional<double>& v) {
   return v ? fmt::format("{:.10g}", *v) : "";
 }
 
+std::string csv_int(const std::optional<int>& v) {
+  return v ? std::to_string(*v) : "";
+}
+
 }  // namespace
 
-std::string comparison_json(const Comparison& comparison,
-                            const std::vector<Recommendation>& recommendations,
-                            const CompareOptions& options, const std::string& catalog_origin,
-                            double runs_per_month) {
+std::vector<ComparisonRow> document_rows(const CompareReport& report) {
+  std::vector<ComparisonRow> rows;
+  std::vector<bool> placed(report.gpus.size(), false);
+  auto add_gpu_rows = [&](std::string_view workload) {
+    for (size_t i = 0; i < report.gpus.size(); ++i) {
+      if (placed[i] || report.gpus[i].run.workload != workload) continue;
+      placed[i] = true;
+      for (auto& row : gpu_comparison_rows(report.gpus[i], report.options))
+        rows.push_back(std::move(row));
+    }
+  };
+  const auto& measured = report.comparison.rows;
+  for (size_t i = 0; i < measured.size(); ++i) {
+    rows.push_back(measured[i]);
+    if (i + 1 == measured.size() || measured[i + 1].workload != measured[i].workload)
+      add_gpu_rows(measured[i].workload);
+  }
+  for (size_t i = 0; i < report.gpus.size(); ++i)
+    if (!placed[i]) add_gpu_rows(report.gpus[i].run.workload);
+  return rows;
+}
+
+std::string comparison_json(const CompareReport& report) {
+  const CompareOptions& options = report.options;
   json rows = json::array(), recs = json::array();
-  for (const auto& row : comparison.rows) rows.push_back(row_json(row));
-  for (const auto& rec : recommendations) recs.push_back(recommendation_json(rec));
+  for (const auto& row : document_rows(report)) rows.push_back(row_json(row));
+  for (const auto& rec : report.recommendations) recs.push_back(recommendation_json(rec));
   json doc = {
       {"schema", "pmcmodel.comparison/1"},
-      {"objective", to_string(comparison.objective)},
+      {"objective", to_string(report.comparison.objective)},
       {"work_units", opt(options.work_units)},
       {"grid_g_per_kwh", opt(options.grid_g_per_kwh)},
       {"grid_source", options.grid_source.empty() ? json(nullptr) : json(options.grid_source)},
-      {"catalog", catalog_origin},
-      {"runs_per_month", runs_per_month},
+      {"catalog", report.catalog_origin},
+      {"runs_per_month", report.runs_per_month},
       {"rows", rows},
       {"recommendations", recs},
-      {"notes", comparison.notes}};
+      {"notes", report.comparison.notes}};
   return doc.dump(2) + "\n";
 }
 
-std::string comparison_csv(const Comparison& c) {
+std::string comparison_csv(const CompareReport& report) {
   std::string out =
       "workload,machine,kind,rank,ratio_to_best,duration_s,duration_uncertainty,throughput_per_s,"
       "average_watts,joules,cost_usd,co2_g,method,uncertainty,price_source,utilisation,ipc,"
       "tma_retiring,tma_bad_speculation,tma_frontend_bound,tma_backend_bound,llc_mpki,"
-      "projected_from\n";
-  for (const auto& r : c.rows)
+      "projected_from,gpu,gpus,instance_gpus,watts_per_gpu\n";
+  for (const auto& r : document_rows(report))
     out += fmt::format(
-        "{},{},{},{},{},{:.10g},{:.4g},{},{},{},{},{},{},{:.4g},{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{:.10g},{:.4g},{},{},{},{},{},{},{:.4g},{},{},{},{},{},{},{},{},{},{},{},{}"
+        ","
+        "{}\n",
         csv_field(r.workload), csv_field(r.machine), r.kind, r.rank ? std::to_string(*r.rank) : "",
         csv_number(r.ratio_to_best), r.duration_s, r.duration_uncertainty,
         csv_number(r.throughput_per_s), csv_number(r.average_watts), csv_number(r.joules),
@@ -114,7 +146,8 @@ std::string comparison_csv(const Comparison& c) {
         csv_field(r.price_source), csv_number(r.utilisation), csv_number(r.ipc),
         csv_number(r.tma_retiring), csv_number(r.tma_bad_speculation),
         csv_number(r.tma_frontend_bound), csv_number(r.tma_backend_bound), csv_number(r.llc_mpki),
-        csv_field(r.projected_from));
+        csv_field(r.projected_from), csv_field(r.gpu_id), csv_int(r.gpus), csv_int(r.instance_gpus),
+        csv_number(r.watts_per_gpu));
   return out;
 }
 

@@ -4,19 +4,19 @@
 #include <string>
 #include <vector>
 
-#include "models/fleet/comparison.h"
-#include "models/fleet/recommendations.h"
+#include "models/fleet/compare_runs.h"
 
 namespace pmc {
 
-// The JSON document: objective, work units and grid of `options`, the catalog's origin, the
+// The report's rows in document order: each workload's comparison rows, then the rows of its GPU
+// rankings (gpu_comparison_rows); the rows of a GPU ranking whose workload has none last.
+std::vector<ComparisonRow> document_rows(const CompareReport& report);
+
+// The JSON document: objective, work units and grid of the options, the catalog's origin, the
 // runs per month the savings assume, every row, the recommendations and the notes.
-std::string comparison_json(const Comparison& comparison,
-                            const std::vector<Recommendation>& recommendations,
-                            const CompareOptions& options, const std::string& catalog_origin,
-                            double runs_per_month);
+std::string comparison_json(const CompareReport& report);
 
 // One CSV line per row (fields with a comma, quote or line end quoted, absent numbers empty).
-std::string comparison_csv(const Comparison& comparison);
+std::string comparison_csv(const CompareReport& report);
 
 }  // namespace pmc

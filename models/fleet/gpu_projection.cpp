@@ -462,3 +462,50 @@ std::vector<Recommendation> recommend_gpus(const GpuRanking& ranking, double run
 }
 
 }  // namespace pmc
+
+namespace pmc {
+namespace {
+
+const char* row_kind(const GpuProjection& p) {
+  if (p.kind == "measured") return "gpu-measured";
+  if (p.kind == "instance") return "gpu-instance";
+  return "gpu-projected";
+}
+
+ComparisonRow comparison_row(const GpuRanking& r, const GpuProjection& p,
+                             const CompareOptions& options) {
+  ComparisonRow row;
+  row.workload = r.run.workload;
+  row.machine = p.target;
+  row.kind = row_kind(p);
+  if (p.kind != "measured") row.projected_from = r.source->id;
+  row.duration_s = p.duration_s;
+  row.duration_uncertainty = p.duration_uncertainty;
+  if (options.work_units && p.duration_s > 0)
+    row.throughput_per_s = *options.work_units / p.duration_s;
+  row.average_watts = p.watts_per_gpu * r.run.gpus;
+  row.joules = p.joules;
+  row.cost_usd = p.cost_usd;
+  row.co2_g = p.co2_g;
+  row.method = p.method;
+  row.price_source = p.price_source;
+  row.uncertainty = p.uncertainty;
+  row.gpu_id = p.gpu_id;
+  row.gpus = r.run.gpus;
+  if (p.kind == "instance") row.instance_gpus = p.instance_gpus;
+  row.watts_per_gpu = p.watts_per_gpu;
+  return row;
+}
+
+}  // namespace
+
+std::vector<ComparisonRow> gpu_comparison_rows(const GpuRanking& ranking,
+                                               const CompareOptions& options) {
+  std::vector<ComparisonRow> rows;
+  if (!ranking.source) return rows;
+  for (const auto& p : ranking.rows) rows.push_back(comparison_row(ranking, p, options));
+  rank_rows(rows, ranking.objective);
+  return rows;
+}
+
+}  // namespace pmc

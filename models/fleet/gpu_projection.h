@@ -139,6 +139,12 @@ GpuProjection project_gpu(const GpuRun& run, const GpuSpec& source, const GpuBou
 GpuRanking rank_gpus(const GpuRun& run, const GpuCatalog& catalog, const CompareOptions& options,
                      std::string_view measured_gpu = {}, const GpuUncertainty& u = {});
 
+// The ranking's rows as comparison rows of the run's workload (docs/formats.md), in rank order
+// with the ratio to the best: kind gpu-measured, gpu-projected or gpu-instance, projected_from the
+// measured GPU, throughput from options.work_units. Empty when the measured GPU was not found.
+std::vector<ComparisonRow> gpu_comparison_rows(const GpuRanking& ranking,
+                                               const CompareOptions& options);
+
 // The cheapest instance and the lowest-energy GPU of the ranking, numbered after `rank_after`.
 std::vector<Recommendation> recommend_gpus(const GpuRanking& ranking, double runs_per_month,
                                            int rank_after);

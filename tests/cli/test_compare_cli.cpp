@@ -310,6 +310,44 @@ TEST_SUITE("pure") {
     REQUIRE_MESSAGE(table.exit_code == 0, table.err);
     CHECK(table.out.find("GPU ranking") != std::string::npos);
     CHECK(table.out.find("nvidia-h200-sxm") != std::string::npos);
+
+    SUBCASE("the GPU rows are in --json's rows and --csv, and --price names a GPU instance") {
+      auto csv = temp_path("gpu.csv");
+      auto priced = run_process(
+          pmcmodel({"compare", path, "--json", out, "--csv", csv, "--price", "g5.xlarge=0.5"}));
+      REQUIRE_MESSAGE(priced.exit_code == 0, priced.err);
+      auto d = json::parse(read_file(out));
+      size_t measured_gpu = 0, instances = 0, machines = 0;
+      const json* g5 = nullptr;
+      for (const auto& row : d["rows"]) {
+        machines += row["kind"] == "measured";
+        measured_gpu += row["kind"] == "gpu-measured";
+        instances += row["kind"] == "gpu-instance";
+        if (row["machine"] == "g5.xlarge") g5 = &row;
+      }
+      CHECK(machines == 1);
+      CHECK(measured_gpu == 1);
+      // data/gpu_instances.csv has 30 instances.
+      CHECK(instances == 30);
+      REQUIRE(g5);
+      CHECK((*g5)["price_source"] == "--price");
+      CHECK((*g5)["gpu"] == "nvidia-a10g");
+      CHECK((*g5)["instance_gpus"] == 1);
+      CHECK((*g5)["projected_from"] == "nvidia-h200-sxm");
+      // 0.5 USD/h for the projected time.
+      CHECK((*g5)["cost_usd"].get<double>() ==
+            doctest::Approx(0.5 * (*g5)["duration_s"].get<double>() / 3600));
+      auto text = read_file(csv);
+      CHECK(text.find(",gpu,gpus,instance_gpus,watts_per_gpu\n") != std::string::npos);
+      CHECK(text.find(",g5.xlarge,gpu-instance,") != std::string::npos);
+      CHECK(size_t(std::count(text.begin(), text.end(), '\n')) == d["rows"].size() + 1);
+      std::filesystem::remove(csv);
+    }
+    SUBCASE("a price for an instance the catalog lacks is still refused") {
+      auto refused = run_process(pmcmodel({"compare", path, "--price", "nothing.xlarge=1"}));
+      CHECK(refused.exit_code == 2);
+      CHECK(one_line(refused.err));
+    }
     for (const auto& p : {path, out}) std::filesystem::remove(p);
   }
 }

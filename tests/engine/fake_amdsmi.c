@@ -17,14 +17,30 @@
  *                               takes its time from it (a command can write it)
  *   PMC_FAKE_AMDSMI_INIT_FAIL   amdsmi_init answers AMDSMI_STATUS_INIT_ERROR
  *   PMC_FAKE_AMDSMI_NO_ENERGY   amdsmi_get_energy_count answers NOT_SUPPORTED (as in a VM guest)
+ *   PMC_FAKE_AMDSMI_NO_POWER    amdsmi_get_power_info answers NOT_SUPPORTED
+ *   PMC_FAKE_AMDSMI_REPLAY      current_socket_power replays the instant power (field 186, rounded
+ *                               to whole watts as AMD SMI reports them) of the H200 trace compiled
+ *                               in as FAKE_AMDSMI_TRACE (or the file this names) by the time since
+ *                               amdsmi_init plus PMC_FAKE_AMDSMI_TRACE_START seconds; otherwise it
+ *                               is PMC_FAKE_AMDSMI_WATTS
+ *   PMC_FAKE_AMDSMI_OTHER_PID   a process that is not the caller's child also computes on GPU 0
+ *   PMC_FAKE_AMDSMI_CHILD_GFX   the share (%) of GFX engine time each child uses (default 80); the
+ *                               other process uses 100 minus that
+ * Processes (amdsmi_get_gpu_process_list): the caller's child processes (parent in
+ * /proc/<pid>/stat is the caller) and the other process, on GPU 0 only, each with GFX engine time
+ * t × its share × 1e9 ns.
  * Built with FAKE_AMDSMI_NO_ENERGY_SYMBOL, the library has no amdsmi_get_energy_count at all.
+ * fake_amdsmi_now() gives a test the time every reading uses.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef int amdsmi_status_t;
 enum {
@@ -79,6 +95,39 @@ typedef struct {
   char driver_date[256];
   char driver_name[256];
 } amdsmi_driver_info_t;
+/* amdsmi_power_info_t as ROCm 6.2 and later lay it out; unsupported members read UINT32_MAX. */
+typedef struct {
+  uint64_t socket_power;
+  uint32_t current_socket_power;
+  uint32_t average_socket_power;
+  uint64_t gfx_voltage;
+  uint64_t soc_voltage;
+  uint64_t mem_voltage;
+  uint32_t power_limit;
+  uint64_t reserved[18];
+} amdsmi_power_info_t;
+/* amdsmi_proc_info_t as ROCm 6.1 and later lay it out (AMDSMI_MAX_STRING_LENGTH = 64). */
+typedef struct {
+  char name[64];
+  uint32_t pid;
+  uint64_t mem;
+  struct {
+    uint64_t gfx; /* ns */
+    uint64_t enc;
+    uint32_t reserved[12];
+  } engine_usage;
+  struct {
+    uint64_t gtt_mem;
+    uint64_t cpu_mem;
+    uint64_t vram_mem;
+    uint32_t reserved[10];
+  } memory_usage;
+  char container_name[64];
+  uint32_t cu_occupancy;
+  uint32_t evicted_time;
+  uint32_t reserved[10];
+} amdsmi_proc_info_t;
+#define AMDSMI_STATUS_OUT_OF_RESOURCES 15
 
 #define MAX_GPUS 8
 struct gpu {
@@ -88,7 +137,12 @@ struct gpu {
 };
 static struct gpu gpus[MAX_GPUS];
 static int sockets[MAX_GPUS];
-static int n_gpus, n_sockets, initialised, no_energy;
+static int n_gpus, n_sockets, initialised, no_energy, no_power, replay;
+static unsigned other_pid, child_gfx = 80;
+static double trace_start;
+#define MAX_ROWS 4096
+static double trace_t[MAX_ROWS], trace_w[MAX_ROWS];
+static int trace_rows;
 static double watts = 300, resolution = 15.625, start_counts = 1000000;
 static int wrap_bits = 64;
 static struct timespec t0;
@@ -99,7 +153,6 @@ static double env_double(const char* name, double fallback) {
   return v != NULL && *v != '\0' ? atof(v) : fallback;
 }
 
-#ifndef FAKE_AMDSMI_NO_ENERGY_SYMBOL
 static double now_s(void) {
   if (clock_path[0] != '\0') {
     FILE* f = fopen(clock_path, "r");
@@ -114,7 +167,34 @@ static double now_s(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) / 1e9;
 }
-#endif
+
+double fake_amdsmi_now(void) {
+  return now_s();
+}
+
+/* The trace's t_s and power_instant_mw columns (the 1st and 5th), rounded to whole watts. */
+static void load_trace(const char* path) {
+  FILE* f = fopen(path, "r");
+  char line[512];
+  trace_rows = 0;
+  if (f == NULL) return;
+  if (fgets(line, sizeof line, f) == NULL) line[0] = '\0'; /* the header */
+  while (trace_rows < MAX_ROWS && fgets(line, sizeof line, f) != NULL) {
+    double t, mw;
+    if (sscanf(line, "%lf,%*f,%*f,%*f,%lf", &t, &mw) != 2) continue;
+    trace_t[trace_rows] = t;
+    trace_w[trace_rows] = floor(mw / 1000 + 0.5);
+    ++trace_rows;
+  }
+  fclose(f);
+}
+
+/* The replayed power in force at trace time t: the last row at or before t. */
+static double replayed_watts(double t) {
+  double w = trace_rows > 0 ? trace_w[0] : 0;
+  for (int i = 0; i < trace_rows && trace_t[i] <= t; ++i) w = trace_w[i];
+  return w;
+}
 
 static struct gpu* gpu_of(amdsmi_processor_handle h) {
   for (int i = 0; i < n_gpus; ++i)
@@ -142,6 +222,19 @@ amdsmi_status_t amdsmi_init(uint64_t flags) {
   start_counts = env_double("PMC_FAKE_AMDSMI_START", 1000000);
   wrap_bits = (int)env_double("PMC_FAKE_AMDSMI_WRAP_BITS", 64);
   no_energy = getenv("PMC_FAKE_AMDSMI_NO_ENERGY") != NULL;
+  no_power = getenv("PMC_FAKE_AMDSMI_NO_POWER") != NULL;
+  replay = getenv("PMC_FAKE_AMDSMI_REPLAY") != NULL;
+  trace_start = env_double("PMC_FAKE_AMDSMI_TRACE_START", 0);
+  other_pid = (unsigned)env_double("PMC_FAKE_AMDSMI_OTHER_PID", 0);
+  child_gfx = (unsigned)env_double("PMC_FAKE_AMDSMI_CHILD_GFX", 80);
+  if (child_gfx > 100) child_gfx = 100;
+  if (replay) {
+    const char* trace = getenv("PMC_FAKE_AMDSMI_TRACE");
+#ifdef FAKE_AMDSMI_TRACE
+    if (trace == NULL || *trace == '\0') trace = FAKE_AMDSMI_TRACE;
+#endif
+    if (trace != NULL) load_trace(trace);
+  }
   const char* clock = getenv("PMC_FAKE_AMDSMI_CLOCK");
   snprintf(clock_path, sizeof clock_path, "%s", clock != NULL ? clock : "");
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -273,5 +366,84 @@ amdsmi_status_t amdsmi_get_gpu_driver_info(amdsmi_processor_handle h, amdsmi_dri
   memset(info, 0, sizeof *info);
   snprintf(info->driver_version, sizeof info->driver_version, "6.8.5");
   snprintf(info->driver_name, sizeof info->driver_name, "amdgpu");
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+amdsmi_status_t amdsmi_get_power_info(amdsmi_processor_handle h, amdsmi_power_info_t* info) {
+  struct gpu* g = gpu_of(h);
+  if (g == NULL || info == NULL) return AMDSMI_STATUS_INVAL;
+  if (no_power) return AMDSMI_STATUS_NOT_SUPPORTED;
+  memset(info, 0xff, sizeof *info);
+  double w = replay ? replayed_watts(now_s() + trace_start) : watts;
+  uint32_t reported = g->reports ? (uint32_t)floor(w + 0.5) : 0;
+  info->socket_power = reported;
+  info->current_socket_power = reported;
+  info->power_limit = 750;
+  return AMDSMI_STATUS_SUCCESS;
+}
+
+/* The caller's children: /proc/<pid>/stat's fourth field is the parent. */
+static unsigned children(unsigned* out, unsigned capacity) {
+  DIR* d = opendir("/proc");
+  struct dirent* e;
+  unsigned n = 0;
+  pid_t self = getpid();
+  if (d == NULL) return 0;
+  while ((e = readdir(d)) != NULL) {
+    char path[300], buf[512];
+    FILE* f;
+    char* close_paren;
+    int ppid = 0;
+    if (!isdigit((unsigned char)e->d_name[0])) continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    f = fopen(path, "r");
+    if (f == NULL) continue;
+    buf[0] = '\0';
+    if (fgets(buf, sizeof buf, f) == NULL) buf[0] = '\0';
+    fclose(f);
+    close_paren = strrchr(buf, ')');
+    if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", &ppid) != 1) continue;
+    if (ppid != self) continue;
+    if (n < capacity) out[n] = (unsigned)atoi(e->d_name);
+    ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+/* AMD SMI's count-then-fill protocol: *max_processes 0 (or no list) asks for the count; a list
+ * too short is filled and answers OUT_OF_RESOURCES with the count needed. */
+amdsmi_status_t amdsmi_get_gpu_process_list(amdsmi_processor_handle h, uint32_t* max_processes,
+                                            amdsmi_proc_info_t* list) {
+  struct gpu* g = gpu_of(h);
+  unsigned pids[64];
+  unsigned n = 0;
+  if (g == NULL || max_processes == NULL) return AMDSMI_STATUS_INVAL;
+  if (g->index == 0) {
+    n = children(pids, 64);
+    if (n > 63) n = 63;
+    if (other_pid != 0) pids[n++] = other_pid;
+  }
+  if (*max_processes == 0 || n == 0) {
+    *max_processes = n;
+    return AMDSMI_STATUS_SUCCESS;
+  }
+  if (list == NULL) return AMDSMI_STATUS_INVAL;
+  double t = now_s();
+  uint32_t filled = *max_processes < n ? *max_processes : n;
+  for (uint32_t i = 0; i < filled; ++i) {
+    unsigned share = pids[i] == other_pid ? 100 - child_gfx : child_gfx;
+    memset(&list[i], 0, sizeof list[i]);
+    snprintf(list[i].name, sizeof list[i].name, "proc%u", pids[i]);
+    list[i].pid = pids[i];
+    list[i].mem = 1ULL << 30;
+    list[i].engine_usage.gfx = (uint64_t)(t * share / 100.0 * 1e9);
+  }
+  uint32_t wanted = n;
+  *max_processes = filled;
+  if (filled < wanted) {
+    *max_processes = wanted;
+    return AMDSMI_STATUS_OUT_OF_RESOURCES;
+  }
   return AMDSMI_STATUS_SUCCESS;
 }

@@ -1,18 +1,27 @@
 // The AMD SMI GPU source against tests/engine/fake_amdsmi.c, a libamd_smi whose energy
 // accumulator advances at a set power: accumulator(t) = START + floor(t × W × 1e6 / resolution)
 // (mod 2^bits), t read from a clock file this test writes. Expected joules are worked out by hand
-// in the comments; the resolution 15.625 µJ is exact in a float, so they are exact.
+// in the comments; the resolution 15.625 µJ is exact in a float, so they are exact. Without the
+// counter, the fake's current socket power replays the H200 trace of tests/data/gpu/ in real
+// time, and its integral is worked out here from the same file.
+#include <dlfcn.h>
 #include <doctest/doctest.h>
-#include <unistd.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/power/amdsmi.h"
@@ -60,6 +69,44 @@ bool has_note(const std::vector<std::string>& notes, const std::string& part) {
   for (const auto& n : notes)
     if (n.find(part) != std::string::npos) return true;
   return false;
+}
+
+const EnergyReading* find_share(const std::vector<EnergyReading>& readings,
+                                const std::string& domain) {
+  for (const auto& r : readings)
+    if (r.domain == domain && r.scope == EnergyScope::command) return &r;
+  return nullptr;
+}
+
+// The power the fake replays: each row's instant power (power_instant_mw, the 5th column) rounded
+// to whole watts, in force from its t_s until the next row.
+struct PowerStep {
+  double t = 0, w = 0;
+};
+std::vector<PowerStep> replayed_trace() {
+  std::ifstream in(std::string(PMC_TEST_DATA) + "/gpu/h200-trace1-samples.csv");
+  std::string line;
+  std::getline(in, line);
+  std::vector<PowerStep> steps;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    std::string cell;
+    std::vector<double> cells;
+    while (std::getline(row, cell, ',') && cells.size() < 5) cells.push_back(std::stod(cell));
+    if (cells.size() == 5) steps.push_back({cells[0], std::floor(cells[4] / 1000 + 0.5)});
+  }
+  return steps;
+}
+
+// The exact integral of the replayed power from trace time a to b.
+double replayed_joules(const std::vector<PowerStep>& steps, double a, double b) {
+  double j = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    double from = std::max(a, i == 0 ? a : steps[i].t);
+    double to = std::min(b, i + 1 < steps.size() ? steps[i + 1].t : b);
+    if (to > from) j += steps[i].w * (to - from);
+  }
+  return j;
 }
 
 const Check* check_named(const std::vector<Check>& checks, const std::string& name) {
@@ -209,7 +256,7 @@ TEST_SUITE("kernel") {
             std::string::npos);
     }
     SUBCASE("the library lacks amdsmi_get_energy_count") {
-      FakeAmdSmi fake({}, PMC_FAKE_AMDSMI_NO_ENERGY);
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_POWER", "1"}}, PMC_FAKE_AMDSMI_NO_ENERGY);
       auto choice = open_amdsmi_gpus({}, 0);
       CHECK_FALSE(choice.source);
       CHECK(choice.library_found);
@@ -217,12 +264,121 @@ TEST_SUITE("kernel") {
       CHECK(has_note(choice.notes, "lacks amdsmi_get_energy_count"));
     }
     SUBCASE("the counter answers NOT_SUPPORTED, as in a VM guest") {
-      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_ENERGY", "1"}});
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_ENERGY", "1"}, {"PMC_FAKE_AMDSMI_NO_POWER", "1"}});
       auto choice = open_amdsmi_gpus({}, 0);
       CHECK_FALSE(choice.source);
       CHECK(has_note(choice.notes, "AMDSMI_STATUS_NOT_SUPPORTED"));
       CHECK(has_note(choice.notes, "VM guests"));
     }
+  }
+
+  TEST_CASE("AMD SMI: without an energy counter the current socket power is integrated") {
+    FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_ENERGY", "1"},
+                     {"PMC_FAKE_AMDSMI_REPLAY", "1"},
+                     {"PMC_FAKE_AMDSMI_TRACE_START", "3"}});
+    ::unsetenv("PMC_FAKE_AMDSMI_CLOCK");  // the trace in real time
+    auto choice = open_amdsmi_gpus({}, 0);
+    REQUIRE(choice.source);
+    auto& src = *choice.source;
+    CHECK(src.gpus()[0].energy_method == "measured:amdsmi-power");
+    CHECK(src.method() == "measured:amdsmi-power");
+    CHECK(src.sample_ms() == 50);
+    CHECK(has_note(choice.notes,
+                   "no energy counter (amdsmi_get_energy_count: "
+                   "AMDSMI_STATUS_NOT_SUPPORTED"));
+    // The fake's own clock, the one its replay follows (the library is already loaded).
+    void* lib = dlopen(PMC_FAKE_AMDSMI, RTLD_NOW | RTLD_NOLOAD);
+    REQUIRE(lib);
+    auto fake_now = reinterpret_cast<double (*)()>(dlsym(lib, "fake_amdsmi_now"));
+    REQUIRE((fake_now != nullptr));
+    // Trace 3 s to 6 s: idle, then the bf16 matmul from 4.46 s (about 120 W, then 680 W).
+    src.start();
+    double from = fake_now() + 3;
+    while (fake_now() + 3 < 6) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(src.sample_ms()));
+      src.sample();
+    }
+    auto run = src.read_since_start();
+    double to = fake_now() + 3;
+    dlclose(lib);
+    auto* g = find(run, "gpu0");
+    REQUIRE(g);
+    CHECK(g->method == "measured:amdsmi-power");
+    double exact = replayed_joules(replayed_trace(), from, to);
+    CAPTURE(exact);
+    CAPTURE(g->joules);
+    CHECK(exact > 1000);  // the window holds the load
+    CHECK(g->uncertainty >= 0.05);
+    CHECK(g->uncertainty < 0.1);
+    CHECK(std::abs(g->joules - exact) <= g->uncertainty * exact);
+    CHECK(has_note(src.notes(), "integrates the current socket power"));
+  }
+
+  TEST_CASE("AMD SMI: the command's share, sole user or split by GFX engine time") {
+    // A child of this process: the fake lists the caller's children on GPU 0.
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      pause();
+      _exit(0);
+    }
+    SysRoot root = SysRoot::from_env();
+    SUBCASE("the command's processes alone on GPU 0, GPU 1 unused") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_WATTS", "400"}, {"PMC_FAKE_AMDSMI_GPUS", "2"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      choice.source->set_command_processes(descendants_of(root, getpid()));
+      choice.source->start();
+      fake.at(10);
+      choice.source->sample();
+      auto run = choice.source->read_since_start();
+      auto* share = find_share(run, "gpu0");
+      REQUIRE(share);
+      // 10 s × 400 W, all of it the command's.
+      CHECK(share->joules == doctest::Approx(4000).epsilon(1e-12));
+      CHECK(share->method == "measured:amdsmi+share:sole-process");
+      CHECK(share->uncertainty == doctest::Approx(find(run, "gpu0")->uncertainty));
+      CHECK_FALSE(find_share(run, "gpu1"));
+      CHECK(has_note(choice.source->notes(), "gpu1: no command share: AMD SMI never listed"));
+    }
+    SUBCASE("another process on GPU 0: split by GFX engine time, 80 to 20") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_WATTS", "400"},
+                       {"PMC_FAKE_AMDSMI_OTHER_PID", "1"},
+                       {"PMC_FAKE_AMDSMI_CHILD_GFX", "80"}});
+      fake.at(1);
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      choice.source->set_command_processes(descendants_of(root, getpid()));
+      choice.source->start();
+      fake.at(11);
+      choice.source->sample();
+      auto interval = choice.source->read_interval();
+      auto run = choice.source->read_since_start();
+      for (const auto* readings : {&interval, &run}) {
+        auto* machine = find(*readings, "gpu0");
+        auto* share = find_share(*readings, "gpu0");
+        REQUIRE(machine);
+        REQUIRE(share);
+        // 1 s → 11 s: 4000 J; the child used 8 s of GFX engine time, the other process 2 s.
+        CHECK(machine->joules == doctest::Approx(4000).epsilon(1e-12));
+        CHECK(share->joules == doctest::Approx(3200).epsilon(1e-12));
+        CHECK(share->method == "measured:amdsmi+share:gfx-time");
+        CHECK(share->uncertainty == doctest::Approx(machine->uncertainty + 0.25));
+      }
+      CHECK(has_note(choice.source->notes(), "GFX engine time"));
+    }
+    SUBCASE("no command processes asked for: no share") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_WATTS", "400"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      choice.source->start();
+      fake.at(10);
+      auto run = choice.source->read_since_start();
+      CHECK(find(run, "gpu0"));
+      CHECK_FALSE(find_share(run, "gpu0"));
+    }
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
   }
 
   TEST_CASE("NVIDIA and AMD GPUs together: NVML's first, AMD's numbered after them") {

@@ -2,10 +2,12 @@
 // without the process, on hand-made run profiles and a three-row catalog.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "models/fleet/compare_runs.h"
+#include "models/fleet/comparison_document.h"
 #include "pmcmodel_version.h"
 
 using namespace pmc;
@@ -154,6 +156,97 @@ TEST_SUITE("pure") {
       for (const auto& row : report.comparison.rows) projected += row.kind == "projected";
       CHECK(projected == 1);
       CHECK(report.comparison.rows.size() == 3);
+    }
+  }
+}
+
+namespace {
+
+GpuCatalog gpu_catalog() {
+  return GpuCatalog::parse(
+      "id,name,vendor,tensor_tflops,fp32_tflops,memory_gb,mem_bw_gbs,tdp_w,idle_w,boost_mhz,"
+      "release_date,source\n"
+      "src,NVIDIA H100 SXM5 80GB,NVIDIA,1000,50,80,3000,700,100,2000,2022,t\n"
+      "fast,NVIDIA X200,NVIDIA,2000,100,80,3000,1000,150,2000,2024,t\n",
+      "gpus.csv",
+      "instance,gpu_id,gpu_count,price_per_hour_usd,price_source,region,source\n"
+      "fast1,fast,1,4.0,list,r,t\n"
+      "src1,src,1,3.0,list,r,t\n",
+      "gpu_instances.csv");
+}
+
+// A run of A with one src GPU, 100 s at its 700 W limit, busy all the time.
+GpuRun gpu_run_of_a() {
+  GpuRun g;
+  g.workload = "w";
+  g.source = "A.json";
+  g.gpu_name = "NVIDIA H100 80GB HBM3";
+  g.gpus = 1;
+  g.duration_s = 100;
+  g.watts_per_gpu = 700;
+  g.joules = 70000;
+  g.util = 1.0;
+  g.sm_clock_mhz = 2000;
+  g.power_limit_w = 700;
+  g.energy_method = "measured:nvml";
+  return g;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("compare_runs ranks GPU runs on the GPU catalog and a price may name a GPU instance") {
+    auto catalog = SkuCatalog::parse(catalog_text(), "skus.csv");
+    auto rules =
+        RecommendationRules::load(std::string(PMCMODEL_DATA_DIR) + "/recommendations.json");
+    std::vector<RunProfile> runs = {run("A", 100, 1000)};
+    auto gpus = gpu_catalog();
+    std::vector<GpuRun> gpu_runs = {gpu_run_of_a()};
+    CompareRequest request;
+    request.prices = {"fast1=0.36"};
+    auto options = compare_options(request, no_grid);
+    auto report = compare_runs(runs, catalog, {}, rules, options, request, {gpu_runs, &gpus});
+    REQUIRE(report.gpus.size() == 1);
+    const GpuProjection* fast1 = nullptr;
+    for (const auto& p : report.gpus[0].rows)
+      if (p.target == "fast1") fast1 = &p;
+    REQUIRE(fast1);
+    // Compute-bound: half the time on twice the tensor peak; 0.36 USD/h × 50 s.
+    CHECK(*fast1->cost_usd == doctest::Approx(0.005));
+    CHECK(fast1->price_source == "--price");
+    int gpu_recommendations = 0, last_rank = 0;
+    for (const auto& rec : report.recommendations) {
+      gpu_recommendations += rec.rule.starts_with("gpu-");
+      CHECK(rec.rank == last_rank + 1);
+      last_rank = rec.rank;
+    }
+    CHECK(gpu_recommendations == 2);
+
+    SUBCASE("the document's rows: the workload's machines, then its GPU rows") {
+      auto rows = document_rows(report);
+      REQUIRE(rows.size() == report.comparison.rows.size() + 4);
+      CHECK(rows.front().kind == "measured");
+      CHECK(rows[report.comparison.rows.size()].kind.starts_with("gpu-"));
+      CHECK(rows.back().kind.starts_with("gpu-"));
+      auto doc = comparison_json(report);
+      CHECK(doc.find("\"kind\": \"gpu-instance\"") != std::string::npos);
+      CHECK(doc.find("\"instance_gpus\": 1") != std::string::npos);
+      auto csv = comparison_csv(report);
+      CHECK(csv.starts_with("workload,machine,kind,"));
+      CHECK(csv.find(",projected_from,gpu,gpus,instance_gpus,watts_per_gpu\n") !=
+            std::string::npos);
+      CHECK(std::count(csv.begin(), csv.end(), '\n') == long(rows.size() + 1));
+      CHECK(csv.find("fast1,gpu-instance,") != std::string::npos);
+    }
+    SUBCASE("without a GPU catalog a GPU instance's price names nothing") {
+      CHECK_THROWS_WITH_AS(compare_runs(runs, catalog, {}, rules, options, request),
+                           doctest::Contains("no run has GPU energy"), ComparisonError);
+    }
+    SUBCASE("a price that names no GPU instance either is refused") {
+      request.prices = {"nothing=1"};
+      auto refused = compare_options(request, no_grid);
+      CHECK_THROWS_AS(compare_runs(runs, catalog, {}, rules, refused, request, {gpu_runs, &gpus}),
+                      ComparisonError);
     }
   }
 }

@@ -221,3 +221,52 @@ TEST_CASE("GPU catalog rows are checked") {
                        std::runtime_error);
   CHECK_THROWS_AS(bad(good, "x,a,0,1,p,r,s\n"), std::runtime_error);
 }
+
+TEST_CASE("a GPU ranking becomes comparison rows in rank order with the ratio to the best") {
+  auto c = catalog();
+  CompareOptions options;
+  options.objective = Objective::energy;
+  options.work_units = 10;
+  auto rows = gpu_comparison_rows(rank_gpus(run_at(700, 1.0), c, options), options);
+  // Five GPUs and four instances.
+  REQUIRE(rows.size() == 9);
+  auto find = [&](const std::string& machine) -> const ComparisonRow& {
+    for (const auto& r : rows)
+      if (r.machine == machine) return r;
+    FAIL("no row " << machine);
+    return rows.front();
+  };
+  // Energy, compute-bound at the limit: pcie 350 W × 125 s = 43.75 kJ, fast 1000 W × 50 s =
+  // 50 kJ (and its two instances), src (measured), wide and nofp 70 kJ.
+  CHECK(rows.front().machine == "pcie");
+  CHECK(*rows.front().rank == 1);
+  CHECK(*rows.front().ratio_to_best == doctest::Approx(1.0));
+  CHECK(*find("fast8").ratio_to_best == doctest::Approx(50000.0 / 43750));
+  CHECK(*find("src").ratio_to_best == doctest::Approx(70000.0 / 43750));
+  for (size_t i = 1; i < rows.size(); ++i) CHECK(*rows[i - 1].rank < *rows[i].rank);
+  const auto& measured = find("src");
+  CHECK(measured.kind == "gpu-measured");
+  CHECK(measured.projected_from.empty());
+  CHECK(measured.method == "measured:nvml");
+  CHECK(*measured.average_watts == doctest::Approx(700));
+  CHECK(*measured.throughput_per_s == doctest::Approx(10.0 / 100));
+  const auto& pcie = find("pcie");
+  CHECK(pcie.kind == "gpu-projected");
+  CHECK(pcie.projected_from == "src");
+  CHECK(pcie.gpu_id == "pcie");
+  CHECK(*pcie.watts_per_gpu == doctest::Approx(350));
+  CHECK_FALSE(pcie.instance_gpus);
+  const auto& fast8 = find("fast8");
+  CHECK(fast8.kind == "gpu-instance");
+  CHECK(fast8.gpu_id == "fast");
+  CHECK(*fast8.gpus == 1);
+  CHECK(*fast8.instance_gpus == 8);
+  CHECK(*fast8.cost_usd == doctest::Approx(24.0 * 50 / 3600 / 8));
+  CHECK(fast8.price_source == "list (r)");
+  for (const auto& r : rows) CHECK(r.workload == "w");
+  SUBCASE("no rows when the measured GPU is not in the catalog") {
+    auto unknown = run_at(700, 1.0);
+    unknown.gpu_name = "Unknown Accelerator";
+    CHECK(gpu_comparison_rows(rank_gpus(unknown, c, options), options).empty());
+  }
+}
