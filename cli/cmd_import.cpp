@@ -29,8 +29,8 @@ struct ImportCliOptions {
   std::string json_path;
   std::string format = "auto";
   bool lenient = false;
-  std::string cpu_model;  // --cpu: the metric file for the recording's CPU
-  unsigned threads = 0;   // --threads: 0 for one per CPU (at most kMaxThreads)
+  std::string cpu_model;                   // --cpu: the metric file for the recording's CPU
+  unsigned threads = 0;                    // --threads: 0 for one per CPU (at most kMaxThreads)
   std::vector<std::string> metric_names;   // -m: metrics and groups
   std::vector<std::string> metric_paths;   // --metrics: perf's files or directories
   std::vector<std::string> literal_texts;  // --literal NAME=VALUE
@@ -101,8 +101,9 @@ std::string missing_metrics_dir(const std::optional<LoadedMetrics>& metrics) {
 }
 
 // `defer`: leave the intervals' metrics to the writer (import --json).
-Imported import_one(const std::string& path, const ImportCliOptions& o, const ImportRequest& request,
-                    const std::optional<LoadedMetrics>& given, bool defer) {
+Imported import_one(const std::string& path, const ImportCliOptions& o,
+                    const ImportRequest& request, const std::optional<LoadedMetrics>& given,
+                    bool defer) {
   ImportOptions options;
   options.format = parse_format(o.format);
   options.lenient = o.lenient;
@@ -121,16 +122,18 @@ Imported import_one(const std::string& path, const ImportCliOptions& o, const Im
     return load_metrics(cpu, MachineInfo{}, request.paths);
   };
   auto literals_of = [&](const std::string& cpu) {
-    return import_literals(m, cpu, request.literals).literals();
+    const MetricSet* set = cpu.empty() && given ? &given->set : nullptr;
+    return import_literals(m, cpu, request.literals, set).literals();
   };
   out.inferred =
       infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu, literals_of);
   std::string cpu = o.cpu_model;
   if (cpu.empty() && out.inferred)
     if (auto inferred = infer_metric_cpu(m)) cpu = inferred->cpu;
-  LiteralLayers layers = import_literals(m, cpu, request.literals);
-  out.literals = layers.literals();
   const std::optional<LoadedMetrics>& metrics = out.metrics_or(given);
+  LiteralLayers layers =
+      import_literals(m, cpu, request.literals, metrics ? &metrics->set : nullptr);
+  out.literals = layers.literals();
   auto plan = derive_import_metrics(m, metrics ? &*metrics : nullptr, defer, thread_count(o),
                                     missing_metrics_dir(metrics), o.metric_names, out.literals);
   if (metrics && !layers.describe().empty())
@@ -200,7 +203,8 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
   options.lenient = o.lenient;
   options.threads = thread_count(o);
   std::vector<std::string> selection;
-  LiteralLayers layers = import_literals(Measurement{}, o.cpu_model, request.literals);
+  LiteralLayers layers = import_literals(Measurement{}, o.cpu_model, request.literals,
+                                         metrics ? &metrics->set : nullptr);
   Imported plan{Measurement{}, true, {}, std::nullopt, layers.literals()};
   if (metrics) {
     selection = import_selection(*metrics, o.metric_names);

@@ -386,8 +386,8 @@ int run_measure(MeasureOptions o) {
   EventResolver resolver(root);
   MeasureMetricsRequest request{o.metric_names, o.cpu_model, metric_paths(o.metric_paths),
                                 o.all_cpus || !o.cgroup.empty(), o.cpu_list};
-  auto metrics = make_measure_metrics(request, root,
-                                      o.backend == "papi" || probe_hardware_counters() == 0);
+  auto metrics =
+      make_measure_metrics(request, root, o.backend == "papi" || probe_hardware_counters() == 0);
   MachineInfo machine = read_machine_info(root);
   std::optional<EnergyRecorder> recorder;
   open_energy_recorder(o, root, machine, recorder);

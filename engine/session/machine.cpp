@@ -170,7 +170,8 @@ Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool 
   bool core_wide = false;
   if (system_wide) {
     auto cpus = parse_cpu_list(cpu_list);
-    core_wide = !smt_on.value_or(true) || cpu_list.empty() || (cpus && list_is_core_wide(root, *cpus));
+    core_wide =
+        !smt_on.value_or(true) || cpu_list.empty() || (cpus && list_is_core_wide(root, *cpus));
   }
   literals.set("core_wide", core_wide ? 1 : 0);
   // Arm's top-down width: caps/slots of the core PMU (sysfs, Armv8.4 PMUs).

@@ -29,8 +29,8 @@ void parse_cpuinfo(std::string_view text, MachineInfo& info);
 // - #system_tsc_freq (x86): the frequency in /proc/cpuinfo's model name ("… @ 2.50GHz"), in Hz,
 //   which is perf's fallback when CPUID leaf 0x15 does not give it (arch/x86/util/tsc.c).
 // - #has_pmem: 1 when firmware/acpi/tables/NFIT exists (an ACPI NVDIMM table), else 0.
-Literals machine_literals(const MachineInfo& machine, const SysRoot& root,
-                          bool system_wide = false, std::string_view cpu_list = {});
+Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool system_wide = false,
+                          std::string_view cpu_list = {});
 
 // The TSC frequency in Hz in a /proc/cpuinfo model name ("Intel(R) Xeon(R) Gold 6248 CPU @
 // 2.50GHz" → 2.5e9); nullopt when it names none.

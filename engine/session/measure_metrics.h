@@ -13,11 +13,11 @@ namespace pmc {
 
 // What measure asks of its metrics.
 struct MeasureMetricsRequest {
-  std::vector<std::string> names;                // -m: metrics and groups; empty: the defaults
-  std::string cpu_model;                         // --cpu; empty: this machine's file
+  std::vector<std::string> names;                 // -m: metrics and groups; empty: the defaults
+  std::string cpu_model;                          // --cpu; empty: this machine's file
   std::vector<std::filesystem::path> user_paths;  // --metrics: files and directories
-  bool system_wide = false;                      // -a, -G: for #core_wide
-  std::string cpu_list;                          // -C
+  bool system_wide = false;                       // -a, -G: for #core_wide
+  std::string cpu_list;                           // -C
 };
 
 // -m's `names` (empty: the default groups the files have) from the metric files in `dir` for

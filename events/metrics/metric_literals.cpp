@@ -38,7 +38,7 @@ const char* source_name(LiteralSource source) {
 
 const std::vector<std::string>& perf_literal_names() {
   static const std::vector<std::string> names = {
-      "smt_on", "num_cpus",  "num_cpus_online", "num_cores",       "num_dies",
+      "smt_on",       "num_cpus",  "num_cpus_online", "num_cores",       "num_dies",
       "num_packages", "core_wide", "slots",           "system_tsc_freq", "has_pmem"};
   return names;
 }
@@ -92,6 +92,17 @@ std::string LiteralLayers::describe() const {
     parts.push_back(fmt::format("#{} = {} ({}{}{})", e.name, e.value, source_name(e.source),
                                 e.why.empty() ? "" : ": ", e.why));
   return join(parts, ", ");
+}
+
+bool reads_literal(const MetricSet& set, std::string_view name) {
+  std::string key = literal_key(name);
+  auto reads = [&](const Expr& e) {
+    auto names = e.literals();
+    return std::find(names.begin(), names.end(), key) != names.end();
+  };
+  return std::any_of(set.metrics().begin(), set.metrics().end(), [&](const MetricDef& def) {
+    return reads(def.expr) || (def.threshold && reads(*def.threshold));
+  });
 }
 
 std::optional<double> cpu_family_slots(std::string_view cpu_model) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "events/metrics/expr.h"
+#include "events/metrics/metric_set.h"
 
 namespace pmc {
 
@@ -53,6 +54,9 @@ class LiteralLayers {
   };
   std::vector<Entry> entries_;  // in the order first set
 };
+
+// Whether a metric (or threshold) of `set` reads the literal `name` ("smt_on", without '#').
+bool reads_literal(const MetricSet& set, std::string_view name);
 
 // perf's #slots for a --cpu name's family: the issue (dispatch) width its top-down formulas use.
 // Intel: 4 before Ice Lake, 5 on Ice Lake, 6 on Golden Cove (Sapphire Rapids, Alder Lake P-cores)

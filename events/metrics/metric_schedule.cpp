@@ -70,8 +70,8 @@ std::optional<MetricSet> load_directory_file(const std::filesystem::path& file,
     if (document.is_discarded())
       notes.push_back(fmt::format("--metrics: {} skipped: not JSON", file.string()));
     else
-      notes.push_back(fmt::format("--metrics: {} skipped: neither events nor metrics",
-                                  file.string()));
+      notes.push_back(
+          fmt::format("--metrics: {} skipped: neither events nor metrics", file.string()));
     return std::nullopt;
   }
   MetricSet set = MetricSet::parse(text, file.string());
@@ -109,8 +109,7 @@ MetricSet load_metric_path(const std::filesystem::path& path, std::vector<std::s
   for (const auto& entry : std::filesystem::directory_iterator(path, ec))
     if (entry.path().extension() == ".json" && entry.is_regular_file(ec))
       files.push_back(entry.path());
-  if (ec)
-    throw MetricChoiceError(fmt::format("--metrics {}: {}", path.string(), ec.message()));
+  if (ec) throw MetricChoiceError(fmt::format("--metrics {}: {}", path.string(), ec.message()));
   std::sort(files.begin(), files.end());
   MetricSet set;
   size_t used = 0;
@@ -121,10 +120,10 @@ MetricSet load_metric_path(const std::filesystem::path& path, std::vector<std::s
     }
   }
   if (used == 0)
-    throw MetricChoiceError(fmt::format(
-        "--metrics {}: no *.json in it holds events or metrics (expected perf's "
-        "pmu-events/arch/<arch>/<cpu>/ directory or Intel perfmon metric files)",
-        path.string()));
+    throw MetricChoiceError(
+        fmt::format("--metrics {}: no *.json in it holds events or metrics (expected perf's "
+                    "pmu-events/arch/<arch>/<cpu>/ directory or Intel perfmon metric files)",
+                    path.string()));
   return set;
 }
 
@@ -164,10 +163,10 @@ std::vector<std::string> resolve_metric_selection(const MetricSet& set,
     }
     auto groups = metric_groups(set);
     constexpr size_t kShown = 12;
-    std::string listed = join(std::vector<std::string>(
-                                  groups.begin(), groups.begin() + std::ptrdiff_t(std::min(
-                                                                       groups.size(), kShown))),
-                              ", ");
+    std::string listed =
+        join(std::vector<std::string>(
+                 groups.begin(), groups.begin() + std::ptrdiff_t(std::min(groups.size(), kShown))),
+             ", ");
     if (groups.size() > kShown) listed += fmt::format(" and {} more", groups.size() - kShown);
     throw MetricChoiceError(
         fmt::format("-m {}: no metric or metric group of that name in {} (groups: Default, {}; "

@@ -11,8 +11,8 @@
 
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/metric_cpu.h"
-#include "events/text/text.h"
 #include "events/text/ordered_parallel.h"
+#include "events/text/text.h"
 
 namespace pmc {
 
@@ -161,9 +161,16 @@ void add_topology_literals(const Measurement& m, LiteralLayers& layers) {
     by_event[e.name.substr(slash + 1)].cpus_of[id] = aggregate_cpus(e.reason);
   }
   // The event with the most rows: an uncore event shows one CPU (its cpumask's) in -A rows.
+  // A hybrid core PMU's event (cpu_core/cycles/) shows only that PMU's CPUs: it tells SMT, not
+  // how many CPUs there are.
   const AggregateRows* rows = nullptr;
-  for (const auto& [name, r] : by_event)
-    if (rows == nullptr || r.cpus_of.size() > rows->cpus_of.size()) rows = &r;
+  bool one_core_pmu = false;
+  for (const auto& [name, r] : by_event) {
+    if (rows != nullptr && r.cpus_of.size() <= rows->cpus_of.size()) continue;
+    rows = &r;
+    one_core_pmu = name.starts_with("cpu_core/") || name.starts_with("cpu_atom/") ||
+                   name.starts_with("cpu_lowpower/");
+  }
   if (rows == nullptr) return;
   const auto& first = rows->cpus_of.begin()->first;
   size_t depth = first.size();
@@ -183,6 +190,12 @@ void add_topology_literals(const Measurement& m, LiteralLayers& layers) {
     smt = smt || n > 1;
   }
   size_t count = rows->cpus_of.size();
+  if (one_core_pmu) {
+    if (kind == 'C' && smt)
+      layers.set(LiteralSource::recording, "smt_on", 1,
+                 "a core of the --per-core rows has two CPUs or more");
+    return;
+  }
   if (kind == 'U') {
     auto why = fmt::format("{} CPUs in the -A rows", count);
     layers.set(LiteralSource::recording, "num_cpus", double(count), why);
@@ -196,7 +209,8 @@ void add_topology_literals(const Measurement& m, LiteralLayers& layers) {
     layers.set(LiteralSource::recording, "num_dies", double(dies.size()),
                fmt::format("dies of the {} rows", mode));
   if (depth == 3)
-    layers.set(LiteralSource::recording, "num_cores", double(count), "cores of the --per-core rows");
+    layers.set(LiteralSource::recording, "num_cores", double(count),
+               "cores of the --per-core rows");
   if (!every_n) return;
   auto why = fmt::format("CPUs of the {} rows", mode);
   layers.set(LiteralSource::recording, "num_cpus", double(cpus), why);
@@ -232,19 +246,19 @@ void add_recording_literals(const Measurement& m, LiteralLayers& layers) {
 }
 
 LiteralLayers import_literals(const Measurement& m, const std::string& cpu_model,
-                              const std::vector<LiteralSetting>& given) {
+                              const std::vector<LiteralSetting>& given, const MetricSet* set) {
   LiteralLayers layers;
   for (const auto& setting : given)
     layers.set(LiteralSource::given, setting.name, setting.value, "");
   add_recording_literals(m, layers);
-  if (!cpu_model.empty()) {
+  if (!cpu_model.empty())
     if (auto slots = cpu_family_slots(cpu_model))
       layers.set(LiteralSource::cpu_model, "slots", *slots,
                  fmt::format("issue width of {}", cpu_model));
-    if (!layers.has("smt_on"))
-      layers.set(LiteralSource::assumed, "smt_on", 0,
-                 "the recording shows no sign of SMT; --literal smt_on=1 if it was on");
-  }
+  if (!layers.has("smt_on") &&
+      (!cpu_model.empty() || (set != nullptr && reads_literal(*set, "smt_on"))))
+    layers.set(LiteralSource::assumed, "smt_on", 0,
+               "the recording shows no sign of SMT; --literal smt_on=1 if it was on");
   if (!layers.has("core_wide")) {
     if (auto smt = layers.find("smt_on")) {
       bool system_wide = m.target == MeasurementTarget::system_wide;
@@ -264,7 +278,7 @@ void rederive_metrics(Measurement& m, const LoadedMetrics& metrics,
                       const std::vector<std::string>& wanted,
                       const std::vector<LiteralSetting>& given) {
   auto selection = import_selection(metrics, wanted);
-  LiteralLayers layers = import_literals(m, "", given);
+  LiteralLayers layers = import_literals(m, "", given, &metrics.set);
   m.notes.insert(m.notes.end(), metrics.notes.begin(), metrics.notes.end());
   apply_metric_engine(m, metrics.set, selection, layers.literals());
   m.notes.push_back("metrics derived again from the events with " + join(metrics.files, " + "));

@@ -85,13 +85,14 @@ void rederive_metrics(Measurement& m, const LoadedMetrics& metrics,
 
 // import's (and report's) literals for `m`: `given` (--literal), the recording
 // (add_recording_literals), `cpu_model`'s family (--cpu, or the CPU the recording's events show;
-// empty for none: #slots, cpu_family_slots) and, with a CPU family, #smt_on assumed 0 where
-// nothing gives it (the per-thread formulas, which need no `*_ANY` events); the strongest source
-// of each wins: --literal > recording > --cpu > assumed. #core_wide then follows perf's rule
-// (tools/perf/util/smt.c core_wide) where #smt_on is known: 0 unless the recording is
-// system-wide; 1 with SMT off or with every CPU counted (no -C list); 0 for a -C list with SMT.
-// #num_cpus_online is #num_cpus where only that is known.
+// empty for none: #slots, cpu_family_slots) and, with a CPU family or metric files (`set`, may be
+// null) that read #smt_on, #smt_on assumed 0 where nothing gives it (the per-thread formulas,
+// which need no `*_ANY` events); the strongest source of each wins: --literal > recording > --cpu
+// > assumed. #core_wide then follows perf's rule (tools/perf/util/smt.c core_wide) where #smt_on
+// is known: 0 unless the recording is system-wide; 1 with SMT off or with every CPU counted (no
+// -C list); 0 for a -C list with SMT. #num_cpus_online is #num_cpus where only that is known.
 LiteralLayers import_literals(const Measurement& m, const std::string& cpu_model,
-                              const std::vector<LiteralSetting>& given);
+                              const std::vector<LiteralSetting>& given,
+                              const MetricSet* set = nullptr);
 
 }  // namespace pmc
