@@ -495,6 +495,8 @@ Runner add_measure(CLI::App& app) {
       "  pmcmodel measure -e '{cycles,instructions},msr/tsc/' -r 5 -- ./app\n"
       "  pmcmodel measure -I 100 --interval-out run.jsonl -- ./app\n"
       "  pmcmodel measure -a --duration 2 --json sys.json   whole system for 2 s\n"
+      "  pmcmodel measure --metrics linux/tools/perf/pmu-events/arch/x86/skylake -m TopdownL1 "
+      "-- ./app\n"
       "  pmcmodel measure -p 1234 --duration 5              a running process\n"
       "  pmcmodel measure -p 1234 -- sleep 2                process 1234 while sleep 2 runs\n"
       "Exit status: the command's; 128+N when it was killed by signal N; 127 when it cannot be\n"

@@ -280,7 +280,27 @@ void rederive_metrics(Measurement& m, const LoadedMetrics& metrics,
   auto selection = import_selection(metrics, wanted);
   LiteralLayers layers = import_literals(m, "", given, &metrics.set);
   m.notes.insert(m.notes.end(), metrics.notes.begin(), metrics.notes.end());
+  // Metrics the engine does not define (a measure document's joules_per_run, a model's
+  // estimates) are not the counts' to derive again: they stay.
+  std::set<std::string> defined;
+  for (const auto& def : metrics.set.metrics()) defined.insert(lowercase(def.name));
+  auto kept_of = [&](const std::vector<Metric>& metrics_before) {
+    std::vector<Metric> kept;
+    for (const auto& metric : metrics_before) {
+      auto slash = metric.name.rfind('/');
+      auto base = slash == std::string::npos ? metric.name : metric.name.substr(slash + 1);
+      if (!defined.count(lowercase(base))) kept.push_back(metric);
+    }
+    return kept;
+  };
+  auto run_kept = kept_of(m.metrics);
+  std::vector<std::vector<Metric>> intervals_kept;
+  for (const auto& iv : m.intervals) intervals_kept.push_back(kept_of(iv.metrics));
   apply_metric_engine(m, metrics.set, selection, layers.literals());
+  m.metrics.insert(m.metrics.end(), run_kept.begin(), run_kept.end());
+  for (size_t i = 0; i < m.intervals.size(); ++i)
+    m.intervals[i].metrics.insert(m.intervals[i].metrics.end(), intervals_kept[i].begin(),
+                                  intervals_kept[i].end());
   m.notes.push_back("metrics derived again from the events with " + join(metrics.files, " + "));
   if (!layers.describe().empty()) m.notes.push_back("metric literals: " + layers.describe());
 }

@@ -78,7 +78,8 @@ void add_recording_literals(const Measurement& m, LiteralLayers& layers);
 
 // report -m/--metrics/--literal: the metrics of `m` and of its intervals derived again from their
 // events with `metrics` (reported[] kept): -m's `wanted` (empty: import's groups), with the
-// literals of import_literals(m, "", given); notes say which files and literals.
+// literals of import_literals(m, "", given); metrics the set does not define (joules_per_run, a
+// model's estimates) are kept after them; notes say which files and literals.
 void rederive_metrics(Measurement& m, const LoadedMetrics& metrics,
                       const std::vector<std::string>& wanted,
                       const std::vector<LiteralSetting>& given);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -185,5 +186,21 @@ TEST_SUITE("pure") {
     CHECK(std::find(defaults.begin(), defaults.end(), "Default") != defaults.end());
     CHECK_THROWS_WITH_AS(resolve_metric_selection(loaded.set, {"TopdownL9"}, loaded.files),
                          doctest::Contains("tma_L1_group"), MetricChoiceError);
+  }
+
+  TEST_CASE("rederive_metrics: the counts' metrics again, the others kept") {
+    Measurement m;
+    m.duration_s = 1;
+    m.events = {row("instructions", 3000), row("cycles", 1000)};
+    m.metrics = {{"ipc", 99, "insn/cycle"}, {"joules_per_run", 2.5, "J"}};
+    auto loaded = load_metrics("", "", MachineInfo{});
+    rederive_metrics(m, loaded, {"ipc"}, {});
+    std::optional<double> ipc, joules;
+    for (const auto& metric : m.metrics) {
+      if (metric.name == "ipc") ipc = metric.value;
+      if (metric.name == "joules_per_run") joules = metric.value;
+    }
+    CHECK(ipc == 3.0);  // 3000 instructions / 1000 cycles
+    CHECK(joules == 2.5);
   }
 }
