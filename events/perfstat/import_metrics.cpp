@@ -265,7 +265,7 @@ LiteralLayers import_literals(const Measurement& m, const std::string& cpu_model
       bool core_wide = system_wide && (*smt == 0 || every_cpu_counted(m));
       layers.set(LiteralSource::assumed, "core_wide", core_wide ? 1 : 0,
                  system_wide ? (core_wide ? "system-wide" : "system-wide on a -C list with SMT")
-                             : "not system-wide");
+                             : "the recording does not show a system-wide run");
     }
   }
   if (!layers.has("num_cpus_online"))

@@ -303,7 +303,7 @@ TEST_SUITE("pure") {
     std::filesystem::remove(path);
   }
 
-  TEST_CASE("import: the recording's literals, --per-core rows show SMT") {
+  TEST_CASE("import: the recording's literals, --per-core rows show SMT and the cores") {
     // 002.txt: `perf stat --per-core -e cpu_core/cycles/ -a` on an Alder Lake, each P-core
     // "S0-D0-Cn  2": two CPUs per core.
     auto doc = imported({recording("wild/002.txt"), "--cpu", "alderlake"}, "002.json");
@@ -311,6 +311,16 @@ TEST_SUITE("pure") {
     for (const auto& n : doc["notes"])
       said |= n.get<std::string>().find("#smt_on = 1 (the recording") != std::string::npos;
     CHECK(said);
+    // 010.txt: `perf stat -a --per-core -e power/energy-pkg/` on a 4-core Intel: rows S0-D0-C0
+    // to S0-D0-C3 (perf's CPU count 1, 0, 0, 0: the package event is read on CPU 0 only, so the
+    // CPUs are not known).
+    auto cores = imported({recording("wild/010.txt"), "--cpu", "skylake"}, "010.json");
+    std::string literals;
+    for (const auto& n : cores["notes"])
+      if (n.get<std::string>().rfind("metric literals: ", 0) == 0) literals = n;
+    CHECK(literals.find("#num_cores = 4 (the recording") != std::string::npos);
+    CHECK(literals.find("#num_packages = 1 (the recording") != std::string::npos);
+    CHECK(literals.find("#num_cpus") == std::string::npos);
   }
 
   TEST_CASE("import derives metrics with the metric engine and keeps perf's beside them") {
