@@ -57,16 +57,62 @@ std::string read_whole(const std::filesystem::path& file) {
   return buffer.str();
 }
 
+// Whether an event entry's encoding fields are each one number, as MetricSet reads them: perf's
+// files also have "EventCode": "0xB7, 0xBB" (an offcore event on either of two MSRs) and "UMask":
+// "0x10,0x20" forms.
+bool single_number_encoding(const nlohmann::json& entry) {
+  for (const char* key :
+       {"EventCode", "UMask", "CounterMask", "Invert", "EdgeDetect", "AnyThread"}) {
+    auto it = entry.find(key);
+    if (it == entry.end()) continue;
+    if (!it->is_string()) return false;
+    const auto& text = it->get_ref<const std::string&>();
+    std::string_view digits = text;
+    bool hex = digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+    if (hex) digits.remove_prefix(2);
+    if (digits.empty()) return false;
+    for (char c : digits)
+      if (!(hex ? std::isxdigit(static_cast<unsigned char>(c))
+                : std::isdigit(static_cast<unsigned char>(c))))
+        return false;
+  }
+  return true;
+}
+
+// The entries of `array` without the events whose encoding MetricSet cannot take, and how many
+// were left out.
+size_t drop_unreadable_events(nlohmann::json& array) {
+  size_t before = array.size();
+  nlohmann::json kept = nlohmann::json::array();
+  for (auto& entry : array) {
+    bool event = entry.is_object() && entry.contains("EventName") && !entry.contains("MetricName");
+    if (!event || single_number_encoding(entry)) kept.push_back(std::move(entry));
+  }
+  array = std::move(kept);
+  return before - array.size();
+}
+
 // One *.json of a --metrics directory: perf's array of events or metrics, or perfmon's
-// {"Header", "Events": [...]}; nullopt (with a note) for a file that holds neither.
+// {"Header", "Events": [...]}; nullopt (with a note) for a file that holds neither. An event
+// whose encoding is not one number per field is left out, with a note.
 std::optional<MetricSet> load_directory_file(const std::filesystem::path& file,
                                              std::vector<std::string>& notes) {
   std::string text = read_whole(file);
   auto document = nlohmann::json::parse(text, nullptr, false);
-  if (document.is_object() && document.contains("Events") && document["Events"].is_array()) {
-    // perfmon's event files: the array is perf's form without positions, so errors name the file.
-    text = document["Events"].dump();
-  } else if (!document.is_array()) {
+  bool perfmon =
+      document.is_object() && document.contains("Events") && document["Events"].is_array();
+  if (perfmon || document.is_array()) {
+    nlohmann::json& entries = perfmon ? document["Events"] : document;
+    if (size_t dropped = drop_unreadable_events(entries); dropped > 0 || perfmon) {
+      // Re-written as perf's array: positions are lost, so errors name the file and line 1.
+      text = entries.dump();
+      if (dropped > 0)
+        notes.push_back(fmt::format(
+            "--metrics: {}: {} event{} left out: an encoding field that is not one number "
+            "(perf's offcore \"EventCode\": \"0xB7, 0xBB\")",
+            file.string(), dropped, dropped == 1 ? "" : "s"));
+    }
+  } else {
     if (document.is_discarded())
       notes.push_back(fmt::format("--metrics: {} skipped: not JSON", file.string()));
     else
