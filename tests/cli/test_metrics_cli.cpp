@@ -138,6 +138,32 @@ TEST_SUITE("kernel") {
     std::filesystem::remove(path);
   }
 
+  TEST_CASE("measure --metrics FILE -m NAME: a metric of perf's form from that file") {
+    auto path = temp_path("perf-file.json");
+    auto file = perf_dir() + "/skl-style-metrics.json";
+    auto r = measure({"--metrics", file, "-m", "tma_retiring", "-e", "task-clock", "--json", path});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(path));
+    bool from_file = false;
+    for (const auto& n : doc["notes"]) {
+      auto text = n.get<std::string>();
+      from_file |= text.rfind("metrics from generic.json", 0) == 0 &&
+                   text.find("skl-style-metrics.json") != std::string::npos;
+    }
+    CHECK(from_file);
+    // Its events are in the document, counted or with their status; without them no value.
+    const json* retired = nullptr;
+    for (const auto& e : doc["events"])
+      if (e["name"].get<std::string>().find("UOPS_RETIRED.RETIRE_SLOTS") != std::string::npos)
+        retired = &e;
+    REQUIRE(retired != nullptr);
+    if ((*retired)["status"] != "counted") {
+      CHECK(find_named(doc["metrics"], "tma_retiring") == nullptr);
+      CHECK(any_note_starts(doc, "metric tma_retiring: not available: "));
+    }
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE("measure without -m keeps the software-event metrics") {
     auto path = temp_path("default.json");
     auto r = measure({"-e", "task-clock", "--json", path});
