@@ -165,6 +165,8 @@ TEST_SUITE("pure") {
     CHECK(notes.empty());
 
     CHECK_THROWS_AS(load_metric_path("/nonexistent/dir", notes), MetricChoiceError);
+    CHECK_THROWS_WITH_AS(check_metric_paths({"/dev/null"}),
+                         "--metrics /dev/null: neither a file nor a directory", MetricChoiceError);
     auto empty = test::make_temp_dir("metric-path");
     std::ofstream(empty / "other.json") << "[{\"Comment\": \"x\"}]";
     CHECK_THROWS_AS(load_metric_path(empty, notes), MetricChoiceError);
