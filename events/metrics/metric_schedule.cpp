@@ -208,6 +208,7 @@ std::vector<std::string> resolve_metric_selection(const MetricSet& set,
       continue;
     }
     auto groups = metric_groups(set);
+    std::erase_if(groups, [](const std::string& g) { return lowercase(g) == "default"; });
     constexpr size_t kShown = 12;
     std::string listed =
         join(std::vector<std::string>(
