@@ -130,6 +130,21 @@ std::optional<MetricSet> load_directory_file(const std::filesystem::path& file,
   return set;
 }
 
+// Records, for each metric of `user` that replaces one of `loaded`, the groups of the replaced
+// definition that the new one lacks.
+void keep_replaced_groups(LoadedMetrics& loaded, const MetricSet& user) {
+  auto has_group = [](const MetricDef& def, const std::string& group) {
+    return std::any_of(def.groups.begin(), def.groups.end(),
+                       [&](const std::string& g) { return lowercase(g) == lowercase(group); });
+  };
+  for (const auto& def : user.metrics())
+    for (const auto& old : loaded.set.metrics()) {
+      if (lowercase(old.name) != lowercase(def.name) || old.pmu != def.pmu) continue;
+      for (const auto& group : old.groups)
+        if (!has_group(def, group)) loaded.kept_groups.push_back({group, def.name});
+    }
+}
+
 }  // namespace
 
 void check_metric_paths(const std::vector<std::filesystem::path>& paths) {
@@ -182,9 +197,18 @@ std::vector<std::string> metric_groups(const MetricSet& set) {
   return out;
 }
 
-std::vector<std::string> resolve_metric_selection(const MetricSet& set,
-                                                  const std::vector<std::string>& wanted,
-                                                  const std::vector<std::string>& files) {
+std::vector<std::string> default_selection(const LoadedMetrics& metrics,
+                                           const std::vector<std::string>& groups) {
+  auto out = available_selection(metrics.set, groups);
+  for (const auto& group : groups)
+    for (const auto& [kept_group, name] : metrics.kept_groups)
+      if (lowercase(kept_group) == lowercase(group)) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> resolve_metric_selection(const LoadedMetrics& metrics,
+                                                  const std::vector<std::string>& wanted) {
+  const MetricSet& set = metrics.set;
   std::vector<std::string> out;
   auto has = [&](const std::string& name) {
     try {
@@ -198,13 +222,14 @@ std::vector<std::string> resolve_metric_selection(const MetricSet& set,
     if (lowercase(name) == "default") {
       // perf stat's own default metrics are the files' "Default" group; pmcmodel's are its
       // default groups.
-      auto defaults = available_selection(set, default_metric_groups());
+      auto defaults = default_selection(metrics, default_metric_groups());
       out.insert(out.end(), defaults.begin(), defaults.end());
       if (has(name)) out.push_back(name);
       continue;
     }
-    if (has(name)) {
-      out.push_back(name);
+    auto kept = default_selection(metrics, {name});
+    if (!kept.empty()) {
+      out.insert(out.end(), kept.begin(), kept.end());
       continue;
     }
     auto groups = metric_groups(set);
@@ -218,7 +243,7 @@ std::vector<std::string> resolve_metric_selection(const MetricSet& set,
     throw MetricChoiceError(
         fmt::format("-m {}: no metric or metric group of that name in {} (groups: Default, {}; "
                     "docs/metrics.md lists the metrics)",
-                    name, join(files, " + "), listed));
+                    name, join(metrics.files, " + "), listed));
   }
   return out;
 }
@@ -267,7 +292,9 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
     }
   }
   for (const auto& path : user_paths) {
-    out.set.merge(load_metric_path(path, out.notes));
+    MetricSet user = load_metric_path(path, out.notes);
+    keep_replaced_groups(out, user);
+    out.set.merge(user);
     out.files.push_back(path.string());
   }
   return out;
@@ -281,11 +308,11 @@ MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> n
       counters_(counters),
       hardware_available_(hardware_available) {
   if (names.empty()) {
-    selection_ = available_selection(metrics_.set, default_metric_groups());
+    selection_ = default_selection(metrics_, default_metric_groups());
     if (!selection_.empty()) selected_ = metrics_.set.select(selection_);
     return;
   }
-  selection_ = resolve_metric_selection(metrics_.set, names, metrics_.files);
+  selection_ = resolve_metric_selection(metrics_, names);
   if (!selection_.empty()) selected_ = metrics_.set.select(selection_);
 }
 

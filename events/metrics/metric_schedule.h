@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "events/document/measurement.h"
@@ -28,6 +29,9 @@ struct LoadedMetrics {
   // "generic.json", then the CPU's file when there is one, then each --metrics path
   std::vector<std::string> files;
   std::vector<std::string> notes;  // what was not found and what was used instead
+  // (group, metric name): a metric a --metrics file replaced stays in the groups the replaced
+  // definition had (perf's tma_* are in TopdownL1, pmcmodel's also in topdown).
+  std::vector<std::pair<std::string, std::string>> kept_groups = {};
 };
 
 // generic.json plus the CPU's file from `dir` (the data directory's metrics/; empty when there is
@@ -56,13 +60,17 @@ MetricSet load_metric_path(const std::filesystem::path& path, std::vector<std::s
 void check_metric_paths(const std::vector<std::filesystem::path>& paths);
 
 // The entries of -m (`wanted`: metric names and MetricGroup entries, without regard to case) as
-// MetricSet::select() takes them. `Default` stands for the groups measure shows without -m
-// (default_metric_groups) that `set` has, plus the files' own `Default` group (perf's
-// MetricGroup "Default") where they have one. Throws MetricChoiceError "-m NAME: …" for a name
-// that is neither a metric nor a group, listing some of the groups `set` has and `files`.
-std::vector<std::string> resolve_metric_selection(const MetricSet& set,
-                                                  const std::vector<std::string>& wanted,
-                                                  const std::vector<std::string>& files);
+// MetricSet::select() takes them, a group's kept_groups metrics added by name. `Default` stands
+// for the groups measure shows without -m (default_metric_groups) that the set has, plus the
+// files' own `Default` group (perf's MetricGroup "Default") where they have one. Throws
+// MetricChoiceError "-m NAME: …" for a name that is neither a metric nor a group, listing some of
+// the groups the set has and the files.
+std::vector<std::string> resolve_metric_selection(const LoadedMetrics& metrics,
+                                                  const std::vector<std::string>& wanted);
+
+// The entries of `groups` the set has (available_selection), with their kept_groups metrics.
+std::vector<std::string> default_selection(const LoadedMetrics& metrics,
+                                           const std::vector<std::string>& groups);
 
 // The MetricGroup entries of `set`, each once (first spelling), in file order.
 std::vector<std::string> metric_groups(const MetricSet& set);

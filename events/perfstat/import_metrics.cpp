@@ -68,8 +68,8 @@ void derive_run_metrics(Measurement& m, const LoadedMetrics* metrics,
 
 std::vector<std::string> import_selection(const LoadedMetrics& metrics,
                                           const std::vector<std::string>& wanted) {
-  if (wanted.empty()) return available_selection(metrics.set, import_metric_groups());
-  return resolve_metric_selection(metrics.set, wanted, metrics.files);
+  if (wanted.empty()) return default_selection(metrics, import_metric_groups());
+  return resolve_metric_selection(metrics, wanted);
 }
 
 ImportMetricsPlan derive_import_metrics(Measurement& m, const LoadedMetrics* metrics, bool defer,

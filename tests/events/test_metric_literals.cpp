@@ -181,13 +181,16 @@ TEST_SUITE("pure") {
     CHECK(std::find(groups.begin(), groups.end(), "TopdownL1") != groups.end());
     CHECK(std::find(groups.begin(), groups.end(), "PipelineL1") != groups.end());
 
-    auto topdown = resolve_metric_selection(loaded.set, {"topdownl1"}, loaded.files);
+    auto topdown = resolve_metric_selection(loaded, {"topdownl1"});
     CHECK(loaded.set.select(topdown).size() == 4);
+    // generic.json's tma_* were in "topdown" too: the directory's replace them and stay there.
+    auto kept = resolve_metric_selection(loaded, {"topdown"});
+    CHECK(loaded.set.select(kept).size() == 4);
     // Default: pmcmodel's default groups the set has, and the files' own Default group.
-    auto defaults = resolve_metric_selection(loaded.set, {"Default"}, loaded.files);
+    auto defaults = resolve_metric_selection(loaded, {"Default"});
     CHECK(std::find(defaults.begin(), defaults.end(), "ipc") != defaults.end());
     CHECK(std::find(defaults.begin(), defaults.end(), "Default") != defaults.end());
-    CHECK_THROWS_WITH_AS(resolve_metric_selection(loaded.set, {"TopdownL9"}, loaded.files),
+    CHECK_THROWS_WITH_AS(resolve_metric_selection(loaded, {"TopdownL9"}),
                          doctest::Contains("tma_L1_group"), MetricChoiceError);
   }
 
