@@ -18,6 +18,7 @@
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_metrics.h"
 #include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/metric_cpu.h"
 #include "events/perfstat/reported_agreement.h"
 
 namespace pmc::cli {
@@ -28,8 +29,17 @@ struct ImportCliOptions {
   std::string json_path;
   std::string format = "auto";
   bool lenient = false;
-  std::string cpu_model;  // --cpu: the metric file for the recording's CPU
-  unsigned threads = 0;   // --threads: 0 for one per CPU (at most kMaxThreads)
+  std::string cpu_model;                   // --cpu: the metric file for the recording's CPU
+  unsigned threads = 0;                    // --threads: 0 for one per CPU (at most kMaxThreads)
+  std::vector<std::string> metric_names;   // -m: metrics and groups
+  std::vector<std::string> metric_paths;   // --metrics: perf's files or directories
+  std::vector<std::string> literal_texts;  // --literal NAME=VALUE
+};
+
+// The options as checked before any input is read.
+struct ImportRequest {
+  std::vector<std::filesystem::path> paths;
+  std::vector<LiteralSetting> literals;
 };
 
 // A long recording's parse, metrics and JSON are split over this many threads at most: the work
@@ -42,15 +52,23 @@ unsigned thread_count(const ImportCliOptions& o) {
 }
 
 // The metric engine's files: generic.json (perf stat's own ratios, top-down from topdown-*
-// events) and the --cpu file. Without --cpu a missing data directory falls back to
-// derive_metrics rather than refusing the import.
-std::optional<LoadedMetrics> import_metrics(const ImportCliOptions& o) {
+// events), the --cpu file and the --metrics paths. Without --cpu and --metrics a missing data
+// directory falls back to derive_metrics rather than refusing the import. -m's names are checked
+// here, before any input is read.
+std::optional<LoadedMetrics> import_metrics(const ImportCliOptions& o, const ImportRequest& r) {
+  std::optional<LoadedMetrics> metrics;
   try {
-    return load_metrics(o.cpu_model, MachineInfo{});
+    metrics = load_metrics(o.cpu_model, MachineInfo{}, r.paths);
   } catch (const CommandError&) {
-    if (!o.cpu_model.empty()) throw;
+    if (!o.cpu_model.empty() || !r.paths.empty() || !o.metric_names.empty()) throw;
     return std::nullopt;
   }
+  try {
+    (void)import_selection(*metrics, o.metric_names);
+  } catch (const std::runtime_error& e) {
+    throw CommandError(e.what());
+  }
+  return metrics;
 }
 
 PerfStatFormat parse_format(const std::string& f) {
@@ -71,6 +89,7 @@ struct Imported {
   // Without --cpu: the metric files of the CPU family the recording's events show, when they
   // show one (infer_metric_cpu).
   std::optional<LoadedMetrics> inferred;
+  Literals literals;  // import_literals of the recording
   const std::optional<LoadedMetrics>& metrics_or(const std::optional<LoadedMetrics>& given) const {
     return inferred ? inferred : given;
   }
@@ -81,14 +100,10 @@ std::string missing_metrics_dir(const std::optional<LoadedMetrics>& metrics) {
   return metrics ? std::string() : metrics_dir().string();
 }
 
-// A --cpu name's metric files, as infer_import_metrics loads them.
-LoadedMetrics load_cpu_metrics(const std::string& cpu) {
-  return load_metrics(cpu, MachineInfo{});
-}
-
 // `defer`: leave the intervals' metrics to the writer (import --json).
 Imported import_one(const std::string& path, const ImportCliOptions& o,
-                    const std::optional<LoadedMetrics>& given, bool defer) {
+                    const ImportRequest& request, const std::optional<LoadedMetrics>& given,
+                    bool defer) {
   ImportOptions options;
   options.format = parse_format(o.format);
   options.lenient = o.lenient;
@@ -100,12 +115,29 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
     throw CommandError(e.what());
   }
   for (const auto& s : r.skipped) std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
-  Imported out{std::move(r.measurement), false, {}, std::nullopt};
+  Imported out{std::move(r.measurement), false, {}, std::nullopt, {}};
   Measurement& m = out.m;
-  out.inferred = infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu_metrics);
+  // A CPU name's metric files and literals, as infer_import_metrics tries them.
+  auto load_cpu = [&](const std::string& cpu) {
+    return load_metrics(cpu, MachineInfo{}, request.paths);
+  };
+  auto literals_of = [&](const std::string& cpu) {
+    const MetricSet* set = cpu.empty() && given ? &given->set : nullptr;
+    return import_literals(m, cpu, request.literals, set).literals();
+  };
+  out.inferred =
+      infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu, literals_of);
+  std::string cpu = o.cpu_model;
+  if (cpu.empty() && out.inferred)
+    if (auto inferred = infer_metric_cpu(m)) cpu = inferred->cpu;
   const std::optional<LoadedMetrics>& metrics = out.metrics_or(given);
+  LiteralLayers layers =
+      import_literals(m, cpu, request.literals, metrics ? &metrics->set : nullptr);
+  out.literals = layers.literals();
   auto plan = derive_import_metrics(m, metrics ? &*metrics : nullptr, defer, thread_count(o),
-                                    missing_metrics_dir(metrics));
+                                    missing_metrics_dir(metrics), o.metric_names, out.literals);
+  if (metrics && !layers.describe().empty())
+    m.notes.push_back("metric literals: " + layers.describe());
   out.deferred = plan.deferred;
   out.per_interval = std::move(plan.per_interval);
   note_disagreements(m);
@@ -126,8 +158,9 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
   }
   const MetricSet& set = metrics->set;
   const std::vector<size_t>& selected = doc.per_interval;
-  return [&set, &selected]() -> IntervalMetricsFn {
-    auto evaluator = std::make_shared<IntervalMetricEvaluator>(set, selected);
+  const Literals& literals = doc.literals;
+  return [&set, &selected, &literals]() -> IntervalMetricsFn {
+    auto evaluator = std::make_shared<IntervalMetricEvaluator>(set, selected, literals);
     return [evaluator](const Interval& iv, std::vector<Metric>& out) {
       evaluator->evaluate_into(iv.events, iv.duration_s, out);
     };
@@ -161,17 +194,21 @@ struct FreedInParallel {
 // One -x CSV recording to a JSON file: its intervals are written while it is read, so that a
 // long recording is never held whole (a 100 MB one was ~450 MB of intervals). The document is
 // the one the other path writes; on an error the file is not written.
+// Its intervals are written before the recording's literals are known: the literals are those
+// of --literal and --cpu.
 void import_streamed(const std::string& path, const InputText& input, const ImportCliOptions& o,
-                     const std::optional<LoadedMetrics>& metrics) {
+                     const ImportRequest& request, const std::optional<LoadedMetrics>& metrics) {
   ImportOptions options;
   options.format = PerfStatFormat::csv;
   options.lenient = o.lenient;
   options.threads = thread_count(o);
   std::vector<std::string> selection;
-  Imported plan{Measurement{}, true, {}, std::nullopt};
+  LiteralLayers layers = import_literals(Measurement{}, o.cpu_model, request.literals,
+                                         metrics ? &metrics->set : nullptr);
+  Imported plan{Measurement{}, true, {}, std::nullopt, layers.literals()};
   if (metrics) {
-    selection = available_selection(metrics->set, import_metric_groups());
-    plan.per_interval = metrics->set.select(selection);
+    selection = import_selection(*metrics, o.metric_names);
+    if (!selection.empty()) plan.per_interval = metrics->set.select(selection);
   }
   write_file_atomically(o.json_path, [&](const FileAppender& append) {
     Measurement head;
@@ -190,7 +227,9 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
     for (const auto& s : r.skipped)
       std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
     derive_run_metrics(r.measurement, metrics ? &*metrics : nullptr, selection,
-                       missing_metrics_dir(metrics));
+                       missing_metrics_dir(metrics), plan.literals);
+    if (metrics && !layers.describe().empty())
+      r.measurement.notes.push_back("metric literals: " + layers.describe());
     note_disagreements(r.measurement);
     writer.finish(r.measurement);
   });
@@ -221,13 +260,14 @@ void check_json_directory(const ImportCliOptions& o) {
 
 int run_import(const ImportCliOptions& o) {
   check_json_directory(o);
-  auto metrics = import_metrics(o);
+  ImportRequest request{metric_paths(o.metric_paths), parse_literal_settings(o.literal_texts)};
+  auto metrics = import_metrics(o, request);
   if (o.files.size() == 1 && !o.json_path.empty() && o.json_path != "-") {
     InputText input(o.files[0]);
     auto format = parse_format(o.format);
     if (format == PerfStatFormat::automatic) format = detect_format(input.text());
     if (format == PerfStatFormat::csv) {
-      import_streamed(o.files[0], input, o, metrics);
+      import_streamed(o.files[0], input, o, request, metrics);
       return 0;
     }
   }
@@ -235,7 +275,7 @@ int run_import(const ImportCliOptions& o) {
   std::vector<Imported> docs;
   FreedInParallel freed{docs, thread_count(o)};
   bool to_json = !o.json_path.empty();
-  for (const auto& f : o.files) docs.push_back(import_one(f, o, metrics, to_json));
+  for (const auto& f : o.files) docs.push_back(import_one(f, o, request, metrics, to_json));
   if (!to_json) {
     for (const auto& doc : docs) std::fputs(format_table(doc.m).c_str(), stdout);
     return 0;
@@ -281,6 +321,16 @@ Runner add_import(CLI::App& app) {
   cmd->add_option("--cpu", o->cpu_model,
                   "CPU the recording was made on (skylake, icelake, spr, zen4, neoverse-n2…): "
                   "derive its metric file's metrics too (docs/metrics.md)");
+  cmd->add_option("-m", o->metric_names,
+                  "Metrics or metric groups to derive (ipc, topdown, perf's TopdownL1, TmaL1, "
+                  "Default…, or metric names); default ipc,branch,cache,stalls,topdown,memory")
+      ->delimiter(',');
+  cmd->add_option("--metrics", o->metric_paths,
+                  "Metric files to add to generic.json: perf's pmu-events/arch/<arch>/<cpu>/ "
+                  "directory, a folder of Intel perfmon files, or one metric file (repeatable)");
+  cmd->add_option("--literal", o->literal_texts,
+                  "A #literal of the formulas, NAME=VALUE (smt_on=1, num_cpus=64, slots=5…; "
+                  "repeatable); it wins over the recording's and --cpu's (docs/metrics.md)");
   cmd->add_option("--threads", o->threads,
                   "Threads for a long -x -I recording's parse, metrics and JSON (default: one "
                   "per CPU, at most 8; 1 for none); the document is the same for any number")
@@ -290,6 +340,9 @@ Runner add_import(CLI::App& app) {
       "  perf stat -o run.txt -- ./app && pmcmodel import run.txt --json run.json\n"
       "  pmcmodel import -- fleet/*.csv --json imported/      one document per file\n"
       "  pmcmodel import --format csv --lenient damaged.txt   the readable part, skips listed\n"
+      "  pmcmodel import run.txt --metrics linux/tools/perf/pmu-events/arch/x86/skylake -m "
+      "TopdownL1\n"
+      "  pmcmodel import run.txt --cpu skylake --literal smt_on=1   a recording with SMT on\n"
       "Exit status: 2 with 'FILE:LINE: what was expected' for input that is not a perf stat "
       "recording.");
   return [o] { return run_import(*o); };

@@ -62,6 +62,7 @@ struct MeasureOptions {
   // Metric sets : -m NAME[,NAME…] and --cpu MODEL; cli/measure_metrics.h.
   std::vector<std::string> metric_names;
   std::string cpu_model;
+  std::vector<std::string> metric_paths;  // --metrics: perf's metric files or directories
 };
 
 // Deferred intervals (no live output) are derived this many at a time: 60 s at -I 100, a few
@@ -378,8 +379,10 @@ int run_measure(MeasureOptions o) {
   std::vector<std::string> shown_command = choose_command(o, no_target);
   if (o.backend == "papi" && o.events.empty()) o.events = papi_default_names();
   EventResolver resolver(root);
-  auto metrics = make_measure_metrics(o.metric_names, o.cpu_model, root,
-                                      o.backend == "papi" || probe_hardware_counters() == 0);
+  MeasureMetricsRequest request{o.metric_names, o.cpu_model, metric_paths(o.metric_paths),
+                                o.all_cpus || !o.cgroup.empty(), o.cpu_list};
+  auto metrics =
+      make_measure_metrics(request, root, o.backend == "papi" || probe_hardware_counters() == 0);
   MachineInfo machine = read_machine_info(root);
   std::optional<EnergyRecorder> recorder;
   open_energy_recorder(o, root, machine, recorder);
@@ -431,10 +434,14 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
   cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");
   // Metric sets : docs/metrics.md.
-  cmd->add_option("-m,--metrics", o->metric_names,
-                  "Metrics or metric groups: ipc, branch, cache, topdown, memory, stalls, or a "
-                  "metric name (tma_retiring); default ipc,branch,cache,topdown where countable")
+  cmd->add_option("-m", o->metric_names,
+                  "Metrics or metric groups: ipc, branch, cache, topdown, memory, stalls, perf's "
+                  "(TopdownL1, TopdownL2, TmaL1, Default…), or a metric name (tma_retiring); "
+                  "default ipc,branch,cache,topdown where countable")
       ->delimiter(',');
+  cmd->add_option("--metrics", o->metric_paths,
+                  "Metric files to add to generic.json: perf's pmu-events/arch/<arch>/<cpu>/ "
+                  "directory, a folder of Intel perfmon files, or one metric file (repeatable)");
   cmd->add_option("--cpu", o->cpu_model,
                   "CPU model whose metric file to use (skylake, icelake, spr, alderlake, zen4, "
                   "neoverse-n2…) instead of the detected one");
@@ -483,6 +490,8 @@ Runner add_measure(CLI::App& app) {
       "  pmcmodel measure -e '{cycles,instructions},msr/tsc/' -r 5 -- ./app\n"
       "  pmcmodel measure -I 100 --interval-out run.jsonl -- ./app\n"
       "  pmcmodel measure -a --duration 2 --json sys.json   whole system for 2 s\n"
+      "  pmcmodel measure --metrics linux/tools/perf/pmu-events/arch/x86/skylake -m TopdownL1 "
+      "-- ./app\n"
       "  pmcmodel measure -p 1234 --duration 5              a running process\n"
       "  pmcmodel measure -p 1234 -- sleep 2                process 1234 while sleep 2 runs\n"
       "Exit status: the command's; 128+N when it was killed by signal N; 127 when it cannot be\n"

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "engine/counting/perf_event.h"
+#include "events/names/sysfs_pmu.h"
 
 namespace pmc {
 namespace {
@@ -79,29 +81,112 @@ MachineInfo read_machine_info(const SysRoot& root) {
   return info;
 }
 
-Literals machine_literals(const MachineInfo& machine, const SysRoot& root) {
+std::optional<double> model_name_tsc_hz(std::string_view model_name) {
+  auto at = model_name.rfind('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string rest(trim(model_name.substr(at + 1)));
+  char* end = nullptr;
+  double value = std::strtod(rest.c_str(), &end);
+  if (end == rest.c_str() || value <= 0) return std::nullopt;
+  std::string_view unit = trim(std::string_view(end));
+  if (unit == "GHz") return value * 1e9;
+  if (unit == "MHz") return value * 1e6;
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<double> read_number(const std::filesystem::path& path) {
+  auto text = read_text(path);
+  if (!text) return std::nullopt;
+  char* end = nullptr;
+  double value = std::strtod(text->c_str(), &end);  // strtod reads caps/slots' 0x too
+  if (end == text->c_str()) return std::nullopt;
+  return value;
+}
+
+// The topology ids of the CPUs 0 … n - 1 that have them.
+struct Topology {
+  std::set<std::string> packages;
+  std::set<std::pair<std::string, std::string>> dies;
+  std::set<std::tuple<std::string, std::string, std::string>> cores;
+  bool shared_core = false;  // a thread_siblings_list with two CPUs or more
+};
+
+Topology read_topology(const SysRoot& root, int cpus) {
+  Topology t;
+  for (int cpu = 0; cpu < cpus; ++cpu) {
+    auto dir = "devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    auto package = read_text(root.sys_path(dir + "physical_package_id"));
+    if (!package) continue;
+    std::string die = read_text(root.sys_path(dir + "die_id")).value_or("0");
+    t.packages.insert(*package);
+    t.dies.insert({*package, die});
+    if (auto core = read_text(root.sys_path(dir + "core_id")))
+      t.cores.insert({*package, die, *core});
+    if (auto siblings = read_text(root.sys_path(dir + "thread_siblings_list")))
+      if (auto list = parse_cpu_list(*siblings); list && list->size() > 1) t.shared_core = true;
+  }
+  return t;
+}
+
+// perf's cpu_topology__core_wide: every thread sibling of the listed CPUs is listed.
+bool list_is_core_wide(const SysRoot& root, const std::vector<int>& cpus) {
+  for (int cpu : cpus) {
+    auto siblings = read_text(root.sys_path("devices/system/cpu/cpu" + std::to_string(cpu) +
+                                            "/topology/thread_siblings_list"));
+    if (!siblings) return false;
+    auto list = parse_cpu_list(*siblings);
+    if (!list) return false;
+    for (int sibling : *list)
+      if (std::find(cpus.begin(), cpus.end(), sibling) == cpus.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool system_wide,
+                          std::string_view cpu_list) {
   Literals literals;
   if (machine.logical_cpus > 0) literals.set("num_cpus", machine.logical_cpus);
-  if (auto smt = read_text(root.sys_path("devices/system/cpu/smt/active")))
-    literals.set("smt_on", *smt == "1" ? 1 : 0);
-  std::set<std::string> packages;
-  for (int cpu = 0; cpu < std::max(machine.logical_cpus, 1); ++cpu) {
-    auto id = read_text(root.sys_path("devices/system/cpu/cpu" + std::to_string(cpu) +
-                                      "/topology/physical_package_id"));
-    if (id) packages.insert(*id);
+  if (auto online = read_text(root.sys_path("devices/system/cpu/online"))) {
+    if (auto list = parse_cpu_list(*online)) literals.set("num_cpus_online", double(list->size()));
+  } else if (machine.logical_cpus > 0) {
+    literals.set("num_cpus_online", machine.logical_cpus);
   }
-  if (!packages.empty()) literals.set("num_packages", double(packages.size()));
+  Topology topology = read_topology(root, std::max(machine.logical_cpus, 1));
+  std::optional<bool> smt_on;
+  if (auto smt = read_text(root.sys_path("devices/system/cpu/smt/active")))
+    smt_on = *smt == "1";
+  else if (topology.shared_core)
+    smt_on = true;
+  if (smt_on) literals.set("smt_on", *smt_on ? 1 : 0);
+  if (!topology.packages.empty()) {
+    literals.set("num_packages", double(topology.packages.size()));
+    literals.set("num_dies", double(topology.dies.size()));
+  }
+  if (!topology.cores.empty()) literals.set("num_cores", double(topology.cores.size()));
+  bool core_wide = false;
+  if (system_wide) {
+    auto cpus = parse_cpu_list(cpu_list);
+    core_wide =
+        !smt_on.value_or(true) || cpu_list.empty() || (cpus && list_is_core_wide(root, *cpus));
+  }
+  literals.set("core_wide", core_wide ? 1 : 0);
   // Arm's top-down width: caps/slots of the core PMU (sysfs, Armv8.4 PMUs).
   for (const auto& pmu : machine.pmus) {
-    auto slots = read_text(root.sys_path("bus/event_source/devices/" + pmu + "/caps/slots"));
-    if (!slots) continue;
-    char* end = nullptr;
-    double value = std::strtod(slots->c_str(), &end);
-    if (end != slots->c_str() && value > 0) {
-      literals.set("slots", value);
+    auto slots = read_number(root.sys_path("bus/event_source/devices/" + pmu + "/caps/slots"));
+    if (slots && *slots > 0) {
+      literals.set("slots", *slots);
       break;
     }
   }
+  if (machine.vendor == "GenuineIntel" || machine.vendor == "AuthenticAMD")
+    if (auto tsc = model_name_tsc_hz(machine.cpu_model)) literals.set("system_tsc_freq", *tsc);
+  std::error_code ec;
+  literals.set("has_pmem",
+               std::filesystem::exists(root.sys_path("firmware/acpi/tables/NFIT"), ec) ? 1 : 0);
   return literals;
 }
 

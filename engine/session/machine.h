@@ -13,11 +13,28 @@ MachineInfo read_machine_info(const SysRoot& root);
 // "model name", "stepping"; Arm's "CPU implementer"/"CPU part"), and the processor count.
 void parse_cpuinfo(std::string_view text, MachineInfo& info);
 
-// The machine's literals of metric formulas, each set only when `root` shows it: #num_cpus
-// (machine.logical_cpus), #smt_on (devices/system/cpu/smt/active), #num_packages (the distinct
-// physical_package_id of cpu0 … cpu<logical_cpus - 1>) and #slots (caps/slots of the first of
-// machine.pmus that has one: Arm's top-down width, Armv8.4 PMUs).
-Literals machine_literals(const MachineInfo& machine, const SysRoot& root);
+// The machine's literals of metric formulas as perf reads them (tools/perf/util/expr.c,
+// tool_pmu.c, smt.c), each set only when `root` shows it:
+// - #num_cpus (machine.logical_cpus); #num_cpus_online (devices/system/cpu/online, else
+//   #num_cpus).
+// - #smt_on: devices/system/cpu/smt/active, else 1 when a CPU's topology/thread_siblings_list
+//   names two CPUs or more.
+// - #num_packages, #num_dies, #num_cores: the distinct physical_package_id, (package, die_id)
+//   and (package, die_id, core_id) of cpu0 … cpu<logical_cpus - 1>'s topology/ (die_id 0 where
+//   the kernel has none).
+// - #core_wide: 0 unless `system_wide` (-a, -G); then 1 with SMT off or without a CPU list
+//   (`cpu_list`, -C), else 1 only when the list holds every thread sibling of its CPUs.
+// - #slots: caps/slots of the first of machine.pmus that has one (Arm's top-down width, Armv8.4
+//   PMUs).
+// - #system_tsc_freq (x86): the frequency in /proc/cpuinfo's model name ("… @ 2.50GHz"), in Hz,
+//   which is perf's fallback when CPUID leaf 0x15 does not give it (arch/x86/util/tsc.c).
+// - #has_pmem: 1 when firmware/acpi/tables/NFIT exists (an ACPI NVDIMM table), else 0.
+Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool system_wide = false,
+                          std::string_view cpu_list = {});
+
+// The TSC frequency in Hz in a /proc/cpuinfo model name ("Intel(R) Xeon(R) Gold 6248 CPU @
+// 2.50GHz" → 2.5e9); nullopt when it names none.
+std::optional<double> model_name_tsc_hz(std::string_view model_name);
 
 // counter_model() of this machine: SMT on unless devices/system/cpu/smt/active says 0, and the
 // NMI watchdog on when /proc/sys/kernel/nmi_watchdog is 1 (it then holds one counter pinned).

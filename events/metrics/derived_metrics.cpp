@@ -21,12 +21,14 @@ std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double
   return as_interval_metrics(std::move(out));
 }
 
+// TopdownL1 is perf's name for the level-1 top-down group: a metric file given with --metrics
+// replaces the shipped tma_* metrics with definitions in perf's groups only.
 std::vector<std::string> default_metric_groups() {
-  return {"ipc", "branch", "cache", "topdown"};
+  return {"ipc", "branch", "cache", "topdown", "TopdownL1"};
 }
 
 std::vector<std::string> import_metric_groups() {
-  return {"ipc", "branch", "cache", "stalls", "topdown", "memory"};
+  return {"ipc", "branch", "cache", "stalls", "topdown", "TopdownL1", "memory"};
 }
 
 std::vector<std::string> available_selection(const MetricSet& set,

@@ -18,7 +18,7 @@ namespace pmc {
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s);
 
 // The groups `measure` shows without -m, and the groups `import` derives.
-std::vector<std::string> default_metric_groups();  // ipc, branch, cache, topdown
+std::vector<std::string> default_metric_groups();  // ipc, branch, cache, topdown, TopdownL1
 std::vector<std::string> import_metric_groups();   // the above plus stalls and memory
 
 // The entries of `wanted` (metric names or groups) that `set` has, in order.

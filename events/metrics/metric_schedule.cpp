@@ -1,9 +1,13 @@
 #include "events/metrics/metric_schedule.h"
 
 #include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "events/text/text.h"
 
@@ -26,19 +30,228 @@ bool supplied_without_counter(const std::string& key) {
   return key == "duration_time";
 }
 
-bool derives_topdown(const Measurement& m, const MetricSet& set) {
+bool derives_topdown(const Measurement& m, const MetricSet& set, const Literals& literals) {
   Measurement run;
   run.events = m.events;
   run.duration_s = m.duration_s;
   auto selection = available_selection(set, import_metric_groups());
   if (selection.empty()) return false;
-  auto derived = plan_metric_engine(run, set, selection).run;
+  auto derived = plan_metric_engine(run, set, selection, literals).run;
   return std::any_of(derived.begin(), derived.end(),
                      [](const Metric& x) { return x.name.starts_with("tma_"); });
 }
 
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string read_whole(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(file.string() + ": cannot open metric file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Whether an event entry's encoding fields are each one number, as MetricSet reads them: perf's
+// files also have "EventCode": "0xB7, 0xBB" (an offcore event on either of two MSRs) and "UMask":
+// "0x10,0x20" forms.
+bool single_number_encoding(const nlohmann::json& entry) {
+  for (const char* key :
+       {"EventCode", "UMask", "CounterMask", "Invert", "EdgeDetect", "AnyThread"}) {
+    auto it = entry.find(key);
+    if (it == entry.end()) continue;
+    if (!it->is_string()) return false;
+    const auto& text = it->get_ref<const std::string&>();
+    std::string_view digits = text;
+    bool hex = digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+    if (hex) digits.remove_prefix(2);
+    if (digits.empty()) return false;
+    for (char c : digits)
+      if (!(hex ? std::isxdigit(static_cast<unsigned char>(c))
+                : std::isdigit(static_cast<unsigned char>(c))))
+        return false;
+  }
+  return true;
+}
+
+// The entries of `array` without the events whose encoding MetricSet cannot take, and how many
+// were left out.
+size_t drop_unreadable_events(nlohmann::json& array) {
+  size_t before = array.size();
+  nlohmann::json kept = nlohmann::json::array();
+  for (auto& entry : array) {
+    bool event = entry.is_object() && entry.contains("EventName") && !entry.contains("MetricName");
+    if (!event || single_number_encoding(entry)) kept.push_back(std::move(entry));
+  }
+  array = std::move(kept);
+  return before - array.size();
+}
+
+// One *.json of a --metrics directory: perf's array of events or metrics, or perfmon's
+// {"Header", "Events": [...]}; nullopt (with a note) for a file that holds neither. An event
+// whose encoding is not one number per field is left out, with a note.
+std::optional<MetricSet> load_directory_file(const std::filesystem::path& file,
+                                             std::vector<std::string>& notes) {
+  std::string text = read_whole(file);
+  auto document = nlohmann::json::parse(text, nullptr, false);
+  bool perfmon =
+      document.is_object() && document.contains("Events") && document["Events"].is_array();
+  if (perfmon || document.is_array()) {
+    nlohmann::json& entries = perfmon ? document["Events"] : document;
+    if (size_t dropped = drop_unreadable_events(entries); dropped > 0 || perfmon) {
+      // Re-written as perf's array: positions are lost, so errors name the file and line 1.
+      text = entries.dump();
+      if (dropped > 0)
+        notes.push_back(fmt::format(
+            "--metrics: {}: {} event{} left out: an encoding field that is not one number "
+            "(perf's offcore \"EventCode\": \"0xB7, 0xBB\")",
+            file.string(), dropped, dropped == 1 ? "" : "s"));
+    }
+  } else {
+    if (document.is_discarded())
+      notes.push_back(fmt::format("--metrics: {} skipped: not JSON", file.string()));
+    else
+      notes.push_back(
+          fmt::format("--metrics: {} skipped: neither events nor metrics", file.string()));
+    return std::nullopt;
+  }
+  MetricSet set = MetricSet::parse(text, file.string());
+  if (set.metrics().empty() && set.events().empty()) {
+    notes.push_back(fmt::format(
+        "--metrics: {} skipped: no entry with EventName/EventCode or MetricName/MetricExpr",
+        file.string()));
+    return std::nullopt;
+  }
+  return set;
+}
+
+// Records, for each metric of `user` that replaces one of `loaded`, the groups of the replaced
+// definition that the new one lacks.
+void keep_replaced_groups(LoadedMetrics& loaded, const MetricSet& user) {
+  auto has_group = [](const MetricDef& def, const std::string& group) {
+    return std::any_of(def.groups.begin(), def.groups.end(),
+                       [&](const std::string& g) { return lowercase(g) == lowercase(group); });
+  };
+  for (const auto& def : user.metrics())
+    for (const auto& old : loaded.set.metrics()) {
+      if (lowercase(old.name) != lowercase(def.name) || old.pmu != def.pmu) continue;
+      for (const auto& group : old.groups)
+        if (!has_group(def, group)) loaded.kept_groups.push_back({group, def.name});
+    }
+}
+
+}  // namespace
+
+void check_metric_paths(const std::vector<std::filesystem::path>& paths) {
+  for (const auto& path : paths) {
+    std::error_code ec;
+    auto status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status))
+      throw MetricChoiceError(fmt::format(
+          "--metrics {}: no such file or directory (a metric file, or a directory such as perf's "
+          "tools/perf/pmu-events/arch/x86/skylake/)",
+          path.string()));
+    if (!std::filesystem::is_regular_file(status) && !std::filesystem::is_directory(status))
+      throw MetricChoiceError(
+          fmt::format("--metrics {}: neither a file nor a directory", path.string()));
+  }
+}
+
+MetricSet load_metric_path(const std::filesystem::path& path, std::vector<std::string>& notes) {
+  check_metric_paths({path});
+  if (!std::filesystem::is_directory(path)) return MetricSet::load(path);
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec))
+    if (entry.path().extension() == ".json" && entry.is_regular_file(ec))
+      files.push_back(entry.path());
+  if (ec) throw MetricChoiceError(fmt::format("--metrics {}: {}", path.string(), ec.message()));
+  std::sort(files.begin(), files.end());
+  MetricSet set;
+  size_t used = 0;
+  for (const auto& file : files) {
+    if (auto part = load_directory_file(file, notes)) {
+      set.merge(*part);
+      ++used;
+    }
+  }
+  if (used == 0)
+    throw MetricChoiceError(
+        fmt::format("--metrics {}: no *.json in it holds events or metrics (expected perf's "
+                    "pmu-events/arch/<arch>/<cpu>/ directory or Intel perfmon metric files)",
+                    path.string()));
+  return set;
+}
+
+std::vector<std::string> metric_groups(const MetricSet& set) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& def : set.metrics())
+    for (const auto& group : def.groups)
+      if (!group.empty() && seen.insert(lowercase(group)).second) out.push_back(group);
+  return out;
+}
+
+std::vector<std::string> default_selection(const LoadedMetrics& metrics,
+                                           const std::vector<std::string>& groups) {
+  auto out = available_selection(metrics.set, groups);
+  for (const auto& group : groups)
+    for (const auto& [kept_group, name] : metrics.kept_groups)
+      if (lowercase(kept_group) == lowercase(group)) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> resolve_metric_selection(const LoadedMetrics& metrics,
+                                                  const std::vector<std::string>& wanted) {
+  const MetricSet& set = metrics.set;
+  std::vector<std::string> out;
+  auto has = [&](const std::string& name) {
+    try {
+      (void)set.select({name});
+      return true;
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+  };
+  for (const auto& name : wanted) {
+    if (lowercase(name) == "default") {
+      // perf stat's own default metrics are the files' "Default" group; pmcmodel's are its
+      // default groups.
+      auto defaults = default_selection(metrics, default_metric_groups());
+      out.insert(out.end(), defaults.begin(), defaults.end());
+      if (has(name)) out.push_back(name);
+      continue;
+    }
+    auto kept = default_selection(metrics, {name});
+    if (!kept.empty()) {
+      out.insert(out.end(), kept.begin(), kept.end());
+      continue;
+    }
+    auto groups = metric_groups(set);
+    std::erase_if(groups, [](const std::string& g) { return lowercase(g) == "default"; });
+    constexpr size_t kShown = 12;
+    std::string listed =
+        join(std::vector<std::string>(
+                 groups.begin(), groups.begin() + std::ptrdiff_t(std::min(groups.size(), kShown))),
+             ", ");
+    if (groups.size() > kShown) listed += fmt::format(" and {} more", groups.size() - kShown);
+    throw MetricChoiceError(
+        fmt::format("-m {}: no metric or metric group of that name in {} (groups: Default, {}; "
+                    "docs/metrics.md lists the metrics)",
+                    name, join(metrics.files, " + "), listed));
+  }
+  return out;
+}
+
 LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& cpu_model,
-                           const MachineInfo& machine) {
+                           const MachineInfo& machine,
+                           const std::vector<std::filesystem::path>& user_paths) {
+  check_metric_paths(user_paths);
   LoadedMetrics out;
   out.files.push_back("generic.json");
   std::string file;
@@ -80,6 +293,12 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
       out.set.merge(MetricSet::load(cpu_file));
     }
   }
+  for (const auto& path : user_paths) {
+    MetricSet user = load_metric_path(path, out.notes);
+    keep_replaced_groups(out, user);
+    out.set.merge(user);
+    out.files.push_back(path.string());
+  }
   // The entries the files' loading left out, each with its FILE:LINE.
   const auto& left_out = out.set.notes();
   out.notes.insert(out.notes.end(), left_out.begin(), left_out.end());
@@ -94,22 +313,12 @@ MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> n
       counters_(counters),
       hardware_available_(hardware_available) {
   if (names.empty()) {
-    selection_ = available_selection(metrics_.set, default_metric_groups());
+    selection_ = default_selection(metrics_, default_metric_groups());
     if (!selection_.empty()) selected_ = metrics_.set.select(selection_);
     return;
   }
-  for (const auto& name : names) {
-    try {
-      (void)metrics_.set.select({name});
-    } catch (const std::runtime_error& e) {
-      throw MetricChoiceError(
-          fmt::format("-m {}: {} (in {}; groups: ipc, branch, cache, topdown, "
-                      "memory, stalls; docs/metrics.md lists the metrics)",
-                      name, e.what(), join(metrics_.files, " + ")));
-    }
-    selection_.push_back(name);
-  }
-  selected_ = metrics_.set.select(selection_);
+  selection_ = resolve_metric_selection(metrics_, names);
+  if (!selection_.empty()) selected_ = metrics_.set.select(selection_);
 }
 
 void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolver& resolver) {

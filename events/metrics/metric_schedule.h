@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "events/document/measurement.h"
@@ -25,17 +26,54 @@ struct MetricChoiceError : std::runtime_error {
 
 struct LoadedMetrics {
   MetricSet set;
-  std::vector<std::string> files;  // "generic.json", then the CPU's file when there is one
+  // "generic.json", then the CPU's file when there is one, then each --metrics path
+  std::vector<std::string> files;
   std::vector<std::string> notes;  // what was not found and what was used instead
+  // (group, metric name): a metric a --metrics file replaced stays in the groups the replaced
+  // definition had (perf's tma_* are in TopdownL1, pmcmodel's also in topdown).
+  std::vector<std::pair<std::string, std::string>> kept_groups = {};
 };
 
 // generic.json plus the CPU's file from `dir` (the data directory's metrics/; empty when there is
 // none): the one `cpu_model` names (--cpu), else the one for `machine` (vendor, family, model,
-// PMUs), else none. Without dir/generic.json the built-in copy stands in, with a note. Throws
-// MetricChoiceError for a --cpu name that no file covers (listing the names that work) and
-// std::runtime_error for a file that does not load.
+// PMUs), else none; then the `user_paths` of --metrics in order (load_metric_path), each adding
+// to what was loaded before and replacing a metric of the same name and Unit. Without
+// dir/generic.json the built-in copy stands in, with a note. Throws MetricChoiceError for a --cpu
+// name that no file covers (listing the names that work) or a --metrics path that gives nothing,
+// and std::runtime_error for a file that does not load.
 LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& cpu_model,
-                           const MachineInfo& machine);
+                           const MachineInfo& machine,
+                           const std::vector<std::filesystem::path>& user_paths = {});
+
+// A --metrics path: a directory is read as perf's tools/perf/pmu-events/arch/<arch>/<cpu>/ or a
+// folder of Intel perfmon files: every *.json in it (not its subdirectories), in name order.
+// Entries with EventName/EventCode define events, entries with MetricName/MetricExpr metrics; a
+// file of perfmon's {"Header", "Events": [...]} form gives its events; a file with neither is
+// skipped with a note in `notes`. A file path is one metric file. Throws MetricChoiceError
+// "--metrics PATH: why" for a path that does not exist, is neither a file nor a directory, or a
+// directory with no events or metrics in any *.json; std::runtime_error "FILE:LINE: …" for a
+// file that does not parse.
+MetricSet load_metric_path(const std::filesystem::path& path, std::vector<std::string>& notes);
+
+// Checks --metrics paths without reading them (they exist, each a file or a directory), so that
+// a command refuses a mistyped one before it runs anything: throws MetricChoiceError.
+void check_metric_paths(const std::vector<std::filesystem::path>& paths);
+
+// The entries of -m (`wanted`: metric names and MetricGroup entries, without regard to case) as
+// MetricSet::select() takes them, a group's kept_groups metrics added by name. `Default` stands
+// for the groups measure shows without -m (default_metric_groups) that the set has, plus the
+// files' own `Default` group (perf's MetricGroup "Default") where they have one. Throws
+// MetricChoiceError "-m NAME: …" for a name that is neither a metric nor a group, listing some of
+// the groups the set has and the files.
+std::vector<std::string> resolve_metric_selection(const LoadedMetrics& metrics,
+                                                  const std::vector<std::string>& wanted);
+
+// The entries of `groups` the set has (available_selection), with their kept_groups metrics.
+std::vector<std::string> default_selection(const LoadedMetrics& metrics,
+                                           const std::vector<std::string>& groups);
+
+// The MetricGroup entries of `set`, each once (first spelling), in file order.
+std::vector<std::string> metric_groups(const MetricSet& set);
 
 // Events the metric engine supplies itself rather than a counter (duration_time); `key` is a
 // canonical_event_name().
@@ -47,8 +85,8 @@ bool supplied_without_counter(const std::string& key);
 std::vector<std::string> resolver_spellings(const std::string& spelling);
 
 // Whether `set` derives any top-down (tma_*) metric from the run's counts of `m` (its intervals
-// aside), with import's selection (import_metric_groups).
-bool derives_topdown(const Measurement& m, const MetricSet& set);
+// aside), with import's selection (import_metric_groups) and `literals`.
+bool derives_topdown(const Measurement& m, const MetricSet& set, const Literals& literals = {});
 
 class MeasureMetrics {
  public:

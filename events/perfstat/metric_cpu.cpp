@@ -86,9 +86,12 @@ std::optional<MetricCpu> infer_metric_cpu(const Measurement& m) {
 
 std::optional<LoadedMetrics> infer_metric_files(
     Measurement& m, const LoadedMetrics* given,
-    const std::function<LoadedMetrics(const std::string& cpu)>& load) {
+    const std::function<LoadedMetrics(const std::string& cpu)>& load,
+    const std::function<Literals(const std::string& cpu)>& literals) {
+  auto literals_of = [&](const std::string& cpu) { return literals ? literals(cpu) : Literals{}; };
   auto cpu = infer_metric_cpu(m);
-  if (!cpu || (given != nullptr && derives_topdown(m, given->set))) return std::nullopt;
+  if (!cpu || (given != nullptr && derives_topdown(m, given->set, literals_of(""))))
+    return std::nullopt;
   std::optional<LoadedMetrics> candidate;
   try {
     candidate = load(cpu->cpu);
@@ -98,7 +101,7 @@ std::optional<LoadedMetrics> infer_metric_files(
                     cpu->cpu, cpu->why, e.what()));
     return std::nullopt;
   }
-  if (!derives_topdown(m, candidate->set)) {
+  if (!derives_topdown(m, candidate->set, literals_of(cpu->cpu))) {
     m.notes.push_back(fmt::format(
         "{}'s metric file was not used although {}: it derives no top-down from the recorded "
         "events; generic.json's metrics only",

@@ -34,9 +34,11 @@ std::optional<MetricCpu> infer_metric_cpu(const Measurement& m);
 // files; throws std::runtime_error when they do not load). They are taken only when they derive
 // top-down from the recording (a CPU file replaces generic.json's metrics of the same name, which
 // generic.json may be able to give where the CPU's formula lacks an input). A note on `m` says
-// which files were chosen and why, or why the ones the events show were not.
+// which files were chosen and why, or why the ones the events show were not. `literals` gives the
+// #literals the files are tried with for a CPU name ("" for `given`'s); none without it.
 std::optional<LoadedMetrics> infer_metric_files(
     Measurement& m, const LoadedMetrics* given,
-    const std::function<LoadedMetrics(const std::string& cpu)>& load);
+    const std::function<LoadedMetrics(const std::string& cpu)>& load,
+    const std::function<Literals(const std::string& cpu)>& literals = {});
 
 }  // namespace pmc

@@ -120,7 +120,9 @@ std::vector<std::vector<std::string>> planned_groups(const Fixture& f,
                                                      const std::vector<std::string>& names) {
   ScopedEnv env(f.env());
   SysRoot root = SysRoot::from_env();
-  auto metrics = cli::make_measure_metrics(names, "", root, true);
+  MeasureMetricsRequest request;
+  request.names = names;
+  auto metrics = cli::make_measure_metrics(request, root, true);
   REQUIRE(metrics);
   std::vector<EventGroup> groups;
   metrics->schedule(groups, EventResolver(root));

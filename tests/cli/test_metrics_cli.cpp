@@ -1,4 +1,5 @@
-// `measure -m NAME --cpu MODEL` and `import --cpu MODEL` as a user runs them (issue 3).
+// `measure -m NAME --cpu MODEL`, `import --cpu MODEL`, and perf's metric files and literals from
+// the command line (--metrics DIR|FILE, -m GROUP, --literal NAME=VALUE) as a user runs them.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -26,6 +27,14 @@ std::string perfstat(const std::string& name) {
   return std::string(PMC_TEST_DATA) + "/perfstat/" + name;
 }
 
+std::string recording(const std::string& name) {
+  return perfstat(name);
+}
+
+std::string recording063() {
+  return perfstat("wild/063.txt");
+}
+
 const json* find_named(const json& list, const std::string& name) {
   for (const auto& e : list)
     if (e["name"] == name) return &e;
@@ -37,6 +46,48 @@ bool any_note_starts(const json& doc, const std::string& prefix) {
     if (n.get<std::string>().rfind(prefix, 0) == 0) return true;
   return false;
 }
+
+// A directory in the layout of perf's pmu-events/arch/x86/skylake/ (its README says what it holds).
+std::string perf_dir() {
+  return std::string(PMC_TEST_DATA) + "/metrics/perf-style-skylake";
+}
+
+int lines(const std::string& text) {
+  return int(std::count(text.begin(), text.end(), '\n'));
+}
+
+// import's document of `args` (the recording first), parsed.
+json imported(std::vector<std::string> args, const std::string& name) {
+  auto path = temp_path(name);
+  args.insert(args.begin(), "import");
+  args.push_back("--json");
+  args.push_back(path);
+  auto r = run_process(pmcmodel(args));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto doc = json::parse(read_file(path));
+  std::filesystem::remove(path);
+  return doc;
+}
+
+double value_of(const json& doc, const std::string& list, const std::string& name) {
+  const json* e = find_named(doc[list], name);
+  REQUIRE_MESSAGE(e != nullptr, name);
+  return (*e)["value"].get<double>();
+}
+
+// tests/data/perfstat/wild/063.txt: `perf stat -C 1 -M topdownl1` on a Skylake-family CPU, which
+// printed Bad_Speculation 0.00, Retiring 0.09, Backend_Bound 0.91 and Frontend_Bound 0.00 (two
+// decimals: within 0.005 of the exact fraction). Its counts, by hand with perf's SMT-off
+// formulas (slots = 4 * cpu_clk_unhalted.thread): retiring = 7,026,625,438 / (4 *
+// 19,206,823,557) = 0.0915.
+struct PerfPrinted {
+  const char* metric;
+  double fraction;
+};
+constexpr PerfPrinted kPerf063[] = {{"tma_bad_speculation", 0.00},
+                                    {"tma_retiring", 0.09},
+                                    {"tma_backend_bound", 0.91},
+                                    {"tma_frontend_bound", 0.00}};
 
 ProcessResult measure(std::vector<std::string> args) {
   args.insert(args.begin(), "measure");
@@ -88,6 +139,32 @@ TEST_SUITE("kernel") {
     std::filesystem::remove(path);
   }
 
+  TEST_CASE("measure --metrics FILE -m NAME: a metric of perf's form from that file") {
+    auto path = temp_path("perf-file.json");
+    auto file = perf_dir() + "/skl-style-metrics.json";
+    auto r = measure({"--metrics", file, "-m", "tma_retiring", "-e", "task-clock", "--json", path});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(path));
+    bool from_file = false;
+    for (const auto& n : doc["notes"]) {
+      auto text = n.get<std::string>();
+      from_file |= text.rfind("metrics from generic.json", 0) == 0 &&
+                   text.find("skl-style-metrics.json") != std::string::npos;
+    }
+    CHECK(from_file);
+    // Its events are in the document, counted or with their status; without them no value.
+    const json* retired = nullptr;
+    for (const auto& e : doc["events"])
+      if (e["name"].get<std::string>().find("UOPS_RETIRED.RETIRE_SLOTS") != std::string::npos)
+        retired = &e;
+    REQUIRE(retired != nullptr);
+    if ((*retired)["status"] != "counted") {
+      CHECK(find_named(doc["metrics"], "tma_retiring") == nullptr);
+      CHECK(any_note_starts(doc, "metric tma_retiring: not available: "));
+    }
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE("measure without -m keeps the software-event metrics") {
     auto path = temp_path("default.json");
     auto r = measure({"-e", "task-clock", "--json", path});
@@ -125,6 +202,152 @@ TEST_SUITE("pure") {
     CHECK(help.out.find("--cpus") != std::string::npos);
     CHECK(help.out.find("--cpu TEXT") != std::string::npos);
     CHECK(help.out.find("--metrics") != std::string::npos);
+  }
+
+  TEST_CASE("measure --metrics: a path that does not exist is one line, exit 2, before the run") {
+    auto path = temp_path("badpath.json");
+    auto r = measure({"--metrics", "/nonexistent/pmu-events/arch/x86/skylake", "--json", path});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--metrics /nonexistent/pmu-events/arch/x86/skylake: no such file") !=
+          std::string::npos);
+    CHECK(lines(r.err) == 1);
+    CHECK_FALSE(std::filesystem::exists(path));
+    // -m is the names now: the path given to -m is an unknown metric.
+    auto names = measure({"-m", "TopdownL1", "--metrics", perf_dir(), "-m", "no_such_group"});
+    CHECK(names.exit_code == 2);
+    CHECK(names.err.find("-m no_such_group") != std::string::npos);
+    CHECK(names.err.find("TopdownL1") != std::string::npos);  // the groups it could have named
+  }
+
+  TEST_CASE("import --cpu skylake derives top-down from a recording with every TMA event") {
+    auto doc = imported({recording063(), "--cpu", "skylake"}, "063-skl.json");
+    for (const auto& p : kPerf063)
+      CHECK_MESSAGE(std::abs(value_of(doc, "metrics", p.metric) - p.fraction) <= 0.005,
+                    std::string(p.metric));
+    CHECK(value_of(doc, "metrics", "tma_retiring") ==
+          doctest::Approx(7026625438.0 / (4 * 19206823557.0)).epsilon(0.001));
+    // The literals it used, and where each came from, are in a note.
+    bool said = false;
+    for (const auto& n : doc["notes"]) {
+      auto text = n.get<std::string>();
+      if (text.rfind("metric literals: ", 0) != 0) continue;
+      said = text.find("#smt_on = 0 (assumed") != std::string::npos &&
+             text.find("#slots = 4 (--cpu") != std::string::npos;
+    }
+    CHECK(said);
+  }
+
+  TEST_CASE("import --literal wins over what is assumed, and a bad one is one line, exit 2") {
+    // With SMT on, Skylake's bad speculation reads INT_MISC.RECOVERY_CYCLES_ANY, which 063 lacks.
+    auto doc =
+        imported({recording063(), "--cpu", "skylake", "--literal", "smt_on=1"}, "063-smt.json");
+    CHECK(find_named(doc["metrics"], "tma_bad_speculation") == nullptr);
+    // Its slots, with SMT on and a -C list (#core_wide 0), read CPU_CLK_UNHALTED.ONE_THREAD_ACTIVE.
+    CHECK(find_named(doc["metrics"], "tma_frontend_bound") == nullptr);
+    for (const char* bad : {"smt_on", "smt_on=yes", "no_such_literal=1", "=1"}) {
+      auto path = temp_path("bad-literal.json");
+      auto r = run_process(pmcmodel({"import", recording063(), "--literal", bad, "--json", path}));
+      CHECK_MESSAGE(r.exit_code == 2, bad);
+      CHECK_MESSAGE(r.err.find(std::string("--literal ") + bad) != std::string::npos, r.err);
+      CHECK(lines(r.err) == 1);
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+  }
+
+  TEST_CASE("import --metrics DIR: perf's directory layout, its groups select") {
+    SUBCASE("-m TopdownL1: the directory's formulas on 063's counts, as perf printed them") {
+      auto doc =
+          imported({recording063(), "--metrics", perf_dir(), "-m", "TopdownL1"}, "063-dir.json");
+      // ScaleUnit 100%: the values are percentages.
+      for (const auto& p : kPerf063)
+        CHECK_MESSAGE(std::abs(value_of(doc, "metrics", p.metric) / 100 - p.fraction) <= 0.005,
+                      std::string(p.metric));
+      CHECK(find_named(doc["metrics"], "uops_issued_per_cycle") == nullptr);  // not selected
+      bool skipped = false;
+      for (const auto& n : doc["notes"])
+        skipped |= n.get<std::string>().find("other.json skipped") != std::string::npos;
+      CHECK(skipped);
+    }
+    SUBCASE("-m Default, TmaL1 and PipelineL1 are perf's group names, matched without case") {
+      auto doc =
+          imported({recording063(), "--metrics", perf_dir(), "-m", "default,tmal1,PipelineL1"},
+                   "063-groups.json");
+      CHECK(find_named(doc["metrics"], "tma_retiring") != nullptr);           // Default
+      CHECK(find_named(doc["metrics"], "tma_info_thread_slots") != nullptr);  // TmaL1
+      // PipelineL1: uops_issued.any / cpu_clk_unhalted.thread of 063, 7,017,115,812 /
+      // 19,203,260,401 = 0.3654 or the other group's 7,030,153,262 / 19,206,823,557 = 0.3660.
+      CHECK(value_of(doc, "metrics", "uops_issued_per_cycle") ==
+            doctest::Approx(0.366).epsilon(0.003));
+    }
+    SUBCASE("a FILE is one metric file") {
+      auto doc = imported({recording063(), "--metrics", perf_dir() + "/skl-style-metrics.json",
+                           "-m", "tma_retiring"},
+                          "063-file.json");
+      CHECK(std::abs(value_of(doc, "metrics", "tma_retiring") / 100 - 0.09) <= 0.005);
+    }
+    SUBCASE("an unknown group: one line naming some of the groups there are") {
+      auto r = run_process(
+          pmcmodel({"import", recording063(), "--metrics", perf_dir(), "-m", "TopdownL9"}));
+      CHECK(r.exit_code == 2);
+      CHECK(lines(r.err) == 1);
+      CHECK(r.err.find("-m TopdownL9") != std::string::npos);
+      CHECK(r.err.find("tma_L1_group") != std::string::npos);
+      CHECK(r.err.find("Default") != std::string::npos);
+    }
+    SUBCASE("a path that is not there, or a directory without metrics: one line, exit 2") {
+      auto empty = std::filesystem::path(temp_path("empty-dir"));
+      std::filesystem::create_directories(empty);
+      for (const std::string& bad : {std::string("/nonexistent/metrics.json"), empty.string()}) {
+        auto path = temp_path("bad-dir.json");
+        auto r =
+            run_process(pmcmodel({"import", recording063(), "--metrics", bad, "--json", path}));
+        CHECK(r.exit_code == 2);
+        CHECK(lines(r.err) == 1);
+        CHECK(r.err.find("--metrics " + bad) != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(path));
+      }
+      std::filesystem::remove_all(empty);
+    }
+  }
+
+  TEST_CASE("report FILE -m X --metrics P derives the metrics again from the document's events") {
+    auto path = temp_path("report-063.json");
+    auto r = run_process(pmcmodel({"import", recording063(), "-m", "ipc", "--json", path}));
+    REQUIRE(r.exit_code == 0);
+    auto plain = run_process(pmcmodel({"report", path}));
+    REQUIRE(plain.exit_code == 0);
+    CHECK(plain.out.find("uops_issued_per_cycle") == std::string::npos);
+    auto again =
+        run_process(pmcmodel({"report", path, "-m", "PipelineL1", "--metrics", perf_dir()}));
+    REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+    CHECK(again.out.find("uops_issued_per_cycle") != std::string::npos);
+    auto bad = run_process(pmcmodel({"report", path, "--metrics", "/nonexistent"}));
+    CHECK(bad.exit_code == 2);
+    CHECK(lines(bad.err) == 1);
+    auto bad_literal = run_process(pmcmodel({"report", path, "--literal", "slots"}));
+    CHECK(bad_literal.exit_code == 2);
+    CHECK(bad_literal.err.find("--literal slots") != std::string::npos);
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("import: the recording's literals, --per-core rows show SMT and the cores") {
+    // 002.txt: `perf stat --per-core -e cpu_core/cycles/ -a` on an Alder Lake, each P-core
+    // "S0-D0-Cn  2": two CPUs per core.
+    auto doc = imported({recording("wild/002.txt"), "--cpu", "alderlake"}, "002.json");
+    bool said = false;
+    for (const auto& n : doc["notes"])
+      said |= n.get<std::string>().find("#smt_on = 1 (the recording") != std::string::npos;
+    CHECK(said);
+    // 010.txt: `perf stat -a --per-core -e power/energy-pkg/` on a 4-core Intel: rows S0-D0-C0
+    // to S0-D0-C3 (perf's CPU count 1, 0, 0, 0: the package event is read on CPU 0 only, so the
+    // CPUs are not known).
+    auto cores = imported({recording("wild/010.txt"), "--cpu", "skylake"}, "010.json");
+    std::string literals;
+    for (const auto& n : cores["notes"])
+      if (n.get<std::string>().rfind("metric literals: ", 0) == 0) literals = n;
+    CHECK(literals.find("#num_cores = 4 (the recording") != std::string::npos);
+    CHECK(literals.find("#num_packages = 1 (the recording") != std::string::npos);
+    CHECK(literals.find("#num_cpus") == std::string::npos);
   }
 
   TEST_CASE("import derives metrics with the metric engine and keeps perf's beside them") {

@@ -97,6 +97,49 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("machine_literals: all of perf's literals from a sysfs tree") {
+    // One package, one die, two cores of two threads (cpu0/cpu2 and cpu1/cpu3 siblings, as x86
+    // numbers them), no smt/active file; CPU 3 offline; an NFIT table.
+    TempRoot t;
+    for (int cpu : {0, 1, 2, 3}) {
+      auto dir = "sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+      t.write(dir + "physical_package_id", "0");
+      t.write(dir + "die_id", "0");
+      t.write(dir + "core_id", std::to_string(cpu % 2));
+      t.write(dir + "thread_siblings_list", cpu % 2 == 0 ? "0,2" : "1,3");
+    }
+    t.write("sys/devices/system/cpu/online", "0-2");
+    t.write("sys/firmware/acpi/tables/NFIT", "");
+    MachineInfo m;
+    m.logical_cpus = 4;
+    m.vendor = "GenuineIntel";
+    m.cpu_model = "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz";
+    auto literals = machine_literals(m, t.root);
+    CHECK(literals.find("num_cpus") == 4.0);
+    CHECK(literals.find("num_cpus_online") == 3.0);
+    CHECK(literals.find("smt_on") == 1.0);  // a core with two threads
+    CHECK(literals.find("num_cores") == 2.0);
+    CHECK(literals.find("num_dies") == 1.0);
+    CHECK(literals.find("num_packages") == 1.0);
+    CHECK(literals.find("system_tsc_freq") == 2.5e9);
+    CHECK(literals.find("has_pmem") == 1.0);
+    CHECK(literals.find("core_wide") == 0.0);  // a command: not every thread of its cores
+    SUBCASE("#core_wide: system-wide, and a -C list holding whole cores or not") {
+      CHECK(machine_literals(m, t.root, true).find("core_wide") == 1.0);
+      CHECK(machine_literals(m, t.root, true, "0,2").find("core_wide") == 1.0);
+      CHECK(machine_literals(m, t.root, true, "0-1").find("core_wide") == 0.0);
+      t.write("sys/devices/system/cpu/smt/active", "0");
+      CHECK(machine_literals(m, t.root, true, "0-1").find("core_wide") == 1.0);
+    }
+  }
+
+  TEST_CASE("model_name_tsc_hz: the frequency after '@' in a model name") {
+    CHECK(model_name_tsc_hz("Intel(R) Core(TM) i7-6700 CPU @ 3.40GHz") == 3.4e9);
+    CHECK(model_name_tsc_hz("Some CPU @ 800MHz") == 8e8);
+    CHECK_FALSE(model_name_tsc_hz("AMD EPYC 7763 64-Core Processor"));
+    CHECK_FALSE(model_name_tsc_hz("Odd @ fast"));
+  }
+
   TEST_CASE("machine_counter_model: SMT and the NMI watchdog as sysfs and procfs say") {
     MachineInfo skylake;  // Skylake-SP: 4 general counters per thread with SMT on, 8 without
     skylake.vendor = "GenuineIntel";

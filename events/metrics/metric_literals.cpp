@@ -1,0 +1,120 @@
+#include "events/metrics/metric_literals.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "events/metrics/metric_set.h"
+#include "events/text/text.h"
+
+namespace pmc {
+namespace {
+
+std::string literal_key(std::string_view name) {
+  if (!name.empty() && name.front() == '#') name.remove_prefix(1);
+  std::string out(name);
+  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+const char* source_name(LiteralSource source) {
+  switch (source) {
+    case LiteralSource::assumed:
+      return "assumed";
+    case LiteralSource::cpu_model:
+      return "--cpu";
+    case LiteralSource::recording:
+      return "the recording";
+    case LiteralSource::given:
+      return "--literal";
+  }
+  return "";
+}
+
+}  // namespace
+
+const std::vector<std::string>& perf_literal_names() {
+  static const std::vector<std::string> names = {
+      "smt_on",       "num_cpus",  "num_cpus_online", "num_cores",       "num_dies",
+      "num_packages", "core_wide", "slots",           "system_tsc_freq", "has_pmem"};
+  return names;
+}
+
+LiteralSetting parse_literal_setting(std::string_view text) {
+  auto fail = [&](std::string_view why) {
+    throw LiteralSettingError(fmt::format("--literal {}: {}", text, why));
+  };
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos) fail("expected NAME=VALUE, e.g. smt_on=1");
+  LiteralSetting setting;
+  setting.name = literal_key(trim(text.substr(0, eq)));
+  const auto& names = perf_literal_names();
+  if (std::find(names.begin(), names.end(), setting.name) == names.end())
+    fail(fmt::format("unknown literal (perf's are #{})", join(names, ", #")));
+  auto value = trim(text.substr(eq + 1));
+  const char* end = value.data() + value.size();
+  auto [ptr, ec] = std::from_chars(value.data(), end, setting.value);
+  if (value.empty() || ec != std::errc() || ptr != end || !std::isfinite(setting.value))
+    fail("expected a number after '='");
+  return setting;
+}
+
+void LiteralLayers::set(LiteralSource source, std::string_view name, double value,
+                        std::string why) {
+  std::string key = literal_key(name);
+  for (auto& e : entries_) {
+    if (e.name != key) continue;
+    if (source >= e.source) e = Entry{key, value, source, std::move(why)};
+    return;
+  }
+  entries_.push_back(Entry{key, value, source, std::move(why)});
+}
+
+std::optional<double> LiteralLayers::find(std::string_view name) const {
+  std::string key = literal_key(name);
+  for (const auto& e : entries_)
+    if (e.name == key) return e.value;
+  return std::nullopt;
+}
+
+Literals LiteralLayers::literals() const {
+  Literals out;
+  for (const auto& e : entries_) out.set(e.name, e.value);
+  return out;
+}
+
+std::string LiteralLayers::describe() const {
+  std::vector<std::string> parts;
+  for (const auto& e : entries_)
+    parts.push_back(fmt::format("#{} = {} ({}{}{})", e.name, e.value, source_name(e.source),
+                                e.why.empty() ? "" : ": ", e.why));
+  return join(parts, ", ");
+}
+
+bool reads_literal(const MetricSet& set, std::string_view name) {
+  std::string key = literal_key(name);
+  auto reads = [&](const Expr& e) {
+    auto names = e.literals();
+    return std::find(names.begin(), names.end(), key) != names.end();
+  };
+  return std::any_of(set.metrics().begin(), set.metrics().end(), [&](const MetricDef& def) {
+    return reads(def.expr) || (def.threshold && reads(*def.threshold));
+  });
+}
+
+std::optional<double> cpu_family_slots(std::string_view cpu_model) {
+  std::string file = metric_file_for_name(cpu_model);
+  if (file == "skylake.json") return 4;
+  if (file == "icelake.json") return 5;
+  if (file == "sapphirerapids.json" || file == "alderlake.json") return 6;
+  if (file == "zen4.json") return 6;
+  std::string name = literal_key(cpu_model);
+  std::erase_if(name, [](char c) { return c == '-' || c == '_'; });
+  if (name == "neoversen2") return 5;
+  return std::nullopt;
+}
+
+}  // namespace pmc

@@ -1,0 +1,212 @@
+// perf's #literals for imported recordings and reports (events/metrics/metric_literals.h,
+// events/perfstat/import_metrics.h): --literal's form, which source wins, what a recording shows;
+// and --metrics paths and -m's group names (events/metrics/metric_schedule.h).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/metrics/metric_literals.h"
+#include "events/metrics/metric_schedule.h"
+#include "events/perfstat/import_metrics.h"
+#include "test_support.h"
+
+using namespace pmc;
+
+namespace {
+
+EventCount row(const std::string& name, double value, const std::string& reason = "") {
+  EventCount e;
+  e.name = name;
+  e.value = value;
+  e.status = EventStatus::counted;
+  e.reason = reason;
+  return e;
+}
+
+std::string fmt_cpu(int cpu) {
+  return "CPU" + std::to_string(cpu) + "/cycles";
+}
+
+Measurement system_wide() {
+  Measurement m;
+  m.source = "perf-stat";
+  m.target = MeasurementTarget::system_wide;
+  return m;
+}
+
+std::string perf_dir() {
+  return std::string(PMC_TEST_DATA) + "/metrics/perf-style-skylake";
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("parse_literal_setting: NAME=VALUE with perf's names, with or without '#'") {
+    auto s = parse_literal_setting("#SMT_on=1");
+    CHECK(s.name == "smt_on");
+    CHECK(s.value == 1.0);
+    CHECK(parse_literal_setting("system_tsc_freq = 2.5e9").value == 2.5e9);
+    CHECK(parse_literal_setting("num_cpus_online=64").name == "num_cpus_online");
+    for (const char* bad :
+         {"smt_on", "smt_on=", "smt_on=on", "num_threads=4", "=1", "slots=inf", "slots=4x"})
+      CHECK_THROWS_AS_MESSAGE(parse_literal_setting(bad), LiteralSettingError, bad);
+    CHECK(perf_literal_names().size() == 10);
+  }
+
+  TEST_CASE("LiteralLayers: --literal over the recording over --cpu over what is assumed") {
+    LiteralLayers layers;
+    layers.set(LiteralSource::assumed, "smt_on", 0, "no sign");
+    layers.set(LiteralSource::given, "#SMT_ON", 1, "");
+    layers.set(LiteralSource::recording, "smt_on", 0, "per-core rows");  // weaker: ignored
+    layers.set(LiteralSource::cpu_model, "slots", 4, "--cpu skylake");
+    layers.set(LiteralSource::recording, "slots", 5, "");
+    CHECK(layers.find("smt_on") == 1.0);
+    CHECK(layers.find("#slots") == 5.0);
+    CHECK(layers.literals().find("#SMT_on") == 1.0);
+    CHECK_FALSE(layers.has("num_cpus"));
+    CHECK(layers.describe() == "#smt_on = 1 (--literal), #slots = 5 (the recording)");
+  }
+
+  TEST_CASE("cpu_family_slots: the issue width of a --cpu name's family") {
+    CHECK(cpu_family_slots("skylake") == 4.0);
+    CHECK(cpu_family_slots("clx") == 4.0);
+    CHECK(cpu_family_slots("icx") == 5.0);
+    CHECK(cpu_family_slots("spr") == 6.0);
+    CHECK(cpu_family_slots("zen4") == 6.0);
+    CHECK(cpu_family_slots("neoverse-n2") == 5.0);
+    CHECK_FALSE(cpu_family_slots("neoverse-n1"));
+    CHECK_FALSE(cpu_family_slots("pentium4"));
+  }
+
+  TEST_CASE("add_recording_literals: what -A, --per-core and *_ANY events show") {
+    SUBCASE("-A rows of every CPU; an uncore event on one CPU does not count") {
+      auto m = system_wide();
+      for (int cpu = 0; cpu < 4; ++cpu) m.events.push_back(row(fmt_cpu(cpu), 1));
+      m.events.push_back(row("CPU0/uncore_imc/data_reads/", 1));
+      m.events.push_back(row("cycles", 4));
+      LiteralLayers layers;
+      add_recording_literals(m, layers);
+      CHECK(layers.find("num_cpus") == 4.0);
+      CHECK(layers.find("num_cpus_online") == 4.0);
+      CHECK_FALSE(layers.has("smt_on"));
+    }
+    SUBCASE("--per-core rows: cores, dies, packages, CPUs and SMT") {
+      auto m = system_wide();
+      for (const char* core : {"S0-D0-C0", "S0-D0-C1", "S1-D0-C0", "S1-D0-C1"})
+        m.events.push_back(row(std::string(core) + "/cycles", 1, "aggregate of 2 CPUs"));
+      LiteralLayers layers;
+      add_recording_literals(m, layers);
+      CHECK(layers.find("num_cores") == 4.0);
+      CHECK(layers.find("num_dies") == 2.0);
+      CHECK(layers.find("num_packages") == 2.0);
+      CHECK(layers.find("num_cpus") == 8.0);
+      CHECK(layers.find("smt_on") == 1.0);
+    }
+    SUBCASE("a -C list: the rows are not every CPU") {
+      auto m = system_wide();
+      m.command = {"CPU(s) 0-1"};
+      m.events.push_back(row("CPU0/cycles", 1));
+      m.events.push_back(row("CPU1/cycles", 1));
+      LiteralLayers layers;
+      add_recording_literals(m, layers);
+      CHECK_FALSE(layers.has("num_cpus"));
+    }
+    SUBCASE("a counted *_ANY event: SMT was on") {
+      Measurement m;
+      m.events.push_back(row("cpu_clk_unhalted.thread_any", 1));
+      m.events.push_back(row("uops_issued.any", 1));  // ".any" is not "_ANY"
+      LiteralLayers layers;
+      add_recording_literals(m, layers);
+      CHECK(layers.find("smt_on") == 1.0);
+    }
+  }
+
+  TEST_CASE("import_literals: --cpu's width, SMT assumed off, #core_wide by perf's rule") {
+    auto m = system_wide();
+    auto layers = import_literals(m, "skylake", {});
+    CHECK(layers.find("slots") == 4.0);
+    CHECK(layers.find("smt_on") == 0.0);
+    CHECK(layers.find("core_wide") == 1.0);  // system-wide with SMT off
+    CHECK(layers.describe().find("#smt_on = 0 (assumed") != std::string::npos);
+
+    auto given = import_literals(
+        m, "skylake", {parse_literal_setting("smt_on=1"), parse_literal_setting("slots=6")});
+    CHECK(given.find("smt_on") == 1.0);
+    CHECK(given.find("slots") == 6.0);
+    CHECK(given.find("core_wide") == 1.0);  // every CPU counted
+
+    Measurement command;  // a command's counts: not core-wide
+    CHECK(import_literals(command, "skylake", {}).find("core_wide") == 0.0);
+    auto listed = system_wide();
+    listed.command = {"CPU(s) 1"};
+    CHECK(
+        import_literals(listed, "skylake", {parse_literal_setting("smt_on=1")}).find("core_wide") ==
+        0.0);
+    // Without a CPU family nothing is assumed.
+    CHECK_FALSE(import_literals(command, "", {}).has("smt_on"));
+  }
+
+  TEST_CASE("load_metric_path: a directory of perf's files, a file, and paths that give nothing") {
+    std::vector<std::string> notes;
+    auto set = load_metric_path(perf_dir(), notes);
+    CHECK(set.events().size() == 4);   // pipeline.json, without OFFCORE_RESPONSE's two codes
+    CHECK(set.metrics().size() == 6);  // skl-style-metrics.json
+    REQUIRE(notes.size() == 2);        // in file name order; mapfile.csv is not *.json
+    CHECK(notes[0].find("other.json skipped") != std::string::npos);
+    CHECK(notes[1].find("pipeline.json: 1 event left out") != std::string::npos);
+
+    notes.clear();
+    CHECK(load_metric_path(perf_dir() + "/skl-style-metrics.json", notes).metrics().size() == 6);
+    CHECK(notes.empty());
+
+    CHECK_THROWS_AS(load_metric_path("/nonexistent/dir", notes), MetricChoiceError);
+    CHECK_THROWS_WITH_AS(check_metric_paths({"/dev/null"}),
+                         "--metrics /dev/null: neither a file nor a directory", MetricChoiceError);
+    auto empty = test::make_temp_dir("metric-path");
+    std::ofstream(empty / "other.json") << "[{\"Comment\": \"x\"}]";
+    CHECK_THROWS_AS(load_metric_path(empty, notes), MetricChoiceError);
+    std::filesystem::remove_all(empty);
+  }
+
+  TEST_CASE("load_metrics: --metrics adds to generic.json, and perf's groups select") {
+    auto loaded = load_metrics("", "", MachineInfo{}, {perf_dir()});
+    REQUIRE(loaded.files.size() == 2);
+    CHECK(loaded.files.back() == perf_dir());
+    auto groups = metric_groups(loaded.set);
+    CHECK(std::find(groups.begin(), groups.end(), "TopdownL1") != groups.end());
+    CHECK(std::find(groups.begin(), groups.end(), "PipelineL1") != groups.end());
+
+    auto topdown = resolve_metric_selection(loaded, {"topdownl1"});
+    CHECK(loaded.set.select(topdown).size() == 4);
+    // generic.json's tma_* were in "topdown" too: the directory's replace them and stay there.
+    auto kept = resolve_metric_selection(loaded, {"topdown"});
+    CHECK(loaded.set.select(kept).size() == 4);
+    // Default: pmcmodel's default groups the set has, and the files' own Default group.
+    auto defaults = resolve_metric_selection(loaded, {"Default"});
+    CHECK(std::find(defaults.begin(), defaults.end(), "ipc") != defaults.end());
+    CHECK(std::find(defaults.begin(), defaults.end(), "Default") != defaults.end());
+    CHECK_THROWS_WITH_AS(resolve_metric_selection(loaded, {"TopdownL9"}),
+                         doctest::Contains("tma_L1_group"), MetricChoiceError);
+  }
+
+  TEST_CASE("rederive_metrics: the counts' metrics again, the others kept") {
+    Measurement m;
+    m.duration_s = 1;
+    m.events = {row("instructions", 3000), row("cycles", 1000)};
+    m.metrics = {{"ipc", 99, "insn/cycle"}, {"joules_per_run", 2.5, "J"}};
+    auto loaded = load_metrics("", "", MachineInfo{});
+    rederive_metrics(m, loaded, {"ipc"}, {});
+    std::optional<double> ipc, joules;
+    for (const auto& metric : m.metrics) {
+      if (metric.name == "ipc") ipc = metric.value;
+      if (metric.name == "joules_per_run") joules = metric.value;
+    }
+    CHECK(ipc == 3.0);  // 3000 instructions / 1000 cycles
+    CHECK(joules == 2.5);
+  }
+}
