@@ -7,7 +7,6 @@
 #include <cmath>
 #include <filesystem>
 #include <future>
-#include <map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -127,11 +126,6 @@ struct EnergyRecorder::State {
   std::string grid_basis;
   std::optional<EstimateCurve> curve;
   std::optional<CpuTimes> cpu_at_start;
-  // The intervals of this run so far: their seconds, and each domain's joules over them. A domain
-  // that stands for the machine and has read 0 J over kNotCountingWindowS or more is present but
-  // not counting: intervals leave it out and take the estimate, as the run does.
-  double interval_window_s = 0;
-  std::map<std::string, double, std::less<>> interval_joules;
   // finish_intervals: /proc/stat where the batch of intervals it finishes began (the run's start,
   // then where the previous batch ended), and whether its notes were given in this run.
   std::optional<CpuTimes> cpu_at_batch;
@@ -443,33 +437,10 @@ struct EnergyRecorder::State {
     return out;
   }
 
-  // Whether the CPU source is RAPL (the perf power PMU or powercap), whose counters advance about
-  // every millisecond: 0 J since the run began tells a silent domain within the first interval.
-  // A meter's or a BMC's readings may advance once a second or less often.
-  bool updates_every_millisecond() const {
-    const std::string& method = choice.source->method();
-    return method == "measured:rapl" || method == "measured:powercap";
-  }
-
-  // One interval's energy from the source's readings, with the command's shares; for RAPL, the
-  // estimate instead while every domain that stands for the machine has read 0 J since the run
-  // began.
+  // One interval's energy from the source's readings, with the command's shares.
   std::vector<EnergyReading> interval_energy(std::vector<EnergyReading> readings, double window_s,
                                              std::optional<double> cpu,
-                                             std::optional<double> busy) {
-    interval_window_s += window_s;
-    for (const auto& r : readings) interval_joules[r.domain] += r.joules;
-    if (interval_window_s >= kNotCountingWindowS && updates_every_millisecond()) {
-      size_t before = readings.size();
-      std::erase_if(readings, [&](const EnergyReading& r) {
-        return stands_for_machine(r.domain) && interval_joules[r.domain] == 0;
-      });
-      if (readings.size() != before && !any_stands_for_machine(readings)) {
-        std::optional<double> machine_u;
-        if (busy && window_s > 0) machine_u = *busy / (window_s * cpus());
-        return interval_estimate(window_s, cpu, machine_u);
-      }
-    }
+                                             std::optional<double> busy) const {
     return with_shares(std::move(readings), window_s, cpu, busy, nullptr);
   }
 
@@ -639,8 +610,6 @@ void EnergyRecorder::sample() {
 void EnergyRecorder::begin_run() {
   auto& s = *state_;
   s.cpu_at_start = s.cpu_at_interval = s.cpu_at_batch = s.proc_stat->read();
-  s.interval_window_s = 0;
-  s.interval_joules.clear();
   s.batch_notes_given = s.batch_coverage_noted = false;
   s.marked_busy.clear();
   s.marked_task.clear();

@@ -194,44 +194,6 @@ TEST_SUITE("kernel") {
       CHECK(has_note(m.notes, "energy is an ESTIMATE (estimated:sku-curve:" + kSku +
                                   ", ±30.0%): power domain psys"));
     }
-    SUBCASE(
-        "intervals, live or marked: the estimate while psys stays at 0 µJ, psys once it counts") {
-      for (bool live : {true, false}) {
-        CAPTURE(live);
-        write(energy_uj, "000000000000\n");
-        rig.stat("cpu  1000 0 500 8000 100 0 0 0 0 0");
-        recorder.begin_run();
-        auto take = [&](double seconds, double task_ms) {
-          Interval iv;
-          iv.duration_s = seconds;
-          iv.events = run_of(seconds, task_ms).events;
-          std::vector<Interval> ivs{iv};
-          if (live) {
-            recorder.complete_interval(ivs[0]);
-          } else {
-            recorder.mark_interval();
-            std::vector<std::string> notes;
-            recorder.finish_intervals(ivs, notes);
-          }
-          return ivs[0];
-        };
-        rig.stat("cpu  1040 0 500 8160 100 0 0 0 0 0");
-        Interval first = take(1.0, 250);  // U = 0.25 s / (2 CPUs × 1 s): 122.5 W as above
-        CHECK_FALSE(find(first.energy, "psys"));
-        const EnergyReading* wall = find(first.energy, "wall");
-        REQUIRE(wall != nullptr);
-        CHECK(wall->method == "estimated:sku-curve:" + kSku);
-        CHECK(wall->average_watts == doctest::Approx(122.5 * kShare));
-        write(energy_uj, "000002000000\n");
-        rig.stat("cpu  1080 0 500 8320 100 0 0 0 0 0");
-        Interval second = take(1.0, 250);
-        const EnergyReading* psys = find(second.energy, "psys");
-        REQUIRE(psys != nullptr);
-        CHECK(psys->method == "measured:powercap");
-        CHECK(psys->joules == doctest::Approx(2.0));
-        CHECK_FALSE(find(second.energy, "wall"));
-      }
-    }
     SUBCASE("psys advances 5 J: it is the machine's energy") {
       write(energy_uj, "000005000000\n");
       recorder.complete_run(m);
