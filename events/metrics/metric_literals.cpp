@@ -107,10 +107,17 @@ bool reads_literal(const MetricSet& set, std::string_view name) {
 
 std::optional<double> cpu_family_slots(std::string_view cpu_model) {
   std::string file = metric_file_for_name(cpu_model);
-  if (file == "skylake.json") return 4;
-  if (file == "icelake.json") return 5;
-  if (file == "sapphirerapids.json" || file == "alderlake.json") return 6;
+  // Skylake-family cores allocate 4 µops a cycle, Sunny/Willow/Cypress Cove 5, Golden and
+  // Raptor Cove 6; Zen 4 dispatches 6, Zen 5 8 (perf's amdzen4/5 total_dispatch_slots).
+  if (file == "skylake.json" || file == "skylakex.json" || file == "cascadelake.json") return 4;
+  if (file == "icelake.json" || file == "icelakex.json" || file == "tigerlake.json" ||
+      file == "rocketlake.json")
+    return 5;
+  if (file == "sapphirerapids.json" || file == "emeraldrapids.json" || file == "alderlake.json")
+    return 6;
   if (file == "zen4.json") return 6;
+  if (file == "zen5.json") return 8;
+  if (file == "neoverse-n2.json") return 5;
   std::string name = literal_key(cpu_model);
   std::erase_if(name, [](char c) { return c == '-' || c == '_'; });
   if (name == "neoversen2") return 5;
