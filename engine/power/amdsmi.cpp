@@ -32,6 +32,7 @@ using Handle = void*;                   // amdsmi_socket_handle, amdsmi_processo
 
 constexpr uint64_t kInitAmdGpus = 1u << 1;  // AMDSMI_INIT_AMD_GPUS
 constexpr int kClockSys = 0;                // AMDSMI_CLK_TYPE_SYS, the graphics clock
+constexpr int kClockMem = 4;                // AMDSMI_CLK_TYPE_MEM, the memory clock
 constexpr int kMemoryVram = 0;              // AMDSMI_MEM_TYPE_VRAM
 constexpr unsigned kNameLength = 256;       // AMDSMI_256_LENGTH, market_name's longest
 constexpr unsigned kUuidLength = 38;        // AMDSMI_GPU_UUID_SIZE
@@ -328,8 +329,8 @@ struct Window {
   double start_s = 0;
   double start_uj = 0;
   double integrated_j = 0;  // the power integrated over the window
-  double util_sum = 0, memory_util_sum = 0, clock_sum = 0;
-  int util_n = 0, clock_n = 0;
+  double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0;
+  int util_n = 0, clock_n = 0, memory_clock_n = 0;
   ProcessWindow processes;  // use: GFX engine ns
   void reset(double t, double uj) {
     *this = Window{};
@@ -363,6 +364,7 @@ struct Gpu {
   double last_t = 0;
   unsigned power_misses = 0;            // samples at which the power did not answer
   std::map<unsigned, uint64_t> gfx_ns;  // each listed process's GFX engine time at the last look
+  std::map<unsigned, uint64_t> read_gfx_ns;  // the same, at the last read_processes()
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
   // A die whose counter never counted gets no reading: not 0 W.
@@ -395,6 +397,8 @@ class AmdSmiSource final : public GpuSource {
       read_energy(g, t);
       g.gfx_ns.clear();
       if (is_command_) list_processes(g, false);  // the processes already there: their baseline
+      g.read_gfx_ns.clear();
+      if (auto n = list(g)) advance_gfx(g.read_gfx_ns, *n, nullptr);
       g.run.reset(t, g.total_uj);
       g.interval.reset(t, g.total_uj);
     }
@@ -455,7 +459,19 @@ class AmdSmiSource final : public GpuSource {
 
   std::vector<GpuProcesses> read_processes() override {
     std::vector<GpuProcesses> out;
-    for (const auto& g : gpus_) out.push_back({g.info.index, g.domain(), false, {}, {}, 0});
+    for (auto& g : gpus_) {
+      GpuProcesses p;
+      p.index = g.info.index;
+      p.domain = g.domain();
+      p.split = &kGfxSplit;
+      if (auto n = list(g)) {
+        p.listed = true;
+        for (uint32_t i = 0; i < *n; ++i) p.pids.push_back(procs_[i].pid);
+        advance_gfx(g.read_gfx_ns, *n, &p.use);
+        p.use_samples = 1;
+      }
+      out.push_back(std::move(p));
+    }
     return out;
   }
 
@@ -496,27 +512,16 @@ class AmdSmiSource final : public GpuSource {
   // engine time each side used since the last look (a process first seen after start() counts
   // all of its time, which it used since it started). `count` false takes the baseline only.
   void list_processes(Gpu& g, bool count) {
-    const Api& api = lib_->api();
-    if (api.process_list == nullptr) return;
-    uint32_t n = uint32_t(procs_.size());
-    Status r = api.process_list(g.handle, &n, procs_.data());
-    if (r == kOutOfResources && n > procs_.size()) {
-      procs_.resize(n + 8);
-      n = uint32_t(procs_.size());
-      r = api.process_list(g.handle, &n, procs_.data());
-    }
-    if (r != kSuccess) return;
-    n = std::min<uint32_t>(n, uint32_t(procs_.size()));
+    auto n = list(g);
+    if (!n) return;
+    std::vector<std::pair<unsigned, double>> used;
+    advance_gfx(g.gfx_ns, *n, &used);
     bool command = false, other = false;
     double command_ns = 0, other_ns = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      const ProcInfo& p = procs_[i];
-      bool mine = is_command_(p.pid);
+    for (const auto& [pid, ns] : used) {
+      bool mine = is_command_(pid);
       (mine ? command : other) = true;
-      auto it = g.gfx_ns.try_emplace(p.pid, 0).first;  // first seen: all of its time
-      uint64_t used = p.gfx_ns >= it->second ? p.gfx_ns - it->second : p.gfx_ns;
-      it->second = p.gfx_ns;
-      (mine ? command_ns : other_ns) += double(used);
+      (mine ? command_ns : other_ns) += ns;
     }
     if (!count) return;
     for (Window* w : {&g.run, &g.interval}) {
@@ -527,6 +532,35 @@ class AmdSmiSource final : public GpuSource {
         w->processes.other_use += other_ns;
         ++w->processes.use_samples;
       }
+    }
+  }
+
+  // The processes on g now, into procs_: how many, or nullopt when the list does not answer.
+  std::optional<uint32_t> list(const Gpu& g) {
+    const Api& api = lib_->api();
+    if (api.process_list == nullptr) return std::nullopt;
+    uint32_t n = uint32_t(procs_.size());
+    Status r = api.process_list(g.handle, &n, procs_.data());
+    if (r == kOutOfResources && n > procs_.size()) {
+      procs_.resize(n + 8);
+      n = uint32_t(procs_.size());
+      r = api.process_list(g.handle, &n, procs_.data());
+    }
+    if (r != kSuccess) return std::nullopt;
+    return std::min<uint32_t>(n, uint32_t(procs_.size()));
+  }
+
+  // The GFX engine time each of the first n listed processes used since `last` saw it (a process
+  // first seen counts all of its time, which it used since it started), into `used` (when given);
+  // `last` then holds the times now.
+  void advance_gfx(std::map<unsigned, uint64_t>& last, uint32_t n,
+                   std::vector<std::pair<unsigned, double>>* used) {
+    for (uint32_t i = 0; i < n; ++i) {
+      const ProcInfo& p = procs_[i];
+      auto it = last.try_emplace(p.pid, 0).first;
+      uint64_t ns = p.gfx_ns >= it->second ? p.gfx_ns - it->second : p.gfx_ns;
+      it->second = p.gfx_ns;
+      if (used != nullptr) used->emplace_back(p.pid, double(ns));
     }
   }
 
@@ -595,6 +629,15 @@ class AmdSmiSource final : public GpuSource {
         ++w->clock_n;
       }
     }
+    buf = InfoBuffer{};
+    if (api.clock_info != nullptr && api.clock_info(g.handle, kClockMem, &buf) == kSuccess) {
+      uint32_t mhz = 0;
+      std::memcpy(&mhz, buf.bytes, sizeof mhz);
+      for (Window* w : {&g.run, &g.interval}) {
+        w->memory_clock_sum += mhz;
+        ++w->memory_clock_n;
+      }
+    }
   }
 
   static EnergyReading reading(const Gpu& g, const Window& w, double t) {
@@ -625,6 +668,7 @@ class AmdSmiSource final : public GpuSource {
       a.memory_util_pct = w.memory_util_sum / w.util_n;
     }
     if (w.clock_n > 0) a.sm_clock_mhz = w.clock_sum / w.clock_n;
+    if (w.memory_clock_n > 0) a.memory_clock_mhz = w.memory_clock_sum / w.memory_clock_n;
     return a;
   }
 

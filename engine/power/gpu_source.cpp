@@ -245,6 +245,23 @@ std::optional<EnergyReading> command_share(const ProcessWindow& w, const EnergyR
   return s;
 }
 
+ProcessWindow process_window(const GpuProcesses& p, const CommandProcesses& is_command) {
+  ProcessWindow w;
+  for (unsigned pid : p.pids) (is_command(pid) ? w.command_seen : w.other_seen) = true;
+  double command_use = 0, other_use = 0;
+  for (const auto& [pid, use] : p.use) {
+    bool mine = is_command(pid);
+    (mine ? w.command_seen : w.other_seen) = true;
+    (mine ? command_use : other_use) += use;
+  }
+  if (w.command_seen && w.other_seen) {
+    w.command_use = command_use;
+    w.other_use = other_use;
+    w.use_samples = p.use_samples;
+  }
+  return w;
+}
+
 CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor) {
   auto known = std::make_shared<std::map<unsigned, bool>>();
   return [root, ancestor, known](unsigned pid) {

@@ -32,26 +32,19 @@ std::optional<GpuSelection> parse_gpu_selection(std::string_view text);
 bool selects(const GpuSelection& selection, unsigned index);
 
 // Averages over a window of what each GPU reported at the samples: utilisation (% of time a
-// kernel ran) and the SM (NVIDIA) or graphics (AMD) clock. Absent where the GPU did not answer or
-// nothing was sampled.
+// kernel ran), memory-controller activity, the SM (NVIDIA) or graphics (AMD) clock, the memory
+// clock, the GPU's temperature and how fast it rose (NVIDIA only: the change from the sample
+// before the window, or its first, to its last over the time between them). Absent where the GPU
+// did not answer or nothing was sampled.
 struct GpuActivity {
   unsigned index = 0;
   std::string domain;  // "gpu0"…
   std::optional<double> util_pct;
   std::optional<double> memory_util_pct;
   std::optional<double> sm_clock_mhz;
-};
-
-// One GPU's compute processes, for splitting its energy among several workloads: the PIDs its
-// library lists on it and, per PID, the SM utilisation (%) summed over the library's per-process
-// samples newer than the last look.
-struct GpuProcesses {
-  unsigned index = 0;
-  std::string domain;   // "gpu0"…
-  bool listed = false;  // the process list answered
-  std::vector<unsigned> pids;
-  std::vector<std::pair<unsigned, double>> sm_util_sum;  // pid, summed SM %
-  unsigned sm_samples = 0;
+  std::optional<double> memory_clock_mhz;
+  std::optional<double> temperature_c;
+  std::optional<double> temperature_rise_c_per_s;
 };
 
 // Which processes are the command's: true for a PID (as this process sees it) that belongs to
@@ -79,6 +72,20 @@ struct ShareSplit {
   double uncertainty = 0;
 };
 
+// One GPU's compute processes over a window that ends now, for splitting its energy among
+// several workloads (serve's cgroups): the PIDs its library lists on it and, per PID, the use the
+// library recorded over the window (NVML: SM % summed over nvmlDeviceGetProcessUtilization's
+// samples; AMD SMI: GFX engine ns), with the library's rule for splitting by that use.
+struct GpuProcesses {
+  unsigned index = 0;
+  std::string domain;   // "gpu0"…
+  bool listed = false;  // the process list answered
+  std::vector<unsigned> pids;
+  std::vector<std::pair<unsigned, double>> use;  // pid, its use over the window
+  int use_samples = 0;
+  const ShareSplit* split = nullptr;  // the library's; never null where listed
+};
+
 // The command's share of `machine`, the GPU's reading over the window: all of it when only the
 // command's processes were listed on the GPU (+share:sole-process), the command's part of the
 // use when others' were too (+share:<split.method>, uncertainty + split.uncertainty), none when
@@ -87,6 +94,12 @@ struct ShareSplit {
 std::optional<EnergyReading> command_share(const ProcessWindow& w, const EnergyReading& machine,
                                            const ShareSplit& split,
                                            std::vector<std::string>* notes);
+
+// The window `processes` describe, seen from the workload whose processes `is_command` picks:
+// whether its processes and others' were listed or sampled, and the use each side recorded when
+// both were. Fed to command_share() with processes.split, this is measure's rule for any set of
+// processes (serve's cgroups).
+ProcessWindow process_window(const GpuProcesses& processes, const CommandProcesses& is_command);
 
 // The processes under `ancestor` (itself included) by their parent links in <proc>/PID/stat;
 // each PID is looked up once per run.
@@ -107,7 +120,7 @@ class GpuSource : public PowerSource {
   virtual std::vector<GpuActivity> last_activity() const = 0;
   // The activity of each interval mark_interval() ended, in order, and forgets them.
   virtual std::vector<std::vector<GpuActivity>> take_marked_activity() = 0;
-  // Each GPU's compute processes now and their SM samples since the last call (or start()).
+  // Each GPU's compute processes now and their use since the last call (or start()).
   // Independent of set_command_processes(). listed is false where the library cannot tell.
   virtual std::vector<GpuProcesses> read_processes() = 0;
 };

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -77,6 +78,8 @@ constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT, mW
 constexpr int kValueUnsignedInt = 1;
 constexpr int kValueUnsignedLongLong = 3;
 constexpr int kClockSm = 1;                 // NVML_CLOCK_SM
+constexpr int kClockMem = 2;                // NVML_CLOCK_MEM
+constexpr int kTemperatureGpu = 0;          // NVML_TEMPERATURE_GPU, the die's sensor
 constexpr unsigned kNameBufferSize = 96;    // NVML_DEVICE_NAME_V2_BUFFER_SIZE
 constexpr unsigned kUuidBufferSize = 96;    // NVML_DEVICE_UUID_V2_BUFFER_SIZE
 constexpr unsigned kDriverBufferSize = 80;  // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
@@ -323,8 +326,11 @@ struct Window {
   double start_s = 0;
   uint64_t counter_start_mj = 0;
   double integrated_j = 0;
-  double util_sum = 0, memory_util_sum = 0, clock_sum = 0;
-  int util_n = 0, clock_n = 0;
+  double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0,
+         temperature_sum = 0;
+  int util_n = 0, clock_n = 0, memory_clock_n = 0, temperature_n = 0;
+  double first_temperature_c = 0, first_temperature_s = 0;
+  double last_temperature_c = 0, last_temperature_s = 0;
   ProcessWindow processes;  // use: summed SM % of the per-process samples
 
   void reset(double t, uint64_t counter_mj) {
@@ -344,6 +350,7 @@ struct Gpu {
   double last_t = 0;
   unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
   unsigned long long processes_seen_us = 0;  // the same, for read_processes()
+  std::optional<std::pair<double, double>> last_temperature;  // °C and when, at the last sample
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
 };
@@ -435,6 +442,7 @@ class NvmlSourceImpl final : public GpuSource {
       GpuProcesses p;
       p.index = g.info.index;
       p.domain = g.domain();
+      p.split = &kSmSplit;
       list_processes(g, p);
       if (!p.pids.empty()) process_sm(g, p);
       out.push_back(std::move(p));
@@ -488,6 +496,31 @@ class NvmlSourceImpl final : public GpuSource {
       for (Window* w : {&g.run, &g.interval}) {
         w->clock_sum += mhz;
         ++w->clock_n;
+      }
+    }
+    if (api.clock_info != nullptr && api.clock_info(g.handle, kClockMem, &mhz) == kSuccess) {
+      for (Window* w : {&g.run, &g.interval}) {
+        w->memory_clock_sum += mhz;
+        ++w->memory_clock_n;
+      }
+    }
+    unsigned celsius = 0;
+    if (api.temperature != nullptr &&
+        api.temperature(g.handle, kTemperatureGpu, &celsius) == kSuccess) {
+      double t = now_s();
+      // A window's rise starts from the sample before it, where there was one, so that a window
+      // with a single sample has a rise too.
+      auto [from_c, from_s] = g.last_temperature.value_or(std::pair<double, double>(celsius, t));
+      g.last_temperature = {double(celsius), t};
+      for (Window* w : {&g.run, &g.interval}) {
+        if (w->temperature_n == 0) {
+          w->first_temperature_c = from_c;
+          w->first_temperature_s = from_s;
+        }
+        w->last_temperature_c = celsius;
+        w->last_temperature_s = t;
+        w->temperature_sum += celsius;
+        ++w->temperature_n;
       }
     }
   }
@@ -571,13 +604,13 @@ class NvmlSourceImpl final : public GpuSource {
       const auto& s = util_samples_[i];
       newest = std::max(newest, s.time_stamp_us);
       if (s.time_stamp_us <= g.processes_seen_us) continue;
-      auto it = std::find_if(p.sm_util_sum.begin(), p.sm_util_sum.end(),
-                             [&](const auto& e) { return e.first == s.pid; });
-      if (it == p.sm_util_sum.end())
-        p.sm_util_sum.emplace_back(s.pid, double(s.sm_util));
+      auto it =
+          std::find_if(p.use.begin(), p.use.end(), [&](const auto& e) { return e.first == s.pid; });
+      if (it == p.use.end())
+        p.use.emplace_back(s.pid, double(s.sm_util));
       else
         it->second += s.sm_util;
-      ++p.sm_samples;
+      ++p.use_samples;
     }
     g.processes_seen_us = newest;
   }
@@ -622,6 +655,11 @@ class NvmlSourceImpl final : public GpuSource {
       a.memory_util_pct = w.memory_util_sum / w.util_n;
     }
     if (w.clock_n > 0) a.sm_clock_mhz = w.clock_sum / w.clock_n;
+    if (w.memory_clock_n > 0) a.memory_clock_mhz = w.memory_clock_sum / w.memory_clock_n;
+    if (w.temperature_n > 0) a.temperature_c = w.temperature_sum / w.temperature_n;
+    if (w.temperature_n > 0 && w.last_temperature_s > w.first_temperature_s)
+      a.temperature_rise_c_per_s = (w.last_temperature_c - w.first_temperature_c) /
+                                   (w.last_temperature_s - w.first_temperature_s);
     return a;
   }
 

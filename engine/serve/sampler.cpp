@@ -313,7 +313,7 @@ struct Sampler::State {
     }
   }
 
-  // The cgroup of every process NVML listed on a GPU or sampled there.
+  // The cgroup of every process a GPU library listed on a GPU or sampled there.
   std::map<unsigned, std::string> gpu_process_cgroups() const {
     std::map<unsigned, std::string> out;
     auto add = [&](unsigned pid) {
@@ -322,12 +322,13 @@ struct Sampler::State {
     };
     for (const auto& p : gpu_processes) {
       for (unsigned pid : p.pids) add(pid);
-      for (const auto& [pid, sm] : p.sm_util_sum) add(pid);
+      for (const auto& [pid, use] : p.use) add(pid);
     }
     return out;
   }
 
-  // measure's rule for a command's share of a GPU, with the cgroup's processes as the command.
+  // measure's rule for a command's share of a GPU (command_share, engine/power/gpu_source.h),
+  // with the cgroup's processes as the command.
   void attribute_gpus(const std::string& rel, FollowedCgroup& cg,
                       const std::map<unsigned, std::string>& process_cgroups) {
     auto mine = [&](unsigned pid) {
@@ -337,23 +338,9 @@ struct Sampler::State {
     for (const auto& r : gpu_readings) {
       auto p = std::find_if(gpu_processes.begin(), gpu_processes.end(),
                             [&](const GpuProcesses& g) { return g.domain == r.domain; });
-      if (p == gpu_processes.end()) continue;
-      bool command = false, other = false;
-      for (unsigned pid : p->pids) (mine(pid) ? command : other) = true;
-      double mine_sm = 0, total_sm = 0;
-      for (const auto& [pid, sm] : p->sm_util_sum) {
-        total_sm += sm;
-        if (mine(pid)) {
-          mine_sm += sm;
-          command = true;
-        }
-      }
-      if (!command) continue;
-      if (!other)
-        cg.joules[EnergyKey{r.domain, r.method + "+share:sole-process"}] += r.joules;
-      else if (total_sm > 0)
-        cg.joules[EnergyKey{r.domain, r.method + "+share:sm-util"}] +=
-            r.joules * (mine_sm / total_sm);
+      if (p == gpu_processes.end() || p->split == nullptr) continue;
+      if (auto share = command_share(process_window(*p, mine), r, *p->split, nullptr))
+        cg.joules[EnergyKey{r.domain, share->method}] += share->joules;
     }
   }
 

@@ -12,12 +12,13 @@
 // included, is split among what ran. Labelled "<method>+share:busy-cpu".
 //
 // GPUs (NVML and AMD SMI, engine/power/gpu_source.h; each library is a source of its own, "nvml"
-// and "amdsmi"): each GPU's energy is its own domain ("gpu0"…, never split by
-// CPU time); a GPU's interval energy goes to the cgroups whose processes NVML lists on it, by
-// measure's rule: a cgroup whose processes are the only compute processes on the GPU is given
-// all of it ("<method>+share:sole-process"); when others compute there too, its share of the SM
-// utilisation in NVML's per-process samples over the interval ("<method>+share:sm-util"); none
-// when no sample splits it. AMD SMI's GPUs list no processes: their energy goes to no cgroup.
+// and "amdsmi"): each GPU's energy is its own domain ("gpu0"…, never split by CPU time); a GPU's
+// interval energy goes to the cgroups whose processes its library lists on it, by measure's rule
+// (command_share, with the cgroup's processes as the command): a cgroup whose processes are the
+// only compute processes on the GPU is given all of it ("<method>+share:sole-process"); when
+// others compute there too, its share of the use the library recorded per process over the
+// interval: NVML's SM utilisation samples ("<method>+share:sm-util"), AMD SMI's GFX engine time
+// ("<method>+share:gfx-time"); none when nothing splits it.
 #include <functional>
 #include <memory>
 #include <string>

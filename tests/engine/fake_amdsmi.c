@@ -26,6 +26,10 @@
  *   PMC_FAKE_AMDSMI_OTHER_PID   a process that is not the caller's child also computes on GPU 0
  *   PMC_FAKE_AMDSMI_CHILD_GFX   the share (%) of GFX engine time each child uses (default 80); the
  *                               other process uses 100 minus that
+ *   PMC_FAKE_AMDSMI_PROCESSES   "GPU:PID:GFX,…": exactly these processes, each on its GPU with
+ *                               its share (%) of GFX engine time, instead of the children and
+ *                               the other process (any PIDs: a test with a procfs fixture names
+ *                               its own)
  * Processes (amdsmi_get_gpu_process_list): the caller's child processes (parent in
  * /proc/<pid>/stat is the caller) and the other process, on GPU 0 only, each with GFX engine time
  * t × its share × 1e9 ns.
@@ -139,6 +143,13 @@ static struct gpu gpus[MAX_GPUS];
 static int sockets[MAX_GPUS];
 static int n_gpus, n_sockets, initialised, no_energy, no_power, replay;
 static unsigned other_pid, child_gfx = 80;
+/* PMC_FAKE_AMDSMI_PROCESSES, when set. */
+#define MAX_LISTED 64
+static struct listed {
+  int gpu;
+  unsigned pid, gfx;
+} listed[MAX_LISTED];
+static int listed_count = -1; /* -1: not set */
 static double trace_start;
 #define MAX_ROWS 4096
 static double trace_t[MAX_ROWS], trace_w[MAX_ROWS];
@@ -228,6 +239,20 @@ amdsmi_status_t amdsmi_init(uint64_t flags) {
   other_pid = (unsigned)env_double("PMC_FAKE_AMDSMI_OTHER_PID", 0);
   child_gfx = (unsigned)env_double("PMC_FAKE_AMDSMI_CHILD_GFX", 80);
   if (child_gfx > 100) child_gfx = 100;
+  listed_count = -1;
+  const char* processes = getenv("PMC_FAKE_AMDSMI_PROCESSES");
+  if (processes != NULL) {
+    const char* p = processes;
+    listed_count = 0;
+    while (*p != '\0' && listed_count < MAX_LISTED) {
+      struct listed* l = &listed[listed_count];
+      int used = 0;
+      if (sscanf(p, "%d:%u:%u%n", &l->gpu, &l->pid, &l->gfx, &used) != 3) break;
+      ++listed_count;
+      p += used;
+      if (*p == ',') ++p;
+    }
+  }
   if (replay) {
     const char* trace = getenv("PMC_FAKE_AMDSMI_TRACE");
 #ifdef FAKE_AMDSMI_TRACE
@@ -419,10 +444,18 @@ amdsmi_status_t amdsmi_get_gpu_process_list(amdsmi_processor_handle h, uint32_t*
   unsigned pids[64];
   unsigned n = 0;
   if (g == NULL || max_processes == NULL) return AMDSMI_STATUS_INVAL;
-  if (g->index == 0) {
+  unsigned shares[64];
+  if (listed_count >= 0) {
+    for (int i = 0; i < listed_count && n < 64; ++i)
+      if (listed[i].gpu == g->index) {
+        pids[n] = listed[i].pid;
+        shares[n++] = listed[i].gfx;
+      }
+  } else if (g->index == 0) {
     n = children(pids, 64);
     if (n > 63) n = 63;
     if (other_pid != 0) pids[n++] = other_pid;
+    for (unsigned i = 0; i < n; ++i) shares[i] = pids[i] == other_pid ? 100 - child_gfx : child_gfx;
   }
   if (*max_processes == 0 || n == 0) {
     *max_processes = n;
@@ -432,7 +465,7 @@ amdsmi_status_t amdsmi_get_gpu_process_list(amdsmi_processor_handle h, uint32_t*
   double t = now_s();
   uint32_t filled = *max_processes < n ? *max_processes : n;
   for (uint32_t i = 0; i < filled; ++i) {
-    unsigned share = pids[i] == other_pid ? 100 - child_gfx : child_gfx;
+    unsigned share = shares[i];
     memset(&list[i], 0, sizeof list[i]);
     snprintf(list[i].name, sizeof list[i].name, "proc%u", pids[i]);
     list[i].pid = pids[i];

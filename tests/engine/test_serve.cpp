@@ -1,6 +1,8 @@
 // `pmcmodel serve`'s library: the exposition formats, the --cgroups selection, and the sampler over
 // fixture powercap, cgroup and /proc/stat trees moved by hand between samples, and GPUs from
-// tests/engine/fake_nvml.c (a libnvidia-ml replaying a real H200 trace) moved by a clock file.
+// tests/engine/fake_nvml.c (a libnvidia-ml replaying a real H200 trace) and
+// tests/engine/fake_amdsmi.c (an AMD SMI whose accumulator advances at a set power) moved by a
+// clock file.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "engine/serve/cgroups.h"
@@ -95,6 +98,21 @@ struct FakeNvml {
   ~FakeNvml() {
     for (const auto& k : names) ::unsetenv(k.c_str());
     fs::remove_all(dir);
+  }
+};
+
+// The same for the fake AMD SMI (read at amdsmi_init).
+struct FakeAmdSmi {
+  std::vector<std::string> names;
+  explicit FakeAmdSmi(std::vector<std::pair<std::string, std::string>> env) {
+    env.emplace_back("PMCMODEL_AMDSMI_LIBRARY", PMC_FAKE_AMDSMI);
+    for (const auto& [k, v] : env) {
+      ::setenv(k.c_str(), v.c_str(), 1);
+      names.push_back(k);
+    }
+  }
+  ~FakeAmdSmi() {
+    for (const auto& k : names) ::unsetenv(k.c_str());
   }
 };
 
@@ -426,6 +444,136 @@ TEST_SUITE("pure") {
       if (f.name == "pmcmodel_cgroup_energy_joules")
         for (const auto& x : f.samples)
           CHECK(x.labels[2].second.find("busy-cpu") == std::string::npos);
+  }
+
+  TEST_CASE(
+      "the sampler's AMD GPUs: each split among cgroups by measure's rule, by the GFX engine time "
+      "AMD SMI lists per process") {
+    TempTree t("amd");
+    auto cg = t.path / "sys/fs/cgroup";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    write_file(cg / "system.slice/a.service/cpu.stat", cpu_stat(0));
+    write_file(cg / "system.slice/b.service/cpu.stat", cpu_stat(0));
+    write_file(t.path / "proc/stat", proc_stat(1000));
+    write_file(t.path / "proc/101/cgroup", "0::/system.slice/a.service\n");
+    write_file(t.path / "proc/102/cgroup", "0::/system.slice/b.service\n");
+    write_file(t.path / "proc/103/cgroup", "0::/system.slice/a.service/worker\n");
+    auto clock = t.path / "clock";
+    std::ofstream(clock) << "1\n";
+    // Each GPU's accumulator advances at 300 W (the fake's default), so 1 s → 3 s is 600 J.
+    const double joules = 300.0 * 2;
+    SysRoot root;
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.cgroups.patterns = {"system.slice/*.service"};
+    settings.cgroup_counters = false;
+    ::setenv("PMCMODEL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    auto cgroup_j = [](const Snapshot& s, const char* cgroup, const char* domain,
+                       const char* method) {
+      const Sample* x = find(s, "pmcmodel_cgroup_energy_joules",
+                             {{"cgroup", cgroup}, {"domain", domain}, {"method", method}});
+      return x != nullptr ? x->value : -1.0;
+    };
+    SUBCASE("shared by a and b, alone on the other") {
+      // GPU 0: a's 101 uses 60 % of the GFX engine and b's 102 20 %; GPU 1: a's 103 alone.
+      FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_CLOCK", clock.string()},
+                      {"PMC_FAKE_AMDSMI_GPUS", "2"},
+                      {"PMC_FAKE_AMDSMI_PROCESSES", "0:101:60,0:102:20,1:103:90"}});
+      Sampler sampler(root, settings);
+      sampler.sample_once();
+      std::ofstream(clock) << "3\n";
+      overwrite(t.path / "proc/stat", proc_stat(1100));
+      sampler.sample_once();
+      auto s = sampler.snapshot();
+      CHECK(find(*s, "pmcmodel_source_up", {{"source", "amdsmi"}})->value == 1);
+      CHECK(find(*s, "pmcmodel_energy_joules", {{"domain", "gpu0"}, {"method", "measured:amdsmi"}})
+                ->value == doctest::Approx(joules));
+      // GPU 0 is shared: a gets 60 / (60 + 20) of it, b 20 / 80, with the share's method.
+      CHECK(cgroup_j(*s, "/system.slice/a.service", "gpu0", "measured:amdsmi+share:gfx-time") ==
+            doctest::Approx(joules * 0.75));
+      CHECK(cgroup_j(*s, "/system.slice/b.service", "gpu0", "measured:amdsmi+share:gfx-time") ==
+            doctest::Approx(joules * 0.25));
+      // GPU 1 runs only a's process: all of it is a's.
+      CHECK(cgroup_j(*s, "/system.slice/a.service", "gpu1", "measured:amdsmi+share:sole-process") ==
+            doctest::Approx(joules));
+      CHECK(cgroup_j(*s, "/system.slice/b.service", "gpu1", "measured:amdsmi+share:sole-process") ==
+            -1);
+      CHECK(cgroup_j(*s, "/system.slice/b.service", "gpu1", "measured:amdsmi+share:gfx-time") ==
+            -1);
+    }
+    SUBCASE("shared, but no GFX time recorded: nothing is attributed") {
+      FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_CLOCK", clock.string()},
+                      {"PMC_FAKE_AMDSMI_PROCESSES", "0:101:0,0:102:0"}});
+      Sampler sampler(root, settings);
+      sampler.sample_once();
+      std::ofstream(clock) << "3\n";
+      overwrite(t.path / "proc/stat", proc_stat(1100));
+      sampler.sample_once();
+      auto s = sampler.snapshot();
+      CHECK(find(*s, "pmcmodel_energy_joules", {{"domain", "gpu0"}, {"method", "measured:amdsmi"}})
+                ->value == doctest::Approx(joules));
+      for (const auto& f : s->families)
+        if (f.name == "pmcmodel_cgroup_energy_joules")
+          for (const auto& x : f.samples) CHECK(x.labels[1].second != "gpu0");
+    }
+    ::unsetenv("PMCMODEL_NVML_LIBRARY");
+  }
+
+  TEST_CASE("a workload's share of a GPU's window: one rule whichever processes are the workload") {
+    EnergyReading gpu;
+    gpu.domain = "gpu0";
+    gpu.method = "measured:nvml";
+    gpu.joules = 100;
+    gpu.average_watts = 50;
+    gpu.uncertainty = 0.01;
+    ShareSplit split{"sm-util", "NVML", "no samples",
+                     [](int, double percent) { return std::to_string(percent); }, 0.25};
+    GpuProcesses p;
+    p.domain = "gpu0";
+    p.listed = true;
+    p.split = &split;
+    auto is = [](std::set<unsigned> pids) {
+      return [pids](unsigned pid) { return pids.count(pid) > 0; };
+    };
+    SUBCASE("alone on the GPU: all of its energy") {
+      p.pids = {7, 8};
+      auto s = command_share(process_window(p, is({7, 8})), gpu, split, nullptr);
+      REQUIRE(s);
+      CHECK(s->joules == 100);
+      CHECK(s->method == "measured:nvml+share:sole-process");
+      CHECK(s->scope == EnergyScope::command);
+    }
+    SUBCASE("sharing: split by the use each side recorded, with the split's uncertainty") {
+      p.pids = {7, 9};
+      p.use = {{7, 30}, {9, 60}, {7, 10}};
+      p.use_samples = 3;
+      std::vector<std::string> notes;
+      auto s = command_share(process_window(p, is({7})), gpu, split, &notes);
+      REQUIRE(s);
+      CHECK(s->joules == doctest::Approx(100 * 40.0 / 100));
+      CHECK(s->average_watts == doctest::Approx(50 * 0.4));
+      CHECK(s->uncertainty == doctest::Approx(0.26));
+      CHECK(s->method == "measured:nvml+share:sm-util");
+      REQUIRE(notes.size() == 1);
+      CHECK(notes[0].find("other processes computed on it too") != std::string::npos);
+    }
+    SUBCASE("a process seen only in the use samples still counts as seen") {
+      p.use = {{7, 10}, {9, 30}};
+      auto w = process_window(p, is({7}));
+      CHECK(w.command_seen);
+      CHECK(w.other_seen);
+      CHECK(w.command_use == 10);
+      CHECK(w.other_use == 30);
+    }
+    SUBCASE("never listed: no share") {
+      p.pids = {9};
+      CHECK_FALSE(command_share(process_window(p, is({7})), gpu, split, nullptr));
+    }
+    SUBCASE("sharing with no use recorded: no share") {
+      p.pids = {7, 9};
+      CHECK_FALSE(command_share(process_window(p, is({7})), gpu, split, nullptr));
+    }
   }
 
   TEST_CASE("the sampler without NVML: no library says nothing, a library that fails is down") {
