@@ -112,6 +112,11 @@ std::string format_run_summary(const CalibrateOptions& o, const CalibrationResul
     report += fmt::format("not counted: {}\n", fmt::join(c.uncounted, "; "));
   if (!result.power_method.empty())
     report += fmt::format("power: {} ({})\n", result.power_method, fmt::join(c.domains, ", "));
+  if (!c.gpu_columns.empty()) {
+    std::vector<std::string> columns;
+    for (const auto& g : c.gpu_columns) columns.push_back(g.column);
+    report += fmt::format("gpus: {}\n", fmt::join(columns, ", "));
+  }
   for (const auto& n : result.notes) report += "note: " + n + "\n";
   for (const auto& n : result.power_notes) report += "note: " + n + "\n";
   report += fmt::format("wrote {}\n", o.out_data);
@@ -202,6 +207,10 @@ Runner add_calibrate(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "perf", "powercap", "papi", "none"}));
   cmd->add_option("--power-from", o->request.power_from,
                   "Power from a wall meter's log FILE, or ipmi");
+  cmd->add_option("--gpus", o->request.gpus,
+                  "GPUs whose watts, utilisation, clocks and temperature the dataset records "
+                  "(NVIDIA's through NVML, then AMD's through AMD SMI): all (the default), none, "
+                  "or indices \"0,2\", \"0-3\"");
   cmd->add_option("--interval-ms", o->request.interval_ms, "Sampling interval (default 100)")
       ->check(CLI::Range(10, 10000));
   cmd->footer(

@@ -817,6 +817,23 @@ std::vector<EnergyReading> EnergyRecorder::read_machine_interval(std::vector<std
   }
 }
 
+EnergyRecorder::GpuInterval EnergyRecorder::read_gpu_interval(std::vector<std::string>& notes) {
+  GpuInterval out;
+  auto& source = state_->gpu.source;
+  if (!source) return out;
+  try {
+    source->sample();  // the activity at the window's end: no window is left without a sample
+    for (auto& r : source->read_interval())
+      if (r.scope == EnergyScope::machine) out.energy.push_back(std::move(r));
+    out.activity = source->last_activity();
+  } catch (const std::exception& e) {
+    notes.push_back(fmt::format("an interval without GPU readings: {} could not be read ({})",
+                                source->method(), e.what()));
+    out = {};
+  }
+  return out;
+}
+
 std::string EnergyRecorder::machine_method() const {
   return state_->choice.source ? state_->choice.source->method() : std::string();
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/power/gpu_source.h"
 #include "events/document/energy_basis.h"
 #include "events/document/measurement.h"
 #include "events/names/sysroot.h"
@@ -90,6 +91,16 @@ class EnergyRecorder {
   // without a source, and for a window the source could not cover (its notes say so). A source
   // that fails gives no readings and a line in `notes`, never an exception.
   std::vector<EnergyReading> read_machine_interval(std::vector<std::string>& notes);
+  // The same for the GPUs (for calibrate's GPU columns): each selected GPU's reading over the
+  // window since the previous call (or begin_run), scope machine, and its activity over that
+  // window (utilisation, clocks, temperature), the GPUs sampled once more at its end so that no
+  // window lacks a sample. Empty without a GPU; a read that fails gives no readings and a line
+  // in `notes`.
+  struct GpuInterval {
+    std::vector<EnergyReading> energy;  // one per GPU with a reading
+    std::vector<GpuActivity> activity;  // one per GPU
+  };
+  GpuInterval read_gpu_interval(std::vector<std::string>& notes);
   // The machine's power source: its method, empty when there is none.
   std::string machine_method() const;
   // Why no source could be used (empty when one is).

@@ -32,12 +32,12 @@ std::vector<EventGroup> resolve_calibration_events(const SysRoot& root, bool har
   return groups;
 }
 
-// The machine's power source only, read machine-wide: no GPU, no estimate, no command share.
+// The machine's power source and the GPUs, read machine-wide: no estimate, no command share.
 EnergySettings power_settings(const CalibrationRequest& request) {
   EnergySettings settings;
   settings.power_source = request.power_source;
   settings.power_from = request.power_from;
-  settings.gpus = "none";
+  settings.gpus = request.gpus;
   return settings;
 }
 

@@ -23,6 +23,7 @@ struct CalibrationRequest {
   std::vector<std::string> workloads;  // empty: the suite (suite_workloads())
   std::string power_source = "auto";   // auto | perf | powercap | papi | none
   std::string power_from;              // a meter log FILE, or "ipmi"
+  std::string gpus = "all";            // the GPUs whose columns the dataset records (--gpus)
   int interval_ms = 100;
   std::string executable = "pmcmodel";  // the binary that runs `workload NAME` (self)
   std::string created_at;               // the dataset's created_at (ISO 8601)

@@ -45,6 +45,7 @@ class SuiteRunner {
       run.sample_ms = energy_->sample_ms();
       run.on_sample = [this] { energy_->sample(); };
       read_watts(out);  // energy between steps belongs to no row
+      read_gpus(out);
     }
     auto counters = make_perf_event_counters(groups_, root_);
     RunResult r = run_counted(*counters, run, [&](Interval& iv) { add_sample(step, iv, out); });
@@ -88,7 +89,10 @@ class SuiteRunner {
     s.duration_s = iv.duration_s;
     for (const auto& e : iv.events)
       s.values.push_back(e.counted() ? std::optional<double>(e.value) : std::nullopt);
-    if (sampled()) s.watts = read_watts(out);  // over the source's own window, which ends here
+    if (sampled()) {  // over the sources' own windows, which end here
+      s.watts = read_watts(out);
+      s.gpus = read_gpus(out);
+    }
     if (iv.duration_s < 0.5 * options_.interval_ms / 1000.0) {
       ++partial_;  // the short tail at the command's end: too noisy a rate to train on
       return;
@@ -107,6 +111,27 @@ class SuiteRunner {
       if (std::find(out.notes.begin(), out.notes.end(), n) == out.notes.end())
         out.notes.push_back(std::move(n));
     return watts;
+  }
+
+  // Each GPU's average watts and activity since the previous read.
+  std::map<std::string, GpuSample> read_gpus(CalibrationRun& out) {
+    std::vector<std::string> notes;
+    auto interval = energy_->read_gpu_interval(notes);
+    std::map<std::string, GpuSample> gpus;
+    for (const auto& a : interval.activity) {
+      GpuSample& g = gpus[a.domain];
+      g.util_pct = a.util_pct;
+      g.memory_util_pct = a.memory_util_pct;
+      g.sm_clock_mhz = a.sm_clock_mhz;
+      g.memory_clock_mhz = a.memory_clock_mhz;
+      g.temperature_c = a.temperature_c;
+      g.temperature_rise_c_per_s = a.temperature_rise_c_per_s;
+    }
+    for (const auto& e : interval.energy) gpus[e.domain].watts = e.average_watts;
+    for (auto& n : notes)
+      if (std::find(out.notes.begin(), out.notes.end(), n) == out.notes.end())
+        out.notes.push_back(std::move(n));
+    return gpus;
   }
 
   const SysRoot& root_;

@@ -66,7 +66,8 @@ using CalibrationProgress =
 
 // Runs `steps` one after another (each as `executable workload NAME --threads N --seconds S`),
 // counting `groups` per interval and reading the machine's power through `energy` (may be null;
-// begin_run() already called) at each interval's end, each domain's average watts over it;
+// begin_run() already called) at each interval's end, each domain's average watts over it, and
+// each GPU's watts, utilisation, clocks and temperature over it;
 // frequency caps through `freq`. Throws std::runtime_error when a workload cannot be started or
 // exits with a non-zero status.
 CalibrationRun run_calibration(const SysRoot& root, const std::vector<EventGroup>& groups,

@@ -28,6 +28,27 @@ std::string sanitize(std::string_view name) {
 
 }  // namespace
 
+const GpuQuantity kGpuQuantities[7] = {
+    {"watts", &GpuSample::watts},
+    {"util_pct", &GpuSample::util_pct},
+    {"memory_util_pct", &GpuSample::memory_util_pct},
+    {"sm_clock_mhz", &GpuSample::sm_clock_mhz},
+    {"memory_clock_mhz", &GpuSample::memory_clock_mhz},
+    {"temperature_c", &GpuSample::temperature_c},
+    {"temperature_rise_c_per_s", &GpuSample::temperature_rise_c_per_s},
+};
+
+namespace {
+
+std::optional<double> gpu_value(const CalibrationSample& s,
+                                const CalibrationColumns::GpuColumn& g) {
+  auto it = s.gpus.find(g.domain);
+  if (it == s.gpus.end()) return std::nullopt;
+  return it->second.*kGpuQuantities[g.quantity].value;
+}
+
+}  // namespace
+
 std::string rate_column(std::string_view event_name) {
   return sanitize(event_name) + "_per_s";
 }
@@ -42,6 +63,13 @@ CalibrationColumns calibration_columns(const std::vector<CalibrationEvent>& even
   for (const auto& s : samples)
     for (const auto& [d, w] : s.watts) domains.insert(d);
   c.domains.assign(domains.begin(), domains.end());
+  std::set<std::pair<std::string, size_t>> gpu;
+  for (const auto& s : samples)
+    for (const auto& [d, g] : s.gpus)
+      for (size_t q = 0; q < std::size(kGpuQuantities); ++q)
+        if ((g.*kGpuQuantities[q].value).has_value()) gpu.emplace(d, q);
+  for (const auto& [d, q] : gpu)
+    c.gpu_columns.push_back({d, sanitize(d) + "_" + kGpuQuantities[q].suffix, q});
   for (size_t e = 0; e < events.size(); ++e) {
     const auto& ev = events[e];
     if (!ev.counted) {
@@ -70,12 +98,14 @@ std::string calibration_csv(const std::vector<CalibrationSample>& samples,
   for (const auto& name : c.event_columns) out += "," + name;
   if (c.has_ipc()) out += ",ipc,cpi";
   for (const auto& d : c.domains) out += "," + watts_column(d);
+  for (const auto& g : c.gpu_columns) out += "," + g.column;
   out += "\n";
   rows = 0;
   for (const auto& s : samples) {
     bool complete = std::all_of(c.events.begin(), c.events.end(),
                                 [&](size_t e) { return s.values[e].has_value(); });
     for (const auto& d : c.domains) complete &= s.watts.count(d) > 0;
+    for (const auto& g : c.gpu_columns) complete &= gpu_value(s, g).has_value();
     if (!complete) continue;
     out += fmt::format("{:.3f},{},{},{},{}", s.timestamp, s.workload, s.threads, s.khz / 1000,
                        s.duration_s);
@@ -86,6 +116,7 @@ std::string calibration_csv(const std::vector<CalibrationSample>& samples,
       out += fmt::format(",{},{}", cyc > 0 ? ins / cyc : 0.0, ins > 0 ? cyc / ins : 0.0);
     }
     for (const auto& d : c.domains) out += fmt::format(",{}", s.watts.at(d));
+    for (const auto& g : c.gpu_columns) out += fmt::format(",{}", *gpu_value(s, g));
     out += "\n";
     ++rows;
   }

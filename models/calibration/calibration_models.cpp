@@ -88,6 +88,37 @@ void fit_ipc_models(const Dataset& data, const CalibrationColumns& c, Fitter& fi
   fit_cpi_stack_model(data, c, misses, fitter, out);
 }
 
+// Each GPU's watts over its own readings (utilisation, memory-controller activity, clocks,
+// temperature) by forward selection, where any of them varied; calibrate's workloads run on the
+// CPUs, so on most runs they do not and the GPU's model is fitted with `fit` on a table of GPU
+// work (docs/MODELS.md).
+void fit_gpu_models(const Dataset& data, const CalibrationColumns& c, Fitter& fitter,
+                    CalibrationModels& out) {
+  std::set<std::string> gpus;
+  for (const auto& g : c.gpu_columns)
+    if (std::string(kGpuQuantities[g.quantity].suffix) == "watts") gpus.insert(g.domain);
+  for (const auto& gpu : gpus) {
+    std::string target;
+    std::vector<FeatureSpec> inputs;
+    for (const auto& g : c.gpu_columns) {
+      if (g.domain != gpu) continue;
+      if (std::string(kGpuQuantities[g.quantity].suffix) == "watts")
+        target = g.column;
+      else if (non_constant(data, g.column))
+        inputs.push_back(raw_feature(g.column));
+    }
+    if (inputs.empty()) {
+      out.not_fitted.push_back(fmt::format(
+          "watts of {} ({}): its utilisation, clocks and temperature did not vary during "
+          "calibration (the suite runs on the CPUs); fit it with `pmcmodel fit --target {}` on "
+          "rows of GPU work",
+          gpu, target, target));
+      continue;
+    }
+    fitter.fit("watts of " + gpu, target, inputs, {}, true);
+  }
+}
+
 }  // namespace
 
 CvPlan calibration_plan(const Dataset& data, std::string& how) {
@@ -122,6 +153,7 @@ CalibrationModels fit_calibration_models(const Dataset& data, const CalibrationC
         "FILE|ipmi",
         context.no_watts));
   for (const auto& d : c.domains) fitter.fit("watts of " + d, watts_column(d), rates, {}, true);
+  fit_gpu_models(data, c, fitter, out);
 
   if (!c.has_ipc()) {
     out.not_fitted.push_back("IPC: needs cycles and instructions, which were not counted" +

@@ -93,6 +93,32 @@ TEST_SUITE("pure") {
     CHECK(watts_column("psys") == "psys_watts");
   }
 
+  TEST_CASE(
+      "calibration: a GPU's columns after the power domains, a row only where each was read") {
+    std::vector<CalibrationEvent> events = {{"task-clock", true, ""}};
+    CalibrationSample a;
+    a.timestamp = 100;
+    a.workload = "idle";
+    a.threads = 1;
+    a.duration_s = 0.5;
+    a.values = {250.0};
+    a.watts = {{"package-0", 20.0}};
+    a.gpus["gpu0"].watts = 123.5;
+    a.gpus["gpu0"].util_pct = 40;
+    a.gpus["gpu0"].sm_clock_mhz = 1980;
+    CalibrationSample b = a;  // its GPU utilisation did not answer: the row is left out
+    b.timestamp = 101;
+    b.gpus["gpu0"].util_pct.reset();
+    auto columns = calibration_columns(events, {a, b});
+    REQUIRE(columns.gpu_columns.size() == 3);
+    size_t rows = 0;
+    std::string csv = calibration_csv({a, b}, columns, {}, "now", 500, rows);
+    CHECK(rows == 1);
+    CHECK(csv.find("interval_s,task_clock_per_s,package_0_watts,gpu0_watts,gpu0_util_pct,"
+                   "gpu0_sm_clock_mhz\n100.000,idle,1,0,0.5,500,20,123.5,40,1980\n") !=
+          std::string::npos);
+  }
+
   TEST_CASE("calibration: cpufreq absent, present, and a cap that is restored") {
     auto none = probe_frequency_control(fixture("sysfs/no-pmu"), 2);
     CHECK_FALSE(none.available);
