@@ -88,24 +88,32 @@ void fit_ipc_models(const Dataset& data, const CalibrationColumns& c, Fitter& fi
   fit_cpi_stack_model(data, c, misses, fitter, out);
 }
 
-// Each GPU's watts over its own readings (utilisation, memory-controller activity, clocks,
-// temperature) by forward selection, where any of them varied; calibrate's workloads run on the
-// CPUs, so on most runs they do not and the GPU's model is fitted with `fit` on a table of GPU
-// work (docs/MODELS.md).
+// Each GPU's watts over its own readings where any of them varied: the temperature and its rise
+// when both did (a GPU is a thermal RC, P ≈ (T - T0)/R + C dT/dt: on the H200 recordings that
+// shape's error on later kernels stayed near its CV error, while utilisation and clocks took PCIe
+// copies for compute; docs/MODELS.md), else forward selection over the readings that varied.
+// calibrate's workloads run on the CPUs, so on most runs nothing varies, and the GPU's model is
+// fitted with `fit` on rows of GPU work.
 void fit_gpu_models(const Dataset& data, const CalibrationColumns& c, Fitter& fitter,
                     CalibrationModels& out) {
+  auto suffix = [](const CalibrationColumns::GpuColumn& g) {
+    return std::string(kGpuQuantities[g.quantity].suffix);
+  };
   std::set<std::string> gpus;
   for (const auto& g : c.gpu_columns)
-    if (std::string(kGpuQuantities[g.quantity].suffix) == "watts") gpus.insert(g.domain);
+    if (suffix(g) == "watts") gpus.insert(g.domain);
   for (const auto& gpu : gpus) {
     std::string target;
-    std::vector<FeatureSpec> inputs;
+    std::vector<FeatureSpec> inputs, thermal;
     for (const auto& g : c.gpu_columns) {
       if (g.domain != gpu) continue;
-      if (std::string(kGpuQuantities[g.quantity].suffix) == "watts")
+      if (suffix(g) == "watts") {
         target = g.column;
-      else if (non_constant(data, g.column))
+      } else if (non_constant(data, g.column)) {
         inputs.push_back(raw_feature(g.column));
+        if (suffix(g) == "temperature_c" || suffix(g) == "temperature_rise_c_per_s")
+          thermal.push_back(inputs.back());
+      }
     }
     if (inputs.empty()) {
       out.not_fitted.push_back(fmt::format(
@@ -115,7 +123,10 @@ void fit_gpu_models(const Dataset& data, const CalibrationColumns& c, Fitter& fi
           gpu, target, target));
       continue;
     }
-    fitter.fit("watts of " + gpu, target, inputs, {}, true);
+    if (thermal.size() == 2)
+      fitter.fit("watts of " + gpu, target, thermal, {}, false);
+    else
+      fitter.fit("watts of " + gpu, target, inputs, {}, true);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "engine/counting/perf_event.h"
@@ -16,6 +17,8 @@
 #include "engine/workloads/calibration.h"
 #include "engine/workloads/workloads.h"
 #include "events/names/resolver.h"
+#include "models/calibration/calibration_models.h"
+#include "models/fit/dataset.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -117,6 +120,46 @@ TEST_SUITE("pure") {
     CHECK(csv.find("interval_s,task_clock_per_s,package_0_watts,gpu0_watts,gpu0_util_pct,"
                    "gpu0_sm_clock_mhz\n100.000,idle,1,0,0.5,500,20,123.5,40,1980\n") !=
           std::string::npos);
+  }
+
+  TEST_CASE("calibration: a GPU whose temperature varied is fitted on its temperature and rise") {
+    // 24 rows over two workloads: watts = 100 + 8 °C⁻¹ × T + 30 s/°C × rise, exactly; here the
+    // utilisation follows the watts as closely (forward selection would take it alone), but the
+    // thermal shape is the one that held on later kernels (docs/MODELS.md), so it is fitted.
+    std::vector<CalibrationSample> samples;
+    for (int i = 0; i < 24; ++i) {
+      CalibrationSample s;
+      s.timestamp = 1000 + i;
+      s.workload = i % 2 ? "int" : "idle";
+      s.threads = 1;
+      s.duration_s = 1;
+      s.values = {500.0 + i};
+      double t = 40 + (i * 7) % 17, rise = ((i * 5) % 9) - 4.0;
+      s.gpus["gpu0"].watts = 100 + 8 * t + 30 * rise;
+      s.gpus["gpu0"].util_pct = (*s.gpus["gpu0"].watts - 300) / 4;
+      s.gpus["gpu0"].temperature_c = t;
+      s.gpus["gpu0"].temperature_rise_c_per_s = rise;
+      samples.push_back(s);
+    }
+    auto columns = calibration_columns({{"task-clock", true, ""}}, samples);
+    size_t rows = 0;
+    auto dir = pmc::test::make_temp_dir("calibration-gpu");
+    auto file = dir / "calib.csv";
+    std::ofstream(file) << calibration_csv(samples, columns, {}, "now", 1000, rows);
+    REQUIRE(rows == 24);
+    Dataset data = Dataset::load_csv(file, {{"workload"}, {}});
+    auto models = fit_calibration_models(data, columns, {}, {});
+    const CalibrationFit* gpu = nullptr;
+    for (const auto& f : models.fitted)
+      if (f.target == "gpu0_watts") gpu = &f;
+    REQUIRE(gpu != nullptr);
+    REQUIRE(gpu->outcome.model.terms.size() == 2);
+    CHECK(gpu->outcome.model.terms[0].spec.a == "gpu0_temperature_c");
+    CHECK(gpu->outcome.model.terms[0].coefficient == doctest::Approx(8));
+    CHECK(gpu->outcome.model.terms[1].spec.a == "gpu0_temperature_rise_c_per_s");
+    CHECK(gpu->outcome.model.terms[1].coefficient == doctest::Approx(30));
+    CHECK(gpu->outcome.model.intercept == doctest::Approx(100));
+    std::filesystem::remove_all(dir);
   }
 
   TEST_CASE("calibration: cpufreq absent, present, and a cap that is restored") {
