@@ -28,11 +28,12 @@ void fit_request_bands(const Dataset& data, const FitRequest& request, const std
 // nothing), refitted until no more is dropped; `dropped` gets their names.
 std::vector<size_t> drop_terms_held_at_zero(std::vector<size_t> cols, const CandidatePool& pool,
                                             const DesignMatrix& px, const std::vector<double>& y,
+                                            FitWeighting weighting,
                                             std::vector<std::string>& dropped) {
   for (bool changed = true; changed;) {
     std::vector<char> mask;
     for (size_t c : cols) mask.push_back(pool.nonnegative[c]);
-    Fit f = fit_sign_constrained(px.select_columns(cols), y, mask);
+    Fit f = fit_sign_constrained(px.select_columns(cols), y, mask, weighting);
     std::vector<size_t> kept;
     for (size_t i = 0; i < cols.size(); ++i)
       if (!(mask[i] && f.coefficients[i] == 0)) kept.push_back(cols[i]);
@@ -68,24 +69,27 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
   report.selection = select_auto(px, pool.nonnegative, pool.raw, y, plan, report.options);
   const AutoSelection& sel = report.selection;
 
+  const FitWeighting how = sel.baseline_kept ? FitWeighting::none : sel.weighting;
   std::vector<size_t> cols =
       sel.baseline_kept
           ? sel.final_columns
-          : drop_terms_held_at_zero(sel.final_columns, pool, px, y, report.dropped_at_bound);
+          : drop_terms_held_at_zero(sel.final_columns, pool, px, y, how, report.dropped_at_bound);
   std::vector<char> mask;
   for (size_t c : cols) mask.push_back(sel.baseline_kept ? 0 : pool.nonnegative[c]);
   std::vector<FeatureSpec> chosen;
   for (size_t c : cols) chosen.push_back(pool.specs[c]);
   DesignMatrix x = px.select_columns(cols);
-  Fit constrained = fit_sign_constrained(x, y, mask);
+  Fit constrained = fit_sign_constrained(x, y, mask, how);
   bool bound_active = false;
   for (size_t i = 0; i < cols.size(); ++i)
     bound_active |= mask[i] && constrained.coefficients[i] == 0;
-  Fit fit = bound_active ? constrained : fit_ols(x, y);
+  // Plain least squares (with standard errors) where it is the same fit: no weights, no bound.
+  Fit fit = bound_active || how != FitWeighting::none ? constrained : fit_ols(x, y);
   FitOutcome out;
   out.cv = cross_validate(
-      x, y, plan, clipping_predictor([mask](const DesignMatrix& tx, const std::vector<double>& ty) {
-        return fit_sign_constrained(tx, ty, mask);
+      x, y, plan,
+      clipping_predictor([mask, how](const DesignMatrix& tx, const std::vector<double>& ty) {
+        return fit_sign_constrained(tx, ty, mask, how);
       }));
   out.model = make_model(request.target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
   out.model.clip_out_of_range = true;
