@@ -10,10 +10,12 @@
 namespace pmc {
 namespace {
 
-// The pooled model's per-band sub-models by `band_by` (fit_bands); a band's rows are grouped only
-// when they hold two groups.
+// The pooled model's per-band sub-models by `band_by` (fit_bands), fitted as `constrained` says
+// when the auto pool's selection is the model; a band's rows are grouped only when they hold two
+// groups.
 void fit_request_bands(const Dataset& data, const FitRequest& request, const std::string& band_by,
-                       const ModelIdentity& identity, Model& pooled) {
+                       const ModelIdentity& identity, Model& pooled,
+                       const std::optional<ConstrainedFit>& constrained) {
   CvRequest band_request = request.cv;
   band_request.few_groups_ignored = true;
   auto plan_for_band = [&](const Dataset& sub) {
@@ -21,7 +23,7 @@ void fit_request_bands(const Dataset& data, const FitRequest& request, const std
     return choose_cv_plan(sub, band_request, how);
   };
   fit_bands(data, request.target, band_by, request.band_edges, request.band_min_rows,
-            request.solver, identity, plan_for_band, pooled);
+            request.solver, identity, plan_for_band, pooled, constrained);
 }
 
 // The selected columns less the constrained terms that the ≥ 0 bound holds at 0 (they add
@@ -93,6 +95,11 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
       }));
   out.model = make_model(request.target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
   out.model.clip_out_of_range = true;
+  // A fit that minimises relative error has errors that grow with the prediction: its interval is
+  // relative too (a fixed width in watts would be too wide at idle and too narrow at full load).
+  if (how == FitWeighting::relative)
+    out.model.interval = relative_residual_interval(y, out.cv.predictions);
+  if (!sel.baseline_kept) out.constrained = ConstrainedFit{how, mask};
   out.selected = true;
   return out;
 }
@@ -105,9 +112,9 @@ bool names_frequency(const std::string& column) {
 
 // The first non-constant column other than the target whose name holds "freq": its bands are
 // tried, and kept in `model` when their held-out MAPE beats the pooled model's.
-std::optional<FrequencyBandTrial> try_frequency_bands(const Dataset& data,
-                                                      const FitRequest& request,
-                                                      const ModelIdentity& identity, Model& model) {
+std::optional<FrequencyBandTrial> try_frequency_bands(
+    const Dataset& data, const FitRequest& request, const ModelIdentity& identity, Model& model,
+    const std::optional<ConstrainedFit>& constrained) {
   for (const auto& name : data.names()) {
     if (name == request.target || !names_frequency(name)) continue;
     if (is_constant(data.column(name))) continue;
@@ -115,7 +122,7 @@ std::optional<FrequencyBandTrial> try_frequency_bands(const Dataset& data,
     trial.column = name;
     Model banded = model;
     try {
-      fit_request_bands(data, request, name, identity, banded);
+      fit_request_bands(data, request, name, identity, banded, constrained);
     } catch (const std::exception& e) {
       trial.not_tried_reason = e.what();
       return trial;
@@ -204,11 +211,12 @@ FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdenti
       stall_check(outcome.model, data, group_by.empty() ? no_groups : data.labels(group_by));
 
   if (!request.band_by.empty()) {
-    fit_request_bands(data, asked, request.band_by, identity, outcome.model);
+    fit_request_bands(data, asked, request.band_by, identity, outcome.model, outcome.constrained);
     result.banded = true;
   }
   if (pool && request.band_by.empty()) {
-    result.frequency_bands = try_frequency_bands(data, asked, identity, outcome.model);
+    result.frequency_bands =
+        try_frequency_bands(data, asked, identity, outcome.model, outcome.constrained);
     result.banded = result.frequency_bands && result.frequency_bands->kept;
   }
   result.model = std::move(outcome.model);
