@@ -130,8 +130,19 @@ TEST_SUITE("pure") {
       }
       return 100 * sum / double(t.size() - 1);
     };
+    // predict's "90% interval covers N of M rows (P%)": the share of later rows covered.
+    auto coverage = [](const std::string& err) {
+      auto at = err.find("90% interval covers ");
+      REQUIRE_MESSAGE(at != std::string::npos, err);
+      auto open = err.find('(', at);
+      return std::stod(err.substr(open + 1));
+    };
     std::string out, err;
     double package = run("package_power", {}, out, err);
+    // Relative intervals (fractions of the prediction) still cover about 90% of the later rows.
+    CHECK(coverage(err) > 85);
+    CHECK(coverage(err) < 99);
+    CHECK(out.find("held-out relative residual quantiles") != std::string::npos);
     MESSAGE("auto, later package_power MAPE " << package);
     CHECK(out.find("plain linear baseline") != std::string::npos);
     CHECK(out.find("the selection is kept") != std::string::npos);
@@ -145,6 +156,8 @@ TEST_SUITE("pure") {
     CHECK(baseline > 10 * package);
     double platform = run("platform_power", {}, out, err);
     MESSAGE("auto, later platform_power MAPE " << platform);
+    CHECK(coverage(err) > 85);
+    CHECK(coverage(err) < 99);
     CHECK(platform < 6.5);
   }
 }
