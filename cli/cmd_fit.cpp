@@ -94,10 +94,14 @@ std::string format_auto_features(const AutoFeaturesReport& a) {
   const AutoSelection& sel = a.selection;
   std::string report = fmt::format(
       "auto features: {} candidates from {} columns (each column, sqrt and log1p of columns ≥ 0, "
-      "hinges at its 25/50/75% quantiles); activity terms kept ≥ 0; held-out features clipped "
-      "to each fold's training range; forward selection by CV MAPE (VIF ≤ {:g}, stop below {:g}% "
-      "improvement)\n",
-      a.candidates, a.columns, a.options.vif_limit, a.options.tolerance * 100);
+      "hinges at its 25/50/75% quantiles, ratios of columns ≥ 0); activity terms kept ≥ 0; {}; "
+      "held-out features clipped to each fold's training range; forward selection by CV MAPE "
+      "(VIF ≤ {:g}, stop below {:g}% improvement)\n",
+      a.candidates, a.columns,
+      sel.weighting == FitWeighting::relative
+          ? "fitted by relative error (weights 1/y²)"
+          : "fitted by least squares (a target value ≤ 0 rules out relative error)",
+      a.options.vif_limit, a.options.tolerance * 100);
   for (const auto& step : sel.steps) {
     report += fmt::format("  + {:<40} CV MAPE {:.3f}%", step.added, step.cv_error);
     if (!step.rejected_for_vif.empty())

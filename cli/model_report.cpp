@@ -45,9 +45,15 @@ std::string format_fit_report(const Model& m, const CvResult& cv, const std::str
     out += fmt::format("  {:<40} {:>14} {:>12} {:>12} {:>12}\n", name, number(t.coefficient),
                        number(t.standard_error), number(t.train_min), number(t.train_max));
   }
-  out += fmt::format(
-      "{:g}% prediction interval: prediction {:+.4g} … {:+.4g} (held-out residual quantiles)\n",
-      m.interval.level * 100, m.interval.lower, m.interval.upper);
+  if (m.interval.relative)
+    out += fmt::format(
+        "{:g}% prediction interval: prediction × (1 {:+.2f}%) … (1 {:+.2f}%) (held-out relative "
+        "residual quantiles)\n",
+        m.interval.level * 100, m.interval.lower * 100, m.interval.upper * 100);
+  else
+    out += fmt::format(
+        "{:g}% prediction interval: prediction {:+.4g} … {:+.4g} (held-out residual quantiles)\n",
+        m.interval.level * 100, m.interval.lower, m.interval.upper);
   return out;
 }
 

@@ -48,35 +48,72 @@ CandidatePool expand_candidates(const Dataset& data, const std::vector<std::stri
       pool.nonnegative.push_back(0);
     }
   }
+  // Ratios of every ordered pair of columns ≥ 0 (instructions per cycle, misses per instruction,
+  // cycles per unit of CPU time — a clock): intensive quantities that describe how the work is
+  // done, not how much. Their sign is free (a higher IPC at the same cycles may cost or save).
+  std::vector<std::string> nonneg;
+  for (const auto& name : columns) {
+    const auto& v = data.column(name);
+    if (!v.empty() && !is_constant(v) && *std::min_element(v.begin(), v.end()) >= 0)
+      nonneg.push_back(name);
+  }
+  for (const auto& a : nonneg)
+    for (const auto& b : nonneg) {
+      if (a == b) continue;
+      FeatureSpec s = raw_feature(a);
+      s.op = FeatureOp::ratio;
+      s.b = b;
+      s.name = to_string(s);
+      if (is_constant(evaluate_feature(s, data))) continue;
+      pool.specs.push_back(s);
+      pool.nonnegative.push_back(0);
+    }
   return pool;
 }
 
+std::vector<double> relative_weights(const std::vector<double>& y) {
+  std::vector<double> w;
+  if (y.empty() || !std::all_of(y.begin(), y.end(), [](double v) { return v > 0; })) return w;
+  for (double v : y) w.push_back(1 / (v * v));
+  return w;
+}
+
 Fit fit_sign_constrained(const DesignMatrix& x, const std::vector<double>& y,
-                         const std::vector<char>& nonnegative) {
+                         const std::vector<char>& nonnegative, FitWeighting weighting) {
   const size_t n = x.rows, p = x.cols;
   if (y.size() != n || nonnegative.size() != p)
     throw std::invalid_argument("fit_sign_constrained: sizes disagree");
   if (n <= p + 1)
     throw std::runtime_error(
         fmt::format("expected more rows ({}) than features + intercept ({})", n, p + 1));
-  // Centre and scale each column (population sd), centre y: the intercept drops out.
+  std::vector<double> w =
+      weighting == FitWeighting::relative ? relative_weights(y) : std::vector<double>{};
+  if (w.empty()) w.assign(n, 1.0);
+  // Weights normalised to sum n, so that the tolerances below keep their meaning.
+  const double wsum = std::accumulate(w.begin(), w.end(), 0.0);
+  for (double& v : w) v *= double(n) / wsum;
+  // Centre and scale each column (weighted mean and sd), centre y: the intercept drops out.
   std::vector<double> mean(p), sd(p);
   for (size_t c = 0; c < p; ++c) {
     const double* v = x.column(c);
-    double m = std::accumulate(v, v + n, 0.0) / double(n), ss = 0;
-    for (size_t r = 0; r < n; ++r) ss += (v[r] - m) * (v[r] - m);
+    double m = 0, ss = 0;
+    for (size_t r = 0; r < n; ++r) m += w[r] * v[r];
+    m /= double(n);
+    for (size_t r = 0; r < n; ++r) ss += w[r] * (v[r] - m) * (v[r] - m);
     mean[c] = m;
     sd[c] = ss > 0 ? std::sqrt(ss / double(n)) : 1.0;
   }
-  double ymean = std::accumulate(y.begin(), y.end(), 0.0) / double(n);
+  double ymean = 0;
+  for (size_t r = 0; r < n; ++r) ymean += w[r] * y[r];
+  ymean /= double(n);
   std::vector<double> gram(p * p, 0.0), rhs(p, 0.0);
   for (size_t i = 0; i < p; ++i) {
     const double* a = x.column(i);
-    for (size_t r = 0; r < n; ++r) rhs[i] += (a[r] - mean[i]) / sd[i] * (y[r] - ymean);
+    for (size_t r = 0; r < n; ++r) rhs[i] += w[r] * (a[r] - mean[i]) / sd[i] * (y[r] - ymean);
     for (size_t j = 0; j <= i; ++j) {
       const double* b = x.column(j);
       double s = 0;
-      for (size_t r = 0; r < n; ++r) s += (a[r] - mean[i]) * (b[r] - mean[j]);
+      for (size_t r = 0; r < n; ++r) s += w[r] * (a[r] - mean[i]) * (b[r] - mean[j]);
       gram[i * p + j] = gram[j * p + i] = s / (sd[i] * sd[j]);
     }
   }
@@ -113,11 +150,13 @@ Fit fit_sign_constrained(const DesignMatrix& x, const std::vector<double>& y,
   }
   fit.intercept_se = kNaN;
   fit.effective_parameters = double(active);
+  // R² and σ on the target's own scale (unweighted), as for every other solver.
+  const double ybar = std::accumulate(y.begin(), y.end(), 0.0) / double(n);
   double sse = 0, sst = 0;
   for (size_t r = 0; r < n; ++r) {
     double e = y[r] - fit.predict_row(x, r);
     sse += e * e;
-    sst += (y[r] - ymean) * (y[r] - ymean);
+    sst += (y[r] - ybar) * (y[r] - ybar);
   }
   fit.r2 = sst > 0 ? 1 - sse / sst : kNaN;
   fit.sigma = std::sqrt(sse / std::max(1.0, double(n) - 1 - double(active)));
@@ -169,12 +208,19 @@ CvPlan time_ordered_gap_plan(size_t rows, size_t blocks, size_t gap) {
 AutoSelection select_auto(const DesignMatrix& pool, const std::vector<char>& nonnegative,
                           const std::vector<size_t>& raw_columns, const std::vector<double>& y,
                           const CvPlan& plan, const SelectionOptions& options) {
+  // The selection's fits minimise the error the selection is judged by: relative squared error
+  // for MAPE (when every target value is > 0). The baseline stays plain least squares.
+  const FitWeighting weighting =
+      options.criterion == SelectionCriterion::mape && !relative_weights(y).empty()
+          ? FitWeighting::relative
+          : FitWeighting::none;
   auto cv_of = [&](const std::vector<size_t>& cols, bool constrained) {
     std::vector<char> mask;
     for (size_t c : cols) mask.push_back(constrained ? nonnegative[c] : 0);
+    FitWeighting how = constrained ? weighting : FitWeighting::none;
     auto predictor =
-        clipping_predictor([mask](const DesignMatrix& x, const std::vector<double>& t) {
-          return fit_sign_constrained(x, t, mask);
+        clipping_predictor([mask, how](const DesignMatrix& x, const std::vector<double>& t) {
+          return fit_sign_constrained(x, t, mask, how);
         });
     return cross_validate(pool.select_columns(cols), y, plan, predictor);
   };
@@ -182,6 +228,7 @@ AutoSelection select_auto(const DesignMatrix& pool, const std::vector<char>& non
     return options.criterion == SelectionCriterion::mape ? e.mape_percent : e.rmse;
   };
   AutoSelection out;
+  out.weighting = weighting;
   std::vector<char> used(pool.cols, 0);
   double current = std::numeric_limits<double>::infinity();
   {

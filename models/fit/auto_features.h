@@ -4,7 +4,9 @@
 //
 // - Candidates from every input column: the column itself, √ and log1p (concave responses, the
 //   shape of a server's power against its load) when its values are ≥ 0, and hinges
-//   max(0, x − knot) at quantiles of the column (a bend where the response changes slope).
+//   max(0, x − knot) at quantiles of the column (a bend where the response changes slope); and
+//   the ratio of every ordered pair of columns ≥ 0 (IPC, misses per instruction, a clock).
+// - Judged by CV MAPE, the selection's fits minimise relative squared error (weights 1/y²).
 // - Activity terms (the column, √, log1p) keep a coefficient ≥ 0: more activity never lowers
 //   power. Hinge slopes are free, so a bend may flatten (concave) or steepen.
 // - Chosen by forward selection on the caller's CV plan (time-ordered with a gap between training
@@ -49,11 +51,21 @@ struct CandidatePool {
 CandidatePool expand_candidates(const Dataset& data, const std::vector<std::string>& columns,
                                 const std::vector<double>& knot_quantiles = {0.25, 0.5, 0.75});
 
+// How the rows of a least-squares fit are weighted: `none` minimises Σ(y − ŷ)²; `relative`
+// minimises Σ((y − ŷ)/y)² (weights 1/y²), the squared-error counterpart of MAPE, so that a 30 W
+// idle row counts as much as a 200 W busy one. `relative` needs every y > 0, else it is `none`.
+enum class FitWeighting { none, relative };
+
+// 1/y² per row, or empty when some y ≤ 0.
+std::vector<double> relative_weights(const std::vector<double>& y);
+
 // y = b0 + Σ b_j x_j, b_j ≥ 0 where nonnegative[j], by cyclic coordinate descent on the
-// standardised normal equations (exact per coordinate, projected onto the bound). Standard errors
-// are NaN. Throws std::runtime_error when rows ≤ columns + 1.
+// standardised (weighted) normal equations (exact per coordinate, projected onto the bound).
+// Standard errors are NaN; R² and σ are unweighted. Throws std::runtime_error when rows ≤
+// columns + 1.
 Fit fit_sign_constrained(const DesignMatrix& x, const std::vector<double>& y,
-                         const std::vector<char>& nonnegative);
+                         const std::vector<char>& nonnegative,
+                         FitWeighting weighting = FitWeighting::none);
 
 // Fits on the training rows, then predicts the test rows with every feature clipped to its range
 // over the training rows (as predict does for a model with "extrapolation": "clip").
@@ -70,10 +82,11 @@ CvPlan time_ordered_gap_plan(size_t rows, size_t blocks, size_t gap);
 struct AutoSelection {
   std::vector<size_t> selected;  // columns of the pool, in order of selection
   std::vector<SelectionStep> steps;
-  ErrorMetrics selected_cv;           // the selection's CV errors (clipped, sign-constrained)
-  ErrorMetrics baseline_cv;           // OLS on the raw columns, same plan, clipped
-  bool baseline_kept = false;         // the selection was not better: the baseline is the model
-  std::vector<size_t> final_columns;  // selected, or the raw columns when baseline_kept
+  ErrorMetrics selected_cv;    // the selection's CV errors (clipped, sign-constrained)
+  ErrorMetrics baseline_cv;    // OLS on the raw columns, same plan, clipped
+  bool baseline_kept = false;  // the selection was not better: the baseline is the model
+  FitWeighting weighting = FitWeighting::none;  // of the selection's fits (never the baseline's)
+  std::vector<size_t> final_columns;            // selected, or the raw columns when baseline_kept
 };
 
 // Forward selection by CV MAPE (tolerance and VIF limit from `options`), sign constraints per

@@ -198,4 +198,27 @@ ResidualInterval residual_interval(std::vector<double> residuals, double level) 
   return iv;
 }
 
+ResidualInterval relative_residual_interval(const std::vector<double>& actual,
+                                            const std::vector<double>& predicted, double level) {
+  if (actual.size() != predicted.size())
+    throw std::invalid_argument("relative_residual_interval: sizes disagree");
+  std::vector<double> relative;
+  for (size_t r = 0; r < actual.size(); ++r)
+    if (std::isfinite(predicted[r]) && predicted[r] != 0)
+      relative.push_back((actual[r] - predicted[r]) / std::abs(predicted[r]));
+  if (relative.empty())
+    throw std::invalid_argument("relative_residual_interval: no row with a non-zero prediction");
+  ResidualInterval iv = residual_interval(std::move(relative), level);
+  iv.relative = true;
+  return iv;
+}
+
+double interval_lower(const ResidualInterval& interval, double prediction) {
+  return prediction + (interval.relative ? std::abs(prediction) : 1.0) * interval.lower;
+}
+
+double interval_upper(const ResidualInterval& interval, double prediction) {
+  return prediction + (interval.relative ? std::abs(prediction) : 1.0) * interval.upper;
+}
+
 }  // namespace pmc

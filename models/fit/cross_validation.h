@@ -83,13 +83,26 @@ CvResult cross_validate(const DesignMatrix& x, const std::vector<double>& y, con
 // (1-level)/2 and (1+level)/2 of actual - predicted (linear interpolation between order
 // statistics), added to a prediction. Distribution-free, so a skewed or heavy-tailed error is kept
 // as it is; it needs a few dozen residuals to mean anything.
+//
+// A relative interval (for fits that minimise relative error, whose errors grow with the
+// prediction) takes the quantiles of (actual - predicted) / |predicted| instead, and applies them
+// as fractions of the prediction: [ŷ + |ŷ|·lower, ŷ + |ŷ|·upper].
 struct ResidualInterval {
   double level = 0.9;
-  double lower = 0;  // add to the prediction
+  double lower = 0;  // add to the prediction (relative: times |prediction|)
   double upper = 0;
+  bool relative = false;
 };
 
 ResidualInterval residual_interval(std::vector<double> residuals, double level = 0.9);
+// The relative interval from each row's actual and held-out prediction (rows whose prediction is
+// NaN or 0 are left out). Throws std::invalid_argument when no row is left.
+ResidualInterval relative_residual_interval(const std::vector<double>& actual,
+                                            const std::vector<double>& predicted,
+                                            double level = 0.9);
+// The interval's bounds around one prediction.
+double interval_lower(const ResidualInterval& interval, double prediction);
+double interval_upper(const ResidualInterval& interval, double prediction);
 // Quantile q ∈ [0, 1] of values (sorted inside), linear interpolation (Hyndman–Fan type 7).
 double quantile(std::vector<double> values, double q);
 

@@ -10,10 +10,12 @@
 namespace pmc {
 namespace {
 
-// The pooled model's per-band sub-models by `band_by` (fit_bands); a band's rows are grouped only
-// when they hold two groups.
+// The pooled model's per-band sub-models by `band_by` (fit_bands), fitted as `constrained` says
+// when the auto pool's selection is the model; a band's rows are grouped only when they hold two
+// groups.
 void fit_request_bands(const Dataset& data, const FitRequest& request, const std::string& band_by,
-                       const ModelIdentity& identity, Model& pooled) {
+                       const ModelIdentity& identity, Model& pooled,
+                       const std::optional<ConstrainedFit>& constrained) {
   CvRequest band_request = request.cv;
   band_request.few_groups_ignored = true;
   auto plan_for_band = [&](const Dataset& sub) {
@@ -21,18 +23,19 @@ void fit_request_bands(const Dataset& data, const FitRequest& request, const std
     return choose_cv_plan(sub, band_request, how);
   };
   fit_bands(data, request.target, band_by, request.band_edges, request.band_min_rows,
-            request.solver, identity, plan_for_band, pooled);
+            request.solver, identity, plan_for_band, pooled, constrained);
 }
 
 // The selected columns less the constrained terms that the ≥ 0 bound holds at 0 (they add
 // nothing), refitted until no more is dropped; `dropped` gets their names.
 std::vector<size_t> drop_terms_held_at_zero(std::vector<size_t> cols, const CandidatePool& pool,
                                             const DesignMatrix& px, const std::vector<double>& y,
+                                            FitWeighting weighting,
                                             std::vector<std::string>& dropped) {
   for (bool changed = true; changed;) {
     std::vector<char> mask;
     for (size_t c : cols) mask.push_back(pool.nonnegative[c]);
-    Fit f = fit_sign_constrained(px.select_columns(cols), y, mask);
+    Fit f = fit_sign_constrained(px.select_columns(cols), y, mask, weighting);
     std::vector<size_t> kept;
     for (size_t i = 0; i < cols.size(); ++i)
       if (!(mask[i] && f.coefficients[i] == 0)) kept.push_back(cols[i]);
@@ -68,27 +71,35 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
   report.selection = select_auto(px, pool.nonnegative, pool.raw, y, plan, report.options);
   const AutoSelection& sel = report.selection;
 
+  const FitWeighting how = sel.baseline_kept ? FitWeighting::none : sel.weighting;
   std::vector<size_t> cols =
       sel.baseline_kept
           ? sel.final_columns
-          : drop_terms_held_at_zero(sel.final_columns, pool, px, y, report.dropped_at_bound);
+          : drop_terms_held_at_zero(sel.final_columns, pool, px, y, how, report.dropped_at_bound);
   std::vector<char> mask;
   for (size_t c : cols) mask.push_back(sel.baseline_kept ? 0 : pool.nonnegative[c]);
   std::vector<FeatureSpec> chosen;
   for (size_t c : cols) chosen.push_back(pool.specs[c]);
   DesignMatrix x = px.select_columns(cols);
-  Fit constrained = fit_sign_constrained(x, y, mask);
+  Fit constrained = fit_sign_constrained(x, y, mask, how);
   bool bound_active = false;
   for (size_t i = 0; i < cols.size(); ++i)
     bound_active |= mask[i] && constrained.coefficients[i] == 0;
-  Fit fit = bound_active ? constrained : fit_ols(x, y);
+  // Plain least squares (with standard errors) where it is the same fit: no weights, no bound.
+  Fit fit = bound_active || how != FitWeighting::none ? constrained : fit_ols(x, y);
   FitOutcome out;
   out.cv = cross_validate(
-      x, y, plan, clipping_predictor([mask](const DesignMatrix& tx, const std::vector<double>& ty) {
-        return fit_sign_constrained(tx, ty, mask);
+      x, y, plan,
+      clipping_predictor([mask, how](const DesignMatrix& tx, const std::vector<double>& ty) {
+        return fit_sign_constrained(tx, ty, mask, how);
       }));
   out.model = make_model(request.target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
   out.model.clip_out_of_range = true;
+  // A fit that minimises relative error has errors that grow with the prediction: its interval is
+  // relative too (a fixed width in watts would be too wide at idle and too narrow at full load).
+  if (how == FitWeighting::relative)
+    out.model.interval = relative_residual_interval(y, out.cv.predictions);
+  if (!sel.baseline_kept) out.constrained = ConstrainedFit{how, mask};
   out.selected = true;
   return out;
 }
@@ -101,9 +112,9 @@ bool names_frequency(const std::string& column) {
 
 // The first non-constant column other than the target whose name holds "freq": its bands are
 // tried, and kept in `model` when their held-out MAPE beats the pooled model's.
-std::optional<FrequencyBandTrial> try_frequency_bands(const Dataset& data,
-                                                      const FitRequest& request,
-                                                      const ModelIdentity& identity, Model& model) {
+std::optional<FrequencyBandTrial> try_frequency_bands(
+    const Dataset& data, const FitRequest& request, const ModelIdentity& identity, Model& model,
+    const std::optional<ConstrainedFit>& constrained) {
   for (const auto& name : data.names()) {
     if (name == request.target || !names_frequency(name)) continue;
     if (is_constant(data.column(name))) continue;
@@ -111,7 +122,7 @@ std::optional<FrequencyBandTrial> try_frequency_bands(const Dataset& data,
     trial.column = name;
     Model banded = model;
     try {
-      fit_request_bands(data, request, name, identity, banded);
+      fit_request_bands(data, request, name, identity, banded, constrained);
     } catch (const std::exception& e) {
       trial.not_tried_reason = e.what();
       return trial;
@@ -200,11 +211,12 @@ FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdenti
       stall_check(outcome.model, data, group_by.empty() ? no_groups : data.labels(group_by));
 
   if (!request.band_by.empty()) {
-    fit_request_bands(data, asked, request.band_by, identity, outcome.model);
+    fit_request_bands(data, asked, request.band_by, identity, outcome.model, outcome.constrained);
     result.banded = true;
   }
   if (pool && request.band_by.empty()) {
-    result.frequency_bands = try_frequency_bands(data, asked, identity, outcome.model);
+    result.frequency_bands =
+        try_frequency_bands(data, asked, identity, outcome.model, outcome.constrained);
     result.banded = result.frequency_bands && result.frequency_bands->kept;
   }
   result.model = std::move(outcome.model);

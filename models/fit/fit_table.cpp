@@ -71,13 +71,34 @@ std::string band_label(const ModelBand& b) {
 
 namespace {
 
+// `features` → `target` as the auto pool fits: sign-constrained, weighted, CV with clipping; a
+// relative interval when the fit was weighted by relative error.
+FitOutcome fit_constrained(const Dataset& data, const std::string& target,
+                           const std::vector<FeatureSpec>& features,
+                           const std::vector<char>& nonnegative, FitWeighting weighting,
+                           const CvPlan& plan, const ModelIdentity& identity) {
+  const auto& y = data.column(target);
+  DesignMatrix x = design_matrix(data, features);
+  auto fitter = [nonnegative, weighting](const DesignMatrix& tx, const std::vector<double>& ty) {
+    return fit_sign_constrained(tx, ty, nonnegative, weighting);
+  };
+  FitOutcome out;
+  Fit fit = fitter(x, y);
+  out.cv = cross_validate(x, y, plan, clipping_predictor(fitter));
+  out.model = make_model(target, features, x, y, fit, out.cv, out.cv.folds.size(), identity);
+  if (weighting == FitWeighting::relative && !relative_weights(y).empty())
+    out.model.interval = relative_residual_interval(y, out.cv.predictions);
+  return out;
+}
+
 // One band's sub-model, or its reason for having none. `actual`/`held_out` collect its held-out
 // rows for the banded CV.
 ModelBand fit_band(const Dataset& data, const std::string& target, const std::vector<size_t>& rows,
                    const std::vector<FeatureSpec>& features, const SolverOptions& solver,
                    const ModelIdentity& identity,
                    const std::function<CvPlan(const Dataset&)>& plan_for, const Model& pooled,
-                   std::vector<double>& actual, std::vector<double>& held_out) {
+                   const std::optional<ConstrainedFit>& constrained, std::vector<double>& actual,
+                   std::vector<double>& held_out) {
   ModelBand band;
   band.rows = rows.size();
   if (band.rows < pooled.band_min_rows) {
@@ -87,12 +108,18 @@ ModelBand fit_band(const Dataset& data, const std::string& target, const std::ve
   }
   Dataset sub = data.select_rows(rows);
   std::vector<FeatureSpec> kept;
-  for (const auto& f : features)
-    if (!is_constant(evaluate_feature(f, sub))) kept.push_back(f);
+  std::vector<char> nonnegative;
+  for (size_t i = 0; i < features.size(); ++i)
+    if (!is_constant(evaluate_feature(features[i], sub))) {
+      kept.push_back(features[i]);
+      if (constrained) nonnegative.push_back(constrained->nonnegative.at(i));
+    }
   try {
     CvPlan plan = plan_for(sub);
     if (kept.empty()) throw std::runtime_error("every feature is constant in the band");
-    auto fitted = fit_table(sub, target, kept, {}, solver, plan, {}, identity);
+    auto fitted = constrained ? fit_constrained(sub, target, kept, nonnegative,
+                                                constrained->weighting, plan, identity)
+                              : fit_table(sub, target, kept, {}, solver, plan, {}, identity);
     const auto& y = data.column(target);
     for (size_t i = 0; i < fitted.cv.predictions.size(); ++i)
       if (std::isfinite(fitted.cv.predictions[i])) {
@@ -113,7 +140,8 @@ ModelBand fit_band(const Dataset& data, const std::string& target, const std::ve
 void fit_bands(const Dataset& data, const std::string& target, const std::string& band_by,
                std::vector<double> edges, size_t min_rows, const SolverOptions& solver,
                const ModelIdentity& identity,
-               const std::function<CvPlan(const Dataset& band_rows)>& plan_for, Model& pooled) {
+               const std::function<CvPlan(const Dataset& band_rows)>& plan_for, Model& pooled,
+               const std::optional<ConstrainedFit>& constrained) {
   const auto& values = data.column(band_by);
   pooled.band_column = band_by;
   pooled.band_edges = edges.empty() ? default_band_edges(values) : std::move(edges);
@@ -132,7 +160,7 @@ void fit_bands(const Dataset& data, const std::string& target, const std::string
   pooled.bands.clear();
   for (size_t b = 0; b < rows.size(); ++b) {
     ModelBand band = fit_band(data, target, rows[b], features, solver, identity, plan_for, pooled,
-                              actual, held_out);
+                              constrained, actual, held_out);
     band.lower = b == 0 ? -INFINITY : pooled.band_edges[b - 1];
     band.upper = b == pooled.band_edges.size() ? INFINITY : pooled.band_edges[b];
     pooled.bands.push_back(std::move(band));

@@ -3,11 +3,13 @@
 // given features (or on those forward selection picks), cross-validated; the stall counters'
 // check of a CPI-stack model; per-band sub-models; the machine identity a dataset carries.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "models/fit/auto_features.h"
 #include "models/fit/cross_validation.h"
 #include "models/fit/feature_selection.h"
 #include "models/fit/model_file.h"
@@ -15,11 +17,22 @@
 
 namespace pmc {
 
+// How `fit --features auto` fitted its model, so that its bands are fitted the same way: the
+// rows' weighting, each term's ≥ 0 bound, and the held-out features clipped to each fold's
+// training range. A relative weighting (every target value > 0 in the band) gives the band a
+// relative interval (relative_residual_interval), as it gives the pooled model.
+struct ConstrainedFit {
+  FitWeighting weighting = FitWeighting::none;
+  std::vector<char> nonnegative;  // per term of the pooled model
+};
+
 struct FitOutcome {
   Model model;
   CvResult cv;
   bool selected = false;      // features chosen by forward selection
   SelectionResult selection;  // when selected
+  // The auto pool's fit (not its baseline): how its bands are to be fitted.
+  std::optional<ConstrainedFit> constrained;
 };
 
 // Fits `target` on `features`, or, when `features` is empty, on the features forward selection
@@ -44,11 +57,13 @@ StallComparison stall_check(const Model& model, const Dataset& data,
 // band's rows. A band with fewer than `min_rows` rows (0: max(10, 5 × (features + 1))), or
 // whose fit is refused, keeps no model and its reason; the pooled model predicts it. Sets
 // pooled.band_* and pooled.bands, and pooled.band_cv over the fitted bands' held-out rows.
-// Throws std::invalid_argument when the edges are not increasing.
+// With `constrained`, each band is fitted as it says (fit_sign_constrained, clipping_predictor)
+// instead of with `solver`. Throws std::invalid_argument when the edges are not increasing.
 void fit_bands(const Dataset& data, const std::string& target, const std::string& band_by,
                std::vector<double> edges, size_t min_rows, const SolverOptions& solver,
                const ModelIdentity& identity,
-               const std::function<CvPlan(const Dataset& band_rows)>& plan_for, Model& pooled);
+               const std::function<CvPlan(const Dataset& band_rows)>& plan_for, Model& pooled,
+               const std::optional<ConstrainedFit>& constrained = std::nullopt);
 
 // "[1.2e+09, 2.4e+09)", "< 1.2e+09", ">= 2.4e+09": a band's range as fit prints it.
 std::string band_label(const ModelBand& band);

@@ -20,6 +20,9 @@ using ordered_json = nlohmann::ordered_json;  // the writer keeps "schema" first
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kIntervalMethod = "cv_residual_quantiles";
+// Residuals as fractions of the prediction, (actual − predicted) / |predicted| (relative-error
+// fits).
+constexpr const char* kRelativeIntervalMethod = "cv_relative_residual_quantiles";
 
 bool needs_b(FeatureOp op) {
   return op == FeatureOp::rate || op == FeatureOp::ratio || op == FeatureOp::product;
@@ -231,8 +234,11 @@ struct Reader {
     const json& iv = object(doc, "interval", where, from);
     size_t vb = locate("interval");
     std::string method = string(iv, "method", "interval", vb);
-    if (method != kIntervalMethod)
-      fail(fmt::format("expected interval method '{}', found '{}'", kIntervalMethod, method), vb);
+    if (method != kIntervalMethod && method != kRelativeIntervalMethod)
+      fail(fmt::format("expected interval method '{}' or '{}', found '{}'", kIntervalMethod,
+                       kRelativeIntervalMethod, method),
+           vb);
+    m.interval.relative = method == kRelativeIntervalMethod;
     m.interval.level = number(iv, "level", "interval", vb);
     m.interval.lower = number(iv, "residual_lower", "interval", vb);
     m.interval.upper = number(iv, "residual_upper", "interval", vb);
@@ -422,7 +428,7 @@ ordered_json body_json(const Model& m) {
        {{"rows", m.training_rows}, {"target_min", m.target_min}, {"target_max", m.target_max}}},
       {"cv", cv},
       {"interval",
-       {{"method", kIntervalMethod},
+       {{"method", m.interval.relative ? kRelativeIntervalMethod : kIntervalMethod},
         {"level", m.interval.level},
         {"residual_lower", m.interval.lower},
         {"residual_upper", m.interval.upper}}},
@@ -587,8 +593,8 @@ Prediction predict_pooled(const Model& model, const Dataset& data) {
   p.lower.resize(x.rows);
   p.upper.resize(x.rows);
   for (size_t r = 0; r < x.rows; ++r) {
-    p.lower[r] = p.value[r] + model.interval.lower - std::abs(beyond[r]);
-    p.upper[r] = p.value[r] + model.interval.upper + std::abs(beyond[r]);
+    p.lower[r] = interval_lower(model.interval, p.value[r]) - std::abs(beyond[r]);
+    p.upper[r] = interval_upper(model.interval, p.value[r]) + std::abs(beyond[r]);
   }
   return p;
 }

@@ -112,7 +112,8 @@ Model read_model(const std::filesystem::path& file);
 
 struct Prediction {
   std::vector<double> value;
-  std::vector<double> lower;  // value + the interval's lower residual quantile
+  // value + the interval's lower residual quantile (times |value| for a relative interval)
+  std::vector<double> lower;
   std::vector<double> upper;
   std::vector<char> out_of_range;            // per row: a feature outside its training range
   std::vector<size_t> out_of_range_by_term;  // per term: rows outside its range

@@ -160,6 +160,45 @@ TEST_SUITE("pure") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE(
+      "fit --features auto fits by relative error and writes a relative interval that predict "
+      "scales with each prediction") {
+    auto data = temp_path("rel.csv"), model = temp_path("rel.json"), out = temp_path("rel-p.csv");
+    std::mt19937_64 rng(5);
+    // watts = (5 + 20·√x)·(1 + ε), ε ~ N(0, 0.05): concave, so the selection (√x) beats the
+    // linear baseline and is the model.
+    std::uniform_real_distribution<double> u(0.1, 100);
+    std::normal_distribution<double> noise(0, 0.05);
+    std::ostringstream csv;
+    csv << "x,watts\n";
+    for (size_t i = 0; i < 300; ++i) {
+      double x = u(rng);
+      csv << x << ',' << (5 + 20 * std::sqrt(x)) * (1 + noise(rng)) << '\n';
+    }
+    write(data, csv.str());
+    auto r = run_process(pmcmodel({"fit", "--data", data, "--target", "watts", "--out", model}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.find("fitted by relative error") != std::string::npos);
+    CHECK_MESSAGE(r.out.find("-> the selection is kept") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("held-out relative residual quantiles") != std::string::npos, r.out);
+    auto m = json::parse(read_file(model));
+    CHECK(m["interval"]["method"] == "cv_relative_residual_quantiles");
+    double lo = m["interval"]["residual_lower"], hi = m["interval"]["residual_upper"];
+    // Fractions of the prediction: about ∓1.645 × 5%.
+    CHECK(lo == doctest::Approx(-0.082).epsilon(0.3));
+    CHECK(hi == doctest::Approx(0.082).epsilon(0.3));
+    auto q = run_process(pmcmodel({"predict", "--model", model, "--data", data, "--csv", out}));
+    REQUIRE_MESSAGE(q.exit_code == 0, q.err);
+    auto t = parse_table(read_file(out));
+    REQUIRE(t.rows.size() == 300);
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      double v = t.num(i, "predicted_watts");
+      CHECK(t.num(i, "lower_watts") == doctest::Approx(v * (1 + lo)).epsilon(1e-5));
+      CHECK(t.num(i, "upper_watts") == doctest::Approx(v * (1 + hi)).epsilon(1e-5));
+    }
+    for (const auto& p : {data, model, out}) std::filesystem::remove(p);
+  }
+
   TEST_CASE("predict writes the input columns, the prediction, its interval and the range flag") {
     auto data = temp_path("train.csv"), model = temp_path("pm.json"),
          fresh = temp_path("fresh.csv"), out = temp_path("pred.csv");

@@ -120,4 +120,99 @@ TEST_SUITE("pure") {
     CHECK(model_to_json(m).find("extrapolation") == std::string::npos);
     CHECK(predict(m, d).value[1] == doctest::Approx(29));
   }
+
+  TEST_CASE("auto features: the ratio of every ordered pair of columns ≥ 0, with a free sign") {
+    // a, c ≥ 0; b has a negative value, so it is in no ratio.
+    auto d = table("a,b,c\n1,-1,4\n2,2,3\n3,3,5\n4,4,1\n5,5,2\n");
+    auto pool = expand_candidates(d, {"a", "b", "c"});
+    std::vector<std::string> ratios;
+    for (size_t i = 0; i < pool.specs.size(); ++i)
+      if (pool.specs[i].op == FeatureOp::ratio) {
+        ratios.push_back(pool.specs[i].name);
+        CHECK(pool.nonnegative[i] == 0);
+      }
+    CHECK(ratios == std::vector<std::string>{"ratio(a,c)", "ratio(c,a)"});
+  }
+
+  TEST_CASE("auto features: a relative-error fit weights each row by 1/y²") {
+    // x is 0 or 1, so the fit is the weighted mean of each group. With weights 1/y²:
+    // x = 0: (1·1 + 3·(1/9)) / (1 + 1/9) = 1.2; x = 1: (10/100 + 30/900) / (1/100 + 1/900) = 12.
+    // Unweighted: the plain means 2 and 20.
+    auto x = DesignMatrix::from_columns({{0, 0, 1, 1}}, {"x"});
+    std::vector<double> y = {1, 3, 10, 30};
+    Fit relative = fit_sign_constrained(x, y, {1}, FitWeighting::relative);
+    CHECK(relative.intercept == doctest::Approx(1.2).epsilon(1e-9));
+    CHECK(relative.coefficients[0] == doctest::Approx(10.8).epsilon(1e-9));
+    Fit plain = fit_sign_constrained(x, y, {1}, FitWeighting::none);
+    CHECK(plain.intercept == doctest::Approx(2).epsilon(1e-9));
+    CHECK(plain.coefficients[0] == doctest::Approx(18).epsilon(1e-9));
+    // A target value ≤ 0 leaves no relative error: the fit is unweighted.
+    CHECK(relative_weights({1, 0, 2}).empty());
+    Fit zero = fit_sign_constrained(x, {0, 4, 10, 30}, {1}, FitWeighting::relative);
+    CHECK(zero.intercept == doctest::Approx(2).epsilon(1e-9));
+  }
+
+  TEST_CASE(
+      "auto features: the selection is never kept when its CV error is not below the plain "
+      "linear baseline's on the same plan") {
+    // y = 1 + x1 + 2·x2 + 3·x3 exactly, three unrelated inputs. With one feature allowed, no
+    // single candidate can explain y, while OLS on the three raw columns is exact: the baseline
+    // must be the model.
+    std::vector<double> x1, x2, x3, y;
+    for (int i = 0; i < 120; ++i) {
+      x1.push_back(1 + (i * 7) % 11);
+      x2.push_back(1 + (i * 5) % 13);
+      x3.push_back(1 + (i * 3) % 17);
+      y.push_back(1 + x1.back() + 2 * x2.back() + 3 * x3.back());
+    }
+    Dataset d("t");
+    d.add_column("x1", x1);
+    d.add_column("x2", x2);
+    d.add_column("x3", x3);
+    auto pool = expand_candidates(d, {"x1", "x2", "x3"});
+    DesignMatrix px = design_matrix(d, pool.specs);
+    CvPlan plan = time_ordered_gap_plan(y.size(), 5, 2);
+    SelectionOptions options;
+    options.criterion = SelectionCriterion::mape;
+    options.max_features = 1;
+    AutoSelection one = select_auto(px, pool.nonnegative, pool.raw, y, plan, options);
+    REQUIRE(one.selected.size() == 1);
+    CHECK(one.baseline_cv.mape_percent < 1e-6);
+    CHECK(one.selected_cv.mape_percent > 1);
+    CHECK(one.baseline_kept);
+    CHECK(one.final_columns == pool.raw);
+    // Without the limit the selection finds the three raw columns itself, and is exact too: not
+    // below the baseline, so the baseline is still the model.
+    options.max_features = 0;
+    AutoSelection free = select_auto(px, pool.nonnegative, pool.raw, y, plan, options);
+    CHECK(!(free.selected_cv.mape_percent < free.baseline_cv.mape_percent) == free.baseline_kept);
+  }
+
+  TEST_CASE(
+      "auto features: a concave response is found, beats the linear baseline and is kept, "
+      "fitted by relative error") {
+    // y = 20 + 8·√x over a load that rises and falls in time; the linear baseline on x is biased
+    // at both ends of the range, √x is exact.
+    std::vector<double> x, y;
+    for (int i = 0; i < 200; ++i) {
+      double load = 1 + double((i * 37) % 100);
+      x.push_back(load);
+      y.push_back(20 + 8 * std::sqrt(load));
+    }
+    Dataset d("t");
+    d.add_column("x", x);
+    auto pool = expand_candidates(d, {"x"});
+    DesignMatrix px = design_matrix(d, pool.specs);
+    SelectionOptions options;
+    options.criterion = SelectionCriterion::mape;
+    AutoSelection sel =
+        select_auto(px, pool.nonnegative, pool.raw, y, time_ordered_gap_plan(200, 5, 2), options);
+    REQUIRE(!sel.selected.empty());
+    CHECK(pool.specs[sel.selected[0]].name == "sqrt(x)");
+    CHECK(sel.weighting == FitWeighting::relative);
+    CHECK(sel.selected_cv.mape_percent < 1e-6);
+    CHECK(sel.baseline_cv.mape_percent > 1);
+    CHECK(!sel.baseline_kept);
+    CHECK(sel.final_columns == sel.selected);
+  }
 }

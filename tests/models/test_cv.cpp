@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "models/fit/cross_validation.h"
@@ -121,5 +122,23 @@ TEST_SUITE("pure") {
     double coverage = double(inside) / double(y_new.size());
     CHECK(coverage > 0.87);
     CHECK(coverage < 0.93);
+  }
+
+  TEST_CASE("cv: a relative interval is quantiles of residual / |prediction|, scaled by it") {
+    // Relative residuals 0.1, -0.1, 0.05, -0.05, 0 (the row with a NaN prediction is left out):
+    // the 25% and 75% quantiles (type 7) are -0.05 and +0.05.
+    std::vector<double> actual = {110, 90, 105, 95, 100, 7};
+    std::vector<double> predicted = {100, 100, 100, 100, 100, std::nan("")};
+    auto iv = relative_residual_interval(actual, predicted, 0.5);
+    CHECK(iv.relative);
+    CHECK(iv.lower == doctest::Approx(-0.05));
+    CHECK(iv.upper == doctest::Approx(0.05));
+    CHECK(interval_lower(iv, 200) == doctest::Approx(190));
+    CHECK(interval_upper(iv, 200) == doctest::Approx(210));
+    CHECK(interval_lower(iv, -20) == doctest::Approx(-21));  // scaled by |prediction|
+    ResidualInterval fixed{0.9, -3, 4, false};
+    CHECK(interval_lower(fixed, 200) == doctest::Approx(197));
+    CHECK(interval_upper(fixed, 200) == doctest::Approx(204));
+    CHECK_THROWS_AS(relative_residual_interval({1, 2}, {0, std::nan("")}), std::invalid_argument);
   }
 }

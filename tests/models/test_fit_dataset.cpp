@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -180,7 +181,11 @@ TEST_SUITE("pure") {
     CHECK(fit.banded);
     CHECK(fit.model.band_column == "freq_mhz");
     REQUIRE(fit.model.bands.size() == 2);
-    for (const auto& band : fit.model.bands) CHECK(band.model);
+    for (const auto& band : fit.model.bands) {
+      REQUIRE(band.model);
+      // Fitted as the pooled selection is: by relative error, so with a relative interval.
+      CHECK(band.model->interval.relative);
+    }
 
     SUBCASE("not with given features, nor when the column is constant") {
       FitRequest given = request;
@@ -193,6 +198,109 @@ TEST_SUITE("pure") {
       CHECK(!one.frequency_bands);
       CHECK(!one.banded);
     }
+  }
+
+  TEST_CASE(
+      "fit_dataset: the auto pool's relative interval covers about 90% of fresh rows with "
+      "multiplicative noise, at low and at high power alike") {
+    // watts = (5 + 20·x)·(1 + ε), ε ~ N(0, 0.05): the error is 5% of the power, so ±1.6 W at
+    // 30 W and ±16 W at 200 W. A fixed width in watts would cover nearly every low row and
+    // about three quarters of the high ones; a relative one covers ~90% of each.
+    std::mt19937_64 rng(16);
+    std::uniform_real_distribution<double> uniform(1, 10);
+    std::normal_distribution<double> noise(0, 0.05);
+    auto sample = [&](size_t n) {
+      std::string csv = "x,watts\n";
+      for (size_t i = 0; i < n; ++i) {
+        double x = uniform(rng);
+        csv += fmt::format("{},{}\n", x, (5 + 20 * x) * (1 + noise(rng)));
+      }
+      return table(csv);
+    };
+    Dataset train = sample(600);
+    FitRequest request;
+    request.target = "watts";
+    auto fit = fit_dataset(train, request, {});
+    REQUIRE(fit.auto_features);
+    CHECK(!fit.auto_features->selection.baseline_kept);
+    CHECK(fit.model.interval.relative);
+    // The 5% and 95% quantiles of ε are ∓1.645 × 0.05 ≈ ∓8.2%.
+    CHECK(fit.model.interval.lower == doctest::Approx(-0.082).epsilon(0.2));
+    CHECK(fit.model.interval.upper == doctest::Approx(0.082).epsilon(0.2));
+
+    Dataset fresh = sample(3000);
+    Prediction p = predict(fit.model, fresh);
+    const auto& x = fresh.column("x");
+    const auto& y = fresh.column("watts");
+    size_t inside = 0, low = 0, low_inside = 0, high = 0, high_inside = 0;
+    for (size_t r = 0; r < y.size(); ++r) {
+      bool in = y[r] >= p.lower[r] && y[r] <= p.upper[r];
+      inside += in;
+      if (x[r] < 4) ++low, low_inside += in;
+      if (x[r] > 7) ++high, high_inside += in;
+    }
+    double coverage = double(inside) / double(y.size());
+    CHECK(coverage > 0.85);
+    CHECK(coverage < 0.95);
+    CHECK(double(low_inside) / double(low) > 0.85);
+    CHECK(double(low_inside) / double(low) < 0.95);
+    CHECK(double(high_inside) / double(high) > 0.85);
+    CHECK(double(high_inside) / double(high) < 0.95);
+  }
+
+  TEST_CASE("fit_bands: each band fitted by relative error, as the auto pool's model is") {
+    // In each band watts = c·(1 + u)³, which no line in u is: the least-squares line and the
+    // relative-error line differ. The band's coefficients must be the weighted (1/y²) line, in
+    // closed form: b = Σw(u − ū)(y − ȳ) / Σw(u − ū)², a = ȳ − b·ū with w-weighted means.
+    std::string csv = "u,freq_mhz,watts\n";
+    std::vector<double> us[2], ys[2];
+    for (size_t i = 0; i < 120; ++i) {
+      size_t b = i % 2;
+      double u = spread(i), f = b ? 3000 : 1000, c = b ? 20 : 5;
+      double y = c * (1 + u) * (1 + u) * (1 + u);
+      us[b].push_back(u);
+      ys[b].push_back(y);
+      csv += fmt::format("{},{},{}\n", u, f, y);
+    }
+    Dataset data = table(csv);
+    Model pooled;
+    pooled.terms.push_back(ModelTerm{raw_feature("u")});
+    pooled.clip_out_of_range = true;
+    auto plan_for = [](const Dataset& sub) { return kfold_plan(sub.rows(), 5); };
+    fit_bands(data, "watts", "freq_mhz", {}, 0, SolverOptions{}, {}, plan_for, pooled,
+              ConstrainedFit{FitWeighting::relative, {1}});
+    REQUIRE(pooled.bands.size() == 2);
+    for (size_t b = 0; b < 2; ++b) {
+      double sw = 0, su = 0, sy = 0;
+      for (size_t i = 0; i < us[b].size(); ++i) {
+        double w = 1 / (ys[b][i] * ys[b][i]);
+        sw += w, su += w * us[b][i], sy += w * ys[b][i];
+      }
+      double ubar = su / sw, ybar = sy / sw, sxy = 0, sxx = 0;
+      for (size_t i = 0; i < us[b].size(); ++i) {
+        double w = 1 / (ys[b][i] * ys[b][i]);
+        sxy += w * (us[b][i] - ubar) * (ys[b][i] - ybar);
+        sxx += w * (us[b][i] - ubar) * (us[b][i] - ubar);
+      }
+      double slope = sxy / sxx, intercept = ybar - slope * ubar;
+      REQUIRE(pooled.bands[b].model);
+      const Model& m = *pooled.bands[b].model;
+      CHECK(m.terms.at(0).coefficient == doctest::Approx(slope).epsilon(1e-6));
+      CHECK(m.intercept == doctest::Approx(intercept).epsilon(1e-6));
+      // Not the least-squares line (which this check would also let through if they agreed).
+      Fit ols = fit_ols(DesignMatrix::from_columns({us[b]}, {"u"}), ys[b]);
+      CHECK(std::abs(ols.coefficients[0] - slope) > 0.02 * std::abs(slope));
+      CHECK(m.interval.relative);
+      CHECK(m.clip_out_of_range);
+    }
+    // Without it, each band is the solver's (least-squares) fit.
+    Model plain;
+    plain.terms.push_back(ModelTerm{raw_feature("u")});
+    fit_bands(data, "watts", "freq_mhz", {}, 0, SolverOptions{}, {}, plan_for, plain);
+    Fit ols = fit_ols(DesignMatrix::from_columns({us[1]}, {"u"}), ys[1]);
+    CHECK(plain.bands[1].model->terms[0].coefficient ==
+          doctest::Approx(ols.coefficients[0]).epsilon(1e-9));
+    CHECK(!plain.bands[1].model->interval.relative);
   }
 
   TEST_CASE("fit_dataset: grouped CV needs its label column") {

@@ -107,6 +107,23 @@ TEST_SUITE("pure") {
     CHECK_THROWS_AS(predict(model, missing), std::runtime_error);
   }
 
+  TEST_CASE("model file: a relative interval is kept as such and scales with the prediction") {
+    auto ds = synthetic_power(100, 5);
+    Model model = fit_model(ds, "watts", power_features(), {}, kfold_plan(100, 5), {});
+    model.interval = ResidualInterval{0.9, -0.05, 0.1, true};
+    auto text = model_to_json(model);
+    CHECK(contains(text, "\"method\": \"cv_relative_residual_quantiles\""));
+    auto back = model_from_json(text, "m.json");
+    CHECK(back.interval.relative);
+    CHECK(back.interval.lower == -0.05);
+    CHECK(back.interval.upper == 0.1);
+    auto p = predict(back, synthetic_power(20, 6));
+    for (size_t r = 0; r < 20; ++r) {
+      CHECK(p.lower[r] == doctest::Approx(p.value[r] * 0.95));
+      CHECK(p.upper[r] == doctest::Approx(p.value[r] * 1.1));
+    }
+  }
+
   TEST_CASE("model file: malformed files are refused with FILE:LINE") {
     auto ds = synthetic_power(100, 4);
     auto good = model_to_json(fit_model(ds, "watts", power_features(), {}, kfold_plan(100, 5), {}));
@@ -126,6 +143,11 @@ TEST_SUITE("pure") {
     CHECK(contains(error_of(bad_coef), "expected 'coefficient' in features[0] to be a number"));
     CHECK(contains(error_of(replace("\"target\": \"watts\"", "\"target\": \"\"")), "expected a non-empty 'target'"));
     CHECK(contains(error_of(replace("\"level\": 0.9", "\"level\": 1.5")), "interval.level"));
+    auto method = error_of(replace("cv_residual_quantiles", "cv_guess"));
+    CHECK(contains(method,
+                   "expected interval method 'cv_residual_quantiles' or "
+                   "'cv_relative_residual_quantiles', found 'cv_guess'"));
+    CHECK(!contains(method, "m.json:1:"));
     // The line number points into the document, not always at line 1.
     auto e = error_of(replace("\"op\": \"ratio\"", "\"op\": 3"));
     CHECK(!contains(e, "m.json:1:"));
