@@ -83,7 +83,7 @@ const std::map<std::string, std::string>& metric_beside_event() {
 std::string metric_text(const Metric& m) {
   // NaN (a division by zero) is shown "nan", as perf prints it, with where it came from.
   if (std::isnan(m.value)) {
-    std::string why = m.reason ? " [" + *m.reason + "]" : "";
+    std::string why = m.note->reason ? " [" + *m.note->reason + "]" : "";
     if (m.unit == "ratio") return fmt::format("{:>8}% {}{}", "nan", m.name, why);
     return fmt::format("{:>8} {} ({}){}", "nan", m.name, m.unit, why);
   }
@@ -143,8 +143,8 @@ std::string event_rows(const std::vector<EventCount>& events, const std::vector<
         }
     }
     // perf's "+-": the standard error of the mean, as a percentage of the mean.
-    if (e.counted() && e.sem && e.value != 0)
-      line += fmt::format("  ( +- {:5.2f}% )", *e.sem / std::abs(e.value) * 100);
+    if (e.counted() && e.spread->sem && e.value != 0)
+      line += fmt::format("  ( +- {:5.2f}% )", *e.spread->sem / std::abs(e.value) * 100);
     if (e.counted() && e.time_running_ns < e.time_enabled_ns)
       line += fmt::format("  ({:.2f}%)", e.running_fraction() * 100);
     while (!line.empty() && line.back() == ' ') line.pop_back();

@@ -316,7 +316,7 @@ class PerfEventCounters final : public Counters {
     c.time_enabled_ns = s.sum.time_enabled_ns;
     c.time_running_ns = s.sum.time_running_ns;
     c.unit_scale = 1.0;
-    c.stddev.reset();
+    c.spread.reset();
     if (slot.failed || s.copies == 0) {
       c.status = slot.failed ? slot.status : EventStatus::not_counted;
       c.reason = slot.failed ? slot.reason : "no counter was opened for it";

@@ -144,7 +144,7 @@ std::vector<EventCount> combine_runs(const std::vector<std::vector<EventCount>>&
     out[e].raw = uint64_t(raw_sum / n + 0.5L);
     out[e].time_enabled_ns = uint64_t(enabled_sum / n + 0.5L);
     out[e].time_running_ns = uint64_t(running_sum / n + 0.5L);
-    out[e].stddev = runs.size() > 1 ? std::sqrt(sq / (n - 1)) : 0.0;
+    out[e].spread.set().stddev = runs.size() > 1 ? std::sqrt(sq / (n - 1)) : 0.0;
   }
   return out;
 }

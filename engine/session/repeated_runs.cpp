@@ -21,9 +21,10 @@ Measurement average_runs(const std::vector<Measurement>& runs) {
   double n = double(runs.size());
   m.events = combine_runs(all);
   for (size_t e = 0; e < m.events.size(); ++e) {
-    if (!m.events[e].stddev) continue;
-    for (const auto& run : all) m.events[e].run_values.push_back(run[e].value);
-    m.events[e].sem = *m.events[e].stddev / std::sqrt(n);
+    if (!m.events[e].spread->stddev) continue;
+    RunSpread& spread = m.events[e].spread.set();
+    for (const auto& run : all) spread.run_values.push_back(run[e].value);
+    spread.sem = *spread.stddev / std::sqrt(n);
   }
   m.duration_s = duration / n;
   m.user_s = user / n;

@@ -494,6 +494,29 @@ struct List {
 template <class R, class T>
 List(Key, std::vector<T> R::*, bool = false) -> List<R, T>;
 
+// A flat field of a record's Spare<S> part, written as if it were the record's own (the same
+// key, in the same place). An absent part reads as a default S, so its optional fields are left
+// out; the part is made when the document has a value for the field.
+template <class R, class S, class F>
+struct InSpare {
+  Spare<S> R::*part;
+  F field;
+  Key key;
+
+  consteval InSpare(Spare<S> R::*part_of, F field_of)
+      : part(part_of), field(field_of), key(field_of.key) {}
+
+  static_assert(F::flat, "a spare part's fields are flat");
+  static constexpr bool flat = true;
+  static constexpr bool always_written = false;
+  bool written(const R& r) const { return field.written((r.*part).get()); }
+  size_t value_max(const R& r) const { return field.value_max((r.*part).get()); }
+  char* put_value(char* p, const R& r) const { return field.put_value(p, (r.*part).get()); }
+  void read(const Reader& in, const json& obj, const std::string& where, R& r) const {
+    if (Reader::present(obj, key.name)) field.read(in, obj, where, (r.*part).set());
+  }
+};
+
 // The record drivers, over a table `Fields` of record type R. The table is a template argument,
 // so each driver is compiled for one table with its keys, members and functions as constants;
 // the per-field steps are inlined into it for the same reason.

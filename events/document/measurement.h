@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "events/document/spare.h"
+
 namespace pmc {
 
 inline constexpr const char* kMeasurementSchema = "pmcmodel.measurement/1";
@@ -14,6 +16,16 @@ inline constexpr const char* kMeasurementSchema = "pmcmodel.measurement/1";
 enum class EventStatus { counted, not_supported, permission_denied, not_counted };
 const char* to_string(EventStatus status);
 std::optional<EventStatus> parse_event_status(std::string_view text);
+
+// What -r repeats add to an event. stddev is the sample standard deviation of the runs' values
+// (n - 1); sem the standard error of their mean, stddev / sqrt(runs), which is what perf prints
+// as "( +- x% )" (x = 100 * sem / value). An import has perf's sem, and stddev only when the
+// recording says how many runs there were.
+struct RunSpread {
+  std::optional<double> stddev;
+  std::optional<double> sem;
+  std::vector<double> run_values;  // each run's value, in order (measure -r; empty otherwise)
+};
 
 struct EventCount {
   std::string name;
@@ -26,13 +38,8 @@ struct EventCount {
   EventStatus status = EventStatus::not_counted;
   std::string reason;       // why it is not counted, or a note (e.g. "group split")
   double unit_scale = 1.0;  // raw → unit multiplier (sysfs `.scale`, 1e-6 for ns → msec)
-  // Over -r repeats: stddev is the sample standard deviation of the runs' values (n - 1);
-  // sem the standard error of their mean, stddev / sqrt(runs), which is what perf prints as
-  // "( +- x% )" (x = 100 * sem / value). An import has perf's sem, and stddev only when the
-  // recording says how many runs there were.
-  std::optional<double> stddev;
-  std::optional<double> sem;
-  std::vector<double> run_values;  // each run's value, in order (measure -r; empty otherwise)
+  // Over -r repeats (absent without them): see RunSpread.
+  Spare<RunSpread> spread;
   bool counted() const { return status == EventStatus::counted; }
   // Fraction of enabled time the event was on a counter; 1 when not multiplexed.
   double running_fraction() const {
@@ -40,16 +47,22 @@ struct EventCount {
   }
 };
 
-struct Metric {
-  std::string name;
-  // NaN where the formula gave NaN (a division by zero, as perf computes it and prints "nan").
-  double value = 0;
-  std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
+// What some metrics carry beside their value.
+struct MetricNote {
   // Why the value is NaN, for people: "division by zero in cycles (in instructions / cycles)".
   std::optional<std::string> reason{};
   // The metric file and line of the formula that gave the value ("skylake.json:12"), for the
   // metric engine's values of a run (an interval's are the run's formulas).
   std::optional<std::string> origin{};
+};
+
+struct Metric {
+  std::string name;
+  // NaN where the formula gave NaN (a division by zero, as perf computes it and prints "nan").
+  double value = 0;
+  std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
+  // Why the value is NaN, and where its formula is (absent for most metrics): see MetricNote.
+  Spare<MetricNote> note{};
 };
 
 // Whose energy a reading is: what the domain drew (every task's), or the measured command's

@@ -29,9 +29,9 @@ inline constexpr auto kEventFields = std::tuple{
     Integer{"time_running_ns", &EventCount::time_running_ns},
     Enum{"status", &EventCount::status, &to_string, &parse_event_status, kRequired, kUnknownStatus},
     Text{"reason", &EventCount::reason},
-    Optional{"stddev", &EventCount::stddev, Absent::omitted},
-    Optional{"sem", &EventCount::sem, Absent::omitted},
-    List{"run_values", &EventCount::run_values, true},
+    InSpare{&EventCount::spread, Optional{"stddev", &RunSpread::stddev, Absent::omitted}},
+    InSpare{&EventCount::spread, Optional{"sem", &RunSpread::sem, Absent::omitted}},
+    InSpare{&EventCount::spread, List{"run_values", &RunSpread::run_values, true}},
 };
 
 inline constexpr auto kMetricFields = std::tuple{
@@ -40,8 +40,8 @@ inline constexpr auto kMetricFields = std::tuple{
     MaybeNan{"value", &Metric::value, "nan"},
     Text{"unit", &Metric::unit},
     NanMark{"nan", &Metric::value},
-    Optional{"reason", &Metric::reason, Absent::omitted},
-    Optional{"origin", &Metric::origin, Absent::omitted},
+    InSpare{&Metric::note, Optional{"reason", &MetricNote::reason, Absent::omitted}},
+    InSpare{&Metric::note, Optional{"origin", &MetricNote::origin, Absent::omitted}},
 };
 
 inline constexpr auto kEnergyFields = std::tuple{

@@ -42,27 +42,29 @@ std::string event_csv(const EventCount& e) {
   return fmt::format("event,{},{},{},{},{},{},{},{},{},{},{}", csv_field(e.name), csv_field(e.pmu),
                      e.counted() ? number(e.value) : "", e.raw, csv_field(e.unit),
                      e.time_enabled_ns, e.time_running_ns, to_string(e.status), csv_field(e.reason),
-                     e.stddev ? number(*e.stddev) : "", e.sem ? number(*e.sem) : "");
+                     e.spread->stddev ? number(*e.spread->stddev) : "",
+                     e.spread->sem ? number(*e.spread->sem) : "");
 }
 
 // A NaN value is written "nan", as perf prints it, with its reason in the reason column.
 std::string metric_csv(const char* kind, const Metric& m) {
   return fmt::format("{},{},,{},,{},,,,{},,", kind, csv_field(m.name), number(m.value),
-                     csv_field(m.unit), csv_field(m.reason.value_or("")));
+                     csv_field(m.unit), csv_field(m.note->reason.value_or("")));
 }
 
 // Documents written before "sem" existed held one spread in "stddev": measure's was the runs'
 // sample standard deviation, an import's perf's "+-", the standard error of the mean. Each is
 // given both, as a new document has them.
 void complete_spread(EventCount& e, std::string_view source, int runs) {
-  if (!e.stddev || e.sem) return;
+  if (!e.spread->stddev || e.spread->sem) return;
+  RunSpread& spread = e.spread.set();
   double n = runs > 1 ? double(runs) : 0;
   if (source == "perf-stat") {
-    e.sem = e.stddev;
-    e.stddev.reset();
-    if (n > 0) e.stddev = *e.sem * std::sqrt(n);
+    spread.sem = spread.stddev;
+    spread.stddev.reset();
+    if (n > 0) spread.stddev = *spread.sem * std::sqrt(n);
   } else if (n > 0) {
-    e.sem = *e.stddev / std::sqrt(n);
+    spread.sem = *spread.stddev / std::sqrt(n);
   }
 }
 

@@ -101,13 +101,15 @@ EventValues values_of(const std::vector<EventCount>& events, double duration_s,
 
 // A metric's value for the document: NaN keeps its reason; the formula's origin is the file's
 // name and line ("skylake.json:12"), its directory being the reader's business.
-Metric document_metric(std::string name, const MetricResult& r) {
+Metric document_metric(std::string name, const MetricResult& r,
+                       IntervalMetricEvaluator::Notes notes) {
   Metric m{std::move(name), *r.value, r.unit};
-  if (std::isnan(m.value) && !r.reason.empty()) m.reason = r.reason;
+  if (notes == IntervalMetricEvaluator::Notes::left_out) return m;
+  if (std::isnan(m.value) && !r.reason.empty()) m.note.set().reason = r.reason;
   std::string_view origin = r.origin;
   if (auto slash = origin.rfind('/'); slash != std::string_view::npos)
     origin.remove_prefix(slash + 1);
-  if (!origin.empty()) m.origin = std::string(origin);
+  if (!origin.empty()) m.note.set().origin = std::string(origin);
   return m;
 }
 
@@ -203,14 +205,14 @@ void IntervalMetricEvaluator::build(const std::vector<EventCount>& events, doubl
 }
 
 ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>& events,
-                                                  double duration_s) {
+                                                  double duration_s, Notes notes) {
   ComputedMetrics out;
   if (selected_.empty()) return out;
   update_views(events, duration_s);
   auto results = set_.evaluate_selected(selected_, views_[0]->values, literals_);
   for (auto& r : results) {
     if (r.value)
-      out.metrics.push_back(document_metric(display_name(r, {}), r));
+      out.metrics.push_back(document_metric(display_name(r, {}), r, notes));
     else
       out.absent.push_back(std::move(r));
   }
@@ -224,7 +226,7 @@ ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>&
       bool known = std::any_of(out.metrics.begin(), out.metrics.end(),
                                [&](const Metric& m) { return m.name == name; });
       if (known) continue;  // computed without the PMU's events (cpus_utilized)
-      out.metrics.push_back(document_metric(name, r));
+      out.metrics.push_back(document_metric(name, r, notes));
       // The metric exists for this PMU: its absence without one is no longer news.
       out.absent.erase(
           std::remove_if(out.absent.begin(), out.absent.end(),
@@ -253,7 +255,7 @@ void IntervalMetricEvaluator::evaluate_into(const std::vector<EventCount>& event
   }
   update_views(events, duration_s);
   if (views_.size() > 1) {  // per-PMU views: evaluate() merges their names
-    out = evaluate(events, duration_s).metrics;
+    out = evaluate(events, duration_s, Notes::left_out).metrics;
     return;
   }
   if (names_.size() != selected_.size()) {
@@ -278,8 +280,7 @@ void IntervalMetricEvaluator::evaluate_into(const std::vector<EventCount>& event
 
 std::vector<Metric> as_interval_metrics(std::vector<Metric> metrics) {
   for (auto& m : metrics) {
-    m.origin.reset();
-    m.reason.reset();
+    m.note.reset();
   }
   return metrics;
 }
@@ -329,7 +330,9 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
   if (m.intervals.empty()) return;
   IntervalMetricEvaluator evaluator(set, std::move(plan.per_interval), literals);
   for (auto& iv : m.intervals)
-    iv.metrics = as_interval_metrics(evaluator.evaluate(iv.events, iv.duration_s).metrics);
+    iv.metrics =
+        evaluator.evaluate(iv.events, iv.duration_s, IntervalMetricEvaluator::Notes::left_out)
+            .metrics;
 }
 
 }  // namespace pmc

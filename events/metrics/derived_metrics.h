@@ -58,7 +58,12 @@ class IntervalMetricEvaluator {
                           Literals literals = {});
   ~IntervalMetricEvaluator();
   IntervalMetricEvaluator(IntervalMetricEvaluator&&) noexcept;
-  ComputedMetrics evaluate(const std::vector<EventCount>& events, double duration_s);
+  // Whether the metrics carry their Metric::note (why NaN, the formula's file and line): the
+  // run's do; an interval's are written without (as_interval_metrics), and making notes for
+  // every interval of a long recording only to drop them cost an allocation per metric.
+  enum class Notes { kept, left_out };
+  ComputedMetrics evaluate(const std::vector<EventCount>& events, double duration_s,
+                           Notes notes = Notes::kept);
   // evaluate()'s metrics into `out`, whose strings are reused: what a writer formatting
   // interval after interval needs, without the reasons of the absent ones.
   void evaluate_into(const std::vector<EventCount>& events, double duration_s,

@@ -419,7 +419,8 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
                                              double duration_s) const {
   // Selected once, in the constructor: this runs every interval (-I 100: ten times a second).
   if (per_interval_)
-    return as_interval_metrics(per_interval_->evaluate(events, duration_s).metrics);
+    return per_interval_->evaluate(events, duration_s, IntervalMetricEvaluator::Notes::left_out)
+        .metrics;
   auto computed = compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_);
   std::vector<size_t> kept;
   for (size_t i : selected_) {

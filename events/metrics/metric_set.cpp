@@ -146,10 +146,21 @@ std::string MetricSet::resolver_spelling(const std::string& spelling) const {
   if (events_.empty()) return spelling;
   size_t slash = spelling.find('/');
   if (slash == std::string::npos) {
-    const EventDef* def = find_event(spelling, "");
-    if (def == nullptr) def = find_event(spelling, "cpu");
+    // perf's modifiers after a bare name ("BR_INST_RETIRED.FAR_BRANCH:u", parse-events.l's
+    // modifier_event letters): the entry is the name before them, and they follow the terms.
+    std::string base = spelling;
+    std::string mods;
+    if (size_t colon = spelling.rfind(':');
+        colon != std::string::npos && colon + 1 < spelling.size() &&
+        spelling.find_first_not_of("ukhpPGHSDIWebR", colon + 1) == std::string::npos) {
+      base = spelling.substr(0, colon);
+      mods = spelling.substr(colon + 1);
+    }
+    const EventDef* def = find_event(base, "");
+    if (def == nullptr) def = find_event(base, "cpu");
     if (def == nullptr) return spelling;
-    return (def->pmu.empty() ? "cpu" : def->pmu) + "/" + def->terms + ",name='" + spelling + "'/";
+    return (def->pmu.empty() ? "cpu" : def->pmu) + "/" + def->terms + ",name='" + spelling + "'/" +
+           mods;
   }
   size_t close = spelling.rfind('/');
   if (close == slash) return spelling;

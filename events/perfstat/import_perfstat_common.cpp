@@ -385,7 +385,7 @@ EventCount make_event(std::string_view name, std::string_view unit, std::optiona
   }
   // perf's "+- x%" is the standard error of the mean as a percentage of it (stat.c:
   // stddev_stats is sqrt(variance / n)), not the runs' standard deviation.
-  if (noise_pct) e.sem = *count * *noise_pct / 100.0;
+  if (noise_pct) e.spread.set().sem = *count * *noise_pct / 100.0;
   return e;
 }
 
@@ -602,8 +602,7 @@ std::vector<Builder::Total>& Builder::totals_of(std::optional<double> ts,
 void Builder::accumulate(Total& total, const EventCount& e) {
   if (total.parts++ == 0) {
     total.sum = e;
-    total.sum.stddev.reset();
-    total.sum.sem.reset();
+    total.sum.spread.reset();
   } else if (e.counted()) {
     if (total.sum.counted()) {
       total.sum.value += e.value;
@@ -670,7 +669,7 @@ void Builder::amend_last_event(std::optional<double> pct, std::optional<double> 
   auto& totals = in_interval ? interval_totals_[last_.interval] : top_totals_;
   EventCount& e = events[last_.event];
   if (!e.counted()) return;
-  if (noise_pct && !e.sem) e.sem = e.value * *noise_pct / 100.0;
+  if (noise_pct && !e.spread->sem) e.spread.set().sem = e.value * *noise_pct / 100.0;
   if (pct) {
     double before = e.running_fraction();
     e.time_running_ns = uint64_t(std::llround(std::clamp(*pct, 0.0, 100.0) * 1e7));
@@ -746,7 +745,7 @@ namespace {
 void add_run_stddev(std::vector<EventCount>& events, int runs) {
   if (runs <= 1) return;
   for (auto& e : events)
-    if (e.sem) e.stddev = *e.sem * std::sqrt(double(runs));
+    if (e.spread->sem) e.spread.set().stddev = *e.spread->sem * std::sqrt(double(runs));
 }
 }  // namespace
 

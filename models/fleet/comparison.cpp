@@ -206,7 +206,8 @@ RunProfile profile_run(const Measurement& m, std::string source, std::string wor
   p.repeats = std::max(1, m.runs);
   const auto* task = find_event(m, "task-clock");
   if (!task) task = find_event(m, "cpu-clock");
-  if (task && task->stddev && task->value > 0) p.duration_uncertainty = *task->stddev / task->value;
+  if (task && task->spread->stddev && task->value > 0)
+    p.duration_uncertainty = *task->spread->stddev / task->value;
   if (auto basis = energy_basis(m.energy)) {
     p.joules = basis->joules;
     p.energy_method = basis->method();

@@ -35,8 +35,9 @@ TEST_SUITE("pure") {
   TEST_CASE("a NaN metric is shown nan, as perf prints it, with its reason") {
     Measurement m;
     m.duration_s = 1;
-    m.metrics.push_back(Metric{"tma_frontend_bound", std::nan(""), "ratio",
-                               "division by zero in slots (in a / slots)"});
+    Metric nan_metric{"tma_frontend_bound", std::nan(""), "ratio"};
+    nan_metric.note.set().reason = "division by zero in slots (in a / slots)";
+    m.metrics.push_back(nan_metric);
     m.metrics.push_back(Metric{"ipc", std::nan(""), "insn/cycle"});
     std::string table = pmc::cli::format_table(m);
     CHECK(table.find("nan% tma_frontend_bound [division by zero in slots (in a / slots)]") !=

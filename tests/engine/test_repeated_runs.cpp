@@ -55,11 +55,11 @@ TEST_SUITE("pure") {
     REQUIRE(m.events.size() == 1);
     CHECK(m.events[0].value == 200);
     // Sample stddev: sqrt((100² + 100²) / 1) = 141.42…; the SEM: 141.42… / sqrt(2) = 100.
-    REQUIRE(m.events[0].stddev);
-    CHECK(*m.events[0].stddev == doctest::Approx(std::sqrt(20000.0)));
-    REQUIRE(m.events[0].sem);
-    CHECK(*m.events[0].sem == doctest::Approx(100));
-    CHECK(m.events[0].run_values == std::vector<double>{100, 300});
+    REQUIRE(m.events[0].spread->stddev);
+    CHECK(*m.events[0].spread->stddev == doctest::Approx(std::sqrt(20000.0)));
+    REQUIRE(m.events[0].spread->sem);
+    CHECK(*m.events[0].spread->sem == doctest::Approx(100));
+    CHECK(m.events[0].spread->run_values == std::vector<double>{100, 300});
     CHECK(m.duration_s == 2);
     CHECK(m.user_s == 1);
     CHECK(m.sys_s == doctest::Approx(0.2));
@@ -74,8 +74,8 @@ TEST_SUITE("pure") {
     auto one = run(100, 1, 0.5, 0.1, 10, "2026-01-01T00:00:00Z");
     auto m = average_runs({one});
     CHECK(m.events[0].value == 100);
-    CHECK_FALSE(m.events[0].sem);
-    CHECK(m.events[0].run_values.empty());
+    CHECK_FALSE(m.events[0].spread->sem);
+    CHECK(m.events[0].spread->run_values.empty());
     CHECK(m.runs == one.runs);
   }
 

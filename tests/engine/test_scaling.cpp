@@ -9,11 +9,15 @@ using namespace pmc;
 
 TEST_SUITE("pure") {
   TEST_CASE("scale estimates a multiplexed count as raw x enabled / running") {
-    SUBCASE("not multiplexed: the raw count") { CHECK(*scale({1000, 500, 500}) == 1000.0); }
+    SUBCASE("not multiplexed: the raw count") {
+      CHECK(*scale({1000, 500, 500}) == 1000.0);
+    }
     SUBCASE("ran a quarter of the time: four times the raw count") {
       CHECK(*scale({1000, 400, 100}) == doctest::Approx(4000.0));
     }
-    SUBCASE("never ran: no value at all, not zero") { CHECK_FALSE(scale({0, 400, 0}).has_value()); }
+    SUBCASE("never ran: no value at all, not zero") {
+      CHECK_FALSE(scale({0, 400, 0}).has_value());
+    }
     SUBCASE("large counts keep their precision") {
       // 2^60 scaled by 3/2: exact in long double, exact after rounding to double.
       CHECK(*scale({1ull << 60, 3, 2}) == doctest::Approx(1.5 * double(1ull << 60)));
@@ -97,14 +101,13 @@ TEST_SUITE("pure") {
     auto out = combine_runs(runs);
     REQUIRE(out.size() == 1);
     CHECK(out[0].value == doctest::Approx(5.0));
-    CHECK(*out[0].stddev == doctest::Approx(std::sqrt(32.0 / 7.0)));
+    CHECK(*out[0].spread->stddev == doctest::Approx(std::sqrt(32.0 / 7.0)));
     SUBCASE("an event missing in one run is not counted overall") {
       runs[3][0].status = EventStatus::not_counted;
       runs[3][0].reason = "r";
       auto o = combine_runs(runs);
       CHECK(o[0].status == EventStatus::not_counted);
-      CHECK_FALSE(o[0].stddev.has_value());
+      CHECK_FALSE(o[0].spread->stddev.has_value());
     }
   }
-
 }

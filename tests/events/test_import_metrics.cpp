@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "events/metrics/derived_metrics.h"
-#include "events/perfstat/import_perfstat.h"
 #include "events/metrics/metric_set.h"
+#include "events/perfstat/import_perfstat.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -177,7 +177,7 @@ std::map<std::string, double> input_slack(const Measurement& m, double elapsed_h
   for (size_t i = 0; i < m.events.size(); ++i) {
     if (!m.events[i].counted()) continue;
     double h = count_half_unit(m.events[i]);
-    if (m.runs > 1 && m.events[i].stddev) h += 2 * *m.events[i].stddev;
+    if (m.runs > 1 && m.events[i].spread->stddev) h += 2 * *m.events[i].spread->stddev;
     for (double sign : {-1.0, 1.0}) {
       auto events = m.events;
       events[i].value += sign * h;

@@ -163,16 +163,18 @@ TEST_SUITE("pure") {
     CHECK(m.runs == 10);
     CHECK(m.duration_s == 34.922801);
     CHECK(event(m.events, "power/energy-cores/").value == 52.67);
-    CHECK(*event(m.events, "power/energy-cores/").sem == doctest::Approx(52.67 * 1.24 / 100));
-    CHECK(*event(m.events, "power/energy-pkg/").sem == doctest::Approx(85.09 * 0.83 / 100));
-    CHECK(*event(m.events, "power/energy-pkg/").stddev ==
+    CHECK(*event(m.events, "power/energy-cores/").spread->sem ==
+          doctest::Approx(52.67 * 1.24 / 100));
+    CHECK(*event(m.events, "power/energy-pkg/").spread->sem == doctest::Approx(85.09 * 0.83 / 100));
+    CHECK(*event(m.events, "power/energy-pkg/").spread->stddev ==
           doctest::Approx(85.09 * 0.83 / 100 * std::sqrt(10.0)));
     auto arm = load("024.txt").measurement;
     CHECK(arm.runs == 5);
     CHECK(arm.command == std::vector<std::string>{"out/shecc-stage1.elf", "tests/fib.c"});
     CHECK(event(arm.events, "branches:u").value == 2308457);
-    CHECK(*event(arm.events, "branches:u").sem == 0.0);
-    CHECK(*event(arm.events, "branch-misses:u").sem == doctest::Approx(459550 * 0.02 / 100));
+    CHECK(*event(arm.events, "branches:u").spread->sem == 0.0);
+    CHECK(*event(arm.events, "branch-misses:u").spread->sem ==
+          doctest::Approx(459550 * 0.02 / 100));
     CHECK(metric(arm.reported, "branch_miss_rate").value == doctest::Approx(0.1991));
     CHECK(metric(arm.reported, "branches:u_per_sec").value == doctest::Approx(33.270e6));
   }
@@ -185,7 +187,7 @@ TEST_SUITE("pure") {
     CHECK(m.command.size() == 8);
     const auto& clock = event(m.events, "task-clock");
     CHECK(clock.value == 21945.59);
-    CHECK(*clock.sem == doctest::Approx(21945.59 * 19.25 / 100));
+    CHECK(*clock.spread->sem == doctest::Approx(21945.59 * 19.25 / 100));
     const auto& cycles = event(m.events, "cycles");
     CHECK(cycles.value == 56513364885.0);
     CHECK(cycles.time_enabled_ns == 1000000000);
@@ -206,8 +208,8 @@ TEST_SUITE("pure") {
     const auto& insn = event(m.events, "instructions");
     CHECK(insn.value == 874896010.0);
     CHECK(insn.time_running_ns == 333600000);
-    CHECK(*insn.sem == doctest::Approx(874896010.0 * 1.23 / 100));
-    CHECK_FALSE(event(m.events, "cpu-migrations").sem.has_value());
+    CHECK(*insn.spread->sem == doctest::Approx(874896010.0 * 1.23 / 100));
+    CHECK_FALSE(event(m.events, "cpu-migrations").spread->sem.has_value());
     CHECK(metric(m.reported, "stalled_cycles_per_insn").value == 0.05);
     CHECK(metric(m.reported, "itlb_miss_ratio").value == doctest::Approx(2620.3846));
     CHECK(metric(m.reported, "iTLB-loads_per_sec").value == 1.145);
@@ -336,7 +338,7 @@ TEST_SUITE("pure") {
       CHECK(event(m.events, "S0/cpu-clock").value == 8012.34);
       CHECK(event(m.events, "S0/cpu-clock").reason == "aggregate of 8 CPUs");
       CHECK(event(m.events, "cpu-clock").value == doctest::Approx(8012.34 + 8011.0));
-      CHECK(*event(m.events, "CPU3/branches").sem == doctest::Approx(25.0));
+      CHECK(*event(m.events, "CPU3/branches").spread->sem == doctest::Approx(25.0));
       CHECK(metric(m.reported, "CPU3/branches_per_sec").value == 1000.0);
     }
   }
@@ -365,7 +367,7 @@ TEST_SUITE("pure") {
     SUBCASE("-r -x ';' with the stddev field") {
       auto m = load("synthetic/repeat_semicolon.csv").measurement;
       CHECK(event(m.events, "cycles").value == 4012345678.0);
-      CHECK(*event(m.events, "cycles").sem == doctest::Approx(4012345678.0 * 0.012));
+      CHECK(*event(m.events, "cycles").spread->sem == doctest::Approx(4012345678.0 * 0.012));
       CHECK(event(m.events, "LLC-loads").status == EventStatus::not_supported);
       CHECK(metric(m.reported, "ghz").value == 3.25);
     }

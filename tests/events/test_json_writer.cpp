@@ -161,7 +161,7 @@ TEST_SUITE("pure") {
     e.unit_scale = 1e-6;
     e.time_enabled_ns = 1000;
     e.time_running_ns = 500;
-    e.stddev = 0.5;
+    e.spread.set().stddev = 0.5;
     EventCount n;
     n.name = "a\"b";
     n.reason = "perf printed <not supported>";

@@ -10,6 +10,15 @@
 
 using namespace pmc;
 
+namespace {
+Metric noted(std::string name, double value, std::string unit, std::optional<std::string> reason,
+             std::optional<std::string> origin) {
+  Metric m{std::move(name), value, std::move(unit)};
+  m.note.set() = MetricNote{std::move(reason), std::move(origin)};
+  return m;
+}
+}  // namespace
+
 TEST_SUITE("pure") {
   TEST_CASE("every enum name a document holds fits the writer's bound for it") {
     auto fits = [](const char* name) {
@@ -35,9 +44,9 @@ TEST_SUITE("pure") {
     e.name = "page-faults";
     e.status = EventStatus::counted;
     e.value = 120;
-    e.run_values = {100, 110, 130, 140};
-    e.stddev = 18.257418583505537;  // of the four runs (n - 1)
-    e.sem = 9.128709291752768;      // stddev / sqrt(4)
+    e.spread.set().run_values = {100, 110, 130, 140};
+    e.spread.set().stddev = 18.257418583505537;  // of the four runs (n - 1)
+    e.spread.set().sem = 9.128709291752768;      // stddev / sqrt(4)
     m.events = {e};
     auto text = measurement_to_json(m);
     CHECK(text.find("\"duration_s\": null") != std::string::npos);
@@ -48,9 +57,9 @@ TEST_SUITE("pure") {
     CHECK(back.has_sys);
     CHECK(back.sys_s == 0.25);
     REQUIRE(back.events.size() == 1);
-    CHECK(back.events[0].run_values == e.run_values);
-    CHECK(back.events[0].stddev == e.stddev);
-    CHECK(back.events[0].sem == e.sem);
+    CHECK(back.events[0].spread->run_values == e.spread->run_values);
+    CHECK(back.events[0].spread->stddev == e.spread->stddev);
+    CHECK(back.events[0].spread->sem == e.spread->sem);
     auto csv = measurement_to_csv(m);
     CHECK(csv.starts_with(
         "kind,name,pmu,value,raw,unit,time_enabled_ns,time_running_ns,status,reason,stddev,sem\n"));
@@ -110,7 +119,7 @@ TEST_SUITE("pure") {
     e.raw = 2000000000;
     e.time_enabled_ns = 1000;
     e.time_running_ns = 500;
-    e.stddev = 12.5;
+    e.spread.set().stddev = 12.5;
     EventCount f;
     f.name = "instructions";
     f.status = EventStatus::permission_denied;
@@ -133,7 +142,7 @@ TEST_SUITE("pure") {
     CHECK(back.events[0].value == 4e9);
     CHECK(back.events[0].raw == 2000000000);
     CHECK(back.events[0].time_running_ns == 500);
-    CHECK(back.events[0].stddev == 12.5);
+    CHECK(back.events[0].spread->stddev == 12.5);
     CHECK(back.events[1].status == EventStatus::permission_denied);
     CHECK(back.events[1].reason == "paranoid");
     CHECK(back.metrics[0].value == 1.25);
@@ -176,12 +185,12 @@ TEST_SUITE("pure") {
     e.status = EventStatus::counted;
     e.reason = "group split";
     e.unit_scale = 1e-6;
-    e.stddev = 3;
-    e.sem = 1.5;
-    e.run_values = {1, 2, 3};
+    e.spread.set().stddev = 3;
+    e.spread.set().sem = 1.5;
+    e.spread.set().run_values = {1, 2, 3};
     m.events = {e};
-    m.metrics = {{"ipc", 1.25, "insn/cycle", std::nullopt, "generic.json:3"},
-                 {"r", std::nan(""), "ratio", "division by zero in b (in a / b)", "x.json:4"}};
+    m.metrics = {noted("ipc", 1.25, "insn/cycle", std::nullopt, "generic.json:3"),
+                 noted("r", std::nan(""), "ratio", "division by zero in b (in a / b)", "x.json:4")};
     m.reported = {{"insn per cycle", 1.2, "insn/cycle"}};
     m.energy = {{"package", 4, 2, "measured:rapl+share:cpu-time", 0.1, EnergyScope::command}};
     Interval iv;
@@ -217,9 +226,9 @@ TEST_SUITE("pure") {
   TEST_CASE("a NaN metric is null with \"nan\": true in JSON, nan in CSV, and read back NaN") {
     Measurement m;
     m.duration_s = 1;
-    m.metrics = {{"tma_frontend_bound", std::nan(""), "ratio", "division by zero in x (in a / x)",
-                  "skylake.json:12"},
-                 {"ipc", 2, "insn/cycle", std::nullopt, "generic.json:3"}};
+    m.metrics = {noted("tma_frontend_bound", std::nan(""), "ratio",
+                       "division by zero in x (in a / x)", "skylake.json:12"),
+                 noted("ipc", 2, "insn/cycle", std::nullopt, "generic.json:3")};
     auto text = measurement_to_json(m);
     auto doc = nlohmann::json::parse(text);
     const auto& nan = doc["metrics"][0];
@@ -232,9 +241,10 @@ TEST_SUITE("pure") {
     auto back = measurement_from_json(text, "x.json");
     REQUIRE(back.metrics.size() == 2);
     CHECK(std::isnan(back.metrics[0].value));
-    CHECK(back.metrics[0].reason == std::optional<std::string>("division by zero in x (in a / x)"));
+    CHECK(back.metrics[0].note->reason ==
+          std::optional<std::string>("division by zero in x (in a / x)"));
     CHECK(back.metrics[1].value == 2);
-    CHECK(back.metrics[1].origin == std::optional<std::string>("generic.json:3"));
+    CHECK(back.metrics[1].note->origin == std::optional<std::string>("generic.json:3"));
     // A null value without the mark, and the mark beside a number, are refused.
     std::string head =
         "{\"schema\": \"pmcmodel.measurement/1\", \"duration_s\": 1, \"events\": [], \"metrics\": ";
@@ -290,4 +300,29 @@ TEST_SUITE("pure") {
     CHECK_FALSE(get("ipc").has_value());
     CHECK_FALSE(get("ghz").has_value());
   }
+}
+
+TEST_CASE("a record's spare part: absent reads as default, copies are deep, and it stays small") {
+  EventCount e;
+  CHECK_FALSE(e.spread.has_value());
+  CHECK_FALSE(e.spread->sem.has_value());  // reading does not make the part
+  CHECK_FALSE(e.spread.has_value());
+  e.spread.set().sem = 2.0;
+  e.spread.set().run_values = {1, 2};
+  EventCount copy = e;
+  copy.spread.set().sem = 3.0;
+  copy.spread.set().run_values.push_back(4);
+  CHECK(*e.spread->sem == 2.0);  // the copy's part is its own
+  CHECK(e.spread->run_values.size() == 2);
+  CHECK(*copy.spread->sem == 3.0);
+  EventCount moved = std::move(copy);
+  CHECK(moved.spread->run_values == std::vector<double>{1, 2, 4});
+  e.spread.reset();
+  CHECK_FALSE(e.spread.has_value());
+  // A million of these make an interval recording's import: the -r spread and a metric's notes
+  // are one pointer each, not 56 and 80 bytes of every record (docs/PERFORMANCE.md).
+  // On x86-64 with libstdc++: 192 and 72 bytes were the records before they had those fields.
+  CHECK(sizeof(Spare<RunSpread>) == sizeof(void*));
+  CHECK(sizeof(EventCount) <= 192);
+  CHECK(sizeof(Metric) <= 80);
 }

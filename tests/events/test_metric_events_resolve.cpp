@@ -30,10 +30,10 @@ std::string in_child(const char* forced, const std::function<std::string()>& bod
   if (pid == 0) {
     close(fds[0]);
     pfm_terminate();
-    if (forced != nullptr)
-      setenv("LIBPFM_FORCE_PMU", forced, 1);
-    else
-      unsetenv("LIBPFM_FORCE_PMU");
+    // A CPU with no libpfm4 table runs with a PMU name libpfm4 does not have forced, so that no
+    // core table is active whatever the host (an Intel host's own table would otherwise resolve
+    // Intel names, and an AMD host's would not).
+    setenv("LIBPFM_FORCE_PMU", forced != nullptr ? forced : "pmcmodel_no_table", 1);
     std::string out;
     try {
       out = body();

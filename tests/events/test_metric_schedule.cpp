@@ -219,7 +219,7 @@ TEST_SUITE("pure") {
     metrics.finish(m);
     REQUIRE(names_of(m.metrics) == std::vector<std::string>{"branch_miss_rate"});
     CHECK(m.metrics[0].value == doctest::Approx(0.025));
-    CHECK(m.metrics[0].origin == std::optional<std::string>("generic.json:2"));
+    CHECK(m.metrics[0].note->origin == std::optional<std::string>("generic.json:2"));
     // The Skylake events are rows that say why they were not counted.
     CHECK(m.events.size() == 4);
   }

@@ -320,7 +320,7 @@ TEST_SUITE("pure") {
     CHECK(plan.run[0].value == doctest::Approx(0.01));
     CHECK(plan.run[1].name == "zero_denominator");  // NaN, as perf prints it
     CHECK(std::isnan(plan.run[1].value));
-    CHECK(plan.run[1].reason == "division by zero in z (in cycles / z)");
+    CHECK(plan.run[1].note->reason == "division by zero in z (in cycles / z)");
   }
 
   TEST_CASE("metric: unknown names and groups are refused") {
@@ -866,8 +866,8 @@ TEST_SUITE("pure") {
     auto computed = compute_metrics(set, {"branch", "ipc"}, counts, 1.0);
     REQUIRE(computed.metrics.size() == 2);
     CHECK(computed.metrics[0].name == "branch_miss_rate");
-    CHECK(computed.metrics[0].origin == std::optional<std::string>("generic.json:2"));
-    CHECK(computed.metrics[1].origin == std::optional<std::string>("skylake.json:3"));
+    CHECK(computed.metrics[0].note->origin == std::optional<std::string>("generic.json:2"));
+    CHECK(computed.metrics[1].note->origin == std::optional<std::string>("skylake.json:3"));
     // Neither formula computable: the CPU's absence, with its reason and origin.
     EventValues none;
     auto absent_results = set.evaluate({"branch"}, none, {});

@@ -105,10 +105,10 @@ TEST_SUITE("pure") {
       CHECK(m.runs == row.runs);
       const auto& e = event_of(m, "cpu-migrations");
       CHECK(e.value == row.printed);
-      REQUIRE(e.sem);
-      CHECK(*e.sem == doctest::Approx(row.printed * row.pct / 100));
-      REQUIRE(e.stddev);
-      CHECK(*e.stddev == doctest::Approx(*e.sem * std::sqrt(double(row.runs))));
+      REQUIRE(e.spread->sem);
+      CHECK(*e.spread->sem == doctest::Approx(row.printed * row.pct / 100));
+      REQUIRE(e.spread->stddev);
+      CHECK(*e.spread->stddev == doctest::Approx(*e.spread->sem * std::sqrt(double(row.runs))));
     }
   }
 
@@ -117,10 +117,10 @@ TEST_SUITE("pure") {
     auto m = load("013.txt");
     auto back = measurement_from_json(measurement_to_json(m), "013.json");
     const auto& e = event_of(back, "task-clock");
-    REQUIRE(e.sem);
-    CHECK(*e.sem / e.value * 100 == doctest::Approx(19.25));
-    REQUIRE(e.stddev);
-    CHECK(*e.stddev == doctest::Approx(*e.sem * std::sqrt(3.0)));
+    REQUIRE(e.spread->sem);
+    CHECK(*e.spread->sem / e.value * 100 == doctest::Approx(19.25));
+    REQUIRE(e.spread->stddev);
+    CHECK(*e.spread->stddev == doctest::Approx(*e.spread->sem * std::sqrt(3.0)));
   }
 
   TEST_CASE("-x and -j recordings, which do not say how many runs, keep sem without a stddev") {
@@ -128,9 +128,9 @@ TEST_SUITE("pure") {
     auto m = load("synthetic/json_aggregate.json");
     bool any = false;
     for (const auto& e : m.events) {
-      if (!e.sem) continue;
+      if (!e.spread->sem) continue;
       any = true;
-      CHECK_FALSE(e.stddev);
+      CHECK_FALSE(e.spread->stddev);
     }
     CHECK(any);
   }
@@ -144,17 +144,17 @@ TEST_SUITE("pure") {
     };
     SUBCASE("an import's stddev was perf's +-: the standard error of the mean") {
       auto m = measurement_from_json(doc("perf-stat", 4), "old.json");
-      REQUIRE(m.events[0].sem);
-      CHECK(*m.events[0].sem == 20);
-      REQUIRE(m.events[0].stddev);
-      CHECK(*m.events[0].stddev == doctest::Approx(40));  // 20 * sqrt(4)
+      REQUIRE(m.events[0].spread->sem);
+      CHECK(*m.events[0].spread->sem == 20);
+      REQUIRE(m.events[0].spread->stddev);
+      CHECK(*m.events[0].spread->stddev == doctest::Approx(40));  // 20 * sqrt(4)
     }
     SUBCASE("measure's stddev was the runs' sample standard deviation") {
       auto m = measurement_from_json(doc("pmcmodel", 4), "old.json");
-      REQUIRE(m.events[0].stddev);
-      CHECK(*m.events[0].stddev == 20);
-      REQUIRE(m.events[0].sem);
-      CHECK(*m.events[0].sem == doctest::Approx(10));  // 20 / sqrt(4)
+      REQUIRE(m.events[0].spread->stddev);
+      CHECK(*m.events[0].spread->stddev == 20);
+      REQUIRE(m.events[0].spread->sem);
+      CHECK(*m.events[0].spread->sem == doctest::Approx(10));  // 20 / sqrt(4)
     }
   }
 }

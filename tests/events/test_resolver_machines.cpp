@@ -204,6 +204,25 @@ TEST_SUITE("pure") {
       CHECK(resolver.resolve(set.resolver_spelling("ex_ret_instr")).attr.config == 0xc0);
       CHECK(resolver.resolve(set.resolver_spelling("ex_ret_instr")).name == "ex_ret_instr");
     }
+    SUBCASE("tigerlake: a file's event with perf's modifiers after its bare name") {
+      auto set = pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/tigerlake.json");
+      pmc::EventResolver resolver(fixture("intel-client"));
+      // Intel SDM vol. 3B, Tiger Lake events: BR_INST_RETIRED.FAR_BRANCH is event C4H umask 40H;
+      // perf's ":u" counts user mode only (exclude_kernel and exclude_hv).
+      auto user = resolver.resolve(set.resolver_spelling("BR_INST_RETIRED.FAR_BRANCH:u"));
+      CHECK(user.attr.config == 0x40c4);
+      CHECK(int(user.attr.exclude_kernel) == 1);
+      CHECK(int(user.attr.exclude_hv) == 1);
+      CHECK(int(user.attr.exclude_user) == 0);
+      CHECK(user.name == "BR_INST_RETIRED.FAR_BRANCH:u");
+      auto kernel = resolver.resolve(set.resolver_spelling("CPU_CLK_UNHALTED.THREAD_P:k"));
+      CHECK(kernel.attr.config == 0x3c);  // event 3CH umask 00H
+      CHECK(int(kernel.attr.exclude_user) == 1);
+      CHECK(int(kernel.attr.exclude_kernel) == 0);
+      // A colon followed by what is not a modifier is left to the resolver as written.
+      CHECK(set.resolver_spelling("BR_INST_RETIRED.FAR_BRANCH:x1") ==
+            "BR_INST_RETIRED.FAR_BRANCH:x1");
+    }
     SUBCASE("alderlake: the same name on each core type, per its Unit") {
       auto set = pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/alderlake.json");
       pmc::EventResolver resolver(fixture("alderlake-p"));
