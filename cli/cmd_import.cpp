@@ -181,7 +181,7 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
   if (!metrics) {
     return [] {
       return [](const Interval& iv, std::vector<Metric>& out) {
-        out = derive_metrics(iv.events, iv.duration_s);
+        out = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
       };
     };
   }

@@ -13,12 +13,10 @@ namespace pmc {
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s) {
   static const std::vector<std::string> kRatios = {
       "ipc", "cpi", "ghz", "cpus_utilized", "branch_miss_rate", "cache_miss_rate"};
-  std::vector<Metric> out;
-  for (auto& metric :
-       compute_metrics(MetricSet::builtin_generic(), kRatios, events, duration_s).metrics)
-    if (std::isfinite(metric.value)) out.push_back(std::move(metric));
-  // Used for intervals as for runs, with one file: no origin to tell apart.
-  return as_interval_metrics(std::move(out));
+  auto out = compute_metrics(MetricSet::builtin_generic(), kRatios, events, duration_s).metrics;
+  // One built-in file: no origin to tell apart. A NaN keeps its reason, as the engine's do.
+  for (auto& metric : out) metric.origin.reset();
+  return out;
 }
 
 // TopdownL1 is perf's name for the level-1 top-down group: a metric file given with --metrics

@@ -12,9 +12,9 @@ namespace pmc {
 
 // perf stat's generic ratios, as data/metrics/generic.json defines them (the built-in copy,
 // MetricSet::builtin_generic): ipc, cpi, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
-// each present only when all of its inputs were counted and its value is finite (a zero
-// denominator's NaN is left out here), without origin or reason. Rates are fractions (unit
-// "ratio").
+// each present only when all of its inputs were counted, without origin. A zero denominator
+// gives NaN with its reason, as the metric engine keeps it and perf prints "nan" (an interval's
+// are as_interval_metrics(), without the reason). Rates are fractions (unit "ratio").
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s);
 
 // The groups `measure` shows without -m, and the groups `import` derives.

@@ -88,7 +88,8 @@ ImportMetricsPlan derive_import_metrics(Measurement& m, const LoadedMetrics* met
     derive_metrics_in_parallel(m, metrics->set, selection, threads, literals);
   } else {
     derive_run_metrics(m, metrics, selection, metrics_dir);
-    for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
+    for (auto& iv : m.intervals)
+      iv.metrics = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
   }
   return plan;
 }

@@ -232,6 +232,53 @@ TEST_SUITE("pure") {
     for (const auto& p : {csv, out}) std::filesystem::remove(p);
   }
 
+  TEST_CASE("import without metric files keeps a zero-cycles IPC as nan, streamed or whole") {
+    // Interval 1 counts 0 cycles: instructions / cycles is a division by zero, NaN as perf's
+    // expression evaluator gives it ("nan"); interval 2 and the run have cycles. Without metric
+    // files (perf stat's generic ratios) the interval's IPC is written as null with "nan": true,
+    // in the streamed file as in the document read whole.
+    std::string text =
+        "     1.000100000,0,,cycles,1000000000,100.00,,\n"
+        "     1.000100000,1000,,instructions,1000000000,100.00,,\n"
+        "     2.000200000,2000,,cycles,1000000000,100.00,,\n"
+        "     2.000200000,3000,,instructions,1000000000,100.00,,\n";
+    auto csv = temp_path("zero.csv"), out = temp_path("zero.json");
+    write(csv, text);
+    auto empty = temp_path("zero-no-data");
+    std::filesystem::create_directories(empty);
+    std::vector<std::string> env = {"PMCMODEL_DATA_DIR=" + empty};
+    auto to_file = run_process(pmcmodel({"import", csv, "--json", out}), env);
+    auto to_stdout = run_process(pmcmodel({"import", csv, "--json", "-"}), env);
+    REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+    REQUIRE(to_stdout.exit_code == 0);
+    std::string written = read_file(out);
+    CHECK((written == to_stdout.out));
+    auto doc = nlohmann::json::parse(written);
+    auto ipc_of = [](const nlohmann::json& metrics) {
+      for (const auto& m : metrics)
+        if (m["name"] == "ipc") return m;
+      return nlohmann::json();
+    };
+    auto zero = ipc_of(doc["intervals"][0]["metrics"]);
+    REQUIRE(zero.is_object());
+    CHECK(zero["value"].is_null());
+    CHECK(zero["nan"] == true);
+    CHECK(ipc_of(doc["intervals"][1]["metrics"])["value"].get<double>() == doctest::Approx(1.5));
+    CHECK(ipc_of(doc["metrics"])["value"].get<double>() == doctest::Approx(4000.0 / 2000.0));
+
+    // The same recording as one run with 0 cycles: the run's NaN says why.
+    write(csv, "0,,cycles,1000000000,100.00,,\n1000,,instructions,1000000000,100.00,,\n");
+    auto run = run_process(pmcmodel({"import", csv, "--json", "-"}), env);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    auto ipc = ipc_of(nlohmann::json::parse(run.out)["metrics"]);
+    REQUIRE(ipc.is_object());
+    CHECK(ipc["value"].is_null());
+    CHECK(ipc["nan"] == true);
+    CHECK(ipc["reason"].get<std::string>().find("division by zero") != std::string::npos);
+    for (const auto& p : {csv, out}) std::filesystem::remove(p);
+    std::filesystem::remove_all(empty);
+  }
+
   TEST_CASE("import of several files refuses a --json that is not a directory, creating nothing") {
     auto dir = make_temp_dir("import-json-dir");
     std::string data = std::string(PMC_TEST_DATA) + "/perfstat/";
