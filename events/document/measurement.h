@@ -33,6 +33,10 @@ struct EventCount {
   std::optional<double> stddev;
   std::optional<double> sem;
   std::vector<double> run_values;  // each run's value, in order (measure -r; empty otherwise)
+  // The event group of the recording it was counted in (0, 1, 2… in the order printed), set
+  // where the recording holds an event in several groups (perf stat -M prints each metric's
+  // events as a group, with a count of a repeated event in each); absent otherwise.
+  std::optional<int> group{};
   bool counted() const { return status == EventStatus::counted; }
   // Fraction of enabled time the event was on a counter; 1 when not multiplexed.
   double running_fraction() const {
@@ -50,6 +54,9 @@ struct Metric {
   // The metric file and line of the formula that gave the value ("skylake.json:12"), for the
   // metric engine's values of a run (an interval's are the run's formulas).
   std::optional<std::string> origin{};
+  // For a metric perf printed (reported[]): the group (EventCount::group) of the rows it was
+  // printed beside, whose counts perf computed it from.
+  std::optional<int> group{};
 };
 
 // Whose energy a reading is: what the domain drew (every task's), or the measured command's

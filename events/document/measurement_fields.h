@@ -32,6 +32,7 @@ inline constexpr auto kEventFields = std::tuple{
     Optional{"stddev", &EventCount::stddev, Absent::omitted},
     Optional{"sem", &EventCount::sem, Absent::omitted},
     List{"run_values", &EventCount::run_values, true},
+    Optional{"group", &EventCount::group, Absent::omitted},
 };
 
 inline constexpr auto kMetricFields = std::tuple{
@@ -42,6 +43,7 @@ inline constexpr auto kMetricFields = std::tuple{
     NanMark{"nan", &Metric::value},
     Optional{"reason", &Metric::reason, Absent::omitted},
     Optional{"origin", &Metric::origin, Absent::omitted},
+    Optional{"group", &Metric::group, Absent::omitted},
 };
 
 inline constexpr auto kEnergyFields = std::tuple{

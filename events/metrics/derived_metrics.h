@@ -83,6 +83,18 @@ class IntervalMetricEvaluator {
   std::vector<std::optional<double>> values_;
 };
 
+// perf computes each metric it printed from the counts of the group it printed it beside
+// (reported[]'s Metric::group). Where `events` hold an event in several groups
+// (EventCount::group), each of `metrics` that perf printed (same name in `reported`, with a
+// group) is evaluated again with its group's counts in place of the other groups' (an event the
+// group lacks keeps its last count, as the evaluation without groups takes it). `reasons`: a NaN
+// gets its reason (a run's metrics), or none (an interval's). `selected` are the metrics'
+// indices in `set`, as for compute_selected_metrics().
+void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const std::vector<Metric>& reported, const Literals& literals,
+                                std::vector<Metric>& metrics, bool reasons);
+
 // What apply_metric_engine works out from the run: its metrics, and the selected metrics worth
 // evaluating per interval (those the run lacks for an event never counted are left out), for an
 // IntervalMetricEvaluator.

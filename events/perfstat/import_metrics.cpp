@@ -45,6 +45,7 @@ void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
     auto end = p + 1 == shares ? intervals.end() : begin + std::ptrdiff_t(share);
     work.submit([&](Measurement& part) {
       part.events = m.events;
+      part.reported = m.reported;
       part.duration_s = m.duration_s;
       part.intervals.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
     });

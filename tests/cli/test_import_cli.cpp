@@ -165,6 +165,16 @@ TEST_SUITE("pure") {
         CHECK(found);
       }
     }
+    // The run is the two intervals' sums, each group's ls_not_halted_cyc summed on its own: the
+    // same ratios (the four groups added together would make every denominator four times
+    // larger).
+    bool run_found = false;
+    for (const auto& m : doc["metrics"]) {
+      if (m["name"] != "tma_frontend_bound") continue;
+      run_found = true;
+      CHECK(std::abs(m["value"].get<double>() - 0.562) <= 0.0005);
+    }
+    CHECK(run_found);
     bool inferred = false, literals = false;
     for (const auto& n : doc["notes"]) {
       std::string note = n;
@@ -277,6 +287,63 @@ TEST_SUITE("pure") {
     CHECK(ipc["reason"].get<std::string>().find("division by zero") != std::string::npos);
     for (const auto& p : {csv, out}) std::filesystem::remove(p);
     std::filesystem::remove_all(empty);
+  }
+
+  TEST_CASE("import evaluates each metric perf printed with the counts of its own group") {
+    // perf stat -M counts an event that several metrics' groups hold once per group and computes
+    // each metric from its own group's counts. Each value perf printed is checked to half a unit
+    // of its last digit; the formulas are those of the perf that made the recording
+    // (tests/data/metrics/perf-history/README.md), or the shipped zen4.json for 064.txt.
+    std::string wild = std::string(PMC_TEST_DATA) + "/perfstat/wild/";
+    std::string history = std::string(PMC_TEST_DATA) + "/metrics/perf-history/";
+    struct Printed {
+      const char* metric;
+      double value;
+      double half_unit;
+    };
+    auto check = [](const std::vector<std::string>& args, std::vector<Printed> printed) {
+      auto r = run_process(pmcmodel(args));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto doc = nlohmann::json::parse(r.out);
+      for (const auto& p : printed) {
+        CAPTURE(p.metric);
+        bool found = false;
+        for (const auto& m : doc["metrics"]) {
+          if (m["name"] != p.metric) continue;
+          found = true;
+          CHECK(std::abs(m["value"].get<double>() - p.value) <= p.half_unit);
+        }
+        CHECK(found);
+      }
+    };
+    SUBCASE("066.txt: Neoverse N2, cpu_cycles in three groups") {
+      // "26.7 % frontend_bound" beside cpu_cycles 3,406,548,064: the last group's 3,415,528,440
+      // would give 26.6 %.
+      check({"import", wild + "066.txt", "--cpu", "neoverse-n2", "--metrics",
+             history + "neoverse-n2-6.4-topdownl1.json", "-m", "TopdownL1", "--json", "-"},
+            {{"tma_bad_speculation", 0.0, 0.0005},
+             {"tma_retiring", 0.051, 0.0005},
+             {"tma_frontend_bound", 0.267, 0.0005},
+             {"tma_backend_bound", 0.688, 0.0005}});
+    }
+    SUBCASE("064.txt: Zen 4 PipelineL1, ls_not_halted_cyc in four groups") {
+      check({"import", wild + "064.txt", "--json", "-"}, {{"tma_bad_speculation", 0.058, 0.0005},
+                                                          {"tma_retiring", 0.363, 0.0005},
+                                                          {"smt_contention", 0.0, 0.0005},
+                                                          {"tma_frontend_bound", 0.562, 0.0005},
+                                                          {"tma_backend_bound", 0.017, 0.0005}});
+    }
+    SUBCASE("061.txt: perf 5.7 Skylake TopDownL1, cycles in five groups") {
+      // Values printed as fractions with one decimal; SLOTS exactly, from the last group.
+      check({"import", wild + "061.txt", "--metrics", history + "skl-5.7-topdownl1.json", "-m",
+             "TopdownL1", "--json", "-"},
+            {{"tma_backend_bound", 0.5, 0.05},
+             {"tma_bad_speculation", 0.1, 0.05},
+             {"tma_frontend_bound", 0.4, 0.05},
+             {"tma_retiring", 0.1, 0.05},
+             {"ipc", 0.3, 0.05},
+             {"slots", 5330041272.0, 0.05}});
+    }
   }
 
   TEST_CASE("import of several files refuses a --json that is not a directory, creating nothing") {

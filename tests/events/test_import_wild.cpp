@@ -111,6 +111,33 @@ TEST_SUITE("pure") {
     CHECK(has_note(m, "wrapped"));
   }
 
+  TEST_CASE("wild: an event counted in several groups keeps each group's count and its group") {
+    // 064.txt: four groups, told apart by their running times (50.01 %, 50.00 %, 49.99 %,
+    // 75.00 %), each with its ls_not_halted_cyc; each metric perf printed is in the group of its
+    // row.
+    auto m = load("064.txt").measurement;
+    std::vector<std::pair<double, int>> cycles;
+    for (const auto& e : m.events)
+      if (e.name == "ls_not_halted_cyc") cycles.push_back({e.value, e.group.value_or(-1)});
+    CHECK(cycles == std::vector<std::pair<double, int>>{
+                        {29557874567, 0}, {29522675914, 1}, {29508518726, 2}, {29528187809, 3}});
+    auto group_of = [&](std::string_view name) {
+      for (const auto& r : m.reported)
+        if (r.name == name) return r.group.value_or(-1);
+      return -2;
+    };
+    CHECK(group_of("tma_bad_speculation") == 0);
+    CHECK(group_of("tma_retiring") == 0);
+    CHECK(group_of("smt_contention") == 1);
+    CHECK(group_of("tma_frontend_bound") == 2);
+    CHECK(group_of("tma_backend_bound") == 3);
+    // 061.txt: a repeated event starts a group too; a recording without repeats has no groups.
+    auto skl = load("061.txt").measurement;
+    for (const auto& r : skl.reported)
+      if (r.name == "slots") CHECK(r.group == 5);
+    for (const auto& e : load("024.txt").measurement.events) CHECK_FALSE(e.group.has_value());
+  }
+
   TEST_CASE("wild: hybrid TopdownL1 is kept per PMU in text, CSV and JSON") {
     auto text = load("038.txt").measurement;
     CHECK(value_of(text.reported, "cpu_atom/tma_frontend_bound") == doctest::Approx(0.411));
