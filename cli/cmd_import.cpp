@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -100,6 +101,47 @@ std::string missing_metrics_dir(const std::optional<LoadedMetrics>& metrics) {
   return metrics ? std::string() : metrics_dir().string();
 }
 
+// The metric files and literals `m` is evaluated with: without --cpu, the files of the CPU
+// family its events show (infer_import_metrics); the literals of the recording, of --cpu or the
+// family shown, and of --literal. Notes on `m` say which files were chosen and why.
+struct MetricChoice {
+  std::optional<LoadedMetrics> inferred;
+  LiteralLayers layers;
+};
+
+MetricChoice choose_metrics(Measurement& m, const ImportCliOptions& o, const ImportRequest& request,
+                            const std::optional<LoadedMetrics>& given) {
+  // A CPU name's metric files and literals, as infer_import_metrics tries them.
+  auto load_cpu = [&](const std::string& cpu) {
+    return load_metrics(cpu, MachineInfo{}, request.paths);
+  };
+  auto literals_of = [&](const std::string& cpu) {
+    const MetricSet* set = cpu.empty() && given ? &given->set : nullptr;
+    return import_literals(m, cpu, request.literals, set).literals();
+  };
+  MetricChoice choice;
+  choice.inferred =
+      infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu, literals_of);
+  std::string cpu = o.cpu_model;
+  if (cpu.empty() && choice.inferred)
+    if (auto inferred = infer_metric_cpu(m)) cpu = inferred->cpu;
+  const std::optional<LoadedMetrics>& metrics = choice.inferred ? choice.inferred : given;
+  choice.layers = import_literals(m, cpu, request.literals, metrics ? &metrics->set : nullptr);
+  return choice;
+}
+
+// What tells two choices apart: the files chosen and the literals with their sources.
+struct ChoiceKey {
+  bool inferred = false;
+  std::vector<std::string> files;
+  std::string literals;
+  explicit ChoiceKey(const MetricChoice& c)
+      : inferred(c.inferred.has_value()),
+        files(c.inferred ? c.inferred->files : std::vector<std::string>{}),
+        literals(c.layers.describe()) {}
+  bool operator==(const ChoiceKey&) const = default;
+};
+
 // `defer`: leave the intervals' metrics to the writer (import --json).
 Imported import_one(const std::string& path, const ImportCliOptions& o,
                     const ImportRequest& request, const std::optional<LoadedMetrics>& given,
@@ -117,27 +159,14 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
   for (const auto& s : r.skipped) std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
   Imported out{std::move(r.measurement), false, {}, std::nullopt, {}};
   Measurement& m = out.m;
-  // A CPU name's metric files and literals, as infer_import_metrics tries them.
-  auto load_cpu = [&](const std::string& cpu) {
-    return load_metrics(cpu, MachineInfo{}, request.paths);
-  };
-  auto literals_of = [&](const std::string& cpu) {
-    const MetricSet* set = cpu.empty() && given ? &given->set : nullptr;
-    return import_literals(m, cpu, request.literals, set).literals();
-  };
-  out.inferred =
-      infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu, literals_of);
-  std::string cpu = o.cpu_model;
-  if (cpu.empty() && out.inferred)
-    if (auto inferred = infer_metric_cpu(m)) cpu = inferred->cpu;
+  MetricChoice choice = choose_metrics(m, o, request, given);
+  out.inferred = std::move(choice.inferred);
   const std::optional<LoadedMetrics>& metrics = out.metrics_or(given);
-  LiteralLayers layers =
-      import_literals(m, cpu, request.literals, metrics ? &metrics->set : nullptr);
-  out.literals = layers.literals();
+  out.literals = choice.layers.literals();
   auto plan = derive_import_metrics(m, metrics ? &*metrics : nullptr, defer, thread_count(o),
                                     missing_metrics_dir(metrics), o.metric_names, out.literals);
-  if (metrics && !layers.describe().empty())
-    m.notes.push_back("metric literals: " + layers.describe());
+  if (metrics && !choice.layers.describe().empty())
+    m.notes.push_back("metric literals: " + choice.layers.describe());
   out.deferred = plan.deferred;
   out.per_interval = std::move(plan.per_interval);
   note_disagreements(m);
@@ -152,7 +181,7 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
   if (!metrics) {
     return [] {
       return [](const Interval& iv, std::vector<Metric>& out) {
-        out = derive_metrics(iv.events, iv.duration_s);
+        out = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
       };
     };
   }
@@ -161,8 +190,10 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
   const Literals& literals = doc.literals;
   return [&set, &selected, &literals]() -> IntervalMetricsFn {
     auto evaluator = std::make_shared<IntervalMetricEvaluator>(set, selected, literals);
-    return [evaluator](const Interval& iv, std::vector<Metric>& out) {
+    return [evaluator, &set, &selected, &literals](const Interval& iv, std::vector<Metric>& out) {
       evaluator->evaluate_into(iv.events, iv.duration_s, out);
+      evaluate_in_printed_groups(set, selected, iv.events, iv.duration_s, iv.reported, literals,
+                                 out, false);
     };
   };
 }
@@ -191,41 +222,82 @@ struct FreedInParallel {
   }
 };
 
+// The events of the first intervals of a streamed recording, as the run's would name them (the
+// first of each name, a counted one where there is one): what the metric files and literals are
+// chosen from before the run's sums are known.
+Measurement events_of(const std::vector<Interval>& intervals) {
+  Measurement probe;
+  probe.source = "perf-stat";
+  std::map<std::string, size_t, std::less<>> index;
+  for (const auto& iv : intervals) {
+    for (const auto& e : iv.events) {
+      auto [it, inserted] = index.try_emplace(e.name, probe.events.size());
+      if (inserted)
+        probe.events.push_back(e);
+      else if (e.counted() && !probe.events[it->second].counted())
+        probe.events[it->second] = e;
+    }
+  }
+  return probe;
+}
+
+// Thrown when the run, read to its end, chooses other metric files or literals than its first
+// intervals did (an event counted only later): the intervals written are then not the document's.
+struct ChoiceChanged {};
+
 // One -x CSV recording to a JSON file: its intervals are written while it is read, so that a
 // long recording is never held whole (a 100 MB one was ~450 MB of intervals). The document is
-// the one the other path writes; on an error the file is not written.
-// Its intervals are written before the recording's literals are known: the literals are those
-// of --literal and --cpu.
+// the one the other path writes; on an error the file is not written. The metric files and
+// literals of the intervals are chosen from the events of the first batch of intervals, as
+// import_one chooses them from the run's; the run's choice is checked against it at the end, and
+// ChoiceChanged thrown when they differ.
 void import_streamed(const std::string& path, const InputText& input, const ImportCliOptions& o,
-                     const ImportRequest& request, const std::optional<LoadedMetrics>& metrics) {
+                     const ImportRequest& request, const std::optional<LoadedMetrics>& given) {
   ImportOptions options;
   options.format = PerfStatFormat::csv;
   options.lenient = o.lenient;
   options.threads = thread_count(o);
-  std::vector<std::string> selection;
-  LiteralLayers layers = import_literals(Measurement{}, o.cpu_model, request.literals,
-                                         metrics ? &metrics->set : nullptr);
-  Imported plan{Measurement{}, true, {}, std::nullopt, layers.literals()};
-  if (metrics) {
-    selection = import_selection(*metrics, o.metric_names);
-    if (!selection.empty()) plan.per_interval = metrics->set.select(selection);
-  }
+  Imported plan{Measurement{}, true, {}, std::nullopt, {}};
+  std::optional<ChoiceKey> early;
+  auto decide = [&](MetricChoice& choice) {
+    plan.inferred = std::move(choice.inferred);
+    plan.literals = choice.layers.literals();
+    plan.per_interval.clear();
+    if (const auto& metrics = plan.metrics_or(given)) {
+      auto selection = import_selection(*metrics, o.metric_names);
+      if (!selection.empty()) plan.per_interval = metrics->set.select(selection);
+    }
+  };
+  // The writer's threads make their evaluators on their first batch, after decide().
+  IntervalMetricsFactory interval_metrics = [&] { return interval_metrics_of(plan, given)(); };
   write_file_atomically(o.json_path, [&](const FileAppender& append) {
     Measurement head;
     head.source = "perf-stat";
-    StreamedDocumentWriter writer(head, append, interval_metrics_of(plan, metrics),
-                                  options.threads);
+    StreamedDocumentWriter writer(head, append, interval_metrics, options.threads);
     ImportResult r;
     try {
-      r = import_perf_stat_streamed(input.text(), path, options,
-                                    [&](size_t batch, std::vector<Interval>&& intervals) {
-                                      writer.add_batch(batch, std::move(intervals));
-                                    });
+      r = import_perf_stat_streamed(
+          input.text(), path, options, [&](size_t batch, std::vector<Interval>&& intervals) {
+            if (batch == 0) {
+              Measurement probe = events_of(intervals);
+              MetricChoice choice = choose_metrics(probe, o, request, given);
+              early.emplace(choice);
+              decide(choice);
+            }
+            writer.add_batch(batch, std::move(intervals));
+          });
     } catch (const ImportError& e) {
       throw CommandError(e.what());
     }
+    MetricChoice choice = choose_metrics(r.measurement, o, request, given);
+    if (early && !(*early == ChoiceKey(choice))) throw ChoiceChanged{};
     for (const auto& s : r.skipped)
       std::fprintf(stderr, "pmcmodel import: skipped %s\n", s.c_str());
+    LiteralLayers layers = choice.layers;
+    if (!early) decide(choice);
+    const std::optional<LoadedMetrics>& metrics = plan.metrics_or(given);
+    std::vector<std::string> selection;
+    if (metrics) selection = import_selection(*metrics, o.metric_names);
     derive_run_metrics(r.measurement, metrics ? &*metrics : nullptr, selection,
                        missing_metrics_dir(metrics), plan.literals);
     if (metrics && !layers.describe().empty())
@@ -267,8 +339,12 @@ int run_import(const ImportCliOptions& o) {
     auto format = parse_format(o.format);
     if (format == PerfStatFormat::automatic) format = detect_format(input.text());
     if (format == PerfStatFormat::csv) {
-      import_streamed(o.files[0], input, o, request, metrics);
-      return 0;
+      try {
+        import_streamed(o.files[0], input, o, request, metrics);
+        return 0;
+      } catch (const ChoiceChanged&) {
+        // Read whole below: the intervals get the run's choice.
+      }
     }
   }
   // Every input is read and checked before anything is written.

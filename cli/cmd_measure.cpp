@@ -224,7 +224,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   energy.begin_run();
   auto derive = [&](Interval& iv) {
     iv.metrics = metrics ? metrics->evaluate(iv.events, iv.duration_s)
-                         : derive_metrics(iv.events, iv.duration_s);
+                         : as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
   };
   // Each interval goes to the outputs as it is completed and is not kept: a run of any length
   // measures in the same memory (the document's intervals wait in the spool, on disk).

@@ -40,6 +40,10 @@ struct EventCount {
   double unit_scale = 1.0;  // raw → unit multiplier (sysfs `.scale`, 1e-6 for ns → msec)
   // Over -r repeats (absent without them): see RunSpread.
   Spare<RunSpread> spread;
+  // The event group of the recording it was counted in (0, 1, 2… in the order printed), set
+  // where the recording holds an event in several groups (perf stat -M prints each metric's
+  // events as a group, with a count of a repeated event in each); absent otherwise.
+  std::optional<int> group{};
   bool counted() const { return status == EventStatus::counted; }
   // Fraction of enabled time the event was on a counter; 1 when not multiplexed.
   double running_fraction() const {
@@ -63,6 +67,10 @@ struct Metric {
   std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
   // Why the value is NaN, and where its formula is (absent for most metrics): see MetricNote.
   Spare<MetricNote> note{};
+  // For a metric perf printed (reported[]): the group (EventCount::group) of the rows it was
+  // printed beside, whose counts perf computed it from. Set on every printed metric while a
+  // recording is read, so it is kept on the record rather than in its note.
+  std::optional<int> group{};
 };
 
 // Whose energy a reading is: what the domain drew (every task's), or the measured command's

@@ -32,6 +32,7 @@ inline constexpr auto kEventFields = std::tuple{
     InSpare{&EventCount::spread, Optional{"stddev", &RunSpread::stddev, Absent::omitted}},
     InSpare{&EventCount::spread, Optional{"sem", &RunSpread::sem, Absent::omitted}},
     InSpare{&EventCount::spread, List{"run_values", &RunSpread::run_values, true}},
+    Optional{"group", &EventCount::group, Absent::omitted},
 };
 
 inline constexpr auto kMetricFields = std::tuple{
@@ -42,6 +43,7 @@ inline constexpr auto kMetricFields = std::tuple{
     NanMark{"nan", &Metric::value},
     InSpare{&Metric::note, Optional{"reason", &MetricNote::reason, Absent::omitted}},
     InSpare{&Metric::note, Optional{"origin", &MetricNote::origin, Absent::omitted}},
+    Optional{"group", &Metric::group, Absent::omitted},
 };
 
 inline constexpr auto kEnergyFields = std::tuple{

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -13,12 +14,14 @@ namespace pmc {
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s) {
   static const std::vector<std::string> kRatios = {
       "ipc", "cpi", "ghz", "cpus_utilized", "branch_miss_rate", "cache_miss_rate"};
-  std::vector<Metric> out;
-  for (auto& metric :
-       compute_metrics(MetricSet::builtin_generic(), kRatios, events, duration_s).metrics)
-    if (std::isfinite(metric.value)) out.push_back(std::move(metric));
-  // Used for intervals as for runs, with one file: no origin to tell apart.
-  return as_interval_metrics(std::move(out));
+  auto out = compute_metrics(MetricSet::builtin_generic(), kRatios, events, duration_s).metrics;
+  // One built-in file: no origin to tell apart. A NaN keeps its reason, as the engine's do.
+  for (auto& metric : out) {
+    if (!metric.note.has_value()) continue;
+    metric.note.set().origin.reset();
+    if (!metric.note->reason) metric.note.reset();
+  }
+  return out;
 }
 
 // TopdownL1 is perf's name for the level-1 top-down group: a metric file given with --metrics
@@ -298,6 +301,43 @@ ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::str
   return compute_selected_metrics(set, set.select(selection), events, duration_s, literals);
 }
 
+void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const std::vector<Metric>& reported, const Literals& literals,
+                                std::vector<Metric>& metrics, bool reasons) {
+  if (selected.empty() || reported.empty() ||
+      std::none_of(events.begin(), events.end(),
+                   [](const EventCount& e) { return e.group.has_value(); }))
+    return;
+  std::map<int, std::vector<size_t>> printed_in;  // group → indices into `metrics`
+  for (size_t k = 0; k < metrics.size(); ++k) {
+    auto perf = std::find_if(reported.begin(), reported.end(), [&](const Metric& r) {
+      return r.group.has_value() && r.name == metrics[k].name;
+    });
+    if (perf != reported.end()) printed_in[*perf->group].push_back(k);
+  }
+  std::vector<EventCount> ordered;
+  for (const auto& [group, indices] : printed_in) {
+    // The group's events last: the evaluation keeps the last count of a name.
+    ordered.clear();
+    for (const auto& e : events)
+      if (e.group != group) ordered.push_back(e);
+    for (const auto& e : events)
+      if (e.group == group) ordered.push_back(e);
+    auto again = compute_selected_metrics(set, selected, ordered, duration_s, literals).metrics;
+    for (size_t k : indices) {
+      auto found = std::find_if(again.begin(), again.end(),
+                                [&](const Metric& m) { return m.name == metrics[k].name; });
+      if (found == again.end()) continue;
+      metrics[k].value = found->value;
+      if (reasons && std::isnan(found->value) && found->note->reason)
+        metrics[k].note.set().reason = found->note->reason;
+      else if (metrics[k].note.has_value())
+        metrics[k].note.set().reason.reset();
+    }
+  }
+}
+
 MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,
                               const std::vector<std::string>& selection, const Literals& literals) {
   MetricPlan plan;
@@ -305,6 +345,8 @@ MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,
   auto selected = set.select(selection);
   auto run = compute_selected_metrics(set, selected, m.events, m.duration_s, literals);
   plan.run = std::move(run.metrics);
+  evaluate_in_printed_groups(set, selected, m.events, m.duration_s, m.reported, literals, plan.run,
+                             true);
   // Every event of an interval is among the run's events, so a metric the run lacks for an event
   // it cannot count is lacking in every interval, and so is one whose event the run's totals never
   // had on a counter (no interval did either): only the others are evaluated per interval (a long
@@ -328,11 +370,14 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
   auto plan = plan_metric_engine(m, set, selection, literals);
   m.metrics = std::move(plan.run);
   if (m.intervals.empty()) return;
-  IntervalMetricEvaluator evaluator(set, std::move(plan.per_interval), literals);
-  for (auto& iv : m.intervals)
+  IntervalMetricEvaluator evaluator(set, plan.per_interval, literals);
+  for (auto& iv : m.intervals) {
     iv.metrics =
         evaluator.evaluate(iv.events, iv.duration_s, IntervalMetricEvaluator::Notes::left_out)
             .metrics;
+    evaluate_in_printed_groups(set, plan.per_interval, iv.events, iv.duration_s, iv.reported,
+                               literals, iv.metrics, false);
+  }
 }
 
 }  // namespace pmc

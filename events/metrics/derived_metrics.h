@@ -12,9 +12,9 @@ namespace pmc {
 
 // perf stat's generic ratios, as data/metrics/generic.json defines them (the built-in copy,
 // MetricSet::builtin_generic): ipc, cpi, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
-// each present only when all of its inputs were counted and its value is finite (a zero
-// denominator's NaN is left out here), without origin or reason. Rates are fractions (unit
-// "ratio").
+// each present only when all of its inputs were counted, without origin. A zero denominator
+// gives NaN with its reason, as the metric engine keeps it and perf prints "nan" (an interval's
+// are as_interval_metrics(), without the reason). Rates are fractions (unit "ratio").
 std::vector<Metric> derive_metrics(const std::vector<EventCount>& events, double duration_s);
 
 // The groups `measure` shows without -m, and the groups `import` derives.
@@ -87,6 +87,18 @@ class IntervalMetricEvaluator {
   std::vector<std::string> names_;  // display names of selected_ in the run's own view
   std::vector<std::optional<double>> values_;
 };
+
+// perf computes each metric it printed from the counts of the group it printed it beside
+// (reported[]'s Metric::group). Where `events` hold an event in several groups
+// (EventCount::group), each of `metrics` that perf printed (same name in `reported`, with a
+// group) is evaluated again with its group's counts in place of the other groups' (an event the
+// group lacks keeps its last count, as the evaluation without groups takes it). `reasons`: a NaN
+// gets its reason (a run's metrics), or none (an interval's). `selected` are the metrics'
+// indices in `set`, as for compute_selected_metrics().
+void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const std::vector<Metric>& reported, const Literals& literals,
+                                std::vector<Metric>& metrics, bool reasons);
 
 // What apply_metric_engine works out from the run: its metrics, and the selected metrics worth
 // evaluating per interval (those the run lacks for an event never counted are left out), for an

@@ -45,6 +45,7 @@ void derive_metrics_in_parallel(Measurement& m, const MetricSet& set,
     auto end = p + 1 == shares ? intervals.end() : begin + std::ptrdiff_t(share);
     work.submit([&](Measurement& part) {
       part.events = m.events;
+      part.reported = m.reported;
       part.duration_s = m.duration_s;
       part.intervals.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
     });
@@ -88,7 +89,8 @@ ImportMetricsPlan derive_import_metrics(Measurement& m, const LoadedMetrics* met
     derive_metrics_in_parallel(m, metrics->set, selection, threads, literals);
   } else {
     derive_run_metrics(m, metrics, selection, metrics_dir);
-    for (auto& iv : m.intervals) iv.metrics = derive_metrics(iv.events, iv.duration_s);
+    for (auto& iv : m.intervals)
+      iv.metrics = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
   }
   return plan;
 }

@@ -683,6 +683,7 @@ void Builder::amend_last_event(std::optional<double> pct, std::optional<double> 
 
 void Builder::add_reported(std::optional<double> ts, std::string_view aggregate, Metric metric) {
   if (!aggregate.empty()) metric.name = fmt::format("{}/{}", aggregate, metric.name);
+  metric.group.reset();
   if (std::isnan(metric.value)) {
     // perf prints nan where a ratio has no denominator (an event that was not counted): there
     // is no value to keep, but the report says perf printed one.
@@ -694,7 +695,45 @@ void Builder::add_reported(std::optional<double> ts, std::string_view aggregate,
   std::vector<EventCount>* events = nullptr;
   std::vector<Metric>* reported = nullptr;
   totals_of(ts, events, reported);
+  // Until assign_groups(): the row it was printed beside.
+  if (!events->empty()) metric.group = int(events->size() - 1);
   reported->push_back(std::move(metric));
+}
+
+void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reported) {
+  std::vector<std::string_view> names;
+  names.reserve(events.size());
+  for (const auto& e : events) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  bool repeats = std::adjacent_find(names.begin(), names.end()) != names.end();
+  if (!repeats) {
+    for (auto& r : reported) r.group.reset();
+    return;
+  }
+  int group = 0;
+  size_t first = 0;  // the current group's first row
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
+    if (i > 0) {
+      const auto& before = events[i - 1];
+      bool same_time = e.time_running_ns == before.time_running_ns &&
+                       e.time_enabled_ns == before.time_enabled_ns;
+      bool again =
+          std::any_of(events.begin() + std::ptrdiff_t(first), events.begin() + std::ptrdiff_t(i),
+                      [&](const EventCount& other) { return other.name == e.name; });
+      if (!same_time || again) {
+        ++group;
+        first = i;
+      }
+    }
+    e.group = group;
+  }
+  for (auto& r : reported) {
+    if (r.group && size_t(*r.group) < events.size())
+      r.group = events[size_t(*r.group)].group;
+    else
+      r.group.reset();
+  }
 }
 
 void Builder::RunSums::add(const std::vector<EventCount>& events) {
@@ -702,11 +741,13 @@ void Builder::RunSums::add(const std::vector<EventCount>& events) {
   for (size_t j = 0; j < events.size(); ++j) {
     const auto& e = events[j];
     // Intervals repeat the rows of the first in the same order: try that position first.
-    if (j < sums.size() && sums[j].sum.name == e.name) {
+    if (j < sums.size() && sums[j].sum.name == e.name && sums[j].sum.group == e.group) {
       accumulate(sums[j], e);
       continue;
     }
-    auto [it, inserted] = index.try_emplace(e.name, sums.size());
+    // An event of several groups is summed per group.
+    std::string key = e.group ? fmt::format("{}\x1f{}", e.name, *e.group) : e.name;
+    auto [it, inserted] = index.try_emplace(std::move(key), sums.size());
     if (inserted) sums.emplace_back();
     accumulate(sums[it->second], e);
   }
@@ -728,6 +769,7 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
   for (size_t i = 0; i < out.size(); ++i) {
     auto& iv = out[i];
     flush(interval_totals_[i], iv.events);
+    assign_groups(iv.events, iv.reported);
     iv.duration_s = iv.time_s - previous_time;
     previous_time = iv.time_s;
     sums.add(iv.events);
@@ -769,6 +811,7 @@ void Builder::finish_run(RunSums& sums, double last_time) {
 
 Measurement Builder::finish() {
   flush(top_totals_, m_.events);
+  assign_groups(m_.events, m_.reported);
   double previous = 0;
   RunSums sums;
   size_t taken = taken_;
@@ -781,6 +824,7 @@ Measurement Builder::finish() {
 
 Measurement Builder::finish_streamed(RunSums& sums, double last_time) {
   flush(top_totals_, m_.events);
+  assign_groups(m_.events, m_.reported);
   finish_run(sums, last_time);
   return std::move(m_);
 }

@@ -143,6 +143,14 @@ void qualify_by_pmu(Metric& metric, std::string_view pmu);
 // Returns true when the description carried the percent sign itself.
 bool strip_percent_unit(std::string_view& description);
 
+// perf stat -M prints each metric's events as a group, one group after another, and counts an
+// event that several groups hold once in each. Where a name comes twice in `events` (the rows
+// of a run or of an interval), each row gets its group (EventCount::group): a group ends where
+// the running time changes (perf schedules a group as one: the same "(pp.pp%)") or one of its
+// events comes again. Each of `reported` holds, until this call, the index of the row it was
+// printed beside, and gets that row's group (none when no name repeats).
+void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reported);
+
 // Events, intervals and reported metrics in the order the rows came; aggregate totals and
 // interval sums are added by finish().
 class Builder {

@@ -230,9 +230,12 @@ class TextReader {
       seen_output_ = true;
       return;
     }
-    // perf right-aligns metric-only headers, and prints them before any counter row.
-    if (why == kNotARow && rows_in_block_ == 0 && line.starts_with("  ") &&
-        read_metric_header(line)) {
+    // perf right-aligns metric-only headers, and prints them before any counter row. A line
+    // right under a header that names metrics too is the rest of it, wrapped by a mailer.
+    bool header_goes_on = header_line_ != 0 && header_line_ + 1 == line_no_;
+    if (why == kNotARow && rows_in_block_ == 0 && (line.starts_with("  ") || header_goes_on) &&
+        read_metric_header(line, header_goes_on)) {
+      header_line_ = line_no_;
       seen_output_ = true;
       return;
     }
@@ -477,7 +480,8 @@ class TextReader {
 
   // --metric-only and legacy --topdown column headers: "retiring  bad speculation ...",
   // "#  time  %  tma_retiring %  tma_backend_bound ...". True when every column is a metric.
-  bool read_metric_header(std::string_view line) {
+  // `goes_on`: the line continues the header of the line before, whose columns it follows.
+  bool read_metric_header(std::string_view line, bool goes_on = false) {
     static constexpr std::string_view kNotMetrics[] = {"#",      "time",    "core",   "cpus",
                                                        "socket", "die",     "CPU",    "node",
                                                        "cache",  "cluster", "thread", "cgroup"};
@@ -517,7 +521,17 @@ class TextReader {
     for (const auto& c : columns) {
       if (normalise_metric(0, c.percent, c.description, "").unit.empty()) return false;
     }
+    if (goes_on && !columns_.empty()) {
+      wrapped_at_ = columns_.size();
+      columns_.insert(columns_.end(), columns.begin(), columns.end());
+      out_.add_note(fmt::format(
+          "lines {}-{}: the metric header and its rows were wrapped after column {} (by a "
+          "mailer); each row and the line after it are read as one",
+          line_no_ - 1, line_no_, wrapped_at_));
+      return true;
+    }
     columns_ = std::move(columns);
+    wrapped_at_ = 0;
     return true;
   }
 
@@ -536,6 +550,22 @@ class TextReader {
       if (i < n && has_cpus && is_integer(tokens_[i].text)) ++i;
     }
     if (i == n || n - i > columns_.size()) return false;
+    // Under a wrapped header a row's first values name the aggregate, and the line after it,
+    // values alone, holds the rest of its columns in order.
+    size_t first_column = 0;
+    bool rest_of_row = wrapped_row_line_ != 0 && wrapped_row_line_ + 1 == line_no_ && i == 0 &&
+                       n == columns_.size() - wrapped_at_;
+    bool wraps = wrapped_at_ != 0 && !rest_of_row && n - i == wrapped_at_;
+    wrapped_row_line_ = 0;
+    if (rest_of_row) {
+      first_column = wrapped_at_;
+      ts = wrapped_ts_;
+      aggregate = wrapped_aggregate_;
+    } else if (wraps) {
+      wrapped_row_line_ = line_no_;
+      wrapped_ts_ = ts;
+      wrapped_aggregate_.assign(aggregate);
+    }
     values_.clear();
     for (; i < n; ++i) {
       std::string_view v = tokens_[i].text;
@@ -547,8 +577,8 @@ class TextReader {
     }
     if (ts) interval_ = true;
     for (size_t k = 0; k < values_.size(); ++k) {
-      size_t column = k;
-      if (values_.size() != columns_.size()) {
+      size_t column = first_column + k;
+      if (!rest_of_row && !wraps && values_.size() != columns_.size()) {
         auto distance = [&](const MetricColumn& c) {
           return c.end > values_[k].end ? c.end - values_[k].end : values_[k].end - c.end;
         };
@@ -593,6 +623,11 @@ class TextReader {
   std::string scratch_;
   std::vector<Token> tokens_;
   std::vector<MetricColumn> columns_;
+  size_t header_line_ = 0;       // the line of the last metric header read
+  size_t wrapped_at_ = 0;        // the columns of a wrapped header's first line, 0 when not wrapped
+  size_t wrapped_row_line_ = 0;  // the line of a row whose other columns are on the next line
+  std::optional<double> wrapped_ts_;
+  std::string wrapped_aggregate_;
   std::vector<Value> values_;
 };
 

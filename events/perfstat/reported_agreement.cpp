@@ -31,16 +31,37 @@ std::optional<double> hybrid_count(const Measurement& m, std::string_view pmu,
   return std::nullopt;
 }
 
-// In perf's printed units: percent for ratios.
-std::string printed_text(double value, const std::string& unit) {
-  return unit == "ratio" ? fmt::format("{:.2f}%", value * 100) : fmt::format("{:.4g}", value);
+// perf's ratios of two counts built into stat-shadow.c ("of all branches", "frontend cycles
+// idle", "of all L1-dcache accesses"…), which it prints with two decimals of a percent
+// ("%7.2f%%"). Every other percentage perf prints is a metric file's, with a ScaleUnit, printed
+// with one decimal ("%8.1f", stat-shadow.c generic_metric): top-down and AMD's PipelineL1
+// smt_contention alike ("0.0 %  smt_contention" is anything below 0.05 %).
+constexpr std::array<std::string_view, 9> kTwoDecimalRatios = {
+    "branch_miss_rate",    "cache_miss_rate", "frontend_stall_ratio",
+    "backend_stall_ratio", "l1d_miss_ratio",  "l1i_miss_ratio",
+    "llc_miss_ratio",      "dtlb_miss_ratio", "itlb_miss_ratio"};
+
+// The decimals perf printed `perf` with, in its printed units (percent for ratios).
+int printed_decimals(const Metric& perf) {
+  if (perf.unit != "ratio") return 2;
+  std::string_view base = perf.name;
+  if (auto pmu = hybrid_pmu_of(base); !pmu.empty()) base.remove_prefix(pmu.size() + 1);
+  if (auto slash = base.rfind('/'); slash != std::string_view::npos)
+    base.remove_prefix(slash + 1);  // an aggregate's: "S0-D0-C0/tma_retiring"
+  bool two = std::find(kTwoDecimalRatios.begin(), kTwoDecimalRatios.end(), base) !=
+             kTwoDecimalRatios.end();
+  return two ? 2 : 1;
+}
+
+// In perf's printed units: percent for ratios, with perf's decimals.
+std::string printed_text(double value, const std::string& unit, int decimals) {
+  return unit == "ratio" ? fmt::format("{:.{}f}%", value * 100, decimals)
+                         : fmt::format("{:.4g}", value);
 }
 
 bool beyond_rounding(const Metric& ours, const Metric& perf) {
   double scale = perf.unit == "ratio" ? 100 : 1;
-  std::string_view base = perf.name;
-  if (auto pmu = hybrid_pmu_of(base); !pmu.empty()) base.remove_prefix(pmu.size() + 1);
-  double half_digit = base.starts_with("tma_") ? 0.05 : 0.005;
+  double half_digit = 0.5 * std::pow(10.0, -printed_decimals(perf));
   double tolerance = std::max(half_digit, 0.01 * std::abs(perf.value * scale));
   return std::abs(ours.value - perf.value) * scale > tolerance;
 }
@@ -109,8 +130,8 @@ std::vector<std::string> reported_disagreements(const Measurement& m) {
     notes.push_back(
         fmt::format("{}: perf printed {}, pmcmodel derives {} from the counts: {}; "
                     "perf's value is kept in reported[]",
-                    perf.name, printed_text(perf.value, perf.unit),
-                    printed_text(ours->value, ours->unit), reason_for(m, perf)));
+                    perf.name, printed_text(perf.value, perf.unit, printed_decimals(perf)),
+                    printed_text(ours->value, ours->unit, 2), reason_for(m, perf)));
   }
   return notes;
 }

@@ -132,6 +132,220 @@ TEST_SUITE("pure") {
     std::filesystem::remove_all(empty);
   }
 
+  TEST_CASE(
+      "a streamed -x CSV import chooses the metric files and literals the whole-file one does") {
+    // synthetic/zen4_interval.csv: wild/064.txt's Zen 4 PipelineL1 counts as two -I intervals.
+    // Written to a file the import streams it; to stdout it is read whole. Both infer the Zen 4
+    // metric file from the raw events (with its #slots and assumed #smt_on) and agree byte for
+    // byte; each interval's top-down is what perf printed (064.txt: 5.8 % bad_speculation, 36.3 %
+    // retiring, 56.2 % frontend_bound, 1.7 % backend_bound), within half a unit of its last digit.
+    std::string data = std::string(PMC_TEST_DATA) + "/perfstat/synthetic/zen4_interval.csv";
+    auto out = temp_path("zen4.json");
+    auto to_file = run_process(pmcmodel({"import", data, "--json", out}));
+    auto to_stdout = run_process(pmcmodel({"import", data, "--json", "-"}));
+    REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+    REQUIRE(to_stdout.exit_code == 0);
+    std::string written = read_file(out);
+    CHECK((written == to_stdout.out));
+    auto doc = nlohmann::json::parse(written);
+    REQUIRE(doc["intervals"].size() == 2);
+    const std::pair<const char*, double> printed[] = {{"tma_bad_speculation", 0.058},
+                                                      {"tma_retiring", 0.363},
+                                                      {"tma_frontend_bound", 0.562},
+                                                      {"tma_backend_bound", 0.017}};
+    for (const auto& iv : doc["intervals"]) {
+      for (const auto& [name, value] : printed) {
+        CAPTURE(name);
+        bool found = false;
+        for (const auto& m : iv["metrics"]) {
+          if (m["name"] != name) continue;
+          found = true;
+          CHECK(std::abs(m["value"].get<double>() - value) <= 0.0005);
+        }
+        CHECK(found);
+      }
+    }
+    // The run is the two intervals' sums, each group's ls_not_halted_cyc summed on its own: the
+    // same ratios (the four groups added together would make every denominator four times
+    // larger).
+    bool run_found = false;
+    for (const auto& m : doc["metrics"]) {
+      if (m["name"] != "tma_frontend_bound") continue;
+      run_found = true;
+      CHECK(std::abs(m["value"].get<double>() - 0.562) <= 0.0005);
+    }
+    CHECK(run_found);
+    bool inferred = false, literals = false;
+    for (const auto& n : doc["notes"]) {
+      std::string note = n;
+      inferred |= note.find("metric file: zen4's") != std::string::npos;
+      literals |= note.find("#slots = 6") != std::string::npos;
+    }
+    CHECK(inferred);
+    CHECK(literals);
+    std::filesystem::remove(out);
+  }
+
+  TEST_CASE("a streamed import whose later intervals change the metric choice is read whole") {
+    // Skylake-era TMA events (wild/061.txt's counts, and made-up one-thread-active and ref_xclk
+    // counts) in 15,000 intervals (~8 MB, more than the first batch) where
+    // int_misc.recovery_cycles_any is not counted, then 3 where it is. Counting a *_ANY event
+    // says SMT was on (#smt_on = 1); the first batch does not show it (#smt_on = 0 assumed for
+    // skylake). The run's choice wins: the file written is the whole-file import's, whose
+    // formulas took #smt_on = 1.
+    const std::pair<const char*, const char*> rows[] = {
+        {"uops_issued.any", "920211343"},
+        {"idq_uops_not_delivered.core", "1977733128"},
+        {"int_misc.recovery_cycles", "51668510"},
+        {"int_misc.recovery_cycles_any", "155005530"},
+        {"uops_retired.retire_slots", "732305692"},
+        {"cpu_clk_unhalted.thread", "1351873350"},
+        {"cpu_clk_unhalted.one_thread_active", "50000000"},
+        {"cpu_clk_unhalted.ref_xclk", "100000000"}};
+    std::string text;
+    const size_t silent = 15000, counted = 3;
+    for (size_t i = 1; i <= silent + counted; ++i) {
+      std::string stamp = fmt::format("{:6}.{:09}", i, 0);
+      for (const auto& [event, count] : rows) {
+        bool any = std::string_view(event).ends_with("_any");
+        text += i <= silent && any
+                    ? fmt::format("{},<not counted>,,{},0,0.00,,\n", stamp, event)
+                    : fmt::format("{},{},,{},1000000000,100.00,,\n", stamp, count, event);
+      }
+    }
+    REQUIRE(text.size() > (8u << 20));
+    auto csv = temp_path("late.csv"), out = temp_path("late.json");
+    write(csv, text);
+    auto to_file = run_process(pmcmodel({"import", csv, "--json", out}));
+    auto to_stdout = run_process(pmcmodel({"import", csv, "--json", "-"}));
+    REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+    REQUIRE(to_stdout.exit_code == 0);
+    std::string written = read_file(out);
+    CHECK((written == to_stdout.out));
+    auto doc = nlohmann::json::parse(written);
+    REQUIRE(doc["intervals"].size() == silent + counted);
+    bool smt_on = false;
+    for (const auto& n : doc["notes"])
+      smt_on |= n.get<std::string>().find("#smt_on = 1 (the recording") != std::string::npos;
+    CHECK(smt_on);
+    // skylake.json with #smt_on = 1 and #core_wide = 0: slots = 4 * THREAD / 2 * (1 +
+    // ONE_THREAD_ACTIVE / REF_XCLK) = 4,055,620,050; tma_bad_speculation = (UOPS_ISSUED.ANY -
+    // UOPS_RETIRED.RETIRE_SLOTS + 4 * RECOVERY_CYCLES_ANY / 2) / slots = 497,916,711 / slots
+    // (0.0973 with #smt_on = 0, from RECOVERY_CYCLES).
+    bool found = false;
+    for (const auto& m : doc["intervals"][silent]["metrics"]) {
+      if (m["name"] != "tma_bad_speculation") continue;
+      found = true;
+      CHECK(m["value"].get<double>() == doctest::Approx(497916711.0 / 4055620050.0));
+    }
+    CHECK(found);
+    for (const auto& p : {csv, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("import without metric files keeps a zero-cycles IPC as nan, streamed or whole") {
+    // Interval 1 counts 0 cycles: instructions / cycles is a division by zero, NaN as perf's
+    // expression evaluator gives it ("nan"); interval 2 and the run have cycles. Without metric
+    // files (perf stat's generic ratios) the interval's IPC is written as null with "nan": true,
+    // in the streamed file as in the document read whole.
+    std::string text =
+        "     1.000100000,0,,cycles,1000000000,100.00,,\n"
+        "     1.000100000,1000,,instructions,1000000000,100.00,,\n"
+        "     2.000200000,2000,,cycles,1000000000,100.00,,\n"
+        "     2.000200000,3000,,instructions,1000000000,100.00,,\n";
+    auto csv = temp_path("zero.csv"), out = temp_path("zero.json");
+    write(csv, text);
+    auto empty = temp_path("zero-no-data");
+    std::filesystem::create_directories(empty);
+    std::vector<std::string> env = {"PMCMODEL_DATA_DIR=" + empty};
+    auto to_file = run_process(pmcmodel({"import", csv, "--json", out}), env);
+    auto to_stdout = run_process(pmcmodel({"import", csv, "--json", "-"}), env);
+    REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+    REQUIRE(to_stdout.exit_code == 0);
+    std::string written = read_file(out);
+    CHECK((written == to_stdout.out));
+    auto doc = nlohmann::json::parse(written);
+    auto ipc_of = [](const nlohmann::json& metrics) {
+      for (const auto& m : metrics)
+        if (m["name"] == "ipc") return m;
+      return nlohmann::json();
+    };
+    auto zero = ipc_of(doc["intervals"][0]["metrics"]);
+    REQUIRE(zero.is_object());
+    CHECK(zero["value"].is_null());
+    CHECK(zero["nan"] == true);
+    CHECK(ipc_of(doc["intervals"][1]["metrics"])["value"].get<double>() == doctest::Approx(1.5));
+    CHECK(ipc_of(doc["metrics"])["value"].get<double>() == doctest::Approx(4000.0 / 2000.0));
+
+    // The same recording as one run with 0 cycles: the run's NaN says why.
+    write(csv, "0,,cycles,1000000000,100.00,,\n1000,,instructions,1000000000,100.00,,\n");
+    auto run = run_process(pmcmodel({"import", csv, "--json", "-"}), env);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    auto ipc = ipc_of(nlohmann::json::parse(run.out)["metrics"]);
+    REQUIRE(ipc.is_object());
+    CHECK(ipc["value"].is_null());
+    CHECK(ipc["nan"] == true);
+    CHECK(ipc["reason"].get<std::string>().find("division by zero") != std::string::npos);
+    for (const auto& p : {csv, out}) std::filesystem::remove(p);
+    std::filesystem::remove_all(empty);
+  }
+
+  TEST_CASE("import evaluates each metric perf printed with the counts of its own group") {
+    // perf stat -M counts an event that several metrics' groups hold once per group and computes
+    // each metric from its own group's counts. Each value perf printed is checked to half a unit
+    // of its last digit; the formulas are those of the perf that made the recording
+    // (tests/data/metrics/perf-history/README.md), or the shipped zen4.json for 064.txt.
+    std::string wild = std::string(PMC_TEST_DATA) + "/perfstat/wild/";
+    std::string history = std::string(PMC_TEST_DATA) + "/metrics/perf-history/";
+    struct Printed {
+      const char* metric;
+      double value;
+      double half_unit;
+    };
+    auto check = [](const std::vector<std::string>& args, std::vector<Printed> printed) {
+      auto r = run_process(pmcmodel(args));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto doc = nlohmann::json::parse(r.out);
+      for (const auto& p : printed) {
+        CAPTURE(p.metric);
+        bool found = false;
+        for (const auto& m : doc["metrics"]) {
+          if (m["name"] != p.metric) continue;
+          found = true;
+          CHECK(std::abs(m["value"].get<double>() - p.value) <= p.half_unit);
+        }
+        CHECK(found);
+      }
+    };
+    SUBCASE("066.txt: Neoverse N2, cpu_cycles in three groups") {
+      // "26.7 % frontend_bound" beside cpu_cycles 3,406,548,064: the last group's 3,415,528,440
+      // would give 26.6 %.
+      check({"import", wild + "066.txt", "--cpu", "neoverse-n2", "--metrics",
+             history + "neoverse-n2-6.4-topdownl1.json", "-m", "TopdownL1", "--json", "-"},
+            {{"tma_bad_speculation", 0.0, 0.0005},
+             {"tma_retiring", 0.051, 0.0005},
+             {"tma_frontend_bound", 0.267, 0.0005},
+             {"tma_backend_bound", 0.688, 0.0005}});
+    }
+    SUBCASE("064.txt: Zen 4 PipelineL1, ls_not_halted_cyc in four groups") {
+      check({"import", wild + "064.txt", "--json", "-"}, {{"tma_bad_speculation", 0.058, 0.0005},
+                                                          {"tma_retiring", 0.363, 0.0005},
+                                                          {"smt_contention", 0.0, 0.0005},
+                                                          {"tma_frontend_bound", 0.562, 0.0005},
+                                                          {"tma_backend_bound", 0.017, 0.0005}});
+    }
+    SUBCASE("061.txt: perf 5.7 Skylake TopDownL1, cycles in five groups") {
+      // Values printed as fractions with one decimal; SLOTS exactly, from the last group.
+      check({"import", wild + "061.txt", "--metrics", history + "skl-5.7-topdownl1.json", "-m",
+             "TopdownL1", "--json", "-"},
+            {{"tma_backend_bound", 0.5, 0.05},
+             {"tma_bad_speculation", 0.1, 0.05},
+             {"tma_frontend_bound", 0.4, 0.05},
+             {"tma_retiring", 0.1, 0.05},
+             {"ipc", 0.3, 0.05},
+             {"slots", 5330041272.0, 0.05}});
+    }
+  }
+
   TEST_CASE("import of several files refuses a --json that is not a directory, creating nothing") {
     auto dir = make_temp_dir("import-json-dir");
     std::string data = std::string(PMC_TEST_DATA) + "/perfstat/";

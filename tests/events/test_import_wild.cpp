@@ -55,22 +55,21 @@ bool has_note(const Measurement& m, std::string_view part) {
 TEST_SUITE("pure") {
   TEST_CASE("wild: every collected recording imports, except the damaged ones, which name a line") {
     const char* imports[] = {
-        "001.txt",  "002.txt",  "003.txt",  "004.txt", "005.txt",  "008.txt",  "009.txt",
-        "010.txt",  "011.txt",  "012.csv",  "013.csv", "014.txt",  "015.txt",  "016.txt",
-        "017.json", "018.csv",  "019.json", "020.csv", "021.json", "022.txt",  "023.txt",
-        "024.txt",  "025.txt",  "026.txt",  "027.txt", "028.txt",  "029.txt",  "030.txt",
-        "031.txt",  "032.txt",  "033.txt",  "034.txt", "035.txt",  "036.txt",  "037.txt",
-        "038.txt",  "039.json", "040.csv",  "041.csv", "042.csv",  "043.txt",  "044.txt",
-        "045.txt",  "046.json", "047.json", "049.csv", "050.csv",  "051.json", "053.txt",
-        "055.txt",  "056.txt",  "057.txt",  "059.txt", "060.txt",  "061.txt",  "062.txt",
-        "063.txt",  "064.txt",  "065.txt",  "066.txt", "067.txt",  "068.txt"};
+        "001.txt", "002.txt",  "003.txt",  "004.txt",  "005.txt", "006.txt",  "008.txt",
+        "009.txt", "010.txt",  "011.txt",  "012.csv",  "013.csv", "014.txt",  "015.txt",
+        "016.txt", "017.json", "018.csv",  "019.json", "020.csv", "021.json", "022.txt",
+        "023.txt", "024.txt",  "025.txt",  "026.txt",  "027.txt", "028.txt",  "029.txt",
+        "030.txt", "031.txt",  "032.txt",  "033.txt",  "034.txt", "035.txt",  "036.txt",
+        "037.txt", "038.txt",  "039.json", "040.csv",  "041.csv", "042.csv",  "043.txt",
+        "044.txt", "045.txt",  "046.json", "047.json", "049.csv", "050.csv",  "051.json",
+        "053.txt", "055.txt",  "056.txt",  "057.txt",  "059.txt", "060.txt",  "061.txt",
+        "062.txt", "063.txt",  "064.txt",  "065.txt",  "066.txt", "067.txt",  "068.txt"};
     for (const char* name : imports) {
       CAPTURE(name);
       CHECK_NOTHROW(load(name));
     }
-    // A mailer's wrapped lines, a script's lines between perf's, perf 2.6.31's event names with
-    // spaces, and perf's own broken JSON are refused where they start; lenient keeps the rest.
-    CHECK(error_of("006.txt").starts_with("006.txt:8: expected a counter row"));
+    // A script's lines between perf's, perf 2.6.31's event names with spaces, and perf's own
+    // broken JSON are refused where they start; lenient keeps the rest.
     CHECK(error_of("007.txt").starts_with("007.txt:6: expected a counter row"));
     CHECK(error_of("052.txt").starts_with("052.txt:8: expected a counter row"));
     CHECK(error_of("054.txt").starts_with("054.txt:10: expected a counter row"));
@@ -94,6 +93,49 @@ TEST_SUITE("pure") {
     auto die = load("068.txt").measurement;
     REQUIRE(die.intervals.size() == 5);
     CHECK(value_of(die.intervals.back().events, "S1-D1/llc_misses.mem_read") == 978432);
+  }
+
+  TEST_CASE("wild: a legacy --topdown table wrapped by a mailer keeps each core's values") {
+    // 006.txt: perf 5.5 `--topdown -a` per core, header and rows wrapped after the second column.
+    auto m = load("006.txt").measurement;
+    CHECK(value_of(m.reported, "S0-D0-C0/tma_retiring") == doctest::Approx(0.249));
+    CHECK(value_of(m.reported, "S0-D0-C0/tma_bad_speculation") == doctest::Approx(0.011));
+    CHECK(value_of(m.reported, "S0-D0-C0/tma_frontend_bound") == doctest::Approx(0.161));
+    CHECK(value_of(m.reported, "S0-D0-C0/tma_backend_bound") == doctest::Approx(0.579));
+    CHECK(value_of(m.reported, "S1-D0-C7/tma_retiring") == doctest::Approx(0.236));
+    CHECK(value_of(m.reported, "S1-D0-C7/tma_bad_speculation") == doctest::Approx(0.043));
+    CHECK(value_of(m.reported, "S1-D0-C7/tma_frontend_bound") == doctest::Approx(0.172));
+    CHECK(value_of(m.reported, "S1-D0-C7/tma_backend_bound") == doctest::Approx(0.550));
+    CHECK(m.reported.size() == 16 * 4);
+    CHECK(m.duration_s == 13.341823591);
+    CHECK(has_note(m, "wrapped"));
+  }
+
+  TEST_CASE("wild: an event counted in several groups keeps each group's count and its group") {
+    // 064.txt: four groups, told apart by their running times (50.01 %, 50.00 %, 49.99 %,
+    // 75.00 %), each with its ls_not_halted_cyc; each metric perf printed is in the group of its
+    // row.
+    auto m = load("064.txt").measurement;
+    std::vector<std::pair<double, int>> cycles;
+    for (const auto& e : m.events)
+      if (e.name == "ls_not_halted_cyc") cycles.push_back({e.value, e.group.value_or(-1)});
+    CHECK(cycles == std::vector<std::pair<double, int>>{
+                        {29557874567, 0}, {29522675914, 1}, {29508518726, 2}, {29528187809, 3}});
+    auto group_of = [&](std::string_view name) {
+      for (const auto& r : m.reported)
+        if (r.name == name) return r.group.value_or(-1);
+      return -2;
+    };
+    CHECK(group_of("tma_bad_speculation") == 0);
+    CHECK(group_of("tma_retiring") == 0);
+    CHECK(group_of("smt_contention") == 1);
+    CHECK(group_of("tma_frontend_bound") == 2);
+    CHECK(group_of("tma_backend_bound") == 3);
+    // 061.txt: a repeated event starts a group too; a recording without repeats has no groups.
+    auto skl = load("061.txt").measurement;
+    for (const auto& r : skl.reported)
+      if (r.name == "slots") CHECK(r.group == 5);
+    for (const auto& e : load("024.txt").measurement.events) CHECK_FALSE(e.group.has_value());
   }
 
   TEST_CASE("wild: hybrid TopdownL1 is kept per PMU in text, CSV and JSON") {

@@ -95,6 +95,25 @@ TEST_SUITE("pure") {
     CHECK(reported_disagreements(m).empty());
   }
 
+  TEST_CASE("a metric file's percentage is compared to the one decimal perf printed it with") {
+    // wild/064.txt (AMD Zen 4, -M PipelineL1): "87,109,879 de_no_dispatch_per_slot.smt_contention
+    // # 0.0 % smt_contention" beside "29,522,675,914 ls_not_halted_cyc" in its group; amdzen4's
+    // smt_contention = d_ratio(de_no_dispatch_per_slot.smt_contention, 6 * ls_not_halted_cyc)
+    // = 0.049 %, which perf's "%8.1f" prints as 0.0.
+    auto m = load("wild/064.txt");
+    m.metrics = {{"smt_contention", 87109879.0 / (6 * 29522675914.0), "ratio"}};
+    CHECK(reported_disagreements(m).empty());
+    // 0.06 % would have been printed 0.1: a note, giving perf's value as it printed it.
+    m.metrics = {{"smt_contention", 0.0006, "ratio"}};
+    auto notes = reported_disagreements(m);
+    REQUIRE(notes.size() == 1);
+    CHECK(contains(notes[0], "smt_contention: perf printed 0.0%, pmcmodel derives 0.06%"));
+    // stat-shadow's own ratios keep their two decimals: 024.txt's 19.91 % of all branches.
+    auto branches = load("024.txt");
+    branches.metrics = {{"branch_miss_rate", 0.19, "ratio"}};
+    CHECK(notes_naming(reported_disagreements(branches), "branch_miss_rate").size() == 1);
+  }
+
   TEST_CASE("note_disagreements appends the disagreements to the document's notes") {
     // 013.txt as above: ghz, ipc, llc_miss_ratio and branch_miss_rate disagree (-r 3).
     auto m = load("013.txt");
