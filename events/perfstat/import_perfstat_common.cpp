@@ -700,12 +700,35 @@ void Builder::add_reported(std::optional<double> ts, std::string_view aggregate,
   reported->push_back(std::move(metric));
 }
 
-void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reported) {
+bool has_repeated_name(const std::vector<EventCount>& events) {
+  // A few dozen rows are compared pairwise (most pairs differ in length); a per-CPU interval's
+  // hundreds of rows are sorted.
+  constexpr size_t kPairwiseRows = 32;
+  if (events.size() <= kPairwiseRows) {
+    for (size_t i = 1; i < events.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (events[i].name == events[j].name) return true;
+    return false;
+  }
   std::vector<std::string_view> names;
   names.reserve(events.size());
   for (const auto& e : events) names.push_back(e.name);
   std::sort(names.begin(), names.end());
-  bool repeats = std::adjacent_find(names.begin(), names.end()) != names.end();
+  return std::adjacent_find(names.begin(), names.end()) != names.end();
+}
+
+bool same_names(const std::vector<EventCount>& a, const std::vector<EventCount>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].name != b[i].name) return false;
+  return true;
+}
+
+void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reported) {
+  assign_groups(events, reported, has_repeated_name(events));
+}
+
+void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reported, bool repeats) {
   if (!repeats) {
     for (auto& r : reported) r.group.reset();
     return;
@@ -766,10 +789,13 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
                std::make_move_iterator(m_.intervals.begin() + std::ptrdiff_t(n)));
     m_.intervals.erase(m_.intervals.begin(), m_.intervals.begin() + std::ptrdiff_t(n));
   }
+  bool repeats = false;
   for (size_t i = 0; i < out.size(); ++i) {
     auto& iv = out[i];
     flush(interval_totals_[i], iv.events);
-    assign_groups(iv.events, iv.reported);
+    // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
+    if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
+    assign_groups(iv.events, iv.reported, repeats);
     iv.duration_s = iv.time_s - previous_time;
     previous_time = iv.time_s;
     sums.add(iv.events);

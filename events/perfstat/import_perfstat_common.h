@@ -150,6 +150,11 @@ bool strip_percent_unit(std::string_view& description);
 // events comes again. Each of `reported` holds, until this call, the index of the row it was
 // printed beside, and gets that row's group (none when no name repeats).
 void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reported);
+// The same, told whether a name repeats among `events` (has_repeated_name), which an interval
+// with the rows of the one before shares with it.
+void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reported, bool repeats);
+bool has_repeated_name(const std::vector<EventCount>& events);
+bool same_names(const std::vector<EventCount>& a, const std::vector<EventCount>& b);
 
 // Events, intervals and reported metrics in the order the rows came; aggregate totals and
 // interval sums are added by finish().
