@@ -232,6 +232,43 @@ TEST_SUITE("kernel") {
     CHECK_FALSE(has_note(m.notes, "give one with --sku"));
   }
 
+  TEST_CASE("the CPU facts are read only for a CPU that has a name or a known generation") {
+    // A data folder whose cpu_facts.csv is broken: reading it is a problem the estimate's note
+    // names, so the note tells whether identification read the table.
+    auto run_with = [](const std::string& cpuinfo) {
+      Rig rig;
+      rig.settings.sku.clear();
+      rig.settings.catalog.clear();
+      fs::path data = rig.dir / "data";
+      fs::copy(fs::path(PMC_SOURCE_DIR) / "data", data, fs::copy_options::recursive);
+      write(data / "cpu_facts.csv", "not,the,header\n");
+      rig.settings.data_dir = data.string();
+      write(rig.root.proc / "cpuinfo", cpuinfo);
+      rig.stat("cpu  1000 0 500 8000 100 0 0 0 0 0");
+      EnergyRecorder recorder(rig.settings, rig.root, rig.machine, /*system_wide=*/false);
+      recorder.begin_run();
+      auto m = run_of(1.0, 0);
+      recorder.complete_run(m);
+      return m.notes;
+    };
+    std::string masked =
+        pmc::test::read_file(fs::path(PMC_TEST_DATA) / "proc-cpuinfo/emr-vm-masked.cpuinfo");
+    // Emerald Rapids (family 6 model 207) is a known generation: its facts are read.
+    CHECK(has_note(run_with(masked), "cpu_facts.csv"));
+    // The same VM on a model the generations table lacks, under a name with no model number.
+    std::string unknown = masked;
+    for (size_t at = 0; (at = unknown.find("model\t\t: 207", at)) != std::string::npos;)
+      unknown.replace(at, 12, "model\t\t: 167");
+    auto notes = run_with(unknown);
+    CHECK_FALSE(has_note(notes, "cpu_facts.csv"));
+    CHECK(has_note(notes, "its vendor, family and model are not in"));
+    // A CPU named by its model number is looked up by name, whatever its generation.
+    std::string named = unknown;
+    for (size_t at = 0; (at = named.find("Intel(R) Xeon(R) Processor", at)) != std::string::npos;)
+      named.replace(at, 26, "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz");
+    CHECK(has_note(run_with(named), "cpu_facts.csv"));
+  }
+
   TEST_CASE("doctor tells a power domain that is present from one that counts") {
     SysRoot root;
     root.sys = kPowerTrees / "vm-psys-silent";
