@@ -202,6 +202,42 @@ std::vector<std::string> describe_missing(uint32_t mask, const std::string& sour
   return out;
 }
 
+namespace {
+
+// The row of one workload's projection onto one SKU.
+ComparisonRow projected_row(const RunProfile& profile, const RunFactors& rf, const Sku& sku,
+                            const SkuFactors& sf, const ProjectedCell& cell, bool price_given,
+                            const CompareOptions& options) {
+  ComparisonRow row;
+  row.workload = profile.workload;
+  row.machine = sku.id;
+  row.kind = "projected";
+  row.sku_id = sku.id;
+  row.projected_from = profile.machine;
+  row.runs = profile.repeats;
+  row.duration_s = cell.duration_s;
+  row.duration_uncertainty = cell.duration_uncertainty;
+  row.average_watts = cell.watts;
+  row.joules = cell.joules;
+  if (!std::isnan(cell.cost_usd)) {
+    row.cost_usd = cell.cost_usd;
+    row.price_source =
+        price_given ? "--price" : fmt::format("catalog:{} ({})", sku.id, sku.price_source);
+  }
+  if (!std::isnan(cell.co2_g)) row.co2_g = cell.co2_g;
+  if (options.work_units && cell.duration_s > 0)
+    row.throughput_per_s = *options.work_units / cell.duration_s;
+  row.method = projection_method(rf, sku.id);
+  row.uncertainty = cell.uncertainty;
+  row.utilisation = std::min(1.0, rf.busy_cpus / sf.threads);
+  uint32_t mask = rf.missing | sf.missing;
+  if (rf.memory_fraction == 0) mask &= ~(kMissingSourceBandwidth | kMissingTargetBandwidth);
+  row.missing_inputs = describe_missing(mask, profile.machine, sku.id);
+  return row;
+}
+
+}  // namespace
+
 Comparison compare_projected(std::span<const RunProfile> runs, const SkuCatalog& catalog,
                              std::span<const size_t> sku_indices, const CompareOptions& options,
                              size_t top, const ProjectionUncertainty& u) {
@@ -258,35 +294,9 @@ Comparison compare_projected(std::span<const RunProfile> runs, const SkuCatalog&
       std::partial_sort(cells.begin(), cells.begin() + ptrdiff_t(keep), cells.end(), before);
     for (size_t n = 0; n < keep; ++n) {
       const Candidate& cand = cells[n];
-      const Sku& sku = catalog.skus()[chosen[cand.sku]];
-      const RunFactors& rf = factors[cand.profile];
-      const ProjectedCell& cell = cand.cell;
-      ComparisonRow row;
-      row.workload = profiles[cand.profile].workload;
-      row.machine = sku.id;
-      row.kind = "projected";
-      row.sku_id = sku.id;
-      row.projected_from = profiles[cand.profile].machine;
-      row.runs = profiles[cand.profile].repeats;
-      row.duration_s = cell.duration_s;
-      row.duration_uncertainty = cell.duration_uncertainty;
-      row.average_watts = cell.watts;
-      row.joules = cell.joules;
-      if (!std::isnan(cell.cost_usd)) {
-        row.cost_usd = cell.cost_usd;
-        row.price_source =
-            prices[cand.sku] ? "--price" : fmt::format("catalog:{} ({})", sku.id, sku.price_source);
-      }
-      if (!std::isnan(cell.co2_g)) row.co2_g = cell.co2_g;
-      if (options.work_units && cell.duration_s > 0)
-        row.throughput_per_s = *options.work_units / cell.duration_s;
-      row.method = projection_method(rf, sku.id);
-      row.uncertainty = cell.uncertainty;
-      row.utilisation = std::min(1.0, rf.busy_cpus / sku_table[cand.sku].threads);
-      uint32_t mask = rf.missing | sku_table[cand.sku].missing;
-      if (rf.memory_fraction == 0) mask &= ~(kMissingSourceBandwidth | kMissingTargetBandwidth);
-      row.missing_inputs = describe_missing(mask, profiles[cand.profile].machine, sku.id);
-      c.rows.push_back(std::move(row));
+      c.rows.push_back(projected_row(profiles[cand.profile], factors[cand.profile],
+                                     catalog.skus()[chosen[cand.sku]], sku_table[cand.sku],
+                                     cand.cell, prices[cand.sku].has_value(), options));
     }
   }
   rank_rows(c.rows, options.objective);
