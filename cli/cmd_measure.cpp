@@ -175,7 +175,7 @@ std::vector<std::string> papi_default_names() {
           "PAPI_TOT_CYC",     "PAPI_TOT_INS",           "PAPI_BR_INS",          "PAPI_BR_MSP"};
 }
 
-Target make_target(const MeasureOptions& o, const SysRoot& root) {
+Target make_target(const MeasureOptions& o) {
   Target t;
   int kinds = (o.pid >= 0) + o.all_cpus + !o.cgroup.empty();
   if (kinds > 1) throw CommandError("-p, -a and -G are exclusive: choose one target");
@@ -196,8 +196,36 @@ Target make_target(const MeasureOptions& o, const SysRoot& root) {
     if (t.cpus.empty())
       throw CommandError("-C '" + o.cpu_list + "': expected a CPU list like 0-3,8");
   }
-  (void)root;
   return t;
+}
+
+// What the run gave, into the measurement (its counts are moved): times, status, how it ended.
+void record_run(const MeasureOptions& o, RunResult& r, Measurement& m) {
+  m.backend = o.backend;
+  m.events = std::move(r.events);
+  m.duration_s = r.duration_s;
+  m.user_s = r.user_s;
+  m.sys_s = r.sys_s;
+  m.start_time = r.start_time;
+  m.exit_status = r.exit_status;
+  if (r.term_signal) m.signal = signal_name(*r.term_signal);
+  if (r.killed_after_s) {
+    m.killed_after_s = r.killed_after_s;
+    m.notes.push_back(fmt::format(
+        "the command was still running {:.1f} s after the signal was forwarded: pmcmodel sent it "
+        "SIGKILL (--kill-after)",
+        *r.killed_after_s));
+  }
+  m.stopped_at_duration = r.stopped_at_duration;
+  if (r.stopped_at_duration)
+    m.notes.push_back(fmt::format(
+        "the command was stopped at --duration {} s: sent SIGTERM, as timeout(1) does (and "
+        "SIGKILL 2 s later had it not ended); counts are up to its end",
+        o.duration_s));
+  if (r.interrupted_by)
+    m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
+                      (o.command.empty() ? "" : " (forwarded to the command)") +
+                      ": counts are up to that point");
 }
 
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
@@ -213,7 +241,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
   auto counters = make_counters(o, std::move(groups), root);
   RunOptions run;
-  run.target = make_target(o, root);
+  run.target = make_target(o);
   run.argv = o.command;
   run.interval_ms = o.interval_ms;
   run.kill_after_s = o.kill_after_s;
@@ -262,32 +290,8 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   } catch (const ExecError& e) {
     throw CommandError(e.what(), e.exit_code);
   }
-  m.backend = o.backend;
-  m.events = std::move(r.events);
-  m.duration_s = r.duration_s;
-  m.user_s = r.user_s;
-  m.sys_s = r.sys_s;
-  m.start_time = r.start_time;
-  m.exit_status = r.exit_status;
-  if (r.term_signal) m.signal = signal_name(*r.term_signal);
-  if (r.killed_after_s) {
-    m.killed_after_s = r.killed_after_s;
-    m.notes.push_back(fmt::format(
-        "the command was still running {:.1f} s after the signal was forwarded: pmcmodel sent it "
-        "SIGKILL (--kill-after)",
-        *r.killed_after_s));
-  }
-  m.stopped_at_duration = r.stopped_at_duration;
-  if (r.stopped_at_duration)
-    m.notes.push_back(fmt::format(
-        "the command was stopped at --duration {} s: sent SIGTERM, as timeout(1) does (and "
-        "SIGKILL 2 s later had it not ended); counts are up to its end",
-        o.duration_s));
+  record_run(o, r, m);
   interrupted = r.interrupted_by.has_value();
-  if (r.interrupted_by)
-    m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
-                      (o.command.empty() ? "" : " (forwarded to the command)") +
-                      ": counts are up to that point");
   for (auto& n : counters->notes()) m.notes.push_back(n);
   // A power source that fails once the command has run costs its energy figure, not the run:
   // the counts are kept and a note says what was lost.
