@@ -110,10 +110,16 @@ std::string format_range_warning(const Model& model, const Prediction& p, size_t
   for (size_t i = 0; i < model.terms.size(); ++i)
     if (p.out_of_range_by_term[i] > 0)
       report += fmt::format(" {} {}", model.terms[i].spec.name, p.out_of_range_by_term[i]);
+  std::string inputs;
+  for (size_t i = 0; i < model.inputs.size() && i < p.out_of_range_by_input.size(); ++i)
+    if (p.out_of_range_by_input[i] > 0)
+      inputs += fmt::format(" {} {}", model.inputs[i].column, p.out_of_range_by_input[i]);
+  if (!inputs.empty()) report += "; input columns:" + inputs;
   if (model.clip_out_of_range)
     report +=
         "; those features were clipped to the training range and the interval widened by "
-        "what the unclipped values would have added";
+        "what the unclipped values would have added and by how far clipping the inputs moves "
+        "the prediction";
   return report + "\n";
 }
 

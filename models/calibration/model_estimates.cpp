@@ -139,6 +139,10 @@ void estimate(const std::vector<MeasureModel>& models, const EstimateSite& m) {
       std::vector<std::string> outside;
       for (size_t i = 0; i < mm.model.terms.size(); ++i)
         if (p.out_of_range_by_term[i]) outside.push_back(mm.model.terms[i].spec.name);
+      for (size_t i = 0; i < p.out_of_range_by_input.size(); ++i)
+        if (p.out_of_range_by_input[i] &&
+            std::find(outside.begin(), outside.end(), mm.model.inputs[i].column) == outside.end())
+          outside.push_back(mm.model.inputs[i].column);
       m.note(fmt::format("{}: {} outside the training range ({}): the estimate is an extrapolation",
                          label, mm.model.target, fmt::join(outside, ", ")));
     }

@@ -93,11 +93,14 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
       clipping_predictor([mask, how](const DesignMatrix& tx, const std::vector<double>& ty) {
         return fit_sign_constrained(tx, ty, mask, how);
       }));
-  out.model = make_model(request.target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
+  out.model =
+      make_model(data, request.target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
   out.model.clip_out_of_range = true;
-  // A fit that minimises relative error has errors that grow with the prediction: its interval is
-  // relative too (a fixed width in watts would be too wide at idle and too narrow at full load).
-  if (how == FitWeighting::relative)
+  // A selection judged by relative error (every target value > 0) treats errors as growing with
+  // the prediction, so the interval is relative too (a fixed width in watts would be too wide at
+  // idle and too narrow at full load) — also when the plain baseline, fitted unweighted, is kept:
+  // its errors scale with the power as the selection's do.
+  if (sel.weighting == FitWeighting::relative)
     out.model.interval = relative_residual_interval(y, out.cv.predictions);
   if (!sel.baseline_kept) out.constrained = ConstrainedFit{how, mask};
   out.selected = true;

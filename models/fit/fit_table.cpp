@@ -35,7 +35,7 @@ FitOutcome fit_table(const Dataset& data, const std::string& target,
   DesignMatrix x = design_matrix(data, chosen);
   Fit fit = fit_with(x, y, solver);
   out.cv = cross_validate(x, y, plan, fold_predictor(solver));
-  out.model = make_model(target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
+  out.model = make_model(data, target, chosen, x, y, fit, out.cv, out.cv.folds.size(), identity);
   out.model.nonnegative_intercept =
       solver.kind == SolverKind::nnls && solver.nnls.nonnegative_intercept;
   return out;
@@ -85,7 +85,7 @@ FitOutcome fit_constrained(const Dataset& data, const std::string& target,
   FitOutcome out;
   Fit fit = fitter(x, y);
   out.cv = cross_validate(x, y, plan, clipping_predictor(fitter));
-  out.model = make_model(target, features, x, y, fit, out.cv, out.cv.folds.size(), identity);
+  out.model = make_model(data, target, features, x, y, fit, out.cv, out.cv.folds.size(), identity);
   if (weighting == FitWeighting::relative && !relative_weights(y).empty())
     out.model.interval = relative_residual_interval(y, out.cv.predictions);
   return out;

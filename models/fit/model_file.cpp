@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -135,10 +136,10 @@ struct Reader {
     std::string op = string(j, "op", where, byte);
     auto parsed = parse_feature_op(op);
     if (!parsed)
-      fail(fmt::format(
-               "expected 'op' in {} to be one of raw, rate, ratio, product, square, hinge, log1p, sqrt, "
-               "found '{}'",
-               where, op),
+      fail(fmt::format("expected 'op' in {} to be one of raw, rate, ratio, product, square, hinge, "
+                       "log1p, sqrt, "
+                       "found '{}'",
+                       where, op),
            byte);
     t.spec.op = *parsed;
     t.spec.a = string(j, "a", where, byte);
@@ -215,6 +216,8 @@ struct Reader {
                locate("features", long(i)));
     }
 
+    if (doc.contains("inputs")) m.inputs = inputs(doc["inputs"]);
+
     const json& training = object(doc, "training", where, from);
     size_t tb = locate("training");
     m.training_rows = count(training, "rows", "training", tb);
@@ -246,6 +249,27 @@ struct Reader {
       fail("expected interval.level in (0, 1)", vb);
     if (m.interval.lower > m.interval.upper)
       fail("expected interval.residual_lower ≤ residual_upper", vb);
+  }
+
+  std::vector<InputRange> inputs(const json& j) const {
+    size_t byte = locate("inputs");
+    if (!j.is_array()) fail("expected an array 'inputs'", byte);
+    std::vector<InputRange> out;
+    for (size_t i = 0; i < j.size(); ++i) {
+      std::string where = fmt::format("inputs[{}]", i);
+      if (!j[i].is_object()) fail("expected " + where + " to be an object", byte);
+      InputRange in;
+      in.column = string(j[i], "column", where, byte);
+      if (in.column.empty()) fail("expected a column name in 'column' of " + where, byte);
+      in.train_min = number(j[i], "train_min", where, byte);
+      in.train_max = number(j[i], "train_max", where, byte);
+      if (in.train_min > in.train_max) fail("expected train_min ≤ train_max in " + where, byte);
+      for (const auto& seen : out)
+        if (seen.column == in.column)
+          fail(fmt::format("duplicate input column '{}'", in.column), byte);
+      out.push_back(std::move(in));
+    }
+    return out;
   }
 
   void bands(const json& j, Model& m) const {
@@ -355,9 +379,25 @@ struct Reader {
 
 }  // namespace
 
-Model make_model(const std::string& target, const std::vector<FeatureSpec>& features,
-                 const DesignMatrix& x, const std::vector<double>& y, const Fit& fit,
-                 const CvResult& cv, size_t cv_splits, const ModelIdentity& identity) {
+std::vector<InputRange> input_ranges(const Dataset& data,
+                                     const std::vector<FeatureSpec>& features) {
+  std::vector<InputRange> out;
+  for (const auto& f : features)
+    for (const auto& c : input_columns(f)) {
+      if (std::any_of(out.begin(), out.end(), [&](const InputRange& i) { return i.column == c; }))
+        continue;
+      const auto& v = data.column(c);
+      if (v.empty()) continue;
+      auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      out.push_back({c, *lo, *hi});
+    }
+  return out;
+}
+
+Model make_model(const Dataset& data, const std::string& target,
+                 const std::vector<FeatureSpec>& features, const DesignMatrix& x,
+                 const std::vector<double>& y, const Fit& fit, const CvResult& cv, size_t cv_splits,
+                 const ModelIdentity& identity) {
   Model m;
   m.target = target;
   m.machine = identity.machine.is_null() ? json::object() : identity.machine;
@@ -378,6 +418,7 @@ Model make_model(const std::string& target, const std::vector<FeatureSpec>& feat
     t.train_max = *hi;
     m.terms.push_back(std::move(t));
   }
+  m.inputs = input_ranges(data, features);
   m.training_rows = y.size();
   auto [lo, hi] = std::minmax_element(y.begin(), y.end());
   m.target_min = *lo;
@@ -396,7 +437,7 @@ Model fit_model(const Dataset& data, const std::string& target,
   DesignMatrix x = design_matrix(data, features);
   Fit fit = fit_with(x, y, solver);
   CvResult cv = cross_validate(x, y, plan, fold_predictor(solver));
-  Model m = make_model(target, features, x, y, fit, cv, cv.folds.size(), identity);
+  Model m = make_model(data, target, features, x, y, fit, cv, cv.folds.size(), identity);
   m.nonnegative_intercept = solver.kind == SolverKind::nnls && solver.nnls.nonnegative_intercept;
   return m;
 }
@@ -424,6 +465,15 @@ ordered_json body_json(const Model& m) {
       {"solver", solver},
       {"intercept", {{"value", m.intercept}, {"standard_error", m.intercept_se}}},
       {"features", features},
+  };
+  if (!m.inputs.empty()) {
+    ordered_json inputs = ordered_json::array();
+    for (const auto& in : m.inputs)
+      inputs.push_back(
+          {{"column", in.column}, {"train_min", in.train_min}, {"train_max", in.train_max}});
+    out["inputs"] = inputs;
+  }
+  ordered_json rest = {
       {"training",
        {{"rows", m.training_rows}, {"target_min", m.target_min}, {"target_max", m.target_max}}},
       {"cv", cv},
@@ -433,6 +483,7 @@ ordered_json body_json(const Model& m) {
         {"residual_lower", m.interval.lower},
         {"residual_upper", m.interval.upper}}},
   };
+  for (auto& [k, v] : rest.items()) out[k] = v;
   if (m.clip_out_of_range) out["extrapolation"] = "clip";
   return out;
 }
@@ -549,52 +600,105 @@ Prediction predict(const Model& model, const Dataset& data) {
       p.band[r] = int(b);
     }
   }
-  // Per-term counts: the terms of the pooled model, counted on the rows it still predicts.
+  // Per-term and per-input counts: those of the pooled model, counted on the rows it still
+  // predicts.
   std::fill(p.out_of_range_by_term.begin(), p.out_of_range_by_term.end(), 0);
+  std::fill(p.out_of_range_by_input.begin(), p.out_of_range_by_input.end(), 0);
   std::vector<size_t> pooled_rows;
   for (size_t r = 0; r < data.rows(); ++r)
     if (p.band[r] < 0) pooled_rows.push_back(r);
-  if (!pooled_rows.empty())
-    p.out_of_range_by_term =
-        predict_pooled(model, data.select_rows(pooled_rows)).out_of_range_by_term;
+  if (!pooled_rows.empty()) {
+    Prediction q = predict_pooled(model, data.select_rows(pooled_rows));
+    p.out_of_range_by_term = std::move(q.out_of_range_by_term);
+    p.out_of_range_by_input = std::move(q.out_of_range_by_input);
+  }
   return p;
 }
 
 namespace {
+
+// A relative slack of 1e-9 keeps a round trip through decimal JSON inside a range.
+bool outside(double v, double lo, double hi) {
+  double slack = 1e-9 * std::max(std::abs(lo), std::abs(hi));
+  return v < lo - slack || v > hi + slack;
+}
+
+// The model's value on each row of `x`, each feature clipped to its training range where the
+// model clips; `beyond` gets what the unclipped features would have added, and `p` (when given)
+// the rows and terms outside their ranges.
+std::vector<double> term_values(const Model& model, const DesignMatrix& x,
+                                std::vector<double>& beyond, Prediction* p) {
+  std::vector<double> value(x.rows, model.intercept);
+  beyond.assign(x.rows, 0.0);
+  for (size_t c = 0; c < model.terms.size(); ++c) {
+    const auto& t = model.terms[c];
+    const double* v = x.column(c);
+    for (size_t r = 0; r < x.rows; ++r) {
+      double used = v[r];
+      if (outside(v[r], t.train_min, t.train_max)) {
+        if (p) p->out_of_range[r] = 1, ++p->out_of_range_by_term[c];
+        if (model.clip_out_of_range) {
+          used = std::clamp(v[r], t.train_min, t.train_max);
+          beyond[r] += t.coefficient * (v[r] - used);
+        }
+      }
+      value[r] += t.coefficient * used;
+    }
+  }
+  return value;
+}
+
+// Flags the rows with an input outside its training range in `p`; returns the terms' input
+// columns with those inputs clipped to their ranges, or nothing when no input is outside.
+std::optional<Dataset> clip_inputs(const Model& model, const Dataset& data, Prediction& p) {
+  Dataset clipped;
+  bool any = false;
+  for (size_t i = 0; i < model.inputs.size(); ++i) {
+    const auto& in = model.inputs[i];
+    if (!data.has_column(in.column)) continue;  // not read by any term: a hand-edited file
+    std::vector<double> v = data.column(in.column);
+    for (size_t r = 0; r < v.size(); ++r)
+      if (outside(v[r], in.train_min, in.train_max)) {
+        p.out_of_range[r] = 1;
+        ++p.out_of_range_by_input[i];
+        v[r] = std::clamp(v[r], in.train_min, in.train_max);
+        any = true;
+      }
+    clipped.add_column(in.column, std::move(v));
+  }
+  if (!any) return std::nullopt;
+  for (const auto& t : model.terms)
+    for (const auto& c : input_columns(t.spec))
+      if (!clipped.has_column(c)) clipped.add_column(c, data.column(c));
+  return clipped;
+}
 
 Prediction predict_pooled(const Model& model, const Dataset& data) {
   std::vector<FeatureSpec> specs;
   for (const auto& t : model.terms) specs.push_back(t.spec);
   DesignMatrix x = evaluate_features(data, specs);
   Prediction p;
-  p.value.assign(x.rows, model.intercept);
   p.out_of_range.assign(x.rows, 0);
   p.out_of_range_by_term.assign(model.terms.size(), 0);
+  p.out_of_range_by_input.assign(model.inputs.size(), 0);
   // With clipping: what the unclipped features would have added, per row (widens the interval).
-  std::vector<double> beyond(x.rows, 0.0);
-  for (size_t c = 0; c < model.terms.size(); ++c) {
-    const auto& t = model.terms[c];
-    // A relative slack of 1e-9 keeps a round trip through decimal JSON inside the range.
-    double slack = 1e-9 * std::max(std::abs(t.train_min), std::abs(t.train_max));
-    const double* v = x.column(c);
-    for (size_t r = 0; r < x.rows; ++r) {
-      double used = v[r];
-      if (v[r] < t.train_min - slack || v[r] > t.train_max + slack) {
-        p.out_of_range[r] = 1;
-        ++p.out_of_range_by_term[c];
-        if (model.clip_out_of_range) {
-          used = std::clamp(v[r], t.train_min, t.train_max);
-          beyond[r] += t.coefficient * (v[r] - used);
-        }
-      }
-      p.value[r] += t.coefficient * used;
-    }
+  std::vector<double> beyond;
+  p.value = term_values(model, x, beyond, &p);
+  // With clipping: how far the prediction moves when the inputs outside their ranges are clipped
+  // to them (widens the interval too; 0 where no feature depends on those inputs there).
+  std::vector<double> moved(x.rows, 0.0);
+  auto clipped = clip_inputs(model, data, p);
+  if (clipped && model.clip_out_of_range) {
+    std::vector<double> unused;
+    auto at_edge = term_values(model, evaluate_features(*clipped, specs), unused, nullptr);
+    for (size_t r = 0; r < x.rows; ++r) moved[r] = std::abs(p.value[r] - at_edge[r]);
   }
   p.lower.resize(x.rows);
   p.upper.resize(x.rows);
   for (size_t r = 0; r < x.rows; ++r) {
-    p.lower[r] = interval_lower(model.interval, p.value[r]) - std::abs(beyond[r]);
-    p.upper[r] = interval_upper(model.interval, p.value[r]) + std::abs(beyond[r]);
+    double widen = std::abs(beyond[r]) + moved[r];
+    p.lower[r] = interval_lower(model.interval, p.value[r]) - widen;
+    p.upper[r] = interval_upper(model.interval, p.value[r]) + widen;
   }
   return p;
 }

@@ -2,7 +2,8 @@
 // A fitted model as a file ("schema": "pmcmodel.model/1", documented in docs/MODELS.md): the
 // target, the machine it was calibrated on, each feature's transform with its coefficient,
 // standard error and training range, the cross-validated error and the residual quantiles that
-// make a 90% prediction interval. Predictions outside the training range are flagged.
+// make a 90% prediction interval, and the training range of each input column the features read.
+// Predictions outside the training range (of a feature or of an input) are flagged.
 #include <cstddef>
 #include <filesystem>
 #include <limits>
@@ -31,6 +32,18 @@ struct ModelTerm {
   double train_max = 0;
 };
 
+// An input column a model's features read, with its range over the training rows ("inputs"). A
+// row can hold an input outside it while every feature stays inside (a ratio of two inputs that
+// both grew, a hinge below its knot), so the row is flagged by the input.
+struct InputRange {
+  std::string column;
+  double train_min = 0;
+  double train_max = 0;
+};
+
+// Each column `features` read, in order of first use, with its range over `data`'s rows.
+std::vector<InputRange> input_ranges(const Dataset& data, const std::vector<FeatureSpec>& features);
+
 struct CvSummary {
   std::string method;   // to_string(CvMethod)
   size_t folds = 0;     // splits tested
@@ -52,6 +65,9 @@ struct Model {
   std::string target;
   nlohmann::json machine = nlohmann::json::object();  // free-form, given by the caller
   std::vector<ModelTerm> terms;
+  // The input columns of the terms with their training ranges; empty for a file written before
+  // they were recorded (then only the features' ranges are checked).
+  std::vector<InputRange> inputs;
   double intercept = 0;
   double intercept_se = std::numeric_limits<double>::quiet_NaN();
   std::string solver;  // to_string(SolverKind)
@@ -62,7 +78,9 @@ struct Model {
   double target_min = 0, target_max = 0;
   // "extrapolation": "clip" (fit --features auto): a feature outside its training range is clipped
   // to it for the prediction, and the interval is widened on both sides by what the unclipped
-  // value would have added (|Σ coefficient × (value − clipped)|). Absent: extrapolated linearly.
+  // value would have added (|Σ coefficient × (value − clipped)|), and by how far the prediction
+  // moves when the inputs outside their ranges are clipped to them (the features evaluated again
+  // on the clipped inputs). Absent: extrapolated linearly, the interval not widened.
   bool clip_out_of_range = false;
   CvSummary cv;
   ResidualInterval interval;
@@ -100,10 +118,12 @@ struct ModelIdentity {
 Model fit_model(const Dataset& data, const std::string& target,
                 const std::vector<FeatureSpec>& features, const SolverOptions& solver,
                 const CvPlan& plan, const ModelIdentity& identity);
-// The same from a fit already made (the CV result gives the errors and the interval).
-Model make_model(const std::string& target, const std::vector<FeatureSpec>& features,
-                 const DesignMatrix& x, const std::vector<double>& y, const Fit& fit,
-                 const CvResult& cv, size_t cv_splits, const ModelIdentity& identity);
+// The same from a fit already made on `data`'s rows (the CV result gives the errors and the
+// interval; `data` the inputs' ranges).
+Model make_model(const Dataset& data, const std::string& target,
+                 const std::vector<FeatureSpec>& features, const DesignMatrix& x,
+                 const std::vector<double>& y, const Fit& fit, const CvResult& cv, size_t cv_splits,
+                 const ModelIdentity& identity);
 
 std::string model_to_json(const Model& model);  // pretty-printed, with a trailing newline
 // Throws std::runtime_error "FILE:LINE: what was expected".
@@ -115,8 +135,9 @@ struct Prediction {
   // value + the interval's lower residual quantile (times |value| for a relative interval)
   std::vector<double> lower;
   std::vector<double> upper;
-  std::vector<char> out_of_range;            // per row: a feature outside its training range
-  std::vector<size_t> out_of_range_by_term;  // per term: rows outside its range
+  std::vector<char> out_of_range;             // per row: a feature or input outside its range
+  std::vector<size_t> out_of_range_by_term;   // per term: rows outside its range
+  std::vector<size_t> out_of_range_by_input;  // per model input: rows outside its range
   // Banded models only: per row the band whose model predicted it, −1 where the pooled model did
   // (the band had too few training rows); band_note says why no row could choose a band.
   std::vector<int> band;

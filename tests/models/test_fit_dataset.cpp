@@ -248,6 +248,61 @@ TEST_SUITE("pure") {
     CHECK(double(high_inside) / double(high) < 0.95);
   }
 
+  TEST_CASE(
+      "fit_dataset: the plain linear baseline, when kept, gets the relative interval of a "
+      "selection judged by relative error") {
+    // watts = (60 + 20·a − 8·b)·(1 + ε), ε ~ N(0, 0.05): linear in the raw columns, but b lowers
+    // the power, which no candidate the pool holds ≥ 0 can follow (b, √b, log1p b), and a hinge
+    // of b follows only above its knot: the unconstrained baseline is the model. Its errors are
+    // 5% of the power (±3 W at 40 W, ±13 W at 250 W): a relative interval covers ~90% of each.
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> ua(0, 10), ub(0, 5);
+    std::normal_distribution<double> noise(0, 0.05);
+    auto sample = [&](size_t n) {
+      std::string csv = "a,b,watts\n";
+      for (size_t i = 0; i < n; ++i) {
+        double a = ua(rng), b = ub(rng);
+        csv += fmt::format("{},{},{}\n", a, b, (60 + 20 * a - 8 * b) * (1 + noise(rng)));
+      }
+      return table(csv);
+    };
+    Dataset train = sample(600);
+    FitRequest request;
+    request.target = "watts";
+    auto fit = fit_dataset(train, request, {});
+    REQUIRE(fit.auto_features);
+    const auto& sel = fit.auto_features->selection;
+    REQUIRE(sel.baseline_kept);
+    CHECK(sel.weighting == FitWeighting::relative);
+    CHECK(term_names(fit.model) == std::vector<std::string>{"a", "b"});
+    CHECK(term(fit.model, "b")->coefficient < 0);
+    CHECK(fit.model.interval.relative);
+    CHECK(fit.model.interval.lower == doctest::Approx(-0.082).epsilon(0.25));
+    CHECK(fit.model.interval.upper == doctest::Approx(0.082).epsilon(0.25));
+    // The interval survives the model file as relative.
+    CHECK(model_from_json(model_to_json(fit.model), "m.json").interval.relative);
+
+    Dataset fresh = sample(3000);
+    Prediction p = predict(fit.model, fresh);
+    const auto& y = fresh.column("watts");
+    size_t inside = 0, low = 0, low_inside = 0, high = 0, high_inside = 0;
+    for (size_t r = 0; r < y.size(); ++r) {
+      bool in = y[r] >= p.lower[r] && y[r] <= p.upper[r];
+      inside += in;
+      if (p.value[r] < 100) ++low, low_inside += in;
+      if (p.value[r] > 200) ++high, high_inside += in;
+    }
+    REQUIRE(low > 200);
+    REQUIRE(high > 200);
+    double coverage = double(inside) / double(y.size());
+    CHECK(coverage > 0.85);
+    CHECK(coverage < 0.95);
+    CHECK(double(low_inside) / double(low) > 0.85);
+    CHECK(double(low_inside) / double(low) < 0.95);
+    CHECK(double(high_inside) / double(high) > 0.85);
+    CHECK(double(high_inside) / double(high) < 0.95);
+  }
+
   TEST_CASE("fit_bands: each band fitted by relative error, as the auto pool's model is") {
     // In each band watts = c·(1 + u)³, which no line in u is: the least-squares line and the
     // relative-error line differ. The band's coefficients must be the weighted (1/y²) line, in
