@@ -487,6 +487,10 @@ class AmdSmiSource final : public GpuSource {
     last_activity_.clear();
     for (auto& g : gpus_) {
       read_energy(g, t);
+      // A sample at the window's end: the session does not sample at a tick (the sources sample
+      // in read_interval), so an interval as short as the sample period would have none.
+      sample_activity(g);
+      if (is_command_) list_processes(g, true);
       if (g.has_reading()) {
         machine.push_back(reading(g, g.interval, t));
         if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);

@@ -833,7 +833,7 @@ EnergyRecorder::GpuInterval EnergyRecorder::read_gpu_interval(std::vector<std::s
   auto& source = state_->gpu.source;
   if (!source) return out;
   try {
-    source->sample();  // the activity at the window's end: no window is left without a sample
+    // read_interval samples the activity at the window's end: no window is left without one.
     for (auto& r : source->read_interval())
       if (r.scope == EnergyScope::machine) out.energy.push_back(std::move(r));
     out.activity = source->last_activity();

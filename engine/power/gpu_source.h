@@ -131,7 +131,8 @@ class GpuSource : public PowerSource {
   virtual void set_command_processes(CommandProcesses is_command) = 0;
   // The sampling period the readings need: shorter where a GPU's power is integrated.
   virtual int sample_ms() const = 0;
-  // The activity over the window the last read_since_start() or read_interval() covered.
+  // The activity over the window the last read_since_start() or read_interval() covered;
+  // read_interval() takes a sample at the window's end, so that no interval lacks one.
   virtual std::vector<GpuActivity> last_activity() const = 0;
   // The activity of each interval mark_interval() ended, in order, and forgets them.
   virtual std::vector<std::vector<GpuActivity>> take_marked_activity() = 0;

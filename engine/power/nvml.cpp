@@ -465,6 +465,10 @@ class NvmlSourceImpl final : public GpuSource {
     last_activity_.clear();
     for (auto& g : gpus_) {
       read_energy(g, t);
+      // A sample at the window's end: the session does not sample at a tick (the sources sample
+      // in read_interval), so an interval as short as the sample period would have none.
+      sample_activity(g);
+      sample_processes(g);
       machine.push_back(reading(g, g.interval, t));
       if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.interval));
