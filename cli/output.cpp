@@ -110,6 +110,9 @@ std::string metric_meaning(const Metric& m) {
   };
   if (auto it = meanings.find(m.name); it != meanings.end()) return it->second;
   if (m.name.rfind("model:", 0) == 0) return "estimated by the model file named in it";
+  // gpu_util.gpu0, gpu_temperature_c.gpu1…: the means of the GPU library's readings.
+  if (m.name.rfind("gpu_", 0) == 0)
+    return "read by the GPU's library, NVML or AMD SMI (docs/energy.md)";
   return "derived from the counts (docs/metrics.md)";
 }
 

@@ -34,8 +34,15 @@ constexpr uint64_t kInitAmdGpus = 1u << 1;  // AMDSMI_INIT_AMD_GPUS
 constexpr int kClockSys = 0;                // AMDSMI_CLK_TYPE_SYS, the graphics clock
 constexpr int kClockMem = 4;                // AMDSMI_CLK_TYPE_MEM, the memory clock
 constexpr int kMemoryVram = 0;              // AMDSMI_MEM_TYPE_VRAM
-constexpr unsigned kNameLength = 256;       // AMDSMI_256_LENGTH, market_name's longest
-constexpr unsigned kUuidLength = 38;        // AMDSMI_GPU_UUID_SIZE
+// amdsmi_temperature_type_t: the junction (hotspot, the die's hottest point, the counterpart of
+// NVML_TEMPERATURE_GPU) is read, or the edge sensor on a part without it; AMDSMI_TEMP_CURRENT of
+// amdsmi_temperature_metric_t. amdsmi.h gives the value in °C (its early releases said
+// millidegrees).
+constexpr int kTemperatureEdge = 0;     // AMDSMI_TEMPERATURE_TYPE_EDGE
+constexpr int kTemperatureHotspot = 1;  // AMDSMI_TEMPERATURE_TYPE_HOTSPOT (= _JUNCTION)
+constexpr int kTemperatureCurrent = 0;  // AMDSMI_TEMP_CURRENT
+constexpr unsigned kNameLength = 256;   // AMDSMI_256_LENGTH, market_name's longest
+constexpr unsigned kUuidLength = 38;    // AMDSMI_GPU_UUID_SIZE
 
 // Room for any release's amdsmi_asic_info_t, amdsmi_driver_info_t and the smaller structs.
 struct alignas(8) InfoBuffer {
@@ -90,6 +97,7 @@ struct Api {
   Status (*driver_info)(Handle, void*);
   Status (*power_info)(Handle, void*);
   Status (*process_list)(Handle, uint32_t*, ProcInfo*);
+  Status (*temp_metric)(Handle, int, int, int64_t*);
 };
 
 }  // namespace amdsmi_api
@@ -159,6 +167,7 @@ class Library {
     bind_gpu_symbol(handle, "amdsmi_get_gpu_driver_info", api_.driver_info, &optional_missing_);
     bind_gpu_symbol(handle, "amdsmi_get_power_info", api_.power_info, &optional_missing_);
     bind_gpu_symbol(handle, "amdsmi_get_gpu_process_list", api_.process_list, &optional_missing_);
+    bind_gpu_symbol(handle, "amdsmi_get_temp_metric", api_.temp_metric, &optional_missing_);
     // Before ROCm 6.1 the process list gave handles, read one by one with
     // amdsmi_get_gpu_process_info: that form is not read.
     if (api_.process_list != nullptr &&
@@ -246,6 +255,22 @@ std::optional<double> read_power_w(const Api& api, Handle h, Status* status = nu
   return double(w);
 }
 
+// The temperature of `sensor` in °C, or nullopt where it does not answer or gives no reading.
+std::optional<double> read_temperature_c(const Api& api, Handle h, int sensor,
+                                         Status* status = nullptr) {
+  if (api.temp_metric == nullptr) return std::nullopt;
+  int64_t value = 0;
+  Status r = api.temp_metric(h, sensor, kTemperatureCurrent, &value);
+  if (status != nullptr) *status = r;
+  if (r != kSuccess) return std::nullopt;
+  // A library of the releases that gave millidegrees reads 1000 or more for any working GPU;
+  // above that range, or below freezing, the value is a placeholder (AMD SMI fills a field it
+  // cannot read with all ones), not a reading.
+  double c = value >= 1000 ? double(value) / 1000 : double(value);
+  if (c < -40 || c >= 200) return std::nullopt;
+  return c;
+}
+
 // One AMD SMI processor: its socket (dies of one package share it) and its place in the
 // numbering.
 struct Processor {
@@ -331,6 +356,7 @@ struct Window {
   double integrated_j = 0;  // the power integrated over the window
   double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0;
   int util_n = 0, clock_n = 0, memory_clock_n = 0;
+  TemperatureWindow temperature;
   ProcessWindow processes;  // use: GFX engine ns
   void reset(double t, double uj) {
     *this = Window{};
@@ -365,11 +391,35 @@ struct Gpu {
   unsigned power_misses = 0;            // samples at which the power did not answer
   std::map<unsigned, uint64_t> gfx_ns;  // each listed process's GFX engine time at the last look
   std::map<unsigned, uint64_t> read_gfx_ns;  // the same, at the last read_processes()
+  // The sensor whose temperature is read (kTemperatureHotspot or kTemperatureEdge); none where
+  // neither answered when the source opened, which a note says.
+  std::optional<int> temperature_sensor;
+  std::optional<std::pair<double, double>> last_temperature;  // °C and when, at the last sample
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
   // A die whose counter never counted gets no reading: not 0 W.
   bool has_reading() const { return integrates_power || !zero_so_far; }
 };
+
+// Which of g's sensors gives its temperature: the junction, else the edge. Where neither answers
+// (NOT_SUPPORTED, as in VM guests, or any other failure) the temperature is not read, and a note
+// says so; a library without amdsmi_get_temp_metric gets the library's note instead.
+void probe_temperature(const Library& lib, Gpu& g, std::vector<std::string>& notes) {
+  if (lib.api().temp_metric == nullptr) return;
+  Status status = kSuccess;
+  for (int sensor : {kTemperatureHotspot, kTemperatureEdge}) {
+    if (read_temperature_c(lib.api(), g.handle, sensor, &status)) {
+      g.temperature_sensor = sensor;
+      return;
+    }
+  }
+  notes.push_back(fmt::format(
+      "{}: no temperature: amdsmi_get_temp_metric answers {} for the junction and edge sensors "
+      "(gpu_temperature_c.{} and calibrate's {}_temperature_c, {}_temperature_rise_c_per_s are "
+      "left out)",
+      g.domain(), status == kSuccess ? "no reading" : lib.error(status), g.domain(), g.domain(),
+      g.domain()));
+}
 
 class AmdSmiSource final : public GpuSource {
  public:
@@ -437,6 +487,10 @@ class AmdSmiSource final : public GpuSource {
     last_activity_.clear();
     for (auto& g : gpus_) {
       read_energy(g, t);
+      // A sample at the window's end: the session does not sample at a tick (the sources sample
+      // in read_interval), so an interval as short as the sample period would have none.
+      sample_activity(g);
+      if (is_command_) list_processes(g, true);
       if (g.has_reading()) {
         machine.push_back(reading(g, g.interval, t));
         if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
@@ -638,6 +692,13 @@ class AmdSmiSource final : public GpuSource {
         ++w->memory_clock_n;
       }
     }
+    if (g.temperature_sensor) {
+      if (auto celsius = read_temperature_c(api, g.handle, *g.temperature_sensor)) {
+        double t = now_s();
+        for (Window* w : {&g.run, &g.interval}) w->temperature.add(*celsius, t, g.last_temperature);
+        g.last_temperature = {*celsius, t};
+      }
+    }
   }
 
   static EnergyReading reading(const Gpu& g, const Window& w, double t) {
@@ -669,6 +730,7 @@ class AmdSmiSource final : public GpuSource {
     }
     if (w.clock_n > 0) a.sm_clock_mhz = w.clock_sum / w.clock_n;
     if (w.memory_clock_n > 0) a.memory_clock_mhz = w.memory_clock_sum / w.memory_clock_n;
+    w.temperature.fill(a);
     return a;
   }
 
@@ -773,8 +835,13 @@ GpuChoice open_amdsmi_gpus(const GpuSelection& selection, unsigned first_index) 
   if (!lib->optional_missing().empty())
     choice.notes.push_back(fmt::format(
         "{} lacks {}: what each gives (the energy counter, error text, name, uuid, utilisation, "
-        "clock, power cap, memory, driver, current power, process list) is not read",
+        "clock, power cap, memory, driver, current power, process list, temperature) is not read",
         lib->name(), fmt::join(lib->optional_missing(), ", ")));
+  if (lib->api().temp_metric == nullptr)
+    choice.notes.push_back(fmt::format(
+        "{} lacks amdsmi_get_temp_metric: no AMD GPU's temperature is read (gpu_temperature_c.gpuN "
+        "and calibrate's gpuN_temperature_c, gpuN_temperature_rise_c_per_s are left out)",
+        lib->name()));
   std::vector<Gpu> gpus;
   for (const auto& p : all) {
     if (!selects(selection, p.index)) continue;
@@ -783,6 +850,7 @@ GpuChoice open_amdsmi_gpus(const GpuSelection& selection, unsigned first_index) 
     Status status = 0;
     auto c = read_counter(lib->api(), p.handle, &status);
     g.handle = p.handle;
+    probe_temperature(*lib, g, choice.notes);
     if (!c) {
       std::string why = lib->api().energy_count == nullptr
                             ? "this AMD SMI lacks amdsmi_get_energy_count"

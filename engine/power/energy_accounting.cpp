@@ -89,12 +89,17 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
-// The GPUs' metrics over a window: utilisation, SM clock and average watts of each GPU.
+// The GPUs' metrics over a window: utilisation, SM and memory clocks, temperature and average
+// watts of each GPU; a reading the GPU did not give is left out.
 void add_gpu_metrics(const std::vector<GpuActivity>& activity,
                      const std::vector<EnergyReading>& energy, std::vector<Metric>& metrics) {
   for (const auto& a : activity) {
     if (a.util_pct) metrics.push_back({"gpu_util." + a.domain, *a.util_pct / 100, "ratio"});
     if (a.sm_clock_mhz) metrics.push_back({"gpu_sm_clock_mhz." + a.domain, *a.sm_clock_mhz, "MHz"});
+    if (a.memory_clock_mhz)
+      metrics.push_back({"gpu_memory_clock_mhz." + a.domain, *a.memory_clock_mhz, "MHz"});
+    if (a.temperature_c)
+      metrics.push_back({"gpu_temperature_c." + a.domain, *a.temperature_c, "°C"});
     for (const auto& e : energy)
       if (e.domain == a.domain && e.scope == EnergyScope::machine)
         metrics.push_back({"gpu_watts." + a.domain, e.average_watts, "W"});
@@ -828,7 +833,7 @@ EnergyRecorder::GpuInterval EnergyRecorder::read_gpu_interval(std::vector<std::s
   auto& source = state_->gpu.source;
   if (!source) return out;
   try {
-    source->sample();  // the activity at the window's end: no window is left without a sample
+    // read_interval samples the activity at the window's end: no window is left without one.
     for (auto& r : source->read_interval())
       if (r.scope == EnergyScope::machine) out.energy.push_back(std::move(r));
     out.activity = source->last_activity();

@@ -60,7 +60,8 @@ class EnergyRecorder {
   // Before each run: the sources' baselines and the machine's CPU times.
   void begin_run();
   // Fills iv.energy from the sources (or the estimate) over the interval, and appends each
-  // GPU's gpu_util, gpu_sm_clock_mhz and gpu_watts to iv.metrics.
+  // GPU's gpu_util, gpu_sm_clock_mhz, gpu_memory_clock_mhz, gpu_temperature_c and gpu_watts to
+  // iv.metrics.
   void complete_interval(Interval& iv);
   // The same in two steps, for a run whose intervals nobody sees live (-q, no --interval-out):
   // mark_interval() at each interval's end reads only what must be read then (the sources, the

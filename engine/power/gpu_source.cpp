@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -199,6 +200,21 @@ bool selects(const GpuSelection& selection, unsigned index) {
       return std::binary_search(selection.indices.begin(), selection.indices.end(), index);
   }
   return false;
+}
+
+void TemperatureWindow::add(double celsius, double t_s,
+                            std::optional<std::pair<double, double>> before) {
+  if (readings == 0) std::tie(from_c, from_s) = before.value_or(std::pair(celsius, t_s));
+  last_c = celsius;
+  last_s = t_s;
+  sum_c += celsius;
+  ++readings;
+}
+
+void TemperatureWindow::fill(GpuActivity& a) const {
+  if (readings == 0) return;
+  a.temperature_c = sum_c / readings;
+  if (last_s > from_s) a.temperature_rise_c_per_s = (last_c - from_c) / (last_s - from_s);
 }
 
 std::optional<EnergyReading> command_share(const ProcessWindow& w, const EnergyReading& machine,

@@ -33,9 +33,9 @@ bool selects(const GpuSelection& selection, unsigned index);
 
 // Averages over a window of what each GPU reported at the samples: utilisation (% of time a
 // kernel ran), memory-controller activity, the SM (NVIDIA) or graphics (AMD) clock, the memory
-// clock, the GPU's temperature and how fast it rose (NVIDIA only: the change from the sample
-// before the window, or its first, to its last over the time between them). Absent where the GPU
-// did not answer or nothing was sampled.
+// clock, the GPU's temperature and how fast it rose (the change from the sample before the
+// window, or its first, to its last over the time between them). Absent where the GPU did not
+// answer or nothing was sampled.
 struct GpuActivity {
   unsigned index = 0;
   std::string domain;  // "gpu0"…
@@ -45,6 +45,21 @@ struct GpuActivity {
   std::optional<double> memory_clock_mhz;
   std::optional<double> temperature_c;
   std::optional<double> temperature_rise_c_per_s;
+};
+
+// A GPU's temperature over one window (a run, an interval), as each vendor's source keeps it:
+// the mean of the readings taken in the window, and the rise from the reading before the window
+// (or, without one, its first) to its last over the time between them, so that a window with a
+// single reading has a rise too.
+struct TemperatureWindow {
+  double sum_c = 0;
+  int readings = 0;
+  double from_c = 0, from_s = 0;  // where the rise starts
+  double last_c = 0, last_s = 0;
+  // A reading of `celsius` at `t_s`; `before`: the GPU's reading before it (°C, s), if any.
+  void add(double celsius, double t_s, std::optional<std::pair<double, double>> before);
+  // temperature_c and temperature_rise_c_per_s of `a`, where the readings give them.
+  void fill(GpuActivity& a) const;
 };
 
 // Which processes are the command's: true for a PID (as this process sees it) that belongs to
@@ -116,7 +131,8 @@ class GpuSource : public PowerSource {
   virtual void set_command_processes(CommandProcesses is_command) = 0;
   // The sampling period the readings need: shorter where a GPU's power is integrated.
   virtual int sample_ms() const = 0;
-  // The activity over the window the last read_since_start() or read_interval() covered.
+  // The activity over the window the last read_since_start() or read_interval() covered;
+  // read_interval() takes a sample at the window's end, so that no interval lacks one.
   virtual std::vector<GpuActivity> last_activity() const = 0;
   // The activity of each interval mark_interval() ended, in order, and forgets them.
   virtual std::vector<std::vector<GpuActivity>> take_marked_activity() = 0;

@@ -26,6 +26,7 @@ namespace nvml_api {
 
 using Return = int;
 constexpr Return kSuccess = 0;
+constexpr Return kNotSupported = 3;
 constexpr Return kNoPermission = 4;
 constexpr Return kInsufficientSize = 7;
 
@@ -326,11 +327,9 @@ struct Window {
   double start_s = 0;
   uint64_t counter_start_mj = 0;
   double integrated_j = 0;
-  double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0,
-         temperature_sum = 0;
-  int util_n = 0, clock_n = 0, memory_clock_n = 0, temperature_n = 0;
-  double first_temperature_c = 0, first_temperature_s = 0;
-  double last_temperature_c = 0, last_temperature_s = 0;
+  double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0;
+  int util_n = 0, clock_n = 0, memory_clock_n = 0;
+  TemperatureWindow temperature;
   ProcessWindow processes;  // use: summed SM % of the per-process samples
 
   void reset(double t, uint64_t counter_mj) {
@@ -351,9 +350,57 @@ struct Gpu {
   unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
   unsigned long long processes_seen_us = 0;  // the same, for read_processes()
   std::optional<std::pair<double, double>> last_temperature;  // °C and when, at the last sample
+  // The memory clock and the temperature are read: false where the GPU answered NOT_SUPPORTED
+  // when the source opened (or the library lacks the call), which a note says.
+  bool reads_memory_clock = true, reads_temperature = true;
   Window run, interval;
   std::string domain() const { return "gpu" + std::to_string(info.index); }
 };
+
+// The library's lack of an optional reading that measure's intervals and calibrate's columns
+// carry: one note for every GPU.
+void note_missing_readings(const Library& lib, std::vector<std::string>& notes) {
+  const Api& api = lib.api();
+  if (api.clock_info == nullptr)
+    notes.push_back(fmt::format(
+        "{} lacks nvmlDeviceGetClockInfo: no GPU's SM or memory clock is read "
+        "(gpu_sm_clock_mhz.gpuN, gpu_memory_clock_mhz.gpuN and calibrate's gpuN_sm_clock_mhz, "
+        "gpuN_memory_clock_mhz are left out)",
+        lib.name()));
+  if (api.temperature == nullptr)
+    notes.push_back(
+        fmt::format("{} lacks nvmlDeviceGetTemperature: no GPU's temperature is read "
+                    "(gpu_temperature_c.gpuN and calibrate's gpuN_temperature_c, "
+                    "gpuN_temperature_rise_c_per_s are left out)",
+                    lib.name()));
+}
+
+// Whether g's memory clock and temperature answer: one that answers NOT_SUPPORTED now is not
+// read again, and a note says so (any other failure leaves it read: a sample that fails is
+// only left out of the means).
+void probe_readings(const Library& lib, Gpu& g, std::vector<std::string>& notes) {
+  const Api& api = lib.api();
+  unsigned value = 0;
+  if (api.clock_info != nullptr) {
+    if (Return r = api.clock_info(g.handle, kClockMem, &value); r == kNotSupported) {
+      g.reads_memory_clock = false;
+      notes.push_back(fmt::format(
+          "{}: no memory clock: nvmlDeviceGetClockInfo(NVML_CLOCK_MEM) answers {} (gpu_memory_"
+          "clock_mhz.{} and calibrate's {}_memory_clock_mhz are left out)",
+          g.domain(), lib.error(r), g.domain(), g.domain()));
+    }
+  }
+  if (api.temperature != nullptr) {
+    if (Return r = api.temperature(g.handle, kTemperatureGpu, &value); r == kNotSupported) {
+      g.reads_temperature = false;
+      notes.push_back(fmt::format(
+          "{}: no temperature: nvmlDeviceGetTemperature(NVML_TEMPERATURE_GPU) answers {} "
+          "(gpu_temperature_c.{} and calibrate's {}_temperature_c, "
+          "{}_temperature_rise_c_per_s are left out)",
+          g.domain(), lib.error(r), g.domain(), g.domain(), g.domain()));
+    }
+  }
+}
 
 class NvmlSourceImpl final : public GpuSource {
  public:
@@ -418,6 +465,10 @@ class NvmlSourceImpl final : public GpuSource {
     last_activity_.clear();
     for (auto& g : gpus_) {
       read_energy(g, t);
+      // A sample at the window's end: the session does not sample at a tick (the sources sample
+      // in read_interval), so an interval as short as the sample period would have none.
+      sample_activity(g);
+      sample_processes(g);
       machine.push_back(reading(g, g.interval, t));
       if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.interval));
@@ -498,30 +549,19 @@ class NvmlSourceImpl final : public GpuSource {
         ++w->clock_n;
       }
     }
-    if (api.clock_info != nullptr && api.clock_info(g.handle, kClockMem, &mhz) == kSuccess) {
+    if (g.reads_memory_clock && api.clock_info != nullptr &&
+        api.clock_info(g.handle, kClockMem, &mhz) == kSuccess) {
       for (Window* w : {&g.run, &g.interval}) {
         w->memory_clock_sum += mhz;
         ++w->memory_clock_n;
       }
     }
     unsigned celsius = 0;
-    if (api.temperature != nullptr &&
+    if (g.reads_temperature && api.temperature != nullptr &&
         api.temperature(g.handle, kTemperatureGpu, &celsius) == kSuccess) {
       double t = now_s();
-      // A window's rise starts from the sample before it, where there was one, so that a window
-      // with a single sample has a rise too.
-      auto [from_c, from_s] = g.last_temperature.value_or(std::pair<double, double>(celsius, t));
+      for (Window* w : {&g.run, &g.interval}) w->temperature.add(celsius, t, g.last_temperature);
       g.last_temperature = {double(celsius), t};
-      for (Window* w : {&g.run, &g.interval}) {
-        if (w->temperature_n == 0) {
-          w->first_temperature_c = from_c;
-          w->first_temperature_s = from_s;
-        }
-        w->last_temperature_c = celsius;
-        w->last_temperature_s = t;
-        w->temperature_sum += celsius;
-        ++w->temperature_n;
-      }
     }
   }
 
@@ -656,10 +696,7 @@ class NvmlSourceImpl final : public GpuSource {
     }
     if (w.clock_n > 0) a.sm_clock_mhz = w.clock_sum / w.clock_n;
     if (w.memory_clock_n > 0) a.memory_clock_mhz = w.memory_clock_sum / w.memory_clock_n;
-    if (w.temperature_n > 0) a.temperature_c = w.temperature_sum / w.temperature_n;
-    if (w.temperature_n > 0 && w.last_temperature_s > w.first_temperature_s)
-      a.temperature_rise_c_per_s = (w.last_temperature_c - w.first_temperature_c) /
-                                   (w.last_temperature_s - w.first_temperature_s);
+    w.temperature.fill(a);
     return a;
   }
 
@@ -734,6 +771,7 @@ GpuChoice open_nvml_gpus(const GpuSelection& selection, unsigned first_index) {
         "{} lacks {}: what each gives (energy counter, instant power, utilisation, clocks, "
         "limits, memory, processes, driver version) is not read",
         lib->name(), fmt::join(lib->optional_missing(), ", ")));
+  note_missing_readings(*lib, choice.notes);
   std::string driver = lib->driver();
   std::vector<Gpu> gpus;
   for (unsigned k : wanted) {
@@ -751,6 +789,7 @@ GpuChoice open_nvml_gpus(const GpuSelection& selection, unsigned first_index) {
     g.info = p.info;
     g.handle = p.handle;
     g.kind = *p.kind;
+    probe_readings(*lib, g, choice.notes);
     gpus.push_back(std::move(g));
   }
   if (gpus.empty()) {

@@ -208,9 +208,173 @@ CsvTable read_dataset(const std::string& path) {
   return t;
 }
 
+// The row of trace 1 in force at trace time t (the last at or before it): what the stand-ins
+// answer when their clock file holds t.
+std::map<std::string, double> trace1_row_at(double t) {
+  auto rows = trace1_window(0, t);
+  REQUIRE(!rows["t_s"].empty());
+  std::map<std::string, double> row;
+  for (const auto& [name, values] : rows) row[name] = values.back();
+  return row;
+}
+
+// Each interval's metrics by name, in order, from a JSONL interval stream.
+std::vector<std::map<std::string, double>> jsonl_interval_metrics(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::map<std::string, double>> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    auto iv = json::parse(line);
+    auto& metrics = out.emplace_back();
+    for (const auto& m : iv["metrics"]) metrics[m["name"]] = m["value"].get<double>();
+  }
+  return out;
+}
+
+// measure -I 100 of a command that holds the stand-in's clock file at `from` for 0.4 s, then
+// moves it to `to` for 0.5 s; the intervals streamed to a file in `format`, the document to
+// m.json. Returns the process's result.
+ProcessResult measure_intervals_across(const fs::path& dir, double from, double to,
+                                       const std::string& format,
+                                       std::vector<std::string> environment) {
+  fs::path clock = dir / "clock";
+  std::ofstream(clock) << from << "\n";
+  environment.push_back("PMC_FAKE_NVML_CLOCK=" + clock.string());
+  environment.push_back("PMC_FAKE_AMDSMI_CLOCK=" + clock.string());
+  return run_process(
+      pmcmodel({"measure", "-q", "-I", "100", "--interval-out", (dir / "intervals").string(),
+                "--interval-format", format, "--json", (dir / "m.json").string(), "--", "sh", "-c",
+                "sleep 0.4; echo " + std::to_string(to) + " > " + clock.string() + "; sleep 0.5"}),
+      environment);
+}
+
+// Checks that each interval's `metric` (those that have it: an interval without a GPU sample has
+// none) is one of the two trace values or between them, that the first is `first` and the last
+// `last`, and that most intervals have it.
+void check_interval_values(const std::vector<std::map<std::string, double>>& intervals,
+                           const std::string& metric, double first, double last) {
+  CAPTURE(metric);
+  std::vector<double> values;
+  for (const auto& iv : intervals)
+    if (auto it = iv.find(metric); it != iv.end()) values.push_back(it->second);
+  REQUIRE(values.size() >= 4);
+  CHECK(values.size() + 2 >= intervals.size());
+  CHECK(values.front() == doctest::Approx(first));
+  CHECK(values.back() == doctest::Approx(last));
+  for (double v : values) {
+    CHECK(v >= std::min(first, last) - 1e-9);
+    CHECK(v <= std::max(first, last) + 1e-9);
+  }
+}
+
+bool has_note(const json& doc, const std::string& part) {
+  for (const auto& n : doc["notes"])
+    if (n.get<std::string>().find(part) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace
 
 TEST_SUITE("kernel") {
+  TEST_CASE("measure -I: each interval's GPU memory clock and temperature are NVML's readings") {
+    fs::path dir = make_temp_dir("gpu-intervals");
+    // Trace time 3.0 s is idle (37 °C), 10.4 s the bf16 matmul (57 °C); the memory clock is the
+    // trace's mem_mhz at each, and the SM clock differs from it (1980, 1455 MHz).
+    auto idle = trace1_row_at(3.0), busy = trace1_row_at(10.4);
+    REQUIRE(idle["temp_c"] != busy["temp_c"]);
+    auto r = measure_intervals_across(dir, 3.0, 10.4, "jsonl",
+                                      {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto streamed = jsonl_interval_metrics((dir / "intervals").string());
+    check_interval_values(streamed, "gpu_temperature_c.gpu0", idle["temp_c"], busy["temp_c"]);
+    check_interval_values(streamed, "gpu_memory_clock_mhz.gpu0", idle["mem_mhz"], busy["mem_mhz"]);
+    check_interval_values(streamed, "gpu_sm_clock_mhz.gpu0", idle["sm_mhz"], busy["sm_mhz"]);
+    // The document's intervals carry the same, with their units, and the run its means.
+    json doc = json::parse(read_file((dir / "m.json").string()));
+    REQUIRE(doc["intervals"].size() == streamed.size());
+    bool seen = false;
+    for (const auto& iv : doc["intervals"])
+      for (const auto& m : iv["metrics"]) {
+        if (m["name"] == "gpu_temperature_c.gpu0") CHECK(m["unit"] == "°C");
+        if (m["name"] == "gpu_memory_clock_mhz.gpu0") {
+          CHECK(m["unit"] == "MHz");
+          CHECK(m["value"].get<double>() == doctest::Approx(busy["mem_mhz"]));
+          seen = true;
+        }
+      }
+    CHECK(seen);
+    bool run_temperature = false;
+    for (const auto& m : doc["metrics"])
+      if (m["name"] == "gpu_temperature_c.gpu0") {
+        run_temperature = true;
+        CHECK(m["value"].get<double>() > idle["temp_c"]);
+        CHECK(m["value"].get<double>() < busy["temp_c"]);
+      }
+    CHECK(run_temperature);
+    CHECK_FALSE(has_note(doc, "no temperature"));
+    CHECK_FALSE(has_note(doc, "no memory clock"));
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure -I: an NVML without nvmlDeviceGetTemperature gives a note and no field") {
+    fs::path dir = make_temp_dir("gpu-intervals");
+    auto idle = trace1_row_at(3.0), busy = trace1_row_at(10.4);
+    auto r = measure_intervals_across(
+        dir, 3.0, 10.4, "csv",
+        {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML_NO_TEMPERATURE});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    json doc = json::parse(read_file((dir / "m.json").string()));
+    CHECK(has_note(doc, "lacks nvmlDeviceGetTemperature: no GPU's temperature is read"));
+    // The CSV stream: time_s,duration_s,kind,name,pmu,value,… — memory clock rows, no
+    // temperature.
+    std::ifstream in(dir / "intervals");
+    int memory_rows = 0;
+    for (std::string line; std::getline(in, line);) {
+      CHECK(line.find("gpu_temperature_c") == std::string::npos);
+      auto at = line.find(",metric,gpu_memory_clock_mhz.gpu0,,");
+      if (at == std::string::npos) continue;
+      ++memory_rows;
+      auto value = line.substr(at + std::string(",metric,gpu_memory_clock_mhz.gpu0,,").size());
+      double mhz = std::stod(value.substr(0, value.find(',')));
+      CHECK((mhz == doctest::Approx(idle["mem_mhz"]) || mhz == doctest::Approx(busy["mem_mhz"])));
+    }
+    CHECK(memory_rows >= 4);
+    for (const auto& iv : doc["intervals"])
+      for (const auto& m : iv["metrics"]) CHECK(m["name"] != "gpu_temperature_c.gpu0");
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure -I: an AMD GPU's temperature is AMD SMI's junction reading") {
+    fs::path dir = make_temp_dir("gpu-intervals");
+    // The stand-in replays trace 1's temperature as the junction sensor's; its memory clock is a
+    // fixed 1300 MHz.
+    auto idle = trace1_row_at(3.0), busy = trace1_row_at(10.4);
+    auto r = measure_intervals_across(
+        dir, 3.0, 10.4, "jsonl",
+        {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+         "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "PMC_FAKE_AMDSMI_REPLAY=1"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto streamed = jsonl_interval_metrics((dir / "intervals").string());
+    check_interval_values(streamed, "gpu_temperature_c.gpu0", idle["temp_c"], busy["temp_c"]);
+    check_interval_values(streamed, "gpu_memory_clock_mhz.gpu0", 1300, 1300);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: an AMD SMI without amdsmi_get_temp_metric gives a note and no field") {
+    fs::path dir = make_temp_dir("gpu-intervals");
+    auto r =
+        measure_intervals_across(dir, 3.0, 10.4, "jsonl",
+                                 {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI_NO_TEMP,
+                                  "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    json doc = json::parse(read_file((dir / "m.json").string()));
+    CHECK(has_note(doc, "lacks amdsmi_get_temp_metric: no AMD GPU's temperature is read"));
+    auto streamed = jsonl_interval_metrics((dir / "intervals").string());
+    for (const auto& iv : streamed) CHECK_FALSE(iv.count("gpu_temperature_c.gpu0"));
+    check_interval_values(streamed, "gpu_memory_clock_mhz.gpu0", 1300, 1300);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("calibrate: a GPU's columns carry what NVML read, its watts from the energy counter") {
     fs::path dir = make_temp_dir("gpu-calibrate");
     auto data = (dir / "calib.csv").string();
@@ -257,6 +421,23 @@ TEST_SUITE("kernel") {
       sum += w;
     }
     CHECK(sum / double(t.rows.size()) == doctest::Approx(rate).epsilon(0.1));
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("calibrate: an AMD GPU's columns carry AMD SMI's temperature too") {
+    fs::path dir = make_temp_dir("gpu-calibrate");
+    auto data = (dir / "calib.csv").string();
+    auto r = run_process(
+        pmcmodel({"calibrate", "--seconds", "1", "--workloads", "idle", "--threads", "1",
+                  "--interval-ms", "250", "--power-source", "none", "--out-data", data}),
+        {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+         "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "PMC_FAKE_AMDSMI_TEMP=61"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CsvTable t = read_dataset(data);
+    REQUIRE(t.rows.size() >= 2);
+    for (double c : t.column("gpu0_temperature_c")) CHECK(c == doctest::Approx(61));
+    for (double rise : t.column("gpu0_temperature_rise_c_per_s")) CHECK(rise == doctest::Approx(0));
+    for (double mhz : t.column("gpu0_memory_clock_mhz")) CHECK(mhz == doctest::Approx(1300));
     fs::remove_all(dir);
   }
 

@@ -23,6 +23,11 @@
  *                               in as FAKE_AMDSMI_TRACE (or the file this names) by the time since
  *                               amdsmi_init plus PMC_FAKE_AMDSMI_TRACE_START seconds; otherwise it
  *                               is PMC_FAKE_AMDSMI_WATTS
+ *   PMC_FAKE_AMDSMI_TEMP        the junction (hotspot) temperature in °C (default 45); the edge
+ *                               sensor reads 10 °C less. With PMC_FAKE_AMDSMI_REPLAY the junction
+ *                               replays the trace's temp_c column instead
+ *   PMC_FAKE_AMDSMI_NO_HOTSPOT  the junction sensor answers NOT_SUPPORTED (the edge one answers)
+ *   PMC_FAKE_AMDSMI_NO_TEMP     amdsmi_get_temp_metric answers NOT_SUPPORTED for every sensor
  *   PMC_FAKE_AMDSMI_OTHER_PID   a process that is not the caller's child also computes on GPU 0
  *   PMC_FAKE_AMDSMI_CHILD_GFX   the share (%) of GFX engine time each child uses (default 80); the
  *                               other process uses 100 minus that
@@ -33,7 +38,8 @@
  * Processes (amdsmi_get_gpu_process_list): the caller's child processes (parent in
  * /proc/<pid>/stat is the caller) and the other process, on GPU 0 only, each with GFX engine time
  * t × its share × 1e9 ns.
- * Built with FAKE_AMDSMI_NO_ENERGY_SYMBOL, the library has no amdsmi_get_energy_count at all.
+ * Built with FAKE_AMDSMI_NO_ENERGY_SYMBOL, the library has no amdsmi_get_energy_count at all;
+ * with FAKE_AMDSMI_NO_TEMP_SYMBOL, no amdsmi_get_temp_metric.
  * fake_amdsmi_now() gives a test the time every reading uses.
  */
 #include <ctype.h>
@@ -55,6 +61,14 @@ enum {
   AMDSMI_STATUS_NOT_INIT = 32
 };
 #define AMDSMI_INIT_AMD_GPUS (1u << 1)
+/* amdsmi_temperature_type_t and amdsmi_temperature_metric_t, the values read here; amdsmi.h
+ * gives temperatures in °C. */
+typedef enum {
+  AMDSMI_TEMPERATURE_TYPE_EDGE = 0,
+  AMDSMI_TEMPERATURE_TYPE_HOTSPOT = 1,
+  AMDSMI_TEMPERATURE_TYPE_VRAM = 2
+} amdsmi_temperature_type_t;
+typedef enum { AMDSMI_TEMP_CURRENT = 0 } amdsmi_temperature_metric_t;
 typedef void* amdsmi_socket_handle;
 typedef void* amdsmi_processor_handle;
 
@@ -141,7 +155,8 @@ struct gpu {
 };
 static struct gpu gpus[MAX_GPUS];
 static int sockets[MAX_GPUS];
-static int n_gpus, n_sockets, initialised, no_energy, no_power, replay;
+static int n_gpus, n_sockets, initialised, no_energy, no_power, replay, no_hotspot, no_temp;
+static double temp_c = 45;
 static unsigned other_pid, child_gfx = 80;
 /* PMC_FAKE_AMDSMI_PROCESSES, when set. */
 #define MAX_LISTED 64
@@ -152,7 +167,7 @@ static struct listed {
 static int listed_count = -1; /* -1: not set */
 static double trace_start;
 #define MAX_ROWS 4096
-static double trace_t[MAX_ROWS], trace_w[MAX_ROWS];
+static double trace_t[MAX_ROWS], trace_w[MAX_ROWS], trace_c[MAX_ROWS];
 static int trace_rows;
 static double watts = 300, resolution = 15.625, start_counts = 1000000;
 static int wrap_bits = 64;
@@ -183,7 +198,8 @@ double fake_amdsmi_now(void) {
   return now_s();
 }
 
-/* The trace's t_s and power_instant_mw columns (the 1st and 5th), rounded to whole watts. */
+/* The trace's t_s, power_instant_mw (rounded to whole watts) and temp_c columns (the 1st, 5th
+ * and 10th). */
 static void load_trace(const char* path) {
   FILE* f = fopen(path, "r");
   char line[512];
@@ -191,20 +207,25 @@ static void load_trace(const char* path) {
   if (f == NULL) return;
   if (fgets(line, sizeof line, f) == NULL) line[0] = '\0'; /* the header */
   while (trace_rows < MAX_ROWS && fgets(line, sizeof line, f) != NULL) {
-    double t, mw;
-    if (sscanf(line, "%lf,%*f,%*f,%*f,%lf", &t, &mw) != 2) continue;
+    double t, mw, c;
+    if (sscanf(line, "%lf,%*f,%*f,%*f,%lf,%*f,%*f,%*f,%*f,%lf", &t, &mw, &c) != 3) continue;
     trace_t[trace_rows] = t;
     trace_w[trace_rows] = floor(mw / 1000 + 0.5);
+    trace_c[trace_rows] = c;
     ++trace_rows;
   }
   fclose(f);
 }
 
-/* The replayed power in force at trace time t: the last row at or before t. */
+/* The row in force at trace time t: the last one at or before t (the first before it). */
+static int replayed_row(double t) {
+  int row = 0;
+  for (int i = 0; i < trace_rows && trace_t[i] <= t; ++i) row = i;
+  return row;
+}
+
 static double replayed_watts(double t) {
-  double w = trace_rows > 0 ? trace_w[0] : 0;
-  for (int i = 0; i < trace_rows && trace_t[i] <= t; ++i) w = trace_w[i];
-  return w;
+  return trace_rows > 0 ? trace_w[replayed_row(t)] : 0;
 }
 
 static struct gpu* gpu_of(amdsmi_processor_handle h) {
@@ -235,6 +256,9 @@ amdsmi_status_t amdsmi_init(uint64_t flags) {
   no_energy = getenv("PMC_FAKE_AMDSMI_NO_ENERGY") != NULL;
   no_power = getenv("PMC_FAKE_AMDSMI_NO_POWER") != NULL;
   replay = getenv("PMC_FAKE_AMDSMI_REPLAY") != NULL;
+  temp_c = env_double("PMC_FAKE_AMDSMI_TEMP", 45);
+  no_hotspot = getenv("PMC_FAKE_AMDSMI_NO_HOTSPOT") != NULL;
+  no_temp = getenv("PMC_FAKE_AMDSMI_NO_TEMP") != NULL;
   trace_start = env_double("PMC_FAKE_AMDSMI_TRACE_START", 0);
   other_pid = (unsigned)env_double("PMC_FAKE_AMDSMI_OTHER_PID", 0);
   child_gfx = (unsigned)env_double("PMC_FAKE_AMDSMI_CHILD_GFX", 80);
@@ -406,6 +430,25 @@ amdsmi_status_t amdsmi_get_power_info(amdsmi_processor_handle h, amdsmi_power_in
   info->power_limit = 750;
   return AMDSMI_STATUS_SUCCESS;
 }
+
+#ifndef FAKE_AMDSMI_NO_TEMP_SYMBOL
+amdsmi_status_t amdsmi_get_temp_metric(amdsmi_processor_handle h,
+                                       amdsmi_temperature_type_t sensor_type,
+                                       amdsmi_temperature_metric_t metric, int64_t* temperature) {
+  struct gpu* g = gpu_of(h);
+  double junction;
+  if (g == NULL || temperature == NULL) return AMDSMI_STATUS_INVAL;
+  if (no_temp || metric != AMDSMI_TEMP_CURRENT) return AMDSMI_STATUS_NOT_SUPPORTED;
+  junction = replay && trace_rows > 0 ? trace_c[replayed_row(now_s() + trace_start)] : temp_c;
+  if (sensor_type == AMDSMI_TEMPERATURE_TYPE_HOTSPOT && !no_hotspot)
+    *temperature = (int64_t)junction;
+  else if (sensor_type == AMDSMI_TEMPERATURE_TYPE_EDGE)
+    *temperature = (int64_t)junction - 10;
+  else
+    return AMDSMI_STATUS_NOT_SUPPORTED;
+  return AMDSMI_STATUS_SUCCESS;
+}
+#endif
 
 /* The caller's children: /proc/<pid>/stat's fourth field is the parent. */
 static unsigned children(unsigned* out, unsigned capacity) {

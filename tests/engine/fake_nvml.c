@@ -13,6 +13,8 @@
  *                            decides exactly which rows a run sees (a command can write it)
  *   PMC_FAKE_NVML_NO_ENERGY  nvmlDeviceGetTotalEnergyConsumption answers NOT_SUPPORTED
  *   PMC_FAKE_NVML_NO_FIELDS  nvmlDeviceGetFieldValues answers NOT_SUPPORTED
+ *   PMC_FAKE_NVML_NO_MEM_CLOCK    nvmlDeviceGetClockInfo(NVML_CLOCK_MEM) answers NOT_SUPPORTED
+ *   PMC_FAKE_NVML_NO_TEMPERATURE  nvmlDeviceGetTemperature answers NOT_SUPPORTED
  *   PMC_FAKE_NVML_GPUS       the number of GPUs (1 or 2; both replay the trace)
  *   PMC_FAKE_NVML_INIT_FAIL  nvmlInit_v2 answers DRIVER_NOT_LOADED
  *   PMC_FAKE_NVML_OTHER_PID  a process that is not the caller's child also computes on GPU 0
@@ -21,6 +23,8 @@
  *   PMC_FAKE_NVML_PROCESSES  "GPU:PID:SM,…": exactly these compute processes, each on its GPU
  *                            with its SM utilisation, instead of the children and the other
  *                            process (any PIDs: a test with a procfs fixture names its own)
+ *
+ * Built with FAKE_NVML_NO_TEMPERATURE_SYMBOL, the library has no nvmlDeviceGetTemperature at all.
  *
  * Compute processes: the caller's child processes (those whose parent in /proc/<pid>/stat is the
  * caller), on GPU 0 only, and the PMC_FAKE_NVML_OTHER_PID process when set.
@@ -108,7 +112,7 @@ static struct timespec init_time;
 static double start_s;
 static const char* clock_file;
 static int gpus = 1;
-static int no_energy, no_fields;
+static int no_energy, no_fields, no_mem_clock, no_temperature;
 static unsigned other_pid;
 static unsigned child_sm = 80;
 /* PMC_FAKE_NVML_PROCESSES, when set. */
@@ -215,6 +219,8 @@ nvmlReturn_t nvmlInit_v2(void) {
   gpus = v && atoi(v) == 2 ? 2 : 1;
   no_energy = env_flag("PMC_FAKE_NVML_NO_ENERGY");
   no_fields = env_flag("PMC_FAKE_NVML_NO_FIELDS");
+  no_mem_clock = env_flag("PMC_FAKE_NVML_NO_MEM_CLOCK");
+  no_temperature = env_flag("PMC_FAKE_NVML_NO_TEMPERATURE");
   v = getenv("PMC_FAKE_NVML_OTHER_PID");
   other_pid = v ? (unsigned)atoi(v) : 0;
   v = getenv("PMC_FAKE_NVML_CHILD_SM");
@@ -348,6 +354,7 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_
 nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, int type, unsigned int* clock) {
   const struct row* r;
   CHECK_DEVICE(device);
+  if (type == NVML_CLOCK_MEM && no_mem_clock) return NVML_ERROR_NOT_SUPPORTED;
   r = row_at(trace_time());
   if (type == NVML_CLOCK_MEM)
     *clock = r->mem_mhz;
@@ -382,12 +389,15 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t* memory) 
   return NVML_SUCCESS;
 }
 
+#ifndef FAKE_NVML_NO_TEMPERATURE_SYMBOL
 nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, unsigned int* temp) {
   CHECK_DEVICE(device);
   (void)sensor;
+  if (no_temperature) return NVML_ERROR_NOT_SUPPORTED;
   *temp = row_at(trace_time())->temp_c;
   return NVML_SUCCESS;
 }
+#endif
 
 /* The caller's children: /proc/<pid>/stat's fourth field is the parent. */
 static unsigned children(unsigned* out, unsigned capacity) {

@@ -272,6 +272,71 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("AMD SMI: the temperature is the junction sensor's, else the edge's, else a note") {
+    SUBCASE("the junction sensor answers") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      CHECK_FALSE(has_note(choice.notes, "temperature"));
+      auto& src = *choice.source;
+      src.start();
+      src.sample();
+      src.mark_interval();
+      src.sample();
+      src.mark_interval();
+      auto marked = src.take_marked_activity();
+      REQUIRE(marked.size() == 2);
+      for (const auto& interval : marked) {
+        REQUIRE(interval.size() == 1);
+        CHECK(interval[0].temperature_c == doctest::Approx(61));
+        CHECK(interval[0].memory_clock_mhz == doctest::Approx(1300));
+      }
+      // The second interval rises from the first's last reading: the same 61 °C.
+      REQUIRE(marked[1][0].temperature_rise_c_per_s);
+      CHECK(*marked[1][0].temperature_rise_c_per_s == doctest::Approx(0));
+    }
+    SUBCASE("no junction sensor: the edge one (the fake's 10 °C below)") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61"}, {"PMC_FAKE_AMDSMI_NO_HOTSPOT", "1"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      choice.source->start();
+      choice.source->sample();
+      choice.source->read_since_start();
+      auto act = choice.source->last_activity();
+      REQUIRE(act.size() == 1);
+      CHECK(act[0].temperature_c == doctest::Approx(51));
+    }
+    SUBCASE("no sensor answers") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_TEMP", "1"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      CHECK(has_note(choice.notes,
+                     "gpu0: no temperature: amdsmi_get_temp_metric answers "
+                     "AMDSMI_STATUS_NOT_SUPPORTED"));
+      choice.source->start();
+      choice.source->sample();
+      choice.source->read_since_start();
+      auto act = choice.source->last_activity();
+      REQUIRE(act.size() == 1);
+      CHECK_FALSE(act[0].temperature_c);
+      CHECK(act[0].sm_clock_mhz == doctest::Approx(2100));
+    }
+    SUBCASE("the library has no amdsmi_get_temp_metric") {
+      FakeAmdSmi fake({}, PMC_FAKE_AMDSMI_NO_TEMP);
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      CHECK(
+          has_note(choice.notes, "lacks amdsmi_get_temp_metric: no AMD GPU's temperature is read"));
+      choice.source->start();
+      choice.source->sample();
+      choice.source->read_since_start();
+      auto act = choice.source->last_activity();
+      REQUIRE(act.size() == 1);
+      CHECK_FALSE(act[0].temperature_c);
+      CHECK(act[0].memory_clock_mhz == doctest::Approx(1300));
+    }
+  }
+
   TEST_CASE("AMD SMI: without an energy counter the current socket power is integrated") {
     FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_ENERGY", "1"},
                      {"PMC_FAKE_AMDSMI_REPLAY", "1"},

@@ -24,14 +24,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Points NVML at the fake and sets its switches for the life of the object.
+// Points NVML at the fake (or `library`, a build of it) and sets its switches for the life of
+// the object.
 struct FakeNvml {
   fs::path dir;
   std::vector<std::string> names;
-  explicit FakeNvml(std::initializer_list<std::pair<const char*, const char*>> switches = {}) {
+  explicit FakeNvml(std::initializer_list<std::pair<const char*, const char*>> switches = {},
+                    const char* library = PMC_FAKE_NVML) {
     dir = test::make_temp_dir("nvml");
     std::vector<std::pair<std::string, std::string>> env(switches.begin(), switches.end());
-    env.emplace_back("PMCMODEL_NVML_LIBRARY", PMC_FAKE_NVML);
+    env.emplace_back("PMCMODEL_NVML_LIBRARY", library);
     for (const auto& [k, v] : env) {
       ::setenv(k.c_str(), v.c_str(), 1);
       names.push_back(k);
@@ -226,6 +228,84 @@ TEST_SUITE("kernel") {
     CHECK(src.take_marked_activity().size() == 2);
     auto run = src.read_since_start();
     CHECK(find(run, "gpu0")->joules == doctest::Approx(3985.204));
+  }
+
+  TEST_CASE("intervals: each one's memory clock and temperature are the trace's readings") {
+    FakeNvml fake;
+    auto clock = fake.clock();
+    set_clock(clock, 3.0);
+    auto choice = open_nvml_source({});
+    REQUIRE(choice.source);
+    auto& src = *choice.source;
+    src.start();
+    // Trace rows in force: at 3.0 s t=2.9985 (idle: SM 1980 MHz, memory 3201 MHz, 37 °C); at
+    // 10.4 s t=10.3942 (the bf16 matmul: SM 1455 MHz, memory 3201 MHz, 57 °C).
+    src.sample();
+    src.mark_interval();
+    set_clock(clock, 10.4);
+    src.sample();
+    src.sample();
+    src.mark_interval();
+    auto marked = src.take_marked_activity();
+    REQUIRE(marked.size() == 2);
+    REQUIRE(marked[0].size() == 1);
+    REQUIRE(marked[1].size() == 1);
+    CHECK(marked[0][0].sm_clock_mhz == doctest::Approx(1980));
+    CHECK(marked[0][0].memory_clock_mhz == doctest::Approx(3201));
+    CHECK(marked[0][0].temperature_c == doctest::Approx(37));
+    CHECK(marked[1][0].sm_clock_mhz == doctest::Approx(1455));
+    CHECK(marked[1][0].memory_clock_mhz == doctest::Approx(3201));
+    CHECK(marked[1][0].temperature_c == doctest::Approx(57));
+    // The second interval's rise starts at the first one's last reading, 37 °C: it rose.
+    REQUIRE(marked[1][0].temperature_rise_c_per_s);
+    CHECK(*marked[1][0].temperature_rise_c_per_s > 0);
+  }
+
+  TEST_CASE("a memory clock or temperature that is not supported is left out, with a note") {
+    SUBCASE("the memory clock answers NOT_SUPPORTED") {
+      FakeNvml fake({{"PMC_FAKE_NVML_NO_MEM_CLOCK", "1"}});
+      auto choice = open_nvml_source({});
+      REQUIRE(choice.source);
+      CHECK(has_note(choice.notes,
+                     "gpu0: no memory clock: nvmlDeviceGetClockInfo(NVML_CLOCK_MEM) answers Not "
+                     "Supported"));
+      CHECK_FALSE(has_note(choice.notes, "no temperature"));
+      choice.source->start();
+      choice.source->sample();
+      choice.source->read_since_start();
+      auto act = choice.source->last_activity();
+      REQUIRE(act.size() == 1);
+      CHECK_FALSE(act[0].memory_clock_mhz);
+      CHECK(act[0].sm_clock_mhz);  // the SM clock is the same call's other reading: still read
+      CHECK(act[0].temperature_c);
+    }
+    SUBCASE("the temperature answers NOT_SUPPORTED") {
+      FakeNvml fake({{"PMC_FAKE_NVML_NO_TEMPERATURE", "1"}});
+      auto choice = open_nvml_source({});
+      REQUIRE(choice.source);
+      CHECK(has_note(choice.notes, "gpu0: no temperature: nvmlDeviceGetTemperature"));
+      choice.source->start();
+      choice.source->sample();
+      choice.source->read_since_start();
+      auto act = choice.source->last_activity();
+      REQUIRE(act.size() == 1);
+      CHECK_FALSE(act[0].temperature_c);
+      CHECK_FALSE(act[0].temperature_rise_c_per_s);
+      CHECK(act[0].memory_clock_mhz);
+    }
+    SUBCASE("the library has no nvmlDeviceGetTemperature") {
+      FakeNvml fake({}, PMC_FAKE_NVML_NO_TEMPERATURE);
+      auto choice = open_nvml_source({});
+      REQUIRE(choice.source);
+      CHECK(has_note(choice.notes, "lacks nvmlDeviceGetTemperature: no GPU's temperature is read"));
+      choice.source->start();
+      choice.source->sample();
+      choice.source->read_since_start();
+      auto act = choice.source->last_activity();
+      REQUIRE(act.size() == 1);
+      CHECK_FALSE(act[0].temperature_c);
+      CHECK(act[0].memory_clock_mhz == doctest::Approx(3201));
+    }
   }
 
   TEST_CASE("no energy counter: the instant field at >= 10 Hz is not inflated after a load") {
