@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -146,10 +147,12 @@ class PerfEventCounters final : public Counters {
         bool instance = lone && after_lone && !outputs_.empty() &&
                         slots_[outputs_.back().back()].spec.name == spec.name &&
                         slots_[outputs_.back().back()].spec.pmu != spec.pmu;
-        if (instance)
+        if (instance) {
           outputs_.back().push_back(slots_.size());
-        else
+        } else {
           outputs_.push_back({slots_.size()});
+          output_group_.push_back(int(requested_.size()));
+        }
         group.slots.push_back(slots_.size());
         slots_.push_back(EventSlot{std::move(spec), EventStatus::not_counted, {}, false});
       }
@@ -157,6 +160,14 @@ class PerfEventCounters final : public Counters {
       requested_.push_back(std::move(group));
     }
     slot_group_.assign(slots_.size(), SIZE_MAX);
+    // An event in several groups (measure -m: each metric's events in one group, so an event
+    // that metrics of different groups read is in each) gives its counts a group, as an import
+    // of perf stat -M does, so that each metric is evaluated from its own group's.
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& members : outputs_) {
+      const auto& spec = slots_[members.front()].spec;
+      if (!seen.insert({spec.name, spec.pmu}).second) show_groups_ = true;
+    }
   }
 
   void open(const Target& target) override {
@@ -306,6 +317,7 @@ class PerfEventCounters final : public Counters {
     const CopySum& s = merged.sum;
     size_t instances = outputs_[o].size();
     c.name = slot.spec.name;
+    c.group = show_groups_ ? std::optional<int>(output_group_[o]) : std::nullopt;
     // The instances' PMU without its number: uncore_imc for uncore_imc_0..N.
     c.pmu = instances > 1 ? slot.spec.pmu.substr(0, slot.spec.pmu.find_last_not_of("0123456789"))
                           : slot.spec.pmu;
@@ -755,6 +767,8 @@ class PerfEventCounters final : public Counters {
   std::vector<Group> opened_;
   std::vector<size_t> slot_group_;  // index into opened_ of each slot's group (SIZE_MAX: none)
   std::vector<std::vector<size_t>> outputs_;  // the slots of each count read() gives
+  std::vector<int> output_group_;             // the index into the requested groups of each output
+  bool show_groups_ = false;  // an event is in several groups: counts carry their group
   std::vector<std::string> notes_;
   // Scratch of read(), kept between ticks.
   size_t entries_ = 0;  // (copy, member) pairs over the opened groups: a raw record's length / 3

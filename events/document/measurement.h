@@ -71,6 +71,10 @@ struct Metric {
   // printed beside, whose counts perf computed it from. Set on every printed metric while a
   // recording is read, so it is kept on the record rather than in its note.
   std::optional<int> group{};
+  // For a metric perf printed (reported[]): how many decimals of `value` the printed text gave
+  // (perf's "0.5 Backend_Bound" 1, "50.0 %" 3 of the fraction 0.500), so that it is compared at
+  // the precision perf printed it; absent where the form does not show it.
+  std::optional<int> decimals{};
 };
 
 // Whose energy a reading is: what the domain drew (every task's), or the measured command's

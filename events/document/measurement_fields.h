@@ -44,6 +44,7 @@ inline constexpr auto kMetricFields = std::tuple{
     InSpare{&Metric::note, Optional{"reason", &MetricNote::reason, Absent::omitted}},
     InSpare{&Metric::note, Optional{"origin", &MetricNote::origin, Absent::omitted}},
     Optional{"group", &Metric::group, Absent::omitted},
+    Optional{"decimals", &Metric::decimals, Absent::omitted},
 };
 
 inline constexpr auto kEnergyFields = std::tuple{

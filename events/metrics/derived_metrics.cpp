@@ -301,24 +301,18 @@ ComputedMetrics compute_metrics(const MetricSet& set, const std::vector<std::str
   return compute_selected_metrics(set, set.select(selection), events, duration_s, literals);
 }
 
-void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
+namespace {
+
+// Evaluates metrics[k] again, for each k of in_group[g], with group g's counts in place of the
+// other groups' (placed last: the evaluation keeps the last count of a name; an event the group
+// lacks keeps its last count).
+void evaluate_with_group_counts(const MetricSet& set, const std::vector<size_t>& selected,
                                 const std::vector<EventCount>& events, double duration_s,
-                                const std::vector<Metric>& reported, const Literals& literals,
+                                const Literals& literals,
+                                const std::map<int, std::vector<size_t>>& in_group,
                                 std::vector<Metric>& metrics, bool reasons) {
-  if (selected.empty() || reported.empty() ||
-      std::none_of(events.begin(), events.end(),
-                   [](const EventCount& e) { return e.group.has_value(); }))
-    return;
-  std::map<int, std::vector<size_t>> printed_in;  // group → indices into `metrics`
-  for (size_t k = 0; k < metrics.size(); ++k) {
-    auto perf = std::find_if(reported.begin(), reported.end(), [&](const Metric& r) {
-      return r.group.has_value() && r.name == metrics[k].name;
-    });
-    if (perf != reported.end()) printed_in[*perf->group].push_back(k);
-  }
   std::vector<EventCount> ordered;
-  for (const auto& [group, indices] : printed_in) {
-    // The group's events last: the evaluation keeps the last count of a name.
+  for (const auto& [group, indices] : in_group) {
     ordered.clear();
     for (const auto& e : events)
       if (e.group != group) ordered.push_back(e);
@@ -336,6 +330,94 @@ void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>&
         metrics[k].note.set().reason.reset();
     }
   }
+}
+
+bool any_group(const std::vector<EventCount>& events) {
+  return std::any_of(events.begin(), events.end(),
+                     [](const EventCount& e) { return e.group.has_value(); });
+}
+
+}  // namespace
+
+void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const std::vector<Metric>& reported, const Literals& literals,
+                                std::vector<Metric>& metrics, bool reasons) {
+  if (selected.empty() || reported.empty() || !any_group(events)) return;
+  std::map<int, std::vector<size_t>> printed_in;  // group → indices into `metrics`
+  for (size_t k = 0; k < metrics.size(); ++k) {
+    auto perf = std::find_if(reported.begin(), reported.end(), [&](const Metric& r) {
+      return r.group.has_value() && r.name == metrics[k].name;
+    });
+    if (perf != reported.end()) printed_in[*perf->group].push_back(k);
+  }
+  evaluate_with_group_counts(set, selected, events, duration_s, literals, printed_in, metrics,
+                             reasons);
+}
+
+std::vector<std::vector<std::string>> metric_event_keys(const MetricSet& set,
+                                                        const std::vector<size_t>& selected,
+                                                        const Literals& literals) {
+  auto out = set.events_by_selected(selected, literals);
+  for (auto& events : out)
+    for (auto& e : events) e = canonical_event_name(e);
+  return out;
+}
+
+void evaluate_in_own_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                            const std::vector<std::vector<std::string>>& event_keys,
+                            const std::vector<EventCount>& events, double duration_s,
+                            const Literals& literals, std::vector<Metric>& metrics, bool reasons) {
+  if (selected.empty() || !any_group(events)) return;
+  // The groups each event was counted in, by its canonical name.
+  std::map<std::string, std::vector<int>> groups_of;
+  std::vector<int> groups;
+  for (const auto& e : events) {
+    if (!e.group || !e.counted()) continue;
+    auto& of = groups_of[canonical_event_name(e.name)];
+    if (std::find(of.begin(), of.end(), *e.group) == of.end()) of.push_back(*e.group);
+    if (std::find(groups.begin(), groups.end(), *e.group) == groups.end())
+      groups.push_back(*e.group);
+  }
+  std::sort(groups.begin(), groups.end());
+  auto keys_of = [&](const Metric& metric) -> const std::vector<std::string>* {
+    for (size_t j = 0; j < selected.size() && j < event_keys.size(); ++j) {
+      const auto& def = set.metrics()[selected[j]];
+      if (metric.name == def.name ||
+          (metric.name.size() > def.name.size() && metric.name.ends_with("/" + def.name)))
+        return &event_keys[j];
+    }
+    return nullptr;
+  };
+  std::map<int, std::vector<size_t>> own;  // group → indices into `metrics`
+  for (size_t k = 0; k < metrics.size(); ++k) {
+    const auto* keys = keys_of(metrics[k]);
+    if (!keys) continue;
+    bool repeated = std::any_of(keys->begin(), keys->end(), [&](const std::string& key) {
+      auto it = groups_of.find(key);
+      return it != groups_of.end() && it->second.size() > 1;
+    });
+    if (!repeated) continue;
+    // The group holding the most of its events, the first of those: where plan_event_groups
+    // placed the metric (it joins the first group that holds them all or has room for them).
+    int best = -1;
+    size_t best_held = 0;
+    for (int g : groups) {
+      size_t held = size_t(std::count_if(keys->begin(), keys->end(), [&](const std::string& key) {
+        auto it = groups_of.find(key);
+        return it != groups_of.end() &&
+               std::find(it->second.begin(), it->second.end(), g) != it->second.end();
+      }));
+      if (held > best_held) {
+        best = g;
+        best_held = held;
+      }
+    }
+    if (best < 0) continue;
+    own[best].push_back(k);
+    metrics[k].group = best;
+  }
+  evaluate_with_group_counts(set, selected, events, duration_s, literals, own, metrics, reasons);
 }
 
 MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,

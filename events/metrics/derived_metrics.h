@@ -100,6 +100,25 @@ void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>&
                                 const std::vector<Metric>& reported, const Literals& literals,
                                 std::vector<Metric>& metrics, bool reasons);
 
+// The canonical names (canonical_event_name) of the events each of `selected` reads, as
+// evaluate_in_own_groups takes them.
+std::vector<std::vector<std::string>> metric_event_keys(const MetricSet& set,
+                                                        const std::vector<size_t>& selected,
+                                                        const Literals& literals = {});
+
+// measure's counterpart of evaluate_in_printed_groups, as perf stat evaluates each metric of -M:
+// where `events` hold an event in several groups (EventCount::group: plan_event_groups keeps each
+// metric's events in one group, so an event that metrics of different groups read is counted in
+// each), each of `metrics` that reads such an event is evaluated again with the counts of its own
+// group, the group holding the most of its events (the first of those: where plan_event_groups
+// placed it, since a metric joins the first group that holds its events or has room for them),
+// and gets that group in Metric::group. `event_keys` are metric_event_keys(set, selected);
+// `reasons` as for evaluate_in_printed_groups.
+void evaluate_in_own_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                            const std::vector<std::vector<std::string>>& event_keys,
+                            const std::vector<EventCount>& events, double duration_s,
+                            const Literals& literals, std::vector<Metric>& metrics, bool reasons);
+
 // What apply_metric_engine works out from the run: its metrics, and the selected metrics worth
 // evaluating per interval (those the run lacks for an event never counted are left out), for an
 // IntervalMetricEvaluator.

@@ -314,11 +314,12 @@ MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> n
       hardware_available_(hardware_available) {
   if (names.empty()) {
     selection_ = default_selection(metrics_, default_metric_groups());
-    if (!selection_.empty()) selected_ = metrics_.set.select(selection_);
-    return;
+  } else {
+    selection_ = resolve_metric_selection(metrics_, names);
   }
-  selection_ = resolve_metric_selection(metrics_, names);
-  if (!selection_.empty()) selected_ = metrics_.set.select(selection_);
+  if (selection_.empty()) return;
+  selected_ = metrics_.set.select(selection_);
+  event_keys_ = metric_event_keys(metrics_.set, selected_, literals_);
 }
 
 void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolver& resolver) {
@@ -418,9 +419,14 @@ void MeasureMetrics::add_replaced_events(std::vector<std::vector<std::string>>& 
 std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& events,
                                              double duration_s) const {
   // Selected once, in the constructor: this runs every interval (-I 100: ten times a second).
-  if (per_interval_)
-    return per_interval_->evaluate(events, duration_s, IntervalMetricEvaluator::Notes::left_out)
-        .metrics;
+  if (per_interval_) {
+    auto metrics =
+        per_interval_->evaluate(events, duration_s, IntervalMetricEvaluator::Notes::left_out)
+            .metrics;
+    evaluate_in_own_groups(metrics_.set, selected_, event_keys_, events, duration_s, literals_,
+                           metrics, false);
+    return metrics;
+  }
   auto computed = compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_);
   std::vector<size_t> kept;
   for (size_t i : selected_) {
@@ -432,7 +438,10 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
     if (!never) kept.push_back(i);
   }
   per_interval_.emplace(metrics_.set, std::move(kept), literals_);
-  return as_interval_metrics(std::move(computed.metrics));
+  auto metrics = as_interval_metrics(std::move(computed.metrics));
+  evaluate_in_own_groups(metrics_.set, selected_, event_keys_, events, duration_s, literals_,
+                         metrics, false);
+  return metrics;
 }
 
 void MeasureMetrics::finish(Measurement& m) const {
@@ -440,6 +449,8 @@ void MeasureMetrics::finish(Measurement& m) const {
   m.notes.insert(m.notes.end(), metrics_.notes.begin(), metrics_.notes.end());
   auto computed = compute_metrics(metrics_.set, selection_, m.events, m.duration_s, literals_);
   m.metrics = std::move(computed.metrics);
+  evaluate_in_own_groups(metrics_.set, selected_, event_keys_, m.events, m.duration_s, literals_,
+                         m.metrics, true);
   std::string files = join(metrics_.files, " + ");
   if (!explicit_) {
     // Without -m the default set is shown where the CPU can count it; one line says what not.

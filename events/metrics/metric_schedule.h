@@ -106,10 +106,12 @@ class MeasureMetrics {
   // not-supported row for finish(). Called once per run (-r): it starts afresh.
   void schedule(std::vector<EventGroup>& groups, const EventResolver& resolver);
 
+  // The metrics of an interval's counts; a metric whose events are counted in several groups
+  // (EventCount::group) from those of its own group (evaluate_in_own_groups), as perf does.
   std::vector<Metric> evaluate(const std::vector<EventCount>& events, double duration_s) const;
 
-  // The final metrics of `m`, its not-supported rows for events that could not be named, and
-  // a note per metric that could not be computed.
+  // The final metrics of `m` (each from its own group's counts, as evaluate()), its not-supported
+  // rows for events that could not be named, and a note per metric that could not be computed.
   void finish(Measurement& m) const;
 
   const std::vector<std::string>& selection() const { return selection_; }
@@ -122,6 +124,9 @@ class MeasureMetrics {
   LoadedMetrics metrics_;
   std::vector<std::string> selection_;
   std::vector<size_t> selected_;  // selection_ resolved by MetricSet::select()
+  // The events each of selected_ reads (metric_event_keys), to find the group it was scheduled
+  // in where an event is counted in several (evaluate_in_own_groups).
+  std::vector<std::vector<std::string>> event_keys_;
   bool explicit_ = false;
   Literals literals_;
   CounterModel counters_;

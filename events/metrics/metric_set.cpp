@@ -516,9 +516,15 @@ std::vector<std::string> MetricSet::required_events(const std::vector<std::strin
 std::vector<std::vector<std::string>> MetricSet::events_by_metric(
     const std::vector<std::string>& names_or_groups, const Literals& literals,
     const EventAvailable& available) const {
+  return events_by_selected(select(names_or_groups), literals, available);
+}
+
+std::vector<std::vector<std::string>> MetricSet::events_by_selected(
+    const std::vector<size_t>& selected, const Literals& literals,
+    const EventAvailable& available) const {
   ConstantEnv constants(literals, *this, available);
   std::vector<std::vector<std::string>> out;
-  for (size_t i : select(names_or_groups)) {
+  for (size_t i : selected) {
     std::vector<std::string> keys, spellings;
     std::vector<char> seen(metrics_.size(), 0);
     collect_events(i, constants, keys, spellings, seen);

@@ -122,6 +122,10 @@ class MetricSet {
   std::vector<std::vector<std::string>> events_by_metric(
       const std::vector<std::string>& names_or_groups, const Literals& literals = {},
       const EventAvailable& available = {}) const;
+  // The same for metrics already chosen with select().
+  std::vector<std::vector<std::string>> events_by_selected(
+      const std::vector<size_t>& selected, const Literals& literals = {},
+      const EventAvailable& available = {}) const;
 
   // The events of each of metric `metric`'s replaced definitions (MetricDef::replaced), in
   // their order, each as events_by_metric() gives a metric's: what to count for the metric when

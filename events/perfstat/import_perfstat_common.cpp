@@ -472,6 +472,16 @@ std::optional<double> rate_multiplier(std::string_view description) {
 
 }  // namespace
 
+void keep_printed_decimals(Metric& m, std::string_view text, char decimal, double scale) {
+  size_t point = text.find(decimal);
+  int decimals = 0;
+  if (point != std::string_view::npos)
+    for (size_t i = point + 1; i < text.size() && std::isdigit((unsigned char)text[i]); ++i)
+      ++decimals;
+  if (scale > 0 && std::isfinite(scale)) decimals -= int(std::lround(std::log10(scale)));
+  m.decimals = decimals;  // negative for a rate printed in M/sec: 1.234 M is to 1,000
+}
+
 Metric normalise_metric(double value, bool percent, std::string_view description,
                         std::string_view event, bool percent_shown) {
   description = trim(description);

@@ -131,6 +131,10 @@ std::optional<EventStatus> parse_count_status(std::string_view token);  // "<not
 // text comment), so a top-down value without it is a fraction, as old -M printed "0.14 Retiring".
 Metric normalise_metric(double value, bool percent, std::string_view description,
                         std::string_view event, bool percent_shown = false);
+// Sets m.decimals (Metric::decimals) from the printed number `text` (its decimals after
+// `decimal`), which normalise_metric() multiplied by `scale` (its value of a printed 1: 0.01 for
+// a percentage, 1e6 for M/sec) to give m.value: shifted by that power of ten.
+void keep_printed_decimals(Metric& m, std::string_view text, char decimal, double scale);
 // The core PMU of a hybrid machine that a row's event names ("cpu_core/cycles/" → "cpu_core",
 // also cpu_atom and cpu_lowpower), or of a metric group's label ("TopdownL1 (cpu_atom)");
 // empty for any other event or label.

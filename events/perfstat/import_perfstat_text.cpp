@@ -443,6 +443,7 @@ class TextReader {
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
     if (metric) {
       Metric m = normalise_metric(metric->value, metric->percent, metric->description, event, true);
+      keep_printed_decimals(m, metric->text, decimal_, scale_of(*metric, m.value, event));
       qualify_by_pmu(m, hybrid_pmu_of_event(event));
       out_.add_reported(ts, aggregate, std::move(m));
     }
@@ -453,7 +454,16 @@ class TextReader {
     double value;
     bool percent;
     std::string_view description;
+    std::string_view text;  // the number as printed, for its decimals
   };
+  // What normalise_metric() makes of a printed 1 (0.01 for a percentage), from the value it
+  // made of the printed one where that tells (a second call for each row would cost imports of
+  // long -I recordings).
+  static double scale_of(const PrintedMetric& metric, double normalised, std::string_view event) {
+    if (metric.value != 0 && std::isfinite(metric.value) && std::isfinite(normalised))
+      return normalised / metric.value;
+    return normalise_metric(1.0, metric.percent, metric.description, event, true).value;
+  }
   static constexpr const char* kBadComment = "expected '# <value> <description>'";
 
   // "<value>[%] <description>" after a '#'.
@@ -465,7 +475,7 @@ class TextReader {
     if (percent) value_text.remove_suffix(1);
     auto value = parse_number(value_text, decimal_);
     if (!value || description.empty()) return std::nullopt;
-    return PrintedMetric{*value, percent, description};
+    return PrintedMetric{*value, percent, description, value_text};
   }
 
   const char* read_comment(std::string_view comment, std::optional<double> ts,
@@ -473,6 +483,7 @@ class TextReader {
     auto metric = parse_comment(comment);
     if (!metric) return kBadComment;
     Metric m = normalise_metric(metric->value, metric->percent, metric->description, event, true);
+    keep_printed_decimals(m, metric->text, decimal_, scale_of(*metric, m.value, event));
     qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(event));
     out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;

@@ -59,7 +59,20 @@ std::string printed_text(double value, const std::string& unit, int decimals) {
                          : fmt::format("{:.4g}", value);
 }
 
+// The decimals of perf's value in percent (ratios): as printed where the recording showed them.
+int shown_decimals(const Metric& perf) {
+  if (!perf.decimals) return printed_decimals(perf);
+  return std::max(*perf.decimals - (perf.unit == "ratio" ? 2 : 0), 0);
+}
+
 bool beyond_rounding(const Metric& ours, const Metric& perf) {
+  if (perf.decimals) {
+    // The precision perf printed this value with, read with it: old -M printed top-down as a
+    // fraction with one decimal ("0.1 Retiring" is anything from 0.05 to 0.15).
+    double half_digit = 0.5 * std::pow(10.0, -*perf.decimals);
+    double tolerance = std::max(half_digit, 0.01 * std::abs(perf.value));
+    return std::abs(ours.value - perf.value) > tolerance;
+  }
   double scale = perf.unit == "ratio" ? 100 : 1;
   double half_digit = 0.5 * std::pow(10.0, -printed_decimals(perf));
   double tolerance = std::max(half_digit, 0.01 * std::abs(perf.value * scale));
@@ -130,7 +143,7 @@ std::vector<std::string> reported_disagreements(const Measurement& m) {
     notes.push_back(
         fmt::format("{}: perf printed {}, pmcmodel derives {} from the counts: {}; "
                     "perf's value is kept in reported[]",
-                    perf.name, printed_text(perf.value, perf.unit, printed_decimals(perf)),
+                    perf.name, printed_text(perf.value, perf.unit, shown_decimals(perf)),
                     printed_text(ours->value, ours->unit, 2), reason_for(m, perf)));
   }
   return notes;

@@ -9,10 +9,11 @@
 //   another's (cpu_atom instructions over cpu_core cycles). When perf's value of ipc, branch
 //   or cache miss rate is what such a mix gives, the note names it.
 //
-// Rounding: perf prints ratios as percentages with two decimals (top-down with one) and other
-// metrics with two or three; a difference counts when it exceeds half a unit of one decimal for
-// tma_* (in percent), of two decimals otherwise, and 1% of the printed value (the inputs are
-// rounded too).
+// Rounding: where the recording showed how many decimals perf printed (Metric::decimals), half a
+// unit of the last of them, or 1% of the value; otherwise perf prints ratios as percentages with
+// two decimals (top-down with one) and other metrics with two or three; a difference counts when it
+// exceeds half a unit of one decimal for tma_* (in percent), of two decimals otherwise, and 1% of
+// the printed value (the inputs are rounded too).
 #include <string>
 #include <vector>
 

@@ -165,6 +165,48 @@ TEST_SUITE("kernel") {
     std::filesystem::remove(path);
   }
 
+  TEST_CASE("measure: an event in two groups is counted in each, each metric takes its group's") {
+    // Software events, which any machine counts: task-clock in both groups, each metric reads it
+    // with the other event of one group.
+    auto file = temp_path("two-groups-metrics.json");
+    std::ofstream(file) << R"([
+      {"MetricName": "clock_a", "MetricExpr": "task\\-clock + 0 * page\\-faults", "MetricGroup": "two"},
+      {"MetricName": "clock_b", "MetricExpr": "task\\-clock + 0 * context\\-switches", "MetricGroup": "two"}
+    ])";
+    auto path = temp_path("two-groups.json");
+    auto r = measure({"-e", "{task-clock,page-faults}", "-e", "{task-clock,context-switches}",
+                      "--metrics", file, "-m", "two", "--json", path});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(path));
+    // The document says which group each count is of, as an import of perf stat -M does.
+    std::vector<double> clock_of_group(2, -1);
+    for (const auto& e : doc["events"]) {
+      REQUIRE_MESSAGE(e.contains("group"), e.dump());
+      int group = e["group"].get<int>();
+      CHECK(group == (e["name"] == "page-faults"        ? 0
+                      : e["name"] == "context-switches" ? 1
+                                                        : group));
+      if (e["name"] == "task-clock") {
+        REQUIRE(e["status"] == "counted");
+        clock_of_group.at(size_t(group)) = e["value"].get<double>();
+      }
+    }
+    REQUIRE(clock_of_group[0] > 0);
+    REQUIRE(clock_of_group[1] > 0);
+    const json* a = find_named(doc["metrics"], "clock_a");
+    const json* b = find_named(doc["metrics"], "clock_b");
+    REQUIRE(a != nullptr);
+    REQUIRE(b != nullptr);
+    CHECK((*a)["group"] == 0);
+    CHECK((*b)["group"] == 1);
+    // Each metric is its own group's task-clock (in the engine's unit): their ratio is that of
+    // the two counts, which differ when the two counters did.
+    CHECK((*a)["value"].get<double>() / (*b)["value"].get<double>() ==
+          doctest::Approx(clock_of_group[0] / clock_of_group[1]).epsilon(1e-9));
+    std::filesystem::remove(path);
+    std::filesystem::remove(file);
+  }
+
   TEST_CASE("measure without -m keeps the software-event metrics") {
     auto path = temp_path("default.json");
     auto r = measure({"-e", "task-clock", "--json", path});

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -303,6 +305,58 @@ TEST_SUITE("pure") {
 }
 
 TEST_SUITE("pure") {
+  TEST_CASE("measure: a metric whose event is counted in several groups takes its own group's") {
+    // With one general counter, each metric's general event needs a group of its own: cycles
+    // (a fixed counter) is counted in both, as perf stat -M counts it once per metric group.
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "branches_per_cycle", "MetricExpr": "branches / cycles", "MetricGroup": "g"},
+      {"MetricName": "misses_per_cycle", "MetricExpr": "cache\\-misses / cycles", "MetricGroup": "g"}
+    ])",
+                                "t.json");
+    CounterModel one_counter;
+    one_counter.general = 1;
+    MeasureMetrics metrics(LoadedMetrics{set, {"t.json"}, {}}, {"g"}, Literals{}, one_counter,
+                           true);
+    std::vector<EventGroup> groups;
+    metrics.schedule(groups, intel_client_resolver());
+    REQUIRE(groups.size() == 2);
+    // The counts as the counters give them: one per scheduled event, each with its group's index
+    // (the event names repeat). Under multiplexing each group's cycles differ.
+    std::map<std::string, double> counts[2] = {{{"cycles", 1000}, {"branches", 300}},
+                                               {{"cycles", 4000}, {"cache-misses", 200}}};
+    Measurement m;
+    m.duration_s = 1;
+    for (int g = 0; g < 2; ++g)
+      for (const auto& spec : groups[size_t(g)].events) {
+        REQUIRE(counts[g].count(spec.name) == 1);
+        m.events.push_back(count(spec.name.c_str(), EventStatus::counted, counts[g][spec.name]));
+        m.events.back().group = g;
+      }
+    REQUIRE(m.events.size() == 4);
+    auto check = [](const std::vector<Metric>& got) {
+      REQUIRE(names_of(got) == std::vector<std::string>{"branches_per_cycle", "misses_per_cycle"});
+      CHECK(got[0].value == doctest::Approx(0.3));   // 300 / group 0's 1000 cycles
+      CHECK(got[1].value == doctest::Approx(0.05));  // 200 / group 1's 4000 cycles
+      CHECK(got[0].group == std::optional<int>(0));
+      CHECK(got[1].group == std::optional<int>(1));
+    };
+    SUBCASE("the run's metrics") {
+      metrics.finish(m);
+      check(m.metrics);
+    }
+    SUBCASE("an interval's, the first and the next (evaluated with the tables kept)") {
+      check(metrics.evaluate(m.events, 1));
+      check(metrics.evaluate(m.events, 1));
+    }
+    SUBCASE("without groups, the last count of a name, as before") {
+      for (auto& e : m.events) e.group.reset();
+      metrics.finish(m);
+      REQUIRE(m.metrics.size() == 2);
+      CHECK(m.metrics[0].value == doctest::Approx(0.075));  // 300 / 4000
+      CHECK_FALSE(m.metrics[0].group.has_value());
+    }
+  }
+
   TEST_CASE("derives_topdown: whether a set gives a tma_* metric from the run's counts") {
     auto topdown = MetricSet::parse(R"([
       {"MetricName": "tma_retiring", "MetricExpr": "topdown\\-retiring / slots",

@@ -3,6 +3,7 @@
 // the two differ by more than perf's rounding, with the reason the recording shows.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,42 @@ TEST_SUITE("pure") {
     auto branches = load("024.txt");
     branches.metrics = {{"branch_miss_rate", 0.19, "ratio"}};
     CHECK(notes_naming(reported_disagreements(branches), "branch_miss_rate").size() == 1);
+  }
+
+  TEST_CASE("a value perf printed with few digits is compared at the precision it was printed") {
+    // wild/061.txt (perf 5.7, -M TopDownL1 on Skylake) printed top-down as fractions with one
+    // decimal: "0.1 Retiring" beside cycles 1,373,363,790 and uops_retired.retire_slots
+    // 577,302,589, so 577,302,589 / (4 * 1,373,363,790) = 0.1051 printed as 0.1.
+    auto m = load("wild/061.txt");
+    auto printed = [&](const std::string& name) {
+      for (const auto& r : m.reported)
+        if (r.name == name) return r;
+      FAIL("no reported " << name);
+      return Metric{};
+    };
+    CHECK(printed("tma_retiring").decimals == std::optional<int>(1));
+    CHECK(printed("tma_retiring").value == doctest::Approx(0.1));
+    // Bad_Speculation from its own group: (721,098,274 - 552,475,482 + 4 * 47,708,340) /
+    // (4 * 1,332,681,791) = 0.0674, printed 0.1 (anything from 0.05 to 0.15).
+    m.metrics = {{"tma_retiring", 577302589.0 / (4 * 1373363790.0), "ratio"},
+                 {"tma_bad_speculation",
+                  (721098274.0 - 552475482.0 + 4 * 47708340.0) / (4 * 1332681791.0), "ratio"}};
+    CHECK(reported_disagreements(m).empty());
+    // Beyond the printed precision: the shipped skylake.json's Backend_Bound of these counts,
+    // 42.59 %, against perf 5.7's "0.5" (its formula gave 0.48): noted, perf's value as printed.
+    m.metrics = {{"tma_backend_bound", 0.4259, "ratio"}};
+    auto notes = reported_disagreements(m);
+    REQUIRE(notes.size() == 1);
+    CHECK(contains(notes[0], "tma_backend_bound: perf printed 50%, pmcmodel derives 42.59%"));
+    // A percentage keeps its decimals in the fraction: wild/064.txt's "0.0 % smt_contention".
+    auto zen4 = load("wild/064.txt");
+    bool seen = false;
+    for (const auto& r : zen4.reported)
+      if (r.name == "smt_contention") {
+        seen = true;
+        CHECK(r.decimals == std::optional<int>(3));
+      }
+    CHECK(seen);
   }
 
   TEST_CASE("note_disagreements appends the disagreements to the document's notes") {
