@@ -290,6 +290,14 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
                           " not found: this CPU's own metrics are left out");
       out.files.pop_back();
     } else {
+      // earlier/<file>: formulas an earlier perf release gave for this CPU, loaded first so that
+      // the CPU file's own replace them and they are tried where its formula lacks an input
+      // (perf 6.4's Neoverse N2 top-down, without BR_MIS_PRED and without the CPUID).
+      auto earlier = dir / "earlier" / out.files.back();
+      if (std::filesystem::exists(earlier, ec)) {
+        out.set.merge(MetricSet::load(earlier));
+        out.files.insert(out.files.end() - 1, "earlier/" + out.files.back());
+      }
       out.set.merge(MetricSet::load(cpu_file));
     }
   }

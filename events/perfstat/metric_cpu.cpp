@@ -37,7 +37,13 @@ struct Family {
 
 // In the order tried: a recording with Ice Lake's topdown-* and Skylake's uops_issued.any is an
 // Ice Lake (it has both).
-constexpr std::array<Family, 4> kFamilies = {{
+constexpr std::array<Family, 5> kFamilies = {{
+    // Armv8.4 PMUs count issue slots: Neoverse N2, V1 and V2 (N1 lacks these events). The slot
+    // counts do not tell them apart; N2 (5 slots) is taken, --cpu neoverse-v2 or --literal
+    // slots=N for another.
+    {"neoverse-n2",
+     "Arm's slot-counting top-down events (Neoverse N2, V1, V2; taken as N2)",
+     {"stall_slot_frontend", "stall_slot_backend", "stall_slot"}},
     {"zen4",
      "AMD Zen 4's top-down events",
      {"de_src_op_disp.all", "ex_ret_ops", "de_no_dispatch_per_slot.*", "ls_not_halted_cyc"}},
@@ -72,7 +78,7 @@ std::optional<MetricCpu> infer_metric_cpu(const Measurement& m) {
                               [&](std::string_view p) { return matches(p, name); });
       if (hit == family.events.end()) continue;
       // Intel's hybrid parts (Alder Lake, Raptor Lake) have slots and topdown-* on cpu_core.
-      if (hybrid && family.cpu != "zen4" && family.cpu != "skylake")
+      if (hybrid && family.cpu != "zen4" && family.cpu != "skylake" && family.cpu != "neoverse-n2")
         return MetricCpu{"alderlake",
                          fmt::format("the recording holds {} on a hybrid core PMU (Intel's hybrid "
                                      "parts: Alder Lake, Raptor Lake)",

@@ -11,6 +11,9 @@
 //   "icelake".
 // - Intel Skylake-era TMA events: uops_issued.any, uops_retired.retire_slots,
 //   idq_uops_not_delivered.core, int_misc.recovery_cycles (skl/clx metrics) → "skylake".
+// - Arm with stall_slot, stall_slot_frontend or stall_slot_backend (Armv8.4 PMUs: Neoverse N2,
+//   V1, V2; N1 has none) → "neoverse-n2", whose #slots is 5 (cpu_family_slots); the events do not
+//   tell N2 from V1/V2.
 // Names are matched without case, a PMU prefix ("cpu/", "cpu_core/") or modifiers (":u").
 #include <functional>
 #include <optional>
@@ -22,7 +25,7 @@
 namespace pmc {
 
 struct MetricCpu {
-  std::string cpu;  // a --cpu name: zen4, alderlake, sapphirerapids, icelake, skylake
+  std::string cpu;  // a --cpu name: zen4, alderlake, sapphirerapids, icelake, skylake, neoverse-n2
   std::string why;  // "the recording holds de_src_op_disp.all (AMD Zen 4's top-down events)"
 };
 

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
 #include <fmt/format.h>
@@ -420,6 +422,43 @@ TEST_SUITE("pure") {
       std::string note = n;
       noted |= note.find("zen4") != std::string::npos &&
                note.find("de_src_op_disp.all") != std::string::npos;
+    }
+    CHECK(noted);
+  }
+
+  TEST_CASE("import without --cpu derives top-down from an Arm Neoverse recording's raw events") {
+    // wild/066.txt (perf 6.4-dev, Neoverse, -M TopDownL1): stall_slot* and op_* rows, with no
+    // BR_MIS_PRED that the current N2 formulas need; the values perf printed are read from it.
+    std::string path = std::string(PMC_TEST_DATA) + "/perfstat/wild/066.txt";
+    std::map<std::string, double> printed;
+    std::regex shown(R"(#\s+([0-9.]+) %\s+(\w+))");
+    std::string text = read_file(path);
+    for (std::sregex_iterator it(text.begin(), text.end(), shown), end; it != end; ++it)
+      printed[(*it)[2]] = std::stod((*it)[1]);
+    REQUIRE(printed.size() == 4);
+    auto r = run_process(pmcmodel({"import", path, "--json", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    for (const auto& [name, percent] : printed) {
+      CAPTURE(name);
+      int found = 0;
+      for (const auto& m : doc["metrics"]) {
+        if (m["name"] == name) {
+          ++found;
+          // Half a unit of perf's last printed digit (0.1 %).
+          CHECK(std::abs(m["value"].get<double>() - percent) <= 0.05);
+        } else if (m["name"] == "tma_" + name) {
+          ++found;
+          CHECK(std::abs(m["value"].get<double>() - percent / 100) <= 0.0005);
+        }
+      }
+      CHECK(found == 2);
+    }
+    bool noted = false;
+    for (const auto& n : doc["notes"]) {
+      std::string note = n;
+      noted |= note.find("neoverse-n2") != std::string::npos &&
+               note.find("stall_slot") != std::string::npos;
     }
     CHECK(noted);
   }

@@ -41,6 +41,7 @@ TEST_SUITE("pure") {
         {"wild/060.txt", "skylake", "uops_issued.any"},  // perf 5.7, Skylake-family
         {"wild/063.txt", "skylake", "uops_issued.any"},  // Skylake-family, -M topdownl1
         {"013.txt", "icelake", "slots"},                 // Ice Lake-SP, topdown-* rows
+        {"wild/066.txt", "neoverse-n2", "stall_slot"},   // Arm Neoverse, -M TopDownL1
     };
     for (const auto& c : cases) {
       CAPTURE(c.file);
