@@ -110,8 +110,13 @@ Metric document_metric(std::string name, const MetricResult& r,
   if (notes == IntervalMetricEvaluator::Notes::left_out) return m;
   if (std::isnan(m.value) && !r.reason.empty()) m.note.set().reason = r.reason;
   std::string_view origin = r.origin;
-  if (auto slash = origin.rfind('/'); slash != std::string_view::npos)
-    origin.remove_prefix(slash + 1);
+  if (auto slash = origin.rfind('/'); slash != std::string_view::npos) {
+    // data/metrics/earlier/ holds formulas of earlier perf releases under the CPU file's own
+    // name: "earlier/neoverse-n2.json:3" tells them from "neoverse-n2.json:3".
+    constexpr std::string_view kEarlier = "/earlier";
+    bool earlier = origin.substr(0, slash).ends_with(kEarlier);
+    origin.remove_prefix(slash + 1 - (earlier ? kEarlier.size() : 0));
+  }
   if (!origin.empty()) m.note.set().origin = std::string(origin);
   return m;
 }
@@ -347,7 +352,11 @@ void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>&
   std::map<int, std::vector<size_t>> printed_in;  // group → indices into `metrics`
   for (size_t k = 0; k < metrics.size(); ++k) {
     auto perf = std::find_if(reported.begin(), reported.end(), [&](const Metric& r) {
-      return r.group.has_value() && r.name == metrics[k].name;
+      // The import names perf's Arm and AMD level-1 rows ("frontend_bound") tma_*: the metric
+      // of perf's own name was printed from that row's group too.
+      return r.group.has_value() &&
+             (r.name == metrics[k].name ||
+              (r.name.starts_with("tma_") && r.name.substr(4) == metrics[k].name));
     });
     if (perf != reported.end()) printed_in[*perf->group].push_back(k);
   }

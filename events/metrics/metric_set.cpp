@@ -661,8 +661,11 @@ class MetricEnv : public ExprEnv {
   }
 
   // Whether an earlier definition is tried: the formula lacks one of its events.
+  // The CPUID is the run's for good too: a recording holds none, and an earlier formula may not
+  // need it (perf 6.4's Neoverse N2 top-down, data/metrics/earlier/).
   static bool falls_back(MetricAbsence absence) {
-    return lacks_event_for_good(absence) || absence == MetricAbsence::event_not_counted;
+    return lacks_event_for_good(absence) || absence == MetricAbsence::event_not_counted ||
+           absence == MetricAbsence::cpuid_unknown;
   }
 
   std::vector<std::optional<ExprValue>>& memo_;

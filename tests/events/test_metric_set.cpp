@@ -877,6 +877,48 @@ TEST_SUITE("pure") {
     CHECK(absent.origin == "/data/metrics/skylake.json:2");
   }
 
+  TEST_CASE("metric: a formula that needs the CPUID falls back to an earlier one without it") {
+    // Linux v6.4's and the current arm64 neoverse-n2-v2 FRONTEND_BOUND (data/metrics/earlier/).
+    auto set = MetricSet::parse(R"J([
+      {"MetricName": "frontend_bound", "MetricExpr": "((stall_slot_frontend) if (#slots - 5) else (stall_slot_frontend - cpu_cycles)) / (#slots * cpu_cycles)", "MetricGroup": "TopdownL1"}
+    ])J",
+                                "/data/metrics/earlier/neoverse-n2.json");
+    set.merge(MetricSet::parse(R"J([
+      {"MetricName": "frontend_bound", "MetricExpr": "((stall_slot_frontend) if (strcmp_cpuid_str(0x410fd493) | strcmp_cpuid_str(0x410fd490) ^ 1) else (stall_slot_frontend - cpu_cycles)) / (#slots * cpu_cycles)", "MetricGroup": "TopdownL1"
+}
+    ])J",
+                               "/data/metrics/neoverse-n2.json"));
+    EventValues events;
+    events.set("stall_slot_frontend", 800);
+    events.set("cpu_cycles", 100);
+    Literals literals;
+    literals.set("slots", 5);
+    // No CPUID (an imported recording): the earlier formula, N2 before r0p3 at 5 slots.
+    auto results = set.evaluate({"TopdownL1"}, events, literals);
+    CHECK(value_named(results, "frontend_bound") == doctest::Approx(700.0 / 500));
+    CHECK(result_named(results, "frontend_bound").origin ==
+          "/data/metrics/earlier/neoverse-n2.json:2");
+    // With the CPUID (an N2 r0p3), the current formula.
+    literals.set_cpuid("0x00000000410fd493");
+    results = set.evaluate({"TopdownL1"}, events, literals);
+    CHECK(value_named(results, "frontend_bound") == doctest::Approx(800.0 / 500));
+    CHECK(result_named(results, "frontend_bound").origin == "/data/metrics/neoverse-n2.json:2");
+    // The document keeps the earlier/ directory in the origin.
+    std::vector<EventCount> counts;
+    for (auto [name, value] : {std::pair{"stall_slot_frontend", 800.0}, {"cpu_cycles", 100.0}}) {
+      EventCount e;
+      e.name = name;
+      e.value = value;
+      e.status = EventStatus::counted;
+      counts.push_back(e);
+    }
+    literals.set_cpuid("");
+    auto computed = compute_metrics(set, {"TopdownL1"}, counts, 1.0, literals);
+    REQUIRE(computed.metrics.size() == 1);
+    CHECK(computed.metrics[0].note->origin ==
+          std::optional<std::string>("earlier/neoverse-n2.json:2"));
+  }
+
   TEST_CASE("metric: arm64 ArchStdEvent entries override the standard metric of that name") {
     // perf's arm64/sbsa.json frontend_bound and backend_bound, and
     // arm64/arm/neoverse-n2-v2/metrics.json's entries for them (Linux 6.6): N2 r0p0-r0p2
@@ -932,7 +974,8 @@ TEST_SUITE("pure") {
     const auto& frontend = set.metrics()[set.select({"frontend_bound"}).front()];
     CHECK(frontend.groups == std::vector<std::string>{"Default", "TopdownL1"});
     CHECK(frontend.description == "Frontend bound L1 topdown metric");
-    // An event's entry (no formula) is skipped quietly; a formula for no standard metric is noted.
+    // An event's entry (no formula) is skipped quietly; a formula for no standard metric is
+    // noted.
     REQUIRE(set.notes().size() == 1);
     CHECK(set.notes()[0] ==
           "neoverse-n2-v2/metrics.json:13: ArchStdEvent NO_SUCH_METRIC: expected a standard "
