@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "events/text/text.h"
+
 namespace pmc {
 namespace {
 
@@ -114,9 +116,9 @@ std::optional<LoadedMetrics> infer_metric_files(
         cpu->cpu, cpu->why));
     return std::nullopt;
   }
-  m.notes.push_back(
-      fmt::format("metric file: {}'s, chosen without --cpu because {}; --cpu MODEL chooses another",
-                  cpu->cpu, cpu->why));
+  m.notes.push_back(fmt::format(
+      "metric file: {}'s ({}), chosen without --cpu because {}; --cpu MODEL chooses another",
+      cpu->cpu, join(candidate->files, " + "), cpu->why));
   return candidate;
 }
 

@@ -8,6 +8,7 @@
 
 #include "events/perfstat/import_perfstat.h"
 #include "events/perfstat/metric_cpu.h"
+#include "events/text/text.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -107,7 +108,8 @@ TEST_SUITE("pure") {
       CHECK(chosen->files == icelake.files);
       CHECK(asked == std::vector<std::string>{"icelake"});
       REQUIRE(m.notes.size() == notes + 1);
-      CHECK(m.notes.back() == "metric file: icelake's, chosen without --cpu because " + cpu->why +
+      CHECK(m.notes.back() == "metric file: icelake's (" + join(icelake.files, " + ") +
+                                  "), chosen without --cpu because " + cpu->why +
                                   "; --cpu MODEL chooses another");
     }
     SUBCASE("without given files the same") {
