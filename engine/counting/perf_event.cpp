@@ -319,9 +319,11 @@ class PerfEventCounters final : public Counters {
     c.name = slot.spec.name;
     c.group = show_groups_ ? std::optional<int>(output_group_[o]) : std::nullopt;
     // The instances' PMU without its number: uncore_imc for uncore_imc_0..N.
-    c.pmu = instances > 1 ? slot.spec.pmu.substr(0, slot.spec.pmu.find_last_not_of("0123456789"))
+    std::string pmu = instances > 1
+                          ? slot.spec.pmu.substr(0, slot.spec.pmu.find_last_not_of("0123456789"))
                           : slot.spec.pmu;
-    if (instances > 1 && !c.pmu.empty() && c.pmu.back() == '_') c.pmu.pop_back();
+    if (instances > 1 && !pmu.empty() && pmu.back() == '_') pmu.pop_back();
+    c.pmu = pmu;
     c.unit = slot.spec.unit;
     c.value = 0;
     c.raw = s.sum.raw;

@@ -192,23 +192,30 @@ inline std::string path_of(const std::string& where, const char* key) {
 // record's default when the document has no value for it.
 
 // A string, always written.
-template <class R>
+template <class R, class S = std::string>
 struct Text {
   Key key;
-  std::string R::*member;
+  S R::*member;
   bool required = false;
 
   static constexpr bool flat = true;
   static constexpr bool always_written = true;
   bool written(const R&) const { return true; }
-  size_t value_max(const R& r) const { return json_string_max(r.*member); }
-  char* put_value(char* p, const R& r) const { return write_json_string(p, r.*member); }
+  size_t value_max(const R& r) const { return json_string_max(std::string_view(r.*member)); }
+  char* put_value(char* p, const R& r) const {
+    return write_json_string(p, std::string_view(r.*member));
+  }
   void read(const Reader& in, const json& obj, const std::string& where, R& r) const {
-    in.read_into(obj, key.name, where, r.*member, required);
+    if constexpr (std::is_same_v<S, std::string>) {
+      in.read_into(obj, key.name, where, r.*member, required);
+    } else {
+      std::string text;
+      if (in.read_into(obj, key.name, where, text, required)) r.*member = S(text);
+    }
   }
 };
-template <class R>
-Text(Key, std::string R::*, bool = false) -> Text<R>;
+template <class R, class S>
+Text(Key, S R::*, bool = false) -> Text<R, S>;
 
 // A double, always written; null when `given` says the record has none (an event that was not
 // counted). With `at_least_zero_of` a negative one is an error: "expected <it> of 0 or more".
@@ -339,10 +346,10 @@ Flag(Key, bool R::*) -> Flag<R>;
 enum class Absent { null, omitted };
 
 // An optional double, int or string: written as null or left out when the record has none.
-template <class R, class T>
+template <class R, class T, class O = std::optional<T>>
 struct Optional {
   Key key;
-  std::optional<T> R::*member;
+  O R::*member;
   Absent absent;
 
   static constexpr bool flat = true;
@@ -367,12 +374,23 @@ struct Optional {
       return put_integer(p, *v);
   }
   void read(const Reader& in, const json& obj, const std::string& where, R& r) const {
-    T value{};
-    if (in.read_into(obj, key.name, where, value, false)) r.*member = std::move(value);
+    if constexpr (std::is_same_v<O, std::optional<T>>) {
+      T value{};
+      if (in.read_into(obj, key.name, where, value, false)) r.*member = std::move(value);
+    } else {  // SmallOptional: read wide, and refuse what it cannot hold
+      long long value = 0;
+      if (!in.read_into(obj, key.name, where, value, false)) return;
+      if (!O::holds(value))
+        in.fail(fmt::format("{}: {} {} is out of range; expected {} to {}", where, key.name, value,
+                            O::kMin, O::kMax));
+      r.*member = value;
+    }
   }
 };
 template <class R, class T>
 Optional(Key, std::optional<T> R::*, Absent) -> Optional<R, T>;
+template <class R, class T>
+Optional(Key, SmallOptional<T> R::*, Absent) -> Optional<R, T, SmallOptional<T>>;
 
 // A time a source may not have given (`given` false): written as null, and read back so.
 template <class R>

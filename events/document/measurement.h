@@ -7,13 +7,15 @@
 #include <string_view>
 #include <vector>
 
+#include "events/document/shared_text.h"
+#include "events/document/small_optional.h"
 #include "events/document/spare.h"
 
 namespace pmc {
 
 inline constexpr const char* kMeasurementSchema = "pmcmodel.measurement/1";
 
-enum class EventStatus { counted, not_supported, permission_denied, not_counted };
+enum class EventStatus : uint8_t { counted, not_supported, permission_denied, not_counted };
 const char* to_string(EventStatus status);
 std::optional<EventStatus> parse_event_status(std::string_view text);
 
@@ -29,21 +31,23 @@ struct RunSpread {
 
 struct EventCount {
   std::string name;
-  std::string pmu;
+  // The PMU ("cpu_core", "power"…) and the unit ("msec", "Joules"): few texts, each shared.
+  SharedText pmu;
   double value = 0;  // scaled for multiplexing and by the event's scale; meaningless unless counted
   uint64_t raw = 0;  // as read from the kernel (summed over CPUs/threads)
-  std::string unit;
+  SharedText unit;
   uint64_t time_enabled_ns = 0;
   uint64_t time_running_ns = 0;
   EventStatus status = EventStatus::not_counted;
+  // The event group of the recording it was counted in (0, 1, 2… in the order printed), set
+  // where the recording holds an event in several groups (perf stat -M prints each metric's
+  // events as a group, with a count of a repeated event in each); absent otherwise. (Beside the
+  // status, where the two share 8 bytes.)
+  SmallOptional<int32_t> group{};
   std::string reason;       // why it is not counted, or a note (e.g. "group split")
   double unit_scale = 1.0;  // raw → unit multiplier (sysfs `.scale`, 1e-6 for ns → msec)
   // Over -r repeats (absent without them): see RunSpread.
   Spare<RunSpread> spread;
-  // The event group of the recording it was counted in (0, 1, 2… in the order printed), set
-  // where the recording holds an event in several groups (perf stat -M prints each metric's
-  // events as a group, with a count of a repeated event in each); absent otherwise.
-  std::optional<int> group{};
   bool counted() const { return status == EventStatus::counted; }
   // Fraction of enabled time the event was on a counter; 1 when not multiplexed.
   double running_fraction() const {
@@ -64,17 +68,19 @@ struct Metric {
   std::string name;
   // NaN where the formula gave NaN (a division by zero, as perf computes it and prints "nan").
   double value = 0;
-  std::string unit;  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…
+  // "ratio" for fractions (shown as percent), "GHz", "CPUs", "insn/cycle"…: one of few texts,
+  // shared (SharedText), so that a record stays 64 bytes.
+  SharedText unit;
   // Why the value is NaN, and where its formula is (absent for most metrics): see MetricNote.
   Spare<MetricNote> note{};
   // For a metric perf printed (reported[]): the group (EventCount::group) of the rows it was
   // printed beside, whose counts perf computed it from. Set on every printed metric while a
   // recording is read, so it is kept on the record rather than in its note.
-  std::optional<int> group{};
+  SmallOptional<int32_t> group{};
   // For a metric perf printed (reported[]): how many decimals of `value` the printed text gave
   // (perf's "0.5 Backend_Bound" 1, "50.0 %" 3 of the fraction 0.500), so that it is compared at
   // the precision perf printed it; absent where the form does not show it.
-  std::optional<int> decimals{};
+  SmallOptional<int16_t> decimals{};
 };
 
 // Whose energy a reading is: what the domain drew (every task's), or the measured command's

@@ -479,7 +479,9 @@ void keep_printed_decimals(Metric& m, std::string_view text, char decimal, doubl
     for (size_t i = point + 1; i < text.size() && std::isdigit((unsigned char)text[i]); ++i)
       ++decimals;
   if (scale > 0 && std::isfinite(scale)) decimals -= int(std::lround(std::log10(scale)));
-  m.decimals = decimals;  // negative for a rate printed in M/sec: 1.234 M is to 1,000
+  // Negative for a rate printed in M/sec: 1.234 M is to 1,000. A number of more digits than a
+  // record holds (only a damaged file has them) says nothing of its precision.
+  if (SmallOptional<int16_t>::holds(decimals)) m.decimals = decimals;
 }
 
 Metric normalise_metric(double value, bool percent, std::string_view description,

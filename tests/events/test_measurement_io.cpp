@@ -356,10 +356,13 @@ TEST_CASE("a record's spare part: absent reads as default, copies are deep, and 
   CHECK_FALSE(e.spread.has_value());
   // A million of these make an interval recording's import: the -r spread and a metric's notes
   // are one pointer each, not 56 and 80 bytes of every record (docs/PERFORMANCE.md).
-  // On x86-64 with libstdc++: 192 and 72 bytes were the records before they had those fields
-  // (since then both gained a group, 8 bytes, and Metric the decimals perf printed a reported
-  // value with, 8 more: every reported[] entry of a text recording has them).
+  // On x86-64 with libstdc++: 192 and 72 bytes were the records before they had those fields.
+  // Since then both gained a group and Metric the decimals perf printed a reported value with
+  // (SmallOptional: 4 and 2 bytes, not 8 each), and the units and PMU names are shared texts
+  // (SharedText: 8 bytes, not a 32-byte std::string each): 136 and 64.
   CHECK(sizeof(Spare<RunSpread>) == sizeof(void*));
-  CHECK(sizeof(EventCount) <= 192);
-  CHECK(sizeof(Metric) <= 96);
+  CHECK(sizeof(SmallOptional<int32_t>) == 4);
+  CHECK(sizeof(SharedText) == sizeof(void*));
+  CHECK(sizeof(EventCount) <= 136);
+  CHECK(sizeof(Metric) <= 64);
 }
