@@ -53,6 +53,21 @@ std::string format_energy_rows(const std::vector<EnergyReading>& energy, std::st
   return out;
 }
 
+std::string format_gpu_activity_rows(const std::vector<Metric>& metrics, std::string_view prefix) {
+  constexpr std::string_view kUtil = "gpu_util.", kSmClock = "gpu_sm_clock_mhz.";
+  std::string out;
+  for (const auto& m : metrics) {
+    std::string_view name = m.name;
+    if (name.starts_with(kUtil))
+      out += fmt::format("{}{:>20.1f} {:<6} {} utilisation\n", prefix, m.value * 100, "%",
+                         name.substr(kUtil.size()));
+    else if (name.starts_with(kSmClock))
+      out += fmt::format("{}{:>20.0f} {:<6} {} SM clock\n", prefix, m.value, "MHz",
+                         name.substr(kSmClock.size()));
+  }
+  return out;
+}
+
 std::string format_energy_block(const std::vector<EnergyReading>& energy) {
   if (energy.empty()) return {};
   bool estimated = false, gpus = false;

@@ -479,8 +479,9 @@ std::string format_table(const Measurement& m) {
 
 std::string format_interval_rows(const Interval& iv) {
   auto prefix = fmt::format("{:>14.6f} ", iv.time_s);
-  std::string rows =
-      event_rows(iv.events, iv.metrics, prefix, nullptr) + format_energy_rows(iv.energy, prefix);
+  std::string rows = event_rows(iv.events, iv.metrics, prefix, nullptr) +
+                     format_energy_rows(iv.energy, prefix) +
+                     format_gpu_activity_rows(iv.metrics, prefix);
   if (iv.partial)
     rows += fmt::format("{}(partial interval: {:.3f} ms, the run ended)\n", prefix,
                         iv.duration_s * 1e3);

@@ -93,7 +93,8 @@ void finish_standard_output();
 // then elapsed/user/sys seconds, then what could not be counted and why, then notes.
 std::string format_table(const Measurement& m);
 
-// One interval as table rows prefixed by the timestamp (the -I stream on stderr).
+// One interval as table rows prefixed by the timestamp (the -I stream on stderr): its counts,
+// its energy (each GPU's beside the CPU domains), then each GPU's utilisation and SM clock.
 std::string format_interval_rows(const Interval& iv);
 
 // "1,234,567" for integers; for fractional values 2 decimals.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -65,8 +66,7 @@ constexpr double kNotCountingWindowS = 0.02;
 // The CPU-side domains that read exactly 0 J over a run of at least kNotCountingWindowS: their
 // names, all of them; those that could stand for the machine are removed from `readings` (a 0 J
 // psys would otherwise become the run's energy), the others (dram, core…) stay with their 0 J.
-// Only the run is judged: one interval may read 0 J from a counter that updates more slowly (a
-// meter's log, a fixture), so intervals keep what the source read.
+// A run's intervals are judged by the same rule over the run so far (SilenceTracker below).
 std::vector<std::string> drop_not_counting(std::vector<EnergyReading>& readings, double window_s) {
   std::vector<std::string> silent;
   if (!(window_s >= kNotCountingWindowS)) return silent;
@@ -82,6 +82,49 @@ bool any_stands_for_machine(const std::vector<EnergyReading>& readings) {
   return std::any_of(readings.begin(), readings.end(),
                      [](const EnergyReading& r) { return stands_for_machine(r.domain); });
 }
+
+// The rule of a run (drop_not_counting) applied to each interval over the run so far, so that the
+// intervals make the run's choice: a domain that has read 0 J since the run began is not
+// counting, leaves the interval, and where no domain that stands for the machine is left the
+// interval carries the estimate, as the run will if the domain never counts. One interval alone
+// is not judged: a counter that updates slowly reads 0 J over some intervals and is counting.
+class SilenceTracker {
+ public:
+  void restart() { *this = {}; }
+  // Removes from `readings` (one interval's, of `window_s`) the domains not counting so far;
+  // true when the interval should carry the estimate instead.
+  bool judge(std::vector<EnergyReading>& readings, double window_s) {
+    ++intervals_;
+    window_s_ += window_s;
+    std::vector<EnergyReading> so_far = readings;
+    for (auto& r : so_far) r.joules = (joules_[r.domain] += r.joules);
+    auto silent = drop_not_counting(so_far, window_s_);
+    if (silent.empty()) return false;
+    std::erase_if(readings, [&](const EnergyReading& r) {
+      return stands_for_machine(r.domain) &&
+             std::find(silent.begin(), silent.end(), r.domain) != silent.end();
+    });
+    if (any_stands_for_machine(readings)) return false;
+    ++estimated_;
+    estimated_until_s_ = window_s_;
+    silent_ = silent;
+    return true;
+  }
+  // How many intervals were judged and how many carried the estimate, the end of the last of
+  // those (seconds into the run), and the domains that had read 0 J until then.
+  size_t intervals() const { return intervals_; }
+  size_t estimated() const { return estimated_; }
+  double estimated_until_s() const { return estimated_until_s_; }
+  const std::vector<std::string>& silent() const { return silent_; }
+
+ private:
+  std::map<std::string, double> joules_;  // each domain's joules since the run began
+  double window_s_ = 0;
+  size_t intervals_ = 0;
+  size_t estimated_ = 0;
+  double estimated_until_s_ = 0;
+  std::vector<std::string> silent_;
+};
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
@@ -150,6 +193,7 @@ struct EnergyRecorder::State {
   std::vector<double> marked_task;
   std::pair<double, double> idle_range{0, 0};
   std::string idle_basis;
+  SilenceTracker silence;  // the intervals' domains that have not counted so far
 
   std::future<void> catalog_ready;  // while the shipped catalog is read in the background
 
@@ -448,10 +492,13 @@ struct EnergyRecorder::State {
     return out;
   }
 
-  // One interval's energy from the source's readings, with the command's shares.
+  // One interval's energy from the source's readings, with the command's shares; the estimate
+  // (at the machine's utilisation `machine_u` for a system-wide target) where the source's
+  // domains have not counted since the run began, as the run's energy will be if they never do.
   std::vector<EnergyReading> interval_energy(std::vector<EnergyReading> readings, double window_s,
-                                             std::optional<double> cpu,
-                                             std::optional<double> busy) const {
+                                             std::optional<double> cpu, std::optional<double> busy,
+                                             std::optional<double> machine_u) {
+    if (silence.judge(readings, window_s)) return interval_estimate(window_s, cpu, machine_u);
     return with_shares(std::move(readings), window_s, cpu, busy, nullptr);
   }
 
@@ -491,8 +538,20 @@ struct EnergyRecorder::State {
       for (const auto& n : choice.source->notes()) m.notes.push_back(n);
       if (!silent.empty() && !any_stands_for_machine(readings)) {
         complete_estimate_run(m, cpu, cpu_now, silent_text);
+        if (size_t early = silence.intervals() - silence.estimated(); early > 0)
+          m.notes.push_back(fmt::format(
+              "the intervals carry the same estimate, but for the first {}: they ended within "
+              "{:.3f} s of the start, too soon to tell a domain that does not count, and keep what "
+              "the source read",
+              early, kNotCountingWindowS));
         return;
       }
+      if (silence.estimated() > 0)
+        m.notes.push_back(fmt::format(
+            "the estimate stands for the intervals until {:.3f} s into the run ({} of them): "
+            "power domain{} {} had read 0 J since the run began, and counted after",
+            silence.estimated_until_s(), silence.estimated(),
+            silence.silent().size() > 1 ? "s" : "", join_names(silence.silent())));
       auto busy = busy_between(cpu_at_start, cpu_now);
       m.energy = with_shares(std::move(readings), m.duration_s, cpu, busy, &m.notes);
       if (!system_wide)
@@ -622,6 +681,7 @@ void EnergyRecorder::begin_run() {
   auto& s = *state_;
   s.cpu_at_start = s.cpu_at_interval = s.cpu_at_batch = s.proc_stat->read();
   s.batch_notes_given = s.batch_coverage_noted = false;
+  s.silence.restart();
   s.marked_busy.clear();
   s.marked_task.clear();
   s.marked_util.clear();
@@ -644,7 +704,7 @@ void EnergyRecorder::complete_interval(Interval& iv) {
     if (from && now) machine_u = utilisation_between(*from, *now);
     if (s.choice.source)
       iv.energy = s.interval_energy(s.choice.source->read_interval(), iv.duration_s, cpu,
-                                    State::busy_between(from, now));
+                                    State::busy_between(from, now), machine_u);
     else
       iv.energy = s.interval_estimate(iv.duration_s, cpu, machine_u);
   } else {
@@ -729,8 +789,12 @@ void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
     }
     for (size_t k = 0; k < intervals.size() && k < readings.size() && k < busy.size(); ++k) {
       auto& iv = intervals[k];
+      // The machine's utilisation, should the estimate stand in: the busy time over N·T.
+      std::optional<double> machine_u;
+      if (busy[k] && iv.duration_s > 0)
+        machine_u = std::clamp(*busy[k] / (s.cpus() * iv.duration_s), 0.0, 1.0);
       iv.energy = s.interval_energy(std::move(readings[k]), iv.duration_s, task_clock_s(iv.events),
-                                    busy[k]);
+                                    busy[k], machine_u);
     }
   } else {
     auto utils = std::exchange(s.marked_util, {});

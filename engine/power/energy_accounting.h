@@ -61,7 +61,9 @@ class EnergyRecorder {
   void begin_run();
   // Fills iv.energy from the sources (or the estimate) over the interval, and appends each
   // GPU's gpu_util, gpu_sm_clock_mhz, gpu_memory_clock_mhz, gpu_temperature_c and gpu_watts to
-  // iv.metrics.
+  // iv.metrics. The source's domains are judged as the run's are, over the run so far: where
+  // they have read 0 J since begin_run (present, not counting), the interval carries the estimate
+  // that the run will (docs/energy.md).
   void complete_interval(Interval& iv);
   // The same in two steps, for a run whose intervals nobody sees live (-q, no --interval-out):
   // mark_interval() at each interval's end reads only what must be read then (the sources, the

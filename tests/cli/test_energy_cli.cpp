@@ -83,6 +83,30 @@ bool has_note(const json& doc, const std::string& text) {
   return false;
 }
 
+// The estimate an interval carries in place of a domain that had not counted since the run began
+// (docs/energy.md): its machine-wide entry, or null.
+const json* estimate_in(const json& interval) {
+  for (const auto& e : interval["energy"])
+    if (e["scope"] == "machine" && e["method"].get<std::string>().rfind("estimated:", 0) == 0)
+      return &e;
+  return nullptr;
+}
+
+// An interval's estimated wall watts of SPECpower result 0 (the IBM x3400 M3 SKU of
+// data/skus.csv: 69.2 W idle, 119 W at 10% load, 24 threads) at the interval's utilisation, its
+// task-clock over its duration on `cpus` CPUs, below 10%; scaled by cpus / 24 threads.
+void check_specpower0_estimate(const json& interval, const json& wall, double cpus) {
+  double task_s = 0;
+  // An interval in which the sleeping command never ran has task-clock not counted: 0 s.
+  for (const auto& e : interval["events"])
+    if (e["name"] == "task-clock" && e["status"] == "counted")
+      task_s = e["value"].get<double>() / 1e3;
+  double u = task_s / (interval["duration_s"].get<double>() * cpus);
+  REQUIRE(u < 0.1);
+  CHECK(wall["average_watts"].get<double>() ==
+        doctest::Approx((69.2 + (119 - 69.2) * u / 0.1) * cpus / 24).epsilon(1e-9));
+}
+
 bool one_line(const std::string& s) {
   return !s.empty() && s.find('\n') == s.size() - 1;
 }
@@ -169,12 +193,20 @@ TEST_SUITE("kernel") {
       CHECK((*share)["joules"].get<double>() >= 0);
       CHECK((*share)["joules"].get<double>() <= 1.0);
       CHECK(has_note(doc, "(E − P_idle·T)·c/B + P_idle·T·c/(N·T)"));
-      // Per interval, in the document and in the stream: the intervals add up to the run.
+      // Per interval, in the document and in the stream: the intervals add up to the run. Until
+      // the command's first write (0.3 s) package-0 has read 0 J since the run began: those
+      // intervals carry the estimate instead, and the run says until when.
       double sum = 0;
+      size_t estimated = 0;
       REQUIRE(doc["intervals"].size() >= 8);
       for (const auto& iv : doc["intervals"]) {
         const json* e = find_energy(iv["energy"], "package-0");
-        REQUIRE(e != nullptr);
+        if (e == nullptr) {
+          CHECK(sum == 0);  // only before the counter first moved
+          CHECK(estimate_in(iv) != nullptr);
+          ++estimated;
+          continue;
+        }
         sum += (*e)["joules"].get<double>();
         CHECK((*e)["average_watts"].get<double>() ==
               doctest::Approx((*e)["joules"].get<double>() / iv["duration_s"].get<double>())
@@ -185,6 +217,8 @@ TEST_SUITE("kernel") {
         CHECK((*part)["joules"].get<double>() <= (*e)["joules"].get<double>() + 1e-12);
       }
       CHECK(sum == doctest::Approx(1.0).epsilon(1e-9));
+      CHECK(estimated < 4);
+      CHECK(has_note(doc, "the estimate stands for the intervals until") == (estimated > 0));
       // The intervals' counts are deltas of the run's (built at the ticks when live, from the
       // ticks' raw numbers after the run otherwise): their raw task-clock adds up exactly.
       uint64_t raw = 0;
@@ -233,15 +267,24 @@ TEST_SUITE("kernel") {
     double joules = 0;
     uint64_t raw = 0;
     double last_t = 0;
+    size_t estimated = 0;
     for (const auto& iv : intervals) {
-      const json* e = find_energy(iv["energy"], "package-0");
-      REQUIRE(e != nullptr);
-      joules += (*e)["joules"].get<double>();
       raw += iv["events"][0]["raw"].get<uint64_t>();
       CHECK(iv["time_s"].get<double>() > last_t);
       last_t = iv["time_s"].get<double>();
+      const json* e = find_energy(iv["energy"], "package-0");
+      if (e == nullptr) {
+        // Before the first write at 0.5 s, package-0 has not counted: the estimate stands in.
+        CHECK(joules == 0);
+        CHECK(estimate_in(iv) != nullptr);
+        ++estimated;
+        continue;
+      }
+      joules += (*e)["joules"].get<double>();
     }
     CHECK(joules == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(estimated < intervals.size());
+    CHECK(has_note(doc, "the estimate stands for the intervals until") == (estimated > 0));
     CHECK(raw == doc["events"][0]["raw"].get<uint64_t>());
     std::set<std::string> seen;
     for (const auto& n : doc["notes"]) CHECK_MESSAGE(seen.insert(n.get<std::string>()).second, n);
@@ -590,16 +633,7 @@ TEST_SUITE("kernel") {
         const json* wall = find_energy(iv["energy"], "wall");
         REQUIRE(wall != nullptr);
         CHECK((*wall)["method"] == "estimated:sku-curve:" + sku);
-        double task_s = 0;
-        // An interval in which the sleeping command never ran has task-clock not counted: 0 s.
-        for (const auto& e : iv["events"])
-          if (e["name"] == "task-clock" && e["status"] == "counted")
-            task_s = e["value"].get<double>() / 1e3;
-        double u = task_s / (iv["duration_s"].get<double>() * cpus);
-        REQUIRE(u < 0.1);
-        // SPECpower result 0: 69.2 W idle, 119 W at 10% load; scaled by cpus / 24 threads.
-        CHECK((*wall)["average_watts"].get<double>() ==
-              doctest::Approx((69.2 + (119 - 69.2) * u / 0.1) * cpus / 24).epsilon(1e-9));
+        check_specpower0_estimate(iv, *wall, cpus);
       }
     }
     SUBCASE("-r 2: joules_per_run is the mean of the runs") {
@@ -611,6 +645,59 @@ TEST_SUITE("kernel") {
       REQUIRE(find_metric(doc, "joules_per_run") != nullptr);
       CHECK((*find_metric(doc, "joules_per_run"))["value"].get<double>() ==
             (*share)["joules"].get<double>());
+    }
+  }
+
+  TEST_CASE("-I with a power domain that never counts: every interval carries the run's estimate") {
+    // vm-psys-silent: a VM's powercap psys zone whose energy_uj stays at 0 µJ. The run is
+    // "present, not counting" and estimated; its intervals, streamed live or built after the run,
+    // carry the same estimate instead of psys's 0 J, each at its own utilisation.
+    const std::string sku = "specpower-0-ibm-corporation-ibm-system-x3400-m3";
+    for (bool live : {true, false}) {
+      CAPTURE(live);
+      TempDir dir(live ? "silent-live" : "silent-after");
+      auto out = dir.file("run.json"), stream = dir.file("run.jsonl");
+      std::vector<std::string> args = {"--json", out, "-I", "100", "--sku", sku};
+      if (live) {
+        args.insert(args.end(), {"--interval-out", stream});
+      } else {
+        args.push_back("-q");
+      }
+      auto doc = run_json(run_process(measure(args, "sleep 0.35"),
+                                      {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "vm-psys-silent"}),
+                          out);
+      CHECK(has_note(doc, "power domain psys (measured:powercap) present, not counting"));
+      const json* run_wall = find_energy(doc["energy"], "wall");
+      REQUIRE(run_wall != nullptr);
+      CHECK((*run_wall)["method"] == "estimated:sku-curve:" + sku);
+      CHECK_FALSE(find_energy(doc["energy"], "psys"));
+      REQUIRE(doc["intervals"].size() >= 3);
+      double cpus = doc["machine"]["logical_cpus"].get<double>();
+      double joules = 0;
+      for (const auto& iv : doc["intervals"]) {
+        CHECK_FALSE(find_energy(iv["energy"], "psys"));
+        const json* wall = find_energy(iv["energy"], "wall");
+        REQUIRE(wall != nullptr);
+        CHECK((*wall)["method"] == (*run_wall)["method"]);
+        CHECK((*wall)["uncertainty"] == (*run_wall)["uncertainty"]);
+        REQUIRE(find_energy(iv["energy"], "wall", "command") != nullptr);
+        check_specpower0_estimate(iv, *wall, cpus);
+        joules += (*wall)["joules"].get<double>();
+      }
+      // Below 10% load the curve is a line, so the intervals add up to the run's estimate.
+      CHECK(joules == doctest::Approx((*run_wall)["joules"].get<double>()).epsilon(1e-3));
+      if (!live) continue;
+      size_t streamed = 0;
+      std::ifstream lines(stream);
+      for (std::string line; std::getline(lines, line);) {
+        auto iv = json::parse(line);
+        CHECK_FALSE(find_energy(iv["energy"], "psys"));
+        const json* wall = find_energy(iv["energy"], "wall");
+        REQUIRE(wall != nullptr);
+        CHECK((*wall)["method"] == "estimated:sku-curve:" + sku);
+        ++streamed;
+      }
+      CHECK(streamed == doc["intervals"].size());
     }
   }
 

@@ -316,6 +316,60 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE(
+      "measure -I: the table on stderr shows each GPU's joules, watts, utilisation and SM clock") {
+    fs::path dir = make_temp_dir("gpu-table");
+    fs::path clock = dir / "clock", out = dir / "m.json";
+    std::ofstream(clock) << "3\n";
+    auto idle = trace1_row_at(3.0), busy = trace1_row_at(10.4);
+    // Without -q the intervals are shown as they are taken: 0.4 s idle, then the bf16 matmul.
+    auto r = run_process(pmcmodel({"measure", "-I", "100", "--json", out.string(), "--", "sh", "-c",
+                                   "sleep 0.4; echo 10.4 > " + clock.string() + "; sleep 0.5"}),
+                         {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+                          "PMC_FAKE_NVML_CLOCK=" + clock.string()});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    // Interval rows: "<time_s> <value> <unit> <name> …"; gpu0's energy row is
+    // "<time_s> <joules> J gpu0 # <watts> W measured:nvml …".
+    struct GpuRow {
+      double time_s = 0, joules = 0, watts = 0;
+    };
+    std::vector<GpuRow> energy;
+    std::vector<std::map<std::string, double>> activity;
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream row(line);
+      std::vector<std::string> t;
+      for (std::string word; row >> word;) t.push_back(word);
+      if (t.size() < 5 || t[3] != "gpu0") continue;
+      if (t[2] == "J" && t[4] == "#") {
+        REQUIRE(t.size() >= 8);
+        CHECK(t[7] == "measured:nvml");
+        energy.push_back({std::stod(t[0]), std::stod(t[1]), std::stod(t[5])});
+        activity.emplace_back();
+      } else if (t[2] == "%" && t[4] == "utilisation") {
+        REQUIRE(!activity.empty());
+        activity.back()["util_pct"] = std::stod(t[1]);
+      } else if (t[2] == "MHz" && t[4] == "SM") {
+        REQUIRE(!activity.empty());
+        activity.back()["sm_mhz"] = std::stod(t[1]);
+      }
+    }
+    json doc = json::parse(read_file(out.string()));
+    REQUIRE(energy.size() == doc["intervals"].size());
+    // The joules add up to the counter's advance between the trace rows in force at 3.0 and
+    // 10.4 s; each row's watts are its joules over the interval.
+    double joules = 0, last_t = 0;
+    for (const auto& e : energy) {
+      joules += e.joules;
+      CHECK(e.watts * (e.time_s - last_t) == doctest::Approx(e.joules).epsilon(0.01).scale(1e-3));
+      last_t = e.time_s;
+    }
+    CHECK(joules == doctest::Approx((busy["energy_mj"] - idle["energy_mj"]) / 1e3).epsilon(1e-6));
+    check_interval_values(activity, "util_pct", idle["util_gpu_pct"], busy["util_gpu_pct"]);
+    check_interval_values(activity, "sm_mhz", idle["sm_mhz"], busy["sm_mhz"]);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure -I: an NVML without nvmlDeviceGetTemperature gives a note and no field") {
     fs::path dir = make_temp_dir("gpu-intervals");
     auto idle = trace1_row_at(3.0), busy = trace1_row_at(10.4);

@@ -42,8 +42,6 @@
  * with FAKE_AMDSMI_NO_TEMP_SYMBOL, no amdsmi_get_temp_metric.
  * fake_amdsmi_now() gives a test the time every reading uses.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +49,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fake_gpu_processes.h"
 
 typedef int amdsmi_status_t;
 enum {
@@ -158,13 +158,8 @@ static int sockets[MAX_GPUS];
 static int n_gpus, n_sockets, initialised, no_energy, no_power, replay, no_hotspot, no_temp;
 static double temp_c = 45;
 static unsigned other_pid, child_gfx = 80;
-/* PMC_FAKE_AMDSMI_PROCESSES, when set. */
-#define MAX_LISTED 64
-static struct listed {
-  int gpu;
-  unsigned pid, gfx;
-} listed[MAX_LISTED];
-static int listed_count = -1; /* -1: not set */
+/* PMC_FAKE_AMDSMI_PROCESSES, when set: each process's share of the GFX engine's time. */
+static struct fake_process_list listed = {.count = -1};
 static double trace_start;
 #define MAX_ROWS 4096
 static double trace_t[MAX_ROWS], trace_w[MAX_ROWS], trace_c[MAX_ROWS];
@@ -180,15 +175,8 @@ static double env_double(const char* name, double fallback) {
 }
 
 static double now_s(void) {
-  if (clock_path[0] != '\0') {
-    FILE* f = fopen(clock_path, "r");
-    if (f != NULL) {
-      double t = 0;
-      int ok = fscanf(f, "%lf", &t) == 1;
-      fclose(f);
-      if (ok) return t;
-    }
-  }
+  double t = 0;
+  if (fake_read_clock(clock_path, &t)) return t;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) / 1e9;
@@ -263,20 +251,7 @@ amdsmi_status_t amdsmi_init(uint64_t flags) {
   other_pid = (unsigned)env_double("PMC_FAKE_AMDSMI_OTHER_PID", 0);
   child_gfx = (unsigned)env_double("PMC_FAKE_AMDSMI_CHILD_GFX", 80);
   if (child_gfx > 100) child_gfx = 100;
-  listed_count = -1;
-  const char* processes = getenv("PMC_FAKE_AMDSMI_PROCESSES");
-  if (processes != NULL) {
-    const char* p = processes;
-    listed_count = 0;
-    while (*p != '\0' && listed_count < MAX_LISTED) {
-      struct listed* l = &listed[listed_count];
-      int used = 0;
-      if (sscanf(p, "%d:%u:%u%n", &l->gpu, &l->pid, &l->gfx, &used) != 3) break;
-      ++listed_count;
-      p += used;
-      if (*p == ',') ++p;
-    }
-  }
+  fake_parse_processes(getenv("PMC_FAKE_AMDSMI_PROCESSES"), &listed);
   if (replay) {
     const char* trace = getenv("PMC_FAKE_AMDSMI_TRACE");
 #ifdef FAKE_AMDSMI_TRACE
@@ -450,35 +425,6 @@ amdsmi_status_t amdsmi_get_temp_metric(amdsmi_processor_handle h,
 }
 #endif
 
-/* The caller's children: /proc/<pid>/stat's fourth field is the parent. */
-static unsigned children(unsigned* out, unsigned capacity) {
-  DIR* d = opendir("/proc");
-  struct dirent* e;
-  unsigned n = 0;
-  pid_t self = getpid();
-  if (d == NULL) return 0;
-  while ((e = readdir(d)) != NULL) {
-    char path[300], buf[512];
-    FILE* f;
-    char* close_paren;
-    int ppid = 0;
-    if (!isdigit((unsigned char)e->d_name[0])) continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    f = fopen(path, "r");
-    if (f == NULL) continue;
-    buf[0] = '\0';
-    if (fgets(buf, sizeof buf, f) == NULL) buf[0] = '\0';
-    fclose(f);
-    close_paren = strrchr(buf, ')');
-    if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", &ppid) != 1) continue;
-    if (ppid != self) continue;
-    if (n < capacity) out[n] = (unsigned)atoi(e->d_name);
-    ++n;
-  }
-  closedir(d);
-  return n;
-}
-
 /* AMD SMI's count-then-fill protocol: *max_processes 0 (or no list) asks for the count; a list
  * too short is filled and answers OUT_OF_RESOURCES with the count needed. */
 amdsmi_status_t amdsmi_get_gpu_process_list(amdsmi_processor_handle h, uint32_t* max_processes,
@@ -488,14 +434,14 @@ amdsmi_status_t amdsmi_get_gpu_process_list(amdsmi_processor_handle h, uint32_t*
   unsigned n = 0;
   if (g == NULL || max_processes == NULL) return AMDSMI_STATUS_INVAL;
   unsigned shares[64];
-  if (listed_count >= 0) {
-    for (int i = 0; i < listed_count && n < 64; ++i)
-      if (listed[i].gpu == g->index) {
-        pids[n] = listed[i].pid;
-        shares[n++] = listed[i].gfx;
+  if (listed.count >= 0) {
+    for (int i = 0; i < listed.count && n < 64; ++i)
+      if (listed.rows[i].gpu == g->index) {
+        pids[n] = listed.rows[i].pid;
+        shares[n++] = listed.rows[i].share;
       }
   } else if (g->index == 0) {
-    n = children(pids, 64);
+    n = fake_children(pids, 64);
     if (n > 63) n = 63;
     if (other_pid != 0) pids[n++] = other_pid;
     for (unsigned i = 0; i < n; ++i) shares[i] = pids[i] == other_pid ? 100 - child_gfx : child_gfx;

@@ -29,13 +29,13 @@
  * Compute processes: the caller's child processes (those whose parent in /proc/<pid>/stat is the
  * caller), on GPU 0 only, and the PMC_FAKE_NVML_OTHER_PID process when set.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fake_gpu_processes.h"
 
 typedef int nvmlReturn_t;
 enum {
@@ -115,13 +115,8 @@ static int gpus = 1;
 static int no_energy, no_fields, no_mem_clock, no_temperature;
 static unsigned other_pid;
 static unsigned child_sm = 80;
-/* PMC_FAKE_NVML_PROCESSES, when set. */
-#define MAX_LISTED 64
-static struct listed {
-  int gpu;
-  unsigned pid, sm;
-} listed[MAX_LISTED];
-static int listed_count = -1; /* -1: not set */
+/* PMC_FAKE_NVML_PROCESSES, when set: each process's SM utilisation. */
+static struct fake_process_list listed = {.count = -1};
 /* Two device handles: the address of an element is the handle. */
 static char devices[2];
 
@@ -163,15 +158,8 @@ static int load_trace(const char* path) {
 
 static double trace_time(void) {
   struct timespec now;
-  if (clock_file) {
-    FILE* f = fopen(clock_file, "r");
-    double t;
-    if (f) {
-      int ok = fscanf(f, "%lf", &t) == 1;
-      fclose(f);
-      if (ok) return t;
-    }
-  }
+  double t;
+  if (fake_read_clock(clock_file, &t)) return t;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return start_s + (double)(now.tv_sec - init_time.tv_sec) +
          (double)(now.tv_nsec - init_time.tv_nsec) / 1e9;
@@ -226,20 +214,7 @@ nvmlReturn_t nvmlInit_v2(void) {
   v = getenv("PMC_FAKE_NVML_CHILD_SM");
   child_sm = v ? (unsigned)atoi(v) : 80;
   if (child_sm > 100) child_sm = 100;
-  listed_count = -1;
-  v = getenv("PMC_FAKE_NVML_PROCESSES");
-  if (v) {
-    const char* p = v;
-    listed_count = 0;
-    while (*p && listed_count < MAX_LISTED) {
-      struct listed* l = &listed[listed_count];
-      int used = 0;
-      if (sscanf(p, "%d:%u:%u%n", &l->gpu, &l->pid, &l->sm, &used) != 3) break;
-      ++listed_count;
-      p += used;
-      if (*p == ',') ++p;
-    }
-  }
+  fake_parse_processes(getenv("PMC_FAKE_NVML_PROCESSES"), &listed);
   clock_gettime(CLOCK_MONOTONIC, &init_time);
   initialized = 1;
   return NVML_SUCCESS;
@@ -399,51 +374,22 @@ nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, unsigned 
 }
 #endif
 
-/* The caller's children: /proc/<pid>/stat's fourth field is the parent. */
-static unsigned children(unsigned* out, unsigned capacity) {
-  DIR* d = opendir("/proc");
-  struct dirent* e;
-  unsigned n = 0;
-  pid_t self = getpid();
-  if (!d) return 0;
-  while ((e = readdir(d)) != NULL) {
-    char path[300], buf[512];
-    FILE* f;
-    char* close_paren;
-    int ppid = 0;
-    if (!isdigit((unsigned char)e->d_name[0])) continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    f = fopen(path, "r");
-    if (!f) continue;
-    buf[0] = '\0';
-    if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
-    fclose(f);
-    close_paren = strrchr(buf, ')');
-    if (!close_paren || sscanf(close_paren + 1, " %*c %d", &ppid) != 1) continue;
-    if (ppid != self) continue;
-    if (n < capacity) out[n] = (unsigned)atoi(e->d_name);
-    ++n;
-  }
-  closedir(d);
-  return n;
-}
-
 /* The compute processes of a device: those PMC_FAKE_NVML_PROCESSES lists for it, else children
  * (GPU 0) and the other process (GPU 0). */
 static unsigned processes(nvmlDevice_t device, unsigned* pids, unsigned capacity) {
   unsigned n;
   int i;
-  if (listed_count >= 0) {
+  if (listed.count >= 0) {
     n = 0;
-    for (i = 0; i < listed_count; ++i) {
-      if (listed[i].gpu != device_index(device)) continue;
-      if (n < capacity) pids[n] = listed[i].pid;
+    for (i = 0; i < listed.count; ++i) {
+      if (listed.rows[i].gpu != device_index(device)) continue;
+      if (n < capacity) pids[n] = listed.rows[i].pid;
       ++n;
     }
     return n;
   }
   if (device_index(device) != 0) return 0;
-  n = children(pids, capacity);
+  n = fake_children(pids, capacity);
   if (other_pid) {
     if (n < capacity) pids[n] = other_pid;
     ++n;
@@ -474,9 +420,10 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsign
 
 static unsigned sm_of(nvmlDevice_t device, unsigned pid) {
   int i;
-  if (listed_count >= 0) {
-    for (i = 0; i < listed_count; ++i)
-      if (listed[i].gpu == device_index(device) && listed[i].pid == pid) return listed[i].sm;
+  if (listed.count >= 0) {
+    for (i = 0; i < listed.count; ++i)
+      if (listed.rows[i].gpu == device_index(device) && listed.rows[i].pid == pid)
+        return listed.rows[i].share;
     return 0;
   }
   return other_pid && pid == other_pid ? 100 - child_sm : child_sm;

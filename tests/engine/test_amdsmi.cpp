@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -27,56 +26,17 @@
 #include "engine/power/amdsmi.h"
 #include "engine/power/gpu_source.h"
 #include "engine/session/doctor.h"
-#include "test_support.h"
+#include "gpu_test_support.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;
 
 namespace {
 
-// Points AMD SMI at the fake (and NVML nowhere) with its switches and a clock file, for the life
-// of the object.
-struct FakeAmdSmi {
-  fs::path dir = test::make_temp_dir("amdsmi");
-  fs::path clock = dir / "clock";
-  std::vector<std::string> names;
-  explicit FakeAmdSmi(std::initializer_list<std::pair<const char*, const char*>> switches = {},
-                      const char* library = PMC_FAKE_AMDSMI) {
-    set("PMCMODEL_AMDSMI_LIBRARY", library);
-    set("PMCMODEL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1");
-    set("PMC_FAKE_AMDSMI_CLOCK", clock.c_str());
-    for (const auto& [k, v] : switches) set(k, v);
-    at(0);
-  }
-  ~FakeAmdSmi() {
-    for (const auto& k : names) ::unsetenv(k.c_str());
-    fs::remove_all(dir);
-  }
-  void set(const char* k, const char* v) {
-    ::setenv(k, v, 1);
-    names.emplace_back(k);
-  }
-  void at(double t) const { std::ofstream(clock) << t << "\n"; }
-};
-
-const EnergyReading* find(const std::vector<EnergyReading>& readings, const std::string& domain) {
-  for (const auto& r : readings)
-    if (r.domain == domain && r.scope == EnergyScope::machine) return &r;
-  return nullptr;
-}
-
-bool has_note(const std::vector<std::string>& notes, const std::string& part) {
-  for (const auto& n : notes)
-    if (n.find(part) != std::string::npos) return true;
-  return false;
-}
-
-const EnergyReading* find_share(const std::vector<EnergyReading>& readings,
-                                const std::string& domain) {
-  for (const auto& r : readings)
-    if (r.domain == domain && r.scope == EnergyScope::command) return &r;
-  return nullptr;
-}
+using test::FakeAmdSmi;
+using test::find_reading;
+using test::has_note;
+using test::one_sample;
 
 // The power the fake replays: each row's instant power (power_instant_mw, the 5th column) rounded
 // to whole watts, in force from its t_s until the next row.
@@ -161,16 +121,16 @@ TEST_SUITE("kernel") {
     fake.at(5);
     src.sample();
     auto first = src.read_interval();
-    REQUIRE(find(first, "gpu0"));
-    CHECK(find(first, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));
+    REQUIRE(find_reading(first, "gpu0"));
+    CHECK(find_reading(first, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));
     fake.at(10);
     src.sample();
     auto second = src.read_interval();
-    REQUIRE(find(second, "gpu0"));
-    CHECK(find(second, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));
+    REQUIRE(find_reading(second, "gpu0"));
+    CHECK(find_reading(second, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));
     // 0 → 10 s: 256,000,000 counts × 15.625 µJ = 4000 J.
     auto run = src.read_since_start();
-    auto* g = find(run, "gpu0");
+    auto* g = find_reading(run, "gpu0");
     REQUIRE(g);
     CHECK(g->joules == doctest::Approx(4000).epsilon(1e-12));
     CHECK(g->method == "measured:amdsmi");
@@ -194,7 +154,7 @@ TEST_SUITE("kernel") {
     src.sample();
     fake.at(10);
     auto run = src.read_since_start();
-    auto* g = find(run, "gpu0");
+    auto* g = find_reading(run, "gpu0");
     REQUIRE(g);
     CHECK(g->joules == doctest::Approx(4000).epsilon(1e-12));
     CHECK(has_note(src.notes(), "wrapped at 32 bits 1 time"));
@@ -214,9 +174,10 @@ TEST_SUITE("kernel") {
     fake.at(4);
     src.sample();
     auto run = src.read_since_start();
-    REQUIRE(find(run, "gpu0"));
-    CHECK(find(run, "gpu0")->joules == doctest::Approx(2000).epsilon(1e-12));  // 4 s × 500 W
-    CHECK_FALSE(find(run, "gpu1"));  // neither 0 J nor counted twice
+    REQUIRE(find_reading(run, "gpu0"));
+    CHECK(find_reading(run, "gpu0")->joules ==
+          doctest::Approx(2000).epsilon(1e-12));  // 4 s × 500 W
+    CHECK_FALSE(find_reading(run, "gpu1"));       // neither 0 J nor counted twice
     auto notes = src.notes();
     CHECK(has_note(notes, "gpu1 (AMD Instinct MI250X"));
     CHECK(has_note(notes,
@@ -299,10 +260,7 @@ TEST_SUITE("kernel") {
       FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61"}, {"PMC_FAKE_AMDSMI_NO_HOTSPOT", "1"}});
       auto choice = open_amdsmi_gpus({}, 0);
       REQUIRE(choice.source);
-      choice.source->start();
-      choice.source->sample();
-      choice.source->read_since_start();
-      auto act = choice.source->last_activity();
+      auto act = one_sample(*choice.source);
       REQUIRE(act.size() == 1);
       CHECK(act[0].temperature_c == doctest::Approx(51));
     }
@@ -313,10 +271,7 @@ TEST_SUITE("kernel") {
       CHECK(has_note(choice.notes,
                      "gpu0: no temperature: amdsmi_get_temp_metric answers "
                      "AMDSMI_STATUS_NOT_SUPPORTED"));
-      choice.source->start();
-      choice.source->sample();
-      choice.source->read_since_start();
-      auto act = choice.source->last_activity();
+      auto act = one_sample(*choice.source);
       REQUIRE(act.size() == 1);
       CHECK_FALSE(act[0].temperature_c);
       CHECK(act[0].sm_clock_mhz == doctest::Approx(2100));
@@ -327,10 +282,7 @@ TEST_SUITE("kernel") {
       REQUIRE(choice.source);
       CHECK(
           has_note(choice.notes, "lacks amdsmi_get_temp_metric: no AMD GPU's temperature is read"));
-      choice.source->start();
-      choice.source->sample();
-      choice.source->read_since_start();
-      auto act = choice.source->last_activity();
+      auto act = one_sample(*choice.source);
       REQUIRE(act.size() == 1);
       CHECK_FALSE(act[0].temperature_c);
       CHECK(act[0].memory_clock_mhz == doctest::Approx(1300));
@@ -366,7 +318,7 @@ TEST_SUITE("kernel") {
     auto run = src.read_since_start();
     double to = fake_now() + 3;
     dlclose(lib);
-    auto* g = find(run, "gpu0");
+    auto* g = find_reading(run, "gpu0");
     REQUIRE(g);
     CHECK(g->method == "measured:amdsmi-power");
     double exact = replayed_joules(replayed_trace(), from, to);
@@ -397,13 +349,13 @@ TEST_SUITE("kernel") {
       fake.at(10);
       choice.source->sample();
       auto run = choice.source->read_since_start();
-      auto* share = find_share(run, "gpu0");
+      auto* share = find_reading(run, "gpu0", EnergyScope::command);
       REQUIRE(share);
       // 10 s × 400 W, all of it the command's.
       CHECK(share->joules == doctest::Approx(4000).epsilon(1e-12));
       CHECK(share->method == "measured:amdsmi+share:sole-process");
-      CHECK(share->uncertainty == doctest::Approx(find(run, "gpu0")->uncertainty));
-      CHECK_FALSE(find_share(run, "gpu1"));
+      CHECK(share->uncertainty == doctest::Approx(find_reading(run, "gpu0")->uncertainty));
+      CHECK_FALSE(find_reading(run, "gpu1", EnergyScope::command));
       CHECK(has_note(choice.source->notes(), "gpu1: no command share: AMD SMI never listed"));
     }
     SUBCASE("another process on GPU 0: split by GFX engine time, 80 to 20") {
@@ -420,8 +372,8 @@ TEST_SUITE("kernel") {
       auto interval = choice.source->read_interval();
       auto run = choice.source->read_since_start();
       for (const auto* readings : {&interval, &run}) {
-        auto* machine = find(*readings, "gpu0");
-        auto* share = find_share(*readings, "gpu0");
+        auto* machine = find_reading(*readings, "gpu0");
+        auto* share = find_reading(*readings, "gpu0", EnergyScope::command);
         REQUIRE(machine);
         REQUIRE(share);
         // 1 s → 11 s: 4000 J; the child used 8 s of GFX engine time, the other process 2 s.
@@ -439,8 +391,8 @@ TEST_SUITE("kernel") {
       choice.source->start();
       fake.at(10);
       auto run = choice.source->read_since_start();
-      CHECK(find(run, "gpu0"));
-      CHECK_FALSE(find_share(run, "gpu0"));
+      CHECK(find_reading(run, "gpu0"));
+      CHECK_FALSE(find_reading(run, "gpu0", EnergyScope::command));
     }
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
@@ -463,11 +415,11 @@ TEST_SUITE("kernel") {
     all.source->start();
     fake.at(10);
     auto run = all.source->read_since_start();
-    REQUIRE(find(run, "gpu0"));
-    CHECK(find(run, "gpu0")->method == "measured:nvml");
-    REQUIRE(find(run, "gpu1"));
-    CHECK(find(run, "gpu1")->method == "measured:amdsmi");
-    CHECK(find(run, "gpu1")->joules == doctest::Approx(4000).epsilon(1e-12));
+    REQUIRE(find_reading(run, "gpu0"));
+    CHECK(find_reading(run, "gpu0")->method == "measured:nvml");
+    REQUIRE(find_reading(run, "gpu1"));
+    CHECK(find_reading(run, "gpu1")->method == "measured:amdsmi");
+    CHECK(find_reading(run, "gpu1")->joules == doctest::Approx(4000).epsilon(1e-12));
     auto notes = all.source->notes();
     CHECK(std::count(notes.begin(), notes.end(), std::string(kGpuDomainsNote)) == 1);
 

@@ -10,64 +10,23 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/power/energy_accounting.h"
 #include "engine/power/nvml.h"
-#include "test_support.h"
+#include "gpu_test_support.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;
 
 namespace {
 
-// Points NVML at the fake (or `library`, a build of it) and sets its switches for the life of
-// the object.
-struct FakeNvml {
-  fs::path dir;
-  std::vector<std::string> names;
-  explicit FakeNvml(std::initializer_list<std::pair<const char*, const char*>> switches = {},
-                    const char* library = PMC_FAKE_NVML) {
-    dir = test::make_temp_dir("nvml");
-    std::vector<std::pair<std::string, std::string>> env(switches.begin(), switches.end());
-    env.emplace_back("PMCMODEL_NVML_LIBRARY", library);
-    for (const auto& [k, v] : env) {
-      ::setenv(k.c_str(), v.c_str(), 1);
-      names.push_back(k);
-    }
-  }
-  ~FakeNvml() {
-    for (const auto& k : names) ::unsetenv(k.c_str());
-    fs::remove_all(dir);
-  }
-  // Uses a clock file from now on (set before the source is opened: read at nvmlInit).
-  fs::path clock() {
-    auto path = dir / "clock";
-    ::setenv("PMC_FAKE_NVML_CLOCK", path.c_str(), 1);
-    names.push_back("PMC_FAKE_NVML_CLOCK");
-    return path;
-  }
-};
-
-void set_clock(const fs::path& path, double t) {
-  std::ofstream(path) << t << "\n";
-}
-
-const EnergyReading* find(const std::vector<EnergyReading>& readings, const std::string& domain,
-                          EnergyScope scope = EnergyScope::machine) {
-  for (const auto& r : readings)
-    if (r.domain == domain && r.scope == scope) return &r;
-  return nullptr;
-}
-
-bool has_note(const std::vector<std::string>& notes, const std::string& part) {
-  for (const auto& n : notes)
-    if (n.find(part) != std::string::npos) return true;
-  return false;
-}
+using test::FakeNvml;
+using test::find_reading;
+using test::has_note;
+using test::one_sample;
 
 // Samples `source` every 20 ms for `seconds`.
 void sample_for(GpuSource& source, double seconds) {
@@ -177,9 +136,7 @@ TEST_SUITE("kernel") {
 
   TEST_CASE("the energy counter: joules are its advance over the window") {
     FakeNvml fake;
-    auto clock = fake.clock();
-    set_clock(clock, 4.5);
-    auto choice = open_nvml_source({});
+    auto choice = fake.open_at(4.5);
     REQUIRE(choice.source);
     auto& src = *choice.source;
     REQUIRE(src.gpus().size() == 1);
@@ -192,15 +149,15 @@ TEST_SUITE("kernel") {
     src.start();
     // The row in force at 4.5 s is t=4.4984 (energy_mj 3498747); at 10.4 s t=10.3942 (7483951):
     // 7483951 - 3498747 = 3985204 mJ.
-    set_clock(clock, 10.4);
+    fake.at(10.4);
     src.sample();
     auto run = src.read_since_start();
-    auto* g = find(run, "gpu0");
+    auto* g = find_reading(run, "gpu0");
     REQUIRE(g);
     CHECK(g->joules == doctest::Approx(3985.204).epsilon(1e-9));
     CHECK(g->method == "measured:nvml");
     // No command filter was set: no share.
-    CHECK_FALSE(find(run, "gpu0", EnergyScope::command));
+    CHECK_FALSE(find_reading(run, "gpu0", EnergyScope::command));
     // The activity of the sample taken at 10.4 s: utilisation 99 %, SM clock 1455 MHz.
     auto act = src.last_activity();
     REQUIRE(act.size() == 1);
@@ -210,39 +167,29 @@ TEST_SUITE("kernel") {
 
   TEST_CASE("intervals: each one's counter advance, and they add up to the run") {
     FakeNvml fake;
-    auto clock = fake.clock();
-    set_clock(clock, 4.5);
-    auto choice = open_nvml_source({});
-    REQUIRE(choice.source);
-    auto& src = *choice.source;
-    src.start();
+    auto& src = fake.started_at(4.5);
     // 4.5 → 10.4: 3985204 mJ (above); then a second interval in which the clock stands still.
-    set_clock(clock, 10.4);
+    fake.at(10.4);
     src.mark_interval();
-    set_clock(clock, 10.4);
+    fake.at(10.4);
     src.mark_interval();  // nothing moved: 0 J
     auto marked = src.take_marked_intervals();
     REQUIRE(marked.size() == 2);
-    CHECK(find(marked[0], "gpu0")->joules == doctest::Approx(3985.204));
-    CHECK(find(marked[1], "gpu0")->joules == doctest::Approx(0));
+    CHECK(find_reading(marked[0], "gpu0")->joules == doctest::Approx(3985.204));
+    CHECK(find_reading(marked[1], "gpu0")->joules == doctest::Approx(0));
     CHECK(src.take_marked_activity().size() == 2);
     auto run = src.read_since_start();
-    CHECK(find(run, "gpu0")->joules == doctest::Approx(3985.204));
+    CHECK(find_reading(run, "gpu0")->joules == doctest::Approx(3985.204));
   }
 
   TEST_CASE("intervals: each one's memory clock and temperature are the trace's readings") {
     FakeNvml fake;
-    auto clock = fake.clock();
-    set_clock(clock, 3.0);
-    auto choice = open_nvml_source({});
-    REQUIRE(choice.source);
-    auto& src = *choice.source;
-    src.start();
+    auto& src = fake.started_at(3.0);
     // Trace rows in force: at 3.0 s t=2.9985 (idle: SM 1980 MHz, memory 3201 MHz, 37 °C); at
     // 10.4 s t=10.3942 (the bf16 matmul: SM 1455 MHz, memory 3201 MHz, 57 °C).
     src.sample();
     src.mark_interval();
-    set_clock(clock, 10.4);
+    fake.at(10.4);
     src.sample();
     src.sample();
     src.mark_interval();
@@ -270,10 +217,7 @@ TEST_SUITE("kernel") {
                      "gpu0: no memory clock: nvmlDeviceGetClockInfo(NVML_CLOCK_MEM) answers Not "
                      "Supported"));
       CHECK_FALSE(has_note(choice.notes, "no temperature"));
-      choice.source->start();
-      choice.source->sample();
-      choice.source->read_since_start();
-      auto act = choice.source->last_activity();
+      auto act = one_sample(*choice.source);
       REQUIRE(act.size() == 1);
       CHECK_FALSE(act[0].memory_clock_mhz);
       CHECK(act[0].sm_clock_mhz);  // the SM clock is the same call's other reading: still read
@@ -284,10 +228,7 @@ TEST_SUITE("kernel") {
       auto choice = open_nvml_source({});
       REQUIRE(choice.source);
       CHECK(has_note(choice.notes, "gpu0: no temperature: nvmlDeviceGetTemperature"));
-      choice.source->start();
-      choice.source->sample();
-      choice.source->read_since_start();
-      auto act = choice.source->last_activity();
+      auto act = one_sample(*choice.source);
       REQUIRE(act.size() == 1);
       CHECK_FALSE(act[0].temperature_c);
       CHECK_FALSE(act[0].temperature_rise_c_per_s);
@@ -298,10 +239,7 @@ TEST_SUITE("kernel") {
       auto choice = open_nvml_source({});
       REQUIRE(choice.source);
       CHECK(has_note(choice.notes, "lacks nvmlDeviceGetTemperature: no GPU's temperature is read"));
-      choice.source->start();
-      choice.source->sample();
-      choice.source->read_since_start();
-      auto act = choice.source->last_activity();
+      auto act = one_sample(*choice.source);
       REQUIRE(act.size() == 1);
       CHECK_FALSE(act[0].temperature_c);
       CHECK(act[0].memory_clock_mhz == doctest::Approx(3201));
@@ -323,7 +261,7 @@ TEST_SUITE("kernel") {
       src.start();
       sample_for(src, 0.8);
       auto run = src.read_since_start();
-      auto* g = find(run, "gpu0");
+      auto* g = find_reading(run, "gpu0");
       REQUIRE(g);
       CHECK(g->method == "measured:nvml-power");
       CHECK(g->average_watts > 115);
@@ -341,7 +279,7 @@ TEST_SUITE("kernel") {
       src.start();
       sample_for(src, 0.8);
       auto run = src.read_since_start();
-      auto* g = find(run, "gpu0");
+      auto* g = find_reading(run, "gpu0");
       REQUIRE(g);
       // What the averaged reading gives in the same window: far above the 122 W drawn.
       CHECK(g->average_watts > 180);
@@ -362,8 +300,8 @@ TEST_SUITE("kernel") {
     CHECK(one.source->gpus()[0].index == 1);
     one.source->start();
     auto run = one.source->read_since_start();
-    CHECK(find(run, "gpu1"));
-    CHECK_FALSE(find(run, "gpu0"));
+    CHECK(find_reading(run, "gpu1"));
+    CHECK_FALSE(find_reading(run, "gpu0"));
     one.source.reset();
     CHECK_THROWS_WITH_AS(open_nvml_source(*parse_gpu_selection("2")),
                          "--gpus: GPU 2 asked for, but NVML sees GPUs 0-1", std::invalid_argument);
@@ -384,36 +322,32 @@ TEST_SUITE("kernel") {
     SysRoot root = SysRoot::from_env();
     SUBCASE("the command's processes alone on GPU 0; GPU 1 unused") {
       FakeNvml fake({{"PMC_FAKE_NVML_GPUS", "2"}});
-      auto clock = fake.clock();
-      set_clock(clock, 4.5);
-      auto choice = open_nvml_source({});
+      auto choice = fake.open_at(4.5);
       REQUIRE(choice.source);
       choice.source->set_command_processes(descendants_of(root, getpid()));
       choice.source->start();
-      set_clock(clock, 10.4);
+      fake.at(10.4);
       choice.source->sample();
       auto run = choice.source->read_since_start();
-      auto* share = find(run, "gpu0", EnergyScope::command);
+      auto* share = find_reading(run, "gpu0", EnergyScope::command);
       REQUIRE(share);
       CHECK(share->joules == doctest::Approx(3985.204));
       CHECK(share->method == "measured:nvml+share:sole-process");
-      CHECK_FALSE(find(run, "gpu1", EnergyScope::command));
+      CHECK_FALSE(find_reading(run, "gpu1", EnergyScope::command));
       CHECK(has_note(choice.source->notes(), "gpu1: no command share"));
     }
     SUBCASE("another process on GPU 0: split by SM utilisation, 80 to 20") {
       FakeNvml fake({{"PMC_FAKE_NVML_OTHER_PID", "1"}, {"PMC_FAKE_NVML_CHILD_SM", "80"}});
-      auto clock = fake.clock();
-      set_clock(clock, 4.5);
-      auto choice = open_nvml_source({});
+      auto choice = fake.open_at(4.5);
       REQUIRE(choice.source);
       choice.source->set_command_processes(descendants_of(root, getpid()));
       choice.source->start();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      set_clock(clock, 10.4);
+      fake.at(10.4);
       choice.source->sample();
       auto run = choice.source->read_since_start();
-      auto* machine = find(run, "gpu0");
-      auto* share = find(run, "gpu0", EnergyScope::command);
+      auto* machine = find_reading(run, "gpu0");
+      auto* share = find_reading(run, "gpu0", EnergyScope::command);
       REQUIRE(share);
       // 3985.204 J × 80 / (80 + 20).
       CHECK(share->joules == doctest::Approx(3188.1632));

@@ -51,6 +51,17 @@ struct Rig {
     fs::remove_all(dir, ec);
   }
   void stat(const std::string& cpu_line) { write(root.proc / "stat", cpu_line + "\n"); }
+  // The VM's powercap psys zone that stays at 0 µJ (tests/data/sysfs-power/vm-psys-silent), and
+  // /proc/stat at its start; returns the zone's energy_uj, for a test to move.
+  fs::path silent_psys() {
+    fs::copy(kPowerTrees / "vm-psys-silent", root.sys, fs::copy_options::recursive);
+    stat("cpu  1000 0 500 8000 100 0 0 0 0 0");
+    return root.sys / "class/powercap/intel-rapl:0/energy_uj";
+  }
+  // The recorder of a command's runs on this rig.
+  EnergyRecorder command_recorder() const {
+    return EnergyRecorder(settings, root, machine, /*system_wide=*/false);
+  }
 };
 
 Measurement run_of(double duration_s, double task_clock_ms) {
@@ -172,9 +183,7 @@ TEST_SUITE("kernel") {
       "a power domain reading 0 J over the run is present, not counting: the estimate "
       "takes over") {
     Rig rig;
-    fs::copy(kPowerTrees / "vm-psys-silent", rig.root.sys, fs::copy_options::recursive);
-    rig.stat("cpu  1000 0 500 8000 100 0 0 0 0 0");
-    fs::path energy_uj = rig.root.sys / "class/powercap/intel-rapl:0/energy_uj";
+    fs::path energy_uj = rig.silent_psys();
     EnergyRecorder recorder(rig.settings, rig.root, rig.machine, /*system_wide=*/false);
     recorder.begin_run();
     rig.stat("cpu  1040 0 500 8160 100 0 0 0 0 0");
@@ -205,6 +214,86 @@ TEST_SUITE("kernel") {
       REQUIRE(basis);
       CHECK(basis->parts.front().domain == "psys");
       CHECK_FALSE(has_note(m.notes, "not counting"));
+    }
+  }
+
+  TEST_CASE(
+      "the intervals of a run whose power domain does not count carry the run's estimate, live "
+      "or marked") {
+    Rig rig;
+    fs::path energy_uj = rig.silent_psys();
+    auto recorder = rig.command_recorder();
+    // A run of two intervals of 0.5 s, the command 0.125 s on CPU in each, on 2 CPUs: U = 12.5%
+    // in each and over the run, 122.5 W (as above). psys reads `second_uj` from the second
+    // interval on. The intervals are built at their ticks (live) or after the run (marked).
+    struct Run {
+      std::vector<Interval> intervals;
+      Measurement m;
+    };
+    auto run_with = [&](bool live, const std::string& second_uj) {
+      write(energy_uj, "000000000000\n");
+      recorder.begin_run();
+      Run run{std::vector<Interval>(2), run_of(1.0, 250)};
+      for (size_t k = 0; k < run.intervals.size(); ++k) {
+        auto& iv = run.intervals[k];
+        iv.duration_s = 0.5;
+        iv.time_s = 0.5 * double(k + 1);
+        iv.events = run_of(0.5, 125).events;
+        if (k == 1) write(energy_uj, second_uj);
+        if (live)
+          recorder.complete_interval(iv);
+        else
+          recorder.mark_interval();
+      }
+      std::vector<std::string> notes;
+      if (!live) recorder.finish_intervals(run.intervals, notes);
+      recorder.complete_run(run.m);
+      return run;
+    };
+    SUBCASE("psys stays at 0 µJ: every interval is the estimate, as the run") {
+      for (bool live : {true, false}) {
+        CAPTURE(live);
+        auto [ivs, m] = run_with(live, "000000000000\n");
+        const EnergyReading* run_wall = find(m.energy, "wall");
+        REQUIRE(run_wall != nullptr);
+        double joules = 0, share = 0;
+        for (const auto& iv : ivs) {
+          CHECK_FALSE(find(iv.energy, "psys"));
+          const EnergyReading* wall = find(iv.energy, "wall");
+          REQUIRE(wall != nullptr);
+          CHECK(wall->method == run_wall->method);
+          CHECK(wall->method == "estimated:sku-curve:" + kSku);
+          CHECK(wall->average_watts == doctest::Approx(122.5 * kShare));
+          CHECK(wall->uncertainty == run_wall->uncertainty);
+          const EnergyReading* part = find(iv.energy, "wall", EnergyScope::command);
+          REQUIRE(part != nullptr);
+          CHECK(part->method == "estimated:sku-curve:" + kSku + "+share:cpu-time");
+          joules += wall->joules;
+          share += part->joules;
+        }
+        CHECK(joules == doctest::Approx(run_wall->joules));
+        REQUIRE(find(m.energy, "wall", EnergyScope::command));
+        CHECK(share == doctest::Approx(find(m.energy, "wall", EnergyScope::command)->joules));
+        CHECK_FALSE(has_note(m.notes, "the estimate stands for the intervals"));
+      }
+    }
+    SUBCASE("psys counts from the second interval: that one and the run are measured") {
+      for (bool live : {true, false}) {
+        CAPTURE(live);
+        auto [ivs, m] = run_with(live, "000005000000\n");
+        CHECK(find(ivs[0].energy, "wall"));
+        CHECK_FALSE(find(ivs[0].energy, "psys"));
+        const EnergyReading* psys = find(ivs[1].energy, "psys");
+        REQUIRE(psys != nullptr);
+        CHECK(psys->method == "measured:powercap");
+        CHECK(psys->joules == doctest::Approx(5.0));
+        CHECK_FALSE(find(ivs[1].energy, "wall"));
+        REQUIRE(find(m.energy, "psys"));
+        CHECK(find(m.energy, "psys")->joules == doctest::Approx(5.0));
+        CHECK(has_note(m.notes,
+                       "the estimate stands for the intervals until 0.500 s into the run (1 of "
+                       "them): power domain psys had read 0 J since the run began"));
+      }
     }
   }
 

@@ -18,10 +18,12 @@
 #include "engine/serve/exposition.h"
 #include "engine/serve/sampler.h"
 #include "engine/serve/server.h"
-#include "test_support.h"
+#include "gpu_test_support.h"
 
 using namespace pmc;
 using namespace pmc::serve;
+using pmc::test::FakeAmdSmi;
+using pmc::test::FakeNvml;
 namespace fs = std::filesystem;
 
 namespace {
@@ -83,37 +85,32 @@ const Sample* find(const Snapshot& s, const std::string& family,
   return nullptr;
 }
 
-// Points NVML at the fake with its switches for the life of the object (read at nvmlInit, when
-// the sampler is made).
-struct FakeNvml {
-  fs::path dir = test::make_temp_dir("serve-nvml");
-  std::vector<std::string> names;
-  explicit FakeNvml(std::vector<std::pair<std::string, std::string>> env) {
-    env.emplace_back("PMCMODEL_NVML_LIBRARY", PMC_FAKE_NVML);
-    for (const auto& [k, v] : env) {
-      ::setenv(k.c_str(), v.c_str(), 1);
-      names.push_back(k);
-    }
+// A cgroup v2 tree with two followed services, a and b, and the processes that the stand-in GPU
+// libraries list on their GPUs: PIDs 101 and 103 are a's (103 in a child cgroup of a), 102 is
+// b's, 104 is in no followed cgroup. The sampler follows system.slice/*.service and logs to `log`.
+struct GpuCgroupRig {
+  TempTree t;
+  SysRoot root;
+  SamplerSettings settings;
+  std::vector<std::string> log;
+  explicit GpuCgroupRig(const std::string& name) : t(name) {
+    auto cg = t.path / "sys/fs/cgroup";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    write_file(cg / "system.slice/a.service/cpu.stat", cpu_stat(0));
+    write_file(cg / "system.slice/b.service/cpu.stat", cpu_stat(0));
+    write_file(t.path / "proc/stat", proc_stat(1000));
+    write_file(t.path / "proc/101/cgroup", "0::/system.slice/a.service\n");
+    write_file(t.path / "proc/102/cgroup", "0::/system.slice/b.service\n");
+    write_file(t.path / "proc/103/cgroup", "0::/system.slice/a.service/worker\n");
+    write_file(t.path / "proc/104/cgroup", "0::/user.slice\n");
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    settings.cgroups.patterns = {"system.slice/*.service"};
+    settings.cgroup_counters = false;
+    settings.log = [this](const std::string& line) { log.push_back(line); };
   }
-  ~FakeNvml() {
-    for (const auto& k : names) ::unsetenv(k.c_str());
-    fs::remove_all(dir);
-  }
-};
-
-// The same for the fake AMD SMI (read at amdsmi_init).
-struct FakeAmdSmi {
-  std::vector<std::string> names;
-  explicit FakeAmdSmi(std::vector<std::pair<std::string, std::string>> env) {
-    env.emplace_back("PMCMODEL_AMDSMI_LIBRARY", PMC_FAKE_AMDSMI);
-    for (const auto& [k, v] : env) {
-      ::setenv(k.c_str(), v.c_str(), 1);
-      names.push_back(k);
-    }
-  }
-  ~FakeAmdSmi() {
-    for (const auto& k : names) ::unsetenv(k.c_str());
-  }
+  // The machine's busy ticks move on, as between two samples.
+  void busy(uint64_t ticks) { overwrite(t.path / "proc/stat", proc_stat(ticks)); }
 };
 
 bool logged(const std::vector<std::string>& log, const std::string& start) {
@@ -372,32 +369,13 @@ TEST_SUITE("pure") {
   TEST_CASE(
       "the sampler's GPUs: the energy counter's advance, utilisation and SM clock in base units, "
       "each GPU split among cgroups by their processes on it") {
-    TempTree t("gpus");
-    auto cg = t.path / "sys/fs/cgroup";
-    write_file(cg / "cgroup.controllers", "cpu\n");
-    write_file(cg / "system.slice/a.service/cpu.stat", cpu_stat(0));
-    write_file(cg / "system.slice/b.service/cpu.stat", cpu_stat(0));
-    write_file(t.path / "proc/stat", proc_stat(1000));
-    // PIDs 101 and 103 are a's (103 in a child cgroup of a), 102 is b's, 104 is in no followed
-    // cgroup.
-    write_file(t.path / "proc/101/cgroup", "0::/system.slice/a.service\n");
-    write_file(t.path / "proc/102/cgroup", "0::/system.slice/b.service\n");
-    write_file(t.path / "proc/103/cgroup", "0::/system.slice/a.service/worker\n");
-    write_file(t.path / "proc/104/cgroup", "0::/user.slice\n");
-    auto clock = t.path / "clock";
-    std::ofstream(clock) << "4.5\n";
+    GpuCgroupRig rig("gpus");
     // GPU 0: a's 101 at 60% SM and b's 102 at 20%; GPU 1: a's 103 alone.
-    FakeNvml nvml({{"PMC_FAKE_NVML_CLOCK", clock.string()},
-                   {"PMC_FAKE_NVML_GPUS", "2"},
-                   {"PMC_FAKE_NVML_PROCESSES", "0:101:60,0:102:20,1:103:90"}});
-    SysRoot root;
-    root.sys = t.path / "sys";
-    root.proc = t.path / "proc";
-    SamplerSettings settings;
-    settings.cgroups.patterns = {"system.slice/*.service"};
-    settings.cgroup_counters = false;
-    std::vector<std::string> log;
-    settings.log = [&](const std::string& line) { log.push_back(line); };
+    FakeNvml nvml(
+        {{"PMC_FAKE_NVML_GPUS", "2"}, {"PMC_FAKE_NVML_PROCESSES", "0:101:60,0:102:20,1:103:90"}});
+    nvml.at(4.5);
+    auto& root = rig.root;
+    auto& settings = rig.settings;
     Sampler sampler(root, settings);
     sampler.sample_once();
     auto s0 = sampler.snapshot();
@@ -412,8 +390,8 @@ TEST_SUITE("pure") {
     CHECK(find(*s0, "pmcmodel_gpu_utilization_ratio", {{"gpu", "0"}})->value == 0);
     CHECK(find(*s0, "pmcmodel_gpu_sm_clock_hertz", {{"gpu", "1"}})->value == 1980e6);
 
-    std::ofstream(clock) << "10.4\n";
-    overwrite(t.path / "proc/stat", proc_stat(1100));
+    nvml.at(10.4);
+    rig.busy(1100);
     sampler.sample_once();
     auto s1 = sampler.snapshot();
     // The counter's rows in force: t=4.4984 (3498747 mJ) and t=10.3942 (7483951 mJ): 3985.204 J
@@ -449,26 +427,11 @@ TEST_SUITE("pure") {
   TEST_CASE(
       "the sampler's AMD GPUs: each split among cgroups by measure's rule, by the GFX engine time "
       "AMD SMI lists per process") {
-    TempTree t("amd");
-    auto cg = t.path / "sys/fs/cgroup";
-    write_file(cg / "cgroup.controllers", "cpu\n");
-    write_file(cg / "system.slice/a.service/cpu.stat", cpu_stat(0));
-    write_file(cg / "system.slice/b.service/cpu.stat", cpu_stat(0));
-    write_file(t.path / "proc/stat", proc_stat(1000));
-    write_file(t.path / "proc/101/cgroup", "0::/system.slice/a.service\n");
-    write_file(t.path / "proc/102/cgroup", "0::/system.slice/b.service\n");
-    write_file(t.path / "proc/103/cgroup", "0::/system.slice/a.service/worker\n");
-    auto clock = t.path / "clock";
-    std::ofstream(clock) << "1\n";
+    GpuCgroupRig rig("amd");
     // Each GPU's accumulator advances at 300 W (the fake's default), so 1 s → 3 s is 600 J.
     const double joules = 300.0 * 2;
-    SysRoot root;
-    root.sys = t.path / "sys";
-    root.proc = t.path / "proc";
-    SamplerSettings settings;
-    settings.cgroups.patterns = {"system.slice/*.service"};
-    settings.cgroup_counters = false;
-    ::setenv("PMCMODEL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    auto& root = rig.root;
+    auto& settings = rig.settings;
     auto cgroup_j = [](const Snapshot& s, const char* cgroup, const char* domain,
                        const char* method) {
       const Sample* x = find(s, "pmcmodel_cgroup_energy_joules",
@@ -477,13 +440,13 @@ TEST_SUITE("pure") {
     };
     SUBCASE("shared by a and b, alone on the other") {
       // GPU 0: a's 101 uses 60 % of the GFX engine and b's 102 20 %; GPU 1: a's 103 alone.
-      FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_CLOCK", clock.string()},
-                      {"PMC_FAKE_AMDSMI_GPUS", "2"},
+      FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_GPUS", "2"},
                       {"PMC_FAKE_AMDSMI_PROCESSES", "0:101:60,0:102:20,1:103:90"}});
+      amd.at(1);
       Sampler sampler(root, settings);
       sampler.sample_once();
-      std::ofstream(clock) << "3\n";
-      overwrite(t.path / "proc/stat", proc_stat(1100));
+      amd.at(3);
+      rig.busy(1100);
       sampler.sample_once();
       auto s = sampler.snapshot();
       CHECK(find(*s, "pmcmodel_source_up", {{"source", "amdsmi"}})->value == 1);
@@ -503,12 +466,12 @@ TEST_SUITE("pure") {
             -1);
     }
     SUBCASE("shared, but no GFX time recorded: nothing is attributed") {
-      FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_CLOCK", clock.string()},
-                      {"PMC_FAKE_AMDSMI_PROCESSES", "0:101:0,0:102:0"}});
+      FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_PROCESSES", "0:101:0,0:102:0"}});
+      amd.at(1);
       Sampler sampler(root, settings);
       sampler.sample_once();
-      std::ofstream(clock) << "3\n";
-      overwrite(t.path / "proc/stat", proc_stat(1100));
+      amd.at(3);
+      rig.busy(1100);
       sampler.sample_once();
       auto s = sampler.snapshot();
       CHECK(find(*s, "pmcmodel_energy_joules", {{"domain", "gpu0"}, {"method", "measured:amdsmi"}})
@@ -517,7 +480,6 @@ TEST_SUITE("pure") {
         if (f.name == "pmcmodel_cgroup_energy_joules")
           for (const auto& x : f.samples) CHECK(x.labels[1].second != "gpu0");
     }
-    ::unsetenv("PMCMODEL_NVML_LIBRARY");
   }
 
   TEST_CASE("a workload's share of a GPU's window: one rule whichever processes are the workload") {
