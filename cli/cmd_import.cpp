@@ -190,10 +190,10 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
   const Literals& literals = doc.literals;
   return [&set, &selected, &literals]() -> IntervalMetricsFn {
     auto evaluator = std::make_shared<IntervalMetricEvaluator>(set, selected, literals);
-    return [evaluator, &set, &selected, &literals](const Interval& iv, std::vector<Metric>& out) {
+    auto groups = std::make_shared<PrintedGroupEvaluator>(set, selected, literals);
+    return [evaluator, groups](const Interval& iv, std::vector<Metric>& out) {
       evaluator->evaluate_into(iv.events, iv.duration_s, out);
-      evaluate_in_printed_groups(set, selected, iv.events, iv.duration_s, iv.reported, literals,
-                                 out, false);
+      groups->evaluate(iv.events, iv.duration_s, iv.reported, out, false);
     };
   };
 }

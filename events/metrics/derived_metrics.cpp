@@ -342,14 +342,10 @@ bool any_group(const std::vector<EventCount>& events) {
                      [](const EventCount& e) { return e.group.has_value(); });
 }
 
-}  // namespace
-
-void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
-                                const std::vector<EventCount>& events, double duration_s,
-                                const std::vector<Metric>& reported, const Literals& literals,
-                                std::vector<Metric>& metrics, bool reasons) {
-  if (selected.empty() || reported.empty() || !any_group(events)) return;
-  std::map<int, std::vector<size_t>> printed_in;  // group → indices into `metrics`
+// group → indices into `metrics` of the metrics perf printed beside that group.
+std::map<int, std::vector<size_t>> printed_groups(const std::vector<Metric>& reported,
+                                                  const std::vector<Metric>& metrics) {
+  std::map<int, std::vector<size_t>> printed_in;
   for (size_t k = 0; k < metrics.size(); ++k) {
     auto perf = std::find_if(reported.begin(), reported.end(), [&](const Metric& r) {
       // The import names perf's Arm and AMD level-1 rows ("frontend_bound") tma_*: the metric
@@ -360,8 +356,115 @@ void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>&
     });
     if (perf != reported.end()) printed_in[*perf->group].push_back(k);
   }
-  evaluate_with_group_counts(set, selected, events, duration_s, literals, printed_in, metrics,
-                             reasons);
+  return printed_in;
+}
+
+// "tma_retiring" of "cpu_core/tma_retiring" or "S0-D0-C1/tma_retiring".
+std::string_view base_name(std::string_view name) {
+  auto slash = name.rfind('/');
+  return slash == std::string_view::npos ? name : name.substr(slash + 1);
+}
+
+}  // namespace
+
+void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const std::vector<Metric>& reported, const Literals& literals,
+                                std::vector<Metric>& metrics, bool reasons) {
+  if (selected.empty() || reported.empty() || !any_group(events)) return;
+  evaluate_with_group_counts(set, selected, events, duration_s, literals,
+                             printed_groups(reported, metrics), metrics, reasons);
+}
+
+// One group's evaluation: its events placed last (`order` indexes the interval's events), and
+// the selected metrics perf printed beside it.
+struct PrintedGroupEvaluator::Group {
+  std::vector<size_t> metrics;  // indices into the interval's metrics
+  std::vector<size_t> order;
+  std::vector<EventCount> ordered;
+  IntervalMetricEvaluator evaluator;
+  Group(const MetricSet& set, std::vector<size_t> selected, const Literals& literals)
+      : evaluator(set, std::move(selected), literals) {}
+};
+
+PrintedGroupEvaluator::PrintedGroupEvaluator(const MetricSet& set, std::vector<size_t> selected,
+                                             Literals literals)
+    : set_(set), selected_(std::move(selected)), literals_(std::move(literals)) {}
+
+PrintedGroupEvaluator::~PrintedGroupEvaluator() = default;
+PrintedGroupEvaluator::PrintedGroupEvaluator(PrintedGroupEvaluator&&) noexcept = default;
+
+bool PrintedGroupEvaluator::same_layout(const std::vector<EventCount>& events,
+                                        const std::vector<Metric>& reported,
+                                        const std::vector<Metric>& metrics) const {
+  if (!planned_ || events.size() != event_groups_.size() || reported.size() != reported_.size() ||
+      metrics.size() != metric_names_.size())
+    return false;
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i].group != event_groups_[i]) return false;
+  for (size_t i = 0; i < reported.size(); ++i)
+    if (reported[i].group != reported_[i].second || reported[i].name != reported_[i].first)
+      return false;
+  for (size_t i = 0; i < metrics.size(); ++i)
+    if (metrics[i].name != metric_names_[i]) return false;
+  return true;
+}
+
+void PrintedGroupEvaluator::plan(const std::vector<EventCount>& events,
+                                 const std::vector<Metric>& reported,
+                                 const std::vector<Metric>& metrics) {
+  groups_.clear();
+  event_groups_.clear();
+  for (const auto& e : events) event_groups_.push_back(e.group);
+  reported_.clear();
+  for (const auto& r : reported) reported_.emplace_back(r.name, r.group);
+  metric_names_.clear();
+  for (const auto& m : metrics) metric_names_.push_back(m.name);
+  planned_ = true;
+  if (!any_group(events)) return;
+  for (auto& [group, indices] : printed_groups(reported, metrics)) {
+    // Only the selected metrics of the names printed beside the group: a metric's value does not
+    // depend on which others are evaluated with it.
+    std::vector<size_t> needed;
+    for (size_t j : selected_) {
+      const auto& name = set_.metrics()[j].name;
+      if (std::any_of(indices.begin(), indices.end(),
+                      [&](size_t k) { return base_name(metrics[k].name) == name; }))
+        needed.push_back(j);
+    }
+    auto g = std::make_unique<Group>(set_, std::move(needed), literals_);
+    g->metrics = std::move(indices);
+    for (size_t i = 0; i < events.size(); ++i)
+      if (events[i].group != group) g->order.push_back(i);
+    for (size_t i = 0; i < events.size(); ++i)
+      if (events[i].group == group) g->order.push_back(i);
+    groups_.push_back(std::move(g));
+  }
+}
+
+void PrintedGroupEvaluator::evaluate(const std::vector<EventCount>& events, double duration_s,
+                                     const std::vector<Metric>& reported,
+                                     std::vector<Metric>& metrics, bool reasons) {
+  if (selected_.empty() || reported.empty()) return;
+  if (!same_layout(events, reported, metrics)) plan(events, reported, metrics);
+  auto notes =
+      reasons ? IntervalMetricEvaluator::Notes::kept : IntervalMetricEvaluator::Notes::left_out;
+  for (auto& g : groups_) {
+    // Assigning an event over the one of the last interval reuses its strings' storage.
+    g->ordered.resize(g->order.size());
+    for (size_t i = 0; i < g->order.size(); ++i) g->ordered[i] = events[g->order[i]];
+    auto again = g->evaluator.evaluate(g->ordered, duration_s, notes).metrics;
+    for (size_t k : g->metrics) {
+      auto found = std::find_if(again.begin(), again.end(),
+                                [&](const Metric& m) { return m.name == metrics[k].name; });
+      if (found == again.end()) continue;
+      metrics[k].value = found->value;
+      if (reasons && std::isnan(found->value) && found->note.has_value() && found->note->reason)
+        metrics[k].note.set().reason = found->note->reason;
+      else if (metrics[k].note.has_value())
+        metrics[k].note.set().reason.reset();
+    }
+  }
 }
 
 std::vector<std::vector<std::string>> metric_event_keys(const MetricSet& set,
@@ -462,12 +565,12 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
   m.metrics = std::move(plan.run);
   if (m.intervals.empty()) return;
   IntervalMetricEvaluator evaluator(set, plan.per_interval, literals);
+  PrintedGroupEvaluator groups(set, plan.per_interval, literals);
   for (auto& iv : m.intervals) {
     iv.metrics =
         evaluator.evaluate(iv.events, iv.duration_s, IntervalMetricEvaluator::Notes::left_out)
             .metrics;
-    evaluate_in_printed_groups(set, plan.per_interval, iv.events, iv.duration_s, iv.reported,
-                               literals, iv.metrics, false);
+    groups.evaluate(iv.events, iv.duration_s, iv.reported, iv.metrics, false);
   }
 }
 
