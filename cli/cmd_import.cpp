@@ -127,6 +127,7 @@ MetricChoice choose_metrics(Measurement& m, const ImportCliOptions& o, const Imp
     if (auto inferred = infer_metric_cpu(m)) cpu = inferred->cpu;
   const std::optional<LoadedMetrics>& metrics = choice.inferred ? choice.inferred : given;
   choice.layers = import_literals(m, cpu, request.literals, metrics ? &metrics->set : nullptr);
+  if (metrics) note_unknown_slots(m, metrics->set, choice.layers);
   return choice;
 }
 

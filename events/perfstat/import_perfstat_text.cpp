@@ -267,6 +267,7 @@ class TextReader {
         "failed to",
         "Using CPUID",
     };
+    read_cpuid_line(t, out_.measurement().machine);
     for (auto a : kAdvice) {
       if (t.starts_with(a)) {
         out_.add_note(std::string(t));
