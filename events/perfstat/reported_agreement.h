@@ -9,8 +9,10 @@
 //   another's (cpu_atom instructions over cpu_core cycles). When perf's value of ipc, branch
 //   or cache miss rate is what such a mix gives, the note names it.
 //
-// Rounding: where the recording showed how many decimals perf printed (Metric::decimals), half a
-// unit of the last of them, or 1% of the value; otherwise perf prints ratios as percentages with
+// Rounding: where the recording showed how many decimals perf printed (Metric::decimals: text
+// and -x recordings as printed, -j's "%f" six), half a unit of the last of them, or 1% of the
+// value (the inputs are rounded too: msec with two decimals in text and -x); otherwise (a form
+// that does not show them) perf prints ratios as percentages with
 // two decimals (top-down with one) and other metrics with two or three; a difference counts when it
 // exceeds half a unit of one decimal for tma_* (in percent), of two decimals otherwise, and 1% of
 // the printed value (the inputs are rounded too).

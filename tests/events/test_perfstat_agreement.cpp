@@ -151,6 +151,65 @@ TEST_SUITE("pure") {
     CHECK(seen);
   }
 
+  TEST_CASE("-x and -j imports keep the decimals perf printed, and are compared at them") {
+    auto printed = [](const Measurement& m, const std::string& name) {
+      for (const auto& r : m.reported)
+        if (r.name == name) return r;
+      FAIL("no reported " << name);
+      return Metric{};
+    };
+    SUBCASE("-x prints the text comment's format: wild/018.csv") {
+      // "8632400,,cpu_core/cycles/,16067477534,100.00,0.000,GHz" beside "32148.69,msec,
+      // cpu-clock": 8,632,400 / 32,148,690,000 ns = 0.000269 GHz, printed "%.3f".
+      auto m = load("wild/018.csv");
+      CHECK(printed(m, "cpu_core/ghz").decimals == std::optional<int>(3));
+      CHECK(printed(m, "cpu_core/ipc").decimals == std::optional<int>(2));  // "1.07"
+      // ",,,,,30.6,%  tma_backend_bound": 3 decimals of the fraction 0.306.
+      bool seen = false;
+      for (const auto& r : m.reported)
+        if (r.name.ends_with("tma_backend_bound")) {
+          seen = true;
+          CHECK(r.decimals == std::optional<int>(3));
+        }
+      CHECK(seen);
+      m.metrics = {{"cpu_core/ghz", 8632400.0 / 32148.69e6, "GHz"}};
+      CHECK(reported_disagreements(m).empty());
+      // 0.0006 would have been printed 0.001: beyond the precision printed.
+      m.metrics = {{"cpu_core/ghz", 0.0006, "GHz"}};
+      CHECK(notes_naming(reported_disagreements(m), "cpu_core/ghz").size() == 1);
+    }
+    SUBCASE("-j prints \"%f\": wild/017.json (strings), wild/019.json (numbers)") {
+      // "6404864.000000" cpu_core/cycles/ with "metric-value" : "0.000199" GHz beside cpu-clock
+      // "32150.838437" msec: 6,404,864 / 32,150,838,437 ns = 0.00019921 GHz.
+      auto m = load("wild/017.json");
+      CHECK(printed(m, "cpu_core/ghz").decimals == std::optional<int>(6));
+      CHECK(printed(m, "cpu_core/ipc").decimals == std::optional<int>(6));  // "0.741336"
+      bool seen = false;
+      for (const auto& r : m.reported)
+        if (r.name.ends_with("tma_backend_bound")) {
+          seen = true;
+          CHECK(r.decimals == std::optional<int>(8));  // "30.939553" %
+        }
+      CHECK(seen);
+      m.metrics = {{"cpu_core/ghz", 6404864.0 / 32150838437.0, "GHz"}};
+      CHECK(reported_disagreements(m).empty());
+      // A quarter more than perf's value, which two decimals ("0.00") would have hidden.
+      m.metrics = {{"cpu_core/ghz", 0.000250, "GHz"}};
+      auto notes = notes_naming(reported_disagreements(m), "cpu_core/ghz");
+      REQUIRE(notes.size() == 1);
+      CHECK(contains(notes[0], "perf printed 0.000199"));
+      // perf 5.20-dev's -j wrote "metric-value" : 0.297920 as a JSON number: its six decimals.
+      auto numeric = load("wild/019.json");
+      CHECK(printed(numeric, "S0-D0-C15/ipc").decimals == std::optional<int>(6));
+    }
+    SUBCASE("-j --metric-only prints the comment's format: wild/047.json") {
+      // {"GHz" : "0.990", "insn per cycle" : "2.06", ...}
+      auto m = load("wild/047.json");
+      CHECK(printed(m, "ghz").decimals == std::optional<int>(3));
+      CHECK(printed(m, "ipc").decimals == std::optional<int>(2));
+    }
+  }
+
   TEST_CASE("note_disagreements appends the disagreements to the document's notes") {
     // 013.txt as above: ghz, ipc, llc_miss_ratio and branch_miss_rate disagree (-r 3).
     auto m = load("013.txt");
