@@ -4,8 +4,10 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -82,9 +84,6 @@ constexpr std::array<Neoverse, 3> kNeoverse = {{
     {"neoverse-v2", "armv8_neoverse_v2", 0xd4f},
 }};
 
-// The slot widths of the Neoverse cores above (cpu_family_slots): N2's, V1's and V2's.
-constexpr std::array<int, 2> kNeoverseSlots = {5, 8};
-
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -101,8 +100,16 @@ const EventCount* counted_in(const Measurement& m, std::string_view name,
   return found;
 }
 
-// The slot count of kNeoverseSlots that gives perf's printed backend_bound from its group's
-// stall_slot_backend and cpu_cycles, where exactly one does.
+// "Neoverse N2" of "neoverse-n2".
+std::string core_name(std::string_view cpu) {
+  std::string out(cpu.substr(cpu.find('-') + 1));
+  for (auto& c : out) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return "Neoverse " + out;
+}
+
+// The slot count of a kNeoverse core (cpu_family_slots) that gives perf's printed backend_bound
+// from its group's stall_slot_backend and cpu_cycles, where exactly one count does: the core
+// when one has it, SBSA's formulas when several do (V1 and V2 both have 8).
 std::optional<NeoverseEvidence> printed_slots(const Measurement& m) {
   for (const auto& r : m.reported) {
     if (r.name != "tma_backend_bound" && r.name != "backend_bound") continue;
@@ -112,21 +119,28 @@ std::optional<NeoverseEvidence> printed_slots(const Measurement& m) {
     if (stalls == nullptr || cycles == nullptr || cycles->value <= 0) continue;
     // Half a unit of perf's last printed digit (one decimal of a percentage when not shown).
     double half = 0.5 * std::pow(10.0, -r.decimals.value_or(3));
-    std::vector<int> fits;
-    for (int slots : kNeoverseSlots)
-      if (std::abs(stalls->value / (slots * cycles->value) - r.value) <= half * (1 + 1e-9))
-        fits.push_back(slots);
-    if (fits.size() != 1) continue;
-    int slots = fits.front();
+    std::optional<double> found;
+    std::vector<std::string_view> cores;
+    bool ambiguous = false;
+    for (const auto& n : kNeoverse) {
+      auto slots = cpu_family_slots(n.cpu);
+      if (!slots || std::abs(stalls->value / (*slots * cycles->value) - r.value) > half * 1.000001)
+        continue;
+      ambiguous |= found && *found != *slots;
+      found = slots;
+      cores.push_back(n.cpu);
+    }
+    if (!found || ambiguous) continue;
+    std::vector<std::string> names;
+    for (auto cpu : cores) names.push_back(core_name(cpu));
+    bool one = cores.size() == 1;
     return NeoverseEvidence{
-        slots == 5 ? "neoverse-n2" : "neoverse", double(slots),
+        one ? std::string(cores.front()) : "neoverse", *found,
         fmt::format("perf's printed backend_bound {:.{}f} % is stall_slot_backend {:.0f} / "
-                    "({} slots × cpu_cycles {:.0f}) of its group: {}",
-                    r.value * 100, std::max(r.decimals.value_or(3) - 2, 0), stalls->value, slots,
-                    cycles->value,
-                    slots == 5 ? "Neoverse N2's 5 slots"
-                               : "8 slots, Neoverse V1's or V2's (not told apart: SBSA's "
-                                 "formulas)")};
+                    "({:g} slots × cpu_cycles {:.0f}) of its group: {}'s {:g} slots{}",
+                    r.value * 100, std::max(r.decimals.value_or(3) - 2, 0), stalls->value, *found,
+                    cycles->value, join(names, " or "), *found,
+                    one ? "" : " (not told apart: SBSA's formulas)")};
   }
   return std::nullopt;
 }
