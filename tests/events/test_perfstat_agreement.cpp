@@ -202,6 +202,13 @@ TEST_SUITE("pure") {
       auto numeric = load("wild/019.json");
       CHECK(printed(numeric, "S0-D0-C15/ipc").decimals == std::optional<int>(6));
     }
+    SUBCASE("text --topdown and --metric-only columns too: wild/006.txt") {
+      // perf 5.5's --topdown table per core: "S0-D0-C0  1  24.9%  1.1%" then "16.1%  57.9%".
+      auto m = load("wild/006.txt");
+      CHECK(printed(m, "S0-D0-C0/tma_retiring").value == doctest::Approx(0.249));
+      CHECK(printed(m, "S0-D0-C0/tma_retiring").decimals == std::optional<int>(3));
+      CHECK(printed(m, "S0-D0-C0/tma_backend_bound").decimals == std::optional<int>(3));
+    }
     SUBCASE("-j --metric-only prints the comment's format: wild/047.json") {
       // {"GHz" : "0.990", "insn per cycle" : "2.06", ...}
       auto m = load("wild/047.json");
