@@ -170,7 +170,10 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
     m.notes.push_back("metric literals: " + choice.layers.describe());
   out.deferred = plan.deferred;
   out.per_interval = std::move(plan.per_interval);
-  note_disagreements(m);
+  if (metrics)
+    note_disagreements(m, metrics->set, import_selection(*metrics, o.metric_names), out.literals);
+  else
+    note_disagreements(m);
   return out;
 }
 
@@ -303,7 +306,10 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
                        missing_metrics_dir(metrics), plan.literals);
     if (metrics && !layers.describe().empty())
       r.measurement.notes.push_back("metric literals: " + layers.describe());
-    note_disagreements(r.measurement);
+    if (metrics)
+      note_disagreements(r.measurement, metrics->set, selection, plan.literals);
+    else
+      note_disagreements(r.measurement);
     writer.finish(r.measurement);
   });
 }

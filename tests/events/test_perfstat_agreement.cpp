@@ -3,10 +3,12 @@
 // the two differ by more than perf's rounding, with the reason the recording shows.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "events/perfstat/reported_agreement.h"
 #include "test_support.h"
@@ -215,6 +217,36 @@ TEST_SUITE("pure") {
       CHECK(printed(m, "ghz").decimals == std::optional<int>(3));
       CHECK(printed(m, "ipc").decimals == std::optional<int>(2));
     }
+  }
+
+  TEST_CASE("compared with the inputs' rounding: a clock's two decimals widen, -r's gap shows") {
+    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+    auto set = MetricSet::load(dir / "generic.json");
+    auto selection = available_selection(set, import_metric_groups());
+    auto derived = [&](const std::string& file) {
+      auto m = load(file);
+      apply_metric_engine(m, set, selection);
+      return m;
+    };
+    // 031.txt: "0.36 msec task-clock:u", "324,526 cycles:u # 0.911 GHz". 324,526 / 0.36 ms is
+    // 0.9015 GHz; the clock, printed to 0.005 msec, moves it by 0.9015 * 0.005 / 0.36 = 0.0125,
+    // and perf's 0.911 (from the unrounded clock) is within that and half a unit of 0.001.
+    auto amd = derived("031.txt");
+    auto rounding = input_rounding(amd, set, set.select(selection), {});
+    CHECK(rounding["ghz"] == doctest::Approx(0.9015 * 0.005 / 0.36).epsilon(0.02));
+    CHECK(notes_naming(reported_disagreements(amd, &rounding), "ghz").empty());
+    // 1 % of 0.911, without the inputs' rounding, is less than the 0.0095 between them.
+    CHECK(notes_naming(reported_disagreements(amd), "ghz").size() == 1);
+    // 013.txt (-r 3): "246,679,210,776 topdown-be-bound # 84.0% Backend Bound"; ours, the mean
+    // counts' 83.81 %, is 0.19 % away, which integer counts of this size cannot move: noted with
+    // -r's reason, where 1 % of the value hid it.
+    auto icelake = derived("013.txt");
+    auto icl_rounding = input_rounding(icelake, set, set.select(selection), {});
+    CHECK(icl_rounding["tma_backend_bound"] < 1e-6);
+    auto notes = notes_naming(reported_disagreements(icelake, &icl_rounding), "tma_backend_bound");
+    REQUIRE(notes.size() == 1);
+    CHECK(contains(notes[0], "-r 3"));
+    CHECK(notes_naming(reported_disagreements(icelake), "tma_backend_bound").empty());
   }
 
   TEST_CASE("note_disagreements appends the disagreements to the document's notes") {
