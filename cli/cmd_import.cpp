@@ -127,6 +127,7 @@ MetricChoice choose_metrics(Measurement& m, const ImportCliOptions& o, const Imp
     if (auto inferred = infer_metric_cpu(m)) cpu = inferred->cpu;
   const std::optional<LoadedMetrics>& metrics = choice.inferred ? choice.inferred : given;
   choice.layers = import_literals(m, cpu, request.literals, metrics ? &metrics->set : nullptr);
+  if (metrics) note_unknown_slots(m, metrics->set, choice.layers);
   return choice;
 }
 
@@ -169,7 +170,10 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
     m.notes.push_back("metric literals: " + choice.layers.describe());
   out.deferred = plan.deferred;
   out.per_interval = std::move(plan.per_interval);
-  note_disagreements(m);
+  if (metrics)
+    note_disagreements(m, metrics->set, import_selection(*metrics, o.metric_names), out.literals);
+  else
+    note_disagreements(m);
   return out;
 }
 
@@ -190,10 +194,10 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
   const Literals& literals = doc.literals;
   return [&set, &selected, &literals]() -> IntervalMetricsFn {
     auto evaluator = std::make_shared<IntervalMetricEvaluator>(set, selected, literals);
-    return [evaluator, &set, &selected, &literals](const Interval& iv, std::vector<Metric>& out) {
+    auto groups = std::make_shared<PrintedGroupEvaluator>(set, selected, literals);
+    return [evaluator, groups](const Interval& iv, std::vector<Metric>& out) {
       evaluator->evaluate_into(iv.events, iv.duration_s, out);
-      evaluate_in_printed_groups(set, selected, iv.events, iv.duration_s, iv.reported, literals,
-                                 out, false);
+      groups->evaluate(iv.events, iv.duration_s, iv.reported, out, false);
     };
   };
 }
@@ -302,7 +306,10 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
                        missing_metrics_dir(metrics), plan.literals);
     if (metrics && !layers.describe().empty())
       r.measurement.notes.push_back("metric literals: " + layers.describe());
-    note_disagreements(r.measurement);
+    if (metrics)
+      note_disagreements(r.measurement, metrics->set, selection, plan.literals);
+    else
+      note_disagreements(r.measurement);
     writer.finish(r.measurement);
   });
 }

@@ -342,14 +342,10 @@ bool any_group(const std::vector<EventCount>& events) {
                      [](const EventCount& e) { return e.group.has_value(); });
 }
 
-}  // namespace
-
-void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
-                                const std::vector<EventCount>& events, double duration_s,
-                                const std::vector<Metric>& reported, const Literals& literals,
-                                std::vector<Metric>& metrics, bool reasons) {
-  if (selected.empty() || reported.empty() || !any_group(events)) return;
-  std::map<int, std::vector<size_t>> printed_in;  // group → indices into `metrics`
+// group → indices into `metrics` of the metrics perf printed beside that group.
+std::map<int, std::vector<size_t>> printed_groups(const std::vector<Metric>& reported,
+                                                  const std::vector<Metric>& metrics) {
+  std::map<int, std::vector<size_t>> printed_in;
   for (size_t k = 0; k < metrics.size(); ++k) {
     auto perf = std::find_if(reported.begin(), reported.end(), [&](const Metric& r) {
       // The import names perf's Arm and AMD level-1 rows ("frontend_bound") tma_*: the metric
@@ -360,8 +356,135 @@ void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>&
     });
     if (perf != reported.end()) printed_in[*perf->group].push_back(k);
   }
-  evaluate_with_group_counts(set, selected, events, duration_s, literals, printed_in, metrics,
-                             reasons);
+  return printed_in;
+}
+
+// "tma_retiring" of "cpu_core/tma_retiring" or "S0-D0-C1/tma_retiring".
+std::string_view base_name(std::string_view name) {
+  auto slash = name.rfind('/');
+  return slash == std::string_view::npos ? name : name.substr(slash + 1);
+}
+
+}  // namespace
+
+void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                                const std::vector<EventCount>& events, double duration_s,
+                                const std::vector<Metric>& reported, const Literals& literals,
+                                std::vector<Metric>& metrics, bool reasons) {
+  if (selected.empty() || reported.empty() || !any_group(events)) return;
+  evaluate_with_group_counts(set, selected, events, duration_s, literals,
+                             printed_groups(reported, metrics), metrics, reasons);
+}
+
+// One group's evaluation: its events placed last (`order` indexes the interval's events), and
+// the selected metrics to take from it.
+struct GroupEvaluation {
+  std::vector<size_t> metrics;  // indices into the interval's metrics
+  std::vector<size_t> order;
+  std::vector<EventCount> ordered;
+  IntervalMetricEvaluator evaluator;
+  GroupEvaluation(const MetricSet& set, std::vector<size_t> selected, const Literals& literals)
+      : evaluator(set, std::move(selected), literals) {}
+};
+
+namespace {
+
+// The evaluation of `group`'s counts for metrics[k], k in `indices`: only the selected metrics of
+// their names (a metric's value does not depend on which others are evaluated with it).
+std::unique_ptr<GroupEvaluation> plan_group(const MetricSet& set,
+                                            const std::vector<size_t>& selected,
+                                            const Literals& literals,
+                                            const std::vector<EventCount>& events, int group,
+                                            std::vector<size_t> indices,
+                                            const std::vector<Metric>& metrics) {
+  std::vector<size_t> needed;
+  for (size_t j : selected) {
+    const auto& name = set.metrics()[j].name;
+    if (std::any_of(indices.begin(), indices.end(),
+                    [&](size_t k) { return base_name(metrics[k].name) == name; }))
+      needed.push_back(j);
+  }
+  auto g = std::make_unique<GroupEvaluation>(set, std::move(needed), literals);
+  g->metrics = std::move(indices);
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i].group != group) g->order.push_back(i);
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i].group == group) g->order.push_back(i);
+  return g;
+}
+
+// What evaluate_with_group_counts does, with the groups' plans kept.
+void evaluate_groups(std::vector<std::unique_ptr<GroupEvaluation>>& groups,
+                     const std::vector<EventCount>& events, double duration_s,
+                     std::vector<Metric>& metrics, bool reasons) {
+  auto notes =
+      reasons ? IntervalMetricEvaluator::Notes::kept : IntervalMetricEvaluator::Notes::left_out;
+  for (auto& g : groups) {
+    // Assigning an event over the one of the last interval reuses its strings' storage.
+    g->ordered.resize(g->order.size());
+    for (size_t i = 0; i < g->order.size(); ++i) g->ordered[i] = events[g->order[i]];
+    auto again = g->evaluator.evaluate(g->ordered, duration_s, notes).metrics;
+    for (size_t k : g->metrics) {
+      auto found = std::find_if(again.begin(), again.end(),
+                                [&](const Metric& m) { return m.name == metrics[k].name; });
+      if (found == again.end()) continue;
+      metrics[k].value = found->value;
+      if (reasons && std::isnan(found->value) && found->note.has_value() && found->note->reason)
+        metrics[k].note.set().reason = found->note->reason;
+      else if (metrics[k].note.has_value())
+        metrics[k].note.set().reason.reset();
+    }
+  }
+}
+
+}  // namespace
+
+PrintedGroupEvaluator::PrintedGroupEvaluator(const MetricSet& set, std::vector<size_t> selected,
+                                             Literals literals)
+    : set_(set), selected_(std::move(selected)), literals_(std::move(literals)) {}
+
+PrintedGroupEvaluator::~PrintedGroupEvaluator() = default;
+PrintedGroupEvaluator::PrintedGroupEvaluator(PrintedGroupEvaluator&&) noexcept = default;
+
+bool PrintedGroupEvaluator::same_layout(const std::vector<EventCount>& events,
+                                        const std::vector<Metric>& reported,
+                                        const std::vector<Metric>& metrics) const {
+  if (!planned_ || events.size() != event_groups_.size() || reported.size() != reported_.size() ||
+      metrics.size() != metric_names_.size())
+    return false;
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i].group != event_groups_[i]) return false;
+  for (size_t i = 0; i < reported.size(); ++i)
+    if (reported[i].group != reported_[i].second || reported[i].name != reported_[i].first)
+      return false;
+  for (size_t i = 0; i < metrics.size(); ++i)
+    if (metrics[i].name != metric_names_[i]) return false;
+  return true;
+}
+
+void PrintedGroupEvaluator::plan(const std::vector<EventCount>& events,
+                                 const std::vector<Metric>& reported,
+                                 const std::vector<Metric>& metrics) {
+  groups_.clear();
+  event_groups_.clear();
+  for (const auto& e : events) event_groups_.push_back(e.group);
+  reported_.clear();
+  for (const auto& r : reported) reported_.emplace_back(r.name, r.group);
+  metric_names_.clear();
+  for (const auto& m : metrics) metric_names_.push_back(m.name);
+  planned_ = true;
+  if (!any_group(events)) return;
+  for (auto& [group, indices] : printed_groups(reported, metrics))
+    groups_.push_back(
+        plan_group(set_, selected_, literals_, events, group, std::move(indices), metrics));
+}
+
+void PrintedGroupEvaluator::evaluate(const std::vector<EventCount>& events, double duration_s,
+                                     const std::vector<Metric>& reported,
+                                     std::vector<Metric>& metrics, bool reasons) {
+  if (selected_.empty() || reported.empty()) return;
+  if (!same_layout(events, reported, metrics)) plan(events, reported, metrics);
+  evaluate_groups(groups_, events, duration_s, metrics, reasons);
 }
 
 std::vector<std::vector<std::string>> metric_event_keys(const MetricSet& set,
@@ -373,11 +496,14 @@ std::vector<std::vector<std::string>> metric_event_keys(const MetricSet& set,
   return out;
 }
 
-void evaluate_in_own_groups(const MetricSet& set, const std::vector<size_t>& selected,
-                            const std::vector<std::vector<std::string>>& event_keys,
-                            const std::vector<EventCount>& events, double duration_s,
-                            const Literals& literals, std::vector<Metric>& metrics, bool reasons) {
-  if (selected.empty() || !any_group(events)) return;
+namespace {
+
+// group → indices into `metrics` of the metrics that read an event counted in several groups,
+// each under the group it was scheduled in (evaluate_in_own_groups).
+std::map<int, std::vector<size_t>> own_groups(
+    const MetricSet& set, const std::vector<size_t>& selected,
+    const std::vector<std::vector<std::string>>& event_keys, const std::vector<EventCount>& events,
+    const std::vector<Metric>& metrics) {
   // The groups each event was counted in, by its canonical name.
   std::map<std::string, std::vector<int>> groups_of;
   std::vector<int> groups;
@@ -398,7 +524,7 @@ void evaluate_in_own_groups(const MetricSet& set, const std::vector<size_t>& sel
     }
     return nullptr;
   };
-  std::map<int, std::vector<size_t>> own;  // group → indices into `metrics`
+  std::map<int, std::vector<size_t>> own;
   for (size_t k = 0; k < metrics.size(); ++k) {
     const auto* keys = keys_of(metrics[k]);
     if (!keys) continue;
@@ -422,11 +548,71 @@ void evaluate_in_own_groups(const MetricSet& set, const std::vector<size_t>& sel
         best_held = held;
       }
     }
-    if (best < 0) continue;
-    own[best].push_back(k);
-    metrics[k].group = best;
+    if (best >= 0) own[best].push_back(k);
   }
+  return own;
+}
+
+}  // namespace
+
+void evaluate_in_own_groups(const MetricSet& set, const std::vector<size_t>& selected,
+                            const std::vector<std::vector<std::string>>& event_keys,
+                            const std::vector<EventCount>& events, double duration_s,
+                            const Literals& literals, std::vector<Metric>& metrics, bool reasons) {
+  if (selected.empty() || !any_group(events)) return;
+  auto own = own_groups(set, selected, event_keys, events, metrics);
+  for (const auto& [group, indices] : own)
+    for (size_t k : indices) metrics[k].group = group;
   evaluate_with_group_counts(set, selected, events, duration_s, literals, own, metrics, reasons);
+}
+
+OwnGroupEvaluator::OwnGroupEvaluator(const MetricSet& set, std::vector<size_t> selected,
+                                     std::vector<std::vector<std::string>> event_keys,
+                                     Literals literals)
+    : set_(set),
+      selected_(std::move(selected)),
+      event_keys_(std::move(event_keys)),
+      literals_(std::move(literals)) {}
+
+OwnGroupEvaluator::~OwnGroupEvaluator() = default;
+OwnGroupEvaluator::OwnGroupEvaluator(OwnGroupEvaluator&&) noexcept = default;
+
+bool OwnGroupEvaluator::same_layout(const std::vector<EventCount>& events,
+                                    const std::vector<Metric>& metrics) const {
+  if (!planned_ || events.size() != events_.size() || metrics.size() != metric_names_.size())
+    return false;
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i].group != events_[i].group || events[i].counted() != events_[i].counted ||
+        events[i].name != events_[i].name)
+      return false;
+  for (size_t i = 0; i < metrics.size(); ++i)
+    if (metrics[i].name != metric_names_[i]) return false;
+  return true;
+}
+
+void OwnGroupEvaluator::plan(const std::vector<EventCount>& events,
+                             const std::vector<Metric>& metrics) {
+  groups_.clear();
+  own_.clear();
+  events_.clear();
+  for (const auto& e : events) events_.push_back({e.name, e.group, e.counted()});
+  metric_names_.clear();
+  for (const auto& m : metrics) metric_names_.push_back(m.name);
+  planned_ = true;
+  if (!any_group(events)) return;
+  for (auto& [group, indices] : own_groups(set_, selected_, event_keys_, events, metrics)) {
+    for (size_t k : indices) own_.emplace_back(k, group);
+    groups_.push_back(
+        plan_group(set_, selected_, literals_, events, group, std::move(indices), metrics));
+  }
+}
+
+void OwnGroupEvaluator::evaluate(const std::vector<EventCount>& events, double duration_s,
+                                 std::vector<Metric>& metrics, bool reasons) {
+  if (selected_.empty()) return;
+  if (!same_layout(events, metrics)) plan(events, metrics);
+  for (const auto& [k, group] : own_) metrics[k].group = group;
+  evaluate_groups(groups_, events, duration_s, metrics, reasons);
 }
 
 MetricPlan plan_metric_engine(const Measurement& m, const MetricSet& set,
@@ -462,12 +648,12 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
   m.metrics = std::move(plan.run);
   if (m.intervals.empty()) return;
   IntervalMetricEvaluator evaluator(set, plan.per_interval, literals);
+  PrintedGroupEvaluator groups(set, plan.per_interval, literals);
   for (auto& iv : m.intervals) {
     iv.metrics =
         evaluator.evaluate(iv.events, iv.duration_s, IntervalMetricEvaluator::Notes::left_out)
             .metrics;
-    evaluate_in_printed_groups(set, plan.per_interval, iv.events, iv.duration_s, iv.reported,
-                               literals, iv.metrics, false);
+    groups.evaluate(iv.events, iv.duration_s, iv.reported, iv.metrics, false);
   }
 }
 

@@ -100,6 +100,43 @@ void evaluate_in_printed_groups(const MetricSet& set, const std::vector<size_t>&
                                 const std::vector<Metric>& reported, const Literals& literals,
                                 std::vector<Metric>& metrics, bool reasons);
 
+// One group's evaluation for PrintedGroupEvaluator and OwnGroupEvaluator (derived_metrics.cpp).
+struct GroupEvaluation;
+
+// evaluate_in_printed_groups for interval after interval (an -I recording of perf stat -M): what
+// it works out from the layout of an interval (which metric perf printed beside which group,
+// which events each group holds, the selected metrics each group's evaluation needs, its
+// evaluator's event tables) is kept while the next interval has the same layout, so that an
+// interval costs the evaluation of each group's own metrics on its counts. Evaluating every
+// selected metric again for each group, with event tables built anew from copies of the events,
+// made the groups most of an -M recording's import.
+class PrintedGroupEvaluator {
+ public:
+  PrintedGroupEvaluator(const MetricSet& set, std::vector<size_t> selected, Literals literals = {});
+  ~PrintedGroupEvaluator();
+  PrintedGroupEvaluator(PrintedGroupEvaluator&&) noexcept;
+  // What evaluate_in_printed_groups(set, selected, events, duration_s, reported, literals,
+  // metrics, reasons) does.
+  void evaluate(const std::vector<EventCount>& events, double duration_s,
+                const std::vector<Metric>& reported, std::vector<Metric>& metrics, bool reasons);
+
+ private:
+  bool same_layout(const std::vector<EventCount>& events, const std::vector<Metric>& reported,
+                   const std::vector<Metric>& metrics) const;
+  void plan(const std::vector<EventCount>& events, const std::vector<Metric>& reported,
+            const std::vector<Metric>& metrics);
+
+  const MetricSet& set_;
+  std::vector<size_t> selected_;
+  Literals literals_;
+  bool planned_ = false;
+  // The layout the groups were planned for.
+  std::vector<std::optional<int>> event_groups_;
+  std::vector<std::pair<std::string, std::optional<int>>> reported_;
+  std::vector<std::string> metric_names_;
+  std::vector<std::unique_ptr<GroupEvaluation>> groups_;
+};
+
 // The canonical names (canonical_event_name) of the events each of `selected` reads, as
 // evaluate_in_own_groups takes them.
 std::vector<std::vector<std::string>> metric_event_keys(const MetricSet& set,
@@ -118,6 +155,42 @@ void evaluate_in_own_groups(const MetricSet& set, const std::vector<size_t>& sel
                             const std::vector<std::vector<std::string>>& event_keys,
                             const std::vector<EventCount>& events, double duration_s,
                             const Literals& literals, std::vector<Metric>& metrics, bool reasons);
+
+// evaluate_in_own_groups for interval after interval (measure -I of -M metrics), as
+// PrintedGroupEvaluator does for an import: which group each metric was scheduled in, each group's
+// event order and an evaluator of its metrics are kept while the intervals' events (names, groups,
+// statuses) and metrics repeat.
+class OwnGroupEvaluator {
+ public:
+  OwnGroupEvaluator(const MetricSet& set, std::vector<size_t> selected,
+                    std::vector<std::vector<std::string>> event_keys, Literals literals = {});
+  ~OwnGroupEvaluator();
+  OwnGroupEvaluator(OwnGroupEvaluator&&) noexcept;
+  // What evaluate_in_own_groups(set, selected, event_keys, events, duration_s, literals, metrics,
+  // reasons) does.
+  void evaluate(const std::vector<EventCount>& events, double duration_s,
+                std::vector<Metric>& metrics, bool reasons);
+
+ private:
+  bool same_layout(const std::vector<EventCount>& events, const std::vector<Metric>& metrics) const;
+  void plan(const std::vector<EventCount>& events, const std::vector<Metric>& metrics);
+
+  const MetricSet& set_;
+  std::vector<size_t> selected_;
+  std::vector<std::vector<std::string>> event_keys_;
+  Literals literals_;
+  bool planned_ = false;
+  // The layout the groups were planned for.
+  struct EventShape {
+    std::string name;
+    std::optional<int> group;
+    bool counted = false;
+  };
+  std::vector<EventShape> events_;
+  std::vector<std::string> metric_names_;
+  std::vector<std::pair<size_t, int>> own_;  // a metric's index in the interval's, its group
+  std::vector<std::unique_ptr<GroupEvaluation>> groups_;
+};
 
 // What apply_metric_engine works out from the run: its metrics, and the selected metrics worth
 // evaluating per interval (those the run lacks for an event never counted are left out), for an

@@ -117,10 +117,14 @@ std::optional<double> cpu_family_slots(std::string_view cpu_model) {
     return 6;
   if (file == "zen4.json") return 6;
   if (file == "zen5.json") return 8;
+  // Neoverse: the slots of perf's top-down formulas (the PMU's caps/slots, PMMIR_EL1.SLOTS).
+  // N2 5 (Linux v6.4 arm64/arm/neoverse-n2-v2/metrics.json corrects N2's STALL_SLOT counts
+  // `if (#slots - 5)`); V1 8 (arm64/arm/neoverse-v1/metrics.json writes `CPU_CYCLES * 8` in
+  // frontend_bound and bad_speculation); V2 8 (Arm's Neoverse V2 Telemetry Specification,
+  // Total_SLOTS = CPU_CYCLES × 8: learn.arm.com learning path "topdown-compare"). SBSA's
+  // formulas (neoverse.json) have no width of their own: it is the implementation's.
   if (file == "neoverse-n2.json") return 5;
-  std::string name = literal_key(cpu_model);
-  std::erase_if(name, [](char c) { return c == '-' || c == '_'; });
-  if (name == "neoversen2") return 5;
+  if (file == "neoverse-v1.json" || file == "neoverse-v2.json") return 8;
   return std::nullopt;
 }
 

@@ -62,8 +62,9 @@ bool reads_literal(const MetricSet& set, std::string_view name);
 // Intel: 4 before Ice Lake, 5 on Ice Lake, 6 on Golden Cove (Sapphire Rapids, Alder Lake P-cores)
 // (the TMA metrics' Pipeline_Width); AMD Zen 4: 6 (amdzen4 pipeline.json, total_dispatch_slots =
 // 6 * ls_not_halted_cyc); Arm Neoverse N2: 5 (its caps/slots; tests/data/perfstat/wild/066.txt
-// shows it: backend_bound 68.8 % = stall_slot_backend / (5 * cpu_cycles)). nullopt where it is
-// not known.
+// shows it: backend_bound 68.8 % = stall_slot_backend / (5 * cpu_cycles)), V1 and V2: 8 (perf's
+// neoverse-v1 formulas, Arm's V2 telemetry specification). nullopt where it is not known, as for
+// SBSA (neoverse.json), whose formulas take the implementation's.
 std::optional<double> cpu_family_slots(std::string_view cpu_model);
 
 }  // namespace pmc

@@ -333,6 +333,7 @@ MeasureMetrics::MeasureMetrics(LoadedMetrics metrics, std::vector<std::string> n
 void MeasureMetrics::schedule(std::vector<EventGroup>& groups, const EventResolver& resolver) {
   unresolved_.clear();
   per_interval_.reset();
+  own_groups_.reset();
   std::set<std::string> counted;
   for (const auto& g : groups)
     for (const auto& e : g.events) counted.insert(canonical_event_name(e.name));
@@ -427,12 +428,12 @@ void MeasureMetrics::add_replaced_events(std::vector<std::vector<std::string>>& 
 std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& events,
                                              double duration_s) const {
   // Selected once, in the constructor: this runs every interval (-I 100: ten times a second).
+  if (!own_groups_) own_groups_.emplace(metrics_.set, selected_, event_keys_, literals_);
   if (per_interval_) {
     auto metrics =
         per_interval_->evaluate(events, duration_s, IntervalMetricEvaluator::Notes::left_out)
             .metrics;
-    evaluate_in_own_groups(metrics_.set, selected_, event_keys_, events, duration_s, literals_,
-                           metrics, false);
+    own_groups_->evaluate(events, duration_s, metrics, false);
     return metrics;
   }
   auto computed = compute_selected_metrics(metrics_.set, selected_, events, duration_s, literals_);
@@ -447,8 +448,7 @@ std::vector<Metric> MeasureMetrics::evaluate(const std::vector<EventCount>& even
   }
   per_interval_.emplace(metrics_.set, std::move(kept), literals_);
   auto metrics = as_interval_metrics(std::move(computed.metrics));
-  evaluate_in_own_groups(metrics_.set, selected_, event_keys_, events, duration_s, literals_,
-                         metrics, false);
+  own_groups_->evaluate(events, duration_s, metrics, false);
   return metrics;
 }
 

@@ -140,6 +140,9 @@ class MeasureMetrics {
   // such. After the first interval: the metrics that can have a value, with tables kept between
   // intervals.
   mutable std::optional<IntervalMetricEvaluator> per_interval_;
+  // The metrics of an event counted in several groups, from their own group's counts, with the
+  // plan of which group kept between intervals.
+  mutable std::optional<OwnGroupEvaluator> own_groups_;
 };
 
 }  // namespace pmc

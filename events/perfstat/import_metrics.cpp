@@ -236,6 +236,8 @@ void add_recording_literals(const Measurement& m, LiteralLayers& layers) {
     layers.set(LiteralSource::recording, "num_cpus", m.machine.logical_cpus,
                "the document's machine");
   if (every_cpu_counted(m)) add_topology_literals(m, layers);
+  if (auto core = neoverse_in_recording(m); core && core->slots > 0)
+    layers.set(LiteralSource::recording, "slots", core->slots, core->why);
   for (const auto& e : m.events) {
     if (!e.counted() || e.name.find('/') != std::string::npos) continue;
     std::string name = lowercase(e.name);
@@ -274,6 +276,15 @@ LiteralLayers import_literals(const Measurement& m, const std::string& cpu_model
     if (auto cpus = layers.find("num_cpus"))
       layers.set(LiteralSource::assumed, "num_cpus_online", *cpus, "#num_cpus");
   return layers;
+}
+
+void note_unknown_slots(Measurement& m, const MetricSet& set, const LiteralLayers& layers) {
+  if (layers.has("slots") || !reads_literal(set, "slots")) return;
+  m.notes.push_back(
+      "#slots: the metric files' top-down formulas divide by the core's issue slots (the Arm "
+      "PMU's caps/slots), which neither the recording nor --cpu gives (Neoverse N2 has 5, V1 "
+      "and V2 8): the metrics that read it are left out; --cpu neoverse-n2|v1|v2 or --literal "
+      "slots=N gives it");
 }
 
 void rederive_metrics(Measurement& m, const LoadedMetrics& metrics,

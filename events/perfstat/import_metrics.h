@@ -74,7 +74,14 @@ std::optional<LoadedMetrics> infer_import_metrics(
 //   with --per-die or --per-socket rows, #num_dies and #num_packages, and #num_cpus.
 // - a counted Intel `*_ANY` event (CPU_CLK_UNHALTED.THREAD_ANY, INT_MISC.RECOVERY_CYCLES_ANY),
 //   which perf's formulas read only with SMT on: #smt_on = 1.
+// - an Arm recording whose Neoverse core shows (neoverse_in_recording: a PMU name, perf -v's
+//   CPUID, the slots perf's printed backend_bound gives): #slots.
 void add_recording_literals(const Measurement& m, LiteralLayers& layers);
+
+// A note on `m` where `set` reads #slots and `layers` has no value for it (SBSA's formulas, --cpu
+// sbsa, on a recording that does not show its core): the top-down metrics that read it are left
+// out, and what would give it.
+void note_unknown_slots(Measurement& m, const MetricSet& set, const LiteralLayers& layers);
 
 // report -m/--metrics/--literal: the metrics of `m` and of its intervals derived again from their
 // events with `metrics` (reported[] kept): -m's `wanted` (empty: import's groups), with the

@@ -335,6 +335,44 @@ bool is_aggregate_id(std::string_view token) {
   return std::all_of(token.begin() + long(dash) + 1, token.end(), is_digit);
 }
 
+bool read_cpuid_line(std::string_view line, MachineInfo& machine) {
+  constexpr std::string_view kPrefix = "Using CPUID ";
+  line = trim(line);
+  if (!line.starts_with(kPrefix)) return false;
+  std::string_view id = trim(line.substr(kPrefix.size()));
+  auto hex = [](std::string_view text, unsigned long long& value) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+  };
+  unsigned long long value = 0;
+  if (id.starts_with("0x") && hex(id.substr(2), value)) {
+    machine.vendor = "ARM";
+    machine.family = int((value >> 24) & 0xff);  // MIDR_EL1.Implementer
+    machine.model = int((value >> 4) & 0xfff);   // MIDR_EL1.PartNum
+    return true;
+  }
+  // tools/perf/arch/x86/util/header.c: "%s-%u-%X-%X" (vendor, family, model, stepping); the
+  // family is decimal there, so it is read as such.
+  std::vector<std::string_view> parts;
+  for (size_t from = 0;;) {
+    size_t dash = id.find('-', from);
+    parts.push_back(id.substr(from, dash - from));
+    if (dash == std::string_view::npos) break;
+    from = dash + 1;
+  }
+  if (parts.size() < 3 || parts[0].empty()) return false;
+  unsigned long long family = 0, model = 0, stepping = 0;
+  auto [end, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), family);
+  if (ec != std::errc() || end != parts[1].data() + parts[1].size() || !hex(parts[2], model))
+    return false;
+  if (parts.size() > 3 && !hex(parts[3], stepping)) return false;
+  machine.vendor = std::string(parts[0]);
+  machine.family = int(family);
+  machine.model = int(model);
+  if (parts.size() > 3) machine.stepping = int(stepping);
+  return true;
+}
+
 std::optional<EventStatus> parse_count_status(std::string_view token) {
   if (token == "<not counted>") return EventStatus::not_counted;
   if (token == "<not supported>") return EventStatus::not_supported;

@@ -124,6 +124,12 @@ EventCount make_event(std::string_view name, std::string_view unit, std::optiona
                       EventStatus status, std::optional<double> pct,
                       std::optional<double> noise_pct);
 std::optional<EventStatus> parse_count_status(std::string_view token);  // "<not counted>"…
+// perf -v's "Using CPUID <id>" line (pmu-events' lookup of its metric files): an Arm core's MIDR
+// ("0x00000000410fd4f0": implementer 0x41, part 0xd4f) or x86's "GenuineIntel-6-55-4" (vendor,
+// family, model and stepping in hex), into `machine` as /proc/cpuinfo would give them (on Arm
+// vendor "ARM", family the implementer, model the part, as measure records them). False, with
+// `machine` unchanged, when `line` is not such a line.
+bool read_cpuid_line(std::string_view line, MachineInfo& machine);
 
 // perf's description of a metric → a pmcmodel name and unit, the value as a fraction when perf
 // printed a percentage. `percent` says the value was printed with '%'; `event` names the row's

@@ -272,7 +272,9 @@ class CsvReader {
     for (size_t i = from; i + 2 < last; ++i) {
       if (!f[i].empty()) return "expected ',,,,,<metric-value>,<metric-unit>'";
     }
-    // perf prints nothing for a metric whose value is nan: ",,,,,,%  tma_backend_bound".
+    // perf prints nothing for a metric whose value is nan: ",,,,,,%  tma_backend_bound" (nor for
+    // a negative one, whose '-' ends the digits print_metric_csv keeps: read as nan too, which
+    // the agreement check leaves alone).
     if (f[last - 2].empty()) return add_metric(ts, aggregate, "nan", f[last - 1]);
     return add_metric(ts, aggregate, f[last - 2], f[last - 1]);
   }
@@ -292,6 +294,10 @@ class CsvReader {
     auto value = parse_number(value_text, decimal_);
     if (!value) return "expected a metric value";
     Metric m = metric_of(*value, unit);
+    // -x prints a metric with the format of its text comment ("%8.1f", "%7.2f%%"), cut at the
+    // first character that is not a digit or '.' (stat-display.c print_metric_csv): its
+    // decimals are those of the field.
+    if (std::isfinite(m.value)) keep_printed_decimals(m, value_text, decimal_, scale_);
     qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(last_event_));
     out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;
@@ -313,6 +319,7 @@ class CsvReader {
     }
     // Percentages are divided by 100 as normalise_metric does, so the result is the same double.
     double scaled = shape.metric.value == 0.01 ? value / 100.0 : value * shape.metric.value;
+    scale_ = shape.metric.value;
     return {shape.metric.name, scaled, shape.metric.unit};
   }
 
@@ -321,6 +328,7 @@ class CsvReader {
   Builder& out_;
   char sep_ = 0;
   char decimal_ = '.';
+  double scale_ = 1;         // the last metric_of()'s value of a printed 1 (0.01 for a percentage)
   size_t part_offset_ = 0;   // where the part being read starts in text_
   size_t first_line_ = 0;    // its first line's number, 0 until counted
   size_t line_in_part_ = 0;  // the line being read, counted from 1 in the part

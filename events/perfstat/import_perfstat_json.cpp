@@ -239,11 +239,29 @@ class JsonReader {
         return "expected a perf stat -j record: \"counter-value\", \"metric-value\", "
                "\"metricgroup\" or --metric-only values keyed by perf's metric units";
       }
+      keep_json_decimals(m, value, *v, [&](double one) { return metric_only_value(key, one); });
       metrics_.push_back(std::move(m));
     }
     if (metrics_.empty()) return "expected \"counter-value\" or \"metric-value\"";
     for (auto& m : metrics_) out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;
+  }
+
+  // -j prints a metric's value with "%f", six decimals, as a number before perf 6.2 and as a
+  // string since (stat-display.c print_metric_json); --metric-only with the text comment's format
+  // ("%8.1f", print_metric_only_json), always a string. A string's decimals are counted; a
+  // number's are perf's six, which the parsed double no longer shows.
+  // `printed` normalised to `m` with `normalise` (a printed value → its Metric).
+  template <typename Normalise>
+  static void keep_json_decimals(Metric& m, const json& printed, double value,
+                                 const Normalise& normalise) {
+    if (!std::isfinite(m.value)) return;
+    double scale = value != 0 && std::isfinite(value) ? m.value / value : normalise(1.0).value;
+    if (printed.is_string()) {
+      keep_printed_decimals(m, trim(printed.get_ref<const std::string&>()), '.', scale);
+    } else {
+      keep_printed_decimals(m, "0.000000", '.', scale);
+    }
   }
 
   // A --metric-only column: perf's metric unit ("GHz", "insn per cycle"), or that unit after
@@ -270,6 +288,9 @@ class JsonReader {
     // one.
     if (trim(unit->get_ref<const std::string&>()).empty()) return nullptr;
     Metric m = normalise_metric(*v, false, unit->get_ref<const std::string&>(), last_event_);
+    keep_json_decimals(m, *value, *v, [&](double one) {
+      return normalise_metric(one, false, unit->get_ref<const std::string&>(), last_event_);
+    });
     qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(last_event_));
     out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;

@@ -267,6 +267,7 @@ class TextReader {
         "failed to",
         "Using CPUID",
     };
+    read_cpuid_line(t, out_.measurement().machine);
     for (auto a : kAdvice) {
       if (t.starts_with(a)) {
         out_.add_note(std::string(t));
@@ -584,7 +585,7 @@ class TextReader {
       if (percent) v.remove_suffix(1);
       auto value = parse_number(v, decimal_);
       if (!value) return false;
-      values_.push_back({*value, percent, tokens_[i].end});
+      values_.push_back({*value, percent, tokens_[i].end, v});
     }
     if (ts) interval_ = true;
     for (size_t k = 0; k < values_.size(); ++k) {
@@ -600,9 +601,14 @@ class TextReader {
                         columns_.begin());
       }
       const auto& c = columns_[column];
-      out_.add_reported(
-          ts, aggregate,
-          normalise_metric(values_[k].value, values_[k].percent || c.percent, c.description, ""));
+      const Value& v = values_[k];
+      bool percent = v.percent || c.percent;
+      Metric m = normalise_metric(v.value, percent, c.description, "");
+      double scale = v.value != 0 && std::isfinite(v.value) && std::isfinite(m.value)
+                         ? m.value / v.value
+                         : normalise_metric(1.0, percent, c.description, "").value;
+      keep_printed_decimals(m, v.text, decimal_, scale);
+      out_.add_reported(ts, aggregate, std::move(m));
     }
     return true;
   }
@@ -611,6 +617,7 @@ class TextReader {
     double value;
     bool percent;
     size_t end;
+    std::string_view text;  // as printed, for its decimals
   };
 
   std::string_view text_;

@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "events/metrics/metric_literals.h"
 #include "events/text/text.h"
 
 namespace pmc {
@@ -40,11 +44,10 @@ struct Family {
 // In the order tried: a recording with Ice Lake's topdown-* and Skylake's uops_issued.any is an
 // Ice Lake (it has both).
 constexpr std::array<Family, 5> kFamilies = {{
-    // Armv8.4 PMUs count issue slots: Neoverse N2, V1 and V2 (N1 lacks these events). The slot
-    // counts do not tell them apart; N2 (5 slots) is taken, --cpu neoverse-v2 or --literal
-    // slots=N for another.
+    // Armv8.4 PMUs count issue slots: Neoverse N2, V1 and V2 (N1 lacks these events), which
+    // the counts alone do not tell apart (neoverse_in_recording).
     {"neoverse-n2",
-     "Arm's slot-counting top-down events (Neoverse N2, V1, V2; taken as N2)",
+     "Arm's slot-counting top-down events",
      {"stall_slot_frontend", "stall_slot_backend", "stall_slot"}},
     {"zen4",
      "AMD Zen 4's top-down events",
@@ -68,7 +71,101 @@ bool matches(std::string_view pattern, std::string_view name) {
   return name == pattern;
 }
 
+// The Neoverse cores with slot-counting top-down events: their devicetree PMU names
+// (drivers/perf/arm_pmuv3.c) and Arm Ltd MIDR part numbers (the kernel's arm64 mapfile.csv).
+struct Neoverse {
+  std::string_view cpu;
+  std::string_view pmu;
+  int part;
+};
+constexpr std::array<Neoverse, 3> kNeoverse = {{
+    {"neoverse-n2", "armv9_neoverse_n2", 0xd49},
+    {"neoverse-v1", "armv8_neoverse_v1", 0xd40},
+    {"neoverse-v2", "armv8_neoverse_v2", 0xd4f},
+}};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return out;
+}
+
+// The last counted event named `name` (bare_name) in `group` (any group when empty).
+const EventCount* counted_in(const Measurement& m, std::string_view name,
+                             std::optional<int> group) {
+  const EventCount* found = nullptr;
+  for (const auto& e : m.events)
+    if (e.counted() && (!group || e.group == group) && bare_name(e.name) == name) found = &e;
+  return found;
+}
+
+// "Neoverse N2" of "neoverse-n2".
+std::string core_name(std::string_view cpu) {
+  std::string out(cpu.substr(cpu.find('-') + 1));
+  for (auto& c : out) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return "Neoverse " + out;
+}
+
+// The slot count of a kNeoverse core (cpu_family_slots) that gives perf's printed backend_bound
+// from its group's stall_slot_backend and cpu_cycles, where exactly one count does: the core
+// when one has it, SBSA's formulas when several do (V1 and V2 both have 8).
+std::optional<NeoverseEvidence> printed_slots(const Measurement& m) {
+  for (const auto& r : m.reported) {
+    if (r.name != "tma_backend_bound" && r.name != "backend_bound") continue;
+    if (!std::isfinite(r.value) || r.value <= 0) continue;
+    const EventCount* stalls = counted_in(m, "stall_slot_backend", r.group);
+    const EventCount* cycles = counted_in(m, "cpu_cycles", r.group);
+    if (stalls == nullptr || cycles == nullptr || cycles->value <= 0) continue;
+    // Half a unit of perf's last printed digit (one decimal of a percentage when not shown).
+    double half = 0.5 * std::pow(10.0, -r.decimals.value_or(3));
+    std::optional<double> found;
+    std::vector<std::string_view> cores;
+    bool ambiguous = false;
+    for (const auto& n : kNeoverse) {
+      auto slots = cpu_family_slots(n.cpu);
+      if (!slots || std::abs(stalls->value / (*slots * cycles->value) - r.value) > half * 1.000001)
+        continue;
+      ambiguous |= found && *found != *slots;
+      found = slots;
+      cores.push_back(n.cpu);
+    }
+    if (!found || ambiguous) continue;
+    std::vector<std::string> names;
+    for (auto cpu : cores) names.push_back(core_name(cpu));
+    bool one = cores.size() == 1;
+    return NeoverseEvidence{
+        one ? std::string(cores.front()) : "neoverse", *found,
+        fmt::format("perf's printed backend_bound {:.{}f} % is stall_slot_backend {:.0f} / "
+                    "({:g} slots × cpu_cycles {:.0f}) of its group: {}'s {:g} slots{}",
+                    r.value * 100, std::max(r.decimals.value_or(3) - 2, 0), stalls->value, *found,
+                    cycles->value, join(names, " or "), *found,
+                    one ? "" : " (not told apart: SBSA's formulas)")};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<NeoverseEvidence> neoverse_in_recording(const Measurement& m) {
+  for (const auto& e : m.events) {
+    auto slash = e.name.find('/');
+    if (slash == std::string::npos || slash == 0) continue;
+    std::string pmu = lower(std::string_view(e.name).substr(0, slash));
+    for (const auto& n : kNeoverse)
+      if (pmu == n.pmu)
+        return NeoverseEvidence{std::string(n.cpu), cpu_family_slots(n.cpu).value_or(0),
+                                fmt::format("its events are on the {} PMU ({})", n.pmu, e.name)};
+  }
+  if (lower(m.machine.vendor) == "arm" && m.machine.family == 0x41) {
+    for (const auto& n : kNeoverse)
+      if (m.machine.model == n.part)
+        return NeoverseEvidence{
+            std::string(n.cpu), cpu_family_slots(n.cpu).value_or(0),
+            fmt::format("perf's CPUID line names Arm part {:#x} ({})", n.part, n.cpu)};
+  }
+  return printed_slots(m);
+}
 
 std::optional<MetricCpu> infer_metric_cpu(const Measurement& m) {
   bool hybrid = std::any_of(m.events.begin(), m.events.end(),
@@ -85,6 +182,17 @@ std::optional<MetricCpu> infer_metric_cpu(const Measurement& m) {
                          fmt::format("the recording holds {} on a hybrid core PMU (Intel's hybrid "
                                      "parts: Alder Lake, Raptor Lake)",
                                      e.name)};
+      if (family.cpu == "neoverse-n2") {
+        if (auto core = neoverse_in_recording(m))
+          return MetricCpu{core->cpu, fmt::format("the recording holds {} ({}) and {}", e.name,
+                                                  family.what, core->why)};
+        return MetricCpu{
+            "neoverse-n2",
+            fmt::format("the recording holds {} ({} of Neoverse N2, V1 and V2), and nothing in it "
+                        "tells which core or how many slots: taken as N2 (#slots 5); --cpu "
+                        "neoverse-v1 or neoverse-v2 (8 slots) for those",
+                        e.name, family.what)};
+      }
       return MetricCpu{std::string(family.cpu),
                        fmt::format("the recording holds {} ({})", e.name, family.what)};
     }

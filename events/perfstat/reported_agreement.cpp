@@ -8,6 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "events/metrics/derived_metrics.h"
+#include "events/perfstat/import_perfstat_common.h"
+
 namespace pmc {
 namespace {
 
@@ -65,12 +68,18 @@ int shown_decimals(const Metric& perf) {
   return std::max(*perf.decimals - (perf.unit == "ratio" ? 2 : 0), 0);
 }
 
-bool beyond_rounding(const Metric& ours, const Metric& perf) {
+bool beyond_rounding(const Metric& ours, const Metric& perf,
+                     const InputRounding* rounding = nullptr) {
   if (perf.decimals) {
     // The precision perf printed this value with, read with it: old -M printed top-down as a
     // fraction with one decimal ("0.1 Retiring" is anything from 0.05 to 0.15).
     double half_digit = 0.5 * std::pow(10.0, -*perf.decimals);
     double tolerance = std::max(half_digit, 0.01 * std::abs(perf.value));
+    if (rounding != nullptr) {
+      auto it = rounding->find(ours.name);
+      double inputs = it == rounding->end() ? 0 : it->second;
+      tolerance = half_digit * (1 + 1e-9) + inputs;
+    }
     return std::abs(ours.value - perf.value) > tolerance;
   }
   double scale = perf.unit == "ratio" ? 100 : 1;
@@ -130,15 +139,86 @@ std::string reason_for(const Measurement& m, const Metric& perf) {
   return "the inputs perf used are not all in the recording";
 }
 
+// Half a unit of the last digit of `value` as perf printed it, at most `max_decimals` decimals:
+// the fewest decimals that give the value (a count is printed as an integer, a clock in msec with
+// two decimals in text and -x, six in -j).
+double printed_half_unit(double value, int max_decimals) {
+  double unit = 1;
+  for (int d = 0; d < max_decimals; ++d, unit /= 10) {
+    double scaled = value / unit;
+    if (std::abs(scaled - std::round(scaled)) <= 1e-6 * std::max(1.0, std::abs(scaled)))
+      return unit / 2;
+  }
+  return unit / 2;
+}
+
 }  // namespace
 
-std::vector<std::string> reported_disagreements(const Measurement& m) {
+InputRounding input_rounding(const Measurement& m, const MetricSet& set,
+                             const std::vector<size_t>& selected, const Literals& literals) {
+  InputRounding out;
+  // Only the metrics perf printed with their decimals shown are compared with it.
+  std::vector<size_t> compared;
+  for (size_t j : selected) {
+    const auto& name = set.metrics()[j].name;
+    bool printed = std::any_of(m.reported.begin(), m.reported.end(), [&](const Metric& r) {
+      auto slash = r.name.rfind('/');
+      std::string_view base = slash == std::string::npos
+                                  ? std::string_view(r.name)
+                                  : std::string_view(r.name).substr(slash + 1);
+      return r.decimals && base == name;
+    });
+    if (printed) compared.push_back(j);
+  }
+  if (compared.empty()) return out;
+  IntervalMetricEvaluator evaluator(set, compared, literals);
+  PrintedGroupEvaluator groups(set, compared, literals);
+  auto evaluate = [&](const std::vector<EventCount>& events, double duration_s) {
+    auto metrics =
+        evaluator.evaluate(events, duration_s, IntervalMetricEvaluator::Notes::left_out).metrics;
+    groups.evaluate(events, duration_s, m.reported, metrics, false);
+    return metrics;
+  };
+  auto base = evaluate(m.events, m.duration_s);
+  auto add = [&](const std::vector<Metric>& shifted) {
+    for (size_t k = 0; k < shifted.size() && k < base.size(); ++k)
+      if (shifted[k].name == base[k].name && std::isfinite(shifted[k].value) &&
+          std::isfinite(base[k].value))
+        out[base[k].name] += std::abs(shifted[k].value - base[k].value) / 2;
+  };
+  // The layout stays that of the run's events, so each evaluation only updates their values.
+  std::vector<EventCount> events = m.events;
+  for (size_t i = 0; i < events.size(); ++i) {
+    // A row of one CPU, core or socket ("CPU3/cycles", "S0-D0-C1/cycles"): the run's metrics are
+    // of the totals, which the recording holds beside them.
+    auto slash = events[i].name.find('/');
+    if (!events[i].counted() ||
+        (slash != std::string::npos &&
+         perfstat::is_aggregate_id(std::string_view(events[i].name).substr(0, slash))))
+      continue;
+    double value = events[i].value;
+    double half = printed_half_unit(value, 6);
+    for (double sign : {-1.0, 1.0}) {
+      events[i].value = value + sign * half;
+      add(evaluate(events, m.duration_s));
+    }
+    events[i].value = value;
+  }
+  if (m.has_duration && m.duration_s > 0) {
+    double half = printed_half_unit(m.duration_s, 9);
+    for (double sign : {-1.0, 1.0}) add(evaluate(events, m.duration_s + sign * half));
+  }
+  return out;
+}
+
+std::vector<std::string> reported_disagreements(const Measurement& m,
+                                                const InputRounding* rounding) {
   std::vector<std::string> notes;
   for (const auto& perf : m.reported) {
     auto ours = std::find_if(m.metrics.begin(), m.metrics.end(),
                              [&](const Metric& x) { return x.name == perf.name; });
     if (ours == m.metrics.end() || !std::isfinite(ours->value) || !std::isfinite(perf.value) ||
-        !beyond_rounding(*ours, perf))
+        !beyond_rounding(*ours, perf, rounding))
       continue;
     notes.push_back(
         fmt::format("{}: perf printed {}, pmcmodel derives {} from the counts: {}; "
@@ -149,9 +229,16 @@ std::vector<std::string> reported_disagreements(const Measurement& m) {
   return notes;
 }
 
-void note_disagreements(Measurement& m) {
-  auto notes = reported_disagreements(m);
+void note_disagreements(Measurement& m, const InputRounding* rounding) {
+  auto notes = reported_disagreements(m, rounding);
   m.notes.insert(m.notes.end(), notes.begin(), notes.end());
+}
+
+void note_disagreements(Measurement& m, const MetricSet& set,
+                        const std::vector<std::string>& selection, const Literals& literals) {
+  auto rounding = input_rounding(
+      m, set, selection.empty() ? std::vector<size_t>{} : set.select(selection), literals);
+  note_disagreements(m, &rounding);
 }
 
 }  // namespace pmc

@@ -474,6 +474,89 @@ TEST_SUITE("pure") {
     CHECK(noted);
   }
 
+  TEST_CASE("import of an Arm recording takes its Neoverse core's #slots, or says it cannot") {
+    // synthetic/neoverse_v1_cpuid.txt: perf -v's "Using CPUID 0x00000000410fd401" (Neoverse V1)
+    // and -M TopDownL1 values worked out by hand with perf's neoverse-v1 formulas (8 slots):
+    // frontend 100 * (2.4e9 / (8 * 2e9) - 4 * 1e7 / 2e9) = 13.0; bad speculation
+    // 100 * ((1 - 8.1e9 / 9e9) * (1 - 6.4e9 / 16e9) + 4 * 1e7 / 2e9) = 8.0; retiring
+    // 100 * 0.9 * 0.6 = 54.0; backend 100 * 4e9 / 16e9 = 25.0.
+    std::string v1 = std::string(PMC_TEST_DATA) + "/perfstat/synthetic/neoverse_v1_cpuid.txt";
+    auto notes_of = [](const nlohmann::json& doc) {
+      std::string all;
+      for (const auto& n : doc["notes"]) all += n.get<std::string>() + "\n";
+      return all;
+    };
+    auto value_of = [](const nlohmann::json& doc, const std::string& name) {
+      for (const auto& m : doc["metrics"])
+        if (m["name"] == name) return m["value"].get<double>();
+      FAIL("no metric " << name);
+      return 0.0;
+    };
+    SUBCASE("the CPUID line chooses neoverse-v1.json and #slots 8: perf's values, no note") {
+      auto r = run_process(pmcmodel({"import", v1, "--json", "-"}));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto doc = nlohmann::json::parse(r.out);
+      auto notes = notes_of(doc);
+      CAPTURE(notes);
+      CHECK(notes.find("metric file: neoverse-v1's") != std::string::npos);
+      CHECK(notes.find("#slots = 8 (the recording") != std::string::npos);
+      CHECK(notes.find("perf printed") == std::string::npos);
+      CHECK(std::abs(value_of(doc, "tma_frontend_bound") - 0.130) <= 0.0005);
+      CHECK(std::abs(value_of(doc, "tma_bad_speculation") - 0.080) <= 0.0005);
+      CHECK(std::abs(value_of(doc, "tma_retiring") - 0.540) <= 0.0005);
+      CHECK(std::abs(value_of(doc, "tma_backend_bound") - 0.250) <= 0.0005);
+    }
+    auto dir = make_temp_dir("import-neoverse");
+    // The same counts without the CPUID line or perf's metrics: nothing tells the core.
+    std::string bare = (dir / "bare.txt").string();
+    {
+      std::istringstream in(read_file(v1));
+      std::string text;
+      for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("Using CPUID")) continue;
+        if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+        if (line.find_first_not_of(' ') == std::string::npos && !line.empty()) continue;
+        text += line + "\n";
+      }
+      write(bare, text);
+    }
+    SUBCASE("without --cpu: taken as N2, and the note says the recording cannot tell") {
+      auto r = run_process(pmcmodel({"import", bare, "--json", "-"}));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto notes = notes_of(nlohmann::json::parse(r.out));
+      CAPTURE(notes);
+      CHECK(notes.find("nothing in it tells which core or how many slots: taken as N2") !=
+            std::string::npos);
+    }
+    // perf's neoverse-n2-v2 backend_bound: 100 * (stall_slot_backend / (cpu_cycles * #slots) -
+    // br_mis_pred * 3 / cpu_cycles) = 100 * (4e9 / (2e9 * 8) - 3e7 / 2e9) = 23.5.
+    SUBCASE("--cpu neoverse-v2 gives #slots 8: V2's backend_bound of the counts") {
+      auto r = run_process(pmcmodel({"import", bare, "--cpu", "neoverse-v2", "--json", "-"}));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto doc = nlohmann::json::parse(r.out);
+      CAPTURE(notes_of(doc));
+      CHECK(notes_of(doc).find("#slots = 8 (--cpu") != std::string::npos);
+      CHECK(std::abs(value_of(doc, "backend_bound") - 23.5) <= 1e-9);
+    }
+    SUBCASE("--cpu sbsa has no slot count of its own: a note says what gives it") {
+      auto r = run_process(pmcmodel({"import", bare, "--cpu", "sbsa", "--json", "-"}));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto doc = nlohmann::json::parse(r.out);
+      auto notes = notes_of(doc);
+      CAPTURE(notes);
+      CHECK(notes.find("#slots: ") != std::string::npos);
+      CHECK(notes.find("--literal slots=N") != std::string::npos);
+      for (const auto& m : doc["metrics"]) CHECK(m["name"] != "tma_backend_bound");
+      auto given = run_process(
+          pmcmodel({"import", bare, "--cpu", "sbsa", "--literal", "slots=8", "--json", "-"}));
+      REQUIRE_MESSAGE(given.exit_code == 0, given.err);
+      auto with_slots = nlohmann::json::parse(given.out);
+      CHECK(std::abs(value_of(with_slots, "tma_backend_bound") - 0.25) <= 1e-9);
+      CHECK(notes_of(with_slots).find("#slots: ") == std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("import refuses a line over 1 MiB (exit 2, --lenient too), streamed or read whole") {
     // 10,000 intervals (~2 MB): the streamed import reads it in 1 MiB parts. Line 15,002 is
     // interval 5,001's cycles row.

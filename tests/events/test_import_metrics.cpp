@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -101,6 +102,19 @@ const Printed kPrinted[] = {
     {"040.txt", "stalled_cycles_per_insn", "stalled_cycles_per_insn", "0.00", 1},
     {"040.txt", "branch_miss_rate", "branch_miss_rate", "0.06", 100},
     {"040.txt", "l1d_miss_ratio", "l1d_miss_ratio", "1.88", 100},
+    // Alder Lake hybrid, perf 6.4/6.5-dev, -j ("metric-value" : "%f") and -x, (the comment's
+    // "%.3f", "%.2f"): cpu_core's, as perf took them from cpu_core's counts (wild/INDEX.md).
+    {"wild/017.json", "cpu_core/ghz", "cpu_core/ghz", "0.000199", 1},
+    {"wild/017.json", "cpu_atom/ghz", "cpu_atom/ghz", "0.000094", 1},
+    {"wild/017.json", "cpu_core/ipc", "cpu_core/ipc", "0.741336", 1},
+    {"wild/017.json", "cpu_core/branch_miss_rate", "cpu_core/branch_miss_rate", "3.389521", 100},
+    {"wild/039.json", "cpu_core/ghz", "cpu_core/ghz", "0.000582", 1},
+    {"wild/039.json", "cpu_atom/ghz", "cpu_atom/ghz", "0.007955", 1},
+    {"wild/039.json", "cpu_core/ipc", "cpu_core/ipc", "0.828981", 1},
+    {"wild/039.json", "cpu_core/branch_miss_rate", "cpu_core/branch_miss_rate", "3.357530", 100},
+    {"wild/018.csv", "cpu_core/ghz", "cpu_core/ghz", "0.000", 1},
+    {"wild/018.csv", "cpu_core/ipc", "cpu_core/ipc", "1.07", 1},
+    {"wild/018.csv", "cpu_core/branch_miss_rate", "cpu_core/branch_miss_rate", "2.07", 100},
 };
 
 const char* const kRecordings[] = {"001.txt", "003.json", "005.csv", "008.txt", "009.txt",
@@ -208,6 +222,13 @@ TEST_SUITE("pure") {
       std::string perf_name = row.reported;
       CHECK_MESSAGE(reported.has_value(), "perf's " << perf_name << " was not imported");
       if (reported) CHECK(*reported == doctest::Approx(perf).epsilon(1e-12));
+      // And the precision perf printed it with, in the fraction for percentages.
+      for (const auto& r : m.reported)
+        if (r.name == perf_name && r.decimals) {
+          auto dot = std::string(row.digits).find('.');
+          int printed = dot == std::string::npos ? 0 : int(std::strlen(row.digits) - dot - 1);
+          CHECK(*r.decimals == printed + (row.percent == 100 ? 2 : 0));
+        }
 
       auto ours = value_of(m.metrics, row.metric);
       CHECK_MESSAGE(ours.has_value(), "pmcmodel derived no " << metric);

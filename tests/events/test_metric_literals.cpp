@@ -79,6 +79,12 @@ TEST_SUITE("pure") {
     CHECK(cpu_family_slots("spr") == 6.0);
     CHECK(cpu_family_slots("zen4") == 6.0);
     CHECK(cpu_family_slots("neoverse-n2") == 5.0);
+    // perf's neoverse-v1 formulas divide by CPU_CYCLES * 8; Arm's V2 telemetry: 8 rename slots.
+    CHECK(cpu_family_slots("neoverse-v1") == 8.0);
+    CHECK(cpu_family_slots("graviton3") == 8.0);
+    CHECK(cpu_family_slots("neoverse-v2") == 8.0);
+    // SBSA's formulas take the implementation's slot count: none of their own.
+    CHECK_FALSE(cpu_family_slots("sbsa"));
     CHECK_FALSE(cpu_family_slots("neoverse-n1"));
     CHECK_FALSE(cpu_family_slots("pentium4"));
   }

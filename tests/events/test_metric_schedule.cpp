@@ -348,6 +348,25 @@ TEST_SUITE("pure") {
       check(metrics.evaluate(m.events, 1));
       check(metrics.evaluate(m.events, 1));
     }
+    SUBCASE("later intervals: new counts in the same groups, then groups no more") {
+      check(metrics.evaluate(m.events, 1));
+      // Group 0's cycles doubled: 300 / 2000; group 1's as before, 200 / 4000.
+      auto later = m.events;
+      for (auto& e : later)
+        if (e.name == "cycles" && e.group == std::optional<int>(0)) e.value = 2000;
+      auto got = metrics.evaluate(later, 1);
+      REQUIRE(got.size() == 2);
+      CHECK(got[0].value == doctest::Approx(0.15));
+      CHECK(got[1].value == doctest::Approx(0.05));
+      CHECK(got[0].group == std::optional<int>(0));
+      // Without groups each metric takes the last count of a name: 4000 cycles for both.
+      for (auto& e : later) e.group.reset();
+      got = metrics.evaluate(later, 1);
+      REQUIRE(got.size() == 2);
+      CHECK(got[0].value == doctest::Approx(0.075));
+      CHECK_FALSE(got[0].group.has_value());
+      check(metrics.evaluate(m.events, 1));
+    }
     SUBCASE("without groups, the last count of a name, as before") {
       for (auto& e : m.events) e.group.reset();
       metrics.finish(m);

@@ -3,10 +3,12 @@
 // the two differ by more than perf's rounding, with the reason the recording shows.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "events/perfstat/reported_agreement.h"
 #include "test_support.h"
@@ -149,6 +151,102 @@ TEST_SUITE("pure") {
         CHECK(r.decimals == std::optional<int>(3));
       }
     CHECK(seen);
+  }
+
+  TEST_CASE("-x and -j imports keep the decimals perf printed, and are compared at them") {
+    auto printed = [](const Measurement& m, const std::string& name) {
+      for (const auto& r : m.reported)
+        if (r.name == name) return r;
+      FAIL("no reported " << name);
+      return Metric{};
+    };
+    SUBCASE("-x prints the text comment's format: wild/018.csv") {
+      // "8632400,,cpu_core/cycles/,16067477534,100.00,0.000,GHz" beside "32148.69,msec,
+      // cpu-clock": 8,632,400 / 32,148,690,000 ns = 0.000269 GHz, printed "%.3f".
+      auto m = load("wild/018.csv");
+      CHECK(printed(m, "cpu_core/ghz").decimals == std::optional<int>(3));
+      CHECK(printed(m, "cpu_core/ipc").decimals == std::optional<int>(2));  // "1.07"
+      // ",,,,,30.6,%  tma_backend_bound": 3 decimals of the fraction 0.306.
+      bool seen = false;
+      for (const auto& r : m.reported)
+        if (r.name.ends_with("tma_backend_bound")) {
+          seen = true;
+          CHECK(r.decimals == std::optional<int>(3));
+        }
+      CHECK(seen);
+      m.metrics = {{"cpu_core/ghz", 8632400.0 / 32148.69e6, "GHz"}};
+      CHECK(reported_disagreements(m).empty());
+      // 0.0006 would have been printed 0.001: beyond the precision printed.
+      m.metrics = {{"cpu_core/ghz", 0.0006, "GHz"}};
+      CHECK(notes_naming(reported_disagreements(m), "cpu_core/ghz").size() == 1);
+    }
+    SUBCASE("-j prints \"%f\": wild/017.json (strings), wild/019.json (numbers)") {
+      // "6404864.000000" cpu_core/cycles/ with "metric-value" : "0.000199" GHz beside cpu-clock
+      // "32150.838437" msec: 6,404,864 / 32,150,838,437 ns = 0.00019921 GHz.
+      auto m = load("wild/017.json");
+      CHECK(printed(m, "cpu_core/ghz").decimals == std::optional<int>(6));
+      CHECK(printed(m, "cpu_core/ipc").decimals == std::optional<int>(6));  // "0.741336"
+      bool seen = false;
+      for (const auto& r : m.reported)
+        if (r.name.ends_with("tma_backend_bound")) {
+          seen = true;
+          CHECK(r.decimals == std::optional<int>(8));  // "30.939553" %
+        }
+      CHECK(seen);
+      m.metrics = {{"cpu_core/ghz", 6404864.0 / 32150838437.0, "GHz"}};
+      CHECK(reported_disagreements(m).empty());
+      // A quarter more than perf's value, which two decimals ("0.00") would have hidden.
+      m.metrics = {{"cpu_core/ghz", 0.000250, "GHz"}};
+      auto notes = notes_naming(reported_disagreements(m), "cpu_core/ghz");
+      REQUIRE(notes.size() == 1);
+      CHECK(contains(notes[0], "perf printed 0.000199"));
+      // perf 5.20-dev's -j wrote "metric-value" : 0.297920 as a JSON number: its six decimals.
+      auto numeric = load("wild/019.json");
+      CHECK(printed(numeric, "S0-D0-C15/ipc").decimals == std::optional<int>(6));
+    }
+    SUBCASE("text --topdown and --metric-only columns too: wild/006.txt") {
+      // perf 5.5's --topdown table per core: "S0-D0-C0  1  24.9%  1.1%" then "16.1%  57.9%".
+      auto m = load("wild/006.txt");
+      CHECK(printed(m, "S0-D0-C0/tma_retiring").value == doctest::Approx(0.249));
+      CHECK(printed(m, "S0-D0-C0/tma_retiring").decimals == std::optional<int>(3));
+      CHECK(printed(m, "S0-D0-C0/tma_backend_bound").decimals == std::optional<int>(3));
+    }
+    SUBCASE("-j --metric-only prints the comment's format: wild/047.json") {
+      // {"GHz" : "0.990", "insn per cycle" : "2.06", ...}
+      auto m = load("wild/047.json");
+      CHECK(printed(m, "ghz").decimals == std::optional<int>(3));
+      CHECK(printed(m, "ipc").decimals == std::optional<int>(2));
+    }
+  }
+
+  TEST_CASE("compared with the inputs' rounding: a clock's two decimals widen, -r's gap shows") {
+    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+    auto set = MetricSet::load(dir / "generic.json");
+    auto selection = available_selection(set, import_metric_groups());
+    auto derived = [&](const std::string& file) {
+      auto m = load(file);
+      apply_metric_engine(m, set, selection);
+      return m;
+    };
+    // 031.txt: "0.36 msec task-clock:u", "324,526 cycles:u # 0.911 GHz". 324,526 / 0.36 ms is
+    // 0.9015 GHz; the clock, printed to 0.005 msec, moves it by 0.9015 * 0.005 / 0.36 = 0.0125,
+    // and perf's 0.911 (from the unrounded clock) is within that and half a unit of 0.001.
+    auto amd = derived("031.txt");
+    auto rounding = input_rounding(amd, set, set.select(selection), {});
+    CHECK(rounding["ghz"] == doctest::Approx(0.9015 * 0.005 / 0.36).epsilon(0.02));
+    CHECK(notes_naming(reported_disagreements(amd, &rounding), "ghz").empty());
+    // 1 % of 0.911, without the inputs' rounding, is less than the 0.0095 between them.
+    CHECK(notes_naming(reported_disagreements(amd), "ghz").size() == 1);
+    // 013.txt (-r 3): "246,679,210,776 topdown-be-bound # 84.0% Backend Bound"; ours, the mean
+    // counts' 83.81 %, is 0.19 % away, which integer counts of this size cannot move: noted with
+    // -r's reason, where 1 % of the value hid it.
+    auto icelake = derived("013.txt");
+    auto icl_rounding = input_rounding(icelake, set, set.select(selection), {});
+    CHECK(icl_rounding["tma_backend_bound"] < 1e-6);
+    auto notes = notes_naming(reported_disagreements(icelake, &icl_rounding), "tma_backend_bound");
+    REQUIRE(notes.size() == 1);
+    CHECK(contains(notes[0], "-r 3"));
+    CHECK(notes_naming(reported_disagreements(icelake), "tma_backend_bound").empty());
   }
 
   TEST_CASE("note_disagreements appends the disagreements to the document's notes") {

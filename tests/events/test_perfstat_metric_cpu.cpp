@@ -7,6 +7,7 @@
 #include <string>
 
 #include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/import_perfstat_common.h"
 #include "events/perfstat/metric_cpu.h"
 #include "events/text/text.h"
 #include "test_support.h"
@@ -144,5 +145,100 @@ TEST_SUITE("pure") {
       CHECK(asked.empty());
       CHECK(alder.notes.size() == before);
     }
+  }
+
+  TEST_CASE("an Arm recording's Neoverse core and #slots: PMU name, perf's CPUID, printed values") {
+    SUBCASE("wild/066.txt: perf's printed backend_bound gives 5 slots, N2's") {
+      // "3,415,528,440 cpu_cycles # 68.8 % backend_bound" beside "11,746,647,747
+      // stall_slot_backend": 11,746,647,747 / (5 * 3,415,528,440) = 68.78 %, printed 68.8; with
+      // 8 slots it would be 42.99 %.
+      auto m = load("wild/066.txt");
+      auto core = neoverse_in_recording(m);
+      REQUIRE(core);
+      CHECK(core->cpu == "neoverse-n2");
+      CHECK(core->slots == 5);
+      CHECK(core->why.find("backend_bound 68.8 %") != std::string::npos);
+      auto cpu = infer_metric_cpu(m);
+      REQUIRE(cpu);
+      CHECK(cpu->cpu == "neoverse-n2");
+      CHECK(cpu->why.find("Neoverse N2's 5 slots") != std::string::npos);
+    }
+    SUBCASE("perf -v's CPUID line names the core: Neoverse V1, 8 slots") {
+      // synthetic/neoverse_v1_cpuid.txt: "Using CPUID 0x00000000410fd401" is MIDR implementer
+      // 0x41, part 0xd40 (Neoverse V1), revision 1.
+      auto m = load("synthetic/neoverse_v1_cpuid.txt");
+      CHECK(m.machine.vendor == "ARM");
+      CHECK(m.machine.family == 0x41);
+      CHECK(m.machine.model == 0xd40);
+      auto core = neoverse_in_recording(m);
+      REQUIRE(core);
+      CHECK(core->cpu == "neoverse-v1");
+      CHECK(core->slots == 8);
+      CHECK(infer_metric_cpu(m)->cpu == "neoverse-v1");
+      // Without the line, perf's "25.0 % backend_bound" over 4,000,000,000 stall_slot_backend
+      // and 2,000,000,000 cpu_cycles gives 8 slots (5 would give 40.0 %): V1 or V2, not told
+      // apart, so SBSA's formulas with #slots 8.
+      m.machine = MachineInfo{};
+      core = neoverse_in_recording(m);
+      REQUIRE(core);
+      CHECK(core->cpu == "neoverse");
+      CHECK(core->slots == 8);
+      CHECK(infer_metric_cpu(m)->cpu == "neoverse");
+    }
+    SUBCASE("an event on a Neoverse core's devicetree PMU names it") {
+      Measurement m;
+      for (const char* name : {"armv8_neoverse_v2/cpu_cycles/", "armv8_neoverse_v2/stall_slot/"}) {
+        EventCount e;
+        e.name = name;
+        e.status = EventStatus::counted;
+        e.value = 1e9;
+        m.events.push_back(e);
+      }
+      auto core = neoverse_in_recording(m);
+      REQUIRE(core);
+      CHECK(core->cpu == "neoverse-v2");
+      CHECK(core->slots == 8);
+      CHECK(infer_metric_cpu(m)->cpu == "neoverse-v2");
+    }
+    SUBCASE("a recording that cannot tell says so, and is taken as N2") {
+      Measurement m;
+      for (const char* name : {"cpu_cycles", "stall_slot", "stall_slot_backend"}) {
+        EventCount e;
+        e.name = name;
+        e.status = EventStatus::counted;
+        e.value = 1e9;
+        m.events.push_back(e);
+      }
+      CHECK_FALSE(neoverse_in_recording(m));
+      auto cpu = infer_metric_cpu(m);
+      REQUIRE(cpu);
+      CHECK(cpu->cpu == "neoverse-n2");
+      CHECK(cpu->why.find("nothing in it tells which core or how many slots") != std::string::npos);
+      CHECK(cpu->why.find("neoverse-v1 or neoverse-v2") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("perf -v's 'Using CPUID' line gives the machine as /proc/cpuinfo would") {
+    MachineInfo arm;
+    REQUIRE(perfstat::read_cpuid_line("Using CPUID 0x00000000410fd4f0", arm));
+    CHECK(arm.vendor == "ARM");
+    CHECK(arm.family == 0x41);
+    CHECK(arm.model == 0xd4f);  // Neoverse V2
+    MachineInfo intel;
+    REQUIRE(perfstat::read_cpuid_line("Using CPUID GenuineIntel-6-55-4", intel));
+    CHECK(intel.vendor == "GenuineIntel");
+    CHECK(intel.family == 6);
+    CHECK(intel.model == 0x55);
+    CHECK(intel.stepping == 4);
+    MachineInfo amd;
+    REQUIRE(perfstat::read_cpuid_line("Using CPUID AuthenticAMD-25-11-1", amd));
+    CHECK(amd.family == 25);  // printed in decimal: 0x19, Zen 4 with model 0x11
+    CHECK(amd.model == 0x11);
+    MachineInfo untouched;
+    CHECK_FALSE(perfstat::read_cpuid_line("Using CPUID", untouched));
+    CHECK_FALSE(perfstat::read_cpuid_line("Using CPUID GenuineIntel", untouched));
+    CHECK_FALSE(perfstat::read_cpuid_line("WARNING: Using CPUID 0x410fd4f0", untouched));
+    CHECK(untouched.vendor.empty());
+    CHECK(untouched.family == -1);
   }
 }
