@@ -38,6 +38,11 @@ class SmallOptional {
   }
   constexpr T value_or(T other) const noexcept { return has_value() ? value_ : other; }
   constexpr void reset() noexcept { value_ = kNone; }
+  // Where a std::optional is asked for.
+  template <std::integral I>
+  constexpr operator std::optional<I>() const {  // NOLINT(google-explicit-constructor)
+    return has_value() ? std::optional<I>(I(value_)) : std::nullopt;
+  }
 
   friend constexpr bool operator==(SmallOptional a, SmallOptional b) noexcept = default;
   friend constexpr bool operator==(SmallOptional a, std::nullopt_t) noexcept {

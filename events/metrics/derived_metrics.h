@@ -131,8 +131,8 @@ class PrintedGroupEvaluator {
   Literals literals_;
   bool planned_ = false;
   // The layout the groups were planned for.
-  std::vector<std::optional<int>> event_groups_;
-  std::vector<std::pair<std::string, std::optional<int>>> reported_;
+  std::vector<SmallOptional<int32_t>> event_groups_;
+  std::vector<std::pair<std::string, SmallOptional<int32_t>>> reported_;
   std::vector<std::string> metric_names_;
   std::vector<std::unique_ptr<GroupEvaluation>> groups_;
 };
@@ -183,7 +183,7 @@ class OwnGroupEvaluator {
   // The layout the groups were planned for.
   struct EventShape {
     std::string name;
-    std::optional<int> group;
+    SmallOptional<int32_t> group;
     bool counted = false;
   };
   std::vector<EventShape> events_;
