@@ -102,7 +102,9 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
   // its errors scale with the power as the selection's do.
   if (sel.weighting == FitWeighting::relative)
     out.model.interval = relative_residual_interval(y, out.cv.predictions);
-  if (!sel.baseline_kept) out.constrained = ConstrainedFit{how, mask};
+  // Its bands are fitted as it was: the selection's weights and bounds, or the kept baseline's
+  // unweighted, unbounded fit with the same relative interval.
+  out.constrained = ConstrainedFit{how, mask, sel.weighting == FitWeighting::relative};
   out.selected = true;
   return out;
 }

@@ -72,11 +72,12 @@ std::string band_label(const ModelBand& b) {
 namespace {
 
 // `features` → `target` as the auto pool fits: sign-constrained, weighted, CV with clipping; a
-// relative interval when the fit was weighted by relative error.
+// relative interval when the fit was weighted by relative error or `relative_interval` asks.
 FitOutcome fit_constrained(const Dataset& data, const std::string& target,
                            const std::vector<FeatureSpec>& features,
                            const std::vector<char>& nonnegative, FitWeighting weighting,
-                           const CvPlan& plan, const ModelIdentity& identity) {
+                           bool relative_interval, const CvPlan& plan,
+                           const ModelIdentity& identity) {
   const auto& y = data.column(target);
   DesignMatrix x = design_matrix(data, features);
   auto fitter = [nonnegative, weighting](const DesignMatrix& tx, const std::vector<double>& ty) {
@@ -86,7 +87,7 @@ FitOutcome fit_constrained(const Dataset& data, const std::string& target,
   Fit fit = fitter(x, y);
   out.cv = cross_validate(x, y, plan, clipping_predictor(fitter));
   out.model = make_model(data, target, features, x, y, fit, out.cv, out.cv.folds.size(), identity);
-  if (weighting == FitWeighting::relative && !relative_weights(y).empty())
+  if ((weighting == FitWeighting::relative || relative_interval) && !relative_weights(y).empty())
     out.model.interval = relative_residual_interval(y, out.cv.predictions);
   return out;
 }
@@ -117,9 +118,10 @@ ModelBand fit_band(const Dataset& data, const std::string& target, const std::ve
   try {
     CvPlan plan = plan_for(sub);
     if (kept.empty()) throw std::runtime_error("every feature is constant in the band");
-    auto fitted = constrained ? fit_constrained(sub, target, kept, nonnegative,
-                                                constrained->weighting, plan, identity)
-                              : fit_table(sub, target, kept, {}, solver, plan, {}, identity);
+    auto fitted = constrained
+                      ? fit_constrained(sub, target, kept, nonnegative, constrained->weighting,
+                                        constrained->relative_interval, plan, identity)
+                      : fit_table(sub, target, kept, {}, solver, plan, {}, identity);
     const auto& y = data.column(target);
     for (size_t i = 0; i < fitted.cv.predictions.size(); ++i)
       if (std::isfinite(fitted.cv.predictions[i])) {

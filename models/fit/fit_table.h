@@ -20,10 +20,13 @@ namespace pmc {
 // How `fit --features auto` fitted its model, so that its bands are fitted the same way: the
 // rows' weighting, each term's ≥ 0 bound, and the held-out features clipped to each fold's
 // training range. A relative weighting (every target value > 0 in the band) gives the band a
-// relative interval (relative_residual_interval), as it gives the pooled model.
+// relative interval (relative_residual_interval), as it gives the pooled model; so does
+// `relative_interval`, set for the plain baseline that a selection judged by relative error kept
+// (fitted unweighted and unbounded, its errors still scale with the power).
 struct ConstrainedFit {
   FitWeighting weighting = FitWeighting::none;
   std::vector<char> nonnegative;  // per term of the pooled model
+  bool relative_interval = false;
 };
 
 struct FitOutcome {
@@ -31,7 +34,7 @@ struct FitOutcome {
   CvResult cv;
   bool selected = false;      // features chosen by forward selection
   SelectionResult selection;  // when selected
-  // The auto pool's fit (not its baseline): how its bands are to be fitted.
+  // The auto pool's fit (its selection, or the baseline it kept): how its bands are to be fitted.
   std::optional<ConstrainedFit> constrained;
 };
 

@@ -303,6 +303,49 @@ TEST_SUITE("pure") {
     CHECK(double(high_inside) / double(high) < 0.95);
   }
 
+  TEST_CASE(
+      "fit_dataset: the bands of a kept baseline are least-squares fits with relative "
+      "intervals, as the kept baseline is") {
+    // watts = (60 + 20·a − 8·b)·(1 + ε), ε ~ N(0, 0.05), at 1000 and 3000 MHz alternately: b
+    // lowers the power, which the pool's ≥ 0 terms cannot follow, so the baseline is kept (as in
+    // the test above); its bands by freq_mhz must be that baseline per band (OLS on a and b, its
+    // coefficients) with an interval in fractions of the prediction, not a fixed width in W.
+    std::mt19937_64 rng(18);
+    std::uniform_real_distribution<double> ua(0, 10), ub(0, 5);
+    std::normal_distribution<double> noise(0, 0.05);
+    std::string csv = "a,b,freq_mhz,watts\n";
+    std::vector<double> as[2], bs[2], ys[2];
+    for (size_t i = 0; i < 600; ++i) {
+      size_t band = i % 2;
+      double a = ua(rng), b = ub(rng), f = band ? 3000 : 1000;
+      double y = (60 + 20 * a - 8 * b) * (1 + noise(rng));
+      as[band].push_back(a), bs[band].push_back(b), ys[band].push_back(y);
+      csv += fmt::format("{},{},{},{}\n", a, b, f, y);
+    }
+    FitRequest request;
+    request.target = "watts";
+    request.exclude = {"freq_mhz"};
+    request.band_by = "freq_mhz";
+    auto fit = fit_dataset(table(csv), request, {});
+    REQUIRE(fit.auto_features);
+    REQUIRE(fit.auto_features->selection.baseline_kept);
+    REQUIRE(fit.banded);
+    REQUIRE(fit.model.bands.size() == 2);
+    for (size_t band = 0; band < 2; ++band) {
+      REQUIRE(fit.model.bands[band].model);
+      const Model& m = *fit.model.bands[band].model;
+      Fit ols = fit_ols(DesignMatrix::from_columns({as[band], bs[band]}, {"a", "b"}), ys[band]);
+      CHECK(term(m, "a")->coefficient == doctest::Approx(ols.coefficients[0]).epsilon(1e-6));
+      CHECK(term(m, "b")->coefficient == doctest::Approx(ols.coefficients[1]).epsilon(1e-6));
+      CHECK(term(m, "b")->coefficient < 0);
+      CHECK(m.interval.relative);
+      // ε's 5% and 95% quantiles, ∓8.2%, as for the pooled baseline.
+      CHECK(m.interval.lower == doctest::Approx(-0.082).epsilon(0.3));
+      CHECK(m.interval.upper == doctest::Approx(0.082).epsilon(0.3));
+      CHECK(m.clip_out_of_range);
+    }
+  }
+
   TEST_CASE("fit_bands: each band fitted by relative error, as the auto pool's model is") {
     // In each band watts = c·(1 + u)³, which no line in u is: the least-squares line and the
     // relative-error line differ. The band's coefficients must be the weighted (1/y²) line, in
