@@ -94,8 +94,8 @@ std::string format_auto_features(const AutoFeaturesReport& a) {
   const AutoSelection& sel = a.selection;
   std::string report = fmt::format(
       "auto features: {} candidates from {} columns (each column, sqrt and log1p of columns ≥ 0, "
-      "hinges at its 25/50/75% quantiles, ratios of columns ≥ 0); activity terms kept ≥ 0; {}; "
-      "held-out features clipped to each fold's training range; forward selection by CV MAPE "
+      "hinges at its 5%, 10%, …, 95% quantiles, ratios of columns ≥ 0); activity terms kept ≥ 0; "
+      "{}; held-out features clipped to each fold's training range; forward selection by CV MAPE "
       "(VIF ≤ {:g}, stop below {:g}% improvement)\n",
       a.candidates, a.columns,
       sel.weighting == FitWeighting::relative

@@ -61,7 +61,13 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
   std::vector<std::string> columns;
   for (const auto& c : raw_candidates) columns.push_back(c.a);
   CandidatePool pool = expand_candidates(data, columns);
-  DesignMatrix px = design_matrix(data, pool.specs);
+  // The pool may hold more candidates than there are rows (19 hinges per column): it is never
+  // fitted whole. The baseline on the raw columns must have fewer columns than rows; the
+  // selection stops before a fold would have too few (select_auto).
+  std::vector<FeatureSpec> raw_specs;
+  for (size_t c : pool.raw) raw_specs.push_back(pool.specs[c]);
+  (void)design_matrix(data, raw_specs);
+  DesignMatrix px = evaluate_features(data, pool.specs);
   const auto& y = data.column(request.target);
   report.candidates = pool.specs.size();
   report.columns = columns.size();
