@@ -122,25 +122,32 @@ bool names_frequency(const std::string& column) {
 }
 
 // The first non-constant column other than the target whose name holds "freq": its bands are
-// tried, and kept in `model` when their held-out MAPE beats the pooled model's.
-std::optional<FrequencyBandTrial> try_frequency_bands(
-    const Dataset& data, const FitRequest& request, const ModelIdentity& identity, Model& model,
-    const std::optional<ConstrainedFit>& constrained) {
+// tried, and kept in `model` when, cross-validated on the pooled model's own plan
+// (banded_cv_on_plan), their MAPE is below the pooled model's on the same rows.
+std::optional<FrequencyBandTrial> try_frequency_bands(const Dataset& data,
+                                                      const FitRequest& request,
+                                                      const ModelIdentity& identity,
+                                                      const CvPlan& plan, const CvResult& pooled_cv,
+                                                      Model& model,
+                                                      const ConstrainedFit& constrained) {
   for (const auto& name : data.names()) {
     if (name == request.target || !names_frequency(name)) continue;
     if (is_constant(data.column(name))) continue;
     FrequencyBandTrial trial;
     trial.column = name;
     Model banded = model;
+    ErrorMetrics banded_cv;
     try {
       fit_request_bands(data, request, name, identity, banded, constrained);
+      banded_cv =
+          banded_cv_on_plan(data, request.target, banded, plan, pooled_cv.predictions, constrained);
     } catch (const std::exception& e) {
       trial.not_tried_reason = e.what();
       return trial;
     }
     trial.tried = true;
-    trial.banded_mape_percent = banded.band_cv.mape_percent;
-    trial.pooled_mape_percent = model.cv.errors.mape_percent;
+    trial.banded_mape_percent = banded_cv.mape_percent;
+    trial.pooled_mape_percent = pooled_cv.pooled.mape_percent;
     trial.kept = banded.band_cv.n > 0 && trial.banded_mape_percent < trial.pooled_mape_percent;
     if (trial.kept) model = std::move(banded);
     return trial;
@@ -225,9 +232,9 @@ FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdenti
     fit_request_bands(data, asked, request.band_by, identity, outcome.model, outcome.constrained);
     result.banded = true;
   }
-  if (pool && request.band_by.empty()) {
-    result.frequency_bands =
-        try_frequency_bands(data, asked, identity, outcome.model, outcome.constrained);
+  if (pool && request.band_by.empty() && outcome.constrained) {
+    result.frequency_bands = try_frequency_bands(data, asked, identity, plan, outcome.cv,
+                                                 outcome.model, *outcome.constrained);
     result.banded = result.frequency_bands && result.frequency_bands->kept;
   }
   result.model = std::move(outcome.model);

@@ -68,6 +68,18 @@ void fit_bands(const Dataset& data, const std::string& target, const std::string
                const std::function<CvPlan(const Dataset& band_rows)>& plan_for, Model& pooled,
                const std::optional<ConstrainedFit>& constrained = std::nullopt);
 
+// The banded model `pooled` (its bands fitted by fit_bands) cross-validated on the pooled
+// model's own `plan`, so that it is judged on the rows and splits the pooled model was: in each
+// split, each band with a model is refitted on the split's training rows in the band, as
+// `constrained` says (its terms' bounds, weights, held-out features clipped to those rows' range),
+// and predicts the split's test rows in the band. A band without a model, with fewer training rows
+// in the split than pooled.band_min_rows, or whose fit is refused, takes `pooled_predictions`
+// (the pooled model's held-out prediction of each row on the same plan). Errors over every row
+// the plan tests.
+ErrorMetrics banded_cv_on_plan(const Dataset& data, const std::string& target, const Model& pooled,
+                               const CvPlan& plan, const std::vector<double>& pooled_predictions,
+                               const ConstrainedFit& constrained);
+
 // "[1.2e+09, 2.4e+09)", "< 1.2e+09", ">= 2.4e+09": a band's range as fit prints it.
 std::string band_label(const ModelBand& band);
 

@@ -187,6 +187,23 @@ TEST_SUITE("pure") {
       CHECK(band.model->interval.relative);
     }
 
+    SUBCASE("not kept when one law holds at every frequency") {
+      // watts = (10 + 20·util)·(1 + ε): a band's fit has half the rows and nothing to gain.
+      std::mt19937_64 rng(19);
+      std::normal_distribution<double> noise(0, 0.05);
+      std::string same = "util,freq_mhz,watts\n";
+      for (size_t i = 0; i < 200; ++i)
+        same += fmt::format("{},{},{}\n", spread(i), i % 2 ? 3000 : 1000,
+                            (10 + 20 * spread(i)) * (1 + noise(rng)));
+      auto one_law = fit_dataset(table(same), request, {});
+      REQUIRE(one_law.frequency_bands);
+      CHECK(one_law.frequency_bands->tried);
+      CHECK(!one_law.frequency_bands->kept);
+      CHECK(!one_law.banded);
+      CHECK(one_law.frequency_bands->pooled_mape_percent ==
+            doctest::Approx(one_law.cv.pooled.mape_percent));
+    }
+
     SUBCASE("not with given features, nor when the column is constant") {
       FitRequest given = request;
       given.features = parse_feature_list("util");
@@ -337,6 +354,42 @@ TEST_SUITE("pure") {
       CHECK(m.interval.relative);
       CHECK(m.clip_out_of_range);
     }
+  }
+
+  TEST_CASE(
+      "banded_cv_on_plan: each band refitted on every split's training rows of the band, the "
+      "pooled prediction for a band without a model") {
+    // Band 1000 MHz: watts = 10 + 10·u exactly, so its refits predict its test rows exactly (up
+    // to clipping u to the training range); band 3000 MHz has no model, so its test rows take
+    // the pooled predictions given (20 W for every row): MAPE = Σ|y − 20|/y over those rows / n.
+    std::string csv = "u,freq_mhz,watts\n";
+    for (size_t i = 0; i < 200; ++i) {
+      double u = spread(i), f = i % 2 ? 3000 : 1000;
+      csv += fmt::format("{},{},{}\n", u, f, 10 + (f == 1000 ? 10 : 40) * u);
+    }
+    Dataset data = table(csv);
+    Model pooled;
+    pooled.terms.push_back(ModelTerm{raw_feature("u")});
+    pooled.clip_out_of_range = true;
+    ConstrainedFit how{FitWeighting::relative, {1}};
+    auto plan_for = [](const Dataset& sub) { return time_ordered_gap_plan(sub.rows(), 5, 1); };
+    fit_bands(data, "watts", "freq_mhz", {}, 0, SolverOptions{}, {}, plan_for, pooled, how);
+    REQUIRE(pooled.bands.size() == 2);
+    REQUIRE(pooled.bands[1].model);
+    pooled.bands[1].model = nullptr;
+    CvPlan plan = time_ordered_gap_plan(200, 5, 2);
+    std::vector<double> pooled_predictions(200, 20.0);
+    ErrorMetrics e = banded_cv_on_plan(data, "watts", pooled, plan, pooled_predictions, how);
+    const auto& y = data.column("watts");
+    size_t tested = 0;
+    double band1 = 0;
+    for (size_t r = 0; r < 200; ++r) {
+      if (plan.block_of_row[r] % 2 != 0 || plan.block_of_row[r] == 0) continue;  // gap, block 1
+      ++tested;
+      if (r % 2) band1 += std::abs(y[r] - 20) / y[r];
+    }
+    CHECK(e.n == tested);
+    CHECK(e.mape_percent == doctest::Approx(100 * band1 / double(tested)).epsilon(0.01));
   }
 
   TEST_CASE("fit_bands: each band fitted by relative error, as the auto pool's model is") {
