@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trials for `fit --features auto` on the Kepler nx12 file, chosen by time-ordered CV only.
 
-usage: bench/kepler_auto_trials.py [DATA.csv] [--VARIANT ...] [--l1] [--l1b] [--later]
+usage: bench/kepler_auto_trials.py [DATA.csv] [--VARIANT ...] [--l1] [--l1b] [--later] [--half-life=H]
        [--no-nested] [--tolerance=T] [--unclipped-concave]
 (needs numpy; default DATA: ../shared/data/power/kepler-nx12-train.csv; no --VARIANT: all of them)
 
@@ -18,7 +18,8 @@ the candidate pool or of the fit. Per variant and target it prints:
   docs/MODELS.md: variants are compared on the CV columns, never on that one.
 --l1 and --l1b add fits that minimise Σ|y − ŷ|/y (MAPE itself) by iteratively reweighted least
 squares; --tolerance sets forward selection's stopping tolerance (default 0.01);
---unclipped-concave predicts √ and log1p terms without clipping them.
+--unclipped-concave predicts √ and log1p terms without clipping them; --half-life=H also halves
+the relative weights every H × the fitted rows back from the last of them.
 """
 import csv
 import sys
@@ -101,8 +102,17 @@ def fit(x, y, nonneg, weights):
     return ym - beta @ mean, beta
 
 
+HALF_LIFE = float(next((a.split("=")[1] for a in sys.argv if a.startswith("--half-life=")), 0))
+
+
 def weights_of(y, how):
-    return 1 / y**2 if how == "relative" else np.ones(len(y))
+    """1/y² (relative) or 1; with --half-life=H also halved every H × the rows fitted, counted back
+    from the last of them (recency: a drifting machine's later rows count more)."""
+    w = 1 / y**2 if how == "relative" else np.ones(len(y))
+    if HALF_LIFE > 0 and how == "relative":
+        age = (len(y) - 1 - np.arange(len(y))) / len(y)
+        w = w * 0.5 ** (age / HALF_LIFE)
+    return w
 
 
 def cv_predictions(x, y, nonneg, how, splits, fitter=None):
