@@ -94,8 +94,8 @@ std::string format_auto_features(const AutoFeaturesReport& a) {
   const AutoSelection& sel = a.selection;
   std::string report = fmt::format(
       "auto features: {} candidates from {} columns (each column, sqrt and log1p of columns ≥ 0, "
-      "hinges at its 25/50/75% quantiles, ratios of columns ≥ 0); activity terms kept ≥ 0; {}; "
-      "held-out features clipped to each fold's training range; forward selection by CV MAPE "
+      "hinges at its 5%, 10%, …, 95% quantiles, ratios of columns ≥ 0); activity terms kept ≥ 0; "
+      "{}; held-out features clipped to each fold's training range; forward selection by CV MAPE "
       "(VIF ≤ {:g}, stop below {:g}% improvement)\n",
       a.candidates, a.columns,
       sel.weighting == FitWeighting::relative
@@ -125,9 +125,10 @@ std::string format_auto_features(const AutoFeaturesReport& a) {
 std::string format_frequency_trial(const FrequencyBandTrial& t) {
   if (!t.tried)
     return fmt::format("note: bands by {} not tried: {}\n", t.column, t.not_tried_reason);
-  return fmt::format("bands by {}: held-out MAPE {:.2f}% against the pooled model's {:.2f}%: {}\n",
-                     t.column, t.banded_mape_percent, t.pooled_mape_percent,
-                     t.kept ? "kept" : "not kept (no better)");
+  return fmt::format(
+      "bands by {}: held-out MAPE {:.2f}% against the pooled model's {:.2f}% (same CV plan): {}\n",
+      t.column, t.banded_mape_percent, t.pooled_mape_percent,
+      t.kept ? "kept" : "not kept (no better)");
 }
 
 std::string format_fit(const FitResult& fit, const std::string& data_origin) {

@@ -15,6 +15,12 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
+std::vector<double> default_knot_quantiles() {
+  std::vector<double> q;
+  for (int i = 1; i < 20; ++i) q.push_back(i / 20.0);
+  return q;
+}
+
 CandidatePool expand_candidates(const Dataset& data, const std::vector<std::string>& columns,
                                 const std::vector<double>& knot_quantiles) {
   CandidatePool pool;
@@ -242,6 +248,14 @@ AutoSelection select_auto(const DesignMatrix& pool, const std::vector<char>& non
     current = criterion(mean_cv.pooled);
   }
   size_t limit = options.max_features ? options.max_features : pool.cols;
+  // Every fold must have more training rows than features + intercept: the pool (19 hinges per
+  // column) may hold more candidates than a fold has rows.
+  for (const auto& split : plan.splits) {
+    size_t rows = 0;
+    for (uint32_t b : split.train_blocks)
+      rows += size_t(std::count(plan.block_of_row.begin(), plan.block_of_row.end(), b));
+    limit = std::min(limit, rows >= 2 ? rows - 2 : size_t(0));
+  }
   while (out.selected.size() < limit) {
     SelectionStep step;
     size_t best = pool.cols;

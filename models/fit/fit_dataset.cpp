@@ -61,7 +61,13 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
   std::vector<std::string> columns;
   for (const auto& c : raw_candidates) columns.push_back(c.a);
   CandidatePool pool = expand_candidates(data, columns);
-  DesignMatrix px = design_matrix(data, pool.specs);
+  // The pool may hold more candidates than there are rows (19 hinges per column): it is never
+  // fitted whole. The baseline on the raw columns must have fewer columns than rows; the
+  // selection stops before a fold would have too few (select_auto).
+  std::vector<FeatureSpec> raw_specs;
+  for (size_t c : pool.raw) raw_specs.push_back(pool.specs[c]);
+  (void)design_matrix(data, raw_specs);
+  DesignMatrix px = evaluate_features(data, pool.specs);
   const auto& y = data.column(request.target);
   report.candidates = pool.specs.size();
   report.columns = columns.size();
@@ -102,7 +108,9 @@ FitOutcome fit_auto(const Dataset& data, const FitRequest& request,
   // its errors scale with the power as the selection's do.
   if (sel.weighting == FitWeighting::relative)
     out.model.interval = relative_residual_interval(y, out.cv.predictions);
-  if (!sel.baseline_kept) out.constrained = ConstrainedFit{how, mask};
+  // Its bands are fitted as it was: the selection's weights and bounds, or the kept baseline's
+  // unweighted, unbounded fit with the same relative interval.
+  out.constrained = ConstrainedFit{how, mask, sel.weighting == FitWeighting::relative};
   out.selected = true;
   return out;
 }
@@ -114,25 +122,32 @@ bool names_frequency(const std::string& column) {
 }
 
 // The first non-constant column other than the target whose name holds "freq": its bands are
-// tried, and kept in `model` when their held-out MAPE beats the pooled model's.
-std::optional<FrequencyBandTrial> try_frequency_bands(
-    const Dataset& data, const FitRequest& request, const ModelIdentity& identity, Model& model,
-    const std::optional<ConstrainedFit>& constrained) {
+// tried, and kept in `model` when, cross-validated on the pooled model's own plan
+// (banded_cv_on_plan), their MAPE is below the pooled model's on the same rows.
+std::optional<FrequencyBandTrial> try_frequency_bands(const Dataset& data,
+                                                      const FitRequest& request,
+                                                      const ModelIdentity& identity,
+                                                      const CvPlan& plan, const CvResult& pooled_cv,
+                                                      Model& model,
+                                                      const ConstrainedFit& constrained) {
   for (const auto& name : data.names()) {
     if (name == request.target || !names_frequency(name)) continue;
     if (is_constant(data.column(name))) continue;
     FrequencyBandTrial trial;
     trial.column = name;
     Model banded = model;
+    ErrorMetrics banded_cv;
     try {
       fit_request_bands(data, request, name, identity, banded, constrained);
+      banded_cv =
+          banded_cv_on_plan(data, request.target, banded, plan, pooled_cv.predictions, constrained);
     } catch (const std::exception& e) {
       trial.not_tried_reason = e.what();
       return trial;
     }
     trial.tried = true;
-    trial.banded_mape_percent = banded.band_cv.mape_percent;
-    trial.pooled_mape_percent = model.cv.errors.mape_percent;
+    trial.banded_mape_percent = banded_cv.mape_percent;
+    trial.pooled_mape_percent = pooled_cv.pooled.mape_percent;
     trial.kept = banded.band_cv.n > 0 && trial.banded_mape_percent < trial.pooled_mape_percent;
     if (trial.kept) model = std::move(banded);
     return trial;
@@ -217,9 +232,9 @@ FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdenti
     fit_request_bands(data, asked, request.band_by, identity, outcome.model, outcome.constrained);
     result.banded = true;
   }
-  if (pool && request.band_by.empty()) {
-    result.frequency_bands =
-        try_frequency_bands(data, asked, identity, outcome.model, outcome.constrained);
+  if (pool && request.band_by.empty() && outcome.constrained) {
+    result.frequency_bands = try_frequency_bands(data, asked, identity, plan, outcome.cv,
+                                                 outcome.model, *outcome.constrained);
     result.banded = result.frequency_bands && result.frequency_bands->kept;
   }
   result.model = std::move(outcome.model);

@@ -55,7 +55,9 @@ struct AutoFeaturesReport {
 };
 
 // The auto pool's trial of one sub-model per band of a frequency column (as SmartWatts fits):
-// kept when its held-out MAPE is below the pooled model's.
+// kept when its MAPE, cross-validated on the pooled model's plan (each band refitted on each
+// split's training rows in the band; banded_cv_on_plan), is below the pooled model's on the
+// same rows.
 struct FrequencyBandTrial {
   std::string column;
   bool tried = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -72,11 +73,12 @@ std::string band_label(const ModelBand& b) {
 namespace {
 
 // `features` → `target` as the auto pool fits: sign-constrained, weighted, CV with clipping; a
-// relative interval when the fit was weighted by relative error.
+// relative interval when the fit was weighted by relative error or `relative_interval` asks.
 FitOutcome fit_constrained(const Dataset& data, const std::string& target,
                            const std::vector<FeatureSpec>& features,
                            const std::vector<char>& nonnegative, FitWeighting weighting,
-                           const CvPlan& plan, const ModelIdentity& identity) {
+                           bool relative_interval, const CvPlan& plan,
+                           const ModelIdentity& identity) {
   const auto& y = data.column(target);
   DesignMatrix x = design_matrix(data, features);
   auto fitter = [nonnegative, weighting](const DesignMatrix& tx, const std::vector<double>& ty) {
@@ -86,7 +88,7 @@ FitOutcome fit_constrained(const Dataset& data, const std::string& target,
   Fit fit = fitter(x, y);
   out.cv = cross_validate(x, y, plan, clipping_predictor(fitter));
   out.model = make_model(data, target, features, x, y, fit, out.cv, out.cv.folds.size(), identity);
-  if (weighting == FitWeighting::relative && !relative_weights(y).empty())
+  if ((weighting == FitWeighting::relative || relative_interval) && !relative_weights(y).empty())
     out.model.interval = relative_residual_interval(y, out.cv.predictions);
   return out;
 }
@@ -117,9 +119,10 @@ ModelBand fit_band(const Dataset& data, const std::string& target, const std::ve
   try {
     CvPlan plan = plan_for(sub);
     if (kept.empty()) throw std::runtime_error("every feature is constant in the band");
-    auto fitted = constrained ? fit_constrained(sub, target, kept, nonnegative,
-                                                constrained->weighting, plan, identity)
-                              : fit_table(sub, target, kept, {}, solver, plan, {}, identity);
+    auto fitted = constrained
+                      ? fit_constrained(sub, target, kept, nonnegative, constrained->weighting,
+                                        constrained->relative_interval, plan, identity)
+                      : fit_table(sub, target, kept, {}, solver, plan, {}, identity);
     const auto& y = data.column(target);
     for (size_t i = 0; i < fitted.cv.predictions.size(); ++i)
       if (std::isfinite(fitted.cv.predictions[i])) {
@@ -166,6 +169,78 @@ void fit_bands(const Dataset& data, const std::string& target, const std::string
     pooled.bands.push_back(std::move(band));
   }
   if (!actual.empty()) pooled.band_cv = error_metrics(actual, held_out);
+}
+
+namespace {
+
+// The rows of `band` among `rows`.
+std::vector<size_t> rows_in_band(const std::vector<size_t>& rows, const std::vector<double>& values,
+                                 const std::vector<double>& edges, size_t band) {
+  std::vector<size_t> out;
+  for (size_t r : rows)
+    if (band_index(edges, values[r]) == band) out.push_back(r);
+  return out;
+}
+
+// One band's held-out predictions for one split: its terms refitted on `train` as `constrained`
+// says, `test` clipped to their range. Throws what fit_sign_constrained throws.
+std::vector<double> band_fold(const Dataset& data, const std::vector<double>& y,
+                              const Model& band_model, const Model& pooled,
+                              const ConstrainedFit& constrained, const std::vector<size_t>& train,
+                              const std::vector<size_t>& test) {
+  std::vector<FeatureSpec> specs;
+  std::vector<char> nonnegative;
+  for (const auto& t : band_model.terms) {
+    specs.push_back(t.spec);
+    size_t i = 0;
+    while (i < pooled.terms.size() && pooled.terms[i].spec.name != t.spec.name) ++i;
+    nonnegative.push_back(i < constrained.nonnegative.size() ? constrained.nonnegative[i] : 0);
+  }
+  DesignMatrix x = evaluate_features(data, specs);
+  std::vector<double> train_y;
+  for (size_t r : train) train_y.push_back(y[r]);
+  auto predictor = clipping_predictor([&](const DesignMatrix& tx, const std::vector<double>& ty) {
+    return fit_sign_constrained(tx, ty, nonnegative, constrained.weighting);
+  });
+  return predictor(x.select_rows(train), train_y, x.select_rows(test));
+}
+
+}  // namespace
+
+ErrorMetrics banded_cv_on_plan(const Dataset& data, const std::string& target, const Model& pooled,
+                               const CvPlan& plan, const std::vector<double>& pooled_predictions,
+                               const ConstrainedFit& constrained) {
+  const auto& y = data.column(target);
+  const auto& values = data.column(pooled.band_column);
+  std::vector<double> held_out(y.size(), std::numeric_limits<double>::quiet_NaN());
+  for (const auto& split : plan.splits) {
+    std::vector<size_t> train, test;
+    for (size_t r = 0; r < y.size(); ++r) {
+      uint32_t b = plan.block_of_row[r];
+      if (b == split.test_block) test.push_back(r);
+      if (std::find(split.train_blocks.begin(), split.train_blocks.end(), b) !=
+          split.train_blocks.end())
+        train.push_back(r);
+    }
+    for (size_t r : test) held_out[r] = pooled_predictions.at(r);
+    for (size_t band = 0; band < pooled.bands.size(); ++band) {
+      const auto& model = pooled.bands[band].model;
+      if (!model) continue;
+      auto band_train = rows_in_band(train, values, pooled.band_edges, band);
+      auto band_test = rows_in_band(test, values, pooled.band_edges, band);
+      if (band_test.empty() || band_train.size() < pooled.band_min_rows) continue;
+      try {
+        auto p = band_fold(data, y, *model, pooled, constrained, band_train, band_test);
+        for (size_t i = 0; i < band_test.size(); ++i) held_out[band_test[i]] = p[i];
+      } catch (const std::runtime_error&) {
+        // A fit refused in this split (too few rows for its terms): the pooled prediction stays.
+      }
+    }
+  }
+  std::vector<double> actual, predicted;
+  for (size_t r = 0; r < y.size(); ++r)
+    if (std::isfinite(held_out[r])) actual.push_back(y[r]), predicted.push_back(held_out[r]);
+  return error_metrics(actual, predicted);
 }
 
 nlohmann::json machine_from_comments(const std::vector<std::string>& comments,

@@ -20,10 +20,13 @@ namespace pmc {
 // How `fit --features auto` fitted its model, so that its bands are fitted the same way: the
 // rows' weighting, each term's ≥ 0 bound, and the held-out features clipped to each fold's
 // training range. A relative weighting (every target value > 0 in the band) gives the band a
-// relative interval (relative_residual_interval), as it gives the pooled model.
+// relative interval (relative_residual_interval), as it gives the pooled model; so does
+// `relative_interval`, set for the plain baseline that a selection judged by relative error kept
+// (fitted unweighted and unbounded, its errors still scale with the power).
 struct ConstrainedFit {
   FitWeighting weighting = FitWeighting::none;
   std::vector<char> nonnegative;  // per term of the pooled model
+  bool relative_interval = false;
 };
 
 struct FitOutcome {
@@ -31,7 +34,7 @@ struct FitOutcome {
   CvResult cv;
   bool selected = false;      // features chosen by forward selection
   SelectionResult selection;  // when selected
-  // The auto pool's fit (not its baseline): how its bands are to be fitted.
+  // The auto pool's fit (its selection, or the baseline it kept): how its bands are to be fitted.
   std::optional<ConstrainedFit> constrained;
 };
 
@@ -64,6 +67,18 @@ void fit_bands(const Dataset& data, const std::string& target, const std::string
                const ModelIdentity& identity,
                const std::function<CvPlan(const Dataset& band_rows)>& plan_for, Model& pooled,
                const std::optional<ConstrainedFit>& constrained = std::nullopt);
+
+// The banded model `pooled` (its bands fitted by fit_bands) cross-validated on the pooled
+// model's own `plan`, so that it is judged on the rows and splits the pooled model was: in each
+// split, each band with a model is refitted on the split's training rows in the band, as
+// `constrained` says (its terms' bounds, weights, held-out features clipped to those rows' range),
+// and predicts the split's test rows in the band. A band without a model, with fewer training rows
+// in the split than pooled.band_min_rows, or whose fit is refused, takes `pooled_predictions`
+// (the pooled model's held-out prediction of each row on the same plan). Errors over every row
+// the plan tests.
+ErrorMetrics banded_cv_on_plan(const Dataset& data, const std::string& target, const Model& pooled,
+                               const CvPlan& plan, const std::vector<double>& pooled_predictions,
+                               const ConstrainedFit& constrained);
 
 // "[1.2e+09, 2.4e+09)", "< 1.2e+09", ">= 2.4e+09": a band's range as fit prints it.
 std::string band_label(const ModelBand& band);

@@ -21,10 +21,10 @@ Dataset table(const std::string& csv) {
 TEST_SUITE("pure") {
   TEST_CASE(
       "auto features: the candidates of a column: itself, sqrt and log1p when ≥ 0, hinges at "
-      "its quartiles") {
+      "the quantiles asked for, every 5 % quantile by default") {
     // a = 0..8: quartiles (type 7) 2, 4, 6; b has a negative value: no sqrt or log1p.
     auto d = table("a,b\n0,-1\n1,2\n2,3\n3,4\n4,5\n5,6\n6,7\n7,8\n8,9\n");
-    auto pool = expand_candidates(d, {"a", "b"});
+    auto pool = expand_candidates(d, {"a", "b"}, {0.25, 0.5, 0.75});
     std::vector<std::string> names;
     for (const auto& s : pool.specs) names.push_back(s.name);
     CHECK(names == std::vector<std::string>{"a", "sqrt(a)", "log1p(a)", "hinge(a,2)", "hinge(a,4)",
@@ -32,6 +32,13 @@ TEST_SUITE("pure") {
                                             "hinge(b,7)"});
     CHECK(pool.nonnegative == std::vector<char>{1, 1, 1, 0, 0, 0, 1, 0, 0, 0});
     CHECK(pool.raw == std::vector<size_t>{0, 6});
+    // By default every 5 % quantile: of a = 0..8 (type 7, q·8) 0.4, 0.8, …, 7.6, all inside (0, 8).
+    auto fine = expand_candidates(d, {"a"});
+    std::vector<double> knots;
+    for (const auto& s : fine.specs)
+      if (s.op == FeatureOp::hinge) knots.push_back(s.knot);
+    REQUIRE(knots.size() == 19);
+    for (size_t i = 0; i < 19; ++i) CHECK(knots[i] == doctest::Approx(0.4 * double(i + 1)));
   }
 
   TEST_CASE("auto features: a constrained coefficient that OLS makes negative is held at 0") {
@@ -150,6 +157,25 @@ TEST_SUITE("pure") {
     CHECK(relative_weights({1, 0, 2}).empty());
     Fit zero = fit_sign_constrained(x, {0, 4, 10, 30}, {1}, FitWeighting::relative);
     CHECK(zero.intercept == doctest::Approx(2).epsilon(1e-9));
+  }
+
+  TEST_CASE("auto features: the selection stops before a fold has too few rows to fit") {
+    // 6 rows, 2 folds of 3 training rows: a fit needs more rows than features + intercept, so at
+    // most 1 feature. y = 3 + 2x exactly: x is selected first (CV error 0) and a second trial
+    // would be a 2-feature fit on 3 rows, which fit_sign_constrained refuses.
+    Dataset d("t");
+    d.add_column("x", {1, 2, 3, 5, 8, 13});
+    std::vector<double> y;
+    for (double x : d.column("x")) y.push_back(3 + 2 * x);
+    auto pool = expand_candidates(d, {"x"});
+    REQUIRE(pool.specs.size() > 6);  // more candidates than rows: the pool is never fitted whole
+    DesignMatrix px = evaluate_features(d, pool.specs);
+    CvPlan plan = kfold_plan(6, 2);
+    SelectionOptions options;
+    options.criterion = SelectionCriterion::mape;
+    AutoSelection sel;
+    REQUIRE_NOTHROW(sel = select_auto(px, pool.nonnegative, pool.raw, y, plan, options));
+    CHECK(sel.selected.size() == 1);
   }
 
   TEST_CASE(

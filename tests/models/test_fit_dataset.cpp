@@ -187,6 +187,23 @@ TEST_SUITE("pure") {
       CHECK(band.model->interval.relative);
     }
 
+    SUBCASE("not kept when one law holds at every frequency") {
+      // watts = (10 + 20·util)·(1 + ε): a band's fit has half the rows and nothing to gain.
+      std::mt19937_64 rng(19);
+      std::normal_distribution<double> noise(0, 0.05);
+      std::string same = "util,freq_mhz,watts\n";
+      for (size_t i = 0; i < 200; ++i)
+        same += fmt::format("{},{},{}\n", spread(i), i % 2 ? 3000 : 1000,
+                            (10 + 20 * spread(i)) * (1 + noise(rng)));
+      auto one_law = fit_dataset(table(same), request, {});
+      REQUIRE(one_law.frequency_bands);
+      CHECK(one_law.frequency_bands->tried);
+      CHECK(!one_law.frequency_bands->kept);
+      CHECK(!one_law.banded);
+      CHECK(one_law.frequency_bands->pooled_mape_percent ==
+            doctest::Approx(one_law.cv.pooled.mape_percent));
+    }
+
     SUBCASE("not with given features, nor when the column is constant") {
       FitRequest given = request;
       given.features = parse_feature_list("util");
@@ -301,6 +318,78 @@ TEST_SUITE("pure") {
     CHECK(double(low_inside) / double(low) < 0.95);
     CHECK(double(high_inside) / double(high) > 0.85);
     CHECK(double(high_inside) / double(high) < 0.95);
+  }
+
+  TEST_CASE(
+      "fit_dataset: the bands of a kept baseline are least-squares fits with relative "
+      "intervals, as the kept baseline is") {
+    // watts = 60 + 20·a − 8·b exactly, at 1000 and 3000 MHz alternately: b lowers the power, which
+    // the pool's ≥ 0 terms cannot follow and its hinges follow only above their knots, while OLS
+    // on the raw columns is exact: the baseline is kept. Its bands by freq_mhz must be that
+    // baseline per band (unweighted, unbounded: the law's coefficients) with an interval in
+    // fractions of the prediction, not a fixed width in watts.
+    std::mt19937_64 rng(18);
+    std::uniform_real_distribution<double> ua(0, 10), ub(0, 5);
+    std::string csv = "a,b,freq_mhz,watts\n";
+    for (size_t i = 0; i < 600; ++i) {
+      double a = ua(rng), b = ub(rng), f = i % 2 ? 3000 : 1000;
+      csv += fmt::format("{},{},{},{}\n", a, b, f, 60 + 20 * a - 8 * b);
+    }
+    FitRequest request;
+    request.target = "watts";
+    request.exclude = {"freq_mhz"};
+    request.band_by = "freq_mhz";
+    auto fit = fit_dataset(table(csv), request, {});
+    REQUIRE(fit.auto_features);
+    REQUIRE(fit.auto_features->selection.baseline_kept);
+    CHECK(fit.model.interval.relative);
+    REQUIRE(fit.banded);
+    REQUIRE(fit.model.bands.size() == 2);
+    for (const auto& band : fit.model.bands) {
+      REQUIRE(band.model);
+      const Model& m = *band.model;
+      CHECK(term(m, "a")->coefficient == doctest::Approx(20).epsilon(1e-6));
+      CHECK(term(m, "b")->coefficient == doctest::Approx(-8).epsilon(1e-6));
+      CHECK(m.intercept == doctest::Approx(60).epsilon(1e-6));
+      CHECK(m.interval.relative);
+      CHECK(m.clip_out_of_range);
+    }
+  }
+
+  TEST_CASE(
+      "banded_cv_on_plan: each band refitted on every split's training rows of the band, the "
+      "pooled prediction for a band without a model") {
+    // Band 1000 MHz: watts = 10 + 10·u exactly, so its refits predict its test rows exactly (up
+    // to clipping u to the training range); band 3000 MHz has no model, so its test rows take
+    // the pooled predictions given (20 W for every row): MAPE = Σ|y − 20|/y over those rows / n.
+    std::string csv = "u,freq_mhz,watts\n";
+    for (size_t i = 0; i < 200; ++i) {
+      double u = spread(i), f = i % 2 ? 3000 : 1000;
+      csv += fmt::format("{},{},{}\n", u, f, 10 + (f == 1000 ? 10 : 40) * u);
+    }
+    Dataset data = table(csv);
+    Model pooled;
+    pooled.terms.push_back(ModelTerm{raw_feature("u")});
+    pooled.clip_out_of_range = true;
+    ConstrainedFit how{FitWeighting::relative, {1}};
+    auto plan_for = [](const Dataset& sub) { return time_ordered_gap_plan(sub.rows(), 5, 1); };
+    fit_bands(data, "watts", "freq_mhz", {}, 0, SolverOptions{}, {}, plan_for, pooled, how);
+    REQUIRE(pooled.bands.size() == 2);
+    REQUIRE(pooled.bands[1].model);
+    pooled.bands[1].model = nullptr;
+    CvPlan plan = time_ordered_gap_plan(200, 5, 2);
+    std::vector<double> pooled_predictions(200, 20.0);
+    ErrorMetrics e = banded_cv_on_plan(data, "watts", pooled, plan, pooled_predictions, how);
+    const auto& y = data.column("watts");
+    size_t tested = 0;
+    double band1 = 0;
+    for (size_t r = 0; r < 200; ++r) {
+      if (plan.block_of_row[r] % 2 != 0 || plan.block_of_row[r] == 0) continue;  // gap, block 1
+      ++tested;
+      if (r % 2) band1 += std::abs(y[r] - 20) / y[r];
+    }
+    CHECK(e.n == tested);
+    CHECK(e.mape_percent == doctest::Approx(100 * band1 / double(tested)).epsilon(0.01));
   }
 
   TEST_CASE("fit_bands: each band fitted by relative error, as the auto pool's model is") {
