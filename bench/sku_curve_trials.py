@@ -1,102 +1,132 @@
 #!/usr/bin/env python3
-"""Two ways tried to improve `sku-curve` (docs/MODELS.md), each chosen on validation years and then
-judged once on the held-out years: neither is in the shipped model.
+"""How the features of `sku-curve`'s tdp method were chosen (docs/MODELS.md): time-ordered
+cross-validation inside the training years only, then one look at the held-out years.
 
-1. Recency weights: each result weighted 0.5^(age / half-life) before the end of its training
-   period; the half-life chosen on validation (fitted before 2019, judged on 2019-2020).
-2. More CPU facts (total cores, base and turbo clock, total LLC, AMD or not, TDP per core,
-   threads), added per load level by forward selection on the same validation split (1 %
-   tolerance) to the shipped `tdp` method's ln(chips x TDP) and ln(memory).
+Candidates: a base, ln(chips x TDP) + ln(memory) ("total") or ln(TDP per chip) + ln(chips) +
+ln(memory) ("per chip"), plus up to two of: AMD or not, ln cores, ln(TDP per core), ln base GHz,
+ln turbo GHz, ln threads per core; fitted by least squares or Huber-reweighted least squares on
+ln watts; on results published from 2012 or from 2015 on. (The CPU's launch year was left out: the
+EPYC table's launch dates do not parse, so it would be judged on Intel rows only.)
 
-Usage: bench/sku_curve_trials.py [../shared/data]   (needs numpy; run from the repository root)
+CV: each of 2018, 2019 and 2020 judged by a fit on the years before it (from the first year),
+MAPE averaged over the three folds; a result whose CPU lacks a clock a candidate needs gets the
+cores method, as pmcmodel does. Choice, fixed before the held-out years were looked at: idle by
+its CV MAPE, the loaded levels (10 .. 100 %) together by their mean CV MAPE; among the candidates
+within 0.5 points of the best, the one with the fewest features (then the lower CV MAPE).
+
+Then each pick is fitted on 2015/2012-2020 and judged once on the results from 2021 on, beside
+the previous model (total base, least squares, from 2015).
+
+Usage: bench/sku_curve_trials.py [../shared/data]   (standard library only; a few minutes)
 """
 import datetime
 import importlib.machinery
 import importlib.util
+import itertools
 import math
 import re
+import statistics
 import sys
 from pathlib import Path
 
-import numpy as np
-
 here = Path(__file__).resolve().parent.parent / "scripts"
-sys.path.insert(0, str(here))
 loader = importlib.machinery.SourceFileLoader("build_sku_curve", str(here / "build-sku-curve"))
 spec = importlib.util.spec_from_loader("build_sku_curve", loader)
 bsc = importlib.util.module_from_spec(spec)
 loader.exec_module(bsc)
 
 shared = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/data")
-facts = bsc.catalog.CpuSpecs(shared)
+facts = {f[0]: f for f in bsc.cpu_facts(shared)}
 results, _ = bsc.load_results(shared, facts)
-day = lambda y: datetime.date(y, 1, 1)
-rows = [r for r in results if r["date"] >= bsc.TRAIN_FROM and r["tdp_w"]]
-fit_v = [r for r in rows if r["date"] < day(2019)]
-validate = [r for r in rows if day(2019) <= r["date"] < day(2021)]
-train = [r for r in rows if r["date"] < bsc.HOLDOUT_FROM]
-held = [r for r in rows if r["date"] >= bsc.HOLDOUT_FROM]
-POOL = ["ln_cores", "ln_base", "ln_turbo", "ln_llc", "amd", "ln_tdp_per_core", "ln_threads"]
+rows = [r for r in results if r["tdp_w"]]
+HOLD = bsc.HOLDOUT_FROM
+FOLDS = [2018, 2019, 2020]
+STARTS = [2012, 2015]
+HOWS = {"ols": bsc.least_squares, "huber": bsc.huber}
+ln = lambda v: math.log(v) if v else None
+FEATURES = {
+    "ln_total_tdp_w": lambda r: math.log(r["chips"] * r["tdp_w"]),
+    "ln_tdp_w": lambda r: math.log(r["tdp_w"]),
+    "ln_chips": lambda r: math.log(r["chips"]),
+    "ln_memory_gb": lambda r: math.log(r["memory_gb"]),
+    "ln_cores": lambda r: math.log(r["cores"]),
+    "ln_tdp_per_core": lambda r: math.log(r["chips"] * r["tdp_w"] / r["cores"]),
+    "amd": lambda r: 1.0 if re.search("epyc|opteron|amd", r["cpu"], re.I) else 0.0,
+    "ln_base_ghz": lambda r: ln(r["base_ghz"]),
+    "ln_turbo_ghz": lambda r: ln(r["turbo_ghz"]),
+    "ln_threads_per_core": lambda r: math.log(r["threads"] / r["cores"]),
+}
+BASES = [["ln_total_tdp_w", "ln_memory_gb"], ["ln_tdp_w", "ln_chips", "ln_memory_gb"]]
+EXTRAS = ["amd", "ln_cores", "ln_tdp_per_core", "ln_base_ghz", "ln_turbo_ghz",
+          "ln_threads_per_core"]
+CORES = ["ln_cores", "ln_chips", "ln_memory_gb"]
+PREVIOUS = {"start": 2015, "how": "ols", "names": BASES[0]}
 
 
-def extra(r):
-    g = lambda f: facts.get(r["cpu"], f)
-    ln = lambda v, k=1: math.log(float(v) * k) if v else None
-    return {"ln_cores": math.log(r["cores"]), "ln_base": ln(g("base")), "ln_turbo": ln(g("turbo")),
-            "ln_llc": ln(g("llc"), r["chips"]),
-            "amd": 1.0 if re.search("epyc|opteron|amd", r["cpu"], re.I) else 0.0,
-            "ln_tdp_per_core": math.log(r["chips"] * r["tdp_w"] / r["cores"]),
-            "ln_threads": math.log(r["threads"])}
+def x(r, names):
+    v = [FEATURES[n](r) for n in names]
+    return None if any(e is None for e in v) else v
 
 
-def x_of(r, names):
-    e = extra(r)
-    return [1, math.log(r["chips"] * r["tdp_w"]), math.log(r["memory_gb"])] + [e[k] for k in names]
+def line(train, names, level, how):
+    """A feature constant in the training rows (no AMD server before 2018) gets coefficient 0."""
+    use = [r for r in train if x(r, names) is not None]
+    xs = [x(r, names) for r in use]
+    keep = [j for j in range(len(names)) if len({v[j] for v in xs}) > 1]
+    b0, b = HOWS[how]([[v[j] for j in keep] for v in xs], [math.log(r["watts"][level]) for r in use])
+    coef = dict(zip(keep, b))
+    return b0, [coef.get(j, 0.0) for j in range(len(names))]
 
 
-def mape(fit_rows, test_rows, level, names=(), half_life=None):
-    """Held-out MAPE at one level of the ln-watts line; a row lacking a fact gets the plain line."""
-    names = list(names)
-    usable = [r for r in fit_rows if all(extra(r)[k] is not None for k in names)]
-    end = max(r["date"] for r in fit_rows)
-    w = np.array([0.5 ** ((end - r["date"]).days / 365.25 / half_life) if half_life else 1.0
-                  for r in usable])
-    def line(ns):
-        a = np.array([x_of(r, ns) for r in usable]) * np.sqrt(w)[:, None]
-        y = np.log([r["watts"][level] for r in usable]) * np.sqrt(w)
-        return np.linalg.lstsq(a, y, rcond=None)[0]
-    full, plain = line(names), line([])
+def mape(train, test, names, level, how):
+    """A test result lacking a fact gets the cores method (least squares)."""
+    b0, b = line(train, names, level, how)
+    c0, c = line(train, CORES, level, "ols")
     err = []
-    for r in test_rows:
-        ok = all(extra(r)[k] is not None for k in names)
-        p = math.exp(np.dot(x_of(r, names if ok else []), full if ok else plain))
-        err.append(abs(r["watts"][level] - p) / r["watts"][level])
-    return 100 * float(np.mean(err))
+    for r in test:
+        v = x(r, names)
+        p = b0 + math.fsum(bi * e for bi, e in zip(b, v)) if v else \
+            c0 + math.fsum(ci * e for ci, e in zip(c, x(r, CORES)))
+        err.append(abs(r["watts"][level] - math.exp(p)) / r["watts"][level])
+    return 100 * statistics.fmean(err)
 
 
-print(f"results: fit {len(fit_v)} (2015-2018), validate {len(validate)} (2019-2020); "
-      f"train {len(train)} (2015-2020), held out {len(held)} (2021-)")
-print("1. recency half-life (years): validation idle / 100 %  ->  held out idle / 100 %")
-grid = [None, 0.25, 0.5, 1, 2, 4]
-scores = {h: (mape(fit_v, validate, 0, half_life=h), mape(fit_v, validate, 10, half_life=h))
-          for h in grid}
-best = min(grid, key=lambda h: sum(scores[h]))
-for h in grid:
-    print(f"   {h or 'none':>5}: {scores[h][0]:5.1f} / {scores[h][1]:5.1f}"
-          + (f"  ->  {mape(train, held, 0, half_life=h):5.1f} / {mape(train, held, 10, half_life=h):5.1f}"
-             if h in (None, best) else "") + ("   (chosen)" if h == best else ""))
-print("2. per-level facts chosen on validation: level, chosen, validation before -> after, "
-      "held out before -> after")
-for level in range(11):
-    chosen, current = [], mape(fit_v, validate, level)
-    start = current
-    while True:
-        trial = {k: mape(fit_v, validate, level, chosen + [k]) for k in POOL if k not in chosen}
-        k = min(trial, key=trial.get) if trial else None
-        if k is None or not trial[k] < current * 0.99:
-            break
-        chosen.append(k)
-        current = trial[k]
-    name = "idle" if level == 0 else f"{level * 10} %"
-    print(f"   {name:>5} {','.join(chosen) or '-':<32} {start:5.1f} -> {current:5.1f}   "
-          f"{mape(train, held, level):5.1f} -> {mape(train, held, level, chosen):5.1f}")
+def cv(cand, level):
+    pool = [r for r in rows if r["date"].year >= cand["start"] and r["date"] < HOLD]
+    return statistics.fmean(
+        mape([r for r in pool if r["date"].year < y], [r for r in pool if r["date"].year == y],
+             cand["names"], level, cand["how"]) for y in FOLDS)
+
+
+def held_out(cand, level):
+    train = [r for r in rows if r["date"].year >= cand["start"] and r["date"] < HOLD]
+    return mape(train, [r for r in rows if r["date"] >= HOLD], cand["names"], level, cand["how"])
+
+
+def pick(cands, key):
+    best = min(c[key] for c in cands)
+    return min((c for c in cands if c[key] <= best + 0.5), key=lambda c: (len(c["names"]), c[key]))
+
+
+cands = [{"start": s, "how": h, "names": base + list(extra)}
+         for s in STARTS for h in HOWS for base in BASES
+         for k in range(3) for extra in itertools.combinations(EXTRAS, k)
+         if not {"ln_cores", "ln_tdp_per_core"} <= set(extra)]  # the two with a base: collinear
+for c in cands:
+    c["idle"] = cv(c, 0)
+    c["loaded"] = statistics.fmean(cv(c, lv) for lv in range(1, 11))
+previous = next(c for c in cands if all(c[k] == PREVIOUS[k] for k in PREVIOUS))
+print(f"{len(cands)} candidates; results with CPU facts: {len(rows)}, "
+      f"{sum(1 for r in rows if r['date'] < HOLD and r['date'].year >= 2015)} of them 2015-2020, "
+      f"{sum(1 for r in rows if r['date'] >= HOLD)} held out (2021-)")
+for key, levels in (("idle", [0]), ("loaded", range(1, 11))):
+    print(f"\n{key}: the 8 best by CV MAPE")
+    for c in sorted(cands, key=lambda c: c[key])[:8]:
+        print(f"   {c[key]:5.1f}  {c['start']} {c['how']:<5} {', '.join(c['names'])}")
+    chosen = pick(cands, key)
+    print(f"   chosen: {chosen['start']} {chosen['how']} {', '.join(chosen['names'])}")
+    print(f"   CV MAPE {previous[key]:.1f} (previous model) -> {chosen[key]:.1f}")
+    for lv in levels:
+        name = "idle" if lv == 0 else f"{lv * 10} %"
+        print(f"   held out {name:>5}: {held_out(previous, lv):5.1f} (previous) -> "
+              f"{held_out(chosen, lv):5.1f}")

@@ -78,7 +78,8 @@ int run_sku_curve(const SkuCurveOptions& o) {
     report += fmt::format("{}:{}: not estimated: {}\n", o.specs, row.line, reason);
   }
   report += fmt::format(
-      "sku-curve: {} rows: {} by TDP, {} by cores (CPU not in the CPU facts table), {} unusable; "
+      "sku-curve: {} rows: {} by TDP, {} by cores (CPU, or a fact the TDP method needs, not in "
+      "the CPU facts table), {} unusable; "
       "model fitted on SPECpower results published {} to {}{}\n",
       table.rows.size(), by_tdp, by_cores, unusable, model.trained_from(), model.trained_to(),
       o.holdout ? " (hold-out coefficients: fitted before the hold-out date only)" : "");

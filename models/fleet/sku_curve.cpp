@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -51,12 +52,54 @@ std::array<double, kPowerCurvePoints> read_points(const nlohmann::json& j, const
   return out;
 }
 
-double feature_value(const std::string& name, const ServerSpecs& s, double tdp_w) {
-  if (name == "ln_total_tdp_w") return std::log(s.chips * tdp_w);
+// nullopt when the CPU fact the feature needs is unknown (the estimate then falls back to the
+// cores method).
+std::optional<double> feature_value(const std::string& name, const ServerSpecs& s,
+                                    const CpuFacts* cpu) {
   if (name == "ln_memory_gb") return std::log(s.memory_gb);
   if (name == "ln_cores") return std::log(double(s.cores));
   if (name == "ln_chips") return std::log(double(s.chips));
+  if (name == "ln_total_tdp_w" || name == "ln_base_ghz") {
+    if (cpu == nullptr) return std::nullopt;
+    if (name == "ln_total_tdp_w") return std::log(s.chips * cpu->tdp_w);
+    if (cpu->base_ghz && *cpu->base_ghz > 0) return std::log(*cpu->base_ghz);
+    return std::nullopt;
+  }
   throw std::invalid_argument("unknown sku-curve feature '" + name + "'");
+}
+
+// The feature values of `m` for a server, or nullopt when one of them is unknown.
+std::optional<std::vector<double>> feature_values(const SkuCurveModel::Method& m,
+                                                  const ServerSpecs& s, const CpuFacts* cpu) {
+  std::vector<double> x;
+  for (const auto& f : m.features) {
+    auto v = feature_value(f, s, cpu);
+    if (!v) return std::nullopt;
+    x.push_back(*v);
+  }
+  return x;
+}
+
+std::vector<std::string> missing_features(const SkuCurveModel::Method& m, const ServerSpecs& s,
+                                          const CpuFacts* cpu) {
+  std::vector<std::string> out;
+  for (const auto& f : m.features)
+    if (!feature_value(f, s, cpu)) out.push_back(f);
+  return out;
+}
+
+// The text before a comma, without [...] remarks: "AMD EPYC 7601 2.20 GHz, Dell SKU [338-BNCG]"
+// (SPECpower_ssj2008, 2019) is an EPYC 7601.
+std::string without_remarks(std::string_view cpu_name) {
+  std::string out;
+  int depth = 0;
+  for (char c : cpu_name) {
+    if (c == '[') ++depth;
+    if (depth == 0 && c == ',') break;
+    if (depth == 0) out += c;
+    if (c == ']' && depth > 0) --depth;
+  }
+  return out;
 }
 
 std::optional<double> parse_number(std::string_view text) {
@@ -109,10 +152,22 @@ CpuFactsTable CpuFactsTable::from_checked(std::vector<CpuFacts> facts) {
 }
 
 const CpuFacts* CpuFactsTable::find(std::string_view cpu_name) const {
+  auto at = [&](const std::string& key) -> const CpuFacts* {
+    if (key.empty()) return nullptr;
+    auto it = by_key_.find(key);
+    return it == by_key_.end() ? nullptr : &facts_[it->second];
+  };
   std::string key = cpu_model_key(cpu_name);
-  if (key.empty()) return nullptr;
-  auto it = by_key_.find(key);
-  return it == by_key_.end() ? nullptr : &facts_[it->second];
+  if (const CpuFacts* f = at(key)) return f;
+  key = cpu_model_key(without_remarks(cpu_name));
+  if (const CpuFacts* f = at(key)) return f;
+  // A Xeon's M or L variant (8276M, 8276L) addresses more memory with the TDP and clocks of the
+  // plain model; the tables lack some of them.
+  size_t n = key.size();
+  if (n >= 2 && (key[n - 1] == 'm' || key[n - 1] == 'l') &&
+      std::isdigit(static_cast<unsigned char>(key[n - 2])))
+    return at(key.substr(0, n - 1));
+  return nullptr;
 }
 
 SkuCurveModel SkuCurveModel::load(const std::filesystem::path& file) {
@@ -171,32 +226,42 @@ SkuCurveEstimate SkuCurveModel::estimate(const ServerSpecs& specs,
   if (specs.cores < specs.chips) throw std::invalid_argument("expected at least one core per chip");
   if (!(specs.memory_gb > 0)) throw std::invalid_argument("expected a positive memory size");
   const CpuFacts* cpu = cpus.find(specs.cpu);
-  std::string_view want = cpu ? "tdp" : "cores";
-  auto it = std::find_if(methods_.begin(), methods_.end(),
-                         [&](const Method& m) { return m.name == want; });
-  if (it == methods_.end())
-    throw std::invalid_argument("the model has no method " + std::string(want));
-  const Method& m = *it;
+  auto method = [&](std::string_view name) -> const Method& {
+    auto it = std::find_if(methods_.begin(), methods_.end(),
+                           [&](const Method& m) { return m.name == name; });
+    if (it == methods_.end())
+      throw std::invalid_argument("the model has no method " + std::string(name));
+    return *it;
+  };
+  const Method* m = &method("tdp");
+  auto x = cpu ? feature_values(*m, specs, cpu) : std::nullopt;
+  if (!x) {
+    m = &method("cores");
+    x = feature_values(*m, specs, cpu);
+    if (!x) throw std::invalid_argument("the cores method needs a CPU fact");
+  }
   SkuCurveEstimate e;
-  e.method_name = m.name;
-  double tdp = cpu ? cpu->tdp_w : 0;
-  e.tdp_w = tdp;
-  std::vector<double> x;
-  for (const auto& f : m.features) x.push_back(feature_value(f, specs, tdp));
+  e.method_name = m->name;
+  e.tdp_w = m->name == "tdp" ? cpu->tdp_w : 0;
   for (size_t i = 0; i < kPowerCurvePoints; ++i) {
-    double log_w = m.levels[i].intercept;
-    for (size_t k = 0; k < x.size(); ++k) log_w += m.levels[i].coefficients[k] * x[k];
+    double log_w = m->levels[i].intercept;
+    for (size_t k = 0; k < x->size(); ++k) log_w += m->levels[i].coefficients[k] * (*x)[k];
     e.watts[i] = std::exp(log_w);
     if (i > 0) e.watts[i] = std::max(e.watts[i], e.watts[i - 1]);  // a curve does not fall
   }
-  const auto& h = m.holdout;
+  const auto& h = m->holdout;
   e.idle_lower = e.watts[0] * std::exp(h.log_residual_q05[0]);
   e.idle_upper = e.watts[0] * std::exp(h.log_residual_q95[0]);
   e.watts_100_lower = e.watts.back() * std::exp(h.log_residual_q05.back());
   e.watts_100_upper = e.watts.back() * std::exp(h.log_residual_q95.back());
-  e.method =
-      cpu ? fmt::format("sku-curve:tdp ({} {:g} W per chip, {})", cpu->name, tdp, cpu->source)
-          : std::string("sku-curve:cores (CPU not in the CPU facts table)");
+  if (m->name == "tdp")
+    e.method =
+        fmt::format("sku-curve:tdp ({} {:g} W per chip, {})", cpu->name, cpu->tdp_w, cpu->source);
+  else if (cpu)
+    e.method = fmt::format("sku-curve:cores ({} is in the CPU facts table without {})", cpu->name,
+                           fmt::join(missing_features(method("tdp"), specs, cpu), ", "));
+  else
+    e.method = "sku-curve:cores (CPU not in the CPU facts table)";
   return e;
 }
 

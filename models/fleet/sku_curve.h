@@ -3,8 +3,9 @@
 // specifications alone (`pmcmodel sku-curve`, and the curve of a SKU that has none). The model
 // (data/sku_curve.json, fitted by scripts/build-sku-curve) is, per load level,
 //   ln W = intercept + Σ coefficient · feature
-// with the features of its method: "tdp" (ln(chips × TDP per chip), ln memory GB) when the CPU is
-// in the CPU facts table (data/cpu_facts.csv), else "cores" (ln cores, ln chips, ln memory GB).
+// with the features of its method: "tdp" (ln(chips × TDP per chip), ln memory GB, ln base GHz; a
+// level may give one coefficient 0) when the CPU is in the CPU facts table (data/cpu_facts.csv)
+// with every fact those need, else "cores" (ln cores, ln chips, ln memory GB).
 // Its uncertainty is the spread of the log errors on SPECpower results published after the data
 // it was fitted on (the "holdout" of each method).
 #include <array>
@@ -44,7 +45,9 @@ class CpuFactsTable {
   // data/cpu_facts.csv).
   static CpuFactsTable from_checked(std::vector<CpuFacts> facts);
 
-  // The CPU whose cpu_model_key equals that of `cpu_name`; nullptr when none does.
+  // The CPU whose cpu_model_key equals that of `cpu_name`; else that of its text before a comma
+  // without [...] remarks; else, for a key ending in a digit and M or L (Xeon 8276M), the plain
+  // model's; nullptr when none does.
   const CpuFacts* find(std::string_view cpu_name) const;
   size_t size() const { return facts_.size(); }
   const std::vector<CpuFacts>& all() const { return facts_; }

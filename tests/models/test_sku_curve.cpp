@@ -50,6 +50,21 @@ const char* kFacts =
     "cpu_key,cpu_name,tdp_w,cores,base_ghz,turbo_ghz,launch_year,source\n"
     "platinum8380,Intel Xeon Platinum 8380 Processor,270,40,2.3,3.4,2021,intel-ark\n";
 
+// hand_model() with the tdp method given a third feature, ln_base_ghz, and these levels.
+std::string with_base_clock_term(std::string text, const std::string& tdp_levels) {
+  std::string from = "\"features\":[\"ln_total_tdp_w\",\"ln_memory_gb\"],\"levels\":[";
+  size_t at = text.find(from);
+  size_t end = text.find("],\"holdout\"", at);
+  size_t h_at = text.find("\"levels\":[", end);
+  size_t h_end = text.find("],\"mape_percent\"", h_at);
+  text.replace(h_at, h_end - h_at, "\"levels\":[" + tdp_levels);
+  text.replace(at, end - at,
+               "\"features\":[\"ln_total_tdp_w\",\"ln_memory_gb\",\"ln_base_ghz\"],"
+               "\"levels\":[" +
+                   tdp_levels);
+  return text;
+}
+
 double mape(const std::vector<double>& actual, const std::vector<double>& predicted) {
   double sum = 0;
   for (size_t i = 0; i < actual.size(); ++i) sum += std::abs(actual[i] - predicted[i]) / actual[i];
@@ -83,6 +98,48 @@ TEST_SUITE("pure") {
     CHECK(e.method_name == "cores");
     CHECK(e.watts[0] == doctest::Approx(0.2 * 64).epsilon(1e-5));
     CHECK(e.method.find("not in the CPU facts") != std::string::npos);
+  }
+
+  TEST_CASE("sku-curve: the base clock term, and the cores method when the clock is unknown") {
+    // Every level: W = 0.5 × chips × TDP × base GHz² (coefficients 1 on ln TDP, 0 on memory, 2 on
+    // ln base GHz). 2 × 270 W × 2.3² × 0.5 = 1,428.3 W for the 8380.
+    std::string text = hand_model();
+    std::string tdp_levels;
+    for (int i = 0; i <= 10; ++i)
+      tdp_levels += (i ? "," : "") + std::string("{\"intercept\":") +
+                    std::to_string(std::log(0.5)) + ",\"coefficients\":[1,0,2]}";
+    auto with_base = with_base_clock_term(text, tdp_levels);
+    auto model = SkuCurveModel::parse(with_base, "base.json");
+    auto cpus = CpuFactsTable::parse(
+        std::string(kFacts) + "gold5117,Intel Xeon Gold 5117 Processor,105,14,,,2017,cpu-specs\n",
+        "facts.csv");
+    auto e = model.estimate({"Intel Xeon Platinum 8380", 2, 80, 256}, cpus);
+    CHECK(e.method_name == "tdp");
+    CHECK(e.watts[10] == doctest::Approx(0.5 * 540 * 2.3 * 2.3).epsilon(1e-5));
+    // The 5117 is in the table without a base clock: its whole curve comes from its cores.
+    auto f = model.estimate({"Intel Xeon Gold 5117", 2, 28, 192}, cpus);
+    CHECK(f.method_name == "cores");
+    CHECK(f.watts[0] == doctest::Approx(0.2 * 28).epsilon(1e-5));
+    CHECK(f.method.find("without ln_base_ghz") != std::string::npos);
+  }
+
+  TEST_CASE("sku-curve: SPEC's CPU descriptions with remarks and M/L variants find their CPU") {
+    auto cpus = CpuFactsTable::parse(
+        std::string(kFacts) +
+            "epyc7601,AMD EPYC 7601,180,32,2.2,3.2,2017,amd-epyc\n"
+            "platinum8276,Intel Xeon Platinum 8276 Processor,165,28,2.2,4,2019,intel-ark\n",
+        "facts.csv");
+    // Both as written in SPECpower_ssj2008 results of 2019.
+    const CpuFacts* epyc = cpus.find("AMD EPYC 7601 2.20 GHz, Dell SKU [338-BNCG]");
+    REQUIRE(epyc != nullptr);
+    CHECK(epyc->key == "epyc7601");
+    const CpuFacts* xeon = cpus.find("Intel Xeon Platinum 8276M 2.20GHz");
+    REQUIRE(xeon != nullptr);
+    CHECK(xeon->key == "platinum8276");
+    CHECK(cpus.find("Intel Xeon Platinum 8276L")->key == "platinum8276");
+    // Only a trailing M or L after the model number goes: 8380HL is not an 8380.
+    CHECK(cpus.find("Intel Xeon Platinum 8380HL") == nullptr);
+    CHECK(cpus.find("AMD EPYC, Dell SKU [7601]") == nullptr);
   }
 
   TEST_CASE(
@@ -123,10 +180,11 @@ TEST_SUITE("pure") {
   TEST_CASE("sku-curve: the shipped model's held-out error on SPECpower results from 2021 on") {
     // The 67 results published from 2021 on, in SPEC's column names, with their published watts
     // (written by scripts/build-sku-curve --holdout-csv). The hold-out coefficients were fitted
-    // on 2015-2020 results only. Measured when this was written: MAPE 23.2 % at idle and 17.4 %
-    // at 100 % (method tdp; every one of these CPUs is in the table). The goal (≤ 25 %
-    // idle, ≤ 10 % at 100 %) is met at idle, not at full load: Ice Lake servers drew more above
-    // their TDP than any earlier result. The flat 5.625 W per thread misses by far more.
+    // on 2015-2020 results only. The model before the base clock term (docs/MODELS.md) reached
+    // 23.2 % at idle, 11.7 % at 10 % and 17.4 % at 100 %: the loaded levels must now do better
+    // than that, idle within the goal (≤ 25 %; ≤ 10 % at 100 % is not reached: Ice Lake
+    // servers drew more above their TDP than any earlier result). The flat 5.625 W per thread
+    // misses by far more.
     auto model = SkuCurveModel::load(std::string(PMCMODEL_DATA_DIR) + "/sku_curve.json");
     auto cpus = CpuFactsTable::load(std::string(PMCMODEL_DATA_DIR) + "/cpu_facts.csv");
     auto held = model.holdout_model();
@@ -136,14 +194,16 @@ TEST_SUITE("pure") {
     REQUIRE(table.rows.size() == 67);
     size_t idle_col = 0;
     while (table.columns[idle_col] != "actual_idle") ++idle_col;
-    std::vector<double> idle, full, idle_hat, full_hat, flat;
+    std::vector<double> idle, ten, full, idle_hat, ten_hat, full_hat, flat;
     size_t by_tdp = 0, idle_in = 0, full_in = 0;
     for (const auto& row : table.rows) {
       REQUIRE(row.specs.has_value());
       auto e = held.estimate(*row.specs, cpus);
       by_tdp += e.method_name == "tdp";
       idle.push_back(std::stod(row.fields[idle_col]));
+      ten.push_back(std::stod(row.fields[idle_col + 1]));
       full.push_back(std::stod(row.fields[idle_col + 10]));
+      ten_hat.push_back(e.watts[1]);
       idle_hat.push_back(e.watts[0]);
       full_hat.push_back(e.watts[10]);
       idle_in += idle.back() >= e.idle_lower && idle.back() <= e.idle_upper;
@@ -152,8 +212,9 @@ TEST_SUITE("pure") {
       flat.push_back(5.625 * threads);
     }
     CHECK(by_tdp == 67);
-    CHECK(mape(idle, idle_hat) < 24.0);
-    CHECK(mape(full, full_hat) < 18.0);
+    CHECK(mape(idle, idle_hat) <= 25.0);
+    CHECK(mape(ten, ten_hat) < 11.7);
+    CHECK(mape(full, full_hat) < 17.4);
     CHECK(mape(full, flat) > 2 * mape(full, full_hat));
     // The interval bounds are the 5 % / 95 % quantiles of these same errors: about 90 % inside.
     CHECK(idle_in >= 58);
