@@ -239,7 +239,9 @@ class JsonReader {
         return "expected a perf stat -j record: \"counter-value\", \"metric-value\", "
                "\"metricgroup\" or --metric-only values keyed by perf's metric units";
       }
-      keep_json_decimals(m, value, *v, [&](double one) { return metric_only_value(key, one); });
+      // (The key by name: clang before 16 refuses a structured binding in a lambda's capture.)
+      const std::string& name = key;
+      keep_json_decimals(m, value, *v, [&](double one) { return metric_only_value(name, one); });
       metrics_.push_back(std::move(m));
     }
     if (metrics_.empty()) return "expected \"counter-value\" or \"metric-value\"";
