@@ -28,6 +28,28 @@ double reported(const Measurement& m, std::string_view name) {
   return 0;
 }
 
+// The Neoverse core a recording names, its slot count, and the metric file chosen for it.
+void check_neoverse(const Measurement& m, const std::string& cpu, int slots) {
+  auto core = neoverse_in_recording(m);
+  REQUIRE(core);
+  CHECK(core->cpu == cpu);
+  CHECK(core->slots == slots);
+  CHECK(infer_metric_cpu(m)->cpu == cpu);
+}
+
+// A recording of these events, each counted once.
+Measurement counted_events(std::initializer_list<const char*> names) {
+  Measurement m;
+  for (const char* name : names) {
+    EventCount e;
+    e.name = name;
+    e.status = EventStatus::counted;
+    e.value = 1e9;
+    m.events.push_back(e);
+  }
+  return m;
+}
+
 }  // namespace
 
 TEST_SUITE("pure") {
@@ -170,45 +192,20 @@ TEST_SUITE("pure") {
       CHECK(m.machine.vendor == "ARM");
       CHECK(m.machine.family == 0x41);
       CHECK(m.machine.model == 0xd40);
-      auto core = neoverse_in_recording(m);
-      REQUIRE(core);
-      CHECK(core->cpu == "neoverse-v1");
-      CHECK(core->slots == 8);
-      CHECK(infer_metric_cpu(m)->cpu == "neoverse-v1");
+      check_neoverse(m, "neoverse-v1", 8);
       // Without the line, perf's "25.0 % backend_bound" over 4,000,000,000 stall_slot_backend
       // and 2,000,000,000 cpu_cycles gives 8 slots (5 would give 40.0 %): V1 or V2, not told
       // apart, so SBSA's formulas with #slots 8.
       m.machine = MachineInfo{};
-      core = neoverse_in_recording(m);
-      REQUIRE(core);
-      CHECK(core->cpu == "neoverse");
-      CHECK(core->slots == 8);
-      CHECK(infer_metric_cpu(m)->cpu == "neoverse");
+      check_neoverse(m, "neoverse", 8);
     }
     SUBCASE("an event on a Neoverse core's devicetree PMU names it") {
-      Measurement m;
-      for (const char* name : {"armv8_neoverse_v2/cpu_cycles/", "armv8_neoverse_v2/stall_slot/"}) {
-        EventCount e;
-        e.name = name;
-        e.status = EventStatus::counted;
-        e.value = 1e9;
-        m.events.push_back(e);
-      }
-      auto core = neoverse_in_recording(m);
-      REQUIRE(core);
-      CHECK(core->cpu == "neoverse-v2");
-      CHECK(core->slots == 8);
-      CHECK(infer_metric_cpu(m)->cpu == "neoverse-v2");
+      Measurement m =
+          counted_events({"armv8_neoverse_v2/cpu_cycles/", "armv8_neoverse_v2/stall_slot/"});
+      check_neoverse(m, "neoverse-v2", 8);
     }
     SUBCASE("a recording that cannot tell says so, and is taken as N2") {
-      Measurement m;
-      for (const char* name : {"cpu_cycles", "stall_slot", "stall_slot_backend"}) {
-        EventCount e;
-        e.name = name;
-        e.status = EventStatus::counted;
-        e.value = 1e9;
-        m.events.push_back(e);
-      }
+      Measurement m = counted_events({"cpu_cycles", "stall_slot", "stall_slot_backend"});
       CHECK_FALSE(neoverse_in_recording(m));
       auto cpu = infer_metric_cpu(m);
       REQUIRE(cpu);
