@@ -1,5 +1,6 @@
 // doctest main, plus child behaviours: a test re-executes its own binary with PMC_TEST_CHILD set
-// to get a counted process that does one precise thing (touch N pages, spin, fork, exit, raise).
+// to get a counted process that does one precise thing (touch N pages, spin, fork, exit, raise),
+// or to run a body a test registered (body:NAME, test_support.h) in a fresh process.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -15,6 +16,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "test_support.h"
 
 namespace {
 
@@ -35,6 +38,7 @@ void spin(double seconds) {
 
 // PMC_TEST_CHILD=<what>:<arg>
 int child_main(const std::string& spec) {
+  if (spec.rfind("body:", 0) == 0) return pmc::test::child_body_main(spec.substr(5));
   auto colon = spec.find(':');
   std::string what = spec.substr(0, colon);
   std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);

@@ -8,11 +8,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <doctest/doctest.h>
+
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -22,6 +27,48 @@ namespace pmc::test {
 std::vector<std::string> child_command(const std::string& spec) {
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   return {"/usr/bin/env", "PMC_TEST_CHILD=" + spec, self};
+}
+
+namespace {
+
+std::map<std::string, ChildBody>& child_bodies() {
+  static std::map<std::string, ChildBody> bodies;
+  return bodies;
+}
+
+}  // namespace
+
+bool register_child_body(const std::string& name, ChildBody body) {
+  return child_bodies().emplace(name, body).second;
+}
+
+std::string run_child_body(const std::string& name, const std::string& input,
+                           const std::vector<std::string>& env) {
+  REQUIRE_MESSAGE(child_bodies().count(name) == 1, "no child body registered as " << name);
+  std::vector<std::string> all = env;
+  all.push_back("PMC_TEST_CHILD_INPUT=" + input);
+  ProcessResult r = run_process(child_command("body:" + name), all);
+  INFO("child body " << name << " stderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  return r.out;
+}
+
+int child_body_main(const std::string& name) {
+  auto found = child_bodies().find(name);
+  if (found == child_bodies().end()) {
+    std::fprintf(stderr, "no child body registered as %s\n", name.c_str());
+    return 97;
+  }
+  const char* input = std::getenv("PMC_TEST_CHILD_INPUT");
+  std::string out;
+  try {
+    out = found->second(input != nullptr ? input : "");
+  } catch (const std::exception& e) {
+    out = std::string("exception: ") + e.what();
+  }
+  return std::fwrite(out.data(), 1, out.size(), stdout) == out.size() && std::fflush(stdout) == 0
+             ? 0
+             : 96;
 }
 
 std::vector<std::string> pmcmodel(std::vector<std::string> args) {

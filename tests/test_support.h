@@ -11,6 +11,26 @@ namespace pmc::test {
 // argv that re-executes this test binary doing `spec` (see test_main.cpp), via env.
 std::vector<std::string> child_command(const std::string& spec);
 
+// A body a test runs in a fresh process: this test binary executed again, not a fork of the test
+// process, so no library state of the test process reaches it (libpfm4 keeps the core table it
+// detected active across pfm_terminate(), so a forked child that forces another CPU's table with
+// LIBPFM_FORCE_PMU still resolves names on the host's). A body gets the input text its caller
+// passed and returns the text the caller reads back; an exception becomes "exception: <what>".
+using ChildBody = std::string (*)(const std::string& input);
+
+// Registers `body` under `name`; call it from a namespace-scope initializer:
+//   const bool registered = pmc::test::register_child_body("encode", encode_body);
+bool register_child_body(const std::string& name, ChildBody body);
+
+// Runs the body registered as `name` in a fresh process with `input` and the extra environment
+// entries `env` ("NAME=value"; "NAME" alone removes NAME). Returns what the body returned; the
+// calling test fails when the child does not exit 0.
+std::string run_child_body(const std::string& name, const std::string& input,
+                           const std::vector<std::string>& env = {});
+
+// The child side (test_main.cpp): runs body `name` on $PMC_TEST_CHILD_INPUT, prints its text.
+int child_body_main(const std::string& name);
+
 struct ProcessResult {
   int exit_code = -1;  // 128+N when killed by signal N
   std::string out;

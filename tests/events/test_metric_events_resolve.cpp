@@ -1,17 +1,12 @@
 // Every core event every shipped metric file (data/metrics/*.json) reads must resolve on the CPU
 // the file is for: its libpfm4 table forced with LIBPFM_FORCE_PMU (libpfm reads it once, in
-// pfm_initialize(), so each file is resolved in a forked child) or the file's own event entries,
-// and a sysfs tree of that kind of machine. A CPU the installed libpfm4 (4.13, x86 tables only in
-// Debian's build) does not know runs with no table forced, so its file can only use sysfs names
-// and its own entries. The events that do not resolve are printed, and must be of a kind a core
-// count cannot give (off_core_or_msr_event).
+// pfm_initialize(), so each file is resolved in a fresh process, libpfm_forced.h) or the file's own
+// event entries, and a sysfs tree of that kind of machine. A CPU the installed libpfm4 (4.13, x86
+// tables only in Debian's build) does not know runs with no table forced, so its file can only use
+// sysfs names and its own entries. The events that do not resolve are printed, and must be of a
+// kind a core count cannot give (off_core_or_msr_event).
 #include <doctest/doctest.h>
-#include <perfmon/pfmlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <functional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -19,45 +14,9 @@
 
 #include "events/metrics/metric_set.h"
 #include "events/names/resolver.h"
+#include "libpfm_forced.h"
 
 namespace {
-
-std::string in_child(const char* forced, const std::function<std::string()>& body) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
-    pfm_terminate();
-    // A CPU with no libpfm4 table runs with a PMU name libpfm4 does not have forced, so that no
-    // core table is active whatever the host (an Intel host's own table would otherwise resolve
-    // Intel names, and an AMD host's would not).
-    setenv("LIBPFM_FORCE_PMU", forced != nullptr ? forced : "pmcmodel_no_table", 1);
-    std::string out;
-    try {
-      out = body();
-    } catch (const std::exception& e) {
-      out = std::string("exception: ") + e.what();
-    }
-    for (size_t done = 0; done < out.size();) {
-      ssize_t n = write(fds[1], out.data() + done, out.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    close(fds[1]);
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status));
-  return out;
-}
 
 // Each event the file's metrics read, under both #smt_on values (if/else on it picks events),
 // with has_event() answered by `resolves` as measure answers it on the machine.
@@ -77,33 +36,44 @@ std::vector<std::string> metric_events(const std::string& file,
   return events;
 }
 
-// The events of `file` that do not resolve, one line each with the resolver's reason.
-std::string unresolved(const std::string& file, const char* forced, const char* tree) {
-  return in_child(forced, [&] {
-    pmc::SysRoot root;
-    root.sys = std::string(PMC_TEST_DATA) + "/sysfs/" + tree;
-    pmc::EventResolver resolver(root);
-    auto resolves = [&](const std::string& spelling) {
-      try {
-        return !resolver.resolve_all(spelling, false).empty();
-      } catch (const pmc::ResolveError&) {
-        return false;
-      }
-    };
-    std::vector<std::string> events = metric_events(file, resolves);
-    if (events.empty()) return std::string("no events\n");
-    std::string out;
-    for (const std::string& event : events) {
-      // Metric engines supply these themselves (perf's tool PMU).
-      if (event == "duration_time") continue;
-      try {
-        if (resolver.resolve_all(event).empty()) out += event + ": nothing\n";
-      } catch (const pmc::ResolveError& e) {
-        out += event + ": " + e.what() + "\n";
-      }
+// Child body: the events of the metric file on the input's first line that do not resolve on the
+// sysfs tree named on its second, one line each with the resolver's reason.
+std::string unresolved_body(const std::string& input) {
+  std::string file = input.substr(0, input.find('\n'));
+  std::string tree = input.substr(input.find('\n') + 1);
+  pmc::SysRoot root;
+  root.sys = std::string(PMC_TEST_DATA) + "/sysfs/" + tree;
+  pmc::EventResolver resolver(root);
+  auto resolves = [&](const std::string& spelling) {
+    try {
+      return !resolver.resolve_all(spelling, false).empty();
+    } catch (const pmc::ResolveError&) {
+      return false;
     }
-    return out;
-  });
+  };
+  std::vector<std::string> events = metric_events(file, resolves);
+  if (events.empty()) return "no events\n";
+  std::string out;
+  for (const std::string& event : events) {
+    // Metric engines supply these themselves (perf's tool PMU).
+    if (event == "duration_time") continue;
+    try {
+      if (resolver.resolve_all(event).empty()) out += event + ": nothing\n";
+    } catch (const pmc::ResolveError& e) {
+      out += event + ": " + e.what() + "\n";
+    }
+  }
+  return out;
+}
+const bool kUnresolvedBody = pmc::test::register_child_body("metric-unresolved", unresolved_body);
+
+// The events of `file` that do not resolve under `forced` on `tree`, in a fresh process. A CPU
+// with no libpfm4 table runs with a PMU name libpfm4 does not have forced, so that no core table
+// is active whatever the host (an Intel host's own table would otherwise resolve Intel names, and
+// an AMD host's would not).
+std::string unresolved(const std::string& file, const char* forced, const char* tree) {
+  return pmc::test::run_forced(forced != nullptr ? forced : "pmcmodel_no_table",
+                               "metric-unresolved", file + '\n' + tree);
 }
 
 // Whether an event that did not resolve is of a kind a core count cannot give: an uncore,

@@ -1,7 +1,6 @@
 // libpfm4 native names through EventResolver, with real CPUs' event tables selected by
-// LIBPFM_FORCE_PMU. libpfm reads that variable once, in pfm_initialize(), so each case runs in a
-// forked child that resets libpfm (pfm_terminate), sets the variable and resolves there; results
-// come back through a pipe as text.
+// LIBPFM_FORCE_PMU. libpfm reads that variable once, in pfm_initialize(), so each case resolves
+// in a fresh process (libpfm_forced.h) and reads the results back as text.
 //
 // Expected event codes are from the vendors' documentation, not from libpfm:
 // - Intel: SDM Vol. 3B ch. 20/21 event tables and the perfmon event files
@@ -16,17 +15,14 @@
 #include <doctest/doctest.h>
 #include <linux/perf_event.h>
 #include <perfmon/pfmlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "events/names/resolver.h"
+#include "libpfm_forced.h"
 
 namespace {
 
@@ -34,48 +30,6 @@ pmc::SysRoot no_pmu_root() {
   pmc::SysRoot root;
   root.sys = std::string(PMC_TEST_DATA) + "/sysfs/no-pmu";
   return root;
-}
-
-// Runs `body` in a child process with a fresh libpfm and LIBPFM_FORCE_PMU=`forced` (unset when
-// null); returns what it printed.
-std::string run_in_child(const char* forced, const std::function<std::string()>& body) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
-    pfm_terminate();
-    if (forced != nullptr)
-      setenv("LIBPFM_FORCE_PMU", forced, 1);
-    else
-      unsetenv("LIBPFM_FORCE_PMU");
-    std::string out;
-    try {
-      out = body();
-    } catch (const std::exception& e) {
-      out = std::string("exception: ") + e.what();
-    }
-    size_t done = 0;
-    while (done < out.size()) {
-      ssize_t n = write(fds[1], out.data() + done, out.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    close(fds[1]);
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  return out;
 }
 
 struct Encoded {
@@ -98,20 +52,27 @@ std::string describe(const pmc::EventSpec& s) {
   return out.str();
 }
 
-// Resolves each name under LIBPFM_FORCE_PMU=`forced` in a child process.
-std::vector<Encoded> encode(const char* forced, const std::vector<std::string>& names) {
-  std::string text = run_in_child(forced, [&] {
-    pmc::EventResolver resolver(no_pmu_root());
-    std::string out;
-    for (const std::string& name : names) {
-      try {
-        out += describe(resolver.resolve(name));
-      } catch (const pmc::ResolveError& e) {
-        out += std::string("error ") + e.what() + '\n';
-      }
+// Child body: resolves each line of `input` and describes the result, one line each.
+std::string encode_body(const std::string& input) {
+  pmc::EventResolver resolver(no_pmu_root());
+  std::string out;
+  std::istringstream names(input);
+  for (std::string name; std::getline(names, name);) {
+    try {
+      out += describe(resolver.resolve(name));
+    } catch (const pmc::ResolveError& e) {
+      out += std::string("error ") + e.what() + '\n';
     }
-    return out;
-  });
+  }
+  return out;
+}
+const bool kEncodeBody = pmc::test::register_child_body("libpfm-encode", encode_body);
+
+// Resolves each name under LIBPFM_FORCE_PMU=`forced` in a fresh process.
+std::vector<Encoded> encode(const char* forced, const std::vector<std::string>& names) {
+  std::string input;
+  for (const std::string& name : names) input += name + '\n';
+  std::string text = pmc::test::run_forced(forced, "libpfm-encode", input);
   std::vector<Encoded> results;
   std::istringstream lines(text);
   std::string line;
@@ -143,6 +104,74 @@ void check_intel(const Encoded& e, uint64_t event, uint64_t umask, const char* p
   CHECK(e.source == "libpfm4");
   CHECK(e.hardware);
 }
+
+const bool kLibpfmLazyInit =
+    pmc::test::register_child_body("libpfm-lazy-init", [](const std::string&) -> std::string {
+      pmc::EventResolver resolver(pmc::SysRoot{std::string(PMC_TEST_DATA) + "/sysfs/intel-client"});
+      resolver.resolve_list("cycles,task-clock,LLC-load-misses,power/energy-pkg/,msr/tsc/");
+      pfm_pmu_info_t info{};
+      info.size = sizeof info;
+      int before = pfm_get_pmu_info(PFM_PMU_PERF_EVENT, &info);
+      pmc::EventSpec spec = resolver.resolve("perf::TASK-CLOCK");
+      info = pfm_pmu_info_t{};
+      info.size = sizeof info;
+      int after = pfm_get_pmu_info(PFM_PMU_PERF_EVENT, &info);
+      return std::to_string(before) + " " + std::to_string(after) + " " + spec.source;
+    });
+
+const bool kLibpfmThreads =
+    pmc::test::register_child_body("libpfm-threads", [](const std::string&) -> std::string {
+      pmc::EventResolver resolver(no_pmu_root());
+      std::vector<uint64_t> configs(4);
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < configs.size(); ++i)
+        threads.emplace_back(
+            [&, i] { configs[i] = resolver.resolve("INST_RETIRED:ANY_P").attr.config; });
+      for (std::thread& t : threads) t.join();
+      std::string text;
+      for (uint64_t c : configs) text += std::to_string(c & 0xffff) + " ";
+      return text;
+    });
+
+const bool kLibpfmUnknownHint =
+    pmc::test::register_child_body("libpfm-unknown-hint", [](const std::string&) -> std::string {
+      pmc::EventResolver resolver(no_pmu_root());
+      std::string result;
+      try {
+        result = "ok " + std::to_string(resolver.resolve("INST_RETIRED:ANY_P").attr.config & 0xff);
+      } catch (const pmc::ResolveError& e) {
+        result = e.what();
+      }
+      bool core = false;
+      for (int p = PFM_PMU_NONE; p < PFM_PMU_MAX; ++p) {
+        pfm_pmu_info_t info{};
+        info.size = sizeof info;
+        if (pfm_get_pmu_info(static_cast<pfm_pmu_t>(p), &info) == PFM_SUCCESS && info.is_present &&
+            info.type == PFM_PMU_TYPE_CORE)
+          core = true;
+      }
+      return std::string(core ? "core " : "none ") + result;
+    });
+
+const bool kLibpfmGuestPrecise =
+    pmc::test::register_child_body("libpfm-guest-precise", [](const std::string&) -> std::string {
+      pmc::EventResolver resolver(no_pmu_root());
+      std::string text;
+      for (const char* name : {"INST_RETIRED:ANY_P", "INST_RETIRED:ANY_P:mg",
+                               "INST_RETIRED:ANY_P:mh", "INST_RETIRED:ANY_P:precise=2"}) {
+        auto spec = resolver.resolve(name);
+        text += std::to_string(spec.attr.exclude_guest) + std::to_string(spec.attr.exclude_host) +
+                std::to_string(spec.attr.precise_ip) + " ";
+      }
+      return text;
+    });
+
+const bool kLibpfmDotted =
+    pmc::test::register_child_body("libpfm-dotted", [](const std::string&) -> std::string {
+      pmc::EventResolver resolver(no_pmu_root());
+      auto spec = resolver.resolve("IDQ_UOPS_NOT_DELIVERED.CYCLES_0_UOPS_DELIV.CORE");
+      return std::to_string(spec.attr.config & 0xffffffff);
+    });
 
 }  // namespace
 
@@ -223,56 +252,17 @@ TEST_SUITE("pure") {
   }
 
   TEST_CASE("libpfm4 is initialised only when a name needs it") {
-    std::string out = run_in_child(nullptr, [] {
-      pmc::EventResolver resolver(pmc::SysRoot{std::string(PMC_TEST_DATA) + "/sysfs/intel-client"});
-      resolver.resolve_list("cycles,task-clock,LLC-load-misses,power/energy-pkg/,msr/tsc/");
-      pfm_pmu_info_t info{};
-      info.size = sizeof info;
-      int before = pfm_get_pmu_info(PFM_PMU_PERF_EVENT, &info);
-      pmc::EventSpec spec = resolver.resolve("perf::TASK-CLOCK");
-      info = pfm_pmu_info_t{};
-      info.size = sizeof info;
-      int after = pfm_get_pmu_info(PFM_PMU_PERF_EVENT, &info);
-      return std::to_string(before) + " " + std::to_string(after) + " " + spec.source;
-    });
+    std::string out = pmc::test::run_forced(nullptr, "libpfm-lazy-init");
     CHECK(out == std::to_string(PFM_ERR_NOINIT) + " " + std::to_string(PFM_SUCCESS) + " libpfm4");
   }
 
   TEST_CASE("one resolver encodes libpfm names from several threads") {
-    std::string out = run_in_child("skl", [] {
-      pmc::EventResolver resolver(no_pmu_root());
-      std::vector<uint64_t> configs(4);
-      std::vector<std::thread> threads;
-      for (size_t i = 0; i < configs.size(); ++i)
-        threads.emplace_back(
-            [&, i] { configs[i] = resolver.resolve("INST_RETIRED:ANY_P").attr.config; });
-      for (std::thread& t : threads) t.join();
-      std::string text;
-      for (uint64_t c : configs) text += std::to_string(c & 0xffff) + " ";
-      return text;
-    });
+    std::string out = pmc::test::run_forced("skl", "libpfm-threads");
     CHECK(out == "192 192 192 192 ");  // 0xC0, INST_RETIRED.ANY_P
   }
 
   TEST_CASE("an unknown native name says how to select a libpfm PMU when none was found") {
-    std::string out = run_in_child(nullptr, [] {
-      pmc::EventResolver resolver(no_pmu_root());
-      std::string result;
-      try {
-        result = "ok " + std::to_string(resolver.resolve("INST_RETIRED:ANY_P").attr.config & 0xff);
-      } catch (const pmc::ResolveError& e) {
-        result = e.what();
-      }
-      bool core = false;
-      for (int p = PFM_PMU_NONE; p < PFM_PMU_MAX; ++p) {
-        pfm_pmu_info_t info{};
-        info.size = sizeof info;
-        if (pfm_get_pmu_info(static_cast<pfm_pmu_t>(p), &info) == PFM_SUCCESS && info.is_present &&
-            info.type == PFM_PMU_TYPE_CORE)
-          core = true;
-      }
-      return std::string(core ? "core " : "none ") + result;
-    });
+    std::string out = pmc::test::run_forced(nullptr, "libpfm-unknown-hint");
     // A VM has no core PMU libpfm knows: the message points at LIBPFM_FORCE_PMU. On an Intel
     // machine the name encodes (INST_RETIRED.ANY_P is 0xC0 on every Intel core since Nehalem); on
     // AMD it is simply unknown.
@@ -289,28 +279,14 @@ TEST_SUITE("pure") {
   }
 
   TEST_CASE("libpfm4's exclude_guest, :mg, :mh and :precise= reach the attr") {
-    std::string out = run_in_child("skl", [] {
-      pmc::EventResolver resolver(no_pmu_root());
-      std::string text;
-      for (const char* name : {"INST_RETIRED:ANY_P", "INST_RETIRED:ANY_P:mg",
-                               "INST_RETIRED:ANY_P:mh", "INST_RETIRED:ANY_P:precise=2"}) {
-        auto spec = resolver.resolve(name);
-        text += std::to_string(spec.attr.exclude_guest) + std::to_string(spec.attr.exclude_host) +
-                std::to_string(spec.attr.precise_ip) + " ";
-      }
-      return text;
-    });
+    std::string out = pmc::test::run_forced("skl", "libpfm-guest-precise");
     // libpfm4 perf_event(3): host-only counting (exclude_guest) unless :mg; :mg without :mh
     // excludes the host; precise=2 is precise_ip 2.
     CHECK(out == "100 010 100 102 ");
   }
 
   TEST_CASE("Intel's dotted names with a dot inside the unit mask reach libpfm4") {
-    std::string out = run_in_child("skl", [] {
-      pmc::EventResolver resolver(no_pmu_root());
-      auto spec = resolver.resolve("IDQ_UOPS_NOT_DELIVERED.CYCLES_0_UOPS_DELIV.CORE");
-      return std::to_string(spec.attr.config & 0xffffffff);
-    });
+    std::string out = pmc::test::run_forced("skl", "libpfm-dotted");
     // Intel Skylake core events: EventCode 0x9C, UMask 0x01, CounterMask 4 (cmask is bits 24-31).
     CHECK(out == std::to_string(0x0400019c));
   }
