@@ -9,15 +9,11 @@
 #include <unordered_map>
 
 #include "events/document/energy_basis.h"
+#include "models/fleet/energy_estimate.h"
 #include "models/fleet/power_curve.h"
 
 namespace pmc {
 namespace {
-
-// Relative half-width given to energy read off a SKU's published power curve at the run's CPU
-// utilisation: the curve is SPECpower's (or Teads') whole-system figure for ssj2008's load, not
-// this workload's. A heuristic, stated in docs/recommendations.md, not a calibrated figure.
-constexpr double kCurveEstimateUncertainty = 0.3;
 
 // A NaN metric (a division by zero) is no figure to compare: as if it were not there.
 const Metric* find_metric(const std::vector<Metric>& list, std::string_view name) {
@@ -137,11 +133,13 @@ ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCa
   } else if (sku) {
     double u = row.utilisation.value_or(cpus > 0 ? std::min(1.0, 1.0 / cpus) : 0.0);
     if (!row.utilisation) row.missing_inputs.push_back("cpus_utilized (task-clock): 1 CPU assumed");
-    double watts = watts_at_load(*sku, u);
-    row.joules = watts * row.duration_s;
-    row.method = "estimated:sku-curve:" + sku->id;
-    row.uncertainty = kCurveEstimateUncertainty + row.duration_uncertainty;
-    row.missing_inputs.push_back("energy: not in the document, estimated from the catalog curve");
+    // The curve measure's estimate uses: the SKU's, scaled by the run's share of its threads
+    // when the run saw fewer CPUs (a VM on that host).
+    EstimateCurve curve = sku_estimate_curve(*sku, cpus);
+    row.joules = watts_at_load(curve.watts, u) * row.duration_s;
+    row.method = curve.method;
+    row.uncertainty = curve.uncertainty + row.duration_uncertainty;
+    row.missing_inputs.push_back("energy: not in the document, estimated from the " + curve.basis);
   } else {
     row.missing_inputs.push_back("energy: not in the document and no catalog SKU matches");
     notes.push_back(fmt::format("{}: no energy measured and CPU '{}' matches no catalog SKU",

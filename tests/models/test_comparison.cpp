@@ -12,6 +12,7 @@
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "models/fleet/comparison.h"
+#include "models/fleet/energy_estimate.h"
 #include "models/fleet/sku_catalog.h"
 #include "pmcmodel_version.h"
 
@@ -184,6 +185,35 @@ TEST_SUITE("pure") {
     CHECK(r.uncertainty > 0.3);
     bool said = false;
     for (const auto& s : r.missing_inputs) said = said || s.find("estimated") != std::string::npos;
+    CHECK(said);
+  }
+
+  TEST_CASE("a VM's run without energy gets its share of the matched host's curve, as measure") {
+    auto catalog = SkuCatalog::load(std::string(PMCMODEL_DATA_DIR) + "/skus.csv");
+    auto m = recorded("014.txt", "epyc");
+    m.machine.cpu_model = "AMD EPYC 7763 64-Core Processor";
+    m.machine.logical_cpus = 16;  // a 16-vCPU VM on the 128-thread host
+    std::vector<RunProfile> runs = {profile_run(m, "014.txt", "w")};
+    auto c = compare_measured(runs, &catalog, {});
+    const auto& r = c.rows.at(0);
+    const Sku* sku = catalog.find(r.sku_id);
+    REQUIRE(sku != nullptr);
+    REQUIRE(sku->threads == 128);
+    // The same curve measure's estimate uses (sku_estimate_curve): the host's, × 16 / 128.
+    EstimateCurve curve = sku_estimate_curve(*sku, 16);
+    CHECK(r.method == curve.method);
+    // Utilisation = (5,241.76 ms task-clock / 5.23915 s) / 16 CPUs, below 10 %: idle 56.8 W to
+    // 100 W at 10 % (data/skus.csv row 12), scaled by 16 / 128.
+    double u = (5.24176 / 5.23915) / 16;
+    double watts = (56.8 + (100 - 56.8) * u * 10) * 16 / 128;
+    REQUIRE(r.joules);
+    CHECK(*r.joules == doctest::Approx(watts * 5.23915).epsilon(1e-4));
+    // Without the scaling the whole host's 100+ W would be charged to the VM.
+    CHECK(*r.joules < 56.8 * 5.23915 / 2);
+    CHECK(r.uncertainty >= curve.uncertainty);
+    bool said = false;
+    for (const auto& s : r.missing_inputs)
+      said = said || s.find("scaled by this machine's 16 of its 128 threads") != std::string::npos;
     CHECK(said);
   }
 
