@@ -8,12 +8,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "engine/counting/perf_event.h"
@@ -981,6 +983,81 @@ TEST_SUITE("pure") {
                             system_wide(range(0, 31)), 8 * kMs);
       REQUIRE(run.counts[0].counted());
       CHECK(run.counts[0].raw == 4 * 8 * kMs);
+    }
+  }
+}
+
+namespace {
+
+// perf stat -A rows of a text recording: "CPU0  1,336.48 MiB  data_read
+// [uncore_imc_free_running_0]" gives {"uncore_imc_free_running_0", 1336.48}; and the elapsed
+// seconds.
+struct BoxRows {
+  std::map<std::string, double> value;
+  double elapsed_s = 0;
+};
+BoxRows read_box_rows(const std::filesystem::path& file) {
+  BoxRows rows;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string first, count, unit, name, box;
+    words >> first;
+    if (first.rfind("CPU", 0) == 0 && words >> count >> unit >> name >> box && box.size() > 2) {
+      std::erase(count, ',');
+      rows.value[box.substr(1, box.size() - 2)] = std::stod(count);
+    } else if (line.find("seconds time elapsed") != std::string::npos) {
+      rows.elapsed_s = std::stod(first);
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE(
+      "wild/005.txt: perf's per-box data_read rows come back per box, and add up without -A") {
+    // perf 6.12, `perf stat -A -e data_read -a sleep 1` on an Intel client with two memory
+    // controllers: one row per uncore_imc_free_running box, each on CPU0 (the boxes' cpumask).
+    // The fake's boxes count, over the recording's elapsed time, the raw CAS counts that make
+    // perf's printed MiB (64 bytes per count: the 6.103515625e-5 scale of uncore_snb.c).
+    auto rows = read_box_rows(std::filesystem::path(PMC_TEST_DATA) / "perfstat/wild/005.txt");
+    REQUIRE(rows.value.size() == 2);
+    REQUIRE(rows.elapsed_s > 1.0);
+    const double mib = 6.103515625e-5;
+    const auto elapsed_ns = uint64_t(rows.elapsed_s * 1e9);
+    SysRoot root = fixture("alderlake-p");
+    auto replay = [&](const std::string& events) {
+      auto fake = std::make_unique<FakeKernel>(root);
+      fake->set_privileged(true);
+      for (const auto& [box, value] : rows.value)
+        fake->count_at(box, 0x20ff, value / mib / double(elapsed_ns));
+      auto run = run_target(*fake, root, EventResolver(root).resolve_list(events),
+                            system_wide(range(0, 23)), elapsed_ns);
+      CHECK(fake->open_fds() == rows.value.size());  // one copy per box, on CPU 0
+      return run.counts;
+    };
+    SUBCASE("each box as perf printed it (to its 0.01 MiB)") {
+      auto counts =
+          replay("uncore_imc_free_running_0/data_read/,uncore_imc_free_running_1/data_read/");
+      for (const auto& [box, value] : rows.value) {
+        CAPTURE(box);
+        const auto& c = event(counts, box + "/data_read/");
+        REQUIRE(c.counted());
+        CHECK(c.unit == "MiB");
+        CHECK(c.time_running_ns == c.time_enabled_ns);
+        CHECK(std::abs(c.value - value) <= 0.005);
+      }
+    }
+    SUBCASE("data_read without -A: one count, the boxes' sum, as perf's global aggregation") {
+      auto counts = replay("data_read");
+      REQUIRE(counts.size() == 1);
+      REQUIRE(counts[0].counted());
+      double sum = 0;
+      for (const auto& [box, value] : rows.value) sum += value;
+      CHECK(std::abs(counts[0].value - sum) <= 0.01);
     }
   }
 }
