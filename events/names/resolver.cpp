@@ -546,10 +546,13 @@ struct EventResolver::Impl {
   // CPU-wide on those CPUs only; opened on every CPU, each copy would count the whole package.
   void place_on_sysfs_pmu(EventSpec& spec) const {
     const SysfsPmu* pmu = nullptr;
-    if (spec.attr.type >= PERF_TYPE_MAX) {
+    // PERF_TYPE_RAW is a PMU's type too: x86 registers its core PMU (cpu_core on a hybrid) as
+    // PERF_TYPE_RAW (arch/x86/events/core.c init_hw_perf_events), and perf_init_event sends the
+    // event there, so libpfm4's adl_glc events count on the P-cores only.
+    if (spec.attr.type >= PERF_TYPE_MAX || spec.attr.type == PERF_TYPE_RAW)
       for (const SysfsPmu& p : pmus())
         if (p.info.type >= 0 && static_cast<uint32_t>(p.info.type) == spec.attr.type) pmu = &p;
-    } else if (spec.attr.type == PERF_TYPE_RAW) {
+    if (pmu == nullptr && spec.attr.type == PERF_TYPE_RAW) {
       auto cores = core_pmus();
       if (cores.size() == 1) pmu = cores.front();
     }

@@ -173,14 +173,22 @@ FakeKernel::FakeKernel(const SysRoot& root) {
     std::sort(online_.begin(), online_.end());
     online_.erase(std::unique(online_.begin(), online_.end()), online_.end());
     // A fixture without `online` or core PMU `cpus` (intel-client, amd-zen) stands for an
-    // 8-thread desktop.
+    // 8-thread desktop, or as many CPUs as its cpumasks imply: a cpumask names one CPU per box,
+    // and the last box has as many CPUs as the one before it (amd-zen's amd_l3 "0,8,16,24" is
+    // four 8-thread CCXs, CPUs 0-31).
+    int count = 8;
+    for (auto& p : pmus_) {
+      const auto& m = p->cpumask;
+      if (m.size() >= 2) count = std::max(count, m.back() + (m.back() - m[m.size() - 2]));
+    }
     if (online_.empty())
-      for (int c = 0; c < 8; ++c) online_.push_back(c);
+      for (int c = 0; c < count; ++c) online_.push_back(c);
   }
   for (int c : online_) {
-    auto id = read_text(root.sys_path("devices/system/cpu/cpu" + std::to_string(c) +
-                                      "/topology/physical_package_id"));
-    if (id) package_[c] = std::stoi(*id);
+    std::string cpu = "devices/system/cpu/cpu" + std::to_string(c);
+    if (auto id = read_text(root.sys_path(cpu + "/topology/physical_package_id")))
+      package_[c] = std::stoi(*id);
+    if (auto id = read_text(root.sys_path(cpu + "/cache/index3/id"))) llc_[c] = std::stoi(*id);
   }
 }
 
@@ -226,19 +234,24 @@ const FakeKernel::Pmu* FakeKernel::pmu_for(const perf_event_attr& attr) const {
   return nullptr;
 }
 
-int FakeKernel::package_of(int cpu) const {
-  if (auto it = package_.find(cpu); it != package_.end()) return it->second;
-  return 0;
+// The box a CPU's copy of an event of `pmu` counts for: AMD's L3 PMU has one per CCX, the L3's
+// sharers (amd/uncore.c amd_uncore_llc_id: get_llc_id, which sysfs shows as
+// cpuN/cache/index3/id); RAPL and Intel uncore one per package.
+std::optional<int> FakeKernel::box_of(const Pmu& pmu, int cpu) const {
+  const auto& ids = pmu.name == "amd_l3" ? llc_ : package_;
+  if (ids.empty()) return std::nullopt;
+  auto it = ids.find(cpu);
+  return it == ids.end() ? 0 : it->second;
 }
 
-// Intel uncore and RAPL count for the package (or box) whatever CPU of it an event is opened on:
-// event->cpu becomes the package's CPU in the PMU's cpumask (uncore_pmu_event_init,
-// rapl_pmu_event_init). Without topology files, CPUs are taken as numbered by package, so a
-// CPU belongs to the mask CPU at or below it.
+// Intel uncore, RAPL and AMD uncore count for the box whatever CPU of it an event is opened on:
+// event->cpu becomes the box's CPU in the PMU's cpumask (uncore_pmu_event_init,
+// rapl_pmu_event_init, amd_uncore_event_init). Without topology files, CPUs are taken as
+// numbered by box, so a CPU belongs to the mask CPU at or below it.
 int FakeKernel::redirect(const Pmu& pmu, int cpu) const {
-  if (!package_.empty()) {
+  if (box_of(pmu, cpu)) {
     for (int m : pmu.cpumask)
-      if (package_of(m) == package_of(cpu)) return m;
+      if (box_of(pmu, m) == box_of(pmu, cpu)) return m;
     return cpu;
   }
   int best = pmu.cpumask.empty() ? cpu : pmu.cpumask.front();
@@ -318,6 +331,15 @@ int FakeKernel::open(const perf_event_attr& attr, pid_t pid, int cpu, int group_
   }
   if (pid != -1 && !cgroup) {
     if (auto it = task_errors_.find(pid); it != task_errors_.end()) return -it->second;
+  }
+  if (cgroup) {
+    // perf_event_open: a cgroup event is per CPU; perf_cgroup_connect takes `pid` as the fd of
+    // the cgroup's directory (css_tryget_online_from_dir: EBADF for anything else).
+    if (pid < 0 || cpu < 0) return -EINVAL;
+    std::error_code ec;
+    auto dir = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(pid), ec);
+    if (ec || !std::filesystem::is_directory(dir, ec)) return -EBADF;
+    cgroup_dirs_.insert(dir.string());
   }
   if (cpu >= 0 && !contains(online_, cpu)) return -ENODEV;
   // Before extended types, x86_pmu_event_init took config as an index into the generic event

@@ -7,9 +7,10 @@
 // Time is the test's: advance(ns) runs the machine in multiplexing ticks of 4 ms (the hrtimer
 // interval of kernel/events/core.c, perf_event_mux_interval_ms). Every CPU is busy all the
 // time; a task runs on the CPU the test puts it on (run_task), else on CPU 0. Without an
-// `online` file or core PMU `cpus`, the machine has CPUs 0-7. Events count at a
-// rate per nanosecond the test sets (count_at), 1 by default for hardware and clock events; a
-// PMU with a cpumask counts for the whole package (or box), once per copy.
+// `online` file or core PMU `cpus`, the machine has CPUs 0-7, or more where a cpumask names
+// more boxes. Events count at a rate per nanosecond the test sets (count_at), 1 by default for
+// hardware and clock events; a PMU with a cpumask counts for the whole box (package, or CCX
+// for amd_l3), once per copy.
 #include <linux/perf_event.h>
 #include <sys/types.h>
 
@@ -76,6 +77,8 @@ class FakeKernel final : public PerfKernel {
   size_t opens() const { return opens_; }  // perf_event_open calls that gave an fd
   uint64_t nofile_soft() const { return nofile_soft_; }
   std::vector<int> online_cpus() const { return online_; }
+  // The directories of the cgroups that events were opened in (PERF_FLAG_PID_CGROUP).
+  const std::set<std::string>& cgroup_dirs() const { return cgroup_dirs_; }
 
   // PerfKernel
   int open(const perf_event_attr& attr, pid_t pid, int cpu, int group_fd,
@@ -94,7 +97,7 @@ class FakeKernel final : public PerfKernel {
 
  private:
   const Pmu* pmu_for(const perf_event_attr& attr) const;
-  int package_of(int cpu) const;
+  std::optional<int> box_of(const Pmu& pmu, int cpu) const;
   int redirect(const Pmu& pmu, int cpu) const;
   bool group_fits_empty(const Event& leader, const Event* extra) const;
   void tick(uint64_t dt);
@@ -104,11 +107,13 @@ class FakeKernel final : public PerfKernel {
   std::vector<std::unique_ptr<Pmu>> pmus_;
   std::vector<int> online_;
   std::map<int, int> package_;                    // cpu -> package, from topology files
+  std::map<int, int> llc_;                        // cpu -> L3 (CCX), from cache/index3/id
   std::map<int, std::unique_ptr<Event>> events_;  // by fd
   std::map<std::pair<std::string, uint64_t>, std::pair<double, double>> rates_;
   std::map<pid_t, int> task_cpu_;
   std::map<int, double> cpu_speed_;
   std::map<pid_t, int> task_errors_;
+  std::set<std::string> cgroup_dirs_;
   std::map<int, uint64_t> rotation_;  // per CPU: flexible groups rotated so far
   int paranoid_ = 2;
   bool privileged_ = false;

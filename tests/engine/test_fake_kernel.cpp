@@ -8,10 +8,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "engine/counting/perf_event.h"
@@ -20,6 +24,7 @@
 #include "engine/session/session.h"
 #include "events/metrics/metric_set.h"
 #include "events/names/resolver.h"
+#include "events/table_encoder.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -792,6 +797,267 @@ TEST_SUITE("pure") {
       CAPTURE(e.name);
       CHECK(e.counted());
       CHECK(e.time_running_ns == 8 * kMs);
+    }
+  }
+}
+
+// Events named the libpfm4 way (a perf type and config, no CPUs) and the PMU rules that come with
+// their type: issue 13, items 2 and 11.
+TEST_SUITE("pure") {
+  TEST_CASE("libpfm4's RAPL and uncore events count once per package with -a, and for a command") {
+    // What libpfm4 gives on a Sapphire Rapids: rapl::RAPL_ENERGY_PKG is the power PMU's type
+    // (14 here) with event 0x02, spr_unc_imc1::UNC_M_CAS_COUNT:RD uncore_imc_1's type (31) with
+    // event 0x05, umask 0xcf. The fake counts 2 energy units and 3 CAS per ns per package,
+    // whichever of the package's CPUs a copy is opened on; opened on all 128 CPUs, the 64 copies
+    // of a package would each count it (64 times too much), and as a task event it is EINVAL.
+    SysRoot root = fixture("spr-2s");
+    EventResolver resolver(
+        root,
+        std::make_unique<test::TableEncoder>(std::map<std::string, PfmEncoding>{
+            {"rapl::RAPL_ENERGY_PKG", test::pfm_encoding(14, 0x02, "rapl")},
+            {"spr_unc_imc1::UNC_M_CAS_COUNT:RD", test::pfm_encoding(31, 0xcf05, "spr_unc_imc1")}}));
+    const std::string both = "rapl::RAPL_ENERGY_PKG,spr_unc_imc1::UNC_M_CAS_COUNT:RD";
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.count_at("power", 0x02, 2.0);
+    fake.count_at("uncore_imc_1", 0xcf05, 3.0);
+    SUBCASE("-a: one copy per package") {
+      auto run = run_target(fake, root, resolver.resolve_list(both), system_wide({}), 8 * kMs);
+      const auto& pkg = event(run.counts, "rapl::RAPL_ENERGY_PKG");
+      REQUIRE(pkg.counted());
+      CHECK(pkg.raw == 2 * 2 * 8 * kMs);
+      CHECK(pkg.time_enabled_ns == 2 * 8 * kMs);  // two copies
+      const auto& cas = event(run.counts, "spr_unc_imc1::UNC_M_CAS_COUNT:RD");
+      REQUIRE(cas.counted());
+      CHECK(cas.raw == 2 * 3 * 8 * kMs);
+      CHECK(cas.time_running_ns == cas.time_enabled_ns);
+      CHECK(fake.open_fds() == 4);
+    }
+    SUBCASE("a command: opened CPU-wide on the packages' CPUs and enabled, not refused") {
+      auto run = run_command(fake, root, resolver.resolve_list(both), 8 * kMs);
+      const auto& pkg = event(run.counts, "rapl::RAPL_ENERGY_PKG");
+      REQUIRE(pkg.counted());
+      CHECK(pkg.raw == 2 * 2 * 8 * kMs);
+      const auto& cas = event(run.counts, "spr_unc_imc1::UNC_M_CAS_COUNT:RD");
+      REQUIRE(cas.counted());
+      CHECK(cas.raw == 2 * 3 * 8 * kMs);
+      CHECK(any_note(run.notes, "counted CPU-wide"));
+    }
+  }
+
+  TEST_CASE("libpfm4's hybrid events count on their own core type's CPUs only") {
+    // libpfm4 encodes adl_glc (Golden Cove) events in cpu_core's type, which x86 registers as
+    // PERF_TYPE_RAW (4), and adl_grt (Gracemont) events in cpu_atom's (8); INST_RETIRED.ANY_P is
+    // event 0xc0 on both. Opened on a CPU outside the PMU's `cpus` the kernel says ENOENT, which
+    // would fail the event on every CPU. The fake counts 2 per ns on a P-core thread (CPUs 0-15)
+    // and 3 per ns on an E-core (16-23).
+    SysRoot root = fixture("alderlake-p");
+    EventResolver resolver(
+        root,
+        std::make_unique<test::TableEncoder>(std::map<std::string, PfmEncoding>{
+            {"adl_glc::INST_RETIRED:ANY_P", test::pfm_encoding(PERF_TYPE_RAW, 0xc0, "adl_glc")},
+            {"adl_grt::INST_RETIRED:ANY_P", test::pfm_encoding(8, 0xc0, "adl_grt")}}));
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.count_at("cpu_core", 0xc0, 2.0);
+    fake.count_at("cpu_atom", 0xc0, 3.0);
+    auto run = run_target(fake, root,
+                          resolver.resolve_list("adl_glc::INST_RETIRED:ANY_P,"
+                                                "adl_grt::INST_RETIRED:ANY_P"),
+                          system_wide(range(0, 23)), 8 * kMs);
+    const auto& glc = event(run.counts, "adl_glc::INST_RETIRED:ANY_P");
+    REQUIRE(glc.counted());
+    CHECK(glc.pmu == "cpu_core");
+    CHECK(glc.raw == 16 * 2 * 8 * kMs);
+    CHECK(glc.time_enabled_ns == 16 * 8 * kMs);
+    const auto& grt = event(run.counts, "adl_grt::INST_RETIRED:ANY_P");
+    REQUIRE(grt.counted());
+    CHECK(grt.pmu == "cpu_atom");
+    CHECK(grt.raw == 8 * 3 * 8 * kMs);
+    CHECK(grt.time_enabled_ns == 8 * 8 * kMs);
+  }
+
+  TEST_CASE("arm_cmn: a ? term the user gives is encoded, and the mesh is counted once with -a") {
+    // tests/data/sysfs/arm-cmn: hnf_cache_miss_by_node is "type=0x5,eventid=0x1,bynodeid=1,
+    // nodeid=?" with type config:0-15, eventid config:16-26, bynodeid config:31, nodeid
+    // config:32-47. The fake counts 5 per ns for exactly that config (1 for any other), and
+    // arm-cmn.c moves every copy to the mesh's one CPU (cpumask "0").
+    SysRoot root = fixture("arm-cmn");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    const uint64_t config = 0x5 | (0x1ull << 16) | (1ull << 31) | (0x24ull << 32);
+    fake.count_at("arm_cmn_0", config, 5.0);
+    EventResolver resolver(root);
+    auto run = run_target(fake, root,
+                          resolver.resolve_list("arm_cmn_0/hnf_cache_miss_by_node,nodeid=0x24/"),
+                          system_wide({}), 8 * kMs);
+    REQUIRE(run.counts.size() == 1);
+    const auto& miss = run.counts[0];
+    REQUIRE(miss.counted());
+    CHECK(miss.raw == 5 * 8 * kMs);
+    CHECK(miss.time_enabled_ns == 8 * kMs);  // one copy
+    CHECK(fake.open_fds() == 1);
+  }
+
+  TEST_CASE("-G with a relative path opens the cgroup under the cgroup2 mount mountinfo names") {
+    // A hybrid systemd host (as tests/engine/test_mounts.cpp): v1 controllers under
+    // <tmp>/fs/cgroup, cgroup2 at <tmp>/fs/cgroup/unified. The same relative path exists under
+    // the v1 cpu controller; the kernel takes only a cgroup2 directory's fd.
+    auto dir = test::make_temp_dir("fakecgroup");
+    auto mounts = dir / "fs/cgroup";
+    std::filesystem::create_directories(mounts / "unified/app.slice/web.service");
+    std::filesystem::create_directories(mounts / "cpu/app.slice/web.service");
+    std::filesystem::create_directories(dir / "proc/self");
+    std::ofstream(dir / "proc/self/mountinfo")
+        << "22 1 0:20 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
+        << "25 22 0:23 / " << mounts.string()
+        << " ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755\n"
+        << "26 25 0:24 / " << (mounts / "unified").string()
+        << " rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
+        << "27 25 0:25 / " << (mounts / "cpu").string()
+        << " rw,relatime shared:11 - cgroup cgroup rw,cpu\n";
+    SysRoot root = fixture("intel-client");  // its sys/fs/cgroup does not exist
+    root.proc = dir / "proc";
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    Target t;
+    t.kind = Target::Kind::cgroup;
+    t.cgroup_path = "app.slice/web.service";
+    t.cpus = range(0, 3);
+    auto run = run_target(fake, root, EventResolver(root).resolve_list("instructions"), t, 8 * kMs);
+    const auto& ins = event(run.counts, "instructions");
+    REQUIRE(ins.counted());
+    CHECK(ins.raw == 4 * 8 * kMs);  // cgroup events count per CPU (the fake: all the time)
+    CHECK(fake.cgroup_dirs() ==
+          std::set<std::string>{
+              std::filesystem::canonical(mounts / "unified/app.slice/web.service").string()});
+    run.counters.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("Genoa: an amd_l3 event with -a is opened once per CCX and the CCXs add up") {
+    // tests/data/sysfs/genoa-2s: 2 x EPYC 9354, 16 CCXs of 8 threads, amd_l3 cpumask one CPU
+    // per CCX. Each copy counts its whole CCX (amd/uncore.c: EnAllCores, EnAllSlices), here 4
+    // L3 accesses (event 0x04, umask 0xff) per ns; RAPL counts per package, 2 per ns.
+    SysRoot root = fixture("genoa-2s");
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    fake.count_at("amd_l3", 0xff04, 4.0);
+    fake.count_at("power", 0x02, 2.0);
+    EventResolver resolver(root);
+    SUBCASE("one copy per CCX, one per package") {
+      auto run = run_target(
+          fake, root, resolver.resolve_list("amd_l3/event=0x04,umask=0xff/,power/energy-pkg/"),
+          system_wide({}), 8 * kMs);
+      const auto& l3 = event(run.counts, "amd_l3/event=0x04,umask=0xff/");
+      REQUIRE(l3.counted());
+      CHECK(l3.raw == 16 * 4 * 8 * kMs);
+      CHECK(l3.time_enabled_ns == 16 * 8 * kMs);
+      CHECK(l3.time_running_ns == l3.time_enabled_ns);
+      const auto& pkg = event(run.counts, "power/energy-pkg/");
+      REQUIRE(pkg.counted());
+      CHECK(pkg.raw == 2 * 2 * 8 * kMs);
+      CHECK(fake.open_fds() == 16 + 2);
+    }
+    SUBCASE("seven L3 events share each CCX's 6 counters: 6 of 7 ticks each, scaled back") {
+      std::string seven;
+      for (int u = 1; u <= 7; ++u)
+        seven += (u > 1 ? "," : "") + std::string("amd_l3/event=0x04,umask=0x") +
+                 std::to_string(u) + "/";
+      auto run = run_target(fake, root, resolver.resolve_list(seven), system_wide({}), 7 * 4 * kMs);
+      REQUIRE(run.counts.size() == 7);
+      for (const auto& e : run.counts) {
+        CAPTURE(e.name);
+        REQUIRE(e.counted());
+        CHECK(e.time_enabled_ns == 16 * 28 * kMs);
+        CHECK(e.time_running_ns == 16 * 24 * kMs);
+        CHECK(e.value == doctest::Approx(16.0 * 28 * kMs));  // 1 per ns per CCX by default
+      }
+    }
+    SUBCASE("amd-zen (no online file): the machine has the CPUs its amd_l3 cpumask names") {
+      SysRoot zen = fixture("amd-zen");
+      FakeKernel desktop(zen);
+      desktop.set_privileged(true);
+      CHECK(desktop.online_cpus() == range(0, 31));  // cpumask 0,8,16,24: four 8-thread CCXs
+      auto run = run_target(desktop, zen, EventResolver(zen).resolve_list("amd_l3/event=0x04/"),
+                            system_wide(range(0, 31)), 8 * kMs);
+      REQUIRE(run.counts[0].counted());
+      CHECK(run.counts[0].raw == 4 * 8 * kMs);
+    }
+  }
+}
+
+namespace {
+
+// perf stat -A rows of a text recording: "CPU0  1,336.48 MiB  data_read
+// [uncore_imc_free_running_0]" gives {"uncore_imc_free_running_0", 1336.48}; and the elapsed
+// seconds.
+struct BoxRows {
+  std::map<std::string, double> value;
+  double elapsed_s = 0;
+};
+BoxRows read_box_rows(const std::filesystem::path& file) {
+  BoxRows rows;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string first, count, unit, name, box;
+    words >> first;
+    if (first.rfind("CPU", 0) == 0 && words >> count >> unit >> name >> box && box.size() > 2) {
+      std::erase(count, ',');
+      rows.value[box.substr(1, box.size() - 2)] = std::stod(count);
+    } else if (line.find("seconds time elapsed") != std::string::npos) {
+      rows.elapsed_s = std::stod(first);
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE(
+      "wild/005.txt: perf's per-box data_read rows come back per box, and add up without -A") {
+    // perf 6.12, `perf stat -A -e data_read -a sleep 1` on an Intel client with two memory
+    // controllers: one row per uncore_imc_free_running box, each on CPU0 (the boxes' cpumask).
+    // The fake's boxes count, over the recording's elapsed time, the raw CAS counts that make
+    // perf's printed MiB (64 bytes per count: the 6.103515625e-5 scale of uncore_snb.c).
+    auto rows = read_box_rows(std::filesystem::path(PMC_TEST_DATA) / "perfstat/wild/005.txt");
+    REQUIRE(rows.value.size() == 2);
+    REQUIRE(rows.elapsed_s > 1.0);
+    const double mib = 6.103515625e-5;
+    const auto elapsed_ns = uint64_t(rows.elapsed_s * 1e9);
+    SysRoot root = fixture("alderlake-p");
+    auto replay = [&](const std::string& events) {
+      auto fake = std::make_unique<FakeKernel>(root);
+      fake->set_privileged(true);
+      for (const auto& [box, value] : rows.value)
+        fake->count_at(box, 0x20ff, value / mib / double(elapsed_ns));
+      auto run = run_target(*fake, root, EventResolver(root).resolve_list(events),
+                            system_wide(range(0, 23)), elapsed_ns);
+      CHECK(fake->open_fds() == rows.value.size());  // one copy per box, on CPU 0
+      return run.counts;
+    };
+    SUBCASE("each box as perf printed it (to its 0.01 MiB)") {
+      auto counts =
+          replay("uncore_imc_free_running_0/data_read/,uncore_imc_free_running_1/data_read/");
+      for (const auto& [box, value] : rows.value) {
+        CAPTURE(box);
+        const auto& c = event(counts, box + "/data_read/");
+        REQUIRE(c.counted());
+        CHECK(c.unit == "MiB");
+        CHECK(c.time_running_ns == c.time_enabled_ns);
+        CHECK(std::abs(c.value - value) <= 0.005);
+      }
+    }
+    SUBCASE("data_read without -A: one count, the boxes' sum, as perf's global aggregation") {
+      auto counts = replay("data_read");
+      REQUIRE(counts.size() == 1);
+      REQUIRE(counts[0].counted());
+      double sum = 0;
+      for (const auto& [box, value] : rows.value) sum += value;
+      CHECK(std::abs(counts[0].value - sum) <= 0.01);
     }
   }
 }

@@ -13,6 +13,7 @@
 #include "events/metrics/metric_set.h"
 #include "events/names/libpfm_encoder.h"
 #include "events/names/resolver.h"
+#include "events/table_encoder.h"
 
 namespace {
 
@@ -33,36 +34,8 @@ std::string error_of(Fn&& fn) {
   return "";
 }
 
-// A native-name table for a CPU this machine is not: what libpfm4 gives for RAPL and uncore
-// events there (their PMUs' sysfs type, libpfm's PMU name).
-class TableEncoder : public pmc::NativeEncoder {
- public:
-  explicit TableEncoder(std::map<std::string, pmc::PfmEncoding> table) : table_(std::move(table)) {}
-  pmc::PfmResult encode(const std::string& name) const override {
-    pmc::PfmResult result;
-    auto it = table_.find(name);
-    if (it == table_.end()) {
-      result.not_found = true;
-      result.error = "event not found";
-    } else {
-      result.encoding = it->second;
-    }
-    return result;
-  }
-  bool has_core_pmu() const override { return true; }
-
- private:
-  std::map<std::string, pmc::PfmEncoding> table_;
-};
-
-pmc::PfmEncoding encoding(uint32_t type, uint64_t config, const char* pmu) {
-  pmc::PfmEncoding e;
-  e.type = type;
-  e.config = config;
-  e.exclude_guest = true;
-  e.pmu = pmu;
-  return e;
-}
+using pmc::test::TableEncoder;
+constexpr auto encoding = pmc::test::pfm_encoding;
 
 }  // namespace
 
