@@ -7,10 +7,16 @@
 #   t=4.4984 energy_mj 3498747, t=10.3942 energy_mj 7483951: 3985.204 J both around and inside
 #   the run; another process on GPU 0 at 20 % SM beside the command's 80 %: a share of
 #   3985.204 × 0.8 = 3188.163 J.
-# Usage: test_gpu_check.sh SOURCE_DIR BUILD_DIR FAKE_NVML. Exit 77 (skipped) without python3.
+# Usage: test_gpu_check.sh SOURCE_DIR BUILD_DIR FAKE_NVML. Exit 77 (skipped) without python3 or
+# in a sanitizer build.
 set -uo pipefail
 src=$1 build=$2 fake=$3
 command -v python3 >/dev/null 2>&1 || { echo "no python3: skipped"; exit 77; }
+# python (not instrumented) cannot load a stand-in built with -fsanitize=address (the asan preset).
+if ldd "$fake" | grep -q libasan; then
+  echo "the stand-in is an ASan build, which python cannot load: skipped"
+  exit 77
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
