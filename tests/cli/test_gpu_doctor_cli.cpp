@@ -223,7 +223,8 @@ TEST_SUITE("kernel") {
     }
   }
 
-  TEST_CASE("measure: NVML refusing this user is a note that says what to do; the run goes on") {
+  TEST_CASE(
+      "measure: NVML refusing this user is a note that says what to do, and the run goes on") {
     fs::path dir = make_temp_dir("gpu-doctor");
     fs::path out = dir / "m.json";
     auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "true"}),
@@ -319,7 +320,7 @@ TEST_SUITE("kernel") {
   }
 
   TEST_CASE(
-      "measure: an NVML without nvmlDeviceGetFieldValues reads the counter, with a note; "
+      "measure: an NVML without nvmlDeviceGetFieldValues reads the counter, with a note, and "
       "without the counter, the 1 s average with its note and a wider uncertainty") {
     fs::path dir = make_temp_dir("gpu-doctor");
     fs::path clock = dir / "clock", out = dir / "m.json";
