@@ -898,11 +898,11 @@ GpuLibraryStatus amdsmi_status(unsigned first_index) {
   GpuLibraryStatus st;
   Library lib;
   st.library = lib.name();
+  st.loaded = lib.found();  // found but not initialised: loaded with a problem, as nvml_status
   if (!lib.usable()) {
     st.problem = lib.problem();
     return st;
   }
-  st.loaded = true;
   auto all = list_processors(lib, first_index, st.problem);
   if (!st.problem.empty()) return st;
   for (const auto& p : all) {

@@ -184,7 +184,7 @@ struct GpuSources {
 
 // For `doctor`: a GPU library found or why not, the driver, each GPU and its energy method.
 struct GpuLibraryStatus {
-  bool loaded = false;
+  bool loaded = false;  // dlopen found the library (it may still not initialise: see problem)
   std::string library;  // the name that was loaded, or tried
   std::string problem;  // why the library cannot be used; empty when it can
   std::string driver;

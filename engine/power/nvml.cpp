@@ -193,7 +193,10 @@ class Library {
     Return r = api_.init();
     if (r != kSuccess) {
       problem_ = fmt::format("nvmlInit_v2 failed: {} (NVML error {}){}", error(r), r,
-                             r == kNoPermission ? "; this user may not open /dev/nvidia*" : "");
+                             r == kNoPermission ? "; this user may not open /dev/nvidia*: add it "
+                                                  "to the group that owns them (often 'video'), "
+                                                  "or run as root"
+                                                : "");
       return;
     }
     initialised_ = true;
@@ -810,11 +813,13 @@ GpuLibraryStatus nvml_status() {
   GpuLibraryStatus st;
   Library lib;
   st.library = lib.name();
+  // Found but not initialised (nvmlInit_v2 refused, a required symbol missing) is loaded with a
+  // problem: doctor then gives the driver's or the permission's fix, not the library's.
+  st.loaded = lib.found();
   if (!lib.usable()) {
     st.problem = lib.problem();
     return st;
   }
-  st.loaded = true;
   st.driver = lib.driver();
   unsigned count = 0;
   if (Return r = lib.api().device_count(&count); r != kSuccess) {
@@ -823,7 +828,10 @@ GpuLibraryStatus nvml_status() {
   }
   for (unsigned i = 0; i < count; ++i) {
     Probe p = probe_gpu(lib, i, st.driver);
-    if (!p.kind) p.info.energy_method = "none (" + p.counter_problem + ")";
+    if (!p.kind)
+      p.info.energy_method = "none (" + p.counter_problem + ")";
+    else if (*p.kind != EnergyKind::counter)
+      p.info.energy_method += " (no energy counter: " + p.counter_problem + ")";
     st.gpus.push_back(p.info);
   }
   if (count == 0) st.problem = "NVML sees no GPU";

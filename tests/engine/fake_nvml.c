@@ -17,6 +17,8 @@
  *   PMC_FAKE_NVML_NO_TEMPERATURE  nvmlDeviceGetTemperature answers NOT_SUPPORTED
  *   PMC_FAKE_NVML_GPUS       the number of GPUs (1 or 2; both replay the trace)
  *   PMC_FAKE_NVML_INIT_FAIL  nvmlInit_v2 answers DRIVER_NOT_LOADED
+ *   PMC_FAKE_NVML_NO_PERMISSION  nvmlInit_v2 answers NO_PERMISSION (a user who may not open
+ *                            /dev/nvidia*)
  *   PMC_FAKE_NVML_OTHER_PID  a process that is not the caller's child also computes on GPU 0
  *   PMC_FAKE_NVML_CHILD_SM   SM utilisation of each child process in nvmlDeviceGetProcessUtilization
  *                            (default 80); the other process gets 100 minus that
@@ -24,7 +26,8 @@
  *                            with its SM utilisation, instead of the children and the other
  *                            process (any PIDs: a test with a procfs fixture names its own)
  *
- * Built with FAKE_NVML_NO_TEMPERATURE_SYMBOL, the library has no nvmlDeviceGetTemperature at all.
+ * Built with FAKE_NVML_NO_TEMPERATURE_SYMBOL, the library has no nvmlDeviceGetTemperature at all;
+ * with FAKE_NVML_NO_FIELDS_SYMBOL, no nvmlDeviceGetFieldValues (an NVML older than R418).
  *
  * Compute processes: the caller's child processes (those whose parent in /proc/<pid>/stat is the
  * caller), on GPU 0 only, and the PMC_FAKE_NVML_OTHER_PID process when set.
@@ -43,6 +46,7 @@ enum {
   NVML_ERROR_UNINITIALIZED = 1,
   NVML_ERROR_INVALID_ARGUMENT = 2,
   NVML_ERROR_NOT_SUPPORTED = 3,
+  NVML_ERROR_NO_PERMISSION = 4,
   NVML_ERROR_NOT_FOUND = 6,
   NVML_ERROR_INSUFFICIENT_SIZE = 7,
   NVML_ERROR_DRIVER_NOT_LOADED = 9,
@@ -195,6 +199,7 @@ nvmlReturn_t nvmlInit_v2(void) {
   const char* trace = getenv("PMC_FAKE_NVML_TRACE");
   const char* v;
   if (env_flag("PMC_FAKE_NVML_INIT_FAIL")) return NVML_ERROR_DRIVER_NOT_LOADED;
+  if (env_flag("PMC_FAKE_NVML_NO_PERMISSION")) return NVML_ERROR_NO_PERMISSION;
 #ifdef FAKE_NVML_TRACE
   if (!trace || !*trace) trace = FAKE_NVML_TRACE;
 #endif
@@ -235,6 +240,7 @@ const char* nvmlErrorString(nvmlReturn_t result) {
     case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
     case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
     case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+    case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
     case NVML_ERROR_NOT_FOUND: return "Not Found";
     case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
     case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
@@ -293,6 +299,7 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
   return NVML_SUCCESS;
 }
 
+#ifndef FAKE_NVML_NO_FIELDS_SYMBOL
 nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldValue_t* values) {
   const struct row* r;
   struct timespec now;
@@ -316,6 +323,7 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldV
   }
   return NVML_SUCCESS;
 }
+#endif
 
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* utilization) {
   const struct row* r;
