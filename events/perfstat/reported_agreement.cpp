@@ -154,14 +154,15 @@ double printed_half_unit(double value, int max_decimals) {
 
 }  // namespace
 
-InputRounding input_rounding(const Measurement& m, const MetricSet& set,
-                             const std::vector<size_t>& selected, const Literals& literals) {
-  InputRounding out;
-  // Only the metrics perf printed with their decimals shown are compared with it.
+namespace {
+
+// The selected metrics perf printed with their decimals shown: only those are compared with it.
+std::vector<size_t> printed_with_decimals(const std::vector<Metric>& reported, const MetricSet& set,
+                                          const std::vector<size_t>& selected) {
   std::vector<size_t> compared;
   for (size_t j : selected) {
     const auto& name = set.metrics()[j].name;
-    bool printed = std::any_of(m.reported.begin(), m.reported.end(), [&](const Metric& r) {
+    bool printed = std::any_of(reported.begin(), reported.end(), [&](const Metric& r) {
       auto slash = r.name.rfind('/');
       std::string_view base = slash == std::string::npos
                                   ? std::string_view(r.name)
@@ -170,45 +171,76 @@ InputRounding input_rounding(const Measurement& m, const MetricSet& set,
     });
     if (printed) compared.push_back(j);
   }
-  if (compared.empty()) return out;
-  IntervalMetricEvaluator evaluator(set, compared, literals);
-  PrintedGroupEvaluator groups(set, compared, literals);
-  auto evaluate = [&](const std::vector<EventCount>& events, double duration_s) {
-    auto metrics =
-        evaluator.evaluate(events, duration_s, IntervalMetricEvaluator::Notes::left_out).metrics;
-    groups.evaluate(events, duration_s, m.reported, metrics, false);
-    return metrics;
-  };
-  auto base = evaluate(m.events, m.duration_s);
-  auto add = [&](const std::vector<Metric>& shifted) {
-    for (size_t k = 0; k < shifted.size() && k < base.size(); ++k)
-      if (shifted[k].name == base[k].name && std::isfinite(shifted[k].value) &&
-          std::isfinite(base[k].value))
-        out[base[k].name] += std::abs(shifted[k].value - base[k].value) / 2;
-  };
-  // The layout stays that of the run's events, so each evaluation only updates their values.
-  std::vector<EventCount> events = m.events;
-  for (size_t i = 0; i < events.size(); ++i) {
-    // A row of one CPU, core or socket ("CPU3/cycles", "S0-D0-C1/cycles"): the run's metrics are
-    // of the totals, which the recording holds beside them.
-    auto slash = events[i].name.find('/');
-    if (!events[i].counted() ||
-        (slash != std::string::npos &&
-         perfstat::is_aggregate_id(std::string_view(events[i].name).substr(0, slash))))
-      continue;
-    double value = events[i].value;
-    double half = printed_half_unit(value, 6);
-    for (double sign : {-1.0, 1.0}) {
-      events[i].value = value + sign * half;
-      add(evaluate(events, m.duration_s));
+  return compared;
+}
+
+// input_rounding's work for one set of compared metrics, on the run's counts or an interval's:
+// the evaluators are kept, so that intervals of the same layout reuse their plans.
+class RoundingEvaluator {
+ public:
+  RoundingEvaluator(const MetricSet& set, std::vector<size_t> compared, const Literals& literals)
+      : compared_(std::move(compared)),
+        evaluator_(set, compared_, literals),
+        groups_(set, compared_, literals) {}
+  const std::vector<size_t>& compared() const { return compared_; }
+
+  InputRounding of(const std::vector<EventCount>& counts, double duration_s, bool has_duration,
+                   const std::vector<Metric>& reported) {
+    InputRounding out;
+    auto base = evaluate(counts, duration_s, reported);
+    auto add = [&](const std::vector<Metric>& shifted) {
+      for (size_t k = 0; k < shifted.size() && k < base.size(); ++k)
+        if (shifted[k].name == base[k].name && std::isfinite(shifted[k].value) &&
+            std::isfinite(base[k].value))
+          out[base[k].name] += std::abs(shifted[k].value - base[k].value) / 2;
+    };
+    // The layout stays that of the counts, so each evaluation only updates their values.
+    std::vector<EventCount> events = counts;
+    for (size_t i = 0; i < events.size(); ++i) {
+      // A row of one CPU, core or socket ("CPU3/cycles", "S0-D0-C1/cycles"): the run's metrics
+      // are of the totals, which the recording holds beside them.
+      auto slash = events[i].name.find('/');
+      if (!events[i].counted() ||
+          (slash != std::string::npos &&
+           perfstat::is_aggregate_id(std::string_view(events[i].name).substr(0, slash))))
+        continue;
+      double value = events[i].value;
+      double half = printed_half_unit(value, 6);
+      for (double sign : {-1.0, 1.0}) {
+        events[i].value = value + sign * half;
+        add(evaluate(events, duration_s, reported));
+      }
+      events[i].value = value;
     }
-    events[i].value = value;
+    if (has_duration && duration_s > 0) {
+      double half = printed_half_unit(duration_s, 9);
+      for (double sign : {-1.0, 1.0}) add(evaluate(events, duration_s + sign * half, reported));
+    }
+    return out;
   }
-  if (m.has_duration && m.duration_s > 0) {
-    double half = printed_half_unit(m.duration_s, 9);
-    for (double sign : {-1.0, 1.0}) add(evaluate(events, m.duration_s + sign * half));
+
+ private:
+  std::vector<Metric> evaluate(const std::vector<EventCount>& events, double duration_s,
+                               const std::vector<Metric>& reported) {
+    auto metrics =
+        evaluator_.evaluate(events, duration_s, IntervalMetricEvaluator::Notes::left_out).metrics;
+    groups_.evaluate(events, duration_s, reported, metrics, false);
+    return metrics;
   }
-  return out;
+
+  std::vector<size_t> compared_;
+  IntervalMetricEvaluator evaluator_;
+  PrintedGroupEvaluator groups_;
+};
+
+}  // namespace
+
+InputRounding input_rounding(const Measurement& m, const MetricSet& set,
+                             const std::vector<size_t>& selected, const Literals& literals) {
+  auto compared = printed_with_decimals(m.reported, set, selected);
+  if (compared.empty()) return {};
+  return RoundingEvaluator(set, std::move(compared), literals)
+      .of(m.events, m.duration_s, m.has_duration, m.reported);
 }
 
 std::vector<std::string> reported_disagreements(const Measurement& m,
@@ -229,16 +261,118 @@ std::vector<std::string> reported_disagreements(const Measurement& m,
   return notes;
 }
 
-void note_disagreements(Measurement& m, const InputRounding* rounding) {
-  auto notes = reported_disagreements(m, rounding);
-  m.notes.insert(m.notes.end(), notes.begin(), notes.end());
+namespace {
+
+// Why an interval's value differs, where the recording shows it; the run's -r reason does not
+// apply (perf refuses -r with -I) and its hybrid mix is checked on the run's counts only.
+std::string interval_reason(const Metric& perf) {
+  if (auto pmu = hybrid_pmu_of(perf.name); !pmu.empty())
+    return fmt::format(
+        "pmcmodel takes every input from {} (some perf 6.4-dev builds mixed hybrid PMUs)", pmu);
+  return "perf's formula or inputs are not pmcmodel's (the metric file's formula, or events the "
+         "recording lacks)";
 }
 
-void note_disagreements(Measurement& m, const MetricSet& set,
+// A difference of two values of `unit`: percentage points for ratios.
+std::string difference_text(double difference, const std::string& unit) {
+  if (unit == "ratio") return fmt::format("{:.2f} points", difference * 100);
+  return unit.empty() ? fmt::format("{:.4g}", difference)
+                      : fmt::format("{:.4g} {}", difference, unit);
+}
+
+}  // namespace
+
+struct IntervalAgreement::Rounding {
+  RoundingEvaluator evaluator;
+};
+
+IntervalAgreement::IntervalAgreement(const MetricSet* set, std::vector<size_t> selected,
+                                     Literals literals)
+    : set_(set), selected_(std::move(selected)), literals_(std::move(literals)) {}
+IntervalAgreement::~IntervalAgreement() = default;
+IntervalAgreement::IntervalAgreement(IntervalAgreement&&) noexcept = default;
+IntervalAgreement& IntervalAgreement::operator=(IntervalAgreement&&) noexcept = default;
+
+void IntervalAgreement::add(const Interval& iv, const std::vector<Metric>& ours) {
+  // The inputs' rounding only widens the half digit perf printed, so it is worked out (an
+  // evaluation per counted input) only for an interval with a value beyond that.
+  const InputRounding none;
+  std::optional<InputRounding> rounding;
+  auto inputs_rounding = [&]() -> const InputRounding& {
+    if (rounding) return *rounding;
+    auto compared = printed_with_decimals(iv.reported, *set_, selected_);
+    if (compared.empty()) return rounding.emplace();
+    if (!rounding_ || rounding_->evaluator.compared() != compared)
+      rounding_ =
+          std::make_unique<Rounding>(Rounding{RoundingEvaluator(*set_, compared, literals_)});
+    return rounding.emplace(rounding_->evaluator.of(iv.events, iv.duration_s, true, iv.reported));
+  };
+  for (const auto& perf : iv.reported) {
+    auto mine = std::find_if(ours.begin(), ours.end(),
+                             [&](const Metric& x) { return x.name == perf.name; });
+    if (mine == ours.end() || !std::isfinite(mine->value) || !std::isfinite(perf.value)) continue;
+    Tally& tally = tallies_[perf.name];
+    ++tally.compared;
+    bool beyond = set_ == nullptr ? beyond_rounding(*mine, perf)
+                                  : beyond_rounding(*mine, perf, &none) &&
+                                        beyond_rounding(*mine, perf, &inputs_rounding());
+    if (!beyond) continue;
+    ++tally.disagreeing;
+    double difference = std::abs(mine->value - perf.value);
+    if (difference > tally.largest || (difference == tally.largest && iv.time_s < tally.time_s)) {
+      tally.largest = difference;
+      tally.time_s = iv.time_s;
+      tally.perf = perf;
+      tally.ours = mine->value;
+    }
+  }
+}
+
+void IntervalAgreement::merge(const IntervalAgreement& other) {
+  for (const auto& [name, theirs] : other.tallies_) {
+    Tally& tally = tallies_[name];
+    tally.compared += theirs.compared;
+    tally.disagreeing += theirs.disagreeing;
+    if (theirs.largest > tally.largest ||
+        (theirs.largest == tally.largest && theirs.time_s < tally.time_s)) {
+      tally.largest = theirs.largest;
+      tally.time_s = theirs.time_s;
+      tally.perf = theirs.perf;
+      tally.ours = theirs.ours;
+    }
+  }
+}
+
+std::vector<std::string> IntervalAgreement::notes() const {
+  std::vector<std::string> out;
+  for (const auto& [name, tally] : tallies_) {
+    if (tally.disagreeing == 0) continue;
+    const Metric& perf = tally.perf;
+    out.push_back(fmt::format(
+        "{}: in {} of {} intervals perf printed a value that differs from pmcmodel's, derived "
+        "from the interval's counts, by more than perf's rounding; the largest difference is {} "
+        "at {} s (perf printed {}, pmcmodel derives {}): {}; perf's values are kept in "
+        "intervals[].reported[]",
+        name, tally.disagreeing, tally.compared, difference_text(tally.largest, perf.unit),
+        tally.time_s, printed_text(perf.value, perf.unit, shown_decimals(perf)),
+        printed_text(tally.ours, perf.unit, 2), interval_reason(perf)));
+  }
+  return out;
+}
+
+void note_disagreements(Measurement& m, const MetricSet* set,
                         const std::vector<std::string>& selection, const Literals& literals) {
-  auto rounding = input_rounding(
-      m, set, selection.empty() ? std::vector<size_t>{} : set.select(selection), literals);
-  note_disagreements(m, &rounding);
+  std::vector<size_t> selected;
+  if (set != nullptr && !selection.empty()) selected = set->select(selection);
+  std::optional<InputRounding> rounding;
+  if (set != nullptr) rounding = input_rounding(m, *set, selected, literals);
+  auto notes = reported_disagreements(m, rounding ? &*rounding : nullptr);
+  m.notes.insert(m.notes.end(), notes.begin(), notes.end());
+  IntervalAgreement intervals(set, std::move(selected), literals);
+  for (const auto& iv : m.intervals)
+    if (!iv.reported.empty()) intervals.add(iv, iv.metrics);
+  notes = intervals.notes();
+  m.notes.insert(m.notes.end(), notes.begin(), notes.end());
 }
 
 }  // namespace pmc
