@@ -373,6 +373,13 @@ bool read_cpuid_line(std::string_view line, MachineInfo& machine) {
   return true;
 }
 
+bool read_cpuid_row(std::string_view t, Builder& out) {
+  if (!t.starts_with("Using CPUID ") || !read_cpuid_line(t, out.measurement().machine))
+    return false;
+  out.add_note(std::string(t));
+  return true;
+}
+
 std::optional<EventStatus> parse_count_status(std::string_view token) {
   if (token == "<not counted>") return EventStatus::not_counted;
   if (token == "<not supported>") return EventStatus::not_supported;
@@ -996,7 +1003,9 @@ size_t first_output_line(std::string_view text, std::string_view& line) {
   perfstat::LineReader lines(text);
   while (lines.next(line)) {
     std::string_view t = perfstat::trim(line);
-    if (!t.empty() && !perfstat::is_shell_command(t)) return lines.line_no();
+    // perf -v's CPUID line, captured with 2>&1 above a -x or -j recording, tells no format.
+    if (!t.empty() && !perfstat::is_shell_command(t) && !t.starts_with("Using CPUID "))
+      return lines.line_no();
   }
   return 0;
 }
@@ -1088,7 +1097,9 @@ PerfStatFormat detect_format(std::string_view text) {
     // Left to the reader, which refuses it with its line, before splitting it into fields here.
     if (perfstat::is_overlong(line)) continue;
     std::string_view t = perfstat::trim(line);
-    if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t)) continue;
+    if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t) ||
+        t.starts_with("Using CPUID "))
+      continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
     ++seen;
     if (perfstat::detect_csv_separator(line) != 0) return PerfStatFormat::csv;

@@ -262,4 +262,10 @@ void parse_stats_header(std::string_view line, Measurement& m);
 enum class TimeLine { not_one, read, negative };
 TimeLine parse_time_line(std::string_view line, char decimal, Measurement& m);
 
+// perf -v's "Using CPUID …" line in a -x or -j recording (perf prints it on stderr, so a file
+// captured with 2>&1 holds it as a line of its own before or among the rows): read into the
+// machine (read_cpuid_line) and kept as a note, as the text reader keeps it. False, with nothing
+// done, when `t` (a trimmed line) is not one.
+bool read_cpuid_row(std::string_view t, Builder& out);
+
 }  // namespace pmc::perfstat

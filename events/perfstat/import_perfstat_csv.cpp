@@ -76,6 +76,7 @@ class CsvReader {
     while (sep_ == 0 && lines.next(line)) {
       if (is_overlong(line)) ctx_.fail_overlong(lines.line_no());
       std::string_view t = trim(line);
+      if (read_cpuid_row(t, out_)) continue;  // before a separator is looked for in it
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
       first_row_ = lines.line_no();
       first_row_end_ = size_t(line.data() + line.size() - text_.data());
@@ -173,6 +174,7 @@ class CsvReader {
           fmt::format("line {}: '{}' (an elision by whoever published the output)", line_no(), t));
       return;
     }
+    if (read_cpuid_row(t, out_)) return;
     split(line, sep_, fields_);
     // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
     if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
