@@ -757,6 +757,16 @@ void Builder::add_reported(std::optional<double> ts, std::string_view aggregate,
   reported->push_back(std::move(metric));
 }
 
+void Builder::add_unshown_metric(std::string_view aggregate, std::string_view name) {
+  std::string full = aggregate.empty() ? std::string(name) : fmt::format("{}/{}", aggregate, name);
+  if (!nan_noted_.insert(full).second) return;
+  add_note(fmt::format(
+      "perf's -x printed no value for {}: it prints nan, inf and negative values as an empty "
+      "field (stat-display.c print_metric_csv), so its value is not known and none is kept in "
+      "reported[]",
+      full));
+}
+
 bool has_repeated_name(const std::vector<EventCount>& events) {
   // A few dozen rows are compared pairwise (most pairs differ in length); a per-CPU interval's
   // hundreds of rows are sorted.

@@ -231,9 +231,7 @@ class CsvReader {
     group_pmu_.clear();
     seen_event_ = true;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
-    if (i + 1 < f.size() && !f[i].empty() && !f[i + 1].empty()) {
-      return add_metric(ts, aggregate, f[i], f[i + 1]);
-    }
+    if (i + 1 < f.size() && !f[i + 1].empty()) return add_metric(ts, aggregate, f[i], f[i + 1]);
     return nullptr;
   }
 
@@ -274,10 +272,6 @@ class CsvReader {
     for (size_t i = from; i + 2 < last; ++i) {
       if (!f[i].empty()) return "expected ',,,,,<metric-value>,<metric-unit>'";
     }
-    // perf prints nothing for a metric whose value is nan: ",,,,,,%  tma_backend_bound" (nor for
-    // a negative one, whose '-' ends the digits print_metric_csv keeps: read as nan too, which
-    // the agreement check leaves alone).
-    if (f[last - 2].empty()) return add_metric(ts, aggregate, "nan", f[last - 1]);
     return add_metric(ts, aggregate, f[last - 2], f[last - 1]);
   }
 
@@ -293,6 +287,15 @@ class CsvReader {
 
   const char* add_metric(std::optional<double> ts, std::string_view aggregate,
                          std::string_view value_text, std::string_view unit) {
+    if (value_text.empty()) {
+      // perf prints nothing for a value whose text does not start with a digit or '.': nan
+      // (",,,,,,%  tma_backend_bound"), inf or a negative one (Builder::add_unshown_metric).
+      Metric m = metric_of(0, unit);
+      qualify_by_pmu(m,
+                     in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(last_event_));
+      out_.add_unshown_metric(aggregate, m.name);
+      return nullptr;
+    }
     auto value = parse_number(value_text, decimal_);
     if (!value) return "expected a metric value";
     Metric m = metric_of(*value, unit);

@@ -763,4 +763,18 @@ TEST_SUITE("pure") {
     }
     CHECK(load("wild/042.csv").measurement.machine.vendor.empty());
   }
+
+  TEST_CASE("import: an empty -x metric value beside its unit is perf's unshown value, not nan") {
+    // wild/040.csv's cycles row "6766433,,cpu_core/cycles/,16067551558,100.00,0.000,GHz" with
+    // its value field emptied, as print_metric_csv prints a nan, inf or negative GHz, and the
+    // instructions row with both fields empty, as perf prints a row without a metric.
+    std::string text =
+        "6766433,,cpu_core/cycles/,16067551558,100.00,,GHz\n"
+        "4688595,,cpu_core/instructions/,16067558976,100.00,,\n";
+    auto m = import_perf_stat(text, "edited-040.csv").measurement;
+    CHECK(m.events.size() == 2);
+    CHECK(m.reported.empty());
+    REQUIRE(m.notes.size() == 1);
+    CHECK(m.notes[0].starts_with("perf's -x printed no value for cpu_core/ghz:"));
+  }
 }
