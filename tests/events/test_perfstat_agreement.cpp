@@ -434,7 +434,9 @@ TEST_SUITE("pure") {
     REQUIRE(alone.count("tma_backend_bound") == 1);
     // The divided intervals agree within their rounding: 30 of the 40 disagree.
     CHECK(alone["tma_backend_bound"] == 30);
-    for (const auto& [name, count] : alone) {
+    for (const auto& entry : alone) {
+      const std::string& name = entry.first;
+      size_t count = entry.second;
       CAPTURE(name);
       auto found = notes_naming(notes, name);
       REQUIRE(found.size() == 1);
