@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -170,34 +171,63 @@ Imported import_one(const std::string& path, const ImportCliOptions& o,
     m.notes.push_back("metric literals: " + choice.layers.describe());
   out.deferred = plan.deferred;
   out.per_interval = std::move(plan.per_interval);
-  if (metrics)
-    note_disagreements(m, metrics->set, import_selection(*metrics, o.metric_names), out.literals);
-  else
-    note_disagreements(m);
+  note_disagreements(
+      m, metrics ? &metrics->set : nullptr,
+      metrics ? import_selection(*metrics, o.metric_names) : std::vector<std::string>{},
+      out.literals);
   return out;
 }
 
-// What each writer thread evaluates the intervals' metrics with, for a deferred document.
+// What the writer's threads find in the intervals whose metrics they evaluate: one
+// IntervalAgreement per thread, merged into the document's notes once every interval is written.
+class WriterAgreement {
+ public:
+  std::shared_ptr<IntervalAgreement> part(const MetricSet* set, std::vector<size_t> selected,
+                                          Literals literals) {
+    std::lock_guard lock(mutex_);
+    return parts_.emplace_back(
+        std::make_shared<IntervalAgreement>(set, std::move(selected), std::move(literals)));
+  }
+  // After the writer's threads have stopped.
+  void add_notes(Measurement& m) const {
+    IntervalAgreement all;
+    for (const auto& p : parts_) all.merge(*p);
+    auto notes = all.notes();
+    m.notes.insert(m.notes.end(), notes.begin(), notes.end());
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<IntervalAgreement>> parts_;
+};
+
+// What each writer thread evaluates the intervals' metrics with, for a deferred document; each
+// interval's are compared with what perf printed in it, in `agreement`.
 IntervalMetricsFactory interval_metrics_of(const Imported& doc,
-                                           const std::optional<LoadedMetrics>& given) {
+                                           const std::optional<LoadedMetrics>& given,
+                                           WriterAgreement& agreement) {
   if (!doc.deferred) return {};
   const std::optional<LoadedMetrics>& metrics = doc.metrics_or(given);
   if (!metrics) {
-    return [] {
-      return [](const Interval& iv, std::vector<Metric>& out) {
+    return [&agreement]() -> IntervalMetricsFn {
+      auto tally = agreement.part(nullptr, {}, {});
+      return [tally](const Interval& iv, std::vector<Metric>& out) {
         out = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
+        if (!iv.reported.empty()) tally->add(iv, out);
       };
     };
   }
   const MetricSet& set = metrics->set;
   const std::vector<size_t>& selected = doc.per_interval;
   const Literals& literals = doc.literals;
-  return [&set, &selected, &literals]() -> IntervalMetricsFn {
+  return [&set, &selected, &literals, &agreement]() -> IntervalMetricsFn {
     auto evaluator = std::make_shared<IntervalMetricEvaluator>(set, selected, literals);
     auto groups = std::make_shared<PrintedGroupEvaluator>(set, selected, literals);
-    return [evaluator, groups](const Interval& iv, std::vector<Metric>& out) {
+    auto tally = agreement.part(&set, selected, literals);
+    return [evaluator, groups, tally](const Interval& iv, std::vector<Metric>& out) {
       evaluator->evaluate_into(iv.events, iv.duration_s, out);
       groups->evaluate(iv.events, iv.duration_s, iv.reported, out, false);
+      if (!iv.reported.empty()) tally->add(iv, out);
     };
   };
 }
@@ -273,7 +303,10 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
     }
   };
   // The writer's threads make their evaluators on their first batch, after decide().
-  IntervalMetricsFactory interval_metrics = [&] { return interval_metrics_of(plan, given)(); };
+  WriterAgreement agreement;
+  IntervalMetricsFactory interval_metrics = [&] {
+    return interval_metrics_of(plan, given, agreement)();
+  };
   write_file_atomically(o.json_path, [&](const FileAppender& append) {
     Measurement head;
     head.source = "perf-stat";
@@ -306,10 +339,9 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
                        missing_metrics_dir(metrics), plan.literals);
     if (metrics && !layers.describe().empty())
       r.measurement.notes.push_back("metric literals: " + layers.describe());
-    if (metrics)
-      note_disagreements(r.measurement, metrics->set, selection, plan.literals);
-    else
-      note_disagreements(r.measurement);
+    note_disagreements(r.measurement, metrics ? &metrics->set : nullptr, selection, plan.literals);
+    writer.flush();
+    agreement.add_notes(r.measurement);
     writer.finish(r.measurement);
   });
 }
@@ -366,8 +398,10 @@ int run_import(const ImportCliOptions& o) {
   auto write_json = [&](const std::string& path, Imported& doc) {
     JsonWriteOptions options;
     options.threads = thread_count(o);
-    options.interval_metrics = interval_metrics_of(doc, metrics);
+    WriterAgreement agreement;
+    options.interval_metrics = interval_metrics_of(doc, metrics, agreement);
     options.release_written = true;
+    options.before_tail = [&agreement](Measurement& m) { agreement.add_notes(m); };
     write_file_atomically(
         path, [&](const FileAppender& append) { write_measurement_json(doc.m, append, options); });
   };

@@ -165,8 +165,9 @@ void write_pieces(const std::vector<Interval>& intervals, size_t pieces, const J
       [&](size_t, TextBuffer& text) { sink(text.view()); });
 }
 
+// `before_tail`: options.before_tail on the document, which the caller holds as non-const.
 void write_document(const Measurement& m, const JsonSink& sink, const JsonWriteOptions& options,
-                    std::vector<Interval>* release) {
+                    std::vector<Interval>* release, const std::function<void()>& before_tail = {}) {
   JsonWriter w;
   write_head(w, m, !m.intervals.empty());
   if (!m.intervals.empty()) {
@@ -177,6 +178,7 @@ void write_document(const Measurement& m, const JsonSink& sink, const JsonWriteO
                  options, release);
     w.assume_elements();
   }
+  if (before_tail) before_tail();
   write_tail(w, m);
   std::string tail = w.take();
   tail += '\n';
@@ -192,7 +194,9 @@ void write_measurement_json(const Measurement& m, const JsonSink& sink, unsigned
 }
 
 void write_measurement_json(Measurement& m, const JsonSink& sink, const JsonWriteOptions& options) {
-  write_document(m, sink, options, options.release_written ? &m.intervals : nullptr);
+  std::function<void()> before_tail;
+  if (options.before_tail) before_tail = [&] { options.before_tail(m); };
+  write_document(m, sink, options, options.release_written ? &m.intervals : nullptr, before_tail);
   if (options.release_written) m.intervals.clear();
 }
 
@@ -209,6 +213,7 @@ struct StreamedDocumentWriter::State {
   std::vector<Interval> no_intervals;  // what the contexts refer to
   std::vector<std::optional<PieceContext>> contexts;  // per formatting worker
   size_t next = 0;                                    // the batch expected next
+  bool flushed = false;
   bool wrote_interval = false;
   bool failed = false;
   // Last: its workers, which use the members above, are joined first.
@@ -270,6 +275,7 @@ void StreamedDocumentWriter::add_batch(size_t index, std::vector<Interval>&& int
   State& st = *state_;
   if (st.failed) return;
   if (index != st.next) throw std::logic_error("StreamedDocumentWriter::add_batch out of order");
+  if (st.flushed) throw std::logic_error("StreamedDocumentWriter::add_batch after flush");
   ++st.next;
   try {
     st.work->submit([&](State::Batch& batch) { batch.intervals = std::move(intervals); });
@@ -279,15 +285,21 @@ void StreamedDocumentWriter::add_batch(size_t index, std::vector<Interval>&& int
   }
 }
 
-void StreamedDocumentWriter::finish(const Measurement& m) {
+void StreamedDocumentWriter::flush() {
   State& st = *state_;
-  if (st.failed) throw std::logic_error("StreamedDocumentWriter::finish after a failed write");
+  if (st.failed) throw std::logic_error("StreamedDocumentWriter::flush after a failed write");
+  st.flushed = true;
   try {
     st.work->finish();
   } catch (...) {
     st.failed = true;
     throw;
   }
+}
+
+void StreamedDocumentWriter::finish(const Measurement& m) {
+  flush();
+  State& st = *state_;
   if (!st.wrote_interval) {
     write_measurement_json(m, st.sink);
     return;

@@ -38,6 +38,9 @@ struct JsonWriteOptions {
   IntervalMetricsFactory interval_metrics;
   // Frees each interval's lists once it is written, on the thread that wrote it.
   bool release_written = false;
+  // Called on the document once every interval is written, before the fields that follow them
+  // (notes among them): the import adds what interval_metrics found in the intervals.
+  std::function<void(Measurement&)> before_tail;
 };
 // The same bytes as write_measurement_json of `m` with its intervals' metrics set. `m`'s
 // intervals are left empty when release_written is set.
@@ -61,6 +64,10 @@ class StreamedDocumentWriter {
   // Batch `index` (0, 1, 2…, in order: std::logic_error otherwise); its intervals are freed once
   // formatted.
   void add_batch(size_t index, std::vector<Interval>&& intervals);
+  // Formats and writes every batch given so far, and stops the formatting threads: what their
+  // metric functions gathered is then complete, for notes given to finish(). No batch may be
+  // given after it (std::logic_error).
+  void flush();
   // After the last batch, with `m` holding the run's figures and notes (its head fields must be
   // the ones given at construction, and it has no intervals: std::logic_error otherwise). When
   // no interval was given, this writes `m` whole, its own intervals included.

@@ -373,6 +373,13 @@ bool read_cpuid_line(std::string_view line, MachineInfo& machine) {
   return true;
 }
 
+bool read_cpuid_row(std::string_view t, Builder& out) {
+  if (!t.starts_with("Using CPUID ") || !read_cpuid_line(t, out.measurement().machine))
+    return false;
+  out.add_note(std::string(t));
+  return true;
+}
+
 std::optional<EventStatus> parse_count_status(std::string_view token) {
   if (token == "<not counted>") return EventStatus::not_counted;
   if (token == "<not supported>") return EventStatus::not_supported;
@@ -750,6 +757,16 @@ void Builder::add_reported(std::optional<double> ts, std::string_view aggregate,
   reported->push_back(std::move(metric));
 }
 
+void Builder::add_unshown_metric(std::string_view aggregate, std::string_view name) {
+  std::string full = aggregate.empty() ? std::string(name) : fmt::format("{}/{}", aggregate, name);
+  if (!nan_noted_.insert(full).second) return;
+  add_note(fmt::format(
+      "perf's -x printed no value for {}: it prints nan, inf and negative values as an empty "
+      "field (stat-display.c print_metric_csv), so its value is not known and none is kept in "
+      "reported[]",
+      full));
+}
+
 bool has_repeated_name(const std::vector<EventCount>& events) {
   // A few dozen rows are compared pairwise (most pairs differ in length); a per-CPU interval's
   // hundreds of rows are sorted.
@@ -996,7 +1013,9 @@ size_t first_output_line(std::string_view text, std::string_view& line) {
   perfstat::LineReader lines(text);
   while (lines.next(line)) {
     std::string_view t = perfstat::trim(line);
-    if (!t.empty() && !perfstat::is_shell_command(t)) return lines.line_no();
+    // perf -v's CPUID line, captured with 2>&1 above a -x or -j recording, tells no format.
+    if (!t.empty() && !perfstat::is_shell_command(t) && !t.starts_with("Using CPUID "))
+      return lines.line_no();
   }
   return 0;
 }
@@ -1088,7 +1107,9 @@ PerfStatFormat detect_format(std::string_view text) {
     // Left to the reader, which refuses it with its line, before splitting it into fields here.
     if (perfstat::is_overlong(line)) continue;
     std::string_view t = perfstat::trim(line);
-    if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t)) continue;
+    if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t) ||
+        t.starts_with("Using CPUID "))
+      continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
     ++seen;
     if (perfstat::detect_csv_separator(line) != 0) return PerfStatFormat::csv;

@@ -173,6 +173,12 @@ class Builder {
   void add_event(std::optional<double> ts, std::string_view aggregate, int aggregate_cpus,
                  EventCount event);
   void add_reported(std::optional<double> ts, std::string_view aggregate, Metric metric);
+  // A metric whose -x value field perf left empty beside its unit (",,%  tma_retiring"):
+  // print_metric_csv (stat-display.c) keeps only the leading digits and '.' of the value's text,
+  // so perf computed a value that was nan, inf or negative, and which is not known. Nothing is
+  // kept in reported[]; a note (once per metric) says so. (An empty value and an empty unit is a
+  // row without a metric.)
+  void add_unshown_metric(std::string_view aggregate, std::string_view name);
   // perf prints "( +- x% )  (pp.pp%)" after the last metric of a row, which can be a
   // continuation row ("#  0.05  stalled cycles per insn  ( +-  1.23% )  (33.36%)").
   void amend_last_event(std::optional<double> pct, std::optional<double> noise_pct);
@@ -237,7 +243,7 @@ class Builder {
   };
 
   Measurement m_;
-  std::set<std::string, std::less<>> nan_noted_;
+  std::set<std::string, std::less<>> nan_noted_;  // metrics noted as nan or not shown
   Position last_;
   std::vector<Total> top_totals_;
   std::vector<std::vector<Total>> interval_totals_;  // parallel to m_.intervals
@@ -261,5 +267,11 @@ void parse_stats_header(std::string_view line, Measurement& m);
 // (m unchanged) when <t> is below 0, which perf, printing a clock's difference, never does.
 enum class TimeLine { not_one, read, negative };
 TimeLine parse_time_line(std::string_view line, char decimal, Measurement& m);
+
+// perf -v's "Using CPUID …" line in a -x or -j recording (perf prints it on stderr, so a file
+// captured with 2>&1 holds it as a line of its own before or among the rows): read into the
+// machine (read_cpuid_line) and kept as a note, as the text reader keeps it. False, with nothing
+// done, when `t` (a trimmed line) is not one.
+bool read_cpuid_row(std::string_view t, Builder& out);
 
 }  // namespace pmc::perfstat

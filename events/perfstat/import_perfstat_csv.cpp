@@ -76,6 +76,7 @@ class CsvReader {
     while (sep_ == 0 && lines.next(line)) {
       if (is_overlong(line)) ctx_.fail_overlong(lines.line_no());
       std::string_view t = trim(line);
+      if (read_cpuid_row(t, out_)) continue;  // before a separator is looked for in it
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
       first_row_ = lines.line_no();
       first_row_end_ = size_t(line.data() + line.size() - text_.data());
@@ -173,6 +174,7 @@ class CsvReader {
           fmt::format("line {}: '{}' (an elision by whoever published the output)", line_no(), t));
       return;
     }
+    if (read_cpuid_row(t, out_)) return;
     split(line, sep_, fields_);
     // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
     if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
@@ -229,9 +231,7 @@ class CsvReader {
     group_pmu_.clear();
     seen_event_ = true;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
-    if (i + 1 < f.size() && !f[i].empty() && !f[i + 1].empty()) {
-      return add_metric(ts, aggregate, f[i], f[i + 1]);
-    }
+    if (i + 1 < f.size() && !f[i + 1].empty()) return add_metric(ts, aggregate, f[i], f[i + 1]);
     return nullptr;
   }
 
@@ -272,10 +272,6 @@ class CsvReader {
     for (size_t i = from; i + 2 < last; ++i) {
       if (!f[i].empty()) return "expected ',,,,,<metric-value>,<metric-unit>'";
     }
-    // perf prints nothing for a metric whose value is nan: ",,,,,,%  tma_backend_bound" (nor for
-    // a negative one, whose '-' ends the digits print_metric_csv keeps: read as nan too, which
-    // the agreement check leaves alone).
-    if (f[last - 2].empty()) return add_metric(ts, aggregate, "nan", f[last - 1]);
     return add_metric(ts, aggregate, f[last - 2], f[last - 1]);
   }
 
@@ -291,6 +287,15 @@ class CsvReader {
 
   const char* add_metric(std::optional<double> ts, std::string_view aggregate,
                          std::string_view value_text, std::string_view unit) {
+    if (value_text.empty()) {
+      // perf prints nothing for a value whose text does not start with a digit or '.': nan
+      // (",,,,,,%  tma_backend_bound"), inf or a negative one (Builder::add_unshown_metric).
+      Metric m = metric_of(0, unit);
+      qualify_by_pmu(m,
+                     in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(last_event_));
+      out_.add_unshown_metric(aggregate, m.name);
+      return nullptr;
+    }
     auto value = parse_number(value_text, decimal_);
     if (!value) return "expected a metric value";
     Metric m = metric_of(*value, unit);

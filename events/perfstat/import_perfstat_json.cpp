@@ -128,6 +128,7 @@ class JsonReader {
                                     lines.line_no(), t));
           continue;
         }
+        if (read_cpuid_row(t, out_)) continue;
         if (!seen_record_ && is_shell_command(t)) {
           out_.add_note(
               fmt::format("line {}: {} (before perf's output)", lines.line_no(), quote(t)));

@@ -16,6 +16,7 @@
 // the printed ones: ratios as percentages with two decimals (top-down with one), other metrics
 // with two or three.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,49 @@ InputRounding input_rounding(const Measurement& m, const MetricSet& set,
 std::vector<std::string> reported_disagreements(const Measurement& m,
                                                 const InputRounding* rounding = nullptr);
 
-// The same, appended to m.notes.
-void note_disagreements(Measurement& m, const InputRounding* rounding = nullptr);
+// The same, appended to m.notes, and one note per metric whose values perf printed in the
+// intervals (Interval::reported) disagree with the intervals' metrics in some of them
+// (IntervalAgreement): intervals whose metrics are not held (a writer evaluates them) give none.
+// `set`: the import's metric files (null without: the 1 % rule), `selection` its metrics,
+// compared with their input_rounding; the run's and each interval's inputs are their own.
+void note_disagreements(Measurement& m, const MetricSet* set = nullptr,
+                        const std::vector<std::string>& selection = {},
+                        const Literals& literals = {});
 
-// The same for an import whose metrics are `set`'s `selection` with `literals`: compared with
-// their input_rounding.
-void note_disagreements(Measurement& m, const MetricSet& set,
-                        const std::vector<std::string>& selection, const Literals& literals);
+// The intervals of an -I recording against what perf printed in each: each interval's metrics
+// compared as the run's are (reported_disagreements' rule, with the inputs' rounding of that
+// interval's counts where there are metric files), tallied per metric, so that a long recording
+// gives one note per metric (how many intervals disagree of how many compared, the largest
+// difference and at which interval), not one per interval. One per thread: merge() the others.
+class IntervalAgreement {
+ public:
+  // `set` null: no metric files (perf stat's generic ratios, compared at 1 % of the value).
+  explicit IntervalAgreement(const MetricSet* set = nullptr, std::vector<size_t> selected = {},
+                             Literals literals = {});
+  ~IntervalAgreement();
+  IntervalAgreement(IntervalAgreement&&) noexcept;
+  IntervalAgreement& operator=(IntervalAgreement&&) noexcept;
+  // `ours`: the interval's metrics (Interval::metrics, or what a writer evaluated for it).
+  void add(const Interval& iv, const std::vector<Metric>& ours);
+  void merge(const IntervalAgreement& other);
+  // One note per metric that disagrees in an interval, by metric name; the reason as for the
+  // run's where the recording shows it (hybrid PMUs).
+  std::vector<std::string> notes() const;
+
+ private:
+  struct Tally {
+    size_t compared = 0, disagreeing = 0;
+    double largest = -1;  // |ours - perf's| in the metric's unit, at `time_s`
+    double time_s = 0;
+    Metric perf;  // perf's value there
+    double ours = 0;
+  };
+  struct Rounding;
+  const MetricSet* set_;
+  std::vector<size_t> selected_;
+  Literals literals_;
+  std::map<std::string, Tally> tallies_;
+  std::unique_ptr<Rounding> rounding_;  // made for the first interval that needs it
+};
 
 }  // namespace pmc

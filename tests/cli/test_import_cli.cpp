@@ -244,6 +244,51 @@ TEST_SUITE("pure") {
     for (const auto& p : {csv, out}) std::filesystem::remove(p);
   }
 
+  TEST_CASE("import notes intervals that disagree with perf, streamed, whole or as a table") {
+    // wild/042.csv (-x -I 1000 -M topdownl1): perf printed "31.1,%  tma_backend_bound" beside
+    // 1431602465 topdown-be-bound of the four topdown-* counts' 4677069222 (476781750 retiring,
+    // 2389693619 fe-bound, 378991388 bad-spec): 30.61 %, which the import derives (generic.json's
+    // formula, no --cpu). Each way through the import says so once, for its one interval.
+    auto csv = std::string(PMC_TEST_DATA) + "/perfstat/wild/042.csv";
+    auto out = temp_path("042.json");
+    auto to_file = run_process(pmcmodel({"import", csv, "--json", out}));
+    auto to_stdout = run_process(pmcmodel({"import", csv, "--json", "-"}));
+    auto table = run_process(pmcmodel({"import", csv}));
+    REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+    REQUIRE(to_stdout.exit_code == 0);
+    REQUIRE(table.exit_code == 0);
+    const double backend = 1431602465.0 / (476781750.0 + 2389693619.0 + 1431602465.0 + 378991388.0);
+    auto expected_start = fmt::format(
+        "tma_backend_bound: in 1 of 1 intervals perf printed a value that differs from "
+        "pmcmodel's");
+    auto expected_gap = fmt::format(
+        "largest difference is {:.2f} points at 1.000103288 s (perf printed 31.1%, "
+        "pmcmodel derives {:.2f}%)",
+        std::abs(31.1 - 100 * backend), 100 * backend);
+    auto interval_notes = [&](const std::string& json) {
+      std::vector<std::string> found;
+      auto doc = nlohmann::json::parse(json);
+      for (const auto& n : doc["notes"]) {
+        auto text = n.get<std::string>();
+        if (text.find(" intervals perf printed ") != std::string::npos) found.push_back(text);
+      }
+      return found;
+    };
+    auto streamed = interval_notes(read_file(out));
+    CHECK(streamed == interval_notes(to_stdout.out));
+    CAPTURE(streamed);
+    bool backend_noted = false;
+    for (const auto& n : streamed) {
+      CHECK(table.out.find(n) != std::string::npos);
+      if (!n.starts_with("tma_backend_bound:")) continue;
+      backend_noted = true;
+      CHECK(n.starts_with(expected_start));
+      CHECK(n.find(expected_gap) != std::string::npos);
+    }
+    CHECK(backend_noted);
+    std::filesystem::remove(out);
+  }
+
   TEST_CASE("import without metric files keeps a zero-cycles IPC as nan, streamed or whole") {
     // Interval 1 counts 0 cycles: instructions / cycles is a division by zero, NaN as perf's
     // expression evaluator gives it ("nan"); interval 2 and the run have cycles. Without metric

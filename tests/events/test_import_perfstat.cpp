@@ -718,4 +718,63 @@ TEST_SUITE("pure") {
       CHECK(event(c.measurement.events, "instructions").status == EventStatus::not_counted);
     }
   }
+
+  TEST_CASE("import: perf -v's CPUID line in a -x or -j recording gives the machine") {
+    // synthetic/cpuid_042.csv and cpuid_017.json: the real wild/042.csv and wild/017.json with
+    // a "Using CPUID GenuineIntel-<family>-<model>-<stepping>" line added by hand (README.md).
+    struct Case {
+      const char* with_cpuid;
+      const char* original;
+      const char* line;
+      int family, model, stepping;
+    };
+    for (const Case& c : {Case{"synthetic/cpuid_042.csv", "wild/042.csv",
+                               "Using CPUID GenuineIntel-6-8F-8", 6, 0x8f, 8},
+                          Case{"synthetic/cpuid_017.json", "wild/017.json",
+                               "Using CPUID GenuineIntel-6-97-2", 6, 0x97, 2}}) {
+      CAPTURE(c.with_cpuid);
+      auto original = load(c.original).measurement;
+      auto check = [&](const Measurement& m) {
+        CHECK(m.machine.vendor == "GenuineIntel");
+        CHECK(m.machine.family == c.family);
+        CHECK(m.machine.model == c.model);
+        CHECK(m.machine.stepping == c.stepping);
+        CHECK(std::count(m.notes.begin(), m.notes.end(), std::string(c.line)) == 1);
+        // The rest is the recording's, as without the line.
+        REQUIRE(m.events.size() == original.events.size());
+        for (size_t i = 0; i < m.events.size(); ++i) {
+          CHECK(m.events[i].name == original.events[i].name);
+          CHECK(m.events[i].value == original.events[i].value);
+        }
+        CHECK(m.reported.size() == original.reported.size());
+        REQUIRE(m.intervals.size() == original.intervals.size());
+        for (size_t i = 0; i < m.intervals.size(); ++i) {
+          CHECK(m.intervals[i].events.size() == original.intervals[i].events.size());
+          CHECK(m.intervals[i].reported.size() == original.intervals[i].reported.size());
+        }
+      };
+      check(load(c.with_cpuid).measurement);  // the format told from the rows after the line
+      // Among the rows (a 2>&1 capture can interleave it): after the first three.
+      std::string text = test::read_file(fixture(c.original));
+      size_t at = 0;
+      for (int k = 0; k < 3; ++k) at = text.find('\n', at) + 1;
+      text.insert(at, std::string(c.line) + "\n");
+      check(import_perf_stat(text, c.original).measurement);
+    }
+    CHECK(load("wild/042.csv").measurement.machine.vendor.empty());
+  }
+
+  TEST_CASE("import: an empty -x metric value beside its unit is perf's unshown value, not nan") {
+    // wild/040.csv's cycles row "6766433,,cpu_core/cycles/,16067551558,100.00,0.000,GHz" with
+    // its value field emptied, as print_metric_csv prints a nan, inf or negative GHz, and the
+    // instructions row with both fields empty, as perf prints a row without a metric.
+    std::string text =
+        "6766433,,cpu_core/cycles/,16067551558,100.00,,GHz\n"
+        "4688595,,cpu_core/instructions/,16067558976,100.00,,\n";
+    auto m = import_perf_stat(text, "edited-040.csv").measurement;
+    CHECK(m.events.size() == 2);
+    CHECK(m.reported.empty());
+    REQUIRE(m.notes.size() == 1);
+    CHECK(m.notes[0].starts_with("perf's -x printed no value for cpu_core/ghz:"));
+  }
 }

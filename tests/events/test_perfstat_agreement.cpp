@@ -3,10 +3,14 @@
 // the two differ by more than perf's rounding, with the reason the recording shows.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
@@ -267,5 +271,177 @@ TEST_SUITE("pure") {
     CHECK(std::vector<std::string>(m.notes.begin(), m.notes.begin() + long(before.size())) ==
           before);
     CHECK(std::vector<std::string>(m.notes.end() - 4, m.notes.end()) == expected);
+  }
+
+  TEST_CASE("-I: intervals that disagree with perf's printed metrics get one note per metric") {
+    // wild/042.csv (perf 6.10-dev, -x, -I 1000 -M topdownl1), one interval at 1.000103288 s:
+    //   1.000103288,,,,,,51.0,%  tma_frontend_bound,bad      ...,31.1,%  tma_backend_bound,bad
+    //   ...,7.6,%  tma_bad_speculation,good                  ...,10.2,%  tma_retiring,good
+    //   476781750 topdown-retiring, 2389693619 topdown-fe-bound, 1431602465 topdown-be-bound,
+    //   378991388 topdown-bad-spec.
+    // generic.json's top-down (each topdown-* count over the four's sum) gives backend 30.61 %,
+    // bad speculation 8.10 %, frontend 51.09 %, retiring 10.19 %: the first three are beyond half
+    // a unit of perf's 0.1 (integer counts of this size move them by far less), retiring is not.
+    const double retiring = 476781750, frontend = 2389693619, backend = 1431602465,
+                 bad_spec = 378991388, slots = retiring + frontend + backend + bad_spec;
+    struct Expected {
+      const char* name;
+      double perf;     // percent, as printed
+      double derived;  // fraction, from the counts
+    };
+    const std::vector<Expected> expected = {{"tma_frontend_bound", 51.0, frontend / slots},
+                                            {"tma_backend_bound", 31.1, backend / slots},
+                                            {"tma_bad_speculation", 7.6, bad_spec / slots},
+                                            {"tma_retiring", 10.2, retiring / slots}};
+    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+    auto set = MetricSet::load(dir / "generic.json");
+    auto selection = available_selection(set, import_metric_groups());
+    auto m = load("wild/042.csv");
+    REQUIRE(m.intervals.size() == 1);
+    apply_metric_engine(m, set, selection);
+    const auto& iv = m.intervals[0];
+    for (const auto& e : expected) {
+      CAPTURE(e.name);
+      auto value_of = [&](const std::vector<Metric>& list) {
+        for (const auto& x : list)
+          if (x.name == e.name) return x.value;
+        FAIL("no " << e.name);
+        return 0.0;
+      };
+      REQUIRE(value_of(iv.reported) == doctest::Approx(e.perf / 100));
+      REQUIRE(value_of(iv.metrics) == doctest::Approx(e.derived).epsilon(1e-9));
+    }
+    auto before = m.notes.size();
+    note_disagreements(m, &set, selection);
+    std::vector<std::string> notes(m.notes.begin() + long(before), m.notes.end());
+    CAPTURE(notes);
+    for (const auto& e : expected) {
+      CAPTURE(e.name);
+      auto found = notes_naming(notes, e.name);
+      double points = std::abs(e.perf - 100 * e.derived);
+      if (points < 0.05) {
+        CHECK(found.empty());
+        continue;
+      }
+      REQUIRE(found.size() == 1);
+      CHECK(contains(found[0], "in 1 of 1 intervals"));
+      CHECK(contains(found[0],
+                     fmt::format("largest difference is {:.2f} points at 1.000103288 s", points)));
+      CHECK(contains(found[0], fmt::format("perf printed {:.1f}%", e.perf)));
+      CHECK(contains(found[0], "intervals[].reported[]"));
+    }
+    CHECK(notes.size() == 3);  // backend, bad speculation, frontend
+  }
+
+  TEST_CASE("-I: many intervals give one note per metric, with the count and the largest gap") {
+    // 042.csv's interval three times, at 1, 2 and 3 s, with backend bound derived as 30.61 %
+    // (0.49 points from perf's 31.1 %), 29.0 % (2.10 points) and 31.1 % (agrees).
+    auto m = load("wild/042.csv");
+    REQUIRE(m.intervals.size() == 1);
+    const double slots = 476781750.0 + 2389693619.0 + 1431602465.0 + 378991388.0;
+    std::vector<double> derived = {1431602465.0 / slots, 0.290, 0.311};
+    Interval first = m.intervals[0];
+    m.intervals.clear();
+    for (size_t i = 0; i < derived.size(); ++i) {
+      Interval iv = first;
+      iv.time_s = double(i + 1);
+      iv.metrics = {{"tma_backend_bound", derived[i], "ratio"}};
+      m.intervals.push_back(iv);
+    }
+    auto whole = m;
+    note_disagreements(whole);
+    auto notes = notes_naming(whole.notes, "tma_backend_bound");
+    REQUIRE(notes.size() == 1);
+    CHECK(contains(notes[0], "in 2 of 3 intervals"));
+    CHECK(contains(notes[0], "largest difference is 2.10 points at 2 s"));
+    CHECK(contains(notes[0], "perf printed 31.1%, pmcmodel derives 29.00%"));
+    // Tallied on two threads' worth (the writer's) and merged: the same note.
+    IntervalAgreement a, b;
+    a.add(m.intervals[0], m.intervals[0].metrics);
+    b.add(m.intervals[1], m.intervals[1].metrics);
+    b.add(m.intervals[2], m.intervals[2].metrics);
+    IntervalAgreement merged;
+    merged.merge(b);
+    merged.merge(a);
+    CHECK(notes_naming(merged.notes(), "tma_backend_bound") == notes);
+  }
+
+  TEST_CASE("-I: an interval recording whose metrics agree with perf's gets no interval note") {
+    // synthetic/zen4_interval.csv: wild/064.txt's counts and printed PipelineL1 metrics as two
+    // intervals; with the shipped zen4.json, each of perf's five values is what its own group's
+    // counts give (the run's test above: "import evaluates each metric perf printed with the
+    // counts of its own group"), so no interval disagrees.
+    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+    auto set = MetricSet::load(dir / "zen4.json");
+    auto selection = available_selection(set, import_metric_groups());
+    auto m = load("synthetic/zen4_interval.csv");
+    REQUIRE(m.intervals.size() == 2);
+    size_t printed = 0;
+    for (const auto& iv : m.intervals) printed += iv.reported.size();
+    REQUIRE(printed >= 10);
+    apply_metric_engine(m, set, selection);
+    auto before = m.notes.size();
+    note_disagreements(m, &set, selection);
+    std::vector<std::string> notes(m.notes.begin() + long(before), m.notes.end());
+    CAPTURE(notes);
+    for (const auto& n : notes) CHECK_FALSE(contains(n, "intervals perf printed"));
+    // The check does see the intervals: 064's smt_contention (0.0 %) derived as 0.06 % in both
+    // is noted as 2 of 2.
+    for (auto& iv : m.intervals)
+      for (auto& x : iv.metrics)
+        if (x.name == "smt_contention") x.value = 0.0006;
+    m.notes.clear();
+    note_disagreements(m, &set, selection);
+    auto smt = notes_naming(m.notes, "smt_contention");
+    REQUIRE(smt.size() == 1);
+    CHECK(contains(smt[0], "in 2 of 2 intervals"));
+  }
+
+  TEST_CASE("-I: the tally is each interval's own verdict, small counts widening the rounding") {
+    // wild/042.csv's interval 40 times, every fourth with its four topdown-* counts divided by
+    // 10^8 and rounded: topdown-be-bound 14 of the four's 47 (5 + 24 + 14 + 4) is 29.8 %, 1.3
+    // points from perf's 31.1 %, but each count's half unit moves the share by about 0.5 * 33 /
+    // 47^2 (its own) + 3 * 0.5 * 14 / 47^2 (the others'), 1.7 points in all: within. The full
+    // counts' 0.49 points are not. Whatever an earlier interval's rounding gave, the tally must be
+    // what each interval alone gives.
+    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+    auto set = MetricSet::load(dir / "generic.json");
+    auto selection = available_selection(set, import_metric_groups());
+    auto m = load("wild/042.csv");
+    REQUIRE(m.intervals.size() == 1);
+    Interval first = m.intervals[0];
+    m.intervals.clear();
+    for (int i = 0; i < 40; ++i) {
+      Interval iv = first;
+      iv.time_s = i + 1;
+      if (i % 4 == 3)
+        for (auto& e : iv.events)
+          if (e.name.starts_with("topdown-")) e.value = double(std::llround(e.value / 1e8));
+      m.intervals.push_back(iv);
+    }
+    apply_metric_engine(m, set, selection);
+    auto selected = set.select(selection);
+    IntervalAgreement all(&set, selected);
+    std::map<std::string, size_t> alone;
+    for (const auto& iv : m.intervals) {
+      all.add(iv, iv.metrics);
+      IntervalAgreement one(&set, selected);
+      one.add(iv, iv.metrics);
+      for (const auto& n : one.notes()) ++alone[n.substr(0, n.find(':'))];
+    }
+    auto notes = all.notes();
+    CAPTURE(notes);
+    REQUIRE(alone.count("tma_backend_bound") == 1);
+    // The divided intervals agree within their rounding: 30 of the 40 disagree.
+    CHECK(alone["tma_backend_bound"] == 30);
+    for (const auto& entry : alone) {
+      const std::string& name = entry.first;
+      size_t count = entry.second;
+      CAPTURE(name);
+      auto found = notes_naming(notes, name);
+      REQUIRE(found.size() == 1);
+      CHECK(contains(found[0], fmt::format("in {} of 40 intervals", count)));
+    }
+    CHECK(notes.size() == alone.size());
   }
 }
