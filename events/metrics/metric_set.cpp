@@ -100,6 +100,13 @@ std::optional<std::string> number_field(const json& object, const char* key,
   return *text;
 }
 
+// Whether a number field's text ("0x00", "0") is zero.
+bool is_zero_number(std::string_view text) {
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+    text.remove_prefix(2);
+  return text.find_first_not_of('0') == std::string_view::npos;
+}
+
 // perf's pmu-events fields and the sysfs terms of the x86 and Arm core PMUs they fill
 // (tools/perf/pmu-events/jevents.py, JsonEvent: EventCode → event, UMask → umask, CounterMask →
 // cmask, Invert → inv, EdgeDetect → edge, AnyThread → any).
@@ -120,6 +127,29 @@ EventDef parse_event(const json& entry, const std::string& where_line) {
     if (auto value = number_field(entry, field, where))
       if (*value != "0" || std::string_view(term) == "umask")
         def.terms += std::string(",") + term + "=" + *value;
+  // An event that also programs an MSR: perf writes MSRValue as the core PMU's sysfs term for
+  // that MSR (jevents.py lookup_msr; the kernel's skl_format_attr in
+  // arch/x86/events/intel/core.c defines the terms). MSRIndex "0x1a6,0x1a7" is either
+  // offcore-response MSR (the kernel picks the free one); the first names the term.
+  if (auto value = number_field(entry, "MSRValue", where); value && !is_zero_number(*value)) {
+    auto index = string_field(entry, "MSRIndex", where);
+    if (!index) throw std::runtime_error(where + ": MSRValue without an MSRIndex");
+    std::string first = trim(std::string_view(*index).substr(0, index->find(',')));
+    uint64_t msr = 0;
+    auto [end, ec] = std::from_chars(first.data() + (first.rfind("0x", 0) == 0 ? 2 : 0),
+                                     first.data() + first.size(), msr, 16);
+    const char* term = nullptr;
+    if (ec == std::errc() && end == first.data() + first.size()) {
+      if (msr == 0x1a6 || msr == 0x1a7) term = "offcore_rsp";
+      if (msr == 0x3f6) term = "ldlat";
+      if (msr == 0x3f7) term = "frontend";
+    }
+    if (term == nullptr)
+      throw std::runtime_error(where + ": MSRIndex \"" + *index +
+                               "\" is none of the offcore-response (0x1a6, 0x1a7), load-latency "
+                               "(0x3f6) or frontend (0x3f7) MSRs");
+    def.terms += std::string(",") + term + "=" + *value;
+  }
   def.pmu = string_field(entry, "Unit", where).value_or("");
   return def;
 }
