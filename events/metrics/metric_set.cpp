@@ -100,6 +100,32 @@ std::optional<std::string> number_field(const json& object, const char* key,
   return *text;
 }
 
+// The sysfs PMU of an event entry's Unit, as perf names it (tools/perf/pmu-events/jevents.py,
+// unit_to_pmu): the core PMUs and AMD's L3/DF/UMC by name, any other Unit is an Intel uncore
+// box type, "uncore_" + its name in lower case ("CHA" → uncore_cha, "iMC" → uncore_imc, "cbox_0"
+// → uncore_cbox_0). A Unit that already names a sysfs PMU (uncore_*, amd_*) is kept.
+std::string unit_pmu(const std::string& unit) {
+  static constexpr std::pair<std::string_view, std::string_view> kUnits[] = {
+      {"CBO", "uncore_cbox"},
+      {"QPI LL", "uncore_qpi"},
+      {"SBO", "uncore_sbox"},
+      {"iMPH-U", "uncore_arb"},
+      {"UPI LL", "uncore_upi"},
+      {"L3PMC", "amd_l3"},
+      {"DFPMC", "amd_df"},
+      {"UMCPMC", "amd_umc"},
+      {"cpu_core", "cpu_core"},
+      {"cpu_atom", "cpu_atom"},
+      {"cpu", "cpu"}};
+  if (unit.empty()) return unit;
+  for (auto [name, pmu] : kUnits)
+    if (unit == name) return std::string(pmu);
+  if (unit.rfind("uncore_", 0) == 0 || unit.rfind("amd_", 0) == 0) return unit;
+  std::string pmu = "uncore_";
+  for (char c : unit) pmu += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return pmu;
+}
+
 // Whether a number field's text ("0x00", "0") is zero.
 bool is_zero_number(std::string_view text) {
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
@@ -118,11 +144,20 @@ EventDef parse_event(const json& entry, const std::string& where_line) {
   auto code = number_field(entry, "EventCode", where);
   if (!code) throw std::runtime_error(where + ": expected an EventCode");
   def.terms = "event=" + *code;
+  // and for uncore PMUs PortMask → ch_mask, FCMask → fc_mask (Intel IIO), RdWrMask → rdwrmask
+  // (AMD UMC), EnAllCores, EnAllSlices, SliceId, ThreadMask (AMD L3).
   static constexpr std::pair<const char*, const char*> kTerms[] = {{"UMask", "umask"},
                                                                    {"CounterMask", "cmask"},
                                                                    {"Invert", "inv"},
                                                                    {"EdgeDetect", "edge"},
-                                                                   {"AnyThread", "any"}};
+                                                                   {"AnyThread", "any"},
+                                                                   {"PortMask", "ch_mask"},
+                                                                   {"FCMask", "fc_mask"},
+                                                                   {"RdWrMask", "rdwrmask"},
+                                                                   {"EnAllCores", "enallcores"},
+                                                                   {"EnAllSlices", "enallslices"},
+                                                                   {"SliceId", "sliceid"},
+                                                                   {"ThreadMask", "threadmask"}};
   for (auto [field, term] : kTerms)
     if (auto value = number_field(entry, field, where))
       if (*value != "0" || std::string_view(term) == "umask")
@@ -150,7 +185,12 @@ EventDef parse_event(const json& entry, const std::string& where_line) {
                                "(0x3f6) or frontend (0x3f7) MSRs");
     def.terms += std::string(",") + term + "=" + *value;
   }
-  def.pmu = string_field(entry, "Unit", where).value_or("");
+  // Filter: sysfs terms written out ("config1=0x4043300000000"), appended as jevents.py does;
+  // Intel's perfmon files write "na" for none.
+  if (auto filter = string_field(entry, "Filter", where);
+      filter && !filter->empty() && *filter != "na")
+    def.terms += "," + *filter;
+  def.pmu = unit_pmu(string_field(entry, "Unit", where).value_or(""));
   return def;
 }
 
@@ -172,6 +212,17 @@ const EventDef* MetricSet::find_event(std::string_view name, std::string_view pm
   return nullptr;
 }
 
+// perf matches a bare event name against every PMU's events: an uncore event (UNC_CHA_…,
+// AMD's dram_channel_…) is named without its PMU in the metrics, and its entry gives the PMU.
+// The core PMUs' entries are left to find_event's rules.
+const EventDef* MetricSet::find_uncore_event(std::string_view name) const {
+  for (const EventDef& e : events_)
+    if (iequals(e.name, name) && !e.pmu.empty() && e.pmu != "cpu" && e.pmu != "cpu_core" &&
+        e.pmu != "cpu_atom")
+      return &e;
+  return nullptr;
+}
+
 std::string MetricSet::resolver_spelling(const std::string& spelling) const {
   if (events_.empty()) return spelling;
   size_t slash = spelling.find('/');
@@ -188,6 +239,7 @@ std::string MetricSet::resolver_spelling(const std::string& spelling) const {
     }
     const EventDef* def = find_event(base, "");
     if (def == nullptr) def = find_event(base, "cpu");
+    if (def == nullptr) def = find_uncore_event(base);
     if (def == nullptr) return spelling;
     return (def->pmu.empty() ? "cpu" : def->pmu) + "/" + def->terms + ",name='" + spelling + "'/" +
            mods;
