@@ -206,9 +206,25 @@ void MetricSet::add_event(EventDef def) {
     events_.push_back(std::move(def));
 }
 
+namespace {
+
+// Whether `written` names the entry's PMU `pmu` as perf matches PMU names (pmu.c
+// perf_pmu__match): without the "uncore_" prefix, and an instance (cha_0) for its type (cha).
+bool names_pmu(std::string_view pmu, std::string_view written) {
+  if (pmu == written) return true;
+  if (pmu.starts_with("uncore_")) pmu.remove_prefix(7);
+  if (written.starts_with("uncore_")) written.remove_prefix(7);
+  if (pmu == written) return true;
+  if (written.size() <= pmu.size() + 1 || !written.starts_with(pmu) || written[pmu.size()] != '_')
+    return false;
+  return written.find_first_not_of("0123456789", pmu.size() + 1) == std::string_view::npos;
+}
+
+}  // namespace
+
 const EventDef* MetricSet::find_event(std::string_view name, std::string_view pmu) const {
   for (const EventDef& e : events_)
-    if (iequals(e.name, name) && (e.pmu.empty() || e.pmu == pmu)) return &e;
+    if (iequals(e.name, name) && (e.pmu.empty() || names_pmu(e.pmu, pmu))) return &e;
   return nullptr;
 }
 
@@ -249,6 +265,11 @@ std::string MetricSet::resolver_spelling(const std::string& spelling) const {
   std::string pmu = spelling.substr(0, slash);
   std::string body = spelling.substr(slash + 1, close - slash - 1);
   std::string mods = spelling.substr(close + 1);
+  // perf's "EVENT/terms/" (a metric's EVENT@terms@): a name that is no PMU is an event, on each
+  // PMU that has it, with the terms added (parse-events.y, parse_events_multi_pmu_add_or_add_pmu).
+  if (const EventDef* def = find_uncore_event(pmu);
+      def != nullptr && body.find('=') != std::string::npos)
+    return def->pmu + "/" + def->terms + "," + body + ",name='" + spelling + "'/" + mods;
   size_t comma = body.find(',');
   std::string first = body.substr(0, comma);
   if (first.find('=') != std::string::npos) return spelling;
