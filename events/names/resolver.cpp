@@ -374,6 +374,13 @@ struct EventResolver::Impl {
     EventModifiers mods;
     if (!suffix.empty()) {
       auto parsed = parse_modifiers(suffix);
+      if (!parsed && suffix.find('R') != std::string_view::npos)
+        // perf 6.8's retire-latency modifier: a mean of PEBS samples' retire latency that perf
+        // takes from a `perf record -W` it runs beside the count (tools/perf/util/intel-tpebs.c)
+        throw ResolveError(fmt::format(
+            "unknown modifier 'R' in '{}': perf's retire latency is sampled by perf record, not "
+            "counted, so pmcmodel cannot give it (the event without R counts)",
+            written));
       if (!parsed)
         throw ResolveError(fmt::format("unknown modifier '{}' in '{}'", suffix, written));
       mods = *parsed;
