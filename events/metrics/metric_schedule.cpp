@@ -62,7 +62,7 @@ std::string read_whole(const std::filesystem::path& file) {
 // "0x10,0x20" forms.
 bool single_number_encoding(const nlohmann::json& entry) {
   for (const char* key :
-       {"EventCode", "UMask", "CounterMask", "Invert", "EdgeDetect", "AnyThread"}) {
+       {"EventCode", "UMask", "CounterMask", "Invert", "EdgeDetect", "AnyThread", "MSRValue"}) {
     auto it = entry.find(key);
     if (it == entry.end()) continue;
     if (!it->is_string()) return false;

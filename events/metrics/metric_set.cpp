@@ -100,6 +100,39 @@ std::optional<std::string> number_field(const json& object, const char* key,
   return *text;
 }
 
+// The sysfs PMU of an event entry's Unit, as perf names it (tools/perf/pmu-events/jevents.py,
+// unit_to_pmu): the core PMUs and AMD's L3/DF/UMC by name, any other Unit is an Intel uncore
+// box type, "uncore_" + its name in lower case ("CHA" → uncore_cha, "iMC" → uncore_imc, "cbox_0"
+// → uncore_cbox_0). A Unit that already names a sysfs PMU (uncore_*, amd_*) is kept.
+std::string unit_pmu(const std::string& unit) {
+  static constexpr std::pair<std::string_view, std::string_view> kUnits[] = {
+      {"CBO", "uncore_cbox"},
+      {"QPI LL", "uncore_qpi"},
+      {"SBO", "uncore_sbox"},
+      {"iMPH-U", "uncore_arb"},
+      {"UPI LL", "uncore_upi"},
+      {"L3PMC", "amd_l3"},
+      {"DFPMC", "amd_df"},
+      {"UMCPMC", "amd_umc"},
+      {"cpu_core", "cpu_core"},
+      {"cpu_atom", "cpu_atom"},
+      {"cpu", "cpu"}};
+  if (unit.empty()) return unit;
+  for (auto [name, pmu] : kUnits)
+    if (unit == name) return std::string(pmu);
+  if (unit.rfind("uncore_", 0) == 0 || unit.rfind("amd_", 0) == 0) return unit;
+  std::string pmu = "uncore_";
+  for (char c : unit) pmu += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return pmu;
+}
+
+// Whether a number field's text ("0x00", "0") is zero.
+bool is_zero_number(std::string_view text) {
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+    text.remove_prefix(2);
+  return text.find_first_not_of('0') == std::string_view::npos;
+}
+
 // perf's pmu-events fields and the sysfs terms of the x86 and Arm core PMUs they fill
 // (tools/perf/pmu-events/jevents.py, JsonEvent: EventCode → event, UMask → umask, CounterMask →
 // cmask, Invert → inv, EdgeDetect → edge, AnyThread → any).
@@ -111,16 +144,53 @@ EventDef parse_event(const json& entry, const std::string& where_line) {
   auto code = number_field(entry, "EventCode", where);
   if (!code) throw std::runtime_error(where + ": expected an EventCode");
   def.terms = "event=" + *code;
+  // and for uncore PMUs PortMask → ch_mask, FCMask → fc_mask (Intel IIO), RdWrMask → rdwrmask
+  // (AMD UMC), EnAllCores, EnAllSlices, SliceId, ThreadMask (AMD L3).
   static constexpr std::pair<const char*, const char*> kTerms[] = {{"UMask", "umask"},
                                                                    {"CounterMask", "cmask"},
                                                                    {"Invert", "inv"},
                                                                    {"EdgeDetect", "edge"},
-                                                                   {"AnyThread", "any"}};
+                                                                   {"AnyThread", "any"},
+                                                                   {"PortMask", "ch_mask"},
+                                                                   {"FCMask", "fc_mask"},
+                                                                   {"RdWrMask", "rdwrmask"},
+                                                                   {"EnAllCores", "enallcores"},
+                                                                   {"EnAllSlices", "enallslices"},
+                                                                   {"SliceId", "sliceid"},
+                                                                   {"ThreadMask", "threadmask"}};
   for (auto [field, term] : kTerms)
     if (auto value = number_field(entry, field, where))
       if (*value != "0" || std::string_view(term) == "umask")
         def.terms += std::string(",") + term + "=" + *value;
-  def.pmu = string_field(entry, "Unit", where).value_or("");
+  // An event that also programs an MSR: perf writes MSRValue as the core PMU's sysfs term for
+  // that MSR (jevents.py lookup_msr; the kernel's skl_format_attr in
+  // arch/x86/events/intel/core.c defines the terms). MSRIndex "0x1a6,0x1a7" is either
+  // offcore-response MSR (the kernel picks the free one); the first names the term.
+  if (auto value = number_field(entry, "MSRValue", where); value && !is_zero_number(*value)) {
+    auto index = string_field(entry, "MSRIndex", where);
+    if (!index) throw std::runtime_error(where + ": MSRValue without an MSRIndex");
+    std::string first = trim(std::string_view(*index).substr(0, index->find(',')));
+    uint64_t msr = 0;
+    auto [end, ec] = std::from_chars(first.data() + (first.rfind("0x", 0) == 0 ? 2 : 0),
+                                     first.data() + first.size(), msr, 16);
+    const char* term = nullptr;
+    if (ec == std::errc() && end == first.data() + first.size()) {
+      if (msr == 0x1a6 || msr == 0x1a7) term = "offcore_rsp";
+      if (msr == 0x3f6) term = "ldlat";
+      if (msr == 0x3f7) term = "frontend";
+    }
+    if (term == nullptr)
+      throw std::runtime_error(where + ": MSRIndex \"" + *index +
+                               "\" is none of the offcore-response (0x1a6, 0x1a7), load-latency "
+                               "(0x3f6) or frontend (0x3f7) MSRs");
+    def.terms += std::string(",") + term + "=" + *value;
+  }
+  // Filter: sysfs terms written out ("config1=0x4043300000000"), appended as jevents.py does;
+  // Intel's perfmon files write "na" for none.
+  if (auto filter = string_field(entry, "Filter", where);
+      filter && !filter->empty() && *filter != "na")
+    def.terms += "," + *filter;
+  def.pmu = unit_pmu(string_field(entry, "Unit", where).value_or(""));
   return def;
 }
 
@@ -136,9 +206,36 @@ void MetricSet::add_event(EventDef def) {
     events_.push_back(std::move(def));
 }
 
+namespace {
+
+// Whether `written` names the entry's PMU `pmu` as perf matches PMU names (pmu.c
+// perf_pmu__match): without the "uncore_" prefix, and an instance (cha_0) for its type (cha).
+bool names_pmu(std::string_view pmu, std::string_view written) {
+  if (pmu == written) return true;
+  if (pmu.starts_with("uncore_")) pmu.remove_prefix(7);
+  if (written.starts_with("uncore_")) written.remove_prefix(7);
+  if (pmu == written) return true;
+  if (written.size() <= pmu.size() + 1 || !written.starts_with(pmu) || written[pmu.size()] != '_')
+    return false;
+  return written.find_first_not_of("0123456789", pmu.size() + 1) == std::string_view::npos;
+}
+
+}  // namespace
+
 const EventDef* MetricSet::find_event(std::string_view name, std::string_view pmu) const {
   for (const EventDef& e : events_)
-    if (iequals(e.name, name) && (e.pmu.empty() || e.pmu == pmu)) return &e;
+    if (iequals(e.name, name) && (e.pmu.empty() || names_pmu(e.pmu, pmu))) return &e;
+  return nullptr;
+}
+
+// perf matches a bare event name against every PMU's events: an uncore event (UNC_CHA_…,
+// AMD's dram_channel_…) is named without its PMU in the metrics, and its entry gives the PMU.
+// The core PMUs' entries are left to find_event's rules.
+const EventDef* MetricSet::find_uncore_event(std::string_view name) const {
+  for (const EventDef& e : events_)
+    if (iequals(e.name, name) && !e.pmu.empty() && e.pmu != "cpu" && e.pmu != "cpu_core" &&
+        e.pmu != "cpu_atom")
+      return &e;
   return nullptr;
 }
 
@@ -158,6 +255,7 @@ std::string MetricSet::resolver_spelling(const std::string& spelling) const {
     }
     const EventDef* def = find_event(base, "");
     if (def == nullptr) def = find_event(base, "cpu");
+    if (def == nullptr) def = find_uncore_event(base);
     if (def == nullptr) return spelling;
     return (def->pmu.empty() ? "cpu" : def->pmu) + "/" + def->terms + ",name='" + spelling + "'/" +
            mods;
@@ -167,6 +265,11 @@ std::string MetricSet::resolver_spelling(const std::string& spelling) const {
   std::string pmu = spelling.substr(0, slash);
   std::string body = spelling.substr(slash + 1, close - slash - 1);
   std::string mods = spelling.substr(close + 1);
+  // perf's "EVENT/terms/" (a metric's EVENT@terms@): a name that is no PMU is an event, on each
+  // PMU that has it, with the terms added (parse-events.y, parse_events_multi_pmu_add_or_add_pmu).
+  if (const EventDef* def = find_uncore_event(pmu);
+      def != nullptr && body.find('=') != std::string::npos)
+    return def->pmu + "/" + def->terms + "," + body + ",name='" + spelling + "'/" + mods;
   size_t comma = body.find(',');
   std::string first = body.substr(0, comma);
   if (first.find('=') != std::string::npos) return spelling;

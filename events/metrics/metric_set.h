@@ -54,7 +54,7 @@ struct MetricResult {
 // PMU's sysfs format terms.
 struct EventDef {
   std::string name;    // EventName
-  std::string pmu;     // Unit (cpu_core, cpu_atom), empty for the core PMU
+  std::string pmu;     // PMU of Unit (cpu_core, uncore_cha, amd_df), empty for the core PMU
   std::string terms;   // "event=0xc0,umask=0x0"
   std::string origin;  // "FILE:LINE"
 };
@@ -154,6 +154,9 @@ class MetricSet {
   void add_event(EventDef def);
   // The event `name` defined for `pmu` (or for any core PMU), nullptr when none.
   const EventDef* find_event(std::string_view name, std::string_view pmu) const;
+  // The event `name` defined for an uncore PMU (any but cpu, cpu_core, cpu_atom), nullptr when
+  // none.
+  const EventDef* find_uncore_event(std::string_view name) const;
   void collect_expr_events(const Expr& expr, const std::vector<int>& refs, const ExprEnv& constants,
                            std::vector<std::string>& keys, std::vector<std::string>& spellings,
                            std::vector<char>& seen) const;

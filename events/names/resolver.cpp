@@ -348,13 +348,18 @@ struct EventResolver::Impl {
   }
 
   // The PMUs "pmu/…/" names: that PMU; its numbered instances (uncore_imc → uncore_imc_0..N);
-  // for "cpu" on a machine without one, the core PMUs (armv8_pmuv3_0, or cpu_core and cpu_atom).
+  // an uncore PMU named without its "uncore_" prefix (cha → uncore_cha_0..N, arb → uncore_arb,
+  // cha_0 → uncore_cha_0), which perf matches too (pmu.c perf_pmu__match) and perf's metric
+  // files write; for "cpu" on a machine without one, the core PMUs (armv8_pmuv3_0, or cpu_core
+  // and cpu_atom).
   std::vector<const SysfsPmu*> pmus_named(std::string_view name) const {
     if (const SysfsPmu* pmu = find_pmu(name)) return {pmu};
     std::vector<const SysfsPmu*> found;
     for (const SysfsPmu& pmu : pmus())
       if (is_instance_of(pmu.info.name, name)) found.push_back(&pmu);
     if (found.empty() && name == "cpu") found = core_pmus();
+    if (found.empty() && !name.starts_with("uncore_"))
+      return pmus_named(fmt::format("uncore_{}", name));
     return found;
   }
 
@@ -369,6 +374,13 @@ struct EventResolver::Impl {
     EventModifiers mods;
     if (!suffix.empty()) {
       auto parsed = parse_modifiers(suffix);
+      if (!parsed && suffix.find('R') != std::string_view::npos)
+        // perf 6.8's retire-latency modifier: a mean of PEBS samples' retire latency that perf
+        // takes from a `perf record -W` it runs beside the count (tools/perf/util/intel-tpebs.c)
+        throw ResolveError(fmt::format(
+            "unknown modifier 'R' in '{}': perf's retire latency is sampled by perf record, not "
+            "counted, so pmcmodel cannot give it (the event without R counts)",
+            written));
       if (!parsed)
         throw ResolveError(fmt::format("unknown modifier '{}' in '{}'", suffix, written));
       mods = *parsed;

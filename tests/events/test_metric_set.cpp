@@ -220,6 +220,50 @@ TEST_SUITE("pure") {
     CHECK(result_named(results, "m").unit == "%");
   }
 
+  TEST_CASE("event entries: MSR values become their MSR's term, Unit names the sysfs PMU") {
+    auto set = MetricSet::parse(R"([
+      {"MetricName": "m", "MetricExpr": "O + F + L + UNC_X + df_x + X/thresh=1/"},
+      {"EventName": "O", "EventCode": "0x2A", "UMask": "0x1", "MSRIndex": "0x1a6,0x1a7",
+       "MSRValue": "0x10003C0001"},
+      {"EventName": "F", "EventCode": "0xc6", "UMask": "0x1", "MSRIndex": "0x3F7",
+       "MSRValue": "0x13"},
+      {"EventName": "L", "EventCode": "0xcd", "UMask": "0x1", "MSRIndex": "0x3F6",
+       "MSRValue": "0x3"},
+      {"EventName": "UNC_X", "EventCode": "0x83", "UMask": "0x4", "PortMask": "0x01",
+       "FCMask": "0x07", "Unit": "IIO"},
+      {"EventName": "df_x", "EventCode": "0x1f", "UMask": "0x7fe", "Unit": "DFPMC"},
+      {"EventName": "X", "EventCode": "0x35", "Filter": "config1=0x40433", "Unit": "CHA"}
+    ])",
+                                "t");
+    // perf's jevents.py: lookup_msr (0x1a6/0x1a7 offcore_rsp, 0x3f7 frontend, 0x3f6 ldlat),
+    // event_fields (PortMask ch_mask, FCMask fc_mask), Filter appended, unit_to_pmu.
+    CHECK(set.resolver_spelling("O") ==
+          "cpu/event=0x2A,umask=0x1,offcore_rsp=0x10003C0001,name='O'/");
+    CHECK(set.resolver_spelling("F") == "cpu/event=0xc6,umask=0x1,frontend=0x13,name='F'/");
+    CHECK(set.resolver_spelling("L") == "cpu/event=0xcd,umask=0x1,ldlat=0x3,name='L'/");
+    CHECK(set.resolver_spelling("UNC_X") ==
+          "uncore_iio/event=0x83,umask=0x4,ch_mask=0x01,fc_mask=0x07,name='UNC_X'/");
+    CHECK(set.resolver_spelling("df_x") == "amd_df/event=0x1f,umask=0x7fe,name='df_x'/");
+    CHECK(set.resolver_spelling("cha/X/") == "cha/event=0x35,config1=0x40433,name='cha/X/'/");
+    CHECK(set.resolver_spelling("X/thresh=1/") ==
+          "uncore_cha/event=0x35,config1=0x40433,thresh=1,name='X/thresh=1/'/");
+
+    // Another MSR, or a value without its MSR, leaves the event out with a note.
+    for (const char* entry : {R"([{"EventName": "E", "EventCode": "0x1", "MSRIndex": "0x3f8",
+                                   "MSRValue": "0x1"}])",
+                              R"([{"EventName": "E", "EventCode": "0x1", "MSRValue": "0x1"}])"}) {
+      auto bad = MetricSet::parse(entry, "t");
+      CHECK(bad.resolver_spelling("E") == "E");
+      REQUIRE(bad.notes().size() == 1);
+      CHECK(bad.notes()[0].find("MSR") != std::string::npos);
+      CHECK(bad.notes()[0].find("the event is left out") != std::string::npos);
+    }
+    // A zero MSRValue programs nothing (perfmon writes "0x00" on every event).
+    auto zero = MetricSet::parse(
+        R"([{"EventName": "Z", "EventCode": "0x1", "MSRIndex": "0x00", "MSRValue": "0x00"}])", "t");
+    CHECK(zero.resolver_spelling("Z") == "cpu/event=0x1,name='Z'/");
+  }
+
   TEST_CASE("metric: references use the referenced metric's unscaled value") {
     auto set = MetricSet::parse(R"([
       {"MetricName": "half", "MetricExpr": "a / 2", "ScaleUnit": "100%"},

@@ -466,15 +466,17 @@ TEST_SUITE("pure") {
     const auto& pmus = resolver.pmus();
     std::vector<std::string> pmu_names;
     for (const auto& p : pmus) pmu_names.push_back(p.name);
-    CHECK(pmu_names ==
-          std::vector<std::string>{"breakpoint", "cpu", "msr", "power", "software", "tracepoint"});
-    const pmc::PmuInfo& power = pmus[3];
+    CHECK(pmu_names == std::vector<std::string>{"breakpoint", "cpu", "cstate_core", "cstate_pkg",
+                                                "msr", "power", "software", "tracepoint",
+                                                "uncore_arb", "uncore_cbox_0", "uncore_cbox_1",
+                                                "uncore_cbox_2", "uncore_cbox_3", "uncore_clock"});
+    const pmc::PmuInfo& power = pmus[5];
     CHECK(power.type == 13);
     CHECK(power.cpus == std::vector<int>{0});
     CHECK(power.events == std::vector<std::string>{"energy-cores", "energy-gpu", "energy-pkg",
                                                    "energy-psys", "energy-ram"});
-    CHECK(pmus[4].type == PERF_TYPE_SOFTWARE);
-    CHECK(pmus[4].events.empty());
+    CHECK(pmus[6].type == PERF_TYPE_SOFTWARE);
+    CHECK(pmus[6].events.empty());
   }
 
   TEST_CASE("default event names") {

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "events/metrics/metric_set.h"
@@ -195,6 +196,70 @@ TEST_SUITE("pure") {
       // A colon followed by what is not a modifier is left to the resolver as written.
       CHECK(set.resolver_spelling("BR_INST_RETIRED.FAR_BRANCH:x1") ==
             "BR_INST_RETIRED.FAR_BRANCH:x1");
+    }
+    SUBCASE("emeraldrapids: MSRValue goes to the offcore_rsp or frontend term") {
+      auto set =
+          pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/emeraldrapids.json");
+      pmc::EventResolver resolver(fixture("spr-2s"));
+      // Intel perfmon EMR/events/emeraldrapids_core.json: OCR.DEMAND_DATA_RD.L3_HIT.SNOOP_HITM is
+      // EventCode 0x2A UMask 0x01 with MSR 0x1a6 = 0x10003C0001; FRONTEND_RETIRED.L2_MISS is
+      // 0xC6/0x01 with MSR 0x3F7 = 0x13. The fixture's offcore_rsp and frontend are config1.
+      auto ocr = resolver.resolve(set.resolver_spelling("OCR.DEMAND_DATA_RD.L3_HIT.SNOOP_HITM"));
+      CHECK(ocr.attr.config == 0x012a);
+      CHECK(ocr.attr.config1 == 0x10003c0001ull);
+      auto fe = resolver.resolve(set.resolver_spelling("FRONTEND_RETIRED.L2_MISS"));
+      CHECK(fe.attr.config == 0x01c6);
+      CHECK(fe.attr.config1 == 0x13);
+    }
+    SUBCASE("sapphirerapids: an uncore event by its bare name, with its box, with terms after") {
+      auto set =
+          pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/sapphirerapids.json");
+      pmc::EventResolver resolver(fixture("spr-2s"));
+      // Intel perfmon SPR/events/sapphirerapids_uncore.json: UNC_CHA_TOR_INSERTS.IA_MISS_DRD is
+      // CHA event 0x35, UMask 0x01, UMaskExt 0xC817FE; spr_uncore_cha's umask is
+      // config:8-15,32-63, so UMaskExt lands at bit 32. One event per CHA box (32 here).
+      uint64_t config = 0x35 | 0x01 << 8 | 0xc817feull << 32;
+      for (const char* written :
+           {"UNC_CHA_TOR_INSERTS.IA_MISS_DRD", "cha/UNC_CHA_TOR_INSERTS.IA_MISS_DRD/",
+            "UNC_CHA_TOR_INSERTS.IA_MISS_DRD/thresh=1/"}) {
+        std::string shown = written;
+        CAPTURE(shown);
+        auto specs = resolver.resolve_all(set.resolver_spelling(written));
+        REQUIRE(specs.size() == 32);
+        std::set<std::string> boxes;
+        for (const auto& spec : specs) boxes.insert(spec.pmu);
+        CHECK(boxes.size() == 32);
+        CHECK(boxes.count("uncore_cha_0") == 1);
+        CHECK(boxes.count("uncore_cha_31") == 1);
+        // thresh is config:24-31 (thresh8)
+        CHECK(specs[5].attr.config ==
+              (config | (std::string(written).find("thresh") != std::string::npos ? 1 << 24 : 0)));
+      }
+      // perf matches an uncore PMU without its uncore_ prefix (pmu.c perf_pmu__match).
+      auto box = resolver.resolve_all("cha_0/event=0x1/");
+      REQUIRE(box.size() == 1);
+      CHECK(box[0].pmu == "uncore_cha_0");
+    }
+    SUBCASE("zen4: a data-fabric event's 12-bit unit mask on the PerfMonV2 amd_df") {
+      auto set = pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/zen4.json");
+      pmc::EventResolver resolver(fixture("amd-zen4"));
+      // perf's amdzen4/data-fabric.json: local_processor_read_data_beats_cs0 is event 0x1f, umask
+      // 0x7fe; amd/uncore.c umask12 is config:8-15,24-27 (0x7fe: 0xfe at bit 8, 0x7 at bit 24).
+      auto df = resolver.resolve_all(set.resolver_spelling("local_processor_read_data_beats_cs0"));
+      REQUIRE(df.size() == 1);
+      CHECK(df[0].pmu == "amd_df");
+      CHECK(df[0].attr.config == 0x0700fe1full);
+    }
+    SUBCASE("neoverse-n1: an event the kernel does not list in sysfs, by its entry") {
+      auto set =
+          pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/neoverse-n1.json");
+      pmc::EventResolver resolver(fixture("neoverse-n1"));
+      // Arm ARM, PMU common events: ASE_SPEC is 0x0074; arm_pmuv3.c has no sysfs alias for it.
+      CHECK_FALSE(error_of([&] { resolver.resolve("ASE_SPEC"); }).empty());
+      auto spec = resolver.resolve(set.resolver_spelling("ASE_SPEC"));
+      CHECK(spec.pmu == "armv8_pmuv3_0");
+      CHECK(spec.attr.type == 8);
+      CHECK(spec.attr.config == 0x74);
     }
     SUBCASE("alderlake: the same name on each core type, per its Unit") {
       auto set = pmc::MetricSet::load(std::string(PMC_SOURCE_DIR) + "/data/metrics/alderlake.json");
