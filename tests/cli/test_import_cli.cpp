@@ -502,6 +502,27 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("a perf 5.7 Skylake -M recording over `cycles` gives perf's top-down values") {
+    // wild/060.txt: perf 5.7's skl-metrics.json wrote TopdownL1 over `cycles` ("IDQ_UOPS_NOT_
+    // DELIVERED.CORE / (4 * cycles)"), so the recording holds no CPU_CLK_UNHALTED.THREAD; perf
+    // printed 0.08 Bad_Speculation, 0.41 Backend_Bound, 0.38 Frontend_Bound, 0.14 Retiring.
+    std::string path = std::string(PMC_TEST_DATA) + "/perfstat/wild/060.txt";
+    auto printed = printed_topdown(path);
+    REQUIRE(printed.size() == 4);
+    CHECK(printed["tma_backend_bound"].value == doctest::Approx(0.41));
+    auto r = run_process(pmcmodel({"import", path, "--json", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    for (const auto& [name, p] : printed) {
+      CAPTURE(name);
+      CHECK(std::abs(metric_value(doc, name) - p.value) <= p.half_unit * 1.000001);
+    }
+    bool noted = false;
+    for (const auto& n : doc["notes"])
+      noted |= n.get<std::string>().starts_with("metric file: skylake's");
+    CHECK(noted);
+  }
+
   TEST_CASE("import without --cpu derives top-down from an Arm Neoverse recording's raw events") {
     // wild/066.txt (perf 6.4-dev, Neoverse, -M TopDownL1): stall_slot* and op_* rows, with no
     // BR_MIS_PRED that the current N2 formulas need; the values perf printed are read from it.
