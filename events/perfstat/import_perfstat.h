@@ -23,10 +23,12 @@
 //   printed N; after them comes one total per event name ("cycles"), the sum of the aggregates (its
 //   running fraction the mean of theirs, no stddev). Metrics printed on an aggregate's row are
 //   named "<aggr-id>/<metric>".
-// - Intervals (-I): rows are grouped by timestamp into intervals[] (time_s = timestamp, duration_s
-// =
-//   difference to the previous one, the first from 0); the top-level events are the sums of the
-//   interval deltas, duration_s is the elapsed line or else the last timestamp.
+// - Intervals (-I): rows are grouped by timestamp into intervals[] (time_s = timestamp,
+//   duration_s = difference to the previous one, the first from 0, or one -I step where that is
+//   more than 1.5 steps: a recording pasted from the middle of a run, intervals left out; the step
+//   is the -I of a perf command line in the text, else the median difference); the top-level
+//   events are the sums of the interval deltas, duration_s is the elapsed line or else the time
+//   the intervals span.
 // - reported[] names: ipc, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
 //   frontend_stall_ratio, backend_stall_ratio, stalled_cycles_per_insn, l1d/l1i/llc/dtlb/itlb
 //   _miss_ratio (as the metric engine names them), tma_* (Retiring, Bad Speculation... and AMD's

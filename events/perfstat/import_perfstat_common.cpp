@@ -846,7 +846,10 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
     if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
     assign_groups(iv.events, iv.reported, repeats);
-    iv.duration_s = iv.time_s - previous_time;
+    if (!step_s_) learn_step(out);
+    bool first = sums.intervals == 0;
+    iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first);
+    if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;
     previous_time = iv.time_s;
     sums.add(iv.events);
   }
@@ -855,6 +858,63 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
   if (last_.interval != npos) last_.interval -= std::min(last_.interval, out.size());
   taken_ += out.size();
   return out;
+}
+
+void Builder::learn_step(const std::vector<Interval>& intervals) {
+  std::vector<double> gaps;
+  for (size_t i = 1; i < intervals.size(); ++i)
+    gaps.push_back(intervals[i].time_s - intervals[i - 1].time_s);
+  if (gaps.empty()) return;
+  std::nth_element(gaps.begin(), gaps.begin() + std::ptrdiff_t(gaps.size() / 2), gaps.end());
+  if (double median = gaps[gaps.size() / 2]; median > 0) step_s_ = median;
+}
+
+double Builder::interval_length(double time_s, double gap_s, bool first) {
+  // perf's timer fires late by a scheduling delay, not by another step: past 1.5 steps the
+  // interval's counts are still one step's.
+  constexpr double kFarPast = 1.5;
+  if (!step_s_ || gap_s <= kFarPast * *step_s_) return gap_s;
+  if (first) {
+    m_.notes.push_back(fmt::format(
+        "the recording starts at t = {} s, past its first -I interval of {:g} s: it was taken "
+        "from the middle of a run: each interval is {:g} s long, and the run's time is the "
+        "time its intervals span, not the time since perf started",
+        time_s, *step_s_, *step_s_));
+  } else {
+    m_.notes.push_back(
+        fmt::format("intervals are missing before t = {} s ({:g} s after the one before, -I "
+                    "step {:g} s): that interval is taken as {:g} s long",
+                    time_s, gap_s, *step_s_, *step_s_));
+  }
+  return *step_s_;
+}
+
+std::optional<double> interval_step_in_command(std::string_view line) {
+  size_t at = line.find("perf ");
+  if (at == std::string_view::npos || line.find(" stat", at) == std::string_view::npos)
+    return std::nullopt;
+  std::vector<std::string_view> words;
+  for (size_t i = at; i < line.size();) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  auto milliseconds = [](std::string_view text) -> std::optional<double> {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
+    double ms = std::stod(std::string(text));
+    return ms > 0 ? std::optional<double>(ms / 1000) : std::nullopt;
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string_view w = words[i];
+    std::string_view next = i + 1 < words.size() ? words[i + 1] : std::string_view();
+    if (w == "--") break;  // the command perf runs
+    if (w == "-I" || w == "--interval-print") return milliseconds(next);
+    if (w.starts_with("--interval-print=")) return milliseconds(w.substr(17));
+    if (w.starts_with("-I")) return milliseconds(w.substr(2));
+  }
+  return std::nullopt;
 }
 
 // The runs' standard deviation where the recording says how many runs there were (text's
@@ -871,7 +931,7 @@ void Builder::finish_run(RunSums& sums, double last_time) {
   add_run_stddev(m_.events, m_.runs);
   if (sums.intervals == 0) return;
   if (!m_.has_duration) {
-    m_.duration_s = last_time;
+    m_.duration_s = last_time - sums.start_s.value_or(0);
     m_.has_duration = true;
   }
   if (!m_.events.empty()) return;

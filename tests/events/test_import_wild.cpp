@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "test_support.h"
 
@@ -54,16 +55,17 @@ bool has_note(const Measurement& m, std::string_view part) {
 
 TEST_SUITE("pure") {
   TEST_CASE("wild: every collected recording imports, except the damaged ones, which name a line") {
-    const char* imports[] = {
-        "001.txt", "002.txt",  "003.txt",  "004.txt",  "005.txt", "006.txt",  "008.txt",
-        "009.txt", "010.txt",  "011.txt",  "012.csv",  "013.csv", "014.txt",  "015.txt",
-        "016.txt", "017.json", "018.csv",  "019.json", "020.csv", "021.json", "022.txt",
-        "023.txt", "024.txt",  "025.txt",  "026.txt",  "027.txt", "028.txt",  "029.txt",
-        "030.txt", "031.txt",  "032.txt",  "033.txt",  "034.txt", "035.txt",  "036.txt",
-        "037.txt", "038.txt",  "039.json", "040.csv",  "041.csv", "042.csv",  "043.txt",
-        "044.txt", "045.txt",  "046.json", "047.json", "049.csv", "050.csv",  "051.json",
-        "053.txt", "055.txt",  "056.txt",  "057.txt",  "059.txt", "060.txt",  "061.txt",
-        "062.txt", "063.txt",  "064.txt",  "065.txt",  "066.txt", "067.txt",  "068.txt"};
+    const char* imports[] = {"001.txt",  "002.txt",  "003.txt",  "004.txt",  "005.txt", "006.txt",
+                             "008.txt",  "009.txt",  "010.txt",  "011.txt",  "012.csv", "013.csv",
+                             "014.txt",  "015.txt",  "016.txt",  "017.json", "018.csv", "019.json",
+                             "020.csv",  "021.json", "022.txt",  "023.txt",  "024.txt", "025.txt",
+                             "026.txt",  "027.txt",  "028.txt",  "029.txt",  "030.txt", "031.txt",
+                             "032.txt",  "033.txt",  "034.txt",  "035.txt",  "036.txt", "037.txt",
+                             "038.txt",  "039.json", "040.csv",  "041.csv",  "042.csv", "043.txt",
+                             "044.txt",  "045.txt",  "046.json", "047.json", "049.csv", "050.csv",
+                             "051.json", "053.txt",  "055.txt",  "056.txt",  "057.txt", "059.txt",
+                             "060.txt",  "061.txt",  "062.txt",  "063.txt",  "064.txt", "065.txt",
+                             "066.txt",  "067.txt",  "068.txt",  "069.txt"};
     for (const char* name : imports) {
       CAPTURE(name);
       CHECK_NOTHROW(load(name));
@@ -187,6 +189,27 @@ TEST_SUITE("pure") {
           doctest::Approx(0.51));
     auto metric_only = load("046.json").measurement;
     CHECK(value_of(metric_only.reported, "S0/ghz") == 0.817);
+  }
+
+  TEST_CASE("wild: an -I recording pasted from the middle of a run has intervals of one step") {
+    // 069.txt:1 is the prompt "# perf stat -a -d -d -d -I 1000" (a step of 1000 ms); its one
+    // interval ends at t = 123.100852112 s (069.txt:3), with cpu-clock 8008.478891 msec.
+    auto m = load("069.txt").measurement;
+    REQUIRE(m.intervals.size() == 1);
+    CHECK(m.intervals[0].time_s == 123.100852112);
+    CHECK(m.intervals[0].duration_s == 1.0);
+    CHECK(m.duration_s == doctest::Approx(1.0));
+    CHECK(has_note(m, "the recording starts at t = 123.100852112 s"));
+    // CPUs utilized: 8008.478891 ms of cpu-clock in a 1000 ms interval, not in 123.1 s.
+    CHECK(value_of(derive_metrics(m.events, m.duration_s), "cpus_utilized") ==
+          doctest::Approx(8008.478891 / 1000));
+    CHECK(value_of(derive_metrics(m.intervals[0].events, m.intervals[0].duration_s),
+                   "cpus_utilized") == doctest::Approx(8008.478891 / 1000));
+    // A recording from perf's start keeps its first interval's own length (053.txt:3, the
+    // first interval ends at 1.000520165 s).
+    auto from_start = load("053.txt").measurement;
+    CHECK(from_start.intervals.front().duration_s == doctest::Approx(1.000520165));
+    CHECK_FALSE(has_note(from_start, "the recording starts at"));
   }
 
   TEST_CASE("wild: a JSON file that is not a perf stat recording is refused") {
