@@ -29,6 +29,7 @@
 //   is the -I of a perf command line in the text, else the median difference); the top-level
 //   events are the sums of the interval deltas, duration_s is the elapsed line or else the time
 //   the intervals span.
+// - A line holding only "(pp.pp%)" under a counter row is that row's running percentage.
 // - reported[] names: ipc, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
 //   frontend_stall_ratio, backend_stall_ratio, stalled_cycles_per_insn, l1d/l1i/llc/dtlb/itlb
 //   _miss_ratio (as the metric engine names them), tma_* (Retiring, Bad Speculation... and AMD's
