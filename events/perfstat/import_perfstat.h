@@ -42,7 +42,8 @@
 //   wrapped over several lines is read as one record (a JSON reader would), errors naming the
 //   line where it starts.
 // - --metric-only and legacy --topdown tables: columns are matched to their headers by right edge
-//   (perf leaves a cell blank when a metric has no value); values go to reported[].
+//   (perf leaves a cell blank when a metric has no value); values go to reported[]. The legacy
+//   --topdown -x SEP table ("core,cpus,retiring,…" then "S0-C0,1,151.0,3.9,26.0,,") is CSV.
 // - task-clock/cpu-clock printed without a unit are ns (perf 6.x on some machines), unless the
 // count
 //   has a fraction (perf 3.x printed msec without a unit).

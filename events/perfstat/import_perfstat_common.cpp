@@ -1151,7 +1151,8 @@ PerfStatFormat detect_format(std::string_view text) {
     if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t)) continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
     ++seen;
-    if (perfstat::detect_csv_separator(line) != 0) return PerfStatFormat::csv;
+    if (perfstat::detect_csv_separator(line) != 0 || perfstat::is_topdown_table_header(line))
+      return PerfStatFormat::csv;
   }
   return PerfStatFormat::text;
 }

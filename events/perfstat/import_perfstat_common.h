@@ -268,6 +268,9 @@ void read_json(std::string_view text, Context& ctx, Builder& out);
 
 // The CSV separator that splits `line` into perf's -x fields, or 0.
 char detect_csv_separator(std::string_view line);
+// Whether `line` is the header of perf 4.x-5.x's legacy `--topdown -x SEP` table ("core,cpus,
+// retiring,bad speculation,frontend bound,backend bound").
+bool is_topdown_table_header(std::string_view line);
 
 // The -I step in seconds of a perf stat command line printed with the recording ("# perf stat
 // -a -I 1000", "$ perf stat --interval-print=500 …"): -I N / -IN / --interval-print[=]N, in ms.

@@ -65,7 +65,7 @@ TEST_SUITE("pure") {
                              "044.txt",  "045.txt",  "046.json", "047.json", "049.csv", "050.csv",
                              "051.json", "053.txt",  "055.txt",  "056.txt",  "057.txt", "059.txt",
                              "060.txt",  "061.txt",  "062.txt",  "063.txt",  "064.txt", "065.txt",
-                             "066.txt",  "067.txt",  "068.txt",  "069.txt"};
+                             "066.txt",  "067.txt",  "068.txt",  "069.txt",  "070.csv"};
     for (const char* name : imports) {
       CAPTURE(name);
       CHECK_NOTHROW(load(name));
@@ -111,6 +111,25 @@ TEST_SUITE("pure") {
     CHECK(m.reported.size() == 16 * 4);
     CHECK(m.duration_s == 13.341823591);
     CHECK(has_note(m, "wrapped"));
+  }
+
+  TEST_CASE("wild: a legacy --topdown -x, table keeps each core's values, blanks left out") {
+    // 070.csv:2 "S0-C0,1,151.0,3.9,26.0,," under the header of 070.csv:1: percentages without
+    // '%', backend bound blank.
+    auto m = load("070.csv").measurement;
+    CHECK(m.events.empty());
+    CHECK(value_of(m.reported, "S0-C0/tma_retiring") == doctest::Approx(1.510));
+    CHECK(value_of(m.reported, "S0-C0/tma_bad_speculation") == doctest::Approx(0.039));
+    CHECK(value_of(m.reported, "S0-C0/tma_frontend_bound") == doctest::Approx(0.260));
+    CHECK(m.reported.size() == 3);
+    // A row with more values than the header has columns is refused where it is.
+    std::string wide = "core,cpus,retiring,bad speculation\nS0-C0,1,10.0,3.9,26.0,4.0,\n";
+    try {
+      import_perf_stat(wide, "wide.csv");
+      FAIL("accepted");
+    } catch (const ImportError& e) {
+      CHECK(std::string(e.what()).starts_with("wide.csv:2: expected one value per column"));
+    }
   }
 
   TEST_CASE("wild: an event counted in several groups keeps each group's count and its group") {
