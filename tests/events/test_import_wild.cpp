@@ -2,6 +2,7 @@
 // every value checked here is one perf printed in the recording.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
 #include "events/metrics/derived_metrics.h"
@@ -65,7 +66,7 @@ TEST_SUITE("pure") {
                              "044.txt",  "045.txt",  "046.json", "047.json", "049.csv", "050.csv",
                              "051.json", "053.txt",  "055.txt",  "056.txt",  "057.txt", "059.txt",
                              "060.txt",  "061.txt",  "062.txt",  "063.txt",  "064.txt", "065.txt",
-                             "066.txt",  "067.txt",  "068.txt",  "069.txt",  "070.csv"};
+                             "066.txt",  "067.txt",  "068.txt",  "069.txt",  "070.csv", "071.txt"};
     for (const char* name : imports) {
       CAPTURE(name);
       CHECK_NOTHROW(load(name));
@@ -229,6 +230,30 @@ TEST_SUITE("pure") {
     auto from_start = load("053.txt").measurement;
     CHECK(from_start.intervals.front().duration_s == doctest::Approx(1.000520165));
     CHECK_FALSE(has_note(from_start, "the recording starts at"));
+  }
+
+  TEST_CASE("wild: a --per-thread -I recording keeps each thread's counts per interval") {
+    // 071.txt:2,4,6,8: perf-8633's cycles 9,898,045 and instructions 693,298 (0.07 insn per
+    // cycle) at 1.005818121 s, then 1,551,619 and 1,317,514 (0.85) at 2.007863743 s.
+    auto m = load("071.txt").measurement;
+    REQUIRE(m.intervals.size() == 2);
+    const auto& first = m.intervals[0];
+    const auto& second = m.intervals[1];
+    CHECK(first.time_s == 1.005818121);
+    CHECK(second.time_s == 2.007863743);
+    CHECK(value_of(first.events, "perf-8633/cycles") == 9898045);
+    CHECK(value_of(first.events, "perf-8633/instructions") == 693298);
+    CHECK(value_of(second.events, "perf-8633/cycles") == 1551619);
+    CHECK(value_of(second.events, "perf-8633/instructions") == 1317514);
+    CHECK(value_of(first.reported, "perf-8633/ipc") == doctest::Approx(0.07));
+    CHECK(value_of(second.reported, "perf-8633/ipc") == doctest::Approx(0.85));
+    // The thread's rows add up to the interval's total, and the run's is the two intervals'.
+    CHECK(value_of(second.events, "cycles") == 1551619);
+    CHECK(value_of(m.events, "instructions") == 693298 + 1317514);
+    // perf's 0.85 is the thread's instructions over its cycles in that interval.
+    CHECK(value_of(derive_metrics(second.events, second.duration_s), "ipc") ==
+          doctest::Approx(1317514.0 / 1551619).epsilon(0.001));
+    CHECK(std::abs(1317514.0 / 1551619 - 0.85) < 0.005);
   }
 
   TEST_CASE("wild: a JSON file that is not a perf stat recording is refused") {
