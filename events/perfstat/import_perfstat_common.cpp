@@ -12,6 +12,7 @@
 #include <iterator>
 #include <limits>
 
+#include "events/document/energy_basis.h"
 #include "events/text/ordered_parallel.h"
 
 namespace pmc::perfstat {
@@ -826,6 +827,31 @@ void Builder::RunSums::add(const std::vector<EventCount>& events) {
   }
 }
 
+namespace {
+// energy[] from perf's power PMU totals ("power/energy-pkg/" in Joules: every socket's; the
+// "S0/power/…" aggregates are parts of it), over `seconds`, as measure reads them through the
+// same PMU (measured:rapl); nothing without a time to give the watts.
+void add_power_energy(const std::vector<EventCount>& events, double seconds,
+                      std::vector<EnergyReading>& energy) {
+  if (!(seconds > 0)) return;
+  for (const auto& e : events) {
+    std::string_view name = e.name;
+    if (!e.counted() || e.unit != "Joules" || !name.starts_with("power/") || !name.ends_with('/'))
+      continue;
+    name = name.substr(6, name.size() - 7);
+    for (const auto& power : kPowerEvents) {
+      if (name != power.event) continue;
+      EnergyReading r;
+      r.domain = std::string(power.kind);
+      r.joules = e.value;
+      r.average_watts = e.value / seconds;
+      r.method = "measured:rapl";
+      energy.push_back(std::move(r));
+    }
+  }
+}
+}  // namespace
+
 std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_time,
                                               RunSums& sums) {
   size_t n = m_.intervals.size();
@@ -850,6 +876,7 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     bool first = sums.intervals == 0;
     iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first);
     if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;
+    add_power_energy(iv.events, iv.duration_s, iv.energy);
     previous_time = iv.time_s;
     sums.add(iv.events);
   }
@@ -953,6 +980,7 @@ Measurement Builder::finish() {
   size_t taken = taken_;
   auto intervals = take_intervals(false, previous, sums);
   finish_run(sums, previous);
+  if (m_.has_duration) add_power_energy(m_.events, m_.duration_s, m_.energy);
   m_.intervals = std::move(intervals);
   taken_ = taken;
   return std::move(m_);
@@ -962,6 +990,7 @@ Measurement Builder::finish_streamed(RunSums& sums, double last_time) {
   flush(top_totals_, m_.events);
   assign_groups(m_.events, m_.reported);
   finish_run(sums, last_time);
+  if (m_.has_duration) add_power_energy(m_.events, m_.duration_s, m_.energy);
   return std::move(m_);
 }
 

@@ -523,6 +523,20 @@ TEST_SUITE("pure") {
     CHECK(noted);
   }
 
+  TEST_CASE("compare takes a recording's energy from the joules perf counted") {
+    // wild/008.txt:7: 51.10 Joules power/energy-psys/ (the platform: the basis over package,
+    // dram, core and gpu) in 5.001965465 s (008.txt:9).
+    auto r = run_process(pmcmodel(
+        {"compare", std::string(PMC_TEST_DATA) + "/perfstat/wild/008.txt", "--json", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    REQUIRE(doc["rows"].size() == 1);
+    const auto& row = doc["rows"][0];
+    CHECK(row["method"] == "measured:rapl");
+    CHECK(row["joules"].get<double>() == doctest::Approx(51.10));
+    CHECK(row["average_watts"].get<double>() == doctest::Approx(51.10 / 5.001965465));
+  }
+
   TEST_CASE("import without --cpu derives top-down from an Arm Neoverse recording's raw events") {
     // wild/066.txt (perf 6.4-dev, Neoverse, -M TopDownL1): stall_slot* and op_* rows, with no
     // BR_MIS_PRED that the current N2 formulas need; the values perf printed are read from it.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "events/document/energy_basis.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "test_support.h"
@@ -254,6 +255,42 @@ TEST_SUITE("pure") {
     CHECK(value_of(derive_metrics(second.events, second.duration_s), "ipc") ==
           doctest::Approx(1317514.0 / 1551619).epsilon(0.001));
     CHECK(std::abs(1317514.0 / 1551619 - 0.85) < 0.005);
+  }
+
+  TEST_CASE("wild: perf's power/energy-* totals are the document's energy[]") {
+    auto joules_of = [](const Measurement& m, std::string_view domain) {
+      for (const auto& e : m.energy)
+        if (e.domain == domain) {
+          CHECK(e.method == "measured:rapl");
+          return e.joules;
+        }
+      FAIL("no energy of " << domain);
+      return 0.0;
+    };
+    // 008.txt:3-7: 3.59 J energy-cores, 8.18 J energy-ram, 1.63 J energy-gpu, 12.74 J
+    // energy-pkg, 51.10 J energy-psys.
+    auto laptop = load("008.txt").measurement;
+    CHECK(laptop.energy.size() == 5);
+    CHECK(joules_of(laptop, "core") == 3.59);
+    CHECK(joules_of(laptop, "dram") == 8.18);
+    CHECK(joules_of(laptop, "gpu") == 1.63);
+    CHECK(joules_of(laptop, "package") == 12.74);
+    CHECK(joules_of(laptop, "psys") == 51.10);
+    auto laptop_basis = energy_basis(laptop.energy);
+    REQUIRE(laptop_basis);
+    CHECK(laptop_basis->joules == 51.10);  // psys covers the platform
+    // 043.txt:12-15 (names wrapped onto the next line): 178.64 J energy-pkg, 6.39 J energy-ram
+    // over 10.003550180 s (043.txt:17).
+    auto server = load("043.txt").measurement;
+    CHECK(joules_of(server, "package") == 178.64);
+    CHECK(joules_of(server, "dram") == 6.39);
+    for (const auto& e : server.energy)
+      if (e.domain == "package") CHECK(e.average_watts == doctest::Approx(178.64 / 10.003550180));
+    auto server_basis = energy_basis(server.energy);
+    REQUIRE(server_basis);
+    CHECK(server_basis->joules == doctest::Approx(178.64 + 6.39));
+    // A trimmed recording (011.txt, no elapsed line) has no time to give watts: no energy[].
+    CHECK(load("011.txt").measurement.energy.empty());
   }
 
   TEST_CASE("wild: a JSON file that is not a perf stat recording is refused") {
