@@ -872,7 +872,7 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
     if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
     assign_groups(iv.events, iv.reported, repeats);
-    if (!step_s_) learn_step(out);
+    if (!step_s_ && !step_tried_) learn_step(out);
     bool first = sums.intervals == 0;
     iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first);
     if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;
@@ -888,6 +888,7 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
 }
 
 void Builder::learn_step(const std::vector<Interval>& intervals) {
+  step_tried_ = intervals.size() > 1;  // once: a batch of one interval tells nothing
   std::vector<double> gaps;
   for (size_t i = 1; i < intervals.size(); ++i)
     gaps.push_back(intervals[i].time_s - intervals[i - 1].time_s);

@@ -233,7 +233,8 @@ class Builder {
   // The step of `intervals` (the median gap between them) when set_interval_step gave none.
   void learn_step(const std::vector<Interval>& intervals);
   std::optional<double> step_s_;
-  size_t taken_ = 0;  // intervals taken out, for empty()
+  bool step_tried_ = false;  // learn_step found none in a batch of intervals
+  size_t taken_ = 0;         // intervals taken out, for empty()
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
   std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
                                 std::vector<Metric>*& reported);
