@@ -53,10 +53,21 @@ unsigned thread_count(const ImportCliOptions& o) {
   return std::clamp(std::thread::hardware_concurrency(), 1u, kMaxThreads);
 }
 
+// -m's names in `metrics`, or the command's error naming the files that lack one.
+void check_selection(const LoadedMetrics& metrics, const std::vector<std::string>& names) {
+  try {
+    (void)import_selection(metrics, names);
+  } catch (const std::runtime_error& e) {
+    throw CommandError(e.what());
+  }
+}
+
 // The metric engine's files: generic.json (perf stat's own ratios, top-down from topdown-*
 // events), the --cpu file and the --metrics paths. Without --cpu and --metrics a missing data
-// directory falls back to derive_metrics rather than refusing the import. -m's names are checked
-// here, before any input is read.
+// directory falls back to derive_metrics rather than refusing the import. With --cpu, -m's names
+// are checked here, before any input is read; without, a name these files lack may be in the
+// file of the CPU a recording's events show, and is checked once that is chosen
+// (check_selection).
 std::optional<LoadedMetrics> import_metrics(const ImportCliOptions& o, const ImportRequest& r) {
   std::optional<LoadedMetrics> metrics;
   try {
@@ -65,11 +76,7 @@ std::optional<LoadedMetrics> import_metrics(const ImportCliOptions& o, const Imp
     if (!o.cpu_model.empty() || !r.paths.empty() || !o.metric_names.empty()) throw;
     return std::nullopt;
   }
-  try {
-    (void)import_selection(*metrics, o.metric_names);
-  } catch (const std::runtime_error& e) {
-    throw CommandError(e.what());
-  }
+  if (!o.cpu_model.empty()) check_selection(*metrics, o.metric_names);
   return metrics;
 }
 
@@ -121,12 +128,13 @@ MetricChoice choose_metrics(Measurement& m, const ImportCliOptions& o, const Imp
     return import_literals(m, cpu, request.literals, set).literals();
   };
   MetricChoice choice;
-  choice.inferred =
-      infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu, literals_of);
+  choice.inferred = infer_import_metrics(m, o.cpu_model, given ? &*given : nullptr, load_cpu,
+                                         literals_of, o.metric_names);
   std::string cpu = o.cpu_model;
   if (cpu.empty() && choice.inferred)
     if (auto inferred = infer_metric_cpu(m)) cpu = inferred->cpu;
   const std::optional<LoadedMetrics>& metrics = choice.inferred ? choice.inferred : given;
+  if (metrics) check_selection(*metrics, o.metric_names);
   choice.layers = import_literals(m, cpu, request.literals, metrics ? &metrics->set : nullptr);
   if (metrics) note_unknown_slots(m, metrics->set, choice.layers);
   return choice;

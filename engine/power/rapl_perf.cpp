@@ -7,6 +7,7 @@
 
 #include "engine/counting/counters.h"
 #include "engine/counting/perf_event.h"
+#include "events/document/energy_basis.h"
 #include "events/names/resolver.h"
 
 namespace pmc {
@@ -14,16 +15,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Event file → domain kind, in report order (arch/x86/events/rapl.c, rapl_events_*).
-struct PowerEventKind {
-  const char* event;
-  const char* kind;
-};
-constexpr PowerEventKind kPowerEvents[] = {
-    {"energy-pkg", "package"}, {"energy-cores", "core"}, {"energy-gpu", "gpu"},
-    {"energy-ram", "dram"},    {"energy-psys", "psys"},
-};
 
 // The package of each cpumask CPU from topology/physical_package_id; their positions when the ids
 // are unreadable or repeat (a PMU scoped per die lists one CPU per die).
@@ -206,19 +197,20 @@ PowerPmuPlan plan_power_pmu_events(const SysRoot& root) {
   for (const auto& [event, kind] : kPowerEvents) {
     if (!fs::exists(dir / event)) continue;
     EventSpec spec;
+    std::string name = "power/" + std::string(event) + "/";
     try {
-      spec = resolver.resolve(std::string("power/") + event + "/");
+      spec = resolver.resolve(name);
     } catch (const ResolveError& e) {
-      plan.notes.push_back(std::string("power/") + event + "/ left out: " + e.what());
+      plan.notes.push_back(name + " left out: " + e.what());
       continue;
     }
     std::vector<int> cpus = spec.cpus.empty() ? std::vector<int>{0} : spec.cpus;
     auto packages = packages_of(root, cpus, plan.notes);
     // psys is one platform counter; every package's copy would read the same MSR.
-    size_t copies = std::string_view(kind) == "psys" ? 1 : cpus.size();
+    size_t copies = kind == "psys" ? 1 : cpus.size();
     for (size_t i = 0; i < copies; ++i) {
       PowerPmuEvent e;
-      e.kind = kind;
+      e.kind = std::string(kind);
       e.package = packages[i];
       e.domain = rapl_domain_name(kind, packages[i], int(cpus.size()));
       e.spec = spec;

@@ -34,6 +34,19 @@ enum class DomainKind {
 };
 DomainKind classify_domain(std::string_view domain);
 
+// perf's power PMU events (arch/x86/events/rapl.c, rapl_events_*) and the kind of RAPL domain
+// each counts, in report order: energy-pkg → package, energy-cores → core, energy-gpu → gpu (the
+// integrated one), energy-ram → dram, energy-psys → psys. `measure` numbers a kind per socket
+// (rapl_domain_name); an imported perf stat total (every socket's) is named by the kind alone.
+struct PowerEventKind {
+  std::string_view event;
+  std::string_view kind;
+};
+inline constexpr PowerEventKind kPowerEvents[] = {
+    {"energy-pkg", "package"}, {"energy-cores", "core"}, {"energy-gpu", "gpu"},
+    {"energy-ram", "dram"},    {"energy-psys", "psys"},
+};
+
 // Whether a domain is a GPU card read on its own (gpu0, gpu1…), beside the CPU's domains; RAPL's
 // "gpu" (an integrated GPU inside the package) is not.
 bool is_gpu_card_domain(std::string_view domain);

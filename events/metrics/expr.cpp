@@ -156,6 +156,22 @@ const EventValues::Entry* EventValues::find(std::string_view name) const {
 
 const EventValues::Entry* EventValues::find_key(std::string_view key) const {
   auto it = entries_.find(key);
+  if (it != entries_.end()) return &it->second;
+  // Intel's unhalted core cycles are the same count under perf's generic name: the kernel's
+  // `cycles` is event 0x3c umask 0 (CPU_CLK_UNHALTED.THREAD_P; arch/x86/events/intel/core.c
+  // intel_perfmon_event_map), CPU_CLK_UNHALTED.THREAD its fixed-counter twin (SDM vol. 3B
+  // 20.2.2). perf's Skylake-era metric files of 4.x-5.x wrote the level-1 top-down formulas over
+  // `cycles` (skl-metrics.json: "IDQ_UOPS_NOT_DELIVERED.CORE / (4 * cycles)"), so perf -M
+  // recordings of those years hold only `cycles`: the current files read it for
+  // CPU_CLK_UNHALTED.THREAD where that was not recorded at all.
+  constexpr std::string_view kThread = "cpu_clk_unhalted.thread";
+  size_t at = key.find(kThread);
+  if (at == std::string_view::npos || (at != 0 && key[at - 1] != '/') ||
+      (at + kThread.size() != key.size() && key.substr(at + kThread.size()) != "/"))
+    return nullptr;
+  std::string cycles(key.substr(0, at));
+  cycles.append("cycles").append(key.substr(at + kThread.size()));
+  it = entries_.find(cycles);
   return it == entries_.end() ? nullptr : &it->second;
 }
 

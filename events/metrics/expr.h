@@ -81,8 +81,11 @@ class EventValues {
   void set(std::string_view name, double value);
   // An event of the counts that has no value: `status` is not counted, `reason` the count's.
   void set_missing(std::string_view name, EventStatus status, std::string_view reason);
-  const Entry* find(std::string_view name) const;     // any spelling; nullptr when never set
-  const Entry* find_key(std::string_view key) const;  // a canonical_event_name() already
+  const Entry* find(std::string_view name) const;  // any spelling; nullptr when never set
+  // A canonical_event_name() already. CPU_CLK_UNHALTED.THREAD ("cpu_core/…/" too) that was not
+  // set is found as `cycles` where that was (the same count on Intel; perf 5.x's metric files
+  // named it so).
+  const Entry* find_key(std::string_view key) const;
   size_t size() const { return entries_.size(); }
 
   // From a measurement's counts. Units follow perf's metric evaluation: clock events

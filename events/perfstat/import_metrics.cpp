@@ -98,9 +98,19 @@ ImportMetricsPlan derive_import_metrics(Measurement& m, const LoadedMetrics* met
 std::optional<LoadedMetrics> infer_import_metrics(
     Measurement& m, const std::string& cpu_model, const LoadedMetrics* given,
     const std::function<LoadedMetrics(const std::string& cpu)>& load,
-    const std::function<Literals(const std::string& cpu)>& literals) {
+    const std::function<Literals(const std::string& cpu)>& literals,
+    const std::vector<std::string>& wanted) {
   if (!cpu_model.empty()) return std::nullopt;
-  return infer_metric_files(m, given, load, literals);
+  bool given_has_wanted = true;
+  if (given != nullptr && !wanted.empty()) {
+    try {
+      (void)resolve_metric_selection(*given, wanted);
+    } catch (const std::runtime_error&) {
+      given_has_wanted = false;
+    }
+  }
+  return infer_metric_files(m, given, load, literals,
+                            given_has_wanted ? std::vector<std::string>{} : wanted);
 }
 
 namespace {

@@ -58,11 +58,13 @@ std::vector<std::string> import_selection(const LoadedMetrics& metrics,
 // Without --cpu: the metric files the recording's events show, when `given` derives no top-down
 // from it (infer_metric_files, whose note on `m` says which and why); `load` reads a --cpu name's
 // files and `literals` gives the literals for a CPU name ("" for `given`'s). nullopt when
-// `cpu_model` is given or nothing better is found.
+// `cpu_model` is given or nothing better is found. `wanted` (-m's names): where `given` lacks
+// one of them, the files of the CPU the events show are chosen when they have them all.
 std::optional<LoadedMetrics> infer_import_metrics(
     Measurement& m, const std::string& cpu_model, const LoadedMetrics* given,
     const std::function<LoadedMetrics(const std::string& cpu)>& load,
-    const std::function<Literals(const std::string& cpu)>& literals = {});
+    const std::function<Literals(const std::string& cpu)>& literals = {},
+    const std::vector<std::string>& wanted = {});
 
 // The literals a recording (or a measurement document) shows, as perf would have had them on
 // its machine; each is set only where the recording tells it:

@@ -23,10 +23,13 @@
 //   printed N; after them comes one total per event name ("cycles"), the sum of the aggregates (its
 //   running fraction the mean of theirs, no stddev). Metrics printed on an aggregate's row are
 //   named "<aggr-id>/<metric>".
-// - Intervals (-I): rows are grouped by timestamp into intervals[] (time_s = timestamp, duration_s
-// =
-//   difference to the previous one, the first from 0); the top-level events are the sums of the
-//   interval deltas, duration_s is the elapsed line or else the last timestamp.
+// - Intervals (-I): rows are grouped by timestamp into intervals[] (time_s = timestamp,
+//   duration_s = difference to the previous one, the first from 0, or one -I step where that is
+//   more than 1.5 steps: a recording pasted from the middle of a run, intervals left out; the step
+//   is the -I of a perf command line in the text, else the median difference); the top-level
+//   events are the sums of the interval deltas, duration_s is the elapsed line or else the time
+//   the intervals span.
+// - A line holding only "(pp.pp%)" under a counter row is that row's running percentage.
 // - reported[] names: ipc, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
 //   frontend_stall_ratio, backend_stall_ratio, stalled_cycles_per_insn, l1d/l1i/llc/dtlb/itlb
 //   _miss_ratio (as the metric engine names them), tma_* (Retiring, Bad Speculation... and AMD's
@@ -39,7 +42,8 @@
 //   wrapped over several lines is read as one record (a JSON reader would), errors naming the
 //   line where it starts.
 // - --metric-only and legacy --topdown tables: columns are matched to their headers by right edge
-//   (perf leaves a cell blank when a metric has no value); values go to reported[].
+//   (perf leaves a cell blank when a metric has no value); values go to reported[]. The legacy
+//   --topdown -x SEP table ("core,cpus,retiring,…" then "S0-C0,1,151.0,3.9,26.0,,") is CSV.
 // - task-clock/cpu-clock printed without a unit are ns (perf 6.x on some machines), unless the
 // count
 //   has a fraction (perf 3.x printed msec without a unit).

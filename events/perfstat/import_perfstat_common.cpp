@@ -12,6 +12,7 @@
 #include <iterator>
 #include <limits>
 
+#include "events/document/energy_basis.h"
 #include "events/text/ordered_parallel.h"
 
 namespace pmc::perfstat {
@@ -843,6 +844,31 @@ void Builder::RunSums::add(const std::vector<EventCount>& events) {
   }
 }
 
+namespace {
+// energy[] from perf's power PMU totals ("power/energy-pkg/" in Joules: every socket's; the
+// "S0/power/…" aggregates are parts of it), over `seconds`, as measure reads them through the
+// same PMU (measured:rapl); nothing without a time to give the watts.
+void add_power_energy(const std::vector<EventCount>& events, double seconds,
+                      std::vector<EnergyReading>& energy) {
+  if (!(seconds > 0)) return;
+  for (const auto& e : events) {
+    std::string_view name = e.name;
+    if (!e.counted() || e.unit != "Joules" || !name.starts_with("power/") || !name.ends_with('/'))
+      continue;
+    name = name.substr(6, name.size() - 7);
+    for (const auto& power : kPowerEvents) {
+      if (name != power.event) continue;
+      EnergyReading r;
+      r.domain = std::string(power.kind);
+      r.joules = e.value;
+      r.average_watts = e.value / seconds;
+      r.method = "measured:rapl";
+      energy.push_back(std::move(r));
+    }
+  }
+}
+}  // namespace
+
 std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_time,
                                               RunSums& sums) {
   size_t n = m_.intervals.size();
@@ -863,7 +889,11 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
     if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
     assign_groups(iv.events, iv.reported, repeats);
-    iv.duration_s = iv.time_s - previous_time;
+    if (!step_s_ && !step_tried_) learn_step(out);
+    bool first = sums.intervals == 0;
+    iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first);
+    if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;
+    add_power_energy(iv.events, iv.duration_s, iv.energy);
     previous_time = iv.time_s;
     sums.add(iv.events);
   }
@@ -872,6 +902,64 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
   if (last_.interval != npos) last_.interval -= std::min(last_.interval, out.size());
   taken_ += out.size();
   return out;
+}
+
+void Builder::learn_step(const std::vector<Interval>& intervals) {
+  step_tried_ = intervals.size() > 1;  // once: a batch of one interval tells nothing
+  std::vector<double> gaps;
+  for (size_t i = 1; i < intervals.size(); ++i)
+    gaps.push_back(intervals[i].time_s - intervals[i - 1].time_s);
+  if (gaps.empty()) return;
+  std::nth_element(gaps.begin(), gaps.begin() + std::ptrdiff_t(gaps.size() / 2), gaps.end());
+  if (double median = gaps[gaps.size() / 2]; median > 0) step_s_ = median;
+}
+
+double Builder::interval_length(double time_s, double gap_s, bool first) {
+  // perf's timer fires late by a scheduling delay, not by another step: past 1.5 steps the
+  // interval's counts are still one step's.
+  constexpr double kFarPast = 1.5;
+  if (!step_s_ || gap_s <= kFarPast * *step_s_) return gap_s;
+  if (first) {
+    m_.notes.push_back(fmt::format(
+        "the recording starts at t = {} s, past its first -I interval of {:g} s: it was taken "
+        "from the middle of a run: each interval is {:g} s long, and the run's time is the "
+        "time its intervals span, not the time since perf started",
+        time_s, *step_s_, *step_s_));
+  } else {
+    m_.notes.push_back(
+        fmt::format("intervals are missing before t = {} s ({:g} s after the one before, -I "
+                    "step {:g} s): that interval is taken as {:g} s long",
+                    time_s, gap_s, *step_s_, *step_s_));
+  }
+  return *step_s_;
+}
+
+std::optional<double> interval_step_in_command(std::string_view line) {
+  size_t at = line.find("perf ");
+  if (at == std::string_view::npos || line.find(" stat", at) == std::string_view::npos)
+    return std::nullopt;
+  std::vector<std::string_view> words;
+  for (size_t i = at; i < line.size();) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  auto milliseconds = [](std::string_view text) -> std::optional<double> {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
+    double ms = std::stod(std::string(text));
+    return ms > 0 ? std::optional<double>(ms / 1000) : std::nullopt;
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string_view w = words[i];
+    std::string_view next = i + 1 < words.size() ? words[i + 1] : std::string_view();
+    if (w == "--") break;  // the command perf runs
+    if (w == "-I" || w == "--interval-print") return milliseconds(next);
+    if (w.starts_with("--interval-print=")) return milliseconds(w.substr(17));
+    if (w.starts_with("-I")) return milliseconds(w.substr(2));
+  }
+  return std::nullopt;
 }
 
 // The runs' standard deviation where the recording says how many runs there were (text's
@@ -888,7 +976,7 @@ void Builder::finish_run(RunSums& sums, double last_time) {
   add_run_stddev(m_.events, m_.runs);
   if (sums.intervals == 0) return;
   if (!m_.has_duration) {
-    m_.duration_s = last_time;
+    m_.duration_s = last_time - sums.start_s.value_or(0);
     m_.has_duration = true;
   }
   if (!m_.events.empty()) return;
@@ -910,6 +998,7 @@ Measurement Builder::finish() {
   size_t taken = taken_;
   auto intervals = take_intervals(false, previous, sums);
   finish_run(sums, previous);
+  if (m_.has_duration) add_power_energy(m_.events, m_.duration_s, m_.energy);
   m_.intervals = std::move(intervals);
   taken_ = taken;
   return std::move(m_);
@@ -919,6 +1008,7 @@ Measurement Builder::finish_streamed(RunSums& sums, double last_time) {
   flush(top_totals_, m_.events);
   assign_groups(m_.events, m_.reported);
   finish_run(sums, last_time);
+  if (m_.has_duration) add_power_energy(m_.events, m_.duration_s, m_.energy);
   return std::move(m_);
 }
 
@@ -1112,7 +1202,8 @@ PerfStatFormat detect_format(std::string_view text) {
       continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
     ++seen;
-    if (perfstat::detect_csv_separator(line) != 0) return PerfStatFormat::csv;
+    if (perfstat::detect_csv_separator(line) != 0 || perfstat::is_topdown_table_header(line))
+      return PerfStatFormat::csv;
   }
   return PerfStatFormat::text;
 }

@@ -183,6 +183,9 @@ class Builder {
   // continuation row ("#  0.05  stalled cycles per insn  ( +-  1.23% )  (33.36%)").
   void amend_last_event(std::optional<double> pct, std::optional<double> noise_pct);
   void add_note(std::string note);
+  // The -I step (seconds) that the perf command line printed with the recording gives
+  // (interval_step_in_command): each interval's length where the timestamps do not tell it.
+  void set_interval_step(double seconds) { step_s_ = seconds; }
   Measurement& measurement() { return m_; }
   bool empty() const;
   // Whether `later`, the builder of the rows after this one's (a part of the file read on
@@ -214,6 +217,9 @@ class Builder {
     std::map<std::string, size_t, std::less<>> index;
     std::vector<Total> sums;
     size_t intervals = 0;
+    // When the first interval ends far past one -I step (a recording pasted from the middle of
+    // a run): where it started, one step before.
+    std::optional<double> start_s;
   };
   // Moves out the intervals read so far, finished as finish() finishes them (aggregate totals,
   // durations from `previous_time`, which is updated, and added to `sums`): all, or all but the
@@ -225,7 +231,16 @@ class Builder {
 
  private:
   void finish_run(RunSums& sums, double last_time);
-  size_t taken_ = 0;  // intervals taken out, for empty()
+  // The length of an interval ending at `time_s`, `gap_s` after the one before (or after 0 for
+  // the first): the gap, unless it is far longer than the -I step (a recording pasted from the
+  // middle of a run, or with intervals left out), where perf's interval was one step; a note
+  // says so.
+  double interval_length(double time_s, double gap_s, bool first);
+  // The step of `intervals` (the median gap between them) when set_interval_step gave none.
+  void learn_step(const std::vector<Interval>& intervals);
+  std::optional<double> step_s_;
+  bool step_tried_ = false;  // learn_step found none in a batch of intervals
+  size_t taken_ = 0;         // intervals taken out, for empty()
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
   std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
                                 std::vector<Metric>*& reported);
@@ -260,6 +275,13 @@ void read_json(std::string_view text, Context& ctx, Builder& out);
 
 // The CSV separator that splits `line` into perf's -x fields, or 0.
 char detect_csv_separator(std::string_view line);
+// Whether `line` is the header of perf 4.x-5.x's legacy `--topdown -x SEP` table ("core,cpus,
+// retiring,bad speculation,frontend bound,backend bound").
+bool is_topdown_table_header(std::string_view line);
+
+// The -I step in seconds of a perf stat command line printed with the recording ("# perf stat
+// -a -I 1000", "$ perf stat --interval-print=500 …"): -I N / -IN / --interval-print[=]N, in ms.
+std::optional<double> interval_step_in_command(std::string_view line);
 
 // Parses the "Performance counter stats for 'CMD' (N runs):" line into `m`.
 void parse_stats_header(std::string_view line, Measurement& m);

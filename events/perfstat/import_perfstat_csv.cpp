@@ -63,6 +63,48 @@ bool is_integer(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// The header of perf 4.x-5.x's legacy `--topdown -x SEP` table ("core,cpus,retiring,bad
+// speculation,frontend bound,backend bound"; "time," first with -I): its separator, leading
+// columns and the top-down category of each metric column. Its rows hold one value per column,
+// a percentage printed without '%', and nothing where perf had no value.
+struct TopdownTable {
+  char sep = 0;
+  bool time = false;       // a timestamp column
+  bool aggregate = false;  // an aggregate id column (core, socket, die)
+  bool cpus = false;       // and its number of CPUs
+  std::vector<std::string> columns;
+};
+
+std::optional<TopdownTable> legacy_topdown_header(std::string_view line) {
+  static constexpr std::string_view kCategories[] = {"retiring", "bad speculation",
+                                                     "frontend bound", "backend bound"};
+  for (char sep : {',', ';', '\t', ':', '|'}) {
+    if (line.find(sep) == std::string_view::npos) continue;
+    std::vector<std::string_view> fields;
+    split(line, sep, fields);
+    TopdownTable table;
+    table.sep = sep;
+    size_t i = 0;
+    auto leading = [&](std::initializer_list<std::string_view> names, bool& has) {
+      if (i < fields.size() && std::find(names.begin(), names.end(), fields[i]) != names.end()) {
+        has = true;
+        ++i;
+      }
+    };
+    leading({"time"}, table.time);
+    leading({"core", "socket", "die"}, table.aggregate);
+    leading({"cpus"}, table.cpus);
+    for (; i < fields.size(); ++i) {
+      if (std::find(std::begin(kCategories), std::end(kCategories), fields[i]) ==
+          std::end(kCategories))
+        break;
+      table.columns.emplace_back(fields[i]);
+    }
+    if (i == fields.size() && !table.columns.empty()) return table;
+  }
+  return std::nullopt;
+}
+
 class CsvReader {
  public:
   CsvReader(std::string_view text, Context& ctx, Builder& out)
@@ -78,6 +120,7 @@ class CsvReader {
       std::string_view t = trim(line);
       if (read_cpuid_row(t, out_)) continue;  // before a separator is looked for in it
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
+      if (sep_ == 0 && (topdown_ = legacy_topdown_header(t))) sep_ = topdown_->sep;
       first_row_ = lines.line_no();
       first_row_end_ = size_t(line.data() + line.size() - text_.data());
       if (sep_ == 0 && is_shell_command(t)) {
@@ -129,6 +172,7 @@ class CsvReader {
     CsvReader r(first.text_, ctx, out);
     r.sep_ = first.sep_;
     r.decimal_ = first.decimal_;
+    r.topdown_ = first.topdown_;
     r.continuation_ = true;
     return r;
   }
@@ -175,6 +219,11 @@ class CsvReader {
       return;
     }
     if (read_cpuid_row(t, out_)) return;
+    if (topdown_) {
+      if (const char* why = read_topdown_row(t))
+        ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
+      return;
+    }
     split(line, sep_, fields_);
     // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
     if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
@@ -275,6 +324,39 @@ class CsvReader {
     return add_metric(ts, aggregate, f[last - 2], f[last - 1]);
   }
 
+  // A row of the legacy --topdown table ("S0-C0,1,151.0,3.9,26.0,,"), or a header line again:
+  // each value to reported[] as the text table's are.
+  const char* read_topdown_row(std::string_view t) {
+    if (legacy_topdown_header(t)) return nullptr;
+    split(t, sep_, fields_);
+    const auto& f = fields_;
+    size_t i = 0;
+    std::optional<double> ts;
+    std::string_view aggregate;
+    if (topdown_->time) {
+      if (i >= f.size() || !looks_like_timestamp(f[i])) return "expected the table's timestamp";
+      ts = timestamp(f[i++]);
+    }
+    if (topdown_->aggregate) {
+      if (i >= f.size() || f[i].empty()) return "expected the table's core, socket or die";
+      aggregate = f[i++];
+    }
+    if (topdown_->cpus && (i >= f.size() || !is_integer(f[i++])))
+      return "expected the table's number of CPUs";
+    // One field more than the columns: perf ends a row with its separator.
+    if (f.size() - i > topdown_->columns.size() + 1) return "expected one value per column";
+    for (size_t k = 0; k < topdown_->columns.size() && i + k < f.size(); ++k) {
+      std::string_view text = f[i + k];
+      if (text.empty()) continue;  // perf printed no value
+      auto value = parse_number(text, decimal_);
+      if (!value) return "expected a percentage or nothing";
+      Metric m = normalise_metric(*value, true, topdown_->columns[k], "");
+      keep_printed_decimals(m, text, decimal_, 0.01);
+      out_.add_reported(ts, aggregate, std::move(m));
+    }
+    return nullptr;
+  }
+
   // The rows of one interval repeat its timestamp: convert it once.
   std::optional<double> timestamp(std::string_view text) {
     if (text != last_timestamp_text_) {
@@ -332,6 +414,7 @@ class CsvReader {
   Context& ctx_;
   Builder& out_;
   char sep_ = 0;
+  std::optional<TopdownTable> topdown_;  // the file is a legacy --topdown table
   char decimal_ = '.';
   double scale_ = 1;         // the last metric_of()'s value of a printed 1 (0.01 for a percentage)
   size_t part_offset_ = 0;   // where the part being read starts in text_
@@ -359,6 +442,10 @@ class CsvReader {
 };
 
 }  // namespace
+
+bool is_topdown_table_header(std::string_view line) {
+  return legacy_topdown_header(trim(line)).has_value();
+}
 
 char detect_csv_separator(std::string_view line) {
   std::array<int, 256> frequency{};

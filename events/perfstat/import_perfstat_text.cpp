@@ -221,6 +221,7 @@ class TextReader {
       }
     }
     if (read_advice(line, t)) return;
+    if (read_lone_running(t)) return;
     if (!columns_.empty() && read_metric_values(line)) {
       seen_output_ = true;
       return;
@@ -228,6 +229,7 @@ class TextReader {
     const char* why = read_row(line);
     if (why == nullptr) {
       seen_output_ = true;
+      last_row_line_ = line_no_;
       return;
     }
     // perf right-aligns metric-only headers, and prints them before any counter row. A line
@@ -242,6 +244,7 @@ class TextReader {
     // Before perf's output: the command that ran it, or (above perf's header) what the command
     // printed itself.
     if (!seen_output_ && (is_shell_command(t) || line_no_ < first_header_)) {
+      if (auto step = interval_step_in_command(t)) out_.set_interval_step(*step);
       out_.add_note(fmt::format("line {}: {} (before perf's output)", line_no_, quote(t)));
       return;
     }
@@ -250,6 +253,20 @@ class TextReader {
                                                         "<event> [# <metric>]'"
                                                       : why,
                                       quote(t)));
+  }
+
+  // A line holding only "(pp.pp%)" right under a counter row: that row's running percentage,
+  // printed on a line of its own (an Arm hybrid perf of 2023 did so under `<not counted>` rows,
+  // whose running time is 0 whatever the percentage says).
+  bool read_lone_running(std::string_view t) {
+    if (last_row_line_ == 0 || last_row_line_ + 1 != line_no_ || t.size() < 3 || t.front() != '(' ||
+        !t.ends_with("%)"))
+      return false;
+    std::optional<double> pct, noise;
+    std::string_view rest = t;
+    if (strip_trailers(rest, pct, noise) != nullptr || !trim(rest).empty() || !pct) return false;
+    out_.amend_last_event(pct, std::nullopt);
+    return true;
   }
 
   // perf's own messages around the counts: kept as notes, never an error.
@@ -280,6 +297,8 @@ class TextReader {
 
   void read_comment_line(std::string_view line, std::string_view t) {
     std::string_view body = trim(t.substr(1));
+    // A root prompt with the command: "# perf stat -a -I 1000".
+    if (auto step = interval_step_in_command(body)) out_.set_interval_step(*step);
     if (body.starts_with("started on")) {
       std::string when(trim(body.substr(10)));
       out_.measurement().start_time = iso_start_time(when);
@@ -633,6 +652,7 @@ class TextReader {
   bool interval_ = false;
   bool in_advice_ = false;
   size_t rows_in_block_ = 0;
+  size_t last_row_line_ = 0;  // the line of the last counter row read, 0 when none
   std::string last_event_;
   size_t continuations_ = 0;  // metric rows read under the last event
   bool in_group_ = false;     // the last rows were under a metric group's name

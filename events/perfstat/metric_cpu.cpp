@@ -203,10 +203,12 @@ std::optional<MetricCpu> infer_metric_cpu(const Measurement& m) {
 std::optional<LoadedMetrics> infer_metric_files(
     Measurement& m, const LoadedMetrics* given,
     const std::function<LoadedMetrics(const std::string& cpu)>& load,
-    const std::function<Literals(const std::string& cpu)>& literals) {
+    const std::function<Literals(const std::string& cpu)>& literals,
+    const std::vector<std::string>& wanted) {
   auto literals_of = [&](const std::string& cpu) { return literals ? literals(cpu) : Literals{}; };
   auto cpu = infer_metric_cpu(m);
-  if (!cpu || (given != nullptr && derives_topdown(m, given->set, literals_of(""))))
+  if (!cpu) return std::nullopt;
+  if (wanted.empty() && given != nullptr && derives_topdown(m, given->set, literals_of("")))
     return std::nullopt;
   std::optional<LoadedMetrics> candidate;
   try {
@@ -217,7 +219,15 @@ std::optional<LoadedMetrics> infer_metric_files(
                     cpu->cpu, cpu->why, e.what()));
     return std::nullopt;
   }
-  if (!derives_topdown(m, candidate->set, literals_of(cpu->cpu))) {
+  std::string reason = cpu->why;
+  if (!wanted.empty()) {
+    try {
+      (void)resolve_metric_selection(*candidate, wanted);
+    } catch (const std::runtime_error&) {
+      return std::nullopt;  // -m's error names the files that lack the name
+    }
+    reason = fmt::format("-m {} is defined there and {}", join(wanted, ","), cpu->why);
+  } else if (!derives_topdown(m, candidate->set, literals_of(cpu->cpu))) {
     m.notes.push_back(fmt::format(
         "{}'s metric file was not used although {}: it derives no top-down from the recorded "
         "events; generic.json's metrics only",
@@ -226,7 +236,7 @@ std::optional<LoadedMetrics> infer_metric_files(
   }
   m.notes.push_back(fmt::format(
       "metric file: {}'s ({}), chosen without --cpu because {}; --cpu MODEL chooses another",
-      cpu->cpu, join(candidate->files, " + "), cpu->why));
+      cpu->cpu, join(candidate->files, " + "), reason));
   return candidate;
 }
 

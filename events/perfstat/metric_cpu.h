@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "events/document/measurement.h"
 #include "events/metrics/metric_schedule.h"
@@ -61,9 +62,12 @@ std::optional<NeoverseEvidence> neoverse_in_recording(const Measurement& m);
 // generic.json may be able to give where the CPU's formula lacks an input). A note on `m` says
 // which files were chosen and why, or why the ones the events show were not. `literals` gives the
 // #literals the files are tried with for a CPU name ("" for `given`'s); none without it.
+// `wanted` (-m's metric and group names, which `given` lacks): the family's files are tried even
+// when `given` derives top-down, and taken when they have every name (TmaL1, PipelineL1).
 std::optional<LoadedMetrics> infer_metric_files(
     Measurement& m, const LoadedMetrics* given,
     const std::function<LoadedMetrics(const std::string& cpu)>& load,
-    const std::function<Literals(const std::string& cpu)>& literals = {});
+    const std::function<Literals(const std::string& cpu)>& literals = {},
+    const std::vector<std::string>& wanted = {});
 
 }  // namespace pmc

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +44,40 @@ std::string long_recording(size_t intervals) {
 
 void write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+// The top-down values perf printed in a recording's "#  VALUE [%]  NAME" comments, as fractions
+// under their tma_ name in lower case ("#     0.09 Retiring" → tma_retiring 0.09, "#  33.7 %
+// retiring" → tma_retiring 0.337), with half a unit of the last digit perf printed.
+struct Printed {
+  double value;
+  double half_unit;
+};
+std::map<std::string, Printed> printed_topdown(const std::string& path) {
+  std::map<std::string, Printed> out;
+  std::istringstream lines(read_file(path));
+  for (std::string line; std::getline(lines, line);) {
+    size_t hash = line.find('#');
+    if (hash == std::string::npos) continue;
+    std::istringstream fields(line.substr(hash + 1));
+    std::string number, name;
+    if (!(fields >> number >> name) || number.find_first_not_of("0123456789.") != std::string::npos)
+      continue;
+    double scale = 1;
+    if (name == "%" && fields >> name) scale = 0.01;
+    for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+    size_t dot = number.find('.');
+    int decimals = dot == std::string::npos ? 0 : int(number.size() - dot - 1);
+    out["tma_" + name] = {std::stod(number) * scale, 0.5 * std::pow(10.0, -decimals) * scale};
+  }
+  return out;
+}
+
+double metric_value(const nlohmann::json& doc, const std::string& name) {
+  for (const auto& m : doc["metrics"])
+    if (m["name"] == name && m["value"].is_number()) return m["value"].get<double>();
+  FAIL("no metric " << name);
+  return 0;
 }
 
 }  // namespace
@@ -469,6 +504,82 @@ TEST_SUITE("pure") {
                note.find("de_src_op_disp.all") != std::string::npos;
     }
     CHECK(noted);
+  }
+
+  TEST_CASE("import -m takes a group of the metric file the recording's events choose") {
+    // Without --cpu, -m PipelineL1 (zen4.json) and -m TmaL1 / TopdownL2 (skylake.json) are not
+    // in generic.json: the file of the CPU the events show is chosen before the names are.
+    std::string wild = std::string(PMC_TEST_DATA) + "/perfstat/wild/";
+    struct Case {
+      const char* file;
+      const char* group;
+      const char* cpu;
+      bool printed;  // perf printed this group's metrics in the file
+    };
+    const Case cases[] = {{"065.txt", "PipelineL1", "zen4", true},
+                          {"063.txt", "TmaL1", "skylake", true},
+                          {"063.txt", "TopdownL2", "skylake", false}};
+    for (const auto& c : cases) {
+      CAPTURE(c.file);
+      CAPTURE(c.group);
+      auto r = run_process(pmcmodel({"import", wild + c.file, "-m", c.group, "--json", "-"}));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto doc = nlohmann::json::parse(r.out);
+      bool noted = false;
+      for (const auto& n : doc["notes"]) {
+        std::string note = n;
+        noted |= note.starts_with(fmt::format("metric file: {}'s", c.cpu)) &&
+                 note.find(fmt::format("-m {}", c.group)) != std::string::npos;
+      }
+      CHECK(noted);
+      if (!c.printed) continue;
+      auto printed = printed_topdown(wild + c.file);
+      REQUIRE(printed.size() == 4);
+      for (const auto& [name, p] : printed) {
+        CAPTURE(name);
+        CHECK(std::abs(metric_value(doc, name) - p.value) <= p.half_unit * 1.000001);
+      }
+    }
+    SUBCASE("a name no file has is still refused, naming the files looked in") {
+      auto r = run_process(pmcmodel({"import", wild + "065.txt", "-m", "NoSuchGroup"}));
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("-m NoSuchGroup: no metric or metric group") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a perf 5.7 Skylake -M recording over `cycles` gives perf's top-down values") {
+    // wild/060.txt: perf 5.7's skl-metrics.json wrote TopdownL1 over `cycles` ("IDQ_UOPS_NOT_
+    // DELIVERED.CORE / (4 * cycles)"), so the recording holds no CPU_CLK_UNHALTED.THREAD; perf
+    // printed 0.08 Bad_Speculation, 0.41 Backend_Bound, 0.38 Frontend_Bound, 0.14 Retiring.
+    std::string path = std::string(PMC_TEST_DATA) + "/perfstat/wild/060.txt";
+    auto printed = printed_topdown(path);
+    REQUIRE(printed.size() == 4);
+    CHECK(printed["tma_backend_bound"].value == doctest::Approx(0.41));
+    auto r = run_process(pmcmodel({"import", path, "--json", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    for (const auto& [name, p] : printed) {
+      CAPTURE(name);
+      CHECK(std::abs(metric_value(doc, name) - p.value) <= p.half_unit * 1.000001);
+    }
+    bool noted = false;
+    for (const auto& n : doc["notes"])
+      noted |= n.get<std::string>().starts_with("metric file: skylake's");
+    CHECK(noted);
+  }
+
+  TEST_CASE("compare takes a recording's energy from the joules perf counted") {
+    // wild/008.txt:7: 51.10 Joules power/energy-psys/ (the platform: the basis over package,
+    // dram, core and gpu) in 5.001965465 s (008.txt:9).
+    auto r = run_process(pmcmodel(
+        {"compare", std::string(PMC_TEST_DATA) + "/perfstat/wild/008.txt", "--json", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    REQUIRE(doc["rows"].size() == 1);
+    const auto& row = doc["rows"][0];
+    CHECK(row["method"] == "measured:rapl");
+    CHECK(row["joules"].get<double>() == doctest::Approx(51.10));
+    CHECK(row["average_watts"].get<double>() == doctest::Approx(51.10 / 5.001965465));
   }
 
   TEST_CASE("import without --cpu derives top-down from an Arm Neoverse recording's raw events") {

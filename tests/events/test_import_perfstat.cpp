@@ -407,6 +407,52 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("import: -I intervals far past one step are one step long (the median gap)") {
+    // Hand-written -x, rows every ~1.001 s, the first at 5.001 s (taken from the middle of a
+    // run) and two intervals left out before 9.005 s.
+    std::string csv =
+        "5.001000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
+        "6.002000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
+        "9.005000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
+        "10.006000000,100.00,msec,cpu-clock,100000000,100.00,,\n";
+    auto m = import_perf_stat(csv, "mid.csv").measurement;
+    REQUIRE(m.intervals.size() == 4);
+    CHECK(m.intervals[0].duration_s == doctest::Approx(1.001));  // not 5.001
+    CHECK(m.intervals[1].duration_s == doctest::Approx(1.001));
+    CHECK(m.intervals[2].duration_s == doctest::Approx(1.001));  // not 3.003
+    CHECK(m.intervals[3].duration_s == doctest::Approx(1.001));
+    // The run spans 10.006 - (5.001 - 1.001) s.
+    CHECK(m.duration_s == doctest::Approx(6.006));
+    auto noted = [&](std::string_view part) {
+      return std::any_of(m.notes.begin(), m.notes.end(),
+                         [&](const std::string& n) { return n.find(part) != std::string::npos; });
+    };
+    CHECK(noted("the recording starts at t = 5.001 s"));
+    CHECK(noted("intervals are missing before t = 9.005 s"));
+  }
+
+  TEST_CASE("import: a running percentage alone on the line under its row belongs to that row") {
+    // synthetic/not_counted_lone_pct.txt (hand-made in the shape of an Arm hybrid perf of 2023):
+    // lines 5 and 8 hold only "(0.00%)" under `<not counted>` rows, line 11 "(50.00%)" under
+    // the branches row (456,789, line 10).
+    auto m = load("synthetic/not_counted_lone_pct.txt").measurement;
+    const auto& little = event(m.events, "armv8_cortex_a53/cycles/");
+    CHECK(little.status == EventStatus::not_counted);
+    CHECK(little.time_running_ns == 0);
+    CHECK(event(m.events, "armv8_cortex_a53/instructions/").status == EventStatus::not_counted);
+    CHECK(event(m.events, "armv8_cortex_a72/cycles/").value == 1234567.0);
+    CHECK(event(m.events, "armv8_cortex_a72/instructions/").running_fraction() == 1.0);
+    const auto& branches = event(m.events, "armv8_cortex_a72/branches/");
+    CHECK(branches.value == 456789.0);
+    CHECK(branches.running_fraction() == doctest::Approx(0.5));
+    CHECK(m.duration_s == 0.001234567);
+    // Not under a row (after a blank line), the same line is still refused.
+    std::string detached =
+        "\n Performance counter stats for 'ls':\n\n         1,234      cycles\n\n"
+        "                          (0.00%)\n\n       0.1 seconds time elapsed\n";
+    CHECK(error_of(detached, "d.txt").starts_with("d.txt:6: expected a counter row"));
+  }
+
   TEST_CASE("import: topdown tables and metric groups map to tma_* fractions") {
     SUBCASE("legacy --topdown table") {
       auto m = load("synthetic/topdown_legacy.txt").measurement;

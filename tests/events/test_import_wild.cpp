@@ -2,8 +2,11 @@
 // every value checked here is one perf printed in the recording.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
+#include "events/document/energy_basis.h"
+#include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "test_support.h"
 
@@ -54,16 +57,17 @@ bool has_note(const Measurement& m, std::string_view part) {
 
 TEST_SUITE("pure") {
   TEST_CASE("wild: every collected recording imports, except the damaged ones, which name a line") {
-    const char* imports[] = {
-        "001.txt", "002.txt",  "003.txt",  "004.txt",  "005.txt", "006.txt",  "008.txt",
-        "009.txt", "010.txt",  "011.txt",  "012.csv",  "013.csv", "014.txt",  "015.txt",
-        "016.txt", "017.json", "018.csv",  "019.json", "020.csv", "021.json", "022.txt",
-        "023.txt", "024.txt",  "025.txt",  "026.txt",  "027.txt", "028.txt",  "029.txt",
-        "030.txt", "031.txt",  "032.txt",  "033.txt",  "034.txt", "035.txt",  "036.txt",
-        "037.txt", "038.txt",  "039.json", "040.csv",  "041.csv", "042.csv",  "043.txt",
-        "044.txt", "045.txt",  "046.json", "047.json", "049.csv", "050.csv",  "051.json",
-        "053.txt", "055.txt",  "056.txt",  "057.txt",  "059.txt", "060.txt",  "061.txt",
-        "062.txt", "063.txt",  "064.txt",  "065.txt",  "066.txt", "067.txt",  "068.txt"};
+    const char* imports[] = {"001.txt",  "002.txt",  "003.txt",  "004.txt",  "005.txt", "006.txt",
+                             "008.txt",  "009.txt",  "010.txt",  "011.txt",  "012.csv", "013.csv",
+                             "014.txt",  "015.txt",  "016.txt",  "017.json", "018.csv", "019.json",
+                             "020.csv",  "021.json", "022.txt",  "023.txt",  "024.txt", "025.txt",
+                             "026.txt",  "027.txt",  "028.txt",  "029.txt",  "030.txt", "031.txt",
+                             "032.txt",  "033.txt",  "034.txt",  "035.txt",  "036.txt", "037.txt",
+                             "038.txt",  "039.json", "040.csv",  "041.csv",  "042.csv", "043.txt",
+                             "044.txt",  "045.txt",  "046.json", "047.json", "049.csv", "050.csv",
+                             "051.json", "053.txt",  "055.txt",  "056.txt",  "057.txt", "059.txt",
+                             "060.txt",  "061.txt",  "062.txt",  "063.txt",  "064.txt", "065.txt",
+                             "066.txt",  "067.txt",  "068.txt",  "069.txt",  "070.csv", "071.txt"};
     for (const char* name : imports) {
       CAPTURE(name);
       CHECK_NOTHROW(load(name));
@@ -109,6 +113,25 @@ TEST_SUITE("pure") {
     CHECK(m.reported.size() == 16 * 4);
     CHECK(m.duration_s == 13.341823591);
     CHECK(has_note(m, "wrapped"));
+  }
+
+  TEST_CASE("wild: a legacy --topdown -x, table keeps each core's values, blanks left out") {
+    // 070.csv:2 "S0-C0,1,151.0,3.9,26.0,," under the header of 070.csv:1: percentages without
+    // '%', backend bound blank.
+    auto m = load("070.csv").measurement;
+    CHECK(m.events.empty());
+    CHECK(value_of(m.reported, "S0-C0/tma_retiring") == doctest::Approx(1.510));
+    CHECK(value_of(m.reported, "S0-C0/tma_bad_speculation") == doctest::Approx(0.039));
+    CHECK(value_of(m.reported, "S0-C0/tma_frontend_bound") == doctest::Approx(0.260));
+    CHECK(m.reported.size() == 3);
+    // A row with more values than the header has columns is refused where it is.
+    std::string wide = "core,cpus,retiring,bad speculation\nS0-C0,1,10.0,3.9,26.0,4.0,\n";
+    try {
+      import_perf_stat(wide, "wide.csv");
+      FAIL("accepted");
+    } catch (const ImportError& e) {
+      CHECK(std::string(e.what()).starts_with("wide.csv:2: expected one value per column"));
+    }
   }
 
   TEST_CASE("wild: an event counted in several groups keeps each group's count and its group") {
@@ -199,6 +222,87 @@ TEST_SUITE("pure") {
           doctest::Approx(0.51));
     auto metric_only = load("046.json").measurement;
     CHECK(value_of(metric_only.reported, "S0/ghz") == 0.817);
+  }
+
+  TEST_CASE("wild: an -I recording pasted from the middle of a run has intervals of one step") {
+    // 069.txt:1 is the prompt "# perf stat -a -d -d -d -I 1000" (a step of 1000 ms); its one
+    // interval ends at t = 123.100852112 s (069.txt:3), with cpu-clock 8008.478891 msec.
+    auto m = load("069.txt").measurement;
+    REQUIRE(m.intervals.size() == 1);
+    CHECK(m.intervals[0].time_s == 123.100852112);
+    CHECK(m.intervals[0].duration_s == 1.0);
+    CHECK(m.duration_s == doctest::Approx(1.0));
+    CHECK(has_note(m, "the recording starts at t = 123.100852112 s"));
+    // CPUs utilized: 8008.478891 ms of cpu-clock in a 1000 ms interval, not in 123.1 s.
+    CHECK(value_of(derive_metrics(m.events, m.duration_s), "cpus_utilized") ==
+          doctest::Approx(8008.478891 / 1000));
+    CHECK(value_of(derive_metrics(m.intervals[0].events, m.intervals[0].duration_s),
+                   "cpus_utilized") == doctest::Approx(8008.478891 / 1000));
+    // A recording from perf's start keeps its first interval's own length (053.txt:3, the
+    // first interval ends at 1.000520165 s).
+    auto from_start = load("053.txt").measurement;
+    CHECK(from_start.intervals.front().duration_s == doctest::Approx(1.000520165));
+    CHECK_FALSE(has_note(from_start, "the recording starts at"));
+  }
+
+  TEST_CASE("wild: a --per-thread -I recording keeps each thread's counts per interval") {
+    // 071.txt:2,4,6,8: perf-8633's cycles 9,898,045 and instructions 693,298 (0.07 insn per
+    // cycle) at 1.005818121 s, then 1,551,619 and 1,317,514 (0.85) at 2.007863743 s.
+    auto m = load("071.txt").measurement;
+    REQUIRE(m.intervals.size() == 2);
+    const auto& first = m.intervals[0];
+    const auto& second = m.intervals[1];
+    CHECK(first.time_s == 1.005818121);
+    CHECK(second.time_s == 2.007863743);
+    CHECK(value_of(first.events, "perf-8633/cycles") == 9898045);
+    CHECK(value_of(first.events, "perf-8633/instructions") == 693298);
+    CHECK(value_of(second.events, "perf-8633/cycles") == 1551619);
+    CHECK(value_of(second.events, "perf-8633/instructions") == 1317514);
+    CHECK(value_of(first.reported, "perf-8633/ipc") == doctest::Approx(0.07));
+    CHECK(value_of(second.reported, "perf-8633/ipc") == doctest::Approx(0.85));
+    // The thread's rows add up to the interval's total, and the run's is the two intervals'.
+    CHECK(value_of(second.events, "cycles") == 1551619);
+    CHECK(value_of(m.events, "instructions") == 693298 + 1317514);
+    // perf's 0.85 is the thread's instructions over its cycles in that interval.
+    CHECK(value_of(derive_metrics(second.events, second.duration_s), "ipc") ==
+          doctest::Approx(1317514.0 / 1551619).epsilon(0.001));
+    CHECK(std::abs(1317514.0 / 1551619 - 0.85) < 0.005);
+  }
+
+  TEST_CASE("wild: perf's power/energy-* totals are the document's energy[]") {
+    auto joules_of = [](const Measurement& m, std::string_view domain) {
+      for (const auto& e : m.energy)
+        if (e.domain == domain) {
+          CHECK(e.method == "measured:rapl");
+          return e.joules;
+        }
+      FAIL("no energy of " << domain);
+      return 0.0;
+    };
+    // 008.txt:3-7: 3.59 J energy-cores, 8.18 J energy-ram, 1.63 J energy-gpu, 12.74 J
+    // energy-pkg, 51.10 J energy-psys.
+    auto laptop = load("008.txt").measurement;
+    CHECK(laptop.energy.size() == 5);
+    CHECK(joules_of(laptop, "core") == 3.59);
+    CHECK(joules_of(laptop, "dram") == 8.18);
+    CHECK(joules_of(laptop, "gpu") == 1.63);
+    CHECK(joules_of(laptop, "package") == 12.74);
+    CHECK(joules_of(laptop, "psys") == 51.10);
+    auto laptop_basis = energy_basis(laptop.energy);
+    REQUIRE(laptop_basis);
+    CHECK(laptop_basis->joules == 51.10);  // psys covers the platform
+    // 043.txt:12-15 (names wrapped onto the next line): 178.64 J energy-pkg, 6.39 J energy-ram
+    // over 10.003550180 s (043.txt:17).
+    auto server = load("043.txt").measurement;
+    CHECK(joules_of(server, "package") == 178.64);
+    CHECK(joules_of(server, "dram") == 6.39);
+    for (const auto& e : server.energy)
+      if (e.domain == "package") CHECK(e.average_watts == doctest::Approx(178.64 / 10.003550180));
+    auto server_basis = energy_basis(server.energy);
+    REQUIRE(server_basis);
+    CHECK(server_basis->joules == doctest::Approx(178.64 + 6.39));
+    // A trimmed recording (011.txt, no elapsed line) has no time to give watts: no energy[].
+    CHECK(load("011.txt").measurement.energy.empty());
   }
 
   TEST_CASE("wild: a JSON file that is not a perf stat recording is refused") {
