@@ -374,7 +374,7 @@ bool read_cpuid_line(std::string_view line, MachineInfo& machine) {
   return true;
 }
 
-bool read_cpuid_row(std::string_view t, Builder& out) {
+bool read_cpuid_line_row(std::string_view t, Builder& out) {
   if (!t.starts_with("Using CPUID ") || !read_cpuid_line(t, out.measurement().machine))
     return false;
   out.add_note(std::string(t));
@@ -853,7 +853,9 @@ void add_power_energy(const std::vector<EventCount>& events, double seconds,
   if (!(seconds > 0)) return;
   for (const auto& e : events) {
     std::string_view name = e.name;
-    if (!e.counted() || e.unit != "Joules" || !name.starts_with("power/") || !name.ends_with('/'))
+    // Every event of every interval passes here: its first byte rules out most inline.
+    if (name.size() < 8 || name.front() != 'p' || !name.starts_with("power/") ||
+        !name.ends_with('/') || !e.counted() || e.unit != "Joules")
       continue;
     name = name.substr(6, name.size() - 7);
     for (const auto& power : kPowerEvents) {

@@ -294,6 +294,10 @@ TimeLine parse_time_line(std::string_view line, char decimal, Measurement& m);
 // captured with 2>&1 holds it as a line of its own before or among the rows): read into the
 // machine (read_cpuid_line) and kept as a note, as the text reader keeps it. False, with nothing
 // done, when `t` (a trimmed line) is not one.
-bool read_cpuid_row(std::string_view t, Builder& out);
+bool read_cpuid_line_row(std::string_view t, Builder& out);
+// Every row of a recording passes here: the first byte rules out all but the CPUID line inline.
+inline bool read_cpuid_row(std::string_view t, Builder& out) {
+  return !t.empty() && t.front() == 'U' && read_cpuid_line_row(t, out);
+}
 
 }  // namespace pmc::perfstat

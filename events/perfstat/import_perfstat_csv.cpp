@@ -393,7 +393,7 @@ class CsvReader {
   // normalise_metric() depends on the metric's unit text and the row's event only, and is linear
   // in the value; an -I recording repeats the same rows in every interval, so each row position
   // remembers its last result.
-  Metric metric_of(double value, std::string_view unit) {
+  [[gnu::always_inline]] inline Metric metric_of(double value, std::string_view unit) {
     if (continuation_ && !seen_event_) needs_previous_part_ = true;
     size_t row = row_in_interval_++;
     if (row >= shapes_.size()) shapes_.resize(row + 1);
