@@ -310,6 +310,12 @@ bool FakeKernel::group_fits_empty(const Event& leader, const Event* extra) const
   return place(hw->layout, kinds, u);
 }
 
+std::vector<perf_event_attr> FakeKernel::open_attrs() const {
+  std::vector<perf_event_attr> attrs;
+  for (const auto& [fd, e] : events_) attrs.push_back(e->attr);
+  return attrs;
+}
+
 int FakeKernel::open(const perf_event_attr& attr, pid_t pid, int cpu, int group_fd,
                      unsigned long flags) {
   bool cgroup = (flags & PERF_FLAG_PID_CGROUP) != 0;

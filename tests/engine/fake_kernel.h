@@ -77,6 +77,8 @@ class FakeKernel final : public PerfKernel {
   size_t opens() const { return opens_; }  // perf_event_open calls that gave an fd
   uint64_t nofile_soft() const { return nofile_soft_; }
   std::vector<int> online_cpus() const { return online_; }
+  // The attrs of the events open now, in fd order: what the engine asked the kernel for.
+  std::vector<perf_event_attr> open_attrs() const;
   // The directories of the cgroups that events were opened in (PERF_FLAG_PID_CGROUP).
   const std::set<std::string>& cgroup_dirs() const { return cgroup_dirs_; }
 

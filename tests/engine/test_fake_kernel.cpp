@@ -845,6 +845,45 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("libpfm4's exclude_guest, :mg, :mh and :precise= reach perf_event_open unchanged") {
+    // What libpfm4 gives for INST_RETIRED:ANY_P (0x00c0) on a Skylake with each modifier
+    // (libpfm4's perf_event(3): exclude_guest is set unless :mg; :mg alone counts the guest
+    // only, so exclude_host; :precise=2 is precise_ip 2). test_resolver_libpfm.cpp checks libpfm4
+    // itself gives these under LIBPFM_FORCE_PMU=skl; here the counting engine must hand them to
+    // the kernel as they are, where they choose what the counter counts.
+    SysRoot root = fixture("skylake");
+    PfmEncoding plain = test::pfm_encoding(PERF_TYPE_RAW, 0xc0, "skl");
+    PfmEncoding guest = plain;
+    guest.exclude_guest = false;
+    guest.exclude_host = true;
+    PfmEncoding both = plain;
+    both.exclude_guest = false;
+    PfmEncoding precise = plain;
+    precise.precise_ip = 2;
+    EventResolver resolver(
+        root, std::make_unique<test::TableEncoder>(
+                  std::map<std::string, PfmEncoding>{{"INST_RETIRED:ANY_P", plain},
+                                                     {"INST_RETIRED:ANY_P:mg", guest},
+                                                     {"INST_RETIRED:ANY_P:mg:mh", both},
+                                                     {"INST_RETIRED:ANY_P:precise=2", precise}}));
+    const char* names[] = {"INST_RETIRED:ANY_P", "INST_RETIRED:ANY_P:mg",
+                           "INST_RETIRED:ANY_P:mg:mh", "INST_RETIRED:ANY_P:precise=2"};
+    const PfmEncoding* wanted[] = {&plain, &guest, &both, &precise};
+    for (size_t i = 0; i < 4; ++i) {
+      CAPTURE(names[i]);
+      FakeKernel fake(root);
+      auto run = run_command(fake, root, resolver.resolve_list(names[i]), 4 * kMs);
+      REQUIRE(event(run.counts, names[i]).counted());
+      std::vector<perf_event_attr> attrs = fake.open_attrs();
+      REQUIRE(attrs.size() == 1);
+      CHECK(attrs[0].type == PERF_TYPE_RAW);
+      CHECK((attrs[0].config & 0xffff) == 0xc0);
+      CHECK(bool(attrs[0].exclude_guest) == wanted[i]->exclude_guest);
+      CHECK(bool(attrs[0].exclude_host) == wanted[i]->exclude_host);
+      CHECK(unsigned(attrs[0].precise_ip) == unsigned(wanted[i]->precise_ip));
+    }
+  }
+
   TEST_CASE("libpfm4's hybrid events count on their own core type's CPUs only") {
     // libpfm4 encodes adl_glc (Golden Cove) events in cpu_core's type, which x86 registers as
     // PERF_TYPE_RAW (4), and adl_grt (Gracemont) events in cpu_atom's (8); INST_RETIRED.ANY_P is
