@@ -9,9 +9,11 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "events/text/ordered_parallel.h"
+#include "events/text/parallel_free.h"
 
 using namespace pmc;
 
@@ -260,5 +262,49 @@ TEST_SUITE("pure") {
     CHECK(running.now == 0);
     CHECK(consumed.size() <= 20);
     for (size_t i = 0; i < consumed.size(); ++i) CHECK(consumed[i] == i);
+  }
+
+  TEST_CASE("free_in_parallel destroys every item once, on several threads when there are many") {
+    struct Counted {
+      std::atomic<int>* destroyed = nullptr;
+      std::set<std::thread::id>* threads = nullptr;
+      std::mutex* lock = nullptr;
+      Counted() = default;
+      Counted(std::atomic<int>* d, std::set<std::thread::id>* t, std::mutex* l)
+          : destroyed(d), threads(t), lock(l) {}
+      Counted(Counted&& o) noexcept : destroyed(o.destroyed), threads(o.threads), lock(o.lock) {
+        o.destroyed = nullptr;  // a moved-from item destroys nothing
+      }
+      Counted& operator=(Counted&& o) noexcept {
+        std::swap(destroyed, o.destroyed);
+        threads = o.threads;
+        lock = o.lock;
+        return *this;
+      }
+      ~Counted() {
+        if (destroyed == nullptr) return;
+        ++*destroyed;
+        std::lock_guard<std::mutex> hold(*lock);
+        threads->insert(std::this_thread::get_id());
+      }
+    };
+    for (auto [items, threads, many] :
+         {std::tuple{10000, 4u, true}, std::tuple{100, 4u, false}, std::tuple{10000, 1u, false}}) {
+      CAPTURE(items);
+      CAPTURE(threads);
+      std::atomic<int> destroyed{0};
+      std::set<std::thread::id> seen;
+      std::mutex lock;
+      std::vector<Counted> v;
+      v.reserve(size_t(items));
+      for (int i = 0; i < items; ++i) v.emplace_back(&destroyed, &seen, &lock);
+      pmc::free_in_parallel(v, threads);
+      CHECK(v.empty());
+      CHECK(v.capacity() == 0);
+      CHECK(destroyed == items);
+      // 10,000 items on 4 threads: 3 parts of 2,500 go to threads of their own.
+      CHECK((seen.size() > 1) == many);
+      if (many) CHECK(seen.size() == 4);
+    }
   }
 }
