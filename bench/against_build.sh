@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 12's "no worse" check: this build's start-up, import, fit and compare figures beside an
+# The "no worse" check: this build's start-up, import, fit and compare figures beside an
 # older build's, in one run, alternated so both see the same machine load.
 #   bench/against_build.sh NEW_BUILD_DIR OLD_BUILD_DIR [LABEL]
 # Each build dir holds cli/pmcmodel and bench/{import,fit,compare}_bench. Prints markdown tables.

@@ -1,5 +1,5 @@
 // pmcmodel compare at batch scale: 10,000 runs × 1,000 SKUs of data/skus.csv projected and
-// ranked (issue 6: ≤ 1 s on the 2-core VM). Peers measured in the same run: a naive per-cell
+// ranked (target: ≤ 1 s on the 2-core VM). Peers measured in the same run: a naive per-cell
 // implementation (factors recomputed from the Sku and the profile in every cell, a method string
 // and a row kept per cell, a full sort per run) and std::sort of as many doubles as there are
 // cells. docs/PERFORMANCE.md records the results.
@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "pmcmodel_version.h"
 #include "models/fleet/power_curve.h"
 #include "models/fleet/projection.h"
 #include "models/fleet/sku_catalog.h"
+#include "pmcmodel_version.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Import speed of a long interval recording (issue 3, "Performance"): `perf stat -I 100 -x,` CSV
+// Import speed of a long interval recording: `perf stat -I 100 -x,` CSV
 // of 100 MB imported at >= 100 MB/s. The peer, measured in the same run on the same buffer, is
 // counting its lines with memchr (what `wc -l` does): the least any importer must do.
 // Built by bench/CMakeLists.txt (target import_bench); results in docs/PERFORMANCE.md.

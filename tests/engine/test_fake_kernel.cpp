@@ -806,7 +806,7 @@ TEST_SUITE("pure") {
 }
 
 // Events named the libpfm4 way (a perf type and config, no CPUs) and the PMU rules that come with
-// their type: issue 13, items 2 and 11.
+// their type.
 TEST_SUITE("pure") {
   TEST_CASE("libpfm4's RAPL and uncore events count once per package with -a, and for a command") {
     // What libpfm4 gives on a Sapphire Rapids: rapl::RAPL_ENERGY_PKG is the power PMU's type
@@ -1105,13 +1105,13 @@ TEST_SUITE("pure") {
   }
 }
 
-// Issue 13 item 3 on the fake kernel: skylake.json's top-down level 1 on a Skylake server as
+// skylake.json's top-down level 1 on a Skylake server as
 // measure would count it there: libpfm4's Skylake table active (forced in a fresh process, as
 // libpfm reads LIBPFM_FORCE_PMU once), each event encoded (from the file's own perfmon entries,
 // else libpfm4), planned on Skylake's 4 general counters, counted and multiplexed by the fake,
-// and evaluated. Before item 3 was fixed CPU_CLK_UNHALTED:THREAD and
-// IDQ_UOPS_NOT_DELIVERED:CYCLES_0_UOPS_DELIV.CORE were "invalid event attribute" under skl, so
-// no Skylake TMA value came out.
+// and evaluated. libpfm4's skl table refuses perf's spellings CPU_CLK_UNHALTED:THREAD and
+// IDQ_UOPS_NOT_DELIVERED:CYCLES_0_UOPS_DELIV.CORE ("invalid event attribute"): the file's own
+// entries encode those.
 namespace {
 
 // The fake's rates, per ns, for the events the formulas read; a command on a Skylake with SMT on
