@@ -243,7 +243,8 @@ TEST_SUITE("pure") {
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     auto half = pmc::test::holdout_half_widths(PMCMODEL_DATA_DIR);
     bool seen = false;
-    for (const auto& row : json::parse(read_file(out))["rows"]) {
+    auto doc = json::parse(read_file(out));
+    for (const auto& row : doc["rows"]) {
       if (row["machine"] != "model-7763") continue;
       seen = true;
       CHECK(row["rank"].is_number());
