@@ -176,7 +176,8 @@ std::string to_table(const Report& r, size_t projected_limit) {
 
 SkuCatalog load_catalog(const std::string& path) {
   try {
-    return load_sku_catalog(path);
+    // A row without a published curve takes the shipped sku-curve model's.
+    return load_sku_catalog(path, find_data_dir().path);
   } catch (const std::runtime_error& e) {
     throw CommandError(e.what());
   }

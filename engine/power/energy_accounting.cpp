@@ -218,7 +218,7 @@ struct EnergyRecorder::State {
       catalog_problem = "no SKU catalog found (set PMCMODEL_DATA_DIR or give --catalog)";
     } else {
       try {
-        catalog = load_sku_catalog(skus);
+        catalog = load_sku_catalog(skus, options.data_dir);
       } catch (const std::exception& e) {
         // A catalog the user named must be right; a broken shipped one only loses the estimates.
         if (!options.catalog.empty()) throw EnergyError(e.what());
@@ -478,7 +478,7 @@ struct EnergyRecorder::State {
     m.average_watts = watts_at_load(curve->watts, u);
     m.joules = m.average_watts * window_s;
     m.method = curve->method;
-    m.uncertainty = curve->uncertainty;
+    m.uncertainty = curve->uncertainty_at(u);
     std::vector<EnergyReading> out{m};
     if (!system_wide) {
       EnergyReading s = m;
@@ -583,7 +583,7 @@ struct EnergyRecorder::State {
     }
     m.energy = estimate(m.duration_s, u->u, cpu.value_or(0));
     m.notes.push_back(fmt::format("energy is an ESTIMATE ({}, ±{}): {}", curve->method,
-                                  percent(curve->uncertainty), why));
+                                  percent(curve->uncertainty_at(u->u)), why));
     m.notes.push_back(
         fmt::format("estimate: watts at utilisation U = {} = {} interpolated on the {}{}; {}",
                     u->source, percent(u->u), curve->basis,

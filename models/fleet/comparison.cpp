@@ -138,7 +138,7 @@ ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCa
     EstimateCurve curve = sku_estimate_curve(*sku, cpus);
     row.joules = watts_at_load(curve.watts, u) * row.duration_s;
     row.method = curve.method;
-    row.uncertainty = curve.uncertainty + row.duration_uncertainty;
+    row.uncertainty = curve.uncertainty_at(u) + row.duration_uncertainty;
     row.missing_inputs.push_back("energy: not in the document, estimated from the " + curve.basis);
   } else {
     row.missing_inputs.push_back("energy: not in the document and no catalog SKU matches");

@@ -272,7 +272,7 @@ EstimateCurve identified_host_curve(const CpuIdentity& identity, const SkuCurveM
   double widen = identity.confidence == "high" ? 0.0 : 0.1;
   if (identity.sku != nullptr) {
     EstimateCurve c = sku_estimate_curve(*identity.sku, logical_cpus);
-    c.uncertainty += widen;
+    for (double& u : c.uncertainty) u += widen;
     c.basis += "; " + identity.describe();
     return c;
   }
@@ -295,9 +295,8 @@ EstimateCurve identified_host_curve(const CpuIdentity& identity, const SkuCurveM
   c.method = "estimated:sku-curve:model:" + cpu.key;
   c.domain = "wall";
   for (size_t i = 0; i < kPowerCurvePoints; ++i) c.watts[i] = e.watts[i] * scale;
-  double idle_half = (e.idle_upper - e.idle_lower) / 2 / e.watts.front();
-  double full_half = (e.watts_100_upper - e.watts_100_lower) / 2 / e.watts.back();
-  c.uncertainty = std::max(idle_half, full_half) + widen;
+  for (size_t i = 0; i < kPowerCurvePoints; ++i)
+    c.uncertainty[i] = e.relative_half_width[i] + widen;
   c.basis = fmt::format(
       "{} of a {}-socket server of {} ({} cores, {} GB assumed), {:.1f} W idle to {:.1f} W at "
       "100% load, scaled by this machine's {} of its {} threads; {}",

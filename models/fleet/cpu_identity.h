@@ -89,9 +89,10 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
 
 // The host's curve scaled by the VM's share of its threads (logical_cpus / host threads): the
 // catalog SKU's published curve when identity.sku is set, else `model`'s curve of a
-// kHostChips-socket server of identity.facts, its uncertainty the wider relative half-width of
-// the model's held-out 90 % intervals at idle and at 100 %, one step wider unless the
-// confidence is high. Throws std::invalid_argument when neither is available.
+// kHostChips-socket server of identity.facts, its uncertainty at each load point the relative
+// half-width of the model's held-out 90 % interval there (SkuCurveEstimate::relative_half_width),
+// one step wider unless the confidence is high. Throws std::invalid_argument when neither is
+// available.
 EstimateCurve identified_host_curve(const CpuIdentity& identity, const SkuCurveModel* model,
                                     const CpuFactsTable& facts, int logical_cpus);
 

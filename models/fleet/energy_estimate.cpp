@@ -20,17 +20,33 @@ double median(std::vector<double> values) {
 
 }  // namespace
 
+double EstimateCurve::uncertainty_at(double utilisation) const {
+  return watts_at_load(uncertainty, utilisation);
+}
+
 EstimateCurve sku_estimate_curve(const Sku& sku, int logical_cpus) {
   EstimateCurve c;
-  c.method = "estimated:sku-curve:" + sku.id;
   c.domain = "wall";
-  c.uncertainty = kSkuCurveUncertainty;
+  if (sku.modelled_uncertainty) {
+    c.method = "estimated:" + sku.power_source;
+    c.uncertainty = *sku.modelled_uncertainty;
+  } else {
+    c.method = "estimated:sku-curve:" + sku.id;
+    c.uncertainty.fill(kSkuCurveUncertainty);
+  }
   double scale = 1;
   if (sku.threads > 0 && logical_cpus > 0 && logical_cpus < sku.threads)
     scale = double(logical_cpus) / double(sku.threads);
   for (size_t i = 0; i < kPowerCurvePoints; ++i) c.watts[i] = sku.watts[i] * scale;
-  c.basis = fmt::format("power curve of SKU {} ({}, {} W idle to {} W at 100% load, {})", sku.id,
-                        sku.cpu_model, sku.watts.front(), sku.watts.back(), sku.power_source);
+  if (sku.modelled_uncertainty)
+    c.basis = fmt::format(
+        "sku-curve model's curve of SKU {} ({}, no published curve: {:.1f} W idle to {:.1f} W at "
+        "100% load, ±{:.0f}% to ±{:.0f}% from the model's held-out errors)",
+        sku.id, sku.cpu_model, sku.watts.front(), sku.watts.back(), 100 * c.uncertainty.front(),
+        100 * c.uncertainty.back());
+  else
+    c.basis = fmt::format("power curve of SKU {} ({}, {} W idle to {} W at 100% load, {})", sku.id,
+                          sku.cpu_model, sku.watts.front(), sku.watts.back(), sku.power_source);
   if (scale != 1)
     c.basis +=
         fmt::format(", scaled by this machine's {} of its {} threads", logical_cpus, sku.threads);
@@ -55,7 +71,7 @@ EstimateCurve tdp_estimate_curve(const SkuCatalog& catalog, int logical_cpus,
   EstimateCurve c;
   c.method = "estimated:tdp";
   c.domain = "package";
-  c.uncertainty = kTdpCurveUncertainty;
+  c.uncertainty.fill(kTdpCurveUncertainty);
   for (size_t i = 0; i < kPowerCurvePoints; ++i)
     c.watts[i] = watts_at_load(curve, double(i) / double(kPowerCurvePoints - 1));
   c.basis = tdp_w ? fmt::format("TDP {:.1f} W", tdp)
@@ -71,7 +87,7 @@ EstimateCurve tdp_estimate_curve(const SkuCatalog& catalog, int logical_cpus,
 std::pair<double, double> idle_fraction_range(const SkuCatalog& catalog) {
   double lo = INFINITY, hi = -INFINITY;
   for (const Sku& s : catalog.skus()) {
-    if (s.power_source != kSpecPowerSource) continue;
+    if (s.power_source != kSpecPowerSource || !s.has_curve() || s.modelled_uncertainty) continue;
     double f = s.watts.front() / s.watts.back();
     lo = std::min(lo, f);
     hi = std::max(hi, f);

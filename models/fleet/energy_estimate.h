@@ -14,21 +14,30 @@ namespace pmc {
 // Relative half-widths of the estimates (judgements stated in docs/energy.md): a SKU's published
 // curve is wall power under SPECpower's ssj2008 load (or Teads' model of a cloud host), not this
 // workload; a TDP curve knows neither the platform beyond the CPU nor how far the CPU runs
-// from its TDP.
+// from its TDP. A curve the sku-curve model gave carries the model's held-out half-widths
+// instead (Sku::modelled_uncertainty), measured, not judged.
 inline constexpr double kSkuCurveUncertainty = 0.3;
 inline constexpr double kTdpCurveUncertainty = 0.5;
 
 // Watts of this machine at utilisation 0, 0.1, …, 1, and what they stand for.
 struct EstimateCurve {
-  std::string method;  // "estimated:sku-curve:<sku id>" or "estimated:tdp"
+  // "estimated:sku-curve:<sku id>", "estimated:sku-curve:model:<cpu key>" or "estimated:tdp"
+  std::string method;
   std::string domain;  // "wall" for a SKU curve (measured at the wall), "package" for TDP
   std::array<double, kPowerCurvePoints> watts{};
-  double uncertainty = 0;
+  // Relative half-width at each load point: one stated figure at every point, or the sku-curve
+  // model's held-out half-width at that point.
+  std::array<double, kPowerCurvePoints> uncertainty{};
   std::string basis;  // one sentence: where the curve came from and how it was scaled
+
+  // The half-width at `utilisation`, interpolated between the points as the watts are.
+  double uncertainty_at(double utilisation) const;
 };
 
 // The SKU's curve scaled by this machine's share of it: logical_cpus / sku.threads when the
-// machine has fewer CPUs than the SKU (a VM on such a host), else 1.
+// machine has fewer CPUs than the SKU (a VM on such a host), else 1. A published curve is
+// "estimated:sku-curve:<sku id>" with kSkuCurveUncertainty; a modelled one (with_model_curves)
+// "estimated:<its power_source>" with its modelled_uncertainty.
 EstimateCurve sku_estimate_curve(const Sku& sku, int logical_cpus);
 
 // Median TDP per hardware thread (tdp_w × sockets / threads) over the SPECpower rows that give a

@@ -62,7 +62,8 @@ TdpCurve tdp_curve_from_specpower(const SkuCatalog& catalog, double tdp_w) {
     throw std::invalid_argument(fmt::format("TDP must be positive watts, not {}", tdp_w));
   std::vector<double> ratios;
   for (const Sku& s : catalog.skus())
-    if (s.power_source == kSpecPowerSource) ratios.push_back(idle_fraction(s));
+    if (s.power_source == kSpecPowerSource && s.has_curve() && !s.modelled_uncertainty)
+      ratios.push_back(idle_fraction(s));
   if (ratios.empty())
     throw std::invalid_argument(
         fmt::format("{} has no SPECpower rows to take an idle fraction from", catalog.origin()));

@@ -113,6 +113,7 @@ SkuFactors sku_factors(const Sku& sku, const CoresPerPackage& packages,
   else
     f.missing |= kMissingPrice;
   f.watts = sku.watts;
+  f.modelled_uncertainty = sku.modelled_uncertainty;
   return f;
 }
 
@@ -128,9 +129,12 @@ ProjectedCell project(const RunFactors& run, const SkuFactors& sku, double g_per
   c.duration_s = run.duration_s * over * ((1 - m) * freq_ratio + m * bw_ratio);
   c.duration_uncertainty = run.base_uncertainty + (clocks ? 0 : u.missing_frequency * (1 - m)) +
                            (bandwidths ? 0 : u.missing_bandwidth * m);
-  c.watts = watts_at_load(sku.watts, std::min(1.0, run.busy_cpus / sku.threads));
+  double load = std::min(1.0, run.busy_cpus / sku.threads);
+  c.watts = watts_at_load(sku.watts, load);
   c.joules = c.watts * c.duration_s;
-  c.uncertainty = c.duration_uncertainty + u.power_curve;
+  c.uncertainty =
+      c.duration_uncertainty +
+      (sku.modelled_uncertainty ? watts_at_load(*sku.modelled_uncertainty, load) : u.power_curve);
   c.cost_usd = sku.usd_per_s * c.duration_s;
   c.co2_g = c.joules / 3.6e6 * g_per_kwh;
   return c;
@@ -233,6 +237,13 @@ ComparisonRow projected_row(const RunProfile& profile, const RunFactors& rf, con
   uint32_t mask = rf.missing | sf.missing;
   if (rf.memory_fraction == 0) mask &= ~(kMissingSourceBandwidth | kMissingTargetBandwidth);
   row.missing_inputs = describe_missing(mask, profile.machine, sku.id);
+  if (sf.modelled_uncertainty) {
+    row.method += "+estimated:" + sku.power_source;
+    row.missing_inputs.push_back(fmt::format(
+        "{}: no published power curve: the sku-curve model's, ±{:.0f}% at this load from its "
+        "held-out errors",
+        sku.id, 100 * watts_at_load(*sf.modelled_uncertainty, *row.utilisation)));
+  }
   return row;
 }
 

@@ -50,7 +50,7 @@ struct ProjectionUncertainty {
   double missing_bandwidth = 0.25;  // × m: the memory part left unscaled
   double missing_parallelism = 0.10;
   double backend_for_memory = 0.10;  // × m: backend bound used as the memory-stall fraction
-  double power_curve = 0.15;         // the SKU's curve at the projected load
+  double power_curve = 0.15;         // the SKU's published curve at the projected load
 };
 
 struct RunFactors {
@@ -71,6 +71,9 @@ struct SkuFactors {
   double threads = 1;
   double usd_per_s = NAN;  // NaN without a price
   std::array<double, kPowerCurvePoints> watts{};
+  // A curve the sku-curve model gave (no published one): its held-out relative half-width at
+  // each load point, which stands for ProjectionUncertainty::power_curve.
+  std::optional<std::array<double, kPowerCurvePoints>> modelled_uncertainty;
   uint32_t missing = 0;
 };
 
@@ -132,7 +135,8 @@ Comparison compare_projected(std::span<const RunProfile> runs, const SkuCatalog&
                              std::span<const size_t> sku_indices, const CompareOptions& options,
                              size_t top = 0, const ProjectionUncertainty& u = {});
 
-// "projected:cpi-stack:<sku>" or "projected:freq-cores:<sku>".
+// "projected:cpi-stack:<sku>" or "projected:freq-cores:<sku>"; a SKU whose curve the sku-curve
+// model gave adds "+estimated:sku-curve:model:<cpu key>" in its rows.
 std::string projection_method(const RunFactors& run, const std::string& sku_id);
 
 }  // namespace pmc

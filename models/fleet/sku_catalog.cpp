@@ -127,7 +127,15 @@ Sku read_sku(const CatalogRow& row) {
   check_ghz(row, kTurboGhz, s.turbo_ghz);
   s.tdp_w = row.optional_number(kTdpW);
   check_positive(row, kTdpW, s.tdp_w, "watts");
-  for (size_t i = 0; i < kPowerCurvePoints; ++i) {
+  s.memory_gb = row.optional_number(kMemoryGb);
+  check_positive(row, kMemoryGb, s.memory_gb, "GB");
+  bool no_curve = true;
+  for (size_t i = 0; i < kPowerCurvePoints; ++i) no_curve = no_curve && row.raw(kIdleW + i).empty();
+  if (no_curve && !(s.sockets && *s.sockets <= s.cores && s.memory_gb))
+    row.fail(
+        "expected a power curve (idle_w to load100_w) or, without one, sockets (at most cores) "
+        "and memory_gb for the sku-curve model to estimate it from");
+  for (size_t i = 0; i < kPowerCurvePoints && !no_curve; ++i) {
     s.watts[i] = row.number(kIdleW + i);
     check_positive(row, kIdleW + i, s.watts[i], "watts");
     if (i > 0 && s.watts[i] < s.watts[i - 1])
@@ -135,8 +143,6 @@ Sku read_sku(const CatalogRow& row) {
                            row.name(kIdleW + i), row.raw(kIdleW + i), row.name(kIdleW + i - 1),
                            row.raw(kIdleW + i - 1)));
   }
-  s.memory_gb = row.optional_number(kMemoryGb);
-  check_positive(row, kMemoryGb, s.memory_gb, "GB");
   s.mem_bw_gbs = row.optional_number(kMemBwGbs);
   check_positive(row, kMemBwGbs, s.mem_bw_gbs, "GB/s");
   s.llc_mb = row.optional_number(kLlcMb);

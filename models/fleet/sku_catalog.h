@@ -29,15 +29,21 @@ struct Sku {
   int threads = 0;
   std::optional<double> base_ghz;
   std::optional<double> turbo_ghz;
-  std::optional<double> tdp_w;                    // of one CPU package
-  std::array<double, kPowerCurvePoints> watts{};  // idle, 10%, …, 100% load
+  std::optional<double> tdp_w;  // of one CPU package
+  // idle, 10%, …, 100% load; all 0 for a row that publishes none until with_model_curves
+  // (models/fleet/sku_curve.h) gives it the sku-curve model's
+  std::array<double, kPowerCurvePoints> watts{};
   std::optional<double> memory_gb;
   std::optional<double> mem_bw_gbs;  // peak memory bandwidth of one CPU package
   std::optional<double> llc_mb;      // last-level cache of one CPU package
   std::optional<double> price_per_hour_usd;
   std::string price_source;  // e.g. "aws-list-2023-11"; empty without a price
   std::string power_source;  // e.g. "spec-power-ssj2008"
+  // Set when the sku-curve model gave the curve: its relative 90 % half-width at each load point,
+  // from the model's held-out errors. Absent for a published curve.
+  std::optional<std::array<double, kPowerCurvePoints>> modelled_uncertainty;
 
+  bool has_curve() const { return watts.back() > 0; }
   bool operator==(const Sku&) const = default;
 };
 
@@ -54,8 +60,10 @@ class SkuCatalog {
  public:
   // Throws std::runtime_error "FILE:LINE: what was expected" for the first bad row: wrong header
   // or field count, unterminated quote, text in a number column, watts not positive, a power curve
-  // that decreases from idle to 100%, cores < 1, threads < cores, sockets < 1, GHz outside (0, 10),
-  // a negative price or one without its source, a duplicate id, no rows.
+  // that decreases from idle to 100% (a row may leave all 11 curve columns empty when it gives
+  // sockets ≤ cores and memory_gb, the sku-curve model's inputs), cores < 1, threads < cores,
+  // sockets < 1, GHz outside (0, 10), a negative price or one without its source, a duplicate id,
+  // no rows.
   static SkuCatalog load(const std::filesystem::path& file);
   static SkuCatalog parse(std::string_view text, const std::string& origin);
   // Rows that parse() has already checked (models/shipped: the build's parse of data/skus.csv),

@@ -220,6 +220,10 @@ SkuCurveModel SkuCurveModel::holdout_model() const {
   return out;
 }
 
+double SkuCurveModel::Holdout::relative_half_width(size_t point) const {
+  return (std::exp(log_residual_q95.at(point)) - std::exp(log_residual_q05.at(point))) / 2;
+}
+
 SkuCurveEstimate SkuCurveModel::estimate(const ServerSpecs& specs,
                                          const CpuFactsTable& cpus) const {
   if (specs.chips < 1) throw std::invalid_argument("expected at least one chip");
@@ -254,6 +258,8 @@ SkuCurveEstimate SkuCurveModel::estimate(const ServerSpecs& specs,
   e.idle_upper = e.watts[0] * std::exp(h.log_residual_q95[0]);
   e.watts_100_lower = e.watts.back() * std::exp(h.log_residual_q05.back());
   e.watts_100_upper = e.watts.back() * std::exp(h.log_residual_q95.back());
+  for (size_t i = 0; i < kPowerCurvePoints; ++i)
+    e.relative_half_width[i] = h.relative_half_width(i);
   if (m->name == "tdp")
     e.method =
         fmt::format("sku-curve:tdp ({} {:g} W per chip, {})", cpu->name, cpu->tdp_w, cpu->source);
@@ -269,6 +275,27 @@ std::optional<ServerSpecs> server_specs(const Sku& sku) {
   if (!sku.sockets || *sku.sockets < 1 || !sku.memory_gb || !(*sku.memory_gb > 0))
     return std::nullopt;
   return ServerSpecs{sku.cpu_model, *sku.sockets, sku.cores, *sku.memory_gb};
+}
+
+SkuCatalog with_model_curves(const SkuCatalog& catalog, const SkuCurveModel& model,
+                             const CpuFactsTable& cpus) {
+  std::vector<Sku> skus = catalog.skus();
+  for (Sku& s : skus) {
+    if (s.has_curve()) continue;
+    auto specs = server_specs(s);
+    if (!specs)
+      throw std::invalid_argument(s.id +
+                                  ": no power curve, and no sockets or memory_gb to model one");
+    try {
+      SkuCurveEstimate e = model.estimate(*specs, cpus);
+      s.watts = e.watts;
+      s.modelled_uncertainty = e.relative_half_width;
+      s.power_source = "sku-curve:model:" + (s.cpu_key.empty() ? s.id : s.cpu_key);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(s.id + ": " + e.what());
+    }
+  }
+  return SkuCatalog::from_checked(std::move(skus), catalog.origin());
 }
 
 SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {

@@ -69,6 +69,9 @@ struct SkuCurveEstimate {
   std::array<double, kPowerCurvePoints> watts{};  // idle, 10 %, …, 100 %; never falling
   double idle_lower = 0, idle_upper = 0;          // 90 % interval from the held-out errors
   double watts_100_lower = 0, watts_100_upper = 0;
+  // Half the 90 % interval over the estimate at each load point: (e^q95 − e^q05) / 2 of the
+  // method's held-out log errors (SkuCurveModel::Holdout::relative_half_width).
+  std::array<double, kPowerCurvePoints> relative_half_width{};
   std::string method;  // "sku-curve:tdp (intel-ark, 270 W)" or "sku-curve:cores (CPU not in …)"
   std::string method_name;  // "tdp" or "cores"
   double tdp_w = 0;         // per chip, when method_name is "tdp"
@@ -87,6 +90,9 @@ class SkuCurveModel {
     std::array<double, kPowerCurvePoints> mape_percent{};
     std::array<double, kPowerCurvePoints> log_residual_q05{};
     std::array<double, kPowerCurvePoints> log_residual_q95{};
+    // (e^q95 − e^q05) / 2 at `point`: the relative half-width of the 90 % interval of the
+    // published watts of servers the hold-out fit had not seen, around the estimate.
+    double relative_half_width(size_t point) const;
   };
   struct Method {
     std::string name;  // "tdp" | "cores"
@@ -119,6 +125,13 @@ class SkuCurveModel {
 // The specs of a catalog SKU (a whole server: sockets, cores, memory and its CPU model), for the
 // curve of a SKU that has none; nullopt for a cloud instance (no socket count) or without memory.
 std::optional<ServerSpecs> server_specs(const Sku& sku);
+
+// `catalog` with every row that publishes no power curve given the model's curve of its
+// server_specs: watts from estimate(), modelled_uncertainty its relative_half_width and
+// power_source "sku-curve:model:<cpu key>" (the row's id when its CPU has no key). Throws
+// std::invalid_argument "<id>: why" for a row the model cannot estimate.
+SkuCatalog with_model_curves(const SkuCatalog& catalog, const SkuCurveModel& model,
+                             const CpuFactsTable& cpus);
 
 // One row of a --specs table: the fields as read, its line, and the specs or why it is unusable.
 struct SpecsRow {

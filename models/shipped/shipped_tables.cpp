@@ -1,5 +1,8 @@
 #include "models/shipped/shipped_tables.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -123,16 +126,28 @@ bool is_shipped_cpu_facts(std::string_view text) {
   return same_bytes(text, kFactsCsv, sizeof(kFactsCsv) - 1);
 }
 
-SkuCatalog load_sku_catalog(const std::filesystem::path& file) {
-  if (file_holds(file.string(), {kSkusCsv, sizeof(kSkusCsv) - 1}))
-    return SkuCatalog::from_checked(shipped_skus(), file.string());
-  return SkuCatalog::load(file);
-}
-
 CpuFactsTable load_cpu_facts(const std::filesystem::path& file) {
   if (file_holds(file.string(), {kFactsCsv, sizeof(kFactsCsv) - 1}))
     return CpuFactsTable::from_checked(shipped_facts());
   return CpuFactsTable::load(file);
+}
+
+SkuCatalog load_sku_catalog(const std::filesystem::path& file,
+                            const std::filesystem::path& model_dir) {
+  SkuCatalog catalog = file_holds(file.string(), {kSkusCsv, sizeof(kSkusCsv) - 1})
+                           ? SkuCatalog::from_checked(shipped_skus(), file.string())
+                           : SkuCatalog::load(file);
+  const auto& skus = catalog.skus();
+  if (std::all_of(skus.begin(), skus.end(), [](const Sku& s) { return s.has_curve(); }))
+    return catalog;
+  auto dir = model_dir.empty() ? file.parent_path() : model_dir;
+  try {
+    auto model = SkuCurveModel::load(dir / "sku_curve.json");
+    return with_model_curves(catalog, model, load_cpu_facts(dir / "cpu_facts.csv"));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format(
+        "{}: rows without a power curve need the sku-curve model: {}", file.string(), e.what()));
+  }
 }
 
 }  // namespace pmc

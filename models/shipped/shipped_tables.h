@@ -13,8 +13,13 @@
 namespace pmc {
 
 // As SkuCatalog::load / CpuFactsTable::load, with the same errors.
-SkuCatalog load_sku_catalog(const std::filesystem::path& file);
 CpuFactsTable load_cpu_facts(const std::filesystem::path& file);
+// And rows that publish no power curve given the sku-curve model's (with_model_curves), from
+// sku_curve.json and cpu_facts.csv of `model_dir` (empty: the file's directory), read only when
+// such a row is there. Throws std::runtime_error "FILE: why" when they cannot be read or a row
+// cannot be estimated.
+SkuCatalog load_sku_catalog(const std::filesystem::path& file,
+                            const std::filesystem::path& model_dir = {});
 
 // Whether `text` is byte for byte the data/skus.csv / data/cpu_facts.csv the build parsed.
 bool is_shipped_sku_catalog(std::string_view text);

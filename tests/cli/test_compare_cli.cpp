@@ -10,9 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "../models/sku_curve_holdout.h"
 #include "events/document/measurement_io.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
+#include "models/fleet/power_curve.h"
 #include "pmcmodel_version.h"
 #include "test_support.h"
 
@@ -217,6 +219,46 @@ TEST_SUITE("pure") {
       }
     CHECK(projected == 2);
     for (const auto& p : {icx, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare --skus: a SKU without a published curve is ranked on the sku-curve model's") {
+    // The shipped catalog's header and its specpower-12 row (EPYC 7763, 1 socket, published
+    // curve), then a 2-socket EPYC 7763 server with the curve left empty.
+    auto shipped = read_file(std::string(PMCMODEL_DATA_DIR) + "/skus.csv");
+    std::stringstream lines(shipped);
+    std::string header, line, published;
+    std::getline(lines, header);
+    while (std::getline(lines, line))
+      if (line.starts_with("specpower-12-")) published = line;
+    REQUIRE(!published.empty());
+    auto skus = temp_path("model-skus.csv");
+    std::ofstream(skus) << header << "\n"
+                        << published << "\n"
+                        << "model-7763,Any,AMD EPYC 7763,2,128,256,2.45,3.5,280,,,,,,,,,,,,256,"
+                           "204.8,256,,,none\n";
+    auto icx = document("013.txt", "icx", 1200);
+    auto out = temp_path("model-proj.json");
+    auto r = run_process(
+        pmcmodel({"compare", icx, "--skus", skus, "--objective", "energy", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto half = pmc::test::holdout_half_widths(PMCMODEL_DATA_DIR);
+    bool seen = false;
+    auto doc = json::parse(read_file(out));
+    for (const auto& row : doc["rows"]) {
+      if (row["machine"] != "model-7763") continue;
+      seen = true;
+      CHECK(row["rank"].is_number());
+      CHECK(row["method"].get<std::string>().ends_with(
+          ":model-7763+estimated:sku-curve:model:epyc7763"));
+      // The power term is the model's held-out half-width at the projected load.
+      double load = row["utilisation"].get<double>();
+      CHECK(row["uncertainty"].get<double>() ==
+            doctest::Approx(row["duration_uncertainty"].get<double>() +
+                            pmc::watts_at_load(half, load))
+                .epsilon(1e-6));
+    }
+    CHECK(seen);
+    for (const auto& p : {skus, icx, out}) std::filesystem::remove(p);
   }
 
   TEST_CASE("compare --min-memory-gb leaves out SKUs with less memory, and says so") {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "../models/sku_curve_holdout.h"
 #include "engine/power/energy_accounting.h"
 #include "engine/power/power_source.h"
 #include "engine/power/rapl_perf.h"
@@ -313,6 +314,10 @@ TEST_SUITE("kernel") {
     const EnergyReading* wall = find(m.energy, "wall");
     REQUIRE(wall != nullptr);
     CHECK(wall->method == "estimated:sku-curve:model:platinum8571n");
+    // No task-clock: utilisation 0, so the model's held-out half-width at idle (recomputed from
+    // the held-out results), plus 0.1 for the medium-confidence identification.
+    auto half = test::holdout_half_widths(std::string(PMC_SOURCE_DIR) + "/data");
+    CHECK(wall->uncertainty == doctest::Approx(half[0] + 0.1).epsilon(1e-6));
     CHECK(has_note(m.notes,
                    "host CPU identified as Intel Xeon Platinum 8571N Processor (medium "
                    "confidence): GenuineIntel family 6 model 207 stepping 2 is Emerald "

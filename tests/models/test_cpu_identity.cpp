@@ -11,6 +11,7 @@
 #include <string>
 
 #include "models/fleet/cpu_identity.h"
+#include "sku_curve_holdout.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -176,10 +177,11 @@ TEST_SUITE("pure") {
       CHECK(curve.watts[i] == doctest::Approx(whole.watts[i] * 4 / 208));
     CHECK(curve.method == "estimated:sku-curve:model:platinum8571n");
     CHECK(curve.domain == "wall");
-    // The held-out interval's half-width at 100 % (or idle), plus 0.1 for medium confidence.
-    double half = std::max((whole.watts_100_upper - whole.watts_100_lower) / 2 / whole.watts.back(),
-                           (whole.idle_upper - whole.idle_lower) / 2 / whole.watts.front());
-    CHECK(curve.uncertainty == doctest::Approx(half + 0.1));
+    // At each load, the held-out 90 % interval's half-width (recomputed from the held-out
+    // results), plus 0.1 for medium confidence.
+    auto half = test::holdout_half_widths(kData);
+    for (size_t i = 0; i < kPowerCurvePoints; ++i)
+      CHECK(curve.uncertainty[i] == doctest::Approx(half[i] + 0.1).epsilon(1e-6));
     CHECK(curve.basis.find("scaled by this machine's 4 of its 208 threads") != std::string::npos);
   }
 

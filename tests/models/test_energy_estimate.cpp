@@ -29,7 +29,7 @@ TEST_SUITE("pure") {
       auto c = sku_estimate_curve(*ibm, 24);
       CHECK(c.method == "estimated:sku-curve:specpower-0-ibm-corporation-ibm-system-x3400-m3");
       CHECK(c.domain == "wall");
-      CHECK(c.uncertainty == kSkuCurveUncertainty);
+      for (double u : {0.0, 0.37, 1.0}) CHECK(c.uncertainty_at(u) == kSkuCurveUncertainty);
       CHECK(watts_at_load(c.watts, 0.0) == 69.2);
       CHECK(watts_at_load(c.watts, 0.5) == 170);
       CHECK(watts_at_load(c.watts, 1.0) == 258);
@@ -54,7 +54,7 @@ TEST_SUITE("pure") {
     auto c = tdp_estimate_curve(catalog, 4);
     CHECK(c.method == "estimated:tdp");
     CHECK(c.domain == "package");
-    CHECK(c.uncertainty == kTdpCurveUncertainty);
+    for (double u : {0.0, 0.37, 1.0}) CHECK(c.uncertainty_at(u) == kTdpCurveUncertainty);
     CHECK(c.watts[0] == doctest::Approx(f * 4 * per_thread));
     CHECK(c.watts[10] == doctest::Approx(4 * per_thread));
     CHECK(watts_at_load(c.watts, 0.5) == doctest::Approx(4 * per_thread * (f + (1 - f) * 0.5)));
