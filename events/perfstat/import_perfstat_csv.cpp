@@ -576,7 +576,8 @@ void read_part(std::string_view text, size_t k, CsvReader& first, size_t first_e
 }  // namespace
 
 // A long -I recording is cut where an interval starts into one part per thread; each part is read
-// by its own reader into its own builder, and the builders are appended in order. From the first
+// by its own reader into its own builder, and the builders are appended in order as they are
+// read. From the first
 // part whose reading depends on the part before it (a metric row before its event row, a note,
 // rows without timestamps), the rest of the file is read in sequence into the first builder,
 // which is what one reader would have done. Errors: the first part's error is the first of the
@@ -591,30 +592,35 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
   auto parts = make_parts(text, starts, first, ctx);
   // The threads take the parts in turn (the first part is the first reader's), so that a thread
   // slowed by another process on its CPU reads fewer of them instead of holding up the rest.
+  // The calling thread appends each part to `out` as soon as it and all before it are read,
+  // while the threads read the later ones, up to the first part that cannot be appended as it
+  // is: the reader before it reads the rest of the file. (`out` ends as the part appended last
+  // ended, so it stands for that part when the next is checked.)
   size_t first_end = starts.empty() ? text.size() : starts.front();
-  std::exception_ptr first_failure;
+  std::exception_ptr first_failure, part_failure;
   size_t count = parts.size() + 1;
+  size_t clean = 0;
   ordered_parallel<char>(
       count, ctx.threads(), count,
       [&](size_t k, char&, unsigned) {
         read_part(text, k, first, first_end, first_failure, parts);
       },
-      [](size_t, char&) {});
+      [&](size_t k, char&) {
+        if (k == 0) return !first_failure;
+        Part& p = *parts[k - 1];
+        if (p.failure) {
+          part_failure = p.failure;
+          return false;
+        }
+        // What the threads read after such a part is read again in sequence.
+        if (p.reader->needs_previous_part() || !out.can_append(p.out)) return false;
+        out.append(std::move(p.out));
+        for (auto& skipped : p.skipped) ctx.add_skipped(std::move(skipped));
+        clean = k;
+        return true;
+      });
   if (first_failure) std::rethrow_exception(first_failure);
-  // The parts that can be appended as they are, up to the first that cannot: the reader before
-  // it reads the rest of the file.
-  size_t clean = 0;
-  const Builder* previous = &out;
-  for (; clean < parts.size(); ++clean) {
-    Part& p = *parts[clean];
-    if (p.failure) std::rethrow_exception(p.failure);
-    if (p.reader->needs_previous_part() || !previous->can_append(p.out)) break;
-    previous = &p.out;
-  }
-  for (size_t i = 0; i < clean; ++i) {
-    out.append(std::move(parts[i]->out));
-    for (auto& s : parts[i]->skipped) ctx.add_skipped(std::move(s));
-  }
+  if (part_failure) std::rethrow_exception(part_failure);
   ctx.set_parts(clean + 1);
   if (clean < parts.size()) {
     // The first reader goes on into `out`, from where the last clean part's reader stopped.
