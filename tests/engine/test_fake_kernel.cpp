@@ -742,19 +742,27 @@ TEST_SUITE("pure") {
 
   TEST_CASE("hybrid: a raw event counts on both core types, each on its own CPUs") {
     // perf opens rNNN once per core PMU; opened on cpu_core alone it would miss the E-cores.
-    SysRoot root = fixture("hybrid");
-    FakeKernel fake(root);
-    fake.set_privileged(true);
-    EventResolver resolver(root);
-    auto run =
-        run_target(fake, root, resolver.resolve_list("r1a"), system_wide(range(0, 23)), 8 * kMs);
-    REQUIRE(run.counts.size() == 2);
-    const auto& core = event(run.counts, "cpu_core/r1a/");
-    const auto& atom = event(run.counts, "cpu_atom/r1a/");
-    REQUIRE(core.counted());
-    REQUIRE(atom.counted());
-    CHECK(core.raw == 16 * 8 * kMs);  // CPUs 0-15 at 1 per ns
-    CHECK(atom.raw == 8 * 8 * kMs);   // CPUs 16-23
+    // The desktop (16 P threads, 8 E-cores) and the laptop (12 P threads, 8 E-cores).
+    struct Machine {
+      const char* tree;
+      int p_threads, e_cores;
+    };
+    for (Machine m : {Machine{"hybrid", 16, 8}, Machine{"alderlake-laptop", 12, 8}}) {
+      CAPTURE(m.tree);
+      SysRoot root = fixture(m.tree);
+      FakeKernel fake(root);
+      fake.set_privileged(true);
+      EventResolver resolver(root);
+      auto run = run_target(fake, root, resolver.resolve_list("r1a"),
+                            system_wide(range(0, m.p_threads + m.e_cores - 1)), 8 * kMs);
+      REQUIRE(run.counts.size() == 2);
+      const auto& core = event(run.counts, "cpu_core/r1a/");
+      const auto& atom = event(run.counts, "cpu_atom/r1a/");
+      REQUIRE(core.counted());
+      REQUIRE(atom.counted());
+      CHECK(core.raw == uint64_t(m.p_threads) * 8 * kMs);  // the P threads at 1 per ns
+      CHECK(atom.raw == uint64_t(m.e_cores) * 8 * kMs);    // the E-cores
+    }
   }
 
   TEST_CASE("hybrid: a group fits 6 general counters on cpu_atom and 8 on cpu_core") {
