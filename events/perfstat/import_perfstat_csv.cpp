@@ -592,8 +592,9 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
   auto parts = make_parts(text, starts, first, ctx);
   // The threads take the parts in turn (the first part is the first reader's), so that a thread
   // slowed by another process on its CPU reads fewer of them instead of holding up the rest.
-  // The calling thread appends each part to `out` as soon as it and all before it are read,
-  // while the threads read the later ones, up to the first part that cannot be appended as it
+  // The calling thread is one of the threads: it reads parts while it waits for the next in
+  // order, and appends each part to `out` as soon as it and all before it are read, while the
+  // other threads read the later ones, up to the first part that cannot be appended as it
   // is: the reader before it reads the rest of the file. (`out` ends as the part appended last
   // ended, so it stands for that part when the next is checked.)
   size_t first_end = starts.empty() ? text.size() : starts.front();
@@ -618,7 +619,8 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
         for (auto& skipped : p.skipped) ctx.add_skipped(std::move(skipped));
         clean = k;
         return true;
-      });
+      },
+      /*caller_helps=*/true);
   if (first_failure) std::rethrow_exception(first_failure);
   if (part_failure) std::rethrow_exception(part_failure);
   ctx.set_parts(clean + 1);

@@ -15,6 +15,9 @@
 // after it, and once every worker has returned (joined) it is rethrown to the calling thread by
 // submit() or finish(). With threads ≤ 1 no thread is started: submit() produces and consumes the
 // item itself. Workers are started as items arrive, never more than were submitted.
+// caller_helps() (before the first submit): threads − 1 workers are started, and the calling
+// thread, when it waits for the next item in order and items are left untaken, produces one
+// itself as worker threads − 1; so `threads` threads in all do the work, not threads + 1.
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
@@ -69,13 +72,15 @@ class OrderedParallel {
     fill(slots_[index % slots_.size()]);
     lock.lock();
     ++submitted_;
-    if (workers_.size() < threads_) {
+    if (workers_.size() < threads_ - (caller_helps_ ? 1 : 0)) {
       unsigned worker = unsigned(workers_.size());
       workers_.emplace_back([this, worker] { work(worker); });
     }
     lock.unlock();
     changed_.notify_all();
   }
+  void caller_helps() { caller_helps_ = threads_ > 1; }
+
   // Consumes every item submitted, in order, then joins the workers; rethrows the first failure.
   void finish() {
     if (threads_ != 0) {
@@ -147,7 +152,14 @@ class OrderedParallel {
       size_t index = consumed_;
       size_t at = index % slots_.size();
       if (index >= until && ready_[at] == 0) return;
-      changed_.wait(lock, [&] { return stopped_ || ready_[at] != 0; });
+      // Only this thread submits, so no item becomes untaken while it waits here.
+      while (!stopped_ && ready_[at] == 0) {
+        if (caller_helps_ && taken_ < submitted_) {
+          produce_here(lock);
+        } else {
+          changed_.wait(lock);
+        }
+      }
       if (stopped_) return;
       lock.unlock();
       bool go_on = true;
@@ -166,6 +178,22 @@ class OrderedParallel {
         changed_.notify_all();
       }
     }
+  }
+
+  // On the calling thread, as worker threads_ − 1: the next untaken item.
+  void produce_here(std::unique_lock<std::mutex>& lock) {
+    size_t index = taken_++;
+    Slot& slot = slots_[index % slots_.size()];
+    lock.unlock();
+    try {
+      produce_(index, slot, threads_ - 1);
+    } catch (...) {
+      lock.lock();
+      fail(std::current_exception());
+      return;
+    }
+    lock.lock();
+    ready_[index % slots_.size()] = 1;
   }
 
   void fail(std::exception_ptr e) {
@@ -195,17 +223,20 @@ class OrderedParallel {
   std::condition_variable changed_;
   std::vector<std::thread> workers_;
   size_t submitted_ = 0, taken_ = 0, consumed_ = 0;
-  bool stopped_ = false;  // no item is taken or consumed any more
-  bool closing_ = false;  // workers return once every submitted item is taken
+  bool stopped_ = false;       // no item is taken or consumed any more
+  bool closing_ = false;       // workers return once every submitted item is taken
+  bool caller_helps_ = false;  // the calling thread produces too (caller_helps())
   std::exception_ptr failure_;
 };
 
 // Items 0…count-1 through an OrderedParallel: produce(i, slot, worker) on the workers,
-// consume(i, slot) on the calling thread in order (false: stop). True when every item was
-// consumed.
+// consume(i, slot) on the calling thread in order (false: stop), which also produces with
+// `caller_helps`. True when every item was consumed.
 template <class Slot, class P, class C>
-bool ordered_parallel(size_t count, unsigned threads, size_t window, P&& produce, C&& consume) {
+bool ordered_parallel(size_t count, unsigned threads, size_t window, P&& produce, C&& consume,
+                      bool caller_helps = false) {
   OrderedParallel<Slot> work(threads, window, std::forward<P>(produce), std::forward<C>(consume));
+  if (caller_helps) work.caller_helps();
   for (size_t i = 0; i < count && !work.stopped(); ++i) work.submit([](Slot&) {});
   work.finish();
   return !work.stopped();

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -306,5 +307,58 @@ TEST_SUITE("pure") {
       CHECK((seen.size() > 1) == many);
       if (many) CHECK(seen.size() == 4);
     }
+  }
+
+  TEST_CASE("caller_helps: threads - 1 workers and the calling thread produce, consumed in order") {
+    const std::thread::id caller = std::this_thread::get_id();
+    std::mutex lock;
+    std::set<std::thread::id> producers;
+    std::vector<size_t> consumed;
+    bool ok = pmc::ordered_parallel<int>(
+        40, 2, 40,
+        [&](size_t i, int& slot, unsigned worker) {
+          CHECK(worker < 2);
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          slot = int(i);
+          std::lock_guard<std::mutex> hold(lock);
+          producers.insert(std::this_thread::get_id());
+        },
+        [&](size_t i, int& slot) {
+          CHECK(std::this_thread::get_id() == caller);
+          CHECK(slot == int(i));
+          consumed.push_back(i);
+        },
+        /*caller_helps=*/true);
+    CHECK(ok);
+    REQUIRE(consumed.size() == 40);
+    for (size_t i = 0; i < consumed.size(); ++i) CHECK(consumed[i] == i);
+    // One worker thread besides the caller, never two.
+    std::set<std::thread::id> others = producers;
+    others.erase(caller);
+    CHECK(others.size() <= 1);
+    CHECK(producers.size() <= 2);
+  }
+
+  TEST_CASE("caller_helps: a failure on the calling thread stops the work and is rethrown") {
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> produced{0};
+    std::atomic<bool> caller_produced{false};
+    CHECK_THROWS_WITH(pmc::ordered_parallel<int>(
+                          200, 2, 200,
+                          [&](size_t, int&, unsigned) {
+                            ++produced;
+                            if (std::this_thread::get_id() == caller) {
+                              caller_produced = true;
+                              throw std::runtime_error("caller failed");
+                            }
+                            // The worker holds its first item until the caller has produced one, so
+                            // the caller, waiting for that item, helps.
+                            for (int i = 0; i < 5000 && !caller_produced; ++i)
+                              std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                          },
+                          [](size_t, int&) {}, true),
+                      "caller failed");
+    CHECK(caller_produced);
+    CHECK(produced < 200);
   }
 }
