@@ -302,9 +302,8 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
     return interval_metrics_of(plan, given, agreement)();
   };
   write_file_atomically(o.json_path, [&](const FileAppender& append) {
-    Measurement head;
-    head.source = "perf-stat";
-    StreamedDocumentWriter writer(head, append, interval_metrics, options.threads);
+    StreamedDocumentWriter writer(perf_stat_streamed_head(input.text()), append, interval_metrics,
+                                  options.threads);
     ImportResult r;
     try {
       r = import_perf_stat_streamed(

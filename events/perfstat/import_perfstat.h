@@ -109,6 +109,11 @@ using IntervalBatchSink = std::function<void(size_t batch, std::vector<Interval>
 ImportResult import_perf_stat_streamed(std::string_view text, std::string_view file_name,
                                        const ImportOptions& options, const IntervalBatchSink& sink);
 
+// The fields of the document that a streamed JSON writer writes before the intervals, as
+// import_perf_stat_streamed's result will hold them: the source, and the machine of perf -v's
+// "Using CPUID" lines, which a -x recording may hold anywhere among its rows.
+Measurement perf_stat_streamed_head(std::string_view text);
+
 // json when the first record starts with '{', csv when a row splits into perf's -x fields with one
 // separator, text otherwise.
 PerfStatFormat detect_format(std::string_view text);

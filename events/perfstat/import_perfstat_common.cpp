@@ -1386,6 +1386,23 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
   return result;
 }
 
+Measurement perf_stat_streamed_head(std::string_view text) {
+  Measurement head;
+  head.source = "perf-stat";
+  // The rows' reader reads each trimmed line that starts with it, in order (read_cpuid_row).
+  constexpr std::string_view kCpuid = "Using CPUID ";
+  for (size_t at = text.find(kCpuid); at != std::string_view::npos;
+       at = text.find(kCpuid, at + kCpuid.size())) {
+    size_t start = text.rfind('\n', at);
+    start = start == std::string_view::npos ? 0 : start + 1;
+    size_t end = text.find('\n', at);
+    std::string_view line =
+        perfstat::trim(text.substr(start, end == std::string_view::npos ? end : end - start));
+    if (line.starts_with(kCpuid)) perfstat::read_cpuid_line(line, head.machine);
+  }
+  return head;
+}
+
 ImportResult import_perf_stat_streamed(std::string_view text, std::string_view file_name,
                                        const ImportOptions& options,
                                        const IntervalBatchSink& sink) {

@@ -279,6 +279,36 @@ TEST_SUITE("pure") {
     for (const auto& p : {csv, out}) std::filesystem::remove(p);
   }
 
+  TEST_CASE("import --json FILE streams a -x recording with perf -v's CPUID line: same document") {
+    // synthetic/cpuid_042.csv: wild/042.csv with "Using CPUID GenuineIntel-6-8F-8" added as its
+    // first line (and the same line among the rows, written here). The streamed writer writes
+    // the head (the machine the line gives: family 6, model 0x8f = 143) before the rows are read;
+    // it once failed with "the document's head changed while streaming", exit 1.
+    auto with_line = std::string(PMC_TEST_DATA) + "/perfstat/synthetic/cpuid_042.csv";
+    auto text = read_file(with_line);
+    auto among = temp_path("cpuid_among.csv");
+    {
+      std::string rows = text.substr(text.find('\n') + 1);
+      size_t second = rows.find('\n') + 1;
+      std::ofstream(among) << rows.substr(0, second) << "Using CPUID GenuineIntel-6-8F-8\n"
+                           << rows.substr(second);
+    }
+    for (const std::string& csv : {with_line, among}) {
+      CAPTURE(csv);
+      auto out = temp_path("cpuid_042.json");
+      auto to_file = run_process(pmcmodel({"import", csv, "--json", out}));
+      auto to_stdout = run_process(pmcmodel({"import", csv, "--json", "-"}));
+      REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+      REQUIRE(to_stdout.exit_code == 0);
+      auto streamed = nlohmann::json::parse(read_file(out));
+      CHECK(streamed == nlohmann::json::parse(to_stdout.out));
+      CHECK(streamed["machine"]["family"] == 6);
+      CHECK(streamed["machine"]["model"] == 0x8f);
+      std::filesystem::remove(out);
+    }
+    std::filesystem::remove(among);
+  }
+
   TEST_CASE("import notes intervals that disagree with perf, streamed, whole or as a table") {
     // wild/042.csv (-x -I 1000 -M topdownl1): perf printed "31.1,%  tma_backend_bound" beside
     // 1431602465 topdown-be-bound of the four topdown-* counts' 4677069222 (476781750 retiring,

@@ -26,10 +26,9 @@ std::string outcome(std::string_view text, bool lenient, unsigned threads, bool 
     std::string out;
     pmc::ImportResult r;
     if (streamed) {
-      pmc::Measurement head;
-      head.source = "perf-stat";
       pmc::StreamedDocumentWriter writer(
-          head, [&](std::string_view piece) { out.append(piece); }, {}, threads);
+          pmc::perf_stat_streamed_head(text), [&](std::string_view piece) { out.append(piece); },
+          {}, threads);
       r = pmc::import_perf_stat_streamed(text, "fuzz", options,
                                          [&](size_t batch, std::vector<pmc::Interval>&& intervals) {
                                            writer.add_batch(batch, std::move(intervals));
