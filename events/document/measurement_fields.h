@@ -114,8 +114,6 @@ inline constexpr auto kDocumentFields = std::tuple{
     Time{"user_s", &Measurement::user_s, &Measurement::has_user},
     Time{"sys_s", &Measurement::sys_s, &Measurement::has_sys},
     Integer{"runs", &Measurement::runs},
-    // After the intervals: a streamed import learns the -I period while it reads them.
-    Optional{"interval_step_s", &Measurement::interval_step_s, Absent::omitted},
     records<kEventFields>("events", &Measurement::events, kRequired),
     records<kMetricFields>("metrics", &Measurement::metrics, false, false, ListPath::full),
     records<kMetricFields>("reported", &Measurement::reported, false, true, ListPath::full),

@@ -891,14 +891,9 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
     if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
     assign_groups(iv.events, iv.reported, repeats);
-    if (!step_s_ && !step_tried_) learn_step(out, previous_time);
+    if (!step_s_ && !step_tried_) learn_step(out);
     bool first = sums.intervals == 0;
     iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first);
-    // perf printed every interval's metrics over the period: each is printed by
-    // process_interval(), which sets the wall time to it, the last, short one too (perf 5.10+
-    // prints one when the command's SIGCHLD interrupts its poll: 068.txt's 5.001590993 after
-    // 4.008895291), and those --control enable/disable print (052.txt's 4.993808464).
-    iv.period_s = period_s_;
     if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;
     add_power_energy(iv.events, iv.duration_s, iv.energy);
     previous_time = iv.time_s;
@@ -911,40 +906,14 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
   return out;
 }
 
-void Builder::learn_step(const std::vector<Interval>& intervals, double previous_time) {
+void Builder::learn_step(const std::vector<Interval>& intervals) {
   step_tried_ = intervals.size() > 1;  // once: a batch of one interval tells nothing
   std::vector<double> gaps;
   for (size_t i = 1; i < intervals.size(); ++i)
     gaps.push_back(intervals[i].time_s - intervals[i - 1].time_s);
-  if (gaps.empty()) {
-    // A first interval alone: perf's first timestamp is at least one period after the counters
-    // were enabled (051.json: 1.001089747 s for -I 1000), a provisional period until a batch of
-    // several intervals gives the median.
-    if (taken_ == 0 && previous_time == 0 && !intervals.empty() && !period_s_)
-      period_s_ = nominal_period(intervals.front().time_s);
-    return;
-  }
+  if (gaps.empty()) return;
   std::nth_element(gaps.begin(), gaps.begin() + std::ptrdiff_t(gaps.size() / 2), gaps.end());
-  double median = gaps[gaps.size() / 2];
-  if (!(median > 0)) return;
-  step_s_ = median;
-  period_s_ = nominal_period(median);
-}
-
-// perf's -I period from a gap between its timestamps. perf re-arms its timer after reading and
-// printing an interval, so a gap is the period plus perf's own delay, never less, and the delay
-// is not small: 1.0019 s (wild/052.txt), 1.025 s (054.txt, POWER10), up to 1.065 s (053.txt)
-// for -I 1000. The period is the gap cut down to the coarsest grid of 1 s, 100 ms, 10 ms or 1 ms
-// that leaves under 10 % of it: a -I of 1000, 500, 250 or 20 ms is found from any delay below a
-// tenth of it; a period just above a round one (-I 1050) reads as the round one, and a printed
-// command gives it exactly.
-double Builder::nominal_period(double gap_s) {
-  double ms = gap_s * 1000;
-  for (double grid : {1000.0, 100.0, 10.0}) {
-    double period = std::floor(ms / grid + 1e-9) * grid;
-    if (period > 0 && ms - period < 0.1 * period) return period / 1000;
-  }
-  return std::max(1.0, std::floor(ms + 1e-6)) / 1000;
+  if (double median = gaps[gaps.size() / 2]; median > 0) step_s_ = median;
 }
 
 double Builder::interval_length(double time_s, double gap_s, bool first) {
@@ -1032,7 +1001,6 @@ Measurement Builder::finish() {
   auto intervals = take_intervals(false, previous, sums);
   finish_run(sums, previous);
   if (m_.has_duration) add_power_energy(m_.events, m_.duration_s, m_.energy);
-  if (!intervals.empty()) m_.interval_step_s = period_s_;
   m_.intervals = std::move(intervals);
   taken_ = taken;
   return std::move(m_);
@@ -1043,7 +1011,6 @@ Measurement Builder::finish_streamed(RunSums& sums, double last_time) {
   assign_groups(m_.events, m_.reported);
   finish_run(sums, last_time);
   if (m_.has_duration) add_power_energy(m_.events, m_.duration_s, m_.energy);
-  if (sums.interval_count() > 0) m_.interval_step_s = period_s_;
   return std::move(m_);
 }
 

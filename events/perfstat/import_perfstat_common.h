@@ -185,7 +185,7 @@ class Builder {
   void add_note(std::string note);
   // The -I step (seconds) that the perf command line printed with the recording gives
   // (interval_step_in_command): each interval's length where the timestamps do not tell it.
-  void set_interval_step(double seconds) { step_s_ = period_s_ = seconds; }
+  void set_interval_step(double seconds) { step_s_ = seconds; }
   Measurement& measurement() { return m_; }
   bool empty() const;
   // Whether `later`, the builder of the rows after this one's (a part of the file read on
@@ -236,15 +236,9 @@ class Builder {
   // middle of a run, or with intervals left out), where perf's interval was one step; a note
   // says so.
   double interval_length(double time_s, double gap_s, bool first);
-  // The step of `intervals` (the median gap between them) when set_interval_step gave none, and
-  // perf's period from it; a first batch of one interval (after `previous_time`, 0 for the
-  // first) gives a provisional period only.
-  void learn_step(const std::vector<Interval>& intervals, double previous_time);
-  static double nominal_period(double gap_s);
+  // The step of `intervals` (the median gap between them) when set_interval_step gave none.
+  void learn_step(const std::vector<Interval>& intervals);
   std::optional<double> step_s_;
-  // perf's -I period, the wall time of each interval's metrics (Interval::period_s): the
-  // command's -I, else nominal_period of the median gap.
-  std::optional<double> period_s_;
   bool step_tried_ = false;  // learn_step found none in a batch of intervals
   size_t taken_ = 0;         // intervals taken out, for empty()
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
