@@ -891,7 +891,8 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
     if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
     assign_groups(iv.events, iv.reported, repeats);
-    if (!step_s_ && !step_tried_) learn_step(out);
+    // Only a printed `-I N` gives the step: a median of the gaps seen so far would depend on how
+    // the recording was cut into parts (streamed and whole imports must give one document).
     bool first = sums.intervals == 0;
     iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first);
     if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;

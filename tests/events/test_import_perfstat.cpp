@@ -407,30 +407,6 @@ TEST_SUITE("pure") {
     }
   }
 
-  TEST_CASE("import: -I intervals far past one step are one step long (the median gap)") {
-    // Hand-written -x, rows every ~1.001 s, the first at 5.001 s (taken from the middle of a
-    // run) and two intervals left out before 9.005 s.
-    std::string csv =
-        "5.001000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
-        "6.002000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
-        "9.005000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
-        "10.006000000,100.00,msec,cpu-clock,100000000,100.00,,\n";
-    auto m = import_perf_stat(csv, "mid.csv").measurement;
-    REQUIRE(m.intervals.size() == 4);
-    CHECK(m.intervals[0].duration_s == doctest::Approx(1.001));  // not 5.001
-    CHECK(m.intervals[1].duration_s == doctest::Approx(1.001));
-    CHECK(m.intervals[2].duration_s == doctest::Approx(1.001));  // not 3.003
-    CHECK(m.intervals[3].duration_s == doctest::Approx(1.001));
-    // The run spans 10.006 - (5.001 - 1.001) s.
-    CHECK(m.duration_s == doctest::Approx(6.006));
-    auto noted = [&](std::string_view part) {
-      return std::any_of(m.notes.begin(), m.notes.end(),
-                         [&](const std::string& n) { return n.find(part) != std::string::npos; });
-    };
-    CHECK(noted("the recording starts at t = 5.001 s"));
-    CHECK(noted("intervals are missing before t = 9.005 s"));
-  }
-
   TEST_CASE("import: a running percentage alone on the line under its row belongs to that row") {
     // synthetic/not_counted_lone_pct.txt (hand-made in the shape of an Arm hybrid perf of 2023):
     // lines 5 and 8 hold only "(0.00%)" under `<not counted>` rows, line 11 "(50.00%)" under
