@@ -129,19 +129,7 @@ class OrderedParallel {
     while (true) {
       changed_.wait(lock, [&] { return stopped_ || closing_ || taken_ < submitted_; });
       if (stopped_ || taken_ == submitted_) return;  // stopped, or closing with nothing left
-      size_t index = taken_++;
-      Slot& slot = slots_[index % slots_.size()];
-      lock.unlock();
-      try {
-        produce_(index, slot, worker);
-      } catch (...) {
-        lock.lock();
-        fail(std::current_exception());
-        return;
-      }
-      lock.lock();
-      ready_[index % slots_.size()] = 1;
-      if (index == consumed_) changed_.notify_all();
+      if (!produce_next(lock, worker)) return;
     }
   }
 
@@ -155,7 +143,7 @@ class OrderedParallel {
       // Only this thread submits, so no item becomes untaken while it waits here.
       while (!stopped_ && ready_[at] == 0) {
         if (caller_helps_ && taken_ < submitted_) {
-          produce_here(lock);
+          produce_next(lock, threads_ - 1);
         } else {
           changed_.wait(lock);
         }
@@ -180,20 +168,23 @@ class OrderedParallel {
     }
   }
 
-  // On the calling thread, as worker threads_ − 1: the next untaken item.
-  void produce_here(std::unique_lock<std::mutex>& lock) {
+  // The next untaken item, produced on this thread as `worker` (a worker thread, or the calling
+  // thread as worker threads_ − 1); false when it failed (the work is stopped).
+  bool produce_next(std::unique_lock<std::mutex>& lock, unsigned worker) {
     size_t index = taken_++;
     Slot& slot = slots_[index % slots_.size()];
     lock.unlock();
     try {
-      produce_(index, slot, threads_ - 1);
+      produce_(index, slot, worker);
     } catch (...) {
       lock.lock();
       fail(std::current_exception());
-      return;
+      return false;
     }
     lock.lock();
     ready_[index % slots_.size()] = 1;
+    if (index == consumed_) changed_.notify_all();
+    return true;
   }
 
   void fail(std::exception_ptr e) {
