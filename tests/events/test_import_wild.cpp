@@ -67,7 +67,8 @@ TEST_SUITE("pure") {
                              "044.txt",  "045.txt",  "046.json", "047.json", "049.csv", "050.csv",
                              "051.json", "053.txt",  "055.txt",  "056.txt",  "057.txt", "059.txt",
                              "060.txt",  "061.txt",  "062.txt",  "063.txt",  "064.txt", "065.txt",
-                             "066.txt",  "067.txt",  "068.txt",  "069.txt",  "070.csv", "071.txt"};
+                             "066.txt",  "067.txt",  "068.txt",  "069.txt",  "070.csv", "071.txt",
+                             "072.json", "073.csv",  "074.csv",  "075.txt",  "076.txt"};
     for (const char* name : imports) {
       CAPTURE(name);
       CHECK_NOTHROW(load(name));
@@ -267,6 +268,82 @@ TEST_SUITE("pure") {
     CHECK(value_of(derive_metrics(second.events, second.duration_s), "ipc") ==
           doctest::Approx(1317514.0 / 1551619).epsilon(0.001));
     CHECK(std::abs(1317514.0 / 1551619 - 0.85) < 0.005);
+  }
+
+  TEST_CASE("wild: a --per-thread -j recording keeps each thread's counts and perf's metrics") {
+    // 072.json (perf 6.2-rc5, `perf stat -j --per-thread -a true`): one record per thread and
+    // event, a blank line after each; thread names with '/' and ':' in the comm
+    // ("ksoftirqd/1-22", "kworker/1:2-events-752") and a comm ending in '-'
+    // ("gnome-terminal--2977").
+    auto m = load("072.json").measurement;
+    // line 21: perf-62294 cycles 36686750 (3.903413 GHz); line 27: instructions 7905940
+    // (0.215499 insn per cycle); line 5: cpu-clock 9.398635 msec (0.900916 CPUs utilized).
+    CHECK(value_of(m.events, "perf-62294/cycles") == 36686750);
+    CHECK(value_of(m.events, "perf-62294/instructions") == 7905940);
+    CHECK(value_of(m.events, "perf-62294/cpu-clock") == 9.398635);  // msec, as printed
+    CHECK(value_of(m.reported, "perf-62294/ipc") == doctest::Approx(0.215499));
+    CHECK(value_of(m.reported, "perf-62294/cpus_utilized") == doctest::Approx(0.900916));
+    // line 19: ksoftirqd/1-22 cycles 23883 without a metric; line 25: its instructions 13360
+    // (0.559394 insn per cycle), which is 13360 / 23883.
+    CHECK(value_of(m.events, "ksoftirqd/1-22/cycles") == 23883);
+    CHECK(value_of(m.events, "ksoftirqd/1-22/instructions") == 13360);
+    CHECK(value_of(m.reported, "ksoftirqd/1-22/ipc") == doctest::Approx(0.559394));
+    CHECK(std::abs(13360.0 / 23883 - 0.559394) < 1e-6);
+    // line 39: kworker/1:2-events-752 branch-misses 121; line 9: gnome-terminal--2977
+    // context-switches 1.
+    CHECK(value_of(m.events, "kworker/1:2-events-752/branch-misses") == 121);
+    CHECK(value_of(m.events, "gnome-terminal--2977/context-switches") == 1);
+    // The threads' rows add up to the run's: cycles of lines 17, 19 and 21.
+    CHECK(value_of(m.events, "cycles") == 41498 + 23883 + 36686750);
+    CHECK(value_of(m.events, "branch-misses") == 279 + 153 + 121 + 52693);
+  }
+
+  TEST_CASE("wild: a --per-thread -x, recording of a hybrid's cpu_core events keeps each thread") {
+    // 073.csv (perf 6.8.12, `perf stat --per-thread -p PID -x, -e
+    // cpu_core/cycles/,cpu_core/instructions/,task-clock`): comm-tid first, comms with '-'
+    // ("writer-0-3515547"), `# started on` and a blank line before the rows.
+    auto m = load("073.csv").measurement;
+    // line 4: writer-0-3515547 cpu_core/cycles/ 8271740307 (4.889 GHz); line 7: its
+    // instructions 6378556346; line 10: task-clock 1692.07 msec (0.605 CPUs utilized).
+    CHECK(value_of(m.events, "writer-0-3515547/cpu_core/cycles/") == 8271740307);
+    CHECK(value_of(m.events, "writer-0-3515547/cpu_core/instructions/") == 6378556346);
+    CHECK(value_of(m.events, "writer-0-3515547/task-clock") == 1692.07);  // msec
+    CHECK(value_of(m.reported, "writer-0-3515547/cpu_core/ghz") == doctest::Approx(4.889));
+    CHECK(value_of(m.reported, "writer-0-3515547/cpus_utilized") == doctest::Approx(0.605));
+    // perf's 4.889 GHz is the thread's cycles over its task-clock.
+    CHECK(std::abs(8271740307.0 / 1692.07e6 - 4.889) < 0.0005);
+    // line 3: the main thread perthread-3515545, 8054099575 cycles.
+    CHECK(value_of(m.events, "perthread-3515545/cpu_core/cycles/") == 8054099575);
+    CHECK(value_of(m.events, "cpu_core/cycles/") == 8054099575.0 + 8271740307 + 8271632107);
+    // 074.csv: the same program, four threads' cycles and no metric column values.
+    auto late = load("074.csv").measurement;
+    CHECK(value_of(late.events, "late-0-3515585/cpu_core/cycles/") == 4951107719);
+    CHECK(value_of(late.events, "perthread-3515568/cpu_core/cycles/") == 15393);
+    CHECK(late.reported.empty());
+  }
+
+  TEST_CASE("wild: an Arm big.LITTLE perf -v recording keeps the core type that did not count") {
+    // 075.txt (Linux 6.7-rc2 perf, RK3399 Cortex-A53 + A72, `taskset -c 5,6 perf stat -v`):
+    // line 10 `<not counted>` armv8_cortex_a53/cpu_cycles/ with (0.00%), line 11 the A72's
+    // 2488961, line 13 0.003449266 s; -v's "name: count enabled running" lines 5-6 before.
+    auto big = load("075.txt").measurement;
+    const EventCount* a53 = nullptr;
+    for (const auto& e : big.events)
+      if (e.name == "armv8_cortex_a53/cpu_cycles/") a53 = &e;
+    REQUIRE(a53 != nullptr);
+    CHECK(a53->status == EventStatus::not_counted);
+    CHECK(value_of(big.events, "armv8_cortex_a72/cpu_cycles/") == 2488961);
+    CHECK(big.duration_s == 0.003449266);
+    CHECK(big.user_s == 0.003502);
+    // "Using CPUID 0x00000000410fd034": implementer 0x41, part 0xd03 (Cortex-A53).
+    CHECK(big.machine.family == 0x41);
+    CHECK(big.machine.model == 0xd03);
+    // 076.txt: pinned to the little cores, the A72 is the one not counted (line 11).
+    auto little = load("076.txt").measurement;
+    CHECK(value_of(little.events, "armv8_cortex_a53/cpu_cycles/") == 2986601);
+    for (const auto& e : little.events)
+      if (e.name == "armv8_cortex_a72/cpu_cycles/") CHECK(e.status == EventStatus::not_counted);
+    CHECK(little.duration_s == 0.011434508);
   }
 
   TEST_CASE("wild: perf's power/energy-* totals are the document's energy[]") {
