@@ -261,7 +261,8 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
       throw MetricChoiceError(fmt::format(
           "--cpu {}: unknown CPU model (expected one of: generic, skylake, skx, cascadelake, "
           "icelake, icx, tigerlake, rocketlake, sapphirerapids, spr, emeraldrapids, "
-          "graniterapids, alderlake, raptorlake, meteorlake, lunarlake, zen2, zen3, zen4, zen5, "
+          "graniterapids, sierraforest, alderlake, raptorlake, meteorlake, lunarlake, arrowlake, "
+          "zen2, zen3, zen4, zen5, "
           "neoverse-n1, neoverse-n2, neoverse-v1, neoverse-v2, graviton3)",
           cpu_model));
   } else {

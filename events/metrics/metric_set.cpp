@@ -834,7 +834,8 @@ struct Model {
   const char* file;
 };
 
-// Intel family 6 models as in perf's tools/perf/pmu-events/arch/x86/mapfile.csv.
+// Intel family 6 models as in perf's tools/perf/pmu-events/arch/x86/mapfile.csv (Arrow Lake: as
+// in intel/perfmon's mapfile.csv, which v6.12's does not list).
 constexpr Model kIntelFamily6[] = {
     {0x4e, 0x4e, "skylake.json"},         // Skylake mobile
     {0x5e, 0x5e, "skylake.json"},         // Skylake desktop
@@ -850,6 +851,7 @@ constexpr Model kIntelFamily6[] = {
     {0x8f, 0x8f, "sapphirerapids.json"},  // Sapphire Rapids
     {0xcf, 0xcf, "emeraldrapids.json"},   // Emerald Rapids
     {0xad, 0xae, "graniterapids.json"},   // Granite Rapids
+    {0xaf, 0xaf, "sierraforest.json"},    // Sierra Forest
     {0x97, 0x97, "alderlake.json"},       // Alder Lake desktop
     {0x9a, 0x9a, "alderlake.json"},       // Alder Lake mobile
     {0xb7, 0xb7, "alderlake.json"},       // Raptor Lake desktop
@@ -858,6 +860,7 @@ constexpr Model kIntelFamily6[] = {
     {0xaa, 0xaa, "meteorlake.json"},      // Meteor Lake mobile
     {0xac, 0xac, "meteorlake.json"},      // Meteor Lake desktop
     {0xbd, 0xbd, "lunarlake.json"},       // Lunar Lake
+    {0xc5, 0xc6, "arrowlake.json"},       // Arrow Lake (H, S)
 };
 
 std::string squash(std::string_view name) {
@@ -970,6 +973,8 @@ std::string metric_file_for_name(std::string_view cpu_name) {
       {"emr", "emeraldrapids.json"},
       {"graniterapids", "graniterapids.json"},
       {"gnr", "graniterapids.json"},
+      {"sierraforest", "sierraforest.json"},
+      {"srf", "sierraforest.json"},
       {"alderlake", "alderlake.json"},
       {"adl", "alderlake.json"},
       {"raptorlake", "alderlake.json"},
@@ -978,6 +983,8 @@ std::string metric_file_for_name(std::string_view cpu_name) {
       {"mtl", "meteorlake.json"},
       {"lunarlake", "lunarlake.json"},
       {"lnl", "lunarlake.json"},
+      {"arrowlake", "arrowlake.json"},
+      {"arl", "arrowlake.json"},
       {"zen2", "zen2.json"},
       {"amdzen2", "zen2.json"},
       {"rome", "zen2.json"},

@@ -195,10 +195,11 @@ TEST_SUITE("pure") {
     const std::vector<std::string> topdown = {"tma_frontend_bound", "tma_bad_speculation",
                                               "tma_backend_bound", "tma_retiring"};
     for (const char* file :
-         {"skylake.json", "skylakex.json", "cascadelake.json", "icelake.json", "icelakex.json",
-          "tigerlake.json", "rocketlake.json", "sapphirerapids.json", "emeraldrapids.json",
-          "graniterapids.json", "alderlake.json", "meteorlake.json", "lunarlake.json", "zen4.json",
-          "zen5.json", "neoverse.json", "neoverse-n2.json", "neoverse-v1.json",
+         {"skylake.json",       "skylakex.json",      "cascadelake.json",  "icelake.json",
+          "icelakex.json",      "tigerlake.json",     "rocketlake.json",   "sapphirerapids.json",
+          "emeraldrapids.json", "graniterapids.json", "sierraforest.json", "alderlake.json",
+          "meteorlake.json",    "lunarlake.json",     "arrowlake.json",    "zen4.json",
+          "zen5.json",          "neoverse.json",      "neoverse-n2.json",  "neoverse-v1.json",
           "neoverse-v2.json"}) {
       CAPTURE(file);
       auto set = pmc::MetricSet::load(kMetrics / file);

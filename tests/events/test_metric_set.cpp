@@ -499,6 +499,13 @@ TEST_SUITE("pure") {
           "alderlake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xba, {"cpu_core", "cpu_atom"}) ==
           "alderlake.json");
+    // perf's mapfile.csv GenuineIntel-6-AF (sierraforest); perfmon's GenuineIntel-6-C5, -C6 (ARL).
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xaf, {"cpu"}) == "sierraforest.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xc5, {"cpu_core", "cpu_atom"}) ==
+          "arrowlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xc6, {"cpu_core", "cpu_atom"}) ==
+          "arrowlake.json");
+    CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xc7, {"cpu"}).empty());
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x3f, {"cpu"}).empty());  // Haswell-X: none
     CHECK(metric_file_for_cpu("GenuineIntel", 15, 0x55, {"cpu"}).empty());
     CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x31, {"cpu"}) == "zen2.json");  // Rome
@@ -520,6 +527,8 @@ TEST_SUITE("pure") {
     CHECK(metric_file_for_name("icx") == "icelakex.json");
     CHECK(metric_file_for_name("spr") == "sapphirerapids.json");
     CHECK(metric_file_for_name("adl") == "alderlake.json");
+    CHECK(metric_file_for_name("srf") == "sierraforest.json");
+    CHECK(metric_file_for_name("ArrowLake") == "arrowlake.json");
     CHECK(metric_file_for_name("zen3") == "zen3.json");
     CHECK(metric_file_for_name("neoverse-n1") == "neoverse-n1.json");
     CHECK(metric_file_for_name("Neoverse_V2") == "neoverse-v2.json");
