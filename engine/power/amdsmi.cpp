@@ -36,8 +36,18 @@ constexpr int kClockMem = 4;                // AMDSMI_CLK_TYPE_MEM, the memory c
 constexpr int kMemoryVram = 0;              // AMDSMI_MEM_TYPE_VRAM
 // amdsmi_temperature_type_t: the junction (hotspot, the die's hottest point, the counterpart of
 // NVML_TEMPERATURE_GPU) is read, or the edge sensor on a part without it; AMDSMI_TEMP_CURRENT of
-// amdsmi_temperature_metric_t. amdsmi.h gives the value in °C (its early releases said
-// millidegrees).
+// amdsmi_temperature_metric_t. The unit of the value, by release (github.com/ROCm/amdsmi,
+// include/amd_smi/amdsmi.h and src/amd_smi/amd_smi.cc at the rocm-* tags; read_temperature_c
+// takes both units):
+// - ROCm 5.5: the function is amdsmi_dev_get_temp_metric (not bound here) and passes on
+//   rsmi_dev_temp_metric_get's millidegrees, as its header says.
+// - ROCm 5.6 on: the library divides rocm_smi's millidegrees by 1000 (SWDEV-381227, "SMILIB
+//   returns wrong temperature value", commit db9d879 of 2023-02-21): whole °C, the fraction
+//   dropped. From 5.7 the function is amdsmi_get_temp_metric. The header still said "in
+//   millidegrees Celcius" through rocm-6.2.2 and the tree of 2024-10-23; a later amdsmi.h (the
+//   one filing it under "GPU Monitoring", as rocm.docs.amd.com/projects/amdsmi/en/latest does)
+//   says "the temperature is in Celsius".
+// Not checked on real AMD hardware: docs/energy.md.
 constexpr int kTemperatureEdge = 0;     // AMDSMI_TEMPERATURE_TYPE_EDGE
 constexpr int kTemperatureHotspot = 1;  // AMDSMI_TEMPERATURE_TYPE_HOTSPOT (= _JUNCTION)
 constexpr int kTemperatureCurrent = 0;  // AMDSMI_TEMP_CURRENT
@@ -263,9 +273,13 @@ std::optional<double> read_temperature_c(const Api& api, Handle h, int sensor,
   Status r = api.temp_metric(h, sensor, kTemperatureCurrent, &value);
   if (status != nullptr) *status = r;
   if (r != kSuccess) return std::nullopt;
-  // A library of the releases that gave millidegrees reads 1000 or more for any working GPU;
-  // above that range, or below freezing, the value is a placeholder (AMD SMI fills a field it
-  // cannot read with all ones), not a reading.
+  // No GPU reads 1000 °C: a value from 1000 up is millidegrees (a library that does what the
+  // header's old text says), anything below whole °C (what every release with this symbol
+  // returns). 65535 is an all-ones uint16, what a gpu_metrics field the GPU does not fill reads
+  // (Linux's smu_cmn_init_soft_gpu_metrics fills the table with 0xFF; AMD SMI reads its PLX
+  // sensor from gpu_metrics), so it is no reading in either unit; nor is anything below -40 °C or
+  // from 200 °C up.
+  if (value == 65535) return std::nullopt;
   double c = value >= 1000 ? double(value) / 1000 : double(value);
   if (c < -40 || c >= 200) return std::nullopt;
   return c;

@@ -361,16 +361,38 @@ TEST_SUITE("pure") {
       auto d = json::parse(read_file(out));
       size_t measured_gpu = 0, instances = 0, machines = 0;
       const json* g5 = nullptr;
+      const json* l40s = nullptr;
+      const json* g6e48 = nullptr;
       for (const auto& row : d["rows"]) {
         machines += row["kind"] == "measured";
         measured_gpu += row["kind"] == "gpu-measured";
         instances += row["kind"] == "gpu-instance";
         if (row["machine"] == "g5.xlarge") g5 = &row;
+        if (row["machine"] == "nvidia-l40s") l40s = &row;
+        if (row["machine"] == "g6e.48xlarge") g6e48 = &row;
       }
       CHECK(machines == 1);
       CHECK(measured_gpu == 1);
-      // data/gpu_instances.csv has 30 instances.
-      CHECK(instances == 30);
+      // data/gpu_instances.csv has 38 instances: 30 of the 2023-11 table and Boavizta's g6/g6e
+      // lists, and g6e's 8 sizes since the L40S row (NVIDIA's datasheet) joined gpus.csv.
+      CHECK(instances == 38);
+      // The run ranked on the L40S (NVIDIA's datasheet row) and on a g6e instance: compute-bound,
+      // so by the tensor peaks, H200 989.5 over L40S 362.05 TFLOPS, busy all the time.
+      REQUIRE(l40s);
+      CHECK((*l40s)["kind"] == "gpu-projected");
+      CHECK((*l40s)["projected_from"] == "nvidia-h200-sxm");
+      CHECK((*l40s)["method"] == "projected:gpu:100%-tensor+0%-bandwidth:nvidia-l40s");
+      CHECK((*l40s)["duration_s"].get<double>() == doctest::Approx(m.duration_s * 989.5 / 362.05));
+      CHECK((*l40s)["duration_uncertainty"].get<double>() == doctest::Approx(0.15));
+      CHECK((*l40s)["uncertainty"].get<double>() > 0.15);
+      REQUIRE(g6e48);
+      CHECK((*g6e48)["kind"] == "gpu-instance");
+      CHECK((*g6e48)["gpu"] == "nvidia-l40s");
+      CHECK((*g6e48)["instance_gpus"] == 8);
+      CHECK((*g6e48)["duration_s"].get<double>() ==
+            doctest::Approx((*l40s)["duration_s"].get<double>()));
+      CHECK((*g6e48)["method"] == (*l40s)["method"]);
+      CHECK((*g6e48)["cost_usd"].is_null());  // no cited us-east-1 price
       REQUIRE(g5);
       CHECK((*g5)["price_source"] == "--price");
       CHECK((*g5)["gpu"] == "nvidia-a10g");

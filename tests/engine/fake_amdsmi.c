@@ -26,6 +26,10 @@
  *   PMC_FAKE_AMDSMI_TEMP        the junction (hotspot) temperature in °C (default 45); the edge
  *                               sensor reads 10 °C less. With PMC_FAKE_AMDSMI_REPLAY the junction
  *                               replays the trace's temp_c column instead
+ *   PMC_FAKE_AMDSMI_TEMP_MILLI  temperatures are written in millidegrees, rounded to whole m°C
+ *                               (the unit amdsmi.h's text gave through ROCm 6.2, and ROCm 5.5's
+ *                               amdsmi_dev_get_temp_metric returned); otherwise in whole °C, the
+ *                               fraction dropped (what the library returns since ROCm 5.6)
  *   PMC_FAKE_AMDSMI_NO_HOTSPOT  the junction sensor answers NOT_SUPPORTED (the edge one answers)
  *   PMC_FAKE_AMDSMI_NO_TEMP     amdsmi_get_temp_metric answers NOT_SUPPORTED for every sensor
  *   PMC_FAKE_AMDSMI_OTHER_PID   a process that is not the caller's child also computes on GPU 0
@@ -155,7 +159,8 @@ struct gpu {
 };
 static struct gpu gpus[MAX_GPUS];
 static int sockets[MAX_GPUS];
-static int n_gpus, n_sockets, initialised, no_energy, no_power, replay, no_hotspot, no_temp;
+static int n_gpus, n_sockets, initialised, no_energy, no_power, replay, no_hotspot, no_temp,
+    temp_milli;
 static double temp_c = 45;
 static unsigned other_pid, child_gfx = 80;
 /* PMC_FAKE_AMDSMI_PROCESSES, when set: each process's share of the GFX engine's time. */
@@ -247,6 +252,7 @@ amdsmi_status_t amdsmi_init(uint64_t flags) {
   temp_c = env_double("PMC_FAKE_AMDSMI_TEMP", 45);
   no_hotspot = getenv("PMC_FAKE_AMDSMI_NO_HOTSPOT") != NULL;
   no_temp = getenv("PMC_FAKE_AMDSMI_NO_TEMP") != NULL;
+  temp_milli = getenv("PMC_FAKE_AMDSMI_TEMP_MILLI") != NULL;
   trace_start = env_double("PMC_FAKE_AMDSMI_TRACE_START", 0);
   other_pid = (unsigned)env_double("PMC_FAKE_AMDSMI_OTHER_PID", 0);
   child_gfx = (unsigned)env_double("PMC_FAKE_AMDSMI_CHILD_GFX", 80);
@@ -411,16 +417,17 @@ amdsmi_status_t amdsmi_get_temp_metric(amdsmi_processor_handle h,
                                        amdsmi_temperature_type_t sensor_type,
                                        amdsmi_temperature_metric_t metric, int64_t* temperature) {
   struct gpu* g = gpu_of(h);
-  double junction;
+  double junction, celsius;
   if (g == NULL || temperature == NULL) return AMDSMI_STATUS_INVAL;
   if (no_temp || metric != AMDSMI_TEMP_CURRENT) return AMDSMI_STATUS_NOT_SUPPORTED;
   junction = replay && trace_rows > 0 ? trace_c[replayed_row(now_s() + trace_start)] : temp_c;
   if (sensor_type == AMDSMI_TEMPERATURE_TYPE_HOTSPOT && !no_hotspot)
-    *temperature = (int64_t)junction;
+    celsius = junction;
   else if (sensor_type == AMDSMI_TEMPERATURE_TYPE_EDGE)
-    *temperature = (int64_t)junction - 10;
+    celsius = junction - 10;
   else
     return AMDSMI_STATUS_NOT_SUPPORTED;
+  *temperature = temp_milli ? (int64_t)llround(celsius * 1000) : (int64_t)celsius;
   return AMDSMI_STATUS_SUCCESS;
 }
 #endif

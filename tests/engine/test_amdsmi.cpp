@@ -264,6 +264,62 @@ TEST_SUITE("kernel") {
       REQUIRE(act.size() == 1);
       CHECK(act[0].temperature_c == doctest::Approx(51));
     }
+    // The unit: every AMD SMI release with amdsmi_get_temp_metric returns whole °C (the fraction
+    // dropped), while amdsmi.h said "millidegrees Celcius" through ROCm 6.2
+    // (engine/power/amdsmi.cpp cites both). Both are read as °C.
+    SUBCASE("whole degrees: 61.5 °C is written as 61") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61.5"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      auto act = one_sample(*choice.source);
+      REQUIRE(act.size() == 1);
+      CHECK(act[0].temperature_c == doctest::Approx(61));
+    }
+    SUBCASE("millidegrees: 61500 is 61.5 °C, the edge's 51500 is 51.5 °C") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61.5"}, {"PMC_FAKE_AMDSMI_TEMP_MILLI", "1"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      CHECK_FALSE(has_note(choice.notes, "temperature"));
+      auto act = one_sample(*choice.source);
+      REQUIRE(act.size() == 1);
+      CHECK(act[0].temperature_c == doctest::Approx(61.5));
+      fake.set("PMC_FAKE_AMDSMI_NO_HOTSPOT", "1");
+      auto edge_choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(edge_choice.source);
+      auto edge_act = one_sample(*edge_choice.source);
+      REQUIRE(edge_act.size() == 1);
+      CHECK(edge_act[0].temperature_c == doctest::Approx(51.5));
+    }
+    SUBCASE("a small millidegree reading: 1000 m°C is 1 °C, not 1000 °C") {
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "1"}, {"PMC_FAKE_AMDSMI_TEMP_MILLI", "1"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      auto act = one_sample(*choice.source);
+      REQUIRE(act.size() == 1);
+      CHECK(act[0].temperature_c == doctest::Approx(1));
+    }
+    SUBCASE("readings of 200 °C or more are no reading: a note, no temperature") {
+      // Junction 210, edge 200 (whole °C): both out of range.
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "210"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      CHECK(has_note(choice.notes,
+                     "gpu0: no temperature: amdsmi_get_temp_metric answers no reading"));
+      auto act = one_sample(*choice.source);
+      REQUIRE(act.size() == 1);
+      CHECK_FALSE(act[0].temperature_c);
+    }
+    SUBCASE("65535, an all-ones uint16, is no reading in either unit") {
+      // The junction writes 65535 and is passed over; the edge writes 65525, millidegrees by the
+      // rule: 65.525 °C (65.535 would mean the junction's placeholder had been taken).
+      FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "65535"}});
+      auto choice = open_amdsmi_gpus({}, 0);
+      REQUIRE(choice.source);
+      auto act = one_sample(*choice.source);
+      REQUIRE(act.size() == 1);
+      REQUIRE(act[0].temperature_c);
+      CHECK(*act[0].temperature_c == doctest::Approx(65.525).epsilon(1e-7));
+    }
     SUBCASE("no sensor answers") {
       FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_NO_TEMP", "1"}});
       auto choice = open_amdsmi_gpus({}, 0);

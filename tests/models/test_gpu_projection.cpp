@@ -3,7 +3,13 @@
 // worked by hand in the comments.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "events/text/catalog_csv.h"
 #include "models/fleet/gpu_projection.h"
@@ -63,7 +69,170 @@ const GpuProjection& row(const GpuRanking& r, const std::string& target) {
   return r.rows.front();
 }
 
+GpuCatalog shipped_catalog() {
+  auto dir = std::string(PMCMODEL_DATA_DIR);
+  return GpuCatalog::parse(read_catalog_file(dir + "/gpus.csv"), "gpus.csv",
+                           read_catalog_file(dir + "/gpu_instances.csv"), "gpu_instances.csv");
+}
+
+// The bf16 matmul phase of the real H200 trace (tests/data/gpu/h200-trace1-*.csv: mm_bf16_8192,
+// 4.4634 s to 10.4640 s) as the GpuRun `compare` makes of a measurement: the energy counter's
+// advance between the phase's first and last rows over their time apart, the mean utilisation
+// and SM clock of those rows, the 700 W limit and the memory NVML reports for an H200.
+GpuRun h200_bf16_phase() {
+  std::ifstream in(std::string(PMC_TEST_DATA) + "/gpu/h200-trace1-samples.csv");
+  REQUIRE(in);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> names;
+  std::stringstream header(line);
+  for (std::string cell; std::getline(header, cell, ',');) names.push_back(cell);
+  auto column = [&](const std::string& name) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return i;
+    FAIL("no column " << name);
+    return size_t(0);
+  };
+  size_t t_col = column("t_s"), e_col = column("energy_mj"), u_col = column("util_gpu_pct"),
+         f_col = column("sm_mhz");
+  double t0 = -1, t1 = 0, e0 = 0, e1 = 0, util = 0, clock = 0;
+  int rows = 0;
+  while (std::getline(in, line)) {
+    std::vector<double> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(std::stod(cell));
+    if (cells.size() != names.size() || cells[t_col] < 4.4634 || cells[t_col] > 10.4640) continue;
+    if (t0 < 0) t0 = cells[t_col], e0 = cells[e_col];
+    t1 = cells[t_col], e1 = cells[e_col];
+    util += cells[u_col] / 100, clock += cells[f_col], ++rows;
+  }
+  REQUIRE(rows > 100);
+  GpuRun r;
+  r.workload = "mm_bf16_8192";
+  r.gpu_name = "NVIDIA H200";
+  r.gpus = 1;
+  r.duration_s = t1 - t0;
+  r.joules = (e1 - e0) / 1000;
+  r.watts_per_gpu = r.joules / r.duration_s;
+  r.energy_uncertainty = 0.01;
+  r.energy_method = "measured:nvml";
+  r.util = util / rows;
+  r.sm_clock_mhz = clock / rows;
+  r.power_limit_w = 700;
+  r.memory_mib = 143771;
+  return r;
+}
+
 }  // namespace
+
+TEST_CASE("the shipped catalog has the L40S of NVIDIA's datasheet and the g6e instances") {
+  auto c = shipped_catalog();
+  const GpuSpec* l40s = c.find("nvidia-l40s");
+  REQUIRE(l40s);
+  // NVIDIA's L40S datasheet ("NVIDIA L40S: Unparalleled AI and graphics performance for the data
+  // center"; its table as reproduced at https://www.mullet.se/product.html?product_id=355414):
+  // 48 GB GDDR6, 864 GB/s, FP32 91.6 TFLOPS, BFLOAT16/FP16 Tensor Core 362.05 TFLOPS dense (733
+  // with sparsity), max power consumption 350 W. Boost clock 2520 MHz: TechPowerUp's figure
+  // (https://www.itcreations.com/nvidia-gpu/nvidia-l40s-gpu-accelerator). data/SOURCES.md.
+  CHECK(l40s->name == "NVIDIA L40S");
+  CHECK(l40s->vendor == "NVIDIA");
+  REQUIRE(l40s->tensor_tflops);
+  CHECK(*l40s->tensor_tflops == doctest::Approx(362.05));
+  REQUIRE(l40s->fp32_tflops);
+  CHECK(*l40s->fp32_tflops == doctest::Approx(91.6));
+  REQUIRE(l40s->memory_gb);
+  CHECK(*l40s->memory_gb == doctest::Approx(48));
+  CHECK(l40s->mem_bw_gbs == doctest::Approx(864));
+  CHECK(l40s->tdp_w == doctest::Approx(350));
+  REQUIRE(l40s->boost_mhz);
+  CHECK(*l40s->boost_mhz == doctest::Approx(2520));
+  // The documented idle rule, 0.175 × TDP = 61.25 W, rounded to 0.1 W.
+  CHECK(std::abs(l40s->idle_w - 0.175 * 350) <= 0.05 + 1e-9);
+  CHECK(has(l40s->source, "nvidia-l40s-datasheet"));
+  CHECK(has(l40s->source, "https://www.mullet.se/product.html?product_id=355414"));
+  CHECK_FALSE(has(l40s->source, "epoch-ai-ml-hardware"));
+  // NVML names the card "NVIDIA L40S" (46068 MiB); not the L40 of Epoch AI's data.
+  const GpuSpec* by_name = c.match("NVIDIA L40S", 46068, 350);
+  REQUIRE(by_name);
+  CHECK(by_name->id == "nvidia-l40s");
+  const GpuSpec* l40 = c.match("NVIDIA L40", 46068, 300);
+  REQUIRE(l40);
+  CHECK(l40->id == "nvidia-l40");
+  // AWS's g6e page (aws.amazon.com/ec2/instance-types/g6e/, via Boavizta's platform table) and
+  // torchx's g6e resources (github.com/meta-pytorch/torchx/pull/969): one L40S up to 16xlarge,
+  // four in 12xlarge and 24xlarge, eight in 48xlarge. No us-east-1 price is cited for any.
+  const std::map<std::string, int> g6e = {
+      {"g6e.xlarge", 1},   {"g6e.2xlarge", 1},  {"g6e.4xlarge", 1},  {"g6e.8xlarge", 1},
+      {"g6e.16xlarge", 1}, {"g6e.12xlarge", 4}, {"g6e.24xlarge", 4}, {"g6e.48xlarge", 8}};
+  std::set<std::string> seen;
+  for (const auto& i : c.instances()) {
+    if (i.instance.rfind("g6e.", 0) != 0) continue;
+    CAPTURE(i.instance);
+    seen.insert(i.instance);
+    REQUIRE(g6e.count(i.instance));
+    CHECK(i.gpu_count == g6e.at(i.instance));
+    CHECK(i.gpu_id == "nvidia-l40s");
+    CHECK_FALSE(i.price_per_hour_usd);
+    CHECK(i.region == "us-east-1");
+    CHECK(has(i.source, "aws.amazon.com/ec2/instance-types/g6e/"));
+  }
+  CHECK(seen.size() == g6e.size());
+}
+
+TEST_CASE("a measured H200 bf16 matmul is ranked on the L40S and its g6e instances") {
+  auto c = shipped_catalog();
+  GpuRun run = h200_bf16_phase();
+  CompareOptions options;
+  options.objective = Objective::energy;
+  options.grid_g_per_kwh = 400;
+  options.price_per_hour["g6e.xlarge"] = 2.0;  // a test price: the catalog has none
+  auto r = rank_gpus(run, c, options);
+  REQUIRE(r.source == c.find("nvidia-h200-sxm"));
+  // The phase drew ~677 W at ~93 % utilisation: busy 122.5 + (P − 122.5) / u > 700 W, so φ = 1
+  // and the job is compute-bound (c = 1).
+  CHECK(r.boundness.busy_power_fraction == doctest::Approx(1.0));
+  REQUIRE(r.boundness.compute_share == doctest::Approx(1.0));
+  double u = *run.util;
+  // T' = T × ((1 − u) + u × F/F'), F the tensor peaks: the H200's 989.5 (Epoch AI) over the
+  // L40S's 362.05 (NVIDIA). P' = 350 W × P / 700 W.
+  double t = run.duration_s * ((1 - u) + u * 989.5 / 362.05);
+  double w = 350 * run.watts_per_gpu / 700;
+  const auto& l40s = row(r, "nvidia-l40s");
+  CHECK(l40s.kind == "gpu");
+  CHECK(l40s.duration_s == doctest::Approx(t));
+  CHECK(l40s.watts_per_gpu == doctest::Approx(w));
+  CHECK(l40s.joules == doctest::Approx(w * t));
+  CHECK(*l40s.co2_g == doctest::Approx(w * t / 3.6e6 * 400));
+  CHECK(l40s.method == "projected:gpu:100%-tensor+0%-bandwidth:nvidia-l40s");
+  // Decided (c = 1), tensor figures on both sides: the peak ratio's 15 %; energy adds the
+  // power's 20 % and the counter's 1 %.
+  CHECK(l40s.duration_uncertainty == doctest::Approx(0.15));
+  CHECK(l40s.uncertainty == doctest::Approx(0.15 + 0.20 + 0.01));
+  REQUIRE(l40s.rank);
+  for (const char* name : {"g6e.xlarge", "g6e.12xlarge", "g6e.48xlarge"}) {
+    CAPTURE(name);
+    const auto& inst = row(r, name);
+    CHECK(inst.kind == "instance");
+    CHECK(inst.gpu_id == "nvidia-l40s");
+    CHECK(inst.duration_s == doctest::Approx(t));
+    CHECK(inst.joules == doctest::Approx(w * t));
+    CHECK(inst.method == l40s.method);
+    CHECK(inst.duration_uncertainty == doctest::Approx(0.15));
+    REQUIRE(inst.rank);  // ranked by energy, which needs no price
+  }
+  CHECK(row(r, "g6e.12xlarge").instance_gpus == 4);
+  CHECK(row(r, "g6e.48xlarge").instance_gpus == 8);
+  // One GPU of the job on a one-GPU instance at the --price: 2 USD/h × T'.
+  REQUIRE(row(r, "g6e.xlarge").cost_usd);
+  CHECK(*row(r, "g6e.xlarge").cost_usd == doctest::Approx(2.0 * t / 3600));
+  CHECK(row(r, "g6e.xlarge").price_source == "--price");
+  CHECK_FALSE(row(r, "g6e.48xlarge").cost_usd);
+  // By cost, only priced rows rank: the g6e.xlarge does, the g6e.48xlarge does not.
+  options.objective = Objective::cost;
+  auto by_cost = rank_gpus(run, c, options);
+  CHECK(row(by_cost, "g6e.xlarge").rank);
+  CHECK_FALSE(row(by_cost, "g6e.48xlarge").rank);
+}
 
 TEST_CASE("a GPU job's compute share comes from its busy power fraction and its clock") {
   auto c = catalog();
@@ -194,10 +363,7 @@ TEST_CASE("the measured GPU is found by its NVML name, memory and power limit") 
     CHECK(recommend_gpus(r, 1, 0).empty());
   }
   SUBCASE("in the shipped catalog") {
-    auto dir = std::string(PMCMODEL_DATA_DIR);
-    auto shipped =
-        GpuCatalog::parse(read_catalog_file(dir + "/gpus.csv"), "gpus.csv",
-                          read_catalog_file(dir + "/gpu_instances.csv"), "gpu_instances.csv");
+    auto shipped = shipped_catalog();
     CHECK(shipped.match("NVIDIA H200", 143771, 700)->id == "nvidia-h200-sxm");
     CHECK(shipped.match("NVIDIA A100-SXM4-80GB", 81920, 400)->id == "nvidia-a100-sxm4-80-gb");
     CHECK(shipped.match("NVIDIA H100 80GB HBM3", 81559, 700)->id == "nvidia-h100-sxm5-80gb");
