@@ -143,6 +143,18 @@ double machine_steal_s() {
   return double(steal) / double(sysconf(_SC_CLK_TCK));
 }
 
+double process_cpu_s(pid_t pid) {
+  std::error_code ec;
+  double total = 0;
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "schedstat");
+    unsigned long long ns = 0;
+    if (in >> ns) total += double(ns) * 1e-9;
+  }
+  return total;
+}
+
 std::vector<std::string> as_nobody() {
   std::string id = std::to_string(kNobody);
   return {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups"};

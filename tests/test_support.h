@@ -54,6 +54,11 @@ std::string read_file(const std::string& path);
 // that compare the two allow the steal that happened during the run.
 double machine_steal_s();
 
+// The CPU time process `pid`'s threads have had so far, in seconds (/proc/PID/schedstat's first
+// field for each task, the scheduler's sum_exec_runtime; steal excluded as in rusage); 0 when
+// unreadable. What a test bounds a count by when it cannot assume the process had a CPU to itself.
+double process_cpu_s(pid_t pid);
+
 // The uid and gid tests drop to with setpriv (nobody) when they need a user without root's
 // permission to read any file.
 constexpr uid_t kNobody = 65534;
