@@ -33,25 +33,27 @@ void split(std::string_view line, char sep, std::vector<std::string_view>& field
   }
 }
 
-bool is_count(std::string_view f, char decimal) {
-  return is_number_text(f, decimal) || parse_count_status(f).has_value();
-}
-
 bool is_number(std::string_view f, char decimal) {
   return is_number_text(f, decimal);
 }
 
 // Index of the count: the field followed by a unit (empty or a word) and an event name.
-std::optional<size_t> find_count(const std::vector<std::string_view>& f, char decimal) {
+// `number(i)`: whether field i is a number (is_number), asked at most once per field by a caller
+// that remembers the answers.
+template <class IsNumber>
+std::optional<size_t> find_count(const std::vector<std::string_view>& f, IsNumber&& number) {
   for (size_t k = 0; k <= 3 && k + 2 < f.size(); ++k) {
-    if (!is_count(f[k], decimal)) continue;
-    if (!f[k + 1].empty() && is_number(f[k + 1], decimal)) continue;
+    if (!number(k) && !parse_count_status(f[k]).has_value()) continue;
+    if (!f[k + 1].empty() && number(k + 1)) continue;
     std::string_view event = f[k + 2];
-    if (event.empty() || is_number(event, decimal) || event.find(' ') != std::string_view::npos)
-      continue;
+    if (event.empty() || number(k + 2) || event.find(' ') != std::string_view::npos) continue;
     return k;
   }
   return std::nullopt;
+}
+
+std::optional<size_t> find_count(const std::vector<std::string_view>& f, char decimal) {
+  return find_count(f, [&](size_t i) { return is_number(f[i], decimal); });
 }
 
 // perf's metric threshold classes (metric_threshold_classify__str).
@@ -225,6 +227,7 @@ class CsvReader {
       return;
     }
     split(line, sep_, fields_);
+    numeric_.assign(fields_.size(), -1);
     // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
     if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
       fields_.pop_back();
@@ -232,26 +235,32 @@ class CsvReader {
     if (why != nullptr) ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
   }
 
+  // Whether fields_[i] is a number, remembered for the row (a field is asked about several times).
+  bool number(size_t i) {
+    if (numeric_[i] < 0) numeric_[i] = is_number(fields_[i], decimal_) ? 1 : 0;
+    return numeric_[i] == 1;
+  }
+
   // nullptr when read, else what was expected.
   const char* read_row() {
     const auto& f = fields_;
-    auto k = find_count(f, decimal_);
+    auto k = find_count(f, [this](size_t i) { return number(i); });
     if (!k) return read_metric_row();
     std::optional<double> ts;
     std::string_view aggregate;
     int cpus = 0;
     size_t j = 0;
     if (j < *k && looks_like_timestamp(f[j])) ts = timestamp(f[j++]);
+    size_t aggregate_at = j;
     if (j < *k) aggregate = f[j++];
     if (j < *k && is_integer(f[j])) cpus = parse_small_int(f[j++]);
-    if (j != *k || (!aggregate.empty() && is_number(aggregate, decimal_))) {
+    if (j != *k || (!aggregate.empty() && number(aggregate_at))) {
       return "expected '[interval,][aggr-id,[nr,]]count,unit,event'";
     }
     std::string_view count_text = f[*k], unit = f[*k + 1], event = f[*k + 2];
     size_t i = *k + 3;
     std::string_view cgroup;
-    if (i < f.size() && !f[i].empty() && !f[i].ends_with('%') && !is_number(f[i], decimal_))
-      cgroup = f[i++];
+    if (i < f.size() && !f[i].empty() && !f[i].ends_with('%') && !number(i)) cgroup = f[i++];
     std::optional<double> noise, pct;
     if (i < f.size() && f[i].ends_with('%')) {
       noise = parse_number(f[i].substr(0, f[i].size() - 1), decimal_);
@@ -259,8 +268,7 @@ class CsvReader {
       ++i;
     }
     // run-time (ns) and pct-running: perf prints both since 3.13.
-    if (i + 1 >= f.size() || !is_number(f[i], decimal_) ||
-        !(pct = parse_number(f[i + 1], decimal_))) {
+    if (i + 1 >= f.size() || !number(i) || !(pct = parse_number(f[i + 1], decimal_))) {
       return "expected ',run-time,pct-running' after the event";
     }
     i += 2;
@@ -297,20 +305,19 @@ class CsvReader {
     }
     size_t last = f.size();
     while (last > j && f[last - 1].empty()) --last;
-    if (last <= j + 1 || is_number(f[last - 1], decimal_)) {
+    if (last <= j + 1 || number(last - 1)) {
       return "expected a perf stat -x row 'count,unit,event,run-time,pct-running'";
     }
     // A metric row may carry its group's run time and percentage (hybrid machines):
     // ",10188319019,63.00,,,41.3,%  tma_frontend_bound".
     size_t from = j;
-    if (last - j > 5 && f[j].empty() && !f[j + 1].empty() && is_number(f[j + 1], decimal_) &&
-        !f[j + 2].empty() && is_number(f[j + 2], decimal_) && f[j + 3].empty()) {
+    if (last - j > 5 && f[j].empty() && !f[j + 1].empty() && number(j + 1) && !f[j + 2].empty() &&
+        number(j + 2) && f[j + 3].empty()) {
       from = j + 3;
     }
     if (f[last - 2].empty() && !f[last - 1].starts_with('%')) {
       for (size_t i = j; i + 1 < last; ++i) {
-        if (!f[i].empty() && !is_number(f[i], decimal_))
-          return "expected ',<run-time>,<pct>,,,,<metric group>'";
+        if (!f[i].empty() && !number(i)) return "expected ',<run-time>,<pct>,,,,<metric group>'";
       }
       // A metric group's name, e.g. "TopdownL1 (cpu_core)": its metrics follow on their own
       // rows.
@@ -439,6 +446,8 @@ class CsvReader {
   size_t row_in_interval_ = 0;
   std::string scratch_;
   std::vector<std::string_view> fields_;
+  // Per field of fields_: 1 a number (is_number), 0 not, -1 not asked yet.
+  std::vector<signed char> numeric_;
 };
 
 }  // namespace
