@@ -221,7 +221,7 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
     return [&agreement]() -> IntervalMetricsFn {
       auto tally = agreement.part(nullptr, {}, {});
       return [tally](const Interval& iv, std::vector<Metric>& out) {
-        out = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
+        out = as_interval_metrics(derive_metrics(iv.events, metric_seconds(iv)));
         if (!iv.reported.empty()) tally->add(iv, out);
       };
     };
@@ -234,8 +234,8 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
     auto groups = std::make_shared<PrintedGroupEvaluator>(set, selected, literals);
     auto tally = agreement.part(&set, selected, literals);
     return [evaluator, groups, tally](const Interval& iv, std::vector<Metric>& out) {
-      evaluator->evaluate_into(iv.events, iv.duration_s, out);
-      groups->evaluate(iv.events, iv.duration_s, iv.reported, out, false);
+      evaluator->evaluate_into(iv.events, metric_seconds(iv), out);
+      groups->evaluate(iv.events, metric_seconds(iv), iv.reported, out, false);
       if (!iv.reported.empty()) tally->add(iv, out);
     };
   };

@@ -90,7 +90,7 @@ ImportMetricsPlan derive_import_metrics(Measurement& m, const LoadedMetrics* met
   } else {
     derive_run_metrics(m, metrics, selection, metrics_dir);
     for (auto& iv : m.intervals)
-      iv.metrics = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
+      iv.metrics = as_interval_metrics(derive_metrics(iv.events, metric_seconds(iv)));
   }
   return plan;
 }
