@@ -72,7 +72,7 @@ void check_selection(const LoadedMetrics& metrics, const std::vector<std::string
 std::optional<LoadedMetrics> import_metrics(const ImportCliOptions& o, const ImportRequest& r) {
   std::optional<LoadedMetrics> metrics;
   try {
-    metrics = load_metrics(o.cpu_model, MachineInfo{}, r.paths);
+    metrics = load_metrics(o.cpu_model, MachineInfo{}, r.paths, runtime_param_counts(r.literals));
   } catch (const CommandError&) {
     if (!o.cpu_model.empty() || !r.paths.empty() || !o.metric_names.empty()) throw;
     return std::nullopt;
@@ -122,7 +122,7 @@ MetricChoice choose_metrics(Measurement& m, const ImportCliOptions& o, const Imp
                             const std::optional<LoadedMetrics>& given) {
   // A CPU name's metric files and literals, as infer_import_metrics tries them.
   auto load_cpu = [&](const std::string& cpu) {
-    return load_metrics(cpu, MachineInfo{}, request.paths);
+    return load_metrics(cpu, MachineInfo{}, request.paths, runtime_param_counts(request.literals));
   };
   auto literals_of = [&](const std::string& cpu) {
     const MetricSet* set = cpu.empty() && given ? &given->set : nullptr;
@@ -221,7 +221,7 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
     return [&agreement]() -> IntervalMetricsFn {
       auto tally = agreement.part(nullptr, {}, {});
       return [tally](const Interval& iv, std::vector<Metric>& out) {
-        out = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
+        out = as_interval_metrics(derive_metrics(iv.events, metric_seconds(iv)));
         if (!iv.reported.empty()) tally->add(iv, out);
       };
     };
@@ -234,8 +234,8 @@ IntervalMetricsFactory interval_metrics_of(const Imported& doc,
     auto groups = std::make_shared<PrintedGroupEvaluator>(set, selected, literals);
     auto tally = agreement.part(&set, selected, literals);
     return [evaluator, groups, tally](const Interval& iv, std::vector<Metric>& out) {
-      evaluator->evaluate_into(iv.events, iv.duration_s, out);
-      groups->evaluate(iv.events, iv.duration_s, iv.reported, out, false);
+      evaluator->evaluate_into(iv.events, metric_seconds(iv), out);
+      groups->evaluate(iv.events, metric_seconds(iv), iv.reported, out, false);
       if (!iv.reported.empty()) tally->add(iv, out);
     };
   };

@@ -40,7 +40,7 @@ int run_report(const ReportOptions& o) {
   }
   if (o.rederive()) {
     // The document's machine (a measure document names it) chooses the CPU's file.
-    auto metrics = load_metrics("", m.machine, paths);
+    auto metrics = load_metrics("", m.machine, paths, runtime_param_counts(literals));
     try {
       rederive_metrics(m, metrics, o.metric_names, literals);
     } catch (const std::runtime_error& e) {

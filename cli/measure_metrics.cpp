@@ -13,9 +13,10 @@ std::filesystem::path metrics_dir() {
 }
 
 LoadedMetrics load_metrics(const std::string& cpu_model, const MachineInfo& machine,
-                           const std::vector<std::filesystem::path>& user_paths) {
+                           const std::vector<std::filesystem::path>& user_paths,
+                           const RuntimeParamCounts& runtime) {
   try {
-    return pmc::load_metrics(metrics_dir(), cpu_model, machine, user_paths);
+    return pmc::load_metrics(metrics_dir(), cpu_model, machine, user_paths, runtime);
   } catch (const std::runtime_error& e) {
     throw CommandError(e.what());
   }

@@ -17,10 +17,12 @@ namespace pmc::cli {
 // The shipped metric files: metrics/ of the data directory (engine/system/data_dir.h).
 std::filesystem::path metrics_dir();
 
-// pmc::load_metrics from metrics_dir() and the --metrics `user_paths`. Throws CommandError for a
-// --cpu name that no file covers, a bad --metrics path or a file that does not load.
+// pmc::load_metrics from metrics_dir() and the --metrics `user_paths`, '?' metrics made per
+// `runtime` value (--literal ?=N). Throws CommandError for a --cpu name that no file covers, a
+// bad --metrics path or a file that does not load.
 LoadedMetrics load_metrics(const std::string& cpu_model, const MachineInfo& machine,
-                           const std::vector<std::filesystem::path>& user_paths = {});
+                           const std::vector<std::filesystem::path>& user_paths = {},
+                           const RuntimeParamCounts& runtime = {});
 
 // The metrics of `measure`: -m's names (empty: the default groups) from the files for --cpu or
 // this machine and --metrics. Without -m, --cpu and --metrics, nullopt when the metric files

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -13,6 +14,7 @@
 #include <tuple>
 
 #include "engine/counting/perf_event.h"
+#include "events/metrics/metric_literals.h"
 #include "events/names/sysfs_pmu.h"
 
 namespace pmc {
@@ -145,6 +147,20 @@ bool list_is_core_wide(const SysRoot& root, const std::vector<int>& cpus) {
 }
 
 }  // namespace
+
+RuntimeParamCounts machine_runtime_params(const SysRoot& root) {
+  RuntimeParamCounts counts;
+  auto count_in = [&](const char* file, int& out) {
+    auto path = root.sys_path(std::string("devices/hv_24x7/interface/") + file);
+    auto n = read_number(path);
+    if (!n || !(*n >= 1 && *n <= kMaxRuntimeParam) || *n != std::floor(*n)) return;
+    out = int(*n);
+    counts.source += (counts.source.empty() ? "" : ", ") + path.string();
+  };
+  count_in("sockets", counts.per_chip);
+  count_in("coresperchip", counts.per_core);
+  return counts;
+}
 
 Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool system_wide,
                           std::string_view cpu_list) {

@@ -32,6 +32,12 @@ void parse_cpuinfo(std::string_view text, MachineInfo& info);
 Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool system_wide = false,
                           std::string_view cpu_list = {});
 
+// perf's runtime parameter counts on this machine (arch_get_runtimeparam of
+// tools/perf/arch/powerpc/util/header.c): devices/hv_24x7/interface/sockets for PerChip metrics
+// and …/coresperchip for the others, each 1 where the file is absent or not a whole number from
+// 1 to kMaxRuntimeParam (every machine but POWER with its hypervisor's 24x7 counters).
+RuntimeParamCounts machine_runtime_params(const SysRoot& root);
+
 // The TSC frequency in Hz in a /proc/cpuinfo model name ("Intel(R) Xeon(R) Gold 6248 CPU @
 // 2.50GHz" → 2.5e9); nullopt when it names none.
 std::optional<double> model_name_tsc_hz(std::string_view model_name);

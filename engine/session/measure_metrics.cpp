@@ -24,7 +24,8 @@ std::optional<MeasureMetrics> open_measure_metrics(const std::filesystem::path& 
   }
   std::optional<LoadedMetrics> loaded;
   try {
-    loaded = load_metrics(dir, request.cpu_model, for_file, request.user_paths);
+    loaded = load_metrics(dir, request.cpu_model, for_file, request.user_paths,
+                          machine_runtime_params(root));
   } catch (const std::runtime_error&) {
     if (asked) throw;
     return std::nullopt;

@@ -134,12 +134,23 @@ struct MachineInfo {
 struct Interval {
   double time_s = 0;  // end of the interval, seconds since the start
   double duration_s = 0;
-  bool partial = false;            // the last one, cut short by the end of the run
+  bool partial = false;  // the last one, cut short by the end of the run
+  // An imported interval: perf's -I period, the wall time perf computed its metrics with (perf
+  // divides by the nominal period, not the measured gap: builtin-stat.c process_interval()).
+  // Not written per interval: it is the document's interval_step_s. Unset: duration_s.
+  std::optional<double> period_s;
   std::vector<EventCount> events;  // deltas over the interval
   std::vector<Metric> metrics;
   std::vector<Metric> reported;  // metrics as an imported tool printed them
   std::vector<EnergyReading> energy;
 };
+
+// The wall time an interval's metrics are computed with: perf's -I period for an imported one
+// (CPUs utilized is task-clock over it, and duration_time in a metric expression is it),
+// otherwise the interval's measured length.
+inline double metric_seconds(const Interval& iv) {
+  return iv.period_s.value_or(iv.duration_s);
+}
 
 // What a measurement counted: a command it started, a process (-p), the whole machine (-a), a
 // cgroup (-G). Written as "command", "pid", "system-wide", "cgroup".
@@ -172,6 +183,10 @@ struct Measurement {
   bool has_user = true;
   bool has_sys = true;
   int runs = 1;
+  // Import of a -I recording: perf's interval period (the printed -I N, else from the first
+  // timestamps of the recording), each interval's metric wall time (Interval::period_s). Unset
+  // for measure's own -I, whose metrics use each interval's measured duration_s.
+  std::optional<double> interval_step_s;
   std::vector<EventCount> events;
   std::vector<Metric> metrics;
   std::vector<Metric> reported;  // metric comments perf printed (import only), beside ours

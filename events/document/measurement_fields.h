@@ -114,6 +114,8 @@ inline constexpr auto kDocumentFields = std::tuple{
     Time{"user_s", &Measurement::user_s, &Measurement::has_user},
     Time{"sys_s", &Measurement::sys_s, &Measurement::has_sys},
     Integer{"runs", &Measurement::runs},
+    // With the run's figures: the streamed writer's head is written before the import starts.
+    Optional{"interval_step_s", &Measurement::interval_step_s, Absent::omitted},
     records<kEventFields>("events", &Measurement::events, kRequired),
     records<kMetricFields>("metrics", &Measurement::metrics, false, false, ListPath::full),
     records<kMetricFields>("reported", &Measurement::reported, false, true, ListPath::full),

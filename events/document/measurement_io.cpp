@@ -363,6 +363,8 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
   read_record<kDocumentFields>(in, doc, "the document", m);
   check_times(in, m);
   for (auto& e : m.events) complete_spread(e, m.source, m.runs);
+  if (m.interval_step_s)
+    for (auto& iv : m.intervals) iv.period_s = m.interval_step_s;
   return m;
 }
 

@@ -651,9 +651,9 @@ void apply_metric_engine(Measurement& m, const MetricSet& set,
   PrintedGroupEvaluator groups(set, plan.per_interval, literals);
   for (auto& iv : m.intervals) {
     iv.metrics =
-        evaluator.evaluate(iv.events, iv.duration_s, IntervalMetricEvaluator::Notes::left_out)
+        evaluator.evaluate(iv.events, metric_seconds(iv), IntervalMetricEvaluator::Notes::left_out)
             .metrics;
-    groups.evaluate(iv.events, iv.duration_s, iv.reported, iv.metrics, false);
+    groups.evaluate(iv.events, metric_seconds(iv), iv.reported, iv.metrics, false);
   }
 }
 

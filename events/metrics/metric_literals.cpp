@@ -52,14 +52,29 @@ LiteralSetting parse_literal_setting(std::string_view text) {
   LiteralSetting setting;
   setting.name = literal_key(trim(text.substr(0, eq)));
   const auto& names = perf_literal_names();
-  if (std::find(names.begin(), names.end(), setting.name) == names.end())
-    fail(fmt::format("unknown literal (perf's are #{})", join(names, ", #")));
+  bool runtime = setting.name == kRuntimeParamName;
+  if (!runtime && std::find(names.begin(), names.end(), setting.name) == names.end())
+    fail(fmt::format("unknown literal (perf's are #{}, and ? for the runtime parameter)",
+                     join(names, ", #")));
   auto value = trim(text.substr(eq + 1));
   const char* end = value.data() + value.size();
   auto [ptr, ec] = std::from_chars(value.data(), end, setting.value);
   if (value.empty() || ec != std::errc() || ptr != end || !std::isfinite(setting.value))
     fail("expected a number after '='");
+  if (runtime && !(setting.value >= 1 && setting.value <= kMaxRuntimeParam &&
+                   setting.value == std::floor(setting.value)))
+    fail(fmt::format("expected a whole number of runtime values from 1 to {}", kMaxRuntimeParam));
   return setting;
+}
+
+RuntimeParamCounts runtime_param_counts(const std::vector<LiteralSetting>& given) {
+  RuntimeParamCounts counts;
+  for (const auto& setting : given) {
+    if (setting.name != kRuntimeParamName) continue;
+    counts.per_chip = counts.per_core = int(setting.value);
+    counts.source = fmt::format("--literal ?={}", counts.per_chip);
+  }
+  return counts;
 }
 
 void LiteralLayers::set(LiteralSource source, std::string_view name, double value,

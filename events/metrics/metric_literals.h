@@ -27,8 +27,19 @@ struct LiteralSettingError : std::runtime_error {
 };
 
 // --literal's "NAME=VALUE": NAME with or without '#', one of perf_literal_names() without regard
-// to case; VALUE a finite number. Throws LiteralSettingError "--literal TEXT: why".
+// to case, or "?" (kRuntimeParamName); VALUE a finite number, for "?" a whole number from 1 to
+// kMaxRuntimeParam. Throws LiteralSettingError "--literal TEXT: why".
 LiteralSetting parse_literal_setting(std::string_view text);
+
+// "?=N": how many values perf's runtime parameter takes (RuntimeParamCounts), for a recording
+// of POWER's hv_24x7 metrics whose machine import cannot read. Not a #literal: import_literals
+// leaves it out. The bound keeps a typo from making a metric file a million times larger (a
+// POWER10 has 16 chips and at most 15 cores per chip).
+inline constexpr std::string_view kRuntimeParamName = "?";
+inline constexpr double kMaxRuntimeParam = 1024;
+
+// The counts `given` sets with "?=N" (both PerChip and PerCore N), or 1 without one.
+RuntimeParamCounts runtime_param_counts(const std::vector<LiteralSetting>& given);
 
 // Where a literal's value came from, weakest first.
 enum class LiteralSource { assumed, cpu_model, recording, given };

@@ -250,7 +250,8 @@ std::vector<std::string> resolve_metric_selection(const LoadedMetrics& metrics,
 
 LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& cpu_model,
                            const MachineInfo& machine,
-                           const std::vector<std::filesystem::path>& user_paths) {
+                           const std::vector<std::filesystem::path>& user_paths,
+                           const RuntimeParamCounts& runtime) {
   check_metric_paths(user_paths);
   LoadedMetrics out;
   out.files.push_back("generic.json");
@@ -307,6 +308,14 @@ LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& 
     keep_replaced_groups(out, user);
     out.set.merge(user);
     out.files.push_back(path.string());
+  }
+  if (size_t made = out.set.instantiate_runtime(runtime)) {
+    out.notes.push_back(fmt::format(
+        "perf's runtime parameter '?': {} metric{} made once per value 0 … N-1 and named "
+        "NAME_0 …, N = {} for AggregationMode PerChip and {} for the others ({})",
+        made, made == 1 ? "" : "s", std::max(runtime.per_chip, 1), std::max(runtime.per_core, 1),
+        runtime.source.empty() ? "1 where neither --literal ?=N nor POWER's hv_24x7 gives it"
+                               : runtime.source));
   }
   // The entries the files' loading left out, each with its FILE:LINE.
   const auto& left_out = out.set.notes();

@@ -40,10 +40,13 @@ struct LoadedMetrics {
 // to what was loaded before and replacing a metric of the same name and Unit. Without
 // dir/generic.json the built-in copy stands in, with a note. Throws MetricChoiceError for a --cpu
 // name that no file covers (listing the names that work) or a --metrics path that gives nothing,
-// and std::runtime_error for a file that does not load.
+// and std::runtime_error for a file that does not load. The metrics with perf's runtime
+// parameter '?' are made once per value `runtime` gives (MetricSet::instantiate_runtime), with a
+// note.
 LoadedMetrics load_metrics(const std::filesystem::path& dir, const std::string& cpu_model,
                            const MachineInfo& machine,
-                           const std::vector<std::filesystem::path>& user_paths = {});
+                           const std::vector<std::filesystem::path>& user_paths = {},
+                           const RuntimeParamCounts& runtime = {});
 
 // A --metrics path: a directory is read as perf's tools/perf/pmu-events/arch/<arch>/<cpu>/ or a
 // folder of Intel perfmon files: every *.json in it (not its subdirectories), in name order.

@@ -348,6 +348,7 @@ MetricDef parse_metric(const json& entry, const std::string& where_line) {
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(where + ": " + e.what());
   }
+  def.aggregation_mode = string_field(entry, "AggregationMode", where).value_or("");
   return def;
 }
 
@@ -529,12 +530,50 @@ void MetricSet::link() {
   }
 }
 
+namespace {
+bool has_runtime_param(const MetricDef& def) {
+  return def.expr.text().find('?') != std::string::npos;
+}
+
+// `def` with each '?' read as `runtime`; its replaced definitions too.
+MetricDef runtime_instance(const MetricDef& def, int runtime) {
+  MetricDef out = def;
+  out.expr = Expr::parse(def.expr.text(), runtime);
+  if (def.threshold) out.threshold = Expr::parse(def.threshold->text(), runtime);
+  for (auto& r : out.replaced)
+    if (has_runtime_param(r)) r = runtime_instance(r, runtime);
+  return out;
+}
+}  // namespace
+
+size_t MetricSet::instantiate_runtime(const RuntimeParamCounts& counts) {
+  std::vector<MetricDef> out;
+  size_t made = 0;
+  for (auto& def : metrics_) {
+    if (!def.runtime_of.empty() || !has_runtime_param(def)) {
+      out.push_back(std::move(def));
+      continue;
+    }
+    ++made;
+    for (int i = 0; i < std::max(counts.of(def), 1); ++i) {
+      MetricDef instance = runtime_instance(def, i);
+      instance.runtime_of = def.name;
+      instance.name = def.name + "_" + std::to_string(i);
+      out.push_back(std::move(instance));
+    }
+  }
+  metrics_ = std::move(out);
+  if (made > 0) link();
+  return made;
+}
+
 std::vector<size_t> MetricSet::select(const std::vector<std::string>& names_or_groups) const {
   std::vector<char> chosen(metrics_.size(), 0);
   for (const auto& want : names_or_groups) {
     bool found = false;
     for (size_t i = 0; i < metrics_.size(); ++i) {
-      bool match = iequals(metrics_[i].name, want);
+      bool match = iequals(metrics_[i].name, want) ||
+                   (!metrics_[i].runtime_of.empty() && iequals(metrics_[i].runtime_of, want));
       for (const auto& group : metrics_[i].groups) match = match || iequals(group, want);
       if (match) chosen[i] = 1, found = true;
     }

@@ -26,6 +26,12 @@ struct MetricDef {
   Expr expr;
   std::optional<Expr> threshold;  // MetricThreshold: true when the metric needs attention
   std::string origin;             // "FILE:LINE"
+  // AggregationMode ("PerChip", "PerCore"; empty when not given): which of POWER's hv_24x7
+  // counts gives the number of runtime values of a metric with '?' (RuntimeParamCounts).
+  std::string aggregation_mode;
+  // For an instance of a metric with '?' (MetricSet::instantiate_runtime): the metric's own
+  // name, by which -m selects all its instances; empty otherwise.
+  std::string runtime_of;
   // The definitions of the same name and Unit that files loaded earlier gave and this one
   // replaced, the latest first. When this one's formula lacks an event (not measured, not
   // supported, refused, not counted), they are tried in turn: a CPU's file adds to generic.json
@@ -69,6 +75,20 @@ std::pair<double, std::string> parse_scale_unit(std::string_view text);
 
 struct MetricFields;
 
+// perf's runtime parameter: each '?' of a MetricExpr's event names is a number, and perf counts
+// the metric once per value 0 … N-1 (metricgroup.c, metricgroup__add_metric_runtime_param), N
+// being arch_get_runtimeparam(): 1, but on POWER the hv_24x7 PMU's sysfs
+// devices/hv_24x7/interface/sockets for a metric whose AggregationMode is PerChip and
+// …/coresperchip for the others (tools/perf/arch/powerpc/util/header.c).
+struct RuntimeParamCounts {
+  int per_chip = 1;
+  int per_core = 1;
+  std::string source;  // where the counts came from, for the note ("--literal ?=2")
+  int of(const MetricDef& def) const {
+    return def.aggregation_mode == "PerChip" ? per_chip : per_core;
+  }
+};
+
 class MetricSet {
  public:
   // Throws std::runtime_error "FILE:LINE: what was expected" for a file that is not JSON or not
@@ -92,6 +112,12 @@ class MetricSet {
   // with a MetricExpr whose standard metric is not here is left out with a note (one without
   // is taken for an event's entry and skipped). `other`'s notes are added to this set's.
   void merge(const MetricSet& other);
+
+  // Each metric whose MetricExpr holds '?' made once per runtime value i of 0 … counts.of(it)-1,
+  // its '?'s read as i and named "<MetricName>_<i>" as perf prints it (stat-shadow.c: "%s_%d"
+  // where the expression holds '?'), in its place; MetricDef::runtime_of keeps the name, which
+  // select() matches too. Returns how many metrics were made so; a second call changes nothing.
+  size_t instantiate_runtime(const RuntimeParamCounts& counts);
 
   const std::vector<MetricDef>& metrics() const { return metrics_; }
   const std::vector<EventDef>& events() const { return events_; }

@@ -90,7 +90,7 @@ ImportMetricsPlan derive_import_metrics(Measurement& m, const LoadedMetrics* met
   } else {
     derive_run_metrics(m, metrics, selection, metrics_dir);
     for (auto& iv : m.intervals)
-      iv.metrics = as_interval_metrics(derive_metrics(iv.events, iv.duration_s));
+      iv.metrics = as_interval_metrics(derive_metrics(iv.events, metric_seconds(iv)));
   }
   return plan;
 }
@@ -263,7 +263,8 @@ LiteralLayers import_literals(const Measurement& m, const std::string& cpu_model
                               const std::vector<LiteralSetting>& given, const MetricSet* set) {
   LiteralLayers layers;
   for (const auto& setting : given)
-    layers.set(LiteralSource::given, setting.name, setting.value, "");
+    if (setting.name != kRuntimeParamName)  // a count of metric instances, not a #literal
+      layers.set(LiteralSource::given, setting.name, setting.value, "");
   add_recording_literals(m, layers);
   if (!cpu_model.empty())
     if (auto slots = cpu_family_slots(cpu_model))

@@ -26,9 +26,11 @@
 // - Intervals (-I): rows are grouped by timestamp into intervals[] (time_s = timestamp,
 //   duration_s = difference to the previous one, the first from 0, or one -I step where that is
 //   more than 1.5 steps: a recording pasted from the middle of a run, intervals left out; the step
-//   is the -I of a perf command line in the text, else the median difference); the top-level
-//   events are the sums of the interval deltas, duration_s is the elapsed line or else the time
-//   the intervals span.
+//   is the -I of a perf command line above the first timestamp, else the median difference of
+//   the first 9 timestamps, read once from the head of the text for every part and batch; each
+//   interval's metrics are over perf's nominal period, the document's interval_step_s); the
+//   top-level events are the sums of the interval deltas, duration_s is the elapsed line or else
+//   the time the intervals span.
 // - A line holding only "(pp.pp%)" under a counter row is that row's running percentage.
 // - reported[] names: ipc, ghz, cpus_utilized, branch_miss_rate, cache_miss_rate,
 //   frontend_stall_ratio, backend_stall_ratio, stalled_cycles_per_insn, l1d/l1i/llc/dtlb/itlb

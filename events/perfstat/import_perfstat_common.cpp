@@ -891,10 +891,13 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
     if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
     assign_groups(iv.events, iv.reported, repeats);
-    // Only a printed `-I N` gives the step: a median of the gaps seen so far would depend on how
-    // the recording was cut into parts (streamed and whole imports must give one document).
     bool first = sums.intervals == 0;
-    iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first);
+    iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first, sums);
+    // perf printed every interval's metrics over the period: each is printed by
+    // process_interval(), which sets the wall time to it, the first and the last, short one too
+    // (perf 5.10+ prints one when the command's SIGCHLD interrupts its poll: 068.txt's
+    // 5.001590993 after 4.008895291), and those --control enable/disable print.
+    iv.period_s = sums.step.period_s;
     if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;
     add_power_energy(iv.events, iv.duration_s, iv.energy);
     previous_time = iv.time_s;
@@ -907,34 +910,91 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
   return out;
 }
 
-void Builder::learn_step(const std::vector<Interval>& intervals) {
-  step_tried_ = intervals.size() > 1;  // once: a batch of one interval tells nothing
-  std::vector<double> gaps;
-  for (size_t i = 1; i < intervals.size(); ++i)
-    gaps.push_back(intervals[i].time_s - intervals[i - 1].time_s);
-  if (gaps.empty()) return;
-  std::nth_element(gaps.begin(), gaps.begin() + std::ptrdiff_t(gaps.size() / 2), gaps.end());
-  if (double median = gaps[gaps.size() / 2]; median > 0) step_s_ = median;
-}
-
-double Builder::interval_length(double time_s, double gap_s, bool first) {
+double Builder::interval_length(double time_s, double gap_s, bool first, RunSums& sums) {
   // perf's timer fires late by a scheduling delay, not by another step: past 1.5 steps the
   // interval's counts are still one step's.
   constexpr double kFarPast = 1.5;
-  if (!step_s_ || gap_s <= kFarPast * *step_s_) return gap_s;
+  const auto& step = sums.step.step_s;
+  if (!step || gap_s <= kFarPast * *step) return gap_s;
   if (first) {
-    m_.notes.push_back(fmt::format(
+    sums.notes.push_back(fmt::format(
         "the recording starts at t = {} s, past its first -I interval of {:g} s: it was taken "
         "from the middle of a run: each interval is {:g} s long, and the run's time is the "
         "time its intervals span, not the time since perf started",
-        time_s, *step_s_, *step_s_));
+        time_s, *step, *step));
   } else {
-    m_.notes.push_back(
+    sums.notes.push_back(
         fmt::format("intervals are missing before t = {} s ({:g} s after the one before, -I "
                     "step {:g} s): that interval is taken as {:g} s long",
-                    time_s, gap_s, *step_s_, *step_s_));
+                    time_s, gap_s, *step, *step));
   }
-  return *step_s_;
+  return *step;
+}
+
+double nominal_period(double gap_s) {
+  // perf's delay is not small: gaps of 1.0019 s (wild/052.txt), 1.025 s (054.txt, POWER10), up
+  // to 1.065 s (053.txt) for -I 1000. A -I of 1000, 500, 250 or 20 ms is found from any delay
+  // below a tenth of it; a period just above a round one (-I 1050) reads as the round one, and a
+  // printed command gives it exactly.
+  double ms = gap_s * 1000;
+  for (double grid : {1000.0, 100.0, 10.0}) {
+    double period = std::floor(ms / grid + 1e-9) * grid;
+    if (period > 0 && ms - period < 0.1 * period) return period / 1000;
+  }
+  return std::max(1.0, std::floor(ms + 1e-6)) / 1000;
+}
+
+namespace {
+// The timestamp of a row of the head of a recording, or nullopt. Text and -x rows start with it
+// ("     1.001089747       16,045.28 msec task-clock", "1.001089747,16045.28,msec,…"), followed
+// by more than perf's time lines' "seconds"; -j records hold it as "interval".
+std::optional<double> head_timestamp(std::string_view line, PerfStatFormat format) {
+  if (format == PerfStatFormat::json) {
+    constexpr std::string_view kKey = "\"interval\"";
+    size_t at = line.find(kKey);
+    if (at == std::string_view::npos) return std::nullopt;
+    std::string_view rest = trim_left(line.substr(at + kKey.size()));
+    if (rest.empty() || rest.front() != ':') return std::nullopt;
+    rest = trim_left(rest.substr(1));
+    auto ts = parse_timestamp(rest.substr(0, rest.find_first_of(",} \t")));
+    return ts && std::isfinite(*ts) ? ts : std::nullopt;
+  }
+  std::string_view t = trim_left(line);
+  size_t end = t.find_first_not_of("0123456789.");
+  std::string_view token = t.substr(0, end);
+  if (end == std::string_view::npos || !looks_like_timestamp(token)) return std::nullopt;
+  std::string_view rest = trim_left(t.substr(end + 1));
+  if (rest.empty() || rest.starts_with("seconds")) return std::nullopt;
+  return parse_timestamp(token);
+}
+}  // namespace
+
+IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
+  IntervalStep step;
+  std::vector<double> stamps;
+  LineReader lines(text);
+  std::string_view line;
+  while (stamps.size() < kStepTimestamps && lines.next(line)) {
+    std::optional<double> ts = head_timestamp(line, format);
+    if (ts) {
+      if (stamps.empty() || *ts > stamps.back()) stamps.push_back(*ts);
+    } else if (stamps.empty()) {
+      if (auto printed = interval_step_in_command(line)) return {printed, printed};
+    }
+  }
+  if (stamps.size() == 1) {
+    // A recording of one interval: perf's first timestamp is the period after the counters were
+    // enabled, plus perf's delay (wild/051.json: 1.001089747 s for -I 1000).
+    step.period_s = nominal_period(stamps.front());
+    return step;
+  }
+  if (stamps.empty()) return step;
+  std::vector<double> gaps;
+  for (size_t i = 1; i < stamps.size(); ++i) gaps.push_back(stamps[i] - stamps[i - 1]);
+  std::nth_element(gaps.begin(), gaps.begin() + std::ptrdiff_t(gaps.size() / 2), gaps.end());
+  step.step_s = gaps[gaps.size() / 2];
+  step.period_s = nominal_period(*step.step_s);
+  return step;
 }
 
 std::optional<double> interval_step_in_command(std::string_view line) {
@@ -978,6 +1038,10 @@ void add_run_stddev(std::vector<EventCount>& events, int runs) {
 void Builder::finish_run(RunSums& sums, double last_time) {
   add_run_stddev(m_.events, m_.runs);
   if (sums.intervals == 0) return;
+  m_.notes.insert(m_.notes.end(), std::make_move_iterator(sums.notes.begin()),
+                  std::make_move_iterator(sums.notes.end()));
+  sums.notes.clear();
+  m_.interval_step_s = sums.step.period_s;
   if (!m_.has_duration) {
     m_.duration_s = last_time - sums.start_s.value_or(0);
     m_.has_duration = true;
@@ -997,7 +1061,7 @@ Measurement Builder::finish() {
   flush(top_totals_, m_.events);
   assign_groups(m_.events, m_.reported);
   double previous = 0;
-  RunSums sums;
+  RunSums sums(step_);
   size_t taken = taken_;
   auto intervals = take_intervals(false, previous, sums);
   finish_run(sums, previous);
@@ -1350,6 +1414,7 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
   std::optional<std::string> unquoted;
   unquote(text, unquoted, builder);
   auto format = check_input(text, ctx, options);
+  builder.set_interval_step(perfstat::interval_step_of(text, format));
   import_whole(text, format, ctx, builder, result);
   return result;
 }
@@ -1382,11 +1447,14 @@ ImportResult import_perf_stat_streamed(std::string_view text, std::string_view f
   std::optional<std::string> unquoted;
   unquote(text, unquoted, builder);
   auto format = check_input(text, ctx, options);
+  auto step = perfstat::interval_step_of(text, format);
+  builder.set_interval_step(step);
   if (format != PerfStatFormat::csv) {
     import_whole(text, format, ctx, builder, result);
     return result;
   }
-  perfstat::Builder::RunSums sums;
+  // Every batch's intervals are finished with this one step, whichever part's builder held them.
+  perfstat::Builder::RunSums sums(step);
   double last_time = 0;
   perfstat::read_csv_streamed(text, ctx, builder, sink, sums, last_time);
   if (sums_are_empty(sums)) check_not_empty(builder, ctx, result);

@@ -166,6 +166,34 @@ void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reporte
 bool has_repeated_name(const std::vector<EventCount>& events);
 bool same_names(const std::vector<EventCount>& a, const std::vector<EventCount>& b);
 
+// perf's -I step, read once from the head of the recording (interval_step_of) before any row
+// is read, and handed to every builder of the import, so that a recording read whole, cut into
+// parts on threads, or streamed in batches gets one step and one period whatever the cut.
+struct IntervalStep {
+  // The length taken for an interval whose gap is far past one step (intervals left out, a
+  // paste from the middle of a run): the printed -I, else the median of the first gaps.
+  std::optional<double> step_s;
+  // perf's -I period, the wall time perf computed each interval's metrics with
+  // (Interval::period_s): the printed -I, else nominal_period of the median gap, or of the only
+  // timestamp of a recording of one interval.
+  std::optional<double> period_s;
+};
+
+// How many timestamps of the head of a recording give its step: the first
+// kStepTimestamps distinct ones (kStepTimestamps - 1 gaps), so that the step depends on the
+// recording's first intervals only, never on where a reader's part or batch begins.
+inline constexpr size_t kStepTimestamps = 9;
+
+// The step of the recording `text` in `format` (text, csv or json): the -I of a printed perf
+// stat command line (interval_step_in_command) above its first timestamped row, else from the
+// first kStepTimestamps timestamps. Empty when the recording has no timestamp.
+IntervalStep interval_step_of(std::string_view text, PerfStatFormat format);
+
+// perf's -I period from a gap between its timestamps. perf re-arms its timer after reading and
+// printing an interval, so a gap is the period plus perf's own delay, never less: the gap cut
+// down to the coarsest grid of 1 s, 100 ms, 10 ms or 1 ms that leaves under 10 % of it.
+double nominal_period(double gap_s);
+
 // Events, intervals and reported metrics in the order the rows came; aggregate totals and
 // interval sums are added by finish().
 class Builder {
@@ -183,9 +211,9 @@ class Builder {
   // continuation row ("#  0.05  stalled cycles per insn  ( +-  1.23% )  (33.36%)").
   void amend_last_event(std::optional<double> pct, std::optional<double> noise_pct);
   void add_note(std::string note);
-  // The -I step (seconds) that the perf command line printed with the recording gives
-  // (interval_step_in_command): each interval's length where the timestamps do not tell it.
-  void set_interval_step(double seconds) { step_s_ = seconds; }
+  // The recording's -I step (interval_step_of), the same for every builder of an import: the
+  // whole run's, each part's and each streamed batch's.
+  void set_interval_step(const IntervalStep& step) { step_ = step; }
   Measurement& measurement() { return m_; }
   bool empty() const;
   // Whether `later`, the builder of the rows after this one's (a part of the file read on
@@ -209,11 +237,16 @@ class Builder {
   // row without a timestamp gave them.
   class RunSums {
    public:
+    explicit RunSums(const IntervalStep& step = {}) : step(step) {}
     void add(const std::vector<EventCount>& events);
     size_t interval_count() const { return intervals; }
 
    private:
     friend class Builder;
+    IntervalStep step;
+    // interval_length's notes, added to the run's notes when it is finished: a streamed part's
+    // builder is not the one whose notes are written.
+    std::vector<std::string> notes;
     std::map<std::string, size_t, std::less<>> index;
     std::vector<Total> sums;
     size_t intervals = 0;
@@ -234,13 +267,10 @@ class Builder {
   // The length of an interval ending at `time_s`, `gap_s` after the one before (or after 0 for
   // the first): the gap, unless it is far longer than the -I step (a recording pasted from the
   // middle of a run, or with intervals left out), where perf's interval was one step; a note
-  // says so.
-  double interval_length(double time_s, double gap_s, bool first);
-  // The step of `intervals` (the median gap between them) when set_interval_step gave none.
-  void learn_step(const std::vector<Interval>& intervals);
-  std::optional<double> step_s_;
-  bool step_tried_ = false;  // learn_step found none in a batch of intervals
-  size_t taken_ = 0;         // intervals taken out, for empty()
+  // in `sums` says so.
+  static double interval_length(double time_s, double gap_s, bool first, RunSums& sums);
+  IntervalStep step_;  // handed to finish()'s RunSums
+  size_t taken_ = 0;   // intervals taken out, for empty()
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
   std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
                                 std::vector<Metric>*& reported);

@@ -244,7 +244,6 @@ class TextReader {
     // Before perf's output: the command that ran it, or (above perf's header) what the command
     // printed itself.
     if (!seen_output_ && (is_shell_command(t) || line_no_ < first_header_)) {
-      if (auto step = interval_step_in_command(t)) out_.set_interval_step(*step);
       out_.add_note(fmt::format("line {}: {} (before perf's output)", line_no_, quote(t)));
       return;
     }
@@ -297,8 +296,6 @@ class TextReader {
 
   void read_comment_line(std::string_view line, std::string_view t) {
     std::string_view body = trim(t.substr(1));
-    // A root prompt with the command: "# perf stat -a -I 1000".
-    if (auto step = interval_step_in_command(body)) out_.set_interval_step(*step);
     if (body.starts_with("started on")) {
       std::string when(trim(body.substr(10)));
       out_.measurement().start_time = iso_start_time(when);

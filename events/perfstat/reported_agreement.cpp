@@ -403,7 +403,7 @@ void IntervalAgreement::add(const Interval& iv, const std::vector<Metric>& ours)
     if (!rounding_ || rounding_->evaluator.compared() != compared)
       rounding_ = std::make_unique<Rounding>(
           Rounding{RoundingEvaluator(*set_, compared, literals_), {}, {}, {}});
-    rounding.emplace(rounding_->evaluator.of(iv.events, iv.duration_s, true, iv.reported));
+    rounding.emplace(rounding_->evaluator.of(iv.events, metric_seconds(iv), true, iv.reported));
     if (rounding_->names.empty()) {
       for (const auto& e : iv.events) {
         rounding_->names.push_back(e.name);

@@ -354,6 +354,53 @@ TEST_SUITE("pure") {
     std::filesystem::remove(out);
   }
 
+  TEST_CASE("import evaluates an interval's metrics over perf's -I period, streamed or whole") {
+    // perf divides an interval's task-clock by the -I period, not the measured gap
+    // (builtin-stat.c process_interval()). synthetic/interval.csv (-I 100 -x,): 100.23 and
+    // 99.87 msec task-clock at 0.100123456 and 0.200245678 s, printed as 1.002 and 0.999 CPUs
+    // utilized; wild/051.json (-j -I 1000): 16045.281449 msec at 1.001089747 s, printed 16.045281.
+    struct Case {
+      std::string file;
+      double step;
+      std::vector<double> printed;  // CPUs utilized as perf printed it, per interval
+      double half_unit;
+    };
+    const std::vector<Case> cases = {
+        {"synthetic/interval.csv", 0.1, {1.002, 0.999}, 5e-4},
+        {"wild/051.json", 1.0, {16.045281}, 5e-7},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.file);
+      auto in = std::string(PMC_TEST_DATA) + "/perfstat/" + c.file;
+      auto out = temp_path("period.json");
+      auto to_file = run_process(pmcmodel({"import", in, "--json", out}));
+      auto to_stdout = run_process(pmcmodel({"import", in, "--json", "-"}));
+      REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+      REQUIRE(to_stdout.exit_code == 0);
+      std::string written = read_file(out);
+      CHECK((written == to_stdout.out));  // streamed (the CSV to a file) and whole alike
+      auto doc = nlohmann::json::parse(written);
+      REQUIRE(doc.contains("interval_step_s"));
+      CHECK(doc["interval_step_s"].get<double>() == c.step);
+      REQUIRE(doc["intervals"].size() == c.printed.size());
+      for (size_t i = 0; i < c.printed.size(); ++i) {
+        CAPTURE(i);
+        const auto& iv = doc["intervals"][i];
+        CHECK(iv["duration_s"].get<double>() != c.step);  // the measured gap, kept
+        bool found = false;
+        for (const auto& m : iv["metrics"]) {
+          if (m["name"] != "cpus_utilized") continue;
+          found = true;
+          CHECK(std::abs(m["value"].get<double>() - c.printed[i]) < c.half_unit);
+        }
+        CHECK(found);
+      }
+      for (const auto& n : doc["notes"])
+        CHECK_FALSE(n.get<std::string>().starts_with("cpus_utilized: in "));
+      std::filesystem::remove(out);
+    }
+  }
+
   TEST_CASE("import without metric files keeps a zero-cycles IPC as nan, streamed or whole") {
     // Interval 1 counts 0 cycles: instructions / cycles is a division by zero, NaN as perf's
     // expression evaluator gives it ("nan"); interval 2 and the run have cycles. Without metric

@@ -296,6 +296,39 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("import --literal ?=N: a '?' metric of POWER's hv_24x7 once per chip, as NAME_i") {
+    // Hand-written in the shape of `perf stat -a -e hv_24x7/PM_PB_CYC,chip=0/,…` on a
+    // two-socket POWER9: one count per chip; runtime-param/hv_24x7.json's PowerBUS_Cycles reads
+    // hv_24x7/PM_PB_CYC,chip=?/.
+    auto input = temp_path("hv_24x7.txt");
+    {
+      std::ofstream out(input);
+      out << "\n Performance counter stats for 'system wide':\n\n"
+             "             1,000      hv_24x7/PM_PB_CYC,chip=0/\n"
+             "             3,000      hv_24x7/PM_PB_CYC,chip=1/\n\n"
+             "       1.001234567 seconds time elapsed\n\n";
+    }
+    const std::string file = std::string(PMC_TEST_DATA) + "/metrics/runtime-param/hv_24x7.json";
+    auto doc = imported({input, "--metrics", file, "-m", "PowerBUS_Cycles", "--literal", "?=2"},
+                        "hv_24x7.json");
+    CHECK(value_of(doc, "metrics", "PowerBUS_Cycles_0") == 1000.0);
+    CHECK(value_of(doc, "metrics", "PowerBUS_Cycles_1") == 3000.0);
+    CHECK(find_named(doc["metrics"], "PowerBUS_Cycles") == nullptr);
+    CHECK(any_note_starts(doc, "perf's runtime parameter '?': 2 metrics"));
+    // Without ?=N, one instance, chip=0.
+    auto one = imported({input, "--metrics", file, "-m", "PowerBUS_Cycles"}, "hv_24x7-one.json");
+    CHECK(value_of(one, "metrics", "PowerBUS_Cycles_0") == 1000.0);
+    CHECK(find_named(one["metrics"], "PowerBUS_Cycles_1") == nullptr);
+    for (const char* bad : {"?=0", "?=2.5", "?=100000"}) {
+      auto path = temp_path("bad-runtime.json");
+      auto r = run_process(pmcmodel({"import", input, "--literal", bad, "--json", path}));
+      CHECK_MESSAGE(r.exit_code == 2, bad);
+      CHECK_MESSAGE(r.err.find(std::string("--literal ") + bad) != std::string::npos, r.err);
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+    std::filesystem::remove(input);
+  }
+
   TEST_CASE("import --metrics DIR: perf's directory layout, its groups select") {
     SUBCASE("-m TopdownL1: the directory's formulas on 063's counts, as perf printed them") {
       auto doc =

@@ -133,6 +133,24 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("machine_runtime_params: POWER's hv_24x7 sockets and cores per chip, else 1") {
+    TempRoot t;
+    auto none = machine_runtime_params(t.root);
+    CHECK(none.per_chip == 1);
+    CHECK(none.per_core == 1);
+    CHECK(none.source.empty());
+    // A two-socket POWER9 as its hypervisor's 24x7 interface describes it.
+    t.write("sys/devices/hv_24x7/interface/sockets", "2");
+    t.write("sys/devices/hv_24x7/interface/coresperchip", "12");
+    auto power = machine_runtime_params(t.root);
+    CHECK(power.per_chip == 2);
+    CHECK(power.per_core == 12);
+    CHECK(power.source.find("hv_24x7/interface/sockets") != std::string::npos);
+    // What is not a count of 1 or more is not used.
+    t.write("sys/devices/hv_24x7/interface/coresperchip", "0");
+    CHECK(machine_runtime_params(t.root).per_core == 1);
+  }
+
   TEST_CASE("model_name_tsc_hz: the frequency after '@' in a model name") {
     CHECK(model_name_tsc_hz("Intel(R) Core(TM) i7-6700 CPU @ 3.40GHz") == 3.4e9);
     CHECK(model_name_tsc_hz("Some CPU @ 800MHz") == 8e8);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "events/document/measurement_io.h"
+#include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
 #include "events/text/input_file.h"
 #include "test_support.h"
@@ -384,6 +385,75 @@ TEST_SUITE("pure") {
         REQUIRE(s.error.empty());
         CHECK(s.result.skipped == whole.skipped);
         CHECK((s.json == measurement_to_json(whole.measurement)));
+      }
+    }
+  }
+}
+
+namespace {
+
+// The document of `text` with each interval's metrics derived over its metric time
+// (metric_seconds: perf's -I period), as `pmcmodel import` without metric files writes it:
+// whole, or streamed into the writer part by part.
+IntervalMetricsFactory interval_cpus() {
+  return [] {
+    return [](const Interval& iv, std::vector<Metric>& out) {
+      out = as_interval_metrics(derive_metrics(iv.events, metric_seconds(iv)));
+    };
+  };
+}
+
+std::string whole_document(const std::string& text, const ImportOptions& options,
+                           const std::string& file) {
+  auto r = import_perf_stat(text, file, options);
+  for (auto& iv : r.measurement.intervals)
+    iv.metrics = as_interval_metrics(derive_metrics(iv.events, metric_seconds(iv)));
+  return measurement_to_json(r.measurement);
+}
+
+std::string streamed_document(const std::string& text, const ImportOptions& options,
+                              const std::string& file) {
+  std::string json;
+  StreamedDocumentWriter writer(
+      perf_stat_streamed_head(text), [&](std::string_view piece) { json.append(piece); },
+      interval_cpus(), options.threads);
+  auto r = import_perf_stat_streamed(text, file, options,
+                                     [&](size_t b, std::vector<Interval>&& intervals) {
+                                       writer.add_batch(b, std::move(intervals));
+                                     });
+  // Text and JSON recordings are read whole, their intervals kept in the result.
+  for (auto& iv : r.measurement.intervals)
+    iv.metrics = as_interval_metrics(derive_metrics(iv.events, metric_seconds(iv)));
+  writer.finish(r.measurement);
+  return json;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("-I recordings from the wild: one step and period, whole, in parts or streamed") {
+    // The step and period come from the head of the recording, never from the intervals a part
+    // or a batch holds: parts of 64 bytes (a batch of one interval each, as fuzz_import_csv cuts
+    // them) give the document one thread reading it whole gives.
+    for (const char* file :
+         {"wild/042.csv", "wild/051.json", "wild/053.txt", "wild/056.txt", "wild/068.txt",
+          "wild/069.txt", "wild/071.txt", "synthetic/zen4_interval.csv",
+          "synthetic/per_socket_interval.csv", "synthetic/interval.csv"}) {
+      std::string name = file;
+      CAPTURE(name);
+      std::string text = test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/" + file);
+      ImportOptions one;
+      const std::string expected = whole_document(text, one, file);
+      auto doc = import_perf_stat(text, file, one).measurement;
+      REQUIRE(!doc.intervals.empty());
+      REQUIRE(doc.interval_step_s);  // each has a period to be equal across the cuts
+      ImportOptions small;
+      small.min_part_bytes = 64;
+      for (unsigned threads : {1u, 2u}) {
+        CAPTURE(threads);
+        small.threads = threads;
+        CHECK((whole_document(text, small, file) == expected));
+        CHECK((streamed_document(text, small, file) == expected));
       }
     }
   }

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -404,6 +406,56 @@ TEST_SUITE("pure") {
         CHECK(event(m.events, "cycles").time_running_ns == 500000000);
         CHECK(metric(m.reported, "cpus_utilized").value == 0.998);
       }
+    }
+  }
+
+  TEST_CASE("import: -I intervals far past one step are one step long (the median gap)") {
+    // Hand-written -x, rows every ~1.001 s, the first at 5.001 s (taken from the middle of a
+    // run) and two intervals left out before 9.005 s: gaps 1.001, 3.003 and 1.001 s, whose
+    // median is the step.
+    std::string csv =
+        "5.001000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
+        "6.002000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
+        "9.005000000,100.00,msec,cpu-clock,100000000,100.00,,\n"
+        "10.006000000,100.00,msec,cpu-clock,100000000,100.00,,\n";
+    auto m = import_perf_stat(csv, "mid.csv").measurement;
+    REQUIRE(m.intervals.size() == 4);
+    CHECK(m.intervals[0].duration_s == doctest::Approx(1.001));  // not 5.001
+    CHECK(m.intervals[1].duration_s == doctest::Approx(1.001));
+    CHECK(m.intervals[2].duration_s == doctest::Approx(1.001));  // not 3.003
+    CHECK(m.intervals[3].duration_s == doctest::Approx(1.001));
+    // The run spans 10.006 - (5.001 - 1.001) s; perf's period is 1 s (1.001 s less its delay).
+    CHECK(m.duration_s == doctest::Approx(6.006));
+    REQUIRE(m.interval_step_s);
+    CHECK(*m.interval_step_s == 1.0);
+    auto noted = [&](std::string_view part) {
+      return std::any_of(m.notes.begin(), m.notes.end(),
+                         [&](const std::string& n) { return n.find(part) != std::string::npos; });
+    };
+    CHECK(noted("the recording starts at t = 5.001 s"));
+    CHECK(noted("intervals are missing before t = 9.005 s"));
+    // Streamed in batches of one interval, each read by a builder of its own: the same step,
+    // lengths and notes (the step is read from the head of the text, not from a batch's gaps).
+    ImportOptions small;
+    small.min_part_bytes = 16;
+    for (unsigned threads : {1u, 2u}) {
+      CAPTURE(threads);
+      small.threads = threads;
+      std::vector<Interval> intervals;
+      size_t batches = 0;
+      auto s = import_perf_stat_streamed(csv, "mid.csv", small,
+                                         [&](size_t, std::vector<Interval>&& batch) {
+                                           ++batches;
+                                           for (auto& iv : batch) intervals.push_back(iv);
+                                         });
+      CHECK(batches > 1);
+      REQUIRE(intervals.size() == 4);
+      for (size_t i = 0; i < 4; ++i) {
+        CHECK(intervals[i].duration_s == m.intervals[i].duration_s);
+        CHECK(intervals[i].period_s == std::optional<double>(1.0));
+      }
+      CHECK(s.measurement.interval_step_s == m.interval_step_s);
+      CHECK(s.measurement.notes == m.notes);
     }
   }
 

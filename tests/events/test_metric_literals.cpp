@@ -157,6 +157,59 @@ TEST_SUITE("pure") {
     CHECK_FALSE(import_literals(command, "", {}).has("smt_on"));
   }
 
+  TEST_CASE("runtime parameter: a '?' metric is made once per value and named NAME_i, as perf") {
+    // --literal ?=N gives the count; it is not one of the #literals.
+    auto given = parse_literal_setting("?=2");
+    CHECK(given.name == "?");
+    CHECK(given.value == 2.0);
+    for (const char* bad : {"?=0", "?=1.5", "?=-1", "?=5000", "?=x"})
+      CHECK_THROWS_AS_MESSAGE(parse_literal_setting(bad), LiteralSettingError, bad);
+    auto counts = runtime_param_counts({given});
+    CHECK(counts.per_chip == 2);
+    CHECK(counts.per_core == 2);
+    CHECK(runtime_param_counts({}).per_chip == 1);
+    CHECK_FALSE(import_literals(Measurement{}, "", {given}).has("?"));
+
+    // runtime-param/hv_24x7.json: PowerBUS_Cycles is PerChip (2 sockets here), the TLBIE ratio
+    // PerCore (3 cores per chip), Plain_IPC has no '?'.
+    const std::string file = std::string(PMC_TEST_DATA) + "/metrics/runtime-param/hv_24x7.json";
+    auto loaded = load_metrics("", "", MachineInfo{}, {file}, RuntimeParamCounts{2, 3, "test"});
+    auto selected = loaded.set.select({"nest"});
+    std::vector<std::string> names;
+    for (size_t i : selected) names.push_back(loaded.set.metrics()[i].name);
+    CHECK(names == std::vector<std::string>{
+                       "PowerBUS_Cycles_0", "PowerBUS_Cycles_1", "Core_TLBIE_per_PB_Cycle_0",
+                       "Core_TLBIE_per_PB_Cycle_1", "Core_TLBIE_per_PB_Cycle_2", "Plain_IPC"});
+    CHECK(std::any_of(loaded.notes.begin(), loaded.notes.end(), [](const std::string& n) {
+      return n.starts_with("perf's runtime parameter '?': 2 metrics");
+    }));
+    // -m by the metric's own name takes every instance, each with its own events.
+    CHECK(loaded.set.select({"powerbus_cycles"}).size() == 2);
+    CHECK(loaded.set.required_events({"PowerBUS_Cycles"}) ==
+          std::vector<std::string>{"hv_24x7/PM_PB_CYC,chip=0/", "hv_24x7/PM_PB_CYC,chip=1/"});
+    EventValues events;
+    events.set("hv_24x7/PM_PB_CYC,chip=0/", 1000);
+    events.set("hv_24x7/PM_PB_CYC,chip=1/", 3000);
+    for (int core = 0; core < 3; ++core)
+      events.set("hv_24x7/CPM_TLBIE,core=" + std::to_string(core) + "/", 10.0 * (core + 1));
+    auto results = loaded.set.evaluate({"nest"}, events, {});
+    auto value = [&](const std::string& name) -> std::optional<double> {
+      for (const auto& r : results)
+        if (r.name == name) return r.value;
+      return std::nullopt;
+    };
+    CHECK(value("PowerBUS_Cycles_0") == 1000.0);
+    CHECK(value("PowerBUS_Cycles_1") == 3000.0);
+    CHECK(value("Core_TLBIE_per_PB_Cycle_2") == doctest::Approx(30.0 / 1000));  // over chip 0
+    // Made once: a second call finds nothing left to make.
+    CHECK(loaded.set.instantiate_runtime(RuntimeParamCounts{4, 4, "again"}) == 0);
+    // Without a count, perf's is 1: one instance, the '?' read as 0, still named NAME_0.
+    auto one = load_metrics("", "", MachineInfo{}, {file});
+    CHECK(one.set.select({"PowerBUS_Cycles"}).size() == 1);
+    CHECK(one.set.required_events({"PowerBUS_Cycles_0"}) ==
+          std::vector<std::string>{"hv_24x7/PM_PB_CYC,chip=0/"});
+  }
+
   TEST_CASE("load_metric_path: a directory of perf's files, a file, and paths that give nothing") {
     std::vector<std::string> notes;
     auto set = load_metric_path(perf_dir(), notes);

@@ -444,4 +444,100 @@ TEST_SUITE("pure") {
     }
     CHECK(notes.size() == alone.size());
   }
+
+  TEST_CASE("-I: an interval's metrics are over perf's -I period, as perf computes them") {
+    // perf's process_interval() sets the wall time to the -I period before printing an interval,
+    // not to the measured gap. wild/051.json (perf stat -a -j -I 1000): one interval at
+    // 1.001089747 s, "counter-value" : "16045.281449" msec cpu-clock, "metric-value" :
+    // "16.045281" CPUs utilized: 16045.281449 ms / 1000 ms (over the gap it would be 16.02784).
+    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
+    auto set = MetricSet::load(dir / "generic.json");
+    auto selection = available_selection(set, import_metric_groups());
+    auto m = load("wild/051.json");
+    REQUIRE(m.intervals.size() == 1);
+    REQUIRE(m.interval_step_s);
+    CHECK(*m.interval_step_s == 1.0);
+    const auto& iv = m.intervals[0];
+    CHECK(iv.duration_s == 1.001089747);  // the measured gap stays the interval's length
+    REQUIRE(iv.period_s);
+    CHECK(*iv.period_s == 1.0);
+    auto cpus = [](const std::vector<Metric>& list) {
+      for (const auto& x : list)
+        if (x.name == "cpus_utilized") return x.value;
+      FAIL("no cpus_utilized");
+      return 0.0;
+    };
+    // Without metric files (derive_metrics) and with the engine alike; perf's six decimals.
+    CHECK(std::abs(cpus(derive_metrics(iv.events, metric_seconds(iv))) - 16.045281) < 5e-7);
+    apply_metric_engine(m, set, selection);
+    CHECK(std::abs(cpus(m.intervals[0].metrics) - 16.045281) < 5e-7);
+    auto before = m.notes.size();
+    note_disagreements(m, &set, selection);
+    std::vector<std::string> notes(m.notes.begin() + long(before), m.notes.end());
+    CAPTURE(notes);
+    CHECK(notes_naming(notes, "cpus_utilized").empty());
+
+    // synthetic/interval.csv (-I 100 -x,): timestamps 0.100123456 and 0.200245678, a median gap
+    // of 100.12 ms, so a 100 ms period; perf printed 1.002 and 0.999 CPUs utilized beside
+    // 100.23 and 99.87 msec task-clock (over the gaps: 1.001 and 0.997).
+    auto csv = load("synthetic/interval.csv");
+    REQUIRE(csv.intervals.size() == 2);
+    REQUIRE(csv.interval_step_s);
+    CHECK(*csv.interval_step_s == 0.1);
+    CHECK(csv.intervals[1].duration_s == doctest::Approx(0.200245678 - 0.100123456));
+    apply_metric_engine(csv, set, selection);
+    CHECK(std::abs(cpus(csv.intervals[0].metrics) - 1.002) < 5e-4);
+    CHECK(std::abs(cpus(csv.intervals[1].metrics) - 0.999) < 5e-4);
+    before = csv.notes.size();
+    note_disagreements(csv, &set, selection);
+    std::vector<std::string> csv_notes(csv.notes.begin() + long(before), csv.notes.end());
+    CAPTURE(csv_notes);
+    CHECK(notes_naming(csv_notes, "cpus_utilized").empty());
+  }
+
+  TEST_CASE("-I: the period is the printed command's -I, else the median gap cut to -I's grid") {
+    // wild/069.txt, pasted from the middle of a run: "# perf stat -a -d -d -d -I 1000" and one
+    // interval at 123.100852112 s: period and length are both the command's 1 s.
+    auto pasted = load("wild/069.txt");
+    REQUIRE(pasted.intervals.size() == 1);
+    REQUIRE(pasted.interval_step_s);
+    CHECK(*pasted.interval_step_s == 1.0);
+    CHECK(pasted.intervals[0].duration_s == 1.0);
+    CHECK(metric_seconds(pasted.intervals[0]) == 1.0);
+    // A -x recording whose timer ran 1.6 ms late each time: gaps of 1.0016 s are a 1000 ms
+    // period (perf re-arms the timer after printing, so a gap is never shorter than the period,
+    // and the nearest ms, 1002, would be wrong; so would 1001, the ms below), and each interval
+    // keeps its measured length.
+    std::string text;
+    for (int i = 1; i <= 3; ++i)
+      text += fmt::format("{:.9f},2000.00,msec,task-clock,2000000000,100.00,2.000,CPUs utilized\n",
+                          1.0016 * i);
+    auto late = import_perf_stat(text, "late.csv").measurement;
+    REQUIRE(late.intervals.size() == 3);
+    REQUIRE(late.interval_step_s);
+    CHECK(*late.interval_step_s == 1.0);
+    CHECK(late.intervals[2].duration_s == doctest::Approx(1.0016));
+    CHECK(metric_seconds(late.intervals[2]) == 1.0);
+    // wild/053.txt (perf stat -I 1000 -a -e skb:kfree_skb -- sleep 10): perf's delay grows its
+    // gaps to 1.0099..1.065 s (1.000520165, 2.010494526, 3.075503743, 4.122814843 …); still
+    // -I 1000.
+    auto slow = load("wild/053.txt");
+    REQUIRE(slow.intervals.size() > 3);
+    REQUIRE(slow.interval_step_s);
+    CHECK(*slow.interval_step_s == 1.0);
+    CHECK(slow.intervals[2].duration_s == doctest::Approx(3.075503743 - 2.010494526));
+    // wild/068.txt (-I 1000 -- sleep 5): perf 5.11 printed a short last interval at
+    // 5.001590993 s, 0.99 s after 4.008895291; perf's process_interval() printed it over the
+    // period too.
+    auto last = load("wild/068.txt");
+    REQUIRE(last.interval_step_s);
+    CHECK(*last.interval_step_s == 1.0);
+    CHECK(last.intervals.back().time_s == 5.001590993);
+    CHECK(last.intervals.back().duration_s == doctest::Approx(5.001590993 - 4.008895291));
+    CHECK(metric_seconds(last.intervals.back()) == 1.0);
+    // measure's own intervals carry no period: their metrics use the measured length.
+    Interval measured;
+    measured.duration_s = 0.25;
+    CHECK(metric_seconds(measured) == 0.25);
+  }
 }
