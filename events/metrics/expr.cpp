@@ -211,6 +211,15 @@ EventValues EventValues::from_counts(const std::vector<EventCount>& counts, doub
           divisor = 1e-6;
         else if (count.unit == "us" || count.unit == "usec")
           divisor = 1e-3;
+      } else if (key == "duration_time" || key == "user_time" || key == "system_time") {
+        // perf's tool events count nanoseconds, and its metrics see them in seconds
+        // (stat-shadow.c scales them by 1e-9): a recording's duration_time row in ns.
+        if (count.unit == "ns" || count.unit == "nsec")
+          divisor = 1e9;
+        else if (count.unit == "us" || count.unit == "usec")
+          divisor = 1e6;
+        else if (count.unit == "ms" || count.unit == "msec")
+          divisor = 1e3;
       }
       out.set(name, count.value / divisor);
       bindings.push_back({canonical_event_name(name), i, divisor});

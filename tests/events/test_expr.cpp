@@ -388,6 +388,23 @@ TEST_SUITE("pure") {
     CHECK(reason_of("instructions", events) ==
           "event instructions not counted (not_supported: no such event)");
   }
+  TEST_CASE("a recording's duration_time count (ns) is seconds in a metric, as in perf") {
+    // wild/014.txt: perf 4.x/5.x printed `67,422,542 ns duration_time:u`; perf's stat-shadow.c
+    // scales tool events by 1e-9 before the expression sees them.
+    std::vector<EventCount> counts(2);
+    counts[0].name = "duration_time";
+    counts[0].value = 67422542;
+    counts[0].unit = "ns";
+    counts[0].status = EventStatus::counted;
+    counts[1].name = "cache-misses";
+    counts[1].value = 30937;
+    counts[1].status = EventStatus::counted;
+    // The run's duration given separately is not what the recording's count says.
+    auto events = EventValues::from_counts(counts, 1.0);
+    CHECK(value_of("duration_time", events) == doctest::Approx(0.067422542));
+    CHECK(value_of("cache\\-misses / duration_time", events) ==
+          doctest::Approx(30937 / 0.067422542));
+  }
   // perf's own tests of its expression parser (tools/perf/tests/expr.c, test__expr), each
   // expression with the value or the events perf expects.
   TEST_CASE("expr: perf's tests/expr.c values") {
