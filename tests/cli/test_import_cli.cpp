@@ -80,6 +80,20 @@ double metric_value(const nlohmann::json& doc, const std::string& name) {
   return 0;
 }
 
+// `pmcmodel import IN --json FILE` (the streamed writer) and `--json -` (the whole document): both
+// succeed and write the same bytes; the document written (the file is removed).
+std::string streamed_as_whole(const std::string& in, const std::string& name) {
+  auto out = temp_path(name);
+  auto to_file = run_process(pmcmodel({"import", in, "--json", out}));
+  auto to_stdout = run_process(pmcmodel({"import", in, "--json", "-"}));
+  REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
+  REQUIRE(to_stdout.exit_code == 0);
+  std::string written = read_file(out);
+  CHECK((written == to_stdout.out));
+  std::filesystem::remove(out);
+  return written;
+}
+
 }  // namespace
 
 TEST_SUITE("pure") {
@@ -176,14 +190,8 @@ TEST_SUITE("pure") {
     // metric file from the raw events (with its #slots and assumed #smt_on) and agree byte for
     // byte; each interval's top-down is what perf printed (064.txt: 5.8 % bad_speculation, 36.3 %
     // retiring, 56.2 % frontend_bound, 1.7 % backend_bound), within half a unit of its last digit.
-    std::string data = std::string(PMC_TEST_DATA) + "/perfstat/synthetic/zen4_interval.csv";
-    auto out = temp_path("zen4.json");
-    auto to_file = run_process(pmcmodel({"import", data, "--json", out}));
-    auto to_stdout = run_process(pmcmodel({"import", data, "--json", "-"}));
-    REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
-    REQUIRE(to_stdout.exit_code == 0);
-    std::string written = read_file(out);
-    CHECK((written == to_stdout.out));
+    std::string written = streamed_as_whole(
+        std::string(PMC_TEST_DATA) + "/perfstat/synthetic/zen4_interval.csv", "zen4.json");
     auto doc = nlohmann::json::parse(written);
     REQUIRE(doc["intervals"].size() == 2);
     const std::pair<const char*, double> printed[] = {{"tma_bad_speculation", 0.058},
@@ -220,7 +228,6 @@ TEST_SUITE("pure") {
     }
     CHECK(inferred);
     CHECK(literals);
-    std::filesystem::remove(out);
   }
 
   TEST_CASE("a streamed import whose later intervals change the metric choice is read whole") {
@@ -371,14 +378,8 @@ TEST_SUITE("pure") {
     };
     for (const auto& c : cases) {
       CAPTURE(c.file);
-      auto in = std::string(PMC_TEST_DATA) + "/perfstat/" + c.file;
-      auto out = temp_path("period.json");
-      auto to_file = run_process(pmcmodel({"import", in, "--json", out}));
-      auto to_stdout = run_process(pmcmodel({"import", in, "--json", "-"}));
-      REQUIRE_MESSAGE(to_file.exit_code == 0, to_file.err);
-      REQUIRE(to_stdout.exit_code == 0);
-      std::string written = read_file(out);
-      CHECK((written == to_stdout.out));  // streamed (the CSV to a file) and whole alike
+      std::string written =
+          streamed_as_whole(std::string(PMC_TEST_DATA) + "/perfstat/" + c.file, "period.json");
       auto doc = nlohmann::json::parse(written);
       REQUIRE(doc.contains("interval_step_s"));
       CHECK(doc["interval_step_s"].get<double>() == c.step);
@@ -397,7 +398,6 @@ TEST_SUITE("pure") {
       }
       for (const auto& n : doc["notes"])
         CHECK_FALSE(n.get<std::string>().starts_with("cpus_utilized: in "));
-      std::filesystem::remove(out);
     }
   }
 
