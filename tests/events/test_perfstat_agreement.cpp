@@ -38,6 +38,15 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// The notes note_disagreements adds to `m` (they are also left in m.notes).
+template <class Selection>
+std::vector<std::string> disagreement_notes(Measurement& m, const MetricSet& set,
+                                            const Selection& selection) {
+  auto before = m.notes.size();
+  note_disagreements(m, &set, selection);
+  return {m.notes.begin() + long(before), m.notes.end()};
+}
+
 }  // namespace
 
 TEST_SUITE("pure") {
@@ -311,9 +320,7 @@ TEST_SUITE("pure") {
       REQUIRE(value_of(iv.reported) == doctest::Approx(e.perf / 100));
       REQUIRE(value_of(iv.metrics) == doctest::Approx(e.derived).epsilon(1e-9));
     }
-    auto before = m.notes.size();
-    note_disagreements(m, &set, selection);
-    std::vector<std::string> notes(m.notes.begin() + long(before), m.notes.end());
+    auto notes = disagreement_notes(m, set, selection);
     CAPTURE(notes);
     for (const auto& e : expected) {
       CAPTURE(e.name);
@@ -380,9 +387,7 @@ TEST_SUITE("pure") {
     for (const auto& iv : m.intervals) printed += iv.reported.size();
     REQUIRE(printed >= 10);
     apply_metric_engine(m, set, selection);
-    auto before = m.notes.size();
-    note_disagreements(m, &set, selection);
-    std::vector<std::string> notes(m.notes.begin() + long(before), m.notes.end());
+    auto notes = disagreement_notes(m, set, selection);
     CAPTURE(notes);
     for (const auto& n : notes) CHECK_FALSE(contains(n, "intervals perf printed"));
     // The check does see the intervals: 064's smt_contention (0.0 %) derived as 0.06 % in both
@@ -471,9 +476,7 @@ TEST_SUITE("pure") {
     CHECK(std::abs(cpus(derive_metrics(iv.events, metric_seconds(iv))) - 16.045281) < 5e-7);
     apply_metric_engine(m, set, selection);
     CHECK(std::abs(cpus(m.intervals[0].metrics) - 16.045281) < 5e-7);
-    auto before = m.notes.size();
-    note_disagreements(m, &set, selection);
-    std::vector<std::string> notes(m.notes.begin() + long(before), m.notes.end());
+    auto notes = disagreement_notes(m, set, selection);
     CAPTURE(notes);
     CHECK(notes_naming(notes, "cpus_utilized").empty());
 
@@ -488,9 +491,7 @@ TEST_SUITE("pure") {
     apply_metric_engine(csv, set, selection);
     CHECK(std::abs(cpus(csv.intervals[0].metrics) - 1.002) < 5e-4);
     CHECK(std::abs(cpus(csv.intervals[1].metrics) - 0.999) < 5e-4);
-    before = csv.notes.size();
-    note_disagreements(csv, &set, selection);
-    std::vector<std::string> csv_notes(csv.notes.begin() + long(before), csv.notes.end());
+    auto csv_notes = disagreement_notes(csv, set, selection);
     CAPTURE(csv_notes);
     CHECK(notes_naming(csv_notes, "cpus_utilized").empty());
   }
