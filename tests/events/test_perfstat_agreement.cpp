@@ -38,6 +38,11 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// A metric file of data/metrics/.
+MetricSet shipped_metrics(const std::string& name) {
+  return MetricSet::load(std::filesystem::path(PMC_SOURCE_DIR) / "data" / "metrics" / name);
+}
+
 // The notes note_disagreements adds to `m` (they are also left in m.notes).
 template <class Selection>
 std::vector<std::string> disagreement_notes(Measurement& m, const MetricSet& set,
@@ -233,8 +238,7 @@ TEST_SUITE("pure") {
   }
 
   TEST_CASE("compared with the inputs' rounding: a clock's two decimals widen, -r's gap shows") {
-    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
-    auto set = MetricSet::load(dir / "generic.json");
+    auto set = shipped_metrics("generic.json");
     auto selection = available_selection(set, import_metric_groups());
     auto derived = [&](const std::string& file) {
       auto m = load(file);
@@ -302,8 +306,7 @@ TEST_SUITE("pure") {
                                             {"tma_backend_bound", 31.1, backend / slots},
                                             {"tma_bad_speculation", 7.6, bad_spec / slots},
                                             {"tma_retiring", 10.2, retiring / slots}};
-    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
-    auto set = MetricSet::load(dir / "generic.json");
+    auto set = shipped_metrics("generic.json");
     auto selection = available_selection(set, import_metric_groups());
     auto m = load("wild/042.csv");
     REQUIRE(m.intervals.size() == 1);
@@ -378,8 +381,7 @@ TEST_SUITE("pure") {
     // intervals; with the shipped zen4.json, each of perf's five values is what its own group's
     // counts give (the run's test above: "import evaluates each metric perf printed with the
     // counts of its own group"), so no interval disagrees.
-    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
-    auto set = MetricSet::load(dir / "zen4.json");
+    auto set = shipped_metrics("zen4.json");
     auto selection = available_selection(set, import_metric_groups());
     auto m = load("synthetic/zen4_interval.csv");
     REQUIRE(m.intervals.size() == 2);
@@ -409,8 +411,7 @@ TEST_SUITE("pure") {
     // 47^2 (its own) + 3 * 0.5 * 14 / 47^2 (the others'), 1.7 points in all: within. The full
     // counts' 0.49 points are not. Whatever an earlier interval's rounding gave, the tally must be
     // what each interval alone gives.
-    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
-    auto set = MetricSet::load(dir / "generic.json");
+    auto set = shipped_metrics("generic.json");
     auto selection = available_selection(set, import_metric_groups());
     auto m = load("wild/042.csv");
     REQUIRE(m.intervals.size() == 1);
@@ -455,8 +456,7 @@ TEST_SUITE("pure") {
     // not to the measured gap. wild/051.json (perf stat -a -j -I 1000): one interval at
     // 1.001089747 s, "counter-value" : "16045.281449" msec cpu-clock, "metric-value" :
     // "16.045281" CPUs utilized: 16045.281449 ms / 1000 ms (over the gap it would be 16.02784).
-    const auto dir = std::filesystem::path(PMC_TEST_DATA) / ".." / ".." / "data" / "metrics";
-    auto set = MetricSet::load(dir / "generic.json");
+    auto set = shipped_metrics("generic.json");
     auto selection = available_selection(set, import_metric_groups());
     auto m = load("wild/051.json");
     REQUIRE(m.intervals.size() == 1);
