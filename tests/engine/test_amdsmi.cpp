@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -73,6 +75,16 @@ const Check* check_named(const std::vector<Check>& checks, const std::string& na
   for (const auto& c : checks)
     if (c.name == name) return &c;
   return nullptr;
+}
+
+// The temperature of the one GPU the stand-in shows, as one sample of a freshly opened source
+// reads it (NaN: no reading).
+double one_gpu_temperature() {
+  auto choice = open_amdsmi_gpus({}, 0);
+  REQUIRE(choice.source);
+  auto act = one_sample(*choice.source);
+  REQUIRE(act.size() == 1);
+  return act[0].temperature_c.value_or(std::numeric_limits<double>::quiet_NaN());
 }
 
 }  // namespace
@@ -258,22 +270,14 @@ TEST_SUITE("kernel") {
     }
     SUBCASE("no junction sensor: the edge one (the fake's 10 °C below)") {
       FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61"}, {"PMC_FAKE_AMDSMI_NO_HOTSPOT", "1"}});
-      auto choice = open_amdsmi_gpus({}, 0);
-      REQUIRE(choice.source);
-      auto act = one_sample(*choice.source);
-      REQUIRE(act.size() == 1);
-      CHECK(act[0].temperature_c == doctest::Approx(51));
+      CHECK(one_gpu_temperature() == doctest::Approx(51));
     }
     // The unit: every AMD SMI release with amdsmi_get_temp_metric returns whole °C (the fraction
     // dropped), while amdsmi.h said "millidegrees Celcius" through ROCm 6.2
     // (engine/power/amdsmi.cpp cites both). Both are read as °C.
     SUBCASE("whole degrees: 61.5 °C is written as 61") {
       FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61.5"}});
-      auto choice = open_amdsmi_gpus({}, 0);
-      REQUIRE(choice.source);
-      auto act = one_sample(*choice.source);
-      REQUIRE(act.size() == 1);
-      CHECK(act[0].temperature_c == doctest::Approx(61));
+      CHECK(one_gpu_temperature() == doctest::Approx(61));
     }
     SUBCASE("millidegrees: 61500 is 61.5 °C, the edge's 51500 is 51.5 °C") {
       FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "61.5"}, {"PMC_FAKE_AMDSMI_TEMP_MILLI", "1"}});
@@ -284,19 +288,11 @@ TEST_SUITE("kernel") {
       REQUIRE(act.size() == 1);
       CHECK(act[0].temperature_c == doctest::Approx(61.5));
       fake.set("PMC_FAKE_AMDSMI_NO_HOTSPOT", "1");
-      auto edge_choice = open_amdsmi_gpus({}, 0);
-      REQUIRE(edge_choice.source);
-      auto edge_act = one_sample(*edge_choice.source);
-      REQUIRE(edge_act.size() == 1);
-      CHECK(edge_act[0].temperature_c == doctest::Approx(51.5));
+      CHECK(one_gpu_temperature() == doctest::Approx(51.5));
     }
     SUBCASE("a small millidegree reading: 1000 m°C is 1 °C, not 1000 °C") {
       FakeAmdSmi fake({{"PMC_FAKE_AMDSMI_TEMP", "1"}, {"PMC_FAKE_AMDSMI_TEMP_MILLI", "1"}});
-      auto choice = open_amdsmi_gpus({}, 0);
-      REQUIRE(choice.source);
-      auto act = one_sample(*choice.source);
-      REQUIRE(act.size() == 1);
-      CHECK(act[0].temperature_c == doctest::Approx(1));
+      CHECK(one_gpu_temperature() == doctest::Approx(1));
     }
     SUBCASE("readings of 200 °C or more are no reading: a note, no temperature") {
       // Junction 210, edge 200 (whole °C): both out of range.
