@@ -54,6 +54,21 @@ std::string read_file(const std::string& path);
 // that compare the two allow the steal that happened during the run.
 double machine_steal_s();
 
+// Whether this test binary (and the pmcmodel it runs) is built with AddressSanitizer, whose
+// runtime makes system calls of its own (LeakSanitizer's exit check stops the process's threads
+// with a tracer that calls getppid).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUnderAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kUnderAsan = true;
+#else
+constexpr bool kUnderAsan = false;
+#endif
+#else
+constexpr bool kUnderAsan = false;
+#endif
+
 // The CPU time process `pid`'s threads have had so far, in seconds (/proc/PID/schedstat's first
 // field for each task, the scheduler's sum_exec_runtime; steal excluded as in rusage); 0 when
 // unreadable. What a test bounds a count by when it cannot assume the process had a CPU to itself.

@@ -76,7 +76,13 @@ TEST_SUITE("kernel") {
     REQUIRE(getppid != nullptr);
     CHECK((*getppid)["status"] == "counted");
     CHECK((*getppid)["pmu"] == "tracepoint");
-    CHECK((*getppid)["raw"] == 777);
+    if (kUnderAsan) {
+      // The sanitizer runtime's exit check calls getppid a few times in the child.
+      CHECK((*getppid)["raw"].get<uint64_t>() >= 777);
+      CHECK((*getppid)["raw"].get<uint64_t>() <= 777 + 8);
+    } else {
+      CHECK((*getppid)["raw"] == 777);
+    }
     // sched:* stands for every scheduler tracepoint, each its own event.
     const json* exec = find_event(doc, "sched:sched_process_exec");
     REQUIRE(exec != nullptr);
