@@ -14,6 +14,7 @@
 
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/import_perfstat_common.h"
 #include "events/perfstat/reported_agreement.h"
 #include "test_support.h"
 
@@ -106,6 +107,24 @@ TEST_SUITE("pure") {
     REQUIRE(misses.size() == 1);
     CHECK(contains(misses[0], "perf printed 3.65%"));
     CHECK(contains(misses[0], "cpu_atom's branch-misses over cpu_core's branches"));
+  }
+
+  TEST_CASE("a printed metric's decimals are shifted by the power of ten of its scale") {
+    // "12.345" printed, scaled by s to give the value: the value is to 10^-(3 - log10 s).
+    auto decimals = [](std::string_view text, char decimal, double scale) {
+      Metric m;
+      perfstat::keep_printed_decimals(m, text, decimal, scale);
+      return m.decimals;
+    };
+    CHECK(decimals("12.345", '.', 1.0) == std::optional<int>(3));
+    CHECK(decimals("12.345", '.', 0.01) == std::optional<int>(5));  // 12.345 % = 0.12345
+    CHECK(decimals("1.234", '.', 1e6) == std::optional<int>(-3));   // 1.234 M/sec: to 1,000
+    CHECK(decimals("7", '.', 1e9) == std::optional<int>(-9));
+    CHECK(decimals("0,51", ',', 1e3) == std::optional<int>(-1));
+    // Not a power of ten: the nearest one (log10 2.5 = 0.40 → 0; log10 0.004 = -2.40 → -2).
+    CHECK(decimals("12.345", '.', 2.5) == std::optional<int>(3));
+    CHECK(decimals("12.345", '.', 0.004) == std::optional<int>(5));
+    CHECK(decimals("12.345", '.', 40.0) == std::optional<int>(1));  // log10 40 = 1.60 → 2
   }
 
   TEST_CASE("metrics that agree to perf's rounding give no note") {
