@@ -640,6 +640,7 @@ void Builder::append(Builder&& later) {
   interval_totals_.insert(interval_totals_.end(),
                           std::make_move_iterator(later.interval_totals_.begin()),
                           std::make_move_iterator(later.interval_totals_.end()));
+  sealed_.insert(sealed_.end(), later.sealed_.begin(), later.sealed_.end());
   if (later.last_.event != npos) {
     last_ = later.last_;
     if (last_.interval != npos) last_.interval += offset;
@@ -655,6 +656,10 @@ std::vector<Builder::Total>& Builder::totals_of(std::optional<double> ts,
     return top_totals_;
   }
   if (m_.intervals.empty() || m_.intervals.back().time_s != *ts) {
+    // The interval before the last is complete (rows only go to the last; a -r continuation
+    // line amends the last event, at most one interval back): sealed now, while its rows are
+    // still in this thread's cache, not in a later pass over the whole recording.
+    if (size_t n = m_.intervals.size(); n >= 2 && sealed_[n - 2] == 0) seal_one(n - 2);
     Interval iv;
     iv.time_s = *ts;
     // Intervals repeat the same rows: size each like the one before, one allocation per list.
@@ -664,6 +669,7 @@ std::vector<Builder::Total>& Builder::totals_of(std::optional<double> ts,
     }
     m_.intervals.push_back(std::move(iv));
     interval_totals_.emplace_back();
+    sealed_.push_back(0);
   }
   events = &m_.intervals.back().events;
   reported = &m_.intervals.back().reported;
@@ -840,15 +846,19 @@ void assign_groups(std::vector<EventCount>& events, std::vector<Metric>& reporte
   }
 }
 
-void Builder::RunSums::add(const std::vector<EventCount>& events) {
+void Builder::RunSums::add(const std::vector<EventCount>& events, bool names_as_before) {
   ++intervals;
+  const bool names_in_place = names_as_before && all_in_place;
+  all_in_place = true;
   for (size_t j = 0; j < events.size(); ++j) {
     const auto& e = events[j];
     // Intervals repeat the rows of the first in the same order: try that position first.
-    if (j < sums.size() && sums[j].sum.name == e.name && sums[j].sum.group == e.group) {
+    if (j < sums.size() && (names_in_place || sums[j].sum.name == e.name) &&
+        sums[j].sum.group == e.group) {
       accumulate(sums[j], e);
       continue;
     }
+    all_in_place = false;
     // An event of several groups is summed per group.
     std::string key = e.group ? fmt::format("{}\x1f{}", e.name, *e.group) : e.name;
     auto [it, inserted] = index.try_emplace(std::move(key), sums.size());
@@ -861,16 +871,24 @@ namespace {
 // energy[] from perf's power PMU totals ("power/energy-pkg/" in Joules: every socket's; the
 // "S0/power/…" aggregates are parts of it), over `seconds`, as measure reads them through the
 // same PMU (measured:rapl); nothing without a time to give the watts.
+// A row add_power_energy reads: "power/<event>/", counted, in Joules.
+bool is_power_energy(const EventCount& e) {
+  std::string_view name = e.name;
+  // Every event of every interval passes here: its first byte rules out most inline.
+  return name.size() >= 8 && name.front() == 'p' && name.starts_with("power/") &&
+         name.ends_with('/') && e.counted() && e.unit == "Joules";
+}
+
+bool has_power_energy(const std::vector<EventCount>& events) {
+  return std::any_of(events.begin(), events.end(), is_power_energy);
+}
+
 void add_power_energy(const std::vector<EventCount>& events, double seconds,
                       std::vector<EnergyReading>& energy) {
   if (!(seconds > 0)) return;
   for (const auto& e : events) {
-    std::string_view name = e.name;
-    // Every event of every interval passes here: its first byte rules out most inline.
-    if (name.size() < 8 || name.front() != 'p' || !name.starts_with("power/") ||
-        !name.ends_with('/') || !e.counted() || e.unit != "Joules")
-      continue;
-    name = name.substr(6, name.size() - 7);
+    if (!is_power_energy(e)) continue;
+    std::string_view name = std::string_view(e.name).substr(6, e.name.size() - 7);
     for (const auto& power : kPowerEvents) {
       if (name != power.event) continue;
       EnergyReading r;
@@ -884,10 +902,31 @@ void add_power_energy(const std::vector<EventCount>& events, double seconds,
 }
 }  // namespace
 
+void Builder::seal_one(size_t i) {
+  auto& iv = m_.intervals[i];
+  flush(interval_totals_[i], iv.events);
+  // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
+  bool same = i > 0 && sealed_[i - 1] != 0 && same_names(m_.intervals[i - 1].events, iv.events);
+  bool repeats = same ? (sealed_[i - 1] & kRepeats) != 0 : has_repeated_name(iv.events);
+  assign_groups(iv.events, iv.reported, repeats);
+  sealed_[i] = char(kSealed | (same ? kSameNames : 0) | (repeats ? kRepeats : 0) |
+                    (has_power_energy(iv.events) ? kPower : 0));
+}
+
+void Builder::seal(size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (sealed_[i] == 0) seal_one(i);
+}
+
+void Builder::seal_intervals() {
+  if (!m_.intervals.empty()) seal(m_.intervals.size() - 1);
+}
+
 std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_time,
                                               RunSums& sums) {
   size_t n = m_.intervals.size();
   if (keep_last && n > 0) --n;
+  seal(n);
   std::vector<Interval> out;
   if (n == m_.intervals.size()) {
     out = std::move(m_.intervals);
@@ -897,13 +936,8 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
                std::make_move_iterator(m_.intervals.begin() + std::ptrdiff_t(n)));
     m_.intervals.erase(m_.intervals.begin(), m_.intervals.begin() + std::ptrdiff_t(n));
   }
-  bool repeats = false;
   for (size_t i = 0; i < out.size(); ++i) {
     auto& iv = out[i];
-    flush(interval_totals_[i], iv.events);
-    // Intervals mostly repeat the one before's rows: whether a name repeats is known then.
-    if (i == 0 || !same_names(out[i - 1].events, iv.events)) repeats = has_repeated_name(iv.events);
-    assign_groups(iv.events, iv.reported, repeats);
     bool first = sums.intervals == 0;
     iv.duration_s = interval_length(iv.time_s, iv.time_s - previous_time, first, sums);
     // perf printed every interval's metrics over the period: each is printed by
@@ -912,12 +946,14 @@ std::vector<Interval> Builder::take_intervals(bool keep_last, double& previous_t
     // 5.001590993 after 4.008895291), and those --control enable/disable print.
     iv.period_s = sums.step.period_s;
     if (first && iv.duration_s < iv.time_s) sums.start_s = iv.time_s - iv.duration_s;
-    add_power_energy(iv.events, iv.duration_s, iv.energy);
+    if ((sealed_[i] & kPower) != 0) add_power_energy(iv.events, iv.duration_s, iv.energy);
     previous_time = iv.time_s;
-    sums.add(iv.events);
+    // Names as the interval before: the one sums.add() had last, in this builder's order.
+    sums.add(iv.events, (sealed_[i] & kSameNames) != 0);
   }
   interval_totals_.erase(interval_totals_.begin(),
                          interval_totals_.begin() + std::ptrdiff_t(out.size()));
+  sealed_.erase(sealed_.begin(), sealed_.begin() + std::ptrdiff_t(out.size()));
   if (last_.interval != npos) last_.interval -= std::min(last_.interval, out.size());
   taken_ += out.size();
   return out;

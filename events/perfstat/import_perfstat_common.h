@@ -222,6 +222,11 @@ class Builder {
   bool can_append(const Builder& later) const;
   // Moves `later`'s intervals after this one's.
   void append(Builder&& later);
+  // Finishes, on the thread that read them, what of each interval read so far depends on
+  // nothing after it (its aggregate totals, its groups, whether its names are those of the
+  // interval before it): every interval but the last, which more rows may go on. take_intervals()
+  // does this for the intervals not sealed yet, and the rest (durations, sums) in order.
+  void seal_intervals();
   Measurement finish();
 
  private:
@@ -238,7 +243,10 @@ class Builder {
   class RunSums {
    public:
     explicit RunSums(const IntervalStep& step = {}) : step(step) {}
-    void add(const std::vector<EventCount>& events);
+    // `names_as_before`: the caller found the events' names, row by row, to be those of the
+    // events added last; then, when every row of those was at its own position, no name is
+    // compared again (an -I recording repeats its rows in every interval).
+    void add(const std::vector<EventCount>& events, bool names_as_before = false);
     size_t interval_count() const { return intervals; }
 
    private:
@@ -253,6 +261,7 @@ class Builder {
     // When the first interval ends far past one -I step (a recording pasted from the middle of
     // a run): where it started, one step before.
     std::optional<double> start_s;
+    bool all_in_place = false;  // the last add() found every row at its position in `sums`
   };
   // Moves out the intervals read so far, finished as finish() finishes them (aggregate totals,
   // durations from `previous_time`, which is updated, and added to `sums`): all, or all but the
@@ -277,6 +286,10 @@ class Builder {
   static void accumulate(Total& total, const EventCount& e);
   static EventCount total_event(const Total& total, std::string reason);
   static void flush(std::vector<Total>& totals, std::vector<EventCount>& events);
+  // Seals interval i (seal_intervals()), the one before it sealed already or not at all.
+  void seal_one(size_t i);
+  // Seals those of the first `count` intervals not sealed yet.
+  void seal(size_t count);
 
   // Where the last added event and its aggregate total are: interval index (npos for the whole
   // run) and index in that list (npos when none).
@@ -292,6 +305,11 @@ class Builder {
   Position last_;
   std::vector<Total> top_totals_;
   std::vector<std::vector<Total>> interval_totals_;  // parallel to m_.intervals
+  // Parallel to m_.intervals: 0 until sealed, then kSealed with kSameNames (its names are those
+  // of the interval before it in this builder), kRepeats (a name repeats among its events) and
+  // kPower (one of its rows is perf's power PMU in Joules, for its energy[]).
+  static constexpr char kSealed = 1, kSameNames = 2, kRepeats = 4, kPower = 8;
+  std::vector<char> sealed_;
 };
 
 // The three readers, one file each.

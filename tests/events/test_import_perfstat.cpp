@@ -409,6 +409,44 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("import: an -I recording's power/energy-* rows are each interval's energy[]") {
+    // Hand-written -x -I rows in perf's shape (no real -I recording with the power PMU is in
+    // tests/data): the package counted in the first and third intervals, not counted in the
+    // second, and no power row in the fourth.
+    std::string csv =
+        "1.001000000,12.50,Joules,power/energy-pkg/,1001000000,100.00,,\n"
+        "1.001000000,1000,,cycles,1001000000,100.00,,\n"
+        "2.002000000,<not counted>,Joules,power/energy-pkg/,0,0.00,,\n"
+        "2.002000000,1000,,cycles,1001000000,100.00,,\n"
+        "3.003000000,20.02,Joules,power/energy-pkg/,1001000000,100.00,,\n"
+        "3.003000000,1000,,cycles,1001000000,100.00,,\n"
+        "4.004000000,1000,,cycles,1001000000,100.00,,\n";
+    auto check = [](const std::vector<Interval>& intervals) {
+      REQUIRE(intervals.size() == 4);
+      REQUIRE(intervals[0].energy.size() == 1);
+      CHECK(intervals[0].energy[0].domain == "package");
+      CHECK(intervals[0].energy[0].method == "measured:rapl");
+      CHECK(intervals[0].energy[0].joules == 12.50);
+      CHECK(intervals[0].energy[0].average_watts == doctest::Approx(12.50 / 1.001));
+      CHECK(intervals[1].energy.empty());
+      REQUIRE(intervals[2].energy.size() == 1);
+      CHECK(intervals[2].energy[0].joules == 20.02);
+      CHECK(intervals[2].energy[0].average_watts == doctest::Approx(20.02 / 1.001));
+      CHECK(intervals[3].energy.empty());
+    };
+    check(import_perf_stat(csv, "power.csv").measurement.intervals);
+    // Read in parts on two threads and streamed in batches: the same.
+    ImportOptions small;
+    small.min_part_bytes = 16;
+    small.threads = 2;
+    check(import_perf_stat(csv, "power.csv", small).measurement.intervals);
+    std::vector<Interval> streamed;
+    import_perf_stat_streamed(csv, "power.csv", small, [&](size_t, std::vector<Interval>&& b) {
+      for (auto& iv : b) streamed.push_back(std::move(iv));
+    });
+    check(streamed);
+  }
+
   TEST_CASE("import: -I intervals far past one step are one step long (the median gap)") {
     // Hand-written -x, rows every ~1.001 s, the first at 5.001 s (taken from the middle of a
     // run) and two intervals left out before 9.005 s: gaps 1.001, 3.003 and 1.001 s, whose
