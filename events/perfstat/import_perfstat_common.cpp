@@ -516,10 +516,13 @@ std::optional<double> rate_multiplier(std::string_view description) {
   return std::nullopt;
 }
 
-// lround(log10(scale)), without the logarithm for the exact powers of ten that scales are (1 for
-// most metrics, 0.01 for a percentage, 1e3/1e6/1e9 for K/M/G per second): the import calls this
-// once per printed metric, and the logarithm alone cost ~2 % of a long recording's import.
-int nearest_power_of_ten(double scale) {
+}  // namespace
+
+// Without the logarithm for the exact powers of ten that scales are (1 for most metrics, 0.01
+// for a percentage, 1e3/1e6/1e9 for K/M/G per second): the logarithm of every printed metric's
+// scale was ~2 % of a long recording's import.
+int scale_exponent(double scale) {
+  if (!(scale > 0) || !std::isfinite(scale)) return 0;
   static constexpr double kPowers[] = {1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4,
                                        1e-3,  1e-2,  1e-1,  1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
                                        1e6,   1e7,   1e8,   1e9,  1e10, 1e11, 1e12};
@@ -529,15 +532,17 @@ int nearest_power_of_ten(double scale) {
   return int(std::lround(std::log10(scale)));
 }
 
-}  // namespace
-
 void keep_printed_decimals(Metric& m, std::string_view text, char decimal, double scale) {
+  keep_printed_decimals_shifted(m, text, decimal, scale_exponent(scale));
+}
+
+void keep_printed_decimals_shifted(Metric& m, std::string_view text, char decimal, int exponent) {
   size_t point = text.find(decimal);
   int decimals = 0;
   if (point != std::string_view::npos)
     for (size_t i = point + 1; i < text.size() && std::isdigit((unsigned char)text[i]); ++i)
       ++decimals;
-  if (scale > 0 && std::isfinite(scale)) decimals -= nearest_power_of_ten(scale);
+  decimals -= exponent;
   // Negative for a rate printed in M/sec: 1.234 M is to 1,000. A number of more digits than a
   // record holds (only a damaged file has them) says nothing of its precision.
   if (SmallOptional<int16_t>::holds(decimals)) m.decimals = decimals;

@@ -141,6 +141,11 @@ Metric normalise_metric(double value, bool percent, std::string_view description
 // `decimal`), which normalise_metric() multiplied by `scale` (its value of a printed 1: 0.01 for
 // a percentage, 1e6 for M/sec) to give m.value: shifted by that power of ten.
 void keep_printed_decimals(Metric& m, std::string_view text, char decimal, double scale);
+// The same with the power of ten of the scale, scale_exponent(scale), known already.
+void keep_printed_decimals_shifted(Metric& m, std::string_view text, char decimal, int exponent);
+// The power of ten nearest to a positive, finite `scale` (lround(log10(scale)): 0.01 → -2,
+// 1e6 → 6, 2.5 → 0); 0 for any other.
+int scale_exponent(double scale);
 // The core PMU of a hybrid machine that a row's event names ("cpu_core/cycles/" → "cpu_core",
 // also cpu_atom and cpu_lowpower), or of a metric group's label ("TopdownL1 (cpu_atom)");
 // empty for any other event or label.

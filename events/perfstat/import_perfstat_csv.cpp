@@ -394,7 +394,7 @@ class CsvReader {
     // -x prints a metric with the format of its text comment ("%8.1f", "%7.2f%%"), cut at the
     // first character that is not a digit or '.' (stat-display.c print_metric_csv): its
     // decimals are those of the field.
-    if (std::isfinite(m.value)) keep_printed_decimals(m, value_text, decimal_, scale_);
+    if (std::isfinite(m.value)) keep_printed_decimals_shifted(m, value_text, decimal_, exponent_);
     qualify_by_pmu(m, in_group_ ? std::string_view(group_pmu_) : hybrid_pmu_of_event(last_event_));
     out_.add_reported(ts, aggregate, std::move(m));
     return nullptr;
@@ -412,11 +412,12 @@ class CsvReader {
       shape.unit.assign(unit);
       shape.event = last_event_;
       shape.metric = normalise_metric(1.0, false, unit, last_event_);
+      shape.exponent = scale_exponent(shape.metric.value);
       shape.valid = true;
     }
     // Percentages are divided by 100 as normalise_metric does, so the result is the same double.
     double scaled = shape.metric.value == 0.01 ? value / 100.0 : value * shape.metric.value;
-    scale_ = shape.metric.value;
+    exponent_ = shape.exponent;
     return {shape.metric.name, scaled, shape.metric.unit};
   }
 
@@ -426,7 +427,7 @@ class CsvReader {
   char sep_ = 0;
   std::optional<TopdownTable> topdown_;  // the file is a legacy --topdown table
   char decimal_ = '.';
-  double scale_ = 1;         // the last metric_of()'s value of a printed 1 (0.01 for a percentage)
+  int exponent_ = 0;         // scale_exponent() of the last metric_of()'s value of a printed 1
   size_t part_offset_ = 0;   // where the part being read starts in text_
   size_t first_line_ = 0;    // its first line's number, 0 until counted
   size_t line_in_part_ = 0;  // the line being read, counted from 1 in the part
@@ -443,7 +444,8 @@ class CsvReader {
   struct Shape {
     bool valid = false;
     std::string unit, event;
-    Metric metric;  // of the value 1
+    Metric metric;     // of the value 1
+    int exponent = 0;  // scale_exponent(metric.value)
   };
   std::vector<Shape> shapes_;
   size_t row_in_interval_ = 0;
