@@ -186,6 +186,19 @@ double sample_value(const std::string& body, const std::string& series) {
   return std::strtod(body.c_str() + at + series.size() + 2, nullptr);
 }
 
+// /metrics scraped every 50 ms until `done(body)` or 20 s have passed; the last body. A test
+// waits for what serve's sampler must have seen instead of sleeping a fixed time, which a busy
+// machine can outrun.
+template <class Done>
+std::string scrape_until(int port, Done&& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    std::string body = http_get(port, "/metrics").body;
+    if (done(body) || std::chrono::steady_clock::now() > deadline) return body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 std::string url_encode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
@@ -283,24 +296,27 @@ TEST_SUITE("kernel") {
     CHECK(first.headers.find("text/plain; version=0.0.4") != std::string::npos);
     CHECK(sample_value(first.body, kPackage) == 0);
     // +300000 µJ, then past the range: +28850 to it and +671150 after it; 1 J in all.
+    // Each value is held until a scrape shows serve's sampler has read it (0.3 J, then 1 J).
     overwrite(zone / "energy_uj", uj(262143300000));
-    std::this_thread::sleep_for(300ms);
+    auto before_wrap = scrape_until(
+        port, [&](const std::string& body) { return sample_value(body, kPackage) > 0; });
+    CHECK(sample_value(before_wrap, kPackage) == doctest::Approx(0.3).epsilon(1e-9));
     overwrite(zone / "energy_uj", uj(671150));
-    std::this_thread::sleep_for(300ms);
-    auto second = http_get(port, "/metrics");
-    CHECK(sample_value(second.body, kPackage) == doctest::Approx(1.0).epsilon(1e-9));
-    CHECK(sample_value(second.body, "pmcmodel_source_up{source=\"powercap\"}") == 1);
-    CHECK(second.body.find("pmcmodel_build_info{version=\"") != std::string::npos);
-    CHECK(sample_value(second.body, "pmcmodel_source_up{source=\"nvml\"}") == 1);
-    CHECK(sample_value(second.body,
+    auto second = scrape_until(
+        port, [&](const std::string& body) { return sample_value(body, kPackage) > 0.3 + 1e-9; });
+    CHECK(sample_value(second, kPackage) == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(sample_value(second, "pmcmodel_source_up{source=\"powercap\"}") == 1);
+    CHECK(second.find("pmcmodel_build_info{version=\"") != std::string::npos);
+    CHECK(sample_value(second, "pmcmodel_source_up{source=\"nvml\"}") == 1);
+    CHECK(sample_value(second,
                        "pmcmodel_energy_joules_total{domain=\"gpu0\",method=\"measured:nvml\"}") ==
           0);
-    CHECK(sample_value(second.body, "pmcmodel_gpu_utilization_ratio{gpu=\"0\"}") ==
+    CHECK(sample_value(second, "pmcmodel_gpu_utilization_ratio{gpu=\"0\"}") ==
           doctest::Approx(0.99));
-    CHECK(sample_value(second.body, "pmcmodel_gpu_sm_clock_hertz{gpu=\"0\"}") == 1455e6);
+    CHECK(sample_value(second, "pmcmodel_gpu_sm_clock_hertz{gpu=\"0\"}") == 1455e6);
 
     if (on_path("promtool")) {
-      write_file(t.path / "scrape.txt", second.body);
+      write_file(t.path / "scrape.txt", second);
       auto lint = run_process(
           {"/bin/sh", "-c", "promtool check metrics < '" + (t.path / "scrape.txt").string() + "'"});
       INFO(lint.out, lint.err);
@@ -320,16 +336,15 @@ TEST_SUITE("kernel") {
 
     // A service appears, then goes.
     write_file(cg / "system.slice/a.service/cpu.stat", "usage_usec 2500000\n");
-    std::this_thread::sleep_for(400ms);
-    auto with = http_get(port, "/metrics");
-    CHECK(sample_value(with.body,
-                       "pmcmodel_cgroup_cpu_seconds_total{cgroup=\"/system.slice/a.service\"}") ==
-          2.5);
+    const std::string a_service =
+        "pmcmodel_cgroup_cpu_seconds_total{cgroup=\"/system.slice/a.service\"}";
+    auto with = scrape_until(
+        port, [&](const std::string& body) { return !std::isnan(sample_value(body, a_service)); });
+    CHECK(sample_value(with, a_service) == 2.5);
     fs::remove_all(cg / "system.slice/a.service");
-    std::this_thread::sleep_for(400ms);
-    auto without = http_get(port, "/metrics");
-    CHECK(without.status == 200);
-    CHECK(without.body.find("a.service") == std::string::npos);
+    auto without = scrape_until(
+        port, [&](const std::string& body) { return body.find("a.service") == std::string::npos; });
+    CHECK(without.find("a.service") == std::string::npos);
 
     auto start = std::chrono::steady_clock::now();
     auto status = serve.terminate(3000ms);
@@ -443,11 +458,12 @@ TEST_SUITE("kernel") {
     int port = wait_for_port(serve);
     INFO(serve.err());
     REQUIRE(port > 0);
-    std::this_thread::sleep_for(700ms);
-    auto body = http_get(port, "/metrics").body;
+    const std::string watts =
+        "pmcmodel_power_watts{domain=\"package\",method=\"model:" + model + "\"}";
+    auto body = scrape_until(
+        port, [&](const std::string& b) { return !std::isnan(sample_value(b, watts)); });
     double cpus = double(sysconf(_SC_NPROCESSORS_ONLN));
-    CHECK(sample_value(body, "pmcmodel_power_watts{domain=\"package\",method=\"model:" + model +
-                                 "\"}") == doctest::Approx(8 + 0.02 * 1000 * cpus).epsilon(0.03));
+    CHECK(sample_value(body, watts) == doctest::Approx(8 + 0.02 * 1000 * cpus).epsilon(0.03));
     CHECK(sample_value(body, "pmcmodel_source_up{source=\"model:" + model + "\"}") == 1);
     CHECK(sample_value(body, "pmcmodel_source_up{source=\"powercap\"}") == 0);
     CHECK(serve.terminate(3000ms) == std::optional<int>(0));
