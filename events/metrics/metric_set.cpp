@@ -502,31 +502,41 @@ void MetricSet::merge(const MetricSet& other) {
 
 void MetricSet::link() {
   std::unordered_map<std::string, std::vector<size_t>> by_name;
-  for (size_t i = 0; i < metrics_.size(); ++i) by_name[lower(metrics_[i].name)].push_back(i);
-  // A reference resolves to the metric of the same Unit, else a Unit-less one, else any.
-  auto resolve = [&](const ExprSymbol& symbol, const std::string& pmu) -> int {
+  for (size_t i = 0; i < metrics_.size(); ++i) {
+    by_name[lower(metrics_[i].name)].push_back(i);
+    // A '?' metric's name stands for its instance of the referring metric's runtime value.
+    if (!metrics_[i].runtime_of.empty()) by_name[lower(metrics_[i].runtime_of)].push_back(i);
+  }
+  // A reference resolves to the metric of the same Unit, else a Unit-less one, else any; to a
+  // '?' metric's instance of `runtime` only (none: the reference is left to the events).
+  auto resolve = [&](const ExprSymbol& symbol, const MetricDef& from) -> int {
     auto it = by_name.find(lower(symbol.spelling));
     if (it == by_name.end()) return -1;
+    auto fits = [&](size_t i) {
+      return metrics_[i].runtime_of.empty() || metrics_[i].runtime == from.runtime ||
+             iequals(metrics_[i].name, symbol.spelling);
+    };
     for (size_t i : it->second)
-      if (metrics_[i].pmu == pmu) return int(i);
+      if (fits(i) && metrics_[i].pmu == from.pmu) return int(i);
     for (size_t i : it->second)
-      if (metrics_[i].pmu.empty()) return int(i);
-    return int(it->second.front());
+      if (fits(i) && metrics_[i].pmu.empty()) return int(i);
+    for (size_t i : it->second)
+      if (fits(i)) return int(i);
+    return -1;
   };
   expr_refs_.assign(metrics_.size(), {});
   threshold_refs_.assign(metrics_.size(), {});
   replaced_refs_.assign(metrics_.size(), {});
   for (size_t i = 0; i < metrics_.size(); ++i) {
-    for (const auto& symbol : metrics_[i].expr.symbols())
-      expr_refs_[i].push_back(resolve(symbol, metrics_[i].pmu));
-    for (const auto& earlier : metrics_[i].replaced) {
+    const MetricDef& def = metrics_[i];
+    for (const auto& symbol : def.expr.symbols()) expr_refs_[i].push_back(resolve(symbol, def));
+    for (const auto& earlier : def.replaced) {
       auto& refs = replaced_refs_[i].emplace_back();
-      for (const auto& symbol : earlier.expr.symbols())
-        refs.push_back(resolve(symbol, metrics_[i].pmu));
+      for (const auto& symbol : earlier.expr.symbols()) refs.push_back(resolve(symbol, def));
     }
-    if (metrics_[i].threshold)
-      for (const auto& symbol : metrics_[i].threshold->symbols())
-        threshold_refs_[i].push_back(resolve(symbol, metrics_[i].pmu));
+    if (def.threshold)
+      for (const auto& symbol : def.threshold->symbols())
+        threshold_refs_[i].push_back(resolve(symbol, def));
   }
 }
 
@@ -558,6 +568,7 @@ size_t MetricSet::instantiate_runtime(const RuntimeParamCounts& counts) {
     for (int i = 0; i < std::max(counts.of(def), 1); ++i) {
       MetricDef instance = runtime_instance(def, i);
       instance.runtime_of = def.name;
+      instance.runtime = i;
       instance.name = def.name + "_" + std::to_string(i);
       out.push_back(std::move(instance));
     }

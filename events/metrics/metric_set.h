@@ -32,6 +32,9 @@ struct MetricDef {
   // For an instance of a metric with '?' (MetricSet::instantiate_runtime): the metric's own
   // name, by which -m selects all its instances; empty otherwise.
   std::string runtime_of;
+  // The runtime value its '?'s were read as (an instance's i), 0 for any other metric: perf's
+  // runtime of the metric tree it roots, which its references to '?' metrics read too.
+  int runtime = 0;
   // The definitions of the same name and Unit that files loaded earlier gave and this one
   // replaced, the latest first. When this one's formula lacks an event (not measured, not
   // supported, refused, not counted), they are tried in turn: a CPU's file adds to generic.json
@@ -116,7 +119,11 @@ class MetricSet {
   // Each metric whose MetricExpr holds '?' made once per runtime value i of 0 … counts.of(it)-1,
   // its '?'s read as i and named "<MetricName>_<i>" as perf prints it (stat-shadow.c: "%s_%d"
   // where the expression holds '?'), in its place; MetricDef::runtime_of keeps the name, which
-  // select() matches too. Returns how many metrics were made so; a second call changes nothing.
+  // select() matches too. A metric that names a '?' metric is not made again: as in perf, whose
+  // __add_metric parses a referenced metric's MetricExpr in the root metric's context (its
+  // sctx.runtime), the reference reads the instance of the referring metric's own runtime value,
+  // NAME_0 from a metric without '?', NAME_i from an instance i. Returns how many metrics were
+  // made so; a second call changes nothing.
   size_t instantiate_runtime(const RuntimeParamCounts& counts);
 
   const std::vector<MetricDef>& metrics() const { return metrics_; }

@@ -969,19 +969,28 @@ double Builder::interval_length(double time_s, double gap_s, bool first, RunSums
   // interval's counts are still one step's.
   constexpr double kFarPast = 1.5;
   const auto& step = sums.step.step_s;
-  if (!step || gap_s <= kFarPast * *step) return gap_s;
-  if (first) {
-    sums.notes.push_back(fmt::format(
-        "the recording starts at t = {} s, past its first -I interval of {:g} s: it was taken "
-        "from the middle of a run: each interval is {:g} s long, and the run's time is the "
-        "time its intervals span, not the time since perf started",
-        time_s, *step, *step));
-  } else {
+  if (!step) return gap_s;
+  if (!first) {
+    if (gap_s <= kFarPast * *step) return gap_s;
     sums.notes.push_back(
         fmt::format("intervals are missing before t = {} s ({:g} s after the one before, -I "
                     "step {:g} s): that interval is taken as {:g} s long",
                     time_s, gap_s, *step, *step));
+    return *step;
   }
+  // perf sleeps a whole period before each print, so its k-th interval ends at k periods or
+  // later: a first row before two periods is perf's first interval however late (wild/: 1.029 s
+  // at the latest, 054.txt, for -I 1000). perf before 6.2 counted a -D delay into its
+  // timestamps: there the first interval ends at delay + period, and counts one period.
+  double period = sums.step.period_s.value_or(*step);
+  double delay = sums.step.delay_s;
+  if (time_s < 2 * period) return gap_s;
+  if (delay > 0 && time_s < delay + 2 * period) return time_s - delay;
+  sums.notes.push_back(fmt::format(
+      "the recording starts at t = {} s, past its first -I interval of {:g} s: it was taken "
+      "from the middle of a run: each interval is {:g} s long, and the run's time is the "
+      "time its intervals span, not the time since perf started",
+      time_s, *step, *step));
   return *step;
 }
 
@@ -1033,7 +1042,10 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
     if (ts) {
       if (stamps.empty() || *ts > stamps.back()) stamps.push_back(*ts);
     } else if (stamps.empty()) {
-      if (auto printed = interval_step_in_command(line)) return {printed, printed};
+      auto printed = printed_command_of(line);
+      if (printed.interval_s) return {printed.interval_s, printed.interval_s, printed.delay_s};
+      // The head is over: a recording without -I is not read to its end for its step.
+      if (size_t(line.data() + line.size() - text.data()) >= kStepHeadBytes) return step;
     }
   }
   if (stamps.size() == 1) {
@@ -1051,10 +1063,11 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
   return step;
 }
 
-std::optional<double> interval_step_in_command(std::string_view line) {
+PrintedCommand printed_command_of(std::string_view line) {
+  PrintedCommand printed;
   size_t at = line.find("perf ");
   if (at == std::string_view::npos || line.find(" stat", at) == std::string_view::npos)
-    return std::nullopt;
+    return printed;
   std::vector<std::string_view> words;
   for (size_t i = at; i < line.size();) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
@@ -1068,15 +1081,26 @@ std::optional<double> interval_step_in_command(std::string_view line) {
     double ms = std::stod(std::string(text));
     return ms > 0 ? std::optional<double>(ms / 1000) : std::nullopt;
   };
-  for (size_t i = 0; i < words.size(); ++i) {
+  // The value of option `word` (short -X or long --name) at words[i], or nullopt.
+  auto value_of = [&](size_t i, std::string_view short_name,
+                      std::string_view long_name) -> std::optional<std::optional<double>> {
     std::string_view w = words[i];
     std::string_view next = i + 1 < words.size() ? words[i + 1] : std::string_view();
-    if (w == "--") break;  // the command perf runs
-    if (w == "-I" || w == "--interval-print") return milliseconds(next);
-    if (w.starts_with("--interval-print=")) return milliseconds(w.substr(17));
-    if (w.starts_with("-I")) return milliseconds(w.substr(2));
+    if (w == short_name || w == long_name) return milliseconds(next);
+    if (w.size() > long_name.size() && w.starts_with(long_name) && w[long_name.size()] == '=')
+      return milliseconds(w.substr(long_name.size() + 1));
+    if (w.starts_with(short_name) && !w.starts_with("--")) return milliseconds(w.substr(2));
+    return std::nullopt;
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] == "--") break;  // the command perf runs
+    if (auto interval = value_of(i, "-I", "--interval-print")) {
+      printed.interval_s = *interval;
+    } else if (auto delay = value_of(i, "-D", "--delay")) {
+      printed.delay_s = delay->value_or(0);
+    }
   }
-  return std::nullopt;
+  return printed;
 }
 
 // The runs' standard deviation where the recording says how many runs there were (text's

@@ -182,16 +182,39 @@ struct IntervalStep {
   // (Interval::period_s): the printed -I, else nominal_period of the median gap, or of the only
   // timestamp of a recording of one interval.
   std::optional<double> period_s;
+  // The -D (--delay) of the printed command, 0 when none: perf before 6.2 took the origin of its
+  // timestamps before sleeping it (builtin-stat.c's __run_perf_stat read ref_time, then
+  // enable_counters() slept initial_delay), so its first interval ends at delay + period.
+  double delay_s = 0;
 };
+
+// What a perf stat command line printed with the recording ("# perf stat -a -I 1000",
+// "$ perf stat --interval-print=500 -D 200 …") says about its intervals, in seconds: -I N, -IN,
+// --interval-print[=]N and -D N, -DN, --delay[=]N, each in ms; nothing after `--`.
+struct PrintedCommand {
+  std::optional<double> interval_s;
+  double delay_s = 0;
+};
+PrintedCommand printed_command_of(std::string_view line);
 
 // How many timestamps of the head of a recording give its step: the first
 // kStepTimestamps distinct ones (kStepTimestamps - 1 gaps), so that the step depends on the
 // recording's first intervals only, never on where a reader's part or batch begins.
 inline constexpr size_t kStepTimestamps = 9;
 
+// How far into a recording that has shown no timestamp yet interval_step_of looks for one: an
+// -I recording's first row follows at most a prompt, perf's `# started on` and -v lines, its
+// column header and what the workload printed meanwhile (line 6 at the latest in wild/ and the
+// fixtures); a recording without -I is read no further than this for its step.
+inline constexpr size_t kStepHeadBytes = size_t(1) << 20;
+
 // The step of the recording `text` in `format` (text, csv or json): the -I of a printed perf
-// stat command line (interval_step_in_command) above its first timestamped row, else from the
-// first kStepTimestamps timestamps. Empty when the recording has no timestamp.
+// stat command line (printed_command_of) above its first timestamped row, else from the first
+// kStepTimestamps timestamps. Empty when the recording has no timestamp in its first
+// kStepHeadBytes. perf itself never prints its own options (cmd_stat's "# started on" is the
+// date, print_header_std's "Performance counter stats for" the workload's argv or the target,
+// print_header_interval_std's header the column names): a printed -I is the author's prompt,
+// which precedes the output; a command below the first row is another run's.
 IntervalStep interval_step_of(std::string_view text, PerfStatFormat format);
 
 // perf's -I period from a gap between its timestamps. perf re-arms its timer after reading and
@@ -331,10 +354,6 @@ char detect_csv_separator(std::string_view line);
 // Whether `line` is the header of perf 4.x-5.x's legacy `--topdown -x SEP` table ("core,cpus,
 // retiring,bad speculation,frontend bound,backend bound").
 bool is_topdown_table_header(std::string_view line);
-
-// The -I step in seconds of a perf stat command line printed with the recording ("# perf stat
-// -a -I 1000", "$ perf stat --interval-print=500 …"): -I N / -IN / --interval-print[=]N, in ms.
-std::optional<double> interval_step_in_command(std::string_view line);
 
 // Parses the "Performance counter stats for 'CMD' (N runs):" line into `m`.
 void parse_stats_header(std::string_view line, Measurement& m);

@@ -8,6 +8,7 @@
 #include "events/document/energy_basis.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/import_perfstat_common.h"
 #include "test_support.h"
 
 using namespace pmc;
@@ -244,6 +245,127 @@ TEST_SUITE("pure") {
     auto from_start = load("053.txt").measurement;
     CHECK(from_start.intervals.front().duration_s == doctest::Approx(1.000520165));
     CHECK_FALSE(has_note(from_start, "the recording starts at"));
+  }
+
+  TEST_CASE("wild: an -I recording whose first row is merely late starts at perf's start") {
+    // The first timestamp of every -I recording from perf's start, as perf printed it: each
+    // ends the first interval (no earlier one fits before two periods), however late.
+    struct First {
+      const char* file;
+      double time_s;
+    };
+    for (First f : {First{"032.txt", 1.000054545}, First{"033.txt", 1.000101867},
+                    First{"042.csv", 1.000103288}, First{"051.json", 1.001089747},
+                    First{"052.txt", 1.001101062}, First{"053.txt", 1.000520165},
+                    First{"054.txt", 1.029206442}, First{"056.txt", 1.000107281},
+                    First{"068.txt", 1.001586691}, First{"071.txt", 1.005818121}}) {
+      CAPTURE(f.file);
+      auto m = load(f.file, true).measurement;
+      REQUIRE_FALSE(m.intervals.empty());
+      CHECK(m.intervals.front().time_s == f.time_s);
+      CHECK(m.intervals.front().duration_s == doctest::Approx(f.time_s));
+      CHECK_FALSE(has_note(m, "the recording starts at"));
+    }
+    // Hand-made shape (no real recording has it): 053.txt's rows at -I 100, its first row
+    // 65 ms late (053.txt's worst delay, 9.326 s after 8.230 s less 1 s): 1.65 periods.
+    std::string late =
+        "$ perf stat -I 100 -a -e skb:kfree_skb -- sleep 1\n"
+        "     0.165000000             10,108      skb:kfree_skb\n"
+        "     0.266000000             11,178      skb:kfree_skb\n"
+        "     0.367000000             10,770      skb:kfree_skb\n";
+    auto m = import_perf_stat(late, "late.txt").measurement;
+    REQUIRE(m.intervals.size() == 3);
+    CHECK(m.intervals[0].duration_s == doctest::Approx(0.165));
+    CHECK_FALSE(has_note(m, "the recording starts at"));
+    CHECK(m.duration_s == doctest::Approx(0.367));
+  }
+
+  TEST_CASE("wild: an -I -D recording of perf before 6.2 has its delay in its timestamps") {
+    // Hand-made shape: 053.txt's first rows as perf 4.x-6.1 printed them with -D 1000, which
+    // took the timestamps' origin before sleeping the delay (__run_perf_stat read ref_time,
+    // then enable_counters() slept): every timestamp one second later, the first at 2.000520165
+    // s, two periods, yet perf's first interval of one period.
+    std::string delayed =
+        "$ perf stat -I 1000 -D 1000 -a -e skb:kfree_skb -- sleep 10\n"
+        "#           time             counts unit events\n"
+        "     2.000520165             10,108      skb:kfree_skb\n"
+        "     3.010494526             11,178      skb:kfree_skb\n"
+        "     4.075503743             10,770      skb:kfree_skb\n";
+    auto m = import_perf_stat(delayed, "delayed.txt").measurement;
+    REQUIRE(m.intervals.size() == 3);
+    CHECK(m.intervals[0].duration_s == doctest::Approx(1.000520165));
+    CHECK(m.intervals[1].duration_s == doctest::Approx(1.009974361));
+    CHECK_FALSE(has_note(m, "the recording starts at"));
+    // The counters ran from the end of the delay.
+    CHECK(m.duration_s == doctest::Approx(3.075503743));
+    // Past delay + two periods the recording was still taken from the middle of a run.
+    std::string pasted = delayed;
+    pasted.replace(pasted.find("2.000520165"), 11, "3.000520165");
+    CHECK(has_note(import_perf_stat(pasted, "pasted.txt").measurement,
+                   "the recording starts at t = 3.000520165 s"));
+  }
+
+  TEST_CASE("wild: the -I step comes from the prompt above the rows, never from one below") {
+    // perf prints none of its options: the prompt is the author's, above perf's output.
+    for (const char* file :
+         {"032.txt", "033.txt", "053.txt", "054.txt", "056.txt", "068.txt", "069.txt", "071.txt"}) {
+      CAPTURE(file);
+      auto step = perfstat::interval_step_of(test::read_file(wild(file)), PerfStatFormat::text);
+      REQUIRE(step.step_s);
+      CHECK(*step.step_s == 1.0);  // each prompt's -I 1000 (INDEX.md)
+      CHECK(step.period_s == step.step_s);
+    }
+    // Hand-made shape: 052.txt (no prompt; perf 5.8's gaps of 1.0019 s) followed by another
+    // run's prompt: that -I 500 is not 052.txt's step.
+    std::string text = test::read_file(wild("052.txt")) + "$ perf stat -I 500 -a -- sleep 5\n";
+    auto step = perfstat::interval_step_of(text, PerfStatFormat::text);
+    REQUIRE(step.step_s);
+    CHECK(*step.step_s > 1.0);
+    CHECK(*step.step_s < 1.01);
+    CHECK(step.period_s == 1.0);
+  }
+
+  TEST_CASE("wild: a recording without timestamps is read for its step no further than its head") {
+    for (const char* file : {"022.txt", "018.csv", "072.json"}) {
+      CAPTURE(file);
+      std::string text = test::read_file(wild(file));
+      auto format = detect_format(text);
+      auto step = perfstat::interval_step_of(text, format);
+      CHECK_FALSE(step.step_s);
+      CHECK_FALSE(step.period_s);
+    }
+    // Hand-made shape: 022.txt's rows repeated past the head, then a prompt with -I: a whole
+    // scan would take its 100 ms; the head scan stops before it.
+    std::string rows = test::read_file(wild("022.txt"));
+    std::string text;
+    while (text.size() <= perfstat::kStepHeadBytes) text += rows;
+    auto step = perfstat::interval_step_of(text + "$ perf stat -I 100 -a\n", PerfStatFormat::text);
+    CHECK_FALSE(step.step_s);
+    // Within the head, lines before the first row are passed over as before: 100 kB of a
+    // workload's lines then 053.txt keep its prompt's step.
+    std::string chatty;
+    while (chatty.size() < 100000) chatty += "Rate of work: = 176\n";
+    step =
+        perfstat::interval_step_of(chatty + test::read_file(wild("053.txt")), PerfStatFormat::text);
+    REQUIRE(step.step_s);
+    CHECK(*step.step_s == 1.0);
+  }
+
+  TEST_CASE("wild: a printed perf stat command gives its -I and -D") {
+    auto both = perfstat::printed_command_of("$ perf stat -a -D 200 -I 500 -- sleep 5");
+    CHECK(both.interval_s == 0.5);
+    CHECK(both.delay_s == 0.2);
+    auto glued = perfstat::printed_command_of("# ./perf stat -I100 --delay=1000 -a");
+    CHECK(glued.interval_s == 0.1);
+    CHECK(glued.delay_s == 1.0);
+    auto spelled = perfstat::printed_command_of("perf stat --interval-print 250 --delay 30 ls");
+    CHECK(spelled.interval_s == 0.25);
+    CHECK(spelled.delay_s == doctest::Approx(0.03));
+    auto workload = perfstat::printed_command_of("perf stat -a -- ./app -I 5 -D 7");
+    CHECK_FALSE(workload.interval_s);
+    CHECK(workload.delay_s == 0);
+    CHECK_FALSE(
+        perfstat::printed_command_of("Performance counter stats for 'sleep 1':").interval_s);
   }
 
   TEST_CASE("wild: a --per-thread -I recording keeps each thread's counts per interval") {

@@ -210,6 +210,43 @@ TEST_SUITE("pure") {
           std::vector<std::string>{"hv_24x7/PM_PB_CYC,chip=0/"});
   }
 
+  TEST_CASE("runtime parameter: a metric naming a '?' metric reads its own runtime's instance") {
+    // runtime-param/referenced.json (hand-made, perf's shape): PowerBUS_Cycles is PerChip (2
+    // chips), PowerBUS_Mcycles names it without a '?' of its own, TLBIE_per_PB_Cycle names it
+    // beside a '?' of its own (PerCore: 3 cores per chip).
+    const std::string file = std::string(PMC_TEST_DATA) + "/metrics/runtime-param/referenced.json";
+    auto loaded = load_metrics("", "", MachineInfo{}, {file}, RuntimeParamCounts{2, 3, "test"});
+    std::vector<std::string> names;
+    for (size_t i : loaded.set.select({"bus"})) names.push_back(loaded.set.metrics()[i].name);
+    // perf makes only a metric whose own MetricExpr holds '?' once per value.
+    CHECK(names == std::vector<std::string>{"PowerBUS_Cycles_0", "PowerBUS_Cycles_1",
+                                            "PowerBUS_Mcycles", "TLBIE_per_PB_Cycle_0",
+                                            "TLBIE_per_PB_Cycle_1", "TLBIE_per_PB_Cycle_2"});
+    // Without a '?' of its own a metric is perf's runtime 0: it reads chip 0's cycles only.
+    CHECK(loaded.set.required_events({"PowerBUS_Mcycles"}) ==
+          std::vector<std::string>{"hv_24x7/PM_PB_CYC,chip=0/"});
+    // Instance i reads the named metric's instance i.
+    CHECK(loaded.set.required_events({"TLBIE_per_PB_Cycle_1"}) ==
+          std::vector<std::string>{"hv_24x7/CPM_TLBIE,core=1/", "hv_24x7/PM_PB_CYC,chip=1/"});
+    EventValues events;
+    events.set("hv_24x7/PM_PB_CYC,chip=0/", 2000000);
+    events.set("hv_24x7/PM_PB_CYC,chip=1/", 4000000);
+    for (int core = 0; core < 3; ++core)
+      events.set("hv_24x7/CPM_TLBIE,core=" + std::to_string(core) + "/", 100.0 * (core + 1));
+    auto results = loaded.set.evaluate({"bus"}, events, {});
+    auto value = [&](const std::string& name) -> std::optional<double> {
+      for (const auto& r : results)
+        if (r.name == name) return r.value;
+      return std::nullopt;
+    };
+    CHECK(value("PowerBUS_Mcycles") == 2.0);
+    CHECK(value("TLBIE_per_PB_Cycle_0") == doctest::Approx(100.0 / 2000000));
+    CHECK(value("TLBIE_per_PB_Cycle_1") == doctest::Approx(200.0 / 4000000));
+    // Runtime 2 names chip 2, which has no PowerBUS_Cycles instance (2 chips): no value, as
+    // perf's hv_24x7 event for chip=2 would not exist.
+    CHECK_FALSE(value("TLBIE_per_PB_Cycle_2"));
+  }
+
   TEST_CASE("load_metric_path: a directory of perf's files, a file, and paths that give nothing") {
     std::vector<std::string> notes;
     auto set = load_metric_path(perf_dir(), notes);
