@@ -982,10 +982,13 @@ double Builder::interval_length(double time_s, double gap_s, bool first, RunSums
   // later: a first row before two periods is perf's first interval however late (wild/: 1.029 s
   // at the latest, 054.txt, for -I 1000). perf before 6.2 counted a -D delay into its
   // timestamps: there the first interval ends at delay + period, and counts one period.
+  // A first row at or past delay + period (less perf's jitter) is such a timestamp, also where
+  // delay + period is under two periods (-D 500 -I 1000: 1.5 s, not a 1.5 s interval).
   double period = sums.step.period_s.value_or(*step);
   double delay = sums.step.delay_s;
+  if (delay > 0 && time_s >= delay + 0.9 * period && time_s < delay + 2 * period)
+    return time_s - delay;
   if (time_s < 2 * period) return gap_s;
-  if (delay > 0 && time_s < delay + 2 * period) return time_s - delay;
   sums.notes.push_back(fmt::format(
       "the recording starts at t = {} s, past its first -I interval of {:g} s: it was taken "
       "from the middle of a run: each interval is {:g} s long, and the run's time is the "

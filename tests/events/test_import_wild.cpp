@@ -298,6 +298,18 @@ TEST_SUITE("pure") {
     CHECK_FALSE(has_note(m, "the recording starts at"));
     // The counters ran from the end of the delay.
     CHECK(m.duration_s == doctest::Approx(3.075503743));
+    // -D 500: perf before 6.2 printed its first row at 1.5 s, one period after the delay; perf
+    // 6.2+ (the delay not in its timestamps) at 1.0 s. Both are intervals of one period.
+    for (const char* first : {"1.500520165", "1.000520165"}) {
+      CAPTURE(first);
+      std::string half = delayed;
+      half.replace(half.find("-D 1000"), 7, "-D 500");
+      half.replace(half.find("2.000520165"), 11, first);
+      auto h = import_perf_stat(half, "half.txt").measurement;
+      REQUIRE(h.intervals.size() == 3);
+      CHECK(h.intervals[0].duration_s == doctest::Approx(1.000520165));
+      CHECK_FALSE(has_note(h, "the recording starts at"));
+    }
     // Past delay + two periods the recording was still taken from the middle of a run.
     std::string pasted = delayed;
     pasted.replace(pasted.find("2.000520165"), 11, "3.000520165");
