@@ -252,8 +252,10 @@ class Builder {
   void append(Builder&& later);
   // Finishes, on the thread that read them, what of each interval read so far depends on
   // nothing after it (its aggregate totals, its groups, whether its names are those of the
-  // interval before it): every interval but the last, which more rows may go on. take_intervals()
-  // does this for the intervals not sealed yet, and the rest (durations, sums) in order.
+  // interval before it, whether a power/… row gives it energy): every interval but the last,
+  // which more rows may go on. Reading seals each interval already when the one after the next
+  // starts; take_intervals() seals those left, and does the rest (durations, energy, sums) in
+  // order.
   void seal_intervals();
   Measurement finish();
 
