@@ -206,6 +206,23 @@ const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog,
   return best;
 }
 
+// The package's L3 in MB from cpuinfo's `cache size`, 0 where that field is not the L3. Linux
+// (cpu_detect_cache_sizes) sets it from CPUID 0x80000006, the L2 of one core, and only Intel's
+// cache-leaf code replaces it with the last level: an AMD guest of a Genoa or Turin host shows
+// 1024 KB, its cores' L2, while a catalog EPYC's llc_mb is the whole chip's L3.
+double l3_from_cache_size(const CpuInfo& cpu, CpuIdentity& id) {
+  if (cpu.cache_kb <= 0) return 0;
+  if (cpu.vendor == "GenuineIntel") {
+    double l3_mb = cpu.cache_kb / 1024;
+    id.evidence.push_back(fmt::format("L3 {:g} MB", l3_mb));
+    return l3_mb;
+  }
+  id.evidence.push_back(
+      fmt::format("cache size {:g} KB not used ({}: the L2 of one core, not the package's L3)",
+                  cpu.cache_kb, cpu.vendor.empty() ? std::string("no vendor_id") : cpu.vendor));
+  return 0;
+}
+
 }  // namespace
 
 std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationTable& generations,
@@ -232,10 +249,10 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
     id.evidence.push_back("flags " + join(missing) +
                           " not shown (a hypervisor may mask them, or this is another generation)");
   double nominal_ghz = cpu.mhz / 1000;
-  double l3_mb = cpu.cache_kb / 1024;
-  if (l3_mb > 0) id.evidence.push_back(fmt::format("L3 {:g} MB", l3_mb));
+  double l3_mb = l3_from_cache_size(cpu, id);
   int sku_matches = 0;
-  if (catalog != nullptr) id.sku = pick_catalog_sku(gen, *catalog, l3_mb, nominal_ghz, sku_matches);
+  if (catalog != nullptr && l3_mb > 0)
+    id.sku = pick_catalog_sku(gen, *catalog, l3_mb, nominal_ghz, sku_matches);
   if (id.sku != nullptr) {
     id.host_cpu = id.sku->cpu_model;
     id.facts = facts.find(id.sku->cpu_model);

@@ -23,8 +23,9 @@ struct CpuInfo {
   std::string vendor;      // vendor_id
   std::string model_name;  // model name
   int family = -1, model = -1, stepping = -1;
-  double mhz = 0;       // cpu MHz: a VM's is the nominal (TSC) frequency
-  double cache_kb = 0;  // cache size: the last-level cache of the host's package
+  double mhz = 0;  // cpu MHz: a VM's is the nominal (TSC) frequency
+  double cache_kb =
+      0;  // cache size: Intel's last-level cache (the package's L3), AMD's L2 per core
   std::set<std::string, std::less<>> flags;
   int processors = 0;
 };
@@ -78,8 +79,9 @@ struct CpuIdentity {
 // nullopt when the vendor/family/model is not in `generations` and the model name names no CPU
 // of `facts`. The host CPU is, in this order: the model name when it names a CPU of `facts`; a
 // catalog SKU of the generation whose L3 (llc_mb) equals the VM's cache size and base clock its
-// nominal frequency; else the generation's CPUs in `facts` whose base clock is within 50 MHz of
-// the nominal frequency (all of them when none is), the most cores first (cloud hosts run the
+// nominal frequency (Intel only: Linux's cpuinfo `cache size` is the L3 there, but the L2 of one
+// core on AMD and Hygon); else the generation's CPUs in `facts` whose base clock is within 50 MHz
+// of the nominal frequency (all of them when none is), the most cores first (cloud hosts run the
 // largest dies), then the median TDP. Confidence: high when the name said it, or when the
 // generation's marker flags are all shown and the L3 and base clock left one CPU model of the
 // catalog; medium when the flags are shown; low when a marker flag is missing (a hypervisor may

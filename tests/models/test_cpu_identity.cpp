@@ -113,6 +113,39 @@ TEST_SUITE("pure") {
       CHECK(id->facts->key == "epyc9845");
       CHECK(id->candidates == 1);
       CHECK(id->confidence == "medium");  // a base clock alone never makes it high
+      // Its cpuinfo says "cache size : 1024 KB": Zen 5's L2 per core, not an L3.
+      CHECK(has(id->evidence, "cache size 1024 KB not used (AuthenticAMD: the L2 of one core"));
+      for (const auto& e : id->evidence) CHECK_MESSAGE(e.find("L3 1 MB") == std::string::npos, e);
+    }
+    SUBCASE("an AMD guest's cache size equal to a catalog EPYC's L3 is not taken for it") {
+      // Linux shows an AMD CPU's L2 per core as cache size, so a number equal to a catalog
+      // EPYC's whole-chip L3 says nothing about the host; before, it chose that catalog SKU.
+      const Sku* epyc = nullptr;
+      const CpuGeneration* gen = nullptr;
+      for (const auto& s : t.catalog.skus()) {
+        if (!s.llc_mb || !s.base_ghz || !s.sockets) continue;
+        for (const auto& g : t.generations.all())
+          if (g.vendor == "AuthenticAMD" && g.names_key(s.cpu_key)) {
+            epyc = &s;
+            gen = &g;
+          }
+        if (epyc != nullptr) break;
+      }
+      REQUIRE(epyc != nullptr);
+      CpuInfo c;
+      c.vendor = "AuthenticAMD";
+      c.model_name = "AMD EPYC Processor";
+      c.family = gen->family;
+      c.model = gen->model;
+      c.stepping = gen->stepping_min;
+      c.mhz = *epyc->base_ghz * 1000;
+      c.cache_kb = *epyc->llc_mb * 1024;
+      for (const auto& flag : gen->marker_flags) c.flags.insert(flag);
+      auto id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(id->sku == nullptr);
+      REQUIRE(id->facts != nullptr);  // from the facts table by base clock, as without a cache size
+      CHECK(id->confidence == "medium");
     }
     SUBCASE("QEMU's Cascadelake model with the host's L3 and base clock: a catalog SKU, high") {
       // What QEMU's named CPU model shows a guest of a Xeon Platinum 8280 host (38.5 MB L3,
@@ -219,8 +252,10 @@ TEST_SUITE("pure") {
         info.model = g.model;
         info.stepping = g.stepping_min;
         info.mhz = *f.base_ghz * 1000;
+        // Linux's cache size is the L3 on Intel only; an AMD guest shows its cores' L2.
         for (const auto& s : t.catalog.skus())
-          if (s.cpu_key == f.key && s.llc_mb) info.cache_kb = *s.llc_mb * 1024;
+          if (s.cpu_key == f.key && s.llc_mb)
+            info.cache_kb = g.vendor == "GenuineIntel" ? *s.llc_mb * 1024 : 1024;
         for (const auto& flag : g.marker_flags) info.flags.insert(flag);
         info.processors = 4;
         auto id = identify_cpu(info, t.generations, t.facts, &t.catalog);
