@@ -1066,41 +1066,88 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
   return step;
 }
 
+namespace {
+// The words of a printed command line, a quoted part ('…' or "…") kept in its word as a shell
+// would ("-e '{cycles, instructions}'" is one option value).
+std::vector<std::string_view> shell_words(std::string_view line) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    char quote = 0;
+    while (i < line.size() && (quote != 0 || (line[i] != ' ' && line[i] != '\t'))) {
+      if (quote == 0 && (line[i] == '\'' || line[i] == '"'))
+        quote = line[i];
+      else if (line[i] == quote)
+        quote = 0;
+      ++i;
+    }
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  return words;
+}
+
+// perf stat's options that take a value (builtin-stat.c stat_options), short and long; every
+// other option is a flag. perf's parse_options stops at the first word that is not an option or
+// an option's value: the command perf runs, whose own -I or -D are not perf's.
+constexpr std::string_view kShortWithValue = "eptrCxGoIDMb";
+bool long_takes_value(std::string_view name) {
+  static constexpr std::string_view kLong[] = {
+      "event",   "filter",   "pid",     "tid",        "repeat",         "cpu",
+      "cgroup",  "output",   "log-fd",  "pre",        "post",           "interval-print",
+      "delay",   "metrics",  "timeout", "td-level",   "interval-count", "field-separator",
+      "control", "bpf-prog", "cputype", "pfm-events", "for-each-cgroup"};
+  return std::find(std::begin(kLong), std::end(kLong), name) != std::end(kLong);
+}
+
+std::optional<double> milliseconds(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  double ms = 0;  // from_chars, unlike stod, does not throw on 400 digits
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return ms > 0 ? std::optional<double>(ms / 1000) : std::nullopt;
+}
+}  // namespace
+
 PrintedCommand printed_command_of(std::string_view line) {
   PrintedCommand printed;
   size_t at = line.find("perf ");
   if (at == std::string_view::npos || line.find(" stat", at) == std::string_view::npos)
     return printed;
-  std::vector<std::string_view> words;
-  for (size_t i = at; i < line.size();) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) words.push_back(line.substr(start, i - start));
-  }
-  auto milliseconds = [](std::string_view text) -> std::optional<double> {
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos)
-      return std::nullopt;
-    double ms = std::stod(std::string(text));
-    return ms > 0 ? std::optional<double>(ms / 1000) : std::nullopt;
+  std::vector<std::string_view> words = shell_words(line.substr(at));
+  size_t i = 1;
+  while (i < words.size() && words[i] != "stat") ++i;  // perf's own options come before
+  auto take = [&](char option, std::string_view value) {
+    if (option == 'I')
+      printed.interval_s = milliseconds(value);
+    else if (option == 'D')
+      printed.delay_s = milliseconds(value).value_or(0);
   };
-  // The value of option `word` (short -X or long --name) at words[i], or nullopt.
-  auto value_of = [&](size_t i, std::string_view short_name,
-                      std::string_view long_name) -> std::optional<std::optional<double>> {
+  for (++i; i < words.size(); ++i) {
     std::string_view w = words[i];
     std::string_view next = i + 1 < words.size() ? words[i + 1] : std::string_view();
-    if (w == short_name || w == long_name) return milliseconds(next);
-    if (w.size() > long_name.size() && w.starts_with(long_name) && w[long_name.size()] == '=')
-      return milliseconds(w.substr(long_name.size() + 1));
-    if (w.starts_with(short_name) && !w.starts_with("--")) return milliseconds(w.substr(2));
-    return std::nullopt;
-  };
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (words[i] == "--") break;  // the command perf runs
-    if (auto interval = value_of(i, "-I", "--interval-print")) {
-      printed.interval_s = *interval;
-    } else if (auto delay = value_of(i, "-D", "--delay")) {
-      printed.delay_s = delay->value_or(0);
+    if (w == "--" || w.size() < 2 || w[0] != '-') break;  // the command perf runs
+    if (w.starts_with("--")) {
+      std::string_view name = w.substr(2);
+      size_t eq = name.find('=');
+      std::string_view value =
+          eq == std::string_view::npos ? std::string_view() : name.substr(eq + 1);
+      name = name.substr(0, eq);
+      if (eq == std::string_view::npos && long_takes_value(name)) value = next, ++i;
+      if (name == "interval-print") take('I', value);
+      if (name == "delay") take('D', value);
+      continue;
+    }
+    // A cluster of short options ("-aA", "-ddd"); the first that takes a value takes the rest of
+    // the word ("-I100", "-MPipelineL2"), else the next word.
+    for (size_t k = 1; k < w.size(); ++k) {
+      if (kShortWithValue.find(w[k]) == std::string_view::npos) continue;
+      std::string_view value = w.substr(k + 1);
+      if (value.empty()) value = next, ++i;
+      take(w[k], value);
+      break;
     }
   }
   return printed;

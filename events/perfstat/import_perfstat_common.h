@@ -190,7 +190,8 @@ struct IntervalStep {
 
 // What a perf stat command line printed with the recording ("# perf stat -a -I 1000",
 // "$ perf stat --interval-print=500 -D 200 …") says about its intervals, in seconds: -I N, -IN,
-// --interval-print[=]N and -D N, -DN, --delay[=]N, each in ms; nothing after `--`.
+// --interval-print[=]N and -D N, -DN, --delay[=]N, each in ms; nothing from the command perf
+// runs, which starts at `--` or at the first word that is neither an option nor an option's value.
 struct PrintedCommand {
   std::optional<double> interval_s;
   double delay_s = 0;

@@ -380,6 +380,36 @@ TEST_SUITE("pure") {
         perfstat::printed_command_of("Performance counter stats for 'sleep 1':").interval_s);
   }
 
+  TEST_CASE("wild: a printed command's options end where perf's parse_options ends them") {
+    // perf stat stops reading options at the first word that is neither an option nor an
+    // option's value: what follows is the command it runs, with or without `--`.
+    auto after_workload = perfstat::printed_command_of("$ perf stat -e cycles ./bench -I 5 -D 7");
+    CHECK_FALSE(after_workload.interval_s);
+    CHECK(after_workload.delay_s == 0);
+    auto taskset = perfstat::printed_command_of("$ perf stat  --topdown -a  taskset -c 0 -I 9");
+    CHECK_FALSE(taskset.interval_s);
+    // An option's value is not the command: -r 5, -C 0, -x, and a quoted event list.
+    auto values = perfstat::printed_command_of("perf stat -r 5 -C 0 -x , -D 100 -I 200 sleep 1");
+    CHECK(values.interval_s == 0.2);
+    CHECK(values.delay_s == doctest::Approx(0.1));
+    auto quoted =
+        perfstat::printed_command_of("# perf stat -e '{cycles, instructions}' -I 1000 -a");
+    CHECK(quoted.interval_s == 1.0);
+    // wild/033.txt's prompt.
+    auto wild_033 =
+        perfstat::printed_command_of("command:# ./perf stat  -M PowerBUS_Frequency -C 0 -I 1000");
+    CHECK(wild_033.interval_s == 1.0);
+    // A cluster of short flags, the last taking the rest of the word or the next one.
+    CHECK(perfstat::printed_command_of("perf stat -aI 250 sleep 1").interval_s == 0.25);
+    CHECK(perfstat::printed_command_of("perf stat -aAI250 sleep 1").interval_s == 0.25);
+    auto longs = perfstat::printed_command_of(
+        "perf stat --repeat 3 --interval-count 2 --interval-print=50 taskset -c 0 ./a --delay 9");
+    CHECK(longs.interval_s == 0.05);
+    CHECK(longs.delay_s == 0);
+    // A value too large for a double is no period (stod threw out_of_range on it).
+    CHECK_FALSE(perfstat::printed_command_of("perf stat -I " + std::string(400, '9')).interval_s);
+  }
+
   TEST_CASE("wild: a --per-thread -I recording keeps each thread's counts per interval") {
     // 071.txt:2,4,6,8: perf-8633's cycles 9,898,045 and instructions 693,298 (0.07 insn per
     // cycle) at 1.005818121 s, then 1,551,619 and 1,317,514 (0.85) at 2.007863743 s.
