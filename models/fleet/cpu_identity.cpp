@@ -217,9 +217,11 @@ double l3_from_cache_size(const CpuInfo& cpu, CpuIdentity& id) {
     id.evidence.push_back(fmt::format("L3 {:g} MB", l3_mb));
     return l3_mb;
   }
-  id.evidence.push_back(
-      fmt::format("cache size {:g} KB not used ({}: the L2 of one core, not the package's L3)",
-                  cpu.cache_kb, cpu.vendor.empty() ? std::string("no vendor_id") : cpu.vendor));
+  bool l2 = cpu.vendor == "AuthenticAMD" || cpu.vendor == "HygonGenuine";
+  id.evidence.push_back(fmt::format(
+      "cache size {:g} KB not used ({}: {})", cpu.cache_kb,
+      cpu.vendor.empty() ? std::string("no vendor_id") : cpu.vendor,
+      l2 ? "the L2 of one core, not the package's L3" : "not known to be the package's L3"));
   return 0;
 }
 

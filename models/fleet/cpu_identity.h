@@ -24,8 +24,8 @@ struct CpuInfo {
   std::string model_name;  // model name
   int family = -1, model = -1, stepping = -1;
   double mhz = 0;  // cpu MHz: a VM's is the nominal (TSC) frequency
-  double cache_kb =
-      0;  // cache size: Intel's last-level cache (the package's L3), AMD's L2 per core
+  // cache size: Intel's last-level cache (the package's L3), but AMD's and Hygon's L2 per core
+  double cache_kb = 0;
   std::set<std::string, std::less<>> flags;
   int processors = 0;
 };
