@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -524,11 +525,11 @@ void MetricSet::link() {
       if (fits(i)) return int(i);
     return -1;
   };
+  tree_copies_.clear();
   expr_refs_.assign(metrics_.size(), {});
   threshold_refs_.assign(metrics_.size(), {});
   replaced_refs_.assign(metrics_.size(), {});
-  for (size_t i = 0; i < metrics_.size(); ++i) {
-    const MetricDef& def = metrics_[i];
+  auto link_node = [&](size_t i, const MetricDef& def) {
     for (const auto& symbol : def.expr.symbols()) expr_refs_[i].push_back(resolve(symbol, def));
     for (const auto& earlier : def.replaced) {
       auto& refs = replaced_refs_[i].emplace_back();
@@ -537,6 +538,66 @@ void MetricSet::link() {
     if (def.threshold)
       for (const auto& symbol : def.threshold->symbols())
         threshold_refs_[i].push_back(resolve(symbol, def));
+  };
+  for (size_t i = 0; i < metrics_.size(); ++i) link_node(i, metrics_[i]);
+
+  // Which metrics read a '?' instance somewhere in their tree (a fixed point: trees may be
+  // deep, and a cycle is reported when evaluated, not here).
+  const size_t n = metrics_.size();
+  std::vector<char> reads_runtime(n, 0);
+  bool any_instance_above_0 = false;
+  for (size_t i = 0; i < n; ++i) {
+    reads_runtime[i] = !metrics_[i].runtime_of.empty();
+    any_instance_above_0 = any_instance_above_0 || metrics_[i].runtime > 0;
+  }
+  if (!any_instance_above_0) return;
+  auto names_one = [&](const std::vector<int>& refs) {
+    return std::any_of(refs.begin(), refs.end(), [&](int r) { return r >= 0 && reads_runtime[r]; });
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (reads_runtime[i]) continue;
+      bool reads = names_one(expr_refs_[i]) || names_one(threshold_refs_[i]) ||
+                   std::any_of(replaced_refs_[i].begin(), replaced_refs_[i].end(), names_one);
+      if (reads) reads_runtime[i] = 1, changed = true;
+    }
+  }
+  // Instances of runtime i > 0 name a copy of such a metric made for i, and so on down.
+  std::vector<size_t> original;  // per tree copy, the metric it copies
+  std::map<std::pair<size_t, int>, size_t> copy_of;
+  auto retarget = [&](std::vector<int>& refs, int runtime, std::vector<size_t>& work) {
+    for (int& r : refs) {
+      if (r < 0) continue;
+      size_t target = size_t(r) < n ? size_t(r) : original[size_t(r) - n];
+      if (!reads_runtime[target] || !metrics_[target].runtime_of.empty() ||
+          metrics_[target].runtime == runtime)
+        continue;
+      auto [it, added] = copy_of.emplace(std::pair{target, runtime}, n + tree_copies_.size());
+      if (added) {
+        MetricDef copy = metrics_[target];
+        copy.runtime = runtime;
+        tree_copies_.push_back(std::move(copy));
+        original.push_back(target);
+        expr_refs_.emplace_back();
+        threshold_refs_.emplace_back();
+        replaced_refs_.emplace_back();
+        link_node(it->second, tree_copies_.back());
+        work.push_back(it->second);
+      }
+      r = int(it->second);
+    }
+  };
+  std::vector<size_t> work;
+  for (size_t i = 0; i < n; ++i)
+    if (metrics_[i].runtime > 0) work.push_back(i);
+  while (!work.empty()) {
+    size_t i = work.back();
+    work.pop_back();
+    int runtime = node(i).runtime;
+    retarget(expr_refs_[i], runtime, work);
+    retarget(threshold_refs_[i], runtime, work);
+    for (auto& refs : replaced_refs_[i]) retarget(refs, runtime, work);
   }
 }
 
@@ -621,7 +682,7 @@ void MetricSet::collect_events(size_t metric, const ExprEnv& constants,
                                std::vector<char>& seen) const {
   if (seen[metric]) return;  // done, or a cycle that evaluation reports
   seen[metric] = 1;
-  collect_expr_events(metrics_[metric].expr, expr_refs_[metric], constants, keys, spellings, seen);
+  collect_expr_events(node(metric).expr, expr_refs_[metric], constants, keys, spellings, seen);
 }
 
 void MetricSet::collect_expr_events(const Expr& expr, const std::vector<int>& refs,
@@ -647,7 +708,7 @@ std::vector<std::vector<std::string>> MetricSet::replaced_events(
   const auto& replaced = metrics_[metric].replaced;
   for (size_t k = 0; k < replaced.size(); ++k) {
     std::vector<std::string> keys, spellings;
-    std::vector<char> seen(metrics_.size(), 0);
+    std::vector<char> seen(nodes(), 0);
     seen[metric] = 1;  // a formula naming its own metric reads the one that replaced it
     collect_expr_events(replaced[k].expr, replaced_refs_[metric][k], constants, keys, spellings,
                         seen);
@@ -661,7 +722,7 @@ std::vector<std::string> MetricSet::required_events(const std::vector<std::strin
                                                     const EventAvailable& available) const {
   ConstantEnv constants(literals, *this, available);
   std::vector<std::string> keys, spellings;
-  std::vector<char> seen(metrics_.size(), 0);
+  std::vector<char> seen(nodes(), 0);
   for (size_t i : select(names_or_groups)) collect_events(i, constants, keys, spellings, seen);
   return spellings;
 }
@@ -679,7 +740,7 @@ std::vector<std::vector<std::string>> MetricSet::events_by_selected(
   std::vector<std::vector<std::string>> out;
   for (size_t i : selected) {
     std::vector<std::string> keys, spellings;
-    std::vector<char> seen(metrics_.size(), 0);
+    std::vector<char> seen(nodes(), 0);
     collect_events(i, constants, keys, spellings, seen);
     out.push_back(std::move(spellings));
   }
@@ -748,13 +809,13 @@ class MetricEnv : public ExprEnv {
       if (!values_.wants_reasons()) return {std::nullopt, MetricAbsence::reference_cycle, {}};
       std::string cycle;
       auto start = std::find(stack_.begin(), stack_.end(), metric);
-      for (auto it = start; it != stack_.end(); ++it) cycle += set_.metrics_[*it].name + " -> ";
+      for (auto it = start; it != stack_.end(); ++it) cycle += set_.node(*it).name + " -> ";
       return {std::nullopt, MetricAbsence::reference_cycle,
-              "reference cycle: " + cycle + set_.metrics_[metric].name};
+              "reference cycle: " + cycle + set_.node(metric).name};
     }
     state_[metric] = 1;
     stack_.push_back(metric);
-    const auto& def = set_.metrics_[metric];
+    const auto& def = set_.node(metric);
     ExprValue value = evaluate_with(def.expr, set_.expr_refs_[metric]);
     for (size_t k = 0; !value.value && falls_back(value.absence) && k < def.replaced.size(); ++k) {
       ExprValue earlier = evaluate_with(def.replaced[k].expr, set_.replaced_refs_[metric][k]);
@@ -770,13 +831,13 @@ class MetricEnv : public ExprEnv {
 
   // The "FILE:LINE" of the formula that gave value_of(metric).
   const std::string& origin_of(size_t metric) const {
-    const auto& def = set_.metrics_[metric];
+    const auto& def = set_.node(metric);
     uint32_t k = source_[metric];
     return k == 0 ? def.origin : def.replaced[k - 1].origin;
   }
 
   std::optional<bool> threshold_of(size_t metric) const {
-    const auto& threshold = set_.metrics_[metric].threshold;
+    const auto& threshold = set_.node(metric).threshold;
     if (!threshold) return std::nullopt;
     const auto* saved = refs_;
     refs_ = &set_.threshold_refs_[metric];
@@ -792,7 +853,7 @@ class MetricEnv : public ExprEnv {
     ExprValue value = value_of(size_t(ref));
     bool explained = !value.value || std::isnan(*value.value);
     if (explained && values_.wants_reasons() && value.absence != MetricAbsence::reference_cycle)
-      value.reason = set_.metrics_[size_t(ref)].name + ": " + value.reason;
+      value.reason = set_.node(size_t(ref)).name + ": " + value.reason;
     return value;
   }
   std::optional<double> literal(std::string_view name) const override {
@@ -839,7 +900,7 @@ std::vector<MetricResult> MetricSet::evaluate_selected(const std::vector<size_t>
                                                        const EventValues& events,
                                                        const Literals& literals,
                                                        const std::string& cpuid) const {
-  ScratchLease lease(metrics_.size());
+  ScratchLease lease(nodes());
   MetricScratch& scratch = lease.scratch;
   MetricEnv env(*this, events, literals, cpuid, scratch);
   std::vector<MetricResult> out;
@@ -866,7 +927,7 @@ void MetricSet::evaluate_values(const std::vector<size_t>& selected, const Event
                                 const Literals& literals,
                                 std::vector<std::optional<double>>& values,
                                 SymbolLookupCache* cache) const {
-  ScratchLease lease(metrics_.size());
+  ScratchLease lease(nodes());
   MetricScratch& scratch = lease.scratch;
   MetricEnv env(*this, events, literals, {}, scratch, cache, false);
   values.resize(selected.size());

@@ -121,9 +121,11 @@ class MetricSet {
   // where the expression holds '?'), in its place; MetricDef::runtime_of keeps the name, which
   // select() matches too. A metric that names a '?' metric is not made again: as in perf, whose
   // __add_metric parses a referenced metric's MetricExpr in the root metric's context (its
-  // sctx.runtime), the reference reads the instance of the referring metric's own runtime value,
-  // NAME_0 from a metric without '?', NAME_i from an instance i. Returns how many metrics were
-  // made so; a second call changes nothing.
+  // sctx.runtime), the reference reads the instance of the root metric's runtime value, NAME_0
+  // from a metric without '?', NAME_i from an instance i, however deep in the tree: a metric
+  // without '?' that instance i names, and that names a '?' metric in turn, reads NAME_i there
+  // (a copy of it for runtime i, not in metrics(); NAME_0 where it is selected itself). Returns
+  // how many metrics were made so; a second call changes nothing.
   size_t instantiate_runtime(const RuntimeParamCounts& counts);
 
   const std::vector<MetricDef>& metrics() const { return metrics_; }
@@ -207,12 +209,22 @@ class MetricSet {
   // date.
   void replace_metric(MetricDef def, std::unordered_map<std::string, size_t>& index);
 
+  // Metric `i` of the graph the formulas form: metrics_[i], or past its end a tree copy.
+  const MetricDef& node(size_t i) const {
+    return i < metrics_.size() ? metrics_[i] : tree_copies_[i - metrics_.size()];
+  }
+  size_t nodes() const { return metrics_.size() + tree_copies_.size(); }
+
   std::vector<MetricDef> metrics_;
+  // Metrics without '?' copied for a runtime value i > 0, because instance i of a '?' metric
+  // names them and they name a '?' metric (in their tree): perf reads every '?' of a metric tree
+  // as its root's runtime. Indexed after metrics_ (node()); rebuilt by link().
+  std::vector<MetricDef> tree_copies_;
   std::vector<EventDef> events_;
   std::vector<StandardOverride> overrides_;
   std::vector<std::string> notes_;
-  // Per metric, per identifier of its expression (then of its threshold): the metric it
-  // names, or -1 for an event. Rebuilt by link().
+  // Per node, per identifier of its expression (then of its threshold): the node it names, or
+  // -1 for an event. Rebuilt by link().
   std::vector<std::vector<int>> expr_refs_;
   std::vector<std::vector<int>> threshold_refs_;
   std::vector<std::vector<std::vector<int>>> replaced_refs_;  // per metric, per replaced def

@@ -247,6 +247,39 @@ TEST_SUITE("pure") {
     CHECK_FALSE(value("TLBIE_per_PB_Cycle_2"));
   }
 
+  TEST_CASE("runtime parameter: a '?' two levels down reads the root metric's runtime") {
+    // TLBIE_per_PB_Mcycle_i names PowerBUS_Mcycles (no '?'), which names PowerBUS_Cycles ('?'):
+    // perf parses the whole tree in the root's context, so instance i reads chip i's cycles.
+    const std::string file = std::string(PMC_TEST_DATA) + "/metrics/runtime-param/referenced.json";
+    auto loaded = load_metrics("", "", MachineInfo{}, {file}, RuntimeParamCounts{2, 3, "test"});
+    CHECK(loaded.set.required_events({"TLBIE_per_PB_Mcycle_1"}) ==
+          std::vector<std::string>{"hv_24x7/CPM_TLBIE,core=1/", "hv_24x7/PM_PB_CYC,chip=1/"});
+    CHECK(loaded.set.required_events({"TLBIE_per_PB_Mcycle_0"}) ==
+          std::vector<std::string>{"hv_24x7/CPM_TLBIE,core=0/", "hv_24x7/PM_PB_CYC,chip=0/"});
+    // The copy made for runtime 1 is not a metric of its own: -m lists what it did before.
+    std::vector<std::string> names;
+    for (const auto& def : loaded.set.metrics()) names.push_back(def.name);
+    CHECK(std::count(names.begin(), names.end(), "PowerBUS_Mcycles") == 1);
+    EventValues events;
+    events.set("hv_24x7/PM_PB_CYC,chip=0/", 2000000);
+    events.set("hv_24x7/PM_PB_CYC,chip=1/", 4000000);
+    for (int core = 0; core < 3; ++core)
+      events.set("hv_24x7/CPM_TLBIE,core=" + std::to_string(core) + "/", 100.0 * (core + 1));
+    // Both in one evaluation: the selected PowerBUS_Mcycles (runtime 0, chip 0) and the one in
+    // instance 1's tree (chip 1) are computed apart, not one from the other's memo.
+    auto results = loaded.set.evaluate({"deep", "PowerBUS_Mcycles"}, events, {});
+    auto value = [&](const std::string& name) -> std::optional<double> {
+      for (const auto& r : results)
+        if (r.name == name) return r.value;
+      return std::nullopt;
+    };
+    CHECK(value("PowerBUS_Mcycles") == 2.0);
+    CHECK(value("TLBIE_per_PB_Mcycle_0") == doctest::Approx(100.0 / 2.0));
+    CHECK(value("TLBIE_per_PB_Mcycle_1") == doctest::Approx(200.0 / 4.0));
+    // Runtime 2 names chip 2's cycles, which no PowerBUS_Cycles instance gives: no value.
+    CHECK_FALSE(value("TLBIE_per_PB_Mcycle_2"));
+  }
+
   TEST_CASE("load_metric_path: a directory of perf's files, a file, and paths that give nothing") {
     std::vector<std::string> notes;
     auto set = load_metric_path(perf_dir(), notes);
