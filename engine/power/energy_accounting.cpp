@@ -447,16 +447,19 @@ struct EnergyRecorder::State {
     double u = 0;
     std::string source;
   };
+  // `command_cpu_what` names where command_cpu_s came from, for the note.
   std::optional<Utilisation> utilisation(double window_s, std::optional<double> command_cpu_s,
                                          const std::optional<CpuTimes>& from,
                                          const std::optional<CpuTimes>& to,
                                          std::optional<double> task_from = std::nullopt,
-                                         std::optional<double> task_to = std::nullopt) const {
+                                         std::optional<double> task_to = std::nullopt,
+                                         std::string_view command_cpu_what = "task-clock") const {
     if (!(window_s > 0)) return std::nullopt;
     if (!system_wide) {
       if (!command_cpu_s) return std::nullopt;
-      return Utilisation{std::clamp(*command_cpu_s / (cpus() * window_s), 0.0, 1.0),
-                         fmt::format("task-clock / (duration × {} logical CPUs)", cpus())};
+      return Utilisation{
+          std::clamp(*command_cpu_s / (cpus() * window_s), 0.0, 1.0),
+          fmt::format("{} / (duration × {} logical CPUs)", command_cpu_what, cpus())};
     }
     if (from && to)
       if (auto u = utilisation_between(*from, *to))
@@ -517,7 +520,11 @@ struct EnergyRecorder::State {
   // The CPU side of one run: the machine's source with the command's share, else the estimate.
   void complete_cpu_run(Measurement& m) {
     auto cpu = task_clock_s(m.events);
-    if (!cpu && !system_wide && (m.user_s > 0 || m.sys_s > 0)) cpu = m.user_s + m.sys_s;
+    std::string_view cpu_what = "task-clock";
+    if (!cpu && !system_wide && (m.user_s > 0 || m.sys_s > 0)) {
+      cpu = m.user_s + m.sys_s;
+      cpu_what = "the command's user + system CPU time (rusage; task-clock was not counted)";
+    }
     for (const auto& n : choice.notes) m.notes.push_back(n);
     auto cpu_now = proc_stat->read();
     if (choice.source) {
@@ -537,7 +544,7 @@ struct EnergyRecorder::State {
       }
       for (const auto& n : choice.source->notes()) m.notes.push_back(n);
       if (!silent.empty() && !any_stands_for_machine(readings)) {
-        complete_estimate_run(m, cpu, cpu_now, silent_text);
+        complete_estimate_run(m, cpu, cpu_now, silent_text, cpu_what);
         if (size_t early = silence.intervals() - silence.estimated(); early > 0)
           m.notes.push_back(fmt::format(
               "the intervals carry the same estimate, but for the first {}: they ended within "
@@ -560,25 +567,30 @@ struct EnergyRecorder::State {
             "the command's and every other task's");
       return;
     }
-    complete_estimate_run(m, cpu, cpu_now, "no power meter was read: " + choice.reason_if_none);
+    complete_estimate_run(m, cpu, cpu_now, "no power meter was read: " + choice.reason_if_none,
+                          cpu_what);
   }
 
-  // The estimate of one run, `why` saying why no meter stands for it.
+  // The estimate of one run, `why` saying why no meter stands for it; `cpu_what` where the
+  // command's CPU time `cpu` came from.
   void complete_estimate_run(Measurement& m, std::optional<double> cpu,
-                             const std::optional<CpuTimes>& cpu_now, const std::string& why) {
+                             const std::optional<CpuTimes>& cpu_now, const std::string& why,
+                             std::string_view cpu_what) {
     if (!curve) {
       m.notes.push_back("no energy: " + why + "; and no estimate: " + catalog_problem);
       return;
     }
     std::optional<double> task_now;
     if (system_wide && task_at_start) task_now = task_cpu->read();
-    auto u = utilisation(m.duration_s, cpu, cpu_at_start, cpu_now, task_at_start, task_now);
+    auto u =
+        utilisation(m.duration_s, cpu, cpu_at_start, cpu_now, task_at_start, task_now, cpu_what);
     if (!u) {
       m.notes.push_back("no energy: " + why + "; and no estimate: " +
                         (system_wide
                              ? "the machine's utilisation could not be read (/proc/stat, the root "
                                "cgroup's CPU time)"
-                             : "task-clock was not counted"));
+                             : "the command's CPU time is not known (task-clock was not counted, "
+                               "and rusage gave none)"));
       return;
     }
     m.energy = estimate(m.duration_s, u->u, cpu.value_or(0));

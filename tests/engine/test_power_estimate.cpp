@@ -164,6 +164,39 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("a command's estimate without task-clock takes its rusage CPU time, and says so") {
+    // PAPI refusing task-clock, say: the run has user 0.2 s + system 0.05 s over 1 s on 2 CPUs,
+    // U = 12.5%: 119 W (10%) + (133 − 119)·0.25 = 122.5 W of the x3400 M3's curve.
+    Rig rig;
+    rig.stat("cpu  1000 0 500 8000 100 0 0 0 0 0");
+    EnergyRecorder recorder = rig.command_recorder();
+    recorder.begin_run();
+    Measurement m;
+    m.duration_s = 1.0;
+    m.user_s = 0.2;
+    m.sys_s = 0.05;
+    EventCount refused;
+    refused.name = "task-clock";
+    refused.status = EventStatus::not_supported;
+    m.events.push_back(refused);
+    recorder.complete_run(m);
+    const EnergyReading* wall = find(m.energy, "wall");
+    REQUIRE(wall != nullptr);
+    CHECK(wall->average_watts == doctest::Approx(122.5 * kShare));
+    CHECK(has_note(m.notes,
+                   "U = the command's user + system CPU time (rusage; task-clock was not counted) "
+                   "/ (duration × 2 logical CPUs) = 12.5%"));
+    CHECK_FALSE(has_note(m.notes, "U = task-clock"));
+    // With task-clock counted, it is the one used (0.5 s: 25%, 136.5 W), named so.
+    auto counted = run_of(1.0, 500);
+    counted.user_s = 0.2;
+    recorder.begin_run();
+    recorder.complete_run(counted);
+    REQUIRE(find(counted.energy, "wall") != nullptr);
+    CHECK(find(counted.energy, "wall")->average_watts == doctest::Approx(136.5 * kShare));
+    CHECK(has_note(counted.notes, "U = task-clock / (duration × 2 logical CPUs) = 25.0%"));
+  }
+
   TEST_CASE("without a /proc/stat tick, a system-wide estimate uses the root cgroup's CPU time") {
     Rig rig;
     rig.stat("cpu  1000 0 500 8000 100 0 0 0 0 0");
