@@ -890,6 +890,17 @@ void EnergyRecorder::add_peak_rss(Measurement& m) {
 
 void EnergyRecorder::describe(MachineInfo& machine) const {
   if (state_->gpu.source) machine.gpus = state_->gpu.source->gpus();
+  if (const auto& identity = state_->identity) {
+    machine.host_cpu = identity->host_cpu;
+    machine.host_cpu_confidence = identity->confidence;
+    // As compare takes a SKU's clock: the turbo, else the base.
+    std::optional<double> ghz;
+    if (identity->sku)
+      ghz = identity->sku->turbo_ghz ? identity->sku->turbo_ghz : identity->sku->base_ghz;
+    if (!ghz && identity->facts)
+      ghz = identity->facts->turbo_ghz ? identity->facts->turbo_ghz : identity->facts->base_ghz;
+    if (ghz && *ghz > 0) machine.host_cpu_ghz = ghz;
+  }
 }
 
 std::vector<EnergyReading> EnergyRecorder::read_machine_interval(std::vector<std::string>& notes) {

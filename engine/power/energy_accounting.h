@@ -84,7 +84,8 @@ class EnergyRecorder {
   // joules_per_run, nj_per_instruction, cost_usd, co2_g, the GPUs' metrics and, for a command,
   // peak_rss_mb (its largest resident set) into m.metrics, with their basis in notes.
   void add_derived(Measurement& m) const;
-  // The GPUs measured (machine.gpus of the document).
+  // The GPUs measured (machine.gpus of the document), and the host CPU identified behind a
+  // masked CPU model (machine.host_cpu, host_cpu_ghz, host_cpu_confidence).
   void describe(MachineInfo& machine) const;
 
   // For a command that keeps its own rows of intervals (calibrate), after begin_run(): what the

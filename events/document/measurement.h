@@ -129,6 +129,13 @@ struct MachineInfo {
   int logical_cpus = 0;
   std::string kernel_release;
   std::vector<GpuInfo> gpus;
+  // A VM that masks its CPU model: the host CPU measure identified from what the VM shows
+  // (models/fleet/cpu_identity.h), its clock (the CPU facts' or the catalog's turbo, else base
+  // GHz, as compare takes a SKU's) and the identification's confidence ("high", "medium",
+  // "low"). Absent when the CPU model names the CPU or nothing was identified.
+  std::optional<std::string> host_cpu;
+  std::optional<double> host_cpu_ghz;
+  std::optional<std::string> host_cpu_confidence;
 };
 
 struct Interval {

@@ -88,6 +88,9 @@ inline constexpr auto kMachineFields = std::tuple{
     List{"pmus", &MachineInfo::pmus},
     Integer{"logical_cpus", &MachineInfo::logical_cpus},
     Text{"kernel_release", &MachineInfo::kernel_release},
+    Optional{"host_cpu", &MachineInfo::host_cpu, Absent::omitted},
+    Optional{"host_cpu_ghz", &MachineInfo::host_cpu_ghz, Absent::omitted},
+    Optional{"host_cpu_confidence", &MachineInfo::host_cpu_confidence, Absent::omitted},
     // One object per measured GPU, on a line of its own; absent without GPUs.
     records<kGpuFields>("gpus", &MachineInfo::gpus, false, true),
 };

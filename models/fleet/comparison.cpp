@@ -197,6 +197,9 @@ RunProfile profile_run(const Measurement& m, std::string source, std::string wor
   p.workload = std::move(workload);
   p.cpu_model = m.machine.cpu_model;
   p.logical_cpus = m.machine.logical_cpus;
+  p.host_cpu = m.machine.host_cpu.value_or("");
+  p.host_cpu_ghz = m.machine.host_cpu_ghz;
+  p.host_cpu_confidence = m.machine.host_cpu_confidence.value_or("");
   p.machine = !m.machine.hostname.empty()    ? m.machine.hostname
               : !m.machine.cpu_model.empty() ? m.machine.cpu_model
                                              : p.source;

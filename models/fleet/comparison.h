@@ -45,6 +45,11 @@ struct RunProfile {
   std::optional<double> backend_stall_ratio;  // stalled-cycles-backend / cycles (AMD, Arm)
   std::optional<double> llc_mpki, l1d_mpki;
   std::optional<double> peak_rss_mb;  // the command's largest resident set (metric peak_rss_mb)
+  // The host CPU measure identified behind a masked CPU model (machine.host_cpu…): its name,
+  // clock (turbo, else base GHz) and the identification's confidence.
+  std::string host_cpu;
+  std::optional<double> host_cpu_ghz;
+  std::string host_cpu_confidence;
 };
 
 // Metrics are taken from metrics[] first, then from what perf printed (reported[]), then derived

@@ -68,8 +68,23 @@ RunFactors run_factors(const RunProfile& run, const SkuCatalog& catalog,
   f.ghz = src ? sku_ghz(*src) : 0;
   if (f.ghz <= 0 && run.ghz && *run.ghz > 0) f.ghz = *run.ghz;
   if (f.ghz <= 0) f.ghz = nominal_ghz_from_name(run.cpu_model);
+  // A VM that masks its CPU: the host CPU measure identified, by a catalog row of that CPU (both
+  // ends of the ratio from the same data), else by the clock measure took from the CPU facts.
+  const Sku* host = !src && !run.host_cpu.empty() ? catalog.match_cpu_model(run.host_cpu) : nullptr;
+  if (f.ghz <= 0 && host && sku_ghz(*host) > 0) f.host_ghz = sku_ghz(*host);
+  if (f.ghz <= 0 && f.host_ghz <= 0 && run.host_cpu_ghz && *run.host_cpu_ghz > 0)
+    f.host_ghz = *run.host_cpu_ghz;
+  if (f.ghz <= 0 && f.host_ghz > 0) {
+    f.ghz = f.host_ghz;
+    f.missing |= kSourceFromIdentifiedHost;
+  }
   if (f.ghz <= 0) f.missing |= kMissingSourceFrequency;
   f.bw_per_core_gbs = src ? bandwidth_per_core_gbs(*src, packages) : 0;
+  bool host_bandwidth = false;
+  if (f.bw_per_core_gbs <= 0 && host) {
+    f.bw_per_core_gbs = bandwidth_per_core_gbs(*host, packages);
+    host_bandwidth = f.bw_per_core_gbs > 0;
+  }
   if (f.bw_per_core_gbs <= 0) f.missing |= kMissingSourceBandwidth;
   if (run.cpus_utilized && *run.cpus_utilized > 0) {
     f.busy_cpus = *run.cpus_utilized;
@@ -95,6 +110,12 @@ RunFactors run_factors(const RunProfile& run, const SkuCatalog& catalog,
   }
   f.memory_fraction = std::clamp(f.memory_fraction, 0.0, 1.0);
   f.base_uncertainty += f.cpi_stack ? u.cpi_stack : u.freq_cores;
+  // The identified host's bandwidth matters only for a memory part.
+  host_bandwidth = host_bandwidth && f.memory_fraction > 0;
+  if (host_bandwidth) f.missing |= kSourceFromIdentifiedHost;
+  if (run.host_cpu_confidence != "high")
+    f.base_uncertainty += u.identified_host * ((f.host_ghz > 0 ? 1 - f.memory_fraction : 0) +
+                                               (host_bandwidth ? f.memory_fraction : 0));
   if (f.missing & kMissingParallelism) f.base_uncertainty += u.missing_parallelism;
   return f;
 }
@@ -237,6 +258,17 @@ ComparisonRow projected_row(const RunProfile& profile, const RunFactors& rf, con
   uint32_t mask = rf.missing | sf.missing;
   if (rf.memory_fraction == 0) mask &= ~(kMissingSourceBandwidth | kMissingTargetBandwidth);
   row.missing_inputs = describe_missing(mask, profile.machine, sku.id);
+  if (rf.missing & kSourceFromIdentifiedHost) {
+    std::string what = rf.host_ghz > 0 ? fmt::format("clock {:.2f} GHz", rf.host_ghz) : "";
+    if (rf.memory_fraction > 0 && rf.bw_per_core_gbs > 0 && rf.source_sku.empty() &&
+        !profile.host_cpu.empty())
+      what += std::string(what.empty() ? "" : " and ") + "memory bandwidth per core";
+    if (!what.empty())
+      row.missing_inputs.push_back(fmt::format(
+          "{}: {} of the host CPU identified behind its masked CPU model, {} ({} confidence), "
+          "not measured",
+          profile.machine, what, profile.host_cpu, profile.host_cpu_confidence));
+  }
   if (sf.modelled_uncertainty) {
     row.method += "+estimated:" + sku.power_source;
     row.missing_inputs.push_back(fmt::format(

@@ -38,6 +38,9 @@ enum MissingInput : uint32_t {
   kMissingParallelism = 1u << 5,  // no task-clock: 1 busy CPU assumed
   kMissingPrice = 1u << 6,
   kMissingMemoryBoundSplit = 1u << 7,  // tma_backend_bound stood in for tma_memory_bound
+  // Not missing but guessed: the source's clock (and bandwidth) are those of the host CPU
+  // identified behind a masked CPU model (RunProfile::host_cpu); projected_row says which.
+  kSourceFromIdentifiedHost = 1u << 8,
 };
 std::vector<std::string> describe_missing(uint32_t mask, const std::string& source,
                                           const std::string& sku);
@@ -47,6 +50,10 @@ struct ProjectionUncertainty {
   double cpi_stack = 0.15;          // base, CPI-stack method
   double freq_cores = 0.40;         // base, frequency/cores fallback
   double missing_frequency = 0.25;  // a clock unknown on either side
+  // × (1 − m) for the clock, × m for the bandwidth per core, taken from the host CPU identified
+  // behind a masked CPU model: a guess unless the identification's confidence is high (the same
+  // step the host's power curve takes)
+  double identified_host = 0.10;
   double missing_bandwidth = 0.25;  // × m: the memory part left unscaled
   double missing_parallelism = 0.10;
   double backend_for_memory = 0.10;  // × m: backend bound used as the memory-stall fraction
@@ -63,6 +70,7 @@ struct RunFactors {
   uint32_t missing = 0;
   bool cpi_stack = false;
   std::string source_sku;  // the catalog row the source frequency/bandwidth came from
+  double host_ghz = 0;     // the clock taken from the identified host CPU, when it was
 };
 
 struct SkuFactors {

@@ -246,6 +246,52 @@ TEST_SUITE("kernel") {
     CHECK(has_note(doc, "closest by name and"));
     CHECK(has_note(doc, "(give one with --sku)"));
   }
+
+  TEST_CASE("a masked VM's host CPU is in the document's machine, and compare takes its clock") {
+    // A masked Emerald Rapids guest (tests/data/proc-cpuinfo): identified as the Platinum 8571N
+    // (tests/models/test_cpu_identity.cpp says why), whose turbo is 4.0 GHz (Intel ARK).
+    ReachableDir dir("masked-host", true);
+    fs::create_directories(dir.path / "proc");
+    fs::copy_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/emr-vm-masked.cpuinfo",
+                  dir.path / "proc/cpuinfo");
+    auto doc_path = (dir.path / "vm.json").string();
+    auto r =
+        run_process(pmcmodel({"measure", "-e", "task-clock", "--json", doc_path, "--", "true"}),
+                    {"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string()});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(std::ifstream(doc_path));
+    const auto& machine = doc["machine"];
+    CHECK(machine["cpu_model"] == "Intel(R) Xeon(R) Processor");
+    CHECK(machine["host_cpu"] == "Intel Xeon Platinum 8571N Processor");
+    CHECK(machine["host_cpu_ghz"] == 4.0);
+    CHECK(machine["host_cpu_confidence"] == "medium");
+    CHECK(has_note(doc, "host CPU identified as Intel Xeon Platinum 8571N Processor (medium"));
+
+    // Projected onto the catalog, the VM's clock is the host's, said so, and not "unknown".
+    auto c =
+        run_process(pmcmodel({"compare", "--skus", std::string(PMC_SOURCE_DIR) + "/data/skus.csv",
+                              "--top", "3", "--json", "-", doc_path}));
+    REQUIRE(c.exit_code == 0);
+    auto cmp = json::parse(c.out);
+    int projected = 0;
+    for (const auto& row : cmp["rows"]) {
+      if (row["kind"] != "projected") continue;
+      ++projected;
+      std::string missing = row["missing_inputs"].dump();
+      CHECK(missing.find("clock 4.00 GHz of the host CPU identified behind its masked CPU "
+                         "model, Intel Xeon Platinum 8571N Processor (medium confidence)") !=
+            std::string::npos);
+      CHECK(missing.find("clock unknown") == std::string::npos);
+    }
+    CHECK(projected == 3);
+
+    // With --sku the CPU is given, not identified: no host_cpu.
+    auto given = run_process(pmcmodel({"measure", "-e", "task-clock", "--sku", "aws-m5a.large",
+                                       "--json", "-", "--", "true"}),
+                             {"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string()});
+    REQUIRE(given.exit_code == 0);
+    CHECK_FALSE(json::parse(given.out)["machine"].contains("host_cpu"));
+  }
 }
 
 TEST_SUITE("pure") {

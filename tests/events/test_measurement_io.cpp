@@ -160,7 +160,19 @@ TEST_SUITE("pure") {
     Measurement m;
     m.source = "perf-stat";
     m.backend = "papi";
-    m.machine = {"h", "cpu", "GenuineIntel", 6, 143, 8, {"cpu", "power"}, 224, "6.8.0", {}};
+    m.machine = {"h",
+                 "cpu",
+                 "GenuineIntel",
+                 6,
+                 143,
+                 8,
+                 {"cpu", "power"},
+                 224,
+                 "6.8.0",
+                 {},
+                 "Intel Xeon Platinum 8480+",
+                 3.8,
+                 "medium"};
     m.machine.gpus = {{1, "NVIDIA H200", "GPU-1", "580.1", 700.0, 143771.0, "measured:nvml"}};
     m.target = MeasurementTarget::cgroup;
     m.command = {"/sys/fs/cgroup/a"};
@@ -208,6 +220,14 @@ TEST_SUITE("pure") {
     CHECK(measurement_to_json(back) == text);
     CHECK(back.target == MeasurementTarget::cgroup);
     CHECK(back.energy[0].scope == EnergyScope::command);
+    CHECK(back.machine.host_cpu == "Intel Xeon Platinum 8480+");
+    CHECK(back.machine.host_cpu_ghz == 3.8);
+    CHECK(back.machine.host_cpu_confidence == "medium");
+    // Without an identified host the keys are left out, not written as null.
+    m.machine.host_cpu.reset();
+    m.machine.host_cpu_ghz.reset();
+    m.machine.host_cpu_confidence.reset();
+    CHECK(measurement_to_json(m).find("host_cpu") == std::string::npos);
   }
 
   TEST_CASE("a malformed document is refused with FILE:LINE and what was expected") {

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "pmcmodel_version.h"
 #include "models/fleet/projection.h"
 #include "models/fleet/sku_catalog.h"
+#include "pmcmodel_version.h"
 
 using namespace pmc;
 
@@ -196,6 +196,82 @@ TEST_SUITE("pure") {
     auto src = project_onto(run, catalog, "src");
     CHECK(nobw.duration_s == doctest::Approx(10));
     CHECK(nobw.duration_uncertainty == doctest::Approx(src.duration_uncertainty + 0.25 * 0.5));
+  }
+
+  TEST_CASE("a masked VM's run takes the clock of the host CPU measure identified, as a guess") {
+    auto catalog = test_catalog();
+    auto packages = cores_per_package(catalog);
+    RunProfile vm = memory_bound_run();
+    vm.machine = "vm";
+    vm.cpu_model = "Virtual CPU";  // masked: no catalog row, no clock in the name, no cycles
+    vm.tma_backend_bound.reset();
+    vm.tma_memory_bound.reset();
+    auto unknown = run_factors(vm, catalog, packages);
+    CHECK((unknown.missing & kMissingSourceFrequency) != 0);
+    auto blind = project(unknown, sku_factors(*catalog.find("fast"), packages), NAN);
+    CHECK(blind.duration_s == doctest::Approx(10));  // the clock ratio left at 1
+
+    SUBCASE("a host CPU in the catalog: its row's turbo clock and bandwidth, both ends alike") {
+      vm.host_cpu = "Test CPU 2000";  // row "fast": turbo 4.5 GHz
+      vm.host_cpu_confidence = "medium";
+      vm.host_cpu_ghz = 9.9;  // the facts' clock loses to the catalog row's
+      auto rf = run_factors(vm, catalog, packages);
+      CHECK((rf.missing & kMissingSourceFrequency) == 0);
+      CHECK((rf.missing & kSourceFromIdentifiedHost) != 0);
+      CHECK(rf.ghz == doctest::Approx(4.5));
+      CHECK(rf.source_sku.empty());  // not the machine's own row: a guess, said as one
+      // Onto "src" (turbo 3.0): 10 × 4.5 / 3.0 = 15 s.
+      auto cell = project(rf, sku_factors(*catalog.find("src"), packages), NAN);
+      CHECK(cell.duration_s == doctest::Approx(15));
+      // The clock no longer unknown (−0.25), but guessed at medium confidence (+0.10).
+      CHECK(cell.duration_uncertainty ==
+            doctest::Approx(project(unknown, sku_factors(*catalog.find("src"), packages), NAN)
+                                .duration_uncertainty -
+                            0.25 + 0.10));
+    }
+    SUBCASE("a host CPU not in the catalog: the clock measure took from the CPU facts") {
+      vm.host_cpu = "Some Server CPU 9999";
+      vm.host_cpu_ghz = 3.6;
+      vm.host_cpu_confidence = "high";
+      auto rf = run_factors(vm, catalog, packages);
+      CHECK(rf.ghz == doctest::Approx(3.6));
+      // Onto "fast" (4.5 GHz): 10 × 3.6 / 4.5 = 8 s; high confidence adds nothing.
+      auto cell = project(rf, sku_factors(*catalog.find("fast"), packages), NAN);
+      CHECK(cell.duration_s == doctest::Approx(8));
+      CHECK(cell.duration_uncertainty == doctest::Approx(blind.duration_uncertainty - 0.25));
+    }
+    SUBCASE("a memory-bound run: the host row's bandwidth per core scales the memory part") {
+      RunProfile run = memory_bound_run();  // m = 0.5
+      run.cpu_model = "Virtual CPU";
+      auto blind_m = project(run_factors(run, catalog, packages),
+                             sku_factors(*catalog.find("src"), packages), NAN);
+      run.host_cpu = "Test CPU 3000";  // row "wide": 3.0 GHz, 200 GB/s over 8 cores
+      run.host_cpu_confidence = "low";
+      auto rf = run_factors(run, catalog, packages);
+      CHECK(rf.bw_per_core_gbs == doctest::Approx(25));
+      // Onto "src" (3.0 GHz, 12.5 GB/s per core): 10 × (0.5 × 3/3 + 0.5 × 25/12.5) = 15 s.
+      auto cell = project(rf, sku_factors(*catalog.find("src"), packages), NAN);
+      CHECK(cell.duration_s == doctest::Approx(15));
+      // Clock and bandwidth no longer unknown (−0.25 × 0.5 each), guessed (+0.10 × 0.5 each).
+      CHECK(cell.duration_uncertainty ==
+            doctest::Approx(blind_m.duration_uncertainty - 0.25 + 0.10));
+      bool said = false;
+      std::vector<RunProfile> runs{run};
+      for (const auto& r : compare_projected(runs, catalog, {}, CompareOptions{}).rows)
+        for (const auto& w : r.missing_inputs)
+          said = said || w == "m: clock 3.00 GHz and memory bandwidth per core of the host CPU "
+                              "identified behind its masked CPU model, Test CPU 3000 (low "
+                              "confidence), not measured";
+      CHECK(said);
+    }
+    SUBCASE("a measured clock or a catalog match of the VM's own name comes first") {
+      vm.host_cpu = "Test CPU 2000";
+      vm.host_cpu_ghz = 4.5;
+      vm.ghz = 2.2;  // cycles / task-clock: a VM with a virtual PMU
+      auto rf = run_factors(vm, catalog, packages);
+      CHECK(rf.ghz == doctest::Approx(2.2));
+      CHECK((rf.missing & kSourceFromIdentifiedHost) == 0);
+    }
   }
 
   TEST_CASE("project_and_rank keeps the best k SKUs per run, in order, like a full sort") {
