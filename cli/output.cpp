@@ -24,6 +24,7 @@
 #include "cli/measure_energy.h"
 #include "events/document/measurement_io.h"
 #include "events/text/input_file.h"
+#include "models/fleet/recommendations.h"
 
 namespace pmc::cli {
 namespace {
@@ -88,8 +89,15 @@ std::string metric_text(const Metric& m) {
     return fmt::format("{:>8} {} ({}){}", "nan", m.name, m.unit, why);
   }
   if (m.unit == "ratio") return fmt::format("{:8.2f}% {}", m.value * 100, m.name);
-  // Three decimals hide small figures (a run's cost in USD, g CO2e of a short run): below 0.01
-  // they are shown with three significant digits instead.
+  // A run's cost and CO2e below 0.01 are said per 1,000 or per million runs, as compare says
+  // costs (human_cost_usd): "5.42 cost_usd (USD/1M runs)", not "5.42e-06 cost_usd (USD)".
+  if (m.name == "cost_usd" || m.name == "co2_g") {
+    double runs = runs_to_say(m.value);
+    if (runs > 1)
+      return fmt::format("{:8.3g} {} ({}/{})", m.value * runs, m.name, m.unit, runs_word(runs));
+  }
+  // Three decimals hide other small figures (the joules of a short run): below 0.01 they are
+  // shown with three significant digits instead.
   if (m.value != 0 && std::abs(m.value) < 0.01)
     return fmt::format("{:8.3g} {} ({})", m.value, m.name, m.unit);
   return fmt::format("{:8.3f} {} ({})", m.value, m.name, m.unit);

@@ -483,11 +483,20 @@ std::vector<ComparisonRow> rows_with_memory_for(std::span<const ComparisonRow> p
   return out;
 }
 
+double runs_to_say(double per_run) {
+  double a = std::abs(per_run);
+  if (a >= 0.01 || a == 0 || !std::isfinite(a)) return 1;
+  return a * 1e3 >= 0.01 ? 1e3 : 1e6;
+}
+
+const char* runs_word(double runs) {
+  return runs == 1 ? "run" : runs == 1e3 ? "1k runs" : "1M runs";
+}
+
 std::string human_cost_usd(double usd) {
-  double a = std::abs(usd);
-  if (a >= 0.01 || a == 0) return fmt::format("{:.4g} USD/run", usd);
-  if (a * 1e3 >= 0.01) return fmt::format("{:.3g} USD/1k runs", usd * 1e3);
-  return fmt::format("{:.3g} USD/1M runs", usd * 1e6);
+  double runs = runs_to_say(usd);
+  if (runs == 1) return fmt::format("{:.4g} USD/run", usd);
+  return fmt::format("{:.3g} USD/{}", usd * runs, runs_word(runs));
 }
 
 }  // namespace pmc

@@ -19,6 +19,11 @@ namespace pmc {
 // ("1.09 USD/1k runs") or per million runs ("1.09 USD/1M runs"), three significant figures. The
 // one spelling of a cost in compare's table, its SVG and the recommendations' sentences.
 std::string human_cost_usd(double usd_per_run);
+// The same rule for any small figure per run (a cost, grams of CO2e): the number of runs it is
+// best said per, 1 from 0.01 up (and for 0), 1,000 from 0.00001 up, else 1,000,000; and how that
+// number is written after a unit ("run", "1k runs", "1M runs").
+double runs_to_say(double per_run);
+const char* runs_word(double runs);
 
 inline constexpr const char* kRecommendationsSchema = "pmcmodel.recommendations/1";
 
