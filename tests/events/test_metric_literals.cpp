@@ -19,6 +19,24 @@ using namespace pmc;
 
 namespace {
 
+// referenced.json's counts: chip 0 and 1 run 2e6 and 4e6 PowerBus cycles; core i did
+// 100 × (i + 1) TLBIEs.
+EventValues referenced_bus_events() {
+  EventValues events;
+  events.set("hv_24x7/PM_PB_CYC,chip=0/", 2000000);
+  events.set("hv_24x7/PM_PB_CYC,chip=1/", 4000000);
+  for (int core = 0; core < 3; ++core)
+    events.set("hv_24x7/CPM_TLBIE,core=" + std::to_string(core) + "/", 100.0 * (core + 1));
+  return events;
+}
+
+std::optional<double> value_named(const std::vector<MetricResult>& results,
+                                  const std::string& name) {
+  for (const auto& r : results)
+    if (r.name == name) return r.value;
+  return std::nullopt;
+}
+
 EventCount row(const std::string& name, double value, const std::string& reason = "") {
   EventCount e;
   e.name = name;
@@ -228,17 +246,8 @@ TEST_SUITE("pure") {
     // Instance i reads the named metric's instance i.
     CHECK(loaded.set.required_events({"TLBIE_per_PB_Cycle_1"}) ==
           std::vector<std::string>{"hv_24x7/CPM_TLBIE,core=1/", "hv_24x7/PM_PB_CYC,chip=1/"});
-    EventValues events;
-    events.set("hv_24x7/PM_PB_CYC,chip=0/", 2000000);
-    events.set("hv_24x7/PM_PB_CYC,chip=1/", 4000000);
-    for (int core = 0; core < 3; ++core)
-      events.set("hv_24x7/CPM_TLBIE,core=" + std::to_string(core) + "/", 100.0 * (core + 1));
-    auto results = loaded.set.evaluate({"bus"}, events, {});
-    auto value = [&](const std::string& name) -> std::optional<double> {
-      for (const auto& r : results)
-        if (r.name == name) return r.value;
-      return std::nullopt;
-    };
+    auto results = loaded.set.evaluate({"bus"}, referenced_bus_events(), {});
+    auto value = [&](const std::string& name) { return value_named(results, name); };
     CHECK(value("PowerBUS_Mcycles") == 2.0);
     CHECK(value("TLBIE_per_PB_Cycle_0") == doctest::Approx(100.0 / 2000000));
     CHECK(value("TLBIE_per_PB_Cycle_1") == doctest::Approx(200.0 / 4000000));
@@ -260,19 +269,10 @@ TEST_SUITE("pure") {
     std::vector<std::string> names;
     for (const auto& def : loaded.set.metrics()) names.push_back(def.name);
     CHECK(std::count(names.begin(), names.end(), "PowerBUS_Mcycles") == 1);
-    EventValues events;
-    events.set("hv_24x7/PM_PB_CYC,chip=0/", 2000000);
-    events.set("hv_24x7/PM_PB_CYC,chip=1/", 4000000);
-    for (int core = 0; core < 3; ++core)
-      events.set("hv_24x7/CPM_TLBIE,core=" + std::to_string(core) + "/", 100.0 * (core + 1));
     // Both in one evaluation: the selected PowerBUS_Mcycles (runtime 0, chip 0) and the one in
     // instance 1's tree (chip 1) are computed apart, not one from the other's memo.
-    auto results = loaded.set.evaluate({"deep", "PowerBUS_Mcycles"}, events, {});
-    auto value = [&](const std::string& name) -> std::optional<double> {
-      for (const auto& r : results)
-        if (r.name == name) return r.value;
-      return std::nullopt;
-    };
+    auto results = loaded.set.evaluate({"deep", "PowerBUS_Mcycles"}, referenced_bus_events(), {});
+    auto value = [&](const std::string& name) { return value_named(results, name); };
     CHECK(value("PowerBUS_Mcycles") == 2.0);
     CHECK(value("TLBIE_per_PB_Mcycle_0") == doctest::Approx(100.0 / 2.0));
     CHECK(value("TLBIE_per_PB_Mcycle_1") == doctest::Approx(200.0 / 4.0));
