@@ -20,6 +20,7 @@
 #include "models/fleet/energy_estimate.h"
 #include "models/fleet/grid.h"
 #include "models/fleet/power_curve.h"
+#include "models/fleet/projection.h"
 #include "models/fleet/sku_catalog.h"
 #include "models/fleet/sku_curve.h"
 #include "models/fleet/sku_suggest.h"
@@ -893,13 +894,11 @@ void EnergyRecorder::describe(MachineInfo& machine) const {
   if (const auto& identity = state_->identity) {
     machine.host_cpu = identity->host_cpu;
     machine.host_cpu_confidence = identity->confidence;
-    // As compare takes a SKU's clock: the turbo, else the base.
-    std::optional<double> ghz;
-    if (identity->sku)
-      ghz = identity->sku->turbo_ghz ? identity->sku->turbo_ghz : identity->sku->base_ghz;
-    if (!ghz && identity->facts)
-      ghz = identity->facts->turbo_ghz ? identity->facts->turbo_ghz : identity->facts->base_ghz;
-    if (ghz && *ghz > 0) machine.host_cpu_ghz = ghz;
+    // As compare takes a SKU's clock (sku_ghz): the turbo, else the base.
+    double ghz = identity->sku ? sku_ghz(*identity->sku) : 0;
+    if (ghz <= 0 && identity->facts)
+      ghz = identity->facts->turbo_ghz.value_or(identity->facts->base_ghz.value_or(0));
+    if (ghz > 0) machine.host_cpu_ghz = ghz;
   }
 }
 

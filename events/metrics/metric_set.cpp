@@ -566,7 +566,9 @@ void MetricSet::link() {
   // Instances of runtime i > 0 name a copy of such a metric made for i, and so on down.
   std::vector<size_t> original;  // per tree copy, the metric it copies
   std::map<std::pair<size_t, int>, size_t> copy_of;
-  auto retarget = [&](std::vector<int>& refs, int runtime, std::vector<size_t>& work) {
+  // Takes the references by value and gives them back: a copy made here grows expr_refs_ and
+  // its siblings, which would leave a reference into them dangling.
+  auto retarget = [&](std::vector<int> refs, int runtime, std::vector<size_t>& work) {
     for (int& r : refs) {
       if (r < 0) continue;
       size_t target = size_t(r) < n ? size_t(r) : original[size_t(r) - n];
@@ -587,6 +589,7 @@ void MetricSet::link() {
       }
       r = int(it->second);
     }
+    return refs;
   };
   std::vector<size_t> work;
   for (size_t i = 0; i < n; ++i)
@@ -595,9 +598,10 @@ void MetricSet::link() {
     size_t i = work.back();
     work.pop_back();
     int runtime = node(i).runtime;
-    retarget(expr_refs_[i], runtime, work);
-    retarget(threshold_refs_[i], runtime, work);
-    for (auto& refs : replaced_refs_[i]) retarget(refs, runtime, work);
+    expr_refs_[i] = retarget(expr_refs_[i], runtime, work);
+    threshold_refs_[i] = retarget(threshold_refs_[i], runtime, work);
+    for (size_t k = 0; k < replaced_refs_[i].size(); ++k)
+      replaced_refs_[i][k] = retarget(replaced_refs_[i][k], runtime, work);
   }
 }
 
