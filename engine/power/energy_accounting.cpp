@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <future>
@@ -285,6 +286,15 @@ struct EnergyRecorder::State {
       return t;
     }
     CpuInfo info = parse_cpuinfo(*text);
+    // cpu0's cpufreq, where the VM has one (few do): its maximum is the turbo clock for some
+    // drivers (max_turbo_ghz), a sign the cpuinfo fields do not give.
+    const fs::path freq = root.sys_path("devices/system/cpu/cpu0/cpufreq");
+    if (auto khz = read_text(freq / "cpuinfo_max_freq")) {
+      double v = 0;
+      auto [end, ec] = std::from_chars(khz->data(), khz->data() + khz->size(), v);
+      if (ec == std::errc() && end == khz->data() + khz->size() && v > 0) info.max_mhz = v / 1000;
+    }
+    if (auto driver = read_text(freq / "scaling_driver")) info.freq_driver = *driver;
     // The host assumptions (a 2-socket server, this machine a share of its threads) are a
     // cloud VM's; bare metal keeps the TDP curve of its own CPUs.
     if (!info.flags.count("hypervisor")) return t;

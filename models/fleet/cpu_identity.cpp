@@ -85,6 +85,13 @@ CpuInfo parse_cpuinfo(std::string_view text) {
   return info;
 }
 
+double max_turbo_ghz(const CpuInfo& cpu) {
+  if (cpu.max_mhz <= 0) return 0;
+  const std::string& d = cpu.freq_driver;
+  bool turbo = d == "intel_pstate" || d == "intel_cpufreq" || d.rfind("amd-pstate", 0) == 0;
+  return turbo ? cpu.max_mhz / 1000 : 0;
+}
+
 bool CpuGeneration::names(std::string_view cpu_name) const {
   return names_key(cpu_model_key(cpu_name));
 }
@@ -145,7 +152,7 @@ namespace {
 // The generation's CPU in `facts` taken for the host: base clock matching `nominal_ghz` where
 // any does, then the most cores, then the median TDP.
 const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, double nominal_ghz,
-                          CpuIdentity& id) {
+                          double turbo_ghz, CpuIdentity& id) {
   std::vector<const CpuFacts*> all;
   for (const auto& f : facts.all())
     if (f.cores && gen.names_key(f.key)) all.push_back(&f);  // the table's key is the name's
@@ -170,6 +177,24 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
         "kept",
         all.size(), nominal_ghz));
   }
+  if (turbo_ghz > 0) {
+    std::vector<const CpuFacts*> turbo;
+    for (const CpuFacts* f : all)
+      if (f->turbo_ghz && std::abs(*f->turbo_ghz - turbo_ghz) <= kBaseClockToleranceGhz)
+        turbo.push_back(f);
+    if (!turbo.empty()) {
+      id.evidence.push_back(
+          fmt::format("{} of those {} {} the turbo clock {:.2f} GHz shown as "
+                      "cpufreq's max frequency",
+                      turbo.size(), all.size(), turbo.size() == 1 ? "has" : "have", turbo_ghz));
+      all = std::move(turbo);
+    } else {
+      id.evidence.push_back(
+          fmt::format("none of those {} has a turbo clock of {:.2f} GHz (cpufreq's max "
+                      "frequency): all kept",
+                      all.size(), turbo_ghz));
+    }
+  }
   id.candidates = int(all.size());
   int most = 0;
   for (const CpuFacts* f : all) most = std::max(most, *f->cores);
@@ -189,8 +214,16 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
 
 // A catalog SKU of the generation with the VM's L3 size and base clock: a server whose curve
 // was measured, a 2-socket one where there is one. `models`: how many CPU models matched.
-const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog, double l3_mb,
-                            double nominal_ghz, int& models) {
+// A turbo clock that `turbo_ghz` (cpufreq's maximum; 0: not shown) rules out: the facts give
+// the CPU another one.
+bool turbo_ruled_out(const CpuFacts* f, double turbo_ghz) {
+  return turbo_ghz > 0 && f != nullptr && f->turbo_ghz &&
+         std::abs(*f->turbo_ghz - turbo_ghz) > kBaseClockToleranceGhz;
+}
+
+const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog,
+                            const CpuFactsTable& facts, double l3_mb, double nominal_ghz,
+                            double turbo_ghz, int& models) {
   const Sku* best = nullptr;
   std::set<std::string> keys;
   for (const Sku& s : catalog.skus()) {
@@ -198,6 +231,7 @@ const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog,
     if (std::abs(*s.llc_mb - l3_mb) > 0.5 ||
         std::abs(*s.base_ghz - nominal_ghz) > kBaseClockToleranceGhz)
       continue;
+    if (turbo_ruled_out(facts.find(s.cpu_model), turbo_ghz)) continue;
     keys.insert(s.cpu_key);
     bool two_socket = *s.sockets == kHostChips;
     if (best == nullptr || (two_socket && *best->sockets != kHostChips)) best = &s;
@@ -223,6 +257,23 @@ double l3_from_cache_size(const CpuInfo& cpu, CpuIdentity& id) {
       cpu.vendor.empty() ? std::string("no vendor_id") : cpu.vendor,
       l2 ? "the L2 of one core, not the package's L3" : "not known to be the package's L3"));
   return 0;
+}
+
+// cpufreq's maximum frequency where it is the CPU's highest turbo (max_turbo_ghz), else 0; said
+// either way when cpufreq shows one.
+double turbo_from_cpufreq(const CpuInfo& cpu, CpuIdentity& id) {
+  if (cpu.max_mhz <= 0) return 0;
+  double ghz = max_turbo_ghz(cpu);
+  std::string driver = cpu.freq_driver.empty() ? "no driver named" : cpu.freq_driver;
+  if (ghz > 0)
+    id.evidence.push_back(
+        fmt::format("max frequency {:.2f} GHz (cpufreq, {}: the highest turbo)", ghz, driver));
+  else
+    id.evidence.push_back(fmt::format(
+        "max frequency {:.2f} GHz not used (cpufreq, {}: {})", cpu.max_mhz / 1000, driver,
+        cpu.freq_driver == "acpi-cpufreq" ? "the top ACPI P-state, about the base clock"
+                                          : "not known to be the turbo clock"));
+  return ghz;
 }
 
 }  // namespace
@@ -252,18 +303,23 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
                           " not shown (a hypervisor may mask them, or this is another generation)");
   double nominal_ghz = cpu.mhz / 1000;
   double l3_mb = l3_from_cache_size(cpu, id);
+  double turbo_ghz = turbo_from_cpufreq(cpu, id);
   int sku_matches = 0;
   if (catalog != nullptr && l3_mb > 0)
-    id.sku = pick_catalog_sku(gen, *catalog, l3_mb, nominal_ghz, sku_matches);
+    id.sku = pick_catalog_sku(gen, *catalog, facts, l3_mb, nominal_ghz, turbo_ghz, sku_matches);
   if (id.sku != nullptr) {
     id.host_cpu = id.sku->cpu_model;
     id.facts = facts.find(id.sku->cpu_model);
     id.candidates = sku_matches;
     id.evidence.push_back(
         fmt::format("catalog SKU {} has that L3 and the base clock {:.2f} GHz "
-                    "shown as cpu MHz ({} CPU model(s) so; the first {}-socket SKU taken)",
-                    id.sku->id, nominal_ghz, sku_matches, kHostChips));
-  } else if (const CpuFacts* f = pick_host(gen, facts, nominal_ghz, id)) {
+                    "shown as cpu MHz{} ({} CPU model(s) so; the first {}-socket SKU taken)",
+                    id.sku->id, nominal_ghz,
+                    turbo_ghz > 0 && id.facts != nullptr && id.facts->turbo_ghz
+                        ? ", and its CPU the turbo clock of the max frequency"
+                        : "",
+                    sku_matches, kHostChips));
+  } else if (const CpuFacts* f = pick_host(gen, facts, nominal_ghz, turbo_ghz, id)) {
     id.host_cpu = f->name;
     id.facts = f;
   }
@@ -274,13 +330,14 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
   if (id.sku != nullptr)
     for (const auto& f : facts.all())
       if (f.key != id.sku->cpu_key && gen.names_key(f.key) && f.base_ghz &&
-          std::abs(*f.base_ghz - nominal_ghz) <= kBaseClockToleranceGhz)
+          std::abs(*f.base_ghz - nominal_ghz) <= kBaseClockToleranceGhz &&
+          !turbo_ruled_out(&f, turbo_ghz))
         ++others;
   if (others > 0)
     id.evidence.push_back(fmt::format(
-        "{} other CPU model(s) of the generation in the facts table have that base clock and an "
-        "L3 it does not give",
-        others));
+        "{} other CPU model(s) of the generation in the facts table have that base clock{} and "
+        "an L3 it does not give",
+        others, turbo_ghz > 0 ? " and turbo" : ""));
   bool unique = id.sku != nullptr && id.candidates == 1 && others == 0;
   id.confidence = !missing.empty() ? "low" : unique ? "high" : "medium";
   return id;

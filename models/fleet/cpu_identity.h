@@ -28,8 +28,18 @@ struct CpuInfo {
   double cache_kb = 0;
   std::set<std::string, std::less<>> flags;
   int processors = 0;
+  // Not in /proc/cpuinfo: cpu0's cpufreq (sysfs cpuinfo_max_freq in kHz / 1000, and
+  // scaling_driver), filled by the caller where the VM has cpufreq; 0 and empty where not.
+  double max_mhz = 0;
+  std::string freq_driver;
 };
 CpuInfo parse_cpuinfo(std::string_view text);
+
+// The maximum frequency cpufreq shows, in GHz, when `driver`'s maximum is the CPU's highest turbo
+// (intel_pstate and its passive mode intel_cpufreq: the turbo ratio; amd-pstate*: the boost clock
+// from CPPC); 0 for any other driver (acpi-cpufreq's maximum is the top ACPI P-state: the base
+// clock, or base + 1 MHz as Intel's turbo placeholder) or none.
+double max_turbo_ghz(const CpuInfo& cpu);
 
 // One row of data/cpu_generations.csv.
 struct CpuGeneration {
@@ -84,8 +94,10 @@ struct CpuIdentity {
 // of the nominal frequency (all of them when none is), the most cores first (cloud hosts run the
 // largest dies), then the median TDP. Confidence: high when the name said it, or when the
 // generation's marker flags are all shown and the L3 and base clock left one CPU model of the
-// catalog; medium when the flags are shown; low when a marker flag is missing (a hypervisor may
-// mask it, or the table is wrong).
+// catalog (and no CPU of the generation in the facts table has that base clock and a turbo the
+// max frequency does not rule out); medium when the flags are shown (two clocks matching one CPU
+// of the facts table are not enough: cloud-only parts such as the Xeon 8375C have no clocks there);
+// low when a marker flag is missing (a hypervisor may mask it, or the table is wrong).
 std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationTable& generations,
                                         const CpuFactsTable& facts, const SkuCatalog* catalog);
 

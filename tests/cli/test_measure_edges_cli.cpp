@@ -285,6 +285,29 @@ TEST_SUITE("kernel") {
     }
     CHECK(projected == 3);
 
+    // A sysfs root whose cpu0 cpufreq (intel_pstate) gives a 4.1 GHz maximum: of the two
+    // Emerald Rapids CPUs at 2.4 GHz base, the Silver 4510 has that turbo (Intel ARK), not the
+    // 8571N.
+    fs::path freq = dir.path / "sys/devices/system/cpu/cpu0/cpufreq";
+    fs::create_directories(freq);
+    std::ofstream(freq / "cpuinfo_max_freq") << "4100000\n";
+    std::ofstream(freq / "scaling_driver") << "intel_pstate\n";
+    auto turbo = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
+                             {"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string(),
+                              "PMCMODEL_SYSFS_ROOT=" + (dir.path / "sys").string()});
+    REQUIRE(turbo.exit_code == 0);
+    json tdoc = json::parse(turbo.out);
+    CHECK(tdoc["machine"]["host_cpu"] == "Intel Xeon Silver 4510 Processor");
+    CHECK(tdoc["machine"]["host_cpu_ghz"] == 4.1);
+    CHECK(has_note(tdoc, "max frequency 4.10 GHz (cpufreq, intel_pstate: the highest turbo)"));
+    // acpi-cpufreq's maximum is its top P-state: not read as a turbo.
+    std::ofstream(freq / "scaling_driver") << "acpi-cpufreq\n";
+    auto acpi = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
+                            {"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string(),
+                             "PMCMODEL_SYSFS_ROOT=" + (dir.path / "sys").string()});
+    REQUIRE(acpi.exit_code == 0);
+    CHECK(json::parse(acpi.out)["machine"]["host_cpu"] == "Intel Xeon Platinum 8571N Processor");
+
     // With --sku the CPU is given, not identified: no host_cpu.
     auto given = run_process(pmcmodel({"measure", "-e", "task-clock", "--sku", "aws-m5a.large",
                                        "--json", "-", "--", "true"}),

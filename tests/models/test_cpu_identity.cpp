@@ -92,6 +92,57 @@ TEST_SUITE("pure") {
       CHECK(id->describe().find("host CPU identified as Intel Xeon Platinum 8571N Processor "
                                 "(medium confidence)") == 0);
     }
+    SUBCASE("cpufreq's max frequency, where its driver gives the turbo, narrows the candidates") {
+      // Of the two Emerald Rapids CPUs at 2.4 GHz base, Intel ARK gives the Platinum 8571N a
+      // 4.0 GHz turbo and the Silver 4510 4.1 GHz (data/cpu_facts.csv). intel_pstate's
+      // cpuinfo_max_freq is the highest turbo ratio × 100 MHz.
+      auto c = cpuinfo("emr-vm-masked.cpuinfo");
+      c.freq_driver = "intel_pstate";
+      c.max_mhz = 4100;
+      auto id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      REQUIRE(id->facts != nullptr);
+      CHECK(id->facts->key == "silver4510");  // not the 8571N, which has more cores
+      CHECK(id->candidates == 1);
+      // Two clocks matching one CPU of the facts table: still medium (cloud-only parts have no
+      // clocks in the tables).
+      CHECK(id->confidence == "medium");
+      CHECK(has(id->evidence, "max frequency 4.10 GHz (cpufreq, intel_pstate: the highest turbo)"));
+      CHECK(has(id->evidence, "1 of those 2 has the turbo clock 4.10 GHz"));
+      c.max_mhz = 4000;
+      c.freq_driver = "intel_cpufreq";  // intel_pstate in passive mode: the same maximum
+      id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(id->facts->key == "platinum8571n");
+      CHECK(id->candidates == 1);
+      SUBCASE("a maximum no candidate has: all kept, and said") {
+        c.max_mhz = 3500;
+        id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+        REQUIRE(id);
+        CHECK(id->facts->key == "platinum8571n");
+        CHECK(id->candidates == 2);
+        CHECK(has(id->evidence, "none of those 2 has a turbo clock of 3.50 GHz"));
+      }
+      SUBCASE("acpi-cpufreq's maximum is the top P-state, not the turbo: not used") {
+        c.freq_driver = "acpi-cpufreq";
+        c.max_mhz = 4100;  // even one that equals a candidate's turbo
+        id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+        REQUIRE(id);
+        CHECK(id->facts->key == "platinum8571n");
+        CHECK(id->candidates == 2);
+        CHECK(has(id->evidence,
+                  "max frequency 4.10 GHz not used (cpufreq, acpi-cpufreq: the top "
+                  "ACPI P-state"));
+        CHECK(max_turbo_ghz(c) == 0);
+      }
+      SUBCASE("no cpufreq: nothing said about a max frequency") {
+        c.max_mhz = 0;
+        id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+        REQUIRE(id);
+        CHECK(id->candidates == 2);
+        CHECK_FALSE(has(id->evidence, "max frequency"));
+      }
+    }
     SUBCASE("an AWS 8575C whose hypervisor hides amx_tile: low confidence, the flags named") {
       auto id = identify_cpu(cpuinfo("emr-8575c-flags-masked.cpuinfo"), t.generations, t.facts,
                              &t.catalog);
@@ -168,6 +219,21 @@ TEST_SUITE("pure") {
       CHECK(*id->sku->sockets == 2);
       CHECK(id->candidates == 2);
       CHECK(id->confidence == "medium");
+      SUBCASE("a max turbo the 8280's (4.0 GHz, ARK) is not rules the catalog SKU out") {
+        c.freq_driver = "intel_pstate";
+        c.max_mhz = 3300;
+        auto other = identify_cpu(c, t.generations, t.facts, &t.catalog);
+        REQUIRE(other);
+        CHECK(other->sku == nullptr);
+        CHECK(has(other->evidence, "none of those"));  // the facts table's turn, all kept
+        c.max_mhz = 4000;
+        auto same = identify_cpu(c, t.generations, t.facts, &t.catalog);
+        REQUIRE(same);
+        REQUIRE(same->sku != nullptr);
+        CHECK(same->sku->cpu_model.find("Intel Xeon Platinum 8280") == 0);
+        CHECK(has(same->evidence, ", and its CPU the turbo clock of the max frequency"));
+        CHECK(same->confidence == "medium");  // the 8280L has the same turbo
+      }
       SUBCASE("stepping 4 on the same model number is Skylake-SP, whose names do not match") {
         c.stepping = 4;
         auto sky = identify_cpu(c, t.generations, t.facts, &t.catalog);
@@ -236,53 +302,75 @@ TEST_SUITE("pure") {
       "identification of every known CPU of the shipped generations, masked as a VM shows it") {
     // Each CPU of data/cpu_facts.csv that a generation's name patterns cover, shown as a VM shows
     // it: the generation's vendor/family/model, its marker flags, its base clock as cpu MHz, and
-    // its L3 where a catalog SKU of that CPU gives one. What the confidence promises is checked:
-    // "high" must name the CPU itself. The rates are printed (doctest -s) for docs/energy.md.
+    // its L3 where a catalog SKU of that CPU gives one; then again with its turbo clock as the
+    // max frequency of a cpufreq driver that gives the turbo (intel_pstate, amd-pstate-epp).
+    // What the confidence promises is checked: "high" must name the CPU itself. The rates are
+    // printed (doctest -s) for docs/energy.md.
     Tables t;
-    size_t cpus = 0, exact = 0, high = 0, same_tdp = 0;
-    std::vector<double> tdp_error;
-    for (const auto& g : t.generations.all()) {
-      for (const auto& f : t.facts.all()) {
-        if (!g.names_key(f.key) || !f.base_ghz || !f.cores || f.tdp_w <= 0) continue;
-        CpuInfo info;
-        info.vendor = g.vendor;
-        info.model_name =
-            g.vendor == "AuthenticAMD" ? "AMD EPYC Processor" : "Intel(R) Xeon(R) Processor";
-        info.family = g.family;
-        info.model = g.model;
-        info.stepping = g.stepping_min;
-        info.mhz = *f.base_ghz * 1000;
-        // Linux's cache size is the L3 on Intel only; an AMD guest shows its cores' L2.
-        for (const auto& s : t.catalog.skus())
-          if (s.cpu_key == f.key && s.llc_mb)
-            info.cache_kb = g.vendor == "GenuineIntel" ? *s.llc_mb * 1024 : 1024;
-        for (const auto& flag : g.marker_flags) info.flags.insert(flag);
-        info.processors = 4;
-        auto id = identify_cpu(info, t.generations, t.facts, &t.catalog);
-        REQUIRE_MESSAGE(id, f.name);
-        REQUIRE(id->generation != nullptr);
-        CHECK_MESSAGE(id->generation->name == g.name,
-                      f.name << " identified as " << id->generation->name << ", not " << g.name);
-        ++cpus;
-        bool is_it = id->facts != nullptr && id->facts->key == f.key;
-        exact += is_it;
-        if (id->confidence == "high") {
-          ++high;
-          CHECK_MESSAGE(is_it, f.name << " identified with high confidence as " << id->host_cpu);
-        }
-        if (id->facts != nullptr) {
-          double e = std::abs(id->facts->tdp_w - f.tdp_w) / f.tdp_w;
-          tdp_error.push_back(e);
-          same_tdp += e == 0;
+    struct Rates {
+      size_t cpus = 0, exact = 0, high = 0, same_tdp = 0;
+      std::vector<double> tdp_error;
+    };
+    auto identify_all = [&](bool with_turbo) {
+      Rates r;
+      for (const auto& g : t.generations.all()) {
+        for (const auto& f : t.facts.all()) {
+          if (!g.names_key(f.key) || !f.base_ghz || !f.cores || f.tdp_w <= 0) continue;
+          CpuInfo info;
+          info.vendor = g.vendor;
+          info.model_name =
+              g.vendor == "AuthenticAMD" ? "AMD EPYC Processor" : "Intel(R) Xeon(R) Processor";
+          info.family = g.family;
+          info.model = g.model;
+          info.stepping = g.stepping_min;
+          info.mhz = *f.base_ghz * 1000;
+          // Linux's cache size is the L3 on Intel only; an AMD guest shows its cores' L2.
+          for (const auto& s : t.catalog.skus())
+            if (s.cpu_key == f.key && s.llc_mb)
+              info.cache_kb = g.vendor == "GenuineIntel" ? *s.llc_mb * 1024 : 1024;
+          for (const auto& flag : g.marker_flags) info.flags.insert(flag);
+          info.processors = 4;
+          if (with_turbo && f.turbo_ghz) {
+            info.max_mhz = *f.turbo_ghz * 1000;
+            info.freq_driver = g.vendor == "GenuineIntel" ? "intel_pstate" : "amd-pstate-epp";
+          }
+          auto id = identify_cpu(info, t.generations, t.facts, &t.catalog);
+          REQUIRE_MESSAGE(id, f.name);
+          REQUIRE(id->generation != nullptr);
+          CHECK_MESSAGE(id->generation->name == g.name,
+                        f.name << " identified as " << id->generation->name << ", not " << g.name);
+          ++r.cpus;
+          bool is_it = id->facts != nullptr && id->facts->key == f.key;
+          r.exact += is_it;
+          if (id->confidence == "high") {
+            ++r.high;
+            CHECK_MESSAGE(is_it, f.name << " identified with high confidence as " << id->host_cpu);
+          }
+          if (id->facts != nullptr) {
+            double e = std::abs(id->facts->tdp_w - f.tdp_w) / f.tdp_w;
+            r.tdp_error.push_back(e);
+            r.same_tdp += e == 0;
+          }
         }
       }
+      return r;
+    };
+    for (bool with_turbo : {false, true}) {
+      Rates r = identify_all(with_turbo);
+      CHECK(r.cpus > 100);
+      std::sort(r.tdp_error.begin(), r.tdp_error.end());
+      auto q = [&](double p) { return r.tdp_error[size_t(p * double(r.tdp_error.size() - 1))]; };
+      REQUIRE(!r.tdp_error.empty());
+      MESSAGE(std::string(with_turbo ? "with the turbo as max frequency, " : "base clock only, ")
+              << r.cpus << " CPUs: " << r.exact << " identified exactly, " << r.high
+              << " with high confidence, " << r.same_tdp << " with the same TDP; TDP error median "
+              << q(0.5) << ", p90 " << q(0.9) << ", max " << r.tdp_error.back());
     }
-    CHECK(cpus > 100);
-    std::sort(tdp_error.begin(), tdp_error.end());
-    auto q = [&](double p) { return tdp_error[size_t(p * double(tdp_error.size() - 1))]; };
-    REQUIRE(!tdp_error.empty());
-    MESSAGE(cpus << " CPUs: " << exact << " identified exactly, " << high
-                 << " with high confidence, " << same_tdp << " with the same TDP; TDP error median "
-                 << q(0.5) << ", p90 " << q(0.9) << ", max " << tdp_error.back());
+    // The second clock must find more CPUs than the base clock alone, and never fewer with the
+    // same TDP: it only removes candidates whose turbo differs from the CPU's own.
+    Rates base = identify_all(false), turbo = identify_all(true);
+    CHECK(turbo.cpus == base.cpus);
+    CHECK(turbo.exact > base.exact);
+    CHECK(turbo.same_tdp >= base.same_tdp);
   }
 }
