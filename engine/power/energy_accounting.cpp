@@ -687,6 +687,26 @@ EnergyRecorder::EnergyRecorder(const EnergySettings& options, const SysRoot& roo
 
 EnergyRecorder::~EnergyRecorder() = default;
 
+EnergyRecorder::EstimatePlan EnergyRecorder::estimate_plan() {
+  auto& s = *state_;
+  s.await_catalog();
+  EstimatePlan plan;
+  if (!s.curve) {
+    plan.problem =
+        s.catalog_problem.empty() ? "no SKU catalog to estimate from" : s.catalog_problem;
+    return plan;
+  }
+  const EstimateCurve& c = *s.curve;
+  plan.method = c.method;
+  plan.domain = c.domain;
+  plan.idle_watts = c.watts.front();
+  plan.full_watts = c.watts.back();
+  plan.idle_uncertainty = c.uncertainty.front();
+  plan.full_uncertainty = c.uncertainty.back();
+  plan.basis = c.basis;
+  return plan;
+}
+
 int EnergyRecorder::sample_ms() const {
   const auto& s = *state_;
   int ms = s.choice.source ? kSampleMs : 0;

@@ -107,6 +107,18 @@ class EnergyRecorder {
   GpuInterval read_gpu_interval(std::vector<std::string>& notes);
   // The machine's power source: its method, empty when there is none.
   std::string machine_method() const;
+  // What the estimate would be made from where no meter is read (doctor): the machine's curve
+  // (method, domain, watts, uncertainty, basis: the SKU, the identified host CPU or the TDP
+  // rule), or why there is none. Waits for the catalog.
+  struct EstimatePlan {
+    std::string method;                                 // empty when there is no curve
+    std::string domain;                                 // "wall" or "package"
+    double idle_watts = 0, full_watts = 0;              // at 0 and 100 % load
+    double idle_uncertainty = 0, full_uncertainty = 0;  // relative half-widths there
+    std::string basis;
+    std::string problem;  // why there is no curve; empty with one
+  };
+  EstimatePlan estimate_plan();
   // Why no source could be used (empty when one is).
   std::string machine_reason_if_none() const;
   // How the source was chosen (a source skipped, and why): the first of measure's energy notes.

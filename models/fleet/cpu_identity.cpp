@@ -167,9 +167,9 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
       clocked.push_back(f);
   if (!clocked.empty()) {
     id.evidence.push_back(
-        fmt::format("{} of its {} CPUs in the facts table have the base clock "
+        fmt::format("{} of its {} CPUs in the facts table {} the base clock "
                     "{:.2f} GHz shown as cpu MHz",
-                    clocked.size(), all.size(), nominal_ghz));
+                    clocked.size(), all.size(), clocked.size() == 1 ? "has" : "have", nominal_ghz));
     all = std::move(clocked);
   } else {
     id.evidence.push_back(fmt::format(
@@ -206,9 +206,11 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
   });
   const CpuFacts* pick = largest[(largest.size() - 1) / 2];
   id.evidence.push_back(
-      fmt::format("taken: {} ({} cores, {:g} W), the median TDP of the {} with "
-                  "the most cores (cloud hosts run the largest dies)",
-                  pick->name, most, pick->tdp_w, largest.size()));
+      fmt::format("taken: {} ({} cores, {:g} W), {} with the most cores (cloud hosts run the "
+                  "largest dies)",
+                  pick->name, most, pick->tdp_w,
+                  largest.size() == 1 ? std::string("the one")
+                                      : fmt::format("the median TDP of the {}", largest.size())));
   return pick;
 }
 

@@ -308,6 +308,24 @@ TEST_SUITE("kernel") {
     REQUIRE(acpi.exit_code == 0);
     CHECK(json::parse(acpi.out)["machine"]["host_cpu"] == "Intel Xeon Platinum 8571N Processor");
 
+    // doctor says what the estimate would be made from, with the same identification.
+    std::ofstream(freq / "scaling_driver") << "intel_pstate\n";
+    auto doc_env = std::vector<std::string>{"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string(),
+                                            "PMCMODEL_SYSFS_ROOT=" + (dir.path / "sys").string()};
+    auto doctor = run_process(pmcmodel({"doctor"}), doc_env);
+    REQUIRE(doctor.exit_code == 0);
+    CHECK(doctor.out.find("[ ok ] energy estimate      no meter is read, so measure estimates "
+                          "estimated:sku-curve:model:silver4510 (wall)") != std::string::npos);
+    CHECK(doctor.out.find("host CPU identified as Intel Xeon Silver 4510 Processor (medium "
+                          "confidence)") != std::string::npos);
+    // Without the data directory there is nothing to estimate from: the check fails with a fix.
+    doc_env.push_back("PMCMODEL_DATA_DIR=" + (dir.path / "no-data").string());
+    auto bare = run_process(pmcmodel({"doctor"}), doc_env);
+    REQUIRE(bare.exit_code == 0);
+    CHECK(bare.out.find("[FAIL] energy estimate      no meter is read, and no estimate can be "
+                        "made:") != std::string::npos);
+    CHECK(bare.out.find("fix: set PMCMODEL_DATA_DIR") != std::string::npos);
+
     // With --sku the CPU is given, not identified: no host_cpu.
     auto given = run_process(pmcmodel({"measure", "-e", "task-clock", "--sku", "aws-m5a.large",
                                        "--json", "-", "--", "true"}),
