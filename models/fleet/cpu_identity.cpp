@@ -147,12 +147,21 @@ std::string CpuIdentity::describe() const {
                      join(evidence));
 }
 
+namespace {}  // namespace
+
+bool l3_fits_ccxs(double l3_mb, int cores, double ccx_l3_mb) {
+  auto whole = [](double v) { return v >= 1 - 1e-9 && std::abs(v - std::round(v)) < 1e-6; };
+  double ccxs = l3_mb / ccx_l3_mb;
+  return whole(ccxs) && whole(double(cores) / std::round(ccxs));
+}
+
 namespace {
 
-// The generation's CPU in `facts` taken for the host: base clock matching `nominal_ghz` where
-// any does, then the most cores, then the median TDP.
+// The generation's CPU in `facts` taken for the host: with an L3 per CCX (`ccx_l3_mb`, AMD), those
+// whose L3 is whole such CCXs; then those whose base clock matches `nominal_ghz`, then (with
+// `turbo_ghz`) its turbo, each where any does; then the most cores, then the median TDP.
 const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, double nominal_ghz,
-                          double turbo_ghz, CpuIdentity& id) {
+                          double turbo_ghz, double ccx_l3_mb, CpuIdentity& id) {
   std::vector<const CpuFacts*> all;
   for (const auto& f : facts.all())
     if (f.cores && gen.names_key(f.key)) all.push_back(&f);  // the table's key is the name's
@@ -160,22 +169,47 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
     id.evidence.push_back("no CPU of that generation with a core count in the CPU facts table");
     return nullptr;
   }
+  std::string of = "of its";  // "of those" once a sign has narrowed the list
+  if (ccx_l3_mb > 0) {
+    std::vector<const CpuFacts*> fit;
+    std::vector<std::string> out;
+    for (const CpuFacts* f : all) {
+      if (!f->l3_mb || l3_fits_ccxs(*f->l3_mb, *f->cores, ccx_l3_mb))
+        fit.push_back(f);  // a CPU whose L3 the table does not give is not ruled out
+      else
+        out.push_back(fmt::format("{} {:g} MB", f->name, *f->l3_mb));
+    }
+    if (fit.empty()) {
+      id.evidence.push_back(fmt::format(
+          "none of its {} CPUs in the facts table has an L3 of whole {:g} MB CCXs: all kept",
+          all.size(), ccx_l3_mb));
+    } else if (!out.empty()) {
+      if (out.size() > 3) out.resize(3), out.push_back("…");
+      id.evidence.push_back(fmt::format(
+          "{} of its {} CPUs in the facts table ruled out by the L3 of {:g} MB per CCX "
+          "(sysfs cache/index3): theirs is not a whole number of such CCXs with whole cores each "
+          "({})",
+          all.size() - fit.size(), all.size(), ccx_l3_mb, join(out)));
+      all = std::move(fit);
+      of = "of those";
+    }
+  }
   std::vector<const CpuFacts*> clocked;
   for (const CpuFacts* f : all)
     if (nominal_ghz > 0 && f->base_ghz &&
         std::abs(*f->base_ghz - nominal_ghz) <= kBaseClockToleranceGhz)
       clocked.push_back(f);
   if (!clocked.empty()) {
-    id.evidence.push_back(
-        fmt::format("{} of its {} CPUs in the facts table {} the base clock "
-                    "{:.2f} GHz shown as cpu MHz",
-                    clocked.size(), all.size(), clocked.size() == 1 ? "has" : "have", nominal_ghz));
+    id.evidence.push_back(fmt::format(
+        "{} {} {} CPUs in the facts table {} the base clock "
+        "{:.2f} GHz shown as cpu MHz",
+        clocked.size(), of, all.size(), clocked.size() == 1 ? "has" : "have", nominal_ghz));
     all = std::move(clocked);
   } else {
     id.evidence.push_back(fmt::format(
-        "none of its {} CPUs in the facts table has a base clock of {:.2f} GHz (cpu MHz): all "
+        "none {} {} CPUs in the facts table has a base clock of {:.2f} GHz (cpu MHz): all "
         "kept",
-        all.size(), nominal_ghz));
+        of, all.size(), nominal_ghz));
   }
   if (turbo_ghz > 0) {
     std::vector<const CpuFacts*> turbo;
@@ -261,6 +295,16 @@ double l3_from_cache_size(const CpuInfo& cpu, CpuIdentity& id) {
   return 0;
 }
 
+// The L3 of one CCX in MB on AMD and Hygon, from sysfs cache/index3 (CPUID 0x8000001D, which a
+// guest is shown), 0 elsewhere: Intel's whole-package L3 is read from cpuinfo's cache size.
+double ccx_l3_from_sysfs(const CpuInfo& cpu, CpuIdentity& id) {
+  if (cpu.l3_instance_kb <= 0 || (cpu.vendor != "AuthenticAMD" && cpu.vendor != "HygonGenuine"))
+    return 0;
+  double mb = cpu.l3_instance_kb / 1024;
+  id.evidence.push_back(fmt::format("L3 {:g} MB per CCX (sysfs cache/index3)", mb));
+  return mb;
+}
+
 // cpufreq's maximum frequency where it is the CPU's highest turbo (max_turbo_ghz), else 0; said
 // either way when cpufreq shows one.
 double turbo_from_cpufreq(const CpuInfo& cpu, CpuIdentity& id) {
@@ -306,6 +350,7 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
   double nominal_ghz = cpu.mhz / 1000;
   double l3_mb = l3_from_cache_size(cpu, id);
   double turbo_ghz = turbo_from_cpufreq(cpu, id);
+  double ccx_l3_mb = ccx_l3_from_sysfs(cpu, id);
   int sku_matches = 0;
   if (catalog != nullptr && l3_mb > 0)
     id.sku = pick_catalog_sku(gen, *catalog, facts, l3_mb, nominal_ghz, turbo_ghz, sku_matches);
@@ -321,7 +366,7 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
                         ? ", and its CPU the turbo clock of the max frequency"
                         : "",
                     sku_matches, kHostChips));
-  } else if (const CpuFacts* f = pick_host(gen, facts, nominal_ghz, turbo_ghz, id)) {
+  } else if (const CpuFacts* f = pick_host(gen, facts, nominal_ghz, turbo_ghz, ccx_l3_mb, id)) {
     id.host_cpu = f->name;
     id.facts = f;
   }

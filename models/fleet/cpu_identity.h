@@ -32,6 +32,9 @@ struct CpuInfo {
   // scaling_driver), filled by the caller where the VM has cpufreq; 0 and empty where not.
   double max_mhz = 0;
   std::string freq_driver;
+  // Not in /proc/cpuinfo either: cpu0's sysfs cache/index3/size in KB, one L3 instance (on AMD a
+  // CCX's, where cache size above is an L2), filled by the caller; 0 where not shown.
+  double l3_instance_kb = 0;
 };
 CpuInfo parse_cpuinfo(std::string_view text);
 
@@ -40,6 +43,12 @@ CpuInfo parse_cpuinfo(std::string_view text);
 // from CPPC); 0 for any other driver (acpi-cpufreq's maximum is the top ACPI P-state: the base
 // clock, or base + 1 MHz as Intel's turbo placeholder) or none.
 double max_turbo_ghz(const CpuInfo& cpu);
+
+// Whether a package of `l3_mb` L3 and `cores` cores can be built of CCXs with `ccx_l3_mb` of L3
+// each: a whole number of CCXs, each with a whole number of cores (AMD's EPYC table: Milan's
+// 256 MB / 32 MB = 8 CCXs of 8 cores; the Milan-X 7773X's 768 MB would be 24 such CCXs of 2.67
+// cores, but is 8 of its own 96 MB).
+bool l3_fits_ccxs(double l3_mb, int cores, double ccx_l3_mb);
 
 // One row of data/cpu_generations.csv.
 struct CpuGeneration {
@@ -90,9 +99,13 @@ struct CpuIdentity {
 // of `facts`. The host CPU is, in this order: the model name when it names a CPU of `facts`; a
 // catalog SKU of the generation whose L3 (llc_mb) equals the VM's cache size and base clock its
 // nominal frequency (Intel only: Linux's cpuinfo `cache size` is the L3 there, but the L2 of one
-// core on AMD and Hygon); else the generation's CPUs in `facts` whose base clock is within 50 MHz
-// of the nominal frequency (all of them when none is), the most cores first (cloud hosts run the
-// largest dies), then the median TDP. Confidence: high when the name said it, or when the
+// core on AMD and Hygon); else the generation's CPUs in `facts`: on AMD and Hygon, where sysfs
+// shows an L3 instance (a CCX's), those whose total L3 is a whole number of such CCXs with whole
+// cores each; then those whose base clock is within 50 MHz of the nominal frequency; then, where
+// cpufreq shows the highest turbo (max_turbo_ghz), those whose turbo clock is within 50 MHz of it
+// (each step keeping all when none matches); the most cores first (cloud hosts run the largest
+// dies), then the median TDP; a catalog SKU whose CPU has another turbo clock in the facts table
+// is not taken. Confidence: high when the name said it, or when the
 // generation's marker flags are all shown and the L3 and base clock left one CPU model of the
 // catalog (and no CPU of the generation in the facts table has that base clock and a turbo the
 // max frequency does not rule out); medium when the flags are shown (two clocks matching one CPU

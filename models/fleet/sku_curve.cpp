@@ -15,8 +15,9 @@
 namespace pmc {
 namespace {
 
-constexpr std::array<std::string_view, 8> kFactsColumns = {
-    "cpu_key", "cpu_name", "tdp_w", "cores", "base_ghz", "turbo_ghz", "launch_year", "source"};
+constexpr std::array<std::string_view, 9> kFactsColumns = {"cpu_key",     "cpu_name", "tdp_w",
+                                                           "cores",       "base_ghz", "turbo_ghz",
+                                                           "launch_year", "source",   "l3_mb"};
 
 const SkuCurveModel::Level& checked_level(const SkuCurveModel::Level& l, size_t features,
                                           const std::string& origin) {
@@ -136,6 +137,8 @@ CpuFactsTable CpuFactsTable::parse(std::string_view text, const std::string& ori
     f.turbo_ghz = row.optional_number(5);
     f.launch_year = row.optional_whole_number(6);
     f.source = std::string(row.text(7));
+    f.l3_mb = row.optional_number(8);
+    if (f.l3_mb && !(*f.l3_mb > 0)) row.fail("expected a positive L3 size in column 'l3_mb'");
     if (!table.by_key_.emplace(f.key, table.facts_.size()).second)
       row.fail(fmt::format("duplicate cpu_key '{}'", f.key));
     table.facts_.push_back(std::move(f));

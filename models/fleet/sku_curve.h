@@ -30,7 +30,8 @@ struct CpuFacts {
   std::optional<double> base_ghz;
   std::optional<double> turbo_ghz;
   std::optional<int> launch_year;
-  std::string source;  // intel-ark, amd-epyc, cpu-specs
+  std::string source;           // intel-ark, amd-epyc, cpu-specs
+  std::optional<double> l3_mb;  // the package's total L3 (AMD's EPYC table only)
 
   bool operator==(const CpuFacts&) const = default;
 };

@@ -53,6 +53,7 @@ struct FactsRow {
   double turbo_ghz;
   int launch_year;
   Text source;
+  double l3_mb;
 };
 
 #include "shipped_tables_data.inc"
@@ -112,6 +113,7 @@ std::vector<CpuFacts> shipped_facts() {
     f.turbo_ghz = number(r.turbo_ghz);
     f.launch_year = whole(r.launch_year);
     f.source = text(r.source);
+    f.l3_mb = number(r.l3_mb);
   }
   return facts;
 }

@@ -326,6 +326,32 @@ TEST_SUITE("kernel") {
                         "made:") != std::string::npos);
     CHECK(bare.out.find("fix: set PMCMODEL_DATA_DIR") != std::string::npos);
 
+    // An AMD guest (this project's Genoa VM) whose sysfs shows one CCX's 32 MB L3: the 3D V-Cache
+    // EPYC 9684X, the only Genoa with its 2.6 GHz base clock, is ruled out (1152 MB is no whole
+    // number of 32 MB CCXs with whole cores each: tests/models/test_cpu_identity.cpp), and the
+    // 96-core 9654 taken.
+    ReachableDir amd("masked-genoa", true);
+    fs::create_directories(amd.path / "proc");
+    fs::copy_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/genoa-vm-masked.cpuinfo",
+                  amd.path / "proc/cpuinfo");
+    fs::path l3 = amd.path / "sys/devices/system/cpu/cpu0/cache/index3";
+    fs::create_directories(l3);
+    std::ofstream(l3 / "level") << "3\n";
+    std::ofstream(l3 / "size") << "32768K\n";
+    auto genoa = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
+                             {"PMCMODEL_PROCFS_ROOT=" + (amd.path / "proc").string(),
+                              "PMCMODEL_SYSFS_ROOT=" + (amd.path / "sys").string()});
+    REQUIRE(genoa.exit_code == 0);
+    json gdoc = json::parse(genoa.out);
+    CHECK(gdoc["machine"]["host_cpu"] == "AMD EPYC 9654");
+    CHECK(has_note(gdoc, "L3 32 MB per CCX (sysfs cache/index3)"));
+    std::ofstream(l3 / "level") << "2\n";  // not an L3: not read
+    auto no_l3 = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
+                             {"PMCMODEL_PROCFS_ROOT=" + (amd.path / "proc").string(),
+                              "PMCMODEL_SYSFS_ROOT=" + (amd.path / "sys").string()});
+    REQUIRE(no_l3.exit_code == 0);
+    CHECK(json::parse(no_l3.out)["machine"]["host_cpu"] == "AMD EPYC 9684X");
+
     // With --sku the CPU is given, not identified: no host_cpu.
     auto given = run_process(pmcmodel({"measure", "-e", "task-clock", "--sku", "aws-m5a.large",
                                        "--json", "-", "--", "true"}),

@@ -31,6 +31,19 @@ struct Tables {
   SkuCatalog catalog = SkuCatalog::load(kData + "skus.csv");
 };
 
+// The L3 of one CCX (one CCD's on Zen 3 and later) of each EPYC generation, from AMD's
+// architecture descriptions (not from data/): Naples 8 MB per 4-core CCX, Rome 16 MB per 4-core
+// CCX, Milan, Genoa and Turin 32 MB per CCD (96 MB with 3D V-Cache: the X parts), Bergamo (Zen
+// 4c) 16 MB per 8-core CCX, Turin dense (Zen 5c) 32 MB per 16-core CCD. 0: not an EPYC generation.
+double ccx_l3_mb(const CpuGeneration& g, const CpuFacts& f) {
+  if (g.vendor != "AuthenticAMD") return 0;
+  bool vcache = !f.key.empty() && f.key.back() == 'x';
+  if (g.name.find("Naples") == 0) return 8;
+  if (g.name.find("Rome") == 0) return 16;
+  if (g.name.find("Bergamo") == 0) return 16;
+  return vcache ? 96 : 32;
+}
+
 bool has(const std::vector<std::string>& lines, const std::string& text) {
   for (const auto& l : lines)
     if (l.find(text) != std::string::npos) return true;
@@ -158,15 +171,54 @@ TEST_SUITE("pure") {
       auto id =
           identify_cpu(cpuinfo("turin-vm-masked.cpuinfo"), t.generations, t.facts, &t.catalog);
       REQUIRE(id);
-      CHECK(id->generation->name.find("Turin") == 0);
-      // 2096 MHz: EPYC 9845 (2.1 GHz base) is the only Turin within 50 MHz.
+      CHECK(id->generation->name == "Turin (5th Gen EPYC)");
+      // 2096 MHz: no Zen 5 Turin has a 2.1 GHz base clock (the EPYC 9845's is, but it is a Zen 5c
+      // Turin dense part, family 26 model 17), so all are kept and the one with the most cores,
+      // the 128-core EPYC 9755, is taken.
       REQUIRE(id->facts != nullptr);
-      CHECK(id->facts->key == "epyc9845");
-      CHECK(id->candidates == 1);
-      CHECK(id->confidence == "medium");  // a base clock alone never makes it high
+      CHECK(id->facts->key == "epyc9755");
+      CHECK(has(id->evidence, "none of its"));
+      CHECK(id->confidence == "medium");
       // Its cpuinfo says "cache size : 1024 KB": Zen 5's L2 per core, not an L3.
       CHECK(has(id->evidence, "cache size 1024 KB not used (AuthenticAMD: the L2 of one core"));
       for (const auto& e : id->evidence) CHECK_MESSAGE(e.find("L3 1 MB") == std::string::npos, e);
+    }
+    SUBCASE("this project's Genoa VM: the L3 of one CCX (sysfs) rules out the 3D V-Cache parts") {
+      // family 25 model 17, cpu MHz 2596: only the EPYC 9684X (2.55 GHz, 1152 MB L3) has that
+      // base clock. Its sysfs cache/index3 shows a 32 MB L3: the 9684X's 1152 MB would be 36
+      // such CCXs of 2.67 cores each, so it is not this host (AMD's table: 12 CCDs of 96 MB).
+      auto c = cpuinfo("genoa-vm-masked.cpuinfo");
+      auto id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(id->generation->name == "Genoa (4th Gen EPYC)");
+      REQUIRE(id->facts != nullptr);
+      CHECK(id->facts->key == "epyc9684x");  // without the L3: the base clock alone
+      c.l3_instance_kb = 32768;
+      id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(has(id->evidence, "L3 32 MB per CCX (sysfs cache/index3)"));
+      CHECK(has(id->evidence,
+                "3 of its 21 CPUs in the facts table ruled out by the L3 of 32 MB "
+                "per CCX"));
+      CHECK(has(id->evidence, "AMD EPYC 9684X 1152 MB"));
+      CHECK(has(id->evidence, "none of those 18 CPUs in the facts table has a base clock of 2.60"));
+      // Then the most cores, 96: the 9654 and 9654P (360 W both), the first of the two.
+      REQUIRE(id->facts != nullptr);
+      CHECK(id->facts->key == "epyc9654");
+      // Not Bergamo's 128-core 9754: Zen 4c is family 25 model 160, a generation of its own.
+      c.l3_instance_kb = 98304;  // a Genoa-X guest: 96 MB per CCX
+      id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(id->facts->key == "epyc9684x");
+      CHECK(has(id->evidence, "of its 21 CPUs in the facts table ruled out by the L3 of 96 MB"));
+      SUBCASE("an Intel guest's sysfs L3 is not read as a CCX's") {
+        auto intel = cpuinfo("emr-vm-masked.cpuinfo");
+        intel.l3_instance_kb = 32768;
+        auto i = identify_cpu(intel, t.generations, t.facts, &t.catalog);
+        REQUIRE(i);
+        CHECK_FALSE(has(i->evidence, "per CCX"));
+        CHECK(i->facts->key == "platinum8571n");
+      }
     }
     SUBCASE("an AMD guest's cache size equal to a catalog EPYC's L3 is not taken for it") {
       // Linux shows an AMD CPU's L2 per core as cache size, so a number equal to a catalog
@@ -298,11 +350,32 @@ TEST_SUITE("pure") {
 }
 
 TEST_SUITE("pure") {
+  TEST_CASE("every EPYC of the shipped generations has an L3 of whole CCXs of its generation's") {
+    // What the L3 rule needs: a guest shown its host's CCX L3 never rules the host's CPU out.
+    Tables t;
+    size_t checked = 0;
+    for (const auto& g : t.generations.all())
+      for (const auto& f : t.facts.all()) {
+        if (!g.names_key(f.key) || !f.l3_mb || !f.cores || ccx_l3_mb(g, f) == 0) continue;
+        ++checked;
+        CHECK_MESSAGE(l3_fits_ccxs(*f.l3_mb, *f.cores, ccx_l3_mb(g, f)),
+                      f.name << " " << *f.l3_mb << " MB, " << *f.cores << " cores");
+      }
+    CHECK(checked > 80);  // AMD's EPYC table: every server EPYC from Naples to Turin
+    // And the rule rules out: 9684X (1152 MB, 96 cores) is not 32 MB CCXs; 7763 not 96 MB ones.
+    CHECK_FALSE(l3_fits_ccxs(1152, 96, 32));
+    CHECK(l3_fits_ccxs(1152, 96, 96));
+    CHECK_FALSE(l3_fits_ccxs(256, 64, 96));
+    CHECK(l3_fits_ccxs(256, 64, 32));
+    CHECK_FALSE(l3_fits_ccxs(16, 4, 32));  // less than one CCX
+  }
+
   TEST_CASE(
       "identification of every known CPU of the shipped generations, masked as a VM shows it") {
     // Each CPU of data/cpu_facts.csv that a generation's name patterns cover, shown as a VM shows
     // it: the generation's vendor/family/model, its marker flags, its base clock as cpu MHz, and
-    // its L3 where a catalog SKU of that CPU gives one; then again with its turbo clock as the
+    // its L3 where a catalog SKU of that CPU gives one (on AMD, its generation's L3 per CCX as
+    // sysfs shows it: ccx_l3_mb); then again with its turbo clock as the
     // max frequency of a cpufreq driver that gives the turbo (intel_pstate, amd-pstate-epp).
     // What the confidence promises is checked: "high" must name the CPU itself. The rates are
     // printed (doctest -s) for docs/energy.md.
@@ -330,6 +403,7 @@ TEST_SUITE("pure") {
               info.cache_kb = g.vendor == "GenuineIntel" ? *s.llc_mb * 1024 : 1024;
           for (const auto& flag : g.marker_flags) info.flags.insert(flag);
           info.processors = 4;
+          info.l3_instance_kb = ccx_l3_mb(g, f) * 1024;  // sysfs cache/index3 of an AMD guest
           if (with_turbo && f.turbo_ghz) {
             info.max_mhz = *f.turbo_ghz * 1000;
             info.freq_driver = g.vendor == "GenuineIntel" ? "intel_pstate" : "amd-pstate-epp";

@@ -47,8 +47,8 @@ std::string hand_model(double level5_k = 0.6) {
 }
 
 const char* kFacts =
-    "cpu_key,cpu_name,tdp_w,cores,base_ghz,turbo_ghz,launch_year,source\n"
-    "platinum8380,Intel Xeon Platinum 8380 Processor,270,40,2.3,3.4,2021,intel-ark\n";
+    "cpu_key,cpu_name,tdp_w,cores,base_ghz,turbo_ghz,launch_year,source,l3_mb\n"
+    "platinum8380,Intel Xeon Platinum 8380 Processor,270,40,2.3,3.4,2021,intel-ark,\n";
 
 // hand_model() with the tdp method given a third feature, ln_base_ghz, and these levels.
 std::string with_base_clock_term(std::string text, const std::string& tdp_levels) {
@@ -111,7 +111,7 @@ TEST_SUITE("pure") {
     auto with_base = with_base_clock_term(text, tdp_levels);
     auto model = SkuCurveModel::parse(with_base, "base.json");
     auto cpus = CpuFactsTable::parse(
-        std::string(kFacts) + "gold5117,Intel Xeon Gold 5117 Processor,105,14,,,2017,cpu-specs\n",
+        std::string(kFacts) + "gold5117,Intel Xeon Gold 5117 Processor,105,14,,,2017,cpu-specs,\n",
         "facts.csv");
     auto e = model.estimate({"Intel Xeon Platinum 8380", 2, 80, 256}, cpus);
     CHECK(e.method_name == "tdp");
@@ -126,8 +126,8 @@ TEST_SUITE("pure") {
   TEST_CASE("sku-curve: SPEC's CPU descriptions with remarks and M/L variants find their CPU") {
     auto cpus = CpuFactsTable::parse(
         std::string(kFacts) +
-            "epyc7601,AMD EPYC 7601,180,32,2.2,3.2,2017,amd-epyc\n"
-            "platinum8276,Intel Xeon Platinum 8276 Processor,165,28,2.2,4,2019,intel-ark\n",
+            "epyc7601,AMD EPYC 7601,180,32,2.2,3.2,2017,amd-epyc,64\n"
+            "platinum8276,Intel Xeon Platinum 8276 Processor,165,28,2.2,4,2019,intel-ark,\n",
         "facts.csv");
     // Both as written in SPECpower_ssj2008 results of 2019.
     const CpuFacts* epyc = cpus.find("AMD EPYC 7601 2.20 GHz, Dell SKU [338-BNCG]");

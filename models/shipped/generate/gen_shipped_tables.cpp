@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
     for (const auto& f : facts.all()) {
       rows << "    {" << pool.ref(f.key) << ", " << pool.ref(f.name) << ", " << number(f.tdp_w)
            << ", " << whole(f.cores) << ", " << number(f.base_ghz) << ", " << number(f.turbo_ghz)
-           << ", " << whole(f.launch_year) << ", " << pool.ref(f.source) << "},\n";
+           << ", " << whole(f.launch_year) << ", " << pool.ref(f.source) << ", " << number(f.l3_mb)
+           << "},\n";
     }
     rows << "};\n";
     std::ostringstream out;
