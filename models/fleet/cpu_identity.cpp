@@ -248,15 +248,18 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
   return pick;
 }
 
-// A catalog SKU of the generation with the VM's L3 size and base clock: a server whose curve
-// was measured, a 2-socket one where there is one. `models`: how many CPU models matched.
-// A turbo clock that `turbo_ghz` (cpufreq's maximum; 0: not shown) rules out: the facts give
-// the CPU another one.
+// A turbo clock that `turbo_ghz` (cpufreq's maximum; 0: not shown) rules out: the catalog or
+// the facts give the CPU another one.
+bool turbo_ruled_out(const std::optional<double>& turbo, double turbo_ghz) {
+  return turbo_ghz > 0 && turbo && std::abs(*turbo - turbo_ghz) > kBaseClockToleranceGhz;
+}
 bool turbo_ruled_out(const CpuFacts* f, double turbo_ghz) {
-  return turbo_ghz > 0 && f != nullptr && f->turbo_ghz &&
-         std::abs(*f->turbo_ghz - turbo_ghz) > kBaseClockToleranceGhz;
+  return f != nullptr && turbo_ruled_out(f->turbo_ghz, turbo_ghz);
 }
 
+// A catalog SKU of the generation with the VM's L3 size and base clock (and a turbo the max
+// frequency does not rule out): a server whose curve was measured, a 2-socket one where there is
+// one. `models`: how many CPU models matched.
 const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog,
                             const CpuFactsTable& facts, double l3_mb, double nominal_ghz,
                             double turbo_ghz, int& models) {
@@ -267,7 +270,10 @@ const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog,
     if (std::abs(*s.llc_mb - l3_mb) > 0.5 ||
         std::abs(*s.base_ghz - nominal_ghz) > kBaseClockToleranceGhz)
       continue;
-    if (turbo_ruled_out(facts.find(s.cpu_model), turbo_ghz)) continue;
+    // The SKU's own turbo clock where the catalog gives one, else its CPU's in the facts.
+    if (s.turbo_ghz ? turbo_ruled_out(s.turbo_ghz, turbo_ghz)
+                    : turbo_ruled_out(facts.find(s.cpu_model), turbo_ghz))
+      continue;
     keys.insert(s.cpu_key);
     bool two_socket = *s.sockets == kHostChips;
     if (best == nullptr || (two_socket && *best->sockets != kHostChips)) best = &s;
