@@ -147,8 +147,6 @@ std::string CpuIdentity::describe() const {
                      join(evidence));
 }
 
-namespace {}  // namespace
-
 bool l3_fits_ccxs(double l3_mb, int cores, double ccx_l3_mb) {
   auto whole = [](double v) { return v >= 1 - 1e-9 && std::abs(v - std::round(v)) < 1e-6; };
   double ccxs = l3_mb / ccx_l3_mb;
@@ -368,7 +366,7 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
         fmt::format("catalog SKU {} has that L3 and the base clock {:.2f} GHz "
                     "shown as cpu MHz{} ({} CPU model(s) so; the first {}-socket SKU taken)",
                     id.sku->id, nominal_ghz,
-                    turbo_ghz > 0 && id.facts != nullptr && id.facts->turbo_ghz
+                    turbo_ghz > 0 && (id.sku->turbo_ghz || (id.facts && id.facts->turbo_ghz))
                         ? ", and its CPU the turbo clock of the max frequency"
                         : "",
                     sku_matches, kHostChips));
