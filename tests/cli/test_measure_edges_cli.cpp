@@ -285,6 +285,18 @@ TEST_SUITE("kernel") {
     }
     CHECK(projected == 3);
 
+    // A fixture machine's proc/ and sys/ as the roots, and measure's document there.
+    auto roots = [](const fs::path& machine) {
+      return std::vector<std::string>{"PMCMODEL_PROCFS_ROOT=" + (machine / "proc").string(),
+                                      "PMCMODEL_SYSFS_ROOT=" + (machine / "sys").string()};
+    };
+    auto measured_on = [&](const fs::path& machine) {
+      auto r = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
+                           roots(machine));
+      REQUIRE(r.exit_code == 0);
+      return json::parse(r.out);
+    };
+
     // A sysfs root whose cpu0 cpufreq (intel_pstate) gives a 4.1 GHz maximum: of the two
     // Emerald Rapids CPUs at 2.4 GHz base, the Silver 4510 has that turbo (Intel ARK), not the
     // 8571N.
@@ -292,35 +304,26 @@ TEST_SUITE("kernel") {
     fs::create_directories(freq);
     std::ofstream(freq / "cpuinfo_max_freq") << "4100000\n";
     std::ofstream(freq / "scaling_driver") << "intel_pstate\n";
-    auto turbo = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
-                             {"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string(),
-                              "PMCMODEL_SYSFS_ROOT=" + (dir.path / "sys").string()});
-    REQUIRE(turbo.exit_code == 0);
-    json tdoc = json::parse(turbo.out);
+    json tdoc = measured_on(dir.path);
     CHECK(tdoc["machine"]["host_cpu"] == "Intel Xeon Silver 4510 Processor");
     CHECK(tdoc["machine"]["host_cpu_ghz"] == 4.1);
     CHECK(has_note(tdoc, "max frequency 4.10 GHz (cpufreq, intel_pstate: the highest turbo)"));
     // acpi-cpufreq's maximum is its top P-state: not read as a turbo.
     std::ofstream(freq / "scaling_driver") << "acpi-cpufreq\n";
-    auto acpi = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
-                            {"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string(),
-                             "PMCMODEL_SYSFS_ROOT=" + (dir.path / "sys").string()});
-    REQUIRE(acpi.exit_code == 0);
-    CHECK(json::parse(acpi.out)["machine"]["host_cpu"] == "Intel Xeon Platinum 8571N Processor");
+    CHECK(measured_on(dir.path)["machine"]["host_cpu"] == "Intel Xeon Platinum 8571N Processor");
 
     // doctor says what the estimate would be made from, with the same identification.
     std::ofstream(freq / "scaling_driver") << "intel_pstate\n";
-    auto doc_env = std::vector<std::string>{"PMCMODEL_PROCFS_ROOT=" + (dir.path / "proc").string(),
-                                            "PMCMODEL_SYSFS_ROOT=" + (dir.path / "sys").string()};
-    auto doctor = run_process(pmcmodel({"doctor"}), doc_env);
+    auto doctor = run_process(pmcmodel({"doctor"}), roots(dir.path));
     REQUIRE(doctor.exit_code == 0);
     CHECK(doctor.out.find("[ ok ] energy estimate      no meter is read, so measure estimates "
                           "estimated:sku-curve:model:silver4510 (wall)") != std::string::npos);
     CHECK(doctor.out.find("host CPU identified as Intel Xeon Silver 4510 Processor (medium "
                           "confidence)") != std::string::npos);
     // Without the data directory there is nothing to estimate from: the check fails with a fix.
-    doc_env.push_back("PMCMODEL_DATA_DIR=" + (dir.path / "no-data").string());
-    auto bare = run_process(pmcmodel({"doctor"}), doc_env);
+    auto no_data = roots(dir.path);
+    no_data.push_back("PMCMODEL_DATA_DIR=" + (dir.path / "no-data").string());
+    auto bare = run_process(pmcmodel({"doctor"}), no_data);
     REQUIRE(bare.exit_code == 0);
     CHECK(bare.out.find("[FAIL] energy estimate      no meter is read, and no estimate can be "
                         "made:") != std::string::npos);
@@ -338,19 +341,11 @@ TEST_SUITE("kernel") {
     fs::create_directories(l3);
     std::ofstream(l3 / "level") << "3\n";
     std::ofstream(l3 / "size") << "32768K\n";
-    auto genoa = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
-                             {"PMCMODEL_PROCFS_ROOT=" + (amd.path / "proc").string(),
-                              "PMCMODEL_SYSFS_ROOT=" + (amd.path / "sys").string()});
-    REQUIRE(genoa.exit_code == 0);
-    json gdoc = json::parse(genoa.out);
+    json gdoc = measured_on(amd.path);
     CHECK(gdoc["machine"]["host_cpu"] == "AMD EPYC 9654");
     CHECK(has_note(gdoc, "L3 32 MB per CCX (sysfs cache/index3)"));
     std::ofstream(l3 / "level") << "2\n";  // not an L3: not read
-    auto no_l3 = run_process(pmcmodel({"measure", "-e", "task-clock", "--json", "-", "--", "true"}),
-                             {"PMCMODEL_PROCFS_ROOT=" + (amd.path / "proc").string(),
-                              "PMCMODEL_SYSFS_ROOT=" + (amd.path / "sys").string()});
-    REQUIRE(no_l3.exit_code == 0);
-    CHECK(json::parse(no_l3.out)["machine"]["host_cpu"] == "AMD EPYC 9684X");
+    CHECK(measured_on(amd.path)["machine"]["host_cpu"] == "AMD EPYC 9684X");
 
     // With --sku the CPU is given, not identified: no host_cpu.
     auto given = run_process(pmcmodel({"measure", "-e", "task-clock", "--sku", "aws-m5a.large",
