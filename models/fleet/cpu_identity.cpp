@@ -24,6 +24,9 @@ constexpr std::array<std::string_view, 10> kGenerationColumns = {
 // A nominal frequency this close to a CPU's base clock is that base clock: ARK and AMD give base
 // clocks to 10 MHz, and a guest's calibrated TSC is within a few MHz of the host's.
 constexpr double kBaseClockToleranceGhz = 0.05;
+// An L3 this close to a table's figure is that figure: ARK gives sizes such as 38.5 MB and 16.5 MB,
+// Linux shows whole KB.
+constexpr double kL3ToleranceMb = 0.5;
 
 std::vector<std::string> words(std::string_view text) {
   std::vector<std::string> out;
@@ -159,7 +162,8 @@ namespace {
 // whose L3 is whole such CCXs; then those whose base clock matches `nominal_ghz`, then (with
 // `turbo_ghz`) its turbo, each where any does; then the most cores, then the median TDP.
 const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, double nominal_ghz,
-                          double turbo_ghz, double ccx_l3_mb, CpuIdentity& id) {
+                          double turbo_ghz, double ccx_l3_mb, double package_l3_mb,
+                          CpuIdentity& id) {
   std::vector<const CpuFacts*> all;
   for (const auto& f : facts.all())
     if (f.cores && gen.names_key(f.key)) all.push_back(&f);  // the table's key is the name's
@@ -208,6 +212,23 @@ const CpuFacts* pick_host(const CpuGeneration& gen, const CpuFactsTable& facts, 
         "none {} {} CPUs in the facts table has a base clock of {:.2f} GHz (cpu MHz): all "
         "kept",
         of, all.size(), nominal_ghz));
+  }
+  if (package_l3_mb > 0) {
+    // Intel's cpuinfo cache size is the package's L3, ARK's cache figure: a CPU with another one
+    // is ruled out (one without a figure is not), all kept when none is left.
+    std::vector<const CpuFacts*> same;
+    for (const CpuFacts* f : all)
+      if (!f->l3_mb || std::abs(*f->l3_mb - package_l3_mb) <= kL3ToleranceMb) same.push_back(f);
+    if (same.empty()) {
+      id.evidence.push_back(
+          fmt::format("none of those {} has an L3 of {:g} MB in the facts table: all kept",
+                      all.size(), package_l3_mb));
+    } else if (same.size() < all.size()) {
+      id.evidence.push_back(fmt::format("{} of those {} {} the L3 of {:g} MB (or none given)",
+                                        same.size(), all.size(), same.size() == 1 ? "has" : "have",
+                                        package_l3_mb));
+      all = std::move(same);
+    }
   }
   if (turbo_ghz > 0) {
     std::vector<const CpuFacts*> turbo;
@@ -265,7 +286,7 @@ const Sku* pick_catalog_sku(const CpuGeneration& gen, const SkuCatalog& catalog,
   std::set<std::string> keys;
   for (const Sku& s : catalog.skus()) {
     if (!s.sockets || !s.llc_mb || !s.base_ghz || !gen.names_key(s.cpu_key)) continue;
-    if (std::abs(*s.llc_mb - l3_mb) > 0.5 ||
+    if (std::abs(*s.llc_mb - l3_mb) > kL3ToleranceMb ||
         std::abs(*s.base_ghz - nominal_ghz) > kBaseClockToleranceGhz)
       continue;
     // The SKU's own turbo clock where the catalog gives one, else its CPU's in the facts.
@@ -370,24 +391,27 @@ std::optional<CpuIdentity> identify_cpu(const CpuInfo& cpu, const CpuGenerationT
                         ? ", and its CPU the turbo clock of the max frequency"
                         : "",
                     sku_matches, kHostChips));
-  } else if (const CpuFacts* f = pick_host(gen, facts, nominal_ghz, turbo_ghz, ccx_l3_mb, id)) {
+  } else if (const CpuFacts* f =
+                 pick_host(gen, facts, nominal_ghz, turbo_ghz, ccx_l3_mb, l3_mb, id)) {
     id.host_cpu = f->name;
     id.facts = f;
   }
   // A base clock alone is a weak sign (several CPUs share one): high needs the L3 as well, and
-  // no other CPU of the generation in the facts table (which has no L3 sizes) at that base clock,
-  // since the catalog holds only the CPUs someone published a SPECpower result for.
+  // no other CPU of the generation in the facts table at that base clock with that L3 (or none
+  // given) and a turbo cpufreq does not rule out, since the catalog holds only the CPUs someone
+  // published a SPECpower result for.
   int others = 0;
   if (id.sku != nullptr)
     for (const auto& f : facts.all())
       if (f.key != id.sku->cpu_key && gen.names_key(f.key) && f.base_ghz &&
           std::abs(*f.base_ghz - nominal_ghz) <= kBaseClockToleranceGhz &&
-          !turbo_ruled_out(&f, turbo_ghz))
+          !turbo_ruled_out(&f, turbo_ghz) &&
+          (!f.l3_mb || std::abs(*f.l3_mb - l3_mb) <= kL3ToleranceMb))
         ++others;
   if (others > 0)
     id.evidence.push_back(fmt::format(
         "{} other CPU model(s) of the generation in the facts table have that base clock{} and "
-        "an L3 it does not give",
+        "that L3, or none given",
         others, turbo_ghz > 0 ? " and turbo" : ""));
   bool unique = id.sku != nullptr && id.candidates == 1 && others == 0;
   id.confidence = !missing.empty() ? "low" : unique ? "high" : "medium";

@@ -101,7 +101,8 @@ struct CpuIdentity {
 // nominal frequency (Intel only: Linux's cpuinfo `cache size` is the L3 there, but the L2 of one
 // core on AMD and Hygon); else the generation's CPUs in `facts`: on AMD and Hygon, where sysfs
 // shows an L3 instance (a CCX's), those whose total L3 is a whole number of such CCXs with whole
-// cores each; then those whose base clock is within 50 MHz of the nominal frequency; then, where
+// cores each; then those whose base clock is within 50 MHz of the nominal frequency; on Intel,
+// those whose L3 (CpuFacts::l3_mb) is the cache size within 0.5 MB; then, where
 // cpufreq shows the highest turbo (max_turbo_ghz), those whose turbo clock is within 50 MHz of it
 // (each step keeping all when none matches); the most cores first (cloud hosts run the largest
 // dies), then the median TDP; a catalog SKU whose CPU has another turbo clock in the facts table

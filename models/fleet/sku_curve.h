@@ -31,7 +31,7 @@ struct CpuFacts {
   std::optional<double> turbo_ghz;
   std::optional<int> launch_year;
   std::string source;           // intel-ark, amd-epyc, cpu-specs
-  std::optional<double> l3_mb;  // the package's total L3 (AMD's EPYC table only)
+  std::optional<double> l3_mb;  // the package's total L3 (Intel ARK's cache, AMD's table)
 
   bool operator==(const CpuFacts&) const = default;
 };

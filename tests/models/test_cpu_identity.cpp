@@ -119,6 +119,21 @@ TEST_SUITE("pure") {
       CHECK(id->describe().find("host CPU identified as Intel Xeon Platinum 8571N Processor "
                                 "(medium confidence)") == 0);
     }
+    SUBCASE("an Intel guest's L3 (cpuinfo cache size) narrows by ARK's cache figure") {
+      // At 2.4 GHz: the Platinum 8571N has 300 MB of L3, the Silver 4510 30 MB (ARK).
+      auto c = cpuinfo("emr-vm-masked.cpuinfo");
+      c.cache_kb = 30 * 1024;
+      auto id = identify_cpu(c, t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      REQUIRE(id->facts != nullptr);
+      CHECK(id->facts->key == "silver4510");
+      CHECK(has(id->evidence, "1 of those 2 has the L3 of 30 MB"));
+      // This VM's 320 MB is neither's (a cloud part?): both kept, the most cores taken.
+      id = identify_cpu(cpuinfo("emr-vm-masked.cpuinfo"), t.generations, t.facts, &t.catalog);
+      REQUIRE(id);
+      CHECK(has(id->evidence, "none of those 2 has an L3 of 320 MB in the facts table: all kept"));
+      CHECK(id->facts->key == "platinum8571n");
+    }
     SUBCASE("cpufreq's max frequency, where its driver gives the turbo, narrows the candidates") {
       // Of the two Emerald Rapids CPUs at 2.4 GHz base, Intel ARK gives the Platinum 8571N a
       // 4.0 GHz turbo and the Silver 4510 4.1 GHz (data/cpu_facts.csv). intel_pstate's
@@ -388,7 +403,7 @@ TEST_SUITE("pure") {
       "identification of every known CPU of the shipped generations, masked as a VM shows it") {
     // Each CPU of data/cpu_facts.csv that a generation's name patterns cover, shown as a VM shows
     // it: the generation's vendor/family/model, its marker flags, its base clock as cpu MHz, and
-    // its L3 where a catalog SKU of that CPU gives one (on AMD, its generation's L3 per CCX as
+    // on Intel its L3 (ARK's, or a catalog SKU's) (on AMD, its generation's L3 per CCX as
     // sysfs shows it: ccx_l3_mb); then again with its turbo clock as the
     // max frequency of a cpufreq driver that gives the turbo (intel_pstate, amd-pstate-epp).
     // What the confidence promises is checked: "high" must name the CPU itself. The rates are
@@ -411,9 +426,11 @@ TEST_SUITE("pure") {
           info.model = g.model;
           info.stepping = g.stepping_min;
           info.mhz = *f.base_ghz * 1000;
-          // Linux's cache size is the L3 on Intel only; an AMD guest shows its cores' L2.
+          // Linux's cache size is the L3 on Intel only (ARK's cache figure, else a catalog SKU's
+          // llc_mb); an AMD guest shows its cores' L2.
+          if (g.vendor == "GenuineIntel" && f.l3_mb) info.cache_kb = *f.l3_mb * 1024;
           for (const auto& s : t.catalog.skus())
-            if (s.cpu_key == f.key && s.llc_mb)
+            if (s.cpu_key == f.key && s.llc_mb && info.cache_kb == 0)
               info.cache_kb = g.vendor == "GenuineIntel" ? *s.llc_mb * 1024 : 1024;
           for (const auto& flag : g.marker_flags) info.flags.insert(flag);
           info.processors = 4;
