@@ -300,20 +300,25 @@ TEST_SUITE("kernel") {
     // A sysfs root whose cpu0 cpufreq (intel_pstate) gives a 4.1 GHz maximum: of the two
     // Emerald Rapids CPUs at 2.4 GHz base, the Silver 4510 has that turbo (Intel ARK), not the
     // 8571N.
-    fs::path freq = dir.path / "sys/devices/system/cpu/cpu0/cpufreq";
-    fs::create_directories(freq);
-    std::ofstream(freq / "cpuinfo_max_freq") << "4100000\n";
-    std::ofstream(freq / "scaling_driver") << "intel_pstate\n";
+    // cpu0's sysfs files of a fixture machine: each written as one line.
+    auto cpu0 = [](const fs::path& machine, const std::string& dir,
+                   std::initializer_list<std::pair<const char*, const char*>> files) {
+      fs::path at = machine / "sys/devices/system/cpu/cpu0" / dir;
+      fs::create_directories(at);
+      for (const auto& [name, text] : files) std::ofstream(at / name) << text << "\n";
+    };
+    cpu0(dir.path, "cpufreq",
+         {{"cpuinfo_max_freq", "4100000"}, {"scaling_driver", "intel_pstate"}});
     json tdoc = measured_on(dir.path);
     CHECK(tdoc["machine"]["host_cpu"] == "Intel Xeon Silver 4510 Processor");
     CHECK(tdoc["machine"]["host_cpu_ghz"] == 4.1);
     CHECK(has_note(tdoc, "max frequency 4.10 GHz (cpufreq, intel_pstate: the highest turbo)"));
     // acpi-cpufreq's maximum is its top P-state: not read as a turbo.
-    std::ofstream(freq / "scaling_driver") << "acpi-cpufreq\n";
+    cpu0(dir.path, "cpufreq", {{"scaling_driver", "acpi-cpufreq"}});
     CHECK(measured_on(dir.path)["machine"]["host_cpu"] == "Intel Xeon Platinum 8571N Processor");
 
     // doctor says what the estimate would be made from, with the same identification.
-    std::ofstream(freq / "scaling_driver") << "intel_pstate\n";
+    cpu0(dir.path, "cpufreq", {{"scaling_driver", "intel_pstate"}});
     auto doctor = run_process(pmcmodel({"doctor"}), roots(dir.path));
     REQUIRE(doctor.exit_code == 0);
     CHECK(doctor.out.find("[ ok ] energy estimate      no meter is read, so measure estimates "
@@ -337,14 +342,11 @@ TEST_SUITE("kernel") {
     fs::create_directories(amd.path / "proc");
     fs::copy_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/genoa-vm-masked.cpuinfo",
                   amd.path / "proc/cpuinfo");
-    fs::path l3 = amd.path / "sys/devices/system/cpu/cpu0/cache/index3";
-    fs::create_directories(l3);
-    std::ofstream(l3 / "level") << "3\n";
-    std::ofstream(l3 / "size") << "32768K\n";
+    cpu0(amd.path, "cache/index3", {{"level", "3"}, {"size", "32768K"}});
     json gdoc = measured_on(amd.path);
     CHECK(gdoc["machine"]["host_cpu"] == "AMD EPYC 9654");
     CHECK(has_note(gdoc, "L3 32 MB per CCX (sysfs cache/index3)"));
-    std::ofstream(l3 / "level") << "2\n";  // not an L3: not read
+    cpu0(amd.path, "cache/index3", {{"level", "2"}});  // not an L3: not read
     CHECK(measured_on(amd.path)["machine"]["host_cpu"] == "AMD EPYC 9684X");
 
     // With --sku the CPU is given, not identified: no host_cpu.
