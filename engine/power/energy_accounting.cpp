@@ -15,6 +15,7 @@
 
 #include "engine/power/gpu_source.h"
 #include "engine/power/power_source.h"
+#include "engine/system/cache_sizes.h"
 #include "engine/system/proc_stat.h"
 #include "engine/system/quiet_thread.h"
 #include "models/fleet/cpu_identity.h"
@@ -295,16 +296,11 @@ struct EnergyRecorder::State {
       if (ec == std::errc() && end == khz->data() + khz->size() && v > 0) info.max_mhz = v / 1000;
     }
     if (auto driver = read_text(freq / "scaling_driver")) info.freq_driver = *driver;
-    // cpu0's L3 instance (an AMD CCX's), where its cache leaf says level 3: "32768K".
-    const fs::path l3 = root.sys_path("devices/system/cpu/cpu0/cache/index3");
-    if (read_text(l3 / "level") == "3")
-      if (auto size = read_text(l3 / "size")) {
-        double kb = 0;
-        auto [end, ec] = std::from_chars(size->data(), size->data() + size->size(), kb);
-        if (ec == std::errc() && std::string_view(end, size->data() + size->size()) == "K" &&
-            kb > 0)
-          info.l3_instance_kb = kb;
-      }
+    // cpu0's L3 instance (an AMD CCX's), where sysfs has a level-3 cache.
+    CacheSizes caches = read_cache_sizes(root);
+    if (caches.llc_level == 3 && std::find(caches.defaulted.begin(), caches.defaulted.end(),
+                                           "LLC") == caches.defaulted.end())
+      info.l3_instance_kb = double(caches.llc) / 1024;
     // The host assumptions (a 2-socket server, this machine a share of its threads) are a
     // cloud VM's; bare metal keeps the TDP curve of its own CPUs.
     if (!info.flags.count("hypervisor")) return t;

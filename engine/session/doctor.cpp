@@ -4,20 +4,25 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <perfmon/pfmlib.h>
 
-#include "engine/power/amdsmi.h"
-#include "engine/power/nvml.h"
-#include "engine/power/power_source.h"
-#include "engine/system/fd.h"
-#include "engine/system/mounts.h"
 #include "engine/counting/papi_counters.h"
 #include "engine/counting/perf_event.h"
+#include "engine/power/amdsmi.h"
+#include "engine/power/energy_accounting.h"
+#include "engine/power/nvml.h"
+#include "engine/power/power_source.h"
+#include "engine/session/machine.h"
+#include "engine/system/data_dir.h"
+#include "engine/system/fd.h"
+#include "engine/system/mounts.h"
 #include "engine/system/permissions.h"
 #include "events/text/text.h"
 
@@ -56,18 +61,21 @@ Check paranoid(const SysRoot& root) {
   auto perms = read_perf_permissions(root);
   Check c{"perf_event_paranoid", false, "", ""};
   std::string level = perms.paranoid ? std::to_string(*perms.paranoid) : "unreadable";
-  c.detail = "level " + level + (perms.privileged ? ", and this user is privileged (root/CAP_PERFMON)" : "");
+  c.detail = "level " + level +
+             (perms.privileged ? ", and this user is privileged (root/CAP_PERFMON)" : "");
   if (perms.privileged || perms.paranoid.value_or(2) <= 0) {
     c.ok = true;
     c.detail += ": per-task, kernel and system-wide counting allowed";
   } else if (perms.paranoid.value_or(2) == 1) {
     c.ok = true;
     c.detail += ": per-task counting with kernel; system-wide (-a, -G) needs privileges";
-    c.fix = "for -a: sudo sysctl kernel.perf_event_paranoid=0, or setcap cap_perfmon+ep on pmcmodel";
+    c.fix =
+        "for -a: sudo sysctl kernel.perf_event_paranoid=0, or setcap cap_perfmon+ep on pmcmodel";
   } else {
     c.detail += ": user-space per-task counting only (pmcmodel sets exclude_kernel)";
-    c.fix = "sudo sysctl kernel.perf_event_paranoid=1 (kernel) or 0 (system-wide), or setcap "
-            "cap_perfmon+ep on pmcmodel";
+    c.fix =
+        "sudo sysctl kernel.perf_event_paranoid=1 (kernel) or 0 (system-wide), or setcap "
+        "cap_perfmon+ep on pmcmodel";
   }
   return c;
 }
@@ -83,7 +91,10 @@ Check software_events() {
   Fd fd(int(syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)));
   c.ok = fd.valid();
   c.detail = c.ok ? "task-clock opens" : std::string("task-clock fails: ") + std::strerror(errno);
-  if (!c.ok) c.fix = "perf_event_open is blocked (seccomp in a container, or paranoid 3/4): run with --privileged or lower kernel.perf_event_paranoid";
+  if (!c.ok)
+    c.fix =
+        "perf_event_open is blocked (seccomp in a container, or paranoid 3/4): run with "
+        "--privileged or lower kernel.perf_event_paranoid";
   return c;
 }
 
@@ -96,9 +107,10 @@ Check rapl(const SysRoot& root) {
   fs::path zone = root.sys_path("class/powercap/intel-rapl:0/energy_uj");
   bool powercap = fs::exists(zone);
   bool readable = powercap && std::ifstream(zone).good();
-  c.detail = std::string("perf power PMU ") + (power_pmu ? "present" : "absent") + "; powercap " +
-             (powercap ? (readable ? "readable" : "present but energy_uj is root-only (Linux >= 5.10)")
-                       : "absent");
+  c.detail =
+      std::string("perf power PMU ") + (power_pmu ? "present" : "absent") + "; powercap " +
+      (powercap ? (readable ? "readable" : "present but energy_uj is root-only (Linux >= 5.10)")
+                : "absent");
   if (power_pmu || readable) {
     auto probe = probe_power_source(root, 0.1);
     char window[32];
@@ -112,16 +124,18 @@ Check rapl(const SysRoot& root) {
     if (probe.method.empty()) c.detail += "; no source opens: " + probe.reason_if_none;
     c.ok = !probe.counting.empty();
     if (!c.ok && !probe.method.empty()) {
-      c.fix = "the power domains exist but do not count here (a hypervisor exposing the counters "
-              "without the energy behind them): measure estimates energy instead, or reads a wall "
-              "meter's log or the BMC with --power-from FILE|ipmi";
+      c.fix =
+          "the power domains exist but do not count here (a hypervisor exposing the counters "
+          "without the energy behind them): measure estimates energy instead, or reads a wall "
+          "meter's log or the BMC with --power-from FILE|ipmi";
       return c;
     }
   }
   if (!c.ok)
-    c.fix = powercap ? "run as root, or grant read access to one group: sudo chgrp power "
-                       "/sys/class/powercap/intel-rapl:*/energy_uj && chmod g+r (never world-readable)"
-                     : "no RAPL here (VM or unsupported CPU): energy is estimated, or use --power-from";
+    c.fix = powercap
+                ? "run as root, or grant read access to one group: sudo chgrp power "
+                  "/sys/class/powercap/intel-rapl:*/energy_uj && chmod g+r (never world-readable)"
+                : "no RAPL here (VM or unsupported CPU): energy is estimated, or use --power-from";
   return c;
 }
 
@@ -142,8 +156,9 @@ Check cgroup_v2(const SysRoot& root) {
   }
   c.detail = readable ? "no cgroup2 mount in " + mountinfo
                       : "cannot read " + mountinfo + " to find a cgroup2 mount";
-  c.fix = "mount one (sudo mount -t cgroup2 none /sys/fs/cgroup/unified), or boot with "
-          "systemd.unified_cgroup_hierarchy=1, to use -G";
+  c.fix =
+      "mount one (sudo mount -t cgroup2 none /sys/fs/cgroup/unified), or boot with "
+      "systemd.unified_cgroup_hierarchy=1, to use -G";
   return c;
 }
 
@@ -165,8 +180,9 @@ Check libpfm() {
   }
   c.detail = "present: " + (present.empty() ? std::string("none") : present);
   if (!c.ok)
-    c.fix = "no core PMU detected (VM or CPU newer than this libpfm4): native names need "
-            "LIBPFM_FORCE_PMU=<pmu> for encoding, or a newer libpfm4";
+    c.fix =
+        "no core PMU detected (VM or CPU newer than this libpfm4): native names need "
+        "LIBPFM_FORCE_PMU=<pmu> for encoding, or a newer libpfm4";
   return c;
 }
 
@@ -180,7 +196,8 @@ Check papi() {
   }
   std::string comps;
   for (const auto& [name, reason] : st.components) {
-    comps += (comps.empty() ? "" : "; ") + name + (reason.empty() ? " active" : " disabled: " + reason);
+    comps +=
+        (comps.empty() ? "" : "; ") + name + (reason.empty() ? " active" : " disabled: " + reason);
     if (name == "perf_event" && reason.empty()) c.ok = true;
   }
   c.detail = "PAPI " + st.version + ": " + comps;
@@ -201,17 +218,19 @@ Check gpu(const SysRoot& root) {
     c.detail += driver_present ? "; the NVIDIA driver is loaded (" +
                                      root.proc_path("driver/nvidia").string() + ")"
                                : "; no NVIDIA driver here, so no GPU is measured";
-    c.fix = "on a machine with an NVIDIA GPU: install the driver's NVML library (libnvidia-ml.so.1: "
-            "Debian nvidia-smi/libnvidia-ml1 from non-free, or the CUDA driver package), or name it "
-            "with PMCMODEL_NVML_LIBRARY=/path/to/libnvidia-ml.so.1";
+    c.fix =
+        "on a machine with an NVIDIA GPU: install the driver's NVML library (libnvidia-ml.so.1: "
+        "Debian nvidia-smi/libnvidia-ml1 from non-free, or the CUDA driver package), or name it "
+        "with PMCMODEL_NVML_LIBRARY=/path/to/libnvidia-ml.so.1";
     return c;
   }
   if (!st.problem.empty()) {
     c.detail = st.library + " loaded, but " + st.problem;
-    c.fix = st.problem.find("/dev/nvidia") != std::string::npos
-                ? "add this user to the group that owns /dev/nvidia* (often 'video'), or run as root"
-                : "check the driver with nvidia-smi; a container needs the GPU passed in "
-                  "(--gpus all, the NVIDIA container toolkit)";
+    c.fix =
+        st.problem.find("/dev/nvidia") != std::string::npos
+            ? "add this user to the group that owns /dev/nvidia* (often 'video'), or run as root"
+            : "check the driver with nvidia-smi; a container needs the GPU passed in "
+              "(--gpus all, the NVIDIA container toolkit)";
     return c;
   }
   c.ok = true;
@@ -261,11 +280,58 @@ Check amd_gpu(const SysRoot& root) {
   return c;
 }
 
+std::string percent(double u) {
+  return fmt::format("±{:.0f}%", u * 100);
+}
+
+// What measure's energy estimate would be made from on this machine, where no meter is read: the
+// same EnergyRecorder measure opens (GPUs left out: their lines are above).
+Check energy_estimate_check(const SysRoot& root) {
+  Check c{"energy estimate", false, "", ""};
+  try {
+    EnergySettings settings;
+    settings.data_dir = find_data_dir().path;
+    settings.gpus = "none";
+    EnergyRecorder recorder(settings, root, read_machine_info(root), false);
+    auto plan = recorder.estimate_plan();
+    std::string meter = recorder.machine_method();
+    std::string when = meter.empty()
+                           ? "no meter is read, so measure estimates"
+                           : "measure reads " + meter + "; where that does not count, it estimates";
+    if (plan.method.empty()) {
+      c.detail = when.substr(0, when.find(',')) + ", and no estimate can be made: " + plan.problem;
+      c.fix =
+          "set PMCMODEL_DATA_DIR to pmcmodel's data directory (skus.csv), or give --sku, "
+          "--catalog or --power-from to measure";
+      return c;
+    }
+    double u0 = plan.idle_uncertainty, u1 = plan.full_uncertainty;
+    std::string range = std::abs(u0 - u1) < 0.005
+                            ? percent(u0)
+                            : percent(u0) + " at idle to " + percent(u1) + " at 100% load";
+    c.ok = true;
+    c.detail =
+        fmt::format("{} {} ({}): {:.2f} W idle to {:.2f} W at 100% load, {}; {}", when, plan.method,
+                    plan.domain, plan.idle_watts, plan.full_watts, range, plan.basis);
+  } catch (const std::exception& e) {
+    c.detail = e.what();
+  }
+  return c;
+}
+
 }  // namespace
 
 std::vector<Check> run_checks(const SysRoot& root) {
-  return {hardware_pmu(root), software_events(), paranoid(root), rapl(root), cgroup_v2(root),
-          libpfm(),           papi(),            gpu(root),      amd_gpu(root)};
+  return {hardware_pmu(root),
+          software_events(),
+          paranoid(root),
+          rapl(root),
+          cgroup_v2(root),
+          libpfm(),
+          papi(),
+          gpu(root),
+          amd_gpu(root),
+          energy_estimate_check(root)};
 }
 
 }  // namespace pmc

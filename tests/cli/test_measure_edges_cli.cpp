@@ -342,7 +342,7 @@ TEST_SUITE("kernel") {
     fs::create_directories(amd.path / "proc");
     fs::copy_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/genoa-vm-masked.cpuinfo",
                   amd.path / "proc/cpuinfo");
-    cpu0(amd.path, "cache/index3", {{"level", "3"}, {"size", "32768K"}});
+    cpu0(amd.path, "cache/index3", {{"level", "3"}, {"type", "Unified"}, {"size", "32768K"}});
     json gdoc = measured_on(amd.path);
     CHECK(gdoc["machine"]["host_cpu"] == "AMD EPYC 9654");
     CHECK(has_note(gdoc, "L3 32 MB per CCX (sysfs cache/index3)"));
