@@ -175,6 +175,17 @@ TEST_SUITE("pure") {
                       doctest::Contains("s.csv:1: expected a column '# Cores'"));
     CHECK_THROWS_WITH(read_specs_csv(text + "f,Intel,2\n", "s.csv"),
                       "s.csv:7: expected 9 fields as in the header, found 3");
+    // The CPU facts table: an L3 that is not a positive size, or text, is refused at its line.
+    CHECK_THROWS_WITH(
+        CpuFactsTable::parse(std::string(kFacts) + "epyc7601,AMD EPYC 7601,180,32,2.2,3.2,2017,"
+                                                   "amd-epyc,-64\n",
+                             "facts.csv"),
+        doctest::Contains("facts.csv:3: expected a positive L3 size in column 'l3_mb'"));
+    CHECK_THROWS_WITH(
+        CpuFactsTable::parse(std::string(kFacts) + "epyc7601,AMD EPYC 7601,180,32,2.2,3.2,2017,"
+                                                   "amd-epyc,64 MB\n",
+                             "facts.csv"),
+        doctest::Contains("facts.csv:3:"));
   }
 
   TEST_CASE("sku-curve: the shipped model's held-out error on SPECpower results from 2021 on") {
