@@ -1,9 +1,12 @@
 // pmcmodel list: PMUs and events this machine has (generic, sysfs, tracepoints, libpfm4 native),
 // each marked when this machine cannot count it, and why; --json for scripts.
+#include <cstddef>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "engine/counting/perf_event.h"
@@ -34,13 +37,14 @@ struct Listed {
   std::string description;
   bool countable = true;
   std::string reason;
+  std::string probed_as;  // a tracepoint not opened itself: the one whose result it carries
 };
 
 // Opens the event once on this process (perf_event_open, disabled, closed at once); `resolved`
 // false keeps the event listed as not countable with the resolver's reason.
 Listed probe(const EventResolver& resolver, const std::string& name, const SysRoot& root,
              const PerfPermissions& perms) {
-  Listed l{name, "", "", "", true, ""};
+  Listed l{name, "", "", "", true, "", ""};
   try {
     EventSpec spec = resolver.resolve(name);
     l.pmu = spec.pmu;
@@ -70,6 +74,7 @@ json to_json(const Listed& l) {
   json e = {{"name", l.name}, {"pmu", l.pmu}, {"source", l.source}, {"countable", l.countable}};
   if (!l.description.empty()) e["description"] = l.description;
   if (!l.countable) e["reason"] = l.reason;
+  if (!l.probed_as.empty()) e["probed_as"] = l.probed_as;
   return e;
 }
 
@@ -131,7 +136,7 @@ class Listing {
               (countable ? "" : " [not countable here: " + core_failure->reason + "]") + ":");
       for (const auto& e : libpfm_events(p.name)) {
         if (!matches(e.name, o_.pattern)) continue;
-        Listed l{e.name, p.name, "libpfm4", e.description, countable, ""};
+        Listed l{e.name, p.name, "libpfm4", e.description, countable, "", ""};
         if (!countable) l.reason = core_failure->reason;
         if (o_.json)
           doc_["events"].push_back(to_json(l));
@@ -160,7 +165,13 @@ class Listing {
     if (!o_.json) std::printf("%s\n", text.c_str());
   }
 
-  // The tracepoint PMU's events are in tracefs, not in its sysfs folder.
+  // The tracepoint PMU's events are in tracefs, not in its sysfs folder. Closing an opened
+  // tracepoint waits for the kernel to unregister it (an RCU grace period, ~35 ms on the VMs
+  // here), so a full listing of a few thousand would take over a minute if each were opened.
+  // Up to kProbeEach matches are each opened; beyond that one representative is, and its result,
+  // named in `probed_as`, stands for the rest: what decides it (perf_event_paranoid, tracefs
+  // permissions) is the same for every tracepoint but ftrace's own (ftrace:function needs
+  // CAP_PERFMON where others do not), which are few and always opened each.
   void list_tracepoints() {
     auto tracepoints = all_tracepoints(root_);
     if (tracepoints.empty()) {
@@ -171,18 +182,52 @@ class Listing {
       else
         std::printf("  tracepoints (subsystem:event) cannot be listed: %s\n", why.c_str());
     }
-    for (const auto& tp : tracepoints) {
-      if (!matches(tp.name, o_.pattern)) continue;
-      EventSpec spec;
-      spec.attr.type = PERF_TYPE_TRACEPOINT;
-      spec.attr.config = tp.id;
-      Listed l{tp.name, "tracepoint", "tracefs", "", true, ""};
-      if (auto failure = probe_event(spec, root_, perms_)) {
-        l.countable = false;
-        l.reason = failure->reason;
+    std::vector<const Tracepoint*> listed;
+    for (const auto& tp : tracepoints)
+      if (matches(tp.name, o_.pattern)) listed.push_back(&tp);
+    std::optional<Listed> shared;
+    if (listed.size() > kProbeEach) {
+      shared = probe_tracepoint(*representative(listed));
+      if (!o_.json)
+        std::printf(
+            "  (%zu tracepoints: %s opened for all but ftrace:*, which are opened each; "
+            "a pattern matching at most %zu opens each)\n",
+            listed.size(), shared->name.c_str(), kProbeEach);
+    }
+    for (const Tracepoint* tp : listed) {
+      if (!shared || tp->name.rfind("ftrace:", 0) == 0) {
+        emit(probe_tracepoint(*tp));
+        continue;
+      }
+      Listed l = *shared;
+      if (tp->name != shared->name) {
+        l.name = tp->name;
+        l.probed_as = shared->name;
       }
       emit(l);
     }
+  }
+
+  static constexpr std::size_t kProbeEach = 32;
+
+  Listed probe_tracepoint(const Tracepoint& tp) const {
+    EventSpec spec;
+    spec.attr.type = PERF_TYPE_TRACEPOINT;
+    spec.attr.config = tp.id;
+    Listed l{tp.name, "tracepoint", "tracefs", "", true, "", ""};
+    if (auto failure = probe_event(spec, root_, perms_)) {
+      l.countable = false;
+      l.reason = failure->reason;
+    }
+    return l;
+  }
+
+  // The tracepoint that stands for many: sched:sched_switch where listed (every kernel with
+  // tracepoints has it and perf's own examples use it), else the first.
+  static const Tracepoint* representative(const std::vector<const Tracepoint*>& listed) {
+    for (const Tracepoint* tp : listed)
+      if (tp->name == "sched:sched_switch") return tp;
+    return listed.front();
   }
 
   const Options& o_;

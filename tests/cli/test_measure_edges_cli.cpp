@@ -121,6 +121,21 @@ TEST_SUITE("kernel") {
       REQUIRE(tp != nullptr);
       CHECK((*tp)["pmu"] == "tracepoint");
       CHECK((*tp)["source"] == "tracefs");
+      CHECK(!tp->contains("probed_as"));  // the representative is itself opened
+      // A full listing opens one tracepoint for the thousands (each close waits for the kernel
+      // to unregister it); the others carry its result and say whose it is.
+      const json* exec = find_event(doc, "sched:sched_process_exec");
+      REQUIRE(exec != nullptr);
+      CHECK((*exec)["probed_as"] == "sched:sched_switch");
+      CHECK((*exec)["countable"] == (*tp)["countable"]);
+      // ftrace's own are opened each: ftrace:function needs more than other tracepoints.
+      if (const json* fn = find_event(doc, "ftrace:function")) CHECK(!fn->contains("probed_as"));
+      // A pattern that names a few opens each of them.
+      auto few = run_json(run_process(pmcmodel({"list", "--json", "sched_process_e"})));
+      const json* one = find_event(few, "sched:sched_process_exec");
+      REQUIRE(one != nullptr);
+      CHECK(!one->contains("probed_as"));
+      CHECK((*one)["countable"] == (*tp)["countable"]);
     }
   }
 
