@@ -280,7 +280,8 @@ struct ChoiceChanged {};
 // import_one chooses them from the run's; the run's choice is checked against it at the end, and
 // ChoiceChanged thrown when they differ.
 void import_streamed(const std::string& path, const InputText& input, const ImportCliOptions& o,
-                     const ImportRequest& request, const std::optional<LoadedMetrics>& given) {
+                     const ImportRequest& request, const std::optional<LoadedMetrics>& given,
+                     const std::string& out_path) {
   ImportOptions options;
   options.format = PerfStatFormat::csv;
   options.lenient = o.lenient;
@@ -301,7 +302,7 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
   IntervalMetricsFactory interval_metrics = [&] {
     return interval_metrics_of(plan, given, agreement)();
   };
-  write_file_atomically(o.json_path, [&](const FileAppender& append) {
+  write_file_atomically(out_path, [&](const FileAppender& append) {
     StreamedDocumentWriter writer(perf_stat_streamed_head(input.text()), append, interval_metrics,
                                   options.threads);
     ImportResult r;
@@ -339,9 +340,27 @@ void import_streamed(const std::string& path, const InputText& input, const Impo
   });
 }
 
+// Whether --json names a directory receiving <input name>.json per input: always with several
+// inputs; with one, when it is an existing directory or ends with '/' (a glob that matched one
+// file, `--json imported/`).
+bool json_into_directory(const ImportCliOptions& o) {
+  const std::string& path = o.json_path;
+  if (path.empty() || path == "-") return false;
+  if (o.files.size() >= 2) return true;
+  std::error_code ec;
+  return path.ends_with('/') || std::filesystem::is_directory(path, ec);
+}
+
+// The document of input i in the --json directory.
+std::string json_in_directory(const ImportCliOptions& o, size_t i) {
+  auto name = std::filesystem::path(o.files[i]).filename().string() + ".json";
+  return (std::filesystem::path(o.json_path) / name).string();
+}
+
 // With several inputs --json names a directory (an existing one, or one to create): checked before
 // anything is read, so that a file name given by mistake (one.json) or stdout is refused, not
-// made into a directory.
+// made into a directory; and two inputs of one file name (d1/run.txt, d2/run.txt), whose
+// documents would be one file, are refused before either is written.
 void check_json_directory(const ImportCliOptions& o) {
   if (o.files.size() < 2 || o.json_path.empty()) return;
   const std::string& path = o.json_path;
@@ -352,6 +371,15 @@ void check_json_directory(const ImportCliOptions& o) {
                     path, o.files.size(), why));
   };
   if (path == "-") refuse("stdout takes one document: import one file at a time");
+  std::map<std::string, size_t> first_of;
+  for (size_t i = 0; i < o.files.size(); ++i) {
+    auto [it, inserted] = first_of.try_emplace(json_in_directory(o, i), i);
+    if (!inserted)
+      throw CommandError(
+          fmt::format("{} and {}: both would be written to {}: import inputs of one file name into "
+                      "different --json directories",
+                      o.files[it->second], o.files[i], it->first));
+  }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return;
   if (std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
@@ -364,6 +392,14 @@ void check_json_directory(const ImportCliOptions& o) {
 
 int run_import(const ImportCliOptions& o) {
   check_json_directory(o);
+  const bool into_directory = json_into_directory(o);
+  auto make_directory = [&] {
+    std::error_code ec;
+    std::filesystem::create_directories(o.json_path, ec);
+    if (!std::filesystem::is_directory(o.json_path))
+      throw CommandError(fmt::format("{}: cannot make the --json directory{}", o.json_path,
+                                     ec ? ": " + ec.message() : std::string()));
+  };
   ImportRequest request{metric_paths(o.metric_paths), parse_literal_settings(o.literal_texts)};
   auto metrics = import_metrics(o, request);
   if (o.files.size() == 1 && !o.json_path.empty() && o.json_path != "-") {
@@ -372,7 +408,9 @@ int run_import(const ImportCliOptions& o) {
     if (format == PerfStatFormat::automatic) format = detect_format(input.text());
     if (format == PerfStatFormat::csv) {
       try {
-        import_streamed(o.files[0], input, o, request, metrics);
+        if (into_directory) make_directory();
+        import_streamed(o.files[0], input, o, request, metrics,
+                        into_directory ? json_in_directory(o, 0) : o.json_path);
         return 0;
       } catch (const ChoiceChanged&) {
         // Read whole below: the intervals get the run's choice.
@@ -398,19 +436,13 @@ int run_import(const ImportCliOptions& o) {
     write_file_atomically(
         path, [&](const FileAppender& append) { write_measurement_json(doc.m, append, options); });
   };
-  if (docs.size() == 1) {
+  if (!into_directory) {
     write_json(o.json_path, docs[0]);
     return 0;
   }
-  // Several inputs: --json names a directory that receives <input name>.json for each.
-  std::error_code ec;
-  std::filesystem::create_directories(o.json_path, ec);
-  if (!std::filesystem::is_directory(o.json_path))
-    throw CommandError(o.json_path + ": with several inputs, --json must name a directory");
-  for (size_t i = 0; i < docs.size(); ++i) {
-    auto name = std::filesystem::path(o.files[i]).filename().string() + ".json";
-    write_json((std::filesystem::path(o.json_path) / name).string(), docs[i]);
-  }
+  // --json names a directory that receives <input name>.json for each input.
+  make_directory();
+  for (size_t i = 0; i < docs.size(); ++i) write_json(json_in_directory(o, i), docs[i]);
   return 0;
 }
 
@@ -448,7 +480,7 @@ Runner add_import(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  perf stat -o run.txt -- ./app && pmcmodel import run.txt --json run.json\n"
-      "  pmcmodel import -- fleet/*.csv --json imported/      one document per file\n"
+      "  pmcmodel import fleet/*.csv --json imported/         one document per file\n"
       "  pmcmodel import --format csv --lenient damaged.txt   the readable part, skips listed\n"
       "  pmcmodel import run.txt --metrics linux/tools/perf/pmu-events/arch/x86/skylake -m "
       "TopdownL1\n"

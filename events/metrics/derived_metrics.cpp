@@ -1,5 +1,7 @@
 #include "events/metrics/derived_metrics.h"
 
+#include "events/document/aggregate_id.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -56,8 +58,17 @@ std::string core_pmu_of(std::string_view name) {
   if (slash == std::string_view::npos || slash == 0) return {};
   if (name.find('/', slash + 1) == std::string_view::npos) return {};  // "S0-D0-C1/cycles"
   std::string pmu(name.substr(0, slash));
-  if (pmu == "cpu" || is_off_core_event(name)) return {};
+  if (pmu == "cpu" || is_off_core_event(name) || is_aggregate_id(pmu)) return {};
   return pmu;
+}
+
+// "CPU3" of "CPU3/cycles" or "CPU3/msr/tsc/", an imported -A, --per-core, --per-socket… row:
+// perf prints such a row's metrics from that aggregate's own counts. Empty for other names.
+std::string_view aggregate_of(std::string_view name) {
+  auto slash = name.find('/');
+  if (slash == std::string_view::npos || slash == 0) return {};
+  std::string_view prefix = name.substr(0, slash);
+  return is_aggregate_id(prefix) ? prefix : std::string_view();
 }
 
 // The event inside "P/event/mods": "event" (modifiers kept as ":mods").
@@ -208,6 +219,29 @@ void IntervalMetricEvaluator::build(const std::vector<EventCount>& events, doubl
     }
     add_view(pmu, view, origin);
   }
+  // One view per aggregate of the recording's rows, its events under the names without the
+  // aggregate ("CPU3/task-clock" → "task-clock"): CPU3's cpus_utilized is CPU3's task-clock over
+  // the time, as perf printed it beside that row, not the total's.
+  std::vector<std::string_view> aggregates;
+  for (const auto& e : events) {
+    std::string_view a = aggregate_of(e.name);
+    if (!a.empty() && e.counted() &&
+        std::find(aggregates.begin(), aggregates.end(), a) == aggregates.end())
+      aggregates.push_back(a);
+  }
+  first_aggregate_view_ = views_.size();
+  for (std::string_view a : aggregates) {
+    std::vector<EventCount> view;
+    std::vector<size_t> origin;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (aggregate_of(events[i].name) != a) continue;
+      EventCount own = events[i];
+      own.name = events[i].name.substr(a.size() + 1);
+      view.push_back(std::move(own));
+      origin.push_back(i);
+    }
+    add_view(std::string(a), view, origin);
+  }
   built_ = true;
   built_with_duration_ = duration_s > 0;
 }
@@ -228,8 +262,15 @@ ComputedMetrics IntervalMetricEvaluator::evaluate(const std::vector<EventCount>&
   // run's and keep their plain names.
   for (size_t v = 1; v < views_.size(); ++v) {
     const std::string& pmu = views_[v]->pmu;
+    bool aggregate = v >= first_aggregate_view_;
     for (const auto& r : set_.evaluate_selected(selected_, views_[v]->values, literals_)) {
       if (!r.pmu.empty() || !r.value) continue;
+      if (aggregate) {
+        // An aggregate's metric is its own, beside the run's of the same name.
+        if (!std::isnan(*r.value))
+          out.metrics.push_back(document_metric(pmu + "/" + r.name, r, notes));
+        continue;
+      }
       std::string name = display_name(r, one_pmu_ ? std::string() : pmu);
       bool known = std::any_of(out.metrics.begin(), out.metrics.end(),
                                [&](const Metric& m) { return m.name == name; });

@@ -82,6 +82,7 @@ class IntervalMetricEvaluator {
   std::vector<EventCount> layout_;  // names, PMUs, units and statuses the views were built for
   std::vector<std::unique_ptr<View>> views_;  // the run's own, then one per core PMU counting
   bool one_pmu_ = false;
+  size_t first_aggregate_view_ = 0;  // views_ from here are the recording's aggregates'
   bool built_ = false;
   bool built_with_duration_ = false;
   std::vector<std::string> names_;  // display names of selected_ in the run's own view

@@ -130,27 +130,86 @@ int decimal_vote(std::string_view tok) {
 
 }  // namespace
 
+std::string iso_start_time(std::string_view when) {
+  auto is_integer = [](std::string_view w) {
+    return !w.empty() && std::all_of(w.begin(), w.end(), [](char c) { return is_digit(c); });
+  };
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < when.size()) {
+    while (i < when.size() && when[i] == ' ') ++i;
+    size_t start = i;
+    while (i < when.size() && when[i] != ' ') ++i;
+    if (i > start) words.push_back(when.substr(start, i - start));
+  }
+  if (words.size() != 5) return "";
+  auto month = std::find(kMonths.begin(), kMonths.end(), words[1]);
+  if (month == kMonths.end() || !is_integer(words[2]) || !is_integer(words[4]) ||
+      words[3].size() != 8) {
+    return "";
+  }
+  return fmt::format("{}-{:02}-{:02}T{}", words[4], int(month - kMonths.begin()) + 1,
+                     parse_small_int(words[2]), words[3]);
+}
+
+void read_started_on(std::string_view comment, Builder& out, bool sets_start_time) {
+  std::string_view body = trim(comment);
+  if (!body.empty() && body.front() == '#') body = trim(body.substr(1));
+  if (!body.starts_with("started on")) return;
+  std::string when(trim(body.substr(10)));
+  if (sets_start_time) out.measurement().start_time = iso_start_time(when);
+  out.add_note("started on " + when + " (local time of the recording machine)");
+}
+
+namespace {
+
+// Whether a line of a recording is one of perf's whose numbers are printed in its locale: the
+// text and -x rows (a count, a timestamp, a "<not counted>", an aggregate id such as CPU3 or
+// S0-D0-C1 first), a metric's continuation ("    #    0,100 M/sec") and the time lines. The
+// command's own output pasted with them ("result: 3.14159") and perf's header, which quotes the
+// command line ("… for './app --ratio 1,5':"), are not: their numbers say nothing of the locale.
+bool votes_for_decimal(std::string_view line, char csv_sep) {
+  std::string_view t = trim(line);
+  if (t.empty()) return false;
+  if (t.front() == '#') {
+    std::string_view rest = trim_left(t.substr(1));
+    return !rest.empty() && is_digit(rest.front());
+  }
+  if (is_digit(t.front()) || t.front() == '<') return true;
+  if (csv_sep != 0) return t.front() == csv_sep || is_aggregate_id(t.substr(0, t.find(csv_sep)));
+  return is_aggregate_id(t.substr(0, t.find_first_of(" \t")));
+}
+
+}  // namespace
+
 char detect_decimal(std::string_view text, char csv_sep) {
   text = text.substr(0, std::min<size_t>(text.size(), 256 * 1024));
   long votes = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!is_digit(text[i]) ||
-        (i > 0 && (std::isalnum(uint8_t(text[i - 1])) || text[i - 1] == '_'))) {
-      ++i;
-      continue;
+  LineReader lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    if (!votes_for_decimal(line, csv_sep)) continue;
+    size_t i = 0;
+    while (i < line.size()) {
+      if (!is_digit(line[i]) ||
+          (i > 0 && (std::isalnum(uint8_t(line[i - 1])) || line[i - 1] == '_'))) {
+        ++i;
+        continue;
+      }
+      size_t start = i;
+      while (i < line.size() &&
+             (is_digit(line[i]) || ((line[i] == '.' || line[i] == ',') && line[i] != csv_sep &&
+                                    i + 1 < line.size() && is_digit(line[i + 1])))) {
+        ++i;
+      }
+      // Part of a name ("armv8_pmuv3_0", "l2_rqsts", "S0-D0") rather than a number.
+      if (i < line.size() && (std::isalpha(uint8_t(line[i])) || line[i] == '_' || line[i] == '-')) {
+        continue;
+      }
+      votes += decimal_vote(line.substr(start, i - start));
     }
-    size_t start = i;
-    while (i < text.size() &&
-           (is_digit(text[i]) || ((text[i] == '.' || text[i] == ',') && text[i] != csv_sep &&
-                                  i + 1 < text.size() && is_digit(text[i + 1])))) {
-      ++i;
-    }
-    // Part of a name ("armv8_pmuv3_0", "l2_rqsts", "S0-D0") rather than a number.
-    if (i < text.size() && (std::isalpha(uint8_t(text[i])) || text[i] == '_' || text[i] == '-')) {
-      continue;
-    }
-    votes += decimal_vote(text.substr(start, i - start));
   }
   return votes < 0 ? ',' : '.';
 }
@@ -298,44 +357,6 @@ std::optional<double> parse_timestamp(std::string_view token) {
   return value;
 }
 
-namespace {
-// "<letters><digits>" at the start of `s`, e.g. "S0", "D12", "CPU3", "ID0".
-bool eat_tagged_number(std::string_view& s, std::string_view tag) {
-  if (s.substr(0, tag.size()) != tag) return false;
-  size_t i = tag.size();
-  size_t digits = 0;
-  while (i < s.size() && is_digit(s[i])) ++i, ++digits;
-  if (digits == 0) return false;
-  s.remove_prefix(i);
-  return true;
-}
-}  // namespace
-
-bool is_aggregate_id(std::string_view token) {
-  std::string_view s = token;
-  if (eat_tagged_number(s, "CPU") || eat_tagged_number(s, "N")) return s.empty();
-  if (eat_tagged_number(s, "S")) {
-    // S0, S0-D0, S0-D0-C1 (per-core), S0-D0-L3-ID0 (per-cache), S0-D0-CLS0 (per-cluster), S0-C0
-    // (4.x).
-    if (s.empty()) return true;
-    if (s.substr(0, 1) != "-") return false;
-    s.remove_prefix(1);
-    if (eat_tagged_number(s, "C") || eat_tagged_number(s, "CLS")) return s.empty();
-    if (!eat_tagged_number(s, "D")) return false;
-    if (s.empty()) return true;
-    if (s.substr(0, 1) != "-") return false;
-    s.remove_prefix(1);
-    if (eat_tagged_number(s, "CLS") || eat_tagged_number(s, "C")) return s.empty();
-    if (eat_tagged_number(s, "L"))
-      return s.substr(0, 1) == "-" && (s.remove_prefix(1), eat_tagged_number(s, "ID")) && s.empty();
-    return false;
-  }
-  // --per-thread prints "comm-pid".
-  size_t dash = token.rfind('-');
-  if (dash == std::string_view::npos || dash == 0 || dash + 1 == token.size()) return false;
-  return std::all_of(token.begin() + long(dash) + 1, token.end(), is_digit);
-}
-
 bool read_cpuid_line(std::string_view line, MachineInfo& machine) {
   constexpr std::string_view kPrefix = "Using CPUID ";
   line = trim(line);
@@ -407,6 +428,9 @@ EventCount make_event(std::string_view name, std::string_view unit, std::optiona
   }
   e.time_enabled_ns = 1'000'000'000;
   if (pct && std::isnan(*pct)) pct.reset();
+  // A <not counted> row never ran, whatever percentage perf printed beside it (-j prints its
+  // "pcnt-running" 100.00 there).
+  if (status != EventStatus::counted) pct = 0.0;
   if (pct) {
     e.time_running_ns = uint64_t(std::llround(std::clamp(*pct, 0.0, 100.0) * 1e7));
   } else {
@@ -681,7 +705,7 @@ std::vector<Builder::Total>& Builder::totals_of(std::optional<double> ts,
   return interval_totals_.back();
 }
 
-void Builder::accumulate(Total& total, const EventCount& e) {
+void Builder::accumulate(Total& total, const EventCount& e, bool over_time) {
   if (total.parts++ == 0) {
     total.sum = e;
     total.sum.spread.reset();
@@ -695,7 +719,12 @@ void Builder::accumulate(Total& total, const EventCount& e) {
       total.sum.status = EventStatus::counted;
     }
   }
-  if (e.time_enabled_ns != 0) {
+  // A <not counted> interval adds nothing to the run's count, nor to its running time: perf
+  // prints <not counted> for a task's counter in an interval the task spent off the CPU, which
+  // enabled nothing. The run's running fraction is that of the intervals that counted, as its
+  // value (the sum of theirs, each already scaled) is. A <not counted> aggregate (a CPU whose
+  // counter never ran) does lower it: its share is missing from the sum.
+  if (e.time_enabled_ns != 0 && (e.counted() || !over_time)) {
     ++total.enabled_parts;
     total.running_fraction_sum += e.running_fraction();
   }
@@ -860,7 +889,7 @@ void Builder::RunSums::add(const std::vector<EventCount>& events, bool names_as_
     // Intervals repeat the rows of the first in the same order: try that position first.
     if (j < sums.size() && (names_in_place || sums[j].sum.name == e.name) &&
         sums[j].sum.group == e.group) {
-      accumulate(sums[j], e);
+      accumulate(sums[j], e, true);
       continue;
     }
     all_in_place = false;
@@ -868,7 +897,7 @@ void Builder::RunSums::add(const std::vector<EventCount>& events, bool names_as_
     std::string key = e.group ? fmt::format("{}\x1f{}", e.name, *e.group) : e.name;
     auto [it, inserted] = index.try_emplace(std::move(key), sums.size());
     if (inserted) sums.emplace_back();
-    accumulate(sums[it->second], e);
+    accumulate(sums[it->second], e, true);
   }
 }
 
@@ -1058,6 +1087,21 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
     return step;
   }
   if (stamps.empty()) return step;
+  if (stamps.size() == 2) {
+    // One gap: a run of one whole interval and the short one perf prints when the command ends
+    // (-I 1000 -- sleep 1.3: 1.001, 1.302), or two whole intervals. A first stamp past two gaps
+    // is a recording from the middle of a run only where it is a whole number of them (perf's
+    // k-th print is k periods plus k delays after the start); otherwise the first interval is
+    // the run's first, a step long, and the gap is the last one's cut-short length.
+    double first = stamps[0], gap = stamps[1] - stamps[0];
+    double ratio = first / gap;
+    bool whole_number = ratio >= 2 && std::abs(ratio - std::round(ratio)) <= 0.1;
+    if (ratio > 1.1 && !whole_number) {
+      step.step_s = first;
+      step.period_s = nominal_period(first);
+      return step;
+    }
+  }
   std::vector<double> gaps;
   for (size_t i = 1; i < stamps.size(); ++i) gaps.push_back(stamps[i] - stamps[i - 1]);
   std::nth_element(gaps.begin(), gaps.begin() + std::ptrdiff_t(gaps.size() / 2), gaps.end());
@@ -1298,8 +1342,10 @@ size_t first_output_line(std::string_view text, std::string_view& line) {
   perfstat::LineReader lines(text);
   while (lines.next(line)) {
     std::string_view t = perfstat::trim(line);
-    // perf -v's CPUID line, captured with 2>&1 above a -x or -j recording, tells no format.
-    if (!t.empty() && !perfstat::is_shell_command(t) && !t.starts_with("Using CPUID "))
+    // perf -v's CPUID line, captured with 2>&1 above a -x or -j recording, tells no format, nor
+    // does the "# started on …" line that -o FILE writes first in every format.
+    if (!t.empty() && t.front() != '#' && !perfstat::is_shell_command(t) &&
+        !t.starts_with("Using CPUID "))
       return lines.line_no();
   }
   return 0;
@@ -1383,7 +1429,18 @@ std::optional<std::string> strip_quote_marks(std::string_view text, std::string&
 
 }  // namespace perfstat
 
+namespace {
+// The text after a UTF-8 byte order mark, which an editor on another system may have added: it
+// is not part of the first line's text, whatever the format (line numbers stay as they were).
+std::string_view without_bom(std::string_view text) {
+  constexpr std::string_view kBom = "\xef\xbb\xbf";
+  if (text.starts_with(kBom)) text.remove_prefix(kBom.size());
+  return text;
+}
+}  // namespace
+
 PerfStatFormat detect_format(std::string_view text) {
+  text = without_bom(text);
   std::string_view line;
   if (first_output_line(text, line) == 0) return PerfStatFormat::text;
   if (perfstat::trim(line).front() == '{') return PerfStatFormat::json;
@@ -1534,6 +1591,7 @@ void unquote(std::string_view& text, std::optional<std::string>& storage,
 
 ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
                               const ImportOptions& options) {
+  text = without_bom(text);
   ImportResult result;
   perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
                         options.min_part_bytes);
@@ -1548,8 +1606,24 @@ ImportResult import_perf_stat(std::string_view text, std::string_view file_name,
 }
 
 Measurement perf_stat_streamed_head(std::string_view text) {
+  text = without_bom(text);
   Measurement head;
   head.source = "perf-stat";
+  // The "# started on" line above the first row, as the -x reader takes it (read_started_on).
+  {
+    perfstat::LineReader lines(text);
+    std::string_view line;
+    while (lines.next(line)) {
+      std::string_view t = perfstat::trim(line);
+      if (t.empty()) continue;
+      if (t.front() != '#') break;
+      std::string_view body = perfstat::trim(t.substr(1));
+      if (body.starts_with("started on")) {
+        head.start_time = perfstat::iso_start_time(perfstat::trim(body.substr(10)));
+        break;
+      }
+    }
+  }
   // The rows' reader reads each trimmed line that starts with it, in order (read_cpuid_row).
   constexpr std::string_view kCpuid = "Using CPUID ";
   for (size_t at = text.find(kCpuid); at != std::string_view::npos;
@@ -1567,6 +1641,7 @@ Measurement perf_stat_streamed_head(std::string_view text) {
 ImportResult import_perf_stat_streamed(std::string_view text, std::string_view file_name,
                                        const ImportOptions& options,
                                        const IntervalBatchSink& sink) {
+  text = without_bom(text);
   ImportResult result;
   perfstat::Context ctx(file_name, options.lenient, result.skipped, options.threads,
                         options.min_part_bytes);

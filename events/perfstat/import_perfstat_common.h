@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "events/document/aggregate_id.h"
 #include "events/document/measurement.h"
 #include "events/perfstat/import_perfstat.h"
 #include "events/text/input_file.h"
@@ -76,6 +77,14 @@ inline bool is_overlong(std::string_view line) {
   return line.size() > kMaxLineBytes;
 }
 
+// "Tue Jun 13 10:00:00 2023" (perf's "# started on") → "2023-06-13T10:00:00", the recording
+// machine's local time (perf does not say its zone); empty when it is not that form.
+std::string iso_start_time(std::string_view when);
+// The "# started on …" line of a recording (-o FILE writes it first in every format): a note,
+// and its time to the measurement's start_time when `sets_start_time` (the -x and -j readers: only
+// a line above the first row, the one a streamed document's head was written with).
+class Builder;
+void read_started_on(std::string_view comment, Builder& out, bool sets_start_time = true);
 std::string_view trim(std::string_view s);
 std::string_view trim_left(std::string_view s);
 std::string_view trim_right(std::string_view s);
@@ -115,8 +124,7 @@ bool is_shell_command(std::string_view trimmed_line);
 // unchanged. nullopt when the text is not quoted.
 std::optional<std::string> strip_quote_marks(std::string_view text, std::string& how);
 
-// "S0", "S0-D0-C1", "S0-D0-L3-ID0", "N0", "CPU3", or a --per-thread "comm-pid".
-bool is_aggregate_id(std::string_view token);
+using ::pmc::is_aggregate_id;  // events/document/aggregate_id.h
 
 // Builds one event from a printed row. `pct` is the percentage running, `noise_pct` the -r
 // relative stddev; `count` empty for not counted/supported.
@@ -314,7 +322,9 @@ class Builder {
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
   std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
                                 std::vector<Metric>*& reported);
-  static void accumulate(Total& total, const EventCount& e);
+  // `over_time`: the parts are intervals of one run (their <not counted> ran for no time), not
+  // aggregates counted side by side (where a <not counted> CPU's share is missing from the sum).
+  static void accumulate(Total& total, const EventCount& e, bool over_time = false);
   static EventCount total_event(const Total& total, std::string reason);
   static void flush(std::vector<Total>& totals, std::vector<EventCount>& events);
   // Seals interval i (seal_intervals()), the one before it sealed already or not at all.

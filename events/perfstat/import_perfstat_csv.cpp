@@ -34,6 +34,10 @@ void split(std::string_view line, char sep, std::vector<std::string_view>& field
   }
 }
 
+// The timestamp column of the totals that `perf stat -I … --summary -x SEP` prints after its
+// intervals (stat-display.c print_interval: "summary" where the time would be).
+constexpr std::string_view kSummary = "summary";
+
 bool is_number(std::string_view f, char decimal) {
   return is_number_text(f, decimal);
 }
@@ -46,6 +50,9 @@ std::optional<size_t> find_count(const std::vector<std::string_view>& f, IsNumbe
   for (size_t k = 0; k <= 3 && k + 2 < f.size(); ++k) {
     if (!number(k) && !parse_count_status(f[k]).has_value()) continue;
     if (!f[k + 1].empty() && number(k + 1)) continue;
+    // "1.000169665,<not counted>,msec,task-clock,…": a unit is never a count's status, so the
+    // timestamp before it is not the count.
+    if (parse_count_status(f[k + 1]).has_value()) continue;
     std::string_view event = f[k + 2];
     if (event.empty() || number(k + 2) || event.find(' ') != std::string_view::npos) continue;
     return k;
@@ -134,7 +141,9 @@ class CsvReader {
         ctx_.reject(
             lines.line_no(),
             fmt::format(
-                "expected a perf stat -x row 'count,unit,event,run-time,pct-running', found {}",
+                "expected a perf stat -x row 'count,unit,event,run-time,pct-running' with a "
+                "separator none of its fields holds (',' ';' ':' '|' '#' or a tab, not a space, "
+                "'-', '.' or '/'), found {}",
                 quote(t)));
       }
     }
@@ -214,9 +223,7 @@ class CsvReader {
     std::string_view t = trim(line);
     if (t.empty()) return;
     if (t.front() == '#') {
-      if (t.substr(1).find("started on") != std::string_view::npos) {
-        out_.add_note(fmt::format("{} (local time of the recording machine)", trim(t.substr(1))));
-      }
+      read_started_on(t, out_, !seen_event_ && !continuation_);
       return;
     }
     if (t == "..." || t == "[...]" || t == "\xe2\x80\xa6") {
@@ -254,7 +261,11 @@ class CsvReader {
     std::string_view aggregate;
     int cpus = 0;
     size_t j = 0;
-    if (j < *k && looks_like_timestamp(f[j])) ts = timestamp(f[j++]);
+    if (j < *k && looks_like_timestamp(f[j])) {
+      ts = timestamp(f[j++]);
+    } else if (j < *k && f[j] == kSummary) {
+      ++j;  // -I --summary: the run's totals, as the rows without a timestamp are
+    }
     size_t aggregate_at = j;
     if (j < *k) aggregate = f[j++];
     if (j < *k && is_integer(f[j])) cpus = parse_small_int(f[j++]);
@@ -301,7 +312,11 @@ class CsvReader {
     const auto& f = fields_;
     size_t j = 0;
     std::optional<double> ts;
-    if (looks_like_timestamp(f[0])) ts = timestamp(f[j++]);
+    if (looks_like_timestamp(f[0])) {
+      ts = timestamp(f[j++]);
+    } else if (f[0] == kSummary) {
+      ++j;
+    }
     std::string_view aggregate;
     if (j < f.size() && is_aggregate_id(f[j])) {
       aggregate = f[j++];

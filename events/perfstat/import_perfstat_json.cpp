@@ -129,6 +129,11 @@ class JsonReader {
           continue;
         }
         if (read_cpuid_row(t, out_)) continue;
+        if (t.front() == '#') {
+          // perf stat -j -o FILE writes "# started on …" first, as every format does.
+          read_started_on(t, out_, !seen_record_);
+          continue;
+        }
         if (!seen_record_ && is_shell_command(t)) {
           out_.add_note(
               fmt::format("line {}: {} (before perf's output)", lines.line_no(), quote(t)));

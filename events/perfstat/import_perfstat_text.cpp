@@ -40,29 +40,6 @@ void tokenize(std::string_view line, size_t from, size_t to, std::vector<Token>&
   }
 }
 
-// "# started on Tue Jun 13 10:00:00 2023" → "2023-06-13T10:00:00" (the recording machine's local
-// time).
-std::string iso_start_time(std::string_view when) {
-  static constexpr std::array<std::string_view, 12> kMonths = {
-      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < when.size()) {
-    while (i < when.size() && when[i] == ' ') ++i;
-    size_t start = i;
-    while (i < when.size() && when[i] != ' ') ++i;
-    if (i > start) words.push_back(when.substr(start, i - start));
-  }
-  if (words.size() != 5) return "";
-  auto month = std::find(kMonths.begin(), kMonths.end(), words[1]);
-  if (month == kMonths.end() || !is_integer(words[2]) || !is_integer(words[4]) ||
-      words[3].size() != 8) {
-    return "";
-  }
-  return fmt::format("{}-{:02}-{:02}T{}", words[4], int(month - kMonths.begin()) + 1,
-                     parse_small_int(words[2]), words[3]);
-}
-
 // perf event names: "cycles", "cpu_core/cycles/", "r003c", "L1-dcache-loads:u", "{a,b}"…
 bool is_event_name(std::string_view s) {
   bool letter = false;
@@ -297,9 +274,7 @@ class TextReader {
   void read_comment_line(std::string_view line, std::string_view t) {
     std::string_view body = trim(t.substr(1));
     if (body.starts_with("started on")) {
-      std::string when(trim(body.substr(10)));
-      out_.measurement().start_time = iso_start_time(when);
-      out_.add_note("started on " + when + " (local time of the recording machine)");
+      read_started_on(body, out_);
       return;
     }
     if (body.starts_with("time ") || body == "time") {

@@ -869,3 +869,98 @@ TEST_SUITE("pure") {
     std::filesystem::remove_all(dir);
   }
 }
+
+namespace {
+
+std::string local_recording(const std::string& name) {
+  return std::string(PMC_TEST_DATA) + "/perfstat/local/" + name;
+}
+
+const nlohmann::json* metric_named(const nlohmann::json& metrics, const std::string& name) {
+  for (const auto& m : metrics)
+    if (m["name"] == name) return &m;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("import: -A rows get each CPU's own metrics, as perf printed them beside the row") {
+    // per_cpu.txt: CPU0 102.91 msec, CPU1 102.92 msec of task-clock in 0.102893577 s; perf
+    // printed 1.000 CPUs utilized beside each, the total being two.
+    auto r = run_process(pmcmodel({"import", local_recording("per_cpu.txt"), "--json", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    for (auto [cpu, msec] : {std::pair{"CPU0", 102.91}, std::pair{"CPU1", 102.92}}) {
+      CAPTURE(cpu);
+      const auto* m = metric_named(doc["metrics"], std::string(cpu) + "/cpus_utilized");
+      REQUIRE(m != nullptr);
+      CHECK((*m)["value"].get<double>() == doctest::Approx(msec / 1e3 / 0.102893577));
+      CHECK((*m)["value"].get<double>() == doctest::Approx(1.000).epsilon(0.0005 / 1.000));
+    }
+    const auto* total = metric_named(doc["metrics"], "cpus_utilized");
+    REQUIRE(total != nullptr);
+    CHECK((*total)["value"].get<double>() ==
+          doctest::Approx((102.91 + 102.92) / 1e3 / 0.102893577));
+    for (const auto& note : doc["notes"])
+      CHECK(note.get<std::string>().find("pmcmodel derives") == std::string::npos);
+
+    // -A -I: each interval's per-CPU metric over perf's 100 ms period (1.006, 1.006; 1.008,
+    // 1.008; 0.508, 0.507 printed).
+    auto ri =
+        run_process(pmcmodel({"import", local_recording("per_cpu_interval.txt"), "--json", "-"}));
+    REQUIRE_MESSAGE(ri.exit_code == 0, ri.err);
+    auto interval_doc = nlohmann::json::parse(ri.out);
+    REQUIRE(interval_doc["intervals"].size() == 3);
+    const double printed[3][2] = {{1.006, 1.006}, {1.008, 1.008}, {0.508, 0.507}};
+    for (size_t i = 0; i < 3; ++i) {
+      for (int cpu = 0; cpu < 2; ++cpu) {
+        CAPTURE(i);
+        CAPTURE(cpu);
+        const auto* m = metric_named(interval_doc["intervals"][i]["metrics"],
+                                     "CPU" + std::to_string(cpu) + "/cpus_utilized");
+        REQUIRE(m != nullptr);
+        CHECK(std::abs((*m)["value"].get<double>() - printed[i][cpu]) <= 0.0005 + 1e-9);
+      }
+    }
+  }
+
+  TEST_CASE(
+      "import --json DIR/ with one input writes DIR/<input>.json; one name twice is refused") {
+    auto dir = make_temp_dir("import-json-dir");
+    auto out = (dir / "imported").string() + "/";
+    auto one = run_process(pmcmodel({"import", local_recording("per_cpu.txt"), "--json", out}));
+    REQUIRE_MESSAGE(one.exit_code == 0, one.err);
+    CHECK(std::filesystem::is_regular_file(dir / "imported" / "per_cpu.txt.json"));
+    // An existing directory without the '/' is one too.
+    auto again =
+        run_process(pmcmodel({"import", local_recording("summary.csv"), "--json", dir.string()}));
+    REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+    CHECK(std::filesystem::is_regular_file(dir / "summary.csv.json"));
+
+    // d1/run.txt and d2/run.txt would both be run.txt.json.
+    std::filesystem::create_directories(dir / "d1");
+    std::filesystem::create_directories(dir / "d2");
+    std::filesystem::copy_file(local_recording("per_cpu.txt"), dir / "d1" / "run.txt");
+    std::filesystem::copy_file(local_recording("cmd_comma.txt"), dir / "d2" / "run.txt");
+    auto both = (dir / "both").string();
+    auto clash = run_process(pmcmodel({"import", (dir / "d1" / "run.txt").string(),
+                                       (dir / "d2" / "run.txt").string(), "--json", both}));
+    CHECK(clash.exit_code == 2);
+    CHECK(clash.err.find((dir / "d1" / "run.txt").string()) != std::string::npos);
+    CHECK(clash.err.find((dir / "d2" / "run.txt").string()) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(both));
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("import: a -x -I recording's '# started on' line is its start_time, streamed or whole") {
+    for (const char* name : {"summary.csv", "nc_interval.csv", "two_intervals.csv"}) {
+      CAPTURE(name);
+      auto doc = nlohmann::json::parse(streamed_as_whole(local_recording(name), name));
+      std::string first_line = read_file(local_recording(name)).substr(0, 40);
+      // "# started on Mon Dec  7 20:57:34 2026": the time of day perf wrote.
+      auto time_of_day = first_line.substr(first_line.find(':') - 2, 8);
+      CHECK(doc["start_time"].get<std::string>() == "2026-12-07T" + time_of_day);
+    }
+  }
+}

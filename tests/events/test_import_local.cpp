@@ -1,0 +1,157 @@
+// Recordings made with perf 6.1 on the project's VM (tests/data/perfstat/local, commands in its
+// README): forms an audit of the import found read wrong. Every value checked is one perf printed
+// in the file, or arithmetic on them.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "events/perfstat/import_perfstat.h"
+#include "events/perfstat/import_perfstat_common.h"
+#include "test_support.h"
+
+using namespace pmc;
+
+namespace {
+
+std::string local(const std::string& name) {
+  return std::string(PMC_TEST_DATA) + "/perfstat/local/" + name;
+}
+
+Measurement load_text(const std::string& text, const std::string& name) {
+  return import_perf_stat(text, name, ImportOptions{}).measurement;
+}
+
+Measurement load(const std::string& name) {
+  return load_text(test::read_file(local(name)), name);
+}
+
+const EventCount* find(const std::vector<EventCount>& events, std::string_view name) {
+  auto it = std::find_if(events.begin(), events.end(),
+                         [&](const EventCount& e) { return e.name == name; });
+  return it == events.end() ? nullptr : &*it;
+}
+
+bool any_note(const Measurement& m, std::string_view part) {
+  return std::any_of(m.notes.begin(), m.notes.end(),
+                     [&](const std::string& n) { return n.find(part) != std::string::npos; });
+}
+
+}  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("local: a -x -I '<not counted>' row with a unit is not read as a count of its time") {
+    // "0.200453349,<not counted>,msec,task-clock,0,100.00,,": the timestamp is not the count.
+    auto m = load("nc_interval.csv");
+    REQUIRE(m.intervals.size() == 3);
+    const auto& second = m.intervals[1].events;
+    REQUIRE(second.size() == 2);
+    REQUIRE(find(second, "task-clock") != nullptr);
+    CHECK(find(second, "task-clock")->status == EventStatus::not_counted);
+    REQUIRE(find(second, "page-faults") != nullptr);
+    CHECK(find(second, "page-faults")->status == EventStatus::not_counted);
+    CHECK(find(m.events, "msec") == nullptr);
+    // The run: the sums of the counted intervals, 0.78 + 0.06 msec and 75 + 0 page faults.
+    REQUIRE(find(m.events, "task-clock") != nullptr);
+    CHECK(find(m.events, "task-clock")->value == doctest::Approx(0.84));
+    REQUIRE(find(m.events, "page-faults") != nullptr);
+    CHECK(find(m.events, "page-faults")->value == 75);
+  }
+
+  TEST_CASE("local: <not counted> intervals of a sleeping command are no multiplexing of the run") {
+    // perf printed no percentage on any row: every counter ran whenever it was enabled, and the
+    // <not counted> intervals are those the command spent asleep.
+    for (const char* name : {"nc_interval.txt", "nc_interval.csv"}) {
+      CAPTURE(name);
+      auto m = load(name);
+      for (const char* event : {"task-clock", "page-faults"}) {
+        const EventCount* e = find(m.events, event);
+        REQUIRE(e != nullptr);
+        CHECK(e->status == EventStatus::counted);
+        CHECK(e->running_fraction() == 1.0);
+      }
+      CHECK(find(m.events, "task-clock")->value == doctest::Approx(0.84));
+      // A <not counted> row never ran, whatever percentage perf printed beside it.
+      for (const auto& e : m.intervals[1].events) CHECK(e.time_running_ns == 0);
+    }
+  }
+
+  TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
+    // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
+    auto m = load("cmd_comma.txt");
+    REQUIRE(find(m.events, "page-faults") != nullptr);
+    CHECK(find(m.events, "page-faults")->value == 77);
+    CHECK(find(m.events, "context-switches")->value == 1);
+    CHECK(m.duration_s == doctest::Approx(0.009497449));
+  }
+
+  TEST_CASE("local: a program's own output above a ',' recording does not make '.' its decimal") {
+    // 029.txt (pt_BR locale: "3.148,94 msec", "3,171346072 seconds") under lines a program printed
+    // with '.' decimals, more of them than the recording has numbers.
+    std::string recording = test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/029.txt");
+    std::string program;
+    for (int i = 0; i < 40; ++i) program += "step " + std::to_string(i) + ": 0.25 s, ratio 3.5\n";
+    auto alone = load_text(recording, "029.txt");
+    auto below = load_text(program + recording, "029.txt");
+    CHECK(alone.duration_s == doctest::Approx(3.171346072));
+    CHECK(below.duration_s == doctest::Approx(3.171346072));
+    REQUIRE(find(below.events, "task-clock") != nullptr);
+    CHECK(find(below.events, "task-clock")->value == doctest::Approx(3148.94));
+    CHECK(find(below.events, "cycles")->value == 9718310406.0);
+  }
+
+  TEST_CASE("local: two -I rows, one whole interval and the run's short last one") {
+    // -I 1000 -- sleep 1.3: 1.001081749 and 1.303497991. The step is the first interval's
+    // second, not the last one's 0.3 s, and the recording starts at the run's start.
+    auto m = load("two_intervals.csv");
+    REQUIRE(m.interval_step_s.has_value());
+    CHECK(*m.interval_step_s == doctest::Approx(1.0));
+    REQUIRE(m.intervals.size() == 2);
+    CHECK(m.intervals[0].duration_s == doctest::Approx(1.001081749));
+    CHECK(m.intervals[1].duration_s == doctest::Approx(1.303497991 - 1.001081749));
+    CHECK(m.duration_s == doctest::Approx(1.303497991));
+    CHECK_FALSE(any_note(m, "middle of a run"));
+    // 2002.62 + 604.72 msec of task-clock over 1.303497991 s: two CPUs busy, not 4.3.
+    CHECK(find(m.events, "task-clock")->value / 1e3 / m.duration_s ==
+          doctest::Approx((2002.62 + 604.72) / 1e3 / 1.303497991));
+  }
+
+  TEST_CASE("local: perf stat -j -o FILE, its '# started on' line first, imports as JSON") {
+    std::string text = test::read_file(local("header.json"));
+    CHECK(detect_format(text) == PerfStatFormat::json);
+    auto m = load("header.json");
+    REQUIRE(find(m.events, "task-clock") != nullptr);
+    CHECK(find(m.events, "task-clock")->value == doctest::Approx(1.070522));
+    CHECK(find(m.events, "page-faults")->value == 77);
+    CHECK(m.start_time == "2026-12-07T20:57:35");
+    // Every format takes the start time from that line.
+    CHECK(load("nc_interval.csv").start_time == "2026-12-07T20:57:34");
+    CHECK(load("per_cpu.txt").start_time == "2026-12-07T20:57:38");
+  }
+
+  TEST_CASE("local: -x -I --summary rows are the run's totals, not an aggregate 'summary'") {
+    auto m = load("summary.csv");
+    REQUIRE(m.intervals.size() == 3);
+    REQUIRE(find(m.events, "task-clock") != nullptr);
+    CHECK(find(m.events, "task-clock")->value == doctest::Approx(505.06));
+    CHECK(find(m.events, "page-faults")->value == 11339);
+    for (const auto& e : m.events) CHECK(e.name.find("summary") == std::string::npos);
+    for (const auto& r : m.reported) CHECK(r.name.find("summary") == std::string::npos);
+  }
+
+  TEST_CASE("local: a UTF-8 byte order mark before a recording changes nothing") {
+    for (const char* name : {"nc_interval.csv", "header.json", "per_cpu.txt"}) {
+      CAPTURE(name);
+      std::string text = test::read_file(local(name));
+      auto plain = load_text(text, name);
+      auto marked = load_text("\xef\xbb\xbf" + text, name);
+      REQUIRE(marked.events.size() == plain.events.size());
+      for (size_t i = 0; i < plain.events.size(); ++i) {
+        CHECK(marked.events[i].name == plain.events[i].name);
+        CHECK(marked.events[i].value == plain.events[i].value);
+      }
+      CHECK(marked.start_time == plain.start_time);
+    }
+  }
+}
