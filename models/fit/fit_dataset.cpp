@@ -162,7 +162,21 @@ bool auto_pool(const FitRequest& request) {
          request.solver.kind == SolverKind::ols;
 }
 
+void check_fit_request(const FitRequest& request) {
+  for (const auto* list : {&request.features, &request.candidates}) {
+    const char* option = list == &request.features ? "--features" : "--candidates";
+    std::set<std::string> names;
+    for (const auto& f : *list) {
+      if (!names.insert(f.name).second)
+        throw std::invalid_argument(fmt::format(
+            "{}: '{}' is named twice: each feature needs its own name (NAME=… names one)", option,
+            f.name));
+    }
+  }
+}
+
 CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview) {
+  check_fit_request(request);
   const std::string& group_by = request.cv.group_by;
   CsvOptions csv;
   std::set<std::string> needed = {request.target};
@@ -199,6 +213,7 @@ CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview)
 }
 
 FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdentity& identity) {
+  check_fit_request(request);
   // The features' refusals (a constant column, fewer rows than features) come before the CV's.
   if (!request.features.empty()) (void)design_matrix(data, request.features);
   const std::string& group_by = request.cv.group_by;

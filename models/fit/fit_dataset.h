@@ -36,11 +36,15 @@ struct FitRequest {
 // time-ordered test block, and the plain linear baseline kept when the selection is not better.
 bool auto_pool(const FitRequest& request);
 
+// Throws std::invalid_argument when two features (or two candidates) have the same name.
+void check_fit_request(const FitRequest& request);
+
 // How the CSV is read: the target, the features' and candidates' inputs and band_by must be
 // numbers; group_by, anything not numeric in the first row, and (unless the features are chosen
 // from every column) every other column is text, except a numeric `timestamp` (time-ordered CV)
 // and numeric stall counters (the CPI-stack check). Throws std::invalid_argument when band_by is
-// the target or group_by, or group_by is a feature's input or the target.
+// the target or group_by, or group_by is a feature's input or the target, and what
+// check_fit_request throws.
 CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview);
 
 // The auto pool's selection, as fit reports it.

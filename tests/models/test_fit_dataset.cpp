@@ -494,4 +494,33 @@ TEST_SUITE("pure") {
                            std::invalid_argument);
     }
   }
+
+  TEST_CASE("fit_csv_options: two features of one name are refused, as predict would refuse them") {
+    auto p = preview({"a", "b", "y"}, {true, true, true});
+    FitRequest request;
+    request.target = "y";
+    SUBCASE("one column twice") {
+      request.features = parse_feature_list("a,a");
+      CHECK_THROWS_WITH_AS(
+          fit_csv_options(request, p),
+          "--features: 'a' is named twice: each feature needs its own name (NAME=… names one)",
+          std::invalid_argument);
+    }
+    SUBCASE("two features given one name") {
+      request.features = parse_feature_list("x=a,x=b");
+      CHECK_THROWS_WITH_AS(
+          fit_csv_options(request, p),
+          "--features: 'x' is named twice: each feature needs its own name (NAME=… names one)",
+          std::invalid_argument);
+    }
+    SUBCASE("a candidate twice") {
+      request.candidates = parse_feature_list("a,b,a");
+      CHECK_THROWS_AS(fit_csv_options(request, p), std::invalid_argument);
+    }
+    SUBCASE("fit_dataset refuses it too") {
+      request.features = parse_feature_list("a,a");
+      auto data = table("a,y\n1,2\n2,4\n3,6\n4,8\n5,10\n6,13\n");
+      CHECK_THROWS_AS(fit_dataset(data, request, {}), std::invalid_argument);
+    }
+  }
 }
