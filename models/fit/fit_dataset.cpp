@@ -171,6 +171,11 @@ void check_fit_request(const FitRequest& request) {
         throw std::invalid_argument(fmt::format(
             "{}: '{}' is named twice: each feature needs its own name (NAME=… names one)", option,
             f.name));
+      for (const auto& c : input_columns(f))
+        if (c == request.target)
+          throw std::invalid_argument(fmt::format(
+              "{} {}: the column '{}' is the target: a model cannot take its target as an input",
+              option, f.name, c));
     }
   }
 }

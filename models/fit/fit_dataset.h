@@ -36,7 +36,8 @@ struct FitRequest {
 // time-ordered test block, and the plain linear baseline kept when the selection is not better.
 bool auto_pool(const FitRequest& request);
 
-// Throws std::invalid_argument when two features (or two candidates) have the same name.
+// Throws std::invalid_argument when two features (or two candidates) have the same name, or a
+// feature or candidate reads the target column.
 void check_fit_request(const FitRequest& request);
 
 // How the CSV is read: the target, the features' and candidates' inputs and band_by must be

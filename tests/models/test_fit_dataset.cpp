@@ -523,4 +523,28 @@ TEST_SUITE("pure") {
       CHECK_THROWS_AS(fit_dataset(data, request, {}), std::invalid_argument);
     }
   }
+
+  TEST_CASE("fit_csv_options: the target is no feature, as it is no group or band column") {
+    auto p = preview({"a", "b", "y"}, {true, true, true});
+    FitRequest request;
+    request.target = "y";
+    SUBCASE("--features y") {
+      request.features = parse_feature_list("y");
+      CHECK_THROWS_WITH_AS(fit_csv_options(request, p),
+                           "--features y: the column 'y' is the target: a model cannot take its "
+                           "target as an input",
+                           std::invalid_argument);
+    }
+    SUBCASE("a transform of the target") {
+      request.features = parse_feature_list("a,ratio(a,y)");
+      CHECK_THROWS_AS(fit_csv_options(request, p), std::invalid_argument);
+    }
+    SUBCASE("--candidates y,a") {
+      request.candidates = parse_feature_list("y,a");
+      CHECK_THROWS_WITH_AS(fit_csv_options(request, p),
+                           "--candidates y: the column 'y' is the target: a model cannot take its "
+                           "target as an input",
+                           std::invalid_argument);
+    }
+  }
 }
