@@ -211,7 +211,10 @@ CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview)
     if (name == "timestamp" && preview.numeric_in_first_row[i]) continue;
     // Stall counters stay numbers too: a CPI-stack model is compared with them.
     if (is_stall_counter_column(name) && preview.numeric_in_first_row[i]) continue;
-    bool text = name == group_by || !preview.numeric_in_first_row[i] || !every_column_a_candidate;
+    bool excluded =
+        std::find(request.exclude.begin(), request.exclude.end(), name) != request.exclude.end();
+    bool text = name == group_by || excluded || !preview.numeric_in_first_row[i] ||
+                !every_column_a_candidate;
     if (text) csv.string_columns.push_back(name);
   }
   return csv;

@@ -41,10 +41,10 @@ bool auto_pool(const FitRequest& request);
 void check_fit_request(const FitRequest& request);
 
 // How the CSV is read: the target, the features' and candidates' inputs and band_by must be
-// numbers; group_by, anything not numeric in the first row, and (unless the features are chosen
-// from every column) every other column is text, except a numeric `timestamp` (time-ordered CV)
-// and numeric stall counters (the CPI-stack check). Throws std::invalid_argument when band_by is
-// the target or group_by, or group_by is a feature's input or the target, and what
+// numbers; group_by, the excluded columns, anything not numeric in the first row, and (unless the
+// features are chosen from every column) every other column is text, except a numeric `timestamp`
+// (time-ordered CV) and numeric stall counters (the CPI-stack check). Throws std::invalid_argument
+// when band_by is the target or group_by, or group_by is a feature's input or the target, and what
 // check_fit_request throws.
 CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview);
 

@@ -467,6 +467,24 @@ TEST_SUITE("pure") {
       CHECK(csv.required_columns == std::vector<std::string>{"y"});
       CHECK(csv.string_columns == std::vector<std::string>{"host", "grp"});
     }
+    SUBCASE("every column a candidate but the excluded ones, which are text") {
+      request.exclude = {"b"};
+      auto csv = fit_csv_options(request, p);
+      CHECK(csv.string_columns == std::vector<std::string>{"host", "b", "grp"});
+      // An excluded column that holds text below its first row loads, and is no candidate.
+      std::string text = "a,note,y\n";
+      for (size_t i = 0; i < 30; ++i)
+        text += fmt::format("{},{},{}\n", i, i < 3 ? "1" : "late", 2 * double(i) + spread(i));
+      auto csv2 = fit_csv_options(request, preview({"a", "note", "y"}, {true, true, true}));
+      CHECK(csv2.string_columns.empty());
+      request.exclude = {"note"};
+      csv2 = fit_csv_options(request, preview({"a", "note", "y"}, {true, true, true}));
+      CHECK(csv2.string_columns == std::vector<std::string>{"note"});
+      auto data = Dataset::parse_csv(text, "t.csv", csv2);
+      CHECK(data.has_labels("note"));
+      auto fit = fit_dataset(data, request, {});
+      for (const auto& t : fit.model.terms) CHECK(input_columns(t.spec) == std::vector<std::string>{"a"});
+    }
     SUBCASE("given features: every other column is text, except timestamp and stall counters") {
       request.features = parse_feature_list("rate(a,timestamp)");
       request.cv.group_by = "grp";
