@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/model_report.h"
 #include "cli/output.h"
+#include "events/text/text.h"
 #include "models/fit/dataset.h"
 #include "models/fit/prediction_table.h"
 
@@ -28,7 +29,8 @@ std::vector<std::string> table_lines(const std::string& path) {
   if (!in) throw CommandError(path + ": cannot open the file");
   std::vector<std::string> lines;
   std::string line;
-  while (std::getline(in, line)) {
+  for (bool first = true; std::getline(in, line); first = false) {
+    if (first) line.erase(0, line.size() - without_bom(line).size());
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos || line.front() == '#') continue;
     lines.push_back(line);

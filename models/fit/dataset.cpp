@@ -52,6 +52,7 @@ CsvPreview Dataset::preview_csv(const std::filesystem::path& file) {
   bool have_header = false;
   while (std::getline(in, line)) {
     ++line_no;
+    if (line_no == 1) line.erase(0, line.size() - without_bom(line).size());
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (trim(line).empty()) continue;
     if (line.front() == '#') {
@@ -86,6 +87,7 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
   std::vector<int> kind;  // per CSV field: index into columns_ (>= 0) or -1 - label index
   if (auto problem = find_oversized_line(text, origin); !problem.empty())
     throw std::runtime_error(problem);
+  text = without_bom(text);
   // The header's names, so that a duplicate is found in linear time (100,000 columns took 12 s
   // when each name was looked up in the list of the ones before it).
   std::unordered_set<std::string_view> header_names;

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -42,6 +44,25 @@ TEST_SUITE("pure") {
     auto ids = ds.group_ids("workload", &names);
     CHECK(names == std::vector<std::string>{"cpu", "cpu, heavy", "stream", "idle"});
     CHECK(ids == std::vector<uint32_t>{0, 0, 1, 2, 2, 2, 3, 3});
+  }
+
+  TEST_CASE("dataset: a UTF-8 byte order mark before the header is not part of the first name") {
+    // What a spreadsheet's "CSV UTF-8" export writes: EF BB BF, then the header.
+    const std::string text = "\xEF\xBB\xBFx,y\n1,2.1\n2,4\n";
+    auto ds = Dataset::parse_csv(text, "bom.csv", {{}, {"x", "y"}});
+    CHECK(ds.names() == std::vector<std::string>{"x", "y"});
+    CHECK(ds.column("x") == std::vector<double>{1, 2});
+    auto file = std::filesystem::temp_directory_path() / "pmc-dataset-bom.csv";
+    std::ofstream(file, std::ios::binary) << text;
+    auto preview = Dataset::preview_csv(file);
+    CHECK(preview.names == std::vector<std::string>{"x", "y"});
+    CHECK(preview.numeric_in_first_row == std::vector<bool>{true, true});
+    // A mark before a comment line leaves the comment a comment.
+    std::ofstream(file, std::ios::binary) << "\xEF\xBB\xBF# machine.cpu=x\nx,y\n1,2\n";
+    preview = Dataset::preview_csv(file);
+    CHECK(preview.comments == std::vector<std::string>{"machine.cpu=x"});
+    CHECK(preview.names == std::vector<std::string>{"x", "y"});
+    std::filesystem::remove(file);
   }
 
   TEST_CASE("dataset: selecting, slicing and sorting rows keeps their source lines") {
