@@ -155,8 +155,11 @@ int run_fit(const FitOptions& o) {
   FitResult fit = fit_dataset(std::move(data), request, identity);
   std::string report = format_fit(fit, o.data);
   write_file_atomically(o.out, model_to_json(fit.model));
-  report += fmt::format("wrote {}\n", o.out);
-  std::fputs(report.c_str(), stdout);
+  // With --out -, stdout holds the model alone, so that it parses as JSON: the report goes to
+  // stderr.
+  bool model_on_stdout = o.out == "-";
+  if (!model_on_stdout) report += fmt::format("wrote {}\n", o.out);
+  std::fputs(report.c_str(), model_on_stdout ? stderr : stdout);
   return 0;
 }
 
@@ -212,7 +215,10 @@ Runner add_fit(CLI::App& app) {
                   "Time-ordered CV: rows left out before each test block (default: 1% of the rows "
                   "with --features auto, else 0)")
       ->check(CLI::Range(0L, 100000000L));
-  cmd->add_option("--out", o->out, "Model file to write (pmcmodel.model/1)")->required();
+  cmd->add_option("--out", o->out,
+                  "Model file to write (pmcmodel.model/1); - writes it to stdout and the report "
+                  "to stderr")
+      ->required();
   cmd->footer(
       "Examples:\n"
       "  pmcmodel fit --data calib.csv --target package_watts --features auto --group-by workload "

@@ -132,6 +132,20 @@ TEST_SUITE("pure") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE("fit --out - writes the model alone to stdout and the report to stderr") {
+    auto data = temp_path("stdout.csv");
+    write(data, known_coefficients_csv(60, 3));
+    auto r = run_process(
+        pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a,b", "--out", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto m = json::parse(r.out);  // throws when the report follows the model
+    CHECK(m["schema"] == "pmcmodel.model/1");
+    CHECK(m["target"] == "y");
+    CHECK(r.err.find("cv plan:") != std::string::npos);
+    CHECK(r.err.find("wrote -") == std::string::npos);
+    std::filesystem::remove(data);
+  }
+
   TEST_CASE("fit --features auto selects the informative columns, --group-by makes CV grouped") {
     auto data = temp_path("auto.csv"), model = temp_path("auto.json");
     write(data, known_coefficients_csv(300, 11));
