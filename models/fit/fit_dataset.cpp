@@ -18,6 +18,7 @@ void fit_request_bands(const Dataset& data, const FitRequest& request, const std
                        const std::optional<ConstrainedFit>& constrained) {
   CvRequest band_request = request.cv;
   band_request.few_groups_ignored = true;
+  band_request.min_train_rows = pooled.terms.size() + 2;
   auto plan_for_band = [&](const Dataset& sub) {
     std::string how;
     return choose_cv_plan(sub, band_request, how);
@@ -229,14 +230,19 @@ FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdenti
   if (request.cv.method == CvChoice::grouped && group_by.empty())
     throw std::invalid_argument("--cv grouped needs --group-by COLUMN");
   bool pool = auto_pool(request);
-  FitRequest asked = request;
-  asked.cv.gap_by_default = pool;
   FitResult result;
-  CvPlan plan = choose_cv_plan(data, asked.cv, result.cv_plan);
-
   std::vector<FeatureSpec> candidates = request.candidates;
   if (request.features.empty() && candidates.empty())
     candidates = default_candidates(data, request.target, request.exclude, result.notes);
+  FitRequest asked = request;
+  asked.cv.gap_by_default = pool;
+  // Every training set must have more rows than the fit has coefficients: the given features, the
+  // auto pool's baseline on every candidate column, or forward selection's first feature.
+  size_t fitted_features = !request.features.empty() ? request.features.size()
+                           : pool                    ? std::max<size_t>(candidates.size(), 1)
+                                                     : 1;
+  asked.cv.min_train_rows = fitted_features + 2;
+  CvPlan plan = choose_cv_plan(data, asked.cv, result.cv_plan);
   result.selection_options.vif_limit = request.vif_limit;
   FitOutcome outcome;
   if (pool) {

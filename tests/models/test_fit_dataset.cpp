@@ -483,7 +483,8 @@ TEST_SUITE("pure") {
       auto data = Dataset::parse_csv(text, "t.csv", csv2);
       CHECK(data.has_labels("note"));
       auto fit = fit_dataset(data, request, {});
-      for (const auto& t : fit.model.terms) CHECK(input_columns(t.spec) == std::vector<std::string>{"a"});
+      for (const auto& t : fit.model.terms)
+        CHECK(input_columns(t.spec) == std::vector<std::string>{"a"});
     }
     SUBCASE("given features: every other column is text, except timestamp and stall counters") {
       request.features = parse_feature_list("rate(a,timestamp)");
@@ -563,6 +564,38 @@ TEST_SUITE("pure") {
                            "--candidates y: the column 'y' is the target: a model cannot take its "
                            "target as an input",
                            std::invalid_argument);
+    }
+  }
+
+  TEST_CASE("fit_dataset: the automatic plan leaves every fold more rows than coefficients") {
+    FitRequest request;
+    request.target = "y";
+    SUBCASE("50 rows by time, 10 features") {
+      // y = Σ (k + 1)·c_k + noise: OLS on 10 features needs 12 rows in each training set.
+      std::string csv = "timestamp";
+      for (int k = 0; k < 10; ++k) csv += fmt::format(",c{}", k);
+      csv += ",y\n";
+      for (size_t i = 0; i < 50; ++i) {
+        csv += fmt::format("{}", 1000 + i);
+        double y = spread(i + 900);
+        for (size_t k = 0; k < 10; ++k) {
+          double c = 10 * spread(i * 11 + k);
+          csv += fmt::format(",{}", c);
+          y += double(k + 1) * c;
+        }
+        csv += fmt::format(",{}\n", y);
+      }
+      request.features = parse_feature_list("c0,c1,c2,c3,c4,c5,c6,c7,c8,c9");
+      auto fit = fit_dataset(table(csv), request, {});
+      CHECK(fit.cv_plan.starts_with("time-ordered, 4 blocks"));
+      for (const auto& fold : fit.cv.folds) CHECK(fold.train_rows >= 12);
+      CHECK(term(fit.model, "c9")->coefficient == doctest::Approx(10).epsilon(0.01));
+    }
+    SUBCASE("5 rows, 1 feature") {
+      request.features = parse_feature_list("x");
+      auto fit = fit_dataset(table("x,y\n1,2.1\n2,4\n3,6.2\n4,8\n5,9.9\n"), request, {});
+      CHECK(fit.cv.folds.size() == 3);
+      for (const auto& fold : fit.cv.folds) CHECK(fold.train_rows >= 3);
     }
   }
 }
