@@ -98,6 +98,9 @@ std::string format_errors(const Model& model, const PredictionCheck& c) {
         c.out_of_range_covered, c.out_of_range,
         100.0 * double(c.out_of_range_covered) / double(c.out_of_range),
         model.clip_out_of_range ? ", clipped, interval widened" : "");
+  if (c.without_target > 0)
+    report += fmt::format("; {} rows without a {} value (an empty cell) are predicted and left out",
+                          c.without_target, model.target);
   return report + "\n";
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <unordered_map>
@@ -85,6 +86,7 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
   std::vector<std::string_view> fields;
   std::deque<std::string> unescaped;
   std::vector<int> kind;  // per CSV field: index into columns_ (>= 0) or -1 - label index
+  std::vector<char> empty_is_missing;  // per CSV field
   if (auto problem = find_oversized_line(text, origin); !problem.empty())
     throw std::runtime_error(problem);
   text = without_bom(text);
@@ -123,6 +125,9 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
           ds.names_.push_back(name);
           ds.columns_.emplace_back();
         }
+        empty_is_missing.push_back(std::find(options.empty_is_missing.begin(),
+                                             options.empty_is_missing.end(),
+                                             name) != options.empty_is_missing.end());
       }
       for (const auto& req : options.required_columns)
         if (!ds.has_column(req) && !ds.has_labels(req))
@@ -140,6 +145,10 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
         continue;
       }
       double v;
+      if (fields[i].empty() && empty_is_missing[i]) {
+        ds.columns_[size_t(kind[i])].push_back(std::numeric_limits<double>::quiet_NaN());
+        continue;
+      }
       if (!parse_number(fields[i], v))
         fail(origin, line_no,
              fmt::format("expected a finite number in column '{}', found '{}'",
