@@ -132,7 +132,8 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
       for (const auto& req : options.required_columns)
         if (!ds.has_column(req) && !ds.has_labels(req))
           fail(origin, line_no,
-               fmt::format("expected a column '{}' (header has: {})", req, join(ds.names_)));
+               fmt::format("expected a column '{}' (header has: {})", req,
+                           join(std::vector<std::string>(fields.begin(), fields.end()))));
       continue;
     }
     if (fields.size() != kind.size())

@@ -106,6 +106,11 @@ TEST_SUITE("pure") {
     SUBCASE("a missing target column") {
       auto e = error_of([] { Dataset::load_csv(kDir + "small.csv", {{"workload"}, {"package_power"}}); });
       CHECK(contains(e, "small.csv:1: expected a column 'package_power'"));
+      // The header as written, text columns too.
+      auto f = error_of([] {
+        Dataset::parse_csv("a,note,b\n1,x,2\n", "m.csv", {{"note"}, {"y"}});
+      });
+      CHECK(f == "m.csv:1: expected a column 'y' (header has: a, note, b)");
     }
     SUBCASE("an undeclared text column is a non-numeric cell") {
       auto e = error_of([] { Dataset::load_csv(kDir + "small.csv"); });
