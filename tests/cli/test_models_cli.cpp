@@ -267,6 +267,25 @@ TEST_SUITE("pure") {
     for (const auto& p : {data, model, fresh, out}) std::filesystem::remove(p);
   }
 
+  TEST_CASE("predict on its own output replaces the prediction columns instead of repeating them") {
+    auto data = temp_path("again.csv"), model = temp_path("again.json"),
+         first = temp_path("again1.csv"), second = temp_path("again2.csv");
+    write(data, known_coefficients_csv(40, 4));
+    REQUIRE(run_process(pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a,b",
+                                  "--out", model}))
+                .exit_code == 0);
+    REQUIRE(run_process(pmcmodel({"predict", "--model", model, "--data", data, "--csv", first}))
+                .exit_code == 0);
+    auto r = run_process(pmcmodel({"predict", "--model", model, "--data", first, "--csv", second}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto a = parse_table(read_file(first)), b = parse_table(read_file(second));
+    CHECK(b.header == std::vector<std::string>{"a", "b", "c", "workload", "y", "predicted_y",
+                                               "lower_y", "upper_y", "out_of_range"});
+    REQUIRE(b.rows.size() == 40);
+    for (size_t i = 0; i < 40; ++i) CHECK(b.rows[i] == a.rows[i]);  // same model, same rows
+    for (const auto& f : {data, model, first, second}) std::filesystem::remove(f);
+  }
+
   TEST_CASE("fit and predict refuse malformed data with FILE:LINE, exit 2 and no output file") {
     auto model = temp_path("refused.json"), data = temp_path("bad.csv");
     struct Case {
