@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "cli/option_checks.h"
 #include "cli/model_report.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "models/fit/fit_dataset.h"
 
@@ -145,9 +145,29 @@ std::string format_fit(const FitResult& fit, const std::string& data_origin) {
   return report;
 }
 
-int run_fit(const FitOptions& o) {
+// Options that the rest of the request would leave without effect are refused, not ignored.
+void check_option_combinations(const FitOptions& o) {
   if (o.band_by.empty() && (!o.band_edges.empty() || o.band_min_rows))
     throw CommandError("--band-edges and --band-min-rows need --band-by COLUMN");
+  if (o.lambda >= 0 && o.model != "ridge" && o.model != "elastic")
+    throw CommandError(fmt::format(
+        "--lambda: --model {} has no penalty (only ridge and elastic have one)", o.model));
+  if (o.nonnegative_intercept && o.model != "nnls")
+    throw CommandError(fmt::format(
+        "--nonnegative-intercept: --model {} has no bounds (only nnls bounds its coefficients)",
+        o.model));
+  if (!o.group_by.empty() && (o.cv == "kfold" || o.cv == "time-ordered" || o.folds))
+    throw CommandError(
+        fmt::format("--group-by {}: CV leaves one group out, so {} has no effect: drop one of them",
+                    o.group_by, o.folds ? "--folds" : "--cv " + o.cv));
+  if (o.cv_gap >= 0 && (o.cv == "kfold" || !o.group_by.empty()))
+    throw CommandError(
+        fmt::format("--cv-gap: only time-ordered CV leaves a gap, and {} is not time-ordered",
+                    o.group_by.empty() ? "--cv kfold" : "--group-by " + o.group_by));
+}
+
+int run_fit(const FitOptions& o) {
+  check_option_combinations(o);
   check_output_path(o.out);
   auto preview = Dataset::preview_csv(o.data);
   FitRequest request = fit_request(o);

@@ -100,6 +100,11 @@ CvPlan time_ordered_choice(const Dataset& data, const CvRequest& request, std::s
 
 CvPlan kfold_choice(const Dataset& data, const CvRequest& request, std::string& how) {
   const size_t rows = data.rows(), need = training_rows_needed(request);
+  if (request.gap >= 0)
+    throw std::invalid_argument(fmt::format(
+        "{}: --cv-gap {}: only time-ordered CV leaves a gap, and this plan is k-fold (the table "
+        "has no timestamp column): --cv time-ordered takes the rows in file order",
+        data.where_header(), request.gap));
   if (request.folds) {
     CvPlan plan = kfold_plan(rows, request.folds, 1);
     auto [split, trained] = smallest_training_set(plan);

@@ -42,7 +42,7 @@ struct CvRequest {
 // blocks, and `how` says why. Throws std::invalid_argument ("FILE:LINE: expected …", with the
 // option that would fix it) when the rows cannot be split so: fewer than two groups, fewer than
 // 2 × blocks rows, fewer than 4 rows for k-fold, a given `folds` or `gap` that leaves a training
-// set too small.
+// set too small, a `gap` for a k-fold plan.
 CvPlan choose_cv_plan(const Dataset& data, const CvRequest& request, std::string& how);
 
 }  // namespace pmc

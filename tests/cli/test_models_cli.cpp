@@ -132,6 +132,41 @@ TEST_SUITE("pure") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE("fit refuses options the rest of the request would leave without effect") {
+    auto data = temp_path("ignored.csv"), model = temp_path("ignored.json");
+    write(data, known_coefficients_csv(60, 2));
+    struct Case {
+      std::vector<std::string> options;
+      std::string expected;
+    };
+    std::vector<Case> cases = {
+        {{"--lambda", "0.5"}, "--lambda: --model linear has no penalty"},
+        {{"--model", "nnls", "--lambda", "0.5"}, "--lambda: --model nnls has no penalty"},
+        {{"--nonnegative-intercept"}, "--nonnegative-intercept: --model linear has no bounds"},
+        {{"--group-by", "workload", "--cv", "kfold"},
+         "--group-by workload: CV leaves one group out, so --cv kfold has no effect"},
+        {{"--group-by", "workload", "--folds", "3"},
+         "--group-by workload: CV leaves one group out, so --folds has no effect"},
+        {{"--cv", "kfold", "--cv-gap", "2"},
+         "--cv-gap: only time-ordered CV leaves a gap, and --cv kfold is not time-ordered"},
+        {{"--cv-gap", "2"},
+         "--cv-gap 2: only time-ordered CV leaves a gap, and this plan is "
+         "k-fold (the table has no timestamp column)"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.expected);
+      std::vector<std::string> argv = {"fit",   "--data", data,         "--target", "y",
+                                       "--out", model,    "--features", "a,b"};
+      argv.insert(argv.end(), c.options.begin(), c.options.end());
+      auto r = run_process(pmcmodel(argv));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK_MESSAGE(r.err.find(c.expected) != std::string::npos, r.err);
+      CHECK_FALSE(std::filesystem::exists(model));
+    }
+    std::filesystem::remove(data);
+  }
+
   TEST_CASE("fit --out - writes the model alone to stdout and the report to stderr") {
     auto data = temp_path("stdout.csv");
     write(data, known_coefficients_csv(60, 3));

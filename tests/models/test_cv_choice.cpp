@@ -132,6 +132,14 @@ TEST_SUITE("pure") {
                            "intercept): more --folds (at most 50, one row each)",
                            std::invalid_argument);
     }
+    SUBCASE("a --cv-gap for a k-fold plan is refused: k-fold leaves no gap") {
+      request.gap = 3;
+      CHECK_THROWS_WITH_AS(choose_cv_plan(table(50, false), request, how),
+                           "t.csv:1: --cv-gap 3: only time-ordered CV leaves a gap, and this plan "
+                           "is k-fold (the table has no timestamp column): --cv time-ordered "
+                           "takes the rows in file order",
+                           std::invalid_argument);
+    }
     SUBCASE("a --cv-gap is honoured (fewer blocks) or refused, never shortened") {
       // The Kepler nx12 table's 1541 rows: 5 blocks of 308 rows cannot hold a gap of 310.
       request.gap = 310;
