@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "models/fit/fit_dataset.h"
 
@@ -155,6 +156,19 @@ TEST_SUITE("pure") {
     CHECK(!bands[2].model);
     CHECK(!bands[2].reason.empty());
 
+    SUBCASE("no band fitted: the banded CV errors are null in the file, not 0") {
+      request.band_min_rows = 100;
+      auto none = fit_dataset(table(csv), request, {});
+      for (const auto& b : none.model.bands) CHECK(!b.model);
+      auto cv = nlohmann::json::parse(model_to_json(none.model))["bands"]["cv"];
+      CHECK(cv["rows"] == 0);
+      for (const char* key : {"mape_percent", "rmse", "medae", "r2"}) CHECK(cv[key].is_null());
+      CHECK_NOTHROW(model_from_json(model_to_json(none.model), "m.json"));
+      // The banded fit's own errors are numbers.
+      auto with = nlohmann::json::parse(model_to_json(fit.model))["bands"]["cv"];
+      CHECK(with["rows"] == 60);
+      CHECK(with["rmse"].is_number());
+    }
     SUBCASE("edges that do not increase are refused") {
       request.band_edges = {2.5, 1.5};
       CHECK_THROWS_AS(fit_dataset(table(csv), request, {}), std::invalid_argument);
