@@ -234,6 +234,10 @@ FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdenti
   std::vector<FeatureSpec> candidates = request.candidates;
   if (request.features.empty() && candidates.empty())
     candidates = default_candidates(data, request.target, request.exclude, result.notes);
+  if (group_by.empty() && request.cv.method == CvChoice::automatic && data.has_labels("timestamp"))
+    result.notes.push_back(
+        "column 'timestamp' is text, not seconds: the rows are not sorted by it and the automatic "
+        "plan is shuffled k-fold (Unix seconds would make it time-ordered)");
   FitRequest asked = request;
   asked.cv.gap_by_default = pool;
   // Every training set must have more rows than the fit has coefficients: the given features, the

@@ -76,7 +76,9 @@ struct FitResult {
   Model model;                               // with its stall check, and its bands when banded
   CvResult cv;                               // the pooled model's folds
   std::string cv_plan;                       // the plan in words
-  std::vector<std::string> notes;            // the default candidates' notes (constant columns)
+  // The default candidates' notes (constant columns), and a text `timestamp` that the automatic
+  // plan could not order by.
+  std::vector<std::string> notes;
   std::optional<SelectionResult> selection;  // forward selection, outside the auto pool
   SelectionOptions selection_options;
   std::optional<AutoFeaturesReport> auto_features;  // the auto pool

@@ -612,4 +612,25 @@ TEST_SUITE("pure") {
       for (const auto& fold : fit.cv.folds) CHECK(fold.train_rows >= 3);
     }
   }
+
+  TEST_CASE("fit_dataset: a text timestamp is noted, as the automatic plan cannot order by it") {
+    std::string csv = "timestamp,a,y\n";
+    for (size_t i = 0; i < 30; ++i)
+      csv += fmt::format("2026-01-01T00:{:02}:00Z,{},{}\n", i, i, 3 * double(i) + spread(i));
+    FitRequest request;
+    request.target = "y";
+    request.features = parse_feature_list("a");
+    auto data = Dataset::parse_csv(
+        csv, "t.csv",
+        fit_csv_options(request, preview({"timestamp", "a", "y"}, {false, true, true})));
+    auto fit = fit_dataset(data, request, {});
+    CHECK(fit.cv_plan.starts_with("k-fold"));
+    REQUIRE(fit.notes.size() == 1);
+    CHECK(fit.notes[0].starts_with("column 'timestamp' is text, not seconds"));
+    // A numeric timestamp gets no note.
+    auto numeric = fit_dataset(table("timestamp,a,y\n1,1,2\n2,2,4.1\n3,3,6\n4,4,8.2\n5,5,9.9\n6,6,"
+                                     "12\n7,7,14.1\n8,8,16\n9,9,18.2\n10,10,20\n"),
+                               request, {});
+    CHECK(numeric.notes.empty());
+  }
 }
