@@ -103,15 +103,19 @@ std::string format_run_summary(const CalibrateOptions& o, const CalibrationResul
                                double elapsed_s) {
   const CalibrationRequest& r = o.request;
   const CalibrationColumns& c = result.columns;
+  // What the rows hold; the notes say what was asked for and left out, and why.
   std::string report = fmt::format(
-      "calibrate: {} rows ({} ms intervals) from {} steps ({} workloads, threads {}) in {:.1f} s\n",
-      result.rows, r.interval_ms, result.steps.size(), r.workloads.size(),
-      fmt::join(r.threads, ","), elapsed_s);
+      "calibrate: {} rows ({} ms intervals) from {} steps (workloads {}; threads {}) in {:.1f} s\n",
+      result.rows, r.interval_ms, result.steps.size(), fmt::join(result.workloads_in_rows, ","),
+      fmt::join(result.threads_in_rows, ","), elapsed_s);
   report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
   if (!c.uncounted.empty())
     report += fmt::format("not counted: {}\n", fmt::join(c.uncounted, "; "));
   if (!result.power_method.empty())
-    report += fmt::format("power: {} ({})\n", result.power_method, fmt::join(c.domains, ", "));
+    report +=
+        fmt::format("power: {} ({})\n", result.power_method,
+                    c.domains.empty() ? std::string("no reading in any interval: see the notes")
+                                      : fmt::format("{}", fmt::join(c.domains, ", ")));
   if (!c.gpu_columns.empty()) {
     std::vector<std::string> columns;
     for (const auto& g : c.gpu_columns) columns.push_back(g.column);

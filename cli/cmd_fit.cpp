@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_report.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "models/fit/fit_dataset.h"
 
@@ -144,9 +145,29 @@ std::string format_fit(const FitResult& fit, const std::string& data_origin) {
   return report;
 }
 
-int run_fit(const FitOptions& o) {
+// Options that the rest of the request would leave without effect are refused, not ignored.
+void check_option_combinations(const FitOptions& o) {
   if (o.band_by.empty() && (!o.band_edges.empty() || o.band_min_rows))
     throw CommandError("--band-edges and --band-min-rows need --band-by COLUMN");
+  if (o.lambda >= 0 && o.model != "ridge" && o.model != "elastic")
+    throw CommandError(fmt::format(
+        "--lambda: --model {} has no penalty (only ridge and elastic have one)", o.model));
+  if (o.nonnegative_intercept && o.model != "nnls")
+    throw CommandError(fmt::format(
+        "--nonnegative-intercept: --model {} has no bounds (only nnls bounds its coefficients)",
+        o.model));
+  if (!o.group_by.empty() && (o.cv == "kfold" || o.cv == "time-ordered" || o.folds))
+    throw CommandError(
+        fmt::format("--group-by {}: CV leaves one group out, so {} has no effect: drop one of them",
+                    o.group_by, o.folds ? "--folds" : "--cv " + o.cv));
+  if (o.cv_gap >= 0 && (o.cv == "kfold" || !o.group_by.empty()))
+    throw CommandError(
+        fmt::format("--cv-gap: only time-ordered CV leaves a gap, and {} is not time-ordered",
+                    o.group_by.empty() ? "--cv kfold" : "--group-by " + o.group_by));
+}
+
+int run_fit(const FitOptions& o) {
+  check_option_combinations(o);
   check_output_path(o.out);
   auto preview = Dataset::preview_csv(o.data);
   FitRequest request = fit_request(o);
@@ -155,8 +176,11 @@ int run_fit(const FitOptions& o) {
   FitResult fit = fit_dataset(std::move(data), request, identity);
   std::string report = format_fit(fit, o.data);
   write_file_atomically(o.out, model_to_json(fit.model));
-  report += fmt::format("wrote {}\n", o.out);
-  std::fputs(report.c_str(), stdout);
+  // With --out -, stdout holds the model alone, so that it parses as JSON: the report goes to
+  // stderr.
+  bool model_on_stdout = o.out == "-";
+  if (!model_on_stdout) report += fmt::format("wrote {}\n", o.out);
+  std::fputs(report.c_str(), model_on_stdout ? stderr : stdout);
   return 0;
 }
 
@@ -189,7 +213,7 @@ Runner add_fit(CLI::App& app) {
                   "Folds (k-fold, default 10) or blocks (time-ordered, default 5)")
       ->check(CLI::Range(2, 1000));
   cmd->add_option("--lambda", o->lambda, "ridge/elastic: penalty (default: chosen by 5-fold CV)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--alpha", o->alpha, "elastic: L1 share, 0 (ridge) … 1 (lasso); default 0.5")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--vif-limit", o->vif_limit,
@@ -212,7 +236,10 @@ Runner add_fit(CLI::App& app) {
                   "Time-ordered CV: rows left out before each test block (default: 1% of the rows "
                   "with --features auto, else 0)")
       ->check(CLI::Range(0L, 100000000L));
-  cmd->add_option("--out", o->out, "Model file to write (pmcmodel.model/1)")->required();
+  cmd->add_option("--out", o->out,
+                  "Model file to write (pmcmodel.model/1); - writes it to stdout and the report "
+                  "to stderr")
+      ->required();
   cmd->footer(
       "Examples:\n"
       "  pmcmodel fit --data calib.csv --target package_watts --features auto --group-by workload "

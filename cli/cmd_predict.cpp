@@ -1,14 +1,18 @@
 // pmcmodel predict: a model file applied to a CSV table: every input row with the prediction,
 // its 90% interval and an out-of-range flag; the errors when the table has the target column.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/model_report.h"
 #include "cli/output.h"
+#include "events/text/text.h"
 #include "models/fit/dataset.h"
 #include "models/fit/prediction_table.h"
 
@@ -28,7 +32,8 @@ std::vector<std::string> table_lines(const std::string& path) {
   if (!in) throw CommandError(path + ": cannot open the file");
   std::vector<std::string> lines;
   std::string line;
-  while (std::getline(in, line)) {
+  for (bool first = true; std::getline(in, line); first = false) {
+    if (first) line.erase(0, line.size() - without_bom(line).size());
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos || line.front() == '#') continue;
     lines.push_back(line);
@@ -58,8 +63,38 @@ std::string format_band_use(const Model& model, const Prediction& p,
   return out;
 }
 
+// The fields of a CSV line as written (quotes kept), split at the commas outside quotes.
+std::vector<std::string_view> raw_fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  bool quoted = false;
+  size_t start = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '"') quoted = !quoted;
+    if (line[i] == ',' && !quoted) out.push_back(line.substr(start, i - start)), start = i + 1;
+  }
+  out.push_back(line.substr(start));
+  return out;
+}
+
+// `line` without the fields at `drop` (ascending).
+std::string without_fields(std::string_view line, const std::vector<size_t>& drop) {
+  if (drop.empty()) return std::string(line);
+  auto fields = raw_fields(line);
+  std::string out;
+  bool first = true;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (std::binary_search(drop.begin(), drop.end(), i)) continue;
+    if (!first) out += ',';
+    out += fields[i];
+    first = false;
+  }
+  return out;
+}
+
 // Every input line as written, followed by the prediction, its interval, the range flag and,
-// for a banded model, the band.
+// for a banded model, the band. The columns of an earlier prediction of the same target (the
+// input is predict's own output) are left out of the input, so that they are replaced, not
+// repeated.
 std::string format_predicted_rows(const std::string& path, const Model& model, const Prediction& p,
                                   const Dataset& data) {
   auto lines = table_lines(path);
@@ -67,11 +102,17 @@ std::string format_predicted_rows(const std::string& path, const Model& model, c
     throw CommandError(
         fmt::format("{}: expected {} data lines, found {}", path, data.rows(), lines.size() - 1));
   bool banded = !model.bands.empty();
-  std::string out = lines[0] + fmt::format(",predicted_{0},lower_{0},upper_{0},out_of_range{1}\n",
-                                           model.target, banded ? ",band" : "");
+  std::vector<std::string> added = {"predicted_" + model.target, "lower_" + model.target,
+                                    "upper_" + model.target, "out_of_range"};
+  if (banded) added.push_back("band");
+  std::vector<size_t> drop;
+  auto header = raw_fields(lines[0]);
+  for (size_t i = 0; i < header.size(); ++i)
+    if (std::find(added.begin(), added.end(), header[i]) != added.end()) drop.push_back(i);
+  std::string out = without_fields(lines[0], drop) + "," + join(added, ",") + "\n";
   for (size_t r = 0; r < data.rows(); ++r) {
-    out += fmt::format("{},{},{},{},{}", lines[r + 1], cell(p.value[r]), cell(p.lower[r]),
-                       cell(p.upper[r]), p.out_of_range[r] ? 1 : 0);
+    out += fmt::format("{},{},{},{},{}", without_fields(lines[r + 1], drop), cell(p.value[r]),
+                       cell(p.lower[r]), cell(p.upper[r]), p.out_of_range[r] ? 1 : 0);
     if (banded) out += p.band[r] >= 0 ? fmt::format(",{}", p.band[r]) : std::string(",pooled");
     out += "\n";
   }
@@ -96,6 +137,9 @@ std::string format_errors(const Model& model, const PredictionCheck& c) {
         c.out_of_range_covered, c.out_of_range,
         100.0 * double(c.out_of_range_covered) / double(c.out_of_range),
         model.clip_out_of_range ? ", clipped, interval widened" : "");
+  if (c.without_target > 0)
+    report += fmt::format("; {} rows without a {} value (an empty cell) are predicted and left out",
+                          c.without_target, model.target);
   return report + "\n";
 }
 

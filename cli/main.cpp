@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/failsafe.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "events/text/input_file.h"
 #include "pmcmodel_version.h"
@@ -141,7 +142,7 @@ int main(int argc, char** argv) {
   uint64_t max_input_bytes = pmc::kDefaultMaxInputBytes;
   app.add_option("--max-input-bytes", max_input_bytes,
                  "Refuse input files larger than this (default 1 GiB)")
-      ->check(CLI::PositiveNumber);
+      ->check(pmc::cli::positive_number());
   for (auto* sub : app.get_subcommands({})) sub->fallthrough();
   auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
   std::string help_topic;

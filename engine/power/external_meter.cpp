@@ -311,9 +311,11 @@ class MeterFileSource final : public PowerSource {
     double now = clock_();
     double begin = std::exchange(last_interval_, now);
     reload_if_grown();
+    ++intervals_;
     auto e = integrate_meter(log_.samples, log_.kind, begin, now);
     if (!e) {
-      ++uncovered_intervals_;
+      if (uncovered_intervals_++ == 0) first_uncovered_s_ = begin;
+      last_uncovered_s_ = now;
       return {};
     }
     return {wall_reading(extrapolate_to_window(*e, now - begin), now - begin, "measured:external")};
@@ -325,9 +327,15 @@ class MeterFileSource final : public PowerSource {
                   ", aligned to the run by its timestamps: the "
                   "meter's clock must agree with this machine's");
     if (!coverage_note_.empty()) out.push_back(coverage_note_);
-    if (uncovered_intervals_ > 0)
-      out.push_back(std::to_string(uncovered_intervals_) +
-                    " interval(s) had no meter samples and carry no wall energy");
+    if (uncovered_intervals_ > 0) {
+      bool none = uncovered_intervals_ == intervals_;
+      out.push_back(path_ + ": the log (" + span_text() + ") does not cover " +
+                    (none ? std::string("any") : std::to_string(uncovered_intervals_)) +
+                    " of the run's " + std::to_string(intervals_) + " intervals (" +
+                    format_time(first_uncovered_s_) + " to " + format_time(last_uncovered_s_) +
+                    "): they carry no wall energy" +
+                    (none ? "; check the file and both clocks" : ""));
+    }
     return out;
   }
 
@@ -360,7 +368,9 @@ class MeterFileSource final : public PowerSource {
   double started_ = 0;
   double last_interval_ = 0;
   std::string coverage_note_;
+  size_t intervals_ = 0;
   size_t uncovered_intervals_ = 0;
+  double first_uncovered_s_ = 0, last_uncovered_s_ = 0;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "engine/workloads/calibrate.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -62,12 +63,61 @@ void run_suite(const SysRoot& root, int cpus, const CalibrationRequest& request,
 CalibrationContext context_of(const EnergyRecorder& energy, int hw_errno) {
   CalibrationContext context;
   context.no_watts = !energy.machine_method().empty()
-                         ? "the power source gave no domain"
+                         ? "the power source (" + energy.machine_method() +
+                               ") gave no reading in any interval (the notes say why)"
                          : "no power source (" + energy.machine_reason_if_none() + ")";
   if (hw_errno != 0)
     context.no_hardware = fmt::format(
         " (no hardware counters here: perf_event_open of cycles failed with errno {})", hw_errno);
   return context;
+}
+
+// What the dataset's rows hold, and a note for each workload or thread count asked for that they
+// do not (not planned within --seconds, or no complete interval), and for the intervals left out.
+void describe_rows(const CalibrationRequest& request, CalibrationResult& out) {
+  std::set<std::string> workloads;
+  std::set<int> threads;
+  size_t incomplete = 0, without_watts = 0;
+  for (const auto& s : out.run.samples) {
+    if (!complete_sample(s, out.columns)) {
+      ++incomplete;
+      for (const auto& d : out.columns.domains) {
+        if (s.watts.count(d)) continue;
+        ++without_watts;
+        break;
+      }
+      continue;
+    }
+    workloads.insert(s.workload);
+    threads.insert(s.threads);
+  }
+  if (incomplete > 0)
+    out.notes.push_back(fmt::format(
+        "{} of {} intervals are not in the dataset: they lack a column ({} of them the watts of "
+        "a power domain)",
+        incomplete, out.run.samples.size(), without_watts));
+  auto planned = [&](auto pred) { return std::any_of(out.steps.begin(), out.steps.end(), pred); };
+  for (const auto& w : request.workloads) {
+    if (workloads.count(w)) {
+      out.workloads_in_rows.push_back(w);
+      continue;
+    }
+    bool ran = planned([&](const CalibrationStep& s) { return s.workload == w; });
+    out.notes.push_back(fmt::format("workload {} is not in the dataset: {}", w,
+                                    ran ? "it ran, but none of its intervals has every column"
+                                        : "the plan for --seconds left it out"));
+  }
+  for (int t : request.threads) {
+    if (threads.count(t)) {
+      out.threads_in_rows.push_back(t);
+      continue;
+    }
+    bool ran = planned([&](const CalibrationStep& s) { return s.threads == t; });
+    out.notes.push_back(fmt::format("{} thread{} not in the dataset: {}", t,
+                                    t == 1 ? " is" : "s are",
+                                    ran ? "they ran, but none of their intervals has every column"
+                                        : "the plan for --seconds left them out"));
+  }
 }
 
 }  // namespace
@@ -102,6 +152,11 @@ CalibrationResult calibrate(const SysRoot& root, const MachineInfo& machine,
   out.columns = calibration_columns(out.run.events, out.run.samples);
   out.csv = calibration_csv(out.run.samples, out.columns, identity_of(machine), request.created_at,
                             request.interval_ms, out.rows);
+  describe_rows(request, out);
+  // The source's notes after the run: a meter log that does not cover some intervals says so.
+  for (const auto& n : energy.machine_source_notes())
+    if (std::find(out.power_notes.begin(), out.power_notes.end(), n) == out.power_notes.end())
+      out.power_notes.push_back(n);
   return out;
 }
 

@@ -47,8 +47,14 @@ struct CalibrationResult {
   size_t rows = 0;
   // The events' notes (stall counters missing), the frequency's, the plan's, then the run's.
   std::vector<std::string> notes;
-  std::string power_method;              // the power source's method; empty without one
-  std::vector<std::string> power_notes;  // how the power source was chosen
+  // What the dataset's rows hold, in the order asked for: the workloads and thread counts that
+  // ran and have at least one complete interval.
+  std::vector<std::string> workloads_in_rows;
+  std::vector<int> threads_in_rows;
+  std::string power_method;  // the power source's method; empty without one
+  // How the power source was chosen, then its notes after the run (a meter log that does not
+  // cover every interval).
+  std::vector<std::string> power_notes;
   CalibrationContext context;            // why a model may not be fitted: no watts, no hardware
 };
 

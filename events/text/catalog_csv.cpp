@@ -146,9 +146,7 @@ std::string CatalogTable::header() const {
 }
 
 void CatalogTable::check_header(const std::vector<std::string_view>& fields, size_t line_no) const {
-  // A UTF-8 byte order mark would make the first name differ invisibly.
-  std::string_view first = fields.empty() ? std::string_view() : std::string_view(fields[0]);
-  if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);
+  std::string_view first = fields.empty() ? std::string_view() : without_bom(fields[0]);
   for (size_t i = 0; i < columns_.size() || i < fields.size(); ++i) {
     std::string_view found = i == 0 ? first : i < fields.size() ? std::string_view(fields[i]) : "";
     if (i >= columns_.size())

@@ -31,6 +31,13 @@ inline std::string_view trim_any(std::string_view s, std::string_view chars) {
   return s.substr(begin, s.find_last_not_of(chars) + 1 - begin);
 }
 
+// `s` without a leading UTF-8 byte order mark (EF BB BF), which spreadsheet exports put before a
+// CSV header and which would otherwise make its first name differ invisibly.
+inline std::string_view without_bom(std::string_view s) {
+  if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
+  return s;
+}
+
 // The items with `sep` between them ("a, b, c"): the one join of lists in messages and notes.
 inline std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
   std::string out;

@@ -85,6 +85,14 @@ CalibrationColumns calibration_columns(const std::vector<CalibrationEvent>& even
   return c;
 }
 
+bool complete_sample(const CalibrationSample& s, const CalibrationColumns& c) {
+  bool complete = std::all_of(c.events.begin(), c.events.end(),
+                              [&](size_t e) { return s.values[e].has_value(); });
+  for (const auto& d : c.domains) complete &= s.watts.count(d) > 0;
+  for (const auto& g : c.gpu_columns) complete &= gpu_value(s, g).has_value();
+  return complete;
+}
+
 std::string calibration_csv(const std::vector<CalibrationSample>& samples,
                             const CalibrationColumns& c,
                             const std::vector<std::pair<std::string, std::string>>& identity,
@@ -102,11 +110,7 @@ std::string calibration_csv(const std::vector<CalibrationSample>& samples,
   out += "\n";
   rows = 0;
   for (const auto& s : samples) {
-    bool complete = std::all_of(c.events.begin(), c.events.end(),
-                                [&](size_t e) { return s.values[e].has_value(); });
-    for (const auto& d : c.domains) complete &= s.watts.count(d) > 0;
-    for (const auto& g : c.gpu_columns) complete &= gpu_value(s, g).has_value();
-    if (!complete) continue;
+    if (!complete_sample(s, c)) continue;
     out += fmt::format("{:.3f},{},{},{},{}", s.timestamp, s.workload, s.threads, s.khz / 1000,
                        s.duration_s);
     for (size_t e : c.events) out += fmt::format(",{}", *s.values[e] / s.duration_s);

@@ -85,6 +85,9 @@ struct CalibrationColumns {
 CalibrationColumns calibration_columns(const std::vector<CalibrationEvent>& events,
                                        const std::vector<CalibrationSample>& samples);
 
+// Whether a sample has every column of the dataset (and so is one of its rows).
+bool complete_sample(const CalibrationSample& sample, const CalibrationColumns& columns);
+
 // The dataset as CSV: `# KEY=VALUE` comment lines (the machine identity `identity` as
 // machine.KEY, created_at, interval_ms, event.COLUMN=EVENT), the header, then one row per sample
 // that has every column (event rates per second, ipc and cpi when both are counted, watts per

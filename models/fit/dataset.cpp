@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <unordered_map>
@@ -52,6 +53,7 @@ CsvPreview Dataset::preview_csv(const std::filesystem::path& file) {
   bool have_header = false;
   while (std::getline(in, line)) {
     ++line_no;
+    if (line_no == 1) line.erase(0, line.size() - without_bom(line).size());
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (trim(line).empty()) continue;
     if (line.front() == '#') {
@@ -84,8 +86,10 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
   std::vector<std::string_view> fields;
   std::deque<std::string> unescaped;
   std::vector<int> kind;  // per CSV field: index into columns_ (>= 0) or -1 - label index
+  std::vector<char> empty_is_missing;  // per CSV field
   if (auto problem = find_oversized_line(text, origin); !problem.empty())
     throw std::runtime_error(problem);
+  text = without_bom(text);
   // The header's names, so that a duplicate is found in linear time (100,000 columns took 12 s
   // when each name was looked up in the list of the ones before it).
   std::unordered_set<std::string_view> header_names;
@@ -121,11 +125,15 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
           ds.names_.push_back(name);
           ds.columns_.emplace_back();
         }
+        empty_is_missing.push_back(std::find(options.empty_is_missing.begin(),
+                                             options.empty_is_missing.end(),
+                                             name) != options.empty_is_missing.end());
       }
       for (const auto& req : options.required_columns)
         if (!ds.has_column(req) && !ds.has_labels(req))
           fail(origin, line_no,
-               fmt::format("expected a column '{}' (header has: {})", req, join(ds.names_)));
+               fmt::format("expected a column '{}' (header has: {})", req,
+                           join(std::vector<std::string>(fields.begin(), fields.end()))));
       continue;
     }
     if (fields.size() != kind.size())
@@ -138,6 +146,10 @@ Dataset Dataset::parse_csv(std::string_view text, const std::string& origin,
         continue;
       }
       double v;
+      if (fields[i].empty() && empty_is_missing[i]) {
+        ds.columns_[size_t(kind[i])].push_back(std::numeric_limits<double>::quiet_NaN());
+        continue;
+      }
       if (!parse_number(fields[i], v))
         fail(origin, line_no,
              fmt::format("expected a finite number in column '{}', found '{}'",

@@ -17,6 +17,9 @@ struct CsvOptions {
   // Columns that must be present (the target, the inputs of the features); a missing one is
   // refused.
   std::vector<std::string> required_columns;
+  // Numeric columns whose empty cells mean "no value" and are read as NaN (predict's target: a row
+  // without one is still predicted).
+  std::vector<std::string> empty_is_missing = {};
 };
 
 // The header of a CSV file and a look at its first data row, to decide which columns are text

@@ -18,6 +18,7 @@ void fit_request_bands(const Dataset& data, const FitRequest& request, const std
                        const std::optional<ConstrainedFit>& constrained) {
   CvRequest band_request = request.cv;
   band_request.few_groups_ignored = true;
+  band_request.min_train_rows = pooled.terms.size() + 2;
   auto plan_for_band = [&](const Dataset& sub) {
     std::string how;
     return choose_cv_plan(sub, band_request, how);
@@ -162,7 +163,26 @@ bool auto_pool(const FitRequest& request) {
          request.solver.kind == SolverKind::ols;
 }
 
+void check_fit_request(const FitRequest& request) {
+  for (const auto* list : {&request.features, &request.candidates}) {
+    const char* option = list == &request.features ? "--features" : "--candidates";
+    std::set<std::string> names;
+    for (const auto& f : *list) {
+      if (!names.insert(f.name).second)
+        throw std::invalid_argument(fmt::format(
+            "{}: '{}' is named twice: each feature needs its own name (NAME=… names one)", option,
+            f.name));
+      for (const auto& c : input_columns(f))
+        if (c == request.target)
+          throw std::invalid_argument(fmt::format(
+              "{} {}: the column '{}' is the target: a model cannot take its target as an input",
+              option, f.name, c));
+    }
+  }
+}
+
 CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview) {
+  check_fit_request(request);
   const std::string& group_by = request.cv.group_by;
   CsvOptions csv;
   std::set<std::string> needed = {request.target};
@@ -192,13 +212,17 @@ CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview)
     if (name == "timestamp" && preview.numeric_in_first_row[i]) continue;
     // Stall counters stay numbers too: a CPI-stack model is compared with them.
     if (is_stall_counter_column(name) && preview.numeric_in_first_row[i]) continue;
-    bool text = name == group_by || !preview.numeric_in_first_row[i] || !every_column_a_candidate;
+    bool excluded =
+        std::find(request.exclude.begin(), request.exclude.end(), name) != request.exclude.end();
+    bool text = name == group_by || excluded || !preview.numeric_in_first_row[i] ||
+                !every_column_a_candidate;
     if (text) csv.string_columns.push_back(name);
   }
   return csv;
 }
 
 FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdentity& identity) {
+  check_fit_request(request);
   // The features' refusals (a constant column, fewer rows than features) come before the CV's.
   if (!request.features.empty()) (void)design_matrix(data, request.features);
   const std::string& group_by = request.cv.group_by;
@@ -206,14 +230,23 @@ FitResult fit_dataset(Dataset data, const FitRequest& request, const ModelIdenti
   if (request.cv.method == CvChoice::grouped && group_by.empty())
     throw std::invalid_argument("--cv grouped needs --group-by COLUMN");
   bool pool = auto_pool(request);
-  FitRequest asked = request;
-  asked.cv.gap_by_default = pool;
   FitResult result;
-  CvPlan plan = choose_cv_plan(data, asked.cv, result.cv_plan);
-
   std::vector<FeatureSpec> candidates = request.candidates;
   if (request.features.empty() && candidates.empty())
     candidates = default_candidates(data, request.target, request.exclude, result.notes);
+  if (group_by.empty() && request.cv.method == CvChoice::automatic && data.has_labels("timestamp"))
+    result.notes.push_back(
+        "column 'timestamp' is text, not seconds: the rows are not sorted by it and the automatic "
+        "plan is shuffled k-fold (Unix seconds would make it time-ordered)");
+  FitRequest asked = request;
+  asked.cv.gap_by_default = pool;
+  // Every training set must have more rows than the fit has coefficients: the given features, the
+  // auto pool's baseline on every candidate column, or forward selection's first feature.
+  size_t fitted_features = !request.features.empty() ? request.features.size()
+                           : pool                    ? std::max<size_t>(candidates.size(), 1)
+                                                     : 1;
+  asked.cv.min_train_rows = fitted_features + 2;
+  CvPlan plan = choose_cv_plan(data, asked.cv, result.cv_plan);
   result.selection_options.vif_limit = request.vif_limit;
   FitOutcome outcome;
   if (pool) {

@@ -36,11 +36,16 @@ struct FitRequest {
 // time-ordered test block, and the plain linear baseline kept when the selection is not better.
 bool auto_pool(const FitRequest& request);
 
+// Throws std::invalid_argument when two features (or two candidates) have the same name, or a
+// feature or candidate reads the target column.
+void check_fit_request(const FitRequest& request);
+
 // How the CSV is read: the target, the features' and candidates' inputs and band_by must be
-// numbers; group_by, anything not numeric in the first row, and (unless the features are chosen
-// from every column) every other column is text, except a numeric `timestamp` (time-ordered CV)
-// and numeric stall counters (the CPI-stack check). Throws std::invalid_argument when band_by is
-// the target or group_by, or group_by is a feature's input or the target.
+// numbers; group_by, the excluded columns, anything not numeric in the first row, and (unless the
+// features are chosen from every column) every other column is text, except a numeric `timestamp`
+// (time-ordered CV) and numeric stall counters (the CPI-stack check). Throws std::invalid_argument
+// when band_by is the target or group_by, or group_by is a feature's input or the target, and what
+// check_fit_request throws.
 CsvOptions fit_csv_options(const FitRequest& request, const CsvPreview& preview);
 
 // The auto pool's selection, as fit reports it.
@@ -71,7 +76,9 @@ struct FitResult {
   Model model;                               // with its stall check, and its bands when banded
   CvResult cv;                               // the pooled model's folds
   std::string cv_plan;                       // the plan in words
-  std::vector<std::string> notes;            // the default candidates' notes (constant columns)
+  // The default candidates' notes (constant columns), and a text `timestamp` that the automatic
+  // plan could not order by.
+  std::vector<std::string> notes;
   std::optional<SelectionResult> selection;  // forward selection, outside the auto pool
   SelectionOptions selection_options;
   std::optional<AutoFeaturesReport> auto_features;  // the auto pool

@@ -452,6 +452,15 @@ ordered_json errors_json(const ErrorMetrics& e) {
           {"r2", e.r2}};
 }
 
+// The banded CV's errors; null over no rows (no band has a model), not 0, which would read as a
+// perfect fit.
+ordered_json band_errors_json(const ErrorMetrics& e) {
+  ordered_json out = errors_json(e);
+  if (e.n == 0)
+    for (const char* key : {"mape_percent", "rmse", "medae", "r2"}) out[key] = nullptr;
+  return out;
+}
+
 // solver … interval: what a band's model has as well as the document.
 ordered_json body_json(const Model& m) {
   ordered_json features = ordered_json::array();
@@ -501,7 +510,7 @@ ordered_json bands_json(const Model& m) {
   return {{"column", m.band_column},
           {"edges", m.band_edges},
           {"min_rows", m.band_min_rows},
-          {"cv", errors_json(m.band_cv)},
+          {"cv", band_errors_json(m.band_cv)},
           {"list", list}};
 }
 

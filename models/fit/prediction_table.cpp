@@ -1,6 +1,7 @@
 #include "models/fit/prediction_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace pmc {
@@ -10,12 +11,18 @@ bool has_column(const CsvPreview& preview, const std::string& name) {
   return std::find(preview.names.begin(), preview.names.end(), name) != preview.names.end();
 }
 
+// Over the rows that have a target value (an empty cell is NaN: no target for that row).
 PredictionCheck check_against_target(const Model& model, const Prediction& p, const Dataset& data) {
   const auto& y = data.column(model.target);
   PredictionCheck c;
-  c.errors = error_metrics(y, p.value);
-  c.rows = data.rows();
+  std::vector<double> actual, predicted;
+  for (size_t r = 0; r < data.rows(); ++r)
+    if (!std::isnan(y[r])) actual.push_back(y[r]), predicted.push_back(p.value[r]);
+  c.errors = error_metrics(actual, predicted);
+  c.rows = actual.size();
+  c.without_target = data.rows() - c.rows;
   for (size_t r = 0; r < data.rows(); ++r) {
+    if (std::isnan(y[r])) continue;
     bool in = y[r] >= p.lower[r] && y[r] <= p.upper[r];
     c.covered += in;
     if (p.out_of_range[r]) ++c.out_of_range, c.out_of_range_covered += in;
@@ -49,7 +56,10 @@ PredictionColumns prediction_columns(const Model& model, const CsvPreview& previ
   PredictionColumns out;
   out.has_target = has_column(preview, model.target);
   out.csv.required_columns.assign(needed.begin(), needed.end());
-  if (out.has_target) needed.insert(model.target);
+  if (out.has_target && !needed.count(model.target)) {
+    needed.insert(model.target);
+    out.csv.empty_is_missing.push_back(model.target);
+  }
   if (has_band_column) needed.insert(model.band_column);
   for (const auto& name : preview.names)
     if (!needed.count(name)) out.csv.string_columns.push_back(name);
@@ -59,7 +69,10 @@ PredictionColumns prediction_columns(const Model& model, const CsvPreview& previ
 PredictionSummary summarize_prediction(const Model& model, const Prediction& p, const Dataset& data,
                                        bool has_target) {
   PredictionSummary s;
-  if (has_target) s.check = check_against_target(model, p, data);
+  if (has_target) {
+    s.check = check_against_target(model, p, data);
+    if (s.check->rows == 0) s.check.reset();
+  }
   for (size_t r = 0; r < data.rows(); ++r) s.out_of_range_rows += p.out_of_range[r] != 0;
   if (!model.bands.empty() && p.band_note.empty()) s.band_use = band_use(model, p, data);
   return s;

@@ -16,7 +16,8 @@ namespace pmc {
 
 // How a table is read for `model`: the inputs of its features (and of its bands' features) are
 // required numbers; the target and the band column are numbers when present (without the band
-// column the pooled model predicts every row); every other column is text.
+// column the pooled model predicts every row), an empty target cell meaning "no target" (NaN);
+// every other column is text.
 struct PredictionColumns {
   CsvOptions csv;
   bool has_target = false;
@@ -24,10 +25,12 @@ struct PredictionColumns {
 PredictionColumns prediction_columns(const Model& model, const CsvPreview& preview);
 
 // The errors of the predictions on rows that have the target, and how many rows the interval
-// covers (lower ≤ y ≤ upper), inside and outside the training range.
+// covers (lower ≤ y ≤ upper), inside and outside the training range. A row whose target cell is
+// empty has no target: it is predicted, and left out of these.
 struct PredictionCheck {
   ErrorMetrics errors;
-  size_t rows = 0;
+  size_t rows = 0;            // rows with a target value
+  size_t without_target = 0;  // rows whose target cell is empty
   size_t covered = 0;
   size_t out_of_range = 0;          // rows flagged out_of_range
   size_t out_of_range_covered = 0;  // of those, covered by the interval
@@ -41,7 +44,7 @@ struct BandUse {
 };
 
 struct PredictionSummary {
-  std::optional<PredictionCheck> check;  // when the table has the target
+  std::optional<PredictionCheck> check;  // when a row of the table has a target value
   size_t out_of_range_rows = 0;
   std::optional<BandUse> band_use;  // banded models whose rows could choose a band
 };

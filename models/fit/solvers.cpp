@@ -364,11 +364,14 @@ double soft_threshold(double z, double t) {
   return z > t ? z - t : (z < -t ? z + t : 0.0);
 }
 
-// Cyclic coordinate descent with covariance updates on (1/2)βᵀGβ - cᵀβ + λ(α|β|₁ + (1-α)/2 β²).
-void coordinate_descent(const Standardized& st, double lambda, const ElasticNetOptions& o,
-                        VectorXd& beta) {
+// Cyclic coordinate descent with covariance updates on (1/2)βᵀGβ - cᵀβ + λ(α|β|₁/y_scale +
+// (1-α)/2 β²). G and c are in units of y / y_scale (GlobalScaling), where the documented
+// objective (1/2n)‖y - b₀ - Zβ‖² + λ(α‖β‖₁ + (1-α)/2‖β‖²) is y_scale² times this one: its squared
+// terms scale with y_scale², its L1 term only with y_scale, so λα is divided by y_scale once.
+void coordinate_descent(const Standardized& st, double lambda, double y_scale,
+                        const ElasticNetOptions& o, VectorXd& beta) {
   VectorXd grad = st.c - st.g * beta;  // c - Gβ
-  const double l1 = lambda * o.alpha, l2 = lambda * (1 - o.alpha);
+  const double l1 = lambda * o.alpha / y_scale, l2 = lambda * (1 - o.alpha);
   for (size_t sweep = 0; sweep < o.max_sweeps; ++sweep) {
     double max_change = 0;
     for (Index j = 0; j < st.p; ++j) {
@@ -385,12 +388,17 @@ void coordinate_descent(const Standardized& st, double lambda, const ElasticNetO
   }
 }
 
-double lambda_max(const Standardized& st, double alpha) {
-  return st.c.cwiseAbs().maxCoeff() / std::max(alpha, 1e-3);
+// The smallest λ that zeroes every coefficient, max|c|·y_scale/α, in y's units (raised by 10⁻¹²
+// so that rounding in λα/y_scale cannot let a coefficient in); for α near 0 (ridge), where no λ
+// does, max|c|/10⁻³.
+double lambda_max(const Standardized& st, double alpha, double y_scale) {
+  double c = st.c.cwiseAbs().maxCoeff();
+  return alpha > 0 ? std::min(c * y_scale / alpha * (1 + 1e-12), c / 1e-3) : c / 1e-3;
 }
 
-std::vector<double> enet_lambdas(const Standardized& st, const ElasticNetOptions& o) {
-  double hi = lambda_max(st, o.alpha);
+std::vector<double> enet_lambdas(const Standardized& st, const ElasticNetOptions& o,
+                                 double y_scale) {
+  double hi = lambda_max(st, o.alpha, y_scale);
   if (!(hi > 0)) hi = 1;
   return log_grid(hi * o.lambda_min_ratio, hi, std::max<size_t>(o.path_length, 2));
 }
@@ -596,11 +604,11 @@ Fit fit_elastic_net(const DesignMatrix& x, const std::vector<double>& y, double 
   Standardized st = standardize(gram);
   VectorXd beta = VectorXd::Zero(st.p);
   // Warm starts from λ_max down to λ: each step starts near its answer.
-  for (double l : enet_lambdas(st, o)) {
+  for (double l : enet_lambdas(st, o, s.y_scale)) {
     if (l <= lambda) break;
-    coordinate_descent(st, l, o, beta);
+    coordinate_descent(st, l, s.y_scale, o, beta);
   }
-  coordinate_descent(st, lambda, o, beta);
+  coordinate_descent(st, lambda, s.y_scale, o, beta);
   return enet_fit(x, s, st, gram, beta, lambda, o.alpha);
 }
 
@@ -613,8 +621,8 @@ std::vector<Fit> elastic_net_path(const DesignMatrix& x, const std::vector<doubl
   Standardized st = standardize(gram);
   VectorXd beta = VectorXd::Zero(st.p);
   std::vector<Fit> path;
-  for (double l : enet_lambdas(st, o)) {
-    coordinate_descent(st, l, o, beta);
+  for (double l : enet_lambdas(st, o, s.y_scale)) {
+    coordinate_descent(st, l, s.y_scale, o, beta);
     path.push_back(enet_fit(x, s, st, gram, beta, l, o.alpha));
   }
   return path;
@@ -632,7 +640,7 @@ PathCv fit_elastic_net_cv(const DesignMatrix& x, const std::vector<double>& y, c
   for (const auto& g : grams) total += g;
   Standardized all = standardize(total);
   PathCv out;
-  out.lambdas = enet_lambdas(all, o);  // one λ sequence for every split, as glmnet does
+  out.lambdas = enet_lambdas(all, o, s.y_scale);  // one λ sequence for every split, as glmnet does
   out.cv_mse.assign(out.lambdas.size(), 0.0);
   double tested = 0;
   for (const auto& split : plan.splits) {
@@ -643,14 +651,15 @@ PathCv fit_elastic_net_cv(const DesignMatrix& x, const std::vector<double>& y, c
     tested += test(0, 0);
     VectorXd beta = VectorXd::Zero(st.p);
     for (size_t l = 0; l < out.lambdas.size(); ++l) {
-      coordinate_descent(st, out.lambdas[l], o, beta);
+      coordinate_descent(st, out.lambdas[l], s.y_scale, o, beta);
       out.cv_mse[l] += gram_sse(test, unstandardize(st, beta));
     }
   }
   for (double& m : out.cv_mse) m = tested > 0 ? m * s.y_scale * s.y_scale / tested : kNaN;
   out.best = size_t(std::min_element(out.cv_mse.begin(), out.cv_mse.end()) - out.cv_mse.begin());
   VectorXd beta = VectorXd::Zero(all.p);
-  for (size_t l = 0; l <= out.best; ++l) coordinate_descent(all, out.lambdas[l], o, beta);
+  for (size_t l = 0; l <= out.best; ++l)
+    coordinate_descent(all, out.lambdas[l], s.y_scale, o, beta);
   out.fit = enet_fit(x, s, all, total, beta, out.lambdas[out.best], o.alpha);
   return out;
 }

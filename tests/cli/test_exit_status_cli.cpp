@@ -32,6 +32,30 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("a duration that is not a finite number > 0 is refused with what was expected") {
+    for (std::string value : {"nan", "inf", "-inf", "0", "-1", "abc"}) {
+      CAPTURE(value);
+      for (const auto& argv :
+           {std::vector<std::string>{"workload", "int", "--seconds", value},
+            std::vector<std::string>{"measure", "--duration", value, "--", "/bin/true"}}) {
+        auto r = run_process(pmcmodel(argv));
+        CHECK(r.exit_code == 2);
+        CHECK(lines(r.err) == 1);
+        CHECK_MESSAGE(
+            r.err.find("expected a finite number > 0, found '" + value + "'") != std::string::npos,
+            r.err);
+        // The bound is said in words, not as DBL_MAX's 309 digits.
+        CHECK(r.err.size() < 200);
+      }
+    }
+    auto ok = run_process(pmcmodel({"workload", "int", "--seconds", "0.05"}));
+    CHECK(ok.exit_code == 0);
+    auto nan_lambda = run_process(pmcmodel({"fit", "--data", "/nonexistent.csv", "--target", "y",
+                                            "--lambda", "nan", "--out", "/tmp/unused.json"}));
+    CHECK(nan_lambda.exit_code == 2);
+    CHECK(nan_lambda.err.find("expected a finite number ≥ 0, found 'nan'") != std::string::npos);
+  }
+
   TEST_CASE("calibrate refuses an output folder that does not exist before its suite runs") {
     // A 600 s suite would run before the dataset is written: the path is refused first, with
     // nothing on stdout (the report starts only after the run).

@@ -132,6 +132,55 @@ TEST_SUITE("pure") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE("fit refuses options the rest of the request would leave without effect") {
+    auto data = temp_path("ignored.csv"), model = temp_path("ignored.json");
+    write(data, known_coefficients_csv(60, 2));
+    struct Case {
+      std::vector<std::string> options;
+      std::string expected;
+    };
+    std::vector<Case> cases = {
+        {{"--lambda", "0.5"}, "--lambda: --model linear has no penalty"},
+        {{"--model", "nnls", "--lambda", "0.5"}, "--lambda: --model nnls has no penalty"},
+        {{"--nonnegative-intercept"}, "--nonnegative-intercept: --model linear has no bounds"},
+        {{"--group-by", "workload", "--cv", "kfold"},
+         "--group-by workload: CV leaves one group out, so --cv kfold has no effect"},
+        {{"--group-by", "workload", "--folds", "3"},
+         "--group-by workload: CV leaves one group out, so --folds has no effect"},
+        {{"--cv", "kfold", "--cv-gap", "2"},
+         "--cv-gap: only time-ordered CV leaves a gap, and --cv kfold is not time-ordered"},
+        {{"--cv-gap", "2"},
+         "--cv-gap 2: only time-ordered CV leaves a gap, and this plan is "
+         "k-fold (the table has no timestamp column)"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.expected);
+      std::vector<std::string> argv = {"fit",   "--data", data,         "--target", "y",
+                                       "--out", model,    "--features", "a,b"};
+      argv.insert(argv.end(), c.options.begin(), c.options.end());
+      auto r = run_process(pmcmodel(argv));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK_MESSAGE(r.err.find(c.expected) != std::string::npos, r.err);
+      CHECK_FALSE(std::filesystem::exists(model));
+    }
+    std::filesystem::remove(data);
+  }
+
+  TEST_CASE("fit --out - writes the model alone to stdout and the report to stderr") {
+    auto data = temp_path("stdout.csv");
+    write(data, known_coefficients_csv(60, 3));
+    auto r = run_process(
+        pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a,b", "--out", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto m = json::parse(r.out);  // throws when the report follows the model
+    CHECK(m["schema"] == "pmcmodel.model/1");
+    CHECK(m["target"] == "y");
+    CHECK(r.err.find("cv plan:") != std::string::npos);
+    CHECK(r.err.find("wrote -") == std::string::npos);
+    std::filesystem::remove(data);
+  }
+
   TEST_CASE("fit --features auto selects the informative columns, --group-by makes CV grouped") {
     auto data = temp_path("auto.csv"), model = temp_path("auto.json");
     write(data, known_coefficients_csv(300, 11));
@@ -251,6 +300,25 @@ TEST_SUITE("pure") {
     CHECK(s.exit_code == 0);
     CHECK(parse_table(s.out).rows.size() == 3);
     for (const auto& p : {data, model, fresh, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("predict on its own output replaces the prediction columns instead of repeating them") {
+    auto data = temp_path("again.csv"), model = temp_path("again.json"),
+         first = temp_path("again1.csv"), second = temp_path("again2.csv");
+    write(data, known_coefficients_csv(40, 4));
+    REQUIRE(run_process(pmcmodel({"fit", "--data", data, "--target", "y", "--features", "a,b",
+                                  "--out", model}))
+                .exit_code == 0);
+    REQUIRE(run_process(pmcmodel({"predict", "--model", model, "--data", data, "--csv", first}))
+                .exit_code == 0);
+    auto r = run_process(pmcmodel({"predict", "--model", model, "--data", first, "--csv", second}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto a = parse_table(read_file(first)), b = parse_table(read_file(second));
+    CHECK(b.header == std::vector<std::string>{"a", "b", "c", "workload", "y", "predicted_y",
+                                               "lower_y", "upper_y", "out_of_range"});
+    REQUIRE(b.rows.size() == 40);
+    for (size_t i = 0; i < 40; ++i) CHECK(b.rows[i] == a.rows[i]);  // same model, same rows
+    for (const auto& f : {data, model, first, second}) std::filesystem::remove(f);
   }
 
   TEST_CASE("fit and predict refuse malformed data with FILE:LINE, exit 2 and no output file") {

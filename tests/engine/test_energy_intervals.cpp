@@ -151,8 +151,8 @@ TEST_SUITE("pure") {
     std::vector<EnergyReading> uncovered;
     CHECK_NOTHROW(uncovered = energy.read_machine_interval(notes));
     CHECK(uncovered.empty());
-    CHECK(has_note(energy.machine_source_notes(),
-                   "1 interval(s) had no meter samples and carry no wall energy"));
+    CHECK(has_note(energy.machine_source_notes(), "does not cover 1 of the run's"));
+    CHECK(has_note(energy.machine_source_notes(), "they carry no wall energy"));
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
@@ -216,6 +216,43 @@ TEST_SUITE("kernel") {
     CHECK(r.csv.find("package_0_watts") != std::string::npos);
     CHECK(r.csv.find("created_at=2026-01-01T00:00:00Z") != std::string::npos);
     CHECK(has_note(r.notes, "frequency not varied"));
-    CHECK(r.context.no_watts == "the power source gave no domain");
+    CHECK(r.context.no_watts ==
+          "the power source (measured:powercap) gave no reading in any interval (the notes say "
+          "why)");
+    CHECK(r.workloads_in_rows == std::vector<std::string>{"idle"});
+    CHECK(r.threads_in_rows == std::vector<int>{1});
+  }
+
+  TEST_CASE("calibrate with a meter log that misses the run says so, naming the file and times") {
+    // A log of 2020-01-01 (Unix 1577836800 … +10 s): no interval of a run today overlaps it.
+    auto dir = pmc::test::make_temp_dir("calibrate-meter");
+    auto log_path = (dir / "meter.csv").string();
+    {
+      std::ofstream log(log_path);
+      log << "timestamp,watts\n";
+      for (int i = 0; i <= 10; ++i) log << 1577836800 + i << ",150\n";
+    }
+    WrapTree tree;
+    CalibrationRequest request;
+    request.seconds = 1.5;
+    request.workloads = {"idle"};
+    request.threads = {1};
+    request.power_from = log_path;
+    request.executable = pmc::test::pmcmodel({}).front();
+    request.created_at = "2026-01-01T00:00:00Z";
+    complete_calibration_request(request, 2);
+    auto r = calibrate(tree.root, two_cpus(), request, nullptr);
+    CHECK(r.power_method == "measured:external");
+    CHECK(r.columns.domains.empty());
+    REQUIRE(r.run.samples.size() > 0);
+    CHECK_MESSAGE(
+        has_note(r.power_notes, log_path + ": the log (2020-01-01T00:00:00.000Z to "
+                                           "2020-01-01T00:00:10.000Z) does not cover any of the "
+                                           "run's "),
+        r.power_notes.size());
+    CHECK(has_note(r.power_notes, "check the file and both clocks"));
+    CHECK(r.context.no_watts.find("measured:external") != std::string::npos);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
   }
 }

@@ -194,7 +194,9 @@ TEST_SUITE("pure") {
     CHECK(late[0].uncertainty == doctest::Approx(1 - 6.0 / 94));
     clock.now = kNoon + 200;  // nothing after 812
     CHECK(source->read_interval().empty());
-    CHECK(has_note(source->notes(), "1 interval(s) had no meter samples"));
+    // Four intervals read, the last one (noon + 100 s to noon + 200 s) after the log's end.
+    CHECK(has_note(source->notes(), "does not cover 1 of the run's 4 intervals"));
+    CHECK(has_note(source->notes(), "(2024-05-01T12:01:40.000Z to 2024-05-01T12:03:20.000Z)"));
   }
 
   TEST_CASE("meter file partly overlapping the run: covered part extrapolated, coverage noted") {

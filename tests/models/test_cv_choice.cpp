@@ -1,9 +1,11 @@
 // Which cross-validation plan a table gets (models/fit/cv_choice.h), as `fit --cv` and calibrate
 // ask for it; and the column rules of `fit --features auto`'s default candidates. Expected plans
 // follow from the row counts by hand: k-fold min(max_folds, rows / 2), time-ordered gap 1% of the
-// rows, at most half a block.
+// rows (at most half a block when not given), fewer blocks or more folds where a training set would
+// have too few rows.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -38,16 +40,17 @@ TEST_SUITE("pure") {
       CHECK(plan.splits.size() == 4);  // block f tested on blocks 0…f-1, f = 1…4
       CHECK(how == "time-ordered, 5 blocks (each tested on a fit to the earlier ones)");
     }
-    SUBCASE("the default gap is 1% of the rows; a gap is at most half a block") {
+    SUBCASE("the default gap is 1% of the rows; a gap given is kept") {
       CvRequest request;
       request.gap_by_default = true;
       choose_cv_plan(table(200, true), request, how);
       CHECK(how ==
             "time-ordered, 5 blocks (each tested on a fit to the earlier ones, leaving out the 2 "
             "rows before it)");
-      request.gap = 50;  // ≥ a block of 40 rows: 20
+      request.gap = 50;  // ≥ a block of 40 rows: 3 blocks of 66 rows hold it
       choose_cv_plan(table(200, true), request, how);
-      CHECK(how.ends_with("leaving out the 20 rows before it)"));
+      CHECK(how.starts_with("time-ordered, 3 blocks ("));
+      CHECK(how.find("leaving out the 50 rows before it)") != std::string::npos);
       request.gap = 0;
       choose_cv_plan(table(200, true), request, how);
       CHECK(how == "time-ordered, 5 blocks (each tested on a fit to the earlier ones)");
@@ -70,9 +73,95 @@ TEST_SUITE("pure") {
                          std::invalid_argument);
     CvRequest time;
     time.method = CvChoice::time_ordered;
+    time.folds = 5;
     CHECK_THROWS_WITH_AS(choose_cv_plan(table(9, false), time, how),
                          "t.csv:10: expected at least 10 rows for 5 time-ordered blocks",
                          std::invalid_argument);
+    // Without --folds, 9 rows make 4 blocks (of 3, 2, 2, 2 rows).
+    time.folds = 0;
+    CHECK(choose_cv_plan(table(9, false), time, how).blocks() == 4);
+  }
+
+  TEST_CASE("automatic CV: every training set has more rows than the fit has coefficients") {
+    std::string how;
+    auto smallest_train = [](const CvPlan& plan) {
+      size_t least = plan.rows();
+      for (size_t s = 0; s < plan.splits.size(); ++s)
+        least = std::min(least, plan.train_rows(s).size());
+      return least;
+    };
+    CvRequest request;
+    SUBCASE("50 rows by time, 10 features: 4 blocks, as 5 would train block 2 on 10 rows") {
+      request.min_train_rows = 12;  // 10 features + intercept + 1
+      auto plan = choose_cv_plan(table(50, true), request, how);
+      CHECK(plan.method == CvMethod::time_ordered);
+      CHECK(plan.blocks() == 4);
+      CHECK(smallest_train(plan) == 13);  // block 1: rows 0…12
+      CHECK(how.find("4 blocks, not 5") != std::string::npos);
+    }
+    SUBCASE("5 rows, 1 feature: 3 folds (2 folds would train on 2 rows)") {
+      request.min_train_rows = 3;
+      auto plan = choose_cv_plan(table(5, false), request, how);
+      CHECK(plan.blocks() == 3);
+      CHECK(smallest_train(plan) == 3);
+      CHECK(how.find("3 folds, not 2") != std::string::npos);
+    }
+    SUBCASE("too few rows for any plan: the refusal says how many") {
+      request.min_train_rows = 6;
+      CHECK_THROWS_WITH_AS(choose_cv_plan(table(5, false), request, how),
+                           "t.csv:6: expected at least 7 rows for cross-validation, found 5: a "
+                           "fit to all rows but one needs at least 6 rows (more than the 4 "
+                           "features and the intercept)",
+                           std::invalid_argument);
+    }
+    SUBCASE("folds given: refused with the fold and the fix, never changed") {
+      request.min_train_rows = 12;
+      request.folds = 5;
+      request.method = CvChoice::time_ordered;
+      CHECK_THROWS_WITH_AS(choose_cv_plan(table(50, true), request, how),
+                           "t.csv:51: --folds 5: block 2 is tested on a fit to 10 rows, and a fit "
+                           "needs at least 12 rows (more than the 10 features and the "
+                           "intercept): fewer --folds",
+                           std::invalid_argument);
+      request.method = CvChoice::kfold;
+      request.folds = 2;  // 25 rows each
+      request.min_train_rows = 30;
+      CHECK_THROWS_WITH_AS(choose_cv_plan(table(50, false), request, how),
+                           "t.csv:51: --folds 2: fold 1 is tested on a fit to 25 rows, and a fit "
+                           "needs at least 30 rows (more than the 28 features and the "
+                           "intercept): more --folds (at most 50, one row each)",
+                           std::invalid_argument);
+    }
+    SUBCASE("a --cv-gap for a k-fold plan is refused: k-fold leaves no gap") {
+      request.gap = 3;
+      CHECK_THROWS_WITH_AS(choose_cv_plan(table(50, false), request, how),
+                           "t.csv:1: --cv-gap 3: only time-ordered CV leaves a gap, and this plan "
+                           "is k-fold (the table has no timestamp column): --cv time-ordered "
+                           "takes the rows in file order",
+                           std::invalid_argument);
+    }
+    SUBCASE("a --cv-gap is honoured (fewer blocks) or refused, never shortened") {
+      // The Kepler nx12 table's 1541 rows: 5 blocks of 308 rows cannot hold a gap of 310.
+      request.gap = 310;
+      auto plan = choose_cv_plan(table(1541, true), request, how);
+      CHECK(plan.method == CvMethod::time_ordered);
+      CHECK(how.starts_with("time-ordered, 4 blocks ("));
+      CHECK(how.find("leaving out the 310 rows before it") != std::string::npos);
+      CHECK(smallest_train(plan) == 386 - 310);
+      request.gap = 300;  // fits 5 blocks
+      choose_cv_plan(table(1541, true), request, how);
+      CHECK(how ==
+            "time-ordered, 5 blocks (each tested on a fit to the earlier ones, leaving out the "
+            "300 rows before it)");
+      request.gap = 310;
+      request.folds = 5;
+      CHECK_THROWS_WITH_AS(
+          choose_cv_plan(table(1541, true), request, how),
+          "t.csv:1542: --cv-gap 310: expected fewer rows than a time-ordered block (1541 rows in "
+          "5 blocks: 308), or block 2 is tested on a fit to no rows: a smaller --cv-gap or fewer "
+          "--folds",
+          std::invalid_argument);
+    }
   }
 
   TEST_CASE("grouped CV: one group left out at a time, or k-fold when asked for fewer groups") {

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +46,25 @@ TEST_SUITE("pure") {
     CHECK(ids == std::vector<uint32_t>{0, 0, 1, 2, 2, 2, 3, 3});
   }
 
+  TEST_CASE("dataset: a UTF-8 byte order mark before the header is not part of the first name") {
+    // What a spreadsheet's "CSV UTF-8" export writes: EF BB BF, then the header.
+    const std::string text = "\xEF\xBB\xBFx,y\n1,2.1\n2,4\n";
+    auto ds = Dataset::parse_csv(text, "bom.csv", {{}, {"x", "y"}});
+    CHECK(ds.names() == std::vector<std::string>{"x", "y"});
+    CHECK(ds.column("x") == std::vector<double>{1, 2});
+    auto file = std::filesystem::temp_directory_path() / "pmc-dataset-bom.csv";
+    std::ofstream(file, std::ios::binary) << text;
+    auto preview = Dataset::preview_csv(file);
+    CHECK(preview.names == std::vector<std::string>{"x", "y"});
+    CHECK(preview.numeric_in_first_row == std::vector<bool>{true, true});
+    // A mark before a comment line leaves the comment a comment.
+    std::ofstream(file, std::ios::binary) << "\xEF\xBB\xBF# machine.cpu=x\nx,y\n1,2\n";
+    preview = Dataset::preview_csv(file);
+    CHECK(preview.comments == std::vector<std::string>{"machine.cpu=x"});
+    CHECK(preview.names == std::vector<std::string>{"x", "y"});
+    std::filesystem::remove(file);
+  }
+
   TEST_CASE("dataset: selecting, slicing and sorting rows keeps their source lines") {
     auto ds = Dataset::parse_csv("t,v\n3,30\n1,10\n2,20\n", "mem.csv");
     auto sorted = ds.sorted_by("t");
@@ -85,6 +106,11 @@ TEST_SUITE("pure") {
     SUBCASE("a missing target column") {
       auto e = error_of([] { Dataset::load_csv(kDir + "small.csv", {{"workload"}, {"package_power"}}); });
       CHECK(contains(e, "small.csv:1: expected a column 'package_power'"));
+      // The header as written, text columns too.
+      auto f = error_of([] {
+        Dataset::parse_csv("a,note,b\n1,x,2\n", "m.csv", {{"note"}, {"y"}});
+      });
+      CHECK(f == "m.csv:1: expected a column 'y' (header has: a, note, b)");
     }
     SUBCASE("an undeclared text column is a non-numeric cell") {
       auto e = error_of([] { Dataset::load_csv(kDir + "small.csv"); });

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "models/fit/fit_dataset.h"
 
@@ -155,6 +156,19 @@ TEST_SUITE("pure") {
     CHECK(!bands[2].model);
     CHECK(!bands[2].reason.empty());
 
+    SUBCASE("no band fitted: the banded CV errors are null in the file, not 0") {
+      request.band_min_rows = 100;
+      auto none = fit_dataset(table(csv), request, {});
+      for (const auto& b : none.model.bands) CHECK(!b.model);
+      auto cv = nlohmann::json::parse(model_to_json(none.model))["bands"]["cv"];
+      CHECK(cv["rows"] == 0);
+      for (const char* key : {"mape_percent", "rmse", "medae", "r2"}) CHECK(cv[key].is_null());
+      CHECK_NOTHROW(model_from_json(model_to_json(none.model), "m.json"));
+      // The banded fit's own errors are numbers.
+      auto with = nlohmann::json::parse(model_to_json(fit.model))["bands"]["cv"];
+      CHECK(with["rows"] == 60);
+      CHECK(with["rmse"].is_number());
+    }
     SUBCASE("edges that do not increase are refused") {
       request.band_edges = {2.5, 1.5};
       CHECK_THROWS_AS(fit_dataset(table(csv), request, {}), std::invalid_argument);
@@ -467,6 +481,25 @@ TEST_SUITE("pure") {
       CHECK(csv.required_columns == std::vector<std::string>{"y"});
       CHECK(csv.string_columns == std::vector<std::string>{"host", "grp"});
     }
+    SUBCASE("every column a candidate but the excluded ones, which are text") {
+      request.exclude = {"b"};
+      auto csv = fit_csv_options(request, p);
+      CHECK(csv.string_columns == std::vector<std::string>{"host", "b", "grp"});
+      // An excluded column that holds text below its first row loads, and is no candidate.
+      std::string text = "a,note,y\n";
+      for (size_t i = 0; i < 30; ++i)
+        text += fmt::format("{},{},{}\n", i, i < 3 ? "1" : "late", 2 * double(i) + spread(i));
+      auto csv2 = fit_csv_options(request, preview({"a", "note", "y"}, {true, true, true}));
+      CHECK(csv2.string_columns.empty());
+      request.exclude = {"note"};
+      csv2 = fit_csv_options(request, preview({"a", "note", "y"}, {true, true, true}));
+      CHECK(csv2.string_columns == std::vector<std::string>{"note"});
+      auto data = Dataset::parse_csv(text, "t.csv", csv2);
+      CHECK(data.has_labels("note"));
+      auto fit = fit_dataset(data, request, {});
+      for (const auto& t : fit.model.terms)
+        CHECK(input_columns(t.spec) == std::vector<std::string>{"a"});
+    }
     SUBCASE("given features: every other column is text, except timestamp and stall counters") {
       request.features = parse_feature_list("rate(a,timestamp)");
       request.cv.group_by = "grp";
@@ -493,5 +526,111 @@ TEST_SUITE("pure") {
                            "--group-by a: the column is also a feature or the target",
                            std::invalid_argument);
     }
+  }
+
+  TEST_CASE("fit_csv_options: two features of one name are refused, as predict would refuse them") {
+    auto p = preview({"a", "b", "y"}, {true, true, true});
+    FitRequest request;
+    request.target = "y";
+    SUBCASE("one column twice") {
+      request.features = parse_feature_list("a,a");
+      CHECK_THROWS_WITH_AS(
+          fit_csv_options(request, p),
+          "--features: 'a' is named twice: each feature needs its own name (NAME=… names one)",
+          std::invalid_argument);
+    }
+    SUBCASE("two features given one name") {
+      request.features = parse_feature_list("x=a,x=b");
+      CHECK_THROWS_WITH_AS(
+          fit_csv_options(request, p),
+          "--features: 'x' is named twice: each feature needs its own name (NAME=… names one)",
+          std::invalid_argument);
+    }
+    SUBCASE("a candidate twice") {
+      request.candidates = parse_feature_list("a,b,a");
+      CHECK_THROWS_AS(fit_csv_options(request, p), std::invalid_argument);
+    }
+    SUBCASE("fit_dataset refuses it too") {
+      request.features = parse_feature_list("a,a");
+      auto data = table("a,y\n1,2\n2,4\n3,6\n4,8\n5,10\n6,13\n");
+      CHECK_THROWS_AS(fit_dataset(data, request, {}), std::invalid_argument);
+    }
+  }
+
+  TEST_CASE("fit_csv_options: the target is no feature, as it is no group or band column") {
+    auto p = preview({"a", "b", "y"}, {true, true, true});
+    FitRequest request;
+    request.target = "y";
+    SUBCASE("--features y") {
+      request.features = parse_feature_list("y");
+      CHECK_THROWS_WITH_AS(fit_csv_options(request, p),
+                           "--features y: the column 'y' is the target: a model cannot take its "
+                           "target as an input",
+                           std::invalid_argument);
+    }
+    SUBCASE("a transform of the target") {
+      request.features = parse_feature_list("a,ratio(a,y)");
+      CHECK_THROWS_AS(fit_csv_options(request, p), std::invalid_argument);
+    }
+    SUBCASE("--candidates y,a") {
+      request.candidates = parse_feature_list("y,a");
+      CHECK_THROWS_WITH_AS(fit_csv_options(request, p),
+                           "--candidates y: the column 'y' is the target: a model cannot take its "
+                           "target as an input",
+                           std::invalid_argument);
+    }
+  }
+
+  TEST_CASE("fit_dataset: the automatic plan leaves every fold more rows than coefficients") {
+    FitRequest request;
+    request.target = "y";
+    SUBCASE("50 rows by time, 10 features") {
+      // y = Σ (k + 1)·c_k + noise: OLS on 10 features needs 12 rows in each training set.
+      std::string csv = "timestamp";
+      for (int k = 0; k < 10; ++k) csv += fmt::format(",c{}", k);
+      csv += ",y\n";
+      for (size_t i = 0; i < 50; ++i) {
+        csv += fmt::format("{}", 1000 + i);
+        double y = spread(i + 900);
+        for (size_t k = 0; k < 10; ++k) {
+          double c = 10 * spread(i * 11 + k);
+          csv += fmt::format(",{}", c);
+          y += double(k + 1) * c;
+        }
+        csv += fmt::format(",{}\n", y);
+      }
+      request.features = parse_feature_list("c0,c1,c2,c3,c4,c5,c6,c7,c8,c9");
+      auto fit = fit_dataset(table(csv), request, {});
+      CHECK(fit.cv_plan.starts_with("time-ordered, 4 blocks"));
+      for (const auto& fold : fit.cv.folds) CHECK(fold.train_rows >= 12);
+      CHECK(term(fit.model, "c9")->coefficient == doctest::Approx(10).epsilon(0.01));
+    }
+    SUBCASE("5 rows, 1 feature") {
+      request.features = parse_feature_list("x");
+      auto fit = fit_dataset(table("x,y\n1,2.1\n2,4\n3,6.2\n4,8\n5,9.9\n"), request, {});
+      CHECK(fit.cv.folds.size() == 3);
+      for (const auto& fold : fit.cv.folds) CHECK(fold.train_rows >= 3);
+    }
+  }
+
+  TEST_CASE("fit_dataset: a text timestamp is noted, as the automatic plan cannot order by it") {
+    std::string csv = "timestamp,a,y\n";
+    for (size_t i = 0; i < 30; ++i)
+      csv += fmt::format("2026-01-01T00:{:02}:00Z,{},{}\n", i, i, 3 * double(i) + spread(i));
+    FitRequest request;
+    request.target = "y";
+    request.features = parse_feature_list("a");
+    auto data = Dataset::parse_csv(
+        csv, "t.csv",
+        fit_csv_options(request, preview({"timestamp", "a", "y"}, {false, true, true})));
+    auto fit = fit_dataset(data, request, {});
+    CHECK(fit.cv_plan.starts_with("k-fold"));
+    REQUIRE(fit.notes.size() == 1);
+    CHECK(fit.notes[0].starts_with("column 'timestamp' is text, not seconds"));
+    // A numeric timestamp gets no note.
+    auto numeric = fit_dataset(table("timestamp,a,y\n1,1,2\n2,2,4.1\n3,3,6\n4,4,8.2\n5,5,9.9\n6,6,"
+                                     "12\n7,7,14.1\n8,8,16\n9,9,18.2\n10,10,20\n"),
+                               request, {});
+    CHECK(numeric.notes.empty());
   }
 }

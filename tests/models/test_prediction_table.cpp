@@ -41,6 +41,7 @@ TEST_SUITE("pure") {
     CHECK(c.has_target);
     CHECK(c.csv.required_columns == std::vector<std::string>{"a", "b"});
     CHECK(c.csv.string_columns == std::vector<std::string>{"label", "extra"});
+    CHECK(c.csv.empty_is_missing == std::vector<std::string>{"y"});
 
     SUBCASE("without the target and the band column, both are simply absent") {
       p.names = {"a", "b", "label"};
@@ -79,6 +80,31 @@ TEST_SUITE("pure") {
     CHECK(s.band_use->by_band_model == std::vector<size_t>{2, 1});
     CHECK(s.band_use->by_pooled_model == std::vector<size_t>{0, 1});
 
+    SUBCASE("an empty target cell: the row is predicted, and left out of the check") {
+      // Row 1 has no y: the check is over rows 0, 2, 3 (errors 0, 0, 1: MAPE 25/3 %, RMSE
+      // √(1/3)); rows 0 and 2 are covered; of rows 2 and 3 out of range, row 2 is covered.
+      CsvOptions options;
+      options.empty_is_missing = {"y"};
+      auto partial =
+          Dataset::parse_csv("a,b,f,y\n1,1,1,1\n1,1,7,\n1,1,7,3\n1,1,2,4\n", "t.csv", options);
+      CHECK(std::isnan(partial.column("y")[1]));
+      auto t = summarize_prediction(m, p, partial, true);
+      REQUIRE(t.check);
+      CHECK(t.check->rows == 3);
+      CHECK(t.check->without_target == 1);
+      CHECK(t.check->errors.n == 3);
+      CHECK(t.check->errors.mape_percent == doctest::Approx(25.0 / 3));
+      CHECK(t.check->errors.rmse == doctest::Approx(std::sqrt(1.0 / 3)));
+      CHECK(t.check->covered == 2);
+      CHECK(t.check->out_of_range == 2);
+      CHECK(t.check->out_of_range_covered == 1);
+      CHECK(t.out_of_range_rows == 2);
+      // A word in the target column is still refused; only an empty cell is "no target".
+      CHECK_THROWS_AS(Dataset::parse_csv("a,y\n1,x\n", "t.csv", options), std::runtime_error);
+      // No row with a target: nothing to check.
+      auto none = Dataset::parse_csv("a,b,f,y\n1,1,1,\n1,1,7,\n1,1,7,\n1,1,2,\n", "t.csv", options);
+      CHECK(!summarize_prediction(m, p, none, true).check);
+    }
     SUBCASE("without the target there is nothing to check against") {
       CHECK(!summarize_prediction(m, p, data, false).check);
     }

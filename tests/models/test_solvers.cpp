@@ -226,6 +226,48 @@ TEST_SUITE("pure") {
     CHECK(path.back().coefficients[0] == doctest::Approx(3).epsilon(0.02));
   }
 
+  TEST_CASE("elastic net: the fit minimises the documented objective, whatever the scale of y") {
+    // The optimality (KKT) conditions of (1/2n)‖y - b₀ - Zβ‖² + λ(α‖β‖₁ + (1-α)/2‖β‖²), Z the
+    // columns standardised with their population sd: with r the residuals and gⱼ = zⱼᵀr / n,
+    // gⱼ = λα·sign(βⱼ) + λ(1-α)βⱼ where βⱼ ≠ 0, |gⱼ| ≤ λα where βⱼ = 0, and Σr = 0. A y of sd
+    // ~100 tells an objective in y's units from one in units of sd(y).
+    auto s = synthetic(300, {40, 25, 0.3, 0}, 7, 20, 31, {1, 2, 1, 1}, {5, 0, 0, 3});
+    const size_t n = 300, p = 4;
+    for (double alpha : {1.0, 0.5}) {
+      for (double lambda : {0.5, 3.0}) {
+        CAPTURE(alpha);
+        CAPTURE(lambda);
+        ElasticNetOptions o;
+        o.alpha = alpha;
+        auto fit = fit_elastic_net(s.x, s.y, lambda, o);
+        auto pred = fit.predict(s.x);
+        double sum_r = 0;
+        for (size_t r = 0; r < n; ++r) sum_r += s.y[r] - pred[r];
+        CHECK(sum_r / n == doctest::Approx(0).scale(1));
+        size_t zeroed = 0;
+        for (size_t j = 0; j < p; ++j) {
+          double mean = 0, var = 0, g = 0;
+          for (size_t r = 0; r < n; ++r) mean += s.x.at(r, j) / n;
+          for (size_t r = 0; r < n; ++r) var += (s.x.at(r, j) - mean) * (s.x.at(r, j) - mean) / n;
+          double sd = std::sqrt(var);
+          for (size_t r = 0; r < n; ++r) g += (s.x.at(r, j) - mean) / sd * (s.y[r] - pred[r]) / n;
+          double beta = fit.coefficients[j] * sd;  // the coefficient of zⱼ
+          if (beta != 0) {
+            double expected = lambda * alpha * (beta > 0 ? 1 : -1) + lambda * (1 - alpha) * beta;
+            CHECK(g == doctest::Approx(expected).epsilon(1e-6).scale(1));
+          } else {
+            ++zeroed;
+            CHECK(std::abs(g) <= lambda * alpha * (1 + 1e-6));
+          }
+        }
+        // λ = 3 in y's units zeroes the feature of coefficient 0.3 (|g| ≤ 0.3·sd 1 < λα), which
+        // a λ in units of sd(y) ≈ 100 would not tell apart from the lasso of λ = 300.
+        if (lambda == 3.0 && alpha == 1.0) CHECK(zeroed >= 1);
+        if (lambda == 3.0 && alpha == 1.0) CHECK(fit.coefficients[0] > 35);
+      }
+    }
+  }
+
   TEST_CASE("elastic net: α = 0 is ridge, and CV chooses from the path") {
     auto s = synthetic(400, {1, -1, 0.5}, 2, 0.3, 23);
     ElasticNetOptions o;
