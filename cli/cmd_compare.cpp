@@ -301,14 +301,17 @@ Runner add_compare(CLI::App& app) {
   cmd->add_option("runs", o->files, "Measurement documents (or perf stat recordings)")->required();
   cmd->add_option("--skus", o->skus_path,
                   "Projected mode: project onto this catalog (data/skus.csv)");
-  cmd->add_option("--sku", o->sku_ids,
-                  "Restrict projection to these SKU ids (ID[,ID], repeatable)");
+  // One value per occurrence: a vector option otherwise takes every word up to the next option,
+  // run files included (`--price a=1 run.json` read run.json as a price).
+  cmd->add_option("--sku", o->sku_ids, "Restrict projection to these SKU ids (ID[,ID], repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--objective", o->objective, "Rank by time, energy, cost (default) or co2")
       ->check(CLI::IsMember({"time", "energy", "cost", "co2"}));
   cmd->add_option("--work", o->work, "Units of work per run: prints throughput")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--price", o->prices,
-                  "MACHINE=USD_PER_HOUR (machine name, SKU id or GPU instance; repeatable)");
+                  "MACHINE=USD_PER_HOUR (machine name, SKU id or GPU instance; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--grid-intensity", o->grid_intensity, "Grams CO2e per kWh")
       ->check(CLI::Range(0.0, 2000.0));
   cmd->add_option("--region", o->region, "Grid region of data/grid.csv (us-east-1, FRA…)");

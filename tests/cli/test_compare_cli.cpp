@@ -414,4 +414,24 @@ TEST_SUITE("pure") {
     }
     for (const auto& p : {path, out}) std::filesystem::remove(p);
   }
+
+  TEST_CASE("compare: --price and --sku take one value each, so run files may follow them") {
+    // The help's own example: every word after --price was taken as a price before.
+    auto icx = document("013.txt", "icx", 1200);
+    auto milan = document("014.txt", "milan", 800);
+    auto out = temp_path("one-value.json");
+    auto r = run_process(pmcmodel({"compare", "--objective", "energy", "--price", "icx=1.2",
+                                   "--price", "milan=0.8", icx, milan, "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    REQUIRE(doc["rows"].size() == 2);
+    CHECK(doc["rows"][0]["machine"] == "milan");  // 800 J < 1200 J
+    CHECK(doc["rows"][0]["cost_usd"].get<double>() == doctest::Approx(0.8 * 5.23915 / 3600));
+    CHECK(doc["rows"][1]["cost_usd"].get<double>() == doctest::Approx(1.2 * 7.31681 / 3600));
+    r = run_process(pmcmodel({"compare", "--sku", "aws-c5.large", icx, "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    doc = json::parse(read_file(out));
+    CHECK(doc["rows"].size() == 2);  // the measured run and its projection onto aws-c5.large
+    for (const auto& p : {icx, milan, out}) std::filesystem::remove(p);
+  }
 }
