@@ -91,6 +91,36 @@ const Sku* match_sku(const RunProfile& run, const SkuCatalog* catalog) {
   return run.cpu_model.empty() ? nullptr : catalog->match_cpu_model(run.cpu_model);
 }
 
+// The hourly price of a measured machine: --price by its name as given; else the price of its
+// matched SKU (--price by the SKU's id, else the catalog's), of the run's share of that SKU
+// (sku_share): a 2-vCPU VM matched to a 72-thread instance of its CPU pays 2/72 of its price, as
+// its energy is 2/72 of the instance's curve. Sets row.price_source.
+std::optional<double> machine_price(ComparisonRow& row, const Sku* sku, int cpus,
+                                    const CompareOptions& o) {
+  if (auto it = o.price_per_hour.find(row.machine); it != o.price_per_hour.end()) {
+    row.price_source = "--price";
+    return it->second;
+  }
+  if (!sku) return std::nullopt;
+  std::optional<double> price;
+  if (auto it = o.price_per_hour.find(sku->id); it != o.price_per_hour.end()) {
+    price = it->second;
+    row.price_source = "--price";
+  } else if (sku->price_per_hour_usd) {
+    price = sku->price_per_hour_usd;
+    row.price_source = fmt::format("catalog:{} ({})", sku->id, sku->price_source);
+  }
+  double share = sku_share(*sku, cpus);
+  if (price && share < 1) {
+    row.price_source += fmt::format(" × {}/{} threads", cpus, sku->threads);
+    row.missing_inputs.push_back(
+        fmt::format("price: {}'s for its {} threads, scaled by this machine's {} CPUs", sku->id,
+                    sku->threads, cpus));
+    return *price * share;
+  }
+  return price;
+}
+
 ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCatalog* catalog,
                            const CompareOptions& o, std::vector<std::string>& notes) {
   const RunProfile& first = *group.front();
@@ -148,17 +178,7 @@ ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCa
   if (row.joules) row.average_watts = *row.joules / row.duration_s;
   if (o.work_units && row.duration_s > 0) row.throughput_per_s = *o.work_units / row.duration_s;
 
-  std::optional<double> price;
-  if (auto it = o.price_per_hour.find(row.machine); it != o.price_per_hour.end()) {
-    price = it->second;
-    row.price_source = "--price";
-  } else if (sku && o.price_per_hour.contains(sku->id)) {
-    price = o.price_per_hour.find(sku->id)->second;
-    row.price_source = "--price";
-  } else if (sku && sku->price_per_hour_usd) {
-    price = sku->price_per_hour_usd;
-    row.price_source = fmt::format("catalog:{} ({})", sku->id, sku->price_source);
-  }
+  std::optional<double> price = machine_price(row, sku, cpus, o);
   if (price)
     row.cost_usd = *price * row.duration_s / 3600.0;
   else

@@ -434,4 +434,20 @@ TEST_SUITE("pure") {
     CHECK(doc["rows"].size() == 2);  // the measured run and its projection onto aws-c5.large
     for (const auto& p : {icx, milan, out}) std::filesystem::remove(p);
   }
+
+  TEST_CASE("compare prices a VM by its share of the catalog instance its CPU matches") {
+    // A 2-vCPU Xeon Platinum 8124M matches aws-c5.18xlarge (72 threads, 3.06 USD/h in
+    // data/skus.csv), the instance with the most threads of that CPU; the VM pays 2/72 of it,
+    // 0.085 USD/h (aws-c5.large's list price), as its energy is 2/72 of that instance's curve.
+    auto vm =
+        document("013.txt", "c5vm", 0, "", "Intel(R) Xeon(R) Platinum 8124M CPU @ 3.00GHz", 2);
+    auto out = temp_path("vm.json");
+    auto r = run_process(pmcmodel({"compare", vm, "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto row = json::parse(read_file(out))["rows"][0];
+    CHECK(row["sku"] == "aws-c5.18xlarge");
+    CHECK(row["cost_usd"].get<double>() == doctest::Approx(3.06 * 2 / 72 * 7.31681 / 3600));
+    CHECK(row["price_source"].get<std::string>().find("2/72") != std::string::npos);
+    for (const auto& p : {vm, out}) std::filesystem::remove(p);
+  }
 }
