@@ -254,16 +254,19 @@ std::string gpu_table(const std::vector<GpuRanking>& rankings, size_t limit) {
   return out;
 }
 
-// Renders everything first, so a failure leaves no partial output file; the table goes to stdout
-// unless a file does.
+// Renders everything first and writes the files all or none, so a failure leaves no output file;
+// the table goes to stdout unless a file does.
 void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
-  std::string json_text = o.json_path.empty() ? "" : comparison_json(report);
-  std::string csv_text = o.csv_path.empty() ? "" : comparison_csv(report);
-  std::string svg_text =
-      o.svg_path.empty() ? "" : comparison_svg(report.comparison.rows, report.options.objective);
-  if (!o.json_path.empty()) write_file_atomically(o.json_path, json_text);
-  if (!o.csv_path.empty()) write_file_atomically(o.csv_path, csv_text);
-  if (!o.svg_path.empty()) write_file_atomically(o.svg_path, svg_text);
+  std::vector<std::pair<std::string, std::string>> texts;
+  if (!o.json_path.empty()) texts.emplace_back(o.json_path, comparison_json(report));
+  if (!o.csv_path.empty()) texts.emplace_back(o.csv_path, comparison_csv(report));
+  if (!o.svg_path.empty())
+    texts.emplace_back(o.svg_path,
+                       comparison_svg(report.comparison.rows, report.options.objective));
+  std::vector<OutputFile> files;
+  for (const auto& [path, text] : texts)
+    files.push_back({path, [&text](const FileAppender& append) { append(text); }});
+  write_files_atomically(files);
   if (o.json_path != "-" && o.csv_path != "-" && o.svg_path != "-")
     std::fputs((to_table(report, o.top > 0 ? 0 : kTableProjectedRows) +
                 gpu_table(report.gpus, o.top > 0 ? o.top : kTableProjectedRows))

@@ -358,19 +358,25 @@ void describe_target(const MeasureOptions& o, bool no_target,
   }
 }
 
-// The table on stderr, then the JSON (its intervals replayed from the spool) and CSV files.
+// The table on stderr, then the JSON (its intervals replayed from the spool) and CSV files, both
+// or neither.
 void write_measure_outputs(const MeasureOptions& o, const Measurement& m,
                            std::optional<IntervalSpool>& spool) {
   if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
-  if (spool) {
-    write_file_atomically(o.json_path, [&](const FileAppender& append) {
-      write_measurement_json_with_elements(
-          m, spool->count(), [&](const JsonSink& sink) { spool->replay(sink); }, append);
-    });
-  } else if (!o.json_path.empty()) {
-    write_file_atomically(o.json_path, measurement_to_json(m));
-  }
-  if (!o.csv_path.empty()) write_file_atomically(o.csv_path, measurement_to_csv(m));
+  std::vector<OutputFile> files;
+  if (!o.json_path.empty())
+    files.push_back({o.json_path, [&](const FileAppender& append) {
+                       if (spool)
+                         write_measurement_json_with_elements(
+                             m, spool->count(), [&](const JsonSink& sink) { spool->replay(sink); },
+                             append);
+                       else
+                         append(measurement_to_json(m));
+                     }});
+  if (!o.csv_path.empty())
+    files.push_back(
+        {o.csv_path, [&](const FileAppender& append) { append(measurement_to_csv(m)); }});
+  write_files_atomically(files);
 }
 
 int run_measure(MeasureOptions o) {

@@ -450,4 +450,26 @@ TEST_SUITE("pure") {
     CHECK(row["price_source"].get<std::string>().find("2/72") != std::string::npos);
     for (const auto& p : {vm, out}) std::filesystem::remove(p);
   }
+
+  TEST_CASE("compare writes all of its outputs or none") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto out = temp_path("all-or-none.json");
+    std::filesystem::remove(out);
+    for (const char* bad : {"/nonexistent/x.csv", "/proc/nope.csv"}) {
+      INFO(bad);
+      auto r = run_process(pmcmodel({"compare", icx, "--json", out, "--csv", bad}));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK_FALSE(std::filesystem::exists(out));
+    }
+    auto r = run_process(pmcmodel({"compare", icx, "--json", out, "--svg", "/proc/nope.svg"}));
+    CHECK(r.exit_code == 2);
+    CHECK_FALSE(std::filesystem::exists(out));
+    // No temporary file is left beside the good path either.
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(out).parent_path()))
+      CHECK(entry.path().filename().string().find(std::filesystem::path(out).filename().string() +
+                                                  ".pmcmodel-tmp") == std::string::npos);
+    std::filesystem::remove(icx);
+  }
 }
