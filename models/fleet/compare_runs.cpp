@@ -200,6 +200,8 @@ CompareReport compare_runs(std::span<const RunProfile> runs, const SkuCatalog& c
   report.comparison = compare_measured(runs, &catalog, options);
   for (const auto& note : skus.notes) report.comparison.notes.push_back(note);
   recommend_and_project(runs, catalog, skus.skus, rules, request, report);
+  for (auto& note : zero_best_notes(report.comparison.rows, options.objective))
+    report.comparison.notes.push_back(std::move(note));
   rank_gpu_runs(gpu_runs, request, report);
   return report;
 }

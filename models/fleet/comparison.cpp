@@ -382,8 +382,12 @@ void rank_rows(std::vector<ComparisonRow>& rows, Objective objective) {
     double best = ranked.empty() ? 0 : *objective_value(*ranked.front(), objective);
     for (size_t i = 0; i < ranked.size(); ++i) {
       ranked[i]->rank = int(i + 1);
-      double v = *objective_value(*ranked[i], objective);
-      ranked[i]->ratio_to_best = best > 0 ? v / best : (v == best ? 1.0 : INFINITY);
+      // A best of 0 (a machine given --price M=0) divides nothing: no row has a ratio then
+      // (zero_best_notes says why), rather than inf beside a 1.
+      if (best > 0)
+        ranked[i]->ratio_to_best = *objective_value(*ranked[i], objective) / best;
+      else
+        ranked[i]->ratio_to_best.reset();
       out.push_back(std::move(*ranked[i]));
     }
     for (auto* r : rest) {
@@ -393,6 +397,21 @@ void rank_rows(std::vector<ComparisonRow>& rows, Objective objective) {
     }
   }
   rows = std::move(out);
+}
+
+std::vector<std::string> zero_best_notes(std::span<const ComparisonRow> rows, Objective objective) {
+  std::vector<std::string> notes;
+  for (const auto& group : indices_by_workload(rows)) {
+    const ComparisonRow* best = nullptr;
+    for (size_t i : group)
+      if (rows[i].rank == 1) best = &rows[i];
+    auto v = best ? objective_value(*best, objective) : std::nullopt;
+    if (v && *v <= 0)
+      notes.push_back(fmt::format(
+          "{}: the best {} is 0 ({}): ratio_to_best is left empty, a ratio to 0 has no value",
+          best->workload, to_string(objective), best->machine));
+  }
+  return notes;
 }
 
 }  // namespace pmc

@@ -135,7 +135,12 @@ std::optional<double> objective_value(const ComparisonRow& row, Objective object
 std::vector<std::vector<size_t>> indices_by_workload(std::span<const ComparisonRow> rows);
 
 // Ranks rows within each workload by the objective (ties keep input order) and orders each
-// workload's rows: ranked ones by rank, then the rest.
+// workload's rows: ranked ones by rank, then the rest. ratio_to_best = value / best; absent on
+// every row of a workload whose best is 0.
 void rank_rows(std::vector<ComparisonRow>& rows, Objective objective);
+
+// One note per workload of ranked `rows` whose best figure is 0, saying why its rows have no
+// ratio_to_best.
+std::vector<std::string> zero_best_notes(std::span<const ComparisonRow> rows, Objective objective);
 
 }  // namespace pmc

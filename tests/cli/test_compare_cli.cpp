@@ -451,6 +451,39 @@ TEST_SUITE("pure") {
     for (const auto& p : {vm, out}) std::filesystem::remove(p);
   }
 
+  TEST_CASE("compare: a best cost of 0 leaves every ratio empty with a note; no saving <= 0") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto milan = document("014.txt", "milan", 800);
+    auto out = temp_path("zero.json"), csv = temp_path("zero.csv");
+    auto r = run_process(pmcmodel({"compare", icx, milan, "--price", "icx=0", "--price", "milan=1",
+                                   "--json", out, "--csv", csv}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    for (const auto& row : doc["rows"]) CHECK(row["ratio_to_best"].is_null());
+    CHECK(doc["rows"][0]["rank"] == 1);
+    bool noted = false;
+    for (const auto& n : doc["notes"])
+      noted = noted || n.get<std::string>().find("best cost is 0") != std::string::npos;
+    CHECK(noted);
+    // workload,machine,kind,rank,ratio_to_best,…: the ratio's field is empty, never inf.
+    auto text = read_file(csv);
+    CHECK(text.find("inf") == std::string::npos);
+    CHECK(text.find(",icx,measured,1,,") != std::string::npos);
+    // A machine priced at almost nothing: every catalog SKU costs more, so no recommendation
+    // may claim a saving of 0 or less unless it projects a faster run.
+    r = run_process(pmcmodel({"compare", icx, "--price", "icx=0.0001", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    for (const auto& rec : json::parse(read_file(out))["recommendations"]) {
+      INFO(rec.dump());
+      if (rec["saving_usd_per_run"].is_number() && rec["saving_usd_per_run"].get<double>() <= 0) {
+        REQUIRE(rec["projected_gain"].is_number());
+        CHECK(rec["projected_gain"].get<double>() > 0);
+        CHECK(rec["text"].get<std::string>().find("saves") == std::string::npos);
+      }
+    }
+    for (const auto& p : {icx, milan, out, csv}) std::filesystem::remove(p);
+  }
+
   TEST_CASE("compare writes all of its outputs or none") {
     auto icx = document("013.txt", "icx", 1200);
     auto out = temp_path("all-or-none.json");
