@@ -58,6 +58,7 @@ struct CompareCliOptions {
   std::optional<double> min_memory_gb;
   std::string gpu_catalog_path = data_file("gpus.csv");
   std::string measured_gpu;
+  bool allow_failed = false;
 };
 
 // Refuses a directory, FIFO or device before reading, and a file over the input limit.
@@ -90,6 +91,7 @@ CompareRequest compare_request(const CompareCliOptions& o) {
   r.min_memory_gb = o.min_memory_gb;
   r.runs_per_month = o.runs_per_month;
   r.measured_gpu = o.measured_gpu;
+  r.allow_failed = o.allow_failed;
   return r;
 }
 
@@ -154,6 +156,7 @@ std::string to_table(const Report& r, size_t projected_limit) {
         cell(row.llc_mpki, "{:.2f}"), row.method.empty() ? "-" : row.method);
     if (row.throughput_per_s)
       out += fmt::format("{:>4} {:<34} throughput {:.6g} units/s\n", "", "", *row.throughput_per_s);
+    for (const auto& f : row.failed) out += fmt::format("{:>4} {:<34} FAILED RUN: {}\n", "", "", f);
     for (const auto& m : row.missing_inputs)
       out += fmt::format("{:>4} {:<34} missing: {}\n", "", "", m);
   }
@@ -336,6 +339,8 @@ Runner add_compare(CLI::App& app) {
       "GPU catalog for runs with GPU energy (data/gpus.csv; gpu_instances.csv beside it)");
   cmd->add_option("--measured-gpu", o->measured_gpu,
                   "The GPU catalog row of the measured GPU, when its NVML name does not match one");
+  cmd->add_flag("--allow-failed", o->allow_failed,
+                "Compare runs whose command failed or was killed (refused otherwise), with a note");
   cmd->add_option("--top", o->top, "Keep the best N projected SKUs per workload (default: all)");
   cmd->footer(
       "Examples:\n"
@@ -345,7 +350,8 @@ Runner add_compare(CLI::App& app) {
       "  pmcmodel compare --skus data/skus.csv --top 10 --svg cmp.svg run.json   projected\n"
       "  pmcmodel compare --sku aws-c5.large,aws-m5.large --json cmp.json run.json\n"
       "Exit status 2: runs of different workloads without --label, a SKU not in the catalog,\n"
-      "malformed catalog rows (FILE:LINE), unreadable runs; no output file is written then.");
+      "malformed catalog rows (FILE:LINE), unreadable runs, a run whose command failed (without\n"
+      "--allow-failed), an output that cannot be written; no output file is written then.");
   return [o] { return run_compare(*o); };
 }
 

@@ -132,6 +132,7 @@ ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCa
   std::vector<double> durations, joules;
   double energy_u = 0;
   for (const auto* r : group) {
+    if (!r->failure.empty()) row.failed.push_back(r->source + ": " + r->failure);
     row.runs += r->repeats;
     durations.push_back(r->duration_s);
     if (r->joules) {
@@ -225,6 +226,11 @@ RunProfile profile_run(const Measurement& m, std::string source, std::string wor
                                              : p.source;
   p.duration_s = m.duration_s;
   p.repeats = std::max(1, m.runs);
+  if (m.signal)
+    p.failure = fmt::format("killed by {}{}", *m.signal,
+                            m.exit_status ? fmt::format(" (exit status {})", *m.exit_status) : "");
+  else if (m.exit_status && *m.exit_status != 0)
+    p.failure = fmt::format("exit status {}", *m.exit_status);
   const auto* task = find_event(m, "task-clock");
   if (!task) task = find_event(m, "cpu-clock");
   if (task && task->spread->stddev && task->value > 0)

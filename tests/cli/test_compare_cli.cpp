@@ -505,4 +505,47 @@ TEST_SUITE("pure") {
                                                   ".pmcmodel-tmp") == std::string::npos);
     std::filesystem::remove(icx);
   }
+
+  TEST_CASE("compare refuses a run whose command failed unless --allow-failed, then flags it") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto crashed = document("014.txt", "milan", 800);
+    auto doc = json::parse(read_file(crashed));
+    doc["exit_status"] = 139;
+    doc["signal"] = "SIGSEGV";
+    std::ofstream(crashed) << doc.dump(2);
+    auto out = temp_path("failed.json");
+    std::filesystem::remove(out);
+    auto r = run_process(pmcmodel({"compare", icx, crashed, "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK(r.err.find(crashed) != std::string::npos);
+    CHECK(r.err.find("SIGSEGV") != std::string::npos);
+    CHECK(r.err.find("--allow-failed") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+    r = run_process(pmcmodel({"compare", icx, crashed, "--allow-failed", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.find("FAILED RUN") != std::string::npos);
+    auto cmp = json::parse(read_file(out));
+    for (const auto& row : cmp["rows"]) {
+      if (row["machine"] == "milan") {
+        REQUIRE(row["failed"].size() == 1);
+        CHECK(row["failed"][0] == crashed + ": killed by SIGSEGV (exit status 139)");
+      } else {
+        CHECK(row["failed"].empty());
+      }
+    }
+    bool noted = false;
+    for (const auto& n : cmp["notes"])
+      noted = noted || (n.get<std::string>().find(crashed) != std::string::npos &&
+                        n.get<std::string>().find("SIGSEGV") != std::string::npos);
+    CHECK(noted);
+    // An exit status alone is a failure too.
+    doc.erase("signal");
+    doc["exit_status"] = 3;
+    std::ofstream(crashed) << doc.dump(2);
+    r = run_process(pmcmodel({"compare", icx, crashed, "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("exit status 3") != std::string::npos);
+    for (const auto& p : {icx, crashed, out}) std::filesystem::remove(p);
+  }
 }
