@@ -249,7 +249,10 @@ struct Sampler::State {
     if (power) {
       try {
         readings = power->read_interval();
-        set_source("powercap", true, "");
+        std::string problem = power->read_problem();
+        // A counter that cannot be read adds nothing: its power would be exported as 0.
+        if (!problem.empty()) readings.clear();
+        set_source("powercap", problem.empty(), problem);
       } catch (const std::exception& e) {
         set_source("powercap", false, e.what());
       }
@@ -393,11 +396,16 @@ struct Sampler::State {
                        "watts",
                        "Average power per domain over the last sampling interval",
                        {}};
+    // A domain of powercap while it is down has no power to show: its series is left out (stale
+    // in Prometheus) rather than exported as the last watts or 0.
+    bool powercap_down = power && !sources["powercap"].first;
     for (const auto& key : energy_order) {
       const auto& e = energy[key];
       joules.samples.push_back(
           labelled({{"domain", key.domain}, {"method", key.method}}, e.joules));
-      watts.samples.push_back(labelled({{"domain", key.domain}, {"method", key.method}}, e.watts));
+      if (!(powercap_down && key.method == power->method()))
+        watts.samples.push_back(
+            labelled({{"domain", key.domain}, {"method", key.method}}, e.watts));
     }
     f.push_back(std::move(joules));
     f.push_back(std::move(watts));
