@@ -11,7 +11,10 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "engine/counting/perf_event.h"
 #include "engine/power/energy_accounting.h"
@@ -146,6 +149,12 @@ struct Sampler::State {
   void open_gpus() {
     if (settings.gpus.kind == GpuSelection::Kind::none) return;
     GpuSources choice = open_gpu_sources(settings.gpus);
+    // GPUs named by index that no library reads would be exported as nothing, silently: a
+    // server that exports what it was asked for or does not start.
+    if (settings.gpus.kind == GpuSelection::Kind::list && !choice.source)
+      throw std::invalid_argument(
+          fmt::format("--gpus: GPU {} asked for, but no GPU library reads a GPU here ({})",
+                      settings.gpus.indices.front(), choice.reason_if_none));
     for (const auto& lib : choice.libraries) {
       for (const auto& note : lib.notes)
         if (settings.log) settings.log(lib.name + ": " + note);

@@ -609,4 +609,23 @@ TEST_SUITE("kernel") {
           std::string::npos);
     CHECK(serve.terminate(3000ms) == std::optional<int>(0));
   }
+
+  TEST_CASE("serve --gpus with an index no GPU library sees stops at start with exit 2") {
+    TempTree t("gpus");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    Child serve(pmcmodel({"serve", "--listen", "127.0.0.1:0", "--cgroups", "none", "--gpus", "5"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string(),
+                 "PMCMODEL_NVML_LIBRARY=" + (t.path / "no-libnvidia-ml.so").string(),
+                 "PMCMODEL_AMDSMI_LIBRARY=" + (t.path / "no-libamd_smi.so").string()},
+                t.path / "err.txt");
+    // It exits by itself; one that started anyway says "listening" and is stopped here (0).
+    for (int i = 0; i < 500 && serve.err().empty(); ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(200ms);
+    auto status = serve.terminate(3000ms);
+    INFO(serve.err());
+    CHECK(status == std::optional<int>(2));
+    CHECK(serve.err().find("--gpus: GPU 5 asked for") != std::string::npos);
+    CHECK(serve.err().find("listening") == std::string::npos);
+  }
 }
