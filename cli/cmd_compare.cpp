@@ -314,7 +314,7 @@ Runner add_compare(CLI::App& app) {
   cmd->add_option("--objective", o->objective, "Rank by time, energy, cost (default) or co2")
       ->check(CLI::IsMember({"time", "energy", "cost", "co2"}));
   cmd->add_option("--work", o->work, "Units of work per run: prints throughput")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--price", o->prices,
                   "MACHINE=USD_PER_HOUR (machine name, SKU id or GPU instance; repeatable)")
       ->allow_extra_args(false);
@@ -327,13 +327,13 @@ Runner add_compare(CLI::App& app) {
   cmd->add_option("--svg", o->svg_path, "Write an SVG chart: cost and energy per run, sorted");
   cmd->add_option("--runs-per-month", o->runs_per_month,
                   "Run rate for monthly savings (default 720: hourly; data/recommendations.json)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--rules", o->rules_path,
                   "Recommendation rules (default data/recommendations.json)");
   cmd->add_option("--min-memory-gb", o->min_memory_gb,
                   "Project only onto SKUs with at least this much memory (GB); SKUs whose memory "
                   "the catalog does not give are left out too")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option(
       "--gpu-catalog", o->gpu_catalog_path,
       "GPU catalog for runs with GPU energy (data/gpus.csv; gpu_instances.csv beside it)");

@@ -190,7 +190,7 @@ Runner add_fit(CLI::App& app) {
                   "Folds (k-fold, default 10) or blocks (time-ordered, default 5)")
       ->check(CLI::Range(2, 1000));
   cmd->add_option("--lambda", o->lambda, "ridge/elastic: penalty (default: chosen by 5-fold CV)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--alpha", o->alpha, "elastic: L1 share, 0 (ridge) … 1 (lasso); default 0.5")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--vif-limit", o->vif_limit,

@@ -471,7 +471,7 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("--duration", o->duration_s,
                   "Stop after S seconds; a command is then sent SIGTERM (SIGKILL 2 s later), as "
                   "timeout(1) does, and the document says so (stopped_at_duration)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)");
   cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)");
   cmd->add_option("--backend", o->backend, "perf_event (default) or papi")
@@ -479,12 +479,12 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("--workload", o->workload, "Embedded workload when no command is given")
       ->check(CLI::IsMember(workload_names()));
   cmd->add_option("--workload-seconds", o->workload_seconds, "Length of the embedded workload")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_flag("-q,--quiet", o->quiet, "No table on stderr");
   cmd->add_option("--kill-after", o->kill_after_s,
                   "After forwarding a signal to the command, SIGKILL it if it still runs this many "
                   "seconds later (default 10; 0 = never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_flag("--no-kill-on-exit", o->no_kill_on_exit,
                 "Let the command run on if pmcmodel dies (by default it is killed with pmcmodel, "
                 "PR_SET_PDEATHSIG)");

@@ -46,7 +46,7 @@ Runner add_workload(CLI::App& app) {
   auto* cmd = app.add_subcommand("workload", "Run one embedded workload kernel");
   cmd->add_option("name", o->name, "Workload name (see --list)");
   cmd->add_option("-t,--threads", o->threads, "Threads")->check(CLI::Range(1, 4096));
-  cmd->add_option("-s,--seconds", o->seconds, "Duration in seconds")->check(CLI::PositiveNumber);
+  cmd->add_option("-s,--seconds", o->seconds, "Duration in seconds")->check(positive_number());
   cmd->add_flag("--list", o->list, "List the workloads, the detected cache sizes and working sets");
   cmd->footer(
       "Examples:\n"

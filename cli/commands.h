@@ -31,6 +31,12 @@ struct CommandError : std::runtime_error {
   int exit_code;
 };
 
+// Checks of a number option that say what they expect in words: CLI11's PositiveNumber and
+// NonNegativeNumber are ranges whose message prints their upper bound, DBL_MAX, in 309 digits.
+// The text must be a whole finite number ("1e3" allowed, "3x" and "nan" not).
+CLI::Validator positive_number();
+CLI::Validator non_negative_number();
+
 Runner add_measure(CLI::App& app);
 Runner add_list(CLI::App& app);
 Runner add_doctor(CLI::App& app);

@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   uint64_t max_input_bytes = pmc::kDefaultMaxInputBytes;
   app.add_option("--max-input-bytes", max_input_bytes,
                  "Refuse input files larger than this (default 1 GiB)")
-      ->check(CLI::PositiveNumber);
+      ->check(pmc::cli::positive_number());
   for (auto* sub : app.get_subcommands({})) sub->fallthrough();
   auto* help = app.add_subcommand("help", "Show help for pmcmodel or one of its commands");
   std::string help_topic;

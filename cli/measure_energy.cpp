@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "engine/system/data_dir.h"
 #include "events/document/energy_basis.h"
 
@@ -24,7 +25,7 @@ void add_energy_options(CLI::App* cmd, EnergyOptions& o) {
                   "'ipmi' (ipmitool dcmi power reading)");
   cmd->add_option("--sku", o.sku, "SKU id of this machine in the catalog (power curve, price)");
   cmd->add_option("--price-per-hour", o.price_per_hour_usd, "USD per hour of this machine")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--grid-intensity", o.grid_g_per_kwh, "Grid carbon intensity, g CO2e per kWh")
       ->check(CLI::Range(0.0, 2000.0));
   cmd->add_option("--region", o.region, "Grid region for CO2e (data/grid.csv: us-east-1, FRA…)");

@@ -548,4 +548,16 @@ TEST_SUITE("pure") {
     CHECK(r.err.find("exit status 3") != std::string::npos);
     for (const auto& p : {icx, crashed, out}) std::filesystem::remove(p);
   }
+
+  TEST_CASE("compare: a number option out of range says what it expects in a short line") {
+    auto icx = document("013.txt", "icx", 1200);
+    for (const char* option : {"--runs-per-month", "--work", "--min-memory-gb"}) {
+      INFO(option);
+      auto r = run_process(pmcmodel({"compare", icx, option, "0"}));
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("expected a positive number, got '0'") != std::string::npos);
+      CHECK(r.err.size() < 200);  // not DBL_MAX in 309 digits
+    }
+    std::filesystem::remove(icx);
+  }
 }
