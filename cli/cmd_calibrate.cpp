@@ -197,10 +197,12 @@ Runner add_calibrate(CLI::App& app) {
   cmd->add_option("--threads", o->request.threads,
                   "Thread counts, e.g. 1,2,4 (default 1 … logical CPUs)")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--workloads", o->request.workloads,
                   "Workloads to run (default the suite, see 'pmcmodel workload --list')")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--out-data", o->out_data,
                   "Training dataset CSV to write (default calibration.csv)");
   cmd->add_option("--out", o->out,

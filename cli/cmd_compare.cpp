@@ -59,6 +59,7 @@ struct CompareCliOptions {
   std::optional<double> min_memory_gb;
   std::string gpu_catalog_path = data_file("gpus.csv");
   std::string measured_gpu;
+  bool allow_failed = false;
 };
 
 // Refuses a directory, FIFO or device before reading, and a file over the input limit.
@@ -91,6 +92,7 @@ CompareRequest compare_request(const CompareCliOptions& o) {
   r.min_memory_gb = o.min_memory_gb;
   r.runs_per_month = o.runs_per_month;
   r.measured_gpu = o.measured_gpu;
+  r.allow_failed = o.allow_failed;
   return r;
 }
 
@@ -155,6 +157,7 @@ std::string to_table(const Report& r, size_t projected_limit) {
         cell(row.llc_mpki, "{:.2f}"), row.method.empty() ? "-" : row.method);
     if (row.throughput_per_s)
       out += fmt::format("{:>4} {:<34} throughput {:.6g} units/s\n", "", "", *row.throughput_per_s);
+    for (const auto& f : row.failed) out += fmt::format("{:>4} {:<34} FAILED RUN: {}\n", "", "", f);
     for (const auto& m : row.missing_inputs)
       out += fmt::format("{:>4} {:<34} missing: {}\n", "", "", m);
   }
@@ -255,16 +258,19 @@ std::string gpu_table(const std::vector<GpuRanking>& rankings, size_t limit) {
   return out;
 }
 
-// Renders everything first, so a failure leaves no partial output file; the table goes to stdout
-// unless a file does.
+// Renders everything first and writes the files all or none, so a failure leaves no output file;
+// the table goes to stdout unless a file does.
 void write_compare_outputs(const CompareCliOptions& o, const Report& report) {
-  std::string json_text = o.json_path.empty() ? "" : comparison_json(report);
-  std::string csv_text = o.csv_path.empty() ? "" : comparison_csv(report);
-  std::string svg_text =
-      o.svg_path.empty() ? "" : comparison_svg(report.comparison.rows, report.options.objective);
-  if (!o.json_path.empty()) write_file_atomically(o.json_path, json_text);
-  if (!o.csv_path.empty()) write_file_atomically(o.csv_path, csv_text);
-  if (!o.svg_path.empty()) write_file_atomically(o.svg_path, svg_text);
+  std::vector<std::pair<std::string, std::string>> texts;
+  if (!o.json_path.empty()) texts.emplace_back(o.json_path, comparison_json(report));
+  if (!o.csv_path.empty()) texts.emplace_back(o.csv_path, comparison_csv(report));
+  if (!o.svg_path.empty())
+    texts.emplace_back(o.svg_path,
+                       comparison_svg(report.comparison.rows, report.options.objective));
+  std::vector<OutputFile> files;
+  for (const auto& [path, text] : texts)
+    files.push_back({path, [&text](const FileAppender& append) { append(text); }});
+  write_files_atomically(files);
   if (o.json_path != "-" && o.csv_path != "-" && o.svg_path != "-")
     std::fputs((to_table(report, o.top > 0 ? 0 : kTableProjectedRows) +
                 gpu_table(report.gpus, o.top > 0 ? o.top : kTableProjectedRows))
@@ -302,14 +308,17 @@ Runner add_compare(CLI::App& app) {
   cmd->add_option("runs", o->files, "Measurement documents (or perf stat recordings)")->required();
   cmd->add_option("--skus", o->skus_path,
                   "Projected mode: project onto this catalog (data/skus.csv)");
-  cmd->add_option("--sku", o->sku_ids,
-                  "Restrict projection to these SKU ids (ID[,ID], repeatable)");
+  // One value per occurrence: a vector option otherwise takes every word up to the next option,
+  // run files included (`--price a=1 run.json` read run.json as a price).
+  cmd->add_option("--sku", o->sku_ids, "Restrict projection to these SKU ids (ID[,ID], repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--objective", o->objective, "Rank by time, energy, cost (default) or co2")
       ->check(CLI::IsMember({"time", "energy", "cost", "co2"}));
   cmd->add_option("--work", o->work, "Units of work per run: prints throughput")
       ->check(positive_number());
   cmd->add_option("--price", o->prices,
-                  "MACHINE=USD_PER_HOUR (machine name, SKU id or GPU instance; repeatable)");
+                  "MACHINE=USD_PER_HOUR (machine name, SKU id or GPU instance; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--grid-intensity", o->grid_intensity, "Grams CO2e per kWh")
       ->check(CLI::Range(0.0, 2000.0));
   cmd->add_option("--region", o->region, "Grid region of data/grid.csv (us-east-1, FRA…)");
@@ -331,6 +340,8 @@ Runner add_compare(CLI::App& app) {
       "GPU catalog for runs with GPU energy (data/gpus.csv; gpu_instances.csv beside it)");
   cmd->add_option("--measured-gpu", o->measured_gpu,
                   "The GPU catalog row of the measured GPU, when its NVML name does not match one");
+  cmd->add_flag("--allow-failed", o->allow_failed,
+                "Compare runs whose command failed or was killed (refused otherwise), with a note");
   cmd->add_option("--top", o->top, "Keep the best N projected SKUs per workload (default: all)");
   cmd->footer(
       "Examples:\n"
@@ -340,7 +351,8 @@ Runner add_compare(CLI::App& app) {
       "  pmcmodel compare --skus data/skus.csv --top 10 --svg cmp.svg run.json   projected\n"
       "  pmcmodel compare --sku aws-c5.large,aws-m5.large --json cmp.json run.json\n"
       "Exit status 2: runs of different workloads without --label, a SKU not in the catalog,\n"
-      "malformed catalog rows (FILE:LINE), unreadable runs; no output file is written then.");
+      "malformed catalog rows (FILE:LINE), unreadable runs, a run whose command failed (without\n"
+      "--allow-failed), an output that cannot be written; no output file is written then.");
   return [o] { return run_compare(*o); };
 }
 

@@ -200,7 +200,8 @@ Runner add_fit(CLI::App& app) {
   cmd->add_option("--candidates", o->candidates,
                   "With --features auto: the pool to select from (default: every numeric column)");
   cmd->add_option("--exclude", o->exclude, "With --features auto: columns that are not candidates")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--model", o->model, "linear (OLS by QR), ridge, nnls or elastic")
       ->check(CLI::IsMember({"linear", "ridge", "nnls", "elastic"}));
   cmd->add_option("--group-by", o->group_by,
@@ -227,7 +228,8 @@ Runner add_fit(CLI::App& app) {
   cmd->add_option("--band-edges", o->band_edges,
                   "With --band-by: increasing edges a,b,… between bands (default: one band per "
                   "distinct value when ≤ 8, else 4 quantile bands)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--band-min-rows", o->band_min_rows,
                   "With --band-by: fewest rows a band is fitted with (default max(10, 5 × "
                   "(features + 1))); smaller bands use the pooled model")

@@ -466,13 +466,16 @@ Runner add_import(CLI::App& app) {
   cmd->add_option("-m", o->metric_names,
                   "Metrics or metric groups to derive (ipc, topdown, perf's TopdownL1, TmaL1, "
                   "Default…, or metric names); default ipc,branch,cache,stalls,topdown,memory")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--metrics", o->metric_paths,
                   "Metric files to add to generic.json: perf's pmu-events/arch/<arch>/<cpu>/ "
-                  "directory, a folder of Intel perfmon files, or one metric file (repeatable)");
+                  "directory, a folder of Intel perfmon files, or one metric file (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--literal", o->literal_texts,
                   "A #literal of the formulas, NAME=VALUE (smt_on=1, num_cpus=64, slots=5…; "
-                  "repeatable); it wins over the recording's and --cpu's (docs/metrics.md)");
+                  "repeatable); it wins over the recording's and --cpu's (docs/metrics.md)")
+      ->allow_extra_args(false);
   cmd->add_option("--threads", o->threads,
                   "Threads for a long -x -I recording's parse, metrics and JSON (default: one "
                   "per CPU, at most 8; 1 for none); the document is the same for any number")

@@ -359,19 +359,25 @@ void describe_target(const MeasureOptions& o, bool no_target,
   }
 }
 
-// The table on stderr, then the JSON (its intervals replayed from the spool) and CSV files.
+// The table on stderr, then the JSON (its intervals replayed from the spool) and CSV files, both
+// or neither.
 void write_measure_outputs(const MeasureOptions& o, const Measurement& m,
                            std::optional<IntervalSpool>& spool) {
   if (!o.quiet) std::fputs(format_table(m).c_str(), stderr);
-  if (spool) {
-    write_file_atomically(o.json_path, [&](const FileAppender& append) {
-      write_measurement_json_with_elements(
-          m, spool->count(), [&](const JsonSink& sink) { spool->replay(sink); }, append);
-    });
-  } else if (!o.json_path.empty()) {
-    write_file_atomically(o.json_path, measurement_to_json(m));
-  }
-  if (!o.csv_path.empty()) write_file_atomically(o.csv_path, measurement_to_csv(m));
+  std::vector<OutputFile> files;
+  if (!o.json_path.empty())
+    files.push_back({o.json_path, [&](const FileAppender& append) {
+                       if (spool)
+                         write_measurement_json_with_elements(
+                             m, spool->count(), [&](const JsonSink& sink) { spool->replay(sink); },
+                             append);
+                       else
+                         append(measurement_to_json(m));
+                     }});
+  if (!o.csv_path.empty())
+    files.push_back(
+        {o.csv_path, [&](const FileAppender& append) { append(measurement_to_csv(m)); }});
+  write_files_atomically(files);
 }
 
 int run_measure(MeasureOptions o) {
@@ -433,7 +439,8 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("-e,--events", o->events,
                   "Events: perf names (cycles), pmu/event/ or pmu/config=0x1/, libpfm4 names "
                   "(INST_RETIRED:ANY_P), groups {a,b}, modifiers :u :k")
-      ->delimiter('\0');
+      ->delimiter('\0')
+      ->allow_extra_args(false);
   cmd->add_option("-p,--pid", o->pid, "Count an existing process (all its threads)");
   cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
   cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
@@ -443,10 +450,12 @@ Runner add_measure(CLI::App& app) {
                   "Metrics or metric groups: ipc, branch, cache, topdown, memory, stalls, perf's "
                   "(TopdownL1, TopdownL2, TmaL1, Default…), or a metric name (tma_retiring); "
                   "default ipc,branch,cache,topdown where countable")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--metrics", o->metric_paths,
                   "Metric files to add to generic.json: perf's pmu-events/arch/<arch>/<cpu>/ "
-                  "directory, a folder of Intel perfmon files, or one metric file (repeatable)");
+                  "directory, a folder of Intel perfmon files, or one metric file (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--cpu", o->cpu_model,
                   "CPU model whose metric file to use (skylake, icelake, spr, alderlake, zen4, "
                   "neoverse-n2…) instead of the detected one");
@@ -483,9 +492,10 @@ Runner add_measure(CLI::App& app) {
   add_energy_options(cmd, o->energy);
   // Calibrated models .
   cmd->add_option(
-      "--model", o->model_paths,
-      "Model file from calibrate/fit: its estimate (watts, CPI stack) from the counts, labelled "
-      "model:<file> (repeatable)");
+         "--model", o->model_paths,
+         "Model file from calibrate/fit: its estimate (watts, CPI stack) from the counts, labelled "
+         "model:<file> (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("command", o->command, "The command and its arguments, after --");
   cmd->positionals_at_end();
   cmd->footer(

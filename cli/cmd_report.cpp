@@ -61,12 +61,15 @@ Runner add_report(CLI::App& app) {
   cmd->add_option("-m", o->metric_names,
                   "Derive these metrics or groups again from the document's events (ipc, "
                   "topdown, perf's TopdownL1, Default…)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--metrics", o->metric_paths,
                   "Metric files to add to generic.json (perf's pmu-events/arch/<arch>/<cpu>/ "
-                  "directory, Intel perfmon files, one file; repeatable): metrics derived again");
+                  "directory, Intel perfmon files, one file; repeatable): metrics derived again")
+      ->allow_extra_args(false);
   cmd->add_option("--literal", o->literal_texts,
-                  "A #literal of the formulas, NAME=VALUE (repeatable): metrics derived again");
+                  "A #literal of the formulas, NAME=VALUE (repeatable): metrics derived again")
+      ->allow_extra_args(false);
   cmd->footer(
       "Examples:\n  pmcmodel measure --json run.json -- ./app && pmcmodel report run.json\n"
       "  pmcmodel report run.json -m TopdownL1 --metrics linux/tools/perf/pmu-events/arch/x86/"

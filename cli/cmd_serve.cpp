@@ -193,7 +193,8 @@ Runner add_serve(CLI::App& app) {
                   "default), none, or indices \"0,2\", \"0-3\"");
   cmd->add_option("--model", o->models,
                   "A calibrated model (calibrate/fit) whose power estimate is exported beside "
-                  "the measurements, method=\"model:FILE\"; repeatable");
+                  "the measurements, method=\"model:FILE\"; repeatable")
+      ->allow_extra_args(false);
   cmd->footer(
       "Examples:\n  pmcmodel serve\n  pmcmodel serve --listen 127.0.0.1:9648 --cgroups "
       "'system.slice/*.service'\n  curl -s localhost:9648/metrics");

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "engine/system/data_dir.h"
 #include "events/document/energy_basis.h"

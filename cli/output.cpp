@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <tuple>
 
@@ -209,63 +210,110 @@ std::string group_thousands(double value) {
   return out;
 }
 
+namespace {
+
+// An output written to a temporary file beside its path, complete and synced, renamed over the
+// path by commit(); removed if it never is, so that nothing of a failed command is left.
+class StagedFile {
+ public:
+  StagedFile(const std::string& path, const std::function<void(const FileAppender&)>& produce)
+      : path_(path) {
+    auto existing = check_output_path(path);
+    remove_stale_temp_files(path);
+    std::filesystem::path target(path);
+    tmp_ = (target.parent_path() / temp_file_name(target.filename().string())).string();
+    int fd = ::mkostemp(tmp_.data(), O_CLOEXEC);
+    if (fd < 0) {
+      int e = errno;
+      throw CommandError(
+          fmt::format("{}: cannot create a file beside it: {}", path, std::strerror(e)),
+          e == ENOSPC || e == EIO || e == EDQUOT ? 1 : 2);
+    }
+    guard_.emplace(tmp_);
+    try {
+      write(fd, produce, existing);
+    } catch (...) {
+      ::unlink(tmp_.c_str());
+      throw;
+    }
+  }
+  ~StagedFile() {
+    if (!committed_) ::unlink(tmp_.c_str());
+  }
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  void commit() {
+    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) throw_write_error(path_, errno);
+    committed_ = true;
+  }
+
+ private:
+  // Closes fd whatever happens.
+  void write(int fd, const std::function<void(const FileAppender&)>& produce,
+             const std::optional<struct stat>& existing) {
+    // Writeback of what is written is started every few megabytes, so that the fsync at the end
+    // waits for the last of them only, not for the whole of a 400 MB document (0.17 s on a VM).
+    constexpr off_t kWritebackBytes = 8 << 20;
+    off_t written = 0, flushed = 0;
+    auto append = [&](std::string_view piece) {
+      write_all(fd, piece, path_);
+      written += off_t(piece.size());
+      if (written - flushed >= kWritebackBytes) {
+        ::sync_file_range(fd, flushed, written - flushed, SYNC_FILE_RANGE_WRITE);
+        flushed = written;
+      }
+    };
+    try {
+      Activity activity("writing " + path_);
+      produce(append);
+      // A rewritten file keeps its permission bits (and, for root, its owner); a new one gets
+      // what open(2) would give it, 0666 less the umask.
+      if (existing) {
+        if (::fchmod(fd, existing->st_mode & 07777) != 0) throw_write_error(path_, errno);
+        if (::geteuid() == 0) (void)!::fchown(fd, existing->st_uid, existing->st_gid);
+      } else if (::fchmod(fd, 0666 & ~current_umask()) != 0) {
+        throw_write_error(path_, errno);
+      }
+      if (::fsync(fd) != 0) throw_write_error(path_, errno);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    if (::close(fd) != 0) throw_write_error(path_, errno);
+  }
+
+  std::string path_, tmp_;
+  std::optional<TempFileGuard> guard_;
+  bool committed_ = false;
+};
+
+void write_to_stdout(const std::function<void(const FileAppender&)>& produce) {
+  // What went to stdout through stdio goes first, then the pieces with write(2), each checked.
+  if (std::fflush(stdout) != 0) throw_write_error("standard output", errno);
+  produce([](std::string_view piece) { write_all(STDOUT_FILENO, piece, "standard output"); });
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, std::string_view content) {
   write_file_atomically(path, [&](const FileAppender& append) { append(content); });
 }
 
 void write_file_atomically(const std::string& path,
                            const std::function<void(const FileAppender&)>& produce) {
-  if (path == "-") {
-    // What went to stdout through stdio goes first, then the pieces with write(2), each checked.
-    if (std::fflush(stdout) != 0) throw_write_error("standard output", errno);
-    produce([](std::string_view piece) { write_all(STDOUT_FILENO, piece, "standard output"); });
-    return;
-  }
-  auto existing = check_output_path(path);
-  remove_stale_temp_files(path);
-  std::filesystem::path target(path);
-  std::string tmp = (target.parent_path() / temp_file_name(target.filename().string())).string();
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    throw CommandError(
-        fmt::format("{}: cannot create a file beside it: {}", path, std::strerror(e)),
-        e == ENOSPC || e == EIO || e == EDQUOT ? 1 : 2);
-  }
-  TempFileGuard guard(tmp);
-  // Writeback of what is written is started every few megabytes, so that the fsync at the end
-  // waits for the last of them only, not for the whole of a 400 MB document (0.17 s on a VM).
-  constexpr off_t kWritebackBytes = 8 << 20;
-  off_t written = 0, flushed = 0;
-  auto append = [&](std::string_view piece) {
-    write_all(fd, piece, path);
-    written += off_t(piece.size());
-    if (written - flushed >= kWritebackBytes) {
-      ::sync_file_range(fd, flushed, written - flushed, SYNC_FILE_RANGE_WRITE);
-      flushed = written;
-    }
-  };
-  try {
-    Activity activity("writing " + path);
-    produce(append);
-    // A rewritten file keeps its permission bits (and, for root, its owner); a new one gets what
-    // open(2) would give it, 0666 less the umask.
-    if (existing) {
-      if (::fchmod(fd, existing->st_mode & 07777) != 0) throw_write_error(path, errno);
-      if (::geteuid() == 0) (void)!::fchown(fd, existing->st_uid, existing->st_gid);
-    } else if (::fchmod(fd, 0666 & ~current_umask()) != 0) {
-      throw_write_error(path, errno);
-    }
-    if (::fsync(fd) != 0) throw_write_error(path, errno);
-    int rc = ::close(fd);
-    fd = -1;
-    if (rc != 0) throw_write_error(path, errno);
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_write_error(path, errno);
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
+  const OutputFile one{path, produce};
+  write_files_atomically({&one, 1});
+}
+
+void write_files_atomically(std::span<const OutputFile> files) {
+  for (const auto& f : files) check_output_path(f.path);
+  std::vector<std::unique_ptr<StagedFile>> staged;
+  for (const auto& f : files)
+    if (f.path != "-") staged.push_back(std::make_unique<StagedFile>(f.path, f.produce));
+  for (const auto& f : files)
+    if (f.path == "-") write_to_stdout(f.produce);
+  for (auto& s : staged) s->commit();
 }
 
 std::optional<struct stat> check_output_path(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,14 @@ void write_file_atomically(const std::string& path, std::string_view content);
 using FileAppender = std::function<void(std::string_view)>;
 void write_file_atomically(const std::string& path,
                            const std::function<void(const FileAppender&)>& produce);
+// Several outputs of one command, all or none: every path is checked and every file written to
+// its temporary file before any is renamed over its path ("-" goes to stdout after the files
+// were written), so a path that cannot be written leaves none of the others behind.
+struct OutputFile {
+  std::string path;
+  std::function<void(const FileAppender&)> produce;
+};
+void write_files_atomically(std::span<const OutputFile> files);
 
 // Refuses (CommandError, exit 2) a path that is not a regular file or absent, or whose folder is
 // missing or not writable; "-" is always accepted. Returns the existing file's stat. Commands

@@ -31,6 +31,10 @@ class PowerSource {
   virtual std::vector<EnergyReading> read_interval() = 0;
   // What the report must say: which domains contain which, what a total covers, coverage.
   virtual std::vector<std::string> notes() const = 0;
+  // Why the last sample could not read every counter (a file removed, or holding no number): a
+  // source that keeps running across such reads (serve) is down while this is not empty. Not
+  // for the tick: it may cost a syscall per counter.
+  virtual std::string read_problem() const { return ""; }
 
   // For a run whose intervals are derived after it ends (nothing shows them live): ends an
   // interval at the least cost at the tick, keeping what read_interval() would return then;

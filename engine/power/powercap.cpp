@@ -1,6 +1,7 @@
 #include "engine/power/powercap.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -122,10 +123,16 @@ class PowercapSource final : public PowerSource {
   }
 
   void sample() override {
-    for (auto& c : counters_) {
+    first_bad_ = kNone;
+    for (size_t i = 0; i < counters_.size(); ++i) {
+      auto& c = counters_[i];
       auto now = read_counter(c.fd.get());
       if (!now) {
         ++bad_reads_;
+        if (first_bad_ == kNone) {
+          first_bad_ = i;
+          first_bad_out_of_range_ = false;
+        }
         continue;
       }
       auto delta = wrapped_delta(c.last, *now, c.range);
@@ -133,6 +140,10 @@ class PowercapSource final : public PowerSource {
         // Above the range (not this counter's value) or backwards with no known range: the
         // energy of this step is unknown; restart from the new value when it is plausible.
         ++bad_reads_;
+        if (first_bad_ == kNone) {
+          first_bad_ = i;
+          first_bad_out_of_range_ = true;
+        }
         if (c.range == 0) c.last = *now;
         continue;
       }
@@ -188,6 +199,21 @@ class PowercapSource final : public PowerSource {
     return out;
   }
 
+  // A counter file removed after it was opened still reads its last text through the open
+  // descriptor, so removal is seen by its link count; a read that gave no number is the last
+  // sample's.
+  std::string read_problem() const override {
+    for (size_t i = 0; i < counters_.size(); ++i) {
+      struct stat st {};
+      if (::fstat(counters_[i].fd.get(), &st) == 0 && st.st_nlink == 0)
+        return zones_[i].id + "/energy_uj was removed";
+    }
+    if (first_bad_ == kNone) return "";
+    return zones_[first_bad_].id + "/energy_uj: " +
+           (first_bad_out_of_range_ ? "a value above max_energy_range_uj"
+                                    : "unreadable or not a number");
+  }
+
   std::vector<std::string> notes() const override {
     auto out = notes_;
     if (wraps_ > 0)
@@ -228,6 +254,9 @@ class PowercapSource final : public PowerSource {
   std::vector<std::string> notes_;
   uint64_t wraps_ = 0;
   uint64_t bad_reads_ = 0;
+  static constexpr size_t kNone = size_t(-1);
+  size_t first_bad_ = kNone;  // the first counter the last sample could not read
+  bool first_bad_out_of_range_ = false;
   std::vector<uint64_t> marked_uj_;     // mark_interval: zones_.size() deltas per interval
   std::vector<double> marked_seconds_;  // and each interval's length
   Clock::time_point started_;

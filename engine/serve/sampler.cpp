@@ -11,7 +11,10 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "engine/counting/perf_event.h"
 #include "engine/power/energy_accounting.h"
@@ -146,6 +149,12 @@ struct Sampler::State {
   void open_gpus() {
     if (settings.gpus.kind == GpuSelection::Kind::none) return;
     GpuSources choice = open_gpu_sources(settings.gpus);
+    // GPUs named by index that no library reads would be exported as nothing, silently: a
+    // server that exports what it was asked for or does not start.
+    if (settings.gpus.kind == GpuSelection::Kind::list && !choice.source)
+      throw std::invalid_argument(
+          fmt::format("--gpus: GPU {} asked for, but no GPU library reads a GPU here ({})",
+                      settings.gpus.indices.front(), choice.reason_if_none));
     for (const auto& lib : choice.libraries) {
       for (const auto& note : lib.notes)
         if (settings.log) settings.log(lib.name + ": " + note);
@@ -249,7 +258,10 @@ struct Sampler::State {
     if (power) {
       try {
         readings = power->read_interval();
-        set_source("powercap", true, "");
+        std::string problem = power->read_problem();
+        // A counter that cannot be read adds nothing: its power would be exported as 0.
+        if (!problem.empty()) readings.clear();
+        set_source("powercap", problem.empty(), problem);
       } catch (const std::exception& e) {
         set_source("powercap", false, e.what());
       }
@@ -393,11 +405,16 @@ struct Sampler::State {
                        "watts",
                        "Average power per domain over the last sampling interval",
                        {}};
+    // A domain of powercap while it is down has no power to show: its series is left out (stale
+    // in Prometheus) rather than exported as the last watts or 0.
+    bool powercap_down = power && !sources["powercap"].first;
     for (const auto& key : energy_order) {
       const auto& e = energy[key];
       joules.samples.push_back(
           labelled({{"domain", key.domain}, {"method", key.method}}, e.joules));
-      watts.samples.push_back(labelled({{"domain", key.domain}, {"method", key.method}}, e.watts));
+      if (!(powercap_down && key.method == power->method()))
+        watts.samples.push_back(
+            labelled({{"domain", key.domain}, {"method", key.method}}, e.watts));
     }
     f.push_back(std::move(joules));
     f.push_back(std::move(watts));

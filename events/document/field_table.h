@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "events/document/json_position.h"
 #include "events/document/json_writer.h"
 #include "events/document/measurement.h"
 #include "events/document/measurement_io.h"
@@ -89,26 +90,21 @@ struct Reader {
   std::string_view text;
 
   [[noreturn]] void fail(const std::string& what, size_t byte = std::string_view::npos) const {
-    size_t line = 1;
-    if (byte != std::string_view::npos)
-      for (size_t i = 0; i < byte && i < text.size(); ++i) line += text[i] == '\n';
+    size_t line = byte == std::string_view::npos ? 1 : line_of_offset(text, byte);
     throw FormatError(fmt::format("{}:{}: {}", file, line, what));
   }
 
-  // Where `"key": "value"` first stands in the text, for the line of an error about that value;
-  // npos when it is not written so (escaped characters).
-  size_t find_string_field(std::string_view key, std::string_view value) const {
-    std::string quoted_key = fmt::format("\"{}\"", key);
-    std::string quoted_value = fmt::format("\"{}\"", value);
-    for (size_t at = text.find(quoted_key); at != std::string_view::npos;
-         at = text.find(quoted_key, at + 1)) {
-      size_t p = at + quoted_key.size();
-      while (p < text.size() && (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' ||
-                                 text[p] == '\r' || text[p] == ':'))
-        ++p;
-      if (text.substr(p, quoted_value.size()) == quoted_value) return p;
-    }
-    return std::string_view::npos;
+  // An error about the value of `key` in the record at `where`, at the line where that value
+  // stands (the record's line when the document does not have it).
+  [[noreturn]] void fail_at(const std::string& where, std::string_view key,
+                            const std::string& what) const {
+    fail(what, json_value_offset(text, where == "the document" ? std::string(key)
+                                                               : where + "." + std::string(key)));
+  }
+
+  // An error about the record at `where`, at its line.
+  [[noreturn]] void fail_at(const std::string& where, const std::string& what) const {
+    fail(what, json_value_offset(text, where));
   }
 
   static bool present(const json& obj, const char* key) {
@@ -121,7 +117,7 @@ struct Reader {
   bool read_into(const json& obj, const char* key, const std::string& where, T& out,
                  bool required) const {
     if (!present(obj, key)) {
-      if (required) fail("expected field '" + std::string(key) + "' in " + where);
+      if (required) fail_at(where, "expected field '" + std::string(key) + "' in " + where);
       return false;
     }
     try {
@@ -133,13 +129,14 @@ struct Reader {
           double d = value.get<double>();
           if (!(d >= double(std::numeric_limits<T>::min()) &&
                 d < double(std::numeric_limits<T>::max())))
-            fail("field '" + std::string(key) + "' in " + where + " is out of range");
+            fail_at(where, key,
+                    "field '" + std::string(key) + "' in " + where + " is out of range");
         }
       }
       out = value.get<T>();
       return true;
     } catch (const json::exception&) {
-      fail("field '" + std::string(key) + "' in " + where + " has the wrong type");
+      fail_at(where, key, "field '" + std::string(key) + "' in " + where + " has the wrong type");
     }
   }
 };
@@ -238,8 +235,9 @@ struct Number {
   void read(const Reader& in, const json& obj, const std::string& where, R& r) const {
     in.read_into(obj, key.name, where, r.*member, required);
     if (at_least_zero_of != nullptr && r.*member < 0)
-      in.fail(fmt::format("{}: {} {} is negative; expected {} of 0 or more", where, key.name,
-                          r.*member, at_least_zero_of));
+      in.fail_at(where, key.name,
+                 fmt::format("{}: {} {} is negative; expected {} of 0 or more", where, key.name,
+                             r.*member, at_least_zero_of));
   }
 };
 template <class R>
@@ -292,8 +290,9 @@ struct NanMark {
     bool marked = false;
     if (!in.read_into(obj, key.name, where, marked, false) || !marked) return;
     if (!std::isnan(r.*member))
-      in.fail(fmt::format("{}: \"{}\" is true but the value is a number; expected null", where,
-                          key.name));
+      in.fail_at(where, key.name,
+                 fmt::format("{}: \"{}\" is true but the value is a number; expected null", where,
+                             key.name));
   }
 };
 template <class R>
@@ -316,7 +315,8 @@ struct Integer {
     if constexpr (std::is_same_v<I, uint64_t>) {
       if (obj.is_object() && obj.contains(key.name) && obj.at(key.name).is_number() &&
           obj.at(key.name).template get<double>() < 0)
-        in.fail(fmt::format("{}: {} is negative; expected 0 or more", where, key.name));
+        in.fail_at(where, key.name,
+                   fmt::format("{}: {} is negative; expected 0 or more", where, key.name));
     }
     in.read_into(obj, key.name, where, r.*member, required);
   }
@@ -381,8 +381,9 @@ struct Optional {
       long long value = 0;
       if (!in.read_into(obj, key.name, where, value, false)) return;
       if (!O::holds(value))
-        in.fail(fmt::format("{}: {} {} is out of range; expected {} to {}", where, key.name, value,
-                            O::kMin, O::kMax));
+        in.fail_at(where, key.name,
+                   fmt::format("{}: {} {} is out of range; expected {} to {}", where, key.name,
+                               value, O::kMin, O::kMax));
       r.*member = value;
     }
   }
@@ -420,7 +421,7 @@ inline constexpr size_t kEnumNameMax = 32;
 
 // An enum written as its name (to_string); a name parse() does not know is an error whose text is
 // `unknown`, a format given the record's path ({0}) and the name ({1}), at the line where it
-// stands when `locate`.
+// stands.
 template <class R, class E>
 struct Enum {
   Key key;
@@ -429,7 +430,6 @@ struct Enum {
   std::optional<E> (*parse)(std::string_view);
   bool required;
   const char* unknown;
-  bool locate = false;
 
   static constexpr bool flat = true;
   static constexpr bool always_written = true;
@@ -442,15 +442,13 @@ struct Enum {
     std::string text;
     if (!in.read_into(obj, key.name, where, text, required)) return;
     auto parsed = parse(text);
-    if (!parsed)
-      in.fail(fmt::format(fmt::runtime(unknown), where, text),
-              locate ? in.find_string_field(key.name, text) : std::string_view::npos);
+    if (!parsed) in.fail_at(where, key.name, fmt::format(fmt::runtime(unknown), where, text));
     r.*member = *parsed;
   }
 };
 template <class R, class E>
-Enum(Key, E R::*, const char* (*)(E), std::optional<E> (*)(std::string_view), bool, const char*,
-     bool = false) -> Enum<R, E>;
+Enum(Key, E R::*, const char* (*)(E), std::optional<E> (*)(std::string_view), bool, const char*)
+    -> Enum<R, E>;
 
 // A constant string (the schema): written as it is, and a document with another is refused.
 template <class R>
@@ -467,7 +465,8 @@ struct Constant {
     std::string found;
     in.read_into(obj, key.name, where, found, true);
     if (found != text)
-      in.fail(fmt::format("expected {} \"{}\", found \"{}\"", key.name, text, found), 0);
+      in.fail_at(where, key.name,
+                 fmt::format("expected {} \"{}\", found \"{}\"", key.name, text, found));
   }
 };
 
@@ -710,13 +709,13 @@ struct Records {
   void read(const Reader& in, const json& obj, const std::string& where, R& r) const {
     bool has = obj.is_object() && obj.contains(key.name);
     if (!has) {
-      if (required) in.fail("expected field '" + std::string(key.name) + "' in " + where);
+      if (required) in.fail_at(where, "expected field '" + std::string(key.name) + "' in " + where);
       return;
     }
     std::string list_path =
         path == ListPath::full ? where + "." + key.name : path_of(where, key.name);
     const json& arr = obj.at(key.name);
-    if (!arr.is_array()) in.fail(list_path + " must be an array");
+    if (!arr.is_array()) in.fail_at(where, key.name, list_path + " must be an array");
     auto& out = r.*member;
     out.reserve(arr.size());
     for (size_t i = 0; i < arr.size(); ++i) {

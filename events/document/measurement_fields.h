@@ -53,8 +53,7 @@ inline constexpr auto kEnergyFields = std::tuple{
     Number{"average_watts", &EnergyReading::average_watts},
     Text{"method", &EnergyReading::method, kRequired},
     Number{"uncertainty", &EnergyReading::uncertainty},
-    Enum{"scope", &EnergyReading::scope, &to_string, &parse_energy_scope, false, kUnknownScope,
-         true},
+    Enum{"scope", &EnergyReading::scope, &to_string, &parse_energy_scope, false, kUnknownScope},
 };
 
 inline constexpr auto kGpuFields = std::tuple{
@@ -103,7 +102,7 @@ inline constexpr auto kDocumentFields = std::tuple{
     Text{"backend", &Measurement::backend},
     nested<kMachineFields>("machine", &Measurement::machine),
     Enum{"target", &Measurement::target, &to_string, &parse_measurement_target, false,
-         kUnknownTarget, true},
+         kUnknownTarget},
     List{"command", &Measurement::command},
     List{"while_command", &Measurement::while_command, true},
     Flag{"stopped_at_duration", &Measurement::stopped_at_duration},

@@ -86,8 +86,39 @@ json parse_document(const Reader& in) {
 }
 
 void check_times(const Reader& in, const Measurement& m) {
-  if (m.duration_s < 0 || m.user_s < 0 || m.sys_s < 0)
-    in.fail("duration_s, user_s and sys_s must be 0 or more (times)", 0);
+  for (auto [key, value] : {std::pair{"duration_s", m.duration_s}, std::pair{"user_s", m.user_s},
+                            std::pair{"sys_s", m.sys_s}})
+    if (value < 0)
+      in.fail_at("the document", key,
+                 fmt::format("{} {} is negative: duration_s, user_s and sys_s must be 0 or more "
+                             "(times)",
+                             key, value));
+}
+
+// What the field tables cannot say alone: a run count is 1 or more (a document of 0 runs has
+// nothing in it to average), and a counted event has a count (null is written only for one that
+// was not counted; read as 0, it would be shown as a count of 0).
+void check_counts(const Reader& in, const json& doc, const Measurement& m) {
+  if (m.runs < 1)
+    in.fail_at("the document", "runs",
+               fmt::format("runs {} is not a number of runs; expected 1 or more", m.runs));
+  auto check_events = [&](const json& events, const std::vector<EventCount>& read,
+                          const std::string& where) {
+    for (size_t i = 0; i < read.size() && i < events.size(); ++i)
+      if (read[i].counted() && events[i].is_object() &&
+          (!events[i].contains("value") || events[i]["value"].is_null()))
+        in.fail_at(fmt::format("{}[{}]", where, i), "value",
+                   fmt::format("{}[{}] ({}): status is counted but value is null; expected "
+                               "the count, or a status that says why there is none",
+                               where, i, read[i].name));
+  };
+  if (doc.contains("events")) check_events(doc["events"], m.events, "events");
+  if (doc.contains("intervals") && doc["intervals"].is_array())
+    for (size_t i = 0; i < m.intervals.size() && i < doc["intervals"].size(); ++i) {
+      const json& iv = doc["intervals"][i];
+      if (iv.is_object() && iv.contains("events"))
+        check_events(iv["events"], m.intervals[i].events, fmt::format("intervals[{}].events", i));
+    }
 }
 
 // Everything before the intervals, with the "intervals" key written and its array opened (on
@@ -362,6 +393,7 @@ Measurement measurement_from_json(std::string_view text, std::string_view file_n
   Measurement m;
   read_record<kDocumentFields>(in, doc, "the document", m);
   check_times(in, m);
+  check_counts(in, doc, m);
   for (auto& e : m.events) complete_spread(e, m.source, m.runs);
   if (m.interval_step_s)
     for (auto& iv : m.intervals) iv.period_s = m.interval_step_s;

@@ -112,6 +112,25 @@ void check_prices(const CompareOptions& options, const SkuCatalog& catalog,
   }
 }
 
+// A failed run's figures are those of a command that stopped early (or did something else): it
+// is compared only when asked, and then with a note.
+std::vector<std::string> check_failed_runs(std::span<const RunProfile> runs, bool allow_failed) {
+  std::vector<std::string> notes;
+  for (const auto& r : runs) {
+    if (r.failure.empty()) continue;
+    if (!allow_failed)
+      throw ComparisonError(fmt::format(
+          "{}: the measured command failed ({}): its time and energy are not the workload's; "
+          "measure it again, or give --allow-failed to compare it anyway",
+          r.source, r.failure));
+    notes.push_back(
+        fmt::format("{}: the measured command failed ({}); compared anyway "
+                    "(--allow-failed): its figures may not be the workload's",
+                    r.source, r.failure));
+  }
+  return notes;
+}
+
 // Each GPU run ranked on the GPU catalog; its recommendations follow its workload's.
 void rank_gpu_runs(const GpuRuns& gpu_runs, const CompareRequest& request, CompareReport& report) {
   if (!gpu_runs.catalog) return;
@@ -193,13 +212,17 @@ CompareReport compare_runs(std::span<const RunProfile> runs, const SkuCatalog& c
                            const CompareOptions& options, const CompareRequest& request,
                            const GpuRuns& gpu_runs) {
   check_prices(options, catalog, runs, gpu_runs.catalog);
+  auto failed_notes = check_failed_runs(runs, request.allow_failed);
   CompareReport report;
   report.options = options;
   report.catalog_origin = catalog.origin();
   report.runs_per_month = request.runs_per_month.value_or(rules.runs_per_month);
   report.comparison = compare_measured(runs, &catalog, options);
   for (const auto& note : skus.notes) report.comparison.notes.push_back(note);
+  for (auto& note : failed_notes) report.comparison.notes.push_back(std::move(note));
   recommend_and_project(runs, catalog, skus.skus, rules, request, report);
+  for (auto& note : zero_best_notes(report.comparison.rows, options.objective))
+    report.comparison.notes.push_back(std::move(note));
   rank_gpu_runs(gpu_runs, request, report);
   return report;
 }

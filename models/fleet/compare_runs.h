@@ -36,6 +36,7 @@ struct CompareRequest {
   std::optional<double> min_memory_gb;   // only SKUs the catalog gives at least this memory
   std::optional<double> runs_per_month;  // for monthly savings; default: the rules'
   std::string measured_gpu;              // the GPU catalog row of the measured GPU; empty: matched
+  bool allow_failed = false;             // compare runs whose command failed or was killed
 };
 
 // The comparison's options: the objective, work, prices, and the grid intensity given or looked
@@ -77,7 +78,10 @@ struct GpuRuns {
 // request.projected, the projected rows (request.top per workload) ranked with the measured ones;
 // each of gpu_runs ranked on its catalog (rank_gpus, request.measured_gpu), its two
 // recommendations numbered after its workload's and its notes added. Throws ComparisonError for a
-// price that names no run's machine, no catalog SKU and no instance of the GPU catalog.
+// price that names no run's machine, no catalog SKU and no instance of the GPU catalog, and for a
+// run whose command failed (RunProfile::failure) unless request.allow_failed: its time and energy
+// are those of a command that stopped early or did other work, not of the workload. Allowed, such
+// a run is ranked with a note naming it and its row's `failed` saying how.
 CompareReport compare_runs(std::span<const RunProfile> runs, const SkuCatalog& catalog,
                            const SkuChoice& skus, const RecommendationRules& rules,
                            const CompareOptions& options, const CompareRequest& request,

@@ -91,6 +91,36 @@ const Sku* match_sku(const RunProfile& run, const SkuCatalog* catalog) {
   return run.cpu_model.empty() ? nullptr : catalog->match_cpu_model(run.cpu_model);
 }
 
+// The hourly price of a measured machine: --price by its name as given; else the price of its
+// matched SKU (--price by the SKU's id, else the catalog's), of the run's share of that SKU
+// (sku_share): a 2-vCPU VM matched to a 72-thread instance of its CPU pays 2/72 of its price, as
+// its energy is 2/72 of the instance's curve. Sets row.price_source.
+std::optional<double> machine_price(ComparisonRow& row, const Sku* sku, int cpus,
+                                    const CompareOptions& o) {
+  if (auto it = o.price_per_hour.find(row.machine); it != o.price_per_hour.end()) {
+    row.price_source = "--price";
+    return it->second;
+  }
+  if (!sku) return std::nullopt;
+  std::optional<double> price;
+  if (auto it = o.price_per_hour.find(sku->id); it != o.price_per_hour.end()) {
+    price = it->second;
+    row.price_source = "--price";
+  } else if (sku->price_per_hour_usd) {
+    price = sku->price_per_hour_usd;
+    row.price_source = fmt::format("catalog:{} ({})", sku->id, sku->price_source);
+  }
+  double share = sku_share(*sku, cpus);
+  if (price && share < 1) {
+    row.price_source += fmt::format(" × {}/{} threads", cpus, sku->threads);
+    row.missing_inputs.push_back(
+        fmt::format("price: {}'s for its {} threads, scaled by this machine's {} CPUs", sku->id,
+                    sku->threads, cpus));
+    return *price * share;
+  }
+  return price;
+}
+
 ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCatalog* catalog,
                            const CompareOptions& o, std::vector<std::string>& notes) {
   const RunProfile& first = *group.front();
@@ -102,6 +132,7 @@ ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCa
   std::vector<double> durations, joules;
   double energy_u = 0;
   for (const auto* r : group) {
+    if (!r->failure.empty()) row.failed.push_back(r->source + ": " + r->failure);
     row.runs += r->repeats;
     durations.push_back(r->duration_s);
     if (r->joules) {
@@ -148,17 +179,7 @@ ComparisonRow measured_row(std::span<const RunProfile* const> group, const SkuCa
   if (row.joules) row.average_watts = *row.joules / row.duration_s;
   if (o.work_units && row.duration_s > 0) row.throughput_per_s = *o.work_units / row.duration_s;
 
-  std::optional<double> price;
-  if (auto it = o.price_per_hour.find(row.machine); it != o.price_per_hour.end()) {
-    price = it->second;
-    row.price_source = "--price";
-  } else if (sku && o.price_per_hour.contains(sku->id)) {
-    price = o.price_per_hour.find(sku->id)->second;
-    row.price_source = "--price";
-  } else if (sku && sku->price_per_hour_usd) {
-    price = sku->price_per_hour_usd;
-    row.price_source = fmt::format("catalog:{} ({})", sku->id, sku->price_source);
-  }
+  std::optional<double> price = machine_price(row, sku, cpus, o);
   if (price)
     row.cost_usd = *price * row.duration_s / 3600.0;
   else
@@ -205,6 +226,11 @@ RunProfile profile_run(const Measurement& m, std::string source, std::string wor
                                              : p.source;
   p.duration_s = m.duration_s;
   p.repeats = std::max(1, m.runs);
+  if (m.signal)
+    p.failure = fmt::format("killed by {}{}", *m.signal,
+                            m.exit_status ? fmt::format(" (exit status {})", *m.exit_status) : "");
+  else if (m.exit_status && *m.exit_status != 0)
+    p.failure = fmt::format("exit status {}", *m.exit_status);
   const auto* task = find_event(m, "task-clock");
   if (!task) task = find_event(m, "cpu-clock");
   if (task && task->spread->stddev && task->value > 0)
@@ -362,8 +388,12 @@ void rank_rows(std::vector<ComparisonRow>& rows, Objective objective) {
     double best = ranked.empty() ? 0 : *objective_value(*ranked.front(), objective);
     for (size_t i = 0; i < ranked.size(); ++i) {
       ranked[i]->rank = int(i + 1);
-      double v = *objective_value(*ranked[i], objective);
-      ranked[i]->ratio_to_best = best > 0 ? v / best : (v == best ? 1.0 : INFINITY);
+      // A best of 0 (a machine given --price M=0) divides nothing: no row has a ratio then
+      // (zero_best_notes says why), rather than inf beside a 1.
+      if (best > 0)
+        ranked[i]->ratio_to_best = *objective_value(*ranked[i], objective) / best;
+      else
+        ranked[i]->ratio_to_best.reset();
       out.push_back(std::move(*ranked[i]));
     }
     for (auto* r : rest) {
@@ -373,6 +403,21 @@ void rank_rows(std::vector<ComparisonRow>& rows, Objective objective) {
     }
   }
   rows = std::move(out);
+}
+
+std::vector<std::string> zero_best_notes(std::span<const ComparisonRow> rows, Objective objective) {
+  std::vector<std::string> notes;
+  for (const auto& group : indices_by_workload(rows)) {
+    const ComparisonRow* best = nullptr;
+    for (size_t i : group)
+      if (rows[i].rank == 1) best = &rows[i];
+    auto v = best ? objective_value(*best, objective) : std::nullopt;
+    if (v && *v <= 0)
+      notes.push_back(fmt::format(
+          "{}: the best {} is 0 ({}): ratio_to_best is left empty, a ratio to 0 has no value",
+          best->workload, to_string(objective), best->machine));
+  }
+  return notes;
 }
 
 }  // namespace pmc

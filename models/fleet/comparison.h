@@ -50,6 +50,9 @@ struct RunProfile {
   std::string host_cpu;
   std::optional<double> host_cpu_ghz;
   std::string host_cpu_confidence;
+  // How the measured command failed ("exit status 3", "killed by SIGSEGV (exit status 139)");
+  // empty when it exited 0 or the document does not say (a perf stat import).
+  std::string failure;
 };
 
 // Metrics are taken from metrics[] first, then from what perf printed (reported[]), then derived
@@ -104,6 +107,9 @@ struct ComparisonRow {
   std::optional<int> rank;            // 1 = best within the workload; absent without the figure
   std::optional<double> ratio_to_best;
   std::vector<std::string> missing_inputs;
+  // Measured rows: "FILE: killed by SIGSEGV (exit status 139)" for each document behind the row
+  // whose command failed (compared only when asked, CompareRequest::allow_failed).
+  std::vector<std::string> failed;
   // GPU rows only (gpu_comparison_rows): the catalog GPU, the GPUs the job ran on, the
   // instance's GPUs and the watts of one GPU.
   std::string gpu_id;
@@ -135,7 +141,12 @@ std::optional<double> objective_value(const ComparisonRow& row, Objective object
 std::vector<std::vector<size_t>> indices_by_workload(std::span<const ComparisonRow> rows);
 
 // Ranks rows within each workload by the objective (ties keep input order) and orders each
-// workload's rows: ranked ones by rank, then the rest.
+// workload's rows: ranked ones by rank, then the rest. ratio_to_best = value / best; absent on
+// every row of a workload whose best is 0.
 void rank_rows(std::vector<ComparisonRow>& rows, Objective objective);
+
+// One note per workload of ranked `rows` whose best figure is 0, saying why its rows have no
+// ratio_to_best.
+std::vector<std::string> zero_best_notes(std::span<const ComparisonRow> rows, Objective objective);
 
 }  // namespace pmc

@@ -42,6 +42,7 @@ json row_json(const ComparisonRow& r) {
           {"tma_backend_bound", opt(r.tma_backend_bound)},
           {"llc_mpki", opt(r.llc_mpki)},
           {"missing_inputs", r.missing_inputs},
+          {"failed", r.failed},
           {"gpu", r.gpu_id.empty() ? json(nullptr) : json(r.gpu_id)},
           {"gpus", r.gpus ? json(*r.gpus) : json(nullptr)},
           {"instance_gpus", r.instance_gpus ? json(*r.instance_gpus) : json(nullptr)},

@@ -24,6 +24,12 @@ double EstimateCurve::uncertainty_at(double utilisation) const {
   return watts_at_load(uncertainty, utilisation);
 }
 
+double sku_share(const Sku& sku, int logical_cpus) {
+  if (sku.threads > 0 && logical_cpus > 0 && logical_cpus < sku.threads)
+    return double(logical_cpus) / double(sku.threads);
+  return 1;
+}
+
 EstimateCurve sku_estimate_curve(const Sku& sku, int logical_cpus) {
   EstimateCurve c;
   c.domain = "wall";
@@ -34,9 +40,7 @@ EstimateCurve sku_estimate_curve(const Sku& sku, int logical_cpus) {
     c.method = "estimated:sku-curve:" + sku.id;
     c.uncertainty.fill(kSkuCurveUncertainty);
   }
-  double scale = 1;
-  if (sku.threads > 0 && logical_cpus > 0 && logical_cpus < sku.threads)
-    scale = double(logical_cpus) / double(sku.threads);
+  double scale = sku_share(sku, logical_cpus);
   for (size_t i = 0; i < kPowerCurvePoints; ++i) c.watts[i] = sku.watts[i] * scale;
   if (sku.modelled_uncertainty)
     c.basis = fmt::format(

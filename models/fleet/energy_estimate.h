@@ -34,8 +34,13 @@ struct EstimateCurve {
   double uncertainty_at(double utilisation) const;
 };
 
-// The SKU's curve scaled by this machine's share of it: logical_cpus / sku.threads when the
-// machine has fewer CPUs than the SKU (a VM on such a host), else 1. A published curve is
+// The share of `sku` a machine with `logical_cpus` CPUs is: logical_cpus / sku.threads when it
+// has fewer (a VM on such a host), else 1. Its power curve and its price are scaled by it: a
+// cloud provider's list price, like Teads' power figures, is proportional to the vCPUs within an
+// instance family (aws-c5.large 0.085 USD/h = 3.06 × 2/72 of aws-c5.18xlarge).
+double sku_share(const Sku& sku, int logical_cpus);
+
+// The SKU's curve scaled by this machine's share of it (sku_share). A published curve is
 // "estimated:sku-curve:<sku id>" with kSkuCurveUncertainty; a modelled one (with_model_curves)
 // "estimated:<its power_source>" with its modelled_uncertainty.
 EstimateCurve sku_estimate_curve(const Sku& sku, int logical_cpus);

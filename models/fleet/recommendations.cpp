@@ -129,12 +129,23 @@ std::string plain_number(double v) {
   return text;
 }
 
+// "saves X, Y USD per month"; a negative saving (a faster SKU that costs more) is said as the
+// cost it adds.
 std::string saving_words(const Recommendation& r, const Context& cx) {
   if (!r.saving_usd_per_run) return "";
-  double month = *r.saving_usd_per_month;
-  return fmt::format("; saves {}, {} USD per month at {} runs/month", usd(*r.saving_usd_per_run),
-                     std::abs(month) >= 0.01 ? fmt::format("{:.2f}", month) : plain_number(month),
-                     plain_number(cx.runs_per_month));
+  double month = std::abs(*r.saving_usd_per_month);
+  bool saves = *r.saving_usd_per_run > 0;
+  return fmt::format("; {} {}, {} USD {}per month at {} runs/month", saves ? "saves" : "costs",
+                     usd(std::abs(*r.saving_usd_per_run)),
+                     month >= 0.01 ? fmt::format("{:.2f}", month) : plain_number(month),
+                     saves ? "" : "more ", plain_number(cx.runs_per_month));
+}
+
+// A recommendation worth making: one that saves money, or one that makes the run faster (at a
+// cost it states). A cheaper SKU that is not cheaper is none.
+bool worth_making(const Recommendation& r) {
+  if (!r.saving_usd_per_run || *r.saving_usd_per_run > 0) return true;
+  return r.projected_gain && *r.projected_gain > 0;
 }
 
 template <class Better>
@@ -439,7 +450,7 @@ std::vector<Recommendation> recommend(std::span<const RunProfile> profiles,
       r.workload = w;
       r.rule = rule.id;
       r.baseline = baseline->machine;
-      if (quantify(rule.action, cx, r)) {
+      if (quantify(rule.action, cx, r) && worth_making(r)) {
         r.text = rule.title + ": " + r.text;
         mine.push_back(std::move(r));
       }

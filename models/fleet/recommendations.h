@@ -102,7 +102,9 @@ std::vector<ComparisonRow> rows_with_memory_for(std::span<const ComparisonRow> p
 
 // Recommendations for each workload of `comparison` (measured rows, optionally projected rows
 // too). `projected` holds projections of every workload onto the catalog (compare_projected
-// with all SKUs); `profiles` are merge_repeats() of the runs. Ranked per workload.
+// with all SKUs); `profiles` are merge_repeats() of the runs. Ranked per workload. A
+// recommendation whose saving is 0 or negative is dropped unless it projects a faster run (its
+// negative saving is then the cost it adds, said as such).
 std::vector<Recommendation> recommend(std::span<const RunProfile> profiles,
                                       std::span<const ComparisonRow> measured,
                                       std::span<const ComparisonRow> projected,

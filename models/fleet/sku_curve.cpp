@@ -8,6 +8,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <tuple>
 
 #include "events/text/catalog_csv.h"
 #include "events/text/text.h"
@@ -301,6 +302,48 @@ SkuCatalog with_model_curves(const SkuCatalog& catalog, const SkuCurveModel& mod
   return SkuCatalog::from_checked(std::move(skus), catalog.origin());
 }
 
+namespace {
+
+// The end of the CSV record that starts at `pos`: its first newline outside quotes (RFC 4180: a
+// quoted field may hold line breaks), or the end of the text, with `newlines` counting those
+// within it.
+size_t record_end(std::string_view text, size_t pos, size_t& newlines) {
+  bool quoted = false;
+  newlines = 0;
+  for (size_t i = pos; i < text.size(); ++i) {
+    if (text[i] == '"') quoted = !quoted;  // a doubled quote toggles twice
+    if (text[i] == '\n') {
+      if (!quoted) return i;
+      ++newlines;
+    }
+  }
+  return text.size();
+}
+
+// The ranges a row must fall in: 16 times beyond those of the SPECpower results the model was
+// fitted on (data/skus.csv: 1 to 8 chips, 2 to 224 cores, 4 to 1536 GB), a log-linear model's
+// figures mean nothing (1e300 GB gave 1.4e138 W), and a count past them would overflow the int
+// the estimate takes.
+constexpr double kMaxChips = 128, kMaxCores = 3584, kMaxThreadsPerCore = 16;
+constexpr double kMinMemoryGb = 0.25, kMaxMemoryGb = 24576;
+
+// Why a row's counts and sizes are out of range, or empty when they are in it.
+std::string out_of_range(double chips, double cores, double per_chip, double threads,
+                         double memory) {
+  for (auto [name, value, max] :
+       {std::tuple{"Chips", chips, kMaxChips}, std::tuple{"# Cores", cores, kMaxCores},
+        std::tuple{"# Cores Per Chip", per_chip, kMaxCores},
+        std::tuple{"# Threads Per Core", threads, kMaxThreadsPerCore}})
+    if (value > max)
+      return fmt::format("'{}' is {}: out of range (expected at most {})", name, value, max);
+  if (memory < kMinMemoryGb || memory > kMaxMemoryGb)
+    return fmt::format("'Total Memory (GB)' is {}: out of range (expected {} to {})", memory,
+                       kMinMemoryGb, kMaxMemoryGb);
+  return "";
+}
+
+}  // namespace
+
 SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {
   SpecsTable table;
   table.origin = origin;
@@ -309,16 +352,18 @@ SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {
   size_t published = SIZE_MAX;
   bool header = false;
   while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
+    size_t inner_newlines = 0;
+    size_t end = record_end(text, pos, inner_newlines);
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    ++line_no;
+    ++line_no;  // the record's first line, for its messages
+    size_t first_line = line_no;
+    line_no += inner_newlines;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (trim(line).empty()) continue;
     auto fields = split_csv_line(line);
     if (!fields)
-      throw std::runtime_error(fmt::format("{}:{}: unterminated quote", origin, line_no));
+      throw std::runtime_error(fmt::format("{}:{}: unterminated quote", origin, first_line));
     if (!header) {
       header = true;
       if (!fields->empty() && fields->front().rfind("\xEF\xBB\xBF", 0) == 0)
@@ -330,7 +375,7 @@ SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {
         if (it == fields->end())
           throw std::runtime_error(
               fmt::format("{}:{}: expected a column '{}' (SPEC's result table names: {})", origin,
-                          line_no, kSpecsColumns[c], fmt::join(kSpecsColumns, ", ")));
+                          first_line, kSpecsColumns[c], fmt::join(kSpecsColumns, ", ")));
         at[c] = size_t(it - fields->begin());
       }
       if (auto it = std::find(fields->begin(), fields->end(), "Published"); it != fields->end())
@@ -339,9 +384,10 @@ SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {
     }
     if (fields->size() != table.columns.size())
       throw std::runtime_error(fmt::format("{}:{}: expected {} fields as in the header, found {}",
-                                           origin, line_no, table.columns.size(), fields->size()));
+                                           origin, first_line, table.columns.size(),
+                                           fields->size()));
     SpecsRow row;
-    row.line = line_no;
+    row.line = first_line;
     row.fields = *fields;
     auto number = [&](size_t c, std::string& reason) -> std::optional<double> {
       auto v = parse_number(row.fields[at[c]]);
@@ -368,6 +414,8 @@ SpecsTable read_specs_csv(std::string_view text, const std::string& origin) {
         reason = "'Processor MHz' must be positive";
       else if (!(*memory > 0))
         reason = "'Total Memory (GB)' must be positive";
+      else
+        reason = out_of_range(*chips, *cores, *per_chip, *threads, *memory);
     }
     (void)published;
     if (reason.empty())

@@ -414,4 +414,150 @@ TEST_SUITE("pure") {
     }
     for (const auto& p : {path, out}) std::filesystem::remove(p);
   }
+
+  TEST_CASE("compare: --price and --sku take one value each, so run files may follow them") {
+    // The help's own example: every word after --price was taken as a price before.
+    auto icx = document("013.txt", "icx", 1200);
+    auto milan = document("014.txt", "milan", 800);
+    auto out = temp_path("one-value.json");
+    auto r = run_process(pmcmodel({"compare", "--objective", "energy", "--price", "icx=1.2",
+                                   "--price", "milan=0.8", icx, milan, "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    REQUIRE(doc["rows"].size() == 2);
+    CHECK(doc["rows"][0]["machine"] == "milan");  // 800 J < 1200 J
+    CHECK(doc["rows"][0]["cost_usd"].get<double>() == doctest::Approx(0.8 * 5.23915 / 3600));
+    CHECK(doc["rows"][1]["cost_usd"].get<double>() == doctest::Approx(1.2 * 7.31681 / 3600));
+    r = run_process(pmcmodel({"compare", "--sku", "aws-c5.large", icx, "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    doc = json::parse(read_file(out));
+    CHECK(doc["rows"].size() == 2);  // the measured run and its projection onto aws-c5.large
+    for (const auto& p : {icx, milan, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare prices a VM by its share of the catalog instance its CPU matches") {
+    // A 2-vCPU Xeon Platinum 8124M matches aws-c5.18xlarge (72 threads, 3.06 USD/h in
+    // data/skus.csv), the instance with the most threads of that CPU; the VM pays 2/72 of it,
+    // 0.085 USD/h (aws-c5.large's list price), as its energy is 2/72 of that instance's curve.
+    auto vm =
+        document("013.txt", "c5vm", 0, "", "Intel(R) Xeon(R) Platinum 8124M CPU @ 3.00GHz", 2);
+    auto out = temp_path("vm.json");
+    auto r = run_process(pmcmodel({"compare", vm, "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto row = json::parse(read_file(out))["rows"][0];
+    CHECK(row["sku"] == "aws-c5.18xlarge");
+    CHECK(row["cost_usd"].get<double>() == doctest::Approx(3.06 * 2 / 72 * 7.31681 / 3600));
+    CHECK(row["price_source"].get<std::string>().find("2/72") != std::string::npos);
+    for (const auto& p : {vm, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare: a best cost of 0 leaves every ratio empty with a note; no saving <= 0") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto milan = document("014.txt", "milan", 800);
+    auto out = temp_path("zero.json"), csv = temp_path("zero.csv");
+    auto r = run_process(pmcmodel({"compare", icx, milan, "--price", "icx=0", "--price", "milan=1",
+                                   "--json", out, "--csv", csv}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = json::parse(read_file(out));
+    for (const auto& row : doc["rows"]) CHECK(row["ratio_to_best"].is_null());
+    CHECK(doc["rows"][0]["rank"] == 1);
+    bool noted = false;
+    for (const auto& n : doc["notes"])
+      noted = noted || n.get<std::string>().find("best cost is 0") != std::string::npos;
+    CHECK(noted);
+    // workload,machine,kind,rank,ratio_to_best,…: the ratio's field is empty, never inf.
+    auto text = read_file(csv);
+    CHECK(text.find("inf") == std::string::npos);
+    CHECK(text.find(",icx,measured,1,,") != std::string::npos);
+    // A machine priced at almost nothing: every catalog SKU costs more, so no recommendation
+    // may claim a saving of 0 or less unless it projects a faster run.
+    r = run_process(pmcmodel({"compare", icx, "--price", "icx=0.0001", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    for (const auto& rec : json::parse(read_file(out))["recommendations"]) {
+      INFO(rec.dump());
+      if (rec["saving_usd_per_run"].is_number() && rec["saving_usd_per_run"].get<double>() <= 0) {
+        REQUIRE(rec["projected_gain"].is_number());
+        CHECK(rec["projected_gain"].get<double>() > 0);
+        CHECK(rec["text"].get<std::string>().find("saves") == std::string::npos);
+      }
+    }
+    for (const auto& p : {icx, milan, out, csv}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare writes all of its outputs or none") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto out = temp_path("all-or-none.json");
+    std::filesystem::remove(out);
+    for (const char* bad : {"/nonexistent/x.csv", "/proc/nope.csv"}) {
+      INFO(bad);
+      auto r = run_process(pmcmodel({"compare", icx, "--json", out, "--csv", bad}));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK_FALSE(std::filesystem::exists(out));
+    }
+    auto r = run_process(pmcmodel({"compare", icx, "--json", out, "--svg", "/proc/nope.svg"}));
+    CHECK(r.exit_code == 2);
+    CHECK_FALSE(std::filesystem::exists(out));
+    // No temporary file is left beside the good path either.
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(out).parent_path()))
+      CHECK(entry.path().filename().string().find(std::filesystem::path(out).filename().string() +
+                                                  ".pmcmodel-tmp") == std::string::npos);
+    std::filesystem::remove(icx);
+  }
+
+  TEST_CASE("compare refuses a run whose command failed unless --allow-failed, then flags it") {
+    auto icx = document("013.txt", "icx", 1200);
+    auto crashed = document("014.txt", "milan", 800);
+    auto doc = json::parse(read_file(crashed));
+    doc["exit_status"] = 139;
+    doc["signal"] = "SIGSEGV";
+    std::ofstream(crashed) << doc.dump(2);
+    auto out = temp_path("failed.json");
+    std::filesystem::remove(out);
+    auto r = run_process(pmcmodel({"compare", icx, crashed, "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK(r.err.find(crashed) != std::string::npos);
+    CHECK(r.err.find("SIGSEGV") != std::string::npos);
+    CHECK(r.err.find("--allow-failed") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+    r = run_process(pmcmodel({"compare", icx, crashed, "--allow-failed", "--json", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.find("FAILED RUN") != std::string::npos);
+    auto cmp = json::parse(read_file(out));
+    for (const auto& row : cmp["rows"]) {
+      if (row["machine"] == "milan") {
+        REQUIRE(row["failed"].size() == 1);
+        CHECK(row["failed"][0] == crashed + ": killed by SIGSEGV (exit status 139)");
+      } else {
+        CHECK(row["failed"].empty());
+      }
+    }
+    bool noted = false;
+    for (const auto& n : cmp["notes"])
+      noted = noted || (n.get<std::string>().find(crashed) != std::string::npos &&
+                        n.get<std::string>().find("SIGSEGV") != std::string::npos);
+    CHECK(noted);
+    // An exit status alone is a failure too.
+    doc.erase("signal");
+    doc["exit_status"] = 3;
+    std::ofstream(crashed) << doc.dump(2);
+    r = run_process(pmcmodel({"compare", icx, crashed, "--json", out}));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("exit status 3") != std::string::npos);
+    for (const auto& p : {icx, crashed, out}) std::filesystem::remove(p);
+  }
+
+  TEST_CASE("compare: a number option out of range says what it expects in a short line") {
+    auto icx = document("013.txt", "icx", 1200);
+    for (const char* option : {"--runs-per-month", "--work", "--min-memory-gb"}) {
+      INFO(option);
+      auto r = run_process(pmcmodel({"compare", icx, option, "0"}));
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("expected a finite number > 0, found '0'") != std::string::npos);
+      CHECK(r.err.size() < 200);  // not DBL_MAX in 309 digits
+    }
+    std::filesystem::remove(icx);
+  }
 }

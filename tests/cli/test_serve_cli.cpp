@@ -573,4 +573,59 @@ TEST_SUITE("kernel") {
     CHECK(watts == doctest::Approx(expected).epsilon(0.05));
     CHECK(serve.terminate(3000ms) == std::optional<int>(0));
   }
+
+  TEST_CASE("serve: a powercap counter that becomes unreadable is down, with no power, and why") {
+    TempTree t("unreadable");
+    auto sys = t.path / "sys";
+    auto zone = powercap_zone(sys, 1000000, 262143328850);
+    Child serve(pmcmodel({"serve", "--listen", "127.0.0.1:0", "--interval", "0.1", "--cgroups",
+                          "none", "--gpus", "none"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    int port = wait_for_port(serve);
+    INFO(serve.err());
+    REQUIRE(port > 0);
+    const std::string up = "pmcmodel_source_up{source=\"powercap\"}";
+    const std::string watts =
+        "pmcmodel_power_watts{domain=\"package-0\",method=\"measured:powercap\"}";
+    auto body = scrape_until(port, [&](const std::string& b) { return sample_value(b, up) == 1; });
+    CHECK(sample_value(body, up) == 1);
+    CHECK_FALSE(std::isnan(sample_value(body, watts)));
+    // Garbage in place of the number (same length, as the file is kept open).
+    overwrite(zone / "energy_uj", "garbage-text\n");
+    body = scrape_until(port, [&](const std::string& b) { return sample_value(b, up) == 0; });
+    CHECK(sample_value(body, up) == 0);
+    CHECK(std::isnan(sample_value(body, watts)));  // no power while it cannot be read
+    CHECK(serve.err().find("powercap: down: intel-rapl:0/energy_uj: unreadable or not a number") !=
+          std::string::npos);
+    // A number again: up again.
+    overwrite(zone / "energy_uj", uj(2000000));
+    body = scrape_until(port, [&](const std::string& b) { return sample_value(b, up) == 1; });
+    CHECK(sample_value(body, up) == 1);
+    // The file removed: its open descriptor still reads the last text, but the counter is gone.
+    fs::remove(zone / "energy_uj");
+    body = scrape_until(port, [&](const std::string& b) { return sample_value(b, up) == 0; });
+    CHECK(sample_value(body, up) == 0);
+    CHECK(serve.err().find("powercap: down: intel-rapl:0/energy_uj was removed") !=
+          std::string::npos);
+    CHECK(serve.terminate(3000ms) == std::optional<int>(0));
+  }
+
+  TEST_CASE("serve --gpus with an index no GPU library sees stops at start with exit 2") {
+    TempTree t("gpus");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    Child serve(pmcmodel({"serve", "--listen", "127.0.0.1:0", "--cgroups", "none", "--gpus", "5"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string(),
+                 "PMCMODEL_NVML_LIBRARY=" + (t.path / "no-libnvidia-ml.so").string(),
+                 "PMCMODEL_AMDSMI_LIBRARY=" + (t.path / "no-libamd_smi.so").string()},
+                t.path / "err.txt");
+    // It exits by itself; one that started anyway says "listening" and is stopped here (0).
+    for (int i = 0; i < 500 && serve.err().empty(); ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(200ms);
+    auto status = serve.terminate(3000ms);
+    INFO(serve.err());
+    CHECK(status == std::optional<int>(2));
+    CHECK(serve.err().find("--gpus: GPU 5 asked for") != std::string::npos);
+    CHECK(serve.err().find("listening") == std::string::npos);
+  }
 }

@@ -88,6 +88,34 @@ TEST_SUITE("pure") {
     CHECK(!std::filesystem::exists(out));
   }
 
+  TEST_CASE("sku-curve: a quoted field may hold a line break; counts and memory out of range") {
+    auto in = temp_path("edges.csv"), out = temp_path("edges-out.csv");
+    // Line 2-3: one record whose quoted CPU Description holds a line break (RFC 4180); 4: 2^32
+    // cores, which an int cannot hold; 5: 1e10 cores; 6: 1e300 GB; 7: a row in range.
+    write(in,
+          "CPU Description,Chips,# Cores,# Cores Per Chip,# Threads Per Core,Processor MHz,"
+          "Total Memory (GB)\n"
+          "\"AMD EPYC 7763\n2.45 GHz\",1,64,64,2,2450,128\n"
+          "AMD EPYC 7763,1,4294967296,4294967296,2,2450,128\n"
+          "AMD EPYC 7763,1,1e10,1e10,2,2450,128\n"
+          "AMD EPYC 7763,1,64,64,2,2450,1e300\n"
+          "AMD EPYC 7763,1,64,64,2,2450,128\n");
+    auto r = run_process(pmcmodel({"sku-curve", "--specs", in, "--csv", out}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto text = read_file(out);
+    CHECK(text.find("\"AMD EPYC 7763\n2.45 GHz\",1,64,64,2,2450,128,") != std::string::npos);
+    CHECK(r.err.find(in + ":4: not estimated: '# Cores' is 4294967296: out of range (expected "
+                          "at most 3584)") != std::string::npos);
+    CHECK(r.err.find(in + ":5: not estimated: '# Cores' is 10000000000: out of range") !=
+          std::string::npos);
+    CHECK(r.err.find(in + ":6: not estimated: 'Total Memory (GB)' is 1e+300: out of range "
+                          "(expected 0.25 to 24576)") != std::string::npos);
+    CHECK(r.err.find("core per chip") == std::string::npos);
+    CHECK(r.err.find(in + ":2:") == std::string::npos);  // the two-line record is estimated
+    CHECK(r.err.find(in + ":7:") == std::string::npos);
+    for (const auto& p : {in, out}) std::filesystem::remove(p);
+  }
+
   // fit --features auto on real data split by time (tests/data/kepler: the earlier 70% fitted,
   // the later 30% predicted). The plain linear baselines on the same split: OLS on cycles,
   // instructions and cache misses 236.9% later MAPE; OLS on the five raw columns, clipped like

@@ -231,8 +231,9 @@ TEST_SUITE("pure") {
   }
 
   TEST_CASE("a malformed document is refused with FILE:LINE and what was expected") {
+    // The schema's value stands on line 2.
     CHECK_THROWS_WITH_AS(measurement_from_json("{\n\"schema\": \"other/1\"}", "a.json"),
-                         doctest::Contains("a.json:1: expected schema"), FormatError);
+                         doctest::Contains("a.json:2: expected schema"), FormatError);
     CHECK_THROWS_WITH_AS(
         measurement_from_json("{\n\"schema\": \"pmcmodel.measurement/1\",\n\"duration_s\": 1,\n "
                               "\"events\": [ {\"name\": 1} ]}",
@@ -241,6 +242,61 @@ TEST_SUITE("pure") {
     CHECK_THROWS_WITH_AS(measurement_from_json("{\n\n  \"schema\": ", "c.json"),
                          doctest::Contains("c.json:3:"), FormatError);
     CHECK_THROWS_AS(measurement_from_json("", "d.json"), FormatError);
+  }
+
+  TEST_CASE("a refused field is named at the line of its value, not the document's first line") {
+    // Line 1 "{", 2 schema, 3 duration_s, 4 runs, 5 "events": [, 6 the first event's name,
+    // 7 its status, 8 its value, 9 its group, then "}]}" on line 10.
+    auto doc = [](const std::string& duration, const std::string& runs, const std::string& value,
+                  const std::string& group) {
+      return "{\n"
+             "  \"schema\": \"pmcmodel.measurement/1\",\n"
+             "  \"duration_s\": " +
+             duration +
+             ",\n"
+             "  \"runs\": " +
+             runs +
+             ",\n"
+             "  \"events\": [{\n"
+             "    \"name\": \"cycles\",\n"
+             "    \"status\": \"counted\",\n"
+             "    \"value\": " +
+             value +
+             ",\n"
+             "    \"group\": " +
+             group +
+             "\n"
+             "  }]\n}\n";
+    };
+    CHECK_NOTHROW(measurement_from_json(doc("1", "1", "5", "0"), "ok.json"));
+    SUBCASE("a negative duration_s") {
+      CHECK_THROWS_WITH_AS(measurement_from_json(doc("-2", "1", "5", "0"), "t.json"),
+                           doctest::Contains("t.json:3: duration_s -2 is negative"), FormatError);
+    }
+    SUBCASE("runs of the wrong type, 0 or negative") {
+      CHECK_THROWS_WITH_AS(measurement_from_json(doc("1", "\"x\"", "5", "0"), "t.json"),
+                           doctest::Contains("t.json:4: field 'runs'"), FormatError);
+      CHECK_THROWS_WITH_AS(measurement_from_json(doc("1", "0", "5", "0"), "t.json"),
+                           doctest::Contains("t.json:4: runs 0 is not a number of runs"),
+                           FormatError);
+      CHECK_THROWS_WITH_AS(measurement_from_json(doc("1", "-3", "5", "0"), "t.json"),
+                           doctest::Contains("t.json:4: runs -3"), FormatError);
+    }
+    SUBCASE("a negative count, and a counted event without one") {
+      CHECK_THROWS_WITH_AS(measurement_from_json(doc("1", "1", "-5", "0"), "t.json"),
+                           doctest::Contains("t.json:8: events[0]: value -5 is negative"),
+                           FormatError);
+      CHECK_THROWS_WITH_AS(measurement_from_json(doc("1", "1", "null", "0"), "t.json"),
+                           doctest::Contains("t.json:8: events[0] (cycles): status is counted "
+                                             "but value is null"),
+                           FormatError);
+    }
+    SUBCASE("an event group out of range") {
+      CHECK_THROWS_WITH_AS(measurement_from_json(doc("1", "1", "5", "99999999999"), "t.json"),
+                           doctest::Contains("t.json:9: events[0]: group 99999999999 is out of "
+                                             "range"),
+                           FormatError);
+    }
   }
 
   TEST_CASE("a NaN metric is null with \"nan\": true in JSON, nan in CSV, and read back NaN") {

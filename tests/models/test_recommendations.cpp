@@ -183,6 +183,35 @@ TEST_SUITE("pure") {
     CHECK(low->sku == "tiny");
   }
 
+  TEST_CASE("a recommendation that saves nothing is dropped; a faster one says what it adds") {
+    // The measured machine is priced at 0.01 $/h: 100 s cost 0.01 × 100 / 3600 $, less than
+    // any catalog SKU. Memory-bound share 0.1, retiring 0.8, 1 of 16 CPUs busy.
+    auto catalog = SkuCatalog::parse(kCatalog, "test");
+    std::vector<RunProfile> runs = {run_on_src(0.1, 1)};
+    CompareOptions o;
+    o.price_per_hour["m"] = 0.01;
+    auto measured = compare_measured(runs, &catalog, o).rows;
+    auto projected = compare_projected(runs, catalog, {}, o).rows;
+    auto recs = recommend(runs, measured, projected, catalog, shipped_rules(), 720);
+    // low-utilisation's smaller SKU, tiny: 0.36 $/h × 100 s (same clock, same bandwidth per
+    // core) costs 36 times the baseline: no saving, no gain, no recommendation.
+    CHECK(find(recs, "low-utilisation") == nullptr);
+    // compute-bound: fast at 4.5 GHz vs 3.0: 100 × (0.9 × 3 / 4.5 + 0.1) = 70 s, 30% faster, at
+    // 2.0 $/h × 70 s: it costs (140 − 1) / 3600 $ more per run, and says so.
+    const auto* fast = find(recs, "compute-bound");
+    REQUIRE(fast != nullptr);
+    CHECK(*fast->projected_gain == doctest::Approx(0.3));
+    CHECK(*fast->saving_usd_per_run == doctest::Approx((1.0 - 140.0) / 3600));
+    CHECK(fast->text.find("costs") != std::string::npos);
+    CHECK(fast->text.find("saves") == std::string::npos);
+    for (const auto& r : recs) {
+      INFO(r.rule);
+      bool saves = r.saving_usd_per_run && *r.saving_usd_per_run > 0;
+      bool faster = r.projected_gain && *r.projected_gain > 0;
+      CHECK((saves || faster || !r.saving_usd_per_run));
+    }
+  }
+
   TEST_CASE("compute-bound with high retiring: the highest clock, not more cores") {
     auto catalog = SkuCatalog::parse(kCatalog, "test");
     auto run = run_on_src(0.05, 4);
