@@ -451,7 +451,7 @@ TEST_SUITE("pure") {
     for (const auto& p : {vm, out}) std::filesystem::remove(p);
   }
 
-  TEST_CASE("compare: a best cost of 0 leaves every ratio empty with a note; no saving <= 0") {
+  TEST_CASE("compare: a best cost of 0 leaves every ratio empty with a note, no saving <= 0") {
     auto icx = document("013.txt", "icx", 1200);
     auto milan = document("014.txt", "milan", 800);
     auto out = temp_path("zero.json"), csv = temp_path("zero.csv");

@@ -88,7 +88,7 @@ TEST_SUITE("pure") {
     CHECK(!std::filesystem::exists(out));
   }
 
-  TEST_CASE("sku-curve: a quoted field may hold a line break; counts and memory out of range") {
+  TEST_CASE("sku-curve: a quoted field may hold a line break, counts and memory out of range") {
     auto in = temp_path("edges.csv"), out = temp_path("edges-out.csv");
     // Line 2-3: one record whose quoted CPU Description holds a line break (RFC 4180); 4: 2^32
     // cores, which an int cannot hold; 5: 1e10 cores; 6: 1e300 GB; 7: a row in range.

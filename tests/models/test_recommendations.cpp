@@ -183,7 +183,7 @@ TEST_SUITE("pure") {
     CHECK(low->sku == "tiny");
   }
 
-  TEST_CASE("a recommendation that saves nothing is dropped; a faster one says what it adds") {
+  TEST_CASE("a recommendation that saves nothing is dropped, a faster one says what it adds") {
     // The measured machine is priced at 0.01 $/h: 100 s cost 0.01 × 100 / 3600 $, less than
     // any catalog SKU. Memory-bound share 0.1, retiring 0.8, 1 of 16 CPUs busy.
     auto catalog = SkuCatalog::parse(kCatalog, "test");
