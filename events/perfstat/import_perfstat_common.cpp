@@ -14,6 +14,7 @@
 
 #include "events/document/energy_basis.h"
 #include "events/text/ordered_parallel.h"
+#include "events/text/text.h"
 
 namespace pmc::perfstat {
 
@@ -1429,17 +1430,9 @@ std::optional<std::string> strip_quote_marks(std::string_view text, std::string&
 
 }  // namespace perfstat
 
-namespace {
-// The text after a UTF-8 byte order mark, which an editor on another system may have added: it
-// is not part of the first line's text, whatever the format (line numbers stay as they were).
-std::string_view without_bom(std::string_view text) {
-  constexpr std::string_view kBom = "\xef\xbb\xbf";
-  if (text.starts_with(kBom)) text.remove_prefix(kBom.size());
-  return text;
-}
-}  // namespace
-
 PerfStatFormat detect_format(std::string_view text) {
+  // A UTF-8 byte order mark an editor on another system may have added is not part of the first
+  // line (line numbers stay as they were); every entry point below skips it.
   text = without_bom(text);
   std::string_view line;
   if (first_output_line(text, line) == 0) return PerfStatFormat::text;
