@@ -473,7 +473,9 @@ TEST_SUITE("pure") {
     // may claim a saving of 0 or less unless it projects a faster run.
     r = run_process(pmcmodel({"compare", icx, "--price", "icx=0.0001", "--json", out}));
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    for (const auto& rec : json::parse(read_file(out))["recommendations"]) {
+    // Kept in a variable: a range-for over a member of the temporary json would read it freed.
+    const auto cheap = json::parse(read_file(out));
+    for (const auto& rec : cheap["recommendations"]) {
       INFO(rec.dump());
       if (rec["saving_usd_per_run"].is_number() && rec["saving_usd_per_run"].get<double>() <= 0) {
         REQUIRE(rec["projected_gain"].is_number());
