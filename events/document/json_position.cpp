@@ -1,5 +1,7 @@
 #include "events/document/json_position.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <string>
 #include <variant>
@@ -147,9 +149,8 @@ size_t json_value_offset(std::string_view text, std::string_view path) {
 }
 
 size_t line_of_offset(std::string_view text, size_t offset) {
-  size_t line = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) line += text[i] == '\n';
-  return line;
+  offset = std::min(offset, text.size());
+  return size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(offset), '\n')) + 1;
 }
 
 }  // namespace pmc

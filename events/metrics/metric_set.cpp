@@ -1,5 +1,7 @@
 #include "events/metrics/metric_set.h"
 
+#include "events/document/json_position.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -39,11 +41,6 @@ std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return std::string(s);
-}
-
-size_t line_of(std::string_view text, size_t offset) {
-  offset = std::min(offset, text.size());
-  return size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(offset), '\n')) + 1;
 }
 
 std::vector<std::string> split_groups(const std::string& text) {
@@ -373,7 +370,7 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
   try {
     document = json::parse(text);
   } catch (const json::parse_error& e) {
-    size_t line = line_of(text, e.byte == 0 ? 0 : e.byte - 1);
+    size_t line = line_of_offset(text, e.byte == 0 ? 0 : e.byte - 1);
     throw std::runtime_error(origin + ":" + std::to_string(line) +
                              ": expected a JSON array of metric objects (" + e.what() + ")");
   }

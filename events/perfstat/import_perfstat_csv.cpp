@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "events/document/json_position.h"
 #include "events/perfstat/import_perfstat_common.h"
 #include "events/text/ordered_parallel.h"
 
@@ -578,11 +579,6 @@ std::vector<std::unique_ptr<Part>> make_parts(std::string_view text,
   return parts;
 }
 
-// The line number at `offset`.
-size_t line_at(std::string_view text, size_t offset) {
-  return size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(offset), '\n')) + 1;
-}
-
 // Part k of the text (0: the first reader's, up to `first_end`; k: parts[k - 1]), read with its
 // error kept for when the parts are taken in order.
 void read_part(std::string_view text, size_t k, CsvReader& first, size_t first_end,
@@ -660,7 +656,7 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
     // The first reader goes on into `out`, from where the last clean part's reader stopped.
     if (clean > 0) first.resume_after(*parts[clean - 1]->reader);
     size_t from = parts[clean]->begin;
-    first.read_lines(text.substr(from), line_at(text, from));
+    first.read_lines(text.substr(from), line_of_offset(text, from));
   }
 }
 
@@ -743,7 +739,7 @@ void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
       out.append(std::move(parts[stop_at - 2]->out));
       first.resume_after(*parts[stop_at - 2]->reader);
     }
-    first.read_lines(text.substr(p.begin), line_at(text, p.begin));
+    first.read_lines(text.substr(p.begin), line_of_offset(text, p.begin));
   }
   // The interval held back last, or the rest read in sequence.
   Builder& last = stop_at < count ? out : builder_of(count - 1);
