@@ -193,6 +193,9 @@ std::optional<double> parse_timestamp(std::string_view text, bool* had_zone) {
 MeterLog parse_meter_csv(std::string_view text, const std::string& name) {
   if (auto problem = find_oversized_line(text, name); !problem.empty())
     throw std::runtime_error(problem);
+  // A log saved by a spreadsheet (Excel's "CSV UTF-8") starts with a byte order mark, which
+  // would otherwise be part of the header's first name.
+  text = without_bom(text);
   MeterLog log;
   std::vector<Row> rows;
   bool header = false;

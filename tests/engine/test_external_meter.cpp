@@ -104,6 +104,14 @@ TEST_SUITE("pure") {
     CHECK(joules.samples.size() == 4);
   }
 
+  TEST_CASE("meter CSV saved by a spreadsheet: a UTF-8 byte order mark before the header") {
+    auto log = parse_meter_csv("\xEF\xBB\xBFtimestamp,watts\r\n1,100\r\n3,140\r\n", "m.csv");
+    CHECK(log.kind == MeterKind::watts);
+    REQUIRE(log.samples.size() == 2);
+    CHECK(log.samples[0].time_s == 1);
+    CHECK(log.samples[1].value == 140);
+  }
+
   TEST_CASE("meter CSV errors name FILE:LINE in one line") {
     CHECK(error_of([] { parse_meter_csv("t,w\n1,2\n", "m.csv"); }) ==
           "m.csv:1: expected the header 'timestamp,watts' or 'timestamp,joules'");
