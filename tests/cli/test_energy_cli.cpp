@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -608,6 +609,34 @@ TEST_SUITE("kernel") {
       CHECK(has_note(doc, "energy is an ESTIMATE"));
       CHECK(has_note(doc, "no RAPL"));
       CHECK(r.err.find(" Energy (ESTIMATED, no power meter was read") != std::string::npos);
+    }
+    SUBCASE("--csv and the interval CSV carry each energy entry with its method") {
+      // The CSV has joules_per_run; without these rows nothing in it said it was an estimate.
+      auto csv = dir.file("run.csv"), stream = dir.file("run-intervals.csv");
+      auto r = run_process(measure({"--json", out, "--csv", csv, "-I", "100", "--interval-out",
+                                    stream, "--interval-format", "csv"},
+                                   "sleep 0.25"),
+                           {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl"});
+      auto doc = run_json(r, out);
+      std::string rows = read_file(csv);
+      REQUIRE_FALSE(doc["energy"].empty());
+      for (const auto& e : doc["energy"]) {
+        std::string method = e["method"].get<std::string>();
+        CAPTURE(method);
+        CHECK(method.rfind("estimated:", 0) == 0);
+        CHECK(rows.find("\nenergy," + e["domain"].get<std::string>() + "," + method + ",") !=
+              std::string::npos);
+        CHECK(rows.find("," + method + ",") != std::string::npos);
+      }
+      std::istringstream intervals(read_file(stream));
+      size_t energy_rows = 0;
+      for (std::string line; std::getline(intervals, line);) {
+        if (line.find(",energy,") == std::string::npos) continue;
+        ++energy_rows;
+        CHECK(line.find(",estimated:") != std::string::npos);
+      }
+      // Each interval's machine entry and the command's share.
+      CHECK(energy_rows == 2 * doc["intervals"].size());
     }
     SUBCASE("this machine as it is") {
       std::error_code ec;
