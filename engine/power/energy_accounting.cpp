@@ -627,13 +627,13 @@ struct EnergyRecorder::State {
     m.energy = estimate(m.duration_s, u->u, cpu.value_or(0));
     m.notes.push_back(fmt::format("energy is an ESTIMATE ({}, ±{}): {}", curve->method,
                                   percent(curve->uncertainty_at(u->u)), why));
-    m.notes.push_back(
-        fmt::format("estimate: watts at utilisation U = {} = {} interpolated on the {}{}; {}",
-                    u->source, percent(u->u), curve->basis,
-                    sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
-                    sku        ? ""
-                    : identity ? "no catalog SKU matches the CPU model '" + machine.cpu_model + "'"
-                               : unmatched_cpu_text()));
+    m.notes.push_back(fmt::format(
+        "estimate: watts at utilisation U = {} = {} interpolated on the {}{}{}", u->source,
+        percent(u->u), curve->basis,
+        sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
+        sku        ? ""
+        : identity ? "; no catalog SKU matches the CPU model '" + machine.cpu_model + "'"
+                   : "; " + unmatched_cpu_text()));
     if (!system_wide)
       m.notes.push_back(
           "estimate: the machine's utilisation is the command's own CPU time (other load "

@@ -671,6 +671,18 @@ TEST_SUITE("kernel") {
       CHECK((*wall)["average_watts"].get<double>() == doctest::Approx(watts).epsilon(1e-9));
       CHECK((*wall)["joules"].get<double>() == doctest::Approx(watts * duration).epsilon(1e-9));
       CHECK((*wall)["uncertainty"].get<double>() > 0);
+      // The basis note ends with the curve: with --sku there is no unmatched CPU model to add.
+      bool basis_note = false;
+      for (const auto& n : doc["notes"]) {
+        std::string note = n.get<std::string>();
+        if (note.rfind("estimate: watts at utilisation", 0) != 0) continue;
+        basis_note = true;
+        CHECK(
+            note.ends_with("(Intel Xeon X5670, 69.2 W idle to 258 W at 100% load, "
+                           "spec-power-ssj2008), scaled by this machine's " +
+                           std::to_string(int(cpus)) + " of its 24 threads"));
+      }
+      CHECK(basis_note);
     }
     SUBCASE("cost from the SKU's price, CO2e from the region's intensity") {
       // aws-m5a.large: 0.086 USD/h (AWS list price, 2023-11). FRA: 98 g/kWh (Boavizta,
