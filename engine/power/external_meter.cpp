@@ -281,7 +281,7 @@ std::string coverage_note(const std::string& what, const MeterEnergy& e) {
   std::snprintf(pct, sizeof pct, "%.1f%%", e.coverage * 100);
   return what + " covers " + pct +
          " of the run: wall energy is the covered part's average power over the whole run, with "
-         "the uncovered fraction as its uncertainty";
+         "the uncovered fraction (plus one sample period over the run) as its uncertainty";
 }
 
 class MeterFileSource final : public PowerSource {
