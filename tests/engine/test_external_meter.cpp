@@ -209,6 +209,36 @@ TEST_SUITE("pure") {
     CHECK(has_note(source->notes(), "(2024-05-01T12:01:40.000Z to 2024-05-01T12:03:20.000Z)"));
   }
 
+  TEST_CASE("meter file: the interval read after the run's reading ends where the run did") {
+    // measure reads the run at its end, then its last, partial interval. Run 800 → 804; the
+    // interval from 802 is read when the clock says 806, after the run's reading at 804: it is
+    // [802, 804] of aligned-watts.csv, 140 W × 2 s = 280 J, not also [804, 806]'s 240 J.
+    ManualClock clock;
+    auto source = open_meter_file_source(kMeterDir + "aligned-watts.csv", clock.fn());
+    clock.now = kNoon;
+    source->start();
+    clock.now = kNoon + 2;
+    auto first = source->read_interval();  // [800, 802] (120+140)/2×2 = 260 J
+    clock.now = kNoon + 4;
+    auto run = source->read_since_start();  // 260 + 280 = 540 J
+    clock.now = kNoon + 6;
+    auto last = source->read_interval();
+    REQUIRE(first.size() == 1);
+    REQUIRE(run.size() == 1);
+    REQUIRE(last.size() == 1);
+    CHECK(first[0].joules == doctest::Approx(260));
+    CHECK(run[0].joules == doctest::Approx(540));
+    CHECK(last[0].joules == doctest::Approx(280));
+    CHECK(last[0].average_watts == doctest::Approx(140));
+    // A new run starts afresh: its intervals end at the clock again.
+    clock.now = kNoon + 6;
+    source->start();
+    clock.now = kNoon + 8;
+    auto next = source->read_interval();  // [806, 808] 100 W × 2 s
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].joules == doctest::Approx(200));
+  }
+
   TEST_CASE("meter file partly overlapping the run: covered part extrapolated, coverage noted") {
     // Run 800 → 810; samples from 805: [805,807] (200+220)/2×2 = 420, [807,809] 420,
     // [809,810] 200 → 1040 J over the covered 5 s (208 W); over the 10 s run 2080 J, ±50% for
