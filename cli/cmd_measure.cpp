@@ -250,7 +250,10 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   run.duration_s = o.duration_s;
   run.sample_ms = energy.sample_ms();
   run.on_sample = [&energy] { energy.sample(); };
-  energy.begin_run();
+  // The run's energy is read over the run's own window: from when the counters are open and the
+  // command is about to exec to when it has ended, not also the opening of the counters.
+  run.on_start = [&energy] { energy.begin_run(); };
+  run.on_stop = [&energy] { energy.end_run(); };
   auto derive = [&](Interval& iv) {
     iv.metrics = metrics ? metrics->evaluate(iv.events, iv.duration_s)
                          : as_interval_metrics(derive_metrics(iv.events, iv.duration_s));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -197,6 +198,18 @@ struct EnergyRecorder::State {
   std::pair<double, double> idle_range{0, 0};
   std::string idle_basis;
   SilenceTracker silence;  // the intervals' domains that have not counted so far
+  // What end_run read at the run's end, for complete_run: the window of the run's energy and
+  // CPU time is then the run's duration, not also what pmcmodel does after it.
+  struct RunEnd {
+    std::optional<CpuTimes> cpu;
+    std::optional<double> task;  // the root cgroup's CPU time, for a system-wide estimate
+    std::vector<EnergyReading> machine;
+    std::exception_ptr machine_error;
+    std::vector<EnergyReading> gpus;
+    std::vector<GpuActivity> gpu_activity;
+    std::exception_ptr gpu_error;
+  };
+  std::optional<RunEnd> run_end;
 
   std::future<void> catalog_ready;  // while the shipped catalog is read in the background
 
@@ -543,11 +556,12 @@ struct EnergyRecorder::State {
       cpu_what = "the command's user + system CPU time (rusage; task-clock was not counted)";
     }
     for (const auto& n : choice.notes) m.notes.push_back(n);
-    auto cpu_now = proc_stat->read();
+    auto cpu_now = run_end ? run_end->cpu : proc_stat->read();
     if (choice.source) {
       std::vector<EnergyReading> readings;
       try {
-        readings = choice.source->read_since_start();
+        if (run_end && run_end->machine_error) std::rethrow_exception(run_end->machine_error);
+        readings = run_end ? run_end->machine : choice.source->read_since_start();
       } catch (const std::exception& e) {
         throw EnergyError(e.what());
       }
@@ -598,7 +612,7 @@ struct EnergyRecorder::State {
       return;
     }
     std::optional<double> task_now;
-    if (system_wide && task_at_start) task_now = task_cpu->read();
+    if (system_wide && task_at_start) task_now = run_end ? run_end->task : task_cpu->read();
     auto u =
         utilisation(m.duration_s, cpu, cpu_at_start, cpu_now, task_at_start, task_now, cpu_what);
     if (!u) {
@@ -613,13 +627,13 @@ struct EnergyRecorder::State {
     m.energy = estimate(m.duration_s, u->u, cpu.value_or(0));
     m.notes.push_back(fmt::format("energy is an ESTIMATE ({}, ±{}): {}", curve->method,
                                   percent(curve->uncertainty_at(u->u)), why));
-    m.notes.push_back(
-        fmt::format("estimate: watts at utilisation U = {} = {} interpolated on the {}{}; {}",
-                    u->source, percent(u->u), curve->basis,
-                    sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
-                    sku        ? ""
-                    : identity ? "no catalog SKU matches the CPU model '" + machine.cpu_model + "'"
-                               : unmatched_cpu_text()));
+    m.notes.push_back(fmt::format(
+        "estimate: watts at utilisation U = {} = {} interpolated on the {}{}{}", u->source,
+        percent(u->u), curve->basis,
+        sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
+        sku        ? ""
+        : identity ? "; no catalog SKU matches the CPU model '" + machine.cpu_model + "'"
+                   : "; " + unmatched_cpu_text()));
     if (!system_wide)
       m.notes.push_back(
           "estimate: the machine's utilisation is the command's own CPU time (other load "
@@ -646,8 +660,9 @@ struct EnergyRecorder::State {
       if (gpu.library_found || options.gpus != "all") m.notes.push_back(gpu.reason_if_none);
       return;
     }
-    auto readings = gpu.source->read_since_start();
-    run_activity = gpu.source->last_activity();
+    if (run_end && run_end->gpu_error) std::rethrow_exception(run_end->gpu_error);
+    auto readings = run_end ? run_end->gpus : gpu.source->read_since_start();
+    run_activity = run_end ? run_end->gpu_activity : gpu.source->last_activity();
     m.energy.insert(m.energy.end(), readings.begin(), readings.end());
     for (const auto& n : gpu.source->notes()) m.notes.push_back(n);
   }
@@ -739,6 +754,30 @@ void EnergyRecorder::begin_run() {
   if (s.system_wide && s.task_cpu->available()) s.task_at_start = s.task_cpu->read();
   if (s.choice.source) s.choice.source->start();
   if (s.gpu.source) s.gpu.source->start();
+  s.run_end.reset();
+}
+
+void EnergyRecorder::end_run() {
+  auto& s = *state_;
+  State::RunEnd end;
+  if (s.choice.source) {
+    try {
+      end.machine = s.choice.source->read_since_start();
+    } catch (const std::exception&) {
+      end.machine_error = std::current_exception();
+    }
+  }
+  if (s.gpu.source) {
+    try {
+      end.gpus = s.gpu.source->read_since_start();
+      end.gpu_activity = s.gpu.source->last_activity();
+    } catch (const std::exception&) {
+      end.gpu_error = std::current_exception();
+    }
+  }
+  end.cpu = s.proc_stat->read();
+  if (s.system_wide && s.task_at_start) end.task = s.task_cpu->read();
+  s.run_end = std::move(end);
 }
 
 void EnergyRecorder::complete_interval(Interval& iv) {

@@ -57,8 +57,14 @@ class EnergyRecorder {
   // 0 without a source.
   int sample_ms() const;
   void sample();
-  // Before each run: the sources' baselines and the machine's CPU times.
+  // Before each run: the sources' baselines and the machine's CPU times. Called as late as
+  // possible (the session's RunOptions::on_start, when the counters are open and the command
+  // forked), since the run's energy is what the sources read from here.
   void begin_run();
+  // At each run's end (the session's RunOptions::on_stop): the sources' readings over the run and
+  // the machine's CPU times, which complete_run then uses. Without it complete_run reads them
+  // itself, and its window also holds whatever ran between the run's end and that call.
+  void end_run();
   // Fills iv.energy from the sources (or the estimate) over the interval, and appends each
   // GPU's gpu_util, gpu_sm_clock_mhz, gpu_memory_clock_mhz, gpu_temperature_c and gpu_watts to
   // iv.metrics. The source's domains are judged as the run's are, over the run so far: where

@@ -59,12 +59,18 @@ std::optional<MeterEnergy> integrate_meter(std::span<const MeterSample> samples,
   out.coverage = std::min(1.0, out.covered_s / window);
   out.joules = kind == MeterKind::watts ? integrate_watts(samples, a, b)
                                         : value_at(samples, b) - value_at(samples, a);
+  for (size_t i = 0; i + 1 < samples.size(); ++i)
+    if (samples[i].time_s < b && samples[i + 1].time_s > a)
+      out.longest_gap_s = std::max(out.longest_gap_s, samples[i + 1].time_s - samples[i].time_s);
   return out;
 }
 
 WindowEstimate extrapolate_to_window(const MeterEnergy& covered, double window_s) {
-  if (covered.coverage >= 1.0 || covered.covered_s <= 0) return {covered.joules, 0};
-  return {covered.joules / covered.covered_s * window_s, 1.0 - covered.coverage};
+  double sampling = window_s > 0 ? covered.longest_gap_s / window_s : 0;
+  if (covered.coverage >= 1.0 || covered.covered_s <= 0)
+    return {covered.joules, std::min(1.0, sampling)};
+  return {covered.joules / covered.covered_s * window_s,
+          std::min(1.0, 1.0 - covered.coverage + sampling)};
 }
 
 }  // namespace pmc

@@ -28,6 +28,9 @@ struct MeterEnergy {
   double joules = 0;     // over the covered part only
   double covered_s = 0;  // length of [max(begin, first), min(end, last)]
   double coverage = 0;   // covered_s / (end_s - begin_s), in [0, 1]; 1 for an empty window inside
+  // The longest time between two consecutive samples whose span meets the covered part: what
+  // the meter did between them is the straight line's guess.
+  double longest_gap_s = 0;
 };
 
 // Watts: integral of the piecewise-linear curve through the samples (trapezoids, cut at the window
@@ -39,10 +42,13 @@ std::optional<MeterEnergy> integrate_meter(std::span<const MeterSample> samples,
 
 // The energy of the whole window estimated from a partly covered one: the covered part's average
 // power over the whole window, with the uncovered fraction as the relative uncertainty (the
-// uncovered part could have drawn anything from 0 to twice that average).
+// uncovered part could have drawn anything from 0 to twice that average), plus one sample period
+// (the longest gap) over the window, as for every sampled power (NVML's instant power,
+// docs/energy.md): a 0.3 s run between two readings of a meter that logs every 2 s is the line
+// between them, not a measurement of the run. At most 1.
 struct WindowEstimate {
   double joules = 0;
-  double uncertainty = 0;  // relative half-width, 1 - coverage
+  double uncertainty = 0;  // relative half-width: 1 - coverage + longest_gap_s / window_s
 };
 WindowEstimate extrapolate_to_window(const MeterEnergy& covered, double window_s);
 

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -193,6 +194,9 @@ std::optional<double> parse_timestamp(std::string_view text, bool* had_zone) {
 MeterLog parse_meter_csv(std::string_view text, const std::string& name) {
   if (auto problem = find_oversized_line(text, name); !problem.empty())
     throw std::runtime_error(problem);
+  // A log saved by a spreadsheet (Excel's "CSV UTF-8") starts with a byte order mark, which
+  // would otherwise be part of the header's first name.
+  text = without_bom(text);
   MeterLog log;
   std::vector<Row> rows;
   bool header = false;
@@ -278,7 +282,15 @@ std::string coverage_note(const std::string& what, const MeterEnergy& e) {
   std::snprintf(pct, sizeof pct, "%.1f%%", e.coverage * 100);
   return what + " covers " + pct +
          " of the run: wall energy is the covered part's average power over the whole run, with "
-         "the uncovered fraction as its uncertainty";
+         "the uncovered fraction (plus one sample period over the run) as its uncertainty";
+}
+
+// Where an interval read at `now` ends. measure reads the run at its end, then its last, partial
+// interval: that interval ends where the run did, not after what ran between the two reads (the
+// poll of the BMC that read_since_start waits for, a log re-read).
+double interval_end(double now, double last_interval, std::optional<double> run_ended) {
+  if (run_ended && *run_ended >= last_interval) return std::min(now, *run_ended);
+  return now;
 }
 
 class MeterFileSource final : public PowerSource {
@@ -290,12 +302,16 @@ class MeterFileSource final : public PowerSource {
 
   std::string method() const override { return "measured:external"; }
 
-  void start() override { started_ = last_interval_ = clock_(); }
+  void start() override {
+    started_ = last_interval_ = clock_();
+    ended_at_.reset();
+  }
 
   void sample() override {}
 
   std::vector<EnergyReading> read_since_start() override {
     double now = clock_();
+    ended_at_ = now;
     reload_if_grown();
     auto e = integrate_meter(log_.samples, log_.kind, started_, now);
     if (!e)
@@ -308,7 +324,7 @@ class MeterFileSource final : public PowerSource {
   }
 
   std::vector<EnergyReading> read_interval() override {
-    double now = clock_();
+    double now = interval_end(clock_(), last_interval_, ended_at_);
     double begin = std::exchange(last_interval_, now);
     reload_if_grown();
     ++intervals_;
@@ -367,6 +383,7 @@ class MeterFileSource final : public PowerSource {
   std::pair<off_t, int64_t> file_version_{-1, 0};
   double started_ = 0;
   double last_interval_ = 0;
+  std::optional<double> ended_at_;  // the end of the run's reading (read_since_start)
   std::string coverage_note_;
   size_t intervals_ = 0;
   size_t uncovered_intervals_ = 0;
@@ -563,6 +580,7 @@ class IpmiSource final : public PowerSource {
   void start() override {
     std::lock_guard lock(mutex_);
     started_ = last_interval_ = steady_now();
+    ended_at_.reset();
   }
 
   void sample() override {}
@@ -570,6 +588,7 @@ class IpmiSource final : public PowerSource {
   std::vector<EnergyReading> read_since_start() override {
     double now = steady_now();
     std::unique_lock lock(mutex_);
+    ended_at_ = now;
     // One reading taken after the end, so the whole run lies between samples.
     poll_now_ = true;
     wake_.notify_all();
@@ -589,6 +608,7 @@ class IpmiSource final : public PowerSource {
   std::vector<EnergyReading> read_interval() override {
     double now = steady_now();
     std::lock_guard lock(mutex_);
+    now = interval_end(now, last_interval_, ended_at_);
     double begin = std::exchange(last_interval_, now);
     auto e = integrate_meter(samples_, MeterKind::watts, begin, now);
     if (!e) {
@@ -653,6 +673,7 @@ class IpmiSource final : public PowerSource {
   double last_poll_started_ = 0;
   double started_ = 0;
   double last_interval_ = 0;
+  std::optional<double> ended_at_;  // the end of the run's reading (read_since_start)
   size_t failures_ = 0;
   size_t uncovered_intervals_ = 0;
   std::string last_error_;

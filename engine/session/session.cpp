@@ -262,7 +262,10 @@ class CountedRun {
   // Starts the clock and lets the command exec; throws ExecError when exec failed.
   void release() {
     result_.start_time = iso8601_now();
-    sample();
+    if (options_.on_start)
+      options_.on_start();
+    else
+      sample();
     t0_ = Clock::now();
     if (child_) {
       if (int e = child_->release(); e != 0) {
@@ -438,6 +441,7 @@ class CountedRun {
   void finish() {
     auto t1 = Clock::now();
     if (!by_exec_) counters_.disable();
+    if (options_.on_stop) options_.on_stop();
     result_.duration_s = seconds_between(t0_, t1);
     if (record_ > 0) {
       raw_now_.clear();

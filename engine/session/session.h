@@ -28,9 +28,18 @@ struct RunOptions {
   // The command is started with PR_SET_PDEATHSIG = SIGKILL, so it dies with pmcmodel;
   // measure --no-kill-on-exit leaves it running.
   bool kill_on_exit = true;
-  // Also called at the start and at the end; not at an interval's end, where the interval sink
-  // reads (and so samples) the power source itself.
+  // Also called at the start (where on_start is not set) and at the end; not at an interval's
+  // end, where the interval sink reads (and so samples) the power source itself.
   std::function<void()> on_sample;
+  // Called once each at the run's edges: on_start (in place of the first on_sample) after the
+  // counters are opened and the command forked, just before the clock starts and the command may
+  // exec; on_stop just after the clock stops (and a target not counted from exec is disabled),
+  // before the counters are read. What measures the run beside the counters (the power sources, the
+  // machine's CPU time) reads its baseline and its end there, so that its window is the run's
+  // duration_s and not also the counters' opening and the fork (2 to 20 ms on a 2-CPU VM:
+  // more than a short command's whole run).
+  std::function<void()> on_start;
+  std::function<void()> on_stop;
   // When set, nothing needs an interval before the run ends: a tick keeps only the counters' raw
   // numbers (Counters::read_raw) and calls on_tick, and the intervals are built from them after
   // the run, each passed to the interval sink then. on_tick is called once per interval in

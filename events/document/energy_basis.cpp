@@ -69,10 +69,19 @@ std::optional<EnergyBasis> energy_basis(const std::vector<EnergyReading>& energy
   bool shared = std::any_of(energy.begin(), energy.end(),
                             [](const EnergyReading& e) { return e.scope == EnergyScope::command; });
   b.scope = shared ? EnergyScope::command : EnergyScope::machine;
+  // A domain that could stand for the machine and read exactly 0 J is present, not counting
+  // (docs/energy.md): measure leaves it out of energy[], and the rule passes over it in a
+  // document that still holds it (perf stat's recording on a VM whose energy-psys reads 0) while
+  // another such domain counts, so that the run's energy is not 0 J.
+  bool some_count = std::any_of(energy.begin(), energy.end(), [&](const EnergyReading& e) {
+    return e.scope == b.scope && stands_for_machine(e.domain) && e.joules > 0;
+  });
   auto of_kind = [&](DomainKind kind) {
     std::vector<const EnergyReading*> out;
     for (const auto& e : energy)
-      if (e.scope == b.scope && classify_domain(e.domain) == kind) out.push_back(&e);
+      if (e.scope == b.scope && classify_domain(e.domain) == kind &&
+          !(some_count && e.joules == 0 && stands_for_machine(e.domain)))
+        out.push_back(&e);
     return out;
   };
   std::vector<const EnergyReading*> parts;

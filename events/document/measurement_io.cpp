@@ -52,6 +52,15 @@ std::string metric_csv(const char* kind, const Metric& m) {
                      csv_field(m.unit), csv_field(m.note->reason.value_or("")));
 }
 
+// An energy[] entry, so that a CSV reader sees what measured or estimated each figure: the domain
+// in `name`, the method in `pmu`, the joules in `value`, the scope in `status` and the relative
+// uncertainty (0.3 = ±30 %) in `reason`, empty when 0.
+std::string energy_csv(const EnergyReading& e) {
+  return fmt::format("energy,{},{},{},,J,,,{},{},,", csv_field(e.domain), csv_field(e.method),
+                     number(e.joules), to_string(e.scope),
+                     e.uncertainty > 0 ? number(e.uncertainty) : "");
+}
+
 // Documents written before "sem" existed held one spread in "stddev": measure's was the runs'
 // sample standard deviation, an import's perf's "+-", the standard error of the mean. Each is
 // given both, as a new document has them.
@@ -406,6 +415,7 @@ std::string measurement_to_csv(const Measurement& m) {
   for (const auto& e : m.events) out += event_csv(e) + "\n";
   for (const auto& x : m.metrics) out += metric_csv("metric", x) + "\n";
   for (const auto& x : m.reported) out += metric_csv("reported", x) + "\n";
+  for (const auto& e : m.energy) out += energy_csv(e) + "\n";
   return out;
 }
 
@@ -427,6 +437,7 @@ std::string interval_to_csv(const Interval& iv) {
   auto prefix = fmt::format("{},{},", number(iv.time_s), number(iv.duration_s));
   for (const auto& e : iv.events) out += prefix + event_csv(e) + "\n";
   for (const auto& x : iv.metrics) out += prefix + metric_csv("metric", x) + "\n";
+  for (const auto& e : iv.energy) out += prefix + energy_csv(e) + "\n";
   return out;
 }
 

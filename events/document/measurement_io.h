@@ -92,8 +92,9 @@ void write_measurement_json_with_elements(const Measurement& m, size_t count,
 // Throws FormatError "FILE:LINE: what was expected".
 Measurement measurement_from_json(std::string_view text, std::string_view file_name);
 
-// One row per event and per metric: kind,name,pmu,value,raw,unit,time_enabled_ns,
-// time_running_ns,status,reason,stddev,sem (kind = event | metric | reported).
+// One row per event, per metric and per energy entry: kind,name,pmu,value,raw,unit,
+// time_enabled_ns,time_running_ns,status,reason,stddev,sem (kind = event | metric | reported |
+// energy; an energy row holds domain, method, joules, J, scope and uncertainty).
 std::string measurement_to_csv(const Measurement& m);
 
 // Interval streaming: one JSON object per line, or CSV rows under csv_interval_header().

@@ -19,11 +19,12 @@ TEST_SUITE("pure") {
         {100, 250, 1000, 150},
         {900, 100, 1000, 200},  // wrapped: 1000 - 900 + 100
         {0, 0, 1000, 0},
-        {1000, 0, 1000, 0},  // at the largest value then 0: the one-unit step is below µJ resolution
+        {1000, 0, 1000,
+         0},  // at the largest value then 0: the one-unit step is below µJ resolution
         {0, 1000, 1000, 1000},
-        {262143000000, 500000, kClient, 828850},  // 328850 to the wrap + 500000
+        {262143000000, 500000, kClient, 828850},        // 328850 to the wrap + 500000
         {500000, 262143000000, kClient, 262142500000},  // no wrap: a large step
-        {5, 1001, 1000, std::nullopt},  // above the range: not this counter
+        {5, 1001, 1000, std::nullopt},                  // above the range: not this counter
         {1001, 5, 1000, std::nullopt},
         {5, 9, 0, 4},  // range 0: 64-bit, does not wrap
         {9, 5, 0, std::nullopt},
@@ -65,10 +66,10 @@ TEST_SUITE("pure") {
   TEST_CASE("meter integration without overlap gives no energy") {
     const std::vector<MeterSample> s = {{0, 100}, {10, 200}};
     CHECK_FALSE(integrate_meter(s, MeterKind::watts, 20, 30));
-    CHECK_FALSE(integrate_meter(s, MeterKind::watts, -10, 0));   // touches at one instant only
+    CHECK_FALSE(integrate_meter(s, MeterKind::watts, -10, 0));  // touches at one instant only
     CHECK_FALSE(integrate_meter(s, MeterKind::watts, 10, 20));
-    CHECK_FALSE(integrate_meter(s, MeterKind::watts, 12, 12));   // an instant outside
-    CHECK_FALSE(integrate_meter(s, MeterKind::watts, 5, 4));     // end before begin
+    CHECK_FALSE(integrate_meter(s, MeterKind::watts, 12, 12));  // an instant outside
+    CHECK_FALSE(integrate_meter(s, MeterKind::watts, 5, 4));    // end before begin
     const std::vector<MeterSample> one = {{0, 100}};
     CHECK_FALSE(integrate_meter(one, MeterKind::watts, -1, 1));  // one sample draws no line
   }
@@ -92,5 +93,32 @@ TEST_SUITE("pure") {
     auto half = extrapolate_to_window({1500, 10, 0.5}, 20);  // 150 W over 20 s
     CHECK(half.joules == doctest::Approx(3000));
     CHECK(half.uncertainty == doctest::Approx(0.5));
+  }
+
+  TEST_CASE("a meter's energy is uncertain by one sample period over the window") {
+    // 100 W, then 300 W: readings every 2 s from 0 to 10 s.
+    std::vector<MeterSample> s = {{0, 100}, {2, 100}, {4, 300}, {6, 300}, {8, 300}, {10, 300}};
+    // [1, 9]: every gap it meets is 2 s; 2/8 = 0.25.
+    auto run = integrate_meter(s, MeterKind::watts, 1, 9);
+    REQUIRE(run);
+    CHECK(run->longest_gap_s == 2);
+    CHECK(extrapolate_to_window(*run, 8).uncertainty == doctest::Approx(0.25));
+    // [4.5, 4.8]: inside one gap, the line between two readings: 2/0.3, at most 1.
+    auto inside = integrate_meter(s, MeterKind::watts, 4.5, 4.8);
+    REQUIRE(inside);
+    CHECK(inside->joules == doctest::Approx(300 * 0.3));
+    CHECK(inside->longest_gap_s == 2);
+    CHECK(extrapolate_to_window(*inside, 0.3).uncertainty == 1);
+    // Readings every 0.1 s over 10 s: 0.01.
+    std::vector<MeterSample> dense;
+    for (int i = 0; i <= 100; ++i) dense.push_back({i * 0.1, 200});
+    auto long_run = integrate_meter(dense, MeterKind::watts, 0, 10);
+    REQUIRE(long_run);
+    CHECK(extrapolate_to_window(*long_run, 10).uncertainty == doctest::Approx(0.01));
+    // A window that ends with the samples' partial cover: (1 - 8/12) + 2/12.
+    auto partly = integrate_meter(s, MeterKind::watts, 2, 14);
+    REQUIRE(partly);
+    CHECK(extrapolate_to_window(*partly, 12).uncertainty ==
+          doctest::Approx(1 - 8.0 / 12 + 2.0 / 12));
   }
 }

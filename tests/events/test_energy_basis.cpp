@@ -55,6 +55,27 @@ TEST_SUITE("pure") {
     CHECK(classify_method("") == MethodKind::other);
   }
 
+  TEST_CASE("a psys or wall reading exactly 0 J is passed over while a package counts") {
+    // perf stat on a VM whose energy-psys reads 0 (import keeps what perf printed): the package
+    // and the DRAM are the run's energy, 12.34 + 1.5 = 13.84 J, not the 0 J psys.
+    auto b =
+        energy_basis({reading("package", 12.34, "measured:rapl"),
+                      reading("dram", 1.5, "measured:rapl"), reading("psys", 0, "measured:rapl")});
+    REQUIRE(b);
+    CHECK(domains(*b) == std::vector<std::string>{"package", "dram"});
+    CHECK(b->joules == doctest::Approx(13.84));
+    // A measured wall at 0 J beside a counting psys: the psys, 7 J.
+    auto w = energy_basis({reading("wall", 0, "measured:external"), reading("psys", 7)});
+    REQUIRE(w);
+    CHECK(domains(*w) == std::vector<std::string>{"psys"});
+    CHECK(w->joules == 7);
+    // Nothing counts (a run shorter than a counter's update): the rule as ever, 0 J of psys.
+    auto none = energy_basis({reading("package", 0), reading("psys", 0)});
+    REQUIRE(none);
+    CHECK(domains(*none) == std::vector<std::string>{"psys"});
+    CHECK(none->joules == 0);
+  }
+
   TEST_CASE("one socket: its package plus its DRAM, and core and uncore are inside the package") {
     auto b = energy_basis(
         {reading("package-0", 10), reading("core", 4), reading("uncore", 1), reading("dram", 1.5)});

@@ -335,6 +335,29 @@ TEST_SUITE("pure") {
           std::string::npos);
   }
 
+  TEST_CASE("CSV rows of the energy entries name each one's method, scope and uncertainty") {
+    // A run whose energy was estimated: the CSV must say so, as the table and the JSON do.
+    Measurement m;
+    m.duration_s = 2;
+    m.energy = {{"wall", 3.5, 1.75, "estimated:sku-curve:aws-a1.large", 0.3, EnergyScope::machine},
+                {"wall", 1.25, 0.625, "estimated:sku-curve:aws-a1.large+share:cpu-time", 0.3,
+                 EnergyScope::command},
+                {"package-0", 10, 5, "measured:powercap", 0, EnergyScope::machine}};
+    m.metrics = {{"joules_per_run", 1.25, "J"}};
+    auto csv = measurement_to_csv(m);
+    CHECK(csv.find("\nenergy,wall,estimated:sku-curve:aws-a1.large,3.5,,J,,,machine,0.3,,\n") !=
+          std::string::npos);
+    CHECK(csv.find("\nenergy,wall,estimated:sku-curve:aws-a1.large+share:cpu-time,1.25,,J,,,"
+                   "command,0.3,,\n") != std::string::npos);
+    CHECK(csv.find("\nenergy,package-0,measured:powercap,10,,J,,,machine,,,\n") !=
+          std::string::npos);
+    Interval iv;
+    iv.time_s = 0.5;
+    iv.duration_s = 0.5;
+    iv.energy = {{"wall", 0.875, 1.75, "estimated:tdp", 0.5, EnergyScope::machine}};
+    CHECK(interval_to_csv(iv) == "0.5,0.5,energy,wall,estimated:tdp,0.875,,J,,,machine,0.5,,\n");
+  }
+
   TEST_CASE("CSV quotes fields with commas and leaves uncounted values empty") {
     Measurement m;
     EventCount e;
