@@ -980,6 +980,7 @@ constexpr Model kIntelFamily6[] = {
     {0xbf, 0xbf, "alderlake.json"},       // Raptor Lake desktop (S refresh)
     {0xaa, 0xaa, "meteorlake.json"},      // Meteor Lake mobile
     {0xac, 0xac, "meteorlake.json"},      // Meteor Lake desktop
+    {0xb5, 0xb5, "meteorlake.json"},      // Arrow Lake U (Meteor Lake's cores, as perf maps it)
     {0xbd, 0xbd, "lunarlake.json"},       // Lunar Lake
     {0xc5, 0xc6, "arrowlake.json"},       // Arrow Lake (H, S)
 };

@@ -506,6 +506,10 @@ TEST_SUITE("pure") {
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xc6, {"cpu_core", "cpu_atom"}) ==
           "arrowlake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xc7, {"cpu"}).empty());
+    // perf's mapfile.csv GenuineIntel-6-(AA|AC|B5),…,meteorlake: 0xB5 is Arrow Lake U.
+    for (int model : {0xaa, 0xac, 0xb5})
+      CHECK(metric_file_for_cpu("GenuineIntel", 6, model, {"cpu_core", "cpu_atom"}) ==
+            "meteorlake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x3f, {"cpu"}).empty());  // Haswell-X: none
     CHECK(metric_file_for_cpu("GenuineIntel", 15, 0x55, {"cpu"}).empty());
     CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x31, {"cpu"}) == "zen2.json");  // Rome
