@@ -105,9 +105,9 @@ class Listing {
       if (!o_.pmu.empty() && p.name != o_.pmu) continue;
       any_ = true;
       if (o_.json)
-        doc_["pmus"].push_back({{"name", p.name}, {"type", p.type}, {"cpu_wide", !p.cpus.empty()}});
+        doc_["pmus"].push_back({{"name", p.name}, {"type", p.type}, {"cpu_wide", p.cpu_wide_only}});
       heading("PMU " + p.name + " (type " + std::to_string(p.type) +
-              (p.cpus.empty() ? "" : ", CPU-wide") + "):");
+              (p.cpu_wide_only ? ", CPU-wide" : "") + "):");
       for (const auto& e : p.events)
         if (matches(e, o_.pattern)) emit(probe(resolver_, p.name + "/" + e + "/", root_, perms_));
       if (p.name == "tracepoint") list_tracepoints();

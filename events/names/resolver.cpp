@@ -486,7 +486,7 @@ struct EventResolver::Impl {
     spec.cpus = pmu.info.cpus;
     // A non-core PMU with a cpumask (RAPL, uncore) counts only CPU-wide; a core PMU's `cpus`
     // (hybrid) only says which CPUs it covers.
-    spec.cpu_wide_only = !pmu.core && !pmu.info.cpus.empty();
+    spec.cpu_wide_only = pmu.info.cpu_wide_only;
     spec.hardware = is_pmc_pmu(pmu.info.name);
     set_clock_unit(spec);
     if (!config.alias.empty()) {
@@ -571,7 +571,7 @@ struct EventResolver::Impl {
     if (pmu == nullptr) return;
     spec.pmu = pmu->info.name;
     spec.cpus = pmu->info.cpus;
-    spec.cpu_wide_only = !pmu->core && !pmu->info.cpus.empty();
+    spec.cpu_wide_only = pmu->info.cpu_wide_only;
     spec.hardware = is_pmc_pmu(pmu->info.name);
   }
 

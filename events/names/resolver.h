@@ -25,6 +25,9 @@ struct PmuInfo {
   int type = -1;                    // perf_event_attr.type from sysfs `type`
   std::vector<std::string> events;  // names under events/ (without .scale/.unit files)
   std::vector<int> cpus;            // cpumask/cpus file, empty when absent
+  // A `cpumask` PMU (RAPL power, uncore, amd_l3) counts CPU-wide only; a core PMU's `cpus`
+  // (cpu_core, cpu_atom, armv8_pmuv3_0) only says which CPUs it covers.
+  bool cpu_wide_only = false;
 };
 
 class EventResolver {

@@ -191,8 +191,8 @@ TEST_SUITE("kernel") {
       CAPTURE(live);
       auto doc_path = temp_path("ivsleep.json"), stream = temp_path("ivsleep.jsonl");
       auto cmd = child_command("sleep:0.45");
-      std::vector<std::string> args = {"measure", "-q",     "-e",     "task-clock,page-faults",
-                                       "-I",      "100",    "--json", doc_path};
+      std::vector<std::string> args = {"measure", "-q",  "-e",     "task-clock,page-faults",
+                                       "-I",      "100", "--json", doc_path};
       if (live) args.insert(args.end(), {"--interval-out", stream});
       args.push_back("--");
       args.insert(args.end(), cmd.begin(), cmd.end());
@@ -318,6 +318,26 @@ TEST_SUITE("kernel") {
       CHECK(m.out.find("branch-misses") != std::string::npos);
       CHECK(m.out.find("task-clock") == std::string::npos);
     }
+  }
+
+  TEST_CASE("list calls only cpumask PMUs CPU-wide, not the hybrid core PMUs with a cpus file") {
+    // tests/data/sysfs/hybrid: cpu_core and cpu_atom have `cpus` (core PMUs, per-task
+    // counting), power has a `cpumask` (RAPL counts CPU-wide only).
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/hybrid";
+    auto r = run_process(pmcmodel({"list", "--json", "--pmu", "cpu_core"}),
+                         {"PMCMODEL_SYSFS_ROOT=" + root});
+    REQUIRE(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    REQUIRE(doc["pmus"].size() == 1);
+    CHECK(doc["pmus"][0]["name"] == "cpu_core");
+    CHECK(doc["pmus"][0]["cpu_wide"] == false);
+    auto power = json::parse(
+        run_process(pmcmodel({"list", "--json", "--pmu", "power"}), {"PMCMODEL_SYSFS_ROOT=" + root})
+            .out);
+    CHECK(power["pmus"][0]["cpu_wide"] == true);
+    auto text =
+        run_process(pmcmodel({"list", "--pmu", "cpu_atom"}), {"PMCMODEL_SYSFS_ROOT=" + root});
+    CHECK(text.out.rfind("PMU cpu_atom (type 8):\n", 0) == 0);
   }
 
   TEST_CASE("a fixture root without bus/event_source still counts the kernel's software events") {
