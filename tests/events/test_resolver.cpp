@@ -417,6 +417,15 @@ TEST_SUITE("pure") {
     CHECK(contains(list_error("cycles,"), "empty event name"));
     CHECK(contains(list_error("cpu/event=0x3c"), "unterminated"));
     CHECK(contains(list_error("{cycles}:q"), "modifier 'q'"));
+    // A generic name with a suffix that is not perf's modifiers says which and what is allowed.
+    for (std::string bad : {"cycles:z", "task-clock:pppp", "LLC-loads:uq", "cycles:"}) {
+      CAPTURE(bad);
+      std::string why = error_of([&] { resolver.resolve(bad); });
+      std::string letters = bad.substr(bad.rfind(':') + 1);
+      CHECK(contains(why, "unknown modifier '" + letters + "' in '" + bad + "'"));
+      CHECK(contains(why, "u, k, h, G, H"));
+      CHECK_FALSE(contains(why, "libpfm"));
+    }
     CHECK(contains(error_of([&] { resolver.resolve(""); }), "empty event name"));
 
     std::string bogus = error_of([&] { resolver.resolve("cpu/bogus=1/"); });
