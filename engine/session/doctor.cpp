@@ -57,8 +57,9 @@ Check hardware_pmu(const SysRoot& root) {
   return c;
 }
 
-Check paranoid(const SysRoot& root) {
-  auto perms = read_perf_permissions(root);
+}  // namespace
+
+Check paranoid_check(const PerfPermissions& perms, bool user_space_opens) {
   Check c{"perf_event_paranoid", false, "", ""};
   std::string level = perms.paranoid ? std::to_string(*perms.paranoid) : "unreadable";
   c.detail = "level " + level +
@@ -71,6 +72,13 @@ Check paranoid(const SysRoot& root) {
     c.detail += ": per-task counting with kernel; system-wide (-a, -G) needs privileges";
     c.fix =
         "for -a: sudo sysctl kernel.perf_event_paranoid=0, or setcap cap_perfmon+ep on pmcmodel";
+  } else if (perms.paranoid.value_or(2) >= 3 && !user_space_opens) {
+    c.detail +=
+        ": task-clock was refused for this user; above level 2 Debian's and Ubuntu's kernels "
+        "refuse every perf_event_open of an unprivileged user (mainline treats it as 2)";
+    c.fix =
+        "sudo sysctl kernel.perf_event_paranoid=2 (user space, per task), 1 (kernel) or 0 "
+        "(system-wide), or setcap cap_perfmon+ep on pmcmodel";
   } else {
     c.detail += ": user-space per-task counting only (pmcmodel sets exclude_kernel)";
     c.fix =
@@ -79,6 +87,8 @@ Check paranoid(const SysRoot& root) {
   }
   return c;
 }
+
+namespace {
 
 Check software_events() {
   Check c{"software events", false, "", ""};
@@ -322,9 +332,10 @@ Check energy_estimate_check(const SysRoot& root) {
 }  // namespace
 
 std::vector<Check> run_checks(const SysRoot& root) {
+  Check software = software_events();
   return {hardware_pmu(root),
-          software_events(),
-          paranoid(root),
+          software,
+          paranoid_check(read_perf_permissions(root), software.ok),
           rapl(root),
           cgroup_v2(root),
           libpfm(),
