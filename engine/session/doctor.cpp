@@ -41,23 +41,34 @@ bool cpuinfo_has_flag(const SysRoot& root, const std::string& flag) {
 }
 
 Check hardware_pmu(const SysRoot& root) {
+  return hardware_pmu_check(probe_hardware_counters(), cpuinfo_has_flag(root, "hypervisor"), root,
+                            read_perf_permissions(root));
+}
+
+}  // namespace
+
+Check hardware_pmu_check(int open_errno, bool vm, const SysRoot& root,
+                         const PerfPermissions& perms) {
   Check c{"hardware PMU", false, "", ""};
-  int err = probe_hardware_counters();
-  bool vm = cpuinfo_has_flag(root, "hypervisor");
-  if (err == 0) {
+  if (open_errno == 0) {
     c.ok = true;
     c.detail = "cycles can be counted (PERF_TYPE_HARDWARE opens)";
     return c;
   }
-  c.detail = std::string("perf_event_open(cycles) fails: ") + std::strerror(err) +
-             (vm ? "; this is a VM (cpuinfo flag 'hypervisor') without a virtual PMU" : "");
+  c.detail = std::string("perf_event_open(cycles) fails: ") + std::strerror(open_errno);
+  // The probe counts user space only, which paranoid 2 allows: a refusal is the kernel's
+  // policy for this user (Debian's paranoid 3, a seccomp profile), not a missing PMU.
+  if (open_errno == EACCES || open_errno == EPERM) {
+    c.detail += "; the kernel refused this user, which says nothing of the PMU";
+    c.fix = permission_reason(root, perms, false);
+    return c;
+  }
+  c.detail += vm ? "; this is a VM (cpuinfo flag 'hypervisor') without a virtual PMU" : "";
   c.fix = vm ? "enable the virtual PMU of the VM (KVM: -cpu host,pmu=on; cloud: a bare-metal or "
                "PMU-enabled instance type)"
              : "check dmesg for 'Performance Events' and that no other tool holds the counters";
   return c;
 }
-
-}  // namespace
 
 Check paranoid_check(const PerfPermissions& perms, bool user_space_opens) {
   Check c{"perf_event_paranoid", false, "", ""};

@@ -5,6 +5,7 @@
 // both as 2).
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <string>
 
 #include "engine/session/doctor.h"
@@ -60,6 +61,33 @@ TEST_SUITE("pure") {
     }
     SUBCASE("root is allowed everything at any level") {
       auto c = pmc::paranoid_check(user(4, true), true);
+      CHECK(c.ok);
+      CHECK(c.fix.empty());
+    }
+  }
+
+  TEST_CASE("doctor's hardware PMU line gives a refused user the permission fix, not the VM's") {
+    pmc::SysRoot root;
+    root.proc = std::string(PMC_TEST_DATA) + "/sysfs/no-such-proc";
+    SUBCASE("EACCES: Debian's paranoid 3 refuses even user-space cycles, VM or not") {
+      for (bool vm : {true, false}) {
+        CAPTURE(vm);
+        auto c = pmc::hardware_pmu_check(EACCES, vm, root, user(3));
+        CHECK_FALSE(c.ok);
+        CHECK_FALSE(contains(c.detail, "without a virtual PMU"));
+        CHECK_FALSE(contains(c.fix, "virtual PMU"));
+        CHECK_FALSE(contains(c.fix, "dmesg"));
+        CHECK(contains(c.fix, "perf_event_paranoid"));
+        CHECK(contains(c.fix, "CAP_PERFMON"));
+      }
+    }
+    SUBCASE("ENOENT on a VM: no virtual PMU, as on this project's test VMs") {
+      auto c = pmc::hardware_pmu_check(ENOENT, true, root, user(2));
+      CHECK(contains(c.detail, "without a virtual PMU"));
+      CHECK(contains(c.fix, "pmu=on"));
+    }
+    SUBCASE("opened") {
+      auto c = pmc::hardware_pmu_check(0, false, root, user(2));
       CHECK(c.ok);
       CHECK(c.fix.empty());
     }
