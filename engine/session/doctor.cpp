@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -200,10 +201,18 @@ Check libpfm() {
     present += (present.empty() ? "" : ", ") + std::string(info.name);
   }
   c.detail = "present: " + (present.empty() ? std::string("none") : present);
+  const char* forced = std::getenv("LIBPFM_FORCE_PMU");
+  if (forced != nullptr && *forced != '\0')
+    c.detail += std::string(" (LIBPFM_FORCE_PMU=") + forced + " is set)";
+  // As the resolver's hint says: forcing another CPU's table encodes with that CPU's codes,
+  // and the counts are wrong with no error.
   if (!c.ok)
     c.fix =
-        "no core PMU detected (VM or CPU newer than this libpfm4): native names need "
-        "LIBPFM_FORCE_PMU=<pmu> for encoding, or a newer libpfm4";
+        "no core PMU detected (VM or CPU newer than this libpfm4): give native events by their "
+        "encoding from the CPU's event list (cpu/event=0xc0,umask=0x0/), or install a newer "
+        "libpfm4; LIBPFM_FORCE_PMU=<pmu> only for a CPU libpfm4 lists but cannot detect (a VM "
+        "hiding the model), naming that CPU: another CPU's table gives wrong counts without an "
+        "error";
   return c;
 }
 

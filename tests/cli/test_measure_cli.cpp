@@ -368,6 +368,24 @@ TEST_SUITE("kernel") {
     if (!hw) CHECK(r.out.find("fix:") != std::string::npos);
   }
 
+  TEST_CASE("doctor without a libpfm4 core PMU does not advise forcing another CPU's table") {
+    // docs/events.md: LIBPFM_FORCE_PMU naming another CPU encodes that CPU's codes, wrong
+    // counts with no error; measure's own hint says so, and doctor's fix must agree with it.
+    auto r = run_process(pmcmodel({"doctor"}), {"LIBPFM_FORCE_PMU=no_such_pmu"});
+    REQUIRE(r.exit_code == 0);
+    auto at = r.out.find("libpfm4 PMU");
+    REQUIRE(at != std::string::npos);
+    std::string lines = r.out.substr(at, r.out.find("\n[", at) - at);
+    CAPTURE(lines);
+    CHECK(lines.find("LIBPFM_FORCE_PMU=no_such_pmu is set") != std::string::npos);
+    CHECK(lines.find("cpu/event=") != std::string::npos);
+    CHECK(lines.find("wrong counts") != std::string::npos);
+    auto hint = run_process(pmcmodel({"measure", "-q", "-e", "INST_RETIRED.ANY_P", "--", "true"}),
+                            {"LIBPFM_FORCE_PMU=no_such_pmu"});
+    CHECK(hint.exit_code == 2);
+    CHECK(hint.err.find("cpu/event=") != std::string::npos);
+  }
+
   TEST_CASE("report prints the table of a stored document, and rejects a bad one with FILE:LINE") {
     auto path = temp_path("report.json");
     auto m = run_process(
