@@ -53,6 +53,12 @@ Listed probe(const EventResolver& resolver, const std::string& name, const SysRo
       l.countable = false;
       l.reason = failure->reason;
     }
+  } catch (const MissingTermError& e) {
+    // An alias whose `term=?` the user gives (arm_cmn's nodeid): listed as perf list spells it,
+    // "pmu/event,term=?/", and opened with the term 0 to see whether the PMU counts it.
+    std::string stem = name.substr(0, name.size() - 1);  // "pmu/event" of "pmu/event/"
+    l = probe(resolver, stem + "," + e.term + "=0/", root, perms);
+    l.name.replace(stem.size(), e.term.size() + 3, "," + e.term + "=?");
   } catch (const ResolveError& e) {
     l.countable = false;
     l.reason = e.what();

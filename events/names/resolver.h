@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "events/names/event_spec.h"
@@ -16,6 +17,15 @@ namespace pmc {
 // "unknown event 'cycels' (did you mean: cycles, cpu-cycles, ref-cycles?)".
 struct ResolveError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// An alias with a `term=?` (arm_cmn's nodeid) named without that term: `term` says which, so
+// that a listing can show the event as perf list does ("arm_cmn_0/hnf_cache_miss_by_node,
+// nodeid=?/") rather than as one this machine cannot count.
+struct MissingTermError : ResolveError {
+  MissingTermError(const std::string& what, std::string missing)
+      : ResolveError(what), term(std::move(missing)) {}
+  std::string term;
 };
 
 class NativeEncoder;  // events/names/libpfm_encoder.h

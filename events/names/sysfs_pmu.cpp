@@ -88,8 +88,9 @@ void encode_alias(const SysfsPmu& pmu, const std::string& name, PmuConfig& confi
         return t.name == term.name && t.value && *t.value != "?";
       });
       if (!given)
-        throw ResolveError(fmt::format("event '{}/{}/' needs a value for term '{}' (give {}=…)",
-                                       pmu.info.name, name, term.name, term.name));
+        throw MissingTermError(fmt::format("event '{}/{}/' needs a value for term '{}' (give {}=…)",
+                                           pmu.info.name, name, term.name, term.name),
+                               term.name);
       continue;
     }
     encode_term(pmu, term, config, nullptr);

@@ -340,6 +340,20 @@ TEST_SUITE("kernel") {
     CHECK(text.out.rfind("PMU cpu_atom (type 8):\n", 0) == 0);
   }
 
+  TEST_CASE("list names an alias that needs a term as perf list does, not as uncountable") {
+    // tests/data/sysfs/arm-cmn: events/hnf_cache_miss_by_node holds "nodeid=?".
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/arm-cmn";
+    auto r = run_process(pmcmodel({"list", "--json", "--pmu", "arm_cmn_0"}),
+                         {"PMCMODEL_SYSFS_ROOT=" + root});
+    REQUIRE(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    const json* by_node = find_event(doc, "arm_cmn_0/hnf_cache_miss_by_node,nodeid=?/");
+    REQUIRE(by_node != nullptr);
+    CHECK((*by_node)["pmu"] == "arm_cmn_0");
+    CHECK(r.out.find("needs a value") == std::string::npos);
+    CHECK(find_event(doc, "arm_cmn_0/hnf_cache_miss/") != nullptr);
+  }
+
   TEST_CASE("a fixture root without bus/event_source still counts the kernel's software events") {
     std::string root = std::string(PMC_TEST_DATA) + "/sysfs/no-pmu";
     auto r = run_process(pmcmodel({"measure", "-q", "-e", "task-clock,page-faults", "--json", "-",

@@ -122,6 +122,14 @@ TEST_SUITE("pure") {
     CHECK(spec.attr.config == (0x5 | (0x1ull << 16) | (1ull << 31) | (0x24ull << 32)));
     std::string missing = error_of([&] { resolver.resolve("arm_cmn_0/hnf_cache_miss_by_node/"); });
     CHECK(missing.find("needs a value for term 'nodeid'") != std::string::npos);
+    // The missing term is carried apart from the words, for list's perf-style name.
+    std::string term;
+    try {
+      resolver.resolve("arm_cmn_0/hnf_cache_miss_by_node/");
+    } catch (const pmc::MissingTermError& e) {
+      term = e.term;
+    }
+    CHECK(term == "nodeid");
   }
 
   TEST_CASE("perf's G and H modifiers on a native name override libpfm4's exclude_guest") {
