@@ -1159,9 +1159,10 @@ bool intel_perf_metrics_model(int model) {
     case 0xbf:  // Alder Lake, Raptor Lake
     case 0xaa:
     case 0xac:
+    case 0xb5:
     case 0xbd:
     case 0xc5:
-    case 0xc6:  // Meteor, Lunar, Arrow Lake
+    case 0xc6:  // Meteor Lake, Arrow Lake U, Lunar Lake, Arrow Lake
       return true;
     default:
       return false;
