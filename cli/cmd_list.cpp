@@ -117,6 +117,9 @@ class Listing {
       for (const auto& e : p.events)
         if (matches(e, o_.pattern)) emit(probe(resolver_, p.name + "/" + e + "/", root_, perms_));
       if (p.name == "tracepoint") list_tracepoints();
+      // The kernel's software PMU publishes no events/ folder: its events are the generic
+      // software names, listed above without --pmu and here when it is asked for by name.
+      if (p.name == "software" && o_.pmu == "software") list_software();
     }
   }
 
@@ -149,6 +152,18 @@ class Listing {
         else
           std::printf("  %-48s %s\n", e.name.c_str(), e.description.c_str());
       }
+    }
+  }
+
+  void list_software() {
+    for (const auto& n : resolver_.known_names()) {
+      if (n.find('/') != std::string::npos || !matches(n, o_.pattern)) continue;
+      try {
+        if (resolver_.resolve(n).pmu != "software") continue;
+      } catch (const ResolveError&) {
+        continue;
+      }
+      emit(probe(resolver_, n, root_, perms_));
     }
   }
 

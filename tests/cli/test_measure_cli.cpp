@@ -340,6 +340,26 @@ TEST_SUITE("kernel") {
     CHECK(text.out.rfind("PMU cpu_atom (type 8):\n", 0) == 0);
   }
 
+  TEST_CASE("list --pmu software lists the software events, which sysfs does not publish") {
+    // The kernel's software PMU has no events/ folder; its events are perf_event.h's
+    // PERF_COUNT_SW_*, which perf list shows as [Software event].
+    auto r = run_process(pmcmodel({"list", "--json", "--pmu", "software"}));
+    REQUIRE(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    for (const char* name : {"task-clock", "cpu-clock", "page-faults", "context-switches",
+                             "cpu-migrations", "minor-faults", "major-faults"}) {
+      CAPTURE(name);
+      const json* e = find_event(doc, name);
+      REQUIRE(e != nullptr);
+      CHECK((*e)["pmu"] == "software");
+    }
+    CHECK(find_event(doc, "cycles") == nullptr);
+    CHECK(find_event(doc, "LLC-loads") == nullptr);
+    auto text = run_process(pmcmodel({"list", "--pmu", "software", "fault"}));
+    CHECK(text.out.find("page-faults") != std::string::npos);
+    CHECK(text.out.find("task-clock") == std::string::npos);
+  }
+
   TEST_CASE("list names an alias that needs a term as perf list does, not as uncountable") {
     // tests/data/sysfs/arm-cmn: events/hnf_cache_miss_by_node holds "nodeid=?".
     std::string root = std::string(PMC_TEST_DATA) + "/sysfs/arm-cmn";
