@@ -97,8 +97,9 @@ std::optional<std::string_view> modifier_suffix(std::string_view name) {
 
 // Whether the counts' events, bare-named, were all counted at the same privilege levels. perf
 // stat never forms a ratio of events whose modifiers differ (stat-shadow.c find_stat: "Ignore
-// evsels with mismatched modifiers"): instructions:u over cycles is not an IPC. Software events
-// are left out, as measure counts task-clock beside any -e list.
+// evsels with mismatched modifiers"): instructions:u over cycles is not an IPC. Events off the
+// core PMU (software, perf's tool events, uncore) are left out, as measure counts task-clock
+// beside any -e list.
 bool one_modifier_context(const std::vector<EventCount>& events) {
   std::optional<std::string_view> context;
   for (const EventCount& e : events) {
@@ -108,7 +109,7 @@ bool one_modifier_context(const std::vector<EventCount>& events) {
     std::string_view base = e.name;
     if (!letters->empty()) base.remove_suffix(letters->size() + 1);
     auto generic = find_generic_event(base);
-    if (generic && !is_hardware_type(generic->type)) continue;
+    if ((generic && !is_hardware_type(generic->type)) || is_off_core_event(base)) continue;
     if (context && *context != *letters) return false;
     context = letters;
   }

@@ -346,6 +346,8 @@ TEST_SUITE("pure") {
       add("instructions:u", 1e6);
       add("cycles:u", 4e6);
       add("task-clock", 2.0, "msec");
+      add("user_time", 0.002);  // perf's tool event, and an uncore count, take no modifiers
+      add("UNC_ARB_TRK_REQUESTS.ALL", 5e3);
       auto same = compute_metrics(generic(), {"ipc"}, events, 0.004).metrics;
       REQUIRE(value_of(same, "ipc"));
       CHECK(*value_of(same, "ipc") == doctest::Approx(0.25));
