@@ -53,6 +53,12 @@ Listed probe(const EventResolver& resolver, const std::string& name, const SysRo
       l.countable = false;
       l.reason = failure->reason;
     }
+  } catch (const MissingTermError& e) {
+    // An alias whose `term=?` the user gives (arm_cmn's nodeid): listed as perf list spells it,
+    // "pmu/event,term=?/", and opened with the term 0 to see whether the PMU counts it.
+    std::string stem = name.substr(0, name.size() - 1);  // "pmu/event" of "pmu/event/"
+    l = probe(resolver, stem + "," + e.term + "=0/", root, perms);
+    l.name.replace(stem.size(), e.term.size() + 3, "," + e.term + "=?");
   } catch (const ResolveError& e) {
     l.countable = false;
     l.reason = e.what();
@@ -105,12 +111,15 @@ class Listing {
       if (!o_.pmu.empty() && p.name != o_.pmu) continue;
       any_ = true;
       if (o_.json)
-        doc_["pmus"].push_back({{"name", p.name}, {"type", p.type}, {"cpu_wide", !p.cpus.empty()}});
+        doc_["pmus"].push_back({{"name", p.name}, {"type", p.type}, {"cpu_wide", p.cpu_wide_only}});
       heading("PMU " + p.name + " (type " + std::to_string(p.type) +
-              (p.cpus.empty() ? "" : ", CPU-wide") + "):");
+              (p.cpu_wide_only ? ", CPU-wide" : "") + "):");
       for (const auto& e : p.events)
         if (matches(e, o_.pattern)) emit(probe(resolver_, p.name + "/" + e + "/", root_, perms_));
       if (p.name == "tracepoint") list_tracepoints();
+      // The kernel's software PMU publishes no events/ folder: its events are the generic
+      // software names, listed above without --pmu and here when it is asked for by name.
+      if (p.name == "software" && o_.pmu == "software") list_software();
     }
   }
 
@@ -143,6 +152,18 @@ class Listing {
         else
           std::printf("  %-48s %s\n", e.name.c_str(), e.description.c_str());
       }
+    }
+  }
+
+  void list_software() {
+    for (const auto& n : resolver_.known_names()) {
+      if (n.find('/') != std::string::npos || !matches(n, o_.pattern)) continue;
+      try {
+        if (resolver_.resolve(n).pmu != "software") continue;
+      } catch (const ResolveError&) {
+        continue;
+      }
+      emit(probe(resolver_, n, root_, perms_));
     }
   }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -41,24 +42,36 @@ bool cpuinfo_has_flag(const SysRoot& root, const std::string& flag) {
 }
 
 Check hardware_pmu(const SysRoot& root) {
+  return hardware_pmu_check(probe_hardware_counters(), cpuinfo_has_flag(root, "hypervisor"), root,
+                            read_perf_permissions(root));
+}
+
+}  // namespace
+
+Check hardware_pmu_check(int open_errno, bool vm, const SysRoot& root,
+                         const PerfPermissions& perms) {
   Check c{"hardware PMU", false, "", ""};
-  int err = probe_hardware_counters();
-  bool vm = cpuinfo_has_flag(root, "hypervisor");
-  if (err == 0) {
+  if (open_errno == 0) {
     c.ok = true;
     c.detail = "cycles can be counted (PERF_TYPE_HARDWARE opens)";
     return c;
   }
-  c.detail = std::string("perf_event_open(cycles) fails: ") + std::strerror(err) +
-             (vm ? "; this is a VM (cpuinfo flag 'hypervisor') without a virtual PMU" : "");
+  c.detail = std::string("perf_event_open(cycles) fails: ") + std::strerror(open_errno);
+  // The probe counts user space only, which paranoid 2 allows: a refusal is the kernel's
+  // policy for this user (Debian's paranoid 3, a seccomp profile), not a missing PMU.
+  if (open_errno == EACCES || open_errno == EPERM) {
+    c.detail += "; the kernel refused this user, which says nothing of the PMU";
+    c.fix = permission_reason(root, perms, false);
+    return c;
+  }
+  c.detail += vm ? "; this is a VM (cpuinfo flag 'hypervisor') without a virtual PMU" : "";
   c.fix = vm ? "enable the virtual PMU of the VM (KVM: -cpu host,pmu=on; cloud: a bare-metal or "
                "PMU-enabled instance type)"
              : "check dmesg for 'Performance Events' and that no other tool holds the counters";
   return c;
 }
 
-Check paranoid(const SysRoot& root) {
-  auto perms = read_perf_permissions(root);
+Check paranoid_check(const PerfPermissions& perms, bool user_space_opens) {
   Check c{"perf_event_paranoid", false, "", ""};
   std::string level = perms.paranoid ? std::to_string(*perms.paranoid) : "unreadable";
   c.detail = "level " + level +
@@ -71,6 +84,13 @@ Check paranoid(const SysRoot& root) {
     c.detail += ": per-task counting with kernel; system-wide (-a, -G) needs privileges";
     c.fix =
         "for -a: sudo sysctl kernel.perf_event_paranoid=0, or setcap cap_perfmon+ep on pmcmodel";
+  } else if (perms.paranoid.value_or(2) >= 3 && !user_space_opens) {
+    c.detail +=
+        ": task-clock was refused for this user; above level 2 Debian's and Ubuntu's kernels "
+        "refuse every perf_event_open of an unprivileged user (mainline treats it as 2)";
+    c.fix =
+        "sudo sysctl kernel.perf_event_paranoid=2 (user space, per task), 1 (kernel) or 0 "
+        "(system-wide), or setcap cap_perfmon+ep on pmcmodel";
   } else {
     c.detail += ": user-space per-task counting only (pmcmodel sets exclude_kernel)";
     c.fix =
@@ -79,6 +99,8 @@ Check paranoid(const SysRoot& root) {
   }
   return c;
 }
+
+namespace {
 
 Check software_events() {
   Check c{"software events", false, "", ""};
@@ -179,10 +201,18 @@ Check libpfm() {
     present += (present.empty() ? "" : ", ") + std::string(info.name);
   }
   c.detail = "present: " + (present.empty() ? std::string("none") : present);
+  const char* forced = std::getenv("LIBPFM_FORCE_PMU");
+  if (forced != nullptr && *forced != '\0')
+    c.detail += std::string(" (LIBPFM_FORCE_PMU=") + forced + " is set)";
+  // As the resolver's hint says: forcing another CPU's table encodes with that CPU's codes,
+  // and the counts are wrong with no error.
   if (!c.ok)
     c.fix =
-        "no core PMU detected (VM or CPU newer than this libpfm4): native names need "
-        "LIBPFM_FORCE_PMU=<pmu> for encoding, or a newer libpfm4";
+        "no core PMU detected (VM or CPU newer than this libpfm4): give native events by their "
+        "encoding from the CPU's event list (cpu/event=0xc0,umask=0x0/), or install a newer "
+        "libpfm4; LIBPFM_FORCE_PMU=<pmu> only for a CPU libpfm4 lists but cannot detect (a VM "
+        "hiding the model), naming that CPU: another CPU's table gives wrong counts without an "
+        "error";
   return c;
 }
 
@@ -322,9 +352,10 @@ Check energy_estimate_check(const SysRoot& root) {
 }  // namespace
 
 std::vector<Check> run_checks(const SysRoot& root) {
+  Check software = software_events();
   return {hardware_pmu(root),
-          software_events(),
-          paranoid(root),
+          software,
+          paranoid_check(read_perf_permissions(root), software.ok),
           rapl(root),
           cgroup_v2(root),
           libpfm(),

@@ -1,6 +1,7 @@
 #include "events/metrics/derived_metrics.h"
 
 #include "events/document/aggregate_id.h"
+#include "events/names/generic_events.h"
 
 #include <algorithm>
 #include <cctype>
@@ -81,11 +82,47 @@ std::string strip_pmu(std::string_view name) {
   return inner;
 }
 
+// perf's modifier letters after the last ':' of a name without a PMU ("u" of "cycles:u"); ""
+// for a name without them, nullopt where the suffix is not modifiers (a tracepoint's
+// "sched:sched_switch", a libpfm4 unit mask "INST_RETIRED:ANY_P").
+std::optional<std::string_view> modifier_suffix(std::string_view name) {
+  auto colon = name.rfind(':');
+  if (colon == std::string_view::npos) return std::string_view();
+  std::string_view letters = name.substr(colon + 1);
+  if (colon == 0 || letters.empty() ||
+      letters.find_first_not_of("ukhGHpPSDIWe") != std::string_view::npos)
+    return std::nullopt;
+  return letters;
+}
+
+// Whether the counts' events, bare-named, were all counted at the same privilege levels. perf
+// stat never forms a ratio of events whose modifiers differ (stat-shadow.c find_stat: "Ignore
+// evsels with mismatched modifiers"): instructions:u over cycles is not an IPC. Events off the
+// core PMU (software, perf's tool events, uncore) are left out, as measure counts task-clock
+// beside any -e list.
+bool one_modifier_context(const std::vector<EventCount>& events) {
+  std::optional<std::string_view> context;
+  for (const EventCount& e : events) {
+    if (e.name.find('/') != std::string::npos || e.name == "duration_time") continue;
+    auto letters = modifier_suffix(e.name);
+    if (!letters) continue;
+    std::string_view base = e.name;
+    if (!letters->empty()) base.remove_suffix(letters->size() + 1);
+    auto generic = find_generic_event(base);
+    if ((generic && !is_hardware_type(generic->type)) || is_off_core_event(base)) continue;
+    if (context && *context != *letters) return false;
+    context = letters;
+  }
+  return true;
+}
+
 // Counts as the metric engine reads them: an event counted only with modifiers
-// ("task-clock:u") is also known by its bare name, converted like the bare event would be.
-// `bindings` index `events`.
+// ("task-clock:u") is also known by its bare name, converted like the bare event would be,
+// when every event was counted with the same modifiers (one_modifier_context). `bindings`
+// index `events`.
 EventValues values_of(const std::vector<EventCount>& events, double duration_s,
                       std::vector<EventValues::Binding>& bindings) {
+  if (!one_modifier_context(events)) return EventValues::from_counts(events, duration_s, bindings);
   auto base_of = [](const std::string& name) {
     if (name.find('/') != std::string::npos) return std::string();
     auto colon = name.find(':');

@@ -232,6 +232,10 @@ std::vector<std::string> resolve_metric_selection(const LoadedMetrics& metrics,
       out.insert(out.end(), kept.begin(), kept.end());
       continue;
     }
+    // A metric the files define but left out (its MetricExpr does not parse) is not unknown:
+    // the user is told why, with the file and line, before anything runs.
+    if (const std::string* note = set.left_out(name))
+      throw MetricChoiceError(fmt::format("-m {}: {}", name, *note));
     auto groups = metric_groups(set);
     std::erase_if(groups, [](const std::string& g) { return lowercase(g) == "default"; });
     constexpr size_t kShown = 12;

@@ -425,6 +425,8 @@ MetricSet MetricSet::parse(std::string_view text, const std::string& origin) {
       set.metrics_.push_back(std::move(def));
     } catch (const std::runtime_error& e) {
       set.notes_.push_back(std::string(e.what()) + "; the metric is left out");
+      if (entry["MetricName"].is_string())
+        set.left_out_.emplace_back(entry["MetricName"].get<std::string>(), set.notes_.back());
     }
   }
   set.link();
@@ -468,8 +470,15 @@ void MetricSet::replace_metric(MetricDef def, std::unordered_map<std::string, si
   same = std::move(def);
 }
 
+const std::string* MetricSet::left_out(std::string_view name) const {
+  for (const auto& [metric, note] : left_out_)
+    if (iequals(metric, name)) return &note;
+  return nullptr;
+}
+
 void MetricSet::merge(const MetricSet& other) {
   notes_.insert(notes_.end(), other.notes_.begin(), other.notes_.end());
+  left_out_.insert(left_out_.end(), other.left_out_.begin(), other.left_out_.end());
   for (const auto& def : other.events_) add_event(def);
   // Name and Unit → index, so that merging a CPU file of several hundred metrics compares each
   // once rather than with every metric before it.
@@ -971,6 +980,7 @@ constexpr Model kIntelFamily6[] = {
     {0xbf, 0xbf, "alderlake.json"},       // Raptor Lake desktop (S refresh)
     {0xaa, 0xaa, "meteorlake.json"},      // Meteor Lake mobile
     {0xac, 0xac, "meteorlake.json"},      // Meteor Lake desktop
+    {0xb5, 0xb5, "meteorlake.json"},      // Arrow Lake U (Meteor Lake's cores, as perf maps it)
     {0xbd, 0xbd, "lunarlake.json"},       // Lunar Lake
     {0xc5, 0xc6, "arrowlake.json"},       // Arrow Lake (H, S)
 };
@@ -1149,9 +1159,10 @@ bool intel_perf_metrics_model(int model) {
     case 0xbf:  // Alder Lake, Raptor Lake
     case 0xaa:
     case 0xac:
+    case 0xb5:
     case 0xbd:
     case 0xc5:
-    case 0xc6:  // Meteor, Lunar, Arrow Lake
+    case 0xc6:  // Meteor Lake, Arrow Lake U, Lunar Lake, Arrow Lake
       return true;
     default:
       return false;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "events/metrics/expr.h"
@@ -132,6 +133,9 @@ class MetricSet {
   const std::vector<EventDef>& events() const { return events_; }
   // What was left out of the files, and why: "FILE:LINE: metric NAME: …; the metric is left out".
   const std::vector<std::string>& notes() const { return notes_; }
+  // The note of a metric named `name` (any case) that a file left out, or nullptr: what a
+  // selection of that name is told instead of "no such metric".
+  const std::string* left_out(std::string_view name) const;
 
   // How an event the metrics read is given to the resolver: an event the files define becomes
   // its sysfs encoding named as the metrics spell it ("ex_ret_instr" →
@@ -223,6 +227,7 @@ class MetricSet {
   std::vector<EventDef> events_;
   std::vector<StandardOverride> overrides_;
   std::vector<std::string> notes_;
+  std::vector<std::pair<std::string, std::string>> left_out_;  // (MetricName, its note)
   // Per node, per identifier of its expression (then of its threshold): the node it names, or
   // -1 for an event. Rebuilt by link().
   std::vector<std::vector<int>> expr_refs_;

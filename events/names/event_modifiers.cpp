@@ -38,8 +38,13 @@ void apply_modifiers(const EventModifiers& mods, perf_event_attr& attr) {
     attr.exclude_kernel = !mods.kernel;
     attr.exclude_hv = !mods.hypervisor;
   }
-  if (mods.guest && !mods.host) attr.exclude_host = 1;
-  if (mods.host && !mods.guest) attr.exclude_guest = 1;
+  // Both bits are set, as perf's modifier parser sets them (parse-events.c: G clears
+  // exclude_guest, H clears exclude_host, GH counts both): libpfm4 encodes with exclude_guest on
+  // by default, and a G that only added exclude_host would leave both on, which counts nothing.
+  if (mods.guest || mods.host) {
+    attr.exclude_host = !mods.host;
+    attr.exclude_guest = !mods.guest;
+  }
   if (mods.precise > 0) attr.precise_ip = static_cast<unsigned>(mods.precise);
 }
 

@@ -19,7 +19,8 @@ struct EventModifiers {
 std::optional<EventModifiers> parse_modifiers(std::string_view letters);
 
 // As perf: naming any of u/k/h excludes the levels not named (":u" sets exclude_kernel and
-// exclude_hv); G counts only in the guest, H only on the host.
+// exclude_hv); G counts only in the guest, H only on the host, GH in both, whatever the
+// encoding's own exclude_guest/exclude_host were (libpfm4 sets exclude_guest).
 void apply_modifiers(const EventModifiers& mods, perf_event_attr& attr);
 
 }  // namespace pmc

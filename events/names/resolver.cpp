@@ -486,7 +486,7 @@ struct EventResolver::Impl {
     spec.cpus = pmu.info.cpus;
     // A non-core PMU with a cpumask (RAPL, uncore) counts only CPU-wide; a core PMU's `cpus`
     // (hybrid) only says which CPUs it covers.
-    spec.cpu_wide_only = !pmu.core && !pmu.info.cpus.empty();
+    spec.cpu_wide_only = pmu.info.cpu_wide_only;
     spec.hardware = is_pmc_pmu(pmu.info.name);
     set_clock_unit(spec);
     if (!config.alias.empty()) {
@@ -571,7 +571,7 @@ struct EventResolver::Impl {
     if (pmu == nullptr) return;
     spec.pmu = pmu->info.name;
     spec.cpus = pmu->info.cpus;
-    spec.cpu_wide_only = !pmu->core && !pmu->info.cpus.empty();
+    spec.cpu_wide_only = pmu->info.cpu_wide_only;
     spec.hardware = is_pmc_pmu(pmu->info.name);
   }
 
@@ -645,6 +645,7 @@ struct EventResolver::Impl {
       if (!specs.empty()) return specs;
     }
     if (auto aliases = resolve_alias(split, written); !aliases.empty()) return aliases;
+    if (auto bad = bad_generic_modifier(written)) throw *bad;
     std::string libpfm_error;
     if (auto spec = resolve_libpfm(split, written, libpfm_error)) return {*spec};
     if (!libpfm_error.empty())
@@ -652,6 +653,20 @@ struct EventResolver::Impl {
     if (!tracepoint_problem.empty())
       throw ResolveError(fmt::format("unknown event '{}': {}", written, tracepoint_problem));
     throw unknown_event(written, split.base, suggest);
+  }
+
+  // "cycles:z", "task-clock:pppp": a generic name whose suffix is not perf's modifiers. Without
+  // this the whole name went on to libpfm4, whose "invalid event attribute" named neither the
+  // modifier nor what is allowed.
+  static std::optional<ResolveError> bad_generic_modifier(std::string_view written) {
+    size_t colon = written.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || written[colon - 1] == ':' ||
+        !find_generic_event(written.substr(0, colon)))
+      return std::nullopt;
+    return ResolveError(fmt::format(
+        "unknown modifier '{}' in '{}' (expected perf's modifiers: u, k, h, G, H, and p up to 3 "
+        "times)",
+        written.substr(colon + 1), written));
   }
 
   ResolveError unknown_event(std::string_view written, std::string_view base,

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "events/names/event_spec.h"
@@ -18,6 +19,15 @@ struct ResolveError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An alias with a `term=?` (arm_cmn's nodeid) named without that term: `term` says which, so
+// that a listing can show the event as perf list does ("arm_cmn_0/hnf_cache_miss_by_node,
+// nodeid=?/") rather than as one this machine cannot count.
+struct MissingTermError : ResolveError {
+  MissingTermError(const std::string& what, std::string missing)
+      : ResolveError(what), term(std::move(missing)) {}
+  std::string term;
+};
+
 class NativeEncoder;  // events/names/libpfm_encoder.h
 
 struct PmuInfo {
@@ -25,6 +35,9 @@ struct PmuInfo {
   int type = -1;                    // perf_event_attr.type from sysfs `type`
   std::vector<std::string> events;  // names under events/ (without .scale/.unit files)
   std::vector<int> cpus;            // cpumask/cpus file, empty when absent
+  // A `cpumask` PMU (RAPL power, uncore, amd_l3) counts CPU-wide only; a core PMU's `cpus`
+  // (cpu_core, cpu_atom, armv8_pmuv3_0) only says which CPUs it covers.
+  bool cpu_wide_only = false;
 };
 
 class EventResolver {

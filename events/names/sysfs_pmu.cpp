@@ -53,6 +53,7 @@ SysfsPmu read_pmu(const fs::path& dir) {
   pmu.core = pmu.info.name == "cpu" || has_cpus;
   auto mask = read_text(dir / (has_cpus ? "cpus" : "cpumask"));
   if (mask) pmu.info.cpus = parse_cpu_list(*mask).value_or(std::vector<int>{});
+  pmu.info.cpu_wide_only = !pmu.core && !pmu.info.cpus.empty();
   for (std::string& name : list_dir(dir / "events"))
     if (!is_event_attribute_file(name)) pmu.info.events.push_back(std::move(name));
   return pmu;
@@ -87,8 +88,9 @@ void encode_alias(const SysfsPmu& pmu, const std::string& name, PmuConfig& confi
         return t.name == term.name && t.value && *t.value != "?";
       });
       if (!given)
-        throw ResolveError(fmt::format("event '{}/{}/' needs a value for term '{}' (give {}=…)",
-                                       pmu.info.name, name, term.name, term.name));
+        throw MissingTermError(fmt::format("event '{}/{}/' needs a value for term '{}' (give {}=…)",
+                                           pmu.info.name, name, term.name, term.name),
+                               term.name);
       continue;
     }
     encode_term(pmu, term, config, nullptr);

@@ -191,8 +191,8 @@ TEST_SUITE("kernel") {
       CAPTURE(live);
       auto doc_path = temp_path("ivsleep.json"), stream = temp_path("ivsleep.jsonl");
       auto cmd = child_command("sleep:0.45");
-      std::vector<std::string> args = {"measure", "-q",     "-e",     "task-clock,page-faults",
-                                       "-I",      "100",    "--json", doc_path};
+      std::vector<std::string> args = {"measure", "-q",  "-e",     "task-clock,page-faults",
+                                       "-I",      "100", "--json", doc_path};
       if (live) args.insert(args.end(), {"--interval-out", stream});
       args.push_back("--");
       args.insert(args.end(), cmd.begin(), cmd.end());
@@ -320,6 +320,60 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("list calls only cpumask PMUs CPU-wide, not the hybrid core PMUs with a cpus file") {
+    // tests/data/sysfs/hybrid: cpu_core and cpu_atom have `cpus` (core PMUs, per-task
+    // counting), power has a `cpumask` (RAPL counts CPU-wide only).
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/hybrid";
+    auto r = run_process(pmcmodel({"list", "--json", "--pmu", "cpu_core"}),
+                         {"PMCMODEL_SYSFS_ROOT=" + root});
+    REQUIRE(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    REQUIRE(doc["pmus"].size() == 1);
+    CHECK(doc["pmus"][0]["name"] == "cpu_core");
+    CHECK(doc["pmus"][0]["cpu_wide"] == false);
+    auto power = json::parse(
+        run_process(pmcmodel({"list", "--json", "--pmu", "power"}), {"PMCMODEL_SYSFS_ROOT=" + root})
+            .out);
+    CHECK(power["pmus"][0]["cpu_wide"] == true);
+    auto text =
+        run_process(pmcmodel({"list", "--pmu", "cpu_atom"}), {"PMCMODEL_SYSFS_ROOT=" + root});
+    CHECK(text.out.rfind("PMU cpu_atom (type 8):\n", 0) == 0);
+  }
+
+  TEST_CASE("list --pmu software lists the software events, which sysfs does not publish") {
+    // The kernel's software PMU has no events/ folder; its events are perf_event.h's
+    // PERF_COUNT_SW_*, which perf list shows as [Software event].
+    auto r = run_process(pmcmodel({"list", "--json", "--pmu", "software"}));
+    REQUIRE(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    for (const char* name : {"task-clock", "cpu-clock", "page-faults", "context-switches",
+                             "cpu-migrations", "minor-faults", "major-faults"}) {
+      CAPTURE(name);
+      const json* e = find_event(doc, name);
+      REQUIRE(e != nullptr);
+      CHECK((*e)["pmu"] == "software");
+    }
+    CHECK(find_event(doc, "cycles") == nullptr);
+    CHECK(find_event(doc, "LLC-loads") == nullptr);
+    auto text = run_process(pmcmodel({"list", "--pmu", "software", "fault"}));
+    CHECK(text.out.find("page-faults") != std::string::npos);
+    CHECK(text.out.find("task-clock") == std::string::npos);
+  }
+
+  TEST_CASE("list names an alias that needs a term as perf list does, not as uncountable") {
+    // tests/data/sysfs/arm-cmn: events/hnf_cache_miss_by_node holds "nodeid=?".
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/arm-cmn";
+    auto r = run_process(pmcmodel({"list", "--json", "--pmu", "arm_cmn_0"}),
+                         {"PMCMODEL_SYSFS_ROOT=" + root});
+    REQUIRE(r.exit_code == 0);
+    auto doc = json::parse(r.out);
+    const json* by_node = find_event(doc, "arm_cmn_0/hnf_cache_miss_by_node,nodeid=?/");
+    REQUIRE(by_node != nullptr);
+    CHECK((*by_node)["pmu"] == "arm_cmn_0");
+    CHECK(r.out.find("needs a value") == std::string::npos);
+    CHECK(find_event(doc, "arm_cmn_0/hnf_cache_miss/") != nullptr);
+  }
+
   TEST_CASE("a fixture root without bus/event_source still counts the kernel's software events") {
     std::string root = std::string(PMC_TEST_DATA) + "/sysfs/no-pmu";
     auto r = run_process(pmcmodel({"measure", "-q", "-e", "task-clock,page-faults", "--json", "-",
@@ -346,6 +400,24 @@ TEST_SUITE("kernel") {
     auto line = r.out.substr(r.out.find("hardware PMU") - 7, 7);
     CHECK((line.find("ok") != std::string::npos) == hw);
     if (!hw) CHECK(r.out.find("fix:") != std::string::npos);
+  }
+
+  TEST_CASE("doctor without a libpfm4 core PMU does not advise forcing another CPU's table") {
+    // docs/events.md: LIBPFM_FORCE_PMU naming another CPU encodes that CPU's codes, wrong
+    // counts with no error; measure's own hint says so, and doctor's fix must agree with it.
+    auto r = run_process(pmcmodel({"doctor"}), {"LIBPFM_FORCE_PMU=no_such_pmu"});
+    REQUIRE(r.exit_code == 0);
+    auto at = r.out.find("libpfm4 PMU");
+    REQUIRE(at != std::string::npos);
+    std::string lines = r.out.substr(at, r.out.find("\n[", at) - at);
+    CAPTURE(lines);
+    CHECK(lines.find("LIBPFM_FORCE_PMU=no_such_pmu is set") != std::string::npos);
+    CHECK(lines.find("cpu/event=") != std::string::npos);
+    CHECK(lines.find("wrong counts") != std::string::npos);
+    auto hint = run_process(pmcmodel({"measure", "-q", "-e", "INST_RETIRED.ANY_P", "--", "true"}),
+                            {"LIBPFM_FORCE_PMU=no_such_pmu"});
+    CHECK(hint.exit_code == 2);
+    CHECK(hint.err.find("cpu/event=") != std::string::npos);
   }
 
   TEST_CASE("report prints the table of a stored document, and rejects a bad one with FILE:LINE") {

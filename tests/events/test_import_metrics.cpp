@@ -333,6 +333,25 @@ TEST_SUITE("pure") {
       CHECK(*value_of(metrics, "ghz") == doctest::Approx(2.0));
       CHECK(*value_of(metrics, "cpus_utilized") == doctest::Approx(0.5));
     }
+    SUBCASE("events of different modifiers are not paired, as perf stat's find_stat skips them") {
+      // 1e6 user instructions over 4e6 cycles of user and kernel is no IPC: perf prints none.
+      add("instructions:u", 1e6);
+      add("cycles", 4e6);
+      add("task-clock", 2.0, "msec");
+      auto mixed = compute_metrics(generic(), {"ipc", "cpi"}, events, 0.004);
+      CHECK_FALSE(value_of(mixed.metrics, "ipc"));
+      CHECK_FALSE(value_of(mixed.metrics, "cpi"));
+      // The same modifiers on both, with task-clock beside them as measure counts it: 1e6 / 4e6.
+      events.clear();
+      add("instructions:u", 1e6);
+      add("cycles:u", 4e6);
+      add("task-clock", 2.0, "msec");
+      add("user_time", 0.002);  // perf's tool event, and an uncore count, take no modifiers
+      add("UNC_ARB_TRK_REQUESTS.ALL", 5e3);
+      auto same = compute_metrics(generic(), {"ipc"}, events, 0.004).metrics;
+      REQUIRE(value_of(same, "ipc"));
+      CHECK(*value_of(same, "ipc") == doctest::Approx(0.25));
+    }
     SUBCASE("what was not counted is absent with its reason, never 0") {
       add("instructions", 300);
       EventCount cycles;

@@ -252,6 +252,27 @@ TEST_SUITE("pure") {
                          doctest::Contains("-m nope: "), MetricChoiceError);
   }
 
+  TEST_CASE("an -m name of a metric its file left out says why, with the file and line") {
+    // Line 3 holds the metric, whose expression lacks its ')' at column 20 (after 19 characters).
+    auto set = MetricSet::parse(R"([
+  {"MetricName": "ipc", "MetricExpr": "instructions / cycles", "MetricGroup": "ipc"},
+  {"MetricName": "Broken", "MetricExpr": "cycles / (1 + cycles"}
+])",
+                                "t.json");
+    std::string error;
+    try {
+      MeasureMetrics(LoadedMetrics{set, {"t.json"}, {}}, {"ipc", "broken"}, Literals{},
+                     CounterModel{}, true);
+    } catch (const MetricChoiceError& e) {
+      error = e.what();
+    }
+    CAPTURE(error);
+    CHECK(error.rfind("-m broken: t.json:3: metric Broken: MetricExpr", 0) == 0);
+    CHECK(error.find("column 21: expected ')'") != std::string::npos);
+    CHECK(error.find("no metric or metric group") == std::string::npos);
+    CHECK(error.find('\n') == std::string::npos);
+  }
+
   TEST_CASE("measure -I: the first interval drops metrics whose events this machine cannot count") {
     // Each metric reads one event with `cycles`.
     auto set = MetricSet::parse(R"([

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -506,6 +508,10 @@ TEST_SUITE("pure") {
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xc6, {"cpu_core", "cpu_atom"}) ==
           "arrowlake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0xc7, {"cpu"}).empty());
+    // perf's mapfile.csv GenuineIntel-6-(AA|AC|B5),…,meteorlake: 0xB5 is Arrow Lake U.
+    for (int model : {0xaa, 0xac, 0xb5})
+      CHECK(metric_file_for_cpu("GenuineIntel", 6, model, {"cpu_core", "cpu_atom"}) ==
+            "meteorlake.json");
     CHECK(metric_file_for_cpu("GenuineIntel", 6, 0x3f, {"cpu"}).empty());  // Haswell-X: none
     CHECK(metric_file_for_cpu("GenuineIntel", 15, 0x55, {"cpu"}).empty());
     CHECK(metric_file_for_cpu("AuthenticAMD", 0x17, 0x31, {"cpu"}) == "zen2.json");  // Rome
@@ -666,6 +672,26 @@ TEST_SUITE("pure") {
         {{"cpu/event=0xc0,name='INST_RETIRED.ANY'/", "INST_RETIRED.ANY", "A"}}, 4);
     REQUIRE(groups.size() == 1);
     CHECK(groups[0].size() == 2);
+  }
+
+  TEST_CASE(
+      "metric: every Intel model whose file reads perf metrics has them in its counter model") {
+    // A CPU file whose top-down reads topdown-fe-bound (the kernel's perf metrics, Ice Lake
+    // and later) is planned with slots leading its group only when the counter model says the
+    // core has them; the two tables, file by model and counters by model, must agree.
+    for (int model = 0; model <= 0xff; ++model) {
+      std::string file = metric_file_for_cpu("GenuineIntel", 6, model, {"cpu"});
+      if (file.empty()) continue;
+      std::ifstream in(std::string(PMC_SOURCE_DIR) + "/data/metrics/" + file);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      REQUIRE_FALSE(text.empty());
+      if (text.find("topdown\\\\-fe\\\\-bound") == std::string::npos) continue;
+      CAPTURE(model);
+      CAPTURE(file);
+      auto counters = counter_model("GenuineIntel", 6, model, true);
+      CHECK(counters.perf_metrics);
+      CHECK(counters.general == 8);
+    }
   }
 
   TEST_CASE("metric: the counter model per vendor, core and NMI watchdog") {

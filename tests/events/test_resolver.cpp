@@ -5,6 +5,7 @@
 #include <linux/perf_event.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include "events/names/event_list.h"
@@ -416,6 +417,15 @@ TEST_SUITE("pure") {
     CHECK(contains(list_error("cycles,"), "empty event name"));
     CHECK(contains(list_error("cpu/event=0x3c"), "unterminated"));
     CHECK(contains(list_error("{cycles}:q"), "modifier 'q'"));
+    // A generic name with a suffix that is not perf's modifiers says which and what is allowed.
+    for (std::string bad : {"cycles:z", "task-clock:pppp", "LLC-loads:uq", "cycles:"}) {
+      CAPTURE(bad);
+      std::string why = error_of([&] { resolver.resolve(bad); });
+      std::string letters = bad.substr(bad.rfind(':') + 1);
+      CHECK(contains(why, "unknown modifier '" + letters + "' in '" + bad + "'"));
+      CHECK(contains(why, "u, k, h, G, H"));
+      CHECK_FALSE(contains(why, "libpfm"));
+    }
     CHECK(contains(error_of([&] { resolver.resolve(""); }), "empty event name"));
 
     std::string bogus = error_of([&] { resolver.resolve("cpu/bogus=1/"); });
@@ -477,6 +487,24 @@ TEST_SUITE("pure") {
                                                    "energy-psys", "energy-ram"});
     CHECK(pmus[6].type == PERF_TYPE_SOFTWARE);
     CHECK(pmus[6].events.empty());
+  }
+
+  TEST_CASE("only a cpumask PMU counts CPU-wide only, a core PMU's cpus file does not make one") {
+    // The hybrid fixture's cpu_core has `cpus` 0-15 and cpu_atom 16-23 (perf's is_pmu_core), its
+    // power PMU a `cpumask` of 0 (arch/x86/events/rapl.c); Arm's armv8_pmuv3_0 has `cpus` too.
+    auto wide = [](const char* machine) {
+      pmc::EventResolver resolver(fixture(machine));
+      std::map<std::string, bool> out;
+      for (const auto& p : resolver.pmus())
+        if (!p.cpus.empty()) out[p.name] = p.cpu_wide_only;
+      return out;
+    };
+    CHECK(wide("hybrid") ==
+          std::map<std::string, bool>{{"cpu_atom", false}, {"cpu_core", false}, {"power", true}});
+    CHECK(wide("neoverse-n2").at("armv8_pmuv3_0") == false);
+    pmc::EventResolver hybrid(fixture("hybrid"));
+    CHECK_FALSE(hybrid.resolve("cpu_core/cpu-cycles/").cpu_wide_only);
+    CHECK(hybrid.resolve("power/energy-pkg/").cpu_wide_only);
   }
 
   TEST_CASE("default event names") {

@@ -122,6 +122,43 @@ TEST_SUITE("pure") {
     CHECK(spec.attr.config == (0x5 | (0x1ull << 16) | (1ull << 31) | (0x24ull << 32)));
     std::string missing = error_of([&] { resolver.resolve("arm_cmn_0/hnf_cache_miss_by_node/"); });
     CHECK(missing.find("needs a value for term 'nodeid'") != std::string::npos);
+    // The missing term is carried apart from the words, for list's perf-style name.
+    std::string term;
+    try {
+      resolver.resolve("arm_cmn_0/hnf_cache_miss_by_node/");
+    } catch (const pmc::MissingTermError& e) {
+      term = e.term;
+    }
+    CHECK(term == "nodeid");
+  }
+
+  TEST_CASE("perf's G and H modifiers on a native name override libpfm4's exclude_guest") {
+    // libpfm4 encodes host-only counting (exclude_guest = 1) by default. perf's G means guest
+    // only (exclude_host = 1, exclude_guest = 0), H host only, GH both (parse-events.c); an
+    // event with both bits set counts nothing on Intel, and AMD's core.c clears its enable bits.
+    pmc::EventResolver resolver(
+        fixture("skylake"), std::make_unique<TableEncoder>(std::map<std::string, pmc::PfmEncoding>{
+                                {"INST_RETIRED:ANY_P", encoding(PERF_TYPE_RAW, 0xc0, "skl")}}));
+    struct Want {
+      const char* name;
+      bool exclude_guest, exclude_host;
+    };
+    for (Want want :
+         {Want{"INST_RETIRED:ANY_P", true, false}, Want{"INST_RETIRED:ANY_P:G", false, true},
+          Want{"INST_RETIRED:ANY_P:H", true, false}, Want{"INST_RETIRED:ANY_P:GH", false, false},
+          Want{"INST_RETIRED:ANY_P:uG", false, true},
+          Want{"cpu/INST_RETIRED:ANY_P/G", false, true}}) {
+      CAPTURE(want.name);
+      auto spec = resolver.resolve(want.name);
+      CHECK(spec.attr.config == 0xc0);
+      CHECK(bool(spec.attr.exclude_guest) == want.exclude_guest);
+      CHECK(bool(spec.attr.exclude_host) == want.exclude_host);
+    }
+    // The generic names start from neither bit set, and end the same way.
+    CHECK(resolver.resolve("cycles:G").attr.exclude_guest == 0);
+    CHECK(resolver.resolve("cycles:G").attr.exclude_host == 1);
+    CHECK(resolver.resolve("cycles:H").attr.exclude_guest == 1);
+    CHECK(resolver.resolve("cycles:H").attr.exclude_host == 0);
   }
 
   TEST_CASE("hybrid: a raw event is one event per core PMU, each in its PMU's type") {
