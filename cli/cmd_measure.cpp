@@ -223,6 +223,10 @@ void record_run(const MeasureOptions& o, RunResult& r, Measurement& m) {
         "the command was stopped at --duration {} s: sent SIGTERM, as timeout(1) does (and "
         "SIGKILL 2 s later had it not ended); counts are up to its end",
         o.duration_s));
+  if (r.target_ended)
+    m.notes.push_back(fmt::format(
+        "process {} exited {:.3f} s into the run, which ended the run (as perf stat -p does)",
+        o.pid, r.duration_s));
   if (r.interrupted_by)
     m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
                       (o.command.empty() ? "" : " (forwarded to the command)") +

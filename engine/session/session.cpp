@@ -1,9 +1,11 @@
 #include "engine/session/session.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -170,6 +172,29 @@ std::string iso8601_now() {
   return out;
 }
 
+// Watches a process that is not our child (the -p target) for its end. A pidfd becomes readable
+// when the process exits, zombie or not (pidfd_open(2)); without pidfds (Linux < 5.3) kill(pid,
+// 0) says ESRCH once it is reaped.
+class ProcessWatch {
+ public:
+  explicit ProcessWatch(pid_t pid) : pid_(pid) {
+#ifdef SYS_pidfd_open
+    fd_.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
+#endif
+  }
+  bool ended() const {
+    if (fd_) {
+      pollfd p{fd_.get(), POLLIN, 0};
+      return ::poll(&p, 1, 0) > 0;
+    }
+    return ::kill(pid_, 0) != 0 && errno == ESRCH;
+  }
+
+ private:
+  pid_t pid_;
+  Fd fd_;
+};
+
 double seconds(const timeval& tv) {
   return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6;
 }
@@ -254,6 +279,9 @@ class CountedRun {
     }
     counters_.open(options_.target);
     by_exec_ = options_.target.kind == Target::Kind::command;
+    // -p without a command ends when the process does, as perf stat -p does.
+    if (!child_ && options_.target.kind == Target::Kind::pid)
+      target_watch_ = std::make_unique<ProcessWatch>(options_.target.pid);
     // Every target is enabled here; for a command that starts only what its exec cannot (the
     // CPU-wide copies of RAPL and uncore events), its task counters start at exec.
     counters_.enable();
@@ -281,6 +309,7 @@ class CountedRun {
     record_ = counters_.raw_record_size();
     last_tick_ = t0_;
     next_reap_ = t0_ + std::chrono::seconds(1);
+    next_watch_ = target_watch_ ? t0_ + kWatchPeriod : kNever;
   }
 
   // One turn of the loop: sleep until a signal or the next clock, then do what is due.
@@ -288,6 +317,7 @@ class CountedRun {
     take_signals();
     auto now = Clock::now();
     reap_if_due(now);
+    watch_if_due(now);
     kill_if_overdue(now);
     bool tick = tick_due(now);
     // At a tick the interval sink reads the power source, which samples it (every source's
@@ -302,8 +332,8 @@ class CountedRun {
 
   // Waits for a signal or the earliest clock, then takes every signal pending.
   void take_signals() {
-    auto wake = std::min(
-        {options_.interval_ms > 0 ? next_tick_ : kNever, deadline_, next_sample_, kill_at_});
+    auto wake = std::min({options_.interval_ms > 0 ? next_tick_ : kNever, deadline_, next_sample_,
+                          kill_at_, next_watch_});
     timespec timeout{};
     if (wake != kNever) {
       auto ns = std::max<long long>(
@@ -344,6 +374,17 @@ class CountedRun {
     child_signalled_ = false;
     next_reap_ = now + std::chrono::seconds(1);
     if (child_->try_reap(false, status_, usage_)) done_ = true;
+  }
+
+  // The -p target is looked at every kWatchPeriod: a process that ended ends the run, so the
+  // counts and the elapsed time are those of its life, not of however long pmcmodel waited.
+  void watch_if_due(Clock::time_point now) {
+    if (!target_watch_ || done_ || now < next_watch_) return;
+    next_watch_ = now + kWatchPeriod;
+    if (target_watch_->ended()) {
+      result_.target_ended = true;
+      done_ = true;
+    }
   }
 
   // The command outlived the first signal by RunOptions::kill_after_s: SIGKILL, and the record
@@ -493,6 +534,7 @@ class CountedRun {
   // On the heap: GCC (-O2 with -fsanitize) warns that a std::optional<Child> member may be
   // used uninitialized.
   std::unique_ptr<Child> child_;
+  std::unique_ptr<ProcessWatch> target_watch_;  // -p without a command
   bool by_exec_ = false;  // the target is the command, whose counters start at its exec
   bool done_ = false;
 
@@ -504,6 +546,8 @@ class CountedRun {
   Clock::time_point next_sample_ = kNever;
   Clock::time_point deadline_ = kNever;
   Clock::time_point next_reap_ = kNever;
+  static constexpr auto kWatchPeriod = std::chrono::milliseconds(50);
+  Clock::time_point next_watch_ = kNever;
   // RunOptions::kill_after_s: when the command is sent SIGKILL, counted from the first signal.
   Clock::time_point first_signal_ = kNever;
   Clock::time_point kill_at_ = kNever;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -191,6 +192,22 @@ TEST_SUITE("kernel") {
       CHECK(d["stopped_at_duration"] == true);
       CHECK(d["duration_s"].get<double>() == doctest::Approx(2.2).epsilon(0.3));
     }
+  }
+
+  TEST_CASE("-p PID alone ends when the process exits, and the document says so") {
+    // The process spins for 0.2 s of CPU time and exits; --duration is only a backstop that a
+    // run which missed the exit would wait for (and say so in stopped_at_duration's place).
+    Background spinner("spin:0.2");
+    auto pid = std::to_string(spinner.pid);
+    auto r = run_process(pmcmodel(
+        {"measure", "-q", "-p", pid, "-e", "task-clock", "--duration", "60", "--json", "-"}));
+    auto doc = run_json(r);
+    CHECK(doc["target"] == "pid");
+    CHECK(doc["duration_s"].get<double>() < 60);
+    CHECK(has_note(doc, "process " + pid + " exited"));
+    const json* tc = find_event(doc, "task-clock");
+    REQUIRE(tc != nullptr);
+    CHECK((*tc)["status"] == "counted");
   }
 
   TEST_CASE("-I: the last interval is labelled partial with its length, never zeros read late") {

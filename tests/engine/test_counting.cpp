@@ -439,6 +439,25 @@ TEST_SUITE("kernel") {
     CHECK(counted >= (after - before) - 2 * (bracket - r.duration_s) - tick_slack - steal);
   }
 
+  TEST_CASE("-p without a command ends when the process exits, as perf stat -p does") {
+    // The process spins for 0.2 s of its own CPU time, then exits and stays a zombie (this test
+    // reaps it only at the end), which counts as ended. The deadline is only a backstop: a run
+    // that waited for it did not see the exit.
+    Background spinner("spin:0.2");
+    SysRoot root;
+    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+    RunOptions o;
+    o.target.kind = Target::Kind::pid;
+    o.target.pid = spinner.pid;
+    o.duration_s = 60;
+    auto r = run_counted(*counters, o, nullptr);
+    CHECK(r.target_ended);
+    CHECK(r.duration_s < 60);
+    REQUIRE(r.events[0].counted());
+    // All of its 0.2 s that fell inside the window: at most 0.2 s and a tick of rounding.
+    CHECK(r.events[0].value * 1e-3 <= 0.2 + 0.02);
+  }
+
   TEST_CASE("-G counts the tasks of a cgroup, and only them") {
     auto mount = cgroup2_mount();
     std::string dir = mount + "/pmc-test-" + std::to_string(getpid());
