@@ -445,7 +445,17 @@ Runner add_measure(CLI::App& app) {
                   "(INST_RETIRED:ANY_P), groups {a,b}, modifiers :u :k")
       ->delimiter('\0')
       ->allow_extra_args(false);
-  cmd->add_option("-p,--pid", o->pid, "Count an existing process (all its threads)");
+  // perf_event_open takes pid 0 for the calling process and -1 for "any": neither is a process
+  // the user can mean (0 counted pmcmodel itself, a negative one was ignored).
+  cmd->add_option("-p,--pid", o->pid, "Count an existing process (all its threads)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            int pid = 0;
+            if (!CLI::detail::lexical_cast(text, pid) || pid <= 0)
+              return "expected a process id (a number > 0), found '" + text + "'";
+            return {};
+          },
+          "PID"));
   cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
   cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
   cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");

@@ -210,6 +210,19 @@ TEST_SUITE("kernel") {
     CHECK((*tc)["status"] == "counted");
   }
 
+  TEST_CASE("-p takes a process id above 0: 0 and negative ids are refused, not counted") {
+    // perf_event_open's pid 0 is the caller (pmcmodel would count itself) and -1 any process.
+    for (const char* pid : {"0", "-5", "-1"}) {
+      CAPTURE(pid);
+      auto r = run_process(
+          pmcmodel({"measure", "-p", pid, "-e", "task-clock", "--duration", "0.1", "--json", "-"}));
+      CHECK(r.exit_code == 2);
+      CHECK(r.out.empty());
+      CHECK(r.err.find("expected a process id") != std::string::npos);
+      CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+  }
+
   TEST_CASE("-I: the last interval is labelled partial with its length, never zeros read late") {
     auto child = child_command("spin:0.25");
     for (const char* quiet : {"", "-q"}) {
