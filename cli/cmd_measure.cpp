@@ -176,7 +176,23 @@ std::vector<std::string> papi_default_names() {
           "PAPI_TOT_CYC",     "PAPI_TOT_INS",           "PAPI_BR_INS",          "PAPI_BR_MSP"};
 }
 
-Target make_target(const MeasureOptions& o) {
+// -C's CPUs, in order and each once (perf's cpu map is sorted and has no duplicates: a CPU named
+// twice is counted once, not twice), every one of them online.
+std::vector<int> target_cpus(const std::string& text, const SysRoot& root) {
+  auto cpus = parse_cpu_list(text).value_or(std::vector<int>{});
+  if (cpus.empty()) throw CommandError("-C '" + text + "': expected a CPU list like 0-3,8");
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  auto online = online_cpus(root);
+  for (int cpu : cpus)
+    if (!std::binary_search(online.begin(), online.end(), cpu))
+      throw CommandError(fmt::format("-C '{}': CPU {} is not online (online CPUs: {}, from {})",
+                                     text, cpu, cpu_list_text(online),
+                                     root.sys_path("devices/system/cpu/online").string()));
+  return cpus;
+}
+
+Target make_target(const MeasureOptions& o, const SysRoot& root) {
   Target t;
   int kinds = (o.pid >= 0) + o.all_cpus + !o.cgroup.empty();
   if (kinds > 1) throw CommandError("-p, -a and -G are exclusive: choose one target");
@@ -193,9 +209,7 @@ Target make_target(const MeasureOptions& o) {
   if (!o.cpu_list.empty()) {
     if (t.kind != Target::Kind::system_wide && t.kind != Target::Kind::cgroup)
       throw CommandError("-C needs -a or -G");
-    t.cpus = parse_cpu_list(o.cpu_list).value_or(std::vector<int>{});
-    if (t.cpus.empty())
-      throw CommandError("-C '" + o.cpu_list + "': expected a CPU list like 0-3,8");
+    t.cpus = target_cpus(o.cpu_list, root);
   }
   return t;
 }
@@ -246,7 +260,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
   auto counters = make_counters(o, std::move(groups), root);
   RunOptions run;
-  run.target = make_target(o);
+  run.target = make_target(o, root);
   run.argv = o.command;
   run.interval_ms = o.interval_ms;
   run.kill_after_s = o.kill_after_s;

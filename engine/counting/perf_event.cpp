@@ -58,19 +58,6 @@ class CounterFd {
   int fd_ = -1;
 };
 
-// "0-3,8" for {0,1,2,3,8}.
-std::string cpu_list_text(const std::vector<int>& cpus) {
-  std::string out;
-  for (size_t i = 0; i < cpus.size();) {
-    size_t j = i;
-    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
-    if (j > i) out += "-" + std::to_string(cpus[j]);
-    i = j + 1;
-  }
-  return out;
-}
-
 // An event that counts kernel mode only (:k): with exclude_kernel added it would open and
 // count nothing, so under paranoid >= 2 it is refused instead, as perf does (evsel__fallback
 // only drops kernel mode from events that also count user mode).
@@ -872,6 +859,18 @@ std::optional<OpenFailure> probe_event(const EventSpec& spec, const SysRoot& roo
     return std::nullopt;
   }
   return classify_open_error(-fd, spec, cpu_wide, root, perms);
+}
+
+std::string cpu_list_text(const std::vector<int>& cpus) {
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
+    if (j > i) out += "-" + std::to_string(cpus[j]);
+    i = j + 1;
+  }
+  return out;
 }
 
 std::vector<int> online_cpus(const SysRoot& root) {

@@ -223,6 +223,26 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("-C counts a CPU named twice once, and refuses a CPU that is not online") {
+    // cpu-clock counts wall time on each CPU it is opened on: CPU 0 alone gives the run's
+    // duration once, where opening it twice would give twice that.
+    auto r = run_process(pmcmodel({"measure", "-q", "-a", "-C", "0,0-0", "-e", "cpu-clock",
+                                   "--duration", "0.3", "--json", "-"}));
+    auto doc = run_json(r);
+    const json* clock = find_event(doc, "cpu-clock");
+    REQUIRE(clock != nullptr);
+    CHECK((*clock)["value"].get<double>() * 1e-3 ==
+          doctest::Approx(doc["duration_s"].get<double>()).epsilon(0.1));
+    // tests/data/sysfs/no-pmu: devices/system/cpu/online is 0-3.
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/no-pmu";
+    auto off = run_process(pmcmodel({"measure", "-a", "-C", "2-5", "-e", "cpu-clock", "--duration",
+                                     "0.1", "--json", "-"}),
+                           {"PMCMODEL_SYSFS_ROOT=" + root});
+    CHECK(off.exit_code == 2);
+    CHECK(off.out.empty());
+    CHECK(off.err.find("CPU 4 is not online (online CPUs: 0-3") != std::string::npos);
+  }
+
   TEST_CASE("-I: the last interval is labelled partial with its length, never zeros read late") {
     auto child = child_command("spin:0.25");
     for (const char* quiet : {"", "-q"}) {
