@@ -471,6 +471,7 @@ class PerfEventCounters final : public Counters {
       p = std::filesystem::path(
               cgroup2_mount_point(root_).value_or(root_.sys_path("fs/cgroup").string())) /
           p;
+    cgroup_dir_ = p.string();
     cgroup_fd_.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
     if (!cgroup_fd_)
       throw std::runtime_error("cannot open cgroup " + p.string() + ": " + std::strerror(errno));
@@ -587,6 +588,16 @@ class PerfEventCounters final : public Counters {
       }
       group.copies.push_back(std::move(copy));
     }
+    // The kernel takes a cgroup's fd only from a directory of a cgroup hierarchy that has the
+    // perf_event controller (perf_cgroup_connect, css_tryget_online_from_dir): anything else
+    // is EBADF for every event, a wrong -G, not an event this machine lacks.
+    if (failure && failure->err == EBADF && target_.kind == Target::Kind::cgroup)
+      throw std::runtime_error(
+          "-G " + target_.cgroup_path + ": " + cgroup_dir_ +
+          " is not a cgroup the kernel can count (perf_event_open: EBADF): give a directory of "
+          "the cgroup2 hierarchy, mounted at " +
+          cgroup2_mount_point(root_).value_or(root_.sys_path("fs/cgroup").string()) +
+          ", as a path under it or relative to it");
     if (!failure && group.copies.empty() && !placements.empty()) failure = OpenError{0, ESRCH};
     if (!failure && !group.copies.empty() && probe_group(group.slots) == Probe::never_together) {
       // Accepted by the kernel, yet it would never run: opened with nothing else on the PMU it
@@ -746,6 +757,7 @@ class PerfEventCounters final : public Counters {
   PerfPermissions perms_;
   Target target_;
   Fd cgroup_fd_;
+  std::string cgroup_dir_;  // the directory cgroup_fd_ is open on
   bool exclude_kernel_ = false;
   bool nofile_raised_ = false;
   bool legacy_types_ = false;        // the kernel refused extended hardware types once

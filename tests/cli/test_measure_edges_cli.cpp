@@ -243,6 +243,20 @@ TEST_SUITE("kernel") {
     CHECK(off.err.find("CPU 4 is not online (online CPUs: 0-3") != std::string::npos);
   }
 
+  TEST_CASE("-G with a directory that is not a cgroup says so, instead of not_supported events") {
+    // The kernel refuses a cgroup's fd (EBADF) before it checks the right to count CPU-wide,
+    // but a user held to user space is refused first (EACCES), with its own reason.
+    if (geteuid() != 0) {
+      MESSAGE("needs root");
+      return;
+    }
+    auto r = run_process(
+        pmcmodel({"measure", "-G", "/", "-e", "task-clock", "--duration", "0.1", "--json", "-"}));
+    CHECK(r.exit_code != 0);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("is not a cgroup the kernel can count") != std::string::npos);
+  }
+
   TEST_CASE("-I: the last interval is labelled partial with its length, never zeros read late") {
     auto child = child_command("spin:0.25");
     for (const char* quiet : {"", "-q"}) {
