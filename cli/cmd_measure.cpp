@@ -402,6 +402,8 @@ int run_measure(MeasureOptions o) {
   // Outputs are checked before anything runs: a bad path should not cost a run.
   for (const auto* path : {&o.json_path, &o.csv_path})
     if (!path->empty()) check_output_path(*path);
+  check_distinct_outputs(std::vector<NamedOutput>{
+      {"--json", o.json_path}, {"--csv", o.csv_path}, {"--interval-out", o.interval_out}});
   SysRoot root = SysRoot::from_env();
   auto models = load_measure_models(o.model_paths);
   bool no_target = o.pid < 0 && !o.all_cpus && o.cgroup.empty();

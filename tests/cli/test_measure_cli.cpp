@@ -119,6 +119,38 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("two outputs to stdout, or to one file, are refused before the run") {
+    auto path = temp_path("same.out");
+    std::filesystem::remove(path);
+    struct Case {
+      std::vector<std::string> outputs;
+      std::string mentions;
+    };
+    std::vector<Case> cases = {
+        {{"--json", "-", "--csv", "-"}, "--json and --csv both write to stdout"},
+        {{"-I", "50", "--json", "-", "--interval-out", "-"},
+         "--json and --interval-out both write to stdout"},
+        {{"--json", path, "--csv", path}, "are the same file"},
+        // The same file under another name: a ./ and a folder that leads back to it.
+        {{"--json", path, "--csv",
+          (std::filesystem::path(path).parent_path() / "." / std::filesystem::path(path).filename())
+              .string()},
+         "are the same file"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.mentions);
+      std::vector<std::string> args = {"measure", "-q", "-e", "task-clock"};
+      args.insert(args.end(), c.outputs.begin(), c.outputs.end());
+      args.insert(args.end(), {"--", "/bin/true"});
+      auto r = run_process(pmcmodel(args));
+      CHECK(r.exit_code == 2);
+      CHECK(r.out.empty());
+      CHECK(one_line(r.err));
+      CHECK(r.err.find(c.mentions) != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+  }
+
   TEST_CASE("an output file is never left half-written") {
     auto dir = temp_path("nodir");
     auto r = run_process(pmcmodel(
@@ -191,8 +223,8 @@ TEST_SUITE("kernel") {
       CAPTURE(live);
       auto doc_path = temp_path("ivsleep.json"), stream = temp_path("ivsleep.jsonl");
       auto cmd = child_command("sleep:0.45");
-      std::vector<std::string> args = {"measure", "-q",     "-e",     "task-clock,page-faults",
-                                       "-I",      "100",    "--json", doc_path};
+      std::vector<std::string> args = {"measure", "-q",  "-e",     "task-clock,page-faults",
+                                       "-I",      "100", "--json", doc_path};
       if (live) args.insert(args.end(), {"--interval-out", stream});
       args.push_back("--");
       args.insert(args.end(), cmd.begin(), cmd.end());
