@@ -489,12 +489,16 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("--cpu", o->cpu_model,
                   "CPU model whose metric file to use (skylake, icelake, spr, alderlake, zen4, "
                   "neoverse-n2…) instead of the detected one");
-  cmd->add_option("-I,--interval", o->interval_ms, "Report deltas every MS milliseconds")
-      ->check(CLI::Range(1, 86400000));
+  auto* interval =
+      cmd->add_option("-I,--interval", o->interval_ms, "Report deltas every MS milliseconds")
+          ->check(CLI::Range(1, 86400000));
+  // Without -I there are no intervals: the stream would be an empty file, silently.
   cmd->add_option("--interval-out", o->interval_out,
-                  "Stream each interval to PATH as it is taken (- = stdout)");
+                  "Stream each interval to PATH as it is taken (- = stdout)")
+      ->needs(interval);
   cmd->add_option("--interval-format", o->interval_format, "jsonl (default) or csv")
-      ->check(CLI::IsMember({"jsonl", "csv"}));
+      ->check(CLI::IsMember({"jsonl", "csv"}))
+      ->needs(interval);
   cmd->add_option("-r,--repeat", o->repeat,
                   "Run the command N times: the mean, and perf's +- (the standard error of the "
                   "mean)")

@@ -119,6 +119,25 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("--interval-out without -I is refused, and creates no file") {
+    // Without -I there are no intervals to stream: the option did nothing but leave an empty
+    // file.
+    auto path = temp_path("no-interval.jsonl");
+    std::filesystem::remove(path);
+    for (auto option : {std::vector<std::string>{"--interval-out", path},
+                        std::vector<std::string>{"--interval-format", "csv"}}) {
+      CAPTURE(option[0]);
+      std::vector<std::string> args = {"measure", "-q", "-e", "task-clock"};
+      args.insert(args.end(), option.begin(), option.end());
+      args.insert(args.end(), {"--", "/bin/true"});
+      auto r = run_process(pmcmodel(args));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.err.find(option[0] + " requires --interval") != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+  }
+
   TEST_CASE("two outputs to stdout, or to one file, are refused before the run") {
     auto path = temp_path("same.out");
     std::filesystem::remove(path);
