@@ -435,6 +435,17 @@ int run_measure(MeasureOptions o) {
   }
   stream.finish();
   Measurement m = average_runs(runs);
+  // A failed or interrupted run ends the repeats: the figures are those of the runs made, and
+  // the reader is told that they are fewer than asked.
+  if (int(runs.size()) < o.repeat) {
+    const Measurement& last = runs.back();
+    std::string why = last.signal      ? "the command was killed by " + *last.signal
+                      : exit_code != 0 ? fmt::format("the command exited with status {}", exit_code)
+                                       : std::string("pmcmodel was interrupted");
+    m.notes.push_back(fmt::format("-r {}: stopped after run {} of {}, as {}: the figures are {}",
+                                  o.repeat, runs.size(), o.repeat, why,
+                                  runs.size() == 1 ? "that run's" : "the mean of those runs"));
+  }
   m.machine = machine;
   energy.describe(m.machine);
   describe_target(o, no_target, shown_command, m);
