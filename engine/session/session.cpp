@@ -405,6 +405,11 @@ class CountedRun {
       done_ = true;
       return false;
     }
+    if (target_watch_ && target_watch_->ended()) {  // likewise for a -p process
+      result_.target_ended = true;
+      done_ = true;
+      return false;
+    }
     return true;
   }
 
@@ -501,9 +506,9 @@ class CountedRun {
                                          result_.duration_s, d)
                           : make_interval(result_.events, previous_, result_.duration_s, d);
     iv.partial = true;
-    if (child_ && last_tick_ > t0_ && nothing_ran(iv.events)) {
-      // The command exited before the previous tick's read (between the exit check and the
-      // read): nothing was counted after it, which is not a count of 0.
+    if ((child_ || target_watch_) && last_tick_ > t0_ && nothing_ran(iv.events)) {
+      // The command (or -p process) exited before the previous tick's read (between the exit
+      // check and the read): nothing was counted after it, which is not a count of 0.
       for (EventCount& e : iv.events) {
         if (!e.counted()) continue;
         e.status = EventStatus::not_counted;

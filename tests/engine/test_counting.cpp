@@ -458,6 +458,26 @@ TEST_SUITE("kernel") {
     CHECK(r.events[0].value * 1e-3 <= 0.2 + 0.02);
   }
 
+  TEST_CASE("-p with -I: the last interval is the process's last, not one read after its exit") {
+    // The process spins until it exits, so it ran in its last interval: an interval with no
+    // enabled time at the end was read after the exit, a count of 0 for time it did not exist.
+    // (An interval in the middle may have none on a busy machine, where it waits for a CPU.)
+    Background spinner("spin:0.2");
+    SysRoot root;
+    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+    RunOptions o;
+    o.target.kind = Target::Kind::pid;
+    o.target.pid = spinner.pid;
+    o.duration_s = 60;
+    o.interval_ms = 30;
+    auto r = run_counted(*counters, o, nullptr);
+    CHECK(r.target_ended);
+    REQUIRE_FALSE(r.intervals.empty());
+    const auto& last = r.intervals.back().events[0];
+    CAPTURE(r.intervals.size());
+    CHECK((!last.counted() || last.time_enabled_ns > 0));
+  }
+
   TEST_CASE("-G counts the tasks of a cgroup, and only them") {
     auto mount = cgroup2_mount();
     std::string dir = mount + "/pmc-test-" + std::to_string(getpid());
