@@ -514,9 +514,11 @@ Runner add_measure(CLI::App& app) {
                   "Run the command N times: the mean, and perf's +- (the standard error of the "
                   "mean)")
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--duration", o->duration_s,
-                  "Stop after S seconds; a command is then sent SIGTERM (SIGKILL 2 s later), as "
-                  "timeout(1) does, and the document says so (stopped_at_duration)")
+  cmd->add_option(
+         "--duration", o->duration_s,
+         "Stop after S seconds; a command and the processes under it are then sent SIGTERM "
+         "(SIGKILL 2 s later), as timeout(1) does, and the document says so "
+         "(stopped_at_duration)")
       ->check(positive_number());
   cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)");
   cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)");

@@ -11,9 +11,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "engine/counting/scaling.h"
@@ -194,6 +197,42 @@ class ProcessWatch {
   pid_t pid_;
   Fd fd_;
 };
+
+// The process `root` and all its descendants, parents before children, from the parent field
+// of /proc/N/stat (the kernel's own /proc: these are live processes). A process that forks
+// while the list is made may be missed, as kill(-pgid) would not miss it; a shell and the
+// programs it runs are found.
+std::vector<pid_t> process_tree(pid_t root) {
+  std::vector<std::pair<pid_t, pid_t>> parent_of;  // (pid, ppid)
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    pid_t pid = 0;
+    auto name = entry.path().filename().string();
+    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc()) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string text;
+    std::getline(in, text);
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so the fields after it
+    // are found from its last ')'.
+    auto close = text.rfind(')');
+    if (close == std::string::npos || close + 4 >= text.size()) continue;
+    pid_t ppid = 0;
+    const char* first = text.data() + close + 4;
+    if (std::from_chars(first, text.data() + text.size(), ppid).ec != std::errc()) continue;
+    parent_of.emplace_back(pid, ppid);
+  }
+  std::vector<pid_t> tree = {root};
+  for (size_t i = 0; i < tree.size(); ++i)
+    for (auto [pid, ppid] : parent_of)
+      if (ppid == tree[i] && pid != root) tree.push_back(pid);
+  return tree;
+}
+
+// Sends `sig` to the command and every process under it, as timeout(1) reaches the command's
+// whole process group: a shell script's programs would otherwise run on after the shell ended.
+void signal_tree(pid_t root, int sig) {
+  for (pid_t pid : process_tree(root)) ::kill(pid, sig);
+}
 
 double seconds(const timeval& tv) {
   return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6;
@@ -391,7 +430,7 @@ class CountedRun {
   // says so.
   void kill_if_overdue(Clock::time_point now) {
     if (!child_ || done_ || now < kill_at_) return;
-    kill(child_->pid(), SIGKILL);
+    signal_tree(child_->pid(), SIGKILL);
     result_.killed_after_s = seconds_between(first_signal_, now);
     kill_at_ = kNever;
   }
@@ -472,10 +511,10 @@ class CountedRun {
       done_ = true;
     } else if (!result_.stopped_at_duration) {
       result_.stopped_at_duration = true;
-      kill(child_->pid(), SIGTERM);
+      signal_tree(child_->pid(), SIGTERM);
       deadline_ = now + kStopGrace;
     } else {
-      kill(child_->pid(), SIGKILL);
+      signal_tree(child_->pid(), SIGKILL);
       deadline_ = kNever;
     }
   }

@@ -194,6 +194,38 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("--duration stops the processes the command started too, as timeout stops its group") {
+    // A shell that runs a program and waits for it: timeout(1) signals the process group, so the
+    // program ends with the shell; signalling the shell alone left `sleep 30` running on. (Its
+    // output goes elsewhere, so that pmcmodel's pipes close when pmcmodel ends.)
+    auto dir = make_temp_dir("duration-tree");
+    auto pid_file = (dir / "pid").string();
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-e", "task-clock", "--duration", "1", "--json", "-", "--", "sh",
+                  "-c", "sleep 30 >/dev/null 2>&1 & echo $! > " + pid_file + "; wait"}));
+    CHECK(r.exit_code == 128 + SIGTERM);
+    auto text = read_file(pid_file);
+    REQUIRE_MESSAGE(!text.empty(), "the shell did not start its program within 1 s");
+    pid_t program = std::stoi(text);
+    // Gone, or a zombie nobody reaped yet: /proc/PID/stat's state after the command's name.
+    auto running = [&] {
+      std::ifstream in("/proc/" + std::to_string(program) + "/stat");
+      std::string stat;
+      if (!std::getline(in, stat)) return false;
+      auto close = stat.rfind(')');
+      return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+    };
+    // SIGTERM ends a sleeping process as soon as it is scheduled; allow a busy machine time.
+    bool ended = false;
+    for (int i = 0; i < 500 && !ended; ++i) {
+      ended = !running();
+      if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!ended) ::kill(program, SIGKILL);
+    CHECK(ended);
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("-p PID alone ends when the process exits, and the document says so") {
     // The process spins for 0.2 s of CPU time and exits; --duration is only a backstop that a
     // run which missed the exit would wait for (and say so in stopped_at_duration's place).
