@@ -12,9 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "engine/counting/perf_kernel.h"
@@ -57,6 +59,33 @@ class CounterFd {
   PerfKernel* kernel_;
   int fd_ = -1;
 };
+
+// Why perf_event_open refuses to count process `pid` for this user when its owner is the cause:
+// the kernel lets a task be counted by whoever may trace it (perf_check_permission,
+// ptrace_may_access with PTRACE_MODE_READ_REALCREDS: the target's real, effective and saved
+// user ids all equal to the caller's real one, or CAP_SYS_PTRACE). nullopt when the ids match
+// or cannot be read. The kernel's own /proc: the process is a live one.
+std::optional<std::string> owner_refusal(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Uid:", 0) != 0) continue;
+    std::istringstream fields(line.substr(4));
+    unsigned long real = 0, effective = 0, saved = 0;
+    if (!(fields >> real >> effective >> saved)) return std::nullopt;
+    unsigned long me = ::getuid();
+    if (real == me && effective == me && saved == me) return std::nullopt;
+    std::string ids = real == effective && effective == saved
+                          ? std::to_string(real)
+                          : std::to_string(real) + "/" + std::to_string(effective) + "/" +
+                                std::to_string(saved) + " (real/effective/saved)";
+    return "process " + std::to_string(pid) + " runs as user id " + ids + ", this user is " +
+           std::to_string(me) +
+           ": the kernel counts a process only for a user that may trace it (ptrace_may_access); "
+           "run as its user, as root, or with CAP_SYS_PTRACE";
+  }
+  return std::nullopt;
+}
 
 // An event that counts kernel mode only (:k): with exclude_kernel added it would open and
 // count nothing, so under paranoid >= 2 it is refused instead, as perf does (evsel__fallback
@@ -641,6 +670,10 @@ class PerfEventCounters final : public Counters {
                                    perms_);
       if (failure->err == EACCES && exclude_kernel_ && kernel_only(slot.spec.attr))
         f = {EventStatus::permission_denied, kernel_only_reason()};
+      else if (failure->err == EACCES && target_.kind == Target::Kind::pid)
+        if (auto why = owner_refusal(target_.pid))
+          f = {EventStatus::permission_denied,
+               "perf_event_open: " + std::string(std::strerror(EACCES)) + " (EACCES): " + *why};
       if (opened_copies > 0)
         f.reason += " (it failed on " + placement_text(failed_at) + " after opening on " +
                     std::to_string(opened_copies) + " of " + std::to_string(placements.size()) +

@@ -1,6 +1,7 @@
 // pmcmodel as a user runs it: exit codes, signals, errors, output files.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -335,6 +336,28 @@ TEST_SUITE("kernel") {
       CHECK(reason.find("perf_event_paranoid is " + std::to_string(std::atoi(paranoid.c_str()))) !=
             std::string::npos);
       CHECK(reason.find("sysctl kernel.perf_event_paranoid=0") != std::string::npos);
+    }
+    SUBCASE("-p of another user's process names its owner, not the paranoid level") {
+      // A process of root's (this test's child): the kernel lets only a user who may trace it
+      // count it, whatever perf_event_paranoid says.
+      pid_t sleeper = fork();
+      if (sleeper == 0) {
+        execl("/bin/sleep", "sleep", "30", nullptr);
+        _exit(127);
+      }
+      auto p = nobody({"measure", "-p", std::to_string(sleeper), "-e", "task-clock", "--duration",
+                       "0.1", "--json", "-"});
+      kill(sleeper, SIGKILL);
+      waitpid(sleeper, nullptr, 0);
+      CHECK(p.exit_code == 1);  // nothing could be counted
+      auto d = json::parse(p.out);
+      auto& e = d["events"][0];
+      CHECK(e["status"] == "permission_denied");
+      auto reason = e["reason"].get<std::string>();
+      CHECK(reason.find("process " + std::to_string(sleeper) + " runs as user id 0") !=
+            std::string::npos);
+      CHECK(reason.find("CAP_SYS_PTRACE") != std::string::npos);
+      CHECK(reason.find("security module") == std::string::npos);
     }
   }
 
