@@ -462,6 +462,16 @@ int run_measure(MeasureOptions o) {
   return exit_code;
 }
 
+// An empty value reads as the option not given (no cgroup, every CPU, no file), so `--json "$OUT"`
+// with OUT unset would write nothing and exit 0, and `-G ""` would count the default workload.
+CLI::Validator not_empty(std::string expected) {
+  return CLI::Validator(
+      [expected](std::string& text) -> std::string {
+        return text.empty() ? "expected " + expected + ", found an empty value" : "";
+      },
+      "");
+}
+
 }  // namespace
 
 Runner add_measure(CLI::App& app) {
@@ -484,8 +494,10 @@ Runner add_measure(CLI::App& app) {
           },
           "PID"));
   cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
-  cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
-  cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");
+  cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)")
+      ->check(not_empty("a cgroup path"));
+  cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8")
+      ->check(not_empty("a CPU list like 0-3,8"));
   // Metric sets : docs/metrics.md.
   cmd->add_option("-m", o->metric_names,
                   "Metrics or metric groups: ipc, branch, cache, topdown, memory, stalls, perf's "
@@ -506,6 +518,7 @@ Runner add_measure(CLI::App& app) {
   // Without -I there are no intervals: the stream would be an empty file, silently.
   cmd->add_option("--interval-out", o->interval_out,
                   "Stream each interval to PATH as it is taken (- = stdout)")
+      ->check(not_empty("a file name, or - for stdout"))
       ->needs(interval);
   cmd->add_option("--interval-format", o->interval_format, "jsonl (default) or csv")
       ->check(CLI::IsMember({"jsonl", "csv"}))
@@ -520,8 +533,10 @@ Runner add_measure(CLI::App& app) {
          "(SIGKILL 2 s later), as timeout(1) does, and the document says so "
          "(stopped_at_duration)")
       ->check(positive_number());
-  cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)");
-  cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)");
+  cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)")
+      ->check(not_empty("a file name, or - for stdout"));
+  cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)")
+      ->check(not_empty("a file name, or - for stdout"));
   cmd->add_option("--backend", o->backend, "perf_event (default) or papi")
       ->check(CLI::IsMember({"perf_event", "papi"}));
   cmd->add_option("--workload", o->workload, "Embedded workload when no command is given")

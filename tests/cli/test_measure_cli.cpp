@@ -110,6 +110,12 @@ TEST_SUITE("kernel") {
         {{"measure", "-I", "0", "--", "true"}, "interval"},
         {{"measure", "-r", "0", "--", "true"}, "repeat"},
         {{"nosuchcommand"}, "nosuchcommand"},
+        // An empty value read as the option not given: no file and exit 0, the default
+        // workload counted instead of the cgroup, every CPU instead of a list.
+        {{"measure", "--json", "", "--", "true"}, "--json: expected a file name"},
+        {{"measure", "--csv", "", "--", "true"}, "--csv: expected a file name"},
+        {{"measure", "-G", "", "--duration", "0.1"}, "--cgroup: expected a cgroup path"},
+        {{"measure", "-a", "-C", "", "--duration", "0.1"}, "--cpus: expected a CPU list"},
     };
     for (const auto& c : cases) {
       CAPTURE(c.args[1]);
