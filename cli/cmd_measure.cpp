@@ -71,19 +71,22 @@ struct MeasureOptions {
 constexpr size_t kTicksPerBatch = 600;
 
 // Streams each interval as it is taken (each write reaches the file at once), so a killed run
-// keeps what it measured. A write that fails (a full disk) is said once on stderr; the run goes
-// on without the stream, and the command exits 1 at the end.
+// keeps what it measured. The path is checked at once, but the file is created (or an existing
+// one truncated) only when the first interval comes: a run refused before it measured anything
+// (an unknown event, no such process, a command that cannot run) leaves no empty stream behind
+// and an earlier one intact. A write that fails (a full disk) is said once on stderr; the run
+// goes on without the stream, and the command exits 1 at the end.
 class IntervalStream {
  public:
   IntervalStream(const std::string& path, const std::string& format, bool human)
-      : csv_(format == "csv"), human_(human) {
-    if (path.empty()) return;
-    out_.emplace(path);
-    if (csv_) write(csv_interval_header());
+      : path_(path), csv_(format == "csv"), human_(human) {
+    if (path.empty() || path == "-") return;
+    if (check_output_path(path) && ::access(path.c_str(), W_OK) != 0)
+      throw CommandError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
   }
 
   // Whether anything shows the intervals while the run goes on.
-  bool live() const { return human_ || out_.has_value(); }
+  bool live() const { return human_ || !path_.empty(); }
   // The write error that stopped the stream, empty when none.
   const std::string& failure() const { return failure_; }
 
@@ -92,7 +95,7 @@ class IntervalStream {
       std::fputs(format_interval_rows(iv).c_str(), stderr);
       std::fflush(stderr);
     }
-    if (out_) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
+    if (!path_.empty()) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
   }
 
   // At the end of the run: fsync and close, checked.
@@ -109,6 +112,10 @@ class IntervalStream {
   void write(const std::string& s) {
     if (!failure_.empty()) return;
     try {
+      if (!out_) {
+        out_.emplace(path_);
+        if (csv_) out_->write(csv_interval_header());
+      }
       out_->write(s);
     } catch (const CommandError& e) {
       fail(e.what());
@@ -119,6 +126,7 @@ class IntervalStream {
     std::fprintf(stderr, "pmcmodel measure: %s; intervals are no longer written, the run goes on\n",
                  what.c_str());
   }
+  std::string path_;
   std::optional<OutputStream> out_;
   std::string failure_;
   bool csv_;

@@ -241,6 +241,33 @@ TEST_SUITE("kernel") {
     std::filesystem::remove(doc_path);
   }
 
+  TEST_CASE("a run refused before it measures leaves --interval-out as it was") {
+    // An unknown event, or a command that cannot run: nothing was measured, so an earlier
+    // stream is not truncated and no empty one is created.
+    auto path = temp_path("refused.jsonl");
+    struct Case {
+      std::vector<std::string> args;
+      int exit_code;
+    };
+    std::vector<Case> cases = {{{"-e", "nosuchevent", "--", "/bin/true"}, 2},
+                               {{"-e", "task-clock", "--", "/nonexistent/cmd"}, 127}};
+    for (const auto& c : cases) {
+      CAPTURE(c.args[1]);
+      for (bool existed : {true, false}) {
+        CAPTURE(existed);
+        std::filesystem::remove(path);
+        if (existed) std::ofstream(path) << "earlier\n";
+        std::vector<std::string> args = {"measure", "-q", "-I", "50", "--interval-out", path};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        auto r = run_process(pmcmodel(args));
+        CHECK(r.exit_code == c.exit_code);
+        CHECK(std::filesystem::exists(path) == existed);
+        if (existed) CHECK(read_file(path) == "earlier\n");
+      }
+    }
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE("-I: an interval in which the command sleeps counts 0, not <not counted>") {
     // A per-task event's enabled time stands still while the command is off the CPU, so an
     // interval of sleep has no enabled time and nothing counted: exactly 0. Both interval paths
