@@ -255,11 +255,17 @@ void record_run(const MeasureOptions& o, RunResult& r, Measurement& m) {
                       ": counts are up to that point");
 }
 
+// How a run ended, beside the command's exit status: whether it should end the repeats.
+struct RunEnd {
+  bool interrupted = false;   // a signal to pmcmodel
+  bool target_ended = false;  // the -p process exited
+};
+
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
                          const EventResolver& resolver, IntervalStream& stream,
                          EnergyRecorder& energy, MeasureMetrics* metrics,
                          const std::vector<MeasureModel>& models, IntervalSpool* spool,
-                         int& exit_code, bool& interrupted) {
+                         int& exit_code, RunEnd& end) {
   Measurement m;
   // PAPI takes its own names (PAPI_TOT_CYC, perf::TASK-CLOCK): perf's resolver does not know
   // them, and PAPI says for each why it cannot count it.
@@ -318,7 +324,8 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
     throw CommandError(e.what(), e.exit_code);
   }
   record_run(o, r, m);
-  interrupted = r.interrupted_by.has_value();
+  end.interrupted = r.interrupted_by.has_value();
+  end.target_ended = r.target_ended;
   for (auto& n : counters->notes()) m.notes.push_back(n);
   // A power source that fails once the command has run costs its energy figure, not the run:
   // the counts are kept and a note says what was lost.
@@ -435,21 +442,25 @@ int run_measure(MeasureOptions o) {
 
   std::vector<Measurement> runs;
   int exit_code = 0;
+  RunEnd last_end;
   for (int i = 0; i < o.repeat; ++i) {
-    bool interrupted = false;
+    RunEnd end;
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
-                                models, spool ? &*spool : nullptr, exit_code, interrupted));
-    if (exit_code != 0 || interrupted) break;
+                                models, spool ? &*spool : nullptr, exit_code, end));
+    last_end = end;
+    if (exit_code != 0 || end.interrupted || end.target_ended) break;
   }
   stream.finish();
   Measurement m = average_runs(runs);
-  // A failed or interrupted run ends the repeats: the figures are those of the runs made, and
-  // the reader is told that they are fewer than asked.
+  // A failed or interrupted run ends the repeats, as does the exit of a -p process (the next
+  // run would have nothing to count): the figures are those of the runs made, and the reader is
+  // told that they are fewer than asked.
   if (int(runs.size()) < o.repeat) {
     const Measurement& last = runs.back();
     std::string why = last.signal      ? "the command was killed by " + *last.signal
                       : exit_code != 0 ? fmt::format("the command exited with status {}", exit_code)
-                                       : std::string("pmcmodel was interrupted");
+                      : last_end.target_ended ? fmt::format("process {} exited", o.pid)
+                                              : std::string("pmcmodel was interrupted");
     m.notes.push_back(fmt::format("-r {}: stopped after run {} of {}, as {}: the figures are {}",
                                   o.repeat, runs.size(), o.repeat, why,
                                   runs.size() == 1 ? "that run's" : "the mean of those runs"));

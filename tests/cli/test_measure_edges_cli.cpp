@@ -242,6 +242,19 @@ TEST_SUITE("kernel") {
     CHECK((*tc)["status"] == "counted");
   }
 
+  TEST_CASE("-p PID -r N stops repeating when the process has exited, keeping the runs made") {
+    // The next run would find no process: it used to fail the whole command (-p PID: no such
+    // process), losing the run that had counted it.
+    Background spinner("spin:0.2");
+    auto pid = std::to_string(spinner.pid);
+    auto r = run_process(pmcmodel({"measure", "-q", "-p", pid, "-r", "3", "-e", "task-clock",
+                                   "--duration", "60", "--json", "-"}));
+    auto doc = run_json(r);
+    CHECK(doc["runs"] == 1);
+    CHECK(has_note(doc, "-r 3: stopped after run 1 of 3, as process " + pid + " exited"));
+    CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
+  }
+
   TEST_CASE("-p takes a process id above 0: 0 and negative ids are refused, not counted") {
     // perf_event_open's pid 0 is the caller (pmcmodel would count itself) and -1 any process.
     for (const char* pid : {"0", "-5", "-1"}) {
