@@ -545,9 +545,10 @@ class CountedRun {
                                          result_.duration_s, d)
                           : make_interval(result_.events, previous_, result_.duration_s, d);
     iv.partial = true;
-    if ((child_ || target_watch_) && last_tick_ > t0_ && nothing_ran(iv.events)) {
+    if ((child_ || result_.target_ended) && last_tick_ > t0_ && nothing_ran(iv.events)) {
       // The command (or -p process) exited before the previous tick's read (between the exit
-      // check and the read): nothing was counted after it, which is not a count of 0.
+      // check and the read): nothing was counted after it, which is not a count of 0. A -p
+      // process still alive at the end (--duration, a signal) may just have slept: its 0 stands.
       for (EventCount& e : iv.events) {
         if (!e.counted()) continue;
         e.status = EventStatus::not_counted;

@@ -478,6 +478,37 @@ TEST_SUITE("kernel") {
     CHECK((!last.counted() || last.time_enabled_ns > 0));
   }
 
+  TEST_CASE("-p with -I: a process alive but not running at the end counts 0, not not_counted") {
+    // Stopped (SIGSTOP) partway, the process stays alive: the run ends at --duration, and its
+    // last interval is a count of 0, which is what happened, not an interval after an exit.
+    Background spinner("spin:30");
+    wait_until_spinning(spinner.pid);
+    SysRoot root;
+    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+    RunOptions o;
+    o.target.kind = Target::Kind::pid;
+    o.target.pid = spinner.pid;
+    o.duration_s = 0.45;
+    o.interval_ms = 100;
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      kill(spinner.pid, SIGSTOP);
+    });
+    auto r = run_counted(*counters, o, nullptr);
+    stopper.join();
+    CHECK_FALSE(r.target_ended);
+    REQUIRE_FALSE(r.intervals.empty());
+    bool ran = false;
+    for (const auto& iv : r.intervals) ran = ran || iv.events[0].raw > 0;
+    if (!ran) {
+      MESSAGE("the process got no CPU before it was stopped (a busy machine): nothing to check");
+      return;
+    }
+    const auto& last = r.intervals.back().events[0];
+    CHECK(last.counted());
+    CHECK(last.value == 0);
+  }
+
   TEST_CASE("-G counts the tasks of a cgroup, and only them") {
     auto mount = cgroup2_mount();
     std::string dir = mount + "/pmc-test-" + std::to_string(getpid());
