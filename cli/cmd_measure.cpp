@@ -257,8 +257,9 @@ void record_run(const MeasureOptions& o, RunResult& r, Measurement& m) {
 
 // How a run ended, beside the command's exit status: whether it should end the repeats.
 struct RunEnd {
-  bool interrupted = false;   // a signal to pmcmodel
-  bool target_ended = false;  // the -p process exited
+  bool interrupted = false;          // a signal to pmcmodel
+  bool target_ended = false;         // the -p process exited
+  bool stopped_at_duration = false;  // --duration stopped the command, as asked
 };
 
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
@@ -326,6 +327,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   record_run(o, r, m);
   end.interrupted = r.interrupted_by.has_value();
   end.target_ended = r.target_ended;
+  end.stopped_at_duration = r.stopped_at_duration;
   for (auto& n : counters->notes()) m.notes.push_back(n);
   // A power source that fails once the command has run costs its energy figure, not the run:
   // the counts are kept and a note says what was lost.
@@ -448,7 +450,10 @@ int run_measure(MeasureOptions o) {
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
                                 models, spool ? &*spool : nullptr, exit_code, end));
     last_end = end;
-    if (exit_code != 0 || end.interrupted || end.target_ended) break;
+    // A command stopped at --duration ended as asked (each run lasts that long): the repeats go
+    // on, as perf stat -r with --timeout does.
+    bool failed = exit_code != 0 && !end.stopped_at_duration;
+    if (failed || end.interrupted || end.target_ended) break;
   }
   stream.finish();
   Measurement m = average_runs(runs);

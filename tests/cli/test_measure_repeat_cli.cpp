@@ -85,4 +85,17 @@ TEST_SUITE("kernel") {
       CHECK(said);
     }
   }
+
+  TEST_CASE(
+      "-r N with --duration makes N runs of that length: a stop at the duration is no failure") {
+    auto r = run_process(pmcmodel({"measure", "-q", "-r", "2", "-e", "task-clock", "--duration",
+                                   "0.2", "--json", "-", "--", "sleep", "10"}));
+    CHECK(r.exit_code == 128 + SIGTERM);  // the command's status, as with one run
+    auto doc = json::parse(r.out);
+    CHECK(doc["runs"] == 2);
+    CHECK(doc["stopped_at_duration"] == true);
+    CHECK(doc["duration_s"].get<double>() >= 0.2);
+    for (const auto& n : doc["notes"])
+      CHECK(n.get<std::string>().find("-r 2: stopped") == std::string::npos);
+  }
 }
