@@ -71,19 +71,22 @@ struct MeasureOptions {
 constexpr size_t kTicksPerBatch = 600;
 
 // Streams each interval as it is taken (each write reaches the file at once), so a killed run
-// keeps what it measured. A write that fails (a full disk) is said once on stderr; the run goes
-// on without the stream, and the command exits 1 at the end.
+// keeps what it measured. The path is checked at once, but the file is created (or an existing
+// one truncated) only when the first interval comes: a run refused before it measured anything
+// (an unknown event, no such process, a command that cannot run) leaves no empty stream behind
+// and an earlier one intact. A write that fails (a full disk) is said once on stderr; the run
+// goes on without the stream, and the command exits 1 at the end.
 class IntervalStream {
  public:
   IntervalStream(const std::string& path, const std::string& format, bool human)
-      : csv_(format == "csv"), human_(human) {
-    if (path.empty()) return;
-    out_.emplace(path);
-    if (csv_) write(csv_interval_header());
+      : path_(path), csv_(format == "csv"), human_(human) {
+    if (path.empty() || path == "-") return;
+    if (check_output_path(path) && ::access(path.c_str(), W_OK) != 0)
+      throw CommandError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
   }
 
   // Whether anything shows the intervals while the run goes on.
-  bool live() const { return human_ || out_.has_value(); }
+  bool live() const { return human_ || !path_.empty(); }
   // The write error that stopped the stream, empty when none.
   const std::string& failure() const { return failure_; }
 
@@ -92,7 +95,7 @@ class IntervalStream {
       std::fputs(format_interval_rows(iv).c_str(), stderr);
       std::fflush(stderr);
     }
-    if (out_) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
+    if (!path_.empty()) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
   }
 
   // At the end of the run: fsync and close, checked.
@@ -109,6 +112,10 @@ class IntervalStream {
   void write(const std::string& s) {
     if (!failure_.empty()) return;
     try {
+      if (!out_) {
+        out_.emplace(path_);
+        if (csv_) out_->write(csv_interval_header());
+      }
       out_->write(s);
     } catch (const CommandError& e) {
       fail(e.what());
@@ -119,6 +126,7 @@ class IntervalStream {
     std::fprintf(stderr, "pmcmodel measure: %s; intervals are no longer written, the run goes on\n",
                  what.c_str());
   }
+  std::string path_;
   std::optional<OutputStream> out_;
   std::string failure_;
   bool csv_;
@@ -176,7 +184,23 @@ std::vector<std::string> papi_default_names() {
           "PAPI_TOT_CYC",     "PAPI_TOT_INS",           "PAPI_BR_INS",          "PAPI_BR_MSP"};
 }
 
-Target make_target(const MeasureOptions& o) {
+// -C's CPUs, in order and each once (perf's cpu map is sorted and has no duplicates: a CPU named
+// twice is counted once, not twice), every one of them online.
+std::vector<int> target_cpus(const std::string& text, const SysRoot& root) {
+  auto cpus = parse_cpu_list(text).value_or(std::vector<int>{});
+  if (cpus.empty()) throw CommandError("-C '" + text + "': expected a CPU list like 0-3,8");
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  auto online = online_cpus(root);
+  for (int cpu : cpus)
+    if (!std::binary_search(online.begin(), online.end(), cpu))
+      throw CommandError(fmt::format("-C '{}': CPU {} is not online (online CPUs: {}, from {})",
+                                     text, cpu, cpu_list_text(online),
+                                     root.sys_path("devices/system/cpu/online").string()));
+  return cpus;
+}
+
+Target make_target(const MeasureOptions& o, const SysRoot& root) {
   Target t;
   int kinds = (o.pid >= 0) + o.all_cpus + !o.cgroup.empty();
   if (kinds > 1) throw CommandError("-p, -a and -G are exclusive: choose one target");
@@ -193,9 +217,7 @@ Target make_target(const MeasureOptions& o) {
   if (!o.cpu_list.empty()) {
     if (t.kind != Target::Kind::system_wide && t.kind != Target::Kind::cgroup)
       throw CommandError("-C needs -a or -G");
-    t.cpus = parse_cpu_list(o.cpu_list).value_or(std::vector<int>{});
-    if (t.cpus.empty())
-      throw CommandError("-C '" + o.cpu_list + "': expected a CPU list like 0-3,8");
+    t.cpus = target_cpus(o.cpu_list, root);
   }
   return t;
 }
@@ -223,17 +245,28 @@ void record_run(const MeasureOptions& o, RunResult& r, Measurement& m) {
         "the command was stopped at --duration {} s: sent SIGTERM, as timeout(1) does (and "
         "SIGKILL 2 s later had it not ended); counts are up to its end",
         o.duration_s));
+  if (r.target_ended)
+    m.notes.push_back(fmt::format(
+        "process {} exited {:.3f} s into the run, which ended the run (as perf stat -p does)",
+        o.pid, r.duration_s));
   if (r.interrupted_by)
     m.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
                       (o.command.empty() ? "" : " (forwarded to the command)") +
                       ": counts are up to that point");
 }
 
+// How a run ended, beside the command's exit status: whether it should end the repeats.
+struct RunEnd {
+  bool interrupted = false;          // a signal to pmcmodel
+  bool target_ended = false;         // the -p process exited
+  bool stopped_at_duration = false;  // --duration stopped the command, as asked
+};
+
 Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
                          const EventResolver& resolver, IntervalStream& stream,
                          EnergyRecorder& energy, MeasureMetrics* metrics,
                          const std::vector<MeasureModel>& models, IntervalSpool* spool,
-                         int& exit_code, bool& interrupted) {
+                         int& exit_code, RunEnd& end) {
   Measurement m;
   // PAPI takes its own names (PAPI_TOT_CYC, perf::TASK-CLOCK): perf's resolver does not know
   // them, and PAPI says for each why it cannot count it.
@@ -242,7 +275,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   if (metrics && o.backend != "papi") metrics->schedule(groups, resolver);
   auto counters = make_counters(o, std::move(groups), root);
   RunOptions run;
-  run.target = make_target(o);
+  run.target = make_target(o, root);
   run.argv = o.command;
   run.interval_ms = o.interval_ms;
   run.kill_after_s = o.kill_after_s;
@@ -295,7 +328,9 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
     throw CommandError(e.what(), e.exit_code);
   }
   record_run(o, r, m);
-  interrupted = r.interrupted_by.has_value();
+  end.interrupted = r.interrupted_by.has_value();
+  end.target_ended = r.target_ended;
+  end.stopped_at_duration = r.stopped_at_duration;
   for (auto& n : counters->notes()) m.notes.push_back(n);
   // A power source that fails once the command has run costs its energy figure, not the run:
   // the counts are kept and a note says what was lost.
@@ -387,6 +422,8 @@ int run_measure(MeasureOptions o) {
   // Outputs are checked before anything runs: a bad path should not cost a run.
   for (const auto* path : {&o.json_path, &o.csv_path})
     if (!path->empty()) check_output_path(*path);
+  check_distinct_outputs(std::vector<NamedOutput>{
+      {"--json", o.json_path}, {"--csv", o.csv_path}, {"--interval-out", o.interval_out}});
   SysRoot root = SysRoot::from_env();
   auto models = load_measure_models(o.model_paths);
   bool no_target = o.pid < 0 && !o.all_cpus && o.cgroup.empty();
@@ -410,14 +447,32 @@ int run_measure(MeasureOptions o) {
 
   std::vector<Measurement> runs;
   int exit_code = 0;
+  RunEnd last_end;
   for (int i = 0; i < o.repeat; ++i) {
-    bool interrupted = false;
+    RunEnd end;
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
-                                models, spool ? &*spool : nullptr, exit_code, interrupted));
-    if (exit_code != 0 || interrupted) break;
+                                models, spool ? &*spool : nullptr, exit_code, end));
+    last_end = end;
+    // A command stopped at --duration ended as asked (each run lasts that long): the repeats go
+    // on, as perf stat -r with --timeout does.
+    bool failed = exit_code != 0 && !end.stopped_at_duration;
+    if (failed || end.interrupted || end.target_ended) break;
   }
   stream.finish();
   Measurement m = average_runs(runs);
+  // A failed or interrupted run ends the repeats, as does the exit of a -p process (the next
+  // run would have nothing to count): the figures are those of the runs made, and the reader is
+  // told that they are fewer than asked.
+  if (int(runs.size()) < o.repeat) {
+    const Measurement& last = runs.back();
+    std::string why = last.signal      ? "the command was killed by " + *last.signal
+                      : exit_code != 0 ? fmt::format("the command exited with status {}", exit_code)
+                      : last_end.target_ended ? fmt::format("process {} exited", o.pid)
+                                              : std::string("pmcmodel was interrupted");
+    m.notes.push_back(fmt::format("-r {}: stopped after run {} of {}, as {}: the figures are {}",
+                                  o.repeat, runs.size(), o.repeat, why,
+                                  runs.size() == 1 ? "that run's" : "the mean of those runs"));
+  }
   m.machine = machine;
   energy.describe(m.machine);
   describe_target(o, no_target, shown_command, m);
@@ -434,6 +489,16 @@ int run_measure(MeasureOptions o) {
   return exit_code;
 }
 
+// An empty value reads as the option not given (no cgroup, every CPU, no file), so `--json "$OUT"`
+// with OUT unset would write nothing and exit 0, and `-G ""` would count the default workload.
+CLI::Validator not_empty(std::string expected) {
+  return CLI::Validator(
+      [expected](std::string& text) -> std::string {
+        return text.empty() ? "expected " + expected + ", found an empty value" : "";
+      },
+      "");
+}
+
 }  // namespace
 
 Runner add_measure(CLI::App& app) {
@@ -444,10 +509,22 @@ Runner add_measure(CLI::App& app) {
                   "(INST_RETIRED:ANY_P), groups {a,b}, modifiers :u :k")
       ->delimiter('\0')
       ->allow_extra_args(false);
-  cmd->add_option("-p,--pid", o->pid, "Count an existing process (all its threads)");
+  // perf_event_open takes pid 0 for the calling process and -1 for "any": neither is a process
+  // the user can mean (0 counted pmcmodel itself, a negative one was ignored).
+  cmd->add_option("-p,--pid", o->pid, "Count an existing process (all its threads)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            int pid = 0;
+            if (!CLI::detail::lexical_cast(text, pid) || pid <= 0)
+              return "expected a process id (a number > 0), found '" + text + "'";
+            return {};
+          },
+          "PID"));
   cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
-  cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)");
-  cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8");
+  cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)")
+      ->check(not_empty("a cgroup path"));
+  cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8")
+      ->check(not_empty("a CPU list like 0-3,8"));
   // Metric sets : docs/metrics.md.
   cmd->add_option("-m", o->metric_names,
                   "Metrics or metric groups: ipc, branch, cache, topdown, memory, stalls, perf's "
@@ -462,22 +539,31 @@ Runner add_measure(CLI::App& app) {
   cmd->add_option("--cpu", o->cpu_model,
                   "CPU model whose metric file to use (skylake, icelake, spr, alderlake, zen4, "
                   "neoverse-n2…) instead of the detected one");
-  cmd->add_option("-I,--interval", o->interval_ms, "Report deltas every MS milliseconds")
-      ->check(CLI::Range(1, 86400000));
+  auto* interval =
+      cmd->add_option("-I,--interval", o->interval_ms, "Report deltas every MS milliseconds")
+          ->check(CLI::Range(1, 86400000));
+  // Without -I there are no intervals: the stream would be an empty file, silently.
   cmd->add_option("--interval-out", o->interval_out,
-                  "Stream each interval to PATH as it is taken (- = stdout)");
+                  "Stream each interval to PATH as it is taken (- = stdout)")
+      ->check(not_empty("a file name, or - for stdout"))
+      ->needs(interval);
   cmd->add_option("--interval-format", o->interval_format, "jsonl (default) or csv")
-      ->check(CLI::IsMember({"jsonl", "csv"}));
+      ->check(CLI::IsMember({"jsonl", "csv"}))
+      ->needs(interval);
   cmd->add_option("-r,--repeat", o->repeat,
                   "Run the command N times: the mean, and perf's +- (the standard error of the "
                   "mean)")
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--duration", o->duration_s,
-                  "Stop after S seconds; a command is then sent SIGTERM (SIGKILL 2 s later), as "
-                  "timeout(1) does, and the document says so (stopped_at_duration)")
+  cmd->add_option(
+         "--duration", o->duration_s,
+         "Stop after S seconds; a command and the processes under it are then sent SIGTERM "
+         "(SIGKILL 2 s later), as timeout(1) does, and the document says so "
+         "(stopped_at_duration)")
       ->check(positive_number());
-  cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)");
-  cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)");
+  cmd->add_option("--json", o->json_path, "Write the measurement document (- = stdout)")
+      ->check(not_empty("a file name, or - for stdout"));
+  cmd->add_option("--csv", o->csv_path, "Write events and metrics as CSV (- = stdout)")
+      ->check(not_empty("a file name, or - for stdout"));
   cmd->add_option("--backend", o->backend, "perf_event (default) or papi")
       ->check(CLI::IsMember({"perf_event", "papi"}));
   cmd->add_option("--workload", o->workload, "Embedded workload when no command is given")

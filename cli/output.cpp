@@ -316,6 +316,28 @@ void write_files_atomically(std::span<const OutputFile> files) {
   for (auto& s : staged) s->commit();
 }
 
+void check_distinct_outputs(std::span<const NamedOutput> outputs) {
+  auto place = [](const std::string& path) {
+    if (path == "-") return path;
+    std::error_code ec;
+    auto canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+    return ec ? path : canonical.string();
+  };
+  for (size_t i = 0; i < outputs.size(); ++i)
+    for (size_t j = i + 1; j < outputs.size(); ++j) {
+      const auto &a = outputs[i], &b = outputs[j];
+      if (a.path.empty() || b.path.empty() || place(a.path) != place(b.path)) continue;
+      throw CommandError(
+          a.path == "-" && b.path == "-"
+              ? fmt::format("{} and {} both write to stdout (-), which would mix them: give one "
+                            "of them a file",
+                            a.option, b.option)
+              : fmt::format("{} {} and {} {} are the same file, which one would overwrite: give "
+                            "each its own",
+                            a.option, a.path, b.option, b.path));
+    }
+}
+
 std::optional<struct stat> check_output_path(const std::string& path) {
   if (path == "-") return std::nullopt;
   struct stat st {};

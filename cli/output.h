@@ -41,6 +41,15 @@ void write_files_atomically(std::span<const OutputFile> files);
 // call it before they start a run, so a bad path does not cost one.
 std::optional<struct stat> check_output_path(const std::string& path);
 
+// Refuses (CommandError, exit 2) two outputs of one command that go to the same place: both "-"
+// (their contents would be mixed on stdout) or one file under two names (the second would
+// replace the first). Empty paths are outputs not asked for. Commands call it before a run.
+struct NamedOutput {
+  std::string option;  // "--json"
+  std::string path;
+};
+void check_distinct_outputs(std::span<const NamedOutput> outputs);
+
 // Removes temporary files of `path` left by a pmcmodel that no longer runs (SIGKILL).
 void remove_stale_temp_files(const std::string& path);
 inline constexpr std::string_view kTempMarker = ".pmcmodel-tmp.";

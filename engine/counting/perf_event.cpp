@@ -12,9 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "engine/counting/perf_kernel.h"
@@ -58,17 +60,31 @@ class CounterFd {
   int fd_ = -1;
 };
 
-// "0-3,8" for {0,1,2,3,8}.
-std::string cpu_list_text(const std::vector<int>& cpus) {
-  std::string out;
-  for (size_t i = 0; i < cpus.size();) {
-    size_t j = i;
-    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
-    if (j > i) out += "-" + std::to_string(cpus[j]);
-    i = j + 1;
+// Why perf_event_open refuses to count process `pid` for this user when its owner is the cause:
+// the kernel lets a task be counted by whoever may trace it (perf_check_permission,
+// ptrace_may_access with PTRACE_MODE_READ_REALCREDS: the target's real, effective and saved
+// user ids all equal to the caller's real one, or CAP_SYS_PTRACE). nullopt when the ids match
+// or cannot be read. The kernel's own /proc: the process is a live one.
+std::optional<std::string> owner_refusal(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Uid:", 0) != 0) continue;
+    std::istringstream fields(line.substr(4));
+    unsigned long real = 0, effective = 0, saved = 0;
+    if (!(fields >> real >> effective >> saved)) return std::nullopt;
+    unsigned long me = ::getuid();
+    if (real == me && effective == me && saved == me) return std::nullopt;
+    std::string ids = real == effective && effective == saved
+                          ? std::to_string(real)
+                          : std::to_string(real) + "/" + std::to_string(effective) + "/" +
+                                std::to_string(saved) + " (real/effective/saved)";
+    return "process " + std::to_string(pid) + " runs as user id " + ids + ", this user is " +
+           std::to_string(me) +
+           ": the kernel counts a process only for a user that may trace it (ptrace_may_access); "
+           "run as its user, as root, or with CAP_SYS_PTRACE";
   }
-  return out;
+  return std::nullopt;
 }
 
 // An event that counts kernel mode only (:k): with exclude_kernel added it would open and
@@ -484,6 +500,7 @@ class PerfEventCounters final : public Counters {
       p = std::filesystem::path(
               cgroup2_mount_point(root_).value_or(root_.sys_path("fs/cgroup").string())) /
           p;
+    cgroup_dir_ = p.string();
     cgroup_fd_.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
     if (!cgroup_fd_)
       throw std::runtime_error("cannot open cgroup " + p.string() + ": " + std::strerror(errno));
@@ -600,6 +617,16 @@ class PerfEventCounters final : public Counters {
       }
       group.copies.push_back(std::move(copy));
     }
+    // The kernel takes a cgroup's fd only from a directory of a cgroup hierarchy that has the
+    // perf_event controller (perf_cgroup_connect, css_tryget_online_from_dir): anything else
+    // is EBADF for every event, a wrong -G, not an event this machine lacks.
+    if (failure && failure->err == EBADF && target_.kind == Target::Kind::cgroup)
+      throw std::runtime_error(
+          "-G " + target_.cgroup_path + ": " + cgroup_dir_ +
+          " is not a cgroup the kernel can count (perf_event_open: EBADF): give a directory of "
+          "the cgroup2 hierarchy, mounted at " +
+          cgroup2_mount_point(root_).value_or(root_.sys_path("fs/cgroup").string()) +
+          ", as a path under it or relative to it");
     if (!failure && group.copies.empty() && !placements.empty()) failure = OpenError{0, ESRCH};
     if (!failure && !group.copies.empty() && probe_group(group.slots) == Probe::never_together) {
       // Accepted by the kernel, yet it would never run: opened with nothing else on the PMU it
@@ -643,6 +670,10 @@ class PerfEventCounters final : public Counters {
                                    perms_);
       if (failure->err == EACCES && exclude_kernel_ && kernel_only(slot.spec.attr))
         f = {EventStatus::permission_denied, kernel_only_reason()};
+      else if (failure->err == EACCES && target_.kind == Target::Kind::pid)
+        if (auto why = owner_refusal(target_.pid))
+          f = {EventStatus::permission_denied,
+               "perf_event_open: " + std::string(std::strerror(EACCES)) + " (EACCES): " + *why};
       if (opened_copies > 0)
         f.reason += " (it failed on " + placement_text(failed_at) + " after opening on " +
                     std::to_string(opened_copies) + " of " + std::to_string(placements.size()) +
@@ -759,6 +790,7 @@ class PerfEventCounters final : public Counters {
   PerfPermissions perms_;
   Target target_;
   Fd cgroup_fd_;
+  std::string cgroup_dir_;  // the directory cgroup_fd_ is open on
   bool exclude_kernel_ = false;
   bool nofile_raised_ = false;
   bool legacy_types_ = false;        // the kernel refused extended hardware types once
@@ -872,6 +904,18 @@ std::optional<OpenFailure> probe_event(const EventSpec& spec, const SysRoot& roo
     return std::nullopt;
   }
   return classify_open_error(-fd, spec, cpu_wide, root, perms);
+}
+
+std::string cpu_list_text(const std::vector<int>& cpus) {
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
+    if (j > i) out += "-" + std::to_string(cpus[j]);
+    i = j + 1;
+  }
+  return out;
 }
 
 std::vector<int> online_cpus(const SysRoot& root) {

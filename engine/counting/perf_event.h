@@ -42,4 +42,7 @@ std::optional<OpenFailure> probe_event(const EventSpec& spec, const SysRoot& roo
 // Online CPUs from <sys>/devices/system/cpu/online ("0-3,8"), or 0..nprocs-1.
 std::vector<int> online_cpus(const SysRoot& root);
 
+// "0-3,8" for {0,1,2,3,8} (a sorted list), as sysfs writes CPU lists.
+std::string cpu_list_text(const std::vector<int>& cpus);
+
 }  // namespace pmc

@@ -1,17 +1,22 @@
 #include "engine/session/session.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "engine/counting/scaling.h"
@@ -170,6 +175,65 @@ std::string iso8601_now() {
   return out;
 }
 
+// Watches a process that is not our child (the -p target) for its end. A pidfd becomes readable
+// when the process exits, zombie or not (pidfd_open(2)); without pidfds (Linux < 5.3) kill(pid,
+// 0) says ESRCH once it is reaped.
+class ProcessWatch {
+ public:
+  explicit ProcessWatch(pid_t pid) : pid_(pid) {
+#ifdef SYS_pidfd_open
+    fd_.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
+#endif
+  }
+  bool ended() const {
+    if (fd_) {
+      pollfd p{fd_.get(), POLLIN, 0};
+      return ::poll(&p, 1, 0) > 0;
+    }
+    return ::kill(pid_, 0) != 0 && errno == ESRCH;
+  }
+
+ private:
+  pid_t pid_;
+  Fd fd_;
+};
+
+// The process `root` and all its descendants, parents before children, from the parent field
+// of /proc/N/stat (the kernel's own /proc: these are live processes). A process that forks
+// while the list is made may be missed, as kill(-pgid) would not miss it; a shell and the
+// programs it runs are found.
+std::vector<pid_t> process_tree(pid_t root) {
+  std::vector<std::pair<pid_t, pid_t>> parent_of;  // (pid, ppid)
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    pid_t pid = 0;
+    auto name = entry.path().filename().string();
+    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc()) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string text;
+    std::getline(in, text);
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so the fields after it
+    // are found from its last ')'.
+    auto close = text.rfind(')');
+    if (close == std::string::npos || close + 4 >= text.size()) continue;
+    pid_t ppid = 0;
+    const char* first = text.data() + close + 4;
+    if (std::from_chars(first, text.data() + text.size(), ppid).ec != std::errc()) continue;
+    parent_of.emplace_back(pid, ppid);
+  }
+  std::vector<pid_t> tree = {root};
+  for (size_t i = 0; i < tree.size(); ++i)
+    for (auto [pid, ppid] : parent_of)
+      if (ppid == tree[i] && pid != root) tree.push_back(pid);
+  return tree;
+}
+
+// Sends `sig` to the command and every process under it, as timeout(1) reaches the command's
+// whole process group: a shell script's programs would otherwise run on after the shell ended.
+void signal_tree(pid_t root, int sig) {
+  for (pid_t pid : process_tree(root)) ::kill(pid, sig);
+}
+
 double seconds(const timeval& tv) {
   return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6;
 }
@@ -254,6 +318,9 @@ class CountedRun {
     }
     counters_.open(options_.target);
     by_exec_ = options_.target.kind == Target::Kind::command;
+    // -p without a command ends when the process does, as perf stat -p does.
+    if (!child_ && options_.target.kind == Target::Kind::pid)
+      target_watch_ = std::make_unique<ProcessWatch>(options_.target.pid);
     // Every target is enabled here; for a command that starts only what its exec cannot (the
     // CPU-wide copies of RAPL and uncore events), its task counters start at exec.
     counters_.enable();
@@ -284,6 +351,7 @@ class CountedRun {
     record_ = counters_.raw_record_size();
     last_tick_ = t0_;
     next_reap_ = t0_ + std::chrono::seconds(1);
+    next_watch_ = target_watch_ ? t0_ + kWatchPeriod : kNever;
   }
 
   // One turn of the loop: sleep until a signal or the next clock, then do what is due.
@@ -291,6 +359,7 @@ class CountedRun {
     take_signals();
     auto now = Clock::now();
     reap_if_due(now);
+    watch_if_due(now);
     kill_if_overdue(now);
     bool tick = tick_due(now);
     // At a tick the interval sink reads the power source, which samples it (every source's
@@ -305,8 +374,8 @@ class CountedRun {
 
   // Waits for a signal or the earliest clock, then takes every signal pending.
   void take_signals() {
-    auto wake = std::min(
-        {options_.interval_ms > 0 ? next_tick_ : kNever, deadline_, next_sample_, kill_at_});
+    auto wake = std::min({options_.interval_ms > 0 ? next_tick_ : kNever, deadline_, next_sample_,
+                          kill_at_, next_watch_});
     timespec timeout{};
     if (wake != kNever) {
       auto ns = std::max<long long>(
@@ -349,11 +418,22 @@ class CountedRun {
     if (child_->try_reap(false, status_, usage_)) done_ = true;
   }
 
+  // The -p target is looked at every kWatchPeriod: a process that ended ends the run, so the
+  // counts and the elapsed time are those of its life, not of however long pmcmodel waited.
+  void watch_if_due(Clock::time_point now) {
+    if (!target_watch_ || done_ || now < next_watch_) return;
+    next_watch_ = now + kWatchPeriod;
+    if (target_watch_->ended()) {
+      result_.target_ended = true;
+      done_ = true;
+    }
+  }
+
   // The command outlived the first signal by RunOptions::kill_after_s: SIGKILL, and the record
   // says so.
   void kill_if_overdue(Clock::time_point now) {
     if (!child_ || done_ || now < kill_at_) return;
-    kill(child_->pid(), SIGKILL);
+    signal_tree(child_->pid(), SIGKILL);
     result_.killed_after_s = seconds_between(first_signal_, now);
     kill_at_ = kNever;
   }
@@ -364,6 +444,11 @@ class CountedRun {
     if (done_ || options_.interval_ms <= 0 || now < next_tick_) return false;
     if (child_ && child_->has_exited()) {
       child_->try_reap(true, status_, usage_);
+      done_ = true;
+      return false;
+    }
+    if (target_watch_ && target_watch_->ended()) {  // likewise for a -p process
+      result_.target_ended = true;
       done_ = true;
       return false;
     }
@@ -429,10 +514,10 @@ class CountedRun {
       done_ = true;
     } else if (!result_.stopped_at_duration) {
       result_.stopped_at_duration = true;
-      kill(child_->pid(), SIGTERM);
+      signal_tree(child_->pid(), SIGTERM);
       deadline_ = now + kStopGrace;
     } else {
-      kill(child_->pid(), SIGKILL);
+      signal_tree(child_->pid(), SIGKILL);
       deadline_ = kNever;
     }
   }
@@ -464,9 +549,10 @@ class CountedRun {
                                          result_.duration_s, d)
                           : make_interval(result_.events, previous_, result_.duration_s, d);
     iv.partial = true;
-    if (child_ && last_tick_ > t0_ && nothing_ran(iv.events)) {
-      // The command exited before the previous tick's read (between the exit check and the
-      // read): nothing was counted after it, which is not a count of 0.
+    if ((child_ || result_.target_ended) && last_tick_ > t0_ && nothing_ran(iv.events)) {
+      // The command (or -p process) exited before the previous tick's read (between the exit
+      // check and the read): nothing was counted after it, which is not a count of 0. A -p
+      // process still alive at the end (--duration, a signal) may just have slept: its 0 stands.
       for (EventCount& e : iv.events) {
         if (!e.counted()) continue;
         e.status = EventStatus::not_counted;
@@ -497,6 +583,7 @@ class CountedRun {
   // On the heap: GCC (-O2 with -fsanitize) warns that a std::optional<Child> member may be
   // used uninitialized.
   std::unique_ptr<Child> child_;
+  std::unique_ptr<ProcessWatch> target_watch_;  // -p without a command
   bool by_exec_ = false;  // the target is the command, whose counters start at its exec
   bool done_ = false;
 
@@ -508,6 +595,8 @@ class CountedRun {
   Clock::time_point next_sample_ = kNever;
   Clock::time_point deadline_ = kNever;
   Clock::time_point next_reap_ = kNever;
+  static constexpr auto kWatchPeriod = std::chrono::milliseconds(50);
+  Clock::time_point next_watch_ = kNever;
   // RunOptions::kill_after_s: when the command is sent SIGKILL, counted from the first signal.
   Clock::time_point first_signal_ = kNever;
   Clock::time_point kill_at_ = kNever;

@@ -64,6 +64,7 @@ struct RunResult {
   std::optional<int> interrupted_by;  // a signal that pmcmodel received and forwarded
   std::optional<double> killed_after_s;  // SIGKILL sent this long after the first signal
   bool stopped_at_duration = false;      // the command was sent SIGTERM at RunOptions::duration_s
+  bool target_ended = false;             // the -p process (no command) exited, which ended the run
   std::string start_time;                // ISO 8601 UTC
   double duration_s = 0;
   double user_s = 0;
@@ -84,7 +85,8 @@ using IntervalSink = std::function<void(Interval&)>;
 
 // Opens `counters` on the target, runs it, and reads the counts. SIGINT, SIGTERM and SIGHUP
 // sent to pmcmodel are forwarded to the command (or end a command-less run) and the counts so
-// far are returned.
+// far are returned. A -p target without a command ends the run when the process exits (seen
+// within 50 ms), as perf stat -p does.
 RunResult run_counted(Counters& counters, RunOptions options, const IntervalSink& on_interval);
 
 // "SIGSEGV" for 11; "signal N" when unknown.

@@ -1,6 +1,7 @@
 // pmcmodel as a user runs it: exit codes, signals, errors, output files.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -109,6 +110,12 @@ TEST_SUITE("kernel") {
         {{"measure", "-I", "0", "--", "true"}, "interval"},
         {{"measure", "-r", "0", "--", "true"}, "repeat"},
         {{"nosuchcommand"}, "nosuchcommand"},
+        // An empty value read as the option not given: no file and exit 0, the default
+        // workload counted instead of the cgroup, every CPU instead of a list.
+        {{"measure", "--json", "", "--", "true"}, "--json: expected a file name"},
+        {{"measure", "--csv", "", "--", "true"}, "--csv: expected a file name"},
+        {{"measure", "-G", "", "--duration", "0.1"}, "--cgroup: expected a cgroup path"},
+        {{"measure", "-a", "-C", "", "--duration", "0.1"}, "--cpus: expected a CPU list"},
     };
     for (const auto& c : cases) {
       CAPTURE(c.args[1]);
@@ -116,6 +123,57 @@ TEST_SUITE("kernel") {
       CHECK(r.exit_code == 2);
       CHECK(one_line(r.err));
       CHECK(r.err.find(c.mentions) != std::string::npos);
+    }
+  }
+
+  TEST_CASE("--interval-out without -I is refused, and creates no file") {
+    // Without -I there are no intervals to stream: the option did nothing but leave an empty
+    // file.
+    auto path = temp_path("no-interval.jsonl");
+    std::filesystem::remove(path);
+    for (auto option : {std::vector<std::string>{"--interval-out", path},
+                        std::vector<std::string>{"--interval-format", "csv"}}) {
+      CAPTURE(option[0]);
+      std::vector<std::string> args = {"measure", "-q", "-e", "task-clock"};
+      args.insert(args.end(), option.begin(), option.end());
+      args.insert(args.end(), {"--", "/bin/true"});
+      auto r = run_process(pmcmodel(args));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.err.find(option[0] + " requires --interval") != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+  }
+
+  TEST_CASE("two outputs to stdout, or to one file, are refused before the run") {
+    auto path = temp_path("same.out");
+    std::filesystem::remove(path);
+    struct Case {
+      std::vector<std::string> outputs;
+      std::string mentions;
+    };
+    std::vector<Case> cases = {
+        {{"--json", "-", "--csv", "-"}, "--json and --csv both write to stdout"},
+        {{"-I", "50", "--json", "-", "--interval-out", "-"},
+         "--json and --interval-out both write to stdout"},
+        {{"--json", path, "--csv", path}, "are the same file"},
+        // The same file under another name: a ./ and a folder that leads back to it.
+        {{"--json", path, "--csv",
+          (std::filesystem::path(path).parent_path() / "." / std::filesystem::path(path).filename())
+              .string()},
+         "are the same file"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.mentions);
+      std::vector<std::string> args = {"measure", "-q", "-e", "task-clock"};
+      args.insert(args.end(), c.outputs.begin(), c.outputs.end());
+      args.insert(args.end(), {"--", "/bin/true"});
+      auto r = run_process(pmcmodel(args));
+      CHECK(r.exit_code == 2);
+      CHECK(r.out.empty());
+      CHECK(one_line(r.err));
+      CHECK(r.err.find(c.mentions) != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(path));
     }
   }
 
@@ -181,6 +239,33 @@ TEST_SUITE("kernel") {
     CHECK(doc["intervals"].size() == size_t(lines));
     std::filesystem::remove(path);
     std::filesystem::remove(doc_path);
+  }
+
+  TEST_CASE("a run refused before it measures leaves --interval-out as it was") {
+    // An unknown event, or a command that cannot run: nothing was measured, so an earlier
+    // stream is not truncated and no empty one is created.
+    auto path = temp_path("refused.jsonl");
+    struct Case {
+      std::vector<std::string> args;
+      int exit_code;
+    };
+    std::vector<Case> cases = {{{"-e", "nosuchevent", "--", "/bin/true"}, 2},
+                               {{"-e", "task-clock", "--", "/nonexistent/cmd"}, 127}};
+    for (const auto& c : cases) {
+      CAPTURE(c.args[1]);
+      for (bool existed : {true, false}) {
+        CAPTURE(existed);
+        std::filesystem::remove(path);
+        if (existed) std::ofstream(path) << "earlier\n";
+        std::vector<std::string> args = {"measure", "-q", "-I", "50", "--interval-out", path};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        auto r = run_process(pmcmodel(args));
+        CHECK(r.exit_code == c.exit_code);
+        CHECK(std::filesystem::exists(path) == existed);
+        if (existed) CHECK(read_file(path) == "earlier\n");
+      }
+    }
+    std::filesystem::remove(path);
   }
 
   TEST_CASE("-I: an interval in which the command sleeps counts 0, not <not counted>") {
@@ -284,6 +369,28 @@ TEST_SUITE("kernel") {
       CHECK(reason.find("perf_event_paranoid is " + std::to_string(std::atoi(paranoid.c_str()))) !=
             std::string::npos);
       CHECK(reason.find("sysctl kernel.perf_event_paranoid=0") != std::string::npos);
+    }
+    SUBCASE("-p of another user's process names its owner, not the paranoid level") {
+      // A process of root's (this test's child): the kernel lets only a user who may trace it
+      // count it, whatever perf_event_paranoid says.
+      pid_t sleeper = fork();
+      if (sleeper == 0) {
+        execl("/bin/sleep", "sleep", "30", nullptr);
+        _exit(127);
+      }
+      auto p = nobody({"measure", "-p", std::to_string(sleeper), "-e", "task-clock", "--duration",
+                       "0.1", "--json", "-"});
+      kill(sleeper, SIGKILL);
+      waitpid(sleeper, nullptr, 0);
+      CHECK(p.exit_code == 1);  // nothing could be counted
+      auto d = json::parse(p.out);
+      auto& e = d["events"][0];
+      CHECK(e["status"] == "permission_denied");
+      auto reason = e["reason"].get<std::string>();
+      CHECK(reason.find("process " + std::to_string(sleeper) + " runs as user id 0") !=
+            std::string::npos);
+      CHECK(reason.find("CAP_SYS_PTRACE") != std::string::npos);
+      CHECK(reason.find("security module") == std::string::npos);
     }
   }
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -191,6 +192,114 @@ TEST_SUITE("kernel") {
       CHECK(d["stopped_at_duration"] == true);
       CHECK(d["duration_s"].get<double>() == doctest::Approx(2.2).epsilon(0.3));
     }
+  }
+
+  TEST_CASE("--duration stops the processes the command started too, as timeout stops its group") {
+    // A shell that runs a program and waits for it: timeout(1) signals the process group, so the
+    // program ends with the shell; signalling the shell alone left `sleep 30` running on. (Its
+    // output goes elsewhere, so that pmcmodel's pipes close when pmcmodel ends.)
+    auto dir = make_temp_dir("duration-tree");
+    auto pid_file = (dir / "pid").string();
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-e", "task-clock", "--duration", "1", "--json", "-", "--", "sh",
+                  "-c", "sleep 30 >/dev/null 2>&1 & echo $! > " + pid_file + "; wait"}));
+    CHECK(r.exit_code == 128 + SIGTERM);
+    auto text = read_file(pid_file);
+    REQUIRE_MESSAGE(!text.empty(), "the shell did not start its program within 1 s");
+    pid_t program = std::stoi(text);
+    // Gone, or a zombie nobody reaped yet: /proc/PID/stat's state after the command's name.
+    auto running = [&] {
+      std::ifstream in("/proc/" + std::to_string(program) + "/stat");
+      std::string stat;
+      if (!std::getline(in, stat)) return false;
+      auto close = stat.rfind(')');
+      return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+    };
+    // SIGTERM ends a sleeping process as soon as it is scheduled; allow a busy machine time.
+    bool ended = false;
+    for (int i = 0; i < 500 && !ended; ++i) {
+      ended = !running();
+      if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!ended) ::kill(program, SIGKILL);
+    CHECK(ended);
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("-p PID alone ends when the process exits, and the document says so") {
+    // The process spins for 0.2 s of CPU time and exits; --duration is only a backstop that a
+    // run which missed the exit would wait for (and say so in stopped_at_duration's place).
+    Background spinner("spin:0.2");
+    auto pid = std::to_string(spinner.pid);
+    auto r = run_process(pmcmodel(
+        {"measure", "-q", "-p", pid, "-e", "task-clock", "--duration", "60", "--json", "-"}));
+    auto doc = run_json(r);
+    CHECK(doc["target"] == "pid");
+    CHECK(doc["duration_s"].get<double>() < 60);
+    CHECK(has_note(doc, "process " + pid + " exited"));
+    const json* tc = find_event(doc, "task-clock");
+    REQUIRE(tc != nullptr);
+    CHECK((*tc)["status"] == "counted");
+  }
+
+  TEST_CASE("-p PID -r N stops repeating when the process has exited, keeping the runs made") {
+    // The next run would find no process: it used to fail the whole command (-p PID: no such
+    // process), losing the run that had counted it.
+    Background spinner("spin:0.2");
+    auto pid = std::to_string(spinner.pid);
+    auto r = run_process(pmcmodel({"measure", "-q", "-p", pid, "-r", "3", "-e", "task-clock",
+                                   "--duration", "60", "--json", "-"}));
+    auto doc = run_json(r);
+    CHECK(doc["runs"] == 1);
+    CHECK(has_note(doc, "-r 3: stopped after run 1 of 3, as process " + pid + " exited"));
+    CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
+  }
+
+  TEST_CASE("-p takes a process id above 0: 0 and negative ids are refused, not counted") {
+    // perf_event_open's pid 0 is the caller (pmcmodel would count itself) and -1 any process.
+    for (const char* pid : {"0", "-5", "-1"}) {
+      CAPTURE(pid);
+      auto r = run_process(
+          pmcmodel({"measure", "-p", pid, "-e", "task-clock", "--duration", "0.1", "--json", "-"}));
+      CHECK(r.exit_code == 2);
+      CHECK(r.out.empty());
+      CHECK(r.err.find("expected a process id") != std::string::npos);
+      CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+  }
+
+  TEST_CASE("-C counts a CPU named twice once, and refuses a CPU that is not online") {
+    // cpu-clock counts wall time on each CPU it is opened on: CPU 0 alone gives the run's
+    // duration once, where opening it twice would give twice that.
+    auto r = run_process(pmcmodel({"measure", "-q", "-a", "-C", "0,0-0", "-e", "cpu-clock",
+                                   "--duration", "0.3", "--json", "-"}));
+    auto doc = run_json(r);
+    const json* clock = find_event(doc, "cpu-clock");
+    REQUIRE(clock != nullptr);
+    CHECK((*clock)["value"].get<double>() * 1e-3 ==
+          doctest::Approx(doc["duration_s"].get<double>()).epsilon(0.1));
+    // tests/data/sysfs/no-pmu: devices/system/cpu/online is 0-3.
+    std::string root = std::string(PMC_TEST_DATA) + "/sysfs/no-pmu";
+    auto off = run_process(pmcmodel({"measure", "-a", "-C", "2-5", "-e", "cpu-clock", "--duration",
+                                     "0.1", "--json", "-"}),
+                           {"PMCMODEL_SYSFS_ROOT=" + root});
+    CHECK(off.exit_code == 2);
+    CHECK(off.out.empty());
+    CHECK(off.err.find("CPU 4 is not online (online CPUs: 0-3") != std::string::npos);
+  }
+
+  TEST_CASE("-G with a directory that is not a cgroup says so, instead of not_supported events") {
+    // The kernel refuses a cgroup's fd (EBADF) before it checks the right to count CPU-wide,
+    // but a user held to user space is refused first (EACCES), with its own reason.
+    if (geteuid() != 0) {
+      MESSAGE("needs root");
+      return;
+    }
+    auto r = run_process(
+        pmcmodel({"measure", "-G", "/", "-e", "task-clock", "--duration", "0.1", "--json", "-"}));
+    CHECK(r.exit_code != 0);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("is not a cgroup the kernel can count") != std::string::npos);
   }
 
   TEST_CASE("-I: the last interval is labelled partial with its length, never zeros read late") {

@@ -3,6 +3,7 @@
 // ("( +- x% )", x = 100 * stddev / sqrt(N) / mean). Expected figures are worked out here from
 // the runs' own values in the document.
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -63,5 +64,38 @@ TEST_SUITE("kernel") {
     }
     CHECK(checked == 2);
     std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("-r N whose command fails stops there, and the document says how many runs it made") {
+    for (auto [spec, why] : {std::pair<std::string, std::string>{"exit:3", "exited with status 3"},
+                             {"raise:" + std::to_string(SIGABRT), "was killed by SIGABRT"}}) {
+      CAPTURE(spec);
+      auto cmd = child_command(spec);
+      std::vector<std::string> args = {"measure",    "-q",     "-r", "3", "-e",
+                                       "task-clock", "--json", "-",  "--"};
+      args.insert(args.end(), cmd.begin(), cmd.end());
+      auto r = run_process(pmcmodel(args));
+      CHECK(r.exit_code != 0);
+      auto doc = json::parse(r.out);
+      CHECK(doc["runs"] == 1);
+      bool said = false;
+      for (const auto& n : doc["notes"])
+        said = said || n.get<std::string>().find("-r 3: stopped after run 1 of 3, as the command " +
+                                                 why) != std::string::npos;
+      CHECK(said);
+    }
+  }
+
+  TEST_CASE(
+      "-r N with --duration makes N runs of that length: a stop at the duration is no failure") {
+    auto r = run_process(pmcmodel({"measure", "-q", "-r", "2", "-e", "task-clock", "--duration",
+                                   "0.2", "--json", "-", "--", "sleep", "10"}));
+    CHECK(r.exit_code == 128 + SIGTERM);  // the command's status, as with one run
+    auto doc = json::parse(r.out);
+    CHECK(doc["runs"] == 2);
+    CHECK(doc["stopped_at_duration"] == true);
+    CHECK(doc["duration_s"].get<double>() >= 0.2);
+    for (const auto& n : doc["notes"])
+      CHECK(n.get<std::string>().find("-r 2: stopped") == std::string::npos);
   }
 }

@@ -439,6 +439,76 @@ TEST_SUITE("kernel") {
     CHECK(counted >= (after - before) - 2 * (bracket - r.duration_s) - tick_slack - steal);
   }
 
+  TEST_CASE("-p without a command ends when the process exits, as perf stat -p does") {
+    // The process spins for 0.2 s of its own CPU time, then exits and stays a zombie (this test
+    // reaps it only at the end), which counts as ended. The deadline is only a backstop: a run
+    // that waited for it did not see the exit.
+    Background spinner("spin:0.2");
+    SysRoot root;
+    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+    RunOptions o;
+    o.target.kind = Target::Kind::pid;
+    o.target.pid = spinner.pid;
+    o.duration_s = 60;
+    auto r = run_counted(*counters, o, nullptr);
+    CHECK(r.target_ended);
+    CHECK(r.duration_s < 60);
+    REQUIRE(r.events[0].counted());
+    // All of its 0.2 s that fell inside the window: at most 0.2 s and a tick of rounding.
+    CHECK(r.events[0].value * 1e-3 <= 0.2 + 0.02);
+  }
+
+  TEST_CASE("-p with -I: the last interval is the process's last, not one read after its exit") {
+    // The process spins until it exits, so it ran in its last interval: an interval with no
+    // enabled time at the end was read after the exit, a count of 0 for time it did not exist.
+    // (An interval in the middle may have none on a busy machine, where it waits for a CPU.)
+    Background spinner("spin:0.2");
+    SysRoot root;
+    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+    RunOptions o;
+    o.target.kind = Target::Kind::pid;
+    o.target.pid = spinner.pid;
+    o.duration_s = 60;
+    o.interval_ms = 30;
+    auto r = run_counted(*counters, o, nullptr);
+    CHECK(r.target_ended);
+    REQUIRE_FALSE(r.intervals.empty());
+    const auto& last = r.intervals.back().events[0];
+    CAPTURE(r.intervals.size());
+    CHECK((!last.counted() || last.time_enabled_ns > 0));
+  }
+
+  TEST_CASE("-p with -I: a process alive but not running at the end counts 0, not not_counted") {
+    // Stopped (SIGSTOP) partway, the process stays alive: the run ends at --duration, and its
+    // last interval is a count of 0, which is what happened, not an interval after an exit.
+    Background spinner("spin:30");
+    wait_until_spinning(spinner.pid);
+    SysRoot root;
+    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+    RunOptions o;
+    o.target.kind = Target::Kind::pid;
+    o.target.pid = spinner.pid;
+    o.duration_s = 0.45;
+    o.interval_ms = 100;
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      kill(spinner.pid, SIGSTOP);
+    });
+    auto r = run_counted(*counters, o, nullptr);
+    stopper.join();
+    CHECK_FALSE(r.target_ended);
+    REQUIRE_FALSE(r.intervals.empty());
+    bool ran = false;
+    for (const auto& iv : r.intervals) ran = ran || iv.events[0].raw > 0;
+    if (!ran) {
+      MESSAGE("the process got no CPU before it was stopped (a busy machine): nothing to check");
+      return;
+    }
+    const auto& last = r.intervals.back().events[0];
+    CHECK(last.counted());
+    CHECK(last.value == 0);
+  }
+
   TEST_CASE("-G counts the tasks of a cgroup, and only them") {
     auto mount = cgroup2_mount();
     std::string dir = mount + "/pmc-test-" + std::to_string(getpid());
