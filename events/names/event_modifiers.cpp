@@ -25,6 +25,7 @@ std::optional<EventModifiers> parse_modifiers(std::string_view letters) {
       case 'p':
         if (++mods.precise > 3) return std::nullopt;  // precise_ip is 0..3
         break;
+
       default:
         return std::nullopt;
     }
@@ -46,6 +47,23 @@ void apply_modifiers(const EventModifiers& mods, perf_event_attr& attr) {
     attr.exclude_guest = !mods.guest;
   }
   if (mods.precise > 0) attr.precise_ip = static_cast<unsigned>(mods.precise);
+}
+
+std::optional<EventModifiers> combine_group_modifiers(const EventModifiers& member,
+                                                      const EventModifiers& group) {
+  EventModifiers out = member;
+  if (group.levels()) {
+    out.user |= group.user;
+    out.kernel |= group.kernel;
+    out.hypervisor |= group.hypervisor;
+  }
+  if (group.guest_host()) {
+    out.guest |= group.guest;
+    out.host |= group.host;
+  }
+  out.precise += group.precise;
+  if (out.precise > 3) return std::nullopt;
+  return out;
 }
 
 }  // namespace pmc

@@ -669,6 +669,25 @@ struct EventResolver::Impl {
         written.substr(colon + 1), written));
   }
 
+  // The modifier letters a member of a group was written with: "k" for "cycles:k" and
+  // "cpu/event=0x3c/k", empty for "cycles" or "INST_RETIRED:ANY_P".
+  static std::string_view member_letters(std::string_view written) {
+    size_t slash = written.rfind('/');
+    if (slash == std::string_view::npos) return split_modifiers(written).letters;
+    std::string_view suffix = written.substr(slash + 1);
+    if (suffix.starts_with(':')) suffix.remove_prefix(1);
+    return suffix;
+  }
+
+  // The group's letters that change `member_letters`, to add to the member's name: "{cycles:k}:u"
+  // is named "cycles:ku", "{cycles:u}:u" stays "cycles:u".
+  static std::string added_letters(std::string_view member_letters, std::string_view group) {
+    std::string added;
+    for (char c : group)
+      if (c == 'p' || member_letters.find(c) == std::string_view::npos) added += c;
+    return added;
+  }
+
   ResolveError unknown_event(std::string_view written, std::string_view base,
                              bool suggest = true) const {
     std::vector<std::string> close;
@@ -711,22 +730,41 @@ struct EventResolver::Impl {
           if (std::find(split_pmus.begin(), split_pmus.end(), s.pmu) == split_pmus.end())
             split_pmus.push_back(s.pmu);
       for (EventSpec& s : member) {
-        if (group_mods) {
-          apply_modifiers(*group_mods, s.attr);
-          add_modifier_suffix(s, item.group_modifiers);
-        }
+        if (group_mods) apply_group_modifiers(*group_mods, item.group_modifiers, name, s);
         specs.push_back(std::move(s));
       }
     }
-    if (split_pmus.empty()) return {EventGroup{std::move(specs), true}};
-    // One group per core PMU; members on other PMUs (software, uncore) stay with the first.
-    std::vector<EventGroup> groups(split_pmus.size(), EventGroup{{}, true});
-    for (EventSpec& s : specs) {
-      auto it = std::find(split_pmus.begin(), split_pmus.end(), s.pmu);
-      size_t index = it == split_pmus.end() ? 0 : static_cast<size_t>(it - split_pmus.begin());
-      groups[index].events.push_back(std::move(s));
+    std::vector<EventGroup> groups;
+    if (split_pmus.empty()) {
+      groups.push_back(EventGroup{std::move(specs), true});
+    } else {
+      // One group per core PMU; members on other PMUs (software, uncore) stay with the first.
+      groups.assign(split_pmus.size(), EventGroup{{}, true});
+      for (EventSpec& s : specs) {
+        auto it = std::find(split_pmus.begin(), split_pmus.end(), s.pmu);
+        size_t index = it == split_pmus.end() ? 0 : static_cast<size_t>(it - split_pmus.begin());
+        groups[index].events.push_back(std::move(s));
+      }
     }
     return groups;
+  }
+
+  static void apply_group_modifiers(const EventModifiers& group, std::string_view group_letters,
+                                    std::string_view member_name, EventSpec& spec) {
+    std::string_view own_letters = member_letters(member_name);
+    EventModifiers own = parse_modifiers(own_letters).value_or(EventModifiers{});
+    auto combined = combine_group_modifiers(own, group);
+    if (!combined)
+      throw ResolveError(fmt::format("modifier '{}' on '{}' in a group: more than 3 'p' in all",
+                                     group_letters, member_name));
+    apply_modifiers(*combined, spec.attr);
+    if (spec.without_extended_type) apply_modifiers(*combined, *spec.without_extended_type);
+    std::string added = added_letters(own_letters, group_letters);
+    if (added.empty()) return;
+    if (own_letters.empty())
+      add_modifier_suffix(spec, added);
+    else
+      spec.name += added;
   }
 };
 

@@ -393,6 +393,31 @@ TEST_SUITE("pure") {
       CHECK(groups[0].events[0].name == "cycles:u");
       CHECK(groups[0].events[1].name == "cpu/event=0xc0/u");
     }
+    SUBCASE("a group's modifier adds to a member's own, as perf combines them") {
+      // perf's tests/parse-events.c test__group2: {faults:k,cache-references}:u counts faults in
+      // user and kernel, cache-references in user only; test__group4: {cycles:u,...:kp}:p adds p.
+      auto groups = resolver.resolve_list("{cycles:k,instructions,cpu/event=0xc0/k}:u");
+      REQUIRE(groups.size() == 1);
+      REQUIRE(groups[0].events.size() == 3);
+      const auto& both = groups[0].events[0].attr;
+      CHECK_FALSE(bool(both.exclude_user));
+      CHECK_FALSE(bool(both.exclude_kernel));
+      CHECK(bool(both.exclude_hv));
+      CHECK(groups[0].events[0].name == "cycles:ku");
+      const auto& user = groups[0].events[1].attr;
+      CHECK_FALSE(bool(user.exclude_user));
+      CHECK(bool(user.exclude_kernel));
+      CHECK_FALSE(bool(groups[0].events[2].attr.exclude_user));
+      CHECK_FALSE(bool(groups[0].events[2].attr.exclude_kernel));
+      CHECK(groups[0].events[2].name == "cpu/event=0xc0/ku");
+      auto precise = resolver.resolve_list("{cycles:u,instructions:kp}:p");
+      CHECK(int(precise[0].events[0].attr.precise_ip) == 1);
+      CHECK(int(precise[0].events[1].attr.precise_ip) == 2);
+      CHECK(precise[0].events[1].name == "instructions:kpp");
+      auto same = resolver.resolve_list("{cycles:u}:u");
+      CHECK(same[0].events[0].name == "cycles:u");
+      CHECK(contains(error_of([&] { resolver.resolve_list("{cycles:pp}:pp"); }), "3 'p'"));
+    }
     SUBCASE("a group with pmu terms") {
       auto groups =
           resolver.resolve_list("{cpu/event=0x3c,umask=0x0/,cpu/event=0xc0/},power/energy-pkg/");
