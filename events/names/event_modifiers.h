@@ -12,9 +12,14 @@ struct EventModifiers {
   bool user = false, kernel = false, hypervisor = false;  // u, k, h
   bool guest = false, host = false;                       // G, H
   int precise = 0;                                        // p, pp, ppp
+  bool exclude_idle = false;                              // I
+  bool exclusive = false;                                 // e: a group leader's attr.exclusive
+  bool weak = false;  // W, groups only: a group the kernel refuses is counted ungrouped
   bool levels() const { return user || kernel || hypervisor; }
   bool guest_host() const { return guest || host; }
-  bool empty() const { return !levels() && !guest_host() && precise == 0; }
+  bool empty() const {
+    return !levels() && !guest_host() && precise == 0 && !exclude_idle && !exclusive && !weak;
+  }
 };
 
 // nullopt when `letters` is empty or holds a letter that is not a modifier.
@@ -32,5 +37,9 @@ void apply_modifiers(const EventModifiers& mods, perf_event_attr& attr);
 // the group's; G/H likewise; precision adds up ({cycles:p}:p is pp). nullopt past ppp.
 std::optional<EventModifiers> combine_group_modifiers(const EventModifiers& member,
                                                       const EventModifiers& group);
+
+// Why perf's `letter` is refused, for the modifiers pmcmodel knows but does not take; nullopt
+// for any other letter.
+std::optional<std::string_view> refused_modifier_reason(char letter);
 
 }  // namespace pmc

@@ -381,9 +381,9 @@ struct EventResolver::Impl {
             "unknown modifier 'R' in '{}': perf's retire latency is sampled by perf record, not "
             "counted, so pmcmodel cannot give it (the event without R counts)",
             written));
-      if (!parsed)
-        throw ResolveError(fmt::format("unknown modifier '{}' in '{}'", suffix, written));
+      if (!parsed) throw bad_modifier(suffix, written);
       mods = *parsed;
+      if (mods.weak) throw weak_outside_group(written);
     }
     std::vector<const SysfsPmu*> targets = pmus_named(pmu_name);
     if (targets.empty()) {
@@ -637,6 +637,7 @@ struct EventResolver::Impl {
     if (written.empty()) throw ResolveError("empty event name");
     if (written.find('/') != std::string_view::npos) return resolve_pmu_event(written);
     SplitName split = split_modifiers(written);
+    if (split.mods.weak) throw weak_outside_group(written);
     if (auto event = find_generic_event(split.base)) return resolve_generic(split, *event, written);
     if (auto raw = resolve_raw(split, written); !raw.empty()) return raw;
     std::string tracepoint_problem;
@@ -663,10 +664,23 @@ struct EventResolver::Impl {
     if (colon == std::string_view::npos || colon == 0 || written[colon - 1] == ':' ||
         !find_generic_event(written.substr(0, colon)))
       return std::nullopt;
+    return bad_modifier(written.substr(colon + 1), written);
+  }
+
+  static ResolveError bad_modifier(std::string_view letters, std::string_view written) {
+    for (char c : letters)
+      if (auto why = refused_modifier_reason(c))
+        return ResolveError(fmt::format("modifier '{}' in '{}': {}", c, written, *why));
+    return ResolveError(
+        fmt::format("unknown modifier '{}' in '{}' (expected perf's modifiers: u, k, h, G, H, I, "
+                    "e, p up to 3 times, and W on a group)",
+                    letters, written));
+  }
+
+  static ResolveError weak_outside_group(std::string_view written) {
     return ResolveError(fmt::format(
-        "unknown modifier '{}' in '{}' (expected perf's modifiers: u, k, h, G, H, and p up to 3 "
-        "times)",
-        written.substr(colon + 1), written));
+        "modifier 'W' in '{}': a weak group is written {{a,b}}:W; one event is not a group",
+        written));
   }
 
   // The modifier letters a member of a group was written with: "k" for "cycles:k" and
@@ -680,11 +694,11 @@ struct EventResolver::Impl {
   }
 
   // The group's letters that change `member_letters`, to add to the member's name: "{cycles:k}:u"
-  // is named "cycles:ku", "{cycles:u}:u" stays "cycles:u".
+  // is named "cycles:ku", "{cycles:u}:u" stays "cycles:u". W changes no count and is not shown.
   static std::string added_letters(std::string_view member_letters, std::string_view group) {
     std::string added;
     for (char c : group)
-      if (c == 'p' || member_letters.find(c) == std::string_view::npos) added += c;
+      if (c == 'p' || (c != 'W' && member_letters.find(c) == std::string_view::npos)) added += c;
     return added;
   }
 
@@ -718,8 +732,10 @@ struct EventResolver::Impl {
     std::optional<EventModifiers> group_mods;
     if (!item.group_modifiers.empty()) {
       group_mods = parse_modifiers(item.group_modifiers);
-      if (!group_mods)
-        throw ResolveError(fmt::format("unknown group modifier '{}'", item.group_modifiers));
+      if (!group_mods) {
+        std::string written = fmt::format("{{{}}}:{}", join(item.names, ","), item.group_modifiers);
+        throw bad_modifier(item.group_modifiers, written);
+      }
     }
     std::vector<EventSpec> specs;
     std::vector<std::string> split_pmus;  // core PMUs of names that stood for several events
@@ -746,6 +762,9 @@ struct EventResolver::Impl {
         groups[index].events.push_back(std::move(s));
       }
     }
+    // perf sets `e` on the group leader only (parse-events.c: exclusive applies to the leader).
+    for (EventGroup& g : groups)
+      for (size_t k = 1; k < g.events.size(); ++k) g.events[k].attr.exclusive = 0;
     return groups;
   }
 

@@ -418,6 +418,35 @@ TEST_SUITE("pure") {
       CHECK(same[0].events[0].name == "cycles:u");
       CHECK(contains(error_of([&] { resolver.resolve_list("{cycles:pp}:pp"); }), "3 'p'"));
     }
+    SUBCASE("a weak group {a,b}:W is accepted and changes no event") {
+      auto groups = resolver.resolve_list("{cycles,instructions}:W");
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0].explicit_group);
+      CHECK(groups[0].events[0].name == "cycles");
+      CHECK(groups[0].events[1].name == "instructions");
+      CHECK_FALSE(bool(groups[0].events[0].attr.exclude_kernel));
+      auto weak_user = resolver.resolve_list("{cycles,instructions}:uW");
+      CHECK(weak_user[0].events[1].name == "instructions:u");
+      CHECK(contains(error_of([&] { resolver.resolve_list("cycles:W"); }), "{a,b}:W"));
+      CHECK(contains(error_of([&] { resolver.resolve_list("cpu/event=0xc0/W"); }), "{a,b}:W"));
+    }
+    SUBCASE("I sets exclude_idle, e sets exclusive on the group leader only") {
+      auto groups = resolver.resolve_list("{cycles,instructions}:eI,task-clock:I");
+      REQUIRE(groups.size() == 2);
+      CHECK(bool(groups[0].events[0].attr.exclusive));
+      CHECK_FALSE(bool(groups[0].events[1].attr.exclusive));
+      CHECK(bool(groups[0].events[0].attr.exclude_idle));
+      CHECK(bool(groups[0].events[1].attr.exclude_idle));
+      CHECK(bool(groups[1].events[0].attr.exclude_idle));
+      CHECK_FALSE(bool(groups[1].events[0].attr.exclusive));
+    }
+    SUBCASE("perf's D, S and P are refused with the reason") {
+      CHECK(contains(error_of([&] { resolver.resolve_list("{cycles,instructions}:D"); }),
+                     "D (pinned) is not supported"));
+      CHECK(contains(error_of([&] { resolver.resolve_list("cycles:S"); }), "S (sample read)"));
+      CHECK(contains(error_of([&] { resolver.resolve_list("cpu/event=0xc0/P"); }),
+                     "P (maximum precision)"));
+    }
     SUBCASE("a group with pmu terms") {
       auto groups =
           resolver.resolve_list("{cpu/event=0x3c,umask=0x0/,cpu/event=0xc0/},power/energy-pkg/");
