@@ -165,7 +165,15 @@ RuntimeParamCounts machine_runtime_params(const SysRoot& root) {
 Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool system_wide,
                           std::string_view cpu_list) {
   Literals literals;
-  if (machine.logical_cpus > 0) literals.set("num_cpus", machine.logical_cpus);
+  // perf's #num_cpus is cpu__max_present_cpu() (util/cpumap.c set_max_cpu_num): the highest
+  // CPU number in devices/system/cpu/present plus one, which counts offline CPUs too.
+  std::optional<std::vector<int>> present;
+  if (auto text = read_text(root.sys_path("devices/system/cpu/present")))
+    present = parse_cpu_list(*text);
+  if (present && !present->empty())
+    literals.set("num_cpus", double(*std::max_element(present->begin(), present->end()) + 1));
+  else if (machine.logical_cpus > 0)
+    literals.set("num_cpus", machine.logical_cpus);
   if (auto online = read_text(root.sys_path("devices/system/cpu/online"))) {
     if (auto list = parse_cpu_list(*online)) literals.set("num_cpus_online", double(list->size()));
   } else if (machine.logical_cpus > 0) {

@@ -87,6 +87,20 @@ TEST_SUITE("pure") {
       CHECK_FALSE(literals.find("smt_on"));
       CHECK_FALSE(literals.find("slots"));
     }
+    SUBCASE("#num_cpus is the highest present CPU plus one, offline CPUs included, as perf") {
+      // perf's cpu__max_present_cpu reads devices/system/cpu/present; /proc/cpuinfo lists only
+      // the 6 online processors of the cpus-offline fixture.
+      SysRoot root;
+      root.sys = std::string(PMC_TEST_DATA) + "/sysfs/cpus-offline";
+      MachineInfo m;
+      m.logical_cpus = 6;
+      auto literals = machine_literals(m, root);
+      CHECK(literals.find("num_cpus") == 8.0);
+      CHECK(literals.find("num_cpus_online") == 6.0);
+      TempRoot sparse;
+      sparse.write("sys/devices/system/cpu/present", "0-3,8-11");
+      CHECK(machine_literals(m, sparse.root).find("num_cpus") == 12.0);
+    }
     SUBCASE("SMT off, nothing else readable") {
       TempRoot t;
       t.write("sys/devices/system/cpu/smt/active", "0");
