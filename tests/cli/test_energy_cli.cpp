@@ -608,7 +608,7 @@ TEST_SUITE("kernel") {
       }
       CHECK(has_note(doc, "energy is an ESTIMATE"));
       CHECK(has_note(doc, "no RAPL"));
-      CHECK(r.err.find(" Energy (ESTIMATED, no power meter was read") != std::string::npos);
+      CHECK(r.err.find(" Energy (ESTIMATED, no power meter counted") != std::string::npos);
     }
     SUBCASE("--csv and the interval CSV carry each energy entry with its method") {
       // The CSV has joules_per_run; without these rows nothing in it said it was an estimate.
@@ -730,6 +730,20 @@ TEST_SUITE("kernel") {
       CHECK((*find_metric(doc, "joules_per_run"))["value"].get<double>() ==
             (*share)["joules"].get<double>());
     }
+  }
+
+  TEST_CASE("a meter that was read but did not count: the heading does not say none was read") {
+    // vm-psys-silent: psys is read and stays at 0 J, so the run is estimated; "no power meter
+    // was read" would be false there.
+    TempDir dir("silent-heading");
+    auto out = dir.file("run.json");
+    auto r = run_process(measure({"--json", out}, "sleep 0.2"),
+                         {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "vm-psys-silent"});
+    auto doc = run_json(r, out);
+    CHECK(has_note(doc, "power domain psys (measured:powercap) present, not counting"));
+    CHECK(r.err.find(" Energy (ESTIMATED, no power meter counted; see the notes)") !=
+          std::string::npos);
+    CHECK(r.err.find("no power meter was read") == std::string::npos);
   }
 
   TEST_CASE("-I with a power domain that never counts: every interval carries the run's estimate") {
