@@ -32,6 +32,7 @@ int parse_int(std::string_view s) {
 void parse_cpuinfo(std::string_view text, MachineInfo& info) {
   int processors = 0;
   bool first_block = true;
+  std::string_view power_cpu;  // POWER's "cpu : POWER9, altivec supported"
   while (!text.empty()) {
     auto nl = text.find('\n');
     auto line = text.substr(0, nl);
@@ -53,6 +54,8 @@ void parse_cpuinfo(std::string_view text, MachineInfo& info) {
       info.model = parse_int(value);
     else if (key == "model name")
       info.cpu_model = value;
+    else if (key == "cpu")
+      power_cpu = value;
     else if (key == "stepping")
       info.stepping = parse_int(value);
     else if (key == "CPU implementer") {
@@ -63,6 +66,9 @@ void parse_cpuinfo(std::string_view text, MachineInfo& info) {
     }
   }
   if (processors > 0) info.logical_cpus = processors;
+  // POWER has no "model name" (arch/powerpc/kernel/setup-common.c show_cpuinfo); its "cpu" line
+  // names the processor, and is what lscpu shows as the model name there.
+  if (info.cpu_model.empty()) info.cpu_model = power_cpu;
 }
 
 MachineInfo read_machine_info(const SysRoot& root) {

@@ -11,6 +11,7 @@ MachineInfo read_machine_info(const SysRoot& root);
 
 // Fields of /proc/cpuinfo's first processor block ("vendor_id", "cpu family", "model",
 // "model name", "stepping"; Arm's "CPU implementer"/"CPU part"), and the processor count.
+// Without a "model name", POWER's "cpu" line is the model ("POWER9, altivec supported").
 void parse_cpuinfo(std::string_view text, MachineInfo& info);
 
 // The machine's literals of metric formulas as perf reads them (tools/perf/util/expr.c,

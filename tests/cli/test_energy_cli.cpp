@@ -732,6 +732,32 @@ TEST_SUITE("kernel") {
     }
   }
 
+  TEST_CASE("an estimate on a CPU without a model name says what /proc/cpuinfo showed") {
+    // tests/data/proc-cpuinfo: POWER9's "cpu" line names the CPU; RISC-V's lines name none.
+    TempDir dir("no-model-name");
+    auto out = dir.file("run.json");
+    auto run_with = [&](const std::string& cpuinfo) {
+      auto proc = std::filesystem::path(dir.file("proc-" + cpuinfo));
+      std::filesystem::create_directories(proc);
+      std::filesystem::copy_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/" + cpuinfo,
+                                 proc / "cpuinfo");
+      return run_json(run_process(measure({"--json", out}, "true"),
+                                  {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl",
+                                   "PMCMODEL_PROCFS_ROOT=" + proc.string()}),
+                      out);
+    };
+    SUBCASE("POWER9: the cpu line") {
+      auto doc = run_with("power9.cpuinfo");
+      CHECK(doc["machine"]["cpu_model"] == "POWER9, altivec supported");
+      CHECK(has_note(doc, "no catalog SKU matches the CPU model 'POWER9, altivec supported'"));
+    }
+    SUBCASE("RISC-V: no line names the model") {
+      auto doc = run_with("riscv.cpuinfo");
+      CHECK(has_note(doc, "no catalog SKU matches this CPU: /proc/cpuinfo has no model name"));
+      CHECK_FALSE(has_note(doc, "CPU model ''"));
+    }
+  }
+
   TEST_CASE("a meter that was read but did not count: the heading does not say none was read") {
     // vm-psys-silent: psys is read and stays at 0 J, so the run is estimated; "no power meter
     // was read" would be false there.

@@ -53,6 +53,19 @@ TEST_SUITE("pure") {
     CHECK(info.model == 0xd0c);
   }
 
+  TEST_CASE("parse_cpuinfo takes POWER's cpu line where there is no model name") {
+    MachineInfo power;
+    parse_cpuinfo(test::read_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/power9.cpuinfo"),
+                  power);
+    CHECK(power.cpu_model == "POWER9, altivec supported");
+    CHECK(power.logical_cpus == 2);
+    MachineInfo riscv;
+    parse_cpuinfo(test::read_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/riscv.cpuinfo"),
+                  riscv);
+    CHECK(riscv.cpu_model.empty());
+    CHECK(riscv.logical_cpus == 2);
+  }
+
   TEST_CASE("machine_literals: CPUs, SMT, packages and Arm's slots from sysfs") {
     SUBCASE("two packages of two CPUs with SMT on, an Armv8.4 PMU with caps/slots") {
       TempRoot t;
