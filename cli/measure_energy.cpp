@@ -77,10 +77,12 @@ std::string format_energy_block(const std::vector<EnergyReading>& energy) {
     estimated |= classify_method(e.method) == MethodKind::estimated;
     gpus |= is_gpu_card_domain(e.domain);
   }
+  // "counted", not "was read": a meter that was read but stayed at 0 J ("present, not counting",
+  // a VM's psys) also leaves the run to the estimate.
   std::string out =
       estimated && gpus
-          ? "\n Energy (CPU ESTIMATED, no power meter was read; GPUs measured; see the notes):\n"
-      : estimated ? "\n Energy (ESTIMATED, no power meter was read; see the notes):\n"
+          ? "\n Energy (CPU ESTIMATED, no CPU power meter counted; GPUs measured; see the notes):\n"
+      : estimated ? "\n Energy (ESTIMATED, no power meter counted; see the notes):\n"
                   : "\n Energy (measured; nested domains are parts, never add them):\n";
   out += format_energy_rows(energy, "");
   // Beside the GPUs, the total that stands for the run: what joules_per_run is.

@@ -627,22 +627,29 @@ struct EnergyRecorder::State {
     m.energy = estimate(m.duration_s, u->u, cpu.value_or(0));
     m.notes.push_back(fmt::format("energy is an ESTIMATE ({}, ±{}): {}", curve->method,
                                   percent(curve->uncertainty_at(u->u)), why));
-    m.notes.push_back(fmt::format(
-        "estimate: watts at utilisation U = {} = {} interpolated on the {}{}{}", u->source,
-        percent(u->u), curve->basis,
-        sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
-        sku        ? ""
-        : identity ? "; no catalog SKU matches the CPU model '" + machine.cpu_model + "'"
-                   : "; " + unmatched_cpu_text()));
+    m.notes.push_back(
+        fmt::format("estimate: watts at utilisation U = {} = {} interpolated on the {}{}{}",
+                    u->source, percent(u->u), curve->basis,
+                    sku_matched ? " (matched from the CPU model '" + machine.cpu_model + "')" : "",
+                    sku        ? ""
+                    : identity ? "; " + no_sku_for_model()
+                               : "; " + unmatched_cpu_text()));
     if (!system_wide)
       m.notes.push_back(
           "estimate: the machine's utilisation is the command's own CPU time (other load "
           "is not seen); the command's share is P(U)·T − P_idle·T·(1 − c/(N·T))");
   }
 
+  // Some /proc/cpuinfo (s390, RISC-V) have no line that names the model: say so, not "''".
+  std::string no_sku_for_model() const {
+    if (machine.cpu_model.empty())
+      return "no catalog SKU matches this CPU: /proc/cpuinfo has no model name";
+    return "no catalog SKU matches the CPU model '" + machine.cpu_model + "'";
+  }
+
   // No SKU has this CPU (a VM says "AMD EPYC"): the closest by name and size, to give --sku.
   std::string unmatched_cpu_text() const {
-    std::string text = "no catalog SKU matches the CPU model '" + machine.cpu_model + "'";
+    std::string text = no_sku_for_model();
     auto close = catalog ? closest_skus(*catalog, machine.cpu_model, machine.logical_cpus)
                          : std::vector<const Sku*>{};
     if (!identity_problem.empty()) text += "; the host CPU was not identified: " + identity_problem;

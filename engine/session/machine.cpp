@@ -32,6 +32,7 @@ int parse_int(std::string_view s) {
 void parse_cpuinfo(std::string_view text, MachineInfo& info) {
   int processors = 0;
   bool first_block = true;
+  std::string_view power_cpu;  // POWER's "cpu : POWER9, altivec supported"
   while (!text.empty()) {
     auto nl = text.find('\n');
     auto line = text.substr(0, nl);
@@ -53,6 +54,8 @@ void parse_cpuinfo(std::string_view text, MachineInfo& info) {
       info.model = parse_int(value);
     else if (key == "model name")
       info.cpu_model = value;
+    else if (key == "cpu")
+      power_cpu = value;
     else if (key == "stepping")
       info.stepping = parse_int(value);
     else if (key == "CPU implementer") {
@@ -63,6 +66,9 @@ void parse_cpuinfo(std::string_view text, MachineInfo& info) {
     }
   }
   if (processors > 0) info.logical_cpus = processors;
+  // POWER has no "model name" (arch/powerpc/kernel/setup-common.c show_cpuinfo); its "cpu" line
+  // names the processor, and is what lscpu shows as the model name there.
+  if (info.cpu_model.empty()) info.cpu_model = power_cpu;
 }
 
 MachineInfo read_machine_info(const SysRoot& root) {
@@ -165,7 +171,15 @@ RuntimeParamCounts machine_runtime_params(const SysRoot& root) {
 Literals machine_literals(const MachineInfo& machine, const SysRoot& root, bool system_wide,
                           std::string_view cpu_list) {
   Literals literals;
-  if (machine.logical_cpus > 0) literals.set("num_cpus", machine.logical_cpus);
+  // perf's #num_cpus is cpu__max_present_cpu() (util/cpumap.c set_max_cpu_num): the highest
+  // CPU number in devices/system/cpu/present plus one, which counts offline CPUs too.
+  std::optional<std::vector<int>> present;
+  if (auto text = read_text(root.sys_path("devices/system/cpu/present")))
+    present = parse_cpu_list(*text);
+  if (present && !present->empty())
+    literals.set("num_cpus", double(*std::max_element(present->begin(), present->end()) + 1));
+  else if (machine.logical_cpus > 0)
+    literals.set("num_cpus", machine.logical_cpus);
   if (auto online = read_text(root.sys_path("devices/system/cpu/online"))) {
     if (auto list = parse_cpu_list(*online)) literals.set("num_cpus_online", double(list->size()));
   } else if (machine.logical_cpus > 0) {

@@ -11,12 +11,14 @@ MachineInfo read_machine_info(const SysRoot& root);
 
 // Fields of /proc/cpuinfo's first processor block ("vendor_id", "cpu family", "model",
 // "model name", "stepping"; Arm's "CPU implementer"/"CPU part"), and the processor count.
+// Without a "model name", POWER's "cpu" line is the model ("POWER9, altivec supported").
 void parse_cpuinfo(std::string_view text, MachineInfo& info);
 
 // The machine's literals of metric formulas as perf reads them (tools/perf/util/expr.c,
 // tool_pmu.c, smt.c), each set only when `root` shows it:
-// - #num_cpus (machine.logical_cpus); #num_cpus_online (devices/system/cpu/online, else
-//   #num_cpus).
+// - #num_cpus: the highest CPU of devices/system/cpu/present plus one (perf's
+//   cpu__max_present_cpu), else machine.logical_cpus; #num_cpus_online
+//   (devices/system/cpu/online, else #num_cpus).
 // - #smt_on: devices/system/cpu/smt/active, else 1 when a CPU's topology/thread_siblings_list
 //   names two CPUs or more.
 // - #num_packages, #num_dies, #num_cores: the distinct physical_package_id, (package, die_id)

@@ -120,7 +120,7 @@ struct GpuInfo {
 
 struct MachineInfo {
   std::string hostname;
-  std::string cpu_model;  // /proc/cpuinfo "model name"
+  std::string cpu_model;  // /proc/cpuinfo "model name" (POWER: "cpu"; arm64: "Arm"), or empty
   std::string vendor;     // "GenuineIntel", "AuthenticAMD", "ARM"…
   int family = -1;
   int model = -1;

@@ -25,6 +25,15 @@ std::optional<EventModifiers> parse_modifiers(std::string_view letters) {
       case 'p':
         if (++mods.precise > 3) return std::nullopt;  // precise_ip is 0..3
         break;
+      case 'I':
+        mods.exclude_idle = true;
+        break;
+      case 'e':
+        mods.exclusive = true;
+        break;
+      case 'W':
+        mods.weak = true;
+        break;
       default:
         return std::nullopt;
     }
@@ -46,6 +55,42 @@ void apply_modifiers(const EventModifiers& mods, perf_event_attr& attr) {
     attr.exclude_guest = !mods.guest;
   }
   if (mods.precise > 0) attr.precise_ip = static_cast<unsigned>(mods.precise);
+  if (mods.exclude_idle) attr.exclude_idle = 1;
+  if (mods.exclusive) attr.exclusive = 1;
+}
+
+std::optional<EventModifiers> combine_group_modifiers(const EventModifiers& member,
+                                                      const EventModifiers& group) {
+  EventModifiers out = member;
+  if (group.levels()) {
+    out.user |= group.user;
+    out.kernel |= group.kernel;
+    out.hypervisor |= group.hypervisor;
+  }
+  if (group.guest_host()) {
+    out.guest |= group.guest;
+    out.host |= group.host;
+  }
+  out.precise += group.precise;
+  if (out.precise > 3) return std::nullopt;
+  out.exclude_idle |= group.exclude_idle;
+  out.exclusive |= group.exclusive;
+  out.weak |= group.weak;
+  return out;
+}
+
+std::optional<std::string_view> refused_modifier_reason(char letter) {
+  switch (letter) {
+    case 'D':
+      return "D (pinned) is not supported: a pinned event that loses its counter stops counting "
+             "and reads as end of file, which pmcmodel does not report";
+    case 'S':
+      return "S (sample read) is for perf record's sampling; pmcmodel only counts";
+    case 'P':
+      return "P (maximum precision) is for sampling; pmcmodel only counts";
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace pmc

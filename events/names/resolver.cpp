@@ -381,9 +381,9 @@ struct EventResolver::Impl {
             "unknown modifier 'R' in '{}': perf's retire latency is sampled by perf record, not "
             "counted, so pmcmodel cannot give it (the event without R counts)",
             written));
-      if (!parsed)
-        throw ResolveError(fmt::format("unknown modifier '{}' in '{}'", suffix, written));
+      if (!parsed) throw bad_modifier(suffix, written);
       mods = *parsed;
+      if (mods.weak) throw weak_outside_group(written);
     }
     std::vector<const SysfsPmu*> targets = pmus_named(pmu_name);
     if (targets.empty()) {
@@ -637,6 +637,7 @@ struct EventResolver::Impl {
     if (written.empty()) throw ResolveError("empty event name");
     if (written.find('/') != std::string_view::npos) return resolve_pmu_event(written);
     SplitName split = split_modifiers(written);
+    if (split.mods.weak) throw weak_outside_group(written);
     if (auto event = find_generic_event(split.base)) return resolve_generic(split, *event, written);
     if (auto raw = resolve_raw(split, written); !raw.empty()) return raw;
     std::string tracepoint_problem;
@@ -663,10 +664,42 @@ struct EventResolver::Impl {
     if (colon == std::string_view::npos || colon == 0 || written[colon - 1] == ':' ||
         !find_generic_event(written.substr(0, colon)))
       return std::nullopt;
+    return bad_modifier(written.substr(colon + 1), written);
+  }
+
+  static ResolveError bad_modifier(std::string_view letters, std::string_view written) {
+    for (char c : letters)
+      if (auto why = refused_modifier_reason(c))
+        return ResolveError(fmt::format("modifier '{}' in '{}': {}", c, written, *why));
+    return ResolveError(
+        fmt::format("unknown modifier '{}' in '{}' (expected perf's modifiers: u, k, h, G, H, I, "
+                    "e, p up to 3 times, and W on a group)",
+                    letters, written));
+  }
+
+  static ResolveError weak_outside_group(std::string_view written) {
     return ResolveError(fmt::format(
-        "unknown modifier '{}' in '{}' (expected perf's modifiers: u, k, h, G, H, and p up to 3 "
-        "times)",
-        written.substr(colon + 1), written));
+        "modifier 'W' in '{}': a weak group is written {{a,b}}:W; one event is not a group",
+        written));
+  }
+
+  // The modifier letters a member of a group was written with: "k" for "cycles:k" and
+  // "cpu/event=0x3c/k", empty for "cycles" or "INST_RETIRED:ANY_P".
+  static std::string_view member_letters(std::string_view written) {
+    size_t slash = written.rfind('/');
+    if (slash == std::string_view::npos) return split_modifiers(written).letters;
+    std::string_view suffix = written.substr(slash + 1);
+    if (suffix.starts_with(':')) suffix.remove_prefix(1);
+    return suffix;
+  }
+
+  // The group's letters that change `member_letters`, to add to the member's name: "{cycles:k}:u"
+  // is named "cycles:ku", "{cycles:u}:u" stays "cycles:u". W changes no count and is not shown.
+  static std::string added_letters(std::string_view member_letters, std::string_view group) {
+    std::string added;
+    for (char c : group)
+      if (c == 'p' || (c != 'W' && member_letters.find(c) == std::string_view::npos)) added += c;
+    return added;
   }
 
   ResolveError unknown_event(std::string_view written, std::string_view base,
@@ -699,8 +732,10 @@ struct EventResolver::Impl {
     std::optional<EventModifiers> group_mods;
     if (!item.group_modifiers.empty()) {
       group_mods = parse_modifiers(item.group_modifiers);
-      if (!group_mods)
-        throw ResolveError(fmt::format("unknown group modifier '{}'", item.group_modifiers));
+      if (!group_mods) {
+        std::string written = fmt::format("{{{}}}:{}", join(item.names, ","), item.group_modifiers);
+        throw bad_modifier(item.group_modifiers, written);
+      }
     }
     std::vector<EventSpec> specs;
     std::vector<std::string> split_pmus;  // core PMUs of names that stood for several events
@@ -711,22 +746,44 @@ struct EventResolver::Impl {
           if (std::find(split_pmus.begin(), split_pmus.end(), s.pmu) == split_pmus.end())
             split_pmus.push_back(s.pmu);
       for (EventSpec& s : member) {
-        if (group_mods) {
-          apply_modifiers(*group_mods, s.attr);
-          add_modifier_suffix(s, item.group_modifiers);
-        }
+        if (group_mods) apply_group_modifiers(*group_mods, item.group_modifiers, name, s);
         specs.push_back(std::move(s));
       }
     }
-    if (split_pmus.empty()) return {EventGroup{std::move(specs), true}};
-    // One group per core PMU; members on other PMUs (software, uncore) stay with the first.
-    std::vector<EventGroup> groups(split_pmus.size(), EventGroup{{}, true});
-    for (EventSpec& s : specs) {
-      auto it = std::find(split_pmus.begin(), split_pmus.end(), s.pmu);
-      size_t index = it == split_pmus.end() ? 0 : static_cast<size_t>(it - split_pmus.begin());
-      groups[index].events.push_back(std::move(s));
+    std::vector<EventGroup> groups;
+    if (split_pmus.empty()) {
+      groups.push_back(EventGroup{std::move(specs), true});
+    } else {
+      // One group per core PMU; members on other PMUs (software, uncore) stay with the first.
+      groups.assign(split_pmus.size(), EventGroup{{}, true});
+      for (EventSpec& s : specs) {
+        auto it = std::find(split_pmus.begin(), split_pmus.end(), s.pmu);
+        size_t index = it == split_pmus.end() ? 0 : static_cast<size_t>(it - split_pmus.begin());
+        groups[index].events.push_back(std::move(s));
+      }
     }
+    // perf sets `e` on the group leader only (parse-events.c: exclusive applies to the leader).
+    for (EventGroup& g : groups)
+      for (size_t k = 1; k < g.events.size(); ++k) g.events[k].attr.exclusive = 0;
     return groups;
+  }
+
+  static void apply_group_modifiers(const EventModifiers& group, std::string_view group_letters,
+                                    std::string_view member_name, EventSpec& spec) {
+    std::string_view own_letters = member_letters(member_name);
+    EventModifiers own = parse_modifiers(own_letters).value_or(EventModifiers{});
+    auto combined = combine_group_modifiers(own, group);
+    if (!combined)
+      throw ResolveError(fmt::format("modifier '{}' on '{}' in a group: more than 3 'p' in all",
+                                     group_letters, member_name));
+    apply_modifiers(*combined, spec.attr);
+    if (spec.without_extended_type) apply_modifiers(*combined, *spec.without_extended_type);
+    std::string added = added_letters(own_letters, group_letters);
+    if (added.empty()) return;
+    if (own_letters.empty())
+      add_modifier_suffix(spec, added);
+    else
+      spec.name += added;
   }
 };
 

@@ -608,7 +608,7 @@ TEST_SUITE("kernel") {
       }
       CHECK(has_note(doc, "energy is an ESTIMATE"));
       CHECK(has_note(doc, "no RAPL"));
-      CHECK(r.err.find(" Energy (ESTIMATED, no power meter was read") != std::string::npos);
+      CHECK(r.err.find(" Energy (ESTIMATED, no power meter counted") != std::string::npos);
     }
     SUBCASE("--csv and the interval CSV carry each energy entry with its method") {
       // The CSV has joules_per_run; without these rows nothing in it said it was an estimate.
@@ -730,6 +730,46 @@ TEST_SUITE("kernel") {
       CHECK((*find_metric(doc, "joules_per_run"))["value"].get<double>() ==
             (*share)["joules"].get<double>());
     }
+  }
+
+  TEST_CASE("an estimate on a CPU without a model name says what /proc/cpuinfo showed") {
+    // tests/data/proc-cpuinfo: POWER9's "cpu" line names the CPU; RISC-V's lines name none.
+    TempDir dir("no-model-name");
+    auto out = dir.file("run.json");
+    auto run_with = [&](const std::string& cpuinfo) {
+      auto proc = std::filesystem::path(dir.file("proc-" + cpuinfo));
+      std::filesystem::create_directories(proc);
+      std::filesystem::copy_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/" + cpuinfo,
+                                 proc / "cpuinfo");
+      return run_json(run_process(measure({"--json", out}, "true"),
+                                  {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "no-rapl",
+                                   "PMCMODEL_PROCFS_ROOT=" + proc.string()}),
+                      out);
+    };
+    SUBCASE("POWER9: the cpu line") {
+      auto doc = run_with("power9.cpuinfo");
+      CHECK(doc["machine"]["cpu_model"] == "POWER9, altivec supported");
+      CHECK(has_note(doc, "no catalog SKU matches the CPU model 'POWER9, altivec supported'"));
+    }
+    SUBCASE("RISC-V: no line names the model") {
+      auto doc = run_with("riscv.cpuinfo");
+      CHECK(has_note(doc, "no catalog SKU matches this CPU: /proc/cpuinfo has no model name"));
+      CHECK_FALSE(has_note(doc, "CPU model ''"));
+    }
+  }
+
+  TEST_CASE("a meter that was read but did not count: the heading does not say none was read") {
+    // vm-psys-silent: psys is read and stays at 0 J, so the run is estimated; "no power meter
+    // was read" would be false there.
+    TempDir dir("silent-heading");
+    auto out = dir.file("run.json");
+    auto r = run_process(measure({"--json", out}, "sleep 0.2"),
+                         {"PMCMODEL_SYSFS_ROOT=" + kPowerTrees + "vm-psys-silent"});
+    auto doc = run_json(r, out);
+    CHECK(has_note(doc, "power domain psys (measured:powercap) present, not counting"));
+    CHECK(r.err.find(" Energy (ESTIMATED, no power meter counted; see the notes)") !=
+          std::string::npos);
+    CHECK(r.err.find("no power meter was read") == std::string::npos);
   }
 
   TEST_CASE("-I with a power domain that never counts: every interval carries the run's estimate") {

@@ -53,6 +53,19 @@ TEST_SUITE("pure") {
     CHECK(info.model == 0xd0c);
   }
 
+  TEST_CASE("parse_cpuinfo takes POWER's cpu line where there is no model name") {
+    MachineInfo power;
+    parse_cpuinfo(test::read_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/power9.cpuinfo"),
+                  power);
+    CHECK(power.cpu_model == "POWER9, altivec supported");
+    CHECK(power.logical_cpus == 2);
+    MachineInfo riscv;
+    parse_cpuinfo(test::read_file(std::string(PMC_TEST_DATA) + "/proc-cpuinfo/riscv.cpuinfo"),
+                  riscv);
+    CHECK(riscv.cpu_model.empty());
+    CHECK(riscv.logical_cpus == 2);
+  }
+
   TEST_CASE("machine_literals: CPUs, SMT, packages and Arm's slots from sysfs") {
     SUBCASE("two packages of two CPUs with SMT on, an Armv8.4 PMU with caps/slots") {
       TempRoot t;
@@ -86,6 +99,20 @@ TEST_SUITE("pure") {
       CHECK(literals.find("num_packages") == 2.0);
       CHECK_FALSE(literals.find("smt_on"));
       CHECK_FALSE(literals.find("slots"));
+    }
+    SUBCASE("#num_cpus is the highest present CPU plus one, offline CPUs included, as perf") {
+      // perf's cpu__max_present_cpu reads devices/system/cpu/present; /proc/cpuinfo lists only
+      // the 6 online processors of the cpus-offline fixture.
+      SysRoot root;
+      root.sys = std::string(PMC_TEST_DATA) + "/sysfs/cpus-offline";
+      MachineInfo m;
+      m.logical_cpus = 6;
+      auto literals = machine_literals(m, root);
+      CHECK(literals.find("num_cpus") == 8.0);
+      CHECK(literals.find("num_cpus_online") == 6.0);
+      TempRoot sparse;
+      sparse.write("sys/devices/system/cpu/present", "0-3,8-11");
+      CHECK(machine_literals(m, sparse.root).find("num_cpus") == 12.0);
     }
     SUBCASE("SMT off, nothing else readable") {
       TempRoot t;

@@ -393,6 +393,60 @@ TEST_SUITE("pure") {
       CHECK(groups[0].events[0].name == "cycles:u");
       CHECK(groups[0].events[1].name == "cpu/event=0xc0/u");
     }
+    SUBCASE("a group's modifier adds to a member's own, as perf combines them") {
+      // perf's tests/parse-events.c test__group2: {faults:k,cache-references}:u counts faults in
+      // user and kernel, cache-references in user only; test__group4: {cycles:u,...:kp}:p adds p.
+      auto groups = resolver.resolve_list("{cycles:k,instructions,cpu/event=0xc0/k}:u");
+      REQUIRE(groups.size() == 1);
+      REQUIRE(groups[0].events.size() == 3);
+      const auto& both = groups[0].events[0].attr;
+      CHECK_FALSE(bool(both.exclude_user));
+      CHECK_FALSE(bool(both.exclude_kernel));
+      CHECK(bool(both.exclude_hv));
+      CHECK(groups[0].events[0].name == "cycles:ku");
+      const auto& user = groups[0].events[1].attr;
+      CHECK_FALSE(bool(user.exclude_user));
+      CHECK(bool(user.exclude_kernel));
+      CHECK_FALSE(bool(groups[0].events[2].attr.exclude_user));
+      CHECK_FALSE(bool(groups[0].events[2].attr.exclude_kernel));
+      CHECK(groups[0].events[2].name == "cpu/event=0xc0/ku");
+      auto precise = resolver.resolve_list("{cycles:u,instructions:kp}:p");
+      CHECK(int(precise[0].events[0].attr.precise_ip) == 1);
+      CHECK(int(precise[0].events[1].attr.precise_ip) == 2);
+      CHECK(precise[0].events[1].name == "instructions:kpp");
+      auto same = resolver.resolve_list("{cycles:u}:u");
+      CHECK(same[0].events[0].name == "cycles:u");
+      CHECK(contains(error_of([&] { resolver.resolve_list("{cycles:pp}:pp"); }), "3 'p'"));
+    }
+    SUBCASE("a weak group {a,b}:W is accepted and changes no event") {
+      auto groups = resolver.resolve_list("{cycles,instructions}:W");
+      REQUIRE(groups.size() == 1);
+      CHECK(groups[0].explicit_group);
+      CHECK(groups[0].events[0].name == "cycles");
+      CHECK(groups[0].events[1].name == "instructions");
+      CHECK_FALSE(bool(groups[0].events[0].attr.exclude_kernel));
+      auto weak_user = resolver.resolve_list("{cycles,instructions}:uW");
+      CHECK(weak_user[0].events[1].name == "instructions:u");
+      CHECK(contains(error_of([&] { resolver.resolve_list("cycles:W"); }), "{a,b}:W"));
+      CHECK(contains(error_of([&] { resolver.resolve_list("cpu/event=0xc0/W"); }), "{a,b}:W"));
+    }
+    SUBCASE("I sets exclude_idle, e sets exclusive on the group leader only") {
+      auto groups = resolver.resolve_list("{cycles,instructions}:eI,task-clock:I");
+      REQUIRE(groups.size() == 2);
+      CHECK(bool(groups[0].events[0].attr.exclusive));
+      CHECK_FALSE(bool(groups[0].events[1].attr.exclusive));
+      CHECK(bool(groups[0].events[0].attr.exclude_idle));
+      CHECK(bool(groups[0].events[1].attr.exclude_idle));
+      CHECK(bool(groups[1].events[0].attr.exclude_idle));
+      CHECK_FALSE(bool(groups[1].events[0].attr.exclusive));
+    }
+    SUBCASE("perf's D, S and P are refused with the reason") {
+      CHECK(contains(error_of([&] { resolver.resolve_list("{cycles,instructions}:D"); }),
+                     "D (pinned) is not supported"));
+      CHECK(contains(error_of([&] { resolver.resolve_list("cycles:S"); }), "S (sample read)"));
+      CHECK(contains(error_of([&] { resolver.resolve_list("cpu/event=0xc0/P"); }),
+                     "P (maximum precision)"));
+    }
     SUBCASE("a group with pmu terms") {
       auto groups =
           resolver.resolve_list("{cpu/event=0x3c,umask=0x0/,cpu/event=0xc0/},power/energy-pkg/");

@@ -278,6 +278,19 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("a libpfm4 name's :e is perf's exclusive, and :e=1 libpfm4's edge detect") {
+    // SDM Vol. 3B 20.2.1.1 (IA32_PERFEVTSELx): E, edge detect, is bit 18, CMASK bits 24-31;
+    // libpfm4 takes e=1 only with a counter mask.
+    std::vector<Encoded> e =
+        encode("skl", {"INST_RETIRED:ANY_P:e", "INST_RETIRED:ANY_P:e=1:c=1", "INST_RETIRED:ANY_P"});
+    INFO(e[1].error);
+    REQUIRE(e[0].ok);
+    REQUIRE(e[1].ok);
+    REQUIRE(e[2].ok);
+    CHECK(e[0].config == e[2].config);
+    CHECK(e[1].config == (e[2].config | (1ull << 18) | (1ull << 24)));
+  }
+
   TEST_CASE("libpfm4's exclude_guest, :mg, :mh and :precise= reach the attr") {
     std::string out = pmc::test::run_forced("skl", "libpfm-guest-precise");
     // libpfm4 perf_event(3): host-only counting (exclude_guest) unless :mg; :mg without :mh
