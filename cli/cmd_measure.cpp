@@ -188,7 +188,9 @@ std::vector<std::string> papi_default_names() {
 // twice is counted once, not twice), every one of them online.
 std::vector<int> target_cpus(const std::string& text, const SysRoot& root) {
   auto cpus = parse_cpu_list(text).value_or(std::vector<int>{});
-  if (cpus.empty()) throw CommandError("-C '" + text + "': expected a CPU list like 0-3,8");
+  if (cpus.empty())
+    throw CommandError(
+        fmt::format("-C '{}': expected a CPU list like 0-3,8, CPUs 0 to {}", text, kMaxCpuNumber));
   std::sort(cpus.begin(), cpus.end());
   cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
   auto online = online_cpus(root);

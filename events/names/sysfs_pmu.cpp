@@ -161,7 +161,8 @@ std::optional<std::vector<int>> parse_cpu_list(std::string_view text) {
     size_t dash = part.find('-');
     auto first = parse_int<int>(part.substr(0, dash));
     auto last = dash == std::string_view::npos ? first : parse_int<int>(part.substr(dash + 1));
-    if (!first || !last || *first < 0 || *last < *first) return std::nullopt;
+    if (!first || !last || *first < 0 || *last < *first || *last > kMaxCpuNumber)
+      return std::nullopt;
     for (int cpu = *first; cpu <= *last; ++cpu) cpus.push_back(cpu);
   }
   return cpus;

@@ -25,7 +25,11 @@ struct SysfsPmu {
 // Every PMU directory, sorted by name; empty when the root has no bus/event_source.
 std::vector<SysfsPmu> scan_pmus(const SysRoot& root);
 
-// "0-3,8" → {0,1,2,3,8}; nullopt when malformed.
+// CPU numbers above this are refused: Linux builds for at most 8192 CPUs (CONFIG_NR_CPUS on
+// x86 with MAXSMP), and a list like "0-2000000000" would otherwise be expanded into 8 GB.
+inline constexpr int kMaxCpuNumber = 65535;
+
+// "0-3,8" → {0,1,2,3,8}; nullopt when malformed or a CPU number is above kMaxCpuNumber.
 std::optional<std::vector<int>> parse_cpu_list(std::string_view text);
 
 // A format/<term> file, e.g. "config:0-7" or "config:0-7,32-35" (low value bits go in the first

@@ -117,6 +117,8 @@ TEST_SUITE("kernel") {
         {{"measure", "--csv", "", "--", "true"}, "--csv: expected a file name"},
         {{"measure", "-G", "", "--duration", "0.1"}, "--cgroup: expected a cgroup path"},
         {{"measure", "-a", "-C", "", "--duration", "0.1"}, "--cpus: expected a CPU list"},
+        // A range far past any Linux CPU number was expanded before any check (8 GB).
+        {{"measure", "-a", "-C", "0-2000000000", "--duration", "0.1"}, "CPUs 0 to 65535"},
     };
     for (const auto& c : cases) {
       CAPTURE(c.args[1]);

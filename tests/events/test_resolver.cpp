@@ -593,6 +593,11 @@ TEST_SUITE("pure") {
     CHECK(pmc::parse_cpu_list("0\n") == std::vector<int>{0});
     CHECK(pmc::parse_cpu_list("") == std::vector<int>{});
     CHECK_FALSE(pmc::parse_cpu_list("3-1"));
+    // A range is expanded only up to the largest CPU number Linux can have: "0-2000000000"
+    // took 8 GB, and a range ending at INT_MAX never ended.
+    CHECK(pmc::parse_cpu_list("65534-65535") == std::vector<int>{65534, 65535});
+    CHECK_FALSE(pmc::parse_cpu_list("0-2000000000"));
+    CHECK_FALSE(pmc::parse_cpu_list("2147483647"));
     CHECK_FALSE(pmc::parse_cpu_list("a"));
 
     auto terms = pmc::split_terms("event=0x3c, umask=0x00,edge");
