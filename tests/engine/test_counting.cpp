@@ -389,6 +389,19 @@ double cpu_seconds_of(pid_t pid) {
   return double(ticks) / double(sysconf(_SC_CLK_TCK));
 }
 
+// task-clock of process `pid` (-p), for at most `duration_s`, in intervals of `interval_ms`
+// when that is above 0.
+RunResult count_task_clock_of(pid_t pid, double duration_s, int interval_ms = 0) {
+  SysRoot root;
+  auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
+  RunOptions o;
+  o.target.kind = Target::Kind::pid;
+  o.target.pid = pid;
+  o.duration_s = duration_s;
+  o.interval_ms = interval_ms;
+  return run_counted(*counters, o, nullptr);
+}
+
 std::string cgroup2_mount() {
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
@@ -459,13 +472,7 @@ TEST_SUITE("kernel") {
     // reaps it only at the end), which counts as ended. The deadline is only a backstop: a run
     // that waited for it did not see the exit.
     Background spinner("spin:0.2");
-    SysRoot root;
-    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
-    RunOptions o;
-    o.target.kind = Target::Kind::pid;
-    o.target.pid = spinner.pid;
-    o.duration_s = 60;
-    auto r = run_counted(*counters, o, nullptr);
+    auto r = count_task_clock_of(spinner.pid, 60);
     CHECK(r.target_ended);
     CHECK(r.duration_s < 60);
     REQUIRE(r.events[0].counted());
@@ -485,14 +492,7 @@ TEST_SUITE("kernel") {
     // enabled time at the end was read after the exit, a count of 0 for time it did not exist.
     // (An interval in the middle may have none on a busy machine, where it waits for a CPU.)
     Background spinner("spin:0.2");
-    SysRoot root;
-    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
-    RunOptions o;
-    o.target.kind = Target::Kind::pid;
-    o.target.pid = spinner.pid;
-    o.duration_s = 60;
-    o.interval_ms = 30;
-    auto r = run_counted(*counters, o, nullptr);
+    auto r = count_task_clock_of(spinner.pid, 60, 30);
     CHECK(r.target_ended);
     REQUIRE_FALSE(r.intervals.empty());
     const auto& last = r.intervals.back().events[0];
@@ -505,18 +505,11 @@ TEST_SUITE("kernel") {
     // last interval is a count of 0, which is what happened, not an interval after an exit.
     Background spinner("spin:30");
     wait_until_spinning(spinner.pid);
-    SysRoot root;
-    auto counters = make_perf_event_counters(EventResolver(root).resolve_list("task-clock"), root);
-    RunOptions o;
-    o.target.kind = Target::Kind::pid;
-    o.target.pid = spinner.pid;
-    o.duration_s = 0.45;
-    o.interval_ms = 100;
     std::thread stopper([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(150));
       kill(spinner.pid, SIGSTOP);
     });
-    auto r = run_counted(*counters, o, nullptr);
+    auto r = count_task_clock_of(spinner.pid, 0.45, 100);
     stopper.join();
     CHECK_FALSE(r.target_ended);
     REQUIRE_FALSE(r.intervals.empty());

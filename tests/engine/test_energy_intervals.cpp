@@ -19,44 +19,18 @@
 #include "engine/workloads/calibrate.h"
 #include "engine/workloads/workloads.h"
 #include "test_support.h"
+#include "wrap_tree.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kPowerTrees = fs::path(PMC_TEST_DATA) / "sysfs-power";
-
 bool has_note(const std::vector<std::string>& notes, const std::string& text) {
   for (const auto& n : notes)
     if (n.find(text) != std::string::npos) return true;
   return false;
 }
-
-// A writable copy of the `wrap` tree: one package zone, energy_uj 262143000000 and
-// max_energy_range_uj R = 262143328850.
-struct WrapTree {
-  fs::path dir = pmc::test::make_temp_dir("energy-intervals");
-  SysRoot root;
-  WrapTree() {
-    fs::copy(kPowerTrees / "wrap", dir / "sys", fs::copy_options::recursive);
-    root.sys = dir / "sys";
-  }
-  ~WrapTree() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  // In place, as the kernel's attribute changes under the source's open descriptor.
-  void write(uint64_t uj) const {
-    std::string text = std::to_string(uj) + "\n";
-    int fd =
-        ::open((root.sys / "class/powercap/intel-rapl:0/energy_uj").c_str(), O_WRONLY | O_CLOEXEC);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, text.data(), text.size(), 0) == ssize_t(text.size()));
-    REQUIRE(::ftruncate(fd, off_t(text.size())) == 0);
-    ::close(fd);
-  }
-};
 
 EnergySettings settings_for(const std::string& power_source, const std::string& power_from) {
   EnergySettings s;
@@ -76,7 +50,7 @@ MachineInfo two_cpus() {
 
 TEST_SUITE("pure") {
   TEST_CASE("an interval's machine energy counts a powercap wrap between two samples") {
-    WrapTree tree;
+    pmc::test::WrapTree tree("energy-intervals");
     EnergyRecorder energy(settings_for("powercap", ""), tree.root, two_cpus(), true);
     REQUIRE(energy.machine_method() == "measured:powercap");
     CHECK(energy.machine_reason_if_none().empty());
@@ -107,7 +81,7 @@ TEST_SUITE("pure") {
   }
 
   TEST_CASE("an interval's machine energy without a source is empty, with the reason") {
-    WrapTree tree;
+    pmc::test::WrapTree tree("energy-intervals");
     EnergyRecorder energy(settings_for("none", ""), tree.root, two_cpus(), true);
     CHECK(energy.machine_method().empty());
     CHECK_FALSE(energy.machine_reason_if_none().empty());
@@ -190,7 +164,7 @@ TEST_SUITE("kernel") {
       "calibrate as one call: rows with the fixture's powercap watts, the power source named") {
     // The wrap tree's energy_uj never changes during the run: every row's package-0 watts are 0,
     // and the tree has no cpufreq, so the frequency is not varied.
-    WrapTree tree;
+    pmc::test::WrapTree tree("energy-intervals");
     CalibrationRequest request;
     request.seconds = 1.5;
     request.workloads = {"idle"};
@@ -232,7 +206,7 @@ TEST_SUITE("kernel") {
       log << "timestamp,watts\n";
       for (int i = 0; i <= 10; ++i) log << 1577836800 + i << ",150\n";
     }
-    WrapTree tree;
+    pmc::test::WrapTree tree("energy-intervals");
     CalibrationRequest request;
     request.seconds = 1.5;
     request.workloads = {"idle"};

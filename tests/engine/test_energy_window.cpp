@@ -16,38 +16,12 @@
 #include "engine/power/energy_accounting.h"
 #include "engine/session/session.h"
 #include "test_support.h"
+#include "wrap_tree.h"
 
 using namespace pmc;
 namespace fs = std::filesystem;
 
 namespace {
-
-const fs::path kPowerTrees = fs::path(PMC_TEST_DATA) / "sysfs-power";
-
-// A writable copy of the `wrap` tree: one package zone, energy_uj 262143000000 and
-// max_energy_range_uj R = 262143328850.
-struct WrapTree {
-  fs::path dir = pmc::test::make_temp_dir("energy-window");
-  SysRoot root;
-  WrapTree() {
-    fs::copy(kPowerTrees / "wrap", dir / "sys", fs::copy_options::recursive);
-    root.sys = dir / "sys";
-  }
-  ~WrapTree() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  fs::path counter() const { return root.sys / "class/powercap/intel-rapl:0/energy_uj"; }
-  // In place, as the kernel's attribute changes under the source's open descriptor.
-  void write(uint64_t uj) const {
-    std::string text = std::to_string(uj) + "\n";
-    int fd = ::open(counter().c_str(), O_WRONLY | O_CLOEXEC);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, text.data(), text.size(), 0) == ssize_t(text.size()));
-    REQUIRE(::ftruncate(fd, off_t(text.size())) == 0);
-    ::close(fd);
-  }
-};
 
 // No events; opening them is when the machine draws the energy `on_open` adds.
 class OpeningCounters final : public Counters {
@@ -67,7 +41,7 @@ class OpeningCounters final : public Counters {
 
 TEST_SUITE("kernel") {
   TEST_CASE("a run's energy is what the source read from the command's start to its end") {
-    WrapTree tree;
+    pmc::test::WrapTree tree("energy-window");
     EnergySettings settings;
     settings.power_source = "powercap";
     settings.gpus = "none";
