@@ -304,9 +304,11 @@ struct EnergyRecorder::State {
     // drivers (max_turbo_ghz), a sign the cpuinfo fields do not give.
     const fs::path freq = root.sys_path("devices/system/cpu/cpu0/cpufreq");
     if (auto khz = read_text(freq / "cpuinfo_max_freq")) {
+      const std::string_view digits = *khz;
       double v = 0;
-      auto [end, ec] = std::from_chars(khz->data(), khz->data() + khz->size(), v);
-      if (ec == std::errc() && end == khz->data() + khz->size() && v > 0) info.max_mhz = v / 1000;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+      if (ec == std::errc() && end == digits.data() + digits.size() && v > 0)
+        info.max_mhz = v / 1000;
     }
     if (auto driver = read_text(freq / "scaling_driver")) info.freq_driver = *driver;
     // cpu0's L3 instance (an AMD CCX's), where sysfs has a level-3 cache.
