@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -16,6 +15,7 @@
 
 #include "engine/power/amdsmi.h"
 #include "engine/power/nvml.h"
+#include "engine/system/processes.h"
 
 namespace pmc {
 
@@ -36,21 +36,6 @@ bool parse_index(std::string_view s, unsigned& out) {
   }
   out = v;
   return true;
-}
-
-std::optional<pid_t> parent_of(const SysRoot& root, pid_t pid) {
-  std::ifstream in(root.proc_path(std::to_string(pid) + "/stat"));
-  std::string text;
-  if (!std::getline(in, text)) return std::nullopt;
-  auto close = text.rfind(')');
-  if (close == std::string::npos || close + 4 >= text.size()) return std::nullopt;
-  // ") S PPID …": the state, then the parent.
-  auto rest = text.substr(close + 4);
-  try {
-    return pid_t(std::stol(rest));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
 }
 
 // Several libraries' sources as one: each call goes to every part, and the readings come back

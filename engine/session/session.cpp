@@ -11,16 +11,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "engine/counting/scaling.h"
 #include "engine/system/fd.h"
+#include "engine/system/processes.h"
 
 namespace pmc {
 namespace {
@@ -198,40 +196,11 @@ class ProcessWatch {
   Fd fd_;
 };
 
-// The process `root` and all its descendants, parents before children, from the parent field
-// of /proc/N/stat (the kernel's own /proc: these are live processes). A process that forks
-// while the list is made may be missed, as kill(-pgid) would not miss it; a shell and the
-// programs it runs are found.
-std::vector<pid_t> process_tree(pid_t root) {
-  std::vector<std::pair<pid_t, pid_t>> parent_of;  // (pid, ppid)
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    pid_t pid = 0;
-    auto name = entry.path().filename().string();
-    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc()) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string text;
-    std::getline(in, text);
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so the fields after it
-    // are found from its last ')'.
-    auto close = text.rfind(')');
-    if (close == std::string::npos || close + 4 >= text.size()) continue;
-    pid_t ppid = 0;
-    const char* first = text.data() + close + 4;
-    if (std::from_chars(first, text.data() + text.size(), ppid).ec != std::errc()) continue;
-    parent_of.emplace_back(pid, ppid);
-  }
-  std::vector<pid_t> tree = {root};
-  for (size_t i = 0; i < tree.size(); ++i)
-    for (auto [pid, ppid] : parent_of)
-      if (ppid == tree[i] && pid != root) tree.push_back(pid);
-  return tree;
-}
-
 // Sends `sig` to the command and every process under it, as timeout(1) reaches the command's
 // whole process group: a shell script's programs would otherwise run on after the shell ended.
+// The live processes: the kernel's own /proc, not a fixture root.
 void signal_tree(pid_t root, int sig) {
-  for (pid_t pid : process_tree(root)) ::kill(pid, sig);
+  for (pid_t pid : process_tree(SysRoot{}, root)) ::kill(pid, sig);
 }
 
 double seconds(const timeval& tv) {
