@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/failsafe.h"
 #include "cli/measure_energy.h"
 #include "cli/measure_metrics.h"
 #include "cli/measure_model.h"
@@ -260,6 +261,7 @@ void record_run(const MeasureOptions& o, RunResult& r, Measurement& m) {
 // How a run ended, beside the command's exit status: whether it should end the repeats.
 struct RunEnd {
   bool interrupted = false;          // a signal to pmcmodel
+  int signal = 0;                    // which
   bool target_ended = false;         // the -p process exited
   bool stopped_at_duration = false;  // --duration stopped the command, as asked
 };
@@ -331,6 +333,7 @@ Measurement measure_once(const MeasureOptions& o, const SysRoot& root,
   }
   record_run(o, r, m);
   end.interrupted = r.interrupted_by.has_value();
+  end.signal = r.interrupted_by.value_or(0);
   end.target_ended = r.target_ended;
   end.stopped_at_duration = r.stopped_at_duration;
   for (auto& n : counters->notes()) m.notes.push_back(n);
@@ -488,6 +491,11 @@ int run_measure(MeasureOptions o) {
   write_measure_outputs(o, m, spool);
   if (!stream.failure().empty() && exit_code == 0) exit_code = 1;
   if (int status = nothing_counted_status(m); status != 0 && exit_code == 0) exit_code = status;
+  // A run without a command of its own (-a, -p, -G, no -- CMD) has no command's status to give:
+  // ended by a signal to pmcmodel, it dies of that signal once its outputs are written, as perf
+  // stat does, so that ^C in a script stops the script. With a command the status is the
+  // command's (128+N when the forwarded signal killed it).
+  if (last_end.interrupted && o.command.empty()) defer_signal(last_end.signal);
   return exit_code;
 }
 
@@ -601,7 +609,9 @@ Runner add_measure(CLI::App& app) {
       "  pmcmodel measure -p 1234 --duration 5              a running process\n"
       "  pmcmodel measure -p 1234 -- sleep 2                process 1234 while sleep 2 runs\n"
       "Exit status: the command's; 128+N when it was killed by signal N; 127 when it cannot be\n"
-      "found, 126 when it cannot be executed; 2 for bad usage.");
+      "found, 126 when it cannot be executed; 2 for bad usage. Without a command (-a, -p, -G),\n"
+      "a run ended by SIGINT, SIGTERM or SIGHUP writes its outputs, then dies of that signal\n"
+      "(130 for ^C in a shell), as perf stat does.");
   return [o] { return run_measure(*o); };
 }
 

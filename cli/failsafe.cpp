@@ -22,6 +22,7 @@ std::atomic<int> g_temp_state[kTempSlots];
 std::atomic<pid_t> g_owner{0};
 char g_command[64] = "";
 char g_activity[256] = "";
+std::atomic<int> g_deferred_signal{0};
 
 void write_stderr(const char* text) {
   size_t n = std::strlen(text);
@@ -103,6 +104,22 @@ void install_failsafe(std::string_view command) {
     action.sa_flags = SA_RESETHAND;
     ::sigaction(sig, &action, nullptr);
   }
+}
+
+void defer_signal(int sig) {
+  if (sig > 0 && sig < 64) g_deferred_signal.store(sig);
+}
+
+void die_of_deferred_signal() {
+  int sig = g_deferred_signal.load();
+  if (sig == 0) return;
+  remove_temp_files();
+  ::signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(sig);
 }
 
 Activity::Activity(std::string_view what) {

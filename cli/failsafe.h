@@ -30,6 +30,17 @@ class Activity {
   char previous_[256];
 };
 
+// A signal that ended a run with no command of its own (`measure -a`, `-p PID`, `-G` ended by ^C
+// or kill): the outputs are written first, then die_of_deferred_signal() ends pmcmodel by that
+// signal, as perf stat does (its sig_atexit re-raises), so that the shell that sent it sees a
+// process killed by SIGINT (a script's loop stops) rather than a success.
+void defer_signal(int sig);
+
+// Dies of the signal given to defer_signal(), with its default action, even when it was ignored
+// when pmcmodel started (a shell's background job ignores SIGINT), as perf stat's re-raise does:
+// the signal was taken, and it ended the run. Returns when none was given.
+void die_of_deferred_signal();
+
 // A temporary file being written: removed by the signal and memory handlers while registered.
 // At most a few exist at once (one per output being written); beyond the registry's slots a file
 // is simply not removed on a signal (the next run's stale-file sweep removes it).

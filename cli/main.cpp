@@ -109,6 +109,7 @@ int run_command(const std::string& name, const pmc::cli::Runner& run) {
   try {
     int status = run();
     pmc::cli::finish_standard_output();
+    pmc::cli::die_of_deferred_signal();
     return status;
   } catch (const pmc::cli::CommandError& e) {
     std::fprintf(stderr, "pmcmodel %s: %s\n", name.c_str(), one_line(e.what()).c_str());

@@ -130,6 +130,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
   int status = 0;
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   return r;
 }
 

@@ -32,7 +32,8 @@ std::string run_child_body(const std::string& name, const std::string& input,
 int child_body_main(const std::string& name);
 
 struct ProcessResult {
-  int exit_code = -1;  // 128+N when killed by signal N
+  int exit_code = -1;   // 128+N when killed by signal N
+  int term_signal = 0;  // N when killed by signal N (an exit(128+N) leaves it 0)
   std::string out;
   std::string err;
 };

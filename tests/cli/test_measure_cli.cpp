@@ -85,6 +85,33 @@ TEST_SUITE("kernel") {
     std::filesystem::remove(path);
   }
 
+  TEST_CASE("-a ended by SIGINT writes its document, then dies of SIGINT as perf stat does") {
+    auto path = temp_path("sigint-a.json");
+    auto r = run_process(pmcmodel({"measure", "-a", "-e", "task-clock", "--json", path}), {}, 1.0);
+    // Killed by the signal itself (WIFSIGNALED), not an exit(130): a shell loop that was sent ^C
+    // stops only then.
+    CHECK(r.term_signal == SIGINT);
+    auto doc = json::parse(read_file(path));
+    REQUIRE(find_event(doc, "task-clock") != nullptr);
+    CHECK((*find_event(doc, "task-clock"))["status"] == "counted");
+    bool noted = false;
+    for (const auto& n : doc["notes"])
+      noted |= n.get<std::string>().find("interrupted by SIGINT") != std::string::npos;
+    CHECK(noted);
+    CHECK(r.err.find("task-clock") != std::string::npos);  // the table was printed first
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("a command's run ended by SIGINT exits with the command's status, not the signal") {
+    // The child ignores nothing: the forwarded SIGINT kills it, and pmcmodel exits 128+2 itself.
+    auto cmd = child_command("sleep:30");
+    std::vector<std::string> args = {"measure", "-e", "task-clock", "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto r = run_process(pmcmodel(args), {}, 1.0);
+    CHECK(r.exit_code == 128 + SIGINT);
+    CHECK(r.term_signal == 0);
+  }
+
   TEST_CASE("a command that cannot be run gives one line and 127 or 126") {
     auto r = run_process(pmcmodel({"measure", "--", "/nonexistent/pmc-cmd"}));
     CHECK(r.exit_code == 127);
