@@ -79,8 +79,10 @@ constexpr size_t kTicksPerBatch = 600;
 // goes on without the stream, and the command exits 1 at the end.
 class IntervalStream {
  public:
-  IntervalStream(const std::string& path, const std::string& format, bool human)
-      : path_(path), csv_(format == "csv"), human_(human) {
+  // `runs`: N of -r N. With more than one, every record names its run (1-based): JSONL's
+  // leading "run", the CSV's first column `run`, a "# run K of N" line in the table.
+  IntervalStream(const std::string& path, const std::string& format, bool human, int runs = 1)
+      : path_(path), csv_(format == "csv"), human_(human), runs_(runs) {
     if (path.empty() || path == "-") return;
     if (check_output_path(path) && ::access(path.c_str(), W_OK) != 0)
       throw CommandError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
@@ -91,12 +93,36 @@ class IntervalStream {
   // The write error that stopped the stream, empty when none.
   const std::string& failure() const { return failure_; }
 
+  // The run (1-based) whose intervals come next.
+  void begin_run(int run) {
+    run_ = run;
+    run_shown_ = false;
+  }
+
   void operator()(const Interval& iv) {
     if (human_) {
+      if (runs_ > 1 && !run_shown_) std::fprintf(stderr, "# run %d of %d\n", run_, runs_);
       std::fputs(format_interval_rows(iv).c_str(), stderr);
       std::fflush(stderr);
     }
-    if (!path_.empty()) write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
+    run_shown_ = true;
+    if (path_.empty()) return;
+    if (runs_ == 1) {
+      write(csv_ ? interval_to_csv(iv) : interval_to_jsonl(iv));
+    } else if (csv_) {
+      std::string rows = interval_to_csv(iv), prefixed, prefix = fmt::format("{},", run_);
+      prefixed.reserve(rows.size() + 64);
+      for (size_t at = 0; at < rows.size();) {
+        size_t end = rows.find('\n', at);
+        end = end == std::string::npos ? rows.size() : end + 1;
+        prefixed.append(prefix).append(rows, at, end - at);
+        at = end;
+      }
+      write(prefixed);
+    } else {
+      std::string line = interval_to_jsonl(iv);  // "{...}\n": the run goes first
+      write(fmt::format("{{\"run\":{},{}", run_, std::string_view(line).substr(1)));
+    }
   }
 
   // At the end of the run: fsync and close, checked.
@@ -115,7 +141,7 @@ class IntervalStream {
     try {
       if (!out_) {
         out_.emplace(path_);
-        if (csv_) out_->write(csv_interval_header());
+        if (csv_) out_->write(runs_ > 1 ? "run," + csv_interval_header() : csv_interval_header());
       }
       out_->write(s);
     } catch (const CommandError& e) {
@@ -132,6 +158,9 @@ class IntervalStream {
   std::string failure_;
   bool csv_;
   bool human_;
+  int runs_;
+  int run_ = 1;
+  bool run_shown_ = false;
 };
 
 std::vector<EventGroup> resolve_events(const MeasureOptions& o, const EventResolver& resolver,
@@ -443,7 +472,7 @@ int run_measure(MeasureOptions o) {
   std::optional<EnergyRecorder> recorder;
   open_energy_recorder(o, root, machine, recorder);
   EnergyRecorder& energy = *recorder;
-  IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet);
+  IntervalStream stream(o.interval_out, o.interval_format, o.interval_ms > 0 && !o.quiet, o.repeat);
 
   // The document's intervals, kept on disk while the run goes on (one run only: -r N averages
   // runs, and its document has no intervals).
@@ -455,6 +484,7 @@ int run_measure(MeasureOptions o) {
   RunEnd last_end;
   for (int i = 0; i < o.repeat; ++i) {
     RunEnd end;
+    stream.begin_run(i + 1);
     runs.push_back(measure_once(o, root, resolver, stream, energy, metrics ? &*metrics : nullptr,
                                 models, spool ? &*spool : nullptr, exit_code, end));
     last_end = end;

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -269,6 +270,58 @@ TEST_SUITE("kernel") {
     CHECK(doc["intervals"].size() == size_t(lines));
     std::filesystem::remove(path);
     std::filesystem::remove(doc_path);
+  }
+
+  TEST_CASE("-r N streams every run's intervals, each record naming its run") {
+    auto jsonl = temp_path("runs.jsonl");
+    auto csv = temp_path("runs.csv");
+    auto doc_path = temp_path("runs.json");
+    auto cmd = child_command("spin:0.25");
+    std::vector<std::string> args = {
+        "measure", "-q",     "-e",     "task-clock",     "-r",  "2", "-I",
+        "100",     "--json", doc_path, "--interval-out", jsonl, "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    REQUIRE(run_process(pmcmodel(args)).exit_code == 0);
+    std::istringstream lines(read_file(jsonl));
+    std::string line;
+    double sum[3] = {0, 0, 0};
+    int count[3] = {0, 0, 0}, last_run = 0;
+    while (std::getline(lines, line)) {
+      auto rec = json::parse(line);
+      REQUIRE(rec.contains("run"));
+      int run = rec["run"].get<int>();
+      REQUIRE((run == 1 || run == 2));
+      CHECK(run >= last_run);  // run 2's records follow run 1's
+      last_run = run;
+      sum[run] += rec["events"][0]["value"].get<double>();
+      ++count[run];
+    }
+    CHECK(count[1] >= 2);
+    CHECK(count[2] >= 2);
+    // The document holds the mean of the two runs: each run's streamed deltas add up to its own
+    // total, so their mean is the document's.
+    auto doc = json::parse(read_file(doc_path));
+    CHECK((sum[1] + sum[2]) / 2 ==
+          doctest::Approx(doc["events"][0]["value"].get<double>()).epsilon(0.001));
+
+    args[args.size() - cmd.size() - 2] = csv;  // the --interval-out path
+    args.insert(args.begin() + 1, {"--interval-format", "csv"});
+    REQUIRE(run_process(pmcmodel(args)).exit_code == 0);
+    std::istringstream rows(read_file(csv));
+    REQUIRE(std::getline(rows, line));
+    CHECK(line.rfind("run,time_s,duration_s,kind,name,", 0) == 0);
+    auto columns = std::count(line.begin(), line.end(), ',');
+    int seen[3] = {0, 0, 0};
+    while (std::getline(rows, line)) {
+      if (line.find(",event,task-clock,") == std::string::npos) continue;
+      CHECK(std::count(line.begin(), line.end(), ',') == columns);
+      int run = line[0] - '0';
+      REQUIRE((line[1] == ',' && (run == 1 || run == 2)));
+      ++seen[run];
+    }
+    CHECK(seen[1] >= 2);
+    CHECK(seen[2] >= 2);
+    for (const auto& p : {jsonl, csv, doc_path}) std::filesystem::remove(p);
   }
 
   TEST_CASE("a run refused before it measures leaves --interval-out as it was") {
