@@ -561,7 +561,10 @@ Runner add_measure(CLI::App& app) {
           },
           "PID"));
   cmd->add_flag("-a,--all-cpus", o->all_cpus, "Count system-wide, on every CPU");
-  cmd->add_option("-G,--cgroup", o->cgroup, "Count a cgroup (path under /sys/fs/cgroup)")
+  cmd->add_option(
+         "-G,--cgroup", o->cgroup,
+         "Count a cgroup: its directory, or a path relative to the mount of the hierarchy that "
+         "has the perf_event controller (cgroup2, or v1 where /proc/cgroups puts it)")
       ->check(not_empty("a cgroup path"));
   cmd->add_option("-C,--cpus", o->cpu_list, "CPUs for -a/-G, e.g. 0-3,8")
       ->check(not_empty("a CPU list like 0-3,8"));

@@ -494,16 +494,27 @@ class PerfEventCounters final : public Counters {
 
   void open_cgroup_fd() {
     std::filesystem::path p = target_.cgroup_path;
-    // A relative path is under the cgroup2 mount, wherever mountinfo says it is (a hybrid host
-    // has it at /sys/fs/cgroup/unified).
+    // A relative path is under the mount of the hierarchy that has the perf_event controller,
+    // as perf's -G is: cgroup2 wherever mountinfo says it is (a hybrid host has it at
+    // /sys/fs/cgroup/unified), or the v1 perf_event mount where perf_event is bound to v1.
     if (p.is_relative())
       p = std::filesystem::path(
-              cgroup2_mount_point(root_).value_or(root_.sys_path("fs/cgroup").string())) /
+              perf_event_cgroup(root_).mount.value_or(root_.sys_path("fs/cgroup").string())) /
           p;
     cgroup_dir_ = p.string();
     cgroup_fd_.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
     if (!cgroup_fd_)
       throw std::runtime_error("cannot open cgroup " + p.string() + ": " + std::strerror(errno));
+    // A directory of another hierarchy than perf_event's is refused by the kernel with ENOENT
+    // for every event, which would read as events this machine lacks: said here instead.
+    std::error_code ec;
+    auto dir = std::filesystem::canonical(p, ec);
+    auto mountinfo = read_text(root_.proc_path("self/mountinfo"));
+    auto cgroups = read_text(root_.proc_path("cgroups"));
+    if (!ec && mountinfo) {
+      std::string problem = cgroup_dir_problem(dir.string(), *mountinfo, cgroups.value_or(""));
+      if (!problem.empty()) throw std::runtime_error("-G " + target_.cgroup_path + ": " + problem);
+    }
   }
 
   // `legacy`: the event's encoding without the extended hardware type (its PMU's own type),
@@ -624,8 +635,8 @@ class PerfEventCounters final : public Counters {
       throw std::runtime_error(
           "-G " + target_.cgroup_path + ": " + cgroup_dir_ +
           " is not a cgroup the kernel can count (perf_event_open: EBADF): give a directory of "
-          "the cgroup2 hierarchy, mounted at " +
-          cgroup2_mount_point(root_).value_or(root_.sys_path("fs/cgroup").string()) +
+          "the hierarchy that has the perf_event controller, mounted at " +
+          perf_event_cgroup(root_).mount.value_or(root_.sys_path("fs/cgroup").string()) +
           ", as a path under it or relative to it");
     if (!failure && group.copies.empty() && !placements.empty()) failure = OpenError{0, ESRCH};
     if (!failure && !group.copies.empty() && probe_group(group.slots) == Probe::never_together) {

@@ -163,11 +163,29 @@ Check rapl(const SysRoot& root) {
 
 // cgroup2 may be mounted anywhere: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on
 // systemd's hybrid layout (v1 controllers beside it), so mountinfo is read rather than one path.
+// -G needs the hierarchy that has the perf_event controller, which /proc/cgroups may bind to v1.
 Check cgroup_v2(const SysRoot& root) {
   Check c{"cgroup v2", false, "", ""};
   bool readable = false;
   auto mount = cgroup2_mount_point(root, &readable);
   std::string mountinfo = root.proc_path("self/mountinfo").string();
+  PerfEventCgroup perf = perf_event_cgroup(root);
+  if (perf.v1) {
+    std::string v2 = mount ? "cgroup2 is mounted at " + *mount + ", but " : "";
+    c.ok = perf.mount.has_value();
+    if (c.ok) {
+      c.detail = v2 + "the perf_event controller is on a cgroup v1 hierarchy (" +
+                 root.proc_path("cgroups").string() + "), mounted at " + *perf.mount +
+                 ": -G takes a path under it, e.g. -G " + *perf.mount + "/system.slice";
+    } else {
+      c.detail = v2 + "the perf_event controller is on a cgroup v1 hierarchy (" +
+                 root.proc_path("cgroups").string() + ") that is not mounted";
+      c.fix =
+          "mount it (sudo mkdir -p /sys/fs/cgroup/perf_event && sudo mount -t cgroup -o "
+          "perf_event none /sys/fs/cgroup/perf_event) to use -G";
+    }
+    return c;
+  }
   if (mount) {
     c.ok = true;
     c.detail = "cgroup2 mounted at " + *mount + " (" + mountinfo + ")";

@@ -610,6 +610,37 @@ TEST_SUITE("kernel") {
     if (!hw) CHECK(r.out.find("fix:") != std::string::npos);
   }
 
+  TEST_CASE("doctor says where -G must point when perf_event is bound to a cgroup v1 hierarchy") {
+    // A hybrid host whose /proc/cgroups puts perf_event on hierarchy 10: cgroup2 is mounted,
+    // yet the kernel counts only a cgroup of perf_event's v1 hierarchy.
+    auto dir = temp_path("doctor-proc");
+    std::filesystem::create_directories(dir + "/self");
+    std::string mountinfo =
+        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+    std::ofstream(dir + "/self/mountinfo") << mountinfo;
+    std::ofstream(dir + "/cgroups") << "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+                                       "perf_event\t10\t1\t1\n";
+    auto r = run_process(pmcmodel({"doctor"}), {"PMCMODEL_PROCFS_ROOT=" + dir});
+    CHECK(r.exit_code == 0);
+    auto at = r.out.find("cgroup v2");
+    REQUIRE(at != std::string::npos);
+    std::string lines = r.out.substr(at, r.out.find("\n[", at) - at);
+    CAPTURE(lines);
+    CHECK(lines.find("perf_event controller is on a cgroup v1 hierarchy") != std::string::npos);
+    CHECK(lines.find("mount -t cgroup -o perf_event") != std::string::npos);
+    // Mounted: -G goes under it.
+    std::ofstream(dir + "/self/mountinfo")
+        << mountinfo
+        << "46 31 0:40 / /sys/fs/cgroup/perf_event rw,relatime - cgroup none rw,perf_event\n";
+    r = run_process(pmcmodel({"doctor"}), {"PMCMODEL_PROCFS_ROOT=" + dir});
+    at = r.out.find("cgroup v2");
+    REQUIRE(at != std::string::npos);
+    lines = r.out.substr(at, r.out.find("\n[", at) - at);
+    CHECK(lines.find("-G takes a path under it, e.g. -G /sys/fs/cgroup/perf_event/") !=
+          std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("doctor without a libpfm4 core PMU does not advise forcing another CPU's table") {
     // docs/events.md: LIBPFM_FORCE_PMU naming another CPU encodes that CPU's codes, wrong
     // counts with no error; measure's own hint says so, and doctor's fix must agree with it.

@@ -20,6 +20,7 @@
 
 #include "engine/counting/perf_event.h"
 #include "engine/session/session.h"
+#include "engine/system/mounts.h"
 #include "events/metrics/derived_metrics.h"
 #include "events/names/resolver.h"
 #include "test_support.h"
@@ -402,18 +403,10 @@ RunResult count_task_clock_of(pid_t pid, double duration_s, int interval_ms = 0)
   return run_counted(*counters, o, nullptr);
 }
 
-std::string cgroup2_mount() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto dash = line.find(" - cgroup2 ");
-    if (dash == std::string::npos) continue;
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, mount;
-    fields >> id >> parent >> dev >> root >> mount;
-    return mount;
-  }
-  return "";
+// The mount of the hierarchy that has the perf_event controller (cgroup2, or a v1 hierarchy where
+// /proc/cgroups binds it there), as measure -G resolves it; empty when it is not mounted.
+std::string perf_event_cgroup_mount() {
+  return perf_event_cgroup(SysRoot()).mount.value_or("");
 }
 
 }  // namespace
@@ -525,10 +518,10 @@ TEST_SUITE("kernel") {
   }
 
   TEST_CASE("-G counts the tasks of a cgroup, and only them") {
-    auto mount = cgroup2_mount();
+    auto mount = perf_event_cgroup_mount();
     std::string dir = mount + "/pmc-test-" + std::to_string(getpid());
     if (mount.empty() || geteuid() != 0 || mkdir(dir.c_str(), 0755) != 0) {
-      MESSAGE("needs root and a writable cgroup2 mount");
+      MESSAGE("needs root and a writable mount of the perf_event cgroup hierarchy");
       return;
     }
     {
@@ -543,12 +536,13 @@ TEST_SUITE("kernel") {
         std::string leaf = dir.substr(mount.size());
         for (int i = 0; i < 100; ++i) {
           std::ofstream(dir + "/cgroup.procs") << spinner.pid << "\n";
+          // One line per hierarchy ("0::/…" for cgroup2, "10:perf_event:/…" for v1).
           std::ifstream member("/proc/" + std::to_string(spinner.pid) + "/cgroup");
-          std::string line;
-          std::getline(member, line);
-          if (line.size() >= leaf.size() &&
-              line.compare(line.size() - leaf.size(), leaf.size(), leaf) == 0)
-            break;
+          bool moved = false;
+          for (std::string line; std::getline(member, line);)
+            moved |= line.size() >= leaf.size() &&
+                     line.compare(line.size() - leaf.size(), leaf.size(), leaf) == 0;
+          if (moved) break;
           usleep(10000);
         }
         wait_until_spinning(spinner.pid);

@@ -986,6 +986,55 @@ TEST_SUITE("pure") {
     std::filesystem::remove_all(dir);
   }
 
+  TEST_CASE(
+      "-G where perf_event is bound to cgroup v1: relative paths go there, cgroup2 is refused") {
+    // /proc/cgroups gives perf_event hierarchy 10 (a v1 hierarchy, mounted at
+    // fs/cgroup/perf_event): the kernel takes only a directory of that hierarchy
+    // (css_tryget_online_from_dir), and a cgroup2 one is ENOENT for every event, which must not
+    // read as events this machine lacks.
+    auto dir = test::make_temp_dir("fakecgroup");
+    auto mounts = std::filesystem::canonical(dir) / "fs/cgroup";
+    std::filesystem::create_directories(mounts / "unified/app.slice/web.service");
+    std::filesystem::create_directories(mounts / "perf_event/app.slice/web.service");
+    std::filesystem::create_directories(dir / "proc/self");
+    std::ofstream(dir / "proc/self/mountinfo")
+        << "25 22 0:23 / " << mounts.string()
+        << " ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755\n"
+        << "26 25 0:24 / " << (mounts / "unified").string()
+        << " rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
+        << "28 25 0:26 / " << (mounts / "perf_event").string()
+        << " rw,relatime shared:12 - cgroup cgroup rw,perf_event\n";
+    std::ofstream(dir / "proc/cgroups") << "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+                                           "cpu\t1\t1\t1\nperf_event\t10\t3\t1\n";
+    SysRoot root = fixture("intel-client");
+    root.proc = dir / "proc";
+    FakeKernel fake(root);
+    fake.set_privileged(true);
+    Target t;
+    t.kind = Target::Kind::cgroup;
+    t.cgroup_path = "app.slice/web.service";
+    t.cpus = range(0, 3);
+    {
+      auto run =
+          run_target(fake, root, EventResolver(root).resolve_list("instructions"), t, 8 * kMs);
+      REQUIRE(event(run.counts, "instructions").counted());
+      CHECK(fake.cgroup_dirs() ==
+            std::set<std::string>{(mounts / "perf_event/app.slice/web.service").string()});
+    }
+    t.cgroup_path = (mounts / "unified/app.slice/web.service").string();
+    try {
+      auto run =
+          run_target(fake, root, EventResolver(root).resolve_list("instructions"), t, 8 * kMs);
+      FAIL("a cgroup2 directory was taken while perf_event is on v1");
+    } catch (const std::runtime_error& e) {
+      std::string what = e.what();
+      CHECK(what.find("is a cgroup2 directory") != std::string::npos);
+      CHECK(what.find("cgroup v1 hierarchy (/proc/cgroups), mounted at " +
+                      (mounts / "perf_event").string()) != std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("Genoa: an amd_l3 event with -a is opened once per CCX and the CCXs add up") {
     // tests/data/sysfs/genoa-2s: 2 x EPYC 9354, 16 CCXs of 8 threads, amd_l3 cpumask one CPU
     // per CCX. Each copy counts its whole CCX (amd/uncore.c: EnAllCores, EnAllSlices), here 4
