@@ -264,11 +264,14 @@ double run_workload(const std::string& name, int threads, double seconds, const 
 
   std::shared_ptr<const Chain> chain;
   if (is_chase(name)) chain = make_chain(chase_bytes(name, sets));
+  // The streams' arrays together span the DRAM working set: stream-read's one array all of it,
+  // stream-rw's two half each.
   Arrays arrays;
   if (is_stream(name)) {
-    arrays.n = sets.dram / (2 * sizeof(double));
+    bool read_only = name == "stream-read";
+    arrays.n = sets.dram / ((read_only ? 1 : 2) * sizeof(double));
     arrays.a.reset(new double[arrays.n]);
-    if (name != "stream-read") arrays.b.reset(new double[arrays.n]);
+    if (!read_only) arrays.b.reset(new double[arrays.n]);
   }
   auto run_one = [&](size_t t) -> double {
     size_t begin = arrays.n * t / n_threads, stop = arrays.n * (t + 1) / n_threads;

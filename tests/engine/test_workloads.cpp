@@ -1,6 +1,8 @@
 // The embedded workloads: working sets sized from a cache tree, frequency control through
 // cpufreq, and each kernel running for about the seconds asked on the threads asked.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +34,28 @@ SysRoot fixture(const std::string& name) {
 }
 
 constexpr size_t KiB = 1024, MiB = 1024 * 1024;
+
+// The peak resident set in bytes of `pmcmodel workload NAME` run with the cache tree of
+// tests/data/<tree>, from wait4's rusage of that process alone.
+size_t workload_peak_rss(const std::string& name, const std::string& tree) {
+  std::vector<std::string> argv = {
+      "/usr/bin/env", "PMCMODEL_SYSFS_ROOT=" + std::string(PMC_TEST_DATA) + "/" + tree};
+  for (auto& a : pmc::test::pmcmodel({"workload", name, "--seconds", "0.05"})) argv.push_back(a);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  REQUIRE(wait4(pid, &status, 0, &ru) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return size_t(ru.ru_maxrss) * KiB;  // ru_maxrss is in KiB on Linux (getrusage(2))
+}
 
 }  // namespace
 
@@ -195,6 +219,23 @@ TEST_SUITE("pure") {
 }
 
 TEST_SUITE("kernel") {
+  TEST_CASE("workloads: the streams' arrays together span the DRAM working set, as --list says") {
+    // tests/data/models/sysfs-cache-two-level has a 1 MiB LLC, so the DRAM working set is 2 x LLC
+    // clamped up to 64 MiB: stream-read reads one array of 64 MiB, stream-rw two of 32 MiB. Every
+    // page is written before the streaming starts, so each adds its arrays to idle's peak RSS
+    // (a transparent huge page may round an array up by 2 MiB).
+    const std::string tree = "models/sysfs-cache-two-level";
+    REQUIRE(working_sets(read_cache_sizes(fixture(tree))).dram == 64 * MiB);
+    size_t base = workload_peak_rss("idle", tree);
+    for (const char* name : {"stream-read", "stream-rw"}) {
+      CAPTURE(name);
+      size_t peak = workload_peak_rss(name, tree);
+      REQUIRE(peak > base);
+      CHECK(peak - base >= 63 * MiB);
+      CHECK(peak - base <= 72 * MiB);
+    }
+  }
+
   TEST_CASE(
       "workloads: each runs about the seconds asked, its task-clock about threads × seconds") {
     SysRoot root = SysRoot::from_env();
