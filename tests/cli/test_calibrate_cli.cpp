@@ -1,0 +1,59 @@
+// pmcmodel calibrate as a user runs it at its edges: ^C in the middle of the suite.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "test_support.h"
+
+using namespace pmc::test;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("pmc-calibrate-" + std::to_string(getpid()) + "-" + name))
+      .string();
+}
+
+// The workload column of each data row of a calibration dataset.
+std::vector<std::string> row_workloads(const std::string& csv) {
+  std::vector<std::string> out;
+  std::stringstream in(csv);
+  bool header = true;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    if (header) {
+      REQUIRE(line.rfind("timestamp,workload,", 0) == 0);
+      header = false;
+      continue;
+    }
+    auto first = line.find(','), second = line.find(',', first + 1);
+    out.push_back(line.substr(first + 1, second - first - 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("kernel") {
+  TEST_CASE("calibrate interrupted by SIGINT writes the intervals measured so far and exits 0") {
+    // Two steps of about 2.8 s each within --seconds 6: SIGINT at 1.5 s falls in the first (int),
+    // which the session passes on to the workload; idle never starts.
+    auto data = temp_path("interrupted.csv");
+    std::filesystem::remove(data);
+    auto r = run_process(pmcmodel({"calibrate", "--seconds", "6", "--workloads", "int,idle",
+                                   "--threads", "1", "--out-data", data}),
+                         {}, 1.5);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    REQUIRE(std::filesystem::exists(data));
+    auto workloads = row_workloads(read_file(data));
+    CHECK(!workloads.empty());
+    for (const auto& w : workloads) CHECK(w == "int");
+    CHECK(r.out.find("note: interrupted by SIGINT") != std::string::npos);
+    std::filesystem::remove(data);
+  }
+}
