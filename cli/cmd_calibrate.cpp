@@ -103,10 +103,13 @@ std::string format_run_summary(const CalibrateOptions& o, const CalibrationResul
                                double elapsed_s) {
   const CalibrationRequest& r = o.request;
   const CalibrationColumns& c = result.columns;
-  // What the rows hold; the notes say what was asked for and left out, and why.
+  // What the rows hold, from the steps that ran (fewer than planned when the run was interrupted
+  // or --seconds ran out); the notes say what was asked for and left out, and why.
+  size_t run = result.run.steps_run, planned = result.steps.size();
+  std::string steps = run < planned ? fmt::format("{} of {}", run, planned) : std::to_string(run);
   std::string report = fmt::format(
       "calibrate: {} rows ({} ms intervals) from {} steps (workloads {}; threads {}) in {:.1f} s\n",
-      result.rows, r.interval_ms, result.steps.size(), fmt::join(result.workloads_in_rows, ","),
+      result.rows, r.interval_ms, steps, fmt::join(result.workloads_in_rows, ","),
       fmt::join(result.threads_in_rows, ","), elapsed_s);
   report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
   if (!c.uncounted.empty())

@@ -7,6 +7,7 @@
 
 #include "engine/counting/perf_event.h"
 #include "engine/power/energy_accounting.h"
+#include "engine/session/session.h"
 #include "engine/workloads/workloads.h"
 #include "events/names/resolver.h"
 
@@ -96,27 +97,38 @@ void describe_rows(const CalibrationRequest& request, CalibrationResult& out) {
         "{} of {} intervals are not in the dataset: they lack a column ({} of them the watts of "
         "a power domain)",
         incomplete, out.run.samples.size(), without_watts));
-  auto planned = [&](auto pred) { return std::any_of(out.steps.begin(), out.steps.end(), pred); };
+  // Why an asked-for workload or thread count has no row: its steps ran but left no complete
+  // interval, they were planned but never started (the run was interrupted or --seconds ran out),
+  // or the plan for --seconds left them out.
+  auto run_end = out.steps.begin() + std::ptrdiff_t(std::min(out.run.steps_run, out.steps.size()));
+  std::string not_started =
+      out.run.interrupted_by
+          ? "the run was interrupted (" + signal_name(*out.run.interrupted_by) + ") before "
+          : std::string("--seconds ran out before ");
+  auto why_absent = [&](auto pred, const char* it, const char* its) {
+    if (std::any_of(out.steps.begin(), run_end, pred))
+      return fmt::format("{} ran, but none of {} intervals has every column", it, its);
+    if (std::any_of(run_end, out.steps.end(), pred))
+      return fmt::format("{}{} ran", not_started, it);
+    return fmt::format("the plan for --seconds left {} out", it);
+  };
   for (const auto& w : request.workloads) {
     if (workloads.count(w)) {
       out.workloads_in_rows.push_back(w);
       continue;
     }
-    bool ran = planned([&](const CalibrationStep& s) { return s.workload == w; });
-    out.notes.push_back(fmt::format("workload {} is not in the dataset: {}", w,
-                                    ran ? "it ran, but none of its intervals has every column"
-                                        : "the plan for --seconds left it out"));
+    out.notes.push_back(fmt::format(
+        "workload {} is not in the dataset: {}", w,
+        why_absent([&](const CalibrationStep& s) { return s.workload == w; }, "it", "its")));
   }
   for (int t : request.threads) {
     if (threads.count(t)) {
       out.threads_in_rows.push_back(t);
       continue;
     }
-    bool ran = planned([&](const CalibrationStep& s) { return s.threads == t; });
-    out.notes.push_back(fmt::format("{} thread{} not in the dataset: {}", t,
-                                    t == 1 ? " is" : "s are",
-                                    ran ? "they ran, but none of their intervals has every column"
-                                        : "the plan for --seconds left them out"));
+    out.notes.push_back(fmt::format(
+        "{} thread{} not in the dataset: {}", t, t == 1 ? " is" : "s are",
+        why_absent([&](const CalibrationStep& s) { return s.threads == t; }, "they", "their")));
   }
 }
 

@@ -53,7 +53,11 @@ TEST_SUITE("kernel") {
     auto workloads = row_workloads(read_file(data));
     CHECK(!workloads.empty());
     for (const auto& w : workloads) CHECK(w == "int");
+    CHECK(r.out.find("from 1 of 2 steps (workloads int; threads 1)") != std::string::npos);
     CHECK(r.out.find("note: interrupted by SIGINT") != std::string::npos);
+    CHECK_MESSAGE(r.out.find("note: workload idle is not in the dataset: the run was interrupted "
+                             "(SIGINT) before it ran") != std::string::npos,
+                  r.out);
     std::filesystem::remove(data);
   }
 }
