@@ -140,6 +140,12 @@ void complete_calibration_request(CalibrationRequest& r, int cpus) {
   std::sort(r.threads.begin(), r.threads.end());
   r.threads.erase(std::unique(r.threads.begin(), r.threads.end()), r.threads.end());
   if (r.workloads.empty()) r.workloads = suite_workloads();
+  // A workload named twice runs once, in its first place (as a thread count given twice does).
+  std::vector<std::string> distinct;
+  for (auto& w : r.workloads)
+    if (std::find(distinct.begin(), distinct.end(), w) == distinct.end())
+      distinct.push_back(std::move(w));
+  r.workloads = std::move(distinct);
   auto known = workload_names();
   for (const auto& w : r.workloads)
     if (std::find(known.begin(), known.end(), w) == known.end())

@@ -35,8 +35,8 @@ struct CalibrationRequestError : std::invalid_argument {
 };
 
 // Defaults for `cpus` logical CPUs: thread counts 1 … cpus when none are given, sorted and
-// distinct; the suite's workloads when none are given. Throws CalibrationRequestError for a
-// workload that does not exist.
+// distinct; the suite's workloads when none are given, each once in the order first given.
+// Throws CalibrationRequestError for a workload that does not exist.
 void complete_calibration_request(CalibrationRequest& request, int cpus);
 
 struct CalibrationResult {
@@ -55,7 +55,7 @@ struct CalibrationResult {
   // How the power source was chosen, then its notes after the run (a meter log that does not
   // cover every interval).
   std::vector<std::string> power_notes;
-  CalibrationContext context;            // why a model may not be fitted: no watts, no hardware
+  CalibrationContext context;  // why a model may not be fitted: no watts, no hardware
 };
 
 // Runs the completed `request` on `machine` (read_machine_info of `root`); `progress` (may be

@@ -16,6 +16,7 @@
 #include "engine/counting/perf_event.h"
 #include "engine/session/session.h"
 #include "engine/system/proc_stat.h"
+#include "engine/workloads/calibrate.h"
 #include "engine/workloads/calibration.h"
 #include "engine/workloads/workloads.h"
 #include "events/names/resolver.h"
@@ -110,6 +111,13 @@ TEST_SUITE("pure") {
     auto isa = vector_isa();
     CHECK((isa == "avx512f" || isa == "avx2" || isa == "sse2" || isa == "generic"));
     CHECK_THROWS_AS(run_workload("no-such", 1, 0.01, {}), std::invalid_argument);
+  }
+
+  TEST_CASE("calibration: a workload named twice runs once, in its first place") {
+    CalibrationRequest request;
+    request.workloads = {"int", "idle", "int", "fp", "idle"};
+    complete_calibration_request(request, 2);
+    CHECK(request.workloads == std::vector<std::string>{"int", "idle", "fp"});
   }
 
   TEST_CASE("calibration: dataset column names of events and power domains") {
