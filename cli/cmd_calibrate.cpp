@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_report.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "engine/power/energy_accounting.h"
 #include "engine/session/machine.h"
@@ -207,15 +208,18 @@ Runner add_calibrate(CLI::App& app) {
       ->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_option("--out-data", o->out_data,
-                  "Training dataset CSV to write (default calibration.csv)");
+                  "Training dataset CSV to write (default calibration.csv)")
+      ->check(not_empty("a file name"));
   cmd->add_option("--out", o->out,
                   "Model files: MODEL.json gives MODEL.<target>.json per fitted model "
-                  "(package_watts, ipc, cpi)");
+                  "(package_watts, ipc, cpi)")
+      ->check(not_empty("a file name"));
   cmd->add_option("--power-source", o->request.power_source,
                   "auto (perf power PMU, then powercap), perf, powercap, papi, none")
       ->check(CLI::IsMember({"auto", "perf", "powercap", "papi", "none"}));
   cmd->add_option("--power-from", o->request.power_from,
-                  "Power from a wall meter's log FILE, or ipmi");
+                  "Power from a wall meter's log FILE, or ipmi")
+      ->check(not_empty("a meter log file, or ipmi"));
   cmd->add_option("--gpus", o->request.gpus,
                   "GPUs whose watts, utilisation, clocks and temperature the dataset records "
                   "(NVIDIA's through NVML, then AMD's through AMD SMI): all (the default), none, "

@@ -1,4 +1,5 @@
-// pmcmodel calibrate as a user runs it at its edges: ^C in the middle of the suite.
+// pmcmodel calibrate as a user runs it at its edges: ^C in the middle of the suite, empty file
+// names.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,6 +18,10 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           ("pmc-calibrate-" + std::to_string(getpid()) + "-" + name))
       .string();
+}
+
+bool one_line(const std::string& s) {
+  return !s.empty() && s.find('\n') == s.size() - 1;
 }
 
 // The workload column of each data row of a calibration dataset.
@@ -38,6 +43,23 @@ std::vector<std::string> row_workloads(const std::string& csv) {
 }
 
 }  // namespace
+
+TEST_SUITE("pure") {
+  TEST_CASE("calibrate refuses an empty --out-data, --out or --power-from before anything runs") {
+    // An empty value would read as the option not given (no models written, no meter read) or
+    // fail only after the whole suite ran.
+    for (const char* option : {"--out-data", "--out", "--power-from"}) {
+      CAPTURE(option);
+      auto r = run_process(pmcmodel(
+          {"calibrate", "--seconds", "0.5", "--workloads", "idle", "--threads", "1", option, ""}));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.err.find(std::string(option) + ": expected ") != std::string::npos);
+      CHECK(r.err.find("found an empty value") != std::string::npos);
+      CHECK(r.out.empty());
+    }
+  }
+}
 
 TEST_SUITE("kernel") {
   TEST_CASE("calibrate interrupted by SIGINT writes the intervals measured so far and exits 0") {
