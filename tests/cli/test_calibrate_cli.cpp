@@ -1,5 +1,5 @@
-// pmcmodel calibrate as a user runs it at its edges: ^C in the middle of the suite, empty file
-// names.
+// pmcmodel calibrate and workload as a user runs them at their edges: ^C in the middle of the
+// suite, empty file names, a duration longer than the clock can hold.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -81,5 +81,12 @@ TEST_SUITE("kernel") {
                              "(SIGINT) before it ran") != std::string::npos,
                   r.out);
     std::filesystem::remove(data);
+  }
+
+  TEST_CASE("workload --seconds beyond what the clock holds runs until stopped") {
+    // 1e300 s does not fit in steady_clock's 64-bit nanoseconds: the deadline saturates instead
+    // of wrapping into the past, so the workload is still running when SIGINT ends it.
+    auto r = run_process(pmcmodel({"workload", "idle", "--seconds", "1e300"}), {}, 0.5);
+    CHECK(r.exit_code == 128 + SIGINT);
   }
 }
