@@ -105,30 +105,36 @@ void describe_rows(const CalibrationRequest& request, CalibrationResult& out) {
       out.run.interrupted_by
           ? "the run was interrupted (" + signal_name(*out.run.interrupted_by) + ") before "
           : std::string("--seconds ran out before ");
-  auto why_absent = [&](auto pred, const char* it, const char* its) {
+  struct Pronouns {
+    const char *subject, *object, *possessive;
+  };
+  auto why_absent = [&](auto pred, Pronouns p) {
     if (std::any_of(out.steps.begin(), run_end, pred))
-      return fmt::format("{} ran, but none of {} intervals has every column", it, its);
+      return fmt::format("{} ran, but none of {} intervals has every column", p.subject,
+                         p.possessive);
     if (std::any_of(run_end, out.steps.end(), pred))
-      return fmt::format("{}{} ran", not_started, it);
-    return fmt::format("the plan for --seconds left {} out", it);
+      return fmt::format("{}{} ran", not_started, p.subject);
+    return fmt::format("the plan for --seconds left {} out", p.object);
   };
   for (const auto& w : request.workloads) {
     if (workloads.count(w)) {
       out.workloads_in_rows.push_back(w);
       continue;
     }
-    out.notes.push_back(fmt::format(
-        "workload {} is not in the dataset: {}", w,
-        why_absent([&](const CalibrationStep& s) { return s.workload == w; }, "it", "its")));
+    out.notes.push_back(
+        fmt::format("workload {} is not in the dataset: {}", w,
+                    why_absent([&](const CalibrationStep& s) { return s.workload == w; },
+                               Pronouns{"it", "it", "its"})));
   }
   for (int t : request.threads) {
     if (threads.count(t)) {
       out.threads_in_rows.push_back(t);
       continue;
     }
-    out.notes.push_back(fmt::format(
-        "{} thread{} not in the dataset: {}", t, t == 1 ? " is" : "s are",
-        why_absent([&](const CalibrationStep& s) { return s.threads == t; }, "they", "their")));
+    out.notes.push_back(
+        fmt::format("{} thread{} not in the dataset: {}", t, t == 1 ? " is" : "s are",
+                    why_absent([&](const CalibrationStep& s) { return s.threads == t; },
+                               Pronouns{"they", "them", "their"})));
   }
 }
 

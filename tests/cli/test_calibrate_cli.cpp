@@ -83,6 +83,20 @@ TEST_SUITE("kernel") {
     std::filesystem::remove(data);
   }
 
+  TEST_CASE("calibrate names a thread count the plan for --seconds left out") {
+    // --seconds 0.5 leaves 0.475 s of steps, room for one of at least 0.25 s: of threads 1 and 2
+    // only the smallest runs (docs/MODELS.md).
+    auto data = temp_path("plan.csv");
+    auto r = run_process(pmcmodel({"calibrate", "--seconds", "0.5", "--workloads", "idle",
+                                   "--threads", "1,2", "--out-data", data}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out.find("from 1 steps (workloads idle; threads 1)") != std::string::npos);
+    CHECK_MESSAGE(r.out.find("note: 2 threads are not in the dataset: the plan for --seconds left "
+                             "them out\n") != std::string::npos,
+                  r.out);
+    std::filesystem::remove(data);
+  }
+
   TEST_CASE("workload --seconds beyond what the clock holds runs until stopped") {
     // 1e300 s does not fit in steady_clock's 64-bit nanoseconds: the deadline saturates instead
     // of wrapping into the past, so the workload is still running when SIGINT ends it.
