@@ -1,6 +1,7 @@
 #include "engine/workloads/calibrate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -13,6 +14,15 @@
 
 namespace pmc {
 namespace {
+
+// The steps get 95% of --seconds; the rest is kept for writing and fitting.
+constexpr double kStepsShare = 0.95;
+// What starting and reaping a workload adds to its seconds, at most, on a loaded 2-CPU VM.
+constexpr double kStepOverheadS = 0.1;
+
+double steps_budget_s(const CalibrationRequest& request) {
+  return request.seconds * kStepsShare;
+}
 
 std::vector<std::pair<std::string, std::string>> identity_of(const MachineInfo& m) {
   return {{"hostname", m.hostname},
@@ -50,8 +60,7 @@ void run_suite(const SysRoot& root, int cpus, const CalibrationRequest& request,
                const CalibrationProgress& progress, CalibrationResult& out) {
   FrequencyControl freq = probe_frequency_control(root, cpus);
   if (!freq.available) out.notes.push_back("frequency not varied: " + freq.reason);
-  // Keep 5% of --seconds for writing and fitting.
-  CalibrationRunOptions options{request.executable, request.seconds * 0.95, request.interval_ms,
+  CalibrationRunOptions options{request.executable, steps_budget_s(request), request.interval_ms,
                                 request.seconds};
   double min_step = std::max(0.25, 2.5 * request.interval_ms / 1000.0);
   out.steps = plan_calibration_steps({request.seconds, request.threads, request.workloads,
@@ -152,6 +161,16 @@ void complete_calibration_request(CalibrationRequest& r, int cpus) {
     if (std::find(distinct.begin(), distinct.end(), w) == distinct.end())
       distinct.push_back(std::move(w));
   r.workloads = std::move(distinct);
+  // A row needs an interval of at least half the period (a shorter one, a command's last, is
+  // left out): when even one step of the whole budget cannot give one, the run would end in 'no
+  // complete interval was measured' after its --seconds.
+  double needed_s = r.interval_ms / 1000.0 / 2 + kStepOverheadS;
+  if (double budget = steps_budget_s(r); budget < needed_s)
+    throw CalibrationRequestError(fmt::format(
+        "--interval-ms {} needs a step of at least {:g} s to measure one interval (half the "
+        "period), more than the {:g} s of steps that --seconds {:g} allows: give --seconds {:g} "
+        "or more, or a shorter --interval-ms",
+        r.interval_ms, needed_s, budget, r.seconds, std::ceil(needed_s / kStepsShare * 10) / 10));
   auto known = workload_names();
   for (const auto& w : r.workloads)
     if (std::find(known.begin(), known.end(), w) == known.end())

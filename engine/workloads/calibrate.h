@@ -29,14 +29,16 @@ struct CalibrationRequest {
   std::string created_at;               // the dataset's created_at (ISO 8601)
 };
 
-// A request that names what does not exist (an unknown workload): the message is one line.
+// A request that names what does not exist (an unknown workload) or cannot give a row: the
+// message is one line.
 struct CalibrationRequestError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
 // Defaults for `cpus` logical CPUs: thread counts 1 … cpus when none are given, sorted and
 // distinct; the suite's workloads when none are given, each once in the order first given.
-// Throws CalibrationRequestError for a workload that does not exist.
+// Throws CalibrationRequestError for a workload that does not exist, and for an interval_ms too
+// long for the steps that `seconds` allows to measure one interval.
 void complete_calibration_request(CalibrationRequest& request, int cpus);
 
 struct CalibrationResult {

@@ -120,6 +120,26 @@ TEST_SUITE("pure") {
     CHECK(request.workloads == std::vector<std::string>{"int", "idle", "fp"});
   }
 
+  TEST_CASE("calibration: an --interval-ms whose half does not fit in the steps is refused") {
+    // --seconds 1 gives 0.95 s of steps. A kept interval is at least half the period, plus up
+    // to 0.1 s of starting the workload: 1500 ms needs 0.85 s, 2000 ms needs 1.1 s.
+    CalibrationRequest fits;
+    fits.seconds = 1;
+    fits.interval_ms = 1500;
+    CHECK_NOTHROW(complete_calibration_request(fits, 2));
+    CalibrationRequest too_long = fits;
+    too_long.interval_ms = 2000;
+    try {
+      complete_calibration_request(too_long, 2);
+      FAIL("--interval-ms 2000 was accepted with --seconds 1");
+    } catch (const CalibrationRequestError& e) {
+      CHECK(std::string(e.what()) ==
+            "--interval-ms 2000 needs a step of at least 1.1 s to measure one interval (half the "
+            "period), more than the 0.95 s of steps that --seconds 1 allows: give --seconds 1.2 "
+            "or more, or a shorter --interval-ms");
+    }
+  }
+
   TEST_CASE("calibration: dataset column names of events and power domains") {
     CHECK(rate_column("task-clock") == "task_clock_per_s");
     CHECK(rate_column("L1-dcache-load-misses") == "l1_dcache_load_misses_per_s");
