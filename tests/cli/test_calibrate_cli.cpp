@@ -1,5 +1,5 @@
 // pmcmodel calibrate and workload as a user runs them at their edges: ^C in the middle of the
-// suite, empty file names, a duration longer than the clock can hold.
+// suite, empty file names, the dataset to stdout, a duration longer than the clock can hold.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -95,6 +95,22 @@ TEST_SUITE("kernel") {
                              "them out\n") != std::string::npos,
                   r.out);
     std::filesystem::remove(data);
+  }
+
+  TEST_CASE("calibrate --out-data - writes the dataset to stdout and the report to stderr") {
+    // As fit --out - does: stdout is the dataset alone, so it can be piped; the fits read the
+    // same text (there is no file to read back).
+    auto r = run_process(pmcmodel({"calibrate", "--seconds", "1", "--workloads", "int,idle",
+                                   "--threads", "1", "--out-data", "-"}));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto workloads = row_workloads(r.out);
+    CHECK(workloads.size() >= 4);
+    CHECK(r.out.find("# machine.hostname=") != std::string::npos);
+    CHECK(r.out.find("calibrate:") == std::string::npos);
+    CHECK(r.err.find("calibrate: ") == 0);
+    CHECK(r.err.find("wrote the dataset to stdout\n") != std::string::npos);
+    CHECK(r.err.find("\ncounted: task_clock_per_s") != std::string::npos);
+    CHECK(!std::filesystem::exists("-"));
   }
 
   TEST_CASE("workload --seconds beyond what the clock holds runs until stopped") {
