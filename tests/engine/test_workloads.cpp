@@ -251,7 +251,8 @@ TEST_SUITE("kernel") {
     // tests/data/models/sysfs-cache-two-level has a 1 MiB LLC, so the DRAM working set is 2 x LLC
     // clamped up to 64 MiB: stream-read reads one array of 64 MiB, stream-rw two of 32 MiB. Every
     // page is written before the streaming starts, so each adds its arrays to idle's peak RSS
-    // (a transparent huge page may round an array up by 2 MiB).
+    // (a transparent huge page may round an array up by 2 MiB, and AddressSanitizer's shadow adds
+    // an eighth).
     const std::string tree = "models/sysfs-cache-two-level";
     REQUIRE(working_sets(read_cache_sizes(fixture(tree))).dram == 64 * MiB);
     size_t base = workload_peak_rss("idle", tree);
@@ -260,7 +261,7 @@ TEST_SUITE("kernel") {
       size_t peak = workload_peak_rss(name, tree);
       REQUIRE(peak > base);
       CHECK(peak - base >= 63 * MiB);
-      CHECK(peak - base <= 72 * MiB);
+      CHECK(peak - base <= 80 * MiB);
     }
   }
 
