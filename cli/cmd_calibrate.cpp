@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/model_report.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "engine/power/energy_accounting.h"
 #include "engine/session/machine.h"
@@ -76,7 +78,7 @@ std::string report_models(const CalibrationModels& models, const Dataset& data,
   if (!models.cv_how.empty()) report += fmt::format("cv plan: {}\n", models.cv_how);
   for (const auto& f : models.fitted) {
     report += fmt::format("\n{}:\n", f.what);
-    report += format_fit_report(f.outcome.model, f.outcome.cv, o.out_data);
+    report += format_fit_report(f.outcome.model, f.outcome.cv, data.origin());
     if (!o.out.empty()) {
       auto file = model_file(o.out, f.target);
       write_file_atomically(file, model_to_json(f.outcome.model));
@@ -103,10 +105,13 @@ std::string format_run_summary(const CalibrateOptions& o, const CalibrationResul
                                double elapsed_s) {
   const CalibrationRequest& r = o.request;
   const CalibrationColumns& c = result.columns;
-  // What the rows hold; the notes say what was asked for and left out, and why.
+  // What the rows hold, from the steps that ran (fewer than planned when the run was interrupted
+  // or --seconds ran out); the notes say what was asked for and left out, and why.
+  size_t run = result.run.steps_run, planned = result.steps.size();
+  std::string steps = run < planned ? fmt::format("{} of {}", run, planned) : std::to_string(run);
   std::string report = fmt::format(
       "calibrate: {} rows ({} ms intervals) from {} steps (workloads {}; threads {}) in {:.1f} s\n",
-      result.rows, r.interval_ms, result.steps.size(), fmt::join(result.workloads_in_rows, ","),
+      result.rows, r.interval_ms, steps, fmt::join(result.workloads_in_rows, ","),
       fmt::join(result.threads_in_rows, ","), elapsed_s);
   report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
   if (!c.uncounted.empty())
@@ -123,16 +128,32 @@ std::string format_run_summary(const CalibrateOptions& o, const CalibrationResul
   }
   for (const auto& n : result.notes) report += "note: " + n + "\n";
   for (const auto& n : result.power_notes) report += "note: " + n + "\n";
-  report += fmt::format("wrote {}\n", o.out_data);
+  report += o.out_data == "-" ? std::string("wrote the dataset to stdout\n")
+                              : fmt::format("wrote {}\n", o.out_data);
   return report;
 }
 
-// Fits, each on the dataset as written (its FILE:LINE in any refusal), and their report.
+// The `#` lines before the header, without the '#' (as Dataset::preview_csv gives a file's):
+// the machine identity the dataset carries.
+std::vector<std::string> header_comments(std::string_view csv) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < csv.size() && csv[pos] == '#';) {
+    size_t end = std::min(csv.find('\n', pos), csv.size());
+    std::string_view line = csv.substr(pos + 1, end - pos - 1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    out.emplace_back(line);
+    pos = end + 1;
+  }
+  return out;
+}
+
+// Fits, each on the dataset's text as written, read as `fit` reads the file (its FILE:LINE in
+// any refusal): with --out-data - there is no file to read back.
 std::string fit_written_dataset(const CalibrateOptions& o, const CalibrationResult& result) {
-  Dataset data = Dataset::load_csv(o.out_data, {{"workload"}, {}});
-  ModelIdentity identity{
-      machine_from_comments(Dataset::preview_csv(o.out_data).comments, o.out_data),
-      o.request.created_at};
+  std::string origin = o.out_data == "-" ? "<stdout>" : o.out_data;
+  Dataset data = Dataset::parse_csv(result.csv, origin, {{"workload"}, {}});
+  ModelIdentity identity{machine_from_comments(header_comments(result.csv), origin),
+                         o.request.created_at};
   return report_models(fit_calibration_models(data, result.columns, identity, result.context), data,
                        o);
 }
@@ -181,7 +202,8 @@ int run_calibrate(CalibrateOptions o) {
   double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
   std::string report = format_run_summary(o, result, elapsed_s);
   report += fit_written_dataset(o, result);
-  std::fputs(report.c_str(), stdout);
+  // With --out-data -, stdout is the dataset's: the report goes to stderr (as fit --out - does).
+  std::fputs(report.c_str(), o.out_data == "-" ? stderr : stdout);
   return 0;
 }
 
@@ -204,15 +226,19 @@ Runner add_calibrate(CLI::App& app) {
       ->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_option("--out-data", o->out_data,
-                  "Training dataset CSV to write (default calibration.csv)");
+                  "Training dataset CSV to write (default calibration.csv; - for stdout, the "
+                  "report then goes to stderr)")
+      ->check(not_empty("a file name, or - for stdout"));
   cmd->add_option("--out", o->out,
                   "Model files: MODEL.json gives MODEL.<target>.json per fitted model "
-                  "(package_watts, ipc, cpi)");
+                  "(package_watts, ipc, cpi)")
+      ->check(not_empty("a file name"));
   cmd->add_option("--power-source", o->request.power_source,
                   "auto (perf power PMU, then powercap), perf, powercap, papi, none")
       ->check(CLI::IsMember({"auto", "perf", "powercap", "papi", "none"}));
   cmd->add_option("--power-from", o->request.power_from,
-                  "Power from a wall meter's log FILE, or ipmi");
+                  "Power from a wall meter's log FILE, or ipmi")
+      ->check(not_empty("a meter log file, or ipmi"));
   cmd->add_option("--gpus", o->request.gpus,
                   "GPUs whose watts, utilisation, clocks and temperature the dataset records "
                   "(NVIDIA's through NVML, then AMD's through AMD SMI): all (the default), none, "

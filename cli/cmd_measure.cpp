@@ -529,16 +529,6 @@ int run_measure(MeasureOptions o) {
   return exit_code;
 }
 
-// An empty value reads as the option not given (no cgroup, every CPU, no file), so `--json "$OUT"`
-// with OUT unset would write nothing and exit 0, and `-G ""` would count the default workload.
-CLI::Validator not_empty(std::string expected) {
-  return CLI::Validator(
-      [expected](std::string& text) -> std::string {
-        return text.empty() ? "expected " + expected + ", found an empty value" : "";
-      },
-      "");
-}
-
 }  // namespace
 
 Runner add_measure(CLI::App& app) {

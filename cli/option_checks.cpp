@@ -29,4 +29,12 @@ CLI::Validator non_negative_number() {
   return finite_number(true);
 }
 
+CLI::Validator not_empty(std::string expected) {
+  return CLI::Validator(
+      [expected](std::string& text) -> std::string {
+        return text.empty() ? "expected " + expected + ", found an empty value" : "";
+      },
+      "");
+}
+
 }  // namespace pmc::cli

@@ -11,4 +11,9 @@ CLI::Validator positive_number();
 // A finite number ≥ 0.
 CLI::Validator non_negative_number();
 
+// A value that is not empty: an empty one reads as the option not given (no cgroup, every CPU,
+// no file), so `--json "$OUT"` with OUT unset would write nothing and exit 0, and `-G ""` would
+// count the default workload. `expected` names what was expected ("a file name").
+CLI::Validator not_empty(std::string expected);
+
 }  // namespace pmc::cli

@@ -319,8 +319,7 @@ class PapiCounters final : public Counters {
     }
     if (!failure) {
       if (int r = api_->attach(set.id, static_cast<unsigned long>(target.pid)); r != PAPI_OK)
-        failure = SetupFailure{"PAPI_attach to pid " + std::to_string(target.pid), r,
-                               r == PAPI_ENOEVNT ? kHardwareProbe : ""};
+        failure = set_opt_failure("PAPI_attach to pid " + std::to_string(target.pid), r);
     }
     if (!failure) {
       allow_multiplexing(set);
@@ -329,24 +328,30 @@ class PapiCounters final : public Counters {
     keep_or_fail(std::move(set), failure);
   }
 
+  // PAPI_set_opt's granularity, domain and CPU options run the same hardware test-open as
+  // PAPI_attach (check_permissions in PAPI's perf_event.c), so ENOEVNT there means no PMU too.
+  static SetupFailure set_opt_failure(std::string what, int code) {
+    return SetupFailure{std::move(what), code, code == PAPI_ENOEVNT ? kHardwareProbe : ""};
+  }
+
   std::optional<SetupFailure> bind_to_cpu(EventSet& set, int cpu) {
     PAPI_option_t opt{};
     opt.granularity.def_cidx = component_index_;
     opt.granularity.eventset = set.id;
     opt.granularity.granularity = PAPI_GRN_SYS;
     if (int r = api_->set_opt(PAPI_GRANUL, &opt); r != PAPI_OK)
-      return SetupFailure{"PAPI_set_opt(PAPI_GRANUL, PAPI_GRN_SYS)", r};
+      return set_opt_failure("PAPI_set_opt(PAPI_GRANUL, PAPI_GRN_SYS)", r);
     opt = {};
     opt.domain.def_cidx = component_index_;
     opt.domain.eventset = set.id;
     opt.domain.domain = PAPI_DOM_ALL;
     if (int r = api_->set_opt(PAPI_DOMAIN, &opt); r != PAPI_OK)
-      return SetupFailure{"PAPI_set_opt(PAPI_DOMAIN, PAPI_DOM_ALL)", r};
+      return set_opt_failure("PAPI_set_opt(PAPI_DOMAIN, PAPI_DOM_ALL)", r);
     opt = {};
     opt.cpu.eventset = set.id;
     opt.cpu.cpu_num = static_cast<unsigned int>(cpu);
     if (int r = api_->set_opt(PAPI_CPU_ATTACH, &opt); r != PAPI_OK)
-      return SetupFailure{"PAPI_set_opt(PAPI_CPU_ATTACH, cpu " + std::to_string(cpu) + ")", r};
+      return set_opt_failure("PAPI_set_opt(PAPI_CPU_ATTACH, cpu " + std::to_string(cpu) + ")", r);
     return std::nullopt;
   }
 

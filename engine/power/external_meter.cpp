@@ -148,9 +148,11 @@ struct Row {
   size_t line = 0;
 };
 
+// A value below 0 is refused with the rest: the message says so, since '-5' is a number.
 std::string row_error(const std::string& name, size_t line, MeterKind kind) {
-  return name + ":" + std::to_string(line) + ": expected 'timestamp," +
-         (kind == MeterKind::watts ? "watts" : "joules") + "' with numbers";
+  const char* unit = kind == MeterKind::watts ? "watts" : "joules";
+  return name + ":" + std::to_string(line) + ": expected 'timestamp," + unit +
+         "' with numbers, the " + unit + " >= 0";
 }
 
 // Sorts rows by time, drops exact repeats and rejects conflicting ones.

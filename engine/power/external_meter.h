@@ -27,7 +27,7 @@ struct MeterLog {
 };
 
 // `name` is the file name used in errors. Throws std::runtime_error, one line:
-// "NAME:LINE: expected 'timestamp,watts' with numbers".
+// "NAME:LINE: expected 'timestamp,watts' with numbers, the watts >= 0".
 MeterLog parse_meter_csv(std::string_view text, const std::string& name);
 // Reads and parses `path`; throws std::runtime_error when it cannot be read or parsed.
 MeterLog read_meter_file(const std::string& path);

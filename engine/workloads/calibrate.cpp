@@ -1,17 +1,28 @@
 #include "engine/workloads/calibrate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "engine/counting/perf_event.h"
 #include "engine/power/energy_accounting.h"
+#include "engine/session/session.h"
 #include "engine/workloads/workloads.h"
 #include "events/names/resolver.h"
 
 namespace pmc {
 namespace {
+
+// The steps get 95% of --seconds; the rest is kept for writing and fitting.
+constexpr double kStepsShare = 0.95;
+// What starting and reaping a workload adds to its seconds, at most, on a loaded 2-CPU VM.
+constexpr double kStepOverheadS = 0.1;
+
+double steps_budget_s(const CalibrationRequest& request) {
+  return request.seconds * kStepsShare;
+}
 
 std::vector<std::pair<std::string, std::string>> identity_of(const MachineInfo& m) {
   return {{"hostname", m.hostname},
@@ -49,8 +60,7 @@ void run_suite(const SysRoot& root, int cpus, const CalibrationRequest& request,
                const CalibrationProgress& progress, CalibrationResult& out) {
   FrequencyControl freq = probe_frequency_control(root, cpus);
   if (!freq.available) out.notes.push_back("frequency not varied: " + freq.reason);
-  // Keep 5% of --seconds for writing and fitting.
-  CalibrationRunOptions options{request.executable, request.seconds * 0.95, request.interval_ms,
+  CalibrationRunOptions options{request.executable, steps_budget_s(request), request.interval_ms,
                                 request.seconds};
   double min_step = std::max(0.25, 2.5 * request.interval_ms / 1000.0);
   out.steps = plan_calibration_steps({request.seconds, request.threads, request.workloads,
@@ -96,27 +106,44 @@ void describe_rows(const CalibrationRequest& request, CalibrationResult& out) {
         "{} of {} intervals are not in the dataset: they lack a column ({} of them the watts of "
         "a power domain)",
         incomplete, out.run.samples.size(), without_watts));
-  auto planned = [&](auto pred) { return std::any_of(out.steps.begin(), out.steps.end(), pred); };
+  // Why an asked-for workload or thread count has no row: its steps ran but left no complete
+  // interval, they were planned but never started (the run was interrupted or --seconds ran out),
+  // or the plan for --seconds left them out.
+  auto run_end = out.steps.begin() + std::ptrdiff_t(std::min(out.run.steps_run, out.steps.size()));
+  std::string not_started =
+      out.run.interrupted_by
+          ? "the run was interrupted (" + signal_name(*out.run.interrupted_by) + ") before "
+          : std::string("--seconds ran out before ");
+  struct Pronouns {
+    const char *subject, *object, *possessive;
+  };
+  auto why_absent = [&](auto pred, Pronouns p) {
+    if (std::any_of(out.steps.begin(), run_end, pred))
+      return fmt::format("{} ran, but none of {} intervals has every column", p.subject,
+                         p.possessive);
+    if (std::any_of(run_end, out.steps.end(), pred))
+      return fmt::format("{}{} ran", not_started, p.subject);
+    return fmt::format("the plan for --seconds left {} out", p.object);
+  };
   for (const auto& w : request.workloads) {
     if (workloads.count(w)) {
       out.workloads_in_rows.push_back(w);
       continue;
     }
-    bool ran = planned([&](const CalibrationStep& s) { return s.workload == w; });
-    out.notes.push_back(fmt::format("workload {} is not in the dataset: {}", w,
-                                    ran ? "it ran, but none of its intervals has every column"
-                                        : "the plan for --seconds left it out"));
+    out.notes.push_back(
+        fmt::format("workload {} is not in the dataset: {}", w,
+                    why_absent([&](const CalibrationStep& s) { return s.workload == w; },
+                               Pronouns{"it", "it", "its"})));
   }
   for (int t : request.threads) {
     if (threads.count(t)) {
       out.threads_in_rows.push_back(t);
       continue;
     }
-    bool ran = planned([&](const CalibrationStep& s) { return s.threads == t; });
-    out.notes.push_back(fmt::format("{} thread{} not in the dataset: {}", t,
-                                    t == 1 ? " is" : "s are",
-                                    ran ? "they ran, but none of their intervals has every column"
-                                        : "the plan for --seconds left them out"));
+    out.notes.push_back(
+        fmt::format("{} thread{} not in the dataset: {}", t, t == 1 ? " is" : "s are",
+                    why_absent([&](const CalibrationStep& s) { return s.threads == t; },
+                               Pronouns{"they", "them", "their"})));
   }
 }
 
@@ -128,6 +155,22 @@ void complete_calibration_request(CalibrationRequest& r, int cpus) {
   std::sort(r.threads.begin(), r.threads.end());
   r.threads.erase(std::unique(r.threads.begin(), r.threads.end()), r.threads.end());
   if (r.workloads.empty()) r.workloads = suite_workloads();
+  // A workload named twice runs once, in its first place (as a thread count given twice does).
+  std::vector<std::string> distinct;
+  for (auto& w : r.workloads)
+    if (std::find(distinct.begin(), distinct.end(), w) == distinct.end())
+      distinct.push_back(std::move(w));
+  r.workloads = std::move(distinct);
+  // A row needs an interval of at least half the period (a shorter one, a command's last, is
+  // left out): when even one step of the whole budget cannot give one, the run would end in 'no
+  // complete interval was measured' after its --seconds.
+  double needed_s = r.interval_ms / 1000.0 / 2 + kStepOverheadS;
+  if (double budget = steps_budget_s(r); budget < needed_s)
+    throw CalibrationRequestError(fmt::format(
+        "--interval-ms {} needs a step of at least {:g} s to measure one interval (half the "
+        "period), more than the {:g} s of steps that --seconds {:g} allows: give --seconds {:g} "
+        "or more, or a shorter --interval-ms",
+        r.interval_ms, needed_s, budget, r.seconds, std::ceil(needed_s / kStepsShare * 10) / 10));
   auto known = workload_names();
   for (const auto& w : r.workloads)
     if (std::find(known.begin(), known.end(), w) == known.end())

@@ -29,14 +29,16 @@ struct CalibrationRequest {
   std::string created_at;               // the dataset's created_at (ISO 8601)
 };
 
-// A request that names what does not exist (an unknown workload): the message is one line.
+// A request that names what does not exist (an unknown workload) or cannot give a row: the
+// message is one line.
 struct CalibrationRequestError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
 // Defaults for `cpus` logical CPUs: thread counts 1 … cpus when none are given, sorted and
-// distinct; the suite's workloads when none are given. Throws CalibrationRequestError for a
-// workload that does not exist.
+// distinct; the suite's workloads when none are given, each once in the order first given.
+// Throws CalibrationRequestError for a workload that does not exist, and for an interval_ms too
+// long for the steps that `seconds` allows to measure one interval.
 void complete_calibration_request(CalibrationRequest& request, int cpus);
 
 struct CalibrationResult {
@@ -55,7 +57,7 @@ struct CalibrationResult {
   // How the power source was chosen, then its notes after the run (a meter log that does not
   // cover every interval).
   std::vector<std::string> power_notes;
-  CalibrationContext context;            // why a model may not be fitted: no watts, no hardware
+  CalibrationContext context;  // why a model may not be fitted: no watts, no hardware
 };
 
 // Runs the completed `request` on `machine` (read_machine_info of `root`); `progress` (may be

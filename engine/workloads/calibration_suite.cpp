@@ -52,13 +52,15 @@ class SuiteRunner {
     double spent = std::chrono::duration<double>(Clock::now() - step_start).count();
     overhead_s_ = 0.5 * overhead_s_ + 0.5 * std::max(0.0, spent - step_s);
     ++out.steps_run;
-    if (r.exit_status.value_or(0) != 0)
-      throw std::runtime_error(
-          fmt::format("workload {} exited with status {}", step.workload, *r.exit_status));
+    // A workload that a signal to pmcmodel ended (^C reaches it as well, or the session passes
+    // the signal on) did not fail: the run stops with the intervals measured so far.
     if (r.interrupted_by) {
       out.interrupted_by = r.interrupted_by;
       out.notes.push_back("interrupted by " + signal_name(*r.interrupted_by) +
                           ": the dataset has the steps run so far");
+    } else if (r.exit_status.value_or(0) != 0) {
+      throw std::runtime_error(
+          fmt::format("workload {} exited with status {}", step.workload, *r.exit_status));
     }
     if (out.events.empty()) {
       for (const auto& e : r.events)

@@ -186,6 +186,15 @@ double mixed(Clock::time_point end) {
   return a + b + chase(*make_chain(32u << 20), end);
 }
 
+// now + seconds, or the clock's last instant when that does not fit in its 64-bit nanoseconds
+// (about 292 years): converting a larger count would overflow into a deadline in the past.
+Clock::time_point deadline_after(double seconds) {
+  auto now = Clock::now();
+  double room_s = std::chrono::duration<double>(Clock::time_point::max() - now).count();
+  if (!(seconds < room_s - 1)) return Clock::time_point::max();
+  return now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 bool is_chase(const std::string& name) {
   return name.rfind("chase-", 0) == 0;
 }
@@ -258,17 +267,19 @@ double run_workload(const std::string& name, int threads, double seconds, const 
   bool known = false;
   for (const auto& w : workloads()) known |= w.name == name;
   if (!known) throw std::invalid_argument("unknown workload '" + name + "'");
-  auto end = Clock::now() +
-             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto end = deadline_after(seconds);
   size_t n_threads = size_t(std::max(threads, 1));
 
   std::shared_ptr<const Chain> chain;
   if (is_chase(name)) chain = make_chain(chase_bytes(name, sets));
+  // The streams' arrays together span the DRAM working set: stream-read's one array all of it,
+  // stream-rw's two half each.
   Arrays arrays;
   if (is_stream(name)) {
-    arrays.n = sets.dram / (2 * sizeof(double));
+    bool read_only = name == "stream-read";
+    arrays.n = sets.dram / ((read_only ? 1 : 2) * sizeof(double));
     arrays.a.reset(new double[arrays.n]);
-    if (name != "stream-read") arrays.b.reset(new double[arrays.n]);
+    if (!read_only) arrays.b.reset(new double[arrays.n]);
   }
   auto run_one = [&](size_t t) -> double {
     size_t begin = arrays.n * t / n_threads, stop = arrays.n * (t + 1) / n_threads;

@@ -13,7 +13,8 @@
 namespace pmc {
 
 // Bytes of each chase's working set: L1 = L1d/2; L2 = max(2·L1d, L2/2); LLC = max(2·L2, LLC/2);
-// DRAM = 2·LLC clamped to [64 MiB, 1 GiB]. The streams use the DRAM size for their two arrays.
+// DRAM = 2·LLC clamped to [64 MiB, 1 GiB]. The streams' arrays together span the DRAM size:
+// stream-read's one array all of it, stream-rw's two half each.
 struct WorkingSets {
   size_t l1 = 0, l2 = 0, llc = 0, dram = 0;
 };

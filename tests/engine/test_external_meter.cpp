@@ -123,13 +123,13 @@ TEST_SUITE("pure") {
       CAPTURE(row);
       CHECK(error_of([&] {
               parse_meter_csv(std::string("timestamp,watts\n0,1\n") + row, "m.csv");
-            }) == "m.csv:3: expected 'timestamp,watts' with numbers");
+            }) == "m.csv:3: expected 'timestamp,watts' with numbers, the watts >= 0");
     }
     CHECK(error_of([] { parse_meter_csv("timestamp,joules\n0,5\nx,6\n", "m.csv"); }) ==
-          "m.csv:3: expected 'timestamp,joules' with numbers");
+          "m.csv:3: expected 'timestamp,joules' with numbers, the joules >= 0");
     std::string path = kMeterDir + "malformed.csv";
     CHECK(error_of([&] { read_meter_file(path); }) ==
-          path + ":3: expected 'timestamp,watts' with numbers");
+          path + ":3: expected 'timestamp,watts' with numbers, the watts >= 0");
     std::string conflict = kMeterDir + "conflict.csv";
     CHECK(error_of([&] { read_meter_file(conflict); }) ==
           conflict + ":4: timestamp repeats line 3 with a different value");
@@ -346,7 +346,7 @@ TEST_SUITE("pure") {
     CHECK(has_note(both.notes, "'powercap' was not used"));
     std::string malformed = kMeterDir + "malformed.csv";
     CHECK(error_of([&] { choose_power_source(root, "auto", malformed); }) ==
-          malformed + ":3: expected 'timestamp,watts' with numbers");
+          malformed + ":3: expected 'timestamp,watts' with numbers, the watts >= 0");
     CHECK(rapl_domain_name("package", 1, 2) == "package-1");
     CHECK(rapl_domain_name("package", 0, 1) == "package-0");
     CHECK(rapl_domain_name("dram", 0, 1) == "dram");
@@ -405,7 +405,7 @@ TEST_SUITE("kernel") {
     { std::ofstream(path, std::ios::app) << "1714564805,x\n"; }
     clock.now = kNoon + 5;
     CHECK(error_of([&] { source->read_since_start(); }) ==
-          path.string() + ":5: expected 'timestamp,watts' with numbers");
+          path.string() + ":5: expected 'timestamp,watts' with numbers, the watts >= 0");
     fs::remove_all(dir);
   }
 

@@ -97,7 +97,8 @@ double cpu_seconds(const rusage& ru) {
 
 TEST_SUITE("pure") {
   TEST_CASE("without libpapi every PAPI event is not_supported with the loader's error") {
-    auto counters = make_papi_counters({"PAPI_TOT_INS", "perf::TASK-CLOCK"}, {"libpapi-missing.so.0"});
+    auto counters =
+        make_papi_counters({"PAPI_TOT_INS", "perf::TASK-CLOCK"}, {"libpapi-missing.so.0"});
     counters->open(Target{Target::Kind::pid, getpid(), "", {}});
     counters->enable();
     counters->disable();
@@ -131,7 +132,8 @@ TEST_SUITE("kernel") {
     CHECK(counts[1].name == "perf::TASK-CLOCK");
     CHECK(counts[1].unit == "ns");
     if (component->empty()) {
-      MESSAGE("PAPI's perf_event component is active here: the disabled-component path is not taken");
+      MESSAGE(
+          "PAPI's perf_event component is active here: the disabled-component path is not taken");
       for (const auto& c : counts) CHECK((c.counted() || !c.reason.empty()));
       return;
     }
@@ -155,6 +157,34 @@ TEST_SUITE("kernel") {
     CHECK((counts[1].counted() || !counts[1].reason.empty()));
   }
 
+  TEST_CASE(
+      "system-wide PAPI events refused by PAPI's hardware test-open say that no PMU answered") {
+    // PAPI_set_opt(PAPI_GRANUL/PAPI_DOMAIN/PAPI_CPU_ATTACH) test-opens a hardware instructions
+    // counter, as PAPI_attach does: without a PMU it answers "Event does not exist" even for
+    // perf::TASK-CLOCK, which alone would send the user looking for a misspelt name.
+    auto component = perf_event_component_reason(papi_status());
+    REQUIRE(component.has_value());
+    if (probe_hardware_counters() == 0 || !component->empty()) {
+      MESSAGE("a PMU answers here, or PAPI's perf_event component is disabled: path not taken");
+      return;
+    }
+    auto counters = make_papi_counters({"perf::TASK-CLOCK"});
+    counters->open(Target{Target::Kind::system_wide, -1, "", {0}});
+    counters->enable();
+    counters->disable();
+    auto counts = counters->read();
+    REQUIRE(counts.size() == 1);
+    if (counts[0].counted()) {
+      MESSAGE("PAPI counts perf::TASK-CLOCK system-wide here without a PMU");
+      return;
+    }
+    CHECK(counts[0].status == EventStatus::not_supported);
+    CHECK_MESSAGE(counts[0].reason.find("Event does not exist (PAPI tests with a hardware "
+                                        "instructions counter, which the kernel refused") !=
+                      std::string::npos,
+                  counts[0].reason);
+  }
+
   TEST_CASE("a cgroup target is not_supported by the PAPI backend") {
     auto counters = make_papi_counters({"perf::TASK-CLOCK"});
     counters->open(Target{Target::Kind::cgroup, -1, "/sys/fs/cgroup", {}});
@@ -164,10 +194,13 @@ TEST_SUITE("kernel") {
     CHECK(counts[0].reason.find("cgroup") != std::string::npos);
   }
 
-  TEST_CASE("with LIBPFM_FORCE_PMU PAPI's perf_event component is active, a VM still counts no hardware") {
+  TEST_CASE(
+      "with LIBPFM_FORCE_PMU PAPI's perf_event component is active, a VM still counts no "
+      "hardware") {
     std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    auto run = test::run_process({self}, {"LIBPFM_FORCE_PMU=amd64_fam19h_zen3",
-                                          "PMC_PAPI_PROBE=PAPI_TOT_INS,PAPI_TOT_CYC,perf::TASK-CLOCK"});
+    auto run =
+        test::run_process({self}, {"LIBPFM_FORCE_PMU=amd64_fam19h_zen3",
+                                   "PMC_PAPI_PROBE=PAPI_TOT_INS,PAPI_TOT_CYC,perf::TASK-CLOCK"});
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     std::optional<std::string> component;
     std::vector<std::vector<std::string>> events;
@@ -190,7 +223,8 @@ TEST_SUITE("kernel") {
     }
   }
 
-  TEST_CASE("PAPI task-clock of a busy child agrees with its rusage CPU time, where PAPI counts it") {
+  TEST_CASE(
+      "PAPI task-clock of a busy child agrees with its rusage CPU time, where PAPI counts it") {
     auto probe = count_on_sleeper({"perf::TASK-CLOCK"});
     REQUIRE(probe.size() == 1);
     if (!probe[0].counted()) {

@@ -1,6 +1,8 @@
 // The embedded workloads: working sets sized from a cache tree, frequency control through
 // cpufreq, and each kernel running for about the seconds asked on the threads asked.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include "engine/counting/perf_event.h"
 #include "engine/session/session.h"
 #include "engine/system/proc_stat.h"
+#include "engine/workloads/calibrate.h"
 #include "engine/workloads/calibration.h"
 #include "engine/workloads/workloads.h"
 #include "events/names/resolver.h"
@@ -32,6 +35,28 @@ SysRoot fixture(const std::string& name) {
 }
 
 constexpr size_t KiB = 1024, MiB = 1024 * 1024;
+
+// The peak resident set in bytes of `pmcmodel workload NAME` run with the cache tree of
+// tests/data/<tree>, from wait4's rusage of that process alone.
+size_t workload_peak_rss(const std::string& name, const std::string& tree) {
+  std::vector<std::string> argv = {
+      "/usr/bin/env", "PMCMODEL_SYSFS_ROOT=" + std::string(PMC_TEST_DATA) + "/" + tree};
+  for (auto& a : pmc::test::pmcmodel({"workload", name, "--seconds", "0.05"})) argv.push_back(a);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  REQUIRE(wait4(pid, &status, 0, &ru) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return size_t(ru.ru_maxrss) * KiB;  // ru_maxrss is in KiB on Linux (getrusage(2))
+}
 
 }  // namespace
 
@@ -86,6 +111,33 @@ TEST_SUITE("pure") {
     auto isa = vector_isa();
     CHECK((isa == "avx512f" || isa == "avx2" || isa == "sse2" || isa == "generic"));
     CHECK_THROWS_AS(run_workload("no-such", 1, 0.01, {}), std::invalid_argument);
+  }
+
+  TEST_CASE("calibration: a workload named twice runs once, in its first place") {
+    CalibrationRequest request;
+    request.workloads = {"int", "idle", "int", "fp", "idle"};
+    complete_calibration_request(request, 2);
+    CHECK(request.workloads == std::vector<std::string>{"int", "idle", "fp"});
+  }
+
+  TEST_CASE("calibration: an --interval-ms whose half does not fit in the steps is refused") {
+    // --seconds 1 gives 0.95 s of steps. A kept interval is at least half the period, plus up
+    // to 0.1 s of starting the workload: 1500 ms needs 0.85 s, 2000 ms needs 1.1 s.
+    CalibrationRequest fits;
+    fits.seconds = 1;
+    fits.interval_ms = 1500;
+    CHECK_NOTHROW(complete_calibration_request(fits, 2));
+    CalibrationRequest too_long = fits;
+    too_long.interval_ms = 2000;
+    try {
+      complete_calibration_request(too_long, 2);
+      FAIL("--interval-ms 2000 was accepted with --seconds 1");
+    } catch (const CalibrationRequestError& e) {
+      CHECK(std::string(e.what()) ==
+            "--interval-ms 2000 needs a step of at least 1.1 s to measure one interval (half the "
+            "period), more than the 0.95 s of steps that --seconds 1 allows: give --seconds 1.2 "
+            "or more, or a shorter --interval-ms");
+    }
   }
 
   TEST_CASE("calibration: dataset column names of events and power domains") {
@@ -195,6 +247,24 @@ TEST_SUITE("pure") {
 }
 
 TEST_SUITE("kernel") {
+  TEST_CASE("workloads: the streams' arrays together span the DRAM working set, as --list says") {
+    // tests/data/models/sysfs-cache-two-level has a 1 MiB LLC, so the DRAM working set is 2 x LLC
+    // clamped up to 64 MiB: stream-read reads one array of 64 MiB, stream-rw two of 32 MiB. Every
+    // page is written before the streaming starts, so each adds its arrays to idle's peak RSS
+    // (a transparent huge page may round an array up by 2 MiB, and AddressSanitizer's shadow adds
+    // an eighth).
+    const std::string tree = "models/sysfs-cache-two-level";
+    REQUIRE(working_sets(read_cache_sizes(fixture(tree))).dram == 64 * MiB);
+    size_t base = workload_peak_rss("idle", tree);
+    for (const char* name : {"stream-read", "stream-rw"}) {
+      CAPTURE(name);
+      size_t peak = workload_peak_rss(name, tree);
+      REQUIRE(peak > base);
+      CHECK(peak - base >= 63 * MiB);
+      CHECK(peak - base <= 80 * MiB);
+    }
+  }
+
   TEST_CASE(
       "workloads: each runs about the seconds asked, its task-clock about threads × seconds") {
     SysRoot root = SysRoot::from_env();
