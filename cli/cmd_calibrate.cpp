@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/failsafe.h"
 #include "cli/model_report.h"
 #include "cli/option_checks.h"
 #include "cli/output.h"
@@ -110,9 +111,10 @@ std::string format_run_summary(const CalibrateOptions& o, const CalibrationResul
   size_t run = result.run.steps_run, planned = result.steps.size();
   std::string steps = run < planned ? fmt::format("{} of {}", run, planned) : std::to_string(run);
   std::string report = fmt::format(
-      "calibrate: {} rows ({} ms intervals) from {} steps (workloads {}; threads {}) in {:.1f} s\n",
-      result.rows, r.interval_ms, steps, fmt::join(result.workloads_in_rows, ","),
-      fmt::join(result.threads_in_rows, ","), elapsed_s);
+      "calibrate: {} rows ({} ms intervals) from {} step{} (workloads {}; threads {}) in {:.1f} "
+      "s\n",
+      result.rows, r.interval_ms, steps, planned == 1 ? "" : "s",
+      fmt::join(result.workloads_in_rows, ","), fmt::join(result.threads_in_rows, ","), elapsed_s);
   report += fmt::format("counted: {}\n", fmt::join(c.event_columns, ", "));
   if (!c.uncounted.empty())
     report += fmt::format("not counted: {}\n", fmt::join(c.uncounted, "; "));
@@ -204,6 +206,9 @@ int run_calibrate(CalibrateOptions o) {
   report += fit_written_dataset(o, result);
   // With --out-data -, stdout is the dataset's: the report goes to stderr (as fit --out - does).
   std::fputs(report.c_str(), o.out_data == "-" ? stderr : stdout);
+  // Interrupted: the dataset and models are written, then pmcmodel dies of the signal, as measure
+  // without a command does (perf stat's re-raise), so that a script sent ^C stops.
+  if (result.run.interrupted_by) defer_signal(*result.run.interrupted_by);
   return 0;
 }
 
