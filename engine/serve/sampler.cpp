@@ -1,6 +1,7 @@
 #include "engine/serve/sampler.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -74,6 +75,17 @@ std::optional<std::string> cgroup_of(const SysRoot& root, unsigned pid) {
   while (std::getline(in, line))
     if (line.rfind("0::", 0) == 0) return line.substr(3);
   return std::nullopt;
+}
+
+// Whether `fd` (a followed cgroup's cpu.stat) is still the file at `path`: false once the cgroup
+// was removed and made again under the same name (a restarted service), whose old file only
+// answers ENODEV (kernfs) or, in a fixture tree, its last content. The old file is held open, so
+// the new one cannot have its inode number.
+bool still_at(const Fd& fd, const std::filesystem::path& path) {
+  struct stat open_file {
+  }, named{};
+  if (::fstat(fd.get(), &open_file) != 0 || ::stat(path.c_str(), &named) != 0) return false;
+  return open_file.st_ino == named.st_ino && open_file.st_dev == named.st_dev;
 }
 
 // Whether cgroup path `path` is `followed` or below it (a parent's cgroup holds its children's
@@ -307,6 +319,13 @@ struct Sampler::State {
     for (const auto& rel : now) {
       auto [it, inserted] = cgroups.try_emplace(rel);
       FollowedCgroup& cg = it->second;
+      // Removed and made again since the last sample (a service restarted within an interval):
+      // a new cgroup, followed anew as one that appears, not read through the old one's files.
+      if (!inserted && cg.cpu_stat &&
+          !still_at(cg.cpu_stat, *cgroup_root / rel.substr(1) / "cpu.stat")) {
+        cg = FollowedCgroup{};
+        inserted = true;
+      }
       if (inserted) {
         follow(rel, cg);
         continue;  // its baseline: nothing to attribute yet

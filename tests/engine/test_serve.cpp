@@ -344,6 +344,59 @@ TEST_SUITE("pure") {
     CHECK(find(*s0, "pmcmodel_energy_joules", pkg)->value == 0);
   }
 
+  TEST_CASE("a cgroup removed and made again between two samples is read anew, not the old one") {
+    // systemctl restart within one interval: the service's cgroup is removed and made again
+    // under the same name, so it is there at both samples. Its old cpu.stat (held open) must not
+    // stand for the new one: in the kernel it answers only ENODEV, here its last content.
+    TempTree t("recreated");
+    auto zone = t.path / "sys/class/powercap/intel-rapl:0";
+    write_file(zone / "name", "package-0\n");
+    write_file(zone / "max_energy_range_uj", "262143328850\n");
+    write_file(zone / "energy_uj", uj(1000000));
+    write_file(t.path / "sys/class/powercap/intel-rapl/enabled", "1\n");
+    auto cg = t.path / "sys/fs/cgroup";
+    auto a = cg / "system.slice/a.service";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    write_file(a / "cpu.stat", cpu_stat(5000000));
+    write_file(t.path / "proc/stat", proc_stat(1000));
+    SysRoot root;
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.cgroups.patterns = {"system.slice/*.service"};
+    settings.cgroup_counters = false;
+    settings.gpus.kind = GpuSelection::Kind::none;
+    Sampler sampler(root, settings);
+    sampler.sample_once();
+    const std::vector<std::pair<std::string, std::string>> cpu = {
+        {"cgroup", "/system.slice/a.service"}};
+    const std::vector<std::pair<std::string, std::string>> a_pkg = {
+        {"cgroup", "/system.slice/a.service"},
+        {"domain", "package-0"},
+        {"method", "measured:powercap+share:busy-cpu"}};
+
+    // Restarted: the new cgroup has run 0.2 s; 3 J and 1 s busy meanwhile.
+    fs::remove_all(a);
+    write_file(a / "cpu.stat", cpu_stat(200000));
+    overwrite(zone / "energy_uj", uj(4000000));
+    overwrite(t.path / "proc/stat", proc_stat(1100));
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    REQUIRE(find(*s1, "pmcmodel_cgroup_cpu_seconds", cpu) != nullptr);
+    CHECK(find(*s1, "pmcmodel_cgroup_cpu_seconds", cpu)->value == doctest::Approx(0.2));
+
+    // The new cgroup runs 0.5 s of the machine's 2 s busy (200 ticks) while 4 J go by: 1 J.
+    overwrite(a / "cpu.stat", cpu_stat(700000));
+    overwrite(zone / "energy_uj", uj(8000000));
+    overwrite(t.path / "proc/stat", proc_stat(1300));
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_cgroup_cpu_seconds", cpu)->value == doctest::Approx(0.7));
+    REQUIRE(find(*s2, "pmcmodel_cgroup_energy_joules", a_pkg) != nullptr);
+    CHECK(find(*s2, "pmcmodel_cgroup_energy_joules", a_pkg)->value ==
+          doctest::Approx(1.0).epsilon(1e-12));
+  }
+
   TEST_CASE("a source that cannot be read is down, and the log says why") {
     TempTree t("down");
     SysRoot root;
