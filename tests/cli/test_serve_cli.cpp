@@ -663,4 +663,30 @@ TEST_SUITE("kernel") {
     CHECK(http_get(port, "/healthz").body == "ok\n");  // the first one still answers
     CHECK(first.terminate(3000ms) == std::optional<int>(0));
   }
+
+  TEST_CASE(
+      "serve: a method other than GET or HEAD on /metrics or /healthz is 405, GET and HEAD 200") {
+    TempTree t("methods");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    Child serve(
+        pmcmodel({"serve", "--listen", "127.0.0.1:0", "--cgroups", "none", "--gpus", "none"}),
+        {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    int port = wait_for_port(serve);
+    INFO(serve.err());
+    REQUIRE(port > 0);
+    for (const char* path : {"/metrics", "/healthz"}) {
+      CAPTURE(path);
+      CHECK(http_request(port, "GET", path).status == 200);
+      CHECK(http_request(port, "HEAD", path).status == 200);
+      for (const char* method : {"OPTIONS", "DELETE"}) {
+        CAPTURE(method);
+        auto reply = http_request(port, method, path);
+        CHECK(reply.status == 405);
+        CHECK(reply.headers.find("Allow: GET, HEAD") != std::string::npos);
+      }
+    }
+    CHECK(http_request(port, "OPTIONS", "/other").status == 404);
+    CHECK(serve.terminate(3000ms) == std::optional<int>(0));
+  }
 }

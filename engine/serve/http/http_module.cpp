@@ -39,6 +39,7 @@ void* create(pmc::serve::HttpMetricsHandler handler, void* context) {
     s->http.Put(path, not_allowed);
     s->http.Delete(path, not_allowed);
     s->http.Patch(path, not_allowed);
+    s->http.Options(path, not_allowed);
   }
   return s;
 }
