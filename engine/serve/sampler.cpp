@@ -125,6 +125,8 @@ struct Sampler::State {
   std::vector<std::string> source_order;
   uint64_t samples = 0;
   std::optional<Clock::time_point> last_time;
+  bool powercap_was_down = false;       // at the last sample
+  bool powercap_watts_unknown = false;  // down at this sample or the last
 
   mutable std::mutex snapshot_mutex;
   std::shared_ptr<const Snapshot> snapshot = std::make_shared<Snapshot>();
@@ -268,15 +270,22 @@ struct Sampler::State {
   std::vector<EnergyReading> sample_energy(double seconds) {
     std::vector<EnergyReading> readings;
     if (power) {
+      bool up = false;
       try {
         readings = power->read_interval();
         std::string problem = power->read_problem();
-        // A counter that cannot be read adds nothing: its power would be exported as 0.
-        if (!problem.empty()) readings.clear();
-        set_source("powercap", problem.empty(), problem);
+        // A counter that cannot be read adds nothing now, and its advance from its last good
+        // read when it reads again; the counters that were read add theirs, which dropping
+        // them would lose for good.
+        up = problem.empty();
+        set_source("powercap", up, problem);
       } catch (const std::exception& e) {
         set_source("powercap", false, e.what());
       }
+      // The first interval after a counter comes back holds the energy of all the time it was
+      // down: its average over one interval is no power, and is not exported either.
+      powercap_watts_unknown = !up || powercap_was_down;
+      powercap_was_down = !up;
     }
     for (const auto& r : readings) add_energy(r);
     if (!settings.estimators.empty() && seconds > 0) {  // the first sample is a baseline
@@ -424,9 +433,10 @@ struct Sampler::State {
                        "watts",
                        "Average power per domain over the last sampling interval",
                        {}};
-    // A domain of powercap while it is down has no power to show: its series is left out (stale
-    // in Prometheus) rather than exported as the last watts or 0.
-    bool powercap_down = power && !sources["powercap"].first;
+    // A domain of powercap while it is down (and at the sample it comes back) has no power to
+    // show: its series is left out (stale in Prometheus) rather than exported as the last watts,
+    // 0, or the energy of the whole outage over one interval.
+    bool powercap_down = power && powercap_watts_unknown;
     for (const auto& key : energy_order) {
       const auto& e = energy[key];
       joules.samples.push_back(

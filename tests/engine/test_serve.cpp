@@ -397,6 +397,71 @@ TEST_SUITE("pure") {
           doctest::Approx(1.0).epsilon(1e-12));
   }
 
+  TEST_CASE(
+      "a powercap counter unreadable for a while: the others' energy still counts, its own "
+      "when it is back, and no power until a whole interval is read") {
+    TempTree t("outage");
+    auto sys = t.path / "sys";
+    auto p0 = sys / "class/powercap/intel-rapl:0";
+    auto p1 = sys / "class/powercap/intel-rapl:1";
+    for (const auto& [zone, name] : {std::pair{p0, "package-0"}, std::pair{p1, "package-1"}}) {
+      write_file(zone / "name", std::string(name) + "\n");
+      write_file(zone / "max_energy_range_uj", "262143328850\n");
+      write_file(zone / "energy_uj", uj(1000000));
+    }
+    write_file(sys / "class/powercap/intel-rapl/enabled", "1\n");
+    SysRoot root;
+    root.sys = sys;
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.gpus.kind = GpuSelection::Kind::none;
+    Sampler sampler(root, settings);
+    sampler.sample_once();
+    auto domain = [](const char* d) {
+      return std::vector<std::pair<std::string, std::string>>{{"domain", d},
+                                                              {"method", "measured:powercap"}};
+    };
+    auto joules = [&](const Snapshot& s, const char* d) {
+      const Sample* x = find(s, "pmcmodel_energy_joules", domain(d));
+      return x != nullptr ? x->value : std::nan("");
+    };
+    auto has_watts = [&](const Snapshot& s, const char* d) {
+      return find(s, "pmcmodel_power_watts", domain(d)) != nullptr;
+    };
+
+    // package-1 unreadable while package-0 advances 2 J: package-0's 2 J are RAPL's.
+    overwrite(p0 / "energy_uj", uj(3000000));
+    overwrite(p1 / "energy_uj", "garbage-text\n");
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    CHECK(find(*s1, "pmcmodel_source_up", {{"source", "powercap"}})->value == 0);
+    CHECK(joules(*s1, "package-0") == doctest::Approx(2.0).epsilon(1e-12));
+    CHECK(joules(*s1, "package-1") == 0);
+    CHECK_FALSE(has_watts(*s1, "package-0"));
+    CHECK_FALSE(has_watts(*s1, "package-1"));
+
+    // Back, 5 J on from its last good read (1 J): the outage's energy is in this interval, whose
+    // average would be no power; package-0 3 J more.
+    overwrite(p0 / "energy_uj", uj(6000000));
+    overwrite(p1 / "energy_uj", uj(6000000));
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_source_up", {{"source", "powercap"}})->value == 1);
+    CHECK(joules(*s2, "package-0") == doctest::Approx(5.0).epsilon(1e-12));
+    CHECK(joules(*s2, "package-1") == doctest::Approx(5.0).epsilon(1e-12));
+    CHECK(joules(*s2, "package") == doctest::Approx(10.0).epsilon(1e-12));
+    CHECK_FALSE(has_watts(*s2, "package-1"));
+
+    // A whole interval read: power again.
+    overwrite(p0 / "energy_uj", uj(7000000));
+    overwrite(p1 / "energy_uj", uj(7000000));
+    sampler.sample_once();
+    auto s3 = sampler.snapshot();
+    CHECK(joules(*s3, "package") == doctest::Approx(12.0).epsilon(1e-12));
+    CHECK(has_watts(*s3, "package-0"));
+    CHECK(has_watts(*s3, "package-1"));
+  }
+
   TEST_CASE("a source that cannot be read is down, and the log says why") {
     TempTree t("down");
     SysRoot root;
