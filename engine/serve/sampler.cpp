@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -111,6 +112,9 @@ struct Sampler::State {
   std::vector<EnergyReading> gpu_readings;  // the last interval's, one per GPU
   std::vector<GpuProcesses> gpu_processes;  // at the last sample
   std::vector<GpuActivity> gpu_activity;
+  std::vector<std::string> gpu_sources;     // the GPU libraries that read a GPU at start
+  std::set<std::string> gpu_unread;         // GPUs whose energy failed at the last sample
+  std::set<std::string> gpu_watts_unknown;  // ... at this sample or the last
   ProcStatReader proc_stat;
   std::optional<CpuTimes> last_cpu;
   std::optional<std::filesystem::path> cgroup_root;
@@ -172,9 +176,10 @@ struct Sampler::State {
     for (const auto& lib : choice.libraries) {
       for (const auto& note : lib.notes)
         if (settings.log) settings.log(lib.name + ": " + note);
-      if (lib.up)
+      if (lib.up) {
         set_source(lib.name, true, "");
-      else if (lib.library_found)
+        gpu_sources.push_back(lib.name);
+      } else if (lib.library_found)
         set_source(lib.name, false, lib.reason);
       else if (settings.log)
         settings.log(lib.name + ": not used: " + lib.reason);
@@ -194,6 +199,24 @@ struct Sampler::State {
     gpu_activity = gpu->last_activity();
     gpu_processes = gpu->read_processes();
     for (const auto& r : gpu_readings) add_energy(r);
+    // A GPU whose energy did not answer (fallen off the bus, a driver reset) has stood still
+    // this interval: its library is down and its power unknown, as powercap's counters are; the
+    // interval in which it answers again holds the whole outage's energy, so no power then
+    // either.
+    std::set<std::string> unread;
+    std::map<std::string, std::string> why;
+    for (const auto& p : gpu->read_problems()) {
+      unread.insert(p.domain);
+      auto& w = why[p.source];
+      w += (w.empty() ? "" : "; ") + p.domain + ": " + p.problem;
+    }
+    for (const auto& name : gpu_sources) {
+      auto it = why.find(name);
+      set_source(name, it == why.end(), it == why.end() ? "" : it->second);
+    }
+    gpu_watts_unknown = unread;
+    gpu_watts_unknown.insert(gpu_unread.begin(), gpu_unread.end());
+    gpu_unread = std::move(unread);
   }
 
   void open_cgroups() {
@@ -441,7 +464,7 @@ struct Sampler::State {
       const auto& e = energy[key];
       joules.samples.push_back(
           labelled({{"domain", key.domain}, {"method", key.method}}, e.joules));
-      if (!(powercap_down && key.method == power->method()))
+      if (!(powercap_down && key.method == power->method()) && !gpu_watts_unknown.count(key.domain))
         watts.samples.push_back(
             labelled({{"domain", key.domain}, {"method", key.method}}, e.watts));
     }

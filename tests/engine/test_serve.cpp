@@ -543,6 +543,78 @@ TEST_SUITE("pure") {
   }
 
   TEST_CASE(
+      "a GPU whose energy stops answering: nvml down with why, no power for it, and its energy "
+      "taken up when it answers again") {
+    GpuCgroupRig rig("lost");
+    // While the file exists the stand-in's energy and power calls answer GPU_IS_LOST.
+    auto lost = rig.t.path / "lost";
+    FakeNvml nvml({{"PMC_FAKE_NVML_LOST", lost.string()}});
+    nvml.at(4.5);
+    Sampler sampler(rig.root, rig.settings);
+    sampler.sample_once();
+    const std::vector<std::pair<std::string, std::string>> gpu0 = {{"domain", "gpu0"},
+                                                                   {"method", "measured:nvml"}};
+    const std::vector<std::pair<std::string, std::string>> nvml_up = {{"source", "nvml"}};
+
+    write_file(lost, "");
+    nvml.at(10.4);
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    CHECK(find(*s1, "pmcmodel_source_up", nvml_up)->value == 0);
+    CHECK(logged(rig.log, "nvml: down: gpu0: nvmlDeviceGetTotalEnergyConsumption: GPU is lost"));
+    CHECK(find(*s1, "pmcmodel_energy_joules", gpu0)->value == 0);
+    CHECK(find(*s1, "pmcmodel_power_watts", gpu0) == nullptr);  // not 0 W
+
+    // Back: the counter's advance over the outage, rows t=4.4984 (3498747 mJ) to t=10.3942
+    // (7483951 mJ), is taken up; that interval's average is no power.
+    fs::remove(lost);
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_source_up", nvml_up)->value == 1);
+    CHECK(logged(rig.log, "nvml: up"));
+    CHECK(find(*s2, "pmcmodel_energy_joules", gpu0)->value == doctest::Approx(3985.204));
+    CHECK(find(*s2, "pmcmodel_power_watts", gpu0) == nullptr);
+
+    nvml.at(14.0);
+    sampler.sample_once();
+    auto s3 = sampler.snapshot();
+    REQUIRE(find(*s3, "pmcmodel_power_watts", gpu0) != nullptr);
+    CHECK(find(*s3, "pmcmodel_power_watts", gpu0)->value > 0);
+  }
+
+  TEST_CASE("an AMD GPU whose energy stops answering: amdsmi down with why, no power for it") {
+    GpuCgroupRig rig("amd-lost");
+    auto lost = rig.t.path / "lost";
+    FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_LOST", lost.string()}});
+    amd.at(1);
+    Sampler sampler(rig.root, rig.settings);
+    sampler.sample_once();
+    const std::vector<std::pair<std::string, std::string>> gpu0 = {{"domain", "gpu0"},
+                                                                   {"method", "measured:amdsmi"}};
+    const std::vector<std::pair<std::string, std::string>> amd_up = {{"source", "amdsmi"}};
+    write_file(lost, "");
+    amd.at(3);
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    CHECK(find(*s1, "pmcmodel_source_up", amd_up)->value == 0);
+    CHECK(logged(rig.log, "amdsmi: down: gpu0: amdsmi_get_energy_count: AMDSMI_STATUS_DRM_ERROR"));
+    CHECK(find(*s1, "pmcmodel_energy_joules", gpu0)->value == 0);
+    CHECK(find(*s1, "pmcmodel_power_watts", gpu0) == nullptr);
+    // Back: the accumulator's advance at the stand-in's 300 W from 1 s to 3 s, 600 J.
+    fs::remove(lost);
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_source_up", amd_up)->value == 1);
+    CHECK(find(*s2, "pmcmodel_energy_joules", gpu0)->value == doctest::Approx(600));
+    CHECK(find(*s2, "pmcmodel_power_watts", gpu0) == nullptr);
+    amd.at(4);
+    sampler.sample_once();
+    auto s3 = sampler.snapshot();
+    CHECK(find(*s3, "pmcmodel_energy_joules", gpu0)->value == doctest::Approx(900));
+    CHECK(find(*s3, "pmcmodel_power_watts", gpu0) != nullptr);
+  }
+
+  TEST_CASE(
       "the sampler's AMD GPUs: each split among cgroups by measure's rule, by the GFX engine time "
       "AMD SMI lists per process") {
     GpuCgroupRig rig("amd");
