@@ -105,8 +105,8 @@ bool MetricsServer::bind(const std::string& host, int port, std::string* error) 
   impl_->port = impl_->api->bind(impl_->server, host.empty() ? "0.0.0.0" : host, port);
   if (impl_->port < 0) {
     if (error)
-      *error = "cannot listen on " + (host.empty() ? std::string("*") : host) + ":" +
-               std::to_string(port) + (errno ? std::string(": ") + std::strerror(errno) : "");
+      *error = "cannot listen on " + format_listen_address(host, port) +
+               (errno ? std::string(": ") + std::strerror(errno) : "");
     return false;
   }
   return true;
@@ -139,6 +139,13 @@ bool parse_listen_address(const std::string& text, std::string* host, int* port)
   *host = h;
   *port = value;
   return true;
+}
+
+std::string format_listen_address(const std::string& host, int port) {
+  std::string shown = host.empty()                          ? "*"
+                      : host.find(':') != std::string::npos ? "[" + host + "]"
+                                                            : host;
+  return shown + ":" + std::to_string(port);
 }
 
 }  // namespace pmc::serve

@@ -689,4 +689,28 @@ TEST_SUITE("kernel") {
     CHECK(http_request(port, "OPTIONS", "/other").status == 404);
     CHECK(serve.terminate(3000ms) == std::optional<int>(0));
   }
+
+  TEST_CASE("serve on an IPv6 address says so in brackets, as --listen takes it") {
+    TempTree t("ipv6");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    Child serve(pmcmodel({"serve", "--listen", "[::1]:0", "--cgroups", "none", "--gpus", "none"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    std::string err;
+    for (int i = 0; i < 1000; ++i) {
+      err = serve.err();
+      if (err.find("listening on ") != std::string::npos ||
+          err.find("cannot listen") != std::string::npos)
+        break;
+      std::this_thread::sleep_for(10ms);
+    }
+    INFO(err);
+    if (err.find("cannot listen on [::1]:0") != std::string::npos) {
+      MESSAGE("no IPv6 loopback here: not checked");
+      return;
+    }
+    CHECK(err.find("listening on [::1]:") != std::string::npos);
+    CHECK(err.find("listening on ::1:") == std::string::npos);
+    CHECK(serve.terminate(3000ms) == std::optional<int>(0));
+  }
 }

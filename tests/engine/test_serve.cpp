@@ -215,6 +215,19 @@ TEST_SUITE("pure") {
     CHECK_FALSE(parse_listen_address("h:8x", &host, &port));
   }
 
+  TEST_CASE("the address serve says it listens on reads back as --listen takes it") {
+    CHECK(format_listen_address("127.0.0.1", 9648) == "127.0.0.1:9648");
+    CHECK(format_listen_address("", 9648) == "*:9648");
+    CHECK(format_listen_address("::1", 9648) == "[::1]:9648");
+    for (std::string text : {"127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:9648", "localhost:0"}) {
+      CAPTURE(text);
+      std::string host;
+      int port = -1;
+      REQUIRE(parse_listen_address(text, &host, &port));
+      CHECK(format_listen_address(host, port) == text);
+    }
+  }
+
   TEST_CASE("--cgroups: paths, globs, auto, '..' and empty components are refused") {
     std::string error;
     auto sel = parse_cgroup_selection("/system.slice/a.service, user.slice/*", &error);
