@@ -713,4 +713,20 @@ TEST_SUITE("kernel") {
     CHECK(err.find("listening on ::1:") == std::string::npos);
     CHECK(serve.terminate(3000ms) == std::optional<int>(0));
   }
+
+  TEST_CASE("serve on a host that does not resolve stops at start with exit 1 and says so") {
+    TempTree t("no-host");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    // .invalid never resolves (RFC 2606), with or without a network.
+    Child serve(pmcmodel({"serve", "--listen", "no-such-host.invalid:0", "--cgroups", "none",
+                          "--gpus", "none"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    auto status = serve.wait(10000ms);
+    INFO(serve.err());
+    CHECK(status == std::optional<int>(1));
+    CHECK(serve.err().find("cannot listen on no-such-host.invalid:0: the host does not resolve") !=
+          std::string::npos);
+    CHECK(serve.err().find("listening") == std::string::npos);
+  }
 }
