@@ -176,6 +176,22 @@ TEST_SUITE("pure") {
           "# EOF\n");
   }
 
+  TEST_CASE("a label value that is not UTF-8 is written as \\xHH text, so that the scrape parses") {
+    // A cgroup directory's name is any bytes; Prometheus refuses a whole scrape with one label
+    // value that is not UTF-8. Each byte that does not start a well-formed UTF-8 sequence is
+    // written as the four characters \xHH (escaped as a label value: \\xHH).
+    CHECK(escape_label_value("/system.slice/bad\xff.service") ==
+          "/system.slice/bad\\\\xff.service");
+    // Well-formed: é (2 bytes), € (3), U+1F600 (4) are kept as they are.
+    CHECK(escape_label_value("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") ==
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    // An overlong '/', a surrogate, a sequence cut short, a lone continuation byte.
+    CHECK(escape_label_value("\xc0\xaf") == "\\\\xc0\\\\xaf");
+    CHECK(escape_label_value("\xed\xa0\x80") == "\\\\xed\\\\xa0\\\\x80");
+    CHECK(escape_label_value("a\xe2\x82") == "a\\\\xe2\\\\x82");
+    CHECK(escape_label_value("\x80\"") == "\\\\x80\\\"");
+  }
+
   TEST_CASE("values read back exactly, NaN and infinities are spelled as Prometheus reads them") {
     CHECK(format_value(0.1) == "0.1");
     CHECK(format_value(65536.000015) == "65536.000015");
