@@ -153,8 +153,8 @@ int run_serve(const ServeOptions& o) {
   serve::MetricsServer server(sampler);
   if (!server.bind(host, port, &error)) throw CommandError(error, ExitStatus::environment);
   sampler.start();
-  log_line(fmt::format("listening on {}:{} (GET /metrics, /healthz), sampling every {} s",
-                       host.empty() ? "*" : host, server.port(), o.interval_s));
+  log_line(fmt::format("listening on {} (GET /metrics, /healthz), sampling every {} s",
+                       serve::format_listen_address(host, server.port()), o.interval_s));
   std::atomic<bool> served{false};
   std::thread http([&] {
     server.serve();

@@ -399,6 +399,7 @@ struct Gpu {
   std::vector<Sibling> siblings;
   unsigned wraps = 0, resets = 0;
   bool counter_failed = false;
+  std::string read_error;         // why the last energy read failed; empty when it did not
   bool integrates_power = false;  // no energy counter: the current socket power integrated
   std::optional<double> last_w;
   double last_t = 0;
@@ -543,6 +544,13 @@ class AmdSmiSource final : public GpuSource {
     return out;
   }
 
+  std::vector<GpuReadProblem> read_problems() const override {
+    std::vector<GpuReadProblem> out;
+    for (const auto& g : gpus_)
+      if (!g.read_error.empty()) out.push_back({"amdsmi", g.domain(), g.read_error});
+    return out;
+  }
+
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;
     for (const auto& g : gpus_) out.push_back(method_note(g));
@@ -562,11 +570,15 @@ class AmdSmiSource final : public GpuSource {
       read_counter_energy(g);
       return;
     }
-    auto w = read_power_w(lib_->api(), g.handle);
+    Status r = kSuccess;
+    auto w = read_power_w(lib_->api(), g.handle, &r);
     if (!w) {
       ++g.power_misses;  // the trapezoid spans the gap to the next reading
+      g.read_error = r == kSuccess ? "amdsmi_get_power_info gave no current socket power"
+                                   : "amdsmi_get_power_info: " + lib_->error(r);
       return;
     }
+    g.read_error.clear();
     if (g.last_w) {
       double j = (*w + *g.last_w) / 2 * std::max(0.0, t - g.last_t);
       g.run.integrated_j += j;
@@ -651,11 +663,15 @@ class AmdSmiSource final : public GpuSource {
   // Adds the accumulator's advance since the last read; a die that has read only 0 looks for
   // the sibling that reports its energy.
   void read_counter_energy(Gpu& g) {
-    auto c = read_counter(lib_->api(), g.handle);
+    Status r = kSuccess;
+    auto c = read_counter(lib_->api(), g.handle, &r);
     if (!c) {
       g.counter_failed = true;  // the last good value stands
+      g.read_error = r == kSuccess ? "amdsmi_get_energy_count gave no resolution"
+                                   : "amdsmi_get_energy_count: " + lib_->error(r);
       return;
     }
+    g.read_error.clear();
     CounterAdvance a = accumulator_advance(g.last_raw, c->raw);
     g.wraps += a.wrapped;
     g.resets += a.reset;

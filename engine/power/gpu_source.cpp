@@ -119,6 +119,14 @@ class CombinedGpuSource final : public GpuSource {
     }
     return out;
   }
+  std::vector<GpuReadProblem> read_problems() const override {
+    std::vector<GpuReadProblem> out;
+    for (const auto& p : parts_) {
+      auto each = p->read_problems();
+      out.insert(out.end(), each.begin(), each.end());
+    }
+    return out;
+  }
   // Each part's notes, a sentence that several parts give said once.
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;

@@ -120,6 +120,16 @@ ProcessWindow process_window(const GpuProcesses& processes, const CommandProcess
 // each PID is looked up once per run.
 CommandProcesses descendants_of(const SysRoot& root, pid_t ancestor);
 
+// A GPU whose energy could not be read at the last read_interval() or read_since_start(): the
+// library's source name ("nvml", "amdsmi"), the GPU's domain, and why. Its energy stands at its
+// last good reading meanwhile (a counter's advance is taken up when it reads again), so a source
+// that keeps running (serve) shows the library down and no power for that GPU.
+struct GpuReadProblem {
+  std::string source;
+  std::string domain;
+  std::string problem;
+};
+
 // The GPUs' energy as a PowerSource: one reading per selected GPU (domain gpuN, scope machine),
 // followed, once set_command_processes() was called, by the command's share of each GPU it used
 // (scope command) where the library can tell. Not thread-safe, like every PowerSource.
@@ -139,6 +149,8 @@ class GpuSource : public PowerSource {
   // Each GPU's compute processes now and their use since the last call (or start()).
   // Independent of set_command_processes(). listed is false where the library cannot tell.
   virtual std::vector<GpuProcesses> read_processes() = 0;
+  // The GPUs whose energy the last read could not read; none by default.
+  virtual std::vector<GpuReadProblem> read_problems() const { return {}; }
 };
 
 // The note every GPU source gives once: where its domains stand beside the CPU's.

@@ -247,9 +247,13 @@ const char* method_of(EnergyKind kind) {
   return "measured:nvml";
 }
 
-std::optional<uint64_t> read_counter_mj(const Api& api, Device d) {
+std::optional<uint64_t> read_counter_mj(const Api& api, Device d, Return* error = nullptr) {
   unsigned long long mj = 0;
-  if (api.total_energy == nullptr || api.total_energy(d, &mj) != kSuccess) return std::nullopt;
+  if (api.total_energy == nullptr) return std::nullopt;
+  if (Return r = api.total_energy(d, &mj); r != kSuccess) {
+    if (error != nullptr) *error = r;
+    return std::nullopt;
+  }
   return mj;
 }
 
@@ -348,6 +352,7 @@ struct Gpu {
   EnergyKind kind = EnergyKind::counter;
   uint64_t last_counter_mj = 0;
   bool counter_failed = false;
+  std::string read_error;  // why the last energy read failed; empty when it did not
   std::optional<double> last_w;
   double last_t = 0;
   unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
@@ -504,6 +509,13 @@ class NvmlSourceImpl final : public GpuSource {
     return out;
   }
 
+  std::vector<GpuReadProblem> read_problems() const override {
+    std::vector<GpuReadProblem> out;
+    for (const auto& g : gpus_)
+      if (!g.read_error.empty()) out.push_back({"nvml", g.domain(), g.read_error});
+    return out;
+  }
+
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;
     for (const auto& g : gpus_) out.push_back(method_note(g));
@@ -517,15 +529,25 @@ class NvmlSourceImpl final : public GpuSource {
   void read_energy(Gpu& g, double t) {
     const Api& api = lib_->api();
     if (g.kind == EnergyKind::counter) {
-      if (auto mj = read_counter_mj(api, g.handle))
+      Return r = kSuccess;
+      if (auto mj = read_counter_mj(api, g.handle, &r)) {
         g.last_counter_mj = *mj;
-      else
+        g.read_error.clear();
+      } else {
         g.counter_failed = true;  // the last good value stands
+        g.read_error = "nvmlDeviceGetTotalEnergyConsumption: " + lib_->error(r);
+      }
       return;
     }
     auto w = g.kind == EnergyKind::instant ? read_instant_w(api, g.handle)
                                            : read_average_w(api, g.handle);
-    if (!w) return;
+    if (!w) {
+      g.read_error = g.kind == EnergyKind::instant
+                         ? "the instant power field (NVML_FI_DEV_POWER_INSTANT) did not answer"
+                         : "nvmlDeviceGetPowerUsage did not answer";
+      return;
+    }
+    g.read_error.clear();
     if (g.last_w) {
       double j = (*w + *g.last_w) / 2 * std::max(0.0, t - g.last_t);
       g.run.integrated_j += j;

@@ -99,18 +99,58 @@ const char* content_type(ExpositionFormat format) {
              : "text/plain; version=0.0.4; charset=utf-8";
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no overlong form,
+// no surrogate, nothing above U+10FFFF), or 0 when it is not one.
+size_t utf8_sequence(std::string_view s) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i)
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  return n;
+}
+
+}  // namespace
+
 std::string escape_label_value(std::string_view value) {
   std::string out;
   out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\')
+  while (!value.empty()) {
+    char c = value.front();
+    size_t n = utf8_sequence(value);
+    if (n == 0) {
+      // Not UTF-8, which both formats require of a label value (Prometheus refuses the whole
+      // scrape): the byte as the text \xHH, as systemd escapes a unit name.
+      out += fmt::format("\\\\x{:02x}", static_cast<unsigned char>(c));
+      n = 1;
+    } else if (c == '\\') {
       out += "\\\\";
-    else if (c == '"')
+    } else if (c == '"') {
       out += "\\\"";
-    else if (c == '\n')
+    } else if (c == '\n') {
       out += "\\n";
-    else
-      out += c;
+    } else {
+      out.append(value.substr(0, n));
+    }
+    value.remove_prefix(n);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "engine/serve/sampler.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -76,6 +78,17 @@ std::optional<std::string> cgroup_of(const SysRoot& root, unsigned pid) {
   return std::nullopt;
 }
 
+// Whether `fd` (a followed cgroup's cpu.stat) is still the file at `path`: false once the cgroup
+// was removed and made again under the same name (a restarted service), whose old file only
+// answers ENODEV (kernfs) or, in a fixture tree, its last content. The old file is held open, so
+// the new one cannot have its inode number.
+bool still_at(const Fd& fd, const std::filesystem::path& path) {
+  struct stat open_file {
+  }, named{};
+  if (::fstat(fd.get(), &open_file) != 0 || ::stat(path.c_str(), &named) != 0) return false;
+  return open_file.st_ino == named.st_ino && open_file.st_dev == named.st_dev;
+}
+
 // Whether cgroup path `path` is `followed` or below it (a parent's cgroup holds its children's
 // processes, as its cpu.stat counts their time).
 bool within(const std::string& path, const std::string& followed) {
@@ -99,6 +112,9 @@ struct Sampler::State {
   std::vector<EnergyReading> gpu_readings;  // the last interval's, one per GPU
   std::vector<GpuProcesses> gpu_processes;  // at the last sample
   std::vector<GpuActivity> gpu_activity;
+  std::vector<std::string> gpu_sources;     // the GPU libraries that read a GPU at start
+  std::set<std::string> gpu_unread;         // GPUs whose energy failed at the last sample
+  std::set<std::string> gpu_watts_unknown;  // ... at this sample or the last
   ProcStatReader proc_stat;
   std::optional<CpuTimes> last_cpu;
   std::optional<std::filesystem::path> cgroup_root;
@@ -113,6 +129,8 @@ struct Sampler::State {
   std::vector<std::string> source_order;
   uint64_t samples = 0;
   std::optional<Clock::time_point> last_time;
+  bool powercap_was_down = false;       // at the last sample
+  bool powercap_watts_unknown = false;  // down at this sample or the last
 
   mutable std::mutex snapshot_mutex;
   std::shared_ptr<const Snapshot> snapshot = std::make_shared<Snapshot>();
@@ -158,9 +176,10 @@ struct Sampler::State {
     for (const auto& lib : choice.libraries) {
       for (const auto& note : lib.notes)
         if (settings.log) settings.log(lib.name + ": " + note);
-      if (lib.up)
+      if (lib.up) {
         set_source(lib.name, true, "");
-      else if (lib.library_found)
+        gpu_sources.push_back(lib.name);
+      } else if (lib.library_found)
         set_source(lib.name, false, lib.reason);
       else if (settings.log)
         settings.log(lib.name + ": not used: " + lib.reason);
@@ -180,6 +199,24 @@ struct Sampler::State {
     gpu_activity = gpu->last_activity();
     gpu_processes = gpu->read_processes();
     for (const auto& r : gpu_readings) add_energy(r);
+    // A GPU whose energy did not answer (fallen off the bus, a driver reset) has stood still
+    // this interval: its library is down and its power unknown, as powercap's counters are; the
+    // interval in which it answers again holds the whole outage's energy, so no power then
+    // either.
+    std::set<std::string> unread;
+    std::map<std::string, std::string> why;
+    for (const auto& p : gpu->read_problems()) {
+      unread.insert(p.domain);
+      auto& w = why[p.source];
+      w += (w.empty() ? "" : "; ") + p.domain + ": " + p.problem;
+    }
+    for (const auto& name : gpu_sources) {
+      auto it = why.find(name);
+      set_source(name, it == why.end(), it == why.end() ? "" : it->second);
+    }
+    gpu_watts_unknown = unread;
+    gpu_watts_unknown.insert(gpu_unread.begin(), gpu_unread.end());
+    gpu_unread = std::move(unread);
   }
 
   void open_cgroups() {
@@ -256,15 +293,22 @@ struct Sampler::State {
   std::vector<EnergyReading> sample_energy(double seconds) {
     std::vector<EnergyReading> readings;
     if (power) {
+      bool up = false;
       try {
         readings = power->read_interval();
         std::string problem = power->read_problem();
-        // A counter that cannot be read adds nothing: its power would be exported as 0.
-        if (!problem.empty()) readings.clear();
-        set_source("powercap", problem.empty(), problem);
+        // A counter that cannot be read adds nothing now, and its advance from its last good
+        // read when it reads again; the counters that were read add theirs, which dropping
+        // them would lose for good.
+        up = problem.empty();
+        set_source("powercap", up, problem);
       } catch (const std::exception& e) {
         set_source("powercap", false, e.what());
       }
+      // The first interval after a counter comes back holds the energy of all the time it was
+      // down: its average over one interval is no power, and is not exported either.
+      powercap_watts_unknown = !up || powercap_was_down;
+      powercap_was_down = !up;
     }
     for (const auto& r : readings) add_energy(r);
     if (!settings.estimators.empty() && seconds > 0) {  // the first sample is a baseline
@@ -307,6 +351,13 @@ struct Sampler::State {
     for (const auto& rel : now) {
       auto [it, inserted] = cgroups.try_emplace(rel);
       FollowedCgroup& cg = it->second;
+      // Removed and made again since the last sample (a service restarted within an interval):
+      // a new cgroup, followed anew as one that appears, not read through the old one's files.
+      if (!inserted && cg.cpu_stat &&
+          !still_at(cg.cpu_stat, *cgroup_root / rel.substr(1) / "cpu.stat")) {
+        cg = FollowedCgroup{};
+        inserted = true;
+      }
       if (inserted) {
         follow(rel, cg);
         continue;  // its baseline: nothing to attribute yet
@@ -405,14 +456,15 @@ struct Sampler::State {
                        "watts",
                        "Average power per domain over the last sampling interval",
                        {}};
-    // A domain of powercap while it is down has no power to show: its series is left out (stale
-    // in Prometheus) rather than exported as the last watts or 0.
-    bool powercap_down = power && !sources["powercap"].first;
+    // A domain of powercap while it is down (and at the sample it comes back) has no power to
+    // show: its series is left out (stale in Prometheus) rather than exported as the last watts,
+    // 0, or the energy of the whole outage over one interval.
+    bool powercap_down = power && powercap_watts_unknown;
     for (const auto& key : energy_order) {
       const auto& e = energy[key];
       joules.samples.push_back(
           labelled({{"domain", key.domain}, {"method", key.method}}, e.joules));
-      if (!(powercap_down && key.method == power->method()))
+      if (!(powercap_down && key.method == power->method()) && !gpu_watts_unknown.count(key.domain))
         watts.samples.push_back(
             labelled({{"domain", key.domain}, {"method", key.method}}, e.watts));
     }

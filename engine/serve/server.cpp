@@ -1,6 +1,8 @@
 #include "engine/serve/server.h"
 
 #include <dlfcn.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <charconv>
@@ -100,13 +102,34 @@ MetricsServer::~MetricsServer() {
   impl_->api->destroy(impl_->server);
 }
 
+namespace {
+
+// Why binding `host` failed, after the attempt (errno as the attempt left it): a host that does
+// not resolve says so, which errno does not.
+std::string bind_failure(const std::string& host) {
+  int saved = errno;
+  if (!host.empty()) {
+    addrinfo hints{};
+    hints.ai_flags = AI_PASSIVE;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+    if (found != nullptr) ::freeaddrinfo(found);
+    if (rc != 0)
+      return std::string(": the host does not resolve to an address (") + ::gai_strerror(rc) +
+             "); expected an address or a name of this machine";
+  }
+  return saved != 0 ? std::string(": ") + std::strerror(saved) : "";
+}
+
+}  // namespace
+
 bool MetricsServer::bind(const std::string& host, int port, std::string* error) {
   errno = 0;
   impl_->port = impl_->api->bind(impl_->server, host.empty() ? "0.0.0.0" : host, port);
   if (impl_->port < 0) {
     if (error)
-      *error = "cannot listen on " + (host.empty() ? std::string("*") : host) + ":" +
-               std::to_string(port) + (errno ? std::string(": ") + std::strerror(errno) : "");
+      *error = "cannot listen on " + format_listen_address(host, port) + bind_failure(host);
     return false;
   }
   return true;
@@ -139,6 +162,13 @@ bool parse_listen_address(const std::string& text, std::string* host, int* port)
   *host = h;
   *port = value;
   return true;
+}
+
+std::string format_listen_address(const std::string& host, int port) {
+  std::string shown = host.empty()                          ? "*"
+                      : host.find(':') != std::string::npos ? "[" + host + "]"
+                                                            : host;
+  return shown + ":" + std::to_string(port);
 }
 
 }  // namespace pmc::serve

@@ -44,5 +44,7 @@ class MetricsServer {
 
 // "HOST:PORT", ":PORT" (every address), "[v6]:PORT". False when it is none of these.
 bool parse_listen_address(const std::string& text, std::string* host, int* port);
+// The address as --listen takes it: "*:9648" for every address, "[::1]:9648" for an IPv6 host.
+std::string format_listen_address(const std::string& host, int port);
 
 }  // namespace pmc::serve

@@ -108,6 +108,10 @@ struct Child {
   // The exit status after SIGTERM, or nullopt when it did not exit within `limit`.
   std::optional<int> terminate(std::chrono::milliseconds limit) {
     kill(pid, SIGTERM);
+    return wait(limit);
+  }
+  // The exit status once it exits by itself, or nullopt when it is still running after `limit`.
+  std::optional<int> wait(std::chrono::milliseconds limit) {
     auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
       int status = 0;
@@ -138,8 +142,9 @@ struct HttpReply {
   std::string body;
 };
 
-// HTTP/1.0 GET on the loopback (no chunked replies, the connection closes at the end).
-HttpReply http_get(int port, const std::string& target, const std::string& accept = "") {
+// An HTTP/1.0 request on the loopback (no chunked replies, the connection closes at the end).
+HttpReply http_request(int port, const std::string& method, const std::string& target,
+                       const std::string& accept = "") {
   HttpReply r;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -150,7 +155,7 @@ HttpReply http_get(int port, const std::string& target, const std::string& accep
     ::close(fd);
     return r;
   }
-  std::string req = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
+  std::string req = method + " " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
   if (!accept.empty()) req += "Accept: " + accept + "\r\n";
   req += "\r\n";
   [[maybe_unused]] auto n = ::write(fd, req.data(), req.size());
@@ -165,6 +170,10 @@ HttpReply http_get(int port, const std::string& target, const std::string& accep
   r.headers = all.substr(0, split);
   r.body = all.substr(split + 4);
   return r;
+}
+
+HttpReply http_get(int port, const std::string& target, const std::string& accept = "") {
+  return http_request(port, "GET", target, accept);
 }
 
 int free_port() {
@@ -626,6 +635,98 @@ TEST_SUITE("kernel") {
     INFO(serve.err());
     CHECK(status == std::optional<int>(2));
     CHECK(serve.err().find("--gpus: GPU 5 asked for") != std::string::npos);
+    CHECK(serve.err().find("listening") == std::string::npos);
+  }
+
+  TEST_CASE("serve on a port another serve holds stops at start with exit 1 and says why") {
+    TempTree t("port-in-use");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    const std::vector<std::string> env = {"PMCMODEL_SYSFS_ROOT=" + sys.string()};
+    Child first(
+        pmcmodel({"serve", "--listen", "127.0.0.1:0", "--cgroups", "none", "--gpus", "none"}), env,
+        t.path / "first.txt");
+    int port = wait_for_port(first);
+    INFO(first.err());
+    REQUIRE(port > 0);
+    // A second exporter on the same port must not start: with SO_REUSEPORT it did, and the
+    // kernel then split the scrapes between two processes with different counters.
+    std::string listen = "127.0.0.1:" + std::to_string(port);
+    Child second(pmcmodel({"serve", "--listen", listen, "--cgroups", "none", "--gpus", "none"}),
+                 env, t.path / "second.txt");
+    auto status = second.wait(10000ms);
+    INFO(second.err());
+    CHECK(status == std::optional<int>(1));
+    CHECK(second.err().find("cannot listen on " + listen + ": Address already in use") !=
+          std::string::npos);
+    CHECK(second.err().find("listening") == std::string::npos);
+    CHECK(http_get(port, "/healthz").body == "ok\n");  // the first one still answers
+    CHECK(first.terminate(3000ms) == std::optional<int>(0));
+  }
+
+  TEST_CASE(
+      "serve: a method other than GET or HEAD on /metrics or /healthz is 405, GET and HEAD 200") {
+    TempTree t("methods");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    Child serve(
+        pmcmodel({"serve", "--listen", "127.0.0.1:0", "--cgroups", "none", "--gpus", "none"}),
+        {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    int port = wait_for_port(serve);
+    INFO(serve.err());
+    REQUIRE(port > 0);
+    for (const char* path : {"/metrics", "/healthz"}) {
+      CAPTURE(path);
+      CHECK(http_request(port, "GET", path).status == 200);
+      CHECK(http_request(port, "HEAD", path).status == 200);
+      for (const char* method : {"OPTIONS", "DELETE"}) {
+        CAPTURE(method);
+        auto reply = http_request(port, method, path);
+        CHECK(reply.status == 405);
+        CHECK(reply.headers.find("Allow: GET, HEAD") != std::string::npos);
+      }
+    }
+    CHECK(http_request(port, "OPTIONS", "/other").status == 404);
+    CHECK(serve.terminate(3000ms) == std::optional<int>(0));
+  }
+
+  TEST_CASE("serve on an IPv6 address says so in brackets, as --listen takes it") {
+    TempTree t("ipv6");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    Child serve(pmcmodel({"serve", "--listen", "[::1]:0", "--cgroups", "none", "--gpus", "none"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    std::string err;
+    for (int i = 0; i < 1000; ++i) {
+      err = serve.err();
+      if (err.find("listening on ") != std::string::npos ||
+          err.find("cannot listen") != std::string::npos)
+        break;
+      std::this_thread::sleep_for(10ms);
+    }
+    INFO(err);
+    if (err.find("cannot listen on [::1]:0") != std::string::npos) {
+      MESSAGE("no IPv6 loopback here: not checked");
+      return;
+    }
+    CHECK(err.find("listening on [::1]:") != std::string::npos);
+    CHECK(err.find("listening on ::1:") == std::string::npos);
+    CHECK(serve.terminate(3000ms) == std::optional<int>(0));
+  }
+
+  TEST_CASE("serve on a host that does not resolve stops at start with exit 1 and says so") {
+    TempTree t("no-host");
+    auto sys = t.path / "sys";
+    powercap_zone(sys, 1000000, 262143328850);
+    // .invalid never resolves (RFC 2606), with or without a network.
+    Child serve(pmcmodel({"serve", "--listen", "no-such-host.invalid:0", "--cgroups", "none",
+                          "--gpus", "none"}),
+                {"PMCMODEL_SYSFS_ROOT=" + sys.string()}, t.path / "err.txt");
+    auto status = serve.wait(10000ms);
+    INFO(serve.err());
+    CHECK(status == std::optional<int>(1));
+    CHECK(serve.err().find("cannot listen on no-such-host.invalid:0: the host does not resolve") !=
+          std::string::npos);
     CHECK(serve.err().find("listening") == std::string::npos);
   }
 }

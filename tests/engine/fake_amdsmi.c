@@ -18,6 +18,9 @@
  *   PMC_FAKE_AMDSMI_INIT_FAIL   amdsmi_init answers AMDSMI_STATUS_INIT_ERROR
  *   PMC_FAKE_AMDSMI_NO_ENERGY   amdsmi_get_energy_count answers NOT_SUPPORTED (as in a VM guest)
  *   PMC_FAKE_AMDSMI_NO_POWER    amdsmi_get_power_info answers NOT_SUPPORTED
+ *   PMC_FAKE_AMDSMI_LOST        a file: while it exists, amdsmi_get_energy_count and
+ *                               amdsmi_get_power_info answer AMDSMI_STATUS_DRM_ERROR (a GPU that
+ *                               stops answering), as a test decides
  *   PMC_FAKE_AMDSMI_REPLAY      current_socket_power replays the instant power (field 186, rounded
  *                               to whole watts as AMD SMI reports them) of the H200 trace compiled
  *                               in as FAKE_AMDSMI_TRACE (or the file this names) by the time since
@@ -61,6 +64,7 @@ enum {
   AMDSMI_STATUS_SUCCESS = 0,
   AMDSMI_STATUS_INVAL = 1,
   AMDSMI_STATUS_NOT_SUPPORTED = 2,
+  AMDSMI_STATUS_DRM_ERROR = 5,
   AMDSMI_STATUS_INIT_ERROR = 18,
   AMDSMI_STATUS_NOT_INIT = 32
 };
@@ -173,6 +177,7 @@ static double watts = 300, resolution = 15.625, start_counts = 1000000;
 static int wrap_bits = 64;
 static struct timespec t0;
 static char clock_path[4096];
+static const char* lost_path;
 
 static double env_double(const char* name, double fallback) {
   const char* v = getenv(name);
@@ -248,6 +253,7 @@ amdsmi_status_t amdsmi_init(uint64_t flags) {
   wrap_bits = (int)env_double("PMC_FAKE_AMDSMI_WRAP_BITS", 64);
   no_energy = getenv("PMC_FAKE_AMDSMI_NO_ENERGY") != NULL;
   no_power = getenv("PMC_FAKE_AMDSMI_NO_POWER") != NULL;
+  lost_path = getenv("PMC_FAKE_AMDSMI_LOST");
   replay = getenv("PMC_FAKE_AMDSMI_REPLAY") != NULL;
   temp_c = env_double("PMC_FAKE_AMDSMI_TEMP", 45);
   no_hotspot = getenv("PMC_FAKE_AMDSMI_NO_HOTSPOT") != NULL;
@@ -281,6 +287,7 @@ amdsmi_status_t amdsmi_status_code_to_string(amdsmi_status_t status, const char*
   switch (status) {
     case AMDSMI_STATUS_SUCCESS: *text = "AMDSMI_STATUS_SUCCESS: Call succeeded"; break;
     case AMDSMI_STATUS_NOT_SUPPORTED: *text = "AMDSMI_STATUS_NOT_SUPPORTED: Feature not supported"; break;
+    case AMDSMI_STATUS_DRM_ERROR: *text = "AMDSMI_STATUS_DRM_ERROR: Error when calling libdrm"; break;
     case AMDSMI_STATUS_INIT_ERROR: *text = "AMDSMI_STATUS_INIT_ERROR: Initialization error"; break;
     default: *text = "AMDSMI_STATUS_UNKNOWN_ERROR: An unknown error occurred"; break;
   }
@@ -317,6 +324,11 @@ amdsmi_status_t amdsmi_get_processor_handles(amdsmi_socket_handle socket, uint32
   return AMDSMI_STATUS_SUCCESS;
 }
 
+/* PMC_FAKE_AMDSMI_LOST's file exists now. */
+static int lost(void) {
+  return lost_path != NULL && *lost_path != '\0' && access(lost_path, F_OK) == 0;
+}
+
 #ifndef FAKE_AMDSMI_NO_ENERGY_SYMBOL
 amdsmi_status_t amdsmi_get_energy_count(amdsmi_processor_handle h, uint64_t* energy_accumulator,
                                         float* counter_resolution, uint64_t* timestamp) {
@@ -324,6 +336,7 @@ amdsmi_status_t amdsmi_get_energy_count(amdsmi_processor_handle h, uint64_t* ene
   if (g == NULL || energy_accumulator == NULL || counter_resolution == NULL || timestamp == NULL)
     return AMDSMI_STATUS_INVAL;
   if (no_energy) return AMDSMI_STATUS_NOT_SUPPORTED;
+  if (lost()) return AMDSMI_STATUS_DRM_ERROR;
   double t = now_s();
   uint64_t counts = 0;
   if (g->reports) {
@@ -403,6 +416,7 @@ amdsmi_status_t amdsmi_get_power_info(amdsmi_processor_handle h, amdsmi_power_in
   struct gpu* g = gpu_of(h);
   if (g == NULL || info == NULL) return AMDSMI_STATUS_INVAL;
   if (no_power) return AMDSMI_STATUS_NOT_SUPPORTED;
+  if (lost()) return AMDSMI_STATUS_DRM_ERROR;
   memset(info, 0xff, sizeof *info);
   double w = replay ? replayed_watts(now_s() + trace_start) : watts;
   uint32_t reported = g->reports ? (uint32_t)floor(w + 0.5) : 0;

@@ -17,6 +17,8 @@
  *   PMC_FAKE_NVML_NO_TEMPERATURE  nvmlDeviceGetTemperature answers NOT_SUPPORTED
  *   PMC_FAKE_NVML_GPUS       the number of GPUs (1 or 2; both replay the trace)
  *   PMC_FAKE_NVML_INIT_FAIL  nvmlInit_v2 answers DRIVER_NOT_LOADED
+ *   PMC_FAKE_NVML_LOST       a file: while it exists, the energy counter and both power readings
+ *                            answer GPU_IS_LOST (a GPU fallen off the bus), as a test decides
  *   PMC_FAKE_NVML_NO_PERMISSION  nvmlInit_v2 answers NO_PERMISSION (a user who may not open
  *                            /dev/nvidia*)
  *   PMC_FAKE_NVML_OTHER_PID  a process that is not the caller's child also computes on GPU 0
@@ -50,6 +52,7 @@ enum {
   NVML_ERROR_NOT_FOUND = 6,
   NVML_ERROR_INSUFFICIENT_SIZE = 7,
   NVML_ERROR_DRIVER_NOT_LOADED = 9,
+  NVML_ERROR_GPU_IS_LOST = 15,
   NVML_ERROR_UNKNOWN = 999
 };
 
@@ -115,6 +118,7 @@ static int initialized;
 static struct timespec init_time;
 static double start_s;
 static const char* clock_file;
+static const char* lost_file;
 static int gpus = 1;
 static int no_energy, no_fields, no_mem_clock, no_temperature;
 static unsigned other_pid;
@@ -208,6 +212,8 @@ nvmlReturn_t nvmlInit_v2(void) {
   start_s = v ? atof(v) : 0.0;
   clock_file = getenv("PMC_FAKE_NVML_CLOCK");
   if (clock_file && !*clock_file) clock_file = NULL;
+  lost_file = getenv("PMC_FAKE_NVML_LOST");
+  if (lost_file && !*lost_file) lost_file = NULL;
   v = getenv("PMC_FAKE_NVML_GPUS");
   gpus = v && atoi(v) == 2 ? 2 : 1;
   no_energy = env_flag("PMC_FAKE_NVML_NO_ENERGY");
@@ -244,6 +250,7 @@ const char* nvmlErrorString(nvmlReturn_t result) {
     case NVML_ERROR_NOT_FOUND: return "Not Found";
     case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
     case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
     default: return "Unknown Error";
   }
 }
@@ -280,8 +287,14 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* uuid, unsigned int len
   return NVML_SUCCESS;
 }
 
+/* PMC_FAKE_NVML_LOST's file exists now. */
+static int lost(void) {
+  return lost_file != NULL && access(lost_file, F_OK) == 0;
+}
+
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* power) {
   CHECK_DEVICE(device);
+  if (lost()) return NVML_ERROR_GPU_IS_LOST;
   *power = row_at(trace_time())->power_mw;
   return NVML_SUCCESS;
 }
@@ -291,6 +304,7 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
   const struct row* r;
   CHECK_DEVICE(device);
   if (no_energy) return NVML_ERROR_NOT_SUPPORTED;
+  if (lost()) return NVML_ERROR_GPU_IS_LOST;
   t = trace_time();
   r = row_at(t);
   *energy = r->energy_mj;
@@ -306,6 +320,7 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldV
   int i;
   CHECK_DEVICE(device);
   if (no_fields) return NVML_ERROR_NOT_SUPPORTED;
+  if (lost()) return NVML_ERROR_GPU_IS_LOST;
   r = row_at(trace_time());
   clock_gettime(CLOCK_REALTIME, &now);
   for (i = 0; i < count; ++i) {

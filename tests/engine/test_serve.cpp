@@ -176,6 +176,22 @@ TEST_SUITE("pure") {
           "# EOF\n");
   }
 
+  TEST_CASE("a label value that is not UTF-8 is written as \\xHH text, so that the scrape parses") {
+    // A cgroup directory's name is any bytes; Prometheus refuses a whole scrape with one label
+    // value that is not UTF-8. Each byte that does not start a well-formed UTF-8 sequence is
+    // written as the four characters \xHH (escaped as a label value: \\xHH).
+    CHECK(escape_label_value("/system.slice/bad\xff.service") ==
+          "/system.slice/bad\\\\xff.service");
+    // Well-formed: é (2 bytes), € (3), U+1F600 (4) are kept as they are.
+    CHECK(escape_label_value("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") ==
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    // An overlong '/', a surrogate, a sequence cut short, a lone continuation byte.
+    CHECK(escape_label_value("\xc0\xaf") == "\\\\xc0\\\\xaf");
+    CHECK(escape_label_value("\xed\xa0\x80") == "\\\\xed\\\\xa0\\\\x80");
+    CHECK(escape_label_value("a\xe2\x82") == "a\\\\xe2\\\\x82");
+    CHECK(escape_label_value("\x80\"") == "\\\\x80\\\"");
+  }
+
   TEST_CASE("values read back exactly, NaN and infinities are spelled as Prometheus reads them") {
     CHECK(format_value(0.1) == "0.1");
     CHECK(format_value(65536.000015) == "65536.000015");
@@ -213,6 +229,19 @@ TEST_SUITE("pure") {
     CHECK_FALSE(parse_listen_address("::1:80", &host, &port));
     CHECK_FALSE(parse_listen_address("h:65536", &host, &port));
     CHECK_FALSE(parse_listen_address("h:8x", &host, &port));
+  }
+
+  TEST_CASE("the address serve says it listens on reads back as --listen takes it") {
+    CHECK(format_listen_address("127.0.0.1", 9648) == "127.0.0.1:9648");
+    CHECK(format_listen_address("", 9648) == "*:9648");
+    CHECK(format_listen_address("::1", 9648) == "[::1]:9648");
+    for (std::string text : {"127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:9648", "localhost:0"}) {
+      CAPTURE(text);
+      std::string host;
+      int port = -1;
+      REQUIRE(parse_listen_address(text, &host, &port));
+      CHECK(format_listen_address(host, port) == text);
+    }
   }
 
   TEST_CASE("--cgroups: paths, globs, auto, '..' and empty components are refused") {
@@ -344,6 +373,124 @@ TEST_SUITE("pure") {
     CHECK(find(*s0, "pmcmodel_energy_joules", pkg)->value == 0);
   }
 
+  TEST_CASE("a cgroup removed and made again between two samples is read anew, not the old one") {
+    // systemctl restart within one interval: the service's cgroup is removed and made again
+    // under the same name, so it is there at both samples. Its old cpu.stat (held open) must not
+    // stand for the new one: in the kernel it answers only ENODEV, here its last content.
+    TempTree t("recreated");
+    auto zone = t.path / "sys/class/powercap/intel-rapl:0";
+    write_file(zone / "name", "package-0\n");
+    write_file(zone / "max_energy_range_uj", "262143328850\n");
+    write_file(zone / "energy_uj", uj(1000000));
+    write_file(t.path / "sys/class/powercap/intel-rapl/enabled", "1\n");
+    auto cg = t.path / "sys/fs/cgroup";
+    auto a = cg / "system.slice/a.service";
+    write_file(cg / "cgroup.controllers", "cpu\n");
+    write_file(a / "cpu.stat", cpu_stat(5000000));
+    write_file(t.path / "proc/stat", proc_stat(1000));
+    SysRoot root;
+    root.sys = t.path / "sys";
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.cgroups.patterns = {"system.slice/*.service"};
+    settings.cgroup_counters = false;
+    settings.gpus.kind = GpuSelection::Kind::none;
+    Sampler sampler(root, settings);
+    sampler.sample_once();
+    const std::vector<std::pair<std::string, std::string>> cpu = {
+        {"cgroup", "/system.slice/a.service"}};
+    const std::vector<std::pair<std::string, std::string>> a_pkg = {
+        {"cgroup", "/system.slice/a.service"},
+        {"domain", "package-0"},
+        {"method", "measured:powercap+share:busy-cpu"}};
+
+    // Restarted: the new cgroup has run 0.2 s; 3 J and 1 s busy meanwhile.
+    fs::remove_all(a);
+    write_file(a / "cpu.stat", cpu_stat(200000));
+    overwrite(zone / "energy_uj", uj(4000000));
+    overwrite(t.path / "proc/stat", proc_stat(1100));
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    REQUIRE(find(*s1, "pmcmodel_cgroup_cpu_seconds", cpu) != nullptr);
+    CHECK(find(*s1, "pmcmodel_cgroup_cpu_seconds", cpu)->value == doctest::Approx(0.2));
+
+    // The new cgroup runs 0.5 s of the machine's 2 s busy (200 ticks) while 4 J go by: 1 J.
+    overwrite(a / "cpu.stat", cpu_stat(700000));
+    overwrite(zone / "energy_uj", uj(8000000));
+    overwrite(t.path / "proc/stat", proc_stat(1300));
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_cgroup_cpu_seconds", cpu)->value == doctest::Approx(0.7));
+    REQUIRE(find(*s2, "pmcmodel_cgroup_energy_joules", a_pkg) != nullptr);
+    CHECK(find(*s2, "pmcmodel_cgroup_energy_joules", a_pkg)->value ==
+          doctest::Approx(1.0).epsilon(1e-12));
+  }
+
+  TEST_CASE(
+      "a powercap counter unreadable for a while: the others' energy still counts, its own "
+      "when it is back, and no power until a whole interval is read") {
+    TempTree t("outage");
+    auto sys = t.path / "sys";
+    auto p0 = sys / "class/powercap/intel-rapl:0";
+    auto p1 = sys / "class/powercap/intel-rapl:1";
+    for (const auto& [zone, name] : {std::pair{p0, "package-0"}, std::pair{p1, "package-1"}}) {
+      write_file(zone / "name", std::string(name) + "\n");
+      write_file(zone / "max_energy_range_uj", "262143328850\n");
+      write_file(zone / "energy_uj", uj(1000000));
+    }
+    write_file(sys / "class/powercap/intel-rapl/enabled", "1\n");
+    SysRoot root;
+    root.sys = sys;
+    root.proc = t.path / "proc";
+    SamplerSettings settings;
+    settings.gpus.kind = GpuSelection::Kind::none;
+    Sampler sampler(root, settings);
+    sampler.sample_once();
+    auto domain = [](const char* d) {
+      return std::vector<std::pair<std::string, std::string>>{{"domain", d},
+                                                              {"method", "measured:powercap"}};
+    };
+    auto joules = [&](const Snapshot& s, const char* d) {
+      const Sample* x = find(s, "pmcmodel_energy_joules", domain(d));
+      return x != nullptr ? x->value : std::nan("");
+    };
+    auto has_watts = [&](const Snapshot& s, const char* d) {
+      return find(s, "pmcmodel_power_watts", domain(d)) != nullptr;
+    };
+
+    // package-1 unreadable while package-0 advances 2 J: package-0's 2 J are RAPL's.
+    overwrite(p0 / "energy_uj", uj(3000000));
+    overwrite(p1 / "energy_uj", "garbage-text\n");
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    CHECK(find(*s1, "pmcmodel_source_up", {{"source", "powercap"}})->value == 0);
+    CHECK(joules(*s1, "package-0") == doctest::Approx(2.0).epsilon(1e-12));
+    CHECK(joules(*s1, "package-1") == 0);
+    CHECK_FALSE(has_watts(*s1, "package-0"));
+    CHECK_FALSE(has_watts(*s1, "package-1"));
+
+    // Back, 5 J on from its last good read (1 J): the outage's energy is in this interval, whose
+    // average would be no power; package-0 3 J more.
+    overwrite(p0 / "energy_uj", uj(6000000));
+    overwrite(p1 / "energy_uj", uj(6000000));
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_source_up", {{"source", "powercap"}})->value == 1);
+    CHECK(joules(*s2, "package-0") == doctest::Approx(5.0).epsilon(1e-12));
+    CHECK(joules(*s2, "package-1") == doctest::Approx(5.0).epsilon(1e-12));
+    CHECK(joules(*s2, "package") == doctest::Approx(10.0).epsilon(1e-12));
+    CHECK_FALSE(has_watts(*s2, "package-1"));
+
+    // A whole interval read: power again.
+    overwrite(p0 / "energy_uj", uj(7000000));
+    overwrite(p1 / "energy_uj", uj(7000000));
+    sampler.sample_once();
+    auto s3 = sampler.snapshot();
+    CHECK(joules(*s3, "package") == doctest::Approx(12.0).epsilon(1e-12));
+    CHECK(has_watts(*s3, "package-0"));
+    CHECK(has_watts(*s3, "package-1"));
+  }
+
   TEST_CASE("a source that cannot be read is down, and the log says why") {
     TempTree t("down");
     SysRoot root;
@@ -422,6 +569,78 @@ TEST_SUITE("pure") {
       if (f.name == "pmcmodel_cgroup_energy_joules")
         for (const auto& x : f.samples)
           CHECK(x.labels[2].second.find("busy-cpu") == std::string::npos);
+  }
+
+  TEST_CASE(
+      "a GPU whose energy stops answering: nvml down with why, no power for it, and its energy "
+      "taken up when it answers again") {
+    GpuCgroupRig rig("lost");
+    // While the file exists the stand-in's energy and power calls answer GPU_IS_LOST.
+    auto lost = rig.t.path / "lost";
+    FakeNvml nvml({{"PMC_FAKE_NVML_LOST", lost.string()}});
+    nvml.at(4.5);
+    Sampler sampler(rig.root, rig.settings);
+    sampler.sample_once();
+    const std::vector<std::pair<std::string, std::string>> gpu0 = {{"domain", "gpu0"},
+                                                                   {"method", "measured:nvml"}};
+    const std::vector<std::pair<std::string, std::string>> nvml_up = {{"source", "nvml"}};
+
+    write_file(lost, "");
+    nvml.at(10.4);
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    CHECK(find(*s1, "pmcmodel_source_up", nvml_up)->value == 0);
+    CHECK(logged(rig.log, "nvml: down: gpu0: nvmlDeviceGetTotalEnergyConsumption: GPU is lost"));
+    CHECK(find(*s1, "pmcmodel_energy_joules", gpu0)->value == 0);
+    CHECK(find(*s1, "pmcmodel_power_watts", gpu0) == nullptr);  // not 0 W
+
+    // Back: the counter's advance over the outage, rows t=4.4984 (3498747 mJ) to t=10.3942
+    // (7483951 mJ), is taken up; that interval's average is no power.
+    fs::remove(lost);
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_source_up", nvml_up)->value == 1);
+    CHECK(logged(rig.log, "nvml: up"));
+    CHECK(find(*s2, "pmcmodel_energy_joules", gpu0)->value == doctest::Approx(3985.204));
+    CHECK(find(*s2, "pmcmodel_power_watts", gpu0) == nullptr);
+
+    nvml.at(14.0);
+    sampler.sample_once();
+    auto s3 = sampler.snapshot();
+    REQUIRE(find(*s3, "pmcmodel_power_watts", gpu0) != nullptr);
+    CHECK(find(*s3, "pmcmodel_power_watts", gpu0)->value > 0);
+  }
+
+  TEST_CASE("an AMD GPU whose energy stops answering: amdsmi down with why, no power for it") {
+    GpuCgroupRig rig("amd-lost");
+    auto lost = rig.t.path / "lost";
+    FakeAmdSmi amd({{"PMC_FAKE_AMDSMI_LOST", lost.string()}});
+    amd.at(1);
+    Sampler sampler(rig.root, rig.settings);
+    sampler.sample_once();
+    const std::vector<std::pair<std::string, std::string>> gpu0 = {{"domain", "gpu0"},
+                                                                   {"method", "measured:amdsmi"}};
+    const std::vector<std::pair<std::string, std::string>> amd_up = {{"source", "amdsmi"}};
+    write_file(lost, "");
+    amd.at(3);
+    sampler.sample_once();
+    auto s1 = sampler.snapshot();
+    CHECK(find(*s1, "pmcmodel_source_up", amd_up)->value == 0);
+    CHECK(logged(rig.log, "amdsmi: down: gpu0: amdsmi_get_energy_count: AMDSMI_STATUS_DRM_ERROR"));
+    CHECK(find(*s1, "pmcmodel_energy_joules", gpu0)->value == 0);
+    CHECK(find(*s1, "pmcmodel_power_watts", gpu0) == nullptr);
+    // Back: the accumulator's advance at the stand-in's 300 W from 1 s to 3 s, 600 J.
+    fs::remove(lost);
+    sampler.sample_once();
+    auto s2 = sampler.snapshot();
+    CHECK(find(*s2, "pmcmodel_source_up", amd_up)->value == 1);
+    CHECK(find(*s2, "pmcmodel_energy_joules", gpu0)->value == doctest::Approx(600));
+    CHECK(find(*s2, "pmcmodel_power_watts", gpu0) == nullptr);
+    amd.at(4);
+    sampler.sample_once();
+    auto s3 = sampler.snapshot();
+    CHECK(find(*s3, "pmcmodel_energy_joules", gpu0)->value == doctest::Approx(900));
+    CHECK(find(*s3, "pmcmodel_power_watts", gpu0) != nullptr);
   }
 
   TEST_CASE(

@@ -15,6 +15,13 @@ struct Server {
 
 void* create(pmc::serve::HttpMetricsHandler handler, void* context) {
   auto* s = new Server;
+  // SO_REUSEADDR alone: httplib's default also sets SO_REUSEPORT, with which a second exporter
+  // binds the port that a first one holds and the kernel splits the scrapes between them, where
+  // the second should stop with "Address already in use".
+  s->http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s->http.Get("/metrics", [handler, context](const httplib::Request& req, httplib::Response& res) {
     std::string body, type;
     handler(context, req.get_header_value("Accept"), body, type);
@@ -32,6 +39,7 @@ void* create(pmc::serve::HttpMetricsHandler handler, void* context) {
     s->http.Put(path, not_allowed);
     s->http.Delete(path, not_allowed);
     s->http.Patch(path, not_allowed);
+    s->http.Options(path, not_allowed);
   }
   return s;
 }
