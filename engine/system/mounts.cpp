@@ -126,14 +126,15 @@ std::string cgroup_dir_problem(const std::string& dir, std::string_view mountinf
                                           "none /sys/fs/cgroup/perf_event)"))
           : "the perf_event controller is on cgroup2" +
                 (perf.mount ? ", mounted at " + *perf.mount : std::string(", not mounted here"));
-  std::string what = m->fs_type == "cgroup2" ? "a cgroup2 directory"
-                     : m->fs_type == "cgroup"
-                         ? "a directory of the cgroup v1 hierarchy of " +
-                               (m->options.empty() ? std::string("?") : m->options)
-                         : "not a cgroup (" + m->fs_type + " at " + m->mount_point + ")";
+  if (m->fs_type != "cgroup2" && m->fs_type != "cgroup")
+    return dir + " is not a cgroup the kernel can count (" + m->fs_type + " at " + m->mount_point +
+           "): " + where + "; -G takes a directory of that hierarchy";
+  std::string what = m->fs_type == "cgroup2"
+                         ? "a cgroup2 directory"
+                         : "a directory of the cgroup v1 hierarchy of " +
+                               (m->options.empty() ? std::string("?") : m->options);
   return dir + " is " + what + ", but " + where +
-         ": the kernel counts only a cgroup of that "
-         "hierarchy";
+         ": the kernel counts only a cgroup of that hierarchy";
 }
 
 }  // namespace pmc

@@ -58,7 +58,8 @@ TEST_SUITE("pure") {
     // A v1 directory of another controller: the kernel has no perf_event css there (ENOENT).
     CHECK(cgroup_dir_problem("/sys/fs/cgroup/cpu/app.slice", mountinfo, v2)
               .find("a directory of the cgroup v1 hierarchy of rw,cpu") != std::string::npos);
-    CHECK(cgroup_dir_problem("/sys/fs/cgroup", mountinfo, v2).find("not a cgroup (tmpfs") !=
+    CHECK(cgroup_dir_problem("/sys/fs/cgroup", mountinfo, v2)
+              .find("is not a cgroup the kernel can count (tmpfs at /sys/fs/cgroup)") !=
           std::string::npos);
     // perf_event on hierarchy 10, not mounted here.
     auto on_v1 = perf_event_cgroup(mountinfo, v1);
