@@ -330,7 +330,8 @@ uint64_t to_count(double value) {
   return uint64_t(std::round(value));
 }
 
-const char* negative_count(double count, std::string_view unit) {
+const char* invalid_count(double count, std::string_view unit) {
+  if (std::isinf(count) && count > 0) return "the count is infinite; expected a finite count";
   if (!(count < 0)) return nullptr;
   if (unit == "Joules") return "the energy is negative; expected an energy of 0 or more";
   // task-clock and cpu-clock in msec, duration_time in ns (perf 6.x), us and ms in some PMUs'

@@ -109,11 +109,12 @@ int parse_small_int(std::string_view digits);
 // A count as uint64, 0 for negative or not finite, saturating at the top.
 uint64_t to_count(double value);
 // perf prints counts from the kernel's unsigned 64-bit values, times (task-clock's msec) and
-// energies (RAPL's Joules) included, so a negative one is a damaged recording; perf's metrics can
-// be negative (a top-down formula's difference, a ratio's rounding) and are not checked here.
-// nullptr for a count of 0 or more or nan (perf's "not counted"), else what was expected, in the
-// measurement document reader's words ("expected an energy of 0 or more").
-const char* negative_count(double count, std::string_view unit);
+// energies (RAPL's Joules) included, so a negative or infinite one is a damaged recording (a
+// document cannot hold an infinite count: its reader refuses the null it is written as); perf's
+// metrics can be negative (a top-down formula's difference, a ratio's rounding) and are not
+// checked here. nullptr for a finite count of 0 or more or nan (perf's "not counted"), else what
+// was expected, in the measurement document reader's words ("expected an energy of 0 or more").
+const char* invalid_count(double count, std::string_view unit);
 
 // The shell command that ran perf, as published above its output: "$ perf stat -a sleep 1",
 // "[root@host ~]# perf stat ...", "command# ./perf stat ...", "$sudo ./perf stat ...".

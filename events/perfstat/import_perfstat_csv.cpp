@@ -292,7 +292,7 @@ class CsvReader {
     auto status = parse_count_status(count_text);
     if (!status) {
       count = parse_number(count_text, decimal_);
-      if (const char* why = negative_count(*count, unit)) return why;
+      if (const char* why = invalid_count(*count, unit)) return why;
       status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
     }
     if (!cgroup.empty()) {

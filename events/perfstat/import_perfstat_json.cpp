@@ -211,7 +211,7 @@ class JsonReader {
       if (!status) {
         count = number_of(*it);
         if (!count) return "expected a number or \"<not counted>\" in \"counter-value\"";
-        if (const char* why = negative_count(*count, unit)) return why;
+        if (const char* why = invalid_count(*count, unit)) return why;
         status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
       }
       std::optional<double> pct, noise;

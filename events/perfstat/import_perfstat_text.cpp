@@ -412,7 +412,7 @@ class TextReader {
     if (!status) {
       count = parse_number(count_text, decimal_);
       if (!count) return "expected a count";
-      if (const char* why = negative_count(*count, unit)) return why;
+      if (const char* why = invalid_count(*count, unit)) return why;
       status = EventStatus::counted;
       if (std::isnan(*count)) status = EventStatus::not_counted;
     }

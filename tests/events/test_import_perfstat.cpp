@@ -809,6 +809,33 @@ TEST_SUITE("pure") {
       REQUIRE(r.measurement.events.size() == 1);
       CHECK(r.measurement.events[0].name == "instructions");
     }
+    SUBCASE("an infinite count in every form") {
+      // A count is the kernel's u64 (perf prints <not counted> where it has none): "inf" is
+      // damage, and a document cannot hold it (the writer's null beside status counted is what
+      // the document reader refuses).
+      const std::string why = "the count is infinite; expected a finite count";
+      struct Form {
+        std::string name, text;
+      };
+      for (const Form& f :
+           {Form{"inf.txt", header + "  5 instructions\n  inf      cycles\n" + elapsed},
+            Form{"inf.csv", "5,,instructions,100,100.00,,\ninf,,cycles,100,100.00,,\n"},
+            Form{"inf.json",
+                 R"({"counter-value" : "5.000000", "unit" : "", "event" : "instructions"})"
+                 "\n"
+                 R"({"counter-value" : "inf", "unit" : "", "event" : "cycles"})"
+                 "\n"}}) {
+        CAPTURE(f.name);
+        // The line of the cycles row: the text's header takes two lines.
+        std::string at = f.name + (f.name == "inf.txt" ? ":4: " : ":2: ");
+        CHECK(error_of(f.text, f.name).starts_with(at + why));
+        auto r = import_perf_stat(f.text, f.name, lenient);
+        REQUIRE(r.skipped.size() == 1);
+        CHECK(r.skipped[0].starts_with(at + why));
+        REQUIRE(r.measurement.events.size() == 1);
+        CHECK(r.measurement.events[0].name == "instructions");
+      }
+    }
     SUBCASE("negative metrics, nan and -nan stay as perf printed them") {
       // tma_bad_speculation is 1 minus the other three level-1 categories, below 0 when they
       // overshoot; perf 6.0-6.3 printed a metric without a denominator as -nan.
