@@ -341,6 +341,11 @@ const char* invalid_count(double count, std::string_view unit) {
   return "the count is negative; expected a count of 0 or more";
 }
 
+const char* invalid_running_pct(double pct) {
+  if (std::isnan(pct) || (pct >= 0 && pct <= 100)) return nullptr;
+  return "expected the percentage of the time the counter ran, 0 to 100";
+}
+
 bool looks_like_timestamp(std::string_view token) {
   size_t dot = token.find('.');
   if (dot == std::string_view::npos || dot == 0 || token.size() - dot - 1 != 9) return false;

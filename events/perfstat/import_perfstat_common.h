@@ -115,6 +115,11 @@ uint64_t to_count(double value);
 // checked here. nullptr for a finite count of 0 or more or nan (perf's "not counted"), else what
 // was expected, in the measurement document reader's words ("expected an energy of 0 or more").
 const char* invalid_count(double count, std::string_view unit);
+// perf prints the percentage of its enabled time that a counter ran, 100 * running / enabled
+// with running never above enabled (stat-display.c), so one outside 0…100 is a damaged
+// recording, which would otherwise be clamped into a running time the row never gave. nullptr
+// for 0…100 (and nan, which make_event takes as no percentage), else what was expected.
+const char* invalid_running_pct(double pct);
 
 // The shell command that ran perf, as published above its output: "$ perf stat -a sleep 1",
 // "[root@host ~]# perf stat ...", "command# ./perf stat ...", "$sudo ./perf stat ...".

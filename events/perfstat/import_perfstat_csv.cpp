@@ -287,6 +287,7 @@ class CsvReader {
     if (i + 1 >= f.size() || !number(i) || !(pct = parse_number(f[i + 1], decimal_))) {
       return "expected ',run-time,pct-running' after the event";
     }
+    if (const char* why = invalid_running_pct(*pct)) return why;
     i += 2;
     std::optional<double> count;
     auto status = parse_count_status(count_text);

@@ -215,7 +215,11 @@ class JsonReader {
         status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
       }
       std::optional<double> pct, noise;
-      if (auto p = j.find("pcnt-running"); p != j.end()) pct = number_of(*p);
+      if (auto p = j.find("pcnt-running"); p != j.end()) {
+        pct = number_of(*p);
+        if (!pct) return "expected a number in \"pcnt-running\"";
+        if (const char* why = invalid_running_pct(*pct)) return why;
+      }
       if (auto v = j.find("variance"); v != j.end()) noise = number_of(*v);
       last_event_ = event->get<std::string>();
       in_group_ = false;

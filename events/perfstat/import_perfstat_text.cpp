@@ -312,6 +312,7 @@ class TextReader {
       } else if (inner.ends_with('%') && !pct) {
         pct = parse_number(trim(inner.substr(0, inner.size() - 1)), decimal_);
         if (!pct) return "expected '(<pct>%)' running time";
+        if (const char* why = invalid_running_pct(*pct)) return why;
       } else {
         break;
       }

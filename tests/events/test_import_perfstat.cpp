@@ -519,6 +519,52 @@ TEST_SUITE("pure") {
     CHECK(error_of(detached, "d.txt").starts_with("d.txt:6: expected a counter row"));
   }
 
+  TEST_CASE("import: a running percentage outside 0 to 100 is refused in text, -x and -j") {
+    // perf prints 100 * running / enabled, and a counter never runs longer than it is enabled:
+    // 250 % or -5 % is damage, not a running time to clamp to 100 % or 0 %.
+    const std::string why = "expected the percentage of the time the counter ran, 0 to 100";
+    ImportOptions lenient;
+    lenient.lenient = true;
+    for (const char* pct : {"250.00", "-5.00", "100.01"}) {
+      CAPTURE(pct);
+      struct Form {
+        std::string name, text, at;
+      };
+      for (const Form& f :
+           {Form{"p.txt",
+                 fmt::format(" Performance counter stats for 'x':\n\n  5 instructions\n"
+                             "  7 cycles  ({}%)\n\n  1.0 seconds time elapsed\n",
+                             pct),
+                 "p.txt:4: "},
+            Form{"p.csv", fmt::format("5,,instructions,100,100.00,,\n7,,cycles,100,{},,\n", pct),
+                 "p.csv:2: "},
+            Form{"p.json",
+                 fmt::format("{{\"counter-value\" : \"5\", \"unit\" : \"\", \"event\" : "
+                             "\"instructions\", \"pcnt-running\" : 100.00}}\n"
+                             "{{\"counter-value\" : \"7\", \"unit\" : \"\", \"event\" : "
+                             "\"cycles\", \"pcnt-running\" : {}}}\n",
+                             pct),
+                 "p.json:2: "}}) {
+        CAPTURE(f.name);
+        CHECK(error_of(f.text, f.name).starts_with(f.at + why));
+        auto r = import_perf_stat(f.text, f.name, lenient);
+        REQUIRE(r.skipped.size() == 1);
+        CHECK(r.skipped[0].starts_with(f.at + why));
+        REQUIRE(r.measurement.events.size() == 1);
+        CHECK(r.measurement.events[0].name == "instructions");
+      }
+    }
+    // -j's "pcnt-running" that is not a number is refused too, not taken as 100 %.
+    std::string text =
+        "{\"counter-value\" : \"7\", \"unit\" : \"\", \"event\" : \"cycles\", "
+        "\"pcnt-running\" : \"x\"}\n";
+    CHECK(error_of(text, "x.json").starts_with("x.json:1: expected a number in \"pcnt-running\""));
+    // The bounds themselves are perf's: 0 % and 100 % read as printed.
+    auto r = import_perf_stat("5,,instructions,100,100.00,,\n7,,cycles,0,0.00,,\n", "b.csv");
+    CHECK(event(r.measurement.events, "instructions").running_fraction() == 1.0);
+    CHECK(event(r.measurement.events, "cycles").time_running_ns == 0);
+  }
+
   TEST_CASE("import: topdown tables and metric groups map to tma_* fractions") {
     SUBCASE("legacy --topdown table") {
       auto m = load("synthetic/topdown_legacy.txt").measurement;
