@@ -77,6 +77,33 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("local: a --per-thread thread that never ran is no multiplexing of the total") {
+    // python3-27412, the main thread, waited in join: perf printed <not counted> for it and no
+    // percentage on any row, so every counter ran whenever its thread did. The total is the two
+    // spinning threads' sum and ran all of its time, as perf's rows say.
+    struct Case {
+      const char* name;
+      double task_clock_ms;  // the counted threads' task-clock, as printed, summed by hand
+      double switches;
+    };
+    for (const Case& c : {Case{"per_thread.txt", 229.57 + 225.40, 204 + 203},
+                          Case{"per_thread.csv", 249.41 + 240.47, 237 + 236}}) {
+      CAPTURE(c.name);
+      auto m = load(c.name);
+      const EventCount* idle = find(m.events, "python3-27412/task-clock");
+      REQUIRE(idle != nullptr);
+      CHECK(idle->status == EventStatus::not_counted);
+      const EventCount* clock = find(m.events, "task-clock");
+      const EventCount* switches = find(m.events, "context-switches");
+      REQUIRE(clock != nullptr);
+      REQUIRE(switches != nullptr);
+      CHECK(clock->value == doctest::Approx(c.task_clock_ms));
+      CHECK(switches->value == c.switches);
+      CHECK(clock->running_fraction() == 1.0);
+      CHECK(switches->running_fraction() == 1.0);
+    }
+  }
+
   TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
     // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
     auto m = load("cmd_comma.txt");
