@@ -200,7 +200,10 @@ class JsonReader {
 
     if (auto it = j.find("counter-value"); it != j.end()) {
       auto event = j.find("event");
-      if (event == j.end() || !event->is_string())
+      // perf names every counter it prints; a record without a name would be an event that no
+      // metric, report row or comparison could tell apart.
+      if (event == j.end() || !event->is_string() ||
+          trim(event->get_ref<const std::string&>()).empty())
         return "expected \"event\" beside \"counter-value\"";
       auto unit_it = j.find("unit");
       if (unit_it != j.end() && !unit_it->is_string()) return "expected a string in \"unit\"";

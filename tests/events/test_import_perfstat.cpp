@@ -519,6 +519,19 @@ TEST_SUITE("pure") {
     CHECK(error_of(detached, "d.txt").starts_with("d.txt:6: expected a counter row"));
   }
 
+  TEST_CASE("import: a -j record whose event name is empty is refused with its line") {
+    // The -x form cannot hold such a row (an empty event field is a metric row); -j could.
+    for (const char* name : {"\"\"", "\"  \""}) {
+      CAPTURE(name);
+      std::string text = fmt::format(
+          "{{\"counter-value\" : \"5\", \"unit\" : \"\", \"event\" : \"instructions\"}}\n"
+          "{{\"counter-value\" : \"7\", \"unit\" : \"\", \"event\" : {}}}\n",
+          name);
+      CHECK(error_of(text, "e.json")
+                .starts_with("e.json:2: expected \"event\" beside \"counter-value\""));
+    }
+  }
+
   TEST_CASE("import: a running percentage outside 0 to 100 is refused in text, -x and -j") {
     // perf prints 100 * running / enabled, and a counter never runs longer than it is enabled:
     // 250 % or -5 % is damage, not a running time to clamp to 100 % or 0 %.
