@@ -28,6 +28,12 @@ void Context::fail_overlong(size_t line) const {
                          kMaxLineBytes));
 }
 
+void Context::fail_second_run(size_t line) const {
+  fail(line,
+       "a second perf stat run starts here (perf stat --append adds each run to the file); "
+       "expected one run per file: import each run from a file of its own");
+}
+
 void Context::reject(size_t line, std::string_view what) {
   if (!lenient_) fail(line, what);
   skipped_.push_back(fmt::format("{}:{}: {}", file_, line, what));
@@ -155,10 +161,16 @@ std::string iso_start_time(std::string_view when) {
                      parse_small_int(words[2]), words[3]);
 }
 
-void read_started_on(std::string_view comment, Builder& out, bool sets_start_time) {
+bool is_started_on(std::string_view comment) {
   std::string_view body = trim(comment);
   if (!body.empty() && body.front() == '#') body = trim(body.substr(1));
-  if (!body.starts_with("started on")) return;
+  return body.starts_with("started on");
+}
+
+void read_started_on(std::string_view comment, Builder& out, bool sets_start_time) {
+  if (!is_started_on(comment)) return;
+  std::string_view body = trim(comment);
+  if (!body.empty() && body.front() == '#') body = trim(body.substr(1));
   std::string when(trim(body.substr(10)));
   if (sets_start_time) out.measurement().start_time = iso_start_time(when);
   out.add_note("started on " + when + " (local time of the recording machine)");

@@ -29,6 +29,11 @@ class Context {
   [[noreturn]] void fail(size_t line, std::string_view what) const;
   // A line longer than kMaxLineBytes (is_overlong), refused with --lenient too.
   [[noreturn]] void fail_overlong(size_t line) const;
+  // perf stat --append -o FILE writes each run after the one before, its own "# started on"
+  // line (and in text its "Performance counter stats for" header) first. Read on, the runs' rows
+  // would be one measurement (their events as groups of one run, the last run's times): refused
+  // at the line where the second run starts, with --lenient too.
+  [[noreturn]] void fail_second_run(size_t line) const;
   // Throws, or in lenient mode records the line as skipped.
   void reject(size_t line, std::string_view what);
   bool lenient() const { return lenient_; }
@@ -85,6 +90,8 @@ std::string iso_start_time(std::string_view when);
 // a line above the first row, the one a streamed document's head was written with).
 class Builder;
 void read_started_on(std::string_view comment, Builder& out, bool sets_start_time = true);
+// Whether a '#' line is perf's "# started on …".
+bool is_started_on(std::string_view comment);
 std::string_view trim(std::string_view s);
 std::string_view trim_left(std::string_view s);
 std::string_view trim_right(std::string_view s);

@@ -224,6 +224,8 @@ class CsvReader {
     std::string_view t = trim(line);
     if (t.empty()) return;
     if (t.front() == '#') {
+      // A later part of the file starts after the first part's rows.
+      if ((seen_event_ || continuation_) && is_started_on(t)) ctx_.fail_second_run(line_no());
       read_started_on(t, out_, !seen_event_ && !continuation_);
       return;
     }

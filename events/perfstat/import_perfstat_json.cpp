@@ -131,6 +131,7 @@ class JsonReader {
         if (read_cpuid_row(t, out_)) continue;
         if (t.front() == '#') {
           // perf stat -j -o FILE writes "# started on …" first, as every format does.
+          if (seen_record_ && is_started_on(t)) ctx_.fail_second_run(lines.line_no());
           read_started_on(t, out_, !seen_record_);
           continue;
         }

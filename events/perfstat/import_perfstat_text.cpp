@@ -175,6 +175,7 @@ class TextReader {
     }
     if (t.front() == '#') return read_comment_line(line, t);
     if (t.find("Performance counter stats for") != std::string_view::npos) {
+      if (seen_header_) ctx_.fail_second_run(line_no_);
       parse_stats_header(t, out_.measurement());
       seen_header_ = true;
       seen_output_ = true;
@@ -274,6 +275,7 @@ class TextReader {
   void read_comment_line(std::string_view line, std::string_view t) {
     std::string_view body = trim(t.substr(1));
     if (body.starts_with("started on")) {
+      if (seen_row_) ctx_.fail_second_run(line_no_);
       read_started_on(body, out_);
       return;
     }
@@ -433,6 +435,7 @@ class TextReader {
     in_group_ = false;
     group_pmu_.clear();
     ++rows_in_block_;
+    seen_row_ = true;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
     if (metric) {
       Metric m = normalise_metric(metric->value, metric->percent, metric->description, event, true);
@@ -618,6 +621,7 @@ class TextReader {
   char decimal_;
   size_t line_no_ = 0;
   bool seen_header_ = false;
+  bool seen_row_ = false;     // a counter row was read
   bool seen_output_ = false;  // a line of perf's output was read
   size_t first_header_ = 0;   // the line of perf's first header, 0 when none
   std::string interrupted_;

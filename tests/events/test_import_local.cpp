@@ -7,6 +7,8 @@
 #include <cmath>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "events/perfstat/import_perfstat.h"
 #include "events/perfstat/import_perfstat_common.h"
 #include "test_support.h"
@@ -101,6 +103,57 @@ TEST_SUITE("pure") {
       CHECK(switches->value == c.switches);
       CHECK(clock->running_fraction() == 1.0);
       CHECK(switches->running_fraction() == 1.0);
+    }
+  }
+
+  TEST_CASE(
+      "local: runs appended to one file by perf stat --append are refused where the second "
+      "starts") {
+    // append.txt, .csv and .json: `perf stat --append -o FILE` of sleep 0.1 then sleep 0.2. Read
+    // as one, the two runs were one measurement, its events in two groups and its times the last
+    // run's. The second run starts at its "# started on" line.
+    const std::string why = "a second perf stat run starts here";
+    ImportOptions lenient;
+    lenient.lenient = true;
+    for (const char* name : {"append.txt", "append.csv", "append.json"}) {
+      CAPTURE(name);
+      std::string text = test::read_file(local(name));
+      size_t second = text.find("# started on", 1);
+      REQUIRE(second != std::string::npos);
+      auto line = size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(second), '\n')) + 1;
+      std::string at = fmt::format("{}:{}: {}", name, line, why);
+      for (const auto& options : {ImportOptions{}, lenient}) {
+        CAPTURE(options.lenient);
+        try {
+          import_perf_stat(text, name, options);
+          FAIL("imported");
+        } catch (const ImportError& e) {
+          CHECK(std::string(e.what()).starts_with(at));
+        }
+      }
+      // One run alone, the file up to the second, imports as before.
+      auto m = load_text(text.substr(0, second), name);
+      CHECK(m.events.size() == 2);
+    }
+    // Text captured from stderr has no "# started on": its second header is where the run starts.
+    std::string text = test::read_file(local("append.txt"));
+    std::string stderr_text;
+    for (size_t from = 0; from < text.size();) {
+      size_t end = text.find('\n', from) + 1;
+      std::string_view line(text.data() + from, end - from);
+      if (!line.starts_with("# started on")) stderr_text += line;
+      from = end;
+    }
+    size_t header =
+        stderr_text.find("Performance counter stats", stderr_text.find("Performance") + 1);
+    auto line = size_t(std::count(stderr_text.begin(), stderr_text.begin() + std::ptrdiff_t(header),
+                                  '\n')) +
+                1;
+    try {
+      import_perf_stat(stderr_text, "append.txt", ImportOptions{});
+      FAIL("imported");
+    } catch (const ImportError& e) {
+      CHECK(std::string(e.what()).starts_with(fmt::format("append.txt:{}: {}", line, why)));
     }
   }
 
