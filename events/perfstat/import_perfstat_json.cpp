@@ -149,6 +149,15 @@ class JsonReader {
         record.clear();
         scan = BraceScan{};
       }
+      // pmcmodel's own documents ("schema": "pmcmodel.measurement/1" on the line after '{'), given
+      // to import by mistake, are named as such rather than as a record left open.
+      if (record_lines == 1 && t.starts_with("\"schema\"") &&
+          t.find("\"pmcmodel.") != std::string_view::npos) {
+        ctx_.fail(lines.line_no(),
+                  fmt::format("expected a perf stat recording, found a pmcmodel document ({}): "
+                              "pmcmodel report reads a measurement document",
+                              quote(t)));
+      }
       record.append(line).push_back('\n');
       ++record_lines;
       seen_record_ = true;

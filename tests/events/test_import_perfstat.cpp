@@ -532,6 +532,23 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("import: a pmcmodel measurement document is named as one, not as an open record") {
+    // What `pmcmodel measure --json` or `import --json` writes, given back to import by mistake.
+    std::string doc =
+        "{\n  \"schema\": \"pmcmodel.measurement/1\",\n  \"source\": \"pmcmodel\",\n"
+        "  \"events\": []\n}\n";
+    ImportOptions lenient;
+    lenient.lenient = true;
+    for (const auto& options : {ImportOptions{}, lenient}) {
+      CAPTURE(options.lenient);
+      std::string error = error_of(doc, "run.json", options);
+      CHECK(
+          error.starts_with("run.json:2: expected a perf stat recording, found a pmcmodel "
+                            "document"));
+      CHECK(error.find("pmcmodel report") != std::string::npos);
+    }
+  }
+
   TEST_CASE("import: a running percentage outside 0 to 100 is refused in text, -x and -j") {
     // perf prints 100 * running / enabled, and a counter never runs longer than it is enabled:
     // 250 % or -5 % is damage, not a running time to clamp to 100 % or 0 %.
