@@ -278,7 +278,13 @@ class CsvReader {
     std::string_view count_text = f[*k], unit = f[*k + 1], event = f[*k + 2];
     size_t i = *k + 3;
     std::string_view cgroup;
-    if (i < f.size() && !f[i].empty() && !f[i].ends_with('%') && !number(i)) cgroup = f[i++];
+    if (i < f.size() && !f[i].empty() && !f[i].ends_with('%') && !number(i)) {
+      cgroup = f[i++];
+    } else if (i + 2 < f.size() && f[i].empty() && number(i + 1) && number(i + 2)) {
+      // -G a, (an event counted outside any cgroup beside one counted in it): perf prints the
+      // cgroup field of every row, empty for the first.
+      ++i;
+    }
     std::optional<double> noise, pct;
     if (i < f.size() && f[i].ends_with('%')) {
       noise = parse_number(f[i].substr(0, f[i].size() - 1), decimal_);

@@ -61,6 +61,17 @@ bool is_unit(std::string_view s) {
   });
 }
 
+// Whether the word `after` is perf's cgroup column (-G), printed after the event `event`: perf
+// pads the event name to 25 characters (perf 4.x-5.x) or 32 (6.x) and then prints the cgroup
+// name as -G gave it ("audgrp", "system.slice/foo.service", "/"), so the cgroup starts at
+// least 26 columns right of where the event starts; a unit and its event ("msec task-clock",
+// "Joules power/energy-pkg/") are a word and the next.
+bool is_cgroup_column(const Token& event, const Token& after) {
+  size_t event_start = event.end - event.text.size();
+  size_t after_start = after.end - after.text.size();
+  return after_start >= event_start + 26;
+}
+
 struct MetricColumn {
   std::string description;
   bool percent = false;
@@ -394,7 +405,7 @@ class TextReader {
         event = tokens_[i].text;
         break;
       case 2:
-        if (tokens_[i + 1].text.starts_with('/')) {
+        if (tokens_[i + 1].text.starts_with('/') || is_cgroup_column(tokens_[i], tokens_[i + 1])) {
           event = tokens_[i].text, cgroup = tokens_[i + 1].text;
         } else {
           unit = tokens_[i].text, event = tokens_[i + 1].text;
@@ -407,7 +418,8 @@ class TextReader {
         return "expected '<count> [unit] <event>' with no more words before '#'";
     }
     if (!is_event_name(event) || !is_unit(unit) ||
-        (!cgroup.empty() && cgroup.find('/') == std::string_view::npos)) {
+        (!cgroup.empty() && cgroup.find('/') == std::string_view::npos &&
+         !is_cgroup_column(tokens_[n - 2], tokens_[n - 1]))) {
       return "expected '<count> [unit] <event>'";
     }
     std::optional<double> count;

@@ -157,6 +157,43 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("local: perf stat -G rows keep their counts under the cgroup perf printed") {
+    // perf prints the cgroup as -G named it ("audgrp", no '/') after the event name padded to
+    // its column; -x prints an empty field for an event in no cgroup (-G audgrp,).
+    SUBCASE("text") {
+      auto m = load("cgroup.txt");
+      const EventCount* clock = find(m.events, "audgrp/cpu-clock");
+      REQUIRE(clock != nullptr);
+      CHECK(clock->value == doctest::Approx(303.06));
+      CHECK(clock->unit == "msec");
+      REQUIRE(find(m.events, "audgrp/context-switches") != nullptr);
+      CHECK(find(m.events, "audgrp/context-switches")->value == 271);
+      REQUIRE(find(m.events, "audgrp/page-faults") != nullptr);
+      CHECK(find(m.events, "audgrp/page-faults")->value == 0);
+      CHECK(m.duration_s == doctest::Approx(0.305058874));
+    }
+    SUBCASE("text -I") {
+      auto m = load("cgroup_interval.txt");
+      REQUIRE(m.intervals.size() == 3);
+      const EventCount* clock = find(m.events, "audgrp/cpu-clock");
+      REQUIRE(clock != nullptr);
+      CHECK(clock->value == doctest::Approx(102.66 + 103.84 + 43.69));
+      REQUIRE(find(m.intervals[2].events, "audgrp/cpu-clock") != nullptr);
+      CHECK(find(m.intervals[2].events, "audgrp/cpu-clock")->value == doctest::Approx(43.69));
+    }
+    SUBCASE("-x with an event in no cgroup") {
+      auto m = load("cgroup_mixed.csv");
+      const EventCount* in_cgroup = find(m.events, "audgrp/cpu-clock");
+      REQUIRE(in_cgroup != nullptr);
+      CHECK(in_cgroup->value == doctest::Approx(201.47));
+      // The row of no cgroup is the machine's: perf printed 409.36 msec, 2.007 CPUs utilized.
+      bool machine = std::any_of(m.events.begin(), m.events.end(), [](const EventCount& e) {
+        return e.name == "cpu-clock" && e.value == 409.36;
+      });
+      CHECK(machine);
+    }
+  }
+
   TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
     // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
     auto m = load("cmd_comma.txt");
