@@ -358,6 +358,10 @@ const char* invalid_running_pct(double pct) {
   return "expected the percentage of the time the counter ran, 0 to 100";
 }
 
+bool is_events_toggle(std::string_view trimmed_line) {
+  return trimmed_line == "Events disabled" || trimmed_line == "Events enabled";
+}
+
 bool looks_like_timestamp(std::string_view token) {
   size_t dot = token.find('.');
   if (dot == std::string_view::npos || dot == 0 || token.size() - dot - 1 != 9) return false;
@@ -1378,9 +1382,10 @@ size_t first_output_line(std::string_view text, std::string_view& line) {
   while (lines.next(line)) {
     std::string_view t = perfstat::trim(line);
     // perf -v's CPUID line, captured with 2>&1 above a -x or -j recording, tells no format, nor
-    // does the "# started on …" line that -o FILE writes first in every format.
+    // does the "# started on …" line that -o FILE writes first in every format, nor -D's
+    // "Events disabled" on stderr above the rows.
     if (!t.empty() && t.front() != '#' && !perfstat::is_shell_command(t) &&
-        !t.starts_with("Using CPUID "))
+        !t.starts_with("Using CPUID ") && !perfstat::is_events_toggle(t))
       return lines.line_no();
   }
   return 0;
@@ -1477,7 +1482,7 @@ PerfStatFormat detect_format(std::string_view text) {
     if (perfstat::is_overlong(line)) continue;
     std::string_view t = perfstat::trim(line);
     if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t) ||
-        t.starts_with("Using CPUID "))
+        t.starts_with("Using CPUID ") || perfstat::is_events_toggle(t))
       continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
     ++seen;

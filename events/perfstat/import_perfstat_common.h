@@ -128,6 +128,11 @@ const char* invalid_count(double count, std::string_view unit);
 // for 0…100 (and nan, which make_event takes as no percentage), else what was expected.
 const char* invalid_running_pct(double pct);
 
+// perf stat's "Events disabled" and "Events enabled" (builtin-stat.c's EVLIST_DISABLED_MSG and
+// EVLIST_ENABLED_MSG, printed with -D MSECS and --control): on stderr, where -x and -j output
+// goes too, so a recording captured with 2> holds them among its rows. Kept as notes.
+bool is_events_toggle(std::string_view trimmed_line);
+
 // The shell command that ran perf, as published above its output: "$ perf stat -a sleep 1",
 // "[root@host ~]# perf stat ...", "command# ./perf stat ...", "$sudo ./perf stat ...".
 bool is_shell_command(std::string_view trimmed_line);

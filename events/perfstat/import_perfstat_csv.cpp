@@ -130,6 +130,10 @@ class CsvReader {
       if (is_overlong(line)) ctx_.fail_overlong(lines.line_no());
       std::string_view t = trim(line);
       if (read_cpuid_row(t, out_)) continue;  // before a separator is looked for in it
+      if (is_events_toggle(t)) {
+        out_.add_note(fmt::format("line {}: {}", lines.line_no(), t));
+        continue;
+      }
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
       if (sep_ == 0 && (topdown_ = legacy_topdown_header(t))) sep_ = topdown_->sep;
       first_row_ = lines.line_no();
@@ -235,6 +239,10 @@ class CsvReader {
       return;
     }
     if (read_cpuid_row(t, out_)) return;
+    if (is_events_toggle(t)) {
+      out_.add_note(fmt::format("line {}: {}", line_no(), t));
+      return;
+    }
     if (topdown_) {
       if (const char* why = read_topdown_row(t))
         ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));

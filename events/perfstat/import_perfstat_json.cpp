@@ -129,6 +129,10 @@ class JsonReader {
           continue;
         }
         if (read_cpuid_row(t, out_)) continue;
+        if (is_events_toggle(t)) {
+          out_.add_note(fmt::format("line {}: {}", lines.line_no(), t));
+          continue;
+        }
         if (t.front() == '#') {
           // perf stat -j -o FILE writes "# started on …" first, as every format does.
           if (seen_record_ && is_started_on(t)) ctx_.fail_second_run(lines.line_no());

@@ -271,6 +271,8 @@ class TextReader {
         "Error:",
         "failed to",
         "Using CPUID",
+        "Events disabled",  // -D and --control (is_events_toggle)
+        "Events enabled",
     };
     read_cpuid_line(t, out_.measurement().machine);
     for (auto a : kAdvice) {

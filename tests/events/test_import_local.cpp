@@ -194,6 +194,45 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE(
+      "local: perf's Events disabled and Events enabled lines of -D are notes in every form") {
+    // -x and -j output goes to stderr, as do these two lines of -D (and --control): a recording
+    // captured with 2> holds them above its rows, and --control toggles put them between rows.
+    SUBCASE("-x") {
+      auto m = load("delay.csv");
+      REQUIRE(find(m.events, "task-clock") != nullptr);
+      CHECK(find(m.events, "task-clock")->value == doctest::Approx(0.08));
+      CHECK(any_note(m, "line 1: Events disabled"));
+      CHECK(any_note(m, "line 2: Events enabled"));
+    }
+    SUBCASE("-x -I, and a toggle between intervals") {
+      std::string text = test::read_file(local("delay_interval.csv"));
+      size_t third = text.find("     0.251269926");
+      REQUIRE(third != std::string::npos);
+      text.insert(third, "Events disabled\n");
+      auto m = load_text(text, "delay_interval.csv");
+      CHECK(m.intervals.size() == 3);
+      REQUIRE(find(m.events, "task-clock") != nullptr);
+      CHECK(find(m.events, "task-clock")->value == doctest::Approx(0.08));
+      CHECK(any_note(m, "line 5: Events disabled"));
+    }
+    SUBCASE("-j") {
+      auto m = load("delay.json");
+      REQUIRE(find(m.events, "task-clock") != nullptr);
+      CHECK(find(m.events, "task-clock")->value == doctest::Approx(0.073119));
+      CHECK(any_note(m, "Events enabled"));
+    }
+    SUBCASE("text, a toggle after a row") {
+      std::string text =
+          " Performance counter stats for 'x':\n\n  5      page-faults\nEvents disabled\n\n"
+          "       0.100000000 seconds time elapsed\n";
+      auto m = load_text(text, "t.txt");
+      REQUIRE(find(m.events, "page-faults") != nullptr);
+      CHECK(find(m.events, "page-faults")->value == 5);
+      CHECK(any_note(m, "Events disabled"));
+    }
+  }
+
   TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
     // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
     auto m = load("cmd_comma.txt");
