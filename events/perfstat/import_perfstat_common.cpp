@@ -362,6 +362,12 @@ bool is_events_toggle(std::string_view trimmed_line) {
   return trimmed_line == "Events disabled" || trimmed_line == "Events enabled";
 }
 
+bool timestamp_goes_back(std::optional<double>& last, double ts) {
+  if (last && ts < *last) return true;
+  last = ts;
+  return false;
+}
+
 bool looks_like_timestamp(std::string_view token) {
   size_t dot = token.find('.');
   if (dot == std::string_view::npos || dot == 0 || token.size() - dot - 1 != 9) return false;
@@ -679,10 +685,11 @@ bool Builder::empty() const {
 bool Builder::can_append(const Builder& later) const {
   // An interval of this part can go on in the next only when both have the same timestamp;
   // parts are cut where the timestamp changes, and a part that printed anything else (a note,
-  // rows without a timestamp) is read in sequence instead.
+  // rows without a timestamp), or whose first timestamp is below this part's last (which the
+  // reader refuses, kTimestampGoesBack, with its line), is read in sequence instead.
   return later.m_.events.empty() && later.m_.reported.empty() && later.m_.notes.empty() &&
          later.top_totals_.empty() && !later.m_.intervals.empty() && !m_.intervals.empty() &&
-         m_.intervals.back().time_s != later.m_.intervals.front().time_s;
+         m_.intervals.back().time_s < later.m_.intervals.front().time_s;
 }
 
 void Builder::append(Builder&& later) {

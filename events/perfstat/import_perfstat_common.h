@@ -110,6 +110,15 @@ std::optional<double> parse_number(std::string_view token, char decimal);
 bool is_number_text(std::string_view token, char decimal);
 // A -I timestamp: always "%lu.%09lu", whatever the locale.
 std::optional<double> parse_timestamp(std::string_view token);
+// perf's -I timestamps grow from row to row (rows of one interval share theirs). One below the
+// one before is a second -I recording in the file (two captures concatenated: the second
+// starts again near 0) or a damaged line; read on, its intervals would be the first run's,
+// one of them with a negative length. `last`: the latest timestamp read, updated unless `ts`
+// goes back, which is then what the reader refuses its line with.
+bool timestamp_goes_back(std::optional<double>& last, double ts);
+inline constexpr const char* kTimestampGoesBack =
+    "expected a -I timestamp at or after the one before (perf's only grow): a second recording "
+    "starts here, or the line is damaged";
 bool looks_like_timestamp(std::string_view token);
 // Digits only, saturating at INT_MAX: perf's CPU counts and run counts.
 int parse_small_int(std::string_view digits);

@@ -202,6 +202,7 @@ class CsvReader {
     in_group_ = later.in_group_;
     last_timestamp_text_ = later.last_timestamp_text_;
     last_timestamp_ = later.last_timestamp_;
+    ordered_ts_ = later.ordered_ts_;
     shapes_ = later.shapes_;
     row_in_interval_ = later.row_in_interval_;
   }
@@ -274,6 +275,7 @@ class CsvReader {
     size_t j = 0;
     if (j < *k && looks_like_timestamp(f[j])) {
       ts = timestamp(f[j++]);
+      if (ts && timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
     } else if (j < *k && f[j] == kSummary) {
       ++j;  // -I --summary: the run's totals, as the rows without a timestamp are
     }
@@ -332,6 +334,7 @@ class CsvReader {
     std::optional<double> ts;
     if (looks_like_timestamp(f[0])) {
       ts = timestamp(f[j++]);
+      if (ts && timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
     } else if (f[0] == kSummary) {
       ++j;
     }
@@ -475,6 +478,7 @@ class CsvReader {
   std::string last_event_;
   std::string last_timestamp_text_;
   std::optional<double> last_timestamp_;
+  std::optional<double> ordered_ts_;  // the latest timestamp read (timestamp_goes_back)
   struct Shape {
     bool valid = false;
     std::string unit, event;

@@ -199,6 +199,7 @@ class JsonReader {
     if (auto it = j.find("interval"); it != j.end()) {
       ts = number_of(*it);
       if (!ts) return "expected a number in \"interval\"";
+      if (timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
     }
     std::string aggregate;
     for (auto key : kAggregateKeys) {
@@ -329,6 +330,7 @@ class JsonReader {
   Context& ctx_;
   Builder& out_;
   std::string last_event_;
+  std::optional<double> ordered_ts_;  // the latest "interval" read (timestamp_goes_back)
   bool seen_record_ = false;
   bool in_group_ = false;  // the records follow a "metricgroup" record
   std::string group_pmu_;  // that group's hybrid PMU

@@ -355,6 +355,7 @@ class TextReader {
     if (i < n && looks_like_timestamp(tokens_[i].text) &&
         (i + 1 < n || hash != std::string_view::npos)) {
       ts = parse_timestamp(tokens_[i++].text);
+      if (ts && timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
       interval_ = true;
     }
     std::string_view aggregate;
@@ -635,9 +636,10 @@ class TextReader {
   char decimal_;
   size_t line_no_ = 0;
   bool seen_header_ = false;
-  bool seen_row_ = false;     // a counter row was read
-  bool seen_output_ = false;  // a line of perf's output was read
-  size_t first_header_ = 0;   // the line of perf's first header, 0 when none
+  bool seen_row_ = false;             // a counter row was read
+  std::optional<double> ordered_ts_;  // the latest timestamp read (timestamp_goes_back)
+  bool seen_output_ = false;          // a line of perf's output was read
+  size_t first_header_ = 0;           // the line of perf's first header, 0 when none
   std::string interrupted_;
   bool seen_elapsed_ = false;
   bool interval_ = false;

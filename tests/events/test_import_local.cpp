@@ -233,6 +233,41 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE(
+      "local: a second -I recording after the first, its timestamps from 0 again, is refused") {
+    // nc_interval.txt and .csv, and delay.json's -j form with an "interval", each followed by
+    // its own rows again (two captures in one file, without the "# started on" line that -o
+    // writes): the first row of the second copy is refused, naming its line.
+    for (const char* name : {"nc_interval.txt", "nc_interval.csv"}) {
+      CAPTURE(name);
+      std::string text = test::read_file(local(name));
+      size_t rows = text.find("\n     0.");
+      REQUIRE(rows != std::string::npos);
+      std::string doubled = text + text.substr(rows + 1);
+      auto line = size_t(std::count(text.begin(), text.end(), '\n')) + 1;
+      try {
+        load_text(doubled, name);
+        FAIL("imported");
+      } catch (const ImportError& e) {
+        CHECK(std::string(e.what()).starts_with(
+            fmt::format("{}:{}: expected a -I timestamp at or after the one before", name, line)));
+      }
+    }
+    std::string json =
+        "{\"interval\" : 1.000100000, \"counter-value\" : \"5\", \"unit\" : \"\", \"event\" : "
+        "\"a\"}\n"
+        "{\"interval\" : 2.000200000, \"counter-value\" : \"6\", \"unit\" : \"\", \"event\" : "
+        "\"a\"}\n"
+        "{\"interval\" : 1.000100000, \"counter-value\" : \"7\", \"unit\" : \"\", \"event\" : "
+        "\"a\"}\n";
+    try {
+      load_text(json, "i.json");
+      FAIL("imported");
+    } catch (const ImportError& e) {
+      CHECK(std::string(e.what()).starts_with("i.json:3: expected a -I timestamp at or after"));
+    }
+  }
+
   TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
     // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
     auto m = load("cmd_comma.txt");
