@@ -1115,11 +1115,15 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
   std::vector<double> stamps;
   LineReader lines(text);
   std::string_view line;
+  // perf's "# started on" line (-o FILE writes it as the run starts, in every form): the rows
+  // below it are the run's from its first interval on, not a paste from the middle of a run.
+  bool started_on = false;
   while (stamps.size() < kStepTimestamps && lines.next(line)) {
     std::optional<double> ts = head_timestamp(line, format);
     if (ts) {
       if (stamps.empty() || *ts > stamps.back()) stamps.push_back(*ts);
     } else if (stamps.empty()) {
+      if (is_started_on(trim(line))) started_on = true;
       auto printed = printed_command_of(line);
       if (printed.interval_s) return {printed.interval_s, printed.interval_s, printed.delay_s};
       // The head is over: a recording without -I is not read to its end for its step.
@@ -1139,10 +1143,12 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
     // is a recording from the middle of a run only where it is a whole number of them (perf's
     // k-th print is k periods plus k delays after the start); otherwise the first interval is
     // the run's first, a step long, and the gap is the last one's cut-short length.
+    // Under perf's "# started on" the first interval is the run's first, whatever the ratio:
+    // -I 1000 -- sleep 1.5 prints 1.001 and 1.502, two gaps' worth, not two periods of 0.5 s.
     double first = stamps[0], gap = stamps[1] - stamps[0];
     double ratio = first / gap;
     bool whole_number = ratio >= 2 && std::abs(ratio - std::round(ratio)) <= 0.1;
-    if (ratio > 1.1 && !whole_number) {
+    if (ratio > 1.1 && (!whole_number || started_on)) {
       step.step_s = first;
       step.period_s = nominal_period(first);
       return step;

@@ -268,6 +268,24 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("local: -I 1000 of sleep 1.5 under '# started on' is one period and a short last") {
+    // 1.001238138 and 1.501662842: the first timestamp is two gaps, as a paste of intervals 2 and
+    // 3 of a -I 500 run would be; perf's "# started on" says the file holds the run from its
+    // start, so the first interval is the run's first, 1 s long, and the run lasted 1.50 s.
+    auto m = load("short_last.csv");
+    REQUIRE(m.intervals.size() == 2);
+    CHECK(m.intervals[0].duration_s == doctest::Approx(1.001238138));
+    CHECK(m.intervals[1].duration_s == doctest::Approx(1.501662842 - 1.001238138));
+    CHECK(m.duration_s == doctest::Approx(1.501662842));
+    CHECK(m.interval_step_s == doctest::Approx(1.0));
+    CHECK_FALSE(any_note(m, "middle of a run"));
+    // Without the line (a capture with 2>), the two readings stay possible and the import keeps
+    // its reading of a paste from the middle of a run.
+    std::string text = test::read_file(local("short_last.csv"));
+    auto pasted = load_text(text.substr(text.find('\n') + 1), "short_last.csv");
+    CHECK(any_note(pasted, "middle of a run"));
+  }
+
   TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
     // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
     auto m = load("cmd_comma.txt");
