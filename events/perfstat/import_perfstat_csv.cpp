@@ -20,8 +20,23 @@ namespace {
 
 // memchr from separator to separator: on the 100 MB -x -I benchmark a plain byte loop took
 // 5 % more wall time (666 against 634 ms, medians of 10 alternations, 2026-12-07).
-void split(std::string_view line, char sep, std::vector<std::string_view>& fields) {
+// `width`: how many times the separator character is repeated (perf's -x takes a string: -x '::'
+// separates by two colons, and a field may then hold one, "cycles:u").
+void split(std::string_view line, char sep, std::vector<std::string_view>& fields,
+           size_t width = 1) {
   fields.clear();
+  if (width > 1) {
+    const std::string separator(width, sep);
+    for (size_t p = 0;;) {
+      size_t at = line.find(separator, p);
+      if (at == std::string_view::npos) {
+        fields.push_back(trim(line.substr(p)));
+        return;
+      }
+      fields.push_back(trim(line.substr(p, at - p)));
+      p = at + width;
+    }
+  }
   const char* begin = line.data();
   const char* end = begin + line.size();
   for (const char* p = begin;;) {
@@ -33,6 +48,28 @@ void split(std::string_view line, char sep, std::vector<std::string_view>& field
     fields.push_back(trim(std::string_view(p, size_t(at - p))));
     p = at + 1;
   }
+}
+
+// How many times `sep` is repeated to make the separator of a -x row: the shortest run of it in
+// the row, where every run is a whole number of such (-x '::': runs of 2, and of 4 around an
+// empty field), else 1 (a row of one-character separators has a run of 1 next to a field).
+size_t separator_width(std::string_view row, char sep) {
+  std::vector<size_t> runs;
+  for (size_t i = 0; i < row.size();) {
+    if (row[i] != sep) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < row.size() && row[j] == sep) ++j;
+    runs.push_back(j - i);
+    i = j;
+  }
+  if (runs.empty()) return 1;
+  size_t width = *std::min_element(runs.begin(), runs.end());
+  if (width < 2) return 1;
+  bool whole = std::all_of(runs.begin(), runs.end(), [&](size_t r) { return r % width == 0; });
+  return whole ? width : 1;
 }
 
 // The timestamp column of the totals that `perf stat -I … --summary -x SEP` prints after its
@@ -135,6 +172,7 @@ class CsvReader {
         continue;
       }
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
+      if (sep_ != 0) sep_width_ = separator_width(t, sep_);
       if (sep_ == 0 && (topdown_ = legacy_topdown_header(t))) sep_ = topdown_->sep;
       first_row_ = lines.line_no();
       first_row_end_ = size_t(line.data() + line.size() - text_.data());
@@ -188,6 +226,7 @@ class CsvReader {
   static CsvReader continuing(const CsvReader& first, Context& ctx, Builder& out) {
     CsvReader r(first.text_, ctx, out);
     r.sep_ = first.sep_;
+    r.sep_width_ = first.sep_width_;
     r.decimal_ = first.decimal_;
     r.topdown_ = first.topdown_;
     r.continuation_ = true;
@@ -249,7 +288,7 @@ class CsvReader {
         ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
       return;
     }
-    split(line, sep_, fields_);
+    split(line, sep_, fields_, sep_width_);
     numeric_.assign(fields_.size(), -1);
     // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
     if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
@@ -462,6 +501,7 @@ class CsvReader {
   Context& ctx_;
   Builder& out_;
   char sep_ = 0;
+  size_t sep_width_ = 1;                 // -x '::': the separator character twice (separator_width)
   std::optional<TopdownTable> topdown_;  // the file is a legacy --topdown table
   char decimal_ = '.';
   int exponent_ = 0;         // scale_exponent() of the last metric_of()'s value of a printed 1

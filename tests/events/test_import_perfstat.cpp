@@ -532,6 +532,25 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE("import: -x with a separator of two characters reads the fields perf printed") {
+    // perf's -x takes a string: `perf stat -x '::' -I 100 -e task-clock,page-faults:u -- sleep
+    // 0.15` (perf 6.1 on the project's VM) printed these rows, an empty unit as "::::" and a
+    // modifier's ':' inside a field.
+    const std::string text =
+        "# started on Tue Dec  8 02:48:31 2026\n\n"
+        "     0.100254582::0.97::msec::task-clock::965697::100.00::0.010::CPUs utilized\n"
+        "     0.100254582::73::::page-faults:u::965697::100.00::75.593::K/sec\n"
+        "     0.152020590::0.07::msec::task-clock::70214::100.00::0.001::CPUs utilized\n"
+        "     0.152020590::0::::page-faults:u::70214::100.00::0.000::/sec\n";
+    auto m = import_perf_stat(text, "colons.csv").measurement;
+    REQUIRE(m.intervals.size() == 2);
+    CHECK(event(m.events, "task-clock").value == doctest::Approx(0.97 + 0.07));
+    CHECK(event(m.events, "task-clock").unit == "msec");
+    CHECK(event(m.events, "page-faults:u").value == 73);
+    CHECK(event(m.intervals[1].events, "page-faults:u").value == 0);
+    CHECK(metric(m.intervals[0].reported, "cpus_utilized").value == doctest::Approx(0.010));
+  }
+
   TEST_CASE("import: a pmcmodel measurement document is named as one, not as an open record") {
     // What `pmcmodel measure --json` or `import --json` writes, given back to import by mistake.
     std::string doc =
