@@ -172,6 +172,14 @@ TEST_SUITE("pure") {
       CHECK(find(m.events, "audgrp/page-faults")->value == 0);
       CHECK(m.duration_s == doctest::Approx(0.305058874));
     }
+    SUBCASE("text, <not counted> rows (their event padded to 25 characters)") {
+      auto m = load("cgroup_not_counted.txt");
+      for (const char* name : {"audgrp/cpu-clock", "audgrp/page-faults"}) {
+        CAPTURE(name);
+        REQUIRE(find(m.events, name) != nullptr);
+        CHECK(find(m.events, name)->status == EventStatus::not_counted);
+      }
+    }
     SUBCASE("text -I") {
       auto m = load("cgroup_interval.txt");
       REQUIRE(m.intervals.size() == 3);
