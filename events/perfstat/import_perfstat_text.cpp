@@ -209,6 +209,7 @@ class TextReader {
           break;
       }
     }
+    if (run_table_ && read_run_table_row(t)) return;
     if (read_advice(line, t)) return;
     if (read_lone_running(t)) return;
     if (!columns_.empty() && read_metric_values(line)) {
@@ -285,8 +286,36 @@ class TextReader {
     return false;
   }
 
+  // perf stat -r N --table (builtin-stat.c print_table): "# Table of individual measurements:",
+  // then one row per run, "<elapsed s> (<elapsed less the mean>) ###", then "# Final result:"
+  // above the usual elapsed line. The runs' times are kept in a note.
+  bool read_run_table_row(std::string_view t) {
+    tokenize(t, 0, t.size(), tokens_);
+    if (tokens_.size() != 3) return false;
+    std::string_view delta = tokens_[1].text, bar = tokens_[2].text;
+    if (!parse_number(tokens_[0].text, decimal_) || delta.size() < 3 || delta.front() != '(' ||
+        delta.back() != ')' || !parse_number(delta.substr(1, delta.size() - 2), decimal_) ||
+        bar.find_first_not_of('#') != std::string_view::npos) {
+      return false;
+    }
+    run_times_ += run_times_.empty() ? "" : ", ";
+    run_times_ += tokens_[0].text;
+    return true;
+  }
+
   void read_comment_line(std::string_view line, std::string_view t) {
     std::string_view body = trim(t.substr(1));
+    if (body == "Table of individual measurements:") {
+      run_table_ = true;
+      return;
+    }
+    if (body == "Final result:") {
+      if (!run_times_.empty())
+        out_.add_note(fmt::format("the runs' elapsed times (perf --table): {} s", run_times_));
+      run_table_ = false;
+      run_times_.clear();
+      return;
+    }
     if (body.starts_with("started on")) {
       if (seen_row_) ctx_.fail_second_run(line_no_);
       read_started_on(body, out_);
@@ -638,6 +667,8 @@ class TextReader {
   bool seen_header_ = false;
   bool seen_row_ = false;             // a counter row was read
   std::optional<double> ordered_ts_;  // the latest timestamp read (timestamp_goes_back)
+  bool run_table_ = false;            // under -r --table's "# Table of individual measurements:"
+  std::string run_times_;             // its rows' elapsed times, as printed
   bool seen_output_ = false;          // a line of perf's output was read
   size_t first_header_ = 0;           // the line of perf's first header, 0 when none
   std::string interrupted_;

@@ -294,6 +294,18 @@ TEST_SUITE("pure") {
     CHECK(any_note(pasted, "middle of a run"));
   }
 
+  TEST_CASE("local: perf stat -r 3 --table imports, its runs' elapsed times in a note") {
+    // "# Table of individual measurements:" and three rows "0.1017791 (-0.0001103) #", then
+    // "# Final result:" above the elapsed time: 0.1018894 +- 0.0000581 s over 3 runs.
+    auto m = load("run_table.txt");
+    CHECK(m.runs == 3);
+    CHECK(m.duration_s == doctest::Approx(0.1018894));
+    const EventCount* clock = find(m.events, "task-clock");
+    REQUIRE(clock != nullptr);
+    CHECK(clock->value == doctest::Approx(1.11));
+    CHECK(any_note(m, "0.1017791, 0.1019764, 0.1019127 s"));
+  }
+
   TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
     // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
     auto m = load("cmd_comma.txt");
