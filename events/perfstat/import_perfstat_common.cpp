@@ -1597,8 +1597,15 @@ bool sums_are_empty(const perfstat::Builder::RunSums& sums) {
   return sums.interval_count() == 0;
 }
 
-void check_not_empty(const perfstat::Builder& builder, perfstat::Context& ctx,
+void check_not_empty(perfstat::Builder& builder, perfstat::Context& ctx,
                      const ImportResult& result) {
+  // perf stat -n (a null run, -r N -n to time a command) prints its header and times only; a
+  // recording whose rows were all skipped (--lenient) is not one.
+  if (builder.empty() && builder.measurement().has_duration && result.skipped.empty()) {
+    builder.add_note(
+        "no counter rows: perf stat -n (a null run) times the command without counting");
+    return;
+  }
   if (builder.empty()) {
     if (!result.skipped.empty()) throw ImportError(result.skipped.front());
     ctx.fail(1, "expected perf stat counter rows, found none");

@@ -279,6 +279,7 @@ class Builder {
   // whole run's, each part's and each streamed batch's.
   void set_interval_step(const IntervalStep& step) { step_ = step; }
   Measurement& measurement() { return m_; }
+  const Measurement& measurement() const { return m_; }
   bool empty() const;
   // Whether `later`, the builder of the rows after this one's (a part of the file read on
   // another thread), holds nothing but whole intervals that start after this one's last, so

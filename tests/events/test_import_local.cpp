@@ -306,6 +306,26 @@ TEST_SUITE("pure") {
     CHECK(any_note(m, "0.1017791, 0.1019764, 0.1019127 s"));
   }
 
+  TEST_CASE("local: a perf stat -n null run imports its times, with no events") {
+    // perf stat -n -r 3 times the command without counters: its header and elapsed line only.
+    auto m = load("null_run.txt");
+    CHECK(m.events.empty());
+    CHECK(m.runs == 3);
+    CHECK(m.has_duration);
+    CHECK(m.duration_s == doctest::Approx(0.0519454));
+    CHECK(any_note(m, "perf stat -n"));
+    // A recording with neither rows nor times is still refused, as is one whose rows were all
+    // skipped.
+    std::string text = test::read_file(local("null_run.txt"));
+    std::string no_time = text.substr(0, text.find("         0.0519454"));
+    CHECK_THROWS_AS(load_text(no_time, "null_run.txt"), ImportError);
+    ImportOptions lenient;
+    lenient.lenient = true;
+    std::string damaged = text;
+    damaged.insert(damaged.find("\n         0.0519454"), "\n   5 6 7 8 9 cycles");
+    CHECK_THROWS_AS(import_perf_stat(damaged, "null_run.txt", lenient), ImportError);
+  }
+
   TEST_CASE("local: a comma in the command perf quotes does not make ',' the decimal") {
     // "Performance counter stats for 'printf %s 1,5':" above counts and a '.' elapsed time.
     auto m = load("cmd_comma.txt");
