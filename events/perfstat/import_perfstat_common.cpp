@@ -752,9 +752,9 @@ void Builder::accumulate(Total& total, const EventCount& e, bool over_time) {
   // A <not counted> interval adds nothing to the run's count, nor to its running time: perf
   // prints <not counted> for a task's counter in an interval the task spent off the CPU, which
   // enabled nothing. The run's running fraction is that of the intervals that counted, as its
-  // value (the sum of theirs, each already scaled) is. A --per-thread thread that never ran is
-  // the same (add_event passes over_time). A <not counted> CPU aggregate (a CPU whose counter
-  // never ran) does lower it: its share is missing from the sum.
+  // value (the sum of theirs, each already scaled) is. A --per-thread thread or a -G cgroup that
+  // never ran is the same (add_event passes over_time). A <not counted> CPU aggregate (a CPU
+  // whose counter never ran) does lower it: its share is missing from the sum.
   if (e.time_enabled_ns != 0 && (e.counted() || !over_time)) {
     ++total.enabled_parts;
     total.running_fraction_sum += e.running_fraction();
@@ -764,14 +764,20 @@ void Builder::accumulate(Total& total, const EventCount& e, bool over_time) {
 namespace {
 
 // A --per-thread row's "comm-tid" (the only aggregate id whose last '-' is followed by digits
-// alone: "S0-D0-C1", "S0-D0-L3-ID0", "CPU3" are not): a task's counter, enabled only while the
-// task runs, so its <not counted> is a thread that did not run, not a counter that missed its
-// share of the time.
+// alone: "S0-D0-C1", "S0-D0-L3-ID0", "CPU3" are not).
 bool is_thread_id(std::string_view aggregate) {
   size_t dash = aggregate.rfind('-');
   if (dash == std::string_view::npos || dash == 0 || dash + 1 == aggregate.size()) return false;
   return std::all_of(aggregate.begin() + std::ptrdiff_t(dash) + 1, aggregate.end(),
                      [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Whether an aggregate's counters are enabled only while what they watch runs: a --per-thread
+// thread's, and a -G cgroup's ("audgrp", "CPU0/audgrp" with -A: perf's cgroup time moves only
+// while the cgroup has a task on the CPU). Its <not counted> is a thread or cgroup that did not
+// run, not a counter that missed its share of the time, as a CPU's, a core's or a socket's is.
+bool runs_with_its_tasks(std::string_view aggregate) {
+  return is_thread_id(aggregate) || !is_aggregate_id(aggregate);
 }
 
 }  // namespace
@@ -808,7 +814,7 @@ void Builder::add_event(std::optional<double> ts, std::string_view aggregate, in
   auto it = std::find_if(totals.begin(), totals.end(),
                          [&](const Total& t) { return t.sum.name == event.name; });
   if (it == totals.end()) it = totals.insert(totals.end(), Total{});
-  accumulate(*it, event, is_thread_id(aggregate));
+  accumulate(*it, event, runs_with_its_tasks(aggregate));
   last_.total = size_t(it - totals.begin());
   event.name = fmt::format("{}/{}", aggregate, event.name);
   if (aggregate_cpus > 0 && event.reason.empty()) {

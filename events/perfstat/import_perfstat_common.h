@@ -350,9 +350,9 @@ class Builder {
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
   std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
                                 std::vector<Metric>*& reported);
-  // `over_time`: the parts are intervals of one run or --per-thread threads (their <not counted>
-  // ran for no time), not CPU aggregates counted side by side (where a <not counted> CPU's share
-  // is missing from the sum).
+  // `over_time`: the parts are intervals of one run, --per-thread threads or -G cgroups (their
+  // <not counted> ran for no time), not CPU aggregates counted side by side (where a <not
+  // counted> CPU's share is missing from the sum).
   static void accumulate(Total& total, const EventCount& e, bool over_time = false);
   static EventCount total_event(const Total& total, std::string reason);
   static void flush(std::vector<Total>& totals, std::vector<EventCount>& events);

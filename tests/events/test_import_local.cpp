@@ -180,6 +180,19 @@ TEST_SUITE("pure") {
         CHECK(find(m.events, name)->status == EventStatus::not_counted);
       }
     }
+    SUBCASE("a cgroup that never ran is no multiplexing of the total") {
+      // idlegrp had no task: perf printed <not counted> for it and no percentage on any row.
+      for (const char* name : {"cgroup_idle.txt", "cgroup_idle.csv"}) {
+        CAPTURE(name);
+        auto m = load(name);
+        REQUIRE(find(m.events, "idlegrp/cpu-clock") != nullptr);
+        CHECK(find(m.events, "idlegrp/cpu-clock")->status == EventStatus::not_counted);
+        const EventCount* total = find(m.events, "cpu-clock");
+        REQUIRE(total != nullptr);
+        CHECK(total->value == find(m.events, "audgrp/cpu-clock")->value);
+        CHECK(total->running_fraction() == 1.0);
+      }
+    }
     SUBCASE("text -I") {
       auto m = load("cgroup_interval.txt");
       REQUIRE(m.intervals.size() == 3);
