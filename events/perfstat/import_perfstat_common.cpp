@@ -795,6 +795,11 @@ EventCount Builder::total_event(const Total& total, std::string reason) {
 
 void Builder::flush(std::vector<Total>& totals, std::vector<EventCount>& events) {
   for (const auto& t : totals) {
+    // -G cg, (an event in a cgroup beside the same event in none): perf's row of no cgroup is
+    // the event's own count; the cgroups' sum under its name would be a second, different one.
+    if (std::any_of(events.begin(), events.end(),
+                    [&](const EventCount& e) { return e.name == t.sum.name; }))
+      continue;
     events.push_back(
         total_event(t, fmt::format("sum of {} aggregate{}", t.parts, t.parts == 1 ? "" : "s")));
   }
