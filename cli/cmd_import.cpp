@@ -390,8 +390,27 @@ void check_json_directory(const ImportCliOptions& o) {
         "with / to have one made");
 }
 
+// A document written over one of the recordings (`import run.txt --json run.txt`, a slip at
+// the shell, or a directory that holds an input named like a document) would destroy the
+// recording: refused before anything is read. Both must exist to be one file.
+void check_outputs_spare_inputs(const ImportCliOptions& o) {
+  if (o.json_path.empty() || o.json_path == "-") return;
+  const bool into_directory = json_into_directory(o);
+  for (size_t i = 0; i < o.files.size(); ++i) {
+    std::string out = into_directory ? json_in_directory(o, i) : o.json_path;
+    for (const auto& in : o.files) {
+      std::error_code ec;
+      if (std::filesystem::equivalent(out, in, ec))
+        throw CommandError(fmt::format(
+            "{}: --json would write the document over the recording {}: give another name", out,
+            in));
+    }
+  }
+}
+
 int run_import(const ImportCliOptions& o) {
   check_json_directory(o);
+  check_outputs_spare_inputs(o);
   const bool into_directory = json_into_directory(o);
   auto make_directory = [&] {
     std::error_code ec;

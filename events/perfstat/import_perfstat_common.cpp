@@ -28,6 +28,12 @@ void Context::fail_overlong(size_t line) const {
                          kMaxLineBytes));
 }
 
+void Context::fail_second_run(size_t line) const {
+  fail(line,
+       "a second perf stat run starts here (perf stat --append adds each run to the file); "
+       "expected one run per file: import each run from a file of its own");
+}
+
 void Context::reject(size_t line, std::string_view what) {
   if (!lenient_) fail(line, what);
   skipped_.push_back(fmt::format("{}:{}: {}", file_, line, what));
@@ -155,10 +161,16 @@ std::string iso_start_time(std::string_view when) {
                      parse_small_int(words[2]), words[3]);
 }
 
-void read_started_on(std::string_view comment, Builder& out, bool sets_start_time) {
+bool is_started_on(std::string_view comment) {
   std::string_view body = trim(comment);
   if (!body.empty() && body.front() == '#') body = trim(body.substr(1));
-  if (!body.starts_with("started on")) return;
+  return body.starts_with("started on");
+}
+
+void read_started_on(std::string_view comment, Builder& out, bool sets_start_time) {
+  if (!is_started_on(comment)) return;
+  std::string_view body = trim(comment);
+  if (!body.empty() && body.front() == '#') body = trim(body.substr(1));
   std::string when(trim(body.substr(10)));
   if (sets_start_time) out.measurement().start_time = iso_start_time(when);
   out.add_note("started on " + when + " (local time of the recording machine)");
@@ -330,7 +342,8 @@ uint64_t to_count(double value) {
   return uint64_t(std::round(value));
 }
 
-const char* negative_count(double count, std::string_view unit) {
+const char* invalid_count(double count, std::string_view unit) {
+  if (std::isinf(count) && count > 0) return "the count is infinite; expected a finite count";
   if (!(count < 0)) return nullptr;
   if (unit == "Joules") return "the energy is negative; expected an energy of 0 or more";
   // task-clock and cpu-clock in msec, duration_time in ns (perf 6.x), us and ms in some PMUs'
@@ -338,6 +351,21 @@ const char* negative_count(double count, std::string_view unit) {
   if (unit == "msec" || unit == "ns" || unit == "us" || unit == "ms")
     return "the time is negative; expected a time of 0 or more";
   return "the count is negative; expected a count of 0 or more";
+}
+
+const char* invalid_running_pct(double pct) {
+  if (std::isnan(pct) || (pct >= 0 && pct <= 100)) return nullptr;
+  return "expected the percentage of the time the counter ran, 0 to 100";
+}
+
+bool is_events_toggle(std::string_view trimmed_line) {
+  return trimmed_line == "Events disabled" || trimmed_line == "Events enabled";
+}
+
+bool timestamp_goes_back(std::optional<double>& last, double ts) {
+  if (last && ts < *last) return true;
+  last = ts;
+  return false;
 }
 
 bool looks_like_timestamp(std::string_view token) {
@@ -657,10 +685,11 @@ bool Builder::empty() const {
 bool Builder::can_append(const Builder& later) const {
   // An interval of this part can go on in the next only when both have the same timestamp;
   // parts are cut where the timestamp changes, and a part that printed anything else (a note,
-  // rows without a timestamp) is read in sequence instead.
+  // rows without a timestamp), or whose first timestamp is below this part's last (which the
+  // reader refuses, kTimestampGoesBack, with its line), is read in sequence instead.
   return later.m_.events.empty() && later.m_.reported.empty() && later.m_.notes.empty() &&
          later.top_totals_.empty() && !later.m_.intervals.empty() && !m_.intervals.empty() &&
-         m_.intervals.back().time_s != later.m_.intervals.front().time_s;
+         m_.intervals.back().time_s < later.m_.intervals.front().time_s;
 }
 
 void Builder::append(Builder&& later) {
@@ -723,13 +752,35 @@ void Builder::accumulate(Total& total, const EventCount& e, bool over_time) {
   // A <not counted> interval adds nothing to the run's count, nor to its running time: perf
   // prints <not counted> for a task's counter in an interval the task spent off the CPU, which
   // enabled nothing. The run's running fraction is that of the intervals that counted, as its
-  // value (the sum of theirs, each already scaled) is. A <not counted> aggregate (a CPU whose
-  // counter never ran) does lower it: its share is missing from the sum.
+  // value (the sum of theirs, each already scaled) is. A --per-thread thread or a -G cgroup that
+  // never ran is the same (add_event passes over_time). A <not counted> CPU aggregate (a CPU
+  // whose counter never ran) does lower it: its share is missing from the sum.
   if (e.time_enabled_ns != 0 && (e.counted() || !over_time)) {
     ++total.enabled_parts;
     total.running_fraction_sum += e.running_fraction();
   }
 }
+
+namespace {
+
+// A --per-thread row's "comm-tid" (the only aggregate id whose last '-' is followed by digits
+// alone: "S0-D0-C1", "S0-D0-L3-ID0", "CPU3" are not).
+bool is_thread_id(std::string_view aggregate) {
+  size_t dash = aggregate.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == aggregate.size()) return false;
+  return std::all_of(aggregate.begin() + std::ptrdiff_t(dash) + 1, aggregate.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Whether an aggregate's counters are enabled only while what they watch runs: a --per-thread
+// thread's, and a -G cgroup's ("audgrp", "CPU0/audgrp" with -A: perf's cgroup time moves only
+// while the cgroup has a task on the CPU). Its <not counted> is a thread or cgroup that did not
+// run, not a counter that missed its share of the time, as a CPU's, a core's or a socket's is.
+bool runs_with_its_tasks(std::string_view aggregate) {
+  return is_thread_id(aggregate) || !is_aggregate_id(aggregate);
+}
+
+}  // namespace
 
 EventCount Builder::total_event(const Total& total, std::string reason) {
   EventCount e = total.sum;
@@ -744,6 +795,11 @@ EventCount Builder::total_event(const Total& total, std::string reason) {
 
 void Builder::flush(std::vector<Total>& totals, std::vector<EventCount>& events) {
   for (const auto& t : totals) {
+    // -G cg, (an event in a cgroup beside the same event in none): perf's row of no cgroup is
+    // the event's own count; the cgroups' sum under its name would be a second, different one.
+    if (std::any_of(events.begin(), events.end(),
+                    [&](const EventCount& e) { return e.name == t.sum.name; }))
+      continue;
     events.push_back(
         total_event(t, fmt::format("sum of {} aggregate{}", t.parts, t.parts == 1 ? "" : "s")));
   }
@@ -763,7 +819,7 @@ void Builder::add_event(std::optional<double> ts, std::string_view aggregate, in
   auto it = std::find_if(totals.begin(), totals.end(),
                          [&](const Total& t) { return t.sum.name == event.name; });
   if (it == totals.end()) it = totals.insert(totals.end(), Total{});
-  accumulate(*it, event);
+  accumulate(*it, event, runs_with_its_tasks(aggregate));
   last_.total = size_t(it - totals.begin());
   event.name = fmt::format("{}/{}", aggregate, event.name);
   if (aggregate_cpus > 0 && event.reason.empty()) {
@@ -1070,11 +1126,15 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
   std::vector<double> stamps;
   LineReader lines(text);
   std::string_view line;
+  // perf's "# started on" line (-o FILE writes it as the run starts, in every form): the rows
+  // below it are the run's from its first interval on, not a paste from the middle of a run.
+  bool started_on = false;
   while (stamps.size() < kStepTimestamps && lines.next(line)) {
     std::optional<double> ts = head_timestamp(line, format);
     if (ts) {
       if (stamps.empty() || *ts > stamps.back()) stamps.push_back(*ts);
     } else if (stamps.empty()) {
+      if (is_started_on(trim(line))) started_on = true;
       auto printed = printed_command_of(line);
       if (printed.interval_s) return {printed.interval_s, printed.interval_s, printed.delay_s};
       // The head is over: a recording without -I is not read to its end for its step.
@@ -1094,10 +1154,12 @@ IntervalStep interval_step_of(std::string_view text, PerfStatFormat format) {
     // is a recording from the middle of a run only where it is a whole number of them (perf's
     // k-th print is k periods plus k delays after the start); otherwise the first interval is
     // the run's first, a step long, and the gap is the last one's cut-short length.
+    // Under perf's "# started on" the first interval is the run's first, whatever the ratio:
+    // -I 1000 -- sleep 1.5 prints 1.001 and 1.502, two gaps' worth, not two periods of 0.5 s.
     double first = stamps[0], gap = stamps[1] - stamps[0];
     double ratio = first / gap;
     bool whole_number = ratio >= 2 && std::abs(ratio - std::round(ratio)) <= 0.1;
-    if (ratio > 1.1 && !whole_number) {
+    if (ratio > 1.1 && (!whole_number || started_on)) {
       step.step_s = first;
       step.period_s = nominal_period(first);
       return step;
@@ -1344,9 +1406,10 @@ size_t first_output_line(std::string_view text, std::string_view& line) {
   while (lines.next(line)) {
     std::string_view t = perfstat::trim(line);
     // perf -v's CPUID line, captured with 2>&1 above a -x or -j recording, tells no format, nor
-    // does the "# started on …" line that -o FILE writes first in every format.
+    // does the "# started on …" line that -o FILE writes first in every format, nor -D's
+    // "Events disabled" on stderr above the rows.
     if (!t.empty() && t.front() != '#' && !perfstat::is_shell_command(t) &&
-        !t.starts_with("Using CPUID "))
+        !t.starts_with("Using CPUID ") && !perfstat::is_events_toggle(t))
       return lines.line_no();
   }
   return 0;
@@ -1443,7 +1506,7 @@ PerfStatFormat detect_format(std::string_view text) {
     if (perfstat::is_overlong(line)) continue;
     std::string_view t = perfstat::trim(line);
     if (t.empty() || t.front() == '#' || perfstat::is_shell_command(t) ||
-        t.starts_with("Using CPUID "))
+        t.starts_with("Using CPUID ") || perfstat::is_events_toggle(t))
       continue;
     if (t.find("Performance counter stats") != std::string_view::npos) return PerfStatFormat::text;
     ++seen;
@@ -1545,8 +1608,15 @@ bool sums_are_empty(const perfstat::Builder::RunSums& sums) {
   return sums.interval_count() == 0;
 }
 
-void check_not_empty(const perfstat::Builder& builder, perfstat::Context& ctx,
+void check_not_empty(perfstat::Builder& builder, perfstat::Context& ctx,
                      const ImportResult& result) {
+  // perf stat -n (a null run, -r N -n to time a command) prints its header and times only; a
+  // recording whose rows were all skipped (--lenient) is not one.
+  if (builder.empty() && builder.measurement().has_duration && result.skipped.empty()) {
+    builder.add_note(
+        "no counter rows: perf stat -n (a null run) times the command without counting");
+    return;
+  }
   if (builder.empty()) {
     if (!result.skipped.empty()) throw ImportError(result.skipped.front());
     ctx.fail(1, "expected perf stat counter rows, found none");

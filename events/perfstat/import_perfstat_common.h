@@ -29,6 +29,11 @@ class Context {
   [[noreturn]] void fail(size_t line, std::string_view what) const;
   // A line longer than kMaxLineBytes (is_overlong), refused with --lenient too.
   [[noreturn]] void fail_overlong(size_t line) const;
+  // perf stat --append -o FILE writes each run after the one before, its own "# started on"
+  // line (and in text its "Performance counter stats for" header) first. Read on, the runs' rows
+  // would be one measurement (their events as groups of one run, the last run's times): refused
+  // at the line where the second run starts, with --lenient too.
+  [[noreturn]] void fail_second_run(size_t line) const;
   // Throws, or in lenient mode records the line as skipped.
   void reject(size_t line, std::string_view what);
   bool lenient() const { return lenient_; }
@@ -85,6 +90,8 @@ std::string iso_start_time(std::string_view when);
 // a line above the first row, the one a streamed document's head was written with).
 class Builder;
 void read_started_on(std::string_view comment, Builder& out, bool sets_start_time = true);
+// Whether a '#' line is perf's "# started on …".
+bool is_started_on(std::string_view comment);
 std::string_view trim(std::string_view s);
 std::string_view trim_left(std::string_view s);
 std::string_view trim_right(std::string_view s);
@@ -103,17 +110,37 @@ std::optional<double> parse_number(std::string_view token, char decimal);
 bool is_number_text(std::string_view token, char decimal);
 // A -I timestamp: always "%lu.%09lu", whatever the locale.
 std::optional<double> parse_timestamp(std::string_view token);
+// perf's -I timestamps grow from row to row (rows of one interval share theirs). One below the
+// one before is a second -I recording in the file (two captures concatenated: the second
+// starts again near 0) or a damaged line; read on, its intervals would be the first run's,
+// one of them with a negative length. `last`: the latest timestamp read, updated unless `ts`
+// goes back, which is then what the reader refuses its line with.
+bool timestamp_goes_back(std::optional<double>& last, double ts);
+inline constexpr const char* kTimestampGoesBack =
+    "expected a -I timestamp at or after the one before (perf's only grow): a second recording "
+    "starts here, or the line is damaged";
 bool looks_like_timestamp(std::string_view token);
 // Digits only, saturating at INT_MAX: perf's CPU counts and run counts.
 int parse_small_int(std::string_view digits);
 // A count as uint64, 0 for negative or not finite, saturating at the top.
 uint64_t to_count(double value);
 // perf prints counts from the kernel's unsigned 64-bit values, times (task-clock's msec) and
-// energies (RAPL's Joules) included, so a negative one is a damaged recording; perf's metrics can
-// be negative (a top-down formula's difference, a ratio's rounding) and are not checked here.
-// nullptr for a count of 0 or more or nan (perf's "not counted"), else what was expected, in the
-// measurement document reader's words ("expected an energy of 0 or more").
-const char* negative_count(double count, std::string_view unit);
+// energies (RAPL's Joules) included, so a negative or infinite one is a damaged recording (a
+// document cannot hold an infinite count: its reader refuses the null it is written as); perf's
+// metrics can be negative (a top-down formula's difference, a ratio's rounding) and are not
+// checked here. nullptr for a finite count of 0 or more or nan (perf's "not counted"), else what
+// was expected, in the measurement document reader's words ("expected an energy of 0 or more").
+const char* invalid_count(double count, std::string_view unit);
+// perf prints the percentage of its enabled time that a counter ran, 100 * running / enabled
+// with running never above enabled (stat-display.c), so one outside 0…100 is a damaged
+// recording, which would otherwise be clamped into a running time the row never gave. nullptr
+// for 0…100 (and nan, which make_event takes as no percentage), else what was expected.
+const char* invalid_running_pct(double pct);
+
+// perf stat's "Events disabled" and "Events enabled" (builtin-stat.c's EVLIST_DISABLED_MSG and
+// EVLIST_ENABLED_MSG, printed with -D MSECS and --control): on stderr, where -x and -j output
+// goes too, so a recording captured with 2> holds them among its rows. Kept as notes.
+bool is_events_toggle(std::string_view trimmed_line);
 
 // The shell command that ran perf, as published above its output: "$ perf stat -a sleep 1",
 // "[root@host ~]# perf stat ...", "command# ./perf stat ...", "$sudo ./perf stat ...".
@@ -252,6 +279,7 @@ class Builder {
   // whole run's, each part's and each streamed batch's.
   void set_interval_step(const IntervalStep& step) { step_ = step; }
   Measurement& measurement() { return m_; }
+  const Measurement& measurement() const { return m_; }
   bool empty() const;
   // Whether `later`, the builder of the rows after this one's (a part of the file read on
   // another thread), holds nothing but whole intervals that start after this one's last, so
@@ -322,8 +350,9 @@ class Builder {
   // The interval whose timestamp is `ts`, or the whole run; its aggregate totals.
   std::vector<Total>& totals_of(std::optional<double> ts, std::vector<EventCount>*& events,
                                 std::vector<Metric>*& reported);
-  // `over_time`: the parts are intervals of one run (their <not counted> ran for no time), not
-  // aggregates counted side by side (where a <not counted> CPU's share is missing from the sum).
+  // `over_time`: the parts are intervals of one run, --per-thread threads or -G cgroups (their
+  // <not counted> ran for no time), not CPU aggregates counted side by side (where a <not
+  // counted> CPU's share is missing from the sum).
   static void accumulate(Total& total, const EventCount& e, bool over_time = false);
   static EventCount total_event(const Total& total, std::string reason);
   static void flush(std::vector<Total>& totals, std::vector<EventCount>& events);

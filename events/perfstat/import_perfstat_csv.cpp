@@ -20,8 +20,23 @@ namespace {
 
 // memchr from separator to separator: on the 100 MB -x -I benchmark a plain byte loop took
 // 5 % more wall time (666 against 634 ms, medians of 10 alternations, 2026-12-07).
-void split(std::string_view line, char sep, std::vector<std::string_view>& fields) {
+// `width`: how many times the separator character is repeated (perf's -x takes a string: -x '::'
+// separates by two colons, and a field may then hold one, "cycles:u").
+void split(std::string_view line, char sep, std::vector<std::string_view>& fields,
+           size_t width = 1) {
   fields.clear();
+  if (width > 1) {
+    const std::string separator(width, sep);
+    for (size_t p = 0;;) {
+      size_t at = line.find(separator, p);
+      if (at == std::string_view::npos) {
+        fields.push_back(trim(line.substr(p)));
+        return;
+      }
+      fields.push_back(trim(line.substr(p, at - p)));
+      p = at + width;
+    }
+  }
   const char* begin = line.data();
   const char* end = begin + line.size();
   for (const char* p = begin;;) {
@@ -33,6 +48,28 @@ void split(std::string_view line, char sep, std::vector<std::string_view>& field
     fields.push_back(trim(std::string_view(p, size_t(at - p))));
     p = at + 1;
   }
+}
+
+// How many times `sep` is repeated to make the separator of a -x row: the shortest run of it in
+// the row, where every run is a whole number of such (-x '::': runs of 2, and of 4 around an
+// empty field), else 1 (a row of one-character separators has a run of 1 next to a field).
+size_t separator_width(std::string_view row, char sep) {
+  std::vector<size_t> runs;
+  for (size_t i = 0; i < row.size();) {
+    if (row[i] != sep) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < row.size() && row[j] == sep) ++j;
+    runs.push_back(j - i);
+    i = j;
+  }
+  if (runs.empty()) return 1;
+  size_t width = *std::min_element(runs.begin(), runs.end());
+  if (width < 2) return 1;
+  bool whole = std::all_of(runs.begin(), runs.end(), [&](size_t r) { return r % width == 0; });
+  return whole ? width : 1;
 }
 
 // The timestamp column of the totals that `perf stat -I … --summary -x SEP` prints after its
@@ -130,7 +167,12 @@ class CsvReader {
       if (is_overlong(line)) ctx_.fail_overlong(lines.line_no());
       std::string_view t = trim(line);
       if (read_cpuid_row(t, out_)) continue;  // before a separator is looked for in it
+      if (is_events_toggle(t)) {
+        out_.add_note(fmt::format("line {}: {}", lines.line_no(), t));
+        continue;
+      }
       if (!t.empty() && t.front() != '#') sep_ = detect_csv_separator(line);
+      if (sep_ != 0) sep_width_ = separator_width(t, sep_);
       if (sep_ == 0 && (topdown_ = legacy_topdown_header(t))) sep_ = topdown_->sep;
       first_row_ = lines.line_no();
       first_row_end_ = size_t(line.data() + line.size() - text_.data());
@@ -184,6 +226,7 @@ class CsvReader {
   static CsvReader continuing(const CsvReader& first, Context& ctx, Builder& out) {
     CsvReader r(first.text_, ctx, out);
     r.sep_ = first.sep_;
+    r.sep_width_ = first.sep_width_;
     r.decimal_ = first.decimal_;
     r.topdown_ = first.topdown_;
     r.continuation_ = true;
@@ -198,6 +241,7 @@ class CsvReader {
     in_group_ = later.in_group_;
     last_timestamp_text_ = later.last_timestamp_text_;
     last_timestamp_ = later.last_timestamp_;
+    ordered_ts_ = later.ordered_ts_;
     shapes_ = later.shapes_;
     row_in_interval_ = later.row_in_interval_;
   }
@@ -224,6 +268,8 @@ class CsvReader {
     std::string_view t = trim(line);
     if (t.empty()) return;
     if (t.front() == '#') {
+      // A later part of the file starts after the first part's rows.
+      if ((seen_event_ || continuation_) && is_started_on(t)) ctx_.fail_second_run(line_no());
       read_started_on(t, out_, !seen_event_ && !continuation_);
       return;
     }
@@ -233,12 +279,16 @@ class CsvReader {
       return;
     }
     if (read_cpuid_row(t, out_)) return;
+    if (is_events_toggle(t)) {
+      out_.add_note(fmt::format("line {}: {}", line_no(), t));
+      return;
+    }
     if (topdown_) {
       if (const char* why = read_topdown_row(t))
         ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
       return;
     }
-    split(line, sep_, fields_);
+    split(line, sep_, fields_, sep_width_);
     numeric_.assign(fields_.size(), -1);
     // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
     if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
@@ -264,6 +314,7 @@ class CsvReader {
     size_t j = 0;
     if (j < *k && looks_like_timestamp(f[j])) {
       ts = timestamp(f[j++]);
+      if (ts && timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
     } else if (j < *k && f[j] == kSummary) {
       ++j;  // -I --summary: the run's totals, as the rows without a timestamp are
     }
@@ -276,7 +327,13 @@ class CsvReader {
     std::string_view count_text = f[*k], unit = f[*k + 1], event = f[*k + 2];
     size_t i = *k + 3;
     std::string_view cgroup;
-    if (i < f.size() && !f[i].empty() && !f[i].ends_with('%') && !number(i)) cgroup = f[i++];
+    if (i < f.size() && !f[i].empty() && !f[i].ends_with('%') && !number(i)) {
+      cgroup = f[i++];
+    } else if (i + 2 < f.size() && f[i].empty() && number(i + 1) && number(i + 2)) {
+      // -G a, (an event counted outside any cgroup beside one counted in it): perf prints the
+      // cgroup field of every row, empty for the first.
+      ++i;
+    }
     std::optional<double> noise, pct;
     if (i < f.size() && f[i].ends_with('%')) {
       noise = parse_number(f[i].substr(0, f[i].size() - 1), decimal_);
@@ -287,12 +344,13 @@ class CsvReader {
     if (i + 1 >= f.size() || !number(i) || !(pct = parse_number(f[i + 1], decimal_))) {
       return "expected ',run-time,pct-running' after the event";
     }
+    if (const char* why = invalid_running_pct(*pct)) return why;
     i += 2;
     std::optional<double> count;
     auto status = parse_count_status(count_text);
     if (!status) {
       count = parse_number(count_text, decimal_);
-      if (const char* why = negative_count(*count, unit)) return why;
+      if (const char* why = invalid_count(*count, unit)) return why;
       status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
     }
     if (!cgroup.empty()) {
@@ -315,6 +373,7 @@ class CsvReader {
     std::optional<double> ts;
     if (looks_like_timestamp(f[0])) {
       ts = timestamp(f[j++]);
+      if (ts && timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
     } else if (f[0] == kSummary) {
       ++j;
     }
@@ -442,6 +501,7 @@ class CsvReader {
   Context& ctx_;
   Builder& out_;
   char sep_ = 0;
+  size_t sep_width_ = 1;                 // -x '::': the separator character twice (separator_width)
   std::optional<TopdownTable> topdown_;  // the file is a legacy --topdown table
   char decimal_ = '.';
   int exponent_ = 0;         // scale_exponent() of the last metric_of()'s value of a printed 1
@@ -458,6 +518,7 @@ class CsvReader {
   std::string last_event_;
   std::string last_timestamp_text_;
   std::optional<double> last_timestamp_;
+  std::optional<double> ordered_ts_;  // the latest timestamp read (timestamp_goes_back)
   struct Shape {
     bool valid = false;
     std::string unit, event;

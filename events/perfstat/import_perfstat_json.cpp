@@ -129,8 +129,13 @@ class JsonReader {
           continue;
         }
         if (read_cpuid_row(t, out_)) continue;
+        if (is_events_toggle(t)) {
+          out_.add_note(fmt::format("line {}: {}", lines.line_no(), t));
+          continue;
+        }
         if (t.front() == '#') {
           // perf stat -j -o FILE writes "# started on …" first, as every format does.
+          if (seen_record_ && is_started_on(t)) ctx_.fail_second_run(lines.line_no());
           read_started_on(t, out_, !seen_record_);
           continue;
         }
@@ -147,6 +152,15 @@ class JsonReader {
         start = lines.line_no();
         record.clear();
         scan = BraceScan{};
+      }
+      // pmcmodel's own documents ("schema": "pmcmodel.measurement/1" on the line after '{'), given
+      // to import by mistake, are named as such rather than as a record left open.
+      if (record_lines == 1 && t.starts_with("\"schema\"") &&
+          t.find("\"pmcmodel.") != std::string_view::npos) {
+        ctx_.fail(lines.line_no(),
+                  fmt::format("expected a perf stat recording, found a pmcmodel document ({}): "
+                              "pmcmodel report reads a measurement document",
+                              quote(t)));
       }
       record.append(line).push_back('\n');
       ++record_lines;
@@ -185,6 +199,7 @@ class JsonReader {
     if (auto it = j.find("interval"); it != j.end()) {
       ts = number_of(*it);
       if (!ts) return "expected a number in \"interval\"";
+      if (timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
     }
     std::string aggregate;
     for (auto key : kAggregateKeys) {
@@ -200,7 +215,10 @@ class JsonReader {
 
     if (auto it = j.find("counter-value"); it != j.end()) {
       auto event = j.find("event");
-      if (event == j.end() || !event->is_string())
+      // perf names every counter it prints; a record without a name would be an event that no
+      // metric, report row or comparison could tell apart.
+      if (event == j.end() || !event->is_string() ||
+          trim(event->get_ref<const std::string&>()).empty())
         return "expected \"event\" beside \"counter-value\"";
       auto unit_it = j.find("unit");
       if (unit_it != j.end() && !unit_it->is_string()) return "expected a string in \"unit\"";
@@ -211,11 +229,15 @@ class JsonReader {
       if (!status) {
         count = number_of(*it);
         if (!count) return "expected a number or \"<not counted>\" in \"counter-value\"";
-        if (const char* why = negative_count(*count, unit)) return why;
+        if (const char* why = invalid_count(*count, unit)) return why;
         status = std::isnan(*count) ? EventStatus::not_counted : EventStatus::counted;
       }
       std::optional<double> pct, noise;
-      if (auto p = j.find("pcnt-running"); p != j.end()) pct = number_of(*p);
+      if (auto p = j.find("pcnt-running"); p != j.end()) {
+        pct = number_of(*p);
+        if (!pct) return "expected a number in \"pcnt-running\"";
+        if (const char* why = invalid_running_pct(*pct)) return why;
+      }
       if (auto v = j.find("variance"); v != j.end()) noise = number_of(*v);
       last_event_ = event->get<std::string>();
       in_group_ = false;
@@ -308,6 +330,7 @@ class JsonReader {
   Context& ctx_;
   Builder& out_;
   std::string last_event_;
+  std::optional<double> ordered_ts_;  // the latest "interval" read (timestamp_goes_back)
   bool seen_record_ = false;
   bool in_group_ = false;  // the records follow a "metricgroup" record
   std::string group_pmu_;  // that group's hybrid PMU

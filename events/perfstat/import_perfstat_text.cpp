@@ -61,6 +61,17 @@ bool is_unit(std::string_view s) {
   });
 }
 
+// Whether the word `after` is perf's cgroup column (-G), printed after the event `event`: perf
+// pads the event name to 25 characters (perf 4.x-5.x) or 32 (6.x) and then prints the cgroup
+// name as -G gave it ("audgrp", "system.slice/foo.service", "/"), so the cgroup starts at
+// least 26 columns right of where the event starts; a unit and its event ("msec task-clock",
+// "Joules power/energy-pkg/") are a word and the next.
+bool is_cgroup_column(const Token& event, const Token& after) {
+  size_t event_start = event.end - event.text.size();
+  size_t after_start = after.end - after.text.size();
+  return after_start >= event_start + 26;
+}
+
 struct MetricColumn {
   std::string description;
   bool percent = false;
@@ -175,6 +186,7 @@ class TextReader {
     }
     if (t.front() == '#') return read_comment_line(line, t);
     if (t.find("Performance counter stats for") != std::string_view::npos) {
+      if (seen_header_) ctx_.fail_second_run(line_no_);
       parse_stats_header(t, out_.measurement());
       seen_header_ = true;
       seen_output_ = true;
@@ -197,6 +209,7 @@ class TextReader {
           break;
       }
     }
+    if (run_table_ && read_run_table_row(t)) return;
     if (read_advice(line, t)) return;
     if (read_lone_running(t)) return;
     if (!columns_.empty() && read_metric_values(line)) {
@@ -259,6 +272,8 @@ class TextReader {
         "Error:",
         "failed to",
         "Using CPUID",
+        "Events disabled",  // -D and --control (is_events_toggle)
+        "Events enabled",
     };
     read_cpuid_line(t, out_.measurement().machine);
     for (auto a : kAdvice) {
@@ -271,9 +286,38 @@ class TextReader {
     return false;
   }
 
+  // perf stat -r N --table (builtin-stat.c print_table): "# Table of individual measurements:",
+  // then one row per run, "<elapsed s> (<elapsed less the mean>) ###", then "# Final result:"
+  // above the usual elapsed line. The runs' times are kept in a note.
+  bool read_run_table_row(std::string_view t) {
+    tokenize(t, 0, t.size(), tokens_);
+    if (tokens_.size() != 3) return false;
+    std::string_view delta = tokens_[1].text, bar = tokens_[2].text;
+    if (!parse_number(tokens_[0].text, decimal_) || delta.size() < 3 || delta.front() != '(' ||
+        delta.back() != ')' || !parse_number(delta.substr(1, delta.size() - 2), decimal_) ||
+        bar.find_first_not_of('#') != std::string_view::npos) {
+      return false;
+    }
+    run_times_ += run_times_.empty() ? "" : ", ";
+    run_times_ += tokens_[0].text;
+    return true;
+  }
+
   void read_comment_line(std::string_view line, std::string_view t) {
     std::string_view body = trim(t.substr(1));
+    if (body == "Table of individual measurements:") {
+      run_table_ = true;
+      return;
+    }
+    if (body == "Final result:") {
+      if (!run_times_.empty())
+        out_.add_note(fmt::format("the runs' elapsed times (perf --table): {} s", run_times_));
+      run_table_ = false;
+      run_times_.clear();
+      return;
+    }
     if (body.starts_with("started on")) {
+      if (seen_row_) ctx_.fail_second_run(line_no_);
       read_started_on(body, out_);
       return;
     }
@@ -312,6 +356,7 @@ class TextReader {
       } else if (inner.ends_with('%') && !pct) {
         pct = parse_number(trim(inner.substr(0, inner.size() - 1)), decimal_);
         if (!pct) return "expected '(<pct>%)' running time";
+        if (const char* why = invalid_running_pct(*pct)) return why;
       } else {
         break;
       }
@@ -339,6 +384,7 @@ class TextReader {
     if (i < n && looks_like_timestamp(tokens_[i].text) &&
         (i + 1 < n || hash != std::string_view::npos)) {
       ts = parse_timestamp(tokens_[i++].text);
+      if (ts && timestamp_goes_back(ordered_ts_, *ts)) return kTimestampGoesBack;
       interval_ = true;
     }
     std::string_view aggregate;
@@ -391,7 +437,7 @@ class TextReader {
         event = tokens_[i].text;
         break;
       case 2:
-        if (tokens_[i + 1].text.starts_with('/')) {
+        if (tokens_[i + 1].text.starts_with('/') || is_cgroup_column(tokens_[i], tokens_[i + 1])) {
           event = tokens_[i].text, cgroup = tokens_[i + 1].text;
         } else {
           unit = tokens_[i].text, event = tokens_[i + 1].text;
@@ -404,7 +450,8 @@ class TextReader {
         return "expected '<count> [unit] <event>' with no more words before '#'";
     }
     if (!is_event_name(event) || !is_unit(unit) ||
-        (!cgroup.empty() && cgroup.find('/') == std::string_view::npos)) {
+        (!cgroup.empty() && cgroup.find('/') == std::string_view::npos &&
+         !is_cgroup_column(tokens_[n - 2], tokens_[n - 1]))) {
       return "expected '<count> [unit] <event>'";
     }
     std::optional<double> count;
@@ -412,7 +459,7 @@ class TextReader {
     if (!status) {
       count = parse_number(count_text, decimal_);
       if (!count) return "expected a count";
-      if (const char* why = negative_count(*count, unit)) return why;
+      if (const char* why = invalid_count(*count, unit)) return why;
       status = EventStatus::counted;
       if (std::isnan(*count)) status = EventStatus::not_counted;
     }
@@ -432,6 +479,7 @@ class TextReader {
     in_group_ = false;
     group_pmu_.clear();
     ++rows_in_block_;
+    seen_row_ = true;
     out_.add_event(ts, aggregate, cpus, make_event(event, unit, count, *status, pct, noise));
     if (metric) {
       Metric m = normalise_metric(metric->value, metric->percent, metric->description, event, true);
@@ -617,8 +665,12 @@ class TextReader {
   char decimal_;
   size_t line_no_ = 0;
   bool seen_header_ = false;
-  bool seen_output_ = false;  // a line of perf's output was read
-  size_t first_header_ = 0;   // the line of perf's first header, 0 when none
+  bool seen_row_ = false;             // a counter row was read
+  std::optional<double> ordered_ts_;  // the latest timestamp read (timestamp_goes_back)
+  bool run_table_ = false;            // under -r --table's "# Table of individual measurements:"
+  std::string run_times_;             // its rows' elapsed times, as printed
+  bool seen_output_ = false;          // a line of perf's output was read
+  size_t first_header_ = 0;           // the line of perf's first header, 0 when none
   std::string interrupted_;
   bool seen_elapsed_ = false;
   bool interval_ = false;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -97,6 +98,45 @@ std::string streamed_as_whole(const std::string& in, const std::string& name) {
 }  // namespace
 
 TEST_SUITE("pure") {
+  TEST_CASE("import refuses a --json that names one of its inputs and leaves the input as it was") {
+    // The recording is the user's only copy: `import run.txt --json run.txt` must not replace it
+    // with the document. Checked for a text and a -x recording (the -x one is streamed to a
+    // file), by the same name and by another path to it, and for a directory that holds an
+    // input named as the document of another.
+    auto dir = temp_path("same");
+    std::filesystem::create_directories(dir);
+    const std::string text =
+        " Performance counter stats for 'x':\n\n  5      page-faults\n\n"
+        "       0.100000000 seconds time elapsed\n";
+    const std::string csv = "5,,page-faults,100,100.00,,\n";
+    for (const auto& [name, recording] :
+         {std::pair{std::string("run.txt"), text}, std::pair{std::string("run.csv"), csv}}) {
+      CAPTURE(name);
+      std::string in = dir + "/" + name;
+      write(in, recording);
+      for (const std::string& out : {in, dir + "/./" + name}) {
+        auto r = run_process(pmcmodel({"import", in, "--json", out}));
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("--json would write the document over the recording " + in) !=
+              std::string::npos);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(read_file(in) == recording);
+      }
+    }
+    // Two inputs into the directory they are in: a.txt's document is a.txt.json, an input.
+    write(dir + "/a.txt", text);
+    write(dir + "/a.txt.json", text);
+    auto r = run_process(pmcmodel({"import", dir + "/a.txt", dir + "/a.txt.json", "--json", dir}));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("over the recording " + dir + "/a.txt.json") != std::string::npos);
+    CHECK(read_file(dir + "/a.txt.json") == text);
+    // Another name is written as before.
+    auto ok = run_process(pmcmodel({"import", dir + "/run.txt", "--json", dir + "/run.json"}));
+    CHECK(ok.exit_code == 0);
+    CHECK(std::filesystem::exists(dir + "/run.json"));
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("import --threads 2 writes the document --threads 1 writes, and names the same line") {
     const size_t intervals = 60'000;  // ~12 MB: three 4 MiB parts
     std::string text = long_recording(intervals);
@@ -953,7 +993,8 @@ TEST_SUITE("pure") {
     std::filesystem::remove_all(dir);
   }
 
-  TEST_CASE("import: a -x -I recording's '# started on' line is its start_time, streamed or whole") {
+  TEST_CASE(
+      "import: a -x -I recording's '# started on' line is its start_time, streamed or whole") {
     for (const char* name : {"summary.csv", "nc_interval.csv", "two_intervals.csv"}) {
       CAPTURE(name);
       auto doc = nlohmann::json::parse(streamed_as_whole(local_recording(name), name));

@@ -139,7 +139,7 @@ TEST_SUITE("pure") {
     SUBCASE("a note in the middle of the recording") {
       text = recording(rows, 300);
       size_t middle = text.find('\n', text.size() * 6 / 10) + 1;
-      text.insert(middle, "# started on Tue Jun 13 10:00:00 2023\n");
+      text.insert(middle, "...\n");
       // 4 threads cut 16 parts at about k/16 of the file: the note at 60 % is in the tenth, and
       // the nine before it are appended.
       parts = 9;
@@ -285,7 +285,7 @@ TEST_SUITE("pure") {
     SUBCASE("a note in the middle of the recording") {
       text = recording(rows, 300);
       size_t middle = text.find('\n', text.size() * 6 / 10) + 1;
-      text.insert(middle, "# started on Tue Jun 13 10:00:00 2023\n");
+      text.insert(middle, "...\n");
     }
     auto whole = import_perf_stat(text, "long.csv", with_threads(1));
     for (unsigned threads : {1u, 4u}) {
@@ -293,6 +293,33 @@ TEST_SUITE("pure") {
       auto s = streamed(text, with_threads(threads));
       REQUIRE(s.error.empty());
       CHECK((s.json == measurement_to_json(whole.measurement)));
+    }
+  }
+
+  TEST_CASE("two -I recordings in one file are refused where the second starts, on any threads") {
+    // Two captures concatenated (cat a.csv b.csv, each 2> without -o): the second's timestamps
+    // start again at 0.1 s. Read on, its intervals were the first's, one of them of negative
+    // length. Its first row is the line after the first recording's 300 intervals.
+    auto rows = first_interval("synthetic/interval.csv");
+    std::string one = recording(rows, 300, true);
+    // The second ends at 29.9 s, below the first's last 30.0 s: each of its rows goes back.
+    std::string text = one + recording(rows, 299, true);
+    size_t line = size_t(std::count(one.begin(), one.end(), '\n')) + 1;
+    std::string expected = fmt::format(
+        "long.csv:{}: expected a -I timestamp at or after the one "
+        "before",
+        line);
+    auto whole = import_perf_stat(text, "long.csv", with_threads(1, true));
+    for (unsigned threads : {1u, 2u, 8u}) {
+      CAPTURE(threads);
+      CHECK(error_of(text, with_threads(threads)).starts_with(expected));
+      CHECK(streamed(text, with_threads(threads)).error.starts_with(expected));
+      // --lenient skips every row of the second recording and keeps the first as it was.
+      auto lenient = import_perf_stat(text, "long.csv", with_threads(threads, true));
+      REQUIRE(lenient.skipped.size() == 299 * rows.size());
+      CHECK(lenient.skipped.front().starts_with(expected));
+      CHECK(lenient.measurement.intervals.size() == 300);
+      CHECK((measurement_to_json(lenient.measurement) == measurement_to_json(whole.measurement)));
     }
   }
 

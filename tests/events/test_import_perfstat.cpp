@@ -519,6 +519,101 @@ TEST_SUITE("pure") {
     CHECK(error_of(detached, "d.txt").starts_with("d.txt:6: expected a counter row"));
   }
 
+  TEST_CASE("import: a -j record whose event name is empty is refused with its line") {
+    // The -x form cannot hold such a row (an empty event field is a metric row); -j could.
+    for (const char* name : {"\"\"", "\"  \""}) {
+      CAPTURE(name);
+      std::string text = fmt::format(
+          "{{\"counter-value\" : \"5\", \"unit\" : \"\", \"event\" : \"instructions\"}}\n"
+          "{{\"counter-value\" : \"7\", \"unit\" : \"\", \"event\" : {}}}\n",
+          name);
+      CHECK(error_of(text, "e.json")
+                .starts_with("e.json:2: expected \"event\" beside \"counter-value\""));
+    }
+  }
+
+  TEST_CASE("import: -x with a separator of two characters reads the fields perf printed") {
+    // perf's -x takes a string: `perf stat -x '::' -I 100 -e task-clock,page-faults:u -- sleep
+    // 0.15` (perf 6.1 on the project's VM) printed these rows, an empty unit as "::::" and a
+    // modifier's ':' inside a field.
+    const std::string text =
+        "# started on Tue Dec  8 02:48:31 2026\n\n"
+        "     0.100254582::0.97::msec::task-clock::965697::100.00::0.010::CPUs utilized\n"
+        "     0.100254582::73::::page-faults:u::965697::100.00::75.593::K/sec\n"
+        "     0.152020590::0.07::msec::task-clock::70214::100.00::0.001::CPUs utilized\n"
+        "     0.152020590::0::::page-faults:u::70214::100.00::0.000::/sec\n";
+    auto m = import_perf_stat(text, "colons.csv").measurement;
+    REQUIRE(m.intervals.size() == 2);
+    CHECK(event(m.events, "task-clock").value == doctest::Approx(0.97 + 0.07));
+    CHECK(event(m.events, "task-clock").unit == "msec");
+    CHECK(event(m.events, "page-faults:u").value == 73);
+    CHECK(event(m.intervals[1].events, "page-faults:u").value == 0);
+    CHECK(metric(m.intervals[0].reported, "cpus_utilized").value == doctest::Approx(0.010));
+  }
+
+  TEST_CASE("import: a pmcmodel measurement document is named as one, not as an open record") {
+    // What `pmcmodel measure --json` or `import --json` writes, given back to import by mistake.
+    std::string doc =
+        "{\n  \"schema\": \"pmcmodel.measurement/1\",\n  \"source\": \"pmcmodel\",\n"
+        "  \"events\": []\n}\n";
+    ImportOptions lenient;
+    lenient.lenient = true;
+    for (const auto& options : {ImportOptions{}, lenient}) {
+      CAPTURE(options.lenient);
+      std::string error = error_of(doc, "run.json", options);
+      CHECK(
+          error.starts_with("run.json:2: expected a perf stat recording, found a pmcmodel "
+                            "document"));
+      CHECK(error.find("pmcmodel report") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("import: a running percentage outside 0 to 100 is refused in text, -x and -j") {
+    // perf prints 100 * running / enabled, and a counter never runs longer than it is enabled:
+    // 250 % or -5 % is damage, not a running time to clamp to 100 % or 0 %.
+    const std::string why = "expected the percentage of the time the counter ran, 0 to 100";
+    ImportOptions lenient;
+    lenient.lenient = true;
+    for (const char* pct : {"250.00", "-5.00", "100.01"}) {
+      CAPTURE(pct);
+      struct Form {
+        std::string name, text, at;
+      };
+      for (const Form& f :
+           {Form{"p.txt",
+                 fmt::format(" Performance counter stats for 'x':\n\n  5 instructions\n"
+                             "  7 cycles  ({}%)\n\n  1.0 seconds time elapsed\n",
+                             pct),
+                 "p.txt:4: "},
+            Form{"p.csv", fmt::format("5,,instructions,100,100.00,,\n7,,cycles,100,{},,\n", pct),
+                 "p.csv:2: "},
+            Form{"p.json",
+                 fmt::format("{{\"counter-value\" : \"5\", \"unit\" : \"\", \"event\" : "
+                             "\"instructions\", \"pcnt-running\" : 100.00}}\n"
+                             "{{\"counter-value\" : \"7\", \"unit\" : \"\", \"event\" : "
+                             "\"cycles\", \"pcnt-running\" : {}}}\n",
+                             pct),
+                 "p.json:2: "}}) {
+        CAPTURE(f.name);
+        CHECK(error_of(f.text, f.name).starts_with(f.at + why));
+        auto r = import_perf_stat(f.text, f.name, lenient);
+        REQUIRE(r.skipped.size() == 1);
+        CHECK(r.skipped[0].starts_with(f.at + why));
+        REQUIRE(r.measurement.events.size() == 1);
+        CHECK(r.measurement.events[0].name == "instructions");
+      }
+    }
+    // -j's "pcnt-running" that is not a number is refused too, not taken as 100 %.
+    std::string text =
+        "{\"counter-value\" : \"7\", \"unit\" : \"\", \"event\" : \"cycles\", "
+        "\"pcnt-running\" : \"x\"}\n";
+    CHECK(error_of(text, "x.json").starts_with("x.json:1: expected a number in \"pcnt-running\""));
+    // The bounds themselves are perf's: 0 % and 100 % read as printed.
+    auto r = import_perf_stat("5,,instructions,100,100.00,,\n7,,cycles,0,0.00,,\n", "b.csv");
+    CHECK(event(r.measurement.events, "instructions").running_fraction() == 1.0);
+    CHECK(event(r.measurement.events, "cycles").time_running_ns == 0);
+  }
+
   TEST_CASE("import: topdown tables and metric groups map to tma_* fractions") {
     SUBCASE("legacy --topdown table") {
       auto m = load("synthetic/topdown_legacy.txt").measurement;
@@ -808,6 +903,33 @@ TEST_SUITE("pure") {
       CHECK(r.skipped[0].starts_with("neg.json:2: the time is negative"));
       REQUIRE(r.measurement.events.size() == 1);
       CHECK(r.measurement.events[0].name == "instructions");
+    }
+    SUBCASE("an infinite count in every form") {
+      // A count is the kernel's u64 (perf prints <not counted> where it has none): "inf" is
+      // damage, and a document cannot hold it (the writer's null beside status counted is what
+      // the document reader refuses).
+      const std::string why = "the count is infinite; expected a finite count";
+      struct Form {
+        std::string name, text;
+      };
+      for (const Form& f :
+           {Form{"inf.txt", header + "  5 instructions\n  inf      cycles\n" + elapsed},
+            Form{"inf.csv", "5,,instructions,100,100.00,,\ninf,,cycles,100,100.00,,\n"},
+            Form{"inf.json",
+                 R"({"counter-value" : "5.000000", "unit" : "", "event" : "instructions"})"
+                 "\n"
+                 R"({"counter-value" : "inf", "unit" : "", "event" : "cycles"})"
+                 "\n"}}) {
+        CAPTURE(f.name);
+        // The line of the cycles row: the text's header takes two lines.
+        std::string at = f.name + (f.name == "inf.txt" ? ":4: " : ":2: ");
+        CHECK(error_of(f.text, f.name).starts_with(at + why));
+        auto r = import_perf_stat(f.text, f.name, lenient);
+        REQUIRE(r.skipped.size() == 1);
+        CHECK(r.skipped[0].starts_with(at + why));
+        REQUIRE(r.measurement.events.size() == 1);
+        CHECK(r.measurement.events[0].name == "instructions");
+      }
     }
     SUBCASE("negative metrics, nan and -nan stay as perf printed them") {
       // tma_bad_speculation is 1 minus the other three level-1 categories, below 0 when they
