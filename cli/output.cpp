@@ -125,12 +125,20 @@ std::string metric_meaning(const Metric& m) {
   return "derived from the counts (docs/metrics.md)";
 }
 
+// perf stat prints a count with two decimals where its event's scale is not a whole number
+// (msec, Joules, MiB: stat-display.c abs_printout, "%'*.2f") and as a whole number otherwise, a
+// multiplexed estimate or the mean of -r runs included; both with thousands separators. An
+// imported count keeps the decimals perf printed beside its unit (its scale is not known).
+bool count_has_decimals(const EventCount& e) {
+  bool fractional = std::abs(e.value - std::round(e.value)) > 1e-9;
+  return e.unit == "msec" || std::floor(e.unit_scale) != e.unit_scale ||
+         (!e.unit.empty() && fractional);
+}
+
 std::string count_text(const EventCount& e) {
   switch (e.status) {
     case EventStatus::counted:
-      return e.unit == "msec" || std::abs(e.value - std::round(e.value)) > 1e-9
-                 ? fmt::format("{:.2f}", e.value)
-                 : group_thousands(e.value);
+      return group_thousands(e.value, count_has_decimals(e) ? 2 : 0);
     case EventStatus::not_supported:
       return "<not supported>";
     case EventStatus::permission_denied:
@@ -197,16 +205,19 @@ std::string time_rows(const Measurement& m) {
 
 }  // namespace
 
-std::string group_thousands(double value) {
+std::string group_thousands(double value, int decimals) {
   if (!std::isfinite(value)) return fmt::format("{}", value);
-  auto digits = fmt::format("{:.0f}", std::abs(value));
+  auto text = fmt::format("{:.{}f}", std::abs(value), decimals);
+  auto point = text.find('.');
+  std::string_view digits = std::string_view(text).substr(0, point);
   std::string out;
   int n = int(digits.size());
   for (int i = 0; i < n; ++i) {
     out += digits[size_t(i)];
     if ((n - i - 1) % 3 == 0 && i != n - 1) out += ',';
   }
-  if (value < 0) out.insert(out.begin(), '-');
+  if (point != std::string::npos) out += text.substr(point);
+  if (value < 0 && out.find_first_not_of("0.,") != std::string::npos) out.insert(out.begin(), '-');
   return out;
 }
 

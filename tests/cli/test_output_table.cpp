@@ -5,8 +5,22 @@
 
 #include "cli/output.h"
 
+using pmc::EventCount;
+using pmc::EventStatus;
 using pmc::Measurement;
 using pmc::Metric;
+
+namespace {
+EventCount counted(const char* name, double value, const char* unit, double unit_scale) {
+  EventCount e;
+  e.name = name;
+  e.value = value;
+  e.unit = unit;
+  e.unit_scale = unit_scale;
+  e.status = EventStatus::counted;
+  return e;
+}
+}  // namespace
 
 TEST_SUITE("pure") {
   TEST_CASE("the table shows small metric values with significant digits, not as 0.000") {
@@ -60,5 +74,37 @@ TEST_SUITE("pure") {
     CHECK(table.find("nan% tma_frontend_bound [division by zero in slots (in a / slots)]") !=
           std::string::npos);
     CHECK(table.find("nan ipc (insn/cycle)") != std::string::npos);
+  }
+
+  TEST_CASE(
+      "counts are printed as perf stat prints them, grouped, with decimals only for a fractional "
+      "scale") {
+    Measurement m;
+    m.duration_s = 1;
+    // 013.txt's perf printed "21,945.59 msec task-clock".
+    m.events.push_back(counted("task-clock", 21945.59, "msec", 1e-6));
+    // A multiplexed count: 2e9 raw over 3 of 7 ns enabled is 4,666,666,666.67, which perf's
+    // "%'.0f" prints whole.
+    EventCount cycles = counted("cycles", 2e9 * 7 / 3, "", 1);
+    cycles.raw = 2000000000;
+    cycles.time_enabled_ns = 7;
+    cycles.time_running_ns = 3;
+    m.events.push_back(cycles);
+    // The mean of -r 3 runs of 165, 161 and 165 page faults: perf prints 164.
+    m.events.push_back(counted("page-faults", (165.0 + 161 + 165) / 3, "", 1));
+    // RAPL's scale 2^-32 J: two decimals.
+    m.events.push_back(counted("power/energy-pkg/", 1234.5678, "Joules", 0x1p-32));
+    // An imported MiB count keeps the two decimals perf printed (009.txt).
+    m.events.push_back(counted("uncore_imc/data_reads/", 44831.61, "MiB", 1));
+    std::string table = pmc::cli::format_table(m);
+    CHECK(table.find("21,945.59 msec") != std::string::npos);
+    CHECK(table.find("4,666,666,667        cycles") != std::string::npos);
+    CHECK(table.find("(42.86%)") != std::string::npos);
+    CHECK(table.find("  164        page-faults") != std::string::npos);
+    CHECK(table.find("1,234.57 Joules power/energy-pkg/") != std::string::npos);
+    CHECK(table.find("44,831.61 MiB    uncore_imc/data_reads/") != std::string::npos);
+    CHECK(pmc::cli::group_thousands(1e15) == "1,000,000,000,000,000");
+    CHECK(pmc::cli::group_thousands(0.0001, 2) == "0.00");
+    CHECK(pmc::cli::group_thousands(999.996, 2) == "1,000.00");
   }
 }
