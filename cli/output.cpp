@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -173,13 +174,43 @@ std::string event_rows(const std::vector<EventCount>& events, const std::vector<
   return out;
 }
 
+// A metric perf printed, in perf's form: a rate in /sec, K/sec, M/sec or G/sec as perf chooses
+// the prefix (stat-shadow.c, convert_unit_double: above 1e3, 1e6, 1e9), and every value with the
+// decimals perf printed (reported[].decimals, counted in the document's units: -3 is "40.005
+// M/sec", 4 of a ratio is "0.14%"), never digits perf did not print.
+std::string reported_text(const Metric& r) {
+  if (!std::isfinite(r.value)) return metric_text(r);
+  auto digits = [&](int shift, int otherwise) {
+    return r.decimals ? std::max(0, int(*r.decimals) + shift) : otherwise;
+  };
+  if (r.unit == "/s") {
+    struct Prefix {
+      double scale;
+      int exponent;
+      const char* name;
+    };
+    static constexpr Prefix prefixes[] = {{1e9, 9, "G"}, {1e6, 6, "M"}, {1e3, 3, "K"}};
+    Prefix p{1, 0, ""};
+    for (const auto& q : prefixes)
+      if (std::abs(r.value) > q.scale) {
+        p = q;
+        break;
+      }
+    return fmt::format("{:8.{}f} {} ({}/sec)", r.value / p.scale, digits(p.exponent, 3), r.name,
+                       p.name);
+  }
+  if (!r.decimals) return metric_text(r);
+  if (r.unit == "ratio") return fmt::format("{:8.{}f}% {}", r.value * 100, digits(-2, 2), r.name);
+  return fmt::format("{:8.{}f} {} ({})", r.value, digits(0, 3), r.name, r.unit);
+}
+
 // perf's own metric comments an import kept (reported[]), as perf printed them: the LLC ratio,
 // TopdownL1, CPUs utilized... beside pmcmodel's derived metrics above.
 std::string reported_rows(const std::vector<Metric>& reported) {
   if (reported.empty()) return "";
   std::string out = "\n As perf printed them (reported):\n";
   for (const auto& r : reported)
-    out += fmt::format("{:>20} {:<6} {:<30} # {}\n", "", "", "", metric_text(r));
+    out += fmt::format("{:>20} {:<6} {:<30} # {}\n", "", "", "", reported_text(r));
   return out;
 }
 

@@ -107,4 +107,34 @@ TEST_SUITE("pure") {
     CHECK(pmc::cli::group_thousands(0.0001, 2) == "0.00");
     CHECK(pmc::cli::group_thousands(999.996, 2) == "1,000.00");
   }
+
+  TEST_CASE("metrics perf printed are shown in its units and with its decimals, never more") {
+    // 013.txt's perf printed these; the import keeps each value in pmcmodel's units and the
+    // decimals its text gave.
+    Measurement m;
+    m.duration_s = 1;
+    auto printed = [&](const char* name, double value, const char* unit, int16_t decimals) {
+      Metric r{name, value, unit};
+      r.decimals = decimals;
+      m.reported.push_back(r);
+    };
+    printed("page-faults_per_sec", 13546, "/s", 0);                     // 13.546 K/sec
+    printed("branches_per_sec", 40005000, "/s", -3);                    // 40.005 M/sec
+    printed("slots_per_sec", 19320000000, "/s", -6);                    // 19.320 G/sec
+    printed("context-switches_per_sec", 2.324, "/s", 3);                // 2.324 /sec
+    printed("tma_retiring", 0.038, "ratio", 3);                         // 3.8% Retiring
+    printed("branch_miss_rate", 0.0014, "ratio", 4);                    // 0.14% of all branches
+    printed("ipc", 0.07, "insn/cycle", 2);                              // 0.07 insn per cycle
+    m.reported.push_back(Metric{"msr/tsc_per_sec", 2573000000, "/s"});  // no decimals known
+    std::string table = pmc::cli::format_table(m);
+    CHECK(table.find("  13.546 page-faults_per_sec (K/sec)") != std::string::npos);
+    CHECK(table.find("  40.005 branches_per_sec (M/sec)") != std::string::npos);
+    CHECK(table.find("  19.320 slots_per_sec (G/sec)") != std::string::npos);
+    CHECK(table.find("   2.324 context-switches_per_sec (/sec)") != std::string::npos);
+    CHECK(table.find("     3.8% tma_retiring") != std::string::npos);
+    CHECK(table.find("    0.14% branch_miss_rate") != std::string::npos);
+    CHECK(table.find("    0.07 ipc (insn/cycle)") != std::string::npos);
+    CHECK(table.find("   2.573 msr/tsc_per_sec (G/sec)") != std::string::npos);
+    CHECK(table.find("000.000") == std::string::npos);
+  }
 }
