@@ -558,16 +558,19 @@ void finish_standard_output() {
 std::string format_table(const Measurement& m) {
   std::string cmd;
   for (const auto& a : m.command) cmd += (cmd.empty() ? "" : " ") + a;
-  std::string what = m.target == MeasurementTarget::system_wide ? "system wide"
-                     : m.target == MeasurementTarget::pid       ? "process id '" + cmd + "'"
-                     : m.target == MeasurementTarget::cgroup    ? "cgroup '" + cmd + "'"
-                                                                : "'" + cmd + "'";
+  // perf's header (stat-display.c print_header_std): "for 'system wide'", "for process id
+  // '1234'", "for 'CMD'"; a recording whose header was not kept (-x, -j) names no command.
+  std::string what = m.target == MeasurementTarget::system_wide ? " for 'system wide'"
+                     : m.target == MeasurementTarget::pid       ? " for process id '" + cmd + "'"
+                     : m.target == MeasurementTarget::cgroup    ? " for cgroup '" + cmd + "'"
+                     : cmd.empty() ? " (the recording does not name its command)"
+                                   : " for '" + cmd + "'";
   if (!m.while_command.empty()) {
     std::string window;
     for (const auto& a : m.while_command) window += (window.empty() ? "" : " ") + a;
     what += " while '" + window + "' ran";
   }
-  std::string out = fmt::format("\n Performance counter stats for {}{}:\n\n", what,
+  std::string out = fmt::format("\n Performance counter stats{}{}:\n\n", what,
                                 m.runs > 1 ? fmt::format(" ({} runs)", m.runs) : "");
   std::vector<bool> shown(m.metrics.size(), false);
   out += event_rows(m.events, m.metrics, "", &shown);

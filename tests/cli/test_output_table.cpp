@@ -137,4 +137,24 @@ TEST_SUITE("pure") {
     CHECK(table.find("   2.573 msr/tsc_per_sec (G/sec)") != std::string::npos);
     CHECK(table.find("000.000") == std::string::npos);
   }
+
+  TEST_CASE("the header names the target as perf stat does, and no empty command") {
+    Measurement m;
+    m.duration_s = 1;
+    m.target = pmc::MeasurementTarget::system_wide;
+    CHECK(
+        pmc::cli::format_table(m).starts_with("\n Performance counter stats for 'system wide':\n"));
+    m.target = pmc::MeasurementTarget::command;
+    m.command = {"ls", "-l"};
+    m.runs = 3;
+    CHECK(pmc::cli::format_table(m).starts_with(
+        "\n Performance counter stats for 'ls -l' (3 runs):\n"));
+    // perf's -x and -j recordings print no header: the import has no command to name.
+    m.command.clear();
+    m.runs = 1;
+    std::string table = pmc::cli::format_table(m);
+    CHECK(table.find("''") == std::string::npos);
+    CHECK(table.starts_with(
+        "\n Performance counter stats (the recording does not name its command):\n"));
+  }
 }
