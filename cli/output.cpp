@@ -83,6 +83,44 @@ const std::map<std::string, std::string>& metric_beside_event() {
   return m;
 }
 
+// A row's event without its PMU and modifiers, as perf's metrics see it: "cycles" of
+// "cycles:u", "cpu_core/cycles/" and "armv8_pmuv3_1/cycles/u", with the PMU where it had one. A
+// tracepoint's "sched:sched_switch" keeps its name: only modifier letters are cut.
+struct BareEvent {
+  std::string_view pmu;
+  std::string_view event;
+};
+
+BareEvent bare_event(std::string_view name) {
+  auto slash = name.find('/');
+  if (slash != std::string_view::npos && slash > 0) {
+    auto end = name.find('/', slash + 1);
+    if (end == std::string_view::npos) return {{}, name};
+    return {name.substr(0, slash), name.substr(slash + 1, end - slash - 1)};
+  }
+  auto colon = name.rfind(':');
+  if (colon != std::string_view::npos && colon + 1 < name.size() &&
+      name.find_first_not_of("ukhGHpPSDIWe", colon + 1) == std::string_view::npos)
+    return {{}, name.substr(0, colon)};
+  return {{}, name};
+}
+
+// The metric perf prints beside event row `e`, if the metrics hold it and it is not shown yet:
+// "ghz" beside cycles:u, "cpu_core/ghz" (else "ghz") beside cpu_core/cycles/.
+std::optional<size_t> metric_beside(const EventCount& e, const std::vector<Metric>& metrics,
+                                    const std::vector<bool>& shown) {
+  auto bare = bare_event(e.name);
+  auto it = metric_beside_event().find(std::string(bare.event));
+  if (it == metric_beside_event().end() || !e.counted()) return std::nullopt;
+  std::vector<std::string> names;
+  if (!bare.pmu.empty()) names.push_back(fmt::format("{}/{}", bare.pmu, it->second));
+  names.push_back(it->second);
+  for (const auto& name : names)
+    for (size_t i = 0; i < metrics.size(); ++i)
+      if (!shown[i] && metrics[i].name == name) return i;
+  return std::nullopt;
+}
+
 std::string metric_text(const Metric& m) {
   // NaN (a division by zero) is shown "nan", as perf prints it, with where it came from.
   if (std::isnan(m.value)) {
@@ -118,7 +156,10 @@ std::string metric_meaning(const Metric& m) {
       {"branch_miss_rate", "branch-misses / branches"},
       {"cache_miss_rate", "cache-misses / cache-references"},
   };
-  if (auto it = meanings.find(m.name); it != meanings.end()) return it->second;
+  // A hybrid PMU's "cpu_core/ghz" is the same formula over that PMU's events.
+  std::string_view name = m.name;
+  if (auto slash = name.find('/'); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  if (auto it = meanings.find(name); it != meanings.end()) return it->second;
   if (m.name.rfind("model:", 0) == 0) return "estimated by the model file named in it";
   // gpu_util.gpu0, gpu_temperature_c.gpu1…: the means of the GPU library's readings.
   if (m.name.rfind("gpu_", 0) == 0)
@@ -153,15 +194,12 @@ std::string count_text(const EventCount& e) {
 std::string event_rows(const std::vector<EventCount>& events, const std::vector<Metric>& metrics,
                        std::string_view prefix, std::vector<bool>* shown_metric) {
   std::string out;
+  std::vector<bool> shown(metrics.size(), false);
   for (const auto& e : events) {
     std::string line = fmt::format("{}{:>20} {:<6} {:<30}", prefix, count_text(e), e.unit, e.name);
-    auto it = metric_beside_event().find(e.name);
-    if (it != metric_beside_event().end() && e.counted()) {
-      for (size_t i = 0; i < metrics.size(); ++i)
-        if (metrics[i].name == it->second) {
-          line += " # " + metric_text(metrics[i]);
-          if (shown_metric) (*shown_metric)[i] = true;
-        }
+    if (auto i = metric_beside(e, metrics, shown)) {
+      line += " # " + metric_text(metrics[*i]);
+      shown[*i] = true;
     }
     // perf's "+-": the standard error of the mean, as a percentage of the mean.
     if (e.counted() && e.spread->sem && e.value != 0)
@@ -171,6 +209,7 @@ std::string event_rows(const std::vector<EventCount>& events, const std::vector<
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
+  if (shown_metric) *shown_metric = shown;
   return out;
 }
 

@@ -157,4 +157,37 @@ TEST_SUITE("pure") {
     CHECK(table.starts_with(
         "\n Performance counter stats (the recording does not name its command):\n"));
   }
+
+  TEST_CASE("a metric is printed beside its event with modifiers or a PMU, as perf prints it") {
+    // 031.txt (perf stat as a user: ':u' events) and a hybrid machine's cpu_core/cycles/: perf
+    // prints GHz beside cycles:u and cpu_core/cycles/, insn per cycle beside instructions:u.
+    Measurement m;
+    m.duration_s = 1;
+    m.events.push_back(counted("cycles:u", 324526, "", 1));
+    m.events.push_back(counted("instructions:u", 306168, "", 1));
+    m.events.push_back(counted("cpu_core/cycles/", 43262466, "", 1));
+    m.events.push_back(counted("cpu_atom/cycles/", 45047838, "", 1));
+    m.events.push_back(counted("sched:sched_switch", 4, "", 1));
+    m.metrics.push_back(Metric{"ghz", 0.901, "GHz"});
+    m.metrics.push_back(Metric{"ipc", 0.943, "insn/cycle"});
+    m.metrics.push_back(Metric{"cpu_atom/ghz", 0.011, "GHz"});
+    m.metrics.push_back(Metric{"cpu_core/ghz", 0.012, "GHz"});
+    std::string table = pmc::cli::format_table(m);
+    auto line_of = [&](const std::string& what) {
+      auto at = table.find(what);
+      REQUIRE(at != std::string::npos);
+      auto begin = table.rfind('\n', at) + 1;
+      return table.substr(begin, table.find('\n', at) - begin);
+    };
+    CHECK(line_of("cycles:u").find("# ") != std::string::npos);
+    CHECK(line_of("cycles:u").find("0.901 ghz") != std::string::npos);
+    CHECK(line_of("instructions:u").find("0.943 ipc") != std::string::npos);
+    CHECK(line_of("cpu_core/cycles/").find("0.012 cpu_core/ghz") != std::string::npos);
+    CHECK(line_of("cpu_atom/cycles/").find("0.011 cpu_atom/ghz") != std::string::npos);
+    CHECK(line_of("sched:sched_switch").find('#') == std::string::npos);
+    // Each is printed once, beside its event, not again below.
+    for (const char* shown : {"0.901 ghz", "0.943 ipc", "cpu_core/ghz", "cpu_atom/ghz"})
+      CHECK(table.find(shown) == table.rfind(shown));
+    CHECK(table.find("derived from the counts") == std::string::npos);
+  }
 }
