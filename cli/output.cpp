@@ -121,6 +121,14 @@ std::optional<size_t> metric_beside(const EventCount& e, const std::vector<Metri
   return std::nullopt;
 }
 
+// A metric's figure, 8 wide, with `decimals` (at most 9: a double holds no more that a table
+// can show), in e-notation from 1e15 up, where fixed notation would print up to 300 digits of
+// noise (a division by a count near zero; a document's value).
+std::string figure(double value, int decimals) {
+  if (std::abs(value) >= 1e15) return fmt::format("{:8.3e}", value);
+  return fmt::format("{:8.{}f}", value, std::clamp(decimals, 0, 9));
+}
+
 std::string metric_text(const Metric& m) {
   // NaN (a division by zero) is shown "nan", as perf prints it, with where it came from.
   if (std::isnan(m.value)) {
@@ -128,7 +136,7 @@ std::string metric_text(const Metric& m) {
     if (m.unit == "ratio") return fmt::format("{:>8}% {}{}", "nan", m.name, why);
     return fmt::format("{:>8} {} ({}){}", "nan", m.name, m.unit, why);
   }
-  if (m.unit == "ratio") return fmt::format("{:8.2f}% {}", m.value * 100, m.name);
+  if (m.unit == "ratio") return fmt::format("{}% {}", figure(m.value * 100, 2), m.name);
   // A run's cost and CO2e below 0.01 are said per 1,000 or per million runs, as compare says
   // costs (human_cost_usd): "5.42 cost_usd (USD/1M runs)", not "5.42e-06 cost_usd (USD)".
   if (m.name == "cost_usd" || m.name == "co2_g") {
@@ -140,7 +148,7 @@ std::string metric_text(const Metric& m) {
   // shown with three significant digits instead.
   if (m.value != 0 && std::abs(m.value) < 0.01)
     return fmt::format("{:8.3g} {} ({})", m.value, m.name, m.unit);
-  return fmt::format("{:8.3f} {} ({})", m.value, m.name, m.unit);
+  return fmt::format("{} {} ({})", figure(m.value, 3), m.name, m.unit);
 }
 
 // What a metric shown on its own line (no event beside it) is: the table names it, so that
@@ -220,7 +228,7 @@ std::string event_rows(const std::vector<EventCount>& events, const std::vector<
 std::string reported_text(const Metric& r) {
   if (!std::isfinite(r.value)) return metric_text(r);
   auto digits = [&](int shift, int otherwise) {
-    return r.decimals ? std::max(0, int(*r.decimals) + shift) : otherwise;
+    return r.decimals ? int(*r.decimals) + shift : otherwise;
   };
   if (r.unit == "/s") {
     struct Prefix {
@@ -235,12 +243,12 @@ std::string reported_text(const Metric& r) {
         p = q;
         break;
       }
-    return fmt::format("{:8.{}f} {} ({}/sec)", r.value / p.scale, digits(p.exponent, 3), r.name,
+    return fmt::format("{} {} ({}/sec)", figure(r.value / p.scale, digits(p.exponent, 3)), r.name,
                        p.name);
   }
   if (!r.decimals) return metric_text(r);
-  if (r.unit == "ratio") return fmt::format("{:8.{}f}% {}", r.value * 100, digits(-2, 2), r.name);
-  return fmt::format("{:8.{}f} {} ({})", r.value, digits(0, 3), r.name, r.unit);
+  if (r.unit == "ratio") return fmt::format("{}% {}", figure(r.value * 100, digits(-2, 2)), r.name);
+  return fmt::format("{} {} ({})", figure(r.value, digits(0, 3)), r.name, r.unit);
 }
 
 // perf's own metric comments an import kept (reported[]), as perf printed them: the LLC ratio,

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "cli/output.h"
 
@@ -189,5 +190,25 @@ TEST_SUITE("pure") {
     for (const char* shown : {"0.901 ghz", "0.943 ipc", "cpu_core/ghz", "cpu_atom/ghz"})
       CHECK(table.find(shown) == table.rfind(shown));
     CHECK(table.find("derived from the counts") == std::string::npos);
+  }
+
+  TEST_CASE("a huge metric or a document's huge decimals print a figure, not hundreds of digits") {
+    Measurement m;
+    m.duration_s = 1;
+    m.metrics.push_back(Metric{"ipc", 1e300, "insn/cycle"});
+    m.metrics.push_back(Metric{"l1d_miss_ratio", 2e20, "ratio"});
+    Metric many{"ghz", 0.5, "GHz"};
+    many.decimals = 32767;  // the most a document may hold
+    m.reported.push_back(many);
+    Metric rate{"x_per_sec", 1e300, "/s"};
+    rate.decimals = -32767;
+    m.reported.push_back(rate);
+    std::string table = pmc::cli::format_table(m);
+    std::istringstream lines(table);
+    for (std::string line; std::getline(lines, line);) CHECK(line.size() < 160);
+    CHECK(table.find("1.000e+300 ipc (insn/cycle)") != std::string::npos);
+    CHECK(table.find("2.000e+22% l1d_miss_ratio") != std::string::npos);
+    CHECK(table.find("0.500000000 ghz (GHz)") != std::string::npos);
+    CHECK(table.find("1.000e+291 x_per_sec (G/sec)") != std::string::npos);
   }
 }
