@@ -83,38 +83,47 @@ const std::map<std::string, std::string>& metric_beside_event() {
   return m;
 }
 
-// A row's event without its PMU and modifiers, as perf's metrics see it: "cycles" of
-// "cycles:u", "cpu_core/cycles/" and "armv8_pmuv3_1/cycles/u", with the PMU where it had one. A
+// A row's event as perf's metrics see it, with what was before it: "cycles" of "cycles:u";
+// of "cpu_core/cycles/" and "armv8_pmuv3_1/cycles/u" with the PMU; of an import's per-CPU or
+// per-cgroup row "CPU3/cycles" with its aggregate ("CPU3", whose metrics are "CPU3/ghz"). A
 // tracepoint's "sched:sched_switch" keeps its name: only modifier letters are cut.
 struct BareEvent {
-  std::string_view pmu;
+  std::string_view prefix;
   std::string_view event;
+  bool pmu = false;  // the prefix is a PMU: its rows' metrics may be named without it
 };
 
+bool modifier_letters(std::string_view text) {
+  return text.find_first_not_of("ukhGHpPSDIWe") == std::string_view::npos;
+}
+
 BareEvent bare_event(std::string_view name) {
-  auto slash = name.find('/');
-  if (slash != std::string_view::npos && slash > 0) {
-    auto end = name.find('/', slash + 1);
-    if (end == std::string_view::npos) return {{}, name};
-    return {name.substr(0, slash), name.substr(slash + 1, end - slash - 1)};
+  bool pmu = false;
+  auto last = name.rfind('/');
+  if (last != std::string_view::npos && modifier_letters(name.substr(last + 1))) {
+    name = name.substr(0, last);  // "cpu_core/cycles/u" → "cpu_core/cycles"
+    pmu = true;
+  } else if (auto colon = name.rfind(':');
+             colon != std::string_view::npos && (last == std::string_view::npos || colon > last) &&
+             colon + 1 < name.size() && modifier_letters(name.substr(colon + 1))) {
+    name = name.substr(0, colon);
   }
-  auto colon = name.rfind(':');
-  if (colon != std::string_view::npos && colon + 1 < name.size() &&
-      name.find_first_not_of("ukhGHpPSDIWe", colon + 1) == std::string_view::npos)
-    return {{}, name.substr(0, colon)};
-  return {{}, name};
+  auto slash = name.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return {{}, name, false};
+  return {name.substr(0, slash), name.substr(slash + 1), pmu};
 }
 
 // The metric perf prints beside event row `e`, if the metrics hold it and it is not shown yet:
-// "ghz" beside cycles:u, "cpu_core/ghz" (else "ghz") beside cpu_core/cycles/.
+// "ghz" beside cycles:u, "cpu_core/ghz" (else "ghz") beside cpu_core/cycles/, "CPU3/ghz" (only)
+// beside CPU3/cycles, so that the total's "ghz" stays beside the total's row.
 std::optional<size_t> metric_beside(const EventCount& e, const std::vector<Metric>& metrics,
                                     const std::vector<bool>& shown) {
   auto bare = bare_event(e.name);
   auto it = metric_beside_event().find(std::string(bare.event));
   if (it == metric_beside_event().end() || !e.counted()) return std::nullopt;
   std::vector<std::string> names;
-  if (!bare.pmu.empty()) names.push_back(fmt::format("{}/{}", bare.pmu, it->second));
-  names.push_back(it->second);
+  if (!bare.prefix.empty()) names.push_back(fmt::format("{}/{}", bare.prefix, it->second));
+  if (bare.prefix.empty() || bare.pmu) names.push_back(it->second);
   for (const auto& name : names)
     for (size_t i = 0; i < metrics.size(); ++i)
       if (!shown[i] && metrics[i].name == name) return i;

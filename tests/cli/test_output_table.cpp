@@ -211,4 +211,30 @@ TEST_SUITE("pure") {
     CHECK(table.find("0.500000000 ghz (GHz)") != std::string::npos);
     CHECK(table.find("1.000e+291 x_per_sec (G/sec)") != std::string::npos);
   }
+
+  TEST_CASE(
+      "an import's per-CPU row shows its own metric, and the total's stays beside the total") {
+    // local/per_cpu.txt: perf printed CPUs utilized beside CPU0's and CPU1's task-clock; the
+    // import names those rows CPU0/task-clock and their metrics CPU0/cpus_utilized.
+    Measurement m;
+    m.duration_s = 1;
+    m.target = pmc::MeasurementTarget::system_wide;
+    m.events.push_back(counted("CPU0/task-clock", 102.91, "msec", 1e-6));
+    m.events.push_back(counted("CPU1/task-clock", 102.92, "msec", 1e-6));
+    m.events.push_back(counted("task-clock", 205.83, "msec", 1e-6));
+    m.metrics.push_back(Metric{"CPU0/cpus_utilized", 1.001, "CPUs"});
+    m.metrics.push_back(Metric{"cpus_utilized", 2.002, "CPUs"});
+    std::string table = pmc::cli::format_table(m);
+    auto line_of = [&](const std::string& event) {
+      auto at = table.find(" " + event + " ");
+      if (at == std::string::npos) at = table.find(" " + event + "\n");
+      REQUIRE(at != std::string::npos);
+      auto begin = table.rfind('\n', at) + 1;
+      return table.substr(begin, table.find('\n', at) - begin);
+    };
+    CHECK(line_of("CPU0/task-clock").find("1.001 CPU0/cpus_utilized") != std::string::npos);
+    // CPU1 has no metric of its own: the total's is not taken for it.
+    CHECK(line_of("CPU1/task-clock").find('#') == std::string::npos);
+    CHECK(line_of("task-clock").find("2.002 cpus_utilized") != std::string::npos);
+  }
 }
