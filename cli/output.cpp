@@ -79,6 +79,14 @@ const std::map<std::string, std::string>& metric_beside_event() {
       {"instructions", "ipc"},
       {"branch-misses", "branch_miss_rate"},
       {"cache-misses", "cache_miss_rate"},
+      // perf's "frontend cycles idle", "% of all L1-dcache accesses"… (stat-shadow.c).
+      {"stalled-cycles-frontend", "frontend_stall_ratio"},
+      {"stalled-cycles-backend", "backend_stall_ratio"},
+      {"L1-dcache-load-misses", "l1d_miss_ratio"},
+      {"L1-icache-load-misses", "l1i_miss_ratio"},
+      {"LLC-load-misses", "llc_miss_ratio"},
+      {"dTLB-load-misses", "dtlb_miss_ratio"},
+      {"iTLB-load-misses", "itlb_miss_ratio"},
   };
   return m;
 }

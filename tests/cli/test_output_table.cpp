@@ -237,4 +237,29 @@ TEST_SUITE("pure") {
     CHECK(line_of("CPU1/task-clock").find('#') == std::string::npos);
     CHECK(line_of("task-clock").find("2.002 cpus_utilized") != std::string::npos);
   }
+
+  TEST_CASE("stall and cache miss ratios are printed beside their events, as perf prints them") {
+    // 014.txt: perf printed "0.29% frontend cycles idle" beside stalled-cycles-frontend and
+    // "% of all L1-dcache accesses" beside L1-dcache-load-misses.
+    Measurement m;
+    m.duration_s = 1;
+    m.events.push_back(counted("cycles", 12730694768, "", 1));
+    m.events.push_back(counted("stalled-cycles-frontend", 36709243, "", 1));
+    m.events.push_back(counted("stalled-cycles-backend", 37520225, "", 1));
+    m.events.push_back(counted("L1-dcache-loads", 2495566569, "", 1));
+    m.events.push_back(counted("L1-dcache-load-misses", 1079711798, "", 1));
+    // 36,709,243 / 12,730,694,768 = 0.288 %; 37,520,225 / 12,730,694,768 = 0.295 %;
+    // 1,079,711,798 / 2,495,566,569 = 43.27 %.
+    m.metrics.push_back(Metric{"frontend_stall_ratio", 36709243.0 / 12730694768, "ratio"});
+    m.metrics.push_back(Metric{"backend_stall_ratio", 37520225.0 / 12730694768, "ratio"});
+    m.metrics.push_back(Metric{"l1d_miss_ratio", 1079711798.0 / 2495566569, "ratio"});
+    std::string table = pmc::cli::format_table(m);
+    CHECK(table.find("stalled-cycles-frontend        #     0.29% frontend_stall_ratio") !=
+          std::string::npos);
+    CHECK(table.find("stalled-cycles-backend         #     0.29% backend_stall_ratio") !=
+          std::string::npos);
+    CHECK(table.find("L1-dcache-load-misses          #    43.27% l1d_miss_ratio") !=
+          std::string::npos);
+    CHECK(table.find("derived from the counts") == std::string::npos);
+  }
 }
