@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -78,8 +79,71 @@ const std::map<std::string, std::string>& metric_beside_event() {
       {"instructions", "ipc"},
       {"branch-misses", "branch_miss_rate"},
       {"cache-misses", "cache_miss_rate"},
+      // perf's "frontend cycles idle", "% of all L1-dcache accesses"… (stat-shadow.c).
+      {"stalled-cycles-frontend", "frontend_stall_ratio"},
+      {"stalled-cycles-backend", "backend_stall_ratio"},
+      {"L1-dcache-load-misses", "l1d_miss_ratio"},
+      {"L1-icache-load-misses", "l1i_miss_ratio"},
+      {"LLC-load-misses", "llc_miss_ratio"},
+      {"dTLB-load-misses", "dtlb_miss_ratio"},
+      {"iTLB-load-misses", "itlb_miss_ratio"},
   };
   return m;
+}
+
+// A row's event as perf's metrics see it, with what was before it: "cycles" of "cycles:u";
+// of "cpu_core/cycles/" and "armv8_pmuv3_1/cycles/u" with the PMU; of an import's per-CPU or
+// per-cgroup row "CPU3/cycles" with its aggregate ("CPU3", whose metrics are "CPU3/ghz"). A
+// tracepoint's "sched:sched_switch" keeps its name: only modifier letters are cut.
+struct BareEvent {
+  std::string_view prefix;
+  std::string_view event;
+  bool pmu = false;  // the prefix is a PMU: its rows' metrics may be named without it
+};
+
+bool modifier_letters(std::string_view text) {
+  return text.find_first_not_of("ukhGHpPSDIWe") == std::string_view::npos;
+}
+
+BareEvent bare_event(std::string_view name) {
+  bool pmu = false;
+  auto last = name.rfind('/');
+  if (last != std::string_view::npos && modifier_letters(name.substr(last + 1))) {
+    name = name.substr(0, last);  // "cpu_core/cycles/u" → "cpu_core/cycles"
+    pmu = true;
+  } else if (auto colon = name.rfind(':');
+             colon != std::string_view::npos && (last == std::string_view::npos || colon > last) &&
+             colon + 1 < name.size() && modifier_letters(name.substr(colon + 1))) {
+    name = name.substr(0, colon);
+  }
+  auto slash = name.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return {{}, name, false};
+  return {name.substr(0, slash), name.substr(slash + 1), pmu};
+}
+
+// The metric perf prints beside event row `e`, if the metrics hold it and it is not shown yet:
+// "ghz" beside cycles:u, "cpu_core/ghz" (else "ghz") beside cpu_core/cycles/, "CPU3/ghz" (only)
+// beside CPU3/cycles, so that the total's "ghz" stays beside the total's row.
+std::optional<size_t> metric_beside(const EventCount& e, const std::vector<Metric>& metrics,
+                                    const std::vector<bool>& shown) {
+  auto bare = bare_event(e.name);
+  auto it = metric_beside_event().find(std::string(bare.event));
+  if (it == metric_beside_event().end() || !e.counted()) return std::nullopt;
+  std::vector<std::string> names;
+  if (!bare.prefix.empty()) names.push_back(fmt::format("{}/{}", bare.prefix, it->second));
+  if (bare.prefix.empty() || bare.pmu) names.push_back(it->second);
+  for (const auto& name : names)
+    for (size_t i = 0; i < metrics.size(); ++i)
+      if (!shown[i] && metrics[i].name == name) return i;
+  return std::nullopt;
+}
+
+// A metric's figure, 8 wide, with `decimals` (at most 9: a double holds no more that a table
+// can show), in e-notation from 1e15 up, where fixed notation would print up to 300 digits of
+// noise (a division by a count near zero; a document's value).
+std::string figure(double value, int decimals) {
+  if (std::abs(value) >= 1e15) return fmt::format("{:8.3e}", value);
+  return fmt::format("{:8.{}f}", value, std::clamp(decimals, 0, 9));
 }
 
 std::string metric_text(const Metric& m) {
@@ -89,7 +153,7 @@ std::string metric_text(const Metric& m) {
     if (m.unit == "ratio") return fmt::format("{:>8}% {}{}", "nan", m.name, why);
     return fmt::format("{:>8} {} ({}){}", "nan", m.name, m.unit, why);
   }
-  if (m.unit == "ratio") return fmt::format("{:8.2f}% {}", m.value * 100, m.name);
+  if (m.unit == "ratio") return fmt::format("{}% {}", figure(m.value * 100, 2), m.name);
   // A run's cost and CO2e below 0.01 are said per 1,000 or per million runs, as compare says
   // costs (human_cost_usd): "5.42 cost_usd (USD/1M runs)", not "5.42e-06 cost_usd (USD)".
   if (m.name == "cost_usd" || m.name == "co2_g") {
@@ -101,7 +165,7 @@ std::string metric_text(const Metric& m) {
   // shown with three significant digits instead.
   if (m.value != 0 && std::abs(m.value) < 0.01)
     return fmt::format("{:8.3g} {} ({})", m.value, m.name, m.unit);
-  return fmt::format("{:8.3f} {} ({})", m.value, m.name, m.unit);
+  return fmt::format("{} {} ({})", figure(m.value, 3), m.name, m.unit);
 }
 
 // What a metric shown on its own line (no event beside it) is: the table names it, so that
@@ -117,7 +181,10 @@ std::string metric_meaning(const Metric& m) {
       {"branch_miss_rate", "branch-misses / branches"},
       {"cache_miss_rate", "cache-misses / cache-references"},
   };
-  if (auto it = meanings.find(m.name); it != meanings.end()) return it->second;
+  // A hybrid PMU's "cpu_core/ghz" is the same formula over that PMU's events.
+  std::string_view name = m.name;
+  if (auto slash = name.find('/'); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  if (auto it = meanings.find(name); it != meanings.end()) return it->second;
   if (m.name.rfind("model:", 0) == 0) return "estimated by the model file named in it";
   // gpu_util.gpu0, gpu_temperature_c.gpu1…: the means of the GPU library's readings.
   if (m.name.rfind("gpu_", 0) == 0)
@@ -125,12 +192,20 @@ std::string metric_meaning(const Metric& m) {
   return "derived from the counts (docs/metrics.md)";
 }
 
+// perf stat prints a count with two decimals where its event's scale is not a whole number
+// (msec, Joules, MiB: stat-display.c abs_printout, "%'*.2f") and as a whole number otherwise, a
+// multiplexed estimate or the mean of -r runs included; both with thousands separators. An
+// imported count keeps the decimals perf printed beside its unit (its scale is not known).
+bool count_has_decimals(const EventCount& e) {
+  bool fractional = std::abs(e.value - std::round(e.value)) > 1e-9;
+  return e.unit == "msec" || std::floor(e.unit_scale) != e.unit_scale ||
+         (!e.unit.empty() && fractional);
+}
+
 std::string count_text(const EventCount& e) {
   switch (e.status) {
     case EventStatus::counted:
-      return e.unit == "msec" || std::abs(e.value - std::round(e.value)) > 1e-9
-                 ? fmt::format("{:.2f}", e.value)
-                 : group_thousands(e.value);
+      return group_thousands(e.value, count_has_decimals(e) ? 2 : 0);
     case EventStatus::not_supported:
       return "<not supported>";
     case EventStatus::permission_denied:
@@ -144,15 +219,12 @@ std::string count_text(const EventCount& e) {
 std::string event_rows(const std::vector<EventCount>& events, const std::vector<Metric>& metrics,
                        std::string_view prefix, std::vector<bool>* shown_metric) {
   std::string out;
+  std::vector<bool> shown(metrics.size(), false);
   for (const auto& e : events) {
     std::string line = fmt::format("{}{:>20} {:<6} {:<30}", prefix, count_text(e), e.unit, e.name);
-    auto it = metric_beside_event().find(e.name);
-    if (it != metric_beside_event().end() && e.counted()) {
-      for (size_t i = 0; i < metrics.size(); ++i)
-        if (metrics[i].name == it->second) {
-          line += " # " + metric_text(metrics[i]);
-          if (shown_metric) (*shown_metric)[i] = true;
-        }
+    if (auto i = metric_beside(e, metrics, shown)) {
+      line += " # " + metric_text(metrics[*i]);
+      shown[*i] = true;
     }
     // perf's "+-": the standard error of the mean, as a percentage of the mean.
     if (e.counted() && e.spread->sem && e.value != 0)
@@ -162,7 +234,38 @@ std::string event_rows(const std::vector<EventCount>& events, const std::vector<
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
+  if (shown_metric) *shown_metric = shown;
   return out;
+}
+
+// A metric perf printed, in perf's form: a rate in /sec, K/sec, M/sec or G/sec as perf chooses
+// the prefix (stat-shadow.c, convert_unit_double: above 1e3, 1e6, 1e9), and every value with the
+// decimals perf printed (reported[].decimals, counted in the document's units: -3 is "40.005
+// M/sec", 4 of a ratio is "0.14%"), never digits perf did not print.
+std::string reported_text(const Metric& r) {
+  if (!std::isfinite(r.value)) return metric_text(r);
+  auto digits = [&](int shift, int otherwise) {
+    return r.decimals ? int(*r.decimals) + shift : otherwise;
+  };
+  if (r.unit == "/s") {
+    struct Prefix {
+      double scale;
+      int exponent;
+      const char* name;
+    };
+    static constexpr Prefix prefixes[] = {{1e9, 9, "G"}, {1e6, 6, "M"}, {1e3, 3, "K"}};
+    Prefix p{1, 0, ""};
+    for (const auto& q : prefixes)
+      if (std::abs(r.value) > q.scale) {
+        p = q;
+        break;
+      }
+    return fmt::format("{} {} ({}/sec)", figure(r.value / p.scale, digits(p.exponent, 3)), r.name,
+                       p.name);
+  }
+  if (!r.decimals) return metric_text(r);
+  if (r.unit == "ratio") return fmt::format("{}% {}", figure(r.value * 100, digits(-2, 2)), r.name);
+  return fmt::format("{} {} ({})", figure(r.value, digits(0, 3)), r.name, r.unit);
 }
 
 // perf's own metric comments an import kept (reported[]), as perf printed them: the LLC ratio,
@@ -171,7 +274,7 @@ std::string reported_rows(const std::vector<Metric>& reported) {
   if (reported.empty()) return "";
   std::string out = "\n As perf printed them (reported):\n";
   for (const auto& r : reported)
-    out += fmt::format("{:>20} {:<6} {:<30} # {}\n", "", "", "", metric_text(r));
+    out += fmt::format("{:>20} {:<6} {:<30} # {}\n", "", "", "", reported_text(r));
   return out;
 }
 
@@ -197,16 +300,19 @@ std::string time_rows(const Measurement& m) {
 
 }  // namespace
 
-std::string group_thousands(double value) {
+std::string group_thousands(double value, int decimals) {
   if (!std::isfinite(value)) return fmt::format("{}", value);
-  auto digits = fmt::format("{:.0f}", std::abs(value));
+  auto text = fmt::format("{:.{}f}", std::abs(value), decimals);
+  auto point = text.find('.');
+  std::string_view digits = std::string_view(text).substr(0, point);
   std::string out;
   int n = int(digits.size());
   for (int i = 0; i < n; ++i) {
     out += digits[size_t(i)];
     if ((n - i - 1) % 3 == 0 && i != n - 1) out += ',';
   }
-  if (value < 0) out.insert(out.begin(), '-');
+  if (point != std::string::npos) out += text.substr(point);
+  if (value < 0 && out.find_first_not_of("0.,") != std::string::npos) out.insert(out.begin(), '-');
   return out;
 }
 
@@ -516,16 +622,19 @@ void finish_standard_output() {
 std::string format_table(const Measurement& m) {
   std::string cmd;
   for (const auto& a : m.command) cmd += (cmd.empty() ? "" : " ") + a;
-  std::string what = m.target == MeasurementTarget::system_wide ? "system wide"
-                     : m.target == MeasurementTarget::pid       ? "process id '" + cmd + "'"
-                     : m.target == MeasurementTarget::cgroup    ? "cgroup '" + cmd + "'"
-                                                                : "'" + cmd + "'";
+  // perf's header (stat-display.c print_header_std): "for 'system wide'", "for process id
+  // '1234'", "for 'CMD'"; a recording whose header was not kept (-x, -j) names no command.
+  std::string what = m.target == MeasurementTarget::system_wide ? " for 'system wide'"
+                     : m.target == MeasurementTarget::pid       ? " for process id '" + cmd + "'"
+                     : m.target == MeasurementTarget::cgroup    ? " for cgroup '" + cmd + "'"
+                     : cmd.empty() ? " (the recording does not name its command)"
+                                   : " for '" + cmd + "'";
   if (!m.while_command.empty()) {
     std::string window;
     for (const auto& a : m.while_command) window += (window.empty() ? "" : " ") + a;
     what += " while '" + window + "' ran";
   }
-  std::string out = fmt::format("\n Performance counter stats for {}{}:\n\n", what,
+  std::string out = fmt::format("\n Performance counter stats{}{}:\n\n", what,
                                 m.runs > 1 ? fmt::format(" ({} runs)", m.runs) : "");
   std::vector<bool> shown(m.metrics.size(), false);
   out += event_rows(m.events, m.metrics, "", &shown);

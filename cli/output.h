@@ -115,7 +115,8 @@ std::string format_table(const Measurement& m);
 // its energy (each GPU's beside the CPU domains), then each GPU's utilisation and SM clock.
 std::string format_interval_rows(const Interval& iv);
 
-// "1,234,567" for integers; for fractional values 2 decimals.
-std::string group_thousands(double value);
+// `value` rounded to `decimals` with thousands separators in its whole part, as perf stat's
+// "%'.2f" prints it: "1,234,567" (0 decimals), "21,945.59" (2).
+std::string group_thousands(double value, int decimals = 0);
 
 }  // namespace pmc::cli
