@@ -282,9 +282,18 @@ std::string reported_rows(const std::vector<Metric>& reported) {
 // times, and 0 would read as a measured figure.
 std::string time_rows(const Measurement& m) {
   std::string out;
-  if (m.has_duration)
+  if (m.has_duration && m.duration_sem_s && m.runs > 1) {
+    // perf's -r line: " %17.*f +- %.*f seconds time elapsed  ( +-%6.2f%% )", both figures with
+    // 2 more decimals than the spread's first significant digit (get_precision).
+    double sem = *m.duration_sem_s;
+    int decimals = sem >= 1 ? 2 : sem > 0 ? std::min(9, int(std::ceil(-std::log10(sem))) + 2) : 9;
+    out += fmt::format("\n {:>17.{}f} +- {:.{}f} seconds time elapsed", m.duration_s, decimals, sem,
+                       decimals);
+    if (m.duration_s > 0) out += fmt::format("  ( +-{:6.2f}% )", 100 * sem / m.duration_s);
+    out += "\n";
+  } else if (m.has_duration) {
     out += fmt::format("\n{:>20.9f} seconds time elapsed\n", m.duration_s);
-  else
+  } else
     out += fmt::format("\n{:>20} seconds time elapsed: absent from the source\n", "-");
   if (m.target != MeasurementTarget::command || (!m.has_user && !m.has_sys)) return out;
   out += "\n";

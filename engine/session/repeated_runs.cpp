@@ -27,6 +27,11 @@ Measurement average_runs(const std::vector<Measurement>& runs) {
     spread.sem = *spread.stddev / std::sqrt(n);
   }
   m.duration_s = duration / n;
+  // The spread of the elapsed times as perf prints it under -r: the mean's standard error.
+  double squares = 0;
+  for (const auto& r : runs)
+    squares += (r.duration_s - m.duration_s) * (r.duration_s - m.duration_s);
+  m.duration_sem_s = std::sqrt(squares / (n - 1) / n);
   m.user_s = user / n;
   m.sys_s = sys / n;
   m.runs = int(runs.size());

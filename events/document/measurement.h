@@ -190,6 +190,9 @@ struct Measurement {
   bool has_user = true;
   bool has_sys = true;
   int runs = 1;
+  // With runs > 1: the standard error of the mean elapsed time, perf's "T +- SD seconds time
+  // elapsed" (perf's stddev_stats is the mean's standard error); absent for one run.
+  std::optional<double> duration_sem_s;
   // Import of a -I recording: perf's interval period (the printed -I N, else from the first
   // timestamps of the recording), each interval's metric wall time (Interval::period_s). Unset
   // for measure's own -I, whose metrics use each interval's measured duration_s.

@@ -116,6 +116,7 @@ inline constexpr auto kDocumentFields = std::tuple{
     Time{"user_s", &Measurement::user_s, &Measurement::has_user},
     Time{"sys_s", &Measurement::sys_s, &Measurement::has_sys},
     Integer{"runs", &Measurement::runs},
+    Optional{"duration_sem_s", &Measurement::duration_sem_s, Absent::omitted},
     // With the run's figures: the streamed writer's head is written before the import starts.
     Optional{"interval_step_s", &Measurement::interval_step_s, Absent::omitted},
     records<kEventFields>("events", &Measurement::events, kRequired),

@@ -1374,8 +1374,10 @@ TimeLine parse_time_line(std::string_view line, char decimal, Measurement& m) {
   if (rest.starts_with("time elapsed")) {
     m.duration_s = *value;
     m.has_duration = true;
-    if (sd)
-      m.notes.push_back(fmt::format("time elapsed {} +- {} s over {} runs", *value, *sd, m.runs));
+    if (sd) {
+      if (*sd < 0) return TimeLine::negative;
+      m.duration_sem_s = *sd;
+    }
   } else if (rest.starts_with("user")) {
     m.user_s = *value;
     m.has_user = true;

@@ -137,6 +137,30 @@ TEST_SUITE("pure") {
     std::filesystem::remove_all(dir);
   }
 
+  TEST_CASE("import of a -r recording prints perf's own elapsed line, its spread kept") {
+    // Real perf stat -r recordings (013.txt, 014.txt: 10 runs; 024.txt: 5): the table's elapsed
+    // line is the one perf printed ("5.23915 +- 0.00421 seconds time elapsed  ( +-  0.08% )"), and
+    // the document keeps the spread.
+    for (const char* name : {"013.txt", "014.txt", "024.txt"}) {
+      CAPTURE(name);
+      std::string in = std::string(PMC_TEST_DATA) + "/perfstat/" + name;
+      std::string perf_line;
+      std::istringstream text(read_file(in));
+      for (std::string line; std::getline(text, line);)
+        if (line.find("seconds time elapsed") != std::string::npos)
+          perf_line = line.substr(line.find_first_not_of(' '));
+      REQUIRE(!perf_line.empty());
+      auto r = run_process(pmcmodel({"import", in}));
+      REQUIRE(r.exit_code == 0);
+      CHECK(r.out.find(perf_line + "\n") != std::string::npos);
+      auto doc = nlohmann::json::parse(run_process(pmcmodel({"import", in, "--json", "-"})).out);
+      // The spread as perf printed it, the figure after "+-".
+      double sd = std::stod(perf_line.substr(perf_line.find("+- ") + 3));
+      REQUIRE(doc.contains("duration_sem_s"));
+      CHECK(doc["duration_sem_s"].get<double>() == doctest::Approx(sd));
+    }
+  }
+
   TEST_CASE("import --threads 2 writes the document --threads 1 writes, and names the same line") {
     const size_t intervals = 60'000;  // ~12 MB: three 4 MiB parts
     std::string text = long_recording(intervals);

@@ -49,6 +49,18 @@ Measurement run(double cycles, double duration, double user, double sys, double 
 }  // namespace
 
 TEST_SUITE("pure") {
+  TEST_CASE("average_runs: the elapsed time's spread is perf's, the mean's standard error") {
+    // tests/data/perfstat/local/run_table.txt, perf stat -r 3 --table: the runs took 0.1017791,
+    // 0.1019764 and 0.1019127 s, and perf printed "0.1018894 +- 0.0000581 seconds time elapsed".
+    auto m = average_runs({run(1, 0.1017791, 0, 0, 1, "a"), run(1, 0.1019764, 0, 0, 1, "b"),
+                           run(1, 0.1019127, 0, 0, 1, "c")});
+    CHECK(m.duration_s == doctest::Approx(0.1018894).epsilon(1e-6));
+    REQUIRE(m.duration_sem_s);
+    CHECK(*m.duration_sem_s == doctest::Approx(0.0000581).epsilon(0.002));
+    // One run has no spread.
+    CHECK_FALSE(average_runs({run(1, 0.5, 0, 0, 1, "a")}).duration_sem_s);
+  }
+
   TEST_CASE("average_runs: means, each run's value, the standard error and the first start") {
     auto m = average_runs({run(100, 1, 0.5, 0.1, 10, "2026-01-01T00:00:00Z"),
                            run(300, 3, 1.5, 0.3, 30, "2026-01-01T00:00:05Z")});

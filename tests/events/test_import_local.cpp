@@ -319,6 +319,8 @@ TEST_SUITE("pure") {
     REQUIRE(clock != nullptr);
     CHECK(clock->value == doctest::Approx(1.11));
     CHECK(any_note(m, "0.1017791, 0.1019764, 0.1019127 s"));
+    REQUIRE(m.duration_sem_s);
+    CHECK(*m.duration_sem_s == doctest::Approx(0.0000581));
   }
 
   TEST_CASE("local: a perf stat -n null run imports its times, with no events") {
