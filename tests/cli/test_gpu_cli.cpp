@@ -123,6 +123,47 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("measure: a GPU lost before the run's end gets no joules, nor a share in the total") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", lost = dir / "lost", out = dir / "m.json";
+    std::vector<std::string> env;
+    SUBCASE("NVML: the energy counter answers GPU is lost") {
+      std::ofstream(clock) << "4.5\n";
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so",
+             "PMC_FAKE_NVML_CLOCK=" + clock.string(), "PMC_FAKE_NVML_LOST=" + lost.string()};
+    }
+    SUBCASE("AMD SMI: the accumulator stops answering") {
+      std::ofstream(clock) << "0\n";
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1",
+             "PMC_FAKE_AMDSMI_CLOCK=" + clock.string(), "PMC_FAKE_AMDSMI_WATTS=400",
+             "PMC_FAKE_AMDSMI_LOST=" + lost.string()};
+    }
+    // The GPU draws for the trace's seconds 4.5-10.4 (or 10 s at 400 W), then is lost: the
+    // reading at the run's end fails, and the last good one is the run's start.
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-I", "100", "--json", out.string(), "--", "sh", "-c",
+                  "echo 10.4 > " + clock.string() + "; sleep 0.3; touch " + lost.string() +
+                      "; sleep 0.2"}),
+        env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    CHECK(find(doc["energy"], "gpu0", "machine") == nullptr);
+    CHECK(find(doc["energy"], "gpu0", "command") == nullptr);
+    bool said = false;
+    for (const auto& n : doc["notes"]) {
+      auto text = n.get<std::string>();
+      if (text.rfind("gpu0: no energy", 0) == 0) said = true;
+      if (text.rfind("joules_per_run", 0) == 0) CHECK(text.find("gpu0") == std::string::npos);
+    }
+    CHECK(said);
+    // The last interval ends after the loss: it has no GPU reading either.
+    REQUIRE_FALSE(doc["intervals"].empty());
+    CHECK(find(doc["intervals"].back()["energy"], "gpu0", "machine") == nullptr);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure: without AMD SMI nothing about AMD GPUs is said, and the exit status is 0") {
     fs::path dir = make_temp_dir("gpu-cli");
     fs::path out = dir / "m.json";
