@@ -332,17 +332,16 @@ unsigned long long wall_us() {
 // What one window (the run, or the current interval) accumulates for one GPU.
 struct Window {
   double start_s = 0;
-  uint64_t counter_start_mj = 0;
+  uint64_t counter_mj = 0;  // the energy counter's advance over the window
   double integrated_j = 0;
   double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0;
   int util_n = 0, clock_n = 0, memory_clock_n = 0;
   TemperatureWindow temperature;
   ProcessWindow processes;  // use: summed SM % of the per-process samples
 
-  void reset(double t, uint64_t counter_mj) {
+  void reset(double t) {
     *this = Window{};
     start_s = t;
-    counter_start_mj = counter_mj;
   }
 };
 
@@ -350,8 +349,11 @@ struct Gpu {
   GpuInfo info;
   Device handle = nullptr;
   EnergyKind kind = EnergyKind::counter;
-  uint64_t last_counter_mj = 0;
+  std::optional<uint64_t> last_counter_mj;  // the last good reading of the energy counter
   bool counter_failed = false;
+  // Times the counter went back (it counts from 0 again when the driver reloads or the GPU is
+  // reset): the reading after each is taken as its advance.
+  unsigned counter_resets = 0;
   std::string read_error;  // why the last energy read failed; empty when it did not
   std::optional<double> last_w;
   double last_t = 0;
@@ -434,8 +436,8 @@ class NvmlSourceImpl final : public GpuSource {
     for (auto& g : gpus_) {
       g.last_w.reset();
       read_energy(g, t);
-      g.run.reset(t, g.last_counter_mj);
-      g.interval.reset(t, g.last_counter_mj);
+      g.run.reset(t);
+      g.interval.reset(t);
       g.last_seen_us = stamp;
       g.processes_seen_us = stamp;
     }
@@ -445,7 +447,9 @@ class NvmlSourceImpl final : public GpuSource {
   void sample() override {
     double t = now_s();
     for (auto& g : gpus_) {
-      if (g.kind != EnergyKind::counter) read_energy(g, t);
+      // The counter too: a reset (it restarts from 0) is told from a reading that went back, so
+      // the sooner it is read after one, the less of its energy is missed.
+      read_energy(g, t);
       sample_activity(g);
       sample_processes(g);
     }
@@ -480,7 +484,7 @@ class NvmlSourceImpl final : public GpuSource {
       machine.push_back(reading(g, g.interval, t));
       if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.interval));
-      g.interval.reset(t, g.last_counter_mj);
+      g.interval.reset(t);
     }
     machine.insert(machine.end(), shares.begin(), shares.end());
     return machine;
@@ -531,6 +535,15 @@ class NvmlSourceImpl final : public GpuSource {
     if (g.kind == EnergyKind::counter) {
       Return r = kSuccess;
       if (auto mj = read_counter_mj(api, g.handle, &r)) {
+        if (g.last_counter_mj) {
+          uint64_t advance = *mj;  // from 0, when the counter went back
+          if (*mj >= *g.last_counter_mj)
+            advance = *mj - *g.last_counter_mj;
+          else
+            ++g.counter_resets;
+          g.run.counter_mj += advance;
+          g.interval.counter_mj += advance;
+        }
         g.last_counter_mj = *mj;
         g.read_error.clear();
       } else {
@@ -685,10 +698,7 @@ class NvmlSourceImpl final : public GpuSource {
     e.domain = g.domain();
     e.method = method_of(g.kind);
     double window_s = std::max(0.0, t - w.start_s);
-    e.joules =
-        g.kind == EnergyKind::counter
-            ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
-            : w.integrated_j;
+    e.joules = g.kind == EnergyKind::counter ? double(w.counter_mj) / 1e3 : w.integrated_j;
     e.average_watts = window_s > 0 ? e.joules / window_s : 0;
     double edge = window_s > 0 ? 1.0 / window_s : 1.0;
     switch (g.kind) {
@@ -734,7 +744,14 @@ class NvmlSourceImpl final : public GpuSource {
                "mJ; it advances about every 100 ms, so each end of a window may be off by one "
                "step)" +
                (g.counter_failed ? "; a read failed during the run and the last value was kept"
-                                 : "");
+                                 : "") +
+               (g.counter_resets > 0
+                    ? fmt::format("; it went back {} time(s) (a driver reload or GPU reset "
+                                  "restarts it from 0): each time its reading was taken as its "
+                                  "advance, so up to one sample period ({} ms) of energy may be "
+                                  "missing",
+                                  g.counter_resets, kCounterSampleMs)
+                    : "");
       case EnergyKind::instant:
         return what +
                ": the energy counter does not answer, so energy integrates the instant "

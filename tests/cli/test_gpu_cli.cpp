@@ -57,6 +57,31 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("measure: an NVML energy counter that restarts from 0 mid-run still adds up") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", reset = dir / "reset", out = dir / "m.json";
+    std::ofstream(clock) << "4.5\n";
+    // The trace moves to 6 s and stays there long enough to be sampled, then the driver reloads
+    // at 6 s (the counter reads from 0 again) and the trace moves on to 10.4 s. The energy is
+    // the same as without the reset: rows t=4.4984 (3498747 mJ) and t=10.3942 (7483951 mJ).
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
+                  "echo 6 > " + clock.string() + "; sleep 0.5; echo 6 > " + reset.string() +
+                      "; echo 10.4 > " + clock.string() + "; sleep 0.3"}),
+        {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+         "PMC_FAKE_NVML_CLOCK=" + clock.string(), "PMC_FAKE_NVML_RESET=" + reset.string()});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    REQUIRE(g);
+    CHECK((*g)["joules"].get<double>() == doctest::Approx(7483.951 - 3498.747));
+    bool said = false;
+    for (const auto& n : doc["notes"])
+      if (n.get<std::string>().find("went back 1 time") != std::string::npos) said = true;
+    CHECK(said);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure: without NVML nothing about GPUs is said, and the exit status is 0") {
     fs::path dir = make_temp_dir("gpu-cli");
     fs::path out = dir / "m.json";
