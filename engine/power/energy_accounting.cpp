@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <exception>
@@ -172,6 +173,41 @@ void drop_unread_gpus(std::vector<EnergyReading>& readings,
   }
 }
 
+// Each GPU's activity over several runs (-r N): each reading the mean of the runs' means that
+// have it, as the runs' energy is their mean, rather than the last run's.
+std::vector<GpuActivity> mean_activity(const std::vector<std::vector<GpuActivity>>& runs) {
+  static constexpr std::optional<double> GpuActivity::*kFields[] = {
+      &GpuActivity::util_pct,      &GpuActivity::memory_util_pct,
+      &GpuActivity::sm_clock_mhz,  &GpuActivity::memory_clock_mhz,
+      &GpuActivity::temperature_c, &GpuActivity::temperature_rise_c_per_s};
+  constexpr size_t kCount = std::size(kFields);
+  struct Sums {
+    GpuActivity first;
+    std::array<double, kCount> sum{};
+    std::array<int, kCount> n{};
+  };
+  std::vector<Sums> each;  // in the order the GPUs first appear
+  for (const auto& run : runs)
+    for (const auto& a : run) {
+      auto it = std::find_if(each.begin(), each.end(),
+                             [&](const Sums& x) { return x.first.domain == a.domain; });
+      if (it == each.end()) it = each.insert(each.end(), Sums{a, {}, {}});
+      for (size_t k = 0; k < kCount; ++k)
+        if (const auto& v = a.*kFields[k]) {
+          it->sum[k] += *v;
+          ++it->n[k];
+        }
+    }
+  std::vector<GpuActivity> out;
+  for (const auto& x : each) {
+    GpuActivity a = x.first;
+    for (size_t k = 0; k < kCount; ++k)
+      a.*kFields[k] = x.n[k] > 0 ? std::optional(x.sum[k] / x.n[k]) : std::nullopt;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 }  // namespace
 
 struct EnergyRecorder::State {
@@ -182,6 +218,7 @@ struct EnergyRecorder::State {
   PowerChoice choice;
   GpuSources gpu;
   std::vector<GpuActivity> run_activity;
+  std::vector<std::vector<GpuActivity>> runs_activity;  // each run's, for add_derived
   std::optional<SkuCatalog> catalog;
   std::string catalog_problem;  // why there is no catalog
   const Sku* sku = nullptr;
@@ -695,6 +732,7 @@ struct EnergyRecorder::State {
     auto readings = run_end ? run_end->gpus : gpu.source->read_since_start();
     auto problems = run_end ? run_end->gpu_problems : gpu.source->read_problems();
     run_activity = run_end ? run_end->gpu_activity : gpu.source->last_activity();
+    runs_activity.push_back(run_activity);
     std::vector<std::string> dropped;
     drop_unread_gpus(readings, problems, "the run's", &dropped);
     m.energy.insert(m.energy.end(), readings.begin(), readings.end());
@@ -991,7 +1029,7 @@ void EnergyRecorder::add_derived(Measurement& m) const {
     m.notes.push_back(fmt::format("cost_usd = {} USD/h ({}) × {:.6f} s elapsed / 3600", *price,
                                   price_basis, m.duration_s));
   }
-  add_gpu_metrics(s.run_activity, m.energy, m.metrics);
+  add_gpu_metrics(mean_activity(s.runs_activity), m.energy, m.metrics);
   add_peak_rss(m);
 }
 

@@ -82,6 +82,34 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("measure -r: a GPU's utilisation and temperature are the runs' mean, not the last's") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", seen = dir / "seen", out = dir / "m.json";
+    std::ofstream(clock) << "3\n";
+    // The first run holds the trace at 3 s (idle: 0 % utilisation, 37 °C), the second at 10.4 s
+    // (the bf16 matmul: 99 %, 57 °C): the runs' means are 49.5 % and 47 °C.
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-r", "2", "--json", out.string(), "--", "sh", "-c",
+                  "if [ -e " + seen.string() + " ]; then echo 10.4 > " + clock.string() +
+                      "; else touch " + seen.string() + "; fi; sleep 0.5"}),
+        {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+         "PMC_FAKE_NVML_CLOCK=" + clock.string()});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    REQUIRE(doc["runs"] == 2);
+    std::map<std::string, double> metric;
+    for (const auto& m : doc["metrics"]) metric[m["name"]] = m["value"].get<double>();
+    REQUIRE(metric.count("gpu_util.gpu0"));
+    REQUIRE(metric.count("gpu_temperature_c.gpu0"));
+    // A sample of the second run taken before its command moved the clock reads the first's, so
+    // the bounds leave room below the means; the last run alone reads 0.99 and 57 °C.
+    CHECK(metric["gpu_util.gpu0"] > 0.35);
+    CHECK(metric["gpu_util.gpu0"] < 0.6);
+    CHECK(metric["gpu_temperature_c.gpu0"] > 43);
+    CHECK(metric["gpu_temperature_c.gpu0"] < 50);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure: without NVML nothing about GPUs is said, and the exit status is 0") {
     fs::path dir = make_temp_dir("gpu-cli");
     fs::path out = dir / "m.json";
