@@ -337,6 +337,10 @@ struct Window {
   double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0;
   int util_n = 0, clock_n = 0, memory_clock_n = 0;
   TemperatureWindow temperature;
+  // Whether any activity reading was taken in the window.
+  bool sampled() const {
+    return util_n > 0 || clock_n > 0 || memory_clock_n > 0 || temperature.readings > 0;
+  }
   ProcessWindow processes;  // use: summed SM % of the per-process samples
 
   void reset(double t) {
@@ -462,6 +466,9 @@ class NvmlSourceImpl final : public GpuSource {
     share_notes_.clear();
     for (auto& g : gpus_) {
       read_energy(g, t);
+      // A run shorter than the sample period was never sampled: one reading at its end, as an
+      // interval has (a longer run's mean is left as its samples give it).
+      if (!g.run.sampled()) sample_activity(g);
       sample_processes(g);
       machine.push_back(reading(g, g.run, t));
       if (auto s = share(g.run, machine.back(), &share_notes_)) shares.push_back(*s);

@@ -110,6 +110,35 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("measure: a run shorter than the GPU's sample period still has its utilisation") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", out = dir / "m.json";
+    std::vector<std::string> env;
+    double util = 0;
+    SUBCASE("NVML, in the trace's bf16 matmul: 99 %") {
+      std::ofstream(clock) << "10.4\n";
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so",
+             "PMC_FAKE_NVML_CLOCK=" + clock.string()};
+      util = 0.99;
+    }
+    SUBCASE("AMD SMI: the stand-in's gfx_activity, 90 %") {
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1"};
+      util = 0.90;
+    }
+    // `true` ends long before the first sample (every 100 ms).
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "true"}), env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    std::map<std::string, double> metric;
+    for (const auto& m : doc["metrics"]) metric[m["name"]] = m["value"].get<double>();
+    REQUIRE(metric.count("gpu_util.gpu0"));
+    CHECK(metric["gpu_util.gpu0"] == doctest::Approx(util));
+    CHECK(metric.count("gpu_sm_clock_mhz.gpu0"));
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure: without NVML nothing about GPUs is said, and the exit status is 0") {
     fs::path dir = make_temp_dir("gpu-cli");
     fs::path out = dir / "m.json";
