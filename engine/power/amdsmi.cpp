@@ -614,7 +614,10 @@ class AmdSmiSource final : public GpuSource {
     for (Window* w : {&g.run, &g.interval}) {
       w->processes.command_seen |= command;
       w->processes.other_seen |= other;
-      if (command && other) {
+      // Whoever is listed: the time either side used the engine alone counts in the split too
+      // (a split from only the moments both were listed would give the command the shared
+      // moments' fraction of all its energy).
+      if (command || other) {
         w->processes.command_use += command_ns;
         w->processes.other_use += other_ns;
         ++w->processes.use_samples;

@@ -630,7 +630,10 @@ class NvmlSourceImpl final : public GpuSource {
       w->processes.command_seen |= command;
       w->processes.other_seen |= other;
     }
-    if (command && other) sample_process_utilization(g);
+    // Whoever is listed: the split weighs the command's use against the others' over the whole
+    // window, so the time either side computed alone counts too (a split from only the moments
+    // both were listed would give the command the shared moments' fraction of all its energy).
+    if (command || other) sample_process_utilization(g);
   }
 
   void sample_process_utilization(Gpu& g) {

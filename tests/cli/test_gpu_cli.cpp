@@ -205,6 +205,49 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("measure: a GPU shared for part of the run splits by the use over the whole run") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path other = dir / "other", out = dir / "m.json";
+    std::vector<std::string> env;
+    std::string method;
+    double above = 0;
+    // The command computes alone (80 % of the engine) for 1 s, then another process joins (20 %
+    // against its 80 %) for 0.3 s.
+    SUBCASE("NVML: the SM % of each per-process sample") {
+      // s samples alone and k shared give 80(s + k) / (80(s + k) + 20k), 0.94 for s = 10, k = 3;
+      // the shared samples alone give 0.8.
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so", "PMC_FAKE_NVML_START=5",
+             "PMC_FAKE_NVML_OTHER_PID=1", "PMC_FAKE_NVML_OTHER_WHILE=" + other.string()};
+      method = "measured:nvml+share:sm-util";
+      above = 0.85;
+    }
+    SUBCASE("AMD SMI: GFX engine time") {
+      // The stand-in's other process reports, when first listed, 20 % of the engine since the
+      // stand-in started (about 1 s): 0.8 × 1.3 / (0.8 × 1.3 + 0.2 × 1.3) = 0.8 over the run;
+      // the shared samples alone give 0.8 × 0.3 / (0.8 × 0.3 + 0.2 × 1.3) = 0.48.
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "PMC_FAKE_AMDSMI_WATTS=400",
+             "PMC_FAKE_AMDSMI_OTHER_PID=1", "PMC_FAKE_AMDSMI_OTHER_WHILE=" + other.string()};
+      method = "measured:amdsmi+share:gfx-time";
+      above = 0.65;
+    }
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
+                                   "sleep 1; touch " + other.string() + "; sleep 0.3"}),
+                         env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    auto* share = find(doc["energy"], "gpu0", "command");
+    REQUIRE(g);
+    REQUIRE(share);
+    CHECK((*share)["method"] == method);
+    double fraction = (*share)["joules"].get<double>() / (*g)["joules"].get<double>();
+    CHECK(fraction > above);
+    CHECK(fraction < 1.0);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure: a GPU lost before the run's end gets no joules, nor a share in the total") {
     fs::path dir = make_temp_dir("gpu-cli");
     fs::path clock = dir / "clock", lost = dir / "lost", out = dir / "m.json";

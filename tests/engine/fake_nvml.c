@@ -25,6 +25,8 @@
  *   PMC_FAKE_NVML_NO_PERMISSION  nvmlInit_v2 answers NO_PERMISSION (a user who may not open
  *                            /dev/nvidia*)
  *   PMC_FAKE_NVML_OTHER_PID  a process that is not the caller's child also computes on GPU 0
+ *   PMC_FAKE_NVML_OTHER_WHILE  a file: the PMC_FAKE_NVML_OTHER_PID process is listed only while
+ *                            it exists, as a test decides
  *   PMC_FAKE_NVML_CHILD_SM   SM utilisation of each child process in nvmlDeviceGetProcessUtilization
  *                            (default 80); the other process gets 100 minus that
  *   PMC_FAKE_NVML_PROCESSES  "GPU:PID:SM,…": exactly these compute processes, each on its GPU
@@ -123,6 +125,7 @@ static double start_s;
 static const char* clock_file;
 static const char* lost_file;
 static const char* reset_file;
+static const char* other_while_file;
 static int gpus = 1;
 static int no_energy, no_fields, no_mem_clock, no_temperature;
 static unsigned other_pid;
@@ -220,6 +223,8 @@ nvmlReturn_t nvmlInit_v2(void) {
   if (lost_file && !*lost_file) lost_file = NULL;
   reset_file = getenv("PMC_FAKE_NVML_RESET");
   if (reset_file && !*reset_file) reset_file = NULL;
+  other_while_file = getenv("PMC_FAKE_NVML_OTHER_WHILE");
+  if (other_while_file && !*other_while_file) other_while_file = NULL;
   v = getenv("PMC_FAKE_NVML_GPUS");
   gpus = v && atoi(v) == 2 ? 2 : 1;
   no_energy = env_flag("PMC_FAKE_NVML_NO_ENERGY");
@@ -423,7 +428,7 @@ static unsigned processes(nvmlDevice_t device, unsigned* pids, unsigned capacity
   }
   if (device_index(device) != 0) return 0;
   n = fake_children(pids, capacity);
-  if (other_pid) {
+  if (other_pid && (other_while_file == NULL || access(other_while_file, F_OK) == 0)) {
     if (n < capacity) pids[n] = other_pid;
     ++n;
   }
