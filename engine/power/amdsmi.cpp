@@ -492,7 +492,7 @@ class AmdSmiSource final : public GpuSource {
       // A run shorter than the sample period was never sampled: one reading at its end, as an
       // interval has (a longer run's mean is left as its samples give it).
       if (!g.run.sampled()) sample_activity(g);
-      if (is_command_) list_processes(g, true);
+      if (is_command_) list_processes(g, true, /*run_over=*/true);
       if (g.has_reading()) {
         machine.push_back(reading(g, g.run, t));
         if (auto s = share(g.run, machine.back(), &share_notes_)) shares.push_back(*s);
@@ -595,10 +595,12 @@ class AmdSmiSource final : public GpuSource {
     g.last_t = t;
   }
 
-  // The processes on g now: whether the command's and others' are there, and when both, the GFX
-  // engine time each side used since the last look (a process first seen after start() counts
+  // The processes on g now: whether the command's and others' are there, and the GFX engine
+  // time each side used since the last look (a process first seen after start() counts
   // all of its time, which it used since it started). `count` false takes the baseline only.
-  void list_processes(Gpu& g, bool count) {
+  // run_over: the run's end, read once its command has ended: a list without the command then
+  // describes what follows the run, and is not counted.
+  void list_processes(Gpu& g, bool count, bool run_over = false) {
     auto n = list(g);
     if (!n) return;
     std::vector<std::pair<unsigned, double>> used;
@@ -610,7 +612,7 @@ class AmdSmiSource final : public GpuSource {
       (mine ? command : other) = true;
       (mine ? command_ns : other_ns) += ns;
     }
-    if (!count) return;
+    if (!count || (run_over && !command)) return;
     for (Window* w : {&g.run, &g.interval}) {
       w->processes.command_seen |= command;
       w->processes.other_seen |= other;

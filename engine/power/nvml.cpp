@@ -358,7 +358,11 @@ struct Gpu {
   // Times the counter went back (it counts from 0 again when the driver reloads or the GPU is
   // reset): the reading after each is taken as its advance.
   unsigned counter_resets = 0;
-  std::string read_error;  // why the last energy read failed; empty when it did not
+  // Times it went back to more than it could have counted since the last reading: no restart
+  // from 0, so nothing is counted across them.
+  unsigned counter_jumps = 0;
+  double last_counter_t = 0;  // when last_counter_mj was read
+  std::string read_error;     // why the last energy read failed; empty when it did not
   std::optional<double> last_w;
   double last_t = 0;
   unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
@@ -469,7 +473,7 @@ class NvmlSourceImpl final : public GpuSource {
       // A run shorter than the sample period was never sampled: one reading at its end, as an
       // interval has (a longer run's mean is left as its samples give it).
       if (!g.run.sampled()) sample_activity(g);
-      sample_processes(g);
+      sample_processes(g, /*run_over=*/true);
       machine.push_back(reading(g, g.run, t));
       if (auto s = share(g.run, machine.back(), &share_notes_)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.run));
@@ -543,15 +547,20 @@ class NvmlSourceImpl final : public GpuSource {
       Return r = kSuccess;
       if (auto mj = read_counter_mj(api, g.handle, &r)) {
         if (g.last_counter_mj) {
-          uint64_t advance = *mj;  // from 0, when the counter went back
-          if (*mj >= *g.last_counter_mj)
+          uint64_t advance = 0;
+          if (*mj >= *g.last_counter_mj) {
             advance = *mj - *g.last_counter_mj;
-          else
+          } else if (double(*mj) <= max_advance_mj(g, t)) {
+            advance = *mj;  // restarted from 0: what it counted since
             ++g.counter_resets;
+          } else {
+            ++g.counter_jumps;
+          }
           g.run.counter_mj += advance;
           g.interval.counter_mj += advance;
         }
         g.last_counter_mj = *mj;
+        g.last_counter_t = t;
         g.read_error.clear();
       } else {
         g.counter_failed = true;  // the last good value stands
@@ -575,6 +584,13 @@ class NvmlSourceImpl final : public GpuSource {
     }
     g.last_w = w;
     g.last_t = t;
+  }
+
+  // The most a counter restarted from 0 can have counted since g's last reading: twice the
+  // power limit (1 kW where it is unknown) over the time since, and one counter step.
+  static double max_advance_mj(const Gpu& g, double t) {
+    double watts = 2 * g.info.power_limit_w.value_or(1000);
+    return watts * (std::max(0.0, t - g.last_counter_t) + kCounterStepS) * 1e3;
   }
 
   void sample_activity(Gpu& g) {
@@ -612,7 +628,9 @@ class NvmlSourceImpl final : public GpuSource {
 
   // Which compute processes run on g now: the command's, others', and when both, their SM
   // shares since the last look.
-  void sample_processes(Gpu& g) {
+  // run_over: the run's end, read once its command has ended: a list without the command then
+  // describes what follows the run, and is not counted.
+  void sample_processes(Gpu& g, bool run_over = false) {
     const Api& api = lib_->api();
     if (!is_command_ || api.compute_processes == nullptr) return;
     unsigned count = unsigned(procs_.size());
@@ -626,6 +644,7 @@ class NvmlSourceImpl final : public GpuSource {
     bool command = false, other = false;
     for (unsigned i = 0; i < count && i < procs_.size(); ++i)
       (is_command_(procs_[i].pid) ? command : other) = true;
+    if (run_over && !command) return;
     for (Window* w : {&g.run, &g.interval}) {
       w->processes.command_seen |= command;
       w->processes.other_seen |= other;
@@ -761,6 +780,12 @@ class NvmlSourceImpl final : public GpuSource {
                                   "advance, so up to one sample period ({} ms) of energy may be "
                                   "missing",
                                   g.counter_resets, kCounterSampleMs)
+                    : "") +
+               (g.counter_jumps > 0
+                    ? fmt::format("; it went back {} time(s) to more than it could have counted "
+                                  "since its last reading (no restart from 0): nothing is "
+                                  "counted across those",
+                                  g.counter_jumps)
                     : "");
       case EnergyKind::instant:
         return what +

@@ -62,12 +62,13 @@ TEST_SUITE("kernel") {
     fs::path clock = dir / "clock", reset = dir / "reset", out = dir / "m.json";
     std::ofstream(clock) << "4.5\n";
     // The trace moves to 6 s and stays there long enough to be sampled, then the driver reloads
-    // at 6 s (the counter reads from 0 again) and the trace moves on to 10.4 s. The energy is
-    // the same as without the reset: rows t=4.4984 (3498747 mJ) and t=10.3942 (7483951 mJ).
+    // at 6 s (the counter reads from 0 again, and is sampled so), and the trace moves on to
+    // 10.4 s. The energy is the same as without the reset: rows t=4.4984 (3498747 mJ) and
+    // t=10.3942 (7483951 mJ).
     auto r = run_process(
         pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
                   "echo 6 > " + clock.string() + "; sleep 0.5; echo 6 > " + reset.string() +
-                      "; echo 10.4 > " + clock.string() + "; sleep 0.3"}),
+                      "; sleep 0.5; echo 10.4 > " + clock.string() + "; sleep 0.3"}),
         {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
          "PMC_FAKE_NVML_CLOCK=" + clock.string(), "PMC_FAKE_NVML_RESET=" + reset.string()});
     REQUIRE(r.exit_code == 0);
@@ -136,6 +137,31 @@ TEST_SUITE("kernel") {
     REQUIRE(metric.count("gpu_util.gpu0"));
     CHECK(metric["gpu_util.gpu0"] == doctest::Approx(util));
     CHECK(metric.count("gpu_sm_clock_mhz.gpu0"));
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: an NVML energy counter that jumps back to more than a restart could count") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", out = dir / "m.json";
+    std::ofstream(clock) << "4.5\n";
+    // The trace goes back from 10.4 s to 2 s: the counter falls by 4.5 MJ (7483951 to 2987128
+    // mJ and more), which no restart from 0 can have counted in a tenth of a second at 700 W.
+    // Nothing is counted across the jump: the run is the advance from 4.5 to 10.4 s.
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
+                                   "echo 10.4 > " + clock.string() + "; sleep 0.5; echo 2 > " +
+                                       clock.string() + "; sleep 0.3"}),
+                         {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+                          "PMC_FAKE_NVML_CLOCK=" + clock.string()});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    REQUIRE(g);
+    CHECK((*g)["joules"].get<double>() == doctest::Approx(7483.951 - 3498.747));
+    bool said = false;
+    for (const auto& n : doc["notes"])
+      if (n.get<std::string>().find("more than it could have counted") != std::string::npos)
+        said = true;
+    CHECK(said);
     fs::remove_all(dir);
   }
 
