@@ -409,6 +409,8 @@ struct Gpu {
   double last_t = 0;
   unsigned power_misses = 0;            // samples at which the power did not answer
   std::map<unsigned, uint64_t> gfx_ns;  // each listed process's GFX engine time at the last look
+  // Whose processes the last list showed: they were on the GPU when the next interval began.
+  bool listed_command = false, listed_other = false;
   std::map<unsigned, uint64_t> read_gfx_ns;  // the same, at the last read_processes()
   // The sensor whose temperature is read (kTemperatureHotspot or kTemperatureEdge); none where
   // neither answered when the source opened, which a note says.
@@ -465,6 +467,7 @@ class AmdSmiSource final : public GpuSource {
       g.last_w.reset();
       read_energy(g, t);
       g.gfx_ns.clear();
+      g.listed_command = g.listed_other = false;
       if (is_command_) list_processes(g, false);  // the processes already there: their baseline
       g.read_gfx_ns.clear();
       if (auto n = list(g)) advance_gfx(g.read_gfx_ns, *n, nullptr);
@@ -519,6 +522,10 @@ class AmdSmiSource final : public GpuSource {
       }
       last_activity_.push_back(activity(g, g.interval));
       g.interval.reset(t, g.total_uj);
+      // The processes listed at its end were there when the next one began: an interval with
+      // no list of its own while the command ran (the last, cut short by its end) still has them.
+      g.interval.processes.command_seen = g.listed_command;
+      g.interval.processes.other_seen = g.listed_other;
     }
     machine.insert(machine.end(), shares.begin(), shares.end());
     return machine;
@@ -611,6 +618,10 @@ class AmdSmiSource final : public GpuSource {
       bool mine = is_command_(pid);
       (mine ? command : other) = true;
       (mine ? command_ns : other_ns) += ns;
+    }
+    if (count) {
+      g.listed_command = command;
+      g.listed_other = other;
     }
     if (!count || (run_over && !command)) return;
     for (Window* w : {&g.run, &g.interval}) {

@@ -362,7 +362,9 @@ struct Gpu {
   // from 0, so nothing is counted across them.
   unsigned counter_jumps = 0;
   double last_counter_t = 0;  // when last_counter_mj was read
-  std::string read_error;     // why the last energy read failed; empty when it did not
+  // Whose processes the last list showed: they were on the GPU when the next interval began.
+  bool listed_command = false, listed_other = false;
+  std::string read_error;  // why the last energy read failed; empty when it did not
   std::optional<double> last_w;
   double last_t = 0;
   unsigned long long last_seen_us = 0;       // nvmlDeviceGetProcessUtilization's lastSeenTimeStamp
@@ -448,6 +450,7 @@ class NvmlSourceImpl final : public GpuSource {
       g.interval.reset(t);
       g.last_seen_us = stamp;
       g.processes_seen_us = stamp;
+      g.listed_command = g.listed_other = false;
     }
     share_notes_.clear();
   }
@@ -496,6 +499,10 @@ class NvmlSourceImpl final : public GpuSource {
       if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.interval));
       g.interval.reset(t);
+      // The processes listed at its end were there when the next one began: an interval with
+      // no list of its own while the command ran (the last, cut short by its end) still has them.
+      g.interval.processes.command_seen = g.listed_command;
+      g.interval.processes.other_seen = g.listed_other;
     }
     machine.insert(machine.end(), shares.begin(), shares.end());
     return machine;
@@ -644,6 +651,8 @@ class NvmlSourceImpl final : public GpuSource {
     bool command = false, other = false;
     for (unsigned i = 0; i < count && i < procs_.size(); ++i)
       (is_command_(procs_[i].pid) ? command : other) = true;
+    g.listed_command = command;
+    g.listed_other = other;
     if (run_over && !command) return;
     for (Window* w : {&g.run, &g.interval}) {
       w->processes.command_seen |= command;

@@ -165,6 +165,40 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("measure -I: every interval of a command alone on its GPU has the command's share") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path out = dir / "m.json";
+    std::vector<std::string> env;
+    SUBCASE("NVML") {
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so", "PMC_FAKE_NVML_START=5"};
+    }
+    SUBCASE("AMD SMI") {
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "PMC_FAKE_AMDSMI_WATTS=400"};
+    }
+    // The command is the GPU's only process from the first sample on: the run's share is the
+    // GPU's whole energy, and so is each interval's, the last one (a few ms after the last tick,
+    // with no sample of its own before the command ends) included, so that the intervals' shares
+    // add up as their machine readings do.
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-I", "200", "--json", out.string(), "--", "sleep", "0.41"}),
+        env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    REQUIRE(find(doc["energy"], "gpu0", "command"));
+    REQUIRE(doc["intervals"].size() >= 2);
+    for (const auto& iv : doc["intervals"]) {
+      auto* machine = find(iv["energy"], "gpu0", "machine");
+      auto* share = find(iv["energy"], "gpu0", "command");
+      REQUIRE(machine);
+      REQUIRE(share);
+      CHECK((*share)["joules"].get<double>() ==
+            doctest::Approx((*machine)["joules"].get<double>()));
+    }
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure: without NVML nothing about GPUs is said, and the exit status is 0") {
     fs::path dir = make_temp_dir("gpu-cli");
     fs::path out = dir / "m.json";
