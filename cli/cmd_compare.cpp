@@ -222,12 +222,27 @@ std::vector<RunProfile> load_profiles(const CompareCliOptions& o, std::vector<Gp
   return runs;
 }
 
-// The GPU catalog: gpus.csv and gpu_instances.csv beside it.
-GpuCatalog load_gpu_catalog(const std::string& path) {
+// The GPU catalog: gpus.csv and gpu_instances.csv beside it; `measured_gpu` (--measured-gpu),
+// when given, must be one of its rows.
+GpuCatalog load_gpu_catalog(const std::string& path, const std::string& measured_gpu) {
   auto instances = (std::filesystem::path(path).parent_path() / "gpu_instances.csv").string();
   try {
-    return GpuCatalog::parse(read_catalog_file(path), path, read_catalog_file(instances),
-                             instances);
+    // The GPUs first: a --gpu-catalog that cannot be read is what the error names, not the
+    // instances file looked for beside it.
+    std::string gpus = read_catalog_file(path);
+    std::string instance_rows;
+    try {
+      instance_rows = read_catalog_file(instances);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(fmt::format(
+          "{} (the GPU instances, read from the folder of the GPU catalog {})", e.what(), path));
+    }
+    GpuCatalog catalog = GpuCatalog::parse(gpus, path, instance_rows, instances);
+    if (!measured_gpu.empty() && !catalog.find(measured_gpu))
+      throw std::runtime_error(
+          fmt::format("--measured-gpu {}: no row of {} has that id (its first column, such as {})",
+                      measured_gpu, path, catalog.gpus().front().id));
+    return catalog;
   } catch (const std::runtime_error& e) {
     throw CommandError(e.what());
   }
@@ -289,7 +304,7 @@ int run_compare(const CompareCliOptions& o) {
     std::vector<GpuRun> gpu_runs;
     std::vector<RunProfile> runs = load_profiles(o, gpu_runs);
     std::optional<GpuCatalog> gpu_catalog;
-    if (!gpu_runs.empty()) gpu_catalog = load_gpu_catalog(o.gpu_catalog_path);
+    if (!gpu_runs.empty()) gpu_catalog = load_gpu_catalog(o.gpu_catalog_path, o.measured_gpu);
     Report report = compare_runs(runs, catalog, skus, rules, options, request,
                                  {gpu_runs, gpu_catalog ? &*gpu_catalog : nullptr});
     write_compare_outputs(o, report);

@@ -371,6 +371,10 @@ struct Window {
   double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0;
   int util_n = 0, clock_n = 0, memory_clock_n = 0;
   TemperatureWindow temperature;
+  // Whether any activity reading was taken in the window.
+  bool sampled() const {
+    return util_n > 0 || clock_n > 0 || memory_clock_n > 0 || temperature.readings > 0;
+  }
   ProcessWindow processes;  // use: GFX engine ns
   void reset(double t, double uj) {
     *this = Window{};
@@ -405,6 +409,8 @@ struct Gpu {
   double last_t = 0;
   unsigned power_misses = 0;            // samples at which the power did not answer
   std::map<unsigned, uint64_t> gfx_ns;  // each listed process's GFX engine time at the last look
+  // Whose processes the last list showed: they were on the GPU when the next interval began.
+  bool listed_command = false, listed_other = false;
   std::map<unsigned, uint64_t> read_gfx_ns;  // the same, at the last read_processes()
   // The sensor whose temperature is read (kTemperatureHotspot or kTemperatureEdge); none where
   // neither answered when the source opened, which a note says.
@@ -461,6 +467,7 @@ class AmdSmiSource final : public GpuSource {
       g.last_w.reset();
       read_energy(g, t);
       g.gfx_ns.clear();
+      g.listed_command = g.listed_other = false;
       if (is_command_) list_processes(g, false);  // the processes already there: their baseline
       g.read_gfx_ns.clear();
       if (auto n = list(g)) advance_gfx(g.read_gfx_ns, *n, nullptr);
@@ -485,7 +492,10 @@ class AmdSmiSource final : public GpuSource {
     share_notes_.clear();
     for (auto& g : gpus_) {
       read_energy(g, t);
-      if (is_command_) list_processes(g, true);
+      // A run shorter than the sample period was never sampled: one reading at its end, as an
+      // interval has (a longer run's mean is left as its samples give it).
+      if (!g.run.sampled()) sample_activity(g);
+      if (is_command_) list_processes(g, true, /*run_over=*/true);
       if (g.has_reading()) {
         machine.push_back(reading(g, g.run, t));
         if (auto s = share(g.run, machine.back(), &share_notes_)) shares.push_back(*s);
@@ -512,6 +522,10 @@ class AmdSmiSource final : public GpuSource {
       }
       last_activity_.push_back(activity(g, g.interval));
       g.interval.reset(t, g.total_uj);
+      // The processes listed at its end were there when the next one began: an interval with
+      // no list of its own while the command ran (the last, cut short by its end) still has them.
+      g.interval.processes.command_seen = g.listed_command;
+      g.interval.processes.other_seen = g.listed_other;
     }
     machine.insert(machine.end(), shares.begin(), shares.end());
     return machine;
@@ -588,10 +602,12 @@ class AmdSmiSource final : public GpuSource {
     g.last_t = t;
   }
 
-  // The processes on g now: whether the command's and others' are there, and when both, the GFX
-  // engine time each side used since the last look (a process first seen after start() counts
+  // The processes on g now: whether the command's and others' are there, and the GFX engine
+  // time each side used since the last look (a process first seen after start() counts
   // all of its time, which it used since it started). `count` false takes the baseline only.
-  void list_processes(Gpu& g, bool count) {
+  // run_over: the run's end, read once its command has ended: a list without the command then
+  // describes what follows the run, and is not counted.
+  void list_processes(Gpu& g, bool count, bool run_over = false) {
     auto n = list(g);
     if (!n) return;
     std::vector<std::pair<unsigned, double>> used;
@@ -603,11 +619,18 @@ class AmdSmiSource final : public GpuSource {
       (mine ? command : other) = true;
       (mine ? command_ns : other_ns) += ns;
     }
-    if (!count) return;
+    if (count) {
+      g.listed_command = command;
+      g.listed_other = other;
+    }
+    if (!count || (run_over && !command)) return;
     for (Window* w : {&g.run, &g.interval}) {
       w->processes.command_seen |= command;
       w->processes.other_seen |= other;
-      if (command && other) {
+      // Whoever is listed: the time either side used the engine alone counts in the split too
+      // (a split from only the moments both were listed would give the command the shared
+      // moments' fraction of all its energy).
+      if (command || other) {
         w->processes.command_use += command_ns;
         w->processes.other_use += other_ns;
         ++w->processes.use_samples;

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <exception>
 #include <filesystem>
 #include <future>
 #include <map>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -153,6 +155,59 @@ void add_gpu_metrics(const std::vector<GpuActivity>& activity,
   }
 }
 
+// A GPU whose energy the last read could not read (NVML's "GPU is lost" after an Xid 79, a
+// driver reset): its source keeps the last good value, so its reading would give the window only
+// what came before the loss (0 J for a counter read only at the window's ends) as if it were
+// measured, and joules_per_run would count that. Its readings, both scopes, are dropped; each
+// GPU dropped is said in `notes` (when given), as `window` ("the run's", "an interval's") end.
+void drop_unread_gpus(std::vector<EnergyReading>& readings,
+                      const std::vector<GpuReadProblem>& problems, std::string_view window,
+                      std::vector<std::string>* notes) {
+  for (const auto& p : problems) {
+    std::erase_if(readings, [&](const EnergyReading& r) { return r.domain == p.domain; });
+    if (notes)
+      notes->push_back(fmt::format(
+          "{}: no energy: it could not be read at {} end ({}), so what it drew is not known and "
+          "no total counts it",
+          p.domain, window, p.problem));
+  }
+}
+
+// Each GPU's activity over several runs (-r N): each reading the mean of the runs' means that
+// have it, as the runs' energy is their mean, rather than the last run's.
+std::vector<GpuActivity> mean_activity(const std::vector<std::vector<GpuActivity>>& runs) {
+  static constexpr std::optional<double> GpuActivity::*kFields[] = {
+      &GpuActivity::util_pct,      &GpuActivity::memory_util_pct,
+      &GpuActivity::sm_clock_mhz,  &GpuActivity::memory_clock_mhz,
+      &GpuActivity::temperature_c, &GpuActivity::temperature_rise_c_per_s};
+  constexpr size_t kCount = std::size(kFields);
+  struct Sums {
+    GpuActivity first;
+    std::array<double, kCount> sum{};
+    std::array<int, kCount> n{};
+  };
+  std::vector<Sums> each;  // in the order the GPUs first appear
+  for (const auto& run : runs)
+    for (const auto& a : run) {
+      auto it = std::find_if(each.begin(), each.end(),
+                             [&](const Sums& x) { return x.first.domain == a.domain; });
+      if (it == each.end()) it = each.insert(each.end(), Sums{a, {}, {}});
+      for (size_t k = 0; k < kCount; ++k)
+        if (const auto& v = a.*kFields[k]) {
+          it->sum[k] += *v;
+          ++it->n[k];
+        }
+    }
+  std::vector<GpuActivity> out;
+  for (const auto& x : each) {
+    GpuActivity a = x.first;
+    for (size_t k = 0; k < kCount; ++k)
+      a.*kFields[k] = x.n[k] > 0 ? std::optional(x.sum[k] / x.n[k]) : std::nullopt;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 }  // namespace
 
 struct EnergyRecorder::State {
@@ -163,6 +218,7 @@ struct EnergyRecorder::State {
   PowerChoice choice;
   GpuSources gpu;
   std::vector<GpuActivity> run_activity;
+  std::vector<std::vector<GpuActivity>> runs_activity;  // each run's, for add_derived
   std::optional<SkuCatalog> catalog;
   std::string catalog_problem;  // why there is no catalog
   const Sku* sku = nullptr;
@@ -206,9 +262,12 @@ struct EnergyRecorder::State {
     std::vector<EnergyReading> machine;
     std::exception_ptr machine_error;
     std::vector<EnergyReading> gpus;
+    std::vector<GpuReadProblem> gpu_problems;
     std::vector<GpuActivity> gpu_activity;
     std::exception_ptr gpu_error;
   };
+  // mark_interval: the GPUs each marked interval could not read at its end.
+  std::vector<std::vector<GpuReadProblem>> marked_gpu_problems;
   std::optional<RunEnd> run_end;
 
   std::future<void> catalog_ready;  // while the shipped catalog is read in the background
@@ -671,9 +730,14 @@ struct EnergyRecorder::State {
     }
     if (run_end && run_end->gpu_error) std::rethrow_exception(run_end->gpu_error);
     auto readings = run_end ? run_end->gpus : gpu.source->read_since_start();
+    auto problems = run_end ? run_end->gpu_problems : gpu.source->read_problems();
     run_activity = run_end ? run_end->gpu_activity : gpu.source->last_activity();
+    runs_activity.push_back(run_activity);
+    std::vector<std::string> dropped;
+    drop_unread_gpus(readings, problems, "the run's", &dropped);
     m.energy.insert(m.energy.end(), readings.begin(), readings.end());
     for (const auto& n : gpu.source->notes()) m.notes.push_back(n);
+    m.notes.insert(m.notes.end(), dropped.begin(), dropped.end());
   }
 };
 
@@ -758,6 +822,7 @@ void EnergyRecorder::begin_run() {
   s.marked_busy.clear();
   s.marked_task.clear();
   s.marked_util.clear();
+  s.marked_gpu_problems.clear();
   if (s.choice.source && s.task_cpu->available()) s.task_at_interval = s.task_cpu->read();
   s.task_at_start.reset();
   if (s.system_wide && s.task_cpu->available()) s.task_at_start = s.task_cpu->read();
@@ -779,6 +844,7 @@ void EnergyRecorder::end_run() {
   if (s.gpu.source) {
     try {
       end.gpus = s.gpu.source->read_since_start();
+      end.gpu_problems = s.gpu.source->read_problems();
       end.gpu_activity = s.gpu.source->last_activity();
     } catch (const std::exception&) {
       end.gpu_error = std::current_exception();
@@ -809,6 +875,7 @@ void EnergyRecorder::complete_interval(Interval& iv) {
   }
   if (s.gpu.source) {
     auto readings = s.gpu.source->read_interval();
+    drop_unread_gpus(readings, s.gpu.source->read_problems(), "the interval's", nullptr);
     add_gpu_metrics(s.gpu.source->last_activity(), readings, iv.metrics);
     iv.energy.insert(iv.energy.end(), readings.begin(), readings.end());
   }
@@ -816,7 +883,10 @@ void EnergyRecorder::complete_interval(Interval& iv) {
 
 void EnergyRecorder::mark_interval() {
   auto& s = *state_;
-  if (s.gpu.source) s.gpu.source->mark_interval();
+  if (s.gpu.source) {
+    s.gpu.source->mark_interval();
+    s.marked_gpu_problems.push_back(s.gpu.source->read_problems());
+  }
   if (!s.choice.source) {
     // A system-wide estimate needs each interval's utilisation from /proc/stat.
     if (!s.system_wide) return;
@@ -905,8 +975,11 @@ void EnergyRecorder::finish_intervals(std::vector<Interval>& intervals,
   if (s.gpu.source) {
     auto readings = s.gpu.source->take_marked_intervals();
     auto activity = s.gpu.source->take_marked_activity();
+    auto problems = std::exchange(s.marked_gpu_problems, {});
     for (size_t k = 0; k < intervals.size() && k < readings.size(); ++k) {
       auto& iv = intervals[k];
+      if (k < problems.size())
+        drop_unread_gpus(readings[k], problems[k], "the interval's", nullptr);
       if (k < activity.size()) add_gpu_metrics(activity[k], readings[k], iv.metrics);
       iv.energy.insert(iv.energy.end(), readings[k].begin(), readings[k].end());
     }
@@ -956,7 +1029,7 @@ void EnergyRecorder::add_derived(Measurement& m) const {
     m.notes.push_back(fmt::format("cost_usd = {} USD/h ({}) × {:.6f} s elapsed / 3600", *price,
                                   price_basis, m.duration_s));
   }
-  add_gpu_metrics(s.run_activity, m.energy, m.metrics);
+  add_gpu_metrics(mean_activity(s.runs_activity), m.energy, m.metrics);
   add_peak_rss(m);
 }
 
@@ -1006,6 +1079,7 @@ EnergyRecorder::GpuInterval EnergyRecorder::read_gpu_interval(std::vector<std::s
     // read_interval samples the activity at the window's end: no window is left without one.
     for (auto& r : source->read_interval())
       if (r.scope == EnergyScope::machine) out.energy.push_back(std::move(r));
+    drop_unread_gpus(out.energy, source->read_problems(), "an interval's", &notes);
     out.activity = source->last_activity();
   } catch (const std::exception& e) {
     notes.push_back(fmt::format("an interval without GPU readings: {} could not be read ({})",

@@ -332,17 +332,20 @@ unsigned long long wall_us() {
 // What one window (the run, or the current interval) accumulates for one GPU.
 struct Window {
   double start_s = 0;
-  uint64_t counter_start_mj = 0;
+  uint64_t counter_mj = 0;  // the energy counter's advance over the window
   double integrated_j = 0;
   double util_sum = 0, memory_util_sum = 0, clock_sum = 0, memory_clock_sum = 0;
   int util_n = 0, clock_n = 0, memory_clock_n = 0;
   TemperatureWindow temperature;
+  // Whether any activity reading was taken in the window.
+  bool sampled() const {
+    return util_n > 0 || clock_n > 0 || memory_clock_n > 0 || temperature.readings > 0;
+  }
   ProcessWindow processes;  // use: summed SM % of the per-process samples
 
-  void reset(double t, uint64_t counter_mj) {
+  void reset(double t) {
     *this = Window{};
     start_s = t;
-    counter_start_mj = counter_mj;
   }
 };
 
@@ -350,8 +353,17 @@ struct Gpu {
   GpuInfo info;
   Device handle = nullptr;
   EnergyKind kind = EnergyKind::counter;
-  uint64_t last_counter_mj = 0;
+  std::optional<uint64_t> last_counter_mj;  // the last good reading of the energy counter
   bool counter_failed = false;
+  // Times the counter went back (it counts from 0 again when the driver reloads or the GPU is
+  // reset): the reading after each is taken as its advance.
+  unsigned counter_resets = 0;
+  // Times it went back to more than it could have counted since the last reading: no restart
+  // from 0, so nothing is counted across them.
+  unsigned counter_jumps = 0;
+  double last_counter_t = 0;  // when last_counter_mj was read
+  // Whose processes the last list showed: they were on the GPU when the next interval began.
+  bool listed_command = false, listed_other = false;
   std::string read_error;  // why the last energy read failed; empty when it did not
   std::optional<double> last_w;
   double last_t = 0;
@@ -434,10 +446,11 @@ class NvmlSourceImpl final : public GpuSource {
     for (auto& g : gpus_) {
       g.last_w.reset();
       read_energy(g, t);
-      g.run.reset(t, g.last_counter_mj);
-      g.interval.reset(t, g.last_counter_mj);
+      g.run.reset(t);
+      g.interval.reset(t);
       g.last_seen_us = stamp;
       g.processes_seen_us = stamp;
+      g.listed_command = g.listed_other = false;
     }
     share_notes_.clear();
   }
@@ -445,7 +458,9 @@ class NvmlSourceImpl final : public GpuSource {
   void sample() override {
     double t = now_s();
     for (auto& g : gpus_) {
-      if (g.kind != EnergyKind::counter) read_energy(g, t);
+      // The counter too: a reset (it restarts from 0) is told from a reading that went back, so
+      // the sooner it is read after one, the less of its energy is missed.
+      read_energy(g, t);
       sample_activity(g);
       sample_processes(g);
     }
@@ -458,7 +473,10 @@ class NvmlSourceImpl final : public GpuSource {
     share_notes_.clear();
     for (auto& g : gpus_) {
       read_energy(g, t);
-      sample_processes(g);
+      // A run shorter than the sample period was never sampled: one reading at its end, as an
+      // interval has (a longer run's mean is left as its samples give it).
+      if (!g.run.sampled()) sample_activity(g);
+      sample_processes(g, /*run_over=*/true);
       machine.push_back(reading(g, g.run, t));
       if (auto s = share(g.run, machine.back(), &share_notes_)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.run));
@@ -480,7 +498,11 @@ class NvmlSourceImpl final : public GpuSource {
       machine.push_back(reading(g, g.interval, t));
       if (auto s = share(g.interval, machine.back(), nullptr)) shares.push_back(*s);
       last_activity_.push_back(activity(g, g.interval));
-      g.interval.reset(t, g.last_counter_mj);
+      g.interval.reset(t);
+      // The processes listed at its end were there when the next one began: an interval with
+      // no list of its own while the command ran (the last, cut short by its end) still has them.
+      g.interval.processes.command_seen = g.listed_command;
+      g.interval.processes.other_seen = g.listed_other;
     }
     machine.insert(machine.end(), shares.begin(), shares.end());
     return machine;
@@ -531,7 +553,21 @@ class NvmlSourceImpl final : public GpuSource {
     if (g.kind == EnergyKind::counter) {
       Return r = kSuccess;
       if (auto mj = read_counter_mj(api, g.handle, &r)) {
+        if (g.last_counter_mj) {
+          uint64_t advance = 0;
+          if (*mj >= *g.last_counter_mj) {
+            advance = *mj - *g.last_counter_mj;
+          } else if (double(*mj) <= max_advance_mj(g, t)) {
+            advance = *mj;  // restarted from 0: what it counted since
+            ++g.counter_resets;
+          } else {
+            ++g.counter_jumps;
+          }
+          g.run.counter_mj += advance;
+          g.interval.counter_mj += advance;
+        }
         g.last_counter_mj = *mj;
+        g.last_counter_t = t;
         g.read_error.clear();
       } else {
         g.counter_failed = true;  // the last good value stands
@@ -555,6 +591,13 @@ class NvmlSourceImpl final : public GpuSource {
     }
     g.last_w = w;
     g.last_t = t;
+  }
+
+  // The most a counter restarted from 0 can have counted since g's last reading: twice the
+  // power limit (1 kW where it is unknown) over the time since, and one counter step.
+  static double max_advance_mj(const Gpu& g, double t) {
+    double watts = 2 * g.info.power_limit_w.value_or(1000);
+    return watts * (std::max(0.0, t - g.last_counter_t) + kCounterStepS) * 1e3;
   }
 
   void sample_activity(Gpu& g) {
@@ -592,7 +635,9 @@ class NvmlSourceImpl final : public GpuSource {
 
   // Which compute processes run on g now: the command's, others', and when both, their SM
   // shares since the last look.
-  void sample_processes(Gpu& g) {
+  // run_over: the run's end, read once its command has ended: a list without the command then
+  // describes what follows the run, and is not counted.
+  void sample_processes(Gpu& g, bool run_over = false) {
     const Api& api = lib_->api();
     if (!is_command_ || api.compute_processes == nullptr) return;
     unsigned count = unsigned(procs_.size());
@@ -606,11 +651,17 @@ class NvmlSourceImpl final : public GpuSource {
     bool command = false, other = false;
     for (unsigned i = 0; i < count && i < procs_.size(); ++i)
       (is_command_(procs_[i].pid) ? command : other) = true;
+    g.listed_command = command;
+    g.listed_other = other;
+    if (run_over && !command) return;
     for (Window* w : {&g.run, &g.interval}) {
       w->processes.command_seen |= command;
       w->processes.other_seen |= other;
     }
-    if (command && other) sample_process_utilization(g);
+    // Whoever is listed: the split weighs the command's use against the others' over the whole
+    // window, so the time either side computed alone counts too (a split from only the moments
+    // both were listed would give the command the shared moments' fraction of all its energy).
+    if (command || other) sample_process_utilization(g);
   }
 
   void sample_process_utilization(Gpu& g) {
@@ -685,10 +736,7 @@ class NvmlSourceImpl final : public GpuSource {
     e.domain = g.domain();
     e.method = method_of(g.kind);
     double window_s = std::max(0.0, t - w.start_s);
-    e.joules =
-        g.kind == EnergyKind::counter
-            ? double(g.last_counter_mj - std::min(g.last_counter_mj, w.counter_start_mj)) / 1e3
-            : w.integrated_j;
+    e.joules = g.kind == EnergyKind::counter ? double(w.counter_mj) / 1e3 : w.integrated_j;
     e.average_watts = window_s > 0 ? e.joules / window_s : 0;
     double edge = window_s > 0 ? 1.0 / window_s : 1.0;
     switch (g.kind) {
@@ -734,7 +782,20 @@ class NvmlSourceImpl final : public GpuSource {
                "mJ; it advances about every 100 ms, so each end of a window may be off by one "
                "step)" +
                (g.counter_failed ? "; a read failed during the run and the last value was kept"
-                                 : "");
+                                 : "") +
+               (g.counter_resets > 0
+                    ? fmt::format("; it went back {} time(s) (a driver reload or GPU reset "
+                                  "restarts it from 0): each time its reading was taken as its "
+                                  "advance, so up to one sample period ({} ms) of energy may be "
+                                  "missing",
+                                  g.counter_resets, kCounterSampleMs)
+                    : "") +
+               (g.counter_jumps > 0
+                    ? fmt::format("; it went back {} time(s) to more than it could have counted "
+                                  "since its last reading (no restart from 0): nothing is "
+                                  "counted across those",
+                                  g.counter_jumps)
+                    : "");
       case EnergyKind::instant:
         return what +
                ": the energy counter does not answer, so energy integrates the instant "

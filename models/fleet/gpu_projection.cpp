@@ -209,6 +209,15 @@ std::optional<GpuRun> gpu_run(const Measurement& m, std::string source, std::str
     if (info->memory_mib) memory += *info->memory_mib, ++memories;
   }
   r.watts_per_gpu = r.joules / r.gpus / r.duration_s;
+  if (used.front()->scope == EnergyScope::command) {
+    double machine_joules = 0;
+    for (const auto& e : m.energy)
+      if (e.scope == EnergyScope::machine &&
+          std::any_of(used.begin(), used.end(),
+                      [&](const auto* u) { return u->domain == e.domain; }))
+        machine_joules += e.joules;
+    if (machine_joules > r.joules) r.draw_watts_per_gpu = machine_joules / r.gpus / r.duration_s;
+  }
   if (limits) r.power_limit_w = limit / limits;
   if (memories) r.memory_mib = memory / memories;
   r.util = mean_metric(m, "gpu_util", used);
@@ -221,7 +230,9 @@ GpuBoundness classify_gpu_job(const GpuRun& run, const GpuSpec& source) {
   double u = std::clamp(run.util.value_or(1.0), 0.01, 1.0);
   double limit = run.power_limit_w.value_or(source.tdp_w);
   double idle = std::min(source.idle_w, limit * 0.99);
-  double busy = idle + (run.watts_per_gpu - idle) / u;
+  // The GPUs' own draw: a share of it (the job beside others) would read as a lighter load.
+  double draw = run.draw_watts_per_gpu.value_or(run.watts_per_gpu);
+  double busy = idle + (draw - idle) / u;
   b.busy_power_fraction = std::clamp((busy - idle) / (limit - idle), 0.0, 1.0);
   if (run.sm_clock_mhz && source.boost_mhz) b.clock_ratio = *run.sm_clock_mhz / *source.boost_mhz;
   double phi = b.busy_power_fraction;

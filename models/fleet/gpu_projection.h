@@ -76,7 +76,10 @@ struct GpuRun {
   int gpus = 0;          // GPUs the job ran on
   double duration_s = 0;
   double watts_per_gpu = 0;  // mean over the run and the GPUs
-  double joules = 0;         // all the GPUs
+  // Where the job's energy is its share of GPUs others used too: the GPUs' own draw (scope
+  // machine), which their utilisation and clock describe and its compute share is judged on.
+  std::optional<double> draw_watts_per_gpu;
+  double joules = 0;  // all the GPUs
   double energy_uncertainty = 0;
   std::string energy_method;
   std::optional<double> util;  // gpu_util: fraction of time a kernel ran

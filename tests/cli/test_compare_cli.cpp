@@ -312,7 +312,44 @@ TEST_SUITE("pure") {
   }
 }
 
+namespace {
+
+// 013.txt's run given one H200 at its 700 W limit, written as a measurement document at `path`.
+void write_h200_run(const std::string& path) {
+  auto m = pmc::import_perf_stat(read_file(perfstat("013.txt")), "013.txt").measurement;
+  m.machine.hostname = "h200";
+  pmc::GpuInfo gpu;
+  gpu.name = "NVIDIA H200";
+  gpu.power_limit_w = 700;
+  m.machine.gpus.push_back(gpu);
+  m.energy.push_back(
+      {"gpu0", 700 * m.duration_s, 700, "measured:nvml", 0.01, pmc::EnergyScope::machine});
+  std::ofstream(path) << pmc::measurement_to_json(m);
+}
+
+}  // namespace
+
 TEST_SUITE("pure") {
+  TEST_CASE(
+      "compare: a GPU catalog or --measured-gpu that is not there stops with the file named") {
+    auto path = temp_path("h200-bad.json");
+    write_h200_run(path);
+    SUBCASE("--gpu-catalog names no file: that file is named, not gpu_instances.csv") {
+      auto r = run_process(pmcmodel({"compare", path, "--gpu-catalog", "/nonexistent/gpus.csv"}));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.err.find("/nonexistent/gpus.csv") != std::string::npos);
+    }
+    SUBCASE("--measured-gpu names no row of the catalog") {
+      auto r = run_process(pmcmodel({"compare", path, "--measured-gpu", "nvidia-h999"}));
+      CHECK(r.exit_code == 2);
+      CHECK(one_line(r.err));
+      CHECK(r.err.find("--measured-gpu nvidia-h999") != std::string::npos);
+      CHECK(r.out.empty());
+    }
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE("compare ranks a GPU run on the GPU catalog and recommends an instance and a GPU") {
     // 013.txt's run (7.31681 s) given one H200 at its 700 W limit, busy all the time: φ = 1,
     // compute-bound, so time scales with the tensor (else FP32) peak.

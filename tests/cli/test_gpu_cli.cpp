@@ -57,6 +57,148 @@ TEST_SUITE("kernel") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("measure: an NVML energy counter that restarts from 0 mid-run still adds up") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", reset = dir / "reset", out = dir / "m.json";
+    std::ofstream(clock) << "4.5\n";
+    // The trace moves to 6 s and stays there long enough to be sampled, then the driver reloads
+    // at 6 s (the counter reads from 0 again, and is sampled so), and the trace moves on to
+    // 10.4 s. The energy is the same as without the reset: rows t=4.4984 (3498747 mJ) and
+    // t=10.3942 (7483951 mJ).
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
+                  "echo 6 > " + clock.string() + "; sleep 0.5; echo 6 > " + reset.string() +
+                      "; sleep 0.5; echo 10.4 > " + clock.string() + "; sleep 0.3"}),
+        {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+         "PMC_FAKE_NVML_CLOCK=" + clock.string(), "PMC_FAKE_NVML_RESET=" + reset.string()});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    REQUIRE(g);
+    CHECK((*g)["joules"].get<double>() == doctest::Approx(7483.951 - 3498.747));
+    bool said = false;
+    for (const auto& n : doc["notes"])
+      if (n.get<std::string>().find("went back 1 time") != std::string::npos) said = true;
+    CHECK(said);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure -r: a GPU's utilisation and temperature are the runs' mean, not the last's") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", seen = dir / "seen", out = dir / "m.json";
+    std::ofstream(clock) << "3\n";
+    // The first run holds the trace at 3 s (idle: 0 % utilisation, 37 °C), the second at 10.4 s
+    // (the bf16 matmul: 99 %, 57 °C): the runs' means are 49.5 % and 47 °C.
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-r", "2", "--json", out.string(), "--", "sh", "-c",
+                  "if [ -e " + seen.string() + " ]; then echo 10.4 > " + clock.string() +
+                      "; else touch " + seen.string() + "; fi; sleep 0.5"}),
+        {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+         "PMC_FAKE_NVML_CLOCK=" + clock.string()});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    REQUIRE(doc["runs"] == 2);
+    std::map<std::string, double> metric;
+    for (const auto& m : doc["metrics"]) metric[m["name"]] = m["value"].get<double>();
+    REQUIRE(metric.count("gpu_util.gpu0"));
+    REQUIRE(metric.count("gpu_temperature_c.gpu0"));
+    // A sample of the second run taken before its command moved the clock reads the first's, so
+    // the bounds leave room below the means; the last run alone reads 0.99 and 57 °C.
+    CHECK(metric["gpu_util.gpu0"] > 0.35);
+    CHECK(metric["gpu_util.gpu0"] < 0.6);
+    CHECK(metric["gpu_temperature_c.gpu0"] > 43);
+    CHECK(metric["gpu_temperature_c.gpu0"] < 50);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: a run shorter than the GPU's sample period still has its utilisation") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", out = dir / "m.json";
+    std::vector<std::string> env;
+    double util = 0;
+    SUBCASE("NVML, in the trace's bf16 matmul: 99 %") {
+      std::ofstream(clock) << "10.4\n";
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so",
+             "PMC_FAKE_NVML_CLOCK=" + clock.string()};
+      util = 0.99;
+    }
+    SUBCASE("AMD SMI: the stand-in's gfx_activity, 90 %") {
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1"};
+      util = 0.90;
+    }
+    // `true` ends long before the first sample (every 100 ms).
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "true"}), env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    std::map<std::string, double> metric;
+    for (const auto& m : doc["metrics"]) metric[m["name"]] = m["value"].get<double>();
+    REQUIRE(metric.count("gpu_util.gpu0"));
+    CHECK(metric["gpu_util.gpu0"] == doctest::Approx(util));
+    CHECK(metric.count("gpu_sm_clock_mhz.gpu0"));
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: an NVML energy counter that jumps back to more than a restart could count") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", out = dir / "m.json";
+    std::ofstream(clock) << "4.5\n";
+    // The trace goes back from 10.4 s to 2 s: the counter falls by 4.5 MJ (7483951 to 2987128
+    // mJ and more), which no restart from 0 can have counted in a tenth of a second at 700 W.
+    // Nothing is counted across the jump: the run is the advance from 4.5 to 10.4 s.
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
+                                   "echo 10.4 > " + clock.string() + "; sleep 0.5; echo 2 > " +
+                                       clock.string() + "; sleep 0.3"}),
+                         {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+                          "PMC_FAKE_NVML_CLOCK=" + clock.string()});
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    REQUIRE(g);
+    CHECK((*g)["joules"].get<double>() == doctest::Approx(7483.951 - 3498.747));
+    bool said = false;
+    for (const auto& n : doc["notes"])
+      if (n.get<std::string>().find("more than it could have counted") != std::string::npos)
+        said = true;
+    CHECK(said);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure -I: every interval of a command alone on its GPU has the command's share") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path out = dir / "m.json";
+    std::vector<std::string> env;
+    SUBCASE("NVML") {
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so", "PMC_FAKE_NVML_START=5"};
+    }
+    SUBCASE("AMD SMI") {
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "PMC_FAKE_AMDSMI_WATTS=400"};
+    }
+    // The command is the GPU's only process from the first sample on: the run's share is the
+    // GPU's whole energy, and so is each interval's, the last one (a few ms after the last tick,
+    // with no sample of its own before the command ends) included, so that the intervals' shares
+    // add up as their machine readings do.
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-I", "200", "--json", out.string(), "--", "sleep", "0.41"}),
+        env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    REQUIRE(find(doc["energy"], "gpu0", "command"));
+    REQUIRE(doc["intervals"].size() >= 2);
+    for (const auto& iv : doc["intervals"]) {
+      auto* machine = find(iv["energy"], "gpu0", "machine");
+      auto* share = find(iv["energy"], "gpu0", "command");
+      REQUIRE(machine);
+      REQUIRE(share);
+      CHECK((*share)["joules"].get<double>() ==
+            doctest::Approx((*machine)["joules"].get<double>()));
+    }
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("measure: without NVML nothing about GPUs is said, and the exit status is 0") {
     fs::path dir = make_temp_dir("gpu-cli");
     fs::path out = dir / "m.json";
@@ -120,6 +262,90 @@ TEST_SUITE("kernel") {
     // A constant 400 W: the trapezoids give it back over whatever window was sampled.
     CHECK((*g)["average_watts"].get<double>() == doctest::Approx(400).epsilon(0.01));
     CHECK((*g)["uncertainty"].get<double>() >= 0.05);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: a GPU shared for part of the run splits by the use over the whole run") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path other = dir / "other", out = dir / "m.json";
+    std::vector<std::string> env;
+    std::string method;
+    double above = 0;
+    // The command computes alone (80 % of the engine) for 1 s, then another process joins (20 %
+    // against its 80 %) for 0.3 s.
+    SUBCASE("NVML: the SM % of each per-process sample") {
+      // s samples alone and k shared give 80(s + k) / (80(s + k) + 20k), 0.94 for s = 10, k = 3;
+      // the shared samples alone give 0.8.
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so", "PMC_FAKE_NVML_START=5",
+             "PMC_FAKE_NVML_OTHER_PID=1", "PMC_FAKE_NVML_OTHER_WHILE=" + other.string()};
+      method = "measured:nvml+share:sm-util";
+      above = 0.85;
+    }
+    SUBCASE("AMD SMI: GFX engine time") {
+      // The stand-in's other process reports, when first listed, 20 % of the engine since the
+      // stand-in started (about 1 s): 0.8 × 1.3 / (0.8 × 1.3 + 0.2 × 1.3) = 0.8 over the run;
+      // the shared samples alone give 0.8 × 0.3 / (0.8 × 0.3 + 0.2 × 1.3) = 0.48.
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1", "PMC_FAKE_AMDSMI_WATTS=400",
+             "PMC_FAKE_AMDSMI_OTHER_PID=1", "PMC_FAKE_AMDSMI_OTHER_WHILE=" + other.string()};
+      method = "measured:amdsmi+share:gfx-time";
+      above = 0.65;
+    }
+    auto r = run_process(pmcmodel({"measure", "-q", "--json", out.string(), "--", "sh", "-c",
+                                   "sleep 1; touch " + other.string() + "; sleep 0.3"}),
+                         env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    auto* g = find(doc["energy"], "gpu0", "machine");
+    auto* share = find(doc["energy"], "gpu0", "command");
+    REQUIRE(g);
+    REQUIRE(share);
+    CHECK((*share)["method"] == method);
+    double fraction = (*share)["joules"].get<double>() / (*g)["joules"].get<double>();
+    CHECK(fraction > above);
+    CHECK(fraction < 1.0);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("measure: a GPU lost before the run's end gets no joules, nor a share in the total") {
+    fs::path dir = make_temp_dir("gpu-cli");
+    fs::path clock = dir / "clock", lost = dir / "lost", out = dir / "m.json";
+    std::vector<std::string> env;
+    SUBCASE("NVML: the energy counter answers GPU is lost") {
+      std::ofstream(clock) << "4.5\n";
+      env = {std::string("PMCMODEL_NVML_LIBRARY=") + PMC_FAKE_NVML,
+             "PMCMODEL_AMDSMI_LIBRARY=/nonexistent/libamd_smi.so",
+             "PMC_FAKE_NVML_CLOCK=" + clock.string(), "PMC_FAKE_NVML_LOST=" + lost.string()};
+    }
+    SUBCASE("AMD SMI: the accumulator stops answering") {
+      std::ofstream(clock) << "0\n";
+      env = {std::string("PMCMODEL_AMDSMI_LIBRARY=") + PMC_FAKE_AMDSMI,
+             "PMCMODEL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1",
+             "PMC_FAKE_AMDSMI_CLOCK=" + clock.string(), "PMC_FAKE_AMDSMI_WATTS=400",
+             "PMC_FAKE_AMDSMI_LOST=" + lost.string()};
+    }
+    // The GPU draws for the trace's seconds 4.5-10.4 (or 10 s at 400 W), then is lost: the
+    // reading at the run's end fails, and the last good one is the run's start.
+    auto r = run_process(
+        pmcmodel({"measure", "-q", "-I", "100", "--json", out.string(), "--", "sh", "-c",
+                  "echo 10.4 > " + clock.string() + "; sleep 0.3; touch " + lost.string() +
+                      "; sleep 0.2"}),
+        env);
+    REQUIRE(r.exit_code == 0);
+    json doc = json::parse(read_file(out.string()));
+    CHECK(find(doc["energy"], "gpu0", "machine") == nullptr);
+    CHECK(find(doc["energy"], "gpu0", "command") == nullptr);
+    bool said = false;
+    for (const auto& n : doc["notes"]) {
+      auto text = n.get<std::string>();
+      if (text.rfind("gpu0: no energy", 0) == 0) said = true;
+      if (text.rfind("joules_per_run", 0) == 0) CHECK(text.find("gpu0") == std::string::npos);
+    }
+    CHECK(said);
+    // The last interval ends after the loss: it has no GPU reading either.
+    REQUIRE_FALSE(doc["intervals"].empty());
+    CHECK(find(doc["intervals"].back()["energy"], "gpu0", "machine") == nullptr);
     fs::remove_all(dir);
   }
 

@@ -36,6 +36,8 @@
  *   PMC_FAKE_AMDSMI_NO_HOTSPOT  the junction sensor answers NOT_SUPPORTED (the edge one answers)
  *   PMC_FAKE_AMDSMI_NO_TEMP     amdsmi_get_temp_metric answers NOT_SUPPORTED for every sensor
  *   PMC_FAKE_AMDSMI_OTHER_PID   a process that is not the caller's child also computes on GPU 0
+ *   PMC_FAKE_AMDSMI_OTHER_WHILE a file: the PMC_FAKE_AMDSMI_OTHER_PID process is listed only
+ *                               while it exists, as a test decides
  *   PMC_FAKE_AMDSMI_CHILD_GFX   the share (%) of GFX engine time each child uses (default 80); the
  *                               other process uses 100 minus that
  *   PMC_FAKE_AMDSMI_PROCESSES   "GPU:PID:GFX,…": exactly these processes, each on its GPU with
@@ -167,6 +169,7 @@ static int n_gpus, n_sockets, initialised, no_energy, no_power, replay, no_hotsp
     temp_milli;
 static double temp_c = 45;
 static unsigned other_pid, child_gfx = 80;
+static const char* other_while;
 /* PMC_FAKE_AMDSMI_PROCESSES, when set: each process's share of the GFX engine's time. */
 static struct fake_process_list listed = {.count = -1};
 static double trace_start;
@@ -261,6 +264,8 @@ amdsmi_status_t amdsmi_init(uint64_t flags) {
   temp_milli = getenv("PMC_FAKE_AMDSMI_TEMP_MILLI") != NULL;
   trace_start = env_double("PMC_FAKE_AMDSMI_TRACE_START", 0);
   other_pid = (unsigned)env_double("PMC_FAKE_AMDSMI_OTHER_PID", 0);
+  other_while = getenv("PMC_FAKE_AMDSMI_OTHER_WHILE");
+  if (other_while != NULL && *other_while == '\0') other_while = NULL;
   child_gfx = (unsigned)env_double("PMC_FAKE_AMDSMI_CHILD_GFX", 80);
   if (child_gfx > 100) child_gfx = 100;
   fake_parse_processes(getenv("PMC_FAKE_AMDSMI_PROCESSES"), &listed);
@@ -464,7 +469,8 @@ amdsmi_status_t amdsmi_get_gpu_process_list(amdsmi_processor_handle h, uint32_t*
   } else if (g->index == 0) {
     n = fake_children(pids, 64);
     if (n > 63) n = 63;
-    if (other_pid != 0) pids[n++] = other_pid;
+    if (other_pid != 0 && (other_while == NULL || access(other_while, F_OK) == 0))
+      pids[n++] = other_pid;
     for (unsigned i = 0; i < n; ++i) shares[i] = pids[i] == other_pid ? 100 - child_gfx : child_gfx;
   }
   if (*max_processes == 0 || n == 0) {

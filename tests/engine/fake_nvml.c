@@ -19,9 +19,14 @@
  *   PMC_FAKE_NVML_INIT_FAIL  nvmlInit_v2 answers DRIVER_NOT_LOADED
  *   PMC_FAKE_NVML_LOST       a file: while it exists, the energy counter and both power readings
  *                            answer GPU_IS_LOST (a GPU fallen off the bus), as a test decides
+ *   PMC_FAKE_NVML_RESET      a file holding a trace time in seconds: when it can be read, the
+ *                            energy counter restarted from 0 then (a driver reload, a GPU reset)
+ *                            and reads the trace's counter less its value at that time
  *   PMC_FAKE_NVML_NO_PERMISSION  nvmlInit_v2 answers NO_PERMISSION (a user who may not open
  *                            /dev/nvidia*)
  *   PMC_FAKE_NVML_OTHER_PID  a process that is not the caller's child also computes on GPU 0
+ *   PMC_FAKE_NVML_OTHER_WHILE  a file: the PMC_FAKE_NVML_OTHER_PID process is listed only while
+ *                            it exists, as a test decides
  *   PMC_FAKE_NVML_CHILD_SM   SM utilisation of each child process in nvmlDeviceGetProcessUtilization
  *                            (default 80); the other process gets 100 minus that
  *   PMC_FAKE_NVML_PROCESSES  "GPU:PID:SM,…": exactly these compute processes, each on its GPU
@@ -119,6 +124,8 @@ static struct timespec init_time;
 static double start_s;
 static const char* clock_file;
 static const char* lost_file;
+static const char* reset_file;
+static const char* other_while_file;
 static int gpus = 1;
 static int no_energy, no_fields, no_mem_clock, no_temperature;
 static unsigned other_pid;
@@ -214,6 +221,10 @@ nvmlReturn_t nvmlInit_v2(void) {
   if (clock_file && !*clock_file) clock_file = NULL;
   lost_file = getenv("PMC_FAKE_NVML_LOST");
   if (lost_file && !*lost_file) lost_file = NULL;
+  reset_file = getenv("PMC_FAKE_NVML_RESET");
+  if (reset_file && !*reset_file) reset_file = NULL;
+  other_while_file = getenv("PMC_FAKE_NVML_OTHER_WHILE");
+  if (other_while_file && !*other_while_file) other_while_file = NULL;
   v = getenv("PMC_FAKE_NVML_GPUS");
   gpus = v && atoi(v) == 2 ? 2 : 1;
   no_energy = env_flag("PMC_FAKE_NVML_NO_ENERGY");
@@ -300,7 +311,7 @@ nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* power) {
 }
 
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long* energy) {
-  double t;
+  double t, reset;
   const struct row* r;
   CHECK_DEVICE(device);
   if (no_energy) return NVML_ERROR_NOT_SUPPORTED;
@@ -310,6 +321,10 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
   *energy = r->energy_mj;
   if (r == &rows[row_count - 1] && t > r->t_s)
     *energy += (unsigned long long)((t - r->t_s) * r->power_instant_mw);
+  if (fake_read_clock(reset_file, &reset) && t >= reset) {
+    unsigned long long at_reset = row_at(reset)->energy_mj;
+    *energy = *energy > at_reset ? *energy - at_reset : 0;
+  }
   return NVML_SUCCESS;
 }
 
@@ -413,7 +428,7 @@ static unsigned processes(nvmlDevice_t device, unsigned* pids, unsigned capacity
   }
   if (device_index(device) != 0) return 0;
   n = fake_children(pids, capacity);
-  if (other_pid) {
+  if (other_pid && (other_while_file == NULL || access(other_while_file, F_OK) == 0)) {
     if (n < capacity) pids[n] = other_pid;
     ++n;
   }

@@ -266,6 +266,32 @@ TEST_CASE("a GPU job's compute share comes from its busy power fraction and its 
   }
 }
 
+TEST_CASE("a job's share of a GPU shared with others is judged on the GPU's own draw") {
+  // 100 s on src at its 700 W limit (φ = 1, compute-bound), the job's share half of it.
+  Measurement m;
+  m.duration_s = 100;
+  GpuInfo gpu;
+  gpu.name = "NVIDIA H100 80GB HBM3";
+  gpu.power_limit_w = 700;
+  m.machine.gpus.push_back(gpu);
+  m.energy.push_back({"gpu0", 70000, 700, "measured:nvml", 0.01, EnergyScope::machine});
+  m.energy.push_back(
+      {"gpu0", 35000, 350, "measured:nvml+share:sm-util", 0.26, EnergyScope::command});
+  m.metrics.push_back({"gpu_util.gpu0", 1.0, "ratio"});
+  m.metrics.push_back({"gpu_sm_clock_mhz.gpu0", 2000, "MHz"});
+  auto run = gpu_run(m, "m.json", "w");
+  REQUIRE(run);
+  // The job's energy and watts are its share.
+  CHECK(run->joules == doctest::Approx(35000));
+  CHECK(run->watts_per_gpu == doctest::Approx(350));
+  // φ from the GPU's 700 W: (700 − 100) / 600 = 1, c = 1; its 350 W share would give
+  // (350 − 100) / 600 = 0.42 and c = 0 (memory-bound).
+  auto c = catalog();
+  auto b = classify_gpu_job(*run, *c.find("src"));
+  CHECK(b.busy_power_fraction == doctest::Approx(1.0));
+  CHECK(b.compute_share == doctest::Approx(1.0));
+}
+
 TEST_CASE("a compute-bound job scales with peak FLOP/s, a memory-bound one with bandwidth") {
   auto c = catalog();
   CompareOptions options;
