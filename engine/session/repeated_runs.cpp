@@ -37,6 +37,7 @@ Measurement average_runs(const std::vector<Measurement>& runs) {
   m.runs = int(runs.size());
   m.start_time = runs.front().start_time;
   std::vector<std::vector<EnergyReading>> energies;
+  energies.reserve(runs.size());
   for (const auto& r : runs) energies.push_back(r.energy);
   m.energy = average_energy(energies);
   return m;
