@@ -293,8 +293,17 @@ class CsvReader {
     // perf 6.12+ adds the metric's threshold class after its unit: "...,51.0,%  tma_x,bad".
     if (fields_.size() > 2 && is_threshold(fields_.back()) && !fields_[fields_.size() - 2].empty())
       fields_.pop_back();
+    std::optional<double> ordered = ordered_ts_;
     const char* why = read_row();
-    if (why != nullptr) ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
+    if (why != nullptr) {
+      // A line refused (and skipped with --lenient) leaves the order of timestamps as it was, so
+      // that a part read on another thread, which does not see it, agrees. A part that refuses a
+      // line before it has read a timestamp of its own cannot tell whether the one reading the
+      // whole file would have refused it for going back instead: it is read in sequence.
+      ordered_ts_ = ordered;
+      if (continuation_ && !ordered) needs_previous_part_ = true;
+      ctx_.reject(line_no(), fmt::format("{}, found {}", why, quote(t)));
+    }
   }
 
   // Whether fields_[i] is a number, remembered for the row (a field is asked about several times).
@@ -670,7 +679,8 @@ void read_part(std::string_view text, size_t k, CsvReader& first, size_t first_e
 // part whose reading depends on the part before it (a metric row before its event row, a note,
 // rows without timestamps), the rest of the file is read in sequence into the first builder,
 // which is what one reader would have done. Errors: the first part's error is the first of the
-// file; a later part's counts only when all before it were read cleanly.
+// file; a later part that failed is read again in sequence, since what its reader could not see
+// (a timestamp below the part before it) may be an error on an earlier line than its own.
 void read_csv(std::string_view text, Context& ctx, Builder& out) {
   CsvReader first(text, ctx, out);
   if (!first.detect()) return;
@@ -687,7 +697,7 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
   // is: the reader before it reads the rest of the file. (`out` ends as the part appended last
   // ended, so it stands for that part when the next is checked.)
   size_t first_end = starts.empty() ? text.size() : starts.front();
-  std::exception_ptr first_failure, part_failure;
+  std::exception_ptr first_failure;
   size_t count = parts.size() + 1;
   size_t clean = 0;
   ordered_parallel<char>(
@@ -698,12 +708,8 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
       [&](size_t k, char&) {
         if (k == 0) return !first_failure;
         Part& p = *parts[k - 1];
-        if (p.failure) {
-          part_failure = p.failure;
-          return false;
-        }
-        // What the threads read after such a part is read again in sequence.
-        if (p.reader->needs_previous_part() || !out.can_append(p.out)) return false;
+        // What the threads read from such a part on is read again in sequence.
+        if (p.failure || p.reader->needs_previous_part() || !out.can_append(p.out)) return false;
         out.append(std::move(p.out));
         for (auto& skipped : p.skipped) ctx.add_skipped(std::move(skipped));
         clean = k;
@@ -711,7 +717,6 @@ void read_csv(std::string_view text, Context& ctx, Builder& out) {
       },
       /*caller_helps=*/true);
   if (first_failure) std::rethrow_exception(first_failure);
-  if (part_failure) std::rethrow_exception(part_failure);
   ctx.set_parts(clean + 1);
   if (clean < parts.size()) {
     // The first reader goes on into `out`, from where the last clean part's reader stopped.
@@ -737,9 +742,9 @@ constexpr size_t kMaxStreamParts = 4096;
 // those few are held at once. The calling thread takes them in order: it makes the checks
 // read_csv makes before appending a part (can_append), finishes the part's intervals (the last
 // one held back until the next part is known not to go on with it) and hands them to `sink`.
-// From the first part that fails, the first error of the file is thrown; from the first that
-// cannot be appended, the rest of the file is read in sequence, as read_csv does, and handed on
-// in one batch.
+// From the first part that fails or cannot be appended, the rest of the file is read in sequence,
+// as read_csv does, and handed on in one batch: a failed part read in sequence gives the first
+// error of the file, which may be on an earlier line than the one its own reader found.
 void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
                        const IntervalBatchSink& sink, Builder::RunSums& sums,
                        double& previous_time) {
@@ -793,7 +798,6 @@ void read_csv_streamed(std::string_view text, Context& ctx, Builder& out,
   ctx.set_parts(stop_at == count ? count : std::max<size_t>(stop_at, 1));
   if (stop_at < count) {
     Part& p = *parts[stop_at - 1];
-    if (p.failure) std::rethrow_exception(p.failure);
     // The first reader goes on into `out` from where the last part handed on stopped, with the
     // interval it held back.
     if (stop_at >= 2) {

@@ -323,6 +323,62 @@ TEST_SUITE("pure") {
     }
   }
 
+  TEST_CASE(
+      "a damaged line after a second recording's start: the start is the error, on any threads") {
+    // The fuzzer's find: parts cut at every interval, so that one starts where the second
+    // recording does. Its own reader sees no timestamp going back (it has none before), only the
+    // damaged line after it; read in sequence, the file's first error is the start.
+    auto rows = first_interval("synthetic/interval.csv");
+    REQUIRE(rows.size() >= 2);
+    std::string one = recording(rows, 30, true);
+    size_t start = size_t(std::count(one.begin(), one.end(), '\n')) + 1;
+    std::string text = replace_line(one + recording(rows, 29, true), start + 1, "00000,75.00,,");
+    std::string expected =
+        fmt::format("long.csv:{}: expected a -I timestamp at or after the one before", start);
+    CHECK(error_of(text, with_threads(1)).starts_with(expected));
+    for (unsigned threads : {2u, 3u, 8u}) {
+      CAPTURE(threads);
+      auto options = with_threads(threads);
+      options.min_part_bytes = 64;  // a part for every interval
+      CHECK(error_of(text, options).starts_with(expected));
+      CHECK(streamed(text, options).error.starts_with(expected));
+    }
+  }
+
+  TEST_CASE("the fuzzer's finds: whole, on threads and streamed give the same error or skips") {
+    // tests/data/perfstat/bad/README.md: a part that starts where the time goes back, after a
+    // line the reading of the whole refused (and --lenient skipped).
+    for (const char* name : {"bad/goes_back_then_damaged.csv", "bad/skipped_then_goes_back.csv"}) {
+      CAPTURE(name);
+      std::string text = test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/" + name);
+      for (bool lenient : {false, true}) {
+        CAPTURE(lenient);
+        auto one = with_threads(1, lenient);
+        std::string whole;
+        try {
+          auto r = import_perf_stat(text, "long.csv", one);
+          whole = measurement_to_json(r.measurement);
+          for (const auto& line : r.skipped) whole += line + "\n";
+        } catch (const ImportError& e) {
+          whole = e.what();
+        }
+        for (unsigned threads : {1u, 3u}) {
+          auto options = with_threads(threads, lenient);
+          options.min_part_bytes = 64;
+          std::string parted;
+          try {
+            auto r = import_perf_stat(text, "long.csv", options);
+            parted = measurement_to_json(r.measurement);
+            for (const auto& line : r.skipped) parted += line + "\n";
+          } catch (const ImportError& e) {
+            parted = e.what();
+          }
+          CHECK(parted == whole);
+        }
+      }
+    }
+  }
+
   TEST_CASE("streamed: the first bad line is the error, and --lenient skips the same lines") {
     std::string text = recording(first_interval("synthetic/interval.csv"), 2000, true);
     std::string both = replace_line(text, 4501, "this is not a row");
