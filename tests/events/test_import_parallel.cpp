@@ -87,6 +87,18 @@ std::string error_of(const std::string& text, const ImportOptions& options) {
   return "no error";
 }
 
+// The document and the skipped lines, or the error: what the fuzzer compares across readings.
+std::string outcome_of(const std::string& text, const ImportOptions& options) {
+  try {
+    auto r = import_perf_stat(text, "long.csv", options);
+    std::string out = measurement_to_json(r.measurement);
+    for (const auto& line : r.skipped) out += line + "\n";
+    return out;
+  } catch (const ImportError& e) {
+    return e.what();
+  }
+}
+
 // Line `line` (1-based) of `text` replaced by `with`.
 std::string replace_line(const std::string& text, size_t line, const std::string& with) {
   size_t start = 0;
@@ -353,27 +365,11 @@ TEST_SUITE("pure") {
       std::string text = test::read_file(std::string(PMC_TEST_DATA) + "/perfstat/" + name);
       for (bool lenient : {false, true}) {
         CAPTURE(lenient);
-        auto one = with_threads(1, lenient);
-        std::string whole;
-        try {
-          auto r = import_perf_stat(text, "long.csv", one);
-          whole = measurement_to_json(r.measurement);
-          for (const auto& line : r.skipped) whole += line + "\n";
-        } catch (const ImportError& e) {
-          whole = e.what();
-        }
+        std::string whole = outcome_of(text, with_threads(1, lenient));
         for (unsigned threads : {1u, 3u}) {
           auto options = with_threads(threads, lenient);
           options.min_part_bytes = 64;
-          std::string parted;
-          try {
-            auto r = import_perf_stat(text, "long.csv", options);
-            parted = measurement_to_json(r.measurement);
-            for (const auto& line : r.skipped) parted += line + "\n";
-          } catch (const ImportError& e) {
-            parted = e.what();
-          }
-          CHECK(parted == whole);
+          CHECK(outcome_of(text, options) == whole);
         }
       }
     }
